@@ -3,14 +3,15 @@
  * One approval request (docs/approvals.md) with its answers, the same in the inbox, the run tree
  * and the chat: a permission is allowed once, for the session, always, or denied with a reason (a
  * connection, kind `egress`, has no session: once, always — its host joins the egress list — or deny);
- * a question is answered with one of its choices or with text, or declined. Answered anywhere
+ * a question is answered with one of its choices or with text, or declined; a task whose rounds ran
+ * out (`task_rounds`, docs/git-tasks.md) gets another N rounds, is taken over, or stopped. Answered anywhere
  * (here, the CLI, another tab), the card says how and by whom ("Allowed once by cli"); a late
  * answer (409 APPROVAL_DECIDED) says who was first. After an answer focus goes where the page
  * says (the inbox: the next request), else to the card, which now reads the outcome.
  */
 import Link from 'next/link';
 import { useEffect, useId, useRef, useState } from 'react';
-import { approvalQuestion, isApiError, type Approval, type ApprovalDecision } from '@tinyagi/client';
+import { approvalQuestion, approvalTaskRounds, isApiError, type Approval, type ApprovalDecision } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { DECIDED_BY, outcomeOf, timeLeft, withApprovals } from '@/lib/approvals';
 import { setState } from '@/lib/store';
@@ -59,7 +60,7 @@ export function ApprovalCard({
     else root.current.focus();
   }, [answeredHere, pending, onDecided]);
 
-  const decide = async (decision: ApprovalDecision, extra: { reason?: string; answer?: string } = {}) => {
+  const decide = async (decision: ApprovalDecision, extra: { reason?: string; answer?: string; rounds?: number } = {}) => {
     setBusy(decision);
     setError(null);
     try {
@@ -82,6 +83,7 @@ export function ApprovalCard({
   };
 
   const question = approval.kind === 'question' ? approvalQuestion(approval) : null;
+  const rounds = approval.kind === 'task_rounds' ? approvalTaskRounds(approval) : null;
   const Heading = level === 2 ? 'h2' : 'h3';
   // What became of it, right under what was asked.
   const outcome = pending ? null : (
@@ -107,22 +109,33 @@ export function ApprovalCard({
         <Heading id={titleId} className="font-medium">
           {question
             ? `${who} ${pending ? 'asks' : 'asked'} you`
-            : approval.kind === 'egress'
-              ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
-              : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`}
+            : rounds
+              ? `Task ${rounds.identifier} of ${who} ${pending ? 'waits' : 'waited'} for a person after ${rounds.rounds} ${rounds.rounds === 1 ? 'round' : 'rounds'}`
+              : approval.kind === 'egress'
+                ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
+                : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`}
         </Heading>
         <span className="text-xs text-slate-600 dark:text-slate-300">
           asked {new Date(approval.requestedAt).toLocaleTimeString()}
           {pending ? (
             <>
               {' · '}
-              <span data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
-                {timeLeft(approval.expiresAt, now)}
-              </span>
+              {approval.expiresAt === null ? (
+                <span data-testid="approval-left">waits until answered</span>
+              ) : (
+                <span data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
+                  {timeLeft(approval.expiresAt, now)}
+                </span>
+              )}
             </>
           ) : null}
         </span>
-        {!compact && (
+        {!compact && rounds && (
+          <Link className="ml-auto text-xs underline" href={`/projects?${new URLSearchParams({ ...(rounds.projectId ? { project: rounds.projectId } : {}), task: rounds.taskId })}`}>
+            task
+          </Link>
+        )}
+        {!compact && !rounds && approval.conversationId !== null && (
           <Link className="ml-auto text-xs underline" href={`/conversations/view?id=${encodeURIComponent(approval.conversationId)}`}>
             conversation
           </Link>
@@ -134,9 +147,22 @@ export function ApprovalCard({
         </p>
       ) : (
         <>
-          <p className="mt-1 break-words rounded bg-white/70 px-2 py-1 font-mono text-sm dark:bg-black/30" id={`${titleId}-what`} data-testid="approval-summary">
-            {approval.summary}
-          </p>
+          {rounds ? (
+            <div className="mt-1" id={`${titleId}-what`} data-testid="approval-summary">
+              <p className="break-words font-medium">{rounds.title}</p>
+              <ul className="mt-1 list-disc pl-5 text-sm">
+                {rounds.missing.map((m) => (
+                  <li key={m} className="break-words">
+                    {m}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : (
+            <p className="mt-1 break-words rounded bg-white/70 px-2 py-1 font-mono text-sm dark:bg-black/30" id={`${titleId}-what`} data-testid="approval-summary">
+              {approval.summary}
+            </p>
+          )}
           {outcome}
           <details className="mt-1 text-xs">
             <summary className="cursor-pointer select-none rounded text-slate-700 focus-visible:outline focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-300">Input</summary>
@@ -147,6 +173,8 @@ export function ApprovalCard({
       {pending ? (
         question ? (
           <QuestionControls choices={question.choices} busy={busy} decide={decide} />
+        ) : rounds ? (
+          <RoundsControls moreRounds={rounds.moreRounds} agent={who} busy={busy} decide={decide} />
         ) : (
           <PermissionControls egress={approval.kind === 'egress'} busy={busy} decide={decide} />
         )
@@ -163,7 +191,49 @@ export function ApprovalCard({
   );
 }
 
-type Decide = (decision: ApprovalDecision, extra?: { reason?: string; answer?: string }) => Promise<void>;
+type Decide = (decision: ApprovalDecision, extra?: { reason?: string; answer?: string; rounds?: number }) => Promise<void>;
+
+/** A task whose rounds ran out: another N rounds (back to its agent with what failed), take over (a person works on it), or stop (back to Todo); the worktree is kept. */
+function RoundsControls({ moreRounds, agent, busy, decide }: { moreRounds: number; agent: string; busy: ApprovalDecision | null; decide: Decide }) {
+  const [n, setN] = useState(String(moreRounds));
+  const roundsId = useId();
+  const disabled = busy !== null;
+  const count = Number(n);
+  const valid = Number.isInteger(count) && count >= 1 && count <= 100;
+  return (
+    <div className="mt-2 flex flex-wrap items-center gap-2">
+      <form
+        className="flex flex-wrap items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (valid) void decide('more_rounds', { rounds: count });
+        }}
+      >
+        <label className="sr-only" htmlFor={roundsId}>
+          How many more rounds
+        </label>
+        <input
+          id={roundsId}
+          type="number"
+          min={1}
+          max={100}
+          className="w-16 rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+          value={n}
+          onChange={(e) => setN(e.target.value)}
+        />
+        <Button type="submit" tone="primary" disabled={disabled || !valid} title={`The task goes back to ${agent} with what failed`}>
+          {`Another ${valid ? count : 'N'} ${count === 1 ? 'round' : 'rounds'}`}
+        </Button>
+      </form>
+      <Button disabled={disabled} title="You take the task: In progress, assigned to nobody; the agent is not asked again" onClick={() => void decide('take_over')}>
+        Take over
+      </Button>
+      <Button tone="danger" disabled={disabled} title="Back to Todo, out of the loop; the worktree is kept" onClick={() => void decide('stop')}>
+        Stop
+      </Button>
+    </div>
+  );
+}
 
 /** A permission's answers; a connection (egress) has no session, and allowing it always adds its host to the agent's egress list. */
 function PermissionControls({ egress, busy, decide }: { egress: boolean; busy: ApprovalDecision | null; decide: Decide }) {

@@ -78,7 +78,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         for (const id of history.active) mine.current.add(id);
         // Lines that arrived live while the history loaded stay after it; then what its open conversations wait on.
         const waiting = Object.values(getState().approvals)
-          .filter((a) => a.status === 'pending' && history.active.includes(a.conversationId))
+          .filter((a) => a.status === 'pending' && a.conversationId !== null && history.active.includes(a.conversationId))
           .sort((a, b) => a.requestedAt - b.requestedAt)
           .map(approvalLine);
         setLines((live) => withLines(history.lines, [...live, ...waiting]));

@@ -29,11 +29,16 @@ export function approvalOf(event: TinyEvent): Approval | null {
   return null;
 }
 
+/** The one expiring first first; those that never expire (a task's rounds) last, oldest first. */
+export function byExpiry(a: Approval, b: Approval): number {
+  return (a.expiresAt ?? Number.MAX_SAFE_INTEGER) - (b.expiresAt ?? Number.MAX_SAFE_INTEGER) || a.requestedAt - b.requestedAt;
+}
+
 /** Pending requests, the one expiring first first. */
 export function pendingOf(all: Readonly<Record<string, Approval>>): Approval[] {
   return Object.values(all)
     .filter((a) => a.status === 'pending')
-    .sort((a, b) => a.expiresAt - b.expiresAt || a.requestedAt - b.requestedAt);
+    .sort(byExpiry);
 }
 
 export function countPending(all: Readonly<Record<string, Approval>>): number {

@@ -23,7 +23,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { approvalAnswers, approvalOutcome, approvalOutcomeText, approvalQuestion, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import { approvalAnswers, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, isApiError, TASK_ROUNDS_LABELS, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
 import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
 import type { ConversationRoutes } from './conversations.ts';
@@ -63,6 +63,10 @@ const PERMISSION_ACTIONS: Array<ApprovalPromptAction & { decision: ApprovalDecis
   { label: 'Allow for this session', token: 's', decision: 'allow_session', number: '2' },
   { label: 'Allow always', token: 'a', decision: 'allow_always', number: '3' },
   { label: 'Deny', token: 'd', decision: 'deny', style: 'danger', number: '4' },
+  // A task whose rounds ran out (task_rounds): its own three answers, numbered 1-3 (`1 <n>`: n more rounds).
+  { label: TASK_ROUNDS_LABELS.more_rounds, token: 'm', decision: 'more_rounds', style: 'primary', number: '1' },
+  { label: TASK_ROUNDS_LABELS.take_over, token: 't', decision: 'take_over', number: '2' },
+  { label: TASK_ROUNDS_LABELS.stop, token: 'x', decision: 'stop', style: 'danger', number: '3' },
 ];
 /** The buttons (and numbers) a permission-like request offers: those its kind takes (approvalAnswers). */
 function actionsFor(kind: Approval['kind']): typeof PERMISSION_ACTIONS {
@@ -97,7 +101,8 @@ function questionOf(approval: Pick<Approval, 'input' | 'summary'>): { question: 
 
 /** The prompt a chat gets (Markdown, like a reply): who asks, what, until when, and how to answer. */
 export function promptFor(approval: Approval, buttons: boolean, now = Date.now()): ApprovalPrompt & { choices: string[] } {
-  const expires = `Expires at ${expiryText(approval.expiresAt, now)}.`;
+  const expires = approval.expiresAt === null ? 'It waits until someone answers.' : `Expires at ${expiryText(approval.expiresAt, now)}.`;
+  if (approval.kind === 'task_rounds') return taskRoundsPrompt(approval, buttons, expires);
   if (approval.kind === 'question') {
     const { question, choices } = questionOf(approval);
     const lines = [`❓ **@${approval.agentId} asks:**`, question, ''];
@@ -128,10 +133,31 @@ export function promptFor(approval: Approval, buttons: boolean, now = Date.now()
   return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions: offered.map(({ label, token, style }) => ({ label, token, ...(style ? { style } : {}) })), choices: [] };
 }
 
+/** A task whose rounds ran out (docs/git-tasks.md): what still fails, and the three answers. */
+function taskRoundsPrompt(approval: Approval, buttons: boolean, expires: string): ApprovalPrompt & { choices: string[] } {
+  const t = approvalTaskRounds(approval);
+  const more = TASK_ROUNDS_LABELS.more_rounds.replace('{n}', String(t.moreRounds));
+  const lines = [
+    `🔁 **Task ${t.identifier} of @${approval.agentId} is still not done after ${t.rounds} ${t.rounds === 1 ? 'round' : 'rounds'}:** ${t.title}`,
+    ...t.missing.slice(0, 5).map((m) => `• ${m.length > 300 ? `${m.slice(0, 299)}…` : m}`),
+    '',
+    buttons
+      ? `${more}: the task goes back to @${approval.agentId} with what failed. Take over: you take the task (In progress, assigned to nobody). Stop: back to Todo. The worktree is kept.`
+      : `Reply \`1\` for ${more.toLowerCase()} (\`1 <n>\` for n), \`2\` to take over, \`3\` to stop. The worktree is kept.`,
+    expires,
+  ];
+  const actions = actionsFor('task_rounds').map(({ label, token, style }) => ({ label: label.replace('{n}', String(t.moreRounds)), token, ...(style ? { style } : {}) }));
+  return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions, choices: [] };
+}
+
 const OUTCOME_EMOJI: Record<Approval['status'], string> = { pending: '⏳', allowed: '✅', answered: '💬', denied: '⛔', expired: '⌛', cancelled: '✖' };
 
 /** What a settled prompt says: the outcome in the words of every surface (approvalOutcomeText), and what was asked. */
 export function outcomeFor(approval: Approval): string {
+  if (approval.kind === 'task_rounds') {
+    const t = approvalTaskRounds(approval);
+    return `${OUTCOME_EMOJI[approval.status]} ${approvalOutcomeText(approval)}\nTask ${t.identifier} of @${approval.agentId}: ${t.title}`;
+  }
   const what = approval.kind === 'question' ? questionOf(approval).question : literal(approval.summary);
   return `${OUTCOME_EMOJI[approval.status]} ${approvalOutcomeText(approval)}\n@${approval.agentId} asked: ${what}`;
 }
@@ -256,7 +282,11 @@ export class ApprovalPrompts {
         if (latest.kind !== 'question') {
           const numbers = actionsFor(latest.kind).map((a) => (a.decision === 'deny' ? `${a.number} <reason>` : a.number));
           const listed = `${numbers.slice(0, -1).join(', ')} or ${numbers.at(-1)}`;
-          await tell(`@${latest.agentId} asks for permission, not a question: answer it with ${latest.messageId === undefined ? listed : 'its buttons'}, or /deny <reason>.`);
+          await tell(
+            latest.kind === 'task_rounds'
+              ? `A task of @${latest.agentId} waits for a person, not a question: answer it with ${latest.messageId === undefined ? listed : 'its buttons'}.`
+              : `@${latest.agentId} asks for permission, not a question: answer it with ${latest.messageId === undefined ? listed : 'its buttons'}, or /deny <reason>.`,
+          );
           return true;
         }
         if (rest === '') {
@@ -264,6 +294,10 @@ export class ApprovalPrompts {
           return true;
         }
         await this.#decide(latest, { ...who, decision: 'answer', answer: rest }, tell, latest.messageId !== undefined);
+        return true;
+      }
+      if (latest.kind === 'task_rounds') {
+        await tell(`A task of @${latest.agentId} waits for a person: answer it with ${latest.messageId === undefined ? '`1` (`1 <n>`), `2` or `3`' : 'its buttons'}.`);
         return true;
       }
       await this.#decide(latest, { ...who, decision: 'deny', ...(rest !== '' ? { reason: rest } : {}) }, tell, latest.messageId !== undefined);
@@ -277,8 +311,10 @@ export class ApprovalPrompts {
     const rest = numbered[2]?.trim() ?? '';
     if (latest.kind !== 'question') {
       const action = actionsFor(latest.kind).find((a) => a.number === String(n));
-      if (action === undefined || (action.decision !== 'deny' && rest !== '')) return false;
-      await this.#decide(latest, { ...who, decision: action.decision, ...(rest !== '' ? { reason: rest } : {}) }, tell, false);
+      // `1 <n>`: n more rounds of a task; only a denial takes other words.
+      const rounds = action?.decision === 'more_rounds' && /^\d{1,3}$/.test(rest) ? Number(rest) : undefined;
+      if (action === undefined || (action.decision !== 'deny' && rest !== '' && rounds === undefined)) return false;
+      await this.#decide(latest, { ...who, decision: action.decision, ...(rounds !== undefined ? { rounds } : rest !== '' ? { reason: rest } : {}) }, tell, false);
       return true;
     }
     const answer = latest.choices[n - 1];
@@ -301,7 +337,7 @@ export class ApprovalPrompts {
    */
   async #decide(
     posted: Posted,
-    d: { decision: ApprovalDecision; answer?: string; reason?: string; senderId: string; sender: string },
+    d: { decision: ApprovalDecision; answer?: string; reason?: string; rounds?: number; senderId: string; sender: string },
     notify: (text: string) => Promise<void>,
     tellSuccess: boolean,
   ): Promise<void> {
@@ -314,6 +350,7 @@ export class ApprovalPrompts {
           by,
           ...(d.answer !== undefined ? { answer: d.answer } : {}),
           ...(d.reason !== undefined ? { reason: d.reason } : {}),
+          ...(d.rounds !== undefined ? { rounds: d.rounds } : {}),
         },
       });
       if (tellSuccess) await notify(noteFor(decided));
@@ -343,7 +380,9 @@ export class ApprovalPrompts {
     if (this.#stopped || this.#prompts.has(id) || this.#decided.has(id)) return Promise.resolve();
     const under = this.#posting.get(id);
     if (under !== undefined) return under;
-    if (approval.status !== 'pending' || approval.expiresAt <= Date.now()) return Promise.resolve();
+    if (approval.status !== 'pending' || (approval.expiresAt !== null && approval.expiresAt <= Date.now())) return Promise.resolve();
+    // A run-less request without a conversation (a task's `task_rounds` may have none) has no chat.
+    if (approval.conversationId === null) return Promise.resolve();
     const route = this.#o.routes.get(approval.conversationId);
     if (route === undefined) {
       // The conversation's chat comes with the answer to the message that started it.

@@ -10,7 +10,38 @@ const ANSWERS: Record<ApprovalKind, readonly ApprovalDecision[]> = {
   question: ['answer', 'deny'],
   // A connection has no session to be allowed for: the proxy knows the agent, not the process (docs/sandbox.md#egress).
   egress: ['allow_once', 'allow_always', 'deny'],
+  // A task's rounds ran out (docs/git-tasks.md): give it more, take it over, or stop it.
+  task_rounds: ['more_rounds', 'take_over', 'stop'],
 };
+
+/** What each answer to a `task_rounds` request is called on every surface (`more_rounds` with its number where the surface has one). */
+export const TASK_ROUNDS_LABELS: Record<'more_rounds' | 'take_over' | 'stop', string> = { more_rounds: 'Another {n} rounds', take_over: 'Take over', stop: 'Stop' };
+
+/** The parts of a `task_rounds` request: its input `{ taskId, identifier, title, projectId, rounds, moreRounds, missing }` as the Checking stored it. */
+export function approvalTaskRounds(approval: Pick<Approval, 'input' | 'summary' | 'taskId'>): {
+  taskId: string;
+  projectId: string | null;
+  identifier: string;
+  title: string;
+  rounds: number;
+  /** How many rounds `more_rounds` gives when no number is given (the binding's `maxRounds`). */
+  moreRounds: number;
+  missing: string[];
+} {
+  const input = (approval.input ?? {}) as Record<string, unknown>;
+  const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
+  const text = (v: unknown, d: string): string => (typeof v === 'string' && v !== '' ? v : d);
+  const taskId = text(input.taskId, approval.taskId ?? '?');
+  return {
+    taskId,
+    projectId: typeof input.projectId === 'string' && input.projectId !== '' ? input.projectId : null,
+    identifier: text(input.identifier, taskId),
+    title: text(input.title, approval.summary),
+    rounds: num(input.rounds, 0),
+    moreRounds: num(input.moreRounds, 5),
+    missing: Array.isArray(input.missing) ? input.missing.filter((m): m is string => typeof m === 'string') : [],
+  };
+}
 
 /** The answers a request of this kind takes (the desk refuses any other); a surface offers these. */
 export function approvalAnswers(kind: ApprovalKind): readonly ApprovalDecision[] {
@@ -36,7 +67,19 @@ export function approvalQuestion(approval: Pick<Approval, 'input' | 'summary'>):
 }
 
 /** The first words of an outcome, the same on every surface. */
-export type ApprovalOutcomeHead = 'Waiting for an answer' | 'Allowed once' | 'Allowed for the session' | 'Allowed always' | 'Denied' | 'Declined' | 'Answered' | 'Expired' | 'Cancelled';
+export type ApprovalOutcomeHead =
+  | 'Waiting for an answer'
+  | 'Allowed once'
+  | 'Allowed for the session'
+  | 'Allowed always'
+  | 'Denied'
+  | 'Declined'
+  | 'Answered'
+  | 'More rounds'
+  | 'Taken over'
+  | 'Stopped'
+  | 'Expired'
+  | 'Cancelled';
 
 /**
  * What became of a request, in parts a surface frames its own way (an emoji in a chat, lower
@@ -76,6 +119,10 @@ export function approvalOutcome(a: OutcomeFields): ApprovalOutcome {
     case 'denied':
       return { head: a.kind === 'question' ? 'Declined' : 'Denied', ...by, ...(reason ? { detail: reason } : {}) };
     case 'answered':
+      // A task's rounds: `More rounds by cli: another 5`, `Taken over by tinyoffice`, `Stopped by telegram:1: not worth it`.
+      if (a.decision === 'more_rounds') return { head: 'More rounds', ...by, ...(a.answer ? { detail: `another ${a.answer}` } : {}) };
+      if (a.decision === 'take_over') return { head: 'Taken over', ...by, ...(reason ? { detail: reason } : {}) };
+      if (a.decision === 'stop') return { head: 'Stopped', ...by, ...(reason ? { detail: reason } : {}) };
       return { head: 'Answered', ...by, ...(a.answer ? { detail: a.answer } : {}) };
     case 'expired': {
       const why = reason ?? 'nobody answered in time';

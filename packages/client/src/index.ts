@@ -20,7 +20,17 @@ export {
 } from './event-stream.ts';
 export { ApiError, isApiError, type ClientErrorCode } from './api-error.ts';
 export { conversationStatus, conversationTarget } from './conversation-target.ts';
-export { approvalAnswers, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, type ApprovalOutcome, type ApprovalOutcomeHead } from './approval-text.ts';
+export {
+  approvalAnswers,
+  approvalEgress,
+  approvalOutcome,
+  approvalOutcomeText,
+  approvalQuestion,
+  approvalTaskRounds,
+  TASK_ROUNDS_LABELS,
+  type ApprovalOutcome,
+  type ApprovalOutcomeHead,
+} from './approval-text.ts';
 export { checkResultText } from './check-text.ts';
 export { patchLines, patchLineText, reviewAnchorText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';
 export { signReply, unsignReply } from './reply-signature.ts';

@@ -209,6 +209,42 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(await approvals.list({ channel: 'telegram', limit: 1 })).toHaveLength(1);
       }),
     );
+
+    it(
+      "keeps a run-less request (a task's task_rounds: no run, session or expiry) and makes it once by its id",
+      withStores(async ({ approvals }) => {
+        const now = Date.now();
+        const input = {
+          id: 'apr_rounds1',
+          kind: 'task_rounds' as const,
+          agentId: 'dev',
+          runId: null,
+          conversationId: null,
+          sessionKey: null,
+          taskId: 'task_1',
+          tool: 'task_rounds',
+          input: { taskId: 'task_1', rounds: 5, moreRounds: 5 },
+          summary: 'WEB-1 Fix: still not done after 5 rounds.',
+          requestedAt: now,
+          expiresAt: null,
+        };
+        const first = await approvals.createOnce(input);
+        expect(first).toMatchObject({ created: true, record: { id: 'apr_rounds1', status: 'pending', runId: null, conversationId: null, sessionKey: null, taskId: 'task_1', expiresAt: null } });
+        // The step run again after a crash: the same id finds the request, nothing new is made.
+        const again = await approvals.createOnce({ ...input, summary: 'another summary', requestedAt: now + 1 });
+        expect(again.created).toBe(false);
+        expect(again.record).toEqual(first.record);
+        expect((await approvals.list({ taskId: 'task_1' })).map((a) => a.id)).toEqual(['apr_rounds1']);
+        expect(await approvals.list({ taskId: 'task_2' })).toEqual([]);
+        expect(await approvals.list({ channel: 'telegram' })).toEqual([]);
+        const decided = await approvals.decide('apr_rounds1', { status: 'answered', decision: 'more_rounds', decidedBy: 'cli', reason: null, answer: '3', decidedAt: now + 2 });
+        expect(decided).toMatchObject({ status: 'answered', decision: 'more_rounds', answer: '3', taskId: 'task_1' });
+        // A permission request says no task.
+        expect(
+          await approvals.create({ ...input, id: 'apr_perm', kind: 'permission', taskId: undefined, runId: 'run_1', conversationId: 'c', sessionKey: 'k', expiresAt: now + 1000 }),
+        ).not.toHaveProperty('taskId');
+      }),
+    );
   });
 
   describe(`RunStoreApi, queries and steering as the orchestrator uses them: ${name}`, () => {

@@ -271,6 +271,8 @@ class TraceObserver implements Observer {
 
   /** A request of a run open here: an event on its span. */
   approvalRequested({ approval }: ApprovalRequestedEvent): void {
+    // A run-less request (a task's `task_rounds`) has no run span to add it to.
+    if (approval.runId === null) return;
     this.#runs.get(approval.runId)?.span.addEvent(EVENT.approvalRequested, approvalEventAttributes(approval, this.#captureContent), approval.requestedAt);
   }
 
@@ -280,7 +282,7 @@ class TraceObserver implements Observer {
    * has ended and keeps only the request (the metrics count the cancellation).
    */
   approvalSettled({ approval }: ApprovalSettledEvent): void {
-    const open = this.#runs.get(approval.runId);
+    const open = approval.runId === null ? undefined : this.#runs.get(approval.runId);
     if (!open) return;
     const name = approval.status === 'expired' ? EVENT.approvalExpired : EVENT.approvalDecided;
     open.span.addEvent(name, approvalEventAttributes(approval, this.#captureContent), approval.decidedAt ?? Date.now());

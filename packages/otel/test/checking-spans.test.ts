@@ -63,7 +63,7 @@ describe('a task Checking as spans', () => {
     };
     const project = await h.stores.tasks.createProject({ name: 'Web', prefix: 'WEB', repo });
     let task: TaskRecord = await h.stores.tasks.createTask({ title: 'Fix the sum', projectId: project.id, assigneeAgent: 'dev', status: 'in_progress' });
-    const base = { events: h.stores.events, home: join(root, 'home'), projectId: project.id, repo, env: process.env, tasks: h.stores.tasks };
+    const base = { events: h.stores.events, home: join(root, 'home'), projectId: project.id, repo, env: process.env, tasks: h.stores.tasks, approvals: h.stores.approvals };
     const made = await runTaskWorktreeStep({ ...base, task });
     if (!made.ok) throw new Error(`worktree step failed: ${made.message}`);
     const worktree = made.worktree.path;

@@ -49,7 +49,8 @@ const bodyChannel: ChannelResolver = ({ body }) => body?.['channel'];
 /** An approval's channel: the channel its conversation came in through. */
 const approvalChannel: ChannelResolver = async ({ params }, ctx) => {
   const approval = await ctx.stores.approvals.get(String(params['id']));
-  return approval && (await ctx.stores.runs.getConversation(approval.conversationId))?.channel;
+  // A run-less request without a conversation (a task's `task_rounds` may have none) belongs to no channel.
+  return approval?.conversationId && (await ctx.stores.runs.getConversation(approval.conversationId))?.channel;
 };
 
 const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {

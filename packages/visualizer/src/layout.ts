@@ -387,6 +387,7 @@ function activityLines(state: DashboardState, narrow: boolean, max: number): Lin
 
 /** `9m58s left`, or `expired` once its time is up. */
 function timeLeft(a: Approval, now: number): string {
+  if (a.expiresAt === null) return 'waits until answered';
   return a.expiresAt > now ? `${elapsed(a.expiresAt - now)} left` : 'expiring';
 }
 

@@ -10,7 +10,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Approval } from '@tinyagi/client';
 import { ApprovalCard } from '@/components/approval-card';
 import { api, messageOf } from '@/lib/api';
-import { withApprovals } from '@/lib/approvals';
+import { byExpiry, withApprovals } from '@/lib/approvals';
 import { setState, useStore } from '@/lib/store';
 import { ErrorLine, plural } from '@/components/ui';
 
@@ -44,7 +44,6 @@ export default function ApprovalsPage() {
   const pending = useMemo(() => Object.values(all).filter((a) => a.status === 'pending'), [all]);
   for (const a of pending) seen.current.add(a.id);
   const shown = useMemo(() => {
-    const byExpiry = (a: Approval, b: Approval) => a.expiresAt - b.expiresAt || a.requestedAt - b.requestedAt;
     const waiting = Object.values(all)
       .filter((a) => a.status === 'pending' || seen.current.has(a.id))
       .sort(byExpiry);

@@ -5,12 +5,17 @@
  * log open); what does not hold; the commits and the diff (`GET /api/tasks/:id/diff`) with its
  * review comments on lines (review.tsx); and, in Review, the person's merge (`POST
  * /api/tasks/:id/merge`) and "Request changes", whose refusals show the daemon's code and message.
- * The diff is read again when the task's head, status or merge changes.
+ * The diff is read again when the task's head, status or merge changes. A task whose checks failed
+ * after all its rounds says it waits for a person, with its `task_rounds` request's card (more
+ * rounds, take over, stop).
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { Comment, Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
 import { checkResultText } from '@tinyagi/client';
+import { ApprovalCard } from '@/components/approval-card';
 import { api } from '@/lib/api';
+import { withApprovals } from '@/lib/approvals';
+import { setState, useStore } from '@/lib/store';
 import { duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
 import { MergeForm } from './merge';
@@ -27,6 +32,33 @@ export const CHECK_STATE: Record<TaskCheck['state'], { label: string; tone: stri
 };
 
 export const MERGED_TONE = 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100';
+
+/** The checks failed after all the task's rounds: a person is asked (the `task_rounds` request, answered here or anywhere). */
+function WaitsForPerson({ git }: { git: TaskGit }) {
+  const id = git.roundsApproval?.id;
+  const approval = useStore((s) => (id ? s.approvals[id] : undefined));
+  useEffect(() => {
+    if (!id || approval) return;
+    let live = true;
+    api()
+      .getApproval({ params: { id } })
+      .then((a) => {
+        if (live) setState((s) => ({ approvals: withApprovals(s.approvals, [a]) }));
+      })
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [id, approval]);
+  return (
+    <div data-testid="task-waits-for-person" className="space-y-2">
+      <p className="rounded bg-violet-100 px-2 py-1 text-sm text-violet-900 dark:bg-violet-900 dark:text-violet-100">
+        This task waits for a person: its checks still fail after {plural(git.rounds ?? 0, 'round')}. Give it more rounds, take it over, or stop it.
+      </p>
+      {approval && <ApprovalCard approval={approval} compact />}
+    </div>
+  );
+}
 
 function CheckRow({ check }: { check: TaskCheckResult }) {
   return (
@@ -185,6 +217,14 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
       {sent && (
         <p role="status" data-testid="changes-sent" className="rounded bg-sky-100 px-2 py-1 text-sm text-sky-900 dark:bg-sky-900 dark:text-sky-100">
           Changes requested: {plural(sent.commentIds.length, 'comment')} sent in round {sent.round}.
+        </p>
+      )}
+      {task.status === 'checking' && git.check?.state === 'needs_person' && <WaitsForPerson git={git} />}
+      {git.roundsApproval?.decision && task.status !== 'checking' && (
+        <p data-testid="task-rounds-answer" className="text-sm text-slate-700 dark:text-slate-300">
+          After {plural(git.rounds ?? 0, 'round')}:{' '}
+          {git.roundsApproval.decision === 'more_rounds' ? `more rounds (up to ${git.roundsLimit ?? '?'})` : git.roundsApproval.decision === 'take_over' ? 'taken over' : 'stopped'} by{' '}
+          {git.roundsApproval.decidedBy ?? 'a person'}.
         </p>
       )}
       {git.check && <Checking check={git.check} />}

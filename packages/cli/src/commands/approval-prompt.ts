@@ -22,7 +22,7 @@ import { errStyle } from '../output/style.ts';
  */
 export function describeApproval(a: Approval): string {
   const { head, by, detail } = approvalOutcome(a);
-  const after = detail === undefined ? '' : a.status === 'answered' ? ` -> ${detail}` : ` (${detail})`;
+  const after = detail === undefined ? '' : a.status === 'answered' && a.kind !== 'task_rounds' ? ` -> ${detail}` : ` (${detail})`;
   const line = `${head}${by ? ` by ${by}` : ''}: @${a.agentId} ${a.summary}${after}`;
   return /[.?!]$/.test(line) ? line : `${line}.`;
 }
@@ -30,11 +30,13 @@ export function describeApproval(a: Approval): string {
 /** How to answer a request from another shell: the commands, with its id. */
 export function answerHint(a: Approval): string {
   if (a.kind === 'question') return `answer with \`tinyagi answer ${a.id} <text>\` or decline with \`tinyagi deny ${a.id}\``;
+  if (a.kind === 'task_rounds') return `answer with \`tinyagi approvals rounds ${a.id} more [n]\`, \`take-over\` or \`stop\``;
   // A connection (egress) has no session: --always adds its host to the agent's list.
   return `answer with \`tinyagi approve ${a.id}\` (${a.kind === 'egress' ? '--always' : '--session, --always'}) or \`tinyagi deny ${a.id} --reason "…"\``;
 }
 
 function expiry(a: Approval, now: number): string {
+  if (a.expiresAt === null) return 'waits until answered';
   const s = Math.max(0, Math.round((a.expiresAt - now) / 1000));
   const left = s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `expires in ${left}, at ${new Date(a.expiresAt).toTimeString().slice(0, 8)}`;
@@ -104,6 +106,8 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       const { question, choices } = approvalQuestion(a);
       write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks you: ${question}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
       for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
+    } else if (a.kind === 'task_rounds') {
+      write(errStyle.bold(errStyle.yellow(`A task of @${a.agentId} waits for a person: ${a.summary}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
     } else {
       // An egress request's summary is `Connect to host:port`: `@coder asks to connect to host:port`.
       const what = a.kind === 'egress' ? `asks to ${a.summary.charAt(0).toLowerCase()}${a.summary.slice(1)}` : `asks to run ${a.summary}`;
@@ -231,10 +235,11 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       const a = event.data.approval;
       if (event.type === 'approval.requested') {
         if (settled.has(a.id) || queue.some((q) => q.id === a.id) || current?.approval.id === a.id) return;
-        if (!options.interactive) {
-          if (options.hints) {
+        // A task's rounds (task_rounds) are not this conversation's to answer in the middle of a wait: said, with how to answer.
+        if (!options.interactive || a.kind === 'task_rounds') {
+          if (options.hints || a.kind === 'task_rounds') {
             announce(a);
-            write(`  Not a terminal, so not asked here: ${answerHint(a)}.`);
+            write(`  ${a.kind === 'task_rounds' ? 'Not asked here' : 'Not a terminal, so not asked here'}: ${answerHint(a)}.`);
           }
           return;
         }

@@ -13,10 +13,12 @@ import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalIdT
  * the person something and waits (the `ask_human` MCP tool, docs/mcp.md): answered with text, or
  * declined with `deny`. `egress`: a sandboxed agent's process connects to a host not on its
  * egress list (docs/sandbox.md#egress; input `{ host, port }`): allowed once, always (the host is
- * added to the agent's `egress_allow`) or denied. The answers each kind takes: approvalAnswers
- * (the client's approval-text.ts).
+ * added to the agent's `egress_allow`) or denied. `task_rounds`: a repository-bound task's
+ * Checking failed after the binding's `maxRounds` rounds (docs/git-tasks.md): a run-less request
+ * (`runId` and `sessionKey` null, `taskId` set, no expiry) answered `more_rounds`, `take_over` or
+ * `stop`. The answers each kind takes: approvalAnswers (the client's approval-text.ts).
  */
-export const APPROVAL_KINDS = ['permission', 'question', 'egress'] as const;
+export const APPROVAL_KINDS = ['permission', 'question', 'egress', 'task_rounds'] as const;
 export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
 export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'answered', 'expired', 'cancelled'] as const;
@@ -26,9 +28,12 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
  * How a person answers: `allow_once` (this call), `allow_session` (the rules `allow_always`
  * would add, for the rest of the agent's session), `allow_always` (adds allow rules exactly as
  * wide as the request to the agent's settings), `deny` (with a reason the agent receives); a question is answered with
- * `answer` (and its text) or declined with `deny`.
+ * `answer` (and its text) or declined with `deny`. A `task_rounds` request: `more_rounds` (the
+ * task's limit raised by `rounds`, else by the binding's `maxRounds`, and the task sent back to
+ * its owner), `take_over` (a person takes it: In progress, assigned to nobody) or `stop` (out of
+ * the loop, back to Todo); the worktree is kept either way.
  */
-export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny', 'answer'] as const;
+export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny', 'answer', 'more_rounds', 'take_over', 'stop'] as const;
 export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 
 /** What a rule does with a matching request. */
@@ -64,11 +69,16 @@ export const ApprovalSchema = z
     id: Str,
     kind: z.enum(APPROVAL_KINDS),
     status: z.enum(APPROVAL_STATUSES),
+    /** The agent that asks; for `task_rounds`, the task's owner (its assignee agent, or team). */
     agentId: Str,
-    runId: Str,
-    conversationId: Str,
-    /** The agent's session the request belongs to (allow_session applies there). */
-    sessionKey: Str,
+    /** The run that asks; null for a run-less request (`task_rounds`). */
+    runId: NullableStr,
+    /** The conversation it belongs to (for `task_rounds`, the task's, when it has one). */
+    conversationId: NullableStr,
+    /** The agent's session the request belongs to (allow_session applies there); null for `task_rounds`. */
+    sessionKey: NullableStr,
+    /** The task a `task_rounds` request is about (absent for the other kinds). */
+    taskId: Str.optional(),
     /** The tool as the runtime names it (`Bash`, `Edit`, `commandExecution`, …); `ask_human` for a question; `egress` for a connection. */
     tool: Str,
     /** The tool's input, secrets masked; a question's is `{ question, choices? }`; a connection's `{ host, port }`. */
@@ -76,14 +86,15 @@ export const ApprovalSchema = z
     /** One line for people: `Bash: rm -rf build`, or the question. */
     summary: Str,
     requestedAt: TimestampSchema,
-    expiresAt: TimestampSchema,
+    /** When nobody's answer expires it; null: it waits until answered (`task_rounds`). */
+    expiresAt: NullableTimestamp,
     decidedAt: NullableTimestamp,
     /** Who answered (`cli`, `tinyoffice`, `telegram:<sender>`, `rule`, `expiry`, `restart`). */
     decidedBy: NullableStr,
     decision: z.enum(APPROVAL_DECISIONS).nullable(),
     /** A denial's reason, as the agent receives it. */
     reason: NullableStr,
-    /** A question's answer, as the agent receives it. */
+    /** A question's answer, as the agent receives it; for `task_rounds` answered `more_rounds`, the rounds given (`"5"`). */
     answer: NullableStr,
   })
   .meta({ id: 'Approval' });
@@ -97,8 +108,11 @@ export const ApprovalDecisionBodySchema = z
     answer: z.string().max(20_000).optional(),
     /** Who answers, for the record (the surface fills it in; the API's caller otherwise). */
     by: z.string().min(1).max(200).optional(),
+    /** `more_rounds`: how many more rounds the task gets (default: the binding's `maxRounds`). */
+    rounds: z.int().min(1).max(100).optional(),
   })
-  .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] });
+  .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] })
+  .refine((b) => b.rounds === undefined || b.decision === 'more_rounds', { message: '"rounds" goes with decision "more_rounds" only', path: ['rounds'] });
 export type ApprovalDecisionBody = z.infer<typeof ApprovalDecisionBodySchema>;
 
 /**
@@ -138,6 +152,8 @@ export const approvalsContract = {
       // An empty value (`?agent=`) is a 400, not "no filter": a caller that meant one agent must not get every agent's requests.
       agent: OptionalShortText,
       conversationId: OptionalIdText,
+      /** The requests about one task (`task_rounds`). */
+      taskId: OptionalIdText,
       channel: OptionalShortText,
       limit: LimitQuery,
     }),
@@ -156,7 +172,7 @@ export const approvalsContract = {
     method: 'POST',
     path: '/api/approvals/:id/decision',
     summary:
-      "Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`). The first answer wins: 409 APPROVAL_DECIDED says who decided. A channel-scoped token answers for a paired sender of its own channel (`by`: `<channel>:<sender id>`, matching the agent's `permissions.approvers` when it has them), else 403 SCOPE_FORBIDDEN",
+      "Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`); a task's rounds (`task_rounds`) are answered `more_rounds` (optional `rounds`), `take_over` or `stop`. The first answer wins: 409 APPROVAL_DECIDED says who decided. A channel-scoped token answers for a paired sender of its own channel (`by`: `<channel>:<sender id>`, matching the agent's `permissions.approvers` when it has them), else 403 SCOPE_FORBIDDEN",
     tag: 'approvals',
     auth: 'channel',
     params: IdParamsSchema,

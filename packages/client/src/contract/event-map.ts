@@ -282,7 +282,23 @@ export const EVENT_PAYLOADS = {
   /** A person asked for changes: the review comments `commentIds` went to the task's owner as one message, and the task went back to In progress (`round`). */
   'task.review_sent': z.object({ taskId: Str, identifier: Str, projectId: Str, round: Int, commentIds: z.array(Int), conversationId: Str, messageId: Str }),
   /** The checks failed after `maxRounds` rounds: the task stays in Checking and a person decides. */
-  'task.rounds_exhausted': z.object({ taskId: Str, identifier: Str, projectId: Str, rounds: Int, missing: z.array(z.string()) }),
+  'task.rounds_exhausted': z.object({ taskId: Str, identifier: Str, projectId: Str, rounds: Int, missing: z.array(z.string()), approvalId: Str.optional() }),
+  /**
+   * A person's answer to the task's `task_rounds` request, carried out: `more_rounds` (the new
+   * `roundsLimit`; the feedback went to the owner), `take_over` (In progress, assigned to nobody)
+   * or `stop` (back to Todo). The worktree is kept.
+   */
+  'task.rounds_answered': z.object({
+    taskId: Str,
+    identifier: Str,
+    projectId: Str,
+    approvalId: Str,
+    decision: z.enum(['more_rounds', 'take_over', 'stop']),
+    by: Str,
+    rounds: Int,
+    roundsLimit: Int.optional(),
+    status: Str,
+  }),
   /** The task's branch is in the base (ancestry verified): `commit` is the base's commit after it, `created` false when the base held it already. */
   'task.merged': z.object({
     taskId: Str,

@@ -50,6 +50,7 @@ export const EVENT_TYPES = [
   'task.feedback_sent',
   'task.review_sent',
   'task.rounds_exhausted',
+  'task.rounds_answered',
   'task.merged',
   'task.worktree_removed',
 ] as const;

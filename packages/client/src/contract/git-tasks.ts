@@ -231,6 +231,14 @@ export const ProjectWorktreeSchema = z
     taskId: NullableStr,
     /** The folder is gone; git still lists it. */
     missing: z.boolean(),
+    /** The task's own limit of rounds once a person gave it more (`more_rounds`); the binding's `maxRounds` until then. */
+    roundsLimit: z.int().min(1).optional(),
+    /**
+     * The person asked after the last round (the `task_rounds` approval, docs/git-tasks.md): its
+     * id, recorded before the request is made (so a restart makes it, once), and once it is
+     * answered and carried out, the answer.
+     */
+    roundsApproval: z.object({ id: Str, requestedAt: TimestampSchema, decision: z.enum(['more_rounds', 'take_over', 'stop']).optional(), decidedBy: Str.optional() }).optional(),
     /** The latest of the tip's commit time, the index's and the worktree's creation (epoch ms). */
     lastActivityAt: TimestampSchema,
     idleMs: z.number(),

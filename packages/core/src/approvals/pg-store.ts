@@ -13,12 +13,38 @@ export class PgApprovalStore implements ApprovalStoreApi {
   }
 
   async create(input: ApprovalInput): Promise<ApprovalRecord> {
+    const { record, created } = await this.#insert(input, false);
+    if (!created) throw new Error(`approval ${input.id} exists`);
+    return record;
+  }
+
+  createOnce(input: ApprovalInput): Promise<{ record: ApprovalRecord; created: boolean }> {
+    return this.#insert(input, true);
+  }
+
+  async #insert(input: ApprovalInput, once: boolean): Promise<{ record: ApprovalRecord; created: boolean }> {
     const [row] = await this.#scope.query<ApprovalRow>(
-      `INSERT INTO ${this.#t} (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
-       VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
-      [input.id, input.kind, input.agentId, input.runId, input.conversationId, input.sessionKey, input.tool, JSON.stringify(input.input ?? null), input.summary, input.requestedAt, input.expiresAt],
+      `INSERT INTO ${this.#t} (id, kind, status, agent_id, run_id, conversation_id, session_key, task_id, tool, input, summary, requested_at, expires_at)
+       VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)${once ? ' ON CONFLICT (id) DO NOTHING' : ''} RETURNING *`,
+      [
+        input.id,
+        input.kind,
+        input.agentId,
+        input.runId,
+        input.conversationId,
+        input.sessionKey,
+        input.taskId ?? null,
+        input.tool,
+        JSON.stringify(input.input ?? null),
+        input.summary,
+        input.requestedAt,
+        input.expiresAt,
+      ],
     );
-    return toApproval(row!);
+    if (row) return { record: toApproval(row), created: true };
+    const existing = await this.get(input.id);
+    if (!existing) throw new Error(`approval ${input.id} was neither created nor found`);
+    return { record: existing, created: false };
   }
 
   async get(id: string): Promise<ApprovalRecord | undefined> {
@@ -37,6 +63,7 @@ export class PgApprovalStore implements ApprovalStoreApi {
     if (filter.kind) add('kind', filter.kind);
     if (filter.agentId) add('agent_id', filter.agentId);
     if (filter.conversationId) add('conversation_id', filter.conversationId);
+    if (filter.taskId) add('task_id', filter.taskId);
     if (filter.channel) {
       args.push(filter.channel);
       where.push(`conversation_id IN (SELECT id FROM ${this.#scope.table('conversations')} WHERE channel = $${args.length})`);

@@ -11,11 +11,21 @@ export class ApprovalStore implements ApprovalStoreApi {
   }
 
   create(input: ApprovalInput): ApprovalRecord {
+    const { record, created } = this.#insert(input, false);
+    if (!created) throw new Error(`approval ${input.id} exists`);
+    return record;
+  }
+
+  createOnce(input: ApprovalInput): { record: ApprovalRecord; created: boolean } {
+    return this.#insert(input, true);
+  }
+
+  #insert(input: ApprovalInput, once: boolean): { record: ApprovalRecord; created: boolean } {
     return this.#db.write(() => {
-      this.#db
+      const changes = this.#db
         .prepare(
-          `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, tool, input, summary, requested_at, expires_at)
-           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO approvals (id, kind, status, agent_id, run_id, conversation_id, session_key, task_id, tool, input, summary, requested_at, expires_at)
+           VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)${once ? ' ON CONFLICT (id) DO NOTHING' : ''}`,
         )
         .run(
           input.id,
@@ -24,13 +34,14 @@ export class ApprovalStore implements ApprovalStoreApi {
           input.runId,
           input.conversationId,
           input.sessionKey,
+          input.taskId ?? null,
           input.tool,
           JSON.stringify(input.input ?? null),
           input.summary,
           input.requestedAt,
           input.expiresAt,
-        );
-      return this.get(input.id)!;
+        ).changes;
+      return { record: this.get(input.id)!, created: changes > 0 };
     });
   }
 
@@ -46,6 +57,7 @@ export class ApprovalStore implements ApprovalStoreApi {
     if (filter.kind) where.push('kind = ?') && args.push(filter.kind);
     if (filter.agentId) where.push('agent_id = ?') && args.push(filter.agentId);
     if (filter.conversationId) where.push('conversation_id = ?') && args.push(filter.conversationId);
+    if (filter.taskId) where.push('task_id = ?') && args.push(filter.taskId);
     if (filter.channel) where.push('conversation_id IN (SELECT id FROM conversations WHERE channel = ?)') && args.push(filter.channel);
     const sql = `SELECT * FROM approvals ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id DESC LIMIT ?`;
     return (this.#db.prepare(sql).all(...args, filter.limit ?? 100) as ApprovalRow[]).map(toApproval);

@@ -13,16 +13,21 @@ export interface ApprovalRecord {
   id: string;
   kind: ApprovalKind;
   status: ApprovalStatus;
+  /** The agent that asks; a `task_rounds` request's is the task's owner (assignee agent or team). */
   agentId: string;
-  runId: string;
-  conversationId: string;
-  sessionKey: string;
+  /** Null for a run-less request (`task_rounds`). */
+  runId: string | null;
+  conversationId: string | null;
+  sessionKey: string | null;
+  /** The task a `task_rounds` request is about. */
+  taskId?: string;
   tool: string;
   /** The tool's input, secrets masked (JSON). */
   input: unknown;
   summary: string;
   requestedAt: number;
-  expiresAt: number;
+  /** Null: it waits until answered (`task_rounds`). */
+  expiresAt: number | null;
   decidedAt: number | null;
   decidedBy: string | null;
   decision: ApprovalDecision | null;
@@ -30,7 +35,7 @@ export interface ApprovalRecord {
   answer: string | null;
 }
 
-export type ApprovalInput = Pick<ApprovalRecord, 'id' | 'kind' | 'agentId' | 'runId' | 'conversationId' | 'sessionKey' | 'tool' | 'input' | 'summary' | 'requestedAt' | 'expiresAt'>;
+export type ApprovalInput = Pick<ApprovalRecord, 'id' | 'kind' | 'agentId' | 'runId' | 'conversationId' | 'sessionKey' | 'taskId' | 'tool' | 'input' | 'summary' | 'requestedAt' | 'expiresAt'>;
 
 export interface ApprovalOutcome {
   status: Exclude<ApprovalStatus, 'pending'>;
@@ -47,6 +52,7 @@ export interface ApprovalFilter {
   kind?: ApprovalKind | undefined;
   agentId?: string | undefined;
   conversationId?: string | undefined;
+  taskId?: string | undefined;
   /** Requests of conversations that came in through this channel (a channel process's view). */
   channel?: string | undefined;
   limit?: number | undefined;
@@ -54,6 +60,11 @@ export interface ApprovalFilter {
 
 export interface ApprovalStoreApi {
   create(input: ApprovalInput): Awaitable<ApprovalRecord>;
+  /**
+   * Creates the request unless one with its id exists (then returns that one, `created: false`):
+   * a step that records the id before it asks, run again after a crash, asks once.
+   */
+  createOnce(input: ApprovalInput): Awaitable<{ record: ApprovalRecord; created: boolean }>;
   get(id: string): Awaitable<ApprovalRecord | undefined>;
   /** Newest first. */
   list(filter?: ApprovalFilter): Awaitable<ApprovalRecord[]>;
@@ -77,11 +88,12 @@ export function toApproval(row: ApprovalRow): ApprovalRecord {
     runId: row.run_id,
     conversationId: row.conversation_id,
     sessionKey: row.session_key,
+    ...(row.task_id === null ? {} : { taskId: row.task_id }),
     tool: row.tool,
     input,
     summary: row.summary,
     requestedAt: Number(row.requested_at),
-    expiresAt: Number(row.expires_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
     decidedAt: row.decided_at === null ? null : Number(row.decided_at),
     decidedBy: row.decided_by,
     decision: row.decision as ApprovalDecision | null,

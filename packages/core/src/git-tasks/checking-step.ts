@@ -12,7 +12,9 @@
  *   fingerprints (or, with none, from the round), so the step run again after a crash finds the
  *   message it sent instead of sending another; then the task moves back to `in_progress`. There is
  *   always a message: a task sent back in silence would wait in In progress with nobody on it.
- * - After `maxRounds` rounds the task stays in `checking` as `needs_person`: a person decides.
+ * - After `maxRounds` rounds (the task's `roundsLimit` once a person gave it more) the task stays
+ *   in `checking` as `needs_person` and a person is asked: a `task_rounds` approval, its id
+ *   recorded on the task before it is made (rounds-step.ts: made once, also across a crash).
  * - Restartable: a `running` check is run again whole; a `failed` or `passed` check whose move did
  *   not happen is finished without running anything (`finishTaskChecking`).
  * The message itself is sent by the caller (`send`: the daemon's orchestrator), so core loads
@@ -20,12 +22,15 @@
  */
 import { createHash } from 'node:crypto';
 import type { TaskCheck, TaskCheckResult, TaskGit } from '@tinyagi/client/contract';
+import type { ApprovalStoreApi } from '../approvals/store.ts';
 import { errorMessage, isTinyError } from '../errors.ts';
+import { newId } from '../ids.ts';
 import type { TaskCheckedEvent } from '../observe/observer.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { failureFingerprint } from './checks.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
+import { requestRoundsApproval } from './rounds-request.ts';
 import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
 
 /** How much of a failed check's log tail a feedback message carries. */
@@ -33,6 +38,8 @@ export const FEEDBACK_TAIL_CHARS = 4_000;
 
 export interface TaskCheckingInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask' | 'mustGetTask'>;
+  /** Where the `task_rounds` request is made after the last round. */
+  approvals: Pick<ApprovalStoreApi, 'createOnce'>;
   /** Sends the feedback to the task's owner (idempotent on the key); returns the conversation it started. */
   send: TaskOwnerSend;
   signal?: AbortSignal;
@@ -84,6 +91,22 @@ export function taskFailures(facts: Pick<DoneFacts, 'branch' | 'headSha' | 'comm
     failures.push({ fingerprint: sha(`not-pushed\0${facts.headSha}`), text, summary: text });
   }
   return failures;
+}
+
+/** The failures of a Checking recorded on the task (what a person's `more_rounds` sends): the same fingerprints `runTaskChecking` gave them. */
+export function recordedFailures(check: TaskCheck, branch: string | null, baseRef: string): TaskFailure[] {
+  if (check.error !== null) {
+    const text = `The daemon could not check the task: ${check.error.message}`;
+    return [{ fingerprint: sha(`error\0${check.error.code}\0${check.error.message}`), text, summary: text }];
+  }
+  const facts = {
+    branch: branch ?? '(unknown)',
+    headSha: check.headSha ?? '',
+    commits: Array.from({ length: check.commits }, () => ({ sha: '', subject: '', committedAt: 0 })),
+    uncommitted: check.uncommitted,
+    ...(check.pushed === null ? {} : { push: { pushed: check.pushed } }),
+  };
+  return taskFailures(facts, check.checks, baseRef);
 }
 
 /**
@@ -196,13 +219,33 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
     await tasks.setTaskGit(task.id, { ...git, check, headSha: check.headSha, updatedAt: Date.now() });
     return told({ outcome: 'passed', task: await finishTaskChecking(tasks, task.id) });
   }
-  if (rounds >= input.repo.maxRounds) {
+  if (rounds >= (git.roundsLimit ?? input.repo.maxRounds)) {
     check = { ...check, state: 'needs_person' };
-    const after = await tasks.setTaskGit(task.id, { ...git, check, updatedAt: Date.now() });
-    await events.append({ type: 'task.rounds_exhausted', data: { taskId: task.id, identifier, projectId: input.projectId, rounds, missing: check.missing } });
-    return told({ outcome: 'needs_person', task: after });
+    // The request's id first, with the state: a crash before the request is made leaves the id, and the next start makes it (once).
+    const recorded = await tasks.setTaskGit(task.id, { ...git, check, roundsApproval: { id: newId('apr'), requestedAt: Date.now() }, updatedAt: Date.now() });
+    await requestRoundsApproval({ approvals: input.approvals, events, projectId: input.projectId, repo: input.repo }, recorded);
+    return told({ outcome: 'needs_person', task: recorded });
   }
+  return told(await sendRoundFeedback(input, task, git, check, failures, worktreePath));
+}
 
+/**
+ * A round: the failures not sent before go to the owner in full, those sent before in one sentence,
+ * the round is counted with the check, and the task moves back to `in_progress` with the message's
+ * conversation. `extra` is recorded with the round (a person's `more_rounds`: the new limit and the answer).
+ */
+export async function sendRoundFeedback(
+  input: Pick<TaskCheckingInput, 'tasks' | 'events' | 'send' | 'projectId' | 'repo'>,
+  task: TaskRecord,
+  git: TaskGit,
+  check: TaskCheck,
+  failures: TaskFailure[],
+  worktreePath: string,
+  extra: Partial<TaskGit> = {},
+): Promise<TaskCheckingResult> {
+  const { tasks, events } = input;
+  const identifier = task.identifier ?? task.id;
+  const rounds = git.rounds ?? 0;
   const round = rounds + 1;
   const sentBefore = new Set(git.feedbackSent ?? []);
   const fresh = failures.filter((f) => !sentBefore.has(f.fingerprint));
@@ -211,21 +254,23 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   // the queue returns the message sent before. Only repeats: the key is the round's (one reminder each).
   const fingerprints = fresh.map((f) => f.fingerprint);
   const key = fresh.length > 0 ? `task:${task.id}:feedback:${sha([...fingerprints].sort().join('\0'))}` : `task:${task.id}:feedback-round:${round}`;
-  const { created, ...message } = await input.send(feedbackMessage(task, fresh, repeated, round, input.repo.maxRounds, worktreePath), key, worktreePath);
+  const limit = extra.roundsLimit ?? git.roundsLimit ?? input.repo.maxRounds;
+  const { created, ...message } = await input.send(feedbackMessage(task, fresh, repeated, round, limit, worktreePath), key, worktreePath);
   const sent: NonNullable<TaskCheckingResult['sent']> = { ...message, fingerprints };
   // A duplicate (the step run again after a crash) was announced when it was sent.
   // (A reminder of failures sent before carries no fingerprint of its own.)
   if (created) await events.append({ type: 'task.feedback_sent', data: { taskId: task.id, identifier, projectId: input.projectId, round, fingerprints, ...message } });
   await tasks.setTaskGit(task.id, {
     ...git,
-    check,
+    ...extra,
+    check: { ...check, state: 'failed' },
     rounds: round,
     feedbackSent: [...sentBefore, ...fingerprints],
     ...(check.headSha === null ? {} : { headSha: check.headSha }),
     updatedAt: Date.now(),
   });
   const after = await finishTaskChecking(tasks, task.id, sent.conversationId);
-  return told({ outcome: 'failed', task: after, sent });
+  return { outcome: 'failed', task: after, sent };
 }
 
 /**

@@ -55,6 +55,8 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
   };
   const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...kept, ...git, updatedAt: Date.now() }));
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
+    ...(previous?.roundsLimit === undefined ? {} : { roundsLimit: previous.roundsLimit }),
+    ...(previous?.roundsApproval === undefined ? {} : { roundsApproval: previous.roundsApproval }),
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
     const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, { env: input.env });

@@ -392,22 +392,25 @@ export const approvals = sqliteTable(
     id: text('id').primaryKey(),
     status: text('status').notNull(),
     agentId: text('agent_id').notNull(),
-    runId: text('run_id').notNull(),
-    conversationId: text('conversation_id').notNull(),
-    sessionKey: text('session_key').notNull(),
+    /** Null for a run-less request (`task_rounds`: a task's, not a run's). */
+    runId: text('run_id'),
+    conversationId: text('conversation_id'),
+    sessionKey: text('session_key'),
     tool: text('tool').notNull(),
     input: text('input').notNull(),
     summary: text('summary').notNull(),
     requestedAt: integer('requested_at').notNull(),
-    expiresAt: integer('expires_at').notNull(),
+    expiresAt: integer('expires_at'),
     decidedAt: integer('decided_at'),
     decidedBy: text('decided_by'),
     decision: text('decision'),
     reason: text('reason'),
-    /** `permission` (a tool call the agent asks to make) or `question` (ask_human: the agent asks the person something). */
+    /** `permission`, `question`, `egress` or `task_rounds` (APPROVAL_KINDS). */
     kind: text('kind').notNull().default('permission'),
     /** A question's answer, as the agent receives it. */
     answer: text('answer'),
+    /** The task a `task_rounds` request is about (null for the others). */
+    taskId: text('task_id'),
   },
-  (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId)],
+  (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId), index('approvals_task_idx').on(t.taskId)],
 );

@@ -15,11 +15,20 @@ import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
 import { requirePairedSender } from '../security/paired-sender.ts';
 import type { RouteHandlers } from '../routing.ts';
+import { carryOutTaskRoundsAnswer } from './task-rounds.ts';
 
 export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
   return {
     listApprovals: async ({ query }) =>
-      ctx.stores.approvals.list({ status: query.status, kind: query.kind, agentId: query.agent, conversationId: query.conversationId, channel: query.channel, limit: query.limit }),
+      ctx.stores.approvals.list({
+        status: query.status,
+        kind: query.kind,
+        agentId: query.agent,
+        conversationId: query.conversationId,
+        taskId: query.taskId,
+        channel: query.channel,
+        limit: query.limit,
+      }),
     getApproval: async ({ params }) => {
       const found = await ctx.stores.approvals.get(params.id);
       if (!found) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${params.id}.`);
@@ -28,8 +37,11 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
     decideApproval: async ({ params, body, auth, request }) => {
       if (auth.kind === 'channel') await mayAnswer(ctx, auth.channel, params.id, body.by);
       const by = body.by ?? requestedBy(auth, request);
-      const decided = await ctx.orchestratorServices.approvals.decide(params.id, body.decision, by, body.reason, body.answer);
+      // `more_rounds` records the rounds it gives as its answer (the desk defaults it to the binding's maxRounds).
+      const answer = body.decision === 'more_rounds' && body.rounds !== undefined ? String(body.rounds) : body.answer;
+      const decided = await ctx.orchestratorServices.approvals.decide(params.id, body.decision, by, body.reason, answer);
       if (body.decision === 'allow_always') await (decided.kind === 'egress' ? addEgressHost(ctx, decided) : addAllowRule(ctx, decided));
+      if (decided.kind === 'task_rounds') await carryOutAnswer(ctx, decided);
       return decided;
     },
     requestRunApproval: async ({ params, body, auth }) => {
@@ -49,6 +61,21 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
     },
   };
+}
+
+/**
+ * A task's rounds answered: carried out on the task now. The answer is recorded whatever happens
+ * here (the first answer won); a failure to carry it out (the owner's message not sent) is logged
+ * and finished at the next start (resumeCheckings).
+ */
+async function carryOutAnswer(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {
+  try {
+    await carryOutTaskRoundsAnswer(ctx, approval);
+  } catch (err) {
+    ctx.log.warn(
+      `Approval ${approval.id} (task ${approval.taskId}): the answer ${approval.decision} was recorded but not carried out yet (${err instanceof Error ? err.message : String(err)}); the next start finishes it.`,
+    );
+  }
 }
 
 /**

@@ -63,6 +63,7 @@ async function proveDone(ctx: ServerContext, task: TaskRecord, saidBy?: { runId:
     tasks: ctx.tasks,
     // The orchestrator's observers hear the Checking (its spans in the trace export: docs/telemetry.md).
     ...(saidBy === undefined ? {} : { saidBy }),
+    approvals: ctx.stores.approvals,
     onChecked: (event) => ctx.orchestrator.notifyTaskChecked?.(event),
     send: (message, idempotencyKey, workdir) => sendToTaskOwner(ctx, task, message, idempotencyKey, workdir),
   });
@@ -71,13 +72,18 @@ async function proveDone(ctx: ServerContext, task: TaskRecord, saidBy?: { runId:
 /**
  * At start: tasks in `checking` whose step a stop interrupted. A `running` (or never recorded)
  * check is run again whole; a `passed` or `failed` one whose move did not happen is finished;
- * `needs_person` waits for a person. Returns how many it started or finished.
+ * `needs_person` waits for a person (its `task_rounds` request made or its answer carried out
+ * when a crash left either undone: task-rounds.ts). Returns how many it started or finished.
  */
 export async function resumeCheckings(ctx: ServerContext): Promise<number> {
   let n = 0;
   for (const task of await ctx.tasks.listTasks({ status: 'checking' })) {
     const state = task.git?.check?.state;
-    if (state === 'needs_person') continue;
+    if (state === 'needs_person') {
+      // A person is asked (task_rounds): the request made if a crash left it unmade, an answer carried out if a crash left it undone.
+      if (await resumeTaskRounds(ctx, task)) n++;
+      continue;
+    }
     n++;
     if (state === 'passed' || state === 'failed') await finishTaskChecking(ctx.tasks, task.id);
     else track(ctx, task);

@@ -214,17 +214,21 @@ export class ApprovalDesk {
           ? `${id} is a question: answer it ("answer" with its text) or decline it ("deny").`
           : existing.kind === 'egress'
             ? `${id} asks to connect to a host: allow it (allow_once, allow_always) or deny it; a connection has no session to allow it for.`
-            : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
+            : existing.kind === 'task_rounds'
+              ? `${id} asks what to do with a task whose rounds ran out: more_rounds (another N rounds), take_over or stop.`
+              : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
       );
     }
     const text = answer?.trim();
     if (decision === 'answer' && !text) throw new TinyError('APPROVAL_DECISION_INVALID', `An answer to ${id} needs its text.`);
+    // A task's rounds: `more_rounds` records how many it gives (the number given, else the binding's maxRounds the request carries).
+    const rounds = decision === 'more_rounds' ? roundsAnswer(existing, text) : undefined;
     const decided = await this.#opts.stores.approvals.decide(id, {
-      status: decision === 'deny' ? 'denied' : decision === 'answer' ? 'answered' : 'allowed',
+      status: decision === 'deny' ? 'denied' : decision === 'answer' || existing.kind === 'task_rounds' ? 'answered' : 'allowed',
       decision,
       decidedBy: by,
       reason: reason?.trim() || null,
-      answer: decision === 'answer' ? text! : null,
+      answer: decision === 'answer' ? text! : (rounds ?? null),
       decidedAt: Date.now(),
     });
     if (!decided) throw decidedError((await this.#opts.stores.approvals.get(id)) ?? existing);
@@ -233,12 +237,15 @@ export class ApprovalDesk {
     return decided;
   }
 
-  /** At start: requests a stopped daemon left pending are cancelled (their CLI processes are gone). */
+  /**
+   * At start: requests a stopped daemon left pending are cancelled (their CLI processes are gone).
+   * A task's `task_rounds` request has no process behind it: it stays pending for a person.
+   */
   async recover(): Promise<number> {
     const pending = await this.#opts.stores.approvals.list({ status: 'pending', limit: 10_000 });
     let cancelled = 0;
     for (const p of pending) {
-      if (this.#waiters.has(p.id)) continue;
+      if (this.#waiters.has(p.id) || p.kind === 'task_rounds') continue;
       const done = await this.#opts.stores.approvals.decide(p.id, { status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: SESSION_ENDED, decidedAt: Date.now() });
       if (done) {
         cancelled++;
@@ -283,7 +290,8 @@ export class ApprovalDesk {
       const onAbort = (): void => void close('cancelled', 'deny', 'cancelled', abortedText(signal));
       const expiry = setTimeout(
         () => void close('expired', onExpiry === 'allow' ? 'allow_once' : 'deny', 'expiry', `nobody answered within ${expiresS} s`),
-        Math.max(0, record.expiresAt - Date.now()),
+        // A run's request always has an expiry (only a task's `task_rounds` has none, and nothing waits on it here).
+        Math.max(0, (record.expiresAt ?? record.requestedAt + expiresS * 1000) - Date.now()),
       );
       const poll = setInterval(() => {
         void Promise.resolve(approvals.get(record.id)).then(
@@ -294,7 +302,7 @@ export class ApprovalDesk {
         );
       }, POLL_MS);
       poll.unref();
-      this.#waiters.set(record.id, { runId: record.runId, resolve: finish });
+      this.#waiters.set(record.id, { runId: record.runId ?? '', resolve: finish });
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -312,6 +320,17 @@ export class ApprovalDesk {
       this.#opts.onError?.(err);
     }
   }
+}
+
+/** How many rounds a `more_rounds` answer gives, as recorded: the number given (1-100), else the request's `moreRounds`. */
+function roundsAnswer(request: ApprovalRecord, given: string | undefined): string {
+  if (given !== undefined && given !== '') {
+    const n = Number(given);
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw new TinyError('APPROVAL_DECISION_INVALID', `More rounds for ${request.id} must be a whole number from 1 to 100, not "${given}".`);
+    return String(n);
+  }
+  const dflt = (request.input as { moreRounds?: unknown } | null)?.moreRounds;
+  return String(typeof dflt === 'number' && Number.isInteger(dflt) && dflt >= 1 ? dflt : 5);
 }
 
 function decidedError(now: ApprovalRecord): TinyError {

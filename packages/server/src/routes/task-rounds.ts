@@ -1,0 +1,48 @@
+/**
+ * A task's rounds ran out (docs/git-tasks.md, "Built (slice 7)"): the `task_rounds` approval a
+ * person answers at the desk, and its answer carried out on the task (core's rounds-step.ts): more
+ * rounds (the round's feedback to the owner), take over, or stop. At start, a request recorded on
+ * a task but not made (a crash between the two) is made, and an answer not carried out yet (a crash
+ * after the desk recorded it) is carried out; a pending one waits, never expired.
+ */
+import { carryOutRoundsAnswer, requestRoundsApproval, type ApprovalRecord, type TaskRecord } from '@tinyagi/core/internal';
+import { newId } from '@tinyagi/core';
+import type { ServerContext } from '../context.ts';
+import { sendToTaskOwner, taskStepBase } from './tasks.ts';
+
+/** Carries out an answered `task_rounds` request on its task; the task after, or undefined when there was nothing to do. */
+export async function carryOutTaskRoundsAnswer(ctx: ServerContext, approval: ApprovalRecord): Promise<TaskRecord | undefined> {
+  if (approval.kind !== 'task_rounds' || approval.taskId === undefined || approval.status === 'pending') return undefined;
+  const task = await ctx.tasks.getTask(approval.taskId);
+  const project = task?.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
+  if (!task || !project?.repo) return undefined;
+  const base = taskStepBase(ctx, project.id, project.repo, task);
+  const { task: after, acted } = await carryOutRoundsAnswer({
+    tasks: ctx.tasks,
+    events: base.events,
+    home: base.home,
+    projectId: project.id,
+    repo: project.repo,
+    approval,
+    send: (message, idempotencyKey, workdir) => sendToTaskOwner(ctx, task, message, idempotencyKey, workdir),
+  });
+  return acted ? after : undefined;
+}
+
+/**
+ * At start, for a task left in `checking` as `needs_person`: its request is made if it is not
+ * (also for a task a daemon before this slice left waiting: it records one now), and an answer
+ * not carried out is carried out. True when it did something.
+ */
+export async function resumeTaskRounds(ctx: ServerContext, task: TaskRecord): Promise<boolean> {
+  const project = task.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
+  if (!project?.repo || task.git == null) return false;
+  let current = task;
+  if (current.git?.roundsApproval === undefined) {
+    current = await ctx.tasks.setTaskGit(task.id, { ...task.git, roundsApproval: { id: newId('apr'), requestedAt: Date.now() }, updatedAt: Date.now() });
+  }
+  const made = await requestRoundsApproval({ approvals: ctx.stores.approvals, events: ctx.stores.events, projectId: project.id, repo: project.repo }, current);
+  if (made === undefined) return false;
+  if (made.approval.status === 'pending') return made.created;
+  return (await carryOutTaskRoundsAnswer(ctx, made.approval)) !== undefined;
+}
