@@ -144,6 +144,7 @@ export { recordMachineCheck, type MachineCheck } from './sandbox/machine.ts';
 export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
 export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
 export { setCliEntry } from './sandbox/boundary.ts';
+export { taskCommandWrap } from './sandbox/task-commands.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.ts';

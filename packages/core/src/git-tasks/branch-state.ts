@@ -10,7 +10,7 @@
  * longer has.
  */
 import { TinyError } from '../errors.ts';
-import { git, gitStatus, isAncestor, resolveCommit } from './git.ts';
+import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
 
 export interface BranchCommit {
@@ -83,7 +83,9 @@ export async function mergedIntoBase(ctx: ProjectRepoContext, tip: string): Prom
  * leaving out the copy/link rules' own paths: those files are TinyAGI's, not the agent's work.
  */
 export async function uncommittedPaths(ctx: ProjectRepoContext, worktreeDir: string): Promise<string[]> {
-  const out = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all'], { cwd: worktreeDir });
+  // The git dir the repository records (not the worktree's own `.git`); a submodule's working tree is not
+  // inspected, since that runs git in a folder whose `.git` the agent wrote (its commits still count).
+  const out = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=dirty'], await worktreeGitOptions(ctx.repoDir, worktreeDir));
   const ruled = ctx.repo.files.map((rule) => rule.path);
   const paths: string[] = [];
   const entries = out.split('\0');

@@ -10,7 +10,11 @@
  *   bounded log of stdout and stderr interleaved: the first `headBytes` and the last `tailBytes`,
  *   with the number of bytes left out between them;
  * - `failureFingerprint` names a failure by the check, its exit code and its tail with what
- *   changes from run to run taken out, so the same failure is recognised the next time.
+ *   changes from run to run taken out, so the same failure is recognised the next time;
+ * - `wrap` (the task's owner is sandboxed: docs/sandbox.md) turns the argv and environment into
+ *   the confined process's before it starts; that process leads the group, so the journal and
+ *   the timeout's kill are the same. A wrap that refuses (a `required` sandbox the machine cannot
+ *   enforce) is a check that could not start.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -42,8 +46,30 @@ export interface CheckResult {
   omittedBytes: number;
 }
 
+/** A check's process as it would start, given to a `CheckWrap`. */
+export interface CheckSpawn {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** What starts instead: `extraPipes` more pipes after stderr (the boundary's control pipe); `release` is called once it has exited. */
+export interface WrappedCheckSpawn {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  extraPipes?: number;
+  release?: () => void;
+}
+
+/** Runs a check's process somewhere else than as the daemon (inside the task owner's boundary). */
+export type CheckWrap = (spawn: CheckSpawn) => Promise<WrappedCheckSpawn>;
+
 export interface RunCheckOptions {
   cwd: string;
+  /** Confines each process (the task owner's sandbox); absent: the process runs as the daemon's child. */
+  wrap?: CheckWrap;
   /** The environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
   headBytes?: number;
@@ -99,41 +125,79 @@ function killGroup(pid: number): void {
 }
 
 /** Runs one check to its end (or its timeout); never rejects: a check that cannot start is a failed result. */
-export function runCheck(check: CheckSpec, options: RunCheckOptions): Promise<CheckResult> {
+export async function runCheck(check: CheckSpec, options: RunCheckOptions): Promise<CheckResult> {
   const startedAt = Date.now();
   const started = performance.now();
-  const output = new BoundedLog(options.headBytes ?? DEFAULT_HEAD_BYTES, options.tailBytes ?? DEFAULT_TAIL_BYTES);
   const [command, ...args] = check.argv;
+  let spawnAs: WrappedCheckSpawn = { command: command!, args, env: options.env ?? process.env };
+  if (options.wrap !== undefined) {
+    try {
+      spawnAs = await options.wrap({ command: command!, args, env: spawnAs.env, cwd: options.cwd });
+    } catch (err) {
+      return notStarted(check, startedAt, started, err instanceof Error ? err.message : String(err));
+    }
+  }
+  return spawnCheck(check, options, spawnAs, startedAt, started);
+}
+
+/** The result of a check whose process could not be made (its wrap refused). */
+function notStarted(check: CheckSpec, startedAt: number, started: number, message: string): CheckResult {
+  const log = `${message}\n`;
+  const bytes = Buffer.byteLength(log);
+  return {
+    name: check.name,
+    argv: [...check.argv],
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    spawnError: message,
+    ok: false,
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    log,
+    tail: log,
+    totalBytes: bytes,
+    omittedBytes: 0,
+  };
+}
+
+function spawnCheck(check: CheckSpec, options: RunCheckOptions, spawnAs: WrappedCheckSpawn, startedAt: number, started: number): Promise<CheckResult> {
+  const output = new BoundedLog(options.headBytes ?? DEFAULT_HEAD_BYTES, options.tailBytes ?? DEFAULT_TAIL_BYTES);
   return new Promise((resolve) => {
     let timedOut = false;
     let spawnError: string | undefined;
     let exit: { code: number | null; signal: string | null } | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
-    const child = spawn(command!, args, { cwd: options.cwd, env: options.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', ...Array.from({ length: spawnAs.extraPipes ?? 0 }, () => 'pipe' as const)];
+    const child = spawn(spawnAs.command, spawnAs.args, { cwd: options.cwd, env: spawnAs.env, detached: true, stdio, windowsHide: true });
     if (child.pid !== undefined) trackProcessGroup(child.pid);
+    for (const pipe of child.stdio.slice(3)) pipe?.on('error', () => {});
     const timeout = (): void => {
       timedOut = true;
       if (child.pid !== undefined) killGroup(child.pid);
     };
     const timer = setTimeout(timeout, check.timeoutMs);
     options.signal?.addEventListener('abort', timeout, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => output.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk));
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk));
     child.on('error', (err) => {
       spawnError = err.message;
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
+      // The wrap's extra pipes (the boundary's control pipe) carry nothing back: closed with the leader.
+      for (const pipe of child.stdio.slice(3)) pipe?.destroy();
       // Whatever the leader left running in its group goes with it.
       if (child.pid !== undefined) killGroup(child.pid);
       drainTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        child.stdout!.destroy();
+        child.stderr!.destroy();
       }, DRAIN_AFTER_EXIT_MS);
     });
     child.on('close', (code, signal) => {
       // The group was killed with its leader's exit: nothing of it is left to reap.
       if (child.pid !== undefined) untrackProcessGroup(child.pid);
+      spawnAs.release?.();
       clearTimeout(timer);
       clearTimeout(drainTimer);
       options.signal?.removeEventListener('abort', timeout);

@@ -12,8 +12,8 @@
 import { existsSync } from 'node:fs';
 import { TinyError } from '../errors.ts';
 import { baseCommit, type BranchCommit, commitsBeyondBase, type PushState, pushState, uncommittedPaths } from './branch-state.ts';
-import { type CheckResult, runChecks } from './checks.ts';
-import { git } from './git.ts';
+import { type CheckResult, type CheckWrap, runChecks } from './checks.ts';
+import { git, worktreeGitOptions } from './git.ts';
 import { type ProjectRepoContext, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 export interface DoneFacts {
@@ -35,22 +35,31 @@ export interface CollectFactsOptions {
   /** The checks' environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** Confines each check (the task owner's sandbox). */
+  wrap?: CheckWrap;
 }
 
 export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, options: CollectFactsOptions = {}): Promise<DoneFacts> {
   const branch = await taskBranchName(ctx, task);
   const path = taskWorktreePath(ctx, task);
   if (!existsSync(path)) throw new TinyError('INVALID_STATE', `Task ${task.identifier} has no worktree at ${path}.`, { hint: 'Start the task (move it to In progress) to create its worktree.' });
-  const onBranch = (await git(['symbolic-ref', '--quiet', 'HEAD'], { cwd: path }).catch(() => '')).trim();
+  // The worktree's git dir as the repository records it, not as its `.git` file (the agent's) says.
+  const inWorktree = await worktreeGitOptions(ctx.repoDir, path);
+  const onBranch = (await git(['symbolic-ref', '--quiet', 'HEAD'], inWorktree).catch(() => '')).trim();
   if (onBranch !== `refs/heads/${branch}`) {
     throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s worktree ${path} is on ${onBranch || 'a detached HEAD'}, not on its branch ${branch}.`, {
       hint: `Check out ${branch} in the worktree again.`,
     });
   }
-  const headSha = (await git(['rev-parse', 'HEAD'], { cwd: path })).trim();
-  const commits = await commitsBeyondBase(path, await baseCommit(ctx), headSha);
+  const headSha = (await git(['rev-parse', 'HEAD'], inWorktree)).trim();
+  const commits = await commitsBeyondBase(ctx.repoDir, await baseCommit(ctx), headSha);
   const uncommitted = await uncommittedPaths(ctx, path);
-  const checks = await runChecks(ctx.repo.checks, { cwd: path, ...(options.env === undefined ? {} : { env: options.env }), ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  const checks = await runChecks(ctx.repo.checks, {
+    cwd: path,
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.wrap === undefined ? {} : { wrap: options.wrap }),
+  });
   const push = ctx.repo.remote === undefined ? undefined : await pushState(ctx, branch, headSha);
 
   const missing: string[] = [];

@@ -9,9 +9,15 @@
  *   takes the worktree's index.lock to refresh the index, so the agent committing in that worktree
  *   at that moment is not refused ("Unable to create …/index.lock: File exists"); writes still lock;
  * - a non-zero exit is `GIT_FAILED` with the exit code, the arguments and stderr in `details`;
- *   callers that read an exit code as an answer (`isAncestor`) use `gitStatus`.
+ *   callers that read an exit code as an answer (`isAncestor`) use `gitStatus`;
+ * - in a task's worktree, git runs with the git dir the repository records for it
+ *   (`worktreeGitOptions`), never the one the worktree's own `.git` file names: the agent may
+ *   rewrite that file to point git at a folder of its own whose config (`core.fsmonitor`, a
+ *   filter, `core.hooksPath`) would run its commands as the daemon (docs/sandbox.md).
  */
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
 
 export const DEFAULT_GIT_TIMEOUT_MS = 60_000;
@@ -101,4 +107,58 @@ export async function isAncestor(cwd: string, ancestor: string, descendant: stri
 export async function resolveCommit(cwd: string, ref: string): Promise<string | undefined> {
   const result = await gitStatus(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd });
   return result.exitCode === 0 ? result.stdout.trim() : undefined;
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** The repository's common git dir (`<repo>/.git`), absolute. */
+export async function commonGitDir(repoDir: string): Promise<string> {
+  const out = (await git(['rev-parse', '--git-common-dir'], { cwd: repoDir })).trim();
+  return realOr(isAbsolute(out) ? out : join(repoDir, out));
+}
+
+/**
+ * The admin folder (`<common>/worktrees/<name>`) of the repository's linked worktree at
+ * `worktreeDir`, found from the repository's side: the one whose `gitdir` file (written by `git
+ * worktree add`, read-only inside a sandbox) names `<worktreeDir>/.git`. Undefined when none does.
+ */
+export async function worktreeAdminDir(repoDir: string, worktreeDir: string): Promise<string | undefined> {
+  const common = await commonGitDir(repoDir);
+  const want = realOr(join(worktreeDir, '.git'));
+  const wantDir = realOr(worktreeDir);
+  let names: string[];
+  try {
+    names = readdirSync(join(common, 'worktrees'));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    let recorded: string;
+    try {
+      recorded = readFileSync(join(common, 'worktrees', name, 'gitdir'), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (recorded !== '' && (realOr(recorded) === want || realOr(dirname(recorded)) === wantDir)) return join(common, 'worktrees', name);
+  }
+  return undefined;
+}
+
+/**
+ * Options for git in a task's worktree: `GIT_DIR` the admin folder the repository records for it
+ * and `GIT_WORK_TREE` the worktree, so the worktree's own `.git` file (the agent's to rewrite) is
+ * never read. A folder the repository does not know as its worktree is `INVALID_STATE`.
+ */
+export async function worktreeGitOptions(repoDir: string, worktreeDir: string): Promise<GitOptions> {
+  const admin = await worktreeAdminDir(repoDir, worktreeDir);
+  if (admin === undefined) {
+    throw new TinyError('INVALID_STATE', `${worktreeDir} is not a worktree of ${repoDir}.`, { hint: 'Start the task again (move it to In progress) to make its worktree again.' });
+  }
+  return { cwd: worktreeDir, env: { GIT_DIR: admin, GIT_WORK_TREE: worktreeDir } };
 }

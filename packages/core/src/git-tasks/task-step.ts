@@ -15,6 +15,7 @@ import type { ProjectRepo, TaskGit } from '@tinyagi/client/contract';
 import { errorMessage, isTinyError } from '../errors.ts';
 import type { EventLogApi } from '../events/store.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
+import type { CheckWrap } from './checks.ts';
 import { resolveProjectRepo } from './project-repo.ts';
 import { createTaskWorktree, type TaskWorktree } from './worktrees.ts';
 
@@ -28,6 +29,8 @@ export interface TaskStepBase {
   task: TaskRecord;
   /** The environment of the project's commands (setup, checks): the daemon passes the base an agent CLI gets (`baseChildEnv`), never its own secrets. */
   env: NodeJS.ProcessEnv;
+  /** Confines the project's commands like the task's owner when it is sandboxed (sandbox/task-commands.ts `taskCommandWrap`); absent: they run as the daemon's children. */
+  wrap?: CheckWrap | undefined;
 }
 
 /**
@@ -59,7 +62,7 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
     ...(previous?.roundsApproval === undefined ? {} : { roundsApproval: previous.roundsApproval }),
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
-    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, { env: input.env });
+    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, { env: input.env, ...(input.wrap === undefined ? {} : { wrap: input.wrap }) });
     const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null });
     await events.append({
       type: 'task.worktree_created',

@@ -18,12 +18,14 @@ import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, re
 import { dirname, join, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
-import { type CheckResult, runCheck } from './checks.ts';
-import { git, gitStatus, resolveCommit } from './git.ts';
+import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
+import { git, gitStatus, resolveCommit, worktreeGitOptions } from './git.ts';
 import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 const TASK_MARKER = 'tinyagi-task';
 const SETUP_MARKER = 'tinyagi-setup';
+/** The task's branch (`refs/heads/…`): the one ref a sandboxed agent's boundary lets it move (sandbox/git-worktree.ts). */
+const BRANCH_MARKER = 'tinyagi-branch';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** One entry of `git worktree list --porcelain`. */
@@ -66,9 +68,9 @@ function samePath(a: string, b: string): boolean {
   return realOrResolved(a) === realOrResolved(b);
 }
 
-/** The worktree's own git folder (`<repo>/.git/worktrees/<name>`), where the markers live. */
-async function adminDir(worktreeDir: string): Promise<string> {
-  return (await git(['rev-parse', '--absolute-git-dir'], { cwd: worktreeDir })).trim();
+/** The worktree's own git folder (`<repo>/.git/worktrees/<name>`), where the markers live: as the repository records it, never as the worktree's `.git` file says. */
+async function adminDir(repoDir: string, worktreeDir: string): Promise<string> {
+  return (await worktreeGitOptions(repoDir, worktreeDir)).env!.GIT_DIR!;
 }
 
 function readMarker(dir: string, name: string): string | undefined {
@@ -95,6 +97,8 @@ export interface TaskWorktree {
 export interface CreateWorktreeOptions {
   /** The setup's environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Confines the setup (the task owner's sandbox). */
+  wrap?: CheckWrap;
 }
 
 /** Creates (or finds again) the task's worktree on its own branch from the base ref, applies the file rules and runs the setup once. */
@@ -127,7 +131,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     }
     if (atPath.locked === 'initializing') {
       // git was killed while checking the worktree out: nobody has worked in it yet.
-      await git(['reset', '--hard', '--quiet'], { cwd: path });
+      await git(['reset', '--hard', '--quiet'], await worktreeGitOptions(ctx.repoDir, path));
       await git(['worktree', 'unlock', path], { cwd: ctx.repoDir });
     }
   } else {
@@ -145,7 +149,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     created = true;
   }
 
-  const admin = await adminDir(path);
+  const admin = await adminDir(ctx.repoDir, path);
   const owner = readMarker(admin, TASK_MARKER);
   if (owner !== undefined && owner !== task.id) {
     throw new TinyError('INVALID_STATE', `The worktree ${path} belongs to task ${owner}, not to ${task.id}.`, {
@@ -153,11 +157,19 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     });
   }
   if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
+  if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
 
   const files = applyFileRules(ctx, path);
-  const result: TaskWorktree = { taskId: task.id, path, branch, head: (await git(['rev-parse', 'HEAD'], { cwd: path })).trim(), created, files };
+  const result: TaskWorktree = { taskId: task.id, path, branch, head: (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim(), created, files };
   if (ctx.repo.setup !== undefined && readMarker(admin, SETUP_MARKER) === undefined) {
-    const setup = await runCheck({ name: 'setup', ...ctx.repo.setup }, { cwd: path, ...(options.env === undefined ? {} : { env: options.env }) });
+    const setup = await runCheck(
+      { name: 'setup', ...ctx.repo.setup },
+      {
+        cwd: path,
+        ...(options.env === undefined ? {} : { env: options.env }),
+        ...(options.wrap === undefined ? {} : { wrap: options.wrap }),
+      },
+    );
     if (!setup.ok) {
       const ending = setup.timedOut ? `did not finish within ${ctx.repo.setup.timeoutMs} ms` : `failed with exit code ${setup.exitCode ?? setup.signal ?? 'none'}`;
       throw new TinyError('WORKTREE_SETUP_FAILED', `The setup of task ${task.identifier}'s worktree (${ctx.repo.setup.argv.join(' ')}) ${ending}.`, {
@@ -224,7 +236,7 @@ export async function listTaskWorktrees(ctx: ProjectRepoContext): Promise<TaskWo
     let taskId: string | undefined;
     let lastActivityAt = 0;
     if (!e.prunable) {
-      const admin = await adminDir(e.path);
+      const admin = await adminDir(ctx.repoDir, e.path);
       taskId = readMarker(admin, TASK_MARKER);
       for (const file of ['index', TASK_MARKER]) {
         try {

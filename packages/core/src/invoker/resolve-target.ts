@@ -8,8 +8,8 @@
  * the agent: see child-env.ts.
  */
 import { SETTINGS_DEFAULTS } from '../config/defaults.ts';
-import { resolveTinyHome, workspaceRoot, type Env } from '../config/paths.ts';
-import { DEFAULT_SANDBOX_MEMORY_MB } from '../sandbox/spec.ts';
+import type { Env } from '../config/paths.ts';
+import { sandboxSpecOf } from '../sandbox/agent-spec.ts';
 import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
 import type { SessionMode, Settings } from '../config/schema.ts';
 import { InvokeError } from './invoke-error.ts';
@@ -43,10 +43,8 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   const passthrough = pickEnv(env, agent.env_passthrough ?? []);
   const warm = agent.process === 'warm' ? { warm: true } : {};
   // The boundary (docs/sandbox.md): the agent's setting, where its CLI's paths are.
-  const sandbox =
-    agent.sandbox === 'on' || agent.sandbox === 'required'
-      ? { sandbox: { mode: agent.sandbox, tinyHome: resolveTinyHome(env), workspaceRoot: workspaceRoot(settings, env), memoryMb: settings.sandbox?.memory_mb ?? DEFAULT_SANDBOX_MEMORY_MB } }
-      : {};
+  const spec = sandboxSpecOf(settings, agentId, env);
+  const sandbox = spec === undefined ? {} : { sandbox: spec };
   const withPassthrough = (target: InvokeTarget): InvokeTarget => ({ ...(target.env !== undefined ? { ...target, env: { ...passthrough, ...target.env } } : target), ...warm, ...sandbox });
 
   if (!provider.startsWith('custom:')) {

@@ -4,7 +4,8 @@
  * (Debian's bubblewrap) with
  * - the whole file system read-only, a private /tmp, /var/tmp and /run (no host sockets: Docker's,
  *   the SSH agent's, the database's), its own /proc (PID namespace) and a minimal /dev;
- * - its workspace read-write;
+ * - its workspace read-write; when that is a task's git worktree, what a commit needs of the
+ *   repository (git-worktree.ts: its admin folder, objects, the branch's ref folder);
  * - hidden (an empty tmpfs, or /dev/null for a file, in their place): the user's credentials
  *   (`~/.ssh`, `~/.aws`, `~/.config/gh`, …), the user's CLI homes (`~/.claude`, `~/.codex`, …),
  *   the TinyAGI home and the workspace root (other agents' workspaces);
@@ -35,6 +36,7 @@ import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'n
 import { InvokeError } from '../invoker/invoke-error.ts';
 import { CORE_ROOT } from '../package-root.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
+import { gitWorktreeMounts } from './git-worktree.ts';
 import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
 import { EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
 
@@ -330,7 +332,9 @@ export class Boundary {
     const bridges = sockets.map(([port, path]) => `${port}=${path}`);
     const workspace = realOrUndefined(this.cwd) ?? this.cwd;
     const hidden = hiddenPaths({ env: this.daemonEnv, tinyHome: this.spec.tinyHome, workspaceRoot: this.spec.workspaceRoot });
-    const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome)];
+    // A task's worktree (a linked worktree): what a commit needs of its repository (git-worktree.ts).
+    const git = gitWorktreeMounts(workspace, [this.home, this.runDir]);
+    const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
     const inner = [
       process.execPath,
       SANDBOX_INIT,
@@ -342,7 +346,7 @@ export class Boundary {
       command,
       ...request.args,
     ];
-    const args = bwrapArgs({ cwd: workspace, hidden, writable: inbound.length > 0 ? [this.home, inboundDir] : [this.home], readable, inner });
+    const args = bwrapArgs({ cwd: workspace, hidden, writable: [this.home, ...(inbound.length > 0 ? [inboundDir] : []), ...(git?.writable ?? [])], readable, inner });
     const listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.

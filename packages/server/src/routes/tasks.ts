@@ -24,6 +24,7 @@ import {
   runTaskMerge,
   runTaskReview,
   runTaskWorktreeStep,
+  taskCommandWrap,
   taskDiff,
   TinyError,
   type TaskRecord,
@@ -94,7 +95,8 @@ function checkBindingOnDisk(projectId: string | undefined, repo: ProjectRepo | n
  * CLI's base environment, without the daemon's secrets.
  */
 export function taskStepBase(ctx: ServerContext, projectId: string, repo: ProjectRepo, task: TaskRecord): TaskStepBase {
-  return { events: ctx.stores.events, home: ctx.home, projectId, repo, task, env: baseChildEnv(ctx.env) };
+  // A sandboxed owner's setup and checks run confined like it (docs/sandbox.md); otherwise `wrap` is undefined.
+  return { events: ctx.stores.events, home: ctx.home, projectId, repo, task, env: baseChildEnv(ctx.env), wrap: taskCommandWrap(ctx.settings(), task, ctx.env) };
 }
 
 /**

@@ -1,0 +1,119 @@
+/**
+ * What a commit in a git *linked* worktree needs from the repository, for a sandboxed agent whose
+ * cwd is a task's worktree (docs/sandbox.md, "A task's worktree"). The worktree's `.git` is a file
+ * naming `<common>/worktrees/<name>` (its admin folder); a commit writes the index and `logs/HEAD`
+ * there, its objects into `<common>/objects`, and the branch's ref and reflog into
+ * `<common>/refs/heads/…` and `<common>/logs/refs/heads/…`. So, and no more:
+ * - read-only: the common dir (a repository under a hidden folder, the TinyAGI home's clones, is
+ *   readable inside), its config, hooks, `packed-refs`, `info/` and every other worktree;
+ * - read-write: the admin folder; `objects` (but `objects/pack` and `objects/info`, read-only: the
+ *   packed history and the alternates list cannot be replaced); the folder of the task's branch
+ *   under `refs/heads` and its reflog folder, each other entry already there bound read-only over
+ *   itself (another task's branch cannot be moved or deleted);
+ * - read-only over the admin folder's files git and the daemon trust: `commondir`, `gitdir`,
+ *   `config.worktree` (made empty when missing), TinyAGI's markers.
+ * The branch is the one the daemon recorded (`tinyagi-branch`, read-only inside), never HEAD (the
+ * agent's to rewrite); a branch directly under `refs/heads` (a template without a folder) gets no
+ * ref write, since that folder holds the base branch. Everything is derived from real paths and
+ * checked against what `git worktree add` wrote: an admin folder whose `gitdir` does not name this
+ * worktree, that does not lie in `<common>/worktrees` of a git dir, or that lies where the agent
+ * writes anyway (its worktree, its private home: a folder of its own making), gives nothing.
+ */
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+/** The daemon's record of the task's branch in the admin folder (git-tasks/worktrees.ts writes it). */
+export const BRANCH_MARKER = 'tinyagi-branch';
+/** The admin folder's files a sandboxed agent may not change. */
+const PROTECTED_ADMIN_FILES = ['commondir', 'gitdir', 'config.worktree', 'locked', 'tinyagi-task', 'tinyagi-setup', BRANCH_MARKER];
+
+export interface GitWorktreeMounts {
+  /** The common dir, the branch (absent: no ref write). */
+  commonDir: string;
+  adminDir: string;
+  branch?: string;
+  /** Bound read-only (the common dir, and what is bound read-only over the writable folders). */
+  readable: string[];
+  writable: string[];
+}
+
+function real(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** `refs/heads/<folder>/<name>` with plain segments; the folder is what becomes writable. */
+function branchFolder(ref: string | undefined): { ref: string; folder: string; name: string } | undefined {
+  if (ref === undefined || !ref.startsWith('refs/heads/')) return undefined;
+  const parts = ref.split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..' || p.endsWith('.lock'))) return undefined;
+  if (parts.length < 4) return undefined;
+  return { ref, folder: parts.slice(0, -1).join('/'), name: parts.at(-1)! };
+}
+
+function inside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * The mounts a commit in the linked worktree at `cwd` needs; undefined when `cwd` is not one (an
+ * ordinary folder or repository). `agentWritable`: the folders the agent writes anyway (its cwd,
+ * its private home); an admin folder there is the agent's own making and gives nothing.
+ */
+export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] = []): GitWorktreeMounts | undefined {
+  const dotGit = join(cwd, '.git');
+  let pointer: string | undefined;
+  try {
+    if (!lstatSync(dotGit).isFile()) return undefined;
+    pointer = readText(dotGit);
+  } catch {
+    return undefined;
+  }
+  const named = pointer?.startsWith('gitdir: ') ? pointer.slice('gitdir: '.length).trim() : undefined;
+  const adminDir = named === undefined ? undefined : real(resolve(cwd, named));
+  if (adminDir === undefined || basename(dirname(adminDir)) !== 'worktrees') return undefined;
+  if ([cwd, ...agentWritable].some((dir) => inside(adminDir, real(dir) ?? dir))) return undefined;
+  const commonDir = dirname(dirname(adminDir));
+  // What `git worktree add` wrote: the admin folder names this worktree and the common dir above it.
+  const recorded = readText(join(adminDir, 'gitdir'));
+  const commonNamed = readText(join(adminDir, 'commondir'));
+  if (recorded === undefined || real(dirname(recorded)) !== real(cwd)) return undefined;
+  if (commonNamed === undefined || real(resolve(adminDir, commonNamed)) !== commonDir) return undefined;
+  if (!existsSync(join(commonDir, 'objects')) || !existsSync(join(commonDir, 'HEAD')) || !existsSync(join(commonDir, 'refs'))) return undefined;
+
+  const readable = [commonDir];
+  const writable = [adminDir, join(commonDir, 'objects')];
+  // git reads config.worktree only with extensions.worktreeConfig; an empty one bound read-only keeps the agent from making one.
+  try {
+    writeFileSync(join(adminDir, 'config.worktree'), '', { flag: 'wx' });
+  } catch {
+    // There already.
+  }
+  for (const file of PROTECTED_ADMIN_FILES) if (existsSync(join(adminDir, file))) readable.push(join(adminDir, file));
+  for (const dir of ['pack', 'info']) {
+    mkdirSync(join(commonDir, 'objects', dir), { recursive: true });
+    readable.push(join(commonDir, 'objects', dir));
+  }
+  const branch = branchFolder(readText(join(adminDir, BRANCH_MARKER)));
+  if (branch === undefined) return { commonDir, adminDir, readable, writable };
+  for (const top of ['', 'logs']) {
+    const folder = join(commonDir, top, branch.folder);
+    mkdirSync(folder, { recursive: true });
+    writable.push(folder);
+    // Another task's branch (or its reflog) in the same folder: read-only over itself, so it cannot be moved, replaced or deleted.
+    for (const entry of readdirSync(folder)) if (entry !== branch.name && entry !== `${branch.name}.lock`) readable.push(join(folder, entry));
+  }
+  return { commonDir, adminDir, branch: branch.ref, readable, writable };
+}

@@ -1,0 +1,54 @@
+/**
+ * A task's commands (its worktree's setup, its checks) confined like the agent that owns the task
+ * (docs/sandbox.md, "A task's worktree"): when the owner is sandboxed, each command starts inside
+ * the same kind of boundary as the agent's CLI, in the worktree — the worktree (and what a commit
+ * needs) writable, the rest read-only, the credentials and the TinyAGI home hidden, the network
+ * only through the agent's egress proxy, the agent's memory cap — and its `/bin/sh` launcher
+ * leads the process group the check runner journals and kills. The owner is the task's assignee
+ * agent, or for a team its first sandboxed agent (the leader first): any of them works in the
+ * worktree. An owner set to `on` on a machine that cannot enforce the boundary runs its commands
+ * unconfined, as its CLI runs; `required` refuses them (the check could not start, the reason
+ * said). With no sandboxed owner there is no wrap and nothing changes.
+ */
+import { ownEntry } from '../config/object-path.ts';
+import type { Env } from '../config/paths.ts';
+import type { Settings } from '../config/schema.ts';
+import { sandboxSpecOf } from './agent-spec.ts';
+import { boundaryFor } from './boundary.ts';
+
+/** The shape of git-tasks' `CheckWrap` (checks.ts), kept here without importing it. */
+export type ConfinedCommandWrap = (spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }) => Promise<{
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  extraPipes?: number;
+  release?: () => void;
+}>;
+
+/** The agent whose sandbox a task's commands take, or undefined when none of its owners is sandboxed. */
+export function taskSandboxAgent(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env): string | undefined {
+  const team = owner.assigneeTeam === null ? undefined : ownEntry(settings.teams, owner.assigneeTeam);
+  const candidates = owner.assigneeAgent !== null ? [owner.assigneeAgent] : team === undefined ? [] : [team.leader_agent, ...(team.agents ?? [])];
+  return candidates.find((id): id is string => typeof id === 'string' && sandboxSpecOf(settings, id, env) !== undefined);
+}
+
+/** Runs each command inside `agentId`'s boundary (see the module's comment). */
+export function confinedCommandWrap(settings: Settings, agentId: string, env: Env = process.env): ConfinedCommandWrap | undefined {
+  const spec = sandboxSpecOf(settings, agentId, env);
+  if (spec === undefined) return undefined;
+  return async ({ command, args, env: childEnv, cwd }) => {
+    // `required` on a machine without the boundary throws here: the command does not start.
+    const decision = boundaryFor(agentId, spec, cwd, env);
+    if (decision?.boundary === undefined) return { command, args, env: childEnv };
+    const plain: Record<string, string> = {};
+    for (const [key, value] of Object.entries(childEnv)) if (value !== undefined) plain[key] = value;
+    const wrapped = await decision.boundary.wrap({ command, args, env: decision.boundary.env(plain) });
+    return { command: wrapped.command, args: wrapped.args, env: wrapped.env, extraPipes: 1, release: wrapped.release };
+  };
+}
+
+/** The wrap for a task's commands: its owner's boundary, or undefined (nothing changes). */
+export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env): ConfinedCommandWrap | undefined {
+  const agentId = taskSandboxAgent(settings, owner, env);
+  return agentId === undefined ? undefined : confinedCommandWrap(settings, agentId, env);
+}

@@ -1,0 +1,246 @@
+/**
+ * A sandboxed agent in its task's worktree, with real bwrap and real git (docs/sandbox.md, "A
+ * task's worktree"; docs/git-tasks.md, "Built (slice 7): sandbox"): the agent's CLI (bash through
+ * the invoker's runner) commits on its branch from inside the boundary and the daemon's facts see
+ * the commit, while every write a commit does not need (a hook, the config, another task's branch,
+ * main, the admin folder's pointers, the packs) is refused; the daemon's git never runs what the
+ * agent plants (a `.git` pointed at a repository of its own with an fsmonitor hook); the task's
+ * setup and checks run confined like the agent (a write outside the worktree and a hidden secret
+ * fail there and pass unconfined), and a confined check is killed whole at its timeout.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupTemp, descendants, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import type { Settings } from '../src/config/schema.ts';
+import { collectDoneFacts } from '../src/git-tasks/facts.ts';
+import { runCheck, runChecks } from '../src/git-tasks/checks.ts';
+import { type ProjectRepoContext, resolveProjectRepo } from '../src/git-tasks/project-repo.ts';
+import { createTaskWorktree, removalCheck } from '../src/git-tasks/worktrees.ts';
+import { runCliProcess } from '../src/invoker/cli-runner.ts';
+import { boundaryFor, closeHostBridges } from '../src/sandbox/boundary.ts';
+import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
+import { confinedCommandWrap, taskCommandWrap } from '../src/sandbox/task-commands.ts';
+
+/** In ~/.cache: a path on the read-only root inside the sandbox (not /tmp, which is private there); short enough for socket paths. */
+const SCRATCH = join(homedir(), '.cache');
+const SECRET = 'ssh-secret-51a7e9';
+
+let root: string;
+let home: string;
+let tinyHome: string;
+let wsRoot: string;
+let daemonEnv: Record<string, string>;
+let settings: Settings;
+let ctx: ProjectRepoContext;
+let repoDir: string;
+let commonDir: string;
+
+const GIT_QUIET = {
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Agent',
+  GIT_AUTHOR_EMAIL: 'agent@example.invalid',
+  GIT_COMMITTER_NAME: 'Agent',
+  GIT_COMMITTER_EMAIL: 'agent@example.invalid',
+};
+const task = (n: number, title: string) => ({ id: `task-${n}`, identifier: `WEB-${n}`, title });
+
+beforeAll(() => {
+  mkdirSync(SCRATCH, { recursive: true });
+  root = mkdtempSync(join(SCRATCH, 'tinyagi-gsb-'));
+  home = join(root, 'home');
+  tinyHome = join(home, '.tinyagi');
+  wsRoot = join(home, 'tinyagi-workspace');
+  for (const dir of [join(home, '.ssh'), tinyHome, join(wsRoot, 'coder'), join(root, 'outside')]) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(home, '.ssh', 'id_ed25519'), `${SECRET}\n`, { mode: 0o600 });
+  daemonEnv = { PATH: process.env.PATH ?? '', HOME: home, TINYAGI_HOME: tinyHome };
+  settings = { agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'required' }, plain: { name: 'Plain', provider: 'anthropic' } }, workspace: { path: wsRoot } } as unknown as Settings;
+  recordMachineCheck(quickCheck(daemonEnv));
+  // The repository in /tmp (private inside the sandbox) and the worktrees in the hidden TinyAGI home, as a clone's would be.
+  repoDir = gitRepos().repoDir;
+  commonDir = join(repoDir, '.git');
+  ctx = resolveProjectRepo({ path: repoDir, baseRef: 'main' }, { projectId: 'p1', home: tinyHome });
+});
+
+afterAll(async () => {
+  recordMachineCheck(undefined);
+  await closeHostBridges();
+  cleanupTemp();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Runs `bash -c script` as the coder agent's CLI inside its boundary, in `cwd`, through the invoker's runner. */
+async function agentRuns(cwd: string, script: string) {
+  const decision = boundaryFor('coder', { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 }, cwd, daemonEnv);
+  const b = decision!.boundary!;
+  const lines: string[] = [];
+  const outcome = await runCliProcess({
+    what: 'bash (agent coder)',
+    command: 'bash',
+    args: ['-c', script],
+    cwd,
+    env: b.env({ PATH: daemonEnv.PATH!, HOME: home, LANG: 'C.UTF-8', ...GIT_QUIET }),
+    limits: { timeoutMs: 30_000, inactivityMs: 30_000, startGraceMs: 30_000 },
+    killGraceMs: 2_000,
+    exitAfterResultMs: 5_000,
+    installHint: 'bash',
+    onLine: (line) => lines.push(line),
+    boundary: b,
+  });
+  return { outcome, lines };
+}
+
+describe('a sandboxed agent in its task worktree (real bwrap)', () => {
+  it('commits on its branch from inside the boundary and the facts see it; nothing else of the repository can be changed', async () => {
+    const mine = await createTaskWorktree(ctx, task(1, 'Fix login'));
+    const other = await createTaskWorktree(ctx, task(2, 'Other work'));
+    const admin = join(commonDir, 'worktrees', 'WEB-1');
+    expect(readFileSync(join(admin, 'tinyagi-branch'), 'utf8').trim()).toBe(`refs/heads/${mine.branch}`);
+    const mainBefore = sh(repoDir, 'rev-parse', 'main');
+    const configBefore = readFileSync(join(commonDir, 'config'), 'utf8');
+
+    const attempts: Array<[string, string]> = [
+      ['plant a hook the daemon would run', `echo 'touch /x' > ${commonDir}/hooks/post-checkout`],
+      ['plant a reference-transaction hook', `echo 'touch /x' > ${commonDir}/hooks/reference-transaction`],
+      ["change the repository's config", `git config core.fsmonitor /bin/true`],
+      ['append to the config', `echo '[core]' >> ${commonDir}/config`],
+      ["move another task's branch", `git update-ref refs/heads/${other.branch} HEAD`],
+      ["delete another task's branch", `git update-ref -d refs/heads/${other.branch}`],
+      ["rewrite another task's branch file", `echo ${'0'.repeat(40)} > ${commonDir}/refs/heads/${other.branch}`],
+      ['move main', 'git update-ref refs/heads/main HEAD'],
+      ['create a branch beside main', 'git branch planted'],
+      ["rewrite the admin folder's commondir", `echo /tmp > ${admin}/commondir`],
+      ["rewrite the admin folder's gitdir", `echo /tmp/x/.git > ${admin}/gitdir`],
+      ["rewrite the task's marker", `echo task-9 > ${admin}/tinyagi-task`],
+      ['choose another branch to be given', `echo refs/heads/main > ${admin}/tinyagi-branch`],
+      ['write a per-worktree config', `echo '[core]' > ${admin}/config.worktree`],
+      ['replace a pack', `touch ${commonDir}/objects/pack/planted.pack`],
+      ['add an alternate object store', `echo /tmp > ${commonDir}/objects/info/alternates`],
+      ['rewrite packed-refs', `echo x >> ${commonDir}/packed-refs`],
+      ["write another worktree's admin folder", `echo x > ${commonDir}/worktrees/WEB-2/HEAD`],
+      ["write another task's worktree", `echo x > ${other.path}/planted.txt`],
+      ['read a hidden secret', `cat ${home}/.ssh/id_ed25519`],
+    ];
+    // The commit first, so that moving a branch to HEAD is a change.
+    const script = [
+      'echo fixed > login.ts && git add login.ts && git commit -q -m "fix login" && echo "ok commit $(git rev-parse HEAD)"',
+      ...attempts.map(([, cmd], i) => `if ( ${cmd} ) >/dev/null 2>&1; then echo "ESCAPED ${i}"; else echo "refused ${i}"; fi`),
+      'git status --porcelain | wc -l | sed "s/^/ok status /"',
+    ].join('\n');
+    const { outcome, lines } = await agentRuns(mine.path, script);
+    expect(outcome.exitCode, `${outcome.stderrTail}\n${lines.join('\n')}`).toBe(0);
+    const escaped = lines.filter((l) => l.startsWith('ESCAPED')).map((l) => attempts[Number(l.split(' ')[1])]![0]);
+    console.log(`the repository from inside: ${attempts.length} attempts, ${attempts.length - escaped.length} refused${escaped.length ? `, escaped: ${escaped.join('; ')}` : ''}`);
+    expect(escaped).toEqual([]);
+    const committed = lines.find((l) => l.startsWith('ok commit '))?.slice('ok commit '.length);
+    expect(committed, lines.join('\n')).toMatch(/^[0-9a-f]{40}$/);
+    expect(lines).toContain('ok status 0');
+
+    // The commit is on the task's branch in the repository; nothing else moved.
+    expect(sh(repoDir, 'rev-parse', `refs/heads/${mine.branch}`)).toBe(committed);
+    expect(sh(repoDir, 'log', '-1', '--format=%s', mine.branch)).toBe('fix login');
+    expect(sh(repoDir, 'rev-parse', `refs/heads/${other.branch}`)).toBe(other.head);
+    expect(sh(repoDir, 'rev-parse', 'main')).toBe(mainBefore);
+    expect(sh(repoDir, 'branch', '--list', 'planted')).toBe('');
+    expect(readFileSync(join(commonDir, 'config'), 'utf8')).toBe(configBefore);
+    expect(existsSync(join(commonDir, 'hooks', 'post-checkout'))).toBe(false);
+    expect(readFileSync(join(admin, 'tinyagi-task'), 'utf8').trim()).toBe('task-1');
+    expect(existsSync(join(other.path, 'planted.txt'))).toBe(false);
+    const facts = await collectDoneFacts(ctx, task(1, 'Fix login'));
+    expect(facts).toMatchObject({ headSha: committed, commits: [{ sha: committed, subject: 'fix login' }], uncommitted: [], done: true });
+  });
+
+  it("the daemon's git never runs what the agent plants: a .git pointed at a repository of its own with an fsmonitor hook", async () => {
+    const wt = await createTaskWorktree(ctx, task(3, 'Planted'));
+    const pwned = join(root, 'pwned');
+    // Inside: a repository of the agent's making in the worktree, its config running a script, and the worktree's .git pointed at it.
+    const script = [
+      'git init -q evil',
+      `printf '#!/bin/sh\\necho ran >> ${pwned}\\nexit 1\\n' > evil-hook.sh && chmod +x evil-hook.sh`,
+      `git -C evil config core.fsmonitor "$PWD/evil-hook.sh"`,
+      `printf '#!/bin/sh\\necho ran >> ${pwned}\\n' > evil/.git/hooks/post-checkout && chmod +x evil/.git/hooks/post-checkout`,
+      'echo "gitdir: $PWD/evil/.git" > .git && echo "ok planted"',
+    ].join('\n');
+    const { outcome, lines } = await agentRuns(wt.path, script);
+    expect(outcome.exitCode, outcome.stderrTail).toBe(0);
+    expect(lines).toContain('ok planted');
+    // It could not run it itself: the file it names is outside its writable folders.
+    expect(existsSync(pwned)).toBe(false);
+
+    // The daemon's steps in that worktree: the facts, the worktree step again, the removal check.
+    const facts = await collectDoneFacts(ctx, task(3, 'Planted'));
+    expect(facts.headSha).toBe(wt.head);
+    expect(facts.uncommitted.sort()).toEqual(['evil', 'evil-hook.sh']);
+    await createTaskWorktree(ctx, task(3, 'Planted'));
+    await removalCheck(ctx, wt.branch, wt.path);
+    expect(existsSync(pwned)).toBe(false);
+    // git as it ran before (the worktree's own .git) runs the agent's hook: the check above can fail.
+    sh(wt.path, 'status', '--porcelain');
+    expect(readFileSync(pwned, 'utf8')).toContain('ran');
+  });
+});
+
+describe("a task's setup and checks, confined like its sandboxed owner (real bwrap)", () => {
+  const env = (): NodeJS.ProcessEnv => ({ PATH: daemonEnv.PATH, HOME: home, LANG: 'C.UTF-8' });
+
+  it('the owner is found (an agent, or a team with a sandboxed agent); the setup runs inside, in the worktree, with the private home', async () => {
+    expect(taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv)).toBeUndefined();
+    const teamSettings = { ...settings, teams: { dev: { name: 'Dev', agents: ['plain', 'coder'], leader_agent: 'plain' } } } as unknown as Settings;
+    expect(taskCommandWrap(teamSettings, { assigneeAgent: null, assigneeTeam: 'dev' }, daemonEnv)).toBeTypeOf('function');
+    const wrap = taskCommandWrap(settings, { assigneeAgent: 'coder', assigneeTeam: null }, daemonEnv)!;
+    const setupCtx = resolveProjectRepo({ path: repoDir, baseRef: 'main', setup: { argv: ['sh', '-c', 'echo "$HOME" > setup-home.txt'], timeoutMs: 30_000 } }, { projectId: 'p1', home: tinyHome });
+    const wt = await createTaskWorktree(setupCtx, task(4, 'With setup'), { env: env(), wrap });
+    expect(wt.setup).toMatchObject({ ok: true });
+    expect(readFileSync(join(wt.path, 'setup-home.txt'), 'utf8').trim()).toBe(join(tinyHome, 'agent-homes', 'coder'));
+  });
+
+  it('a check that writes outside the worktree or reads a hidden secret fails confined and passes unconfined; one inside passes both ways', async () => {
+    const wt = await createTaskWorktree(ctx, task(5, 'Checks'));
+    const leak = join(root, 'outside', 'leak.txt');
+    const checks = [
+      { name: 'write-outside', argv: ['sh', '-c', `echo leaked > ${leak}`], timeoutMs: 30_000 },
+      { name: 'read-secret', argv: ['cat', join(home, '.ssh', 'id_ed25519')], timeoutMs: 30_000 },
+      { name: 'inside', argv: ['sh', '-c', 'echo built > build.txt && git status --porcelain'], timeoutMs: 30_000 },
+    ];
+    const confined = await runChecks(checks, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
+    expect(confined.map((r) => [r.name, r.ok])).toEqual([
+      ['write-outside', false],
+      ['read-secret', false],
+      ['inside', true],
+    ]);
+    expect(confined[1]!.log).not.toContain(SECRET);
+    expect(existsSync(leak)).toBe(false);
+    expect(readFileSync(join(wt.path, 'build.txt'), 'utf8')).toBe('built\n');
+
+    const unconfined = await runChecks(checks, { cwd: wt.path, env: env() });
+    expect(unconfined.map((r) => [r.name, r.ok])).toEqual([
+      ['write-outside', true],
+      ['read-secret', true],
+      ['inside', true],
+    ]);
+    expect(unconfined[1]!.log).toContain(SECRET);
+    expect(readFileSync(leak, 'utf8')).toBe('leaked\n');
+  });
+
+  it('a confined check that hangs is killed whole at its timeout; a required sandbox the machine cannot enforce does not start it', async () => {
+    const wt = await createTaskWorktree(ctx, task(6, 'Hangs'));
+    const before = new Set(descendants(process.pid));
+    const result = await runCheck(
+      { name: 'hang', argv: ['sh', '-c', 'sleep 300 & sleep 300'], timeoutMs: 1_500 },
+      { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! },
+    );
+    expect(result).toMatchObject({ ok: false, timedOut: true });
+    await waitFor(() => descendants(process.pid).every((pid) => before.has(pid)), 10_000, 'the confined check and its sleeps gone');
+
+    // A machine without bwrap (none on PATH, none in the usual places).
+    recordMachineCheck(quickCheck({ PATH: '/nonexistent' }, []));
+    try {
+      const refused = await runCheck({ name: 'never', argv: ['true'], timeoutMs: 5_000 }, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
+      expect(refused).toMatchObject({ ok: false, exitCode: null, spawnError: expect.stringContaining('is set to sandbox "required" and the boundary is not enforced') });
+    } finally {
+      recordMachineCheck(quickCheck(daemonEnv));
+    }
+  });
+});
