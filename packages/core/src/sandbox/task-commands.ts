@@ -42,6 +42,8 @@ export function confinedCommandWrap(settings: Settings, agentId: string, env: En
     if (decision?.boundary === undefined) return { command, args, env: childEnv };
     const plain: Record<string, string> = {};
     for (const [key, value] of Object.entries(childEnv)) if (value !== undefined) plain[key] = value;
+    // Found as spawn finds it: without a PATH, the C library's default.
+    plain.PATH ??= '/usr/bin:/bin';
     const wrapped = await decision.boundary.wrap({ command, args, env: decision.boundary.env(plain) });
     return { command: wrapped.command, args: wrapped.args, env: wrapped.env, extraPipes: 1, release: wrapped.release };
   };
