@@ -126,6 +126,7 @@ export const ROUTE_TABLE = {
   getTaskDiff: { method: 'GET', path: '/api/tasks/:id/diff' },
   listComments: { method: 'GET', path: '/api/tasks/:id/comments' },
   addComment: { method: 'POST', path: '/api/tasks/:id/comments', body: true },
+  syncTaskForge: { method: 'POST', path: '/api/tasks/:id/forge/sync' },
   requestChanges: { method: 'POST', path: '/api/tasks/:id/request-changes', body: true },
   deleteComment: { method: 'DELETE', path: '/api/comments/:id' },
   listProjects: { method: 'GET', path: '/api/projects' },

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError, createApiClient } from '@tinyagi/client';
 import { apiContract, defineChannelKind, ErrorBodySchema, EVENT_TYPES, EventSchema, EVENTS_PATH, EventsQuerySchema, type ChannelStatus, type RouteDef } from '@tinyagi/client/contract';
-import { commitFile, gitRepos, waitFor } from '@tinyagi/test-kit';
+import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import { startGitHubStandIn } from '@tinyagi/test-kit/github-standin';
 import { mintRunToken } from '../src/internal.ts';
 import { channelKinds } from '@tinyagi/core';
 import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, type ServerHarness } from './harness.ts';
@@ -1152,6 +1153,36 @@ describe('tasks, projects, comments', () => {
     expect(merged).toMatchObject({ task: { status: 'done' }, merge: { method: 'ff', tip, commit: tip, created: true }, worktree: { removed: true, branchDeleted: true } });
     await rejects(h.client.mergeTask({ params: { id: 'task_nope' }, body: {} }), 404, 'TASK_NOT_FOUND');
     await bad('POST', `/api/tasks/${task.id}/merge`, 400, 'VALIDATION_FAILED', '{"method":"rebase"}');
+  });
+
+  it('a task of a project with a GitHub forge is synced with its pull request, opened on the first sync after its checks passed (test-kit stand-in; docs/git-tasks.md slice 7)', async () => {
+    const gh = await startGitHubStandIn();
+    const fx = gitRepos();
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const fh = await startHarness({ env: { TINYAGI_TEST_GH_TOKEN: gh.token } });
+    try {
+      const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN' };
+      const project = await fh.client.createProject({ body: { name: 'Forge', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } } });
+      const task = await fh.client.createTask({ body: { title: 'Sync me', projectId: project.id, status: 'todo' } });
+      await rejects(fh.client.syncTaskForge({ params: { id: task.id } }), 409, 'INVALID_STATE');
+      // Its branch pushed and its checks passed, as the daemon records them.
+      const branch = 'tinyagi/FOR-1-sync-me';
+      sh(fx.repoDir, 'checkout', '--quiet', '-b', branch);
+      const tip = commitFile(fx.repoDir, 'a.txt', 'a\n');
+      sh(fx.repoDir, 'push', '--quiet', 'origin', branch);
+      sh(fx.repoDir, 'checkout', '--quiet', 'main');
+      const at = Date.now();
+      const check = { state: 'passed' as const, headSha: tip, startedAt: at, finishedAt: at, commits: 1, uncommitted: [], pushed: true, checks: [], missing: [], error: null };
+      await fh.stores.tasks.setTaskGit(task.id, { state: 'ready', branch, worktreePath: null, headSha: tip, error: null, check, updatedAt: at });
+      await fh.stores.tasks.updateTask(task.id, { status: 'review' });
+      const synced = await fh.client.syncTaskForge({ params: { id: task.id } });
+      expect(synced).toMatchObject({ pullRequest: { number: 1, headRef: branch, baseRef: 'main' }, headSha: tip, checkRuns: [], sent: null, task: { status: 'review' } });
+      await rejects(fh.client.syncTaskForge({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
+    } finally {
+      await fh.close();
+      await gh.close();
+    }
   });
 
   it('reorder sets status and position in one transaction and dispatches tasks entering in_progress', async () => {

@@ -74,6 +74,8 @@ export interface HarnessOptions {
   configure?: (app: TinyServer) => void;
   /** The orchestrator's invoker (default: core's `invokeAgent`), e.g. pointing an agent at a fake CLI. */
   invoke?: ConstructorParameters<typeof Orchestrator>[0]['invoke'];
+  /** The daemon's environment beyond HOME (a forge's token variable). */
+  env?: Record<string, string>;
 }
 
 /** Every response body the harness servers sent that contained a planted secret. */
@@ -133,7 +135,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     settings: source,
     token,
     version: '0.0.0-test',
-    env: { HOME: home },
+    env: { HOME: home, ...options.env },
     logFile: join(home, 'logs', 'daemon.log'),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.services ? { services: options.services } : {}),

@@ -313,6 +313,8 @@ export const EVENT_PAYLOADS = {
   }),
   /** After a confirmed merge the task's worktree was removed (`removed`: false when it was gone already) and its local branch deleted. */
   'task.worktree_removed': z.object({ taskId: Str, identifier: Str, projectId: Str, worktreePath: Str, branch: Str, removed: z.boolean(), branchDeleted: z.boolean() }),
+  /** The task's Checking passed on a project with a forge: its pull request was opened (`created`), or found open. */
+  'task.pull_request_opened': z.object({ taskId: Str, identifier: Str, projectId: Str, number: Int, url: Str, headRef: Str, baseRef: Str, created: z.boolean() }),
 } as const satisfies { [T in EventType]: z.ZodType };
 
 export type EventPayloadSchemas = typeof EVENT_PAYLOADS;

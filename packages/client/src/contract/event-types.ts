@@ -53,6 +53,7 @@ export const EVENT_TYPES = [
   'task.rounds_answered',
   'task.merged',
   'task.worktree_removed',
+  'task.pull_request_opened',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

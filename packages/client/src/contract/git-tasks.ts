@@ -49,6 +49,30 @@ export const DEFAULT_BRANCH_TEMPLATE = 'tinyagi/{identifier}-{slug}';
 export const DEFAULT_KEEP_ABANDONED_DAYS = 14;
 export const DEFAULT_MAX_ROUNDS = 5;
 
+/**
+ * The project's forge (docs/git-tasks.md, "Built (slice 7): the forge"): GitHub, where the task's
+ * pull request is opened once its Checking passes, whose check runs and review comments reach the
+ * owner, and where the person's merge is made. The token is never stored here: `tokenEnv` names
+ * the daemon's environment variable that holds it (never passed to agents).
+ */
+export const ForgeBindingSchema = z
+  .object({
+    kind: z.literal('github'),
+    owner: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'A GitHub owner: letters, digits and dashes'),
+    repo: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'A GitHub repository name: letters, digits, dots, dashes and underscores'),
+    /** The REST API's base URL (GitHub Enterprise, a stand-in); absent: https://api.github.com. */
+    apiUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'The name of an environment variable (e.g. GITHUB_TOKEN)')
+      .default('GITHUB_TOKEN'),
+  })
+  .meta({ id: 'ForgeBinding' });
+export type ForgeBinding = z.output<typeof ForgeBindingSchema>;
+
 export const ProjectRepoSchema = z
   .object({
     /** A local checkout (absolute path). */
@@ -72,8 +96,11 @@ export const ProjectRepoSchema = z
     keepAbandonedDays: z.number().positive().max(3650).default(DEFAULT_KEEP_ABANDONED_DAYS),
     /** How many times the checks may send a task back to In progress before a person is asked instead (docs/git-tasks.md, rounds). */
     maxRounds: z.int().min(1).max(100).default(DEFAULT_MAX_ROUNDS),
+    /** Where pull requests, check runs, review comments and merges live (GitHub); absent: none. */
+    forge: ForgeBindingSchema.optional(),
   })
   .superRefine((repo, ctx) => {
+    if (repo.forge !== undefined && repo.remote === undefined) ctx.addIssue({ code: 'custom', path: ['remote'], message: 'A forge needs the remote its pull requests are pushed to (e.g. "origin").' });
     if ((repo.path === undefined) === (repo.url === undefined))
       ctx.addIssue({ code: 'custom', path: ['path'], message: 'Give either path (a local checkout) or url (a git remote), not both and not neither.' });
     if (repo.path !== undefined && !repo.path.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['path'], message: 'The repository path must be absolute.' });
@@ -170,6 +197,10 @@ export const TaskMergeSchema = z
   .meta({ id: 'TaskMerge' });
 export type TaskMerge = z.infer<typeof TaskMergeSchema>;
 
+/** The task's pull request on the forge, as recorded when it was opened (or found open). */
+export const TaskPullRequestSchema = z.object({ number: Int, url: Str, headRef: Str, baseRef: Str, openedAt: TimestampSchema }).meta({ id: 'TaskPullRequest' });
+export type TaskPullRequest = z.infer<typeof TaskPullRequestSchema>;
+
 export const REVIEW_SIDES = ['new', 'old'] as const;
 
 /**
@@ -200,12 +231,24 @@ export const TaskGitSchema = z
     error: z.object({ code: Str, message: Str }).nullable(),
     /** How many times the checks sent the task back to In progress (docs/git-tasks.md, rounds). */
     rounds: z.int().min(0).optional(),
+    /** The task's own limit of rounds once a person gave it more (`more_rounds`); the binding's `maxRounds` until then. */
+    roundsLimit: z.int().min(1).optional(),
+    /**
+     * The person asked after the last round (the `task_rounds` approval, docs/git-tasks.md): its
+     * id, recorded before the request is made (so a restart makes it, once), and once it is
+     * answered and carried out, the answer.
+     */
+    roundsApproval: z.object({ id: Str, requestedAt: TimestampSchema, decision: z.enum(['more_rounds', 'take_over', 'stop']).optional(), decidedBy: Str.optional() }).optional(),
     /** The fingerprints of the failures already sent to the owner: each is sent once. */
     feedbackSent: z.array(Str).optional(),
     /** The last time the daemon proved (or is proving) "done". */
     check: TaskCheckSchema.nullable().optional(),
     /** The confirmed merge (absent until merged). */
     merge: TaskMergeSchema.optional(),
+    /** The task's pull request on the project's forge (absent without a forge, or until its Checking passed). */
+    pullRequest: TaskPullRequestSchema.optional(),
+    /** The forge's failed check runs (`check:<id>`) and review comments (`comment:<id>`) already sent to the owner: each once. */
+    forgeSent: z.array(Str).optional(),
     updatedAt: TimestampSchema,
   })
   .meta({ id: 'TaskGit' });
@@ -231,14 +274,6 @@ export const ProjectWorktreeSchema = z
     taskId: NullableStr,
     /** The folder is gone; git still lists it. */
     missing: z.boolean(),
-    /** The task's own limit of rounds once a person gave it more (`more_rounds`); the binding's `maxRounds` until then. */
-    roundsLimit: z.int().min(1).optional(),
-    /**
-     * The person asked after the last round (the `task_rounds` approval, docs/git-tasks.md): its
-     * id, recorded before the request is made (so a restart makes it, once), and once it is
-     * answered and carried out, the answer.
-     */
-    roundsApproval: z.object({ id: Str, requestedAt: TimestampSchema, decision: z.enum(['more_rounds', 'take_over', 'stop']).optional(), decidedBy: Str.optional() }).optional(),
     /** The latest of the tip's commit time, the index's and the worktree's creation (epoch ms). */
     lastActivityAt: TimestampSchema,
     idleMs: z.number(),

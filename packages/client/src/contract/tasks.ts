@@ -1,7 +1,17 @@
 /** Kanban: projects (prefix identifiers such as SYS-3), tasks, comments. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { MERGE_METHODS, ProjectRepoSchema, ReviewAnchorInputSchema, ReviewAnchorSchema, ProjectWorktreeSchema, TaskDiffSchema, TaskGitSchema, TaskMergeSchema } from './git-tasks.ts';
+import {
+  MERGE_METHODS,
+  ProjectRepoSchema,
+  ReviewAnchorInputSchema,
+  ReviewAnchorSchema,
+  ProjectWorktreeSchema,
+  TaskDiffSchema,
+  TaskGitSchema,
+  TaskMergeSchema,
+  TaskPullRequestSchema,
+} from './git-tasks.ts';
 import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
 
 /** `checking`: the daemon is proving a repository-bound task's "done" (docs/git-tasks.md); unbound projects do not use it. */
@@ -164,6 +174,29 @@ export const tasksContract = {
     }),
     response: CommentSchema,
   }),
+  syncTaskForge: route({
+    method: 'POST',
+    path: '/api/tasks/:id/forge/sync',
+    summary:
+      "Read a repository-bound task's pull request on its project's forge (GitHub): opened first when a passed Checking left none; in review, its failed check runs and review comments not sent before go to the owner as one request for changes (a round), each once",
+    tag: 'tasks',
+    params: IdParamsSchema,
+    response: z.object({
+      task: TaskSchema,
+      pullRequest: TaskPullRequestSchema,
+      /** The pull request's head on the forge now. */
+      headSha: Str,
+      /** The latest run of each check on that head. */
+      checkRuns: z.array(z.object({ id: Int, name: Str, status: Str, conclusion: NullableStr, url: NullableStr })),
+      newComments: Int,
+      newFailedChecks: Int,
+      /** The request for changes this sync made (null: nothing new, or the task not in review). */
+      sent: z.object({ round: Int, commentIds: z.array(Int), conversationId: Str, messageId: Str }).nullable(),
+      /** Why something new was not sent yet. */
+      waiting: z.string().optional(),
+    }),
+  }),
+
   requestChanges: route({
     method: 'POST',
     path: '/api/tasks/:id/request-changes',

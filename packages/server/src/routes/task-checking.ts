@@ -7,6 +7,8 @@
  */
 import { finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
+import { resumeTaskRounds } from './task-rounds.ts';
+import { openPullRequestAfterChecking } from './task-forge.ts';
 import { sendToTaskOwner, taskStepBase } from './tasks.ts';
 
 /** The Checkings in flight, per server: closing the server waits for them. */
@@ -61,12 +63,13 @@ async function proveDone(ctx: ServerContext, task: TaskRecord, saidBy?: { runId:
   await runTaskChecking({
     ...taskStepBase(ctx, project.id, project.repo, task),
     tasks: ctx.tasks,
+    approvals: ctx.stores.approvals,
     // The orchestrator's observers hear the Checking (its spans in the trace export: docs/telemetry.md).
     ...(saidBy === undefined ? {} : { saidBy }),
-    approvals: ctx.stores.approvals,
     onChecked: (event) => ctx.orchestrator.notifyTaskChecked?.(event),
     send: (message, idempotencyKey, workdir) => sendToTaskOwner(ctx, task, message, idempotencyKey, workdir),
   });
+  await openPullRequestAfterChecking(ctx, task.id, taskStepBase);
 }
 
 /**

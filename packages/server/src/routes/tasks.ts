@@ -32,6 +32,7 @@ import {
 } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
+import { mergeThroughForge, syncForge } from './task-forge.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
 
 function isAssigned(task: TaskRecord): boolean {
@@ -267,7 +268,22 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const task = await ctx.tasks.mustGetTask(params.id);
       const identifier = task.identifier ?? task.id;
       const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
-      return oneAtATime(ctx, merging, task, 'is being merged', () => runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' }));
+      return oneAtATime(
+        ctx,
+        merging,
+        task,
+        'is being merged',
+        // A task with a pull request is merged on the forge (task-forge.ts); any other locally.
+        async () =>
+          (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task))) ??
+          runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' }),
+      );
+    },
+
+    syncTaskForge: async ({ params }) => {
+      const task = await ctx.tasks.mustGetTask(params.id);
+      const project = await boundProject(ctx, task.projectId, `Task ${task.identifier ?? task.id}`, 'A forge belongs to a repository binding.');
+      return oneAtATime(ctx, reviewing, task, 'has a review being sent', () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
     },
 
     requestChanges: async ({ params, body }) => {

@@ -1,0 +1,216 @@
+/**
+ * The forge's steps of a repository-bound task (docs/git-tasks.md, "Built (slice 7): the forge"),
+ * for a project whose binding has a `forge` (which requires a `remote`). Contract:
+ * - `openTaskPullRequest`, after a passed Checking (the branch is pushed: "pushed" is one of its
+ *   facts): the forge's open pull request for the task's branch into the base's branch is found or
+ *   opened (never two), recorded on `task.git.pullRequest`, and `task.pull_request_opened`
+ *   appended (`created` false when it was found).
+ * - `syncTaskForge`, for a task in Review with a pull request: the failed check runs of the pull
+ *   request's head and its review comments not sent before (`task.git.forgeSent`: `check:<id>`,
+ *   `comment:<id>`) go to the owner as one request for changes (review-step.ts: a round, the task
+ *   back to In progress). A review comment is stored as the task's review comment anchored on its
+ *   file and line (`github:<login>` its author; the base's side for GitHub's LEFT); the failed
+ *   checks are the request's summary. Nothing new, or checks still running with none failed: nothing
+ *   is sent. Each comment is recorded as taken before the send, so a crash between the two leaves
+ *   it stored and unsent, and the next request for changes (or sync) sends it; a check run is
+ *   recorded after the send (a crash there sends it again only while the head is the same commit).
+ * - `runTaskForgeMerge`, the person's merge of a task with a pull request: the forge merges it with
+ *   the head it must have (the commit the Checking passed; a newer push is refused, INVALID_STATE),
+ *   the base is fetched from the remote, and the merge is proved by ancestry (the task's tip in the
+ *   remote's base) before it is recorded and the worktree removed, as for a local merge.
+ */
+import type { TaskGit, TaskMerge, TaskPullRequest } from '@tinyagi/client/contract';
+import { TinyError } from '../errors.ts';
+import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
+import type { Forge, ForgeCheckRun } from './forge.ts';
+import { git, isAncestor, resolveCommit } from './git.ts';
+import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
+import { runTaskReview, type TaskReviewInput, type TaskReviewResult } from './review-step.ts';
+import type { TaskStepBase } from './task-step.ts';
+import { removeTaskWorktree } from './worktrees.ts';
+
+/** The conclusions of a check run that are feedback: the run did not pass. */
+const FAILED = new Set(['failure', 'timed_out', 'cancelled', 'action_required', 'startup_failure', 'stale']);
+const TEXT_TAIL = 4000;
+
+function need<T>(value: T | undefined | null, message: string, hint: string): T {
+  if (value === undefined || value === null) throw new TinyError('INVALID_STATE', message, { hint });
+  return value;
+}
+
+/** The base's branch on the forge: `origin/main` → `main`. */
+export function forgeBaseBranch(baseRef: string, remote: string): string {
+  return baseRef.startsWith(`${remote}/`) ? baseRef.slice(remote.length + 1) : baseRef.replace(/^refs\/heads\//, '');
+}
+
+export interface OpenPullRequestInput extends TaskStepBase {
+  forge: Forge;
+  tasks: Pick<TaskStoreApi, 'getTask' | 'setTaskGit'>;
+  /** Where a person reads the task (TinyOffice's page), put in the pull request's body. */
+  taskUrl?: string;
+}
+
+export async function openTaskPullRequest(input: OpenPullRequestInput): Promise<{ task: TaskRecord; pullRequest: TaskPullRequest; created: boolean }> {
+  const task = (await input.tasks.getTask(input.task.id)) ?? input.task;
+  const identifier = task.identifier ?? task.id;
+  const remote = need(input.repo.remote, `Project ${input.projectId} has a forge but no remote.`, 'Set the binding\'s remote (e.g. "origin").');
+  const git0 = need(task.git, `Task ${identifier} has no worktree.`, 'Move it to In progress first.');
+  const head = need(git0.branch, `Task ${identifier} has no branch.`, 'Move it to In progress first.');
+  const base = forgeBaseBranch(input.repo.baseRef, remote);
+  const body = [
+    `TinyAGI task **${identifier}**: ${task.title}`,
+    ...(input.taskUrl === undefined ? [] : [input.taskUrl]),
+    'Opened when its checks passed. Failed check runs and review comments here go back to the agent that owns the task; merge it from TinyAGI (`tinyagi task merge`) so the worktree is removed after the merge is proved.',
+  ].join('\n\n');
+  const { pullRequest, created } = await input.forge.ensurePullRequest({ head, base, title: `${identifier}: ${task.title}`, body });
+  const record: TaskPullRequest = {
+    number: pullRequest.number,
+    url: pullRequest.url,
+    headRef: head,
+    baseRef: base,
+    openedAt: git0.pullRequest?.number === pullRequest.number ? git0.pullRequest.openedAt : Date.now(),
+  };
+  const after = await input.tasks.setTaskGit(task.id, { ...git0, pullRequest: record, updatedAt: Date.now() });
+  if (git0.pullRequest?.number !== pullRequest.number || created) {
+    await input.events.append({
+      type: 'task.pull_request_opened',
+      data: { taskId: task.id, identifier, projectId: input.projectId, number: record.number, url: record.url, headRef: head, baseRef: base, created },
+    });
+  }
+  return { task: after ?? task, pullRequest: record, created };
+}
+
+export interface ForgeSyncInput extends TaskStepBase {
+  forge: Forge;
+  tasks: TaskReviewInput['tasks'] & Pick<TaskStoreApi, 'getTask'>;
+  send: TaskReviewInput['send'];
+}
+
+export interface ForgeSyncResult {
+  task: TaskRecord;
+  /** The request for changes this sync made (null: nothing new to send). */
+  sent: TaskReviewResult['sent'] | null;
+  /** What the forge has now: the pull request's head, its check runs, and how many comments were new. */
+  headSha: string;
+  checkRuns: Array<Pick<ForgeCheckRun, 'id' | 'name' | 'status' | 'conclusion' | 'url'>>;
+  newComments: number;
+  newFailedChecks: number;
+  /** Why nothing was sent when something was new (the task not in Review). */
+  waiting?: string;
+}
+
+/** One failed check run as the owner reads it: its name, conclusion, title, summary, and the text's tail. */
+export function checkRunText(run: ForgeCheckRun): string {
+  const text = run.text ?? '';
+  const tail = text.length > TEXT_TAIL ? `…${text.slice(-TEXT_TAIL)}` : text;
+  return [
+    `The check run "${run.name}" on GitHub ended ${run.conclusion ?? run.status}${run.title ? `: ${run.title}` : ''}.${run.url ? ` ${run.url}` : ''}`,
+    ...(run.summary ? [run.summary] : []),
+    ...(tail ? [tail] : []),
+  ].join('\n');
+}
+
+export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncResult> {
+  const task = (await input.tasks.getTask(input.task.id)) ?? input.task;
+  const identifier = task.identifier ?? task.id;
+  const gitState = need(task.git, `Task ${identifier} has no worktree.`, 'Move it to In progress first.');
+  const pr = need(gitState.pullRequest, `Task ${identifier} has no pull request.`, 'A pull request is opened when its checks pass on a project with a forge.');
+  const remote = await input.forge.getPullRequest(pr.number);
+  const runs = await input.forge.listCheckRuns(remote.headSha);
+  const comments = await input.forge.listReviewComments(pr.number);
+  const sentBefore = new Set(gitState.forgeSent ?? []);
+  const failed = runs.filter((r) => r.status === 'completed' && r.conclusion !== null && FAILED.has(r.conclusion) && !sentBefore.has(`check:${r.id}`));
+  const fresh = comments.filter((c) => !sentBefore.has(`comment:${c.id}`));
+  const result = {
+    headSha: remote.headSha,
+    checkRuns: runs.map((r) => ({ id: r.id, name: r.name, status: r.status, conclusion: r.conclusion, url: r.url })),
+    newComments: fresh.length,
+    newFailedChecks: failed.length,
+  };
+  if (failed.length === 0 && fresh.length === 0) return { task, sent: null, ...result };
+  if (task.status !== 'review') return { task, sent: null, ...result, waiting: `Task ${identifier} is in ${task.status}: the forge's feedback is sent once it is back in review.` };
+
+  // The comments become the task's review comments (taken, so never stored twice), then one request for changes carries them.
+  const unplaced: string[] = [];
+  for (const c of fresh) {
+    const author = `github:${c.author}`;
+    if (c.line === null) unplaced.push(`${author} on ${c.path} (GitHub no longer places it on a line): ${c.body}`);
+    else await input.tasks.addComment(task.id, { author, content: c.body, anchor: { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId } });
+  }
+  const taken = [...(gitState.forgeSent ?? []), ...fresh.map((c) => `comment:${c.id}`)];
+  await input.tasks.setTaskGit(task.id, { ...gitState, forgeSent: taken, updatedAt: Date.now() });
+  const summaryParts = [...failed.map(checkRunText), ...unplaced];
+  const reviewed = await runTaskReview({
+    ...input,
+    task: { ...task, git: { ...gitState, forgeSent: taken } },
+    ...(summaryParts.length === 0 ? {} : { summary: { author: 'github', content: `From the pull request ${pr.url}:\n\n${summaryParts.join('\n\n')}` } }),
+  });
+  const after = (await input.tasks.getTask(task.id)) ?? reviewed.task;
+  const latest: TaskGit | null = after.git;
+  if (latest !== null) await input.tasks.setTaskGit(task.id, { ...latest, forgeSent: [...(latest.forgeSent ?? taken), ...failed.map((r) => `check:${r.id}`)], updatedAt: Date.now() });
+  return { task: (await input.tasks.getTask(task.id)) ?? after, sent: reviewed.sent, ...result };
+}
+
+export interface ForgeMergeInput extends TaskStepBase {
+  forge: Forge;
+  tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask'>;
+}
+
+export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task: TaskRecord; merge: TaskMerge & { created: boolean }; worktree: { removed: boolean; branchDeleted: boolean } }> {
+  const { task, tasks, events } = input;
+  const identifier = task.identifier ?? task.id;
+  if (task.status !== 'review') {
+    throw new TinyError('INVALID_STATE', `Task ${identifier} is in ${task.status}, not review: only a task in review is merged.`, {
+      hint: 'Merge it once its checks have passed and it is in review.',
+    });
+  }
+  const gitState = need(task.git, `Task ${identifier} has no worktree.`, 'Move it to In progress first.');
+  const pr = need(gitState.pullRequest, `Task ${identifier} has no pull request.`, 'It is opened when its checks pass.');
+  const remote = need(input.repo.remote, `Project ${input.projectId} has a forge but no remote.`, 'Set the binding\'s remote (e.g. "origin").');
+  const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
+  await ensureRepository(ctx);
+  const ref = { id: task.id, identifier, title: task.title };
+  const branch = gitState.branch ?? pr.headRef;
+  const remoteBase = `refs/remotes/${remote}/${pr.baseRef}`;
+
+  let merge: TaskMerge & { created: boolean };
+  const recorded = gitState.merge;
+  if (recorded !== undefined) {
+    merge = { ...recorded, created: false };
+  } else {
+    const checked = gitState.check?.state === 'passed' ? gitState.check.headSha : null;
+    const tip = checked ?? (await resolveCommit(ctx.repoDir, `refs/heads/${branch}`));
+    if (tip === undefined || tip === null) throw new TinyError('INVALID_STATE', `Task ${identifier}'s branch ${branch} is gone.`, { hint: 'Move it to In progress to make it again.' });
+    const state = await input.forge.getPullRequest(pr.number);
+    let commit: string;
+    let created = true;
+    if (state.merged) {
+      // Merged on the forge by a person (or by a run a crash interrupted): proved below like any other.
+      commit = state.mergeCommitSha ?? tip;
+      created = false;
+    } else {
+      const merged = await input.forge.mergePullRequest({ number: pr.number, sha: tip, method: 'merge', title: `Merge task ${identifier}: ${task.title} (#${pr.number})` });
+      commit = merged.sha;
+    }
+    await git(['fetch', '--quiet', remote, `+refs/heads/${pr.baseRef}:${remoteBase}`], { cwd: ctx.repoDir });
+    const base = await resolveCommit(ctx.repoDir, remoteBase);
+    if (base === undefined || !(await isAncestor(ctx.repoDir, tip, base))) {
+      throw new TinyError('INVALID_STATE', `GitHub reported pull request #${pr.number} merged, but ${remote}/${pr.baseRef} does not contain ${tip.slice(0, 12)}; nothing was removed.`, {
+        details: { tip, base: base ?? null, commit },
+        hint: 'Look at the pull request on GitHub (a squash or rebase merge rewrites the commits); merge again once the base holds them.',
+      });
+    }
+    merge = { method: 'merge', branch, baseRef: `${remote}/${pr.baseRef}`, tip, commit, mergedAt: Date.now(), created };
+    const { created: _created, ...record } = merge;
+    await tasks.setTaskGit(task.id, { ...gitState, merge: record, updatedAt: Date.now() });
+    await events.append({ type: 'task.merged', data: { taskId: task.id, identifier, projectId: input.projectId, method: 'merge', branch, baseRef: merge.baseRef, tip, commit, created } });
+  }
+  const worktreePath = gitState.worktreePath ?? taskWorktreePath(ctx, ref);
+  const removed = await removeTaskWorktree(ctx, ref);
+  await events.append({
+    type: 'task.worktree_removed',
+    data: { taskId: task.id, identifier, projectId: input.projectId, worktreePath, branch: merge.branch, removed: removed.removed, branchDeleted: removed.branchDeleted },
+  });
+  const after = (await tasks.updateTask(task.id, { status: 'done' })).after;
+  return { task: after, merge, worktree: { removed: removed.removed, branchDeleted: removed.branchDeleted } };
+}

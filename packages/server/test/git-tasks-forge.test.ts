@@ -1,0 +1,205 @@
+/**
+ * Git-native tasks with a forge (docs/git-tasks.md, "Built (slice 7): the forge"), end to end
+ * through test-kit's GitHub stand-in (written from GitHub's OpenAPI description), whose bare
+ * repository is the project's remote: the agent (the fake claude running a script in its
+ * worktree) commits, pushes and says done; the Checking passes and the pull request is opened; a
+ * failed check run and then a review comment on GitHub reach the owner through
+ * `POST /api/tasks/:id/forge/sync`, each once; the person's merge is made on GitHub, proved by
+ * ancestry after a fetch, and the worktree is removed. Real git, real HTTP, nothing of ours mocked.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
+import { fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
+import { githubExchangeProblems } from '@tinyagi/test-kit/github-openapi';
+import { type GitHubStandIn, startGitHubStandIn } from '@tinyagi/test-kit/github-standin';
+import { afterEach, describe, expect, it } from 'vitest';
+import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+
+let h: ServerHarness | undefined;
+let gh: GitHubStandIn | undefined;
+afterEach(async () => {
+  await h?.close();
+  await gh?.close();
+  h = undefined;
+  gh = undefined;
+});
+
+/** The agent as a script (as in git-tasks.test.ts): run n runs step n in the worktree, then says done with its run's token. */
+function scriptedAgent(steps: string[]): { title: (text: string) => string; dir: string } {
+  const dir = tempDir('tinyagi-forge-agent-');
+  for (const [i, step] of steps.entries()) writeFileSync(join(dir, `step-${i}.sh`), `set -e\n${step}\n`);
+  const agent = join(dir, 'agent.sh');
+  writeFileSync(
+    agent,
+    [
+      `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
+      `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
+      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
+      '',
+    ].join('\n'),
+  );
+  return { title: (text) => `${text} FAKE:bash=sh ${agent} #`, dir };
+}
+
+const commitAndPush = (content: string): string =>
+  `printf '%s\\n' '${content}' > login.ts && git add login.ts && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'login: ${content}' && git push -q origin HEAD`;
+
+async function start(env: Record<string, string>): Promise<{ harness: ServerHarness; logFile: string }> {
+  let apiUrl = '';
+  const logFile = join(tempDir('tinyagi-forge-log-'), 'fake.log');
+  const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' } }, teams: {} });
+  const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile, TINYAGI_API_URL: apiUrl } });
+  const harness = await startHarness({ settings, invoke, env });
+  h = harness;
+  apiUrl = harness.url;
+  return { harness, logFile };
+}
+
+function prompts(logFile: string): string[] {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { prompt: string }).prompt);
+}
+
+async function taskWhen(harness: ServerHarness, id: string, test: (t: Awaited<ReturnType<ServerHarness['client']['getTask']>>) => boolean, what: string) {
+  return waitFor(
+    async () => {
+      const t = await harness.client.getTask({ params: { id } });
+      return test(t) ? t : undefined;
+    },
+    30_000,
+    what,
+  );
+}
+
+describe('git-native tasks with a GitHub forge', () => {
+  it('checks pass and the branch is pushed: a pull request opens; a failed check run, then a review comment, reach the owner once each; the merge is made on GitHub and the worktree removed', async () => {
+    const fx = gitRepos();
+    gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web', token: 'ghp_forgeTestToken0123456789abcdefghijklm' });
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const { harness, logFile } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
+
+    // A forge needs a remote: refused without one.
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN' };
+    const noRemote = await raw(harness, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Web', repo: { path: fx.repoDir, forge } }) });
+    expect(noRemote.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('A forge needs the remote') } });
+
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } },
+    });
+    expect(project.repo?.forge).toEqual(forge);
+    const agent = scriptedAgent([commitAndPush('v1'), commitAndPush('v2 fixed'), commitAndPush('v3 const')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+
+    // Round 0: committed, pushed, checked: Review, and the pull request is opened for the branch.
+    const opened = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.pullRequest !== undefined, 'review with a pull request');
+    const branch = opened.git!.branch!;
+    expect(opened.git!.pullRequest).toEqual({ number: 1, url: expect.stringContaining('/octo-org/web/pull/1'), headRef: branch, baseRef: 'main', openedAt: expect.any(Number) });
+    const [openedEvent] = await eventsOf(harness.stores, { types: ['task.pull_request_opened'] });
+    expect(openedEvent?.data).toMatchObject({ identifier: 'WEB-1', number: 1, headRef: branch, baseRef: 'main', created: true });
+    const v1 = opened.git!.check!.headSha!;
+    expect(sh(gh.barePath, 'rev-parse', branch)).toBe(v1);
+
+    // Nothing on GitHub yet: a sync sends nothing.
+    const quiet = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(quiet).toMatchObject({ sent: null, headSha: v1, checkRuns: [], newComments: 0, newFailedChecks: 0, task: { status: 'review' } });
+
+    // CI fails on GitHub: the sync sends it to the owner (round 1), who fixes, pushes and says done.
+    await gh.addCheckRun({ headSha: v1, name: 'ci', conclusion: 'failure', output: { title: '1 test failed', summary: 'login.test.ts', text: 'FAIL login.test.ts: expected "fixed"' } });
+    await gh.addCheckRun({ headSha: v1, name: 'lint', conclusion: 'success' });
+    const failedCi = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(failedCi).toMatchObject({ newFailedChecks: 1, sent: { round: 1 }, task: { status: 'in_progress' } });
+    expect(failedCi.checkRuns.map((r) => [r.name, r.conclusion])).toEqual([
+      ['ci', 'failure'],
+      ['lint', 'success'],
+    ]);
+    const second = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v1, 'review after the CI fix');
+    const v2 = second.git!.check!.headSha!;
+    expect(second.git).toMatchObject({ rounds: 1, pullRequest: { number: 1 }, forgeSent: [expect.stringMatching(/^check:\d+$/)] });
+    expect(prompts(logFile)[1]).toContain('The check run "ci" on GitHub ended failure: 1 test failed.');
+    expect(prompts(logFile)[1]).toContain('FAIL login.test.ts: expected "fixed"');
+    // The same failed run is not sent again (and is no longer the head's).
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ sent: null, headSha: v2 });
+
+    // A reviewer comments on a line on GitHub: stored as the task's review comment and sent (round 2).
+    await gh.addReviewComment({ pullNumber: 1, path: 'login.ts', line: 1, body: 'Make it a constant.', login: 'ann' });
+    const commented = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(commented).toMatchObject({ newComments: 1, sent: { round: 2 }, task: { status: 'in_progress' } });
+    const stored = await harness.client.listComments({ params: { id: task.id } });
+    // The failed check went as the round's summary, kept as a comment on the task; the review comment anchored on its line.
+    expect(stored.map((c) => [c.author, c.content.split('\n')[0], c.anchor?.path, c.anchor?.line, c.anchor?.side, c.anchor?.commitSha, c.sentRound])).toEqual([
+      ['github', `From the pull request ${second.git!.pullRequest!.url}:`, undefined, undefined, undefined, undefined, 1],
+      ['github:ann', 'Make it a constant.', 'login.ts', 1, 'new', v2, 2],
+    ]);
+    const third = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v2, 'review after the comment');
+    const v3 = third.git!.check!.headSha!;
+    expect(prompts(logFile)[2]).toContain('login.ts:1, from github:ann');
+    expect(prompts(logFile)[2]).toContain('Make it a constant.');
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ sent: null, newComments: 0, headSha: v3 });
+    expect(await eventsOf(harness.stores, { types: ['task.pull_request_opened'] })).toHaveLength(1);
+
+    // The person's merge: made on GitHub with the checked head, the base fetched and proved, the worktree gone.
+    const mainBefore = sh(gh.barePath, 'rev-parse', 'main');
+    const merged = await harness.client.mergeTask({ params: { id: task.id }, body: {} });
+    expect(merged.task.status).toBe('done');
+    expect(merged.merge).toMatchObject({ method: 'merge', branch, baseRef: 'origin/main', tip: v3, commit: sh(gh.barePath, 'rev-parse', 'main'), created: true });
+    expect(sh(gh.barePath, 'rev-list', '--parents', '-n', '1', 'main').split(' ').slice(1)).toEqual([mainBefore, v3]);
+    expect(merged.worktree).toEqual({ removed: true, branchDeleted: true });
+    expect(existsSync(third.git!.worktreePath!)).toBe(false);
+    expect(sh(fx.repoDir, 'rev-parse', 'origin/main')).toBe(merged.merge.commit);
+    expect((await eventsOf(harness.stores, { types: ['task.merged'] })).map((e) => e.data.commit)).toEqual([merged.merge.commit]);
+
+    // Every exchange with the stand-in matches GitHub's description; the token was never answered.
+    expect(gh.exchanges.flatMap(githubExchangeProblems)).toEqual([]);
+    const everything = JSON.stringify([await harness.client.getTask({ params: { id: task.id } }), await harness.client.getProject({ params: { id: project.id } }), await eventsOf(harness.stores, {})]);
+    expect(everything).not.toContain(gh.token);
+  });
+
+  it('refuses a merge when the branch moved on GitHub after the checks passed, and a forge without its token', async () => {
+    const fx = gitRepos();
+    gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web' });
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const { harness } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN' };
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } },
+    });
+    const agent = scriptedAgent([commitAndPush('v1')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.pullRequest !== undefined, 'review with a pull request');
+
+    // A co-worker pushes to the branch on GitHub: the checked commit is no longer the head.
+    const other = join(fx.root, 'other');
+    sh(fx.root, 'clone', '--quiet', gh.barePath, other);
+    sh(other, 'checkout', '--quiet', reviewed.git!.branch!);
+    writeFileSync(join(other, 'extra.txt'), 'unchecked\n');
+    sh(other, 'add', 'extra.txt');
+    sh(other, 'commit', '--quiet', '-m', 'unchecked');
+    sh(other, 'push', '--quiet', 'origin', 'HEAD');
+    const mainBefore = sh(gh.barePath, 'rev-parse', 'main');
+    const stale = await raw(harness, 'POST', `/api/tasks/${task.id}/merge`, { body: '{}' });
+    expect(stale.status).toBe(409);
+    expect(stale.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('Head branch was modified') } });
+    expect(sh(gh.barePath, 'rev-parse', 'main')).toBe(mainBefore);
+    expect((await harness.client.getTask({ params: { id: task.id } })).status).toBe('review');
+    expect(existsSync(reviewed.git!.worktreePath!)).toBe(true);
+
+    // Without the token in the daemon's environment: refused, naming the variable, not a value.
+    await h!.close();
+    h = undefined;
+    const bare = await start({});
+    const orphan = await bare.harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees2'), forge } },
+    });
+    const t2 = await bare.harness.client.createTask({ body: { title: 'x', projectId: orphan.id, status: 'todo' } });
+    await bare.harness.stores.tasks.setTaskGit(t2.id, { ...reviewed.git!, worktreePath: null });
+    const noToken = await raw(bare.harness, 'POST', `/api/tasks/${t2.id}/forge/sync`, {});
+    expect(noToken.status).toBe(409);
+    expect(noToken.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('has no TINYAGI_TEST_GH_TOKEN') } });
+  });
+});
