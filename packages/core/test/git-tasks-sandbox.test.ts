@@ -152,6 +152,25 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
     expect(facts).toMatchObject({ headSha: committed, commits: [{ sha: committed, subject: 'fix login' }], uncommitted: [], done: true });
   });
 
+  it("a branch the agent plants beside its own (a later task's name) is not taken over by that task's worktree step", async () => {
+    const wt = await createTaskWorktree(ctx, task(7, 'Plants'));
+    const later = task(8, 'Later work');
+    const laterBranch = 'tinyagi/WEB-8-later-work';
+    const { outcome, lines } = await agentRuns(wt.path, `echo evil > package.json && git add package.json && git commit -q -m planted && git branch ${laterBranch} && echo "ok planted"`);
+    expect(outcome.exitCode, outcome.stderrTail).toBe(0);
+    // Creating a new ref in its branch's folder is what the boundary cannot refuse (docs/sandbox.md); the step refuses to use it.
+    expect(lines).toContain('ok planted');
+    const refused = await createTaskWorktree(ctx, later, { recordedBranch: null }).then(
+      () => undefined,
+      (err: { code?: string; message?: string }) => err,
+    );
+    expect(refused).toMatchObject({ code: 'INVALID_STATE', message: expect.stringContaining(`Branch ${laterBranch} exists with commits of its own, but task WEB-8 never had it`) });
+    expect(existsSync(join(ctx.worktreeRoot, 'WEB-8'))).toBe(false);
+    // A branch with nothing of its own (a crash inside git worktree add leaves one) is taken over; one the record names is too.
+    sh(repoDir, 'branch', '--force', laterBranch, 'main');
+    expect((await createTaskWorktree(ctx, later, { recordedBranch: null })).branch).toBe(laterBranch);
+  });
+
   it("the daemon's git never runs what the agent plants: a .git pointed at a repository of its own with an fsmonitor hook", async () => {
     const wt = await createTaskWorktree(ctx, task(3, 'Planted'));
     const pwned = join(root, 'pwned');

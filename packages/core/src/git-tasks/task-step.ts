@@ -55,14 +55,18 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
     ...(previous?.rounds === undefined ? {} : { rounds: previous.rounds }),
     ...(previous?.feedbackSent === undefined ? {} : { feedbackSent: previous.feedbackSent }),
     ...(previous?.check === undefined ? {} : { check: previous.check }),
+    ...(previous?.roundsLimit === undefined ? {} : { roundsLimit: previous.roundsLimit }),
+    ...(previous?.roundsApproval === undefined ? {} : { roundsApproval: previous.roundsApproval }),
   };
   const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...kept, ...git, updatedAt: Date.now() }));
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
-    ...(previous?.roundsLimit === undefined ? {} : { roundsLimit: previous.roundsLimit }),
-    ...(previous?.roundsApproval === undefined ? {} : { roundsApproval: previous.roundsApproval }),
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
-    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, { env: input.env, ...(input.wrap === undefined ? {} : { wrap: input.wrap }) });
+    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, {
+      env: input.env,
+      ...(input.wrap === undefined ? {} : { wrap: input.wrap }),
+      recordedBranch: previous?.branch ?? null,
+    });
     const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null });
     await events.append({
       type: 'task.worktree_created',

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
-import { git, gitStatus, resolveCommit, worktreeGitOptions } from './git.ts';
+import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
 import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 const TASK_MARKER = 'tinyagi-task';
@@ -99,6 +99,13 @@ export interface CreateWorktreeOptions {
   env?: NodeJS.ProcessEnv;
   /** Confines the setup (the task owner's sandbox). */
   wrap?: CheckWrap;
+  /**
+   * The branch the task's record names (`task.git.branch`), null when it names none. An existing
+   * branch without a worktree that the record does not name is taken over only while it has no
+   * commits beyond the base: one someone else made (a sandboxed agent may create refs beside its
+   * own branch) must not become another task's work, nor its setup's input. Undefined: not checked.
+   */
+  recordedBranch?: string | null;
 }
 
 /** Creates (or finds again) the task's worktree on its own branch from the base ref, applies the file rules and runs the setup once. */
@@ -138,7 +145,16 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     if (existsSync(path) && readdirSync(path).length > 0) {
       throw new TinyError('INVALID_STATE', `${path} exists and is not a worktree of ${ctx.repoDir}; it was left as it is.`, { hint: 'Move the folder away, then start the task again.' });
     }
-    if ((await resolveCommit(ctx.repoDir, branchRef)) !== undefined) {
+    const existing = await resolveCommit(ctx.repoDir, branchRef);
+    if (existing !== undefined) {
+      if (options.recordedBranch !== undefined && options.recordedBranch !== branch) {
+        const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
+        if (base === undefined || !(await isAncestor(ctx.repoDir, existing, base))) {
+          throw new TinyError('INVALID_STATE', `Branch ${branch} exists with commits of its own, but task ${task.identifier} never had it; it was not taken over.`, {
+            hint: `Look at it (git log ${ctx.repo.baseRef}..${branch}); delete or rename it if nobody of yours made it, then start the task again.`,
+          });
+        }
+      }
       await git(['worktree', 'add', '--quiet', path, branch], { cwd: ctx.repoDir });
     } else {
       const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
