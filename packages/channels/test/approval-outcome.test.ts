@@ -75,3 +75,44 @@ describe('promptFor an egress request (a sandboxed connection, docs/sandbox.md#e
     );
   });
 });
+
+describe("promptFor a task's rounds (task_rounds, docs/git-tasks.md)", () => {
+  const rounds = approval({
+    kind: 'task_rounds',
+    agentId: 'coder',
+    runId: null,
+    sessionKey: null,
+    taskId: 'task_1',
+    tool: 'task_rounds',
+    input: { taskId: 'task_1', identifier: 'WEB-3', title: 'Fix login', rounds: 5, moreRounds: 5, missing: ['The check "test" (pnpm test) exited with code 1.'] },
+    summary: 'WEB-3 Fix login: still not done after 5 rounds.',
+    expiresAt: null,
+  });
+
+  it('says what still fails and offers another N rounds, take over and stop; it waits, no expiry', () => {
+    const prompt = promptFor(rounds, true, 0);
+    expect(prompt.actions.map((a) => [a.label, a.token])).toEqual([
+      ['Another 5 rounds', 'm'],
+      ['Take over', 't'],
+      ['Stop', 'x'],
+    ]);
+    expect(prompt.text).toBe(
+      [
+        '🔁 **Task WEB-3 of @coder is still not done after 5 rounds:** Fix login',
+        '• The check "test" (pnpm test) exited with code 1.',
+        '',
+        'Another 5 rounds: the task goes back to @coder with what failed. Take over: you take the task (In progress, assigned to nobody). Stop: back to Todo. The worktree is kept.',
+        'It waits until someone answers.',
+      ].join('\n'),
+    );
+    expect(promptFor(rounds, false, 0).text).toContain('Reply `1` for another 5 rounds (`1 <n>` for n), `2` to take over, `3` to stop.');
+  });
+
+  it('settles with the answer in the words of every surface', () => {
+    expect(outcomeFor({ ...rounds, status: 'answered', decision: 'more_rounds', answer: '3', decidedBy: 'telegram:6161' })).toBe(
+      '💬 More rounds by telegram:6161: another 3\nTask WEB-3 of @coder: Fix login',
+    );
+    expect(outcomeFor({ ...rounds, status: 'answered', decision: 'take_over', decidedBy: 'cli' })).toBe('💬 Taken over by cli\nTask WEB-3 of @coder: Fix login');
+    expect(outcomeFor({ ...rounds, status: 'answered', decision: 'stop', decidedBy: 'slack:U1', reason: 'not now' })).toBe('💬 Stopped by slack:U1: not now\nTask WEB-3 of @coder: Fix login');
+  });
+});

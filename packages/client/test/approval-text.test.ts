@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalAnswers, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, type Approval } from '../src/index.ts';
+import { approvalAnswers, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, type Approval } from '../src/index.ts';
 
 describe('approvalQuestion', () => {
   it('reads a question and its text choices; a blank question falls back to the summary; blank or non-text choices are left out', () => {
@@ -79,5 +79,25 @@ describe('egress requests (a sandboxed connection, docs/sandbox.md#egress)', () 
     expect(approvalOutcomeText(permission({ kind: 'egress', status: 'expired', decision: 'deny', decidedBy: 'expiry', reason: 'nobody answered within 600 s' }))).toBe(
       'Expired: nobody answered within 600 s; denied',
     );
+  });
+});
+
+describe("a task's rounds (task_rounds, docs/git-tasks.md)", () => {
+  it('take more rounds, take over and stop; each outcome says which, by whom; the input reads with defaults', () => {
+    expect(approvalAnswers('task_rounds')).toEqual(['more_rounds', 'take_over', 'stop']);
+    const rounds = (patch: Partial<Approval>) => permission({ kind: 'task_rounds', status: 'answered', decidedBy: 'cli', ...patch });
+    expect(approvalOutcomeText(rounds({ decision: 'more_rounds', answer: '5' }))).toBe('More rounds by cli: another 5');
+    expect(approvalOutcomeText(rounds({ decision: 'take_over' }))).toBe('Taken over by cli');
+    expect(approvalOutcomeText(rounds({ decision: 'stop', reason: 'not now' }))).toBe('Stopped by cli: not now');
+    expect(approvalTaskRounds({ input: { taskId: 't1', identifier: 'WEB-3', title: 'Fix', projectId: 'p1', rounds: 5, moreRounds: 3, missing: ['x', 1] }, summary: 's' })).toEqual({
+      taskId: 't1',
+      projectId: 'p1',
+      identifier: 'WEB-3',
+      title: 'Fix',
+      rounds: 5,
+      moreRounds: 3,
+      missing: ['x'],
+    });
+    expect(approvalTaskRounds({ input: null, summary: 'WEB-3 Fix: …', taskId: 't2' })).toMatchObject({ taskId: 't2', identifier: 't2', title: 'WEB-3 Fix: …', projectId: null, moreRounds: 5 });
   });
 });
