@@ -144,6 +144,8 @@ describe('git-native tasks with a GitHub forge', () => {
 
     // The person's merge: made on GitHub with the checked head, the base fetched and proved, the worktree gone.
     const mainBefore = sh(gh.barePath, 'rev-parse', 'main');
+    const ff = await raw(harness, 'POST', `/api/tasks/${task.id}/merge`, { body: '{"method":"ff"}' });
+    expect(ff.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('merged on GitHub with a merge commit') } });
     const merged = await harness.client.mergeTask({ params: { id: task.id }, body: {} });
     expect(merged.task.status).toBe('done');
     expect(merged.merge).toMatchObject({ method: 'merge', branch, baseRef: 'origin/main', tip: v3, commit: sh(gh.barePath, 'rev-parse', 'main'), created: true });

@@ -1,12 +1,13 @@
 /**
- * `tinyagi task list|show|comment|request-changes|merge|worktrees`: the kanban's tasks from the
+ * `tinyagi task list|show|comment|request-changes|sync|merge|worktrees`: the kanban's tasks from the
  * terminal, with what the daemon proved about a repository-bound task (docs/git-tasks.md): its
  * branch and worktree, the last Checking (each check's result and, for a failed one, its log's
  * tail), the rounds, the review comments, and the merge. `comment` comments on a task, or (with
  * `--file` and `--line`) on a line of its diff; `request-changes` is a person's review: the review
  * comments not sent before go to the task's owner and the task back to In progress. `merge` is a
  * person's decision: it asks the daemon to merge a task in Review into its project's base, which
- * then removes the worktree. `worktrees` lists a project's task worktrees and which are abandoned;
+ * then removes the worktree (on the forge, for a task with a pull request: `sync` reads that pull
+ * request's failed check runs and review comments and sends the new ones to the owner). `worktrees` lists a project's task worktrees and which are abandoned;
  * it never removes anything.
  */
 import type { Command } from 'commander';
@@ -83,6 +84,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
           ['head', short(git.headSha)],
           ...(git.merge ? [] : ([['worktree state', git.error ? style.red(`${git.state}: ${git.error.code}: ${git.error.message}`) : git.state]] as const)),
           ['rounds', String(git.rounds ?? 0)],
+          ...(git.pullRequest ? ([['pull request', `#${git.pullRequest.number} ${git.pullRequest.url}`]] as const) : []),
         ] as const)
       : []),
     ['updated', formatTime(task.updatedAt)],
@@ -124,6 +126,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
     const ref = task.identifier ?? task.id;
     const unsent = comments.some((c) => c.anchor !== null && c.sentRound === null);
     println(style.dim(`\nMerge it with \`tinyagi task merge ${ref}\`${unsent ? `, or send the review comments with \`tinyagi task request-changes ${ref}\`` : ''}.`));
+    if (git.pullRequest) println(style.dim(`Read its pull request's check runs and review comments with \`tinyagi task sync ${ref}\`.`));
   }
 }
 
@@ -210,8 +213,33 @@ export function registerTaskCommands(program: Command): void {
 
   withJson(
     task
+      .command('sync')
+      .description(
+        "read a task's pull request on its project's forge (GitHub): opened if its passed checks left none; in review, its failed check runs and review comments not sent before go to its owner as one message (a round)",
+      )
+      .argument('<task>', 'task id or identifier'),
+  ).action(async (ref: string, options: { json?: boolean }, cmd: Command) => {
+    const result = await connect(contextOf(cmd)).client.syncTaskForge({ params: { id: ref } });
+    if (options.json) return printJson(result);
+    const name = result.task.identifier ?? result.task.id;
+    println(`${name}: pull request #${result.pullRequest.number} ${result.pullRequest.url}, head ${short(result.headSha)}.`);
+    printTable(
+      ['CHECK RUN', 'STATUS', 'CONCLUSION'],
+      result.checkRuns.map((r) => [r.name, r.status, r.conclusion === null ? '-' : r.conclusion === 'success' ? style.green(r.conclusion) : style.red(r.conclusion)]),
+      'No check runs on its head yet.',
+    );
+    const owner = result.task.assigneeAgent ? `@${result.task.assigneeAgent}` : result.task.assigneeTeam ? `#${result.task.assigneeTeam}` : 'its owner';
+    if (result.sent !== null)
+      println(`Sent ${plural(result.newFailedChecks, 'failed check run')} and ${plural(result.newComments, 'review comment')} to ${owner} (round ${result.sent.round}); ${name} is in progress again.`);
+    else println(result.waiting ?? 'Nothing new to send.');
+  });
+
+  withJson(
+    task
       .command('merge')
-      .description("merge a task in review into its project's base ref (a merge commit naming the task, or a fast-forward), then remove its worktree; the task is done")
+      .description(
+        "merge a task in review into its project's base ref (a merge commit naming the task, or a fast-forward; on the forge for a task with a pull request), then remove its worktree; the task is done",
+      )
       .argument('<task>', 'task id or identifier')
       .option('--method <method>', `${MERGE_METHODS.join(' or ')} (default merge: a merge commit)`, choice(MERGE_METHODS)),
   ).action(async (ref: string, options: { method?: (typeof MERGE_METHODS)[number]; json?: boolean }, cmd: Command) => {

@@ -51,8 +51,19 @@ export async function openPullRequestAfterChecking(ctx: ServerContext, taskId: s
 }
 
 /** The person's merge of a task with a pull request, made on the forge; undefined when the task has none (merged locally). */
-export async function mergeThroughForge(ctx: ServerContext, project: BoundProject, task: TaskRecord, base: TaskStepBase): Promise<Awaited<ReturnType<typeof runTaskForgeMerge>> | undefined> {
+export async function mergeThroughForge(
+  ctx: ServerContext,
+  project: BoundProject,
+  task: TaskRecord,
+  base: TaskStepBase,
+  method?: 'merge' | 'ff',
+): Promise<Awaited<ReturnType<typeof runTaskForgeMerge>> | undefined> {
   if (!hasForge(project) || task.git?.pullRequest === undefined) return undefined;
+  if (method === 'ff') {
+    throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} has pull request #${task.git.pullRequest.number}: it is merged on GitHub with a merge commit, not fast-forwarded.`, {
+      hint: 'Merge it without --method (or with merge).',
+    });
+  }
   return runTaskForgeMerge({ ...base, forge: await forgeOf(ctx, project), tasks: ctx.tasks });
 }
 

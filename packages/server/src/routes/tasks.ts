@@ -275,7 +275,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
         'is being merged',
         // A task with a pull request is merged on the forge (task-forge.ts); any other locally.
         async () =>
-          (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task))) ??
+          (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), body.method)) ??
           runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' }),
       );
     },
