@@ -62,11 +62,15 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
-    const worktree = await createTaskWorktree(ctx, { id: task.id, identifier, title: task.title }, {
-      env: input.env,
-      ...(input.wrap === undefined ? {} : { wrap: input.wrap }),
-      recordedBranch: previous?.branch ?? null,
-    });
+    const worktree = await createTaskWorktree(
+      ctx,
+      { id: task.id, identifier, title: task.title },
+      {
+        env: input.env,
+        ...(input.wrap === undefined ? {} : { wrap: input.wrap }),
+        recordedBranch: previous?.branch ?? null,
+      },
+    );
     const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null });
     await events.append({
       type: 'task.worktree_created',
