@@ -10,6 +10,8 @@
  * task is back in Review with the comment sent in round 1. Moving a card to Done asks for the
  * merge in a dialog; the detail's Merge button shows a refusal's code (uncommitted work) and the
  * dialog then merges (main then holds the branch's tip, read with git), and the card says Merged.
+ * A task whose check still fails after its project's maxRounds waits for a person: its detail
+ * shows the `task_rounds` request's card, and Take over answers it.
  * Waits on states; axe in both themes.
  */
 import { expect, type Locator, test, type Page } from '@playwright/test';
@@ -322,4 +324,37 @@ test('Merge shows a refusal with its code; moved to Done, the dialog merges the 
   await expect(git.getByRole('button', { name: 'Merge', exact: true })).toHaveCount(0);
   await expect(page.getByTestId('project-worktrees').getByTestId('worktree')).toHaveCount(1);
   await look(page, '/projects (git task merged)');
+});
+
+test('a task whose check still fails after maxRounds waits for a person: its detail shows the request, and Take over hands it to nobody', async () => {
+  const fx = gitRepos();
+  const scripts = tempDir('tinyoffice-git-rounds-');
+  const script = join(scripts, 'again.sh');
+  // Commits broken.txt once, and says done on every run: the lint fails the same way each time.
+  writeFileSync(
+    script,
+    [
+      `[ -e broken.txt ] || { printf 'oops\\n' > broken.txt && git add broken.txt && ${COMMIT} -m 'Add broken.txt'; } || exit 1`,
+      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > /dev/null`,
+      '',
+    ].join('\n'),
+  );
+  const lint = { name: 'lint', argv: ['sh', '-c', 'if [ -e broken.txt ]; then echo "broken.txt must not be committed"; exit 3; fi'], timeoutMs: 30_000 };
+  const project = await client.createProject({ body: { name: 'Api', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [lint], maxRounds: 1 } } });
+  const task = await client.createTask({ body: { title: `Keep breaking FAKE:bash=sh ${script} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+
+  await page.goto(`${daemon.url}/projects?project=${project.id}&task=${task.id}`);
+  const waits = page.getByTestId('task-detail').getByTestId('task-waits-for-person');
+  await expect(waits).toContainText('This task waits for a person: its checks still fail after 1 round.', { timeout: 60_000 });
+  const card = waits.getByTestId('approval');
+  await expect(card.getByRole('heading')).toHaveText(`Task ${task.identifier} of @coder waits for a person after 1 round`);
+  await expect(card.getByTestId('approval-left')).toHaveText('waits until answered');
+  await expect(card.getByTestId('approval-summary')).toContainText('The check "lint"');
+  await expect(card.getByRole('button', { name: 'Another 1 round' })).toBeEnabled();
+  await look(page, '/projects (task waits for a person)');
+  await card.getByRole('button', { name: 'Take over' }).click();
+  await expect(page.getByTestId('task-detail').getByTestId('task-rounds-answer')).toHaveText('After 1 round: taken over by tinyoffice.');
+  expect(await client.getTask({ params: { id: task.id } })).toMatchObject({ status: 'in_progress', assigneeAgent: null, git: { roundsApproval: { decision: 'take_over' } } });
+  const [request] = await client.listApprovals({ query: { taskId: task.id } });
+  expect(request).toMatchObject({ kind: 'task_rounds', status: 'answered', decision: 'take_over', decidedBy: 'tinyoffice' });
 });
