@@ -121,7 +121,7 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-type MountOp = { kind: 'tmpfs'; path: string } | { kind: 'hide-file'; path: string } | { kind: 'bind' | 'ro-bind'; path: string };
+type MountOp = { kind: 'tmpfs'; path: string } | { kind: 'hide-file'; path: string } | { kind: 'bind' | 'ro-bind' | 'ro-bind-try'; path: string };
 
 export interface BwrapArgsInput {
   /** The agent's workspace (the CLI's cwd): read-write. */
@@ -132,6 +132,8 @@ export interface BwrapArgsInput {
   writable: readonly string[];
   /** Read-only at the same path, over whatever hides them (the sockets, the shim, the run's private files). */
   readable: readonly string[];
+  /** As `readable`, skipped when gone by the time bwrap starts (another task's ref, deleted by its merge meanwhile). */
+  readableIfPresent?: readonly string[];
   /** sandbox-init's command line after bwrap's `--`. */
   inner: readonly string[];
 }
@@ -155,6 +157,7 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   ops.push({ kind: 'bind', path: input.cwd });
   for (const path of input.writable) ops.push({ kind: 'bind', path });
   for (const path of input.readable) ops.push({ kind: 'ro-bind', path });
+  for (const path of input.readableIfPresent ?? []) ops.push({ kind: 'ro-bind-try', path });
   const depth = (p: string): number => p.split('/').filter(Boolean).length;
   const rank = (op: MountOp): number => (op.kind === 'tmpfs' || op.kind === 'hide-file' ? 0 : 1);
   const ordered = ops.map((op, i) => ({ op, i })).sort((a, b) => depth(a.op.path) - depth(b.op.path) || rank(a.op) - rank(b.op) || a.i - b.i);
@@ -335,6 +338,7 @@ export class Boundary {
     // A task's worktree (a linked worktree): what a commit needs of its repository (git-worktree.ts).
     const git = gitWorktreeMounts(workspace, [this.home, this.runDir]);
     const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
+    const readableIfPresent = git?.readableIfPresent ?? [];
     const inner = [
       process.execPath,
       SANDBOX_INIT,
@@ -346,7 +350,7 @@ export class Boundary {
       command,
       ...request.args,
     ];
-    const args = bwrapArgs({ cwd: workspace, hidden, writable: [this.home, ...(inbound.length > 0 ? [inboundDir] : []), ...(git?.writable ?? [])], readable, inner });
+    const args = bwrapArgs({ cwd: workspace, hidden, writable: [this.home, ...(inbound.length > 0 ? [inboundDir] : []), ...(git?.writable ?? [])], readable, readableIfPresent, inner });
     const listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.

@@ -34,6 +34,8 @@ export interface GitWorktreeMounts {
   branch?: string;
   /** Bound read-only (the common dir, and what is bound read-only over the writable folders). */
   readable: string[];
+  /** Bound read-only if still there when bwrap starts: the other entries of the branch's folders (another task's merge may delete its branch meanwhile). */
+  readableIfPresent: string[];
   writable: string[];
 }
 
@@ -107,13 +109,14 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
     readable.push(join(commonDir, 'objects', dir));
   }
   const branch = branchFolder(readText(join(adminDir, BRANCH_MARKER)));
-  if (branch === undefined) return { commonDir, adminDir, readable, writable };
+  if (branch === undefined) return { commonDir, adminDir, readable, readableIfPresent: [], writable };
+  const readableIfPresent: string[] = [];
   for (const top of ['', 'logs']) {
     const folder = join(commonDir, top, branch.folder);
     mkdirSync(folder, { recursive: true });
     writable.push(folder);
     // Another task's branch (or its reflog) in the same folder: read-only over itself, so it cannot be moved, replaced or deleted.
-    for (const entry of readdirSync(folder)) if (entry !== branch.name && entry !== `${branch.name}.lock`) readable.push(join(folder, entry));
+    for (const entry of readdirSync(folder)) if (entry !== branch.name && entry !== `${branch.name}.lock`) readableIfPresent.push(join(folder, entry));
   }
-  return { commonDir, adminDir, branch: branch.ref, readable, writable };
+  return { commonDir, adminDir, branch: branch.ref, readable, readableIfPresent, writable };
 }
