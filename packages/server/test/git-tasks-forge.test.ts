@@ -83,8 +83,8 @@ describe('git-native tasks with a GitHub forge', () => {
     sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
     const { harness, logFile } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
 
-    // A forge needs a remote: refused without one.
-    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN' };
+    // A forge needs a remote: refused without one. Read on request only here (`pollSeconds: 0`): the poll has its own test.
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 0 };
     const noRemote = await raw(harness, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Web', repo: { path: fx.repoDir, forge } }) });
     expect(noRemote.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('A forge needs the remote') } });
 
@@ -203,5 +203,25 @@ describe('git-native tasks with a GitHub forge', () => {
     const noToken = await raw(bare.harness, 'POST', `/api/tasks/${t2.id}/forge/sync`, {});
     expect(noToken.status).toBe(409);
     expect(noToken.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('has no TINYAGI_TEST_GH_TOKEN') } });
+  });
+
+  it('the daemon polls the pull request of a task in review (pollSeconds): a failed check run reaches the owner without a sync', async () => {
+    const fx = gitRepos();
+    gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web' });
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const { harness, logFile } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 1 };
+    const project = await harness.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } } });
+    const agent = scriptedAgent([commitAndPush('v1'), commitAndPush('v2 fixed')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.pullRequest !== undefined, 'review with a pull request');
+    const v1 = reviewed.git!.check!.headSha!;
+    await gh.addCheckRun({ headSha: v1, name: 'ci', conclusion: 'timed_out', output: { title: 'The job ran out of time' } });
+    // Nobody asks: the poll finds the failed run, the owner fixes and pushes, and the task is back in Review on the new head.
+    const again = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v1, 'review after the polled feedback');
+    expect(again.git).toMatchObject({ rounds: 1, forgeSent: [expect.stringMatching(/^check:\d+$/)] });
+    expect(prompts(logFile)[1]).toContain('The check run "ci" on GitHub ended timed_out: The job ran out of time.');
+    expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1]);
   });
 });

@@ -48,6 +48,7 @@ export type FileRule = z.infer<typeof FileRuleSchema>;
 export const DEFAULT_BRANCH_TEMPLATE = 'tinyagi/{identifier}-{slug}';
 export const DEFAULT_KEEP_ABANDONED_DAYS = 14;
 export const DEFAULT_MAX_ROUNDS = 5;
+export const DEFAULT_FORGE_POLL_SECONDS = 120;
 
 /**
  * The project's forge (docs/git-tasks.md, "Built (slice 7): the forge"): GitHub, where the task's
@@ -69,6 +70,8 @@ export const ForgeBindingSchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'The name of an environment variable (e.g. GITHUB_TOKEN)')
       .default('GITHUB_TOKEN'),
+    /** How often the daemon reads the pull request of each task in Review (seconds; 0: only on request, `tinyagi task sync`). */
+    pollSeconds: z.int().min(0).max(86_400).default(DEFAULT_FORGE_POLL_SECONDS),
   })
   .meta({ id: 'ForgeBinding' });
 export type ForgeBinding = z.output<typeof ForgeBindingSchema>;

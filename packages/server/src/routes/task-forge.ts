@@ -45,6 +45,7 @@ export async function openPullRequestAfterChecking(ctx: ServerContext, taskId: s
   if (!hasForge(project)) return;
   try {
     await openTaskPullRequest({ ...taskStepBase(ctx, project.id, project.repo, task), forge: await forgeOf(ctx, project), tasks: ctx.tasks });
+    nudgeForgePoll(ctx);
   } catch (err) {
     ctx.log.warn(`Task ${task.identifier ?? task.id}: opening its pull request failed (tinyagi task sync tries again): ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -69,6 +70,22 @@ export async function mergeThroughForge(
 
 /** `POST /api/tasks/:id/forge/sync`: the pull request opened if missing, then the forge's feedback read and sent (core's `syncTaskForge`). */
 export async function syncForge(ctx: ServerContext, project: BoundProject, task: TaskRecord, base: TaskStepBase, sendToTaskOwner: SendToOwner) {
+  const identifier = task.identifier ?? task.id;
+  // One read of a task's forge at a time (a person's sync and the poll): GitHub's comments are stored once.
+  const busy = syncing.get(ctx) ?? new Set<string>();
+  syncing.set(ctx, busy);
+  if (busy.has(task.id)) throw new TinyError('INVALID_STATE', `Task ${identifier}'s pull request is being read.`, { hint: 'Wait for that read to answer.' });
+  busy.add(task.id);
+  try {
+    return await syncOnce(ctx, project, task, base, sendToTaskOwner);
+  } finally {
+    busy.delete(task.id);
+  }
+}
+
+const syncing = new WeakMap<ServerContext, Set<string>>();
+
+async function syncOnce(ctx: ServerContext, project: BoundProject, task: TaskRecord, base: TaskStepBase, sendToTaskOwner: SendToOwner) {
   const identifier = task.identifier ?? task.id;
   if (!hasForge(project)) {
     throw new TinyError('INVALID_STATE', `Task ${identifier}'s project ${project.id} has no forge.`, {
@@ -95,4 +112,93 @@ export async function syncForge(ctx: ServerContext, project: BoundProject, task:
     ...rest,
     sent: sent === null ? null : { round: sent.round, commentIds: sent.commentIds, conversationId: sent.conversationId, messageId: sent.messageId },
   };
+}
+
+/**
+ * The daemon's poll (docs/git-tasks.md, "Built (slice 7): the forge"): each task in Review with a
+ * pull request, on a project whose forge has `pollSeconds` > 0, is synced every `pollSeconds` (as
+ * `forge/sync` does), so a failed check run or a review comment on GitHub reaches the owner without
+ * anyone asking. One pass at a time; the next is due after the smallest `pollSeconds` of the
+ * projects (at least 1 s, at most 15 s when none polls). A failing read is logged once until it
+ * succeeds again.
+ */
+export function startForgePoll(ctx: ServerContext, taskStepBase: StepBase, sendToTaskOwner: SendToOwner): void {
+  if (polls.has(ctx)) return;
+  const state: PollState = { timer: undefined, pass: undefined, stopped: false, again: false, schedule: () => {}, lastRead: new Map(), failing: new Map() };
+  polls.set(ctx, state);
+  state.schedule = (ms: number): void => {
+    if (state.stopped) return;
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => {
+      state.again = false;
+      state.pass = pollOnce(ctx, state, taskStepBase, sendToTaskOwner)
+        .catch((err: unknown) => {
+          ctx.log.warn(`Reading the forges' pull requests failed: ${err instanceof Error ? err.message : String(err)}`);
+          return IDLE_MS;
+        })
+        .then((next) => {
+          state.pass = undefined;
+          state.schedule(state.again ? 0 : next);
+        });
+    }, ms);
+    state.timer.unref?.();
+  };
+  state.schedule(0);
+}
+
+/** A task just got a pull request: the poll's next pass is now (when it polls at all), not at its idle pace. */
+function nudgeForgePoll(ctx: ServerContext): void {
+  const state = polls.get(ctx);
+  if (state === undefined || state.stopped) return;
+  if (state.pass !== undefined) state.again = true;
+  else state.schedule(0);
+}
+
+/** Stops the poll and waits for a pass in flight (before the stores close). */
+export async function stopForgePoll(ctx: ServerContext): Promise<void> {
+  const state = polls.get(ctx);
+  if (state === undefined) return;
+  state.stopped = true;
+  clearTimeout(state.timer);
+  await state.pass?.catch(() => {});
+  polls.delete(ctx);
+}
+
+interface PollState {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  pass: Promise<unknown> | undefined;
+  stopped: boolean;
+  /** Nudged while a pass ran: the next pass is at once. */
+  again: boolean;
+  schedule: (ms: number) => void;
+  /** When each task's pull request was last read. */
+  lastRead: Map<string, number>;
+  /** The last failure logged for a task, so a GitHub that is down is not logged every pass. */
+  failing: Map<string, string>;
+}
+
+const polls = new WeakMap<ServerContext, PollState>();
+const IDLE_MS = 15_000;
+
+async function pollOnce(ctx: ServerContext, state: PollState, taskStepBase: StepBase, sendToTaskOwner: SendToOwner): Promise<number> {
+  const projects = (await ctx.tasks.listProjects()).filter((p): p is typeof p & ForgeProject => hasForge(p) && p.repo.forge.pollSeconds > 0);
+  if (projects.length === 0) return IDLE_MS;
+  const now = Date.now();
+  for (const project of projects) {
+    const everyMs = project.repo.forge.pollSeconds * 1000;
+    for (const task of await ctx.tasks.listTasks({ projectId: project.id, status: 'review' })) {
+      if (state.stopped) return IDLE_MS;
+      if (task.git?.pullRequest === undefined || now - (state.lastRead.get(task.id) ?? 0) < everyMs) continue;
+      state.lastRead.set(task.id, now);
+      try {
+        await syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner);
+        state.failing.delete(task.id);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (state.failing.get(task.id) !== message) ctx.log.warn(`Task ${task.identifier ?? task.id}: reading its pull request failed: ${message}`);
+        state.failing.set(task.id, message);
+      }
+    }
+  }
+  return Math.min(IDLE_MS, Math.max(1000, Math.min(...projects.map((p) => p.repo.forge.pollSeconds * 1000))));
 }
