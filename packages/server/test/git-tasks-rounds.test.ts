@@ -12,6 +12,7 @@ import { afterEach, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { commitFile, fakeCli, gitRepos, tempDir, waitFor } from '@tinyagi/test-kit';
 import { resumeCheckings } from '../src/routes/task-checking.ts';
+import { refuseAgentMoveOfTakenOverTask } from '../src/routes/task-rounds.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 
 let h: ServerHarness | undefined;
@@ -123,6 +124,9 @@ it('take over: assigned to nobody, nothing sent; stop recorded at the desk but n
   const taken = await h.client.getTask({ params: { id: first.task.id } });
   expect(taken).toMatchObject({ status: 'in_progress', assigneeAgent: null, assigneeTeam: null });
   expect(existsSync(taken.git!.worktreePath!)).toBe(true);
+  // An agent's run of the task's older conversations may still say done: refused (it is the person's now), a comment aside.
+  expect(() => refuseAgentMoveOfTakenOverTask(taken, 'review')).toThrow(/was taken over by the API: an agent no longer moves it/);
+  expect(() => refuseAgentMoveOfTakenOverTask(taken, undefined)).not.toThrow();
 
   const second = await exhausted(h, p.id, 'Stop it');
   await h.stores.approvals.decide(second.approval.id, { status: 'answered', decision: 'stop', decidedBy: 'cli', reason: null, decidedAt: Date.now() });

@@ -14,6 +14,7 @@ import type { TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { refuseAgentMoveWhileChecking, saysDoneOnBoundTask, startChecking } from './task-checking.ts';
+import { refuseAgentMoveOfTakenOverTask } from './task-rounds.ts';
 import { refuseDoneWithoutMerge, refuseMoveToChecking } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
@@ -69,6 +70,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
         });
       refuseMoveToChecking(task, body.status);
       await refuseAgentMoveWhileChecking(ctx, task, body.status);
+      refuseAgentMoveOfTakenOverTask(task, body.status);
       // "done" from in_progress is the agent's claim, proven below; from review it would claim the merge.
       if (task.status !== 'in_progress') await refuseDoneWithoutMerge(ctx, task, body.status);
       // The agent's own move never dispatches the task again: the agent is the one working on it.

@@ -6,7 +6,7 @@
  * after the desk recorded it) is carried out; a pending one waits, never expired.
  */
 import { carryOutRoundsAnswer, requestRoundsApproval, type ApprovalRecord, type TaskRecord } from '@tinyagi/core/internal';
-import { newId } from '@tinyagi/core';
+import { newId, TinyError } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import { sendToTaskOwner, taskStepBase } from './tasks.ts';
 
@@ -45,4 +45,17 @@ export async function resumeTaskRounds(ctx: ServerContext, task: TaskRecord): Pr
   if (made === undefined) return false;
   if (made.approval.status === 'pending') return made.created;
   return (await carryOutTaskRoundsAnswer(ctx, made.approval)) !== undefined;
+}
+
+/**
+ * A task a person took over (`take_over`: no assignee since) is the person's: an agent's run of its
+ * older conversations may still call its `update_task`, and moving the task (its "done" would
+ * start a Checking whose feedback has nobody to go to) is refused. Assigning it again ends this.
+ */
+export function refuseAgentMoveOfTakenOverTask(task: TaskRecord, status: string | undefined): void {
+  if (status === undefined || status === task.status || task.assigneeAgent !== null || task.assigneeTeam !== null) return;
+  if (task.git?.roundsApproval?.decision !== 'take_over') return;
+  throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} was taken over by ${task.git.roundsApproval.decidedBy ?? 'a person'}: an agent no longer moves it.`, {
+    hint: 'Leave the task to the person; they assign it again to hand it back.',
+  });
 }
