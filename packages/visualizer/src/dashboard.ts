@@ -105,6 +105,12 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
     if (key.downArrow || input === 'j') return handled({ type: 'cycle-approval', step: 1 });
     const approval = selectedApproval(state);
     if (!approval) return input !== '?' && input !== 'h';
+    // A task's rounds (task_rounds): m another N rounds (the project's default), t take over, x stop.
+    if (approval.kind === 'task_rounds') {
+      const answer = ({ m: 'more_rounds', t: 'take_over', x: 'stop' } as const)[input as 'm' | 't' | 'x'];
+      if (answer) decide({ decision: answer });
+      return input !== '?' && input !== 'h';
+    }
     if (input === 'd') return handled({ type: 'approval-input', input: { id: approval.id, mode: 'reason', text: '' } });
     if (approval.kind === 'question') {
       const choices = approvalQuestion(approval).choices;

@@ -6,7 +6,7 @@
  * queue/channels, activity. Colour is never the only signal:
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
-import { approvalQuestion, planLine, type RunToolCall } from '@tinyagi/client';
+import { approvalQuestion, approvalTaskRounds, planLine, type RunToolCall } from '@tinyagi/client';
 import type { Approval } from '@tinyagi/client';
 import {
   leaders,
@@ -427,6 +427,10 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
     for (const [i, c] of choices.slice(0, 9).entries()) lines.push([seg(`  ${i + 1}) `, { bold: true, color: 'cyan' }), seg(c)]);
   } else if (chosen.kind === 'egress') {
     lines.push([seg(`@${chosen.agentId} asks: `, { bold: true }), seg(oneLine(chosen.summary, 400), { bold: true })]);
+  } else if (chosen.kind === 'task_rounds') {
+    const t = approvalTaskRounds(chosen);
+    lines.push([seg(`Task ${t.identifier} of @${chosen.agentId} waits for a person: `, { bold: true }), seg(oneLine(t.title, 200), { bold: true })]);
+    for (const m of t.missing.slice(0, 3)) lines.push([seg(`  ${oneLine(m, 300)}`, { dim: true })]);
   } else {
     lines.push([seg(`@${chosen.agentId} asks to run `, { bold: true }), seg(chosen.tool, { bold: true }), seg(` ${oneLine(chosen.input, 400)}`, { dim: true })]);
   }
@@ -436,6 +440,8 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
     lines.push([seg(`Enter ${typing.mode === 'reason' ? (chosen.kind === 'question' ? 'declines' : 'denies') : 'answers'} · Esc back`, { dim: true })]);
   } else if (chosen.kind === 'question') {
     lines.push([seg(`${questionHint(chosen)}i / Enter type an answer · d decline · Esc close`, { color: 'cyan' })]);
+  } else if (chosen.kind === 'task_rounds') {
+    lines.push([seg(`m another ${approvalTaskRounds(chosen).moreRounds} rounds · t take over · x stop · Esc close`, { color: 'cyan' })]);
   } else if (chosen.kind === 'egress') {
     lines.push([seg('o allow once · A allow always (adds the host to its list) · d deny (reason) · Esc close', { color: 'cyan' })]);
   } else {

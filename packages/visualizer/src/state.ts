@@ -520,7 +520,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'approval.requested': {
       const a = event.data.approval;
       state = withPendingApproval(state, a);
-      const asks = a.kind === 'question' ? 'asks' : a.kind === 'egress' ? 'asks:' : 'asks to run';
+      const asks = a.kind === 'question' ? 'asks' : a.kind === 'egress' ? 'asks:' : a.kind === 'task_rounds' ? 'has a task waiting for a person:' : 'asks to run';
       return activity(state, ts, `@${a.agentId} ${asks} ${a.summary} (a: approvals)`, 'warn');
     }
     case 'approval.decided':

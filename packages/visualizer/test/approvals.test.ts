@@ -185,4 +185,41 @@ describe('approvals in the dashboard', () => {
     await frameWhere(frame, (f) => f.includes('apr_e: allow_always'), 'always');
     expect(calls).toEqual([['apr_e', { decision: 'allow_always' }]]);
   });
+
+  it("a task's rounds (task_rounds) say which task waits and what fails, never expire, and take m, t and x, not o or d", async () => {
+    const ev = eventFactory();
+    const calls: Array<[string, Omit<ApprovalDecisionBody, 'by'>]> = [];
+    const actions: DashboardActions = {
+      cancelRun: async () => 'no',
+      steerRun: async () => 'no',
+      decideApproval: async (id, body) => {
+        calls.push([id, body]);
+        return `${id}: ${body.decision}`;
+      },
+    };
+    const rounds = approval('apr_t', {
+      kind: 'task_rounds',
+      runId: null,
+      sessionKey: null,
+      taskId: 'task_1',
+      tool: 'task_rounds',
+      input: { taskId: 'task_1', identifier: 'WEB-3', title: 'Fix login', rounds: 5, moreRounds: 5, missing: ['The check "test" (pnpm test) exited with code 1.'] },
+      summary: 'WEB-3 Fix login: still not done after 5 rounds.',
+      expiresAt: null,
+    });
+    const state = [snapshot, open, { type: 'event', event: ev('approval.requested', { approval: rounds }) } as Action].reduce(reduce, initialState());
+    expect(state.activity.at(-1)?.text).toBe('@coder has a task waiting for a person: WEB-3 Fix login: still not done after 5 rounds. (a: approvals)');
+    const { app, frame } = show(state, actions);
+    app.stdin.write('a');
+    const panel = await frameWhere(frame, (f) => f.includes('Approvals waiting (1)'), 'the panel');
+    expect(panel).toContain('waits until answered');
+    expect(panel).toContain('Task WEB-3 of @coder waits for a person: Fix login');
+    expect(panel).toContain('The check "test" (pnpm test) exited with code 1.');
+    expect(panel).toContain('m another 5 rounds · t take over · x stop · Esc close');
+    app.stdin.write('o');
+    app.stdin.write('d');
+    app.stdin.write('t');
+    await frameWhere(frame, (f) => f.includes('apr_t: take_over'), 'taken over');
+    expect(calls).toEqual([['apr_t', { decision: 'take_over' }]]);
+  });
 });
