@@ -98,6 +98,10 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
     const other = await createTaskWorktree(ctx, task(2, 'Other work'));
     const admin = join(commonDir, 'worktrees', 'WEB-1');
     expect(readFileSync(join(admin, 'tinyagi-branch'), 'utf8').trim()).toBe(`refs/heads/${mine.branch}`);
+    // main moves on (the agent rebases on it) and has a packed tag (so packed-refs exists).
+    sh(repoDir, 'commit', '--allow-empty', '--quiet', '-m', 'main moves');
+    sh(repoDir, 'tag', 'v0');
+    sh(repoDir, 'pack-refs');
     const mainBefore = sh(repoDir, 'rev-parse', 'main');
     const configBefore = readFileSync(join(commonDir, 'config'), 'utf8');
 
@@ -126,21 +130,31 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
     // The commit first, so that moving a branch to HEAD is a change.
     const script = [
       'echo fixed > login.ts && git add login.ts && git commit -q -m "fix login" && echo "ok commit $(git rev-parse HEAD)"',
+      // A rebase deletes pseudo-refs at its end, which takes packed-refs.lock in the git dir: it lands in the sandbox's own tmpfs there.
+      'git rebase -q main 2>&1 && test ! -e "$(git rev-parse --git-path CHERRY_PICK_HEAD)" && echo "ok rebased $(git rev-parse HEAD)"',
       ...attempts.map(([, cmd], i) => `if ( ${cmd} ) >/dev/null 2>&1; then echo "ESCAPED ${i}"; else echo "refused ${i}"; fi`),
       'git status --porcelain | wc -l | sed "s/^/ok status /"',
+      // Made in the git dir's folder inside: never on the host (a commondir there would redirect the person's git).
+      `echo /tmp > ${commonDir}/commondir && echo x > ${commonDir}/shallow && echo "ok scratch"`,
     ].join('\n');
     const { outcome, lines } = await agentRuns(mine.path, script);
     expect(outcome.exitCode, `${outcome.stderrTail}\n${lines.join('\n')}`).toBe(0);
     const escaped = lines.filter((l) => l.startsWith('ESCAPED')).map((l) => attempts[Number(l.split(' ')[1])]![0]);
     console.log(`the repository from inside: ${attempts.length} attempts, ${attempts.length - escaped.length} refused${escaped.length ? `, escaped: ${escaped.join('; ')}` : ''}`);
     expect(escaped).toEqual([]);
-    const committed = lines.find((l) => l.startsWith('ok commit '))?.slice('ok commit '.length);
+    expect(
+      lines.find((l) => l.startsWith('ok commit ')),
+      lines.join('\n'),
+    ).toBeDefined();
+    const committed = lines.find((l) => l.startsWith('ok rebased '))?.slice('ok rebased '.length);
     expect(committed, lines.join('\n')).toMatch(/^[0-9a-f]{40}$/);
+    expect(lines).toContain('ok scratch');
+    for (const file of ['commondir', 'shallow', 'packed-refs.lock']) expect(existsSync(join(commonDir, file)), file).toBe(false);
     expect(lines).toContain('ok status 0');
 
     // The commit is on the task's branch in the repository; nothing else moved.
     expect(sh(repoDir, 'rev-parse', `refs/heads/${mine.branch}`)).toBe(committed);
-    expect(sh(repoDir, 'log', '-1', '--format=%s', mine.branch)).toBe('fix login');
+    expect(sh(repoDir, 'log', '-2', '--format=%s', mine.branch)).toBe('fix login\nmain moves');
     expect(sh(repoDir, 'rev-parse', `refs/heads/${other.branch}`)).toBe(other.head);
     expect(sh(repoDir, 'rev-parse', 'main')).toBe(mainBefore);
     expect(sh(repoDir, 'branch', '--list', 'planted')).toBe('');

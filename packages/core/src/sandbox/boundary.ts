@@ -121,7 +121,7 @@ function isInside(child: string, parent: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
-type MountOp = { kind: 'tmpfs'; path: string } | { kind: 'hide-file'; path: string } | { kind: 'bind' | 'ro-bind' | 'ro-bind-try'; path: string };
+type MountOp = { kind: 'tmpfs' | 'scratch'; path: string } | { kind: 'hide-file'; path: string } | { kind: 'bind' | 'ro-bind' | 'ro-bind-try'; path: string };
 
 export interface BwrapArgsInput {
   /** The agent's workspace (the CLI's cwd): read-write. */
@@ -134,6 +134,8 @@ export interface BwrapArgsInput {
   readable: readonly string[];
   /** As `readable`, skipped when gone by the time bwrap starts (another task's ref, deleted by its merge meanwhile). */
   readableIfPresent?: readonly string[];
+  /** An empty, writable folder of the sandbox's own in their place, what is bound under them on top (a repository's git dir: its lock files land there and vanish with the sandbox). */
+  scratch?: readonly string[];
   /** sandbox-init's command line after bwrap's `--`. */
   inner: readonly string[];
 }
@@ -155,11 +157,12 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
     ops.push(directory ? { kind: 'tmpfs', path } : { kind: 'hide-file', path });
   }
   ops.push({ kind: 'bind', path: input.cwd });
+  for (const path of input.scratch ?? []) ops.push({ kind: 'scratch', path });
   for (const path of input.writable) ops.push({ kind: 'bind', path });
   for (const path of input.readable) ops.push({ kind: 'ro-bind', path });
   for (const path of input.readableIfPresent ?? []) ops.push({ kind: 'ro-bind-try', path });
   const depth = (p: string): number => p.split('/').filter(Boolean).length;
-  const rank = (op: MountOp): number => (op.kind === 'tmpfs' || op.kind === 'hide-file' ? 0 : 1);
+  const rank = (op: MountOp): number => (op.kind === 'tmpfs' || op.kind === 'hide-file' || op.kind === 'scratch' ? 0 : 1);
   const ordered = ops.map((op, i) => ({ op, i })).sort((a, b) => depth(a.op.path) - depth(b.op.path) || rank(a.op) - rank(b.op) || a.i - b.i);
 
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
@@ -173,7 +176,8 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
     if (op.kind === 'tmpfs') {
       args.push('--perms', '0555', '--tmpfs', op.path);
       remountReadOnly.push(op.path);
-    } else if (op.kind === 'hide-file') args.push('--ro-bind', '/dev/null', op.path);
+    } else if (op.kind === 'scratch') args.push('--tmpfs', op.path);
+    else if (op.kind === 'hide-file') args.push('--ro-bind', '/dev/null', op.path);
     else args.push(`--${op.kind}`, op.path, op.path);
   }
   // The hidden directories stay empty: nothing written there outlives or leaves the sandbox, and nothing is written at all.
@@ -350,7 +354,15 @@ export class Boundary {
       command,
       ...request.args,
     ];
-    const args = bwrapArgs({ cwd: workspace, hidden, writable: [this.home, ...(inbound.length > 0 ? [inboundDir] : []), ...(git?.writable ?? [])], readable, readableIfPresent, inner });
+    const args = bwrapArgs({
+      cwd: workspace,
+      hidden,
+      writable: [this.home, ...(inbound.length > 0 ? [inboundDir] : []), ...(git?.writable ?? [])],
+      readable,
+      readableIfPresent,
+      scratch: git?.scratch ?? [],
+      inner,
+    });
     const listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.

@@ -4,8 +4,10 @@
  * naming `<common>/worktrees/<name>` (its admin folder); a commit writes the index and `logs/HEAD`
  * there, its objects into `<common>/objects`, and the branch's ref and reflog into
  * `<common>/refs/heads/…` and `<common>/logs/refs/heads/…`. So, and no more:
- * - read-only: the common dir (a repository under a hidden folder, the TinyAGI home's clones, is
- *   readable inside), its config, hooks, `packed-refs`, `info/` and every other worktree;
+ * - read-only: every entry of the common dir (a repository under a hidden folder, the TinyAGI
+ *   home's clones, is readable inside), its config, hooks, `packed-refs`, `info/` and every other
+ *   worktree, bound into a tmpfs of the sandbox's own at the common dir's path: git's
+ *   `packed-refs.lock` (taken by every ref deletion) and anything else made there stay inside;
  * - read-write: the admin folder; `objects` (but `objects/pack` and `objects/info`, read-only: the
  *   packed history and the alternates list cannot be replaced); the folder of the task's branch
  *   under `refs/heads` and its reflog folder, each other entry already there bound read-only over
@@ -32,7 +34,9 @@ export interface GitWorktreeMounts {
   commonDir: string;
   adminDir: string;
   branch?: string;
-  /** Bound read-only (the common dir, and what is bound read-only over the writable folders). */
+  /** The common dir: a writable tmpfs of the sandbox's own in its place (see `gitWorktreeMounts`). */
+  scratch: string[];
+  /** Bound read-only (each entry of the common dir, and what is bound read-only over the writable folders). */
   readable: string[];
   /** Bound read-only if still there when bwrap starts: the other entries of the branch's folders (another task's merge may delete its branch meanwhile). */
   readableIfPresent: string[];
@@ -95,7 +99,13 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
   if (commonNamed === undefined || real(resolve(adminDir, commonNamed)) !== commonDir) return undefined;
   if (!existsSync(join(commonDir, 'objects')) || !existsSync(join(commonDir, 'HEAD')) || !existsSync(join(commonDir, 'refs'))) return undefined;
 
-  const readable = [commonDir];
+  // The common dir's own folder is a tmpfs of the sandbox's, each entry of it bound back read-only (objects read-write):
+  // git deleting any ref, even a pseudo-ref of the worktree (a rebase's CHERRY_PICK_HEAD), takes `packed-refs.lock` there
+  // and drops it again, and a file the agent makes there (a `commondir`, a `shallow`, a hook folder) never reaches the host.
+  const scratch = [commonDir];
+  const readable = readdirSync(commonDir)
+    .filter((entry) => entry !== 'objects')
+    .map((entry) => join(commonDir, entry));
   const writable = [adminDir, join(commonDir, 'objects')];
   // git reads config.worktree only with extensions.worktreeConfig; an empty one bound read-only keeps the agent from making one.
   try {
@@ -109,7 +119,7 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
     readable.push(join(commonDir, 'objects', dir));
   }
   const branch = branchFolder(readText(join(adminDir, BRANCH_MARKER)));
-  if (branch === undefined) return { commonDir, adminDir, readable, readableIfPresent: [], writable };
+  if (branch === undefined) return { commonDir, adminDir, scratch, readable, readableIfPresent: [], writable };
   const readableIfPresent: string[] = [];
   for (const top of ['', 'logs']) {
     const folder = join(commonDir, top, branch.folder);
@@ -118,5 +128,5 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
     // Another task's branch (or its reflog) in the same folder: read-only over itself, so it cannot be moved, replaced or deleted.
     for (const entry of readdirSync(folder)) if (entry !== branch.name && entry !== `${branch.name}.lock`) readableIfPresent.push(join(folder, entry));
   }
-  return { commonDir, adminDir, branch: branch.ref, readable, readableIfPresent, writable };
+  return { commonDir, adminDir, branch: branch.ref, scratch, readable, readableIfPresent, writable };
 }
