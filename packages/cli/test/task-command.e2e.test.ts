@@ -151,4 +151,25 @@ describe('tinyagi task', () => {
     expect(worktrees).not.toContain(wt1);
     expect(worktrees).toMatch(/tinyagi\/WEB-2-bad-change\S*\s+\S+\s+no\s+-/);
   });
+
+  it('rounds: WEB-2 waits for a person (tinyagi approvals lists it, never expiring); a wrong answer is a usage error; stop puts it back in Todo, its worktree kept; a second answer is too late', async () => {
+    const listed = await daemon.cliHereOk(['approvals']);
+    expect(listed).toMatch(/apr_\S+\s+pending\s+@coder\s+WEB-2 Bad change/);
+    expect(listed).toMatch(/never/);
+    expect(listed).toContain('tinyagi rounds <id> more [n]');
+    const id = /(apr_\S+)\s+pending/.exec(listed)![1]!;
+    const wrong = await daemon.cliHere(['rounds', id, 'later']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('Answer more [n], take-over or stop, not "later"');
+    expect((await daemon.cliHere(['rounds', id, 'stop', '3'])).stderr).toContain('A number of rounds goes with `more` only.');
+
+    expect(await daemon.cliHereOk(['rounds', id, 'stop', '--reason', 'not now'])).toMatch(
+      /^Stopped by cli: @coder WEB-2 Bad change .*: still not done after 1 round\. The check "lint" .* \(not now\)\.\n$/,
+    );
+    expect(await daemon.cliHereOk(['task', 'show', 'WEB-2'])).toMatch(/status: +todo\n/);
+    expect(existsSync(join(worktreeRoot, 'WEB-2'))).toBe(true);
+    const late = await daemon.cliHere(['rounds', id, 'more']);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toContain('was already answered: answered by cli');
+  });
 });
