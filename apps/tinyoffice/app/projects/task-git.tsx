@@ -208,6 +208,19 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
         <dd className="font-mono text-xs leading-5">{short(git.headSha)}</dd>
         <dt className="text-slate-600 dark:text-slate-300">Rounds</dt>
         <dd data-testid="task-rounds">{git.rounds ?? 0}</dd>
+        {git.pullRequest && (
+          <>
+            <dt className="text-slate-600 dark:text-slate-300">Pull request</dt>
+            <dd data-testid="task-pull-request">
+              <a className="underline" href={git.pullRequest.url} target="_blank" rel="noreferrer noopener">
+                #{git.pullRequest.number}
+              </a>{' '}
+              <span className="text-xs text-slate-600 dark:text-slate-300">
+                {git.pullRequest.headRef} → {git.pullRequest.baseRef}
+              </span>
+            </dd>
+          </>
+        )}
       </dl>
       {git.error && (
         <p className="text-sm text-red-800 dark:text-red-300">
