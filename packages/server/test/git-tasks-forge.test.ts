@@ -120,6 +120,7 @@ describe('git-native tasks with a GitHub forge', () => {
     const second = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v1, 'review after the CI fix');
     const v2 = second.git!.check!.headSha!;
     expect(second.git).toMatchObject({ rounds: 1, pullRequest: { number: 1 }, forgeSent: [expect.stringMatching(/^check:\d+$/)] });
+    expect(prompts(logFile)[1]).toContain('Its pull request #1 on GitHub asks for changes (round 1): a failed check run.');
     expect(prompts(logFile)[1]).toContain('The check run "ci" on GitHub ended failure: 1 test failed.');
     expect(prompts(logFile)[1]).toContain('FAIL login.test.ts: expected "fixed"');
     // The same failed run is not sent again (and is no longer the head's).
@@ -137,6 +138,7 @@ describe('git-native tasks with a GitHub forge', () => {
     ]);
     const third = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v2, 'review after the comment');
     const v3 = third.git!.check!.headSha!;
+    expect(prompts(logFile)[2]).toContain('Its pull request #1 on GitHub asks for changes (round 2): a review comment.');
     expect(prompts(logFile)[2]).toContain('login.ts:1, from github:ann');
     expect(prompts(logFile)[2]).toContain('Make it a constant.');
     expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ sent: null, newComments: 0, headSha: v3 });

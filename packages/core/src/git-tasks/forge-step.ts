@@ -140,8 +140,13 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
   const taken = [...(gitState.forgeSent ?? []), ...fresh.map((c) => `comment:${c.id}`)];
   await input.tasks.setTaskGit(task.id, { ...gitState, forgeSent: taken, updatedAt: Date.now() });
   const summaryParts = [...failed.map(checkRunText), ...unplaced];
+  const asked = [
+    ...(failed.length === 0 ? [] : [failed.length === 1 ? 'a failed check run' : `${failed.length} failed check runs`]),
+    ...(fresh.length === 0 ? [] : [fresh.length === 1 ? 'a review comment' : `${fresh.length} review comments`]),
+  ].join(' and ');
   const reviewed = await runTaskReview({
     ...input,
+    intro: (round) => `Its pull request #${pr.number} on GitHub asks for changes (round ${round}): ${asked}.`,
     task: { ...task, git: { ...gitState, forgeSent: taken } },
     ...(summaryParts.length === 0 ? {} : { summary: { author: 'github', content: `From the pull request ${pr.url}:\n\n${summaryParts.join('\n\n')}` } }),
   });

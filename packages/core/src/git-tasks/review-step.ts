@@ -34,6 +34,8 @@ export interface TaskReviewInput extends TaskStepBase {
   /** The person's summary, stored as a plain comment by `author` and sent with the review comments. */
   summary?: { author: string; content: string } | undefined;
   send: TaskOwnerSend;
+  /** Who asks, when not a person (the forge's pull request): the message's first sentence for the round. */
+  intro?: ((round: number) => string) | undefined;
 }
 
 export interface TaskReviewResult {
@@ -60,13 +62,16 @@ export function reviewMessage(
   summary: { author: string; content: string } | undefined,
   round: number,
   worktreePath: string,
+  who?: string,
 ): string {
   const title = task.identifier ? `${task.identifier}: ${task.title}` : task.title;
   const count = items.length;
   const intro =
-    count === 0
-      ? `A person reviewed the task's diff and asks for changes (round ${round}).`
-      : `A person reviewed the task's diff and asks for changes (round ${round}): ${count === 1 ? 'one comment' : `${count} comments`} on its lines.`;
+    who !== undefined
+      ? who
+      : count === 0
+        ? `A person reviewed the task's diff and asks for changes (round ${round}).`
+        : `A person reviewed the task's diff and asks for changes (round ${round}): ${count === 1 ? 'one comment' : `${count} comments`} on its lines.`;
   const comments = items.map((item, i) => {
     const head = `${i + 1}. ${place(item.comment)}, from ${item.comment.author}${item.lineText === undefined ? ':' : ', on the line:'}`;
     const quoted = item.lineText === undefined ? [] : [`> ${item.lineText}`];
@@ -132,7 +137,7 @@ export async function runTaskReview(input: TaskReviewInput): Promise<TaskReviewR
   const key = `task:${task.id}:review:${round}:${sha(commentIds.join(','))}`;
   let sent: Awaited<ReturnType<TaskOwnerSend>>;
   try {
-    sent = await input.send(reviewMessage(task, withLineTexts(pending, diff, identifier), summary, round, worktreePath), key, worktreePath);
+    sent = await input.send(reviewMessage(task, withLineTexts(pending, diff, identifier), summary, round, worktreePath, input.intro?.(round)), key, worktreePath);
   } catch (err) {
     if (summaryComment !== undefined && found === undefined) await tasks.deleteComment(summaryComment.id);
     throw err;
