@@ -20,6 +20,7 @@ import { type ProjectRepoContext, resolveProjectRepo } from '../src/git-tasks/pr
 import { createTaskWorktree, removalCheck } from '../src/git-tasks/worktrees.ts';
 import { runCliProcess } from '../src/invoker/cli-runner.ts';
 import { boundaryFor, closeHostBridges } from '../src/sandbox/boundary.ts';
+import { gitWorktreeMounts } from '../src/sandbox/git-worktree.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
 import { confinedCommandWrap, taskCommandWrap } from '../src/sandbox/task-commands.ts';
 
@@ -183,6 +184,34 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
     // A branch with nothing of its own (a crash inside git worktree add leaves one) is taken over; one the record names is too.
     sh(repoDir, 'branch', '--force', laterBranch, 'main');
     expect((await createTaskWorktree(ctx, later, { recordedBranch: null })).branch).toBe(laterBranch);
+  });
+
+  it('the mounts come from what git worktree add wrote, never from a layout the agent forges', async () => {
+    const wt = await createTaskWorktree(ctx, task(9, 'Layout'));
+    const admin = join(commonDir, 'worktrees', 'WEB-9');
+    const mounts = gitWorktreeMounts(wt.path, [home]);
+    expect(mounts).toMatchObject({ commonDir, adminDir: admin, branch: `refs/heads/${wt.branch}`, scratch: [commonDir] });
+    expect(mounts?.writable).toEqual([admin, join(commonDir, 'objects'), join(commonDir, 'refs', 'heads', 'tinyagi'), join(commonDir, 'logs', 'refs', 'heads', 'tinyagi')]);
+    expect(mounts?.readable).toEqual(expect.arrayContaining([join(commonDir, 'config'), join(commonDir, 'hooks'), join(admin, 'gitdir'), join(admin, 'commondir'), join(admin, 'tinyagi-branch')]));
+    // A forged admin folder in the worktree (its gitdir naming the worktree, its commondir a git dir of the agent's making that names main).
+    const forged = join(wt.path, 'fake', 'worktrees', 'x');
+    mkdirSync(forged, { recursive: true });
+    for (const dir of ['objects', 'refs']) mkdirSync(join(wt.path, 'fake', dir), { recursive: true });
+    writeFileSync(join(wt.path, 'fake', 'HEAD'), 'ref: refs/heads/main\n');
+    writeFileSync(join(forged, 'gitdir'), `${join(wt.path, '.git')}\n`);
+    writeFileSync(join(forged, 'commondir'), '../..\n');
+    writeFileSync(join(forged, 'tinyagi-branch'), 'refs/heads/main\n');
+    const original = readFileSync(join(wt.path, '.git'), 'utf8');
+    writeFileSync(join(wt.path, '.git'), `gitdir: ${forged}\n`);
+    expect(gitWorktreeMounts(wt.path, [home])).toBeUndefined();
+    // Another worktree's real admin folder: its gitdir names that worktree, not this one.
+    writeFileSync(join(wt.path, '.git'), `gitdir: ${join(commonDir, 'worktrees', 'WEB-1')}\n`);
+    expect(gitWorktreeMounts(wt.path, [home])).toBeUndefined();
+    writeFileSync(join(wt.path, '.git'), original);
+    // A branch directly under refs/heads (where main is) gets no ref write.
+    writeFileSync(join(admin, 'tinyagi-branch'), 'refs/heads/WEB-9\n');
+    expect(gitWorktreeMounts(wt.path, [home])?.writable).toEqual([admin, join(commonDir, 'objects')]);
+    writeFileSync(join(admin, 'tinyagi-branch'), `refs/heads/${wt.branch}\n`);
   });
 
   it("the daemon's git never runs what the agent plants: a .git pointed at a repository of its own with an fsmonitor hook", async () => {
