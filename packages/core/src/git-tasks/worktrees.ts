@@ -17,15 +17,12 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
+import { BRANCH_MARKER, SETUP_MARKER, TASK_MARKER } from './admin-markers.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
 import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
-const TASK_MARKER = 'tinyagi-task';
-const SETUP_MARKER = 'tinyagi-setup';
-/** The task's branch (`refs/heads/…`): the one ref a sandboxed agent's boundary lets it move (sandbox/git-worktree.ts). */
-const BRANCH_MARKER = 'tinyagi-branch';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** One entry of `git worktree list --porcelain`. */

@@ -23,11 +23,10 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { BRANCH_MARKER, SETUP_MARKER, TASK_MARKER } from '../git-tasks/admin-markers.ts';
 
-/** The daemon's record of the task's branch in the admin folder (git-tasks/worktrees.ts writes it). */
-export const BRANCH_MARKER = 'tinyagi-branch';
-/** The admin folder's files a sandboxed agent may not change. */
-const PROTECTED_ADMIN_FILES = ['commondir', 'gitdir', 'config.worktree', 'locked', 'tinyagi-task', 'tinyagi-setup', BRANCH_MARKER];
+/** The admin folder's files a sandboxed agent may not change: git's pointers and TinyAGI's markers. */
+const PROTECTED_ADMIN_FILES = ['commondir', 'gitdir', 'config.worktree', 'locked', TASK_MARKER, SETUP_MARKER, BRANCH_MARKER];
 
 export interface GitWorktreeMounts {
   /** The common dir, the branch (absent: no ref write). */

@@ -1,0 +1,12 @@
+/**
+ * TinyAGI's files in a task worktree's git admin folder (`<repo>/.git/worktrees/<name>`), one
+ * spelling for the engine that writes them (worktrees.ts) and the boundary that keeps them
+ * read-only inside a sandbox (sandbox/git-worktree.ts). Loads nothing.
+ */
+
+/** The task the worktree belongs to (another task is refused it). */
+export const TASK_MARKER = 'tinyagi-task';
+/** The setup passed once (it does not run again). */
+export const SETUP_MARKER = 'tinyagi-setup';
+/** The task's branch (`refs/heads/…`): the one ref a sandboxed agent's boundary lets it move. */
+export const BRANCH_MARKER = 'tinyagi-branch';
