@@ -207,16 +207,25 @@ describe('git-native tasks with a GitHub forge', () => {
     expect(noToken.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('has no TINYAGI_TEST_GH_TOKEN') } });
   });
 
-  it('the daemon polls the pull request of a task in review (pollSeconds): a failed check run reaches the owner without a sync', async () => {
+  it('the daemon polls a task in review (pollSeconds): its pull request opened once GitHub is back, a failed check run reaches the owner without a sync', async () => {
     const fx = gitRepos();
     gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web' });
     sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
     sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
     const { harness, logFile } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
     const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 1 };
-    const project = await harness.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } } });
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } },
+    });
     const agent = scriptedAgent([commitAndPush('v1'), commitAndPush('v2 fixed')]);
+    // GitHub is down when the Checking passes: the task reaches Review without its pull request, and the poll opens it once GitHub is back.
+    gh.outage(true);
     const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const passed = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.state === 'passed', 'review');
+    await waitFor(() => gh!.exchanges.some((e) => e.status === 503), 30_000, 'the pull request tried while GitHub is down');
+    expect((await harness.client.getTask({ params: { id: task.id } })).git?.pullRequest).toBeUndefined();
+    expect(passed.git?.pullRequest).toBeUndefined();
+    gh.outage(false);
     const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.pullRequest !== undefined, 'review with a pull request');
     const v1 = reviewed.git!.check!.headSha!;
     await gh.addCheckRun({ headSha: v1, name: 'ci', conclusion: 'timed_out', output: { title: 'The job ran out of time' } });

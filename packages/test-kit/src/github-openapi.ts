@@ -123,8 +123,8 @@ export function githubExchangeProblems(exchange: GitHubExchange): string[] {
   }
   const documented = op.responses[String(exchange.status)];
   if (documented === undefined) {
-    // Every operation may answer 401, 404 and 422 (GitHub's basic-error), documented or not.
-    if (exchange.status === 401 || exchange.status === 404 || exchange.status === 422) {
+    // Every operation may answer 401, 404, 422 and 503 (GitHub's basic-error), documented or not.
+    if (exchange.status === 401 || exchange.status === 404 || exchange.status === 422 || exchange.status === 503) {
       const fn = compile('basic-error', { $ref: '#/components/schemas/basic-error' });
       if (!fn(exchange.response)) problems.push(`${where}: ${load().ajv.errorsText(fn.errors)}`);
     } else problems.push(`${where}: the description lists no ${exchange.status} for ${exchange.operationId}`);

@@ -93,6 +93,8 @@ export interface GitHubStandIn {
   addCheckRun(input: CheckRunInput): Promise<Record<string, unknown>>;
   addReviewComment(input: ReviewCommentInput): Promise<Record<string, unknown>>;
   addReview(input: ReviewInput): Promise<Record<string, unknown>>;
+  /** While on, every request is GitHub's 503 (an outage), for a test of what the client does then. */
+  outage(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const reviews: ReviewState[] = [];
   const exchanges: GitHubExchange[] = [];
   let nextId = 1000;
+  let down = false;
   const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
   const server = createServer((req, res) => {
@@ -678,6 +681,7 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       res.end(value === undefined ? '' : JSON.stringify(value));
     };
     try {
+      if (down) throw new HttpError(503, { message: 'Service Unavailable', documentation_url: DOCS, status: '503' });
       const auth = req.headers.authorization;
       const presented = auth?.match(/^(?:bearer|token)\s+(\S+)$/i)?.[1];
       if (presented === undefined) throw new HttpError(401, { message: 'Requires authentication', documentation_url: DOCS, status: '401' });
@@ -748,6 +752,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
       const r: ReviewState = { id: nextId++, pullNumber: p.number, state: input.state, body: input.body ?? '', login: input.login ?? 'octo-reviewer', commitId: await headSha(p), at: now() };
       reviews.push(r);
       return review(r);
+    },
+    outage(on) {
+      down = on;
     },
     close: () =>
       new Promise<void>((resolve) => {

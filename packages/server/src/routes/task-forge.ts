@@ -45,9 +45,11 @@ export async function openPullRequestAfterChecking(ctx: ServerContext, taskId: s
   if (!hasForge(project)) return;
   try {
     await openTaskPullRequest({ ...taskStepBase(ctx, project.id, project.repo, task), forge: await forgeOf(ctx, project), tasks: ctx.tasks });
-    nudgeForgePoll(ctx);
   } catch (err) {
-    ctx.log.warn(`Task ${task.identifier ?? task.id}: opening its pull request failed (tinyagi task sync tries again): ${err instanceof Error ? err.message : String(err)}`);
+    ctx.log.warn(`Task ${task.identifier ?? task.id}: opening its pull request failed (the poll and tinyagi task sync try again): ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    // A task entered Review on a forge: the poll reads it (or opens its pull request) now, not at its idle pace.
+    nudgeForgePoll(ctx);
   }
 }
 
@@ -116,9 +118,9 @@ async function syncOnce(ctx: ServerContext, project: BoundProject, task: TaskRec
 
 /**
  * The daemon's poll (docs/git-tasks.md, "Built (slice 7): the forge"): each task in Review with a
- * pull request, on a project whose forge has `pollSeconds` > 0, is synced every `pollSeconds` (as
- * `forge/sync` does), so a failed check run or a review comment on GitHub reaches the owner without
- * anyone asking. One pass at a time; the next is due after the smallest `pollSeconds` of the
+ * pull request (or with a passed Checking and none yet: it is opened), on a project whose forge has
+ * `pollSeconds` > 0, is synced every `pollSeconds` (as `forge/sync` does), so a failed check run or
+ * a review comment on GitHub reaches the owner without anyone asking. One pass at a time; the next is due after the smallest `pollSeconds` of the
  * projects (at least 1 s, at most 15 s when none polls). A failing read is logged once until it
  * succeeds again.
  */
@@ -146,7 +148,7 @@ export function startForgePoll(ctx: ServerContext, taskStepBase: StepBase, sendT
   state.schedule(0);
 }
 
-/** A task just got a pull request: the poll's next pass is now (when it polls at all), not at its idle pace. */
+/** A task just entered Review on a forge: the poll's next pass is now (when it polls at all), not at its idle pace. */
 function nudgeForgePoll(ctx: ServerContext): void {
   const state = polls.get(ctx);
   if (state === undefined || state.stopped) return;
@@ -188,7 +190,9 @@ async function pollOnce(ctx: ServerContext, state: PollState, taskStepBase: Step
     const everyMs = project.repo.forge.pollSeconds * 1000;
     for (const task of await ctx.tasks.listTasks({ projectId: project.id, status: 'review' })) {
       if (state.stopped) return IDLE_MS;
-      if (task.git?.pullRequest === undefined || now - (state.lastRead.get(task.id) ?? 0) < everyMs) continue;
+      // A task whose pull request could not be opened when its Checking passed (GitHub down, no token yet) gets it here.
+      const due = task.git?.pullRequest !== undefined || task.git?.check?.state === 'passed';
+      if (!due || now - (state.lastRead.get(task.id) ?? 0) < everyMs) continue;
       state.lastRead.set(task.id, now);
       try {
         await syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner);
