@@ -1162,7 +1162,7 @@ describe('tasks, projects, comments', () => {
     sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
     const fh = await startHarness({ env: { TINYAGI_TEST_GH_TOKEN: gh.token } });
     try {
-      const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN' };
+      const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 0 };
       const project = await fh.client.createProject({ body: { name: 'Forge', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } } });
       const task = await fh.client.createTask({ body: { title: 'Sync me', projectId: project.id, status: 'todo' } });
       await rejects(fh.client.syncTaskForge({ params: { id: task.id } }), 409, 'INVALID_STATE');
