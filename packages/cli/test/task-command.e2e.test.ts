@@ -158,6 +158,7 @@ describe('tinyagi task', () => {
     expect(listed).toMatch(/never/);
     expect(listed).toContain('tinyagi rounds <id> more [n]');
     const id = /(apr_\S+)\s+pending/.exec(listed)![1]!;
+    expect(await daemon.cliHereOk(['task', 'show', 'WEB-2'])).toContain(`Waits for a person after 1 round: \`tinyagi rounds ${id} more [n]\`, \`take-over\` or \`stop\`.`);
     const wrong = await daemon.cliHere(['rounds', id, 'later']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('Answer more [n], take-over or stop, not "later"');
@@ -166,7 +167,9 @@ describe('tinyagi task', () => {
     expect(await daemon.cliHereOk(['rounds', id, 'stop', '--reason', 'not now'])).toMatch(
       /^Stopped by cli: @coder WEB-2 Bad change .*: still not done after 1 round\. The check "lint" .* \(not now\)\.\n$/,
     );
-    expect(await daemon.cliHereOk(['task', 'show', 'WEB-2'])).toMatch(/status: +todo\n/);
+    const stopped = await daemon.cliHereOk(['task', 'show', 'WEB-2']);
+    expect(stopped).toMatch(/status: +todo\n/);
+    expect(stopped).toContain('After its rounds: stopped by cli.');
     expect(existsSync(join(worktreeRoot, 'WEB-2'))).toBe(true);
     const late = await daemon.cliHere(['rounds', id, 'more']);
     expect(late.code).not.toBe(0);

@@ -122,7 +122,16 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
   if (git?.merge) {
     println();
     println(`Merged ${git.merge.branch} into ${git.merge.baseRef} (${git.merge.method === 'ff' ? 'fast-forward' : 'merge commit'}) at ${formatTime(git.merge.mergedAt)}: ${short(git.merge.commit)}.`);
-  } else if (task.status === 'review' && git) {
+  } else if (task.status === 'checking' && check?.state === 'needs_person' && git?.roundsApproval) {
+    // A person is asked (the task_rounds approval, docs/git-tasks.md): how to answer from here.
+    const id = git.roundsApproval.id;
+    println(style.yellow(`\nWaits for a person after ${plural(git.rounds ?? 0, 'round')}: \`tinyagi rounds ${id} more [n]\`, \`take-over\` or \`stop\`.`));
+  } else if (git?.roundsApproval?.decision && task.status !== 'checking') {
+    const { decision, decidedBy } = git.roundsApproval;
+    const what = decision === 'more_rounds' ? `more rounds (up to ${git.roundsLimit ?? '?'})` : decision === 'take_over' ? 'taken over' : 'stopped';
+    println(style.dim(`\nAfter its rounds: ${what} by ${decidedBy ?? 'a person'}.`));
+  }
+  if (!git?.merge && task.status === 'review' && git) {
     const ref = task.identifier ?? task.id;
     const unsent = comments.some((c) => c.anchor !== null && c.sentRound === null);
     println(style.dim(`\nMerge it with \`tinyagi task merge ${ref}\`${unsent ? `, or send the review comments with \`tinyagi task request-changes ${ref}\`` : ''}.`));
