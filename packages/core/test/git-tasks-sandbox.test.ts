@@ -286,7 +286,7 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     expect(readFileSync(leak, 'utf8')).toBe('leaked\n');
   });
 
-  it('a confined check that hangs is killed whole at its timeout; a required sandbox the machine cannot enforce does not start it', async () => {
+  it('a confined check that hangs is killed whole at its timeout; on a machine without the boundary, a required sandbox does not start it and "on" runs it unconfined', async () => {
     const wt = await createTaskWorktree(ctx, task(6, 'Hangs'));
     const before = new Set(descendants(process.pid));
     const result = await runCheck(
@@ -301,6 +301,13 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     try {
       const refused = await runCheck({ name: 'never', argv: ['true'], timeoutMs: 5_000 }, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
       expect(refused).toMatchObject({ ok: false, exitCode: null, spawnError: expect.stringContaining('is set to sandbox "required" and the boundary is not enforced') });
+      // `on` there: unconfined, as the agent's CLI runs (its status says degraded).
+      const onSettings = { ...settings, agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'on' } } } as unknown as Settings;
+      const degraded = await runCheck(
+        { name: 'home', argv: ['sh', '-c', 'echo "home=$HOME"'], timeoutMs: 5_000 },
+        { cwd: wt.path, env: env(), wrap: confinedCommandWrap(onSettings, 'coder', daemonEnv)! },
+      );
+      expect(degraded).toMatchObject({ ok: true, log: `home=${home}\n` });
     } finally {
       recordMachineCheck(quickCheck(daemonEnv));
     }
