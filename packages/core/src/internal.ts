@@ -151,7 +151,7 @@ export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.t
 export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
 export { finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
 export { carryOutRoundsAnswer } from './git-tasks/rounds-step.ts';
-export { requestRoundsApproval } from './git-tasks/rounds-request.ts';
+export { requestRoundsApproval, roundsApprovalId } from './git-tasks/rounds-request.ts';
 export { runTaskReview } from './git-tasks/review-step.ts';
 export { anchoredFile } from './git-tasks/review-anchor.ts';
 export { runTaskMerge } from './git-tasks/merge-step.ts';

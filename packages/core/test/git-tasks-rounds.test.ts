@@ -76,7 +76,7 @@ async function eventsOf(stores: SqliteStores, type: 'approval.requested' | 'task
 }
 
 describe('the task_rounds approval', () => {
-  it('the Checking past maxRounds asks a person once: a run-less request, no expiry, recorded on the task; nothing is sent to the owner', async () => {
+  it('the Checking past maxRounds asks a person once (also when two run it): a run-less request, no expiry, recorded on the task; nothing is sent to the owner', async () => {
     const fx = gitFixture();
     const stores = storesAt(join(fx.root, 'tinyagi.db'));
     const t = await exhaustedTask(stores, fx.root, fx.repoDir);
@@ -102,6 +102,9 @@ describe('the task_rounds approval', () => {
       input: { identifier: 'WEB-1', title: 'Fix the sum', rounds: 1, moreRounds: 1 },
     });
     expect(requests[0]!.summary).toMatch(/^WEB-1 Fix the sum: still not done after 1 round\. The check "test"/);
+    // Another node resuming the same Checking (it read the task before this one recorded anything) names the same request: still one.
+    expect((await runTaskChecking({ ...t.base, task: t.task, tasks: stores.tasks, approvals: stores.approvals, send: t.send })).outcome).toBe('needs_person');
+    expect(await stores.approvals.list({ taskId: t.task.id })).toHaveLength(1);
     expect(await eventsOf(stores, 'approval.requested')).toHaveLength(1);
     expect((await eventsOf(stores, 'task.rounds_exhausted')).map((e) => e.data)).toEqual([expect.objectContaining({ taskId: t.task.id, rounds: 1, approvalId: requests[0]!.id })]);
   });
@@ -183,7 +186,7 @@ describe('the task_rounds approval', () => {
     expect((await eventsOf(stores, 'task.rounds_answered')).map((e) => e.data)).toEqual([expect.objectContaining({ decision: 'take_over', status: 'in_progress' })]);
   });
 
-  it('stop: back to Todo with its assignee, nothing sent, the worktree kept; a task a person moved meanwhile is left alone', async () => {
+  it('stop: back to Todo with its assignee, nothing sent, the worktree kept; carried out again, nothing twice', async () => {
     const fx = gitFixture();
     const stores = storesAt(join(fx.root, 'tinyagi.db'));
     const t = await exhaustedTask(stores, fx.root, fx.repoDir);

@@ -24,13 +24,12 @@ import { createHash } from 'node:crypto';
 import type { TaskCheck, TaskCheckResult, TaskGit } from '@tinyagi/client/contract';
 import type { ApprovalStoreApi } from '../approvals/store.ts';
 import { errorMessage, isTinyError } from '../errors.ts';
-import { newId } from '../ids.ts';
 import type { TaskCheckedEvent } from '../observe/observer.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { failureFingerprint } from './checks.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
-import { requestRoundsApproval } from './rounds-request.ts';
+import { requestRoundsApproval, roundsApprovalId } from './rounds-request.ts';
 import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
 
 /** How much of a failed check's log tail a feedback message carries. */
@@ -222,7 +221,8 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   if (rounds >= (git.roundsLimit ?? input.repo.maxRounds)) {
     check = { ...check, state: 'needs_person' };
     // The request's id first, with the state: a crash before the request is made leaves the id, and the next start makes it (once).
-    const recorded = await tasks.setTaskGit(task.id, { ...git, check, roundsApproval: { id: newId('apr'), requestedAt: Date.now() }, updatedAt: Date.now() });
+    const id = roundsApprovalId(task.id, rounds, git.roundsApproval?.id);
+    const recorded = await tasks.setTaskGit(task.id, { ...git, check, roundsApproval: { id, requestedAt: Date.now() }, updatedAt: Date.now() });
     await requestRoundsApproval({ approvals: input.approvals, events, projectId: input.projectId, repo: input.repo }, recorded);
     return told({ outcome: 'needs_person', task: recorded });
   }

@@ -1,15 +1,29 @@
 /**
  * The `task_rounds` approval of a task whose checks failed after all its rounds (docs/git-tasks.md,
- * "Built (slice 7)"). The request's id is recorded on the task (`task.git.roundsApproval`) before
+ * "Built (slice 7)"). The request's id (roundsApprovalId) is recorded on the task (`task.git.roundsApproval`) before
  * the request is made (the Checking's `needs_person` write); `requestRoundsApproval` makes it with
  * that id unless it exists (`createOnce`), so the step and a start after a crash make it once, and
  * a restart finds the pending one. It is run-less (no run, no session) and never expires: it waits
  * for a person, however long (the desk's restart leaves it pending). Its answer: rounds-step.ts.
  */
+import { createHash } from 'node:crypto';
 import type { ProjectRepo } from '@tinyagi/client/contract';
 import type { ApprovalRecord, ApprovalStoreApi } from '../approvals/store.ts';
 import type { EventLogApi } from '../events/store.ts';
 import type { TaskRecord } from '../tasks/store.ts';
+
+/**
+ * The id of the request a task's rounds ask now: derived from the task, its rounds and the request
+ * asked before (if any), so two nodes (or a step run twice) that reach the same point name the same
+ * request and `createOnce` makes one; a later ask of the same task (after a stop and a new start)
+ * gets another. Shaped like every id (`apr_` and 26 characters, within a chat button's data).
+ */
+export function roundsApprovalId(taskId: string, rounds: number, previousId: string | undefined): string {
+  return `apr_${createHash('sha256')
+    .update(`task_rounds\0${taskId}\0${rounds}\0${previousId ?? ''}`)
+    .digest('hex')
+    .slice(0, 26)}`;
+}
 
 export interface RoundsApprovalDeps {
   approvals: Pick<ApprovalStoreApi, 'createOnce'>;

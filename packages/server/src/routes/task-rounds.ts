@@ -5,8 +5,8 @@
  * a task but not made (a crash between the two) is made, and an answer not carried out yet (a crash
  * after the desk recorded it) is carried out; a pending one waits, never expired.
  */
-import { carryOutRoundsAnswer, requestRoundsApproval, type ApprovalRecord, type TaskRecord } from '@tinyagi/core/internal';
-import { newId, TinyError } from '@tinyagi/core';
+import { TinyError } from '@tinyagi/core';
+import { carryOutRoundsAnswer, requestRoundsApproval, roundsApprovalId, type ApprovalRecord, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { sendToTaskOwner, taskStepBase } from './tasks.ts';
 
@@ -39,7 +39,7 @@ export async function resumeTaskRounds(ctx: ServerContext, task: TaskRecord): Pr
   if (!project?.repo || task.git == null) return false;
   let current = task;
   if (current.git?.roundsApproval === undefined) {
-    current = await ctx.tasks.setTaskGit(task.id, { ...task.git, roundsApproval: { id: newId('apr'), requestedAt: Date.now() }, updatedAt: Date.now() });
+    current = await ctx.tasks.setTaskGit(task.id, { ...task.git, roundsApproval: { id: roundsApprovalId(task.id, task.git.rounds ?? 0, undefined), requestedAt: Date.now() }, updatedAt: Date.now() });
   }
   const made = await requestRoundsApproval({ approvals: ctx.stores.approvals, events: ctx.stores.events, projectId: project.id, repo: project.repo }, current);
   if (made === undefined) return false;
