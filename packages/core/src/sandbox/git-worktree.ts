@@ -58,6 +58,16 @@ function readText(path: string): string | undefined {
   }
 }
 
+/** Runs `make` (a mkdir or a file made once); true when `path` is there afterwards (made now or before). */
+function made(make: () => void, path: string): boolean {
+  try {
+    make();
+  } catch {
+    // There already, or not ours to make (a repository the daemon may not write).
+  }
+  return existsSync(path);
+}
+
 /** `refs/heads/<folder>/<name>` with plain segments; the folder is what becomes writable. */
 function branchFolder(ref: string | undefined): { ref: string; folder: string; name: string } | undefined {
   if (ref === undefined || !ref.startsWith('refs/heads/')) return undefined;
@@ -106,15 +116,12 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
     .filter((entry) => entry !== 'objects')
     .map((entry) => join(commonDir, entry));
   const writable = [adminDir, join(commonDir, 'objects')];
-  // git reads config.worktree only with extensions.worktreeConfig; an empty one bound read-only keeps the agent from making one.
-  try {
-    writeFileSync(join(adminDir, 'config.worktree'), '', { flag: 'wx' });
-  } catch {
-    // There already.
-  }
+  // git reads config.worktree only with extensions.worktreeConfig; an empty one bound read-only keeps the agent from making
+  // one (the daemon's git would read it). What cannot be made here is not given writable folders around it: nothing is bound.
+  if (!made(() => writeFileSync(join(adminDir, 'config.worktree'), '', { flag: 'wx' }), join(adminDir, 'config.worktree'))) return undefined;
   for (const file of PROTECTED_ADMIN_FILES) if (existsSync(join(adminDir, file))) readable.push(join(adminDir, file));
   for (const dir of ['pack', 'info']) {
-    mkdirSync(join(commonDir, 'objects', dir), { recursive: true });
+    if (!made(() => mkdirSync(join(commonDir, 'objects', dir), { recursive: true }), join(commonDir, 'objects', dir))) return undefined;
     readable.push(join(commonDir, 'objects', dir));
   }
   const branch = branchFolder(readText(join(adminDir, BRANCH_MARKER)));
@@ -122,7 +129,7 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
   const readableIfPresent: string[] = [];
   for (const top of ['', 'logs']) {
     const folder = join(commonDir, top, branch.folder);
-    mkdirSync(folder, { recursive: true });
+    if (!made(() => mkdirSync(folder, { recursive: true }), folder)) continue;
     writable.push(folder);
     // Another task's branch (or its reflog) in the same folder: read-only over itself, so it cannot be moved, replaced or deleted.
     for (const entry of readdirSync(folder)) if (entry !== branch.name && entry !== `${branch.name}.lock`) readableIfPresent.push(join(folder, entry));
