@@ -59,7 +59,7 @@ describe('tinyagi task with a GitHub forge', () => {
     const synced = await daemon.cliOk(['task', 'sync', 'WEB-1']);
     expect(synced).toContain(`WEB-1: pull request #1 ${opened.git!.pullRequest!.url}, head ${first.slice(0, 10)}.`);
     expect(synced).toMatch(/ci\s+completed\s+failure/);
-    expect(synced).toContain('Sent 1 failed check run and 0 review comments to @coder (round 1); WEB-1 is in progress again.');
+    expect(synced).toContain('Sent 1 failed check run, 0 reviews and 0 review comments to @coder (round 1); WEB-1 is in progress again.');
     const fixed = await waitFor(
       async () => {
         const t = await api.getTask({ params: { id: task.id } });

@@ -158,6 +158,6 @@ export { runTaskMerge } from './git-tasks/merge-step.ts';
 export { taskDiff } from './git-tasks/diff.ts';
 export { listProjectWorktrees } from './git-tasks/worktrees.ts';
 export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './git-tasks/forge-step.ts';
-export type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReviewComment } from './git-tasks/forge.ts';
+export type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from './git-tasks/forge.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

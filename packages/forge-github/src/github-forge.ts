@@ -13,7 +13,7 @@
  */
 import { Octokit } from '@octokit/rest';
 import { TinyError } from '@tinyagi/core';
-import type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReviewComment } from '@tinyagi/core/internal';
+import type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from '@tinyagi/core/internal';
 
 const PER_PAGE = 100;
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -152,6 +152,13 @@ class GitHubForge implements Forge {
       url: c.html_url,
       createdAt: c.created_at,
     }));
+  }
+
+  async listReviews(number: number): Promise<ForgeReview[]> {
+    const reviews = await this.#call(`list the reviews of pull request #${number}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.pulls.listReviews, { ...this.#repo, pull_number: number, per_page: PER_PAGE }),
+    );
+    return reviews.map((r) => ({ id: r.id, state: r.state, body: r.body ?? '', author: r.user?.login ?? 'ghost', commitId: r.commit_id ?? null, url: r.html_url }));
   }
 
   async mergePullRequest(input: { number: number; sha: string; method: 'merge' | 'squash' | 'rebase'; title?: string }): Promise<ForgeMergeResult> {

@@ -53,6 +53,11 @@ describe('GitHub forge', () => {
     ]);
     await gh.addReviewComment({ pullNumber: 1, path: 'login.ts', line: 1, body: 'Keep it false.', login: 'ann' });
     expect(await forge.listReviewComments(1)).toEqual([expect.objectContaining({ path: 'login.ts', line: 1, side: 'RIGHT', body: 'Keep it false.', author: 'ann', commitId: tip })]);
+    await gh.addReview({ pullNumber: 1, state: 'CHANGES_REQUESTED', body: 'Not yet.', login: 'ann' });
+    expect((await forge.listReviews(1)).map((r) => [r.state, r.body, r.author, r.commitId])).toEqual([
+      ['COMMENTED', '', 'ann', tip],
+      ['CHANGES_REQUESTED', 'Not yet.', 'ann', tip],
+    ]);
 
     // A push after the check: the expected sha is no longer the head, nothing merged.
     const newer = commitFile(dir, 'login.ts', 'export const ok = false;\n');

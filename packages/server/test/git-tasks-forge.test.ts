@@ -128,20 +128,26 @@ describe('git-native tasks with a GitHub forge', () => {
 
     // A reviewer comments on a line on GitHub: stored as the task's review comment and sent (round 2).
     await gh.addReviewComment({ pullNumber: 1, path: 'login.ts', line: 1, body: 'Make it a constant.', login: 'ann' });
+    await gh.addReview({ pullNumber: 1, state: 'CHANGES_REQUESTED', body: 'Close; see the line comment.', login: 'ann' });
+    await gh.addReview({ pullNumber: 1, state: 'APPROVED', body: 'Fine by me.', login: 'bob' });
     const commented = await harness.client.syncTaskForge({ params: { id: task.id } });
-    expect(commented).toMatchObject({ newComments: 1, sent: { round: 2 }, task: { status: 'in_progress' } });
+    expect(commented).toMatchObject({ newComments: 1, newReviews: 1, sent: { round: 2 }, task: { status: 'in_progress' } });
     const stored = await harness.client.listComments({ params: { id: task.id } });
-    // The failed check went as the round's summary, kept as a comment on the task; the review comment anchored on its line.
+    // The failed check and the review's body went as their round's summary, kept as comments on the task; the review comment anchored on its line.
     expect(stored.map((c) => [c.author, c.content.split('\n')[0], c.anchor?.path, c.anchor?.line, c.anchor?.side, c.anchor?.commitSha, c.sentRound])).toEqual([
       ['github', `From the pull request ${second.git!.pullRequest!.url}:`, undefined, undefined, undefined, undefined, 1],
       ['github:ann', 'Make it a constant.', 'login.ts', 1, 'new', v2, 2],
+      ['github', `From the pull request ${second.git!.pullRequest!.url}:`, undefined, undefined, undefined, undefined, 2],
     ]);
     const third = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v2, 'review after the comment');
     const v3 = third.git!.check!.headSha!;
-    expect(prompts(logFile)[2]).toContain('Its pull request #1 on GitHub asks for changes (round 2): a review comment.');
+    expect(prompts(logFile)[2]).toContain('Its pull request #1 on GitHub asks for changes (round 2): a review and a review comment.');
+    expect(prompts(logFile)[2]).toContain('ann requested changes on GitHub');
+    expect(prompts(logFile)[2]).toContain('Close; see the line comment.');
+    expect(prompts(logFile)[2]).not.toContain('Fine by me.');
     expect(prompts(logFile)[2]).toContain('login.ts:1, from github:ann');
     expect(prompts(logFile)[2]).toContain('Make it a constant.');
-    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ sent: null, newComments: 0, headSha: v3 });
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ sent: null, newComments: 0, newReviews: 0, headSha: v3 });
     expect(await eventsOf(harness.stores, { types: ['task.pull_request_opened'] })).toHaveLength(1);
 
     // The person's merge: made on GitHub with the checked head, the base fetched and proved, the worktree gone.

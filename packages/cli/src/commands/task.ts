@@ -239,7 +239,9 @@ export function registerTaskCommands(program: Command): void {
     );
     const owner = result.task.assigneeAgent ? `@${result.task.assigneeAgent}` : result.task.assigneeTeam ? `#${result.task.assigneeTeam}` : 'its owner';
     if (result.sent !== null)
-      println(`Sent ${plural(result.newFailedChecks, 'failed check run')} and ${plural(result.newComments, 'review comment')} to ${owner} (round ${result.sent.round}); ${name} is in progress again.`);
+      println(
+        `Sent ${plural(result.newFailedChecks, 'failed check run')}, ${plural(result.newReviews, 'review')} and ${plural(result.newComments, 'review comment')} to ${owner} (round ${result.sent.round}); ${name} is in progress again.`,
+      );
     else println(result.waiting ?? 'Nothing new to send.');
   });
 

@@ -189,6 +189,8 @@ export const tasksContract = {
       /** The latest run of each check on that head. */
       checkRuns: z.array(z.object({ id: Int, name: Str, status: Str, conclusion: NullableStr, url: NullableStr })),
       newComments: Int,
+      /** Reviews with a body that ask for changes or comment. */
+      newReviews: Int,
       newFailedChecks: Int,
       /** The request for changes this sync made (null: nothing new, or the task not in review). */
       sent: z.object({ round: Int, commentIds: z.array(Int), conversationId: Str, messageId: Str }).nullable(),

@@ -6,11 +6,12 @@
  *   opened (never two), recorded on `task.git.pullRequest`, and `task.pull_request_opened`
  *   appended (`created` false when it was found).
  * - `syncTaskForge`, for a task in Review with a pull request: the failed check runs of the pull
- *   request's head and its review comments not sent before (`task.git.forgeSent`: `check:<id>`,
+ *   request's head, its review comments, and the bodies of its reviews that ask for changes or
+ *   comment, not sent before (`task.git.forgeSent`: `check:<id>`, `review:<id>`,
  *   `comment:<id>`) go to the owner as one request for changes (review-step.ts: a round, the task
  *   back to In progress). A review comment is stored as the task's review comment anchored on its
  *   file and line (`github:<login>` its author; the base's side for GitHub's LEFT); the failed
- *   checks are the request's summary. Nothing new, or checks still running with none failed: nothing
+ *   checks and the reviews' bodies are the request's summary. Nothing new, or checks still running with none failed: nothing
  *   is sent. Each comment is recorded as taken before the send, so a crash between the two leaves
  *   it stored and unsent, and the next request for changes (or sync) sends it; a check run is
  *   recorded after the send (a crash there sends it again only while the head is the same commit).
@@ -22,7 +23,7 @@
 import type { TaskGit, TaskMerge, TaskPullRequest } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
-import type { Forge, ForgeCheckRun } from './forge.ts';
+import type { Forge, ForgeCheckRun, ForgeReview } from './forge.ts';
 import { git, isAncestor, resolveCommit } from './git.ts';
 import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
 import { runTaskReview, type TaskReviewInput, type TaskReviewResult } from './review-step.ts';
@@ -94,6 +95,8 @@ export interface ForgeSyncResult {
   headSha: string;
   checkRuns: Array<Pick<ForgeCheckRun, 'id' | 'name' | 'status' | 'conclusion' | 'url'>>;
   newComments: number;
+  /** Reviews with a body that ask for changes or comment. */
+  newReviews: number;
   newFailedChecks: number;
   /** Why nothing was sent when something was new (the task not in Review). */
   waiting?: string;
@@ -110,6 +113,11 @@ export function checkRunText(run: ForgeCheckRun): string {
   ].join('\n');
 }
 
+/** A review as the owner reads it: who, its verdict, its body. */
+export function reviewText(review: ForgeReview): string {
+  return `${review.author} ${review.state === 'CHANGES_REQUESTED' ? 'requested changes' : 'commented'} on GitHub (${review.url}):\n${review.body.trim()}`;
+}
+
 export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncResult> {
   const task = (await input.tasks.getTask(input.task.id)) ?? input.task;
   const identifier = task.identifier ?? task.id;
@@ -118,16 +126,20 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
   const remote = await input.forge.getPullRequest(pr.number);
   const runs = await input.forge.listCheckRuns(remote.headSha);
   const comments = await input.forge.listReviewComments(pr.number);
+  const reviews = await input.forge.listReviews(pr.number);
   const sentBefore = new Set(gitState.forgeSent ?? []);
   const failed = runs.filter((r) => r.status === 'completed' && r.conclusion !== null && FAILED.has(r.conclusion) && !sentBefore.has(`check:${r.id}`));
   const fresh = comments.filter((c) => !sentBefore.has(`comment:${c.id}`));
+  // A review's line comments come as comments; its body is feedback when it asks for changes or comments (an approval asks nothing).
+  const asking = reviews.filter((r) => (r.state === 'CHANGES_REQUESTED' || r.state === 'COMMENTED') && r.body.trim() !== '' && !sentBefore.has(`review:${r.id}`));
   const result = {
     headSha: remote.headSha,
     checkRuns: runs.map((r) => ({ id: r.id, name: r.name, status: r.status, conclusion: r.conclusion, url: r.url })),
     newComments: fresh.length,
+    newReviews: asking.length,
     newFailedChecks: failed.length,
   };
-  if (failed.length === 0 && fresh.length === 0) return { task, sent: null, ...result };
+  if (failed.length === 0 && fresh.length === 0 && asking.length === 0) return { task, sent: null, ...result };
   if (task.status !== 'review') return { task, sent: null, ...result, waiting: `Task ${identifier} is in ${task.status}: the forge's feedback is sent once it is back in review.` };
 
   // The comments become the task's review comments (taken, so never stored twice), then one request for changes carries them.
@@ -139,9 +151,10 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
   }
   const taken = [...(gitState.forgeSent ?? []), ...fresh.map((c) => `comment:${c.id}`)];
   await input.tasks.setTaskGit(task.id, { ...gitState, forgeSent: taken, updatedAt: Date.now() });
-  const summaryParts = [...failed.map(checkRunText), ...unplaced];
+  const summaryParts = [...failed.map(checkRunText), ...asking.map(reviewText), ...unplaced];
   const asked = [
     ...(failed.length === 0 ? [] : [failed.length === 1 ? 'a failed check run' : `${failed.length} failed check runs`]),
+    ...(asking.length === 0 ? [] : [asking.length === 1 ? 'a review' : `${asking.length} reviews`]),
     ...(fresh.length === 0 ? [] : [fresh.length === 1 ? 'a review comment' : `${fresh.length} review comments`]),
   ].join(' and ');
   const reviewed = await runTaskReview({
@@ -152,7 +165,12 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
   });
   const after = (await input.tasks.getTask(task.id)) ?? reviewed.task;
   const latest: TaskGit | null = after.git;
-  if (latest !== null) await input.tasks.setTaskGit(task.id, { ...latest, forgeSent: [...(latest.forgeSent ?? taken), ...failed.map((r) => `check:${r.id}`)], updatedAt: Date.now() });
+  if (latest !== null)
+    await input.tasks.setTaskGit(task.id, {
+      ...latest,
+      forgeSent: [...(latest.forgeSent ?? taken), ...failed.map((r) => `check:${r.id}`), ...asking.map((r) => `review:${r.id}`)],
+      updatedAt: Date.now(),
+    });
   return { task: (await input.tasks.getTask(task.id)) ?? after, sent: reviewed.sent, ...result };
 }
 

@@ -59,6 +59,17 @@ export interface ForgeReviewComment {
   createdAt: string;
 }
 
+/** A submitted review of the pull request: its verdict and its body (the line comments are listed apart). */
+export interface ForgeReview {
+  id: number;
+  /** `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`. */
+  state: string;
+  body: string;
+  author: string;
+  commitId: string | null;
+  url: string;
+}
+
 export type ForgeMergeMethod = 'merge' | 'squash' | 'rebase';
 
 export interface ForgeMergeResult {
@@ -75,6 +86,7 @@ export interface Forge {
   /** The latest run of each check on a commit. */
   listCheckRuns(sha: string): Promise<ForgeCheckRun[]>;
   listReviewComments(number: number): Promise<ForgeReviewComment[]>;
+  listReviews(number: number): Promise<ForgeReview[]>;
   /** Merges only while the head is `sha` (a newer push is not merged unseen). */
   mergePullRequest(input: { number: number; sha: string; method: ForgeMergeMethod; title?: string }): Promise<ForgeMergeResult>;
 }
