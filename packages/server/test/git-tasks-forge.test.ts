@@ -7,7 +7,7 @@
  * `POST /api/tasks/:id/forge/sync`, each once; the person's merge is made on GitHub, proved by
  * ancestry after a fetch, and the worktree is removed. Real git, real HTTP, nothing of ours mocked.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
@@ -152,6 +152,12 @@ describe('git-native tasks with a GitHub forge', () => {
 
     // The person's merge: made on GitHub with the checked head, the base fetched and proved, the worktree gone.
     const mainBefore = sh(gh.barePath, 'rev-parse', 'main');
+    // A stray file in the worktree: refused before GitHub is asked, as a local merge is.
+    writeFileSync(join(third.git!.worktreePath!, 'stray.txt'), 'not committed\n');
+    const stray = await raw(harness, 'POST', `/api/tasks/${task.id}/merge`, { body: '{}' });
+    expect(stray.body).toMatchObject({ error: { code: 'WORKTREE_UNSAFE', message: expect.stringContaining('stray.txt') } });
+    expect(sh(gh.barePath, 'rev-parse', 'main')).toBe(mainBefore);
+    rmSync(join(third.git!.worktreePath!, 'stray.txt'));
     const ff = await raw(harness, 'POST', `/api/tasks/${task.id}/merge`, { body: '{"method":"ff"}' });
     expect(ff.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('merged on GitHub with a merge commit') } });
     const merged = await harness.client.mergeTask({ params: { id: task.id }, body: {} });
