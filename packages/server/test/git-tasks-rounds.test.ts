@@ -115,7 +115,7 @@ it('after maxRounds one request waits for a person (a start finds it); a wrong a
   expect((await eventsOf(h.stores, { types: ['task.rounds_answered'] })).map((e) => [e.data.decision, e.data.status, e.data.roundsLimit])).toEqual([['more_rounds', 'in_progress', 3]]);
 });
 
-it('take over: assigned to nobody, nothing sent; stop recorded at the desk but not carried out (a crash) is carried out at start, once', async () => {
+it('take over: assigned to nobody, nothing sent; stop recorded at the desk but not carried out (a crash) is carried out at start, once; a waiting task moved by hand withdraws its request', async () => {
   const { h, logFile } = await start();
   const p = await project(h);
   const first = await exhausted(h, p.id, 'Take it');
@@ -140,4 +140,10 @@ it('take over: assigned to nobody, nothing sent; stop recorded at the desk but n
   ]);
   // Only the second task's dispatch ran since the take-over: nothing was sent for either answer.
   expect(prompts(logFile)).toHaveLength(runs + 1);
+
+  // A person moves a waiting task by hand: its request has nothing left to decide and is withdrawn, settled everywhere.
+  const third = await exhausted(h, p.id, 'Move it');
+  await h.client.patchTask({ params: { id: third.task.id }, body: { status: 'backlog' } });
+  expect(await h.client.getApproval({ params: { id: third.approval.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'tasks', reason: 'the task was moved to backlog by hand' });
+  expect((await eventsOf(h.stores, { types: ['approval.decided'] })).map((e) => e.data.approval.id)).toContain(third.approval.id);
 });

@@ -12,7 +12,7 @@ import { sendToTaskOwner, taskStepBase } from './tasks.ts';
 
 /** Carries out an answered `task_rounds` request on its task; the task after, or undefined when there was nothing to do. */
 export async function carryOutTaskRoundsAnswer(ctx: ServerContext, approval: ApprovalRecord): Promise<TaskRecord | undefined> {
-  if (approval.kind !== 'task_rounds' || approval.taskId === undefined || approval.status === 'pending') return undefined;
+  if (approval.kind !== 'task_rounds' || approval.taskId === undefined || approval.status !== 'answered') return undefined;
   const task = await ctx.tasks.getTask(approval.taskId);
   const project = task?.projectId ? await ctx.tasks.getProject(task.projectId) : undefined;
   if (!task || !project?.repo) return undefined;

@@ -33,6 +33,7 @@ import {
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import { mergeThroughForge, syncForge } from './task-forge.ts';
+import { withdrawRoundsRequest } from './task-rounds-withdraw.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
 
 function isAssigned(task: TaskRecord): boolean {
@@ -236,11 +237,14 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       if (body.status === 'checking') refuseMoveToChecking(await ctx.tasks.mustGetTask(params.id), body.status);
       if (body.status === 'done') await refuseDoneWithoutMerge(ctx, await ctx.tasks.mustGetTask(params.id), body.status, body.projectId);
       const { before, after } = await ctx.tasks.updateTask(params.id, body);
+      await withdrawRoundsRequest(ctx, before, after);
       return entersWork(before, after) ? dispatch(ctx, after) : after;
     },
 
     deleteTask: async ({ params }) => {
+      const gone = await ctx.tasks.getTask(params.id);
       await ctx.tasks.deleteTask(params.id);
+      if (gone) await withdrawRoundsRequest(ctx, gone, undefined);
       return { ok: true as const };
     },
 
@@ -259,6 +263,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const { tasks: reordered, statusChanged } = await ctx.tasks.reorder(body.columns);
       const dispatched = new Map<string, TaskRecord>();
       for (const { before, after } of statusChanged) {
+        await withdrawRoundsRequest(ctx, before, after);
         if (entersWork(before, after)) dispatched.set(after.id, await dispatch(ctx, after));
       }
       return reordered.map((t) => dispatched.get(t.id) ?? t);

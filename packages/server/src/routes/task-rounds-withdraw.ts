@@ -1,0 +1,20 @@
+/**
+ * A task that waited for a person after its rounds (docs/git-tasks.md, "Built (slice 7): the rounds
+ * approval"), moved or deleted by a person: its `task_rounds` request is withdrawn. A module of its
+ * own: the tasks routes import it, and task-rounds.ts imports them.
+ */
+import type { TaskRecord } from '@tinyagi/core/internal';
+import type { ServerContext } from '../context.ts';
+
+/**
+ * A person moved (or deleted) a task that waited for them after its rounds: its pending request
+ * has nothing left to decide, so it is cancelled ("the task was moved to todo by hand"), and every
+ * surface settles it (`approval.decided`). Called after a person's PATCH, reorder or delete.
+ */
+export async function withdrawRoundsRequest(ctx: ServerContext, before: TaskRecord, after: TaskRecord | undefined): Promise<void> {
+  const asked = before.git?.roundsApproval;
+  if (before.status !== 'checking' || asked === undefined || asked.decision !== undefined || (after !== undefined && after.status === 'checking')) return;
+  const reason = after === undefined ? 'the task was deleted' : `the task was moved to ${after.status} by hand`;
+  const done = await ctx.stores.approvals.decide(asked.id, { status: 'cancelled', decision: null, decidedBy: 'tasks', reason, decidedAt: Date.now() });
+  if (done) await ctx.stores.events.append({ type: 'approval.decided', conversationId: done.conversationId, agentId: done.agentId, data: { approval: done } });
+}
