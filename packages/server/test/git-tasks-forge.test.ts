@@ -247,4 +247,32 @@ describe('git-native tasks with a GitHub forge', () => {
     expect(prompts(logFile)[1]).toContain('The check run "ci" on GitHub ended timed_out: The job ran out of time.');
     expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1]);
   });
+
+  it('a pull request a person merged on GitHub is proved by ancestry and finished: created false, the worktree removed, the task done', async () => {
+    const fx = gitRepos();
+    gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web' });
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const { harness } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 0 };
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge } },
+    });
+    const agent = scriptedAgent([commitAndPush('v1')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const reviewed = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.pullRequest !== undefined, 'review with a pull request');
+    // Merged on GitHub's page by a person, not through TinyAGI.
+    const byHand = await fetch(`${gh.url}/repos/${gh.owner}/${gh.repo}/pulls/1/merge`, { method: 'PUT', headers: { authorization: `token ${gh.token}` }, body: '{}' });
+    expect(byHand.status).toBe(200);
+    const mergedOnGitHub = sh(gh.barePath, 'rev-parse', 'main');
+    const finished = await harness.client.mergeTask({ params: { id: task.id }, body: {} });
+    expect(finished).toMatchObject({
+      task: { status: 'done' },
+      merge: { created: false, tip: reviewed.git!.check!.headSha, commit: mergedOnGitHub, baseRef: 'origin/main' },
+      worktree: { removed: true, branchDeleted: true },
+    });
+    expect(sh(gh.barePath, 'rev-parse', 'main')).toBe(mergedOnGitHub);
+    expect(existsSync(reviewed.git!.worktreePath!)).toBe(false);
+    expect((await eventsOf(harness.stores, { types: ['task.merged'] })).map((e) => e.data.created)).toEqual([false]);
+  });
 });
