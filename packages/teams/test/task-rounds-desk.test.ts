@@ -1,13 +1,14 @@
 /**
  * A task's `task_rounds` request at the desk (docs/git-tasks.md, "Built (slice 7)"): it takes its
  * own three answers only, `more_rounds` records the rounds it gives (the number given, else the
- * binding's maxRounds the request carries), the first answer wins, and a start's recovery — which
- * cancels the requests of runs a stopped daemon left — leaves it pending for a person.
+ * binding's maxRounds the request carries), the first answer wins, the observers hear each answer
+ * once, and a start's recovery — which cancels the requests of runs a stopped daemon left — leaves
+ * it pending for a person.
  */
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { SettingsSchema, TinyError } from '@tinyagi/core';
-import type { StoreSet } from '@tinyagi/core/internal';
+import { ObserverList, SettingsSchema, TinyError } from '@tinyagi/core';
+import type { ApprovalRecord, StoreSet } from '@tinyagi/core/internal';
 import { tempDir } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
 import { closeAll, eventsOf, testStores } from './helpers.ts';
@@ -40,8 +41,8 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; messa
   return { code: err.code, message: err.message };
 }
 
-function deskOn(stores: StoreSet): ApprovalDesk {
-  return new ApprovalDesk({ stores, getSettings: () => SettingsSchema.parse({}), env: {} });
+function deskOn(stores: StoreSet, observers?: ObserverList): ApprovalDesk {
+  return new ApprovalDesk({ stores, getSettings: () => SettingsSchema.parse({}), env: {}, observers });
 }
 
 it('takes more_rounds (its number, else the request’s), take_over and stop only; the first answer wins; a restart leaves it pending while it cancels a run’s', async () => {
@@ -57,7 +58,11 @@ it('takes more_rounds (its number, else the request’s), take_over and stop onl
   expect((await stores.approvals.get('apr_perm'))?.status).toBe('cancelled');
   expect((await stores.approvals.list({ status: 'pending', kind: 'task_rounds' })).map((a) => a.id).sort()).toEqual(['apr_r1', 'apr_r2', 'apr_r3']);
 
-  const desk = deskOn(stores);
+  // The observers (the metrics) hear each answer once, from the node that took it: no run waits on it.
+  const settled: ApprovalRecord[] = [];
+  const observers = new ObserverList();
+  observers.add({ name: 'recorder', approvalSettled: (e) => settled.push(e.approval) });
+  const desk = deskOn(stores, observers);
   expect(await refusal(desk.decide('apr_r1', 'allow_once', 'cli'))).toEqual({
     code: 'APPROVAL_DECISION_INVALID',
     message: 'apr_r1 asks what to do with a task whose rounds ran out: more_rounds (another N rounds), take_over or stop.',
@@ -69,4 +74,9 @@ it('takes more_rounds (its number, else the request’s), take_over and stop onl
   expect(await desk.decide('apr_r3', 'take_over', 'telegram:1', 'I will do it')).toMatchObject({ status: 'answered', decision: 'take_over', reason: 'I will do it', answer: null });
   expect(await refusal(desk.decide('apr_r3', 'stop', 'cli'))).toEqual({ code: 'APPROVAL_DECIDED', message: 'Approval apr_r3 was already answered: answered by telegram:1.' });
   expect((await eventsOf(stores, { types: ['approval.decided'] })).map((e) => e.data.approval.id)).toEqual(['apr_perm', 'apr_r1', 'apr_r2', 'apr_r3']);
+  expect(settled.map((a) => [a.id, a.decision])).toEqual([
+    ['apr_r1', 'more_rounds'],
+    ['apr_r2', 'more_rounds'],
+    ['apr_r3', 'take_over'],
+  ]);
 });

@@ -234,6 +234,11 @@ export class ApprovalDesk {
     if (!decided) throw decidedError((await this.#opts.stores.approvals.get(id)) ?? existing);
     await this.#event('approval.decided', decided);
     this.#waiters.get(id)?.resolve(decided);
+    // A task's rounds have no run waiting on them (a waiter tells the observers of the others): told here, by the node that took the answer.
+    if (decided.kind === 'task_rounds') {
+      const observers = this.#opts.observers;
+      if (observers?.listening('approvalSettled')) observers.notify('approvalSettled', { approval: decided });
+    }
     return decided;
   }
 
