@@ -135,9 +135,9 @@ describe('git-native tasks with a GitHub forge', () => {
     const stored = await harness.client.listComments({ params: { id: task.id } });
     // The failed check and the review's body went as their round's summary, kept as comments on the task; the review comment anchored on its line.
     expect(stored.map((c) => [c.author, c.content.split('\n')[0], c.anchor?.path, c.anchor?.line, c.anchor?.side, c.anchor?.commitSha, c.sentRound])).toEqual([
-      ['github', `From the pull request ${second.git!.pullRequest!.url}:`, undefined, undefined, undefined, undefined, 1],
+      ['github', `From the pull request ${second.git!.pullRequest!.url} (it follows the branch: push what you commit):`, undefined, undefined, undefined, undefined, 1],
       ['github:ann', 'Make it a constant.', 'login.ts', 1, 'new', v2, 2],
-      ['github', `From the pull request ${second.git!.pullRequest!.url}:`, undefined, undefined, undefined, undefined, 2],
+      ['github', `From the pull request ${second.git!.pullRequest!.url} (it follows the branch: push what you commit):`, undefined, undefined, undefined, undefined, 2],
     ]);
     const third = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.check?.headSha !== v2, 'review after the comment');
     const v3 = third.git!.check!.headSha!;

@@ -163,7 +163,7 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
     ...input,
     intro: (round) => `Its pull request #${pr.number} on GitHub asks for changes (round ${round}): ${asked}.`,
     task: { ...task, git: { ...gitState, forgeSent: taken } },
-    ...(summaryParts.length === 0 ? {} : { summary: { author: 'github', content: `From the pull request ${pr.url}:\n\n${summaryParts.join('\n\n')}` } }),
+    ...(summaryParts.length === 0 ? {} : { summary: { author: 'github', content: `From the pull request ${pr.url} (it follows the branch: push what you commit):\n\n${summaryParts.join('\n\n')}` } }),
   });
   const after = (await input.tasks.getTask(task.id)) ?? reviewed.task;
   const latest: TaskGit | null = after.git;
