@@ -13,6 +13,12 @@ import type { ServerContext } from '../context.ts';
 /** routes/tasks.ts's `taskStepBase` and `sendToTaskOwner`, passed in (that module calls this one). */
 type StepBase = (ctx: ServerContext, projectId: string, repo: ProjectRepo, task: TaskRecord) => TaskStepBase;
 type SendToOwner = (ctx: ServerContext, task: TaskRecord, message: string, key: string, workdir?: string) => Promise<{ conversationId: string; messageId: string; created: boolean }>;
+/** What the poll takes of routes/tasks.ts: the step's base, the owner's message, and the task's review lock (a person's request for changes holds it too). */
+export interface PollHelpers {
+  taskStepBase: StepBase;
+  sendToTaskOwner: SendToOwner;
+  withTaskReview: <T>(ctx: ServerContext, task: TaskRecord, work: () => Promise<T>) => Promise<T>;
+}
 
 type BoundProject = { id: string; repo: ProjectRepo };
 type ForgeProject = { id: string; repo: ProjectRepo & { forge: NonNullable<ProjectRepo['forge']> } };
@@ -124,7 +130,7 @@ async function syncOnce(ctx: ServerContext, project: BoundProject, task: TaskRec
  * projects (at least 1 s, at most 15 s when none polls). A failing read is logged once until it
  * succeeds again.
  */
-export function startForgePoll(ctx: ServerContext, taskStepBase: StepBase, sendToTaskOwner: SendToOwner): void {
+export function startForgePoll(ctx: ServerContext, helpers: PollHelpers): void {
   if (polls.has(ctx)) return;
   const state: PollState = { timer: undefined, pass: undefined, stopped: false, again: false, schedule: () => {}, lastRead: new Map(), failing: new Map() };
   polls.set(ctx, state);
@@ -133,7 +139,7 @@ export function startForgePoll(ctx: ServerContext, taskStepBase: StepBase, sendT
     clearTimeout(state.timer);
     state.timer = setTimeout(() => {
       state.again = false;
-      state.pass = pollOnce(ctx, state, taskStepBase, sendToTaskOwner)
+      state.pass = pollOnce(ctx, state, helpers)
         .catch((err: unknown) => {
           ctx.log.warn(`Reading the forges' pull requests failed: ${err instanceof Error ? err.message : String(err)}`);
           return IDLE_MS;
@@ -182,7 +188,7 @@ interface PollState {
 const polls = new WeakMap<ServerContext, PollState>();
 const IDLE_MS = 15_000;
 
-async function pollOnce(ctx: ServerContext, state: PollState, taskStepBase: StepBase, sendToTaskOwner: SendToOwner): Promise<number> {
+async function pollOnce(ctx: ServerContext, state: PollState, { taskStepBase, sendToTaskOwner, withTaskReview }: PollHelpers): Promise<number> {
   const projects = (await ctx.tasks.listProjects()).filter((p): p is typeof p & ForgeProject => hasForge(p) && p.repo.forge.pollSeconds > 0);
   if (projects.length === 0) return IDLE_MS;
   const now = Date.now();
@@ -195,7 +201,7 @@ async function pollOnce(ctx: ServerContext, state: PollState, taskStepBase: Step
       if (!due || now - (state.lastRead.get(task.id) ?? 0) < everyMs) continue;
       state.lastRead.set(task.id, now);
       try {
-        await syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner);
+        await withTaskReview(ctx, task, () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
         state.failing.delete(task.id);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

@@ -169,6 +169,11 @@ export async function resumeTaskDispatches(ctx: ServerContext): Promise<Array<Pr
 const merging = new WeakMap<ServerContext, Set<string>>();
 const reviewing = new WeakMap<ServerContext, Set<string>>();
 
+/** Runs `work` holding the task's review (a request for changes, a read of its forge): refused while another holds it. */
+export function withTaskReview<T>(ctx: ServerContext, task: TaskRecord, work: () => Promise<T>): Promise<T> {
+  return oneAtATime(ctx, reviewing, task, 'has a review being sent', work);
+}
+
 async function oneAtATime<T>(ctx: ServerContext, running: WeakMap<ServerContext, Set<string>>, task: TaskRecord, busy: string, work: () => Promise<T>): Promise<T> {
   const inFlight = running.get(ctx) ?? new Set<string>();
   running.set(ctx, inFlight);
@@ -288,7 +293,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     syncTaskForge: async ({ params }) => {
       const task = await ctx.tasks.mustGetTask(params.id);
       const project = await boundProject(ctx, task.projectId, `Task ${task.identifier ?? task.id}`, 'A forge belongs to a repository binding.');
-      return oneAtATime(ctx, reviewing, task, 'has a review being sent', () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
+      return withTaskReview(ctx, task, () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
     },
 
     requestChanges: async ({ params, body }) => {
