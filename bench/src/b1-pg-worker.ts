@@ -31,6 +31,22 @@ const cfg = JSON.parse(process.argv[2]!) as PgConfig;
 const now = () => performance.timeOrigin + performance.now();
 const latencies: number[] = [];
 let handled = 0;
+/** Handler calls (ours: a batch each; pg-boss: a fetched batch each; graphile-worker: a job each). */
+let calls = 0;
+/** CPU time at "go": the cost table counts from there (not the process's start and imports). */
+let cpuAtGo: NodeJS.CpuUsage | undefined;
+
+export interface CostReport {
+  cost: { role: PgConfig['role']; cpuMs: number; calls: number };
+}
+
+/** Tells the parent this process's CPU time and handler calls (B13's cost table), then exits. */
+async function exitReporting(): Promise<never> {
+  const cpu = process.cpuUsage(cpuAtGo);
+  const report: CostReport = { cost: { role: cfg.role, cpuMs: (cpu.user + cpu.system) / 1000, calls } };
+  await new Promise<void>((resolve) => (process.send ? process.send(report, () => resolve()) : resolve()));
+  process.exit(0);
+}
 const handle = (payload: { t: number }) => {
   handled++;
   if (cfg.latencyLog) latencies.push(now() - payload.t);
@@ -42,6 +58,7 @@ const flushLatencies = () => {
 async function waitGo(): Promise<void> {
   process.send?.('ready');
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  cpuAtGo = process.cpuUsage();
 }
 
 /** Reports the handled count every 10 ms until the parent says stop; resolves then. */
@@ -86,6 +103,7 @@ if (cfg.impl === 'tinyagi') {
       leaseMs: 60_000,
       policy: () => cfg.policy ?? 'collect',
       handler: async (batch) => {
+        calls++;
         for (const m of batch.messages) handle(JSON.parse(m.content) as { t: number });
       },
     });
@@ -97,7 +115,7 @@ if (cfg.impl === 'tinyagi') {
   }
   await store.close();
   await pool.end();
-  process.exit(0);
+  await exitReporting();
 } else if (cfg.impl === 'graphile' || cfg.impl === 'graphile-lanes') {
   const queueName = (i: number) => (cfg.impl === 'graphile-lanes' ? { queueName: `lane-${i % cfg.lanes}` } : {});
   if (cfg.role === 'producer') {
@@ -117,6 +135,7 @@ if (cfg.impl === 'tinyagi') {
       preset: { worker: { localQueue: { size: 50 }, completeJobBatchDelay: 0 } },
       taskList: {
         bench: async (payload) => {
+          calls++;
           handle(payload as { t: number });
         },
       },
@@ -126,7 +145,7 @@ if (cfg.impl === 'tinyagi') {
     await runner.stop();
     flushLatencies();
   }
-  process.exit(0);
+  await exitReporting();
 } else {
   const boss = new PgBoss({ connectionString: cfg.url, schema: cfg.schema, useListenNotify: true, supervise: false, migrate: false, createSchema: false, max: 10 });
   boss.on('error', () => {});
@@ -144,6 +163,7 @@ if (cfg.impl === 'tinyagi') {
     );
   } else {
     await boss.work<{ t: number }>('bench', { batchSize: 50, localConcurrency: 8, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true }, async (jobs) => {
+      calls++;
       for (const j of jobs) handle(j.data);
     });
     await waitGo();
@@ -151,7 +171,7 @@ if (cfg.impl === 'tinyagi') {
     flushLatencies();
   }
   await boss.stop({ graceful: true, close: true });
-  process.exit(0);
+  await exitReporting();
 }
 
 function silentGraphileLogger() {

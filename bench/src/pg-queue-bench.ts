@@ -13,7 +13,8 @@ import * as currentCore from '@tinyagi/core/pg';
 import { makeWorkerUtils, runMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
-import type { PgConfig, PgImpl } from './b1-pg-worker.ts';
+import { readFileSync } from 'node:fs';
+import type { CostReport, PgConfig, PgImpl } from './b1-pg-worker.ts';
 import { BENCH_DATABASE_URL, percentile } from './machine.ts';
 import { failedCell, measurePeer } from './peer-cell.ts';
 import { allSucceed, readLatencies, watchProcess } from './queue-bench.ts';
@@ -93,8 +94,65 @@ async function prefill(impl: PgImpl, url: string, schema: string, total: number,
   }
 }
 
-/** Runs one configuration in a fresh schema; returns elapsed ms and (with latency) the sorted latencies. */
-export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL): Promise<{ ms: number; latencies: number[] }> {
+/**
+ * What a run cost, in totals over the run (B13's cost table, per 1,000 jobs): CPU of the
+ * PostgreSQL server (every process of it: the postmaster's own time, its live children's and the
+ * reaped ones'; undefined when the server's files cannot be read, e.g. a remote server), of the
+ * worker processes and of the producer; the WAL written (bytes and records, `pg_stat_wal`, the
+ * whole server) and the database's commits (`pg_stat_database`); handler calls.
+ */
+export interface RunCost {
+  pgCpuMs: number | undefined;
+  workerCpuMs: number;
+  producerCpuMs: number;
+  walBytes: number;
+  walRecords: number;
+  commits: number;
+  calls: number;
+}
+
+interface ServerReading {
+  cpuMs: number | undefined;
+  walBytes: number;
+  walRecords: number;
+  commits: number;
+  backends: number;
+}
+
+/** /proc/PID/stat's times in ms: utime, stime and (with children) cutime, cstime. */
+function procCpuMs(pid: number, withReaped: boolean): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]) + (withReaped ? Number(fields[13]) + Number(fields[14]) : 0);
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+async function readServer(admin: pg.Pool): Promise<ServerReading> {
+  const { rows } = await admin.query<{ dir: string; wal_bytes: string; wal_records: string; commits: string; backends: string }>(
+    `SELECT current_setting('data_directory') AS dir, w.wal_bytes::bigint AS wal_bytes, w.wal_records::bigint AS wal_records,
+      (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()) AS commits,
+      (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()) AS backends
+     FROM pg_stat_wal w`,
+  );
+  const r = rows[0]!;
+  let cpuMs: number | undefined;
+  try {
+    const postmaster = Number(readFileSync(join(r.dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    cpuMs = procCpuMs(postmaster, true);
+    for (const child of readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      try {
+        cpuMs += procCpuMs(Number(child), false);
+      } catch {
+        // exited meanwhile: counted in the postmaster's reaped time
+      }
+    }
+  } catch {
+    cpuMs = undefined;
+  }
+  return { cpuMs, walBytes: Number(r.wal_bytes), walRecords: Number(r.wal_records), commits: Number(r.commits), backends: Number(r.backends) };
+}
+
+/** Runs one configuration in a fresh schema; returns elapsed ms, (with latency) the sorted latencies and what it cost. */
+export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL): Promise<{ ms: number; latencies: number[]; cost?: RunCost }> {
   const schema = `bench_${spec.impl}_${process.pid}_${runNo++}`;
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-pgbench-'));
   const latencyLog = spec.latency ? join(dir, 'lat.txt') : undefined;
@@ -103,12 +161,15 @@ export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await setup(spec.impl, url, schema, spec.baseline);
     if (spec.mode === 'pre') await prefill(spec.impl, url, schema, spec.total, spec.lanes, spec.baseline);
+    const idleBackends = (await readServer(admin)).backends;
     const worker = spec.baseline ? join(spec.baseline, 'bench/src/b1-pg-worker.ts') : WORKER;
     const base: Omit<PgConfig, 'role'> = { impl: spec.impl, url, schema, total: spec.total, lanes: spec.lanes, policy: spec.policy, latencyLog, producerRate: spec.producerRate };
     const fork1 = (role: PgConfig['role']) =>
       watchProcess(fork(worker, [JSON.stringify({ ...base, role })], { execArgv: ['--conditions=tinyagi-source'], stdio: ['inherit', 'inherit', 'pipe', 'ipc'] }));
     const workers = Array.from({ length: spec.workers }, () => fork1('worker'));
     const procs = [...workers, ...(spec.mode === 'concurrent' ? [fork1('producer')] : [])];
+    const reports: CostReport['cost'][] = [];
+    for (const p of procs) p.child.on('message', (m: unknown) => typeof m === 'object' && m !== null && 'cost' in m && reports.push((m as CostReport).cost));
     const finished = allSucceed(spec.impl, procs);
     const ready = Promise.all(procs.map((p) => new Promise<void>((resolve) => p.child.once('message', () => resolve()))));
     await Promise.race([ready, finished.then(() => Promise.reject(new Error(`the ${spec.impl} bench processes exited before starting`)))]);
@@ -123,6 +184,7 @@ export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL
         });
       }
     });
+    const before = await readServer(admin);
     const start = performance.now();
     for (const p of procs) p.child.send('go');
     await Promise.race([allHandled, finished]);
@@ -130,7 +192,24 @@ export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL
     await finished;
     const ms = performance.now() - start;
     const latencies = readLatencies(latencyLog);
-    return { ms, latencies };
+    // The processes closed their connections; their backends end a moment later (their CPU is
+    // then in the postmaster's reaped time). Up to 2 s for the count to fall back.
+    let after = await readServer(admin);
+    for (let k = 0; k < 100 && after.backends > idleBackends; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = await readServer(admin);
+    }
+    const sum = (role: PgConfig['role']) => reports.filter((r) => r.role === role).reduce((x, r) => x + r.cpuMs, 0);
+    const cost: RunCost = {
+      pgCpuMs: before.cpuMs === undefined || after.cpuMs === undefined ? undefined : after.cpuMs - before.cpuMs,
+      workerCpuMs: sum('worker'),
+      producerCpuMs: sum('producer'),
+      walBytes: after.walBytes - before.walBytes,
+      walRecords: after.walRecords - before.walRecords,
+      commits: after.commits - before.commits,
+      calls: reports.reduce((x, r) => x + r.calls, 0),
+    };
+    return { ms, latencies, cost };
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
     await admin.end();
@@ -138,7 +217,7 @@ export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL
   }
 }
 
-type PgRunner = (spec: PgRunSpec) => Promise<{ ms: number; latencies: number[] }>;
+type PgRunner = (spec: PgRunSpec) => Promise<{ ms: number; latencies: number[]; cost?: RunCost }>;
 
 /** B13_RUNS (how many times each configuration runs; cells are medians) and B13_BASELINE (see PgRunSpec.baseline) with its label. */
 export interface B13Options {
@@ -173,13 +252,17 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
     `|---|---|---|---|---|---|---|---|---|${base ? '---|---|' : ''}`,
   ];
   const rate = (ms: number) => Math.round((total * 1000) / ms);
+  const costRows: string[] = [];
   for (const mode of ['pre', 'concurrent'] as const) {
     for (const workers of [1, 2, 4]) {
       const common = { mode, workers, total, lanes: 64 };
       const figures = { ours: [] as number[], seq: [] as number[], baseOurs: [] as number[], baseSeq: [] as number[] };
+      const ourCosts: RunCost[] = [];
       // Ours and the baseline alternate run by run; the peers follow.
       for (let k = 0; k < runs; k++) {
-        figures.ours.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'collect' })).ms));
+        const ours = await run({ ...common, impl: 'tinyagi', policy: 'collect' });
+        figures.ours.push(rate(ours.ms));
+        if (ours.cost) ourCosts.push(ours.cost);
         if (base) figures.baseOurs.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'collect', baseline: base.dir })).ms));
         figures.seq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential' })).ms));
         if (base) figures.baseSeq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential', baseline: base.dir })).ms));
@@ -199,9 +282,34 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
         `| ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${medianCell(figures.ours)} |${base ? ` ${medianCell(figures.baseOurs)} |` : ''} ${medianCell(figures.seq)} |${base ? ` ${medianCell(figures.baseSeq)} |` : ''} ${cell(graphile, peerRates[0])} | ${cell(boss, peerRates[1])} | ${serial.ok ? String(serialRate) : failedCell(serial)} | ${ratio(median(figures.ours))} | ${serialRatio} |`,
       );
       console.error(rows.at(-1));
+      if (mode === 'concurrent') {
+        const costsOf = (p: typeof graphile) => (p.ok ? p.values.flatMap((v) => (v.cost ? [v.cost] : [])) : []);
+        for (const [name, costs] of [
+          ['tinyagi (collect)', ourCosts],
+          ['graphile-worker', costsOf(graphile)],
+          ['pg-boss', costsOf(boss)],
+        ] as const) {
+          if (costs.length > 0) costRows.push(costRow(`${workers} | ${name}`, costs, total));
+        }
+      }
     }
   }
-  return rows.join('\n');
+  return `${rows.join('\n')}\n\n${COST_HEADING}\n\n${COST_HEADER}\n${costRows.join('\n')}`;
+}
+
+const COST_HEADING = '### What a job costs (enqueued concurrently; per 1,000 jobs, medians of the runs)';
+const COST_HEADER = [
+  '| workers | impl | PostgreSQL CPU ms | worker processes CPU ms | producer CPU ms | WAL kB | WAL records | commits | handler calls |',
+  '|---|---|---|---|---|---|---|---|---|',
+].join('\n');
+
+/** One row of the cost table: each measure per 1,000 jobs, the median over the runs. */
+function costRow(label: string, costs: RunCost[], total: number): string {
+  const per = (f: (c: RunCost) => number | undefined, digits = 0) => {
+    const xs = costs.map(f).filter((x): x is number => x !== undefined);
+    return xs.length === 0 ? '—' : ((median(xs) * 1000) / total).toFixed(digits);
+  };
+  return `| ${label} | ${per((c) => c.pgCpuMs)} | ${per((c) => c.workerCpuMs)} | ${per((c) => c.producerCpuMs)} | ${per((c) => c.walBytes / 1000)} | ${per((c) => c.walRecords)} | ${per((c) => c.commits)} | ${per((c) => c.calls)} |`;
 }
 
 export async function benchB13Latency(run: PgRunner = runPgQueueConfig, options: B13Options = {}): Promise<string> {
