@@ -34,7 +34,7 @@ import { runToolRoutes } from './routes/run-tools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
-import { resumeTaskDispatches, sendToTaskOwner, taskRoutes, taskStepBase, withTaskReview } from './routes/tasks.ts';
+import { resumeTaskDispatches, resumeTaskMerges, sendToTaskOwner, taskRoutes, taskStepBase, withTaskReview } from './routes/tasks.ts';
 import { checkingsInFlight, resumeCheckings } from './routes/task-checking.ts';
 import { startForgePoll, stopForgePoll } from './routes/task-forge.ts';
 import { teamRoutes } from './routes/teams.ts';
@@ -129,10 +129,11 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...taskRoutes(ctx),
     ...usageRoutes(ctx),
   });
-  // Repository-bound tasks whose dispatch a stop interrupted (docs/git-tasks.md) resume once the server is up, in the background.
+  // Repository-bound tasks whose dispatch, Checking or merge a stop interrupted (docs/git-tasks.md) resume once the server is up, in the background.
   app.addHook('onReady', async () => {
     await resumeTaskDispatches(ctx);
     await resumeCheckings(ctx);
+    await resumeTaskMerges(ctx);
     startForgePoll(ctx, { taskStepBase, sendToTaskOwner, withTaskReview });
   });
   // A Checking in flight finishes (its checks are bounded by their timeouts) before the stores close.

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import { eventsOf, raw, type ServerHarness } from './harness.ts';
+import { resumeTaskMerges } from '../src/routes/tasks.ts';
 import { startCoderHarness } from './git-harness.ts';
 
 /** A task of the project started (its worktree made, its run finished), with `file` committed on its branch and moved to review by a person. */
@@ -68,7 +69,7 @@ describe('POST /api/tasks/:id/merge', () => {
     expect(again.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('is in done, not review') } });
   });
 
-  it('a branch a person already merged by hand is reported merged without a new commit, and the task finishes; a recorded merge is finished, not made again', async () => {
+  it('a branch a person already merged by hand is reported merged without a new commit, and the task finishes; a recorded merge is finished, not made again, by the request or by a start', async () => {
     const fx = gitRepos();
     const h = await startCoderHarness();
     const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
@@ -92,6 +93,21 @@ describe('POST /api/tasks/:id/merge', () => {
     expect(existsSync(two.worktree)).toBe(false);
     expect((await eventsOf(h.stores, { types: ['task.merged'] })).map((e) => e.data.identifier)).toEqual(['WEB-1']);
     expect((await eventsOf(h.stores, { types: ['task.worktree_removed'] })).map((e) => e.data.identifier)).toEqual(['WEB-1', 'WEB-2']);
+
+    // The same crash, with nobody asking again: a start finishes it (once), and leaves a task in review without a recorded merge alone.
+    const three = await taskInReview(h, project.id, 'Fix the header', 'header.txt', 'header\n');
+    const four = await taskInReview(h, project.id, 'Fix the menu', 'menu.txt', 'menu\n');
+    sh(fx.repoDir, 'merge', '--quiet', '--ff-only', three.branch);
+    await h.stores.tasks.setTaskGit(three.task.id, { ...three.task.git!, merge: { method: 'ff', branch: three.branch, baseRef: 'main', tip: three.tip, commit: three.tip, mergedAt: Date.now() } });
+    expect(await resumeTaskMerges(h.app.tiny)).toBe(1);
+    expect((await h.client.getTask({ params: { id: three.task.id } })).status).toBe('done');
+    expect(existsSync(three.worktree)).toBe(false);
+    expect(sh(fx.repoDir, 'branch', '--list', three.branch)).toBe('');
+    expect((await h.client.getTask({ params: { id: four.task.id } })).status).toBe('review');
+    expect(existsSync(four.worktree)).toBe(true);
+    expect(await resumeTaskMerges(h.app.tiny)).toBe(0);
+    expect((await eventsOf(h.stores, { types: ['task.merged'] })).map((e) => e.data.identifier)).toEqual(['WEB-1']);
+    expect((await eventsOf(h.stores, { types: ['task.worktree_removed'] })).map((e) => e.data.identifier)).toEqual(['WEB-1', 'WEB-2', 'WEB-3']);
   });
 
   it('refusals change nothing: unknown task 404, bad method 400, not in review or unbound 409, uncommitted work and a conflict 409 with the task left in review and its worktree kept', async () => {

@@ -12,7 +12,7 @@
  * the unsent ones to the task's owner and the task back to in_progress (core's `runTaskReview`).
  */
 import { existsSync } from 'node:fs';
-import { type ProjectRepo, type ReviewAnchor, TASK_STATUSES, type TaskStatus } from '@tinyagi/client/contract';
+import { type MergeMethod, type ProjectRepo, type ReviewAnchor, TASK_STATUSES, type TaskStatus } from '@tinyagi/client/contract';
 import {
   anchoredFile,
   baseChildEnv,
@@ -165,6 +165,42 @@ export async function resumeTaskDispatches(ctx: ServerContext): Promise<Array<Pr
   );
 }
 
+/**
+ * Merges a crash interrupted (docs/git-tasks.md, "Crash safety"): a task still in review whose
+ * merge is recorded (the branch went into the base, or GitHub merged its pull request) but whose
+ * worktree removal or move to done did not happen. The merge step run again finishes it without
+ * merging or announcing it again; a person's request for the merge need not come again. Returns
+ * how many it finished.
+ */
+export async function resumeTaskMerges(ctx: ServerContext): Promise<number> {
+  let finished = 0;
+  for (const task of await ctx.tasks.listTasks({ status: 'review' })) {
+    if (task.git?.merge === undefined || task.projectId === null) continue;
+    try {
+      await mergeOne(ctx, task, task.git.merge.method);
+      finished++;
+    } catch (err) {
+      ctx.log.warn(`Task ${task.identifier ?? task.id}: finishing its recorded merge failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return finished;
+}
+
+/** The merge of a task in review, one at a time per task: on its forge when it has a pull request (task-forge.ts), otherwise locally. */
+async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMethod | undefined) {
+  const identifier = task.identifier ?? task.id;
+  const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
+  return oneAtATime(
+    ctx,
+    merging,
+    task,
+    'is being merged',
+    async () =>
+      (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), method)) ??
+      runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: method ?? 'merge' }),
+  );
+}
+
 /** The tasks being merged, and those whose review is being sent, per server: a second request for one task while the first runs is refused, not run beside it. */
 const merging = new WeakMap<ServerContext, Set<string>>();
 const reviewing = new WeakMap<ServerContext, Set<string>>();
@@ -274,21 +310,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       return reordered.map((t) => dispatched.get(t.id) ?? t);
     },
 
-    mergeTask: async ({ params, body }) => {
-      const task = await ctx.tasks.mustGetTask(params.id);
-      const identifier = task.identifier ?? task.id;
-      const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
-      return oneAtATime(
-        ctx,
-        merging,
-        task,
-        'is being merged',
-        // A task with a pull request is merged on the forge (task-forge.ts); any other locally.
-        async () =>
-          (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), body.method)) ??
-          runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: body.method ?? 'merge' }),
-      );
-    },
+    mergeTask: async ({ params, body }) => mergeOne(ctx, await ctx.tasks.mustGetTask(params.id), body.method),
 
     syncTaskForge: async ({ params }) => {
       const task = await ctx.tasks.mustGetTask(params.id);
