@@ -32,7 +32,7 @@ export {
   type ApprovalOutcomeHead,
 } from './approval-text.ts';
 export { checkResultText } from './check-text.ts';
-export { patchLines, patchLineText, reviewAnchorText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';
+export { patchLines, patchLineText, reviewAnchorText, reviewPlaceText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';
 export { signReply, unsignReply } from './reply-signature.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';
 export { EVENT_TYPES, EVENTS_PATH, type EventType } from './contract/event-types.ts';

@@ -154,6 +154,7 @@ export { carryOutRoundsAnswer } from './git-tasks/rounds-step.ts';
 export { requestRoundsApproval, roundsApprovalId } from './git-tasks/rounds-request.ts';
 export { runTaskReview } from './git-tasks/review-step.ts';
 export { anchoredFile } from './git-tasks/review-anchor.ts';
+export { followComments, taskTip } from './git-tasks/review-position.ts';
 export { runTaskMerge } from './git-tasks/merge-step.ts';
 export { taskDiff } from './git-tasks/diff.ts';
 export { listProjectWorktrees } from './git-tasks/worktrees.ts';

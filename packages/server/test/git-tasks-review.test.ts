@@ -148,6 +148,13 @@ describe('review comments', () => {
     expect(error(await ask())[2]).toMatch(/^Nothing to send/);
     // A new comment later goes alone, in the next round.
     const later = await h.client.addComment({ params: { id: task.id }, body: { content: 'And log the failure.', anchor: { path: 'login.ts', line: 1 } } });
+    // The branch moves on before the request: the comments follow their lines to the new tip (the stored anchor as written).
+    const moved = commitFile(worktree, 'login.ts', '// checked first\nimport { check } from "./check";\nexport const fixed = false;\n', 'fixed false');
+    const followed = (await h.client.listComments({ params: { id: task.id } })).filter((c) => c.anchor?.side === 'new');
+    expect(followed.map((c) => [c.anchor!.line, c.anchor!.current])).toEqual([
+      [2, { path: 'login.ts', line: null, commitSha: moved }],
+      [1, { path: 'login.ts', line: 2, commitSha: moved }],
+    ]);
     const second = await h.client.requestChanges({ params: { id: task.id }, body: {} });
     expect(second.sent).toMatchObject({ round: 2, commentIds: [later.id] });
     expect(second.task).toMatchObject({ status: 'in_progress', git: { rounds: 2 } });
@@ -155,7 +162,7 @@ describe('review comments', () => {
     await completed(h, second.sent.conversationId);
     const secondRun = promptsLogged(logFile).at(-1)!.prompt;
     expect(secondRun).toContain('(round 2): one comment on its lines.');
-    expect(secondRun).toContain('1. login.ts:1, from user, on the line:\n> import { check } from "./check";\nAnd log the failure.');
+    expect(secondRun).toContain('1. login.ts:2 (written on line 1), from user, on the line:\n> import { check } from "./check";\nAnd log the failure.');
     expect(secondRun).not.toContain('Keep it false');
     expect(secondRun).not.toContain('In summary');
     expect((await eventsOf(h.stores, { types: ['task.review_sent'] })).map((e) => [e.data.round, e.data.commentIds])).toEqual([

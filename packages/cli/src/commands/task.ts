@@ -11,7 +11,7 @@
  * it never removes anything.
  */
 import type { Command } from 'commander';
-import { checkResultText, reviewAnchorText, type Comment, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
+import { checkResultText, reviewPlaceText, type Comment, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
 import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -54,7 +54,7 @@ function tailLines(log: string, lines: number): string[] {
 
 /** Where a review comment sits: `src/login.ts:12`, `old.ts:3 (the base's line)`. */
 function commentPlace(comment: Comment): string {
-  return comment.anchor === null ? '-' : reviewAnchorText(comment.anchor);
+  return comment.anchor === null ? '-' : reviewPlaceText(comment.anchor);
 }
 
 function printReviewComments(comments: readonly Comment[]): void {

@@ -15,7 +15,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createApiClient, isApiError, type ApiClient } from '@tinyagi/client';
-import { reviewAnchorText } from '@tinyagi/client';
+import { reviewPlaceText } from '@tinyagi/client';
 import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction, type RunTask } from '@tinyagi/client/contract';
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
 import { patientFetch } from '../patient-fetch.ts';
@@ -31,7 +31,7 @@ const failure = (message: string): CallToolResult => ({ content: [{ type: 'text'
 
 /** The task as `get_task` shows it: a review comment says first where it sits (`on`: `src/login.ts:12`), so the agent reads file and line before the anchor's fields. */
 export function taskForAgent(found: RunTask): Omit<RunTask, 'comments'> & { comments: Array<RunTask['comments'][number] & { on?: string }> } {
-  return { ...found, comments: found.comments.map((c) => (c.anchor === null ? c : { on: reviewAnchorText(c.anchor), ...c })) };
+  return { ...found, comments: found.comments.map((c) => (c.anchor === null ? c : { on: reviewPlaceText(c.anchor), ...c })) };
 }
 
 /** How often a long wait tells the client it is still going (when the client asked for progress). */

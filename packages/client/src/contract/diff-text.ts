@@ -49,3 +49,17 @@ export function patchLineText(patch: string, side: ReviewAnchor['side'], line: n
 export function reviewAnchorText(anchor: Pick<ReviewAnchor, 'path' | 'line' | 'side'>): string {
   return `${anchor.path}:${anchor.line}${anchor.side === 'old' ? " (the base's line)" : ''}`;
 }
+
+/**
+ * Where a review comment sits now, followed to the branch's tip (`anchor.current`): `login.ts:5
+ * (written on line 2)`, `new.ts:5 (written on old.ts:2)`, or `login.ts:2 (outdated: the line
+ * changed since)`; as `reviewAnchorText` when it has not moved or was not followed.
+ */
+export function reviewPlaceText(anchor: Pick<ReviewAnchor, 'path' | 'line' | 'side' | 'current'>): string {
+  const current = anchor.current;
+  if (current === undefined || anchor.side === 'old') return reviewAnchorText(anchor);
+  if (current.line === null) return `${reviewAnchorText(anchor)} (outdated: the line changed since)`;
+  if (current.path === anchor.path && current.line === anchor.line) return reviewAnchorText(anchor);
+  const written = current.path === anchor.path ? `line ${anchor.line}` : reviewAnchorText(anchor);
+  return `${current.path}:${current.line} (written on ${written})`;
+}

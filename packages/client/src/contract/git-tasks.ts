@@ -217,8 +217,22 @@ export const ReviewAnchorInputSchema = z.object({
   side: z.enum(REVIEW_SIDES).default('new'),
 });
 
-/** A stored anchor: also the branch's commit the comment was written against (null when the task had none recorded). */
-export const ReviewAnchorSchema = z.object({ path: Str, line: Int, side: z.enum(REVIEW_SIDES), commitSha: NullableStr }).meta({ id: 'ReviewAnchor' });
+/**
+ * Where a review comment sits now (docs/git-tasks.md, "comments follow the code"): its line followed
+ * from the commit it was written against to the branch's tip `commitSha` with git's diff between the
+ * two. `path` is the file's path there (a renamed file's new one); `line` is null when the comment's
+ * line changed since (outdated, as GitHub marks it), when its file was deleted, or when its commit
+ * cannot be read. A comment on the base's line (`old`) keeps its line.
+ */
+export const ReviewPositionSchema = z.object({ path: Str, line: Int.nullable(), commitSha: Str }).meta({ id: 'ReviewPosition' });
+export type ReviewPosition = z.infer<typeof ReviewPositionSchema>;
+
+/**
+ * A stored anchor: also the branch's commit the comment was written against (null when the task had
+ * none recorded). `path`, `line` and `commitSha` stay as written; `current`, computed when the
+ * comment is read (`GET /api/tasks/:id/comments` of a task with a branch), says where it is now.
+ */
+export const ReviewAnchorSchema = z.object({ path: Str, line: Int, side: z.enum(REVIEW_SIDES), commitSha: NullableStr, current: ReviewPositionSchema.optional() }).meta({ id: 'ReviewAnchor' });
 export type ReviewAnchor = z.infer<typeof ReviewAnchorSchema>;
 
 export const TaskGitSchema = z

@@ -78,7 +78,7 @@ interface FileEntry {
 const STATUS: Record<string, TaskDiffFile['status']> = { A: 'added', D: 'deleted', R: 'renamed', M: 'modified', T: 'modified', C: 'added' };
 
 /** `--raw --numstat -z` in one call: each file's raw line (status, paths), then each file's counts, in the same order. */
-function parseRawNumstat(out: string): FileEntry[] {
+export function parseRawNumstat(out: string): FileEntry[] {
   const fields = out.split('\0');
   const entries: FileEntry[] = [];
   let i = 0;

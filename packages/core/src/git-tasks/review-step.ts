@@ -5,9 +5,10 @@
  * - Only a task in `review` with a branch is sent back (INVALID_STATE otherwise); with no unsent
  *   review comment (a comment with an anchor and no `sentRound`) and no summary there is nothing to
  *   send (INVALID_STATE "Nothing to send").
- * - The message carries each comment as `path:line` (the base's line for side `old`), its author,
- *   the line's text when the task's diff at the comment's commit shows it, and the comment; then the
- *   summary. It goes to the task's owner in the task's conversation, in the worktree.
+ * - The message carries each comment as `path:line` (the base's line for side `old`), its line
+ *   followed to the branch's tip (review-position.ts: moved, or outdated), its author, the line's
+ *   text when the task's diff shows the followed line, and the comment; then the summary. It goes to
+ *   the task's owner in the task's conversation, in the worktree.
  * - Once: the message's idempotency key is the round's and the sorted ids of the comments it
  *   carries. The summary is stored (as a comment without an anchor) before the send, marked with
  *   the round; a failed send removes it. Comments marked with the round the task has not counted
@@ -21,12 +22,13 @@
  * nothing of teams.
  */
 import { createHash } from 'node:crypto';
-import { patchLineText, reviewAnchorText, type TaskDiff, type TaskGit } from '@tinyagi/client/contract';
+import { patchLineText, reviewPlaceText, type TaskDiff, type TaskGit } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { CommentRecord, TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { taskDiff } from './diff.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
 import { anchoredFile } from './review-anchor.ts';
+import { followComments } from './review-position.ts';
 import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
 
 export interface TaskReviewInput extends TaskStepBase {
@@ -52,7 +54,7 @@ export interface ReviewItem {
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
 
 function place(comment: ReviewItem['comment']): string {
-  return comment.anchor === null ? 'On the task as a whole' : reviewAnchorText(comment.anchor);
+  return comment.anchor === null ? 'On the task as a whole' : reviewPlaceText(comment.anchor);
 }
 
 /** The owner's message (the module's contract): the header, each comment, the summary, what to do. */
@@ -86,15 +88,17 @@ export function reviewMessage(
   ].join('\n\n');
 }
 
-/** The line texts of the comments, read from the task's diff when each was written against its tip. */
-function withLineTexts(comments: CommentRecord[], diff: TaskDiff | undefined, identifier: string): ReviewItem[] {
-  return comments.map((comment) => {
+/** The comments followed to the diff's tip, with their line's text read from the diff where it shows the followed line. */
+async function withLineTexts(repoDir: string, comments: CommentRecord[], diff: TaskDiff | undefined, identifier: string): Promise<ReviewItem[]> {
+  if (diff === undefined) return comments.map((comment) => ({ comment }));
+  const followed = await followComments(repoDir, diff.tip, comments).catch(() => comments);
+  return followed.map((comment) => {
     const anchor = comment.anchor;
-    // A comment written against an earlier commit: its line number may not be this diff's.
-    if (anchor === null || diff === undefined || (anchor.commitSha !== null && anchor.commitSha !== diff.tip)) return { comment };
+    const line = anchor?.side === 'old' ? anchor.line : anchor?.current?.line;
+    if (anchor === null || line == null) return { comment };
     try {
-      const file = anchoredFile(diff, anchor, identifier);
-      return { comment, lineText: patchLineText(file.patch, anchor.side, anchor.line) };
+      const file = anchoredFile(diff, { path: anchor.current?.path ?? anchor.path, line, side: anchor.side }, identifier);
+      return { comment, lineText: patchLineText(file.patch, anchor.side, line) };
     } catch {
       return { comment };
     }
@@ -137,7 +141,7 @@ export async function runTaskReview(input: TaskReviewInput): Promise<TaskReviewR
   const key = `task:${task.id}:review:${round}:${sha(commentIds.join(','))}`;
   let sent: Awaited<ReturnType<TaskOwnerSend>>;
   try {
-    sent = await input.send(reviewMessage(task, withLineTexts(pending, diff, identifier), summary, round, worktreePath, input.intro?.(round)), key, worktreePath);
+    sent = await input.send(reviewMessage(task, await withLineTexts(ctx.repoDir, pending, diff, identifier), summary, round, worktreePath, input.intro?.(round)), key, worktreePath);
   } catch (err) {
     if (summaryComment !== undefined && found === undefined) await tasks.deleteComment(summaryComment.id);
     throw err;

@@ -15,7 +15,7 @@ import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { refuseAgentMoveWhileChecking, saysDoneOnBoundTask, startChecking } from './task-checking.ts';
 import { refuseAgentMoveOfTakenOverTask } from './task-rounds.ts';
-import { refuseDoneWithoutMerge, refuseMoveToChecking } from './tasks.ts';
+import { listFollowedComments, refuseDoneWithoutMerge, refuseMoveToChecking } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
 
@@ -36,7 +36,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
   };
   const withComments = async (task: TaskRecord | undefined): Promise<RunTask> => {
     if (!task) return { task: null, comments: [] };
-    const comments = await ctx.tasks.listComments(task.id);
+    const comments = await listFollowedComments(ctx, task.id);
     return { task: { ...task, commentCount: comments.length }, comments: comments.slice(-COMMENTS_SHOWN) };
   };
 

@@ -12,10 +12,11 @@
  * the unsent ones to the task's owner and the task back to in_progress (core's `runTaskReview`).
  */
 import { existsSync } from 'node:fs';
-import { type MergeMethod, type ProjectRepo, type ReviewAnchor, TASK_STATUSES, type TaskStatus } from '@tinyagi/client/contract';
+import { type Comment, type MergeMethod, type ProjectRepo, type ReviewAnchor, TASK_STATUSES, type TaskStatus } from '@tinyagi/client/contract';
 import {
   anchoredFile,
   baseChildEnv,
+  followComments,
   listProjectWorktrees,
   requireAgent,
   requireTeam,
@@ -27,6 +28,7 @@ import {
   taskCommandWrap,
   taskDiff,
   TinyError,
+  taskTip,
   type TaskRecord,
   type TaskStepBase,
 } from '@tinyagi/core/internal';
@@ -272,6 +274,26 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const task = await ctx.tasks.createTask(body);
       return entersWork(undefined, task) ? dispatch(ctx, task) : task;
     },
+/**
+ * A task's comments, each review comment with `anchor.current`: its line followed to the branch's
+ * tip (core's `followComments`). A task with no branch, or whose repository git cannot read, has its
+ * comments as stored: where they are now is not known, and listing them must not fail for it.
+ */
+export async function listFollowedComments(ctx: ServerContext, ref: string): Promise<Comment[]> {
+  const task = await ctx.tasks.mustGetTask(ref);
+  const comments = await ctx.tasks.listComments(task.id);
+  if (!comments.some((c) => c.anchor !== null) || !task.projectId) return comments;
+  const project = await ctx.tasks.getProject(task.projectId);
+  if (!project?.repo) return comments;
+  const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
+  try {
+    const tip = existsSync(repo.repoDir) ? await taskTip(repo.repoDir, task.git) : undefined;
+    return tip === undefined ? comments : await followComments(repo.repoDir, tip, comments);
+  } catch {
+    return comments;
+  }
+}
+
 
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
@@ -343,7 +365,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       return taskDiff(repo, { identifier, git: task.git });
     },
 
-    listComments: ({ params }) => ctx.tasks.listComments(params.id),
+    listComments: async ({ params }) => listFollowedComments(ctx, params.id),
 
     addComment: async ({ params, body }) => {
       const author = body.author ?? 'user';
