@@ -248,6 +248,54 @@ describe('git-native tasks with a GitHub forge', () => {
     expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1]);
   });
 
+  it("a pull request's check run that keeps failing counts its rounds: past maxRounds a person is asked once and nothing is sent; more rounds sends it on; a person's review is sent past the limit", async () => {
+    const fx = gitRepos();
+    gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web' });
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const { harness, logFile } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 0 };
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), maxRounds: 1, forge } },
+    });
+    const agent = scriptedAgent([commitAndPush('v1'), commitAndPush('v2'), commitAndPush('v3'), commitAndPush('v4')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const failOn = async (label: string, before: string | null): Promise<string> => {
+      const t = await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.pullRequest !== undefined && x.git.check?.headSha !== before, `review (${label})`);
+      const head = t.git!.check!.headSha!;
+      await gh!.addCheckRun({ headSha: head, name: 'ci', conclusion: 'failure', output: { title: `ci fails on ${label}` } });
+      return head;
+    };
+
+    // Round 1 is within maxRounds: sent.
+    const v1 = await failOn('v1', null);
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newFailedChecks: 1, sent: { round: 1 }, task: { status: 'in_progress' } });
+    // The fix fails again on GitHub: the limit is reached, so a person is asked and nothing goes to the owner.
+    const v2 = await failOn('v2', v1);
+    const held = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(held).toMatchObject({ newFailedChecks: 1, sent: null, roundsApprovalId: expect.stringMatching(/^apr_/), waiting: expect.stringContaining('limit of 1 rounds'), task: { status: 'review' } });
+    const again = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(again).toMatchObject({ sent: null, roundsApprovalId: held.roundsApprovalId, task: { status: 'review', git: { rounds: 1, roundsApproval: { id: held.roundsApprovalId } } } });
+    const asked = await harness.client.listApprovals({ query: { taskId: task.id } });
+    expect(asked.map((a) => [a.id, a.kind, a.status, a.summary])).toEqual([[held.roundsApprovalId, 'task_rounds', 'pending', expect.stringContaining('The check run "ci" on GitHub ended failure.')]]);
+    expect(await eventsOf(harness.stores, { types: ['task.rounds_exhausted'] })).toHaveLength(1);
+    expect(prompts(logFile).some((p) => p.includes('ci fails on v2'))).toBe(false);
+
+    // More rounds: the held-back run goes to the owner at once (round 2), who pushes v3.
+    await harness.client.decideApproval({ params: { id: held.roundsApprovalId! }, body: { decision: 'more_rounds', rounds: 1 } });
+    const v3task = await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.check?.headSha !== v2, 'review after more rounds');
+    expect(v3task.git).toMatchObject({ rounds: 2, roundsLimit: 2, roundsApproval: { id: held.roundsApprovalId, decision: 'more_rounds' } });
+    expect(prompts(logFile).filter((p) => p.includes('ci fails on v2'))).toHaveLength(1);
+    expect(prompts(logFile).find((p) => p.includes('ci fails on v2'))).toContain('asks for changes (round 2)');
+
+    // At the limit again, a person's review on GitHub is a person's decision: sent and counted, never stopped.
+    await gh.addReview({ pullNumber: 1, state: 'CHANGES_REQUESTED', body: 'Rename it.', login: 'ann' });
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newReviews: 1, sent: { round: 3 }, task: { status: 'in_progress' } });
+    await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.check?.headSha !== v3task.git!.check!.headSha, 'review after the review');
+    expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1, 2, 3]);
+    expect((await harness.client.listApprovals({ query: { taskId: task.id } })).map((a) => a.status)).toEqual(['answered']);
+  });
+
   it('a pull request a person merged on GitHub is proved by ancestry and finished: created false, the worktree removed, the task done', async () => {
     const fx = gitRepos();
     gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web' });

@@ -196,6 +196,8 @@ export const tasksContract = {
       sent: z.object({ round: Int, commentIds: z.array(Int), conversationId: Str, messageId: Str }).nullable(),
       /** Why something new was not sent yet. */
       waiting: z.string().optional(),
+      /** The `task_rounds` request the failed check runs wait on: they came after the task's last round. */
+      roundsApprovalId: Str.optional(),
     }),
   }),
 

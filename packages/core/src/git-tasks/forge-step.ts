@@ -22,6 +22,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { TaskGit, TaskMerge, TaskPullRequest } from '@tinyagi/client/contract';
+import type { ApprovalStoreApi } from '../approvals/store.ts';
 import { TinyError } from '../errors.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { uncommittedPaths } from './branch-state.ts';
@@ -29,6 +30,7 @@ import type { Forge, ForgeCheckRun, ForgeReview } from './forge.ts';
 import { git, isAncestor, resolveCommit } from './git.ts';
 import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
 import { runTaskReview, type TaskReviewInput, type TaskReviewResult } from './review-step.ts';
+import { requestRoundsApproval, roundsApprovalId } from './rounds-request.ts';
 import type { TaskStepBase } from './task-step.ts';
 import { removeTaskWorktree } from './worktrees.ts';
 
@@ -86,6 +88,8 @@ export async function openTaskPullRequest(input: OpenPullRequestInput): Promise<
 export interface ForgeSyncInput extends TaskStepBase {
   forge: Forge;
   tasks: TaskReviewInput['tasks'] & Pick<TaskStoreApi, 'getTask'>;
+  /** Where the `task_rounds` request is made when the failed check runs come after the task's last round. */
+  approvals: Pick<ApprovalStoreApi, 'createOnce' | 'get' | 'decide'>;
   send: TaskReviewInput['send'];
 }
 
@@ -100,8 +104,10 @@ export interface ForgeSyncResult {
   /** Reviews with a body that ask for changes or comment. */
   newReviews: number;
   newFailedChecks: number;
-  /** Why nothing was sent when something was new (the task not in Review). */
+  /** Why nothing was sent when something was new (the task not in Review, or a person asked after its last round). */
   waiting?: string;
+  /** The `task_rounds` request the failed check runs wait on (their rounds are at the task's limit). */
+  roundsApprovalId?: string;
 }
 
 /** One failed check run as the owner reads it: its name, conclusion, title, summary, and the text's tail. */
@@ -141,39 +147,98 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
     newReviews: asking.length,
     newFailedChecks: failed.length,
   };
+  if (task.status === 'review') {
+    // A round a crash interrupted (its summary stored and recorded, its message maybe not sent): sent now, under the same key.
+    const interrupted = await interruptedRound(input, task);
+    if (interrupted !== undefined) return { ...interrupted, ...result };
+  }
   if (failed.length === 0 && fresh.length === 0 && asking.length === 0) return { task, sent: null, ...result };
   if (task.status !== 'review') return { task, sent: null, ...result, waiting: `Task ${identifier} is in ${task.status}: the forge's feedback is sent once it is back in review.` };
 
-  // The comments become the task's review comments (taken, so never stored twice), then one request for changes carries them.
+  // Failed check runs are counted against the task's rounds, as the Checking's are; a person's review on GitHub is a person's decision: sent and counted, never stopped.
+  const rounds = gitState.rounds ?? 0;
+  const limit = gitState.roundsLimit ?? input.repo.maxRounds;
+  const asked = gitState.roundsApproval;
+  if (fresh.length === 0 && asking.length === 0 && rounds >= limit) return holdForPerson(input, task, failed, result);
+
+  // The comments become the task's review comments, and the summary is stored as sent in the coming
+  // round, before what was taken is recorded: the record and the message's key (the round and the
+  // comments' ids) come from the same stored rows, so a crash or a second read never sends twice.
+  const round = rounds + 1;
   const unplaced: string[] = [];
   for (const c of fresh) {
     const author = `github:${c.author}`;
     if (c.line === null) unplaced.push(`${author} on ${c.path} (GitHub no longer places it on a line): ${c.body}`);
     else await input.tasks.addComment(task.id, { author, content: c.body, anchor: { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId } });
   }
-  const taken = [...(gitState.forgeSent ?? []), ...fresh.map((c) => `comment:${c.id}`)];
-  await input.tasks.setTaskGit(task.id, { ...gitState, forgeSent: taken, updatedAt: Date.now() });
   const summaryParts = [...failed.map(checkRunText), ...asking.map(reviewText), ...unplaced];
-  const asked = [
+  const summary =
+    summaryParts.length === 0 ? undefined : { author: 'github', content: `From the pull request ${pr.url} (it follows the branch: push what you commit):\n\n${summaryParts.join('\n\n')}` };
+  if (summary !== undefined) await input.tasks.addComment(task.id, { ...summary, sentRound: round });
+  const taken = [...(gitState.forgeSent ?? []), ...fresh.map((c) => `comment:${c.id}`), ...failed.map((r) => `check:${r.id}`), ...asking.map((r) => `review:${r.id}`)];
+  const recorded: TaskGit = { ...gitState, forgeSent: taken, updatedAt: Date.now() };
+  await input.tasks.setTaskGit(task.id, recorded);
+  const what = [
     ...(failed.length === 0 ? [] : [failed.length === 1 ? 'a failed check run' : `${failed.length} failed check runs`]),
     ...(asking.length === 0 ? [] : [asking.length === 1 ? 'a review' : `${asking.length} reviews`]),
     ...(fresh.length === 0 ? [] : [fresh.length === 1 ? 'a review comment' : `${fresh.length} review comments`]),
   ].join(' and ');
-  const reviewed = await runTaskReview({
-    ...input,
-    intro: (round) => `Its pull request #${pr.number} on GitHub asks for changes (round ${round}): ${asked}.`,
-    task: { ...task, git: { ...gitState, forgeSent: taken } },
-    ...(summaryParts.length === 0 ? {} : { summary: { author: 'github', content: `From the pull request ${pr.url} (it follows the branch: push what you commit):\n\n${summaryParts.join('\n\n')}` } }),
-  });
-  const after = (await input.tasks.getTask(task.id)) ?? reviewed.task;
-  const latest: TaskGit | null = after.git;
-  if (latest !== null)
-    await input.tasks.setTaskGit(task.id, {
-      ...latest,
-      forgeSent: [...(latest.forgeSent ?? taken), ...failed.map((r) => `check:${r.id}`), ...asking.map((r) => `review:${r.id}`)],
-      updatedAt: Date.now(),
-    });
-  return { task: (await input.tasks.getTask(task.id)) ?? after, sent: reviewed.sent, ...result };
+  const reviewed = await runTaskReview({ ...input, intro: introOf(pr.number, what), task: { ...task, git: recorded }, summary });
+  // A person's review sent while the failed runs waited for a person: the request has nothing left to decide.
+  if (asked !== undefined && asked.decision === undefined) await withdrawForgeRequest(input, asked.id, 'a person asked for changes on GitHub, and the failed check runs went with it');
+  return { task: (await input.tasks.getTask(task.id)) ?? reviewed.task, sent: reviewed.sent, ...result };
+}
+
+const introOf =
+  (number: number, what: string) =>
+  (round: number): string =>
+    `Its pull request #${number} on GitHub asks for changes (round ${round})${what === '' ? '' : `: ${what}`}.`;
+
+type SyncFacts = Omit<ForgeSyncResult, 'task' | 'sent' | 'waiting' | 'roundsApprovalId'>;
+
+/**
+ * The failed check runs came after the task's last round: nothing is sent, and a person is asked
+ * (the `task_rounds` request, its id recorded on the task before it is made, as the Checking does;
+ * made once, also across a crash: the next read makes it). The task waits in Review; its answer
+ * (rounds-step.ts) raises the limit, and the next read sends what was held back.
+ */
+async function holdForPerson(input: ForgeSyncInput, task: TaskRecord, failed: ForgeCheckRun[], facts: SyncFacts): Promise<ForgeSyncResult> {
+  const identifier = task.identifier ?? task.id;
+  const git0 = task.git as TaskGit;
+  const rounds = git0.rounds ?? 0;
+  let asked = git0.roundsApproval;
+  // Pending (recorded and not answered) is waited on; a request withdrawn or answered before is followed by a new one.
+  const existing = asked !== undefined && asked.decision === undefined ? await input.approvals.get(asked.id) : undefined;
+  const waits = asked !== undefined && asked.decision === undefined && (existing === undefined || existing.status === 'pending' || existing.status === 'answered');
+  let current = task;
+  if (!waits || asked === undefined) {
+    asked = { id: roundsApprovalId(task.id, rounds, asked?.id), requestedAt: Date.now() };
+    current = await input.tasks.setTaskGit(task.id, { ...git0, roundsApproval: asked, updatedAt: Date.now() });
+  }
+  const missing = failed.map((r) => `The check run "${r.name}" on GitHub ended ${r.conclusion ?? r.status}.`);
+  await requestRoundsApproval({ approvals: input.approvals, events: input.events, projectId: input.projectId, repo: input.repo }, current, missing);
+  return {
+    task: current,
+    sent: null,
+    ...facts,
+    roundsApprovalId: asked.id,
+    waiting: `Task ${identifier} is at its limit of ${git0.roundsLimit ?? input.repo.maxRounds} rounds: its pull request's failed check runs wait for a person's answer (task_rounds ${asked.id}: more rounds, take over or stop).`,
+  };
+}
+
+/** A round the forge's read stored and recorded but did not finish (the summary by `github` stored as sent in a round not counted): run again, it finds the message sent before. */
+async function interruptedRound(input: ForgeSyncInput, task: TaskRecord): Promise<{ task: TaskRecord; sent: TaskReviewResult['sent'] } | undefined> {
+  const git0 = task.git as TaskGit;
+  const round = (git0.rounds ?? 0) + 1;
+  const stored = (await input.tasks.listComments(task.id)).find((c) => c.anchor === null && c.author === 'github' && c.sentRound === round);
+  if (stored === undefined || git0.pullRequest === undefined) return undefined;
+  const reviewed = await runTaskReview({ ...input, intro: introOf(git0.pullRequest.number, ''), task, summary: { author: stored.author, content: stored.content } });
+  return { task: (await input.tasks.getTask(task.id)) ?? reviewed.task, sent: reviewed.sent };
+}
+
+async function withdrawForgeRequest(input: ForgeSyncInput, id: string, reason: string): Promise<void> {
+  const done = await input.approvals.decide(id, { status: 'cancelled', decision: null, decidedBy: 'github', reason, decidedAt: Date.now() });
+  if (done) await input.events.append({ type: 'approval.decided', conversationId: done.conversationId, agentId: done.agentId, data: { approval: done } });
 }
 
 export interface ForgeMergeInput extends TaskStepBase {

@@ -33,15 +33,17 @@ export interface RoundsApprovalDeps {
 }
 
 /**
- * Makes the task's recorded `task_rounds` request unless it exists; `approval.requested` and
+ * Makes the task's recorded `task_rounds` request unless it exists (`failing`: what still fails, when
+ * not the recorded Checking's missing facts); `approval.requested` and
  * `task.rounds_exhausted` are appended when it was made now. Undefined when the task records none.
  */
-export async function requestRoundsApproval(deps: RoundsApprovalDeps, task: TaskRecord): Promise<{ approval: ApprovalRecord; created: boolean } | undefined> {
+export async function requestRoundsApproval(deps: RoundsApprovalDeps, task: TaskRecord, failing?: string[]): Promise<{ approval: ApprovalRecord; created: boolean } | undefined> {
   const asked = task.git?.roundsApproval;
   if (asked === undefined) return undefined;
   const identifier = task.identifier ?? task.id;
   const rounds = task.git?.rounds ?? 0;
-  const missing = task.git?.check?.missing ?? [];
+  // What still fails: the Checking's missing facts, or (the forge's read) the pull request's failed check runs.
+  const missing = failing ?? task.git?.check?.missing ?? [];
   const what = missing.length === 0 ? 'its facts still do not hold' : missing.join(' ');
   const summary = `${identifier} ${task.title}: still not done after ${rounds} ${rounds === 1 ? 'round' : 'rounds'}. ${what}`.replace(/\s+/g, ' ').trim();
   const { record, created } = await deps.approvals.createOnce({

@@ -4,11 +4,13 @@
  * - The request (rounds-request.ts) is made once, also across a crash, and never expires.
  * - An answer is taken at the desk (the first wins, in the database); `carryOutRoundsAnswer` then
  *   acts on the task, and only while the task still waits for that request (in `checking`,
- *   `needs_person`, the same id), so carrying it out again (after a crash, at start) does nothing
- *   twice:
+ *   `needs_person`, the same id; or in `review` with a pull request whose failed check runs wait
+ *   for it, not answered yet: forge-step.ts), so carrying it out again (after a crash, at start)
+ *   does nothing twice:
  *   - `more_rounds`: the task's `roundsLimit` becomes its rounds plus the rounds given, and the
  *     round goes to the owner as any round (sendRoundFeedback: the failures not sent before, keyed
- *     so a retry finds the message sent), back to `in_progress`;
+ *     so a retry finds the message sent), back to `in_progress`; a task waiting in Review gets the
+ *     limit only, and the forge's next read sends the held-back check runs;
  *   - `take_over`: `in_progress`, assigned to nobody (a person works in the worktree; no agent is
  *     sent anything);
  *   - `stop`: back to `todo` (its assignee kept), out of the loop.
@@ -59,14 +61,22 @@ export async function carryOutRoundsAnswer(input: RoundsAnswerInput): Promise<{ 
   const task = await tasks.mustGetTask(approval.taskId);
   const git = task.git;
   const check = git?.check;
-  if (task.status !== 'checking' || git === undefined || git === null || check == null || check.state !== 'needs_person' || git.roundsApproval?.id !== approval.id) return { task, acted: false };
+  if (git === undefined || git === null || git.roundsApproval?.id !== approval.id) return { task, acted: false };
+  // Waiting in Checking (its checks failed after the last round), or in Review (its pull request's failed check runs did: forge-step.ts).
+  const inChecking = task.status === 'checking' && check != null && check.state === 'needs_person';
+  const onForge = task.status === 'review' && git.pullRequest !== undefined && git.roundsApproval.decision === undefined;
+  if (!inChecking && !onForge) return { task, acted: false };
   const by = approval.decidedBy ?? 'person';
   const answered: NonNullable<TaskGit['roundsApproval']> = { ...git.roundsApproval, decision: decision as RoundsDecision, decidedBy: by };
   const identifier = task.identifier ?? task.id;
   const rounds = git.rounds ?? 0;
   let after: TaskRecord;
   let roundsLimit: number | undefined;
-  if (decision === 'more_rounds') {
+  if (decision === 'more_rounds' && onForge) {
+    // The held-back check runs are the forge's: the next read of the pull request (the caller's, then the poll's) sends them.
+    roundsLimit = rounds + roundsGiven(approval);
+    after = await tasks.setTaskGit(task.id, { ...git, roundsLimit, roundsApproval: answered, updatedAt: Date.now() });
+  } else if (decision === 'more_rounds' && check != null) {
     roundsLimit = rounds + roundsGiven(approval);
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
     const worktreePath = git.worktreePath ?? taskWorktreePath(ctx, { id: task.id, identifier, title: task.title });

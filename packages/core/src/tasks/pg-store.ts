@@ -196,6 +196,15 @@ export class PgTaskStore implements TaskStoreApi {
     return toTask(row);
   }
 
+  async holdTask<T>(taskId: string, name: string, work: () => Promise<T>): Promise<{ held: true; value: T } | { held: false }> {
+    // The keys: the hold's name in this schema, and the task (a hashtext collision only makes another task wait its turn).
+    return this.#scope.transaction(async (tx) => {
+      const [row] = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS ok', [`tinyagi.task.${name}.${tx.schema}`, taskId]);
+      if (row?.ok !== true) return { held: false as const };
+      return { held: true as const, value: await work() };
+    });
+  }
+
   /** Sets status and position (the index in the list) of every task listed per column, all or nothing. */
   async reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Promise<{ tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> }> {
     return this.#scope.transaction(async (scope) => {

@@ -185,6 +185,11 @@ export class TaskStore implements TaskStoreApi {
     return this.mustGetTask(task.id);
   }
 
+  /** One daemon per home on SQLite: nothing else could hold it (TaskStoreApi). */
+  async holdTask<T>(_taskId: string, _name: string, work: () => Promise<T>): Promise<{ held: true; value: T }> {
+    return { held: true, value: await work() };
+  }
+
   /** Sets status and position (the index in the list) of every task listed per column. */
   reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): { tasks: TaskRecord[]; statusChanged: Array<{ before: TaskRecord; after: TaskRecord }> } {
     const moved: TaskRecord[] = [];

@@ -132,6 +132,15 @@ export interface TaskStoreApi {
    */
   markCommentsSent(taskId: string, ids: readonly number[], round: number): Awaitable<CommentRecord[]>;
   deleteComment(id: number): Awaitable<void>;
+  /**
+   * Runs `work` holding the task's hold `name` across every process on the database, or answers
+   * `{ held: false }` at once (work not run) when another holds it. PostgreSQL: a transaction-scoped
+   * advisory lock (`pg_try_advisory_xact_lock`) on a pooled client of its own, kept while `work`
+   * runs and released when it ends (or when the client's connection dies with its process); `work`'s
+   * own writes go through the pool as any. SQLite: one daemon per home, so it runs `work` (the
+   * daemon keeps its own one-at-a-time per task).
+   */
+  holdTask<T>(taskId: string, name: string, work: () => Promise<T>): Promise<{ held: true; value: T } | { held: false }>;
 }
 
 // Shared with the PostgreSQL store (pg-store.ts).

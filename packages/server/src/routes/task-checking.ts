@@ -9,7 +9,7 @@ import { finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from 
 import type { ServerContext } from '../context.ts';
 import { resumeTaskRounds } from './task-rounds.ts';
 import { openPullRequestAfterChecking } from './task-forge.ts';
-import { sendToTaskOwner, taskStepBase } from './tasks.ts';
+import { mergeByRule, sendToTaskOwner, taskStepBase } from './tasks.ts';
 
 /** The Checkings in flight, per server: closing the server waits for them. */
 const inFlight = new WeakMap<ServerContext, Set<Promise<unknown>>>();
@@ -70,6 +70,8 @@ async function proveDone(ctx: ServerContext, task: TaskRecord, saidBy?: { runId:
     send: (message, idempotencyKey, workdir) => sendToTaskOwner(ctx, task, message, idempotencyKey, workdir),
   });
   await openPullRequestAfterChecking(ctx, task.id, taskStepBase);
+  // The binding's merge rule, if any, may merge it now (with a forge, once its check runs and reviews allow).
+  await mergeByRule(ctx, task.id);
 }
 
 /**
@@ -90,6 +92,12 @@ export async function resumeCheckings(ctx: ServerContext): Promise<number> {
     n++;
     if (state === 'passed' || state === 'failed') await finishTaskChecking(ctx.tasks, task.id);
     else track(ctx, task);
+  }
+  // A task in review whose pull request's failed check runs wait for a person (forge-step.ts): an answer a crash left undone is carried out.
+  for (const task of await ctx.tasks.listTasks({ status: 'review' })) {
+    const asked = task.git?.roundsApproval;
+    if (task.git?.pullRequest === undefined || asked === undefined || asked.decision !== undefined) continue;
+    if (await resumeTaskRounds(ctx, task)) n++;
   }
   return n;
 }

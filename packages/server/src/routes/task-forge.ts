@@ -79,13 +79,18 @@ export async function mergeThroughForge(
 /** `POST /api/tasks/:id/forge/sync`: the pull request opened if missing, then the forge's feedback read and sent (core's `syncTaskForge`). */
 export async function syncForge(ctx: ServerContext, project: BoundProject, task: TaskRecord, base: TaskStepBase, sendToTaskOwner: SendToOwner) {
   const identifier = task.identifier ?? task.id;
-  // One read of a task's forge at a time (a person's sync and the poll): GitHub's comments are stored once.
+  // One read of a task's forge at a time (a person's sync and the poll), in this process and across
+  // the nodes of one database (the store's hold: PostgreSQL's advisory lock), so GitHub's comments are
+  // stored once and its feedback sent once.
   const busy = syncing.get(ctx) ?? new Set<string>();
   syncing.set(ctx, busy);
-  if (busy.has(task.id)) throw new TinyError('INVALID_STATE', `Task ${identifier}'s pull request is being read.`, { hint: 'Wait for that read to answer.' });
+  const refused = (): TinyError => new TinyError('INVALID_STATE', `Task ${identifier}'s pull request is being read.`, { hint: 'Wait for that read to answer.' });
+  if (busy.has(task.id)) throw refused();
   busy.add(task.id);
   try {
-    return await syncOnce(ctx, project, task, base, sendToTaskOwner);
+    const held = await ctx.tasks.holdTask(task.id, 'forge', () => syncOnce(ctx, project, task, base, sendToTaskOwner));
+    if (!held.held) throw refused();
+    return held.value;
   } finally {
     busy.delete(task.id);
   }
@@ -112,7 +117,14 @@ async function syncOnce(ctx: ServerContext, project: BoundProject, task: TaskRec
   }
   const pullRequest = current.git?.pullRequest;
   if (pullRequest === undefined) throw new TinyError('INTERNAL', `Task ${identifier}'s pull request was not recorded.`);
-  const synced = await syncTaskForge({ ...base, task: current, forge, tasks: ctx.tasks, send: (message, key, workdir) => sendToTaskOwner(ctx, current, message, key, workdir) });
+  const synced = await syncTaskForge({
+    ...base,
+    task: current,
+    forge,
+    tasks: ctx.tasks,
+    approvals: ctx.stores.approvals,
+    send: (message, key, workdir) => sendToTaskOwner(ctx, current, message, key, workdir),
+  });
   const { task: after, sent, ...rest } = synced;
   return {
     task: after,

@@ -13,7 +13,9 @@ import type { ServerContext } from '../context.ts';
  */
 export async function withdrawRoundsRequest(ctx: ServerContext, before: TaskRecord, after: TaskRecord | undefined): Promise<void> {
   const asked = before.git?.roundsApproval;
-  if (before.status !== 'checking' || asked === undefined || asked.decision !== undefined || (after !== undefined && after.status === 'checking')) return;
+  // Waiting in Checking, or in Review (its pull request's failed check runs: forge-step.ts).
+  const waiting = before.status === 'checking' || (before.status === 'review' && before.git?.pullRequest !== undefined);
+  if (!waiting || asked === undefined || asked.decision !== undefined || (after !== undefined && after.status === before.status)) return;
   const reason = after === undefined ? 'the task was deleted' : `the task was moved to ${after.status} by hand`;
   const done = await ctx.stores.approvals.decide(asked.id, { status: 'cancelled', decision: null, decidedBy: 'tasks', reason, decidedAt: Date.now() });
   if (done) await ctx.stores.events.append({ type: 'approval.decided', conversationId: done.conversationId, agentId: done.agentId, data: { approval: done } });

@@ -8,6 +8,7 @@
 import { TinyError } from '@tinyagi/core';
 import { carryOutRoundsAnswer, requestRoundsApproval, roundsApprovalId, type ApprovalRecord, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
+import { hasForge, syncForge } from './task-forge.ts';
 import { sendToTaskOwner, taskStepBase } from './tasks.ts';
 
 /** Carries out an answered `task_rounds` request on its task; the task after, or undefined when there was nothing to do. */
@@ -26,11 +27,23 @@ export async function carryOutTaskRoundsAnswer(ctx: ServerContext, approval: App
     approval,
     send: (message, idempotencyKey, workdir) => sendToTaskOwner(ctx, task, message, idempotencyKey, workdir),
   });
-  return acted ? after : undefined;
+  if (!acted) return undefined;
+  // More rounds for a task waiting in Review: its pull request is read now, so the held-back failed check runs go to the owner (the poll sends them otherwise).
+  if (approval.decision === 'more_rounds' && after.status === 'review' && hasForge(project)) {
+    try {
+      return (await syncForge(ctx, project, after, taskStepBase(ctx, project.id, project.repo, after), sendToTaskOwner)).task;
+    } catch (err) {
+      ctx.log.warn(
+        `Task ${after.identifier ?? after.id}: reading its pull request after more rounds failed (the poll and tinyagi task sync try again): ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  return after;
 }
 
 /**
- * At start, for a task left in `checking` as `needs_person`: its request is made if it is not
+ * At start, for a task left in `checking` as `needs_person` (or in `review`, its pull request's
+ * failed check runs waiting for an answer not carried out): its request is made if it is not
  * (also for a task a daemon before this slice left waiting: it records one now), and an answer
  * not carried out is carried out. True when it did something.
  */
