@@ -13,7 +13,7 @@ import { CONVERSATION_STATUSES, FAILURE_REASONS } from './records.ts';
 import { EVENT_TYPES, type EventType } from './event-types.ts';
 import { ApprovalSchema } from './approvals.ts';
 import { QUOTA_STATUSES } from './quotas.ts';
-import { MERGE_METHODS } from './git-tasks.ts';
+import { MERGE_METHODS, MERGED_BY } from './git-tasks.ts';
 
 export { EVENT_TYPES, type EventType };
 
@@ -310,6 +310,8 @@ export const EVENT_PAYLOADS = {
     tip: Str,
     commit: Str,
     created: z.boolean(),
+    /** Who merged it (absent on events of before: a person). */
+    by: z.enum(MERGED_BY).optional(),
   }),
   /** After a confirmed merge the task's worktree was removed (`removed`: false when it was gone already) and its local branch deleted. */
   'task.worktree_removed': z.object({ taskId: Str, identifier: Str, projectId: Str, worktreePath: Str, branch: Str, removed: z.boolean(), branchDeleted: z.boolean() }),

@@ -56,6 +56,28 @@ export const DEFAULT_FORGE_POLL_SECONDS = 120;
  * owner, and where the person's merge is made. The token is never stored here: `tokenEnv` names
  * the daemon's environment variable that holds it (never passed to agents).
  */
+export const MERGE_METHODS = ['ff', 'merge'] as const;
+export type MergeMethod = (typeof MERGE_METHODS)[number];
+
+/** Who merged a task: a person (the route, `tinyagi task merge`, TinyOffice) or the binding's `autoMerge` rule. */
+export const MERGED_BY = ['person', 'rule'] as const;
+
+/**
+ * A rule's merge (docs/git-tasks.md, "A rule's merge"): the daemon merges a task in Review
+ * itself. `checked`: once its Checking passed (and, with a forge, every check run on the pull
+ * request's head has completed as success, neutral or skipped); `approved`: that, and at least
+ * `approvals` people whose latest review of the pull request approves it (a forge's reviews: it
+ * needs a forge). Absent: a person merges.
+ */
+export const AutoMergeSchema = z
+  .object({
+    when: z.enum(['checked', 'approved']),
+    method: z.enum(MERGE_METHODS).default('merge'),
+    approvals: z.int().min(1).max(20).default(1),
+  })
+  .meta({ id: 'AutoMerge' });
+export type AutoMerge = z.output<typeof AutoMergeSchema>;
+
 export const ForgeBindingSchema = z
   .object({
     kind: z.literal('github'),
@@ -101,9 +123,15 @@ export const ProjectRepoSchema = z
     maxRounds: z.int().min(1).max(100).default(DEFAULT_MAX_ROUNDS),
     /** Where pull requests, check runs, review comments and merges live (GitHub); absent: none. */
     forge: ForgeBindingSchema.optional(),
+    /** The daemon merges a task in Review by this rule; absent: a person merges. */
+    autoMerge: AutoMergeSchema.optional(),
   })
   .superRefine((repo, ctx) => {
     if (repo.forge !== undefined && repo.remote === undefined) ctx.addIssue({ code: 'custom', path: ['remote'], message: 'A forge needs the remote its pull requests are pushed to (e.g. "origin").' });
+    if (repo.autoMerge?.when === 'approved' && repo.forge === undefined)
+      ctx.addIssue({ code: 'custom', path: ['autoMerge', 'when'], message: 'Approvals are a forge\'s reviews: "approved" needs a forge (or use "checked").' });
+    if (repo.autoMerge?.method === 'ff' && repo.forge !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['autoMerge', 'method'], message: 'A task with a pull request is merged on the forge with a merge commit: use "merge".' });
     if ((repo.path === undefined) === (repo.url === undefined))
       ctx.addIssue({ code: 'custom', path: ['path'], message: 'Give either path (a local checkout) or url (a git remote), not both and not neither.' });
     if (repo.path !== undefined && !repo.path.startsWith('/')) ctx.addIssue({ code: 'custom', path: ['path'], message: 'The repository path must be absolute.' });
@@ -179,9 +207,6 @@ export const TaskCheckSchema = z
   .meta({ id: 'TaskCheck' });
 export type TaskCheck = z.infer<typeof TaskCheckSchema>;
 
-export const MERGE_METHODS = ['ff', 'merge'] as const;
-export type MergeMethod = (typeof MERGE_METHODS)[number];
-
 /** A confirmed merge of the task's branch into the base (docs/git-tasks.md): recorded before the worktree is removed. */
 export const TaskMergeSchema = z
   .object({
@@ -196,6 +221,8 @@ export const TaskMergeSchema = z
     /** The base's commit just before this merge moved it (absent when the base already held the tip, and on merges recorded before it was kept): where the task's diff starts. */
     baseBefore: Str.optional(),
     mergedAt: TimestampSchema,
+    /** Absent on merges recorded before it was kept: a person's. */
+    by: z.enum(MERGED_BY).optional(),
   })
   .meta({ id: 'TaskMerge' });
 export type TaskMerge = z.infer<typeof TaskMergeSchema>;

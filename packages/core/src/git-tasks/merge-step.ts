@@ -1,6 +1,6 @@
 /**
  * The merge step of a repository-bound task (docs/git-tasks.md, "Merge, and worktree removal"):
- * what the daemon runs when a person (or, later, a rule) merges a task in Review. Contract:
+ * what the daemon runs when a person (or the binding's `autoMerge` rule) merges a task in Review. Contract:
  * - Only a task in `review` is merged (INVALID_STATE otherwise), only a worktree without
  *   uncommitted changes (WORKTREE_UNSAFE: what is merged is what was committed and reviewed), and,
  *   when a Checking passed, only the commit it checked (INVALID_STATE when the branch moved since:
@@ -29,6 +29,8 @@ import { removeTaskWorktree } from './worktrees.ts';
 export interface TaskMergeInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask'>;
   method: MergeMethod;
+  /** Who merges: a person (default) or the binding's `autoMerge` rule (recorded and announced). */
+  by?: 'person' | 'rule';
 }
 
 export interface TaskMergeStepResult {
@@ -92,6 +94,7 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
       // Where the task's diff starts once its branch is gone (diff.ts).
       ...(merged.baseBefore === undefined ? {} : { baseBefore: merged.baseBefore }),
       mergedAt: Date.now(),
+      by: input.by ?? 'person',
       created: merged.created,
     };
     const { created: _created, ...record } = merge;
@@ -109,6 +112,7 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
         tip: merge.tip,
         commit: merge.commit,
         created: merge.created,
+        by: input.by ?? 'person',
       },
     });
   }

@@ -22,19 +22,20 @@ import {
   requireTeam,
   resolveFileRules,
   resolveProjectRepo,
+  mergeRuleDecision,
   runTaskMerge,
   runTaskReview,
   runTaskWorktreeStep,
   taskCommandWrap,
   taskDiff,
-  TinyError,
   taskTip,
+  TinyError,
   type TaskRecord,
   type TaskStepBase,
 } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import { mergeThroughForge, syncForge } from './task-forge.ts';
+import { forgeOf, hasForge, mergeThroughForge, syncForge } from './task-forge.ts';
 import { withdrawRoundsRequest } from './task-rounds-withdraw.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
 
@@ -177,19 +178,24 @@ export async function resumeTaskDispatches(ctx: ServerContext): Promise<Array<Pr
 export async function resumeTaskMerges(ctx: ServerContext): Promise<number> {
   let finished = 0;
   for (const task of await ctx.tasks.listTasks({ status: 'review' })) {
-    if (task.git?.merge === undefined || task.projectId === null) continue;
+    if (task.projectId === null) continue;
     try {
-      await mergeOne(ctx, task, task.git.merge.method);
-      finished++;
+      if (task.git?.merge !== undefined) {
+        await mergeOne(ctx, task, task.git.merge.method, task.git.merge.by ?? 'person');
+        finished++;
+      } else if (await mergeByRule(ctx, task.id)) {
+        // A rule's merge a stop came between (the task reached Review, the merge never began).
+        finished++;
+      }
     } catch (err) {
-      ctx.log.warn(`Task ${task.identifier ?? task.id}: finishing its recorded merge failed: ${err instanceof Error ? err.message : String(err)}`);
+      ctx.log.warn(`Task ${task.identifier ?? task.id}: finishing its merge failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   return finished;
 }
 
 /** The merge of a task in review, one at a time per task: on its forge when it has a pull request (task-forge.ts), otherwise locally. */
-async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMethod | undefined) {
+async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMethod | undefined, by: 'person' | 'rule') {
   const identifier = task.identifier ?? task.id;
   const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
   return oneAtATime(
@@ -199,8 +205,33 @@ async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMetho
     'is being merged',
     async () =>
       (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), method)) ??
-      runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: method ?? 'merge' }),
+      runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: method ?? 'merge', by }),
   );
+}
+
+/**
+ * A rule's merge (docs/git-tasks.md): the task, if it is in Review in a project whose binding has
+ * `autoMerge`, merged now when the rule holds (core's `mergeRuleDecision`; with a forge, on its
+ * pull request's check runs and reviews). Called when a Checking passes, after each read of a
+ * forge, and at start. True when it merged; a rule still waiting leaves the task as it is.
+ */
+export async function mergeByRule(ctx: ServerContext, taskId: string): Promise<boolean> {
+  const task = await ctx.tasks.getTask(taskId);
+  if (task?.status !== 'review' || task.projectId === null) return false;
+  const project = await ctx.tasks.getProject(task.projectId);
+  const rule = project?.repo?.autoMerge;
+  if (!project?.repo || rule === undefined) return false;
+  let forge: Parameters<typeof mergeRuleDecision>[0]['forge'];
+  if (hasForge(project)) {
+    const pr = task.git?.pullRequest;
+    if (pr === undefined) return false;
+    const remote = await forgeOf(ctx, project);
+    const head = await remote.getPullRequest(pr.number);
+    forge = { headSha: head.headSha, checkRuns: await remote.listCheckRuns(head.headSha), reviews: rule.when === 'approved' ? await remote.listReviews(pr.number) : [] };
+  }
+  if (!mergeRuleDecision({ rule, status: task.status, git: task.git, forge }).merge) return false;
+  await mergeOne(ctx, task, rule.method, 'rule');
+  return true;
 }
 
 /** The tasks being merged, and those whose review is being sent, per server: a second request for one task while the first runs is refused, not run beside it. */
@@ -243,6 +274,26 @@ async function reviewAnchor(ctx: ServerContext, task: TaskRecord, input: { path:
   return { path: input.path, line: input.line, side: input.side, commitSha: diff.tip };
 }
 
+/**
+ * A task's comments, each review comment with `anchor.current`: its line followed to the branch's
+ * tip (core's `followComments`). A task with no branch, or whose repository git cannot read, has its
+ * comments as stored: where they are now is not known, and listing them must not fail for it.
+ */
+export async function listFollowedComments(ctx: ServerContext, ref: string): Promise<Comment[]> {
+  const task = await ctx.tasks.mustGetTask(ref);
+  const comments = await ctx.tasks.listComments(task.id);
+  if (!comments.some((c) => c.anchor !== null) || !task.projectId) return comments;
+  const project = await ctx.tasks.getProject(task.projectId);
+  if (!project?.repo) return comments;
+  const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
+  try {
+    const tip = existsSync(repo.repoDir) ? await taskTip(repo.repoDir, task.git) : undefined;
+    return tip === undefined ? comments : await followComments(repo.repoDir, tip, comments);
+  } catch {
+    return comments;
+  }
+}
+
 async function boundProject(ctx: ServerContext, projectId: string | null, what: string, why = ''): Promise<{ id: string; repo: ProjectRepo }> {
   const project = projectId ? await ctx.tasks.getProject(projectId) : undefined;
   if (!project?.repo) {
@@ -274,26 +325,6 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const task = await ctx.tasks.createTask(body);
       return entersWork(undefined, task) ? dispatch(ctx, task) : task;
     },
-/**
- * A task's comments, each review comment with `anchor.current`: its line followed to the branch's
- * tip (core's `followComments`). A task with no branch, or whose repository git cannot read, has its
- * comments as stored: where they are now is not known, and listing them must not fail for it.
- */
-export async function listFollowedComments(ctx: ServerContext, ref: string): Promise<Comment[]> {
-  const task = await ctx.tasks.mustGetTask(ref);
-  const comments = await ctx.tasks.listComments(task.id);
-  if (!comments.some((c) => c.anchor !== null) || !task.projectId) return comments;
-  const project = await ctx.tasks.getProject(task.projectId);
-  if (!project?.repo) return comments;
-  const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
-  try {
-    const tip = existsSync(repo.repoDir) ? await taskTip(repo.repoDir, task.git) : undefined;
-    return tip === undefined ? comments : await followComments(repo.repoDir, tip, comments);
-  } catch {
-    return comments;
-  }
-}
-
 
     patchTask: async ({ params, body }) => {
       checkAssignees(body.assigneeAgent, body.assigneeTeam);
@@ -332,7 +363,7 @@ export async function listFollowedComments(ctx: ServerContext, ref: string): Pro
       return reordered.map((t) => dispatched.get(t.id) ?? t);
     },
 
-    mergeTask: async ({ params, body }) => mergeOne(ctx, await ctx.tasks.mustGetTask(params.id), body.method),
+    mergeTask: async ({ params, body }) => mergeOne(ctx, await ctx.tasks.mustGetTask(params.id), body.method, 'person'),
 
     syncTaskForge: async ({ params }) => {
       const task = await ctx.tasks.mustGetTask(params.id);

@@ -1,0 +1,76 @@
+/**
+ * A rule's merge (docs/git-tasks.md): a project whose binding has `autoMerge: { when: 'checked' }`
+ * has a task merged by the daemon as soon as its Checking passes (recorded and announced as the
+ * rule's), also when a stop came between the pass and the merge (a start merges it); a failed
+ * Checking merges nothing; `approved` without a forge is refused. Real git, the routes on
+ * loopback, the real orchestrator with the fake claude; waits on states.
+ */
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import { resumeCheckings } from '../src/routes/task-checking.ts';
+import { resumeTaskMerges } from '../src/routes/tasks.ts';
+import { eventsOf, raw, type ServerHarness } from './harness.ts';
+import { startCoderHarness } from './git-harness.ts';
+
+/** A started task with `file` committed on its branch, moved to checking as an agent's "done" is, its Checking run as a start runs it. */
+async function checkedTask(h: ServerHarness, projectId: string, title: string, file: string, content: string) {
+  const task = await h.client.createTask({ body: { title, projectId, assigneeAgent: 'coder', status: 'in_progress' } });
+  await waitFor(async () => (await eventsOf(h.stores, { conversationId: task.conversationId!, types: ['conversation.completed'] })).length > 0, 30_000, `${title}: its run completed`);
+  const tip = commitFile(task.git!.worktreePath!, file, content, title);
+  const git = (await h.client.getTask({ params: { id: task.id } })).git!;
+  await h.stores.tasks.updateTask(task.id, { status: 'checking' });
+  await h.stores.tasks.setTaskGit(task.id, {
+    ...git,
+    check: { state: 'running', headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null },
+  });
+  expect(await resumeCheckings(h.app.tiny)).toBe(1);
+  return { task, tip, worktree: task.git!.worktreePath! };
+}
+
+it('autoMerge checked: a passed Checking is merged by the rule (recorded and announced as the rule’s), a failed one is not; a pass a stop interrupted is merged at start; approved needs a forge', async () => {
+  const fx = gitRepos();
+  const h = await startCoderHarness();
+  const check = { name: 'has-notes', argv: ['sh', '-c', 'test -f notes.txt && ! grep -qx bad notes.txt || { echo "notes.txt is missing or bad"; exit 1; }'], timeoutMs: 10_000 };
+  const project = await h.client.createProject({
+    body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [check], autoMerge: { when: 'checked' } } },
+  });
+  expect(project.repo?.autoMerge).toEqual({ when: 'checked', method: 'merge', approvals: 1 });
+
+  const one = await checkedTask(h, project.id, 'Write the notes', 'notes.txt', 'notes\n');
+  const done = await waitFor(
+    async () => {
+      const t = await h.client.getTask({ params: { id: one.task.id } });
+      return t.status === 'done' ? t : undefined;
+    },
+    30_000,
+    'WEB-1 merged by the rule',
+  );
+  expect(done.git?.merge).toMatchObject({ method: 'merge', tip: one.tip, by: 'rule' });
+  expect(sh(fx.repoDir, 'log', '-1', '--format=%P', 'main').split(' ')).toContain(one.tip);
+  const merged = await eventsOf(h.stores, { types: ['task.merged'] });
+  expect(merged.map((e) => [e.data.identifier, e.data.by])).toEqual([['WEB-1', 'rule']]);
+
+  // A Checking that fails: back to in progress, nothing merged.
+  const two = await checkedTask(h, project.id, 'Spoil the notes', 'notes.txt', 'bad\n');
+  await waitFor(async () => ((await h.client.getTask({ params: { id: two.task.id } })).status === 'in_progress' ? true : undefined), 30_000, 'WEB-2 back in progress');
+  expect((await eventsOf(h.stores, { types: ['task.merged'] })).length).toBe(1);
+
+  // Passed and moved to review, then a stop before the rule merged it: a start does.
+  const three = await checkedTask(h, project.id, 'Write more notes', 'notes.txt', 'more notes\n');
+  await waitFor(async () => ((await h.client.getTask({ params: { id: three.task.id } })).status === 'done' ? true : undefined), 30_000, 'WEB-3 merged');
+  const four = await h.client.createTask({ body: { title: 'Write the menu', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+  await waitFor(async () => (await eventsOf(h.stores, { conversationId: four.conversationId!, types: ['conversation.completed'] })).length > 0, 30_000, 'WEB-4 run completed');
+  const tip = commitFile(four.git!.worktreePath!, 'notes.txt', 'the menu\n', 'Write the menu');
+  const git = (await h.client.getTask({ params: { id: four.id } })).git!;
+  const passed = { state: 'passed' as const, headSha: tip, startedAt: Date.now(), finishedAt: Date.now(), commits: 1, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
+  await h.stores.tasks.setTaskGit(four.id, { ...git, check: passed });
+  await h.stores.tasks.updateTask(four.id, { status: 'review' });
+  expect(await resumeTaskMerges(h.app.tiny)).toBe(1);
+  expect((await h.client.getTask({ params: { id: four.id } })).git?.merge).toMatchObject({ tip, by: 'rule' });
+  expect(await resumeTaskMerges(h.app.tiny)).toBe(0);
+
+  const refused = await raw(h, 'PATCH', `/api/projects/${project.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, autoMerge: { when: 'approved' } } }) });
+  expect(refused.status).toBe(400);
+  expect(JSON.stringify(refused.body)).toContain('needs a forge');
+});
