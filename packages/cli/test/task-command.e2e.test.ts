@@ -123,11 +123,43 @@ describe('tinyagi task', () => {
     );
     const shown = await daemon.cliHereOk(['task', 'show', 'WEB-1']);
     expect(shown).toContain('Review comments: 1 (0 not sent)');
-    expect(shown).toMatch(/work\.txt:1\s+user\s+in round 1\s+Say why/);
+    // The agent's new commit rewrote the line: the comment is outdated.
+    expect(shown).toMatch(/work\.txt:1 \(outdated: the line changed since\)\s+user\s+in round 1\s+Say why/);
     expect(shown).toMatch(/rounds: +1\n/);
     const nothing = await daemon.cliHere(['task', 'request-changes', 'WEB-1']);
     expect(nothing.code).not.toBe(0);
     expect(nothing.stderr).toContain('Nothing to send');
+  });
+
+  it('show --diff: the patch with each review comment under its line as it is now, the one the agent changed since outdated; --stat per file; plain when piped, coloured with FORCE_COLOR', async () => {
+    const tip = sh(join(worktreeRoot, 'WEB-1'), 'rev-parse', 'HEAD');
+    const line = sh(join(worktreeRoot, 'WEB-1'), 'show', 'HEAD:work.txt');
+    await daemon.cliHereOk(['task', 'comment', 'WEB-1', 'Fine now.', '--file', 'work.txt', '--line', '1']);
+    const diff = await daemon.cliHereOk(['task', 'show', 'WEB-1', '--diff']);
+    expect(diff).toMatch(new RegExp(`^tinyagi/WEB-1-good-change\\S* against main \\([0-9a-f]{10}\\.\\.${tip.slice(0, 10)}\\): 2 commits, 1 file\ndiff --git a/work.txt b/work.txt\n`));
+    expect(diff).toContain(`@@ -0,0 +1 @@\n+${line}\n    » user, not sent: Fine now.\n`);
+    // Sent in round 1 on line 1, which the agent's next commit rewrote.
+    expect(diff).toMatch(/\n\nOutdated comments: 1\n {4}» work\.txt:1 \(outdated: the line changed since\), user, sent in round 1: Say why it is good\.\n$/);
+    expect(diff).not.toContain('\u001b[');
+    const stat = await daemon.cliHereOk(['task', 'show', 'WEB-1', '--stat']);
+    expect(stat).toMatch(/FILE +STATUS +\+ +- +COMMENTS\nwork\.txt +added +1 +0 +2 \(1 outdated\)\n1 file changed, \+1 -0\n$/);
+    const json = JSON.parse(await daemon.cliHereOk(['task', 'show', 'WEB-1', '--diff', '--json'])) as {
+      diff: { tip: string };
+      comments: Array<{ anchor: { line: number; current: { line: number | null } } }>;
+    };
+    expect([json.diff.tip, json.comments.map((c) => [c.anchor.line, c.anchor.current])]).toEqual([
+      tip,
+      [
+        [1, { path: 'work.txt', line: null, commitSha: tip }],
+        [1, { path: 'work.txt', line: 1, commitSha: tip }],
+      ],
+    ]);
+    // The built CLI in its own process, as a terminal would get it.
+    const coloured = await daemon.cli(['task', 'show', 'WEB-1', '--diff'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(coloured.code).toBe(0);
+    expect(coloured.stdout).toContain(`\u001b[32m+${line}\u001b[39m`);
+    expect(coloured.stdout).toContain('\u001b[36m@@ -0,0 +1 @@\u001b[39m');
+    expect((await daemon.cliHere(['task', 'show', 'WEB-1', '--diff', '--stat'])).stderr).toContain('Give --diff or --stat, not both.');
   });
 
   it('merge: WEB-1 goes into main and its worktree is removed; WEB-2, not in review, is refused with the code; worktrees lists what is left', async () => {

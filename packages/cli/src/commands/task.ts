@@ -18,6 +18,7 @@ import { usageError } from '../output/cli-error.ts';
 import { formatDuration, formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
+import { printTaskDiff, printTaskDiffStat } from './task-diff.ts';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
 
@@ -176,9 +177,19 @@ export function registerTaskCommands(program: Command): void {
       .command('show')
       .description("one task (by id or identifier such as WEB-3): its branch, worktree, the last Checking with each check's result and a failed check's output, the merge")
       .argument('<task>', 'task id or identifier')
-      .option('--lines <n>', "how many lines of a failed check's output (default 20)", parsePositiveInt),
-  ).action(async (ref: string, options: { lines?: number; json?: boolean }, cmd: Command) => {
+      .option('--lines <n>', "how many lines of a failed check's output (default 20)", parsePositiveInt)
+      .option('--diff', 'print its diff (branch against base) with the review comments under their lines as they are now')
+      .option('--stat', 'print a summary of its diff per file: status, added and removed lines, review comments'),
+  ).action(async (ref: string, options: { lines?: number; json?: boolean; diff?: boolean; stat?: boolean }, cmd: Command) => {
     const { client } = connect(contextOf(cmd));
+    if (options.diff || options.stat) {
+      if (options.diff && options.stat) throw usageError('Give --diff or --stat, not both.');
+      // The diff first: the comments are then followed to a tip at least as new as the diff's.
+      const diff = await client.getTaskDiff({ params: { id: ref } });
+      const comments = (await client.listComments({ params: { id: ref } })).filter((c) => c.anchor !== null);
+      if (options.json) return printJson({ diff, comments });
+      return options.stat ? printTaskDiffStat(diff, comments) : printTaskDiff(diff, comments);
+    }
     const found = await client.getTask({ params: { id: ref } });
     if (options.json) return printJson(found);
     printTask(found, options.lines ?? 20, found.commentCount > 0 ? await client.listComments({ params: { id: found.id } }) : []);
