@@ -34,7 +34,7 @@ import { runToolRoutes } from './routes/run-tools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
-import { resumeTaskDispatches, resumeTaskMerges, sendToTaskOwner, taskRoutes, taskStepBase, withTaskReview } from './routes/tasks.ts';
+import { mergeByRule, resumeTaskDispatches, resumeTaskMerges, sendToTaskOwner, taskRoutes, taskStepBase, withTaskReview } from './routes/tasks.ts';
 import { checkingsInFlight, resumeCheckings } from './routes/task-checking.ts';
 import { startForgePoll, stopForgePoll } from './routes/task-forge.ts';
 import { teamRoutes } from './routes/teams.ts';
@@ -134,7 +134,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     await resumeTaskDispatches(ctx);
     await resumeCheckings(ctx);
     await resumeTaskMerges(ctx);
-    startForgePoll(ctx, { taskStepBase, sendToTaskOwner, withTaskReview });
+    startForgePoll(ctx, { taskStepBase, sendToTaskOwner, withTaskReview, mergeByRule });
   });
   // A Checking in flight finishes (its checks are bounded by their timeouts) before the stores close.
   app.addHook('onClose', async () => {

@@ -323,4 +323,33 @@ describe('git-native tasks with a GitHub forge', () => {
     expect(existsSync(reviewed.git!.worktreePath!)).toBe(false);
     expect((await eventsOf(harness.stores, { types: ['task.merged'] })).map((e) => e.data.created)).toEqual([false]);
   });
+  it("autoMerge approved: a passed task waits for its pull request's check runs and an approval, then the rule merges it on GitHub (by: rule)", async () => {
+    const fx = gitRepos();
+    gh = await startGitHubStandIn({ owner: 'octo-org', repo: 'web', token: 'ghp_forgeRuleToken0123456789abcdefghijklm' });
+    sh(fx.repoDir, 'remote', 'add', 'origin', gh.barePath);
+    sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
+    const { harness } = await start({ TINYAGI_TEST_GH_TOKEN: gh.token });
+    const forge = { kind: 'github' as const, owner: gh.owner, repo: gh.repo, apiUrl: gh.url, tokenEnv: 'TINYAGI_TEST_GH_TOKEN', pollSeconds: 0 };
+    const project = await harness.client.createProject({
+      body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', baseRef: 'origin/main', worktreeRoot: join(fx.root, 'worktrees'), forge, autoMerge: { when: 'approved' } } },
+    });
+    const agent = scriptedAgent([commitAndPush('v1')]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Fix login'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const opened = await taskWhen(harness, task.id, (t) => t.status === 'review' && t.git?.pullRequest !== undefined, 'review with a pull request');
+    const tip = opened.git!.check!.headSha!;
+
+    // CI still running, then passing without an approval: the rule waits.
+    await gh.addCheckRun({ headSha: tip, name: 'ci', status: 'in_progress' });
+    expect((await harness.client.syncTaskForge({ params: { id: task.id } })).task.status).toBe('review');
+    await gh.addCheckRun({ headSha: tip, name: 'ci', conclusion: 'success' });
+    expect((await harness.client.syncTaskForge({ params: { id: task.id } })).task.status).toBe('review');
+
+    // An approval: the next read merges it on GitHub, as the rule's.
+    await gh.addReview({ pullNumber: 1, state: 'APPROVED', body: 'Ship it.', login: 'ann' });
+    const synced = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(synced.task).toMatchObject({ status: 'done', git: { merge: { by: 'rule', tip } } });
+    expect(sh(gh.barePath, 'log', '-1', '--format=%P', 'main').split(' ')).toContain(tip);
+    expect(existsSync(opened.git!.worktreePath!)).toBe(false);
+    expect((await eventsOf(harness.stores, { types: ['task.merged'] })).map((e) => [e.data.identifier, e.data.by])).toEqual([['WEB-1', 'rule']]);
+  });
 });

@@ -244,6 +244,8 @@ async function withdrawForgeRequest(input: ForgeSyncInput, id: string, reason: s
 export interface ForgeMergeInput extends TaskStepBase {
   forge: Forge;
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask'>;
+  /** Who merges: a person (default) or the binding's `autoMerge` rule (recorded and announced). */
+  by?: 'person' | 'rule';
 }
 
 export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task: TaskRecord; merge: TaskMerge & { created: boolean }; worktree: { removed: boolean; branchDeleted: boolean } }> {
@@ -303,10 +305,11 @@ export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task:
         hint: 'Look at the pull request on GitHub (a squash or rebase merge rewrites the commits); merge again once the base holds them.',
       });
     }
-    merge = { method: 'merge', branch, baseRef: `${remote}/${pr.baseRef}`, tip, commit, mergedAt: Date.now(), created };
+    const by = input.by ?? 'person';
+    merge = { method: 'merge', branch, baseRef: `${remote}/${pr.baseRef}`, tip, commit, mergedAt: Date.now(), by, created };
     const { created: _created, ...record } = merge;
     await tasks.setTaskGit(task.id, { ...gitState, merge: record, updatedAt: Date.now() });
-    await events.append({ type: 'task.merged', data: { taskId: task.id, identifier, projectId: input.projectId, method: 'merge', branch, baseRef: merge.baseRef, tip, commit, created } });
+    await events.append({ type: 'task.merged', data: { taskId: task.id, identifier, projectId: input.projectId, method: 'merge', branch, baseRef: merge.baseRef, tip, commit, created, by } });
   }
   const worktreePath = gitState.worktreePath ?? taskWorktreePath(ctx, ref);
   const removed = await removeTaskWorktree(ctx, ref);

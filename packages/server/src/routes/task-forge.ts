@@ -18,6 +18,8 @@ export interface PollHelpers {
   taskStepBase: StepBase;
   sendToTaskOwner: SendToOwner;
   withTaskReview: <T>(ctx: ServerContext, task: TaskRecord, work: () => Promise<T>) => Promise<T>;
+  /** The binding's merge rule, tried after each read (tasks.ts). */
+  mergeByRule: (ctx: ServerContext, taskId: string) => Promise<boolean>;
 }
 
 type BoundProject = { id: string; repo: ProjectRepo };
@@ -66,6 +68,7 @@ export async function mergeThroughForge(
   task: TaskRecord,
   base: TaskStepBase,
   method?: 'merge' | 'ff',
+  by: 'person' | 'rule' = 'person',
 ): Promise<Awaited<ReturnType<typeof runTaskForgeMerge>> | undefined> {
   if (!hasForge(project) || task.git?.pullRequest === undefined) return undefined;
   if (method === 'ff') {
@@ -73,7 +76,7 @@ export async function mergeThroughForge(
       hint: 'Merge it without --method (or with merge).',
     });
   }
-  return runTaskForgeMerge({ ...base, forge: await forgeOf(ctx, project), tasks: ctx.tasks });
+  return runTaskForgeMerge({ ...base, forge: await forgeOf(ctx, project), tasks: ctx.tasks, by });
 }
 
 /** `POST /api/tasks/:id/forge/sync`: the pull request opened if missing, then the forge's feedback read and sent (core's `syncTaskForge`). */
@@ -200,7 +203,7 @@ interface PollState {
 const polls = new WeakMap<ServerContext, PollState>();
 const IDLE_MS = 15_000;
 
-async function pollOnce(ctx: ServerContext, state: PollState, { taskStepBase, sendToTaskOwner, withTaskReview }: PollHelpers): Promise<number> {
+async function pollOnce(ctx: ServerContext, state: PollState, { taskStepBase, sendToTaskOwner, withTaskReview, mergeByRule }: PollHelpers): Promise<number> {
   const projects = (await ctx.tasks.listProjects()).filter((p): p is typeof p & ForgeProject => hasForge(p) && p.repo.forge.pollSeconds > 0);
   if (projects.length === 0) return IDLE_MS;
   const now = Date.now();
@@ -214,6 +217,7 @@ async function pollOnce(ctx: ServerContext, state: PollState, { taskStepBase, se
       state.lastRead.set(task.id, now);
       try {
         await withTaskReview(ctx, task, () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
+        await mergeByRule(ctx, task.id);
         state.failing.delete(task.id);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);

@@ -204,7 +204,7 @@ async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMetho
     task,
     'is being merged',
     async () =>
-      (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), method)) ??
+      (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), method, by)) ??
       runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: method ?? 'merge', by }),
   );
 }
@@ -368,7 +368,9 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     syncTaskForge: async ({ params }) => {
       const task = await ctx.tasks.mustGetTask(params.id);
       const project = await boundProject(ctx, task.projectId, `Task ${task.identifier ?? task.id}`, 'A forge belongs to a repository binding.');
-      return withTaskReview(ctx, task, () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
+      const synced = await withTaskReview(ctx, task, () => syncForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), sendToTaskOwner));
+      // The merge rule may hold now (its check runs passed, its approvals came): the answer says so.
+      return (await mergeByRule(ctx, task.id)) ? { ...synced, task: await ctx.tasks.mustGetTask(task.id) } : synced;
     },
 
     requestChanges: async ({ params, body }) => {
