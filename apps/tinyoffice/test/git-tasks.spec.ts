@@ -244,11 +244,14 @@ test('a comment on a line of the diff, then Request changes: the agent gets it, 
   await expect(page.locator('section[data-column="review"]').locator(`li[data-task="${good.id}"]`)).toBeVisible();
   await expect(git.getByRole('list', { name: 'Commits' })).toContainText('Capitalise feature.txt');
   await expect(file.locator('[data-line="add"]')).toHaveText('+Added by the agent');
-  // The comment is still under its line, sent in round 1, written on the commit before the fix.
-  await expect(thread.getByTestId('comment-sent')).toHaveText('sent in round 1');
-  await expect(thread.getByTestId('review-comment')).toContainText(`written on ${firstTip.slice(0, 12)}`);
+  // The fix rewrote the commented line: the comment follows the code, so it is outdated now, listed at the end, sent in round 1, written on the commit before the fix.
+  const outdated = git.getByTestId('review-outdated').getByTestId('review-comment');
+  await expect(outdated).toContainText('feature.txt:1 (outdated: the line changed since)');
+  await expect(outdated.getByTestId('comment-sent')).toHaveText('sent in round 1');
+  await expect(outdated).toContainText(`written on ${firstTip.slice(0, 12)}`);
+  await expect(thread).toHaveCount(0);
   await expect(page.getByTestId('task-detail').getByRole('list', { name: 'Comments', exact: true })).toContainText('One thing to fix before the merge.');
-  await look(page, '/projects (review comment sent)');
+  await look(page, '/projects (review comment sent)', { widths: [1280, 390] });
 });
 
 test('moving a card of the bound project to Done asks for the merge: a drag or the status menu opens the dialog, which shows the refusal; the card stays', async () => {

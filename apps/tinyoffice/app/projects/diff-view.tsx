@@ -8,13 +8,15 @@
  *
  * With `review`, the diff carries the task's review comments (docs/git-tasks.md): each line's
  * gutter has a button that opens a comment form under the line (one Tab stop per file; the arrow
- * keys move between the lines' buttons), and a line's comments show under it. A comment whose
- * line is not shown (the file changed since, or is folded) shows under its file's header; one
- * whose file is not in the diff any more, in an "Outdated" list at the end.
+ * keys move between the lines' buttons), and a line's comments show under it, at the line they
+ * are on now (the daemon follows each from the commit it was written on to the tip). A comment
+ * whose line is not shown (outside the hunks, or the file folded) shows under its file's header;
+ * one whose line changed since, or whose file is not in the diff any more, in an "Outdated" list
+ * at the end.
  */
 import { Fragment, type KeyboardEvent, useMemo, useRef, useState } from 'react';
 import { type Comment, type PatchLineKind, patchLines, type TaskDiff, type TaskDiffFile } from '@tinyagi/client';
-import { type Anchor, CommentForm, type DiffReview, ReviewComments, anchorKey, lineName } from './review';
+import { type Anchor, anchorNow, CommentForm, type DiffReview, ReviewComments, anchorKey, lineName } from './review';
 
 type LineKind = PatchLineKind;
 
@@ -51,6 +53,11 @@ function anchorOf(path: string, l: { kind: LineKind; old: number | null; new: nu
   return null;
 }
 
+/** A comment is on this file now: the branch's side by the path it was followed to, the base's by the base's path (a renamed file's old one). */
+function onFile(a: NonNullable<Comment['anchor']>, file: TaskDiffFile): boolean {
+  return a.side === 'old' ? a.path === (file.oldPath ?? file.path) : anchorNow(a).path === file.path;
+}
+
 /** Arrow keys, Home and End move between a file's comment buttons (roving tabindex: the file is one Tab stop). */
 function moveBetweenLines(e: KeyboardEvent<HTMLButtonElement>): void {
   const keys = ['ArrowDown', 'ArrowUp', 'Home', 'End'];
@@ -76,12 +83,13 @@ function DiffFile({ file, fold, review }: { file: TaskDiffFile; fold: boolean; r
 
   // This file's comments: under their line when the line is shown, else under the header.
   const { byLine, elsewhere } = useMemo(() => {
-    const mine = (review?.comments ?? []).filter((c) => c.anchor?.path === file.path);
+    const mine = (review?.comments ?? []).filter((c) => c.anchor && onFile(c.anchor, file) && anchorNow(c.anchor).line !== null);
     const shown = new Set(open && !file.binary ? anchors.flatMap((a) => (a ? [anchorKey(a)] : [])) : []);
     const byLine = new Map<string, Comment[]>();
     const elsewhere: Comment[] = [];
     for (const c of mine) {
-      const key = anchorKey(c.anchor!);
+      const now = anchorNow(c.anchor!);
+      const key = anchorKey({ ...now, line: now.line ?? 0 });
       if (shown.has(key)) byLine.set(key, [...(byLine.get(key) ?? []), c]);
       else elsewhere.push(c);
     }
@@ -212,8 +220,8 @@ function DiffFile({ file, fold, review }: { file: TaskDiffFile; fold: boolean; r
 }
 
 export function DiffView({ diff, review }: { diff: TaskDiff; review?: DiffReview }) {
-  const paths = new Set(diff.files.map((f) => f.path));
-  const outdated = (review?.comments ?? []).filter((c) => c.anchor && !paths.has(c.anchor.path));
+  // Its line changed since it was written, or its file is not in the diff any more.
+  const outdated = (review?.comments ?? []).filter((c) => c.anchor && (anchorNow(c.anchor).line === null || !diff.files.some((f) => onFile(c.anchor!, f))));
   return (
     <div className="space-y-2" data-testid="task-diff">
       <p className="text-xs text-slate-600 dark:text-slate-300">
@@ -234,7 +242,7 @@ export function DiffView({ diff, review }: { diff: TaskDiff; review?: DiffReview
           <h5 id="review-outdated" className="text-xs font-semibold">
             Outdated
           </h5>
-          <p className="mb-1 text-xs text-slate-600 dark:text-slate-300">Comments on files this diff no longer has.</p>
+          <p className="mb-1 text-xs text-slate-600 dark:text-slate-300">Comments on lines changed since they were written, or on files this diff no longer has.</p>
           <ReviewComments comments={outdated} review={review} label="Outdated comments" withLine withPath />
         </section>
       )}

@@ -9,7 +9,7 @@
  */
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import type { Comment, ReviewAnchor, Task } from '@tinyagi/client';
-import { isApiError, reviewAnchorText } from '@tinyagi/client';
+import { isApiError, reviewPlaceText } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { Button, plural } from '@/components/ui';
 
@@ -28,6 +28,16 @@ export interface DiffReview {
 }
 
 export const anchorKey = (a: Anchor): string => `${a.side}:${a.line}`;
+
+/**
+ * Where a review comment is in the diff now (docs/git-tasks.md, "comments follow the code"): the
+ * daemon's `anchor.current`, its line followed to the branch's tip (a renamed file's new path);
+ * `line` null when the line changed since it was written (outdated). A base's line (`old`) stays.
+ */
+export function anchorNow(a: ReviewAnchor): Omit<Anchor, 'line'> & { line: number | null } {
+  if (a.side === 'old' || a.current === undefined) return { path: a.path, line: a.line, side: a.side };
+  return { path: a.current.path, line: a.current.line, side: a.side };
+}
 /** The `old` side is the base's line (a removed line's number), in the glossary's words. */
 const baseSide = (a: Anchor): string => (a.side === 'old' ? " (the base's line)" : '');
 /** A line in a sentence: `src/login.ts line 12`. */
@@ -111,18 +121,27 @@ export function ReviewComments({
       {comments.map((c) => {
         const anchor = c.anchor;
         const earlier = anchor?.commitSha && review.tip && anchor.commitSha !== review.tip ? anchor.commitSha : null;
+        const now = anchor ? anchorNow(anchor) : null;
+        // Followed to another line (or file): where it was written, so the thread reads right.
+        const movedFrom =
+          anchor && now && now.line !== null && (now.line !== anchor.line || now.path !== anchor.path)
+            ? now.path === anchor.path
+              ? `line ${anchor.line}`
+              : `${anchor.path} line ${anchor.line}`
+            : null;
         return (
           <CommentItem
             key={c.id}
             comment={c}
             testId="review-comment"
-            place={anchor && (withLine || withPath) ? (withPath ? reviewAnchorText(anchor) : `line ${anchor.line}${baseSide(anchor)}`) : undefined}
+            place={anchor && (withLine || withPath) ? (withPath ? reviewPlaceText(anchor) : `line ${now?.line ?? anchor.line}${baseSide(anchor)}`) : undefined}
             // A review comment is the owner's once sent: only an unsent one may be taken back.
             onDelete={(c.sentRound ?? null) === null ? () => review.onDelete(c) : undefined}
           >
             {earlier && (
               <span>
-                written on <code>{earlier.slice(0, 12)}</code>, an earlier commit
+                written on {movedFrom && `${movedFrom} of `}
+                <code>{earlier.slice(0, 12)}</code>, an earlier commit
               </span>
             )}
           </CommentItem>

@@ -63,9 +63,11 @@ export function TaskDetail({
         .catch((err: unknown) => setError(messageOf(err))),
     [task.id],
   );
+  // And when the branch moves: the daemon follows each review comment's line to the new tip.
+  const head = task.git?.headSha ?? null;
   useEffect(() => {
     void loadComments();
-  }, [loadComments, task.status, rounds]);
+  }, [loadComments, task.status, rounds, head]);
 
   async function save(e: FormEvent) {
     e.preventDefault();
