@@ -102,6 +102,31 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL stores shared by two nodes', 
     expect(labels.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
 
+  it("a task's hold is one process's at a time: the other node is refused at once, another task or hold is not, and it is free again after", async () => {
+    const [a, b] = await twoNodes();
+    const task = await a.tasks.createTask({ title: 'held' });
+    const other = await a.tasks.createTask({ title: 'free' });
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => (release = resolve));
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => (inside = resolve));
+    const first = a.tasks.holdTask(task.id, 'forge', async () => {
+      inside();
+      await holding;
+      return 'a';
+    });
+    await entered;
+    expect(await b.tasks.holdTask(task.id, 'forge', async () => 'b')).toEqual({ held: false });
+    expect(await b.tasks.holdTask(other.id, 'forge', async () => 'b')).toEqual({ held: true, value: 'b' });
+    expect(await b.tasks.holdTask(task.id, 'merge', async () => 'b')).toEqual({ held: true, value: 'b' });
+    release();
+    expect(await first).toEqual({ held: true, value: 'a' });
+    expect(await b.tasks.holdTask(task.id, 'forge', async () => 'b')).toEqual({ held: true, value: 'b' });
+    // A failing holder frees it too.
+    await expect(a.tasks.holdTask(task.id, 'forge', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await b.tasks.holdTask(task.id, 'forge', async () => 'b')).toEqual({ held: true, value: 'b' });
+  });
+
   it('a chat-room post committed late is not skipped by a reader paging with a cursor on the other node', async () => {
     const [a, b] = await twoNodes();
     let release!: () => void;

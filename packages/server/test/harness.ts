@@ -76,6 +76,8 @@ export interface HarnessOptions {
   invoke?: ConstructorParameters<typeof Orchestrator>[0]['invoke'];
   /** The daemon's environment beyond HOME (a forge's token variable). */
   env?: Record<string, string>;
+  /** The stores to serve instead of a fresh set (a node on a PostgreSQL schema another harness shares); `close` closes them. */
+  stores?: StoreSet;
 }
 
 /** Every response body the harness servers sent that contained a planted secret. */
@@ -114,7 +116,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   const settingsFile = join(home, 'settings.json');
   writeFileSync(settingsFile, `${JSON.stringify((options.settings ?? baseSettings)(home), null, 2)}\n`, { mode: 0o600 });
   const token = randomBytes(24).toString('base64url');
-  const opened = await testStores(join(home, 'tinyagi.db'));
+  const given = options.stores;
+  const opened = given === undefined ? await testStores(join(home, 'tinyagi.db')) : { stores: given, close: async () => void (await given.close()) };
   const stores = opened.stores;
   // The one settings path (core's file source): read by the orchestrator and the routes, edited by the routes.
   const source = fileSettingsSource({ file: settingsFile, env: { HOME: home }, events: stores.events });

@@ -95,6 +95,12 @@ export interface GitHubStandIn {
   addReview(input: ReviewInput): Promise<Record<string, unknown>>;
   /** While on, every request is GitHub's 503 (an outage), for a test of what the client does then. */
   outage(on: boolean): void;
+  /**
+   * Holds every request that arrives from now on (unanswered, in order) until the returned release
+   * is called: a test makes two readers overlap for certain. `waiting()` counts the held requests.
+   */
+  hold(): () => void;
+  waiting(): number;
   close(): Promise<void>;
 }
 
@@ -183,6 +189,9 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   const exchanges: GitHubExchange[] = [];
   let nextId = 1000;
   let down = false;
+  /** While set, requests wait for it (hold()). */
+  let held: Promise<void> | undefined;
+  let heldCount = 0;
   const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
   const server = createServer((req, res) => {
@@ -666,6 +675,11 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
   ];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (held !== undefined) {
+      heldCount++;
+      await held;
+      heldCount--;
+    }
     const url = new URL(req.url ?? '/', base);
     const query = Object.fromEntries(url.searchParams);
     const raw = await readBody(req);
@@ -756,6 +770,15 @@ export async function startGitHubStandIn(options: GitHubStandInOptions = {}): Pr
     outage(on) {
       down = on;
     },
+    hold() {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
+    waiting: () => heldCount,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
