@@ -267,9 +267,16 @@ describe('git-native tasks with a GitHub forge', () => {
       return head;
     };
 
-    // Round 1 is within maxRounds: sent.
+    // Round 1 is within maxRounds. Its send fails first (the owner unknown to the daemon, as a crash before the send would leave it):
+    // the failure is recorded as taken with its summary stored, so the next read sends that round, once, and never reads the run as new again.
     const v1 = await failOn('v1', null);
-    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newFailedChecks: 1, sent: { round: 1 }, task: { status: 'in_progress' } });
+    await harness.stores.tasks.updateTask(task.id, { assigneeAgent: 'nobody' });
+    const unsent = await raw(harness, 'POST', `/api/tasks/${task.id}/forge/sync`, {});
+    expect(unsent.status).toBeGreaterThanOrEqual(400);
+    expect((await harness.client.getTask({ params: { id: task.id } })).git).toMatchObject({ forgeSent: [expect.stringMatching(/^check:\d+$/)] });
+    await harness.stores.tasks.updateTask(task.id, { assigneeAgent: 'coder' });
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newFailedChecks: 0, sent: { round: 1 }, task: { status: 'in_progress' } });
+    expect((await harness.client.listComments({ params: { id: task.id } })).map((c) => [c.author, c.sentRound])).toEqual([['github', 1]]);
     // The fix fails again on GitHub: the limit is reached, so a person is asked and nothing goes to the owner.
     const v2 = await failOn('v2', v1);
     const held = await harness.client.syncTaskForge({ params: { id: task.id } });
