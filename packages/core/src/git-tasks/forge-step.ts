@@ -12,9 +12,17 @@
  *   back to In progress). A review comment is stored as the task's review comment anchored on its
  *   file and line (`github:<login>` its author; the base's side for GitHub's LEFT); the failed
  *   checks and the reviews' bodies are the request's summary. Nothing new, or checks still running with none failed: nothing
- *   is sent. Each comment is recorded as taken before the send, so a crash between the two leaves
- *   it stored and unsent, and the next request for changes (or sync) sends it; a check run is
- *   recorded after the send (a crash there sends it again only while the head is the same commit).
+ *   is sent. The comments and the summary (marked with the coming round) are stored, then all that
+ *   was taken is recorded, then the message is sent keyed by the round and those comments' ids: a
+ *   failed send or a crash after the record leaves the summary marked with a round not counted,
+ *   and the next read finishes that round under the same key (nothing twice, nothing lost). The
+ *   caller holds the task for the read (one process at a time: the tasks store's `holdTask`).
+ * - Rounds: failed check runs are counted against the task's limit (`roundsLimit`, else the
+ *   binding's `maxRounds`). Only failed runs new and the limit reached: nothing is sent, the task
+ *   stays in Review and a person is asked (the `task_rounds` request, recorded then made once, as
+ *   the Checking does); its `more_rounds` raises the limit (rounds-step.ts) and the next read sends
+ *   them. A person's review or review comment is sent past the limit (a person's decision), the
+ *   waiting runs with it, and a pending request is withdrawn.
  * - `runTaskForgeMerge`, the person's merge of a task with a pull request: the forge merges it with
  *   the head it must have (the commit the Checking passed; a newer push is refused, INVALID_STATE),
  *   the base is fetched from the remote, and the merge is proved by ancestry (the task's tip in the
