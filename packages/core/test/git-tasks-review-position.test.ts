@@ -54,7 +54,7 @@ describe('followComments', () => {
     const tip = sh(repo, 'rev-parse', 'HEAD');
 
     const at = (path: string, line: number, side: ReviewAnchor['side'] = 'new', commitSha: string | null = written) => ({ id: line, anchor: { path, line, side, commitSha } });
-    const comments = [
+    const comments: Array<{ id: number; anchor: ReviewAnchor | null }> = [
       at('a.txt', 3),
       at('a.txt', 5),
       at('moved.txt', 10),
