@@ -298,9 +298,18 @@ describe('git-native tasks with a GitHub forge', () => {
     // At the limit again, a person's review on GitHub is a person's decision: sent and counted, never stopped.
     await gh.addReview({ pullNumber: 1, state: 'CHANGES_REQUESTED', body: 'Rename it.', login: 'ann' });
     expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newReviews: 1, sent: { round: 3 }, task: { status: 'in_progress' } });
-    await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.check?.headSha !== v3task.git!.check!.headSha, 'review after the review');
+    const v4task = await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.check?.headSha !== v3task.git!.check!.headSha, 'review after the review');
     expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1, 2, 3]);
     expect((await harness.client.listApprovals({ query: { taskId: task.id } })).map((a) => a.status)).toEqual(['answered']);
+
+    // CI fails once more: a new request (the first was answered); a person merges the task anyway, which withdraws it.
+    await gh.addCheckRun({ headSha: v4task.git!.check!.headSha!, name: 'ci', conclusion: 'failure', output: { title: 'ci fails on v4' } });
+    const heldAgain = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(heldAgain).toMatchObject({ sent: null, roundsApprovalId: expect.stringMatching(/^apr_/) });
+    expect(heldAgain.roundsApprovalId).not.toBe(held.roundsApprovalId);
+    expect(await harness.client.mergeTask({ params: { id: task.id }, body: {} })).toMatchObject({ task: { status: 'done' } });
+    const settled = await harness.client.listApprovals({ query: { taskId: task.id } });
+    expect(settled.find((a) => a.id === heldAgain.roundsApprovalId)).toMatchObject({ status: 'cancelled', reason: 'the task was merged' });
   });
 
   it('a pull request a person merged on GitHub is proved by ancestry and finished: created false, the worktree removed, the task done', async () => {

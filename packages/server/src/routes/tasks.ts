@@ -198,7 +198,7 @@ export async function resumeTaskMerges(ctx: ServerContext): Promise<number> {
 async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMethod | undefined, by: 'person' | 'rule') {
   const identifier = task.identifier ?? task.id;
   const project = await boundProject(ctx, task.projectId, `Task ${identifier}`);
-  return oneAtATime(
+  const merged = await oneAtATime(
     ctx,
     merging,
     task,
@@ -207,6 +207,9 @@ async function mergeOne(ctx: ServerContext, task: TaskRecord, method: MergeMetho
       (await mergeThroughForge(ctx, project, task, taskStepBase(ctx, project.id, project.repo, task), method, by)) ??
       runTaskMerge({ ...taskStepBase(ctx, project.id, project.repo, task), tasks: ctx.tasks, method: method ?? 'merge', by }),
   );
+  // A task whose pull request's failed check runs waited for a person: merged, nothing is left to decide.
+  await withdrawRoundsRequest(ctx, task, merged.task, 'the task was merged');
+  return merged;
 }
 
 /**
@@ -385,6 +388,8 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
           send: (message, key, workdir) => sendToTaskOwner(ctx, task, message, key, workdir),
         }),
       );
+      // A task whose pull request's failed check runs waited for a person: this person decided.
+      await withdrawRoundsRequest(ctx, task, after, 'a person asked for changes');
       return { task: after, sent: { round: sent.round, commentIds: sent.commentIds, conversationId: sent.conversationId, messageId: sent.messageId } };
     },
 
