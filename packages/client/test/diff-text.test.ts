@@ -3,7 +3,7 @@
  * (src/diff-text.ts): what the daemon's message, the CLI, MCP and TinyOffice share.
  */
 import { describe, expect, it } from 'vitest';
-import { patchLines, patchLineText, reviewAnchorText } from '../src/index.ts';
+import { patchLines, patchLineText, reviewAnchorText, reviewPlaceText } from '../src/index.ts';
 
 const patch = [
   'diff --git a/login.ts b/login.ts',
@@ -59,5 +59,17 @@ describe('reviewAnchorText', () => {
   it("names the branch's line by path and number, and says when it is the base's", () => {
     expect(reviewAnchorText({ path: 'src/login.ts', line: 12, side: 'new' })).toBe('src/login.ts:12');
     expect(reviewAnchorText({ path: 'old.ts', line: 7, side: 'old' })).toBe("old.ts:7 (the base's line)");
+  });
+});
+
+describe('reviewPlaceText', () => {
+  it('names where a comment is now: moved, renamed, outdated; as written when it did not move, was not followed, or is on the base', () => {
+    const at = (current?: { path: string; line: number | null }, side: 'new' | 'old' = 'new') => ({ path: 'a.ts', line: 2, side, ...(current ? { current: { ...current, commitSha: 'c' } } : {}) });
+    expect(reviewPlaceText(at({ path: 'a.ts', line: 5 }))).toBe('a.ts:5 (written on line 2)');
+    expect(reviewPlaceText(at({ path: 'b.ts', line: 2 }))).toBe('b.ts:2 (written on a.ts:2)');
+    expect(reviewPlaceText(at({ path: 'a.ts', line: null }))).toBe('a.ts:2 (outdated: the line changed since)');
+    expect(reviewPlaceText(at({ path: 'a.ts', line: 2 }))).toBe('a.ts:2');
+    expect(reviewPlaceText(at())).toBe('a.ts:2');
+    expect(reviewPlaceText(at({ path: 'a.ts', line: null }, 'old'))).toBe("a.ts:2 (the base's line)");
   });
 });
