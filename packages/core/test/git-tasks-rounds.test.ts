@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/approvals/store.ts';
 import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import { runTaskChecking } from '../src/git-tasks/checking-step.ts';
-import { requestRoundsApproval } from '../src/git-tasks/rounds-request.ts';
+import { requestRoundsApproval, roundsApprovalId } from '../src/git-tasks/rounds-request.ts';
 import { carryOutRoundsAnswer } from '../src/git-tasks/rounds-step.ts';
 import { runTaskWorktreeStep } from '../src/git-tasks/task-step.ts';
 import { newId } from '../src/ids.ts';
@@ -199,6 +199,38 @@ describe('the task_rounds approval', () => {
     expect(existsSync(t.worktree)).toBe(true);
     expect((await carryOutRoundsAnswer(input)).acted).toBe(false);
     expect(await eventsOf(stores, 'task.rounds_answered')).toHaveLength(1);
+  });
+
+  it("a task waiting in Review (its pull request's failed check runs, forge-step.ts): more rounds raises the limit only, carried out once; a later request's stop moves it to Todo", async () => {
+    const fx = gitFixture();
+    const stores = storesAt(join(fx.root, 'tinyagi.db'));
+    const t = await exhaustedTask(stores, fx.root, fx.repoDir);
+    const pullRequest = { number: 1, url: 'https://github.com/o/r/pull/1', headRef: 'b', baseRef: 'main', openedAt: 1 };
+    const ask = async (previous: string | undefined) => {
+      const current = await stores.tasks.mustGetTask(t.task.id);
+      const id = roundsApprovalId(t.task.id, current.git!.rounds ?? 0, previous);
+      const waiting = await stores.tasks.setTaskGit(t.task.id, { ...current.git!, pullRequest, roundsApproval: { id, requestedAt: Date.now() }, updatedAt: Date.now() });
+      const made = await requestRoundsApproval({ approvals: stores.approvals, events: stores.events, projectId: t.project.id, repo: t.repo }, waiting, ['The check run "ci" on GitHub ended failure.']);
+      expect(made?.approval.summary).toContain('The check run "ci" on GitHub ended failure.');
+      return id;
+    };
+    await stores.tasks.updateTask(t.task.id, { status: 'review' });
+    const first = await ask(undefined);
+    const decided = await stores.approvals.decide(first, { status: 'answered', decision: 'more_rounds', decidedBy: 'cli', reason: null, answer: '2', decidedAt: Date.now() });
+    const input = { tasks: stores.tasks, events: stores.events, home: t.base.home, projectId: t.project.id, repo: t.repo, approval: decided!, send: t.send };
+    const more = await carryOutRoundsAnswer(input);
+    expect(more).toMatchObject({ acted: true, task: { status: 'review', git: { rounds: 1, roundsLimit: 3, roundsApproval: { id: first, decision: 'more_rounds' } } } });
+    expect(t.sent).toEqual([]);
+    expect((await carryOutRoundsAnswer(input)).acted).toBe(false);
+
+    const second = await ask(first);
+    expect(second).not.toBe(first);
+    const stopped = await stores.approvals.decide(second, { status: 'answered', decision: 'stop', decidedBy: 'cli', reason: null, answer: null, decidedAt: Date.now() });
+    expect(await carryOutRoundsAnswer({ ...input, approval: stopped! })).toMatchObject({ acted: true, task: { status: 'todo', assigneeAgent: 'dev' } });
+    expect((await eventsOf(stores, 'task.rounds_answered')).map((e) => [e.data.decision, e.data.status])).toEqual([
+      ['more_rounds', 'review'],
+      ['stop', 'todo'],
+    ]);
   });
 });
 
