@@ -33,6 +33,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['logs'], register: async () => (await import('./commands/logs.ts')).registerLogsCommand },
   { names: ['queue'], register: async () => (await import('./commands/queue.ts')).registerQueueCommands },
   { names: ['task', 'tasks'], register: async () => (await import('./commands/task.ts')).registerTaskCommands },
+  { names: ['project', 'projects'], register: async () => (await import('./commands/project.ts')).registerProjectCommands },
   { names: ['conversation', 'conv', 'runs'], register: async () => (await import('./commands/conversation.ts')).registerConversationCommands },
   { names: ['usage'], register: async () => (await import('./commands/usage.ts')).registerUsageCommand },
   { names: ['sessions'], register: async () => (await import('./commands/sessions.ts')).registerSessionsCommand },

@@ -25,6 +25,7 @@ import { registerApprovalCommands } from './commands/approvals.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
 import { registerSendCommand } from './commands/send.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
+import { registerProjectCommands } from './commands/project.ts';
 import { registerTaskCommands } from './commands/task.ts';
 import { registerTeamCommands } from './commands/team.ts';
 import { registerUsageCommand } from './commands/usage.ts';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerLogsCommand(program);
   registerQueueCommands(program);
   registerTaskCommands(program);
+  registerProjectCommands(program);
   registerConversationCommands(program);
   registerUsageCommand(program);
   registerSessionsCommand(program);

@@ -40,7 +40,7 @@ function colouredStatus(task: Task): string {
 }
 
 /** A project by id, prefix (WEB) or name, case-insensitive for the last two. */
-function resolveProject(projects: readonly Project[], ref: string): Project {
+export function resolveProject(projects: readonly Project[], ref: string): Project {
   const lower = ref.toLowerCase();
   const found = projects.find((p) => p.id === ref) ?? projects.find((p) => p.prefix.toLowerCase() === lower || p.name.toLowerCase() === lower);
   if (found) return found;

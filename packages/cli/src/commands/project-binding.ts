@@ -1,0 +1,209 @@
+/**
+ * A repository binding from `tinyagi project add|bind` flags (docs/git-tasks.md, "A project bound
+ * to a repository"): the API's `repo` object, checked by the daemon, never here. The CLI only
+ * turns words into that object: a relative `--path` or `--worktree-root` made absolute from the
+ * cwd, an argv given as one string split into words (`splitArgv`; never a shell), the forge's and
+ * the rule's short forms unfolded. With a base binding (`bind --merge`) only the fields a flag names
+ * change.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ProjectRepoInput } from '@tinyagi/client/contract';
+import { usageError } from '../output/cli-error.ts';
+
+/** A check's or the setup's timeout when no flag gives one (10 minutes). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60 * 1000;
+
+export interface BindingFlags {
+  binding?: string;
+  path?: string;
+  url?: string;
+  base?: string;
+  remote?: string | false;
+  branchTemplate?: string;
+  worktreeRoot?: string;
+  copy?: string[];
+  link?: string[];
+  setup?: string | false;
+  setupTimeout?: number;
+  check?: string[];
+  checkTimeout?: number;
+  maxRounds?: number;
+  keepAbandonedDays?: number;
+  forge?: string | false;
+  forgeApiUrl?: string;
+  forgeTokenEnv?: string;
+  forgePollSeconds?: number;
+  autoMerge?: string | false;
+  autoMergeMethod?: 'ff' | 'merge';
+}
+
+/** The flags that say something about the binding (`project add` binds only when one is given). */
+export const BINDING_FLAG_KEYS: readonly (keyof BindingFlags)[] = [
+  'binding',
+  'path',
+  'url',
+  'base',
+  'remote',
+  'branchTemplate',
+  'worktreeRoot',
+  'copy',
+  'link',
+  'setup',
+  'setupTimeout',
+  'check',
+  'checkTimeout',
+  'maxRounds',
+  'keepAbandonedDays',
+  'forge',
+  'forgeApiUrl',
+  'forgeTokenEnv',
+  'forgePollSeconds',
+  'autoMerge',
+  'autoMergeMethod',
+];
+
+export function hasBindingFlags(flags: BindingFlags): boolean {
+  return BINDING_FLAG_KEYS.some((key) => flags[key] !== undefined);
+}
+
+/**
+ * Words of a command written as one string, the way a shell would split them but without one:
+ * blanks separate words; '…' keeps everything literally; "…" keeps everything but `\"` and `\\`;
+ * a backslash outside quotes keeps the next character. `$`, `*`, `|`, `;`, `&&` are plain
+ * characters of a word: for a pipeline, write `sh -c '…'` yourself.
+ */
+export function splitArgv(text: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text[++i];
+      else word += c;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      inWord = true;
+      if (c === "'" || c === '"') quote = c;
+      else if (c === '\\' && i + 1 < text.length) word += text[++i];
+      else word += c;
+    }
+  }
+  if (quote !== undefined) throw usageError(`The command ${JSON.stringify(text)} has an unclosed ${quote === "'" ? 'single' : 'double'} quote.`);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** An argv as one string that `splitArgv` splits back into the same words (for `project show`). */
+export function joinArgv(argv: readonly string[]): string {
+  return argv.map((w) => (w !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)).join(' ');
+}
+
+function commandArgv(text: string, flag: string): string[] {
+  const argv = splitArgv(text);
+  if (argv.length === 0) throw usageError(`${flag} needs a command, e.g. ${flag === '--setup' ? "--setup 'pnpm install --offline'" : "--check 'test=pnpm test'"}.`);
+  return argv;
+}
+
+/** `name=argv` of a `--check`. */
+function parseCheck(text: string, timeoutMs: number): { name: string; argv: string[]; timeoutMs: number } {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw usageError(`--check ${JSON.stringify(text)}: write it as <name>=<command>, e.g. --check 'lint=pnpm lint'.`);
+  return { name: text.slice(0, eq), argv: commandArgv(text.slice(eq + 1), '--check'), timeoutMs };
+}
+
+/** `github:<owner>/<repo>`. */
+function parseForge(text: string): { owner: string; repo: string } {
+  const m = /^github:([^/\s]+)\/([^/\s]+)$/.exec(text);
+  if (!m) throw usageError(`--forge ${JSON.stringify(text)}: write it as github:<owner>/<repo>, e.g. --forge github:octo-org/web.`);
+  return { owner: m[1]!, repo: m[2]! };
+}
+
+/** `checked`, `approved` or `approved:N`. */
+function parseAutoMerge(text: string): { when: 'checked' | 'approved'; approvals?: number } {
+  const m = /^(checked|approved)(?::(\d+))?$/.exec(text);
+  if (!m || (m[1] === 'checked' && m[2] !== undefined)) throw usageError(`--auto-merge ${JSON.stringify(text)}: use checked, approved or approved:<people>, e.g. approved:2.`);
+  return m[2] === undefined ? { when: m[1] as 'checked' } : { when: 'approved', approvals: Number(m[2]) };
+}
+
+function readBindingFile(file: string, cwd: string): ProjectRepoInput {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(cwd, file), 'utf8'));
+  } catch (err) {
+    throw usageError(`--binding ${file}: ${err instanceof SyntaxError ? `not JSON (${err.message})` : (err as Error).message}.`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw usageError(`--binding ${file}: expected a JSON object (the API's repo binding).`);
+  return parsed as ProjectRepoInput;
+}
+
+/**
+ * The binding the flags describe: `--binding`'s file, else `base` (the current binding, for
+ * `bind --merge`), else nothing; then each given flag replaces its field (`--copy`/`--link`
+ * together replace `files`, `--check` replaces `checks`). `--check-timeout` and `--setup-timeout`
+ * apply to the resulting checks and setup.
+ */
+export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: ProjectRepoInput): ProjectRepoInput {
+  const repo: ProjectRepoInput = structuredClone(flags.binding !== undefined ? readBindingFile(flags.binding, cwd) : (base ?? {}));
+  const out = repo as Record<string, unknown>;
+  if (flags.path !== undefined) {
+    out['path'] = resolve(cwd, flags.path);
+    if (flags.url === undefined) delete out['url'];
+  }
+  if (flags.url !== undefined) {
+    out['url'] = flags.url;
+    if (flags.path === undefined) delete out['path'];
+  }
+  if (flags.base !== undefined) repo.baseRef = flags.base;
+  if (flags.remote === false) delete out['remote'];
+  else if (flags.remote !== undefined) repo.remote = flags.remote;
+  if (flags.branchTemplate !== undefined) repo.branchTemplate = flags.branchTemplate;
+  if (flags.worktreeRoot !== undefined) repo.worktreeRoot = resolve(cwd, flags.worktreeRoot);
+  if (flags.copy !== undefined || flags.link !== undefined)
+    repo.files = [...(flags.copy ?? []).map((path) => ({ path, mode: 'copy' as const })), ...(flags.link ?? []).map((path) => ({ path, mode: 'link' as const }))];
+  if (flags.setup === false) delete out['setup'];
+  else if (flags.setup !== undefined) repo.setup = { argv: commandArgv(flags.setup, '--setup'), timeoutMs: flags.setupTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS };
+  else if (flags.setupTimeout !== undefined) {
+    if (repo.setup === undefined) throw usageError('--setup-timeout is for a setup command: give --setup with it.');
+    repo.setup = { ...repo.setup, timeoutMs: flags.setupTimeout };
+  }
+  if (flags.check !== undefined) repo.checks = flags.check.map((c) => parseCheck(c, flags.checkTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS));
+  else if (flags.checkTimeout !== undefined) {
+    if (!repo.checks || repo.checks.length === 0) throw usageError('--check-timeout is for checks: give --check with it.');
+    repo.checks = repo.checks.map((c) => ({ ...c, timeoutMs: flags.checkTimeout! }));
+  }
+  if (flags.maxRounds !== undefined) repo.maxRounds = flags.maxRounds;
+  if (flags.keepAbandonedDays !== undefined) repo.keepAbandonedDays = flags.keepAbandonedDays;
+  if (flags.forge === false) delete out['forge'];
+  else if (flags.forge !== undefined) repo.forge = { kind: 'github', ...(repo.forge?.kind === 'github' ? repo.forge : {}), ...parseForge(flags.forge) };
+  const forgeDetail = flags.forgeApiUrl ?? flags.forgeTokenEnv ?? flags.forgePollSeconds;
+  if (forgeDetail !== undefined) {
+    if (repo.forge === undefined) throw usageError('--forge-api-url, --forge-token-env and --forge-poll-seconds are for a forge: give --forge github:<owner>/<repo> with them.');
+    repo.forge = {
+      ...repo.forge,
+      ...(flags.forgeApiUrl !== undefined ? { apiUrl: flags.forgeApiUrl } : {}),
+      ...(flags.forgeTokenEnv !== undefined ? { tokenEnv: flags.forgeTokenEnv } : {}),
+      ...(flags.forgePollSeconds !== undefined ? { pollSeconds: flags.forgePollSeconds } : {}),
+    };
+  }
+  if (flags.autoMerge === false) delete out['autoMerge'];
+  else if (flags.autoMerge !== undefined) {
+    const rule = parseAutoMerge(flags.autoMerge);
+    // A new rule keeps the current method unless --auto-merge-method names one; its approvals are its own.
+    repo.autoMerge = { ...(repo.autoMerge?.method ? { method: repo.autoMerge.method } : {}), ...rule };
+  }
+  if (flags.autoMergeMethod !== undefined) {
+    if (repo.autoMerge === undefined) throw usageError('--auto-merge-method is for a rule: give --auto-merge checked|approved[:N] with it.');
+    repo.autoMerge = { ...repo.autoMerge, method: flags.autoMergeMethod };
+  }
+  return repo;
+}

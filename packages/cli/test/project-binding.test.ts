@@ -1,0 +1,100 @@
+/**
+ * `tinyagi project add|bind` flags into the API's repo binding (src/commands/project-binding.ts):
+ * the quote-aware splitter (no shell), relative paths made absolute from the cwd, the short forms
+ * of a forge and a rule, `--merge` over a stored binding, and the flags that need another flag.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '@tinyagi/test-kit';
+import { describe, expect, it } from 'vitest';
+import { bindingFromFlags, joinArgv, splitArgv } from '../src/commands/project-binding.ts';
+
+describe('splitArgv', () => {
+  it('splits on blanks and keeps quoted text whole; shell characters are plain characters', () => {
+    expect(splitArgv('  pnpm   test --filter web ')).toEqual(['pnpm', 'test', '--filter', 'web']);
+    expect(splitArgv(`sh -c 'grep -q "ok" out.txt && echo $HOME'`)).toEqual(['sh', '-c', 'grep -q "ok" out.txt && echo $HOME']);
+    expect(splitArgv(String.raw`echo "a \"b\" \\ \n" it\'s '' x""y`)).toEqual(['echo', String.raw`a "b" \ \n`, "it's", '', 'xy']);
+    expect(splitArgv('make lint; rm -rf *')).toEqual(['make', 'lint;', 'rm', '-rf', '*']);
+    expect(() => splitArgv(`sh -c 'oops`)).toThrow('unclosed single quote');
+  });
+
+  it('joinArgv writes words that split back into the same words', () => {
+    for (const argv of [
+      ['pnpm', 'test'],
+      ['sh', '-c', `it's "quoted" && $X`],
+      ['a b', '', 'c\\d'],
+    ])
+      expect(splitArgv(joinArgv(argv))).toEqual(argv);
+    expect(joinArgv(['node', '--test', 'a b'])).toBe("node --test 'a b'");
+  });
+});
+
+describe('bindingFromFlags', () => {
+  const cwd = '/home/me/src';
+
+  it('makes relative paths absolute from the cwd and unfolds the short forms', () => {
+    expect(
+      bindingFromFlags(
+        {
+          path: 'web',
+          worktreeRoot: '../wt',
+          check: ['lint=pnpm lint', 'e2e=node --test e2e/'],
+          checkTimeout: 30_000,
+          forge: 'github:octo/web',
+          forgeApiUrl: 'http://127.0.0.1:1',
+          autoMerge: 'approved:2',
+          autoMergeMethod: 'merge',
+        },
+        cwd,
+      ),
+    ).toEqual({
+      path: '/home/me/src/web',
+      worktreeRoot: '/home/me/wt',
+      checks: [
+        { name: 'lint', argv: ['pnpm', 'lint'], timeoutMs: 30_000 },
+        { name: 'e2e', argv: ['node', '--test', 'e2e/'], timeoutMs: 30_000 },
+      ],
+      forge: { kind: 'github', owner: 'octo', repo: 'web', apiUrl: 'http://127.0.0.1:1' },
+      autoMerge: { when: 'approved', approvals: 2, method: 'merge' },
+    });
+  });
+
+  it('--merge changes only the named fields of the stored binding; --url drops its path; --no-… removes a field', () => {
+    const stored = {
+      path: '/repo',
+      baseRef: 'main',
+      remote: 'origin',
+      checks: [{ name: 'test', argv: ['pnpm', 'test'], timeoutMs: 60_000 }],
+      forge: { kind: 'github' as const, owner: 'o', repo: 'r', tokenEnv: 'GH', pollSeconds: 120 },
+      autoMerge: { when: 'checked' as const, method: 'merge' as const, approvals: 1 },
+    };
+    expect(bindingFromFlags({ url: 'git@example.com:o/r.git', checkTimeout: 5000, forgePollSeconds: 0, autoMerge: false }, cwd, stored)).toEqual({
+      url: 'git@example.com:o/r.git',
+      baseRef: 'main',
+      remote: 'origin',
+      checks: [{ name: 'test', argv: ['pnpm', 'test'], timeoutMs: 5000 }],
+      forge: { kind: 'github', owner: 'o', repo: 'r', tokenEnv: 'GH', pollSeconds: 0 },
+    });
+    expect(stored.path).toBe('/repo');
+  });
+
+  it('--binding reads the whole binding from a file; flags change its fields', () => {
+    const file = join(tempDir('tinyagi-binding-'), 'binding.json');
+    writeFileSync(file, JSON.stringify({ url: 'https://example.com/r.git', maxRounds: 2 }));
+    expect(bindingFromFlags({ binding: file, base: 'develop' }, cwd)).toEqual({ url: 'https://example.com/r.git', maxRounds: 2, baseRef: 'develop' });
+    writeFileSync(file, '[1]');
+    expect(() => bindingFromFlags({ binding: file }, cwd)).toThrow('expected a JSON object');
+  });
+
+  it('refuses what it cannot read, saying how to write it; the rest is for the daemon to check', () => {
+    expect(() => bindingFromFlags({ check: ['pnpm test'] }, cwd)).toThrow("write it as <name>=<command>, e.g. --check 'lint=pnpm lint'");
+    expect(() => bindingFromFlags({ check: ['lint='] }, cwd)).toThrow('--check needs a command');
+    expect(() => bindingFromFlags({ forge: 'octo/web' }, cwd)).toThrow('write it as github:<owner>/<repo>');
+    expect(() => bindingFromFlags({ autoMerge: 'checked:2' }, cwd)).toThrow('use checked, approved or approved:<people>');
+    expect(() => bindingFromFlags({ forgeTokenEnv: 'GH' }, cwd)).toThrow('give --forge github:<owner>/<repo> with them');
+    expect(() => bindingFromFlags({ autoMergeMethod: 'ff' }, cwd)).toThrow('give --auto-merge');
+    expect(() => bindingFromFlags({ checkTimeout: 1000 }, cwd)).toThrow('give --check with it');
+    // Two checks of one name, a rule leaving the repository: the daemon's to refuse (the e2e test).
+    expect(bindingFromFlags({ check: ['a=x', 'a=y'], copy: ['../up'] }, cwd).checks).toHaveLength(2);
+  });
+});

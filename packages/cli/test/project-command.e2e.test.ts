@@ -1,0 +1,138 @@
+/**
+ * `tinyagi project list|add|show|bind|unbind|archive|restore` (docs/cli.md, docs/git-tasks.md)
+ * against the built daemon, with a real repository: a project added bound to it, bound again with
+ * checks, a forge and a rule's merge, shown as the daemon stored it (defaults filled, the token's
+ * variable named, no token), changed with --merge, refused by the daemon (path and url both, a copy
+ * rule leaving the repository through a symlink, two checks of one name) with each problem's field
+ * path and the binding left as it was, then unbound, archived and restored.
+ */
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Project } from '@tinyagi/client';
+import { createDaemon, gitRepos, type TestDaemon } from '@tinyagi/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let daemon: TestDaemon;
+let repoDir: string;
+let root: string;
+
+beforeAll(async () => {
+  ({ repoDir, root } = gitRepos());
+  daemon = await createDaemon({ prefix: 'tinyagi-project-cmd-' });
+  await daemon.start();
+}, 60_000);
+
+afterAll(async () => {
+  await daemon?.cleanup();
+});
+
+const showJson = async (ref: string): Promise<Project> => JSON.parse(await daemon.cliHereOk(['project', 'show', ref, '--json'])) as Project;
+
+describe('tinyagi project', () => {
+  it('add binds a project to a repository; list shows it with its repository and tasks, and one without a binding', async () => {
+    const added = await daemon.cliHereOk(['project', 'add', 'Web', '--path', repoDir, '--worktree-root', join(root, 'worktrees')]);
+    expect(added).toContain(`Added the project WEB (Web), bound to ${repoDir}.`);
+    expect(added).toMatch(/branch template: +tinyagi\/\{identifier\}-\{slug\}/);
+    await daemon.cliHereOk(['project', 'add', 'Api', '--prefix', 'API']);
+    await daemon.api.createTask({ body: { title: 'A task', projectId: (await showJson('web')).id } });
+    const list = await daemon.cliHereOk(['project', 'list']);
+    expect(list).toMatch(new RegExp(`WEB\\s+Web\\s+1 open, 0 done\\s+${repoDir}`));
+    expect(list).toMatch(/API\s+Api\s+0 open, 0 done\s+none/);
+  });
+
+  it('bind replaces the binding: checks, a forge and a rule; show prints it as stored, the token by its variable only', async () => {
+    const bound = await daemon.cliHereOk([
+      'project',
+      'bind',
+      'WEB',
+      '--path',
+      repoDir,
+      '--remote',
+      'origin',
+      '--check',
+      `lint=sh -c 'test -f README.md && echo "lint ok"'`,
+      '--check',
+      'test=node --test',
+      '--check-timeout',
+      '90',
+      '--setup',
+      'pnpm install --offline',
+      '--copy',
+      '.env',
+      '--link',
+      'node_modules',
+      '--forge',
+      'github:octo-org/web',
+      '--forge-token-env',
+      'WEB_GH_TOKEN',
+      '--forge-poll-seconds',
+      '0',
+      '--auto-merge',
+      'approved:2',
+    ]);
+    expect(bound).toContain(`Bound WEB (Web) to ${repoDir}, replacing its binding.`);
+    const show = await daemon.cliHereOk(['project', 'show', 'Web']);
+    expect(show).toMatch(/forge: +github:octo-org\/web at https:\/\/api\.github\.com, token from the daemon's \$WEB_GH_TOKEN, read only on request/);
+    expect(show).toMatch(/auto merge: +when its checks passed and 2 people approved on the forge \(merge commit\)/);
+    expect(show).toMatch(/files: +copy \.env, link node_modules/);
+    expect(show).toMatch(/lint +90s +sh -c 'test -f README\.md && echo "lint ok"'/);
+    // The whole binding was replaced: the worktree root given at add is gone (the default applies).
+    expect(show).toMatch(/worktree root: +TINYAGI_HOME\/worktrees\/\S+ \(default\)/);
+    const stored = (await showJson('WEB')).repo!;
+    expect(stored).toEqual((await daemon.api.getProject({ params: { id: 'WEB' } })).repo);
+    expect(stored).toMatchObject({
+      path: repoDir,
+      baseRef: 'main',
+      maxRounds: 5,
+      files: [
+        { path: '.env', mode: 'copy' },
+        { path: 'node_modules', mode: 'link' },
+      ],
+      setup: { argv: ['pnpm', 'install', '--offline'], timeoutMs: 600_000 },
+      checks: [
+        { name: 'lint', argv: ['sh', '-c', 'test -f README.md && echo "lint ok"'], timeoutMs: 90_000 },
+        { name: 'test', argv: ['node', '--test'], timeoutMs: 90_000 },
+      ],
+      forge: { kind: 'github', owner: 'octo-org', repo: 'web', tokenEnv: 'WEB_GH_TOKEN', pollSeconds: 0 },
+      autoMerge: { when: 'approved', approvals: 2, method: 'merge' },
+    });
+
+    // --merge changes the named fields only.
+    await daemon.cliHereOk(['project', 'bind', 'WEB', '--merge', '--max-rounds', '3', '--no-auto-merge', '--base', 'develop']);
+    const merged = (await showJson('WEB')).repo!;
+    expect(merged).toEqual({ ...stored, maxRounds: 3, baseRef: 'develop', autoMerge: undefined });
+  });
+
+  it('a binding the daemon refuses: its field path and message, exit 2, the binding unchanged', async () => {
+    const before = (await showJson('WEB')).repo;
+    const both = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--url', 'https://example.com/web.git']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('repo.path: Give either path (a local checkout) or url (a git remote), not both and not neither.');
+
+    const twice = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--check', 'lint=true', '--check', 'lint=false']);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('repo.checks.1.name: Two checks are named "lint".');
+
+    const dotdot = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--copy', '../secrets']);
+    expect(dotdot.code).toBe(2);
+    expect(dotdot.stderr).toContain('The copy rule "../secrets" contains "..": a rule may not leave the repository.');
+
+    // A rule whose text is fine but that leaves the repository through a symlink: the daemon looks at the disk.
+    symlinkSync(root, join(repoDir, 'outside'));
+    const symlinked = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--copy', 'outside/secrets']);
+    expect(symlinked.code).not.toBe(0);
+    expect(symlinked.stderr).toContain('outside/secrets');
+    expect(symlinked.stderr).toContain('INVALID_PATH');
+
+    expect((await showJson('WEB')).repo).toEqual(before);
+  });
+
+  it('unbind takes the binding away; archive and restore', async () => {
+    expect(await daemon.cliHereOk(['project', 'unbind', 'WEB'])).toContain(`Unbound WEB (Web) from ${repoDir}`);
+    expect(await daemon.cliHereOk(['project', 'show', 'WEB'])).toMatch(/repository: +none/);
+    expect(await daemon.cliHereOk(['project', 'archive', 'web'])).toContain('Archived WEB (Web).');
+    expect(await daemon.cliHereOk(['project', 'list'])).toMatch(/WEB\s+Web \(archived\)\s+1 open, 0 done\s+none/);
+    await daemon.cliHereOk(['project', 'restore', 'WEB']);
+    expect((await showJson('WEB')).archivedAt).toBeNull();
+  });
+});
