@@ -32,6 +32,7 @@ export {
   type ApprovalOutcomeHead,
 } from './approval-text.ts';
 export { checkResultText } from './check-text.ts';
+export { joinArgv, splitCommand, type SplitCommand } from './command-line.ts';
 export { patchLines, patchLineText, reviewAnchorText, reviewPlaceText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';
 export { signReply, unsignReply } from './reply-signature.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';

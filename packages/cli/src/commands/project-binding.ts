@@ -2,12 +2,13 @@
  * A repository binding from `tinyagi project add|bind` flags (docs/git-tasks.md, "A project bound
  * to a repository"): the API's `repo` object, checked by the daemon, never here. The CLI only
  * turns words into that object: a relative `--path` or `--worktree-root` made absolute from the
- * cwd, an argv given as one string split into words (`splitArgv`; never a shell), the forge's and
- * the rule's short forms unfolded. With a base binding (`bind --merge`) only the fields a flag names
- * change.
+ * cwd, a command given as one string split into words (the client's `splitCommand`: quotes, never
+ * a shell), the forge's and the rule's short forms unfolded. With a base binding (`bind --merge`)
+ * only the fields a flag names change.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { splitCommand } from '@tinyagi/client';
 import type { ProjectRepoInput } from '@tinyagi/client/contract';
 import { usageError } from '../output/cli-error.ts';
 
@@ -67,49 +68,10 @@ export function hasBindingFlags(flags: BindingFlags): boolean {
   return BINDING_FLAG_KEYS.some((key) => flags[key] !== undefined);
 }
 
-/**
- * Words of a command written as one string, the way a shell would split them but without one:
- * blanks separate words; '…' keeps everything literally; "…" keeps everything but `\"` and `\\`;
- * a backslash outside quotes keeps the next character. `$`, `*`, `|`, `;`, `&&` are plain
- * characters of a word: for a pipeline, write `sh -c '…'` yourself.
- */
-export function splitArgv(text: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else word += c;
-    } else if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else if (c === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) word += text[++i];
-      else word += c;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      inWord = true;
-      if (c === "'" || c === '"') quote = c;
-      else if (c === '\\' && i + 1 < text.length) word += text[++i];
-      else word += c;
-    }
-  }
-  if (quote !== undefined) throw usageError(`The command ${JSON.stringify(text)} has an unclosed ${quote === "'" ? 'single' : 'double'} quote.`);
-  if (inWord) words.push(word);
-  return words;
-}
-
-/** An argv as one string that `splitArgv` splits back into the same words (for `project show`). */
-export function joinArgv(argv: readonly string[]): string {
-  return argv.map((w) => (w !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`)).join(' ');
-}
-
+/** A command flag's words (`splitCommand`: quotes, never a shell). */
 function commandArgv(text: string, flag: string): string[] {
-  const argv = splitArgv(text);
+  const { argv, error } = splitCommand(text);
+  if (argv === undefined) throw usageError(`${flag} ${JSON.stringify(text)}: ${error}.`);
   if (argv.length === 0) throw usageError(`${flag} needs a command, e.g. ${flag === '--setup' ? "--setup 'pnpm install --offline'" : "--check 'test=pnpm test'"}.`);
   return argv;
 }

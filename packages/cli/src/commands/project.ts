@@ -5,14 +5,14 @@
  * checked by the daemon: a refusal is its 400, each problem with its field path.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { Project, ProjectRepo } from '@tinyagi/client';
+import { joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
 import { MERGE_METHODS } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
 import { formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
-import { type BindingFlags, bindingFromFlags, DEFAULT_COMMAND_TIMEOUT_MS, hasBindingFlags, joinArgv } from './project-binding.ts';
+import { type BindingFlags, bindingFromFlags, DEFAULT_COMMAND_TIMEOUT_MS, hasBindingFlags } from './project-binding.ts';
 import { resolveProject } from './task.ts';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
