@@ -8,6 +8,8 @@
  * In a repository-bound project (docs/git-tasks.md) a task is done once merged: moving its card to
  * Done (a drag, or the detail's status) opens the merge dialog instead of changing the status, and
  * the project's worktrees are listed under the board (the abandoned ones marked, nothing removed).
+ * A chosen project shows its repository binding above the board, with the dialog that binds,
+ * edits or unbinds it (repo-binding.tsx).
  */
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
@@ -22,6 +24,7 @@ import { AssigneeOptions, assigneeBody } from './assignee';
 import { TaskDetail } from './task-detail';
 import { MergeDialog } from './merge';
 import { ProjectWorktrees } from './worktrees';
+import { RepoDialog, RepoSummary } from './repo-binding';
 
 export default function ProjectsPage() {
   return (
@@ -51,6 +54,8 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
   // The bound task whose move to Done asks for its merge, and a counter the worktree list reloads on.
   const [asking, setAsking] = useState<Task | null>(null);
   const [worktreeEvents, setWorktreeEvents] = useState(0);
+  // The repository dialog of the chosen project (bind, edit, unbind).
+  const [binding, setBinding] = useState(false);
 
   const loadProjects = useCallback(() => api().listProjects().then(setProjects), []);
   const loadTasks = useCallback(
@@ -155,6 +160,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
           {current?.archivedAt && <span className="rounded bg-amber-100 px-2 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100">archived</span>}
         </div>
         <ErrorLine error={error} />
+        {current && <RepoSummary project={current} onEdit={() => setBinding(true)} />}
         <NewTask projectId={current?.id ?? null} agents={agents.map((a) => a.id)} teams={teams.map((t) => t.id)} onCreated={(t) => applyTasks([t])} onError={setError} />
         {loaded && tasks.size === 0 && (
           <p className="text-sm text-slate-600 dark:text-slate-300">No tasks here yet. Add one above; assign it to an agent or a team and drag it to “In progress” to send it to them.</p>
@@ -187,6 +193,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
         </div>
         {current?.repo && <ProjectWorktrees project={current} tasks={tasks} reloadKey={worktreeEvents} onOpen={open} />}
       </div>
+      {binding && current && <RepoDialog key={current.id} project={current} onSaved={(p) => setProjects((list) => list.map((q) => (q.id === p.id ? p : q)))} onClose={() => setBinding(false)} />}
       {asking && <MergeDialog task={asking} project={projectOf(asking)} onMerged={(t) => applyTasks([t])} onClose={() => setAsking(null)} />}
     </div>
   );

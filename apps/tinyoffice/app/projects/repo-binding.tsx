@@ -1,0 +1,570 @@
+'use client';
+/**
+ * A project's repository binding (docs/git-tasks.md, "A project bound to a repository"): the
+ * summary a bound project shows above its board, and the dialog that binds, edits or unbinds it
+ * (`PATCH /api/projects/:id` with the whole `repo`, or `null`). The daemon is the one validator:
+ * its 400 comes back with each issue's path (`body.repo.checks.1.name`) and is shown at that
+ * field, the form kept as typed. Commands (the setup, each check) are typed as one line and sent
+ * as argv, split by a quote-aware splitter (lib/argv.ts; no shell), the argv shown under the field.
+ * Types only from the contract (`import type`): no zod in this page.
+ */
+import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
+import { isApiError, type Project, type ProjectRepo, type ProjectRepoInput } from '@tinyagi/client';
+import { api, messageOf } from '@/lib/api';
+import { joinArgv, splitCommand } from '@/lib/argv';
+import { fromApiError, type FieldIssues } from '@/lib/field-issues';
+import { Button } from '@/components/ui';
+import { focusField, type Problem, ProblemSummary, SelectField, TextField } from '@/components/form';
+
+const DEFAULT_TIMEOUT_S = '600';
+
+/** The merge rule in words ("when checks pass, a merge commit"). */
+function mergeRuleText(rule: ProjectRepo['autoMerge']): string {
+  if (!rule) return 'a person merges';
+  const how = rule.method === 'ff' ? 'a fast-forward' : 'a merge commit';
+  return rule.when === 'checked' ? `when checks pass (${how})` : `when approved by ${rule.approvals} (${how})`;
+}
+
+/** A bound project's binding in a few lines, and the button that opens the dialog. */
+export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () => void }) {
+  const repo = project.repo;
+  return (
+    <section aria-label="Repository" data-testid="repo-summary" className="rounded-lg border border-slate-200 bg-white px-3 py-2 text-sm dark:border-slate-800 dark:bg-slate-900">
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+        <h2 className="font-semibold">Repository</h2>
+        {repo ? (
+          <code className="min-w-0 break-all font-mono text-xs" data-testid="repo-location">
+            {repo.path ?? repo.url}
+          </code>
+        ) : (
+          <span className="text-slate-600 dark:text-slate-300">Not bound: tasks here get no worktree, checks or merge.</span>
+        )}
+        <Button className="ml-auto" onClick={onEdit}>
+          {repo ? 'Edit binding' : 'Bind to a repository'}
+        </Button>
+      </div>
+      {repo && (
+        <dl className="mt-1 flex flex-wrap gap-x-4 gap-y-0.5 text-xs text-slate-700 dark:text-slate-300">
+          <Fact term="base" value={repo.baseRef} />
+          {repo.remote && <Fact term="remote" value={repo.remote} />}
+          <Fact term="branches" value={repo.branchTemplate} />
+          <Fact term="checks" value={repo.checks.length === 0 ? 'none' : repo.checks.map((c) => c.name).join(', ')} />
+          <Fact term="rounds" value={String(repo.maxRounds)} />
+          <Fact term="merge" value={mergeRuleText(repo.autoMerge)} prose />
+          {repo.forge && <Fact term="forge" value={`GitHub ${repo.forge.owner}/${repo.forge.repo}`} />}
+        </dl>
+      )}
+    </section>
+  );
+}
+
+function Fact({ term, value, prose = false }: { term: string; value: string; prose?: boolean }) {
+  return (
+    <div className="flex min-w-0 gap-1">
+      <dt className="text-slate-600 dark:text-slate-400">{term}</dt>
+      <dd className={`min-w-0 ${prose ? '' : 'break-all font-mono'}`}>{value}</dd>
+    </div>
+  );
+}
+
+interface FileRow {
+  key: number;
+  path: string;
+  mode: 'copy' | 'link';
+}
+interface CheckRow {
+  key: number;
+  name: string;
+  command: string;
+  timeout: string;
+}
+interface Form {
+  source: 'path' | 'url';
+  location: string;
+  baseRef: string;
+  remote: string;
+  branchTemplate: string;
+  worktreeRoot: string;
+  files: FileRow[];
+  setup: string;
+  setupTimeout: string;
+  checks: CheckRow[];
+  maxRounds: string;
+  keepAbandonedDays: string;
+  forge: boolean;
+  owner: string;
+  forgeRepo: string;
+  apiUrl: string;
+  tokenEnv: string;
+  pollSeconds: string;
+  when: 'none' | 'checked' | 'approved';
+  approvals: string;
+  method: 'merge' | 'ff';
+}
+
+let rowKey = 0;
+const seconds = (ms: number) => String(ms / 1000);
+
+function formOf(repo: ProjectRepo | null): Form {
+  return {
+    source: repo?.url !== undefined ? 'url' : 'path',
+    location: repo?.path ?? repo?.url ?? '',
+    baseRef: repo?.baseRef ?? 'main',
+    remote: repo?.remote ?? '',
+    branchTemplate: repo?.branchTemplate ?? '',
+    worktreeRoot: repo?.worktreeRoot ?? '',
+    files: (repo?.files ?? []).map((f) => ({ key: rowKey++, path: f.path, mode: f.mode })),
+    setup: repo?.setup ? joinArgv(repo.setup.argv) : '',
+    setupTimeout: repo?.setup ? seconds(repo.setup.timeoutMs) : DEFAULT_TIMEOUT_S,
+    checks: (repo?.checks ?? []).map((c) => ({ key: rowKey++, name: c.name, command: joinArgv(c.argv), timeout: seconds(c.timeoutMs) })),
+    maxRounds: repo ? String(repo.maxRounds) : '',
+    keepAbandonedDays: repo ? String(repo.keepAbandonedDays) : '',
+    forge: repo?.forge !== undefined,
+    owner: repo?.forge?.owner ?? '',
+    forgeRepo: repo?.forge?.repo ?? '',
+    apiUrl: repo?.forge?.apiUrl ?? '',
+    tokenEnv: repo?.forge?.tokenEnv ?? 'GITHUB_TOKEN',
+    pollSeconds: repo?.forge ? String(repo.forge.pollSeconds) : '',
+    when: repo?.autoMerge?.when ?? 'none',
+    approvals: String(repo?.autoMerge?.approvals ?? 1),
+    method: repo?.autoMerge?.method ?? 'merge',
+  };
+}
+
+/**
+ * The binding the form says, or the problems that stop it being sent (a command that does not
+ * split, a number that is not one). Blank optional fields are left out (the daemon's defaults
+ * apply); blank rows are dropped. Everything else is the daemon's to judge.
+ */
+function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
+  const issues: FieldIssues = {};
+  const problem = (path: string, message: string) => {
+    issues[path] = [...(issues[path] ?? []), message];
+  };
+  const number = (path: string, text: string, scale = 1): number | undefined => {
+    if (text.trim() === '') return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n)) {
+      problem(path, 'must be a number');
+      return undefined;
+    }
+    return Math.round(n * scale * 1000) / 1000;
+  };
+  const command = (path: string, text: string): string[] => {
+    const split = splitCommand(text);
+    if (split.error !== undefined) problem(path, `The command ${split.error}.`);
+    else if (split.argv.length === 0) problem(path, 'Type the command to run (e.g. pnpm test).');
+    return split.argv ?? [];
+  };
+  const text = (s: string) => (s.trim() === '' ? undefined : s.trim());
+  const repo: ProjectRepoInput = {};
+  const location = text(f.location);
+  if (location !== undefined) repo[f.source] = location;
+  if (text(f.baseRef)) repo.baseRef = f.baseRef.trim();
+  if (text(f.remote)) repo.remote = f.remote.trim();
+  if (text(f.branchTemplate)) repo.branchTemplate = f.branchTemplate.trim();
+  if (text(f.worktreeRoot)) repo.worktreeRoot = f.worktreeRoot.trim();
+  repo.files = f.files.filter((r) => r.path.trim() !== '').map((r) => ({ path: r.path.trim(), mode: r.mode }));
+  if (f.setup.trim() !== '') repo.setup = { argv: command('setup.argv', f.setup), timeoutMs: number('setup.timeoutMs', f.setupTimeout, 1000) ?? 600_000 };
+  repo.checks = f.checks
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.name.trim() !== '' || c.command.trim() !== '')
+    .map(({ c, i }) => ({ name: c.name.trim(), argv: command(`checks.${i}.argv`, c.command), timeoutMs: number(`checks.${i}.timeoutMs`, c.timeout, 1000) ?? 600_000 }));
+  const maxRounds = number('maxRounds', f.maxRounds);
+  if (maxRounds !== undefined) repo.maxRounds = maxRounds;
+  const keep = number('keepAbandonedDays', f.keepAbandonedDays);
+  if (keep !== undefined) repo.keepAbandonedDays = keep;
+  if (f.forge) {
+    const pollSeconds = number('forge.pollSeconds', f.pollSeconds);
+    repo.forge = {
+      kind: 'github',
+      owner: f.owner.trim(),
+      repo: f.forgeRepo.trim(),
+      ...(text(f.apiUrl) ? { apiUrl: f.apiUrl.trim() } : {}),
+      ...(text(f.tokenEnv) ? { tokenEnv: f.tokenEnv.trim() } : {}),
+      ...(pollSeconds !== undefined ? { pollSeconds } : {}),
+    };
+  }
+  if (f.when !== 'none') {
+    const approvals = f.when === 'approved' ? number('autoMerge.approvals', f.approvals) : undefined;
+    repo.autoMerge = { when: f.when, method: f.method, ...(approvals !== undefined ? { approvals } : {}) };
+  }
+  return { repo, issues };
+}
+
+/**
+ * The daemon's issues at the form's fields: `path` and `url` at the location field (whichever is
+ * chosen), a command's `argv.3` at its command field, a rule's `files.2` at its path. Blank rows
+ * are not sent, so a sent index is mapped back to its row through `sentChecks` / `sentFiles`.
+ */
+function placeIssues(issues: FieldIssues, source: 'path' | 'url', sentChecks: number[], sentFiles: number[]): FieldIssues {
+  const out: FieldIssues = {};
+  for (const [raw, messages] of Object.entries(issues)) {
+    let path = raw;
+    if (path === 'path' || path === 'url') path = source;
+    path = path.replace(/^(setup|checks\.\d+)\.argv(\.\d+)?$/, '$1.argv');
+    path = path.replace(/^checks\.(\d+)(?=\.|$)/, (_, i: string) => `checks.${sentChecks[Number(i)] ?? i}`);
+    path = path.replace(/^checks\.(\d+)$/, 'checks.$1.name');
+    path = path.replace(/^files\.(\d+)(\.path)?$/, (_, i: string) => `files.${sentFiles[Number(i)] ?? i}.path`);
+    path = path.replace(/^files\.(\d+)\.mode$/, (_, i: string) => `files.${sentFiles[Number(i)] ?? i}.mode`);
+    path = path.replace(/^forge\.kind$/, 'forge.owner');
+    out[path] = [...(out[path] ?? []), ...messages];
+  }
+  return out;
+}
+
+/** The order of the fields on the form: the first problem's field gets the focus. */
+function fieldOrder(f: Form): string[] {
+  return [
+    f.source,
+    'baseRef',
+    'remote',
+    'branchTemplate',
+    'worktreeRoot',
+    ...f.files.flatMap((_, i) => [`files.${i}.path`, `files.${i}.mode`]),
+    'setup.argv',
+    'setup.timeoutMs',
+    ...f.checks.flatMap((_, i) => [`checks.${i}.name`, `checks.${i}.argv`, `checks.${i}.timeoutMs`]),
+    'maxRounds',
+    'keepAbandonedDays',
+    'forge.owner',
+    'forge.repo',
+    'forge.apiUrl',
+    'forge.tokenEnv',
+    'forge.pollSeconds',
+    'autoMerge.when',
+    'autoMerge.approvals',
+    'autoMerge.method',
+  ];
+}
+
+/** The argv a command line becomes, under its field (nothing while it is empty). */
+function argvHint(line: string): ReactNode {
+  if (line.trim() === '') return undefined;
+  const split = splitCommand(line);
+  if (split.error !== undefined) return <>Not yet a command: {split.error}.</>;
+  return (
+    <span data-testid="argv">
+      argv: <code className="break-all font-mono">{JSON.stringify(split.argv)}</code>
+    </span>
+  );
+}
+
+const fieldset = 'min-w-0 space-y-2 rounded border border-slate-200 p-2 sm:p-3 dark:border-slate-700';
+const legend = 'px-1 text-sm font-semibold';
+
+/** The modal that binds, edits or unbinds (the native <dialog>: focus kept inside, Escape closes). */
+export function RepoDialog({ project, onSaved, onClose }: { project: Project; onSaved: (p: Project) => void; onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [form, setForm] = useState<Form>(() => formOf(project.repo));
+  const [issues, setIssues] = useState<FieldIssues>({});
+  const [error, setError] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    const d = dialog.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const setRow = <K extends 'files' | 'checks'>(list: K, i: number, patch: Partial<Form[K][number]>) =>
+    setForm((f) => ({ ...f, [list]: f[list].map((row, j) => (j === i ? { ...row, ...patch } : row)) }));
+  const removeRow = (list: 'files' | 'checks', i: number) => {
+    setForm((f) => ({ ...f, [list]: f[list].filter((_, j) => j !== i) }));
+    // Problems are keyed by row: after a removal they no longer point at the right one.
+    setIssues({});
+    setProblems([]);
+  };
+
+  const refuse = (found: FieldIssues, message: string | null) => {
+    setIssues(found);
+    setError(message);
+    const order = fieldOrder(form);
+    const rank = (p: string) => (order.includes(p) ? order.indexOf(p) : order.length);
+    setProblems(
+      Object.entries(found)
+        .sort(([a], [b]) => rank(a) - rank(b))
+        .flatMap(([path, messages]) => messages.map((message) => ({ path: path || 'repo', message, ...(order.includes(path) ? { target: path } : {}) }))),
+    );
+    const placed = order.find((p) => found[p] !== undefined);
+    // After React has rendered the problems (aria-describedby must name them when focus lands).
+    if (placed) requestAnimationFrame(() => focusField(placed));
+  };
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    const { repo, issues: local } = bindingOf(form);
+    if (Object.keys(local).length > 0) return refuse(local, null);
+    const sentChecks = form.checks.flatMap((c, i) => (c.name.trim() !== '' || c.command.trim() !== '' ? [i] : []));
+    const sentFiles = form.files.flatMap((r, i) => (r.path.trim() !== '' ? [i] : []));
+    setBusy(true);
+    setIssues({});
+    setProblems([]);
+    setError(null);
+    try {
+      const saved = await api().patchProject({ params: { id: project.id }, body: { repo } });
+      onSaved(saved);
+      dialog.current?.close();
+    } catch (err) {
+      const mapped = fromApiError(err, ['body.repo.']);
+      if (mapped === null) return refuse({}, isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+      refuse(placeIssues(mapped, form.source, sentChecks, sentFiles), null);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function unbind() {
+    const where = project.repo?.path ?? project.repo?.url ?? 'its repository';
+    if (!window.confirm(`Unbind ${project.name} from ${where}? Its tasks' worktrees and branches stay on disk, untouched; TinyAGI no longer makes, checks or merges them.`)) return;
+    setBusy(true);
+    setError(null);
+    try {
+      onSaved(await api().patchProject({ params: { id: project.id }, body: { repo: null } }));
+      dialog.current?.close();
+    } catch (err) {
+      setError(isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const bound = project.repo !== null;
+  return (
+    <dialog
+      ref={dialog}
+      aria-labelledby="repo-dialog-title"
+      data-testid="repo-dialog"
+      onClose={onClose}
+      className="m-auto max-h-[calc(100dvh-1rem)] w-[min(48rem,calc(100vw-1rem))] overflow-hidden rounded-lg border border-slate-200 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-950/50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"
+    >
+      <form onSubmit={(e) => void save(e)} noValidate className="flex max-h-[calc(100dvh-1rem)] flex-col">
+        <div className="space-y-1 border-b border-slate-200 px-3 py-3 sm:px-4 dark:border-slate-700">
+          <h2 id="repo-dialog-title" className="font-semibold">
+            Repository of {project.name}
+          </h2>
+          <p className="text-xs text-slate-600 dark:text-slate-300">
+            Each task gets its own worktree and branch; the checks prove its “done”; a merge finishes it. Blank fields take the daemon’s defaults.
+          </p>
+        </div>
+        <div className="min-h-0 flex-1 space-y-3 overflow-y-auto px-3 py-3 sm:px-4">
+          <fieldset className={fieldset}>
+            <legend className={legend}>Where</legend>
+            <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm" role="radiogroup" aria-label="The repository is">
+              <label className="flex items-center gap-1">
+                <input type="radio" name="repo-source" checked={form.source === 'path'} onChange={() => set('source', 'path')} /> a local checkout
+              </label>
+              <label className="flex items-center gap-1">
+                <input type="radio" name="repo-source" checked={form.source === 'url'} onChange={() => set('source', 'url')} /> a remote URL (cloned once)
+              </label>
+            </div>
+            <TextField
+              path={form.source}
+              label={form.source === 'path' ? 'Local path (absolute)' : 'Remote URL'}
+              issues={issues}
+              value={form.location}
+              onChange={(v) => set('location', v)}
+              placeholder={form.source === 'path' ? '/home/me/src/web' : 'https://github.com/acme/web.git'}
+            />
+            <div className="grid gap-2 sm:grid-cols-2">
+              <TextField path="baseRef" label="Base ref" issues={issues} value={form.baseRef} onChange={(v) => set('baseRef', v)} placeholder="main" hint="Tasks branch from it and merge into it." />
+              <TextField path="remote" label="Remote" issues={issues} value={form.remote} onChange={(v) => set('remote', v)} placeholder="origin" hint="Blank: no push is asked for." />
+              <TextField
+                path="branchTemplate"
+                label="Branch template"
+                issues={issues}
+                value={form.branchTemplate}
+                onChange={(v) => set('branchTemplate', v)}
+                placeholder="tinyagi/{identifier}-{slug}"
+                hint={
+                  <>
+                    Must contain <code>{'{identifier}'}</code> (the task’s WEB-3); <code>{'{slug}'}</code> is its title.
+                  </>
+                }
+              />
+              <TextField
+                path="worktreeRoot"
+                label="Worktree folder (absolute)"
+                issues={issues}
+                value={form.worktreeRoot}
+                onChange={(v) => set('worktreeRoot', v)}
+                placeholder="TINYAGI_HOME/worktrees/<project>"
+              />
+            </div>
+          </fieldset>
+
+          <fieldset className={fieldset}>
+            <legend className={legend}>Files for each worktree</legend>
+            <p className="text-xs text-slate-600 dark:text-slate-300">Copied or linked from the repository into each new worktree: a relative path (.env, node_modules).</p>
+            {form.files.map((row, i) => (
+              <div key={row.key} className="grid grid-cols-[minmax(0,1fr)_auto_auto] items-end gap-2" data-testid="file-rule">
+                <TextField path={`files.${i}.path`} label={`Rule ${i + 1}: path`} issues={issues} value={row.path} onChange={(v) => setRow('files', i, { path: v })} placeholder=".env" />
+                <SelectField
+                  path={`files.${i}.mode`}
+                  label="as"
+                  issues={issues}
+                  value={row.mode}
+                  onChange={(v) => setRow('files', i, { mode: v as FileRow['mode'] })}
+                  options={[
+                    { value: 'copy', label: 'a copy' },
+                    { value: 'link', label: 'a link' },
+                  ]}
+                />
+                <Button aria-label={`Remove rule ${i + 1}`} onClick={() => removeRow('files', i)}>
+                  Remove
+                </Button>
+              </div>
+            ))}
+            <Button onClick={() => setForm((f) => ({ ...f, files: [...f.files, { key: rowKey++, path: '', mode: 'copy' }] }))}>Add a rule</Button>
+          </fieldset>
+
+          <fieldset className={fieldset}>
+            <legend className={legend}>Setup and checks</legend>
+            <p className="text-xs text-slate-600 dark:text-slate-300">
+              A command is one line, split into its words (quotes keep spaces) and run as is: no shell, so no pipes, <code>&amp;&amp;</code> or variables.
+            </p>
+            <div className="grid gap-2 sm:grid-cols-[minmax(0,1fr)_8rem]">
+              <TextField
+                path="setup.argv"
+                label="Setup, once in a new worktree"
+                issues={issues}
+                value={form.setup}
+                onChange={(v) => set('setup', v)}
+                placeholder="pnpm install --offline"
+                hint={argvHint(form.setup)}
+              />
+              <TextField path="setup.timeoutMs" label="Timeout (s)" type="number" issues={issues} value={form.setupTimeout} onChange={(v) => set('setupTimeout', v)} />
+            </div>
+            {form.checks.map((row, i) => (
+              <fieldset key={row.key} className="min-w-0 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="check-row">
+                <legend className="px-1 text-xs font-semibold">Check {i + 1}</legend>
+                <div className="grid gap-2 sm:grid-cols-[10rem_minmax(0,1fr)_6rem]">
+                  <TextField path={`checks.${i}.name`} label="Name" issues={issues} value={row.name} onChange={(v) => setRow('checks', i, { name: v })} placeholder="test" />
+                  <TextField
+                    path={`checks.${i}.argv`}
+                    label="Command"
+                    issues={issues}
+                    value={row.command}
+                    onChange={(v) => setRow('checks', i, { command: v })}
+                    placeholder="pnpm test"
+                    hint={argvHint(row.command)}
+                  />
+                  <TextField path={`checks.${i}.timeoutMs`} label="Timeout (s)" type="number" issues={issues} value={row.timeout} onChange={(v) => setRow('checks', i, { timeout: v })} />
+                </div>
+                <Button className="mt-2" aria-label={`Remove check ${i + 1}`} onClick={() => removeRow('checks', i)}>
+                  Remove
+                </Button>
+              </fieldset>
+            ))}
+            <Button onClick={() => setForm((f) => ({ ...f, checks: [...f.checks, { key: rowKey++, name: '', command: '', timeout: DEFAULT_TIMEOUT_S }] }))}>Add a check</Button>
+            <div className="grid gap-2 sm:grid-cols-2">
+              <TextField
+                path="maxRounds"
+                label="Max rounds"
+                type="number"
+                issues={issues}
+                value={form.maxRounds}
+                onChange={(v) => set('maxRounds', v)}
+                placeholder="5"
+                hint="Sends back before a person is asked."
+              />
+              <TextField
+                path="keepAbandonedDays"
+                label="Keep abandoned worktrees (days)"
+                type="number"
+                issues={issues}
+                value={form.keepAbandonedDays}
+                onChange={(v) => set('keepAbandonedDays', v)}
+                placeholder="14"
+                hint="Idle longer: listed as abandoned."
+              />
+            </div>
+          </fieldset>
+
+          <fieldset className={fieldset}>
+            <legend className={legend}>Forge</legend>
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={form.forge} onChange={(e) => set('forge', e.target.checked)} /> Open pull requests on GitHub (needs the remote)
+            </label>
+            {form.forge && (
+              <div className="grid gap-2 sm:grid-cols-2">
+                <TextField path="forge.owner" label="Owner" issues={issues} value={form.owner} onChange={(v) => set('owner', v)} placeholder="acme" />
+                <TextField path="forge.repo" label="Repository" issues={issues} value={form.forgeRepo} onChange={(v) => set('forgeRepo', v)} placeholder="web" />
+                <TextField path="forge.apiUrl" label="API URL" issues={issues} value={form.apiUrl} onChange={(v) => set('apiUrl', v)} placeholder="https://api.github.com" hint="Blank: github.com." />
+                <TextField
+                  path="forge.tokenEnv"
+                  label="Token variable"
+                  issues={issues}
+                  value={form.tokenEnv}
+                  onChange={(v) => set('tokenEnv', v)}
+                  placeholder="GITHUB_TOKEN"
+                  hint="The name of the daemon’s environment variable holding the token; the token itself is never asked for or stored."
+                />
+                <TextField
+                  path="forge.pollSeconds"
+                  label="Read pull requests every (s)"
+                  type="number"
+                  issues={issues}
+                  value={form.pollSeconds}
+                  onChange={(v) => set('pollSeconds', v)}
+                  placeholder="120"
+                  hint="0: only on request."
+                />
+              </div>
+            )}
+          </fieldset>
+
+          <fieldset className={fieldset}>
+            <legend className={legend}>Merge</legend>
+            <div className="grid gap-2 sm:grid-cols-3">
+              <SelectField
+                path="autoMerge.when"
+                label="Who merges"
+                issues={issues}
+                value={form.when}
+                onChange={(v) => set('when', v as Form['when'])}
+                options={[
+                  { value: 'none', label: 'a person' },
+                  { value: 'checked', label: 'the daemon, when checks pass' },
+                  { value: 'approved', label: 'the daemon, when approved' },
+                ]}
+              />
+              {form.when === 'approved' && <TextField path="autoMerge.approvals" label="Approvals needed" type="number" issues={issues} value={form.approvals} onChange={(v) => set('approvals', v)} />}
+              {form.when !== 'none' && (
+                <SelectField
+                  path="autoMerge.method"
+                  label="As"
+                  issues={issues}
+                  value={form.method}
+                  onChange={(v) => set('method', v as Form['method'])}
+                  options={[
+                    { value: 'merge', label: 'a merge commit' },
+                    { value: 'ff', label: 'a fast-forward' },
+                  ]}
+                />
+              )}
+            </div>
+          </fieldset>
+        </div>
+        <div className="flex flex-wrap items-center gap-2 border-t border-slate-200 px-3 py-3 sm:px-4 dark:border-slate-700">
+          {/* In the footer, beside Save: in view however far the form is scrolled; each problem links to its field. */}
+          <ProblemSummary problems={problems} />
+          {error && (
+            <p role="alert" data-testid="repo-error" className="w-full rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+              {error}
+            </p>
+          )}
+          <Button type="submit" tone="primary" disabled={busy}>
+            {busy ? 'Saving…' : bound ? 'Save' : 'Bind'}
+          </Button>
+          <Button onClick={() => dialog.current?.close()}>Cancel</Button>
+          {bound && (
+            <Button tone="danger" className="ml-auto" disabled={busy} onClick={() => void unbind()}>
+              Unbind…
+            </Button>
+          )}
+        </div>
+      </form>
+    </dialog>
+  );
+}

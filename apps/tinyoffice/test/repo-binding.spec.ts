@@ -1,0 +1,84 @@
+/**
+ * Binding a project to a git repository from TinyOffice (docs/tinyoffice.md, "A project's
+ * repository"): the built daemon and a real git repository (test-kit's gitRepos). The person
+ * opens the project's Repository dialog, types the local path and two checks with one name; the
+ * daemon's 400 is shown at the second check's name and the form keeps what was typed; renamed,
+ * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
+ * the dialog reopens with it, and Unbind (confirmed, saying the worktrees stay) removes it.
+ * axe and screenshots at 1280 and 390 px, light and dark.
+ */
+import { expect, test } from '@playwright/test';
+import { createApiClient } from '@tinyagi/client';
+import { gitRepos } from '@tinyagi/test-kit';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openOffice } from './daemon';
+import { look } from './look';
+
+test('a project is bound, refused at a field, fixed, reopened and unbound', async ({ browser }) => {
+  const { daemon, context, page } = await openOffice(browser);
+  try {
+    const client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
+    const { repoDir } = gitRepos();
+    const project = await client.createProject({ body: { name: 'Web' } });
+    await page.goto(`${daemon.url}/projects?project=${project.id}`);
+    const summary = page.getByTestId('repo-summary');
+    await expect(summary).toContainText('Not bound');
+
+    await summary.getByRole('button', { name: 'Bind to a repository' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Repository of Web' });
+    await dialog.getByLabel('Local path (absolute)').fill(repoDir);
+    await dialog.getByLabel('Remote', { exact: true }).fill('origin');
+    await dialog.getByRole('button', { name: 'Add a check' }).click();
+    const first = dialog.getByRole('group', { name: 'Check 1' });
+    await first.getByLabel('Name').fill('test');
+    await first.getByLabel('Command').fill(`sh -c 'test -f "README.md"'`);
+    await expect(first.getByTestId('argv')).toHaveText('argv: ["sh","-c","test -f \\"README.md\\""]');
+    await dialog.getByRole('button', { name: 'Add a check' }).click();
+    const second = dialog.getByRole('group', { name: 'Check 2' });
+    await second.getByLabel('Name').fill('test');
+    await second.getByLabel('Command').fill('git diff --check');
+    await dialog.getByLabel('Who merges').selectOption('checked');
+    await dialog.getByRole('button', { name: 'Bind' }).click();
+
+    // The daemon's refusal at the field it names; nothing typed is lost; focus on that field.
+    await expect(dialog.getByTestId('field-error-checks.1.name')).toContainText('Two checks are named "test"');
+    await expect(second.getByLabel('Name')).toBeFocused();
+    await expect(dialog.getByTestId('problem-summary')).toContainText('One problem stops this save. Nothing was saved.');
+    await expect(dialog.getByLabel('Local path (absolute)')).toHaveValue(repoDir);
+    await expect(first.getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
+    await look(page, 'refused', { widths: [1280, 390] });
+
+    await second.getByLabel('Name').fill('whitespace');
+    await dialog.getByRole('button', { name: 'Bind' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(summary.getByTestId('repo-location')).toHaveText(repoDir);
+    await expect(summary).toContainText('test, whitespace');
+    await expect(summary).toContainText('when checks pass (a merge commit)');
+    await look(page, 'summary', { widths: [1280, 390] });
+    const stored = (await client.getProject({ params: { id: project.id } })).repo;
+    expect(stored?.checks.map((c) => c.argv)).toEqual([
+      ['sh', '-c', 'test -f "README.md"'],
+      ['git', 'diff', '--check'],
+    ]);
+    expect(stored?.autoMerge).toEqual({ when: 'checked', method: 'merge', approvals: 1 });
+
+    await summary.getByRole('button', { name: 'Edit binding' }).click();
+    await expect(dialog.getByRole('group', { name: 'Check 1' }).getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
+    await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
+    await look(page, 'bound', { widths: [1280, 390] });
+
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await dialog.getByRole('button', { name: 'Unbind…' }).click();
+    await expect(summary).toContainText('Not bound');
+    expect(asked).toContain('worktrees and branches stay on disk');
+    expect((await client.getProject({ params: { id: project.id } })).repo).toBeNull();
+  } finally {
+    await context.close();
+    await daemon.cleanup();
+  }
+});
