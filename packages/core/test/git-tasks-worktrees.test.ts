@@ -42,6 +42,16 @@ describe('createTaskWorktree', () => {
     ]);
   });
 
+  it('gives eight tasks started at once each its worktree: git worktree add beside another can fail, so they are added one at a time', async () => {
+    // Side by side, `git worktree add` reads the admin folder another add is writing and fails now
+    // and then ("failed to read .git/worktrees/<name>/commondir"): found by git-tasks-crash.e2e.test.ts.
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const made = await Promise.all(Array.from({ length: 8 }, (_, i) => createTaskWorktree(ctx, task(i + 1, `Task ${i + 1}`))));
+    expect(made.map((w) => w.created)).toEqual(Array.from({ length: 8 }, () => true));
+    expect((await listGitWorktrees(fx.repoDir)).length).toBe(9);
+  });
+
   it('reuses the worktree when called again, and runs the setup only until it has passed once', async () => {
     const fx = gitFixture();
     const counter = join(fx.root, 'setup-runs');

@@ -13,6 +13,9 @@
  * - `removeTaskWorktree` removes only a clean worktree whose branch is merged into the base or
  *   reachable from the remote's branch; anything else is `WORKTREE_UNSAFE`, whatever the caller
  *   believes. Nothing here removes a worktree for its age: `abandonedWorktrees` lists them.
+ * - git's list of a repository's worktrees is changed by one task at a time (`withWorktreeList`):
+ *   `git worktree add` reads every other worktree's admin folder and fails on one another add is
+ *   writing, so tasks started together would fail their worktree step now and then.
  */
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +27,27 @@ import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from '.
 import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Per repository folder: the tail of the changes to its worktree list queued so far. */
+const worktreeListQueues = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `work` when no other change to the repository's worktree list (an add, a removal, a prune)
+ * runs in this process. `git worktree add` beside another fails with "failed to read
+ * .git/worktrees/<name>/commondir" (git 2.39, two of ninety adds three at a time, measured): it
+ * reads each worktree's admin folder, and the other add is writing one. A daemon is the one
+ * process that changes its projects' worktree lists, so a lock in memory is enough.
+ */
+function withWorktreeList<T>(repoDir: string, work: () => Promise<T>): Promise<T> {
+  const key = resolve(repoDir);
+  const run = (worktreeListQueues.get(key) ?? Promise.resolve()).then(work, work);
+  const tail = run.catch(() => undefined);
+  worktreeListQueues.set(key, tail);
+  void tail.then(() => {
+    if (worktreeListQueues.get(key) === tail) worktreeListQueues.delete(key);
+  });
+  return run;
+}
 
 /** One entry of `git worktree list --porcelain`. */
 export interface GitWorktreeEntry {
@@ -113,64 +137,67 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
   const branchRef = `refs/heads/${branch}`;
   mkdirSync(ctx.worktreeRoot, { recursive: true });
 
-  let entries = await listGitWorktrees(ctx.repoDir);
-  if (entries.some((e) => e.prunable && samePath(e.path, path))) {
-    // The folder was deleted (by a person, or a crash before git wrote it): forget the entry; the branch stays.
-    await git(['worktree', 'prune'], { cwd: ctx.repoDir });
-    entries = await listGitWorktrees(ctx.repoDir);
-  }
-  const atPath = entries.find((e) => samePath(e.path, path));
-  const onBranch = entries.find((e) => e.branch === branchRef);
-  if (onBranch !== undefined && (atPath === undefined || onBranch !== atPath)) {
-    throw new TinyError('INVALID_STATE', `Branch ${branch} of task ${task.identifier} is checked out in ${onBranch.path}, not in the task's worktree ${path}.`, {
-      hint: 'Two tasks never share a tree: remove that worktree (or check out another branch there) and start the task again.',
-    });
-  }
-  let created = false;
-  if (atPath !== undefined) {
-    if (atPath.branch !== branchRef) {
-      throw new TinyError('INVALID_STATE', `${path} is a worktree on ${atPath.branch ?? 'a detached HEAD'}, not on task ${task.identifier}'s branch ${branch}.`, {
-        hint: 'Move that worktree away, then start the task again.',
+  const { created, admin } = await withWorktreeList(ctx.repoDir, async () => {
+    let entries = await listGitWorktrees(ctx.repoDir);
+    if (entries.some((e) => e.prunable && samePath(e.path, path))) {
+      // The folder was deleted (by a person, or a crash before git wrote it): forget the entry; the branch stays.
+      await git(['worktree', 'prune'], { cwd: ctx.repoDir });
+      entries = await listGitWorktrees(ctx.repoDir);
+    }
+    const atPath = entries.find((e) => samePath(e.path, path));
+    const onBranch = entries.find((e) => e.branch === branchRef);
+    if (onBranch !== undefined && (atPath === undefined || onBranch !== atPath)) {
+      throw new TinyError('INVALID_STATE', `Branch ${branch} of task ${task.identifier} is checked out in ${onBranch.path}, not in the task's worktree ${path}.`, {
+        hint: 'Two tasks never share a tree: remove that worktree (or check out another branch there) and start the task again.',
       });
     }
-    if (atPath.locked === 'initializing') {
-      // git was killed while checking the worktree out: nobody has worked in it yet.
-      await git(['reset', '--hard', '--quiet'], await worktreeGitOptions(ctx.repoDir, path));
-      await git(['worktree', 'unlock', path], { cwd: ctx.repoDir });
-    }
-  } else {
-    if (existsSync(path) && readdirSync(path).length > 0) {
-      throw new TinyError('INVALID_STATE', `${path} exists and is not a worktree of ${ctx.repoDir}; it was left as it is.`, { hint: 'Move the folder away, then start the task again.' });
-    }
-    const existing = await resolveCommit(ctx.repoDir, branchRef);
-    if (existing !== undefined) {
-      if (options.recordedBranch !== undefined && options.recordedBranch !== branch) {
-        const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
-        if (base === undefined || !(await isAncestor(ctx.repoDir, existing, base))) {
-          throw new TinyError('INVALID_STATE', `Branch ${branch} exists with commits of its own, but task ${task.identifier} never had it; it was not taken over.`, {
-            hint: `Look at it (git log ${ctx.repo.baseRef}..${branch}); delete or rename it if nobody of yours made it, then start the task again.`,
-          });
-        }
+    let created = false;
+    if (atPath !== undefined) {
+      if (atPath.branch !== branchRef) {
+        throw new TinyError('INVALID_STATE', `${path} is a worktree on ${atPath.branch ?? 'a detached HEAD'}, not on task ${task.identifier}'s branch ${branch}.`, {
+          hint: 'Move that worktree away, then start the task again.',
+        });
       }
-      await git(['worktree', 'add', '--quiet', path, branch], { cwd: ctx.repoDir });
+      if (atPath.locked === 'initializing') {
+        // git was killed while checking the worktree out: nobody has worked in it yet.
+        await git(['reset', '--hard', '--quiet'], await worktreeGitOptions(ctx.repoDir, path));
+        await git(['worktree', 'unlock', path], { cwd: ctx.repoDir });
+      }
     } else {
-      const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
-      if (base === undefined)
-        throw new TinyError('INVALID_STATE', `Project ${ctx.projectId}'s base ref "${ctx.repo.baseRef}" names no commit in ${ctx.repoDir}.`, { hint: "Fetch it, or change the binding's baseRef." });
-      await git(['worktree', 'add', '--quiet', '--no-track', '-b', branch, path, base], { cwd: ctx.repoDir });
+      if (existsSync(path) && readdirSync(path).length > 0) {
+        throw new TinyError('INVALID_STATE', `${path} exists and is not a worktree of ${ctx.repoDir}; it was left as it is.`, { hint: 'Move the folder away, then start the task again.' });
+      }
+      const existing = await resolveCommit(ctx.repoDir, branchRef);
+      if (existing !== undefined) {
+        if (options.recordedBranch !== undefined && options.recordedBranch !== branch) {
+          const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
+          if (base === undefined || !(await isAncestor(ctx.repoDir, existing, base))) {
+            throw new TinyError('INVALID_STATE', `Branch ${branch} exists with commits of its own, but task ${task.identifier} never had it; it was not taken over.`, {
+              hint: `Look at it (git log ${ctx.repo.baseRef}..${branch}); delete or rename it if nobody of yours made it, then start the task again.`,
+            });
+          }
+        }
+        await git(['worktree', 'add', '--quiet', path, branch], { cwd: ctx.repoDir });
+      } else {
+        const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
+        if (base === undefined)
+          throw new TinyError('INVALID_STATE', `Project ${ctx.projectId}'s base ref "${ctx.repo.baseRef}" names no commit in ${ctx.repoDir}.`, { hint: "Fetch it, or change the binding's baseRef." });
+        await git(['worktree', 'add', '--quiet', '--no-track', '-b', branch, path, base], { cwd: ctx.repoDir });
+      }
+      created = true;
     }
-    created = true;
-  }
 
-  const admin = await adminDir(ctx.repoDir, path);
-  const owner = readMarker(admin, TASK_MARKER);
-  if (owner !== undefined && owner !== task.id) {
-    throw new TinyError('INVALID_STATE', `The worktree ${path} belongs to task ${owner}, not to ${task.id}.`, {
-      hint: "Two tasks never share a tree; give the task another identifier or remove the other task's worktree.",
-    });
-  }
-  if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
-  if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
+    const admin = await adminDir(ctx.repoDir, path);
+    const owner = readMarker(admin, TASK_MARKER);
+    if (owner !== undefined && owner !== task.id) {
+      throw new TinyError('INVALID_STATE', `The worktree ${path} belongs to task ${owner}, not to ${task.id}.`, {
+        hint: "Two tasks never share a tree; give the task another identifier or remove the other task's worktree.",
+      });
+    }
+    if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
+    if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
+    return { created, admin };
+  });
 
   const files = applyFileRules(ctx, path);
   const result: TaskWorktree = { taskId: task.id, path, branch, head: (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim(), created, files };
@@ -308,6 +335,10 @@ export interface RemovedWorktree {
  * again after a crash, the remaining steps are done.
  */
 export async function removeTaskWorktree(ctx: ProjectRepoContext, task: TaskRef): Promise<RemovedWorktree> {
+  return withWorktreeList(ctx.repoDir, () => removeTaskWorktreeNow(ctx, task));
+}
+
+async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef): Promise<RemovedWorktree> {
   const branch = await taskBranchName(ctx, task);
   const path = taskWorktreePath(ctx, task);
   const entry = (await listGitWorktrees(ctx.repoDir)).find((e) => samePath(e.path, path));
