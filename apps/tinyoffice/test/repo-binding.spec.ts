@@ -4,7 +4,8 @@
  * opens the project's Repository dialog, types the local path and two checks with one name; the
  * daemon's 400 is shown at the second check's name and the form keeps what was typed; renamed,
  * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
- * the dialog reopens with it, and Unbind (confirmed, saying the worktrees stay) removes it.
+ * the dialog reopens with it (Escape closes it unsaved, the focus back on its button), and Unbind
+ * (confirmed, saying the worktrees stay) removes it.
  * axe and screenshots at 1280 and 390 px, light and dark.
  */
 import { expect, test } from '@playwright/test';
@@ -37,6 +38,9 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await dialog.getByRole('button', { name: 'Add a check' }).click();
     const second = dialog.getByRole('group', { name: 'Check 2' });
     await second.getByLabel('Name').fill('test');
+    // Checked as typed, before any save: an open quote is not yet a command.
+    await second.getByLabel('Command').fill(`git commit -m 'wip`);
+    await expect(second.getByText('Not yet a command: a single quote is not closed.')).toBeVisible();
     await second.getByLabel('Command').fill('git diff --check');
     await dialog.getByLabel('Who merges').selectOption('checked');
     await dialog.getByRole('button', { name: 'Bind' }).click();
@@ -67,6 +71,13 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(dialog.getByRole('group', { name: 'Check 1' }).getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
     await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
     await look(page, 'bound', { widths: [1280, 390] });
+    // Escape closes it, nothing saved, the focus back on the button that opened it; Enter opens it again.
+    await dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name').fill('renamed');
+    await page.keyboard.press('Escape');
+    await expect(dialog).toBeHidden();
+    await expect(summary.getByRole('button', { name: 'Edit binding' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
 
     let asked = '';
     page.once('dialog', (d) => {

@@ -5,13 +5,12 @@
  * (`PATCH /api/projects/:id` with the whole `repo`, or `null`). The daemon is the one validator:
  * its 400 comes back with each issue's path (`body.repo.checks.1.name`) and is shown at that
  * field, the form kept as typed. Commands (the setup, each check) are typed as one line and sent
- * as argv, split by a quote-aware splitter (lib/argv.ts; no shell), the argv shown under the field.
+ * as argv, split by the client's quote-aware `splitCommand` (the CLI's too; no shell), the argv shown under the field.
  * Types only from the contract (`import type`): no zod in this page.
  */
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
-import { isApiError, type Project, type ProjectRepo, type ProjectRepoInput } from '@tinyagi/client';
+import { isApiError, joinArgv, type Project, type ProjectRepo, type ProjectRepoInput, splitCommand } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
-import { joinArgv, splitCommand } from '@/lib/argv';
 import { fromApiError, type FieldIssues } from '@/lib/field-issues';
 import { Button } from '@/components/ui';
 import { focusField, type Problem, ProblemSummary, SelectField, TextField } from '@/components/form';
