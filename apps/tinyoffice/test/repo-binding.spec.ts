@@ -30,6 +30,9 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     const dialog = page.getByRole('dialog', { name: 'Repository of Web' });
     await dialog.getByLabel('Local path (absolute)').fill(repoDir);
     await dialog.getByLabel('Remote', { exact: true }).fill('origin');
+    await dialog.getByRole('button', { name: 'Add a rule' }).click();
+    await dialog.getByLabel('Rule 1: path').fill('.env');
+    await dialog.getByLabel('Rule 1: as').selectOption('link');
     await dialog.getByRole('button', { name: 'Add a check' }).click();
     const first = dialog.getByRole('group', { name: 'Check 1' });
     await first.getByLabel('Name').fill('test');
@@ -51,7 +54,13 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(dialog.getByTestId('problem-summary')).toContainText('One problem stops this save. Nothing was saved.');
     await expect(dialog.getByLabel('Local path (absolute)')).toHaveValue(repoDir);
     await expect(first.getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
-    await look(page, 'refused', { widths: [1280, 390] });
+    await look(page, 'refused', { widths: [1280] });
+    // At 390 px the field with the problem is scrolled back into view as the focus goes to it.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await dialog.getByTestId('problem-summary').getByRole('link', { name: 'checks.1.name' }).click();
+    await expect(second.getByLabel('Name')).toBeFocused();
+    await look(page, 'refused', { widths: [390] });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     await second.getByLabel('Name').fill('whitespace');
     await dialog.getByRole('button', { name: 'Bind' }).click();
@@ -65,6 +74,7 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
       ['sh', '-c', 'test -f "README.md"'],
       ['git', 'diff', '--check'],
     ]);
+    expect(stored?.files).toEqual([{ path: '.env', mode: 'link' }]);
     expect(stored?.autoMerge).toEqual({ when: 'checked', method: 'merge', approvals: 1 });
 
     await summary.getByRole('button', { name: 'Edit binding' }).click();

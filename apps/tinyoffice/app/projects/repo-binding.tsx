@@ -400,7 +400,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
                 <TextField path={`files.${i}.path`} label={`Rule ${i + 1}: path`} issues={issues} value={row.path} onChange={(v) => setRow('files', i, { path: v })} placeholder=".env" />
                 <SelectField
                   path={`files.${i}.mode`}
-                  label="as"
+                  label={`Rule ${i + 1}: as`}
                   issues={issues}
                   value={row.mode}
                   onChange={(v) => setRow('files', i, { mode: v as FileRow['mode'] })}
