@@ -113,6 +113,12 @@ describe('tinyagi project', () => {
     expect(twice.code).toBe(2);
     expect(twice.stderr).toContain('repo.checks.1.name: Two checks are named "lint".');
 
+    // One field changed without --merge: the daemon's message, and what to do.
+    const slip = await daemon.cliHere(['project', 'bind', 'WEB', '--max-rounds', '2']);
+    expect(slip.code).toBe(2);
+    expect(slip.stderr).toContain('body.repo.path: Give either path (a local checkout) or url (a git remote), not both and not neither.');
+    expect(slip.stderr).toContain('`project bind` replaces the whole binding: give --path or --url too, or add --merge');
+
     const dotdot = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--copy', '../secrets']);
     expect(dotdot.code).toBe(2);
     expect(dotdot.stderr).toContain('The copy rule "../secrets" contains "..": a rule may not leave the repository.');

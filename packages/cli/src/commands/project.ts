@@ -5,10 +5,10 @@
  * checked by the daemon: a refusal is its 400, each problem with its field path.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
+import { isApiError, joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
 import { MERGE_METHODS } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
-import { usageError } from '../output/cli-error.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
 import { formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
@@ -185,7 +185,15 @@ export function registerProjectCommands(program: Command): void {
     const { project: found, client } = await findProject(cmd, ref);
     if (options.merge && found.repo === null) throw usageError(`The project ${found.prefix} (${found.name}) is not bound yet: bind it without --merge.`);
     const repo = bindingFromFlags(options, process.cwd(), options.merge ? (found.repo ?? undefined) : undefined);
-    const updated = await client.patchProject({ params: { id: found.id }, body: { repo } });
+    const updated = await client.patchProject({ params: { id: found.id }, body: { repo } }).catch((err: unknown) => {
+      // The likeliest slip: changing one field without --merge sends a binding with no repository.
+      if (!options.merge && options.binding === undefined && options.path === undefined && options.url === undefined && isApiError(err, 'VALIDATION_FAILED'))
+        throw new CliError('USAGE', err.message, {
+          hint: '`project bind` replaces the whole binding: give --path or --url too, or add --merge to change only the fields you name.',
+          cause: err,
+        });
+      throw err;
+    });
     if (options.json) return printJson(updated);
     println(
       `Bound ${updated.prefix} (${updated.name}) to ${repoPlace(updated.repo)}${found.repo !== null ? `, replacing its binding${options.merge ? ' (with the fields given changed)' : ''}` : ''}.`,
