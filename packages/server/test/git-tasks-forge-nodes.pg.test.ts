@@ -127,5 +127,18 @@ describe.skipIf(db.skip !== undefined)('a forge read by two nodes (PostgreSQL)',
     expect((await eventsOf(a.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1]);
     expect(prompts(logFile).filter((p) => p.includes('ci fails on v1'))).toHaveLength(1);
     expect((await a.client.listComments({ params: { id: task.id } })).filter((c) => c.author === 'github')).toHaveLength(1);
+
+    // A reviewer comments on a line; a crash had left it stored on the task and not recorded (the rows a read writes before its record):
+    // the next read, on either node, matches it instead of storing it again, and sends it once.
+    const v2 = (await a.client.getTask({ params: { id: task.id } })).git!.check!.headSha!;
+    // (Stored first: a poll between the two then sends the stored one, and GitHub's is matched to it when it comes; the other order could let a poll store it itself.)
+    await a.stores.tasks.addComment(task.id, { author: 'github:ann', content: 'Say why.', anchor: { path: 'login.ts', line: 1, side: 'new', commitSha: v2 } });
+    await gh.addReviewComment({ pullNumber: 1, path: 'login.ts', line: 1, body: 'Say why.', login: 'ann' });
+    await waitFor(() => prompts(logFile).some((p) => p.includes('Say why.')), 30_000, 'the comment reaching the owner');
+    await waitFor(async () => (await a.client.getTask({ params: { id: task.id } })).git?.forgeSent?.length === 2, 30_000, 'the comment recorded');
+    expect((await eventsOf(a.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1, 2]);
+    const comments = await a.client.listComments({ params: { id: task.id } });
+    expect(comments.filter((c) => c.author === 'github:ann').map((c) => c.sentRound)).toEqual([2]);
+    expect(prompts(logFile).filter((p) => p.includes('Say why.'))).toHaveLength(1);
   });
 });

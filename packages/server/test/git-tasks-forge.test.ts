@@ -270,13 +270,17 @@ describe('git-native tasks with a GitHub forge', () => {
     // Round 1 is within maxRounds. Its send fails first (the owner unknown to the daemon, as a crash before the send would leave it):
     // the failure is recorded as taken with its summary stored, so the next read sends that round, once, and never reads the run as new again.
     const v1 = await failOn('v1', null);
+    await gh.addReviewComment({ pullNumber: 1, path: 'login.ts', line: 1, body: 'Name it.', login: 'ann' });
     await harness.stores.tasks.updateTask(task.id, { assigneeAgent: 'nobody' });
     const unsent = await raw(harness, 'POST', `/api/tasks/${task.id}/forge/sync`, {});
     expect(unsent.status).toBeGreaterThanOrEqual(400);
-    expect((await harness.client.getTask({ params: { id: task.id } })).git).toMatchObject({ forgeSent: [expect.stringMatching(/^check:\d+$/)] });
+    expect((await harness.client.getTask({ params: { id: task.id } })).git).toMatchObject({ forgeSent: [expect.stringMatching(/^comment:\d+$/), expect.stringMatching(/^check:\d+$/)] });
     await harness.stores.tasks.updateTask(task.id, { assigneeAgent: 'coder' });
-    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newFailedChecks: 0, sent: { round: 1 }, task: { status: 'in_progress' } });
-    expect((await harness.client.listComments({ params: { id: task.id } })).map((c) => [c.author, c.sentRound])).toEqual([['github', 1]]);
+    expect(await harness.client.syncTaskForge({ params: { id: task.id } })).toMatchObject({ newFailedChecks: 0, newComments: 0, sent: { round: 1 }, task: { status: 'in_progress' } });
+    expect((await harness.client.listComments({ params: { id: task.id } })).map((c) => [c.author, c.sentRound])).toEqual([
+      ['github:ann', 1],
+      ['github', 1],
+    ]);
     // The fix fails again on GitHub: the limit is reached, so a person is asked and nothing goes to the owner.
     const v2 = await failOn('v2', v1);
     const held = await harness.client.syncTaskForge({ params: { id: task.id } });

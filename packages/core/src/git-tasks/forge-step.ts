@@ -155,26 +155,63 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
     newReviews: asking.length,
     newFailedChecks: failed.length,
   };
-  if (task.status === 'review') {
-    // A round a crash interrupted (its summary stored and recorded, its message maybe not sent): sent now, under the same key.
-    const interrupted = await interruptedRound(input, task);
-    if (interrupted !== undefined) return { ...interrupted, ...result };
+  if (task.status !== 'review') {
+    const anything = failed.length > 0 || fresh.length > 0 || asking.length > 0;
+    return { task, sent: null, ...result, ...(anything ? { waiting: `Task ${identifier} is in ${task.status}: the forge's feedback is sent once it is back in review.` } : {}) };
   }
-  if (failed.length === 0 && fresh.length === 0 && asking.length === 0) return { task, sent: null, ...result };
-  if (task.status !== 'review') return { task, sent: null, ...result, waiting: `Task ${identifier} is in ${task.status}: the forge's feedback is sent once it is back in review.` };
+
+  // GitHub's review comments already stored (a crash after storing them and before recording them): matched, one for one, never stored twice.
+  const before = await input.tasks.listComments(task.id);
+  const round = (gitState.rounds ?? 0) + 1;
+  const commentKey = (author: string, content: string, a: { path: string; line: number; side: string; commitSha: string | null }): string =>
+    JSON.stringify([author, content, a.path, a.line, a.side, a.commitSha]);
+  const storedBefore = new Map<string, number>();
+  for (const c of before)
+    if (c.anchor !== null && c.author.startsWith('github:')) storedBefore.set(commentKey(c.author, c.content, c.anchor), (storedBefore.get(commentKey(c.author, c.content, c.anchor)) ?? 0) + 1);
+  const matched: typeof fresh = [];
+  const unstored: typeof fresh = [];
+  for (const c of fresh) {
+    const key = c.line === null ? undefined : commentKey(`github:${c.author}`, c.body, { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId });
+    const left = key === undefined ? 0 : (storedBefore.get(key) ?? 0);
+    if (key !== undefined && left > 0) {
+      storedBefore.set(key, left - 1);
+      matched.push(c);
+    } else unstored.push(c);
+  }
+  const recordMatched = async (): Promise<TaskGit> => {
+    if (matched.length === 0) return gitState;
+    return (await input.tasks.setTaskGit(task.id, { ...gitState, forgeSent: [...(gitState.forgeSent ?? []), ...matched.map((c) => `comment:${c.id}`)], updatedAt: Date.now() })).git ?? gitState;
+  };
+
+  // A round a crash or a failed send interrupted (its summary, or GitHub's comments, stored and not sent): finished first, under the same key
+  // (the queue returns the message if it went); what is new in this read waits for the next one, so the round's comments stay the same.
+  const summaryBefore = before.find((c) => c.anchor === null && c.author === 'github' && c.sentRound === round);
+  if (summaryBefore !== undefined || before.some((c) => c.anchor !== null && c.author.startsWith('github:') && c.sentRound === null)) {
+    const git1 = await recordMatched();
+    const reviewed = await runTaskReview({
+      ...input,
+      intro: introOf(pr.number, ''),
+      task: { ...task, git: git1 },
+      summary: summaryBefore === undefined ? undefined : { author: summaryBefore.author, content: summaryBefore.content },
+    });
+    return { task: (await input.tasks.getTask(task.id)) ?? reviewed.task, sent: reviewed.sent, ...result };
+  }
+  if (failed.length === 0 && unstored.length === 0 && asking.length === 0) {
+    await recordMatched();
+    return { task: (await input.tasks.getTask(task.id)) ?? task, sent: null, ...result };
+  }
 
   // Failed check runs are counted against the task's rounds, as the Checking's are; a person's review on GitHub is a person's decision: sent and counted, never stopped.
   const rounds = gitState.rounds ?? 0;
   const limit = gitState.roundsLimit ?? input.repo.maxRounds;
   const asked = gitState.roundsApproval;
-  if (fresh.length === 0 && asking.length === 0 && rounds >= limit) return holdForPerson(input, task, failed, result);
+  if (unstored.length === 0 && asking.length === 0 && rounds >= limit) return holdForPerson(input, { ...task, git: await recordMatched() }, failed, result);
 
   // The comments become the task's review comments, and the summary is stored as sent in the coming
   // round, before what was taken is recorded: the record and the message's key (the round and the
   // comments' ids) come from the same stored rows, so a crash or a second read never sends twice.
-  const round = rounds + 1;
   const unplaced: string[] = [];
-  for (const c of fresh) {
+  for (const c of unstored) {
     const author = `github:${c.author}`;
     if (c.line === null) unplaced.push(`${author} on ${c.path} (GitHub no longer places it on a line): ${c.body}`);
     else await input.tasks.addComment(task.id, { author, content: c.body, anchor: { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId } });
@@ -189,7 +226,7 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
   const what = [
     ...(failed.length === 0 ? [] : [failed.length === 1 ? 'a failed check run' : `${failed.length} failed check runs`]),
     ...(asking.length === 0 ? [] : [asking.length === 1 ? 'a review' : `${asking.length} reviews`]),
-    ...(fresh.length === 0 ? [] : [fresh.length === 1 ? 'a review comment' : `${fresh.length} review comments`]),
+    ...(unstored.length === 0 ? [] : [unstored.length === 1 ? 'a review comment' : `${unstored.length} review comments`]),
   ].join(' and ');
   const reviewed = await runTaskReview({ ...input, intro: introOf(pr.number, what), task: { ...task, git: recorded }, summary });
   // A person's review sent while the failed runs waited for a person: the request has nothing left to decide.
@@ -232,16 +269,6 @@ async function holdForPerson(input: ForgeSyncInput, task: TaskRecord, failed: Fo
     roundsApprovalId: asked.id,
     waiting: `Task ${identifier} is at its limit of ${git0.roundsLimit ?? input.repo.maxRounds} rounds: its pull request's failed check runs wait for a person's answer (task_rounds ${asked.id}: more rounds, take over or stop).`,
   };
-}
-
-/** A round the forge's read stored and recorded but did not finish (the summary by `github` stored as sent in a round not counted): run again, it finds the message sent before. */
-async function interruptedRound(input: ForgeSyncInput, task: TaskRecord): Promise<{ task: TaskRecord; sent: TaskReviewResult['sent'] } | undefined> {
-  const git0 = task.git as TaskGit;
-  const round = (git0.rounds ?? 0) + 1;
-  const stored = (await input.tasks.listComments(task.id)).find((c) => c.anchor === null && c.author === 'github' && c.sentRound === round);
-  if (stored === undefined || git0.pullRequest === undefined) return undefined;
-  const reviewed = await runTaskReview({ ...input, intro: introOf(git0.pullRequest.number, ''), task, summary: { author: stored.author, content: stored.content } });
-  return { task: (await input.tasks.getTask(task.id)) ?? reviewed.task, sent: reviewed.sent };
 }
 
 async function withdrawForgeRequest(input: ForgeSyncInput, id: string, reason: string): Promise<void> {
