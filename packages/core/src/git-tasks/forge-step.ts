@@ -14,8 +14,10 @@
  *   checks and the reviews' bodies are the request's summary. Nothing new, or checks still running with none failed: nothing
  *   is sent. The comments and the summary (marked with the coming round) are stored, then all that
  *   was taken is recorded, then the message is sent keyed by the round and those comments' ids: a
- *   failed send or a crash after the record leaves the summary marked with a round not counted,
- *   and the next read finishes that round under the same key (nothing twice, nothing lost). The
+ *   failed send or a crash after the record leaves the summary marked with a round not counted (or
+ *   GitHub's comments stored unsent), and the next read finishes that round first under the same
+ *   key; a crash before the record leaves comments stored, which the next read matches one for one
+ *   (author, text, anchor) instead of storing again (nothing twice, nothing lost). The
  *   caller holds the task for the read (one process at a time: the tasks store's `holdTask`).
  * - Rounds: failed check runs are counted against the task's limit (`roundsLimit`, else the
  *   binding's `maxRounds`). Only failed runs new and the limit reached: nothing is sent, the task
