@@ -4,8 +4,8 @@
  * opens the project's Repository dialog, types the local path and two checks with one name; the
  * daemon's 400 is shown at the second check's name and the form keeps what was typed; renamed,
  * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
- * the dialog reopens with it (Escape closes it unsaved, the focus back on its button), and Unbind
- * (confirmed, saying the worktrees stay) removes it.
+ * the dialog reopens with it (closing it with a change asks first; the focus goes back to its
+ * button), and Unbind (confirmed, saying the worktrees stay) removes it.
  * axe and screenshots at 1280 and 390 px, light and dark.
  */
 import { expect, test } from '@playwright/test';
@@ -81,22 +81,27 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(dialog.getByRole('group', { name: 'Check 1' }).getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
     await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
     await look(page, 'bound', { widths: [1280, 390] });
-    // Escape closes it, nothing saved, the focus back on the button that opened it; Enter opens it again.
+    // Escape with a change asks first: kept open, then closed unsaved, the focus back on the
+    // button that opened it; Enter opens it again as stored.
     await dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name').fill('renamed');
+    const asks: string[] = [];
+    page.on('dialog', (d) => {
+      asks.push(d.message());
+      void (asks.length === 1 ? d.dismiss() : d.accept());
+    });
     await page.keyboard.press('Escape');
+    await expect.poll(() => asks.length).toBe(1);
+    await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('renamed');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect(dialog).toBeHidden();
+    expect(asks).toEqual(['Close without saving? Your changes to the binding are lost.', 'Close without saving? Your changes to the binding are lost.']);
     await expect(summary.getByRole('button', { name: 'Edit binding' })).toBeFocused();
     await page.keyboard.press('Enter');
     await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
 
-    let asked = '';
-    page.once('dialog', (d) => {
-      asked = d.message();
-      void d.accept();
-    });
     await dialog.getByRole('button', { name: 'Unbind…' }).click();
     await expect(summary).toContainText('Not bound');
-    expect(asked).toContain('worktrees and branches stay on disk');
+    expect(asks[2]).toContain('worktrees and branches stay on disk');
     expect((await client.getProject({ params: { id: project.id } })).repo).toBeNull();
   } finally {
     await context.close();

@@ -256,6 +256,10 @@ const legend = 'px-1 text-sm font-semibold';
 export function RepoDialog({ project, onSaved, onClose }: { project: Project; onSaved: (p: Project) => void; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [form, setForm] = useState<Form>(() => formOf(project.repo));
+  // What the dialog opened with: closing it with changes asks first (a long form is easily lost to one Escape).
+  const [initial] = useState(form);
+  const dirty = JSON.stringify(form) !== JSON.stringify(initial);
+  const mayClose = () => !dirty || window.confirm('Close without saving? Your changes to the binding are lost.');
   const [issues, setIssues] = useState<FieldIssues>({});
   const [error, setError] = useState<string | null>(null);
   const [problems, setProblems] = useState<Problem[]>([]);
@@ -334,6 +338,9 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
       ref={dialog}
       aria-labelledby="repo-dialog-title"
       data-testid="repo-dialog"
+      onCancel={(e) => {
+        if (!mayClose()) e.preventDefault();
+      }}
       onClose={onClose}
       className="m-auto max-h-[calc(100dvh-1rem)] w-[min(48rem,calc(100vw-1rem))] overflow-hidden rounded-lg border border-slate-200 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-950/50 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100"
     >
@@ -556,7 +563,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
           <Button type="submit" tone="primary" disabled={busy}>
             {busy ? 'Saving…' : bound ? 'Save' : 'Bind'}
           </Button>
-          <Button onClick={() => dialog.current?.close()}>Cancel</Button>
+          <Button onClick={() => mayClose() && dialog.current?.close()}>Cancel</Button>
           {bound && (
             <Button tone="danger" className="ml-auto" disabled={busy} onClick={() => void unbind()}>
               Unbind…
