@@ -82,15 +82,16 @@ function autoMergeText(repo: ProjectRepo): string {
 
 function printProject(project: Project): void {
   const repo = project.repo;
-  printFields([
+  const head: (readonly [string, string])[] = [
     ['project', `${project.prefix} (${project.name})${style.dim(` ${project.id}`)}`],
     ...(project.description ? ([['description', project.description]] as const) : []),
     ...(project.archivedAt !== null ? ([['archived', formatTime(project.archivedAt)]] as const) : []),
-    ['repository', repo === null ? 'none (not bound: `tinyagi project bind` binds it)' : repo.path !== undefined ? `${repo.path} (a local checkout)` : `${repo.url} (cloned once by the daemon)`],
-  ]);
-  if (repo === null) return;
+  ];
+  if (repo === null) return printFields([...head, ['repository', 'none (not bound: `tinyagi project bind` binds it)']]);
   const forge = repo.forge;
   printFields([
+    ...head,
+    ['repository', repo.path !== undefined ? `${repo.path} (a local checkout)` : `${repo.url} (cloned once by the daemon)`],
     ['base', repo.baseRef],
     ['remote', repo.remote ?? '- (no push is asked for)'],
     ['branch template', repo.branchTemplate],
@@ -111,7 +112,7 @@ function printProject(project: Project): void {
   printTable(
     ['CHECK', 'TIME LIMIT', 'COMMAND'],
     repo.checks.map((c) => [c.name, `${c.timeoutMs / 1000}s`, joinArgv(c.argv)]),
-    'No checks: a task is done once its work is committed.',
+    'No checks: its Checking proves the commits only (and the push, with a remote).',
   );
 }
 
