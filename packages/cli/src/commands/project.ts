@@ -87,7 +87,10 @@ function printProject(project: Project): void {
     ...(project.description ? ([['description', project.description]] as const) : []),
     ...(project.archivedAt !== null ? ([['archived', formatTime(project.archivedAt)]] as const) : []),
   ];
-  if (repo === null) return printFields([...head, ['repository', 'none (not bound: `tinyagi project bind` binds it)']]);
+  if (repo === null) {
+    printFields([...head, ['repository', 'none (not bound: `tinyagi project bind` binds it)']]);
+    return;
+  }
   const forge = repo.forge;
   printFields([
     ...head,
