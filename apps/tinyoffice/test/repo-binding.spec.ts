@@ -3,6 +3,7 @@
  * repository"): the built daemon and a real git repository (test-kit's gitRepos). The person
  * opens the project's Repository dialog, types the local path and two checks with one name; the
  * daemon's 400 is shown at the second check's name and the form keeps what was typed; renamed,
+ * its copy/link rule is refused on disk (a symlink out of the repository) at the rule; fixed,
  * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
  * the dialog reopens with it (closing it with a change asks first; the focus goes back to its
  * button), and Unbind (confirmed, saying the worktrees stay) removes it.
@@ -11,7 +12,7 @@
 import { expect, test } from '@playwright/test';
 import { createApiClient } from '@tinyagi/client';
 import { gitRepos } from '@tinyagi/test-kit';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { openOffice } from './daemon';
 import { look } from './look';
@@ -20,7 +21,10 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
   const { daemon, context, page } = await openOffice(browser);
   try {
     const client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
-    const { repoDir } = gitRepos();
+    const { root, repoDir } = gitRepos();
+    // A folder of the repository that is a symlink out of it: a rule through it passes the schema, not the daemon's disk check.
+    mkdirSync(join(root, 'outside'));
+    symlinkSync(join(root, 'outside'), join(repoDir, 'secrets'));
     const project = await client.createProject({ body: { name: 'Web' } });
     await page.goto(`${daemon.url}/projects?project=${project.id}`);
     const summary = page.getByTestId('repo-summary');
@@ -31,7 +35,7 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await dialog.getByLabel('Local path (absolute)').fill(repoDir);
     await dialog.getByLabel('Remote', { exact: true }).fill('origin');
     await dialog.getByRole('button', { name: 'Add a rule' }).click();
-    await dialog.getByLabel('Rule 1: path').fill('.env');
+    await dialog.getByLabel('Rule 1: path').fill('secrets/.env');
     await dialog.getByLabel('Rule 1: as').selectOption('link');
     await dialog.getByRole('button', { name: 'Add a check' }).click();
     const first = dialog.getByRole('group', { name: 'Check 1' });
@@ -63,6 +67,11 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await page.setViewportSize({ width: 1280, height: 800 });
 
     await second.getByLabel('Name').fill('whitespace');
+    await dialog.getByRole('button', { name: 'Bind' }).click();
+    // The schema passes; the rule leads out of the repository on disk: INVALID_PATH, at that rule.
+    await expect(dialog.getByTestId('field-error-files.0.path')).toContainText('outside the repository');
+    await expect(dialog.getByLabel('Rule 1: path')).toBeFocused();
+    await dialog.getByLabel('Rule 1: path').fill('.env');
     await dialog.getByRole('button', { name: 'Bind' }).click();
     await expect(dialog).toBeHidden();
     await expect(summary.getByTestId('repo-location')).toHaveText(repoDir);

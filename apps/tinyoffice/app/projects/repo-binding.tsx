@@ -309,6 +309,10 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
       onSaved(saved);
       dialog.current?.close();
     } catch (err) {
+      // A rule the schema accepts but that leaves the repository through a symlink on disk: INVALID_PATH naming the rule, shown at that rule's path.
+      const rule = isApiError(err) && err.code === 'INVALID_PATH' ? (err.details as { rule?: { path?: unknown; mode?: unknown } } | undefined)?.rule : undefined;
+      const row = rule ? form.files.findIndex((r) => r.path.trim() === rule.path && r.mode === rule.mode) : -1;
+      if (row >= 0) return refuse({ [`files.${row}.path`]: [messageOf(err)] }, null);
       const mapped = fromApiError(err, ['body.repo.']);
       if (mapped === null) return refuse({}, isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
       refuse(placeIssues(mapped, form.source, sentChecks, sentFiles), null);
