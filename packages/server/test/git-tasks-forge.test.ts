@@ -14,6 +14,7 @@ import { fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
 import { githubExchangeProblems } from '@tinyagi/test-kit/github-openapi';
 import { type GitHubStandIn, startGitHubStandIn } from '@tinyagi/test-kit/github-standin';
 import { afterEach, describe, expect, it } from 'vitest';
+import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 
 let h: ServerHarness | undefined;
@@ -306,14 +307,28 @@ describe('git-native tasks with a GitHub forge', () => {
     expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1, 2, 3]);
     expect((await harness.client.listApprovals({ query: { taskId: task.id } })).map((a) => a.status)).toEqual(['answered']);
 
-    // CI fails once more: a new request (the first was answered); a person merges the task anyway, which withdraws it.
-    await gh.addCheckRun({ headSha: v4task.git!.check!.headSha!, name: 'ci', conclusion: 'failure', output: { title: 'ci fails on v4' } });
+    // CI fails once more: a new request (the first was answered). Its more rounds is recorded at the desk and a crash stops the
+    // daemon before carrying it out: the start carries it out (the held-back run sent, round 4), once.
+    const v4 = v4task.git!.check!.headSha!;
+    await gh.addCheckRun({ headSha: v4, name: 'ci', conclusion: 'failure', output: { title: 'ci fails on v4' } });
     const heldAgain = await harness.client.syncTaskForge({ params: { id: task.id } });
     expect(heldAgain).toMatchObject({ sent: null, roundsApprovalId: expect.stringMatching(/^apr_/) });
     expect(heldAgain.roundsApprovalId).not.toBe(held.roundsApprovalId);
+    await harness.stores.approvals.decide(heldAgain.roundsApprovalId!, { status: 'answered', decision: 'more_rounds', decidedBy: 'cli', reason: null, answer: '1', decidedAt: Date.now() });
+    expect(await resumeCheckings(harness.app.tiny)).toBe(1);
+    expect(await resumeCheckings(harness.app.tiny)).toBe(0);
+    await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.rounds === 4, 'review after round 4');
+    expect(prompts(logFile).filter((p) => p.includes('ci fails on v4'))).toHaveLength(1);
+    expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1, 2, 3, 4]);
+
+    // Failing again at the new limit: a third request; a person merges the task anyway, which withdraws it.
+    await gh.addCheckRun({ headSha: v4, name: 'e2e', conclusion: 'failure', output: { title: 'e2e fails on v4' } });
+    const third = await harness.client.syncTaskForge({ params: { id: task.id } });
+    expect(third).toMatchObject({ sent: null, roundsApprovalId: expect.stringMatching(/^apr_/) });
     expect(await harness.client.mergeTask({ params: { id: task.id }, body: {} })).toMatchObject({ task: { status: 'done' } });
     const settled = await harness.client.listApprovals({ query: { taskId: task.id } });
-    expect(settled.find((a) => a.id === heldAgain.roundsApprovalId)).toMatchObject({ status: 'cancelled', reason: 'the task was merged' });
+    expect(settled.find((a) => a.id === third.roundsApprovalId)).toMatchObject({ status: 'cancelled', reason: 'the task was merged' });
+    expect(settled).toHaveLength(3);
   });
 
   it('a pull request a person merged on GitHub is proved by ancestry and finished: created false, the worktree removed, the task done', async () => {

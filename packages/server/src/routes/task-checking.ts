@@ -7,7 +7,7 @@
  */
 import { finishTaskChecking, runTaskChecking, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
-import { resumeTaskRounds } from './task-rounds.ts';
+import { carryOutTaskRoundsAnswer, resumeTaskRounds } from './task-rounds.ts';
 import { openPullRequestAfterChecking } from './task-forge.ts';
 import { mergeByRule, sendToTaskOwner, taskStepBase } from './tasks.ts';
 
@@ -93,11 +93,13 @@ export async function resumeCheckings(ctx: ServerContext): Promise<number> {
     if (state === 'passed' || state === 'failed') await finishTaskChecking(ctx.tasks, task.id);
     else track(ctx, task);
   }
-  // A task in review whose pull request's failed check runs wait for a person (forge-step.ts): an answer a crash left undone is carried out.
+  // A task in review whose pull request's failed check runs wait for a person (forge-step.ts): an answer a crash left undone is carried
+  // out (a request a crash left unmade is made by the next read of the pull request, which knows what fails).
   for (const task of await ctx.tasks.listTasks({ status: 'review' })) {
     const asked = task.git?.roundsApproval;
     if (task.git?.pullRequest === undefined || asked === undefined || asked.decision !== undefined) continue;
-    if (await resumeTaskRounds(ctx, task)) n++;
+    const approval = await ctx.stores.approvals.get(asked.id);
+    if (approval?.status === 'answered' && (await carryOutTaskRoundsAnswer(ctx, approval)) !== undefined) n++;
   }
   return n;
 }
