@@ -11,6 +11,7 @@
  * A chosen project shows its repository binding above the board, with the dialog that binds,
  * edits or unbinds it (repo-binding.tsx).
  */
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
@@ -24,7 +25,10 @@ import { AssigneeOptions, assigneeBody } from './assignee';
 import { TaskDetail } from './task-detail';
 import { MergeDialog } from './merge';
 import { ProjectWorktrees } from './worktrees';
-import { RepoDialog, RepoSummary } from './repo-binding';
+import { RepoSummary } from './repo-summary';
+
+// The Repository dialog is opened rarely: its code loads when it is.
+const RepoDialog = dynamic(() => import('./repo-binding').then((m) => m.RepoDialog), { ssr: false });
 
 export default function ProjectsPage() {
   return (

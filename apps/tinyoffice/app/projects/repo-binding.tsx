@@ -1,12 +1,12 @@
 'use client';
 /**
- * A project's repository binding (docs/git-tasks.md, "A project bound to a repository"): the
- * summary a bound project shows above its board, and the dialog that binds, edits or unbinds it
- * (`PATCH /api/projects/:id` with the whole `repo`, or `null`). The daemon is the one validator:
- * its 400 comes back with each issue's path (`body.repo.checks.1.name`) and is shown at that
- * field, the form kept as typed. Commands (the setup, each check) are typed as one line and sent
- * as argv, split by the client's quote-aware `splitCommand` (the CLI's too; no shell), the argv shown under the field.
- * Types only from the contract (`import type`): no zod in this page.
+ * The Repository dialog (docs/git-tasks.md, "A project bound to a repository"): binds, edits or
+ * unbinds a project (`PATCH /api/projects/:id` with the whole `repo`, or `null`); loaded only when
+ * opened (the summary above the board is repo-summary.tsx). The daemon is the one validator: its
+ * 400 comes back with each issue's path (`body.repo.checks.1.name`) and is shown at that field, the
+ * form kept as typed. Commands (the setup, each check) are typed as one line and sent as argv,
+ * split by the client's quote-aware `splitCommand` (the CLI's too; no shell), the argv shown
+ * under the field. Types only from the contract (`import type`): no zod here.
  */
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
 import { isApiError, joinArgv, type Project, type ProjectRepo, type ProjectRepoInput, splitCommand } from '@tinyagi/client';
@@ -16,55 +16,6 @@ import { Button } from '@/components/ui';
 import { focusField, type Problem, ProblemSummary, SelectField, TextField } from '@/components/form';
 
 const DEFAULT_TIMEOUT_S = '600';
-
-/** The merge rule in words ("when checks pass, a merge commit"). */
-function mergeRuleText(rule: ProjectRepo['autoMerge']): string {
-  if (!rule) return 'a person merges';
-  const how = rule.method === 'ff' ? 'a fast-forward' : 'a merge commit';
-  return rule.when === 'checked' ? `when checks pass (${how})` : `when approved by ${rule.approvals} (${how})`;
-}
-
-/** A bound project's binding in a few lines, and the button that opens the dialog. */
-export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () => void }) {
-  const repo = project.repo;
-  return (
-    <section aria-label="Repository" data-testid="repo-summary" className="rounded-lg border border-slate-200 bg-white px-3 py-2 text-sm dark:border-slate-800 dark:bg-slate-900">
-      <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
-        <h2 className="font-semibold">Repository</h2>
-        {repo ? (
-          <code className="min-w-0 break-all font-mono text-xs" data-testid="repo-location">
-            {repo.path ?? repo.url}
-          </code>
-        ) : (
-          <span className="text-slate-600 dark:text-slate-300">Not bound: tasks here get no worktree, checks or merge.</span>
-        )}
-        <Button className="ml-auto" onClick={onEdit}>
-          {repo ? 'Edit binding' : 'Bind to a repository'}
-        </Button>
-      </div>
-      {repo && (
-        <dl className="mt-1 flex flex-wrap gap-x-4 gap-y-0.5 text-xs text-slate-700 dark:text-slate-300">
-          <Fact term="base" value={repo.baseRef} />
-          {repo.remote && <Fact term="remote" value={repo.remote} />}
-          <Fact term="branches" value={repo.branchTemplate} />
-          <Fact term="checks" value={repo.checks.length === 0 ? 'none' : repo.checks.map((c) => c.name).join(', ')} />
-          <Fact term="rounds" value={String(repo.maxRounds)} />
-          <Fact term="merge" value={mergeRuleText(repo.autoMerge)} prose />
-          {repo.forge && <Fact term="forge" value={`GitHub ${repo.forge.owner}/${repo.forge.repo}`} />}
-        </dl>
-      )}
-    </section>
-  );
-}
-
-function Fact({ term, value, prose = false }: { term: string; value: string; prose?: boolean }) {
-  return (
-    <div className="flex min-w-0 gap-1">
-      <dt className="text-slate-600 dark:text-slate-400">{term}</dt>
-      <dd className={`min-w-0 ${prose ? '' : 'break-all font-mono'}`}>{value}</dd>
-    </div>
-  );
-}
 
 interface FileRow {
   key: number;

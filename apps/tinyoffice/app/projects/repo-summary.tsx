@@ -1,0 +1,56 @@
+'use client';
+/**
+ * A chosen project's repository binding in a few lines above its board (or "Not bound"), with
+ * the button that opens the Repository dialog (repo-binding.tsx, loaded only when opened).
+ */
+import type { Project, ProjectRepo } from '@tinyagi/client';
+import { Button } from '@/components/ui';
+
+/** The merge rule in words ("when checks pass, a merge commit"). */
+function mergeRuleText(rule: ProjectRepo['autoMerge']): string {
+  if (!rule) return 'a person merges';
+  const how = rule.method === 'ff' ? 'a fast-forward' : 'a merge commit';
+  return rule.when === 'checked' ? `when checks pass (${how})` : `when approved by ${rule.approvals} (${how})`;
+}
+
+/** A bound project's binding in a few lines, and the button that opens the dialog. */
+export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () => void }) {
+  const repo = project.repo;
+  return (
+    <section aria-label="Repository" data-testid="repo-summary" className="rounded-lg border border-slate-200 bg-white px-3 py-2 text-sm dark:border-slate-800 dark:bg-slate-900">
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+        <h2 className="font-semibold">Repository</h2>
+        {repo ? (
+          <code className="min-w-0 break-all font-mono text-xs" data-testid="repo-location">
+            {repo.path ?? repo.url}
+          </code>
+        ) : (
+          <span className="text-slate-600 dark:text-slate-300">Not bound: tasks here get no worktree, checks or merge.</span>
+        )}
+        <Button className="ml-auto" onClick={onEdit}>
+          {repo ? 'Edit binding' : 'Bind to a repository'}
+        </Button>
+      </div>
+      {repo && (
+        <dl className="mt-1 flex flex-wrap gap-x-4 gap-y-0.5 text-xs text-slate-700 dark:text-slate-300">
+          <Fact term="base" value={repo.baseRef} />
+          {repo.remote && <Fact term="remote" value={repo.remote} />}
+          <Fact term="branches" value={repo.branchTemplate} />
+          <Fact term="checks" value={repo.checks.length === 0 ? 'none' : repo.checks.map((c) => c.name).join(', ')} />
+          <Fact term="rounds" value={String(repo.maxRounds)} />
+          <Fact term="merge" value={mergeRuleText(repo.autoMerge)} prose />
+          {repo.forge && <Fact term="forge" value={`GitHub ${repo.forge.owner}/${repo.forge.repo}`} />}
+        </dl>
+      )}
+    </section>
+  );
+}
+
+function Fact({ term, value, prose = false }: { term: string; value: string; prose?: boolean }) {
+  return (
+    <div className="flex min-w-0 gap-1">
+      <dt className="text-slate-600 dark:text-slate-400">{term}</dt>
+      <dd className={`min-w-0 ${prose ? '' : 'break-all font-mono'}`}>{value}</dd>
+    </div>
+  );
+}
