@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStores } from '@tinyagi/core/internal';
 import { isApiError, type ApiClient, type EventSubscription, type Task, type TinyEvent } from '@tinyagi/client';
-import { gitRepos, QUIET_GIT_ENV, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { cleanupTemp, gitRepos, QUIET_GIT_ENV, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 import { createCoderDaemon, sayDoneLine } from './helpers/git-agent.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
@@ -89,6 +89,7 @@ afterEach(async () => {
   subscription = undefined;
   await daemon?.cleanup();
   daemon = undefined;
+  cleanupTemp();
 });
 
 describe('git-native tasks crash harness', () => {
