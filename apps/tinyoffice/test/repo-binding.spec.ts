@@ -89,10 +89,19 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await summary.getByRole('button', { name: 'Edit binding' }).click();
     await expect(dialog.getByRole('group', { name: 'Check 1' }).getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
     await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
-    await look(page, 'bound', { widths: [1280, 390] });
-    // Escape with a change asks first: kept open, then closed unsaved, the focus back on the
-    // button that opened it; Enter opens it again as stored.
-    await dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name').fill('renamed');
+    // The forge's fields and an approvals rule (looked at, not saved): the token only by its variable's name.
+    await dialog.getByLabel('Open pull requests on GitHub').check();
+    await dialog.getByLabel('Who merges').selectOption('approved');
+    await expect(dialog.getByLabel('Approvals needed')).toHaveValue('1');
+    await expect(dialog.getByLabel('Token variable')).toHaveValue('GITHUB_TOKEN');
+    await dialog.getByLabel('Approvals needed').focus();
+    await look(page, 'forge', { widths: [1280] });
+    await page.setViewportSize({ width: 390, height: 800 });
+    await dialog.getByLabel('Token variable').focus();
+    await look(page, 'forge', { widths: [390] });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    // Closing with a change asks first: Escape declined keeps it open, Cancel accepted closes it
+    // unsaved, the focus back on the button that opened it; Enter opens it again as stored.
     const asks: string[] = [];
     page.on('dialog', (d) => {
       asks.push(d.message());
@@ -100,13 +109,13 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     });
     await page.keyboard.press('Escape');
     await expect.poll(() => asks.length).toBe(1);
-    await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('renamed');
+    await expect(dialog.getByLabel('Owner')).toBeVisible();
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect(dialog).toBeHidden();
     expect(asks).toEqual(['Close without saving? Your changes to the binding are lost.', 'Close without saving? Your changes to the binding are lost.']);
     await expect(summary.getByRole('button', { name: 'Edit binding' })).toBeFocused();
     await page.keyboard.press('Enter');
-    await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
+    await expect(dialog.getByLabel('Who merges')).toHaveValue('checked');
 
     await dialog.getByRole('button', { name: 'Unbind…' }).click();
     await expect(summary).toContainText('Not bound');

@@ -477,7 +477,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
 
           <fieldset className={fieldset}>
             <legend className={legend}>Merge</legend>
-            <div className="grid gap-2 sm:grid-cols-3">
+            <div className="grid gap-2 sm:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1.5fr)]">
               <SelectField
                 path="autoMerge.when"
                 label="Who merges"
