@@ -2,7 +2,8 @@
  * Two nodes on one PostgreSQL schema (docs/git-tasks.md, "Built (slice 7): the forge's rounds and
  * nodes"): each daemon polls the tasks in Review (`pollSeconds`), and a person may sync on either,
  * but one task's pull request is read by one process at a time (the tasks store's `holdTask`: a
- * transaction-scoped advisory lock), so GitHub's feedback reaches the owner in one message. The
+ * transaction-scoped advisory lock; a person's request for changes takes the same hold), so
+ * GitHub's feedback reaches the owner in one message. The
  * GitHub stand-in holds its answers while the first read is in flight, so the readers overlap for
  * certain. Real servers, real orchestrators, real git, nothing of ours mocked.
  */
@@ -113,6 +114,12 @@ describe.skipIf(db.skip !== undefined)('a forge read by two nodes (PostgreSQL)',
     expect([onA.status, onB.status]).toEqual([409, 409]);
     expect([onA.body, onB.body]).toEqual(expect.arrayContaining([expect.objectContaining({ error: expect.objectContaining({ message: expect.stringContaining('is being read') }) })]));
     expect(gh.waiting()).toBe(1);
+    // And a person's request for changes on either node: the task's review is held (it would send a round beside the read's).
+    const asks = await Promise.all([a, b].map((n) => raw(n, 'POST', `/api/tasks/${task.id}/request-changes`, { body: JSON.stringify({ summary: 'Also rename it.' }) })));
+    expect(asks.map((r) => [r.status, (r.body as { error: { message: string } }).error.message])).toEqual([
+      [409, expect.stringContaining('has a review being sent')],
+      [409, expect.stringContaining('has a review being sent')],
+    ]);
     release();
 
     // The read that held the task sends the failure once; the owner fixes and pushes, and both polls find nothing more.

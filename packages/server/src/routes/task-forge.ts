@@ -91,7 +91,8 @@ export async function syncForge(ctx: ServerContext, project: BoundProject, task:
   if (busy.has(task.id)) throw refused();
   busy.add(task.id);
   try {
-    const held = await ctx.tasks.holdTask(task.id, 'forge', () => syncOnce(ctx, project, task, base, sendToTaskOwner));
+    // The task's review hold: a person's request for changes on any node takes it too.
+    const held = await ctx.tasks.holdTask(task.id, 'review', () => syncOnce(ctx, project, task, base, sendToTaskOwner));
     if (!held.held) throw refused();
     return held.value;
   } finally {

@@ -380,16 +380,23 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       const task = await ctx.tasks.mustGetTask(params.id);
       const project = await boundProject(ctx, task.projectId, `Task ${task.identifier ?? task.id}`, 'Changes are asked of a repository-bound task in review; comment on this one instead.');
       const summary = body.summary === undefined ? undefined : { author: body.author ?? 'user', content: body.summary };
-      const { task: after, sent } = await oneAtATime(ctx, reviewing, task, 'has a review being sent', () =>
-        runTaskReview({
-          ...taskStepBase(ctx, project.id, project.repo, task),
-          tasks: ctx.tasks,
-          summary,
-          send: (message, key, workdir) => sendToTaskOwner(ctx, task, message, key, workdir),
+      // One review of a task at a time, in this process and across the nodes of one database (a forge's read holds it too); the task read again inside.
+      const held = await ctx.tasks.holdTask(task.id, 'review', () =>
+        oneAtATime(ctx, reviewing, task, 'has a review being sent', async () => {
+          const current = await ctx.tasks.mustGetTask(task.id);
+          const reviewed = await runTaskReview({
+            ...taskStepBase(ctx, project.id, project.repo, current),
+            tasks: ctx.tasks,
+            summary,
+            send: (message, key, workdir) => sendToTaskOwner(ctx, current, message, key, workdir),
+          });
+          return { ...reviewed, before: current };
         }),
       );
+      if (!held.held) throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} has a review being sent.`, { hint: 'Wait for that request to answer.' });
+      const { task: after, sent, before } = held.value;
       // A task whose pull request's failed check runs waited for a person: this person decided.
-      await withdrawRoundsRequest(ctx, task, after, 'a person asked for changes');
+      await withdrawRoundsRequest(ctx, before, after, 'a person asked for changes');
       return { task: after, sent: { round: sent.round, commentIds: sent.commentIds, conversationId: sent.conversationId, messageId: sent.messageId } };
     },
 
