@@ -76,6 +76,7 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(dialog).toBeHidden();
     await expect(summary.getByTestId('repo-location')).toHaveText(repoDir);
     await expect(summary).toContainText('test, whitespace');
+    await expect(summary).toContainText('.env (link)');
     await expect(summary).toContainText('when checks pass (a merge commit)');
     await look(page, 'summary', { widths: [1280, 390] });
     const stored = (await client.getProject({ params: { id: project.id } })).repo;

@@ -3,7 +3,7 @@
  * A chosen project's repository binding in a few lines above its board (or "Not bound"), with
  * the button that opens the Repository dialog (repo-binding.tsx, loaded only when opened).
  */
-import type { Project, ProjectRepo } from '@tinyagi/client';
+import { joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
 import { Button } from '@/components/ui';
 
 /** The merge rule in words ("when checks pass, a merge commit"). */
@@ -36,6 +36,8 @@ export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () 
           <Fact term="base" value={repo.baseRef} />
           {repo.remote && <Fact term="remote" value={repo.remote} />}
           <Fact term="branches" value={repo.branchTemplate} />
+          {repo.files.length > 0 && <Fact term="files" value={repo.files.map((f) => `${f.path} (${f.mode})`).join(', ')} />}
+          {repo.setup && <Fact term="setup" value={joinArgv(repo.setup.argv)} />}
           <Fact term="checks" value={repo.checks.length === 0 ? 'none' : repo.checks.map((c) => c.name).join(', ')} />
           <Fact term="rounds" value={String(repo.maxRounds)} />
           <Fact term="merge" value={mergeRuleText(repo.autoMerge)} prose />
