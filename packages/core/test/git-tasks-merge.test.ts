@@ -67,6 +67,43 @@ describe('mergeTaskBranch', () => {
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(merged.commit);
   });
 
+  it('a merge commit is by the repository’s git identity, and by TinyAGI on a machine where git knows none', async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    sh(fx.repoDir, 'checkout', '--quiet', '-b', 'person');
+    const one = await createTaskWorktree(ctx, task(1));
+    commitFile(one.path, 'one.txt', 'one\n');
+    sh(fx.repoDir, 'branch', '--quiet', '-f', 'main', commitFile(fx.repoDir, 'other.txt', 'meanwhile\n'));
+    const identity = ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'] as const;
+    const saved = Object.fromEntries(identity.map((k) => [k, process.env[k]]));
+    const count = process.env.GIT_CONFIG_COUNT;
+    try {
+      // No identity anywhere, and none guessed (user.useConfigOnly): as on a fresh machine.
+      for (const k of identity) delete process.env[k];
+      const n = Number(count ?? 0);
+      Object.assign(process.env, { GIT_CONFIG_COUNT: String(n + 1), [`GIT_CONFIG_KEY_${n}`]: 'user.useConfigOnly', [`GIT_CONFIG_VALUE_${n}`]: 'true' });
+      expect(() => sh(fx.repoDir, 'var', 'GIT_COMMITTER_IDENT')).toThrow(/GIT_COMMITTER_IDENT/);
+      const merged = await mergeTaskBranch(ctx, task(1), { method: 'merge' });
+      expect(sh(fx.repoDir, 'log', '-1', '--format=%an <%ae> / %cn <%ce>', merged.commit)).toBe('TinyAGI <tinyagi@localhost> / TinyAGI <tinyagi@localhost>');
+
+      // The user's own identity (here the repository's config) is the one used.
+      sh(fx.repoDir, 'config', 'user.name', 'Ann Person');
+      sh(fx.repoDir, 'config', 'user.email', 'ann@example.com');
+      const two = await createTaskWorktree(ctx, task(2));
+      commitFile(two.path, 'two.txt', 'two\n');
+      sh(fx.repoDir, 'branch', '--quiet', '-f', 'main', commitFile(fx.repoDir, 'more.txt', 'more\n'));
+      const mergedTwo = await mergeTaskBranch(ctx, task(2), { method: 'merge' });
+      expect(sh(fx.repoDir, 'log', '-1', '--format=%an <%ae>', mergedTwo.commit)).toBe('Ann Person <ann@example.com>');
+    } finally {
+      for (const k of identity) if (saved[k] !== undefined) process.env[k] = saved[k];
+      const n = Number(count ?? 0);
+      delete process.env[`GIT_CONFIG_KEY_${n}`];
+      delete process.env[`GIT_CONFIG_VALUE_${n}`];
+      if (count === undefined) delete process.env.GIT_CONFIG_COUNT;
+      else process.env.GIT_CONFIG_COUNT = count;
+    }
+  });
+
   it('reports a branch a person already merged as merged, without a new commit', async () => {
     const fx = gitFixture();
     const ctx = fx.project();

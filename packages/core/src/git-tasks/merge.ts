@@ -110,7 +110,8 @@ export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, op
       throw new TinyError('GIT_FAILED', failed.message, { details: failed.details, hint: 'A merge commit needs git 2.38 or newer on the daemon’s machine; a fast-forward (method "ff") does not.' });
     }
     const treeId = tree.stdout.split('\0')[0]!.trim();
-    commit = (await git(['commit-tree', treeId, '-p', base, '-p', tip, '-m', mergeMessage(task, branch, baseBranch)], { cwd: ctx.repoDir })).trim();
+    const env = await mergeIdentity(ctx.repoDir);
+    commit = (await git(['commit-tree', treeId, '-p', base, '-p', tip, '-m', mergeMessage(task, branch, baseBranch)], { cwd: ctx.repoDir, env })).trim();
   }
 
   const checkout = (await listGitWorktrees(ctx.repoDir)).find((e) => e.branch === baseBranch && !e.prunable);
@@ -143,4 +144,14 @@ export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, op
     throw new TinyError('INVALID_STATE', `${ctx.repo.baseRef} does not contain task ${task.identifier}'s tip ${tip.slice(0, 12)} after the merge (it moved meanwhile).`, { hint: 'Merge again.' });
   }
   return result(commit, true);
+}
+
+/** Who a merge commit is by when git knows nobody (no user.name/user.email, none guessable): TinyAGI, so a machine without a git identity still merges. */
+export const FALLBACK_MERGE_IDENTITY = { name: 'TinyAGI', email: 'tinyagi@localhost' } as const;
+
+/** The merge commit's identity: the one git has for the repository (the user's own), else `FALLBACK_MERGE_IDENTITY`. */
+async function mergeIdentity(cwd: string): Promise<Record<string, string>> {
+  if ((await gitStatus(['var', 'GIT_COMMITTER_IDENT'], { cwd })).exitCode === 0 && (await gitStatus(['var', 'GIT_AUTHOR_IDENT'], { cwd })).exitCode === 0) return {};
+  const { name, email } = FALLBACK_MERGE_IDENTITY;
+  return { GIT_AUTHOR_NAME: name, GIT_AUTHOR_EMAIL: email, GIT_COMMITTER_NAME: name, GIT_COMMITTER_EMAIL: email };
 }
