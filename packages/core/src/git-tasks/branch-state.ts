@@ -9,6 +9,7 @@
  * no network) counts as not pushed, so a stale tracking ref never vouches for work the remote no
  * longer has.
  */
+import { existsSync } from 'node:fs';
 import { TinyError } from '../errors.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
@@ -76,6 +77,22 @@ export async function pushState(ctx: ProjectRepoContext, branch: string, tip: st
 /** Whether `tip` is in the base ref (a fast-forward or a merge commit there). */
 export async function mergedIntoBase(ctx: ProjectRepoContext, tip: string): Promise<boolean> {
   return isAncestor(ctx.repoDir, tip, await baseCommit(ctx));
+}
+
+/**
+ * Refuses a merge while the task's worktree (if it is there) has uncommitted changes: what is
+ * merged is what was committed and checked, and the removal after the merge would refuse them
+ * anyway (`WORKTREE_UNSAFE`, naming the first paths). Nothing is changed.
+ */
+export async function refuseUncommitted(ctx: ProjectRepoContext, worktreeDir: string, identifier: string): Promise<void> {
+  if (!existsSync(worktreeDir)) return;
+  const uncommitted = await uncommittedPaths(ctx, worktreeDir);
+  if (uncommitted.length === 0) return;
+  throw new TinyError(
+    'WORKTREE_UNSAFE',
+    `Task ${identifier}'s worktree ${worktreeDir} has uncommitted changes (${uncommitted.slice(0, 5).join(', ')}${uncommitted.length > 5 ? ', …' : ''}); nothing was merged.`,
+    { details: { uncommitted }, hint: 'Commit them (and have them checked) or discard them, then merge again.' },
+  );
 }
 
 /**

@@ -30,12 +30,11 @@
  *   the base is fetched from the remote, and the merge is proved by ancestry (the task's tip in the
  *   remote's base) before it is recorded and the worktree removed, as for a local merge.
  */
-import { existsSync } from 'node:fs';
 import type { TaskGit, TaskMerge, TaskPullRequest } from '@tinyagi/client/contract';
 import type { ApprovalStoreApi } from '../approvals/store.ts';
 import { TinyError } from '../errors.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
-import { uncommittedPaths } from './branch-state.ts';
+import { refuseUncommitted } from './branch-state.ts';
 import type { Forge, ForgeCheckRun, ForgeReview } from './forge.ts';
 import { git, isAncestor, resolveCommit } from './git.ts';
 import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
@@ -311,18 +310,7 @@ export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task:
     const tip = checked ?? (await resolveCommit(ctx.repoDir, `refs/heads/${branch}`));
     if (tip === undefined || tip === null) throw new TinyError('INVALID_STATE', `Task ${identifier}'s branch ${branch} is gone.`, { hint: 'Move it to In progress to make it again.' });
     // What is merged is what was committed and checked: uncommitted work in the worktree would also stop its removal after the merge.
-    const worktreeDir = gitState.worktreePath ?? taskWorktreePath(ctx, ref);
-    const uncommitted = existsSync(worktreeDir) ? await uncommittedPaths(ctx, worktreeDir) : [];
-    if (uncommitted.length > 0) {
-      throw new TinyError(
-        'WORKTREE_UNSAFE',
-        `Task ${identifier}'s worktree ${worktreeDir} has uncommitted changes (${uncommitted.slice(0, 5).join(', ')}${uncommitted.length > 5 ? ', …' : ''}); nothing was merged.`,
-        {
-          details: { uncommitted },
-          hint: 'Commit them (and have them checked) or discard them, then merge again.',
-        },
-      );
-    }
+    await refuseUncommitted(ctx, gitState.worktreePath ?? taskWorktreePath(ctx, ref), identifier);
     const state = await input.forge.getPullRequest(pr.number);
     let commit: string;
     let created = true;

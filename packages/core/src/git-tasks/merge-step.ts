@@ -15,11 +15,10 @@
  * - Restartable: run again after a crash at any point, a recorded merge whose tip is in the base
  *   is not merged again nor announced again; the removal is idempotent; the move is the last step.
  */
-import { existsSync } from 'node:fs';
 import type { MergeMethod, TaskGit, TaskMerge } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
-import { baseCommit, uncommittedPaths } from './branch-state.ts';
+import { baseCommit, refuseUncommitted } from './branch-state.ts';
 import { isAncestor, resolveCommit } from './git.ts';
 import { mergeTaskBranch } from './merge.ts';
 import { ensureRepository, resolveProjectRepo, taskBranchName, taskWorktreePath } from './project-repo.ts';
@@ -59,19 +58,7 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
     // Merged by a run a crash (or a refused removal) interrupted: finish it.
     merge = { ...recorded, created: false };
   } else {
-    if (existsSync(worktreePath)) {
-      const uncommitted = await uncommittedPaths(ctx, worktreePath);
-      if (uncommitted.length > 0) {
-        throw new TinyError(
-          'WORKTREE_UNSAFE',
-          `Task ${identifier}'s worktree ${worktreePath} has uncommitted changes (${uncommitted.slice(0, 5).join(', ')}${uncommitted.length > 5 ? ', …' : ''}); nothing was merged.`,
-          {
-            details: { uncommitted },
-            hint: 'Commit them (and have them checked) or discard them, then merge again.',
-          },
-        );
-      }
-    }
+    await refuseUncommitted(ctx, worktreePath, identifier);
     const checked = task.git?.check;
     if (checked?.state === 'passed' && checked.headSha !== null) {
       const branch = await taskBranchName(ctx, ref);
