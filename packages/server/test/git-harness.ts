@@ -3,9 +3,11 @@
  * test-kit's fake claude, so a task's run really runs a CLI process in the task's worktree; one
  * harness per test, closed after it.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
-import { fakeCli } from '@tinyagi/test-kit';
+import { fakeCli, tempDir } from '@tinyagi/test-kit';
 import { baseSettings, type ServerHarness, startHarness } from './harness.ts';
 
 /** `fakeLog`: a file each run of the fake claude appends `{cwd, prompt, env}` to (as one JSON line). */
@@ -17,4 +19,30 @@ export async function startCoderHarness(options: { fakeLog?: string } = {}): Pro
   // Closed by the test that started it (a hook registered here, not at module level: test files share one module cache).
   onTestFinished(() => harness.close());
   return harness;
+}
+
+/**
+ * The agent as a script: its task's title ends with `FAKE:bash=sh <agent.sh> #`, so each of its
+ * runs (the dispatch, each feedback message: both carry the title) runs the next step in its
+ * working directory (the worktree), then says done through its own `update_task` route with its
+ * run-scoped token (to the node that ran it), as the MCP tool does. `#` makes the rest of the
+ * message's first line a comment.
+ */
+export function scriptedAgent(steps: string[]): { title: (text: string) => string; stepsRun: () => number } {
+  const dir = tempDir('tinyagi-git-agent-');
+  for (const [i, step] of steps.entries()) writeFileSync(join(dir, `step-${i}.sh`), `set -e\n${step}\n`);
+  const agent = join(dir, 'agent.sh');
+  writeFileSync(
+    agent,
+    [
+      `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
+      `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
+      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
+      '',
+    ].join('\n'),
+  );
+  return {
+    title: (text) => `${text} FAKE:bash=sh ${agent} #`,
+    stepsRun: () => (existsSync(join(dir, 'count')) ? Number(readFileSync(join(dir, 'count'), 'utf8').trim()) : 0),
+  };
 }

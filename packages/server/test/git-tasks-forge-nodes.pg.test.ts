@@ -7,7 +7,7 @@
  * GitHub stand-in holds its answers while the first read is in flight, so the readers overlap for
  * certain. Real servers, real orchestrators, real git, nothing of ours mocked.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { openPgStores } from '@tinyagi/core/pg';
@@ -17,6 +17,7 @@ import { pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import { dropTestSchema } from '@tinyagi/test-kit/stores';
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+import { scriptedAgent } from './git-harness.ts';
 
 const db = await pgTestDatabase();
 let nodes: ServerHarness[] = [];
@@ -30,23 +31,6 @@ afterEach(async () => {
   if (schema) await dropTestSchema(db.url, schema);
   schema = '';
 });
-
-/** The agent as a script: run n runs step n in the worktree, then says done to the node that ran it. */
-function scriptedAgent(steps: string[]): { title: (text: string) => string } {
-  const dir = tempDir('tinyagi-forge-nodes-agent-');
-  for (const [i, step] of steps.entries()) writeFileSync(join(dir, `step-${i}.sh`), `set -e\n${step}\n`);
-  const agent = join(dir, 'agent.sh');
-  writeFileSync(
-    agent,
-    [
-      `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
-      `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
-      '',
-    ].join('\n'),
-  );
-  return { title: (text) => `${text} FAKE:bash=sh ${agent} #` };
-}
 
 const commitAndPush = (content: string): string =>
   `printf '%s\\n' '${content}' > login.ts && git add login.ts && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'login: ${content}' && git push -q origin HEAD`;

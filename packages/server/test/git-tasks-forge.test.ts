@@ -16,6 +16,7 @@ import { type GitHubStandIn, startGitHubStandIn } from '@tinyagi/test-kit/github
 import { afterEach, describe, expect, it } from 'vitest';
 import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+import { scriptedAgent } from './git-harness.ts';
 
 let h: ServerHarness | undefined;
 let gh: GitHubStandIn | undefined;
@@ -25,23 +26,6 @@ afterEach(async () => {
   h = undefined;
   gh = undefined;
 });
-
-/** The agent as a script (as in git-tasks.test.ts): run n runs step n in the worktree, then says done with its run's token. */
-function scriptedAgent(steps: string[]): { title: (text: string) => string; dir: string } {
-  const dir = tempDir('tinyagi-forge-agent-');
-  for (const [i, step] of steps.entries()) writeFileSync(join(dir, `step-${i}.sh`), `set -e\n${step}\n`);
-  const agent = join(dir, 'agent.sh');
-  writeFileSync(
-    agent,
-    [
-      `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
-      `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
-      '',
-    ].join('\n'),
-  );
-  return { title: (text) => `${text} FAKE:bash=sh ${agent} #`, dir };
-}
 
 const commitAndPush = (content: string): string =>
   `printf '%s\\n' '${content}' > login.ts && git add login.ts && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'login: ${content}' && git push -q origin HEAD`;

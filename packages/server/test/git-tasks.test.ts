@@ -5,7 +5,7 @@
  * runs in the worktree. Real git (test-kit's `gitRepos`), the server's routes on loopback, the
  * real orchestrator; waits on events and states.
  */
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
@@ -13,6 +13,7 @@ import { commitFile, fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/te
 import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { resumeTaskDispatches } from '../src/routes/tasks.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+import { scriptedAgent } from './git-harness.ts';
 
 let h: ServerHarness | undefined;
 afterEach(async () => {
@@ -238,31 +239,6 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     expect((await h.client.reorderTasks({ body: { columns: { checking: [task.id] } } })).map((t) => t.status)).toEqual(['checking']);
   });
 });
-
-/**
- * The agent as a script: its task's title ends with `FAKE:bash=sh <agent.sh> #`, so each of its
- * runs (the dispatch, each feedback message: both carry the title) runs the next step in its
- * working directory (the worktree), then says done through its own `update_task` route with its
- * run-scoped token, as the MCP tool does. `#` makes the rest of the message's first line a comment.
- */
-function scriptedAgent(steps: string[]): { title: (text: string) => string; stepsRun: () => number } {
-  const dir = tempDir('tinyagi-git-agent-');
-  for (const [i, step] of steps.entries()) writeFileSync(join(dir, `step-${i}.sh`), `set -e\n${step}\n`);
-  const agent = join(dir, 'agent.sh');
-  writeFileSync(
-    agent,
-    [
-      `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
-      `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
-      '',
-    ].join('\n'),
-  );
-  return {
-    title: (text) => `${text} FAKE:bash=sh ${agent} #`,
-    stepsRun: () => (existsSync(join(dir, 'count')) ? Number(readFileSync(join(dir, 'count'), 'utf8').trim()) : 0),
-  };
-}
 
 /** The agent's `update_task` call as agent.sh makes it, its answer saved to `out`. */
 const sayDoneStep = (status: string, out: string): string =>
