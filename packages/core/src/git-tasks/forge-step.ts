@@ -41,7 +41,7 @@ import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './projec
 import { runTaskReview, type TaskReviewInput, type TaskReviewResult } from './review-step.ts';
 import { requestRoundsApproval, roundsApprovalId } from './rounds-request.ts';
 import type { TaskStepBase } from './task-step.ts';
-import { removeTaskWorktree } from './worktrees.ts';
+import { finishTaskMerge } from './merge-step.ts';
 
 /** The conclusions of a check run that are feedback: the run did not pass. */
 const FAILED = new Set(['failure', 'timed_out', 'cancelled', 'action_required', 'startup_failure', 'stale']);
@@ -336,12 +336,5 @@ export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task:
     await tasks.setTaskGit(task.id, { ...gitState, merge: record, updatedAt: Date.now() });
     await events.append({ type: 'task.merged', data: { taskId: task.id, identifier, projectId: input.projectId, method: 'merge', branch, baseRef: merge.baseRef, tip, commit, created, by } });
   }
-  const worktreePath = gitState.worktreePath ?? taskWorktreePath(ctx, ref);
-  const removed = await removeTaskWorktree(ctx, ref);
-  await events.append({
-    type: 'task.worktree_removed',
-    data: { taskId: task.id, identifier, projectId: input.projectId, worktreePath, branch: merge.branch, removed: removed.removed, branchDeleted: removed.branchDeleted },
-  });
-  const after = (await tasks.updateTask(task.id, { status: 'done' })).after;
-  return { task: after, merge, worktree: { removed: removed.removed, branchDeleted: removed.branchDeleted } };
+  return finishTaskMerge(input, ctx, ref, gitState.worktreePath ?? taskWorktreePath(ctx, ref), merge);
 }

@@ -21,7 +21,7 @@ import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { baseCommit, refuseUncommitted } from './branch-state.ts';
 import { isAncestor, resolveCommit } from './git.ts';
 import { mergeTaskBranch } from './merge.ts';
-import { ensureRepository, resolveProjectRepo, taskBranchName, taskWorktreePath } from './project-repo.ts';
+import { ensureRepository, type ProjectRepoContext, resolveProjectRepo, taskBranchName, taskWorktreePath } from './project-repo.ts';
 import type { TaskStepBase } from './task-step.ts';
 import { removeTaskWorktree } from './worktrees.ts';
 
@@ -104,11 +104,26 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
     });
   }
 
+  return finishTaskMerge(input, ctx, ref, worktreePath, merge);
+}
+
+/**
+ * A confirmed merge's end, for the local merge and the forge's: the worktree removed (which
+ * refuses unsafe removal whatever the caller believes) with its event, then the move to `done`,
+ * last, so a crash before it leaves the task in Review for the step run again.
+ */
+export async function finishTaskMerge(
+  input: Pick<TaskStepBase, 'task' | 'events' | 'projectId'> & { tasks: Pick<TaskStoreApi, 'updateTask'> },
+  ctx: ProjectRepoContext,
+  ref: { id: string; identifier: string; title: string },
+  worktreePath: string,
+  merge: TaskMergeStepResult['merge'],
+): Promise<TaskMergeStepResult> {
   const removed = await removeTaskWorktree(ctx, ref);
-  await events.append({
+  await input.events.append({
     type: 'task.worktree_removed',
-    data: { taskId: task.id, identifier, projectId: input.projectId, worktreePath, branch: merge.branch, removed: removed.removed, branchDeleted: removed.branchDeleted },
+    data: { taskId: input.task.id, identifier: ref.identifier, projectId: input.projectId, worktreePath, branch: merge.branch, removed: removed.removed, branchDeleted: removed.branchDeleted },
   });
-  const after = (await tasks.updateTask(task.id, { status: 'done' })).after;
+  const after = (await input.tasks.updateTask(input.task.id, { status: 'done' })).after;
   return { task: after, merge, worktree: { removed: removed.removed, branchDeleted: removed.branchDeleted } };
 }
