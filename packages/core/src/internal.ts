@@ -156,7 +156,7 @@ export { runTaskReview } from './git-tasks/review-step.ts';
 export { anchoredFile } from './git-tasks/review-anchor.ts';
 export { followComments, taskTip } from './git-tasks/review-position.ts';
 export { runTaskMerge } from './git-tasks/merge-step.ts';
-export { type MergeRuleDecision, mergeRuleDecision } from './git-tasks/merge-rule.ts';
+export { mergeRuleDecision } from './git-tasks/merge-rule.ts';
 export { taskDiff } from './git-tasks/diff.ts';
 export { listProjectWorktrees } from './git-tasks/worktrees.ts';
 export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './git-tasks/forge-step.ts';
