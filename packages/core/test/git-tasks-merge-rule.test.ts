@@ -37,7 +37,7 @@ describe('mergeRuleDecision', () => {
   });
 
   it('with a forge: the head must be the checked commit and every check run completed and passing', () => {
-    const forge = (checkRuns: ForgeCheckRun[], headSha = sha) => ({ headSha, checkRuns, reviews: [] });
+    const forge = (checkRuns: ForgeCheckRun[], headSha = sha) => ({ headSha, checkRuns, reviews: [], openedAt: 0, quietMs: 0, now: 1 });
     expect(mergeRuleDecision({ rule: checked, status: 'review', git: git('passed'), forge: forge([]) })).toEqual({ merge: true });
     expect(mergeRuleDecision({ rule: checked, status: 'review', git: git('passed'), forge: forge([run('ci', 'completed', 'success'), run('lint', 'completed', 'skipped')]) })).toEqual({ merge: true });
     expect(mergeRuleDecision({ rule: checked, status: 'review', git: git('passed'), forge: forge([run('ci', 'in_progress', null)]) })).toEqual({
@@ -52,10 +52,18 @@ describe('mergeRuleDecision', () => {
       merge: false,
       waiting: expect.stringContaining('is not the checked'),
     });
+    // No check runs within a poll of the pull request opening: its CI may not have registered them yet.
+    const fresh = { headSha: sha, checkRuns: [], reviews: [], openedAt: 1000, quietMs: 120_000 };
+    expect(mergeRuleDecision({ rule: checked, status: 'review', git: git('passed'), forge: { ...fresh, now: 60_000 } })).toMatchObject({
+      merge: false,
+      waiting: expect.stringContaining('no check runs yet'),
+    });
+    expect(mergeRuleDecision({ rule: checked, status: 'review', git: git('passed'), forge: { ...fresh, now: 121_000 } })).toEqual({ merge: true });
+    expect(mergeRuleDecision({ rule: checked, status: 'review', git: git('passed'), forge: { ...fresh, checkRuns: [run('ci', 'completed', 'success')], now: 60_000 } })).toEqual({ merge: true });
   });
 
   it('approved: counts each person once by their latest verdict; a request for changes blocks until they approve', () => {
-    const forge = (reviews: ForgeReview[]) => ({ headSha: sha, checkRuns: [run('ci', 'completed', 'success')], reviews });
+    const forge = (reviews: ForgeReview[]) => ({ headSha: sha, checkRuns: [run('ci', 'completed', 'success')], reviews, openedAt: 0, quietMs: 0, now: 1 });
     expect(mergeRuleDecision({ rule: approved(1), status: 'review', git: git('passed'), forge: forge([]) })).toEqual({ merge: false, waiting: '0 of 1 approvals' });
     expect(mergeRuleDecision({ rule: approved(1), status: 'review', git: git('passed'), forge: forge([review('ann', 'COMMENTED'), review('ann', 'APPROVED')]) })).toEqual({ merge: true });
     expect(mergeRuleDecision({ rule: approved(2), status: 'review', git: git('passed'), forge: forge([review('ann', 'APPROVED'), review('ann', 'APPROVED')]) })).toEqual({

@@ -15,8 +15,12 @@ export interface MergeRuleInput {
   rule: AutoMerge;
   status: string;
   git: TaskGit | null | undefined;
-  /** With a forge: the pull request's head and what the forge says of it. */
-  forge?: { headSha: string; checkRuns: readonly ForgeCheckRun[]; reviews: readonly ForgeReview[] };
+  /**
+   * With a forge: the pull request's head and what the forge says of it. `quietMs`: how long after
+   * the pull request opened (`openedAt`) no check runs at all still means its CI has not
+   * registered them yet (a CI's runs appear some seconds after the push), not that there are none.
+   */
+  forge?: { headSha: string; checkRuns: readonly ForgeCheckRun[]; reviews: readonly ForgeReview[]; openedAt: number; quietMs: number; now: number };
 }
 
 export function mergeRuleDecision({ rule, status, git, forge }: MergeRuleInput): MergeRuleDecision {
@@ -27,6 +31,7 @@ export function mergeRuleDecision({ rule, status, git, forge }: MergeRuleInput):
   if (forge === undefined) return { merge: true };
   // What the Checking proved is what the forge's head must be: a newer push is checked first.
   if (forge.headSha !== check.headSha) return { merge: false, waiting: `the pull request's head ${forge.headSha.slice(0, 12)} is not the checked ${check.headSha.slice(0, 12)}` };
+  if (forge.checkRuns.length === 0 && forge.now - forge.openedAt < forge.quietMs) return { merge: false, waiting: 'no check runs yet: its CI may not have registered them' };
   const open = forge.checkRuns.filter((r) => r.status !== 'completed');
   if (open.length > 0) return { merge: false, waiting: `check runs not finished: ${open.map((r) => r.name).join(', ')}` };
   const failing = forge.checkRuns.filter((r) => !PASSING.has(r.conclusion ?? ''));

@@ -230,7 +230,15 @@ export async function mergeByRule(ctx: ServerContext, taskId: string): Promise<b
     if (pr === undefined) return false;
     const remote = await forgeOf(ctx, project);
     const head = await remote.getPullRequest(pr.number);
-    forge = { headSha: head.headSha, checkRuns: await remote.listCheckRuns(head.headSha), reviews: rule.when === 'approved' ? await remote.listReviews(pr.number) : [] };
+    forge = {
+      headSha: head.headSha,
+      checkRuns: await remote.listCheckRuns(head.headSha),
+      reviews: rule.when === 'approved' ? await remote.listReviews(pr.number) : [],
+      // No check runs right after the pull request opened: its CI gets one poll's time to register them.
+      openedAt: pr.openedAt,
+      quietMs: project.repo.forge.pollSeconds * 1000,
+      now: Date.now(),
+    };
   }
   if (!mergeRuleDecision({ rule, status: task.status, git: task.git, forge }).merge) return false;
   await mergeOne(ctx, task, rule.method, 'rule');
