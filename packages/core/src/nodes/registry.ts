@@ -184,13 +184,15 @@ export class NodeRegistry {
   }
 
   /**
-   * Deletes the rows of nodes that are gone (by the database's clock): stopped ones stopped more
-   * than `retention.stoppedMs` ago, stale ones whose last heartbeat is more than
-   * `retention.staleMs` old. Live nodes are never deleted. Every node calls it (`NODE_RETENTION`).
+   * Deletes the rows of nodes that are gone (by the database's clock): stopped ones stopped
+   * `retention.stoppedMs` ago or longer (inclusive: the clock is read in whole milliseconds, so a
+   * node stopped within the same millisecond is `stoppedMs: 0` old), stale ones whose last
+   * heartbeat is more than `retention.staleMs` old. Live nodes are never deleted. Every node
+   * calls it (`NODE_RETENTION`).
    */
   async prune(retention: NodeRetention = NODE_RETENTION): Promise<number> {
     const rows = await this.#scope.query(
-      `DELETE FROM ${this.#t} WHERE (stopped_at IS NOT NULL AND stopped_at < ${DB_NOW} - $1::bigint)
+      `DELETE FROM ${this.#t} WHERE (stopped_at IS NOT NULL AND stopped_at <= ${DB_NOW} - $1::bigint)
         OR (stopped_at IS NULL AND heartbeat_at < ${DB_NOW} - GREATEST($2::bigint, ${MISSED_HEARTBEATS} * heartbeat_ms::bigint)) RETURNING 1`,
       [retention.stoppedMs, retention.staleMs],
     );
