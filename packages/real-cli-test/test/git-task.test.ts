@@ -133,9 +133,21 @@ it('claude works a bound task in its worktree: Write, git commit and push with i
     expect(sh(worktree, 'status', '--porcelain')).toBe('');
 
     // What the model received: the real Bash tool's output of the commit and the push, and the check's feedback.
-    const turns = rig.model.calls.filter((c) => !isTitleCall(c.request) && c.request.entries.some((e) => e.text.includes(MARKER)));
+    const turnsNow = () => rig.model.calls.filter((c) => !isTitleCall(c.request) && c.request.entries.some((e) => e.text.includes(MARKER)));
     // Each request carries its session's earlier tool results again: each result once.
-    const toolResults = [...new Set(turns.flatMap((c) => c.request.entries.filter((e) => e.role === 'tool').map((e) => e.text)))];
+    const toolResultsNow = () => [...new Set(turnsNow().flatMap((c) => c.request.entries.filter((e) => e.role === 'tool').map((e) => e.text)))];
+    const checking = (results: string[]) => results.filter((t) => t.startsWith('{"task":') && t.includes('"status":"checking"'));
+    // The daemon checks the second "done" while Claude Code is still sending its result back to the model: wait for that request.
+    const toolResults = await waitOnEvents(
+      rig.model.listeners,
+      () => {
+        const results = toolResultsNow();
+        return checking(results).length >= 2 ? results : undefined;
+      },
+      60_000,
+      () => `the model never received the second update_task result; tool results: ${toolResultsNow().join('\n---\n')}`,
+    );
+    const turns = turnsNow();
     const firstSha = sh(remote, 'rev-parse', '--short', `${branch}~1`);
     expect(toolResults.join('\n---\n'), 'the Bash tool ran git commit in the worktree').toContain(`[${branch} ${firstSha}] Write the answer`);
     expect(toolResults.join('\n---\n'), 'and git push to the bare remote').toContain(`* [new branch]      HEAD -> ${branch}`);
@@ -147,7 +159,7 @@ it('claude works a bound task in its worktree: Write, git commit and push with i
     expect(told).toContain('answer.txt says 41; the answer is 42');
     expect(told).toContain(`Fix it in the worktree ${worktree}, commit`);
     // update_task reached the daemon through Claude Code's MCP client: its result is the task, moved to Checking.
-    expect(toolResults.filter((t) => t.startsWith('{"task":') && t.includes('"status":"checking"'))).toHaveLength(2);
+    expect(checking(toolResults)).toHaveLength(2);
     expect(
       rig.proxy.refused.filter((r) => CLI_CASES.claude.vendorHosts.includes(r.host)),
       'no model request went past the stand-in',
