@@ -46,3 +46,12 @@ export function scriptedAgent(steps: string[]): { title: (text: string) => strin
     stepsRun: () => (existsSync(join(dir, 'count')) ? Number(readFileSync(join(dir, 'count'), 'utf8').trim()) : 0),
   };
 }
+
+/** The prompts the fake claude received, in order (each run appends `{cwd, prompt, env}` to `FAKE_LOG` as one JSON line). */
+export function prompts(logFile: string): string[] {
+  if (!existsSync(logFile)) return [];
+  return readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { prompt: string }).prompt);
+}

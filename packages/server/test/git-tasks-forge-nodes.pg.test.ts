@@ -1,13 +1,3 @@
-/**
- * Two nodes on one PostgreSQL schema (docs/git-tasks.md, "Built (slice 7): the forge's rounds and
- * nodes"): each daemon polls the tasks in Review (`pollSeconds`), and a person may sync on either,
- * but one task's pull request is read by one process at a time (the tasks store's `holdTask`: a
- * transaction-scoped advisory lock; a person's request for changes takes the same hold), so
- * GitHub's feedback reaches the owner in one message. The
- * GitHub stand-in holds its answers while the first read is in flight, so the readers overlap for
- * certain. Real servers, real orchestrators, real git, nothing of ours mocked.
- */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { openPgStores } from '@tinyagi/core/pg';
@@ -17,7 +7,7 @@ import { pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import { dropTestSchema } from '@tinyagi/test-kit/stores';
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
-import { scriptedAgent } from './git-harness.ts';
+import { prompts, scriptedAgent } from './git-harness.ts';
 
 const db = await pgTestDatabase();
 let nodes: ServerHarness[] = [];
@@ -45,14 +35,6 @@ async function node(env: Record<string, string>, logFile: string): Promise<Serve
   nodes.push(harness);
   apiUrl = harness.url;
   return harness;
-}
-
-function prompts(logFile: string): string[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => (JSON.parse(line) as { prompt: string }).prompt);
 }
 
 describe.skipIf(db.skip !== undefined)('a forge read by two nodes (PostgreSQL)', () => {

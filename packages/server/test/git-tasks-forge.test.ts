@@ -7,7 +7,7 @@
  * `POST /api/tasks/:id/forge/sync`, each once; the person's merge is made on GitHub, proved by
  * ancestry after a fetch, and the worktree is removed. Real git, real HTTP, nothing of ours mocked.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
@@ -16,7 +16,7 @@ import { type GitHubStandIn, startGitHubStandIn } from '@tinyagi/test-kit/github
 import { afterEach, describe, expect, it } from 'vitest';
 import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
-import { scriptedAgent } from './git-harness.ts';
+import { prompts, scriptedAgent } from './git-harness.ts';
 
 let h: ServerHarness | undefined;
 let gh: GitHubStandIn | undefined;
@@ -39,14 +39,6 @@ async function start(env: Record<string, string>): Promise<{ harness: ServerHarn
   h = harness;
   apiUrl = harness.url;
   return { harness, logFile };
-}
-
-function prompts(logFile: string): string[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => (JSON.parse(line) as { prompt: string }).prompt);
 }
 
 async function taskWhen(harness: ServerHarness, id: string, test: (t: Awaited<ReturnType<ServerHarness['client']['getTask']>>) => boolean, what: string) {

@@ -6,7 +6,7 @@
  * the desk recorded but a crash did not carry out is carried out at start. Real git, the routes on
  * loopback, the real orchestrator with the fake claude; waits on states and events.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
@@ -14,6 +14,7 @@ import { commitFile, fakeCli, gitRepos, tempDir, waitFor } from '@tinyagi/test-k
 import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { refuseAgentMoveOfTakenOverTask } from '../src/routes/task-rounds.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
+import { prompts } from './git-harness.ts';
 
 let h: ServerHarness | undefined;
 afterEach(async () => {
@@ -27,14 +28,6 @@ async function start(): Promise<{ h: ServerHarness; logFile: string }> {
   const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, FAKE_LOG: logFile } });
   h = await startHarness({ settings, invoke });
   return { h, logFile };
-}
-
-function prompts(logFile: string): string[] {
-  if (!existsSync(logFile)) return [];
-  return readFileSync(logFile, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => (JSON.parse(line) as { prompt: string }).prompt);
 }
 
 async function completed(harness: ServerHarness, conversationId: string): Promise<void> {
