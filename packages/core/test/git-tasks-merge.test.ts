@@ -104,6 +104,20 @@ describe('mergeTaskBranch', () => {
     }
   });
 
+  it('tasks merged at once into a checked-out base each land: merges into one repository take turns (the crash harness saw the second fail "Not possible to fast-forward")', async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const tasks = [1, 2, 3, 4].map((n) => task(n));
+    for (const t of tasks) commitFile((await createTaskWorktree(ctx, t)).path, `file-${t.identifier}.txt`, `${t.identifier}\n`);
+
+    const merged = await Promise.all(tasks.map((t) => mergeTaskBranch(ctx, t, { method: 'merge' })));
+    expect(merged.map((m) => m.created)).toEqual([true, true, true, true]);
+    // Each merge commit stands on the one before: every task's file is in main and in the checkout.
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(merged[3]!.commit);
+    for (const t of tasks) expect(readFileSync(join(fx.repoDir, `file-${t.identifier}.txt`), 'utf8')).toBe(`${t.identifier}\n`);
+    expect(sh(fx.repoDir, 'status', '--porcelain')).toBe('');
+  });
+
   it('reports a branch a person already merged as merged, without a new commit', async () => {
     const fx = gitFixture();
     const ctx = fx.project();

@@ -14,6 +14,9 @@
  *   refuses, changing nothing, if a local change (staged, unstaged or untracked) would be
  *   overwritten. A person's uncommitted work is never lost, and their checkout never ends up with
  *   a branch that moved under an index that did not.
+ * - Merges into one repository's base run one at a time (in this process): two tasks merged
+ *   together (a person's request beside a rule's, or beside a start finishing a recorded merge)
+ *   would each read the base, and the second's move would fail as if the base had moved.
  * - Idempotent: a tip already in the base (an ancestor of it) is reported merged, `created: false`,
  *   without a new commit. A branch with no commits of its own (its tip is still the commit it was
  *   created at, read from its reflog) is INVALID_STATE: there is nothing to merge.
@@ -24,7 +27,10 @@ import { TinyError } from '../errors.ts';
 import { baseCommit } from './branch-state.ts';
 import { git, gitFailed, gitStatus, isAncestor, resolveCommit } from './git.ts';
 import { type ProjectRepoContext, type TaskRef, taskBranchName } from './project-repo.ts';
+import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { listGitWorktrees } from './worktrees.ts';
+
+const merges = new PerRepositoryQueue();
 
 export interface TaskMergeResult {
   method: MergeMethod;
@@ -65,7 +71,11 @@ function mergeMessage(task: TaskRef, branch: string, baseBranch: string): string
 }
 
 /** Merges the task's branch into the binding's base branch (the module's contract). */
-export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, options: { method: MergeMethod }): Promise<TaskMergeResult> {
+export function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, options: { method: MergeMethod }): Promise<TaskMergeResult> {
+  return merges.run(ctx.repoDir, () => mergeNow(ctx, task, options));
+}
+
+async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { method: MergeMethod }): Promise<TaskMergeResult> {
   const { method } = options;
   const baseBranch = await baseBranchRef(ctx);
   const branch = await taskBranchName(ctx, task);
@@ -120,6 +130,7 @@ export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, op
     const args = ['merge', '--ff-only', '--quiet', commit];
     const moved = await gitStatus(args, { cwd: checkout.path });
     if (moved.exitCode !== 0) {
+      if ((await baseCommit(ctx)) !== base) throw baseMoved(ctx, task, moved.stderr);
       throw new TinyError(
         'INVALID_STATE',
         `${ctx.repo.baseRef} is checked out in ${checkout.path} and git would not move it to the merge: ${moved.stderr.trim().split('\n')[0] ?? ''}. Nothing was merged.`,
@@ -132,18 +143,21 @@ export async function mergeTaskBranch(ctx: ProjectRepoContext, task: TaskRef, op
   } else {
     const args = ['update-ref', '-m', `tinyagi: merge task ${task.identifier}`, baseBranch, commit, base];
     const updated = await gitStatus(args, { cwd: ctx.repoDir });
-    if (updated.exitCode !== 0) {
-      throw new TinyError('INVALID_STATE', `${ctx.repo.baseRef} moved while task ${task.identifier} was being merged; nothing was merged.`, {
-        details: { stderr: updated.stderr },
-        hint: 'Merge again.',
-      });
-    }
+    if (updated.exitCode !== 0) throw baseMoved(ctx, task, updated.stderr);
   }
   // The merge is confirmed by ancestry, not by what the commands said.
   if (!(await isAncestor(ctx.repoDir, tip, await baseCommit(ctx)))) {
     throw new TinyError('INVALID_STATE', `${ctx.repo.baseRef} does not contain task ${task.identifier}'s tip ${tip.slice(0, 12)} after the merge (it moved meanwhile).`, { hint: 'Merge again.' });
   }
   return result(commit, true);
+}
+
+/** The base moved between this merge's read of it and its move (a commit in the person's checkout, a push into the repository). */
+function baseMoved(ctx: ProjectRepoContext, task: TaskRef, stderr: string): TinyError {
+  return new TinyError('INVALID_STATE', `${ctx.repo.baseRef} moved while task ${task.identifier} was being merged; nothing was merged.`, {
+    details: { stderr },
+    hint: 'Merge again.',
+  });
 }
 
 /** Who a merge commit is by when git knows nobody (no user.name/user.email, none guessable): TinyAGI, so a machine without a git identity still merges. */

@@ -24,29 +24,21 @@ import { BRANCH_MARKER, SETUP_MARKER, TASK_MARKER } from './admin-markers.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
+import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Per repository folder: the tail of the changes to its worktree list queued so far. */
-const worktreeListQueues = new Map<string, Promise<unknown>>();
-
 /**
- * Runs `work` when no other change to the repository's worktree list (an add, a removal, a prune)
- * runs in this process. `git worktree add` beside another fails with "failed to read
- * .git/worktrees/<name>/commondir" (git 2.39, two of ninety adds three at a time, measured): it
- * reads each worktree's admin folder, and the other add is writing one. A daemon is the one
- * process that changes its projects' worktree lists, so a lock in memory is enough.
+ * Changes to a repository's worktree list (an add, a removal, a prune), one at a time. `git
+ * worktree add` beside another fails with "failed to read .git/worktrees/<name>/commondir" (git
+ * 2.39, two of ninety adds three at a time, measured): it reads each worktree's admin folder, and
+ * the other add is writing one.
  */
+const worktreeList = new PerRepositoryQueue();
+
 function withWorktreeList<T>(repoDir: string, work: () => Promise<T>): Promise<T> {
-  const key = resolve(repoDir);
-  const run = (worktreeListQueues.get(key) ?? Promise.resolve()).then(work, work);
-  const tail = run.catch(() => undefined);
-  worktreeListQueues.set(key, tail);
-  void tail.then(() => {
-    if (worktreeListQueues.get(key) === tail) worktreeListQueues.delete(key);
-  });
-  return run;
+  return worktreeList.run(repoDir, work);
 }
 
 /** One entry of `git worktree list --porcelain`. */
