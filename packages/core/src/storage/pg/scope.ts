@@ -16,6 +16,7 @@ import pg from 'pg';
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { TinyError } from '../../errors.ts';
 import { pgIdent } from './migrate.ts';
+import { isStaleStatement, statementName, unnameStatement } from './statements.ts';
 
 const INT8 = 20;
 const NUMERIC = 1700;
@@ -70,7 +71,7 @@ export class PgPoolScope implements PgScope {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.pool.query<R>({ text, values, types: pgTypes }).catch(rethrowPg)).rows;
+    return runNamed(this.pool, text, values, true);
   }
 
   transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
@@ -106,6 +107,24 @@ export class PgPoolScope implements PgScope {
 
   beforeCommit(hook: (root: PgScope) => Promise<void>): Promise<void> {
     return hook(this);
+  }
+}
+
+/**
+ * One statement under its name (statements.ts). `retry`: outside a transaction a statement
+ * refused as stale is run again unnamed; inside one the transaction is aborted, so the error goes
+ * to the caller (the text is unnamed from then on either way).
+ */
+async function runNamed<R extends QueryResultRow>(on: PgQueryable, text: string, values: unknown[], retry: boolean): Promise<R[]> {
+  // A statement without parameters goes unnamed: it may be several statements (the simple query protocol's), which a prepared one cannot be.
+  const name = values.length > 0 ? statementName(text) : undefined;
+  try {
+    return (await on.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes })).rows;
+  } catch (err) {
+    if (name === undefined || !isStaleStatement(err)) rethrowPg(err);
+    unnameStatement(text);
+    if (!retry) throw err;
+    return (await on.query<R>({ text, values, types: pgTypes }).catch(rethrowPg)).rows;
   }
 }
 
@@ -153,7 +172,7 @@ export class PgTxScope implements PgScope {
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.client.query<R>({ text, values, types: pgTypes }).catch(rethrowPg)).rows;
+    return runNamed(this.client, text, values, false);
   }
 
   /** A savepoint: if `fn` throws, its statements and callbacks are undone and the error propagates. */
