@@ -3,7 +3,9 @@
  * one folder of the repo (`.test-results/<package>#<task>.json`: vitest's `json` reporter through
  * vitest.shared.ts, Playwright's through apps/tinyoffice/playwright.config.ts), the task pool
  * (task-pool.ts) times each task, and `pnpm test` prints both as two short tables at the end
- * (suite-run.ts): each task's start and wall time, and the slowest test files.
+ * (suite-run.ts): each task's start and wall time, the slowest test files, and every failed test
+ * by name with the first line of its error (CI keeps only the end of the output: a failure must
+ * be named there, not only counted).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -19,6 +21,14 @@ export interface FileTime {
   ms: number;
   tests: number;
   failed: number;
+  /** Each failed test (or the file itself, when it failed outside a test): its name and the first line of its error. */
+  failures: Failure[];
+}
+
+export interface Failure {
+  /** The test's full name, or '' when the file failed outside any test (an import, a hook). */
+  test: string;
+  message: string;
 }
 
 export interface TaskTime {
@@ -30,15 +40,22 @@ export interface TaskTime {
 }
 
 interface VitestReport {
-  testResults: { name: string; startTime: number; endTime: number; assertionResults: { status: string }[] }[];
+  testResults: {
+    name: string;
+    startTime: number;
+    endTime: number;
+    status?: string;
+    message?: string;
+    assertionResults: { status: string; fullName?: string; failureMessages?: string[] }[];
+  }[];
 }
 
 interface PlaywrightTest {
-  results: { duration: number; status: string }[];
+  results: { duration: number; status: string; error?: { message?: string } }[];
 }
 interface PlaywrightSuite {
   file?: string;
-  specs?: { file?: string; tests: PlaywrightTest[] }[];
+  specs?: { file?: string; title?: string; tests: PlaywrightTest[] }[];
   suites?: PlaywrightSuite[];
 }
 interface PlaywrightReport {
@@ -49,13 +66,18 @@ interface PlaywrightReport {
 /** Every test file's time in one runner report (vitest's or Playwright's JSON). */
 export function fileTimes(task: string, report: unknown): FileTime[] {
   if (typeof report === 'object' && report !== null && 'testResults' in report) {
-    return (report as VitestReport).testResults.map((r) => ({
-      task,
-      file: relative(REPO_ROOT, r.name),
-      ms: Math.max(0, r.endTime - r.startTime),
-      tests: r.assertionResults.length,
-      failed: r.assertionResults.filter((a) => a.status === 'failed').length,
-    }));
+    return (report as VitestReport).testResults.map((r) => {
+      const failures = r.assertionResults.filter((a) => a.status === 'failed').map((a) => ({ test: a.fullName ?? '', message: firstLine(a.failureMessages?.[0]) }));
+      if (failures.length === 0 && r.status === 'failed') failures.push({ test: '', message: firstLine(r.message) });
+      return {
+        task,
+        file: relative(REPO_ROOT, r.name),
+        ms: Math.max(0, r.endTime - r.startTime),
+        tests: r.assertionResults.length,
+        failed: r.assertionResults.filter((a) => a.status === 'failed').length,
+        failures,
+      };
+    });
   }
   if (typeof report === 'object' && report !== null && 'suites' in report) {
     const pw = report as PlaywrightReport;
@@ -63,11 +85,15 @@ export function fileTimes(task: string, report: unknown): FileTime[] {
     const walk = (suite: PlaywrightSuite): void => {
       for (const spec of suite.specs ?? []) {
         const file = relative(REPO_ROOT, join(pw.config.rootDir, spec.file ?? suite.file ?? '?'));
-        const entry = byFile.get(file) ?? { task, file, ms: 0, tests: 0, failed: 0 };
+        const entry = byFile.get(file) ?? { task, file, ms: 0, tests: 0, failed: 0, failures: [] };
         for (const test of spec.tests) {
           entry.tests += 1;
           for (const result of test.results) entry.ms += result.duration;
-          if (test.results.some((r) => r.status !== 'passed' && r.status !== 'skipped')) entry.failed += 1;
+          const failed = test.results.filter((r) => r.status !== 'passed' && r.status !== 'skipped');
+          if (failed.length > 0) {
+            entry.failed += 1;
+            entry.failures.push({ test: spec.title ?? '', message: firstLine(failed.at(-1)?.error?.message ?? failed.at(-1)?.status) });
+          }
         }
         byFile.set(file, entry);
       }
@@ -87,6 +113,18 @@ export function readFileTimes(dir: string = RESULTS_DIR): FileTime[] {
     .flatMap((f) => fileTimes(f.slice(0, -'.json'.length).replace('__', '/'), JSON.parse(readFileSync(join(dir, f), 'utf8'))));
 }
 
+/** The first non-empty line of an error, without terminal colours, at most 400 characters. */
+function firstLine(text: string | undefined): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts each colour code.
+  const plain = (text ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+  const line =
+    plain
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? '';
+  return line.length > 400 ? `${line.slice(0, 399)}…` : line;
+}
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const pad = (s: string, n: number): string => s.padEnd(n);
 
@@ -103,6 +141,11 @@ export function formatTimes(tasks: { wallMs: number; tasks: TaskTime[] } | undef
     lines.push(`The ${top.length} slowest test files (of ${files.length}; time, tests, failed):`);
     const width = Math.max(...top.map((f) => f.file.length + (f.task.endsWith('#test:pg') ? 5 : 0)));
     for (const f of top) lines.push(`  ${pad(f.file + (f.task.endsWith('#test:pg') ? ' (pg)' : ''), width)}  ${pad(seconds(f.ms), 9)} ${pad(String(f.tests), 4)} ${f.failed}`);
+  }
+  const failures = files.flatMap((f) => f.failures.map((failure) => ({ ...failure, file: f.file + (f.task.endsWith('#test:pg') ? ' (pg)' : '') })));
+  if (failures.length > 0) {
+    lines.push(`Failed (${failures.length}; file › test: the error's first line):`);
+    for (const f of failures) lines.push(`  ${f.file}${f.test ? ` › ${f.test}` : ''}: ${f.message}`);
   }
   return lines.join('\n');
 }
