@@ -38,4 +38,20 @@ describe.skipIf(db.skip !== undefined)('named statements (PostgreSQL)', () => {
     const inTx = await scope.begin((tx) => tx.query(select, [1]));
     expect(inTx).toEqual([{ id: 1, note: 'new' }]);
   });
+
+  it('TINYAGI_PG_PREPARE=off sends every statement unnamed (a pooler that cannot keep prepared statements)', async () => {
+    const scope = new PgPoolScope(pool, schema);
+    const text = `SELECT count(*)::int AS n FROM ${scope.table('t')} WHERE id >= $1`;
+    process.env.TINYAGI_PG_PREPARE = 'off';
+    try {
+      expect(await scope.query(text, [0])).toEqual([{ n: 1 }]);
+    } finally {
+      delete process.env.TINYAGI_PG_PREPARE;
+    }
+    const prepared = await scope.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1', [text]);
+    expect(prepared).toEqual([{ n: 0 }]);
+    // Without the switch the same text is prepared.
+    await scope.query(text, [0]);
+    expect(await scope.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1', [text])).toEqual([{ n: 1 }]);
+  });
 });

@@ -20,6 +20,9 @@
  *   to a `SELECT *`) fails with "cached plan must not change result type": that text is then
  *   sent unnamed from then on, and the statement is run again unnamed when it was not inside a
  *   transaction (a transaction it failed in is aborted: the caller's retry runs unnamed).
+ * - `TINYAGI_PG_PREPARE=off` in the environment sends every statement unnamed: for a connection
+ *   pooler that cannot keep a connection's prepared statements (PgBouncer in transaction mode
+ *   before 1.21, or with `max_prepared_statements = 0`).
  */
 import { createHash } from 'node:crypto';
 
@@ -29,6 +32,7 @@ const names = new Map<string, string | null>();
 
 /** The name to prepare `text` under, or undefined to send it unnamed. */
 export function statementName(text: string): string | undefined {
+  if (process.env.TINYAGI_PG_PREPARE === 'off') return undefined;
   const known = names.get(text);
   if (known !== undefined) return known ?? undefined;
   if (names.size >= MAX_NAMED) return undefined;
