@@ -67,16 +67,10 @@ interface PlaywrightReport {
 export function fileTimes(task: string, report: unknown): FileTime[] {
   if (typeof report === 'object' && report !== null && 'testResults' in report) {
     return (report as VitestReport).testResults.map((r) => {
-      const failures = r.assertionResults.filter((a) => a.status === 'failed').map((a) => ({ test: a.fullName ?? '', message: firstLine(a.failureMessages?.[0]) }));
+      const failedTests = r.assertionResults.filter((a) => a.status === 'failed');
+      const failures = failedTests.map((a) => ({ test: a.fullName ?? '', message: firstLine(a.failureMessages?.[0]) }));
       if (failures.length === 0 && r.status === 'failed') failures.push({ test: '', message: firstLine(r.message) });
-      return {
-        task,
-        file: relative(REPO_ROOT, r.name),
-        ms: Math.max(0, r.endTime - r.startTime),
-        tests: r.assertionResults.length,
-        failed: r.assertionResults.filter((a) => a.status === 'failed').length,
-        failures,
-      };
+      return { task, file: relative(REPO_ROOT, r.name), ms: Math.max(0, r.endTime - r.startTime), tests: r.assertionResults.length, failed: failedTests.length, failures };
     });
   }
   if (typeof report === 'object' && report !== null && 'suites' in report) {

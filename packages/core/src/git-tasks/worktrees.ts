@@ -13,7 +13,7 @@
  * - `removeTaskWorktree` removes only a clean worktree whose branch is merged into the base or
  *   reachable from the remote's branch; anything else is `WORKTREE_UNSAFE`, whatever the caller
  *   believes. Nothing here removes a worktree for its age: `abandonedWorktrees` lists them.
- * - git's list of a repository's worktrees is changed by one task at a time (`withWorktreeList`):
+ * - git's list of a repository's worktrees is changed by one task at a time (`worktreeList`):
  *   `git worktree add` reads every other worktree's admin folder and fails on one another add is
  *   writing, so tasks started together would fail their worktree step now and then.
  */
@@ -36,10 +36,6 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * the other add is writing one.
  */
 const worktreeList = new PerRepositoryQueue();
-
-function withWorktreeList<T>(repoDir: string, work: () => Promise<T>): Promise<T> {
-  return worktreeList.run(repoDir, work);
-}
 
 /** One entry of `git worktree list --porcelain`. */
 export interface GitWorktreeEntry {
@@ -129,7 +125,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
   const branchRef = `refs/heads/${branch}`;
   mkdirSync(ctx.worktreeRoot, { recursive: true });
 
-  const { created, admin } = await withWorktreeList(ctx.repoDir, async () => {
+  const { created, admin } = await worktreeList.run(ctx.repoDir, async () => {
     let entries = await listGitWorktrees(ctx.repoDir);
     if (entries.some((e) => e.prunable && samePath(e.path, path))) {
       // The folder was deleted (by a person, or a crash before git wrote it): forget the entry; the branch stays.
@@ -327,7 +323,7 @@ export interface RemovedWorktree {
  * again after a crash, the remaining steps are done.
  */
 export async function removeTaskWorktree(ctx: ProjectRepoContext, task: TaskRef): Promise<RemovedWorktree> {
-  return withWorktreeList(ctx.repoDir, () => removeTaskWorktreeNow(ctx, task));
+  return worktreeList.run(ctx.repoDir, () => removeTaskWorktreeNow(ctx, task));
 }
 
 async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef): Promise<RemovedWorktree> {
