@@ -34,9 +34,7 @@ import { runToolRoutes } from './routes/run-tools.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
-import { mergeByRule, resumeTaskDispatches, resumeTaskMerges, sendToTaskOwner, taskRoutes, taskStepBase, withTaskReview } from './routes/tasks.ts';
-import { checkingsInFlight, resumeCheckings } from './routes/task-checking.ts';
-import { startForgePoll, stopForgePoll } from './routes/task-forge.ts';
+import { taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
 import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
@@ -129,18 +127,12 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...taskRoutes(ctx),
     ...usageRoutes(ctx),
   });
-  // Repository-bound tasks whose dispatch, Checking or merge a stop interrupted (docs/git-tasks.md) resume once the server is up, in the background.
-  app.addHook('onReady', async () => {
-    await resumeTaskDispatches(ctx);
-    await resumeCheckings(ctx);
-    await resumeTaskMerges(ctx);
-    startForgePoll(ctx, { taskStepBase, sendToTaskOwner, withTaskReview, mergeByRule });
-  });
-  // A Checking in flight finishes (its checks are bounded by their timeouts) before the stores close.
-  app.addHook('onClose', async () => {
-    await stopForgePoll(ctx);
-    await checkingsInFlight(ctx);
-  });
+  // A task flow made here (no daemon passed one): tasks whose step a stop interrupted resume once the server is up (docs/git-tasks.md);
+  // a Checking in flight finishes (its checks are bounded by their timeouts) before the stores close.
+  if (ctx.ownsTaskFlow) {
+    app.addHook('onReady', () => ctx.taskFlow.start());
+    app.addHook('onClose', () => ctx.taskFlow.stop());
+  }
   registerEventStream(app, ctx);
   if (options.mcp) registerMcpEndpoint(app, options.mcp, ctx.log);
   registerApiDocs(app, ctx);

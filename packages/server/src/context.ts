@@ -21,7 +21,8 @@ import {
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeLogins } from './security/office-logins.ts';
-import { orchestratorServices, type Orchestrator } from '@tinyagi/teams';
+import { orchestratorServices, TaskFlow, type Orchestrator } from '@tinyagi/teams';
+import { openGitHubForge } from './forge.ts';
 import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 
 export interface ServerContext {
@@ -57,6 +58,10 @@ export interface ServerContext {
   agentSessions: AgentSessionStoreApi;
   /** TinyOffice logins: one-time login codes and the login cookies they are exchanged for. */
   logins: OfficeLogins;
+  /** The task flow: every transition of a task goes through it (teams' `TaskFlow`). */
+  taskFlow: TaskFlow;
+  /** True when the server made `taskFlow` itself (it then starts and stops it). */
+  ownsTaskFlow: boolean;
 }
 
 const STDERR_LOG: ServerLog = {
@@ -69,6 +74,10 @@ export function createContext(options: BuildServerOptions): ServerContext {
   const env = options.env ?? process.env;
   const log = options.log ?? STDERR_LOG;
   const source = options.settings ?? fileSettingsSource({ file: options.settingsFile, env, events: stores.events, log: { info: () => {}, ...log } });
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const taskFlow =
+    options.taskFlow ??
+    new TaskFlow({ stores, orchestrator: options.orchestrator, home: options.home, env, settings: () => source.get(), log, openForge: openGitHubForge, sweepMs: limits.taskSweepMs });
   return {
     stores,
     orchestrator: options.orchestrator,
@@ -79,7 +88,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     version: options.version,
     startedAt: options.startedAt ?? Date.now(),
     env,
-    limits: { ...DEFAULT_SERVER_LIMITS, ...options.limits },
+    limits,
     services: options.services,
     logFile: options.logFile,
     officeDir: options.officeDir,
@@ -95,5 +104,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     agentMessages: stores.agentMessages,
     agentSessions: stores.agentSessions,
     logins: new OfficeLogins(options.home),
+    taskFlow,
+    ownsTaskFlow: options.taskFlow === undefined,
   };
 }

@@ -1,3 +1,4 @@
+import type { TaskFlow } from '@tinyagi/teams';
 import type { ReplyDelivery, SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
@@ -38,6 +39,12 @@ export interface BuildServerOptions {
    * here from `orchestrator`, which must then be @tinyagi/teams' Orchestrator (a TypeError otherwise).
    */
   orchestratorServices?: ServerOrchestratorServices;
+  /**
+   * The task flow (teams' `TaskFlow`): the daemon passes the one it starts and stops as its own
+   * service. Default: one made here on `orchestrator`, started when the server is ready and
+   * stopped when it closes.
+   */
+  taskFlow?: TaskFlow;
   /** TINYAGI_HOME: files/, logs/ and the token live here. */
   home: string;
   settingsFile: string;
@@ -93,6 +100,8 @@ export interface ServerLimits {
   sseClientBuffer: number;
   /** Events replayed per page from the log on (re)connect. */
   sseReplayPage: number;
+  /** How often a task flow made by the server looks for a task step nobody drives (a stopped node's). */
+  taskSweepMs: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
@@ -102,4 +111,5 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   sseKeepAliveMs: 15_000,
   sseClientBuffer: 5000,
   sseReplayPage: 500,
+  taskSweepMs: 5_000,
 };

@@ -14,7 +14,6 @@ import { fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
 import { githubExchangeProblems } from '@tinyagi/test-kit/github-openapi';
 import { type GitHubStandIn, startGitHubStandIn } from '@tinyagi/test-kit/github-standin';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resumeCheckings } from '../src/routes/task-checking.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 import { prompts, scriptedAgent } from './git-harness.ts';
 
@@ -291,8 +290,8 @@ describe('git-native tasks with a GitHub forge', () => {
     expect(heldAgain).toMatchObject({ sent: null, roundsApprovalId: expect.stringMatching(/^apr_/) });
     expect(heldAgain.roundsApprovalId).not.toBe(held.roundsApprovalId);
     await harness.stores.approvals.decide(heldAgain.roundsApprovalId!, { status: 'answered', decision: 'more_rounds', decidedBy: 'cli', reason: null, answer: '1', decidedAt: Date.now() });
-    expect(await resumeCheckings(harness.app.tiny)).toBe(1);
-    expect(await resumeCheckings(harness.app.tiny)).toBe(0);
+    expect(await harness.app.tiny.taskFlow.sweep(true)).toBe(1);
+    expect(await harness.app.tiny.taskFlow.sweep(true)).toBe(0);
     await taskWhen(harness, task.id, (x) => x.status === 'review' && x.git?.rounds === 4, 'review after round 4');
     expect(prompts(logFile).filter((p) => p.includes('ci fails on v4'))).toHaveLength(1);
     expect((await eventsOf(harness.stores, { types: ['task.review_sent'] })).map((e) => e.data.round)).toEqual([1, 2, 3, 4]);

@@ -8,8 +8,6 @@
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
-import { resumeCheckings } from '../src/routes/task-checking.ts';
-import { resumeTaskMerges } from '../src/routes/tasks.ts';
 import { eventsOf, raw, type ServerHarness } from './harness.ts';
 import { startCoderHarness } from './git-harness.ts';
 
@@ -24,7 +22,7 @@ async function checkedTask(h: ServerHarness, projectId: string, title: string, f
     ...git,
     check: { state: 'running', headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null },
   });
-  expect(await resumeCheckings(h.app.tiny)).toBe(1);
+  expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
   return { task, tip, worktree: task.git!.worktreePath! };
 }
 
@@ -66,9 +64,9 @@ it('autoMerge checked: a passed Checking is merged by the rule (recorded and ann
   const passed = { state: 'passed' as const, headSha: tip, startedAt: Date.now(), finishedAt: Date.now(), commits: 1, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
   await h.stores.tasks.setTaskGit(four.id, { ...git, check: passed });
   await h.stores.tasks.updateTask(four.id, { status: 'review' });
-  expect(await resumeTaskMerges(h.app.tiny)).toBe(1);
+  expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
   expect((await h.client.getTask({ params: { id: four.id } })).git?.merge).toMatchObject({ tip, by: 'rule' });
-  expect(await resumeTaskMerges(h.app.tiny)).toBe(0);
+  expect(await h.app.tiny.taskFlow.sweep(true)).toBe(0);
 
   const refused = await raw(h, 'PATCH', `/api/projects/${project.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, autoMerge: { when: 'approved' } } }) });
   expect(refused.status).toBe(400);

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import { eventsOf, raw, type ServerHarness } from './harness.ts';
-import { resumeTaskMerges } from '../src/routes/tasks.ts';
 import { startCoderHarness } from './git-harness.ts';
 
 /** A task of the project started (its worktree made, its run finished), with `file` committed on its branch and moved to review by a person. */
@@ -99,13 +98,13 @@ describe('POST /api/tasks/:id/merge', () => {
     const four = await taskInReview(h, project.id, 'Fix the menu', 'menu.txt', 'menu\n');
     sh(fx.repoDir, 'merge', '--quiet', '--ff-only', three.branch);
     await h.stores.tasks.setTaskGit(three.task.id, { ...three.task.git!, merge: { method: 'ff', branch: three.branch, baseRef: 'main', tip: three.tip, commit: three.tip, mergedAt: Date.now() } });
-    expect(await resumeTaskMerges(h.app.tiny)).toBe(1);
+    expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
     expect((await h.client.getTask({ params: { id: three.task.id } })).status).toBe('done');
     expect(existsSync(three.worktree)).toBe(false);
     expect(sh(fx.repoDir, 'branch', '--list', three.branch)).toBe('');
     expect((await h.client.getTask({ params: { id: four.task.id } })).status).toBe('review');
     expect(existsSync(four.worktree)).toBe(true);
-    expect(await resumeTaskMerges(h.app.tiny)).toBe(0);
+    expect(await h.app.tiny.taskFlow.sweep(true)).toBe(0);
     expect((await eventsOf(h.stores, { types: ['task.merged'] })).map((e) => e.data.identifier)).toEqual(['WEB-1']);
     expect((await eventsOf(h.stores, { types: ['task.worktree_removed'] })).map((e) => e.data.identifier)).toEqual(['WEB-1', 'WEB-2', 'WEB-3']);
   });

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runTaskReview } from '@tinyagi/core/internal';
 import { commitFile, gitRepos, tempDir, waitFor } from '@tinyagi/test-kit';
-import { sendToTaskOwner, taskStepBase } from '../src/routes/tasks.ts';
 import { eventsOf, raw, type ServerHarness } from './harness.ts';
 import { startCoderHarness } from './git-harness.ts';
 
@@ -196,7 +195,7 @@ describe('review comments', () => {
       };
       const summary = { author: 'user', content: 'Also the tests.' };
       await expect(
-        runTaskReview({ ...taskStepBase(ctx, project.id, repo, current), tasks, summary, send: (message, key, workdir) => sendToTaskOwner(ctx, current, message, key, workdir) }),
+        runTaskReview({ ...ctx.taskFlow.stepBase(project.id, repo, current), tasks, summary, send: (message, key, workdir) => ctx.taskFlow.sendToOwner(current, message, key, workdir) }),
       ).rejects.toThrow('killed');
     };
 

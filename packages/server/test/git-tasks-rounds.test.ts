@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { commitFile, fakeCli, gitRepos, tempDir, waitFor } from '@tinyagi/test-kit';
-import { resumeCheckings } from '../src/routes/task-checking.ts';
-import { refuseAgentMoveOfTakenOverTask } from '../src/routes/task-rounds.ts';
+import { refuseAgentMoveOfTakenOverTask } from '@tinyagi/teams/internal';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 import { prompts } from './git-harness.ts';
 
@@ -43,7 +42,7 @@ async function exhausted(harness: ServerHarness, projectId: string, title: strin
   await harness.stores.tasks.updateTask(task.id, { status: 'checking' });
   const running = { state: 'running' as const, headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
   await harness.stores.tasks.setTaskGit(task.id, { ...git, rounds: 1, check: running });
-  expect(await resumeCheckings(harness.app.tiny)).toBe(1);
+  expect(await harness.app.tiny.taskFlow.sweep(true)).toBe(1);
   const [approval] = await waitFor(
     async () => {
       const list = await harness.client.listApprovals({ query: { taskId: task.id } });
@@ -83,7 +82,7 @@ it('after maxRounds one request waits for a person (a start finds it); a wrong a
   expect((await eventsOf(h.stores, { types: ['task.rounds_exhausted'] })).map((e) => e.data.approvalId)).toEqual([approval.id]);
 
   // A start: the request is found, neither made again nor cancelled.
-  expect(await resumeCheckings(h.app.tiny)).toBe(0);
+  expect(await h.app.tiny.taskFlow.sweep(true)).toBe(0);
   expect(await h.client.listApprovals({ query: { kind: 'task_rounds' } })).toEqual([approval]);
 
   const path = `/api/approvals/${approval.id}/decision`;
@@ -124,9 +123,9 @@ it('take over: assigned to nobody, nothing sent; stop recorded at the desk but n
   const second = await exhausted(h, p.id, 'Stop it');
   await h.stores.approvals.decide(second.approval.id, { status: 'answered', decision: 'stop', decidedBy: 'cli', reason: null, decidedAt: Date.now() });
   expect((await h.client.getTask({ params: { id: second.task.id } })).status).toBe('checking');
-  expect(await resumeCheckings(h.app.tiny)).toBe(1);
+  expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
   expect((await h.client.getTask({ params: { id: second.task.id } })).status).toBe('todo');
-  expect(await resumeCheckings(h.app.tiny)).toBe(0);
+  expect(await h.app.tiny.taskFlow.sweep(true)).toBe(0);
   expect((await eventsOf(h.stores, { types: ['task.rounds_answered'] })).map((e) => [e.data.identifier, e.data.decision, e.data.status])).toEqual([
     ['WEB-1', 'take_over', 'in_progress'],
     ['WEB-2', 'stop', 'todo'],

@@ -10,8 +10,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { commitFile, fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
-import { resumeCheckings } from '../src/routes/task-checking.ts';
-import { resumeTaskDispatches } from '../src/routes/tasks.ts';
 import { baseSettings, eventsOf, raw, type ServerHarness, startHarness } from './harness.ts';
 import { scriptedAgent } from './git-harness.ts';
 
@@ -203,12 +201,13 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     await h.stores.tasks.setTaskGit(two.id, { state: 'creating', branch: null, worktreePath: null, headSha: null, error: null, updatedAt: Date.now() });
     const unbound = await make('Not bound', plain.id);
 
-    const resumed = await Promise.all(await resumeTaskDispatches(h.app.tiny));
-    expect(resumed.map((t) => [t?.id, t?.git?.state, t?.conversationId !== null])).toEqual([
+    expect(await h.app.tiny.taskFlow.sweep(true)).toBe(2);
+    const resumed = await Promise.all([one, two].map((t) => h!.client.getTask({ params: { id: t.id } })));
+    expect(resumed.map((t) => [t.id, t.git?.state, t.conversationId !== null])).toEqual([
       [one.id, 'ready', true],
       [two.id, 'ready', true],
     ]);
-    for (const t of resumed) await completed(h, t!.conversationId!);
+    for (const t of resumed) await completed(h, t.conversationId!);
     expect(
       runsLogged(logFile)
         .map((r) => r.cwd)
@@ -216,7 +215,7 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     ).toEqual([join(fx.root, 'worktrees', 'WEB-1'), join(fx.root, 'worktrees', 'WEB-2')]);
     expect((await h.client.getTask({ params: { id: unbound.id } })).conversationId).toBeNull();
     // Recorded: nothing is left to resume.
-    expect(await resumeTaskDispatches(h.app.tiny)).toEqual([]);
+    expect(await h.app.tiny.taskFlow.sweep(true)).toBe(0);
   });
 
   it('a request never moves a task into checking (the daemon does); one already there may stay', async () => {
@@ -382,7 +381,7 @@ describe('git-native tasks: done, checking and feedback', () => {
     expect(exhausted.map((e) => [e.data.identifier, e.data.rounds])).toEqual([['WEB-1', 1]]);
     expect(agent.stepsRun()).toBe(2);
     // Recorded as a person's to decide: a start finds nothing to resume.
-    expect(await resumeCheckings(harness.app.tiny)).toBe(0);
+    expect(await harness.app.tiny.taskFlow.sweep(true)).toBe(0);
   });
 
   it('with a remote, a commit not pushed is sent back as such; pushed (by ancestry), the task reaches review', async () => {
@@ -416,13 +415,13 @@ describe('git-native tasks: done, checking and feedback', () => {
     };
     const running = { state: 'running' as const, headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
     await crashed({ ...ready, check: running });
-    expect(await resumeCheckings(h.app.tiny)).toBe(1);
+    expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
     const first = await taskWhen(h, task.id, (t) => t.status === 'in_progress' && t.git?.rounds === 1, 'round 1');
     expect(first.git?.check).toMatchObject({ state: 'failed', checks: [{ name: 'lint', exitCode: 1 }] });
 
     // Killed after the message was sent, before it was recorded: the step runs again and the queue finds the message by its key.
     await crashed({ ...ready, check: running });
-    await resumeCheckings(h.app.tiny);
+    await h.app.tiny.taskFlow.sweep(true);
     const again = await taskWhen(h, task.id, (t) => t.status === 'in_progress' && t.git?.check?.state === 'failed', 'checked again');
     expect(again.conversationId).toBe(first.conversationId);
     expect(await eventsOf(h.stores, { types: ['task.checked'] })).toHaveLength(2);
@@ -430,7 +429,7 @@ describe('git-native tasks: done, checking and feedback', () => {
 
     // Killed after the result was recorded, before the move: finished without running anything.
     await h.stores.tasks.updateTask(task.id, { status: 'checking' });
-    expect(await resumeCheckings(h.app.tiny)).toBe(1);
+    expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
     expect((await h.client.getTask({ params: { id: task.id } })).status).toBe('in_progress');
     expect(await eventsOf(h.stores, { types: ['task.checked'] })).toHaveLength(2);
     await completed(h, first.conversationId!);

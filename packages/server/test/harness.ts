@@ -140,7 +140,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     version: '0.0.0-test',
     env: { HOME: home, ...options.env },
     logFile: join(home, 'logs', 'daemon.log'),
-    ...(options.limits ? { limits: options.limits } : {}),
+    // The task flow's sweep only when a test asks for it: a test drives `taskFlow.sweep` itself.
+    limits: { taskSweepMs: 3_600_000, ...options.limits },
     ...(options.services ? { services: options.services } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.officeDir ? { officeDir: options.officeDir } : {}),

@@ -9,6 +9,9 @@ export { orchestratorServices, type OrchestratorServices, type OrchestratorServi
 export { Steering, type SteeringOptions } from './services/steering.ts';
 export type { SteerResult, RunSteering } from './steering/steer.ts';
 export { Approvals } from './services/approvals.ts';
+export { TaskFlow, taskMessage, type TaskFlowOptions } from './tasks/flow.ts';
+export { nextStep, type TaskStep } from './tasks/next-step.ts';
+export type { OpenForge } from './tasks/forge-loop.ts';
 export { ChatRoom } from './services/chat-room.ts';
 export { ConversationControl } from './services/conversation-control.ts';
 export { ConversationViews } from './services/conversation-views.ts';

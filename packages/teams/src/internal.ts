@@ -15,3 +15,4 @@ export type { GuardRule, GuardRejection, ConversationUsage, GuardSettings } from
 export { admitSpawn, type Admission, type AdmissionSnapshot, type SpawnRefusalCode } from './subagents/admission.ts';
 export { SteeringBoard, type SteeringInput, type SteerOutcome } from './steering/steering.ts';
 export { replyKey, aggregateKey } from './conversations/replies.ts';
+export { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from './tasks/refusals.ts';

@@ -15,7 +15,6 @@ import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
 import { requirePairedSender } from '../security/paired-sender.ts';
 import type { RouteHandlers } from '../routing.ts';
-import { carryOutTaskRoundsAnswer } from './task-rounds.ts';
 
 export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
   return {
@@ -66,11 +65,11 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
 /**
  * A task's rounds answered: carried out on the task now. The answer is recorded whatever happens
  * here (the first answer won); a failure to carry it out (the owner's message not sent) is logged
- * and finished at the next start (resumeCheckings).
+ * and finished by the task flow's next sweep.
  */
 async function carryOutAnswer(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {
   try {
-    await carryOutTaskRoundsAnswer(ctx, approval);
+    await ctx.taskFlow.carryOutRoundsAnswer(approval);
   } catch (err) {
     ctx.log.warn(
       `Approval ${approval.id} (task ${approval.taskId}): the answer ${approval.decision} was recorded but not carried out yet (${err instanceof Error ? err.message : String(err)}); the next start finishes it.`,

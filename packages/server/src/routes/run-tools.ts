@@ -13,9 +13,8 @@ import { TinyError } from '@tinyagi/core';
 import type { TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
-import { refuseAgentMoveWhileChecking, saysDoneOnBoundTask, startChecking } from './task-checking.ts';
-import { refuseAgentMoveOfTakenOverTask } from './task-rounds.ts';
-import { listFollowedComments, refuseDoneWithoutMerge, refuseMoveToChecking } from './tasks.ts';
+import { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from '@tinyagi/teams/internal';
+import { listFollowedComments } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
 
@@ -69,14 +68,14 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
           hint: 'Tasks come from the board (tinyagi task, TinyOffice): a task moved to in_progress starts a conversation with its assignee.',
         });
       refuseMoveToChecking(task, body.status);
-      await refuseAgentMoveWhileChecking(ctx, task, body.status);
+      await refuseAgentMoveWhileChecking(ctx.tasks, task, body.status);
       refuseAgentMoveOfTakenOverTask(task, body.status);
       // "done" from in_progress is the agent's claim, proven below; from review it would claim the merge.
-      if (task.status !== 'in_progress') await refuseDoneWithoutMerge(ctx, task, body.status);
+      if (task.status !== 'in_progress') await refuseDoneWithoutMerge(ctx.tasks, task, body.status);
       // The agent's own move never dispatches the task again: the agent is the one working on it.
       // Its "done" on a repository-bound task is a claim the daemon proves: the task goes to checking (docs/git-tasks.md).
-      const after = (await saysDoneOnBoundTask(ctx, task, body.status))
-        ? await startChecking(ctx, task, { runId: params.id, conversationId })
+      const after = (await saysDoneOnBoundTask(ctx.tasks, task, body.status))
+        ? await ctx.taskFlow.startChecking(task, { runId: params.id, conversationId })
         : body.status !== undefined && body.status !== task.status
           ? (await ctx.tasks.updateTask(task.id, { status: body.status })).after
           : task;

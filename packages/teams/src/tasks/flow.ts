@@ -1,0 +1,519 @@
+/**
+ * The task flow (docs/git-tasks.md; design in docs/git-tasks-design.md): the daemon service that
+ * owns every transition of a task in a project bound to a git repository — the dispatch with its
+ * worktree, the Checking that proves "done", the feedback and its rounds, a person's review, the
+ * merge by a person or a rule, the forge's pull request — on every node (the daemon and `tinyagi
+ * worker`). The API's routes, the CLI, the MCP tools and TinyOffice only ask it.
+ *
+ * Contract:
+ * - Exactly one node drives a task's step: each step runs under the task's hold (the store's
+ *   `holdTask`: PostgreSQL's advisory lock, held by the node's connection, so a node that dies
+ *   lets go at once; one process on SQLite) and reads the task again inside it.
+ * - `start()` runs `nextStep` (next-step.ts) on every task of a bound project and then again every
+ *   `sweepMs`: a step a stop, a crash or a killed node left half done is finished by whichever
+ *   node takes the hold next, once (each step is idempotent on what it recorded).
+ * - `stop()` ends the sweeps and the forge poll and waits for the steps in flight (a check is
+ *   bounded by its timeout).
+ */
+import type { MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
+import { errorMessage, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
+import {
+  baseChildEnv,
+  carryOutRoundsAnswer,
+  finishTaskChecking,
+  mergeRuleDecision,
+  requestRoundsApproval,
+  roundsApprovalId,
+  runTaskChecking,
+  runTaskMerge,
+  runTaskReview,
+  runTaskWorktreeStep,
+  taskCommandWrap,
+  type ApprovalRecord,
+  type StoreSet,
+  type TaskRecord,
+  type TaskStepBase,
+} from '@tinyagi/core/internal';
+import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
+import { ForgeLoop, hasForge, type OpenForge } from './forge-loop.ts';
+import { nextStep } from './next-step.ts';
+import { refuseDoneWithoutMerge, refuseMoveToChecking } from './refusals.ts';
+
+export interface TaskFlowOptions {
+  stores: Pick<StoreSet, 'tasks' | 'events' | 'approvals'>;
+  /** Sends a task's messages to its owner (the orchestrator's `submitGrouped`); tells the observers of a Checking. */
+  orchestrator: { submitGrouped(input: SubmitInput): Promise<SubmitResult>; notifyTaskChecked?(event: TaskCheckedEvent): void };
+  /** TINYAGI_HOME: where a URL binding's clone and the default worktree folder live. */
+  home: string;
+  env: Readonly<Record<string, string | undefined>>;
+  settings: () => Settings;
+  log: { warn(message: string): void };
+  /** The forge's client for a binding with one (`@tinyagi/forge-github`, loaded on first use by the caller). */
+  openForge?: OpenForge;
+  /** How often this node looks for a step nobody drives (a killed node's): default 5 s. */
+  sweepMs?: number;
+}
+
+export type OwnerSent = { conversationId: string; messageId: string; created: boolean };
+type BoundProject = { id: string; repo: ProjectRepo };
+
+const DEFAULT_SWEEP_MS = 5_000;
+
+function isAssigned(task: TaskRecord): boolean {
+  return task.assigneeAgent !== null || task.assigneeTeam !== null;
+}
+
+/** True when this change should send the task to its assignee. */
+function entersWork(before: TaskRecord | undefined, after: TaskRecord): boolean {
+  if (after.status !== 'in_progress' || !isAssigned(after)) return false;
+  return before === undefined || before.status !== 'in_progress' || !isAssigned(before);
+}
+
+export function taskMessage(task: TaskRecord, worktree?: { path: string; branch: string }): string {
+  const title = task.identifier ? `${task.identifier}: ${task.title}` : task.title;
+  const where = worktree ? `\n\nWork in the git worktree ${worktree.path} (branch ${worktree.branch}), your working directory for this task; commit your changes on that branch.` : '';
+  return `[task:${task.id}] ${title}${task.description ? `\n\n${task.description}` : ''}${where}`;
+}
+
+export class TaskFlow {
+  readonly #o: TaskFlowOptions;
+  readonly forge: ForgeLoop;
+  /** Steps this process is running, by `<hold>:<task id>`: a second one for the same task here is refused or skipped, not run beside it. */
+  readonly #running = new Set<string>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Tasks to drive again when the step running here ends. */
+  readonly #again = new Set<string>();
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweeping: Promise<unknown> | undefined;
+  #stopped = false;
+
+  constructor(options: TaskFlowOptions) {
+    this.#o = options;
+    this.forge = new ForgeLoop(this, options);
+  }
+
+  get tasks(): TaskFlowOptions['stores']['tasks'] {
+    return this.#o.stores.tasks;
+  }
+
+  // ---- Life cycle ----
+
+  /** Finishes what stops left half done (every bound task's next step), then sweeps every `sweepMs` and starts the forge poll. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.sweep(true);
+    this.forge.startPoll();
+    this.#scheduleSweep();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#sweepTimer);
+    await this.#sweeping?.catch(() => {});
+    await this.forge.stopPoll();
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #scheduleSweep(): void {
+    if (this.#stopped) return;
+    this.#sweepTimer = setTimeout(() => {
+      this.#sweeping = this.sweep(false)
+        .catch((err: unknown) => this.#o.log.warn(`Looking for task steps to finish failed: ${errorMessage(err)}`))
+        .finally(() => {
+          this.#sweeping = undefined;
+          this.#scheduleSweep();
+        });
+    }, this.#o.sweepMs ?? DEFAULT_SWEEP_MS);
+    this.#sweepTimer.unref?.();
+  }
+
+  /**
+   * Every task of a bound project whose next step is the daemon's, taken by this node when its hold
+   * is free. At start (`atStart`) a merge rule is tried on every task in review (a stop may have
+   * come between its Review and its merge); later sweeps leave rules on a forge to the poll.
+   * Returns how many steps it finished or started.
+   */
+  async sweep(atStart: boolean): Promise<number> {
+    const bound = new Map((await this.tasks.listProjects()).filter((p) => p.repo !== null).map((p) => [p.id, p.repo!] as const));
+    if (bound.size === 0) return 0;
+    let n = 0;
+    for (const status of ['in_progress', 'checking', 'review'] as const) {
+      for (const task of await this.tasks.listTasks({ status })) {
+        if (this.#stopped) return n;
+        const repo = task.projectId === null ? undefined : bound.get(task.projectId);
+        if (repo === undefined) continue;
+        try {
+          if (await this.#drive(task, { id: task.projectId!, repo }, atStart)) n++;
+        } catch (err) {
+          this.#o.log.warn(`Task ${task.identifier ?? task.id}: ${errorMessage(err)}`);
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Runs the task's next step when it is the daemon's; true when it did something. */
+  async #drive(task: TaskRecord, project: BoundProject, atStart: boolean): Promise<boolean> {
+    const next = nextStep(task, project.repo);
+    switch (next.step) {
+      case 'dispatch':
+        return (await this.#held(task.id, 'flow', () => this.#dispatchHeld(task.id, false))) !== undefined;
+      case 'check':
+        return this.#track(task.id, () => this.#proveDone(task.id));
+      case 'finish-check':
+        return (await this.#held(task.id, 'flow', async () => (await finishTaskChecking(this.tasks, task.id)).status !== 'checking')) === true;
+      case 'ask-rounds':
+        return (await this.#held(task.id, 'flow', () => this.#resumeRounds(task.id))) === true;
+      case 'finish-merge': {
+        const merge = task.git!.merge!;
+        return (await this.#held(task.id, 'merge', () => this.#mergeHeld(task.id, merge.method, merge.by ?? 'person'))) !== undefined;
+      }
+      case 'carry-out-answer': {
+        const approval = await this.#o.stores.approvals.get(next.approvalId);
+        return approval?.status === 'answered' && (await this.carryOutRoundsAnswer(approval)) !== undefined;
+      }
+      case 'merge-by-rule':
+        return (atStart || !hasForge(project)) && (await this.mergeByRule(task.id));
+      case 'wait':
+        return false;
+    }
+  }
+
+  /**
+   * Runs `work` holding the task's `hold` in this process and in the database; undefined when
+   * another step (here or on another node) holds it.
+   */
+  async #held<T>(taskId: string, hold: string, work: () => Promise<T>): Promise<T | undefined> {
+    const key = `${hold}:${taskId}`;
+    if (this.#running.has(key)) return undefined;
+    this.#running.add(key);
+    try {
+      const held = await this.tasks.holdTask(taskId, hold, work);
+      return held.held ? held.value : undefined;
+    } finally {
+      this.#running.delete(key);
+      // An agent said done while this step (its dispatch, the Checking before) still ran: the Checking now.
+      if (hold === 'flow' && this.#again.delete(taskId) && !this.#stopped) this.#track(taskId, () => this.#driveAgain(taskId));
+    }
+  }
+
+  /** Like `#held`, refusing (409) instead of skipping: a person's request while another step holds the task. */
+  async #heldOrRefused<T>(task: TaskRecord, hold: string, busy: string, work: () => Promise<T>): Promise<T> {
+    const key = `${hold}:${task.id}`;
+    const refused = (): TinyError => new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id}${busy}.`, { hint: 'Wait for that request to answer.' });
+    if (this.#running.has(key)) throw refused();
+    const value = await this.#held(task.id, hold, async () => ({ value: await work() }));
+    if (value === undefined) throw refused();
+    return value.value;
+  }
+
+  /**
+   * Runs a step in the background under the task's hold (closing waits for it). While a step of the
+   * task runs here (its dispatch, or a Checking still finishing after its feedback, whose agent
+   * already said done), the task is driven again once it ends (`#held`): its next step read anew.
+   * False when it did not start now.
+   */
+  #track(taskId: string, work: () => Promise<unknown>): boolean {
+    const key = `flow:${taskId}`;
+    if (this.#running.has(key)) {
+      this.#again.add(taskId);
+      return false;
+    }
+    const step = this.#held(taskId, 'flow', work).catch((err: unknown) => this.#o.log.warn(`Task ${taskId}: ${errorMessage(err)}`));
+    this.#inFlight.add(step);
+    void step.finally(() => this.#inFlight.delete(step));
+    return true;
+  }
+
+  /** The task's next step, read anew, when it is a Checking (the one step an agent's run starts while another may be finishing). */
+  async #driveAgain(taskId: string): Promise<void> {
+    const task = await this.tasks.getTask(taskId);
+    const project = task?.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (task && project?.repo && nextStep(task, project.repo).step === 'check') await this.#proveDone(taskId);
+  }
+
+  /** The Checkings and other steps running in the background here (tests wait on it). */
+  settled(): Promise<unknown> {
+    return Promise.allSettled([...this.#inFlight]);
+  }
+
+  // ---- What every step gets ----
+
+  /**
+   * What each step of a repository-bound task gets from the daemon (core's `TaskStepBase`). The
+   * setup and the checks are the project's commands, not the daemon's: they run with an agent
+   * CLI's base environment, without the daemon's secrets, confined like a sandboxed owner.
+   */
+  stepBase(projectId: string, repo: ProjectRepo, task: TaskRecord): TaskStepBase {
+    const env = this.#o.env;
+    return { events: this.#o.stores.events, home: this.#o.home, projectId, repo, task, env: baseChildEnv(env), wrap: taskCommandWrap(this.#o.settings(), task, env) };
+  }
+
+  /**
+   * Sends a message to the task's owner (its assignee agent, or its team) from `task:<id>` on the
+   * tasks channel, so the run tools find the task of the conversation; in the worktree when given.
+   * The one way every step speaks to its owner. Idempotent on the key.
+   */
+  async sendToOwner(task: TaskRecord, message: string, idempotencyKey: string, workdir?: string): Promise<OwnerSent> {
+    const result = await this.#o.orchestrator.submitGrouped({
+      message,
+      ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
+      channel: 'tasks',
+      sender: 'Tasks',
+      senderId: `task:${task.id}`,
+      idempotencyKey,
+      ...(workdir === undefined ? {} : { workdir }),
+    });
+    return { conversationId: result.conversationId, messageId: result.messageId, created: result.created };
+  }
+
+  async boundProject(projectId: string | null, what: string, why = ''): Promise<BoundProject> {
+    const project = projectId ? await this.tasks.getProject(projectId) : undefined;
+    if (!project?.repo) {
+      throw new TinyError('INVALID_STATE', `${what} is not in a project bound to a git repository.`, {
+        hint: `${why ? `${why} ` : ''}Bind the project to a repository (tinyagi project bind, or PATCH /api/projects/:id with repo) first.`,
+      });
+    }
+    return { id: project.id, repo: project.repo };
+  }
+
+  // ---- A person's and an agent's moves ----
+
+  /** A new task; one created in progress with an assignee is sent to it. */
+  async create(input: Parameters<TaskFlowOptions['stores']['tasks']['createTask']>[0]): Promise<TaskRecord> {
+    refuseMoveToChecking(undefined, input.status);
+    const task = await this.tasks.createTask(input);
+    return entersWork(undefined, task) ? this.#dispatch(task) : task;
+  }
+
+  /** A person's change of a task (title, assignee, status…): a move into work sends it; a move away from a rounds request withdraws it. */
+  async patch(ref: string, body: Parameters<TaskFlowOptions['stores']['tasks']['updateTask']>[1]): Promise<TaskRecord> {
+    if (body.status === 'checking') refuseMoveToChecking(await this.tasks.mustGetTask(ref), body.status);
+    if (body.status === 'done') await refuseDoneWithoutMerge(this.tasks, await this.tasks.mustGetTask(ref), body.status, body.projectId);
+    const { before, after } = await this.tasks.updateTask(ref, body);
+    await this.withdrawRoundsRequest(before, after);
+    return entersWork(before, after) ? this.#dispatch(after) : after;
+  }
+
+  async reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Promise<TaskRecord[]> {
+    for (const ref of columns.checking ?? []) refuseMoveToChecking(await this.tasks.mustGetTask(ref), 'checking');
+    const toDone = new Set(columns.done ?? []);
+    if (toDone.size > 0) {
+      // Only a task entering done can claim a merge: read the tasks not done yet, a query per status,
+      // not one per card of the Done column (the whole column is sent, and it is the longest).
+      for (const status of ['backlog', 'todo', 'in_progress', 'checking', 'review'] as const) {
+        for (const task of await this.tasks.listTasks({ status })) {
+          if (toDone.has(task.id) || (task.identifier !== null && toDone.has(task.identifier))) await refuseDoneWithoutMerge(this.tasks, task, 'done');
+        }
+      }
+    }
+    const { tasks: reordered, statusChanged } = await this.tasks.reorder(columns);
+    const dispatched = new Map<string, TaskRecord>();
+    for (const { before, after } of statusChanged) {
+      await this.withdrawRoundsRequest(before, after);
+      if (entersWork(before, after)) dispatched.set(after.id, await this.#dispatch(after));
+    }
+    return reordered.map((t) => dispatched.get(t.id) ?? t);
+  }
+
+  async delete(ref: string): Promise<void> {
+    const gone = await this.tasks.getTask(ref);
+    await this.tasks.deleteTask(ref);
+    if (gone) await this.withdrawRoundsRequest(gone, undefined);
+  }
+
+  /**
+   * The agent's "done" on a bound task: moved to `checking` (the daemon's move) and proven in the
+   * background under the task's hold.
+   */
+  async startChecking(task: TaskRecord, saidBy?: { runId: string; conversationId: string }): Promise<TaskRecord> {
+    // The Checking is owed from now on (`running`, whatever an earlier round recorded), then the task moves: a crash
+    // between the two leaves it in progress, and a crash after it leaves a Checking any node runs again.
+    if (task.git) {
+      const owed: TaskCheck = { state: 'running', headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
+      await this.tasks.setTaskGit(task.id, { ...task.git, check: owed, updatedAt: Date.now() });
+    }
+    const after = (await this.tasks.updateTask(task.id, { status: 'checking' })).after;
+    await this.#o.stores.events.append({
+      type: 'task.checking',
+      data: { taskId: task.id, identifier: task.identifier ?? task.id, projectId: task.projectId ?? '', round: task.git?.rounds ?? 0 },
+    });
+    this.#track(task.id, () => this.#proveDone(task.id, saidBy));
+    return after;
+  }
+
+  // ---- The steps ----
+
+  /**
+   * Sends an assigned task in_progress to its agent or team: the worktree step first, a failed step
+   * returns the task unsent (its error on `task.git`). Idempotent: the message's key is the task's
+   * `updatedAt` when it entered in_progress (the worktree step leaves it alone).
+   */
+  async #dispatch(task: TaskRecord): Promise<TaskRecord> {
+    if (task.projectId !== null && (await this.tasks.getProject(task.projectId))?.repo) {
+      return (await this.#held(task.id, 'flow', () => this.#dispatchHeld(task.id, true))) ?? (await this.tasks.mustGetTask(task.id));
+    }
+    const result = await this.sendToOwner(task, taskMessage(task), `task:${task.id}:${task.updatedAt}`);
+    return (await this.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
+  }
+
+  /** `moved`: a person's move into work (sent whatever was sent before); otherwise a dispatch a stop interrupted, run only when it is still owed. */
+  async #dispatchHeld(taskId: string, moved: boolean): Promise<TaskRecord | undefined> {
+    let task = await this.tasks.mustGetTask(taskId);
+    const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (!project?.repo || (moved ? !entersWork(undefined, task) : nextStep(task, project.repo).step !== 'dispatch')) return task;
+    const step = await runTaskWorktreeStep({ ...this.stepBase(project.id, project.repo, task), tasks: this.tasks });
+    if (!step.ok) return step.task;
+    task = step.task;
+    const worktree = { path: step.worktree.path, branch: step.worktree.branch };
+    const result = await this.sendToOwner(task, taskMessage(task, worktree), `task:${task.id}:${task.updatedAt}`, worktree.path);
+    return (await this.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
+  }
+
+  async #proveDone(taskId: string, saidBy?: { runId: string; conversationId: string }): Promise<void> {
+    const task = await this.tasks.mustGetTask(taskId);
+    const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (!project?.repo || nextStep(task, project.repo).step !== 'check') return;
+    await runTaskChecking({
+      ...this.stepBase(project.id, project.repo, task),
+      tasks: this.tasks,
+      approvals: this.#o.stores.approvals,
+      ...(saidBy === undefined ? {} : { saidBy }),
+      // The orchestrator's observers hear the Checking (its spans in the trace export: docs/telemetry.md).
+      onChecked: (event) => this.#o.orchestrator.notifyTaskChecked?.(event),
+      send: (message, idempotencyKey, workdir) => this.sendToOwner(task, message, idempotencyKey, workdir),
+    });
+    await this.forge.openPullRequestAfterChecking(task.id);
+    // The binding's merge rule, if any, may merge it now (with a forge, once its check runs and reviews allow).
+    await this.mergeByRule(task.id);
+  }
+
+  /** A task waiting in checking for a person after its rounds: its request made if a crash left it unmade, an answer carried out if a crash left it undone. */
+  async #resumeRounds(taskId: string): Promise<boolean> {
+    const task = await this.tasks.mustGetTask(taskId);
+    const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (!project?.repo || task.git == null || nextStep(task, project.repo).step !== 'ask-rounds') return false;
+    let current = task;
+    if (current.git?.roundsApproval === undefined) {
+      current = await this.tasks.setTaskGit(task.id, {
+        ...task.git,
+        roundsApproval: { id: roundsApprovalId(task.id, task.git.rounds ?? 0, undefined), requestedAt: Date.now() },
+        updatedAt: Date.now(),
+      });
+    }
+    const made = await requestRoundsApproval({ approvals: this.#o.stores.approvals, events: this.#o.stores.events, projectId: project.id, repo: project.repo }, current);
+    if (made === undefined) return false;
+    if (made.approval.status === 'pending') return made.created;
+    return (await this.carryOutRoundsAnswer(made.approval)) !== undefined;
+  }
+
+  /** Carries out an answered `task_rounds` request on its task; the task after, or undefined when there was nothing to do. */
+  async carryOutRoundsAnswer(approval: ApprovalRecord): Promise<TaskRecord | undefined> {
+    if (approval.kind !== 'task_rounds' || approval.taskId === undefined || approval.status !== 'answered') return undefined;
+    const task = await this.tasks.getTask(approval.taskId);
+    const project = task?.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (!task || !project?.repo) return undefined;
+    const { task: after, acted } = await carryOutRoundsAnswer({
+      tasks: this.tasks,
+      events: this.#o.stores.events,
+      home: this.#o.home,
+      projectId: project.id,
+      repo: project.repo,
+      approval,
+      send: (message, idempotencyKey, workdir) => this.sendToOwner(task, message, idempotencyKey, workdir),
+    });
+    if (!acted) return undefined;
+    // More rounds for a task waiting in Review: its pull request is read now, so the held-back failed check runs go to the owner (the poll sends them otherwise).
+    if (approval.decision === 'more_rounds' && after.status === 'review' && hasForge(project)) {
+      try {
+        return (await this.forge.sync(project, after)).task;
+      } catch (err) {
+        this.#o.log.warn(`Task ${after.identifier ?? after.id}: reading its pull request after more rounds failed (the poll and tinyagi task sync try again): ${errorMessage(err)}`);
+      }
+    }
+    return after;
+  }
+
+  /**
+   * A person moved (or deleted) a task that waited for them after its rounds: its pending request
+   * has nothing left to decide, so it is cancelled ("the task was moved to todo by hand"), and every
+   * surface settles it (`approval.decided`). Also after a person's request for changes or a merge
+   * of a task waiting in Review (`why`).
+   */
+  async withdrawRoundsRequest(before: TaskRecord, after: TaskRecord | undefined, why?: string): Promise<void> {
+    const asked = before.git?.roundsApproval;
+    // Waiting in Checking, or in Review (its pull request's failed check runs: forge-step.ts).
+    const waiting = before.status === 'checking' || (before.status === 'review' && before.git?.pullRequest !== undefined);
+    if (!waiting || asked === undefined || asked.decision !== undefined || (after !== undefined && after.status === before.status)) return;
+    const reason = why ?? (after === undefined ? 'the task was deleted' : `the task was moved to ${after.status} by hand`);
+    const done = await this.#o.stores.approvals.decide(asked.id, { status: 'cancelled', decision: null, decidedBy: 'tasks', reason, decidedAt: Date.now() });
+    if (done) await this.#o.stores.events.append({ type: 'approval.decided', conversationId: done.conversationId, agentId: done.agentId, data: { approval: done } });
+  }
+
+  /** A person's merge of a task in review: on its forge when it has a pull request, otherwise locally; one at a time per task, on every node. */
+  async merge(ref: string, method: MergeMethod | undefined): Promise<Awaited<ReturnType<typeof runTaskMerge>>> {
+    const task = await this.tasks.mustGetTask(ref);
+    return this.#heldOrRefused(task, 'merge', ' is being merged', async () => (await this.#mergeHeld(task.id, method, 'person'))!);
+  }
+
+  async #mergeHeld(taskId: string, method: MergeMethod | undefined, by: 'person' | 'rule'): Promise<Awaited<ReturnType<typeof runTaskMerge>> | undefined> {
+    const task = await this.tasks.mustGetTask(taskId);
+    const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`);
+    const base = this.stepBase(project.id, project.repo, task);
+    const merged = (await this.forge.mergeThroughForge(project, task, base, method, by)) ?? (await runTaskMerge({ ...base, tasks: this.tasks, method: method ?? 'merge', by }));
+    // A task whose pull request's failed check runs waited for a person: merged, nothing is left to decide.
+    await this.withdrawRoundsRequest(task, merged.task, 'the task was merged');
+    return merged;
+  }
+
+  /**
+   * A rule's merge: the task, if it is in Review in a project whose binding has `autoMerge`, merged
+   * now when the rule holds (core's `mergeRuleDecision`; with a forge, on its pull request's check
+   * runs and reviews). True when it merged; a rule still waiting leaves the task as it is.
+   */
+  async mergeByRule(taskId: string): Promise<boolean> {
+    const task = await this.tasks.getTask(taskId);
+    if (task?.status !== 'review' || task.projectId === null) return false;
+    const project = await this.tasks.getProject(task.projectId);
+    const rule = project?.repo?.autoMerge;
+    if (!project?.repo || rule === undefined) return false;
+    const forge = hasForge(project) ? await this.forge.ruleFacts(project, task, rule.when) : undefined;
+    if (forge === null) return false;
+    if (!mergeRuleDecision({ rule, status: task.status, git: task.git, forge }).merge) return false;
+    return (await this.#held(task.id, 'merge', () => this.#mergeHeld(task.id, rule.method, 'rule'))) !== undefined;
+  }
+
+  /** A person's request for changes on a task in review: the unsent review comments and the summary sent to the owner, the task back in progress. */
+  async requestChanges(ref: string, summary: { author: string; content: string } | undefined): Promise<Awaited<ReturnType<typeof runTaskReview>>> {
+    const task = await this.tasks.mustGetTask(ref);
+    const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`, 'Changes are asked of a repository-bound task in review; comment on this one instead.');
+    // One review of a task at a time, on every node (a forge's read holds it too); the task read again inside.
+    const { before, reviewed } = await this.#heldOrRefused(task, 'review', ' has a review being sent', async () => {
+      const current = await this.tasks.mustGetTask(task.id);
+      const done = await runTaskReview({
+        ...this.stepBase(project.id, project.repo, current),
+        tasks: this.tasks,
+        summary,
+        send: (message, key, workdir) => this.sendToOwner(current, message, key, workdir),
+      });
+      return { before: current, reviewed: done };
+    });
+    // A task whose pull request's failed check runs waited for a person: this person decided.
+    await this.withdrawRoundsRequest(before, reviewed.task, 'a person asked for changes');
+    return reviewed;
+  }
+
+  /** `tinyagi task sync`: the pull request opened if missing, then the forge's feedback read and sent; a merge rule that now holds merges. */
+  async syncForge(ref: string) {
+    const task = await this.tasks.mustGetTask(ref);
+    const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`, 'A forge belongs to a repository binding.');
+    const synced = await this.forge.sync(project, task);
+    // The merge rule may hold now (its check runs passed, its approvals came): the answer says so.
+    return (await this.mergeByRule(task.id)) ? { ...synced, task: await this.tasks.mustGetTask(task.id) } : synced;
+  }
+
+  /** Runs `work` holding the task's review (a forge read): refused (409) while another holds it. */
+  holdReview<T>(task: TaskRecord, work: () => Promise<T>): Promise<T> {
+    return this.#heldOrRefused(task, 'review', "'s pull request is being read", work);
+  }
+}
