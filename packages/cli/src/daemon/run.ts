@@ -37,8 +37,9 @@ import {
 import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
+import { openGitHubForge } from '@tinyagi/server/internal';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
-import { Approvals, Orchestrator, orchestratorServices } from '@tinyagi/teams';
+import { Approvals, Orchestrator, orchestratorServices, TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { pendingApprovalsByKind, telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
@@ -351,6 +352,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     // request on and none of its messages runs before it; without one nothing waits for it (until
     // it ends, GET /api/status says `sandbox: null`, and `agent add` waits for it).
     if (Object.values(settings.agents ?? {}).some((a) => a.sandbox === 'on' || a.sandbox === 'required')) await sandboxCheck;
+    // The task flow (docs/git-tasks.md): every transition of a repository-bound task, asked by the API and run here; started after the orchestrator.
+    const taskFlow = new TaskFlow({ stores, orchestrator: worker, home: ctx.home, env: ctx.env, settings: getSettings, log: logger.child('tasks'), openForge: openGitHubForge });
     await services.start(
       serverService(() =>
         startServer({
@@ -361,6 +364,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
           orchestrator: worker,
           // Steering, approvals, chat rooms, cancel and continue/stop, the conversation views: built on the pipeline.
           orchestratorServices: orchestratorServices(worker),
+          taskFlow,
           home: ctx.home,
           settingsFile: ctx.paths.settings,
           settings: source,
@@ -395,6 +399,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       },
       stop: () => worker.stop(SHUTDOWN_GRACE_MS),
     });
+    // Tasks whose step a stop (or another node) left half done are finished first; stopped before the orchestrator.
+    await services.start({ name: 'task flow', start: () => taskFlow.start(), stop: () => taskFlow.stop() });
     // Once per start, off the start's path: the agent CLIs' versions against the verified ranges (docs/agent-clis.md#cli-versions).
     void logCliVersions(settings, ctx.env, logger.child('cli'));
     const heartbeat = await services.start(

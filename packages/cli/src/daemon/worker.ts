@@ -1,8 +1,9 @@
 /**
  * `tinyagi worker`: a worker node (docs/postgresql.md#several-nodes). It joins the PostgreSQL
  * database the API node uses and runs the agents placed on it (an agent's `node`) or on no node,
- * in its own TINYAGI_HOME and workspaces. It serves no API and runs no channels, schedules or
- * heartbeats: those belong to the API node.
+ * in its own TINYAGI_HOME and workspaces, and drives the steps of repository-bound tasks as the
+ * API node does (the task flow). It serves no API and runs no channels, schedules or heartbeats:
+ * those belong to the API node.
  *
  * Contract:
  * - Needs PostgreSQL (`storage.url` in this home's settings.json or TINYAGI_DATABASE_URL); on
@@ -21,8 +22,8 @@ import { join } from 'node:path';
 import { attachSessionPool, errorMessage, invokeAgent, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
 import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
-import { mintRunToken } from '@tinyagi/server/internal';
-import { Approvals, Orchestrator } from '@tinyagi/teams';
+import { mintRunToken, openGitHubForge } from '@tinyagi/server/internal';
+import { Approvals, Orchestrator, TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
@@ -158,6 +159,10 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
       },
       stop: () => orchestrator.stop(SHUTDOWN_GRACE_MS),
     });
+    // The task flow (docs/git-tasks.md), as in the daemon: this node drives the steps of tasks whose repository it can reach
+    // (the Checking an agent's done started on a node that died, a merge, the forge's poll), each under the task's hold.
+    const taskFlow = new TaskFlow({ stores, orchestrator, home: ctx.home, env: ctx.env, settings: () => cluster.settings.get(), log: logger.child('tasks'), openForge: openGitHubForge });
+    await services.start({ name: 'task flow', start: () => taskFlow.start(), stop: () => taskFlow.stop() });
     // Once per start: the versions of the agent CLIs this node's agents use (docs/agent-clis.md#cli-versions).
     void logCliVersions(cluster.settings.get(), ctx.env, logger.child('cli'), cluster.agents());
     logger.info(`TinyAGI ${VERSION} worker "${cluster.node.name}" running agents: ${[...cluster.agents()].join(', ') || '(none yet)'} (home ${ctx.home}, pid ${process.pid})`);

@@ -15,6 +15,7 @@
  * - `stop()` ends the sweeps and the forge poll and waits for the steps in flight (a check is
  *   bounded by its timeout).
  */
+import { existsSync } from 'node:fs';
 import type { MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
 import { errorMessage, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
 import {
@@ -23,6 +24,7 @@ import {
   finishTaskChecking,
   mergeRuleDecision,
   requestRoundsApproval,
+  resolveProjectRepo,
   roundsApprovalId,
   runTaskChecking,
   runTaskMerge,
@@ -154,6 +156,10 @@ export class TaskFlow {
 
   /** Runs the task's next step when it is the daemon's; true when it did something. */
   async #drive(task: TaskRecord, project: BoundProject, atStart: boolean): Promise<boolean> {
+    // A node drives only what is on its disk: the repository the worktree is made from, or the task's worktree (a URL binding's clone lives in one node's home).
+    const repoDir = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }).repoDir;
+    const worktree = task.git?.worktreePath;
+    if (!existsSync(repoDir) && (worktree == null || !existsSync(worktree))) return false;
     const next = nextStep(task, project.repo);
     switch (next.step) {
       case 'dispatch':

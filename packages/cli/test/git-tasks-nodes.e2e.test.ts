@@ -1,0 +1,121 @@
+/**
+ * The task flow on every node (docs/git-tasks.md, "Several nodes"): the API node (the built daemon
+ * as `tinyagi start` runs it) and a worker node (the built `tinyagi worker`) on one PostgreSQL
+ * schema. The agent's "done" reaches the API node through its run's own tool route, so the API node
+ * starts the Checking and holds the task; it is killed (SIGKILL) while the check runs; the worker's
+ * task flow takes the task's hold and runs the Checking again, once, to Review. Waits on files and
+ * states, no sleeps.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { createApiClient } from '@tinyagi/client';
+import { mintRunToken } from '@tinyagi/server/internal';
+import { commitFile, createDaemon, exitOf, gitRepos, killTree, spawnCli, tempDir, waitFor, type SpawnedCli, type TestDaemon } from '@tinyagi/test-kit';
+import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
+
+const db = await pgTestDatabase();
+const TOKEN = `tk_${'a1b2c3d4'.repeat(6)}`;
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
+});
+
+describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)', () => {
+  it('the API node is killed in the middle of a Checking: the worker node runs it again, once, and the task reaches review', { timeout: 150_000 }, async () => {
+    const admin = new pg.Pool({ connectionString: db.url, max: 1 });
+    cleanups.push(() => admin.end());
+    const schema = testSchema('taskflow_nodes');
+    cleanups.push(() => dropSchema(admin, schema));
+    const fx = gitRepos();
+    const signals = tempDir('tinyagi-taskflow-signals-');
+    const storage = { url: db.url, schema, pool_size: 4 };
+    // The agent's run lasts (its run-scoped token works only while it runs): its "done" is said from inside it.
+    const agents = { coder: { name: 'Coder', provider: 'mock', mock: { reply: 'On it.', latency_ms: 600_000 } } };
+    const api: TestDaemon = await createDaemon({
+      apiToken: TOKEN,
+      // git and sh for the worktree step and the check (PATH otherwise holds only node's folder).
+      path: ['/usr/bin', '/bin'],
+      settings: ({ root }) => ({ agents, storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }),
+    });
+    cleanups.push(() => api.cleanup());
+    await api.start();
+
+    // A check that records each start, then runs until the test lets it end.
+    const check = { name: 'slow', argv: ['sh', '-c', `echo started >> '${signals}/runs'; while [ ! -f '${signals}/release' ]; do sleep 0.05; done; echo ok`], timeoutMs: 120_000 };
+    const project = await api.api.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [check] } } });
+    const started = await api.api.createTask({ body: { title: 'Login', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    const dispatched = await waitFor(
+      async () => {
+        const t = await api.api.getTask({ params: { id: started.id } });
+        return t.conversationId !== null && t.git?.worktreePath ? t : undefined;
+      },
+      30_000,
+      'the task sent to its agent',
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${JSON.stringify(await api.api.getTask({ params: { id: started.id } }))}\n${api.logs().slice(-3000)}`);
+    });
+    commitFile(dispatched.git!.worktreePath!, 'login.ts', 'export const login = 1;\n', 'login');
+    const tree = await waitFor(
+      async () => {
+        const t = await api.api.getConversation({ params: { id: dispatched.conversationId! } });
+        return t.roots[0]?.status === 'running' ? t : undefined;
+      },
+      30_000,
+      "the agent's run",
+    );
+
+    // The agent's "done", through its run's own tool route on the API node (its run-scoped token).
+    const runId = tree.roots[0]!.runId;
+    const asRun = createApiClient({ baseUrl: api.url, token: mintRunToken(TOKEN, runId, dispatched.conversationId!) });
+    const said = await asRun.updateRunTask({ params: { id: runId }, body: { status: 'review' } });
+    expect(said.task?.status).toBe('checking');
+    await waitFor(() => existsSync(join(signals, 'runs')) || undefined, 30_000, "the API node's check to start");
+
+    // The worker joins, then the API node dies with the check running (its hold goes with its connections).
+    const worker = workerNode('w1', storage);
+    cleanups.push(() => worker.stop());
+    await waitFor(async () => (await admin.query(`SELECT 1 FROM "${schema}".nodes WHERE name = 'w1' AND stopped_at IS NULL`)).rows.length > 0 || undefined, 60_000, 'the worker to join');
+    await api.kill();
+
+    // The worker's flow takes the task and runs its check again.
+    const withWorkerLog = (err: Error): never => {
+      throw new Error(`${err.message}\n${worker.output()}`);
+    };
+    await waitFor(() => readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').length === 2 || undefined, 60_000, 'the worker to run the check again').catch(withWorkerLog);
+    writeFileSync(join(signals, 'release'), '');
+    const reviewed = await waitFor(
+      async () => {
+        const { rows } = await admin.query<{ status: string; git: string }>(`SELECT status, git FROM "${schema}".tasks WHERE id = $1`, [started.id]);
+        return rows[0]?.status === 'review' ? rows[0] : undefined;
+      },
+      60_000,
+      "review after the worker's Checking",
+    ).catch(withWorkerLog);
+    const git = (typeof reviewed.git === 'string' ? JSON.parse(reviewed.git) : reviewed.git) as { check: { state: string; commits: number; checks: Array<{ name: string; exitCode: number }> } };
+    expect(git.check).toMatchObject({ state: 'passed', commits: 1, checks: [{ name: 'slow', exitCode: 0 }] });
+    // Once: the killed node's start and the worker's; none after.
+    expect(readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n')).toHaveLength(2);
+    const { rows: checked } = await admin.query(`SELECT 1 FROM "${schema}".events WHERE type = 'task.checked'`);
+    expect(checked).toHaveLength(1);
+  });
+});
+
+/** A worker node, `tinyagi worker --name <name>`, in its own home on the shared schema. */
+function workerNode(name: string, storage: Record<string, unknown>) {
+  const root = tempDir(`tinyagi-${name}-`);
+  const home = join(root, '.tinyagi');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(home, 'settings.json'), JSON.stringify({ storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }, null, 2));
+  const proc: SpawnedCli = spawnCli(['worker', '--name', name], { HOME: root, TINYAGI_HOME: home, TINYAGI_API_TOKEN: TOKEN, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` }, { build: 'built' });
+  return {
+    output: () => proc.output(),
+    async stop() {
+      if (!proc.child.pid || proc.child.exitCode !== null) return;
+      const gone = exitOf(proc.child);
+      killTree(proc.child.pid, 'SIGKILL');
+      await gone;
+    },
+  };
+}
