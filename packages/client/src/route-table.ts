@@ -132,6 +132,7 @@ export const ROUTE_TABLE = {
   listProjects: { method: 'GET', path: '/api/projects' },
   getProject: { method: 'GET', path: '/api/projects/:id' },
   listProjectWorktrees: { method: 'GET', path: '/api/projects/:id/worktrees' },
+  removeProjectWorktree: { method: 'POST', path: '/api/projects/:id/worktrees/remove', body: true },
   createProject: { method: 'POST', path: '/api/projects', body: true },
   patchProject: { method: 'PATCH', path: '/api/projects/:id', body: true },
   deleteProject: { method: 'DELETE', path: '/api/projects/:id' },

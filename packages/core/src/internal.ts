@@ -159,6 +159,7 @@ export { runTaskMerge } from './git-tasks/merge-step.ts';
 export { mergeRuleDecision } from './git-tasks/merge-rule.ts';
 export { taskDiff } from './git-tasks/diff.ts';
 export { listProjectWorktrees } from './git-tasks/worktrees.ts';
+export { projectWorktrees, removeWorktreeAt, type WorktreeRemoval } from './git-tasks/worktree-life.ts';
 export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './git-tasks/forge-step.ts';
 export type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from './git-tasks/forge.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';

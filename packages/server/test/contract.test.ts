@@ -1133,6 +1133,9 @@ describe('tasks, projects, comments', () => {
     const tip = commitFile(worktree, 'merged.txt', 'merged\n');
     expect((await h.client.listProjectWorktrees({ params: { id: project.id } })).map((w) => [w.path, w.head, w.abandoned])).toEqual([[worktree, tip, false]]);
     await rejects(h.client.listProjectWorktrees({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
+    await rejects(h.client.removeProjectWorktree({ params: { id: project.id }, body: { path: worktree } }), 409, 'WORKTREE_UNSAFE');
+    // A path no worktree has (any more): nothing to remove.
+    expect(await h.client.removeProjectWorktree({ params: { id: project.id }, body: { path: join(fx.root, 'worktrees', 'gone') } })).toEqual({ removed: false, branchDeleted: false, lost: [] });
     expect((await h.client.getTaskDiff({ params: { id: task.id } })).files.map((f) => [f.path, f.status, f.additions])).toEqual([['merged.txt', 'added', 1]]);
     await rejects(h.client.getTaskDiff({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
     await rejects(h.client.mergeTask({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');

@@ -222,14 +222,26 @@ describe('GET /api/projects/:id/worktrees', () => {
 
     const listed = await h.client.listProjectWorktrees({ params: { id: project.id } });
     expect(listed).toEqual([
-      { path: one.worktree, branch: one.branch, head: one.tip, taskId: one.task.id, missing: false, lastActivityAt: expect.any(Number), idleMs: expect.any(Number), abandoned: false, removal: null },
+      {
+        path: one.worktree,
+        branch: one.branch,
+        head: one.tip,
+        taskId: one.task.id,
+        identifier: 'WEB-1',
+        state: 'ready',
+        missing: false,
+        lastActivityAt: expect.any(Number),
+        idleMs: expect.any(Number),
+        abandoned: false,
+        removal: null,
+      },
     ]);
 
     // Kept for a tiny fraction of a day: every worktree is abandoned at once, and still kept.
     await h.client.patchProject({ params: { id: project.id }, body: { repo: { ...repo, keepAbandonedDays: 1e-9 } } });
     const abandoned = await h.client.listProjectWorktrees({ params: { id: project.id } });
     expect(abandoned).toMatchObject([
-      { taskId: one.task.id, abandoned: true, removal: { safe: false, merged: false, pushed: false, uncommitted: [], reason: expect.stringContaining('not merged into main') } },
+      { taskId: one.task.id, state: 'abandoned', abandoned: true, removal: { safe: false, merged: false, pushed: false, uncommitted: [], reason: expect.stringContaining('not merged into main') } },
     ]);
     expect(existsSync(one.worktree)).toBe(true);
 

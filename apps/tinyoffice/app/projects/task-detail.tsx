@@ -122,8 +122,14 @@ export function TaskDetail({
 
   async function remove() {
     if (!window.confirm(`Delete ${task.identifier ?? task.title} and its comments?`)) return;
+    // A task's worktree outlives it unless removed with it: removal is refused while it holds work that is nowhere else.
+    const worktree = task.git?.worktreePath
+      ? window.confirm(`Remove its worktree ${task.git.worktreePath} too? OK removes it (refused while it holds uncommitted or unpushed work); Cancel keeps it, listed as orphaned.`)
+        ? ('remove' as const)
+        : ('keep' as const)
+      : undefined;
     try {
-      await api().deleteTask({ params: { id: task.id } });
+      await api().deleteTask({ params: { id: task.id }, ...(worktree ? { query: { worktree } } : {}) });
       onDeleted();
     } catch (err) {
       setError(messageOf(err));

@@ -2,16 +2,17 @@
 /**
  * A repository-bound project's task worktrees (`GET /api/projects/:id/worktrees`, docs/git-tasks.md):
  * each one's folder, branch, task and idle time; one idle past the binding's `keepAbandonedDays`
- * is marked abandoned, with whether it could be removed and, if not, why (uncommitted changes,
- * commits neither merged nor pushed). A list to act on: nothing here removes a worktree (a merge
- * removes its task's; the API has no removal route). Folded at first and read only while open:
+ * is marked abandoned, one whose task was deleted orphaned, with whether it could be removed and,
+ * if not, why (uncommitted changes, commits neither merged nor pushed). Remove asks the daemon
+ * (`POST /api/projects/:id/worktrees/remove`); a refusal names what would be lost and Remove
+ * anyway forces it (the uncommitted files are lost, the branch keeps its commits). Folded at first and read only while open:
  * the daemon runs `git status` in each worktree to list them, beside the agents committing there
  * (a status that refreshes a worktree's index holds its lock, and an agent's commit at that moment
  * fails). While open it is read again when a worktree is made or removed (`reloadKey`), and on
  * Refresh (the idle times move on).
  */
 import { useEffect, useState } from 'react';
-import type { Project, ProjectWorktree, Task } from '@tinyagi/client';
+import { isApiError, type Project, type ProjectWorktree, type Task } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
 import { Chevron } from './diff-view';
@@ -30,13 +31,20 @@ export function idleText(ms: number): string {
 
 const pill = 'rounded-full px-2 py-0.5 text-xs font-medium';
 
+const STATE_PILLS: Record<ProjectWorktree['state'], { text: string; tone: string }> = {
+  ready: { text: 'in use', tone: 'bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100' },
+  missing: { text: 'folder missing', tone: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100' },
+  abandoned: { text: 'abandoned', tone: 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100' },
+  orphaned: { text: 'orphaned: task deleted', tone: 'bg-rose-100 text-rose-900 dark:bg-rose-900 dark:text-rose-100' },
+};
+
 function State({ worktree: w }: { worktree: ProjectWorktree }) {
-  if (w.missing) return <span className={`${pill} bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100`}>folder missing</span>;
-  if (!w.abandoned) return <span className={`${pill} bg-slate-200 text-slate-800 dark:bg-slate-700 dark:text-slate-100`}>in use</span>;
+  const { text, tone } = STATE_PILLS[w.state];
   const removal = w.removal;
   return (
     <span className="flex flex-col items-start gap-1">
-      <span className={`${pill} bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100`}>abandoned</span>
+      <span className={`${pill} ${tone}`}>{text}</span>
+      {w.state === 'missing' && <span className="text-xs">made again from its branch at the task’s next step</span>}
       {removal && (
         <span className="text-xs" data-testid="worktree-removal">
           {removal.safe ? `could be removed (${removal.merged ? 'merged' : 'pushed'})` : `kept: ${removal.reason ?? 'it has work that is neither merged nor pushed'}`}
@@ -68,6 +76,29 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
   }, [open, project.id, reloadKey, refreshed]);
 
   const abandoned = list?.filter((w) => w.abandoned).length ?? 0;
+
+  async function removeOne(w: ProjectWorktree) {
+    const name = w.identifier ?? w.path;
+    if (!window.confirm(`Remove the worktree of ${name} (${w.path})?`)) return;
+    setError(null);
+    try {
+      await api().removeProjectWorktree({ params: { id: project.id }, body: { path: w.path } });
+    } catch (err) {
+      const refusal = refusalText(err);
+      // Refused with what it would lose: the person may still remove it, knowingly.
+      if (!isApiError(err, 'WORKTREE_UNSAFE') || !window.confirm(`${refusal}\n\nRemove it anyway?`)) {
+        setError(refusal);
+        return;
+      }
+      try {
+        await api().removeProjectWorktree({ params: { id: project.id }, body: { path: w.path, force: true } });
+      } catch (again) {
+        setError(refusalText(again));
+        return;
+      }
+    }
+    setRefreshed((n) => n + 1);
+  }
   const keep = project.repo?.keepAbandonedDays;
   return (
     <section aria-labelledby="worktrees-heading" className="rounded-lg border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900">
@@ -82,7 +113,7 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
           <div className="flex flex-wrap items-start gap-2">
             <p className="min-w-0 flex-1 text-xs text-slate-600 dark:text-slate-300">
               One per started task, on its own branch. A worktree idle for {keep === undefined ? 'the binding’s keepAbandonedDays' : `more than ${keep} ${keep === 1 ? 'day' : 'days'}`} is listed as
-              abandoned; nothing here removes one (a merge removes its task’s).
+              abandoned, one whose task was deleted orphaned. A merge removes its task’s; Remove removes one now, refused while it holds work that is nowhere else.
             </p>
             <Button onClick={() => setRefreshed((n) => n + 1)} aria-label="Refresh the worktrees">
               Refresh
@@ -104,8 +135,11 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
                     <th scope="col" className="py-1 pr-3 font-medium">
                       Idle
                     </th>
-                    <th scope="col" className="py-1 font-medium">
+                    <th scope="col" className="py-1 pr-3 font-medium">
                       State
+                    </th>
+                    <th scope="col" className="py-1 font-medium">
+                      <span className="sr-only">Actions</span>
                     </th>
                   </tr>
                 </thead>
@@ -113,14 +147,21 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
                   {list.map((w) => {
                     const task = w.taskId ? tasks.get(w.taskId) : undefined;
                     return (
-                      <tr key={w.path} className="border-t border-slate-200 align-top dark:border-slate-700" data-testid="worktree" data-path={w.path} data-abandoned={String(w.abandoned)}>
+                      <tr
+                        key={w.path}
+                        className="border-t border-slate-200 align-top dark:border-slate-700"
+                        data-testid="worktree"
+                        data-path={w.path}
+                        data-abandoned={String(w.abandoned)}
+                        data-state={w.state}
+                      >
                         <td className="py-1 pr-3">
                           {task ? (
                             <button type="button" className="whitespace-nowrap text-left underline" onClick={() => onOpen(task.id)}>
                               {task.identifier ?? task.title}
                             </button>
                           ) : (
-                            <span className="font-mono text-xs">{w.taskId ?? '—'}</span>
+                            <span className="font-mono text-xs">{w.identifier ?? (w.state === 'orphaned' ? 'deleted task' : (w.taskId ?? '—'))}</span>
                           )}
                         </td>
                         <td className="py-1 pr-3">
@@ -130,8 +171,15 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
                         <td className="py-1 pr-3 whitespace-nowrap">
                           <span title={`last activity ${new Date(w.lastActivityAt).toLocaleString()}`}>{idleText(w.idleMs)}</span>
                         </td>
-                        <td className="py-1">
+                        <td className="py-1 pr-3">
                           <State worktree={w} />
+                        </td>
+                        <td className="py-1">
+                          {w.state !== 'missing' && (
+                            <Button onClick={() => void removeOne(w)} aria-label={`Remove the worktree of ${w.identifier ?? w.path}`}>
+                              Remove
+                            </Button>
+                          )}
                         </td>
                       </tr>
                     );

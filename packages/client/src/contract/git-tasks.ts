@@ -308,14 +308,25 @@ export const WorktreeRemovalSchema = z.object({
   reason: z.string().optional(),
 });
 
+/**
+ * A worktree's state (docs/git-tasks.md, "Worktrees"): `ready` (its task exists), `missing` (its
+ * folder is gone: the task's next step makes it again from its branch), `abandoned` (idle past
+ * `keepAbandonedDays`), `orphaned` (its task was deleted).
+ */
+export const WORKTREE_STATES = ['ready', 'missing', 'abandoned', 'orphaned'] as const;
+export type WorktreeState = (typeof WORKTREE_STATES)[number];
+
 /** One of a project's task worktrees (`GET /api/projects/:id/worktrees`): listed, never removed by the listing. */
 export const ProjectWorktreeSchema = z
   .object({
     path: Str,
     branch: NullableStr,
     head: NullableStr,
-    /** The task recorded in the worktree (null when its folder is gone). */
+    /** The task recorded in the worktree (null when its folder is gone and no task records it). */
     taskId: NullableStr,
+    /** That task's identifier (WEB-3), null when it has none or is gone. */
+    identifier: NullableStr,
+    state: z.enum(WORKTREE_STATES),
     /** The folder is gone; git still lists it. */
     missing: z.boolean(),
     /** The latest of the tip's commit time, the index's and the worktree's creation (epoch ms). */
@@ -323,10 +334,20 @@ export const ProjectWorktreeSchema = z
     idleMs: z.number(),
     /** Idle for longer than the binding's `keepAbandonedDays`. */
     abandoned: z.boolean(),
-    /** For an abandoned worktree: whether it could be removed, and why not. */
+    /** For an abandoned or orphaned worktree: whether it could be removed, and why not. */
     removal: WorktreeRemovalSchema.nullable(),
   })
   .meta({ id: 'ProjectWorktree' });
+
+/** A worktree removed (`POST /api/projects/:id/worktrees/remove`, or with its task's deletion). */
+export const WorktreeRemovedSchema = z.object({
+  /** False when there was no worktree there any more. */
+  removed: z.boolean(),
+  /** The local branch was deleted (only when merged into the base). */
+  branchDeleted: z.boolean(),
+  /** What a forced removal lost: its uncommitted files (the branch keeps its commits). */
+  lost: z.array(Str),
+});
 export type ProjectWorktree = z.infer<typeof ProjectWorktreeSchema>;
 
 export const DIFF_FILE_STATUSES = ['added', 'modified', 'deleted', 'renamed'] as const;

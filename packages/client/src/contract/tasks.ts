@@ -7,6 +7,7 @@ import {
   ReviewAnchorInputSchema,
   ReviewAnchorSchema,
   ProjectWorktreeSchema,
+  WorktreeRemovedSchema,
   TaskDiffSchema,
   TaskGitSchema,
   TaskMergeSchema,
@@ -126,7 +127,16 @@ export const tasksContract = {
     body: PatchTaskBodySchema,
     response: TaskSchema,
   }),
-  deleteTask: route({ method: 'DELETE', path: '/api/tasks/:id', summary: 'Delete a task and its comments', tag: 'tasks', params: IdParamsSchema, response: OkSchema }),
+  deleteTask: route({
+    method: 'DELETE',
+    path: '/api/tasks/:id',
+    summary:
+      'Delete a task and its comments. A task whose worktree is on disk needs `worktree`: `keep` (listed as orphaned until removed) or `remove` (refused while it holds work that is nowhere else, unless `force`); without it the answer is 409 and nothing is deleted',
+    tag: 'tasks',
+    params: IdParamsSchema,
+    query: z.object({ worktree: z.enum(['keep', 'remove']).optional(), force: OptionalBool }),
+    response: OkSchema.extend({ worktree: WorktreeRemovedSchema.optional() }),
+  }),
   reorderTasks: route({
     method: 'POST',
     path: '/api/tasks/reorder',
@@ -232,6 +242,16 @@ export const tasksContract = {
     tag: 'projects',
     params: IdParamsSchema,
     response: z.array(ProjectWorktreeSchema),
+  }),
+  removeProjectWorktree: route({
+    method: 'POST',
+    path: '/api/projects/:id/worktrees/remove',
+    summary:
+      "Remove one of the project's worktrees by its path: refused (409 WORKTREE_UNSAFE, naming what would be lost) while it has uncommitted changes or commits merged and pushed nowhere, unless `force` (which loses the uncommitted files; the branch keeps its commits)",
+    tag: 'projects',
+    params: IdParamsSchema,
+    body: z.object({ path: Str, force: z.boolean().optional() }),
+    response: WorktreeRemovedSchema,
   }),
   createProject: route({
     method: 'POST',

@@ -35,7 +35,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * 2.39, two of ninety adds three at a time, measured): it reads each worktree's admin folder, and
  * the other add is writing one.
  */
-const worktreeList = new PerRepositoryQueue();
+export const worktreeList = new PerRepositoryQueue();
 
 /** One entry of `git worktree list --porcelain`. */
 export interface GitWorktreeEntry {
@@ -73,7 +73,7 @@ function realOrResolved(path: string): string {
   }
 }
 
-function samePath(a: string, b: string): boolean {
+export function samePath(a: string, b: string): boolean {
   return realOrResolved(a) === realOrResolved(b);
 }
 

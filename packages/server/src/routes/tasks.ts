@@ -8,19 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Comment, ProjectRepo, ReviewAnchor } from '@tinyagi/client/contract';
-import {
-  anchoredFile,
-  followComments,
-  listProjectWorktrees,
-  requireAgent,
-  requireTeam,
-  resolveFileRules,
-  resolveProjectRepo,
-  taskDiff,
-  taskTip,
-  TinyError,
-  type TaskRecord,
-} from '@tinyagi/core/internal';
+import { anchoredFile, followComments, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, taskDiff, taskTip, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
@@ -101,9 +89,9 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       return ctx.taskFlow.patch(params.id, body);
     },
 
-    deleteTask: async ({ params }) => {
-      await ctx.taskFlow.delete(params.id);
-      return { ok: true as const };
+    deleteTask: async ({ params, query }) => {
+      const worktree = await ctx.taskFlow.delete(params.id, { ...(query.worktree === undefined ? {} : { worktree: query.worktree }), force: query.force === true });
+      return { ok: true as const, ...(worktree === null ? {} : { worktree }) };
     },
 
     reorderTasks: ({ body }) => ctx.taskFlow.reorder(body.columns),
@@ -144,24 +132,8 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     listProjects: () => ctx.tasks.listProjects(),
     getProject: ({ params }) => ctx.tasks.mustGetProject(params.id),
-    listProjectWorktrees: async ({ params }) => {
-      const found = await ctx.tasks.mustGetProject(params.id);
-      const project = await ctx.taskFlow.boundProject(found.id, `Project ${found.name}`);
-      const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
-      // A URL not cloned yet has no worktrees.
-      if (!existsSync(repo.repoDir)) return [];
-      return (await listProjectWorktrees(repo)).map((w) => ({
-        path: w.path,
-        branch: w.branch ?? null,
-        head: w.head ?? null,
-        taskId: w.taskId ?? null,
-        missing: w.missing,
-        lastActivityAt: w.lastActivityAt,
-        idleMs: w.idleMs,
-        abandoned: w.abandoned,
-        removal: w.removal ?? null,
-      }));
-    },
+    listProjectWorktrees: ({ params }) => ctx.taskFlow.listWorktrees(params.id),
+    removeProjectWorktree: ({ params, body }) => ctx.taskFlow.removeWorktree(params.id, body.path, body.force === true),
     createProject: async ({ body }) => {
       checkBindingOnDisk(undefined, body.repo, ctx.home);
       return ctx.tasks.createProject(body);

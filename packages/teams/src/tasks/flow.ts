@@ -24,6 +24,8 @@ import {
   finishTaskChecking,
   mergeRuleDecision,
   requestRoundsApproval,
+  projectWorktrees,
+  removeWorktreeAt,
   resolveProjectRepo,
   roundsApprovalId,
   runTaskChecking,
@@ -35,6 +37,7 @@ import {
   type StoreSet,
   type TaskRecord,
   type TaskStepBase,
+  type WorktreeRemoval,
 } from '@tinyagi/core/internal';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import { ForgeLoop, hasForge, type OpenForge } from './forge-loop.ts';
@@ -160,8 +163,10 @@ export class TaskFlow {
     const repoDir = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }).repoDir;
     const worktree = task.git?.worktreePath;
     if (!existsSync(repoDir) && (worktree == null || !existsSync(worktree))) return false;
-    const next = nextStep(task, project.repo);
+    const next = nextStep(task, project.repo, worktree != null && !existsSync(worktree));
     switch (next.step) {
+      case 'restore-worktree':
+        return (await this.#held(task.id, 'flow', () => this.#restoreWorktree(task.id))) !== undefined;
       case 'dispatch':
         return (await this.#held(task.id, 'flow', () => this.#dispatchHeld(task.id, false))) !== undefined;
       case 'check':
@@ -261,6 +266,8 @@ export class TaskFlow {
    * The one way every step speaks to its owner. Idempotent on the key.
    */
   async sendToOwner(task: TaskRecord, message: string, idempotencyKey: string, workdir?: string): Promise<OwnerSent> {
+    // A worktree deleted by hand is made again from its branch first: a run must never start in a folder that is gone.
+    if (workdir !== undefined && !existsSync(workdir)) workdir = (await this.#restoreWorktree(task.id)) ?? workdir;
     const result = await this.#o.orchestrator.submitGrouped({
       message,
       ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
@@ -322,10 +329,47 @@ export class TaskFlow {
     return reordered.map((t) => dispatched.get(t.id) ?? t);
   }
 
-  async delete(ref: string): Promise<void> {
-    const gone = await this.tasks.getTask(ref);
-    await this.tasks.deleteTask(ref);
-    if (gone) await this.withdrawRoundsRequest(gone, undefined);
+  /**
+   * Deletes a task. One whose worktree is on disk needs a choice (`worktree`): `keep` (listed as
+   * orphaned until removed) or `remove` (refused while it holds work that is nowhere else, unless
+   * `force`); without it nothing is deleted and the refusal says what is there.
+   */
+  async delete(ref: string, choice: { worktree?: 'keep' | 'remove'; force?: boolean } = {}): Promise<WorktreeRemoval | null> {
+    const task = await this.tasks.mustGetTask(ref);
+    const path = task.git?.worktreePath;
+    let removed: WorktreeRemoval | null = null;
+    if (path != null && existsSync(path)) {
+      const identifier = task.identifier ?? task.id;
+      if (choice.worktree === undefined) {
+        throw new TinyError('INVALID_STATE', `Task ${identifier} has a worktree at ${path} (branch ${task.git?.branch ?? 'unknown'}): say whether to keep or remove it; nothing was deleted.`, {
+          hint: `tinyagi task delete ${identifier} --keep-worktree (it stays, listed as orphaned) or --remove-worktree (refused while it holds work that is nowhere else, unless --force); API: ?worktree=keep|remove`,
+        });
+      }
+      if (choice.worktree === 'remove') {
+        const project = await this.boundProject(task.projectId, `Task ${identifier}`);
+        removed = await removeWorktreeAt(resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }), path, { force: choice.force === true });
+      }
+    }
+    await this.tasks.deleteTask(task.id);
+    await this.withdrawRoundsRequest(task, undefined);
+    return removed;
+  }
+
+  /** A bound project's worktrees by task identifier, each with its state (core's `projectWorktrees`); none while a URL binding is not cloned. */
+  async listWorktrees(projectRef: string) {
+    const found = await this.tasks.mustGetProject(projectRef);
+    const project = await this.boundProject(found.id, `Project ${found.name}`);
+    const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home });
+    if (!existsSync(repo.repoDir)) return [];
+    return projectWorktrees(repo, await this.tasks.listTasks({ projectId: project.id }));
+  }
+
+  /** Removes one of a bound project's worktrees by its path (core's `removeWorktreeAt`): refused with what would be lost unless `force`. */
+  async removeWorktree(projectRef: string, path: string, force: boolean): Promise<WorktreeRemoval> {
+    const found = await this.tasks.mustGetProject(projectRef);
+    const project = await this.boundProject(found.id, `Project ${found.name}`);
+    const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home });
+    return removeWorktreeAt(repo, path, { force });
   }
 
   /**
@@ -376,7 +420,23 @@ export class TaskFlow {
     return (await this.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
   }
 
+  /** Makes the task's worktree again from its branch (core's worktree step, which finds the branch and prunes git's stale entry); its path, or undefined when it could not. */
+  async #restoreWorktree(taskId: string): Promise<string | undefined> {
+    const task = await this.tasks.mustGetTask(taskId);
+    const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (!project?.repo || task.git?.branch == null) return undefined;
+    const step = await runTaskWorktreeStep({ ...this.stepBase(project.id, project.repo, task), tasks: this.tasks });
+    if (!step.ok) {
+      this.#o.log.warn(`Task ${task.identifier ?? task.id}: its worktree was gone and could not be made again: ${step.message}`);
+      return undefined;
+    }
+    this.#o.log.warn(`Task ${task.identifier ?? task.id}: its worktree ${step.worktree.path} was gone; made again from branch ${step.worktree.branch}`);
+    return step.worktree.path;
+  }
+
   async #proveDone(taskId: string, saidBy?: { runId: string; conversationId: string }): Promise<void> {
+    const gone = (await this.tasks.mustGetTask(taskId)).git?.worktreePath;
+    if (gone != null && !existsSync(gone)) await this.#restoreWorktree(taskId);
     const task = await this.tasks.mustGetTask(taskId);
     const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
     if (!project?.repo || nextStep(task, project.repo).step !== 'check') return;

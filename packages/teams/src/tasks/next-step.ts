@@ -10,6 +10,8 @@ import type { TaskRecord } from '@tinyagi/core/internal';
 export type TaskStep =
   /** Assigned and in progress, never sent: its worktree is made (or found) and the message sent once. */
   | { step: 'dispatch' }
+  /** Its worktree's folder is gone (deleted by hand): made again from its branch, before anyone works there. */
+  | { step: 'restore-worktree' }
   /** Its agent said done: the checks run (again, whole, when a crash interrupted them). */
   | { step: 'check' }
   /** The Checking's result is recorded, its move (to review or back to in progress) is not. */
@@ -29,9 +31,11 @@ function assigned(task: TaskRecord): boolean {
   return task.assigneeAgent !== null || task.assigneeTeam !== null;
 }
 
-export function nextStep(task: TaskRecord, repo: ProjectRepo | null): TaskStep {
+/** `worktreeMissing`: the task records a worktree whose folder is not on this node's disk. */
+export function nextStep(task: TaskRecord, repo: ProjectRepo | null, worktreeMissing = false): TaskStep {
   if (repo === null) return { step: 'wait', for: 'a person: the project is not bound to a repository' };
   const git = task.git;
+  if (worktreeMissing && (task.status === 'in_progress' || task.status === 'checking') && git?.state === 'ready') return { step: 'restore-worktree' };
   switch (task.status) {
     case 'in_progress':
       if (!assigned(task)) return { step: 'wait', for: 'an assignee' };
