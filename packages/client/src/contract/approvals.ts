@@ -50,7 +50,7 @@ export const MAX_RULE_INPUT_JSON = 10_000;
  * agent's workspace (links resolved) or a glob on the absolute path, `input` the tool's whole
  * input, exactly (as masked for people: what `allow_always` adds for a tool with no command or
  * path). In a glob `\` makes the next character literal and, in a command, `…` stands for one
- * masked secret.
+ * masked secret. `sandboxed: true`: the rule holds only while the agent's sandbox is enforced.
  */
 export const PermissionRuleSchema = z.strictObject({
   action: z.enum(PERMISSION_ACTIONS),
@@ -61,6 +61,7 @@ export const PermissionRuleSchema = z.strictObject({
     .unknown()
     .refine((v) => v !== undefined && JSON.stringify(v).length <= MAX_RULE_INPUT_JSON, { message: `must be a JSON value of at most ${MAX_RULE_INPUT_JSON} characters` })
     .optional(),
+  sandboxed: z.literal(true).optional(),
 });
 export type PermissionRule = z.infer<typeof PermissionRuleSchema>;
 

@@ -1,9 +1,13 @@
 /**
  * The arguments a `*` in a command rule may stand for, for the commands the starter rules allow
  * (docs/approvals.md, "What a `*` may stand for"): `git status|diff|log|show|branch`, `ls`, `pwd`,
- * `cd`, `npm|pnpm|yarn test`, `npm|pnpm|yarn run test`, `pytest`, `go test` and `cargo test`.
+ * `cd`, `npm|pnpm|yarn test`, `npm|pnpm|yarn run test`, `pytest`, `go test` and `cargo test`,
+ * and the read-only commands a sandboxed agent's starter rules add (`cat`, `head`, `tail`, `wc`,
+ * `grep`, `rg`, `find`, `jq`, `diff`, `tree`, `du`, git's read commands).
  * For these, every argument must be one listed here as harmless: options that only choose what
- * to show or which tests to run, and paths inside the workspace. An option that writes a file
+ * to show or which tests to run, and paths inside the workspace (for a command that only reads,
+ * anywhere while the sandbox holds: ArgumentContext.readable); a test runner's `@file` (options
+ * read from a file) is not. An option that writes a file
  * (`git log --output`, `go test -coverprofile`), reads outside the workspace (`git diff
  * --no-index ~/.ssh/id_rsa`, `npm test --prefix ../other`), changes directory or configuration
  * (`yarn test --cwd`, `cargo test --config`, `--manifest-path`) or runs another program
@@ -15,6 +19,11 @@
 export interface ArgumentContext {
   /** True when the path, from the directory the command runs in, resolves inside the workspace. */
   inside(path: string): boolean;
+  /**
+   * True when a command that only reads may read the path: anywhere while the agent's sandbox
+   * holds (it hides the secrets and lets nothing be written outside), else inside the workspace.
+   */
+  readable(path: string): boolean;
 }
 
 interface OptionSpec {
@@ -34,8 +43,10 @@ interface OptionSpec {
   attached?: readonly string[];
   /** Short options without a value that may be given together (`-xvs`). */
   cluster?: string;
-  /** Any option at all (for `ls`, which has none that writes or runs anything). */
+  /** Any option at all (for `ls`, which has none that writes or runs anything), but those `refused` names. */
   anyOption?: boolean;
+  /** With anyOption: options that write, run a program or read a list of files from elsewhere; the command is then asked. */
+  refused?: (arg: string) => boolean;
   /** `-<number>` (git's `-5`). */
   numeric?: boolean;
   positional: (arg: string, ctx: ArgumentContext) => boolean;
@@ -57,7 +68,11 @@ function checkOptions(args: readonly string[], spec: OptionSpec, ctx: ArgumentCo
       if (!spec.positional(arg, ctx)) return false;
       continue;
     }
-    if (spec.anyOption || flags.has(arg)) continue;
+    if (spec.anyOption) {
+      if (spec.refused?.(arg)) return false;
+      continue;
+    }
+    if (flags.has(arg)) continue;
     if (values.has(arg)) {
       const value = args[i + 1];
       if (value === undefined || value.startsWith('-') || (spec.unsureValues && !spec.positional(value, ctx))) return false;
@@ -77,7 +92,9 @@ function checkOptions(args: readonly string[], spec: OptionSpec, ctx: ArgumentCo
   return true;
 }
 
-const insidePath = (arg: string, ctx: ArgumentContext): boolean => ctx.inside(arg);
+const readablePath = (arg: string, ctx: ArgumentContext): boolean => ctx.readable(arg);
+/** A test runner's path: inside, and not an `@file` of options (pytest and argparse-style runners read their options from it). */
+const testPath = (arg: string, ctx: ArgumentContext): boolean => !arg.startsWith('@') && ctx.inside(arg);
 
 const GIT_SHOW_OPTIONS = {
   flags: [
@@ -182,7 +199,7 @@ const GIT_SHOW_OPTIONS = {
     '--min-parents',
   ],
   numeric: true,
-  positional: insidePath,
+  positional: readablePath,
 } satisfies OptionSpec;
 
 const GIT_STATUS_OPTIONS = {
@@ -209,7 +226,7 @@ const GIT_STATUS_OPTIONS = {
   ],
   attached: ['--porcelain', '--untracked-files', '-u', '--ignored', '--find-renames', '--ignore-submodules', '--column'],
   cluster: 'sbvz',
-  positional: insidePath,
+  positional: readablePath,
 } satisfies OptionSpec;
 
 const GIT_BRANCH_OPTIONS = {
@@ -248,13 +265,13 @@ const TEST_SCRIPT_ARGS = {
   flags: ['--run', '--bail', '--verbose', '--silent', '--no-coverage', '--passWithNoTests', '--watch=false', '--no-watch', '--ci'],
   values: ['-t', '--testNamePattern', '--grep', '-g'],
   unsureValues: true,
-  positional: insidePath,
+  positional: testPath,
 } satisfies OptionSpec;
 
 /** `npm test`, `pnpm test`, `yarn test` (and `run test`): no option of the package manager's own; words for the script, `--` and the script's filters and paths. */
 const PACKAGE_TEST_OPTIONS = {
   flags: ['--silent', '-s', '--if-present'],
-  positional: insidePath,
+  positional: testPath,
   afterDashDash: (rest, ctx) => checkOptions(rest, TEST_SCRIPT_ARGS, ctx),
 } satisfies OptionSpec;
 
@@ -301,7 +318,7 @@ const PYTEST_OPTIONS = {
   ],
   values: ['-k', '-m', '-r', '-n', '--numprocesses', '--tb', '--capture', '--durations', '--durations-min', '--maxfail', '--color', '--dist', '--code-highlight'],
   cluster: 'vqxsl',
-  positional: insidePath,
+  positional: testPath,
 } satisfies OptionSpec;
 
 const GO_TEST_OPTIONS = {
@@ -359,6 +376,43 @@ const CARGO_TEST_OPTIONS = {
   afterDashDash: (rest, ctx) => checkOptions(rest, LIBTEST_OPTIONS, ctx),
 } satisfies OptionSpec;
 
+/** `-x` clustered short options (`-ao`) or a long one: true when it is, or holds, one of `short` or starts with one of `long`. */
+function optionIn(arg: string, short: string, long: readonly string[]): boolean {
+  if (arg.startsWith('--')) return long.some((l) => arg === l || arg.startsWith(`${l}=`));
+  return [...arg.slice(1)].some((c) => short.includes(c));
+}
+
+/**
+ * Commands that only read and print (docs/approvals.md, "Read-only commands"): any option but
+ * those that write a file, run a program, or take a list of files to read from another file;
+ * every other argument a path they may read (ctx.readable). A `-e PATTERN`'s pattern is read as
+ * a path too, which may ask where a pattern looks like a path out of the workspace.
+ */
+const READ_ONLY: Readonly<Record<string, OptionSpec>> = {
+  cat: { anyOption: true, positional: readablePath },
+  head: { anyOption: true, positional: readablePath },
+  tail: { anyOption: true, positional: readablePath },
+  wc: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: readablePath },
+  grep: { anyOption: true, positional: readablePath },
+  // `--pre` and `--hostname-bin` run a program.
+  rg: { anyOption: true, refused: (a) => optionIn(a, '', ['--pre', '--hostname-bin']), positional: readablePath },
+  // The actions that run, delete or write a file.
+  find: { anyOption: true, refused: (a) => ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'].includes(a), positional: readablePath },
+  jq: { anyOption: true, positional: readablePath },
+  diff: { anyOption: true, positional: readablePath },
+  // `-o` writes its output to a file, `-R` writes a listing into every folder.
+  tree: { anyOption: true, refused: (a) => optionIn(a, 'oR', ['--output']), positional: readablePath },
+  du: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: readablePath },
+};
+
+/** git commands that only read, beyond status/diff/log/show/branch: options that write a file, open a pager program or run a remote's are refused. */
+const GIT_READ_COMMANDS = ['rev-parse', 'ls-files', 'ls-tree', 'blame', 'describe', 'cat-file', 'rev-list', 'shortlog', 'show-ref', 'grep', 'merge-base', 'name-rev'];
+const GIT_READ_OPTIONS = {
+  anyOption: true,
+  refused: (a) => optionIn(a, 'O', ['--output', '--open-files-in-pager', '--ext-diff', '--textconv', '--filters', '--exec', '--upload-pack']),
+  positional: readablePath,
+} satisfies OptionSpec;
+
 /** Each known command (its first words) and what its arguments may be. */
 const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly string[], ctx: ArgumentContext) => boolean }> = [
   { prefix: ['git', 'status'], check: (a, c) => checkOptions(a, GIT_STATUS_OPTIONS, c) },
@@ -366,7 +420,11 @@ const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly s
   { prefix: ['git', 'log'], check: (a, c) => checkOptions(a, GIT_SHOW_OPTIONS, c) },
   { prefix: ['git', 'show'], check: (a, c) => checkOptions(a, GIT_SHOW_OPTIONS, c) },
   { prefix: ['git', 'branch'], check: gitBranch },
-  { prefix: ['ls'], check: (a, c) => checkOptions(a, { anyOption: true, positional: insidePath }, c) },
+  ...GIT_READ_COMMANDS.map((sub) => ({ prefix: ['git', sub], check: (a: readonly string[], c: ArgumentContext) => checkOptions(a, GIT_READ_OPTIONS, c) })),
+  // `git remote` and `git remote -v` list; a subcommand (add, set-url) changes the configuration.
+  { prefix: ['git', 'remote'], check: (a) => a.every((x) => x === '-v' || x === '--verbose') },
+  ...Object.entries(READ_ONLY).map(([name, spec]) => ({ prefix: [name], check: (a: readonly string[], c: ArgumentContext) => checkOptions(a, spec, c) })),
+  { prefix: ['ls'], check: (a, c) => checkOptions(a, { anyOption: true, positional: readablePath }, c) },
   { prefix: ['pwd'], check: (a, c) => checkOptions(a, { flags: ['-L', '-P'], positional: () => false }, c) },
   // Into one folder that resolves inside the workspace.
   { prefix: ['cd'], check: (a, c) => a.length === 1 && !a[0]!.startsWith('-') && c.inside(a[0]!) },

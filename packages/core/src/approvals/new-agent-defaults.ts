@@ -9,9 +9,9 @@
  *
  * **Asks** (docs/approvals.md, "New agents"): one whose runtime runs tools and can ask the way it
  * will run, and whose settings say nothing about permissions, gets `permission_mode: "ask"` with
- * the starter rules below: reads and edits inside its workspace and
- * a few read-only or test commands run without asking, a few destructive commands are refused,
- * everything else asks a person. An agent that sets `permission_mode` or `permissions` keeps what
+ * the starter rules below: reads and edits inside its workspace (a task's worktree) and
+ * a few read-only or test commands run without asking, and while its sandbox holds the commands
+ * that only read, anywhere; a few destructive commands are refused, everything else asks a person. An agent that sets `permission_mode` or `permissions` keeps what
  * it says; existing agents and a hand-written settings.json are never changed.
  *
  * "Can ask the way it will run": Claude Code always (per message through TinyAGI's MCP tool
@@ -44,6 +44,21 @@ const SAFE_COMMANDS = [
   'cargo test *',
 ];
 
+/**
+ * Commands that only read and print, allowed while the agent's sandbox holds (`sandboxed: true`):
+ * the boundary lets them read nothing secret and write nothing outside, so they may read
+ * anywhere, and a pipe into them (`npm test 2>&1 | tail -20`) is as allowed as its first
+ * command. Their `*` stands only for options that neither write, nor run a program
+ * (`find -exec`, `rg --pre`, `tree -o`), nor read a list of files (known-commands.ts).
+ */
+const SANDBOXED_READ_COMMANDS = [
+  ...['cat', 'head', 'tail', 'wc', 'grep', 'rg', 'find', 'jq', 'diff', 'tree', 'du'].flatMap((c) => [c, `${c} *`]),
+  ...['rev-parse', 'ls-files', 'ls-tree', 'blame', 'describe', 'cat-file', 'rev-list', 'shortlog', 'show-ref', 'grep', 'merge-base', 'name-rev', 'remote'].flatMap((sub) => [
+    `git ${sub}`,
+    `git ${sub} *`,
+  ]),
+];
+
 /** Commands no rule-less request should run: refused, whoever would answer. */
 const DENIED_COMMANDS = ['rm -rf /*', 'rm -rf ~*', 'rm -rf $HOME*', 'sudo *', 'git push --force*', 'git push -f*'];
 
@@ -52,12 +67,13 @@ const DENIED_COMMANDS = ['rm -rf /*', 'rm -rf ~*', 'rm -rf $HOME*', 'sudo *', 'g
  * `Read`/`Edit`/`Write`/`MultiEdit`/`NotebookEdit`, ACP's kinds `read`/`edit`, Codex's
  * `fileChange` (`inside` never covers a file that controls execution, protected-paths.ts);
  * command rules name no tool, so they hold for the shell tools `Bash`, `commandExecution` and
- * `execute` alike.
+ * `execute` alike. The read-only commands hold only while the agent's sandbox is enforced.
  */
 export const STARTER_PERMISSION_RULES: readonly PermissionRule[] = [
   ...['Read', 'read'].map((tool): PermissionRule => ({ action: 'allow', tool, path: 'inside' })),
   ...['Edit', 'Write', 'MultiEdit', 'NotebookEdit', 'edit', 'fileChange'].map((tool): PermissionRule => ({ action: 'allow', tool, path: 'inside' })),
   ...SAFE_COMMANDS.map((command): PermissionRule => ({ action: 'allow', command })),
+  ...SANDBOXED_READ_COMMANDS.map((command): PermissionRule => ({ action: 'allow', command, sandboxed: true })),
   ...DENIED_COMMANDS.map((command): PermissionRule => ({ action: 'deny', command })),
 ];
 

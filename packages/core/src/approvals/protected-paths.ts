@@ -2,8 +2,16 @@
  * Files inside a workspace that decide what runs, or what a CLI allows itself
  * (docs/approvals.md, "Files that control execution"): writing one is asked even where edits of
  * the workspace are allowed, since the next allowed command (`git status` runs `core.fsmonitor`),
- * or the CLI itself, would obey it. Matched at any depth of the workspace.
+ * or the CLI itself, would obey it. Matched at any depth of the workspace, whatever the case of
+ * their letters (`.GIT/config` is `.git/config` on macOS and Windows).
+ *
+ * A repository git would discover is not only a `.git` folder: any folder holding `HEAD`,
+ * `objects` and `refs` is a bare repository to `git status` run in it, its `config` obeyed. So
+ * a file named `HEAD` is protected wherever it is (no folder becomes a repository without one),
+ * and so is everything in a folder that already holds a `HEAD` (its `config`, hooks, `objects`,
+ * `refs`), looked up on disk.
  */
+import { lstatSync } from 'node:fs';
 import { globMatch } from './glob.ts';
 
 export const PROTECTED_PATHS: readonly string[] = [
@@ -11,6 +19,8 @@ export const PROTECTED_PATHS: readonly string[] = [
   '.git',
   '.git/**',
   '.husky/**',
+  // What makes a folder a repository git discovers (see above).
+  'HEAD',
   // Claude Code: its settings (permissions, hooks), commands, agents; its project MCP servers.
   '.claude/**',
   '.mcp.json',
@@ -20,19 +30,50 @@ export const PROTECTED_PATHS: readonly string[] = [
   'opencode.jsonc',
   '.opencode/**',
   '.gemini/**',
-  // The test runners' own settings: a runner or wrapper program (cargo), the script shell and prefix (npm, yarn).
+  // The test runners' own settings: a runner or wrapper program (cargo), the script shell and prefix (npm, yarn, pnpm), pnpm's hooks.
   '.cargo/config',
   '.cargo/config.toml',
   '.npmrc',
   '.yarnrc',
   '.yarnrc.yml',
+  '.pnpmfile.cjs',
+  '.pnpmfile.mjs',
+  'pnpm-workspace.yaml',
   // direnv runs it on entering the folder.
   '.envrc',
 ];
 
-/** True when `path` (absolute, inside `root`) is one of PROTECTED_PATHS at any depth. */
-export function isProtectedPath(path: string, root: string): boolean {
+const LOWER_PATTERNS = PROTECTED_PATHS.map((p) => p.toLowerCase());
+
+/** A folder that holds a `HEAD` (what git looks for first when it asks whether a folder is a repository). */
+function holdsHead(folder: string): boolean {
+  try {
+    return lstatSync(`${folder}/HEAD`, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when `path` (absolute, inside `root`) is one of PROTECTED_PATHS at any depth, letters in
+ * any case, or lies in a folder (the workspace's own included) that holds a `HEAD`. `heads`
+ * keeps what was looked up, for the paths of one request.
+ */
+export function isProtectedPath(path: string, root: string, heads: Map<string, boolean> = new Map()): boolean {
   const rel = path === root ? '' : path.slice(root.length + (root === '/' ? 0 : 1));
   if (rel === '') return false;
-  return PROTECTED_PATHS.some((p) => globMatch(p, rel, 'path') || globMatch(`**/${p}`, rel, 'path'));
+  const lower = rel.toLowerCase();
+  if (LOWER_PATTERNS.some((p) => globMatch(p, lower, 'path') || globMatch(`**/${p}`, lower, 'path'))) return true;
+  const names = rel.split('/');
+  let folder = root;
+  for (let i = 0; i < names.length; i++) {
+    let head = heads.get(folder);
+    if (head === undefined) {
+      head = holdsHead(folder);
+      heads.set(folder, head);
+    }
+    if (head) return true;
+    folder = folder === '/' ? `/${names[i]}` : `${folder}/${names[i]}`;
+  }
+  return false;
 }

@@ -93,15 +93,37 @@ function isOwnCall(command: SimpleCommand): boolean {
   return program?.value === 'tinyagi' && sub?.value === 'call' && rest.every((w) => w.value !== undefined) && command.assignments.length === 0 && command.redirects.every(isHarmlessRedirect);
 }
 
-/** Evaluates `rules` for `request` (paths resolved against `workspace`); `fallback` when none decides. */
-export function evaluatePermission(rules: readonly PermissionRule[], request: PermissionRequest, workspace: string, fallback: 'allow' | 'ask' | 'deny'): PermissionVerdict {
-  const facts = requestFacts(request, workspace);
+/** Where a request is judged, besides the rules. */
+export interface PermissionContext {
+  /**
+   * The agent's sandbox boundary holds (its status is `enforced`, sandbox/status.ts): rules with
+   * `sandboxed: true` hold, and a read-only command may read anywhere (the boundary hides the
+   * secrets and lets it write nothing outside). Otherwise those rules are left out.
+   */
+  sandboxed?: boolean | undefined;
+}
+
+/**
+ * Evaluates `rules` for `request`; `fallback` when none decides. `workspace` is the folder the run
+ * works in (a task's worktree, else the agent's workspace): `inside` means inside it, relative
+ * paths and a command without a folder of its own start there.
+ */
+export function evaluatePermission(
+  rules: readonly PermissionRule[],
+  request: PermissionRequest,
+  workspace: string,
+  fallback: 'allow' | 'ask' | 'deny',
+  context: PermissionContext = {},
+): PermissionVerdict {
+  const sandboxed = context.sandboxed === true;
+  const holding = sandboxed ? rules : rules.filter((r) => r.sandboxed !== true);
+  const facts = requestFacts(request, workspace, sandboxed);
   for (const action of ['deny', 'ask'] as const) {
-    const rule = rules.find((r) => r.action === action && matchesAny(r, facts));
+    const rule = holding.find((r) => r.action === action && matchesAny(r, facts));
     if (rule) return { action, rule };
   }
   const rule = coveringRule(
-    rules.filter((r) => r.action === 'allow'),
+    holding.filter((r) => r.action === 'allow'),
     facts,
   );
   return rule ? { action: 'allow', rule } : { action: fallback };
@@ -131,6 +153,8 @@ interface RequestFacts {
   outside: boolean;
   paths: ResolvedPath[];
   workspace: string;
+  /** Folders looked up for a `HEAD` (protected-paths.ts), for this request. */
+  heads: Map<string, boolean>;
   /** The tool's input as masked for people (rules with `input` compare against it). */
   maskedInput: () => unknown;
 }
@@ -211,14 +235,14 @@ function coversCommand(pattern: string, c: CommandFacts): boolean {
 
 function coversPath(pattern: string, p: ResolvedPath, facts: RequestFacts): boolean {
   if (!p.resolved) return false;
-  const guarded = !READ_ONLY_TOOLS.has(facts.tool) && isProtectedPath(p.path, facts.workspace);
+  const guarded = !READ_ONLY_TOOLS.has(facts.tool) && isProtectedPath(p.path, facts.workspace, facts.heads);
   if (pattern === 'inside') return !guarded && isInside(p.path, facts.workspace);
   if (pattern === 'outside') return !isInside(p.path, facts.workspace);
   const absolute = pattern.startsWith('/') ? pattern : `${facts.workspace}/${pattern}`;
   return globMatch(absolute, p.path, 'path') && !(guarded && hasStar(pattern));
 }
 
-function requestFacts(request: PermissionRequest, workspace: string): RequestFacts {
+function requestFacts(request: PermissionRequest, workspace: string, sandboxed: boolean): RequestFacts {
   const resolver = new PathResolver();
   const root = new PathResolver().resolve(workspace, '/').path;
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
@@ -230,7 +254,7 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
     masked ??= { value: JSON.parse(JSON.stringify(maskToolInput(request.input ?? null))) as unknown };
     return masked.value;
   };
-  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root, maskedInput };
+  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root, heads: new Map(), maskedInput };
   if (!SHELL_TOOLS.includes(request.tool)) return facts;
   const line = commandLineOf(input.command);
   if (line === undefined) return facts;
@@ -247,13 +271,12 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
     const values = command.words.map((w) => w.value);
     const known = values.every((v) => v !== undefined) && command.assignments.length === 0;
     const fileRedirects = command.redirects.filter((r) => !isHarmlessRedirect(r));
-    const ctx = {
-      inside: (p: string): boolean =>
-        [...folders].every((from) => {
-          const r = resolver.resolve(p, from);
-          return r.resolved && isInside(r.path, root);
-        }),
-    };
+    const inside = (p: string): boolean =>
+      [...folders].every((from) => {
+        const r = resolver.resolve(p, from);
+        return r.resolved && isInside(r.path, root);
+      });
+    const ctx = { inside, readable: sandboxed ? () => true : inside };
     const argv = values as string[];
     // Only for a line a rule may allow command by command.
     const harmless = known && facts.unclear === undefined ? knownArgumentsHarmless(argv, ctx) : undefined;
@@ -280,26 +303,71 @@ function lexical(p: string, root: string): string {
   return posix.resolve(root, p === '~' ? home : p.startsWith('~/') ? posix.join(home, p.slice(2)) : p);
 }
 
-/** The paths a tool's input names (Claude Code's `file_path`, ACP's `path`, lists of them, Codex's changes). */
+/** Keys whose string is a path a tool reads or writes (a move's source and destination both). */
+const PATH_KEYS = ['file_path', 'path', 'notebook_path', 'filePath', 'move_path', 'movePath', 'new_path', 'newPath', 'old_path', 'oldPath'];
+
+/**
+ * The paths a tool's input names: Claude Code's `file_path`, ACP's `path`, lists of them, and
+ * Codex's changes, a list of `{ path, kind: { move_path } }` or an object keyed by path, a move
+ * naming its destination (`move_path`) too.
+ */
 export function requestPaths(input: Record<string, unknown>): string[] {
   const raw: string[] = [];
-  for (const key of ['file_path', 'path', 'notebook_path', 'filePath']) if (typeof input[key] === 'string') raw.push(input[key] as string);
+  const named = (record: unknown): void => {
+    if (!record || typeof record !== 'object' || Array.isArray(record)) return;
+    for (const key of PATH_KEYS) {
+      const value = (record as Record<string, unknown>)[key];
+      if (typeof value === 'string') raw.push(value);
+    }
+  };
+  named(input);
   for (const key of ['paths', 'files']) if (Array.isArray(input[key])) raw.push(...(input[key] as unknown[]).filter((p): p is string => typeof p === 'string'));
-  if (Array.isArray(input.changes)) {
-    for (const change of input.changes as unknown[]) {
-      const path = (change as { path?: unknown } | null)?.path;
-      if (typeof path === 'string') raw.push(path);
+  const changes = input.changes;
+  const change = (value: unknown): void => {
+    named(value);
+    named((value as { kind?: unknown } | null)?.kind);
+  };
+  if (Array.isArray(changes)) for (const c of changes as unknown[]) change(c);
+  else if (changes && typeof changes === 'object') {
+    for (const [path, c] of Object.entries(changes)) {
+      raw.push(path);
+      change(c);
     }
   }
   return raw;
 }
 
-/** A shell command line from a tool input: a string, or an argv array (Codex) with its words quoted; `bash -lc "<line>"` is its line. */
+/**
+ * A shell command line from a tool input: a string, or an argv array (Codex) with its words
+ * quoted. `bash -lc "<line>"` is its line. Another shell given a line (`sh`, `dash`, `zsh`,
+ * `ksh`) reads it with its own grammar, so its line is taken only when every POSIX shell reads it
+ * as bash does (portableLine); else, and for any other shell (`fish`), the argv stays a shell
+ * given code, which the reader does not look into: a person decides.
+ */
 export function commandLineOf(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.every((w) => typeof w === 'string')) {
-    if (value.length === 3 && /(^|\/)(ba|z|da)?sh$/.test(value[0]!) && /^-l?c$/.test(value[1]!)) return value[2];
+    if (value.length === 3 && /^-l?c$/.test(value[1]!)) {
+      if (/(^|\/)bash$/.test(value[0]!)) return value[2];
+      if (/(^|\/)(sh|dash|zsh|ksh|mksh|ash)$/.test(value[0]!) && portableLine(value[2]!)) return value[2];
+    }
     return value.map((w: string) => shellQuote(w)).join(' ');
   }
   return undefined;
+}
+
+/**
+ * True for a line that sh, dash, zsh and ksh read as bash does: words of plain characters, in
+ * quotes holding no `$`, `` ` `` or `\`, joined by `|`, `&&`, `||`, `;`, newlines and the
+ * redirections `>`, `>>`, `<`, `N>&M`. Anything else (`&>`, which dash reads as `&` then a
+ * redirection; `|&`; expansions; braces; globs; zsh's `=cmd`; comments) is not.
+ */
+export function portableLine(line: string): boolean {
+  if (/[$`\\!{}()[\]~^#*?%\t\r]/.test(line)) return false;
+  // `&` only in `&&` and in a descriptor copy `N>&M`.
+  if (/&>|\|&|<&/.test(line) || /(^|[^&>])&(?!&)/.test(line.replace(/\d>&\d/g, ''))) return false;
+  if (/<</.test(line)) return false;
+  // zsh: a word starting with `=` is a path lookup (`=ls`).
+  if (/(^|[\s;|&<>])=/.test(line)) return false;
+  return true;
 }

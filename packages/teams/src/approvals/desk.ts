@@ -2,7 +2,9 @@
  * The approval desk (docs/approvals.md): every permission request of a running agent passes
  * here (InvokeRequest.askApproval). In order:
  *
- * 1. the agent's rules (`permissions.rules`, core's approvals/rules.ts): deny, ask or allow at
+ * 1. the agent's rules (`permissions.rules`, core's approvals/rules.ts), judged in the folder the
+ *    run works in (a task's worktree, else the agent's workspace), those for a sandboxed agent
+ *    only while its sandbox is enforced: deny, ask or allow at
  *    once; with no matching rule the agent's mode decides (`ask`: a person; any other mode lets
  *    the CLI's own mode stand, so the request is allowed here);
  * 2. what a person allowed for this session before (`allow_session`: the rules an
@@ -24,7 +26,18 @@
 import { approvalAnswers } from '@tinyagi/client';
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, type ApprovalRecord, type StoreSet } from '@tinyagi/core/internal';
+import {
+  agentWorkspaceDir,
+  evaluatePermission,
+  isOwnRequest,
+  maskSecretsInText,
+  maskToolInput,
+  ownEntry,
+  rulesForAnswer,
+  sandboxStatusOf,
+  type ApprovalRecord,
+  type StoreSet,
+} from '@tinyagi/core/internal';
 import { abortCause } from '../orchestrator/abort.ts';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
@@ -37,6 +50,8 @@ export interface ApprovalRun {
   id: string;
   agentId: string;
   conversationId: string;
+  /** The folder the run works in when it is not the agent's workspace (a task's worktree): its requests are judged from there. */
+  workdir?: string | undefined;
 }
 
 /** An `ask_human` question: free text, with suggested answers the surfaces may offer as buttons. */
@@ -92,12 +107,14 @@ export class ApprovalDesk {
     const rules = (permissions.rules ?? []) as PermissionRule[];
     // TinyAGI's own protocol (its MCP tools, `tinyagi call` in a shell) acts under the run's token and the team's guards: allowed unless a rule says otherwise.
     const fallback = agent.permission_mode === 'ask' && !isOwnRequest(ask) ? 'ask' : 'allow';
-    const workspace = agentWorkspaceDir(settings, run.agentId, this.#opts.env);
-    const verdict = evaluatePermission(rules, ask, workspace, fallback);
+    const workspace = run.workdir ?? agentWorkspaceDir(settings, run.agentId, this.#opts.env);
+    // Rules for a sandboxed agent (`sandboxed: true`) hold while its boundary does.
+    const context = { sandboxed: sandboxStatusOf(settings, run.agentId).state === 'enforced' };
+    const verdict = evaluatePermission(rules, ask, workspace, fallback, context);
     if (verdict.action === 'deny') return { allow: false, reason: `denied by a permission rule of @${run.agentId} (${describeRule(verdict.rule)})`, decidedBy: 'rule' };
     if (verdict.action === 'allow') return { allow: true, decidedBy: verdict.rule ? 'rule' : 'mode' };
     const sessionRules = this.#sessionAllows.get(sessionId(run.agentId, sessionKey));
-    if (sessionRules && evaluatePermission(sessionRules, ask, workspace, 'ask').action === 'allow') return { allow: true, decidedBy: 'session' };
+    if (sessionRules && evaluatePermission(sessionRules, ask, workspace, 'ask', context).action === 'allow') return { allow: true, decidedBy: 'session' };
     if (signal.aborted) return { allow: false, reason: abortedText(signal), decidedBy: 'cancelled' };
 
     const now = Date.now();

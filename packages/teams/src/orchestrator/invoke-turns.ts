@@ -129,7 +129,8 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     const env: Record<string, string> = { TINYAGI_RUN_ID: run.id, TINYAGI_CONVERSATION_ID: run.conversationId, TINYAGI_DEPTH: String(run.depth) };
     if (ctx.apiUrl) env.TINYAGI_API_URL = ctx.apiUrl;
     if (ctx.issueRunToken) env.TINYAGI_RUN_TOKEN = ctx.issueRunToken(run.id, run.conversationId);
-    const askApproval: InvokeRequest['askApproval'] = (ask) => ctx.approvals.ask(run, input.sessionKey, ask, signal);
+    // Judged where the run works (a task's worktree), not in the agent's workspace.
+    const askApproval: InvokeRequest['askApproval'] = (ask) => ctx.approvals.ask({ ...run, workdir: input.workdir }, input.sessionKey, ask, signal);
     // A CLI that asks through TinyAGI's MCP tool (per-message Claude Code) reaches it by the API.
     const active = ctx.active.get(run.id);
     if (active) {
