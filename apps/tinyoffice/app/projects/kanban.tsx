@@ -28,7 +28,7 @@ import Link from 'next/link';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { Task, TaskStatus } from '@tinyagi/client';
 import { StatusPill } from '@/components/ui';
-import { CHECK_STATE, MERGED_TONE } from './task-git';
+import { checkBadge, MERGED_TONE } from './task-git';
 
 export const COLUMNS: ReadonlyArray<{ status: TaskStatus; label: string }> = [
   { status: 'backlog', label: 'Backlog' },
@@ -300,7 +300,7 @@ const CardMeta = memo(function CardMeta({ task, name, conversationStatus }: { ta
   const assignee = task.assigneeAgent ? `@${task.assigneeAgent}` : task.assigneeTeam ? `#${task.assigneeTeam}` : null;
   // A bound task's facts: Merged once merged (instead of Done), else the last Checking.
   const check = task.git?.check;
-  const badge = task.git?.merge ? { label: 'Merged', tone: MERGED_TONE } : check ? CHECK_STATE[check.state] : null;
+  const badge = task.git?.merge ? { label: 'Merged', tone: MERGED_TONE } : check ? checkBadge(check.state, task.git?.roundsApproval?.decision) : null;
   if (!assignee && !task.conversationId && !badge) return null;
   return (
     <div className="mt-1 flex flex-wrap items-center gap-2 pl-5 text-xs text-slate-600 dark:text-slate-300">
@@ -317,7 +317,8 @@ const CardMeta = memo(function CardMeta({ task, name, conversationStatus }: { ta
           data-testid="task-conversation"
           data-status={conversationStatus ?? 'unknown'}
         >
-          <StatusPill status={conversationStatus ?? 'queued'} />
+          {/* The conversation's state while it matters to the card (queued, working, failed); a finished turn is not the task's state. */}
+          {conversationStatus === 'completed' ? <span aria-hidden="true">conversation</span> : <StatusPill status={conversationStatus ?? 'queued'} />}
           <span className="sr-only">conversation of {name}</span>
         </Link>
       )}

@@ -31,6 +31,14 @@ export const CHECK_STATE: Record<TaskCheck['state'], { label: string; tone: stri
   passed: { label: 'checks passed', tone: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' },
 };
 
+const ANSWERED: Record<string, string> = { more_rounds: 'more rounds given', take_over: 'taken over', stop: 'stopped by a person' };
+
+/** The card's and the detail's word for the last Checking: once the person answered its rounds request, what they decided, not "needs a person". */
+export function checkBadge(state: TaskCheck['state'], decision: string | undefined): { label: string; tone: string } {
+  if (state === 'needs_person' && decision !== undefined) return { label: ANSWERED[decision] ?? `answered: ${decision}`, tone: CHECK_STATE.needs_person.tone };
+  return CHECK_STATE[state];
+}
+
 export const MERGED_TONE = 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100';
 
 /** The checks failed after all the task's rounds: a person is asked (the `task_rounds` request, answered here or anywhere). */
@@ -91,8 +99,8 @@ function CheckRow({ check }: { check: TaskCheckResult }) {
   );
 }
 
-function Checking({ check }: { check: TaskCheck }) {
-  const state = CHECK_STATE[check.state];
+function Checking({ check, decision }: { check: TaskCheck; decision: string | undefined }) {
+  const state = checkBadge(check.state, decision);
   return (
     <div className="space-y-2" data-testid="task-checking" data-state={check.state}>
       <p className="flex flex-wrap items-center gap-2 text-sm">
@@ -240,7 +248,7 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
           {git.roundsApproval.decidedBy ?? 'a person'}.
         </p>
       )}
-      {git.check && <Checking check={git.check} />}
+      {git.check && <Checking check={git.check} decision={git.roundsApproval?.decision} />}
       {task.status === 'review' && !merge && (
         <div className="space-y-3 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="task-review">
           <h4 className="text-sm font-semibold">Review</h4>
