@@ -46,6 +46,11 @@ export function MergeForm({ task, idPrefix, onMerged }: { task: Task; idPrefix: 
           {busy ? 'Merging…' : 'Merge'}
         </Button>
       </div>
+      {task.git?.check?.state !== 'passed' && (
+        <p data-testid="merge-unchecked" className="text-xs text-amber-900 dark:text-amber-200">
+          Its checks have not passed: a merge now brings work nobody checked into the base.
+        </p>
+      )}
       {refusal && (
         <p role="alert" data-testid="merge-refusal" className="rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
           {refusal}
