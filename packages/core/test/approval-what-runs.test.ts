@@ -63,6 +63,9 @@ describe('options read from a file', () => {
     expect(starter(bash('pytest @/etc/hostname'))).toBe('ask');
     expect(starter(bash('pytest @args.txt'))).toBe('ask');
     expect(starter(bash('npm test -- @args.txt'))).toBe('ask');
+    // argparse expands an option's value too.
+    expect(starter(bash('pytest -k @args.txt'))).toBe('ask');
+    expect(starter(bash('npm test -- -t @args.txt'))).toBe('ask');
     expect(starter(bash('pytest tests/test_app.py -k login'))).toBe('allow');
   });
 });

@@ -95,6 +95,8 @@ function checkOptions(args: readonly string[], spec: OptionSpec, ctx: ArgumentCo
 const readablePath = (arg: string, ctx: ArgumentContext): boolean => ctx.readable(arg);
 /** A test runner's path: inside, and not an `@file` of options (pytest and argparse-style runners read their options from it). */
 const testPath = (arg: string, ctx: ArgumentContext): boolean => !arg.startsWith('@') && ctx.inside(arg);
+/** argparse reads any argument starting with `@` as a file of arguments, an option's value too (`pytest -k @args.txt`). */
+const noOptionFiles = (args: readonly string[]): boolean => !args.some((a) => a.startsWith('@'));
 
 const GIT_SHOW_OPTIONS = {
   flags: [
@@ -278,7 +280,7 @@ const PACKAGE_TEST_OPTIONS = {
 /** `npm run <script>`: the script must be `test` or `test:<name>`. */
 function runTest(args: readonly string[], ctx: ArgumentContext): boolean {
   const [script, ...rest] = args;
-  return script !== undefined && /^test(?::[A-Za-z0-9_.-]+)*$/.test(script) && checkOptions(rest, PACKAGE_TEST_OPTIONS, ctx);
+  return script !== undefined && /^test(?::[A-Za-z0-9_.-]+)*$/.test(script) && noOptionFiles(rest) && checkOptions(rest, PACKAGE_TEST_OPTIONS, ctx);
 }
 
 const PYTEST_OPTIONS = {
@@ -429,12 +431,12 @@ const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly s
   // Into one folder that resolves inside the workspace.
   { prefix: ['cd'], check: (a, c) => a.length === 1 && !a[0]!.startsWith('-') && c.inside(a[0]!) },
   ...['npm', 'pnpm', 'yarn'].flatMap((pm) => [
-    { prefix: [pm, 'test'], check: (a: readonly string[], c: ArgumentContext) => checkOptions(a, PACKAGE_TEST_OPTIONS, c) },
+    { prefix: [pm, 'test'], check: (a: readonly string[], c: ArgumentContext) => noOptionFiles(a) && checkOptions(a, PACKAGE_TEST_OPTIONS, c) },
     { prefix: [pm, 'run'], check: runTest },
   ]),
-  { prefix: ['npm', 't'], check: (a, c) => checkOptions(a, PACKAGE_TEST_OPTIONS, c) },
+  { prefix: ['npm', 't'], check: (a, c) => noOptionFiles(a) && checkOptions(a, PACKAGE_TEST_OPTIONS, c) },
   { prefix: ['npm', 'run-script'], check: runTest },
-  { prefix: ['pytest'], check: (a, c) => checkOptions(a, PYTEST_OPTIONS, c) },
+  { prefix: ['pytest'], check: (a, c) => noOptionFiles(a) && checkOptions(a, PYTEST_OPTIONS, c) },
   { prefix: ['go', 'test'], check: goTest },
   { prefix: ['cargo', 'test'], check: (a, c) => checkOptions(a, CARGO_TEST_OPTIONS, c) },
 ];
