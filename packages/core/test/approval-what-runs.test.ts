@@ -14,7 +14,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PermissionRule } from '@tinyagi/client/contract';
 import { rulesForAnswer } from '../src/approvals/answer-rules.ts';
 import { maskToolInput } from '../src/approvals/mask.ts';
 import { STARTER_PERMISSION_RULES } from '../src/approvals/new-agent-defaults.ts';
