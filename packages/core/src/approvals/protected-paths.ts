@@ -44,6 +44,8 @@ export const PROTECTED_PATHS: readonly string[] = [
 ];
 
 const LOWER_PATTERNS = PROTECTED_PATHS.map((p) => p.toLowerCase());
+/** Folders one request may look up for a `HEAD`; past them a path counts as protected (asked), so a request of many deep paths stays cheap. */
+const MAX_HEAD_LOOKUPS = 2_000;
 
 /** A folder that holds a `HEAD` (what git looks for first when it asks whether a folder is a repository). */
 function holdsHead(folder: string): boolean {
@@ -57,7 +59,7 @@ function holdsHead(folder: string): boolean {
 /**
  * True when `path` (absolute, inside `root`) is one of PROTECTED_PATHS at any depth, letters in
  * any case, or lies in a folder (the workspace's own included) that holds a `HEAD`. `heads`
- * keeps what was looked up, for the paths of one request.
+ * keeps what was looked up, for the paths of one request (at most MAX_HEAD_LOOKUPS folders).
  */
 export function isProtectedPath(path: string, root: string, heads: Map<string, boolean> = new Map()): boolean {
   const rel = path === root ? '' : path.slice(root.length + (root === '/' ? 0 : 1));
@@ -69,6 +71,7 @@ export function isProtectedPath(path: string, root: string, heads: Map<string, b
   for (let i = 0; i < names.length; i++) {
     let head = heads.get(folder);
     if (head === undefined) {
+      if (heads.size >= MAX_HEAD_LOOKUPS) return true;
       head = holdsHead(folder);
       heads.set(folder, head);
     }
