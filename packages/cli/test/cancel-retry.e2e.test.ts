@@ -105,7 +105,7 @@ describe('retries and cancel from the command line', () => {
     expect(live()).toEqual([pgid]);
     expect(groupAlive(pgid!)).toBe(true);
     const stopped = await h.cliHereOk(['stop', '--timeout', '1']);
-    expect(stopped).toMatch(/did not stop in time and was killed, with the 1 agent process group it was still running\./);
+    expect(stopped).toMatch(/did not stop in time and was killed, with the 1 process group of agents and checks it was still running\./);
     // SIGKILLed; gone once the system has reaped it (its parent, the daemon, is gone too).
     await waitFor(() => (groupAlive(pgid!) ? undefined : true), 10_000, 'the agent CLI to be gone');
   });

@@ -122,6 +122,7 @@ export const ROUTE_TABLE = {
   patchTask: { method: 'PATCH', path: '/api/tasks/:id', body: true },
   deleteTask: { method: 'DELETE', path: '/api/tasks/:id' },
   reorderTasks: { method: 'POST', path: '/api/tasks/reorder', body: true },
+  checkTask: { method: 'POST', path: '/api/tasks/:id/check' },
   mergeTask: { method: 'POST', path: '/api/tasks/:id/merge', body: true },
   getTaskDiff: { method: 'GET', path: '/api/tasks/:id/diff' },
   listComments: { method: 'GET', path: '/api/tasks/:id/comments' },

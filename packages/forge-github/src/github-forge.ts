@@ -179,7 +179,7 @@ class GitHubForge implements Forge {
           details: said.details,
           hint:
             status === 409
-              ? 'The branch moved on GitHub since it was checked: let the agent say done again so the new head is checked, then merge.'
+              ? 'The branch moved on GitHub since it was checked: check the new head (tinyagi task check, or Check again in TinyOffice), then merge.'
               : 'Resolve what GitHub names on the pull request (a conflict, a required check or review), then merge again.',
         });
       }

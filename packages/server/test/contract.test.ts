@@ -1139,6 +1139,7 @@ describe('tasks, projects, comments', () => {
     expect((await h.client.getTaskDiff({ params: { id: task.id } })).files.map((f) => [f.path, f.status, f.additions])).toEqual([['merged.txt', 'added', 1]]);
     await rejects(h.client.getTaskDiff({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
     await rejects(h.client.mergeTask({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');
+    await rejects(h.client.checkTask({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
     // A review comment on a line of the diff, sent to the owner by a request for changes; the task is back in progress.
     const review = await h.client.addComment({ params: { id: task.id }, body: { content: 'Say why.', anchor: { path: 'merged.txt', line: 1 } } });
     expect(review).toMatchObject({ anchor: { path: 'merged.txt', line: 1, side: 'new', commitSha: tip }, sentRound: null });
@@ -1151,7 +1152,9 @@ describe('tasks, projects, comments', () => {
     // The owner's run works in the worktree: it ends before the merge removes it.
     for (const conversationId of [task.conversationId!, asked.sent.conversationId])
       await waitFor(async () => (await eventsOf(h.stores, { conversationId, types: ['conversation.completed'] })).length > 0, 30_000, 'the task conversation completed');
-    await h.client.patchTask({ params: { id: task.id }, body: { status: 'review' } });
+    // A person has it checked (not only moved to review): it reaches review with its checks passed.
+    expect((await h.client.checkTask({ params: { id: task.id } })).status).toBe('checking');
+    await waitFor(async () => (await h.client.getTask({ params: { id: task.id } })).status === 'review', 30_000, 'review after the check');
     const merged = await h.client.mergeTask({ params: { id: task.id }, body: { method: 'ff' } });
     expect(merged).toMatchObject({ task: { status: 'done' }, merge: { method: 'ff', tip, commit: tip, created: true }, worktree: { removed: true, branchDeleted: true } });
     await rejects(h.client.mergeTask({ params: { id: 'task_nope' }, body: {} }), 404, 'TASK_NOT_FOUND');

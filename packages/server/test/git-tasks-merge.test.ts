@@ -201,11 +201,21 @@ describe('POST /api/tasks/:id/merge', () => {
         details: { checked: one.tip, tip: later },
       },
     });
+    expect(moved.text).toContain('Check the new commits (tinyagi task check WEB-1');
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(main);
     expect(existsSync(one.worktree)).toBe(true);
     expect((await h.client.getTask({ params: { id: one.task.id } })).status).toBe('review');
 
-    await h.stores.tasks.setTaskGit(one.task.id, { ...one.task.git!, check: passed(later) });
+    // The command the hint names: the daemon checks the branch as it is now, and the task is back in Review.
+    expect((await h.client.checkTask({ params: { id: 'WEB-1' } })).status).toBe('checking');
+    await waitFor(
+      async () => {
+        const t = await h.client.getTask({ params: { id: one.task.id } });
+        return t.status === 'review' && t.git?.check?.headSha === later;
+      },
+      30_000,
+      'review after the checks again',
+    );
     const merged = await h.client.mergeTask({ params: { id: one.task.id }, body: { method: 'ff' } });
     expect(merged.merge).toMatchObject({ tip: later, commit: later, created: true });
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(later);

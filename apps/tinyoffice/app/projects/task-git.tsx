@@ -16,7 +16,7 @@ import { ApprovalCard } from '@/components/approval-card';
 import { api } from '@/lib/api';
 import { withApprovals } from '@/lib/approvals';
 import { setState, useStore } from '@/lib/store';
-import { duration, plural } from '@/components/ui';
+import { Button, duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
 import { MergeForm } from './merge';
 import { type Anchor, type ChangesSent, type DiffReview, RequestChanges, ReviewComments, refusalText } from './review';
@@ -165,6 +165,35 @@ export interface TaskReviewProps {
   onChangesRequested: (task: Task) => void;
 }
 
+/** A person's "check it again" (`POST /api/tasks/:id/check`): the branch as it is now is proven, as after the agent's done (a co-worker's commits, a fixed check). */
+function CheckAgain({ task, onChecked }: { task: Task; onChecked: (t: Task) => void }) {
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function check() {
+    setBusy(true);
+    setRefusal(null);
+    try {
+      onChecked(await api().checkTask({ params: { id: task.id } }));
+    } catch (err) {
+      setRefusal(refusalText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <div className="space-y-1">
+      <Button disabled={busy} onClick={() => void check()} aria-label={`Check ${task.identifier ?? 'the task'} again`}>
+        {busy ? 'Checking…' : 'Check again'}
+      </Button>
+      {refusal && (
+        <p role="alert" className="text-sm text-red-900 dark:text-red-200">
+          {refusal}
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function TaskGitSection({ task, git, onMerged, review }: { task: Task; git: TaskGit; onMerged: (t: Task) => void; review: TaskReviewProps }) {
   const [diff, setDiff] = useState<TaskDiff | null>(null);
   const [diffNote, setDiffNote] = useState<string | null>(null);
@@ -253,6 +282,7 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
         <div className="space-y-3 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="task-review">
           <h4 className="text-sm font-semibold">Review</h4>
           <MergeForm task={task} idPrefix="task" onMerged={onMerged} />
+          <CheckAgain task={task} onChecked={onMerged} />
           <RequestChanges
             task={task}
             pending={pending}

@@ -178,7 +178,7 @@ export function registerDaemonCommands(program: Command): void {
     const result = await withSpinner('Stopping TinyAGI (finishing in-flight work)…', () => stopDaemon(ctx.paths, timeoutMs), { enabled: options.json !== true });
     if (options.json) return printJson(result);
     if (!result.wasRunning) return println(`TinyAGI was not running (home ${ctx.home}).`);
-    const agents = result.agentGroupsKilled ? `, with the ${plural(result.agentGroupsKilled, 'agent process group')} it was still running` : '';
+    const agents = result.agentGroupsKilled ? `, with the ${plural(result.agentGroupsKilled, 'process group')} of agents and checks it was still running` : '';
     println(result.killed ? style.yellow(`TinyAGI (pid ${result.pid}) did not stop in time and was killed${agents}.`) : `TinyAGI stopped (pid ${result.pid}).`);
   });
 

@@ -145,6 +145,15 @@ export const tasksContract = {
     body: z.object({ columns: z.partialRecord(z.enum(TASK_STATUSES), z.array(IdText).max(5000)) }),
     response: z.array(TaskSchema),
   }),
+  checkTask: route({
+    method: 'POST',
+    path: '/api/tasks/:id/check',
+    summary:
+      'A person\'s request to prove a repository-bound task\'s "done" again (its branch moved since its checks, or a Checking that could not start was fixed): the task moves to checking and the daemon runs its checks on the branch as it is now',
+    tag: 'tasks',
+    params: IdParamsSchema,
+    response: TaskSchema,
+  }),
   mergeTask: route({
     method: 'POST',
     path: '/api/tasks/:id/merge',

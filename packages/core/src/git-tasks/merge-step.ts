@@ -67,7 +67,7 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
         throw new TinyError(
           'INVALID_STATE',
           `Task ${identifier}'s branch ${branch} moved since its checks passed (they checked ${checked.headSha.slice(0, 12)}, the branch is at ${tip.slice(0, 12)}); nothing was merged.`,
-          { details: { checked: checked.headSha, tip }, hint: 'Have the agent say the task is done again, so the daemon checks the new commits; then merge.' },
+          { details: { checked: checked.headSha, tip }, hint: `Check the new commits (tinyagi task check ${identifier}, or Check again in TinyOffice), then merge.` },
         );
       }
     }

@@ -96,6 +96,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
 
     reorderTasks: ({ body }) => ctx.taskFlow.reorder(body.columns),
 
+    checkTask: ({ params }) => ctx.taskFlow.check(params.id),
     mergeTask: ({ params, body }) => ctx.taskFlow.merge(params.id, body.method),
 
     syncTaskForge: ({ params }) => ctx.taskFlow.syncForge(params.id),

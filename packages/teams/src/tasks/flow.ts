@@ -392,6 +392,30 @@ export class TaskFlow {
     return after;
   }
 
+  /**
+   * A person's request to check a bound task again (its branch moved since its checks passed, a
+   * co-worker pushed to it, a check that could not start was fixed): from in progress, review or
+   * a Checking waiting for a person, it moves to checking and is proven as the agent's "done" is.
+   */
+  async check(ref: string): Promise<TaskRecord> {
+    const task = await this.tasks.mustGetTask(ref);
+    const identifier = task.identifier ?? task.id;
+    await this.boundProject(task.projectId, `Task ${identifier}`, 'Only a repository-bound task has checks.');
+    const waiting = task.status === 'checking' && task.git?.check?.state === 'needs_person';
+    if (!task.git?.branch || !(task.status === 'in_progress' || task.status === 'review' || waiting)) {
+      throw new TinyError(
+        'INVALID_STATE',
+        `Task ${identifier} is ${task.status}${task.git?.branch ? '' : ' with no branch'}: only a started task in progress or in review (or one waiting for a person after its checks) is checked again.`,
+        {
+          hint: task.status === 'checking' ? 'It is being checked now: wait for the result.' : 'Move it to In progress first.',
+        },
+      );
+    }
+    const before = task.status === 'in_progress' ? task : (await this.tasks.updateTask(task.id, { status: 'in_progress' })).after;
+    await this.withdrawRoundsRequest(task, before, 'a person asked for the checks again');
+    return this.startChecking(before);
+  }
+
   // ---- The steps ----
 
   /**
