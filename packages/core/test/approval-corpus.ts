@@ -3,14 +3,43 @@
  * The permission-rule corpus (issue 48, section 1): requests and what the starter rules decide
  * for them in the workspace `corpusWorkspace()` makes. Every input of the issue that was allowed
  * and must not be, the ones that already asked or were denied, and the everyday ones that must
- * keep running without a prompt. approval-corpus.test.ts checks each decision; the command lines
- * are also run through bash by shell-oracle.test.ts.
+ * keep running without a prompt; and (issue 64) the everyday read-only commands a sandboxed
+ * agent runs without a prompt. approval-corpus.test.ts checks each decision, unsandboxed and
+ * sandboxed; the command lines are also run through bash by shell-oracle.test.ts.
  */
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type Decision = 'allow' | 'ask' | 'deny';
+
+/** Issue 64's everyday commands: read-only, and each asked of a new agent before. */
+const SANDBOXED_EVERYDAY = [
+  'cat README.md',
+  'rg foo',
+  'rg -n "TODO" src',
+  'grep -rn TODO src',
+  'grep -c export src/app.ts',
+  'head -50 src/app.ts',
+  'head -n 20 README.md',
+  'tail -n 100 build.log',
+  'tail -20 build.log',
+  'wc -l README.md',
+  'wc -l src/app.ts package.json',
+  'jq .scripts package.json',
+  'jq -r .version package.json',
+  'git rev-parse HEAD',
+  'git rev-parse --show-toplevel',
+  'git log --oneline | head -5',
+  'npm test 2>&1 | tail -20',
+  "find . -name '*.ts' -not -path './node_modules/*'",
+  'find src -type f | wc -l',
+  'diff a.txt b.txt',
+  'tree -L 2',
+  'du -sh src',
+  'git ls-files | grep app',
+  'cat package.json | jq .dependencies',
+];
 
 /** A `Bash` command line and what the starter rules decide. */
 export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Decision]> = [
@@ -200,7 +229,32 @@ export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Dec
   ['git status && git diff --stat', 'allow'],
   ['time npm test', 'allow'],
   ['git status 2>/dev/null || pwd', 'allow'],
+  // Everyday read-only commands (issue 64): asked of an unsandboxed agent; a sandboxed one runs them (SANDBOXED_ALLOWED).
+  ...SANDBOXED_EVERYDAY.map((line) => [line, 'ask'] as const),
+  // What a sandboxed agent is still asked: writing, running a program, a file of options.
+  ['find . -name x -delete', 'ask'],
+  ['find . -type f -exec rm {} +', 'ask'],
+  ['find . -fprint /tmp/list', 'ask'],
+  ['rg --pre ./unpack foo', 'ask'],
+  ['tree -o listing.txt', 'ask'],
+  ['tree -R', 'ask'],
+  ['wc --files0-from=list.txt', 'ask'],
+  ['git grep -O foo', 'ask'],
+  ['cat README.md > copy.md', 'ask'],
+  ['npm test 2>&1 | tee test.log', 'ask'],
+  ['cat README.md | sh', 'ask'],
+  ['pytest @/etc/hostname', 'ask'],
+  ['pytest -k @args.txt', 'ask'],
+  ['git remote add evil https://x.example/r.git', 'ask'],
+  // Outside the workspace: the boundary hides only the known secret folders.
+  ['cat /etc/hostname', 'ask'],
+  ['head -5 ../other/.env', 'ask'],
+  ['rg token /root', 'ask'],
+  ['cat linkout/secret.txt', 'ask'],
 ];
+
+/** Lines of COMMAND_CORPUS that asked and that a sandboxed agent's starter rules allow: the rest decide the same sandboxed. */
+export const SANDBOXED_ALLOWED: ReadonlySet<string> = new Set(SANDBOXED_EVERYDAY);
 
 /** A request of another tool and what the starter rules decide; paths are the workspace's. */
 export const TOOL_CORPUS: ReadonlyArray<readonly [tool: string, input: Record<string, unknown>, decision: Decision]> = [

@@ -5,8 +5,7 @@
  * and the read-only commands a sandboxed agent's starter rules add (`cat`, `head`, `tail`, `wc`,
  * `grep`, `rg`, `find`, `jq`, `diff`, `tree`, `du`, git's read commands).
  * For these, every argument must be one listed here as harmless: options that only choose what
- * to show or which tests to run, and paths inside the workspace (for a command that only reads,
- * anywhere while the sandbox holds: ArgumentContext.readable); a test runner's `@file` (options
+ * to show or which tests to run, and paths inside the workspace; a test runner's `@file` (options
  * read from a file) is not. An option that writes a file
  * (`git log --output`, `go test -coverprofile`), reads outside the workspace (`git diff
  * --no-index ~/.ssh/id_rsa`, `npm test --prefix ../other`), changes directory or configuration
@@ -19,11 +18,6 @@
 export interface ArgumentContext {
   /** True when the path, from the directory the command runs in, resolves inside the workspace. */
   inside(path: string): boolean;
-  /**
-   * True when a command that only reads may read the path: anywhere while the agent's sandbox
-   * holds (it hides the secrets and lets nothing be written outside), else inside the workspace.
-   */
-  readable(path: string): boolean;
 }
 
 interface OptionSpec {
@@ -92,7 +86,7 @@ function checkOptions(args: readonly string[], spec: OptionSpec, ctx: ArgumentCo
   return true;
 }
 
-const readablePath = (arg: string, ctx: ArgumentContext): boolean => ctx.readable(arg);
+const insidePath = (arg: string, ctx: ArgumentContext): boolean => ctx.inside(arg);
 /** A test runner's path: inside, and not an `@file` of options (pytest and argparse-style runners read their options from it). */
 const testPath = (arg: string, ctx: ArgumentContext): boolean => !arg.startsWith('@') && ctx.inside(arg);
 /** argparse reads any argument starting with `@` as a file of arguments, an option's value too (`pytest -k @args.txt`). */
@@ -201,7 +195,7 @@ const GIT_SHOW_OPTIONS = {
     '--min-parents',
   ],
   numeric: true,
-  positional: readablePath,
+  positional: insidePath,
 } satisfies OptionSpec;
 
 const GIT_STATUS_OPTIONS = {
@@ -228,7 +222,7 @@ const GIT_STATUS_OPTIONS = {
   ],
   attached: ['--porcelain', '--untracked-files', '-u', '--ignored', '--find-renames', '--ignore-submodules', '--column'],
   cluster: 'sbvz',
-  positional: readablePath,
+  positional: insidePath,
 } satisfies OptionSpec;
 
 const GIT_BRANCH_OPTIONS = {
@@ -387,24 +381,24 @@ function optionIn(arg: string, short: string, long: readonly string[]): boolean 
 /**
  * Commands that only read and print (docs/approvals.md, "Read-only commands"): any option but
  * those that write a file, run a program, or take a list of files to read from another file;
- * every other argument a path they may read (ctx.readable). A `-e PATTERN`'s pattern is read as
- * a path too, which may ask where a pattern looks like a path out of the workspace.
+ * every other argument a path inside the workspace. A `-e PATTERN`'s pattern is read as a path
+ * too, which may ask where a pattern looks like a path out of the workspace.
  */
 const READ_ONLY: Readonly<Record<string, OptionSpec>> = {
-  cat: { anyOption: true, positional: readablePath },
-  head: { anyOption: true, positional: readablePath },
-  tail: { anyOption: true, positional: readablePath },
-  wc: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: readablePath },
-  grep: { anyOption: true, positional: readablePath },
+  cat: { anyOption: true, positional: insidePath },
+  head: { anyOption: true, positional: insidePath },
+  tail: { anyOption: true, positional: insidePath },
+  wc: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: insidePath },
+  grep: { anyOption: true, positional: insidePath },
   // `--pre` and `--hostname-bin` run a program.
-  rg: { anyOption: true, refused: (a) => optionIn(a, '', ['--pre', '--hostname-bin']), positional: readablePath },
+  rg: { anyOption: true, refused: (a) => optionIn(a, '', ['--pre', '--hostname-bin']), positional: insidePath },
   // The actions that run, delete or write a file.
-  find: { anyOption: true, refused: (a) => ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'].includes(a), positional: readablePath },
-  jq: { anyOption: true, positional: readablePath },
-  diff: { anyOption: true, positional: readablePath },
+  find: { anyOption: true, refused: (a) => ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'].includes(a), positional: insidePath },
+  jq: { anyOption: true, positional: insidePath },
+  diff: { anyOption: true, positional: insidePath },
   // `-o` writes its output to a file, `-R` writes a listing into every folder.
-  tree: { anyOption: true, refused: (a) => optionIn(a, 'oR', ['--output']), positional: readablePath },
-  du: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: readablePath },
+  tree: { anyOption: true, refused: (a) => optionIn(a, 'oR', ['--output']), positional: insidePath },
+  du: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: insidePath },
 };
 
 /** git commands that only read, beyond status/diff/log/show/branch: options that write a file, open a pager program or run a remote's are refused. */
@@ -412,7 +406,7 @@ const GIT_READ_COMMANDS = ['rev-parse', 'ls-files', 'ls-tree', 'blame', 'describ
 const GIT_READ_OPTIONS = {
   anyOption: true,
   refused: (a) => optionIn(a, 'O', ['--output', '--open-files-in-pager', '--ext-diff', '--textconv', '--filters', '--exec', '--upload-pack']),
-  positional: readablePath,
+  positional: insidePath,
 } satisfies OptionSpec;
 
 /** Each known command (its first words) and what its arguments may be. */
@@ -426,7 +420,7 @@ const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly s
   // `git remote` and `git remote -v` list; a subcommand (add, set-url) changes the configuration.
   { prefix: ['git', 'remote'], check: (a) => a.every((x) => x === '-v' || x === '--verbose') },
   ...Object.entries(READ_ONLY).map(([name, spec]) => ({ prefix: [name], check: (a: readonly string[], c: ArgumentContext) => checkOptions(a, spec, c) })),
-  { prefix: ['ls'], check: (a, c) => checkOptions(a, { anyOption: true, positional: readablePath }, c) },
+  { prefix: ['ls'], check: (a, c) => checkOptions(a, { anyOption: true, positional: insidePath }, c) },
   { prefix: ['pwd'], check: (a, c) => checkOptions(a, { flags: ['-L', '-P'], positional: () => false }, c) },
   // Into one folder that resolves inside the workspace.
   { prefix: ['cd'], check: (a, c) => a.length === 1 && !a[0]!.startsWith('-') && c.inside(a[0]!) },

@@ -11,7 +11,7 @@
  * will run, and whose settings say nothing about permissions, gets `permission_mode: "ask"` with
  * the starter rules below: reads and edits inside its workspace (a task's worktree) and
  * a few read-only or test commands run without asking, and while its sandbox holds the commands
- * that only read, anywhere; a few destructive commands are refused, everything else asks a person. An agent that sets `permission_mode` or `permissions` keeps what
+ * that only read the workspace; a few destructive commands are refused, everything else asks a person. An agent that sets `permission_mode` or `permissions` keeps what
  * it says; existing agents and a hand-written settings.json are never changed.
  *
  * "Can ask the way it will run": Claude Code always (per message through TinyAGI's MCP tool
@@ -46,10 +46,11 @@ const SAFE_COMMANDS = [
 
 /**
  * Commands that only read and print, allowed while the agent's sandbox holds (`sandboxed: true`):
- * the boundary lets them read nothing secret and write nothing outside, so they may read
- * anywhere, and a pipe into them (`npm test 2>&1 | tail -20`) is as allowed as its first
- * command. Their `*` stands only for options that neither write, nor run a program
- * (`find -exec`, `rg --pre`, `tree -o`), nor read a list of files (known-commands.ts).
+ * the boundary lets nothing they run write outside the workspace or reach the network unasked,
+ * so a pipe into them (`npm test 2>&1 | tail -20`) is as allowed as its first command. Their `*`
+ * stands only for paths inside the workspace and options that neither write, nor run a program
+ * (`find -exec`, `rg --pre`, `tree -o`), nor read a list of files (known-commands.ts): outside
+ * the workspace the boundary hides only the known secret folders, so reading there still asks.
  */
 const SANDBOXED_READ_COMMANDS = [
   ...['cat', 'head', 'tail', 'wc', 'grep', 'rg', 'find', 'jq', 'diff', 'tree', 'du'].flatMap((c) => [c, `${c} *`]),

@@ -97,8 +97,7 @@ function isOwnCall(command: SimpleCommand): boolean {
 export interface PermissionContext {
   /**
    * The agent's sandbox boundary holds (its status is `enforced`, sandbox/status.ts): rules with
-   * `sandboxed: true` hold, and a read-only command may read anywhere (the boundary hides the
-   * secrets and lets it write nothing outside). Otherwise those rules are left out.
+   * `sandboxed: true` hold. Otherwise those rules are left out.
    */
   sandboxed?: boolean | undefined;
 }
@@ -117,7 +116,7 @@ export function evaluatePermission(
 ): PermissionVerdict {
   const sandboxed = context.sandboxed === true;
   const holding = sandboxed ? rules : rules.filter((r) => r.sandboxed !== true);
-  const facts = requestFacts(request, workspace, sandboxed);
+  const facts = requestFacts(request, workspace);
   for (const action of ['deny', 'ask'] as const) {
     const rule = holding.find((r) => r.action === action && matchesAny(r, facts));
     if (rule) return { action, rule };
@@ -242,7 +241,7 @@ function coversPath(pattern: string, p: ResolvedPath, facts: RequestFacts): bool
   return globMatch(absolute, p.path, 'path') && !(guarded && hasStar(pattern));
 }
 
-function requestFacts(request: PermissionRequest, workspace: string, sandboxed: boolean): RequestFacts {
+function requestFacts(request: PermissionRequest, workspace: string): RequestFacts {
   const resolver = new PathResolver();
   const root = new PathResolver().resolve(workspace, '/').path;
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
@@ -271,12 +270,13 @@ function requestFacts(request: PermissionRequest, workspace: string, sandboxed: 
     const values = command.words.map((w) => w.value);
     const known = values.every((v) => v !== undefined) && command.assignments.length === 0;
     const fileRedirects = command.redirects.filter((r) => !isHarmlessRedirect(r));
-    const inside = (p: string): boolean =>
-      [...folders].every((from) => {
-        const r = resolver.resolve(p, from);
-        return r.resolved && isInside(r.path, root);
-      });
-    const ctx = { inside, readable: sandboxed ? () => true : inside };
+    const ctx = {
+      inside: (p: string): boolean =>
+        [...folders].every((from) => {
+          const r = resolver.resolve(p, from);
+          return r.resolved && isInside(r.path, root);
+        }),
+    };
     const argv = values as string[];
     // Only for a line a rule may allow command by command.
     const harmless = known && facts.unclear === undefined ? knownArgumentsHarmless(argv, ctx) : undefined;
