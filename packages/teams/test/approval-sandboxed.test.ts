@@ -10,11 +10,11 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { SettingsSchema } from '@tinyagi/core';
+import { SettingsSchema, type ApprovalAnswer, type InvokeRequest } from '@tinyagi/core';
 import { recordMachineCheck, runSelfTest, withNewAgentDefaults } from '@tinyagi/core/internal';
 import { tempDir, waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
-import { closeAll, testStores, withWorkspace } from './helpers.ts';
+import { closeAll, harness, testStores, waitForCompletion, withWorkspace } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -126,4 +126,22 @@ it("a task's run is judged in its worktree: its Write, Edit and Read there ask n
   await waitFor(async () => ((await stores.approvals.list({ status: 'pending' })).length === asks.length ? true : undefined));
   controller.abort();
   for (const answer of await Promise.all(asks)) expect(answer.allow).toBe(false);
+});
+
+it("through the orchestrator: a message with a workdir (a task's) has its run's requests judged there", async () => {
+  const answers: Array<{ cwd: string; answer: ApprovalAnswer }> = [];
+  const invoke = async (req: InvokeRequest) => {
+    const answer = await req.askApproval!({ tool: 'Write', input: { file_path: join(req.cwd, 'src', 'app.ts'), content: 'x' } });
+    answers.push({ cwd: req.cwd, answer });
+    return { text: 'done', usage: { inputTokens: 1, outputTokens: 1 } };
+  };
+  // The starter rules of a new agent, on the mock provider (which runs the invoker below).
+  const starter = withNewAgentDefaults({}, { provider: 'anthropic' }) as { permission_mode: string; permissions: { rules: unknown[] } };
+  const agent = { provider: 'mock', permission_mode: starter.permission_mode, permissions: { rules: starter.permissions.rules, expires_s: 5 } };
+  const h = await harness(SettingsSchema.parse({ agents: { lead: agent } }), { invoke });
+  const worktree = join(h.dir, 'worktrees', 'lead-t2');
+  mkdirSync(join(worktree, 'src'), { recursive: true });
+  const sent = await h.orchestrator.submit({ message: '@lead fix it', senderId: 'u1', workdir: worktree });
+  await waitForCompletion(h, sent.conversationId);
+  expect(answers).toEqual([{ cwd: worktree, answer: { allow: true, decidedBy: 'rule' } }]);
 });
