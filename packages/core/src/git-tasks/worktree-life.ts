@@ -22,10 +22,11 @@ import { listGitWorktrees, listProjectWorktrees, type RemovalCheck, removalCheck
 export interface WorktreeTask {
   id: string;
   identifier: string | null;
-  git: { worktreePath: string | null; branch: string | null } | null;
+  status: string;
+  git: { worktreePath: string | null; branch: string | null; merge?: unknown } | null;
 }
 
-/** The project's worktrees with their task's identifier and state; a task whose worktree git no longer lists (deleted and pruned) is listed as missing. */
+/** The project's worktrees with their task's identifier and state; an unmerged task whose worktree git no longer lists (deleted and pruned) is listed as missing. */
 export async function projectWorktrees(ctx: ProjectRepoContext, tasks: readonly WorktreeTask[], options: { now?: number } = {}): Promise<ProjectWorktree[]> {
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const rows: ProjectWorktree[] = [];
@@ -49,7 +50,8 @@ export async function projectWorktrees(ctx: ProjectRepoContext, tasks: readonly 
   }
   for (const t of tasks) {
     const path = t.git?.worktreePath;
-    if (path == null || existsSync(path) || rows.some((r) => samePath(r.path, path))) continue;
+    // A merged (done) task's worktree was removed on purpose.
+    if (path == null || t.status === 'done' || t.git?.merge !== undefined || existsSync(path) || rows.some((r) => samePath(r.path, path))) continue;
     rows.push({
       path,
       branch: t.git?.branch ?? null,
