@@ -136,8 +136,8 @@ it("through the orchestrator: a message with a workdir (a task's) has its run's 
     return { text: 'done', usage: { inputTokens: 1, outputTokens: 1 } };
   };
   // The starter rules of a new agent, on the mock provider (which runs the invoker below).
-  const starter = withNewAgentDefaults({}, { provider: 'anthropic' }) as { permission_mode: string; permissions: { rules: unknown[] } };
-  const agent = { provider: 'mock', permission_mode: starter.permission_mode, permissions: { rules: starter.permissions.rules, expires_s: 5 } };
+  const starter: Record<string, unknown> = withNewAgentDefaults({}, { provider: 'anthropic' });
+  const agent = { provider: 'mock', permission_mode: starter['permission_mode'], permissions: { rules: (starter['permissions'] as { rules: unknown[] }).rules, expires_s: 5 } };
   const h = await harness(SettingsSchema.parse({ agents: { lead: agent } }), { invoke });
   const worktree = join(h.dir, 'worktrees', 'lead-t2');
   mkdirSync(join(worktree, 'src'), { recursive: true });
