@@ -17,7 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rulesForAnswer } from '../src/approvals/answer-rules.ts';
 import { maskToolInput } from '../src/approvals/mask.ts';
 import { STARTER_PERMISSION_RULES } from '../src/approvals/new-agent-defaults.ts';
-import { evaluatePermission } from '../src/approvals/rules.ts';
+import { evaluatePermission, isOwnRequest } from '../src/approvals/rules.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tinyagi-what-runs-'));
 const workspace = join(root, 'ws');
@@ -52,7 +52,10 @@ describe('a shell other than bash', () => {
     expect(starter(codex(['sh', '-c', 'git status && ls src']))).toBe('allow');
     expect(starter(codex(['zsh', '-lc', 'npm test 2>&1']))).toBe('allow');
     // zsh expands `=ls` to a path, dash runs `a & b` as two commands, `|&` and `$(…)` differ: asked.
-    for (const line of ['ls =ls', 'ls & git status', 'git status |& ls', 'ls $(pwd)', 'ls {a,b}', 'ls # x']) expect(starter(codex(['zsh', '-c', line])), line).toBe('ask');
+    for (const line of ['ls =ls', 'ls & git status', 'git status |& ls', 'ls $(pwd)', 'ls {a,b}', 'ls # x', 'ls "$HOME:h"', 'ls $HOME']) expect(starter(codex(['zsh', '-c', line])), line).toBe('ask');
+    // TinyAGI's own call through zsh (Codex's shell on macOS), by the variable the protocol gives, is still its own.
+    expect(isOwnRequest(codex(['/bin/zsh', '-lc', '"$TINYAGI_CLI" call reviewer "check the diff"']))).toBe(true);
+    expect(isOwnRequest(codex(['/bin/zsh', '-lc', '"$TINYAGI_CLI:h" call reviewer hi']))).toBe(false);
   });
 });
 

@@ -358,11 +358,13 @@ export function commandLineOf(value: unknown): string | undefined {
 
 /**
  * True for a line that sh, dash, zsh and ksh read as bash does: words of plain characters, in
- * quotes holding no `$`, `` ` `` or `\`, joined by `|`, `&&`, `||`, `;`, newlines and the
- * redirections `>`, `>>`, `<`, `N>&M`. Anything else (`&>`, which dash reads as `&` then a
- * redirection; `|&`; expansions; braces; globs; zsh's `=cmd`; comments) is not.
+ * quotes holding no `$`, `` ` `` or `\` (but a double-quoted variable alone, `"$TINYAGI_CLI"`:
+ * the protocol's fallback), joined by `|`, `&&`, `||`, `;`, newlines and the redirections `>`,
+ * `>>`, `<`, `N>&M`. Anything else (`&>`, which dash reads as `&` then a redirection; `|&`;
+ * expansions; braces; globs; zsh's `=cmd` and `$x:h`; comments) is not.
  */
-export function portableLine(line: string): boolean {
+export function portableLine(text: string): boolean {
+  const line = text.replace(/"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})"/g, '""');
   if (/[$`\\!{}()[\]~^#*?%\t\r]/.test(line)) return false;
   // `&` only in `&&` and in a descriptor copy `N>&M`.
   if (/&>|\|&|<&/.test(line) || /(^|[^&>])&(?!&)/.test(line.replace(/\d>&\d/g, ''))) return false;
