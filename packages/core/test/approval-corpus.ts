@@ -298,6 +298,17 @@ export const TOOL_CORPUS: ReadonlyArray<readonly [tool: string, input: Record<st
   ['commandExecution', { command: 'ls', cwd: '/etc' }, 'ask'],
   ['commandExecution', { command: 'ls', cwd: 'linkout' }, 'ask'],
   ['execute', { command: 'pytest -k fast' }, 'allow'],
+  // Issue 64: another shell's line, read with its own grammar or asked; a move's destination; pnpm's files, any case, a bare repository's HEAD.
+  ['commandExecution', { command: ['sh', '-c', "ls &>/dev/null sh -c 'rm -rf ~'"] }, 'ask'],
+  ['commandExecution', { command: ['dash', '-c', 'ls & rm -rf build'] }, 'ask'],
+  ['commandExecution', { command: ['fish', '-c', 'ls'] }, 'ask'],
+  ['commandExecution', { command: ['/bin/zsh', '-lc', 'git status && npm test 2>&1'] }, 'allow'],
+  ['fileChange', { changes: [{ path: 'src/app.ts', kind: { type: 'update', move_path: '../outside/app.ts' } }] }, 'ask'],
+  ['Write', { file_path: '.pnpmfile.cjs' }, 'ask'],
+  ['Write', { file_path: 'pnpm-workspace.yaml' }, 'ask'],
+  ['Write', { file_path: '.GIT/config' }, 'ask'],
+  ['Write', { file_path: '.Claude/settings.local.json' }, 'ask'],
+  ['Write', { file_path: 'HEAD' }, 'ask'],
   // Tools with no rule: asked.
   ['WebFetch', { url: 'https://x.example' }, 'ask'],
   ['mcp__tinyagi__shell__exec', { command: 'ls' }, 'ask'],
