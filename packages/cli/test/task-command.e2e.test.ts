@@ -181,7 +181,13 @@ describe('tinyagi task', () => {
     const worktrees = await daemon.cliHereOk(['task', 'worktrees', 'WEB']);
     expect(worktrees).toContain(join(worktreeRoot, 'WEB-2'));
     expect(worktrees).not.toContain(wt1);
-    expect(worktrees).toMatch(/tinyagi\/WEB-2-bad-change\S*\s+\S+\s+no\s+-/);
+    expect(worktrees).toMatch(/WEB-2\s+ready\s+tinyagi\/WEB-2-bad-change\S*\s+\S+\s+-\s+\//);
+    // Its commits are merged nowhere and pushed nowhere: a removal is refused, naming them; nothing is removed.
+    const refusedRemoval = await daemon.cliHere(['task', 'remove-worktree', 'WEB', 'WEB-2']);
+    expect(refusedRemoval.code).not.toBe(0);
+    expect(refusedRemoval.stderr).toContain('WORKTREE_UNSAFE');
+    expect(refusedRemoval.stderr).toMatch(/\d commit\(s\) on tinyagi\/WEB-2-bad-change\S* merged into main nowhere and pushed nowhere, which the branch keeps/);
+    expect(existsSync(join(worktreeRoot, 'WEB-2'))).toBe(true);
   });
 
   it('rounds: WEB-2 waits for a person (tinyagi approvals lists it, never expiring); a wrong answer is a usage error; stop puts it back in Todo, its worktree kept; a second answer is too late', async () => {

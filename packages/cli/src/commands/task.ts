@@ -7,11 +7,11 @@
  * comments not sent before go to the task's owner and the task back to In progress. `merge` is a
  * person's decision: it asks the daemon to merge a task in Review into its project's base, which
  * then removes the worktree (on the forge, for a task with a pull request: `sync` reads that pull
- * request's failed check runs and review comments and sends the new ones to the owner). `worktrees` lists a project's task worktrees and which are abandoned;
- * it never removes anything.
+ * request's failed check runs and review comments and sends the new ones to the owner). The
+ * worktrees' commands and `check` are in task-worktrees.ts.
  */
 import type { Command } from 'commander';
-import { checkResultText, reviewPlaceText, type Comment, type Project, type ProjectWorktree, type Task, type TaskCheck } from '@tinyagi/client';
+import { checkResultText, reviewPlaceText, type Comment, type Project, type Task, type TaskCheck } from '@tinyagi/client';
 import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -19,6 +19,7 @@ import { formatDuration, formatTime, plural, printFields, printJson, printTable,
 import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
 import { printTaskDiff, printTaskDiffStat } from './task-diff.ts';
+import { registerTaskWorktreeCommands } from './task-worktrees.ts';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
 
@@ -278,28 +279,5 @@ export function registerTaskCommands(program: Command): void {
     );
   });
 
-  withJson(
-    task
-      .command('worktrees')
-      .description("a repository-bound project's task worktrees and which are abandoned (idle past keepAbandonedDays); nothing is removed")
-      .argument('<project>', 'project id, prefix or name'),
-  ).action(async (ref: string, options: { json?: boolean }, cmd: Command) => {
-    const { client } = connect(contextOf(cmd));
-    const project = resolveProject(await client.listProjects(), ref);
-    if (project.repo === null) throw usageError(`The project ${project.prefix} (${project.name}) is not bound to a repository: it has no worktrees.`);
-    const worktrees: ProjectWorktree[] = await client.listProjectWorktrees({ params: { id: project.id } });
-    if (options.json) return printJson(worktrees);
-    printTable(
-      ['WORKTREE', 'TASK', 'BRANCH', 'IDLE', 'ABANDONED', 'REMOVABLE'],
-      worktrees.map((w) => [
-        w.missing ? style.yellow(`${w.path} (folder gone)`) : w.path,
-        w.taskId ?? '-',
-        w.branch ?? '-',
-        formatDuration(w.idleMs),
-        w.abandoned ? style.yellow('yes') : 'no',
-        w.removal === null ? '-' : w.removal.safe ? 'yes' : `no: ${w.removal.reason ?? 'unsafe'}`,
-      ]),
-      `No task worktrees in ${project.prefix}.`,
-    );
-  });
+  registerTaskWorktreeCommands(task);
 }

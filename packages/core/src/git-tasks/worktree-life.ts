@@ -107,13 +107,17 @@ export async function removeWorktreeAt(ctx: ProjectRepoContext, path: string, op
     const { check, commits } = await atRisk(ctx, branch, path, present);
     const force = options.force === true;
     if (!check.safe && !force) {
-      const lose = [
-        ...(check.uncommitted.length > 0 ? [`${check.uncommitted.length} uncommitted file(s): ${check.uncommitted.slice(0, 10).join(', ')}${check.uncommitted.length > 10 ? ', …' : ''}`] : []),
-        ...(commits.length > 0 ? [`${commits.length} commit(s) on ${branch} merged into ${ctx.repo.baseRef} nowhere and pushed nowhere (kept on the branch): ${commits.slice(0, 5).join('; ')}`] : []),
+      const atStake = [
+        ...(check.uncommitted.length > 0
+          ? [`${check.uncommitted.length} uncommitted file(s), which --force loses: ${check.uncommitted.slice(0, 10).join(', ')}${check.uncommitted.length > 10 ? ', …' : ''}`]
+          : []),
+        ...(commits.length > 0
+          ? [`${commits.length} commit(s) on ${branch} merged into ${ctx.repo.baseRef} nowhere and pushed nowhere, which the branch keeps: ${commits.slice(0, 5).join('; ')}`]
+          : []),
       ];
       throw new TinyError('WORKTREE_UNSAFE', `The worktree ${path} was not removed: ${check.reason ?? 'it holds work that is nowhere else'}.`, {
         details: { ...check, commits },
-        hint: `${lose.length > 0 ? `Removing it anyway loses ${lose.join(', and ')}. ` : ''}Commit and push (or merge) first, or remove it with --force (force: true).`,
+        hint: `${atStake.length > 0 ? `It holds ${atStake.join('; and ')}. ` : ''}Commit and push (or merge) first, or remove it with --force (force: true).`,
       });
     }
     if (entry.locked !== undefined && !force) {
