@@ -3,8 +3,9 @@
  * as `tinyagi start` runs it) and a worker node (the built `tinyagi worker`) on one PostgreSQL
  * schema. The agent's "done" reaches the API node through its run's own tool route, so the API node
  * starts the Checking and holds the task; it is killed (SIGKILL) while the check runs; the worker's
- * task flow takes the task's hold and runs the Checking again, once, to Review. Waits on files and
- * states, no sleeps.
+ * task flow takes the task's hold and runs the Checking again; the API node starts again and the
+ * worker is killed in the middle of its run; the API node's flow takes the task back and the
+ * Checking ends, once, in Review. Waits on files and states, no sleeps.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,7 +24,9 @@ afterEach(async () => {
 });
 
 describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)', () => {
-  it('the API node is killed in the middle of a Checking: the worker node runs it again, once, and the task reaches review', { timeout: 150_000 }, async () => {
+  it('the API node is killed in the middle of a Checking: the worker node runs it again; the worker killed in turn, the restarted API node does; the task reaches review once', {
+    timeout: 150_000,
+  }, async () => {
     const admin = new pg.Pool({ connectionString: db.url, max: 1 });
     cleanups.push(() => admin.end());
     const schema = testSchema('taskflow_nodes');
@@ -84,6 +87,11 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
       throw new Error(`${err.message}\n${worker.output()}`);
     };
     await waitFor(() => readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').length === 2 || undefined, 60_000, 'the worker to run the check again').catch(withWorkerLog);
+
+    // The reverse: the API node comes back, the worker dies in the middle of its run of the check; the API node's flow takes it.
+    await api.start();
+    await worker.stop();
+    await waitFor(() => readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').length === 3 || undefined, 60_000, 'the API node to run the check again');
     writeFileSync(join(signals, 'release'), '');
     const reviewed = await waitFor(
       async () => {
@@ -95,8 +103,8 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     ).catch(withWorkerLog);
     const git = (typeof reviewed.git === 'string' ? JSON.parse(reviewed.git) : reviewed.git) as { check: { state: string; commits: number; checks: Array<{ name: string; exitCode: number }> } };
     expect(git.check).toMatchObject({ state: 'passed', commits: 1, checks: [{ name: 'slow', exitCode: 0 }] });
-    // Once: the killed node's start and the worker's; none after.
-    expect(readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n')).toHaveLength(2);
+    // Once per node that held it: the killed API node's start, the killed worker's, the restarted API node's; none after.
+    expect(readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n')).toHaveLength(3);
     const { rows: checked } = await admin.query(`SELECT 1 FROM "${schema}".events WHERE type = 'task.checked'`);
     expect(checked).toHaveLength(1);
   });
