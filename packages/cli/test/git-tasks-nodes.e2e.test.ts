@@ -33,6 +33,8 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     cleanups.push(() => dropSchema(admin, schema));
     const fx = gitRepos();
     const signals = tempDir('tinyagi-taskflow-signals-');
+    // A check a killed node left running ends with the test, whatever happened.
+    cleanups.push(async () => writeFileSync(join(signals, 'release'), ''));
     const storage = { url: db.url, schema, pool_size: 4 };
     // The agent's run lasts (its run-scoped token works only while it runs): its "done" is said from inside it.
     const agents = { coder: { name: 'Coder', provider: 'mock', mock: { reply: 'On it.', latency_ms: 600_000 } } };
