@@ -208,14 +208,16 @@ describe('POST /api/tasks/:id/merge', () => {
 
     // The command the hint names: the daemon checks the branch as it is now, and the task is back in Review.
     expect((await h.client.checkTask({ params: { id: 'WEB-1' } })).status).toBe('checking');
-    await waitFor(
+    const rechecked = await waitFor(
       async () => {
         const t = await h.client.getTask({ params: { id: one.task.id } });
-        return t.status === 'review' && t.git?.check?.headSha === later;
+        return t.status === 'review' && t.git?.check?.headSha === later ? t : undefined;
       },
       30_000,
       'review after the checks again',
     );
+    // The task's head is the one its last Checking found, not the one its worktree was made at.
+    expect(rechecked.git?.headSha).toBe(later);
     const merged = await h.client.mergeTask({ params: { id: one.task.id }, body: { method: 'ff' } });
     expect(merged.merge).toMatchObject({ tip: later, commit: later, created: true });
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(later);

@@ -473,6 +473,10 @@ export class TaskFlow {
       onChecked: (event) => this.#o.orchestrator.notifyTaskChecked?.(event),
       send: (message, idempotencyKey, workdir) => this.sendToOwner(task, message, idempotencyKey, workdir),
     });
+    // The branch's head as the Checking found it: what every surface shows as the task's head from now on.
+    const checked = await this.tasks.mustGetTask(task.id);
+    const head = checked.git?.check?.headSha;
+    if (checked.git && head && checked.git.headSha !== head) await this.tasks.setTaskGit(task.id, { ...checked.git, headSha: head, updatedAt: Date.now() });
     await this.forge.openPullRequestAfterChecking(task.id);
     // The binding's merge rule, if any, may merge it now (with a forge, once its check runs and reviews allow).
     await this.mergeByRule(task.id);
