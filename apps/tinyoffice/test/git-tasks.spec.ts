@@ -14,10 +14,10 @@
  * shows the `task_rounds` request's card, and Take over answers it.
  * Waits on states; axe in both themes.
  */
-import { expect, type Locator, test, type Page } from '@playwright/test';
+import { type Dialog, expect, type Locator, test, type Page } from '@playwright/test';
 import { type ApiClient, createApiClient, type Task } from '@tinyagi/client';
 import { FAKE_BIN_DIR, gitRepos, sh, tempDir } from '@tinyagi/test-kit';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from './daemon';
 import { look } from './look';
@@ -327,6 +327,43 @@ test('Merge shows a refusal with its code; moved to Done, the dialog merges the 
   await expect(git.getByRole('button', { name: 'Merge', exact: true })).toHaveCount(0);
   await expect(page.getByTestId('project-worktrees').getByTestId('worktree')).toHaveCount(1);
   await look(page, '/projects (git task merged)');
+});
+
+test('the failing task deleted, its worktree kept: listed as orphaned; Remove is refused naming its commit, Remove anyway removes it', async () => {
+  bad = await client.getTask({ params: { id: bad.id } });
+  const worktreePath = bad.git!.worktreePath!;
+  await page
+    .locator(`li[data-task="${bad.id}"]`)
+    .getByRole('button', { name: /Break the lint/ })
+    .click();
+  // Delete it? Yes. Remove its worktree too? No: kept.
+  const answers = [true, false];
+  const answer = (d: Dialog): void => void (answers.shift() ? d.accept() : d.dismiss());
+  page.on('dialog', answer);
+  await page.getByTestId('task-detail').getByRole('button', { name: 'Delete task' }).click();
+  await expect(page.locator(`li[data-task="${bad.id}"]`)).toHaveCount(0);
+  page.off('dialog', answer);
+  expect(existsSync(worktreePath)).toBe(true);
+
+  await page.getByRole('button', { name: 'Refresh the worktrees' }).click();
+  const row = page.getByTestId('project-worktrees').getByTestId('worktree').filter({ hasText: worktreePath });
+  await expect(row).toHaveAttribute('data-state', 'orphaned');
+  await expect(row).toContainText('deleted task');
+  // Remove: confirmed; refused with what it holds; Remove anyway: confirmed.
+  const asked: string[] = [];
+  const accept = (d: Dialog): void => {
+    asked.push(d.message());
+    void d.accept();
+  };
+  page.on('dialog', accept);
+  await row.getByRole('button', { name: /Remove the worktree of/ }).click();
+  await expect(row).toHaveCount(0);
+  page.off('dialog', accept);
+  expect(asked).toHaveLength(2);
+  expect(asked[1]).toContain('WORKTREE_UNSAFE');
+  expect(asked[1]).toContain('Add broken.txt');
+  expect(existsSync(worktreePath)).toBe(false);
+  await look(page, '/projects (orphaned worktree removed)');
 });
 
 test('a task whose check still fails after maxRounds waits for a person: its detail shows the request, and Take over hands it to nobody', async () => {

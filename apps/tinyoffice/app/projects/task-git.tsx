@@ -182,7 +182,7 @@ function CheckAgain({ task, onChecked }: { task: Task; onChecked: (t: Task) => v
   }
   return (
     <div className="space-y-1">
-      <Button disabled={busy} onClick={() => void check()} aria-label={`Check ${task.identifier ?? 'the task'} again`}>
+      <Button disabled={busy} onClick={() => void check()}>
         {busy ? 'Checking…' : 'Check again'}
       </Button>
       {refusal && (
