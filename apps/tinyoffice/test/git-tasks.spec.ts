@@ -391,6 +391,10 @@ test('a task whose check still fails after maxRounds waits for a person: its det
   await expect(card.getByTestId('approval-left')).toHaveText('waits until answered');
   await expect(card.getByTestId('approval-summary')).toContainText('The check "lint"');
   await expect(card.getByRole('button', { name: 'Another 1 round' })).toBeEnabled();
+  // Six columns with Checking's, at 1280 px: Done is within the board, not cut off behind a scroll.
+  const board = (await page.getByTestId('kanban').boundingBox())!;
+  const done = (await page.locator('section[data-column="done"]').boundingBox())!;
+  expect(done.x + done.width).toBeLessThanOrEqual(board.x + board.width + 1);
   await look(page, '/projects (task waits for a person)');
   await card.getByRole('button', { name: 'Take over' }).click();
   await expect(page.getByTestId('task-detail').getByTestId('task-rounds-answer')).toHaveText('After 1 round: taken over by tinyoffice.');

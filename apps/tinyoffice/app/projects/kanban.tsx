@@ -201,7 +201,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
         ))}
       </nav>
       {/* Wider screens: side by side, scrolling sideways inside the board when they do not fit. */}
-      <div data-testid="kanban" className="grid grid-cols-1 gap-3 pb-2 sm:grid-flow-col sm:grid-cols-none sm:auto-cols-[minmax(10.5rem,1fr)] sm:overflow-x-auto">
+      <div data-testid="kanban" className="grid grid-cols-1 gap-3 pb-2 sm:grid-flow-col sm:grid-cols-none sm:auto-cols-[minmax(9.5rem,1fr)] sm:overflow-x-auto">
         {columnsOf(board).map((c) => (
           <Column key={c.status} status={c.status} label={c.label} ids={board[c.status]} tasks={tasks} conversations={conversations} selected={selected} onOpen={onOpen} />
         ))}
