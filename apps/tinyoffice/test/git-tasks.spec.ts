@@ -121,6 +121,8 @@ test('a task whose check passes reaches Review; its detail shows the check, its 
   const goodCard = page.locator(`li[data-task="${good.id}"]`);
   await expect(goodCard.getByTestId('task-git-badge')).toHaveText('checks passed', { timeout: 60_000 });
   await expect(page.locator('section[data-column="review"]').locator(`li[data-task="${good.id}"]`)).toBeVisible();
+  // On a bound project's board, done is merged: the column says so, as the card, the CLI and the events do.
+  await expect(page.locator('section[data-column="done"] h2')).toContainText('Merged');
   good = await client.getTask({ params: { id: good.id } });
   expect(good).toMatchObject({ status: 'review', git: { check: { state: 'passed', commits: 1 } } });
 

@@ -42,8 +42,9 @@ export const COLUMNS: ReadonlyArray<{ status: TaskStatus; label: string }> = [
 const CHECKING_COLUMN: { status: TaskStatus; label: string } = { status: 'checking', label: 'Checking' };
 
 /** The columns shown for this board. */
-function columnsOf(board: Board): ReadonlyArray<{ status: TaskStatus; label: string }> {
-  return board.checking.length > 0 ? [...COLUMNS.slice(0, 3), CHECKING_COLUMN, ...COLUMNS.slice(3)] : COLUMNS;
+function columnsOf(board: Board, doneLabel = 'Done'): ReadonlyArray<{ status: TaskStatus; label: string }> {
+  const columns = COLUMNS.map((c) => (c.status === 'done' ? { ...c, label: doneLabel } : c));
+  return board.checking.length > 0 ? [...columns.slice(0, 3), CHECKING_COLUMN, ...columns.slice(3)] : columns;
 }
 
 export type Board = Record<TaskStatus, string[]>;
@@ -70,9 +71,11 @@ export interface KanbanProps {
   asksMerge?: (task: Task) => boolean;
   /** Such a task was dropped in Done: the card went back, and the page asks for the merge. */
   onAskMerge?: (task: Task) => void;
+  /** The Done column's name: `Merged` on a board of a project bound to a repository, where done is merged. */
+  doneLabel?: string;
 }
 
-export function Kanban({ tasks, board: fromServer, conversations, selected, onOpen, onReorder, asksMerge, onAskMerge }: KanbanProps) {
+export function Kanban({ tasks, board: fromServer, conversations, selected, onOpen, onReorder, asksMerge, onAskMerge, doneLabel }: KanbanProps) {
   const [board, setBoard] = useState(fromServer);
   const origin = useRef<{ board: Board; column: TaskStatus } | null>(null);
   const current = useRef(board);
@@ -107,7 +110,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
     const where = (id: string | number | undefined) => {
       if (id === undefined) return 'outside the board';
       const column = columnOf(current.current, String(id));
-      const label = columnsOf(current.current).find((c) => c.status === column)?.label;
+      const label = columnsOf(current.current, doneLabel).find((c) => c.status === column)?.label;
       if (!column || !label) return 'outside the board';
       const index = current.current[column].indexOf(String(id));
       return index < 0 ? `column ${label}` : `column ${label}, position ${index + 1} of ${current.current[column].length}`;
@@ -125,7 +128,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
       },
       onDragCancel: ({ active }) => `Moving ${nameOf(active.id)} was cancelled; it is back where it was.`,
     };
-  }, []);
+  }, [doneLabel]);
   const sensors = useSensors(useSensor(PointerSensor, { activationConstraint: { distance: 5 } }), useSensor(KeyboardSensor, { coordinateGetter }));
 
   const onDragStart = ({ active }: DragStartEvent) => {
@@ -194,7 +197,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
     >
       {/* On a phone the columns are stacked; these links jump to each one. */}
       <nav aria-label="Columns" className="mb-2 flex flex-wrap gap-1 sm:hidden">
-        {columnsOf(board).map((c) => (
+        {columnsOf(board, doneLabel).map((c) => (
           <a key={c.status} href={`#column-${c.status}`} className="rounded-full border border-slate-300 px-2 py-0.5 text-xs dark:border-slate-600">
             {c.label} <span className="tabular-nums">({board[c.status].length})</span>
           </a>
@@ -202,7 +205,7 @@ export function Kanban({ tasks, board: fromServer, conversations, selected, onOp
       </nav>
       {/* Wider screens: side by side, scrolling sideways inside the board when they do not fit. */}
       <div data-testid="kanban" className="grid grid-cols-1 gap-3 pb-2 sm:grid-flow-col sm:grid-cols-none sm:auto-cols-[minmax(9.5rem,1fr)] sm:overflow-x-auto">
-        {columnsOf(board).map((c) => (
+        {columnsOf(board, doneLabel).map((c) => (
           <Column key={c.status} status={c.status} label={c.label} ids={board[c.status]} tasks={tasks} conversations={conversations} selected={selected} onOpen={onOpen} />
         ))}
       </div>

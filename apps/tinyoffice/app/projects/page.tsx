@@ -171,7 +171,17 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
         )}
         <div className="flex flex-col gap-3 2xl:flex-row">
           <div className="min-w-0 flex-1">
-            <Kanban tasks={tasks} board={board} conversations={conversations} selected={taskId} onOpen={open} onReorder={onReorder} asksMerge={asksMerge} onAskMerge={setAsking} />
+            <Kanban
+              tasks={tasks}
+              board={board}
+              conversations={conversations}
+              selected={taskId}
+              onOpen={open}
+              onReorder={onReorder}
+              asksMerge={asksMerge}
+              onAskMerge={setAsking}
+              {...(current?.repo ? { doneLabel: 'Merged' } : {})}
+            />
           </div>
           {selected && (
             <TaskDetail
