@@ -400,6 +400,8 @@ test('a task whose check still fails after maxRounds waits for a person: its det
   await look(page, '/projects (task waits for a person)');
   await card.getByRole('button', { name: 'Take over' }).click();
   await expect(page.getByTestId('task-detail').getByTestId('task-rounds-answer')).toHaveText('After 1 round: taken over by tinyoffice.');
+  // The card says what the person decided, not "needs a person" any more.
+  await expect(page.locator(`li[data-task="${task.id}"]`).getByTestId('task-git-badge')).toHaveText('taken over');
   expect(await client.getTask({ params: { id: task.id } })).toMatchObject({ status: 'in_progress', assigneeAgent: null, git: { roundsApproval: { decision: 'take_over' } } });
   const [request] = await client.listApprovals({ query: { taskId: task.id } });
   expect(request).toMatchObject({ kind: 'task_rounds', status: 'answered', decision: 'take_over', decidedBy: 'tinyoffice' });

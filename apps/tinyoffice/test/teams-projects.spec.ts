@@ -181,6 +181,8 @@ test('an assigned task dragged to In progress with the mouse is dispatched; its 
   await shot(page, 'projects-dispatched');
   daemon.openGate('quick');
   await expect(link).toHaveAttribute('data-status', 'completed');
+  // A finished turn is not the task's state: the card links the conversation without a "completed" pill.
+  await expect(link).toHaveText('conversationconversation of WEB-1');
   const task = (await client.listTasks({ query: {} })).find((t) => t.identifier === 'WEB-1')!;
   expect(task).toMatchObject({ status: 'in_progress', assigneeAgent: 'coder', conversationId: expect.stringMatching(/.+/) });
   expect(await link.getAttribute('href')).toBe(`/conversations/view?id=${task.conversationId}`);
