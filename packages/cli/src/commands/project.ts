@@ -13,7 +13,7 @@ import { formatTime, plural, printFields, printJson, printTable, println } from 
 import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
 import { type BindingFlags, bindingFromFlags, DEFAULT_COMMAND_TIMEOUT_MS, hasBindingFlags } from './project-binding.ts';
-import { resolveProject } from './task.ts';
+import { resolveProject } from './project-ref.ts';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 

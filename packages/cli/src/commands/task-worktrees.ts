@@ -12,7 +12,7 @@ import { usageError } from '../output/cli-error.ts';
 import { formatDuration, printJson, printTable, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { contextOf, withJson } from './options.ts';
-import { resolveProject } from './task.ts';
+import { resolveProject } from './project-ref.ts';
 
 const STATE_TEXT: Record<WorktreeState, (text: string) => string> = {
   ready: (t) => t,

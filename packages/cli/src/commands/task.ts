@@ -11,7 +11,7 @@
  * worktrees' commands and `check` are in task-worktrees.ts.
  */
 import type { Command } from 'commander';
-import { checkResultText, reviewPlaceText, type Comment, type Project, type Task, type TaskCheck } from '@tinyagi/client';
+import { checkResultText, reviewPlaceText, type Comment, type Task, type TaskCheck } from '@tinyagi/client';
 import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -19,6 +19,7 @@ import { formatDuration, formatTime, plural, printFields, printJson, printTable,
 import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
 import { printTaskDiff, printTaskDiffStat } from './task-diff.ts';
+import { resolveProject } from './project-ref.ts';
 import { registerTaskWorktreeCommands } from './task-worktrees.ts';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
@@ -38,14 +39,6 @@ function colouredStatus(task: Task): string {
   if (task.status === 'checking') return style.yellow(label);
   if (task.status === 'review' || task.status === 'done') return style.green(label);
   return label;
-}
-
-/** A project by id, prefix (WEB) or name, case-insensitive for the last two. */
-export function resolveProject(projects: readonly Project[], ref: string): Project {
-  const lower = ref.toLowerCase();
-  const found = projects.find((p) => p.id === ref) ?? projects.find((p) => p.prefix.toLowerCase() === lower || p.name.toLowerCase() === lower);
-  if (found) return found;
-  throw usageError(`No project "${ref}". Projects: ${projects.map((p) => `${p.prefix} (${p.name})`).join(', ') || 'none'}.`);
 }
 
 /** The last `lines` lines of a log. */
