@@ -8,7 +8,8 @@
  * person's decision: it asks the daemon to merge a task in Review into its project's base, which
  * then removes the worktree (on the forge, for a task with a pull request: `sync` reads that pull
  * request's failed check runs and review comments and sends the new ones to the owner). The
- * worktrees' commands and `check` are in task-worktrees.ts.
+ * worktrees' commands and `check` are in task-worktrees.ts; `add`, `start`, `move`, `edit` and
+ * `delete` in task-edit.ts.
  */
 import type { Command } from 'commander';
 import { checkResultText, reviewPlaceText, type Comment, type Task, type TaskCheck } from '@tinyagi/client';
@@ -20,6 +21,7 @@ import { style } from '../output/style.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
 import { printTaskDiff, printTaskDiffStat } from './task-diff.ts';
 import { resolveProject } from './project-ref.ts';
+import { registerTaskEditCommands } from './task-edit.ts';
 import { registerTaskWorktreeCommands } from './task-worktrees.ts';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
@@ -135,7 +137,10 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
 }
 
 export function registerTaskCommands(program: Command): void {
-  const task = program.command('task').alias('tasks').description("the kanban's tasks: list, show (branch, checks, rounds, review comments), comment, request-changes, merge, worktrees");
+  const task = program
+    .command('task')
+    .alias('tasks')
+    .description("the kanban's tasks: add, start, move, edit, delete, list, show (branch, checks, rounds, review comments), comment, request-changes, merge, worktrees");
 
   withJson(
     task
@@ -272,5 +277,6 @@ export function registerTaskCommands(program: Command): void {
     );
   });
 
+  registerTaskEditCommands(task);
   registerTaskWorktreeCommands(task);
 }
