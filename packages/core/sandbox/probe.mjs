@@ -2,7 +2,7 @@
 // CLI would, reads what to try as one JSON line on stdin, tries each thing and prints one JSON
 // line of results, `{ "checks": [{ "name", "ok", "detail" }] }`, where ok means the boundary held.
 // Secrets come on stdin, never in argv or the environment, so finding them is the boundary's fault.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
 const INPUT_LIMIT = 1024 * 1024;
@@ -129,5 +129,15 @@ checks.push({
 
 // 5. A PID namespace of its own: the daemon and the user's other processes are not there.
 checks.push({ name: 'pid-namespace', ok: pids.length > 0 && pids.length < 16, detail: `${pids.length} processes visible` });
+
+// 6. The kernel's settings cannot be opened for writing (opened without O_CREAT or O_TRUNC and closed unwritten: nothing changes even where it opens).
+for (const path of input.kernel ?? []) {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_APPEND));
+    checks.push({ name: 'kernel-settings', ok: false, detail: `${path} opened for writing` });
+  } catch (err) {
+    checks.push({ name: 'kernel-settings', ok: true, detail: `${path}: ${err.code ?? err.message}` });
+  }
+}
 
 process.stdout.write(`${JSON.stringify({ checks })}\n`);

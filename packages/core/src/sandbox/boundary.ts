@@ -31,7 +31,7 @@
  */
 import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { InvokeError } from '../invoker/invoke-error.ts';
 import { CORE_ROOT } from '../package-root.ts';
@@ -74,16 +74,26 @@ export const HIDDEN_IN_HOME = [
   '.gemini',
 ] as const;
 
+/**
+ * The kernel's settings and triggers, bound read-only over themselves after the sandbox's /proc
+ * is mounted (as container runtimes do): with the daemon running as root the sandbox's root is
+ * the host's (`uid_map` is `0 0 1`) and could otherwise write `/proc/sys/kernel/core_pattern`
+ * (a program run as host root on the next crash) or `/proc/sysrq-trigger`. `/sys` is read-only
+ * with `/` already; bound again so it stays so whatever is mounted under it.
+ */
+export const KERNEL_PATHS = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs', '/sys'] as const;
+
 /** System paths replaced by an empty tmpfs: host sockets and shared temp files. */
 const PRIVATE_SYSTEM_DIRS = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
 
 /**
  * Every path hidden in an agent's sandbox that exists on this machine (real paths): the user's
- * credentials and CLI homes under each home the daemon knows (HOME and the account's), the CLI
- * homes the daemon's environment names, the TinyAGI home and the workspace root.
+ * credentials and CLI homes under each home the daemon knows (HOME, the daemon's own HOME and
+ * the account's home in the password database, which HOME need not name), the CLI homes the
+ * daemon's environment names, the TinyAGI home and the workspace root.
  */
 export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string[] {
-  const homes = new Set([opts.env.HOME, homedir()].filter((h): h is string => h !== undefined && isAbsolute(h)));
+  const homes = new Set([opts.env.HOME, homedir(), accountHome()].filter((h): h is string => h !== undefined && isAbsolute(h)));
   const candidates: string[] = [];
   for (const home of homes) for (const rel of HIDDEN_IN_HOME) candidates.push(join(home, rel));
   for (const name of ['CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME']) {
@@ -106,6 +116,16 @@ export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefi
     if (real !== undefined && real !== '/') out.add(real);
   }
   return [...out];
+}
+
+/** The daemon's account's home as the password database has it (`os.homedir()` is `$HOME` when that is set). */
+export function accountHome(): string | undefined {
+  try {
+    return userInfo().homedir || undefined;
+  } catch {
+    // No entry for this uid (a container's arbitrary user): HOME is all there is.
+    return undefined;
+  }
 }
 
 function realOrUndefined(path: string): string | undefined {
@@ -166,6 +186,8 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   const ordered = ops.map((op, i) => ({ op, i })).sort((a, b) => depth(a.op.path) - depth(b.op.path) || rank(a.op) - rank(b.op) || a.i - b.i);
 
   const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc'];
+  // The kernel's settings read-only over the sandbox's own /proc (a root daemon's sandbox is uid 0 inside and out).
+  for (const path of KERNEL_PATHS) args.push('--ro-bind-try', path, path);
   for (const dir of PRIVATE_SYSTEM_DIRS) if (dir !== '/dev/shm' && existsSync(dir)) args.push('--tmpfs', dir);
   const seen = new Set<string>();
   const remountReadOnly: string[] = [];

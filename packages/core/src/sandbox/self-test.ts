@@ -3,13 +3,16 @@
  * truth"): a probe (core's sandbox/probe.mjs) runs inside the boundary exactly as an agent's CLI
  * would (the same launcher, cgroup, bwrap arguments and sandbox-init bridges) and must
  * - fail to read a file planted in a hidden directory (the TinyAGI home),
- * - fail to write outside its workspace (the hidden home, the user's home, the workspace root)
+ * - fail to write outside its workspace (the hidden home, the user's home as HOME and the
+ *   password database name it, the workspace root)
  *   and succeed inside it,
  * - fail to connect to a listener on the host's loopback that is not bridged, and to a public
  *   address, while the bridged port answers,
  * - not find any of the daemon's secrets (a planted canary, the API token, the providers' keys)
  *   in its environment, in /proc or in the files that hold them,
- * - see a PID namespace of its own;
+ * - see a PID namespace of its own,
+ * - fail to open the kernel's settings for writing (`/proc/sys/kernel/core_pattern`,
+ *   `/proc/sysrq-trigger`, `/sys`: a root daemon's sandbox is root inside);
  * and its processes must be in the agent's memory cgroup. The result is recorded for every spawn
  * (machine.ts) and shown per agent (status.ts).
  */
@@ -20,12 +23,25 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { isSecretKey } from '../config/secrets.ts';
 import { CORE_ROOT } from '../package-root.ts';
-import { Boundary } from './boundary.ts';
+import { accountHome, Boundary } from './boundary.ts';
 import { DEFAULT_SANDBOX_MEMORY_MB, sandboxRunDir } from './spec.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { bwrapMissing, bwrapProblem, EMPTY_SANDBOX_ARGS, findBwrap, platformProblem, type MachineCheck, type SelfTestCheck } from './machine.ts';
 
 export const PROBE = join(CORE_ROOT, 'sandbox', 'probe.mjs');
+
+/**
+ * The kernel's settings the probe tries to open for writing (and closes unwritten): each must
+ * refuse. `core_pattern` is the one a sandbox running as host root would turn into a program
+ * the kernel runs as root on the next crash.
+ */
+export const KERNEL_WRITE_PROBES = [
+  '/proc/sys/kernel/core_pattern',
+  '/proc/sys/kernel/randomize_va_space',
+  '/proc/sysrq-trigger',
+  '/sys/kernel/uevent_helper',
+  '/sys/kernel/mm/transparent_hugepage/enabled',
+];
 /** The self-test's agent id: not a valid agent id, so no agent's directories are touched. */
 export const SELF_TEST_AGENT = '.self-test';
 
@@ -62,13 +78,16 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
   const planted = join(dir, 'planted-secret');
   writeFileSync(planted, `${canary}\n`, { mode: 0o600 });
   const home = env.HOME ?? '';
-  const writeOutside = [join(dir, 'written-from-sandbox'), ...(home ? [join(home, `.tinyagi-sandbox-write-test-${process.pid}`)] : []), join(opts.tinyHome, `written-from-sandbox-${process.pid}`)];
+  // HOME and the account's home in the password database, when HOME names another folder.
+  const account = accountHome();
+  const homes = [...new Set([home, account].filter((h): h is string => h !== undefined && h !== ''))];
+  const writeOutside = [join(dir, 'written-from-sandbox'), ...homes.map((h) => join(h, `.tinyagi-sandbox-write-test-${process.pid}`)), join(opts.tinyHome, `written-from-sandbox-${process.pid}`)];
   if (existsSync(opts.workspaceRoot)) writeOutside.push(join(opts.workspaceRoot, `.written-from-sandbox-${process.pid}`));
   const secretFiles = [
     planted,
     join(opts.tinyHome, 'settings.json'),
     join(opts.tinyHome, 'api-token'),
-    ...(home ? [join(home, '.claude', '.credentials.json'), join(home, '.codex', 'auth.json'), join(home, '.claude.json')] : []),
+    ...homes.flatMap((h) => [join(h, '.claude', '.credentials.json'), join(h, '.codex', 'auth.json'), join(h, '.claude.json')]),
   ];
 
   // A listener the sandbox must not reach, and one it reaches through its bridge (as it reaches the API).
@@ -110,6 +129,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
         bridge: { host: '127.0.0.1', port: port(bridged), expect: 'pong' },
         secrets: [canary, ...(opts.secrets ?? [])],
         secretFiles,
+        kernel: KERNEL_WRITE_PROBES,
       })}\n`,
     );
     const code = await exited;
