@@ -1,5 +1,5 @@
 /**
- * Crash harness for git-native tasks (issue 51, docs/git-tasks.md "Crash safety"): the built
+ * Crash harness for git-native tasks (docs/git-tasks-design.md, "Crash safety, step by step"): the built
  * daemon runs the whole loop for three tasks of a bound project at once — the worktree and its
  * setup, the agent's run, the Checking (a check that fails on the first round), the feedback, the
  * agent's fix, the Checking again, a person's merge and the worktree's removal — and is killed

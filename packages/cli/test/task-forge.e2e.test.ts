@@ -1,6 +1,6 @@
 /**
- * `tinyagi task sync|show|merge` on a project with a GitHub forge (docs/git-tasks.md, "Built
- * (slice 7): the forge"), against the built daemon (its bundle loads @tinyagi/forge-github on first
+ * `tinyagi task sync|show|merge` on a project with a GitHub forge (docs/git-tasks.md, "With a
+ * GitHub forge"), against the built daemon (its bundle loads @tinyagi/forge-github on first
  * use) and test-kit's GitHub stand-in, whose bare repository is the project's remote. The agent (the
  * fake claude running a script in its worktree) commits, pushes and says done; the pull request
  * opens; a failed check run on GitHub reaches it through `task sync`; it fixes and is checked

@@ -1,5 +1,5 @@
 /**
- * The forge's words to the owner (docs/git-tasks.md, "Built (slice 7): the forge"): a failed check
+ * The forge's words to the owner (docs/git-tasks.md, "With a GitHub forge"): a failed check
  * run and a review as the message carries them, and the pull request's base from the binding's.
  * Pure: no git, no network.
  */

@@ -1,5 +1,5 @@
 /**
- * A task whose checks fail after all its rounds (docs/git-tasks.md, "Built (slice 7)"): the
+ * A task whose checks fail after all its rounds (docs/git-tasks.md, "When the rounds run out"): the
  * Checking asks a person once (a run-less `task_rounds` approval that never expires), a crash
  * between recording the request and making it leaves it to the next start (made once), and each
  * answer is carried out once: more rounds (the round's feedback to the owner, the limit raised),

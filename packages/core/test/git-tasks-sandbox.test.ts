@@ -1,6 +1,6 @@
 /**
  * A sandboxed agent in its task's worktree, with real bwrap and real git (docs/sandbox.md, "A
- * task's worktree"; docs/git-tasks.md, "Built (slice 7): sandbox"): the agent's CLI (bash through
+ * task's worktree"; docs/git-tasks.md, "Sandboxed agents in tasks"): the agent's CLI (bash through
  * the invoker's runner) commits on its branch from inside the boundary and the daemon's facts see
  * the commit, while every write a commit does not need (a hook, the config, another task's branch,
  * main, the admin folder's pointers, the packs) is refused; the daemon's git never runs what the

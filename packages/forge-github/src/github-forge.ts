@@ -1,6 +1,6 @@
 /**
  * GitHub as a project's forge, through Octokit (`@octokit/rest`): core's `Forge` interface
- * (docs/git-tasks.md, "Built (slice 7): the forge"). Contract:
+ * (docs/git-tasks-design.md, "The forge"). Contract:
  * - `ensurePullRequest` is idempotent: it lists the open pull requests of `owner:head` into
  *   `base` first and opens one only when there is none; a create that races another (GitHub's
  *   422 "A pull request already exists") is answered by listing again.

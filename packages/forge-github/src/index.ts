@@ -1,5 +1,5 @@
 /**
- * @tinyagi/forge-github: GitHub as a git-native task's forge (docs/git-tasks.md, "Built (slice 7):
- * the forge"), loaded by the daemon only for a project whose binding names a GitHub forge.
+ * @tinyagi/forge-github: GitHub as a git-native task's forge (docs/git-tasks-design.md,
+ * "The forge"), loaded by the daemon only for a project whose binding names a GitHub forge.
  */
 export { createGitHubForge } from './github-forge.ts';

@@ -1,5 +1,5 @@
 /**
- * Git-native tasks with a forge (docs/git-tasks.md, "Built (slice 7): the forge"), end to end
+ * Git-native tasks with a forge (docs/git-tasks.md, "With a GitHub forge"), end to end
  * through test-kit's GitHub stand-in (written from GitHub's OpenAPI description), whose bare
  * repository is the project's remote: the agent (the fake claude running a script in its
  * worktree) commits, pushes and says done; the Checking passes and the pull request is opened; a

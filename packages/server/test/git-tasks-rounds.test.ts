@@ -1,6 +1,6 @@
 /**
- * A task whose checks fail after all its rounds asks a person (docs/git-tasks.md, "Built (slice
- * 7)"): one `task_rounds` approval, listed by task, never expiring, found again (not made again)
+ * A task whose checks fail after all its rounds asks a person (docs/git-tasks.md, "When the
+ * rounds run out"): one `task_rounds` approval, listed by task, never expiring, found again (not made again)
  * by a start; answered through the decision route: more rounds (the round's feedback reaches the
  * owner's run in the worktree), take over (assigned to nobody, nobody sent anything); an answer
  * the desk recorded but a crash did not carry out is carried out at start. Real git, the routes on

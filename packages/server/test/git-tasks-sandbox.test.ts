@@ -1,5 +1,5 @@
 /**
- * A sandboxed agent's task (docs/git-tasks.md, "Built (slice 7): sandbox"; docs/sandbox.md, "A
+ * A sandboxed agent's task (docs/git-tasks.md, "Sandboxed agents in tasks"; docs/sandbox.md, "A
  * task's worktree"), with real bwrap: the agent (the fake claude running a script, its CLI inside
  * the boundary because its `sandbox` is `required`) commits in its task's worktree and says done
  * through its run's `update_task` route; the Checking sees the commit, and the project's check runs

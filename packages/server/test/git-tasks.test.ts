@@ -1,5 +1,5 @@
 /**
- * Git-native tasks, slice 2 (docs/git-tasks.md): a project bound to a real repository through the
+ * Git-native tasks (docs/git-tasks.md): a project bound to a real repository through the
  * API, and a task moved to in_progress gets its worktree and branch (setup included) before its
  * message is sent; the assignee's CLI (the fake claude, which logs its real working directory)
  * runs in the worktree. Real git (test-kit's `gitRepos`), the server's routes on loopback, the

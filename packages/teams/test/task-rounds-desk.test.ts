@@ -1,5 +1,5 @@
 /**
- * A task's `task_rounds` request at the desk (docs/git-tasks.md, "Built (slice 7)"): it takes its
+ * A task's `task_rounds` request at the desk (docs/git-tasks.md, "When the rounds run out"): it takes its
  * own three answers only, `more_rounds` records the rounds it gives (the number given, else the
  * binding's maxRounds the request carries), the first answer wins, the observers hear each answer
  * once, and a start's recovery — which cancels the requests of runs a stopped daemon left — leaves

@@ -1,6 +1,6 @@
 /**
  * A GitHub REST API stand-in on a loopback port, for the forge slice of git-native tasks
- * (docs/git-tasks.md, "Built (slice 7): the forge"). Written from GitHub's published OpenAPI
+ * (docs/git-tasks-design.md, "The forge"). Written from GitHub's published OpenAPI
  * description (`@octokit/openapi`, api.github.com): every answer is shaped as that description's
  * schema for the operation says, and `test/github-standin.test.ts` validates the answers and
  * the accepted requests against it while driving the stand-in with the real `@octokit/rest`.

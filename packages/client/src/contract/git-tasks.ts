@@ -51,7 +51,7 @@ export const DEFAULT_MAX_ROUNDS = 5;
 export const DEFAULT_FORGE_POLL_SECONDS = 120;
 
 /**
- * The project's forge (docs/git-tasks.md, "Built (slice 7): the forge"): GitHub, where the task's
+ * The project's forge (docs/git-tasks.md, "With a GitHub forge"): GitHub, where the task's
  * pull request is opened once its Checking passes, whose check runs and review comments reach the
  * owner, and where the person's merge is made. The token is never stored here: `tokenEnv` names
  * the daemon's environment variable that holds it (never passed to agents).

@@ -1,5 +1,5 @@
 /**
- * The forge's steps of a repository-bound task (docs/git-tasks.md, "Built (slice 7): the forge"),
+ * The forge's steps of a repository-bound task (docs/git-tasks-design.md, "The forge"),
  * for a project whose binding has a `forge` (which requires a `remote`). Contract:
  * - `openTaskPullRequest`, after a passed Checking (the branch is pushed: "pushed" is one of its
  *   facts): the forge's open pull request for the task's branch into the base's branch is found or

@@ -1,5 +1,5 @@
 /**
- * A forge (docs/git-tasks.md, "Built (slice 7): the forge"): where a repository-bound project's
+ * A forge (docs/git-tasks-design.md, "The forge"): where a repository-bound project's
  * pull requests, check runs and review comments live, and where its merges are made. Core
  * declares the interface only; an implementation is a package of its own that core never loads
  * (`@tinyagi/forge-github`, through Octokit), which the daemon imports when a bound project has a

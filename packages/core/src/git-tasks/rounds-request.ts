@@ -1,6 +1,6 @@
 /**
  * The `task_rounds` approval of a task whose checks failed after all its rounds (docs/git-tasks.md,
- * "Built (slice 7)"). The request's id (roundsApprovalId) is recorded on the task
+ * "When the rounds run out"). The request's id (roundsApprovalId) is recorded on the task
  * (`task.git.roundsApproval`) before the request is made (the Checking's `needs_person` write);
  * `requestRoundsApproval` makes it with that id unless it exists (`createOnce`), so the step and a
  * start after a crash make it once, and a restart finds the pending one. It is run-less (no run, no session) and never expires: it waits

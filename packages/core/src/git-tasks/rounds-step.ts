@@ -1,5 +1,5 @@
 /**
- * The person asked after a task's last round (docs/git-tasks.md, "Built (slice 7)"): the
+ * The person asked after a task's last round (docs/git-tasks.md, "When the rounds run out"): the
  * `task_rounds` approval, and carrying out its answer. Contract:
  * - The request (rounds-request.ts) is made once, also across a crash, and never expires.
  * - An answer is taken at the desk (the first wins, in the database); `carryOutRoundsAnswer` then
