@@ -58,6 +58,12 @@ export interface MockRuleSpec {
   gate?: string;
   latency_ms?: number;
   spawn?: MockSpawnSpec[];
+  /**
+   * What the rule does before it replies (after its gate and delay, before its sub-agents), in
+   * order: write a file, run a command, commit, update the task, ask an approval (mock-actions.ts).
+   * Checked when the rule runs: a malformed action fails the run (CONFIG_INVALID).
+   */
+  actions?: unknown[];
   usage?: MockUsageSpec;
 }
 

@@ -4,7 +4,8 @@
  * substring, or `/regex/flags`; the first match wins) and replies from a template, optionally
  * after reporting scripted progress (tool use, status lines, as an agent CLI streams them), after
  * its gate is released (mock-gate.ts) and a delay, after spawning sub-agents, or by failing in a
- * chosen way. It never calls a model, and its default reply says so. Its steps (after the delay, before each sub-agent call)
+ * chosen way, or after its scripted actions (mock-actions.ts: write a file, run a command, commit,
+ * update its task, ask an approval, as a coding agent's tools do). It never calls a model, and its default reply says so. Its steps (after the delay, before each sub-agent call)
  * are steering checkpoints (`req.checkpoint`): a paused run waits there, and operator input
  * joins `{{message}}` like a user message added to the turn.
  */
@@ -12,12 +13,15 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { InvokeError } from '../invoke-error.ts';
 import { emitProgress, runLimits, type InvokeProgress, type InvokeRequest, type InvokeResult, type SpawnAgentArgs } from '../types.ts';
+import { mockActionName, parseMockActions, runMockAction } from './mock-actions.ts';
 import { gateOpened, mockGateDir } from './mock-gate.ts';
+import type { MockActionSpec } from './mock-actions.ts';
 import type { MockProgressSpec, MockScriptSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
 import type { RuntimeImpl } from '../runtime.ts';
 
+export type { MockActionSpec } from './mock-actions.ts';
 export type { MockFailure, MockProgressSpec, MockRuleSpec, MockScriptSpec, MockSpawnSpec, MockUsageSpec } from './mock-script.ts';
 
 export const DEFAULT_MOCK_REPLY = '[mock] {{agent}}: received "{{message}}"';
@@ -118,6 +122,34 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
       previous: userTurns.at(-1)?.content ?? '',
     };
 
+    // The actions, in order; the first that fails ends the run with its reason.
+    const actions = parseMockActions(rule?.actions, `rule "${rule?.match ?? ''}"`);
+    for (const [i, action] of actions.entries()) {
+      const name = mockActionName(action);
+      const id = `mock-action-${i + 1}`;
+      emitProgress(req, { type: 'tool', name, input: actionInput(action), id, kind: ACTION_KINDS[name] });
+      try {
+        await runMockAction(action, {
+          req,
+          signal: stop.signal,
+          render: (template) => renderTemplate(template, vars),
+          holding: (on) => {
+            holding = on;
+          },
+        });
+      } catch (err) {
+        emitProgress(req, { type: 'tool_result', name, id, ok: false });
+        if (stop.signal.aborted) throw err;
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new InvokeError('permanent', `${what}: action ${i + 1} (${name}) failed: ${reason}`, {
+          ...(err instanceof InvokeError ? { code: err.code, ...(err.hint ? { hint: err.hint } : {}) } : {}),
+          cause: err,
+        });
+      }
+      emitProgress(req, { type: 'tool_result', name, id, ok: true });
+      watchdog.touch();
+    }
+
     const spawnResults: string[] = [];
     for (const [i, spawn] of (rule?.spawn ?? []).entries()) {
       if (i > 0) await checkpoint();
@@ -180,6 +212,17 @@ export const mockRuntime: RuntimeImpl = {
   // Its block, agents.<id>.mock, is the script (the kind's settings: MockScriptSchema).
   target: ({ block, model }) => ({ model, mock: (block as MockScriptSpec | undefined) ?? {} }),
 };
+
+const ACTION_KINDS = { write: 'file_edit', run: 'command', commit: 'command', update_task: 'mcp', ask_approval: 'other' } as const;
+
+/** An action's input as its tool event shows it. */
+function actionInput(action: MockActionSpec): Record<string, unknown> {
+  if ('write' in action) return { path: action.write.path };
+  if ('run' in action) return { argv: action.run };
+  if ('commit' in action) return { message: action.commit };
+  if ('update_task' in action) return action.update_task;
+  return { tool: action.ask_approval.tool, ...(action.ask_approval.input ? { input: action.ask_approval.input } : {}) };
+}
 
 /** The progress event of one scripted step (optional fields only when the script gives them). */
 function mockProgress(step: MockProgressSpec): InvokeProgress {
