@@ -3,9 +3,9 @@
  * base or reachable from the remote's branch goes; anything else is WORKTREE_UNSAFE and stays.
  * Abandoned worktrees are listed, never removed.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTemp } from '@tinyagi/test-kit';
+import { cleanupTemp, tempDir } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
 import { abandonedWorktrees, createTaskWorktree, removeTaskWorktree } from '../src/git-tasks/worktrees.ts';
@@ -70,6 +70,46 @@ describe('removeTaskWorktree', () => {
     sh(wt.path, 'commit', '--quiet', '-m', 'draft');
     sh(fx.repoDir, 'merge', '--quiet', '--ff-only', wt.branch);
     expect(await removeTaskWorktree(ctx, task(1))).toMatchObject({ removed: true, branchDeleted: true });
+  });
+});
+
+describe('removeTaskWorktree after what an agent plants in it', () => {
+  it("a lock in the worktree's admin folder (git worktree lock, as an unconfined agent may run it): the merged worktree is unlocked and removed", async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    const wt = await createTaskWorktree(ctx, task(1));
+    commitFile(wt.path, 'feature.txt', 'done\n');
+    sh(wt.path, 'worktree', 'lock', '--reason', 'mine now', wt.path);
+    sh(fx.repoDir, 'merge', '--quiet', '--ff-only', wt.branch);
+    const removed = await removeTaskWorktree(ctx, task(1));
+    expect(removed).toMatchObject({ removed: true, branchDeleted: true, check: { merged: true } });
+    expect(existsSync(wt.path)).toBe(false);
+    expect(sh(fx.repoDir, 'worktree', 'list', '--porcelain')).not.toContain(wt.path);
+  });
+
+  it("a .git pointed at a repository of the agent's making (outside the worktree), or replaced by one: the merged worktree is removed, that repository left alone", async () => {
+    for (const [n, how] of [
+      [1, 'pointed'],
+      [2, 'replaced'],
+    ] as const) {
+      const fx = gitFixture();
+      const ctx = fx.project();
+      const wt = await createTaskWorktree(ctx, task(n));
+      commitFile(wt.path, 'feature.txt', 'done\n');
+      sh(fx.repoDir, 'merge', '--quiet', '--ff-only', wt.branch);
+      const own = tempDir('tinyagi-agents-repo-');
+      sh(own, 'init', '--quiet');
+      if (how === 'pointed') writeFileSync(join(wt.path, '.git'), `gitdir: ${join(own, '.git')}\n`);
+      else {
+        // What `rm .git && git init` leaves: a repository of its own where git's pointer was.
+        rmSync(join(wt.path, '.git'));
+        sh(wt.path, 'init', '--quiet');
+      }
+      const removed = await removeTaskWorktree(ctx, task(n));
+      expect(removed, how).toMatchObject({ removed: true, branchDeleted: true });
+      expect(existsSync(wt.path), how).toBe(false);
+      expect(existsSync(join(own, '.git', 'HEAD')), how).toBe(true);
+    }
   });
 });
 

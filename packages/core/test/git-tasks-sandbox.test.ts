@@ -17,7 +17,8 @@ import type { Settings } from '../src/config/schema.ts';
 import { collectDoneFacts } from '../src/git-tasks/facts.ts';
 import { runCheck, runChecks } from '../src/git-tasks/checks.ts';
 import { type ProjectRepoContext, resolveProjectRepo } from '../src/git-tasks/project-repo.ts';
-import { createTaskWorktree, removalCheck } from '../src/git-tasks/worktrees.ts';
+import { createTaskWorktree, removalCheck, removeTaskWorktree } from '../src/git-tasks/worktrees.ts';
+import { SANDBOX_LOCK_REASON } from '../src/git-tasks/admin-markers.ts';
 import { runCliProcess } from '../src/invoker/cli-runner.ts';
 import { boundaryFor, closeHostBridges } from '../src/sandbox/boundary.ts';
 import { gitWorktreeMounts } from '../src/sandbox/git-worktree.ts';
@@ -212,6 +213,40 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
     writeFileSync(join(admin, 'tinyagi-branch'), 'refs/heads/WEB-9\n');
     expect(gitWorktreeMounts(wt.path, [home])?.writable).toEqual([admin, join(commonDir, 'objects')]);
     writeFileSync(join(admin, 'tinyagi-branch'), `refs/heads/${wt.branch}\n`);
+  });
+
+  it("the admin folder's markers cannot be planted, missing or not (a lock, the setup's marker); the merge then removes the worktree", async () => {
+    const wt = await createTaskWorktree(ctx, task(4, 'Markers'));
+    const admin = join(commonDir, 'worktrees', 'WEB-4');
+    // No setup in this project: its marker is missing, as git's lock is.
+    expect(existsSync(join(admin, 'locked'))).toBe(false);
+    expect(existsSync(join(admin, 'tinyagi-setup'))).toBe(false);
+    const attempts: Array<[string, string]> = [
+      ['lock the worktree with git', 'git worktree lock --reason mine "$PWD"'],
+      ["write git's lock file", `echo mine > ${admin}/locked`],
+      ["remove git's lock file", `rm -f ${admin}/locked`],
+      ["plant the setup's marker", `echo '{}' > ${admin}/tinyagi-setup`],
+      ["replace the setup's marker folder", `rmdir ${admin}/tinyagi-setup`],
+    ];
+    const script = [
+      'echo done > markers.txt && git add markers.txt && git commit -q -m markers && echo "ok commit"',
+      `echo "lock: $(cat ${admin}/locked)"`,
+      ...attempts.map(([, cmd], i) => `if ( ${cmd} ) >/dev/null 2>&1; then echo "ESCAPED ${i}"; else echo "refused ${i}"; fi`),
+    ].join('\n');
+    const { outcome, lines } = await agentRuns(wt.path, script);
+    expect(outcome.exitCode, `${outcome.stderrTail}\n${lines.join('\n')}`).toBe(0);
+    const escaped = lines.filter((l) => l.startsWith('ESCAPED')).map((l) => attempts[Number(l.split(' ')[1])]![0]);
+    expect(escaped).toEqual([]);
+    expect(lines).toContain('ok commit');
+    // While it ran the worktree was locked by the daemon; once it exited, nothing of it is left.
+    expect(lines).toContain(`lock: ${SANDBOX_LOCK_REASON}`);
+    expect(existsSync(join(admin, 'locked'))).toBe(false);
+    expect(existsSync(join(admin, 'tinyagi-setup'))).toBe(false);
+
+    // The person merges: the worktree goes, and with it the branch.
+    sh(repoDir, 'merge', '--quiet', '--no-ff', '-m', 'merge WEB-4', wt.branch);
+    expect(await removeTaskWorktree(ctx, task(4, 'Markers'))).toMatchObject({ removed: true, branchDeleted: true });
+    expect(existsSync(wt.path)).toBe(false);
   });
 
   it("the daemon's git never runs what the agent plants: a .git pointed at a repository of its own with an fsmonitor hook", async () => {

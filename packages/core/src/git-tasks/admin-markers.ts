@@ -10,3 +10,10 @@ export const TASK_MARKER = 'tinyagi-task';
 export const SETUP_MARKER = 'tinyagi-setup';
 /** The task's branch (`refs/heads/…`): the one ref a sandboxed agent's boundary lets it move. */
 export const BRANCH_MARKER = 'tinyagi-branch';
+/**
+ * The reason of the lock the boundary holds on a task's worktree while a sandboxed process
+ * works in it (sandbox/git-worktree.ts): git's `locked` file, made by the daemon so the agent
+ * cannot make one of its own, and removed when the last such process has exited. The merge's
+ * removal lifts it (worktrees.ts).
+ */
+export const SANDBOX_LOCK_REASON = 'tinyagi: a sandboxed agent or check is working in this worktree';

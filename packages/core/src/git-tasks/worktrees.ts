@@ -345,8 +345,29 @@ async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef): Pr
   }
   let removed = false;
   if (entry !== undefined) {
-    // --force: the file rules' copies and links are untracked on purpose; the check above left only them.
-    if (present) await git(['worktree', 'remove', '--force', path], { cwd: ctx.repoDir });
+    // Unlocked first: git neither removes nor prunes a locked worktree.
+    if (entry.locked !== undefined) await git(['worktree', 'unlock', path], { cwd: ctx.repoDir });
+    if (present) {
+      // What git's removal trusts is put back as the repository records it: the worktree is the daemon's, and the check above
+      // (run with the repository's own admin folder) found nothing at stake. A lock (the boundary's own while a sandboxed
+      // process works there, or one an unconfined agent made) is lifted; a `.git` the agent pointed at a repository of its
+      // own making (or replaced by one) names the admin folder again. Else git refuses ("cannot remove a locked working
+      // tree", "'.git' does not point back") and the task would stay in Review with its worktree.
+      const admin = await adminDir(ctx.repoDir, path);
+      const dotGit = join(path, '.git');
+      const pointer = `gitdir: ${admin}\n`;
+      let pointsBack = false;
+      try {
+        const named = readFileSync(dotGit, 'utf8').trim().replace(/^gitdir: /, '');
+        pointsBack = lstatSync(dotGit).isFile() && samePath(resolve(path, named), admin);
+      } catch {}
+      if (!pointsBack) {
+        rmSync(dotGit, { recursive: true, force: true });
+        writeFileSync(dotGit, pointer);
+      }
+      // --force: the file rules' copies and links are untracked on purpose; the check above left only them.
+      await git(['worktree', 'remove', '--force', path], { cwd: ctx.repoDir });
+    }
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });
     removed = present;
   }

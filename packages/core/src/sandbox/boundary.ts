@@ -385,7 +385,13 @@ export class Boundary {
       scratch: git?.scratch ?? [],
       inner,
     });
-    const listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
+    let listeners: Server[];
+    try {
+      listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
+    } catch (err) {
+      git?.release();
+      throw err;
+    }
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.
     const script = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@"';
@@ -396,6 +402,8 @@ export class Boundary {
       controlFd: CONTROL_FD,
       release: () => {
         for (const server of listeners) server.close();
+        // The worktree's lock and the markers' stand-ins, once no sandbox of that worktree runs (git-worktree.ts).
+        git?.release();
       },
     };
   }

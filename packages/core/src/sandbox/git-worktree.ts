@@ -12,8 +12,16 @@
  *   packed history and the alternates list cannot be replaced); the folder of the task's branch
  *   under `refs/heads` and its reflog folder, each other entry already there bound read-only over
  *   itself (another task's branch cannot be moved or deleted);
- * - read-only over the admin folder's files git and the daemon trust: `commondir`, `gitdir`,
- *   `config.worktree` (made empty when missing), TinyAGI's markers.
+ * - read-only over the admin folder's files git and the daemon trust, whether or not they exist
+ *   yet: `commondir`, `gitdir`, `config.worktree` (made empty when missing), `locked` and
+ *   TinyAGI's markers. A missing `locked` is made by the daemon with its own reason (the worktree
+ *   is locked while a sandboxed process works in it; a lock the agent made would keep the
+ *   person's merge from removing it); a missing marker gets an empty folder in its place (read
+ *   as absent, as a missing marker is). Both are held per admin folder while any sandbox of it
+ *   runs and removed when the last one's `release` is called (a daemon that died meanwhile leaves
+ *   them: the next sandbox there takes them over, the merge's removal lifts the lock). `HEAD`,
+ *   the index and the logs stay writable: a commit, a checkout, a rebase replace them by rename,
+ *   and the daemon trusts none of them (the branch it reads is `tinyagi-branch`'s).
  * The branch is the one the daemon recorded (`tinyagi-branch`, read-only inside), never HEAD (the
  * agent's to rewrite); a branch directly under `refs/heads` (a template without a folder) gets no
  * ref write, since that folder holds the base branch. Everything is derived from real paths and
@@ -21,12 +29,75 @@
  * worktree, that does not lie in `<common>/worktrees` of a git dir, or that lies where the agent
  * writes anyway (its worktree, its private home: a folder of its own making), gives nothing.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { BRANCH_MARKER, SETUP_MARKER, TASK_MARKER } from '../git-tasks/admin-markers.ts';
+import { BRANCH_MARKER, SANDBOX_LOCK_REASON, SETUP_MARKER, TASK_MARKER } from '../git-tasks/admin-markers.ts';
 
 /** The admin folder's files a sandboxed agent may not change: git's pointers and TinyAGI's markers. */
 const PROTECTED_ADMIN_FILES = ['commondir', 'gitdir', 'config.worktree', 'locked', TASK_MARKER, SETUP_MARKER, BRANCH_MARKER];
+/** TinyAGI's markers: when missing, an empty folder of the daemon's stands in their place while a sandbox runs. */
+const MARKERS = [TASK_MARKER, SETUP_MARKER, BRANCH_MARKER];
+
+/** Per admin folder: how many sandboxes hold it, and what the daemon made there for them (removed when the last lets go). */
+const holds = new Map<string, { count: number; made: Array<{ path: string; kind: 'lock' | 'placeholder' }> }>();
+
+function isOurLock(path: string): boolean {
+  return readText(path) === SANDBOX_LOCK_REASON;
+}
+
+function isEmptyFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory() && readdirSync(path).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes what stands in for the admin folder's missing trusted files (see the module's comment)
+ * and returns the function that lets go of them. Undefined when they cannot be made.
+ */
+function holdAdminFiles(adminDir: string): (() => void) | undefined {
+  let hold = holds.get(adminDir);
+  if (hold === undefined) {
+    hold = { count: 0, made: [] };
+    // Left by a daemon that died while a sandbox ran: taken over, so this hold's end removes them.
+    const lock = join(adminDir, 'locked');
+    if (isOurLock(lock)) hold.made.push({ path: lock, kind: 'lock' });
+    for (const marker of MARKERS) if (isEmptyFolder(join(adminDir, marker))) hold.made.push({ path: join(adminDir, marker), kind: 'placeholder' });
+  }
+  const lock = join(adminDir, 'locked');
+  if (!existsSync(lock)) {
+    if (!made(() => writeFileSync(lock, `${SANDBOX_LOCK_REASON}\n`, { flag: 'wx' }), lock)) return undefined;
+    if (isOurLock(lock)) hold.made.push({ path: lock, kind: 'lock' });
+  }
+  for (const marker of MARKERS) {
+    const path = join(adminDir, marker);
+    if (existsSync(path)) continue;
+    if (!made(() => mkdirSync(path, { mode: 0o555 }), path)) return undefined;
+    hold.made.push({ path, kind: 'placeholder' });
+  }
+  hold.count += 1;
+  holds.set(adminDir, hold);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const current = holds.get(adminDir);
+    if (current === undefined) return;
+    current.count -= 1;
+    if (current.count > 0) return;
+    holds.delete(adminDir);
+    for (const { path, kind } of current.made) {
+      try {
+        if (kind === 'lock' && isOurLock(path)) rmSync(path, { force: true });
+        else if (kind === 'placeholder' && isEmptyFolder(path)) rmdirSync(path);
+      } catch {
+        // Gone already (the merge's removal took the worktree).
+      }
+    }
+  };
+}
 
 export interface GitWorktreeMounts {
   /** The common dir, the branch (absent: no ref write). */
@@ -40,6 +111,8 @@ export interface GitWorktreeMounts {
   /** Bound read-only if still there when bwrap starts: the other entries of the branch's folders (another task's merge may delete its branch meanwhile). */
   readableIfPresent: string[];
   writable: string[];
+  /** Lets go of what the daemon made in the admin folder for this sandbox (call when its process has exited). */
+  release: () => void;
 }
 
 function real(path: string): string | undefined {
@@ -119,13 +192,17 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
   // git reads config.worktree only with extensions.worktreeConfig; an empty one bound read-only keeps the agent from making
   // one (the daemon's git would read it). What cannot be made here is not given writable folders around it: nothing is bound.
   if (!made(() => writeFileSync(join(adminDir, 'config.worktree'), '', { flag: 'wx' }), join(adminDir, 'config.worktree'))) return undefined;
-  for (const file of PROTECTED_ADMIN_FILES) if (existsSync(join(adminDir, file))) readable.push(join(adminDir, file));
   for (const dir of ['pack', 'info']) {
     if (!made(() => mkdirSync(join(commonDir, 'objects', dir), { recursive: true }), join(commonDir, 'objects', dir))) return undefined;
     readable.push(join(commonDir, 'objects', dir));
   }
+  // Read before the placeholders are made (a missing marker reads as missing either way).
   const branch = branchFolder(readText(join(adminDir, BRANCH_MARKER)));
-  if (branch === undefined) return { commonDir, adminDir, scratch, readable, readableIfPresent: [], writable };
+  // `locked` and the markers exist from here on (made when missing), so each is bound read-only: none can be planted.
+  const release = holdAdminFiles(adminDir);
+  if (release === undefined) return undefined;
+  for (const file of PROTECTED_ADMIN_FILES) if (existsSync(join(adminDir, file))) readable.push(join(adminDir, file));
+  if (branch === undefined) return { commonDir, adminDir, scratch, readable, readableIfPresent: [], writable, release };
   const readableIfPresent: string[] = [];
   for (const top of ['', 'logs']) {
     const folder = join(commonDir, top, branch.folder);
@@ -134,5 +211,5 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
     // Another task's branch (or its reflog) in the same folder: read-only over itself, so it cannot be moved, replaced or deleted.
     for (const entry of readdirSync(folder)) if (entry !== branch.name && entry !== `${branch.name}.lock`) readableIfPresent.push(join(folder, entry));
   }
-  return { commonDir, adminDir, branch: branch.ref, scratch, readable, readableIfPresent, writable };
+  return { commonDir, adminDir, branch: branch.ref, scratch, readable, readableIfPresent, writable, release };
 }
