@@ -358,7 +358,7 @@ async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef): Pr
       const pointer = `gitdir: ${admin}\n`;
       let pointsBack = false;
       try {
-        const named = readFileSync(dotGit, 'utf8').trim().replace(/^gitdir: /, '');
+        const named = readFileSync(dotGit, 'utf8').trim().slice('gitdir: '.length);
         pointsBack = lstatSync(dotGit).isFile() && samePath(resolve(path, named), admin);
       } catch {}
       if (!pointsBack) {
