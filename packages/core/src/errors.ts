@@ -44,6 +44,8 @@ export type TinyErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'MESSAGE_EMPTY'
   | 'NOT_A_MEMBER'
+  /** A call or handoff `agents.<id>.may_call` does not allow (docs/sandbox.md). */
+  | 'CALL_NOT_ALLOWED'
   /** An edit whose input is malformed (unknown agent keys, a bad cron, no target). */
   | 'VALIDATION_FAILED'
   /** git exited with an error (its exit code and stderr in `details`). */

@@ -6,10 +6,27 @@
  * The default agent runs the first agent CLI found on PATH (the registered CLI runtimes in order:
  * Claude Code, Codex, OpenCode); with none installed it uses the built-in mock runtime, and the
  * notices say how to switch.
+ *
+ * Every agent it makes gets the same sandbox default as `tinyagi agent add`: a CLI agent (its
+ * runtime runs a process) is set to `sandbox: "on"` when the boundary's self-test passes on this
+ * machine (docs/sandbox.md), so no unconfined agent exists by surprise for a sandboxed one to call.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { HomePaths, Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, provisionWorkspace, writeSettings, withNewAgentDefaults, DEFAULT_WORKSPACE_PATH, type Env } from '@tinyagi/core/internal';
+import {
+  agentWorkspaceDir,
+  daemonSecrets,
+  providerRuntime,
+  provisionWorkspace,
+  runSelfTest,
+  runtimeKinds,
+  runtimeRunsProcess,
+  workspaceRoot,
+  writeSettings,
+  withNewAgentDefaults,
+  DEFAULT_WORKSPACE_PATH,
+  type Env,
+} from '@tinyagi/core/internal';
 import { agentClis, installedAgentClis } from './agent-clis.ts';
 
 export const DEFAULT_AGENT_ID = 'tinyagi';
@@ -49,11 +66,31 @@ export function ensureHomeDirectories(paths: HomePaths): void {
   for (const dir of [paths.home, paths.logs, paths.files, paths.channels, paths.plugins]) mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * `agent add`'s sandbox default for the agents the first start makes: `on` for an agent whose
+ * runtime runs a process when the self-test passes here (it runs once, only when settings.json
+ * is created). Returns the notice that says what was chosen.
+ */
+export async function applySandboxDefault(paths: HomePaths, settings: Settings, env: Env): Promise<string | undefined> {
+  const agents = Object.values(settings.agents ?? {}).filter(
+    (agent) => agent.sandbox === undefined && runtimeRunsProcess(runtimeKinds.get(providerRuntime(agent.provider ?? settings.models?.provider ?? '') ?? '')),
+  );
+  if (agents.length === 0) return undefined;
+  const check = await runSelfTest({ tinyHome: paths.home, workspaceRoot: workspaceRoot(settings, env), env, secrets: daemonSecrets(settings, env) }).catch(() => undefined);
+  if (check?.ok !== true) {
+    return `The sandbox's self-test did not pass here (${check?.problem?.reason ?? 'it could not run'}): the default agent runs unconfined; see tinyagi doctor and docs/sandbox.md.`;
+  }
+  for (const agent of agents) agent.sandbox = 'on';
+  return `The default agent runs inside the sandbox (sandbox: "on"; docs/sandbox.md).`;
+}
+
 /** Creates settings.json and the default agent's workspace when the home has no settings yet. */
 export async function ensureFirstRunDefaults(paths: HomePaths, env: Env = process.env): Promise<FirstRunResult> {
   ensureHomeDirectories(paths);
   if (existsSync(paths.settings)) return { createdSettings: false, notices: [] };
   const { settings, notices } = defaultSettings(env);
+  const sandboxNotice = await applySandboxDefault(paths, settings, env);
+  if (sandboxNotice !== undefined) notices.push(sandboxNotice);
   await writeSettings(paths.settings, settings, { env });
   const dir = agentWorkspaceDir(settings, DEFAULT_AGENT_ID, env);
   await provisionWorkspace({ dir, agentId: DEFAULT_AGENT_ID });

@@ -318,6 +318,11 @@ export const AgentSettingsSchema = z.looseObject({
   egress_allow: z.array(EgressHostSchema).max(500).optional(),
   /** Whether the agent's CLI runs inside the boundary (SANDBOX_MODES, docs/sandbox.md); absent: `off`. */
   sandbox: z.enum(SANDBOX_MODES).optional(),
+  /**
+   * Who this agent may call (`tinyagi call`, the call tool) and hand work to (tags, the handoff
+   * tool): agent ids, `*` for any. Absent: any agent (docs/sandbox.md, "Calls between agents").
+   */
+  may_call: z.array(Str).max(500).optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
   budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: OptionalCount }).optional(),
 });

@@ -133,6 +133,8 @@ export interface HeldDelivery {
   room?: string;
   parentRunId: string;
   parentMessageId: string | null;
+  /** The agents whose confinement follows the delivery's run (teams' guards/confinement.ts). */
+  confinedBy?: string[];
 }
 
 export interface ConversationPatch {

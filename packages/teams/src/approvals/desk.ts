@@ -35,10 +35,12 @@ import {
   ownEntry,
   rulesForAnswer,
   sandboxStatusOf,
+  type AgentSettings,
   type ApprovalRecord,
   type StoreSet,
 } from '@tinyagi/core/internal';
 import { abortCause } from '../orchestrator/abort.ts';
+import { confinerRuleSets, tightenedSettings, tighterVerdict, type Verdict } from '../guards/confinement.ts';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */
@@ -52,6 +54,8 @@ export interface ApprovalRun {
   conversationId: string;
   /** The folder the run works in when it is not the agent's workspace (a task's worktree): its requests are judged from there. */
   workdir?: string | undefined;
+  /** The agents whose confinement follows the run (guards/confinement.ts): their rules judge its requests too. */
+  confinedBy?: readonly string[] | undefined;
 }
 
 /** An `ask_human` question: free text, with suggested answers the surfaces may offer as buttons. */
@@ -101,18 +105,27 @@ export class ApprovalDesk {
   }
 
   async ask(run: ApprovalRun, sessionKey: string, ask: ApprovalAsk, signal: AbortSignal): Promise<ApprovalAnswer> {
-    const settings = this.#opts.getSettings();
+    // A run a confined run started is judged as the tighter of its agent and its callers (guards/confinement.ts).
+    const settings = tightenedSettings(this.#opts.getSettings(), run.agentId, run.confinedBy);
     const agent = ownEntry(settings.agents, run.agentId) ?? {};
     const permissions = agent.permissions ?? {};
-    const rules = (permissions.rules ?? []) as PermissionRule[];
-    // TinyAGI's own protocol (its MCP tools, `tinyagi call` in a shell) acts under the run's token and the team's guards: allowed unless a rule says otherwise.
-    const fallback = agent.permission_mode === 'ask' && !isOwnRequest(ask) ? 'ask' : 'allow';
     const workspace = run.workdir ?? agentWorkspaceDir(settings, run.agentId, this.#opts.env);
     // Rules for a sandboxed agent (`sandboxed: true`) hold while its boundary does.
     const context = { sandboxed: sandboxStatusOf(settings, run.agentId).state === 'enforced' };
-    const verdict = evaluatePermission(rules, ask, workspace, fallback, context);
-    if (verdict.action === 'deny') return { allow: false, reason: `denied by a permission rule of @${run.agentId} (${describeRule(verdict.rule)})`, decidedBy: 'rule' };
-    if (verdict.action === 'allow') return { allow: true, decidedBy: verdict.rule ? 'rule' : 'mode' };
+    const judge = (id: string, judged: AgentSettings): Verdict => {
+      // TinyAGI's own protocol (its MCP tools, `tinyagi call` in a shell) acts under the run's token and the team's guards: allowed unless a rule says otherwise.
+      const fallback = judged.permission_mode === 'ask' && !isOwnRequest(ask) ? 'ask' : 'allow';
+      const verdict = evaluatePermission((judged.permissions?.rules ?? []) as PermissionRule[], ask, workspace, fallback, context);
+      if (verdict.action === 'deny') return { action: 'deny', by: id, why: describeRule(verdict.rule) };
+      return { action: verdict.action === 'allow' ? 'allow' : 'ask', ...(verdict.action === 'allow' && verdict.rule ? { rule: true } : {}) };
+    };
+    const own = judge(run.agentId, agent);
+    const verdict = tighterVerdict([own, ...confinerRuleSets(settings, run.agentId, run.confinedBy).map((c) => judge(c.id, c.agent))]);
+    if (verdict.action === 'deny') {
+      const whose = verdict.by === run.agentId ? `@${run.agentId}` : `@${verdict.by}, whose confinement follows this run`;
+      return { allow: false, reason: `denied by a permission rule of ${whose} (${verdict.why})`, decidedBy: 'rule' };
+    }
+    if (verdict.action === 'allow') return { allow: true, decidedBy: own.action === 'allow' && own.rule ? 'rule' : 'mode' };
     const sessionRules = this.#sessionAllows.get(sessionId(run.agentId, sessionKey));
     if (sessionRules && evaluatePermission(sessionRules, ask, workspace, 'ask', context).action === 'allow') return { allow: true, decidedBy: 'session' };
     if (signal.aborted) return { allow: false, reason: abortedText(signal), decidedBy: 'cancelled' };

@@ -42,6 +42,8 @@ export interface ActiveRun {
   messageIds: string[];
   spawned: boolean;
   parentRunId: string | null;
+  /** The agents whose confinement follows this run (guards/confinement.ts); empty or absent: its own agent's settings alone. */
+  confinedBy?: string[] | undefined;
   /** What the agent's tools asked this attempt to do when its turn ends (run-actions.ts). */
   declared?: DeclaredActions;
   /**

@@ -21,6 +21,7 @@ import {
   type SessionMessage,
   type SpawnAgentArgs,
 } from '@tinyagi/core/internal';
+import { tightenedSettings } from '../guards/confinement.ts';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 
@@ -35,6 +36,8 @@ export interface TurnsInput {
   retry?: boolean | undefined;
   /** The working directory instead of the agent's workspace (a task's worktree); the workspace's AGENTS.md, skills and memory still go into the prompt. */
   workdir?: string | undefined;
+  /** The agents whose confinement follows this run (guards/confinement.ts): it runs as the tighter of its agent and each of them. */
+  confinedBy?: readonly string[] | undefined;
   spawnAgent: (args: SpawnAgentArgs) => Promise<string>;
 }
 
@@ -65,7 +68,9 @@ export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores
 
 export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
   const { run, signal } = input;
-  const settings = ctx.getSettings();
+  const confinedBy = input.confinedBy && input.confinedBy.length > 0 ? [...input.confinedBy] : undefined;
+  // A run a confined run started runs in the tighter sandbox and permission mode of its agent and its callers.
+  const settings = tightenedSettings(ctx.getSettings(), run.agentId, confinedBy);
   const primary = resolveInvokeTarget(settings, run.agentId, ctx.env);
   // While the agent's account is held for a rate limit, its fallback_provider (if free) runs the turn.
   const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
@@ -130,10 +135,12 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     if (ctx.apiUrl) env.TINYAGI_API_URL = ctx.apiUrl;
     if (ctx.issueRunToken) env.TINYAGI_RUN_TOKEN = ctx.issueRunToken(run.id, run.conversationId);
     // Judged where the run works (a task's worktree), not in the agent's workspace.
-    const askApproval: InvokeRequest['askApproval'] = (ask) => ctx.approvals.ask({ ...run, workdir: input.workdir }, input.sessionKey, ask, signal);
+    // A confined run's requests are judged by its callers' rules too (the tighter verdict).
+    const askApproval: InvokeRequest['askApproval'] = (ask) => ctx.approvals.ask({ ...run, workdir: input.workdir, confinedBy }, input.sessionKey, ask, signal);
     // A CLI that asks through TinyAGI's MCP tool (per-message Claude Code) reaches it by the API.
     const active = ctx.active.get(run.id);
     if (active) {
+      active.confinedBy = confinedBy;
       active.askApproval = askApproval;
       // The asker going away (its tool call cancelled) cancels the question too.
       active.askHuman = (question, asker) => ctx.approvals.askHuman(run, input.sessionKey, question, asker ? AbortSignal.any([signal, asker]) : signal);

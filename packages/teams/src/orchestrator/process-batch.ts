@@ -37,6 +37,7 @@ import {
 } from '@tinyagi/core';
 import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
 import { readMeta } from '../router/provenance.ts';
+import { confinedByOf } from '../guards/confinement.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController } from './abort.ts';
 import { abortActive, type ActiveRun, type CancelCtx, type Ctx, type DeclaredActions, type WriteCtx } from './context.ts';
@@ -274,6 +275,7 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortS
     signal,
     retry: plan.retry,
     workdir: readMeta(plan.primary.message)?.workdir,
+    confinedBy: confinedByOf([plan.primary, ...plan.merged].map((p) => p.message)),
     spawnAgent: (args) => spawnForTool(ctx, run.id, args),
   });
 }

@@ -14,6 +14,7 @@ import { ownEntry } from '@tinyagi/core/internal';
 import type { RunAction } from '@tinyagi/client/contract';
 import type { ParsedReply } from '../protocol/tags.ts';
 import { teamMembers } from '../protocol/addressing.ts';
+import { assertMayCall } from '../guards/confinement.ts';
 import type { ActiveRun, DeclaredActions } from './context.ts';
 import type { HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 
@@ -37,6 +38,7 @@ export function declareAction(active: ActiveRun | undefined, runId: string, sett
       const unknown = to.filter((id) => !ownEntry(settings.agents, id));
       if (unknown.length > 0) throw new TinyError('AGENT_NOT_FOUND', `No agent ${unknown.map((id) => `@${id}`).join(', ')}.`, { hint: `Agents: ${Object.keys(settings.agents ?? {}).join(', ')}.` });
       if (to.includes(active.agentId)) throw new TinyError('INVALID_STATE', 'An agent cannot hand work to itself.');
+      for (const id of to) assertMayCall(settings, active.agentId, id);
       declared.handoffs.push({ to, message: action.message });
       return `Handed off to ${to.map((id) => `@${id}`).join(', ')} when your turn ends (the team's routing rules and limits apply, as for a [@…] tag).`;
     }

@@ -12,6 +12,7 @@ import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type St
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
+import { confinedByOf, confinementFollowing } from '../guards/confinement.ts';
 import type { GuardRejection } from '../guards/rules.ts';
 import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
 import type { PlannedDelivery } from '../router/plan.ts';
@@ -45,6 +46,8 @@ export interface DeliveryToEnqueue {
   room?: string | undefined;
   /** The sender's working directory (a task's worktree), carried on to the teammate's run. */
   workdir?: string | undefined;
+  /** The agents whose confinement follows the delivery's run. */
+  confinedBy?: string[] | undefined;
 }
 
 /** Work held back by a guard (a conversation's `held` column). */
@@ -88,7 +91,9 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
   const parentMessageId = outcome.messages[0]!.id;
   const workdir = outcome.messages.map((m) => readMeta(m)?.workdir).find((w) => w !== undefined);
-  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, { ...fromPlan(delivery), workdir });
+  // A confined run's handoffs and room deliveries run at least as confined (guards/confinement.ts).
+  const confinedBy = confinementFollowing(settings, run.agentId, confinedByOf(outcome.messages));
+  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, { ...fromPlan(delivery), workdir, confinedBy });
   if (verdict.accepted.length > 0) {
     const hop = Math.max(...verdict.accepted.map((d) => d.hop));
     yield* io(runs.bumpConversation(run.conversationId, { messages: verdict.accepted.length, hops: Math.max(0, hop - conversation.hops) }));
@@ -103,7 +108,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
         }),
       );
     }
-    yield* io(runs.updateConversation(conversation.id, { held: heldAfter(conversation, run, parentMessageId, verdict.rejected), awaitingDecision: true }));
+    yield* io(runs.updateConversation(conversation.id, { held: heldAfter(conversation, run, parentMessageId, verdict.rejected, confinedBy), awaitingDecision: true }));
     if (!verdict.stop) {
       const lines = verdict.rejected.map(
         ({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`,
@@ -196,6 +201,7 @@ export function* enqueueDelivery(ctx: WriteCtx, tx: StoreTransaction, conversati
   if (d.pingPong) meta.pingPong = d.pingPong;
   if (d.room) meta.room = d.room;
   if (d.workdir) meta.workdir = d.workdir;
+  if (d.confinedBy && d.confinedBy.length > 0) meta.confinedBy = d.confinedBy;
   yield* io(
     tx.stores.queue.enqueue({
       id: messageId,
@@ -246,7 +252,13 @@ function fromPlan(d: PlannedDelivery): DeliveryToEnqueue {
 }
 
 /** The conversation's held deliveries with the rejected ones added (a guard raised by `continue` delivers them). */
-function heldAfter(conversation: ConversationRecord, run: RunRecord, parentMessageId: string, rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>): HeldDelivery[] {
+function heldAfter(
+  conversation: ConversationRecord,
+  run: RunRecord,
+  parentMessageId: string,
+  rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>,
+  confinedBy: string[],
+): HeldDelivery[] {
   const held = [...conversation.held];
   for (const { delivery, rejection } of rejected) {
     if (rejection.rule === 'max_fanout' || held.length >= MAX_HELD) continue;
@@ -261,6 +273,7 @@ function heldAfter(conversation: ConversationRecord, run: RunRecord, parentMessa
       ...(delivery.room ? { room: delivery.room } : {}),
       parentRunId: run.id,
       parentMessageId,
+      ...(confinedBy.length > 0 ? { confinedBy } : {}),
     });
   }
   return held;

@@ -5,6 +5,7 @@
  * guards run on the result before anything is enqueued.
  */
 import type { Settings } from '@tinyagi/core';
+import { callRefusal, mayCall } from '../guards/confinement.ts';
 import { ownEntry } from '@tinyagi/core/internal';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
 import type { GuardedDelivery } from '../guards/dispatch.ts';
@@ -84,6 +85,10 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
             ? `Your message to @${target} was not delivered: @${target} is not a member of any of your teams (${contextTeams.map((t) => `#${t}`).join(', ')}).`
             : `Your message to @${target} was not delivered: you are not in a team, so there is nobody to hand work to.`,
       );
+      continue;
+    }
+    if (!mayCall(ctx.settings, ctx.fromAgent, target)) {
+      plan.notes.push(`Your message to @${target} was not delivered: ${callRefusal(ctx.settings, ctx.fromAgent, target)}`);
       continue;
     }
     const fromTarget = [...ctx.incoming].reverse().find((m) => m.from === target);

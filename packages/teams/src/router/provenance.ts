@@ -21,6 +21,8 @@ export interface MessageMeta {
   body?: string;
   /** The run's working directory instead of the agent's workspace (a task's worktree); handoffs inherit it. */
   workdir?: string;
+  /** The agents whose confinement follows the run this message starts (guards/confinement.ts); handoffs from a confined run carry it. */
+  confinedBy?: string[];
 }
 
 /** A message's provenance with the run it starts; undefined for a message that starts none. */
@@ -41,6 +43,7 @@ export function readMeta(message: { runId: string | null; meta: Record<string, u
   if (typeof meta.room === 'string') out.room = meta.room;
   if (typeof meta.body === 'string') out.body = meta.body;
   if (typeof meta.workdir === 'string') out.workdir = meta.workdir;
+  if (Array.isArray(meta.confinedBy)) out.confinedBy = meta.confinedBy.filter((id): id is string => typeof id === 'string');
   return out;
 }
 

@@ -18,6 +18,7 @@
 import { isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord } from '@tinyagi/core';
 import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAgentArgs } from '@tinyagi/core/internal';
 import { checkBudgets } from '../guards/budgets.ts';
+import { callRefusal, confinementFollowing, mayCall } from '../guards/confinement.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
 import { abortCause, linkedController } from '../orchestrator/abort.ts';
@@ -34,7 +35,7 @@ export interface SpawnInput {
   timeoutMs?: number | undefined;
 }
 
-export type SpawnFailureCode = SpawnRefusalCode | 'FAILED' | 'CANCELLED' | 'AGENT_NOT_FOUND';
+export type SpawnFailureCode = SpawnRefusalCode | 'FAILED' | 'CANCELLED' | 'AGENT_NOT_FOUND' | 'CALL_NOT_ALLOWED';
 
 export type SpawnResult = { ok: true; runId: string; text: string } | { ok: false; runId?: string; code: SpawnFailureCode; message: string };
 
@@ -75,6 +76,10 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       depth: parent.depth + 1,
       maxDepth: parent.maxDepth,
     });
+  }
+  // Who may call whom (agents.<id>.may_call): a refusal names the setting.
+  if (!mayCall(settings, parent.agentId, agentId)) {
+    return refuse('CALL_NOT_ALLOWED', callRefusal(settings, parent.agentId, agentId), { depth: parent.depth + 1, maxDepth: parent.maxDepth });
   }
   if (conversation.status !== 'active') {
     return refuse('CANCELLED', `the conversation was ${conversation.status}${conversation.stopReason ? ` (${conversation.stopReason})` : ''}.`, { depth: parent.depth + 1, maxDepth: parent.maxDepth });
@@ -121,7 +126,9 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   });
 
   const controller = linkedController(ctx.active.get(parent.id)?.controller.signal);
-  ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], spawned: true, parentRunId: parent.id });
+  // The child runs at least as confined as its caller (guards/confinement.ts): the caller's chain, and the caller when it is confined.
+  const confinedBy = confinementFollowing(settings, parent.agentId, ctx.active.get(parent.id)?.confinedBy ?? []);
+  ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], spawned: true, parentRunId: parent.id, confinedBy });
   try {
     const result = await runAgentTurns(ctx, {
       run,
@@ -130,6 +137,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       teamId: run.teamId,
       signal: controller.signal,
       timeoutMs: input.timeoutMs ?? parentLimits.child_timeout_s * 1000,
+      confinedBy,
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
     const text = toReadable(result.text, { self: agentId }).text;
