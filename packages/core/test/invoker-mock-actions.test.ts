@@ -8,11 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec } from '../src/invoker/index.ts';
 import { parseMockActions } from '../src/invoker/runtimes/mock-actions.ts';
+import { closeHostBridges } from '../src/sandbox/boundary.ts';
+import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
 
 let root: string;
 let repo: string;
@@ -231,5 +233,49 @@ describe('mock actions', () => {
       expect(err.message).toBe("mock (agent demo): action 1 (ask_approval) failed: The mock's Bash was denied (cli): not the build folder.");
       expect(existsSync(join(repo, 'after.txt'))).toBe(false);
     });
+  });
+});
+
+describe('mock actions in a sandboxed agent (real bwrap)', () => {
+  // Under ~/.cache: a path on the read-only root inside the sandbox (/tmp is private there).
+  const scratch = join(homedir(), '.cache');
+  let box: string;
+  let tinyHome: string;
+  let work: string;
+
+  beforeAll(() => {
+    mkdirSync(scratch, { recursive: true });
+    box = mkdtempSync(join(scratch, 'tinyagi-mock-sb-'));
+    tinyHome = join(box, 'tinyagi-home');
+    work = join(box, 'work');
+    for (const dir of [tinyHome, work, join(box, 'outside')]) mkdirSync(dir, { recursive: true });
+    execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: work });
+    recordMachineCheck(quickCheck(process.env));
+  });
+  afterAll(async () => {
+    recordMachineCheck(undefined);
+    await closeHostBridges();
+    rmSync(box, { recursive: true, force: true });
+  });
+
+  const sandboxed = (actions: unknown[]): InvokeRequest => ({
+    ...request(actions),
+    cwd: work,
+    target: { runtime: 'mock', provider: 'mock', mock: { rules: [{ match: 'go', reply: 'did it', actions }] }, sandbox: { mode: 'required', tinyHome, workspaceRoot: join(box, 'ws'), memoryMb: 512 } },
+  });
+
+  it('run and commit start inside the boundary: a command writing outside the working directory fails there, one inside and the commit pass', async () => {
+    const leak = join(box, 'outside', 'leak.txt');
+    const err = await failure(invokeAgent(sandboxed([{ run: ['sh', '-c', `echo leaked > ${leak}`] }])));
+    expect(err.message).toMatch(/action 1 \(run\) failed: The mock's command `sh -c echo leaked > \S+` failed \(exit \d+\): .*(Read-only file system|Permission denied)/);
+    expect(existsSync(leak)).toBe(false);
+
+    await invokeAgent(sandboxed([{ run: ['sh', '-c', 'echo inside > inside.txt'] }, { commit: 'confined commit' }]));
+    expect(readFileSync(join(work, 'inside.txt'), 'utf8')).toBe('inside\n');
+    expect(execFileSync('git', ['log', '-1', '--format=%s'], { cwd: work, encoding: 'utf8' }).trim()).toBe('confined commit');
+
+    // Unconfined, the same command writes there: the boundary is what refused it.
+    await invokeAgent(request([{ run: ['sh', '-c', `echo leaked > ${leak}`] }]));
+    expect(existsSync(leak)).toBe(true);
   });
 });
