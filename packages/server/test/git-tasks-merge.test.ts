@@ -68,6 +68,27 @@ describe('POST /api/tasks/:id/merge', () => {
     expect(again.body).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('is in done, not review') } });
   });
 
+  it('what the agent planted in its worktree (a lock, a .git pointed at a repository of its own) does not keep the merged task in review: the worktree goes, the task is done', async () => {
+    const fx = gitRepos();
+    const h = await startCoderHarness();
+    const project = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    const locked = await taskInReview(h, project.id, 'Locked', 'locked.txt', 'locked\n');
+    sh(locked.worktree, 'worktree', 'lock', '--reason', 'mine now', locked.worktree);
+    const pointed = await taskInReview(h, project.id, 'Pointed', 'pointed.txt', 'pointed\n');
+    const own = join(fx.root, 'agents-own');
+    sh(fx.root, 'init', '--quiet', own);
+    writeFileSync(join(pointed.worktree, '.git'), `gitdir: ${join(own, '.git')}\n`);
+
+    for (const one of [locked, pointed]) {
+      const merged = await h.client.mergeTask({ params: { id: one.task.id }, body: {} });
+      expect(merged.task.status).toBe('done');
+      expect(merged.worktree).toEqual({ removed: true, branchDeleted: true });
+      expect(existsSync(one.worktree)).toBe(false);
+      expect(sh(fx.repoDir, 'show', `main:${one === locked ? 'locked.txt' : 'pointed.txt'}`)).toBe(one === locked ? 'locked' : 'pointed');
+    }
+    expect(existsSync(join(own, '.git', 'HEAD'))).toBe(true);
+  });
+
   it('a branch a person already merged by hand is reported merged without a new commit, and the task finishes; a recorded merge is finished, not made again, by the request or by a start', async () => {
     const fx = gitRepos();
     const h = await startCoderHarness();
