@@ -49,6 +49,36 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
     );
 
     it(
+      'masks secrets in every event it writes (appended, emitted, inside a transaction), stored and published alike',
+      withStores(async (stores) => {
+        const { events } = stores;
+        const secret = 'sk-live0123456789abcdefSECRET';
+        const start = await events.lastId();
+        const seen: TinyEvent[] = [];
+        const unsubscribe = events.subscribe((e) => seen.push(e));
+        // An approval probe's tool call as a CLI streams it, and its output echoing the key.
+        events.emit({
+          type: 'run.progress',
+          runId: 'r1',
+          data: { type: 'tool', name: 'Bash', input: { command: `curl -H "Authorization: Bearer ${secret}" https://x.test`, api_key: 'plain-value-1234' }, title: `API_TOKEN=${secret} ./deploy` },
+        });
+        await events.flush();
+        await events.append({ type: 'run.progress', runId: 'r1', data: { type: 'tool_result', ok: true, output: `key is ${secret}` } });
+        await stores.transaction(async (tx) => tx.stores.events.append({ type: 'system.notice', data: { note: `postgres://u:${secret}@db/x` } }));
+        await stores.whenDurable();
+        const stored = await events.readSince(start);
+        expect(stored).toHaveLength(3);
+        const text = JSON.stringify(stored.map((e) => e.data));
+        expect(text).not.toContain(secret);
+        expect(text).not.toContain('plain-value-1234');
+        expect(stored[0]!.data).toMatchObject({ type: 'tool', name: 'Bash', input: { command: expect.stringContaining('Bearer sk-…CRET') } });
+        await vi.waitFor(() => expect(seen).toHaveLength(3));
+        expect(JSON.stringify(seen.map((e) => e.data))).not.toContain(secret);
+        unsubscribe();
+      }),
+    );
+
+    it(
       'reads pages with a limit and filters by conversation, agent, run and types; prunes old events',
       withStores(async ({ events }) => {
         const start = await events.lastId();

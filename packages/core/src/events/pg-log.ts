@@ -33,7 +33,7 @@ import { deleteInBatches, schemaLockSql, sharedState, whereSet, type PgShared } 
 import { PgChannelListener } from '../storage/pg/listen.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 import type { EventRow } from '../storage/rows.ts';
-import { type EventFilter, type EventListener, eventOf, rowToEvent, Subscribers } from './store.ts';
+import { type EventFilter, type EventListener, eventOf, maskedInput, rowToEvent, Subscribers } from './store.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 
 const PAGE = 1000;
@@ -51,7 +51,8 @@ export function eventsChannel(schema: string): string {
  * them with their ids, in input order. The only way events are written: anything else inserting
  * into `events` must take the same lock (`schemaLockSql('events', …)`) or resume breaks.
  */
-export async function insertEvents(scope: PgScope, inputs: readonly EventInput[]): Promise<TinyEvent[]> {
+export async function insertEvents(scope: PgScope, unmasked: readonly EventInput[]): Promise<TinyEvent[]> {
+  const inputs = unmasked.map(maskedInput);
   const ts = Date.now();
   const col = <T>(f: (i: EventInput) => T) => inputs.map(f);
   const [row] = await scope.query<{ ids: number[] }>(

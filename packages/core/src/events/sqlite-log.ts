@@ -6,7 +6,7 @@
 import type { TinyDatabase } from '../storage/database.ts';
 import { whenNoTransaction } from '../storage/group-commit.ts';
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
-import { type EventFilter, type EventListener, type EventLogApi, type EventRow, Subscribers, eventOf, matchesFilter, rowToEvent } from './store.ts';
+import { type EventFilter, type EventListener, type EventLogApi, type EventRow, Subscribers, eventOf, maskedInput, matchesFilter, rowToEvent } from './store.ts';
 
 export class EventLog implements EventLogApi {
   readonly #db: TinyDatabase;
@@ -46,9 +46,18 @@ export class EventLog implements EventLogApi {
   append(input: EventInput): TinyEvent {
     if (!this.#db.sqlite.inTransaction) return this.#db.writeLazy(() => this.append(input));
     const ts = Date.now();
-    const data = input.data;
-    const info = this.#insert.run(ts, input.type, input.conversationId ?? null, input.runId ?? null, input.parentRunId ?? null, input.depth ?? null, input.agentId ?? null, JSON.stringify(data));
-    const event = eventOf(input, Number(info.lastInsertRowid), ts);
+    const masked = maskedInput(input);
+    const info = this.#insert.run(
+      ts,
+      masked.type,
+      masked.conversationId ?? null,
+      masked.runId ?? null,
+      masked.parentRunId ?? null,
+      masked.depth ?? null,
+      masked.agentId ?? null,
+      JSON.stringify(masked.data),
+    );
+    const event = eventOf(masked, Number(info.lastInsertRowid), ts);
     this.#db.afterCommit(() => this.#committed(event));
     return event;
   }

@@ -1,6 +1,7 @@
 import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
+import { maskToolInput } from '../approvals/mask.ts';
 
 /**
  * The event log: a typed in-process bus whose every event is also a row in `events`. The type
@@ -107,6 +108,16 @@ export function matchesFilter<T extends EventType>(event: TinyEvent, filter: Eve
   if (filter.runId && event.runId !== filter.runId) return false;
   if (filter.types && filter.types.length > 0 && !(filter.types as readonly EventType[]).includes(event.type)) return false;
   return true;
+}
+
+/**
+ * The input as the log writes it: secrets in its data masked the way an approval request's input
+ * is (values under secret-looking keys; bearer tokens, `NAME_TOKEN=…`, URL passwords and known
+ * key formats inside strings). Both logs write through here, so no event type is left out: a
+ * tool call's input and output in `run.progress`, a reply, a notice. One pass over each string.
+ */
+export function maskedInput(input: EventInput): EventInput {
+  return { ...input, data: maskToolInput(input.data) } as EventInput;
 }
 
 /** The event an input becomes once the log assigned its id and time (shared by both logs). */
