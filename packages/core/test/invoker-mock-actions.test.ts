@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec } from '../src/invoker/index.ts';
 import { parseMockActions } from '../src/invoker/runtimes/mock-actions.ts';
+import { checkAgentConfig } from '../src/config/index.ts';
 import { closeHostBridges } from '../src/sandbox/boundary.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
 
@@ -277,5 +278,25 @@ describe('mock actions in a sandboxed agent (real bwrap)', () => {
     // Unconfined, the same command writes there: the boundary is what refused it.
     await invokeAgent(request([{ run: ['sh', '-c', `echo leaked > ${leak}`] }]));
     expect(existsSync(leak)).toBe(true);
+  });
+});
+
+describe("the settings check of a rule's actions", () => {
+  it('takes well-formed actions and names the path of a malformed one', () => {
+    expect(
+      checkAgentConfig({
+        provider: 'mock',
+        mock: {
+          rules: [{ match: 'x', actions: [{ write: { path: 'a.txt', content: '' } }, { run: ['ls'] }, { commit: 'm' }, { update_task: { status: 'review' } }, { ask_approval: { tool: 'Bash' } }] }],
+        },
+      }),
+    ).toEqual([]);
+    for (const action of [{ run: 'npm test' }, { delete: 'x' }, { update_task: { status: 'finished' } }, { commit: '' }]) {
+      const issues = checkAgentConfig({ provider: 'mock', mock: { rules: [{ match: 'x', actions: [{ commit: 'ok' }, action] }] } });
+      expect(
+        issues.map((i) => i.path),
+        JSON.stringify(action),
+      ).toEqual([expect.stringMatching(/^mock\.rules\[0\]\.actions\[1\]/)]);
+    }
   });
 });

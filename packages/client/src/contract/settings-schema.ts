@@ -185,6 +185,20 @@ export const MockRuleSchema = z.looseObject({
     )
     .optional(),
   spawn: z.array(z.looseObject({ agent: Str, task: Str, session: OptionalStr })).optional(),
+  /** What the rule does before it replies, in order (docs/kinds.md, "The mock's actions"); the runtime checks them again when the rule runs. */
+  actions: z
+    .array(
+      z.union([
+        z.strictObject({ write: z.strictObject({ path: z.string().min(1), content: Str }) }),
+        z.strictObject({ run: z.array(Str).min(1) }),
+        z.strictObject({ commit: z.string().trim().min(1) }),
+        z.strictObject({
+          update_task: z.strictObject({ status: z.enum(['backlog', 'todo', 'in_progress', 'checking', 'review', 'done']).optional(), comment: z.string().trim().min(1).optional() }),
+        }),
+        z.strictObject({ ask_approval: z.strictObject({ tool: z.string().min(1), input: z.record(Str, z.unknown()).optional(), summary: OptionalStr }) }),
+      ]),
+    )
+    .optional(),
   usage: UsageSchema.optional(),
 });
 
