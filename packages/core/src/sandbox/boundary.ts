@@ -3,11 +3,13 @@
  * each CLI process of the agent (once per warm process, not per turn) starts inside `bwrap`
  * (Debian's bubblewrap) with
  * - the whole file system read-only, a private /tmp, /var/tmp and /run (no host sockets: Docker's,
- *   the SSH agent's, the database's), its own /proc (PID namespace) and a minimal /dev;
+ *   the SSH agent's, the database's), its own /proc (PID namespace) with the kernel's settings
+ *   read-only (KERNEL_PATHS) and a minimal /dev;
  * - its workspace read-write; when that is a task's git worktree, what a commit needs of the
  *   repository (git-worktree.ts: its admin folder, objects, the branch's ref folder);
  * - hidden (an empty tmpfs, or /dev/null for a file, in their place): the user's credentials
- *   (`~/.ssh`, `~/.aws`, `~/.config/gh`, …), the user's CLI homes (`~/.claude`, `~/.codex`, …),
+ *   (`~/.ssh`, `~/.aws`, `~/.config/gh`, …) and the user's CLI homes (`~/.claude`, `~/.codex`, …)
+ *   under HOME and under the account's home in the password database,
  *   the TinyAGI home and the workspace root (other agents' workspaces);
  * - a private home of its own, `<TINYAGI_HOME>/agent-homes/<agent>`, read-write and bound at the
  *   same path (so the daemon reads what the CLI writes there, its transcripts among them): HOME,
