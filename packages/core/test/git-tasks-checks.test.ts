@@ -5,7 +5,7 @@
  */
 import { cleanupTemp, isGone, tempDir, waitFor } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { failureFingerprint, normaliseTail, runCheck } from '../src/git-tasks/checks.ts';
+import { EXCERPT_CHARS, failureFingerprint, normaliseTail, runCheck } from '../src/git-tasks/checks.ts';
 
 afterEach(cleanupTemp);
 
@@ -59,6 +59,93 @@ describe('runCheck', () => {
     const result = await runCheck({ name: 'missing', argv: ['tinyagi-no-such-command'], timeoutMs: 5_000 }, { cwd: tempDir('tinyagi-check-') });
     expect(result).toMatchObject({ ok: false, exitCode: null, timedOut: false });
     expect(result.spawnError).toContain('ENOENT');
+  });
+});
+
+/**
+ * A tape run as tape prints it: each assertion's `ok`/`not ok` where it happens, a failure's YAML
+ * block under it, the summary at the end. `before`/`after` passing assertions around two failures.
+ */
+const tapeRun = (before: number, after: number) => `
+const out = [];
+let n = 0;
+out.push('TAP version 13');
+const ok = (k) => { for (let i = 0; i < k; i++) out.push('ok ' + (++n) + ' parses the header line number ' + i + ' of the fixture file'); };
+const fail = (name, expected, actual) => {
+  out.push('not ok ' + (++n) + ' ' + name);
+  out.push('  ---', '    operator: equal', '    expected: ' + expected, '    actual:   ' + actual, '    at: Test.<anonymous> (/work/pkg/test/index.js:42:5)', '  ...');
+};
+out.push('# parse'); ok(${before});
+fail('keeps the trailing slash', "'/a/b/'", "'/a/b'");
+ok(40);
+fail('rejects an empty name', 'true', 'false');
+ok(${after});
+out.push('', '1..' + n, '# tests ' + n, '# pass  ' + (n - 2), '# fail  2');
+console.log(out.join('\\n'));
+process.exitCode = 1;
+`;
+
+describe('the excerpt a feedback message carries', () => {
+  it('holds a tape run’s two failing assertions (in the middle) with their YAML blocks and the end, within the budget, saying what was cut', async () => {
+    const result = await runCheck(node('test', tapeRun(20, 70)), { cwd: tempDir('tinyagi-check-') });
+    expect(result.totalBytes).toBeGreaterThan(EXCERPT_CHARS * 2);
+    // The end alone (what was sent before) holds neither failure.
+    expect(result.tail.slice(-EXCERPT_CHARS)).not.toContain('not ok');
+    const excerpt = result.excerpt;
+    expect(excerpt.length).toBeLessThanOrEqual(EXCERPT_CHARS);
+    expect(excerpt).toContain('not ok 21 keeps the trailing slash');
+    expect(excerpt).toContain("    expected: '/a/b/'");
+    expect(excerpt).toContain("    actual:   '/a/b'");
+    expect(excerpt).toContain('not ok 62 rejects an empty name');
+    expect(excerpt).toContain('    actual:   false');
+    expect(excerpt.trimEnd().endsWith('# fail  2')).toBe(true);
+    // Each cut says how much: all bytes are either shown or counted as cut.
+    const cuts = [...excerpt.matchAll(/… ([\d,]+) bytes cut …/g)].map((m) => Number(m[1]!.replaceAll(',', '')));
+    expect(cuts.length).toBeGreaterThanOrEqual(2);
+    const shown = excerpt
+      .split('\n')
+      .filter((line) => !/^… [\d,]+ bytes cut …/.test(line))
+      .join('\n');
+    expect(Buffer.byteLength(shown) + cuts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(result.totalBytes - 2);
+  });
+
+  it('keeps failing lines that stream past the kept head and tail (nothing else of the middle is kept)', async () => {
+    const result = await runCheck(node('test', tapeRun(2_000, 2_000)), { cwd: tempDir('tinyagi-check-'), headBytes: 1024, tailBytes: 2048 });
+    expect(result.omittedBytes).toBeGreaterThan(100_000);
+    expect(result.log).not.toContain('not ok');
+    expect(result.excerpt).toContain('not ok 2001 keeps the trailing slash');
+    expect(result.excerpt).toContain('not ok 2042 rejects an empty name');
+    expect(result.excerpt).toContain('# fail  2');
+    expect(result.excerpt.length).toBeLessThanOrEqual(EXCERPT_CHARS);
+  });
+
+  it('finds vitest’s, pytest’s and error: lines with their context; a short output is whole', async () => {
+    const noise = "for (let i = 0; i < 300; i++) console.log('  ✓ src/util.test.ts > helper number ' + i + ' does its small job');";
+    const vitest = await runCheck(
+      node(
+        'vitest',
+        `${noise} console.log(' FAIL  src/app.test.ts > adds two numbers'); console.log('AssertionError: expected 3 to be 4'); console.log(' ❯ src/app.test.ts:7:17'); ${noise} console.log(' Test Files  1 failed (1)'); process.exitCode = 1`,
+      ),
+      { cwd: tempDir('tinyagi-check-') },
+    );
+    expect(vitest.excerpt).toContain(' FAIL  src/app.test.ts > adds two numbers');
+    expect(vitest.excerpt).toContain('AssertionError: expected 3 to be 4');
+    expect(vitest.excerpt).toContain(' ❯ src/app.test.ts:7:17');
+    expect(vitest.excerpt).toContain('Test Files  1 failed (1)');
+    const pyNoise = "for (let i = 0; i < 300; i++) console.log('tests/test_util.py::test_helper_' + i + ' PASSED');";
+    const pytest = await runCheck(
+      node(
+        'pytest',
+        `${pyNoise} console.log('______________________________ test_login ______________________________'); console.log('    def test_login():'); console.log('>       assert login(\\'a\\') == 1'); console.log('E       assert 0 == 1'); ${pyNoise} console.log('FAILED tests/test_app.py::test_login - assert 0 == 1'); console.log('==== 1 failed, 600 passed in 1.2s ===='); process.exitCode = 1`,
+      ),
+      { cwd: tempDir('tinyagi-check-') },
+    );
+    expect(pytest.excerpt).toContain('___ test_login ___');
+    expect(pytest.excerpt).toContain('E       assert 0 == 1');
+    expect(pytest.excerpt).toContain('FAILED tests/test_app.py::test_login');
+    expect(pytest.excerpt).toContain('1 failed, 600 passed');
+    const short = await runCheck(node('tsc', "console.log('src/a.ts(3,1): error TS2304: Cannot find name x.'); process.exit(2)"), { cwd: tempDir('tinyagi-check-') });
+    expect(short.excerpt).toBe('src/a.ts(3,1): error TS2304: Cannot find name x.\n');
   });
 });
 

@@ -44,6 +44,19 @@ describe('taskFailures', () => {
     expect(failures.filter((f) => f !== failures[2]).every((f) => f.summary === f.text)).toBe(true);
   });
 
+  it('sends a check’s excerpt (its failing lines and the end) instead of the end of its log', () => {
+    const excerpt = "not ok 21 keeps the trailing slash\n  ---\n    actual:   '/a/b'\n  ...\n… 3,120 bytes cut …\n# fail  1\n";
+    const log = `not ok 21 keeps the trailing slash\n${'ok 1 passes\n'.repeat(600)}# fail  1\n`;
+    const [failure] = taskFailures(
+      { ...facts, commits: [{ sha: head, subject: 's', committedAt: 1 }], uncommitted: [], push: { pushed: true } },
+      [{ ...failed, timedOut: false, exitCode: 1, log, excerpt }],
+      'main',
+    );
+    expect(failure!.text).toContain('Its failing lines and the end of its output:');
+    expect(failure!.text).toContain(excerpt);
+    expect(failure!.text).not.toContain('ok 1 passes');
+  });
+
   it('the same failure gives the same fingerprints (paths in any order); another commit gives new ones', () => {
     const once = taskFailures(facts, [], 'main').map((f) => f.fingerprint);
     expect(taskFailures({ ...facts, uncommitted: ['a.ts', 'b.ts'] }, [], 'main').map((f) => f.fingerprint)).toEqual(once);

@@ -180,6 +180,8 @@ export const TaskCheckResultSchema = z
     /** The head and the tail of the output; `omittedBytes` were left out between them. */
     log: z.string(),
     omittedBytes: z.int(),
+    /** What a feedback message carries: the failing lines (with context) and the end, within a budget, each cut said in bytes. */
+    excerpt: z.string().optional(),
     /** The failure's fingerprint (absent when it passed). */
     fingerprint: z.string().optional(),
   })

@@ -26,14 +26,14 @@ import type { ApprovalStoreApi } from '../approvals/store.ts';
 import { errorMessage, isTinyError } from '../errors.ts';
 import type { TaskCheckedEvent } from '../observe/observer.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
-import { failureFingerprint } from './checks.ts';
+import { EXCERPT_CHARS, failureFingerprint } from './checks.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
 import { requestRoundsApproval, roundsApprovalId } from './rounds-request.ts';
 import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
 
-/** How much of a failed check's log tail a feedback message carries. */
-export const FEEDBACK_TAIL_CHARS = 4_000;
+/** How much of a failed check's log tail a feedback message carries (a Checking recorded without an excerpt; else checks.ts's EXCERPT_CHARS). */
+export const FEEDBACK_TAIL_CHARS = EXCERPT_CHARS;
 
 export interface TaskCheckingInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask' | 'mustGetTask'>;
@@ -83,7 +83,10 @@ export function taskFailures(facts: Pick<DoneFacts, 'branch' | 'headSha' | 'comm
   for (const check of checks) {
     if (check.ok || check.fingerprint === undefined) continue;
     const summary = `The check "${check.name}" (\`${check.argv.join(' ')}\`) ${ending(check)}.`;
-    failures.push({ fingerprint: check.fingerprint, text: `${summary} The end of its output:\n\n\`\`\`\n${tail(check.log, FEEDBACK_TAIL_CHARS)}\n\`\`\``, summary });
+    // The excerpt: its failing lines and the end (checks.ts); a Checking recorded before excerpts were kept has the log's end.
+    const output =
+      check.excerpt !== undefined ? `Its failing lines and the end of its output:\n\n\`\`\`\n${check.excerpt}` : `The end of its output:\n\n\`\`\`\n${tail(check.log, FEEDBACK_TAIL_CHARS)}`;
+    failures.push({ fingerprint: check.fingerprint, text: `${summary} ${output}\n\`\`\``, summary });
   }
   if (facts.push !== undefined && !facts.push.pushed) {
     const text = `Not pushed: ${facts.push.reason ?? 'the branch is not on the remote'}. Push the branch ${facts.branch}.`;
@@ -135,6 +138,7 @@ function resultOf(check: DoneFacts['checks'][number], timeoutMs: number | undefi
     durationMs: check.durationMs,
     log: check.log,
     omittedBytes: check.omittedBytes,
+    excerpt: check.excerpt,
   };
   if (timeoutMs !== undefined) result.timeoutMs = timeoutMs;
   if (check.spawnError !== undefined) result.spawnError = check.spawnError;

@@ -9,6 +9,11 @@
  * - each result keeps the exit code (or the signal, or that it timed out), the duration, and a
  *   bounded log of stdout and stderr interleaved: the first `headBytes` and the last `tailBytes`,
  *   with the number of bytes left out between them;
+ * - while it streams, the lines that name a failure are kept with a few lines of context (TAP's
+ *   `not ok` and its YAML block, vitest/jest `FAIL`/`✗`/`×`/`●`, pytest `FAILED`/`E   `/`___ name ___`,
+ *   `error:` lines), bounded (`FAILING_KEPT_BYTES`), wherever they are in the output; `excerpt` is
+ *   what a feedback message carries: those lines and the end, within `EXCERPT_CHARS`, each cut said
+ *   ("… 3,120 bytes cut …");
  * - `failureFingerprint` names a failure by the check, its exit code and its tail with what
  *   changes from run to run taken out, so the same failure is recognised the next time;
  * - `wrap` (the task's owner is sandboxed: docs/sandbox.md) turns the argv and environment into
@@ -23,6 +28,10 @@ import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../p
 
 export const DEFAULT_HEAD_BYTES = 8 * 1024;
 export const DEFAULT_TAIL_BYTES = 32 * 1024;
+/** How much of a check's output a feedback message carries (the excerpt's budget, in characters). */
+export const EXCERPT_CHARS = 4_000;
+/** At most this much of failing lines and their context is kept while a check streams. */
+export const FAILING_KEPT_BYTES = 32 * 1024;
 /** After the leader exits, how long the pipes may stay open (held by a process that left the group) before they are closed. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
 
@@ -44,6 +53,8 @@ export interface CheckResult {
   tail: string;
   totalBytes: number;
   omittedBytes: number;
+  /** The failing lines with their context and the end, within `EXCERPT_CHARS`, each cut said. */
+  excerpt: string;
 }
 
 /** A check's process as it would start, given to a `CheckWrap`. */
@@ -74,8 +85,159 @@ export interface RunCheckOptions {
   env?: NodeJS.ProcessEnv;
   headBytes?: number;
   tailBytes?: number;
+  /** The excerpt's budget (default `EXCERPT_CHARS`). */
+  excerptChars?: number;
   /** Ends the check early (the daemon stopping); counted as a timeout. */
   signal?: AbortSignal;
+}
+
+/** A line that names a failure in the test runners' outputs people meet most. */
+const FAILING_LINE = [
+  /^\s*not ok\b/, // TAP (tape, node:test)
+  /^\s*(?:FAIL|FAILED|ERROR)\b/, // vitest/jest files, pytest's summary
+  /^\s*(?:[✗×✕✖●]|❯.*\bFAIL\b)/u, // vitest/jest/mocha tests
+  /^E {3}/, // pytest's assertion lines
+  /^_{3,} .+ _{3,}\s*$/, // pytest's test headers
+  /(?:^|[\s:[(])[A-Za-z]*(?:error|Error|ERROR)(?:\[[^\]]*\]| TS\d+)?:/, // error: / Error: / AssertionError: / error TS2345:
+];
+const LINES_BEFORE = 2;
+const LINES_AFTER = 4;
+/** A TAP YAML block (`  ---` … `  ...`) after `not ok` is kept whole up to this many lines. */
+const YAML_LINES = 40;
+/** A line longer than this is kept cut (a minified bundle's line names nothing). */
+const LINE_BYTES = 400;
+
+interface KeptLine {
+  /** Byte offsets of the line in the whole output (end after its newline). */
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** Keeps, while the output streams, each failing line with the lines around it (bounded). */
+class FailingLines {
+  readonly kept: KeptLine[] = [];
+  /** Failing lines seen after the bound was reached. */
+  dropped = 0;
+  private keptBytes = 0;
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  private lineStart = 0;
+  private before: KeptLine[] = [];
+  private after = 0;
+  private yaml = -1;
+  private lastKept = '';
+  private readonly maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  push(chunk: Buffer): void {
+    let from = 0;
+    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
+      this.addPart(chunk.subarray(from, nl + 1));
+      this.endLine();
+      from = nl + 1;
+    }
+    if (from < chunk.length) this.addPart(chunk.subarray(from));
+  }
+
+  /** The last line, when the output did not end with a newline. */
+  finish(): void {
+    if (this.partialLength > 0) this.endLine();
+  }
+
+  private addPart(part: Buffer): void {
+    // Only the start of a long line is kept; its length still counts.
+    if (this.partialLength < LINE_BYTES) this.partial.push(part.subarray(0, LINE_BYTES - this.partialLength));
+    this.partialLength += part.length;
+  }
+
+  private endLine(): void {
+    const line: KeptLine = {
+      start: this.lineStart,
+      end: this.lineStart + this.partialLength,
+      text: Buffer.concat(this.partial)
+        .toString('utf8')
+        .replace(/\r?\n$/, ''),
+    };
+    this.lineStart = line.end;
+    this.partial = [];
+    this.partialLength = 0;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colours are taken out before matching.
+    const plain = line.text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+    if (this.yaml >= 0) {
+      this.keep(line);
+      if (/^\s*\.\.\.\s*$/.test(plain) || ++this.yaml >= YAML_LINES) this.yaml = -1;
+      return;
+    }
+    if (FAILING_LINE.some((re) => re.test(plain))) {
+      if (this.keptBytes >= this.maxBytes) {
+        this.dropped += 1;
+        return;
+      }
+      for (const earlier of this.before) this.keep(earlier);
+      this.before = [];
+      this.keep(line);
+      this.after = LINES_AFTER;
+      this.lastKept = plain;
+      return;
+    }
+    if (this.after > 0) {
+      this.after -= 1;
+      this.keep(line);
+      if (/^\s*not ok\b/.test(this.lastKept) && /^\s+---\s*$/.test(plain)) this.yaml = 0;
+      this.lastKept = plain;
+      return;
+    }
+    this.before.push(line);
+    if (this.before.length > LINES_BEFORE) this.before.shift();
+  }
+
+  private keep(line: KeptLine): void {
+    const last = this.kept[this.kept.length - 1];
+    if (last !== undefined && line.start < last.end) return;
+    this.kept.push(line);
+    this.keptBytes += line.end - line.start;
+  }
+}
+
+const cutLine = (n: number): string => `… ${n.toLocaleString('en-US')} bytes cut …`;
+
+/**
+ * The output as a feedback message carries it, within `budget` characters: the whole output when it
+ * fits; else the failing lines kept (in order, about 60% of the budget) and the end (the rest), a
+ * line saying how many bytes were cut wherever something was.
+ */
+function buildExcerpt(failing: FailingLines, end: string, total: number, budget: number): string {
+  const endBytes = Buffer.byteLength(end);
+  if (endBytes === total && end.length <= budget) return end;
+  const shown = failing.kept;
+  // The end first takes what the failing lines leave (they get at most 60%), and never less than 40%.
+  let failingChars = 0;
+  for (const line of shown) failingChars += line.text.length + 1;
+  const forFailing = Math.min(failingChars, Math.floor(budget * 0.6));
+  let endChars = budget - forFailing - 80;
+  let endText = end.length > endChars ? end.slice(end.length - endChars) : end;
+  // The end starts at a whole line when it can.
+  const firstNl = endText.indexOf('\n');
+  if ((endText.length < end.length || endBytes < total) && firstNl !== -1 && firstNl < endText.length - 1) endText = endText.slice(firstNl + 1);
+  endChars = endText.length;
+  const endStart = total - Buffer.byteLength(endText);
+  const parts: string[] = [];
+  let at = 0;
+  let used = 0;
+  for (const line of shown) {
+    if (line.end > endStart) break;
+    if (used + line.text.length + 1 > forFailing) break;
+    if (line.start > at) parts.push(cutLine(line.start - at));
+    parts.push(line.text);
+    used += line.text.length + 1;
+    at = line.end;
+  }
+  if (endStart > at) parts.push(cutLine(endStart - at) + (failing.dropped > 0 ? ` (${failing.dropped} more failing lines not kept)` : ''));
+  return `${parts.join('\n')}${parts.length > 0 ? '\n' : ''}${endText}`;
 }
 
 /** Keeps the first `headBytes` and a rolling last `tailBytes` of a stream of chunks. */
@@ -87,6 +249,7 @@ class BoundedLog {
   total = 0;
   private readonly headBytes: number;
   private readonly tailBytes: number;
+  private readonly failing = new FailingLines(FAILING_KEPT_BYTES);
 
   constructor(headBytes: number, tailBytes: number) {
     this.headBytes = headBytes;
@@ -95,6 +258,7 @@ class BoundedLog {
 
   push(chunk: Buffer): void {
     this.total += chunk.length;
+    this.failing.push(chunk);
     if (this.headLength < this.headBytes) {
       const take = chunk.subarray(0, this.headBytes - this.headLength);
       this.head.push(take);
@@ -107,7 +271,7 @@ class BoundedLog {
     while (this.tailLength - this.tail[0]!.length >= this.tailBytes) this.tailLength -= this.tail.shift()!.length;
   }
 
-  result(): { log: string; tail: string; omittedBytes: number } {
+  result(excerptChars = EXCERPT_CHARS): { log: string; tail: string; omittedBytes: number; excerpt: string } {
     const head = Buffer.concat(this.head);
     let tail = Buffer.concat(this.tail);
     if (tail.length > this.tailBytes) tail = tail.subarray(tail.length - this.tailBytes);
@@ -116,7 +280,9 @@ class BoundedLog {
     // The tail alone: the end of the output, head included when the whole output was short.
     const all = Buffer.concat([head, tail]);
     const tailOnly = omittedBytes > 0 || all.length > this.tailBytes ? tail : all;
-    return { log, tail: tailOnly.toString('utf8'), omittedBytes };
+    this.failing.finish();
+    const tailText = tailOnly.toString('utf8');
+    return { log, tail: tailText, omittedBytes, excerpt: buildExcerpt(this.failing, tailText, this.total, excerptChars) };
   }
 }
 
@@ -158,6 +324,7 @@ function notStarted(check: CheckSpec, startedAt: number, started: number, messag
     tail: log,
     totalBytes: bytes,
     omittedBytes: 0,
+    excerpt: log,
   };
 }
 
@@ -203,7 +370,7 @@ function spawnCheck(check: CheckSpec, options: RunCheckOptions, spawnAs: Wrapped
       options.signal?.removeEventListener('abort', timeout);
       const exitCode = exit?.code ?? code;
       const exitSignal = exit?.signal ?? signal;
-      const { log, tail, omittedBytes } = output.result();
+      const { log, tail, omittedBytes, excerpt } = output.result(options.excerptChars);
       const result: CheckResult = {
         name: check.name,
         argv: [...check.argv],
@@ -217,6 +384,7 @@ function spawnCheck(check: CheckSpec, options: RunCheckOptions, spawnAs: Wrapped
         tail: spawnError === undefined ? tail : `${tail}${spawnError}\n`,
         totalBytes: output.total,
         omittedBytes,
+        excerpt: spawnError === undefined ? excerpt : `${excerpt}${spawnError}\n`,
       };
       if (spawnError !== undefined) result.spawnError = spawnError;
       resolve(result);
