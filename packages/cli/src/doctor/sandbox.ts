@@ -2,7 +2,9 @@
  * doctor's sandbox checks (docs/sandbox.md): the boundary's self-test run here, with the daemon's
  * environment (its PATH finds bwrap), and each agent whose settings name a sandbox. When user
  * namespaces are blocked the hint names the setting to change (the sysctl, AppArmor's
- * restriction, the container's).
+ * restriction, the container's). It lists every unconfined agent a sandboxed one can reach (a
+ * call or handoff: `may_call`, any agent when absent): such a callee runs confined when called
+ * (docs/sandbox.md, "Calls between agents"), and alone it does not.
  */
 import { daemonSecrets, runSelfTest, sandboxStatusOf, workspaceRoot, type Settings } from '@tinyagi/core/internal';
 import type { Env } from '@tinyagi/core/internal';
@@ -49,10 +51,41 @@ export async function checkSandbox(ctx: CliContext, settings: Settings | undefin
       details: { checks: check.checks },
     });
   }
+  findings.push(...reachFindings(current));
   for (const id of agents) {
     const status = sandboxStatusOf(current, id, check);
     if (status.state === 'enforced') findings.push({ check: `sandbox:${id}`, status: 'ok', message: `sandbox ${status.setting}: enforced${status.memoryNote ? ` (${status.memoryNote})` : ''}` });
     else findings.push({ check: `sandbox:${id}`, status: status.refused ? 'fail' : 'warn', message: `sandbox ${status.setting}: degraded (${status.reason})`, hint: status.fix });
   }
   return findings;
+}
+
+/** Each sandboxed agent and the unconfined agents it may call or hand work to (`may_call`; any agent when absent). */
+export function unconfinedReach(settings: Settings): { from: string; to: string[] }[] {
+  const agents = settings.agents ?? {};
+  const sandboxed = (id: string): boolean => (agents[id]?.sandbox ?? 'off') !== 'off';
+  return Object.keys(agents)
+    .filter(sandboxed)
+    .map((from) => {
+      const allowed = agents[from]?.may_call;
+      const reach = allowed === undefined || allowed.includes('*') ? Object.keys(agents) : allowed.filter((id) => agents[id] !== undefined);
+      return { from, to: reach.filter((id) => id !== from && !sandboxed(id)) };
+    })
+    .filter((r) => r.to.length > 0);
+}
+
+/** The `sandbox:reach` finding: every unconfined agent a sandboxed one can reach, or that there is none. */
+export function reachFindings(settings: Settings): Finding[] {
+  const reach = unconfinedReach(settings);
+  if (reach.length === 0) return [];
+  const unconfined = [...new Set(reach.flatMap((r) => r.to))];
+  return [
+    {
+      check: 'sandbox:reach',
+      status: 'warn',
+      message: `unconfined agent${unconfined.length === 1 ? '' : 's'} reachable from a sandboxed one: ${reach.map((r) => `${r.from} → ${r.to.join(', ')}`).join('; ')} (called from there ${unconfined.length === 1 ? 'it runs' : 'they run'} confined; alone, not)`,
+      hint: `Set ${unconfined.map((id) => `agents.${id}.sandbox`).join(', ')} to "on" (tinyagi agent add makes new CLI agents so), or list whom each sandboxed agent may call in agents.<id>.may_call (docs/sandbox.md, "Calls between agents").`,
+      details: { reach },
+    },
+  ];
 }

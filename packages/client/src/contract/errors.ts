@@ -56,6 +56,7 @@ export const CORE_ERRORS = {
   MESSAGE_NOT_FOUND: { status: 404, message: 'No such message.' },
   MESSAGE_EMPTY: { status: 400, message: 'The message is empty.' },
   NOT_A_MEMBER: { status: 400, message: 'The agent is not a member of that team.' },
+  CALL_NOT_ALLOWED: { status: 403, message: 'The agent may not call or hand work to that agent (agents.<id>.may_call).' },
   RUN_NOT_FOUND: { status: 404, message: 'No such run.' },
   APPROVAL_NOT_FOUND: { status: 404, message: 'No such approval request.' },
   APPROVAL_DECIDED: { status: 409, message: 'The approval request was already answered.' },
