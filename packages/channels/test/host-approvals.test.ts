@@ -264,10 +264,10 @@ describeInOrder('decisions', () => {
       const { messageId } = await t.ask(String(ADA), 'careful', 'make backup');
       const approval = await pending('careful', 'make backup');
       await channels.get('telegram')!.stop();
-      await d.api.decideApproval({ params: { id: approval.id }, body: { decision: 'allow_session', by: 'tinyoffice' } });
+      await d.api.decideApproval({ params: { id: approval.id }, body: { decision: 'allow_session', by: 'dashboard' } });
       channels.set('telegram', await tg.startChannel(d));
       await fake.until(() => keyboard(messageId).length === 0 || undefined, 'the keyboard removed after the restart');
-      expect(view(messageId)).toMatch(/^✅ Allowed for the session by tinyoffice\n@careful asked: .*make backup/);
+      expect(view(messageId)).toMatch(/^✅ Allowed for the session by dashboard\n@careful asked: .*make backup/);
     });
 
     it("an agent's question is posted with its suggested answers as buttons; the one picked reaches the agent", async () => {

@@ -114,15 +114,15 @@ it('answered elsewhere: the prompt is withdrawn and says by whom; the next is de
   ]);
   await paneWhere((s) => s.includes('asks to run Bash: make deploy') && s.includes(PROMPT), 'the first prompt');
   const first = await pendingOf(seen);
-  await daemon.api.decideApproval({ params: { id: first.id }, body: { decision: 'deny', reason: 'not on a Friday', by: 'tinyoffice' } });
-  await paneWhere((s) => s.includes('Answered elsewhere: Denied by tinyoffice: @careful Bash: make deploy (not on a Friday).'), 'the withdrawn prompt');
+  await daemon.api.decideApproval({ params: { id: first.id }, body: { decision: 'deny', reason: 'not on a Friday', by: 'dashboard' } });
+  await paneWhere((s) => s.includes('Answered elsewhere: Denied by dashboard: @careful Bash: make deploy (not on a Friday).'), 'the withdrawn prompt');
   await paneWhere((s) => s.includes('asks to run Bash: git push'), 'the second prompt');
   await pendingOf(seen);
   tmux('send-keys', '-t', 'send', 'd', 'Enter');
   await paneWhere((s) => s.includes('Reason (the agent reads it; Enter for none):'), 'the reason prompt');
   tmux('send-keys', '-t', 'send', 'push after review', 'Enter');
   const after = await paneWhere((s) => new RegExp(`^${done} \\d+$`, 'm').test(s), 'send to finish');
-  expect(after).toContain('Bash: refused (tinyoffice) denied by tinyoffice: not on a Friday');
+  expect(after).toContain('Bash: refused (dashboard) denied by dashboard: not on a Friday');
   expect(after).toContain('Bash: refused (cli) denied by cli: push after review');
   expect(after).toMatch(new RegExp(`^${done} 0$`, 'm'));
 }, 180_000);

@@ -107,7 +107,7 @@ export const ApprovalDecisionBodySchema = z
     reason: z.string().max(2000).optional(),
     /** A question's answer (with `decision: "answer"`). */
     answer: z.string().max(20_000).optional(),
-    /** Who answers, for the record (the surface fills it in; the API's caller otherwise). */
+    /** Who answers: a channel token's paired sender (`<channel>:<sender id>`); with the API token, the client's own label (`cli`; no `:`, not `tinyoffice`), else recorded as `api`; ignored for a TinyOffice login (`tinyoffice`). */
     by: z.string().min(1).max(200).optional(),
     /** `more_rounds`: how many more rounds the task gets (default: the binding's `maxRounds`). */
     rounds: z.int().min(1).max(100).optional(),

@@ -12,7 +12,7 @@ import { TinyError } from '@tinyagi/core';
 import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForAnswer, type ApprovalRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
-import { requestedBy } from '../requested-by.ts';
+import { decidedBy } from '../requested-by.ts';
 import { requirePairedSender } from '../security/paired-sender.ts';
 import type { RouteHandlers } from '../routing.ts';
 
@@ -35,7 +35,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
     },
     decideApproval: async ({ params, body, auth, request }) => {
       if (auth.kind === 'channel') await mayAnswer(ctx, auth.channel, params.id, body.by);
-      const by = body.by ?? requestedBy(auth, request);
+      const by = decidedBy(auth, request, body.by);
       // `more_rounds` records the rounds it gives as its answer (the desk defaults it to the binding's maxRounds).
       const answer = body.decision === 'more_rounds' && body.rounds !== undefined ? String(body.rounds) : body.answer;
       const decided = await ctx.orchestratorServices.approvals.decide(params.id, body.decision, by, body.reason, answer);
