@@ -149,7 +149,7 @@ export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.ts';
 export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
-export { finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
+export { CHECK_NOT_STARTED, finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
 export { carryOutRoundsAnswer } from './git-tasks/rounds-step.ts';
 export { requestRoundsApproval, roundsApprovalId } from './git-tasks/rounds-request.ts';
 export { runTaskReview } from './git-tasks/review-step.ts';

@@ -16,7 +16,7 @@ import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApprovalRecord } from '../src/approvals/store.ts';
 import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
-import { runTaskChecking } from '../src/git-tasks/checking-step.ts';
+import { CHECK_NOT_STARTED, runTaskChecking } from '../src/git-tasks/checking-step.ts';
 import { requestRoundsApproval, roundsApprovalId } from '../src/git-tasks/rounds-request.ts';
 import { carryOutRoundsAnswer } from '../src/git-tasks/rounds-step.ts';
 import { runTaskWorktreeStep } from '../src/git-tasks/task-step.ts';
@@ -42,14 +42,14 @@ interface Sent {
 }
 
 /** A bound project whose one check fails, a task of it in Checking after its one round (maxRounds 1). */
-async function exhaustedTask(stores: SqliteStores, root: string, repoDir: string) {
+async function exhaustedTask(stores: SqliteStores, root: string, repoDir: string, check = { name: 'test', argv: ['sh', '-c', 'echo "sum is wrong"; exit 2'], timeoutMs: 20_000 }, rounds = 1) {
   const repo: ProjectRepo = {
     path: repoDir,
     baseRef: 'main',
     branchTemplate: 'tinyagi/{identifier}-{slug}',
     worktreeRoot: join(root, 'worktrees'),
     files: [],
-    checks: [{ name: 'test', argv: ['sh', '-c', 'echo "sum is wrong"; exit 2'], timeoutMs: 20_000 }],
+    checks: [check],
     keepAbandonedDays: 14,
     maxRounds: 1,
   };
@@ -60,7 +60,7 @@ async function exhaustedTask(stores: SqliteStores, root: string, repoDir: string
   if (!made.ok) throw new Error(`worktree step failed: ${made.message}`);
   commitFile(made.worktree.path, 'sum.ts', 'export const sum = 3;\n');
   // One round already happened (its message went to the owner): the next failure is past the limit.
-  await stores.tasks.setTaskGit(created.id, { ...made.task.git!, rounds: 1, updatedAt: Date.now() });
+  await stores.tasks.setTaskGit(created.id, { ...made.task.git!, rounds, updatedAt: Date.now() });
   await stores.tasks.updateTask(created.id, { status: 'checking', conversationId: 'conv_task' });
   const sent: Sent[] = [];
   const send = async (message: string, key: string) => {
@@ -231,6 +231,46 @@ describe('the task_rounds approval', () => {
       expect.objectContaining({ decision: 'more_rounds', status: 'review' }),
       expect.objectContaining({ decision: 'stop', status: 'todo' }),
     ]);
+  });
+});
+
+describe('a check that could not start', () => {
+  it('is no round: the task waits for a person in Checking with the reason (the check’s environment), nothing is sent, no rounds request', async () => {
+    const fx = gitFixture();
+    const stores = storesAt(join(fx.root, 'tinyagi.db'));
+    // The shell runs, the command it names is not there: exit 127.
+    const t = await exhaustedTask(stores, fx.root, fx.repoDir, { name: 'test', argv: ['sh', '-c', 'tinyagi-no-such-tool --run'], timeoutMs: 20_000 }, 0);
+
+    const result = await runTaskChecking({ ...t.base, task: t.task, tasks: stores.tasks, approvals: stores.approvals, send: t.send });
+    expect(result.outcome).toBe('needs_person');
+    expect(t.sent).toEqual([]);
+    const task = await stores.tasks.mustGetTask(t.task.id);
+    expect(task.status).toBe('checking');
+    expect(task.git?.rounds).toBe(0);
+    expect(task.git?.roundsApproval).toBeUndefined();
+    expect(task.git?.check).toMatchObject({ state: 'needs_person', error: { code: CHECK_NOT_STARTED } });
+    const message = task.git!.check!.error!.message;
+    expect(message).toContain('The check "test" (`sh -c tinyagi-no-such-tool --run`) could not start (exit 127: command not found)');
+    expect(message).toContain('tinyagi-no-such-tool');
+    expect(message).toContain("the check's environment, not the agent's work");
+    expect(message).toContain('No round was counted');
+    expect(message).toContain('tinyagi task check WEB-1');
+    expect(await stores.approvals.list({ taskId: t.task.id })).toEqual([]);
+    expect(await eventsOf(stores, 'task.feedback_sent')).toEqual([]);
+  });
+
+  it('a command that cannot be spawned at all (ENOENT) is the same, and a confined check says the sandbox', async () => {
+    const fx = gitFixture();
+    const stores = storesAt(join(fx.root, 'tinyagi.db'));
+    const t = await exhaustedTask(stores, fx.root, fx.repoDir, { name: 'lint', argv: ['tinyagi-no-such-linter'], timeoutMs: 20_000 }, 0);
+    // A wrap that changes nothing stands for the agent's boundary: the check ran confined.
+    const wrap = async (spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv }) => ({ command: spawn.command, args: spawn.args, env: spawn.env });
+    const result = await runTaskChecking({ ...t.base, wrap, task: t.task, tasks: stores.tasks, approvals: stores.approvals, send: t.send });
+    expect(result.outcome).toBe('needs_person');
+    const check = (await stores.tasks.mustGetTask(t.task.id)).git!.check!;
+    expect(check.error?.message).toMatch(/The check "lint" \(`tinyagi-no-such-linter`\) could not start \(spawn tinyagi-no-such-linter ENOENT\)/);
+    expect(check.error?.message).toContain("inside the agent's sandbox");
+    expect(t.sent).toEqual([]);
   });
 });
 

@@ -12,6 +12,10 @@
  *   fingerprints (or, with none, from the round), so the step run again after a crash finds the
  *   message it sent instead of sending another; then the task moves back to `in_progress`. There is
  *   always a message: a task sent back in silence would wait in In progress with nobody on it.
+ * - A check that could not start (its process not made, exit 126 or 127: `couldNotStart`) is no
+ *   round and nothing is sent: the task stays in `checking` as `needs_person` with `error.code`
+ *   `CHECK_NOT_STARTED` and the reason (the check's environment, and the sandbox when it ran
+ *   confined), and waits for a person to fix it and check again; no `task_rounds` request.
  * - After `maxRounds` rounds (the task's `roundsLimit` once a person gave it more) the task stays
  *   in `checking` as `needs_person` and a person is asked: a `task_rounds` approval, its id
  *   recorded on the task before it is made (rounds-step.ts: made once, also across a crash).
@@ -146,6 +150,32 @@ function resultOf(check: DoneFacts['checks'][number], timeoutMs: number | undefi
   return result;
 }
 
+/** The error code of a Checking that waits for a person because a check could not start (next-step: no rounds request). */
+export const CHECK_NOT_STARTED = 'CHECK_NOT_STARTED';
+
+/** A check that never ran: its process could not be made, or the shell or the sandbox could not run its command (126: not executable or a file it needs missing; 127: not found). */
+export function couldNotStart(check: Pick<TaskCheckResult, 'ok' | 'spawnError' | 'exitCode' | 'timedOut'>): boolean {
+  return !check.ok && !check.timedOut && (check.spawnError !== undefined || check.exitCode === 126 || check.exitCode === 127);
+}
+
+function lastLines(text: string, count: number, maxChars: number): string {
+  const lines = text.trimEnd().split('\n').slice(-count).join('\n');
+  return lines.length <= maxChars ? lines : `…${lines.slice(-maxChars)}`;
+}
+
+/** Why the task waits for a person: which checks could not start, how, where (the sandbox), and what to do. */
+function notStartedMessage(checks: TaskCheckResult[], identifier: string, confined: boolean): string {
+  const each = checks.map((c) => {
+    const how = c.spawnError !== undefined ? c.spawnError : `exit ${c.exitCode}${c.exitCode === 127 ? ': command not found' : ': not executable, or a file it needs is missing'}`;
+    const output = lastLines(c.excerpt ?? c.log, 5, 600);
+    return `The check "${c.name}" (\`${c.argv.join(' ')}\`) could not start (${how})${output === '' ? '' : `; its output ends: ${output}`}.`;
+  });
+  const where = confined
+    ? " This is the check's environment, not the agent's work: the check ran inside the agent's sandbox, where folders the sandbox hides (the temp folder, the home's hidden folders, TinyAGI's home) do not exist, so a command, a --link target or a file it needs there is missing."
+    : " This is the check's environment, not the agent's work: the command or a file it needs is missing on this machine.";
+  return `${each.join(' ')}${where} No round was counted. Fix it, then check again (tinyagi task check ${identifier}, or Check again in TinyOffice).`;
+}
+
 export type TaskCheckingResult = { outcome: 'passed' | 'failed' | 'needs_person'; task: TaskRecord; sent?: { conversationId: string; messageId: string; fingerprints: string[] } };
 
 /** Runs the step for a task in `checking` (docs/git-tasks.md). */
@@ -202,6 +232,12 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   });
 
   const rounds = git.rounds ?? 0;
+  // A check that could not start is its environment's failure, not the agent's: no round, a person is asked.
+  const notStarted = check.error === null ? check.checks.filter(couldNotStart) : [];
+  if (notStarted.length > 0) {
+    const message = notStartedMessage(notStarted, identifier, input.wrap !== undefined);
+    check = { ...check, state: 'needs_person', missing: [message], error: { code: CHECK_NOT_STARTED, message } };
+  }
   const told = <R extends TaskCheckingResult>(result: R): R => {
     const conversationId = input.saidBy?.conversationId ?? task.conversationId;
     input.onChecked?.({
@@ -221,6 +257,10 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   if (check.state === 'passed') {
     await tasks.setTaskGit(task.id, { ...git, check, headSha: check.headSha, updatedAt: Date.now() });
     return told({ outcome: 'passed', task: await finishTaskChecking(tasks, task.id) });
+  }
+  if (notStarted.length > 0) {
+    const recorded = await tasks.setTaskGit(task.id, { ...git, check, ...(check.headSha === null ? {} : { headSha: check.headSha }), updatedAt: Date.now() });
+    return told({ outcome: 'needs_person', task: recorded });
   }
   if (rounds >= (git.roundsLimit ?? input.repo.maxRounds)) {
     check = { ...check, state: 'needs_person' };

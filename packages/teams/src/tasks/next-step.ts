@@ -5,7 +5,7 @@
  * node left half done is finished by whichever node takes the task's hold next.
  */
 import type { ProjectRepo } from '@tinyagi/client/contract';
-import type { TaskRecord } from '@tinyagi/core/internal';
+import { CHECK_NOT_STARTED, type TaskRecord } from '@tinyagi/core/internal';
 
 export type TaskStep =
   /** Assigned and in progress, never sent: its worktree is made (or found) and the message sent once. */
@@ -16,7 +16,7 @@ export type TaskStep =
   | { step: 'check' }
   /** The Checking's result is recorded, its move (to review or back to in progress) is not. */
   | { step: 'finish-check' }
-  /** The rounds ran out: the person's `task_rounds` request made, or its answer carried out. */
+  /** The rounds ran out: the person's `task_rounds` request made, or its answer carried out (not when a check could not start: that waits). */
   | { step: 'ask-rounds' }
   /** The merge is recorded (the branch went into the base, or the forge merged it); the worktree removal or the move to done is not. */
   | { step: 'finish-merge' }
@@ -43,6 +43,8 @@ export function nextStep(task: TaskRecord, repo: ProjectRepo | null, worktreeMis
       return task.conversationId === null ? { step: 'dispatch' } : { step: 'wait', for: 'the agent to say it is done' };
     case 'checking': {
       const state = git?.check?.state;
+      // A check that could not start: its environment is a person's to fix (then Check again); no rounds request.
+      if (state === 'needs_person' && git?.check?.error?.code === CHECK_NOT_STARTED) return { step: 'wait', for: "a person: a check could not start (its environment, not the agent's work)" };
       if (state === 'needs_person') return { step: 'ask-rounds' };
       if (state === 'passed' || state === 'failed') return { step: 'finish-check' };
       return { step: 'check' };
