@@ -1,0 +1,54 @@
+/**
+ * Confinement follows the work (docs/sandbox.md, "Calls between agents"), through the daemon with
+ * the real bubblewrap and the test kit's fake `claude`: a sandboxed agent's `tinyagi call` to an
+ * unconfined agent (no `sandbox`, no permission mode: the CLI's bypass) whose run writes a file
+ * outside the boundary. The callee runs confined: the file is not written on the host, though the
+ * same agent messaged by a person still writes it (the test can tell). An agent whose `may_call`
+ * leaves the callee out is refused, the refusal naming the setting.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_BIN_DIR, startDaemon, type TestDaemon } from '@tinyagi/test-kit';
+
+describe('a sandboxed agent calling an unconfined one', () => {
+  let h: TestDaemon;
+  beforeAll(async () => {
+    h = await startDaemon({
+      // The daemon from the sources: the built bundle is shared with the other suites running beside this one.
+      build: 'source',
+      // bash, touch and bwrap from the system, as a user's PATH has them.
+      path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
+      settings: {
+        agents: {
+          boxed: { provider: 'claude-code', sandbox: 'on' },
+          fenced: { provider: 'claude-code', sandbox: 'on', may_call: ['boxed'] },
+          tinyagi: { provider: 'claude-code' },
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+
+  it('the called agent runs inside the boundary: its write outside does not reach the host', async () => {
+    const escaped = join(h.root, 'escaped-by-call.txt');
+    // The caller's own command is the same line: run inside its boundary, it cannot write there either.
+    const sent = await h.cliHere(['send', '--agent', 'boxed', '--wait', `FAKE:call=tinyagi FAKE:bash=touch ${escaped}`]);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(existsSync(escaped)).toBe(false);
+    // The same agent messaged by a person runs unconfined, as its settings say: it writes the file.
+    const alone = join(h.root, 'written-alone.txt');
+    const direct = await h.cliHere(['send', '--agent', 'tinyagi', '--wait', `FAKE:bash=touch ${alone}`]);
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(existsSync(alone)).toBe(true);
+  });
+
+  it('a call may_call leaves out is refused, naming the setting', async () => {
+    const sent = await h.cliHere(['send', '--agent', 'fenced', '--wait', 'FAKE:call=tinyagi FAKE:reply=unused']);
+    expect(sent.code, sent.stderr).toBe(0);
+    expect(sent.stdout).toContain('CALL_NOT_ALLOWED');
+    expect(sent.stdout).toContain('agents.fenced.may_call');
+  });
+});
