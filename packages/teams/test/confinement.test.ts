@@ -6,13 +6,13 @@
  */
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { SettingsSchema, type Settings } from '@tinyagi/core';
+import { SettingsSchema, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
 import { resolveInvokeTarget, withNewAgentDefaults } from '@tinyagi/core/internal';
 import { tempDir, waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
 import { assertMayCall, confinedByOf, confinementFollowing, mayCall, tightenedSettings, tighterVerdict } from '../src/guards/confinement.ts';
 import { planRoutes } from '../src/router/plan.ts';
-import { closeAll, testStores, withWorkspace } from './helpers.ts';
+import { closeAll, harness, testStores, waitForCompletion, withWorkspace } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -109,4 +109,34 @@ it('may_call says who may call whom; a refusal names the setting; absent, any ag
   const plan = planRoutes({ mentions: [{ target: 'wide', message: 'run npm test' }], chatroomPosts: [] } as never, { settings: teamed, fromAgent: 'boxed', teamId: 't', incoming: [] });
   expect(plan.deliveries).toEqual([]);
   expect(plan.notes.join('\n')).toContain('agents.boxed.may_call');
+});
+
+it('through the orchestrator: a handoff chain from a sandboxed agent runs every later agent in a boundary; a handoff from an unconfined one does not', async () => {
+  const replies: Record<string, string> = { lead: '[@coder: build it]', coder: '[@helper: run the tests]', helper: 'done', free: '[@helper: run the tests]' };
+  const calls: InvokeRequest[] = [];
+  const invoke = async (req: InvokeRequest): Promise<InvokeResult> => {
+    calls.push(req);
+    return { text: replies[req.agentId] ?? 'ok' };
+  };
+  const h = await harness(
+    SettingsSchema.parse({
+      agents: { lead: { provider: 'mock', sandbox: 'on' }, coder: { provider: 'mock' }, helper: { provider: 'mock' }, free: { provider: 'mock' } },
+      teams: { t: { name: 't', agents: ['lead', 'coder', 'helper'], leader_agent: 'lead' }, u: { name: 'u', agents: ['free', 'helper'], leader_agent: 'free' } },
+    }),
+    { invoke },
+  );
+  const sent = await h.orchestrator.submit({ agent: 'lead', message: 'go', senderId: 'u1' });
+  await waitForCompletion(h, sent.conversationId);
+  const sandboxOf = (agentId: string) => calls.find((c) => c.agentId === agentId)?.target.sandbox?.mode;
+  expect([sandboxOf('lead'), sandboxOf('coder'), sandboxOf('helper')]).toEqual(['on', 'on', 'on']);
+  const helperMessage = (await h.stores.runs.listRuns(sent.conversationId)).find((r) => r.agentId === 'helper')!;
+  expect((await h.stores.queue.get(helperMessage.messageIds[0]!))?.meta['confinedBy']).toEqual(['lead', 'coder']);
+
+  calls.length = 0;
+  const loose = await h.orchestrator.submit({ agent: 'free', message: 'go', senderId: 'u1' });
+  await waitForCompletion(h, loose.conversationId);
+  expect(calls.map((c) => [c.agentId, c.target.sandbox?.mode])).toEqual([
+    ['free', undefined],
+    ['helper', undefined],
+  ]);
 });

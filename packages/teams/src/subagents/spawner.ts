@@ -18,7 +18,7 @@
 import { isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord } from '@tinyagi/core';
 import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAgentArgs } from '@tinyagi/core/internal';
 import { checkBudgets } from '../guards/budgets.ts';
-import { callRefusal, confinementFollowing, mayCall } from '../guards/confinement.ts';
+import { callRefusal, confinedByOf, confinementFollowing, mayCall } from '../guards/confinement.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
 import { abortCause, linkedController } from '../orchestrator/abort.ts';
@@ -127,7 +127,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
 
   const controller = linkedController(ctx.active.get(parent.id)?.controller.signal);
   // The child runs at least as confined as its caller (guards/confinement.ts): the caller's chain, and the caller when it is confined.
-  const confinedBy = confinementFollowing(settings, parent.agentId, ctx.active.get(parent.id)?.confinedBy ?? []);
+  const confinedBy = confinementFollowing(settings, parent.agentId, await confinedByOfRun(ctx, parent));
   ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], spawned: true, parentRunId: parent.id, confinedBy });
   try {
     const result = await runAgentTurns(ctx, {
@@ -187,6 +187,23 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
 }
 
 /** What the `spawn_agent` tool hands back to a model: the answer, or the refusal in words. */
+/**
+ * The agents whose confinement follows `run`: what its running attempt holds on this node, else
+ * read back from the store (a run started on another node): a child's from its parent's chain, a
+ * queue run's from the messages it answers.
+ */
+async function confinedByOfRun(ctx: Pick<Ctx, 'active' | 'stores' | 'getSettings'>, run: RunRecord, hops = 0): Promise<string[]> {
+  const active = ctx.active.get(run.id);
+  if (active) return active.confinedBy ?? [];
+  if (hops > 64) return [];
+  if (run.cause === 'spawn' && run.parentRunId) {
+    const parent = await ctx.stores.runs.getRun(run.parentRunId);
+    return parent ? confinementFollowing(ctx.getSettings(), parent.agentId, await confinedByOfRun(ctx, parent, hops + 1)) : [];
+  }
+  const messages = await Promise.all(run.messageIds.map((id) => ctx.stores.queue.get(id)));
+  return confinedByOf(messages.filter((m) => m !== undefined));
+}
+
 export async function spawnForTool(ctx: Ctx, parentRunId: string, args: SpawnAgentArgs): Promise<string> {
   const result = await spawnSubAgent(ctx, parentRunId, args);
   if (result.ok) return result.text;
