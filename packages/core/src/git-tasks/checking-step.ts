@@ -187,7 +187,7 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   const running: TaskCheck = { state: 'running', headSha: null, startedAt, finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
   await tasks.setTaskGit(task.id, { ...git, check: running, updatedAt: Date.now() });
   const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
-  const ref = { id: task.id, identifier, title: task.title };
+  const ref = { id: task.id, identifier, title: task.title, branch: task.git?.branch ?? null };
   const worktreePath = git.worktreePath ?? taskWorktreePath(ctx, ref);
 
   let check: TaskCheck;

@@ -297,7 +297,7 @@ export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task:
   const remote = need(input.repo.remote, `Project ${input.projectId} has a forge but no remote.`, 'Set the binding\'s remote (e.g. "origin").');
   const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
   await ensureRepository(ctx);
-  const ref = { id: task.id, identifier, title: task.title };
+  const ref = { id: task.id, identifier, title: task.title, branch: task.git?.branch ?? null };
   const branch = gitState.branch ?? pr.headRef;
   const remoteBase = `refs/remotes/${remote}/${pr.baseRef}`;
 

@@ -48,7 +48,7 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
     });
   }
   const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
-  const ref = { id: task.id, identifier, title: task.title };
+  const ref = { id: task.id, identifier, title: task.title, branch: task.git?.branch ?? null };
   await ensureRepository(ctx);
   const worktreePath = task.git?.worktreePath ?? taskWorktreePath(ctx, ref);
 

@@ -81,10 +81,19 @@ export interface TaskRef {
   /** The task's identifier (`WEB-3`): unique for ever in its project. */
   identifier: string;
   title: string;
+  /**
+   * The branch recorded when the task started (`task.git.branch`). Fixed from then on: a title
+   * changed later renames the task, never its branch. Absent or null: not started yet.
+   */
+  branch?: string | null | undefined;
 }
 
-/** The task's branch from the project's template, checked with `git check-ref-format --branch`. */
+/**
+ * The task's branch: the one it recorded when it started, else the project's template with its
+ * title, checked with `git check-ref-format --branch`.
+ */
 export async function taskBranchName(ctx: ProjectRepoContext, task: TaskRef): Promise<string> {
+  if (typeof task.branch === 'string' && task.branch !== '') return task.branch;
   const name = ctx.repo.branchTemplate.replaceAll('{identifier}', task.identifier).replaceAll('{slug}', slugOf(task.title));
   const checked = await gitStatus(['check-ref-format', '--branch', name], { cwd: ctx.repoDir });
   if (checked.exitCode !== 0) {

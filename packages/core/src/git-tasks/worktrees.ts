@@ -120,7 +120,8 @@ export interface CreateWorktreeOptions {
 /** Creates (or finds again) the task's worktree on its own branch from the base ref, applies the file rules and runs the setup once. */
 export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef, options: CreateWorktreeOptions = {}): Promise<TaskWorktree> {
   await ensureRepository(ctx);
-  const branch = await taskBranchName(ctx, task);
+  // A started task keeps the branch it recorded, whatever its title says now.
+  const branch = await taskBranchName(ctx, { ...task, branch: task.branch ?? options.recordedBranch ?? null });
   const path = taskWorktreePath(ctx, task);
   const branchRef = `refs/heads/${branch}`;
   mkdirSync(ctx.worktreeRoot, { recursive: true });
