@@ -182,6 +182,30 @@ describe.each(CLIS)('%s: a retried turn reaches the model once', (cli) => {
   });
 });
 
+describe('claude: a retry whose resume point Claude Code cannot find', () => {
+  it('starts a new session with the transcript (the resume point a killed warm process never wrote), the message reaching the model once', async () => {
+    const first = await invokeAgent(request('claude', 'first message'));
+    const history = [
+      { role: 'user' as const, content: 'first message' },
+      { role: 'assistant' as const, content: first.text },
+    ];
+    // The stored resume point names a message the transcript does not hold.
+    const lost = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const session = { ...nextSession(first, history), providerState: JSON.stringify({ at: lost }), retry: true };
+    const retried = await invokeAgent(request('claude', 'second message', { session }));
+    expect(retried.text).toContain('second message');
+    expect(retried.sessionId).not.toBe(first.sessionId);
+    // The refused run logged nothing (it exits before its model call); the run after it is a new session.
+    const fresh = logEntries().at(-1);
+    expect(logEntries()).toHaveLength(2);
+    expect(fresh?.argv).toContain('--session-id');
+    expect(fresh?.argv).not.toContain('--resume-session-at');
+    const context = fresh?.context ?? '';
+    expect(occurrences(context, 'second message')).toBe(1);
+    expect(occurrences(context, first.text)).toBe(1);
+  });
+});
+
 describe.each(CLIS)('%s: a new session in a conversation with earlier turns', (cli) => {
   it('gets the transcript once (a session held by another node is not resumed here)', async () => {
     const history = [

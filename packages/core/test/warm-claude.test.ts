@@ -226,6 +226,30 @@ describe('Claude Code warm driver', () => {
     expect(argv[argv.indexOf('--resume-session-at') + 1]).toBe(JSON.parse(first.providerState ?? '{}').at);
   });
 
+  it('a resume point Claude Code cannot find (a killed warm process never wrote it) starts a new session with the transcript, the message once', async () => {
+    const first = await invokeWarm(claudeWarmDriver, request('remember 42', { session: { key: 'shared' } }), pool);
+    await pool.closeAll('killed');
+    const history = [
+      { role: 'user' as const, content: 'remember 42' },
+      { role: 'assistant' as const, content: first.text },
+    ];
+    const lost = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    const session = { ...next(first), history, providerState: JSON.stringify({ at: lost }), retry: true };
+    const retry = await invokeWarm(claudeWarmDriver, request('what was it?', { session }), pool);
+    // The new session's first turn, the earlier conversation given as its transcript.
+    expect(retry.text).toMatch(/^fake-claude turn 1: <earlier_conversation>[\s\S]*what was it\?$/);
+    expect(retry.sessionId).not.toBe(first.sessionId);
+    const argv = starts().at(-1)?.argv ?? [];
+    expect(argv).toContain('--session-id');
+    expect(argv).not.toContain('--resume-session-at');
+    const context = turns().at(-1)?.context ?? '';
+    expect(context.split('what was it?')).toHaveLength(2);
+    expect(context.split(first.text)).toHaveLength(2);
+    // The next message resumes the new session where its turn ended.
+    const after = await invokeWarm(claudeWarmDriver, request('and now?', { session: next(retry) }), new SessionPool());
+    expect(after.sessionId).toBe(retry.sessionId);
+  });
+
   it('a new pool (a daemon restart) resumes the stored session in a new process', async () => {
     const first = await invokeWarm(claudeWarmDriver, request('remember 42', { session: { key: 'shared' } }), pool);
     await pool.closeAll('restart');

@@ -28,6 +28,18 @@ const f = require('./fake-common.cjs');
 
 const CALL = { input: 100, cacheRead: 20, output: 42, cost: 0.0123 };
 
+/**
+ * `--resume-session-at <uuid>` naming no message of the transcript, as Claude Code 2.1.330 says
+ * it (checked against the real binary): the message on stderr, an error result carrying it in
+ * `errors` on stdout (in a session id of its own), exit 1.
+ */
+function refuseResumePoint(at) {
+  const message = `No message found with message.uuid of: ${at}`;
+  process.stderr.write(`${message}\n`);
+  f.emit({ type: 'result', subtype: 'error_during_execution', is_error: true, num_turns: 0, session_id: f.randomUUID(), total_cost_usd: 0, errors: [message] });
+  process.exit(1);
+}
+
 function streamMain(argv, opts) {
   const store = f.sessionStore('claude');
   let sessionId = opts['--resume'] ?? opts['-r'] ?? opts['--session-id'];
@@ -41,6 +53,8 @@ function streamMain(argv, opts) {
   }
   const session = store.load(sessionId);
   const at = opts['--resume-session-at'];
+  // A resume point the transcript does not hold: refused at once, before the handshake (Claude Code 2.1.330).
+  if (resuming && at && store.exists(sessionId) && !session.messages.some((m) => m.uuid === at)) refuseResumePoint(at);
   const permissionMode = opts['--dangerously-skip-permissions'] ? 'bypassPermissions' : (opts['--permission-mode'] ?? 'default');
   const promptTool = opts['--permission-prompt-tool'];
   if (promptTool !== undefined && promptTool !== 'stdio') f.fail(`Error: MCP tool ${promptTool} (passed via --permission-prompt-tool) not found. Available MCP tools: none`, 1);
@@ -77,12 +91,7 @@ function streamMain(argv, opts) {
         process.exit(1);
       }
       if (at && store.enabled) {
-        const index = session.messages.findIndex((m) => m.uuid === at);
-        if (index < 0) {
-          process.stderr.write(`Error: No message found with message.uuid of: ${at}\n`);
-          process.exit(1);
-        }
-        session.messages = session.messages.slice(0, index + 1);
+        session.messages = session.messages.slice(0, session.messages.findIndex((m) => m.uuid === at) + 1);
       } else if (session.messages.at(-1)?.role === 'user') {
         f.addAssistantMessage(session, 'No response requested.');
       }
@@ -455,4 +464,4 @@ function streamMain(argv, opts) {
   });
 }
 
-module.exports = { streamMain };
+module.exports = { refuseResumePoint, streamMain };

@@ -293,6 +293,16 @@ export function claudeErrorText(result: JsonRecord): string {
   return asString(result.result) ?? (errors.length > 0 ? errors.join('; ') : `result ${asString(result.subtype) ?? 'error'}`);
 }
 
+/**
+ * Claude Code refused `--resume-session-at`: its transcript holds no message with that uuid
+ * (2.1.330: "No message found with message.uuid of: <uuid>", on stderr and in an error result's
+ * `errors`, exit 1 before any model call). A warm process that is killed may never have written
+ * its last turn's messages, so the resume point kept for it can be unknown to the CLI.
+ */
+export function refusesResumePoint(text: string | undefined): boolean {
+  return text !== undefined && text.includes('No message found with message.uuid of');
+}
+
 // ---- what both modes start the CLI with ----------------------------------------------------
 
 export const CLAUDE_INSTALL_HINT = 'Install Claude Code (npm i -g @anthropic-ai/claude-code) and log in, or give the agent another provider (e.g. "mock").';

@@ -27,7 +27,9 @@
  *   denied with a message, as `claude -p` does without a prompt tool.
  * - Start and resume follow the per-message run's rules (claude.ts): `--session-id <new uuid>` or
  *   `--resume <id> --resume-session-at <last completed turn's last assistant message>`; a retry
- *   without a known resume point starts a new session with the transcript. The system prompt is
+ *   without a known resume point starts a new session with the transcript, and so does a resume
+ *   point the CLI refuses ("No message found with message.uuid of …", before the handshake: a
+ *   killed process may never have written its last turn to the transcript). The system prompt is
  *   given once at start (`--append-system-prompt-file`), so its hash is part of the fingerprint.
  * - Usage and cost of a turn: each result's `model_usage_since_last_result` (the calls since the
  *   previous result), else the difference of the session's `total_cost_usd`.
@@ -43,7 +45,7 @@ import { claudeMcpConfig } from '../mcp-servers.ts';
 import { privateTempPath } from '../private-temp.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep } from '../types.ts';
-import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
+import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';
 
 /** How long the CLI may take to answer `initialize` (MCP servers start first). */
 const INITIALIZE_TIMEOUT_MS = 60_000;
@@ -140,11 +142,21 @@ class ClaudeWarmSession implements WarmSession {
   }
 
   static async start(opts: WarmStartOptions): Promise<ClaudeWarmSession> {
+    try {
+      return await ClaudeWarmSession.#launch(opts, false);
+    } catch (err) {
+      // A resume point Claude Code cannot find (refused before the handshake): a new session with the transcript.
+      if (!(err instanceof Error) || !refusesResumePoint(err.message)) throw err;
+      return ClaudeWarmSession.#launch(opts, true);
+    }
+  }
+
+  static async #launch(opts: WarmStartOptions, startOver: boolean): Promise<ClaudeWarmSession> {
     const { req } = opts;
     const state = readProviderState(req.session);
     const resumeAt = asString(state?.at);
     // A retry without a known resume point (a session stored before it was kept) starts over with the transcript.
-    const dirty = req.session?.retry === true && resumeAt === undefined;
+    const dirty = startOver || (req.session?.retry === true && resumeAt === undefined);
     const resumeId = dirty ? undefined : opts.resumeId;
     const session = new ClaudeWarmSession(opts, resumeId ?? randomUUID());
     session.#at = resumeId ? resumeAt : undefined;

@@ -42,14 +42,23 @@ import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts
 import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
 import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
-import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs } from './claude-stream.ts';
+import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';
 import { claudeWarmDriver } from './claude-warm.ts';
 
 export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
+  const resumed = await invokeClaudeOnce(req, false);
+  if (resumed) return resumed;
+  // A resume point Claude Code cannot find: a new session with the transcript, the message once
+  // (a new session has no resume point to refuse).
+  return (await invokeClaudeOnce(req, true))!;
+}
+
+/** One run of the CLI; undefined when it refused the resume point (`refusesResumePoint`), nothing spent. */
+async function invokeClaudeOnce(req: InvokeRequest, startOver: boolean): Promise<InvokeResult | undefined> {
   const state = readProviderState(req.session);
   const resumeAt = asString(state?.at);
   // A retry without a known resume point (a session stored before it was kept) starts over with the transcript.
-  const dirty = req.session?.retry === true && resumeAt === undefined;
+  const dirty = startOver || (req.session?.retry === true && resumeAt === undefined);
   const resumeId = dirty ? undefined : resumeIdOf(req.session);
   const newSessionId = resumeId ? undefined : randomUUID();
   const prompt = messageFor(req.session, resumeId, req.prompt);
@@ -100,6 +109,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
     if (result && result.is_error !== true) {
       return { text: asString(result.result) ?? stream.assistantText(), usage: spend?.usage, costUsd: spend?.costUsd, sessionId, providerState: providerState() };
     }
+    if (result && resumeAt !== undefined && resumeId !== undefined && refusesResumePoint(claudeErrorText(result))) return undefined;
     // A failed result still reports what it cost: the attempt is paid for either way.
     if (result) throw addSpend(cliFailure(base.what, outcome, claudeErrorText(result)), spend?.usage, spend?.costUsd);
     if (outcome.exitCode === 0) return { text: stream.assistantText(), sessionId, providerState: providerState() };
