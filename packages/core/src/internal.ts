@@ -148,6 +148,7 @@ export { taskCommandWrap } from './sandbox/task-commands.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 export { resolveProjectRepo, resolveFileRules } from './git-tasks/project-repo.ts';
+export { checkProjectBinding, defaultBranchOf } from './git-tasks/binding-check.ts';
 export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
 export { CHECK_NOT_STARTED, finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
 export { carryOutRoundsAnswer } from './git-tasks/rounds-step.ts';

@@ -5,7 +5,7 @@
  * runs in the worktree. Real git (test-kit's `gitRepos`), the server's routes on loopback, the
  * real orchestrator; waits on events and states.
  */
-import { existsSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
@@ -49,6 +49,17 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
   it('binds a project with POST and PATCH; a rule leaving the repository is refused with a code naming the rule, and nothing is stored', async () => {
     const fx = gitRepos();
     const { h } = await start();
+    // Checked against the disk at once: a folder that is not a git repository, a base branch it does not have, a copy of nothing.
+    mkdirSync(join(fx.root, 'plain'));
+    const plain = await raw(h, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Plain', repo: { path: join(fx.root, 'plain') } }) });
+    expect(plain.status).toBe(400);
+    expect(plain.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining(`The repository path ${join(fx.root, 'plain')} is not a git repository.`) } });
+    const noBranch = await raw(h, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Web', repo: { path: fx.repoDir, baseRef: 'develop' } }) });
+    expect(noBranch.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The base branch "develop" does not exist') } });
+    const noEnv = await raw(h, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Web', repo: { path: fx.repoDir, files: [{ path: '.env', mode: 'copy' }] } }) });
+    expect(noEnv.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The copy rule ".env" names') } });
+    expect(await h.client.listProjects()).toEqual([]);
+    writeFileSync(join(fx.repoDir, '.env'), 'A=1\n');
     const created = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, files: [{ path: '.env', mode: 'copy' }] } } });
     expect(created.repo).toMatchObject({ path: fx.repoDir, baseRef: 'main', branchTemplate: 'tinyagi/{identifier}-{slug}', files: [{ path: '.env', mode: 'copy' }], checks: [] });
 

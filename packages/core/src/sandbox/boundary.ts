@@ -120,6 +120,17 @@ export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefi
   return [...out];
 }
 
+/**
+ * The folder that hides `path` (a real path) in an agent's sandbox, or undefined when the sandbox
+ * sees it: one of hiddenPaths, or a private system folder (/tmp, /var/tmp, /run, /dev/shm), which
+ * is empty inside.
+ */
+export function hiddenInSandbox(path: string, opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string | undefined {
+  const real = realOrUndefined(path) ?? path;
+  const privateDirs = PRIVATE_SYSTEM_DIRS.map((d) => realOrUndefined(d)).filter((d): d is string => d !== undefined);
+  return [...hiddenPaths(opts), ...privateDirs].find((dir) => isInside(real, dir));
+}
+
 /** The daemon's account's home as the password database has it (`os.homedir()` is `$HOME` when that is set). */
 export function accountHome(): string | undefined {
   try {

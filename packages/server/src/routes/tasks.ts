@@ -8,21 +8,19 @@
  */
 import { existsSync } from 'node:fs';
 import type { Comment, ProjectRepo, ReviewAnchor } from '@tinyagi/client/contract';
-import { anchoredFile, followComments, requireAgent, requireTeam, resolveFileRules, resolveProjectRepo, taskDiff, taskTip, TinyError, type TaskRecord } from '@tinyagi/core/internal';
+import { anchoredFile, checkProjectBinding, followComments, requireAgent, requireTeam, resolveProjectRepo, taskDiff, taskTip, TinyError, type TaskRecord } from '@tinyagi/core/internal';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
 
 /**
- * A binding's copy/link rules checked against the repository as it is on disk (a rule whose text
- * is fine but that resolves through a symlink out of the repository: INVALID_PATH). A URL not
- * cloned yet, or a path that is not there, is checked when the first worktree is made.
+ * A binding checked against the disk before it is stored (core's `checkProjectBinding`: a git
+ * repository, a base branch that exists or the repository's default one, copy and link rules
+ * naming what exists, link targets the sandboxed agents' boundaries show): the binding to store.
  */
-function checkBindingOnDisk(projectId: string | undefined, repo: ProjectRepo | null | undefined, home: string): void {
-  // A new project's URL binding has no clone yet.
-  if (!repo || (projectId === undefined && repo.url !== undefined)) return;
-  const ctx = resolveProjectRepo(repo, { projectId: projectId ?? 'new', home });
-  if (existsSync(ctx.repoDir)) resolveFileRules(ctx.repoDir, ctx.repoDir, ctx.repo.files);
+async function checkedBinding<R extends ProjectRepo | null | undefined>(ctx: ServerContext, projectId: string | undefined, repo: R): Promise<R> {
+  if (!repo) return repo;
+  return (await checkProjectBinding(repo, { ...(projectId === undefined ? {} : { projectId }), home: ctx.home, settings: ctx.settings(), env: ctx.env })) as R;
 }
 
 /**
@@ -135,13 +133,10 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     getProject: ({ params }) => ctx.tasks.mustGetProject(params.id),
     listProjectWorktrees: ({ params }) => ctx.taskFlow.listWorktrees(params.id),
     removeProjectWorktree: ({ params, body }) => ctx.taskFlow.removeWorktree(params.id, body.path, body.force === true),
-    createProject: async ({ body }) => {
-      checkBindingOnDisk(undefined, body.repo, ctx.home);
-      return ctx.tasks.createProject(body);
-    },
+    createProject: async ({ body }) => ctx.tasks.createProject(body.repo === undefined ? body : { ...body, repo: await checkedBinding(ctx, undefined, body.repo) }),
     patchProject: async ({ params, body }) => {
-      checkBindingOnDisk((await ctx.tasks.mustGetProject(params.id)).id, body.repo, ctx.home);
-      return ctx.tasks.updateProject(params.id, body);
+      const id = (await ctx.tasks.mustGetProject(params.id)).id;
+      return ctx.tasks.updateProject(params.id, body.repo === undefined ? body : { ...body, repo: await checkedBinding(ctx, id, body.repo) });
     },
     deleteProject: async ({ params }) => {
       await ctx.tasks.deleteProject(params.id);
