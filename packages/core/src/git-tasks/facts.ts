@@ -23,6 +23,8 @@ export interface DoneFacts {
   commits: BranchCommit[];
   uncommitted: string[];
   checks: CheckResult[];
+  /** Paths the binding copies or links into each worktree that the branch's commits add (never committed: the person's copy would be replaced by the merge). */
+  rulePathsCommitted: string[];
   /** Absent when the project has no remote (nothing to push to). */
   push?: PushState;
   /** Every fact holds: the task may go to Review. */
@@ -52,7 +54,9 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
     });
   }
   const headSha = (await git(['rev-parse', 'HEAD'], inWorktree)).trim();
-  const commits = await commitsBeyondBase(ctx.repoDir, await baseCommit(ctx), headSha);
+  const base = await baseCommit(ctx);
+  const commits = await commitsBeyondBase(ctx.repoDir, base, headSha);
+  const rulePathsCommitted = await rulePathsAdded(ctx, base, headSha);
   const uncommitted = await uncommittedPaths(ctx, path);
   const checks = await runChecks(ctx.repo.checks, {
     cwd: path,
@@ -64,6 +68,11 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
 
   const missing: string[] = [];
   if (commits.length === 0) missing.push(`The branch ${branch} has no commits beyond ${ctx.repo.baseRef}.`);
+  for (const path of rulePathsCommitted) {
+    missing.push(
+      `The branch's commits add ${path}, which the binding copies or links into each worktree: it must not be committed (the merge would replace your ${path} with it). Remove it from the branch: git rm -r --cached -- ${path}, then commit.`,
+    );
+  }
   if (uncommitted.length > 0) missing.push(`The worktree has uncommitted changes: ${uncommitted.slice(0, 10).join(', ')}${uncommitted.length > 10 ? ', …' : ''}.`);
   for (const check of checks) {
     if (check.ok) continue;
@@ -71,7 +80,14 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
     missing.push(`The check "${check.name}" (${check.argv.join(' ')}) ${ending}.`);
   }
   if (push !== undefined && !push.pushed) missing.push(`The branch is not pushed: ${push.reason ?? 'unknown'}.`);
-  const facts: DoneFacts = { branch, headSha, commits, uncommitted, checks, done: missing.length === 0, missing };
+  const facts: DoneFacts = { branch, headSha, commits, uncommitted, rulePathsCommitted, checks, done: missing.length === 0, missing };
   if (push !== undefined) facts.push = push;
   return facts;
+}
+
+/** The copy/link rules' paths (or paths inside them) that the branch adds beyond its merge base with `base`: each rule's path once. */
+async function rulePathsAdded(ctx: ProjectRepoContext, base: string, head: string): Promise<string[]> {
+  if (ctx.repo.files.length === 0) return [];
+  const added = (await git(['diff', '--name-only', '--no-renames', '--diff-filter=A', '-z', `${base}...${head}`], { cwd: ctx.repoDir })).split('\0').filter(Boolean);
+  return ctx.repo.files.map((rule) => rule.path).filter((rule) => added.some((path) => path === rule || path.startsWith(`${rule}/`)));
 }

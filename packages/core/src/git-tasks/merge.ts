@@ -22,6 +22,8 @@
  *   created at, read from its reflog) is INVALID_STATE: there is nothing to merge.
  * - The base is never pushed: with a `remote`, what reaches it is the person's (or a forge's) job.
  */
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MergeMethod } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { baseCommit } from './branch-state.ts';
@@ -126,6 +128,15 @@ async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { metho
 
   const checkout = (await listGitWorktrees(ctx.repoDir)).find((e) => e.branch === baseBranch && !e.prunable);
   if (checkout !== undefined) {
+    // git replaces an ignored path (a node_modules folder) without a word: those are refused here first, naming them.
+    const overwritten = await untrackedInTheWay(checkout.path, base, commit);
+    if (overwritten.length > 0) {
+      const named = `${overwritten.slice(0, 10).join(', ')}${overwritten.length > 10 ? `, and ${overwritten.length - 10} more` : ''}`;
+      throw new TinyError('INVALID_STATE', `Merging task ${task.identifier} would replace what git does not track in ${checkout.path} (untracked or ignored): ${named}. Nothing was merged.`, {
+        details: { checkout: checkout.path, paths: overwritten },
+        hint: `Nothing of yours is overwritten. If the branch should not add ${overwritten.length === 1 ? 'it' : 'them'}, ask for changes (git rm -r --cached -- <path> on the branch); else move ${overwritten.length === 1 ? 'it' : 'them'} away in your checkout, then merge again.`,
+      });
+    }
     // A person's checkout of the base: git moves it and its files together, or refuses and changes nothing.
     const args = ['merge', '--ff-only', '--quiet', commit];
     const moved = await gitStatus(args, { cwd: checkout.path });
@@ -150,6 +161,40 @@ async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { metho
     throw new TinyError('INVALID_STATE', `${ctx.repo.baseRef} does not contain task ${task.identifier}'s tip ${tip.slice(0, 12)} after the merge (it moved meanwhile).`, { hint: 'Merge again.' });
   }
   return result(commit, true);
+}
+
+/**
+ * What moving the checkout at `checkoutDir` from `base` to `commit` would replace that git does
+ * not track there (untracked or ignored: git overwrites an ignored path, a folder included,
+ * without asking): each path the merge adds that is on disk, and each folder of such a path that
+ * is on disk as a file or a symlink. Paths the checkout's index tracks are git's own to guard.
+ */
+async function untrackedInTheWay(checkoutDir: string, base: string, commit: string): Promise<string[]> {
+  const diff = (await git(['diff', '--name-status', '--no-renames', '-z', base, commit], { cwd: checkoutDir })).split('\0');
+  const onDisk = (path: string): ReturnType<typeof lstatSync> | undefined => {
+    try {
+      return lstatSync(join(checkoutDir, path));
+    } catch {
+      return undefined;
+    }
+  };
+  const candidates = new Set<string>();
+  for (let i = 0; i + 1 < diff.length; i += 2) {
+    const status = diff[i]!;
+    const path = diff[i + 1]!;
+    if (status !== 'A') continue;
+    if (onDisk(path) !== undefined) candidates.add(path);
+    const parts = path.split('/');
+    for (let n = 1; n < parts.length; n++) {
+      const folder = parts.slice(0, n).join('/');
+      const found = onDisk(folder);
+      if (found !== undefined && !found.isDirectory()) candidates.add(folder);
+    }
+  }
+  if (candidates.size === 0) return [];
+  const tracked = (await git(['ls-files', '-z', '--', ...[...candidates].map((p) => `:(literal)${p}`)], { cwd: checkoutDir })).split('\0').filter(Boolean);
+  // A tracked path, or a folder holding tracked files (the merge replaces a tracked folder by a file), is git's to guard.
+  return [...candidates].filter((path) => !tracked.some((t) => t === path || t.startsWith(`${path}/`))).sort();
 }
 
 /** The base moved between this merge's read of it and its move (a commit in the person's checkout, a push into the repository). */

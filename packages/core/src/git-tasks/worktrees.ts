@@ -5,6 +5,8 @@
  *   checked out again; a branch whose folder is gone gets a new folder, its commits kept). A
  *   worktree records its task in its git admin folder (`tinyagi-task`), and another task is
  *   refused it, as is a folder that is not a worktree of the repository (nothing is deleted).
+ * - The copy/link rules' paths are excluded for git in every worktree (the repository's
+ *   `info/exclude`), whatever `.gitignore` says: they never enter a commit.
  * - The copy/link rules skip what is already there; a copy is written beside its destination and
  *   renamed into place, so a half copy is never taken for a whole one.
  * - The setup runs until it has passed once: its success is a marker (`tinyagi-setup`) in the
@@ -185,6 +187,8 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     }
     if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
     if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
+    // Before the rules put anything in the worktree: git never sees what they copy or link.
+    await excludeRulePaths(ctx);
     return { created, admin };
   });
 
@@ -210,6 +214,48 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     result.setup = setup;
   }
   return result;
+}
+
+/** The repository's `info/exclude`, which git reads for every worktree of it (`<common dir>/info/exclude`). */
+async function excludeFile(repoDir: string): Promise<string> {
+  const common = (await git(['rev-parse', '--git-common-dir'], { cwd: repoDir })).trim();
+  return join(resolve(repoDir, common), 'info', 'exclude');
+}
+
+/** A rule's path as an anchored gitignore pattern matching exactly it (a file, a folder or a symlink): `/node_modules`. */
+function anchoredPattern(path: string): string {
+  return `/${path.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ')}`;
+}
+
+/**
+ * Tells git to leave the paths the binding copies or links alone in every worktree, whatever
+ * `.gitignore` says (`node_modules/` does not match a symlink, so an agent's `git add -A` would
+ * commit the link, and a merge would then replace the person's folder with it). Anchored entries
+ * in a block of the project's own in the repository's `info/exclude`, rewritten when the rules
+ * change and written beside the file then renamed into place. Run with the worktree list held (one
+ * writer per repository).
+ */
+async function excludeRulePaths(ctx: ProjectRepoContext): Promise<void> {
+  const file = await excludeFile(ctx.repoDir);
+  const begin = `# tinyagi: copied or linked into each task worktree of project ${ctx.projectId}, never committed`;
+  const end = `# tinyagi: end of project ${ctx.projectId}`;
+  let current = '';
+  try {
+    current = readFileSync(file, 'utf8');
+  } catch {
+    // No exclude file yet.
+  }
+  const lines = current === '' ? [] : current.replace(/\n$/, '').split('\n');
+  const from = lines.indexOf(begin);
+  const to = from === -1 ? -1 : lines.indexOf(end, from);
+  const kept = from === -1 || to === -1 ? lines : [...lines.slice(0, from), ...lines.slice(to + 1)];
+  const block = ctx.repo.files.length === 0 ? [] : [begin, ...ctx.repo.files.map((rule) => anchoredPattern(rule.path)), end];
+  const next = [...kept, ...block].map((line) => `${line}\n`).join('');
+  if (next === current) return;
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.tinyagi-${process.pid}`;
+  writeFileSync(partial, next);
+  renameSync(partial, file);
 }
 
 /** Copies or links each rule's source into the worktree; what is already there is kept. */
