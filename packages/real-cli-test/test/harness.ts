@@ -31,6 +31,7 @@ import {
   type ModelRequest,
   type ModelServer,
   type ModelUsage,
+  type CliBuild,
   type TestDaemon,
 } from '@tinyagi/test-kit';
 import { checkShapes, recordingBinDir } from './protocol-shapes.ts';
@@ -218,6 +219,8 @@ export interface RigOptions {
    * as a user who never set CODEX_HOME has it.
    */
   codexHome?: 'cache' | 'home';
+  /** The daemon: `'built'` (the default, what users run) or `'source'` (packages/cli/src, no build needed). */
+  build?: CliBuild;
 }
 
 /**
@@ -265,6 +268,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
   const codexHome = cli.name === 'codex' && (options.codexHome ?? 'cache') === 'cache' ? codexHomeDir() : undefined;
   const daemon = await createDaemon({
     prefix: `tinyagi-real-${cli.name}-`,
+    ...(options.build ? { build: options.build } : {}),
     // The CLIs' recording wrappers first, then the pinned binaries themselves (the ACP agents).
     path: [recordingBinDir(binDir, recordDir), binDir, '/usr/local/bin', '/usr/bin', '/bin'],
     env: {
