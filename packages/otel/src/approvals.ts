@@ -6,7 +6,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { ApprovalRecord } from '@tinyagi/core';
-import { cut, maskText, maskValue } from './mask.ts';
+import { cut, maskCut, maskValue } from './mask.ts';
 import { GEN_AI, TINYAGI } from './semconv.ts';
 
 /**
@@ -24,12 +24,12 @@ export function approvalEventAttributes(approval: ApprovalRecord, captureContent
   };
   if (approval.decision) attributes[TINYAGI.approvalDecision] = approval.decision;
   if (approval.decidedBy) attributes[TINYAGI.approvalDecidedBy] = approval.decidedBy;
-  if (approval.reason) attributes[TINYAGI.approvalReason] = cut(maskText(approval.reason), 2000);
+  if (approval.reason) attributes[TINYAGI.approvalReason] = maskCut(approval.reason, 2000);
   if (approval.decidedAt !== null && approval.decidedAt !== undefined) attributes[TINYAGI.approvalWaitMs] = Math.max(0, approval.decidedAt - approval.requestedAt);
   if (captureContent) {
-    if (approval.summary) attributes[TINYAGI.approvalSummary] = cut(maskText(approval.summary), 1000);
+    if (approval.summary) attributes[TINYAGI.approvalSummary] = maskCut(approval.summary, 1000);
     if (approval.input !== undefined && approval.input !== null) attributes[GEN_AI.toolCallArguments] = cut(JSON.stringify(maskValue(approval.input)) ?? '', 8192);
-    if (approval.answer) attributes[TINYAGI.approvalAnswer] = cut(maskText(approval.answer), 8192);
+    if (approval.answer) attributes[TINYAGI.approvalAnswer] = maskCut(approval.answer, 8192);
   }
   return attributes;
 }

@@ -15,7 +15,7 @@ import { type Attributes, type SpanContext, SpanStatusCode } from '@opentelemetr
 import type { RandomIdGenerator } from '@opentelemetry/sdk-trace';
 import type { TaskCheckedEvent } from '@tinyagi/core';
 import { checkingSpanIdOf } from './ids.ts';
-import { cut, maskText } from './mask.ts';
+import { maskCut, maskText } from './mask.ts';
 import { CHECKING, CICD, ERROR_TYPE, GEN_AI, PROCESS, TINYAGI, VCS } from './semconv.ts';
 import type { SpanRecorder } from './span-recorder.ts';
 
@@ -63,7 +63,7 @@ function checkAttributes(check: CheckResult, captureContent: boolean): Attribute
   const attributes: Attributes = {
     [TINYAGI.checkName]: check.name,
     [CICD.taskName]: check.name,
-    [PROCESS.commandArgs]: check.argv.map((arg) => cut(maskText(arg), 1000)),
+    [PROCESS.commandArgs]: check.argv.map((arg) => maskCut(arg, 1000)),
     [TINYAGI.checkTimedOut]: check.timedOut,
     [CICD.taskRunResult]: runResult(check),
   };
@@ -84,7 +84,7 @@ export function recordChecking(recorder: SpanRecorder, random: RandomIdGenerator
     [TINYAGI.projectId]: event.projectId,
     [TINYAGI.taskRound]: event.round,
     [TINYAGI.checkingOutcome]: event.outcome,
-    [TINYAGI.checkingMissing]: check.missing.map((sentence) => cut(maskText(sentence), 1000)),
+    [TINYAGI.checkingMissing]: check.missing.map((sentence) => maskCut(sentence, 1000)),
     [TINYAGI.checkingCommits]: check.commits,
     [CICD.pipelineResult]: event.outcome === 'passed' ? 'success' : check.error ? 'error' : 'failure',
   };
@@ -116,9 +116,9 @@ export function recordChecking(recorder: SpanRecorder, random: RandomIdGenerator
       attributes: checkAttributes(result, captureContent),
       startTime,
     });
-    if (!result.ok) child.setStatus({ code: SpanStatusCode.ERROR, message: cut(maskText(`${result.name} ${ending(result)}`), 2000) });
+    if (!result.ok) child.setStatus({ code: SpanStatusCode.ERROR, message: maskCut(`${result.name} ${ending(result)}`, 2000) });
     child.end(startTime + result.durationMs);
   });
-  if (event.outcome !== 'passed') span.setStatus({ code: SpanStatusCode.ERROR, message: cut(maskText(check.missing.join(' ')), 2000) });
+  if (event.outcome !== 'passed') span.setStatus({ code: SpanStatusCode.ERROR, message: maskCut(check.missing.join(' '), 2000) });
   span.end(check.finishedAt ?? Date.now());
 }

@@ -44,7 +44,7 @@ import { createOtlpTraceExporter, emptyCounts, gatedProcessor, type ExportCounts
 import { checkingTraceIdOf, runSpanIdOf, traceIdOf, workflowSpanIdOf } from './ids.ts';
 import { approvalEventAttributes } from './approvals.ts';
 import { type CheckingPlace, recordChecking } from './checking.ts';
-import { cut, maskText, maskValue } from './mask.ts';
+import { cut, maskCut, maskValue } from './mask.ts';
 import { type RunTraceContext, withTraceContext } from './propagation.ts';
 import { type RecordedSpan, SpanRecorder } from './span-recorder.ts';
 import { ERROR_TYPE, EVENT, GEN_AI, OPERATION, TINYAGI } from './semconv.ts';
@@ -212,7 +212,7 @@ class TraceObserver implements Observer {
         if (progress.id) attributes[GEN_AI.toolCallId] = progress.id;
         if (progress.kind) attributes[TINYAGI.toolKind] = progress.kind;
         if (this.#captureContent && progress.input !== undefined) attributes[GEN_AI.toolCallArguments] = cut(JSON.stringify(maskValue(progress.input)) ?? '', CONTENT_MAX);
-        if (this.#captureContent && progress.title) attributes[GEN_AI.toolDescription] = cut(maskText(progress.title), 1000);
+        if (this.#captureContent && progress.title) attributes[GEN_AI.toolDescription] = maskCut(progress.title, 1000);
         const parent = open.span.spanContext();
         const span = this.recorder.start({
           name: `${OPERATION.executeTool} ${progress.name}`,
@@ -239,7 +239,7 @@ class TraceObserver implements Observer {
         const tool = open.tools[i];
         if (!tool) return;
         open.tools.splice(i, 1);
-        if (this.#captureContent && progress.output !== undefined) tool.span.setAttribute(GEN_AI.toolCallResult, cut(maskText(progress.output), CONTENT_MAX));
+        if (this.#captureContent && progress.output !== undefined) tool.span.setAttribute(GEN_AI.toolCallResult, maskCut(progress.output, CONTENT_MAX));
         if (!progress.ok) {
           tool.span.setAttribute(ERROR_TYPE, 'tool_error');
           tool.span.setStatus({ code: SpanStatusCode.ERROR });
@@ -255,7 +255,7 @@ class TraceObserver implements Observer {
       case 'plan': {
         const current = progress.steps.find((s) => s.status === 'in_progress') ?? progress.steps.find((s) => s.status === 'pending');
         const attributes: Attributes = { [TINYAGI.planSteps]: progress.steps.length, [TINYAGI.planCompleted]: progress.steps.filter((s) => s.status === 'completed').length };
-        if (this.#captureContent && current) attributes[TINYAGI.planCurrent] = cut(maskText(current.text), 1000);
+        if (this.#captureContent && current) attributes[TINYAGI.planCurrent] = maskCut(current.text, 1000);
         open.span.addEvent(EVENT.plan, attributes);
         return;
       }
@@ -264,7 +264,7 @@ class TraceObserver implements Observer {
         if (this.#captureContent && open.output.length < CONTENT_MAX) open.output += progress.text;
         return;
       case 'status':
-        open.span.addEvent(EVENT.status, { message: cut(maskText(progress.message), 1000) });
+        open.span.addEvent(EVENT.status, { message: maskCut(progress.message, 1000) });
         return;
     }
   }
@@ -318,7 +318,7 @@ class TraceObserver implements Observer {
     if (!open) return;
     this.#endTools(open, errorClass);
     open.lastErrorClass = errorClass;
-    const attributes: Attributes = { [ERROR_TYPE]: errorClass, message: cut(maskText(error), 2000), [TINYAGI.attempts]: open.attempts };
+    const attributes: Attributes = { [ERROR_TYPE]: errorClass, message: maskCut(error, 2000), [TINYAGI.attempts]: open.attempts };
     if (usage) {
       attributes[GEN_AI.usageInputTokens] = usage.inputTokens;
       attributes[GEN_AI.usageOutputTokens] = usage.outputTokens;
@@ -343,14 +343,13 @@ class TraceObserver implements Observer {
     if (open.modelCalls > 0) span.setAttribute(TINYAGI.modelCalls, open.modelCalls);
     if (open.cacheReadTokens !== undefined) span.setAttribute(GEN_AI.usageCacheReadInputTokens, open.cacheReadTokens);
     if (open.responseModel) span.setAttribute(GEN_AI.responseModel, open.responseModel);
-    if (this.#captureContent && open.output)
-      span.setAttribute(GEN_AI.outputMessages, JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: cut(maskText(open.output), CONTENT_MAX) }] }]));
+    if (this.#captureContent && open.output) span.setAttribute(GEN_AI.outputMessages, JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: maskCut(open.output, CONTENT_MAX) }] }]));
     if (detail?.mergedInto) span.setAttribute(TINYAGI.mergedInto, detail.mergedInto);
     if (status === 'cancelled') span.addEvent(EVENT.cancelled, detail?.reason ? { reason: detail.reason } : {});
-    if (status === 'rejected') span.addEvent(EVENT.rejected, { ...(detail?.rule ? { rule: detail.rule } : {}), ...(error ? { message: cut(maskText(error), 2000) } : {}) });
+    if (status === 'rejected') span.addEvent(EVENT.rejected, { ...(detail?.rule ? { rule: detail.rule } : {}), ...(error ? { message: maskCut(error, 2000) } : {}) });
     if (status === 'failed' || status === 'rejected') {
       span.setAttribute(ERROR_TYPE, status === 'failed' ? (open.lastErrorClass ?? 'failed') : 'rejected');
-      span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: cut(maskText(error), 2000) } : {}) });
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: maskCut(error, 2000) } : {}) });
     }
     span.end(now);
     this.#runDone(run.conversationId, run.id, now);
@@ -433,7 +432,7 @@ class TraceObserver implements Observer {
     if (agent?.runtime) attributes[TINYAGI.runtime] = agent.runtime;
     if (run.teamId) attributes[TINYAGI.teamId] = run.teamId;
     if (run.parentRunId) attributes[TINYAGI.parentRunId] = run.parentRunId;
-    if (this.#captureContent && run.input) attributes[GEN_AI.inputMessages] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: cut(maskText(run.input), CONTENT_MAX) }] }]);
+    if (this.#captureContent && run.input) attributes[GEN_AI.inputMessages] = JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: maskCut(run.input, CONTENT_MAX) }] }]);
     const span = this.recorder.start({ name: `${OPERATION.invokeAgent} ${agentName}`, traceId, spanId: runSpanIdOf(run.id), parent, sampled, attributes, links, startTime });
     const open: OpenRun = {
       span,

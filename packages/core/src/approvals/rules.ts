@@ -64,6 +64,8 @@ export const MAX_REQUEST_PATHS = 100;
 const KNOWN_VARIABLES: Readonly<Record<string, string>> = { TINYAGI_CLI: 'tinyagi' };
 /** A line of more simple commands than this is allowed only by a rule for the whole line. */
 const MAX_LINE_COMMANDS = 1_000;
+/** A line whose `cd`s may leave it in more folders than this is not judged command by command (a person decides). */
+export const MAX_LINE_FOLDERS = 64;
 
 /** True for TinyAGI's own MCP tools as Claude Code names them (`mcp__tinyagi__call_agent`), by exact name. */
 export function isOwnTool(tool: string): boolean {
@@ -280,7 +282,11 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
     const argv = values as string[];
     // Only for a line a rule may allow command by command.
     const harmless = known && facts.unclear === undefined ? knownArgumentsHarmless(argv, ctx) : undefined;
-    if (known && harmless && argv[0] === 'cd') for (const from of [...folders]) folders.add(resolver.resolve(argv[1]!, from).path);
+    if (known && harmless && argv[0] === 'cd') {
+      // Each `cd` may double the folders (it may fail and leave the line where it was): past the cap the line is unclear.
+      for (const from of [...folders]) if (folders.size <= MAX_LINE_FOLDERS) folders.add(resolver.resolve(argv[1]!, from).path);
+      if (folders.size > MAX_LINE_FOLDERS) facts.unclear ??= `a line whose cd commands may lead to more than ${MAX_LINE_FOLDERS} folders`;
+    }
     facts.commands.push({
       command,
       text: commandText(command, fileRedirects),

@@ -792,23 +792,28 @@ function markExpansions(w: WordBuilder): void {
   if (!w.dynamic && hasBraceExpansion(v, w.quoted)) w.dynamic = true;
 }
 
-/** True when bash would brace-expand the word: an unquoted `{…}` holding an unquoted top-level comma, or a sequence `a..b`. */
+/** A brace sequence's inside (`1..5`, `a..e`, `10..1..-2`), matched where it starts and must end. */
+const BRACE_SEQUENCE = /(?:-?\d+|[A-Za-z])\.\.(?:-?\d+|[A-Za-z])(?:\.\.-?\d+)?/y;
+
+/**
+ * True when bash would brace-expand the word: an unquoted `{…}` holding an unquoted top-level
+ * comma, or a sequence `a..b`. One pass with a stack of the open braces, so a word of unmatched
+ * `{` costs its length, not its length squared.
+ */
 function hasBraceExpansion(v: string, quoted: boolean[]): boolean {
+  // Each open brace: where it is, whether it may open an expansion (`${` does not) and whether it holds a top-level comma.
+  const open: { at: number; opens: boolean; comma: boolean }[] = [];
   for (let i = 0; i < v.length; i++) {
-    if (v[i] !== '{' || quoted[i] || (i > 0 && v[i - 1] === '$' && !quoted[i - 1])) continue;
-    let depth = 0;
-    let comma = false;
-    for (let j = i; j < v.length; j++) {
-      if (quoted[j]) continue;
-      if (v[j] === '{') depth++;
-      else if (v[j] === '}') {
-        depth--;
-        if (depth === 0) {
-          const inner = v.slice(i + 1, j);
-          if (comma || /^(?:-?\d+|[A-Za-z])\.\.(?:-?\d+|[A-Za-z])(?:\.\.-?\d+)?$/.test(inner)) return true;
-          break;
-        }
-      } else if (v[j] === ',' && depth === 1) comma = true;
+    if (quoted[i]) continue;
+    const c = v[i];
+    if (c === '{') open.push({ at: i, opens: !(i > 0 && v[i - 1] === '$' && !quoted[i - 1]), comma: false });
+    else if (c === ',' && open.length > 0) open[open.length - 1]!.comma = true;
+    else if (c === '}') {
+      const brace = open.pop();
+      if (brace === undefined || !brace.opens) continue;
+      if (brace.comma) return true;
+      BRACE_SEQUENCE.lastIndex = brace.at + 1;
+      if (BRACE_SEQUENCE.test(v) && BRACE_SEQUENCE.lastIndex === i) return true;
     }
   }
   return false;

@@ -97,7 +97,8 @@ export function maskUrlSecrets(value: string): string {
 
 /** Every URL inside free text (a log line, an error message) with its password and secret query parameters masked. */
 export function maskUrlSecretsInText(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+/gi, (url) => maskUrlSecrets(url));
+  // The scheme starts where a run of scheme characters starts, so a long run is read once, not from each of its characters.
+  return text.replace(/(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+/gi, (url) => maskUrlSecrets(url));
 }
 
 /** True for a URL whose password or secret query parameter is a mask (what maskUrlSecrets shows). */
