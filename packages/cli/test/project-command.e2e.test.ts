@@ -6,10 +6,10 @@
  * rule leaving the repository through a symlink, two checks of one name) with each problem's field
  * path and the binding left as it was, then unbound, archived and restored.
  */
-import { symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '@tinyagi/client';
-import { createDaemon, gitRepos, type TestDaemon } from '@tinyagi/test-kit';
+import { createDaemon, gitRepos, sh, type TestDaemon } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let daemon: TestDaemon;
@@ -18,7 +18,8 @@ let root: string;
 
 beforeAll(async () => {
   ({ repoDir, root } = gitRepos());
-  daemon = await createDaemon({ prefix: 'tinyagi-project-cmd-' });
+  // git for the binding's check (PATH otherwise holds only node's folder).
+  daemon = await createDaemon({ prefix: 'tinyagi-project-cmd-', path: ['/usr/bin', '/bin'] });
   await daemon.start();
 }, 60_000);
 
@@ -41,6 +42,8 @@ describe('tinyagi project', () => {
   });
 
   it('bind replaces the binding: checks, a forge and a rule; show prints it as stored, the token by its variable only', async () => {
+    // What the rules copy must exist when the project is bound (the daemon looks at the disk).
+    writeFileSync(join(repoDir, '.env'), 'A=1\n');
     const bound = await daemon.cliHereOk([
       'project',
       'bind',
@@ -59,8 +62,6 @@ describe('tinyagi project', () => {
       'pnpm install --offline',
       '--copy',
       '.env',
-      '--link',
-      'node_modules',
       '--forge',
       'github:octo-org/web',
       '--forge-token-env',
@@ -74,7 +75,7 @@ describe('tinyagi project', () => {
     const show = await daemon.cliHereOk(['project', 'show', 'Web']);
     expect(show).toMatch(/forge: +github:octo-org\/web at https:\/\/api\.github\.com, token from the daemon's \$WEB_GH_TOKEN, read only on request/);
     expect(show).toMatch(/auto merge: +when its checks passed and 2 people approved on the forge \(merge commit\)/);
-    expect(show).toMatch(/files: +copy \.env, link node_modules/);
+    expect(show).toMatch(/files: +copy \.env$/m);
     expect(show).toMatch(/lint +90s +sh -c 'test -f README\.md && echo "lint ok"'/);
     // The whole binding was replaced: the worktree root given at add is gone (the default applies).
     expect(show).toMatch(/worktree root: +TINYAGI_HOME\/worktrees\/\S+ \(default\)/);
@@ -84,10 +85,7 @@ describe('tinyagi project', () => {
       path: repoDir,
       baseRef: 'main',
       maxRounds: 5,
-      files: [
-        { path: '.env', mode: 'copy' },
-        { path: 'node_modules', mode: 'link' },
-      ],
+      files: [{ path: '.env', mode: 'copy' }],
       setup: { argv: ['pnpm', 'install', '--offline'], timeoutMs: 600_000 },
       checks: [
         { name: 'lint', argv: ['sh', '-c', 'test -f README.md && echo "lint ok"'], timeoutMs: 90_000 },
@@ -97,7 +95,8 @@ describe('tinyagi project', () => {
       autoMerge: { when: 'approved', approvals: 2, method: 'merge' },
     });
 
-    // --merge changes the named fields only.
+    // --merge changes the named fields only (the base must exist in the repository).
+    sh(repoDir, 'branch', 'develop');
     await daemon.cliHereOk(['project', 'bind', 'WEB', '--merge', '--max-rounds', '3', '--no-auto-merge', '--base', 'develop']);
     const merged = (await showJson('WEB')).repo!;
     expect(merged).toEqual({ ...stored, maxRounds: 3, baseRef: 'develop', autoMerge: undefined });
@@ -130,7 +129,25 @@ describe('tinyagi project', () => {
     expect(symlinked.stderr).toContain('outside/secrets');
     expect(symlinked.stderr).toContain('INVALID_PATH');
 
+    // Checked against the disk at once: not a git repository, a base branch it does not have, a link to nothing.
+    mkdirSync(join(root, 'plain'), { recursive: true });
+    const plain = await daemon.cliHere(['project', 'bind', 'WEB', '--path', join(root, 'plain')]);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toContain(`The repository path ${join(root, 'plain')} is not a git repository.`);
+    const noBase = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--base', 'release']);
+    expect(noBase.stderr).toContain('The base branch "release" does not exist in');
+    const noLink = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--link', 'vendor']);
+    expect(noLink.stderr).toMatch(/The link rule "vendor" (names|points at)/);
+
     expect((await showJson('WEB')).repo).toEqual(before);
+  });
+
+  it('show names where the daemon clones a URL binding', async () => {
+    await daemon.cliHereOk(['project', 'add', 'Remote', '--prefix', 'REM', '--url', 'https://example.com/remote.git']);
+    const show = await daemon.cliHereOk(['project', 'show', 'REM']);
+    const { id } = await showJson('REM');
+    expect(show).toMatch(/clone: +\S+/);
+    expect(show).toContain(`${join(daemon.home, 'repos', id)} (the daemon's clone in TINYAGI_HOME: tasks are merged there: with no remote, nothing is pushed to the URL)`);
   });
 
   it('unbind takes the binding away; archive and restore', async () => {

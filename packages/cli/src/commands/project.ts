@@ -4,6 +4,7 @@
  * through the API's project routes. The binding is built from flags (project-binding.ts) and
  * checked by the daemon: a refusal is its 400, each problem with its field path.
  */
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { isApiError, joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
 import { MERGE_METHODS } from '@tinyagi/client/contract';
@@ -40,7 +41,7 @@ function withBindingFlags(cmd: Command): Command {
     .option('--binding <file.json>', "the whole binding as JSON (the API's repo object); other flags then change its fields")
     .option('--path <dir>', 'a local checkout (a relative path is made absolute from the current folder)')
     .option('--url <url>', 'a git remote URL the daemon clones once')
-    .option('--base <ref>', 'what each task branches from and is merged into (default main)')
+    .option('--base <ref>', "what each task branches from and is merged into (default: the repository's own default branch)")
     .option('--remote <name>', 'the remote "pushed" is proven against (e.g. origin); none: no push is asked for')
     .option('--branch-template <template>', 'the task branch\'s name; must contain {identifier} (default "tinyagi/{identifier}-{slug}")')
     .option('--worktree-root <dir>', "the folder of the project's worktrees (default TINYAGI_HOME/worktrees/<project id>)")
@@ -80,7 +81,13 @@ function autoMergeText(repo: ProjectRepo): string {
   return rule.when === 'checked' ? `when its checks passed (${how})` : `when its checks passed and ${plural(rule.approvals, 'person', 'people')} approved on the forge (${how})`;
 }
 
-function printProject(project: Project): void {
+/** Where the daemon clones a URL binding (TINYAGI_HOME/repos/<project id>: core's resolveProjectRepo). */
+function clonePlace(home: string, project: Project, repo: ProjectRepo): string {
+  const pushed = repo.remote !== undefined ? `, and pushed to ${repo.remote}` : ': with no remote, nothing is pushed to the URL';
+  return `${join(home, 'repos', project.id)} (the daemon's clone in TINYAGI_HOME: tasks are merged there${pushed})`;
+}
+
+function printProject(project: Project, home: string): void {
   const repo = project.repo;
   const head: (readonly [string, string])[] = [
     ['project', `${project.prefix} (${project.name})${style.dim(` ${project.id}`)}`],
@@ -95,6 +102,7 @@ function printProject(project: Project): void {
   printFields([
     ...head,
     ['repository', repo.path !== undefined ? `${repo.path} (a local checkout)` : `${repo.url} (cloned once by the daemon)`],
+    ...(repo.url !== undefined ? ([['clone', clonePlace(home, project, repo)]] as const) : []),
     ['base', repo.baseRef],
     ['remote', repo.remote ?? '- (no push is asked for)'],
     ['branch template', repo.branchTemplate],
@@ -160,7 +168,7 @@ export function registerProjectCommands(program: Command): void {
     println(`Added the project ${created.prefix} (${created.name})${created.repo ? `, bound to ${repoPlace(created.repo)}` : ''}.`);
     if (created.repo) {
       println();
-      printProject(created);
+      printProject(created, contextOf(cmd).home);
     }
   });
 
@@ -168,7 +176,7 @@ export function registerProjectCommands(program: Command): void {
     async (ref: string, options: { json?: boolean }, cmd: Command) => {
       const { project: found } = await findProject(cmd, ref);
       if (options.json) return printJson(found);
-      printProject(found);
+      printProject(found, contextOf(cmd).home);
     },
   );
 
@@ -203,7 +211,7 @@ export function registerProjectCommands(program: Command): void {
       `Bound ${updated.prefix} (${updated.name}) to ${repoPlace(updated.repo)}${found.repo !== null ? `, replacing its binding${options.merge ? ' (with the fields given changed)' : ''}` : ''}.`,
     );
     println();
-    printProject(updated);
+    printProject(updated, contextOf(cmd).home);
   });
 
   withJson(
