@@ -1,0 +1,54 @@
+/**
+ * B22 — the inputs that held the event loop, against their length: a word of unmatched `{`, a
+ * line of `cd`s (evaluated by the starter rules) and the worst texts of the maskers. Each is
+ * timed at growing lengths up to its limit; linear means the time per character stays flat.
+ * Run by hand: `node --conditions=tinyagi-source bench/src/linear-inputs-bench.ts` (prints a
+ * Markdown table for docs/benchmarks.md).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { maskCut, maskText } from '../../packages/otel/src/mask.ts';
+import { maskSecretsInText } from '../../packages/core/src/approvals/mask.ts';
+import { STARTER_PERMISSION_RULES } from '../../packages/core/src/approvals/new-agent-defaults.ts';
+import { evaluatePermission } from '../../packages/core/src/approvals/rules.ts';
+import { MAX_LINE_LENGTH } from '../../packages/core/src/approvals/shell-parse.ts';
+import { loadLine, machineLine } from './machine.ts';
+
+const workspace = mkdtempSync(join(tmpdir(), 'tinyagi-b22-'));
+const evaluate = (line: string) => evaluatePermission(STARTER_PERMISSION_RULES, { tool: 'Bash', input: { command: line } }, workspace, 'ask').action;
+
+/** The median of 5 runs, in milliseconds. */
+function time(run: () => unknown): number {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = process.hrtime.bigint();
+    run();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times.sort((a, b) => a - b)[2]!;
+}
+
+const MASK_LIMIT = 1_000_000;
+const cases: [string, number, (n: number) => () => unknown][] = [
+  ['`ls {{{…` (evaluatePermission)', MAX_LINE_LENGTH, (n) => () => evaluate(`ls ${'{'.repeat(n - 3)}`)],
+  ['`cd d0 && cd d1 && … && ls x` (evaluatePermission)', MAX_LINE_LENGTH, (n) => () => evaluate(`${Array.from({ length: Math.floor(n / 12) }, (_, i) => `cd d${i}`).join(' && ')} && ls x`)],
+  ['approval input: `a.` repeated (maskSecretsInText)', MASK_LIMIT, (n) => () => maskSecretsInText('a.'.repeat(n / 2))],
+  ['approval input: `KEY` repeated (maskSecretsInText)', MASK_LIMIT, (n) => () => maskSecretsInText('KEY'.repeat(n / 3))],
+  ['span content: `a` repeated (maskText)', MASK_LIMIT, (n) => () => maskText('a'.repeat(n))],
+  ['span content: `token` repeated (maskText)', MASK_LIMIT, (n) => () => maskText('token'.repeat(n / 5))],
+  ['span content: `a://b:` repeated (maskText)', MASK_LIMIT, (n) => () => maskText('a://b:'.repeat(n / 6))],
+  ['tool output cut to 8,192 (maskCut)', MASK_LIMIT, (n) => () => maskCut('a.'.repeat(n / 2), 8_192)],
+];
+
+console.log(`Machine: ${machineLine()}; load before ${loadLine()}`);
+console.log('| input | length | median ms | µs per 1,000 characters |');
+console.log('|---|---:|---:|---:|');
+for (const [name, limit, make] of cases) {
+  for (const n of [limit / 100, limit / 10, limit]) {
+    const ms = time(make(n));
+    console.log(`| ${name} | ${n.toLocaleString('en-US')} | ${ms.toFixed(2)} | ${((ms * 1000) / (n / 1000)).toFixed(1)} |`);
+  }
+}
+console.log(`Load after ${loadLine()}`);
+rmSync(workspace, { recursive: true, force: true });
