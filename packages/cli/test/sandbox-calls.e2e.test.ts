@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAKE_BIN_DIR, startDaemon, type TestDaemon } from '@tinyagi/test-kit';
+import { FAKE_BIN_DIR, startDaemon, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 
 describe('a sandboxed agent calling an unconfined one', () => {
   let h: TestDaemon;
@@ -24,6 +24,8 @@ describe('a sandboxed agent calling an unconfined one', () => {
           boxed: { provider: 'claude-code', sandbox: 'on' },
           fenced: { provider: 'claude-code', sandbox: 'on', may_call: ['boxed'] },
           tinyagi: { provider: 'claude-code' },
+          // Asks a person for whatever its (empty) rules do not allow.
+          careful: { provider: 'claude-code', sandbox: 'on', permission_mode: 'ask', permissions: { rules: [], expires_s: 120 } },
         },
       },
     });
@@ -44,6 +46,20 @@ describe('a sandboxed agent calling an unconfined one', () => {
     expect(direct.code, direct.stderr).toBe(0);
     expect(existsSync(alone)).toBe(true);
   });
+
+  it("a sandboxed ask agent's call to the bypass agent: the callee's command waits for a person (the caller's mode and rules follow the call)", async () => {
+    const escaped = join(h.root, 'asked-by-call.txt');
+    const sent = await h.cliHere(['send', '--agent', 'careful', `FAKE:call=tinyagi FAKE:bash=touch ${escaped}`]);
+    expect(sent.code, sent.stderr).toBe(0);
+    // The called agent's own request waits: alone it would run the command at once (its mode is the bypass).
+    const asked = await waitFor(async () => (await h.api.listApprovals({ query: { status: 'pending', agent: 'tinyagi' } }))[0], 30_000, "the called agent's request to wait for a person");
+    expect(asked.summary).toContain('touch');
+    await h.cliHereOk(['deny', asked.id]);
+    // The caller's own command (the same line, in its own turn) asks too: denied as well.
+    const own = await waitFor(async () => (await h.api.listApprovals({ query: { status: 'pending', agent: 'careful' } }))[0], 30_000, "the caller's own request");
+    await h.cliHereOk(['deny', own.id]);
+    expect(existsSync(escaped)).toBe(false);
+  }, 120_000);
 
   it('a call may_call leaves out is refused, naming the setting', async () => {
     const sent = await h.cliHere(['send', '--agent', 'fenced', '--wait', 'FAKE:call=tinyagi FAKE:reply=unused']);
