@@ -98,6 +98,16 @@ export const ForgeBindingSchema = z
   .meta({ id: 'ForgeBinding' });
 export type ForgeBinding = z.output<typeof ForgeBindingSchema>;
 
+/** A git identity: one line each, no angle brackets (git refuses them in an identity). */
+const IdentityPart = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .refine((v) => !/[\n\r\0<>]/.test(v), { error: 'A git identity is one line without < or >.' });
+export const GitIdentitySchema = z.object({ name: IdentityPart, email: IdentityPart }).meta({ id: 'GitIdentity' });
+export type GitIdentity = z.output<typeof GitIdentitySchema>;
+
 export const ProjectRepoSchema = z
   .object({
     /** A local checkout (absolute path). */
@@ -121,6 +131,8 @@ export const ProjectRepoSchema = z
     keepAbandonedDays: z.number().positive().max(3650).default(DEFAULT_KEEP_ABANDONED_DAYS),
     /** How many times the checks may send a task back to In progress before a person is asked instead (docs/git-tasks.md, rounds). */
     maxRounds: z.int().min(1).max(100).default(DEFAULT_MAX_ROUNDS),
+    /** Who the task's agents commit as; absent: the person's git identity in the repository (user.name/user.email). */
+    identity: GitIdentitySchema.optional(),
     /** Where pull requests, check runs, review comments and merges live (GitHub); absent: none. */
     forge: ForgeBindingSchema.optional(),
     /** The daemon merges a task in Review by this rule; absent: a person merges. */

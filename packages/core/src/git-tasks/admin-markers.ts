@@ -17,3 +17,10 @@ export const BRANCH_MARKER = 'tinyagi-branch';
  * removal lifts it (worktrees.ts).
  */
 export const SANDBOX_LOCK_REASON = 'tinyagi: a sandboxed agent or check is working in this worktree';
+/**
+ * The git identity the task's agents commit with (`{"name","email"}`), written by the worktree
+ * step from the person's git config or the binding, and read into a run's environment
+ * (`GIT_AUTHOR_*`, `GIT_COMMITTER_*`) when it works in the worktree (invoker/child-env.ts): a
+ * sandboxed agent does not see `~/.gitconfig`. Only the agents' own commits read it.
+ */
+export const IDENTITY_MARKER = 'tinyagi-identity';

@@ -22,10 +22,11 @@
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
-import { BRANCH_MARKER, SETUP_MARKER, TASK_MARKER } from './admin-markers.ts';
+import { BRANCH_MARKER, IDENTITY_MARKER, SETUP_MARKER, TASK_MARKER } from './admin-markers.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
+import { taskGitIdentity } from './identity.ts';
 import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
@@ -122,6 +123,9 @@ export interface CreateWorktreeOptions {
 /** Creates (or finds again) the task's worktree on its own branch from the base ref, applies the file rules and runs the setup once. */
 export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef, options: CreateWorktreeOptions = {}): Promise<TaskWorktree> {
   await ensureRepository(ctx);
+  // Who the agents commit as, read into their runs' environment (a sandboxed agent does not see ~/.gitconfig). Asked
+  // first, so a start without one fails before anything is made; written at each start, so a fixed identity is taken up.
+  const identity = `${JSON.stringify(await taskGitIdentity(ctx))}\n`;
   // A started task keeps the branch it recorded, whatever its title says now.
   const branch = await taskBranchName(ctx, { ...task, branch: task.branch ?? options.recordedBranch ?? null });
   const path = taskWorktreePath(ctx, task);
@@ -187,6 +191,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     }
     if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
     if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
+    if (readMarker(admin, IDENTITY_MARKER) !== identity.trim()) writeFileSync(join(admin, IDENTITY_MARKER), identity);
     // Before the rules put anything in the worktree: git never sees what they copy or link.
     await excludeRulePaths(ctx);
     return { created, admin };

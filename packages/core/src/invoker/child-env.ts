@@ -4,6 +4,7 @@
  * of variables a CLI needs to find itself, its config home and the network; the provider's
  * credentials come from the target, per-run values (run id/token for `tinyagi call`) from the request.
  */
+import { identityEnvOf } from '../git-tasks/identity.ts';
 import { channelKinds } from '../kinds/registry.ts';
 
 const BASE_VARIABLES = [
@@ -55,15 +56,22 @@ export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<st
 
 export interface ChildEnvParts {
   agentId: string;
+  /**
+   * Where the run works. A task's worktree gives the git identity its task recorded
+   * (`GIT_AUTHOR_*`, `GIT_COMMITTER_*`, git-tasks/identity.ts): a sandboxed CLI does not see
+   * `~/.gitconfig`, and nothing else of it is passed.
+   */
+  cwd?: string;
   provider?: Record<string, string>;
   runtime?: Record<string, string>;
   request?: Record<string, string>;
 }
 
-/** Later parts win: base < provider credentials < the runtime's own < request. */
+/** Later parts win: base < the worktree's git identity < provider credentials < the runtime's own < request. */
 export function buildChildEnv(parts: ChildEnvParts): Record<string, string> {
   return {
     ...baseChildEnv(),
+    ...(parts.cwd === undefined ? {} : identityEnvOf(parts.cwd)),
     ...parts.provider,
     ...parts.runtime,
     ...parts.request,

@@ -278,6 +278,7 @@ export function cliRunBase(req: InvokeRequest, defaults: CliRuntimeDefaults): Om
   if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
   const env = buildChildEnv({
     agentId: req.agentId,
+    cwd: req.cwd,
     provider: req.target.env,
     runtime: defaults.runtimeEnv,
     request: req.env,

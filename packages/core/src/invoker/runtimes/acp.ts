@@ -86,7 +86,7 @@ export async function invokeAcpOnce(req: InvokeRequest): Promise<InvokeResult> {
     what,
     onActivity: () => touch(),
     // One process for one run: its per-run variables can be in its environment.
-    env: buildChildEnv({ agentId: req.agentId, provider: req.target.env, request: { ...lasting, ...perRun } }),
+    env: buildChildEnv({ agentId: req.agentId, cwd: req.cwd, provider: req.target.env, request: { ...lasting, ...perRun } }),
   });
   const killGraceMs = req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const watchdog = startWatchdog({

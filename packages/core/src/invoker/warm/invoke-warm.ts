@@ -139,6 +139,7 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
           env: withBoundary(
             buildChildEnv({
               agentId: req.agentId,
+              cwd: req.cwd,
               provider: req.target.env,
               runtime: driver.runtimeEnv?.(req),
               request: { ...lasting, TINYAGI_RUN_FILE: runFile, [TOOLS_TOKEN_ENV]: toolsToken },
