@@ -12,16 +12,19 @@
 import { expect, test } from '@playwright/test';
 import { createApiClient } from '@tinyagi/client';
 import { gitRepos } from '@tinyagi/test-kit';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openOffice } from './daemon';
 import { look } from './look';
 
 test('a project is bound, refused at a field, fixed, reopened and unbound', async ({ browser }) => {
-  const { daemon, context, page } = await openOffice(browser);
+  // git on the daemon's PATH: binding looks at the repository with it.
+  const { daemon, context, page } = await openOffice(browser, { path: ['/usr/bin', '/bin'] });
   try {
     const client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
     const { root, repoDir } = gitRepos();
+    // What a rule links must exist when the project is bound.
+    writeFileSync(join(repoDir, '.env'), 'A=1\n');
     // A folder of the repository that is a symlink out of it: a rule through it passes the schema, not the daemon's disk check.
     mkdirSync(join(root, 'outside'));
     symlinkSync(join(root, 'outside'), join(repoDir, 'secrets'));
