@@ -296,8 +296,9 @@ export function claudeErrorText(result: JsonRecord): string {
 /**
  * Claude Code refused `--resume-session-at`: its transcript holds no message with that uuid
  * (2.1.330: "No message found with message.uuid of: <uuid>", on stderr and in an error result's
- * `errors`, exit 1 before any model call). A warm process that is killed may never have written
- * its last turn's messages, so the resume point kept for it can be unknown to the CLI.
+ * `errors`, exit 1 before any model call). The CLI reads a session along its transcript's leaf
+ * (`last-prompt`); a warm process killed just after a new message arrived may not have written
+ * the leaf of its last completed turn, so the point is in the file but not on the branch read.
  */
 export function refusesResumePoint(text: string | undefined): boolean {
   return text !== undefined && text.includes('No message found with message.uuid of');

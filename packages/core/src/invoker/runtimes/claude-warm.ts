@@ -29,7 +29,7 @@
  *   `--resume <id> --resume-session-at <last completed turn's last assistant message>`; a retry
  *   without a known resume point starts a new session with the transcript, and so does a resume
  *   point the CLI refuses ("No message found with message.uuid of …", before the handshake: a
- *   killed process may never have written its last turn to the transcript). The system prompt is
+ *   process killed just after a message arrived may not have written its transcript's leaf). The system prompt is
  *   given once at start (`--append-system-prompt-file`), so its hash is part of the fingerprint.
  * - Usage and cost of a turn: each result's `model_usage_since_last_result` (the calls since the
  *   previous result), else the difference of the session's `total_cost_usd`.
