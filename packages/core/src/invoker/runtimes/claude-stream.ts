@@ -301,7 +301,7 @@ export function claudeErrorText(result: JsonRecord): string {
  * the leaf of its last completed turn, so the point is in the file but not on the branch read.
  */
 export function refusesResumePoint(text: string | undefined): boolean {
-  return text !== undefined && text.includes('No message found with message.uuid of');
+  return text?.includes('No message found with message.uuid of') === true;
 }
 
 // ---- what both modes start the CLI with ----------------------------------------------------
