@@ -128,6 +128,54 @@ describe('QueueWorker over SqliteQueueStore', () => {
   });
 });
 
+describe("a stall of the worker's own event loop", () => {
+  it('longer than the lease loses no run in flight: the worker keeps its leases, the run completes on its first attempt', async () => {
+    const t = tempDb();
+    const events = new EventLog(t.db);
+    const store = new SqliteQueueStore(t.db, { events });
+    let calls = 0;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 10,
+      leaseMs: 300,
+      handler: async (_batch, ctx) => {
+        calls++;
+        started();
+        await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+        if (ctx.signal.aborted) throw new Error('aborted');
+      },
+    });
+    worker.start();
+    const { id } = store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 1 });
+    await running;
+    // Right after a renewal (so the next sweep is due before the next renewal, as with the default
+    // 1 s sweep and 20 s renewal), the loop blocks (a long synchronous parse, say) until the lease
+    // has run out in the database.
+    const claimed = store.get(id)!.leaseExpiresAt!;
+    const expiry = await waitFor(() => (store.get(id)!.leaseExpiresAt! > claimed ? store.get(id)!.leaseExpiresAt! : undefined), 20_000, 'a renewal', 1);
+    while (Date.now() <= expiry + 30) {
+      /* busy: no timer, renewal or sweep can run */
+    }
+    // Back: the sweeps run; the lease is either kept (renewed into the future) or was taken over.
+    await waitFor(() => {
+      const m = store.get(id)!;
+      return m.status !== 'processing' || m.leaseExpiresAt! > Date.now() + 100;
+    });
+    expect(store.get(id)).toMatchObject({ status: 'processing', attempts: 1, leaseOwner: worker.owner });
+    release();
+    await waitFor(() => store.get(id)!.status !== 'processing');
+    await worker.stop();
+    expect(store.get(id)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(calls).toBe(1);
+    expect(events.readSince(0).map((e) => e.type)).not.toContain('queue.dead');
+    t.close();
+  });
+});
+
 describe('live concurrency', () => {
   it('reads a concurrency function at every claim: raising it starts more batches without a restart', async () => {
     const t = tempDb();

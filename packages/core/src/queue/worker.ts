@@ -205,6 +205,10 @@ export class QueueWorker {
   async #sweep(): Promise<void> {
     if (!this.#running) return;
     try {
+      // This worker holds these leases and is alive: a stall of its own event loop longer than a
+      // lease must not lose them, so they are renewed (kept, if nobody took them over) before the
+      // recovery, which then ends only leases whose holders stopped renewing.
+      await Promise.all([...this.#inFlight.values()].map((flight) => this.#renew(flight)));
       await this.#opts.store.recoverExpiredLeases();
     } catch (err) {
       this.#opts.onError?.(err);
@@ -313,23 +317,28 @@ export class QueueWorker {
     });
   }
 
+  /** Renews a running batch's leases; a cancel requested or a lease another worker took over aborts its handler. */
+  async #renew(flight: InFlight): Promise<void> {
+    try {
+      const renewal = await this.#opts.store.renewLeases(
+        this.owner,
+        flight.batch.messages.map((m) => m.id),
+        this.#opts.leaseMs,
+      );
+      if (renewal.cancelRequested.length > 0 || renewal.lost.length > 0) {
+        flight.cancelled = flight.cancelled || renewal.cancelRequested.length > 0;
+        flight.controller.abort(new Error(renewal.lost.length > 0 ? 'lease lost' : 'cancelled'));
+      }
+    } catch (err) {
+      this.#opts.onError?.(err);
+    }
+  }
+
   async #execute(flight: InFlight): Promise<void> {
     const { store } = this.#opts;
     const ids = flight.batch.messages.map((m) => m.id);
     const renewEvery = Math.max(50, Math.floor(this.#opts.leaseMs / 3));
-    const renewTimer = setInterval(() => {
-      void (async () => {
-        try {
-          const renewal = await store.renewLeases(this.owner, ids, this.#opts.leaseMs);
-          if (renewal.cancelRequested.length > 0 || renewal.lost.length > 0) {
-            flight.cancelled = flight.cancelled || renewal.cancelRequested.length > 0;
-            flight.controller.abort(new Error(renewal.lost.length > 0 ? 'lease lost' : 'cancelled'));
-          }
-        } catch (err) {
-          this.#opts.onError?.(err);
-        }
-      })();
-    }, renewEvery);
+    const renewTimer = setInterval(() => void this.#renew(flight), renewEvery);
     renewTimer.unref();
     try {
       const result = await this.#opts.handler(flight.batch, { owner: this.owner, signal: flight.controller.signal });
