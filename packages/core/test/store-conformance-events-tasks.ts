@@ -60,10 +60,16 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
         events.emit({
           type: 'run.progress',
           runId: 'r1',
-          data: { type: 'tool', name: 'Bash', input: { command: `curl -H "Authorization: Bearer ${secret}" https://x.test`, api_key: 'plain-value-1234' }, title: `API_TOKEN=${secret} ./deploy` },
+          data: {
+            type: 'tool',
+            name: 'Bash',
+            input: { command: `curl -H "Authorization: Bearer ${secret}" https://x.test`, api_key: 'plain-value-1234' },
+            title: `API_TOKEN=${secret} ./deploy`,
+            turn: 1,
+          },
         });
         await events.flush();
-        await events.append({ type: 'run.progress', runId: 'r1', data: { type: 'tool_result', ok: true, output: `key is ${secret}` } });
+        await events.append({ type: 'run.progress', runId: 'r1', data: { type: 'tool_result', ok: true, output: `key is ${secret}`, turn: 1 } });
         await stores.transaction(async (tx) => tx.stores.events.append({ type: 'system.notice', data: { note: `postgres://u:${secret}@db/x` } }));
         await stores.whenDurable();
         const stored = await events.readSince(start);
