@@ -4,6 +4,7 @@
  * one database side by side. Under CI=1 an unreachable database fails this file.
  */
 import { readFileSync } from 'node:fs';
+import { waitFor } from '@tinyagi/test-kit';
 import { pgTestDatabase, dropSchema, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -166,6 +167,62 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await store.close();
       await producer.close();
       await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it("a stall of the worker's own event loop longer than the lease loses no run in flight: the worker keeps its lease, the run completes on its first attempt", async () => {
+    const schema = testSchema('st');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    let calls = 0;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 10,
+      leaseMs: 300,
+      handler: async (_batch, ctx) => {
+        calls++;
+        started();
+        await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+        if (ctx.signal.aborted) throw new Error('aborted');
+      },
+    });
+    try {
+      worker.start();
+      const { id } = await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 1 });
+      await running;
+      // Right after a renewal (the next sweep is due before the next renewal), the loop blocks until the lease has run out.
+      const claimed = (await store.get(id))!.leaseExpiresAt!;
+      const expiry = await waitFor(
+        async () => {
+          const lease = (await store.get(id))!.leaseExpiresAt!;
+          return lease > claimed ? lease : undefined;
+        },
+        20_000,
+        'a renewal',
+        1,
+      );
+      while (Date.now() <= expiry + 30) {
+        /* busy: no timer, renewal or sweep can run */
+      }
+      await waitFor(async () => {
+        const m = (await store.get(id))!;
+        return m.status !== 'processing' || m.leaseExpiresAt! > Date.now() + 100;
+      });
+      expect(await store.get(id)).toMatchObject({ status: 'processing', attempts: 1, leaseOwner: worker.owner });
+      release();
+      await waitFor(async () => (await store.get(id))!.status !== 'processing');
+      await worker.stop();
+      expect(await store.get(id)).toMatchObject({ status: 'completed', attempts: 1 });
+      expect(calls).toBe(1);
+    } finally {
+      release();
+      await worker.stop();
+      await store.close();
       await dropSchema(pool, schema);
     }
   });
