@@ -79,4 +79,10 @@ describe('bindingFromFlags', () => {
     // Two checks of one name, a rule leaving the repository: the daemon's to refuse (the e2e test).
     expect(bindingFromFlags({ check: ['a=x', 'a=y'], copy: ['../up'] }, cwd).checks).toHaveLength(2);
   });
+
+  it('--git-identity gives the binding an identity, refuses another shape, and --no-git-identity takes it out', () => {
+    expect(bindingFromFlags({ path: 'web', gitIdentity: 'Web Bot <bot@example.com>' }, cwd)).toEqual({ path: '/home/me/src/web', identity: { name: 'Web Bot', email: 'bot@example.com' } });
+    expect(() => bindingFromFlags({ path: 'web', gitIdentity: 'bot@example.com' }, cwd)).toThrow(/expected 'Name <email>'/);
+    expect(bindingFromFlags({ gitIdentity: false }, cwd, { path: '/r', identity: { name: 'A', email: 'a@b' } })).toEqual({ path: '/r' });
+  });
 });

@@ -37,6 +37,8 @@ export interface BindingFlags {
   forgePollSeconds?: number;
   autoMerge?: string | false;
   autoMergeMethod?: 'ff' | 'merge';
+  /** `Name <email>`: who the task's agents commit as; false: the person's git identity (`--no-git-identity`). */
+  gitIdentity?: string | false;
 }
 
 /** The flags that say something about the binding (`project add` binds only when one is given). */
@@ -58,6 +60,7 @@ export const BINDING_FLAG_KEYS: readonly (keyof BindingFlags)[] = [
   'keepAbandonedDays',
   'forge',
   'forgeApiUrl',
+  'gitIdentity',
   'forgeTokenEnv',
   'forgePollSeconds',
   'autoMerge',
@@ -84,6 +87,13 @@ function parseCheck(text: string, timeoutMs: number): { name: string; argv: stri
 }
 
 /** `github:<owner>/<repo>`. */
+/** `Ann Example <ann@example.com>` -> its name and email. */
+function parseIdentity(text: string): { name: string; email: string } {
+  const match = /^\s*([^<>]+?)\s*<([^<>\s]+)>\s*$/.exec(text);
+  if (match === null) throw usageError(`--git-identity ${JSON.stringify(text)}: expected 'Name <email>', e.g. 'Web Bot <bot@example.com>'.`);
+  return { name: match[1]!, email: match[2]! };
+}
+
 function parseForge(text: string): { owner: string; repo: string } {
   const m = /^github:([^/\s]+)\/([^/\s]+)$/.exec(text);
   if (!m) throw usageError(`--forge ${JSON.stringify(text)}: write it as github:<owner>/<repo>, e.g. --forge github:octo-org/web.`);
@@ -157,6 +167,8 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
       ...(flags.forgePollSeconds !== undefined ? { pollSeconds: flags.forgePollSeconds } : {}),
     };
   }
+  if (flags.gitIdentity === false) delete out['identity'];
+  else if (flags.gitIdentity !== undefined) repo.identity = parseIdentity(flags.gitIdentity);
   if (flags.autoMerge === false) delete out['autoMerge'];
   else if (flags.autoMerge !== undefined) {
     const rule = parseAutoMerge(flags.autoMerge);

@@ -57,6 +57,7 @@ function withBindingFlags(cmd: Command): Command {
     .option('--forge-api-url <url>', "the forge's REST API (GitHub Enterprise; default https://api.github.com)")
     .option('--forge-token-env <name>', "the daemon's environment variable holding the forge's token (default GITHUB_TOKEN; the token is never stored)")
     .option('--forge-poll-seconds <n>', 'how often the daemon reads the pull request of a task in review (default 120; 0: only on request)', parseWholeSeconds)
+    .option('--git-identity <"Name <email>">', "who the task's agents commit as (default: your user.name and user.email in the repository)")
     .option('--auto-merge <rule>', 'the daemon merges a task in review: checked (its checks passed) or approved[:N] (and N people approved on the forge)')
     .addOption(new Option('--auto-merge-method <method>', `the rule's merge: ${MERGE_METHODS.join(' or ')} (default merge)`).argParser(choice(MERGE_METHODS)));
 }
@@ -67,7 +68,8 @@ function withRemovalFlags(cmd: Command): Command {
     .option('--no-remote', 'no remote (with --merge)')
     .option('--no-setup', 'no setup command (with --merge)')
     .option('--no-forge', 'no forge (with --merge)')
-    .option('--no-auto-merge', 'no rule: a person merges (with --merge)');
+    .option('--no-auto-merge', 'no rule: a person merges (with --merge)')
+    .option('--no-git-identity', 'commit as your git identity again (with --merge)');
 }
 
 function repoPlace(repo: ProjectRepo | null): string {
@@ -106,6 +108,7 @@ function printProject(project: Project, home: string): void {
     ['base', repo.baseRef],
     ['remote', repo.remote ?? '- (no push is asked for)'],
     ['branch template', repo.branchTemplate],
+    ['git identity', repo.identity ? `${repo.identity.name} <${repo.identity.email}>` : "- (yours: the repository's user.name and user.email)"],
     ['worktree root', repo.worktreeRoot ?? `TINYAGI_HOME/worktrees/${project.id} (default)`],
     ['files', repo.files.length === 0 ? '-' : repo.files.map((f) => `${f.mode} ${f.path}`).join(', ')],
     ['setup', repo.setup ? `${joinArgv(repo.setup.argv)} (time limit ${repo.setup.timeoutMs / 1000}s)` : '-'],

@@ -44,7 +44,7 @@ export async function taskGitIdentity(ctx: ProjectRepoContext): Promise<GitIdent
     'CONFIG_INVALID',
     `Nobody to commit as: git has no user.name and user.email for ${ctx.repoDir}, and project ${ctx.projectId}'s binding names no identity; the agent's commits would fail.`,
     {
-      hint: `Set them in the repository (git -C ${ctx.repoDir} config user.name 'Your Name'; git -C ${ctx.repoDir} config user.email you@example.com) or give the binding an identity ({"identity": {"name": …, "email": …}} in PATCH /api/projects/:id), then start the task again.`,
+      hint: `Set them in the repository (git -C ${ctx.repoDir} config user.name 'Your Name'; git -C ${ctx.repoDir} config user.email you@example.com) or give the binding one (tinyagi project bind ${ctx.projectId} --merge --git-identity 'Name <email>'), then start the task again.`,
     },
   );
 }
