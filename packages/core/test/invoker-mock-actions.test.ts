@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec } from '../src/invoker/index.ts';
 import { parseMockActions } from '../src/invoker/runtimes/mock-actions.ts';
+import { resolveProjectRepo } from '../src/git-tasks/project-repo.ts';
+import { createTaskWorktree } from '../src/git-tasks/worktrees.ts';
 import { checkAgentConfig } from '../src/config/index.ts';
 import { closeHostBridges } from '../src/sandbox/boundary.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
@@ -157,6 +159,16 @@ describe('mock actions', () => {
     expect(events.some((e) => e.type === 'tool_result' && e.name === 'run' && !e.ok)).toBe(true);
     const missing = await failure(invokeAgent(request([{ run: ['no-such-command-here'] }])));
     expect(missing.message).toContain('could not start no-such-command-here: not found on PATH');
+  });
+
+  it("in a task's worktree, commits as the identity its task recorded (the binding's here, not the repository's config)", async () => {
+    git('config', 'user.name', 'Repo Config');
+    git('config', 'user.email', 'repo@example.com');
+    git('commit', '-q', '--allow-empty', '-m', 'initial');
+    const ctx = resolveProjectRepo({ path: repo, baseRef: 'main', identity: { name: 'Web Bot', email: 'bot@example.com' } }, { projectId: 'p1', home: join(root, 'home') });
+    const wt = await createTaskWorktree(ctx, { id: 'task-1', identifier: 'WEB-1', title: 'Fix' });
+    await invokeAgent(request([{ write: { path: 'fix.txt', content: 'fixed\n' } }, { commit: 'fix' }], { cwd: wt.path }));
+    expect(git('log', '-1', '--format=%an <%ae> / %cn <%ce>', wt.branch)).toBe('Web Bot <bot@example.com> / Web Bot <bot@example.com>');
   });
 
   it('a commit with nothing to commit fails the run', async () => {

@@ -23,6 +23,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InvokeError } from '../invoke-error.ts';
 import type { InvokeRequest } from '../types.ts';
 import { boundaryFor } from '../../sandbox/boundary.ts';
+import { identityEnvOf } from '../../git-tasks/identity.ts';
 
 export type MockActionSpec =
   | { write: { path: string; content: string } }
@@ -189,14 +190,14 @@ export async function runMockAction(action: MockActionSpec, ctx: MockActionConte
   if (!answer.allow) throw new InvokeError('permanent', `The mock's ${ask.tool} was denied (${answer.decidedBy})${answer.reason ? `: ${answer.reason}` : ''}.`);
 }
 
-/** The run's environment for a command: the daemon's PATH and HOME, and the run's own variables. */
+/** The run's environment for a command: the daemon's PATH and HOME, a task worktree's git identity (as a CLI's run gets it), and the run's own variables. */
 function commandEnv(req: InvokeRequest): Record<string, string> {
   const base: Record<string, string> = {};
   for (const name of ['PATH', 'HOME', 'LANG', 'TMPDIR']) {
     const value = process.env[name];
     if (value !== undefined) base[name] = value;
   }
-  return { ...base, ...req.env };
+  return { ...base, ...identityEnvOf(req.cwd), ...req.env };
 }
 
 interface Exit {
