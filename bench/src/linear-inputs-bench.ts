@@ -33,6 +33,8 @@ const MASK_LIMIT = 1_000_000;
 const cases: [string, number, (n: number) => () => unknown][] = [
   ['`ls {{{…` (evaluatePermission)', MAX_LINE_LENGTH, (n) => () => evaluate(`ls ${'{'.repeat(n - 3)}`)],
   ['`cd d0 && cd d1 && … && ls x` (evaluatePermission)', MAX_LINE_LENGTH, (n) => () => evaluate(`${Array.from({ length: Math.floor(n / 12) }, (_, i) => `cd d${i}`).join(' && ')} && ls x`)],
+  ['`ls;ls;…` (evaluatePermission: more commands than it judges one by one)', MAX_LINE_LENGTH, (n) => () => evaluate('ls;'.repeat(Math.floor(n / 3)))],
+  ['`ls a a a …` (evaluatePermission: words)', MAX_LINE_LENGTH, (n) => () => evaluate(`ls${' a'.repeat(Math.floor((n - 2) / 2))}`)],
   ['approval input: `a.` repeated (maskSecretsInText)', MASK_LIMIT, (n) => () => maskSecretsInText('a.'.repeat(n / 2))],
   ['approval input: `KEY` repeated (maskSecretsInText)', MASK_LIMIT, (n) => () => maskSecretsInText('KEY'.repeat(n / 3))],
   ['span content: `a` repeated (maskText)', MASK_LIMIT, (n) => () => maskText('a'.repeat(n))],
