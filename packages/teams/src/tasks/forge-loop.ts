@@ -8,10 +8,25 @@
  */
 import type { MergeMethod, ProjectRepo } from '@tinyagi/client/contract';
 import { errorMessage, TinyError } from '@tinyagi/core';
-import { openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type Forge, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
-import type { TaskFlow, TaskFlowOptions } from './flow.ts';
-
+import { openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type Forge, type StoreSet, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
 export type OpenForge = (connection: { owner: string; repo: string; token: string; apiUrl?: string }) => Promise<Forge>;
+
+/** What the forge asks of the task flow (flow.ts), which owns it. */
+export interface ForgeLoopHost {
+  readonly tasks: StoreSet['tasks'];
+  stepBase(projectId: string, repo: ProjectRepo, task: TaskRecord): TaskStepBase;
+  sendToOwner(task: TaskRecord, message: string, idempotencyKey: string, workdir?: string): Promise<{ conversationId: string; messageId: string; created: boolean }>;
+  holdReview<T>(task: TaskRecord, work: () => Promise<T>): Promise<T>;
+  mergeByRule(taskId: string): Promise<boolean>;
+}
+
+/** The flow's options the forge reads. */
+export interface ForgeLoopOptions {
+  stores: Pick<StoreSet, 'approvals'>;
+  env: Readonly<Record<string, string | undefined>>;
+  log: { warn(message: string): void };
+  openForge?: OpenForge;
+}
 
 type BoundProject = { id: string; repo: ProjectRepo };
 type ForgeProject = { id: string; repo: ProjectRepo & { forge: NonNullable<ProjectRepo['forge']> } };
@@ -23,8 +38,8 @@ export function hasForge(project: { id: string; repo: ProjectRepo | null } | und
 const IDLE_MS = 15_000;
 
 export class ForgeLoop {
-  readonly #flow: TaskFlow;
-  readonly #o: TaskFlowOptions;
+  readonly #flow: ForgeLoopHost;
+  readonly #o: ForgeLoopOptions;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pass: Promise<unknown> | undefined;
   #polling = false;
@@ -35,7 +50,7 @@ export class ForgeLoop {
   /** The last failure logged for a task, so a GitHub that is down is not logged every pass. */
   readonly #failing = new Map<string, string>();
 
-  constructor(flow: TaskFlow, options: TaskFlowOptions) {
+  constructor(flow: ForgeLoopHost, options: ForgeLoopOptions) {
     this.#flow = flow;
     this.#o = options;
   }
