@@ -77,6 +77,20 @@ describe('copied and linked paths never enter a commit', () => {
     personsFolderIntact(fx.repoDir);
   });
 
+  it("the exclusion is one block of the project's own in info/exclude: the person's lines kept, written once, rewritten when the rules change, gone without rules", async () => {
+    const { fx, ctx } = withNodeModules();
+    const exclude = join(fx.repoDir, '.git/info/exclude');
+    writeFileSync(exclude, '# mine\n*.swp\n');
+    await createTaskWorktree(ctx, task(1));
+    await createTaskWorktree(ctx, task(2));
+    const block = '# tinyagi: copied or linked into each task worktree of project p1, never committed\n/node_modules\n/.env\n# tinyagi: end of project p1\n';
+    expect(readFileSync(exclude, 'utf8')).toBe(`# mine\n*.swp\n${block}`);
+    await createTaskWorktree(fx.project({ files: [{ path: 'cache dir/*', mode: 'copy' }] }), task(3));
+    expect(readFileSync(exclude, 'utf8')).toBe('# mine\n*.swp\n# tinyagi: copied or linked into each task worktree of project p1, never committed\n/cache dir/\\*\n# tinyagi: end of project p1\n');
+    await createTaskWorktree(fx.project(), task(4));
+    expect(readFileSync(exclude, 'utf8')).toBe('# mine\n*.swp\n');
+  });
+
   it('a merge that would replace an ignored file of the person (no rule involved) refuses and names it', async () => {
     const fx = gitFixture();
     commitFile(fx.repoDir, '.gitignore', 'build.log\n');
