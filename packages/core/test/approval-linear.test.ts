@@ -7,9 +7,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PermissionRule } from '@tinyagi/client/contract';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maskSecretsInText, maskToolInput } from '../src/approvals/mask.ts';
-import { MAX_LINE_FOLDERS, evaluatePermission, type PermissionRule } from '../src/approvals/rules.ts';
+import { evaluatePermission, MAX_LINE_FOLDERS } from '../src/approvals/rules.ts';
 import { MAX_LINE_LENGTH, parseCommandLine } from '../src/approvals/shell-parse.ts';
 
 const workspace = mkdtempSync(join(tmpdir(), 'tinyagi-linear-'));
@@ -24,18 +25,18 @@ const verdict = (command: string) => evaluatePermission(rules, bash(command), wo
 describe('brace expansion', () => {
   it('a word of unmatched `{` up to the length limit is read once and the line is decided', () => {
     const braces = '{'.repeat(MAX_LINE_LENGTH - 10);
-    const long = parseCommandLine(`ls ${braces}`, new Set());
+    const long = parseCommandLine(`ls ${braces}`, {});
     expect(long.opaque).toBeUndefined();
     expect(long.commands[0]!.words[1]!.value).toBe(braces);
     expect(verdict('ls {{{')).toBe('allow');
     // A path that long is not resolved (MAX_PATH_LENGTH): a person decides.
     expect(verdict(`ls ${braces}`)).toBe('ask');
     // Nested to the limit, and closed ones after unmatched ones, decide as bash expands.
-    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}a${'}'.repeat(40_000)}`, new Set()).commands[0]!.words[1]!.value).toBeDefined();
-    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}a,b}`, new Set()).commands[0]!.words[1]!.value).toBeUndefined();
-    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}1..3}`, new Set()).commands[0]!.words[1]!.value).toBeUndefined();
-    expect(parseCommandLine(`ls \${a}{b}`, new Set()).commands[0]!.words[1]!.value).toBeUndefined();
-    expect(parseCommandLine("ls {a','b} {x}", new Set()).commands[0]!.words.map((w) => w.value)).toEqual(['ls', '{a,b}', '{x}']);
+    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}a${'}'.repeat(40_000)}`, {}).commands[0]!.words[1]!.value).toBeDefined();
+    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}a,b}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
+    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}1..3}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
+    expect(parseCommandLine(`ls \${a}{b}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
+    expect(parseCommandLine("ls {a','b} {x}", {}).commands[0]!.words.map((w) => w.value)).toEqual(['ls', '{a,b}', '{x}']);
   });
 });
 
