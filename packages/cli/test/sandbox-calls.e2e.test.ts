@@ -15,8 +15,6 @@ describe('a sandboxed agent calling an unconfined one', () => {
   let h: TestDaemon;
   beforeAll(async () => {
     h = await startDaemon({
-      // The daemon from the sources: the built bundle is shared with the other suites running beside this one.
-      build: 'source',
       // bash, touch and bwrap from the system, as a user's PATH has them.
       path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
       settings: {
