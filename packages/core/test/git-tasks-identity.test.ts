@@ -6,12 +6,14 @@
  * works and is by the person, while the credential helper stays unseen. A binding's identity wins;
  * no identity at all fails the task's start saying so, with nothing made.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupTemp, gitRepos, sh } from '@tinyagi/test-kit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectDoneFacts } from '../src/git-tasks/facts.ts';
+import { identityEnvOf } from '../src/git-tasks/identity.ts';
 import { resolveProjectRepo } from '../src/git-tasks/project-repo.ts';
 import { createTaskWorktree } from '../src/git-tasks/worktrees.ts';
 import { buildChildEnv } from '../src/invoker/child-env.ts';
@@ -96,8 +98,15 @@ describe("a sandboxed agent's git identity (real bwrap)", () => {
     const ctx = resolveProjectRepo({ path: repoDir, baseRef: 'main' }, { projectId: 'p1', home: tinyHome });
     const wt = await createTaskWorktree(ctx, { id: 'task-1', identifier: 'WEB-1', title: 'Fix login' });
 
-    const run = await agentRuns(wt.path, 'echo fixed > login.txt && git add -A && git commit --quiet -m "fix login" && echo "helper=[$(git config --get credential.helper)]"');
+    const admin = join(repoDir, '.git/worktrees/WEB-1');
+    const run = await agentRuns(
+      wt.path,
+      `echo fixed > login.txt && git add -A && git commit --quiet -m "fix login" && echo "helper=[$(git config --get credential.helper)]"; echo '{"name":"Someone Else","email":"x@example.com"}' > ${admin}/tinyagi-identity || echo identity-kept`,
+    );
     expect(run.lines.join('\n')).toContain('helper=[]');
+    // The recorded identity is read-only inside: a teammate's run in the worktree is not made to commit as someone else.
+    expect(run.lines.join('\n')).toContain('identity-kept');
+    expect(JSON.parse(readFileSync(join(admin, 'tinyagi-identity'), 'utf8'))).toEqual({ name: 'Ann Person', email: 'ann@example.com' });
     expect(run.outcome.exitCode).toBe(0);
     expect(sh(repoDir, 'log', '-1', '--format=%an <%ae> / %cn <%ce>', wt.branch)).toBe('Ann Person <ann@example.com> / Ann Person <ann@example.com>');
     expect((await collectDoneFacts(ctx, { id: 'task-1', identifier: 'WEB-1', title: 'Fix login' })).commits).toHaveLength(1);
@@ -111,6 +120,14 @@ describe("a sandboxed agent's git identity (real bwrap)", () => {
     const run = await agentRuns(wt.path, 'echo fixed > login.txt && git add -A && git commit --quiet -m "fix login"');
     expect(run.outcome.exitCode).toBe(0);
     expect(sh(repoDir, 'log', '-1', '--format=%an <%ae>', wt.branch)).toBe('Web Bot <bot@example.com>');
+  });
+
+  it("a worktree's .git the agent made a FIFO (or anything but a small file) gives no identity, and never blocks the daemon", () => {
+    const dir = join(root, 'fifo');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, '.git')]);
+    expect(identityEnvOf(dir)).toEqual({});
+    expect(identityEnvOf(join(root, 'nowhere'))).toEqual({});
   });
 
   it('no identity anywhere: the start fails saying so, and no worktree is made', async () => {

@@ -8,7 +8,7 @@
  * worktree gets it as `GIT_AUTHOR_*`/`GIT_COMMITTER_*` (`identityEnvOf`). No identity at all: the
  * task's start fails saying so, instead of an agent whose every commit fails.
  */
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TinyError } from '../errors.ts';
 import { IDENTITY_MARKER } from './admin-markers.ts';
@@ -49,6 +49,16 @@ export async function taskGitIdentity(ctx: ProjectRepoContext): Promise<GitIdent
   );
 }
 
+/**
+ * A regular file's text, when it is one and small; else undefined. The worktree is the agent's:
+ * its `.git` could be a FIFO (a read would block the daemon) or a link to anything.
+ */
+function smallFile(path: string): string | undefined {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (stat === undefined || !stat.isFile() || stat.size > 4096) return undefined;
+  return readFileSync(path, 'utf8');
+}
+
 /** The identity as a process's environment: a commit's author and committer. */
 export function identityEnv(identity: GitIdentity): Record<string, string> {
   return { GIT_AUTHOR_NAME: identity.name, GIT_AUTHOR_EMAIL: identity.email, GIT_COMMITTER_NAME: identity.name, GIT_COMMITTER_EMAIL: identity.email };
@@ -61,10 +71,12 @@ export function identityEnv(identity: GitIdentity): Record<string, string> {
  */
 export function identityEnvOf(cwd: string): Record<string, string> {
   try {
-    const pointer = readFileSync(join(cwd, '.git'), 'utf8').trim();
-    if (!pointer.startsWith('gitdir: ')) return {};
+    const pointer = smallFile(join(cwd, '.git'))?.trim();
+    if (pointer === undefined || !pointer.startsWith('gitdir: ')) return {};
     const admin = resolve(cwd, pointer.slice('gitdir: '.length).trim());
-    const recorded = JSON.parse(readFileSync(join(admin, IDENTITY_MARKER), 'utf8')) as Partial<GitIdentity>;
+    const text = smallFile(join(admin, IDENTITY_MARKER));
+    if (text === undefined) return {};
+    const recorded = JSON.parse(text) as Partial<GitIdentity>;
     if (!usable(recorded.name) || !usable(recorded.email)) return {};
     return identityEnv({ name: recorded.name, email: recorded.email });
   } catch {
