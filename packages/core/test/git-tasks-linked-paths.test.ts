@@ -77,6 +77,22 @@ describe('copied and linked paths never enter a commit', () => {
     personsFolderIntact(fx.repoDir);
   });
 
+  it('with the base not checked out (the person on another branch), a branch adding a linked path is still refused by the merge, main unmoved', async () => {
+    const { fx, ctx } = withNodeModules();
+    sh(fx.repoDir, 'checkout', '--quiet', '-b', 'person');
+    const wt = await createTaskWorktree(ctx, task(1));
+    writeFileSync(join(wt.path, 'feature.txt'), 'done\n');
+    sh(wt.path, 'add', '-A');
+    sh(wt.path, 'add', '-f', 'node_modules');
+    sh(wt.path, 'commit', '--quiet', '-m', 'the work, and the link');
+    const before = sh(fx.repoDir, 'rev-parse', 'main');
+    const refused = await rejection(mergeTaskBranch(ctx, task(1), { method: 'merge' }));
+    expect(refused.message).toMatch(/adds node_modules, which the binding copies or links/);
+    expect(refused.hint).toContain('git rm -r --cached -- node_modules');
+    expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(before);
+    personsFolderIntact(fx.repoDir);
+  });
+
   it("the exclusion is one block of the project's own in info/exclude: the person's lines kept, written once, rewritten when the rules change, gone without rules", async () => {
     const { fx, ctx } = withNodeModules();
     const exclude = join(fx.repoDir, '.git/info/exclude');

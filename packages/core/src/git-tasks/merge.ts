@@ -14,6 +14,10 @@
  *   refuses, changing nothing, if a local change (staged, unstaged or untracked) would be
  *   overwritten. A person's uncommitted work is never lost, and their checkout never ends up with
  *   a branch that moved under an index that did not.
+ * - Nothing the person's checkout does not track is replaced: a merge adding a path the binding
+ *   copies or links into each worktree is refused whatever is checked out, and one adding a path
+ *   that is on disk in the checkout of the base, untracked or ignored (git's `--ff-only` overwrites
+ *   an ignored path silently), is refused naming it. Both before anything moves.
  * - Merges into one repository's base run one at a time (in this process): two tasks merged
  *   together (a person's request beside a rule's, or beside a start finishing a recorded merge)
  *   would each read the base, and the second's move would fail as if the base had moved.
@@ -126,10 +130,19 @@ async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { metho
     commit = (await git(['commit-tree', treeId, '-p', base, '-p', tip, '-m', mergeMessage(task, branch, baseBranch)], { cwd: ctx.repoDir, env })).trim();
   }
 
+  const added = await pathsAdded(ctx.repoDir, base, commit);
+  // A path the binding copies or links into each worktree never reaches the base: checked out, it would replace the person's own.
+  const rulePaths = ctx.repo.files.map((rule) => rule.path).filter((rule) => added.some((path) => path === rule || path.startsWith(`${rule}/`)));
+  if (rulePaths.length > 0) {
+    throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s branch ${branch} adds ${rulePaths.join(', ')}, which the binding copies or links into each worktree; nothing was merged.`, {
+      details: { paths: rulePaths },
+      hint: `Remove ${rulePaths.length === 1 ? 'it' : 'them'} from the branch (git rm -r --cached -- ${rulePaths.join(' ')}, then commit; ask for changes), check it again, then merge.`,
+    });
+  }
   const checkout = (await listGitWorktrees(ctx.repoDir)).find((e) => e.branch === baseBranch && !e.prunable);
   if (checkout !== undefined) {
     // git replaces an ignored path (a node_modules folder) without a word: those are refused here first, naming them.
-    const overwritten = await untrackedInTheWay(checkout.path, base, commit);
+    const overwritten = await untrackedInTheWay(checkout.path, added);
     if (overwritten.length > 0) {
       const named = `${overwritten.slice(0, 10).join(', ')}${overwritten.length > 10 ? `, and ${overwritten.length - 10} more` : ''}`;
       throw new TinyError('INVALID_STATE', `Merging task ${task.identifier} would replace what git does not track in ${checkout.path} (untracked or ignored): ${named}. Nothing was merged.`, {
@@ -163,14 +176,18 @@ async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { metho
   return result(commit, true);
 }
 
+/** The paths the move from `base` to `commit` adds (not in `base`). */
+async function pathsAdded(cwd: string, base: string, commit: string): Promise<string[]> {
+  return (await git(['diff', '--name-only', '--no-renames', '--diff-filter=A', '-z', base, commit], { cwd })).split('\0').filter(Boolean);
+}
+
 /**
  * What moving the checkout at `checkoutDir` from `base` to `commit` would replace that git does
  * not track there (untracked or ignored: git overwrites an ignored path, a folder included,
  * without asking): each path the merge adds that is on disk, and each folder of such a path that
  * is on disk as a file or a symlink. Paths the checkout's index tracks are git's own to guard.
  */
-async function untrackedInTheWay(checkoutDir: string, base: string, commit: string): Promise<string[]> {
-  const diff = (await git(['diff', '--name-status', '--no-renames', '-z', base, commit], { cwd: checkoutDir })).split('\0');
+async function untrackedInTheWay(checkoutDir: string, added: readonly string[]): Promise<string[]> {
   const onDisk = (path: string): ReturnType<typeof lstatSync> | undefined => {
     try {
       return lstatSync(join(checkoutDir, path));
@@ -179,10 +196,7 @@ async function untrackedInTheWay(checkoutDir: string, base: string, commit: stri
     }
   };
   const candidates = new Set<string>();
-  for (let i = 0; i + 1 < diff.length; i += 2) {
-    const status = diff[i]!;
-    const path = diff[i + 1]!;
-    if (status !== 'A') continue;
+  for (const path of added) {
     if (onDisk(path) !== undefined) candidates.add(path);
     const parts = path.split('/');
     for (let n = 1; n < parts.length; n++) {
