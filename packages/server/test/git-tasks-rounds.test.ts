@@ -117,7 +117,7 @@ it('take over: assigned to nobody, nothing sent; stop recorded at the desk but n
   expect(taken).toMatchObject({ status: 'in_progress', assigneeAgent: null, assigneeTeam: null });
   expect(existsSync(taken.git!.worktreePath!)).toBe(true);
   // An agent's run of the task's older conversations may still say done: refused (it is the person's now), a comment aside.
-  expect(() => refuseAgentMoveOfTakenOverTask(taken, 'review')).toThrow(/was taken over by the API: an agent no longer moves it/);
+  expect(() => refuseAgentMoveOfTakenOverTask(taken, 'review')).toThrow(/was taken over by api: an agent no longer moves it/);
   expect(() => refuseAgentMoveOfTakenOverTask(taken, undefined)).not.toThrow();
 
   const second = await exhausted(h, p.id, 'Stop it');
