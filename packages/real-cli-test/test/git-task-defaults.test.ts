@@ -12,8 +12,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { EventOf } from '@tinyagi/client';
-import { cleanupTemp, commitFile, gitRepos, sh, waitOnEvents, type GitRepos, type ModelRequest } from '@tinyagi/test-kit';
+import { cleanupTemp, commitFile, gitRepos, sh, type GitRepos, type ModelRequest } from '@tinyagi/test-kit';
+import { watchTaskEvents } from './task-events.ts';
 import { CLI_CASES, startRig, type Rig } from './harness.ts';
 
 const MARKER = 'GITDEFAULTS-8c1';
@@ -25,8 +25,6 @@ const CHECK_SCRIPT = [
   'echo "ok 1 answer"',
   '',
 ].join('\n');
-const TASK_EVENTS = ['task.worktree_created', 'task.checking', 'task.checked', 'task.feedback_sent', 'task.merged', 'task.worktree_removed'] as const;
-type TaskEvent = EventOf<(typeof TASK_EVENTS)[number]>;
 
 let rig: Rig;
 let fx: GitRepos;
@@ -73,20 +71,7 @@ it('the agent agent add makes (warm, sandboxed, asking) works a bound task: writ
   });
 
   const api = rig.daemon.api;
-  const events: TaskEvent[] = [];
-  const seen = new Set<() => void>();
-  const subscription = api.subscribe({ types: TASK_EVENTS, lastEventId: 0 });
-  subscription.onEvent((event) => {
-    events.push(event);
-    for (const listener of [...seen]) listener();
-  });
-  const event = <T extends TaskEvent['type']>(type: T, nth = 1): Promise<Extract<TaskEvent, { type: T }>> =>
-    waitOnEvents(
-      seen,
-      () => events.filter((e): e is Extract<TaskEvent, { type: T }> => e.type === type)[nth - 1],
-      180_000,
-      () => `timed out waiting for ${type} #${nth}; events: ${events.map((e) => e.type).join(', ')}\n${rig.daemon.logs()}`,
-    );
+  const { event, close } = watchTaskEvents(rig, 180_000);
   // A person at the desk: each commit the agent asks for is allowed once; anything else asked is denied, and fails the test below.
   const asked: string[] = [];
   const requests = api.subscribe({ types: ['approval.requested'], lastEventId: 0 });
@@ -126,6 +111,6 @@ it('the agent agent add makes (warm, sandboxed, asking) works a bound task: writ
     expect(sh(fx.repoDir, 'show', 'main:answer.txt')).toBe('42');
   } finally {
     requests.close();
-    subscription.close();
+    close();
   }
 });

@@ -18,8 +18,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { EventOf } from '@tinyagi/client';
 import { cleanupTemp, commitFile, gitRepos, sh, waitOnEvents, type GitRepos, type ModelRequest } from '@tinyagi/test-kit';
+import { watchTaskEvents } from './task-events.ts';
 import { CLI_CASES, isTitleCall, startRig, type Rig } from './harness.ts';
 
 const MARKER = 'GITTASK-5e2';
@@ -34,8 +34,6 @@ const CHECK_SCRIPT = [
   'echo "answer.txt says 42: ok"',
   '',
 ].join('\n');
-const TASK_EVENTS = ['task.worktree_created', 'task.checking', 'task.checked', 'task.feedback_sent', 'task.merged', 'task.worktree_removed'] as const;
-type TaskEvent = EventOf<(typeof TASK_EVENTS)[number]>;
 
 let rig: Rig;
 let fx: GitRepos;
@@ -85,21 +83,7 @@ it('claude works a bound task in its worktree: Write, git commit and push with i
   });
 
   const api = rig.daemon.api;
-  const events: TaskEvent[] = [];
-  const seen = new Set<() => void>();
-  // From the first event: the daemon is this test's alone, and the worktree's event may come before a connection opens.
-  const subscription = api.subscribe({ types: TASK_EVENTS, lastEventId: 0 });
-  subscription.onEvent((event) => {
-    events.push(event);
-    for (const listener of [...seen]) listener();
-  });
-  const event = <T extends TaskEvent['type']>(type: T, nth = 1): Promise<Extract<TaskEvent, { type: T }>> =>
-    waitOnEvents(
-      seen,
-      () => events.filter((e): e is Extract<TaskEvent, { type: T }> => e.type === type)[nth - 1],
-      120_000,
-      () => `timed out waiting for ${type} #${nth}; events: ${events.map((e) => e.type).join(', ')}\n${rig.daemon.logs()}`,
-    );
+  const { events, event, close } = watchTaskEvents(rig, 120_000);
   try {
     const worktreeRoot = join(fx.root, 'worktrees');
     const project = await api.createProject({
@@ -184,6 +168,6 @@ it('claude works a bound task in its worktree: Write, git commit and push with i
       'task.worktree_removed',
     ]);
   } finally {
-    subscription.close();
+    close();
   }
 });
