@@ -9,24 +9,12 @@ import { useEffect, useRef, useState } from 'react';
 import type { Project, Task } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
-import { refusalText } from './review';
+import { useRefusable } from './review';
 
 export function MergeForm({ task, idPrefix, onMerged }: { task: Task; idPrefix: string; onMerged: (t: Task) => void }) {
   const [method, setMethod] = useState<'merge' | 'ff'>('merge');
-  const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  async function merge() {
-    setBusy(true);
-    setRefusal(null);
-    try {
-      const answer = await api().mergeTask({ params: { id: task.id }, body: { method } });
-      onMerged(answer.task);
-    } catch (err) {
-      setRefusal(refusalText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, refusal, run } = useRefusable();
+  const merge = () => run(async () => onMerged((await api().mergeTask({ params: { id: task.id }, body: { method } })).task));
   return (
     <div className="space-y-1">
       <div className="flex flex-wrap items-center gap-2">

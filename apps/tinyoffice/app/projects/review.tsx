@@ -48,6 +48,24 @@ export function refusalText(err: unknown): string {
   return isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err);
 }
 
+/** A request a person makes from a form: busy while it runs, the daemon's refusal (`CODE: message`) kept to show when it refuses. */
+export function useRefusable(): { busy: boolean; refusal: string | null; run: (work: () => Promise<void>) => Promise<void> } {
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  async function run(work: () => Promise<void>): Promise<void> {
+    setBusy(true);
+    setRefusal(null);
+    try {
+      await work();
+    } catch (err) {
+      setRefusal(refusalText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, refusal, run };
+}
+
 const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 const refusalTone = 'rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200';
 

@@ -19,7 +19,7 @@ import { setState, useStore } from '@/lib/store';
 import { Button, duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
 import { MergeForm } from './merge';
-import { type Anchor, type ChangesSent, type DiffReview, RequestChanges, ReviewComments, refusalText } from './review';
+import { type Anchor, type ChangesSent, type DiffReview, RequestChanges, ReviewComments, refusalText, useRefusable } from './review';
 
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '—');
 
@@ -167,19 +167,8 @@ export interface TaskReviewProps {
 
 /** A person's "check it again" (`POST /api/tasks/:id/check`): the branch as it is now is proven, as after the agent's done (a co-worker's commits, a fixed check). */
 function CheckAgain({ task, onChecked }: { task: Task; onChecked: (t: Task) => void }) {
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  async function check() {
-    setBusy(true);
-    setRefusal(null);
-    try {
-      onChecked(await api().checkTask({ params: { id: task.id } }));
-    } catch (err) {
-      setRefusal(refusalText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, refusal, run } = useRefusable();
+  const check = () => run(async () => onChecked(await api().checkTask({ params: { id: task.id } })));
   return (
     <div className="space-y-1">
       <Button disabled={busy} onClick={() => void check()}>
