@@ -381,9 +381,6 @@ test('a task whose check still fails after maxRounds waits for a person: its det
       '',
     ].join('\n'),
   );
-  // A task starts only with someone to commit as: the repository's identity (the daemon's environment has none).
-  sh(fx.repoDir, 'config', 'user.name', 'Person');
-  sh(fx.repoDir, 'config', 'user.email', 'person@example.com');
   const lint = { name: 'lint', argv: ['sh', '-c', 'if [ -e broken.txt ]; then echo "broken.txt must not be committed"; exit 3; fi'], timeoutMs: 30_000 };
   const project = await client.createProject({ body: { name: 'Api', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [lint], maxRounds: 1 } } });
   const task = await client.createTask({ body: { title: `Keep breaking FAKE:bash=sh ${script} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });

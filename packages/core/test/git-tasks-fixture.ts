@@ -20,7 +20,7 @@ export interface Fixture {
   project(binding?: Partial<ProjectRepoInput>): ProjectRepoContext;
 }
 
-export function gitFixture(options: { remote?: boolean } = {}): Fixture {
+export function gitFixture(options: { remote?: boolean; identity?: boolean } = {}): Fixture {
   const { root, repoDir, remoteDir } = gitRepos(options);
   const home = join(root, 'home');
   const fixture: Fixture = {

@@ -93,7 +93,7 @@ async function agentRuns(cwd: string, script: string) {
 
 describe("a sandboxed agent's git identity (real bwrap)", () => {
   it('commits as the person whose identity is only in ~/.gitconfig, without seeing the rest of it', async () => {
-    const { repoDir } = gitRepos();
+    const { repoDir } = gitRepos({ identity: false });
     asThePerson('[user]\n\tname = Ann Person\n\temail = ann@example.com\n[credential]\n\thelper = store --file /secret/creds\n');
     const ctx = resolveProjectRepo({ path: repoDir, baseRef: 'main' }, { projectId: 'p1', home: tinyHome });
     const wt = await createTaskWorktree(ctx, { id: 'task-1', identifier: 'WEB-1', title: 'Fix login' });
@@ -113,7 +113,7 @@ describe("a sandboxed agent's git identity (real bwrap)", () => {
   });
 
   it("the binding's identity wins over the person's", async () => {
-    const { repoDir } = gitRepos();
+    const { repoDir } = gitRepos({ identity: false });
     asThePerson('[user]\n\tname = Ann Person\n\temail = ann@example.com\n');
     const ctx = resolveProjectRepo({ path: repoDir, baseRef: 'main', identity: { name: 'Web Bot', email: 'bot@example.com' } }, { projectId: 'p2', home: tinyHome });
     const wt = await createTaskWorktree(ctx, { id: 'task-1', identifier: 'WEB-1', title: 'Fix login' });
@@ -131,7 +131,7 @@ describe("a sandboxed agent's git identity (real bwrap)", () => {
   });
 
   it('no identity anywhere: the start fails saying so, and no worktree is made', async () => {
-    const { repoDir } = gitRepos();
+    const { repoDir } = gitRepos({ identity: false });
     // Nothing in the configs, and git told not to guess one from the machine.
     asThePerson('', { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'user.useConfigOnly', GIT_CONFIG_VALUE_0: 'true' });
     const ctx = resolveProjectRepo({ path: repoDir, baseRef: 'main' }, { projectId: 'p3', home: tinyHome });

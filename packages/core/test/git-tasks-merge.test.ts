@@ -68,7 +68,7 @@ describe('mergeTaskBranch', () => {
   });
 
   it('a merge commit is by the repository’s git identity, and by TinyAGI on a machine where git knows none', async () => {
-    const fx = gitFixture();
+    const fx = gitFixture({ identity: false });
     const ctx = fx.project();
     sh(fx.repoDir, 'checkout', '--quiet', '-b', 'person');
     const one = await createTaskWorktree(ctx, task(1));

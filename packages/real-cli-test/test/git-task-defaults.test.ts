@@ -30,7 +30,7 @@ let rig: Rig;
 let fx: GitRepos;
 
 beforeAll(async () => {
-  fx = gitRepos();
+  fx = gitRepos({ identity: false });
   commitFile(fx.repoDir, 'check.sh', CHECK_SCRIPT, 'the answer check');
   rig = await startRig(CLI_CASES.claude, {
     daemonEnv: { ENABLE_TOOL_SEARCH: 'false' },

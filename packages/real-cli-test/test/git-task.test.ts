@@ -39,7 +39,7 @@ let rig: Rig;
 let fx: GitRepos;
 
 beforeAll(async () => {
-  fx = gitRepos({ remote: true });
+  fx = gitRepos({ remote: true, identity: false });
   commitFile(fx.repoDir, 'check.sh', CHECK_SCRIPT, 'the answer check');
   sh(fx.repoDir, 'push', '--quiet', 'origin', 'main');
   rig = await startRig(CLI_CASES.claude, {

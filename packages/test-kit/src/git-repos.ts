@@ -49,12 +49,21 @@ export interface GitRepos {
   remoteDir?: string;
 }
 
-export function gitRepos(options: { remote?: boolean } = {}): GitRepos {
+/**
+ * `identity` (default true): the repository's config names who commits (`Test <test@example.invalid>`),
+ * as a person's machine does (a task starts only with someone to commit as, docs/git-tasks.md);
+ * false for a test of where the identity comes from.
+ */
+export function gitRepos(options: { remote?: boolean; identity?: boolean } = {}): GitRepos {
   Object.assign(process.env, QUIET_GIT_ENV);
   const root = tempDir('tinyagi-git-');
   const repoDir = join(root, 'repo');
   mkdirSync(repoDir);
   sh(repoDir, 'init', '--quiet', '-b', 'main');
+  if (options.identity !== false) {
+    sh(repoDir, 'config', 'user.name', QUIET_GIT_ENV.GIT_AUTHOR_NAME);
+    sh(repoDir, 'config', 'user.email', QUIET_GIT_ENV.GIT_AUTHOR_EMAIL);
+  }
   commitFile(repoDir, 'README.md', '# demo\n', 'initial');
   if (options.remote !== true) return { root, repoDir };
   const remoteDir = join(root, 'remote.git');
