@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PermissionRule } from '@tinyagi/client/contract';
 import { rulesForAnswer } from '../src/approvals/answer-rules.ts';
 import { escapeGlob, globMatch } from '../src/approvals/glob.ts';
-import { maskToolInput } from '../src/approvals/mask.ts';
+import { maskSecretsInText, maskToolInput } from '../src/approvals/mask.ts';
 import { STARTER_PERMISSION_RULES } from '../src/approvals/new-agent-defaults.ts';
 import { evaluatePermission, isOwnRequest, isOwnTool } from '../src/approvals/rules.ts';
 import { parseCommandLine } from '../src/approvals/shell-parse.ts';
@@ -405,5 +405,11 @@ describe('masking', () => {
       expect(maskedText).not.toContain(secret);
     }
     expect(maskedText).toContain('API_TOKEN=');
+  });
+
+  it('prose around the words token and Basic is left as it is (every event is masked: an agent’s reply must read as written)', () => {
+    for (const prose of ['the tools token elsewhere was refused', 'a token accounting table', 'Basic functionality works']) expect(maskSecretsInText(prose)).toBe(prose);
+    expect(maskSecretsInText('token 9f8e7d6c5b4a3f2e1d0c')).not.toContain('9f8e7d6c5b4a3f2e1d0c');
+    expect(maskSecretsInText('Authorization: Basic dXNlcjpwYXNzd29yZDE=')).not.toContain('dXNlcjpwYXNzd29yZDE=');
   });
 });

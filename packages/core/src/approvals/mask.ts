@@ -10,7 +10,12 @@ import { isSecretKey, maskSecret, maskUrlSecretsInText } from '../config/secrets
  * `prefix` kept, `secret` masked: `Bearer sk-…wxyz`, `--password=…`. Every pattern starts at a
  * fixed word, so a long run of text is read once (no pattern rescans it from each character).
  */
-const SECRET_IN_TEXT: readonly RegExp[] = [/\b((?:Bearer|Basic|token)\s+)([A-Za-z0-9._~+/=-]{8,})/gi, /(--(?:api-key|token|password|secret)[= ])(\S+)/gi];
+const SECRET_IN_TEXT: readonly RegExp[] = [
+  /\b(Bearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi,
+  // After `token` or `Basic` a value with a digit only: prose ("the token limit", "Basic functionality") is left as it is.
+  /\b((?:Basic|token)\s+)((?=[A-Za-z0-9._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,})/gi,
+  /(--(?:api-key|token|password|secret)[= ])(\S+)/gi,
+];
 const KEY_FORMATS = /\b(sk-[A-Za-z0-9_-]{12,}|xox[abpr]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})\b/g;
 /** A name and its `=`, the name a whole word (so a run of word characters is one candidate, read once). */
 const ASSIGNED_NAME = /\b([A-Za-z0-9_]+)=/g;
