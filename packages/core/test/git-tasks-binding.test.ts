@@ -5,16 +5,29 @@
  * target a sandboxed agent's boundary hides — each a clear error now, not a failure at the first task.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProjectRepoSchema, type ProjectRepoInput } from '@tinyagi/client/contract';
 import { cleanupTemp, tempDir } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '../src/config/schema.ts';
 import { checkProjectBinding, defaultBranchOf } from '../src/git-tasks/binding-check.ts';
+import { hiddenInSandbox } from '../src/sandbox/boundary.ts';
 import { commitFile, gitFixture, rejection, sh } from './git-tasks-fixture.ts';
 
 const visible: string[] = [];
+
+/**
+ * A folder the boundary shows (not under a private or hidden one): this checkout's, or the home's
+ * when the checkout itself lies in the temp folder (a clean clone under /tmp).
+ */
+function shownFolder(): string {
+  const parent = [process.cwd(), homedir()].find((d) => hiddenInSandbox(d, { env: process.env, tinyHome: join(d, 'no-tinyagi-home'), workspaceRoot: join(d, 'no-workspace') }) === undefined);
+  if (parent === undefined) throw new Error(`neither ${process.cwd()} nor ${homedir()} is shown inside the sandbox: this test needs one of them`);
+  const shown = mkdtempSync(join(parent, '.tinyagi-binding-'));
+  visible.push(shown);
+  return shown;
+}
 afterEach(() => {
   for (const dir of visible.splice(0)) rmSync(dir, { recursive: true, force: true });
   cleanupTemp();
@@ -104,8 +117,7 @@ describe('checkProjectBinding', () => {
     // No sandboxed agent: nothing hides it.
     expect((await checkProjectBinding(binding, { home: join(root, 'home'), settings: { agents: { plain: settings.agents?.plain } } as unknown as Settings })).files).toHaveLength(1);
     // The same repository where the sandbox shows it (not under a private or hidden folder).
-    const shown = mkdtempSync(join(process.cwd(), '.tinyagi-binding-'));
-    visible.push(shown);
+    const shown = shownFolder();
     const shownDir = repoOn(shown, 'main');
     mkdirSync(join(shownDir, 'node_modules'));
     const stored = await checkProjectBinding(parsed({ path: shownDir, files: [{ path: 'node_modules', mode: 'link' }] }), { home: join(root, 'home'), settings });
@@ -116,8 +128,7 @@ describe('checkProjectBinding', () => {
     const root = tempDir('tinyagi-binding-');
     expect((await checkProjectBinding(parsed({ url: 'https://example.com/web.git' }), { home: join(root, 'home') })).baseRef).toBe('main');
     const settings = { agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'on' } } } as unknown as Settings;
-    const shown = mkdtempSync(join(process.cwd(), '.tinyagi-binding-'));
-    visible.push(shown);
+    const shown = shownFolder();
     const env = { ...process.env, TINYAGI_HOME: join(shown, 'home') };
     mkdirSync(join(shown, 'home'));
     const refused = await rejection(checkProjectBinding(parsed({ url: 'https://example.com/web.git', files: [{ path: 'node_modules', mode: 'link' }] }), { home: join(shown, 'home'), settings, env }));
