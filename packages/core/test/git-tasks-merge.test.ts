@@ -162,6 +162,8 @@ describe('mergeTaskBranch', () => {
     const err = await rejection(mergeTaskBranch(ctx, task(1), { method: 'ff' }));
     expect(err.code).toBe('INVALID_STATE');
     expect(err.message).toContain(`main is checked out in ${fx.repoDir} and git would not move it`);
+    // The files in the way are named, not only git's first line.
+    expect(err.message).toContain('(README.md)');
     expect(sh(fx.repoDir, 'rev-parse', 'main')).toBe(main);
     expect(readFileSync(join(fx.repoDir, 'README.md'), 'utf8')).toBe('# a person is editing this\n');
     // A merge commit is refused the same way: it is made from objects, but the checkout must still move.

@@ -155,11 +155,14 @@ async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { metho
     const moved = await gitStatus(args, { cwd: checkout.path });
     if (moved.exitCode !== 0) {
       if ((await baseCommit(ctx)) !== base) throw baseMoved(ctx, task, moved.stderr);
+      // git lists the files in the way on tab-indented lines after its first one.
+      const inTheWay = moved.stderr.split('\n').flatMap((line) => (line.startsWith('\t') ? [line.trim()] : []));
+      const files = inTheWay.length === 0 ? '' : ` (${inTheWay.slice(0, 20).join(', ')}${inTheWay.length > 20 ? ', …' : ''})`;
       throw new TinyError(
         'INVALID_STATE',
-        `${ctx.repo.baseRef} is checked out in ${checkout.path} and git would not move it to the merge: ${moved.stderr.trim().split('\n')[0] ?? ''}. Nothing was merged.`,
+        `${ctx.repo.baseRef} is checked out in ${checkout.path} and git would not move it to the merge: ${moved.stderr.trim().split('\n')[0] ?? ''}${files}. Nothing was merged.`,
         {
-          details: { checkout: checkout.path, stderr: moved.stderr, exitCode: moved.exitCode },
+          details: { checkout: checkout.path, stderr: moved.stderr, exitCode: moved.exitCode, files: inTheWay },
           hint: `Commit or stash the local changes in ${checkout.path} (or finish what is in progress there), then merge again.`,
         },
       );
