@@ -184,9 +184,10 @@ function newBlocks(dirs: string[], repoInodes: Set<string>): { newKiB: number; s
       const key = inodeKey(s);
       if (seen.has(key)) return;
       seen.add(key);
-      // A hardlink has a second name (nlink > 1); an inode number of the repository's that a file
-      // since deleted (git's lock and temporary files) gave back and a new file took is new blocks.
-      if (repoInodes.has(key) && s.nlink > 1) sharedKiB += s.blocks / 2;
+      // A hardlink is a file with a second name (nlink > 1; a folder's nlink counts its subfolders);
+      // an inode number of the repository's that a file since deleted (git's lock and temporary
+      // files) gave back and a new file or folder took is new blocks.
+      if (repoInodes.has(key) && s.isFile() && s.nlink > 1) sharedKiB += s.blocks / 2;
       else {
         newKiB += s.blocks / 2;
         newInodes++;
