@@ -7,39 +7,12 @@
  * agent runs without a prompt. approval-corpus.test.ts checks each decision, unsandboxed and
  * sandboxed; the command lines are also run through bash by shell-oracle.test.ts.
  */
+import { EVERYDAY_READ_COMMANDS } from '@tinyagi/test-kit';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type Decision = 'allow' | 'ask' | 'deny';
-
-/** Issue 64's everyday commands: read-only, and each asked of a new agent before. */
-const SANDBOXED_EVERYDAY = [
-  'cat README.md',
-  'rg foo',
-  'rg -n "TODO" src',
-  'grep -rn TODO src',
-  'grep -c export src/app.ts',
-  'head -50 src/app.ts',
-  'head -n 20 README.md',
-  'tail -n 100 build.log',
-  'tail -20 build.log',
-  'wc -l README.md',
-  'wc -l src/app.ts package.json',
-  'jq .scripts package.json',
-  'jq -r .version package.json',
-  'git rev-parse HEAD',
-  'git rev-parse --show-toplevel',
-  'git log --oneline | head -5',
-  'npm test 2>&1 | tail -20',
-  "find . -name '*.ts' -not -path './node_modules/*'",
-  'find src -type f | wc -l',
-  'diff a.txt b.txt',
-  'tree -L 2',
-  'du -sh src',
-  'git ls-files | grep app',
-  'cat package.json | jq .dependencies',
-];
 
 /** A `Bash` command line and what the starter rules decide. */
 export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Decision]> = [
@@ -230,7 +203,7 @@ export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Dec
   ['time npm test', 'allow'],
   ['git status 2>/dev/null || pwd', 'allow'],
   // Everyday read-only commands (issue 64): asked of an unsandboxed agent; a sandboxed one runs them (SANDBOXED_ALLOWED).
-  ...SANDBOXED_EVERYDAY.map((line) => [line, 'ask'] as const),
+  ...EVERYDAY_READ_COMMANDS.map((line) => [line, 'ask'] as const),
   // What a sandboxed agent is still asked: writing, running a program, a file of options.
   ['find . -name x -delete', 'ask'],
   ['find . -type f -exec rm {} +', 'ask'],
@@ -254,7 +227,7 @@ export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Dec
 ];
 
 /** Lines of COMMAND_CORPUS that asked and that a sandboxed agent's starter rules allow: the rest decide the same sandboxed. */
-export const SANDBOXED_ALLOWED: ReadonlySet<string> = new Set(SANDBOXED_EVERYDAY);
+export const SANDBOXED_ALLOWED: ReadonlySet<string> = new Set(EVERYDAY_READ_COMMANDS);
 
 /** A request of another tool and what the starter rules decide; paths are the workspace's. */
 export const TOOL_CORPUS: ReadonlyArray<readonly [tool: string, input: Record<string, unknown>, decision: Decision]> = [

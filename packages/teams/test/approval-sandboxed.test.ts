@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { SettingsSchema, type ApprovalAnswer, type InvokeRequest } from '@tinyagi/core';
 import { recordMachineCheck, runSelfTest, withNewAgentDefaults } from '@tinyagi/core/internal';
-import { tempDir, waitFor } from '@tinyagi/test-kit';
+import { EVERYDAY_READ_COMMANDS, tempDir, waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
 import { closeAll, harness, testStores, waitForCompletion, withWorkspace } from './helpers.ts';
 
@@ -25,33 +25,6 @@ beforeAll(async () => {
   recordMachineCheck(check);
 }, 60_000);
 afterAll(() => recordMachineCheck(undefined));
-
-const EVERYDAY = [
-  'cat README.md',
-  'rg foo',
-  'rg -n "TODO" src',
-  'grep -rn TODO src',
-  'grep -c export src/index.ts',
-  'head -50 src/index.ts',
-  'head -n 20 README.md',
-  'tail -n 100 build.log',
-  'tail -20 build.log',
-  'wc -l README.md',
-  'wc -l src/index.ts package.json',
-  'jq .scripts package.json',
-  'jq -r .version package.json',
-  'git rev-parse HEAD',
-  'git rev-parse --show-toplevel',
-  'git log --oneline | head -5',
-  'npm test 2>&1 | tail -20',
-  "find . -name '*.ts' -not -path './node_modules/*'",
-  'find src -type f | wc -l',
-  'diff a.txt b.txt',
-  'tree -L 2',
-  'du -sh src',
-  'git ls-files | grep index',
-  'cat package.json | jq .dependencies',
-];
 
 async function setUp(sandbox: 'on' | undefined) {
   const dir = tempDir('tinyagi-approval-sandboxed-');
@@ -74,7 +47,7 @@ const bash = (command: string) => ({ tool: 'Bash', input: { command, description
 it('sandboxed: the 24 everyday read-only commands ask nobody', async () => {
   const { stores, desk } = await setUp('on');
   const signal = new AbortController().signal;
-  for (const command of EVERYDAY) expect(await desk.ask(run, 'session-1', bash(command), signal), command).toEqual({ allow: true, decidedBy: 'rule' });
+  for (const command of EVERYDAY_READ_COMMANDS) expect(await desk.ask(run, 'session-1', bash(command), signal), command).toEqual({ allow: true, decidedBy: 'rule' });
   // What writes, runs a program or leaves the boundary's harmless reads still asks.
   const controller = new AbortController();
   const asks = ['find . -delete', 'find . -exec rm {} +', 'rg --pre ./x foo', 'tree -o out.txt', 'cat README.md > copy.md', 'npm test 2>&1 | tee out.log'].map((command) =>
@@ -88,12 +61,12 @@ it('sandboxed: the 24 everyday read-only commands ask nobody', async () => {
 it('unsandboxed, the same agent asks a person for each of them', async () => {
   const { stores, desk } = await setUp(undefined);
   const controller = new AbortController();
-  const asks = EVERYDAY.map((command) => desk.ask(run, 'session-1', bash(command), controller.signal));
+  const asks = EVERYDAY_READ_COMMANDS.map((command) => desk.ask(run, 'session-1', bash(command), controller.signal));
   const pending = await waitFor(async () => {
     const rows = await stores.approvals.list({ status: 'pending' });
-    return rows.length === EVERYDAY.length ? rows : undefined;
+    return rows.length === EVERYDAY_READ_COMMANDS.length ? rows : undefined;
   });
-  expect(pending.map((r) => (r.input as { command: string }).command).sort()).toEqual([...EVERYDAY].sort());
+  expect(pending.map((r) => (r.input as { command: string }).command).sort()).toEqual([...EVERYDAY_READ_COMMANDS].sort());
   controller.abort();
   for (const answer of await Promise.all(asks)) expect(answer).toMatchObject({ allow: false, decidedBy: 'cancelled' });
 });

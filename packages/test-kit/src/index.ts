@@ -33,3 +33,4 @@ export {
 export { startDenyProxy, type DenyProxy, type RefusedRequest } from './deny-proxy.ts';
 export * from './cli-shapes.ts';
 export { tmuxInstalled, tmuxServer, type TmuxServer } from './tmux.ts';
+export { EVERYDAY_READ_COMMANDS } from './everyday-commands.ts';
