@@ -6,7 +6,7 @@
  */
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings with `${…}` are plugin sources written to disk
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { MIGRATIONS_FOLDER } from '@tinyagi/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDaemon, pidAlive, waitFor, type TestDaemon } from '@tinyagi/test-kit';
@@ -81,6 +81,13 @@ describe('tinyagi daemon', () => {
     const secondJson = await h.cli(['start', '--json']);
     expect(secondJson.code).toBe(1);
     expect(JSON.parse(secondJson.stdout)).toMatchObject({ running: true, started: false, pid, apiUrl: h.url, error: { code: 'DAEMON_RUNNING' } });
+    // The checkout's `pnpm start` (`start --ok-if-running` from the root's script, no `tinyagi` on
+    // PATH): the refusal alone, exit 0, its commands in the form that works there.
+    const checkout = { npm_package_name: 'tinyagi-monorepo', npm_lifecycle_event: 'start', PATH: dirname(process.execPath) };
+    const again = await h.cli(['start', '--ok-if-running'], { env: checkout });
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(again.stdout).toContain(`already running (pid ${pid})`);
+    expect(again.stdout).toContain('`pnpm tinyagi stop`');
     const run = await h.cli(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('already running');

@@ -11,6 +11,7 @@ import type { StartResult } from '../daemon/start.ts';
 import type { CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
 import { CliError } from '../output/cli-error.ts';
+import { inCommandForm, tinyagiCommand } from '../output/command-form.ts';
 import { formatDuration, plural, printFields, printJson, println } from '../output/print.ts';
 import { withSpinner } from '../output/spinner.ts';
 import { style } from '../output/style.ts';
@@ -23,6 +24,7 @@ interface StartOptions {
   open?: boolean;
   timeout?: number;
   json?: boolean;
+  okIfRunning?: boolean;
 }
 
 async function runForeground(ctx: CliContext): Promise<void> {
@@ -40,18 +42,24 @@ async function start(cliCtx: CliContext, options: StartOptions): Promise<void> {
   try {
     result = await withSpinner('Starting TinyAGI…', () => startDaemon(ctx, timeoutMs), { enabled: options.json !== true });
   } catch (err) {
+    if (!(err instanceof CliError) || err.code !== 'DAEMON_RUNNING') throw err;
+    // `--ok-if-running`: the daemon the user wanted is there; say so, and it is not an error.
+    if (options.okIfRunning && !options.json) {
+      println(inCommandForm(`${err.message} ${err.hint ?? ''}`.trim()));
+      return;
+    }
     // A script asking for JSON gets JSON for the usual refusal too, with the same exit code.
-    if (!options.json || !(err instanceof CliError) || err.code !== 'DAEMON_RUNNING') throw err;
+    if (!options.json) throw err;
     const live = localDaemon(ctx);
     printJson({ running: true, started: false, pid: live?.pid ?? null, apiUrl: live?.apiUrl ?? null, home: ctx.home, error: { code: err.code, message: err.message } });
-    process.exitCode = 1;
+    process.exitCode = options.okIfRunning ? 0 : 1;
     return;
   }
   if (options.json) {
     printJson({ running: true, started: true, pid: result.pid, apiUrl: result.apiUrl, home: ctx.home, logFile: result.logFile, notices: result.notices });
     return;
   }
-  for (const notice of result.notices) println(style.yellow(notice));
+  for (const notice of result.notices) println(style.yellow(inCommandForm(notice)));
   println(`${style.green('TinyAGI is running')} (pid ${result.pid})`);
   printFields([
     ['API', result.apiUrl],
@@ -59,8 +67,9 @@ async function start(cliCtx: CliContext, options: StartOptions): Promise<void> {
     ['Logs', result.logFile],
   ]);
   println();
-  println(`Talk to your agents:  ${style.cyan('tinyagi send "hello" --wait')}  or  ${style.cyan('tinyagi chat')}`);
-  println(officeHint());
+  const tinyagi = tinyagiCommand();
+  println(`Talk to your agents:  ${style.cyan(`${tinyagi} send "hello" --wait`)}  or  ${style.cyan(`${tinyagi} chat`)}`);
+  println(inCommandForm(officeHint()));
   if (options.open) {
     const { openOffice } = await import('../office/serve.ts');
     await openOffice(ctx);
@@ -155,6 +164,7 @@ export function registerDaemonCommands(program: Command): void {
       .description('start the daemon in the background (API, orchestrator, scheduler, channels)')
       .option('--foreground', 'run in this terminal instead (same as `tinyagi run`)')
       .option('--open', 'open TinyOffice in the browser once started')
+      .option('--ok-if-running', "a daemon already running for this home is not an error: say so and exit 0 (the checkout's `pnpm start` uses it)")
       .option('--listen-any', 'allow server.host / TINYAGI_API_HOST beyond loopback (e.g. 0.0.0.0); without it such a host is refused')
       .option('--timeout <seconds>', 'how long to wait for the API to answer', parseSeconds),
   ).action(async (options: StartOptions, cmd: Command) => start(contextOf(cmd), options));

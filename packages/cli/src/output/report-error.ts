@@ -6,10 +6,11 @@ import { CommanderError } from 'commander';
 import { isTinyError } from '@tinyagi/core';
 import { isApiError } from '@tinyagi/client';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error.ts';
+import { inCommandForm } from './command-form.ts';
 import { errStyle } from './style.ts';
 
 function write(line: string): void {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${inCommandForm(line)}\n`);
 }
 
 function hintLine(hint: string | undefined): void {
