@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
 import type { Settings } from '../src/config/schema.ts';
-import { type EgressAnswer, type EgressAsk, type EgressDecision, EgressProxy, egressList, egressMatch } from '../src/sandbox/egress-proxy.ts';
+import { type EgressAnswer, type EgressAsk, type EgressDecision, EgressProxy, confinedEgressMatch, egressList, egressMatch } from '../src/sandbox/egress-proxy.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -39,7 +39,7 @@ interface Asked extends EgressAsk {
   answer(a: EgressAnswer): void;
 }
 
-function setup(settings: Settings, names: Record<string, string[]> = {}, daemonPorts: number[] = []) {
+function setup(settings: Settings, names: Record<string, string[]> = {}, daemonPorts: number[] = [], confiners: Record<string, string[]> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-egress-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const asked: Asked[] = [];
@@ -56,6 +56,7 @@ function setup(settings: Settings, names: Record<string, string[]> = {}, daemonP
     daemonPorts: () => daemonPorts,
     ask: (ask) => new Promise<EgressAnswer>((resolve) => asked.push({ ...ask, answer: resolve })),
     onDecision: (d) => decisions.push(d),
+    confiners: (agentId) => confiners[agentId] ?? [],
   });
   cleanups.push(() => proxy.stop());
   return { proxy, asked, decisions, current, dir };
@@ -112,6 +113,43 @@ describe('egress proxy: the lists', () => {
     expect(egressList(agent(['pkg.test']), 'coder')).toEqual(expect.arrayContaining(['pkg.test', 'registry.npmjs.org', 'proxy.golang.org']));
     expect(egressList({ ...agent(['pkg.test']), sandbox: { egress_defaults: ['mirror.test'] } } as Settings, 'coder')).toEqual(['pkg.test', 'mirror.test']);
     expect(egressList({ sandbox: { egress_defaults: [] } } as Settings, 'other')).toEqual([]);
+  });
+});
+
+describe('egress proxy: a run confined by its caller', () => {
+  // @coder lists pkg.test; @boss (a sandboxed caller whose call @coder is working on) lists only *.test.
+  const lists = { agents: { coder: { egress_allow: ['pkg.test', 'cdn.test'] }, boss: { egress_allow: ['*.test'] } }, sandbox: { egress_defaults: [] } } as unknown as Settings;
+
+  it('holds a host to the weakest of the lists: off any one list is off, a wildcard in any is a wildcard match', () => {
+    expect(confinedEgressMatch(lists, ['coder'], 'pkg.test')).toBe('exact');
+    expect(confinedEgressMatch(lists, ['coder', 'boss'], 'pkg.test')).toBe('wildcard');
+    expect(confinedEgressMatch(lists, ['coder', 'boss'], 'other.test')).toBeUndefined();
+    expect(confinedEgressMatch({ ...lists, agents: { ...lists.agents, boss: { egress_allow: [] } } } as Settings, ['coder', 'boss'], 'pkg.test')).toBeUndefined();
+  });
+
+  it("asks a person for a host on the callee's list but not on its caller's, saying whose list lacks it; unconfined it tunnels", async () => {
+    const echo = await echoServer();
+    const narrow = { ...lists, agents: { ...lists.agents, boss: { egress_allow: ['cdn.test'] } } } as unknown as Settings;
+    const confinement: Record<string, string[]> = { coder: ['boss'] };
+    const { proxy, asked } = setup(narrow, { 'pkg.test': ['127.0.0.1'], 'cdn.test': ['127.0.0.1'] }, [], confinement);
+    const path = await proxy.open('coder');
+    // On both lists: through, nobody asked.
+    const both = await connectVia(path, `cdn.test:${echo.port}`);
+    expect(both.status).toBe(200);
+    expect(await roundTrip(both.socket!, 'a')).toBe('echo:a');
+    // On the callee's list only: a person is asked, and told why.
+    const held = connectVia(path, `pkg.test:${echo.port}`);
+    await waitFor(() => asked.length === 1);
+    expect(asked[0]!.summary).toContain('@coder works for @boss, whose egress list must hold it too');
+    asked[0]!.answer({ allow: false, decidedBy: 'person', reason: 'denied by a person' });
+    expect((await held).status).toBe(403);
+    expect(echo.connections()).toBe(1);
+    // The call over, @coder's own list is enough again.
+    delete confinement['coder'];
+    const free = await connectVia(path, `pkg.test:${echo.port}`);
+    expect(free.status).toBe(200);
+    free.socket!.destroy();
+    expect(asked).toHaveLength(1);
   });
 });
 

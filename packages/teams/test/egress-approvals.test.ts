@@ -33,7 +33,7 @@ function connectVia(socketPath: string, target: string): Promise<{ status: numbe
   });
 }
 
-async function setUp(expiresS = 60, onExpiry: 'allow' | 'deny' = 'deny') {
+async function setUp(expiresS = 60, onExpiry: 'allow' | 'deny' = 'deny', more: { coderAllows?: string[]; boss?: Record<string, unknown> } = {}) {
   const gate = gates();
   const echo = createServer((s) => s.on('data', (d) => s.write(`echo:${d.toString()}`)));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
@@ -45,8 +45,12 @@ async function setUp(expiresS = 60, onExpiry: 'allow' | 'deny' = 'deny') {
           provider: 'mock',
           permissions: { expires_s: expiresS, on_expiry: onExpiry },
           mock: { gate_dir: gate.dir, rules: [{ match: 'fetch', progress: [{ status: 'fetching' }], gate: 'done', reply: 'fetched' }] },
+          ...(more.coderAllows ? { egress_allow: more.coderAllows } : {}),
         },
+        ...(more.boss ? { boss: more.boss } : {}),
       },
+      ...(more.coderAllows ? { sandbox: { egress_defaults: [] } } : {}),
+      ...(more.boss ? { teams: { dev: { name: 'dev', agents: ['boss', 'coder'], leader_agent: 'boss' } } } : {}),
     }),
   );
   const proxy = new EgressProxy({
@@ -54,6 +58,7 @@ async function setUp(expiresS = 60, onExpiry: 'allow' | 'deny' = 'deny') {
     getSettings: () => h.settings,
     resolve: async () => ['127.0.0.1'],
     ask: (ask) => h.services.approvals.askEgress(ask),
+    confiners: (agentId) => h.services.approvals.confinersOf(agentId),
   });
   const path = await proxy.open('coder');
   const close = async (): Promise<void> => {
@@ -134,5 +139,25 @@ it('a run cancelled while it waits cancels its request; with no run in progress 
   const nobody = await connectVia(path, `idle.example.test:${port}`);
   expect(nobody).toMatchObject({ status: 403, body: expect.stringContaining('denied: @coder has no run in progress on this node to ask a person for') });
   expect(await h.stores.approvals.list({ kind: 'egress' })).toHaveLength(1);
+  await close();
+});
+
+it("a sandboxed caller's list holds its callee's connections too: a host only the callee lists asks a person, who is told why", async () => {
+  const boss = { provider: 'mock', sandbox: 'on', egress_allow: [], mock: { reply: '[@coder: fetch the package]' } };
+  const { h, gate, port, path, close } = await setUp(60, 'deny', { coderAllows: ['pkg.example.test'], boss });
+  // Unconfined, @coder's own list lets it through with nobody asked.
+  const own = await connectVia(path, `pkg.example.test:${port}`);
+  expect(own.status).toBe(200);
+  own.socket!.destroy();
+  expect(h.services.approvals.confinersOf('coder')).toEqual([]);
+  // Handed the work by the sandboxed @boss (its team's leader), its run is confined by @boss, whose list is empty.
+  await h.orchestrator.submit({ message: '@dev get the package', senderId: 'u1' });
+  await waitFor(() => h.services.approvals.confinersOf('coder').includes('boss'), 10_000, "@coder's confined run");
+  const held = connectVia(path, `pkg.example.test:${port}`);
+  const row = await waitFor(async () => (await h.stores.approvals.list({ status: 'pending', kind: 'egress' }))[0], 10_000, 'the egress request');
+  expect(row.summary).toContain('@coder works for @boss, whose egress list must hold it too');
+  await h.services.approvals.decide(row.id, 'deny', 'cli', 'not for the boss');
+  expect(await held).toMatchObject({ status: 403 });
+  gate.open('done');
   await close();
 });

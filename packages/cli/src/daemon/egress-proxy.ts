@@ -25,7 +25,7 @@ export interface EgressProxyServiceOptions {
   home: string;
   source: Pick<SettingsSource, 'get' | 'onChange'>;
   /** Who is asked about a host off an agent's list. */
-  approvals: () => Pick<Approvals, 'askEgress'>;
+  approvals: () => Pick<Approvals, 'askEgress' | 'confinersOf'>;
   /** The daemon's own ports on this machine (its API): refused whatever the lists say. */
   daemonPorts: () => readonly number[];
   /** With several nodes: whether this node runs the agent (only its agents get a socket here). */
@@ -51,6 +51,7 @@ export function egressProxyService(options: EgressProxyServiceOptions): Service<
         dir: join(options.home, 'run', 'sandbox'),
         getSettings: () => source.get(),
         ask: (ask) => options.approvals().askEgress(ask),
+        confiners: (agentId) => options.approvals().confinersOf(agentId),
         daemonPorts: options.daemonPorts,
         onDecision: (d) => {
           const target = `${d.host}:${d.port}`;

@@ -93,6 +93,11 @@ export interface EgressProxyOptions {
   connectTimeoutMs?: number;
   /** Each connection's outcome, for the daemon's log. */
   onDecision?: (decision: EgressDecision) => void;
+  /**
+   * The agents whose runs confine the agent's runs in progress (a sandboxed caller's call,
+   * handoff or fan-out; teams' guards/confinement.ts): their lists must hold a host too.
+   */
+  confiners?: (agentId: string) => readonly string[];
 }
 
 export interface EgressDecision {
@@ -135,6 +140,20 @@ export function egressMatch(entries: readonly string[], host: string): 'exact' |
 export function egressList(settings: Settings, agentId: string): string[] {
   const own = ownEntry(settings.agents, agentId)?.egress_allow ?? [];
   return [...own, ...(settings.sandbox?.egress_defaults ?? DEFAULT_EGRESS_ALLOW)];
+}
+
+/**
+ * How the lists of the agent and of each agent confining it name `host`: the weakest of their
+ * matches (a host off any one list is off the lists; a wildcard in any makes it a wildcard match).
+ */
+export function confinedEgressMatch(settings: Settings, agentIds: readonly string[], host: string): 'exact' | 'wildcard' | undefined {
+  let weakest: 'exact' | 'wildcard' = 'exact';
+  for (const id of agentIds) {
+    const match = egressMatch(egressList(settings, id), host);
+    if (match === undefined) return undefined;
+    if (match === 'wildcard') weakest = 'wildcard';
+  }
+  return weakest;
 }
 
 /** A host an `egress_allow` entry could name exactly (what allowing it always adds): a name or an IP address, never a wildcard. */
@@ -256,7 +275,8 @@ export class EgressProxy {
   async #decide(agentId: string, host: string, port: number, gone: AbortSignal): Promise<Verdict> {
     const { getSettings, daemonPorts } = this.#opts;
     const target = hostPort(host, port);
-    const match = egressMatch(egressList(getSettings(), agentId), host);
+    const confiners = this.#opts.confiners?.(agentId).filter((id) => id !== agentId) ?? [];
+    const match = confinedEgressMatch(getSettings(), [agentId, ...confiners], host);
     let addresses: string[];
     try {
       addresses = isIP(host) ? [host] : await this.#resolve(host);
@@ -281,7 +301,7 @@ export class EgressProxy {
       }
       return this.#allowed(agentId, host, port, addresses, 'list');
     }
-    const answer = await this.#ask(agentId, host, port, addresses, nonPublic, gone);
+    const answer = await this.#ask(agentId, host, port, addresses, nonPublic, gone, confiners);
     if (answer.allow) return this.#allowed(agentId, host, port, addresses, answer.decidedBy);
     this.#opts.onDecision?.({ agentId, host, port, allowed: false, by: answer.decidedBy, reason: answer.reason });
     return { ok: false, status: 403, text: `${target} is not on @${agentId}'s egress list (agents.${agentId}.egress_allow); ${answer.reason}.` };
@@ -293,13 +313,16 @@ export class EgressProxy {
   }
 
   /** One request per agent, host and port at a time: later connections wait on the same answer. */
-  async #ask(agentId: string, host: string, port: number, addresses: string[], nonPublic: string[], gone: AbortSignal): Promise<EgressAnswer> {
+  async #ask(agentId: string, host: string, port: number, addresses: string[], nonPublic: string[], gone: AbortSignal, confiners: readonly string[]): Promise<EgressAnswer> {
     if (gone.aborted) return { allow: false, decidedBy: 'proxy', reason: 'denied: the connection was closed before an answer' };
     const key = `${agentId}\u0000${hostPort(host, port)}`;
     let pending = this.#pending.get(key);
     if (!pending) {
       const controller = new AbortController();
-      const note = nonPublic.length > 0 ? ` (resolves to ${describeAddress(nonPublic[0]!)})` : '';
+      const resolves = nonPublic.length > 0 ? ` (resolves to ${describeAddress(nonPublic[0]!)})` : '';
+      // A confined run: the host must be on the callers' lists too, and the summary says why it asks.
+      const working = confiners.length > 0 ? `; @${agentId} works for ${confiners.map((c) => `@${c}`).join(', ')}, whose egress list must hold it too` : '';
+      const note = `${resolves}${working}`;
       const answer = Promise.resolve()
         .then(() => this.#opts.ask({ agentId, host, port, addresses, summary: `Connect to ${hostPort(host, port)}${note}`, signal: controller.signal }))
         .catch((err: unknown): EgressAnswer => ({ allow: false, decidedBy: 'proxy', reason: `denied: ${err instanceof Error ? err.message : String(err)}` }))

@@ -51,6 +51,18 @@ export class Approvals {
     return answer.allow ? { allow: true, decidedBy: answer.decidedBy } : { allow: false, decidedBy: answer.decidedBy, reason: answer.reason ?? `denied by ${answer.decidedBy}` };
   }
 
+  /**
+   * The agents confining the agent's runs in progress on this node (a sandboxed caller's call,
+   * handoff or fan-out: guards/confinement.ts): the egress proxy holds a host to their lists too.
+   * The proxy knows the agent, not which run connects, so every run of the agent is held to the
+   * tightest of them while one confined run is in progress.
+   */
+  confinersOf(agentId: string): string[] {
+    const confiners = new Set<string>();
+    for (const active of this.#ctx.active.values()) if (active.agentId === agentId) for (const id of active.confinedBy ?? []) confiners.add(id);
+    return [...confiners];
+  }
+
   /** An agent's `ask_human`: its running run asks the person and waits for the answer (run-actions.ts). */
   askHuman(runId: string, question: HumanQuestion, signal?: AbortSignal): Promise<HumanAnswer> {
     return askHumanFor(this.#ctx.active.get(runId), runId, question, signal);
