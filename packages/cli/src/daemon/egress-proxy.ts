@@ -1,8 +1,9 @@
 /**
  * The egress proxy as a service of the daemon: core's EgressProxy (docs/sandbox.md#egress) on
- * `<TINYAGI_HOME>/run/sandbox/<agent>/egress.sock` for each agent whose `sandbox` is on or
- * required, opened at start and as settings change (an agent turned off or removed loses its
- * socket). A connection off the agent's list asks the orchestrator's Approvals (an `egress`
+ * `<TINYAGI_HOME>/run/sandbox/<agent>/egress.sock` for each agent, opened at start and as settings
+ * change (a removed agent loses its socket). An agent whose `sandbox` is off gets one too: a run
+ * of it that a sandboxed caller started is confined (docs/sandbox.md#calls-between-agents) and
+ * connects through it; an unconfined process has no use for it (it is in a 0700 folder). A connection off the agent's list asks the orchestrator's Approvals (an `egress`
  * request on the agent's run in progress). The daemon's own API port is never reached through it.
  *
  * Started before the orchestrator, so a sandboxed agent's first run finds its socket; stopped
@@ -13,13 +14,7 @@ import { errorMessage, type Settings } from '@tinyagi/core';
 import { EgressProxy, type SettingsSource } from '@tinyagi/core/internal';
 import type { Approvals } from '@tinyagi/teams';
 import type { Logger } from './logger.ts';
-import { sandboxMode } from './model-proxy.ts';
 import type { Service } from './services.ts';
-
-/** The agents whose `sandbox` setting is `on` or `required`. */
-function sandboxedAgents(settings: Settings): string[] {
-  return Object.keys(settings.agents ?? {}).filter((id) => sandboxMode(settings, id) !== 'off');
-}
 
 export interface EgressProxyServiceOptions {
   home: string;
@@ -40,7 +35,7 @@ export function egressProxyService(options: EgressProxyServiceOptions): Service<
   /** One reconcile at a time, in the order settings changed. */
   let queue: Promise<void> = Promise.resolve();
   const reconcile = (settings: Settings): Promise<void> => {
-    const wanted = sandboxedAgents(settings).filter((id) => options.runsHere?.(id) ?? true);
+    const wanted = Object.keys(settings.agents ?? {}).filter((id) => options.runsHere?.(id) ?? true);
     queue = queue.then(() => proxy?.reconcile(wanted)).catch((err: unknown) => logger.error(`the egress proxy could not open its sockets: ${errorMessage(err)}`));
     return queue;
   };
