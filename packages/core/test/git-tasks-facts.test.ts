@@ -32,14 +32,14 @@ describe('collectDoneFacts', () => {
     const empty = await collectDoneFacts(ctx, task(1));
     expect(empty.done).toBe(false);
     expect(empty.commits).toEqual([]);
-    expect(empty.missing[0]).toBe(`The branch ${wt.branch} has no commits beyond main.`);
+    expect(empty.missing[0]).toBe(`No commits: the branch ${wt.branch} has no commits beyond main. Commit your work on it.`);
 
     commitFile(wt.path, 'result.txt', 'bad\n', 'first try');
     const failing = await collectDoneFacts(ctx, task(1));
     expect(failing.commits.map((c) => c.subject)).toEqual(['first try']);
     expect(failing.checks[0]).toMatchObject({ name: 'test', exitCode: 1, ok: false });
     expect(failing.checks[0]!.tail).toContain('expected good, got bad');
-    expect(failing.missing).toEqual([expect.stringContaining('The check "test"'), `The branch is not pushed: origin has no branch ${wt.branch}.`]);
+    expect(failing.missing).toEqual([expect.stringContaining('The check "test"'), `Not pushed: origin has no branch ${wt.branch}. Push the branch ${wt.branch}.`]);
 
     const fix = commitFile(wt.path, 'result.txt', 'good\n', 'fix');
     sh(wt.path, 'push', '--quiet', 'origin', wt.branch);
@@ -90,6 +90,6 @@ describe('collectDoneFacts', () => {
     const facts = await collectDoneFacts(ctx, task(1));
     expect(facts.push).toBeUndefined();
     expect(facts.uncommitted).toEqual(['b.txt']);
-    expect(facts.missing).toEqual(['The worktree has uncommitted changes: b.txt.']);
+    expect(facts.missing).toEqual(['Uncommitted changes in the worktree: b.txt. Commit them (or remove them): what is checked and pushed is what is committed.']);
   });
 });

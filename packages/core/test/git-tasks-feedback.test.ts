@@ -5,7 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskCheckResult } from '@tinyagi/client/contract';
-import { taskFailures } from '../src/git-tasks/checking-step.ts';
+import { recordedFailures } from '../src/git-tasks/checking-step.ts';
+import { factFailures } from '../src/git-tasks/done-facts/index.ts';
+
+/** The failures of these facts, as the Checking reads them (each done-fact's module). */
+function taskFailures(
+  f: { branch: string; headSha: string; commits: unknown[]; uncommitted: string[]; push?: { pushed: boolean; reason?: string } },
+  checks: TaskCheckResult[],
+  baseRef: string,
+  rulePathsCommitted: string[] = [],
+) {
+  return factFailures({ branch: f.branch, baseRef, headSha: f.headSha, commits: f.commits.length, uncommitted: f.uncommitted, rulePathsCommitted, checks, push: f.push });
+}
 
 const head = 'a'.repeat(40);
 const facts = { branch: 'tinyagi/WEB-1-x', headSha: head, commits: [], uncommitted: ['b.ts', 'a.ts'], push: { pushed: false, reason: 'the remote has no branch tinyagi/WEB-1-x' } };
@@ -25,7 +36,7 @@ const failed: TaskCheckResult = {
 
 const passing: TaskCheckResult = { name: 'lint', argv: ['pnpm', 'lint'], exitCode: 0, signal: null, timedOut: false, ok: true, durationMs: 5, log: 'ok', omittedBytes: 0 };
 
-describe('taskFailures', () => {
+describe("the done-facts' failures", () => {
   it('says what is missing, each with a fingerprint: no commits, uncommitted paths, a check timed out with its tail, not pushed', () => {
     const failures = taskFailures(facts, [failed, passing], 'main');
     expect(failures.map((f) => f.text.split('\n')[0])).toEqual([
@@ -63,5 +74,32 @@ describe('taskFailures', () => {
     const later = taskFailures({ ...facts, headSha: 'b'.repeat(40) }, [], 'main').map((f) => f.fingerprint);
     expect(later.filter((f) => once.includes(f))).toEqual([]);
     expect(taskFailures({ ...facts, commits: [{ sha: head, subject: 's', committedAt: 1 }], uncommitted: [], push: { pushed: true } }, [], 'main')).toEqual([]);
+  });
+
+  it("a committed linked path is a failure with the command that fixes it, also when read back from the recorded Checking (a person's more rounds)", () => {
+    const done = { ...facts, commits: [{ sha: head, subject: 's', committedAt: 1 }], uncommitted: [], push: { pushed: true } };
+    const [failure, ...rest] = taskFailures(done, [passing], 'main', ['node_modules']);
+    expect(rest).toEqual([]);
+    expect(failure!.text).toBe(
+      "The branch's commits add node_modules, which the binding copies or links into each worktree: it must not be committed (the merge would replace your node_modules with it). Remove it from the branch: git rm -r --cached -- node_modules, then commit.",
+    );
+    const recorded = recordedFailures(
+      {
+        state: 'failed',
+        headSha: head,
+        startedAt: 1,
+        finishedAt: 2,
+        commits: 1,
+        uncommitted: [],
+        rulePathsCommitted: ['node_modules'],
+        pushed: true,
+        checks: [passing],
+        missing: [failure!.summary],
+        error: null,
+      },
+      done.branch,
+      'main',
+    );
+    expect(recorded).toEqual([failure]);
   });
 });

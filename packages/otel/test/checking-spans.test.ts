@@ -129,7 +129,7 @@ describe('a task Checking as spans', () => {
       'tinyagi.project.id': project.id,
       'tinyagi.task.round': 0,
       'tinyagi.checking.outcome': 'failed',
-      'tinyagi.checking.missing': [expect.stringMatching(/^The check "test" \(sh -c test -f fixed .*….* --api-key=…\) failed with exit code 3\.$/)],
+      'tinyagi.checking.missing': [expect.stringMatching(/^The check "test" \(`sh -c test -f fixed .*….* --api-key=…`\) exited with code 3\.$/)],
       'tinyagi.checking.commits': 1,
       'cicd.pipeline.result': 'failure',
       'vcs.ref.head.revision': c1.headSha,

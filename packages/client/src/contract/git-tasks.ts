@@ -210,6 +210,8 @@ export const TaskCheckSchema = z
     /** Commits on the branch beyond the base ref. */
     commits: z.int().min(0),
     uncommitted: z.array(Str),
+    /** Paths the binding copies or links into each worktree that the branch's commits add (absent: none). */
+    rulePathsCommitted: z.array(Str).optional(),
     /** Null without a remote (nothing to push to). */
     pushed: z.boolean().nullable(),
     checks: z.array(TaskCheckResultSchema),

@@ -30,14 +30,12 @@ import type { ApprovalStoreApi } from '../approvals/store.ts';
 import { errorMessage, isTinyError } from '../errors.ts';
 import type { TaskCheckedEvent } from '../observe/observer.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
-import { EXCERPT_CHARS, failureFingerprint } from './checks.ts';
+import { failureFingerprint } from './checks.ts';
+import { factFailures, type TaskFailure } from './done-facts/index.ts';
 import { collectDoneFacts, type DoneFacts } from './facts.ts';
 import { resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
 import { requestRoundsApproval, roundsApprovalId } from './rounds-request.ts';
 import type { TaskOwnerSend, TaskStepBase } from './task-step.ts';
-
-/** How much of a failed check's log tail a feedback message carries (a Checking recorded without an excerpt; else checks.ts's EXCERPT_CHARS). */
-export const FEEDBACK_TAIL_CHARS = EXCERPT_CHARS;
 
 export interface TaskCheckingInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask' | 'mustGetTask'>;
@@ -52,52 +50,7 @@ export interface TaskCheckingInput extends TaskStepBase {
   onChecked?: (event: TaskCheckedEvent) => void;
 }
 
-export interface TaskFailure {
-  fingerprint: string;
-  /** The failure as the owner reads it. */
-  text: string;
-  /** The failure in one sentence, without its log: what a reminder of a failure sent before says. */
-  summary: string;
-}
-
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 32);
-
-function tail(text: string, max: number): string {
-  return text.length <= max ? text : `…${text.slice(-max)}`;
-}
-
-function ending(result: TaskCheckResult): string {
-  if (result.timedOut) return `timed out after ${Math.round((result.timeoutMs ?? result.durationMs) / 1000)} s`;
-  if (result.spawnError !== undefined) return `could not start (${result.spawnError})`;
-  return result.exitCode !== null ? `exited with code ${result.exitCode}` : `was ended by ${result.signal ?? 'a signal'}`;
-}
-
-/** Each failing fact as a fingerprint and the text the owner receives. */
-export function taskFailures(facts: Pick<DoneFacts, 'branch' | 'headSha' | 'commits' | 'uncommitted' | 'push'>, checks: TaskCheckResult[], baseRef: string): TaskFailure[] {
-  const failures: TaskFailure[] = [];
-  if (facts.commits.length === 0) {
-    const text = `No commits: the branch ${facts.branch} has no commits beyond ${baseRef}. Commit your work on it.`;
-    failures.push({ fingerprint: sha(`no-commits\0${facts.headSha}`), text, summary: text });
-  }
-  if (facts.uncommitted.length > 0) {
-    const paths = [...facts.uncommitted].sort();
-    const text = `Uncommitted changes in the worktree: ${paths.slice(0, 20).join(', ')}${paths.length > 20 ? ', …' : ''}. Commit them (or remove them): what is checked and pushed is what is committed.`;
-    failures.push({ fingerprint: sha(`uncommitted\0${facts.headSha}\0${paths.join('\0')}`), text, summary: text });
-  }
-  for (const check of checks) {
-    if (check.ok || check.fingerprint === undefined) continue;
-    const summary = `The check "${check.name}" (\`${check.argv.join(' ')}\`) ${ending(check)}.`;
-    // The excerpt: its failing lines and the end (checks.ts); a Checking recorded before excerpts were kept has the log's end.
-    const output =
-      check.excerpt !== undefined ? `Its failing lines and the end of its output:\n\n\`\`\`\n${check.excerpt}` : `The end of its output:\n\n\`\`\`\n${tail(check.log, FEEDBACK_TAIL_CHARS)}`;
-    failures.push({ fingerprint: check.fingerprint, text: `${summary} ${output}\n\`\`\``, summary });
-  }
-  if (facts.push !== undefined && !facts.push.pushed) {
-    const text = `Not pushed: ${facts.push.reason ?? 'the branch is not on the remote'}. Push the branch ${facts.branch}.`;
-    failures.push({ fingerprint: sha(`not-pushed\0${facts.headSha}`), text, summary: text });
-  }
-  return failures;
-}
 
 /** The failures of a Checking recorded on the task (what a person's `more_rounds` sends): the same fingerprints `runTaskChecking` gave them. */
 export function recordedFailures(check: TaskCheck, branch: string | null, baseRef: string): TaskFailure[] {
@@ -105,14 +58,16 @@ export function recordedFailures(check: TaskCheck, branch: string | null, baseRe
     const text = `The daemon could not check the task: ${check.error.message}`;
     return [{ fingerprint: sha(`error\0${check.error.code}\0${check.error.message}`), text, summary: text }];
   }
-  const facts = {
+  return factFailures({
     branch: branch ?? '(unknown)',
+    baseRef,
     headSha: check.headSha ?? '',
-    commits: Array.from({ length: check.commits }, () => ({ sha: '', subject: '', committedAt: 0 })),
+    commits: check.commits,
     uncommitted: check.uncommitted,
-    ...(check.pushed === null ? {} : { push: { pushed: check.pushed } }),
-  };
-  return taskFailures(facts, check.checks, baseRef);
+    rulePathsCommitted: check.rulePathsCommitted ?? [],
+    checks: check.checks,
+    push: check.pushed === null ? undefined : { pushed: check.pushed },
+  });
 }
 
 /**
@@ -198,17 +153,18 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
     checkStartedAt = facts.checks.map((c) => c.startedAt);
     const timeouts = new Map(ctx.repo.checks.map((c) => [c.name, c.timeoutMs]));
     const checks = facts.checks.map((c) => resultOf(c, timeouts.get(c.name), worktreePath));
-    failures = taskFailures(facts, checks, ctx.repo.baseRef);
+    failures = factFailures({ ...facts, baseRef: ctx.repo.baseRef, commits: facts.commits.length, checks });
     check = {
-      state: facts.done ? 'passed' : 'failed',
+      state: failures.length === 0 ? 'passed' : 'failed',
       headSha: facts.headSha,
       startedAt,
       finishedAt: Date.now(),
       commits: facts.commits.length,
       uncommitted: facts.uncommitted,
+      ...(facts.rulePathsCommitted.length > 0 ? { rulePathsCommitted: facts.rulePathsCommitted } : {}),
       pushed: facts.push === undefined ? null : facts.push.pushed,
       checks,
-      missing: facts.missing,
+      missing: failures.map((f) => f.summary),
       error: null,
     };
   } catch (err) {

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { TinyError } from '../errors.ts';
 import { baseCommit, type BranchCommit, commitsBeyondBase, type PushState, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runChecks } from './checks.ts';
+import { factFailures, type FactView } from './done-facts/index.ts';
 import { git, worktreeGitOptions } from './git.ts';
 import { type ProjectRepoContext, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
@@ -29,7 +30,7 @@ export interface DoneFacts {
   push?: PushState;
   /** Every fact holds: the task may go to Review. */
   done: boolean;
-  /** What does not hold, one sentence each (for the task page and the feedback message). */
+  /** What does not hold, one sentence each (each done-fact's, done-facts/). */
   missing: string[];
 }
 
@@ -66,20 +67,18 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
   });
   const push = ctx.repo.remote === undefined ? undefined : await pushState(ctx, branch, headSha);
 
-  const missing: string[] = [];
-  if (commits.length === 0) missing.push(`The branch ${branch} has no commits beyond ${ctx.repo.baseRef}.`);
-  for (const path of rulePathsCommitted) {
-    missing.push(
-      `The branch's commits add ${path}, which the binding copies or links into each worktree: it must not be committed (the merge would replace your ${path} with it). Remove it from the branch: git rm -r --cached -- ${path}, then commit.`,
-    );
-  }
-  if (uncommitted.length > 0) missing.push(`The worktree has uncommitted changes: ${uncommitted.slice(0, 10).join(', ')}${uncommitted.length > 10 ? ', …' : ''}.`);
-  for (const check of checks) {
-    if (check.ok) continue;
-    const ending = check.timedOut ? 'timed out' : check.spawnError !== undefined ? `could not start (${check.spawnError})` : `failed with exit code ${check.exitCode ?? check.signal}`;
-    missing.push(`The check "${check.name}" (${check.argv.join(' ')}) ${ending}.`);
-  }
-  if (push !== undefined && !push.pushed) missing.push(`The branch is not pushed: ${push.reason ?? 'unknown'}.`);
+  const timeouts = new Map(ctx.repo.checks.map((c) => [c.name, c.timeoutMs]));
+  const view: FactView = {
+    branch,
+    baseRef: ctx.repo.baseRef,
+    headSha,
+    commits: commits.length,
+    uncommitted,
+    rulePathsCommitted,
+    checks: checks.map((c) => ({ ...c, timeoutMs: timeouts.get(c.name) })),
+    push,
+  };
+  const missing = factFailures(view).map((f) => f.summary);
   const facts: DoneFacts = { branch, headSha, commits, uncommitted, rulePathsCommitted, checks, done: missing.length === 0, missing };
   if (push !== undefined) facts.push = push;
   return facts;

@@ -1,0 +1,13 @@
+/** Done-fact: no commit adds a path the binding copies or links into each worktree (the merge would replace the person's own). */
+import { type DoneFact, fingerprintOf, sentence } from './fact.ts';
+
+export const rulePathsFact: DoneFact = {
+  name: 'no copied or linked path committed',
+  failures: (v) =>
+    v.rulePathsCommitted.map((path) =>
+      sentence(
+        fingerprintOf('rule-path', v.headSha, path),
+        `The branch's commits add ${path}, which the binding copies or links into each worktree: it must not be committed (the merge would replace your ${path} with it). Remove it from the branch: git rm -r --cached -- ${path}, then commit.`,
+      ),
+    ),
+};
