@@ -36,7 +36,13 @@ describe('docs/architecture.md names what is there', () => {
     const table = section("### Core's folders");
     const present = folders(join(repo, 'packages', 'core', 'src'));
     const rows = [...table.matchAll(/^\| `([a-z-]+)\/` \|/gm)].map((m) => m[1]!);
-    expect(present.filter((f) => !rows.includes(f)), 'core folders without a row').toEqual([]);
-    expect(rows.filter((r) => !present.includes(r)), 'rows for folders that are gone').toEqual([]);
+    expect(
+      present.filter((f) => !rows.includes(f)),
+      'core folders without a row',
+    ).toEqual([]);
+    expect(
+      rows.filter((r) => !present.includes(r)),
+      'rows for folders that are gone',
+    ).toEqual([]);
   });
 });
