@@ -60,7 +60,7 @@ describe('CLI process control', () => {
     const err = await invokeError(invokeAgent({ ...req, target: { ...req.target, command: join(root, 'no-such-claude') } }));
     expect(err.kind).toBe('permanent');
     expect(err.code).toBe('PROVIDER_CONFIG_INVALID');
-    expect(err.message).toContain('ENOENT');
+    expect(err.message).toContain('no-such-claude" is not installed on this machine (not found on the daemon\'s PATH) (ENOENT).');
     expect(err.hint).toContain('npm i -g @anthropic-ai/claude-code');
   });
 

@@ -206,18 +206,25 @@ function startChild(opts: CliRunOptions, wrapped: WrappedSpawn | undefined): { c
 
 /** A CLI that could not be started at all. */
 function spawnFailure(opts: CliRunOptions, code: string, cause: unknown): never {
+  throw spawnFailureError(opts, code, cause);
+}
+
+/** Why a CLI's process could not be started (per message and warm alike): not installed and too large are permanent. */
+export function spawnFailureError(opts: { what: string; command: string; installHint?: string | undefined }, code: string, cause: unknown): InvokeError {
   if (code === 'E2BIG') {
     // The kernel refused argv + environment as too large: the same request fails the same way every time.
-    throw new InvokeError('permanent', `${opts.what}: the request is too large to start "${opts.command}" (E2BIG: arguments and environment exceed the system limit).`, {
+    return new InvokeError('permanent', `${opts.what}: the request is too large to start "${opts.command}" (E2BIG: arguments and environment exceed the system limit).`, {
       code: 'INPUT_TOO_LARGE',
       hint: 'Shorten the message, or the provider environment variables of this agent.',
       cause,
     });
   }
   if (code === 'ENOENT' || code === 'EACCES') {
-    throw new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${code}).`, { code: 'PROVIDER_CONFIG_INVALID', hint: opts.installHint, cause });
+    // Not installed is not transient: said as such, never retried.
+    const why = code === 'ENOENT' ? "is not installed on this machine (not found on the daemon's PATH)" : "is not executable by the daemon's user";
+    return new InvokeError('permanent', `${opts.what}: "${opts.command}" ${why} (${code}).`, { code: 'PROVIDER_CONFIG_INVALID', hint: opts.installHint, cause });
   }
-  throw new InvokeError('retryable', `${opts.what}: cannot start "${opts.command}" (${code}).`, { cause });
+  return new InvokeError('retryable', `${opts.what}: cannot start "${opts.command}" (${code}).`, { cause });
 }
 
 /** A missing workspace is the agent's settings' fault, said as such (spawn would blame the CLI install with ENOENT). */

@@ -8,8 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from '../bounded-text.ts';
-import { assertWorkspace } from '../cli-runner.ts';
-import { InvokeError } from '../invoke-error.ts';
+import { assertWorkspace, spawnFailureError } from '../cli-runner.ts';
 import { privateTempRoot } from '../private-temp.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../../process-group.ts';
 import type { Boundary, WrappedSpawn } from '../../sandbox/boundary.ts';
@@ -93,7 +92,7 @@ export class WarmProcess {
         wrapped = await opts.boundary.wrap({ command: opts.command, args: opts.args, env: opts.env, privateDir: privateTempRoot(), inboundPorts: opts.inboundPorts });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') throw spawnError(opts, code, err);
+        if (code === 'ENOENT') throw spawnFailureError(opts, code, err);
         throw err;
       }
     }
@@ -108,7 +107,7 @@ export class WarmProcess {
         windowsHide: true,
       });
     } catch (err) {
-      throw spawnError(opts, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', err);
+      throw spawnFailureError(opts, (err as NodeJS.ErrnoException).code ?? 'UNKNOWN', err);
     }
     const release = (): void => wrapped?.release();
     return new Promise((resolve, reject) => {
@@ -116,7 +115,7 @@ export class WarmProcess {
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (child.pid !== undefined) return;
         release();
-        reject(spawnError(opts, err.code ?? 'UNKNOWN', err));
+        reject(spawnFailureError(opts, err.code ?? 'UNKNOWN', err));
       });
     });
   }
@@ -209,11 +208,4 @@ function treeRssBytes(root: number): number | undefined {
     }
   }
   return found ? total : undefined;
-}
-
-function spawnError(opts: WarmProcessOptions, code: string, cause: unknown): InvokeError {
-  if (code === 'ENOENT' || code === 'EACCES') {
-    return new InvokeError('permanent', `${opts.what}: cannot run "${opts.command}" (${code}).`, { code: 'PROVIDER_CONFIG_INVALID', hint: opts.installHint, cause });
-  }
-  return new InvokeError('retryable', `${opts.what}: cannot start "${opts.command}" (${code}).`, { cause });
 }
