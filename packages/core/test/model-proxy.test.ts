@@ -8,7 +8,7 @@
  * quota board; the stream passes unbuffered. Then the wiring (invoker/through-model-proxy.ts):
  * the HTTP runtimes invoked through it, and the CLI runtimes' targets with the real key nowhere.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,23 @@ describe('the three APIs through the proxy', () => {
       expect(keyHeaders()).toEqual({ apiKey: undefined, authorization: `Bearer ${REAL_KEY}` });
     } finally {
       endBearer();
+    }
+    // An OAuth token: a bearer, with the upstream's beta flag added to the CLI's own list.
+    const endOAuth = proxy.begin({ agentId: 'ant', runId: null, conversationId: null, upstream: { ...upstream('anthropic', 'bearer'), headers: { 'anthropic-beta': 'oauth-2025-04-20' } } });
+    try {
+      await send({ path: '/anthropic/v1/messages', headers: { 'x-api-key': proxy.placeholder('ant'), 'anthropic-beta': 'fine-grained-tool-streaming-2025-05-14' }, body: anthropicBody(false) });
+      expect(keyHeaders()).toEqual({ apiKey: undefined, authorization: `Bearer ${REAL_KEY}` });
+      expect(model.calls.at(-1)!.request.headers['anthropic-beta']).toBe('fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20');
+    } finally {
+      endOAuth();
+    }
+    // A provider that takes no key (a model server on the host's loopback): none is sent.
+    const endNone = proxy.begin({ agentId: 'ant', runId: null, conversationId: null, upstream: upstream('anthropic', 'bearer', '') });
+    try {
+      await send({ path: '/anthropic/v1/messages', headers: { 'x-api-key': proxy.placeholder('ant') }, body: anthropicBody(false) });
+      expect(keyHeaders()).toEqual({ apiKey: undefined, authorization: undefined });
+    } finally {
+      endNone();
     }
   });
 
@@ -646,11 +663,53 @@ describe('invocations through the proxy (invoker/through-model-proxy.ts)', () =>
     expect(proxiedUpstream(cases[1]![0], 'on')).toEqual({ family: 'anthropic', baseUrl: 'https://api.anthropic.com', key: REAL_KEY, auth: 'x-api-key' });
     expect(proxiedUpstream(cases[0]![0], 'off')).toEqual({ family: 'anthropic', baseUrl: 'https://llm.example', key: REAL_KEY, auth: 'bearer' });
     expect(proxiedUpstream(cases[3]![0], 'on')).toMatchObject({ baseUrl: 'https://api.openai.com/v1', auth: 'bearer' });
-    // Not proxied: a vendor key of an unsandboxed agent, a subscription token, a CLI's own login.
+    // Not proxied: a vendor key of an unsandboxed agent, a CLI with no login it keeps in a file.
+    const home = mkdtempSync(join(dir, 'home-'));
     expect(proxiedUpstream(cases[1]![0], 'off')).toBeUndefined();
-    expect(proxiedUpstream(target('claude-code', 'claude-code', { env: { CLAUDE_CODE_OAUTH_TOKEN: 'oauth' } }), 'on')).toBeUndefined();
-    expect(proxiedUpstream(target('claude-code', 'claude-code', { env: {} }), 'on')).toBeUndefined();
-    expect(proxiedUpstream(target('codex', 'codex', { env: {} }), 'on')).toBeUndefined();
+    expect(proxiedUpstream(target('claude-code', 'claude-code', { env: { HOME: home } }), 'on')).toBeUndefined();
+    expect(proxiedUpstream(target('codex', 'codex', { env: { HOME: home } }), 'on')).toBeUndefined();
     expect(proxiedUpstream(target('mock', 'mock'), 'on')).toBeUndefined();
+  });
+
+  it("a sandboxed agent's own login and CLI config: the proxy carries the token or key, the CLI gets the provider's definition at the proxy", () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+    const anthropic = { baseUrl: 'http://127.0.0.1:1/anthropic', apiKey: 'tinyagi-proxy-x' };
+    const openai = { baseUrl: 'http://127.0.0.1:1/openai', apiKey: 'tinyagi-proxy-x' };
+    const oauth = { family: 'anthropic', baseUrl: 'https://api.anthropic.com', auth: 'bearer', headers: { 'anthropic-beta': 'oauth-2025-04-20' } };
+    // CLAUDE_CODE_OAUTH_TOKEN (`claude setup-token`): a bearer with the API's OAuth flag; unsandboxed, the CLI keeps it.
+    const tokenTarget = target('claude-code', 'claude-code', { env: { HOME: home, CLAUDE_CODE_OAUTH_TOKEN: REAL_KEY } });
+    expect(proxiedUpstream(tokenTarget, 'on')).toEqual({ ...oauth, key: REAL_KEY });
+    expect(proxiedUpstream(tokenTarget, 'off')).toBeUndefined();
+    const routed = proxiedTarget(tokenTarget, proxiedUpstream(tokenTarget, 'on')!, anthropic);
+    expect(routed.env).toEqual({ HOME: home, ANTHROPIC_BASE_URL: anthropic.baseUrl, ANTHROPIC_AUTH_TOKEN: anthropic.apiKey });
+    // `claude login`'s file: its access token while it has not expired; the file stays where it is.
+    mkdirSync(join(home, '.claude'));
+    const login = (expiresAt: number): void =>
+      writeFileSync(join(home, '.claude', '.credentials.json'), JSON.stringify({ claudeAiOauth: { accessToken: 'sk-ant-oat01-login', refreshToken: 'r', expiresAt, scopes: ['user:inference'] } }));
+    const loginTarget = target('claude-code', 'claude-code', { env: { HOME: home } });
+    login(Date.now() + 3_600_000);
+    expect(proxiedUpstream(loginTarget, 'on')).toEqual({ ...oauth, key: 'sk-ant-oat01-login' });
+    login(Date.now() - 1);
+    expect(proxiedUpstream(loginTarget, 'on')).toBeUndefined();
+    // Codex's own config.toml provider: its base URL and key outside, its definition (and model) as TinyAGI's provider entry at the proxy.
+    mkdirSync(join(home, '.codex'));
+    const config = ['model = "gpt-own"', 'model_provider = "gw"', '[model_providers.gw]', 'base_url = "http://127.0.0.1:9/v1"', 'env_key = "GW_KEY"'];
+    writeFileSync(join(home, '.codex', 'config.toml'), config.join('\n'));
+    const own: InvokeTarget = { runtime: 'codex', provider: 'codex', timeoutMs: 20_000, env: { HOME: home, GW_KEY: REAL_KEY } };
+    expect(proxiedUpstream(own, 'on')).toEqual({ family: 'openai', baseUrl: 'http://127.0.0.1:9/v1', key: REAL_KEY, auth: 'bearer' });
+    expect(proxiedUpstream(own, 'off')).toBeUndefined();
+    const ownRouted = proxiedTarget(own, proxiedUpstream(own, 'on')!, openai);
+    expect(ownRouted).toMatchObject({ baseUrl: openai.baseUrl, apiKey: openai.apiKey, model: 'gpt-own', env: { HOME: home } });
+    expect(JSON.stringify(ownRouted)).not.toContain(REAL_KEY);
+    // Its key variable unset: not proxied (the run fails at once naming it, codex-config.ts); no env_key: a server that takes no key.
+    expect(proxiedUpstream({ ...own, env: { HOME: home } }, 'on')).toBeUndefined();
+    writeFileSync(join(home, '.codex', 'config.toml'), config.slice(0, 4).join('\n'));
+    expect(proxiedUpstream(own, 'on')).toMatchObject({ baseUrl: 'http://127.0.0.1:9/v1', key: '' });
+    // `codex login --with-api-key`'s auth.json: the key it keeps, as CODEX_API_KEY's.
+    rmSync(join(home, '.codex', 'config.toml'));
+    writeFileSync(join(home, '.codex', 'auth.json'), JSON.stringify({ OPENAI_API_KEY: REAL_KEY }));
+    const codexLogin = target('codex', 'codex', { env: { HOME: home } });
+    expect(proxiedUpstream(codexLogin, 'on')).toEqual({ family: 'openai', baseUrl: 'https://api.openai.com/v1', key: REAL_KEY, auth: 'bearer' });
+    expect(JSON.stringify(proxiedTarget(codexLogin, proxiedUpstream(codexLogin, 'on')!, openai))).not.toContain(REAL_KEY);
   });
 });

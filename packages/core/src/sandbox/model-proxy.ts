@@ -488,8 +488,10 @@ export class ModelProxy {
       headers[name] = value;
     }
     headers['accept-encoding'] = 'identity';
-    if (upstream.auth === 'x-api-key') headers['x-api-key'] = upstream.key;
-    else headers.authorization = `Bearer ${upstream.key}`;
+    // A provider that takes no key (empty) gets none.
+    if (upstream.key !== '' && upstream.auth === 'x-api-key') headers['x-api-key'] = upstream.key;
+    else if (upstream.key !== '') headers.authorization = `Bearer ${upstream.key}`;
+    addUpstreamHeaders(headers, upstream.headers);
 
     // Chat Completions: a stream that does not ask for usage is asked for it upstream; the usage chunk is then not passed on.
     let body: Buffer | undefined;
@@ -599,6 +601,19 @@ export class ModelProxy {
     });
     if (body !== undefined) upstreamReq.end(body);
     else req.pipe(upstreamReq);
+  }
+}
+
+/** The upstream's own headers: a value the request's header (a comma-separated list, as `anthropic-beta`) lacks is added to it. */
+function addUpstreamHeaders(headers: Record<string, string | string[]>, extra: Readonly<Record<string, string>> | undefined): void {
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    const key = name.toLowerCase();
+    const had = headers[key];
+    const items = (Array.isArray(had) ? had.join(',') : (had ?? ''))
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    headers[key] = items.includes(value) ? items.join(',') : [...items, value].join(',');
   }
 }
 

@@ -11,9 +11,12 @@ export interface ModelUpstream {
   family: ModelApiFamily;
   /** The API root as the CLI would use it: `https://api.anthropic.com` (Anthropic), `https://api.openai.com/v1` (OpenAI). */
   baseUrl: string;
+  /** The real key; empty: the provider takes none (a model server on the host's loopback), no key header is sent. */
   key: string;
   /** The header the key goes in: `x-api-key` (Anthropic API keys) or `bearer` (`Authorization: Bearer`: OpenAI, Anthropic auth tokens). */
   auth: 'x-api-key' | 'bearer';
+  /** Headers the provider needs beside the key (an Anthropic OAuth token's `anthropic-beta` flag): a list header gets the value added to the request's own. */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The vendors' API roots, when a target names none. */

@@ -46,6 +46,7 @@ import { privateTempPath } from '../private-temp.ts';
 import { messageFor, readProviderState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep } from '../types.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';
+import { claudeLoginFailure } from './claude-login.ts';
 
 /** How long the CLI may take to answer `initialize` (MCP servers start first). */
 const INITIALIZE_TIMEOUT_MS = 60_000;
@@ -458,7 +459,7 @@ class ClaudeWarmSession implements WarmSession {
       const text = claudeErrorText(last);
       const err = state.interrupted
         ? new InvokeError('cancelled', `${this.#what}: the turn was interrupted (${asString(last.terminal_reason) ?? asString(last.subtype) ?? 'error'}).`)
-        : failureFromText(`${this.#what} failed: ${text}`, text);
+        : (claudeLoginFailure(this.#what, text) ?? failureFromText(`${this.#what} failed: ${text}`, text));
       this.#fail(state, addSpend(err, spend.usage, spend.costUsd));
       return;
     }

@@ -42,6 +42,8 @@ import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts
 import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
 import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
+import { baseChildEnv } from '../child-env.ts';
+import { CLAUDE_OAUTH_BETA, claudeLoginFailure, claudeOAuthToken } from './claude-login.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';
 import { claudeWarmDriver } from './claude-warm.ts';
 
@@ -111,10 +113,10 @@ async function invokeClaudeOnce(req: InvokeRequest, startOver: boolean): Promise
     }
     if (result && resumeAt !== undefined && resumeId !== undefined && refusesResumePoint(claudeErrorText(result))) return undefined;
     // A failed result still reports what it cost: the attempt is paid for either way.
-    if (result) throw addSpend(cliFailure(base.what, outcome, claudeErrorText(result)), spend?.usage, spend?.costUsd);
+    if (result) throw addSpend(claudeLoginFailure(base.what, claudeErrorText(result)) ?? cliFailure(base.what, outcome, claudeErrorText(result)), spend?.usage, spend?.costUsd);
     if (outcome.exitCode === 0) return { text: stream.assistantText(), sessionId, providerState: providerState() };
     // No result (killed, crashed): the model calls its assistant messages report still happened.
-    throw addSpend(cliFailure(base.what, outcome), stream.messagesUsage(), undefined);
+    throw addSpend(claudeLoginFailure(base.what, `${outcome.stderrTail}\n${outcome.plainStdoutTail}`) ?? cliFailure(base.what, outcome), stream.messagesUsage(), undefined);
   });
 }
 
@@ -128,19 +130,24 @@ function claudeCredentials(creds: { api_key?: string | undefined; oauth_token?: 
 /**
  * The model proxy stands in for an API key or auth token (the proxy forwards it to
  * ANTHROPIC_BASE_URL, default api.anthropic.com, as `x-api-key` or `Authorization: Bearer`
- * respectively). Not for an OAuth token (CLAUDE_CODE_OAUTH_TOKEN: a subscription), Claude Code's
- * own login, Bedrock or Vertex. The CLI gets the proxy's URL and placeholder the way a custom
- * provider is given (ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN).
+ * respectively), and for a subscription's OAuth token (CLAUDE_CODE_OAUTH_TOKEN, else Claude
+ * Code's own login file: claude-login.ts), sent as a bearer with the API's OAuth flag. Not for
+ * Bedrock or Vertex. The CLI gets the proxy's URL and placeholder the way a custom provider is
+ * given (ANTHROPIC_BASE_URL, ANTHROPIC_AUTH_TOKEN). Only an agent whose calls go through the
+ * proxy (a sandboxed one, through-model-proxy.ts) has its login read: an unconfined agent's CLI
+ * reads its login itself.
  */
 const CLAUDE_KEY_VARIABLES = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_CODE_OAUTH_TOKEN'];
 
 const claudeModelRoute: RuntimeModelRoute = {
   upstream: (target) => {
     const env = target.env ?? {};
-    if (env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX || env.CLAUDE_CODE_OAUTH_TOKEN) return undefined;
+    if (env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX) return undefined;
     const baseUrl = env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URLS.anthropic;
     if (env.ANTHROPIC_AUTH_TOKEN) return { family: 'anthropic', baseUrl, key: env.ANTHROPIC_AUTH_TOKEN, auth: 'bearer' };
     if (env.ANTHROPIC_API_KEY) return { family: 'anthropic', baseUrl, key: env.ANTHROPIC_API_KEY, auth: 'x-api-key' };
+    const oauth = claudeOAuthToken({ ...baseChildEnv(), ...env });
+    if (oauth) return { family: 'anthropic', baseUrl, key: oauth, auth: 'bearer', headers: { 'anthropic-beta': CLAUDE_OAUTH_BETA } };
     return undefined;
   },
   via: (target, endpoint) => {

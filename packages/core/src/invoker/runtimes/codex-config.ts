@@ -21,10 +21,10 @@
  * one an agent could edit.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
-import { asRecord, asString } from '../json-read.ts';
+import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
 import type { RuntimeEnv } from '../runtime.ts';
 import { parseToml } from '../toml.ts';
 import type { InvokeTarget } from '../types.ts';
@@ -45,6 +45,8 @@ export interface CodexOwnProvider {
   envKeyInstructions: string | undefined;
   /** The variables its `env_http_headers` read. */
   headerVariables: string[];
+  /** Its `base_url`. */
+  baseUrl: string | undefined;
 }
 
 export interface CodexUserConfig {
@@ -53,6 +55,8 @@ export interface CodexUserConfig {
   selected: CodexOwnProvider | undefined;
   /** Every variable the config's providers read, in the file's order. */
   variables: string[];
+  /** Its top-level `model`. */
+  model?: string | undefined;
   /** Why the file could not be read as TOML (codex then refuses to start as well). */
   error?: string;
 }
@@ -100,11 +104,12 @@ function interpret(file: string, toml: Record<string, unknown>): CodexUserConfig
         envKey: asString(entry.env_key) || undefined,
         envKeyInstructions: asString(entry.env_key_instructions) || undefined,
         headerVariables: Object.values(asRecord(entry.env_http_headers) ?? {}).flatMap((v) => (typeof v === 'string' && v !== '' ? [v] : [])),
+        baseUrl: asString(entry.base_url) || undefined,
       };
     });
   const selectedId = asString(toml.model_provider);
   const variables = [...new Set(providers.flatMap((p) => [...(p.envKey ? [p.envKey] : []), ...p.headerVariables]))];
-  return { file, selected: providers.find((p) => p.id === selectedId), variables };
+  return { file, selected: providers.find((p) => p.id === selectedId), variables, model: asString(toml.model) || undefined };
 }
 
 /**
@@ -121,6 +126,18 @@ export function codexOwnProviderEnv(env: RuntimeEnv, openaiKey: string | undefin
     if (value) out[name] = value;
   }
   return out;
+}
+
+/** The API key `codex login --with-api-key` keeps in `$CODEX_HOME/auth.json` (default `~/.codex/auth.json`); undefined for a ChatGPT login or none. */
+export function codexLoginApiKey(env: RuntimeEnv): string | undefined {
+  const config = codexConfigFile(env);
+  if (config === undefined) return undefined;
+  try {
+    const auth = parseJsonRecord(readFileSync(join(dirname(config), 'auth.json'), 'utf8'));
+    return asString(auth?.OPENAI_API_KEY) || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A selected provider of the user's whose key variable codex will not find. */

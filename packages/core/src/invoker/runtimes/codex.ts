@@ -40,9 +40,9 @@ import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage }
 import { CODEX_PASSTHROUGH } from '../../kinds/runtimes/codex.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
 import { baseChildEnv } from '../child-env.ts';
-import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
+import { DEFAULT_BASE_URLS, type ModelUpstream } from '../../sandbox/model-upstream.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
-import { codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv, readCodexUserConfig } from './codex-config.ts';
+import { codexLoginApiKey, codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv, readCodexUserConfig, type CodexOwnProvider } from './codex-config.ts';
 import { codexWarmDriver } from './codex-warm.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
@@ -208,24 +208,46 @@ function askMode(agent: { permission_mode?: string | undefined }): { permissionM
 
 /**
  * The model proxy stands in for a custom provider's key (its `model_providers.tinyagi` entry gets
- * the proxy's URL, TINYAGI_CODEX_API_KEY the placeholder) and for OpenAI's own key
- * (CODEX_API_KEY: codex's built-in provider gets the proxy's URL as `openai_base_url`). Not for
- * `codex login` (no key), nor when the user's own config.toml selects a provider of theirs (it
- * keeps working as it did, with its own key variable).
+ * the proxy's URL, TINYAGI_CODEX_API_KEY the placeholder), for OpenAI's own key (CODEX_API_KEY,
+ * else the key `codex login --with-api-key` keeps in auth.json: codex's built-in provider gets
+ * the proxy's URL as `openai_base_url`), and for the provider the user's own config.toml selects
+ * (codex-config.ts): its base URL and its `env_key`'s value stay outside, the CLI gets the
+ * definition as TinyAGI's provider entry at the proxy (and the config's `model` when the agent
+ * names none), so a sandboxed codex, whose private home has no config.toml, asks the same
+ * provider; a model server on the host's loopback is reached by the proxy, on the host. Not for a
+ * ChatGPT login (`codex login`'s tokens: not an API key).
  */
 const codexModelRoute: RuntimeModelRoute = {
   upstream: (target) => {
     if (target.baseUrl !== undefined) return target.apiKey ? { family: 'openai', baseUrl: target.baseUrl, key: target.apiKey, auth: 'bearer' } : undefined;
-    const key = target.env?.CODEX_API_KEY;
-    if (!key || readCodexUserConfig({ ...baseChildEnv(), ...target.env })?.selected) return undefined;
+    const env = { ...baseChildEnv(), ...target.env };
+    const own = readCodexUserConfig(env)?.selected;
+    if (own) return ownProviderUpstream(own, env);
+    const key = target.env?.CODEX_API_KEY || codexLoginApiKey(env);
+    if (!key) return undefined;
     return { family: 'openai', baseUrl: target.env?.OPENAI_BASE_URL || DEFAULT_BASE_URLS.openai, key, auth: 'bearer' };
   },
   via: (target, endpoint) => {
     if (target.baseUrl !== undefined) return { ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey };
-    const { CODEX_API_KEY: _key, OPENAI_BASE_URL: _url, OPENAI_API_KEY: _openai, ...env } = target.env ?? {};
-    return { ...target, env: { ...env, OPENAI_BASE_URL: endpoint.baseUrl, CODEX_API_KEY: endpoint.apiKey } };
+    const env = { ...baseChildEnv(), ...target.env };
+    const config = readCodexUserConfig(env);
+    if (config?.selected) {
+      const { [config.selected.envKey ?? 'CODEX_API_KEY']: _key, ...rest } = target.env ?? {};
+      const model = target.model ?? config.model;
+      return { ...target, env: rest, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey, ...(model ? { model } : {}) };
+    }
+    const { CODEX_API_KEY: _key, OPENAI_BASE_URL: _url, OPENAI_API_KEY: _openai, ...rest } = target.env ?? {};
+    return { ...target, env: { ...rest, OPENAI_BASE_URL: endpoint.baseUrl, CODEX_API_KEY: endpoint.apiKey } };
   },
 };
+
+/** The user's selected provider as the proxy's upstream: undefined without a base URL, or when its key variable is unset (the run says so: codexMissingKeyError). */
+function ownProviderUpstream(own: CodexOwnProvider, env: RuntimeEnv): ModelUpstream | undefined {
+  if (own.baseUrl === undefined) return undefined;
+  const key = own.envKey === undefined ? '' : env[own.envKey];
+  if (key === undefined || (own.envKey !== undefined && key === '')) return undefined;
+  return { family: 'openai', baseUrl: own.baseUrl, key, auth: 'bearer' };
+}
 
 export const codexRuntime: RuntimeImpl = {
   invoke: invokeCodex,
