@@ -39,6 +39,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['sessions'], register: async () => (await import('./commands/sessions.ts')).registerSessionsCommand },
   { names: ['office'], register: async () => (await import('./commands/office.ts')).registerOfficeCommands },
   { names: ['visualize'], register: async () => (await import('./commands/visualize.ts')).registerVisualizeCommand },
+  { names: ['storage'], register: async () => (await import('./commands/storage.ts')).registerStorageCommands },
   { names: ['doctor'], register: async () => (await import('./commands/doctor.ts')).registerDoctorCommand },
   { names: ['version'], register: async () => (await import('./commands/version.ts')).registerVersionCommand },
 ];

@@ -25,6 +25,7 @@ import { registerApprovalCommands } from './commands/approvals.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
 import { registerSendCommand } from './commands/send.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
+import { registerStorageCommands } from './commands/storage.ts';
 import { registerProjectCommands } from './commands/project.ts';
 import { registerTaskCommands } from './commands/task.ts';
 import { registerTeamCommands } from './commands/team.ts';
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   registerSessionsCommand(program);
   registerOfficeCommands(program);
   registerVisualizeCommand(program);
+  registerStorageCommands(program);
   registerDoctorCommand(program);
   registerVersionCommand(program);
   return program;

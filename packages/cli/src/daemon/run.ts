@@ -159,10 +159,19 @@ function storesService(life: Life, storage: StorageSelection): Service<StoreSet>
       const queue = effectiveQueue(life.settings);
       stores = await openSelectedStores(storage, { durability: queue.durability, maxAttempts: queue.max_attempts });
       life.logger.info(`stores: ${describeStorage(storage)}`);
+      if (storage.backend === 'postgres') await warnSqliteLeftBehind(life, stores);
       return stores;
     },
     stop: () => stores?.close(),
   };
+}
+
+/** On PostgreSQL, a SQLite database with history beside the home (sqlite-beside.ts) is said at start, with the command that copies it. */
+async function warnSqliteLeftBehind(life: Life, stores: StoreSet): Promise<void> {
+  const { sqliteLeftBehind } = await import('./sqlite-beside.ts');
+  const pgStores = stores as PgStores;
+  const behind = await sqliteLeftBehind(life.ctx.paths.db, pgStores.pool, pgStores.schema).catch(() => undefined);
+  if (behind !== undefined) life.logger.warn(behind.message);
 }
 
 /**

@@ -284,7 +284,7 @@ async function checkStorage(ctx: CliContext, settings: Settings | undefined, wri
   if (selection.backend === 'sqlite') return checkSqliteDatabase(ctx, write);
   // Loaded only now: a SQLite installation never loads node-postgres.
   const { checkPostgres } = await import('./postgres.ts');
-  return checkPostgres(selection, write);
+  return checkPostgres(selection, write, ctx.paths.db);
 }
 
 /** SQLite only: the home's database file (integrity, dead letters, drizzle's migration journal). */

@@ -8,6 +8,7 @@
 import { migratePg, pgIdent, pgMigrationStatus } from '@tinyagi/core/pg';
 import type pg from 'pg';
 import { connectHint, MIN_PG_MAJOR, pgCause, type ServerVersion, serverVersion, tooOldError, withCheckPool } from '../daemon/postgres.ts';
+import { sqliteLeftBehind } from '../daemon/sqlite-beside.ts';
 import type { PostgresSelection } from '../daemon/storage.ts';
 import { plural } from '../output/print.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
@@ -29,7 +30,13 @@ async function queueCounts(pool: pg.Pool, schema: string): Promise<QueueCounts |
   return rows[0];
 }
 
-export async function checkPostgres(selection: PostgresSelection, write: boolean): Promise<Finding[]> {
+/** A SQLite database with history beside the home while the schema has none: warn with the command that copies it. */
+async function sqliteBesideFinding(pool: pg.Pool, schema: string, sqliteFile: string): Promise<Finding[]> {
+  const behind = await sqliteLeftBehind(sqliteFile, pool, schema);
+  return behind === undefined ? [] : [{ check: 'sqlite-left-behind', status: 'warn', message: behind.message, hint: 'docs/postgresql.md, "Moving from SQLite".' }];
+}
+
+export async function checkPostgres(selection: PostgresSelection, write: boolean, sqliteFile: string): Promise<Finding[]> {
   const where = `PostgreSQL ${selection.display} (schema ${selection.schema}, from ${selection.source})`;
   return withCheckPool(selection, async (pool) => {
     let version: ServerVersion;
@@ -63,7 +70,7 @@ export async function checkPostgres(selection: PostgresSelection, write: boolean
             details: { applied, pending: status.pending },
           }
         : migrationsFinding(applied, status.pending);
-      return [database, migrations];
+      return [database, migrations, ...(await sqliteBesideFinding(pool, selection.schema, sqliteFile))];
     } catch (err) {
       return [
         {
