@@ -1,0 +1,161 @@
+/**
+ * A user's own CLI login and setup, sandboxed (docs/sandbox.md#your-own-cli-login-and-setup): the
+ * agent is made by `tinyagi agent add` with its defaults (sandbox on), on the runtime's own
+ * provider, with nothing of TinyAGI's in between; the user's CLI home is the daemon's HOME (the
+ * rig's root), written the way each CLI stores it.
+ * - Claude Code logged in (`~/.claude/.credentials.json`, a subscription's OAuth token): the
+ *   first message is answered, every model call carried the login's token (the model proxy put
+ *   it in, with the API's OAuth flag), and inside the boundary neither the login file nor the
+ *   token can be read.
+ * - Codex whose own `~/.codex/config.toml` selects the user's provider (`env_key =
+ *   "OPENAI_API_KEY"`) at a model server on the host's loopback: the first message is answered
+ *   through that provider, every call carried the key, which the agent's environment inside does
+ *   not hold.
+ * One message each, with one shell call that tries to read what must stay outside.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupTemp, toolOutput, waitFor } from '@tinyagi/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_CASES, PROVIDER_KEY, startRig, type Outcome, type Rig, type SendInput } from './harness.ts';
+import { describeOutcome, turnsOf } from './suite.ts';
+
+/** The subscription's access token of the fake `claude login`. */
+const LOGIN_TOKEN = 'sk-ant-oat01-standin-login-7d41';
+
+/** Sends and allows whatever the CLI asks on the way (`agent add`'s defaults may ask; the question here is the boundary). */
+function sendAllowing(rig: Rig, agent: string, input: Omit<SendInput, 'agent' | 'whileRunning'>): Promise<Outcome> {
+  return rig.send({
+    ...input,
+    agent,
+    whileRunning: async (messageId) => {
+      await waitFor(
+        async () => {
+          for (const request of await rig.daemon.api.listApprovals({ query: { status: 'pending', agent } })) {
+            await rig.daemon.api.decideApproval({ params: { id: request.id }, body: { decision: 'allow_once', by: 'own-login test' } }).catch(() => undefined);
+          }
+          return (await rig.daemon.api.getMessage({ params: { id: messageId } })).message.status !== 'processing' || undefined;
+        },
+        120_000,
+        'the message to be processed',
+        50,
+      );
+    },
+  });
+}
+
+/** The first call asks for `command`, the next replies with the tool's output. */
+function shellThenReply(rig: Rig, marker: string, command: string): void {
+  rig.rule(marker, (request) => {
+    const out = toolOutput(request);
+    if (out === undefined) return { shell: command };
+    return { reply: `The tool said: ${out.split('\n').find((l) => l.startsWith('home=')) ?? '?'}` };
+  });
+}
+
+function toolOutputOf(o: Outcome): string {
+  return (
+    turnsOf(o.calls)
+      .map((c) => toolOutput(c.request))
+      .find((t) => t !== undefined) ?? ''
+  );
+}
+
+async function expectSandboxed(rig: Rig, agent: string): Promise<void> {
+  const settings = JSON.parse(await rig.daemon.cliOk(['agent', 'show', agent, '--json'])) as { sandbox?: string };
+  expect(settings.sandbox, "agent add's default").toBe('on');
+  const status = (await rig.daemon.api.listAgents()).find((a) => a.id === agent)?.sandboxStatus;
+  expect(status?.state, JSON.stringify(status)).toBe('enforced');
+}
+
+describe('claude logged in, sandboxed as `agent add` makes it', () => {
+  let rig: Rig;
+  let loginFile: string;
+
+  beforeAll(async () => {
+    rig = await startRig(CLI_CASES.claude, {
+      // The login's calls go to the stand-in instead of api.anthropic.com.
+      daemonEnv: (url) => ({ ANTHROPIC_BASE_URL: url }),
+      prepareHome: (home) => {
+        mkdirSync(join(home, '.claude'), { recursive: true });
+        loginFile = join(home, '.claude', '.credentials.json');
+        const login = { claudeAiOauth: { accessToken: LOGIN_TOKEN, refreshToken: 'sk-ant-ort01-standin', expiresAt: Date.now() + 8 * 3_600_000, scopes: ['user:inference'], subscriptionType: 'max' } };
+        writeFileSync(loginFile, JSON.stringify(login), { mode: 0o600 });
+      },
+    });
+    await rig.daemon.cliOk(['agent', 'add', 'mine', '--provider', 'claude-code', '--model', 'claude-sonnet-4-6']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    cleanupTemp();
+  });
+
+  it('answers the first message with the login carried by the model proxy; the login file and token stay outside', async () => {
+    await expectSandboxed(rig, 'mine');
+    shellThenReply(rig, 'LOGIN-CLAUDE-5a3', `cat ~/.claude/.credentials.json ${loginFile}; env; echo "home=$HOME"`);
+    const o = await sendAllowing(rig, 'mine', { senderId: 'own-login-claude', message: 'LOGIN-CLAUDE-5a3 read the login' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.message.attempts, describeOutcome(o)).toBe(1);
+    expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'mine')}`);
+    const output = toolOutputOf(o);
+    expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=mine');
+    expect(output.includes(LOGIN_TOKEN), 'the login token is readable inside the boundary').toBe(false);
+    const turns = turnsOf(o.calls);
+    expect(turns.length, 'the model was asked').toBeGreaterThan(0);
+    for (const call of turns) {
+      expect(call.request.headers.authorization).toBe(`Bearer ${LOGIN_TOKEN}`);
+      expect(String(call.request.headers['anthropic-beta'] ?? '')).toContain('oauth-2025-04-20');
+    }
+  });
+});
+
+describe("codex with its own config.toml provider on the host's loopback, sandboxed as `agent add` makes it", () => {
+  let rig: Rig;
+
+  beforeAll(async () => {
+    rig = await startRig(CLI_CASES.codex, {
+      codexHome: 'home',
+      daemonEnv: { OPENAI_API_KEY: PROVIDER_KEY },
+      prepareHome: (home, url) => {
+        mkdirSync(join(home, '.codex'), { recursive: true });
+        const config = [
+          'model = "gpt-5.1"',
+          'model_provider = "my-gateway"',
+          '',
+          '[model_providers.my-gateway]',
+          'name = "My gateway"',
+          `base_url = "${url}/v1"`,
+          'env_key = "OPENAI_API_KEY"',
+          'wire_api = "responses"',
+          '',
+        ];
+        writeFileSync(join(home, '.codex', 'config.toml'), config.join('\n'));
+      },
+    });
+    await rig.daemon.cliOk(['agent', 'add', 'own', '--provider', 'codex']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    cleanupTemp();
+  });
+
+  it("answers the first message through the user's provider; its key stays outside", async () => {
+    await expectSandboxed(rig, 'own');
+    shellThenReply(rig, 'OWN-CODEX-9e2', 'env; echo "home=$HOME"');
+    const o = await sendAllowing(rig, 'own', { senderId: 'own-login-codex', message: 'OWN-CODEX-9e2 print the environment' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.message.attempts, describeOutcome(o)).toBe(1);
+    expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'own')}`);
+    const output = toolOutputOf(o);
+    expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=own');
+    expect(output.includes(PROVIDER_KEY), "the provider's key is in the agent's environment").toBe(false);
+    const turns = turnsOf(o.calls);
+    expect(turns.length, 'the model was asked').toBeGreaterThan(0);
+    for (const call of turns) {
+      expect(call.request.model).toBe('gpt-5.1');
+      expect(call.request.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
+    }
+  });
+});
