@@ -15,17 +15,17 @@ const SECRET_CHAR = /[A-Za-z0-9._~+/=%-]/;
 
 type Token = { kind: 'char'; char: string } | { kind: 'one' } | { kind: 'star' } | { kind: 'globstar' } | { kind: 'secret' };
 
-/** Patterns read before (a request checks each rule against many commands and paths). */
-const tokenCache = new Map<string, Token[]>();
+/** Patterns read before, per mode (a request checks each rule against many commands and paths): looked up by the pattern itself, whose hash the string keeps. */
+const tokenCache = { text: new Map<string, Token[]>(), path: new Map<string, Token[]>() };
 const TOKEN_CACHE_SIZE = 1_000;
 
 function tokenize(pattern: string, mode: 'text' | 'path'): Token[] {
-  const key = `${mode}\u0000${pattern}`;
-  const cached = tokenCache.get(key);
+  const cache = tokenCache[mode];
+  const cached = cache.get(pattern);
   if (cached) return cached;
   const tokens = readPattern(pattern, mode);
-  if (tokenCache.size >= TOKEN_CACHE_SIZE) tokenCache.clear();
-  tokenCache.set(key, tokens);
+  if (cache.size >= TOKEN_CACHE_SIZE) cache.clear();
+  cache.set(pattern, tokens);
   return tokens;
 }
 

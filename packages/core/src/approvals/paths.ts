@@ -22,6 +22,13 @@ export interface ResolvedPath {
   resolved: boolean;
 }
 
+/** A walk through a path's names: the real path so far, whether it exists, the links followed. */
+interface Walk {
+  real: string;
+  exists: boolean;
+  links: number;
+}
+
 const MISSING = Symbol('missing');
 const PLAIN = Symbol('plain');
 const LOOKUPS_SPENT = Symbol('spent');
@@ -32,6 +39,8 @@ export class PathResolver {
   readonly #home: string;
   /** Each path looked up: the target of a link, MISSING, or PLAIN (a file or folder). */
   readonly #seen = new Map<string, string | typeof MISSING | typeof PLAIN>();
+  /** Each folder relative paths were resolved from: where the walk of its names ended. */
+  readonly #folders = new Map<string, Walk | undefined>();
 
   constructor(home: string = process.env.HOME ?? '/', budget = MAX_PATH_LOOKUPS) {
     this.#home = home;
@@ -41,13 +50,33 @@ export class PathResolver {
   /** `p` (absolute, `~/…`, or relative to `from`, itself absolute and resolved). */
   resolve(p: string, from: string): ResolvedPath {
     const expanded = p === '~' ? this.#home : p.startsWith('~/') ? posix.join(this.#home, p.slice(2)) : p;
-    const absolute = posix.resolve(from, expanded);
-    if (p.length > MAX_PATH_LENGTH) return { path: absolute, resolved: false };
-    const pending = posix.isAbsolute(expanded) ? expanded.split('/') : [...from.split('/'), ...expanded.split('/')];
-    pending.reverse();
-    let real = '/';
-    let links = 0;
-    let exists = true;
+    const unresolved = (): ResolvedPath => ({ path: posix.resolve(from, expanded), resolved: false });
+    if (p.length > MAX_PATH_LENGTH) return unresolved();
+    let walk: Walk | undefined = { real: '/', exists: true, links: 0 };
+    if (!posix.isAbsolute(expanded)) {
+      walk = this.#folderWalk(from);
+      if (walk === undefined) return unresolved();
+    }
+    walk = this.#walk(expanded, walk);
+    return walk === undefined ? unresolved() : { path: walk.real, resolved: true };
+  }
+
+  /**
+   * Where the walk of `from`'s names leads (the same for every path relative to it), walked once
+   * per folder: a line of many words relative to one folder costs a walk of each word's own names.
+   * Undefined when it ends unresolved (the lookup budget spent, a link loop), which stays so.
+   */
+  #folderWalk(from: string): Walk | undefined {
+    if (this.#folders.has(from)) return this.#folders.get(from);
+    const walk = this.#walk(from, { real: '/', exists: true, links: 0 });
+    this.#folders.set(from, walk);
+    return walk;
+  }
+
+  /** Walks the names of `path` on from `start`, following links as the system does; undefined when it cannot (budget, link loop). */
+  #walk(path: string, start: Walk): Walk | undefined {
+    const pending = path.split('/').reverse();
+    let { real, exists, links } = start;
     while (pending.length > 0) {
       const name = pending.pop()!;
       if (name === '' || name === '.') continue;
@@ -61,18 +90,18 @@ export class PathResolver {
         continue;
       }
       const found = this.#lookUp(next);
-      if (found === LOOKUPS_SPENT) return { path: absolute, resolved: false };
+      if (found === LOOKUPS_SPENT) return undefined;
       if (found === MISSING) exists = false;
       const link = typeof found === 'string' ? found : undefined;
       if (link === undefined) {
         real = next;
         continue;
       }
-      if (++links > MAX_LINKS) return { path: absolute, resolved: false };
+      if (++links > MAX_LINKS) return undefined;
       if (link.startsWith('/')) real = '/';
       pending.push(...link.split('/').reverse());
     }
-    return { path: real, resolved: true };
+    return { real, exists, links };
   }
 
   #lookUp(path: string): string | typeof MISSING | typeof PLAIN | typeof LOOKUPS_SPENT {

@@ -273,11 +273,13 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
     const known = values.every((v) => v !== undefined) && command.assignments.length === 0;
     const fileRedirects = command.redirects.filter((r) => !isHarmlessRedirect(r));
     const ctx = {
-      inside: (p: string): boolean =>
-        [...folders].every((from) => {
+      inside: (p: string): boolean => {
+        for (const from of folders) {
           const r = resolver.resolve(p, from);
-          return r.resolved && isInside(r.path, root);
-        }),
+          if (!r.resolved || !isInside(r.path, root)) return false;
+        }
+        return true;
+      },
     };
     const argv = values as string[];
     // Only for a line a rule may allow command by command.

@@ -107,6 +107,8 @@ interface WordBuilder {
 }
 
 const METACHARS = new Set([' ', '\t', '\n', ';', '&', '|', '(', ')', '<', '>']);
+/** Characters a word takes as they are (no quote, escape, expansion or metacharacter), in a run. */
+const PLAIN_RUN = /[^\\'"$`<> \t\n;&|()]+/y;
 
 class Parser {
   readonly #src: string;
@@ -388,7 +390,7 @@ class Parser {
           continue;
         }
         // A command name that is one double-quoted variable the caller knows: bash runs its value.
-        const variable = /^"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"$/.exec(raw);
+        const variable = raw.startsWith('"$') ? /^"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"$/.exec(raw) : null;
         const name = variable ? (variable[1] ?? variable[2])! : undefined;
         if (name !== undefined && Object.hasOwn(this.#known, name)) {
           cmd.words.push({ value: this.#known[name]!, text: this.#known[name]! });
@@ -398,7 +400,10 @@ class Parser {
       cmd.words.push(word);
     }
     // In the order written: before the commands of its own substitutions, which were added while its words were read.
-    if (cmd.words.length + cmd.assignments.length + cmd.redirects.length > 0) this.#out.commands.splice(at, 0, cmd);
+    if (cmd.words.length + cmd.assignments.length + cmd.redirects.length > 0) {
+      if (at === this.#out.commands.length) this.#out.commands.push(cmd);
+      else this.#out.commands.splice(at, 0, cmd);
+    }
     this.#readCode(cmd);
   }
 
@@ -431,8 +436,11 @@ class Parser {
     const start = this.#pos;
     let i = this.#pos;
     while (i < this.#src.length && this.#src[i]! >= '0' && this.#src[i]! <= '9') i++;
+    const first = this.#src[i];
+    // Most words start with none of these: no redirection.
+    if (first !== '<' && first !== '>' && first !== '&' && first !== '{') return false;
     let fd: number | undefined = i > start ? Number(this.#src.slice(start, i)) : undefined;
-    if (this.#src[i] === '{' && /^\{[A-Za-z_][A-Za-z0-9_]*\}[<>]/.test(this.#src.slice(i, i + 40))) {
+    if (first === '{' && /^\{[A-Za-z_][A-Za-z0-9_]*\}[<>]/.test(this.#src.slice(i, i + 40))) {
       // `{var}>file`: bash allocates a descriptor.
       this.#opaque('a redirection to a named file descriptor');
       i = this.#src.indexOf('}', i) + 1;
@@ -621,8 +629,12 @@ class Parser {
         continue;
       }
       if (METACHARS.has(c)) break;
-      add(w, c, false);
-      this.#pos++;
+      // A run of characters with no meaning here is added at once.
+      PLAIN_RUN.lastIndex = this.#pos;
+      const run = PLAIN_RUN.exec(this.#src);
+      const end = run === null ? this.#pos + 1 : PLAIN_RUN.lastIndex;
+      add(w, this.#src.slice(this.#pos, end), false);
+      this.#pos = end;
     }
     if (this.#pos === wordStart) return undefined;
     if (!delimiter) markExpansions(w);
