@@ -7,6 +7,8 @@
  *   first message is answered, every model call carried the login's token (the model proxy put
  *   it in, with the API's OAuth flag), and inside the boundary neither the login file nor the
  *   token can be read.
+ *   A login it cannot use (expired here; on macOS the login is in the Keychain) fails the first
+ *   message once (not retried), naming the one command that fixes it.
  * - Codex whose own `~/.codex/config.toml` selects the user's provider (`env_key =
  *   "OPENAI_API_KEY"`) at a model server on the host's loopback: the first message is answered
  *   through that provider, every call carried the key, which the agent's environment inside does
@@ -107,6 +109,16 @@ describe('claude logged in, sandboxed as `agent add` makes it', () => {
       expect(call.request.headers.authorization).toBe(`Bearer ${LOGIN_TOKEN}`);
       expect(String(call.request.headers['anthropic-beta'] ?? '')).toContain('oauth-2025-04-20');
     }
+  });
+  it('a login it cannot use (expired) fails the first message once, naming the fix; the model is never asked', async () => {
+    const expired = { claudeAiOauth: { accessToken: LOGIN_TOKEN, refreshToken: 'sk-ant-ort01-standin', expiresAt: Date.now() - 60_000, scopes: ['user:inference'] } };
+    writeFileSync(loginFile, JSON.stringify(expired), { mode: 0o600 });
+    const o = await rig.send({ agent: 'mine', senderId: 'own-login-expired', message: 'LOGIN-EXPIRED-2c8 say hello' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('failed');
+    expect(o.message.attempts, describeOutcome(o)).toBe(1);
+    expect(o.message.lastError).toContain('Claude Code has no login it can use here');
+    expect(o.message.lastError).toContain('run `claude setup-token` and give the token to the daemon as CLAUDE_CODE_OAUTH_TOKEN');
+    expect(turnsOf(o.calls)).toEqual([]);
   });
 });
 
