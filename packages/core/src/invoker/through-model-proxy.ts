@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { boundaryEnforced } from '../sandbox/boundary.ts';
+import { runtimeRunsProcess } from '../sandbox/status.ts';
 import type { MeteredSpend, ModelProxy } from '../sandbox/model-proxy.ts';
 import type { ModelUpstream } from '../sandbox/model-upstream.ts';
 import { findRuntime } from './runtimes/index.ts';
@@ -30,8 +31,8 @@ export interface ModelProxyRouting {
   sandbox?: (agentId: string) => SandboxMode;
   /**
    * Whether this invocation's processes run inside the boundary, where the proxy is the bridged
-   * 127.0.0.1:45801 reaching the agent's model.sock (else its loopback port). Default: a CLI
-   * runtime (its kind has a command) whose target is sandboxed on a machine that enforces the
+   * 127.0.0.1:45801 reaching the agent's model.sock (else its loopback port). Default: a runtime
+   * that runs a process (a CLI, an ACP agent) whose target is sandboxed on a machine that enforces the
    * boundary (sandbox/boundary.ts `boundaryEnforced`, what the CLI's spawn decides by too).
    */
   confined?: (req: InvokeRequest) => boolean;
@@ -48,7 +49,7 @@ function laneOf(req: Pick<InvokeRequest, 'target' | 'session'>): string {
 const COST_TOLERANCE = 0.01;
 
 function confinedByDefault(req: InvokeRequest): boolean {
-  return findRuntime(req.target.runtime)?.kind.command != null && boundaryEnforced(req.target.sandbox);
+  return runtimeRunsProcess(findRuntime(req.target.runtime)?.kind) && boundaryEnforced(req.target.sandbox);
 }
 
 /** The target's upstream, when this agent's calls go through the proxy. */
