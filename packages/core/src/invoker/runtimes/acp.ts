@@ -12,14 +12,16 @@
  *   session (`<instructions>`), and again only when they changed (the session's instructions hash).
  * - The model is chosen through the session's `model` config option (or `session/set_model`)
  *   when the agent's settings name one; otherwise the agent's own default.
- * - The agent's credentials are its own business: its env_passthrough names the variables it
- *   needs (GEMINI_API_KEY, GITHUB_TOKEN, …); a CLI logged in interactively works through HOME.
+ * - The agent's credentials: its env_passthrough names the variables it needs (GEMINI_API_KEY,
+ *   GITHUB_TOKEN, …); a CLI logged in interactively works through HOME. A sandboxed
+ *   claude-agent-acp or codex-acp gets its key through the model proxy (acp-model-route.ts).
  */
 import { ACP_INSTALL_HINT as INSTALL_HINT } from '../../kinds/runtimes/acp.ts';
 import { buildChildEnv } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { acpWarmDriver, type AcpLaunch } from '../warm/acp-warm.ts';
 import { acpAgentProfile, acpReadsAgentsMd, knownAcpAgent } from './acp-agents.ts';
+import { acpModelRoute } from './acp-model-route.ts';
 import { splitRunEnv } from '../warm/invoke-warm.ts';
 import type { AcpAgentSettings } from '@tinyagi/client/contract';
 import type { RuntimeImpl } from '../runtime.ts';
@@ -148,4 +150,6 @@ export const acpRuntime: RuntimeImpl = {
       env: {},
     };
   },
+  // claude-agent-acp and codex-acp: their vendor key through the model proxy (acp-model-route.ts).
+  modelProxy: acpModelRoute,
 };
