@@ -116,7 +116,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...agentRoutes(ctx),
     ...teamRoutes(ctx),
     ...providerRoutes(ctx),
-    ...kindRoutes(),
+    ...kindRoutes(ctx.env),
     ...quotaRoutes(ctx),
     ...sessionRoutes(ctx),
     ...approvalRoutes(ctx),

@@ -236,6 +236,11 @@ export const RuntimeKindInfoSchema = z
     verifiedVersions: z.object({ pinned: Str, min: Str, below: Str, versionArgs: StrArray, features: z.record(Str, Str), install: Str }).nullable(),
     /** `gen_ai.provider.name` of its runs: a name, or `{ fromModel: true }` (the model's `<provider>/`, else the runtime's name). */
     telemetryProvider: z.union([Str, z.object({ fromModel: z.literal(true) })]),
+    /**
+     * A runtime that runs a CLI: its command and whether it is installed on the daemon's machine
+     * (found on the daemon's PATH; `path`: where). Absent for HTTP and in-process runtimes.
+     */
+    cli: z.object({ command: Str, installed: Bool, path: Str.optional() }).optional(),
   })
   .meta({ id: 'RuntimeKind' });
 export type RuntimeKindInfo = z.infer<typeof RuntimeKindInfoSchema>;
