@@ -6,11 +6,12 @@
  * the copy; `tinyagi storage copy` refuses while the daemon runs
  * and into a schema with data, is killed (SIGKILL) after its progress shows committed batches and
  * resumes to a complete, verified copy; then a daemon on PostgreSQL shows the same history through
- * its API.
+ * its API, where an agent placed on a node that never ran is listed as waiting for it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStores } from '@tinyagi/core';
+import { openDatabase } from '@tinyagi/core/internal';
 import { openPgStores } from '@tinyagi/core/pg';
 import { createDaemon, exitOf, FAKE_BIN_DIR, spawnCli, waitFor, type TestDaemon } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
@@ -31,7 +32,10 @@ beforeAll(async () => {
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       channels: { enabled: [] },
-      agents: { a: { provider: 'mock', mock: { reply: 'done', usage: { input_tokens: 7, output_tokens: 3, cost_usd: 0.01 } } } },
+      agents: {
+        a: { provider: 'mock', mock: { reply: 'done', usage: { input_tokens: 7, output_tokens: 3, cost_usd: 0.01 } } },
+        placed: { provider: 'mock', node: 'gpu-box' },
+      },
     }),
   });
   await h.start();
@@ -74,7 +78,8 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     await h.stop();
 
     const sqlite = openStores({ dbPath: join(h.home, 'tinyagi.db') });
-    const run = sqlite.db.sqlite.prepare('SELECT id, conversation_id AS conversationId FROM runs LIMIT 1').get() as { id: string; conversationId: string };
+    const raw = openDatabase({ path: join(h.home, 'tinyagi.db'), readonly: true });
+    const run = raw.sqlite.prepare('SELECT id, conversation_id AS conversationId FROM runs LIMIT 1').get() as { id: string; conversationId: string };
     sqlite.approvals.createOnce({
       id: 'apr_moved',
       kind: 'permission',
@@ -82,7 +87,6 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
       runId: run.id,
       conversationId: run.conversationId,
       sessionKey: null,
-      taskId: null,
       tool: 'Bash',
       input: { command: 'ls' },
       summary: 'ls',
@@ -90,8 +94,9 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
       expiresAt: null,
     });
     const tables = ['conversations', 'runs', 'messages', 'events', 'outbox', 'tasks', 'schedules', 'approvals', 'agent_messages'];
-    const source = Object.fromEntries(tables.map((t) => [t, (sqlite.db.sqlite.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]));
+    const source = Object.fromEntries(tables.map((t) => [t, (raw.sqlite.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]));
     sqlite.close();
+    raw.close();
 
     // A daemon started on the empty schema says what it left behind; doctor warns the same. The
     // schema stays empty of history, so it is the copy's target.
@@ -142,6 +147,11 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     // New work continues after the copied ids.
     const after = await h.api.sendMessage({ body: { agent: 'a', message: 'on PostgreSQL now' } });
     await waitFor(async () => (await h.api.getMessage({ params: { id: after.messageId } })).message.status === 'completed', 60_000, 'a reply on PostgreSQL');
+
+    // An agent placed on a node that never ran: its message waits, and the status says for what.
+    await h.api.sendMessage({ body: { agent: 'placed', message: 'for the gpu box' } });
+    expect((await h.api.status()).waitingForNodes).toEqual([{ agentId: 'placed', node: 'gpu-box', nodeState: 'absent', pending: 1 }]);
+    expect(await h.cliHereOk(['status'])).toMatch(/Waiting for a node that is down[^\n]*\n\s+placed: node gpu-box is not running \(no such node\), 1 message pending/);
     await h.stop();
   }, 300_000);
 });

@@ -1,6 +1,6 @@
 import type { TaskFlow } from '@tinyagi/teams';
 import type { ReplyDelivery, SettingsSource, StoreSet } from '@tinyagi/core/internal';
-import type { ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
+import type { AgentWaitingForNode, ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -66,6 +66,8 @@ export interface BuildServerOptions {
     heartbeat?: () => unknown;
     /** The nodes of a PostgreSQL installation (GET /api/status, `tinyagi status`). */
     nodes?: () => Promise<NodeStatus[]>;
+    /** Agents placed on a node that is down (GET /api/status, `tinyagi status`). */
+    waitingForNodes?: () => Promise<AgentWaitingForNode[]>;
     /** Why this node is unhealthy (PostgreSQL: its heartbeat cannot run), or undefined: GET /api/health answers 503 with it. */
     problem?: () => string | undefined;
   };

@@ -148,6 +148,12 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
       println(`  ${names[i]!.padEnd(width)}  ${n.role.padEnd(6)}  ${state}  ${n.hostname} pid ${n.pid}${beat}`);
     }
   }
+  const waiting = s.waitingForNodes ?? [];
+  if (waiting.length > 0) {
+    println();
+    println(style.yellow('Waiting for a node that is down (their messages stay pending until it runs; docs/postgresql.md#agent-placement-and-sessions)'));
+    for (const w of waiting) println(`  ${w.agentId}: node ${w.node} is ${w.nodeState === 'absent' ? 'not running (no such node)' : w.nodeState}, ${plural(w.pending, 'message')} pending`);
+  }
 }
 
 /** `3 (2 busy), 612 MB`: the warm agent processes of this node (tinyagi sessions lists them). */

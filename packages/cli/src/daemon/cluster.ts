@@ -17,9 +17,9 @@
  *   (`NODE_RETENTION`), at start and every minute,
  * - report through `problem()` when its own heartbeat cannot run (GET /api/health answers 503).
  */
-import type { NodeStatus } from '@tinyagi/client';
+import type { AgentWaitingForNode, NodeStatus } from '@tinyagi/client';
 import { errorMessage } from '@tinyagi/core';
-import { agentsForNode, agentsOnOtherNodes, type Env, type SettingsSource } from '@tinyagi/core/internal';
+import { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, type Env, nodesForStatus, type SettingsSource } from '@tinyagi/core/internal';
 import { DEFAULT_HEARTBEAT_MS, type LocalNode, NODE_RETENTION, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import type { Logger } from './logger.ts';
 
@@ -52,6 +52,8 @@ export interface ClusterMembership {
   agentsElsewhere(): ReadonlySet<string>;
   /** Every node of the database, live ones first, with `self` marking this one (GET /api/status). */
   nodes(): Promise<NodeStatus[]>;
+  /** Agents placed on a node that is down, with their pending messages (GET /api/status). */
+  waitingForNodes(): Promise<AgentWaitingForNode[]>;
   /** Why this node is unhealthy (its heartbeat cannot run, or it was taken over), or undefined: GET /api/health. */
   problem(): string | undefined;
   /** Ends the leases of dead nodes now; returns how many messages go back to the queue. */
@@ -123,7 +125,7 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
       releaseDeadNodes,
       async nodes() {
         const order = { live: 0, stale: 1, stopped: 2 } as const;
-        const all = await registry.list();
+        const all = nodesForStatus(await registry.list());
         return all
           .sort((a, b) => order[a.state] - order[b.state] || b.heartbeatAt - a.heartbeatAt)
           .map((n) => ({
@@ -139,6 +141,10 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
             heartbeatAgeMs: n.heartbeatAgeMs,
             self: n.id === node.id,
           }));
+      },
+      async waitingForNodes() {
+        const [all, counts] = await Promise.all([registry.list(), stores.queue.countsByAgent()]);
+        return agentsWaitingForNodes(settings.get(), all, new Map(counts.map((c) => [c.agentId, c.pending])));
       },
       problem: () => node.problem(),
       async leave() {

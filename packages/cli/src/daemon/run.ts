@@ -384,7 +384,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
             restart: async () => requestRestart(),
             channels: channelServices(supervisor),
             heartbeat: () => heartbeatStatus(),
-            ...(cluster ? { nodes: cluster.nodes, problem: cluster.problem } : {}),
+            ...(cluster ? { nodes: cluster.nodes, waitingForNodes: cluster.waitingForNodes, problem: cluster.problem } : {}),
           },
           logFile: join(ctx.paths.logs, DAEMON_LOG),
           officeDir: tinyOfficeExportDir(),

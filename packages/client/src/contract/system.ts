@@ -5,15 +5,9 @@ import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, Optio
 import { KIND_NAME_PATTERN } from './kinds.ts';
 import { QueueCountsSchema } from './queue.ts';
 import { SandboxMachineSchema } from './sandbox.ts';
+import { ChannelStatusSchema } from './channel-status.ts';
 
-export const ChannelStatusSchema = z.looseObject({
-  name: Str,
-  running: Bool,
-  pid: Int.nullable().optional(),
-  restarts: OptionalInt,
-  lastError: NullableStr.optional(),
-});
-export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
+export * from './channel-status.ts';
 
 /** A node of a PostgreSQL installation (docs/postgresql.md#several-nodes). */
 export const NodeStatusSchema = z.object({
@@ -33,6 +27,18 @@ export const NodeStatusSchema = z.object({
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 
+/** An agent placed on a node that is down: its messages wait, pending, until that node runs (docs/postgresql.md#agent-placement-and-sessions). */
+export const AgentWaitingForNodeSchema = z.object({
+  agentId: Str,
+  /** The node its settings place it on. */
+  node: Str,
+  /** `stale` (no heartbeat: crashed, hung, cut off), `stopped`, or `absent` (never registered, or its row aged out). */
+  nodeState: z.enum(['stale', 'stopped', 'absent']),
+  /** Its messages waiting in the queue. */
+  pending: Int,
+});
+export type AgentWaitingForNode = z.infer<typeof AgentWaitingForNodeSchema>;
+
 export const StatusSchema = z.object({
   ok: z.literal(true),
   version: Str,
@@ -49,8 +55,10 @@ export const StatusSchema = z.object({
   heartbeat: z.unknown(),
   /** Where the stores live: `sqlite`, or `postgres` (then `nodes` lists every node of the database). */
   storage: z.enum(['sqlite', 'postgres']),
-  /** The nodes sharing this database, live ones first (PostgreSQL); empty on SQLite (one process). */
+  /** The nodes sharing this database, live ones first (PostgreSQL); empty on SQLite (one process). A stopped node whose name is live again is left out; other stopped nodes age out 10 minutes after they stopped, stale ones an hour after their last heartbeat. */
   nodes: z.array(NodeStatusSchema),
+  /** Agents placed on a node that is down, whose messages wait for it (PostgreSQL; empty on SQLite). */
+  waitingForNodes: z.array(AgentWaitingForNodeSchema).optional(),
   /** The boundary of sandboxed agents on this node's machine (docs/sandbox.md); null before its self-test. */
   sandbox: SandboxMachineSchema.nullable().optional(),
 });

@@ -49,6 +49,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
         heartbeat: ctx.services?.heartbeat?.() ?? null,
         storage: ctx.stores.backend,
         nodes: (await ctx.services?.nodes?.()) ?? [],
+        waitingForNodes: (await ctx.services?.waitingForNodes?.()) ?? [],
         sandbox: sandboxMachineView(),
       };
     },
