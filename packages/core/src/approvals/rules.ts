@@ -33,7 +33,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { PermissionRule } from '@tinyagi/client/contract';
 import { MCP_AGENT_TOOLS, MCP_SERVER_NAME } from '@tinyagi/client/contract';
 import { globMatch, hasStar } from './glob.ts';
-import { knownArgumentsHarmless } from './known-commands.ts';
+import { type ArgumentContext, knownArgumentsHarmless } from './known-commands.ts';
 import { isInside, PathResolver, type ResolvedPath } from './paths.ts';
 import { maskToolInput } from './mask.ts';
 import { isProtectedPath } from './protected-paths.ts';
@@ -268,41 +268,56 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
   facts.outside = !cwd.resolved || !isInside(cwd.path, root);
   if (parsed.commands.length > MAX_LINE_COMMANDS) facts.unclear ??= `more than ${MAX_LINE_COMMANDS} commands`;
   const folders = new Set([cwd.path]);
-  for (const command of parsed.commands) {
-    const values = command.words.map((w) => w.value);
-    const known = values.every((v) => v !== undefined) && command.assignments.length === 0;
-    const fileRedirects = command.redirects.filter((r) => !isHarmlessRedirect(r));
-    const ctx = {
-      inside: (p: string): boolean => {
-        for (const from of folders) {
-          const r = resolver.resolve(p, from);
-          if (!r.resolved || !isInside(r.path, root)) return false;
-        }
-        return true;
-      },
-    };
-    const argv = values as string[];
-    // Only for a line a rule may allow command by command.
-    const harmless = known && facts.unclear === undefined ? knownArgumentsHarmless(argv, ctx) : undefined;
-    if (known && harmless && argv[0] === 'cd') {
-      // Each `cd` may double the folders (it may fail and leave the line where it was): past the cap the line is unclear.
-      for (const from of [...folders]) if (folders.size <= MAX_LINE_FOLDERS) folders.add(resolver.resolve(argv[1]!, from).path);
-      if (folders.size > MAX_LINE_FOLDERS) facts.unclear ??= `a line whose cd commands may lead to more than ${MAX_LINE_FOLDERS} folders`;
-    }
-    facts.commands.push({
-      command,
-      text: commandText(command, fileRedirects),
-      plain: known && command.redirects.every((r) => r.target.value !== undefined),
-      redirects: fileRedirects.length > 0,
-      harmless,
-    });
-  }
+  const ctx = {
+    inside: (p: string): boolean => {
+      for (const from of folders) {
+        const r = resolver.resolve(p, from);
+        if (!r.resolved || !isInside(r.path, root)) return false;
+      }
+      return true;
+    },
+  };
+  for (const command of parsed.commands) facts.commands.push(commandFacts(command, facts, ctx, folders, resolver));
   return facts;
 }
 
+const NO_REDIRECTS: SimpleCommand['redirects'] = [];
+
+/**
+ * One simple command of the line as the rules read it. `folders`: where the line may be when it
+ * runs (`ctx` judges paths from each); a harmless `cd` adds where it leads.
+ */
+function commandFacts(command: SimpleCommand, facts: RequestFacts, ctx: ArgumentContext, folders: Set<string>, resolver: PathResolver): CommandFacts {
+  const fileRedirects = command.redirects.length === 0 ? NO_REDIRECTS : command.redirects.filter((r) => !isHarmlessRedirect(r));
+  const text = commandText(command, fileRedirects);
+  const redirects = fileRedirects.length > 0;
+  // A line not read for certain is allowed by a rule for the whole line only: deny and ask rules read each command's text, nothing more.
+  if (facts.unclear !== undefined) return { command, text, plain: false, redirects, harmless: undefined };
+  const values = command.words.map((w) => w.value);
+  const known = values.every((v) => v !== undefined) && command.assignments.length === 0;
+  const argv = values as string[];
+  const harmless = known ? knownArgumentsHarmless(argv, ctx) : undefined;
+  if (known && harmless && argv[0] === 'cd') {
+    // Each `cd` may double the folders (it may fail and leave the line where it was): past the cap the line is unclear.
+    for (const from of [...folders]) if (folders.size <= MAX_LINE_FOLDERS) folders.add(resolver.resolve(argv[1]!, from).path);
+    if (folders.size > MAX_LINE_FOLDERS) facts.unclear ??= `a line whose cd commands may lead to more than ${MAX_LINE_FOLDERS} folders`;
+  }
+  return { command, text, plain: known && command.redirects.every((r) => r.target.value !== undefined), redirects, harmless };
+}
+
+/** The command as rules read it: its assignments, its words (quoted where needed) and `redirects`, joined by spaces. */
 function commandText(command: SimpleCommand, redirects: SimpleCommand['redirects']): string {
   const word = (w: ShellWord): string => (w.value === undefined ? w.text : shellQuote(w.value));
-  return [...command.assignments.map((a) => a.text), ...command.words.map(word), ...redirects.map((r) => `${r.fd ?? ''}${r.op}${r.op.startsWith('<<') ? '' : ` ${word(r.target)}`}`)].join(' ');
+  let text = '';
+  let first = true;
+  const add = (part: string): void => {
+    text = first ? part : `${text} ${part}`;
+    first = false;
+  };
+  for (const a of command.assignments) add(a.text);
+  for (const w of command.words) add(word(w));
+  for (const r of redirects) add(`${r.fd ?? ''}${r.op}${r.op.startsWith('<<') ? '' : ` ${word(r.target)}`}`);
+  return text;
 }
 
 /** `p` against `root` by its text only (`..` removed, no link followed). */

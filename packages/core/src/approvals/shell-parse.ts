@@ -97,8 +97,8 @@ export function shellQuote(value: string): string {
 interface WordBuilder {
   value: string;
   text: string;
-  /** Each character of `value`, and whether it was quoted (so a glob or brace character in it is literal). */
-  quoted: boolean[];
+  /** Each character of `value`, and whether it was quoted (so a glob or brace character in it is literal); undefined while none is. */
+  quoted: boolean[] | undefined;
   dynamic: boolean;
   /** True once any part of the word was quoted (an empty `''` is still a word). */
   anyQuote: boolean;
@@ -375,7 +375,7 @@ class Parser {
       }
       const raw = this.#src.slice(start, this.#pos);
       if (cmd.words.length === 0) {
-        if (ASSIGNMENT.test(raw)) {
+        if (raw.includes('=') && ASSIGNMENT.test(raw)) {
           if (this.#peek() === '(' && raw.endsWith('=')) {
             this.#opaque('an array assignment');
             this.#pos++;
@@ -414,7 +414,7 @@ class Parser {
       if (cmd.words.length > 0) this.#opaque('a command name bash computes');
       return;
     }
-    const isShell = SHELLS.test(name);
+    const isShell = (name.endsWith('sh') || name.endsWith('busybox')) && SHELLS.test(name);
     if (!CODE_RUNNERS.has(name) && !isShell) return;
     this.#opaque(`${name} runs code the line does not show`);
     let code: string | undefined;
@@ -769,13 +769,16 @@ class Parser {
 }
 
 function newWord(): WordBuilder {
-  return { value: '', text: '', quoted: [], dynamic: false, anyQuote: false, started: false };
+  return { value: '', text: '', quoted: undefined, dynamic: false, anyQuote: false, started: false };
 }
 
 function add(w: WordBuilder, chars: string, quoted: boolean): void {
   w.value += chars;
   w.text += chars;
-  for (let i = 0; i < chars.length; i++) w.quoted.push(quoted);
+  if (quoted || w.quoted !== undefined) {
+    w.quoted ??= new Array<boolean>(w.value.length - chars.length).fill(false);
+    for (let i = 0; i < chars.length; i++) w.quoted.push(quoted);
+  }
   w.started = true;
 }
 
@@ -794,7 +797,7 @@ function finish(w: WordBuilder): ShellWord {
 function markExpansions(w: WordBuilder): void {
   if (w.dynamic) return;
   const v = w.value;
-  const unquoted = (i: number): boolean => !w.quoted[i];
+  const unquoted = (i: number): boolean => w.quoted?.[i] !== true;
   for (let i = 0; i < v.length; i++) {
     if (!unquoted(i)) continue;
     const c = v[i]!;
@@ -812,13 +815,13 @@ const BRACE_SEQUENCE = /(?:-?\d+|[A-Za-z])\.\.(?:-?\d+|[A-Za-z])(?:\.\.-?\d+)?/y
  * comma, or a sequence `a..b`. One pass with a stack of the open braces, so a word of unmatched
  * `{` costs its length, not its length squared.
  */
-function hasBraceExpansion(v: string, quoted: boolean[]): boolean {
+function hasBraceExpansion(v: string, quoted: readonly boolean[] | undefined): boolean {
   // Each open brace: where it is, whether it may open an expansion (`${` does not) and whether it holds a top-level comma.
   const open: { at: number; opens: boolean; comma: boolean }[] = [];
   for (let i = 0; i < v.length; i++) {
-    if (quoted[i]) continue;
+    if (quoted?.[i] === true) continue;
     const c = v[i];
-    if (c === '{') open.push({ at: i, opens: !(i > 0 && v[i - 1] === '$' && !quoted[i - 1]), comma: false });
+    if (c === '{') open.push({ at: i, opens: !(i > 0 && v[i - 1] === '$' && quoted?.[i - 1] !== true), comma: false });
     else if (c === ',' && open.length > 0) open[open.length - 1]!.comma = true;
     else if (c === '}') {
       const brace = open.pop();
