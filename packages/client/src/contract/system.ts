@@ -5,9 +5,15 @@ import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, Optio
 import { KIND_NAME_PATTERN } from './kinds.ts';
 import { QueueCountsSchema } from './queue.ts';
 import { SandboxMachineSchema } from './sandbox.ts';
-import { ChannelStatusSchema } from './channel-status.ts';
 
-export * from './channel-status.ts';
+export const ChannelStatusSchema = z.looseObject({
+  name: Str,
+  running: Bool,
+  pid: Int.nullable().optional(),
+  restarts: OptionalInt,
+  lastError: NullableStr.optional(),
+});
+export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
 
 /** A node of a PostgreSQL installation (docs/postgresql.md#several-nodes). */
 export const NodeStatusSchema = z.object({
