@@ -46,6 +46,7 @@ import { type Finding, migrationsFinding } from './finding.ts';
 import { checkAcpAgents } from './acp-agents.ts';
 import { checkCliVersions } from './cli-versions.ts';
 import { checkSandbox } from './sandbox.ts';
+import { checkSandboxLogins } from './sandbox-logins.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
 export type { CheckStatus, Finding } from './finding.ts';
@@ -507,6 +508,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...settingsFindings,
     ...checkAgentClis(ctx, settings),
     ...checkCodexProviders(ctx, settings),
+    ...checkSandboxLogins(settings, daemonEnvironment(ctx).env),
     ...(await checkAcpAgentsOf(ctx, settings)),
     ...(await checkCliVersions(settings, agentCliPath(ctx).path, agentCliPath(ctx).whose)),
     ...checkPermissions(ctx, options.fix),

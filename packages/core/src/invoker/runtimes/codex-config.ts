@@ -22,6 +22,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { boundaryEnforced } from '../../sandbox/boundary.ts';
 import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
@@ -201,6 +202,30 @@ export function codexMissingVariableFailure(what: string, text: string, childEnv
       ? describeMissingKey(known)
       : `codex needs the environment variable ${variable}, which the agent's environment does not have (codex said: ${text.trim()}). Set it where the daemon is started and restart the daemon, or name it in the agent's env_passthrough.`;
   return new InvokeError('permanent', `${what}: ${detail}`, { code: 'PROVIDER_CONFIG_INVALID' });
+}
+
+/** The one command that gives a sandboxed Codex agent a login it can use. */
+export const CODEX_LOGIN_FIX =
+  'give the daemon an API key: `printenv OPENAI_API_KEY | codex login --with-api-key` (or OPENAI_API_KEY in its environment, or `models.openai.api_key` in settings.json), then restart the daemon';
+
+/**
+ * A sandboxed Codex (the boundary enforced) with nothing the model proxy can carry: no key, no
+ * TinyAGI provider, no provider of the user's own config, only a ChatGPT login (`codex login`,
+ * tokens in auth.json) or none. Inside, its private home has no login and the vendor is not
+ * reachable: it would retry for an hour; this fails the message at once, naming the fix.
+ */
+export function codexSandboxLoginError(what: string, target: InvokeTarget): InvokeError | undefined {
+  if (target.baseUrl !== undefined || target.env?.CODEX_API_KEY || target.env?.OPENAI_API_KEY || !boundaryEnforced(target.sandbox)) return undefined;
+  const env = { ...baseChildEnv(), ...target.env };
+  if (readCodexUserConfig(env)?.selected) return codexMissingKeyError(what, env);
+  return new InvokeError(
+    'permanent',
+    `${what}: Codex runs inside the sandbox, where it has no login it can use (a ChatGPT login, \`codex login\`, stays outside the boundary). To fix: ${CODEX_LOGIN_FIX}.`,
+    {
+      code: 'PROVIDER_CONFIG_INVALID',
+      hint: 'A login does not appear by itself: the message is not retried. `tinyagi doctor` checks what a sandboxed agent will log in with.',
+    },
+  );
 }
 
 export interface CodexProviderStatus {

@@ -51,7 +51,7 @@ import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../war
 import { WarmProcess } from '../warm/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
 import { boundaryEnforced } from '../../sandbox/boundary.ts';
-import { codexMissingKeyError, codexMissingVariableFailure } from './codex-config.ts';
+import { codexMissingKeyError, codexMissingVariableFailure, codexSandboxLoginError } from './codex-config.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 
 const CLIENT_INFO = { name: 'tinyagi', title: 'TinyAGI', version: '1' };
@@ -172,7 +172,7 @@ class CodexWarmSession implements WarmSession {
   static async start(opts: WarmStartOptions): Promise<CodexWarmSession> {
     const { req } = opts;
     // The user's own provider (no TinyAGI provider given with -c): its key must be there.
-    const missingKey = req.target.baseUrl === undefined ? codexMissingKeyError(opts.what, opts.env) : undefined;
+    const missingKey = codexSandboxLoginError(opts.what, req.target) ?? (req.target.baseUrl === undefined ? codexMissingKeyError(opts.what, opts.env) : undefined);
     if (missingKey) throw missingKey;
     const lines = { handle: (_line: string): void => {} };
     const proc = await WarmProcess.start({

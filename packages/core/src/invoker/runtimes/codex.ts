@@ -42,7 +42,7 @@ import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } fr
 import { baseChildEnv } from '../child-env.ts';
 import { DEFAULT_BASE_URLS, type ModelUpstream } from '../../sandbox/model-upstream.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
-import { codexLoginApiKey, codexMissingKeyError, codexMissingVariableFailure, codexOwnProviderEnv, readCodexUserConfig, type CodexOwnProvider } from './codex-config.ts';
+import { codexLoginApiKey, codexMissingKeyError, codexSandboxLoginError, codexMissingVariableFailure, codexOwnProviderEnv, readCodexUserConfig, type CodexOwnProvider } from './codex-config.ts';
 import { codexWarmDriver } from './codex-warm.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
@@ -77,7 +77,7 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
     runtimeEnv: codexRuntimeEnv(req),
   });
   // The user's own provider (no TinyAGI provider given with -c): its key must be there.
-  const missingKey = req.target.baseUrl === undefined ? codexMissingKeyError(base.what, base.env) : undefined;
+  const missingKey = codexSandboxLoginError(base.what, req.target) ?? (req.target.baseUrl === undefined ? codexMissingKeyError(base.what, base.env) : undefined);
   if (missingKey) throw missingKey;
   const hash = instructionsHash(req.systemPrompt);
   const current = resumeId !== undefined && req.session?.instructionsHash === hash;
