@@ -157,18 +157,26 @@ export function settleFailure(row: FailingRow, input: FailInput, now: number, is
  * batch crashed the worker is unknown, so the first time no one is blamed (the attempt is given
  * back) and every message runs alone from now on (the next crash is charged to the one that
  * caused it; bounded: once per message). A batch shares owner, agent and lease expiry.
+ * A takeover never dead-letters a message on its first attempt (max_attempts 1): its worker was
+ * lost, the message did not fail, so the attempt is given back once; a second takeover in a row
+ * (its last failure was one) is charged, so a message that kills its worker every time runs twice.
  */
-export function chargeExpired<R extends FailingRow & { lease_owner: string | null; lease_expires_at: number | null }>(rows: readonly R[]): R[] {
+export function chargeExpired<R extends FailingRow & { lease_owner: string | null; lease_expires_at: number | null; last_failure: string | null }>(rows: readonly R[]): R[] {
   const batchSize = new Map<string, number>();
   const batchKey = (r: R) => `${r.lease_owner}\u0000${r.agent_id}\u0000${r.lease_expires_at}`;
   for (const r of rows) batchSize.set(batchKey(r), (batchSize.get(batchKey(r)) ?? 0) + 1);
-  return rows.map((row) => (!row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1 ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row));
+  const inBatch = (row: R): boolean => !row.solo && (batchSize.get(batchKey(row)) ?? 1) > 1;
+  const firstAttemptLost = (row: R): boolean => row.attempts === 1 && row.attempts >= row.max_attempts && row.last_failure !== WORKER_LOST;
+  return rows.map((row) => (inBatch(row) || firstAttemptLost(row) ? { ...row, attempts: Math.max(0, row.attempts - 1) } : row));
 }
+
+/** The failure reason of a lease taken over from a worker that is gone. */
+const WORKER_LOST: FailureReason = 'worker_lost';
 
 /** The failure recorded for an expired lease. */
 /** The last error of a message a clean shutdown gave back (QueueStore.release). */
 export const RELEASED = 'interrupted by a shutdown; runs again after the next start';
 
 export function leaseLost(owner: string | null): FailInput {
-  return { kind: 'retryable', reason: 'worker_lost', error: `lease expired while processing (worker ${owner ?? '?'} stopped or crashed)` };
+  return { kind: 'retryable', reason: WORKER_LOST, error: `lease expired while processing (worker ${owner ?? '?'} stopped or crashed)` };
 }

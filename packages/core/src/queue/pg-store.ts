@@ -43,6 +43,7 @@
 import type { Pool, QueryResultRow } from 'pg';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
+import { MISSED_HEARTBEATS } from '../nodes/registry.ts';
 import type { EventLogApi } from '../events/store.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
@@ -594,13 +595,19 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     });
   }
 
+  /**
+   * Takes over the expired leases whose holder is gone: a lease held by a node whose heartbeat is
+   * live (by the database's clock, as the registry counts it) is left alone however late it is
+   * renewed (a node stalled, or a clock ahead of the others), until that node stops or goes stale.
+   */
   async recoverExpiredLeases(now = Date.now()): Promise<RecoveredLease[]> {
-    const any = await this.#scope.query(`SELECT 1 FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 LIMIT 1`, [now]);
+    const gone = `status = 'processing' AND lease_expires_at < $1 AND NOT ${this.#heldByLiveNode('m')}`;
+    const any = await this.#scope.query(`SELECT 1 FROM ${this.#t} m WHERE ${gone} LIMIT 1`, [now]);
     if (any.length === 0) return [];
     await this.#ready();
     return this.#scope.transaction(async (c) => {
       // SKIP LOCKED: rows another node is recovering (or completing) right now are its business.
-      const rows = await c.query<PgMessageRow>(`SELECT * FROM ${this.#t} WHERE status = 'processing' AND lease_expires_at < $1 ORDER BY seq FOR UPDATE SKIP LOCKED`, [now]);
+      const rows = await c.query<PgMessageRow>(`SELECT m.* FROM ${this.#t} m WHERE ${gone} ORDER BY seq FOR UPDATE OF m SKIP LOCKED`, [now]);
       const out: RecoveredLease[] = [];
       for (const charged of chargeExpired(rows)) {
         const outcome = await this.#settleFailure(c, charged, leaseLost(charged.lease_owner), now, true);
@@ -609,6 +616,13 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       if (out.length > 0) await this.#notify(c);
       return out;
     });
+  }
+
+  /** SQL: the lease of row `m` is held by a live node (`node:<id>:…`, leaseOwner in nodes/registry.ts). */
+  #heldByLiveNode(m: string): string {
+    const nodes = this.#scope.table('nodes');
+    const dbNow = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+    return `EXISTS (SELECT 1 FROM ${nodes} n WHERE ${m}.lease_owner LIKE 'node:%' AND n.id = split_part(${m}.lease_owner, ':', 2) AND n.stopped_at IS NULL AND n.heartbeat_at >= ${dbNow} - ${MISSED_HEARTBEATS} * n.heartbeat_ms::bigint)`;
   }
 
   async expireLeases(isDead: (owner: string) => boolean, now = Date.now()): Promise<number> {

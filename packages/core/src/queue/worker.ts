@@ -284,7 +284,9 @@ export class QueueWorker {
     clearTimeout(this.#wakeTimer);
     if (!this.#running) return;
     const at = await this.#opts.store.nextWakeAt(horizon);
-    if (at === undefined) return;
+    // Already past: a lease that expired and was not taken over (its holder is a live node, on
+    // PostgreSQL): the sweep looks at it again, rather than a wake every millisecond.
+    if (at === undefined || at < Date.now()) return;
     const delay = Math.max(1, Math.min(at - Date.now() + 1, 2 ** 31 - 1));
     this.#wakeTimer = setTimeout(() => void this.#sweepOrPump(at), delay);
     this.#wakeTimer.unref();
