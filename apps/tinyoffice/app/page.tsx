@@ -12,6 +12,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { HANDOFF_MS, describeProgress, dismissFailure, isPaused, useStore, type Handoff } from '@/lib/store';
 import { planLine } from '@tinyagi/client';
 import { useNow } from '@/lib/use-now';
+import { failedAt } from '@/lib/agent-state';
 import { Avatar, Panel, duration } from '@/components/ui';
 
 export default function OfficePage() {
@@ -272,6 +273,7 @@ function ChannelsPanel() {
 function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
   const a = useStore((s) => s.activity[id]);
   const paused = useStore((s) => isPaused(s, id));
+  const failure = useStore((s) => s.failures[id]);
   const feed = useStore((s) => s.feed);
   const now = useNow(a?.working === true);
   const recent = feed
@@ -302,6 +304,8 @@ function AgentDetail({ id, onClose }: { id: string; onClose: () => void }) {
             )}
             {paused && ` (its run started ${duration(now - a.since)} ago; resume it there)`}
           </>
+        ) : failure ? (
+          `Its last run failed at ${failedAt(failure)}: ${failure.error}`
         ) : (
           'Idle'
         )}

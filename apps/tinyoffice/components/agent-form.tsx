@@ -1,178 +1,90 @@
 'use client';
 /**
- * Create or edit an agent: the fields are checked with the contract's AgentFormSchema (the
- * schema PUT /api/agents/:id validates with) before anything is sent, and the server's own
- * refusals (rules across the whole settings file) land next to the same fields. Editing sends a
- * merge-patch of the fields that changed, so keys the form does not show (heartbeat when
- * untouched, mock scripts, steering, …) are never dropped.
+ * Create or edit an agent: a short form (id, runtime, model, workspace, sandbox) and the rest
+ * under "More". The fields are checked with the contract's AgentFormSchema (the schema PUT
+ * /api/agents/:id validates with) before anything is sent, and the server's own refusals (rules
+ * across the whole settings file) land next to the same fields. A field left empty is not sent:
+ * the daemon applies its defaults, the same for every way of making an agent. Editing sends a
+ * merge-patch of the fields that changed, so keys the form does not show (mock scripts,
+ * steering, …) are never dropped.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { isApiError, type Agent } from '@tinyagi/client';
+import { isApiError, type Agent, type RuntimeKindInfo } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
-import { getPath, setPath, type Json } from '@/lib/object-path';
+import { installHintOf, isInstalled, runtimeLabel } from '@/lib/runtimes';
 import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
+import { FIELDS, MORE_SECTIONS, SHORT_FIELDS, type FieldSpec } from '@/components/agent-form-fields';
+import { configOf, foldIntoListFields, patchOf, valuesOf, type Values } from '@/components/agent-form-values';
+import { PermissionRulesField } from '@/components/permission-rules';
 import { Button } from '@/components/ui';
 
-type Kind = 'text' | 'number' | 'textarea' | 'provider' | 'bool' | 'json';
-interface FieldSpec {
-  path: string;
-  label: string;
-  kind: Kind;
-  hint?: string;
+type Options = ReadonlyArray<{ value: string; label: string }>;
+
+/** The registered runtimes (GET /api/kinds: the built-ins and any a plugin added) and the custom providers. */
+function useProviders(current: string): { options: Options; runtimes: RuntimeKindInfo[] } {
+  const [custom, setCustom] = useState<string[]>([]);
+  const [runtimes, setRuntimes] = useState<RuntimeKindInfo[]>([]);
+  useEffect(() => {
+    api()
+      .listCustomProviders()
+      .then((list) => setCustom(list.map((p) => `custom:${p.id}`)))
+      .catch(() => setCustom([]));
+    api()
+      .listKinds()
+      .then((kinds) => setRuntimes(kinds.runtimes))
+      .catch(() => setRuntimes([]));
+  }, []);
+  const options = useMemo(() => {
+    const list = [...runtimes.map((r) => ({ value: r.name, label: runtimeLabel(r) })), ...custom.map((n) => ({ value: n, label: n }))];
+    if (current && !list.some((o) => o.value === current)) list.push({ value: current, label: current });
+    return [{ value: '', label: '(default runtime)' }, ...list];
+  }, [runtimes, custom, current]);
+  return { options, runtimes };
 }
 
-const SECTIONS: Array<{ title: string; fields: FieldSpec[] }> = [
-  {
-    title: 'Model',
-    fields: [
-      { path: 'name', label: 'Name', kind: 'text' },
-      { path: 'provider', label: 'Provider', kind: 'provider' },
-      { path: 'model', label: 'Model', kind: 'text', hint: 'e.g. sonnet, opus, claude-sonnet-4-6, gpt-5; empty: the provider’s default.' },
-      {
-        path: 'process',
-        label: 'Process',
-        kind: 'text',
-        hint: 'warm: the CLI stays running between messages, one process per open conversation (a few hundred MB each, closed after sessions.idle_minutes unused); per-message: started for every message. Empty: a new CLI agent is made warm, an existing one runs per message.',
-      },
-      { path: 'working_directory', label: 'Working directory', kind: 'text', hint: 'Empty: its own directory under the workspace.' },
-      { path: 'node', label: 'Node', kind: 'text', hint: 'The node that runs it when several share a PostgreSQL database (a worker’s --name); empty: any node.' },
-      { path: 'system_prompt', label: 'System prompt', kind: 'textarea' },
-    ],
-  },
-  {
-    title: 'Heartbeat',
-    fields: [
-      { path: 'heartbeat.enabled', label: 'Heartbeat enabled', kind: 'bool' },
-      { path: 'heartbeat.interval', label: 'Heartbeat interval (seconds)', kind: 'number' },
-    ],
-  },
-  {
-    title: 'Limits',
-    fields: [
-      { path: 'limits.max_depth', label: 'Max sub-agent depth', kind: 'number' },
-      { path: 'limits.max_hops', label: 'Max hops', kind: 'number' },
-      { path: 'limits.max_messages', label: 'Max messages per conversation', kind: 'number' },
-      { path: 'limits.max_fanout', label: 'Max fan-out', kind: 'number' },
-      { path: 'limits.max_children_per_run', label: 'Max children per run', kind: 'number' },
-      { path: 'limits.conversation_timeout_s', label: 'Conversation timeout (s)', kind: 'number' },
-      { path: 'timeout_s', label: 'Run timeout (s)', kind: 'number' },
-      { path: 'max_attempts', label: 'Max attempts', kind: 'number' },
-    ],
-  },
-  {
-    title: 'Budgets',
-    fields: [
-      { path: 'budgets.daily_usd', label: 'Daily budget (USD)', kind: 'number' },
-      { path: 'budgets.daily_tokens', label: 'Daily budget (tokens)', kind: 'number' },
-    ],
-  },
-  {
-    // docs/approvals.md: the rules are evaluated in the daemon, whatever the CLI.
-    title: 'Permissions',
-    fields: [
-      {
-        path: 'permission_mode',
-        label: 'Permission mode',
-        kind: 'text',
-        hint: 'ask: a person answers every request no rule decides (Approvals). Else the CLI’s own mode (default, acceptEdits, plan, bypassPermissions); empty: the runtime’s default.',
-      },
-      { path: 'permissions.expires_s', label: 'Approval expires after (s)', kind: 'number', hint: 'How long a person has to answer (default 600).' },
-      { path: 'permissions.on_expiry', label: 'On expiry', kind: 'text', hint: 'deny (default) or allow; the agent is told either way.' },
-      {
-        path: 'permissions.rules',
-        label: 'Rules (JSON list)',
-        kind: 'json',
-        hint: 'Any matching deny denies, else any matching ask asks, else a matching allow allows, else the mode decides. Each rule: {"action": "allow" | "deny" | "ask", "tool"?: glob, "command"?: glob, "path"?: "inside" | "outside" | glob, "input"?: the exact tool input}.',
-      },
-      {
-        path: 'permissions.approvers',
-        label: 'Approvers (JSON list)',
-        kind: 'json',
-        hint: 'Who may answer from the chat apps: globs on <channel>:<sender id>, e.g. ["telegram:12345", "slack:U*"]; empty: any paired sender of the conversation’s channel.',
-      },
-    ],
-  },
-];
-const FIELDS = SECTIONS.flatMap((s) => s.fields);
-const NUMBER = /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-
-type Values = Record<string, string>;
-
-function valuesOf(agent: Agent | null): Values {
-  const values: Values = {};
-  for (const f of FIELDS) {
-    const v = agent ? getPath(agent, f.path) : undefined;
-    values[f.path] = v === undefined || v === null ? '' : f.kind === 'json' ? JSON.stringify(v, null, 2) : String(v);
-  }
-  return values;
-}
-
-/** The form's fields as an agent settings object (empty fields are left out). */
-function configOf(values: Values): Json {
-  const out: Json = {};
-  for (const f of FIELDS) {
-    const raw = values[f.path] ?? '';
-    if (raw.trim() === '' && f.kind !== 'textarea') continue;
-    if (f.kind === 'textarea' && raw === '') continue;
-    // JSON that does not parse is checked before (jsonIssues); here it goes to the schema as typed.
-    if (f.kind === 'json') {
-      setPath(out, f.path, parseJson(raw) ?? raw);
-      continue;
+function AgentField({ f, value, onChange, issues, providers }: { f: FieldSpec; value: string; onChange: (v: string) => void; issues: FieldIssues; providers: Options }) {
+  const common = { path: f.path, label: f.label, issues, ...(f.hint ? { hint: f.hint } : {}) };
+  switch (f.kind) {
+    case 'provider':
+      return <SelectField {...common} value={value} onChange={onChange} options={providers} />;
+    case 'choice': {
+      const choices = f.choices ?? [];
+      const known = value === '' || choices.some((c) => c.value === value);
+      const options = [{ value: '', label: `(${f.defaultLabel ?? 'default'})` }, ...choices, ...(known ? [] : [{ value, label: value }])];
+      return <SelectField {...common} value={value} onChange={onChange} options={options} />;
     }
-    // A value that is not a number goes to the schema as typed, which names the field at fault.
-    const value = f.kind === 'number' ? (NUMBER.test(raw.trim()) ? Number(raw) : raw) : f.kind === 'bool' ? raw === 'true' : f.kind === 'textarea' ? raw : raw.trim();
-    setPath(out, f.path, value);
-  }
-  return out;
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** JSON fields whose text does not parse, said at the field. */
-function jsonIssues(values: Values): FieldIssues {
-  const issues: FieldIssues = {};
-  for (const f of FIELDS) {
-    const raw = (values[f.path] ?? '').trim();
-    if (f.kind !== 'json' || raw === '') continue;
-    try {
-      JSON.parse(raw);
-    } catch (err) {
-      issues[f.path] = [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`];
+    case 'bool':
+      return <BooleanField {...common} value={value === '' ? undefined : value === 'true'} onChange={(v) => onChange(v === undefined ? '' : String(v))} defaultLabel="default: on" />;
+    case 'rules':
+      return (
+        <div className="sm:col-span-2">
+          <PermissionRulesField {...common} value={value} onChange={onChange} />
+        </div>
+      );
+    default: {
+      const wide = f.kind === 'textarea' || f.kind === 'lines';
+      return (
+        <div className={wide ? 'sm:col-span-2' : ''}>
+          <TextField {...common} value={value} onChange={onChange} {...(wide ? { rows: f.kind === 'lines' ? 3 : 5 } : {})} />
+        </div>
+      );
     }
   }
-  return issues;
 }
 
-/** Issues inside a JSON field's value (`permissions.rules[0].action`) are shown at that field, with where. */
-function foldIntoJsonFields(issues: FieldIssues): FieldIssues {
-  const out: FieldIssues = {};
-  for (const [path, messages] of Object.entries(issues)) {
-    const field = FIELDS.find((f) => f.kind === 'json' && path !== f.path && (path.startsWith(`${f.path}[`) || path.startsWith(`${f.path}.`)));
-    const at = field ? field.path : path;
-    const texts = field ? messages.map((m) => `${path.slice(field.path.length)}: ${m}`) : messages;
-    out[at] = [...(out[at] ?? []), ...texts];
-  }
-  return out;
+/** Under the runtime: a runtime whose CLI the daemon does not find, and how to install it. */
+function RuntimeNote({ runtime }: { runtime: RuntimeKindInfo | undefined }) {
+  if (!runtime || isInstalled(runtime)) return null;
+  return (
+    <p data-testid="runtime-not-installed" className="text-xs text-amber-900 sm:col-span-2 dark:text-amber-200">
+      {runtime.title} is not installed on the daemon’s machine: {installHintOf(runtime)}. Its agents’ messages fail until it is.
+    </p>
+  );
 }
 
-/** A merge-patch of what changed: new values set, cleared fields deleted (null); nothing else. */
-function patchOf(before: Json, after: Json): Json {
-  const patch: Json = {};
-  for (const f of FIELDS) {
-    const a = getPath(before, f.path);
-    const b = getPath(after, f.path);
-    if (JSON.stringify(a) !== JSON.stringify(b)) setPath(patch, f.path, b === undefined ? null : b);
-  }
-  return patch;
-}
+const MORE_PATHS = new Set(MORE_SECTIONS.flatMap((s) => s.fields.map((f) => f.path)));
 
 export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (agent: Agent) => void }) {
   const editing = agent !== null;
@@ -182,9 +94,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
-  const [custom, setCustom] = useState<string[]>([]);
-  // The registered runtimes (GET /api/kinds: the built-ins and any a plugin added).
-  const [runtimes, setRuntimes] = useState<Array<{ name: string; title: string }>>([]);
+  const [more, setMore] = useState(false);
+  const { options: providers, runtimes } = useProviders(values['provider'] ?? '');
   // The schema is loaded as the form opens, so a submit does not wait for it.
   useContract();
 
@@ -197,27 +108,15 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
     loaded.current = next;
     setValues((v) => Object.fromEntries(Object.entries(next).map(([path, value]) => [path, v[path] !== before[path] ? (v[path] ?? value) : value])));
   }, [agent]);
-  useEffect(() => {
-    api()
-      .listCustomProviders()
-      .then((list) => setCustom(list.map((p) => `custom:${p.id}`)))
-      .catch(() => setCustom([]));
-    api()
-      .listKinds()
-      .then((kinds) => setRuntimes(kinds.runtimes.map((r) => ({ name: r.name, title: r.title }))))
-      .catch(() => setRuntimes([]));
-  }, []);
-
-  const providers = useMemo(() => {
-    const options = [...runtimes.map((r) => ({ value: r.name, label: `${r.name} (${r.title})` })), ...custom.map((n) => ({ value: n, label: n }))];
-    const current = values['provider'] ?? '';
-    if (current && !options.some((o) => o.value === current)) options.push({ value: current, label: current });
-    return [{ value: '', label: '(default runtime)' }, ...options];
-  }, [runtimes, custom, values]);
 
   const set = (path: string) => (value: string) => {
     setValues((v) => ({ ...v, [path]: value }));
     setSaved(null);
+  };
+  // A problem in a field under "More" opens it, so the person sees where.
+  const show = (found: FieldIssues) => {
+    setIssues(found);
+    if (Object.keys(found).some((path) => MORE_PATHS.has(path))) setMore(true);
   };
 
   async function save(): Promise<void> {
@@ -232,16 +131,16 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
       return;
     }
     const checked = schemas.AgentFormSchema.safeParse(config);
-    const local: FieldIssues = foldIntoJsonFields({ ...(checked.success ? {} : fromZodIssues(checked.error.issues)), ...jsonIssues(values) });
+    const local: FieldIssues = foldIntoListFields(checked.success ? {} : fromZodIssues(checked.error.issues));
     if (!editing && id.trim() === '') local['id'] = ['an id is required (a-z, 0-9, "_" or "-"; it names the agent’s directory)'];
-    setIssues(local);
+    show(local);
     if (Object.keys(local).length > 0) return;
     const agentId = editing ? agent.id : id.trim();
     setSaving(true);
     try {
       let result: Agent;
       if (editing) {
-        const { id: _id, ...before } = agent;
+        const { id: _id, sandboxStatus: _status, ...before } = agent;
         result = await api().patchAgent({ params: { id: agentId }, body: patchOf(before, config) });
       } else {
         // Create only: an id an agent or a team already has is refused (409), never overwritten.
@@ -254,7 +153,7 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
       if (isApiError(err, 'INVALID_ID') || isApiError(err, 'ALREADY_EXISTS')) setIssues({ id: [err.message] });
       else {
         const mapped = fromApiError(err, ['body.', `agents.${agentId}.`, `agents["${agentId}"].`]);
-        if (mapped) setIssues(foldIntoJsonFields(mapped));
+        if (mapped) show(foldIntoListFields(mapped));
         else setError(messageOf(err));
       }
     } finally {
@@ -262,6 +161,7 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
     }
   }
 
+  const field = (f: FieldSpec) => <AgentField key={f.path} f={f} value={values[f.path] ?? ''} onChange={set(f.path)} issues={issues} providers={providers} />;
   const placed = new Set(['id', ...FIELDS.map((f) => f.path)]);
   return (
     <form
@@ -273,36 +173,24 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
         void save();
       }}
     >
-      {!editing && (
-        <TextField path="id" label="Id" value={id} onChange={setId} issues={issues} hint="1-64 characters a-z, 0-9, “_” or “-”: it names the agent’s directory and is how you address it (@id)." />
-      )}
-      {SECTIONS.map((section) => (
-        <fieldset key={section.title} className="min-w-0 rounded border border-slate-200 p-3 dark:border-slate-700">
-          <legend className="px-1 text-sm font-semibold">{section.title}</legend>
-          <div className="grid gap-3 sm:grid-cols-2">
-            {section.fields.map((f) => {
-              const common = { path: f.path, label: f.label, issues, ...(f.hint ? { hint: f.hint } : {}) };
-              const value = values[f.path] ?? '';
-              if (f.kind === 'provider') return <SelectField key={f.path} {...common} value={value} onChange={set(f.path)} options={providers} />;
-              if (f.kind === 'bool')
-                return (
-                  <BooleanField
-                    key={f.path}
-                    {...common}
-                    value={value === '' ? undefined : value === 'true'}
-                    onChange={(v) => set(f.path)(v === undefined ? '' : String(v))}
-                    defaultLabel="default: on"
-                  />
-                );
-              return (
-                <div key={f.path} className={f.kind === 'textarea' || f.kind === 'json' ? 'sm:col-span-2' : ''}>
-                  <TextField {...common} value={value} onChange={set(f.path)} {...(f.kind === 'textarea' || f.kind === 'json' ? { rows: 5 } : {})} />
-                </div>
-              );
-            })}
-          </div>
-        </fieldset>
-      ))}
+      <div className="grid gap-3 sm:grid-cols-2">
+        {!editing && (
+          <TextField path="id" label="Id" value={id} onChange={setId} issues={issues} hint="1-64 characters a-z, 0-9, “_” or “-”: it names the agent’s directory and is how you address it (@id)." />
+        )}
+        {SHORT_FIELDS.map(field)}
+        <RuntimeNote runtime={runtimes.find((r) => r.name === values['provider'])} />
+      </div>
+      <details open={more} onToggle={(e) => setMore(e.currentTarget.open)} className="rounded border border-slate-200 dark:border-slate-700">
+        <summary className="cursor-pointer px-3 py-2 text-sm font-semibold">More: name, process, permissions, heartbeat, limits, budgets</summary>
+        <div className="space-y-4 p-3 pt-0">
+          {MORE_SECTIONS.map((section) => (
+            <fieldset key={section.title} className="min-w-0 rounded border border-slate-200 p-3 dark:border-slate-700">
+              <legend className="px-1 text-sm font-semibold">{section.title}</legend>
+              <div className="grid gap-3 sm:grid-cols-2">{section.fields.map(field)}</div>
+            </fieldset>
+          ))}
+        </div>
+      </details>
       <IssueSummary issues={issues} placed={placed} />
       {error && (
         <p role="alert" className="text-sm text-red-700 dark:text-red-300">

@@ -296,7 +296,8 @@ function withPersonLines(lines: readonly Line[], person: readonly Line[], conver
 /** The person as a bubble names them: this page's own messages are "You". */
 function personName(sender: string, channel?: string): string {
   if (sender === SENDER) return 'You';
-  return channel && channel !== CHANNEL ? `${sender} on ${channel}` : sender;
+  // A sender named after its channel (the CLI's "cli" on "cli") is said once.
+  return channel && channel !== CHANNEL && channel !== sender ? `${sender} on ${channel}` : sender;
 }
 
 /** A message an agent received from another agent (its sender is `@agent`). */

@@ -1,13 +1,12 @@
 /** Small shared pieces: avatar colour, panels, buttons, durations and money. */
 import type { ButtonHTMLAttributes, ReactNode } from 'react';
+import { agentHue } from '@/lib/agent-colour';
 
-const HUES = ['bg-sky-700', 'bg-violet-700', 'bg-emerald-700', 'bg-rose-700', 'bg-amber-700', 'bg-teal-700', 'bg-indigo-700', 'bg-fuchsia-700'];
+// The hues of lib/usage.ts's PALETTE, in its order (lib/agent-colour.ts), one shade darker for white initials.
+const HUES = ['bg-sky-700', 'bg-violet-700', 'bg-emerald-700', 'bg-amber-700', 'bg-rose-700', 'bg-teal-700', 'bg-indigo-700', 'bg-fuchsia-700'];
 
 export function hueOf(id: string): string {
-  let h = 0;
-  for (const ch of id) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
-  h = (h ^ (h >>> 7)) >>> 0;
-  return HUES[h % HUES.length]!;
+  return HUES[agentHue(id)]!;
 }
 
 export function Avatar({ id, size = 'md' }: { id: string; size?: 'sm' | 'md' }) {

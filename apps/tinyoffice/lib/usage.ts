@@ -4,11 +4,12 @@
  * folded into "other" so colours stay tellable apart, and the budget lines that apply.
  */
 import type { UsageReport, UsageSeriesGroup } from '@tinyagi/client';
+import { agentHue } from '@/lib/agent-colour';
 
 export type UsageMetric = 'cost' | 'tokens';
 
 export const OTHER_KEY = '\u0000other';
-/** Colours that read on white and on slate-900 (contrast ≥ 3:1 against both for graphics). */
+/** Colours that read on white and on slate-900 (contrast ≥ 3:1 against both for graphics); the avatars' hues, in their order. */
 export const PALETTE = ['#0284c7', '#7c3aed', '#059669', '#d97706', '#e11d48', '#0d9488', '#4f46e5', '#c026d3'];
 export const OTHER_COLOUR = '#94a3b8';
 export const MAX_KEYS = PALETTE.length;
@@ -46,6 +47,21 @@ export function metricOf(row: { inputTokens: number; outputTokens: number; costU
   return metric === 'cost' ? row.costUsd : row.inputTokens + row.outputTokens;
 }
 
+/**
+ * The series' colours: by rank, except agents, which take their avatar's hue (lib/agent-colour.ts);
+ * an agent whose hue a bigger one already took gets the next free colour, so bars stay tellable apart.
+ */
+function coloursOf(group: UsageSeriesGroup, keys: readonly string[]): string[] {
+  if (group !== 'agent') return keys.map((_, i) => PALETTE[i]!);
+  const taken = new Set<number>();
+  return keys.map((key) => {
+    let hue = key === '' ? 0 : agentHue(key);
+    while (taken.has(hue)) hue = (hue + 1) % PALETTE.length;
+    taken.add(hue);
+    return PALETTE[hue]!;
+  });
+}
+
 export function chartData(report: UsageReport, group: UsageSeriesGroup, metric: UsageMetric, names: Record<string, string>): ChartData {
   const buckets = (report.buckets ?? []).map((b) => b.label);
   const index = new Map(buckets.map((label, i) => [label, i]));
@@ -62,7 +78,11 @@ export function chartData(report: UsageReport, group: UsageSeriesGroup, metric: 
   const ranked = [...byKey.entries()].map(([key, values]) => ({ key, values, total: values.reduce((a, b) => a + b, 0) })).sort((a, b) => b.total - a.total || a.key.localeCompare(b.key));
   const shown = ranked.slice(0, ranked.length > MAX_KEYS ? MAX_KEYS - 1 : MAX_KEYS);
   const rest = ranked.slice(shown.length);
-  const series: ChartSeries[] = shown.map((s, i) => ({ ...s, label: keyLabel(group, s.key, names), colour: PALETTE[i]! }));
+  const colours = coloursOf(
+    group,
+    shown.map((s) => s.key),
+  );
+  const series: ChartSeries[] = shown.map((s, i) => ({ ...s, label: keyLabel(group, s.key, names), colour: colours[i]! }));
   if (rest.length > 0) {
     const values = buckets.map((_, i) => rest.reduce((sum, s) => sum + s.values[i]!, 0));
     series.push({ key: OTHER_KEY, label: `other (${rest.length})`, colour: OTHER_COLOUR, values, total: values.reduce((a, b) => a + b, 0) });

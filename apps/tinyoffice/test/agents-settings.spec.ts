@@ -5,7 +5,7 @@
  * a cron schedule's next runs, the settings form and its raw JSON view, and changes made with
  * the CLI appearing in the open page. axe on every new page and tab, light and dark (test/look.ts).
  */
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OFFICE_OUT, PLANTED_KEY, openOffice, type Daemon } from './daemon';
@@ -30,6 +30,13 @@ test.afterAll(async () => {
 type Loose = any;
 const settingsFile = (): Loose => JSON.parse(readFileSync(join(daemon.home, 'settings.json'), 'utf8'));
 
+/** Opens the agent form's "More" (name, process, permissions, heartbeat, limits, budgets). */
+async function openMore(form: Locator): Promise<void> {
+  const more = form.locator('details');
+  if ((await more.getAttribute('open')) === null) await more.locator('summary').click();
+  await expect(more).toHaveAttribute('open', '');
+}
+
 test('create an agent: a bad model is refused at its field, the fixed one is saved and `tinyagi agent list` shows it', async () => {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
   await expect(page.getByTestId('agents-table').locator('[data-agent-row="coder"]')).toBeVisible();
@@ -40,14 +47,15 @@ test('create an agent: a bad model is refused at its field, the fixed one is sav
   // An id that is taken is refused at its field; the existing agent is left as it was.
   const coderBefore = settingsFile().agents.coder;
   await form.getByLabel('Id', { exact: true }).fill('coder');
+  await openMore(form);
   await form.getByLabel('Name', { exact: true }).fill('Impostor');
-  await form.getByLabel('Provider', { exact: true }).selectOption('mock');
+  await form.getByLabel('Runtime', { exact: true }).selectOption('mock');
   await form.getByRole('button', { name: 'Create agent' }).click();
   await expect(form.getByTestId('field-error-id')).toContainText('already used by an agent');
   expect(settingsFile().agents.coder).toEqual(coderBefore);
   await form.getByLabel('Id', { exact: true }).fill('writer');
   await form.getByLabel('Name', { exact: true }).fill('Writer');
-  await form.getByLabel('Provider', { exact: true }).selectOption('mock');
+  await form.getByLabel('Runtime', { exact: true }).selectOption('mock');
   await form.getByLabel('Model', { exact: true }).fill('claude sonnet 4');
   await form.getByLabel('Heartbeat interval (seconds)', { exact: true }).fill('soon');
   await form.getByLabel('Daily budget (USD)', { exact: true }).fill('-5');
@@ -79,12 +87,14 @@ test('create an agent: a bad model is refused at its field, the fixed one is sav
   await page.getByRole('button', { name: 'New agent' }).click();
   const second = page.getByRole('form', { name: 'New agent' });
   await second.getByLabel('Id', { exact: true }).fill('warmcc');
+  await openMore(second);
   await second.getByLabel('Name', { exact: true }).fill('Warm');
-  await second.getByLabel('Provider', { exact: true }).selectOption('claude-code');
+  await second.getByLabel('Runtime', { exact: true }).selectOption('claude-code');
   await second.getByRole('button', { name: 'Create agent' }).click();
   await expect(page).toHaveURL(/\/agents\/view\?id=warmcc/);
   expect(settingsFile().agents.warmcc).toMatchObject({ provider: 'claude-code', process: 'warm', permission_mode: 'ask' });
   await page.goto(`${daemon.url}/agents/view?id=warmcc&tab=settings`);
+  await openMore(page.getByRole('form', { name: 'Edit agent warmcc' }));
   await expect(page.getByRole('form', { name: 'Edit agent warmcc' }).getByLabel('Process', { exact: true })).toHaveValue('warm');
   await daemon.cli(['agent', 'remove', 'warmcc', '--yes']);
 });
@@ -93,6 +103,7 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
   const form = page.getByRole('form', { name: 'Edit agent writer' });
   await expect(form.getByLabel('Model', { exact: true })).toHaveValue('sonnet');
+  await openMore(form);
   await form.getByLabel('Name', { exact: true }).fill('Writer Two');
   await form.getByRole('button', { name: 'Save changes' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved.');
@@ -103,6 +114,7 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   const mockBefore = settingsFile().agents.coder.mock;
   await page.goto(`${daemon.url}/agents/view?id=coder&tab=settings`);
   const coder = page.getByRole('form', { name: 'Edit agent coder' });
+  await openMore(coder);
   await coder.getByLabel('Heartbeat enabled', { exact: true }).selectOption('false');
   await coder.getByRole('button', { name: 'Save changes' }).click();
   await expect(coder.getByRole('status')).toHaveText('Saved.');
@@ -110,16 +122,16 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
 
   // Refusals only the daemon can make (core's rules over the whole file) land at the field too,
   // or, when they name another agent, in the list above the button.
-  await coder.getByLabel('Working directory', { exact: true }).fill('../outside');
+  await coder.getByLabel('Workspace', { exact: true }).fill('../outside');
   // A settings change made meanwhile (the CLI here; also this form's own save, echoed as
   // settings.changed) reloads the agent: the fields not edited follow it, what was typed stays.
   // (It used to reset every field: a save right after typing then sent nothing.)
   await daemon.cli(['agent', 'provider', 'coder', 'mock', '--model', 'haiku']);
   await expect(coder.getByLabel('Model', { exact: true })).toHaveValue('haiku');
-  await expect(coder.getByLabel('Working directory', { exact: true })).toHaveValue('../outside');
+  await expect(coder.getByLabel('Workspace', { exact: true })).toHaveValue('../outside');
   await coder.getByRole('button', { name: 'Save changes' }).click();
   await expect(coder.getByTestId('field-error-working_directory')).toContainText('escapes the workspace');
-  await coder.getByLabel('Working directory', { exact: true }).fill(join(daemon.home, '..', 'workspace', 'reviewer'));
+  await coder.getByLabel('Workspace', { exact: true }).fill(join(daemon.home, '..', 'workspace', 'reviewer'));
   await coder.getByRole('button', { name: 'Save changes' }).click();
   await expect(coder.getByTestId('form-issues')).toContainText('agents.reviewer');
   expect(settingsFile().agents.coder.working_directory).toBeUndefined();
@@ -151,6 +163,7 @@ test('placing an agent on a node: a bad name is refused at the field; the list t
 
   await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
   const form = page.getByRole('form', { name: 'Edit agent writer' });
+  await openMore(form);
   await form.getByLabel('Node', { exact: true }).fill('gpu box');
   await form.getByRole('button', { name: 'Save changes' }).click();
   await expect(form.getByTestId('field-error-node')).toBeVisible();
@@ -173,6 +186,7 @@ test('placing an agent on a node: a bad name is refused at the field; the list t
   await page.setViewportSize({ width: 1280, height: 800 });
 
   await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
+  await openMore(form);
   await form.getByLabel('Node', { exact: true }).fill('');
   await form.getByRole('button', { name: 'Save changes' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved.');
@@ -202,23 +216,26 @@ test('the Sandbox column: a sandboxed agent says whether its boundary holds, wit
   await daemon.cli(['agent', 'remove', 'scripted', '--purge', '--yes']);
 });
 
-test('permissions: the mode, expiry and rules are listed and edited in the form; JSON that does not parse and a bad rule are refused at their field', async () => {
+test('permissions: the mode, expiry and rules are listed and edited in the form, the rules as rows; a bad rule is refused at its row', async () => {
   await page.goto(`${daemon.url}/agents/view?id=writer&tab=settings`);
   const form = page.getByRole('form', { name: 'Edit agent writer' });
-  const rules = form.getByLabel('Rules (JSON list)', { exact: true });
-  await expect(rules).toHaveValue('');
-  await form.getByLabel('Permission mode', { exact: true }).fill('ask');
-  await rules.fill('[{"action": "allow", "tool": "Bash", "command": "git status*"');
+  await openMore(form);
+  await expect(form.getByText('No rules: the permission mode decides every request.')).toBeVisible();
+  await form.getByLabel('Permission mode', { exact: true }).selectOption('ask');
+  await form.getByRole('button', { name: 'Add rule' }).click();
+  await form.getByLabel('Rule 1 decision', { exact: true }).selectOption('allow');
+  await form.getByLabel('Rule 1 tool', { exact: true }).fill('B'.repeat(201));
+  await form.getByLabel('Rule 1 command', { exact: true }).fill('git status*');
   await form.getByRole('button', { name: 'Save changes' }).click();
-  await expect(form.getByTestId('field-error-permissions.rules')).toContainText('not valid JSON');
+  await expect(form.getByTestId('field-error-permissions.rules')).toContainText('rule 1, tool');
   expect(settingsFile().agents.writer.permission_mode).toBeUndefined();
-
-  await rules.fill('[{"action": "maybe", "tool": "Bash"}]');
-  await form.getByRole('button', { name: 'Save changes' }).click();
-  await expect(form.getByTestId('field-error-permissions.rules')).toContainText('[0].action');
   expect(settingsFile().agents.writer.permissions).toBeUndefined();
 
-  await rules.fill('[{"action": "allow", "tool": "Bash", "command": "git status*"}, {"action": "deny", "tool": "Bash", "command": "rm -rf *"}]');
+  await form.getByLabel('Rule 1 tool', { exact: true }).fill('Bash');
+  await form.getByRole('button', { name: 'Add rule' }).click();
+  await form.getByLabel('Rule 2 decision', { exact: true }).selectOption('deny');
+  await form.getByLabel('Rule 2 tool', { exact: true }).fill('Bash');
+  await form.getByLabel('Rule 2 command', { exact: true }).fill('rm -rf *');
   await form.getByLabel('Approval expires after (s)', { exact: true }).fill('120');
   await form.getByRole('button', { name: 'Save changes' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved.');
@@ -234,13 +251,17 @@ test('permissions: the mode, expiry and rules are listed and edited in the form;
   });
   await shot(page, 'agent-permissions');
 
-  // A rule added elsewhere (allow always from an approval, the CLI) is listed in the open form.
+  // The rules written are listed as rows in the form when the page opens again.
   await page.reload();
-  await expect(form.getByLabel('Rules (JSON list)', { exact: true })).toHaveValue(/git status\*[\s\S]*rm -rf \*/);
+  await openMore(form);
+  await expect(form.getByLabel('Rule 1 command', { exact: true })).toHaveValue('git status*');
+  await expect(form.getByLabel('Rule 2 decision', { exact: true })).toHaveValue('deny');
+  await expect(form.getByLabel('Rule 2 command', { exact: true })).toHaveValue('rm -rf *');
   // Removing every rule and the mode leaves the agent as it was.
-  await form.getByLabel('Rules (JSON list)', { exact: true }).fill('');
+  await form.getByRole('button', { name: 'Remove rule 2' }).click();
+  await form.getByRole('button', { name: 'Remove rule 1' }).click();
   await form.getByLabel('Approval expires after (s)', { exact: true }).fill('');
-  await form.getByLabel('Permission mode', { exact: true }).fill('');
+  await form.getByLabel('Permission mode', { exact: true }).selectOption('');
   await form.getByRole('button', { name: 'Save changes' }).click();
   await expect(form.getByRole('status')).toHaveText('Saved.');
   expect(settingsFile().agents.writer.permission_mode).toBeUndefined();

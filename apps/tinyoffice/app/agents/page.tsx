@@ -9,10 +9,12 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import type { Agent, NodeStatus } from '@tinyagi/client';
+import type { NodeStatus } from '@tinyagi/client';
 import { api } from '@/lib/api';
+import { agentStateText } from '@/lib/agent-state';
 import { isPaused, setState, useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
+import { SandboxCell } from '@/components/sandbox-status';
 import { Avatar, Button, Panel, StatusPill } from '@/components/ui';
 
 const NODES_REFRESH_MS = 10_000;
@@ -43,26 +45,6 @@ function useNodes(): NodeStatus[] {
 
 const NO_NODES: NodeStatus[] = [];
 
-type SandboxView = NonNullable<Agent['sandboxStatus']>;
-
-function SandboxCell({ status }: { status: SandboxView | undefined }) {
-  if (!status || status.setting === 'off') return <span className="text-slate-600 dark:text-slate-300">off</span>;
-  return (
-    <span className="block max-w-xs">
-      <span className="flex items-center gap-1 whitespace-nowrap">
-        <StatusPill status={status.state} />
-        <span className="text-xs text-slate-600 dark:text-slate-300">{status.setting}</span>
-      </span>
-      {status.state === 'degraded' && (
-        <span className="mt-0.5 block text-xs text-amber-900 dark:text-amber-200">
-          {status.reason}
-          {status.fix && <span className="block text-slate-700 dark:text-slate-300">Fix: {status.fix}</span>}
-        </span>
-      )}
-    </span>
-  );
-}
-
 function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus[] }) {
   if (node === undefined) return <span className="text-slate-600 dark:text-slate-300">any</span>;
   const state = nodes.find((n) => n.name === node)?.state;
@@ -78,6 +60,7 @@ export default function AgentsPage() {
   const agents = useStore((s) => s.agents);
   const activity = useStore((s) => s.activity);
   const pausedRuns = useStore((s) => s.pausedRuns);
+  const failures = useStore((s) => s.failures);
   const nodes = useNodes();
   const nodeOf = (a: (typeof agents)[number]) => (typeof a.node === 'string' ? a.node : undefined);
   const showNodes = nodes.length > 0 || agents.some((a) => nodeOf(a) !== undefined);
@@ -128,7 +111,7 @@ export default function AgentsPage() {
                           {provider} · <span className="font-mono">{model}</span>
                         </span>
                       </td>
-                      <td data-agent-status={a.id}>{isPaused({ activity, pausedRuns }, a.id) ? 'paused' : activity[a.id]?.working ? 'working' : 'idle'}</td>
+                      <td data-agent-status={a.id}>{agentStateText({ working: activity[a.id]?.working === true, paused: isPaused({ activity, pausedRuns }, a.id), failure: failures[a.id] })}</td>
                       <td data-agent-heartbeat={a.id}>{a.heartbeat?.enabled === false ? 'off' : a.heartbeat?.interval ? `every ${a.heartbeat.interval} s` : 'on'}</td>
                       <td className="hidden sm:table-cell">{provider}</td>
                       <td className="hidden font-mono text-xs sm:table-cell">{model}</td>

@@ -13,6 +13,7 @@ import { AgentForm } from '@/components/agent-form';
 import { ChatPanel } from '@/components/chat-panel';
 import { HeartbeatTab, MemoryTab, PromptTab, SkillsTab, UsageTab } from '@/components/agent-tabs';
 import { SchedulesTab } from '@/components/agent-schedules';
+import { SandboxSummary } from '@/components/sandbox-status';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
 import { usePageTitle } from '@/components/shell';
 
@@ -124,6 +125,9 @@ function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'settings' && (
           <Panel title="Settings">
+            <div className="mb-4">
+              <SandboxSummary agent={agent} />
+            </div>
             <AgentForm agent={agent} onSaved={() => {}} />
           </Panel>
         )}
