@@ -373,8 +373,8 @@ class Parser {
         this.#pos++;
         continue;
       }
-      const raw = this.#src.slice(start, this.#pos);
       if (cmd.words.length === 0) {
+        const raw = this.#src.slice(start, this.#pos);
         if (raw.includes('=') && ASSIGNMENT.test(raw)) {
           if (this.#peek() === '(' && raw.endsWith('=')) {
             this.#opaque('an array assignment');
@@ -393,11 +393,11 @@ class Parser {
         const variable = raw.startsWith('"$') ? /^"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})"$/.exec(raw) : null;
         const name = variable ? (variable[1] ?? variable[2])! : undefined;
         if (name !== undefined && Object.hasOwn(this.#known, name)) {
-          cmd.words.push({ value: this.#known[name]!, text: this.#known[name]! });
+          addWord(cmd, { value: this.#known[name]!, text: this.#known[name]! });
           continue;
         }
       }
-      cmd.words.push(word);
+      addWord(cmd, word);
     }
     // In the order written: before the commands of its own substitutions, which were added while its words were read.
     if (cmd.words.length + cmd.assignments.length + cmd.redirects.length > 0) {
@@ -768,6 +768,12 @@ class Parser {
   }
 }
 
+/** Adds a word to a command (the first as an array of one: most commands have few words, and a long line many commands). */
+function addWord(cmd: SimpleCommand, word: ShellWord): void {
+  if (cmd.words.length === 0) cmd.words = [word];
+  else cmd.words.push(word);
+}
+
 function newWord(): WordBuilder {
   return { value: '', text: '', quoted: undefined, dynamic: false, anyQuote: false, started: false };
 }
@@ -797,14 +803,14 @@ function finish(w: WordBuilder): ShellWord {
 function markExpansions(w: WordBuilder): void {
   if (w.dynamic) return;
   const v = w.value;
-  const unquoted = (i: number): boolean => w.quoted?.[i] !== true;
+  const quoted = w.quoted;
   for (let i = 0; i < v.length; i++) {
-    if (!unquoted(i)) continue;
+    if (quoted?.[i] === true) continue;
     const c = v[i]!;
     if (c === '*' || c === '?' || c === '[') w.dynamic = true;
-    if (c === '~' && (i === 0 || ((v[i - 1] === '=' || v[i - 1] === ':') && unquoted(i - 1)))) w.dynamic = true;
+    if (c === '~' && (i === 0 || ((v[i - 1] === '=' || v[i - 1] === ':') && quoted?.[i - 1] !== true))) w.dynamic = true;
   }
-  if (!w.dynamic && hasBraceExpansion(v, w.quoted)) w.dynamic = true;
+  if (!w.dynamic && v.includes('{') && hasBraceExpansion(v, quoted)) w.dynamic = true;
 }
 
 /** A brace sequence's inside (`1..5`, `a..e`, `10..1..-2`), matched where it starts and must end. */
