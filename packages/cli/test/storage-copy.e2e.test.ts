@@ -147,6 +147,13 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     // New work continues after the copied ids.
     const after = await h.api.sendMessage({ body: { agent: 'a', message: 'on PostgreSQL now' } });
     await waitFor(async () => (await h.api.getMessage({ params: { id: after.messageId } })).message.status === 'completed', 60_000, 'a reply on PostgreSQL');
+    // The run records the node that ran it: the API's run and tree, and the CLI's tree.
+    const self = (await h.api.status()).nodes.find((n) => n.self)!;
+    const [root] = (await h.api.getConversation({ params: { id: after.conversationId } })).roots;
+    expect(root).toMatchObject({ node: self.name });
+    expect((await h.api.getRun({ params: { id: root!.runId } })).run.node).toBe(self.name);
+    expect(await h.cliHereOk(['runs', 'tree', after.conversationId])).toContain(`on ${self.name}`);
+    expect(conversation.roots[0]!.node).toBeUndefined();
 
     // An agent placed on a node that never ran: its message waits, and the status says for what.
     await h.api.sendMessage({ body: { agent: 'placed', message: 'for the gpu box' } });

@@ -249,6 +249,8 @@ function mergeRecord(draft: Draft, record: RunNode): void {
   }
   const steering = withSteering(known.steering, record.steering ?? []);
   if (steering !== known.steering) draft.edit(record.runId).steering = steering;
+  // Events do not say which node ran a run; the record does (several nodes).
+  if (record.node && record.node !== known.node) draft.edit(record.runId).node = record.node;
   // A snapshot never moves a run backwards; at the same rank it is at least as new as the events.
   if (RANK[record.status] < RANK[known.status]) {
     if (known.startedAt === null && record.startedAt !== null) draft.edit(record.runId).startedAt = record.startedAt;

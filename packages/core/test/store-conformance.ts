@@ -66,6 +66,12 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(await runs.openRunCount(c.id)).toBe(3);
         await runs.startRun(root.id, { messageIds: ['msg_1'], input: 'composed' });
         expect(await runs.mustGetRun(root.id)).toMatchObject({ status: 'running', messageIds: ['msg_1'], input: 'composed' });
+        expect((await runs.mustGetRun(root.id)).node).toBeUndefined();
+        // With several nodes the start records the node that runs it; a retry's start on another node moves it there.
+        await runs.startRun(child.id, { node: 'gpu-box' });
+        expect(await runs.mustGetRun(child.id)).toMatchObject({ status: 'running', node: 'gpu-box' });
+        await runs.startRun(child.id, { node: 'cpu-box' });
+        expect((await runs.mustGetRun(child.id)).node).toBe('cpu-box');
         expect(await runs.finishRun(root.id, { status: 'completed', output: 'done', usage: { inputTokens: 100, outputTokens: 20 }, costUsd: 0.01 })).toBe(true);
         expect(await runs.finishRun(root.id, { status: 'failed', error: 'late' })).toBe(false);
         expect(await runs.mustGetRun(root.id)).toMatchObject({ status: 'completed', output: 'done', inputTokens: 100, outputTokens: 20, costUsd: 0.01 });

@@ -24,6 +24,7 @@ function line(run: RunNode): string {
     `${MARK[run.status] ?? '?'} ${style.bold(run.agentId)}`,
     run.status,
     style.dim(run.cause),
+    run.node ? style.dim(`on ${run.node}`) : '',
     took,
     tokens > 0 ? `${tokens} tok` : '',
     run.costUsd > 0 ? `$${run.costUsd.toFixed(4)}` : '',

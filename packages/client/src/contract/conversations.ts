@@ -52,6 +52,8 @@ export const RunNodeSchema = z
     error: NullableStr,
     startedAt: NullableTimestamp,
     endedAt: NullableTimestamp,
+    /** The name of the node that ran it, with several nodes (PostgreSQL); absent with one process. */
+    node: NullableStr.optional(),
     /** Accepted steering commands, oldest first (the API's tree; absent when there were none). */
     steering: z.array(RunSteerEntrySchema).optional(),
     get children(): z.ZodArray<typeof RunNodeSchema> {

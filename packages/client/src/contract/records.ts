@@ -95,6 +95,8 @@ export const RunSchema = z
     /** Metered by the model proxy (null or absent: no call of the run went through it); `inputTokens`… above are what the CLI reported. */
     metered: MeteredUsageSchema.nullable().optional(),
     error: nullableString,
+    /** The name of the node that ran it, with several nodes (PostgreSQL); absent with one process. */
+    node: nullableString.optional(),
     createdAt: TimestampSchema,
     startedAt: NullableTimestamp,
     endedAt: NullableTimestamp,

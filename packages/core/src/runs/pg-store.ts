@@ -4,7 +4,7 @@
  * transaction of `tx.stores.runs`). Counters are added in place (`x = x + $1`), so two nodes
  * bumping one conversation never lose an update; `finishRun` changes a run only while it is open.
  */
-import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend } from './store.ts';
+import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend, StartRunPatch } from './store.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
@@ -131,7 +131,7 @@ export class PgRunStore implements RunStoreApi {
     return toRun(row!);
   }
 
-  async startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): Promise<void> {
+  async startRun(id: string, patch: StartRunPatch = {}): Promise<void> {
     await this.#scope.query(this.#sql.s.startRun, [...startRunValues(patch), id]);
   }
 

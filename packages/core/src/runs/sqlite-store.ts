@@ -45,6 +45,7 @@ import {
   runNotFound,
   runStatements,
   startRunValues,
+  type StartRunPatch,
   steeringStatements,
   steeringValues,
   throwError,
@@ -110,7 +111,7 @@ export class RunStore implements RunStoreApi {
     return this.getRun(values[0] as string)!;
   }
 
-  startRun(id: string, patch: { messageIds?: string[]; input?: string } = {}): void {
+  startRun(id: string, patch: StartRunPatch = {}): void {
     this.#db.write(() => this.#db.prepare(S.startRun).run(...startRunValues(patch), id));
   }
 

@@ -58,9 +58,18 @@ export interface RunRecord {
   /** Metered by the model proxy; null when no call of the run went through it (the stores always set it). */
   metered?: MeteredUsage | null;
   error: string | null;
+  /** The name of the node that ran it (several nodes on PostgreSQL); null with one process, or before it started. */
+  node?: string | null;
   createdAt: number;
   startedAt: number | null;
   endedAt: number | null;
+}
+
+/** What a run's start records: the messages it takes, its input, and the node that runs it (several nodes). */
+export interface StartRunPatch {
+  messageIds?: string[];
+  input?: string;
+  node?: string;
 }
 
 export interface CreateRunInput {
@@ -224,7 +233,7 @@ export function runStatements(conversations: string, runs: string, collation: st
     bumpConversation: `UPDATE ${conversations} SET ${BUMP_SETS} WHERE id = ?`,
     updateConversation: (sets: string) => `UPDATE ${conversations} SET ${sets} WHERE id = ?`,
     insertRun: `INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES (${marks(17)})`,
-    startRun: `UPDATE ${runs} SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input) WHERE id = ? AND status IN ('queued', 'running')`,
+    startRun: `UPDATE ${runs} SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input), node = COALESCE(?, node) WHERE id = ? AND status IN ('queued', 'running')`,
     finishRun: `UPDATE ${runs} SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
       WHERE id = ? AND status IN ('queued', 'running')`,
     addUsage: `UPDATE ${runs} SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
@@ -372,8 +381,8 @@ export function conversationPatchSets(patch: ConversationPatch): { sets: string;
   return { sets: sets.join(', '), params };
 }
 
-export function startRunValues(patch: { messageIds?: string[]; input?: string }): unknown[] {
-  return [Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null];
+export function startRunValues(patch: StartRunPatch): unknown[] {
+  return [Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null, patch.node ?? null];
 }
 
 export function finishRunValues(result: RunFinish): unknown[] {
@@ -427,7 +436,7 @@ export interface RunStoreApi {
   bumpConversation(id: string, delta: ConversationDelta): Awaitable<void>;
   updateConversation(id: string, patch: ConversationPatch): Awaitable<void>;
   createRun(input: CreateRunInput): Awaitable<RunRecord>;
-  startRun(id: string, patch?: { messageIds?: string[]; input?: string }): Awaitable<void>;
+  startRun(id: string, patch?: StartRunPatch): Awaitable<void>;
   /** False when the run had already ended (nothing changed). */
   finishRun(id: string, result: RunFinish): Awaitable<boolean>;
   addUsage(id: string, usage: Usage, costUsd: number): Awaitable<void>;
@@ -484,6 +493,7 @@ export function toRun(r: RunRow): RunRecord {
           }
         : null,
     error: r.error,
+    ...(r.node ? { node: r.node } : {}),
     createdAt: r.created_at,
     startedAt: r.started_at,
     endedAt: r.ended_at,

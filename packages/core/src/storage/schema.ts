@@ -162,6 +162,8 @@ export const runs = sqliteTable(
     meteredCacheWriteTokens: integer('metered_cache_write_tokens').notNull().default(0),
     /** The metered calls at the models' list prices (sandbox/model-prices.ts), beside `cost_usd`, the CLI's own figure. */
     meteredCostUsd: real('metered_cost_usd').notNull().default(0),
+    /** The name of the node that ran it (several nodes on PostgreSQL); null with one process, or before it started. */
+    node: text('node'),
     createdAt: integer('created_at').notNull(),
     startedAt: integer('started_at'),
     endedAt: integer('ended_at'),

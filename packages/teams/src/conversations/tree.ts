@@ -34,6 +34,7 @@ export function runNode(run: RunRecord, steering?: readonly RunSteerEntry[]): Ru
     error: run.error,
     startedAt: run.startedAt,
     endedAt: run.endedAt,
+    ...(run.node ? { node: run.node } : {}),
     ...(steering && steering.length > 0 ? { steering: [...steering] } : {}),
     children: [],
   };

@@ -54,9 +54,9 @@ function providerOf(ctx: Pick<Ctx, 'getSettings'>, agentId: string): string {
   return agentProvider(settings, ownEntry(settings.agents, agentId) ?? {});
 }
 
-/** queued -> running (with `run.started`); a retried run that is already running stays silent. */
-export function* markStarted(ctx: Pick<Ctx, 'observers'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
-  yield* io(tx.stores.runs.startRun(run.id, { messageIds }));
+/** queued -> running (with `run.started`), recording the node that runs it; a retried run that is already running stays silent. */
+export function* markStarted(ctx: Pick<Ctx, 'observers' | 'node'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
+  yield* io(tx.stores.runs.startRun(run.id, { messageIds, ...(ctx.node !== undefined ? { node: ctx.node } : {}) }));
   const { observers } = ctx;
   const event = { run, messageIds, changed: run.status === 'queued' };
   yield* observers.record('runStarted', event, tx);

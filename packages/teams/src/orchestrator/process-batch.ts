@@ -253,7 +253,7 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
 }
 
 /** start: the batch's runs go running, with the runs of other batches claimed in the same turn (one commit, `durable: false`). */
-function start(ctx: Pick<Ctx, 'startWrites' | 'observers'>, plan: InvokePlan): Promise<void> {
+function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: InvokePlan): Promise<void> {
   return ctx.startWrites.add(function* startBatch(tx) {
     for (const { run, messageIds } of plan.starts) yield* markStarted(ctx, tx, run, messageIds);
   });

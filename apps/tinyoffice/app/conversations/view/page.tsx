@@ -359,6 +359,11 @@ const RunRow = memo(function RunRow({
         <span className="text-xs text-slate-600 dark:text-slate-400">
           depth {node.depth} · <Elapsed node={node} /> · {node.inputTokens + node.outputTokens} tok · {money(node.costUsd)}
         </span>
+        {node.node && (
+          <span className="text-xs text-slate-600 dark:text-slate-400" data-testid="run-node" title="The node that ran it">
+            on {node.node}
+          </span>
+        )}
         {node.paused && node.status === 'running' && <span className="text-xs font-medium text-amber-800 dark:text-amber-300">paused</span>}
         {node.progress && node.status === 'running' && <span className="truncate text-xs italic text-slate-600 dark:text-slate-300">“{node.progress}”</span>}
         <CurrentTool node={node} />

@@ -167,6 +167,8 @@ export const runs = pgTable(
     meteredCacheWriteTokens: bigint('metered_cache_write_tokens', { mode: 'number' }).notNull().default(0),
     /** The metered calls at the models' list prices (sandbox/model-prices.ts), beside `cost_usd`, the CLI's own figure. */
     meteredCostUsd: doublePrecision('metered_cost_usd').notNull().default(0),
+    /** The name of the node that ran it (several nodes on PostgreSQL); null with one process, or before it started. */
+    node: text('node'),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     startedAt: bigint('started_at', { mode: 'number' }),
     endedAt: bigint('ended_at', { mode: 'number' }),
