@@ -4,7 +4,7 @@
  * With the former quadratic or exponential readers these tests do not finish (the brace word
  * alone held the loop 64 s at half the length) or decide otherwise (the `cd` line was allowed).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PermissionRule } from '@tinyagi/client/contract';
@@ -49,6 +49,34 @@ describe('cd', () => {
     // 2^24 folders were judged before (hours); now the 7th doubling stops the reading and a person decides.
     expect(verdict(cds(7))).toBe('ask');
     expect(verdict(cds(24))).toBe('ask');
+  });
+});
+
+describe('the longest lines of commands and of words', () => {
+  const withDeny: PermissionRule[] = [{ action: 'deny', tool: 'Bash', command: 'rm *' }, ...rules];
+  const judge = (command: string, cwd?: string) => evaluatePermission(withDeny, { tool: 'Bash', input: cwd === undefined ? { command } : { command, cwd } }, workspace, 'ask').action;
+  it('at the length limit every command and every word is still judged: one bad one at the end decides', () => {
+    const commands = Math.floor(MAX_LINE_LENGTH / 3) - 10;
+    expect(judge('ls;'.repeat(commands))).toBe('ask');
+    expect(judge(`${'ls;'.repeat(commands)}rm -rf x`)).toBe('deny');
+    const words = ' a'.repeat(Math.floor(MAX_LINE_LENGTH / 2) - 10);
+    expect(judge(`ls${words}`)).toBe('allow');
+    expect(judge(`ls${words} ../x`)).toBe('ask');
+    expect(judge(`ls${words} /etc`)).toBe('ask');
+  });
+
+  it('words relative to a folder a cd leads to are judged from it, through its links', () => {
+    mkdirSync(join(workspace, 'real', 'sub'), { recursive: true });
+    symlinkSync('real', join(workspace, 'via'));
+    symlinkSync('..', join(workspace, 'real', 'up'));
+    symlinkSync('loop', join(workspace, 'loop'));
+    expect(judge('cd via && ls sub sub/../sub')).toBe('allow');
+    expect(judge('cd via && ls up/real ../x')).toBe('ask');
+    expect(judge('cd via/up/.. && ls ../../x')).toBe('ask');
+    expect(judge('ls a', join(workspace, 'via'))).toBe('allow');
+    expect(judge('ls ../../x', join(workspace, 'via'))).toBe('ask');
+    expect(judge('ls a', join(workspace, 'loop'))).toBe('ask');
+    expect(judge('cd loop && ls a')).toBe('ask');
   });
 });
 
