@@ -1,11 +1,11 @@
 /**
  * The agent form's fields: a short form (what a new agent needs) and the rest under "More".
  * Where the settings take one of a few values, the field is a choice, its options named by the
- * contract's lists (typed from them, so a new value the contract adds fails the build here).
+ * contract's lists (typed from its settings type, so a new value the contract adds fails the build here).
  * No defaults live here: an empty choice is left out of the request and the daemon applies its
  * own (one definition of a new agent, docs/agents.md).
  */
-import type { AGENT_PROCESS_MODES, PERMISSION_MODES, SANDBOX_MODES } from '@tinyagi/client/contract';
+import type { AgentSettings } from '@tinyagi/client';
 
 export type Kind = 'text' | 'number' | 'textarea' | 'provider' | 'bool' | 'choice' | 'rules' | 'lines';
 export interface Choice {
@@ -23,9 +23,9 @@ export interface FieldSpec {
   defaultLabel?: string;
 }
 
-type SandboxMode = (typeof SANDBOX_MODES)[number];
-type ProcessMode = (typeof AGENT_PROCESS_MODES)[number];
-type PermissionMode = (typeof PERMISSION_MODES)[number];
+type SandboxMode = NonNullable<AgentSettings['sandbox']>;
+type ProcessMode = NonNullable<AgentSettings['process']>;
+type PermissionMode = NonNullable<AgentSettings['permission_mode']>;
 
 /** What each sandbox setting means, in one line (docs/sandbox.md). */
 export const SANDBOX_MEANING: Record<SandboxMode, string> = {

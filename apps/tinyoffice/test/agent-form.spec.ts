@@ -142,8 +142,10 @@ test('an agent whose last run failed is listed as failed, with when; the CLI’s
   await page.goto(`${daemon.url}/agents`);
   await expect(page.getByTestId('agents-table').locator('[data-agent-status="coder"]')).toHaveText(/^last run failed at \S/);
   await look(page, '/agents (failed agent)');
-  await page.goto(`${daemon.url}/agents/view?id=coder&tab=chat`);
-  const person = page.getByTestId('chat-log').locator('[data-role="user"]').filter({ hasText: 'broken on purpose' });
+  // The CLI's sender is "cli" on the channel "cli": said once.
+  await daemon.cli(['send', '--agent', 'reviewer', 'hello from the terminal']);
+  await page.goto(`${daemon.url}/agents/view?id=reviewer&tab=chat`);
+  const person = page.getByTestId('chat-log').locator('[data-role="user"]').filter({ hasText: 'hello from the terminal' });
   await expect(person).toContainText('cli');
   await expect(person).not.toContainText('cli on cli');
 });
