@@ -11,6 +11,7 @@ import type { ApiClient, ChannelLogin, PendingPairing, QueueMessageView } from '
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
+import { installHintOf, isInstalled } from '@/lib/runtimes';
 import { useNow } from '@/lib/use-now';
 import { QrCode } from '@/components/qr-code';
 import { Button, ErrorLine, Panel, duration } from '@/components/ui';
@@ -344,8 +345,15 @@ function PairingPanel({ onError }: OnError) {
 type Providers = Awaited<ReturnType<ApiClient['listProviders']>>;
 type Runtimes = Awaited<ReturnType<ApiClient['listKinds']>>['runtimes'];
 
+/** Anthropic with no key: Claude Code's own login is used only when the daemon's machine has the CLI. */
+function noKeyText(claude: Runtimes[number] | undefined): string {
+  if (claude === undefined || claude.cli === undefined) return 'no key';
+  return claude.cli.installed ? 'no key (uses the Claude CLI login)' : 'no key (and no Claude CLI on the daemon’s machine to log in with)';
+}
+
 /**
- * The registered runtimes (GET /api/kinds: the built-ins and any a plugin added), providers and
+ * The registered runtimes (GET /api/kinds: the built-ins and any a plugin added; one whose CLI
+ * is not on the daemon's PATH marked not installed, with its install hint), providers and
  * whether their keys are set; the daemon only ever sends keys masked (`sk-…abcd`).
  */
 function ProvidersPanel({ onError }: OnError) {
@@ -363,7 +371,7 @@ function ProvidersPanel({ onError }: OnError) {
   });
   if (!providers) return null;
   const rows: Array<[string, string, string]> = [
-    ['anthropic', providers.anthropic.model ?? 'default model', providers.anthropic.api_key ?? providers.anthropic.oauth_token ?? 'no key (uses the Claude CLI login)'],
+    ['anthropic', providers.anthropic.model ?? 'default model', providers.anthropic.api_key ?? providers.anthropic.oauth_token ?? noKeyText(runtimes.find((r) => r.name === 'claude-code'))],
     ['openai', providers.openai.model ?? 'default model', providers.openai.api_key ?? 'no key'],
     ...providers.custom.map((c): [string, string, string] => [`custom:${c.id} (${c.runtime ?? 'no runtime'})`, String(c['model'] ?? 'default model'), String(c['api_key'] ?? 'no key')]),
   ];
@@ -385,7 +393,10 @@ function ProvidersPanel({ onError }: OnError) {
             {runtimes.map((r) => (
               <tr key={r.name} className="border-t border-slate-200 dark:border-slate-800" title={r.description}>
                 <td className="py-1 font-mono text-xs">{r.name}</td>
-                <td className="py-1">{r.command !== null ? `${r.title} (${r.command})` : r.title}</td>
+                <td className="py-1">
+                  {r.command !== null ? `${r.title} (${r.command})` : r.title}
+                  {!isInstalled(r) && <span className="block text-xs text-amber-900 dark:text-amber-200">not installed: {installHintOf(r)}</span>}
+                </td>
                 <td className="py-1">{r.customProvider !== null ? 'yes' : 'no'}</td>
               </tr>
             ))}
