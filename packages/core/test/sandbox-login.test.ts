@@ -11,6 +11,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
 import { codexSandboxLoginError } from '../src/invoker/runtimes/codex-config.ts';
 import { sandboxLoginStatus } from '../src/invoker/sandbox-login.ts';
+import { proxiedTarget, proxiedUpstream } from '../src/invoker/through-model-proxy.ts';
+import type { InvokeTarget } from '../src/invoker/types.ts';
 import { boundaryEnforced } from '../src/sandbox/boundary.ts';
 
 let home: string;
@@ -57,6 +59,19 @@ it('per CLI: the login or key the model proxy carries inside the sandbox, else t
   writeFileSync(join(home, '.codex', 'config.toml'), 'model_provider = "gw"\n[model_providers.gw]\nbase_url = "http://127.0.0.1:9/v1"\nenv_key = "GW_KEY"\n');
   expect(status(codex, { GW_KEY: 'k' })).toMatchObject({ status: 'ok', message: expect.stringContaining('"gw" of its own config at http://127.0.0.1:9/v1') });
 
-  // OpenCode: its own login and opencode.json are not brought in -> warn, naming a TinyAGI provider.
+  // OpenCode: its own login is not brought in -> warn, naming a TinyAGI provider; an OpenAI-compatible provider of its opencode.json -> ok, its key variable needed.
   expect(status({ provider: 'opencode' })).toMatchObject({ status: 'warn', fix: expect.stringContaining('tinyagi provider add') });
+  mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
+  const mine = { npm: '@ai-sdk/openai-compatible', options: { baseURL: 'http://127.0.0.1:9/v1', apiKey: '{env:MINE_KEY}' } };
+  writeFileSync(join(home, '.config', 'opencode', 'opencode.json'), JSON.stringify({ provider: { mine } }));
+  expect(status({ provider: 'opencode', model: 'mine/m1' }, { MINE_KEY: 'k' })).toMatchObject({ status: 'ok', message: expect.stringContaining('"mine" of its own opencode.json') });
+  expect(status({ provider: 'opencode', model: 'mine/m1' })).toMatchObject({ status: 'fail', fix: expect.stringContaining('set MINE_KEY') });
+  // Routed: the CLI gets the provider at the proxy and the model without its prefix, the key nowhere.
+  // (The route reads the daemon's HOME: here the target's.)
+  const own: InvokeTarget = { runtime: 'opencode', provider: 'opencode', model: 'mine/m1', timeoutMs: 20_000, env: { HOME: home, MINE_KEY: 'sk-mine' } };
+  const upstream = proxiedUpstream(own, 'on');
+  expect(upstream).toEqual({ family: 'openai', baseUrl: 'http://127.0.0.1:9/v1', key: 'sk-mine', auth: 'bearer' });
+  const routed = proxiedTarget(own, upstream!, { baseUrl: 'http://127.0.0.1:1/openai', apiKey: 'tinyagi-proxy-x' });
+  expect(routed).toMatchObject({ baseUrl: 'http://127.0.0.1:1/openai', apiKey: 'tinyagi-proxy-x', model: 'm1', env: { HOME: home } });
+  expect(JSON.stringify(routed)).not.toContain('sk-mine');
 });

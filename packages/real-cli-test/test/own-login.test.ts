@@ -171,3 +171,42 @@ describe("codex with its own config.toml provider on the host's loopback, sandbo
     }
   });
 });
+
+describe("opencode with its own opencode.json provider on the host's loopback, sandboxed as `agent add` makes it", () => {
+  let rig: Rig;
+
+  beforeAll(async () => {
+    rig = await startRig(CLI_CASES.opencode, {
+      daemonEnv: { MINE_KEY: PROVIDER_KEY },
+      prepareHome: (home, url) => {
+        mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
+        const provider = { npm: '@ai-sdk/openai-compatible', name: 'Mine', options: { baseURL: `${url}/v1`, apiKey: '{env:MINE_KEY}' }, models: { 'gpt-5.1': {} } };
+        writeFileSync(join(home, '.config', 'opencode', 'opencode.json'), JSON.stringify({ provider: { mine: provider } }));
+      },
+    });
+    await rig.daemon.cliOk(['agent', 'add', 'own', '--provider', 'opencode', '--model', 'mine/gpt-5.1']);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    cleanupTemp();
+  });
+
+  it("answers the first message through the user's provider; its key stays outside", async () => {
+    await expectSandboxed(rig, 'own');
+    shellThenReply(rig, 'OWN-OPENCODE-4f6', 'env; echo "home=$HOME"');
+    const o = await sendAllowing(rig, 'own', { senderId: 'own-login-opencode', message: 'OWN-OPENCODE-4f6 print the environment' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+    expect(o.message.attempts, describeOutcome(o)).toBe(1);
+    expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'own')}`);
+    const output = toolOutputOf(o);
+    expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=own');
+    expect(output.includes(PROVIDER_KEY), "the provider's key is in the agent's environment").toBe(false);
+    const turns = turnsOf(o.calls);
+    expect(turns.length, 'the model was asked').toBeGreaterThan(0);
+    for (const call of turns) {
+      expect(call.request.model).toBe('gpt-5.1');
+      expect(call.request.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
+    }
+  });
+});

@@ -9,6 +9,7 @@
 import { boundaryEnforced } from '../sandbox/boundary.ts';
 import { baseChildEnv } from './child-env.ts';
 import type { RuntimeEnv } from './runtime.ts';
+import { opencodeOwnProvider } from './runtimes/opencode-config.ts';
 import { CLAUDE_LOGIN_FIX, readClaudeLogin } from './runtimes/claude-login.ts';
 import { CODEX_LOGIN_FIX, codexLoginApiKey, readCodexUserConfig } from './runtimes/codex-config.ts';
 import type { InvokeTarget } from './types.ts';
@@ -59,11 +60,22 @@ function codexStatus(target: InvokeTarget, env: RuntimeEnv): SandboxLoginStatus 
   return { status: 'fail', message: 'inside the sandbox Codex has no login it can use: a ChatGPT login (`codex login`) stays outside the boundary', fix: CODEX_LOGIN_FIX };
 }
 
-function opencodeStatus(target: InvokeTarget): SandboxLoginStatus | undefined {
+function opencodeStatus(target: InvokeTarget, env: RuntimeEnv): SandboxLoginStatus | undefined {
   if (target.baseUrl !== undefined && target.apiKey) return undefined;
+  const own = opencodeOwnProvider(env, target.model);
+  const key = own?.key;
+  if (own && key !== undefined && 'variable' in key && !env[key.variable]) {
+    return {
+      status: 'fail',
+      message: `OpenCode's own provider "${own.id}" reads its key from ${key.variable}, which the daemon's environment does not have`,
+      fix: `set ${key.variable} where the daemon is started and restart it`,
+    };
+  }
+  if (own) return { status: 'ok', message: `inside the sandbox OpenCode asks the provider "${own.id}" of its own opencode.json at ${own.baseUrl} through the model proxy (its key stays outside)` };
   return {
     status: 'warn',
-    message: "inside the sandbox OpenCode has neither its own login (`opencode auth`) nor its opencode.json providers: the model proxy carries only a TinyAGI provider's key",
+    message:
+      "inside the sandbox OpenCode has neither its own login (`opencode auth`) nor its built-in providers' keys: the model proxy carries a TinyAGI provider's key or an OpenAI-compatible provider of its own opencode.json",
     fix: 'give the agent a TinyAGI provider: `tinyagi provider add <name> …` (custom_providers, docs/agent-clis.md), then `tinyagi agent provider <id> custom:<name>`',
   };
 }
@@ -78,6 +90,6 @@ export function sandboxLoginStatus(target: InvokeTarget, daemonEnv: RuntimeEnv, 
   const env = { ...baseChildEnv(daemonEnv), ...target.env };
   if (target.runtime === 'claude-code') return claudeStatus(env, now);
   if (target.runtime === 'codex') return codexStatus(target, env);
-  if (target.runtime === 'opencode') return opencodeStatus(target);
+  if (target.runtime === 'opencode') return opencodeStatus(target, env);
   return undefined;
 }

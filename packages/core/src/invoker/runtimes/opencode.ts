@@ -29,9 +29,11 @@ import { reserveLoopbackPort } from '../loopback-port.ts';
 import { asNumber, asRecord, asRecords, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
 import { privateTempPath, withPrivateTempDir } from '../private-temp.ts';
 import { messageFor, resumeIdOf } from '../session-state.ts';
-import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type ToolActivityKind } from '../types.ts';
+import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type InvokeTarget, type InvokeUsage, type ToolActivityKind } from '../types.ts';
 import { OPENCODE_PASSTHROUGH } from '../../kinds/runtimes/opencode.ts';
-import { pickEnv, type RuntimeImpl } from '../runtime.ts';
+import { pickEnv, type RuntimeEnv, type RuntimeImpl, type RuntimeModelRoute } from '../runtime.ts';
+import { baseChildEnv } from '../child-env.ts';
+import { opencodeOwnProvider, opencodeOwnProviderEnv } from './opencode-config.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
 export const OPENCODE_PROVIDER_KEY_ENV = 'TINYAGI_OPENCODE_API_KEY';
@@ -317,21 +319,47 @@ export const opencodeWarmDriver = acpWarmDriver({
   modelId: (req) => (req.target.model === undefined ? undefined : req.target.baseUrl !== undefined ? `${OPENCODE_PROVIDER_ID}/${req.target.model}` : req.target.model),
 });
 
+/** Where the user's opencode.json is read: the daemon's HOME and XDG_CONFIG_HOME, under the target's. */
+function userEnv(target: InvokeTarget): RuntimeEnv {
+  return { ...baseChildEnv(), ...target.env };
+}
+
+/**
+ * The model proxy stands in for a custom provider's key (its provider.tinyagi entry,
+ * @ai-sdk/openai-compatible: Chat Completions) and, for a sandboxed agent, for the
+ * OpenAI-compatible provider of the user's own opencode.json its model names (opencode-config.ts):
+ * the CLI gets that provider as provider.tinyagi at the proxy, its base URL and key outside.
+ * OpenCode's built-in providers and its own login (`opencode auth`) are not carried.
+ */
+const opencodeModelRoute: RuntimeModelRoute = {
+  upstream: (target) => {
+    if (target.baseUrl !== undefined) return target.apiKey ? { family: 'openai', baseUrl: target.baseUrl, key: target.apiKey, auth: 'bearer' } : undefined;
+    const own = opencodeOwnProvider(userEnv(target), target.model);
+    if (!own) return undefined;
+    const key = own.key === undefined ? '' : 'literal' in own.key ? own.key.literal : target.env?.[own.key.variable];
+    return key === undefined ? undefined : { family: 'openai', baseUrl: own.baseUrl, key, auth: 'bearer' };
+  },
+  via: (target, endpoint) => {
+    if (target.baseUrl !== undefined) return { ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey };
+    const own = opencodeOwnProvider(userEnv(target), target.model);
+    const variable = own?.key !== undefined && 'variable' in own.key ? own.key.variable : undefined;
+    const env = Object.fromEntries(Object.entries(target.env ?? {}).filter(([name]) => name !== variable));
+    return { ...target, env, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey, ...(own ? { model: own.model } : {}) };
+  },
+};
+
 export const opencodeRuntime: RuntimeImpl = {
   invoke: invokeOpencode,
   warm: opencodeWarmDriver,
   target: ({ model, credentials, env }) => ({
     model,
     env: {
+      ...opencodeOwnProviderEnv(env, model),
       ...pickEnv(env, OPENCODE_PASSTHROUGH),
       ...(credentials.anthropic?.api_key ? { ANTHROPIC_API_KEY: credentials.anthropic.api_key } : {}),
       ...(credentials.openai?.api_key ? { OPENAI_API_KEY: credentials.openai.api_key } : {}),
     },
   }),
   customTarget: ({ model, baseUrl, apiKey }) => ({ model, ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}), env: {} }),
-  // A custom provider's key (its provider.tinyagi entry, @ai-sdk/openai-compatible: Chat Completions); OpenCode's own providers are its config's.
-  modelProxy: {
-    upstream: (target) => (target.baseUrl !== undefined && target.apiKey ? { family: 'openai', baseUrl: target.baseUrl, key: target.apiKey, auth: 'bearer' } : undefined),
-    via: (target, endpoint) => ({ ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey }),
-  },
+  modelProxy: opencodeModelRoute,
 };

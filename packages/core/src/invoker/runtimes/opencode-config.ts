@@ -1,0 +1,67 @@
+/**
+ * The user's own OpenCode configuration, read for the provider a sandboxed agent's model names:
+ * `~/.config/opencode/opencode.json` (`$XDG_CONFIG_HOME/opencode/opencode.json`) may define
+ * `provider.<id>` entries, an OpenAI-compatible server (`npm: "@ai-sdk/openai-compatible"`,
+ * `options.baseURL`, `options.apiKey` literal or `"{env:VAR}"`). Inside the boundary OpenCode has
+ * a private home without that file: the model proxy stands in for the provider (its base URL and
+ * key stay outside) and the CLI gets it as TinyAGI's `provider.tinyagi` entry at the proxy, the
+ * model without the provider's prefix. Only that package (or none, which is OpenCode's default
+ * for a provider with a baseURL) is carried: another SDK speaks another API.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDaemonOwnVariable } from '../child-env.ts';
+import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
+import type { RuntimeEnv } from '../runtime.ts';
+
+export interface OpencodeOwnProvider {
+  id: string;
+  baseUrl: string;
+  /** The key as the config gives it: a literal, or the variable of `{env:VAR}`. */
+  key: { literal: string } | { variable: string } | undefined;
+  /** The model within the provider (the agent's `<provider>/<model>` without the prefix). */
+  model: string;
+}
+
+/** Where OpenCode reads the user's config in `env`. */
+export function opencodeConfigFile(env: RuntimeEnv): string | undefined {
+  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, 'opencode', 'opencode.json');
+  return env.HOME ? join(env.HOME, '.config', 'opencode', 'opencode.json') : undefined;
+}
+
+function readConfig(env: RuntimeEnv): Record<string, unknown> | undefined {
+  const file = opencodeConfigFile(env);
+  if (file === undefined) return undefined;
+  try {
+    return parseJsonRecord(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const OPENAI_COMPATIBLE = new Set([undefined, '@ai-sdk/openai-compatible']);
+
+/** The user's OpenAI-compatible provider the model (`<provider>/<model>`, else the config's `model`) names; undefined for OpenCode's own providers. */
+export function opencodeOwnProvider(env: RuntimeEnv, model: string | undefined): OpencodeOwnProvider | undefined {
+  const config = readConfig(env);
+  const named = model ?? asString(config?.model);
+  const slash = named?.indexOf('/') ?? -1;
+  if (!config || named === undefined || slash <= 0) return undefined;
+  const id = named.slice(0, slash);
+  const entry = asRecord(asRecord(config.provider)?.[id]);
+  const options = asRecord(entry?.options);
+  const baseUrl = asString(options?.baseURL);
+  if (!entry || !baseUrl || !OPENAI_COMPATIBLE.has(asString(entry.npm))) return undefined;
+  const apiKey = asString(options?.apiKey);
+  const variable = apiKey === undefined ? undefined : /^\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(apiKey)?.[1];
+  const key = apiKey === undefined || apiKey === '' ? undefined : variable !== undefined ? { variable } : { literal: apiKey };
+  return { id, baseUrl, key, model: named.slice(slash + 1) };
+}
+
+/** The daemon's value of the variable the user's provider reads its key from, for the agent's target (never TinyAGI's own variables). */
+export function opencodeOwnProviderEnv(env: RuntimeEnv, model: string | undefined): Record<string, string> {
+  const key = opencodeOwnProvider(env, model)?.key;
+  if (!key || !('variable' in key) || isDaemonOwnVariable(key.variable)) return {};
+  const value = env[key.variable];
+  return value ? { [key.variable]: value } : {};
+}
