@@ -1,19 +1,24 @@
 /**
  * The ACP recipes with the defaults `tinyagi agent add` writes (docs/sessions.md, "With `agent
- * add`'s defaults"): the real claude-agent-acp 0.101.0 and codex-acp 0.16.0, each added by the
+ * add`'s defaults"): the real claude-agent-acp 0.101.0, codex-acp 0.16.0 and Gemini CLI 0.61.0, each added by the
  * documented `tinyagi agent add … --provider acp --config '…'` line read from the page
  * (acp-recipes.ts), so warm, asking with the starter rules and sandboxed (the boundary holds
- * here), against the stand-in model on the host's loopback. The one difference from a user's
- * machine: claude-agent-acp's env_passthrough also names ANTHROPIC_BASE_URL (the stand-in's URL);
- * codex-acp's provider is the user's own ~/.codex/config.toml, read outside the boundary.
+ * here), against the stand-in model on the host's loopback. The differences from a user's
+ * machine are the stand-in's URL: claude-agent-acp's env_passthrough also names ANTHROPIC_BASE_URL;
+ * Gemini's names GOOGLE_GEMINI_BASE_URL (a gateway), whose host, 127.0.0.2 (a port forwarded to the
+ * stand-in: 127.0.0.1 is the sandbox's own loopback), replaces Google's in egress_allow, and its
+ * settings.json is written into its private home as the page says. codex-acp's provider is the
+ * user's own ~/.codex/config.toml, read outside the boundary.
  *
  * Per agent, the first message: a shell call prints HOME and the environment, the model answers.
  * - the run completes with the model's reply, the command ran inside (HOME is the private home);
- * - every model call reached the stand-in with the real key (the model proxy put it in), and the
- *   key is nowhere in what the agent's processes saw;
+ * - every model call reached the stand-in with the real key: for claude-agent-acp and codex-acp
+ *   the model proxy put it in and it is nowhere in what the agent's processes saw; Gemini's is in
+ *   its environment (the recipe says so) and its calls went through the egress proxy;
  * - nothing went to a vendor's host.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, toolOutput, waitFor } from '@tinyagi/test-kit';
@@ -28,23 +33,63 @@ interface Case {
   recipe: AcpRecipe;
   /** Variables added to the recipe's env_passthrough (the stand-in's URL). */
   extra: string[];
-  api: 'anthropic' | 'responses';
+  api: 'anthropic' | 'responses' | 'gemini';
   /** The header the stand-in finds the key in. */
   keyOf: (headers: Record<string, string | string[] | undefined>) => string | undefined;
+  /** Whether the recipe gives the agent its key (Gemini's: no model proxy for its API). */
+  keyInside: boolean;
+  /** Settings of the recipe replaced for the stand-in (Gemini's egress_allow). */
+  replace?: Record<string, unknown>;
+  /** The model every call names (Gemini's, from the settings.json in its private home). */
+  model?: string;
 }
 
 const bearer = (h: Record<string, string | string[] | undefined>): string | undefined => String(h.authorization ?? '').replace(/^Bearer /, '') || undefined;
+/** Where Gemini's gateway is, as the agent reaches it: an address the egress proxy connects to (not the sandbox's own loopback). */
+const GATEWAY_HOST = '127.0.0.2';
+/** The model of Gemini's settings.json in its private home. */
+const GEMINI_MODEL = 'gemini-2.5-pro';
+const gemini = acpRecipe('gemini');
 const CASES: Case[] = [
-  { recipe: acpRecipe('claude-agent-acp'), extra: ['ANTHROPIC_BASE_URL'], api: 'anthropic', keyOf: (h) => (h['x-api-key'] as string | undefined) ?? bearer(h) },
-  { recipe: acpRecipe('codex-acp'), extra: [], api: 'responses', keyOf: bearer },
+  { recipe: acpRecipe('claude-agent-acp'), extra: ['ANTHROPIC_BASE_URL'], api: 'anthropic', keyOf: (h) => (h['x-api-key'] as string | undefined) ?? bearer(h), keyInside: false },
+  { recipe: acpRecipe('codex-acp'), extra: [], api: 'responses', keyOf: bearer, keyInside: false },
+  {
+    recipe: gemini,
+    extra: ['GOOGLE_GEMINI_BASE_URL'],
+    api: 'gemini',
+    keyOf: (h) => h['x-goog-api-key'] as string | undefined,
+    keyInside: true,
+    model: GEMINI_MODEL,
+    replace: { egress_allow: (gemini.config.egress_allow ?? []).map((host) => (host === 'generativelanguage.googleapis.com' ? GATEWAY_HOST : host)) },
+  },
 ];
 
 let rig: Rig;
+/** GATEWAY_HOST's port, forwarded to the stand-in. */
+let gateway: Server;
+
+/** A TCP forwarder on GATEWAY_HOST to the stand-in's port (known once the rig has started it). */
+async function forwardTo(port: () => number): Promise<Server> {
+  const server = createServer((socket) => {
+    const upstream = connect(port(), '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, GATEWAY_HOST, resolve));
+  return server;
+}
 
 describe("ACP recipes with agent add's defaults (warm, asking, sandboxed)", () => {
   beforeAll(async () => {
+    let standinPort = 0;
+    gateway = await forwardTo(() => standinPort);
     rig = await startRig(cli, {
-      daemonEnv: (url) => ({ ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: PROVIDER_KEY, OPENAI_API_KEY: PROVIDER_KEY }),
+      daemonEnv: (url) => {
+        standinPort = Number(new URL(url).port);
+        const gatewayUrl = `http://${GATEWAY_HOST}:${(gateway.address() as AddressInfo).port}`;
+        return { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: PROVIDER_KEY, OPENAI_API_KEY: PROVIDER_KEY, GEMINI_API_KEY: PROVIDER_KEY, GOOGLE_GEMINI_BASE_URL: gatewayUrl };
+      },
       // The Codex user's own provider, in the user's ~/.codex (HOME is the rig's root).
       prepareHome: (home, url) => {
         mkdirSync(join(home, '.codex'), { recursive: true });
@@ -54,17 +99,22 @@ describe("ACP recipes with agent add's defaults (warm, asking, sandboxed)", () =
         );
       },
     });
-    for (const c of CASES) await rig.daemon.cliHereOk(withPassthrough(c.recipe, c.extra));
+    for (const c of CASES) await rig.daemon.cliHereOk(withPassthrough(c.recipe, c.extra, c.replace));
+    // Gemini's settings in its private home, as the page says (the user's ~/.gemini is hidden inside).
+    const geminiHome = join(rig.daemon.home, 'agent-homes', gemini.id, '.gemini');
+    mkdirSync(geminiHome, { recursive: true });
+    writeFileSync(join(geminiHome, 'settings.json'), `${JSON.stringify({ model: { name: GEMINI_MODEL }, privacy: { usageStatisticsEnabled: false } })}\n`);
   }, 180_000);
 
   afterAll(async () => {
     await rig?.cleanup();
+    await new Promise((resolve) => gateway?.close(resolve));
     cleanupTemp();
   });
 
   for (const c of CASES) {
     const id = c.recipe.id;
-    it(`${c.recipe.config.acp.command} (${id}): the first message is answered inside the boundary, its key through the model proxy`, async () => {
+    it(`${c.recipe.config.acp.command} (${id}): the first message is answered inside the boundary, ${c.keyInside ? 'its key its own, its host on the egress list' : 'its key through the model proxy'}`, async () => {
       const agent = (await rig.daemon.api.listAgents()).find((a) => a.id === id);
       expect(agent?.sandboxStatus?.state, JSON.stringify(agent)).toBe('enforced');
       expect({ process: agent?.process, permissionMode: agent?.permission_mode }, 'agent add wrote the defaults').toEqual({ process: 'warm', permissionMode: 'ask' });
@@ -73,7 +123,8 @@ describe("ACP recipes with agent add's defaults (warm, asking, sandboxed)", () =
       rig.rule(marker, (request) => {
         const out = toolOutput(request);
         if (out === undefined) return { shell: 'echo "home=$HOME"; env' };
-        return { reply: `${marker} done: ${out.split('\n').find((l) => l.startsWith('home=')) ?? 'no home line'}` };
+        // Gemini's tool output has the command's lines after a prefix of its own.
+        return { reply: `${marker} done: ${/home=\S+/.exec(out)?.[0] ?? `no home line in ${out.slice(0, 300)}`}` };
       });
       let output = '';
       const o = await rig.send({
@@ -101,10 +152,12 @@ describe("ACP recipes with agent add's defaults (warm, asking, sandboxed)", () =
       expect(o.replies.join('\n'), describeOutcome(o)).toContain(`${marker} done: home=${home}`);
       const calls = o.calls.filter((call) => call.request.api === c.api);
       expect(calls.length, describeOutcome(o)).toBeGreaterThan(0);
-      for (const call of calls) expect(c.keyOf(call.request.headers), 'the proxy put the real key in').toBe(PROVIDER_KEY);
+      for (const call of calls) expect(c.keyOf(call.request.headers), 'the real key reached the model').toBe(PROVIDER_KEY);
+      if (c.model) expect(new Set(calls.map((call) => call.request.model)), 'the model of the settings in the private home').toEqual(new Set([c.model]));
       output = calls.map((call) => toolOutput(call.request)).find((t) => t !== undefined) ?? '';
       expect(output, 'the command ran inside').toContain(`TINYAGI_AGENT_ID=${id}`);
-      expect(output, "the key is not in the agent's environment").not.toContain(PROVIDER_KEY);
+      if (c.keyInside) expect(output, 'the recipe gives the agent its key').toContain(PROVIDER_KEY);
+      else expect(output, "the key is not in the agent's environment").not.toContain(PROVIDER_KEY);
     }, 240_000);
   }
 

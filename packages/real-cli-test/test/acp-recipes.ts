@@ -26,8 +26,8 @@ export function acpRecipe(command: string): AcpRecipe {
   return recipe;
 }
 
-/** The recipe's `agent add` arguments with variables added to its env_passthrough (a stand-in's URL: the one difference from a user's machine). */
-export function withPassthrough(recipe: AcpRecipe, extra: string[]): string[] {
-  const config = { ...recipe.config, env_passthrough: [...(recipe.config.env_passthrough ?? []), ...extra] };
+/** The recipe's `agent add` arguments with variables added to its env_passthrough and settings replaced (a stand-in's URL and host: the differences from a user's machine). */
+export function withPassthrough(recipe: AcpRecipe, extra: string[], replace: Record<string, unknown> = {}): string[] {
+  const config = { ...recipe.config, env_passthrough: [...(recipe.config.env_passthrough ?? []), ...extra], ...replace };
   return ['agent', 'add', recipe.id, '--provider', 'acp', '--config', JSON.stringify(config)];
 }
