@@ -3,7 +3,9 @@
  * line of `cd`s (evaluated by the starter rules) and the worst texts of the maskers. Each is
  * timed at growing lengths up to its limit; linear means the time per character stays flat.
  * Run by hand: `node --conditions=tinyagi-source bench/src/linear-inputs-bench.ts` (prints a
- * Markdown table for docs/benchmarks.md).
+ * Markdown table for docs/benchmarks.md); with the daemon's own flags (DAEMON_NODE_FLAGS in
+ * packages/cli/src/daemon/node-flags.ts: no optimising compiler) before `--conditions` for what
+ * a request costs in the daemon.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,15 +20,23 @@ import { loadLine, machineLine } from './machine.ts';
 const workspace = mkdtempSync(join(tmpdir(), 'tinyagi-b22-'));
 const evaluate = (line: string) => evaluatePermission(STARTER_PERMISSION_RULES, { tool: 'Bash', input: { command: line } }, workspace, 'ask').action;
 
-/** The median of 5 runs, in milliseconds. */
-function time(run: () => unknown): number {
-  const times: number[] = [];
+/**
+ * The medians of 5 runs, in milliseconds: wall time, and the process's CPU time (user + system,
+ * which a machine shared with other work inflates far less than the wall time).
+ */
+function time(run: () => unknown): { wall: number; cpu: number } {
+  const walls: number[] = [];
+  const cpus: number[] = [];
   for (let i = 0; i < 5; i++) {
     const start = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
     run();
-    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    const used = process.cpuUsage(cpu);
+    walls.push(Number(process.hrtime.bigint() - start) / 1e6);
+    cpus.push((used.user + used.system) / 1000);
   }
-  return times.sort((a, b) => a - b)[2]!;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[2]!;
+  return { wall: median(walls), cpu: median(cpus) };
 }
 
 const MASK_LIMIT = 1_000_000;
@@ -43,13 +53,13 @@ const cases: [string, number, (n: number) => () => unknown][] = [
   ['tool output cut to 8,192 (maskCut)', MASK_LIMIT, (n) => () => maskCut('a.'.repeat(n / 2), 8_192)],
 ];
 
-console.log(`Machine: ${machineLine()}; load before ${loadLine()}`);
-console.log('| input | length | median ms | µs per 1,000 characters |');
-console.log('|---|---:|---:|---:|');
+console.log(`Machine: ${machineLine()}; node flags: ${process.execArgv.join(' ') || 'none'}; load before ${loadLine()}`);
+console.log('| input | length | median ms | median CPU ms | µs per 1,000 characters (CPU) |');
+console.log('|---|---:|---:|---:|---:|');
 for (const [name, limit, make] of cases) {
   for (const n of [limit / 100, limit / 10, limit]) {
-    const ms = time(make(n));
-    console.log(`| ${name} | ${n.toLocaleString('en-US')} | ${ms.toFixed(2)} | ${((ms * 1000) / (n / 1000)).toFixed(1)} |`);
+    const { wall, cpu } = time(make(n));
+    console.log(`| ${name} | ${n.toLocaleString('en-US')} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${((cpu * 1000) / (n / 1000)).toFixed(1)} |`);
   }
 }
 console.log(`Load after ${loadLine()}`);
