@@ -25,7 +25,7 @@ it('the first start gives a CLI default agent the sandbox agent add gives (on, t
   expect(made.createdSettings).toBe(true);
   const settings = JSON.parse(readFileSync(join(home, 'settings.json'), 'utf8')) as Settings;
   expect(settings.agents?.[DEFAULT_AGENT_ID]).toMatchObject({ provider: 'claude-code', sandbox: 'on' });
-  expect(made.notices.join('\n')).toContain('inside the sandbox');
+  expect(made.notices.join('\n')).toContain('Sandboxed (on)');
 
   const bareHome = tempDir('tinyagi-first-run-mock-');
   const bareEnv = { PATH: '/nonexistent', HOME: process.env.HOME ?? bareHome, TINYAGI_HOME: bareHome };

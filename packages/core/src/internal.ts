@@ -37,6 +37,8 @@ export {
   requireAgent,
   requireTeam,
   requireCustomProvider,
+  addAgent,
+  type AgentWrite,
   createAgent,
   putAgent,
   patchAgent,
@@ -142,7 +144,7 @@ export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { isToolsToken, toolsRunOf, toolsTokenOpen } from './invoker/tools-tokens.ts';
 export { baseChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
-export { recordMachineCheck, type MachineCheck } from './sandbox/machine.ts';
+export { recordMachineCheck, recordedMachineCheck, type MachineCheck } from './sandbox/machine.ts';
 export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
 export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
 export { setCliEntry } from './sandbox/boundary.ts';

@@ -1,7 +1,7 @@
 /**
- * `tinyagi agent list|add|show|remove|reset|provider`.
+ * `tinyagi agent list|add|show|remove|reset|provider|sandbox`.
  */
-import { Option, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import type { AgentSettings, Settings } from '@tinyagi/core';
 import {
   agentProvider,
@@ -13,8 +13,10 @@ import {
   runSelfTest,
   runtimeKinds,
   runtimeRunsProcess,
-  withNewAgentDefaults,
+  newAgent,
   workspaceRoot,
+  type NewAgent,
+  type NewAgentMachine,
   type WorkspaceOutcome,
 } from '@tinyagi/core/internal';
 import type { CliContext } from '../context.ts';
@@ -103,27 +105,33 @@ function runtimeOf(settings: Settings, provider: string): string | undefined {
 }
 
 /**
- * Whether the boundary holds on the machine that runs the agents: the running daemon's start-up
- * self-test, else the self-test run here (docs/sandbox.md).
+ * The boundary's self-test on the machine that runs the agents: the running daemon's start-up
+ * self-test, else the self-test run here (docs/sandbox.md); undefined: the daemon has none.
  */
-async function boundaryHolds(ctx: CliContext, editor: SettingsEditor): Promise<boolean> {
+async function machineBoundary(ctx: CliContext, editor: SettingsEditor): Promise<NewAgentMachine['boundary']> {
   const daemon = editor.online ? findDaemon(ctx) : undefined;
   if (daemon) {
     // A daemon that has just started may still run its self-test (`sandbox: null`): its answer is worth the wait.
     for (let waited = 0; ; waited += SELF_TEST_POLL_MS) {
       const machine = (await daemon.client.status().catch(() => undefined))?.sandbox;
-      if (machine !== null || waited >= SELF_TEST_WAIT_MS) return machine?.ok === true;
+      if (machine !== null || waited >= SELF_TEST_WAIT_MS) return machine ? { ok: machine.ok, reason: machine.reason } : undefined;
       if (waited === 0) process.stderr.write(style.dim("Waiting for the daemon's sandbox self-test (it has just started)…\n"));
       await new Promise((resolve) => setTimeout(resolve, SELF_TEST_POLL_MS));
     }
   }
   const settings = await editor.read();
   const check = await runSelfTest({ tinyHome: ctx.home, workspaceRoot: workspaceRoot(settings, ctx.env), env: ctx.env, secrets: daemonSecrets(settings, ctx.env) });
-  return check.ok;
+  return { ok: check.ok, reason: check.problem?.reason };
+}
+
+/** What a new agent starts with and what will not work (core's `newAgent`, as `POST /api/agents` says it). */
+function printNewAgentNotes(made: NewAgent<Record<string, unknown>>): void {
+  for (const w of made.warnings) println(style.yellow(`! ${w.message}`));
+  for (const n of made.notes) println(style.dim(n.message));
 }
 
 export function registerAgentCommands(program: Command): void {
-  const agent = program.command('agent').description('manage agents (list, add, show, remove, reset, provider)');
+  const agent = program.command('agent').description('manage agents (list, add, show, remove, reset, provider, sandbox)');
 
   withJson(agent.command('list').alias('ls').description('list agents')).action(async (options: { json?: boolean }, cmd: Command) => {
     const settings = await settingsEditor(contextOf(cmd)).read();
@@ -181,34 +189,15 @@ export function registerAgentCommands(program: Command): void {
       ...(options.node !== undefined ? { node: options.node } : {}),
       ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
     };
-    // New CLI agents are sandboxed when the boundary holds here (the daemon's self-test, else one run now); existing agents are never changed.
-    if (config['sandbox'] === undefined && runtimeRunsProcess(runtimeKinds.get(runtimeOf(settings, provider) ?? '')) && (await boundaryHolds(contextOf(cmd), editor))) config['sandbox'] = 'on';
-    await editor.createAgent(id, config);
-    // What the agent starts with: a CLI agent that can ask asks (docs/approvals.md, "New agents").
-    const created = withNewAgentDefaults(settings, config);
-    if (options.json) return printJson({ id, ...created });
+    // The one definition of a new agent (core's newAgent): sandbox "on" for a CLI agent when the
+    // boundary holds here (the daemon's self-test, else one run now), warm, asks. Existing agents are never changed.
+    const ctx = contextOf(cmd);
+    const needsBoundary = config['sandbox'] === undefined && runtimeRunsProcess(runtimeKinds.get(runtimeOf(settings, provider) ?? ''));
+    const made = newAgent(settings, id, config, { boundary: needsBoundary ? await machineBoundary(ctx, editor) : undefined, env: ctx.env });
+    await editor.createAgent(id, made.agent);
+    if (options.json) return printJson({ id, ...made.agent });
     println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
-    if (created['permission_mode'] === 'ask' && config['permission_mode'] === undefined) {
-      println(style.dim(`It asks before tool calls its starter rules do not allow: answer with \`tinyagi approvals\`; see them with \`tinyagi agent show ${id}\` (docs/approvals.md).`));
-    } else if (created['permission_mode'] === undefined && config['permissions'] === undefined && runtimeKinds.get(providerRuntime(provider))?.capabilities.usesTools) {
-      // Codex, OpenCode per message: nothing can ask, so it runs unattended; say how to get approvals.
-      println(style.dim('It runs its tools without asking anyone: per message this CLI cannot ask. For approvals give it `process: "warm"` and `permission_mode: "ask"` (docs/approvals.md).'));
-    }
-    if (created['process'] === 'warm' && config['process'] === undefined) {
-      const idle = settings.sessions?.idle_minutes ?? 15;
-      println(
-        style.dim(
-          `Warm: its CLI stays running between messages, one process per open conversation (a few hundred MB each), closed after ${idle} min unused (docs/sessions.md#warm-or-per-message). Per message instead: --config '{"process":"per-message"}'.`,
-        ),
-      );
-    }
-    if (config['sandbox'] === 'on' || config['sandbox'] === 'required') {
-      println(
-        style.dim(
-          `Sandboxed (${config['sandbox']}): its CLI runs inside the boundary, without your credentials or other agents' workspaces (docs/sandbox.md; \`tinyagi status\` says whether it holds).`,
-        ),
-      );
-    }
+    printNewAgentNotes(made);
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });
 
@@ -292,5 +281,20 @@ export function registerAgentCommands(program: Command): void {
     await editor.patchAgent(id, patch);
     if (options.json) return printJson({ id, ...patch });
     println(`${id} now uses ${provider ?? providerOf(settings, current)}${options.model ? ` / ${options.model}` : ''}.`);
+  });
+
+  withJson(
+    agent
+      .command('sandbox')
+      .description("show or set whether an agent's CLI runs inside the boundary (docs/sandbox.md)")
+      .argument('<id>', 'agent id', parseId)
+      .addArgument(new Argument('[mode]', 'off, on or required').choices(['off', 'on', 'required'])),
+  ).action(async (id: string, mode: 'off' | 'on' | 'required' | undefined, options: { json?: boolean }, cmd: Command) => {
+    const editor = settingsEditor(contextOf(cmd));
+    const current = requireAgent(await editor.read(), id);
+    if (mode !== undefined) await editor.patchAgent(id, { sandbox: mode });
+    const view = { id, sandbox: mode ?? current.sandbox ?? 'off' };
+    if (options.json) return printJson(view);
+    println(mode === undefined ? `${id}: sandbox ${view.sandbox}` : `${id}: sandbox ${mode} (\`tinyagi status\` says whether it holds).`);
   });
 }

@@ -7,9 +7,9 @@
  * Claude Code, Codex, OpenCode); with none installed it uses the built-in mock runtime, and the
  * notices say how to switch.
  *
- * Every agent it makes gets the same sandbox default as `tinyagi agent add`: a CLI agent (its
- * runtime runs a process) is set to `sandbox: "on"` when the boundary's self-test passes on this
- * machine (docs/sandbox.md), so no unconfined agent exists by surprise for a sandboxed one to call.
+ * The default agent is made by core's `newAgent`, the one definition of a new agent that `agent
+ * add` and `POST /api/agents` use: `sandbox: "on"` for a CLI agent when the boundary's self-test
+ * passes on this machine (docs/sandbox.md), warm, asking; the notices say what it got and why not.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { HomePaths, Settings } from '@tinyagi/core';
@@ -23,9 +23,10 @@ import {
   runtimeRunsProcess,
   workspaceRoot,
   writeSettings,
-  withNewAgentDefaults,
+  newAgent,
   DEFAULT_WORKSPACE_PATH,
   type Env,
+  type NewAgentMachine,
 } from '@tinyagi/core/internal';
 import { agentClis, installedAgentClis } from './agent-clis.ts';
 
@@ -38,14 +39,19 @@ export interface FirstRunResult {
   notices: string[];
 }
 
-export function defaultSettings(env: Env = process.env): { settings: Settings; notices: string[] } {
+/**
+ * settings.json of a new home: its default agent made by core's `newAgent` (the same as `agent
+ * add` and `POST /api/agents`) with the machine's facts: `boundary`, the sandbox self-test's
+ * result here (undefined: not run).
+ */
+export function defaultSettings(env: Env = process.env, boundary: NewAgentMachine['boundary'] = undefined): { settings: Settings; notices: string[] } {
   const cli = installedAgentClis(env)[0];
   const provider = cli?.provider ?? 'mock';
+  const made = newAgent({ models: { provider } }, DEFAULT_AGENT_ID, { name: 'TinyAGI', provider }, { boundary, env });
   const settings: Settings = {
     workspace: { path: DEFAULT_WORKSPACE_PATH, name: 'tinyagi-workspace' },
     models: { provider },
-    // A CLI agent that can ask starts with permission_mode "ask" and the starter rules (docs/approvals.md).
-    agents: { [DEFAULT_AGENT_ID]: withNewAgentDefaults({ models: { provider } }, { name: 'TinyAGI', provider }) },
+    agents: { [DEFAULT_AGENT_ID]: made.agent },
     teams: {},
     channels: { enabled: [] },
     monitoring: { heartbeat_interval: 3600 },
@@ -59,38 +65,30 @@ export function defaultSettings(env: Env = process.env): { settings: Settings; n
           `Install Claude Code (https://docs.anthropic.com/claude-code), then switch with: tinyagi agent provider ${DEFAULT_AGENT_ID} claude-code`,
         ]
       : [`The default agent "${DEFAULT_AGENT_ID}" uses ${cli.product} (${cli.path}).`];
-  return { settings, notices };
+  return { settings, notices: [...notices, ...[...made.warnings, ...made.notes].map((n) => n.message)] };
 }
 
 export function ensureHomeDirectories(paths: HomePaths): void {
   for (const dir of [paths.home, paths.logs, paths.files, paths.channels, paths.plugins]) mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/**
- * `agent add`'s sandbox default for the agents the first start makes: `on` for an agent whose
- * runtime runs a process when the self-test passes here (it runs once, only when settings.json
- * is created). Returns the notice that says what was chosen.
- */
-export async function applySandboxDefault(paths: HomePaths, settings: Settings, env: Env): Promise<string | undefined> {
-  const agents = Object.values(settings.agents ?? {}).filter(
-    (agent) => agent.sandbox === undefined && runtimeRunsProcess(runtimeKinds.get(providerRuntime(agent.provider ?? settings.models?.provider ?? '') ?? '')),
-  );
-  if (agents.length === 0) return undefined;
-  const check = await runSelfTest({ tinyHome: paths.home, workspaceRoot: workspaceRoot(settings, env), env, secrets: daemonSecrets(settings, env) }).catch(() => undefined);
-  if (check?.ok !== true) {
-    return `The sandbox's self-test did not pass here (${check?.problem?.reason ?? 'it could not run'}): the default agent runs unconfined; see tinyagi doctor and docs/sandbox.md.`;
-  }
-  for (const agent of agents) agent.sandbox = 'on';
-  return `The default agent runs inside the sandbox (sandbox: "on"; docs/sandbox.md).`;
+/** The sandbox self-test here, when the default agent's runtime runs a process (it runs once, only when settings.json is created). */
+async function firstRunBoundary(paths: HomePaths, env: Env): Promise<NewAgentMachine['boundary']> {
+  const provider = installedAgentClis(env)[0]?.provider;
+  if (provider === undefined || !runtimeRunsProcess(runtimeKinds.get(providerRuntime(provider)))) return undefined;
+  const settings: Settings = { workspace: { path: DEFAULT_WORKSPACE_PATH } };
+  const check = await runSelfTest({ tinyHome: paths.home, workspaceRoot: workspaceRoot(settings, env), env, secrets: daemonSecrets(settings, env) }).catch((err: unknown) => ({
+    ok: false,
+    problem: { reason: `it could not run: ${err instanceof Error ? err.message : String(err)}` },
+  }));
+  return { ok: check.ok, reason: check.problem?.reason };
 }
 
 /** Creates settings.json and the default agent's workspace when the home has no settings yet. */
 export async function ensureFirstRunDefaults(paths: HomePaths, env: Env = process.env): Promise<FirstRunResult> {
   ensureHomeDirectories(paths);
   if (existsSync(paths.settings)) return { createdSettings: false, notices: [] };
-  const { settings, notices } = defaultSettings(env);
-  const sandboxNotice = await applySandboxDefault(paths, settings, env);
-  if (sandboxNotice !== undefined) notices.push(sandboxNotice);
+  const { settings, notices } = defaultSettings(env, await firstRunBoundary(paths, env));
   await writeSettings(paths.settings, settings, { env });
   const dir = agentWorkspaceDir(settings, DEFAULT_AGENT_ID, env);
   await provisionWorkspace({ dir, agentId: DEFAULT_AGENT_ID });

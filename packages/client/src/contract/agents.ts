@@ -86,6 +86,22 @@ export const WorkspaceOutcomeSchema = z
   .meta({ id: 'WorkspaceOutcome' });
 export type WorkspaceOutcome = z.infer<typeof WorkspaceOutcomeSchema>;
 
+/** What a new agent was given and what to do about it (core's `newAgent`; the CLI's `agent add` prints the same). */
+export const NewAgentNoteSchema = z
+  .object({
+    code: z.enum(['sandbox-on', 'sandbox-failed', 'sandbox-unchecked', 'asks', 'unattended', 'warm', 'cli-missing']),
+    message: Str,
+  })
+  .meta({ id: 'NewAgentNote' });
+export type NewAgentNoteView = z.infer<typeof NewAgentNoteSchema>;
+
+/**
+ * A write that created the agent: `notes`, what it starts with (sandboxed, asks, warm);
+ * `warnings`, what will not work as expected (its CLI not installed on the daemon's machine, a
+ * sandbox that could not be turned on, and why). Empty for an existing agent's edit.
+ */
+const NewAgentNotesShape = { notes: z.array(NewAgentNoteSchema), warnings: z.array(NewAgentNoteSchema) };
+
 export const agentsContract = {
   listAgents: route({
     method: 'GET',
@@ -109,7 +125,7 @@ export const agentsContract = {
     tag: 'agents',
     status: 201,
     body: AgentConfigSchema.extend({ id: IdParamsSchema.shape.id }),
-    response: z.object({ agent: AgentSchema, provisioned: Bool }),
+    response: z.object({ agent: AgentSchema, provisioned: Bool, ...NewAgentNotesShape }),
   }),
   putAgent: route({
     method: 'PUT',
@@ -118,7 +134,7 @@ export const agentsContract = {
     tag: 'agents',
     params: IdParamsSchema,
     body: AgentConfigSchema,
-    response: z.object({ agent: AgentSchema, created: Bool, provisioned: Bool }),
+    response: z.object({ agent: AgentSchema, created: Bool, provisioned: Bool, ...NewAgentNotesShape }),
   }),
   patchAgent: route({
     method: 'PATCH',

@@ -23,6 +23,8 @@ import type { PermissionRule } from '@tinyagi/client/contract';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { customProviderRuntime, providerRuntime, DEFAULT_AGENT_RUNTIME } from '../config/runtime-names.ts';
 import { ownEntry } from '../config/object-path.ts';
+import { runtimeCliPresence } from '../kinds/runtime-cli.ts';
+import { runtimeRunsProcess } from '../sandbox/status.ts';
 
 /**
  * Shell commands that only read the repository or run its tests. Their `*` stands only for
@@ -81,6 +83,7 @@ export const STARTER_PERMISSION_RULES: readonly PermissionRule[] = [
 interface SettingsLike {
   models?: { provider?: string | undefined } | undefined;
   custom_providers?: Record<string, object | undefined> | undefined;
+  sessions?: { idle_minutes?: number | undefined } | undefined;
 }
 
 /** The runtime kind a new agent's provider runs on (a custom provider's runtime), if known. */
@@ -92,16 +95,130 @@ function kindOf(settings: SettingsLike, provider: string) {
 }
 
 /**
- * A new agent's settings with the defaults added (see above): `process: "warm"` unless it says
- * how it runs or its runtime cannot stay warm; `ask` with the starter rules unless it sets
- * permissions itself, its runtime runs no tools, or the runtime cannot ask as it will run.
+ * The facts of the machine that runs the agent which a new agent's defaults depend on.
+ * `boundary`: the sandbox's self-test there (the daemon's start-up check, else one run by the
+ * caller); undefined: not known (no self-test ran, or it has not finished). `env`: the daemon's
+ * environment, whose PATH says whether the agent's CLI is installed.
  */
-export function withNewAgentDefaults<T extends Record<string, unknown>>(settings: SettingsLike, body: T): T {
+export interface NewAgentMachine {
+  boundary: { ok: boolean; reason?: string | undefined } | undefined;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** What a new agent was given and what to do about it, said the same way by the CLI and the API. */
+export interface NewAgentNote {
+  code: 'sandbox-on' | 'sandbox-failed' | 'sandbox-unchecked' | 'asks' | 'unattended' | 'warm' | 'cli-missing';
+  message: string;
+}
+
+export interface NewAgent<T> {
+  /** The settings to store: what the caller gave with the defaults added. */
+  agent: T;
+  /** What the agent starts with (said to the user). */
+  notes: NewAgentNote[];
+  /** What will not work as the user may expect (a missing CLI, a sandbox that could not be turned on). */
+  warnings: NewAgentNote[];
+}
+
+/** `sandbox: "on"` for an agent whose runtime runs a process when the boundary holds; else its settings unchanged. */
+function withSandboxDefault<T extends Record<string, unknown>>(body: T, runsProcess: boolean, machine: NewAgentMachine): T {
+  if (body['sandbox'] !== undefined || !runsProcess || machine.boundary?.ok !== true) return body;
+  return { ...body, sandbox: 'on' };
+}
+
+function sandboxNote(id: string, given: Record<string, unknown>, agent: Record<string, unknown>, runsProcess: boolean, machine: NewAgentMachine): NewAgentNote | undefined {
+  const mode = agent['sandbox'];
+  if (mode === 'on' || mode === 'required') {
+    return {
+      code: 'sandbox-on',
+      message: `Sandboxed (${mode}): its CLI runs inside the boundary, without your credentials or other agents' workspaces (docs/sandbox.md; \`tinyagi status\` says whether it holds).`,
+    };
+  }
+  if (given['sandbox'] !== undefined || !runsProcess) return undefined;
+  const fix = `once it holds, sandbox it with: tinyagi agent sandbox ${id} on`;
+  if (machine.boundary === undefined) {
+    return {
+      code: 'sandbox-unchecked',
+      message: `Not sandboxed: the daemon has no result of its sandbox self-test (not run, or not finished), so it runs unconfined; see \`tinyagi doctor\`, and ${fix}.`,
+    };
+  }
+  return {
+    code: 'sandbox-failed',
+    message: `Not sandboxed: the sandbox's self-test did not pass on this machine (${machine.boundary.reason ?? 'no reason given'}), so it runs unconfined; see \`tinyagi doctor\` and docs/sandbox.md, and ${fix}.`,
+  };
+}
+
+type Kind = ReturnType<typeof kindOf>;
+
+function permissionNote(given: Record<string, unknown>, agent: Record<string, unknown>, id: string, kind: Kind): NewAgentNote | undefined {
+  if (given['permission_mode'] !== undefined || given['permissions'] !== undefined) return undefined;
+  if (agent['permission_mode'] === 'ask') {
+    return {
+      code: 'asks',
+      message: `It asks before tool calls its starter rules do not allow: answer with \`tinyagi approvals\`; see them with \`tinyagi agent show ${id}\` (docs/approvals.md).`,
+    };
+  }
+  if (!kind?.capabilities.usesTools) return undefined;
+  return {
+    code: 'unattended',
+    message: 'It runs its tools without asking anyone: per message this CLI cannot ask. For approvals give it `process: "warm"` and `permission_mode: "ask"` (docs/approvals.md).',
+  };
+}
+
+function warmNote(settings: SettingsLike, given: Record<string, unknown>, agent: Record<string, unknown>): NewAgentNote | undefined {
+  if (agent['process'] !== 'warm' || given['process'] !== undefined) return undefined;
+  const idle = settings.sessions?.idle_minutes ?? 15;
+  return {
+    code: 'warm',
+    message: `Warm: its CLI stays running between messages, one process per open conversation (a few hundred MB each), closed after ${idle} min unused (docs/sessions.md#warm-or-per-message). Per message instead: --config '{"process":"per-message"}'.`,
+  };
+}
+
+function cliNote(kind: Kind, machine: NewAgentMachine): NewAgentNote | undefined {
+  const cli = runtimeCliPresence(kind, machine.env ?? process.env);
+  if (cli === undefined || cli.installed) return undefined;
+  const install = kind?.verifiedVersions?.install ?? kind?.installHint;
+  return {
+    code: 'cli-missing',
+    message: `"${cli.command}" (${kind?.title ?? cli.command}) is not installed on this machine (not found on the daemon's PATH): its messages fail until it is.${install ? ` Install it: ${install}` : ''}`,
+  };
+}
+
+/**
+ * A new agent (see above): its settings with the defaults added, from what the caller gave and
+ * the machine's facts, with what to tell the user. The one definition every way of making an
+ * agent uses: `tinyagi agent add`, the first start's default agent, `POST /api/agents` (so
+ * TinyOffice's form) and `PUT /api/agents/:id` of a new id.
+ *
+ * - `sandbox: "on"` for an agent whose runtime runs a process (a CLI, an ACP agent) when the
+ *   boundary holds on the machine; not set (off) otherwise, with a warning that says why;
+ * - `process: "warm"` unless it says how it runs or its runtime cannot stay warm;
+ * - `ask` with the starter rules unless it sets permissions itself, its runtime runs no tools, or
+ *   the runtime cannot ask as it will run.
+ */
+export function newAgent<T extends Record<string, unknown>>(settings: SettingsLike, id: string, body: T, machine: NewAgentMachine): NewAgent<T> {
   const provider = typeof body['provider'] === 'string' ? body['provider'] : (settings.models?.provider ?? DEFAULT_AGENT_RUNTIME);
   const kind = kindOf(settings, provider);
-  const warm = body['process'] === undefined && kind?.capabilities.staysWarm === true ? { ...body, process: 'warm' } : body;
-  if (body['permission_mode'] !== undefined || body['permissions'] !== undefined) return warm;
-  if (!kind?.capabilities.usesTools) return warm;
-  if (!kind.capabilities.asksApproval && warm['process'] !== 'warm') return warm;
-  return { ...warm, permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES.map((r) => ({ ...r })) } };
+  const runsProcess = runtimeRunsProcess(kind);
+  const sandboxed = withSandboxDefault(body, runsProcess, machine);
+  const warm = sandboxed['process'] === undefined && kind?.capabilities.staysWarm === true ? { ...sandboxed, process: 'warm' } : sandboxed;
+  const agent = asksByDefault(warm, kind) ? { ...warm, permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES.map((r) => ({ ...r })) } } : warm;
+  const sandbox = sandboxNote(id, body, agent, runsProcess, machine);
+  const notes = [sandbox?.code === 'sandbox-on' ? sandbox : undefined, permissionNote(body, agent, id, kind), warmNote(settings, body, agent)];
+  const warnings = [cliNote(kind, machine), sandbox?.code === 'sandbox-on' ? undefined : sandbox];
+  return { agent, notes: notes.filter((n) => n !== undefined), warnings: warnings.filter((n) => n !== undefined) };
+}
+
+function asksByDefault(body: Record<string, unknown>, kind: Kind): boolean {
+  if (body['permission_mode'] !== undefined || body['permissions'] !== undefined) return false;
+  if (!kind?.capabilities.usesTools) return false;
+  return kind.capabilities.asksApproval || body['process'] === 'warm';
+}
+
+/** A machine whose facts nobody gave: the boundary unknown (no sandbox default), the CLI looked up on this process's PATH. */
+export const UNKNOWN_MACHINE: NewAgentMachine = { boundary: undefined };
+
+/** A new agent's settings with the defaults added (`newAgent` without its notes). */
+export function withNewAgentDefaults<T extends Record<string, unknown>>(settings: SettingsLike, body: T, machine: NewAgentMachine = UNKNOWN_MACHINE): T {
+  return newAgent(settings, '', body, machine).agent;
 }

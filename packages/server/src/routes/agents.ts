@@ -11,8 +11,11 @@ import {
   parseFrontMatter,
   patchAgent,
   prepareAgentWorkspace,
-  createAgent,
+  addAgent,
   putAgent,
+  recordedMachineCheck,
+  type AgentWrite,
+  type NewAgentMachine,
   readMemoryIndex,
   removeAgent,
   requireAgent,
@@ -36,17 +39,26 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     return agentWorkspaceDir(settings, id, ctx.env);
   };
 
+  /**
+   * The facts a new agent's defaults depend on (core's `newAgent`): this daemon's sandbox
+   * self-test (none recorded yet, or a server built without one: unknown, and the reply says
+   * so) and its environment's PATH.
+   */
+  const machine = (): NewAgentMachine => {
+    const check = recordedMachineCheck();
+    return { boundary: check === undefined ? undefined : { ok: check.ok, reason: check.problem?.reason }, env: ctx.env };
+  };
+
   /** Writes an agent edit, its workspace checked and provisioned before the write: a request that fails leaves settings.json as it was. */
-  const writeAgent = async (id: string, edit: (current: Settings) => { settings: Settings; created: boolean }) => {
-    let created = false;
+  const writeAgent = async (id: string, edit: (current: Settings) => AgentWrite) => {
+    let result: AgentWrite | undefined;
     let provisioned = false;
     const written = await ctx.updateSettings(async (current) => {
-      const result = edit(current);
-      created = result.created;
+      result = edit(current);
       provisioned = await prepareAgentWorkspace(result.settings, id, ctx.settingsFile, ctx.env);
       return result.settings;
     });
-    return { agent: maskedAgent(written, id), created, provisioned };
+    return { agent: maskedAgent(written, id), created: result?.created ?? false, provisioned, notes: result?.notes ?? [], warnings: result?.warnings ?? [] };
   };
 
   const heartbeatView = async (id: string) => {
@@ -73,9 +85,12 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       return { ...maskedAgent(settings, params.id), sandboxStatus: sandboxStatusOf(settings, params.id) };
     },
 
-    createAgent: ({ body: { id, ...config } }) => writeAgent(id, (current) => ({ settings: createAgent(current, id, config), created: true })),
+    createAgent: async ({ body: { id, ...config } }) => {
+      const { created: _created, ...reply } = await writeAgent(id, (current) => addAgent(current, id, config, machine()));
+      return reply;
+    },
 
-    putAgent: ({ params, body }) => writeAgent(params.id, (current) => putAgent(current, params.id, body)),
+    putAgent: ({ params, body }) => writeAgent(params.id, (current) => putAgent(current, params.id, body, machine())),
 
     patchAgent: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => patchAgent(current, params.id, body));

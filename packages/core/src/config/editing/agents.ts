@@ -11,7 +11,7 @@ import { stripUnchangedMasks } from '../secrets.ts';
 import { unknownAgentKeys } from '../unknown-keys.ts';
 import { requireAgent, requireFreeId, withEntry } from './entities.ts';
 import { ownEntry } from '../object-path.ts';
-import { withNewAgentDefaults } from '../../approvals/new-agent-defaults.ts';
+import { newAgent, UNKNOWN_MACHINE, type NewAgentMachine, type NewAgentNote } from '../../approvals/new-agent-defaults.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -34,23 +34,37 @@ function withAgent(settings: Settings, id: string, agent: AgentSettings | undefi
   return { ...settings, agents: withEntry(settings.agents, id, agent) };
 }
 
+/** What an agent edit wrote, and for a new agent what to tell the user (approvals/new-agent-defaults.ts). */
+export interface AgentWrite {
+  settings: Settings;
+  created: boolean;
+  notes: NewAgentNote[];
+  warnings: NewAgentNote[];
+}
+
 /**
- * Creates or replaces an agent; keys not sent (heartbeat, limits, mock, …) are kept. A new CLI
- * agent without permission settings gets `permission_mode: "ask"` and the starter rules.
+ * Creates or replaces an agent; keys not sent (heartbeat, limits, mock, …) are kept. A new agent
+ * gets the new-agent defaults from what it was given and the machine's facts (`newAgent`: sandbox,
+ * process, permissions); an existing one only what the edit says.
  */
-export function putAgent(settings: Settings, id: string, body: JsonObject): { settings: Settings; created: boolean } {
+export function putAgent(settings: Settings, id: string, body: JsonObject, machine: NewAgentMachine = UNKNOWN_MACHINE): AgentWrite {
   assertValidId(id, 'agent id');
   const existing = ownEntry(settings.agents, id);
-  // A new agent that says nothing about permissions starts asking (approvals/new-agent-defaults.ts).
-  const config = existing === undefined ? withNewAgentDefaults(settings, agentConfig(body, id)) : agentConfig(body, id);
-  const agent = { ...existing, ...stripUnchangedMasks(config, existing) } as AgentSettings;
-  return { settings: withAgent(settings, id, agent), created: existing === undefined };
+  const given = agentConfig(body, id);
+  const made = existing === undefined ? newAgent(settings, id, given, machine) : { agent: given, notes: [], warnings: [] };
+  const agent = { ...existing, ...stripUnchangedMasks(made.agent, existing) } as AgentSettings;
+  return { settings: withAgent(settings, id, agent), created: existing === undefined, notes: made.notes, warnings: made.warnings };
 }
 
 /** Creates an agent, refusing an id an agent or a team already has (ALREADY_EXISTS). */
-export function createAgent(settings: Settings, id: string, body: JsonObject): Settings {
+export function addAgent(settings: Settings, id: string, body: JsonObject, machine: NewAgentMachine = UNKNOWN_MACHINE): AgentWrite {
   requireFreeId(settings, id, 'agent');
-  return putAgent(settings, id, body).settings;
+  return putAgent(settings, id, body, machine);
+}
+
+/** `addAgent`'s settings. */
+export function createAgent(settings: Settings, id: string, body: JsonObject, machine: NewAgentMachine = UNKNOWN_MACHINE): Settings {
+  return addAgent(settings, id, body, machine).settings;
 }
 
 export function patchAgent(settings: Settings, id: string, patch: JsonObject): Settings {

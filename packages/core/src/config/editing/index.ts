@@ -4,7 +4,7 @@
  * updateSettings, which validates the whole result before the atomic write.
  */
 export { requireAgent, requireTeam, requireCustomProvider } from './entities.ts';
-export { agentConfig, createAgent, putAgent, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent } from './agents.ts';
+export { addAgent, agentConfig, createAgent, putAgent, type AgentWrite, patchAgent, setAgentHeartbeat, deleteAgent, teamsReferencingAgent } from './agents.ts';
 export { createTeam, putTeam, patchTeam, deleteTeam } from './teams.ts';
 export {
   setBuiltinProvider,
