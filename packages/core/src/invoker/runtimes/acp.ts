@@ -2,7 +2,7 @@
  * `acp`: any agent that speaks the Agent Client Protocol on stdio (docs/sessions.md, "ACP"),
  * started from the agent's own settings: `acp: { command, args }` (an executable name or an
  * absolute path, arguments as an array; no shell). Recipes: Gemini CLI `gemini --acp`,
- * GitHub Copilot CLI `copilot --acp`, Claude Code through `claude-code-acp`, Codex through
+ * GitHub Copilot CLI `copilot --acp`, Claude Code through `claude-agent-acp`, Codex through
  * `codex-acp`.
  *
  * The runtime is made for warm sessions (`process: "warm"`, the warm driver of acp-warm.ts);
