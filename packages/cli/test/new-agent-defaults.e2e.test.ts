@@ -112,4 +112,21 @@ describe.each(MACHINES)('a new Claude Code agent where $machine', ({ path, sandb
     // A CLI that is there gives no such warning.
     expect((await h.api.createAgent({ body: { id: 'with-cli', provider: 'claude-code' } })).warnings.map((w) => w.code)).not.toContain('cli-missing');
   });
+
+  it('doctor lists an agent that leaves out the defaults; unconfined and reachable from a sandboxed one it is a warning with the command', async () => {
+    // An agent as made before these defaults: none of the keys set (never changed silently).
+    await h.api.patchAgent({ params: { id: 'via-api' }, body: { sandbox: null, process: null, permission_mode: null, permissions: null } });
+    const doctor = JSON.parse((await h.cliHere(['doctor', '--json'])).stdout) as { findings: Array<{ check: string; status: string; message: string; hint?: string }> };
+    const finding = doctor.findings.find((f) => f.check === 'agents:defaults');
+    expect(finding?.message).toContain('via-api: process not set (new agents: warm');
+    if (warning === undefined) {
+      // Here new agents are sandboxed, and the sandboxed ones (no may_call) can reach it.
+      expect(finding).toMatchObject({ status: 'warn' });
+      expect(finding?.hint).toContain('`tinyagi agent sandbox via-api on`');
+    } else {
+      expect(finding).toMatchObject({ status: 'info' });
+      expect(finding?.message).not.toContain('sandbox not set');
+    }
+    expect(storedAgents(h.home)['via-api']).not.toHaveProperty('process');
+  });
 });

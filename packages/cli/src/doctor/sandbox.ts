@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliContext } from '../context.ts';
+import { agentDefaultsFindings } from './agent-defaults.ts';
 import type { Finding } from './finding.ts';
 
 export async function checkSandbox(ctx: CliContext, settings: Settings | undefined, env: Env): Promise<Finding[]> {
@@ -51,7 +52,10 @@ export async function checkSandbox(ctx: CliContext, settings: Settings | undefin
       details: { checks: check.checks },
     });
   }
-  findings.push(...reachFindings(current));
+  findings.push(
+    ...reachFindings(current),
+    ...agentDefaultsFindings(current, { boundary: { ok: check.ok, reason: check.problem?.reason }, env }, new Set(unconfinedReach(current).flatMap((r) => r.to))),
+  );
   for (const id of agents) {
     const status = sandboxStatusOf(current, id, check);
     if (status.state === 'enforced') findings.push({ check: `sandbox:${id}`, status: 'ok', message: `sandbox ${status.setting}: enforced${status.memoryNote ? ` (${status.memoryNote})` : ''}` });
@@ -84,7 +88,7 @@ export function reachFindings(settings: Settings): Finding[] {
       check: 'sandbox:reach',
       status: 'warn',
       message: `unconfined agent${unconfined.length === 1 ? '' : 's'} reachable from a sandboxed one: ${reach.map((r) => `${r.from} → ${r.to.join(', ')}`).join('; ')} (called from there ${unconfined.length === 1 ? 'it runs' : 'they run'} confined; alone, not)`,
-      hint: `Set ${unconfined.map((id) => `agents.${id}.sandbox`).join(', ')} to "on" (tinyagi agent add makes new CLI agents so), or list whom each sandboxed agent may call in agents.<id>.may_call (docs/sandbox.md, "Calls between agents").`,
+      hint: `Set ${unconfined.map((id) => `agents.${id}.sandbox`).join(', ')} to "on" (${unconfined.map((id) => `\`tinyagi agent sandbox ${id} on\``).join(', ')}; new CLI agents are made so), or list whom each sandboxed agent may call in agents.<id>.may_call (docs/sandbox.md, "Calls between agents").`,
       details: { reach },
     },
   ];
