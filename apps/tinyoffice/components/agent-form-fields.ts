@@ -21,6 +21,8 @@ export interface FieldSpec {
   choices?: readonly Choice[];
   /** `choice`: what the empty value is called. */
   defaultLabel?: string;
+  /** `choice`: what each value means, said under the field for the value chosen. */
+  meanings?: Readonly<Record<string, string>>;
 }
 
 type SandboxMode = NonNullable<AgentSettings['sandbox']>;
@@ -32,6 +34,13 @@ export const SANDBOX_MEANING: Record<SandboxMode, string> = {
   off: 'runs as you, with your files and network',
   on: 'runs inside the boundary (its workspace, the egress list); unconfined if this machine cannot make one',
   required: 'runs only inside the boundary; its messages fail when the boundary does not hold',
+};
+
+/** The sandbox choices, short enough for the list; the chosen one's meaning is said under it. */
+const SANDBOX_CHOICES: Record<SandboxMode, string> = {
+  off: 'off: runs as you',
+  on: 'on: confined where this machine allows',
+  required: 'required: confined, or it does not run',
 };
 
 const PROCESS_MEANING: Record<ProcessMode, string> = {
@@ -60,9 +69,10 @@ export const SHORT_FIELDS: FieldSpec[] = [
     path: 'sandbox',
     label: 'Sandbox',
     kind: 'choice',
-    choices: choicesOf(SANDBOX_MEANING, true),
+    choices: choicesOf(SANDBOX_CHOICES, false),
+    meanings: SANDBOX_MEANING,
     defaultLabel: 'the daemon’s default for this runtime',
-    hint: 'Whether its CLI runs confined (docs/sandbox.md). The agent’s page shows whether the boundary holds.',
+    hint: 'Whether its CLI runs confined (docs/sandbox.md); the agent’s page shows whether the boundary holds.',
   },
 ];
 

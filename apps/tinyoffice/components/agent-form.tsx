@@ -8,7 +8,7 @@
  * merge-patch of the fields that changed, so keys the form does not show (mock scripts,
  * steering, …) are never dropped.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { type ReactNode, useEffect, useMemo, useRef, useState } from 'react';
 import { isApiError, type Agent, type RuntimeKindInfo } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
@@ -44,11 +44,36 @@ function useProviders(current: string): { options: Options; runtimes: RuntimeKin
   return { options, runtimes };
 }
 
-function AgentField({ f, value, onChange, issues, providers }: { f: FieldSpec; value: string; onChange: (v: string) => void; issues: FieldIssues; providers: Options }) {
-  const common = { path: f.path, label: f.label, issues, ...(f.hint ? { hint: f.hint } : {}) };
+/** The field's hint, and what the chosen value means (a choice that says). */
+function hintOf(f: FieldSpec, value: string): ReactNode {
+  const meaning = f.meanings?.[value];
+  if (!meaning) return f.hint;
+  return (
+    <>
+      <span className="block font-medium text-slate-800 dark:text-slate-100">
+        {value}: {meaning}.
+      </span>
+      {f.hint}
+    </>
+  );
+}
+
+interface AgentFieldProps {
+  f: FieldSpec;
+  value: string;
+  onChange: (v: string) => void;
+  issues: FieldIssues;
+  providers: Options;
+  /** Under the runtime: the chosen one is not installed. */
+  runtimeNote?: string | undefined;
+}
+
+function AgentField({ f, value, onChange, issues, providers, runtimeNote }: AgentFieldProps) {
+  const hint = hintOf(f, value);
+  const common = { path: f.path, label: f.label, issues, ...(hint ? { hint } : {}) };
   switch (f.kind) {
     case 'provider':
-      return <SelectField {...common} value={value} onChange={onChange} options={providers} />;
+      return <SelectField {...common} value={value} onChange={onChange} options={providers} {...(runtimeNote ? { hint: <RuntimeNote text={runtimeNote} /> } : {})} />;
     case 'choice': {
       const choices = f.choices ?? [];
       const known = value === '' || choices.some((c) => c.value === value);
@@ -74,14 +99,18 @@ function AgentField({ f, value, onChange, issues, providers }: { f: FieldSpec; v
   }
 }
 
-/** Under the runtime: a runtime whose CLI the daemon does not find, and how to install it. */
-function RuntimeNote({ runtime }: { runtime: RuntimeKindInfo | undefined }) {
-  if (!runtime || isInstalled(runtime)) return null;
+/** Under the runtime: its CLI is not on the daemon's PATH, and how to install it. */
+function RuntimeNote({ text }: { text: string }) {
   return (
-    <p data-testid="runtime-not-installed" className="text-xs text-amber-900 sm:col-span-2 dark:text-amber-200">
-      {runtime.title} is not installed on the daemon’s machine: {installHintOf(runtime)}. Its agents’ messages fail until it is.
-    </p>
+    <span data-testid="runtime-not-installed" className="text-amber-900 dark:text-amber-200">
+      {text}
+    </span>
   );
+}
+
+function runtimeNoteOf(runtime: RuntimeKindInfo | undefined): string | undefined {
+  if (!runtime || isInstalled(runtime)) return undefined;
+  return `Not installed: ${installHintOf(runtime)}. Its messages fail until it is installed.`;
 }
 
 const MORE_PATHS = new Set(MORE_SECTIONS.flatMap((s) => s.fields.map((f) => f.path)));
@@ -161,7 +190,8 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
     }
   }
 
-  const field = (f: FieldSpec) => <AgentField key={f.path} f={f} value={values[f.path] ?? ''} onChange={set(f.path)} issues={issues} providers={providers} />;
+  const runtimeNote = runtimeNoteOf(runtimes.find((r) => r.name === values['provider']));
+  const field = (f: FieldSpec) => <AgentField key={f.path} f={f} value={values[f.path] ?? ''} onChange={set(f.path)} issues={issues} providers={providers} runtimeNote={runtimeNote} />;
   const placed = new Set(['id', ...FIELDS.map((f) => f.path)]);
   return (
     <form
@@ -178,7 +208,6 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
           <TextField path="id" label="Id" value={id} onChange={setId} issues={issues} hint="1-64 characters a-z, 0-9, “_” or “-”: it names the agent’s directory and is how you address it (@id)." />
         )}
         {SHORT_FIELDS.map(field)}
-        <RuntimeNote runtime={runtimes.find((r) => r.name === values['provider'])} />
       </div>
       <details open={more} onToggle={(e) => setMore(e.currentTarget.open)} className="rounded border border-slate-200 dark:border-slate-700">
         <summary className="cursor-pointer px-3 py-2 text-sm font-semibold">More: name, process, permissions, heartbeat, limits, budgets</summary>

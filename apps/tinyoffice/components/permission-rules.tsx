@@ -5,6 +5,7 @@
  * (`input`, `sandboxed`) are kept as they are and named under the row. The form holds the list as
  * its JSON text, so saving, merge-patching and following the agent's reloads work as for any field.
  */
+import type { ReactNode } from 'react';
 import type { PermissionRule } from '@tinyagi/client';
 import { idOf, INPUT } from '@/components/form';
 import { Button } from '@/components/ui';
@@ -83,7 +84,7 @@ export function PermissionRulesField({
 }: {
   path: string;
   label: string;
-  hint?: string;
+  hint?: ReactNode;
   value: string;
   onChange: (value: string) => void;
   issues: FieldIssues;

@@ -15,7 +15,7 @@ export const isInstalled = (runtime: RuntimeKindInfo): boolean => runtimeCli(run
 export function installHintOf(runtime: RuntimeKindInfo): string {
   const cli = runtimeCli(runtime);
   const how = runtime.installHint ?? runtime.verifiedVersions?.install;
-  return `“${cli?.command ?? runtime.command ?? runtime.name}” is not on the daemon’s PATH${how ? `; install: ${how}` : ''}`;
+  return `“${cli?.command ?? runtime.command ?? runtime.name}” is not on the daemon’s PATH${how ? `; install it with ${how}` : ''}`;
 }
 
 /** The runtime's option in a form's list: `claude (Claude Code)`, `… — not installed`. */

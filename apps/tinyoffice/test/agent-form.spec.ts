@@ -57,7 +57,10 @@ test('the short form makes an agent: id, runtime, model, workspace and sandbox i
   // Each sandbox setting is a choice that says what it means; empty is the daemon's default.
   const sandbox = form.getByLabel('Sandbox', { exact: true });
   await expect(sandbox).toHaveValue('');
-  await expect(sandbox.locator('option')).toHaveText([/daemon’s default/, /^off: runs as you/, /^on: runs inside the boundary/, /^required: runs only inside the boundary/]);
+  await expect(sandbox.locator('option')).toHaveText([/daemon’s default/, /^off: runs as you/, /^on: confined/, /^required: confined, or it does not run/]);
+  await sandbox.selectOption('on');
+  await expect(form.locator('[data-field="sandbox"]')).toContainText('on: runs inside the boundary');
+  await sandbox.selectOption('');
 
   const runtime = form.getByLabel('Runtime', { exact: true });
   await expect(runtime.locator('option[value="codex"]')).toHaveText('codex (Codex) — not installed');
