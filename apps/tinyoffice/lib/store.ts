@@ -3,8 +3,20 @@
  * the tab (lib/live.ts). Components read it with useStore(selector); nothing polls.
  */
 import { useSyncExternalStore } from 'react';
-import { planLine } from '@tinyagi/client';
-import type { Agent, Approval, ChannelStatus, ConnectionState, Handoff as HandoffRecord, QueueMessageView, Status, Team, TinyEvent } from '@tinyagi/client';
+import {
+  CHANNEL_STATES,
+  planLine,
+  type Agent,
+  type Approval,
+  type ChannelState,
+  type ChannelStatus,
+  type ConnectionState,
+  type Handoff as HandoffRecord,
+  type QueueMessageView,
+  type Status,
+  type Team,
+  type TinyEvent,
+} from '@tinyagi/client';
 import { approvalOf, withApprovals } from './approvals';
 import type { StreamInfo } from './tab-bus';
 
@@ -301,7 +313,19 @@ function applyToStatus(status: Status, event: TinyEvent): Status {
   } else if (event.type === 'queue.dead') queue.dead += 1;
   let channels: ChannelStatus[] = status.channels;
   if (event.type === 'channel.status') {
-    const next = { name: event.data.channel, running: event.data.state === 'running', pid: event.data.pid ?? null, restarts: event.data.restarts ?? 0, lastError: event.data.error ?? null };
+    const state = (CHANNEL_STATES as readonly string[]).includes(event.data.state) ? (event.data.state as ChannelState) : undefined;
+    const previous = channels.find((c) => c.name === event.data.channel);
+    // A restart keeps its last error until the platform answers; connected clears it.
+    const lastError = state === 'connected' ? null : (event.data.error ?? (state === 'reconnecting' ? (previous?.lastError ?? null) : null));
+    const next = {
+      name: event.data.channel,
+      running: event.data.pid != null,
+      ...(state !== undefined ? { state } : {}),
+      attempt: event.data.attempt ?? 0,
+      pid: event.data.pid ?? null,
+      restarts: event.data.restarts ?? previous?.restarts ?? 0,
+      lastError,
+    };
     channels = channels.some((c) => c.name === next.name) ? channels.map((c) => (c.name === next.name ? { ...c, ...next } : c)) : [...channels, next];
   }
   return { ...status, queue, channels, lastEventId: event.id };

@@ -293,7 +293,7 @@ test('Control shows the WhatsApp QR code from its login state and follows the ch
   await page.goto(`${daemon.url}/control`);
   await expect(page.getByRole('heading', { name: 'Channels' })).toBeVisible();
   await api('PATCH', '/api/settings', { channels: { enabled: ['whatsapp'] } });
-  await expect(page.getByRole('region', { name: 'Channels' })).toContainText(/whatsapp\s*running/);
+  await expect(page.getByRole('region', { name: 'Channels' })).toContainText(/whatsapp\s*connecting/);
   const login = page.getByTestId('whatsapp-login');
   await expect(login).toHaveAttribute('data-state', 'qr');
   const qr = login.getByRole('img', { name: 'WhatsApp login QR code' });
@@ -307,6 +307,8 @@ test('Control shows the WhatsApp QR code from its login state and follows the ch
   await expect(login).toContainText('WhatsApp is linked.');
   await expect(login.getByRole('img')).toHaveCount(0);
   await api('PATCH', '/api/settings', { channels: { enabled: [] } });
+  // A channel the user disabled is drawn as disabled, not as a failure.
+  await expect(page.getByTestId('channel-state-whatsapp')).toHaveText('disabled');
 });
 
 /** A request to the daemon with its API token, as the CLI makes it; fails the test on a non-2xx. */

@@ -51,7 +51,15 @@ export interface InboundSink {
    * `click.notify`; it never throws for a refused or late answer.
    */
   click?(click: ApprovalClick): Promise<void>;
+  /**
+   * The platform's connection changed (docs/channels.md#channel-states): `connected` only once the
+   * platform answered (Telegram `getMe` and a poll, Discord's READY, Slack's hello, WhatsApp's open),
+   * `reconnecting` with the error when it failed or dropped and the adapter tries again.
+   */
+  connection?(state: ConnectionState, error?: string): void;
 }
+
+export type ConnectionState = 'connected' | 'reconnecting';
 
 /**
  * Approvals and questions in the chat (docs/approvals.md, "In the chat apps"): the host posts a

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LIVE_REPLY_MODES, type ChannelKind, type LiveReplyMode } from '@tinyagi/client/contract';
 import type { ChannelAdapter } from './adapter.ts';
 import { ChannelConfigError, filesDir, optionalNumber, type ChannelProcessConfig } from './config.ts';
-import { ChannelHost, channelStateDir } from './host.ts';
+import { ChannelHost, channelStateDir, type ConnectionReport } from './host.ts';
 import type { ChannelLog } from './log.ts';
 import type { ChannelAdapterModule } from './kind.ts';
 import { BUILTIN_CHANNEL_KINDS } from './kinds.ts';
@@ -21,6 +21,8 @@ export interface ChannelContext {
   readonly log: ChannelLog;
   /** A callback for an adapter's session that cannot continue: stop the channel, then exit with `code`. */
   exitFatally(code: number): () => void;
+  /** The platform connection's changes (the runner reports them to the daemon). */
+  onConnection?(report: ConnectionReport): void;
 }
 
 /** The adapter of the channel: its built-in kind's factory, or the module TINYAGI_CHANNEL_MODULE names. */
@@ -76,5 +78,6 @@ export async function createChannel(config: ChannelProcessConfig, context: Chann
     ...(maxInlineRetryMs ? { maxInlineRetryMs } : {}),
     liveReplies: liveReplyMode(config.block['live_replies'], context.log),
     log: context.log,
+    ...(context.onConnection !== undefined ? { onConnection: (report: ConnectionReport) => context.onConnection?.(report) } : {}),
   });
 }

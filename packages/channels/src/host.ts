@@ -19,7 +19,7 @@
  */
 import { join } from 'node:path';
 import type { ApiClient, EventSubscription, TinyEvent } from '@tinyagi/client';
-import type { ApprovalClick, ChannelAdapter, InboundMessage, InboundSink } from './adapter.ts';
+import type { ApprovalClick, ChannelAdapter, ConnectionState, InboundMessage, InboundSink } from './adapter.ts';
 import { APPROVAL_EVENT_TYPES, ApprovalPrompts } from './approvals.ts';
 import { ConversationRoutes } from './conversations.ts';
 import { ChannelDelivery } from './delivery.ts';
@@ -68,18 +68,29 @@ export interface ChannelHostOptions {
   /** Live replies: how long a run works before its progress message appears, and the elapsed-time refresh. */
   liveFirstPostMs?: number;
   liveHeartbeatMs?: number;
+  /** The platform connection's changes, with the attempt (1, 2 … while reconnecting; 0 once connected): the runner reports them to the daemon. */
+  onConnection?: (report: ConnectionReport) => void;
+}
+
+/** Where the platform connection stands (docs/channels.md#channel-states). */
+export interface ConnectionReport {
+  state: ConnectionState;
+  /** Failed attempts in a row: 0 once connected. */
+  attempt: number;
+  error?: string;
 }
 
 const noop: ChannelLog = () => {};
 
 export class ChannelHost implements InboundSink {
-  readonly #o: Required<Omit<ChannelHostOptions, 'log'>> & { log: ChannelLog };
+  readonly #o: Required<Omit<ChannelHostOptions, 'log' | 'onConnection'>> & Pick<ChannelHostOptions, 'onConnection'> & { log: ChannelLog };
   readonly #stopping = new Stopping();
   readonly #delivery: ChannelDelivery;
   readonly #intake: ChannelIntake;
   readonly #approvals: ApprovalPrompts;
   #events: EventSubscription | undefined;
   #sweep: NodeJS.Timeout | undefined;
+  #connection: ConnectionReport | undefined;
 
   constructor(options: ChannelHostOptions) {
     this.#o = {
@@ -176,6 +187,23 @@ export class ChannelHost implements InboundSink {
   /** A button of an approval prompt was pressed (the daemon checks who may answer). */
   click(click: ApprovalClick): Promise<void> {
     return this.#intake.click(click);
+  }
+
+  /** The adapter says the platform answered, or that the connection failed and it tries again. */
+  connection(state: ConnectionState, error?: string): void {
+    if (this.#stopping.stopped) return;
+    const previous = this.#connection;
+    if (state === 'connected' && previous?.state === 'connected') return;
+    const attempt = state === 'connected' ? 0 : (previous?.attempt ?? 0) + 1;
+    this.#connection = { state, attempt, ...(error !== undefined ? { error } : {}) };
+    if (state === 'connected') this.#o.log('info', `${this.#o.channel}: connected`);
+    else this.#o.log('warn', `${this.#o.channel}: reconnecting (attempt ${attempt})${error !== undefined ? `: ${error}` : ''}`);
+    this.#o.onConnection?.({ ...this.#connection });
+  }
+
+  /** The platform connection as the adapter last reported it (undefined before its first answer or failure). */
+  get connectionState(): ConnectionReport | undefined {
+    return this.#connection === undefined ? undefined : { ...this.#connection };
   }
 
   /** Runs a claim pass now, or right after the running one (a trigger is never lost). */

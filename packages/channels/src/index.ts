@@ -24,7 +24,7 @@ export { splitMessage } from './chunk.ts';
 export { settingValue, requiredString, optionalStringSetting, type ChannelAdapterContext, type ChannelAdapterModule, type CreateChannelAdapter } from './kind.ts';
 export { BUILTIN_CHANNEL_KINDS, registerBuiltinChannelKinds } from './kinds.ts';
 export { ChannelConfigError, type ChannelProcessConfig } from './config.ts';
-export { ChannelHost, type ChannelHostOptions } from './host.ts';
+export { ChannelHost, type ChannelHostOptions, type ConnectionReport } from './host.ts';
 export type { ChannelLog } from './log.ts';
 export { TelegramAdapter, TELEGRAM_MAX_MESSAGE, TELEGRAM_COMMANDS, type TelegramAdapterOptions } from './telegram/adapter.ts';
 export { DiscordAdapter, DISCORD_MAX_MESSAGE, type DiscordAdapterOptions } from './discord/adapter.ts';

@@ -15,6 +15,18 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** An error's message with its causes (a network failure's reason is in `cause`: ECONNREFUSED, ENOTFOUND). */
+export function errorWithCauses(err: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = err;
+  while (current !== undefined && current !== null && parts.length < 4) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (message !== '' && !parts.some((p) => p.includes(message))) parts.push(message);
+    current = current instanceof Error ? ((current as { cause?: unknown }).cause ?? (current as { error?: unknown }).error) : undefined;
+  }
+  return parts.join(': ');
+}
+
 /** The channel's stop, seen by its intake and its delivery: once stopped, every wait ends at once. */
 export class Stopping {
   readonly #controller = new AbortController();

@@ -7,7 +7,9 @@
  */
 import { createChannel } from './channel.ts';
 import { ChannelConfigError, readChannelConfig } from './config.ts';
+import type { ConnectionReport } from './host.ts';
 import type { ChannelLog } from './log.ts';
+import { errorWithCauses } from './retry.ts';
 
 const STOP_GRACE_MS = 10_000;
 
@@ -17,6 +19,15 @@ process.stdout.on('error', () => {});
 
 const log: ChannelLog = (level, message) => {
   if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+};
+
+/**
+ * The platform connection, for the daemon's supervisor (docs/channels.md#channel-states): one
+ * line `<time> STATUS connected`, or `<time> STATUS reconnecting <attempt> <error>`.
+ */
+const reportConnection = (report: ConnectionReport): void => {
+  const error = report.error === undefined ? '' : ` ${report.error.replace(/\s+/g, ' ')}`;
+  if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} STATUS ${report.state}${report.state === 'reconnecting' ? ` ${report.attempt}${error}` : ''}\n`);
 };
 
 /** An adapter's session that cannot continue: stop cleanly, then exit with `code`. */
@@ -31,7 +42,7 @@ async function main(): Promise<void> {
   // Everything a channel writes (session keys, held messages, files) is for this user only.
   process.umask(0o077);
   const config = readChannelConfig(process.env, process.argv.slice(2));
-  const host = await createChannel(config, { env: process.env, log, exitFatally });
+  const host = await createChannel(config, { env: process.env, log, exitFatally, onConnection: reportConnection });
   let stopping = false;
   const stop = (reason: string): void => {
     if (stopping) return;
@@ -76,6 +87,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  log('error', err instanceof Error ? err.message : String(err));
+  log('error', errorWithCauses(err));
   process.exit(err instanceof ChannelConfigError ? 2 : 1);
 });

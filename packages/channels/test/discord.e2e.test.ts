@@ -66,7 +66,7 @@ const count = (pattern: RegExp) => fake.sentTo(DM).filter((m) => pattern.test(m.
 const outbox = async () => d.api.listOutbox({ query: { channel: 'discord', limit: 500 } });
 
 async function running(): Promise<number> {
-  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.state === 'running')?.pid ?? undefined, 30_000, 'a running discord channel');
+  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.state === 'connected')?.pid ?? undefined, 30_000, 'a running discord channel');
 }
 
 async function allDelivered(pattern: RegExp, rows: number): Promise<void> {
@@ -201,9 +201,9 @@ it(
       60_000,
       'the plain error in logs/discord.log',
     );
-    const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.lastError != null && c.state === 'backoff'), 30_000, 'the channel in backoff');
+    const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.lastError != null && c.state === 'reconnecting'), 30_000, 'the channel reconnecting');
     expect(status.lastError).toMatch(/^Discord refused the Message Content intent \(gateway close 4014/);
-    expect(d.logs()).toMatch(/channel discord: backoff \(exited: code 2,/);
+    expect(d.logs()).toMatch(/channel discord: reconnecting \(exited: code 2,/);
     // The restarts ask the application's flags over REST: no IDENTIFY per restart.
     await waitFor(() => /checked without connecting/.test(channelLog()), 30_000, 'a restart that checked the flags');
     expect(fake.identified).toHaveLength(identified + 1);

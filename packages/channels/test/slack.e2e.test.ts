@@ -65,7 +65,7 @@ const count = (pattern: RegExp) => texts().filter((t) => pattern.test(t)).length
 const outbox = async () => d.api.listOutbox({ query: { channel: 'slack', limit: 500 } });
 
 async function running(): Promise<number> {
-  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'slack' && c.state === 'running')?.pid ?? undefined, 30_000, 'a running slack channel');
+  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'slack' && c.state === 'connected')?.pid ?? undefined, 30_000, 'a running slack channel');
 }
 
 async function allDelivered(pattern: RegExp, rows: number): Promise<void> {

@@ -65,7 +65,7 @@ const recorded = (messageId: number) => {
   return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { messages: Array<{ id: string }> }).messages.some((m) => m.id === String(messageId));
 };
 async function running(): Promise<number> {
-  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running')?.pid ?? undefined, 30_000, 'a running telegram channel');
+  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'connected')?.pid ?? undefined, 30_000, 'a running telegram channel');
 }
 
 it("runs supervised; a new sender's message reaches the agent once the sender is paired, and the reply comes back", async () => {
@@ -197,7 +197,7 @@ it(
     const before = await running();
     await d.api.patchSettings({ body: { channels: { telegram: { live_replies: 'off' } } } });
     await d.api.channelAction({ params: { name: 'telegram', action: 'restart' } });
-    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running' && c.pid !== before), 60_000, 'the channel to restart');
+    await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'connected' && c.pid !== before), 60_000, 'the channel to restart');
     await fake.until(() => fake.calls.lastIndexOf('getUpdates') > fake.calls.lastIndexOf('deleteWebhook'), 'the restarted channel to poll', 60_000);
     const start = now();
     fake.userMessage({ chatId: USER, text: 'quiet job' });

@@ -52,7 +52,7 @@ afterAll(async () => {
 const replies = (pattern: RegExp) => server.textsTo(ALICE).filter((t) => pattern.test(t)).length;
 
 async function running(): Promise<number> {
-  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'whatsapp' && c.state === 'running')?.pid ?? undefined, 30_000, 'a running whatsapp channel');
+  return waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'whatsapp' && c.running)?.pid ?? undefined, 30_000, 'a running whatsapp channel');
 }
 
 it(

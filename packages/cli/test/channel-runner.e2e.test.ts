@@ -46,11 +46,11 @@ it.runIf(process.platform === 'linux')('`tinyagi start` runs the daemon from its
   const d = await started();
   const pid = Number(readFileSync(join(d.home, 'tinyagi.pid'), 'utf8').trim());
   expect(cmdline(pid)).toContain('--snapshot-blob');
-  const telegram = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'running'), 20_000, 'telegram to run');
+  const telegram = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'telegram' && c.state === 'connected'), 20_000, 'telegram to connect');
   expect(cmdline(telegram.pid!).some((a) => a.endsWith(join('channels', 'dist', 'runner.js')))).toBe(true);
   await fake.until(() => fake.calls.includes('getUpdates'), 'the channel to poll');
   const doctor = await d.cliHere(['doctor']);
-  expect(doctor.stdout).toMatch(/telegram is running in the daemon/);
+  expect(doctor.stdout).toMatch(/✔ telegram is connected/);
 });
 
 it('a runner that cannot be found: the status and `tinyagi doctor` say why', async () => {
@@ -60,7 +60,7 @@ it('a runner that cannot be found: the status and `tinyagi doctor` say why', asy
   const doctor = await d.cliHere(['doctor']);
   expect(doctor.code).not.toBe(0);
   expect(doctor.stdout).toContain('Channels are enabled but will not start: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
-  expect(doctor.stdout).toContain('telegram is not installed in the running daemon: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
+  expect(doctor.stdout).toContain('telegram is not installed in the running daemon, not connected: TINYAGI_CHANNEL_RUNNER names /nonexistent/runner.js, which does not exist.');
 });
 
 it('`channel setup --telegram-api-root` points Telegram at a self-hosted Bot API server, and back', async () => {

@@ -303,27 +303,25 @@ describe('ChannelSupervisor', () => {
     try {
       const s = supervisor(fixture('crashing-channel.ts'), stores);
       s.reconcile(['discord']);
-      await waitFor(() => (channelEvents(stores).filter((e) => e['state'] === 'backoff').length >= 2 ? true : undefined), 10_000, 'two crashes');
+      await waitFor(() => (channelEvents(stores).filter((e) => e['state'] === 'reconnecting').length >= 2 ? true : undefined), 10_000, 'two crashes');
       await s.stopAll();
       const events = channelEvents(stores);
-      expect(events.slice(0, 4)).toEqual([
-        expect.objectContaining({ channel: 'discord', state: 'starting', previous: 'stopped' }),
-        expect.objectContaining({ channel: 'discord', state: 'running', previous: 'starting' }),
-        expect.objectContaining({ channel: 'discord', state: 'backoff', previous: 'running', crashed: true, exitCode: 3, signal: null, restarts: 1 }),
-        expect.objectContaining({ channel: 'discord', state: 'starting', previous: 'backoff' }),
+      // A restart after a crash stays reconnecting (one event per attempt) until the platform answers.
+      expect(events.slice(0, 3)).toEqual([
+        expect.objectContaining({ channel: 'discord', state: 'connecting', previous: 'disabled' }),
+        expect.objectContaining({ channel: 'discord', state: 'reconnecting', previous: 'connecting', crashed: true, exitCode: 3, signal: null, restarts: 1, attempt: 1 }),
+        expect.objectContaining({ channel: 'discord', state: 'reconnecting', previous: 'reconnecting', crashed: true, exitCode: 3, restarts: 2, attempt: 2 }),
       ]);
       expect(events.at(-1)).toMatchObject({ channel: 'discord', state: 'stopped' });
-      // One event per change: never the same state twice in a row.
-      expect(events.every((e, i) => i === 0 || e['state'] !== events[i - 1]?.['state'])).toBe(true);
       // The daemon log shows a crash as a warning with its exit code.
-      const crash = stores.events.readSince(0, { types: ['channel.status'] }).find((e) => e.data['state'] === 'backoff')!;
-      expect(activityLine(crash)).toEqual({ level: 'warn', text: 'channel discord: backoff (exited: code 3, signal -)' });
+      const crash = stores.events.readSince(0, { types: ['channel.status'] }).find((e) => e.data['state'] === 'reconnecting')!;
+      expect(activityLine(crash)).toEqual({ level: 'warn', text: 'channel discord: reconnecting (exited: code 3, signal -)' });
 
       const missing = supervisor(undefined, stores);
       missing.reconcile(['telegram']);
       missing.reconcile(['telegram']);
       const telegram = channelEvents(stores).filter((e) => e['channel'] === 'telegram');
-      expect(telegram).toEqual([expect.objectContaining({ state: 'not_installed', previous: 'stopped', error: expect.stringContaining('no channel runner') })]);
+      expect(telegram).toEqual([expect.objectContaining({ state: 'not_installed', previous: 'disabled', error: expect.stringContaining('no channel runner') })]);
     } finally {
       stores.close();
     }
@@ -338,8 +336,11 @@ describe('ChannelSupervisor', () => {
   it('restarts a crashing channel with backoff, logs its output and shows the failure', async () => {
     const s = supervisor(fixture('crashing-channel.ts'));
     s.reconcile(['discord']);
-    const status = await waitFor(() => s.status().find((c) => c.restarts >= 3), 10_000, 'three restarts');
+    const status = await waitFor(() => s.status().find((c) => c.restarts >= 3 && c.state === 'reconnecting'), 10_000, 'three restarts');
     expect(status.lastExit).toMatchObject({ code: 3 });
+    // Never connected: reconnecting, with the attempt and the error it last wrote.
+    expect(status.attempt).toBeGreaterThanOrEqual(3);
+    expect(status.detail).toBe('its process exited (code 3, signal -)');
     await s.stopAll();
     const log = readFileSync(join(dir, 'logs', 'discord.log'), 'utf8');
     expect(log).toContain('channel discord starting with http://127.0.0.1:1 token=set');
@@ -347,12 +348,33 @@ describe('ChannelSupervisor', () => {
     expect(s.status()[0]?.state).toBe('stopped');
   });
 
+  it('is connected only once its process says the platform answered, reconnecting with the attempt and error before', async () => {
+    const gate = join(dir, 'platform-up');
+    const s = new ChannelSupervisor({
+      logsDir: join(dir, 'logs'),
+      env: { PATH: process.env['PATH'], HOME: gate, TINYAGI_CHANNEL_RUNNER: fixture('reporting-channel.ts') },
+      childEnv: () => ({ TINYAGI_API_URL: 'http://127.0.0.1:1', TINYAGI_API_TOKEN: 'secret-token-value' }),
+      logger: silent,
+    });
+    s.reconcile(['slack']);
+    const failing = await waitFor(() => s.status().find((c) => c.state === 'reconnecting' && c.attempt === 2), 10_000, 'the second failed attempt');
+    expect(failing.detail).toBe('connect ECONNREFUSED 127.0.0.1:9');
+    writeFileSync(gate, '');
+    const connected = await waitFor(() => s.status().find((c) => c.state === 'connected'), 10_000, 'the channel to connect');
+    expect(connected).toMatchObject({ attempt: 0 });
+    expect(connected.detail).toBeUndefined();
+    await s.stopAll();
+    expect(s.status()[0]?.state).toBe('stopped');
+  });
+
   it('stops a channel that is disabled, leaving no process', async () => {
     const s = supervisor(fixture('steady-channel.ts'));
     s.reconcile(['whatsapp']);
-    const running = await waitFor(() => s.status().find((c) => c.state === 'running' && c.pid !== null), 10_000, 'the channel to run');
+    const running = await waitFor(() => s.status().find((c) => c.pid !== null), 10_000, 'the channel to run');
+    // Its process runs, but it never said the platform answered: connecting, not connected.
+    expect(running.state).toBe('connecting');
     s.reconcile([]);
-    await waitFor(() => (s.status()[0]?.state === 'stopped' ? true : undefined), 10_000, 'the channel to stop');
+    await waitFor(() => (s.status()[0]?.state === 'disabled' ? true : undefined), 10_000, 'the channel to be disabled');
     expect(pidAlive(running.pid ?? 0)).toBe(false);
     expect(s.status()[0]).toMatchObject({ enabled: false, restarts: 0 });
   });

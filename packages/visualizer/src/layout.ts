@@ -6,7 +6,7 @@
  * queue/channels, activity. Colour is never the only signal:
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
-import { approvalQuestion, approvalTaskRounds, planLine, type RunToolCall } from '@tinyagi/client';
+import { approvalQuestion, approvalTaskRounds, channelStateText, channelStateTone, planLine, type ChannelState, type RunToolCall } from '@tinyagi/client';
 import type { Approval } from '@tinyagi/client';
 import {
   leaders,
@@ -309,14 +309,28 @@ function quotaLines(state: DashboardState, now: number): Line[] {
     );
 }
 
+/** How each tone of channel state is drawn (the words are the contract's: channelStateText). */
+const CHANNEL_LOOK: Record<ReturnType<typeof channelStateTone>, { mark: string; color?: Color }> = {
+  good: { mark: '✓', color: 'green' },
+  waiting: { mark: '⟳', color: 'yellow' },
+  off: { mark: '·', color: 'gray' },
+  bad: { mark: '✗', color: 'red' },
+};
+
 function channelLine(state: DashboardState): Line[] {
   const channels = Object.values(state.channels);
   if (channels.length === 0) return [];
   const line: Line = [seg('Channels ', { bold: true })];
   channels.forEach((c, i) => {
-    const ok = c.state === 'running';
+    const tone = channelStateTone(c.state as ChannelState);
+    const look = CHANNEL_LOOK[tone];
     if (i > 0) line.push(seg('  '));
-    line.push(seg(`${c.name} ${ok ? '✓' : '✗'} ${c.state}${c.restarts > 0 ? ` (${c.restarts} restarts)` : ''}`, { color: ok ? 'green' : 'red' }));
+    line.push(
+      seg(
+        `${c.name} ${look.mark} ${channelStateText({ state: c.state as ChannelState, attempt: c.attempt, lastError: c.error ?? null, running: false })}`,
+        look.color === undefined ? {} : { color: look.color },
+      ),
+    );
   });
   return [line];
 }

@@ -122,8 +122,11 @@ export interface ActivityLine {
 
 export interface ChannelHealth {
   name: string;
+  /** One of the channel states (docs/channels.md#channel-states): connecting, connected, reconnecting, stopped, disabled, not_installed. */
   state: string;
   restarts: number;
+  /** While reconnecting: which attempt. */
+  attempt?: number;
   error?: string;
 }
 
@@ -498,10 +501,19 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       state = { ...state, queue: { ...state.queue, dead: state.queue.dead + 1, pending: Math.max(0, state.queue.pending - 1) } };
       return activity(state, ts, `dead letter ${event.data.messageId} (${event.data.failure}): ${event.data.reason}`, 'error');
     case 'channel.status': {
-      const { channel, state: chState, restarts, error } = event.data;
+      const { channel, state: chState, restarts, error, attempt } = event.data;
       const previous = state.channels[channel];
-      state = { ...state, channels: { ...state.channels, [channel]: { name: channel, state: chState, restarts: restarts ?? previous?.restarts ?? 0, ...(error ? { error } : {}) } } };
-      return activity(state, ts, `channel ${channel}: ${event.data.previous} → ${chState}${error ? ` (${error})` : ''}`, chState === 'running' ? 'info' : 'warn');
+      // A restart keeps its last error until the platform answers; connected clears it.
+      const lastError = chState === 'connected' ? undefined : (error ?? (chState === 'reconnecting' ? previous?.error : undefined));
+      const health: ChannelHealth = {
+        name: channel,
+        state: chState,
+        restarts: restarts ?? previous?.restarts ?? 0,
+        ...(attempt !== undefined ? { attempt } : {}),
+        ...(lastError ? { error: lastError } : {}),
+      };
+      state = { ...state, channels: { ...state.channels, [channel]: health } };
+      return activity(state, ts, `channel ${channel}: ${event.data.previous} → ${chState}${error ? ` (${error})` : ''}`, chState === 'connected' || chState === 'connecting' ? 'info' : 'warn');
     }
     case 'runtime.quota': {
       const { account, label, status, resetsAt, limit, agents } = event.data;
@@ -644,7 +656,16 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
       if (action.quotas) next.quotas = Object.fromEntries(action.quotas.map((q) => [q.account, { account: q.account, label: q.label, resetsAt: q.resetsAt, limit: q.limit, agents: q.agents }]));
       if (action.channels)
         next.channels = Object.fromEntries(
-          action.channels.map((c) => [c.name, { name: c.name, state: c.running ? 'running' : 'stopped', restarts: c.restarts ?? 0, ...(c.lastError ? { error: c.lastError } : {}) }]),
+          action.channels.map((c) => [
+            c.name,
+            {
+              name: c.name,
+              state: c.state ?? (c.running ? 'connecting' : 'stopped'),
+              restarts: c.restarts ?? 0,
+              ...(c.attempt ? { attempt: c.attempt } : {}),
+              ...(c.lastError ? { error: c.lastError } : {}),
+            },
+          ]),
         );
       if (action.agents) {
         for (const a of action.agents) {

@@ -41,7 +41,13 @@ async function frameWhere(frame: () => string, check: (f: string) => boolean, wh
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
 
-const snapshot: Action = { type: 'snapshot', agents: AGENTS, teams: TEAMS, channels: [{ name: 'telegram', running: true, restarts: 0 }], queue: { pending: 0, processing: 0, dead: 0 } };
+const snapshot: Action = {
+  type: 'snapshot',
+  agents: AGENTS,
+  teams: TEAMS,
+  channels: [{ name: 'telegram', running: true, state: 'connected', restarts: 0 }],
+  queue: { pending: 0, processing: 0, dead: 0 },
+};
 
 describe('dashboard frames', () => {
   it('idle: every agent idle with provider/model, the leader starred, the connection live', () => {
@@ -53,8 +59,22 @@ describe('dashboard frames', () => {
     expect(f).toMatch(/ {2}@reviewer\s+○ idle\s+anthropic\/sonnet/);
     expect(f).toContain('queue 0 · processing 0 · dead 0 · pickup –');
     expect(f).toContain('No conversations yet.');
-    expect(f).toContain('telegram ✓ running');
+    expect(f).toContain('telegram ✓ connected');
     expect(f).toContain('q quit');
+  });
+
+  it('channels in the status words of every surface: connected, reconnecting with the attempt and error, disabled drawn as such', () => {
+    const channels = [
+      { name: 'discord', running: true, state: 'connected' as const, restarts: 0 },
+      { name: 'slack', running: false, state: 'disabled' as const, restarts: 0 },
+      { name: 'telegram', running: true, state: 'reconnecting' as const, attempt: 3, restarts: 2, lastError: 'ECONNREFUSED' },
+    ];
+    const { frame } = show(stateOf([{ ...snapshot, channels } as Action, open]), { width: 140 });
+    const f = frame();
+    expect(f).toContain('telegram ⟳ reconnecting (attempt 3: ECONNREFUSED)');
+    expect(f).toContain('discord ✓ connected');
+    expect(f).toContain('slack · disabled');
+    expect(f).not.toMatch(/slack ✗/);
   });
 
   it('a live handoff: the arrow, the working agent with its progress line and elapsed time, the tree, pickup latency', async () => {

@@ -7,7 +7,7 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ApiClient, ChannelLogin, PendingPairing, QueueMessageView } from '@tinyagi/client';
+import { channelStateText, channelStateTone, type ApiClient, type ChannelLogin, type PendingPairing, type QueueMessageView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -196,6 +196,14 @@ function DeadLetters({ onError }: OnError) {
   );
 }
 
+/** A channel state's colour (the words are the contract's, as in `tinyagi status` and the TUI: docs/channels.md#channel-states). */
+const CHANNEL_TONE_CLASS: Record<ReturnType<typeof channelStateTone>, string> = {
+  good: 'text-emerald-700 dark:text-emerald-300',
+  waiting: 'text-amber-700 dark:text-amber-300',
+  off: 'text-slate-600 dark:text-slate-400',
+  bad: 'text-red-800 dark:text-red-300',
+};
+
 function ChannelsPanel({ onError }: OnError) {
   const channels = useStore((s) => s.status?.channels ?? []);
   // The channel kinds that log in by QR code (GET /api/kinds), by name, with their titles.
@@ -217,8 +225,10 @@ function ChannelsPanel({ onError }: OnError) {
           {channels.map((c) => (
             <li key={c.name} className="flex flex-wrap items-center gap-2">
               <span className="font-medium">{c.name}</span>
-              <span className={c.running ? 'text-emerald-700 dark:text-emerald-300' : 'text-slate-600 dark:text-slate-400'}>{c.running ? 'running' : 'stopped'}</span>
-              {c.lastError && <span className="text-xs text-red-800 dark:text-red-300">{c.lastError}</span>}
+              <span data-testid={`channel-state-${c.name}`} className={CHANNEL_TONE_CLASS[channelStateTone(c.state)]}>
+                {channelStateText({ ...c, lastError: null })}
+              </span>
+              {c.lastError && c.state !== 'connected' && <span className="text-xs text-red-800 dark:text-red-300">{c.lastError}</span>}
               <span className="ml-auto flex gap-1">
                 {(['start', 'stop', 'restart'] as const).map((action) => (
                   <Button

@@ -75,6 +75,7 @@ import {
   type OutboundMessage,
 } from '../adapter.ts';
 import { ChannelConfigError } from '../config.ts';
+import { errorWithCauses } from '../retry.ts';
 import type { ChannelLog } from '../log.ts';
 import { SeenMessages } from './seen.ts';
 
@@ -252,8 +253,18 @@ export class DiscordAdapter implements ChannelAdapter {
       log('error', message);
       this.#options.onFatal?.(message);
     });
-    this.#client.on(Events.ShardResume, (_shard, replayed) => log('info', `discord gateway resumed (${replayed} missed events replayed)`));
-    this.#client.on(Events.ShardReconnecting, () => log('warn', 'discord gateway connection lost; reconnecting'));
+    this.#client.on(Events.ShardResume, (_shard, replayed) => {
+      log('info', `discord gateway resumed (${replayed} missed events replayed)`);
+      sink.connection?.('connected');
+    });
+    let shardError: string | undefined;
+    this.#client.on(Events.ShardError, (err) => {
+      shardError = errorWithCauses(err);
+    });
+    this.#client.on(Events.ShardReconnecting, () => {
+      log('warn', 'discord gateway connection lost; reconnecting');
+      sink.connection?.('reconnecting', `discord gateway connection lost${shardError !== undefined ? `: ${shardError}` : ''}`);
+    });
     this.#client.rest.on(RESTEvents.RateLimited, (limit) => {
       if (limit.global || limit.timeToReset >= 1000) log('warn', `discord rate limit${limit.global ? ' (global)' : ''} on ${limit.route}: waiting ${limit.timeToReset} ms`);
     });
@@ -261,7 +272,11 @@ export class DiscordAdapter implements ChannelAdapter {
     this.#client.on('messageCreate', (message) => this.#handle(message));
     this.#client.on(Events.InteractionCreate, (interaction) => void this.#onInteraction(interaction));
     // Every READY (the first, and a new session after one Discord invalidated) catches up.
-    this.#client.on(Events.ShardReady, () => void this.#catchUp());
+    this.#client.on(Events.ShardReady, () => {
+      shardError = undefined;
+      sink.connection?.('connected');
+      void this.#catchUp();
+    });
     this.#client.on('error', (err) => log('error', `discord: ${err.message}`));
     const ready = new Promise<void>((resolve) => this.#client.once('clientReady', () => resolve()));
     await this.#checkIntentBeforeIdentify();

@@ -460,10 +460,15 @@ export class SlackAdapter implements ChannelAdapter {
       if (args.type === 'interactive') return;
       args.ack().catch(() => {});
     });
-    this.#socket.on('reconnecting', () => this.#log('info', 'slack socket reconnecting'));
+    this.#socket.on('reconnecting', () => {
+      this.#log('info', 'slack socket reconnecting');
+      if (!this.#stopping) sink.connection?.('reconnecting', 'slack socket connection lost');
+    });
+    // The SDK says connected once Slack's hello arrived on the socket.
     this.#socket.on('connected', () => {
       this.#downSince = undefined;
       this.#log('info', 'slack socket connected');
+      sink.connection?.('connected');
     });
     this.#socket.on('close', () => {
       this.#downSince ??= Date.now();
@@ -482,6 +487,8 @@ export class SlackAdapter implements ChannelAdapter {
       );
     }
     this.#log('info', `slack connected as ${this.#botUserId}`);
+    // The Events API endpoint listens: Slack's requests can arrive (the socket said so above already).
+    if (this.#options.http) sink.connection?.('connected');
     void this.#removeUnconfirmedProgress();
     const limit = this.#options.reconnectTimeoutMs ?? 60_000;
     this.#watchdog = setInterval(

@@ -43,9 +43,12 @@ import {
   type OutboundMessage,
 } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
+import { errorWithCauses } from '../retry.ts';
 import { markdownToTelegramHtml } from './format.ts';
 
 export const TELEGRAM_MAX_MESSAGE = 4096;
+/** How long the start waits for getMe's answer. */
+export const TELEGRAM_GETME_TIMEOUT_MS = 30_000;
 
 export interface TelegramAdapterOptions {
   token: string;
@@ -260,7 +263,11 @@ export class TelegramAdapter implements ChannelAdapter {
       }
     });
     bot.catch((err) => log('error', `telegram update ${err.ctx.update.update_id}: ${err.error instanceof Error ? err.error.message : String(err.error)}`));
-    await bot.init();
+    this.#watchPolls(sink);
+    await this.#init();
+    // One short poll (it confirms nothing: no offset), answered at once; the long polls after it are
+    // held up to 30 s when nobody writes, and connected would wait for them.
+    await bot.api.getUpdates({ limit: 1, timeout: 0 }).catch(() => {});
     await bot.api.setMyCommands(TELEGRAM_COMMANDS).catch((err: unknown) => log('warn', `could not set the command menu: ${String(err)}`));
     await new Promise<void>((resolve, reject) => {
       this.#polling = bot.start({ onStart: () => resolve(), allowed_updates: ['message', 'callback_query'] });
@@ -273,6 +280,52 @@ export class TelegramAdapter implements ChannelAdapter {
       });
     });
     log('info', `telegram connected as @${bot.botInfo.username}`);
+  }
+
+  /**
+   * getMe once, bounded (grammY's own init retries a network error for ever, silently): a Bot API
+   * that cannot be reached, or takes the connection and never answers, fails the start with why.
+   */
+  async #init(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${TELEGRAM_GETME_TIMEOUT_MS / 1000} s`)), TELEGRAM_GETME_TIMEOUT_MS);
+    });
+    try {
+      this.#bot.botInfo = await Promise.race([this.#bot.api.getMe(), timeout]);
+    } catch (err) {
+      throw new Error(this.#masked(`cannot reach the Bot API at ${this.#root} (getMe): ${errorWithCauses(err)}`));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Connected once a poll (getUpdates) was answered; reconnecting while polls fail (grammY tries
+   * again by itself after a network error), with the error.
+   */
+  #watchPolls(sink: InboundSink): void {
+    this.#bot.api.config.use(async (prev, method, payload, signal) => {
+      if (method !== 'getUpdates') return prev(method, payload, signal);
+      try {
+        const answer = await prev(method, payload, signal);
+        if (answer.ok) sink.connection?.('connected');
+        else if (!this.#stopping) sink.connection?.('reconnecting', `getUpdates answered ${answer.error_code}: ${answer.description}`);
+        return answer;
+      } catch (err) {
+        if (!this.#stopping) sink.connection?.('reconnecting', this.#masked(`cannot reach the Bot API at ${this.#root} (getUpdates): ${errorWithCauses(err)}`));
+        throw err;
+      }
+    });
+  }
+
+  /** The bot token never appears in a status or a log (a fetch error names the URL, which holds it). */
+  #masked(text: string): string {
+    return text.split(this.#options.token).join('<bot token>');
+  }
+
+  get #root(): string {
+    return (this.#options.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
   }
 
   /**
@@ -381,8 +434,7 @@ export class TelegramAdapter implements ChannelAdapter {
   async #download(fileId: string): Promise<Uint8Array> {
     const file = await this.#bot.api.getFile(fileId);
     if (file.file_path === undefined) throw new Error('Telegram did not give a file path');
-    const root = (this.#options.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
-    const res = await fetch(`${root}/file/bot${this.#options.token}/${file.file_path}`);
+    const res = await fetch(`${this.#root}/file/bot${this.#options.token}/${file.file_path}`);
     if (!res.ok) throw new Error(`file download answered ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }

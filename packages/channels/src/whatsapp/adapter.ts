@@ -27,6 +27,7 @@ import { basename, extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PermanentSendError, type ChannelAdapter, type InboundFile, type InboundMessage, type InboundSink, type LiveReplyAdapter, type OutboundMessage } from '../adapter.ts';
 import type { ChannelLog } from '../host.ts';
+import { errorWithCauses } from '../retry.ts';
 
 export const WHATSAPP_MAX_MESSAGE = 65_000;
 const LOGGED_OUT = 401;
@@ -232,6 +233,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
       opened = await this.#factory.open(this.authDir);
     } catch (err) {
       log('error', `whatsapp: could not open a connection: ${err instanceof Error ? err.message : String(err)}`);
+      this.#sink?.connection?.('reconnecting', `whatsapp: could not open a connection: ${errorWithCauses(err)}`);
       this.#reconnect();
       return;
     }
@@ -246,6 +248,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
         rmSync(this.qrFile, { force: true });
         this.#writeState('open');
         log('info', `whatsapp connected as ${socket.user?.id ?? '?'}`);
+        this.#sink?.connection?.('connected');
         this.#connected?.();
         this.#connected = undefined;
       }
@@ -261,6 +264,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
         }
         this.#writeState('closed');
         log('warn', `whatsapp connection closed (${code ?? 'no status'}); reconnecting`);
+        this.#sink?.connection?.('reconnecting', `whatsapp connection closed (${code ?? 'no status'}${update.lastDisconnect?.error ? `: ${errorWithCauses(update.lastDisconnect.error)}` : ''})`);
         this.#reconnect();
       }
     });

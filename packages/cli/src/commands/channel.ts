@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { ChannelKind } from '@tinyagi/client/contract';
+import { channelStateText, type ChannelKind } from '@tinyagi/client/contract';
 import { channelKinds } from '@tinyagi/core';
 import { channelKindInfo, channelsPatch, type ChannelsChange } from '@tinyagi/core/internal';
 import { connect, findDaemon } from '../daemon/connection.ts';
@@ -123,7 +123,7 @@ export function registerChannelCommands(program: Command): void {
     const rows = [...new Set([...names, ...enabled])].map((name) => {
       const s = live.find((c) => c.name === name);
       let state: string;
-      if (s) state = s.running ? 'running' : String((s as { state?: unknown }).state ?? 'stopped');
+      if (s) state = channelStateText({ ...s, lastError: null });
       else if (!channelKinds.has(name)) state = 'unknown kind';
       else if (enabled.includes(name)) state = daemon ? 'stopped' : 'daemon not running';
       else state = 'disabled';

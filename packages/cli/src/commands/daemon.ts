@@ -15,8 +15,16 @@ import { inCommandForm, tinyagiCommand } from '../output/command-form.ts';
 import { formatDuration, plural, printFields, printJson, println } from '../output/print.ts';
 import { withSpinner } from '../output/spinner.ts';
 import { style } from '../output/style.ts';
+import { channelStateText, channelStateTone } from '@tinyagi/client/contract';
 import { officeHint } from '../office/locate.ts';
 import { contextOf, parseSeconds, withJson } from './options.ts';
+
+/** A channel's state words, coloured as every surface colours them (docs/channels.md#channel-states); `style` is read at use, not at load. */
+function channelStateLine(c: Parameters<typeof channelStateText>[0]): string {
+  const tone = channelStateTone(c.state);
+  const colour = tone === 'good' ? style.green : tone === 'waiting' ? style.yellow : tone === 'off' ? style.dim : style.red;
+  return colour(channelStateText(c));
+}
 
 interface StartOptions {
   foreground?: boolean;
@@ -117,12 +125,7 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
         .map(([k, v]) => `${v} ${k}`)
         .join(', ') || '-',
     ],
-    [
-      'Channels',
-      s.channels.length === 0
-        ? 'none enabled'
-        : s.channels.map((c) => `${c.name} ${c.running ? style.green('running') : style.yellow(String((c as { state?: string }).state ?? 'stopped'))}`).join(', '),
-    ],
+    ['Channels', s.channels.length === 0 ? 'none enabled' : s.channels.map((c) => `${c.name} ${channelStateLine(c)}`).join(', ')],
     ...(s.storage === 'postgres' ? [['Storage', 'PostgreSQL (shared by the nodes below)'] as [string, string]] : []),
     ...(warm.length > 0 ? [['Warm sessions', warmSessionsLine(warm)] as [string, string]] : []),
     ...(s.sandbox !== undefined ? [['Sandbox', sandboxMachineLine(s.sandbox)] as [string, string]] : []),

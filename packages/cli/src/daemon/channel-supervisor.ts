@@ -5,6 +5,14 @@
  * `logs/<channel>.log`, and is restarted with exponential backoff when it exits. With no
  * channel runner installed, enabled channels are reported as `not_installed`, never as running.
  *
+ * A channel's state (docs/channels.md#channel-states) is `connecting` from its start until the
+ * platform answered, `connected` once the runner says so (its `<time> STATUS connected` line:
+ * Telegram's getMe and a poll, Discord's READY, Slack's hello, WhatsApp's open), `reconnecting`
+ * with the attempt and the last error when the runner says its connection failed
+ * (`STATUS reconnecting <attempt> <error>`) or its process exited and waits to be restarted,
+ * `stopped` when stopped on purpose and `disabled` once it is no longer enabled. Only the
+ * platform's answer makes it `connected`: a process that runs is not.
+ *
  * The runner is found as `TINYAGI_CHANNEL_RUNNER` (a script path) or the `@tinyagi/channels/runner`
  * module, started as `node <runner> <channel>`. Its environment is PATH, HOME, LANG, TZ and
  * NODE_OPTIONS, plus what the channel's kind names: the variables bound to its settings (its bot
@@ -32,16 +40,19 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { channelKinds, errorMessage } from '@tinyagi/core';
 import { processExists, type Env, type EventLogApi, type EventPayloadInput } from '@tinyagi/core/internal';
+import type { ChannelState } from '@tinyagi/client';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { childExecArgv } from './launch.ts';
 
-export type ChannelState = 'not_installed' | 'starting' | 'running' | 'backoff' | 'stopped';
+export type { ChannelState };
 
 export interface ChannelStatus {
   name: string;
   enabled: boolean;
   state: ChannelState;
+  /** While `reconnecting`: the attempt (1 for the first after a failure); 0 otherwise. */
+  attempt: number;
   pid: number | null;
   restarts: number;
   startedAt: number | null;
@@ -108,7 +119,12 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** Set while stopping on purpose: the exit is not a crash. */
   stopping?: Promise<void>;
+  /** Processes that exited without having connected since the channel last was `connected`. */
+  failures: number;
 }
+
+/** A runner's report of its platform connection: `<time> STATUS connected` or `<time> STATUS reconnecting <attempt> <error>`. */
+const STATUS_LINE = /^\S+ STATUS (connected|reconnecting)(?: (\d+))?(?: (.+))?$/;
 
 export class ChannelSupervisor {
   readonly #options: ChannelSupervisorOptions;
@@ -123,7 +139,7 @@ export class ChannelSupervisor {
     for (const name of enabled) {
       const slot = this.#slot(name);
       slot.status.enabled = true;
-      if (slot.status.state === 'stopped' || slot.status.state === 'not_installed') this.#launch(name);
+      if (slot.child === undefined && slot.timer === undefined) this.#launch(name);
     }
     for (const [name, slot] of this.#slots) {
       if (enabled.includes(name)) continue;
@@ -138,7 +154,13 @@ export class ChannelSupervisor {
 
   start(name: string): ChannelStatus {
     const slot = this.#slot(name);
-    if (slot.status.state !== 'running' && slot.status.state !== 'starting') this.#launch(name);
+    if (slot.child === undefined) {
+      // A restart waiting out its backoff goes now instead.
+      clearTimeout(slot.timer);
+      slot.timer = undefined;
+      slot.status.nextRestartAt = null;
+      this.#launch(name);
+    }
     return { ...slot.status };
   }
 
@@ -150,6 +172,7 @@ export class ChannelSupervisor {
   async stop(name: string, graceMs = 5000): Promise<ChannelStatus> {
     const slot = this.#slot(name);
     clearTimeout(slot.timer);
+    slot.timer = undefined;
     slot.status.nextRestartAt = null;
     const child = slot.child;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
@@ -163,7 +186,9 @@ export class ChannelSupervisor {
       });
       await slot.stopping;
     }
-    if (slot.status.state !== 'not_installed') this.#setState(name, 'stopped');
+    slot.status.attempt = 0;
+    if (!slot.status.enabled) this.#setState(name, 'disabled');
+    else if (slot.status.state !== 'not_installed') this.#setState(name, 'stopped');
     return { ...slot.status };
   }
 
@@ -179,7 +204,8 @@ export class ChannelSupervisor {
         status: {
           name,
           enabled: false,
-          state: 'stopped',
+          state: 'disabled',
+          attempt: 0,
           pid: null,
           restarts: 0,
           startedAt: null,
@@ -187,6 +213,7 @@ export class ChannelSupervisor {
           nextRestartAt: null,
           logFile: join(this.#options.logsDir, `${name}.log`),
         },
+        failures: 0,
       };
       this.#slots.set(name, slot);
     }
@@ -211,7 +238,8 @@ export class ChannelSupervisor {
       this.#setState(name, 'not_installed', { error });
       return;
     }
-    delete slot.status.detail;
+    // A restart after a failure keeps its last error until the platform answers.
+    if (slot.status.state !== 'reconnecting') delete slot.status.detail;
     slot.stopping = undefined;
     slot.log ??= new RotatingLog({ file: slot.status.logFile });
     const log = slot.log;
@@ -241,7 +269,8 @@ export class ChannelSupervisor {
     void this.#handBackOrphans(name, child);
     slot.status.startedAt = Date.now();
     slot.status.pid = child.pid ?? null;
-    this.#setState(name, 'starting');
+    // A restart after a failure stays `reconnecting` (with its attempt and error) until the platform answers.
+    if (slot.status.state !== 'reconnecting') this.#setState(name, 'connecting');
     // The last ERROR line the runner wrote (`<time> ERROR <message>`): a crash's status says why.
     let lastError: string | undefined;
     const output = (): ((chunk: Buffer) => void) => {
@@ -250,15 +279,16 @@ export class ChannelSupervisor {
         log.write(chunk);
         const lines = (partial + chunk.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) lastError = /^\S+ ERROR (.+)$/.exec(line)?.[1] ?? lastError;
+        for (const line of lines) {
+          lastError = /^\S+ ERROR (.+)$/.exec(line)?.[1] ?? lastError;
+          const status = STATUS_LINE.exec(line);
+          if (status !== null && slot.child === child) this.#reported(name, status[1] === 'connected', Number(status[2] ?? 1), status[3]);
+        }
       };
     };
     child.stdout?.on('data', output());
     child.stderr?.on('data', output());
-    child.once('spawn', () => {
-      if (slot.child === child) this.#setState(name, 'running');
-      this.#options.logger.info(`channel ${name} started (pid ${child.pid})`);
-    });
+    child.once('spawn', () => this.#options.logger.info(`channel ${name} started (pid ${child.pid})`));
     child.once('error', (err) => this.#options.logger.error(`channel ${name}: ${errorMessage(err)}`));
     child.once('exit', (code, signal) => {
       if (child.pid !== undefined) this.#handBack(name, (pid) => pid === child.pid);
@@ -267,11 +297,26 @@ export class ChannelSupervisor {
       slot.status.pid = null;
       slot.status.lastExit = { code, signal, at: Date.now() };
       if (slot.stopping !== undefined || !slot.status.enabled) {
-        this.#setState(name, 'stopped', { exitCode: code, signal });
+        this.#setState(name, slot.status.enabled ? 'stopped' : 'disabled', { exitCode: code, signal });
         return;
       }
       this.#crashed(name, code, signal, lastError);
     });
+  }
+
+  /** The runner's report of its platform connection (`attempt`: its own failures in a row since it started). */
+  #reported(name: string, connected: boolean, attempt: number, error: string | undefined): void {
+    const slot = this.#slot(name);
+    if (connected) {
+      slot.failures = 0;
+      slot.status.attempt = 0;
+      delete slot.status.detail;
+      this.#setState(name, 'connected');
+      return;
+    }
+    slot.status.attempt = slot.failures + attempt;
+    if (error !== undefined) slot.status.detail = error;
+    this.#setState(name, 'reconnecting', { ...(error !== undefined ? { error } : {}), attempt: slot.status.attempt }, true);
   }
 
   /** Hands back the rows of `name` whose owner on this machine `gone(pid)` accepts. */
@@ -315,13 +360,13 @@ export class ChannelSupervisor {
     }
   }
 
-  /** Changes a channel's state and records the transition (no event when the state is unchanged). */
-  #setState(name: string, state: ChannelState, data: Omit<EventPayloadInput<'channel.status'>, 'channel' | 'state' | 'previous' | 'pid'> = {}): void {
+  /** Changes a channel's state and records the transition (no event when the state is unchanged, unless `always`: a new attempt). */
+  #setState(name: string, state: ChannelState, data: Omit<EventPayloadInput<'channel.status'>, 'channel' | 'state' | 'previous' | 'pid'> = {}, always = false): void {
     const slot = this.#slot(name);
     const previous = slot.status.state;
     slot.status.state = state;
     const events = this.#options.events;
-    if (previous === state || events === undefined) return;
+    if ((previous === state && !always) || events === undefined) return;
     // append, not the buffered emit: a transition during shutdown must not flush after the database closed.
     // (On SQLite the append runs synchronously inside the async function; its failure is logged either way.)
     const record = async (): Promise<unknown> => events.append({ type: 'channel.status', data: { channel: name, state, previous, pid: slot.status.pid, ...data } });
@@ -337,17 +382,27 @@ export class ChannelSupervisor {
     const delay = Math.min(max, min * 2 ** slot.status.restarts);
     slot.status.restarts += 1;
     slot.status.nextRestartAt = Date.now() + delay;
-    if (detail !== undefined) slot.status.detail = detail;
-    this.#setState(name, 'backoff', {
-      crashed: true,
-      exitCode: code,
-      signal,
-      ...(detail !== undefined ? { error: detail } : {}),
-      restarts: slot.status.restarts,
-      nextRestartAt: slot.status.nextRestartAt,
-    });
+    // The attempts its process reported count too (a process that failed 3 times in itself, then exited: attempt 4).
+    slot.failures = (slot.status.state === 'reconnecting' ? slot.status.attempt : slot.failures) + 1;
+    slot.status.attempt = slot.failures;
+    slot.status.detail = detail ?? `its process exited (code ${code ?? '-'}, signal ${signal ?? '-'})`;
+    this.#setState(
+      name,
+      'reconnecting',
+      {
+        crashed: true,
+        exitCode: code,
+        signal,
+        ...(detail !== undefined ? { error: detail } : {}),
+        restarts: slot.status.restarts,
+        attempt: slot.status.attempt,
+        nextRestartAt: slot.status.nextRestartAt,
+      },
+      true,
+    );
     this.#options.logger.warn(`channel ${name} exited (code ${code ?? '-'}, signal ${signal ?? '-'}); restarting in ${delay} ms`);
     slot.timer = setTimeout(() => {
+      slot.timer = undefined;
       slot.status.nextRestartAt = null;
       if (slot.status.enabled) this.#launch(name);
     }, delay);

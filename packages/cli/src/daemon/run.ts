@@ -112,11 +112,12 @@ function channelBlock(settings: Settings, channel: string): unknown {
 function channelServices(supervisor: ChannelSupervisor) {
   const view = (s: ChannelStatus) => ({
     name: s.name,
-    running: s.state === 'running',
+    running: s.pid !== null,
     pid: s.pid,
     restarts: s.restarts,
-    lastError: s.detail ?? (s.lastExit ? `exited (code ${s.lastExit.code ?? '-'}, signal ${s.lastExit.signal ?? '-'})` : null),
+    lastError: s.state === 'connected' ? null : (s.detail ?? (s.lastExit ? `exited (code ${s.lastExit.code ?? '-'}, signal ${s.lastExit.signal ?? '-'})` : null)),
     state: s.state,
+    attempt: s.attempt,
     enabled: s.enabled,
     nextRestartAt: s.nextRestartAt,
     logFile: s.logFile,

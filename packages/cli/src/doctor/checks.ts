@@ -29,7 +29,7 @@ import {
 } from '@tinyagi/core/internal';
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient, isApiError } from '@tinyagi/client';
-import { requiredChannelSecrets } from '@tinyagi/client/contract';
+import { channelStateText, requiredChannelSecrets, type ChannelStatus } from '@tinyagi/client/contract';
 import type { CliContext } from '../context.ts';
 import { agentClis, findOnPath, installedAgentClis } from '../daemon/agent-clis.ts';
 import { restrictToOwner, tokenFileExposure } from '../daemon/api-token.ts';
@@ -459,18 +459,27 @@ async function checkRunningChannels(ctx: CliContext, settings: Settings | undefi
   } catch (err) {
     return [{ check: 'channels:daemon', status: 'info', message: `Could not ask the daemon for its channels: ${errorMessage(err)}` }];
   }
-  return channels
-    .filter((c) => c['enabled'] === true)
-    .map((c): Finding => {
-      const detail = typeof c.lastError === 'string' ? `: ${c.lastError}` : '';
-      if (c.state === 'running' || c.state === 'starting') return { check: `channel:${c.name}:daemon`, status: 'ok', message: `${c.name} is ${c.state} in the daemon (pid ${c.pid ?? '-'})` };
-      return {
-        check: `channel:${c.name}:daemon`,
-        status: 'fail',
-        message: `${c.name} is ${c.state === 'not_installed' ? 'not installed' : c.state} in the running daemon${detail}.`,
-        hint: c.state === 'not_installed' ? 'Install @tinyagi/channels next to the CLI, then `tinyagi restart`.' : `Look at its log: \`tinyagi logs ${c.name}\`.`,
-      };
-    });
+  return channels.filter((c) => c['enabled'] === true).map(channelFinding);
+}
+
+/** ✔ only for a channel the platform answered (docs/channels.md#channel-states); anything else ✗ with its reason and what to do. */
+function channelFinding(c: ChannelStatus): Finding {
+  const check = `channel:${c.name}:daemon`;
+  const state = channelStateText(c);
+  if (c.state === 'connected') return { check, status: 'ok', message: `${c.name} is connected (pid ${c.pid ?? '-'})` };
+  const reason = c.lastError && c.state !== 'reconnecting' ? `: ${c.lastError}` : '';
+  const hints: Record<string, string> = {
+    connecting: `The platform has not answered yet. Run \`tinyagi doctor\` again in a few seconds; if it stays connecting, look at \`tinyagi logs ${c.name}\`.`,
+    reconnecting: `Check that this machine reaches the platform (network, proxy, firewall) and that the ${c.name} settings are right (\`tinyagi channel setup\`); \`tinyagi logs ${c.name}\` has every attempt.`,
+    stopped: `Start it: \`tinyagi channel start ${c.name}\`.`,
+    not_installed: 'Install @tinyagi/channels next to the CLI, then `tinyagi restart`.',
+  };
+  return {
+    check,
+    status: 'fail',
+    message: `${c.name} is ${state} in the running daemon, not connected${reason}.`,
+    hint: hints[c.state ?? 'stopped'] ?? `Look at its log: \`tinyagi logs ${c.name}\`.`,
+  };
 }
 
 async function checkWorkspaces(ctx: CliContext, settings: Settings | undefined, fix: boolean): Promise<Finding[]> {

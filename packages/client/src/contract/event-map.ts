@@ -199,6 +199,8 @@ export const EVENT_PAYLOADS = {
     signal: NullableStr.optional(),
     error: OptionalStr,
     restarts: OptionalInt,
+    /** While `reconnecting`: which attempt (docs/channels.md#channel-states). */
+    attempt: OptionalInt,
     nextRestartAt: TimestampSchema.optional(),
   }),
   'pairing.requested': z.object({ channel: Str, senderId: Str, sender: Str, code: Str }),

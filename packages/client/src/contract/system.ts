@@ -1,19 +1,13 @@
 /** System: health, status, services, channels, logs, auth tickets. */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OptionalInt, ShortText, Str, StrArray, TimestampSchema } from './common.ts';
+import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, ShortText, Str, StrArray, TimestampSchema } from './common.ts';
 import { KIND_NAME_PATTERN } from './kinds.ts';
 import { QueueCountsSchema } from './queue.ts';
 import { SandboxMachineSchema } from './sandbox.ts';
+import { ChannelStatusSchema } from './channel-status.ts';
 
-export const ChannelStatusSchema = z.looseObject({
-  name: Str,
-  running: Bool,
-  pid: Int.nullable().optional(),
-  restarts: OptionalInt,
-  lastError: NullableStr.optional(),
-});
-export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
+export * from './channel-status.ts';
 
 /** A node of a PostgreSQL installation (docs/postgresql.md#several-nodes). */
 export const NodeStatusSchema = z.object({
