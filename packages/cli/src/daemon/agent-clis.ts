@@ -2,10 +2,8 @@
  * Which agent CLIs are installed: the first-run defaults and `tinyagi doctor` both ask. The CLIs
  * are the registered runtimes that start a command (their descriptor's `command`; docs/kinds.md).
  */
-import { accessSync, constants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { runtimeKinds } from '@tinyagi/core';
-import type { Env } from '@tinyagi/core/internal';
+import { findOnPath, type Env } from '@tinyagi/core/internal';
 
 export interface AgentCli {
   command: string;
@@ -21,20 +19,8 @@ export function agentClis(): AgentCli[] {
   return runtimeKinds.list().flatMap((kind) => (kind.command === null ? [] : [{ command: kind.command, provider: kind.name, product: kind.title, installHint: kind.installHint }]));
 }
 
-export function findOnPath(command: string, env: Env = process.env): string | undefined {
-  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, command);
-    try {
-      if (!statSync(candidate).isFile()) continue;
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** The first executable named `command` on the PATH of `env` (core's, which `GET /api/kinds` and new agents use too). */
+export { findOnPath };
 
 export function installedAgentClis(env: Env = process.env): Array<AgentCli & { path: string }> {
   return agentClis().flatMap((cli) => {
