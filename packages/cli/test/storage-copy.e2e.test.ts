@@ -98,14 +98,15 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     sqlite.close();
     raw.close();
 
-    // A daemon started on the empty schema says what it left behind; doctor warns the same. The
-    // schema stays empty of history, so it is the copy's target.
+    // `tinyagi start` on the empty schema says what it left behind, and so does the daemon's log;
+    // doctor warns the same. The schema stays empty of history, so it is the copy's target.
     useStorage(schemas.target);
-    await h.start();
-    expect(h.logs()).toContain(
-      `holds this home's history (${MESSAGES} conversations, 1 task, 1 schedule), and the PostgreSQL schema ${schemas.target} has none: copy it with \`tinyagi stop && tinyagi storage copy && tinyagi start\``,
-    );
-    await h.stop();
+    const said = `holds this home's history (${MESSAGES} conversations, 1 task, 1 schedule), and the PostgreSQL schema ${schemas.target} has none: copy it with \`tinyagi stop && tinyagi storage copy && tinyagi start\``;
+    const started = await h.cli(['start', '--timeout', '120']);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toContain(said);
+    expect(readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8')).toContain(said);
+    expect((await h.cli(['stop'])).code).toBe(0);
     const doctor = JSON.parse((await h.cliHere(['doctor', '--json'])).stdout) as { findings: Array<{ check: string; status: string; message: string }> };
     expect(doctor.findings.find((f) => f.check === 'sqlite-left-behind')).toMatchObject({ status: 'warn', message: expect.stringContaining('tinyagi storage copy') });
 

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { openDatabase } from '@tinyagi/core/internal';
 import { pgSchemaHasHistory } from '@tinyagi/core/pg';
 import type pg from 'pg';
+import { withCheckPool } from './postgres.ts';
+import type { PostgresSelection } from './storage-selection.ts';
 import { plural } from '../output/print.ts';
 
 /** What counts as history: what a user would miss after the move. */
@@ -48,4 +50,11 @@ export async function sqliteLeftBehind(file: string, pool: pg.Pool, schema: stri
     counts,
     message: `The SQLite database ${file} holds this home's history (${what}), and the PostgreSQL schema ${schema} has none: copy it with \`${COPY_COMMAND}\`.`,
   };
+}
+
+/** For `tinyagi start` (before it launches the daemon): the sentence, or undefined (also when the database cannot be asked: the daemon's start reports that). */
+export async function leftBehindNotice(selection: PostgresSelection, sqliteFile: string): Promise<string | undefined> {
+  return withCheckPool(selection, (pool) => sqliteLeftBehind(sqliteFile, pool, selection.schema))
+    .then((behind) => behind?.message)
+    .catch(() => undefined);
 }

@@ -19,6 +19,7 @@ import { readRunningDaemon, runningError, type DaemonRecord } from './instance-l
 import { daemonNodeArgs, setSnapshotAside, snapshotOf } from './launch.ts';
 import { daemonEnv } from './node-flags.ts';
 import { processExists } from './process-check.ts';
+import { selectStorage } from './storage-selection.ts';
 
 export const DEFAULT_START_TIMEOUT_MS = 30_000;
 export const DAEMON_LOG = 'daemon.log';
@@ -42,6 +43,15 @@ export async function prepareHome(ctx: CliContext): Promise<string[]> {
   return firstRun.notices;
 }
 
+/** On PostgreSQL, history left behind in the home's SQLite file (sqlite-beside.ts, loaded only then), said as the daemon starts. */
+async function storageNotices(ctx: CliContext): Promise<string[]> {
+  const selection = selectStorage(applyEnvOverrides(loadSettings(ctx.paths.settings).settings, ctx.env).settings, ctx.env, ctx.paths.db);
+  if (selection.backend !== 'postgres') return [];
+  const { leftBehindNotice } = await import('./sqlite-beside.ts');
+  const notice = await leftBehindNotice(selection, ctx.paths.db);
+  return notice === undefined ? [] : [notice];
+}
+
 function logTail(file: string, fromOffset: number, maxLines = 30): string {
   try {
     const text = readFileSync(file, 'utf8').slice(fromOffset);
@@ -54,7 +64,7 @@ function logTail(file: string, fromOffset: number, maxLines = 30): string {
 export async function startDaemon(ctx: CliContext, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<StartResult> {
   const live = readRunningDaemon(ctx.paths.lockFile);
   if (live !== undefined) throw runningError(live, ctx.paths.lockFile);
-  const notices = await prepareHome(ctx);
+  const notices = [...(await prepareHome(ctx)), ...(await storageNotices(ctx))];
 
   const logFile = join(ctx.paths.logs, DAEMON_LOG);
   const env = { ...process.env, ...ctx.env };
