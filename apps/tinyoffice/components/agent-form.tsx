@@ -13,6 +13,7 @@ import { isApiError, type Agent, type RuntimeKindInfo } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
+import { holdNewAgentNotes } from '@/lib/new-agent-notes';
 import { installHintOf, isInstalled, runtimeLabel } from '@/lib/runtimes';
 import { BooleanField, IssueSummary, SavedNote, SelectField, TextField } from '@/components/form';
 import { FIELDS, MORE_SECTIONS, SHORT_FIELDS, type FieldSpec } from '@/components/agent-form-fields';
@@ -173,7 +174,9 @@ export function AgentForm({ agent, onSaved }: { agent: Agent | null; onSaved: (a
         result = await api().patchAgent({ params: { id: agentId }, body: patchOf(before, config) });
       } else {
         // Create only: an id an agent or a team already has is refused (409), never overwritten.
-        result = (await api().createAgent({ body: { ...config, id: agentId } })).agent;
+        const created = await api().createAgent({ body: { ...config, id: agentId } });
+        holdNewAgentNotes(created.agent.id, { notes: created.notes ?? [], warnings: created.warnings ?? [] });
+        result = created.agent;
       }
       setIssues({});
       setSaved(editing ? 'Saved.' : `Created @${result.id}.`);

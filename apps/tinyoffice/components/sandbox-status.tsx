@@ -6,6 +6,7 @@
 import type { Agent } from '@tinyagi/client';
 import { SANDBOX_MEANING } from '@/components/agent-form-fields';
 import { StatusPill } from '@/components/ui';
+import type { NewAgentNotes } from '@/lib/new-agent-notes';
 
 type SandboxView = NonNullable<Agent['sandboxStatus']>;
 
@@ -53,6 +54,27 @@ export function SandboxSummary({ agent }: { agent: Agent }) {
       )}
       {status && <Degraded status={status} />}
       <p className="mt-1 text-xs text-slate-600 dark:text-slate-300">Change it with Sandbox in the settings below.</p>
+    </div>
+  );
+}
+
+/** What the daemon said as it made the agent (this tab's New agent form): what it starts with, and what will not work. */
+export function NewAgentNotesPanel({ notes }: { notes: NewAgentNotes }) {
+  return (
+    <div data-testid="new-agent-notes" className="space-y-1 rounded border border-slate-200 p-3 text-sm dark:border-slate-700">
+      <p className="font-medium">Made. What it starts with:</p>
+      <ul className="list-disc space-y-0.5 pl-5">
+        {notes.warnings.map((n) => (
+          <li key={n.code} data-warning={n.code} className="text-amber-900 dark:text-amber-200">
+            {n.message}
+          </li>
+        ))}
+        {notes.notes.map((n) => (
+          <li key={n.code} data-note={n.code}>
+            {n.message}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

@@ -152,3 +152,17 @@ test('an agent whose last run failed is listed as failed, with when; the CLI’s
   await expect(person).toContainText('cli');
   await expect(person).not.toContainText('cli on cli');
 });
+
+test('what the daemon says as it makes an agent is shown once on its page: a runtime that is not installed is a warning', async () => {
+  const form = await newAgentForm();
+  await form.getByLabel('Id', { exact: true }).fill('nocli');
+  await form.getByLabel('Runtime', { exact: true }).selectOption('codex');
+  await form.getByRole('button', { name: 'Create agent' }).click();
+  await expect(page).toHaveURL(/\/agents\/view\?id=nocli/);
+  const notes = page.getByTestId('new-agent-notes');
+  await expect(notes.locator('[data-warning="cli-missing"]')).toContainText('codex');
+  await look(page, '/agents/view settings (made, with a warning)');
+  await page.reload();
+  await expect(page.getByTestId('agent-sandbox')).toBeVisible();
+  await expect(notes).toHaveCount(0);
+});

@@ -111,7 +111,9 @@ export default function AgentsPage() {
                           {provider} · <span className="font-mono">{model}</span>
                         </span>
                       </td>
-                      <td data-agent-status={a.id}>{agentStateText({ working: activity[a.id]?.working === true, paused: isPaused({ activity, pausedRuns }, a.id), failure: failures[a.id] })}</td>
+                      <td data-agent-status={a.id} className={failures[a.id] && !activity[a.id]?.working ? 'text-red-800 dark:text-red-300' : ''}>
+                        {agentStateText({ working: activity[a.id]?.working === true, paused: isPaused({ activity, pausedRuns }, a.id), failure: failures[a.id] })}
+                      </td>
                       <td data-agent-heartbeat={a.id}>{a.heartbeat?.enabled === false ? 'off' : a.heartbeat?.interval ? `every ${a.heartbeat.interval} s` : 'on'}</td>
                       <td className="hidden sm:table-cell">{provider}</td>
                       <td className="hidden font-mono text-xs sm:table-cell">{model}</td>

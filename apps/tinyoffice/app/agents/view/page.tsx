@@ -13,7 +13,8 @@ import { AgentForm } from '@/components/agent-form';
 import { ChatPanel } from '@/components/chat-panel';
 import { HeartbeatTab, MemoryTab, PromptTab, SkillsTab, UsageTab } from '@/components/agent-tabs';
 import { SchedulesTab } from '@/components/agent-schedules';
-import { SandboxSummary } from '@/components/sandbox-status';
+import { NewAgentNotesPanel, SandboxSummary } from '@/components/sandbox-status';
+import { takeNewAgentNotes } from '@/lib/new-agent-notes';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
 import { usePageTitle } from '@/components/shell';
 
@@ -62,6 +63,8 @@ function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
   const router = useRouter();
   const tabs = useRef<Record<string, HTMLButtonElement | null>>({});
   const [error, setError] = useState<string | null>(null);
+  // What the daemon said as this tab's form made it: shown once, on this visit.
+  const [made] = useState(() => takeNewAgentNotes(id));
   const remove = async () => {
     if (!window.confirm(`Delete agent @${id}? Its workspace is archived (moved aside), not erased. A team that lists it must drop it first.`)) return;
     setError(null);
@@ -125,7 +128,8 @@ function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'settings' && (
           <Panel title="Settings">
-            <div className="mb-4">
+            <div className="mb-4 space-y-3">
+              {made && <NewAgentNotesPanel notes={made} />}
               <SandboxSummary agent={agent} />
             </div>
             <AgentForm agent={agent} onSaved={() => {}} />
