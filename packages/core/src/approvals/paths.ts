@@ -29,6 +29,9 @@ interface Walk {
   links: number;
 }
 
+/** A walk that starts at the root. */
+const ROOT_WALK: Walk = { real: '/', exists: true, links: 0 };
+
 const MISSING = Symbol('missing');
 const PLAIN = Symbol('plain');
 const LOOKUPS_SPENT = Symbol('spent');
@@ -50,15 +53,9 @@ export class PathResolver {
   /** `p` (absolute, `~/…`, or relative to `from`, itself absolute and resolved). */
   resolve(p: string, from: string): ResolvedPath {
     const expanded = p === '~' ? this.#home : p.startsWith('~/') ? posix.join(this.#home, p.slice(2)) : p;
-    const unresolved = (): ResolvedPath => ({ path: posix.resolve(from, expanded), resolved: false });
-    if (p.length > MAX_PATH_LENGTH) return unresolved();
-    let walk: Walk | undefined = { real: '/', exists: true, links: 0 };
-    if (!posix.isAbsolute(expanded)) {
-      walk = this.#folderWalk(from);
-      if (walk === undefined) return unresolved();
-    }
-    walk = this.#walk(expanded, walk);
-    return walk === undefined ? unresolved() : { path: walk.real, resolved: true };
+    let walk = p.length > MAX_PATH_LENGTH ? undefined : expanded.startsWith('/') ? ROOT_WALK : this.#folderWalk(from);
+    if (walk !== undefined) walk = this.#walk(expanded, walk);
+    return walk === undefined ? { path: posix.resolve(from, expanded), resolved: false } : { path: walk.real, resolved: true };
   }
 
   /**
@@ -68,14 +65,14 @@ export class PathResolver {
    */
   #folderWalk(from: string): Walk | undefined {
     if (this.#folders.has(from)) return this.#folders.get(from);
-    const walk = this.#walk(from, { real: '/', exists: true, links: 0 });
+    const walk = this.#walk(from, ROOT_WALK);
     this.#folders.set(from, walk);
     return walk;
   }
 
   /** Walks the names of `path` on from `start`, following links as the system does; undefined when it cannot (budget, link loop). */
   #walk(path: string, start: Walk): Walk | undefined {
-    const pending = path.split('/').reverse();
+    const pending = path.includes('/') ? path.split('/').reverse() : [path];
     let { real, exists, links } = start;
     while (pending.length > 0) {
       const name = pending.pop()!;
@@ -123,5 +120,6 @@ export class PathResolver {
 }
 
 export function isInside(path: string, root: string): boolean {
-  return path === root || path.startsWith(root === '/' ? '/' : `${root}/`);
+  if (root === '/') return path.startsWith('/');
+  return path.startsWith(root) && (path.length === root.length || path[root.length] === '/');
 }
