@@ -1,7 +1,11 @@
 /**
  * What a new agent starts with: an agent created by `tinyagi agent add`, `POST /api/agents`,
  * `PUT /api/agents/:id` of an id that does not exist yet (the TinyOffice agent form) or the first
- * run's default agent.
+ * run's default agent — all through `newAgent` below, with the machine's facts.
+ *
+ * **Sandboxed** (docs/sandbox.md): one whose runtime runs a process and whose settings say nothing
+ * of `sandbox` gets `sandbox: "on"` when the boundary's self-test passed on the machine; else no
+ * key (off), and a warning that says why.
  *
  * **Warm** (docs/sessions.md, "Warm or per message"): one whose runtime stays warm
  * (`capabilities.staysWarm`: Claude Code, Codex, OpenCode, ACP agents) and whose settings say
