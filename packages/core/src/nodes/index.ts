@@ -3,4 +3,4 @@
  * need node-postgres. The registry and the shared settings are in `@tinyagi/core/pg`.
  */
 export { agentsForNode, agentsOnOtherNodes } from './placement.ts';
-export { agentsWaitingForNodes, nodesForStatus, type AgentWaitingForNode, type DownNodeState } from './status.ts';
+export { agentsWaitingForNodes, nodesForStatus } from './status.ts';
