@@ -201,7 +201,12 @@ it(
       60_000,
       'the plain error in logs/discord.log',
     );
-    const status = await waitFor(async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.lastError != null && c.state === 'reconnecting'), 30_000, 'the channel reconnecting');
+    // First the dropped gateway (reconnecting in the process), then the process's exit with the plain reason.
+    const status = await waitFor(
+      async () => (await d.api.listChannels()).find((c) => c.name === 'discord' && c.state === 'reconnecting' && /^Discord refused/.test(c.lastError ?? '')),
+      30_000,
+      'the channel reconnecting with the reason',
+    );
     expect(status.lastError).toMatch(/^Discord refused the Message Content intent \(gateway close 4014/);
     expect(d.logs()).toMatch(/channel discord: reconnecting \(exited: code 2,/);
     // The restarts ask the application's flags over REST: no IDENTIFY per restart.
