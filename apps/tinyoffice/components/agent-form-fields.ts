@@ -3,7 +3,7 @@
  * Where the settings take one of a few values, the field is a choice, its options named by the
  * contract's lists (typed from its settings type, so a new value the contract adds fails the build here).
  * No defaults live here: an empty choice is left out of the request and the daemon applies its
- * own (one definition of a new agent, docs/agents.md).
+ * own (one definition of a new agent, docs/approvals.md "New agents").
  */
 import type { AgentSettings } from '@tinyagi/client';
 
