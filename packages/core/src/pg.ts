@@ -31,4 +31,4 @@ export {
   type RegisterNodeOptions,
 } from './nodes/registry.ts';
 export { SharedSettings, type SharedSettingsOptions, type SharedSettingsProblem } from './nodes/shared-settings.ts';
-export { copySqliteToPg, pgSchemaHasHistory, COPY_PROGRESS_TABLE, type CopyToPgOptions, type CopyReport, type CopiedTable, type CopyTableProgress } from './storage/copy-to-pg.ts';
+export { copySqliteToPg, pgSchemaHasHistory, type CopyReport } from './storage/copy-to-pg.ts';
