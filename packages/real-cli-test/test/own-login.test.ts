@@ -119,6 +119,8 @@ describe('claude logged in, sandboxed as `agent add` makes it', () => {
     expect(o.message.lastError).toContain('Claude Code has no login it can use here');
     expect(o.message.lastError).toContain('run `claude setup-token` and give the token to the daemon as CLAUDE_CODE_OAUTH_TOKEN');
     expect(turnsOf(o.calls)).toEqual([]);
+    // `agent add` says the same fix at once, before any message.
+    expect(await rig.daemon.cliOk(['agent', 'add', 'later', '--provider', 'claude-code'])).toContain('claude setup-token');
   });
 });
 

@@ -23,6 +23,7 @@ import type { CliContext } from '../context.ts';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
+import { sandboxLoginHint } from '../doctor/sandbox-logins.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { confirmOrRefuse, askSelect, askText } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
@@ -198,6 +199,9 @@ export function registerAgentCommands(program: Command): void {
     if (options.json) return printJson({ id, ...made.agent });
     println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
     printNewAgentNotes(made);
+    // A sandboxed CLI whose login or own setup cannot be used inside the boundary: the one command that fixes it, now rather than at its first message.
+    const login = made.agent['sandbox'] === 'on' || made.agent['sandbox'] === 'required' ? sandboxLoginHint(await editor.read(), id, ctx.env) : undefined;
+    if (login !== undefined) println(style.yellow(`! ${login}`));
     println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
   });
 
