@@ -59,10 +59,10 @@ export function SandboxSummary({ agent }: { agent: Agent }) {
 }
 
 /** What the daemon said as it made the agent (this tab's New agent form): what it starts with, and what will not work. */
-export function NewAgentNotesPanel({ notes }: { notes: NewAgentNotes }) {
+export function NewAgentNotesPanel({ id, notes }: { id: string; notes: NewAgentNotes }) {
   return (
     <div data-testid="new-agent-notes" className="space-y-1 rounded border border-slate-200 p-3 text-sm dark:border-slate-700">
-      <p className="font-medium">Made. What it starts with:</p>
+      <p className="font-medium">Created @{id}. What it starts with:</p>
       <ul className="list-disc space-y-0.5 pl-5">
         {notes.warnings.map((n) => (
           <li key={n.code} data-warning={n.code} className="text-amber-900 dark:text-amber-200">

@@ -160,6 +160,7 @@ test('what the daemon says as it makes an agent is shown once on its page: a run
   await form.getByRole('button', { name: 'Create agent' }).click();
   await expect(page).toHaveURL(/\/agents\/view\?id=nocli/);
   const notes = page.getByTestId('new-agent-notes');
+  await expect(notes).toContainText('Created @nocli.');
   await expect(notes.locator('[data-warning="cli-missing"]')).toContainText('codex');
   await look(page, '/agents/view settings (made, with a warning)');
   await page.reload();

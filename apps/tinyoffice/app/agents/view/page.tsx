@@ -129,7 +129,7 @@ function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
         {tab === 'settings' && (
           <Panel title="Settings">
             <div className="mb-4 space-y-3">
-              {made && <NewAgentNotesPanel notes={made} />}
+              {made && <NewAgentNotesPanel id={id} notes={made} />}
               <SandboxSummary agent={agent} />
             </div>
             <AgentForm agent={agent} onSaved={() => {}} />
