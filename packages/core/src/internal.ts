@@ -131,8 +131,8 @@ export {
   setProcessJournal,
 } from './invoker/index.ts';
 export { channelKinds, runtimeKinds, channelKindInfo, kindsInfo } from './kinds/index.ts';
-export { findOnPath, runtimeCliPresence, type RuntimeCliPresence } from './kinds/runtime-cli.ts';
-export { sandboxLoginStatus, type SandboxLoginStatus } from './invoker/sandbox-login.ts';
+export { findOnPath, runtimeCliPresence } from './kinds/runtime-cli.ts';
+export { sandboxLoginStatus } from './invoker/sandbox-login.ts';
 export * from './pairing/index.ts';
 export * from './quotas/index.ts';
 export { cliVersion, cliVersionSpec, type CliVersionInfo } from './invoker/cli-version.ts';

@@ -2,4 +2,4 @@ export type { ApprovalRecord } from './store.ts';
 export { evaluatePermission, isOwnRequest, MAX_REQUEST_PATHS, requestPaths } from './rules.ts';
 export { rulesForAnswer } from './answer-rules.ts';
 export { maskSecretsInText, maskToolInput } from './mask.ts';
-export { newAgent, STARTER_PERMISSION_RULES, UNKNOWN_MACHINE, withNewAgentDefaults, type NewAgent, type NewAgentMachine, type NewAgentNote } from './new-agent-defaults.ts';
+export { newAgent, STARTER_PERMISSION_RULES, withNewAgentDefaults, type NewAgent, type NewAgentMachine } from './new-agent-defaults.ts';
