@@ -37,6 +37,8 @@ describe('a machine where the boundary holds', () => {
     h = await startDaemon({
       // bash, cat and bwrap from the system, as a user's PATH has them.
       path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
+      // A key the model proxy carries: a sandboxed Claude Code has a login it can use (doctor's sandbox-login).
+      env: { ANTHROPIC_API_KEY: 'sk-ant-api03-sandbox-e2e-key' },
       settings: {
         agents: {
           boxed: { provider: 'claude-code', sandbox: 'on' },
