@@ -1,17 +1,9 @@
 /** A channel's status: one word per state, the same on every surface (docs/channels.md#channel-states). */
 import * as z from 'zod';
 import { Bool, Int, NullableStr, OptionalInt, Str } from './common.ts';
+import { CHANNEL_STATES } from '../channel-state-text.ts';
 
-/**
- * - `connecting`: its process started, the platform has not answered yet.
- * - `connected`: the platform answered (Telegram `getMe` and a poll, Discord's READY, Slack's hello, WhatsApp's open).
- * - `reconnecting`: the connection failed or dropped; it tries again (`attempt`, `lastError`).
- * - `stopped`: enabled, but stopped (`tinyagi channel start <name>` starts it).
- * - `disabled`: not in `channels.enabled`.
- * - `not_installed`: enabled, but this daemon has no channel runner or no kind of that name (`lastError` says which).
- */
-export const CHANNEL_STATES = ['connecting', 'connected', 'reconnecting', 'stopped', 'disabled', 'not_installed'] as const;
-export type ChannelState = (typeof CHANNEL_STATES)[number];
+export { CHANNEL_STATES, channelStateText, channelStateTone, type ChannelState } from '../channel-state-text.ts';
 
 export const ChannelStatusSchema = z.looseObject({
   name: Str,
@@ -27,19 +19,3 @@ export const ChannelStatusSchema = z.looseObject({
   lastError: NullableStr.optional(),
 });
 export type ChannelStatus = z.infer<typeof ChannelStatusSchema>;
-
-/** A channel's state as every surface writes it: `reconnecting (attempt 3: connect ECONNREFUSED …)`, `not installed`. */
-export function channelStateText(c: Pick<ChannelStatus, 'state' | 'attempt' | 'lastError' | 'running'>): string {
-  const state = c.state ?? (c.running ? 'connecting' : 'stopped');
-  if (state === 'reconnecting') return `reconnecting (attempt ${c.attempt ?? 1}${c.lastError ? `: ${c.lastError}` : ''})`;
-  if (state === 'not_installed') return 'not installed';
-  return state;
-}
-
-/** What a surface draws a state as: good (connected), waiting (connecting, reconnecting), off (disabled) or bad. */
-export function channelStateTone(state: ChannelState | undefined): 'good' | 'waiting' | 'off' | 'bad' {
-  if (state === 'connected') return 'good';
-  if (state === 'connecting' || state === 'reconnecting') return 'waiting';
-  if (state === 'disabled') return 'off';
-  return 'bad';
-}
