@@ -70,6 +70,25 @@ async function expectSandboxed(rig: Rig, agent: string): Promise<void> {
   expect(status?.state, JSON.stringify(status)).toBe('enforced');
 }
 
+/** A sandboxed agent on the user's own provider: its first message answered inside the boundary, every model call with the provider's key, which the agent never sees. */
+async function answersThroughOwnProvider(rig: Rig, marker: string, senderId: string): Promise<void> {
+  await expectSandboxed(rig, 'own');
+  shellThenReply(rig, marker, 'env; echo "home=$HOME"');
+  const o = await sendAllowing(rig, 'own', { senderId, message: `${marker} print the environment` });
+  expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
+  expect(o.message.attempts, describeOutcome(o)).toBe(1);
+  expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'own')}`);
+  const output = toolOutputOf(o);
+  expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=own');
+  expect(output.includes(PROVIDER_KEY), "the provider's key is in the agent's environment").toBe(false);
+  const turns = turnsOf(o.calls);
+  expect(turns.length, 'the model was asked').toBeGreaterThan(0);
+  for (const call of turns) {
+    expect(call.request.model).toBe('gpt-5.1');
+    expect(call.request.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
+  }
+}
+
 describe('claude logged in, sandboxed as `agent add` makes it', () => {
   let rig: Rig;
   let loginFile: string;
@@ -155,23 +174,7 @@ describe("codex with its own config.toml provider on the host's loopback, sandbo
     cleanupTemp();
   });
 
-  it("answers the first message through the user's provider; its key stays outside", async () => {
-    await expectSandboxed(rig, 'own');
-    shellThenReply(rig, 'OWN-CODEX-9e2', 'env; echo "home=$HOME"');
-    const o = await sendAllowing(rig, 'own', { senderId: 'own-login-codex', message: 'OWN-CODEX-9e2 print the environment' });
-    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
-    expect(o.message.attempts, describeOutcome(o)).toBe(1);
-    expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'own')}`);
-    const output = toolOutputOf(o);
-    expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=own');
-    expect(output.includes(PROVIDER_KEY), "the provider's key is in the agent's environment").toBe(false);
-    const turns = turnsOf(o.calls);
-    expect(turns.length, 'the model was asked').toBeGreaterThan(0);
-    for (const call of turns) {
-      expect(call.request.model).toBe('gpt-5.1');
-      expect(call.request.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
-    }
-  });
+  it("answers the first message through the user's provider; its key stays outside", () => answersThroughOwnProvider(rig, 'OWN-CODEX-9e2', 'own-login-codex'));
 });
 
 describe("opencode with its own opencode.json provider on the host's loopback, sandboxed as `agent add` makes it", () => {
@@ -194,21 +197,5 @@ describe("opencode with its own opencode.json provider on the host's loopback, s
     cleanupTemp();
   });
 
-  it("answers the first message through the user's provider; its key stays outside", async () => {
-    await expectSandboxed(rig, 'own');
-    shellThenReply(rig, 'OWN-OPENCODE-4f6', 'env; echo "home=$HOME"');
-    const o = await sendAllowing(rig, 'own', { senderId: 'own-login-opencode', message: 'OWN-OPENCODE-4f6 print the environment' });
-    expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
-    expect(o.message.attempts, describeOutcome(o)).toBe(1);
-    expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'own')}`);
-    const output = toolOutputOf(o);
-    expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=own');
-    expect(output.includes(PROVIDER_KEY), "the provider's key is in the agent's environment").toBe(false);
-    const turns = turnsOf(o.calls);
-    expect(turns.length, 'the model was asked').toBeGreaterThan(0);
-    for (const call of turns) {
-      expect(call.request.model).toBe('gpt-5.1');
-      expect(call.request.headers.authorization).toBe(`Bearer ${PROVIDER_KEY}`);
-    }
-  });
+  it("answers the first message through the user's provider; its key stays outside", () => answersThroughOwnProvider(rig, 'OWN-OPENCODE-4f6', 'own-login-opencode'));
 });

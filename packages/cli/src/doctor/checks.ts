@@ -23,7 +23,6 @@ import {
   ownEntry,
   provisionWorkspace,
   remoteAllowed,
-  resolveInvokeTarget,
   type Env,
   type TinyDatabase,
 } from '@tinyagi/core/internal';
@@ -42,6 +41,7 @@ import { readRunningDaemon } from '../daemon/instance-lock.ts';
 import { BUILD_OFFICE, tinyOfficeState } from '../office/locate.ts';
 import { plural } from '../output/print.ts';
 import { describeStorage, selectStorage } from '../daemon/storage.ts';
+import { agentStatuses } from './agent-status.ts';
 import { type Finding, migrationsFinding } from './finding.ts';
 import { checkAcpAgents } from './acp-agents.ts';
 import { checkCliVersions } from './cli-versions.ts';
@@ -119,22 +119,11 @@ function checkCodexProviders(ctx: CliContext, settings: Settings | undefined): F
   if (!settings) return [];
   const { env, pid } = daemonEnvironment(ctx);
   const whose = pid === undefined ? "this shell's environment" : `the daemon's environment (pid ${pid})`;
-  const findings: Finding[] = [];
-  for (const id of Object.keys(settings.agents ?? {})) {
-    let status: ReturnType<typeof codexProviderStatus>;
-    try {
-      status = codexProviderStatus(resolveInvokeTarget(settings, id, env), env);
-    } catch {
-      continue; // an agent whose provider cannot be resolved is reported by the settings checks
-    }
-    if (status === undefined) continue;
-    findings.push({
-      check: `codex-provider:${id}`,
-      status: status.status,
-      message: `Agent "${id}": ${status.message}${status.status === 'ok' ? '' : ` (checked against ${whose})`}`,
-    });
-  }
-  return findings;
+  return agentStatuses(settings, env, codexProviderStatus).map(({ id, status }) => ({
+    check: `codex-provider:${id}`,
+    status: status.status,
+    message: `Agent "${id}": ${status.message}${status.status === 'ok' ? '' : ` (checked against ${whose})`}`,
+  }));
 }
 
 /** The `acp` runtime's agents (acp-agents.ts), against the daemon's environment and PATH. */
