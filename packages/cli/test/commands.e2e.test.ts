@@ -17,6 +17,10 @@ beforeAll(async () => {
   h = await createDaemon();
   // A fake `claude` on PATH: the default agent uses it, and it can run `tinyagi call`.
   h.env['PATH'] = `${FAKE_BIN_DIR}:${dirname(process.execPath)}`;
+  // Keys the model proxy carries: the sandboxed Claude Code and Codex agents have a login they can use
+  // (doctor fails an agent with none, and a Codex with none is refused before it starts).
+  h.env['ANTHROPIC_API_KEY'] = 'sk-ant-api03-commands-e2e-key';
+  h.env['OPENAI_API_KEY'] = 'sk-commands-e2e-key';
   const started = await h.cliOk(['start']);
   expect(started).toContain(`uses Claude Code (${join(FAKE_BIN_DIR, 'claude')})`);
 });

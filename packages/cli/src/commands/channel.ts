@@ -6,7 +6,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { channelStateText, type ChannelKind } from '@tinyagi/client/contract';
+import { channelStateText } from '@tinyagi/client';
+import type { ChannelKind } from '@tinyagi/client/contract';
 import { channelKinds } from '@tinyagi/core';
 import { channelKindInfo, channelsPatch, type ChannelsChange } from '@tinyagi/core/internal';
 import { connect, findDaemon } from '../daemon/connection.ts';

@@ -15,7 +15,7 @@ import { inCommandForm, tinyagiCommand } from '../output/command-form.ts';
 import { formatDuration, plural, printFields, printJson, println } from '../output/print.ts';
 import { withSpinner } from '../output/spinner.ts';
 import { style } from '../output/style.ts';
-import { channelStateText, channelStateTone } from '@tinyagi/client/contract';
+import { channelStateText, channelStateTone } from '@tinyagi/client';
 import { officeHint } from '../office/locate.ts';
 import { contextOf, parseSeconds, withJson } from './options.ts';
 
