@@ -210,8 +210,16 @@ function neutral(side: Side, text: string): string {
   return text.split(side.home.root).join('<root>');
 }
 
+/**
+ * settings.json, neutral. A new agent's `sandbox` is left out: it is the machine's fact, not the
+ * edit's (the online daemon's self-test, done or not yet when the agent is made; the offline
+ * editor knows no machine). That every way of making an agent stores the same sandbox is
+ * new-agent-defaults.e2e.test.ts's table.
+ */
 function settingsOf(side: Side): unknown {
-  return JSON.parse(neutral(side, readFileSync(join(side.home.home, 'settings.json'), 'utf8')));
+  const settings = JSON.parse(neutral(side, readFileSync(join(side.home.home, 'settings.json'), 'utf8'))) as { agents?: Record<string, Record<string, unknown>> };
+  for (const agent of Object.values(settings.agents ?? {})) delete agent['sandbox'];
+  return settings;
 }
 
 async function schedulesOf(side: Side): Promise<Array<Partial<ScheduleRecord>>> {
