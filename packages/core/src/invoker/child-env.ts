@@ -51,7 +51,22 @@ export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<st
     if (value !== undefined) env[name] = value;
   }
   env.TERM ??= 'dumb';
-  return env;
+  return withLoopbackDirect(env);
+}
+
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'] as const;
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
+
+/**
+ * With a proxy in the environment, the loopback goes direct: an agent's tools reach the daemon's
+ * API (`$TINYAGI_API_URL`, `tinyagi call`) and a model server on this machine, never through a
+ * proxy that cannot see them (curl, Codex and OpenCode read `no_proxy`, each one spelling).
+ */
+function withLoopbackDirect(env: Record<string, string>): Record<string, string> {
+  if (!PROXY_VARIABLES.some((name) => env[name])) return env;
+  const listed = [...new Set(`${env.NO_PROXY ?? ''},${env.no_proxy ?? ''}`.split(',').map((entry) => entry.trim()))].filter((entry) => entry !== '');
+  const noProxy = [...listed, ...LOOPBACK.filter((host) => !listed.includes(host))].join(',');
+  return { ...env, NO_PROXY: noProxy, no_proxy: noProxy };
 }
 
 export interface ChildEnvParts {
