@@ -1,5 +1,5 @@
 /**
- * The everyday read-only command lines an agent runs (issue 64's list, gathered from the real
+ * The everyday read-only command lines an agent runs (gathered from the real
  * CLIs): each asked a person of a new agent before; a sandboxed agent's starter rules allow them
  * (docs/approvals.md). Shared by core's rules corpus and teams' desk tests.
  */

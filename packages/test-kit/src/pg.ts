@@ -1,5 +1,5 @@
 /**
- * PostgreSQL for tests (issue 17): the database is TINYAGI_TEST_DATABASE_URL, default the local
+ * PostgreSQL for tests: the database is TINYAGI_TEST_DATABASE_URL, default the local
  * one every machine of this project runs (postgres://postgres@127.0.0.1:5432/test, trust auth).
  * `pgTestDatabase()` checks it once per test file: unreachable under CI=1 it throws (the suite
  * fails with the reason, it never skips in CI); elsewhere it returns `skip` with the reason, for

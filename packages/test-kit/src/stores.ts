@@ -1,5 +1,5 @@
 /**
- * The tests' backend switch (issue 17): one suite, run on SQLite and on PostgreSQL.
+ * The tests' backend switch: one suite, run on SQLite and on PostgreSQL.
  *
  * `TINYAGI_TEST_BACKEND=postgres` makes `openTestStores` open the stores on PostgreSQL, in a fresh
  * schema of the test database (`./pg.ts`: TINYAGI_TEST_DATABASE_URL, default the local one) that

@@ -1,5 +1,5 @@
 /**
- * `pnpm test:stress [--rounds N] [package folder…]` (issue 47): the timing-sensitive suites, run while every core of
+ * `pnpm test:stress [--rounds N] [package folder…]`: the timing-sensitive suites, run while every core of
  * the machine is kept busy by other processes (one busy loop per core), so a test that races a
  * clock or assumes a prompt scheduler fails here before it fails in CI. Each round runs every
  * suite below once; the command exits non-zero if any run failed. docs/testing.md says which

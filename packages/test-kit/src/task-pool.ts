@@ -1,5 +1,5 @@
 /**
- * The test tasks of `pnpm test` and the pool that runs them (issue 47). Turbo builds; this pool
+ * The test tasks of `pnpm test` and the pool that runs them. Turbo builds; this pool
  * runs the tests, because the order matters and turbo has no way to say it: turbo hands its
  * slots to tasks in the order they become ready, so the tests that need only sources took both
  * slots at the start and the real-CLI suite (the longest, about 40% of the whole) started a third

@@ -28,7 +28,7 @@ const SHM_MIN_FREE = 1024 ** 3;
  * 1 GiB free, else undefined (the system temp folder stays). For suites that commit to SQLite
  * files at `durability: 'full'` all the time (the orchestrator's): SQLite and its fsyncs are the
  * same, tmpfs answers them at once, and the wait for the disk goes (half of a teams test file's
- * time on the 2-core CI machine, issue 47). A suite's vitest config sets it as TMPDIR.
+ * time on the 2-core CI machine). A suite's vitest config sets it as TMPDIR.
  */
 export function memoryTmpdir(): string | undefined {
   try {

@@ -1,5 +1,5 @@
 /**
- * Where the suite's time goes (issue 47): every test task writes its runner's JSON report into
+ * Where the suite's time goes: every test task writes its runner's JSON report into
  * one folder of the repo (`.test-results/<package>#<task>.json`: vitest's `json` reporter through
  * vitest.shared.ts, Playwright's through apps/tinyoffice/playwright.config.ts), the task pool
  * (task-pool.ts) times each task, and `pnpm test` prints both as two short tables at the end

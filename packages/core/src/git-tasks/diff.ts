@@ -9,7 +9,7 @@
  *   `maxFiles` files are not listed. `omitted` says what was left out.
  * - A task whose branch does not exist yet (never started, or its worktree step failed) is
  *   INVALID_STATE. A merged task (`task.git.merge`, its branch gone) is read from the recorded
- *   merge: from `baseBefore` (the base's commit the merge moved, recorded since slice 5) to the
+ *   merge: from `baseBefore` (the base's commit the merge moved) to the
  *   tip; else, for a merge commit, from its first parent (the base before it). A merge recorded
  *   without `baseBefore` that is not a merge commit of its own (a fast-forward recorded earlier, or
  *   a tip found already in the base) is INVALID_STATE saying so, rather than a guess.

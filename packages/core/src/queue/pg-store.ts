@@ -23,7 +23,7 @@
  *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated connection, not one of the
  *   pool's, and fire when the notification arrives, in this process or any other. Nothing waits
- *   for the LISTEN while holding a pooled connection (issue 33): claims and writes over the pool
+ *   for the LISTEN while holding a pooled connection: claims and writes over the pool
  *   wait for its first attempt (they hold none), writes inside a transaction never do; a write
  *   made while it is not active wakes this process's listeners after its commit itself, and a
  *   LISTEN restored after a loss wakes them once.
@@ -277,7 +277,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   /**
    * Over the pool (holding no connection) a write or claim waits for the first LISTEN attempt,
    * so its notification reaches this process's listeners exactly once and a first claim sees
-   * everything committed before the LISTEN. Inside a transaction it never waits (issue 33): the
+   * everything committed before the LISTEN. Inside a transaction it never waits: the
    * LISTEN must not hold up a connection; `#notifying` wakes this process after the commit instead.
    */
   async #ready(): Promise<void> {

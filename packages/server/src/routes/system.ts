@@ -26,7 +26,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     return c;
   };
   return {
-    // A node that cannot keep its heartbeat says so (503) instead of passing for healthy (issue 33).
+    // A node that cannot keep its heartbeat says so (503) instead of passing for healthy.
     health: () => {
       const problem = ctx.services?.problem?.();
       if (problem !== undefined) throw new RequestError('NOT_AVAILABLE', `This node is degraded: ${problem}.`, { status: 'degraded', reason: problem });

@@ -1,8 +1,8 @@
 /**
  * LISTEN on one channel over a dedicated connection that survives the connection's loss.
  *
- * The connection is a client of its own, made with the pool's settings, never one of the pool's
- * (issue 33): a LISTEN that waited for a pooled connection while the pool's transactions waited
+ * The connection is a client of its own, made with the pool's settings, never one of the pool's:
+ * a LISTEN that waited for a pooled connection while the pool's transactions waited
  * for the LISTEN deadlocked a node. So a node uses `pool_size` connections for its statements
  * and one more per listener (the queue's, the event log's, the shared settings').
  *
