@@ -96,3 +96,43 @@ describe('runtime names are listed only in the registry', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+/** What a runtime's descriptor says of its CLI's files: its home's paths, variables, login files, project configuration and skills folder. */
+function cliHomeNames(): Set<string> {
+  const names = new Set<string>();
+  for (const kind of runtimeKinds.list()) {
+    const home = kind.home;
+    for (const name of [
+      ...(home?.paths ?? []),
+      ...(home?.credentialFiles ?? []),
+      ...(home?.projectConfig ?? []).map((glob) => glob.replace(/\/\*\*$/, '')),
+      ...(kind.skillsFolder ? [kind.skillsFolder] : []),
+    ])
+      names.add(name);
+    for (const { variable } of home?.variables ?? []) names.add(variable);
+  }
+  return names;
+}
+
+/** The string literals of `source`'s code lines (comment lines are prose) that name a CLI's file or variable, or a path under one. */
+export function cliHomeMentions(source: string, names: Set<string> = cliHomeNames()): string[] {
+  return source.split('\n').flatMap((line) => {
+    const code = line.trim();
+    if (code.startsWith('//') || code.startsWith('*') || code.startsWith('/*')) return [];
+    return [...line.matchAll(/(['"`])([^'"`\n]*)\1/g)].map((m) => m[2]!).filter((text) => [...names].some((name) => text === name || text.startsWith(`${name}/`)));
+  });
+}
+
+describe("a CLI's home is written only in its runtime's folder", () => {
+  it("recognises a CLI's folder, file or variable in a string, not in a comment", () => {
+    const names = cliHomeNames();
+    expect([...names]).toEqual(expect.arrayContaining(['.claude', '.codex', 'CODEX_HOME', '.config/opencode', '.claude/skills']));
+    expect(cliHomeMentions("const HOMES = ['.claude', '.codex/auth.json'];\n// ~/.claude is hidden\nconst ok = '.claudex';", names)).toEqual(['.claude', '.codex/auth.json']);
+  });
+
+  it('finds none in production code outside the descriptors and the runtimes', () => {
+    const files = SOURCE_DIRS.flatMap(sourceFiles).filter((file) => !ALLOWED.some((re) => re.test(file)));
+    const offenders = files.flatMap((file) => cliHomeMentions(readFileSync(join(ROOT, file), 'utf8')).map((what) => `${relative('.', file)}: '${what}'`));
+    expect(offenders).toEqual([]);
+  });
+});

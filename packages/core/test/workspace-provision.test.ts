@@ -36,7 +36,7 @@ describe('provisionWorkspace', () => {
     expect(lstatSync(join(dir, 'memory')).isDirectory()).toBe(true);
     expect(readFileSync(join(dir, '.agents/skills/send-file/SKILL.md'), 'utf8')).toContain('[send_file:');
 
-    const link = join(dir, WORKSPACE_PATHS.claudeSkillsLink);
+    const link = join(dir, '.claude', 'skills');
     expect(lstatSync(link).isSymbolicLink()).toBe(true);
     expect(readlinkSync(link)).toBe('../.agents/skills');
     expect(readdirSync(link).sort()).toEqual(readdirSync(join(dir, '.agents/skills')).sort());

@@ -159,6 +159,8 @@ export interface RuntimeKind {
   readonly capabilities: RuntimeCapabilities;
   /** Files the runtime reads instead of AGENTS.md when the workspace has them (Claude Code: CLAUDE.md). */
   readonly instructionFiles: readonly string[];
+  /** Where its CLI looks for skills in a workspace (`.claude/skills`): provisioning links it to `.agents/skills`. */
+  readonly skillsFolder?: string;
   /** Short model names the runtime takes in `model` (`sonnet` → `claude-sonnet-4-6`); other values are passed as they are. */
   readonly modelAliases: Readonly<Record<string, string>>;
   /** The `models.<block>` of settings.json with this runtime's default model (and credentials), if any. */
@@ -186,11 +188,36 @@ export interface RuntimeKind {
   /** A CLI runtime's verified versions; left out: its version is not checked. */
   readonly verifiedVersions?: RuntimeVerifiedVersions;
   /**
+   * Where its CLI keeps its configuration, login and state (docs/kinds.md, "A CLI's home"): the
+   * sandbox hides them, gives the CLI private ones inside, and the self-test proves its login
+   * files unreadable; the approval rules protect its project configuration in a workspace. Left
+   * out: the runtime runs no CLI of its own.
+   */
+  readonly home?: RuntimeHome;
+  /**
    * `gen_ai.provider.name` of its runs in traces (@tinyagi/otel): its vendor's well-known value
    * (`anthropic`, `openai`), or the model's provider (`{ fromModel: true }`). Left out (or a
    * model without a provider): the runtime's name.
    */
   readonly telemetryProvider?: string | RuntimeTelemetryFromModel;
+}
+
+/** A runtime's CLI home (`RuntimeKind.home`). Paths are relative to the user's home unless said. */
+export interface RuntimeHome {
+  /** Its folders and files under the home (`.claude`, `.claude.json`): hidden in every sandbox. */
+  readonly paths: readonly string[];
+  /**
+   * Variables that name its config home (`CLAUDE_CONFIG_DIR`): where the daemon's environment
+   * points one, that folder is hidden too; with `folder`, the variable points inside the sandbox
+   * at that folder of the agent's private home (made before the start).
+   */
+  readonly variables?: ReadonlyArray<{ readonly variable: string; readonly folder?: string }>;
+  /** Its folder under XDG base directories (`XDG_CONFIG_HOME` + `opencode`), hidden where the environment sets them. */
+  readonly xdg?: ReadonlyArray<{ readonly variable: 'XDG_CONFIG_HOME' | 'XDG_DATA_HOME' | 'XDG_STATE_HOME' | 'XDG_CACHE_HOME'; readonly folder: string }>;
+  /** Files holding its login (`.codex/auth.json`): the sandbox's self-test proves each unreadable inside. */
+  readonly credentialFiles?: readonly string[];
+  /** Its project configuration in a workspace, as globs (`.claude/**`, `.mcp.json`): an agent's own edits of it ask (approvals' protected paths). */
+  readonly projectConfig?: readonly string[];
 }
 
 export type Kind = ChannelKind | RuntimeKind;

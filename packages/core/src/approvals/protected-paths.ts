@@ -12,24 +12,18 @@
  * `refs`), looked up on disk.
  */
 import { lstatSync } from 'node:fs';
+import type { RuntimeKind } from '@tinyagi/client/contract';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { globMatch } from './glob.ts';
 
-export const PROTECTED_PATHS: readonly string[] = [
+const FIXED_PATHS: readonly string[] = [
   // git: its config (core.fsmonitor, core.pager, diff drivers), hooks, and a `.git` file pointing elsewhere.
   '.git',
   '.git/**',
   '.husky/**',
   // What makes a folder a repository git discovers (see above).
   'HEAD',
-  // Claude Code: its settings (permissions, hooks), commands, agents; its project MCP servers.
-  '.claude/**',
-  '.mcp.json',
-  // Codex, OpenCode and Gemini CLI: their project configuration, plugins and MCP servers.
-  '.codex/**',
-  'opencode.json',
-  'opencode.jsonc',
-  '.opencode/**',
-  '.gemini/**',
+  // (Each agent CLI's own project configuration, its settings, hooks and MCP servers, is its runtime's `home.projectConfig`: lowerPatterns.)
   // The test runners' own settings: a runner or wrapper program (cargo), the script shell and prefix (npm, yarn, pnpm), pnpm's hooks.
   '.cargo/config',
   '.cargo/config.toml',
@@ -43,7 +37,16 @@ export const PROTECTED_PATHS: readonly string[] = [
   '.envrc',
 ];
 
-const LOWER_PATTERNS = PROTECTED_PATHS.map((p) => p.toLowerCase());
+let patterns: { kinds: readonly RuntimeKind[]; lower: string[] } | undefined;
+
+/** The protected paths, lower-case: the fixed ones and every registered runtime's project configuration (plugins' included). */
+function lowerPatterns(): string[] {
+  const kinds = runtimeKinds.list();
+  if (patterns === undefined || patterns.kinds.length !== kinds.length || patterns.kinds.some((kind, i) => kind !== kinds[i])) {
+    patterns = { kinds, lower: [...FIXED_PATHS, ...kinds.flatMap((kind) => kind.home?.projectConfig ?? [])].map((p) => p.toLowerCase()) };
+  }
+  return patterns.lower;
+}
 /** Folders one request may look up for a `HEAD`; past them a path counts as protected (asked), so a request of many deep paths stays cheap. */
 const MAX_HEAD_LOOKUPS = 2_000;
 
@@ -57,7 +60,7 @@ function holdsHead(folder: string): boolean {
 }
 
 /**
- * True when `path` (absolute, inside `root`) is one of PROTECTED_PATHS at any depth, letters in
+ * True when `path` (absolute, inside `root`) is a protected path at any depth, letters in
  * any case, or lies in a folder (the workspace's own included) that holds a `HEAD`. `heads`
  * keeps what was looked up, for the paths of one request (at most MAX_HEAD_LOOKUPS folders).
  */
@@ -65,7 +68,7 @@ export function isProtectedPath(path: string, root: string, heads: Map<string, b
   const rel = path === root ? '' : path.slice(root.length + (root === '/' ? 0 : 1));
   if (rel === '') return false;
   const lower = rel.toLowerCase();
-  if (LOWER_PATTERNS.some((p) => globMatch(p, lower, 'path') || globMatch(`**/${p}`, lower, 'path'))) return true;
+  if (lowerPatterns().some((p) => globMatch(p, lower, 'path') || globMatch(`**/${p}`, lower, 'path'))) return true;
   const names = rel.split('/');
   let folder = root;
   for (let i = 0; i < names.length; i++) {

@@ -91,6 +91,20 @@ export interface RuntimeImpl {
   customTarget?(input: RuntimeCustomTargetInput): RuntimeTarget;
   /** Left out: the runtime's model calls never go through the model proxy. */
   modelProxy?: RuntimeModelRoute;
+  /**
+   * What its CLI logs in with inside the boundary (sandbox-login.ts), from the target and the
+   * CLI's environment (the daemon's base, then the target's); undefined when that is not a
+   * question (a TinyAGI provider, a cloud provider). Left out: never a question.
+   */
+  sandboxLogin?(target: InvokeTarget, env: RuntimeEnv, now: number): SandboxLoginStatus | undefined;
+}
+
+/** What a sandboxed CLI will log in with inside the boundary (docs/sandbox.md#your-own-cli-login-and-setup). */
+export interface SandboxLoginStatus {
+  status: 'ok' | 'warn' | 'fail';
+  message: string;
+  /** The one command (or setting) that fixes a `warn` or `fail`. */
+  fix?: string;
 }
 
 const impls = new Map<string, RuntimeImpl>();

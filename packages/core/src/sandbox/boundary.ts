@@ -8,12 +8,12 @@
  * - its workspace read-write; when that is a task's git worktree, what a commit needs of the
  *   repository (git-worktree.ts: its admin folder, objects, the branch's ref folder);
  * - hidden (an empty tmpfs, or /dev/null for a file, in their place): the user's credentials
- *   (`~/.ssh`, `~/.aws`, `~/.config/gh`, …) and the user's CLI homes (`~/.claude`, `~/.codex`, …)
+ *   (`~/.ssh`, `~/.aws`, `~/.config/gh`, …) and the user's CLI homes (each runtime's `home`: `~/.claude`, …)
  *   under HOME and under the account's home in the password database,
  *   the TinyAGI home and the workspace root (other agents' workspaces);
  * - a private home of its own, `<TINYAGI_HOME>/agent-homes/<agent>`, read-write and bound at the
  *   same path (so the daemon reads what the CLI writes there, its transcripts among them): HOME,
- *   the CLIs' config homes (CLAUDE_CONFIG_DIR, CODEX_HOME) and the XDG directories point into it;
+ *   the CLIs' config homes (each runtime's `home.variables`) and the XDG directories point into it;
  * - no network (`--unshare-all`) but loopback ports that sandbox-init bridges to Unix sockets in
  *   `<TINYAGI_HOME>/run/sandbox/<agent>/` (bound into the sandbox): the model proxy (45801), the
  *   egress proxy (45802, which HTTP(S)_PROXY name) and the daemon's API (its own port, for
@@ -35,7 +35,9 @@ import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, u
 import { createConnection, createServer, type Server } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import type { RuntimeHome } from '@tinyagi/client/contract';
 import { InvokeError } from '../invoker/invoke-error.ts';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { CORE_ROOT } from '../package-root.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { gitWorktreeMounts } from './git-worktree.ts';
@@ -53,28 +55,28 @@ export const CONTROL_FD = 3;
 /** sandbox-init, the boundary's first process (shipped with core as it is, see the file). */
 export const SANDBOX_INIT = join(CORE_ROOT, 'sandbox', 'sandbox-init.mjs');
 
+/** Relative to the user's home: credentials hidden in every sandbox (the CLIs' own homes are their runtimes', `cliHomes`). */
+const CREDENTIALS_IN_HOME = ['.ssh', '.aws', '.azure', '.config/gcloud', '.kube', '.config/gh', '.gnupg', '.netrc', '.git-credentials', '.npmrc', '.pypirc', '.docker'];
+
+/** Every registered runtime's CLI home (its descriptor's `home`, docs/kinds.md): plugins' included. */
+function cliHomes(): RuntimeHome[] {
+  return runtimeKinds.list().flatMap((kind) => (kind.home ? [kind.home] : []));
+}
+
 /** Relative to the user's home: credentials and the CLIs' own homes, hidden in every sandbox. */
-export const HIDDEN_IN_HOME = [
-  '.ssh',
-  '.aws',
-  '.azure',
-  '.config/gcloud',
-  '.kube',
-  '.config/gh',
-  '.gnupg',
-  '.netrc',
-  '.git-credentials',
-  '.npmrc',
-  '.pypirc',
-  '.docker',
-  '.claude',
-  '.claude.json',
-  '.codex',
-  '.config/opencode',
-  '.local/share/opencode',
-  '.local/state/opencode',
-  '.gemini',
-] as const;
+export function hiddenInHome(): string[] {
+  return [...CREDENTIALS_IN_HOME, ...cliHomes().flatMap((home) => home.paths)];
+}
+
+/** Files under the user's home that hold a CLI's login: the self-test proves each unreadable inside. */
+export function cliCredentialFiles(): string[] {
+  return cliHomes().flatMap((home) => home.credentialFiles ?? []);
+}
+
+/** The variables naming a CLI's config home that point into the agent's private home inside, with their folders. */
+function privateHomeVariables(): Array<{ variable: string; folder: string }> {
+  return cliHomes().flatMap((home) => (home.variables ?? []).flatMap(({ variable, folder }) => (folder === undefined ? [] : [{ variable, folder }])));
+}
 
 /**
  * The kernel's settings and triggers, bound read-only over themselves after the sandbox's /proc
@@ -97,19 +99,16 @@ const PRIVATE_SYSTEM_DIRS = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
 export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string[] {
   const homes = new Set([opts.env.HOME, homedir(), accountHome()].filter((h): h is string => h !== undefined && isAbsolute(h)));
   const candidates: string[] = [];
-  for (const home of homes) for (const rel of HIDDEN_IN_HOME) candidates.push(join(home, rel));
-  for (const name of ['CLAUDE_CONFIG_DIR', 'CODEX_HOME', 'GEMINI_CLI_HOME']) {
-    const value = opts.env[name];
+  const inHome = hiddenInHome();
+  for (const home of homes) for (const rel of inHome) candidates.push(join(home, rel));
+  const clis = cliHomes();
+  for (const { variable } of clis.flatMap((home) => home.variables ?? [])) {
+    const value = opts.env[variable];
     if (value && isAbsolute(value)) candidates.push(value);
   }
-  for (const [name, rel] of [
-    ['XDG_CONFIG_HOME', 'opencode'],
-    ['XDG_CONFIG_HOME', 'gh'],
-    ['XDG_DATA_HOME', 'opencode'],
-    ['XDG_STATE_HOME', 'opencode'],
-  ] as const) {
-    const value = opts.env[name];
-    if (value && isAbsolute(value)) candidates.push(join(value, rel));
+  for (const { variable, folder } of [{ variable: 'XDG_CONFIG_HOME', folder: 'gh' }, ...clis.flatMap((home) => home.xdg ?? [])]) {
+    const value = opts.env[variable];
+    if (value && isAbsolute(value)) candidates.push(join(value, folder));
   }
   candidates.push(opts.tinyHome, opts.workspaceRoot);
   const out = new Set<string>();
@@ -312,8 +311,7 @@ export class Boundary {
     const out: Record<string, string> = {
       ...env,
       HOME: home,
-      CLAUDE_CONFIG_DIR: join(home, '.claude'),
-      CODEX_HOME: join(home, '.codex'),
+      ...Object.fromEntries(privateHomeVariables().map(({ variable, folder }) => [variable, join(home, folder)])),
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_DATA_HOME: join(home, '.local', 'share'),
       XDG_CACHE_HOME: join(home, '.cache'),
@@ -344,8 +342,7 @@ export class Boundary {
     const command = resolveCommand(request.command, request.env.PATH);
     for (const dir of [
       this.home,
-      join(this.home, '.claude'),
-      join(this.home, '.codex'),
+      ...privateHomeVariables().map(({ folder }) => join(this.home, folder)),
       join(this.home, '.config'),
       join(this.home, '.local', 'share'),
       join(this.home, '.cache'),
@@ -612,5 +609,5 @@ function neededUnderHidden(command: string, path: string | undefined, hidden: re
 
 /** A hidden directory itself (`~/.claude`), never bound again whole; only deeper folders are. */
 function isCredentialDir(path: string): boolean {
-  return HIDDEN_IN_HOME.some((rel) => basename(path) === basename(rel) && path.endsWith(rel));
+  return hiddenInHome().some((rel) => basename(path) === basename(rel) && path.endsWith(rel));
 }

@@ -23,7 +23,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { isSecretKey } from '../config/secrets.ts';
 import { CORE_ROOT } from '../package-root.ts';
-import { accountHome, Boundary } from './boundary.ts';
+import { accountHome, Boundary, cliCredentialFiles } from './boundary.ts';
 import { DEFAULT_SANDBOX_MEMORY_MB, sandboxRunDir } from './spec.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { bwrapMissing, bwrapProblem, EMPTY_SANDBOX_ARGS, findBwrap, platformProblem, type MachineCheck, type SelfTestCheck } from './machine.ts';
@@ -83,12 +83,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
   const homes = [...new Set([home, account].filter((h): h is string => h !== undefined && h !== ''))];
   const writeOutside = [join(dir, 'written-from-sandbox'), ...homes.map((h) => join(h, `.tinyagi-sandbox-write-test-${process.pid}`)), join(opts.tinyHome, `written-from-sandbox-${process.pid}`)];
   if (existsSync(opts.workspaceRoot)) writeOutside.push(join(opts.workspaceRoot, `.written-from-sandbox-${process.pid}`));
-  const secretFiles = [
-    planted,
-    join(opts.tinyHome, 'settings.json'),
-    join(opts.tinyHome, 'api-token'),
-    ...homes.flatMap((h) => [join(h, '.claude', '.credentials.json'), join(h, '.codex', 'auth.json'), join(h, '.claude.json')]),
-  ];
+  const secretFiles = [planted, join(opts.tinyHome, 'settings.json'), join(opts.tinyHome, 'api-token'), ...homes.flatMap((h) => cliCredentialFiles().map((file) => join(h, file)))];
 
   // A listener the sandbox must not reach, and one it reaches through its bridge (as it reaches the API).
   const refused = await listen((socket) => socket.end('leak\n'));

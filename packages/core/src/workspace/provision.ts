@@ -12,8 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { assertValidId } from '../ids.ts';
+import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { errnoCode } from './errno.ts';
 import { requireAbsolute } from './paths.ts';
 import { readTemplate, TEMPLATES_DIR, type TemplateName } from './templates.ts';
@@ -27,8 +28,6 @@ export const WORKSPACE_PATHS = {
   heartbeatMd: 'heartbeat.md',
   memoryDir: 'memory',
   skillsDir: '.agents/skills',
-  /** Claude Code looks for skills here; it is a relative symlink to `.agents/skills`. */
-  claudeSkillsLink: '.claude/skills',
   marker: '.tinyagi/provisioned',
 } as const;
 
@@ -56,7 +55,7 @@ export async function provisionWorkspace(input: ProvisionWorkspaceInput): Promis
 
   const created: string[] = [];
   if ((await mkdir(dir, { recursive: true })) !== undefined) created.push('.');
-  for (const sub of [WORKSPACE_PATHS.memoryDir, WORKSPACE_PATHS.skillsDir, '.claude', '.tinyagi']) {
+  for (const sub of [WORKSPACE_PATHS.memoryDir, WORKSPACE_PATHS.skillsDir, '.tinyagi']) {
     if ((await mkdir(join(dir, sub), { recursive: true })) !== undefined) created.push(sub);
   }
 
@@ -74,7 +73,10 @@ export async function provisionWorkspace(input: ProvisionWorkspaceInput): Promis
     const path = `${WORKSPACE_PATHS.skillsDir}/${skill}`;
     if (await copySkillIfMissing(skill, join(dir, path))) created.push(path);
   }
-  if (await createSkillsLinkIfMissing(dir)) created.push(WORKSPACE_PATHS.claudeSkillsLink);
+  // Each CLI that looks for skills elsewhere (its runtime's `skillsFolder`) finds them through a link.
+  for (const folder of new Set(runtimeKinds.list().flatMap((kind) => (kind.skillsFolder ? [kind.skillsFolder] : [])))) {
+    if (await createSkillsLinkIfMissing(dir, folder)) created.push(folder);
+  }
 
   await writeMarker(dir, input.agentId);
   return { dir, created, alreadyProvisioned: false };
@@ -166,11 +168,12 @@ async function copySkillIfMissing(skill: string, target: string): Promise<boolea
   }
 }
 
-async function createSkillsLinkIfMissing(dir: string): Promise<boolean> {
-  const link = join(dir, WORKSPACE_PATHS.claudeSkillsLink);
+async function createSkillsLinkIfMissing(dir: string, folder: string): Promise<boolean> {
+  const link = join(dir, folder);
   if (await pathExists(link)) return false;
+  await mkdir(dirname(link), { recursive: true });
   try {
-    await symlink('../.agents/skills', link, 'dir');
+    await symlink(relative(dirname(link), join(dir, WORKSPACE_PATHS.skillsDir)), link, 'dir');
     return true;
   } catch (err) {
     if (errnoCode(err) === 'EEXIST') return false;

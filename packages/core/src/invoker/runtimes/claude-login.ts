@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord } from '../json-read.ts';
-import type { RuntimeEnv } from '../runtime.ts';
+import type { RuntimeEnv, SandboxLoginStatus } from '../runtime.ts';
 
 /** The `anthropic-beta` flag Anthropic's API takes an OAuth token with. */
 export const CLAUDE_OAUTH_BETA = 'oauth-2025-04-20';
@@ -72,4 +72,26 @@ export function claudeLoginFailure(what: string, text: string): InvokeError | un
     code: 'PROVIDER_CONFIG_INVALID',
     hint: 'A login does not appear by itself: the message is not retried. `tinyagi doctor` checks what a sandboxed agent will log in with.',
   });
+}
+
+/** A login that expires within this is a warning: Claude Code refreshes it only when the user runs `claude`. */
+const SOON_MS = 3_600_000;
+
+/** Inside the boundary: the key or token the model proxy carries, else the login file it reads (RuntimeImpl.sandboxLogin). */
+export function claudeSandboxLogin(_target: unknown, env: RuntimeEnv, now: number): SandboxLoginStatus | undefined {
+  if (env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX) return undefined;
+  if (env.ANTHROPIC_AUTH_TOKEN || env.ANTHROPIC_API_KEY) return { status: 'ok', message: 'inside the sandbox Claude Code uses its API key, carried by the model proxy (the key stays outside)' };
+  if (env.CLAUDE_CODE_OAUTH_TOKEN) return { status: 'ok', message: 'inside the sandbox Claude Code uses CLAUDE_CODE_OAUTH_TOKEN, carried by the model proxy (the token stays outside)' };
+  const login = readClaudeLogin(env);
+  if (!login) {
+    return { status: 'fail', message: 'inside the sandbox Claude Code has no login: none in a file the daemon can read (on macOS the login is in the Keychain)', fix: CLAUDE_LOGIN_FIX };
+  }
+  if (login.expiresAt !== undefined && login.expiresAt <= now) {
+    return { status: 'fail', message: `inside the sandbox Claude Code has no login: the one in ${login.file} has expired`, fix: CLAUDE_LOGIN_FIX };
+  }
+  const carried = `inside the sandbox Claude Code uses the login of ${login.file}, carried by the model proxy (the file stays outside)`;
+  if (login.expiresAt !== undefined && login.expiresAt - now < SOON_MS) {
+    return { status: 'warn', message: `${carried}; it expires at ${new Date(login.expiresAt).toISOString()} and only your own \`claude\` refreshes it`, fix: CLAUDE_LOGIN_FIX };
+  }
+  return { status: 'ok', message: carried };
 }

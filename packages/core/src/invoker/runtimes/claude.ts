@@ -43,7 +43,7 @@ import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
 import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
 import { baseChildEnv } from '../child-env.ts';
-import { CLAUDE_OAUTH_BETA, claudeLoginFailure, claudeOAuthToken } from './claude-login.ts';
+import { CLAUDE_OAUTH_BETA, claudeLoginFailure, claudeOAuthToken, claudeSandboxLogin } from './claude-login.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';
 import { claudeWarmDriver } from './claude-warm.ts';
 
@@ -178,4 +178,5 @@ export const claudeCodeRuntime: RuntimeImpl = {
     ...permissionMode(agent),
   }),
   modelProxy: claudeModelRoute,
+  sandboxLogin: claudeSandboxLogin,
 };

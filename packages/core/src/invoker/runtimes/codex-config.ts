@@ -26,7 +26,7 @@ import { boundaryEnforced } from '../../sandbox/boundary.ts';
 import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
-import type { RuntimeEnv } from '../runtime.ts';
+import type { RuntimeEnv, SandboxLoginStatus } from '../runtime.ts';
 import { parseToml } from '../toml.ts';
 import type { InvokeTarget } from '../types.ts';
 
@@ -250,4 +250,23 @@ export function codexProviderStatus(target: InvokeTarget, daemonEnv: RuntimeEnv)
   if (missing) return { status: 'fail', message: describeMissingKey(missing) };
   const key = provider.envKey ? `, its key from ${provider.envKey}` : '';
   return { status: 'ok', message: `Codex runs with the provider ${providerLabel(provider)} of its own config ${config.file}${key}` };
+}
+
+/** Inside the boundary: its own config's provider or its API key, through the model proxy (RuntimeImpl.sandboxLogin). */
+export function codexSandboxLogin(target: InvokeTarget, env: RuntimeEnv): SandboxLoginStatus | undefined {
+  if (target.baseUrl !== undefined) return undefined;
+  const own = readCodexUserConfig(env)?.selected;
+  if (own) {
+    if (own.baseUrl === undefined)
+      return {
+        status: 'fail',
+        message: `Codex's own provider "${own.id}" has no base_url: the model proxy cannot stand in for it inside the sandbox`,
+        fix: `give [model_providers.${own.id}] a base_url in ${readCodexUserConfig(env)?.file}`,
+      };
+    // Its key variable unset: codexProviderStatus says so.
+    return { status: 'ok', message: `inside the sandbox Codex asks the provider "${own.id}" of its own config at ${own.baseUrl} through the model proxy (its key stays outside)` };
+  }
+  if (target.env?.CODEX_API_KEY || target.env?.OPENAI_API_KEY || codexLoginApiKey(env))
+    return { status: 'ok', message: 'inside the sandbox Codex uses its API key, carried by the model proxy (the key stays outside)' };
+  return { status: 'fail', message: 'inside the sandbox Codex has no login it can use: a ChatGPT login (`codex login`) stays outside the boundary', fix: CODEX_LOGIN_FIX };
 }

@@ -42,7 +42,16 @@ import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } fr
 import { baseChildEnv } from '../child-env.ts';
 import { DEFAULT_BASE_URLS, type ModelUpstream } from '../../sandbox/model-upstream.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
-import { codexLoginApiKey, codexMissingKeyError, codexSandboxLoginError, codexMissingVariableFailure, codexOwnProviderEnv, readCodexUserConfig, type CodexOwnProvider } from './codex-config.ts';
+import {
+  codexLoginApiKey,
+  codexMissingKeyError,
+  codexSandboxLogin,
+  codexSandboxLoginError,
+  codexMissingVariableFailure,
+  codexOwnProviderEnv,
+  readCodexUserConfig,
+  type CodexOwnProvider,
+} from './codex-config.ts';
 import { codexWarmDriver } from './codex-warm.ts';
 
 export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructionsHash } from './codex-common.ts';
@@ -268,4 +277,5 @@ export const codexRuntime: RuntimeImpl = {
     ...(baseUrl ? { baseUrl, ...(apiKey ? { apiKey } : {}) } : {}),
   }),
   modelProxy: codexModelRoute,
+  sandboxLogin: codexSandboxLogin,
 };

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDaemonOwnVariable } from '../child-env.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
-import type { RuntimeEnv } from '../runtime.ts';
+import type { RuntimeEnv, SandboxLoginStatus } from '../runtime.ts';
+import type { InvokeTarget } from '../types.ts';
 
 export interface OpencodeOwnProvider {
   id: string;
@@ -64,4 +65,25 @@ export function opencodeOwnProviderEnv(env: RuntimeEnv, model: string | undefine
   if (!key || !('variable' in key) || isDaemonOwnVariable(key.variable)) return {};
   const value = env[key.variable];
   return value ? { [key.variable]: value } : {};
+}
+
+/** Inside the boundary: a provider of its own opencode.json the model proxy carries (RuntimeImpl.sandboxLogin). */
+export function opencodeSandboxLogin(target: InvokeTarget, env: RuntimeEnv): SandboxLoginStatus | undefined {
+  if (target.baseUrl !== undefined && target.apiKey) return undefined;
+  const own = opencodeOwnProvider(env, target.model);
+  const key = own?.key;
+  if (own && key !== undefined && 'variable' in key && !env[key.variable]) {
+    return {
+      status: 'fail',
+      message: `OpenCode's own provider "${own.id}" reads its key from ${key.variable}, which the daemon's environment does not have`,
+      fix: `set ${key.variable} where the daemon is started and restart it`,
+    };
+  }
+  if (own) return { status: 'ok', message: `inside the sandbox OpenCode asks the provider "${own.id}" of its own opencode.json at ${own.baseUrl} through the model proxy (its key stays outside)` };
+  return {
+    status: 'warn',
+    message:
+      "inside the sandbox OpenCode has neither its own login (`opencode auth`) nor its built-in providers' keys: the model proxy carries a TinyAGI provider's key or an OpenAI-compatible provider of its own opencode.json",
+    fix: 'give the agent a TinyAGI provider: `tinyagi provider add <name> …` (custom_providers, docs/agent-clis.md), then `tinyagi agent provider <id> custom:<name>`',
+  };
 }

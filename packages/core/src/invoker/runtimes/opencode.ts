@@ -33,7 +33,7 @@ import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type Inv
 import { OPENCODE_PASSTHROUGH } from '../../kinds/runtimes/opencode.ts';
 import { pickEnv, type RuntimeEnv, type RuntimeImpl, type RuntimeModelRoute } from '../runtime.ts';
 import { baseChildEnv } from '../child-env.ts';
-import { opencodeOwnProvider, opencodeOwnProviderEnv } from './opencode-config.ts';
+import { opencodeOwnProvider, opencodeOwnProviderEnv, opencodeSandboxLogin } from './opencode-config.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
 export const OPENCODE_PROVIDER_KEY_ENV = 'TINYAGI_OPENCODE_API_KEY';
@@ -362,4 +362,5 @@ export const opencodeRuntime: RuntimeImpl = {
   }),
   customTarget: ({ model, baseUrl, apiKey }) => ({ model, ...(baseUrl ? { baseUrl } : {}), ...(apiKey ? { apiKey } : {}), env: {} }),
   modelProxy: opencodeModelRoute,
+  sandboxLogin: opencodeSandboxLogin,
 };

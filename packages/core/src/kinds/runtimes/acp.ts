@@ -21,4 +21,6 @@ export const acpKind = defineRuntimeKind({
   steerPoint: 'before a tool call the agent asks permission for',
   // `agents.<id>.acp`: the ACP agent to start (command, args, reads_agents_md).
   settings: AcpAgentSettingsSchema,
+  // Gemini CLI's home (the adapters of Claude Code and Codex use those runtimes' homes).
+  home: { paths: ['.gemini'], variables: [{ variable: 'GEMINI_CLI_HOME' }], projectConfig: ['.gemini/**'] },
 });

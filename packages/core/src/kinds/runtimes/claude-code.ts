@@ -25,6 +25,7 @@ export const claudeCodeKind = defineRuntimeKind({
   passthroughEnv: CLAUDE_PASSTHROUGH,
   capabilities: { keepsSession: true, steersMidTurn: false, pauses: false, asksApproval: true, readsAgentsMd: true, usesTools: true, staysWarm: true },
   instructionFiles: ['CLAUDE.md'],
+  skillsFolder: '.claude/skills',
   modelAliases: { sonnet: 'claude-sonnet-4-6', opus: 'claude-opus-4-6' },
   modelsBlock: 'anthropic',
   customProvider: { via: "ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN in the CLI's environment", needsBaseUrl: false },
@@ -49,4 +50,10 @@ export const claudeCodeKind = defineRuntimeKind({
     install: 'npm install -g @anthropic-ai/claude-code@2.1.330',
   },
   telemetryProvider: 'anthropic',
+  home: {
+    paths: ['.claude', '.claude.json'],
+    variables: [{ variable: 'CLAUDE_CONFIG_DIR', folder: '.claude' }],
+    credentialFiles: ['.claude/.credentials.json', '.claude.json'],
+    projectConfig: ['.claude/**', '.mcp.json'],
+  },
 });

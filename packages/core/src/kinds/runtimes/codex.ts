@@ -36,4 +36,10 @@ export const codexKind = defineRuntimeKind({
     install: 'npm install -g @openai/codex@0.169.0',
   },
   telemetryProvider: 'openai',
+  home: {
+    paths: ['.codex'],
+    variables: [{ variable: 'CODEX_HOME', folder: '.codex' }],
+    credentialFiles: ['.codex/auth.json'],
+    projectConfig: ['.codex/**'],
+  },
 });

@@ -46,4 +46,13 @@ export const opencodeKind = defineRuntimeKind({
   },
   // Its models are `<provider>/<model>` (`anthropic/claude-sonnet-4-6`).
   telemetryProvider: { fromModel: true },
+  home: {
+    paths: ['.config/opencode', '.local/share/opencode', '.local/state/opencode'],
+    xdg: [
+      { variable: 'XDG_CONFIG_HOME', folder: 'opencode' },
+      { variable: 'XDG_DATA_HOME', folder: 'opencode' },
+      { variable: 'XDG_STATE_HOME', folder: 'opencode' },
+    ],
+    projectConfig: ['opencode.json', 'opencode.jsonc', '.opencode/**'],
+  },
 });
