@@ -17,7 +17,7 @@
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
-import { attachSessionPool, errorMessage, invokeAgent, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
+import { errorMessage, isTinyError, loadSettings, newId, type Settings } from '@tinyagi/core';
 import {
   applyEnvOverrides,
   assertListenAllowed,
@@ -39,12 +39,12 @@ import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
 import { openGitHubForge } from '@tinyagi/server/internal';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
-import { Approvals, Orchestrator, orchestratorServices, TaskFlow } from '@tinyagi/teams';
+import { type Orchestrator, orchestratorServices, TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
-import { pendingApprovalsByKind, telemetryService } from '../telemetry.ts';
+import { pendingApprovalsByKind } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
 import { logActivity } from './activity-log.ts';
-import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
+import { startAgentNode } from './agent-node.ts';
 import { ChannelSupervisor, type ChannelStatus } from './channel-supervisor.ts';
 import type { ClusterMembership } from './cluster.ts';
 import { logCliVersions } from './cli-versions.ts';
@@ -57,14 +57,12 @@ import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
 import { agentGroupsJournal } from './process-check.ts';
-import { egressProxyService } from './egress-proxy.ts';
 import { loadPlugins } from './plugins.ts';
-import { modelProxyService } from './model-proxy.ts';
 import { startRetention } from './retention.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { startSandboxSelfTest } from './sandbox.ts';
 import { ScheduleRunner } from './scheduler.ts';
-import { resource, ServiceStack, type Service } from './services.ts';
+import { ServiceStack, type Service } from './services.ts';
 import { DAEMON_LOG, DETACHED_ENV } from './start.ts';
 import { describeStorage, openSelectedStores, selectStorage, storageChanged, type StorageSelection } from './storage.ts';
 
@@ -304,55 +302,29 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     // Loaded on every start, so `tinyagi restart` picks up added, removed or edited plugins.
     const plugins = await services.start({ name: 'plugins', start: () => loadPlugins(ctx.paths.plugins, logger.child('plugins')) });
     if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
-    // OpenTelemetry export (docs/telemetry.md): nothing loaded unless on; stopped after the orchestrator.
-    const telemetry = await services.start(
-      telemetryService({
-        settings,
-        env: ctx.env,
-        logger: logger.child('telemetry'),
-        getSettings,
-        queueCounts: () => stores.queue.counts(),
-        approvalsPending: pendingApprovalsByKind(stores.approvals),
-      }),
-    );
-    // Warm agent processes (docs/sessions.md): the `sessions` settings at start and on change; all closed after the orchestrator stops.
-    await services.start(
-      resource(
-        'session pool',
-        () => attachSessionPool(source),
-        (pool) => pool.stop(),
-      ),
-    );
-    // The model proxy (docs/sandbox.md#the-model-proxy): agents on a key reach their provider through it; stopped after the orchestrator.
-    const modelProxy = await services.start(modelProxyService({ home: ctx.home, source, stores, logger: logger.child('model-proxy'), env: ctx.env }));
-    orchestrator = new Orchestrator({
+    // Trace export, warm sessions, the model proxy, the orchestrator and the egress proxy: what every node runs agents with.
+    const node = await startAgentNode({
+      services,
+      home: ctx.home,
+      env: ctx.env,
       stores,
-      owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
-      // The API node takes every agent not placed on another node, deleted ones included (cluster.ts).
-      ...(cluster ? { skipAgents: cluster.agentsElsewhere, node: cluster.node.name } : {}),
-      getSettings,
-      apiUrl,
-      issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
-      // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
-      invoke: telemetry.wrapInvoke(withShimOnPath(modelProxy.wrap(invokeAgent), writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
-      filesDir: join(ctx.home, 'files'),
-      plugins: plugins.map((p) => p.plugin),
-      observers: telemetry.observers,
+      source,
+      logger,
+      metrics: { queueCounts: () => stores.queue.counts(), approvalsPending: pendingApprovalsByKind(stores.approvals) },
+      orchestrator: {
+        owner: cluster ? cluster.node.leaseOwner() : `${DAEMON_OWNER_PREFIX}${hostname()}:${process.pid}:${newId('w')}`,
+        // The API node takes every agent not placed on another node, deleted ones included (cluster.ts).
+        ...(cluster ? { skipAgents: cluster.agentsElsewhere, node: cluster.node.name } : {}),
+        apiUrl,
+        issueRunToken: (runId: string, conversationId: string) => mintRunToken(token, runId, conversationId),
+        plugins: plugins.map((p) => p.plugin),
+      },
+      // Its API: never reached through the egress proxy.
+      ownPorts: [port],
+      ...(cluster ? { runsHere: (id: string) => !cluster.agentsElsewhere().has(id) } : {}),
     });
+    orchestrator = node.orchestrator;
     const worker = orchestrator;
-    // Egress by allowlist (docs/sandbox.md#egress): sandboxed agents' sockets before their first run; a host off a list asks on the agent's run.
-    const approvals = new Approvals(worker);
-    await services.start(
-      egressProxyService({
-        home: ctx.home,
-        source,
-        approvals: () => approvals,
-        // Its API and the model proxy's loopback port: never reached through the egress proxy.
-        daemonPorts: () => [port, Number(new URL(modelProxy.proxy.url).port)],
-        ...(cluster ? { runsHere: (id: string) => !cluster.agentsElsewhere().has(id) } : {}),
-        logger: logger.child('egress'),
-      }),
-    );
     // The reply delivery protocol (core's outbox/delivery.ts): the supervisor, the server and the expiry timer go through it.
     const delivery = new ReplyDelivery(stores);
     const supervisor = await services.start(channelSupervisorService(life, stores, delivery, getSettings));

@@ -19,25 +19,22 @@
  */
 import { logCliVersions } from './cli-versions.ts';
 import { join } from 'node:path';
-import { attachSessionPool, errorMessage, invokeAgent, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
+import { errorMessage, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
 import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
 import { mintRunToken, openGitHubForge } from '@tinyagi/server/internal';
-import { Approvals, Orchestrator, TaskFlow } from '@tinyagi/teams';
+import { TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
-import { telemetryService } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
-import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
+import { startAgentNode } from './agent-node.ts';
 import { joinCluster } from './cluster.ts';
 import { ensureHomeDirectories } from './first-run.ts';
 import { agentGroupsJournal } from './process-check.ts';
-import { egressProxyService } from './egress-proxy.ts';
-import { modelProxyService } from './model-proxy.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { createLogger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { SHUTDOWN_GRACE_MS } from './run.ts';
-import { ServiceStack, resource } from './services.ts';
+import { resource, ServiceStack } from './services.ts';
 import { describeStorage, openSelectedStores, selectStorage } from './storage.ts';
 
 export const WORKER_LOG = 'worker.log';
@@ -112,44 +109,26 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     const apiUrl = ctx.env['TINYAGI_API_URL'] ?? '';
     const token = ctx.env['TINYAGI_API_TOKEN'];
     if (!apiUrl || !token) logger.warn('TINYAGI_API_URL / TINYAGI_API_TOKEN are not set: agents on this node cannot use `tinyagi call` (hand-offs by [@agent: …] tags still work)');
-    // OpenTelemetry export (docs/telemetry.md), as in the daemon: the same trace ids, so this node's spans join the conversations' traces.
-    const telemetry = await services.start(telemetryService({ settings: cluster.settings.get(), env: ctx.env, logger: logger.child('telemetry'), getSettings: () => cluster.settings.get() }));
-    // Warm agent processes (docs/sessions.md), as in the daemon: closed after the orchestrator stops.
-    await services.start(
-      resource(
-        'session pool',
-        () => attachSessionPool(cluster.settings),
-        (pool) => pool.stop(),
-      ),
-    );
-    // The model proxy (docs/sandbox.md#the-model-proxy), as in the daemon: stopped after the orchestrator.
-    const modelProxy = await services.start(modelProxyService({ home: ctx.home, source: cluster.settings, stores, logger: logger.child('model-proxy'), env: ctx.env }));
-    const orchestrator = new Orchestrator({
+    // What every node runs agents with, as in the daemon (agent-node.ts): this node's spans join the conversations' traces.
+    const { orchestrator } = await startAgentNode({
+      services,
+      home: ctx.home,
+      env: ctx.env,
       stores,
-      owner: cluster.node.leaseOwner(),
-      agents: () => cluster.agents(),
-      node: cluster.node.name,
-      getSettings: () => cluster.settings.get(),
-      apiUrl,
-      issueRunToken: (runId: string, conversationId: string) => (token ? mintRunToken(token, runId, conversationId) : ''),
-      invoke: telemetry.wrapInvoke(withShimOnPath(modelProxy.wrap(invokeAgent), writeAgentShim(join(ctx.home, 'run', 'bin')), process.env['PATH'])),
-      filesDir: join(ctx.home, 'files'),
-      plugins: [],
-      observers: telemetry.observers,
+      source: cluster.settings,
+      logger,
+      orchestrator: {
+        owner: cluster.node.leaseOwner(),
+        agents: () => cluster.agents(),
+        node: cluster.node.name,
+        apiUrl,
+        issueRunToken: (runId: string, conversationId: string) => (token ? mintRunToken(token, runId, conversationId) : ''),
+        plugins: [],
+      },
+      ownPorts: [],
+      runsHere: (id) => cluster.agents().has(id),
     });
     orchestratorRef = orchestrator;
-    // Egress by allowlist (docs/sandbox.md#egress), for this node's sandboxed agents; stopped after the orchestrator.
-    const approvals = new Approvals(orchestrator);
-    await services.start(
-      egressProxyService({
-        home: ctx.home,
-        source: cluster.settings,
-        approvals: () => approvals,
-        daemonPorts: () => [Number(new URL(modelProxy.proxy.url).port)],
-        runsHere: (id) => cluster.agents().has(id),
-        logger: logger.child('egress'),
-      }),
-    );
     await services.start({
       name: 'orchestrator',
       async start() {
