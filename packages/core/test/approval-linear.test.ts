@@ -11,6 +11,7 @@ import type { PermissionRule } from '@tinyagi/client/contract';
 import { afterAll, describe, expect, it } from 'vitest';
 import { maskSecretsInText, maskToolInput } from '../src/approvals/mask.ts';
 import { evaluatePermission, MAX_LINE_FOLDERS } from '../src/approvals/rules.ts';
+import { Deadline, OUT_OF_TIME } from '../src/approvals/deadline.ts';
 import { MAX_LINE_LENGTH, parseCommandLine } from '../src/approvals/shell-parse.ts';
 
 const workspace = mkdtempSync(join(tmpdir(), 'tinyagi-linear-'));
@@ -22,6 +23,9 @@ const rules: PermissionRule[] = [
 ];
 const verdict = (command: string) => evaluatePermission(rules, bash(command), workspace, 'ask').action;
 
+/** Half the length limit: a word of `{` and `}` that long fits in a line. */
+const HALF = Math.floor(MAX_LINE_LENGTH / 2) - 10;
+
 describe('brace expansion', () => {
   it('a word of unmatched `{` up to the length limit is read once and the line is decided', () => {
     const braces = '{'.repeat(MAX_LINE_LENGTH - 10);
@@ -32,9 +36,9 @@ describe('brace expansion', () => {
     // A path that long is not resolved (MAX_PATH_LENGTH): a person decides.
     expect(verdict(`ls ${braces}`)).toBe('ask');
     // Nested to the limit, and closed ones after unmatched ones, decide as bash expands.
-    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}a${'}'.repeat(40_000)}`, {}).commands[0]!.words[1]!.value).toBeDefined();
-    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}a,b}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
-    expect(parseCommandLine(`ls ${'{'.repeat(40_000)}1..3}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
+    expect(parseCommandLine(`ls ${'{'.repeat(HALF)}a${'}'.repeat(HALF)}`, {}).commands[0]!.words[1]!.value).toBeDefined();
+    expect(parseCommandLine(`ls ${'{'.repeat(HALF)}a,b}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
+    expect(parseCommandLine(`ls ${'{'.repeat(HALF)}1..3}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
     expect(parseCommandLine(`ls \${a}{b}`, {}).commands[0]!.words[1]!.value).toBeUndefined();
     expect(parseCommandLine("ls {a','b} {x}", {}).commands[0]!.words.map((w) => w.value)).toEqual(['ls', '{a,b}', '{x}']);
   });
@@ -54,7 +58,26 @@ describe('cd', () => {
 
 describe('the longest lines of commands and of words', () => {
   const withDeny: PermissionRule[] = [{ action: 'deny', tool: 'Bash', command: 'rm *' }, ...rules];
-  const judge = (command: string, cwd?: string) => evaluatePermission(withDeny, { tool: 'Bash', input: cwd === undefined ? { command } : { command, cwd } }, workspace, 'ask').action;
+  // Given the time (a budget no machine reaches), every command is judged: the reading itself stays linear.
+  const judge = (command: string, cwd?: string) =>
+    evaluatePermission(withDeny, { tool: 'Bash', input: cwd === undefined ? { command } : { command, cwd } }, workspace, 'ask', { budgetMs: 60_000 }).action;
+  it('a line past the length limit is not read: a person decides, whatever rule would allow its commands', () => {
+    const over = `ls ${'a '.repeat(Math.ceil(MAX_LINE_LENGTH / 2))}`;
+    expect(parseCommandLine(over, {}).opaque).toBe(`a command line longer than ${MAX_LINE_LENGTH} characters`);
+    expect(judge(over)).toBe('ask');
+  });
+
+  it('a request not judged within its time budget asks a person (where nobody is asked, no): the rest of the line is not read', () => {
+    const line = 'ls a;'.repeat(500);
+    const judgeIn = (budgetMs: number, fallback: 'ask' | 'deny' = 'ask') => evaluatePermission(rules, bash(line), workspace, fallback, { budgetMs }).action;
+    expect(judgeIn(60_000)).toBe('allow');
+    expect(judgeIn(0)).toBe('ask');
+    expect(judgeIn(0, 'deny')).toBe('deny');
+    const parsed = parseCommandLine(line, {}, new Deadline(0));
+    expect(parsed.opaque).toBe(OUT_OF_TIME);
+    expect(parsed.commands.length).toBeLessThan(500);
+  });
+
   it('at the length limit every command and every word is still judged: one bad one at the end decides', () => {
     const commands = Math.floor(MAX_LINE_LENGTH / 3) - 10;
     expect(judge('ls;'.repeat(commands))).toBe('ask');

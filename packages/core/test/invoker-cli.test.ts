@@ -174,7 +174,10 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s runtime', (cli) => {
         !(name in process.env) &&
         // TINYAGI_CLI_INVOCATION: Codex's run marker, by which the commands it left running are stopped (command-sessions.ts).
         // TINYAGI_TOOLS_TOKEN: the process's credential for TinyAGI's agent tools on the daemon's /mcp (tools-tokens.ts).
+        // NO_PROXY, no_proxy: with a proxy in the environment, the loopback goes direct (child-env.ts).
         ![
+          'NO_PROXY',
+          'no_proxy',
           'TINYAGI_AGENT_ID',
           'TINYAGI_RUN_ID',
           'TINYAGI_CLI_INVOCATION',

@@ -7,6 +7,7 @@
  * whole text must match. Matching takes time proportional to the text's length times the
  * pattern's, whatever either holds.
  */
+import type { Deadline } from './deadline.ts';
 
 /** The mask character of a masked secret (config/secrets.ts). */
 export const MASK = '\u2026';
@@ -46,7 +47,8 @@ function readPattern(pattern: string, mode: 'text' | 'path'): Token[] {
   return tokens;
 }
 
-export function globMatch(pattern: string, text: string, mode: 'text' | 'path'): boolean {
+/** `deadline`: a long text's match reads the clock as it goes (deadline.ts) and throws OutOfTime past it. */
+export function globMatch(pattern: string, text: string, mode: 'text' | 'path', deadline?: Deadline): boolean {
   const tokens = tokenize(pattern, mode);
   // The characters before the first wildcard must start the text (most patterns fail here, at once).
   let literal = 0;
@@ -55,6 +57,12 @@ export function globMatch(pattern: string, text: string, mode: 'text' | 'path'):
     literal++;
   }
   if (literal === tokens.length) return literal === text.length;
+  // A prefix and one trailing wildcard (`ls *`, `src/**`: most rules): the rest of the text, read once.
+  if (literal === tokens.length - 1) {
+    const last = tokens[literal]!.kind;
+    if (last === 'globstar' || (last === 'star' && mode === 'text')) return true;
+    if (last === 'star') return !text.includes('/', literal);
+  }
   const n = text.length;
   // reach[i]: the pattern read so far can match text[0..i).
   let reach = new Uint8Array(n + 1);
@@ -64,6 +72,7 @@ export function globMatch(pattern: string, text: string, mode: 'text' | 'path'):
     let any = false;
     const free = (c: string): boolean => token.kind === 'globstar' || mode === 'text' || c !== '/';
     for (let i = 0; i <= n; i++) {
+      if ((i & 4095) === 4095) deadline?.check();
       switch (token.kind) {
         case 'char':
           if (i > 0 && reach[i - 1] && text[i - 1] === token.char) next[i] = 1;

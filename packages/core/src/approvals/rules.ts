@@ -32,6 +32,7 @@ import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { PermissionRule } from '@tinyagi/client/contract';
 import { MCP_AGENT_TOOLS, MCP_SERVER_NAME } from '@tinyagi/client/contract';
+import { Deadline, OUT_OF_TIME, OutOfTime } from './deadline.ts';
 import { globMatch, hasStar } from './glob.ts';
 import { type ArgumentContext, knownArgumentsHarmless } from './known-commands.ts';
 import { isInside, PathResolver, type ResolvedPath } from './paths.ts';
@@ -86,7 +87,7 @@ export function isOwnRequest(request: PermissionRequest): boolean {
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
   const line = commandLineOf(input.command);
   if (line === undefined) return false;
-  const parsed = parseCommandLine(line, KNOWN_VARIABLES);
+  const parsed = parseCommandLine(line, KNOWN_VARIABLES, new Deadline());
   return parsed.opaque === undefined && parsed.commands.length > 0 && parsed.commands.every(isOwnCall);
 }
 
@@ -102,6 +103,8 @@ export interface PermissionContext {
    * `sandboxed: true` hold. Otherwise those rules are left out.
    */
   sandboxed?: boolean | undefined;
+  /** The time the request may take to read and judge (default JUDGING_BUDGET_MS); past it, a person decides. */
+  budgetMs?: number;
 }
 
 /**
@@ -118,16 +121,25 @@ export function evaluatePermission(
 ): PermissionVerdict {
   const sandboxed = context.sandboxed === true;
   const holding = sandboxed ? rules : rules.filter((r) => r.sandboxed !== true);
-  const facts = requestFacts(request, workspace);
-  for (const action of ['deny', 'ask'] as const) {
-    const rule = holding.find((r) => r.action === action && matchesAny(r, facts));
-    if (rule) return { action, rule };
+  const deadline = new Deadline(context.budgetMs);
+  // Not judged in time: no rule's answer is certain, a person decides (where nobody is asked, no).
+  const late: PermissionVerdict = { action: fallback === 'deny' ? 'deny' : 'ask' };
+  try {
+    const facts = requestFacts(request, workspace, deadline);
+    if (facts.unclear === OUT_OF_TIME) return late;
+    for (const action of ['deny', 'ask'] as const) {
+      const rule = holding.find((r) => r.action === action && deadline.check() && matchesAny(r, facts));
+      if (rule) return { action, rule };
+    }
+    const rule = coveringRule(
+      holding.filter((r) => r.action === 'allow'),
+      facts,
+    );
+    return rule ? { action: 'allow', rule } : { action: fallback };
+  } catch (err) {
+    if (err instanceof OutOfTime) return late;
+    throw err;
   }
-  const rule = coveringRule(
-    holding.filter((r) => r.action === 'allow'),
-    facts,
-  );
-  return rule ? { action: 'allow', rule } : { action: fallback };
 }
 
 interface CommandFacts {
@@ -158,6 +170,8 @@ interface RequestFacts {
   heads: Map<string, boolean>;
   /** The tool's input as masked for people (rules with `input` compare against it). */
   maskedInput: () => unknown;
+  /** When the judging must end (deadline.ts). */
+  deadline: Deadline;
 }
 
 /** A deny or ask rule: every condition it gives matches some part of the request. */
@@ -167,7 +181,7 @@ function matchesAny(rule: PermissionRule, facts: RequestFacts): boolean {
   if (rule.command !== undefined) {
     if (facts.line === undefined) return false;
     const pattern = rule.command;
-    if (!globMatch(pattern, facts.line.trim(), 'text') && !facts.commands.some((c) => globMatch(pattern, c.text, 'text'))) return false;
+    if (!globMatch(pattern, facts.line.trim(), 'text', facts.deadline) && !facts.commands.some((c) => globMatch(pattern, c.text, 'text', facts.deadline))) return false;
   }
   if (rule.path !== undefined) {
     if (!facts.paths.some((p) => pathMatches(rule.path!, p, facts))) return false;
@@ -184,7 +198,7 @@ function pathMatches(pattern: string, p: ResolvedPath, facts: RequestFacts): boo
   if (pattern === 'inside') return isInside(p.path, facts.workspace);
   // A path not looked up may lead anywhere.
   if (pattern === 'outside') return !p.resolved || !isInside(p.path, facts.workspace);
-  return globMatch(pattern.startsWith('/') ? pattern : `${facts.workspace}/${pattern}`, p.path, 'path');
+  return globMatch(pattern.startsWith('/') ? pattern : `${facts.workspace}/${pattern}`, p.path, 'path', facts.deadline);
 }
 
 /**
@@ -200,7 +214,7 @@ function coveringRule(allows: readonly PermissionRule[], facts: RequestFacts): P
   if (!hasLine && facts.paths.length === 0) return undefined;
   const used: PermissionRule[] = [];
   const pick = (test: (r: PermissionRule) => boolean): boolean => {
-    const rule = forTool.find(test);
+    const rule = forTool.find((r) => facts.deadline.check() && test(r));
     if (rule) used.push(rule);
     return rule !== undefined;
   };
@@ -208,11 +222,11 @@ function coveringRule(allows: readonly PermissionRule[], facts: RequestFacts): P
     if (facts.outside) return undefined;
     const line = facts.line!.trim();
     // A rule with no `*` or `?` matches the whole line as written; else each simple command must be covered.
-    const exact = pick((r) => r.command !== undefined && !hasStar(r.command) && globMatch(r.command, line, 'text') && pathsOk(r, facts));
+    const exact = pick((r) => r.command !== undefined && !hasStar(r.command) && globMatch(r.command, line, 'text', facts.deadline) && pathsOk(r, facts));
     if (!exact) {
       if (facts.unclear !== undefined || facts.commands.length === 0) return undefined;
       for (const c of facts.commands) {
-        if (!pick((r) => r.command !== undefined && coversCommand(r.command, c) && pathsOk(r, facts))) return undefined;
+        if (!pick((r) => r.command !== undefined && coversCommand(r.command, c, facts.deadline) && pathsOk(r, facts))) return undefined;
       }
     }
   }
@@ -227,8 +241,8 @@ function pathsOk(rule: PermissionRule, facts: RequestFacts): boolean {
   return rule.path === undefined || (facts.paths.length > 0 && facts.paths.every((p) => coversPath(rule.path!, p, facts)));
 }
 
-function coversCommand(pattern: string, c: CommandFacts): boolean {
-  if (!c.plain || !globMatch(pattern, c.text, 'text')) return false;
+function coversCommand(pattern: string, c: CommandFacts, deadline: Deadline): boolean {
+  if (!c.plain || !globMatch(pattern, c.text, 'text', deadline)) return false;
   if (c.redirects && !/[<>]/.test(pattern)) return false;
   // A `*` or `?` never stands for an argument of a known command that writes, reads outside, or runs a program.
   return !hasStar(pattern) || c.harmless !== false;
@@ -240,10 +254,10 @@ function coversPath(pattern: string, p: ResolvedPath, facts: RequestFacts): bool
   if (pattern === 'inside') return !guarded && isInside(p.path, facts.workspace);
   if (pattern === 'outside') return !isInside(p.path, facts.workspace);
   const absolute = pattern.startsWith('/') ? pattern : `${facts.workspace}/${pattern}`;
-  return globMatch(absolute, p.path, 'path') && !(guarded && hasStar(pattern));
+  return globMatch(absolute, p.path, 'path', facts.deadline) && !(guarded && hasStar(pattern));
 }
 
-function requestFacts(request: PermissionRequest, workspace: string): RequestFacts {
+function requestFacts(request: PermissionRequest, workspace: string, deadline: Deadline): RequestFacts {
   const resolver = new PathResolver();
   const root = new PathResolver().resolve(workspace, '/').path;
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
@@ -255,12 +269,12 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
     masked ??= { value: JSON.parse(JSON.stringify(maskToolInput(request.input ?? null))) as unknown };
     return masked.value;
   };
-  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root, heads: new Map(), maskedInput };
+  const facts: RequestFacts = { tool: request.tool, line: undefined, commands: [], unclear: undefined, outside: false, paths, workspace: root, heads: new Map(), maskedInput, deadline };
   if (!SHELL_TOOLS.includes(request.tool)) return facts;
   const line = commandLineOf(input.command);
   if (line === undefined) return facts;
   facts.line = line;
-  const parsed = parseCommandLine(line, KNOWN_VARIABLES);
+  const parsed = parseCommandLine(line, KNOWN_VARIABLES, deadline);
   facts.unclear = parsed.opaque;
   // Where the command runs (Codex reports its folder as `cwd`, OpenCode as `workdir`); every folder a `cd` of the line may lead to.
   const folder = typeof input.cwd === 'string' ? input.cwd : typeof input.workdir === 'string' ? input.workdir : undefined;
@@ -270,6 +284,7 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
   const folders = new Set([cwd.path]);
   const ctx = {
     inside: (p: string): boolean => {
+      deadline.check();
       for (const from of folders) {
         const r = resolver.resolve(p, from);
         if (!r.resolved || !isInside(r.path, root)) return false;
@@ -277,7 +292,13 @@ function requestFacts(request: PermissionRequest, workspace: string): RequestFac
       return true;
     },
   };
-  for (const command of parsed.commands) facts.commands.push(commandFacts(command, facts, ctx, folders, resolver));
+  for (const command of parsed.commands) {
+    if (deadline.step()) {
+      facts.unclear = OUT_OF_TIME;
+      break;
+    }
+    facts.commands.push(commandFacts(command, facts, ctx, folders, resolver));
+  }
   return facts;
 }
 

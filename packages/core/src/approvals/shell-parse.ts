@@ -19,6 +19,7 @@
  * as `bash -c`, `trap`, `alias`, `command`, `builtin`, `enable`): their code, when it is a plain
  * word, is read too, for deny and ask rules.
  */
+import { type Deadline, OUT_OF_TIME, OutOfTime } from './deadline.ts';
 
 /** One word of a command. */
 export interface ShellWord {
@@ -51,7 +52,7 @@ export interface ParsedLine {
   opaque: string | undefined;
 }
 
-/** Lines longer than this are not read (opaque). */
+/** Lines longer than this are not read (opaque); shorter ones are read within the caller's deadline (deadline.ts). */
 export const MAX_LINE_LENGTH = 100_000;
 /** Nesting deeper than this (substitutions in substitutions) is not read (opaque). */
 const MAX_DEPTH = 32;
@@ -69,23 +70,29 @@ const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*\+?=/;
  * (`"$NAME"`, `"${NAME}"`), is read as that value; anywhere else they are computed as any
  * variable is.
  */
-export function parseCommandLine(line: string, known: Readonly<Record<string, string>> = {}): ParsedLine {
+export function parseCommandLine(line: string, known: Readonly<Record<string, string>> = {}, deadline?: Deadline): ParsedLine {
   const out: ParsedLine = { commands: [], opaque: undefined };
   if (line.length > MAX_LINE_LENGTH) {
     out.opaque = `a command line longer than ${MAX_LINE_LENGTH} characters`;
     return out;
   }
   // NUL and other control characters: bash drops or reads some of them otherwise than they show.
-  for (let i = 0; i < line.length; i++) {
-    const code = line.charCodeAt(i);
-    if ((code < 0x20 && code !== 0x09 && code !== 0x0a) || code === 0x7f) {
-      out.opaque = 'a control character';
-      break;
-    }
+  if (CONTROL_CHARACTER.test(line)) out.opaque = 'a control character';
+  try {
+    new Parser(line, out, 0, known, deadline).parseTop();
+  } catch (err) {
+    // Past the deadline inside a word: what was read stays, the rest is not read.
+    if (!(err instanceof OutOfTime)) throw err;
+    out.opaque ??= OUT_OF_TIME;
   }
-  new Parser(line, out, 0, known).parseTop();
   return out;
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds.
+const CONTROL_CHARACTER = /[\x00-\x08\x0b-\x1f\x7f]/;
+
+/** Characters between two reads of the clock in a loop over one word. */
+const CLOCK_EVERY = 4096;
 
 /** Quotes a value so that bash reads it back as one word with that value (`it's` → `'it'\''s'`). */
 export function shellQuote(value: string): string {
@@ -115,17 +122,27 @@ class Parser {
   readonly #out: ParsedLine;
   readonly #depth: number;
   readonly #known: Readonly<Record<string, string>>;
+  readonly #deadline: Deadline | undefined;
   #pos = 0;
   /** Subshells and groups open at the cursor. */
   #nesting = 0;
   /** Here-documents whose bodies start after the next newline. */
   #heredocs: Array<{ delimiter: string; stripTabs: boolean; quoted: boolean; redirect: ShellRedirect }> = [];
 
-  constructor(src: string, out: ParsedLine, depth: number, known: Readonly<Record<string, string>>) {
+  constructor(src: string, out: ParsedLine, depth: number, known: Readonly<Record<string, string>>, deadline: Deadline | undefined) {
     this.#src = src;
     this.#out = out;
     this.#depth = depth;
     this.#known = known;
+    this.#deadline = deadline;
+  }
+
+  /** One step of reading (a command, a word); past the deadline the rest of the line is not read (opaque). */
+  #outOfTime(): boolean {
+    if (this.#deadline?.step() !== true) return false;
+    this.#opaque(OUT_OF_TIME);
+    this.#pos = this.#src.length;
+    return true;
   }
 
   parseTop(): void {
@@ -183,6 +200,7 @@ class Parser {
   #parseListBody(end: ')' | '}' | null): void {
     let needSeparator = false;
     for (;;) {
+      if (this.#outOfTime()) return;
       this.#skipBlanks();
       if (this.#atEnd()) {
         if (end !== null) this.#opaque(`no closing ${end}`);
@@ -428,7 +446,7 @@ class Parser {
       const rest = cmd.words.slice(1).filter((w) => !w.value?.startsWith('-'));
       if (rest.length > 0 && rest.every((w) => w.value !== undefined)) code = rest.map((w) => shellQuote(w.value!)).join(' ');
     }
-    if (code !== undefined) new Parser(code, this.#out, this.#depth + 1, this.#known).parseTop();
+    if (code !== undefined) new Parser(code, this.#out, this.#depth + 1, this.#known, this.#deadline).parseTop();
   }
 
   /** A redirection at the cursor (with its file descriptor number), added to `cmd`; false when there is none. */
@@ -500,7 +518,7 @@ class Parser {
       if (doc.quoted || !/[$`\\]/.test(body)) doc.redirect.target = { value: body, text: body };
       else {
         // An unquoted body expands like a double-quoted string (without treating `"` specially).
-        const sub = new Parser(body, this.#out, this.#depth + 1, this.#known);
+        const sub = new Parser(body, this.#out, this.#depth + 1, this.#known, this.#deadline);
         const w = sub.#expandingText();
         doc.redirect.target = w;
       }
@@ -523,10 +541,12 @@ class Parser {
    * here-document's word (no expansions happen in it).
    */
   #parseWord(delimiter = false): ShellWord | undefined {
+    if (this.#outOfTime()) return undefined;
     const w = newWord();
     const wordStart = this.#pos;
     for (;;) {
       if (this.#atEnd()) break;
+      if (this.#deadline?.step() === true) throw new OutOfTime();
       const c = this.#peek()!;
       if (c === '\\') {
         const next = this.#peek(1);
@@ -637,7 +657,7 @@ class Parser {
       this.#pos = end;
     }
     if (this.#pos === wordStart) return undefined;
-    if (!delimiter) markExpansions(w);
+    if (!delimiter) markExpansions(w, this.#deadline);
     return finish(w);
   }
 
@@ -747,7 +767,7 @@ class Parser {
       this.#opaque('an unterminated backtick');
       this.#pos = this.#src.length;
     } else this.#pos = j + 1;
-    new Parser(code, this.#out, this.#depth + 1, this.#known).parseTop();
+    new Parser(code, this.#out, this.#depth + 1, this.#known, this.#deadline).parseTop();
     expansion(w, this.#src.slice(start, this.#pos));
   }
 
@@ -759,7 +779,7 @@ class Parser {
       return;
     }
     // The same input, one level deeper: here-documents inside end inside.
-    const inner = new Parser(this.#src, this.#out, this.#depth + 1, this.#known);
+    const inner = new Parser(this.#src, this.#out, this.#depth + 1, this.#known, this.#deadline);
     inner.#pos = this.#pos;
     inner.#parseList(end);
     // A here-document started in the substitution whose body would follow it on a later line.
@@ -800,17 +820,18 @@ function finish(w: WordBuilder): ShellWord {
 }
 
 /** Marks a word whose unquoted characters bash expands: globs, braces, a leading tilde (or one after `=` or `:`). */
-function markExpansions(w: WordBuilder): void {
+function markExpansions(w: WordBuilder, deadline: Deadline | undefined): void {
   if (w.dynamic) return;
   const v = w.value;
   const quoted = w.quoted;
   for (let i = 0; i < v.length; i++) {
+    if (i % CLOCK_EVERY === CLOCK_EVERY - 1) deadline?.check();
     if (quoted?.[i] === true) continue;
     const c = v[i]!;
     if (c === '*' || c === '?' || c === '[') w.dynamic = true;
     if (c === '~' && (i === 0 || ((v[i - 1] === '=' || v[i - 1] === ':') && quoted?.[i - 1] !== true))) w.dynamic = true;
   }
-  if (!w.dynamic && v.includes('{') && hasBraceExpansion(v, quoted)) w.dynamic = true;
+  if (!w.dynamic && v.includes('{') && v.includes('}') && hasBraceExpansion(v, quoted, deadline)) w.dynamic = true;
 }
 
 /** A brace sequence's inside (`1..5`, `a..e`, `10..1..-2`), matched where it starts and must end. */
@@ -821,10 +842,11 @@ const BRACE_SEQUENCE = /(?:-?\d+|[A-Za-z])\.\.(?:-?\d+|[A-Za-z])(?:\.\.-?\d+)?/y
  * comma, or a sequence `a..b`. One pass with a stack of the open braces, so a word of unmatched
  * `{` costs its length, not its length squared.
  */
-function hasBraceExpansion(v: string, quoted: readonly boolean[] | undefined): boolean {
+function hasBraceExpansion(v: string, quoted: readonly boolean[] | undefined, deadline: Deadline | undefined): boolean {
   // Each open brace: where it is, whether it may open an expansion (`${` does not) and whether it holds a top-level comma.
   const open: { at: number; opens: boolean; comma: boolean }[] = [];
   for (let i = 0; i < v.length; i++) {
+    if (i % CLOCK_EVERY === CLOCK_EVERY - 1) deadline?.check();
     if (quoted?.[i] === true) continue;
     const c = v[i];
     if (c === '{') open.push({ at: i, opens: !(i > 0 && v[i - 1] === '$' && quoted?.[i - 1] !== true), comma: false });
