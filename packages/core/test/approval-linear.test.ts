@@ -60,7 +60,7 @@ describe('the longest lines of commands and of words', () => {
   const withDeny: PermissionRule[] = [{ action: 'deny', tool: 'Bash', command: 'rm *' }, ...rules];
   // Given the time (a budget no machine reaches), every command is judged: the reading itself stays linear.
   const judge = (command: string, cwd?: string) =>
-    evaluatePermission(withDeny, { tool: 'Bash', input: cwd === undefined ? { command } : { command, cwd } }, workspace, 'ask', { budgetMs: 60_000 }).action;
+    evaluatePermission(withDeny, { tool: 'Bash', input: cwd === undefined ? { command } : { command, cwd } }, workspace, 'ask', { deadline: new Deadline(60_000) }).action;
   it('a line past the length limit is not read: a person decides, whatever rule would allow its commands', () => {
     const over = `ls ${'a '.repeat(Math.ceil(MAX_LINE_LENGTH / 2))}`;
     expect(parseCommandLine(over, {}).opaque).toBe(`a command line longer than ${MAX_LINE_LENGTH} characters`);
@@ -69,7 +69,7 @@ describe('the longest lines of commands and of words', () => {
 
   it('a request not judged within its time budget asks a person (where nobody is asked, no): the rest of the line is not read', () => {
     const line = 'ls a;'.repeat(500);
-    const judgeIn = (budgetMs: number, fallback: 'ask' | 'deny' = 'ask') => evaluatePermission(rules, bash(line), workspace, fallback, { budgetMs }).action;
+    const judgeIn = (budgetMs: number, fallback: 'ask' | 'deny' = 'ask') => evaluatePermission(rules, bash(line), workspace, fallback, { deadline: new Deadline(budgetMs) }).action;
     expect(judgeIn(60_000)).toBe('allow');
     expect(judgeIn(0)).toBe('ask');
     expect(judgeIn(0, 'deny')).toBe('deny');

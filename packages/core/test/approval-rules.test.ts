@@ -20,6 +20,7 @@ import { rulesForAnswer } from '../src/approvals/answer-rules.ts';
 import { escapeGlob, globMatch } from '../src/approvals/glob.ts';
 import { maskSecretsInText, maskToolInput } from '../src/approvals/mask.ts';
 import { STARTER_PERMISSION_RULES } from '../src/approvals/new-agent-defaults.ts';
+import { Deadline } from '../src/approvals/deadline.ts';
 import { evaluatePermission, isOwnRequest, isOwnTool } from '../src/approvals/rules.ts';
 import { parseCommandLine } from '../src/approvals/shell-parse.ts';
 
@@ -244,7 +245,7 @@ describe('paths', () => {
     const started = performance.now();
     expect(verdict(inside, { tool: 'Edit', input: { paths } })).toBe('ask');
     // Given the time, the deny rule decides; within the default budget a slow machine may ask a person instead (never allow).
-    expect(evaluatePermission([{ action: 'deny', path: 'outside' }], { tool: 'Edit', input: { paths } }, workspace, 'ask', { budgetMs: 60_000 }).action).toBe('deny');
+    expect(evaluatePermission([{ action: 'deny', path: 'outside' }], { tool: 'Edit', input: { paths } }, workspace, 'ask', { deadline: new Deadline(60_000) }).action).toBe('deny');
     expect(verdict([{ action: 'deny', path: 'outside' }], { tool: 'Edit', input: { paths } })).not.toBe('allow');
     // 100 deep paths: looked up within the budget of one request.
     expect(verdict(inside, { tool: 'Edit', input: { paths: paths.slice(0, 100) } })).toBe('allow');

@@ -1,4 +1,5 @@
 export type { ApprovalRecord } from './store.ts';
+export { Deadline } from './deadline.ts';
 export { evaluatePermission, isOwnRequest, MAX_REQUEST_PATHS, requestPaths } from './rules.ts';
 export { rulesForAnswer } from './answer-rules.ts';
 export { maskSecretsInText, maskToolInput } from './mask.ts';

@@ -81,13 +81,13 @@ export function isOwnTool(tool: string): boolean {
  * assignment before it and no file redirected. A `tinyagi` by another path, an unquoted
  * `$TINYAGI_CLI`, another subcommand, or anything else on the line is not.
  */
-export function isOwnRequest(request: PermissionRequest): boolean {
+export function isOwnRequest(request: PermissionRequest, deadline: Deadline = new Deadline()): boolean {
   if (isOwnTool(request.tool)) return true;
   if (!SHELL_TOOLS.includes(request.tool)) return false;
   const input = request.input && typeof request.input === 'object' ? (request.input as Record<string, unknown>) : {};
   const line = commandLineOf(input.command);
   if (line === undefined) return false;
-  const parsed = parseCommandLine(line, KNOWN_VARIABLES, new Deadline());
+  const parsed = parseCommandLine(line, KNOWN_VARIABLES, deadline);
   return parsed.opaque === undefined && parsed.commands.length > 0 && parsed.commands.every(isOwnCall);
 }
 
@@ -103,8 +103,11 @@ export interface PermissionContext {
    * `sandboxed: true` hold. Otherwise those rules are left out.
    */
   sandboxed?: boolean | undefined;
-  /** The time the request may take to read and judge (default JUDGING_BUDGET_MS); past it, a person decides. */
-  budgetMs?: number;
+  /**
+   * When the judging must end; past it, a person decides. One request judged by several rule sets
+   * (its agent's, its confiners', a session's) shares one. Default: JUDGING_BUDGET_MS from now.
+   */
+  deadline?: Deadline | undefined;
 }
 
 /**
@@ -121,7 +124,7 @@ export function evaluatePermission(
 ): PermissionVerdict {
   const sandboxed = context.sandboxed === true;
   const holding = sandboxed ? rules : rules.filter((r) => r.sandboxed !== true);
-  const deadline = new Deadline(context.budgetMs);
+  const deadline = context.deadline ?? new Deadline();
   // Not judged in time: no rule's answer is certain, a person decides (where nobody is asked, no).
   const late: PermissionVerdict = { action: fallback === 'deny' ? 'deny' : 'ask' };
   try {

@@ -28,6 +28,7 @@ import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract'
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
 import {
   agentWorkspaceDir,
+  Deadline,
   evaluatePermission,
   isOwnRequest,
   maskSecretsInText,
@@ -111,10 +112,11 @@ export class ApprovalDesk {
     const permissions = agent.permissions ?? {};
     const workspace = run.workdir ?? agentWorkspaceDir(settings, run.agentId, this.#opts.env);
     // Rules for a sandboxed agent (`sandboxed: true`) hold while its boundary does.
-    const context = { sandboxed: sandboxStatusOf(settings, run.agentId).state === 'enforced' };
+    // One time budget for the whole request, whichever rule sets judge it (core's approvals/deadline.ts).
+    const context = { sandboxed: sandboxStatusOf(settings, run.agentId).state === 'enforced', deadline: new Deadline() };
     const judge = (id: string, judged: AgentSettings): Verdict => {
       // TinyAGI's own protocol (its MCP tools, `tinyagi call` in a shell) acts under the run's token and the team's guards: allowed unless a rule says otherwise.
-      const fallback = judged.permission_mode === 'ask' && !isOwnRequest(ask) ? 'ask' : 'allow';
+      const fallback = judged.permission_mode === 'ask' && !isOwnRequest(ask, context.deadline) ? 'ask' : 'allow';
       const verdict = evaluatePermission((judged.permissions?.rules ?? []) as PermissionRule[], ask, workspace, fallback, context);
       if (verdict.action === 'deny') return { action: 'deny', by: id, why: describeRule(verdict.rule) };
       return { action: verdict.action === 'allow' ? 'allow' : 'ask', ...(verdict.action === 'allow' && verdict.rule ? { rule: true } : {}) };
