@@ -129,7 +129,6 @@ export function evaluatePermission(
   const late: PermissionVerdict = { action: fallback === 'deny' ? 'deny' : 'ask' };
   try {
     const facts = requestFacts(request, workspace, deadline);
-    if (facts.unclear === OUT_OF_TIME) return late;
     for (const action of ['deny', 'ask'] as const) {
       const rule = holding.find((r) => r.action === action && deadline.check() && matchesAny(r, facts));
       if (rule) return { action, rule };
@@ -278,6 +277,7 @@ function requestFacts(request: PermissionRequest, workspace: string, deadline: D
   if (line === undefined) return facts;
   facts.line = line;
   const parsed = parseCommandLine(line, KNOWN_VARIABLES, deadline);
+  if (parsed.opaque === OUT_OF_TIME) throw new OutOfTime();
   facts.unclear = parsed.opaque;
   // Where the command runs (Codex reports its folder as `cwd`, OpenCode as `workdir`); every folder a `cd` of the line may lead to.
   const folder = typeof input.cwd === 'string' ? input.cwd : typeof input.workdir === 'string' ? input.workdir : undefined;
@@ -296,10 +296,7 @@ function requestFacts(request: PermissionRequest, workspace: string, deadline: D
     },
   };
   for (const command of parsed.commands) {
-    if (deadline.step()) {
-      facts.unclear = OUT_OF_TIME;
-      break;
-    }
+    if (deadline.step()) throw new OutOfTime();
     facts.commands.push(commandFacts(command, facts, ctx, folders, resolver));
   }
   return facts;
