@@ -247,8 +247,8 @@ describe('paths', () => {
     // Given the time, the deny rule decides; within the default budget a slow machine may ask a person instead (never allow).
     expect(evaluatePermission([{ action: 'deny', path: 'outside' }], { tool: 'Edit', input: { paths } }, workspace, 'ask', { deadline: new Deadline(60_000) }).action).toBe('deny');
     expect(verdict([{ action: 'deny', path: 'outside' }], { tool: 'Edit', input: { paths } })).not.toBe('allow');
-    // 100 deep paths: looked up within the budget of one request.
-    expect(verdict(inside, { tool: 'Edit', input: { paths: paths.slice(0, 100) } })).toBe('allow');
+    // 100 deep paths: looked up within the look-up budget of one request (given the time: on a loaded machine the 30 ms may pass first, and a person decides).
+    expect(evaluatePermission(inside, { tool: 'Edit', input: { paths: paths.slice(0, 100) } }, workspace, 'ask', { deadline: new Deadline(60_000) }).action).toBe('allow');
     // The three together: about 0.1 s on a loaded 2-core machine; 9 s froze the daemon before the bound. 2 s is the margin for a loaded CI machine.
     expect(performance.now() - started).toBeLessThan(2_000);
   });
