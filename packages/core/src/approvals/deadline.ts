@@ -2,31 +2,54 @@
  * The time one request's reading and judging may take (docs/approvals-design.md, "Limits against
  * pathological input"): past it the rest is not read and the request asks a person, so no
  * request holds the daemon's event loop longer, whatever its length and however slow the machine.
- * The clock is read every 64 steps (a command, a word), which costs nothing measurable.
+ * The time counted is the CPU time of the thread that judges: a machine busy with other work
+ * delays the answer but never turns an ordinary request into a question for a person. The wall
+ * clock is read first (every 64 steps, a command or a word; cheap), the thread's CPU time only once
+ * the wall time has passed the budget (it can pass it no sooner).
  */
 export const JUDGING_BUDGET_MS = 30;
 
 /** Why a line past its deadline is not read for certain (a parsed line's `opaque`). */
 export const OUT_OF_TIME = `a line too long to judge within ${JUDGING_BUDGET_MS} ms`;
 
+/** The CPU time of this thread in milliseconds (the process's, on a Node without threadCpuUsage). */
+const threadCpuMs: () => number =
+  typeof process.threadCpuUsage === 'function'
+    ? () => {
+        const used = process.threadCpuUsage();
+        return (used.user + used.system) / 1000;
+      }
+    : () => {
+        const used = process.cpuUsage();
+        return (used.user + used.system) / 1000;
+      };
+
 export class Deadline {
-  readonly #at: number;
+  readonly #budgetMs: number;
+  readonly #wallStart = performance.now();
+  readonly #cpuStart = threadCpuMs();
   #steps = 0;
   #passed = false;
 
   constructor(budgetMs: number = JUDGING_BUDGET_MS) {
-    this.#at = performance.now() + budgetMs;
+    this.#budgetMs = budgetMs;
   }
 
-  /** One step more; true once the deadline has passed (read at every 64th step). */
-  step(): boolean {
-    if (!this.#passed && (++this.#steps & 63) === 0) this.#passed = performance.now() > this.#at;
+  #over(): boolean {
+    if (performance.now() - this.#wallStart <= this.#budgetMs) return false;
+    this.#passed = threadCpuMs() - this.#cpuStart > this.#budgetMs;
     return this.#passed;
   }
 
-  /** Before a costly step (a rule against a long line): throws OutOfTime once the deadline has passed (read now). */
+  /** One step more; true once the budget is spent (read at every 64th step). */
+  step(): boolean {
+    if (!this.#passed && (++this.#steps & 63) === 0) this.#over();
+    return this.#passed;
+  }
+
+  /** Before a costly step (a rule against a long line): throws OutOfTime once the budget is spent (read now). */
   check(): true {
-    if (!this.#passed) this.#passed = performance.now() > this.#at;
+    if (!this.#passed) this.#over();
     if (this.#passed) throw new OutOfTime();
     return true;
   }
