@@ -26,7 +26,8 @@ export async function startCoderHarness(options: { fakeLog?: string } = {}): Pro
  * runs (the dispatch, each feedback message: both carry the title) runs the next step in its
  * working directory (the worktree), then says done through its own `update_task` route with its
  * run-scoped token (to the node that ran it), as the MCP tool does. `#` makes the rest of the
- * message's first line a comment.
+ * message's first line a comment. The harness runs in the test's process, so its agents have the
+ * machine's HOME and proxy variables: curl reads neither a `.curlrc` (`-q`) nor a proxy for it.
  */
 export function scriptedAgent(steps: string[]): { title: (text: string) => string; stepsRun: () => number } {
   const dir = tempDir('tinyagi-git-agent-');
@@ -37,7 +38,7 @@ export function scriptedAgent(steps: string[]): { title: (text: string) => strin
     [
       `n=$(cat "${dir}/count" 2>/dev/null || echo 0); echo $((n+1)) > "${dir}/count"`,
       `sh "${dir}/step-$n.sh" > "${dir}/step-$n.out" 2>&1 || echo "step $n failed: $?" >> "${dir}/step-$n.out"`,
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
+      `curl -q -sS --noproxy "*" -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${dir}/done-$n.json"`,
       '',
     ].join('\n'),
   );

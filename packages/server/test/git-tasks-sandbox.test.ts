@@ -36,7 +36,7 @@ describe('a sandboxed agent works in its task worktree', () => {
         'set -e',
         'echo "$HOME" > who.txt && echo fixed > login.ts',
         'git add who.txt login.ts && git -c user.name=Agent -c user.email=agent@example.invalid commit -q -m "fix login"',
-        `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task"`,
+        `curl -q -sS --noproxy "*" -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task"`,
         '',
       ].join('\n'),
     );

@@ -252,7 +252,7 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
 
 /** The agent's `update_task` call as agent.sh makes it, its answer saved to `out`. */
 const sayDoneStep = (status: string, out: string): string =>
-  `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"${status}"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > ${out}`;
+  `curl -q -sS --noproxy "*" -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"${status}"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > ${out}`;
 
 const commitStep = (file: string, content: string): string =>
   `printf '%s\\n' '${content}' > ${file} && git add ${file} && git -c user.name=Agent -c user.email=agent@example.com commit -q -m 'change ${file}'`;
