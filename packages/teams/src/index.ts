@@ -9,6 +9,7 @@ export { orchestratorServices, type OrchestratorServices, type OrchestratorServi
 export { Steering, type SteeringOptions } from './services/steering.ts';
 export type { SteerResult, RunSteering } from './steering/steer.ts';
 export { Approvals } from './services/approvals.ts';
+export { modelCallBudget } from './guards/model-call-budget.ts';
 export { TaskFlow, taskMessage, type TaskFlowOptions } from './tasks/flow.ts';
 export { nextStep, type TaskStep } from './tasks/next-step.ts';
 export type { OpenForge } from './tasks/forge-loop.ts';

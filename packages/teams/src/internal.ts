@@ -8,7 +8,6 @@ export { splitAddressPrefix, resolveTarget, defaultAgentId, defaultTeamOf, teamM
 export { planRoutes, type RoutePlan, type PlannedDelivery, type RouteContext, type RoomPost, type IncomingProvenance } from './router/plan.ts';
 export { teammateMessage, chatroomMessage, subagentTask, readMeta, type MessageMeta } from './router/provenance.ts';
 export { guardDeliveries, type DispatchVerdict, type GuardedDelivery } from './guards/dispatch.ts';
-export { checkBudgets, startOfUtcDay, type SpendSnapshot } from './guards/budgets.ts';
 export { softLimitReached, softLimitMessage, type SoftLimitHit } from './guards/soft-limit.ts';
 export { nextPingPong, type PingPongState } from './guards/ping-pong.ts';
 export type { GuardRule, GuardRejection, ConversationUsage, GuardSettings } from './guards/rules.ts';
