@@ -2,7 +2,7 @@
  * The maps stay true (docs/architecture.md): every workspace package is a row of the packages
  * table, and every folder of core's sources a row of the "Core's folders" table, so a package or
  * a domain added without its line fails here, as a word added without its glossary entry fails
- * the glossary's lint.
+ * the glossary's lint; and the files the maps (and the message's journey) name exist.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,5 +44,14 @@ describe('docs/architecture.md names what is there', () => {
       rows.filter((r) => !present.includes(r)),
       'rows for folders that are gone',
     ).toEqual([]);
+  });
+
+  it('the maps name only source files that exist (architecture.md and message-journey.md)', () => {
+    const named = ['architecture.md', 'message-journey.md'].flatMap((page) =>
+      [...readFileSync(join(repo, 'docs', page), 'utf8').matchAll(/\b([a-z-]+)\/src\/([\w./-]+\.tsx?)\b/g)].map((m) => ({ page, path: `${m[1]}/src/${m[2]}` })),
+    );
+    expect(named.length).toBeGreaterThan(20);
+    const exists = (path: string): boolean => [join(repo, 'packages', path), join(repo, 'apps', path)].some((full) => statSync(full, { throwIfNoEntry: false }) !== undefined);
+    expect(named.filter((n) => !exists(n.path)).map((n) => `docs/${n.page}: ${n.path}`)).toEqual([]);
   });
 });
