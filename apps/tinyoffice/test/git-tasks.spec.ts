@@ -85,7 +85,7 @@ function agentScript(dir: string, name: string, file: string, content: string, f
       `if [ -e ${file} ]; then ${again}`,
       `else printf '${content}\\n' > ${file} && git add ${file} && ${COMMIT} -m 'Add ${file}'; fi || exit 1`,
       // Renamed once complete: a redirect's file exists before curl has the answer.
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${answer}.tmp" && mv "${answer}.tmp" "${answer}"`,
+      `curl -q -sS --noproxy "*" -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > "${answer}.tmp" && mv "${answer}.tmp" "${answer}"`,
       '',
     ].join('\n'),
   );
@@ -377,7 +377,7 @@ test('a task whose check still fails after maxRounds waits for a person: its det
     script,
     [
       `[ -e broken.txt ] || { printf 'oops\\n' > broken.txt && git add broken.txt && ${COMMIT} -m 'Add broken.txt'; } || exit 1`,
-      `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > /dev/null`,
+      `curl -q -sS --noproxy "*" -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task" > /dev/null`,
       '',
     ].join('\n'),
   );

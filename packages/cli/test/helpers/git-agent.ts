@@ -26,6 +26,6 @@ export function createCoderDaemon(prefix: string): Promise<TestDaemon> {
  * answer, so a test never reads a half-written one).
  */
 export function sayDoneLine(answer?: string): string {
-  const call = `curl -sS -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task"`;
+  const call = `curl -q -sS --noproxy "*" -X PATCH -H "authorization: Bearer $TINYAGI_RUN_TOKEN" -H 'content-type: application/json' -d '{"status":"review"}' "$TINYAGI_API_URL/api/runs/$TINYAGI_RUN_ID/task"`;
   return answer === undefined ? `${call} > /dev/null` : `${call} > "${answer}.tmp" && mv "${answer}.tmp" "${answer}"`;
 }
