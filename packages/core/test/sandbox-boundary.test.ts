@@ -60,6 +60,7 @@ beforeAll(async () => {
   writeFileSync(join(home, '.claude', '.credentials.json'), '{"claudeAiOauth":{"accessToken":"oauth-secret"}}');
   writeFileSync(join(home, '.codex', 'auth.json'), '{"OPENAI_API_KEY":"sk-codex-secret"}');
   writeFileSync(join(home, '.netrc'), 'machine example.com password netrc-secret\n');
+  writeFileSync(join(home, '.curlrc'), 'header = "Authorization: Bearer curlrc-secret"\n');
   writeFileSync(join(tinyHome, 'api-token'), `${TOKEN_SECRET}\n`, { mode: 0o600 });
   writeFileSync(join(tinyHome, 'settings.json'), '{"models":{"anthropic":{"api_key":"sk-ant-settings-secret"}}}');
   writeFileSync(join(wsRoot, 'other', 'notes.txt'), `${OTHER_SECRET}\n`);
@@ -140,6 +141,7 @@ describe('the boundary (real bwrap)', () => {
       ['~/.ssh by its path', `cat ${home}/.ssh/id_ed25519`],
       ['~/.aws', `cat ${home}/.aws/credentials`],
       ['~/.netrc', `grep -q secret ${home}/.netrc`],
+      ['~/.curlrc', `grep -q secret ${home}/.curlrc`],
       ["the user's Claude Code login", `cat ${home}/.claude/.credentials.json`],
       ["the user's Codex login", `cat ${home}/.codex/auth.json`],
       ['the API token', `cat ${tinyHome}/api-token`],
@@ -331,7 +333,7 @@ describe('the boundary (real bwrap)', () => {
 
   it('hides the hidden paths that exist, the workspace root and the TinyAGI home among them', () => {
     const hidden = hiddenPaths({ env: daemonEnv, tinyHome, workspaceRoot: wsRoot });
-    for (const path of [join(home, '.ssh'), join(home, '.aws'), join(home, '.claude'), join(home, '.codex'), join(home, '.netrc'), tinyHome, wsRoot]) expect(hidden).toContain(path);
+    for (const path of [join(home, '.ssh'), join(home, '.aws'), join(home, '.claude'), join(home, '.codex'), join(home, '.netrc'), join(home, '.curlrc'), tinyHome, wsRoot]) expect(hidden).toContain(path);
     expect(hidden).not.toContain(join(home, '.docker'));
   });
 

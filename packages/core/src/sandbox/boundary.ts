@@ -56,7 +56,23 @@ export const CONTROL_FD = 3;
 export const SANDBOX_INIT = join(CORE_ROOT, 'sandbox', 'sandbox-init.mjs');
 
 /** Relative to the user's home: credentials hidden in every sandbox (the CLIs' own homes are their runtimes', `cliHomes`). */
-const CREDENTIALS_IN_HOME = ['.ssh', '.aws', '.azure', '.config/gcloud', '.kube', '.config/gh', '.gnupg', '.netrc', '.git-credentials', '.npmrc', '.pypirc', '.docker'];
+const CREDENTIALS_IN_HOME = [
+  '.ssh',
+  '.aws',
+  '.azure',
+  '.config/gcloud',
+  '.kube',
+  '.config/gh',
+  '.gnupg',
+  '.netrc',
+  '.git-credentials',
+  '.npmrc',
+  '.pypirc',
+  '.docker',
+  // curl's and wget's own settings: a user, a password, an authorization header, a proxy.
+  '.curlrc',
+  '.wgetrc',
+];
 
 /** Every registered runtime's CLI home (its descriptor's `home`, docs/kinds.md): plugins' included. */
 function cliHomes(): RuntimeHome[] {
