@@ -333,7 +333,8 @@ describe('the boundary (real bwrap)', () => {
 
   it('hides the hidden paths that exist, the workspace root and the TinyAGI home among them', () => {
     const hidden = hiddenPaths({ env: daemonEnv, tinyHome, workspaceRoot: wsRoot });
-    for (const path of [join(home, '.ssh'), join(home, '.aws'), join(home, '.claude'), join(home, '.codex'), join(home, '.netrc'), join(home, '.curlrc'), tinyHome, wsRoot]) expect(hidden).toContain(path);
+    for (const path of [join(home, '.ssh'), join(home, '.aws'), join(home, '.claude'), join(home, '.codex'), join(home, '.netrc'), join(home, '.curlrc'), tinyHome, wsRoot])
+      expect(hidden).toContain(path);
     expect(hidden).not.toContain(join(home, '.docker'));
   });
 
