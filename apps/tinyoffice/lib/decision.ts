@@ -2,7 +2,7 @@
  * A conversation waiting for the person's decision (`awaitingDecision`): a loop or budget guard
  * held a handoff back, stopped the conversation, or warned that a soft limit was reached. The
  * person answers `continue` (the conversation's limits are raised and held work delivered) or
- * `stop`, on that conversation by its id (POST /api/conversations/:id/decision).
+ * `stop`, on that conversation by its id (POST /api/conversations/:id/answer).
  */
 import type { OutboxView, TinyEvent } from '@tinyagi/client';
 

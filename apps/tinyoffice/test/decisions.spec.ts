@@ -95,11 +95,11 @@ test('a handoff held by a guard shows live on the conversation page with the gua
   await look(page, '/conversations/view (waiting for a decision)');
 
   // A request that fails says so in plain words; the conversation still waits.
-  await page.route('**/api/conversations/*/decision', (route) => route.abort('connectionrefused'));
+  await page.route('**/api/conversations/*/answer', (route) => route.abort('connectionrefused'));
   await banner().getByRole('button', { name: 'Continue' }).click();
   await expect(banner().getByRole('alert')).toContainText('Continue was not sent: Cannot reach the TinyAGI server');
   await expect(banner().getByRole('alert')).toContainText('The conversation still waits for your decision; try again.');
-  await page.unroute('**/api/conversations/*/decision');
+  await page.unroute('**/api/conversations/*/answer');
 
   await banner().getByRole('button', { name: 'Continue' }).click();
   await expect(banner()).toHaveCount(0);

@@ -57,6 +57,7 @@ export const ROUTE_TABLE = {
   chatStatus: { method: 'GET', path: '/api/chats/status' },
   resetChat: { method: 'POST', path: '/api/chats/reset', body: true },
   cancelConversation: { method: 'POST', path: '/api/conversations/:id/cancel' },
+  answerConversation: { method: 'POST', path: '/api/conversations/:id/answer', body: true },
   decideConversation: { method: 'POST', path: '/api/conversations/:id/decision', body: true },
   steerRun: { method: 'POST', path: '/api/runs/:id/steer', body: true },
   getRunSteering: { method: 'GET', path: '/api/runs/:id/steering' },

@@ -113,6 +113,7 @@ export function contractRouteSchema(name: RouteName, def: RouteDef) {
     ...(def.body ? { body: rejectUnknownKeys(def.body) } : {}),
     response: { [status]: success, '4xx': ErrorBodySchema, '5xx': ErrorBodySchema },
     ...(def.auth === 'none' ? { security: [] } : {}),
+    ...(def.deprecated ? { deprecated: true } : {}),
   };
 }
 

@@ -299,7 +299,7 @@ describe('messages and queue', () => {
     await rejects(h.client.cancelConversation({ params: { id: 'conv_nope' } }), 404, 'CONVERSATION_NOT_FOUND');
   });
 
-  it('a conversation a guard holds waits for a decision: continue raises its limits, stop ends it; anything else is 409, 404 or 400', async () => {
+  it('a conversation a guard holds waits for a decision: continue raises its limits, stop ends it (also through its old operation decideConversation); anything else is 409, 404 or 400', async () => {
     await h.client.putAgent({ params: { id: 'ping' }, body: { name: 'Ping', provider: 'mock', mock: { reply: 'Over to you. [@pong: your turn]' } } });
     await h.client.putAgent({ params: { id: 'pong' }, body: { name: 'Pong', provider: 'mock', mock: { reply: 'Back at you. [@ping: yours]' } } });
     await h.client.putTeam({ params: { id: 'pingpong' }, body: { name: 'Ping-pong', agents: ['ping', 'pong'], leader_agent: 'ping' } });
@@ -308,10 +308,11 @@ describe('messages and queue', () => {
       waitFor(async () => ((await h.client.getConversation({ params: { id: sent.conversationId } })).conversation.awaitingDecision ? true : undefined), 20_000, 'the guard to hold the rally');
     await waiting();
 
-    const resumed = await h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'continue' } });
+    const resumed = await h.client.answerConversation({ params: { id: sent.conversationId }, body: { decision: 'continue' } });
     expect(resumed).toEqual({ conversationId: sent.conversationId, decision: 'continue', reply: 'Limits raised to 2× for this conversation; 1 held message delivered.' });
     // The rally goes on until the raised limit holds it again.
     await waiting();
+    // The old operation (POST /api/conversations/:id/decision) still answers, the same way.
     const stopped = await h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'stop' } });
     expect(stopped.reply).toMatch(/^Stopped\. \d+ outstanding runs? cancelled\.$/);
     const tree = await h.client.getConversation({ params: { id: sent.conversationId } });
@@ -319,8 +320,10 @@ describe('messages and queue', () => {
     const notices = (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['system.notice'] })).map((e) => e.data.action);
     expect(notices).toEqual(['continue', 'stop']);
 
+    await rejects(h.client.answerConversation({ params: { id: sent.conversationId }, body: { decision: 'continue' } }), 409, 'INVALID_STATE');
+    await rejects(h.client.answerConversation({ params: { id: 'conv_nope' }, body: { decision: 'stop' } }), 404, 'CONVERSATION_NOT_FOUND');
+    await rejects(h.client.answerConversation({ params: { id: sent.conversationId }, body: { decision: 'maybe' } as never }), 400, 'VALIDATION_FAILED');
     await rejects(h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'continue' } }), 409, 'INVALID_STATE');
-    await rejects(h.client.decideConversation({ params: { id: 'conv_nope' }, body: { decision: 'stop' } }), 404, 'CONVERSATION_NOT_FOUND');
     await rejects(h.client.decideConversation({ params: { id: sent.conversationId }, body: { decision: 'maybe' } as never }), 400, 'VALIDATION_FAILED');
     await h.client.deleteTeam({ params: { id: 'pingpong' } });
     for (const id of ['ping', 'pong']) await h.client.deleteAgent({ params: { id } });
@@ -1235,6 +1238,7 @@ interface OpenApiOperation {
   requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, { content?: Record<string, { schema: JsonSchema }> }>;
   security?: unknown[];
+  deprecated?: boolean;
 }
 interface OpenApiDocument {
   openapi: string;
@@ -1393,6 +1397,7 @@ describe('coverage', () => {
       for (const error of ['4XX', '5XX']) check(name, `${error} schema`, docSkeleton(doc, op.responses[error]?.content?.['application/json']?.schema), zodSkeleton(ErrorBodySchema, 'output'));
 
       check(name, 'security', op.security, def.auth === 'none' ? [] : undefined);
+      check(name, 'deprecated', op.deprecated, def.deprecated);
     }
     const events = doc.paths[EVENTS_PATH]?.['get'];
     check(

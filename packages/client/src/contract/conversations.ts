@@ -161,6 +161,10 @@ export const RunActionSchema = z.discriminatedUnion('type', [
 ]);
 export type RunAction = z.infer<typeof RunActionSchema>;
 
+/** A person's answer to a conversation that waits for their decision (`continue` or `stop`). */
+export const AnswerConversationBodySchema = z.strictObject({ decision: DecisionSchema });
+export const AnswerConversationResultSchema = z.object({ conversationId: Str, decision: DecisionSchema, reply: Str });
+
 export const conversationsContract = {
   listConversations: route({
     method: 'GET',
@@ -221,15 +225,26 @@ export const conversationsContract = {
     params: IdParamsSchema,
     response: z.object({ conversationId: Str, status: z.enum(CONVERSATION_STATUSES), alreadyEnded: Bool, cancelled: StrArray }),
   }),
-  decideConversation: route({
+  answerConversation: route({
     method: 'POST',
-    path: '/api/conversations/:id/decision',
+    path: '/api/conversations/:id/answer',
     summary:
       'Answer a conversation that waits for your decision (a guard held its work): `continue` raises its limits and delivers what was held, `stop` ends it. 409 INVALID_STATE when it does not wait.',
     tag: 'conversations',
     params: IdParamsSchema,
-    body: z.strictObject({ decision: DecisionSchema }),
-    response: z.object({ conversationId: Str, decision: DecisionSchema, reply: Str }),
+    body: AnswerConversationBodySchema,
+    response: AnswerConversationResultSchema,
+  }),
+  /** The old name and path of answerConversation, still served for the clients written against it. */
+  decideConversation: route({
+    method: 'POST',
+    path: '/api/conversations/:id/decision',
+    summary: 'Deprecated: the old name and path of answerConversation (POST /api/conversations/:id/answer), which it does the same as.',
+    tag: 'conversations',
+    deprecated: true,
+    params: IdParamsSchema,
+    body: AnswerConversationBodySchema,
+    response: AnswerConversationResultSchema,
   }),
   cancelRun: route({
     method: 'POST',

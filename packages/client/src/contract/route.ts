@@ -32,6 +32,11 @@ export interface RouteDef {
   auth?: RouteAuth;
   /** Rate limited per credential (see security/guard.ts installRateLimits). */
   rateLimit?: RateLimitClass;
+  /**
+   * An old name (and path) of a route that was renamed, still served so clients written against
+   * it keep working; the OpenAPI document marks it deprecated and docs/api.md names its successor.
+   */
+  deprecated?: true;
 }
 
 export type RateLimitClass = 'message' | 'pairing';

@@ -1,4 +1,5 @@
 /** Conversations (run trees, transcripts, cancel) and runs (get, cancel, steer, spawn). */
+import type { Decision } from '@tinyagi/client/contract';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { requestedBy } from '../requested-by.ts';
@@ -10,6 +11,7 @@ type Names =
   | 'getTranscript'
   | 'getTranscriptMarkdown'
   | 'cancelConversation'
+  | 'answerConversation'
   | 'decideConversation'
   | 'getRun'
   | 'cancelRun'
@@ -24,6 +26,10 @@ const HANDOFF_WINDOW = 20_000;
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
   const { conversations, steering, views } = ctx.orchestratorServices;
+  const answerConversation = async (id: string, decision: Decision) => {
+    const answered = await conversations.continueOrStop(id, decision);
+    return { conversationId: answered.conversationId, decision, reply: answered.reply ?? '' };
+  };
   return {
     listConversations: ({ query }) =>
       ctx.stores.runs.listConversations({
@@ -51,10 +57,10 @@ export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
       return await conversations.cancelConversation(conversation.id, `cancelled by ${requestedBy(auth, request)}`);
     },
 
-    decideConversation: async ({ params, body }) => {
-      const answered = await conversations.continueOrStop(params.id, body.decision);
-      return { conversationId: answered.conversationId, decision: body.decision, reply: answered.reply ?? '' };
-    },
+    answerConversation: async ({ params, body }) => await answerConversation(params.id, body.decision),
+
+    // The old name and path of answerConversation (docs/api.md: deprecated).
+    decideConversation: async ({ params, body }) => await answerConversation(params.id, body.decision),
 
     getRun: async ({ params }) => {
       const run = await ctx.stores.runs.mustGetRun(params.id);

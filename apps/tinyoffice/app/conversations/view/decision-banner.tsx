@@ -2,7 +2,7 @@
 /**
  * The banner of a conversation that waits for the person's decision (lib/decision.ts): what the
  * guard did, and Continue / Stop, which answer this conversation by its id
- * (POST /api/conversations/:id/decision).
+ * (POST /api/conversations/:id/answer).
  */
 import { useState } from 'react';
 import { type ConversationView, type Decision, isApiError } from '@tinyagi/client';
@@ -19,7 +19,7 @@ export function DecisionBanner({ conversation, note, onAnswered }: { conversatio
     setBusy(decision);
     setError(null);
     try {
-      const result = await api().decideConversation({ params: { id: conversation.id }, body: { decision } });
+      const result = await api().answerConversation({ params: { id: conversation.id }, body: { decision } });
       onAnswered(result.reply);
     } catch (err) {
       // Decided meanwhile (in a terminal, another tab): the page reloads the conversation.
