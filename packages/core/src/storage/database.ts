@@ -123,6 +123,50 @@ function restrictDatabaseFiles(path: string): void {
 
 export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
   const durability = options.durability ?? 'full';
+  const sqlite = openConnection(options);
+  const durable = durability === 'full' && !options.readonly && options.path !== ':memory:' ? new DurableCommits(options.path) : undefined;
+  const writes = new SqliteWrites(sqlite, durable);
+  const statements = new Map<string, Database.Statement>();
+  return {
+    path: options.path,
+    durability,
+    sqlite,
+    write: (fn) => writes.write(fn),
+    writeLazy(fn) {
+      return writes.writeLazy(() => this.write(fn));
+    },
+    prepare(sql: string) {
+      let stmt = statements.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        statements.set(sql, stmt);
+      }
+      return stmt;
+    },
+    deleteInBatches(sql, params, batchSize) {
+      const stmt = this.prepare(sql);
+      let total = 0;
+      for (;;) {
+        const n = this.write(() => stmt.run(...params, batchSize).changes);
+        total += n;
+        if (n < batchSize) return total;
+      }
+    },
+    transactionPending: () => writes.transactionPending(),
+    afterCommit: (cb) => writes.afterCommit(cb),
+    beforeEachWrite: (hook) => writes.beforeEachWrite(hook),
+    onCommit: (cb) => writes.onCommit(cb),
+    whenDurable: () => durable?.whenDurable() ?? Promise.resolve(),
+    transaction: (fn, transactionOptions) => writes.transaction(fn, transactionOptions),
+    close() {
+      durable?.flushSync();
+      if (sqlite.open) sqlite.close();
+    },
+  };
+}
+
+/** The connection, created 0600, its pragmas set and (unless read-only) its migrations applied. */
+function openConnection(options: OpenDatabaseOptions): Database.Database {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   if (options.path !== ':memory:' && !options.readonly) restrictDatabaseFiles(options.path);
   let sqlite: Database.Database;
@@ -150,221 +194,224 @@ export function openDatabase(options: OpenDatabaseOptions): TinyDatabase {
       throw classifyDatabaseError(err, `Cannot migrate database ${options.path}`);
     }
   }
-  let depth = 0;
-  let committed: Array<() => void> = [];
-  let committedNow: Array<() => void> = [];
-  let lazy = false;
-  const writeHooks = new Set<() => (() => void) | undefined>();
+  return sqlite;
+}
+
+/**
+ * The write transactions of one connection: synchronous writes (nested ones as savepoints), the
+ * asynchronous transaction (docs/storage.md) and the callbacks that follow a commit or are
+ * dropped with a rollback. The asynchronous transactions are serialised by a promise chain; while
+ * one is open (suspended at an await), synchronous writes from outside its callback are refused.
+ */
+class SqliteWrites {
+  readonly #sqlite: Database.Database;
+  readonly #durable: DurableCommits | undefined;
+  // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new
+  // wrapper per call, which showed up at ~10 µs per write in profiles of the hot paths.
+  readonly #tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
+  #depth = 0;
+  /** `afterCommit` and `onCommit` callbacks of the open outermost write. */
+  #committed: Array<() => void> = [];
+  #committedNow: Array<() => void> = [];
+  #lazy = false;
+  readonly #writeHooks = new Set<() => (() => void) | undefined>();
   /** Undo callbacks of the write hooks that ran in the open outermost write. */
-  let hooksUndo: Array<() => void> = [];
-  // The asynchronous transaction (docs/storage.md): serialised by a promise chain; while one is
-  // open (suspended at an await), synchronous writes from outside its callback are refused.
-  let asyncChain: Promise<unknown> = Promise.resolve();
-  let asyncOpen: SqliteTransaction | undefined;
-  const inside = new AsyncLocalStorage<SqliteTransaction>();
-  const outsideAsync = (): boolean => asyncOpen !== undefined && inside.getStore()?.root !== asyncOpen;
-  const refuseOutside = (): void => {
-    if (outsideAsync()) {
+  #hooksUndo: Array<() => void> = [];
+  #asyncChain: Promise<unknown> = Promise.resolve();
+  #asyncOpen: SqliteTransaction | undefined;
+  readonly #inside = new AsyncLocalStorage<SqliteTransaction>();
+  readonly #frameOps: FrameOps = {
+    savepointOf: (frame, fn) => this.#savepointOf(frame, fn),
+    afterCommit: (cb) => this.#committed.push(cb),
+  };
+
+  constructor(sqlite: Database.Database, durable: DurableCommits | undefined) {
+    this.#sqlite = sqlite;
+    this.#durable = durable;
+    this.#tx = {
+      begin: sqlite.prepare('BEGIN IMMEDIATE'),
+      commit: sqlite.prepare('COMMIT'),
+      rollback: sqlite.prepare('ROLLBACK'),
+      savepoint: sqlite.prepare('SAVEPOINT tinyagi_write'),
+      release: sqlite.prepare('RELEASE tinyagi_write'),
+      rollbackTo: sqlite.prepare('ROLLBACK TO tinyagi_write'),
+    };
+  }
+
+  #outsideAsync(): boolean {
+    return this.#asyncOpen !== undefined && this.#inside.getStore()?.root !== this.#asyncOpen;
+  }
+
+  #refuseOutside(): void {
+    if (this.#outsideAsync()) {
       throw new TinyError(
         'DB_BUSY',
         'A synchronous write ran while an asynchronous transaction is open on this connection (it would have joined that transaction); write through transaction() instead.',
       );
     }
-  };
-  const durable = durability === 'full' && !options.readonly && options.path !== ':memory:' ? new DurableCommits(options.path) : undefined;
-  // Transaction control with cached statements: better-sqlite3's `transaction()` builds a new
-  // wrapper per call, which showed up at ~10 µs per write in profiles of the hot paths.
-  const tx = {
-    begin: sqlite.prepare('BEGIN IMMEDIATE'),
-    commit: sqlite.prepare('COMMIT'),
-    rollback: sqlite.prepare('ROLLBACK'),
-    savepoint: sqlite.prepare('SAVEPOINT tinyagi_write'),
-    release: sqlite.prepare('RELEASE tinyagi_write'),
-    rollbackTo: sqlite.prepare('ROLLBACK TO tinyagi_write'),
-  };
-  const statements = new Map<string, Database.Statement>();
+  }
+
   /** Rolls back the innermost savepoint and drops the callbacks registered inside it. */
-  const undoSavepoint = (mark: number, markNow: number): void => {
-    if (sqlite.inTransaction) {
-      tx.rollbackTo.run();
-      tx.release.run();
+  #undoSavepoint(mark: number, markNow: number): void {
+    if (this.#sqlite.inTransaction) {
+      this.#tx.rollbackTo.run();
+      this.#tx.release.run();
     }
-    committed.length = mark;
-    committedNow.length = markNow;
-  };
-  const database: TinyDatabase = {
-    path: options.path,
-    durability,
-    sqlite,
-    write<T>(fn: () => T): T {
-      if (asyncOpen !== undefined) refuseOutside();
-      if (depth > 0) {
-        // A savepoint: if it rolls back, so do the callbacks registered inside it.
-        const mark = committed.length;
-        const markNow = committedNow.length;
-        tx.savepoint.run();
-        try {
-          const result = noPromise(fn());
-          tx.release.run();
-          return result;
-        } catch (err) {
-          undoSavepoint(mark, markNow);
-          throw err;
-        }
+    this.#committed.length = mark;
+    this.#committedNow.length = markNow;
+  }
+
+  /** After the outermost commit: runs the `onCommit` callbacks, then the `afterCommit` ones once the commit is durable (when `waitForDisk`). */
+  #publishCommit(waitForDisk: boolean): void {
+    const callbacks = this.#committed;
+    this.#committed = [];
+    const now = this.#committedNow;
+    this.#committedNow = [];
+    for (const cb of now) cb();
+    if (this.#durable) this.#durable.committed(callbacks, waitForDisk);
+    else for (const cb of callbacks) cb();
+  }
+
+  write<T>(fn: () => T): T {
+    if (this.#asyncOpen !== undefined) this.#refuseOutside();
+    if (this.#depth > 0) {
+      // A savepoint: if it rolls back, so do the callbacks registered inside it.
+      const mark = this.#committed.length;
+      const markNow = this.#committedNow.length;
+      this.#tx.savepoint.run();
+      try {
+        const result = noPromise(fn());
+        this.#tx.release.run();
+        return result;
+      } catch (err) {
+        this.#undoSavepoint(mark, markNow);
+        throw err;
       }
-      depth++;
+    }
+    this.#depth++;
+    let result: T;
+    try {
+      this.#tx.begin.run();
+      try {
+        for (const hook of this.#writeHooks) {
+          const undo = hook();
+          if (undo) this.#hooksUndo.push(undo);
+        }
+        result = noPromise(fn());
+        this.#tx.commit.run();
+      } catch (err) {
+        if (this.#sqlite.inTransaction) this.#tx.rollback.run();
+        throw err;
+      }
+    } catch (err) {
+      this.#committed = [];
+      this.#committedNow = [];
+      const undo = this.#hooksUndo;
+      this.#hooksUndo = [];
+      for (const cb of undo) cb();
+      throw err;
+    } finally {
+      this.#depth--;
+    }
+    this.#hooksUndo = [];
+    this.#publishCommit(!this.#lazy);
+    return result;
+  }
+
+  /** `write` (through the database's own `write`) with a lazy commit, when it is the outermost one on a durable file. */
+  writeLazy<T>(write: () => T): T {
+    if (this.#depth > 0 || this.#durable === undefined) return write();
+    this.#lazy = true;
+    try {
+      return write();
+    } finally {
+      this.#lazy = false;
+    }
+  }
+
+  transactionPending(): Promise<void> | undefined {
+    if (this.#asyncOpen === undefined || !this.#outsideAsync()) return undefined;
+    return this.#asyncChain.then(() => undefined);
+  }
+
+  afterCommit(cb: () => void): void {
+    if (this.#asyncOpen !== undefined && this.#outsideAsync()) {
+      if (this.#durable) this.#durable.committed([cb], false);
+      else cb();
+    } else if (this.#depth > 0) this.#committed.push(cb);
+    else if (this.#durable) this.#durable.committed([cb], false);
+    else cb();
+  }
+
+  beforeEachWrite(hook: () => (() => void) | undefined): () => void {
+    this.#writeHooks.add(hook);
+    return () => this.#writeHooks.delete(hook);
+  }
+
+  onCommit(cb: () => void): void {
+    if (this.#asyncOpen !== undefined && this.#outsideAsync()) cb();
+    else if (this.#depth > 0) this.#committedNow.push(cb);
+    else cb();
+  }
+
+  transaction<T>(fn: (tx: Transaction) => Awaitable<T>, options: TransactionOptions = {}): Promise<T> {
+    const current = this.#inside.getStore();
+    if (current && current.root === this.#asyncOpen) return current.savepoint(fn);
+    const run = (): Promise<T> => this.#runTransaction(fn, options);
+    const result = this.#asyncChain.then(run, run);
+    this.#asyncChain = result.catch(() => undefined);
+    return result;
+  }
+
+  /** One outermost asynchronous transaction, run when the ones queued before it have ended. */
+  async #runTransaction<T>(fn: (tx: Transaction) => Awaitable<T>, options: TransactionOptions): Promise<T> {
+    if (this.#depth > 0) throw new TinyError('INVALID_STATE', 'transaction() was awaited inside a synchronous write; a synchronous write cannot wait for it.');
+    const root = new SqliteTransaction(this.#frameOps);
+    this.#depth++;
+    this.#asyncOpen = root;
+    try {
+      this.#tx.begin.run();
       let result: T;
       try {
-        tx.begin.run();
-        try {
-          for (const hook of writeHooks) {
-            const undo = hook();
-            if (undo) hooksUndo.push(undo);
-          }
-          result = noPromise(fn());
-          tx.commit.run();
-        } catch (err) {
-          if (sqlite.inTransaction) tx.rollback.run();
-          throw err;
-        }
+        result = await this.#inside.run(root, () => fn(root));
+        root.close();
+        this.#tx.commit.run();
       } catch (err) {
-        committed = [];
-        committedNow = [];
-        const undo = hooksUndo;
-        hooksUndo = [];
-        for (const cb of undo) cb();
+        root.close();
+        if (this.#sqlite.inTransaction) this.#tx.rollback.run();
+        this.#committed = [];
+        this.#committedNow = [];
         throw err;
-      } finally {
-        depth--;
       }
-      hooksUndo = [];
-      const callbacks = committed;
-      committed = [];
-      const now = committedNow;
-      committedNow = [];
-      for (const cb of now) cb();
-      if (durable) durable.committed(callbacks, !lazy);
-      else for (const cb of callbacks) cb();
+      this.#asyncOpen = undefined;
+      this.#depth--;
+      this.#publishCommit(options.durable !== false);
       return result;
-    },
-    writeLazy<T>(fn: () => T): T {
-      if (depth > 0 || durable === undefined) return this.write(fn);
-      lazy = true;
-      try {
-        return this.write(fn);
-      } finally {
-        lazy = false;
+    } finally {
+      if (this.#asyncOpen === root) {
+        this.#asyncOpen = undefined;
+        this.#depth--;
       }
-    },
-    prepare(sql: string) {
-      let stmt = statements.get(sql);
-      if (!stmt) {
-        stmt = sqlite.prepare(sql);
-        statements.set(sql, stmt);
-      }
-      return stmt;
-    },
-    deleteInBatches(sql, params, batchSize) {
-      const stmt = this.prepare(sql);
-      let total = 0;
-      for (;;) {
-        const n = this.write(() => stmt.run(...params, batchSize).changes);
-        total += n;
-        if (n < batchSize) return total;
-      }
-    },
-    transactionPending() {
-      if (asyncOpen === undefined || !outsideAsync()) return undefined;
-      return asyncChain.then(() => undefined);
-    },
-    afterCommit(cb: () => void) {
-      if (asyncOpen !== undefined && outsideAsync()) {
-        if (durable) durable.committed([cb], false);
-        else cb();
-      } else if (depth > 0) committed.push(cb);
-      else if (durable) durable.committed([cb], false);
-      else cb();
-    },
-    beforeEachWrite(hook) {
-      writeHooks.add(hook);
-      return () => writeHooks.delete(hook);
-    },
-    onCommit(cb: () => void) {
-      if (asyncOpen !== undefined && outsideAsync()) cb();
-      else if (depth > 0) committedNow.push(cb);
-      else cb();
-    },
-    whenDurable() {
-      return durable?.whenDurable() ?? Promise.resolve();
-    },
-    transaction<T>(fn: (tx: Transaction) => Awaitable<T>, options: TransactionOptions = {}): Promise<T> {
-      const current = inside.getStore();
-      if (current && current.root === asyncOpen) return current.savepoint(fn);
-      const run = async (): Promise<T> => {
-        if (depth > 0) throw new TinyError('INVALID_STATE', 'transaction() was awaited inside a synchronous write; a synchronous write cannot wait for it.');
-        const root = new SqliteTransaction(frameOps);
-        depth++;
-        asyncOpen = root;
-        try {
-          tx.begin.run();
-          let result: T;
-          try {
-            result = await inside.run(root, () => fn(root));
-            root.close();
-            tx.commit.run();
-          } catch (err) {
-            root.close();
-            if (sqlite.inTransaction) tx.rollback.run();
-            committed = [];
-            committedNow = [];
-            throw err;
-          }
-          const callbacks = committed;
-          committed = [];
-          const now = committedNow;
-          committedNow = [];
-          asyncOpen = undefined;
-          depth--;
-          for (const cb of now) cb();
-          if (durable) durable.committed(callbacks, options.durable !== false);
-          else for (const cb of callbacks) cb();
-          return result;
-        } finally {
-          if (asyncOpen === root) {
-            asyncOpen = undefined;
-            depth--;
-          }
-        }
-      };
-      const result = asyncChain.then(run, run);
-      asyncChain = result.catch(() => undefined);
-      return result;
-    },
-    close() {
-      durable?.flushSync();
-      if (sqlite.open) sqlite.close();
-    },
-  };
+    }
+  }
 
   /** A savepoint of the open asynchronous transaction, run by `frame` (one at a time per frame). */
-  async function savepointOf<T>(frame: SqliteTransaction, fn: (tx: Transaction) => Awaitable<T>): Promise<T> {
-    const child = new SqliteTransaction(frameOps, frame.root);
-    const mark = committed.length;
-    const markNow = committedNow.length;
-    tx.savepoint.run();
+  async #savepointOf<T>(frame: SqliteTransaction, fn: (tx: Transaction) => Awaitable<T>): Promise<T> {
+    const child = new SqliteTransaction(this.#frameOps, frame.root);
+    const mark = this.#committed.length;
+    const markNow = this.#committedNow.length;
+    this.#tx.savepoint.run();
     try {
-      const result = await inside.run(child, () => fn(child));
+      const result = await this.#inside.run(child, () => fn(child));
       child.close();
-      tx.release.run();
+      this.#tx.release.run();
       return result;
     } catch (err) {
       child.close();
-      undoSavepoint(mark, markNow);
+      this.#undoSavepoint(mark, markNow);
       throw err;
     }
   }
-  const frameOps: FrameOps = { savepointOf, afterCommit: (cb) => committed.push(cb) };
-  return database;
 }
 
 interface FrameOps {
