@@ -1,6 +1,6 @@
 /**
  * Who asked for a cancel or a steering command, in words a person reads in the run tree, the
- * transcript and a conversation's end reason: TinyOffice (an office session), a channel (its
+ * transcript and a conversation's end reason: TinyOffice (a login), a channel (its
  * `/stop`), or a token client, which may name itself with the `x-tinyagi-client` header (the
  * CLI, the dashboard); otherwise "the API".
  */
@@ -15,7 +15,7 @@ const CLIENT_NAME = /^[\w .()@/-]{1,40}$/;
 
 export function requestedBy(auth: AuthInfo, request: FastifyRequest): string {
   switch (auth.kind) {
-    case 'session':
+    case 'login':
       return 'TinyOffice';
     case 'channel':
       return `the ${auth.channel} channel`;
@@ -49,7 +49,7 @@ function isOwnLabel(name: string): boolean {
  */
 export function decidedBy(auth: AuthInfo, request: FastifyRequest, by: string | undefined): string {
   if (auth.kind === 'channel' && by !== undefined) return by;
-  if (auth.kind === 'session') return 'tinyoffice';
+  if (auth.kind === 'login') return 'tinyoffice';
   if (auth.kind !== 'token') return requestedBy(auth, request);
   if (by !== undefined) {
     const label = by.trim();

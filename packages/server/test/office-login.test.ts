@@ -1,11 +1,11 @@
 /**
- * TinyOffice's session: a one-time login code (minted with the API token only) is exchanged once
+ * TinyOffice's login: a one-time login code (minted with the API token only) is exchanged once
  * for an HttpOnly, SameSite=Strict cookie; the cookie opens reads and the event stream, a write
  * with it must come from the page's own origin (CSRF), logout revokes it on the server, and a
  * restarted server still knows it. The static export is served at / with a strict CSP and no
  * way out of its directory.
  */
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,15 +86,15 @@ describe('login code -> session cookie', () => {
     const unknown = JSON.parse((await exchange('A'.repeat(32))).text).error;
     expect(unknown).toMatchObject({ code: 'LOGIN_CODE_INVALID', details: { reason: 'unknown' } });
 
-    const sessions = new OfficeLogins(h.home);
-    const minted = sessions.mintCode(1000);
-    expect(sessions.exchange(minted.code, minted.expiresAt + 1)).toEqual({ refused: 'expired' });
-    expect(sessions.exchange(minted.code, minted.expiresAt + 2)).toEqual({ refused: 'expired' });
+    const logins = new OfficeLogins(h.home);
+    const minted = logins.mintCode(1000);
+    expect(logins.exchange(minted.code, minted.expiresAt + 1)).toEqual({ refused: 'expired' });
+    expect(logins.exchange(minted.code, minted.expiresAt + 2)).toEqual({ refused: 'expired' });
     // One that expired unseen is pruned from the codes but still recognised.
-    const late = sessions.mintCode(2000);
-    sessions.mintCode(late.expiresAt + 10);
-    expect(sessions.exchange(late.code, late.expiresAt + 20)).toEqual({ refused: 'expired' });
-    expect(sessions.exchange(sessions.mintCode().code)).toHaveProperty('sessionId');
+    const late = logins.mintCode(2000);
+    logins.mintCode(late.expiresAt + 10);
+    expect(logins.exchange(late.code, late.expiresAt + 20)).toEqual({ refused: 'expired' });
+    expect(logins.exchange(logins.mintCode().code)).toHaveProperty('loginId');
   });
 
   it('refuses an unknown code, a code without Origin, and a code from a foreign origin', async () => {
@@ -105,16 +105,16 @@ describe('login code -> session cookie', () => {
     expect(JSON.parse(foreign.text).error.code).toBe('ORIGIN_NOT_ALLOWED');
   });
 
-  it('mints codes with the API token only: not without credentials, not with a session', async () => {
+  it('mints codes with the API token only: not without credentials, not with a login', async () => {
     expect((await httpRequest(h.port, { method: 'POST', path: '/api/auth/login-code' })).status).toBe(401);
     const cookie = await login();
-    const withSession = await httpRequest(h.port, { method: 'POST', path: '/api/auth/login-code', headers: { cookie, origin: own(), 'sec-fetch-site': 'same-origin' } });
-    expect(withSession.status).toBe(403);
-    expect(JSON.parse(withSession.text).error.code).toBe('SCOPE_FORBIDDEN');
+    const withLogin = await httpRequest(h.port, { method: 'POST', path: '/api/auth/login-code', headers: { cookie, origin: own(), 'sec-fetch-site': 'same-origin' } });
+    expect(withLogin.status).toBe(403);
+    expect(JSON.parse(withLogin.text).error.code).toBe('SCOPE_FORBIDDEN');
   });
 });
 
-describe('the session cookie on API calls', () => {
+describe('the login cookie on API calls', () => {
   it('opens reads and the event stream; refused without it or with a made-up one', async () => {
     const cookie = await login();
     const status = await httpRequest(h.port, { method: 'GET', path: '/api/status', headers: { cookie } });
@@ -164,14 +164,38 @@ describe('the session cookie on API calls', () => {
     expect(JSON.parse(after.text).error.code).toBe('SESSION_INVALID');
   });
 
-  it('keeps sessions across a restart in a file only the owner can read (hashes, not ids)', async () => {
+  it('keeps logins across a restart in a file only the owner can read (hashes, not ids)', async () => {
     const cookie = await login();
     const id = cookie.split('=')[1]!;
     const reopened = new OfficeLogins(h.home);
     expect(reopened.verify(id)).toBeGreaterThan(Date.now());
-    const file = join(h.home, 'office-sessions.json');
+    const file = join(h.home, 'office-logins.json');
     expect(statSync(file).mode & 0o077).toBe(0);
-    expect((await import('node:fs')).readFileSync(file, 'utf8')).not.toContain(id);
+    expect(readFileSync(file, 'utf8')).not.toContain(id);
+  });
+
+  it("reads the logins of the file's old name, office-sessions.json, when the new one is missing, and moves them at the first write", () => {
+    const home = mkdtempSync(join(tmpdir(), 'tinyagi-old-logins-'));
+    try {
+      // The file an older daemon wrote: [hash of the login id, expiry] pairs.
+      const before = new OfficeLogins(home);
+      const first = before.exchange(before.mintCode().code);
+      if (!('loginId' in first)) throw new Error('the code was refused');
+      const written = readFileSync(join(home, 'office-logins.json'), 'utf8');
+      rmSync(join(home, 'office-logins.json'));
+      writeFileSync(join(home, 'office-sessions.json'), written, { mode: 0o600 });
+
+      const upgraded = new OfficeLogins(home);
+      expect(upgraded.verify(first.loginId)).toBe(first.expiresAt);
+      // A new login writes the new file with both, and the old one goes.
+      const second = upgraded.exchange(upgraded.mintCode().code);
+      if (!('loginId' in second)) throw new Error('the code was refused');
+      expect(existsSync(join(home, 'office-sessions.json'))).toBe(false);
+      const reopened = new OfficeLogins(home);
+      expect([reopened.verify(first.loginId), reopened.verify(second.loginId)]).toEqual([first.expiresAt, second.expiresAt]);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
 

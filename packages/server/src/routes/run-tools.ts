@@ -56,7 +56,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
 
     getRunTask: async ({ params, auth }) => {
       // Reading is the run's, or a person's (the API token).
-      if (auth.kind !== 'token' && auth.kind !== 'session') ownRunOnly(auth, params.id, "read its conversation's task");
+      if (auth.kind !== 'token' && auth.kind !== 'login') ownRunOnly(auth, params.id, "read its conversation's task");
       return withComments((await taskOf(params.id)).task);
     },
 

@@ -101,25 +101,26 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     createTicket: () => createTicket(ctx.token),
 
     createLoginCode: ({ auth }) => {
-      // A session must not mint the next login (it would outlive its own logout).
+      // A login must not mint the next one (it would outlive its own logout).
       if (auth.kind !== 'token') throw new RequestError('SCOPE_FORBIDDEN', 'Login codes are minted with the API token only (`tinyagi office`).');
       return ctx.logins.mintCode();
     },
 
     createSession: ({ body, request, reply }) => {
-      // Login CSRF: only a page of an allowed origin may plant a session (the Origin was checked against the allowlist already).
+      // Login CSRF: only a page of an allowed origin may plant a login (the Origin was checked against the allowlist already).
       if (request.headers.origin === undefined) throw new RequestError('CSRF_REFUSED');
-      const session = ctx.logins.exchange(body.code);
-      if ('refused' in session) throw new RequestError('LOGIN_CODE_INVALID', LOGIN_REFUSALS[session.refused], { reason: session.refused });
-      reply.header('set-cookie', loginCookie(session.sessionId, session.expiresAt - Date.now()));
+      const login = ctx.logins.exchange(body.code);
+      if ('refused' in login) throw new RequestError('LOGIN_CODE_INVALID', LOGIN_REFUSALS[login.refused], { reason: login.refused });
+      reply.header('set-cookie', loginCookie(login.loginId, login.expiresAt - Date.now()));
       reply.header('cache-control', 'no-store');
-      return { ok: true as const, expiresAt: session.expiresAt };
+      return { ok: true as const, expiresAt: login.expiresAt };
     },
 
-    getSession: ({ auth }) => ({ kind: auth.kind === 'session' ? ('session' as const) : ('token' as const), expiresAt: auth.kind === 'session' ? auth.expiresAt : null }),
+    // The API still names a login `session` (the operations and `kind`), for the clients that use them (docs/glossary.md).
+    getSession: ({ auth }) => ({ kind: auth.kind === 'login' ? ('session' as const) : ('token' as const), expiresAt: auth.kind === 'login' ? auth.expiresAt : null }),
 
     deleteSession: ({ auth, reply }) => {
-      if (auth.kind === 'session') ctx.logins.revoke(auth.sessionId);
+      if (auth.kind === 'login') ctx.logins.revoke(auth.loginId);
       reply.header('set-cookie', loginCookie('', 0));
       return { ok: true as const };
     },

@@ -33,7 +33,7 @@ export type AuthInfo =
   | { kind: 'none' }
   | { kind: 'token' }
   | { kind: 'ticket' }
-  | { kind: 'session'; sessionId: string; expiresAt: number }
+  | { kind: 'login'; loginId: string; expiresAt: number }
   | { kind: 'run'; runId: string; conversationId: string }
   | { kind: 'tools'; token: string }
   | { kind: 'channel'; channel: string };
@@ -170,12 +170,12 @@ async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: Serve
       if (!verifyTicket(ctx.token, ticket)) throw new RequestError('TICKET_INVALID');
       return { kind: 'ticket' };
     }
-    const sessionId = cookieValue(request.headers.cookie, LOGIN_COOKIE);
-    if (sessionId === undefined || sessionId === '') throw new RequestError('AUTH_REQUIRED');
-    const expiresAt = ctx.logins.verify(sessionId);
+    const loginId = cookieValue(request.headers.cookie, LOGIN_COOKIE);
+    if (loginId === undefined || loginId === '') throw new RequestError('AUTH_REQUIRED');
+    const expiresAt = ctx.logins.verify(loginId);
     if (expiresAt === undefined) throw new RequestError('SESSION_INVALID');
     if (!SAFE_METHODS.has(request.method) && !isSameOriginWrite(request)) throw new RequestError('CSRF_REFUSED');
-    return { kind: 'session', sessionId, expiresAt };
+    return { kind: 'login', loginId, expiresAt };
   }
   if (isChannelToken(bearer)) {
     const channel = verifyChannelToken(ctx.token, bearer);
