@@ -28,7 +28,6 @@ const NOT_YET_SPLIT: Record<string, number> = {
   'apps/tinyoffice/components/approval-card.tsx ApprovalCard': 161,
   'packages/core/src/invoker/warm/invoke-warm.ts invokeWarm': 161,
   'packages/core/src/invoker/runtimes/mock.ts invokeMock': 158,
-  'packages/cli/src/daemon/run.ts runOnce': 157,
 };
 
 describe('function lengths', () => {

@@ -266,6 +266,52 @@ function timerService<T extends { stop(): unknown }>(name: string, start: () => 
   };
 }
 
+/** The orchestrator's queue loop; before it starts, the leases dead daemons (or dead nodes) held end. */
+function orchestratorService(life: Life, stores: StoreSet, worker: Orchestrator, cluster: ClusterMembership | undefined): Service {
+  return {
+    name: 'orchestrator',
+    async start() {
+      // This daemon holds the home's instance lock: leases of earlier daemons belong to dead
+      // processes. Ending them now resumes their work at once instead of after the lease length.
+      // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
+      const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
+      if (released > 0) life.logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
+      await worker.start();
+    },
+    stop: () => worker.stop(SHUTDOWN_GRACE_MS),
+  };
+}
+
+/** The agents' heartbeats: a message to each agent whose heartbeat is due and that is not busy. */
+function heartbeatService(life: Life, stores: StoreSet, worker: Orchestrator, getSettings: () => Settings): Service<HeartbeatScheduler> {
+  return timerService('heartbeat', () => {
+    const scheduler = new HeartbeatScheduler({
+      getSettings,
+      env: life.ctx.env,
+      busyAgents: () => busyAgents(stores),
+      send: async (agentId, content) => (await worker.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
+      onSent: async (agentId, messageId) => void (await stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } })),
+      logger: life.logger.child('heartbeat'),
+    });
+    scheduler.start();
+    return scheduler;
+  });
+}
+
+/** The schedules: each one's message submitted when it comes due. */
+function scheduleService(life: Life, stores: StoreSet, worker: Orchestrator): Service<ScheduleRunner> {
+  return timerService('scheduler', () => {
+    const scheduler = new ScheduleRunner({
+      store: stores.schedules,
+      fire: async ({ schedule, idempotencyKey }) => (await worker.submit({ ...scheduleMessage(schedule), idempotencyKey })).messageId,
+      nextRun: (schedule, after) => nextScheduleRun(schedule, after),
+      logger: life.logger.child('scheduler'),
+    });
+    scheduler.start();
+    return scheduler;
+  });
+}
+
 /**
  * One life of the daemon: its services started in order (each stops itself; a failure to start
  * stops those already started), then, on a signal or a restart, stopped in reverse order.
@@ -335,6 +381,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     // it ends, GET /api/status says `sandbox: null`, and `agent add` waits for it).
     if (Object.values(settings.agents ?? {}).some((a) => a.sandbox === 'on' || a.sandbox === 'required')) await sandboxCheck;
     // The task flow (docs/git-tasks.md): every transition of a repository-bound task, asked by the API and run here; started after the orchestrator.
+    // The forges a binding may name (docs/kinds.md, "Forges"), before the flow reads a binding.
     const taskFlow = new TaskFlow({ stores, orchestrator: worker, home: ctx.home, env: ctx.env, settings: getSettings, log: logger.child('tasks'), openForge: openGitHubForge });
     await services.start(
       serverService(() =>
@@ -369,49 +416,14 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
       ),
     );
     // Stopped before the server closes, so that agents blocked in `tinyagi call` can finish.
-    await services.start({
-      name: 'orchestrator',
-      async start() {
-        // This daemon holds the home's instance lock: leases of earlier daemons belong to dead
-        // processes. Ending them now resumes their work at once instead of after the lease length.
-        // On PostgreSQL other nodes' leases are theirs: only those of dead nodes end now.
-        const released = cluster ? await cluster.releaseDeadNodes() : await stores.queue.expireLeases((owner) => owner.startsWith(DAEMON_OWNER_PREFIX));
-        if (released > 0) logger.warn(`resuming ${released} message(s) a previous daemon was processing when it stopped`);
-        await worker.start();
-      },
-      stop: () => worker.stop(SHUTDOWN_GRACE_MS),
-    });
+    await services.start(orchestratorService(life, stores, worker, cluster));
     // Tasks whose step a stop (or another node) left half done are finished first; stopped before the orchestrator.
     await services.start({ name: 'task flow', start: () => taskFlow.start(), stop: () => taskFlow.stop() });
     // Once per start, off the start's path: the agent CLIs' versions against the verified ranges (docs/agent-clis.md#cli-versions).
     void logCliVersions(settings, ctx.env, logger.child('cli'));
-    const heartbeat = await services.start(
-      timerService('heartbeat', () => {
-        const scheduler = new HeartbeatScheduler({
-          getSettings,
-          env: ctx.env,
-          busyAgents: () => busyAgents(stores),
-          send: async (agentId, content) => (await worker.submit({ message: content, agent: agentId, kind: 'heartbeat', channel: 'heartbeat', sender: 'System', senderId: 'heartbeat' })).messageId,
-          onSent: async (agentId, messageId) => void (await stores.events.append({ type: 'heartbeat.sent', agentId, data: { messageId } })),
-          logger: logger.child('heartbeat'),
-        });
-        scheduler.start();
-        return scheduler;
-      }),
-    );
+    const heartbeat = await services.start(heartbeatService(life, stores, worker, getSettings));
     heartbeatStatus = () => heartbeat.status();
-    await services.start(
-      timerService('scheduler', () => {
-        const scheduler = new ScheduleRunner({
-          store: stores.schedules,
-          fire: async ({ schedule, idempotencyKey }) => (await worker.submit({ ...scheduleMessage(schedule), idempotencyKey })).messageId,
-          nextRun: (schedule, after) => nextScheduleRun(schedule, after),
-          logger: logger.child('scheduler'),
-        });
-        scheduler.start();
-        return scheduler;
-      }),
-    );
+    await services.start(scheduleService(life, stores, worker));
     await services.start(timerService('retention', () => startRetention(stores, getSettings, logger.child('retention'), { filesDir: ctx.paths.files })));
     await services.start(timerService('outbox expiry', () => startOutboxExpiry(delivery, logger.child('outbox'))));
     await services.start(settingsReactions(life, source, storage, { heartbeat, supervisor }));
