@@ -26,8 +26,6 @@ const NOT_YET_SPLIT: Record<string, number> = {
   'packages/visualizer/src/state.ts applyEvent': 169,
   'apps/tinyoffice/app/projects/page.tsx Projects': 166,
   'apps/tinyoffice/components/approval-card.tsx ApprovalCard': 161,
-  'packages/core/src/invoker/warm/invoke-warm.ts invokeWarm': 161,
-  'packages/core/src/invoker/runtimes/mock.ts invokeMock': 158,
 };
 
 describe('function lengths', () => {

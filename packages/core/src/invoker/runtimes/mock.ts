@@ -16,7 +16,7 @@ import { emitProgress, runLimits, type InvokeProgress, type InvokeRequest, type 
 import { mockActionName, parseMockActions, runMockAction } from './mock-actions.ts';
 import { gateOpened, mockGateDir } from './mock-gate.ts';
 import type { MockActionSpec } from './mock-actions.ts';
-import type { MockProgressSpec, MockScriptSpec } from './mock-script.ts';
+import type { MockProgressSpec, MockQuotaSpec, MockRuleSpec, MockScriptSpec, MockUsageSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
 import type { RuntimeImpl } from '../runtime.ts';
@@ -75,16 +75,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   };
 
   try {
-    const quota = rule?.quota;
-    if (quota) {
-      // As a CLI streams its account's rate-limit state (Claude Code's rate_limit_event).
-      req.onQuota?.({
-        status: quota.status,
-        ...(quota.resets_in_ms !== undefined ? { resetsAt: Date.now() + quota.resets_in_ms } : {}),
-        ...(quota.limit !== undefined ? { limit: quota.limit } : {}),
-        ...(quota.message !== undefined ? { message: quota.message } : {}),
-      });
-    }
+    if (rule?.quota) reportQuota(req, rule.quota);
     for (const step of rule?.progress ?? []) {
       if ((step.after_ms ?? 0) > 0) {
         await delay(step.after_ms, undefined, { signal: stop.signal });
@@ -99,19 +90,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
     watchdog.touch();
     await checkpoint();
 
-    switch (rule?.fail) {
-      case 'crash':
-        process.kill(process.pid, 'SIGKILL');
-        return await guarded(new Promise<never>(() => {}));
-      case 'hang':
-        return await guarded(new Promise<never>(() => {}));
-      case 'retryable':
-        throw new InvokeError('retryable', `${what}: scripted retryable failure.`);
-      case 'permanent':
-        throw new InvokeError('permanent', `${what}: scripted permanent failure.`);
-      case 'rate_limited':
-        throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: rule.quota?.resets_in_ms ?? MOCK_RATE_LIMIT_RETRY_MS });
-    }
+    if (rule?.fail !== undefined) await failAsScripted(rule, what, guarded);
 
     const history = req.session?.history ?? [];
     const userTurns = history.filter((m) => m.role === 'user');
@@ -168,23 +147,54 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
 
     const text = renderTemplate(rule?.reply ?? script.reply ?? DEFAULT_MOCK_REPLY, vars);
     emitProgress(req, { type: 'text', text });
-    const usage = rule?.usage ?? script.usage;
-    const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
-    return {
-      text,
-      usage: {
-        inputTokens: usage?.input_tokens ?? estimateTokens(req.systemPrompt + req.prompt),
-        outputTokens: usage?.output_tokens ?? estimateTokens(text),
-      },
-      costUsd: usage?.cost_usd ?? 0,
-      sessionId: resumeId ?? `mock-${randomUUID()}`,
-    };
+    return mockResult(req, text, rule?.usage ?? script.usage);
   } catch (err) {
     if (watchdog.expired) throw expiryError(watchdog.expired, limits, what);
     throw err;
   } finally {
     watchdog.dispose();
   }
+}
+
+/** The rule's rate-limit state, reported as a CLI streams its account's (Claude Code's rate_limit_event). */
+function reportQuota(req: InvokeRequest, quota: MockQuotaSpec): void {
+  req.onQuota?.({
+    status: quota.status,
+    ...(quota.resets_in_ms !== undefined ? { resetsAt: Date.now() + quota.resets_in_ms } : {}),
+    ...(quota.limit !== undefined ? { limit: quota.limit } : {}),
+    ...(quota.message !== undefined ? { message: quota.message } : {}),
+  });
+}
+
+/** The rule's scripted failure: the process killed, a run that never ends (until the watchdog ends it), or an error of the kind named. */
+async function failAsScripted(rule: MockRuleSpec, what: string, guarded: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+  switch (rule.fail) {
+    case 'crash':
+      process.kill(process.pid, 'SIGKILL');
+      return await guarded(new Promise<never>(() => {}));
+    case 'hang':
+      return await guarded(new Promise<never>(() => {}));
+    case 'retryable':
+      throw new InvokeError('retryable', `${what}: scripted retryable failure.`);
+    case 'permanent':
+      throw new InvokeError('permanent', `${what}: scripted permanent failure.`);
+    case 'rate_limited':
+      throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: rule.quota?.resets_in_ms ?? MOCK_RATE_LIMIT_RETRY_MS });
+  }
+}
+
+/** The reply as a result: the scripted usage, or token estimates; the session resumed, or a new one. */
+function mockResult(req: InvokeRequest, text: string, usage: MockUsageSpec | undefined): InvokeResult {
+  const resumeId = req.session?.fresh ? undefined : (req.session?.resumeId ?? undefined);
+  return {
+    text,
+    usage: {
+      inputTokens: usage?.input_tokens ?? estimateTokens(req.systemPrompt + req.prompt),
+      outputTokens: usage?.output_tokens ?? estimateTokens(text),
+    },
+    costUsd: usage?.cost_usd ?? 0,
+    sessionId: resumeId ?? `mock-${randomUUID()}`,
+  };
 }
 
 export function promptMatches(match: string, prompt: string): boolean {

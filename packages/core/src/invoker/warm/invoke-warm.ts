@@ -27,9 +27,9 @@ import { buildChildEnv } from '../child-env.ts';
 import { addSpend, InvokeError, spendOf } from '../invoke-error.ts';
 import { privateTempPath } from '../private-temp.ts';
 import { resumeIdOf } from '../session-state.ts';
-import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult } from '../types.ts';
+import { DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeResult, type RunLimits } from '../types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from '../watchdog.ts';
-import { sessionPool, type SessionPool } from './pool.ts';
+import { sessionPool, type PoolLease, type SessionPool } from './pool.ts';
 import { findRuntime } from '../runtime.ts';
 import { closeToolsToken, openToolsToken, setToolsRun, TOOLS_TOKEN_ENV } from '../tools-tokens.ts';
 import type { InvokeTarget } from '../types.ts';
@@ -102,59 +102,7 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
   const { lasting, perRun } = splitRunEnv(req.env);
   const limits = runLimits(req);
   const killGraceMs = req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-  // The boundary, once per warm process (docs/sandbox.md): `required` on a machine without it fails here.
-  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd);
-  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
-  const boundary = decision?.boundary;
-
-  const withBoundary = (env: Record<string, string>): Record<string, string> => (boundary ? boundary.env(env) : env);
-  const lease = await pool.acquire({
-    agentId: req.agentId,
-    sessionKey,
-    driver: driver.binary,
-    memoryEstimateMb: driver.memoryEstimateMb,
-    // A process started inside the boundary serves only runs that want one, and the other way round.
-    fingerprint: boundary ? `${driver.fingerprint(req)}+sandbox` : driver.fingerprint(req),
-    resumeId,
-    retry: req.session?.retry === true,
-    signal: req.signal,
-    // The handshake is bounded like a silent start: a process that does not answer it within the start grace is hung.
-    startTimeoutMs: Math.min(limits.startGraceMs, limits.timeoutMs),
-    start: async ({ onActivity, signal }) => {
-      const runFile = newRunFilePath(req.agentId, sessionKey);
-      writeRunFile(runFile, perRun);
-      const toolsToken = openToolsToken(perRun);
-      const forget = (): void => {
-        removeRunFile(runFile);
-        closeToolsToken(toolsToken);
-      };
-      const session = await driver
-        .start({
-          req,
-          resumeId,
-          what,
-          onActivity,
-          signal,
-          boundary,
-          env: withBoundary(
-            buildChildEnv({
-              agentId: req.agentId,
-              cwd: req.cwd,
-              provider: req.target.env,
-              runtime: driver.runtimeEnv?.(req),
-              request: { ...lasting, TINYAGI_RUN_FILE: runFile, [TOOLS_TOKEN_ENV]: toolsToken },
-            }),
-          ),
-        })
-        .catch((err: unknown) => {
-          forget();
-          throw err;
-        });
-      currentRunOf.set(session, { runFile, toolsToken });
-      void session.exited.then(forget);
-      return session;
-    },
-  });
+  const lease = await leaseSession(driver, req, pool, { what, sessionKey, resumeId, lasting, perRun, limits });
   const session = lease.session;
 
   let expired: WatchdogExpiry | undefined;
@@ -255,6 +203,73 @@ export async function invokeWarm(driver: WarmDriver, req: InvokeRequest, pool: S
     unsubscribe();
     watchdog?.dispose();
   }
+}
+
+/**
+ * The (agent, session key)'s warm process, leased from the pool: the one it keeps, or one started
+ * (inside the agent's boundary when it has one, with the run file and tools token that follow
+ * each turn's run) or resumed when it keeps none.
+ */
+async function leaseSession(
+  driver: WarmDriver,
+  req: InvokeRequest,
+  pool: SessionPool,
+  run: { what: string; sessionKey: string; resumeId: string | undefined; lasting: Record<string, string>; perRun: Record<string, string>; limits: RunLimits },
+): Promise<PoolLease> {
+  const { what, sessionKey, resumeId, lasting, perRun, limits } = run;
+  // The boundary, once per warm process (docs/sandbox.md): `required` on a machine without it fails here.
+  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd);
+  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
+  const boundary = decision?.boundary;
+
+  const withBoundary = (env: Record<string, string>): Record<string, string> => (boundary ? boundary.env(env) : env);
+  return pool.acquire({
+    agentId: req.agentId,
+    sessionKey,
+    driver: driver.binary,
+    memoryEstimateMb: driver.memoryEstimateMb,
+    // A process started inside the boundary serves only runs that want one, and the other way round.
+    fingerprint: boundary ? `${driver.fingerprint(req)}+sandbox` : driver.fingerprint(req),
+    resumeId,
+    retry: req.session?.retry === true,
+    signal: req.signal,
+    // The handshake is bounded like a silent start: a process that does not answer it within the start grace is hung.
+    startTimeoutMs: Math.min(limits.startGraceMs, limits.timeoutMs),
+    start: async ({ onActivity, signal }) => {
+      const runFile = newRunFilePath(req.agentId, sessionKey);
+      writeRunFile(runFile, perRun);
+      const toolsToken = openToolsToken(perRun);
+      const forget = (): void => {
+        removeRunFile(runFile);
+        closeToolsToken(toolsToken);
+      };
+      const session = await driver
+        .start({
+          req,
+          resumeId,
+          what,
+          onActivity,
+          signal,
+          boundary,
+          env: withBoundary(
+            buildChildEnv({
+              agentId: req.agentId,
+              cwd: req.cwd,
+              provider: req.target.env,
+              runtime: driver.runtimeEnv?.(req),
+              request: { ...lasting, TINYAGI_RUN_FILE: runFile, [TOOLS_TOKEN_ENV]: toolsToken },
+            }),
+          ),
+        })
+        .catch((err: unknown) => {
+          forget();
+          throw err;
+        });
+      currentRunOf.set(session, { runFile, toolsToken });
+      void session.exited.then(forget);
+      return session;
+    },
+  });
 }
 
 /**
