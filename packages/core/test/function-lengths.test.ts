@@ -23,7 +23,6 @@ const NOT_YET_SPLIT: Record<string, number> = {
   'apps/tinyoffice/app/settings/page.tsx SettingsPage': 192,
   'apps/tinyoffice/app/teams/room/page.tsx Room': 176,
   'packages/cli/src/commands/agent.ts registerAgentCommands': 171,
-  'packages/visualizer/src/state.ts applyEvent': 169,
   'apps/tinyoffice/app/projects/page.tsx Projects': 166,
   'apps/tinyoffice/components/approval-card.tsx ApprovalCard': 161,
 };

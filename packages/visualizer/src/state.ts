@@ -380,6 +380,8 @@ function withRunEvent(state: DashboardState, event: TinyEvent): DashboardState {
 
 const at = (agentId: string | null): string => (agentId ? `@${agentId}` : '?');
 
+type EventOf<T extends EventType> = Extract<TinyEvent, { type: T }>;
+
 /** One daemon event. */
 function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
   if (event.id <= input.lastEventId) return input; // the client delivers once; a replayed snapshot may not
@@ -416,51 +418,15 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'run.queued':
       if (agent && state.agents[agent]?.status !== 'working') state = upsertAgent(state, agent, { status: 'waiting', runId: run ?? undefined }, ts);
       return state;
-    case 'run.started': {
-      let pickup = state.pickup;
-      let pendingPickups = state.pendingPickups;
-      let picked = 0;
-      for (const id of event.data.messageIds) {
-        const index = pendingPickups.findIndex(([m]) => m === id);
-        if (index < 0) continue;
-        const enqueued = pendingPickups[index]![1];
-        pendingPickups = [...pendingPickups.slice(0, index), ...pendingPickups.slice(index + 1)];
-        picked += 1;
-        const ms = Math.max(0, ts - enqueued);
-        const samples = pickup.samples + 1;
-        pickup = { lastMs: ms, avgMs: pickup.avgMs === undefined ? ms : pickup.avgMs + (ms - pickup.avgMs) / Math.min(samples, 50), samples };
-      }
-      state = { ...state, pickup, pendingPickups, queue: { ...state.queue, pending: Math.max(0, state.queue.pending - picked), processing: state.queue.processing + 1 } };
-      // A handoff's run.queued and agent.mention name the sender; run.started may not.
-      const from = event.data.from ?? (agent ? state.handoffs.findLast((h) => h.to === agent && h.conversationId === conv)?.from : undefined);
-      if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: from ? `handoff from @${from}` : 'started', error: undefined }, ts);
-      return activity(state, ts, `${at(agent)} started${from ? ` (handoff from @${from})` : ''}`);
-    }
+    case 'run.started':
+      return withRunStarted(state, event);
     case 'run.progress':
       if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: runProgressLine(event.data) }, ts);
       return state;
     case 'run.completed':
     case 'run.failed':
-    case 'run.cancelled': {
-      const status = event.type === 'run.completed' ? 'completed' : event.type === 'run.failed' ? 'failed' : 'cancelled';
-      const { outputTokens, error, reason } = event.data;
-      state = { ...state, queue: { ...state.queue, processing: Math.max(0, state.queue.processing - 1) } };
-      if (agent) {
-        const card = state.agents[agent];
-        // Another run of the same agent may still be going: only the run it shows settles it.
-        if (!card || card.runId === run || card.runId === undefined) {
-          state = upsertAgent(
-            state,
-            agent,
-            status === 'failed'
-              ? { status: 'error', error: error ?? 'failed', progress: error ?? 'failed' }
-              : { status: 'idle', progress: status === 'completed' ? `done (${outputTokens} tok)` : `cancelled${reason ? ` (${reason})` : ''}` },
-            ts,
-          );
-        }
-      }
-      return activity(state, ts, `${at(agent)} ${status}${error ? `: ${error}` : ''}`, status === 'failed' ? 'error' : status === 'cancelled' ? 'warn' : 'info');
-    }
+    case 'run.cancelled':
+      return withRunSettled(state, event);
     case 'run.rejected':
       return activity(state, ts, `${at(agent)} rejected${event.data.rule ? ` (${event.data.rule})` : ''}`, 'warn');
     case 'run.steered': {
@@ -500,33 +466,10 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'queue.dead':
       state = { ...state, queue: { ...state.queue, dead: state.queue.dead + 1, pending: Math.max(0, state.queue.pending - 1) } };
       return activity(state, ts, `dead letter ${event.data.messageId} (${event.data.failure}): ${event.data.reason}`, 'error');
-    case 'channel.status': {
-      const { channel, state: chState, restarts, error, attempt } = event.data;
-      const previous = state.channels[channel];
-      // A restart keeps its last error until the platform answers; connected clears it.
-      const lastError = chState === 'connected' ? undefined : (error ?? (chState === 'reconnecting' ? previous?.error : undefined));
-      const health: ChannelHealth = {
-        name: channel,
-        state: chState,
-        restarts: restarts ?? previous?.restarts ?? 0,
-        ...(attempt !== undefined ? { attempt } : {}),
-        ...(lastError ? { error: lastError } : {}),
-      };
-      state = { ...state, channels: { ...state.channels, [channel]: health } };
-      return activity(state, ts, `channel ${channel}: ${event.data.previous} → ${chState}${error ? ` (${error})` : ''}`, chState === 'connected' || chState === 'connecting' ? 'info' : 'warn');
-    }
-    case 'runtime.quota': {
-      const { account, label, status, resetsAt, limit, agents } = event.data;
-      const quotas = { ...state.quotas };
-      if (status === 'exhausted' && resetsAt !== null) quotas[account] = { account, label, resetsAt, limit, agents };
-      else if (status === 'released') delete quotas[account];
-      state = { ...state, quotas };
-      const who = agents.length > 0 ? ` (${agents.map((a) => `@${a}`).join(' ')})` : '';
-      if (status === 'exhausted')
-        return activity(state, ts, `rate limit: ${label}${who} held until ${resetsAt === null ? '?' : new Date(resetsAt).toTimeString().slice(0, 5)}${limit ? ` (${limit})` : ''}`, 'warn');
-      if (status === 'released') return activity(state, ts, `rate limit over: ${label}${who} runs again`);
-      return status === 'warning' ? activity(state, ts, `rate limit close: ${label}${limit ? ` (${limit})` : ''}`, 'warn') : state;
-    }
+    case 'channel.status':
+      return withChannelStatus(state, event);
+    case 'runtime.quota':
+      return withQuota(state, event);
     case 'outbox.failed':
       return activity(state, ts, `delivery to ${event.data.channel} failed: ${event.data.error}`, 'warn');
     case 'approval.requested': {
@@ -549,6 +492,85 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     default:
       return state;
   }
+}
+
+/** A run started: the messages it picked up leave the pending list (their pick-up latency measured), its agent works. */
+function withRunStarted(input: DashboardState, event: EventOf<'run.started'>): DashboardState {
+  const { ts, runId: run, agentId: agent, conversationId: conv } = event;
+  let state = input;
+  let pickup = state.pickup;
+  let pendingPickups = state.pendingPickups;
+  let picked = 0;
+  for (const id of event.data.messageIds) {
+    const index = pendingPickups.findIndex(([m]) => m === id);
+    if (index < 0) continue;
+    const enqueued = pendingPickups[index]![1];
+    pendingPickups = [...pendingPickups.slice(0, index), ...pendingPickups.slice(index + 1)];
+    picked += 1;
+    const ms = Math.max(0, ts - enqueued);
+    const samples = pickup.samples + 1;
+    pickup = { lastMs: ms, avgMs: pickup.avgMs === undefined ? ms : pickup.avgMs + (ms - pickup.avgMs) / Math.min(samples, 50), samples };
+  }
+  state = { ...state, pickup, pendingPickups, queue: { ...state.queue, pending: Math.max(0, state.queue.pending - picked), processing: state.queue.processing + 1 } };
+  // A handoff's run.queued and agent.mention name the sender; run.started may not.
+  const from = event.data.from ?? (agent ? state.handoffs.findLast((h) => h.to === agent && h.conversationId === conv)?.from : undefined);
+  if (agent) state = upsertAgent(state, agent, { status: 'working', runId: run ?? undefined, progress: from ? `handoff from @${from}` : 'started', error: undefined }, ts);
+  return activity(state, ts, `${at(agent)} started${from ? ` (handoff from @${from})` : ''}`);
+}
+
+/** A run ended: the queue's processing count drops and its agent's card settles, if the card shows that run. */
+function withRunSettled(input: DashboardState, event: EventOf<'run.completed' | 'run.failed' | 'run.cancelled'>): DashboardState {
+  const { ts, runId: run, agentId: agent } = event;
+  const status = event.type === 'run.completed' ? 'completed' : event.type === 'run.failed' ? 'failed' : 'cancelled';
+  const { outputTokens, error, reason } = event.data;
+  let state: DashboardState = { ...input, queue: { ...input.queue, processing: Math.max(0, input.queue.processing - 1) } };
+  if (agent) {
+    const card = state.agents[agent];
+    // Another run of the same agent may still be going: only the run it shows settles it.
+    if (!card || card.runId === run || card.runId === undefined) {
+      state = upsertAgent(
+        state,
+        agent,
+        status === 'failed'
+          ? { status: 'error', error: error ?? 'failed', progress: error ?? 'failed' }
+          : { status: 'idle', progress: status === 'completed' ? `done (${outputTokens} tok)` : `cancelled${reason ? ` (${reason})` : ''}` },
+        ts,
+      );
+    }
+  }
+  return activity(state, ts, `${at(agent)} ${status}${error ? `: ${error}` : ''}`, status === 'failed' ? 'error' : status === 'cancelled' ? 'warn' : 'info');
+}
+
+/** A channel's connection state: its health card, and a line when it changes. */
+function withChannelStatus(input: DashboardState, event: EventOf<'channel.status'>): DashboardState {
+  const { channel, state: chState, restarts, error, attempt } = event.data;
+  const previous = input.channels[channel];
+  // A restart keeps its last error until the platform answers; connected clears it.
+  const lastError = chState === 'connected' ? undefined : (error ?? (chState === 'reconnecting' ? previous?.error : undefined));
+  const health: ChannelHealth = {
+    name: channel,
+    state: chState,
+    restarts: restarts ?? previous?.restarts ?? 0,
+    ...(attempt !== undefined ? { attempt } : {}),
+    ...(lastError ? { error: lastError } : {}),
+  };
+  const state = { ...input, channels: { ...input.channels, [channel]: health } };
+  return activity(state, event.ts, `channel ${channel}: ${event.data.previous} → ${chState}${error ? ` (${error})` : ''}`, chState === 'connected' || chState === 'connecting' ? 'info' : 'warn');
+}
+
+/** A runtime account's rate limit: held (exhausted), over (released) or close (warning). */
+function withQuota(input: DashboardState, event: EventOf<'runtime.quota'>): DashboardState {
+  const ts = event.ts;
+  const { account, label, status, resetsAt, limit, agents } = event.data;
+  const quotas = { ...input.quotas };
+  if (status === 'exhausted' && resetsAt !== null) quotas[account] = { account, label, resetsAt, limit, agents };
+  else if (status === 'released') delete quotas[account];
+  const state = { ...input, quotas };
+  const who = agents.length > 0 ? ` (${agents.map((a) => `@${a}`).join(' ')})` : '';
+  if (status === 'exhausted')
+    return activity(state, ts, `rate limit: ${label}${who} held until ${resetsAt === null ? '?' : new Date(resetsAt).toTimeString().slice(0, 5)}${limit ? ` (${limit})` : ''}`, 'warn');
+  if (status === 'released') return activity(state, ts, `rate limit over: ${label}${who} runs again`);
+  return status === 'warning' ? activity(state, ts, `rate limit close: ${label}${limit ? ` (${limit})` : ''}`, 'warn') : state;
 }
 
 function runRow(n: RunTreeNode): RunRow {
