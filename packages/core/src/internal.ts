@@ -166,5 +166,9 @@ export { taskDiff } from './git-tasks/diff.ts';
 export { projectWorktrees, removeWorktreeAt, type WorktreeRemoval } from './git-tasks/worktree-life.ts';
 export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './git-tasks/forge-step.ts';
 export type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from './git-tasks/forge.ts';
+// Check kinds and forges (docs/kinds.md): registries a new kind is registered in.
+export { BUILTIN_CHECK_KINDS, type BindingProblem, type CheckKind, checkKindName, checkKinds, defineCheckKind, textCheckResult } from './git-tasks/check-kinds/index.ts';
+export type { CheckResult, RunCheckOptions } from './git-tasks/checks.ts';
+export { defineForgeKind, type ForgeKind, forgeKinds, openBindingForge } from './git-tasks/forge-kind.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

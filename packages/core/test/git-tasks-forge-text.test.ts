@@ -11,19 +11,19 @@ const run = { id: 7, name: 'ci', headSha: 'abc', status: 'completed', conclusion
 
 describe('the forge in the owner message', () => {
   it('a failed check run: its name, conclusion, title and link, its summary, the tail of a long text', () => {
-    expect(checkRunText(run)).toBe('The check run "ci" on GitHub ended failure: 2 failed. https://github.example/runs/7\nlogin.test.ts');
-    const long = checkRunText({ ...run, title: null, summary: null, url: null, text: `${'x'.repeat(5000)}END` });
+    expect(checkRunText(run, 'GitHub')).toBe('The check run "ci" on GitHub ended failure: 2 failed. https://github.example/runs/7\nlogin.test.ts');
+    const long = checkRunText({ ...run, title: null, summary: null, url: null, text: `${'x'.repeat(5000)}END` }, 'GitHub');
     expect(long.split('\n')[0]).toBe('The check run "ci" on GitHub ended failure.');
     expect(long.split('\n')[1]).toHaveLength(4001);
     expect(long.endsWith('END')).toBe(true);
-    expect(checkRunText({ ...run, conclusion: null, status: 'completed', title: null, url: null, summary: null })).toBe('The check run "ci" on GitHub ended completed.');
+    expect(checkRunText({ ...run, conclusion: null, status: 'completed', title: null, url: null, summary: null }, 'GitHub')).toBe('The check run "ci" on GitHub ended completed.');
   });
 
   it('a review: who, what it asks, its body', () => {
-    expect(reviewText({ id: 1, state: 'CHANGES_REQUESTED', body: ' Not yet. \n', author: 'ann', commitId: 'abc', url: 'https://github.example/pull/1#r1' })).toBe(
+    expect(reviewText({ id: 1, state: 'CHANGES_REQUESTED', body: ' Not yet. \n', author: 'ann', commitId: 'abc', url: 'https://github.example/pull/1#r1' }, 'GitHub')).toBe(
       'ann requested changes on GitHub (https://github.example/pull/1#r1):\nNot yet.',
     );
-    expect(reviewText({ id: 2, state: 'COMMENTED', body: 'Why?', author: 'bob', commitId: null, url: 'u' })).toBe('bob commented on GitHub (u):\nWhy?');
+    expect(reviewText({ id: 2, state: 'COMMENTED', body: 'Why?', author: 'bob', commitId: null, url: 'u' }, 'GitHub')).toBe('bob commented on GitHub (u):\nWhy?');
   });
 
   it("the pull request's base is the binding's base without the remote", () => {

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, descendants, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import type { Settings } from '../src/config/schema.ts';
 import { collectDoneFacts } from '../src/git-tasks/facts.ts';
-import { runCheck, runChecks } from '../src/git-tasks/checks.ts';
+import { runBindingChecks } from '../src/git-tasks/check-kinds/index.ts';
+import { runCheck } from '../src/git-tasks/checks.ts';
 import { type ProjectRepoContext, resolveProjectRepo } from '../src/git-tasks/project-repo.ts';
 import { createTaskWorktree, removalCheck, removeTaskWorktree } from '../src/git-tasks/worktrees.ts';
 import { SANDBOX_LOCK_REASON } from '../src/git-tasks/admin-markers.ts';
@@ -301,7 +302,7 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
       { name: 'read-secret', argv: ['cat', join(home, '.ssh', 'id_ed25519')], timeoutMs: 30_000 },
       { name: 'inside', argv: ['sh', '-c', 'echo built > build.txt && git status --porcelain'], timeoutMs: 30_000 },
     ];
-    const confined = await runChecks(checks, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
+    const confined = await runBindingChecks(checks, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
     expect(confined.map((r) => [r.name, r.ok])).toEqual([
       ['write-outside', false],
       ['read-secret', false],
@@ -311,7 +312,7 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     expect(existsSync(leak)).toBe(false);
     expect(readFileSync(join(wt.path, 'build.txt'), 'utf8')).toBe('built\n');
 
-    const unconfined = await runChecks(checks, { cwd: wt.path, env: env() });
+    const unconfined = await runBindingChecks(checks, { cwd: wt.path, env: env() });
     expect(unconfined.map((r) => [r.name, r.ok])).toEqual([
       ['write-outside', true],
       ['read-secret', true],

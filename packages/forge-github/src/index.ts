@@ -3,3 +3,4 @@
  * "The forge"), loaded by the daemon only for a project whose binding names a GitHub forge.
  */
 export { createGitHubForge } from './github-forge.ts';
+export { githubForgeKind } from './kind.ts';

@@ -22,7 +22,7 @@ import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeLogins } from './security/office-logins.ts';
 import { orchestratorServices, TaskFlow, type Orchestrator } from '@tinyagi/teams';
-import { openGitHubForge } from './forge.ts';
+import { registerBuiltinForgeKinds } from './forge.ts';
 import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 
 export interface ServerContext {
@@ -75,9 +75,9 @@ export function createContext(options: BuildServerOptions): ServerContext {
   const log = options.log ?? STDERR_LOG;
   const source = options.settings ?? fileSettingsSource({ file: options.settingsFile, env, events: stores.events, log: { info: () => {}, ...log } });
   const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
-  const taskFlow =
-    options.taskFlow ??
-    new TaskFlow({ stores, orchestrator: options.orchestrator, home: options.home, env, settings: () => source.get(), log, openForge: openGitHubForge, sweepMs: limits.taskSweepMs });
+  // The forges a binding may name, for the binding routes and the task flow (the daemon's own flow included).
+  registerBuiltinForgeKinds();
+  const taskFlow = options.taskFlow ?? new TaskFlow({ stores, orchestrator: options.orchestrator, home: options.home, env, settings: () => source.get(), log, sweepMs: limits.taskSweepMs });
   return {
     stores,
     orchestrator: options.orchestrator,

@@ -6,4 +6,4 @@
 export { mintRunToken, isRunToken } from './security/run-token.ts';
 export { mintChannelToken, isChannelToken, CHANNEL_NAME_PATTERN } from './security/channel-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
-export { openGitHubForge } from './forge.ts';
+export { BUILTIN_FORGE_KINDS, registerBuiltinForgeKinds } from './forge.ts';

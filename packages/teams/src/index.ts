@@ -12,7 +12,6 @@ export { Approvals } from './services/approvals.ts';
 export { modelCallBudget } from './guards/model-call-budget.ts';
 export { TaskFlow, taskMessage, type TaskFlowOptions } from './tasks/flow.ts';
 export { nextStep, type TaskStep } from './tasks/next-step.ts';
-export type { OpenForge } from './tasks/forge-loop.ts';
 export { ChatRoom } from './services/chat-room.ts';
 export { ConversationControl } from './services/conversation-control.ts';
 export { ConversationViews } from './services/conversation-views.ts';

@@ -66,7 +66,7 @@ function formOf(repo: ProjectRepo | null): Form {
     files: (repo?.files ?? []).map((f) => ({ key: rowKey++, path: f.path, mode: f.mode })),
     setup: repo?.setup ? joinArgv(repo.setup.argv) : '',
     setupTimeout: repo?.setup ? seconds(repo.setup.timeoutMs) : DEFAULT_TIMEOUT_S,
-    checks: (repo?.checks ?? []).map((c) => ({ key: rowKey++, name: c.name, command: joinArgv(c.argv), timeout: seconds(c.timeoutMs) })),
+    checks: (repo?.checks ?? []).map((c) => ({ key: rowKey++, name: c.name, command: joinArgv(c.argv ?? []), timeout: seconds(c.timeoutMs) })),
     maxRounds: repo ? String(repo.maxRounds) : '',
     keepAbandonedDays: repo ? String(repo.keepAbandonedDays) : '',
     forge: repo?.forge !== undefined,

@@ -125,7 +125,7 @@ function printProject(project: Project, home: string): void {
   println();
   printTable(
     ['CHECK', 'TIME LIMIT', 'COMMAND'],
-    repo.checks.map((c) => [c.name, `${c.timeoutMs / 1000}s`, joinArgv(c.argv)]),
+    repo.checks.map((c) => [c.name, `${c.timeoutMs / 1000}s`, c.argv === undefined ? `(a ${c.kind ?? 'command'} check)` : joinArgv(c.argv)]),
     'No checks: its Checking proves the commits only (and the push, with a remote).',
   );
 }

@@ -37,7 +37,7 @@ import {
 import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
-import { openGitHubForge } from '@tinyagi/server/internal';
+import { registerBuiltinForgeKinds } from '@tinyagi/server/internal';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
 import { type Orchestrator, orchestratorServices, TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
@@ -382,7 +382,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     if (Object.values(settings.agents ?? {}).some((a) => a.sandbox === 'on' || a.sandbox === 'required')) await sandboxCheck;
     // The task flow (docs/git-tasks.md): every transition of a repository-bound task, asked by the API and run here; started after the orchestrator.
     // The forges a binding may name (docs/kinds.md, "Forges"), before the flow reads a binding.
-    const taskFlow = new TaskFlow({ stores, orchestrator: worker, home: ctx.home, env: ctx.env, settings: getSettings, log: logger.child('tasks'), openForge: openGitHubForge });
+    registerBuiltinForgeKinds();
+    const taskFlow = new TaskFlow({ stores, orchestrator: worker, home: ctx.home, env: ctx.env, settings: getSettings, log: logger.child('tasks') });
     await services.start(
       serverService(() =>
         startServer({

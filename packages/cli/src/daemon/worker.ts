@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { errorMessage, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
 import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
 import type { PgStores } from '@tinyagi/core/pg';
-import { mintRunToken, openGitHubForge } from '@tinyagi/server/internal';
+import { mintRunToken, registerBuiltinForgeKinds } from '@tinyagi/server/internal';
 import { TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { VERSION } from '../version.ts';
@@ -140,7 +140,9 @@ export async function runWorker(ctx: CliContext, options: WorkerOptions = {}): P
     });
     // The task flow (docs/git-tasks.md), as in the daemon: this node drives the steps of tasks whose repository it can reach
     // (the Checking an agent's done started on a node that died, a merge, the forge's poll), each under the task's hold.
-    const taskFlow = new TaskFlow({ stores, orchestrator, home: ctx.home, env: ctx.env, settings: () => cluster.settings.get(), log: logger.child('tasks'), openForge: openGitHubForge });
+    // The forges a binding may name (docs/kinds.md, "Forges"), before the flow reads a binding.
+    registerBuiltinForgeKinds();
+    const taskFlow = new TaskFlow({ stores, orchestrator, home: ctx.home, env: ctx.env, settings: () => cluster.settings.get(), log: logger.child('tasks') });
     await services.start({ name: 'task flow', start: () => taskFlow.start(), stop: () => taskFlow.stop() });
     // Once per start: the versions of the agent CLIs this node's agents use (docs/agent-clis.md#cli-versions).
     void logCliVersions(cluster.settings.get(), ctx.env, logger.child('cli'), cluster.agents());

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { Int, NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
+import { KIND_NAME_PATTERN } from './kinds.ts';
 
 /** An argument vector: the program, then its arguments; never a shell string. */
 const ArgvSchema = z.array(z.string().max(4096)).min(1).max(200);
@@ -17,9 +18,24 @@ const TimeoutMsSchema = z
 export const CommandSpecSchema = z.object({ argv: ArgvSchema, timeoutMs: TimeoutMsSchema });
 export type CommandSpec = z.infer<typeof CommandSpecSchema>;
 
-export const CheckSpecSchema = z.object({
+/** A registered kind's name (a check kind, a forge): what the registry is asked for. */
+const KindNameSchema = z.string().regex(KIND_NAME_PATTERN, 'A kind name: lower-case letters, digits and dashes, starting with a letter (at most 32)');
+
+/** The check kind of a check that names none: its `argv` run as a process in the worktree. */
+export const DEFAULT_CHECK_KIND = 'command';
+
+/**
+ * One check of a binding (docs/git-tasks.md, "Checks"). `kind` names a registered check kind
+ * (docs/kinds.md, "Check kinds"); absent, it is `command`, which runs `argv`. A kind's own keys
+ * are kept (a loose object) and checked by the kind when the binding is stored, as is whether the
+ * kind is registered.
+ */
+export const CheckSpecSchema = z.looseObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'Use 1-64 letters, digits, dots, dashes or underscores (e.g. "test")'),
-  argv: ArgvSchema,
+  /** The check kind; absent: `command`. */
+  kind: KindNameSchema.optional(),
+  /** A `command` check's program and arguments, never a shell string. */
+  argv: ArgvSchema.optional(),
   timeoutMs: TimeoutMsSchema,
 });
 export type CheckSpec = z.infer<typeof CheckSpecSchema>;
@@ -78,20 +94,27 @@ export const AutoMergeSchema = z
   .meta({ id: 'AutoMerge' });
 export type AutoMerge = z.output<typeof AutoMergeSchema>;
 
+/**
+ * `kind` names a registered forge (docs/kinds.md, "Forges": `github` is built in); whether it is
+ * registered, and the kind's own rules for the other keys (GitHub's names of owners and
+ * repositories), are checked when the binding is stored. A kind's own keys are kept.
+ */
 export const ForgeBindingSchema = z
-  .object({
-    kind: z.literal('github'),
-    owner: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, 'A GitHub owner: letters, digits and dashes'),
-    repo: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'A GitHub repository name: letters, digits, dots, dashes and underscores'),
-    /** The REST API's base URL (GitHub Enterprise, a stand-in); absent: https://api.github.com. */
+  .looseObject({
+    kind: KindNameSchema,
+    /** The repository's owner on the forge (a user, an organisation, a group). */
+    owner: z.string().min(1).max(255),
+    repo: z.string().min(1).max(255),
+    /** The REST API's base URL (GitHub Enterprise, a stand-in); absent: the forge's own. */
     apiUrl: z
       .url({ protocol: /^https?$/ })
       .max(2048)
       .optional(),
+    /** The daemon's environment variable holding the token; absent: the kind's (GitHub: GITHUB_TOKEN), filled in when the binding is stored. */
     tokenEnv: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'The name of an environment variable (e.g. GITHUB_TOKEN)')
-      .default('GITHUB_TOKEN'),
+      .optional(),
     /** How often the daemon reads the pull request of each task in Review (seconds; 0: only on request, `tinyagi task sync`). */
     pollSeconds: z.int().min(0).max(86_400).default(DEFAULT_FORGE_POLL_SECONDS),
   })

@@ -12,8 +12,11 @@
  * - a link rule's target is visible inside the boundary of each agent that runs sandboxed on this
  *   daemon (sandbox/boundary.ts `hiddenInSandbox`): a link into a folder the boundary hides (the
  *   temp folder, the home's hidden folders, TinyAGI's home) would be a dangling link there;
- * - a URL binding whose clone is not made yet is checked when it is cloned (its file rules' text only).
- * Returns the binding as it is stored (the base branch resolved).
+ * - a URL binding whose clone is not made yet is checked when it is cloned (its file rules' text only);
+ * - each check's kind and the forge's kind are registered here, and each kind finds nothing wrong
+ *   with its entry (check-kinds/, forge-kind.ts): VALIDATION_FAILED naming the registered kinds,
+ *   checked first, before the disk.
+ * Returns the binding as it is stored (the base branch resolved, the forge's token variable filled in).
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +27,8 @@ import type { Settings } from '../config/schema.ts';
 import { TinyError } from '../errors.ts';
 import { sandboxSpecOf } from '../sandbox/agent-spec.ts';
 import { boundaryEnforced, hiddenInSandbox } from '../sandbox/boundary.ts';
+import { checkSpecProblems } from './check-kinds/index.ts';
+import { forgeBindingProblems, storedForgeBinding } from './forge-kind.ts';
 import { gitStatus } from './git.ts';
 import { resolveFileRules, resolveProjectRepo } from './project-repo.ts';
 
@@ -96,8 +101,19 @@ function sandboxedAgents(settings: Settings | undefined, env: Env): { agentId: s
   return out;
 }
 
-/** Checks a binding against the disk (the module's contract) and returns it with its base branch resolved. */
-export async function checkProjectBinding(repo: ProjectRepo, options: BindingCheckOptions): Promise<ProjectRepo> {
+/** The binding's kinds checked against the registries (the module's contract): VALIDATION_FAILED with every problem found, each with its path. */
+export function checkBindingKinds(repo: ProjectRepo): ProjectRepo {
+  const problems = [...checkSpecProblems(repo.checks), ...(repo.forge === undefined ? [] : forgeBindingProblems(repo.forge))];
+  if (problems.length > 0) {
+    const issues = problems.map((p) => ({ path: ['repo', ...p.path].join('.'), message: p.message }));
+    throw new TinyError('VALIDATION_FAILED', `Invalid repository binding: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { details: { issues } });
+  }
+  return repo.forge === undefined ? repo : { ...repo, forge: storedForgeBinding(repo.forge) };
+}
+
+/** Checks a binding against the registered kinds and the disk (the module's contract) and returns it as it is stored. */
+export async function checkProjectBinding(bound: ProjectRepo, options: BindingCheckOptions): Promise<ProjectRepo> {
+  const repo = checkBindingKinds(bound);
   const env = options.env ?? process.env;
   const ctx = resolveProjectRepo(repo, { projectId: options.projectId ?? 'new', home: options.home });
   const label = repo.url !== undefined ? `The clone of ${repo.url} at` : 'The repository path';

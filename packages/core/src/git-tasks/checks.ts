@@ -1,6 +1,7 @@
 /**
- * A project's checks (and a worktree's setup), run as processes in a worktree (docs/git-tasks.md).
- * Contract:
+ * A check's process in a worktree (docs/git-tasks.md): how the `command` check kind runs
+ * (check-kinds/command/), and a worktree's setup. The result is what every check kind gives
+ * (check-kinds/check-kind.ts). Contract:
  * - argv, never a shell; the process leads its own group (`detached`), and the whole group is
  *   SIGKILLed at the check's timeout, and also when the leader exits (a check's leftovers — a
  *   server it started, a watcher — must not outlive it or hold its output open). The group is in
@@ -23,7 +24,6 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { CheckSpec } from '@tinyagi/client/contract';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
 
 export const DEFAULT_HEAD_BYTES = 8 * 1024;
@@ -35,8 +35,10 @@ export const FAILING_KEPT_BYTES = 32 * 1024;
 /** After the leader exits, how long the pipes may stay open (held by a process that left the group) before they are closed. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
 
+/** One check's result, whatever its kind. */
 export interface CheckResult {
   name: string;
+  /** What ran, as words: a command's program and arguments, another kind's own words. */
   argv: string[];
   /** The exit code, or null when the process was ended by a signal or never started. */
   exitCode: number | null;
@@ -72,6 +74,14 @@ export interface WrappedCheckSpawn {
   env: NodeJS.ProcessEnv;
   extraPipes?: number;
   release?: () => void;
+}
+
+/** A process to run as a check (a `command` check, a worktree's setup): its name, its argument vector and its time limit. */
+export interface ProcessCheck {
+  name: string;
+  /** The program and its arguments; absent or empty, nothing can start. */
+  argv?: readonly string[] | undefined;
+  timeoutMs: number;
 }
 
 /** Runs a check's process somewhere else than as the daemon (inside the task owner's boundary). */
@@ -291,28 +301,33 @@ function killGroup(pid: number): void {
 }
 
 /** Runs one check to its end (or its timeout); never rejects: a check that cannot start is a failed result. */
-export async function runCheck(check: CheckSpec, options: RunCheckOptions): Promise<CheckResult> {
+export async function runCheck(check: ProcessCheck, options: RunCheckOptions): Promise<CheckResult> {
   const startedAt = Date.now();
   const started = performance.now();
-  const [command, ...args] = check.argv;
-  let spawnAs: WrappedCheckSpawn = { command: command!, args, env: options.env ?? process.env };
+  const [command, ...args] = check.argv ?? [];
+  if (command === undefined) return checkNotStarted(check, 'a command check needs argv: the program and its arguments (e.g. ["pnpm", "test"])', startedAt, started);
+  let spawnAs: WrappedCheckSpawn = { command, args, env: options.env ?? process.env };
   if (options.wrap !== undefined) {
     try {
-      spawnAs = await options.wrap({ command: command!, args, env: spawnAs.env, cwd: options.cwd });
+      spawnAs = await options.wrap({ command, args, env: spawnAs.env, cwd: options.cwd });
     } catch (err) {
-      return notStarted(check, startedAt, started, err instanceof Error ? err.message : String(err));
+      return checkNotStarted(check, err instanceof Error ? err.message : String(err), startedAt, started);
     }
   }
-  return spawnCheck(check, options, spawnAs, startedAt, started);
+  return spawnCheck({ ...check, argv: [command, ...args] }, options, spawnAs, startedAt, started);
 }
 
-/** The result of a check whose process could not be made (its wrap refused). */
-function notStarted(check: CheckSpec, startedAt: number, started: number, message: string): CheckResult {
+/**
+ * The result of a check that could not start (its process could not be made, its wrap refused,
+ * its kind is not registered here): `spawnError` says why, so the Checking asks a person instead
+ * of counting a round (checking-step.ts `couldNotStart`). `started` is `performance.now()` then.
+ */
+export function checkNotStarted(check: Pick<ProcessCheck, 'name' | 'argv'>, message: string, startedAt = Date.now(), started = performance.now()): CheckResult {
   const log = `${message}\n`;
   const bytes = Buffer.byteLength(log);
   return {
     name: check.name,
-    argv: [...check.argv],
+    argv: [...(check.argv ?? [])],
     exitCode: null,
     signal: null,
     timedOut: false,
@@ -328,7 +343,7 @@ function notStarted(check: CheckSpec, startedAt: number, started: number, messag
   };
 }
 
-function spawnCheck(check: CheckSpec, options: RunCheckOptions, spawnAs: WrappedCheckSpawn, startedAt: number, started: number): Promise<CheckResult> {
+function spawnCheck(check: ProcessCheck & { argv: readonly string[] }, options: RunCheckOptions, spawnAs: WrappedCheckSpawn, startedAt: number, started: number): Promise<CheckResult> {
   const output = new BoundedLog(options.headBytes ?? DEFAULT_HEAD_BYTES, options.tailBytes ?? DEFAULT_TAIL_BYTES);
   return new Promise((resolve) => {
     let timedOut = false;
@@ -390,13 +405,6 @@ function spawnCheck(check: CheckSpec, options: RunCheckOptions, spawnAs: Wrapped
       resolve(result);
     });
   });
-}
-
-/** Runs the checks one after another (they share the worktree), each with its own timeout. */
-export async function runChecks(checks: readonly CheckSpec[], options: RunCheckOptions): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const check of checks) results.push(await runCheck(check, options));
-  return results;
 }
 
 /** How many lines of the tail a fingerprint reads (the end of a failure names it; earlier lines are progress). */

@@ -3,7 +3,7 @@
  * read from git and from processes, none from the agent's word:
  * - commits on the task's branch beyond the base ref, and a clean worktree (what is checked and
  *   pushed is what was committed; the file rules' own paths aside);
- * - each check's result, run in the worktree at the recorded commit (`headSha`);
+ * - each check's result, run by its kind (check-kinds/) in the worktree at the recorded commit (`headSha`);
  * - with a remote, the branch pushed: the commit reachable from the remote's branch after a fetch
  *   (ancestry, so a remote branch that is ahead still counts).
  * Read-only for the repository but for the fetch; running it twice gives the same facts for the
@@ -12,7 +12,8 @@
 import { existsSync } from 'node:fs';
 import { TinyError } from '../errors.ts';
 import { baseCommit, type BranchCommit, commitsBeyondBase, type PushState, pushState, uncommittedPaths } from './branch-state.ts';
-import { type CheckResult, type CheckWrap, runChecks } from './checks.ts';
+import { runBindingChecks } from './check-kinds/index.ts';
+import type { CheckResult, CheckWrap } from './checks.ts';
 import { factFailures, type FactView } from './done-facts/index.ts';
 import { git, worktreeGitOptions } from './git.ts';
 import { type ProjectRepoContext, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
@@ -59,7 +60,7 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
   const commits = await commitsBeyondBase(ctx.repoDir, base, headSha);
   const rulePathsCommitted = await rulePathsAdded(ctx, base, headSha);
   const uncommitted = await uncommittedPaths(ctx, path);
-  const checks = await runChecks(ctx.repo.checks, {
+  const checks = await runBindingChecks(ctx.repo.checks, {
     cwd: path,
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),

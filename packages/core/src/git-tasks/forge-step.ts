@@ -36,6 +36,7 @@ import { TinyError } from '../errors.ts';
 import type { TaskRecord, TaskStoreApi } from '../tasks/store.ts';
 import { refuseUncommitted } from './branch-state.ts';
 import type { Forge, ForgeCheckRun, ForgeReview } from './forge.ts';
+import { forgeTitle } from './forge-kind.ts';
 import { git, isAncestor, resolveCommit } from './git.ts';
 import { ensureRepository, resolveProjectRepo, taskWorktreePath } from './project-repo.ts';
 import { runTaskReview, type TaskReviewInput, type TaskReviewResult } from './review-step.ts';
@@ -119,20 +120,20 @@ export interface ForgeSyncResult {
   roundsApprovalId?: string;
 }
 
-/** One failed check run as the owner reads it: its name, conclusion, title, summary, and the text's tail. */
-export function checkRunText(run: ForgeCheckRun): string {
+/** One failed check run as the owner reads it: its name, conclusion, title, summary, and the text's tail; `on` names the forge ("GitHub"). */
+export function checkRunText(run: ForgeCheckRun, on: string): string {
   const text = run.text ?? '';
   const tail = text.length > TEXT_TAIL ? `…${text.slice(-TEXT_TAIL)}` : text;
   return [
-    `The check run "${run.name}" on GitHub ended ${run.conclusion ?? run.status}${run.title ? `: ${run.title}` : ''}.${run.url ? ` ${run.url}` : ''}`,
+    `The check run "${run.name}" on ${on} ended ${run.conclusion ?? run.status}${run.title ? `: ${run.title}` : ''}.${run.url ? ` ${run.url}` : ''}`,
     ...(run.summary ? [run.summary] : []),
     ...(tail ? [tail] : []),
   ].join('\n');
 }
 
-/** A review as the owner reads it: who, its verdict, its body. */
-export function reviewText(review: ForgeReview): string {
-  return `${review.author} ${review.state === 'CHANGES_REQUESTED' ? 'requested changes' : 'commented'} on GitHub (${review.url}):\n${review.body.trim()}`;
+/** A review as the owner reads it: who, its verdict, its body; `on` names the forge. */
+export function reviewText(review: ForgeReview, on: string): string {
+  return `${review.author} ${review.state === 'CHANGES_REQUESTED' ? 'requested changes' : 'commented'} on ${on} (${review.url}):\n${review.body.trim()}`;
 }
 
 export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncResult> {
@@ -161,18 +162,21 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
     return { task, sent: null, ...result, ...(anything ? { waiting: `Task ${identifier} is in ${task.status}: the forge's feedback is sent once it is back in review.` } : {}) };
   }
 
-  // GitHub's review comments already stored (a crash after storing them and before recording them): matched, one for one, never stored twice.
+  // The forge's people are named by its kind (`github:ann`), its summary by the kind alone; its title is what the owner reads ("on GitHub").
+  const on = forgeTitle(input.repo.forge);
+  const forgeName = input.repo.forge?.kind ?? 'forge';
+  // The forge's review comments already stored (a crash after storing them and before recording them): matched, one for one, never stored twice.
   const before = await input.tasks.listComments(task.id);
   const round = (gitState.rounds ?? 0) + 1;
   const commentKey = (author: string, content: string, a: { path: string; line: number; side: string; commitSha: string | null }): string =>
     JSON.stringify([author, content, a.path, a.line, a.side, a.commitSha]);
   const storedBefore = new Map<string, number>();
   for (const c of before)
-    if (c.anchor !== null && c.author.startsWith('github:')) storedBefore.set(commentKey(c.author, c.content, c.anchor), (storedBefore.get(commentKey(c.author, c.content, c.anchor)) ?? 0) + 1);
+    if (c.anchor !== null && c.author.startsWith(`${forgeName}:`)) storedBefore.set(commentKey(c.author, c.content, c.anchor), (storedBefore.get(commentKey(c.author, c.content, c.anchor)) ?? 0) + 1);
   const matched: typeof fresh = [];
   const unstored: typeof fresh = [];
   for (const c of fresh) {
-    const key = c.line === null ? undefined : commentKey(`github:${c.author}`, c.body, { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId });
+    const key = c.line === null ? undefined : commentKey(`${forgeName}:${c.author}`, c.body, { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId });
     const left = key === undefined ? 0 : (storedBefore.get(key) ?? 0);
     if (key !== undefined && left > 0) {
       storedBefore.set(key, left - 1);
@@ -186,12 +190,12 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
 
   // A round a crash or a failed send interrupted (its summary, or GitHub's comments, stored and not sent): finished first, under the same key
   // (the queue returns the message if it went); what is new in this read waits for the next one, so the round's comments stay the same.
-  const summaryBefore = before.find((c) => c.anchor === null && c.author === 'github' && c.sentRound === round);
-  if (summaryBefore !== undefined || before.some((c) => c.anchor !== null && c.author.startsWith('github:') && c.sentRound === null)) {
+  const summaryBefore = before.find((c) => c.anchor === null && c.author === forgeName && c.sentRound === round);
+  if (summaryBefore !== undefined || before.some((c) => c.anchor !== null && c.author.startsWith(`${forgeName}:`) && c.sentRound === null)) {
     const git1 = await recordMatched();
     const reviewed = await runTaskReview({
       ...input,
-      intro: introOf(pr.number, ''),
+      intro: introOf(pr.number, '', on),
       task: { ...task, git: git1 },
       summary: summaryBefore === undefined ? undefined : { author: summaryBefore.author, content: summaryBefore.content },
     });
@@ -213,13 +217,13 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
   // comments' ids) come from the same stored rows, so a crash or a second read never sends twice.
   const unplaced: string[] = [];
   for (const c of unstored) {
-    const author = `github:${c.author}`;
-    if (c.line === null) unplaced.push(`${author} on ${c.path} (GitHub no longer places it on a line): ${c.body}`);
+    const author = `${forgeName}:${c.author}`;
+    if (c.line === null) unplaced.push(`${author} on ${c.path} (${on} no longer places it on a line): ${c.body}`);
     else await input.tasks.addComment(task.id, { author, content: c.body, anchor: { path: c.path, line: c.line, side: c.side === 'LEFT' ? 'old' : 'new', commitSha: c.commitId } });
   }
-  const summaryParts = [...failed.map(checkRunText), ...asking.map(reviewText), ...unplaced];
+  const summaryParts = [...failed.map((r) => checkRunText(r, on)), ...asking.map((r) => reviewText(r, on)), ...unplaced];
   const summary =
-    summaryParts.length === 0 ? undefined : { author: 'github', content: `From the pull request ${pr.url} (it follows the branch: push what you commit):\n\n${summaryParts.join('\n\n')}` };
+    summaryParts.length === 0 ? undefined : { author: forgeName, content: `From the pull request ${pr.url} (it follows the branch: push what you commit):\n\n${summaryParts.join('\n\n')}` };
   if (summary !== undefined) await input.tasks.addComment(task.id, { ...summary, sentRound: round });
   const taken = [...(gitState.forgeSent ?? []), ...fresh.map((c) => `comment:${c.id}`), ...failed.map((r) => `check:${r.id}`), ...asking.map((r) => `review:${r.id}`)];
   const recorded: TaskGit = { ...gitState, forgeSent: taken, updatedAt: Date.now() };
@@ -229,16 +233,16 @@ export async function syncTaskForge(input: ForgeSyncInput): Promise<ForgeSyncRes
     ...(asking.length === 0 ? [] : [asking.length === 1 ? 'a review' : `${asking.length} reviews`]),
     ...(unstored.length === 0 ? [] : [unstored.length === 1 ? 'a review comment' : `${unstored.length} review comments`]),
   ].join(' and ');
-  const reviewed = await runTaskReview({ ...input, intro: introOf(pr.number, what), task: { ...task, git: recorded }, summary });
+  const reviewed = await runTaskReview({ ...input, intro: introOf(pr.number, what, on), task: { ...task, git: recorded }, summary });
   // A person's review sent while the failed runs waited for a person: the request has nothing left to decide.
-  if (asked !== undefined && asked.decision === undefined) await withdrawForgeRequest(input, asked.id, 'a person asked for changes on GitHub, and the failed check runs went with it');
+  if (asked !== undefined && asked.decision === undefined) await withdrawForgeRequest(input, asked.id, `a person asked for changes on ${on}, and the failed check runs went with it`);
   return { task: (await input.tasks.getTask(task.id)) ?? reviewed.task, sent: reviewed.sent, ...result };
 }
 
 const introOf =
-  (number: number, what: string) =>
+  (number: number, what: string, on: string) =>
   (round: number): string =>
-    `Its pull request #${number} on GitHub asks for changes (round ${round})${what === '' ? '' : `: ${what}`}.`;
+    `Its pull request #${number} on ${on} asks for changes (round ${round})${what === '' ? '' : `: ${what}`}.`;
 
 type SyncFacts = Omit<ForgeSyncResult, 'task' | 'sent' | 'waiting' | 'roundsApprovalId'>;
 
@@ -261,7 +265,7 @@ async function holdForPerson(input: ForgeSyncInput, task: TaskRecord, failed: Fo
     asked = { id: roundsApprovalId(task.id, rounds, asked?.id), requestedAt: Date.now() };
     current = await input.tasks.setTaskGit(task.id, { ...git0, roundsApproval: asked, updatedAt: Date.now() });
   }
-  const missing = failed.map((r) => `The check run "${r.name}" on GitHub ended ${r.conclusion ?? r.status}.`);
+  const missing = failed.map((r) => `The check run "${r.name}" on ${forgeTitle(input.repo.forge)} ended ${r.conclusion ?? r.status}.`);
   await requestRoundsApproval({ approvals: input.approvals, events: input.events, projectId: input.projectId, repo: input.repo }, current, missing);
   return {
     task: current,
@@ -273,7 +277,7 @@ async function holdForPerson(input: ForgeSyncInput, task: TaskRecord, failed: Fo
 }
 
 async function withdrawForgeRequest(input: ForgeSyncInput, id: string, reason: string): Promise<void> {
-  const done = await input.approvals.decide(id, { status: 'cancelled', decision: null, decidedBy: 'github', reason, decidedAt: Date.now() });
+  const done = await input.approvals.decide(id, { status: 'cancelled', decision: null, decidedBy: input.repo.forge?.kind ?? 'forge', reason, decidedAt: Date.now() });
   if (done) await input.events.append({ type: 'approval.decided', conversationId: done.conversationId, agentId: done.agentId, data: { approval: done } });
 }
 
@@ -325,10 +329,14 @@ export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task:
     await git(['fetch', '--quiet', remote, `+refs/heads/${pr.baseRef}:${remoteBase}`], { cwd: ctx.repoDir });
     const base = await resolveCommit(ctx.repoDir, remoteBase);
     if (base === undefined || !(await isAncestor(ctx.repoDir, tip, base))) {
-      throw new TinyError('INVALID_STATE', `GitHub reported pull request #${pr.number} merged, but ${remote}/${pr.baseRef} does not contain ${tip.slice(0, 12)}; nothing was removed.`, {
-        details: { tip, base: base ?? null, commit },
-        hint: 'Look at the pull request on GitHub (a squash or rebase merge rewrites the commits); merge again once the base holds them.',
-      });
+      throw new TinyError(
+        'INVALID_STATE',
+        `${forgeTitle(input.repo.forge)} reported pull request #${pr.number} merged, but ${remote}/${pr.baseRef} does not contain ${tip.slice(0, 12)}; nothing was removed.`,
+        {
+          details: { tip, base: base ?? null, commit },
+          hint: `Look at the pull request on ${forgeTitle(input.repo.forge)} (a squash or rebase merge rewrites the commits); merge again once the base holds them.`,
+        },
+      );
     }
     const by = input.by ?? 'person';
     merge = { method: 'merge', branch, baseRef: `${remote}/${pr.baseRef}`, tip, commit, mergedAt: Date.now(), by, created };

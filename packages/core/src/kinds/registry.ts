@@ -9,7 +9,15 @@
 import { KIND_NAME_PATTERN, type ChannelKind, type Kind, type RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 
-export class KindRegistry<K extends Kind> {
+/** What a registry holds: a named kind of one family (the contract's channels and runtimes; core's check kinds and forges, git-tasks/). */
+export interface RegisteredKind {
+  readonly family: string;
+  readonly name: string;
+  /** Other names it answers to (runtimes). */
+  readonly aliases?: readonly string[];
+}
+
+export class KindRegistry<K extends RegisteredKind = Kind> {
   readonly #kinds = new Map<string, K>();
   readonly #aliases = new Map<string, string>();
 
@@ -65,8 +73,8 @@ export class KindRegistry<K extends Kind> {
   }
 }
 
-function aliasesOf(kind: Kind): readonly string[] {
-  return kind.family === 'runtime' ? kind.aliases : [];
+function aliasesOf(kind: RegisteredKind): readonly string[] {
+  return kind.aliases ?? [];
 }
 
 export const channelKinds = new KindRegistry<ChannelKind>('channel');

@@ -40,7 +40,7 @@ import {
   type WorktreeRemoval,
 } from '@tinyagi/core/internal';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
-import { ForgeLoop, hasForge, type OpenForge } from './forge-loop.ts';
+import { ForgeLoop, hasForge } from './forge-loop.ts';
 import { nextStep } from './next-step.ts';
 import { refuseDoneWithoutMerge, refuseMoveToChecking } from './refusals.ts';
 
@@ -53,8 +53,6 @@ export interface TaskFlowOptions {
   env: Readonly<Record<string, string | undefined>>;
   settings: () => Settings;
   log: { warn(message: string): void };
-  /** The forge's client for a binding with one (`@tinyagi/forge-github`, loaded on first use by the caller). */
-  openForge?: OpenForge;
   /** How often this node looks for a step nobody drives (a killed node's): default 5 s. */
   sweepMs?: number;
 }

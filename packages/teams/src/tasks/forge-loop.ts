@@ -2,14 +2,14 @@
  * The task flow's forge (docs/git-tasks.md, "With a GitHub forge"): the pull request opened when a
  * task's Checking passes, the forge's feedback read on request (`tinyagi task sync`) and by a poll
  * on every node, the person's merge made on the forge, and what a merge rule reads of it. The
- * forge's client comes from `openForge` (the daemon loads `@tinyagi/forge-github` on first use,
- * only for a project whose binding has a forge); the token is read from the daemon's environment
- * variable the binding names and given to that client only, never logged or answered.
+ * forge's client comes from its kind in core's forge registry (`openBindingForge`: GitHub's loads
+ * `@tinyagi/forge-github` on first use, only for a project whose binding has a forge); the token is
+ * read from the daemon's environment variable the binding (or its kind) names and given to that
+ * client only, never logged or answered.
  */
 import type { MergeMethod, ProjectRepo } from '@tinyagi/client/contract';
 import { errorMessage, TinyError } from '@tinyagi/core';
-import { openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type Forge, type StoreSet, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
-export type OpenForge = (connection: { owner: string; repo: string; token: string; apiUrl?: string }) => Promise<Forge>;
+import { openBindingForge, openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type Forge, type StoreSet, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
 
 /** What the forge asks of the task flow (flow.ts), which owns it. */
 export interface ForgeLoopHost {
@@ -25,7 +25,6 @@ export interface ForgeLoopOptions {
   stores: Pick<StoreSet, 'approvals'>;
   env: Readonly<Record<string, string | undefined>>;
   log: { warn(message: string): void };
-  openForge?: OpenForge;
 }
 
 type BoundProject = { id: string; repo: ProjectRepo };
@@ -55,17 +54,9 @@ export class ForgeLoop {
     this.#o = options;
   }
 
-  /** The project's forge client. */
+  /** The project's forge client, from its kind (core's forge registry). */
   async open(project: ForgeProject): Promise<Forge> {
-    const binding = project.repo.forge;
-    const token = this.#o.env[binding.tokenEnv];
-    if (token === undefined || token === '') {
-      throw new TinyError('INVALID_STATE', `Project ${project.id} has a GitHub forge, but the daemon's environment has no ${binding.tokenEnv}.`, {
-        hint: `Set ${binding.tokenEnv} to a token that may read and write pull requests of ${binding.owner}/${binding.repo} where the daemon starts, then start it again.`,
-      });
-    }
-    if (this.#o.openForge === undefined) throw new TinyError('INTERNAL', 'This node has no forge client.');
-    return this.#o.openForge({ owner: binding.owner, repo: binding.repo, token, ...(binding.apiUrl === undefined ? {} : { apiUrl: binding.apiUrl }) });
+    return openBindingForge(project.id, project.repo.forge, this.#o.env);
   }
 
   /** After a Checking: a task that reached Review on a project with a forge gets its pull request; a failure is logged and left for the poll. */
