@@ -19,10 +19,8 @@ const NOT_YET_SPLIT: Record<string, number> = {
   'apps/tinyoffice/app/projects/task-detail.tsx TaskDetail': 230,
   'apps/tinyoffice/components/chat-panel.tsx ChatPanel': 218,
   'apps/tinyoffice/app/conversations/view/page.tsx Conversation': 205,
-  'packages/cli/src/commands/approval-prompt.ts createApprovalPrompter': 204,
   'apps/tinyoffice/app/settings/page.tsx SettingsPage': 192,
   'apps/tinyoffice/app/teams/room/page.tsx Room': 176,
-  'packages/cli/src/commands/agent.ts registerAgentCommands': 171,
   'apps/tinyoffice/app/projects/page.tsx Projects': 166,
   'apps/tinyoffice/components/approval-card.tsx ApprovalCard': 161,
 };

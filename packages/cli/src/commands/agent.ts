@@ -131,6 +131,52 @@ function printNewAgentNotes(made: NewAgent<Record<string, unknown>>): void {
   for (const n of made.notes) println(style.dim(n.message));
 }
 
+/** `tinyagi agent add`: asks for what is missing on a terminal, then writes core's new agent (newAgent) and says what will not work yet. */
+async function addAgent(idArg: string | undefined, options: AddOptions, cmd: Command): Promise<void> {
+  const editor = settingsEditor(contextOf(cmd));
+  const settings = await editor.read();
+  const id = await askText(idArg, {
+    flag: 'the agent id',
+    message: 'Agent id',
+    placeholder: 'coder',
+    validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"'),
+  });
+  if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
+  const defaultProvider = settings.models?.provider !== undefined ? providerRuntime(settings.models.provider) : 'mock';
+  const provider =
+    options.provider ??
+    (isInteractive()
+      ? await askSelect(undefined, {
+          flag: '--provider',
+          message: 'Provider',
+          choices: [...runtimeKinds.list().map((k) => ({ value: k.name, hint: k.title })), ...Object.keys(settings.custom_providers ?? {}).map((p) => ({ value: `custom:${p}` }))],
+        })
+      : defaultProvider);
+  const config: Record<string, unknown> = {
+    ...(options.config ?? {}),
+    name: options.name ?? (options.config?.['name'] as string | undefined) ?? id,
+    provider,
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    ...(options.systemPrompt !== undefined ? { system_prompt: options.systemPrompt } : {}),
+    ...(options.workingDirectory !== undefined ? { working_directory: options.workingDirectory } : {}),
+    ...(options.node !== undefined ? { node: options.node } : {}),
+    ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
+  };
+  // The one definition of a new agent (core's newAgent): sandbox "on" for a CLI agent when the
+  // boundary holds here (the daemon's self-test, else one run now), warm, asks. Existing agents are never changed.
+  const ctx = contextOf(cmd);
+  const needsBoundary = config['sandbox'] === undefined && runtimeRunsProcess(runtimeKinds.get(runtimeOf(settings, provider) ?? ''));
+  const made = newAgent(settings, id, config, { boundary: needsBoundary ? await machineBoundary(ctx, editor) : undefined, env: ctx.env });
+  await editor.createAgent(id, made.agent);
+  if (options.json) return printJson({ id, ...made.agent });
+  println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
+  printNewAgentNotes(made);
+  // A sandboxed CLI whose login or own setup cannot be used inside the boundary: the one command that fixes it, now rather than at its first message.
+  const login = made.agent['sandbox'] === 'on' || made.agent['sandbox'] === 'required' ? sandboxLoginHint(await editor.read(), id, ctx.env) : undefined;
+  if (login !== undefined) println(style.yellow(`! ${login}`));
+  println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
+}
+
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('manage agents (list, add, show, remove, reset, provider, sandbox)');
 
@@ -160,50 +206,7 @@ export function registerAgentCommands(program: Command): void {
       .option('--node <name>', 'the node that runs it, with several nodes on PostgreSQL (default: any node)')
       .addOption(new Option('--sandbox <mode>', 'run its CLI inside the boundary (docs/sandbox.md); default: on when the self-test passes on this machine').choices(['off', 'on', 'required']))
       .option('--config <json>', 'more agent settings as JSON, e.g. \'{"mock":{"reply":"hi"}}\'', parseAgentConfig),
-  ).action(async (idArg: string | undefined, options: AddOptions, cmd: Command) => {
-    const editor = settingsEditor(contextOf(cmd));
-    const settings = await editor.read();
-    const id = await askText(idArg, {
-      flag: 'the agent id',
-      message: 'Agent id',
-      placeholder: 'coder',
-      validate: (v) => (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(v) ? undefined : 'use a-z, 0-9, "_" or "-"'),
-    });
-    if (ownEntry(settings.agents, id) !== undefined) throw new CliError('FAILED', `Agent "${id}" already exists.`, { hint: `Change it with \`tinyagi agent provider ${id} …\` or remove it first.` });
-    const defaultProvider = settings.models?.provider !== undefined ? providerRuntime(settings.models.provider) : 'mock';
-    const provider =
-      options.provider ??
-      (isInteractive()
-        ? await askSelect(undefined, {
-            flag: '--provider',
-            message: 'Provider',
-            choices: [...runtimeKinds.list().map((k) => ({ value: k.name, hint: k.title })), ...Object.keys(settings.custom_providers ?? {}).map((p) => ({ value: `custom:${p}` }))],
-          })
-        : defaultProvider);
-    const config: Record<string, unknown> = {
-      ...(options.config ?? {}),
-      name: options.name ?? (options.config?.['name'] as string | undefined) ?? id,
-      provider,
-      ...(options.model !== undefined ? { model: options.model } : {}),
-      ...(options.systemPrompt !== undefined ? { system_prompt: options.systemPrompt } : {}),
-      ...(options.workingDirectory !== undefined ? { working_directory: options.workingDirectory } : {}),
-      ...(options.node !== undefined ? { node: options.node } : {}),
-      ...(options.sandbox !== undefined ? { sandbox: options.sandbox } : {}),
-    };
-    // The one definition of a new agent (core's newAgent): sandbox "on" for a CLI agent when the
-    // boundary holds here (the daemon's self-test, else one run now), warm, asks. Existing agents are never changed.
-    const ctx = contextOf(cmd);
-    const needsBoundary = config['sandbox'] === undefined && runtimeRunsProcess(runtimeKinds.get(runtimeOf(settings, provider) ?? ''));
-    const made = newAgent(settings, id, config, { boundary: needsBoundary ? await machineBoundary(ctx, editor) : undefined, env: ctx.env });
-    await editor.createAgent(id, made.agent);
-    if (options.json) return printJson({ id, ...made.agent });
-    println(`Added agent ${style.bold(id)} (${provider}${options.model ? `, ${options.model}` : ''}${options.node ? `, on node ${options.node}` : ''}).`);
-    printNewAgentNotes(made);
-    // A sandboxed CLI whose login or own setup cannot be used inside the boundary: the one command that fixes it, now rather than at its first message.
-    const login = made.agent['sandbox'] === 'on' || made.agent['sandbox'] === 'required' ? sandboxLoginHint(await editor.read(), id, ctx.env) : undefined;
-    if (login !== undefined) println(style.yellow(`! ${login}`));
-    println(style.dim(`Talk to it: tinyagi send --agent ${id} --wait "hello"`));
-  });
+  ).action(addAgent);
 
   withJson(agent.command('show').description("show an agent's settings").argument('<id>', 'agent id', parseId)).action(async (id: string, options: { json?: boolean }, cmd: Command) => {
     const settings = await settingsEditor(contextOf(cmd)).read();

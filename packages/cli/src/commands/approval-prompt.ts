@@ -76,6 +76,93 @@ type Answer = { decision: ApprovalDecision; reason?: string; answer?: string };
 
 const PERMISSION_KEYS: Record<string, ApprovalDecision> = { o: 'allow_once', s: 'allow_session', a: 'allow_always', d: 'deny' };
 
+/**
+ * A request as it is asked: the question and its numbered choices, the task waiting for a person,
+ * or what the agent asks to run or reach; `notAsked`, indented below it, says why it is not asked here.
+ */
+function announceApproval(a: Approval, write: (line: string) => void, notAsked?: string): void {
+  if (a.kind === 'question') {
+    const { question, choices } = approvalQuestion(a);
+    write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks you: ${question}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+    for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
+  } else if (a.kind === 'task_rounds') {
+    write(errStyle.bold(errStyle.yellow(`A task of @${a.agentId} waits for a person: ${a.summary}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+  } else {
+    // An egress request's summary is `Connect to host:port`: `@coder asks to connect to host:port`.
+    const what = a.kind === 'egress' ? `asks to ${a.summary.charAt(0).toLowerCase()}${a.summary.slice(1)}` : `asks to run ${a.summary}`;
+    write(errStyle.bold(errStyle.yellow(`@${a.agentId} ${what}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+  }
+  if (notAsked !== undefined) write(`  ${notAsked}`);
+}
+
+/** Reads one line at the prompt; undefined when the prompt was withdrawn. */
+type ReadLine = (prompt: string) => Promise<string | undefined>;
+
+/** A question's answer: a choice's number, free text, or `/decline`. */
+async function askAnswer(a: Approval, line: ReadLine): Promise<Answer | undefined> {
+  const { choices } = approvalQuestion(a);
+  const prompt = `${choices.length > 0 ? `[1-${choices.length}] or your answer` : 'Your answer'} (/decline to decline) ? `;
+  for (;;) {
+    const text = await line(prompt);
+    if (text === undefined) return undefined;
+    if (text === '') continue;
+    if (text === '/decline') return { decision: 'deny' };
+    const n = /^\d+$/.test(text) ? Number(text) : 0;
+    if (n >= 1 && n <= choices.length) return { decision: 'answer', answer: choices[n - 1]! };
+    return { decision: 'answer', answer: text };
+  }
+}
+
+/** A permission's decision: once, session (not for a connection), always, or deny with an optional reason; asked again until it is one. */
+async function askPermission(a: Approval, line: ReadLine, write: (line: string) => void): Promise<Answer | undefined> {
+  const answers = approvalAnswers(a.kind);
+  const session = answers.includes('allow_session');
+  for (;;) {
+    const text = await line(session ? '[o]nce / [s]ession / [a]lways / [d]eny (reason) ? ' : '[o]nce / [a]lways / [d]eny (reason) ? ');
+    if (text === undefined) return undefined;
+    const key = PERMISSION_KEYS[text.charAt(0).toLowerCase()];
+    const decision = key && answers.includes(key) ? key : undefined;
+    // `d`, `deny`, or `d <reason>`: the reason is asked when not given.
+    if (decision === 'deny') {
+      const given = text.replace(/^d(eny)?\b\s*/i, '');
+      const reason = given !== '' ? given : await line('Reason (the agent reads it; Enter for none): ');
+      if (reason === undefined) return undefined;
+      return { decision, ...(reason ? { reason } : {}) };
+    }
+    if (decision && text.length === 1) return { decision };
+    const word = { once: 'allow_once', session: 'allow_session', always: 'allow_always' }[text.toLowerCase()] as ApprovalDecision | undefined;
+    if (word && answers.includes(word)) return { decision: word };
+    write(errStyle.dim(session ? 'Type o, s, a or d (d can be followed by the reason).' : 'Type o, a or d (d can be followed by the reason); a connection has no session.'));
+  }
+}
+
+/** `Left <id> unanswered: it still waits (…); answer with …`. */
+function leftUnanswered(a: Approval): string {
+  return `Left ${a.id} unanswered: it still waits (${expiry(a, Date.now())}); ${answerHint(a)}.`;
+}
+
+/** Ctrl-C at the prompt: the request is left waiting, said with how to answer it, and the wait stops with exit code 130, as Ctrl-C does elsewhere in `send --wait` (the work goes on in the daemon). */
+function stopWaiting(waiting: Approval | undefined, write: (line: string) => void): never {
+  write('');
+  if (waiting) {
+    write(errStyle.yellow(leftUnanswered(waiting)));
+    write(errStyle.dim(`Stopped waiting for conversation ${waiting.conversationId}; follow it with \`tinyagi conversation show ${waiting.conversationId}\`.`));
+  }
+  process.exit(130);
+}
+
+/** The answer given here, sent as `by: 'cli'`; the decided request, or undefined when another answer was first (409 says by whom) or the daemon refused: said, never fatal. */
+async function sendAnswer(client: ApiClient, a: Approval, answer: Answer, write: (line: string) => void): Promise<Approval | undefined> {
+  try {
+    const decided = await client.decideApproval({ params: { id: a.id }, body: { ...answer, by: 'cli' } });
+    write(errStyle.green(describeApproval(decided)));
+    return decided;
+  } catch (err) {
+    write(errStyle.red(isApiError(err, 'APPROVAL_DECIDED') ? (err as Error).message : `Could not answer ${a.id}: ${err instanceof Error ? err.message : String(err)}`));
+    return undefined;
+  }
+}
+
 export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompter {
   const out = options.out ?? process.stderr;
   const write = (line: string): void => void out.write(`${line}\n`);
@@ -101,20 +188,6 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
   };
   lent?.once('close', onLentClose);
 
-  const announce = (a: Approval): void => {
-    if (a.kind === 'question') {
-      const { question, choices } = approvalQuestion(a);
-      write(errStyle.bold(errStyle.yellow(`@${a.agentId} asks you: ${question}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
-      for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
-    } else if (a.kind === 'task_rounds') {
-      write(errStyle.bold(errStyle.yellow(`A task of @${a.agentId} waits for a person: ${a.summary}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
-    } else {
-      // An egress request's summary is `Connect to host:port`: `@coder asks to connect to host:port`.
-      const what = a.kind === 'egress' ? `asks to ${a.summary.charAt(0).toLowerCase()}${a.summary.slice(1)}` : `asks to run ${a.summary}`;
-      write(errStyle.bold(errStyle.yellow(`@${a.agentId} ${what}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
-    }
-  };
-
   const readline = async (): Promise<Interface> => {
     if (rl) return rl;
     if (lent) {
@@ -135,20 +208,14 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
     io.on('SIGINT', () => {
       const waiting = current?.approval;
       closeReadline();
-      write('');
-      if (waiting) {
-        write(errStyle.yellow(`Left ${waiting.id} unanswered: it still waits (${expiry(waiting, Date.now())}); ${answerHint(waiting)}.`));
-        write(errStyle.dim(`Stopped waiting for conversation ${waiting.conversationId}; follow it with \`tinyagi conversation show ${waiting.conversationId}\`.`));
-      }
-      // As Ctrl-C does elsewhere in `send --wait`: stop waiting (the work goes on in the daemon), exit 130.
-      process.exit(130);
+      stopWaiting(waiting, write);
     });
     return rl;
   };
 
   const ask = async (a: Approval, signal: AbortSignal): Promise<Answer | undefined> => {
     const io = await readline();
-    const line = async (prompt: string): Promise<string | undefined> => {
+    const line: ReadLine = async (prompt) => {
       try {
         return (await io.question(prompt, { signal })).trim();
       } catch (err) {
@@ -156,38 +223,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
         throw err;
       }
     };
-    if (a.kind === 'question') {
-      const { choices } = approvalQuestion(a);
-      const prompt = `${choices.length > 0 ? `[1-${choices.length}] or your answer` : 'Your answer'} (/decline to decline) ? `;
-      for (;;) {
-        const text = await line(prompt);
-        if (text === undefined) return undefined;
-        if (text === '') continue;
-        if (text === '/decline') return { decision: 'deny' };
-        const n = /^\d+$/.test(text) ? Number(text) : 0;
-        if (n >= 1 && n <= choices.length) return { decision: 'answer', answer: choices[n - 1]! };
-        return { decision: 'answer', answer: text };
-      }
-    }
-    const answers = approvalAnswers(a.kind);
-    const session = answers.includes('allow_session');
-    for (;;) {
-      const text = await line(session ? '[o]nce / [s]ession / [a]lways / [d]eny (reason) ? ' : '[o]nce / [a]lways / [d]eny (reason) ? ');
-      if (text === undefined) return undefined;
-      const key = PERMISSION_KEYS[text.charAt(0).toLowerCase()];
-      const decision = key && answers.includes(key) ? key : undefined;
-      // `d`, `deny`, or `d <reason>`: the reason is asked when not given.
-      if (decision === 'deny') {
-        const given = text.replace(/^d(eny)?\b\s*/i, '');
-        const reason = given !== '' ? given : await line('Reason (the agent reads it; Enter for none): ');
-        if (reason === undefined) return undefined;
-        return { decision, ...(reason ? { reason } : {}) };
-      }
-      if (decision && text.length === 1) return { decision };
-      const word = { once: 'allow_once', session: 'allow_session', always: 'allow_always' }[text.toLowerCase()] as ApprovalDecision | undefined;
-      if (word && answers.includes(word)) return { decision: word };
-      write(errStyle.dim(session ? 'Type o, s, a or d (d can be followed by the reason).' : 'Type o, a or d (d can be followed by the reason); a connection has no session.'));
-    }
+    return a.kind === 'question' ? askAnswer(a, line) : askPermission(a, line, write);
   };
 
   const next = async (): Promise<void> => {
@@ -197,13 +233,12 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       for (let a = queue.shift(); a !== undefined && !closed; a = queue.shift()) {
         if (settled.has(a.id)) continue;
         if (inputEnded) {
-          announce(a);
-          write(`  The terminal's input ended, so not asked here: ${answerHint(a)}.`);
+          announceApproval(a, write, `The terminal's input ended, so not asked here: ${answerHint(a)}.`);
           continue;
         }
         const abort = new AbortController();
         current = { approval: a, abort };
-        announce(a);
+        announceApproval(a, write);
         const answer = await ask(a, abort.signal).catch(() => undefined);
         current = undefined;
         if (answer === undefined) {
@@ -213,12 +248,8 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
         }
         answering.add(a.id);
         try {
-          const decided = await options.client.decideApproval({ params: { id: a.id }, body: { ...answer, by: 'cli' } });
-          settled.set(a.id, decided);
-          write(errStyle.green(describeApproval(decided)));
-        } catch (err) {
-          // Answered elsewhere first (409 says by whom), or the daemon refused: said, never fatal.
-          write(errStyle.red(isApiError(err, 'APPROVAL_DECIDED') ? (err as Error).message : `Could not answer ${a.id}: ${err instanceof Error ? err.message : String(err)}`));
+          const decided = await sendAnswer(options.client, a, answer, write);
+          if (decided) settled.set(a.id, decided);
         } finally {
           answering.delete(a.id);
         }
@@ -237,10 +268,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
         if (settled.has(a.id) || queue.some((q) => q.id === a.id) || current?.approval.id === a.id) return;
         // A task's rounds (task_rounds) are not this conversation's to answer in the middle of a wait: said, with how to answer.
         if (!options.interactive || a.kind === 'task_rounds') {
-          if (options.hints || a.kind === 'task_rounds') {
-            announce(a);
-            write(`  ${a.kind === 'task_rounds' ? 'Not asked here' : 'Not a terminal, so not asked here'}: ${answerHint(a)}.`);
-          }
+          if (options.hints || a.kind === 'task_rounds') announceApproval(a, write, `${a.kind === 'task_rounds' ? 'Not asked here' : 'Not a terminal, so not asked here'}: ${answerHint(a)}.`);
           return;
         }
         queue.push(a);
@@ -274,7 +302,7 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       const open = current?.approval;
       current?.abort.abort();
       // The wait ended (Ctrl-C in the chat, a timeout) with a request still asked: it waits on in the daemon.
-      if (open && !settled.has(open.id)) write(errStyle.yellow(`\nLeft ${open.id} unanswered: it still waits (${expiry(open, Date.now())}); ${answerHint(open)}.`));
+      if (open && !settled.has(open.id)) write(errStyle.yellow(`\n${leftUnanswered(open)}`));
       closeReadline();
       lent?.off('close', onLentClose);
     },
