@@ -203,6 +203,243 @@ function argvHint(line: string): ReactNode {
 const fieldset = 'min-w-0 space-y-2 rounded border border-slate-200 p-2 sm:p-3 dark:border-slate-700';
 const legend = 'px-1 text-sm font-semibold';
 
+/** What a section of the form reads and changes. */
+interface SectionProps {
+  form: Form;
+  issues: FieldIssues;
+  set: <K extends keyof Form>(key: K, value: Form[K]) => void;
+}
+
+/** A section with rows (file rules, checks): each row changed or removed, rows added. */
+interface RowsProps extends SectionProps {
+  update: (change: (f: Form) => Form) => void;
+  setRow: <K extends 'files' | 'checks'>(list: K, i: number, patch: Partial<Form[K][number]>) => void;
+  removeRow: (list: 'files' | 'checks', i: number) => void;
+}
+
+/** Where the repository is: a local checkout or a remote URL, its base ref, remote, branch template and worktree folder. */
+function WhereSection({ form, issues, set }: SectionProps) {
+  return (
+    <fieldset className={fieldset}>
+      <legend className={legend}>Where</legend>
+      <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm" role="radiogroup" aria-label="The repository is">
+        <label className="flex items-center gap-1">
+          <input type="radio" name="repo-source" checked={form.source === 'path'} onChange={() => set('source', 'path')} /> a local checkout
+        </label>
+        <label className="flex items-center gap-1">
+          <input type="radio" name="repo-source" checked={form.source === 'url'} onChange={() => set('source', 'url')} /> a remote URL (cloned once)
+        </label>
+      </div>
+      <TextField
+        path={form.source}
+        label={form.source === 'path' ? 'Local path (absolute)' : 'Remote URL'}
+        issues={issues}
+        value={form.location}
+        onChange={(v) => set('location', v)}
+        placeholder={form.source === 'path' ? '/home/me/src/web' : 'https://github.com/acme/web.git'}
+      />
+      <div className="grid gap-2 sm:grid-cols-2">
+        <TextField path="baseRef" label="Base ref" issues={issues} value={form.baseRef} onChange={(v) => set('baseRef', v)} placeholder="main" hint="Tasks branch from it and merge into it." />
+        <TextField path="remote" label="Remote" issues={issues} value={form.remote} onChange={(v) => set('remote', v)} placeholder="origin" hint="Blank: no push is asked for." />
+        <TextField
+          path="branchTemplate"
+          label="Branch template"
+          issues={issues}
+          value={form.branchTemplate}
+          onChange={(v) => set('branchTemplate', v)}
+          placeholder="tinyagi/{identifier}-{slug}"
+          hint={
+            <>
+              Must contain <code>{'{identifier}'}</code> (the task’s WEB-3); <code>{'{slug}'}</code> is its title.
+            </>
+          }
+        />
+        <TextField
+          path="worktreeRoot"
+          label="Worktree folder (absolute)"
+          issues={issues}
+          value={form.worktreeRoot}
+          onChange={(v) => set('worktreeRoot', v)}
+          placeholder="TINYAGI_HOME/worktrees/<project>"
+        />
+      </div>
+    </fieldset>
+  );
+}
+
+/** The files copied or linked into each new worktree, one rule a row. */
+function FilesSection({ form, issues, update, setRow, removeRow }: RowsProps) {
+  return (
+    <fieldset className={fieldset}>
+      <legend className={legend}>Files for each worktree</legend>
+      <p className="text-xs text-slate-600 dark:text-slate-300">Copied or linked from the repository into each new worktree: a relative path (.env, node_modules).</p>
+      {form.files.map((row, i) => (
+        <div key={row.key} className="grid grid-cols-[minmax(0,1fr)_auto_auto] items-end gap-2" data-testid="file-rule">
+          <TextField path={`files.${i}.path`} label={`Rule ${i + 1}: path`} issues={issues} value={row.path} onChange={(v) => setRow('files', i, { path: v })} placeholder=".env" />
+          <SelectField
+            path={`files.${i}.mode`}
+            label={`Rule ${i + 1}: as`}
+            issues={issues}
+            value={row.mode}
+            onChange={(v) => setRow('files', i, { mode: v as FileRow['mode'] })}
+            options={[
+              { value: 'copy', label: 'a copy' },
+              { value: 'link', label: 'a link' },
+            ]}
+          />
+          <Button aria-label={`Remove rule ${i + 1}`} onClick={() => removeRow('files', i)}>
+            Remove
+          </Button>
+        </div>
+      ))}
+      <Button onClick={() => update((f) => ({ ...f, files: [...f.files, { key: rowKey++, path: '', mode: 'copy' }] }))}>Add a rule</Button>
+    </fieldset>
+  );
+}
+
+/** The setup command, the checks (one row each) and the limits on rounds and abandoned worktrees. */
+function ChecksSection({ form, issues, set, update, setRow, removeRow }: RowsProps) {
+  return (
+    <fieldset className={fieldset}>
+      <legend className={legend}>Setup and checks</legend>
+      <p className="text-xs text-slate-600 dark:text-slate-300">
+        A command is one line, split into its words (quotes keep spaces) and run as is: no shell, so no pipes, <code>&amp;&amp;</code> or variables.
+      </p>
+      <div className="grid gap-2 sm:grid-cols-[minmax(0,1fr)_8rem]">
+        <TextField
+          path="setup.argv"
+          label="Setup, once in a new worktree"
+          issues={issues}
+          value={form.setup}
+          onChange={(v) => set('setup', v)}
+          placeholder="pnpm install --offline"
+          hint={argvHint(form.setup)}
+        />
+        <TextField path="setup.timeoutMs" label="Timeout (s)" type="number" issues={issues} value={form.setupTimeout} onChange={(v) => set('setupTimeout', v)} />
+      </div>
+      {form.checks.map((row, i) => (
+        <fieldset key={row.key} className="min-w-0 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="check-row">
+          <legend className="px-1 text-xs font-semibold">Check {i + 1}</legend>
+          <div className="grid gap-2 sm:grid-cols-[10rem_minmax(0,1fr)_6rem]">
+            <TextField path={`checks.${i}.name`} label="Name" issues={issues} value={row.name} onChange={(v) => setRow('checks', i, { name: v })} placeholder="test" />
+            <TextField
+              path={`checks.${i}.argv`}
+              label="Command"
+              issues={issues}
+              value={row.command}
+              onChange={(v) => setRow('checks', i, { command: v })}
+              placeholder="pnpm test"
+              hint={argvHint(row.command)}
+            />
+            <TextField path={`checks.${i}.timeoutMs`} label="Timeout (s)" type="number" issues={issues} value={row.timeout} onChange={(v) => setRow('checks', i, { timeout: v })} />
+          </div>
+          <Button className="mt-2" aria-label={`Remove check ${i + 1}`} onClick={() => removeRow('checks', i)}>
+            Remove
+          </Button>
+        </fieldset>
+      ))}
+      <Button onClick={() => update((f) => ({ ...f, checks: [...f.checks, { key: rowKey++, name: '', command: '', timeout: DEFAULT_TIMEOUT_S }] }))}>Add a check</Button>
+      <div className="grid gap-2 sm:grid-cols-2">
+        <TextField
+          path="maxRounds"
+          label="Max rounds"
+          type="number"
+          issues={issues}
+          value={form.maxRounds}
+          onChange={(v) => set('maxRounds', v)}
+          placeholder="5"
+          hint="Sends back before a person is asked."
+        />
+        <TextField
+          path="keepAbandonedDays"
+          label="Keep abandoned worktrees (days)"
+          type="number"
+          issues={issues}
+          value={form.keepAbandonedDays}
+          onChange={(v) => set('keepAbandonedDays', v)}
+          placeholder="14"
+          hint="Idle longer: listed as abandoned."
+        />
+      </div>
+    </fieldset>
+  );
+}
+
+/** The GitHub forge: where the pull requests are opened and how often they are read. */
+function ForgeSection({ form, issues, set }: SectionProps) {
+  return (
+    <fieldset className={fieldset}>
+      <legend className={legend}>Forge</legend>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={form.forge} onChange={(e) => set('forge', e.target.checked)} /> Open pull requests on GitHub (needs the remote)
+      </label>
+      {form.forge && (
+        <div className="grid gap-2 sm:grid-cols-2">
+          <TextField path="forge.owner" label="Owner" issues={issues} value={form.owner} onChange={(v) => set('owner', v)} placeholder="acme" />
+          <TextField path="forge.repo" label="Repository" issues={issues} value={form.forgeRepo} onChange={(v) => set('forgeRepo', v)} placeholder="web" />
+          <TextField path="forge.apiUrl" label="API URL" issues={issues} value={form.apiUrl} onChange={(v) => set('apiUrl', v)} placeholder="https://api.github.com" hint="Blank: github.com." />
+          <TextField
+            path="forge.tokenEnv"
+            label="Token variable"
+            issues={issues}
+            value={form.tokenEnv}
+            onChange={(v) => set('tokenEnv', v)}
+            placeholder="GITHUB_TOKEN"
+            hint="The name of the daemon’s environment variable holding the token; the token itself is never asked for or stored."
+          />
+          <TextField
+            path="forge.pollSeconds"
+            label="Read pull requests every (s)"
+            type="number"
+            issues={issues}
+            value={form.pollSeconds}
+            onChange={(v) => set('pollSeconds', v)}
+            placeholder="120"
+            hint="0: only on request."
+          />
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** Who merges (a person, or the daemon once the checks pass or the task is approved) and how. */
+function MergeSection({ form, issues, set }: SectionProps) {
+  return (
+    <fieldset className={fieldset}>
+      <legend className={legend}>Merge</legend>
+      <div className="grid gap-2 sm:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1.5fr)]">
+        <SelectField
+          path="autoMerge.when"
+          label="Who merges"
+          issues={issues}
+          value={form.when}
+          onChange={(v) => set('when', v as Form['when'])}
+          options={[
+            { value: 'none', label: 'a person' },
+            { value: 'checked', label: 'the daemon, when checks pass' },
+            { value: 'approved', label: 'the daemon, when approved' },
+          ]}
+        />
+        {form.when === 'approved' && <TextField path="autoMerge.approvals" label="Approvals needed" type="number" issues={issues} value={form.approvals} onChange={(v) => set('approvals', v)} />}
+        {form.when !== 'none' && (
+          <SelectField
+            path="autoMerge.method"
+            label="As"
+            issues={issues}
+            value={form.method}
+            onChange={(v) => set('method', v as Form['method'])}
+            options={[
+              { value: 'merge', label: 'a merge commit' },
+              { value: 'ff', label: 'a fast-forward' },
+            ]}
+          />
+        )}
+      </div>
+    </fieldset>
+  );
+}
+
 /** The modal that binds, edits or unbinds (the native <dialog>: focus kept inside, Escape closes). */
 export function RepoDialog({ project, onSaved, onClose }: { project: Project; onSaved: (p: Project) => void; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -309,203 +546,15 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
           </p>
         </div>
         <div className="min-h-0 flex-1 space-y-3 overflow-y-auto px-3 py-3 sm:px-4">
-          <fieldset className={fieldset}>
-            <legend className={legend}>Where</legend>
-            <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm" role="radiogroup" aria-label="The repository is">
-              <label className="flex items-center gap-1">
-                <input type="radio" name="repo-source" checked={form.source === 'path'} onChange={() => set('source', 'path')} /> a local checkout
-              </label>
-              <label className="flex items-center gap-1">
-                <input type="radio" name="repo-source" checked={form.source === 'url'} onChange={() => set('source', 'url')} /> a remote URL (cloned once)
-              </label>
-            </div>
-            <TextField
-              path={form.source}
-              label={form.source === 'path' ? 'Local path (absolute)' : 'Remote URL'}
-              issues={issues}
-              value={form.location}
-              onChange={(v) => set('location', v)}
-              placeholder={form.source === 'path' ? '/home/me/src/web' : 'https://github.com/acme/web.git'}
-            />
-            <div className="grid gap-2 sm:grid-cols-2">
-              <TextField path="baseRef" label="Base ref" issues={issues} value={form.baseRef} onChange={(v) => set('baseRef', v)} placeholder="main" hint="Tasks branch from it and merge into it." />
-              <TextField path="remote" label="Remote" issues={issues} value={form.remote} onChange={(v) => set('remote', v)} placeholder="origin" hint="Blank: no push is asked for." />
-              <TextField
-                path="branchTemplate"
-                label="Branch template"
-                issues={issues}
-                value={form.branchTemplate}
-                onChange={(v) => set('branchTemplate', v)}
-                placeholder="tinyagi/{identifier}-{slug}"
-                hint={
-                  <>
-                    Must contain <code>{'{identifier}'}</code> (the task’s WEB-3); <code>{'{slug}'}</code> is its title.
-                  </>
-                }
-              />
-              <TextField
-                path="worktreeRoot"
-                label="Worktree folder (absolute)"
-                issues={issues}
-                value={form.worktreeRoot}
-                onChange={(v) => set('worktreeRoot', v)}
-                placeholder="TINYAGI_HOME/worktrees/<project>"
-              />
-            </div>
-          </fieldset>
+          <WhereSection form={form} issues={issues} set={set} />
 
-          <fieldset className={fieldset}>
-            <legend className={legend}>Files for each worktree</legend>
-            <p className="text-xs text-slate-600 dark:text-slate-300">Copied or linked from the repository into each new worktree: a relative path (.env, node_modules).</p>
-            {form.files.map((row, i) => (
-              <div key={row.key} className="grid grid-cols-[minmax(0,1fr)_auto_auto] items-end gap-2" data-testid="file-rule">
-                <TextField path={`files.${i}.path`} label={`Rule ${i + 1}: path`} issues={issues} value={row.path} onChange={(v) => setRow('files', i, { path: v })} placeholder=".env" />
-                <SelectField
-                  path={`files.${i}.mode`}
-                  label={`Rule ${i + 1}: as`}
-                  issues={issues}
-                  value={row.mode}
-                  onChange={(v) => setRow('files', i, { mode: v as FileRow['mode'] })}
-                  options={[
-                    { value: 'copy', label: 'a copy' },
-                    { value: 'link', label: 'a link' },
-                  ]}
-                />
-                <Button aria-label={`Remove rule ${i + 1}`} onClick={() => removeRow('files', i)}>
-                  Remove
-                </Button>
-              </div>
-            ))}
-            <Button onClick={() => setForm((f) => ({ ...f, files: [...f.files, { key: rowKey++, path: '', mode: 'copy' }] }))}>Add a rule</Button>
-          </fieldset>
+          <FilesSection form={form} issues={issues} set={set} update={setForm} setRow={setRow} removeRow={removeRow} />
 
-          <fieldset className={fieldset}>
-            <legend className={legend}>Setup and checks</legend>
-            <p className="text-xs text-slate-600 dark:text-slate-300">
-              A command is one line, split into its words (quotes keep spaces) and run as is: no shell, so no pipes, <code>&amp;&amp;</code> or variables.
-            </p>
-            <div className="grid gap-2 sm:grid-cols-[minmax(0,1fr)_8rem]">
-              <TextField
-                path="setup.argv"
-                label="Setup, once in a new worktree"
-                issues={issues}
-                value={form.setup}
-                onChange={(v) => set('setup', v)}
-                placeholder="pnpm install --offline"
-                hint={argvHint(form.setup)}
-              />
-              <TextField path="setup.timeoutMs" label="Timeout (s)" type="number" issues={issues} value={form.setupTimeout} onChange={(v) => set('setupTimeout', v)} />
-            </div>
-            {form.checks.map((row, i) => (
-              <fieldset key={row.key} className="min-w-0 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="check-row">
-                <legend className="px-1 text-xs font-semibold">Check {i + 1}</legend>
-                <div className="grid gap-2 sm:grid-cols-[10rem_minmax(0,1fr)_6rem]">
-                  <TextField path={`checks.${i}.name`} label="Name" issues={issues} value={row.name} onChange={(v) => setRow('checks', i, { name: v })} placeholder="test" />
-                  <TextField
-                    path={`checks.${i}.argv`}
-                    label="Command"
-                    issues={issues}
-                    value={row.command}
-                    onChange={(v) => setRow('checks', i, { command: v })}
-                    placeholder="pnpm test"
-                    hint={argvHint(row.command)}
-                  />
-                  <TextField path={`checks.${i}.timeoutMs`} label="Timeout (s)" type="number" issues={issues} value={row.timeout} onChange={(v) => setRow('checks', i, { timeout: v })} />
-                </div>
-                <Button className="mt-2" aria-label={`Remove check ${i + 1}`} onClick={() => removeRow('checks', i)}>
-                  Remove
-                </Button>
-              </fieldset>
-            ))}
-            <Button onClick={() => setForm((f) => ({ ...f, checks: [...f.checks, { key: rowKey++, name: '', command: '', timeout: DEFAULT_TIMEOUT_S }] }))}>Add a check</Button>
-            <div className="grid gap-2 sm:grid-cols-2">
-              <TextField
-                path="maxRounds"
-                label="Max rounds"
-                type="number"
-                issues={issues}
-                value={form.maxRounds}
-                onChange={(v) => set('maxRounds', v)}
-                placeholder="5"
-                hint="Sends back before a person is asked."
-              />
-              <TextField
-                path="keepAbandonedDays"
-                label="Keep abandoned worktrees (days)"
-                type="number"
-                issues={issues}
-                value={form.keepAbandonedDays}
-                onChange={(v) => set('keepAbandonedDays', v)}
-                placeholder="14"
-                hint="Idle longer: listed as abandoned."
-              />
-            </div>
-          </fieldset>
+          <ChecksSection form={form} issues={issues} set={set} update={setForm} setRow={setRow} removeRow={removeRow} />
 
-          <fieldset className={fieldset}>
-            <legend className={legend}>Forge</legend>
-            <label className="flex items-center gap-2 text-sm">
-              <input type="checkbox" checked={form.forge} onChange={(e) => set('forge', e.target.checked)} /> Open pull requests on GitHub (needs the remote)
-            </label>
-            {form.forge && (
-              <div className="grid gap-2 sm:grid-cols-2">
-                <TextField path="forge.owner" label="Owner" issues={issues} value={form.owner} onChange={(v) => set('owner', v)} placeholder="acme" />
-                <TextField path="forge.repo" label="Repository" issues={issues} value={form.forgeRepo} onChange={(v) => set('forgeRepo', v)} placeholder="web" />
-                <TextField path="forge.apiUrl" label="API URL" issues={issues} value={form.apiUrl} onChange={(v) => set('apiUrl', v)} placeholder="https://api.github.com" hint="Blank: github.com." />
-                <TextField
-                  path="forge.tokenEnv"
-                  label="Token variable"
-                  issues={issues}
-                  value={form.tokenEnv}
-                  onChange={(v) => set('tokenEnv', v)}
-                  placeholder="GITHUB_TOKEN"
-                  hint="The name of the daemon’s environment variable holding the token; the token itself is never asked for or stored."
-                />
-                <TextField
-                  path="forge.pollSeconds"
-                  label="Read pull requests every (s)"
-                  type="number"
-                  issues={issues}
-                  value={form.pollSeconds}
-                  onChange={(v) => set('pollSeconds', v)}
-                  placeholder="120"
-                  hint="0: only on request."
-                />
-              </div>
-            )}
-          </fieldset>
+          <ForgeSection form={form} issues={issues} set={set} />
 
-          <fieldset className={fieldset}>
-            <legend className={legend}>Merge</legend>
-            <div className="grid gap-2 sm:grid-cols-[minmax(0,2fr)_minmax(0,1fr)_minmax(0,1.5fr)]">
-              <SelectField
-                path="autoMerge.when"
-                label="Who merges"
-                issues={issues}
-                value={form.when}
-                onChange={(v) => set('when', v as Form['when'])}
-                options={[
-                  { value: 'none', label: 'a person' },
-                  { value: 'checked', label: 'the daemon, when checks pass' },
-                  { value: 'approved', label: 'the daemon, when approved' },
-                ]}
-              />
-              {form.when === 'approved' && <TextField path="autoMerge.approvals" label="Approvals needed" type="number" issues={issues} value={form.approvals} onChange={(v) => set('approvals', v)} />}
-              {form.when !== 'none' && (
-                <SelectField
-                  path="autoMerge.method"
-                  label="As"
-                  issues={issues}
-                  value={form.method}
-                  onChange={(v) => set('method', v as Form['method'])}
-                  options={[
-                    { value: 'merge', label: 'a merge commit' },
-                    { value: 'ff', label: 'a fast-forward' },
-                  ]}
-                />
-              )}
-            </div>
-          </fieldset>
+          <MergeSection form={form} issues={issues} set={set} />
         </div>
         <div className="flex flex-wrap items-center gap-2 border-t border-slate-200 px-3 py-3 sm:px-4 dark:border-slate-700">
           {/* In the footer, beside Save: in view however far the form is scrolled; each problem links to its field. */}
