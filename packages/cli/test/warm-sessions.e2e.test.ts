@@ -3,7 +3,7 @@
  * a plugin runtime that brings a warm driver (fixtures/warm-runtime: test-kit's bin/fake-warm,
  * loaded from TINYAGI_HOME/kinds/ as a plugin's runtime is) answers three messages from one
  * process; `tinyagi status` and `tinyagi sessions` show it; `tinyagi stop` closes it; after a
- * restart the stored provider session is resumed by a new warm process (the fake keeps its
+ * restart the stored session is resumed by a new warm process (the fake keeps its
  * turns on disk as a CLI does), and `tinyagi sessions --close` ends it. The commands run in this
  * process (`cliHere`).
  */
@@ -61,7 +61,7 @@ afterAll(async () => {
   await h?.cleanup();
 });
 
-it('three messages run on one warm process; status and sessions show it; stop closes it; after a restart a new process resumes the provider session', async () => {
+it('three messages run on one warm process; status and sessions show it; stop closes it; after a restart a new process resumes the session', async () => {
   const one = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'first']));
   const two = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'second']));
   const three = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'third']));
@@ -73,7 +73,9 @@ it('three messages run on one warm process; status and sessions show it; stop cl
   expect(status).toMatch(/Warm sessions:\s+1, \d+ MB/);
   const listed = JSON.parse(await h.cliHereOk(['sessions', '--json'])) as { sessions: Array<Record<string, unknown>>; limits: Record<string, unknown> };
   expect(listed.sessions).toEqual([expect.objectContaining({ agentId: 'warm', sessionKey: 'shared', driver: 'fake-warm', pid: one.pid, busy: false, turns: 3 })]);
-  expect(String(listed.sessions[0]?.providerSessionId)).toMatch(new RegExp(`^${one.session}`));
+  expect(String(listed.sessions[0]?.sessionId)).toMatch(new RegExp(`^${one.session}`));
+  // The field's old name is still sent, with the same value, for the clients that read it.
+  expect(listed.sessions[0]?.providerSessionId).toBe(listed.sessions[0]?.sessionId);
   expect(listed.limits).toEqual({ maxTotal: 16, maxPerAgent: 4, idleMinutes: 15, memoryShare: 0.6 });
   expect(await h.cliHereOk(['sessions'])).toContain('warm');
 
@@ -88,7 +90,7 @@ it('three messages run on one warm process; status and sessions show it; stop cl
   expect(await h.cliHereOk(['sessions', '--close', 'warm'])).toContain('Closed 1 warm session of warm.');
   await waitFor(() => !alive(four.pid), 20_000, 'the closed process to exit');
   expect(JSON.parse(await h.cliHereOk(['sessions', '--json'])).sessions).toEqual([]);
-  // The next message starts a process again, resuming the same provider session.
+  // The next message starts a process again, resuming the same session.
   const five = reply(await h.cliHereOk(['send', '--agent', 'warm', '--wait', 'after the close']));
   expect(five).toMatchObject({ turn: 5, session: one.session });
 }, 180_000);

@@ -58,7 +58,7 @@ describe('session stores', () => {
     expect(sessions.get('a', 'thread:x')).toBeUndefined();
   });
 
-  it('AgentSessionStore keeps the instructions hash of the same provider session, and drops it with a new one', () => {
+  it('AgentSessionStore keeps the instructions hash of the same session, and drops it with a new one', () => {
     const sessions = new AgentSessionStore(db());
     sessions.recordTurn('cx', 'shared', { provider: 'codex', sessionId: 'thr-1', instructionsHash: 'h1', user: 'u1', assistant: 'a1' });
     expect(sessions.recordTurn('cx', 'shared', { provider: 'codex', sessionId: 'thr-1', user: 'u2', assistant: 'a2' }).instructionsHash).toBe('h1');
@@ -68,12 +68,12 @@ describe('session stores', () => {
     expect(sessions.get('cx', 'shared')).toMatchObject({ sessionId: 'thr-2', instructionsHash: '', turns: 4 });
   });
 
-  it("AgentSessionStore keeps the adapter's provider state of the same provider session, and drops it with a new one", () => {
+  it("AgentSessionStore keeps the runtime's state of the same session, and drops it with a new one", () => {
     const sessions = new AgentSessionStore(db());
-    sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-1', providerState: '{"at":"m1"}', user: 'u1', assistant: 'a1' });
-    expect(sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-1', user: 'u2', assistant: 'a2' }).providerState).toBe('{"at":"m1"}');
-    expect(sessions.get('cc', 'shared')).toMatchObject({ providerState: '{"at":"m1"}', turns: 2 });
-    expect(sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-2', user: 'u3', assistant: 'a3' }).providerState).toBe('');
+    sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-1', runtimeState: '{"at":"m1"}', user: 'u1', assistant: 'a1' });
+    expect(sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-1', user: 'u2', assistant: 'a2' }).runtimeState).toBe('{"at":"m1"}');
+    expect(sessions.get('cc', 'shared')).toMatchObject({ runtimeState: '{"at":"m1"}', turns: 2 });
+    expect(sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-2', user: 'u3', assistant: 'a3' }).runtimeState).toBe('');
   });
 
   it('SenderDefaultsStore sets, replaces and clears per (channel, sender)', () => {

@@ -70,7 +70,7 @@ function nextSession(result: InvokeResult, history: InvokeSession['history'] = [
     resumeId: result.sessionId ?? null,
     history,
     ...(result.instructionsHash ? { instructionsHash: result.instructionsHash } : {}),
-    ...(result.providerState ? { providerState: result.providerState } : {}),
+    ...(result.runtimeState ? { runtimeState: result.runtimeState } : {}),
   };
 }
 
@@ -191,7 +191,7 @@ describe('claude: a retry whose resume point Claude Code cannot find', () => {
     ];
     // The stored resume point names a message the transcript does not hold.
     const lost = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
-    const session = { ...nextSession(first, history), providerState: JSON.stringify({ at: lost }), retry: true };
+    const session = { ...nextSession(first, history), runtimeState: JSON.stringify({ at: lost }), retry: true };
     const retried = await invokeAgent(request('claude', 'second message', { session }));
     expect(retried.text).toContain('second message');
     expect(retried.sessionId).not.toBe(first.sessionId);

@@ -470,7 +470,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
-      'agent sessions keep the instructions hash of the same provider session, forget it for a new one; reset by keys; prune; agent history pages',
+      'agent sessions keep the instructions hash of the same session, forget it for a new one; reset by keys; prune; agent history pages',
       withStores(async ({ agentSessions, agentMessages }) => {
         await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's1', user: 'u', assistant: 'a', instructionsHash: 'h1' });
         expect((await agentSessions.recordTurn('a', 'k1', { provider: 'codex', user: 'u', assistant: 'a' })).instructionsHash).toBe('h1');

@@ -209,7 +209,7 @@ describe.each<Flavour>(['acp', 'opencode'])('%s warm session', (flavour) => {
     }
   });
 
-  it('resumes the provider session with session/load after a restart (a new pool), without its replay in the reply', async () => {
+  it('resumes the session with session/load after a restart (a new pool), without its replay in the reply', async () => {
     const first = await invokeWarm(driverOf(flavour), request(flavour, 'remember this'), newPool());
     await Promise.all(pools.splice(0).map((p) => p.closeAll()));
     const second = await invokeWarm(driverOf(flavour), request(flavour, 'and now', { session: session(first, { history: [{ role: 'user', content: 'remember this' }] }) }), newPool());

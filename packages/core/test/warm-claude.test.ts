@@ -57,7 +57,7 @@ function request(prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequ
 
 /** The session after a result, as the orchestrator stores it. */
 function next(result: InvokeResult, key = 'shared'): InvokeSession {
-  return { key, resumeId: result.sessionId ?? null, ...(result.providerState ? { providerState: result.providerState } : {}) };
+  return { key, resumeId: result.sessionId ?? null, ...(result.runtimeState ? { runtimeState: result.runtimeState } : {}) };
 }
 
 const starts = (): LogEntry[] => fakeLogEntries<LogEntry>(logFile).filter((e) => e.mode === 'stream-json' && e.turn === undefined);
@@ -223,7 +223,7 @@ describe('Claude Code warm driver', () => {
     expect(retry.sessionId).toBe(first.sessionId);
     const argv = starts()[1]?.argv ?? [];
     expect(argv[argv.indexOf('--resume') + 1]).toBe(first.sessionId);
-    expect(argv[argv.indexOf('--resume-session-at') + 1]).toBe(JSON.parse(first.providerState ?? '{}').at);
+    expect(argv[argv.indexOf('--resume-session-at') + 1]).toBe(JSON.parse(first.runtimeState ?? '{}').at);
   });
 
   it('a resume point Claude Code cannot find (a killed warm process never wrote it) starts a new session with the transcript, the message once', async () => {
@@ -234,7 +234,7 @@ describe('Claude Code warm driver', () => {
       { role: 'assistant' as const, content: first.text },
     ];
     const lost = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
-    const session = { ...next(first), history, providerState: JSON.stringify({ at: lost }), retry: true };
+    const session = { ...next(first), history, runtimeState: JSON.stringify({ at: lost }), retry: true };
     const retry = await invokeWarm(claudeWarmDriver, request('what was it?', { session }), pool);
     // The new session's first turn, the earlier conversation given as its transcript.
     expect(retry.text).toMatch(/^fake-claude turn 1: <earlier_conversation>[\s\S]*what was it\?$/);

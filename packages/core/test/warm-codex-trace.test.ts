@@ -76,7 +76,7 @@ function request(run: number, prompt: string, extra: Partial<InvokeRequest> = {}
   };
 }
 
-const next = (result: InvokeResult) => ({ key: 'shared', resumeId: result.sessionId, instructionsHash: result.instructionsHash, providerState: result.providerState });
+const next = (result: InvokeResult) => ({ key: 'shared', resumeId: result.sessionId, instructionsHash: result.instructionsHash, runtimeState: result.runtimeState });
 
 it('each turn on one warm process carries its own run’s trace context (turn/start), and the run-naming telemetry variables do not restart the process', async () => {
   const first = await invokeWarm(codexWarmDriver, request(1, 'first', { session: { key: 'shared' } }), pool);

@@ -73,7 +73,7 @@ function request(prompt: string, extra: Partial<InvokeRequest> = {}): InvokeRequ
 
 /** The session the orchestrator would pass for the next turn after `result`. */
 function nextSession(result: InvokeResult, more: Partial<InvokeSession> = {}): InvokeSession {
-  return { key: 'shared', resumeId: result.sessionId, instructionsHash: result.instructionsHash, providerState: result.providerState, ...more };
+  return { key: 'shared', resumeId: result.sessionId, instructionsHash: result.instructionsHash, runtimeState: result.runtimeState, ...more };
 }
 
 async function failure(promise: Promise<unknown>): Promise<InvokeError> {
@@ -105,7 +105,7 @@ describe('codex warm driver', () => {
     // The system prompt is the thread's developer instructions, never repeated in a message.
     expect(turns.every((t) => t.developerInstructions === SYSTEM_PROMPT && !t.prompt!.includes('tinyagi_instructions'))).toBe(true);
     expect(turns.at(-1)!.context!.split('You are the coder of team alpha.').length - 1).toBe(1);
-    expect(JSON.parse(third.providerState!)).toMatchObject({ thread: third.sessionId, inputTokens: 800, outputTokens: 120, lastTurn: turns.at(-1)!.turnId });
+    expect(JSON.parse(third.runtimeState!)).toMatchObject({ thread: third.sessionId, inputTokens: 800, outputTokens: 120, lastTurn: turns.at(-1)!.turnId });
   });
 
   it('streams tool calls with id, kind and title, results with output, file edits, plan updates and rate limits', async () => {

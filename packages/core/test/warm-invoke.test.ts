@@ -4,7 +4,7 @@
  * environment, cancel by interrupt keeping the process, run epochs (a stopped turn's late answer
  * never settles the next turn; an abandoned process never reaches a later turn), a stalled turn
  * and a crash mid-turn failing retryable with the next turn on a new process that resumes the
- * provider session, operator input steered into the running turn, and the process's tools token
+ * session, operator input steered into the running turn, and the process's tools token
  * (TINYAGI_TOOLS_TOKEN) acting for each turn's run.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -131,7 +131,7 @@ it('a turn abandoned on timeout closes its process: its late answer never reache
   expect(pidOf(next.text)).not.toBe(pidOf(first.text));
   expect(next.text).toContain('after the timeout');
   expect(next.text).not.toContain('stale answer');
-  // The new process resumed the provider session (the fake remembers its turns).
+  // The new process resumed the session (the fake remembers its turns).
   expect(next.sessionId).toBe(first.sessionId);
 });
 

@@ -73,7 +73,7 @@ async function turn(session: WarmSession, prompt: string): Promise<string> {
   return result.text;
 }
 
-it('reuses one warm process for a session while its fingerprint and provider session match', async () => {
+it('reuses one warm process for a session while its fingerprint and session id match', async () => {
   const pool = newPool();
   const first = await pool.acquire(acquireOptions('a', 'shared'));
   expect(await turn(first.session, 'one')).toContain('turn 1');
@@ -84,7 +84,7 @@ it('reuses one warm process for a session while its fingerprint and provider ses
   expect(second.turnsBefore).toBe(1);
   expect(await turn(second.session, 'two')).toContain('turn 2');
   second.release();
-  // Another fingerprint (a model change): a new process that resumes the provider session.
+  // Another fingerprint (a model change): a new process that resumes the session.
   const third = await pool.acquire(acquireOptions('a', 'shared', { resumeId: sessionId, fingerprint: 'other' }));
   expect(third.session.pid).not.toBe(first.session.pid);
   expect(await first.session.exited).toBeDefined();
@@ -95,7 +95,7 @@ it('reuses one warm process for a session while its fingerprint and provider ses
   expect(retry.session.pid).not.toBe(third.session.pid);
   retry.release();
   expect(pool.list()).toHaveLength(1);
-  expect(pool.list()[0]).toMatchObject({ agentId: 'a', sessionKey: 'shared', providerSessionId: sessionId, busy: false, turns: 1 });
+  expect(pool.list()[0]).toMatchObject({ agentId: 'a', sessionKey: 'shared', sessionId, busy: false, turns: 1 });
 });
 
 it('a second lease of a busy session waits for the release', async () => {

@@ -125,14 +125,14 @@ describe('ACP agents: claude-agent-acp and codex-acp', () => {
     expect(JSON.stringify(main1[0]?.request.body)).toContain('mcp__tinyagi__');
 
     const session = (await rig.daemon.api.listSessions()).sessions.find((s) => s.agentId === 'cla' && s.sessionKey.includes('cost'));
-    expect(session?.providerSessionId, 'the agent named its ACP session').toMatch(/^[\w.-]{8,}$/);
+    expect(session?.sessionId, 'the agent named its ACP session').toMatch(/^[\w.-]{8,}$/);
     expect((await rig.daemon.api.closeSessions({ body: { agent: 'cla', sessionKey: session!.sessionKey } })).closed).toBe(1);
 
     const second = await rig.send({ agent: 'cla', senderId: 'cost', message: 'CLCOST-2 again' });
     expect(second.runs[0]?.status, describeOutcome(second)).toBe('completed');
     expect(second.replies).toEqual([signed('second answer', 'cla')]);
     const after = (await rig.daemon.api.listSessions()).sessions.find((s) => s.sessionKey === session!.sessionKey);
-    expect(after?.providerSessionId, 'the session was loaded (session/load), not replaced').toBe(session?.providerSessionId);
+    expect(after?.sessionId, 'the session was loaded (session/load), not replaced').toBe(session?.sessionId);
     expect(after?.pid).not.toBe(session?.pid);
     const turnCalls = byApi(second.calls, 'anthropic');
     expect(

@@ -149,11 +149,11 @@ describe('Gemini CLI (gemini --acp)', () => {
     const first = await rig.send({ agent: 'gem', senderId: 'load', message: 'GLOAD-1 remember osprey' });
     expect(first.runs[0]?.status, describeOutcome(first)).toBe('completed');
     const before = (await rig.daemon.api.listSessions()).sessions.find((s) => s.agentId === 'gem' && s.sessionKey.includes('load'));
-    expect(before?.providerSessionId, 'the agent named its ACP session').toMatch(/^[\w.-]{8,}$/);
+    expect(before?.sessionId, 'the agent named its ACP session').toMatch(/^[\w.-]{8,}$/);
     const closed = await rig.daemon.api.closeSessions({ body: { agent: 'gem', sessionKey: before!.sessionKey } });
     expect(closed.closed).toBe(1);
     if (before?.pid) await waitFor(() => !alive(before.pid!) || undefined, 30_000, 'the closed gemini process to exit', 100);
-    dateGeminiSessionBack(before!.providerSessionId!);
+    dateGeminiSessionBack(before!.sessionId!);
     rig.rule('GLOAD-2', (request) => ({ reply: JSON.stringify(request.body).includes('the word is osprey') ? 'it was osprey' : 'no history' }));
     const o = await rig.send({ agent: 'gem', senderId: 'load', message: 'GLOAD-2 which word?' });
     expect(o.runs[0]?.status, describeOutcome(o)).toBe('completed');
@@ -162,7 +162,7 @@ describe('Gemini CLI (gemini --acp)', () => {
     expect(body, 'the session was loaded, not replaced by a transcript').not.toContain('earlier_conversation');
     expect(body.split('GLOAD-1 remember osprey').length - 1, 'the earlier message is in the history once').toBe(1);
     const after = (await rig.daemon.api.listSessions()).sessions.find((s) => s.sessionKey === before!.sessionKey);
-    expect(after?.providerSessionId).toBe(before?.providerSessionId);
+    expect(after?.sessionId).toBe(before?.sessionId);
     expect(after?.pid).not.toBe(before?.pid);
   });
 

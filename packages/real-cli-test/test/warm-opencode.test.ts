@@ -164,7 +164,7 @@ describe('opencode live', () => {
     const first = await rig.send({ agent: 'alpha', senderId: 'loadw', message: 'LOADW-1 remember osprey' });
     expect(first.runs[0]?.status, describeOutcome(first)).toBe('completed');
     const before = (await rig.daemon.api.listSessions()).sessions.find((s) => s.agentId === 'alpha' && s.sessionKey.includes('loadw'));
-    expect(before?.providerSessionId).toMatch(/^ses_/);
+    expect(before?.sessionId).toMatch(/^ses_/);
     const closed = await rig.daemon.api.closeSessions({ body: { agent: 'alpha', sessionKey: before!.sessionKey } });
     expect(closed.closed).toBe(1);
     await waitFor(async () => (before?.pid !== null && !acpPids().includes(before!.pid) ? true : undefined), 30_000, 'the closed process to exit', 100);
@@ -176,7 +176,7 @@ describe('opencode live', () => {
     expect(body, 'the session was loaded, not replaced by a transcript').not.toContain('earlier_conversation');
     expect(body.split('LOADW-1 remember osprey').length - 1, 'the earlier message is in the history once').toBe(1);
     const after = (await rig.daemon.api.listSessions()).sessions.find((s) => s.sessionKey === before!.sessionKey);
-    expect(after?.providerSessionId).toBe(before?.providerSessionId);
+    expect(after?.sessionId).toBe(before?.sessionId);
     expect(after?.pid).not.toBe(before?.pid);
     expectExactUsage(o, 'the turn on the loaded session');
   }, 600_000);

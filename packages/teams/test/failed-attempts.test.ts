@@ -127,6 +127,6 @@ describe('failed attempts', () => {
     const [session] = await h.stores.agentSessions.list('cc');
     expect(session).toMatchObject({ turns: 2 });
     // Claude keeps where to resume from, codex the thread's usage total; opencode needs neither.
-    expect(session!.providerState !== '').toBe(cli !== 'opencode');
+    expect(session!.runtimeState !== '').toBe(cli !== 'opencode');
   });
 });

@@ -11,7 +11,7 @@ export function registerSessionsCommand(program: Command): void {
   withJson(
     program
       .command('sessions')
-      .description('warm agent processes (agents with process "warm"): pid, provider session, turns, idle time, memory')
+      .description('warm agent processes (agents with process "warm"): pid, session id, turns, idle time, memory')
       .option('--close <agent>', "close the agent's warm processes (its next message starts one, resuming its session)")
       .option('--session <key>', 'with --close: only this session key'),
   ).action(async (options: { close?: string; session?: string; json?: boolean }, cmd: Command) => {
@@ -25,13 +25,13 @@ export function registerSessionsCommand(program: Command): void {
     if (options.json) return printJson({ sessions, limits });
     const now = Date.now();
     printTable(
-      ['AGENT', 'SESSION', 'CLI', 'PID', 'PROVIDER SESSION', 'TURNS', 'STATE', 'MEMORY'],
+      ['AGENT', 'SESSION', 'CLI', 'PID', 'SESSION ID', 'TURNS', 'STATE', 'MEMORY'],
       sessions.map((s) => [
         s.agentId,
         s.sessionKey,
         s.driver,
         String(s.pid ?? '-'),
-        s.providerSessionId ?? '-',
+        s.sessionId ?? '-',
         String(s.turns),
         s.busy ? 'busy' : `idle ${formatDuration(now - s.lastUsedAt)}`,
         s.memoryBytes === null ? '-' : `${Math.round(s.memoryBytes / (1024 * 1024))} MB`,

@@ -14,8 +14,10 @@ export const WarmSessionSchema = z
     /** The runtime's executable (`claude`, `codex`, …). */
     driver: Str,
     pid: Int.nullable(),
-    /** The CLI's own session (Claude Code session, Codex thread, ACP session). */
-    providerSessionId: NullableStr,
+    /** The runtime's own id of the session (Claude Code session, Codex thread, ACP session). */
+    sessionId: NullableStr,
+    /** The old name of sessionId, still sent for the clients that read it. */
+    providerSessionId: NullableStr.meta({ deprecated: true, description: 'Deprecated: the old name of sessionId (the same value)' }),
     /** A turn is running on it now. */
     busy: z.boolean(),
     /** Turns this process has completed. */
@@ -40,14 +42,14 @@ export const sessionsContract = {
   listSessions: route({
     method: 'GET',
     path: '/api/sessions',
-    summary: 'The warm agent processes of this node (agents with process "warm"): pid, provider session, turns, idle time, memory',
+    summary: 'The warm agent processes of this node (agents with process "warm"): pid, session id, turns, idle time, memory',
     tag: 'agents',
     response: WarmSessionsSchema,
   }),
   closeSessions: route({
     method: 'POST',
     path: '/api/sessions/close',
-    summary: 'Close the warm processes of an agent (or one of its sessions); its next message starts one and resumes the provider session',
+    summary: 'Close the warm processes of an agent (or one of its sessions); its next message starts one and resumes the session',
     tag: 'agents',
     body: z.object({ agent: Str, sessionKey: Str.optional() }),
     response: z.object({ ok: z.literal(true), closed: Int }),

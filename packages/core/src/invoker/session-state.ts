@@ -1,5 +1,5 @@
 /**
- * What the CLI runtimes keep about a provider session between turns (`InvokeSession.providerState`,
+ * What the CLI runtimes keep about a session between turns (`InvokeSession.runtimeState`,
  * stored with the session), and the fresh start a retry makes when the CLI cannot resume from
  * before the failed attempt's half turn.
  */
@@ -7,17 +7,17 @@ import { parseJsonRecord, type JsonRecord } from './json-read.ts';
 import type { InvokeSession } from './types.ts';
 
 /** The runtime's state of the session it resumes; undefined when none was stored or it is unreadable. */
-export function readProviderState(session: InvokeSession | undefined): JsonRecord | undefined {
-  return session?.providerState ? parseJsonRecord(session.providerState) : undefined;
+export function readRuntimeState(session: InvokeSession | undefined): JsonRecord | undefined {
+  return session?.runtimeState ? parseJsonRecord(session.runtimeState) : undefined;
 }
 
-/** The provider session to continue: none when the caller asks for a fresh one. */
+/** The session to continue: none when the caller asks for a fresh one. */
 export function resumeIdOf(session: InvokeSession | undefined): string | undefined {
   return session?.fresh ? undefined : (session?.resumeId ?? undefined);
 }
 
 /**
- * What a CLI is sent. A new provider session in a conversation that has earlier turns (a retry
+ * What a CLI is sent. A new session in a conversation that has earlier turns (a retry
  * that must not resume a session a failed attempt left half a turn in, a session held by another
  * node) gets the stored transcript first, so the model sees the conversation, and the message
  * exactly once.

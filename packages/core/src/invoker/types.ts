@@ -70,24 +70,24 @@ export interface SessionMessage {
 export interface InvokeSession {
   /** The session key (`shared`, `sender:<channel>:<id>`, `thread:<channel>:<key>`). */
   key: string;
-  /** Provider session to continue (claude session id, codex thread id, opencode session id). */
+  /** Session to continue (claude session id, codex thread id, opencode session id). */
   resumeId?: string | null;
   /** Earlier turns, oldest first; sent as prior messages by the HTTP runtimes and used by mock templates. */
   history?: SessionMessage[];
   /** 1-based number of this turn in the session. */
   turn?: number;
-  /** Start a new provider session even when `resumeId` is set (`tinyagi agent reset`). */
+  /** Start a new session even when `resumeId` is set (`tinyagi agent reset`). */
   fresh?: boolean;
   /**
-   * For runtimes that give the system prompt in-band once per provider session (codex): the
+   * For runtimes that give the system prompt in-band once per session (codex): the
    * hash of the prompt the resumed session last received. A different current prompt is sent
    * again, so edits to AGENTS.md, memory or teammates reach a long-lived thread.
    */
   instructionsHash?: string;
-  /** What this runtime returned as `providerState` for the session last time (opaque to callers). */
-  providerState?: string;
+  /** What this runtime returned as `runtimeState` for the session last time (opaque to callers). */
+  runtimeState?: string;
   /**
-   * An earlier attempt of this turn failed: the provider session may hold the failed attempt's
+   * An earlier attempt of this turn failed: the session may hold the failed attempt's
    * half of the turn, so the runtime must not simply resume it (docs/agent-clis.md#retries).
    */
   retry?: boolean;
@@ -231,12 +231,12 @@ export interface InvokeResult {
   text: string;
   usage?: InvokeUsage;
   costUsd?: number;
-  /** Provider session to pass as `session.resumeId` next time. */
+  /** Session to pass as `session.resumeId` next time. */
   sessionId?: string;
   /** The hash of the system prompt this call delivered in-band (store it with the session). */
   instructionsHash?: string;
-  /** What the runtime keeps about the provider session for the next turn (store it with the session). */
-  providerState?: string;
+  /** What the runtime keeps about the session for the next turn (store it with the session). */
+  runtimeState?: string;
 }
 
 export type InvokeFn = (req: InvokeRequest) => Promise<InvokeResult>;

@@ -51,7 +51,7 @@ export class AgentSessionStore implements AgentSessionStoreApi {
     return (this.#list.all(agentId) as AgentSessionRow[]).map(toSessionRecord);
   }
 
-  /** Appends one exchange and stores the provider's session id. Returns the updated record. */
+  /** Appends one exchange and stores the runtime's session id. Returns the updated record. */
   recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): AgentSessionRecord {
     return this.#db.write(() => {
       const next = nextTurn(agentId, sessionKey, this.get(agentId, sessionKey), input);

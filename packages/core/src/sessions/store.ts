@@ -2,7 +2,7 @@ import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 
 /**
- * Agent sessions per (agent, session key): the provider's session id to resume (claude
+ * Agent sessions per (agent, session key): the runtime's session id to resume (claude
  * --resume, codex resume, opencode --session) and a bounded transcript of the turns, which the
  * HTTP and mock providers receive as history and sub-agent sessions use to continue a child.
  *
@@ -23,18 +23,18 @@ export interface AgentSessionRecord {
   sessionId: string;
   transcript: SessionTurnMessage[];
   turns: number;
-  /** Hash of the system prompt the provider session last received in-band ('' when none). */
+  /** Hash of the system prompt the session last received in-band ('' when none). */
   instructionsHash: string;
   /**
-   * The node whose agent CLI keeps the provider session (its files live on that machine), '' with
+   * The node whose agent CLI keeps the session (its files live on that machine), '' with
    * one process. The orchestrator of another node starts a new session instead of resuming it.
    */
   node: string;
   /**
-   * What the agent CLI's runtime keeps about its provider session between turns ('' when
+   * What the agent CLI's runtime keeps about its session between turns ('' when
    * nothing): the point a retry resumes from, the session's usage totals (runtimes/*.ts).
    */
-  providerState: string;
+  runtimeState: string;
   updatedAt: number;
 }
 
@@ -43,10 +43,10 @@ export interface RecordTurnInput {
   sessionId?: string | undefined;
   user: string;
   assistant: string;
-  /** Set when the provider session received the system prompt in this turn (kept otherwise). */
+  /** Set when the session received the system prompt in this turn (kept otherwise). */
   instructionsHash?: string | undefined;
-  /** The runtime's state after this turn (kept otherwise, while the provider session stays the same). */
-  providerState?: string | undefined;
+  /** The runtime's state after this turn (kept otherwise, while the session stays the same). */
+  runtimeState?: string | undefined;
   /** Transcript bound (messages, not turns). Default 40. */
   maxMessages?: number;
   /** The node that ran the turn (several nodes on PostgreSQL); default ''. */
@@ -57,13 +57,13 @@ export interface RecordTurnInput {
 
 /** The statements of both backends, over the table's name (`?` placeholders: the PostgreSQL store numbers them). */
 export function sessionStatements(t: string) {
-  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, provider_state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  const insert = `INSERT INTO ${t} (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, runtime_state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
   return {
     get: `SELECT * FROM ${t} WHERE agent_id = ? AND session_key = ?`,
     /** A first turn (PostgreSQL, which locks the row it reads: a row inserted meanwhile is read again). */
     insertNew: `${insert} ON CONFLICT (agent_id, session_key) DO NOTHING`,
     upsert: `${insert}
-       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash, node = excluded.node, provider_state = excluded.provider_state,
+       ON CONFLICT (agent_id, session_key) DO UPDATE SET provider = excluded.provider, session_id = excluded.session_id, instructions_hash = excluded.instructions_hash, node = excluded.node, runtime_state = excluded.runtime_state,
          transcript = excluded.transcript, turns = excluded.turns, updated_at = excluded.updated_at`,
     list: `SELECT * FROM ${t} WHERE agent_id = ? ORDER BY updated_at DESC`,
     resetKeys: (n: number) => `DELETE FROM ${t} WHERE session_key IN (${Array.from({ length: n }, () => '?').join(', ')})`,
@@ -80,16 +80,16 @@ export function nextTurn(agentId: string, sessionKey: string, current: AgentSess
   const transcript = [...(current?.transcript ?? []), { role: 'user' as const, content: input.user }, { role: 'assistant' as const, content: input.assistant }].slice(-max);
   const sessionId = input.sessionId ?? current?.sessionId ?? '';
   const turns = (current?.turns ?? 0) + 1;
-  // A new provider session has not seen any instructions yet.
+  // A new session has not seen any instructions yet.
   const sameSession = current !== undefined && current.sessionId === sessionId;
   const instructionsHash = input.instructionsHash ?? (sameSession ? current.instructionsHash : '');
-  const providerState = input.providerState ?? (sameSession ? current.providerState : '');
-  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, node: input.node ?? '', providerState, updatedAt: Date.now() };
+  const runtimeState = input.runtimeState ?? (sameSession ? current.runtimeState : '');
+  return { agentId, sessionKey, provider: input.provider, sessionId, transcript, turns, instructionsHash, node: input.node ?? '', runtimeState, updatedAt: Date.now() };
 }
 
 /** The values of the upsert. */
 export function sessionValues(r: AgentSessionRecord): unknown[] {
-  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.providerState, r.updatedAt];
+  return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.runtimeState, r.updatedAt];
 }
 
 export interface AgentSessionStoreApi {
@@ -112,7 +112,7 @@ export function toSessionRecord(r: AgentSessionRow): AgentSessionRecord {
     turns: r.turns,
     instructionsHash: r.instructions_hash,
     node: r.node,
-    providerState: r.provider_state,
+    runtimeState: r.runtime_state,
     updatedAt: r.updated_at,
   };
 }

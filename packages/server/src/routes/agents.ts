@@ -106,7 +106,7 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     resetAgent: async ({ params }) => {
       requireAgent(ctx.settings(), params.id);
       const sessionsCleared = await ctx.agentSessions.reset(params.id);
-      // Its warm processes hold the cleared provider sessions (docs/sessions.md).
+      // Its warm processes hold the cleared sessions (docs/sessions.md).
       await sessionPool.closeAgent(params.id, undefined, 'the agent was reset');
       return { ok: true as const, sessionsCleared };
     },

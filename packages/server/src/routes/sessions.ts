@@ -10,7 +10,8 @@ export function sessionRoutes(ctx: ServerContext): RouteHandlers<keyof typeof se
     listSessions: () => {
       const o = sessionPool.options;
       return {
-        sessions: sessionPool.list().map((s) => ({ ...s, pid: s.pid ?? null, providerSessionId: s.providerSessionId ?? null, memoryBytes: s.memoryBytes ?? null })),
+        // providerSessionId: the old name of sessionId, still sent (docs/api.md).
+        sessions: sessionPool.list().map((s) => ({ ...s, pid: s.pid ?? null, sessionId: s.sessionId ?? null, providerSessionId: s.sessionId ?? null, memoryBytes: s.memoryBytes ?? null })),
         limits: { maxTotal: o.maxTotal, maxPerAgent: o.maxPerAgent, idleMinutes: o.idleMs / 60_000, memoryShare: o.memoryShare },
       };
     },

@@ -51,10 +51,10 @@ export interface TurnsResult {
   usage: Usage;
   costUsd: number;
   sessionId: string | undefined;
-  /** What the provider session was last told in-band (codex), to store with the session. */
+  /** What the session was last told in-band (codex), to store with the session. */
   instructionsHash: string | undefined;
-  /** The runtime's state of the provider session (resume point, usage totals), to store with the session. */
-  providerState: string | undefined;
+  /** The runtime's state of the session (resume point, usage totals), to store with the session. */
+  runtimeState: string | undefined;
   provider: string;
   exchanges: Exchange[];
 }
@@ -99,7 +99,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   const switched = stored !== undefined && stored.provider !== target.provider && (chosen.hold !== undefined || stored.provider === fallbackProvider);
   let resumeId: string | undefined = (!elsewhere && !switched && stored?.sessionId) || undefined;
   let instructionsHash: string | undefined = (!elsewhere && !switched && stored?.instructionsHash) || undefined;
-  let providerState: string | undefined = (!elsewhere && !switched && stored?.providerState) || undefined;
+  let runtimeState: string | undefined = (!elsewhere && !switched && stored?.runtimeState) || undefined;
   let turn = (stored?.turns ?? 0) + 1;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
@@ -158,7 +158,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
         history: [...history],
         turn,
         ...(instructionsHash ? { instructionsHash } : {}),
-        ...(providerState ? { providerState } : {}),
+        ...(runtimeState ? { runtimeState } : {}),
         ...(input.retry && i === 0 ? { retry: true } : {}),
       },
       signal,
@@ -194,7 +194,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     costUsd += result.costUsd ?? 0;
     resumeId = result.sessionId ?? resumeId;
     instructionsHash = result.instructionsHash ?? instructionsHash;
-    providerState = result.providerState ?? providerState;
+    runtimeState = result.runtimeState ?? runtimeState;
     const asked = [prompt, ...steeredMidCall].join('\n\n');
     exchanges.push({ user: asked, assistant: result.text });
     history.push({ role: 'user', content: asked }, { role: 'assistant', content: result.text });
@@ -206,7 +206,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       ctx.steering.close(run.id);
       status(`${describe(next)} not applied: the run has taken ${MAX_TURNS} turns, the most steering may add`);
     }
-    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, providerState, provider: target.provider, exchanges };
+    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, runtimeState, provider: target.provider, exchanges };
     status(next.redirect !== undefined ? `redirected: the turn restarts with the new instruction (turn ${turn}); the previous answer is dropped` : `${describe(next)}: one more turn (turn ${turn})`);
     prompt = applySteering('', next, false);
   }

@@ -288,7 +288,7 @@ function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: strin
         provider: result.provider,
         sessionId: result.sessionId,
         instructionsHash: result.instructionsHash,
-        providerState: result.providerState,
+        runtimeState: result.runtimeState,
         node,
         ...exchange,
       }),

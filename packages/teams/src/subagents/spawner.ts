@@ -150,7 +150,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
               provider: result.provider,
               sessionId: result.sessionId,
               instructionsHash: result.instructionsHash,
-              providerState: result.providerState,
+              runtimeState: result.runtimeState,
               node: ctx.node,
               ...exchange,
             }),

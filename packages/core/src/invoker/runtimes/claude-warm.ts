@@ -43,7 +43,7 @@ import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../war
 import { WarmProcess } from '../warm/warm-process.ts';
 import { claudeMcpConfig } from '../mcp-servers.ts';
 import { privateTempPath } from '../private-temp.ts';
-import { messageFor, readProviderState } from '../session-state.ts';
+import { messageFor, readRuntimeState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep } from '../types.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';
 import { claudeLoginFailure } from './claude-login.ts';
@@ -154,7 +154,7 @@ class ClaudeWarmSession implements WarmSession {
 
   static async #launch(opts: WarmStartOptions, startOver: boolean): Promise<ClaudeWarmSession> {
     const { req } = opts;
-    const state = readProviderState(req.session);
+    const state = readRuntimeState(req.session);
     const resumeAt = asString(state?.at);
     // A retry without a known resume point (a session stored before it was kept) starts over with the transcript.
     const dirty = startOver || (req.session?.retry === true && resumeAt === undefined);
@@ -472,7 +472,7 @@ class ClaudeWarmSession implements WarmSession {
       ...(spend.usage ? { usage: spend.usage } : {}),
       ...(spend.costUsd !== undefined ? { costUsd: spend.costUsd } : {}),
       sessionId: this.#sessionId,
-      providerState: JSON.stringify({ at: this.#at, totalCostUsd: this.#totalCostUsd }),
+      runtimeState: JSON.stringify({ at: this.#at, totalCostUsd: this.#totalCostUsd }),
     });
   }
 

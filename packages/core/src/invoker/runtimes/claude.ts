@@ -14,7 +14,7 @@
  * - Sessions are explicit: `--session-id <new uuid>` starts one, `--resume <id>` continues it,
  *   so two agents (or two senders of one agent) never share a "most recent" session.
  * - Every resume is `--resume <id> --resume-session-at <uuid of the last completed turn's last
- *   assistant message>` (kept in the session's provider state): a failed or killed attempt's
+ *   assistant message>` (kept in the session's runtime state): a failed or killed attempt's
  *   half turn (and the "No response requested." Claude Code adds after a kill) is left on a
  *   side branch, so a retried message reaches the model once.
  * - Usage and cost are the call's own: `result.model_usage_since_last_result` (per model, with
@@ -37,7 +37,7 @@ import { claudeMcpConfig, claudePermissionPromptTool } from '../mcp-servers.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asString, parseJsonRecord } from '../json-read.ts';
 import { withPrivateTempDir } from '../private-temp.ts';
-import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
+import { messageFor, readRuntimeState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
@@ -57,7 +57,7 @@ export async function invokeClaude(req: InvokeRequest): Promise<InvokeResult> {
 
 /** One run of the CLI; undefined when it refused the resume point (`refusesResumePoint`), nothing spent. */
 async function invokeClaudeOnce(req: InvokeRequest, startOver: boolean): Promise<InvokeResult | undefined> {
-  const state = readProviderState(req.session);
+  const state = readRuntimeState(req.session);
   const resumeAt = asString(state?.at);
   // A retry without a known resume point (a session stored before it was kept) starts over with the transcript.
   const dirty = startOver || (req.session?.retry === true && resumeAt === undefined);
@@ -107,14 +107,14 @@ async function invokeClaudeOnce(req: InvokeRequest, startOver: boolean): Promise
     // The stored resume point and running total belong to the resumed session only.
     const resumed = resumeId !== undefined && sessionId === resumeId;
     const spend = result ? callSpend(result, resumed ? asNumber(state?.totalCostUsd) : undefined) : undefined;
-    const providerState = (): string => JSON.stringify({ at: stream.lastAssistantUuid ?? (resumed ? resumeAt : undefined), totalCostUsd: asNumber(result?.total_cost_usd) });
+    const runtimeState = (): string => JSON.stringify({ at: stream.lastAssistantUuid ?? (resumed ? resumeAt : undefined), totalCostUsd: asNumber(result?.total_cost_usd) });
     if (result && result.is_error !== true) {
-      return { text: asString(result.result) ?? stream.assistantText(), usage: spend?.usage, costUsd: spend?.costUsd, sessionId, providerState: providerState() };
+      return { text: asString(result.result) ?? stream.assistantText(), usage: spend?.usage, costUsd: spend?.costUsd, sessionId, runtimeState: runtimeState() };
     }
     if (result && resumeAt !== undefined && resumeId !== undefined && refusesResumePoint(claudeErrorText(result))) return undefined;
     // A failed result still reports what it cost: the attempt is paid for either way.
     if (result) throw addSpend(claudeLoginFailure(base.what, claudeErrorText(result)) ?? cliFailure(base.what, outcome, claudeErrorText(result)), spend?.usage, spend?.costUsd);
-    if (outcome.exitCode === 0) return { text: stream.assistantText(), sessionId, providerState: providerState() };
+    if (outcome.exitCode === 0) return { text: stream.assistantText(), sessionId, runtimeState: runtimeState() };
     // No result (killed, crashed): the model calls its assistant messages report still happened.
     throw addSpend(claudeLoginFailure(base.what, `${outcome.stderrTail}\n${outcome.plainStdoutTail}`) ?? cliFailure(base.what, outcome), stream.messagesUsage(), undefined);
   });

@@ -6,7 +6,7 @@
  * - Handshake: `initialize` (client info), then the `initialized` notification.
  * - One process holds one thread (the pool's rule): `thread/start` (new), `thread/resume` (the
  *   stored thread id), or, for a retry, `thread/fork` through the last turn that completed
- *   (`lastTurnId`, kept in the provider state), so the failed attempt's half turn is left out;
+ *   (`lastTurnId`, kept in the runtime state), so the failed attempt's half turn is left out;
  *   without a completed turn to fork through, a retry starts a new thread whose first message
  *   carries the transcript (as codex.ts does). The session id is the thread id.
  * - Turns: `turn/start`; everything the server streams names its turn id, which is the run
@@ -28,7 +28,7 @@
  *   the per-message run does.
  * - Usage: `thread/tokenUsage/updated` after every model call; its `last` is that call
  *   (input_tokens already include the cached ones), emitted as a `usage` event and summed into
- *   the turn's usage; `total` (the thread's running total) goes into the provider state, which
+ *   the turn's usage; `total` (the thread's running total) goes into the runtime state, which
  *   the per-message run reads the same way. codex also repeats the last call's figures without a
  *   new call (after `thread/resume`, when a turn is interrupted): a notification whose total did
  *   not grow is not a call.
@@ -43,7 +43,7 @@ import { createHash } from 'node:crypto';
 import { stopTurnCommands, turnStartTicks } from '../command-sessions.ts';
 import { addSpend, failureFromText, InvokeError, parseRetryAfterText } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
-import { messageFor, readProviderState } from '../session-state.ts';
+import { messageFor, readRuntimeState } from '../session-state.ts';
 import { type ApprovalAsk, DEFAULT_KILL_GRACE_MS, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type QuotaReport } from '../types.ts';
 import { JsonRpcError, JsonRpcPeer, JSONRPC_METHOD_NOT_FOUND } from '../warm/jsonrpc.ts';
 import { bindingEnv } from '../warm/invoke-warm.ts';
@@ -213,7 +213,7 @@ class CodexWarmSession implements WarmSession {
     const { req, resumeId } = opts;
     await this.#peer.request('initialize', { clientInfo: CLIENT_INFO, capabilities: null });
     this.#peer.notify('initialized');
-    const state = readProviderState(req.session);
+    const state = readRuntimeState(req.session);
     const sameThread = resumeId !== undefined && asString(state?.thread) === resumeId;
     const lastTurn = sameThread ? asString(state?.lastTurn) : undefined;
     const settings = threadSettings(req);
@@ -440,7 +440,7 @@ class CodexWarmSession implements WarmSession {
         usage: running.usage,
         sessionId: this.#threadId,
         instructionsHash: this.#told,
-        providerState: JSON.stringify({ thread: this.#threadId, inputTokens: total?.inputTokens ?? 0, outputTokens: total?.outputTokens ?? 0, lastTurn: this.#lastTurn }),
+        runtimeState: JSON.stringify({ thread: this.#threadId, inputTokens: total?.inputTokens ?? 0, outputTokens: total?.outputTokens ?? 0, lastTurn: this.#lastTurn }),
       });
       return;
     }

@@ -1,7 +1,7 @@
 /**
  * Codex: `codex exec --json … -` (new thread) or `codex exec --json … resume <thread id> -`. An
  * agent with `process: "warm"` runs through the warm driver instead (codex-warm.ts: one
- * `codex app-server` per session, the same thread ids and provider state); both read codex's
+ * `codex app-server` per session, the same thread ids and runtime state); both read codex's
  * items with codex-common.ts (tool calls with id, kind and title, results with their output).
  *
  * - The message is read from stdin (the `-` prompt), so nothing the user writes is ever in argv.
@@ -16,7 +16,7 @@
  *   Codex cannot resume from before a turn, so a retry (an earlier attempt may have left half a
  *   turn in the thread) starts a new thread whose first message carries the transcript.
  * - `turn.completed.usage` is the thread's running total (also after `exec fork`): the call's
- *   usage is the difference to the total kept in the session's provider state.
+ *   usage is the difference to the total kept in the session's runtime state.
  * - `-c allow_login_shell=false`: the shell tool runs `bash -c`, not `bash -lc`, so a profile that
  *   resets PATH (Debian's /etc/profile) cannot hide `tinyagi` from the agent.
  * - A custom provider (`target.baseUrl`) is a `model_providers.tinyagi` entry given with `-c`
@@ -35,7 +35,7 @@ import { INVOCATION_VARIABLE, invocationMarker, stopMarkedProcesses } from '../c
 import { codexMcpArgs } from '../mcp-servers.ts';
 import { addSpend } from '../invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord, type JsonRecord } from '../json-read.ts';
-import { messageFor, readProviderState, resumeIdOf } from '../session-state.ts';
+import { messageFor, readRuntimeState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage } from '../types.ts';
 import { CODEX_PASSTHROUGH } from '../../kinds/runtimes/codex.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
@@ -58,7 +58,7 @@ export { CODEX_PROVIDER_ID, CODEX_PROVIDER_KEY_ENV, codexTurnInput, instructions
 
 export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
   const resumeId = req.session?.retry ? undefined : resumeIdOf(req.session);
-  const state = readProviderState(req.session);
+  const state = readRuntimeState(req.session);
   // The running total this thread had after its last completed turn (0 for a new thread).
   const before: InvokeUsage =
     resumeId !== undefined && asString(state?.thread) === resumeId
@@ -126,7 +126,7 @@ export async function invokeCodex(req: InvokeRequest): Promise<InvokeResult> {
     usage: spent(),
     sessionId: threadId,
     instructionsHash: hash,
-    providerState: JSON.stringify({ thread: threadId, inputTokens: total.inputTokens, outputTokens: total.outputTokens }),
+    runtimeState: JSON.stringify({ thread: threadId, inputTokens: total.inputTokens, outputTokens: total.outputTokens }),
   };
 }
 

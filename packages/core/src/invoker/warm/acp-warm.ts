@@ -32,7 +32,7 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { addSpend, InvokeError, isInvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, type JsonRecord } from '../json-read.ts';
-import { messageFor, readProviderState } from '../session-state.ts';
+import { messageFor, readRuntimeState } from '../session-state.ts';
 import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep, type ToolActivityKind } from '../types.ts';
 import { JSONRPC_INVALID_PARAMS, JSONRPC_METHOD_NOT_FOUND, JsonRpcError, JsonRpcPeer } from './jsonrpc.ts';
 import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from './types.ts';
@@ -351,7 +351,7 @@ class AcpSession implements WarmSession {
   #instructionsHash: string | undefined;
   /**
    * The session's cumulative cost as last reported (usage_update), or before any report the cost
-   * it had when it was loaded (stored with the session, `providerState.sessionCostUsd`): agents
+   * it had when it was loaded (stored with the session, `runtimeState.sessionCostUsd`): agents
    * such as claude-agent-acp count a loaded session's earlier turns in the total.
    */
   #sessionCost: number | undefined;
@@ -419,7 +419,7 @@ class AcpSession implements WarmSession {
         setup = asRecord(await this.#peer.request('session/load', { sessionId: resumeId, cwd, mcpServers, ...meta })) ?? {};
         this.#sessionId = resumeId;
         loaded = true;
-        const stored = asNumber(readProviderState(req.session)?.sessionCostUsd);
+        const stored = asNumber(readRuntimeState(req.session)?.sessionCostUsd);
         this.#sessionCost = stored;
         this.#costBaselineKnown = stored !== undefined;
       } catch (err) {
@@ -723,7 +723,7 @@ class AcpSession implements WarmSession {
         ...(costUsd !== undefined ? { costUsd } : {}),
         sessionId: ctx.sessionId,
         ...(this.#instructionsHash !== undefined ? { instructionsHash: this.#instructionsHash } : {}),
-        ...(this.#sessionCost !== undefined ? { providerState: JSON.stringify({ sessionCostUsd: this.#sessionCost }) } : {}),
+        ...(this.#sessionCost !== undefined ? { runtimeState: JSON.stringify({ sessionCostUsd: this.#sessionCost }) } : {}),
       };
     } catch (err) {
       if (isInvokeError(err) && (err.kind === 'cancelled' || err.kind === 'permanent')) throw err;

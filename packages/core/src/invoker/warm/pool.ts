@@ -1,14 +1,14 @@
 /**
  * The session pool (docs/sessions.md): warm CLI processes, one per (agent, session key) — a
  * session key is one conversation's thread of an agent (`shared`, `sender:…`, `thread:…`), so a
- * process holds exactly one provider session, its crash touches one conversation, and two
+ * process holds exactly one session, its crash touches one conversation, and two
  * conversations of one agent never queue behind each other in one process.
  *
  * - A lease gives one invocation exclusive use of a session; a second invocation for the same
  *   key waits for the release (the queue runs one run per session at a time; this is the guard).
  * - A session is reused when its fingerprint (driver.fingerprint: model, permission mode,
- *   environment, …) and its provider session id match the request's; otherwise it is closed
- *   and a new process resumes the stored provider session. A retry never reuses one (its
+ *   environment, …) and its session id match the request's; otherwise it is closed
+ *   and a new process resumes the stored session. A retry never reuses one (its
  *   process may hold the failed attempt's half turn), and a discarded process (hung, timed out,
  *   cancelled without settling) is never leased again: a stale completion it still streams can
  *   reach no later turn.
@@ -83,7 +83,7 @@ export interface AcquireOptions extends PoolKey {
   /** The driver's estimate of one process (MB), before the pool has measured one of its processes. */
   memoryEstimateMb: number;
   fingerprint: string;
-  /** The provider session the request continues; undefined: a new one. */
+  /** The session the request continues; undefined: a new one. */
   resumeId: string | undefined;
   /** A retry of a failed attempt: never reuse a warm process. */
   retry: boolean;
@@ -139,7 +139,8 @@ export interface PoolSessionInfo {
   sessionKey: string;
   driver: string;
   pid: number | undefined;
-  providerSessionId: string | undefined;
+  /** The runtime's own id of the session (Claude Code session, Codex thread, ACP session), once known. */
+  sessionId: string | undefined;
   busy: boolean;
   /** Turns this process has completed. */
   turns: number;
@@ -199,7 +200,7 @@ export class SessionPool {
           entry.busy = true;
           return this.#lease(entry);
         }
-        await this.#closeAndWait(entry, opts.retry ? 'a retry starts a new process' : 'its settings or provider session changed');
+        await this.#closeAndWait(entry, opts.retry ? 'a retry starts a new process' : 'its settings or session changed');
         continue;
       }
       if (this.#starting.has(key) || !this.#makeRoom(opts.agentId)) {
@@ -386,7 +387,7 @@ export class SessionPool {
     return entry.session.exited.then(() => {});
   }
 
-  /** Closes `entry` and waits for its process to exit (its memory freed, its provider session written). */
+  /** Closes `entry` and waits for its process to exit (its memory freed, its session written). */
   #closeAndWait(entry: Entry, reason: string): Promise<void> {
     return this.#close(entry, reason);
   }
@@ -460,7 +461,7 @@ export class SessionPool {
         sessionKey: e.sessionKey,
         driver: e.driver,
         pid: e.session.pid,
-        providerSessionId: e.session.sessionId,
+        sessionId: e.session.sessionId,
         busy: e.busy,
         turns: e.turns,
         startedAt: e.startedAt,

@@ -6,7 +6,7 @@
  * (invoke-warm.ts), any other through the runtime's spawn-per-message `invoke`.
  *
  * The split of work:
- * - the driver speaks one protocol: starts the process (resuming a provider session), runs a
+ * - the driver speaks one protocol: starts the process (resuming a session), runs a
  *   turn, steers and interrupts it, turns the stream into progress events and a result;
  * - the pool (pool.ts) owns processes: one per (agent, session key), admission, caps, idle
  *   eviction, crash bookkeeping;
@@ -32,7 +32,7 @@ export interface WarmCapabilities {
 export interface WarmStartOptions {
   /** The request that needs a process (its target, cwd, system prompt, session). */
   req: InvokeRequest;
-  /** The provider session to resume (`--resume`, `thread/resume`, `session/load`); undefined: a new one. */
+  /** The session to resume (`--resume`, `thread/resume`, `session/load`); undefined: a new one. */
   resumeId: string | undefined;
   /**
    * The child's environment: the target's and the adapter's variables, but none of one run's
@@ -86,7 +86,7 @@ export interface WarmTurn {
  */
 export interface WarmSession {
   readonly pid: number | undefined;
-  /** The provider session id (Claude Code session, Codex thread, ACP session), once known. */
+  /** The session id (Claude Code session, Codex thread, ACP session), once known. */
   readonly sessionId: string | undefined;
   /** Runs one turn to its end; rejects with an InvokeError (with what was spent) when it fails. */
   turn(turn: WarmTurn): Promise<InvokeResult>;
@@ -121,7 +121,7 @@ export interface WarmDriver {
   /**
    * What binds a process to its start: a request with another fingerprint (other model,
    * permission mode, command, environment or system prompt where it is given at start) needs
-   * a new process (the pool closes the old one when idle and resumes the provider session).
+   * a new process (the pool closes the old one when idle and resumes the session).
    */
   fingerprint(req: InvokeRequest): string;
   /** Starts a process and completes its handshake (resuming `resumeId` if given). */

@@ -212,12 +212,12 @@ export const agentSessions = pgTable(
     sessionId: text('session_id').notNull(),
     transcript: text('transcript').notNull().default('[]'),
     turns: integer('turns').notNull().default(0),
-    /** Hash of the system prompt the provider session last received in-band (codex threads). */
+    /** Hash of the system prompt the session last received in-band (codex threads). */
     instructionsHash: text('instructions_hash').notNull().default(''),
-    /** The node whose CLI holds the provider session ('' with one process): another node starts a new one. */
+    /** The node whose CLI holds the session ('' with one process): another node starts a new one. */
     node: text('node').notNull().default(''),
     /** What the agent CLI's runtime keeps about its session between turns (JSON, '' when nothing): resume point, usage totals. */
-    providerState: text('provider_state').notNull().default(''),
+    runtimeState: text('runtime_state').notNull().default(''),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.agentId, t.sessionKey] })],

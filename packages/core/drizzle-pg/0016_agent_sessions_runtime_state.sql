@@ -1,0 +1,1 @@
+ALTER TABLE "agent_sessions" RENAME COLUMN "provider_state" TO "runtime_state";
