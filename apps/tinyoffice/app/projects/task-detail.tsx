@@ -41,18 +41,10 @@ export function TaskDetail({
   /** For a task of a repository-bound project: Done means merged, so saving it as Done asks for the merge. */
   onAskMerge: ((t: Task) => void) | null;
 }) {
-  const [title, setTitle] = useState(task.title);
-  const [description, setDescription] = useState(task.description);
-  const [status, setStatus] = useState<TaskStatus>(task.status);
-  const [assignee, setAssignee] = useState(assigneeValue(task));
-  const [projectId, setProjectId] = useState(task.projectId ?? '');
   const [comments, setComments] = useState<Comment[]>([]);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
 
-  // The board moved it (drag, or the agent through the API): follow the status shown on the card.
-  useEffect(() => setStatus(task.status), [task.status]);
   // Read again when a review is sent (the task goes back to In progress, a round more) and when it comes back.
   const rounds = task.git?.rounds ?? 0;
   const loadComments = useCallback(
@@ -68,29 +60,6 @@ export function TaskDetail({
   useEffect(() => {
     void loadComments();
   }, [loadComments, task.status, rounds, head]);
-
-  async function save(e: FormEvent) {
-    e.preventDefault();
-    setSaving(true);
-    setError(null);
-    // A bound task is done once merged: the other fields are saved, and the merge is asked for.
-    const askMerge = onAskMerge !== null && status === 'done' && task.status !== 'done';
-    try {
-      const saved = await api().patchTask({
-        params: { id: task.id },
-        body: { title: title.trim() || task.title, description, status: askMerge ? task.status : status, ...assigneeBody(assignee), projectId: projectId || null },
-      });
-      onSaved(saved);
-      if (askMerge) {
-        setStatus(saved.status);
-        onAskMerge(saved);
-      }
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setSaving(false);
-    }
-  }
 
   async function addComment(e: FormEvent) {
     e.preventDefault();
@@ -148,65 +117,7 @@ export function TaskDetail({
         </Button>
       </div>
       <ErrorLine error={error} />
-      <form onSubmit={(e) => void save(e)} className="space-y-2">
-        <div>
-          <label htmlFor="task-title" className="mb-1 block text-sm font-medium">
-            Title
-          </label>
-          <input id="task-title" className={input} value={title} onChange={(e) => setTitle(e.target.value)} />
-        </div>
-        <div className="grid grid-cols-2 gap-2">
-          <div>
-            <label htmlFor="task-status" className="mb-1 block text-sm font-medium">
-              Status
-            </label>
-            <select id="task-status" className={input} value={status} onChange={(e) => setStatus(e.target.value as TaskStatus)}>
-              {COLUMNS.map((c) => (
-                <option key={c.status} value={c.status}>
-                  {c.label}
-                </option>
-              ))}
-              {status === 'checking' && <option value="checking">Checking</option>}
-            </select>
-          </div>
-          <div>
-            <label htmlFor="task-assignee" className="mb-1 block text-sm font-medium">
-              Assignee
-            </label>
-            <select id="task-assignee" className={input} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
-              <AssigneeOptions agents={agents} teams={teams} />
-            </select>
-          </div>
-        </div>
-        <div>
-          <label htmlFor="task-project" className="mb-1 block text-sm font-medium">
-            Project
-          </label>
-          <select id="task-project" className={input} value={projectId} onChange={(e) => setProjectId(e.target.value)}>
-            <option value="">No project</option>
-            {projects.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.prefix} · {p.name}
-                {p.archivedAt ? ' (archived)' : ''}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="task-description" className="mb-1 block text-sm font-medium">
-            Description
-          </label>
-          <textarea id="task-description" rows={5} className={input} value={description} onChange={(e) => setDescription(e.target.value)} />
-        </div>
-        <div className="flex gap-2">
-          <Button type="submit" tone="primary" disabled={saving}>
-            {saving ? 'Saving…' : 'Save task'}
-          </Button>
-          <Button tone="danger" onClick={() => void remove()}>
-            Delete task
-          </Button>
-        </div>
-      </form>
+      <TaskForm task={task} projects={projects} agents={agents} teams={teams} onSaved={onSaved} onAskMerge={onAskMerge} onDelete={() => void remove()} onError={setError} />
       {task.conversationId && (
         <p className="mt-3 flex items-center gap-2 text-sm">
           Conversation: <StatusPill status={conversationStatus ?? 'queued'} />
@@ -247,5 +158,120 @@ export function TaskDetail({
         </Button>
       </form>
     </section>
+  );
+}
+
+/** The task's own fields (title, status, assignee, project, description), saved together; a bound task saved as Done asks for the merge. */
+function TaskForm({
+  task,
+  projects,
+  agents,
+  teams,
+  onSaved,
+  onAskMerge,
+  onDelete,
+  onError,
+}: {
+  task: Task;
+  projects: Project[];
+  agents: string[];
+  teams: string[];
+  onSaved: (t: Task) => void;
+  onAskMerge: ((t: Task) => void) | null;
+  onDelete: () => void;
+  onError: (error: string | null) => void;
+}) {
+  const [title, setTitle] = useState(task.title);
+  const [description, setDescription] = useState(task.description);
+  const [status, setStatus] = useState<TaskStatus>(task.status);
+  const [assignee, setAssignee] = useState(assigneeValue(task));
+  const [projectId, setProjectId] = useState(task.projectId ?? '');
+  const [saving, setSaving] = useState(false);
+  // The board moved it (drag, or the agent through the API): follow the status shown on the card.
+  useEffect(() => setStatus(task.status), [task.status]);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setSaving(true);
+    onError(null);
+    // A bound task is done once merged: the other fields are saved, and the merge is asked for.
+    const askMerge = onAskMerge !== null && status === 'done' && task.status !== 'done';
+    try {
+      const saved = await api().patchTask({
+        params: { id: task.id },
+        body: { title: title.trim() || task.title, description, status: askMerge ? task.status : status, ...assigneeBody(assignee), projectId: projectId || null },
+      });
+      onSaved(saved);
+      if (askMerge) {
+        setStatus(saved.status);
+        onAskMerge(saved);
+      }
+    } catch (err) {
+      onError(messageOf(err));
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  return (
+    <form onSubmit={(e) => void save(e)} className="space-y-2">
+      <div>
+        <label htmlFor="task-title" className="mb-1 block text-sm font-medium">
+          Title
+        </label>
+        <input id="task-title" className={input} value={title} onChange={(e) => setTitle(e.target.value)} />
+      </div>
+      <div className="grid grid-cols-2 gap-2">
+        <div>
+          <label htmlFor="task-status" className="mb-1 block text-sm font-medium">
+            Status
+          </label>
+          <select id="task-status" className={input} value={status} onChange={(e) => setStatus(e.target.value as TaskStatus)}>
+            {COLUMNS.map((c) => (
+              <option key={c.status} value={c.status}>
+                {c.label}
+              </option>
+            ))}
+            {status === 'checking' && <option value="checking">Checking</option>}
+          </select>
+        </div>
+        <div>
+          <label htmlFor="task-assignee" className="mb-1 block text-sm font-medium">
+            Assignee
+          </label>
+          <select id="task-assignee" className={input} value={assignee} onChange={(e) => setAssignee(e.target.value)}>
+            <AssigneeOptions agents={agents} teams={teams} />
+          </select>
+        </div>
+      </div>
+      <div>
+        <label htmlFor="task-project" className="mb-1 block text-sm font-medium">
+          Project
+        </label>
+        <select id="task-project" className={input} value={projectId} onChange={(e) => setProjectId(e.target.value)}>
+          <option value="">No project</option>
+          {projects.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.prefix} · {p.name}
+              {p.archivedAt ? ' (archived)' : ''}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div>
+        <label htmlFor="task-description" className="mb-1 block text-sm font-medium">
+          Description
+        </label>
+        <textarea id="task-description" rows={5} className={input} value={description} onChange={(e) => setDescription(e.target.value)} />
+      </div>
+      <div className="flex gap-2">
+        <Button type="submit" tone="primary" disabled={saving}>
+          {saving ? 'Saving…' : 'Save task'}
+        </Button>
+        <Button tone="danger" onClick={onDelete}>
+          Delete task
+        </Button>
+      </div>
+    </form>
   );
 }
