@@ -9,7 +9,7 @@
  */
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import { isApiError, unsignReply, type AgentMessage, type Approval, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
+import { isApiError, unsignReply, type Agent, type AgentMessage, type Approval, type Team, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { describeProgress, getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -116,13 +116,7 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     }
     if (added.length > 0) setLines((l) => withLines(l, added));
     if (Object.keys(now).length > 0) {
-      setWorking((w) => {
-        const next = { ...w };
-        for (const [agent, doing] of Object.entries(now))
-          if (doing) next[agent] = doing;
-          else delete next[agent];
-        return next;
-      });
+      setWorking((w) => withWorking(w, now));
     }
   };
   useLiveEvents(absorb);
@@ -161,36 +155,8 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     }
   }
 
-  const select = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
   return (
-    <Panel
-      title={title}
-      actions={
-        fixed === undefined && (
-          <>
-            <label className="sr-only" htmlFor="chat-target">
-              Talk to
-            </label>
-            <select id="chat-target" className={select} value={target} onChange={(e) => setTarget(e.target.value)}>
-              <optgroup label="Agents">
-                {agents.map((a) => (
-                  <option key={a.id} value={`@${a.id}`}>
-                    @{a.id} {a.name ? `(${a.name})` : ''}
-                  </option>
-                ))}
-              </optgroup>
-              <optgroup label="Teams">
-                {teams.map((t) => (
-                  <option key={t.id} value={`#${t.id}`}>
-                    #{t.id} {t.name ? `(${t.name})` : ''}
-                  </option>
-                ))}
-              </optgroup>
-            </select>
-          </>
-        )
-      }
-    >
+    <Panel title={title} actions={fixed === undefined && <TargetPicker target={target} agents={agents} teams={teams} onChange={setTarget} />}>
       <div className="mb-3 max-h-[60vh] min-h-48 space-y-2 overflow-auto" data-testid="chat-log" aria-live="polite">
         {lines.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-300">No messages yet. Say hello.</p>}
         {lines.map((l) =>
@@ -204,60 +170,112 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
           ),
         )}
         {Object.entries(working).map(([agent, w]) => (
-          <div key={`p-${agent}`} className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300" data-testid="chat-progress" data-agent={agent}>
-            <Avatar id={agent} size="sm" />
-            <span className="min-w-0 flex-1 break-words">
-              <span className="font-medium">{agent}:</span>{' '}
-              <span className="italic" data-testid="chat-doing">
-                {Object.values(approvals).some((a) => a.runId === w.runId && a.status === 'pending') ? 'waiting for your answer' : w.doing}
-              </span>
-            </span>
-            <Button
-              tone="danger"
-              aria-label={`Stop @${agent}`}
-              onClick={() =>
-                api()
-                  .cancelRun({ params: { id: w.runId } })
-                  .catch(fail)
-              }
-            >
-              Stop
-            </Button>
-          </div>
+          <WorkingLine
+            key={`p-${agent}`}
+            agent={agent}
+            doing={Object.values(approvals).some((a) => a.runId === w.runId && a.status === 'pending') ? 'waiting for your answer' : w.doing}
+            onStop={() =>
+              api()
+                .cancelRun({ params: { id: w.runId } })
+                .catch(fail)
+            }
+          />
         ))}
         <div ref={bottom} />
       </div>
       <ErrorLine error={error?.message ?? null} />
-      <form
-        className="flex gap-2"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send(text);
-        }}
-      >
-        <label className="sr-only" htmlFor="chat-input">
-          Message
-        </label>
-        <textarea
-          id="chat-input"
-          rows={2}
-          className="min-w-0 flex-1 rounded border border-slate-300 bg-white p-2 text-sm dark:border-slate-600 dark:bg-slate-900"
-          placeholder={target ? `Message ${target}` : 'No agents configured'}
-          value={text}
-          onChange={(e) => setText(e.target.value)}
-          onKeyDown={(e) => {
-            if (e.key === 'Enter' && !e.shiftKey) {
-              e.preventDefault();
-              void send(text);
-            }
-          }}
-        />
-        <Button type="submit" tone="primary" disabled={sending || text.trim() === '' || target === ''}>
-          Send
-        </Button>
-      </form>
+      <MessageForm target={target} text={text} onText={setText} sending={sending} onSend={() => void send(text)} />
     </Panel>
   );
+}
+
+/** The target picker of the Chat page: an agent (@id) or a team (#id). */
+function TargetPicker({ target, agents, teams, onChange }: { target: string; agents: Agent[]; teams: Team[]; onChange: (target: string) => void }) {
+  const select = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
+  return (
+    <>
+      <label className="sr-only" htmlFor="chat-target">
+        Talk to
+      </label>
+      <select id="chat-target" className={select} value={target} onChange={(e) => onChange(e.target.value)}>
+        <optgroup label="Agents">
+          {agents.map((a) => (
+            <option key={a.id} value={`@${a.id}`}>
+              @{a.id} {a.name ? `(${a.name})` : ''}
+            </option>
+          ))}
+        </optgroup>
+        <optgroup label="Teams">
+          {teams.map((t) => (
+            <option key={t.id} value={`#${t.id}`}>
+              #{t.id} {t.name ? `(${t.name})` : ''}
+            </option>
+          ))}
+        </optgroup>
+      </select>
+    </>
+  );
+}
+
+/** An agent at work on one of the chat's conversations: what it is doing, and its Stop button. */
+function WorkingLine({ agent, doing, onStop }: { agent: string; doing: string; onStop: () => void }) {
+  return (
+    <div className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300" data-testid="chat-progress" data-agent={agent}>
+      <Avatar id={agent} size="sm" />
+      <span className="min-w-0 flex-1 break-words">
+        <span className="font-medium">{agent}:</span>{' '}
+        <span className="italic" data-testid="chat-doing">
+          {doing}
+        </span>
+      </span>
+      <Button tone="danger" aria-label={`Stop @${agent}`} onClick={onStop}>
+        Stop
+      </Button>
+    </div>
+  );
+}
+
+/** The message box: Enter sends, Shift+Enter is a new line. */
+function MessageForm({ target, text, onText, sending, onSend }: { target: string; text: string; onText: (text: string) => void; sending: boolean; onSend: () => void }) {
+  return (
+    <form
+      className="flex gap-2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSend();
+      }}
+    >
+      <label className="sr-only" htmlFor="chat-input">
+        Message
+      </label>
+      <textarea
+        id="chat-input"
+        rows={2}
+        className="min-w-0 flex-1 rounded border border-slate-300 bg-white p-2 text-sm dark:border-slate-600 dark:bg-slate-900"
+        placeholder={target ? `Message ${target}` : 'No agents configured'}
+        value={text}
+        onChange={(e) => onText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey) {
+            e.preventDefault();
+            onSend();
+          }
+        }}
+      />
+      <Button type="submit" tone="primary" disabled={sending || text.trim() === '' || target === ''}>
+        Send
+      </Button>
+    </form>
+  );
+}
+
+/** The agents at work after a batch of events: `now` sets an agent's line, or (null) removes it. */
+function withWorking(working: Record<string, Working>, now: Record<string, Working | null>): Record<string, Working> {
+  const next = { ...working };
+  for (const [agent, doing] of Object.entries(now))
+    if (doing) next[agent] = doing;
+    else delete next[agent];
+  return next;
 }
 
 /** The history of a target, oldest first, and its conversations still open (their events count as this chat's). */
