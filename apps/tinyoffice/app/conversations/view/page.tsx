@@ -195,52 +195,9 @@ function Conversation({ id }: { id: string }) {
       <div aria-live="polite" className="empty:hidden">
         {conversation?.awaitingDecision && <DecisionBanner conversation={conversation} note={guardNote} onAnswered={onAnswered} />}
       </div>
-      <Panel
-        title="Conversation"
-        actions={
-          active ? (
-            <Button
-              tone="danger"
-              onClick={() => {
-                if (!window.confirm('Cancel this conversation? Every run still open in it stops, and its work so far is not answered.')) return;
-                api()
-                  .cancelConversation({ params: { id } })
-                  .catch((err: unknown) => setError(messageOf(err)));
-              }}
-            >
-              Cancel conversation
-            </Button>
-          ) : null
-        }
-      >
+      <Panel title="Conversation" actions={active ? <CancelConversation id={id} onError={setError} /> : null}>
         <ErrorLine error={error} />
-        {conversation ? (
-          <div className="space-y-1">
-            <h1 className="text-lg font-semibold">{conversation.title || '(untitled)'}</h1>
-            <p className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
-              <span data-testid="conversation-status">
-                <StatusPill status={conversationStatus(conversation)} />
-              </span>
-              <span>
-                {conversation.addressed === 'team' ? 'team' : 'agent'} {conversationTarget(conversation)}
-              </span>
-              <span>
-                from {conversation.sender} via {conversation.channel}
-              </span>
-              <span>
-                {plural(totals.runs, 'run')} · depth {totals.maxDepth} · {totals.tokens} tokens · {money(totals.costUsd)}
-              </span>
-            </p>
-            {conversation.stopReason && <p className="text-sm text-amber-800 dark:text-amber-300">Ended: {conversation.stopReason}</p>}
-            {decisionReply && (
-              <p role="status" data-testid="decision-reply" className="text-sm text-slate-700 dark:text-slate-200">
-                {decisionReply}
-              </p>
-            )}
-          </div>
-        ) : (
-          <p>Loading…</p>
-        )}
+        {conversation ? <ConversationSummary conversation={conversation} totals={totals} decisionReply={decisionReply} /> : <p>Loading…</p>}
       </Panel>
       <Panel title="Run tree">
         {tree.current.roots.length === 0 ? (
@@ -253,23 +210,76 @@ function Conversation({ id }: { id: string }) {
           </div>
         )}
       </Panel>
-      <Panel title="Transcript">
-        {transcript.length === 0 ? (
-          <p className="text-sm text-slate-600 dark:text-slate-300">Nothing said yet.</p>
-        ) : (
-          <ol className="space-y-2" data-testid="transcript">
-            {transcript.map((t, i) => (
-              <li key={i} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-800" style={{ marginLeft: `${Math.min(t.depth, 6) * 1}rem` }}>
-                <div className="mb-1 text-xs text-slate-600 dark:text-slate-400">
-                  {t.from} → {t.to} · {t.steering ? `steering (${t.steering.command})` : t.direction === 'in' ? 'asked' : 'answered'} · {new Date(t.ts).toLocaleTimeString()}
-                </div>
-                <p className="whitespace-pre-wrap break-words">{t.text}</p>
-              </li>
-            ))}
-          </ol>
-        )}
-      </Panel>
+      <TranscriptPanel transcript={transcript} />
     </div>
+  );
+}
+
+/** Cancels the whole conversation, after asking: every run still open in it stops. */
+function CancelConversation({ id, onError }: { id: string; onError: (error: string) => void }) {
+  return (
+    <Button
+      tone="danger"
+      onClick={() => {
+        if (!window.confirm('Cancel this conversation? Every run still open in it stops, and its work so far is not answered.')) return;
+        api()
+          .cancelConversation({ params: { id } })
+          .catch((err: unknown) => onError(messageOf(err)));
+      }}
+    >
+      Cancel conversation
+    </Button>
+  );
+}
+
+/** The conversation's title, status, target, sender and totals; why it ended, and the daemon's answer to the person's decision. */
+function ConversationSummary({ conversation, totals, decisionReply }: { conversation: ConversationView; totals: ReturnType<typeof runTreeTotals>; decisionReply: string | null }) {
+  return (
+    <div className="space-y-1">
+      <h1 className="text-lg font-semibold">{conversation.title || '(untitled)'}</h1>
+      <p className="flex flex-wrap items-center gap-2 text-sm text-slate-600 dark:text-slate-300">
+        <span data-testid="conversation-status">
+          <StatusPill status={conversationStatus(conversation)} />
+        </span>
+        <span>
+          {conversation.addressed === 'team' ? 'team' : 'agent'} {conversationTarget(conversation)}
+        </span>
+        <span>
+          from {conversation.sender} via {conversation.channel}
+        </span>
+        <span>
+          {plural(totals.runs, 'run')} · depth {totals.maxDepth} · {totals.tokens} tokens · {money(totals.costUsd)}
+        </span>
+      </p>
+      {conversation.stopReason && <p className="text-sm text-amber-800 dark:text-amber-300">Ended: {conversation.stopReason}</p>}
+      {decisionReply && (
+        <p role="status" data-testid="decision-reply" className="text-sm text-slate-700 dark:text-slate-200">
+          {decisionReply}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** What was said, in order, indented by depth: who asked or answered whom, and steering commands. */
+function TranscriptPanel({ transcript }: { transcript: TranscriptEntry[] }) {
+  return (
+    <Panel title="Transcript">
+      {transcript.length === 0 ? (
+        <p className="text-sm text-slate-600 dark:text-slate-300">Nothing said yet.</p>
+      ) : (
+        <ol className="space-y-2" data-testid="transcript">
+          {transcript.map((t, i) => (
+            <li key={i} className="rounded border border-slate-200 p-2 text-sm dark:border-slate-800" style={{ marginLeft: `${Math.min(t.depth, 6) * 1}rem` }}>
+              <div className="mb-1 text-xs text-slate-600 dark:text-slate-400">
+                {t.from} → {t.to} · {t.steering ? `steering (${t.steering.command})` : t.direction === 'in' ? 'asked' : 'answered'} · {new Date(t.ts).toLocaleTimeString()}
+              </div>
+              <p className="whitespace-pre-wrap break-words">{t.text}</p>
+            </li>
+          ))}
+        </ol>
+      )}
+    </Panel>
   );
 }
 
