@@ -9,7 +9,7 @@
  * edited keep what the user typed.
  */
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type RefObject, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, issuesUnder, type FieldIssues } from '@/lib/field-issues';
@@ -111,18 +111,7 @@ export default function SettingsPage() {
 
   if (!base || !draft || !sections) {
     const failed = error ?? (contractError ? `Could not load the form: ${messageOf(contractError)}. Reload the page to try again.` : null);
-    return (
-      <div className="space-y-4">
-        <h1 className="text-xl font-semibold">Settings</h1>
-        {failed ? (
-          <ErrorLine error={failed} />
-        ) : (
-          <p role="status" aria-live="polite" aria-busy="true">
-            {base ? 'Loading the form…' : 'Loading…'}
-          </p>
-        )}
-      </div>
-    );
+    return <SettingsLoading failed={failed} loaded={base !== null} />;
   }
   /** `undefined` drops the field's edit (back to what settings.json holds). */
   const edit = (path: string) => (text: string | null | undefined) => {
@@ -158,56 +147,107 @@ export default function SettingsPage() {
             void save(draft);
           }}
         >
-          {sections.map((section) =>
-            section.key in MANAGED_ELSEWHERE ? (
-              <Panel key={section.key} id={`section-${section.key}`} title={section.title}>
-                <div data-field={section.key} className="scroll-my-24">
-                  <ManagedElsewhere section={section.key} title={section.title} count={Object.keys((base[section.key] as Json | undefined) ?? {}).length} onRaw={() => setRaw(true)} />
-                  <IssueList issues={issuesUnder(issues, section.key)} />
-                </div>
-              </Panel>
-            ) : (
-              <Panel key={section.key} id={`section-${section.key}`} title={section.title}>
-                <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
-                  {section.leaves.map((leaf) =>
-                    secrets.has(leaf.path) ? (
-                      <SecretField
-                        key={leaf.path}
-                        leaf={leaf}
-                        set={secrets.get(leaf.path) === true}
-                        masked={getPath(base, leaf.path)}
-                        edit={edits[leaf.path]}
-                        onEdit={edit(leaf.path)}
-                        issues={issues}
-                      />
-                    ) : (
-                      <LeafField key={leaf.path} leaf={leaf} value={edits[leaf.path] ?? display(leaf, getPath(base, leaf.path))} onChange={edit(leaf.path)} issues={issues} />
-                    ),
-                  )}
-                </div>
-              </Panel>
-            ),
-          )}
+          {sections.map((section) => (
+            <SectionPanel key={section.key} section={section} base={base} secrets={secrets} edits={edits} issues={issues} edit={edit} onRaw={() => setRaw(true)} />
+          ))}
           <ErrorLine error={error} />
-          <div className="sticky bottom-0 flex flex-wrap items-center gap-3 border-t border-slate-200 bg-white/95 py-2 dark:border-slate-800 dark:bg-slate-950/95">
-            {/* In the sticky bar: in view beside whichever field has focus. */}
-            <ProblemSummary problems={problems} summaryRef={summaryRef} />
-            <Button type="submit" tone="primary" disabled={!dirty}>
-              Save settings
-            </Button>
-            <Button
-              disabled={!dirty}
-              onClick={() => {
-                setEdits({});
-                setIssues({});
-              }}
-            >
-              Discard changes
-            </Button>
-            <SavedNote text={saved} />
-          </div>
+          <SaveBar
+            problems={problems}
+            summaryRef={summaryRef}
+            dirty={dirty}
+            saved={saved}
+            onDiscard={() => {
+              setEdits({});
+              setIssues({});
+            }}
+          />
         </form>
       )}
+    </div>
+  );
+}
+
+/** One section of the form: its fields (a secret as set / replace / clear), or, for what another page manages, a pointer there. */
+function SectionPanel({
+  section,
+  base,
+  secrets,
+  edits,
+  issues,
+  edit,
+  onRaw,
+}: {
+  section: Section;
+  base: Json;
+  secrets: Map<string, boolean>;
+  edits: Record<string, string | null>;
+  issues: FieldIssues;
+  edit: (path: string) => (text: string | null | undefined) => void;
+  onRaw: () => void;
+}) {
+  return section.key in MANAGED_ELSEWHERE ? (
+    <Panel id={`section-${section.key}`} title={section.title}>
+      <div data-field={section.key} className="scroll-my-24">
+        <ManagedElsewhere section={section.key} title={section.title} count={Object.keys((base[section.key] as Json | undefined) ?? {}).length} onRaw={onRaw} />
+        <IssueList issues={issuesUnder(issues, section.key)} />
+      </div>
+    </Panel>
+  ) : (
+    <Panel id={`section-${section.key}`} title={section.title}>
+      <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
+        {section.leaves.map((leaf) =>
+          secrets.has(leaf.path) ? (
+            <SecretField key={leaf.path} leaf={leaf} set={secrets.get(leaf.path) === true} masked={getPath(base, leaf.path)} edit={edits[leaf.path]} onEdit={edit(leaf.path)} issues={issues} />
+          ) : (
+            <LeafField key={leaf.path} leaf={leaf} value={edits[leaf.path] ?? display(leaf, getPath(base, leaf.path))} onChange={edit(leaf.path)} issues={issues} />
+          ),
+        )}
+      </div>
+    </Panel>
+  );
+}
+
+/** The page before its form can show: loading (the settings, then the form's schema), or why it could not load. */
+function SettingsLoading({ failed, loaded }: { failed: string | null; loaded: boolean }) {
+  return (
+    <div className="space-y-4">
+      <h1 className="text-xl font-semibold">Settings</h1>
+      {failed ? (
+        <ErrorLine error={failed} />
+      ) : (
+        <p role="status" aria-live="polite" aria-busy="true">
+          {loaded ? 'Loading the form…' : 'Loading…'}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The sticky save bar: the problems that stopped the last save, Save, Discard changes and what was saved. */
+function SaveBar({
+  problems,
+  summaryRef,
+  dirty,
+  saved,
+  onDiscard,
+}: {
+  problems: Problem[];
+  summaryRef: RefObject<HTMLDivElement | null>;
+  dirty: boolean;
+  saved: string | null;
+  onDiscard: () => void;
+}) {
+  return (
+    <div className="sticky bottom-0 flex flex-wrap items-center gap-3 border-t border-slate-200 bg-white/95 py-2 dark:border-slate-800 dark:bg-slate-950/95">
+      {/* In the sticky bar: in view beside whichever field has focus. */}
+      <ProblemSummary problems={problems} summaryRef={summaryRef} />
+      <Button type="submit" tone="primary" disabled={!dirty}>
+        Save settings
+      </Button>
+      <Button disabled={!dirty} onClick={onDiscard}>
+        Discard changes
+      </Button>
+      <SavedNote text={saved} />
     </div>
   );
 }
