@@ -63,7 +63,7 @@ describe('listening beyond loopback', () => {
     await h.start();
     const client = h.api;
     await client.patchSettings({ body: { server: { host: '0.0.0.0' } } });
-    await client.restartServices();
+    await client.restartDaemon();
     const exit = await h.exited;
     expect(exit.code).toBe(1);
     expect(h.output()).toContain('Refusing to listen on 0.0.0.0');

@@ -23,6 +23,7 @@ export interface RouteEntry {
 export const ROUTE_TABLE = {
   health: { method: 'GET', path: '/api/health' },
   status: { method: 'GET', path: '/api/status' },
+  restartDaemon: { method: 'POST', path: '/api/daemon/restart' },
   restartServices: { method: 'POST', path: '/api/services/restart' },
   listChannels: { method: 'GET', path: '/api/channels' },
   channelLogin: { method: 'GET', path: '/api/channels/:name/login' },

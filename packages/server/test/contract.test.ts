@@ -104,9 +104,13 @@ describe('system', () => {
     await bad('GET', '/api/status?x=1', 400, 'VALIDATION_FAILED');
   });
 
-  it('services restart answers first, then restarts', async () => {
-    expect(await h.client.restartServices()).toEqual({ ok: true, action: 'restart' });
+  it('a daemon restart answers first, then restarts; so does its old operation restartServices', async () => {
+    expect(await h.client.restartDaemon()).toEqual({ ok: true, action: 'restart' });
     await waitFor(() => restarts === 1, 5000, 'restart');
+    await bad('POST', '/api/daemon/restart?now=1', 400, 'VALIDATION_FAILED');
+    // The old name and path (POST /api/services/restart) still restart the daemon.
+    expect(await h.client.restartServices()).toEqual({ ok: true, action: 'restart' });
+    await waitFor(() => restarts === 2, 5000, 'the restart through the old route');
     await bad('POST', '/api/services/restart?now=1', 400, 'VALIDATION_FAILED');
   });
 

@@ -61,7 +61,7 @@ function DaemonPanel({ onError }: OnError) {
           onClick={() => {
             if (!window.confirm('Restart the TinyAGI daemon? Running work resumes after the restart.')) return;
             setRestarting(true);
-            api().restartServices().catch(onError);
+            api().restartDaemon().catch(onError);
           }}
         >
           {restarting ? 'Restarting…' : 'Restart daemon'}

@@ -221,7 +221,7 @@ export function registerDaemonCommands(program: Command): void {
         'Restarting TinyAGI…',
         async () => {
           const previous = await connection.client.status();
-          await connection.client.restartServices();
+          await connection.client.restartDaemon();
           const deadline = Date.now() + timeoutMs;
           for (;;) {
             try {

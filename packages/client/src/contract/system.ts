@@ -80,6 +80,8 @@ export type ChannelLogin = z.infer<typeof ChannelLoginSchema>;
 
 export const LOG_SOURCES = ['daemon'] as const;
 
+export const RestartDaemonResultSchema = z.object({ ok: z.literal(true), action: z.literal('restart') });
+
 export const systemContract = {
   health: route({
     method: 'GET',
@@ -96,13 +98,23 @@ export const systemContract = {
     tag: 'system',
     response: StatusSchema,
   }),
-  restartServices: route({
+  restartDaemon: route({
     method: 'POST',
-    path: '/api/services/restart',
+    path: '/api/daemon/restart',
     summary: 'Restart the daemon (answers first, then restarts)',
     tag: 'system',
     status: 202,
-    response: z.object({ ok: z.literal(true), action: z.literal('restart') }),
+    response: RestartDaemonResultSchema,
+  }),
+  /** The old name and path of restartDaemon, still served for the clients written against it. */
+  restartServices: route({
+    method: 'POST',
+    path: '/api/services/restart',
+    summary: 'Deprecated: the old name and path of restartDaemon (POST /api/daemon/restart), which it does the same as.',
+    tag: 'system',
+    status: 202,
+    deprecated: true,
+    response: RestartDaemonResultSchema,
   }),
   listChannels: route({
     method: 'GET',

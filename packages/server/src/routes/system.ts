@@ -25,6 +25,15 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     if (!c) throw new RequestError('NOT_AVAILABLE', 'Channel supervision is not running in this process; start the daemon with `tinyagi start`.');
     return c;
   };
+  const restartDaemon = () => {
+    const restart = ctx.services?.restart;
+    if (!restart) throw new RequestError('NOT_AVAILABLE', 'Restart is only available when the server runs inside the daemon (`tinyagi start`).');
+    // Answer first; the restart tears this server down.
+    setTimeout(() => {
+      restart().catch((err: unknown) => ctx.log.error(`restart failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+    }, 100).unref();
+    return { ok: true as const, action: 'restart' as const };
+  };
   return {
     // A node that cannot keep its heartbeat says so (503) instead of passing for healthy.
     health: () => {
@@ -54,15 +63,10 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
       };
     },
 
-    restartServices: () => {
-      const restart = ctx.services?.restart;
-      if (!restart) throw new RequestError('NOT_AVAILABLE', 'Restart is only available when the server runs inside the daemon (`tinyagi start`).');
-      // Answer first; the restart tears this server down.
-      setTimeout(() => {
-        restart().catch((err: unknown) => ctx.log.error(`restart failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
-      }, 100).unref();
-      return { ok: true as const, action: 'restart' as const };
-    },
+    restartDaemon: () => restartDaemon(),
+
+    // The old name and path of restartDaemon (docs/api.md: deprecated).
+    restartServices: () => restartDaemon(),
 
     listChannels: async () => (await ctx.services?.channels?.status()) ?? [],
 
