@@ -45,6 +45,8 @@ export interface B0Options {
    */
   pacedMessages: number;
   pacedRate: number;
+  /** Measure per message with the agents sandboxed too (B0_SANDBOX, on where bwrap is). */
+  sandbox: boolean;
   /** The conversation workload: this many agents, each with a conversation of `conversationTurns` messages (0: not run). */
   conversationAgents: number;
   conversationTurns: number;
@@ -172,11 +174,13 @@ function waitAllReplied(watch: ReturnType<typeof watchReplies>, ids: () => strin
   });
 }
 
-async function daemonRun(target: MainJobTarget, opts: B0Options): Promise<DaemonRun> {
+async function daemonRun(target: MainJobTarget, opts: B0Options & { sandboxed?: boolean }): Promise<DaemonRun> {
   try {
     const t0 = performance.now();
     await target.start();
     const startS = (performance.now() - t0) / 1000;
+    const unconfined = (await target.unconfinedAgents?.()) ?? [];
+    if (unconfined.length > 0 && opts.sandboxed) throw new Error(`B0: agents meant to be sandboxed run unconfined: ${unconfined.join('; ')}`);
     await sleep(1000);
     const idleRssMb = procStatusKb(target.pid, 'VmRSS') / 1024;
     const watch = watchReplies(target);
@@ -417,6 +421,8 @@ export async function benchB0(opts: B0Options): Promise<string> {
   const normal: DaemonRun[] = [];
   /** Ours with the agents warm (`process: "warm"`, docs/sessions.md): one Claude Code process per agent's session, kept between messages. */
   const warm: DaemonRun[] = [];
+  /** Ours with the agents sandboxed per message (`sandbox: "on"`, the boundary enforced: docs/sandbox.md). */
+  const sandboxed: DaemonRun[] = [];
   const conversations: Array<{ perMessage: ConversationRun; warm: ConversationRun }> = [];
   const convAgents = Array.from({ length: opts.conversationAgents }, (_, i) => `c${String(i + 1).padStart(2, '0')}`);
   const floor: FloorRun[] = [];
@@ -429,6 +435,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     daemon.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions), opts));
     normal.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'normal'), opts));
     warm.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'full', false, { warm: true }), { ...opts, recovery: false }));
+    if (opts.sandbox) sandboxed.push(await daemonRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'full', false, { sandbox: true }), { ...opts, recovery: false, sandboxed: true }));
     if (opts.conversationAgents > 0 && opts.conversationTurns > 0) {
       conversations.push({
         perMessage: await conversationRun(await ourDaemon(DAEMON_BUILD, opts.daemonNodeOptions, 'full', false, { agents: convAgents }), convAgents, opts.conversationTurns),
@@ -553,6 +560,7 @@ export async function benchB0(opts: B0Options): Promise<string> {
     ...(ratios ? ['', ratios] : []),
     '',
     warmSummary(warm, floor, opts),
+    ...(sandboxed.length > 0 ? ['', sandboxTable(sandboxed, daemon, opts)] : []),
     ...(conversations.length > 0 ? ['', conversationTable(conversations, convAgents.length, opts.conversationTurns)] : []),
   ].join('\n');
 }
@@ -567,6 +575,31 @@ function warmSummary(warm: DaemonRun[], floor: FloorRun[], opts: B0Options): str
       ? `; steady-phase p50 ${(m(warm.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms against ${(m(floor.map((r) => r.pacedP50S)) * 1000).toFixed(0)} ms`
       : '';
   return `Warm against the floor (same runs): all ${opts.messages} replies in ${wallRatio.toFixed(2)}× the floor's wall time (per run ${perRun}; the aim is ≤ 0.5×)${steady}.`;
+}
+
+/** Per message with the agents sandboxed beside the default column (the same runs): what the boundary adds to a message. */
+function sandboxTable(sandboxed: DaemonRun[], unconfined: DaemonRun[], opts: B0Options): string {
+  const m = (runs: DaemonRun[], pick: (r: DaemonRun) => number | undefined) => median(runs.map((r) => pick(r) ?? Number.NaN));
+  const line = (label: string, pick: (r: DaemonRun) => number | undefined, fmt: (v: number) => string) => {
+    const a = m(unconfined, pick);
+    const b = m(sandboxed, pick);
+    return `| ${label} | ${fmt(a)} | ${fmt(b)} (${sandboxed.map((r) => fmt(pick(r) ?? Number.NaN)).join(' / ')}) | ${(b / a).toFixed(2)}× |`;
+  };
+  const s = (v: number) => `${v.toFixed(2)} s`;
+  const ms = (v: number) => `${(v * 1000).toFixed(0)} ms`;
+  return [
+    `Per message with the agents sandboxed (\`sandbox: "on"\`, enforced; the same runs, medians), beside the default column:`,
+    '',
+    '| fake `claude`, per message | unconfined (the default column) | sandboxed | sandboxed ÷ unconfined |',
+    '|---|---|---|---|',
+    line(`all ${opts.messages} replies`, (r) => r.wallS, s),
+    line('per-message latency p50', (r) => r.p50S, s),
+    ...(opts.pacedMessages > 0 && opts.pacedRate > 0
+      ? [line(`steady phase (${opts.pacedMessages} at ${opts.pacedRate}/s): latency p50`, (r) => r.pacedP50S, ms), line('steady phase: latency p95', (r) => r.pacedP95S, ms)]
+      : []),
+    line(`daemon CPU for the ${opts.messages}`, (r) => r.cpuS, s),
+    line("the CLIs' CPU (the daemon's reaped children)", (r) => r.childCpuS, s),
+  ].join('\n');
 }
 
 function conversationTable(runs: Array<{ perMessage: ConversationRun; warm: ConversationRun }>, agents: number, turns: number): string {

@@ -39,6 +39,8 @@ export interface MainJobTarget {
   cliStarts?(): number;
   /** Ours: the warm sessions (GET /api/sessions). */
   warmSessions?(): Promise<Array<{ memoryBytes: number | null; turns: number }>>;
+  /** Ours: the agents whose sandbox is not enforced (GET /api/agents), each with the reason. */
+  unconfinedAgents?(): Promise<string[]>;
 }
 
 interface Response {
@@ -117,6 +119,8 @@ function unexpected(what: string, res: Response): Error {
 /** B0's warm column and conversation workload (docs/sessions.md): agents with `process: "warm"`, other agents, the pool's cap. */
 export interface OurDaemonOptions {
   warm?: boolean;
+  /** Agents with `sandbox: "on"` (as `tinyagi agent add` makes them where the boundary holds). */
+  sandbox?: boolean;
   agents?: string[];
   maxTotalSessions?: number;
 }
@@ -135,7 +139,7 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], dur
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: 'anthropic' },
-      agents: Object.fromEntries(agents.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic', ...(extra.warm ? { process: 'warm' } : {}) }])),
+      agents: Object.fromEntries(agents.map((id) => [id, { name: id.toUpperCase(), provider: 'anthropic', ...(extra.warm ? { process: 'warm' } : {}), ...(extra.sandbox ? { sandbox: 'on' } : {}) }])),
       teams: {},
       channels: { enabled: [] },
       queue: { durability },
@@ -169,6 +173,12 @@ export async function ourDaemon(build: CliBuild, nodeOptions: string[] = [], dur
       const res = await request(port, 'GET', '/api/sessions', daemon.token());
       if (res.status !== 200) throw unexpected('GET /api/sessions', res);
       return (JSON.parse(res.body) as { sessions: Array<{ memoryBytes: number | null; turns: number }> }).sessions;
+    },
+    async unconfinedAgents() {
+      const res = await request(port, 'GET', '/api/agents', daemon.token());
+      if (res.status !== 200) throw unexpected('GET /api/agents', res);
+      const agents = JSON.parse(res.body) as Array<{ id: string; sandboxStatus: { state: string; reason?: string } }>;
+      return agents.filter((a) => a.sandboxStatus.state !== 'enforced').map((a) => `${a.id}: ${a.sandboxStatus.state}${a.sandboxStatus.reason ? ` (${a.sandboxStatus.reason})` : ''}`);
     },
     async post(agent, text) {
       const res = await request(port, 'POST', '/api/message', daemon.token(), { agent, message: text, sender: 'bench', senderId: 'bench' });

@@ -8,7 +8,7 @@
  * run before anything is measured. BENCH_DOC names another file to write (a copy, in the tests).
  *
  * Sizes: B1_TOTAL sets the job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000) and B5_NODES=0 skips its two-node PostgreSQL run;
- * B0_MESSAGES (200), B0_RUNS (3), B0_RECOVERY (1; 0 skips the crash phase), B0_STEADY_MESSAGES (100) and B0_STEADY_RATE
+ * B0_MESSAGES (200), B0_RUNS (3), B0_RECOVERY (1; 0 skips the crash phase), B0_SANDBOX (1 where bwrap is: a sandboxed column), B0_STEADY_MESSAGES (100) and B0_STEADY_RATE
  * (20 per second; either 0 skips the steady phase), B0_CONVERSATION_AGENTS (20) and B0_CONVERSATION_TURNS (10) shape B0, and
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
  * database TINYAGI_BENCH_DATABASE_URL, default the local one); B0_DAEMON_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is passed to the daemon's node;
@@ -70,6 +70,7 @@ const BENCHMARKS: Benchmark[] = [
         recovery: env.B0_RECOVERY !== '0',
         pacedMessages: Number(env.B0_STEADY_MESSAGES ?? 100),
         pacedRate: Number(env.B0_STEADY_RATE ?? 20),
+        sandbox: env.B0_SANDBOX !== undefined ? env.B0_SANDBOX !== '0' : bwrapVersion() !== '',
         conversationAgents: Number(env.B0_CONVERSATION_AGENTS ?? 20),
         conversationTurns: Number(env.B0_CONVERSATION_TURNS ?? 10),
         daemonNodeOptions: (env.B0_DAEMON_NODE_OPTIONS ?? '').split(' ').filter(Boolean),

@@ -3,6 +3,14 @@
 //
 //   node sandbox-init.mjs [--bridge <port>=<unix socket path>]… [--inbound <port>=<unix socket path>]…
 //                         [--control <fd>] -- <command> <args…>
+//   node sandbox-init.mjs --hold [--bridge <port>=<unix socket path>]…
+//
+// With --hold it is an agent's network holder (agent-net.ts): the bridges of step 1 in a network
+// namespace that the agent's CLI starts enter, for as long as the daemon keeps it. It writes `ready`
+// once they listen, then reads lines on stdin: `bridge <port> <path>` adds a bridge, `inbound <port>
+// <path>` listens on the socket and forwards to 127.0.0.1:<port> (each answered `<verb> <port> ok`
+// or `<verb> <port> error <message>`), `close <port>` stops an inbound port; stdin's end ends it.
+// Steps 2-4 are then the launcher's and bwrap's.
 //
 // 1. Listens on 127.0.0.1:<port> of the sandbox's own loopback for each bridge and forwards every
 //    connection to the Unix socket (bound into the sandbox by the daemon): the model proxy
@@ -41,10 +49,15 @@ function parse(argv) {
   const bridges = [];
   const inbound = [];
   let control;
+  let hold = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') break;
+    if (arg === '--hold') {
+      hold = true;
+      continue;
+    }
     if (arg === '--bridge' || arg === '--inbound') {
       const value = argv[++i] ?? '';
       const eq = value.indexOf('=');
@@ -59,8 +72,9 @@ function parse(argv) {
     }
   }
   const command = argv.slice(i + 1);
+  if (hold) return { bridges, inbound, control, command: [], hold };
   if (command.length === 0) fail('no command after --');
-  return { bridges, inbound, control, command };
+  return { bridges, inbound, control, command, hold };
 }
 
 /** Bytes forwarded between two young-generation collections. */
@@ -112,66 +126,108 @@ function forward(listenOn, target) {
     server.once('error', reject);
     server.listen(typeof listenOn === 'string' ? listenOn : { port: listenOn, host: '127.0.0.1', exclusive: true }, () => {
       server.unref();
-      resolve();
+      resolve(server);
     });
   });
 }
 
-const { bridges, inbound, control, command } = parse(process.argv.slice(2));
+const { bridges, inbound, control, command, hold } = parse(process.argv.slice(2));
 try {
   await Promise.all([...bridges.map(({ port, path }) => forward(port, path)), ...inbound.map(({ port, path }) => forward(path, { host: '127.0.0.1', port }))]);
 } catch (err) {
   fail(`cannot listen on 127.0.0.1 inside the sandbox: ${err instanceof Error ? err.message : String(err)}`);
 }
+if (hold) {
+  holdNetwork();
+} else {
+  runCommand();
+}
 
-const child = spawn(command[0], command.slice(1), { stdio: 'inherit', detached: true });
-let childExited = false;
-child.once('error', (err) => fail(`cannot run ${JSON.stringify(command[0])}: ${err.code ?? err.message}`));
-
-const toGroup = (signal) => {
-  if (childExited || child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // The group is gone: its exit ends this process.
-  }
-};
-for (const signal of FORWARDED) process.on(signal, () => toGroup(signal));
-
-if (control !== undefined) {
+/** The network holder's loop: inbound ports opened and closed on request until stdin ends. */
+function holdNetwork() {
+  const open = new Map();
   let pending = '';
-  const stream = new Socket({ fd: control, readable: true, writable: false });
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
     pending += chunk;
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-      const signal = pending.slice(0, nl).trim();
+      const [verb, portText, ...rest] = pending.slice(0, nl).split(' ');
       pending = pending.slice(nl + 1);
-      if (!FORWARDED.includes(signal) || childExited) continue;
-      try {
-        child.kill(signal);
-      } catch {
-        // Gone already.
+      const port = Number(portText);
+      const path = rest.join(' ');
+      const answer = (made) =>
+        made.then(
+          (server) => {
+            if (verb === 'inbound') {
+              open.get(port)?.close();
+              open.set(port, server);
+            }
+            process.stdout.write(`${verb} ${port} ok\n`);
+          },
+          (err) => process.stdout.write(`${verb} ${port} error ${String(err?.message ?? err).replace(/\n/g, ' ')}\n`),
+        );
+      if (verb === 'inbound') answer(forward(path, { host: '127.0.0.1', port }));
+      else if (verb === 'bridge') answer(forward(port, path));
+      else if (verb === 'close') {
+        open.get(port)?.close();
+        open.delete(port);
       }
     }
   });
-  // The daemon's end closing is no reason to stop, and the pipe must not keep this process alive.
-  stream.on('error', () => {});
-  stream.unref();
+  process.stdin.on('end', () => process.exit(0));
+  process.stdout.write('ready\n');
 }
 
-child.once('exit', (code, signal) => {
-  childExited = true;
-  // What the command left running in its group goes with it (the sandbox's PID namespace ends with this process anyway).
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {}
-  if (signal) {
-    for (const s of FORWARDED) process.removeAllListeners(s);
-    process.kill(process.pid, signal);
-    // A signal this process cannot die of (ignored where it was started): the shell's convention.
-    setImmediate(() => process.exit(128 + (constants.signals[signal] ?? 0)));
-    return;
+function runCommand() {
+  const child = spawn(command[0], command.slice(1), { stdio: 'inherit', detached: true });
+  let childExited = false;
+  child.once('error', (err) => fail(`cannot run ${JSON.stringify(command[0])}: ${err.code ?? err.message}`));
+
+  const toGroup = (signal) => {
+    if (childExited || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // The group is gone: its exit ends this process.
+    }
+  };
+  for (const signal of FORWARDED) process.on(signal, () => toGroup(signal));
+
+  if (control !== undefined) {
+    let pending = '';
+    const stream = new Socket({ fd: control, readable: true, writable: false });
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const signal = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (!FORWARDED.includes(signal) || childExited) continue;
+        try {
+          child.kill(signal);
+        } catch {
+          // Gone already.
+        }
+      }
+    });
+    // The daemon's end closing is no reason to stop, and the pipe must not keep this process alive.
+    stream.on('error', () => {});
+    stream.unref();
   }
-  process.exit(code ?? 1);
-});
+
+  child.once('exit', (code, signal) => {
+    childExited = true;
+    // What the command left running in its group goes with it (the sandbox's PID namespace ends with this process anyway).
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    if (signal) {
+      for (const s of FORWARDED) process.removeAllListeners(s);
+      process.kill(process.pid, signal);
+      // A signal this process cannot die of (ignored where it was started): the shell's convention.
+      setImmediate(() => process.exit(128 + (constants.signals[signal] ?? 0)));
+      return;
+    }
+    process.exit(code ?? 1);
+  });
+}

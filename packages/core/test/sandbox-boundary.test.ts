@@ -13,7 +13,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTemp, descendants, privateBytes, tempDir, waitFor } from '@tinyagi/test-kit';
+import { cleanupTemp, privateBytes, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
 import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
@@ -34,7 +34,7 @@ let home: string;
 let tinyHome: string;
 let wsRoot: string;
 let workspace: string;
-let daemonEnv: { PATH: string; HOME: string };
+let daemonEnv: { PATH: string; HOME: string; TINYAGI_SANDBOX_SHARED_NET?: string };
 let spec: SandboxSpec;
 const servers: Array<Server | HttpServer> = [];
 let refusedPort: number;
@@ -125,7 +125,40 @@ async function runInside(script: string, opts: Partial<CliRunOptions> & { env?: 
   return { outcome, lines };
 }
 
-describe('the boundary (real bwrap)', () => {
+/** The processes whose command line holds each of `parts` (the sandbox-init of an agent's run folder, say). */
+function processesWith(...parts: string[]): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      const argv = safeRead(`/proc/${pid}/cmdline`).split('\0');
+      return argv[0] === process.execPath && parts.every((part) => argv.some((a) => a.includes(part)));
+    });
+}
+
+/** A loopback port free on the host now. */
+function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+// Each start joins its agent's network (agent-net.ts), or, with TINYAGI_SANDBOX_SHARED_NET=0, bridges a network of its own.
+describe.each([
+  ["in the agent's network", '1'],
+  ['with a network of its own per start', '0'],
+])('the boundary (real bwrap), %s', (_how, shared) => {
+  beforeAll(() => {
+    daemonEnv.TINYAGI_SANDBOX_SHARED_NET = shared;
+  });
+  afterAll(() => {
+    delete daemonEnv.TINYAGI_SANDBOX_SHARED_NET;
+  });
+
   it('refuses every attempt of the escape corpus; the workspace, the private home and the bridge work', async () => {
     const hostRun = existsSync('/run') ? readdirSync('/run').filter((e) => /^[\w.-]+$/.test(e)) : [];
     const hostTmpFile = join(tempDir('tinyagi-host-tmp-'), 'secret.txt');
@@ -232,13 +265,7 @@ describe('the boundary (real bwrap)', () => {
   });
 
   it("a warm process's inbound port (OpenCode's API): the daemon reaches what it serves on the sandbox's loopback at the same port, until it exits", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer();
-      probe.listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
+    const port = await freePort();
     const b = boundary();
     const lines: string[] = [];
     const serve = `require('http').createServer((q, r) => r.end('served by pid ' + process.pid)).listen(${port}, '127.0.0.1', () => console.log('listening'))`;
@@ -271,7 +298,7 @@ describe('the boundary (real bwrap)', () => {
   });
 
   it('sandbox-init does not keep what its bridges forward: 32 MiB each way, every byte intact, and its private memory stays small', async () => {
-    const b = boundary('mover');
+    const b = boundary(shared === '1' ? 'mover' : 'mover-own');
     mkdirSync(b.runDir, { recursive: true, mode: 0o700 });
     // The model proxy's place: an echo server on the agent's model.sock.
     const echo = createServer((socket) => socket.on('error', () => {}).pipe(socket));
@@ -312,11 +339,9 @@ describe('the boundary (real bwrap)', () => {
     });
     try {
       await waitFor(() => lines.includes('ready'), 20_000, 'the mover inside');
-      const init = descendants(proc.pid!).find((pid) => {
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return argv[0] === process.execPath && argv.includes(SANDBOX_INIT);
-      });
-      expect(init, "sandbox-init among the sandbox's processes").toBeDefined();
+      // The agent's bridges: its network's holder (agent-net.ts), or the start's own sandbox-init.
+      const init = processesWith(SANDBOX_INIT, b.runDir).find((pid) => safeRead(`/proc/${pid}/cmdline`).split('\0').includes('--hold') === (shared === '1'));
+      expect(init, "the agent's sandbox-init among the machine's processes").toBeDefined();
       const before = privateBytes(init!);
       proc.writeLine('go');
       await waitFor(() => lines.some((l) => l.startsWith('moved ')), 60_000, 'the 32 MiB each way');
@@ -408,6 +433,50 @@ describe('the boundary (real bwrap)', () => {
       ? join('/sys/fs/cgroup/memory', line.split(':').slice(2).join(':'), `tinyagi-${process.pid}`, 'agent-hog')
       : join('/sys/fs/cgroup', line.slice(3), `tinyagi-${process.pid}`, 'agent-hog');
     expect(cgroupLimitBytes(dir)).toBe(96 * 1024 * 1024);
+  });
+
+  it.runIf(shared === '1')("the starts of one agent share its loopback as unconfined ones share the host's; another agent's starts do not", async () => {
+    const port = await freePort();
+    const b = boundary();
+    const lines: string[] = [];
+    const proc = await WarmProcess.start({
+      what: 'node (agent coder)',
+      command: process.execPath,
+      args: ['-e', `require('net').createServer((s) => s.end('coder here\\n')).listen(${port}, '127.0.0.1', () => console.log('listening'))`],
+      cwd: b.cwd,
+      env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
+      killGraceMs: 2_000,
+      installHint: 'node',
+      onLine: (line) => lines.push(line),
+      boundary: b,
+    });
+    try {
+      await waitFor(() => lines.includes('listening'), 20_000, 'the server inside');
+      const reach = `node -e "require('net').connect(${port}, '127.0.0.1').on('data', (d) => console.log('got ' + d.toString().trim())).on('error', (e) => console.log('refused ' + e.code))"`;
+      const same = await runInside(reach, { b });
+      expect(same.lines).toContain('got coder here');
+      const other = await runInside(reach, { b: boundary('other', join(wsRoot, 'other')) });
+      expect(other.lines).toContain('refused ECONNREFUSED');
+      // Nor the host: nothing listens there on that port, and the sandbox's server is not the host's.
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    } finally {
+      await proc.close(0);
+    }
+  });
+
+  it.runIf(shared === '1')("an agent's network whose holder died is made again at the next start", async () => {
+    const b = boundary('phoenix');
+    const first = await runInside(`curl -q --noproxy '*' -sS -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer ${TOKEN_SECRET}" "$TINYAGI_API_URL/"`, { b });
+    expect(first.lines).toContain('200');
+    const [holder] = processesWith(SANDBOX_INIT, b.runDir, '--hold');
+    expect(holder, "the agent's network holder").toBeDefined();
+    process.kill(holder!, 'SIGKILL');
+    await waitFor(() => processesWith(SANDBOX_INIT, b.runDir, '--hold').length === 0, 10_000, 'the holder to go');
+    const again = await runInside(`curl -q --noproxy '*' -sS -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer ${TOKEN_SECRET}" "$TINYAGI_API_URL/"`, { b });
+    expect(again.lines).toContain('200');
+    const [next] = processesWith(SANDBOX_INIT, b.runDir, '--hold');
+    expect(next).toBeDefined();
+    expect(next).not.toBe(holder);
   });
 });
 

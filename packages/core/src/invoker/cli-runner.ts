@@ -105,9 +105,9 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     termination = why;
     if (why === 'cancelled' && opts.interruptSignal) {
       // The CLI alone (it stops its own tools): its group may hold what carries its output (a wrapper's `tee`).
-      // Inside the boundary the CLI is not this process: sandbox-init passes it on from the control pipe.
+      // Inside the boundary the CLI is not this process: the boundary finds it.
       try {
-        if (wrapped) (child.stdio[wrapped.controlFd] as NodeJS.WritableStream | null)?.write(`${opts.interruptSignal}\n`);
+        if (wrapped) wrapped.interrupt(child, opts.interruptSignal);
         else process.kill(pid, opts.interruptSignal);
       } catch {
         // Gone already: its exit ends the run.

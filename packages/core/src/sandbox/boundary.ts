@@ -32,6 +32,7 @@
  * This module imports nothing of invoker/ but its vocabulary (invoke-error.ts).
  */
 import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Server } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
@@ -39,6 +40,7 @@ import type { RuntimeHome } from '@tinyagi/client/contract';
 import { InvokeError } from '../invoker/invoke-error.ts';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { CORE_ROOT } from '../package-root.ts';
+import { agentNet, closeAgentNets, joinedCommandPid, joinTools } from './agent-net.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { gitWorktreeMounts } from './git-worktree.ts';
 import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
@@ -184,8 +186,10 @@ export interface BwrapArgsInput {
   readableIfPresent?: readonly string[];
   /** An empty, writable folder of the sandbox's own in their place, what is bound under them on top (a repository's git dir: its lock files land there and vanish with the sandbox). */
   scratch?: readonly string[];
-  /** sandbox-init's command line after bwrap's `--`. */
+  /** The command line after bwrap's `--`: sandbox-init's, or the command's where the start joins the agent's network. */
   inner: readonly string[];
+  /** Join the network namespace the caller entered (the agent's network, agent-net.ts) instead of a new one. */
+  shareNet?: boolean;
 }
 
 /**
@@ -233,7 +237,7 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   // The hidden directories stay empty: nothing written there outlives or leaves the sandbox, and nothing is written at all.
   for (const path of remountReadOnly) args.push('--remount-ro', path);
   // No nested user namespace either: one would give the sandbox's processes capabilities over mounts of their own.
-  args.push('--chdir', input.cwd, '--unshare-all', '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--', ...input.inner);
+  args.push('--chdir', input.cwd, '--unshare-all', ...(input.shareNet ? ['--share-net'] : []), '--unshare-user', '--disable-userns', '--cap-drop', 'ALL', '--die-with-parent', '--', ...input.inner);
   return args;
 }
 
@@ -242,8 +246,10 @@ export interface WrappedSpawn {
   command: string;
   args: string[];
   env: Record<string, string>;
-  /** The control pipe's index in the spawn's stdio (write `SIGINT\n` to reach the CLI alone). */
+  /** The pipe the spawn gives as fd 3 (every wrapped spawn has one: sandbox-init's control pipe where the start bridges its own network). */
   controlFd: typeof CONTROL_FD;
+  /** Sends `signal` to the command alone (not its group, not the launcher): a cancel's SIGINT to the CLI. */
+  interrupt(child: ChildProcess, signal: string): void;
   /** Closes what the daemon opened for this process (the inbound ports' listeners): call when it has exited. */
   release(): void;
 }
@@ -391,17 +397,27 @@ export class Boundary {
     const git = gitWorktreeMounts(workspace, [this.home, this.runDir]);
     const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
     const readableIfPresent = git?.readableIfPresent ?? [];
-    const inner = [
-      process.execPath,
-      SANDBOX_INIT,
-      ...bridges.flatMap((b) => ['--bridge', b]),
-      ...inbound.flatMap(([port, path]) => ['--inbound', `${port}=${path}`]),
-      '--control',
-      String(CONTROL_FD),
-      '--',
-      command,
-      ...request.args,
-    ];
+    const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
+    const procs = cgroup.ok ? cgroup.procs : '';
+    // The agent's network when this machine can join one (agent-net.ts; TINYAGI_SANDBOX_SHARED_NET=0 turns it off); else sandbox-init bridges for this start alone.
+    const net = this.daemonEnv.TINYAGI_SANDBOX_SHARED_NET === '0' ? undefined : await agentNet({ key: this.runDir, bwrap, runDir: this.runDir, init: SANDBOX_INIT, bridges, cgroupProcs: procs });
+    const enter = net?.enter();
+    const tools = joinTools();
+    const joined = enter !== undefined && tools !== undefined;
+    const inner = joined
+      ? // The launcher's ignored signals back to their defaults for the command, as an unconfined CLI starts.
+        [tools.env, '--default-signal=INT,TERM,HUP', command, ...request.args]
+      : [
+          process.execPath,
+          SANDBOX_INIT,
+          ...bridges.flatMap((b) => ['--bridge', b]),
+          ...inbound.flatMap(([port, path]) => ['--inbound', `${port}=${path}`]),
+          '--control',
+          String(CONTROL_FD),
+          '--',
+          command,
+          ...request.args,
+        ];
     const args = bwrapArgs({
       cwd: workspace,
       hidden,
@@ -410,30 +426,59 @@ export class Boundary {
       readableIfPresent,
       scratch: git?.scratch ?? [],
       inner,
+      shareNet: joined,
     });
     let listeners: Server[];
     try {
+      if (joined) for (const [port, path] of inbound) await net!.inbound(port, path);
       listeners = await Promise.all(inbound.map(([port, path]) => listenInbound(port, path)));
     } catch (err) {
+      if (joined) for (const [port] of inbound) net!.closeInbound(port);
       git?.release();
       throw err;
     }
-    const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
-    // $0 is the cgroup's procs file (or empty): the shell joins it, ignores the signals sandbox-init passes on, then becomes bwrap.
-    const script = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@"';
     return {
       command: '/bin/sh',
-      args: ['-c', script, cgroup.ok ? cgroup.procs : '', bwrap, ...args],
+      args: joined ? ['-c', JOINED_LAUNCHER, procs, ...enter, bwrap, ...args] : ['-c', LAUNCHER, procs, bwrap, ...args],
       env: request.env,
       controlFd: CONTROL_FD,
+      interrupt: (child, signal) => {
+        if (child.pid === undefined) return;
+        if (!joined) {
+          (child.stdio[CONTROL_FD] as NodeJS.WritableStream | null)?.write(`${signal}\n`);
+          return;
+        }
+        const pid = joinedCommandPid(child.pid);
+        if (pid === undefined) return;
+        try {
+          process.kill(pid, signal as NodeJS.Signals);
+        } catch {
+          // Gone already: its exit ends the run.
+        }
+      },
       release: () => {
         for (const server of listeners) server.close();
+        if (joined) for (const [port] of inbound) net!.closeInbound(port);
         // The worktree's lock and the markers' stand-ins, once no sandbox of that worktree runs (git-worktree.ts).
         git?.release();
       },
     };
   }
 }
+
+/**
+ * The launcher of a start with its own bridges: $0 is the cgroup's procs file (or empty); the shell
+ * joins it, ignores the signals sandbox-init passes on, then becomes bwrap.
+ */
+const LAUNCHER = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@"';
+
+/**
+ * The launcher of a start in the agent's network: as LAUNCHER, then nsenter's exec of bwrap (both
+ * ignore a signal to the group), without the control pipe; the command, its signals back to their
+ * defaults, gets a signal to the group as an unconfined CLI does. bwrap says a death by signal N
+ * as exit 128+N, as sandbox-init's start does.
+ */
+const JOINED_LAUNCHER = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@" 3>&-';
 
 let cgroupBase: ReturnType<typeof memoryCgroupBase> | undefined;
 function cgroupCheck(): ReturnType<typeof memoryCgroupBase> {
@@ -522,8 +567,9 @@ function listenInbound(port: number, socket: string): Promise<Server> {
   });
 }
 
-/** Closes the daemon's bridges (tests; the daemon's exit removes their sockets). */
+/** Closes the daemon's bridges and stops the agents' network holders (tests; the daemon's exit removes their sockets and ends them). */
 export async function closeHostBridges(): Promise<void> {
+  await closeAgentNets();
   const all = [...bridges.values()];
   bridges.clear();
   await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
