@@ -8,7 +8,7 @@
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { ChatroomMessage } from '@tinyagi/client';
+import type { ChatroomMessage, Team } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { mergePosts } from '@/lib/chatroom';
 import { useStore } from '@/lib/store';
@@ -143,19 +143,7 @@ function Room({ teamId }: { teamId: string }) {
 
   return (
     <div className="space-y-4">
-      <div className="flex flex-wrap items-baseline gap-2">
-        <h1 className="text-xl font-semibold">
-          Chat room <span className="font-mono">#{teamId}</span>
-        </h1>
-        {team && (
-          <p className="text-sm text-slate-600 dark:text-slate-300">
-            {team.name ? `${team.name} · ` : ''}leader @{team.leader_agent} · members {(team.agents ?? []).map((a) => `@${a}`).join(', ')}
-          </p>
-        )}
-        <Link className="ml-auto text-sm underline" href="/teams">
-          All teams
-        </Link>
-      </div>
+      <RoomHeading teamId={teamId} team={team} />
       <ErrorLine error={error} />
       <Panel title="Messages">
         {hasOlder && (
@@ -180,41 +168,74 @@ function Room({ teamId }: { teamId: string }) {
         >
           {loaded && posts.length === 0 && <li className="text-sm text-slate-600 dark:text-slate-300">No messages yet. Agents post here with [#{teamId}: …]; you can write below.</li>}
           {posts.map((p) => (
-            <li key={p.id} data-post-id={p.id} className="flex gap-2">
-              <Avatar id={p.fromAgent} size="sm" />
-              <div className="min-w-0">
-                <div className="text-xs text-slate-600 dark:text-slate-300">
-                  <span className="font-medium text-slate-900 dark:text-slate-100">{p.fromAgent === 'user' ? 'you' : `@${p.fromAgent}`}</span> ·{' '}
-                  <time dateTime={new Date(p.createdAt).toISOString()}>{new Date(p.createdAt).toLocaleString()}</time>
-                </div>
-                <p className="whitespace-pre-wrap break-words text-sm">{p.content}</p>
-              </div>
-            </li>
+            <RoomPost key={p.id} post={p} />
           ))}
         </ol>
-        <form onSubmit={(e) => void send(e)} className="mt-3 flex gap-2">
-          <label htmlFor="room-input" className="sr-only">
-            Message to #{teamId}
-          </label>
-          <textarea
-            id="room-input"
-            rows={2}
-            value={text}
-            onChange={(e) => setText(e.target.value)}
-            onKeyDown={(e) => {
-              if (e.key === 'Enter' && !e.shiftKey) {
-                e.preventDefault();
-                e.currentTarget.form?.requestSubmit();
-              }
-            }}
-            placeholder={`Write to every member of #${teamId}…`}
-            className="flex-1 rounded border border-slate-300 bg-white p-2 text-sm dark:border-slate-600 dark:bg-slate-900"
-          />
-          <Button type="submit" tone="primary" disabled={sending || !text.trim()}>
-            Post
-          </Button>
-        </form>
+        <PostForm teamId={teamId} text={text} onText={setText} sending={sending} onSubmit={(e) => void send(e)} />
       </Panel>
     </div>
+  );
+}
+
+/** The room's heading: the team, its leader and members, and the way back to every team. */
+function RoomHeading({ teamId, team }: { teamId: string; team: Team | undefined }) {
+  return (
+    <div className="flex flex-wrap items-baseline gap-2">
+      <h1 className="text-xl font-semibold">
+        Chat room <span className="font-mono">#{teamId}</span>
+      </h1>
+      {team && (
+        <p className="text-sm text-slate-600 dark:text-slate-300">
+          {team.name ? `${team.name} · ` : ''}leader @{team.leader_agent} · members {(team.agents ?? []).map((a) => `@${a}`).join(', ')}
+        </p>
+      )}
+      <Link className="ml-auto text-sm underline" href="/teams">
+        All teams
+      </Link>
+    </div>
+  );
+}
+
+/** One post: who wrote it (you, or an agent) and when. */
+function RoomPost({ post: p }: { post: ChatroomMessage }) {
+  return (
+    <li data-post-id={p.id} className="flex gap-2">
+      <Avatar id={p.fromAgent} size="sm" />
+      <div className="min-w-0">
+        <div className="text-xs text-slate-600 dark:text-slate-300">
+          <span className="font-medium text-slate-900 dark:text-slate-100">{p.fromAgent === 'user' ? 'you' : `@${p.fromAgent}`}</span> ·{' '}
+          <time dateTime={new Date(p.createdAt).toISOString()}>{new Date(p.createdAt).toLocaleString()}</time>
+        </div>
+        <p className="whitespace-pre-wrap break-words text-sm">{p.content}</p>
+      </div>
+    </li>
+  );
+}
+
+/** The post box: Enter posts to every member, Shift+Enter is a new line. */
+function PostForm({ teamId, text, onText, sending, onSubmit }: { teamId: string; text: string; onText: (text: string) => void; sending: boolean; onSubmit: (e: FormEvent) => void }) {
+  return (
+    <form onSubmit={onSubmit} className="mt-3 flex gap-2">
+      <label htmlFor="room-input" className="sr-only">
+        Message to #{teamId}
+      </label>
+      <textarea
+        id="room-input"
+        rows={2}
+        value={text}
+        onChange={(e) => onText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey) {
+            e.preventDefault();
+            e.currentTarget.form?.requestSubmit();
+          }
+        }}
+        placeholder={`Write to every member of #${teamId}…`}
+        className="flex-1 rounded border border-slate-300 bg-white p-2 text-sm dark:border-slate-600 dark:bg-slate-900"
+      />
+      <Button type="submit" tone="primary" disabled={sending || !text.trim()}>
+        Post
+      </Button>
+    </form>
   );
 }
