@@ -15,7 +15,6 @@ const MAX_LINES = 150;
 
 /** Functions still over the limit, each with the length it may not grow past. */
 const NOT_YET_SPLIT: Record<string, number> = {
-  'apps/tinyoffice/app/projects/page.tsx Projects': 166,
   'apps/tinyoffice/components/approval-card.tsx ApprovalCard': 161,
 };
 

@@ -15,7 +15,7 @@ import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
-import type { Project, Task } from '@tinyagi/client';
+import type { Project, Task, TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -85,18 +85,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
 
   // Live: the status of the conversations the cards show; an ended one reloads the tasks (its agent may have moved or commented on them), and so does a task's git step.
   useLiveEvents((events) => {
-    let reload = false;
-    const updates: Array<[string, string]> = [];
-    for (const e of events) {
-      // A repository-bound task's steps (worktree, Checking, merge) change the task without a conversation's end.
-      if (e.type.startsWith('task.')) reload = true;
-      if (!e.conversationId) continue;
-      if (e.type === 'conversation.started' || e.type === 'run.started') updates.push([e.conversationId, 'active']);
-      else if (e.type === 'conversation.completed') {
-        updates.push([e.conversationId, e.data.status]);
-        reload = true;
-      }
-    }
+    const { updates, reload } = boardChanges(events);
     if (updates.length > 0) setConversations((m) => new Map([...m, ...updates]));
     if (reload) loadTasks().catch(() => {});
     // Only when a worktree came or went: listing runs git in every worktree, beside the agents working there.
@@ -110,27 +99,14 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
   const asksMerge = useCallback((t: Task) => Boolean(projectOf(t)?.repo), [projectOf]);
 
   const applyTasks = (changed: readonly Task[]) => {
-    setTasks((m) => {
-      const next = new Map(m);
-      for (const t of changed) next.set(t.id, t);
-      return next;
-    });
+    setTasks((m) => withTasks(m, changed));
     const started = changed.filter((t) => t.conversationId).map((t): [string, string] => [t.conversationId!, 'active']);
     if (started.length > 0) setConversations((m) => new Map([...started.filter(([id]) => !m.has(id)), ...m]));
   };
 
   const onReorder = (next: Board, changed: Partial<Board>) => {
     // The cards stay where they were dropped; the answer (with any new conversation) replaces them.
-    setTasks((m) => {
-      const copy = new Map(m);
-      for (const [status, ids] of Object.entries(next) as Array<[Task['status'], string[]]>) {
-        ids.forEach((id, position) => {
-          const t = copy.get(id);
-          if (t && (t.status !== status || t.position !== position)) copy.set(id, { ...t, status, position });
-        });
-      }
-      return copy;
-    });
+    setTasks((m) => withBoard(m, next));
     api()
       .reorderTasks({ body: { columns: changed } })
       .then(applyTasks)
@@ -158,11 +134,7 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
     <div className="flex flex-col gap-4 lg:flex-row">
       <ProjectsSidebar projects={projects} current={current} onChanged={() => loadProjects().catch((err: unknown) => setError(messageOf(err)))} onError={setError} />
       <div className="min-w-0 flex-1 space-y-3">
-        <div className="flex flex-wrap items-baseline gap-2">
-          <h1 className="text-xl font-semibold">{current ? current.name : 'All tasks'}</h1>
-          {current && <span className="font-mono text-sm text-slate-600 dark:text-slate-300">{current.prefix}</span>}
-          {current?.archivedAt && <span className="rounded bg-amber-100 px-2 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100">archived</span>}
-        </div>
+        <ProjectHeading project={current} />
         <ErrorLine error={error} />
         {current && <RepoSummary project={current} onEdit={() => setBinding(true)} />}
         <NewTask projectId={current?.id ?? null} agents={agents.map((a) => a.id)} teams={teams.map((t) => t.id)} onCreated={(t) => applyTasks([t])} onError={setError} />
@@ -211,6 +183,53 @@ function Projects({ projectId, taskId }: { projectId: string | null; taskId: str
       {asking && <MergeDialog task={asking} project={projectOf(asking)} onMerged={(t) => applyTasks([t])} onClose={() => setAsking(null)} />}
     </div>
   );
+}
+
+/** The chosen project's name, prefix and whether it is archived; "All tasks" without one. */
+function ProjectHeading({ project }: { project: Project | null }) {
+  return (
+    <div className="flex flex-wrap items-baseline gap-2">
+      <h1 className="text-xl font-semibold">{project ? project.name : 'All tasks'}</h1>
+      {project && <span className="font-mono text-sm text-slate-600 dark:text-slate-300">{project.prefix}</span>}
+      {project?.archivedAt && <span className="rounded bg-amber-100 px-2 text-xs text-amber-900 dark:bg-amber-900 dark:text-amber-100">archived</span>}
+    </div>
+  );
+}
+
+/** What a batch of events changes on the board: the status of the conversations the cards show, and whether the tasks are read again (an ended conversation, a task's git step). */
+function boardChanges(events: readonly TinyEvent[]): { updates: Array<[string, string]>; reload: boolean } {
+  let reload = false;
+  const updates: Array<[string, string]> = [];
+  for (const e of events) {
+    // A repository-bound task's steps (worktree, Checking, merge) change the task without a conversation's end.
+    if (e.type.startsWith('task.')) reload = true;
+    if (!e.conversationId) continue;
+    if (e.type === 'conversation.started' || e.type === 'run.started') updates.push([e.conversationId, 'active']);
+    else if (e.type === 'conversation.completed') {
+      updates.push([e.conversationId, e.data.status]);
+      reload = true;
+    }
+  }
+  return { updates, reload };
+}
+
+/** The tasks with the changed ones replaced. */
+function withTasks(tasks: ReadonlyMap<string, Task>, changed: readonly Task[]): Map<string, Task> {
+  const next = new Map(tasks);
+  for (const t of changed) next.set(t.id, t);
+  return next;
+}
+
+/** The tasks where a drop left them: each card's status and position as the board says. */
+function withBoard(tasks: ReadonlyMap<string, Task>, board: Board): Map<string, Task> {
+  const copy = new Map(tasks);
+  for (const [status, ids] of Object.entries(board) as Array<[Task['status'], string[]]>) {
+    ids.forEach((id, position) => {
+      const t = copy.get(id);
+      if (t && (t.status !== status || t.position !== position)) copy.set(id, { ...t, status, position });
+    });
+  }
+  return copy;
 }
 
 function NewTask({ projectId, agents, teams, onCreated, onError }: { projectId: string | null; agents: string[]; teams: string[]; onCreated: (t: Task) => void; onError: (e: string | null) => void }) {
