@@ -107,29 +107,9 @@ export function ApprovalCard({
       <div className="flex flex-wrap items-center gap-2">
         <Avatar id={approval.agentId} size="sm" />
         <Heading id={titleId} className="font-medium">
-          {question
-            ? `${who} ${pending ? 'asks' : 'asked'} you`
-            : rounds
-              ? `Task ${rounds.identifier} of ${who} ${pending ? 'waits' : 'waited'} for a person after ${rounds.rounds} ${rounds.rounds === 1 ? 'round' : 'rounds'}`
-              : approval.kind === 'egress'
-                ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
-                : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`}
+          {headingOf(approval, question !== null, rounds)}
         </Heading>
-        <span className="text-xs text-slate-600 dark:text-slate-300">
-          asked {new Date(approval.requestedAt).toLocaleTimeString()}
-          {pending ? (
-            <>
-              {' · '}
-              {approval.expiresAt === null ? (
-                <span data-testid="approval-left">waits until answered</span>
-              ) : (
-                <span data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
-                  {timeLeft(approval.expiresAt, now)}
-                </span>
-              )}
-            </>
-          ) : null}
-        </span>
+        <AskedAt approval={approval} now={now} />
         {!compact && rounds && (
           <Link className="ml-auto text-xs underline" href={`/projects?${new URLSearchParams({ ...(rounds.projectId ? { project: rounds.projectId } : {}), task: rounds.taskId })}`}>
             task
@@ -188,6 +168,40 @@ export function ApprovalCard({
       )}
       <ErrorLine error={error} />
     </article>
+  );
+}
+
+/** The card's heading: who asks (or asked) what, in the words of the request's kind. */
+function headingOf(approval: Approval, question: boolean, rounds: ReturnType<typeof approvalTaskRounds> | null): string {
+  const who = `@${approval.agentId}`;
+  const pending = approval.status === 'pending';
+  return question
+    ? `${who} ${pending ? 'asks' : 'asked'} you`
+    : rounds
+      ? `Task ${rounds.identifier} of ${who} ${pending ? 'waits' : 'waited'} for a person after ${rounds.rounds} ${rounds.rounds === 1 ? 'round' : 'rounds'}`
+      : approval.kind === 'egress'
+        ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
+        : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`;
+}
+
+/** When it was asked and, while it waits, the time left before it expires. */
+function AskedAt({ approval, now }: { approval: Approval; now: number }) {
+  return (
+    <span className="text-xs text-slate-600 dark:text-slate-300">
+      asked {new Date(approval.requestedAt).toLocaleTimeString()}
+      {approval.status === 'pending' ? (
+        <>
+          {' · '}
+          {approval.expiresAt === null ? (
+            <span data-testid="approval-left">waits until answered</span>
+          ) : (
+            <span data-testid="approval-left" title={`Expires at ${new Date(approval.expiresAt).toLocaleTimeString()}`}>
+              {timeLeft(approval.expiresAt, now)}
+            </span>
+          )}
+        </>
+      ) : null}
+    </span>
   );
 }
 
