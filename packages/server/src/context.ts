@@ -37,7 +37,7 @@ export interface ServerContext {
   startedAt: number;
   env: Readonly<Record<string, string | undefined>>;
   limits: ServerLimits;
-  services: BuildServerOptions['services'];
+  daemon: BuildServerOptions['daemon'];
   logFile: string | undefined;
   /** TinyOffice's static export, when the app serves it. */
   officeDir: string | undefined;
@@ -89,7 +89,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     startedAt: options.startedAt ?? Date.now(),
     env,
     limits,
-    services: options.services,
+    daemon: options.daemon,
     logFile: options.logFile,
     officeDir: options.officeDir,
     log,

@@ -4,7 +4,8 @@ import type { AgentWaitingForNode, ChannelStatus, NodeStatus } from '@tinyagi/cl
 import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export interface ChannelServices {
+/** The daemon's channel supervisor as the server drives it (GET /api/channels, POST /api/channels/:name/:action). */
+export interface ChannelControl {
   status(): ChannelStatus[] | Promise<ChannelStatus[]>;
   start(name: string): unknown;
   stop(name: string): unknown;
@@ -59,9 +60,10 @@ export interface BuildServerOptions {
   token: string;
   version: string;
   startedAt?: number;
-  services?: {
+  /** What the server asks of the daemon it runs in; absent (or partly) when it runs without one (tests, embedders). */
+  daemon?: {
     restart?: () => Promise<void>;
-    channels?: ChannelServices;
+    channels?: ChannelControl;
     /** The scheduler's heartbeat state (last sends, next due), shown by GET /api/status. */
     heartbeat?: () => unknown;
     /** The nodes of a PostgreSQL installation (GET /api/status, `tinyagi status`). */

@@ -45,7 +45,7 @@ const channels = {
 
 beforeAll(async () => {
   h = await startHarness({
-    services: {
+    daemon: {
       channels,
       restart: async () => {
         restarts++;

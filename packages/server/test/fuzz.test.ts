@@ -16,7 +16,7 @@ let h: ServerHarness;
 beforeAll(async () => {
   h = await startHarness({
     limits: { pairingPerMinute: 100_000 },
-    services: {
+    daemon: {
       restart: async () => {},
       channels: { status: () => [{ name: 'telegram', running: false }], start: () => {}, stop: () => {}, restart: () => {} },
     },

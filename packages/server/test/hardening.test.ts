@@ -14,7 +14,7 @@ let h: ServerHarness;
 beforeAll(async () => {
   h = await startHarness({
     limits: { pairingPerMinute: 100_000 },
-    services: { restart: async () => {}, channels: { status: () => [], start: () => {}, stop: () => {}, restart: () => {} } },
+    daemon: { restart: async () => {}, channels: { status: () => [], start: () => {}, stop: () => {}, restart: () => {} } },
   });
 });
 afterAll(async () => {

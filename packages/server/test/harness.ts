@@ -65,7 +65,7 @@ export interface ServerHarness {
 export interface HarnessOptions {
   settings?: (home: string) => Settings;
   limits?: Partial<ServerLimits>;
-  services?: BuildServerOptions['services'];
+  daemon?: BuildServerOptions['daemon'];
   /** Where 5xx answers and warnings are logged (default: stderr). */
   log?: BuildServerOptions['log'];
   /** TinyOffice's static export to serve at /. */
@@ -142,7 +142,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     logFile: join(home, 'logs', 'daemon.log'),
     // The task flow's sweep only when a test asks for it: a test drives `taskFlow.sweep` itself.
     limits: { taskSweepMs: 3_600_000, ...options.limits },
-    ...(options.services ? { services: options.services } : {}),
+    ...(options.daemon ? { daemon: options.daemon } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.officeDir ? { officeDir: options.officeDir } : {}),
   };

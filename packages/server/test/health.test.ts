@@ -1,6 +1,6 @@
 /**
  * GET /api/health on a node that cannot keep its heartbeat (issue 33): 503 NOT_AVAILABLE with
- * `details: { status: 'degraded', reason }` while `services.problem` names one, the usual 200
+ * `details: { status: 'degraded', reason }` while `daemon.problem` names one, the usual 200
  * `{ ok, version }` otherwise (what `tinyagi start`, doctor and the test kit read).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness({
-    services: { problem: () => problem },
+    daemon: { problem: () => problem },
     log: { warn: (m) => logged.push(`WARN ${m}`), error: (m) => logged.push(`ERROR ${m}`) },
   });
 });

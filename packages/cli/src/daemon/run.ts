@@ -11,7 +11,7 @@
  *   runs within SHUTDOWN_GRACE_MS (released messages go back to pending for the next start),
  *   close the API, stop channel children, close the database, release the lock, exit 0.
  *   A second signal during shutdown exits at once (the queue's leases recover the work).
- * - POST /api/services/restart: the same shutdown, then everything starts again in this process
+ * - POST /api/daemon/restart: the same shutdown, then everything starts again in this process
  *   (same pid and lock; settings, database, plugins and server are reopened). Works with and without Docker.
  */
 import { join } from 'node:path';
@@ -107,7 +107,7 @@ function channelBlock(settings: Settings, channel: string): unknown {
   return block !== null && typeof block === 'object' && !Array.isArray(block) ? block : {};
 }
 
-function channelServices(supervisor: ChannelSupervisor) {
+function channelControl(supervisor: ChannelSupervisor) {
   const view = (s: ChannelStatus) => ({
     name: s.name,
     running: s.pid !== null,
@@ -401,9 +401,9 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
           token,
           version: VERSION,
           startedAt: Date.now(),
-          services: {
+          daemon: {
             restart: async () => requestRestart(),
-            channels: channelServices(supervisor),
+            channels: channelControl(supervisor),
             heartbeat: () => heartbeatStatus(),
             ...(cluster ? { nodes: cluster.nodes, waitingForNodes: cluster.waitingForNodes, problem: cluster.problem } : {}),
           },

@@ -21,12 +21,12 @@ const LOG_TAIL_BYTES = 512 * 1024;
 
 export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof systemContract> {
   const channels = () => {
-    const c = ctx.services?.channels;
+    const c = ctx.daemon?.channels;
     if (!c) throw new RequestError('NOT_AVAILABLE', 'Channel supervision is not running in this process; start the daemon with `tinyagi start`.');
     return c;
   };
   const restartDaemon = () => {
-    const restart = ctx.services?.restart;
+    const restart = ctx.daemon?.restart;
     if (!restart) throw new RequestError('NOT_AVAILABLE', 'Restart is only available when the server runs inside the daemon (`tinyagi start`).');
     // Answer first; the restart tears this server down.
     setTimeout(() => {
@@ -37,7 +37,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
   return {
     // A node that cannot keep its heartbeat says so (503) instead of passing for healthy.
     health: () => {
-      const problem = ctx.services?.problem?.();
+      const problem = ctx.daemon?.problem?.();
       if (problem !== undefined) throw new RequestError('NOT_AVAILABLE', `This node is degraded: ${problem}.`, { status: 'degraded', reason: problem });
       return { ok: true as const, version: ctx.version };
     },
@@ -54,11 +54,11 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
         outbox: await ctx.stores.outbox.counts(),
         lastEventId: await ctx.stores.events.lastId(),
         orchestrator: (await ctx.orchestrator.status()) ?? null,
-        channels: (await ctx.services?.channels?.status()) ?? [],
-        heartbeat: ctx.services?.heartbeat?.() ?? null,
+        channels: (await ctx.daemon?.channels?.status()) ?? [],
+        heartbeat: ctx.daemon?.heartbeat?.() ?? null,
         storage: ctx.stores.backend,
-        nodes: (await ctx.services?.nodes?.()) ?? [],
-        waitingForNodes: (await ctx.services?.waitingForNodes?.()) ?? [],
+        nodes: (await ctx.daemon?.nodes?.()) ?? [],
+        waitingForNodes: (await ctx.daemon?.waitingForNodes?.()) ?? [],
         sandbox: sandboxMachineView(),
       };
     },
@@ -68,7 +68,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
     // The old name and path of restartDaemon (docs/api.md: deprecated).
     restartServices: () => restartDaemon(),
 
-    listChannels: async () => (await ctx.services?.channels?.status()) ?? [],
+    listChannels: async () => (await ctx.daemon?.channels?.status()) ?? [],
 
     channelLogin: ({ params }) => {
       if (channelKinds.get(params.name)?.login !== 'qr') {
