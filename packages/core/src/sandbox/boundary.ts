@@ -14,20 +14,22 @@
  * - a private home of its own, `<TINYAGI_HOME>/agent-homes/<agent>`, read-write and bound at the
  *   same path (so the daemon reads what the CLI writes there, its transcripts among them): HOME,
  *   the CLIs' config homes (each runtime's `home.variables`) and the XDG directories point into it;
- * - no network (`--unshare-all`) but loopback ports that sandbox-init bridges to Unix sockets in
- *   `<TINYAGI_HOME>/run/sandbox/<agent>/` (bound into the sandbox): the model proxy (45801), the
- *   egress proxy (45802, which HTTP(S)_PROXY name) and the daemon's API (its own port, for
- *   `tinyagi call` and TinyAGI's MCP tools; every request needs the run's token);
+ * - no network but the agent's own loopback (agent-net.ts: one network per agent, which each start
+ *   enters), where ports are bridged to Unix sockets in `<TINYAGI_HOME>/run/sandbox/<agent>/`
+ *   (bound into the sandbox): the model proxy (45801), the egress proxy (45802, which
+ *   HTTP(S)_PROXY name) and the daemon's API (its own port, for `tinyagi call` and TinyAGI's MCP
+ *   tools; every request needs the run's token);
  * - no capabilities (`--cap-drop ALL`: a root daemon's sandbox cannot unmount what hides a
  *   directory), `--die-with-parent`;
  * - a memory cap per agent where the daemon can make a cgroup (cgroup.ts).
  *
  * The launcher is `/bin/sh -c` that ignores SIGINT/SIGTERM/SIGHUP, joins the agent's cgroup and
- * execs bwrap: the daemon signals the sandbox's process group as it signals an unconfined CLI's,
- * bwrap outlives the signal, sandbox-init (its first process, a member of the group) passes it to
- * the CLI's own group, and the CLI exits as it would unconfined; SIGKILL ends it all (bwrap's
- * death ends the PID namespace). "Only the CLI" signals (a cancel's SIGINT to Claude Code) go
- * through a control pipe (fd 3) to sandbox-init.
+ * execs nsenter into the agent's network, which execs bwrap: the daemon signals the start's
+ * process group as it signals an unconfined CLI's, the launcher and bwrap outlive the signal, and
+ * the command (its dispositions back to the defaults) exits as it would unconfined; SIGKILL ends
+ * it all (bwrap's death ends the PID namespace). "Only the CLI" signals (a cancel's SIGINT to
+ * Claude Code) go to the command alone (`interrupt`). Where no agent network can be joined, a
+ * start bridges its own: sandbox-init runs first inside it and passes signals on (LAUNCHER).
  *
  * This module imports nothing of invoker/ but its vocabulary (invoke-error.ts).
  */
