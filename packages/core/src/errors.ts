@@ -29,6 +29,7 @@ export type TinyErrorCode =
   | 'TASK_NOT_FOUND'
   | 'PROJECT_NOT_FOUND'
   | 'COMMENT_NOT_FOUND'
+  | 'MEMORY_NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'INVALID_STATE'
   | 'DB_BUSY'

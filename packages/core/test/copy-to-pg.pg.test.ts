@@ -34,7 +34,9 @@ async function sqliteHome(messages: number): Promise<{ stores: SqliteStores; fil
 }
 
 function counts(stores: SqliteStores): Record<string, number> {
-  const tables = stores.db.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations'").all() as Array<{ name: string }>;
+  const tables = stores.db.sqlite
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' AND name NOT LIKE 'memory_fts%'")
+    .all() as Array<{ name: string }>;
   return Object.fromEntries(tables.map(({ name }) => [name, (stores.db.sqlite.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n]));
 }
 

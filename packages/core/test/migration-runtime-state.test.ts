@@ -96,7 +96,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL', () => {
       client.release();
     }
 
-    expect(await migratePg(pool, schema)).toEqual(['0016_agent_sessions_runtime_state']);
+    expect((await migratePg(pool, schema))[0]).toBe('0016_agent_sessions_runtime_state');
     const sessions = new PgAgentSessionStore(new PgPoolScope(pool, schema));
     expect(await sessions.get('cc', 'shared')).toMatchObject({ sessionId: 's-1', runtimeState: STATE });
     expect((await sessions.recordTurn('cc', 'shared', { provider: 'anthropic', sessionId: 's-1', user: 'u', assistant: 'a' })).runtimeState).toBe(STATE);

@@ -11,6 +11,7 @@ import { isTinyError } from '../src/errors.ts';
 import { io } from '../src/storage/transaction.ts';
 import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 import { runEventsToTasksConformance } from './store-conformance-events-tasks.ts';
+import { runMemoryConformance } from './store-conformance-memory.ts';
 
 export interface StoreSetHandle {
   stores: StoreSet;
@@ -592,6 +593,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
   });
   // Events, outbox, pairing, chat rooms, schedules and tasks in depth (store-conformance-events-tasks.ts).
   runEventsToTasksConformance(name, withStores);
+  runMemoryConformance(name, withStores);
 
   describe(`StoreSet transactions: ${name}`, () => {
     it(

@@ -68,6 +68,7 @@ export const CORE_ERRORS = {
   TASK_NOT_FOUND: { status: 404, message: 'No such task.' },
   PROJECT_NOT_FOUND: { status: 404, message: 'No such project.' },
   COMMENT_NOT_FOUND: { status: 404, message: 'No such comment.' },
+  MEMORY_NOT_FOUND: { status: 404, message: 'No such memory entry.' },
   ALREADY_EXISTS: { status: 409, message: 'It already exists.' },
   INVALID_STATE: { status: 409, message: 'Not possible in the current state.' },
   DB_BUSY: { status: 503, message: 'The database is busy; retry.' },

@@ -27,6 +27,7 @@ export * from './kinds.ts';
 export * from './mcp.ts';
 export * from './approvals.ts';
 export * from './run-tools.ts';
+export * from './memory.ts';
 export * from './quotas.ts';
 export * from './sessions.ts';
 export * from './sandbox.ts';

@@ -15,6 +15,7 @@ import * as z from 'zod';
 import { PermissionRuleSchema } from './approvals.ts';
 import { STEER_COMMANDS } from './conversations.ts';
 import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
+import { MemorySettingsSchema } from './memory.ts';
 
 /**
  * A model id as the providers' CLIs and APIs take it: `sonnet`, `claude-sonnet-4-6`,
@@ -339,6 +340,8 @@ export const AgentSettingsSchema = z.looseObject({
   may_call: z.array(Str).max(500).optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
   budgets: z.looseObject({ daily_usd: nonNegative.optional(), daily_tokens: OptionalCount }).optional(),
+  /** What this agent recalls before each turn and which of its proposals are accepted without a person (docs/memory.md). */
+  memory: MemorySettingsSchema.optional(),
 });
 
 export const TeamSettingsSchema = z.looseObject({
@@ -348,6 +351,8 @@ export const TeamSettingsSchema = z.looseObject({
   reply_mode: z.enum(REPLY_MODES).optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),
+  /** Which proposals to the team's memory are accepted without a person (docs/memory.md). */
+  memory: MemorySettingsSchema.optional(),
 });
 
 export const CustomProviderSettingsSchema = z.looseObject({

@@ -20,6 +20,7 @@ import { pgOutboxStore } from '../outbox/pg-store.ts';
 import { pgPairingStore } from '../pairing/pg-store.ts';
 import { PgQuotaStore } from '../quotas/pg-store.ts';
 import { PgApprovalStore } from '../approvals/pg-store.ts';
+import { PgMemoryStore } from '../memory/pg-store.ts';
 import { pgChatroomStore } from '../chatroom/pg-store.ts';
 import { pgScheduleStore } from '../schedules/pg-store.ts';
 import { pgTaskStore } from '../tasks/pg-store.ts';
@@ -75,6 +76,7 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   pairings: pgPairingStore,
   quotas: (scope) => new PgQuotaStore(scope),
   approvals: (scope) => new PgApprovalStore(scope),
+  memory: (scope) => new PgMemoryStore(scope),
   schedules: pgScheduleStore,
   tasks: pgTaskStore,
 };

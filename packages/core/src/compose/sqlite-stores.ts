@@ -14,6 +14,7 @@ import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../se
 import { PairingStore } from '../pairing/sqlite-store.ts';
 import { QuotaStore } from '../quotas/sqlite-store.ts';
 import { ApprovalStore } from '../approvals/sqlite-store.ts';
+import { MemoryStore } from '../memory/sqlite-store.ts';
 import { ScheduleStore } from '../schedules/sqlite-store.ts';
 import { TaskStore } from '../tasks/sqlite-store.ts';
 import { groupBodies } from '../storage/group-commit.ts';
@@ -55,6 +56,7 @@ export interface SqliteStores extends StoreSet {
   tasks: TaskStore;
   quotas: QuotaStore;
   approvals: ApprovalStore;
+  memory: MemoryStore;
   /**
    * Deletes data older than `days`: finished messages, delivered outbox rows, runs, events, the
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
@@ -139,6 +141,7 @@ export function openStores(options: OpenStoresOptions): SqliteStores {
     tasks: new TaskStore(db),
     quotas: new QuotaStore(db),
     approvals: new ApprovalStore(db),
+    memory: new MemoryStore(db),
     whenDurable: () => db.whenDurable(),
     prune(days) {
       const before = Date.now() - days * 86_400_000;

@@ -13,6 +13,7 @@ import type { OutboxStoreApi } from '../outbox/store.ts';
 import type { PairingStoreApi } from '../pairing/store.ts';
 import type { QuotaStoreApi } from '../quotas/store.ts';
 import type { ApprovalStoreApi } from '../approvals/store.ts';
+import type { MemoryStoreApi } from '../memory/store.ts';
 import type { QueueStore } from '../queue/types.ts';
 import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/store.ts';
 import type { RunStoreApi } from '../runs/store.ts';
@@ -51,6 +52,8 @@ export interface TransactionalStores {
   quotas: QuotaStoreApi;
   /** Approval requests of agents' tool calls (approvals/). */
   approvals: ApprovalStoreApi;
+  /** Memory entries and proposals per scope, and what each run was given (memory/). */
+  memory: MemoryStoreApi;
 }
 
 /** A transaction with every store bound to it (`tx.stores.runs.finishRun(…)` writes inside it). */

@@ -25,7 +25,8 @@ import { migratePg, pgIdent } from './pg/migrate.ts';
 export const COPY_PROGRESS_TABLE = 'tinyagi_copy_progress';
 /** PostgreSQL's tables that no SQLite table feeds: they are neither copied nor counted for emptiness. */
 const TARGET_ONLY = new Set(['nodes', 'shared_settings', 'tinyagi_migrations', COPY_PROGRESS_TABLE]);
-const SOURCE_SKIPPED = new Set(['__drizzle_migrations']);
+/** Not copied: drizzle's record, and the memory's FTS5 table with its shadow tables (PostgreSQL searches with an index of its own). */
+const SOURCE_SKIPPED = new Set(['__drizzle_migrations', ...['', '_data', '_idx', '_content', '_docsize', '_config'].map((part) => `memory_fts${part}`)]);
 const SPOT_CHECK_ROWS = 50;
 
 export interface CopyTableProgress {

@@ -31,3 +31,5 @@ export type TaskRow = RowOf<typeof tables.tasks>;
 export type TaskCommentRow = RowOf<typeof tables.taskComments>;
 export type QuotaHoldRow = RowOf<typeof tables.quotaHolds>;
 export type ApprovalRow = RowOf<typeof tables.approvals>;
+export type MemoryEntryRow = RowOf<typeof tables.memoryEntries>;
+export type MemoryInjectionRow = RowOf<typeof tables.memoryInjections>;

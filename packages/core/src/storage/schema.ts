@@ -416,3 +416,48 @@ export const approvals = sqliteTable(
   },
   (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId), index('approvals_task_idx').on(t.taskId)],
 );
+
+/**
+ * Memory entries and proposals (memory/, docs/memory.md): one row per entry of a scope (`agent`,
+ * `team`, `project` + id) with its provenance and decision. A `forget` proposal is a row of its own
+ * whose `target_id` is the entry it retires. Full-text search is the FTS5 table `memory_fts`
+ * (written by triggers in migration 0023, unknown to drizzle-kit: virtual tables have no schema here).
+ */
+export const memoryEntries = sqliteTable(
+  'memory_entries',
+  {
+    id: text('id').primaryKey(),
+    scopeKind: text('scope_kind').notNull(),
+    scopeId: text('scope_id').notNull(),
+    kind: text('kind').notNull(),
+    action: text('action').notNull().default('remember'),
+    status: text('status').notNull(),
+    text: text('text').notNull(),
+    name: text('name'),
+    reason: text('reason'),
+    targetId: text('target_id'),
+    pinned: integer('pinned').notNull().default(0),
+    conversationId: text('conversation_id'),
+    runId: text('run_id'),
+    messageId: text('message_id'),
+    proposedBy: text('proposed_by').notNull(),
+    decidedBy: text('decided_by'),
+    decidedAt: integer('decided_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+    expiresAt: integer('expires_at'),
+  },
+  (t) => [index('memory_entries_scope_idx').on(t.scopeKind, t.scopeId, t.status), index('memory_entries_status_idx').on(t.status, t.createdAt)],
+);
+
+/** What went into a run's context from memory before its turn (one row per run; memory/). */
+export const memoryInjections = sqliteTable('memory_injections', {
+  runId: text('run_id').primaryKey(),
+  agentId: text('agent_id').notNull(),
+  /** JSON array of entry ids, in the block's order. */
+  entryIds: text('entry_ids').notNull(),
+  tokens: integer('tokens').notNull(),
+  budget: integer('budget').notNull(),
+  createdAt: integer('created_at').notNull(),
+});

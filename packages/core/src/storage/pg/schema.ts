@@ -442,3 +442,49 @@ export const approvals = pgTable(
   },
   (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId), index('approvals_task_idx').on(t.taskId)],
 );
+
+/**
+ * Memory entries and proposals (memory/; the SQLite table's twin). Full-text search is the GIN
+ * index on `to_tsvector('english', text)`; the SQLite table's is FTS5.
+ */
+export const memoryEntries = pgTable(
+  'memory_entries',
+  {
+    id: text('id').primaryKey(),
+    scopeKind: text('scope_kind').notNull(),
+    scopeId: text('scope_id').notNull(),
+    kind: text('kind').notNull(),
+    action: text('action').notNull().default('remember'),
+    status: text('status').notNull(),
+    text: text('text').notNull(),
+    name: text('name'),
+    reason: text('reason'),
+    targetId: text('target_id'),
+    pinned: integer('pinned').notNull().default(0),
+    conversationId: text('conversation_id'),
+    runId: text('run_id'),
+    messageId: text('message_id'),
+    proposedBy: text('proposed_by').notNull(),
+    decidedBy: text('decided_by'),
+    decidedAt: bigint('decided_at', { mode: 'number' }),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    lastUsedAt: bigint('last_used_at', { mode: 'number' }),
+    expiresAt: bigint('expires_at', { mode: 'number' }),
+  },
+  (t) => [
+    index('memory_entries_scope_idx').on(t.scopeKind, t.scopeId, t.status),
+    index('memory_entries_status_idx').on(t.status, t.createdAt),
+    index('memory_entries_fts_idx').using('gin', sql`to_tsvector('english', ${t.text})`),
+  ],
+);
+
+/** What went into a run's context from memory before its turn (memory/; the SQLite table's twin). */
+export const memoryInjections = pgTable('memory_injections', {
+  runId: text('run_id').primaryKey(),
+  agentId: text('agent_id').notNull(),
+  entryIds: text('entry_ids').notNull(),
+  tokens: integer('tokens').notNull(),
+  budget: integer('budget').notNull(),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+});

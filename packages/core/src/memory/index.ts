@@ -1,0 +1,16 @@
+export type { MemoryCreateInput, MemoryDecision, MemoryFilter, MemoryPatch, MemoryRecord, MemoryStoreApi, ScoredMemory } from './store.ts';
+export {
+  addMemory,
+  decideMemory,
+  editMemory,
+  mustGetMemory,
+  proposeForget,
+  proposeRemember,
+  retireMemory,
+  type DecideInput,
+  type Provenance,
+  type ProposalResult,
+  type RememberInput,
+} from './proposals.ts';
+export { contradicted, refuseSecret, searchTerms, wordOverlap } from './rules.ts';
+export { estimateTokens, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, selectWithinBudget, type Recall, type RecallRequest, type RecallWeighting } from './recall.ts';

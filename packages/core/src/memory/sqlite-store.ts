@@ -1,0 +1,147 @@
+/**
+ * Memory on SQLite (the model: ./store.ts). Search is the FTS5 table `memory_fts` (porter
+ * stemmer, bm25 ranking), kept in step with `memory_entries` by the triggers of migration 0023.
+ */
+import type { MemoryInjection, MemoryScope } from '@tinyagi/client/contract';
+import type { TinyDatabase } from '../storage/database.ts';
+import type { MemoryEntryRow, MemoryInjectionRow } from '../storage/rows.ts';
+import {
+  filterClauses,
+  insertValues,
+  MEMORY_INSERT_COLUMNS,
+  type MemoryCreateInput,
+  type MemoryDecision,
+  type MemoryFilter,
+  type MemoryPatch,
+  type MemoryRecord,
+  type MemoryStoreApi,
+  type ScoredMemory,
+  toInjection,
+  toMemory,
+} from './store.ts';
+
+type ScoredRow = MemoryEntryRow & { score: number };
+
+export class MemoryStore implements MemoryStoreApi {
+  readonly #db: TinyDatabase;
+
+  constructor(db: TinyDatabase) {
+    this.#db = db;
+  }
+
+  create(input: MemoryCreateInput): MemoryRecord {
+    return this.#db.write(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO memory_entries (${MEMORY_INSERT_COLUMNS}) VALUES (${insertValues(input)
+            .map(() => '?')
+            .join(', ')})`,
+        )
+        .run(...insertValues(input));
+      return this.get(input.id)!;
+    });
+  }
+
+  get(id: string): MemoryRecord | undefined {
+    const row = this.#db.prepare('SELECT * FROM memory_entries WHERE id = ?').get(id) as MemoryEntryRow | undefined;
+    return row && toMemory(row);
+  }
+
+  list(filter: MemoryFilter = {}): MemoryRecord[] {
+    const args: unknown[] = [];
+    const where = filterClauses(filter, (v) => {
+      args.push(v);
+      return '?';
+    });
+    const sql = `SELECT * FROM memory_entries ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+    return (this.#db.prepare(sql).all(...args, filter.limit ?? 100) as MemoryEntryRow[]).map(toMemory);
+  }
+
+  search(terms: readonly string[], filter: MemoryFilter = {}): ScoredMemory[] {
+    if (terms.length === 0) return [];
+    const args: unknown[] = [terms.map((t) => `"${t}"`).join(' OR ')];
+    const where = filterClauses(
+      filter,
+      (v) => {
+        args.push(v);
+        return '?';
+      },
+      'e.',
+    );
+    const sql = `SELECT e.*, -bm25(memory_fts) AS score FROM memory_fts JOIN memory_entries e ON e.id = memory_fts.entry_id
+      WHERE memory_fts MATCH ?${where.map((w) => ` AND ${w}`).join('')} ORDER BY bm25(memory_fts) LIMIT ?`;
+    return (this.#db.prepare(sql).all(...args, filter.limit ?? 50) as ScoredRow[]).map((row) => ({ entry: toMemory(row), score: row.score }));
+  }
+
+  pinned(scopes: readonly MemoryScope[], now: number): MemoryRecord[] {
+    return this.list({ scopes, status: 'accepted', action: 'remember', now, limit: 200 }).filter((e) => e.pinned);
+  }
+
+  decide(id: string, decision: MemoryDecision): MemoryRecord | undefined {
+    return this.#db.write(() => {
+      const row = this.#db.prepare("SELECT * FROM memory_entries WHERE id = ? AND status = 'proposed'").get(id) as MemoryEntryRow | undefined;
+      if (!row) return undefined;
+      this.#db
+        .prepare('UPDATE memory_entries SET status = ?, decided_by = ?, decided_at = ?, updated_at = ?, text = ?, kind = ?, pinned = ? WHERE id = ?')
+        .run(
+          decision.status,
+          decision.decidedBy,
+          decision.decidedAt,
+          decision.decidedAt,
+          decision.text ?? row.text,
+          decision.kind ?? row.kind,
+          decision.pinned === undefined ? row.pinned : decision.pinned ? 1 : 0,
+          id,
+        );
+      if (decision.status === 'accepted' && row.target_id !== null && (row.action === 'forget' || !decision.keepTarget)) {
+        this.retire(row.target_id, decision.decidedBy, decision.decidedAt);
+      }
+      return this.get(id);
+    });
+  }
+
+  update(id: string, patch: MemoryPatch, now: number): MemoryRecord | undefined {
+    return this.#db.write(() => {
+      const row = this.#db.prepare("SELECT * FROM memory_entries WHERE id = ? AND status = 'accepted' AND action = 'remember'").get(id) as MemoryEntryRow | undefined;
+      if (!row) return undefined;
+      this.#db
+        .prepare('UPDATE memory_entries SET text = ?, kind = ?, pinned = ?, expires_at = ?, updated_at = ? WHERE id = ?')
+        .run(patch.text ?? row.text, patch.kind ?? row.kind, patch.pinned === undefined ? row.pinned : patch.pinned ? 1 : 0, patch.expiresAt === undefined ? row.expires_at : patch.expiresAt, now, id);
+      return this.get(id);
+    });
+  }
+
+  retire(id: string, by: string, now: number): MemoryRecord | undefined {
+    return this.#db.write(() => {
+      const n = this.#db
+        .prepare("UPDATE memory_entries SET status = 'retired', decided_by = ?, decided_at = ?, updated_at = ? WHERE id = ? AND status = 'accepted' AND action = 'remember'")
+        .run(by, now, now, id).changes;
+      return n > 0 ? this.get(id) : undefined;
+    });
+  }
+
+  markUsed(ids: readonly string[], now: number): void {
+    if (ids.length === 0) return;
+    // Not durable on its own: a lost "last used" after a crash costs nothing.
+    this.#db.writeLazy(() => {
+      const stmt = this.#db.prepare('UPDATE memory_entries SET last_used_at = ? WHERE id = ?');
+      for (const id of ids) stmt.run(now, id);
+    });
+  }
+
+  recordInjection(injection: MemoryInjection & { agentId: string }): void {
+    this.#db.writeLazy(() =>
+      this.#db
+        .prepare(
+          `INSERT INTO memory_injections (run_id, agent_id, entry_ids, tokens, budget, created_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET entry_ids = excluded.entry_ids, tokens = excluded.tokens, budget = excluded.budget, created_at = excluded.created_at`,
+        )
+        .run(injection.runId, injection.agentId, JSON.stringify(injection.entryIds), injection.tokens, injection.budget, injection.createdAt),
+    );
+  }
+
+  injectionOf(runId: string): MemoryInjection | undefined {
+    const row = this.#db.prepare('SELECT * FROM memory_injections WHERE run_id = ?').get(runId) as MemoryInjectionRow | undefined;
+    return row && toInjection(row);
+  }
+}
