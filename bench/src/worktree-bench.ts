@@ -28,9 +28,9 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type Stats, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { resolveProjectRepo } from '@tinyagi/core/internal';
+import { resolveProjectRepo } from '@tinyagi/git-tasks';
 import { QUIET_GIT_ENV } from '@tinyagi/test-kit';
-import { createTaskWorktree } from '../../packages/core/src/git-tasks/worktrees.ts';
+import { createTaskWorktree } from '../../packages/git-tasks/src/worktrees.ts';
 import { percentile } from './machine.ts';
 
 export interface WorktreeBenchOptions {

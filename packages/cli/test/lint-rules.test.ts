@@ -109,6 +109,26 @@ describe('lint rules (biome.jsonc)', () => {
     expect(result.output).toContain('@tinyagi/client runs in browsers');
   });
 
+  it('fails when the git engine imports core beside src/core.ts, or a sibling above it', () => {
+    const result = lintTree({
+      // Allowed: core (and its internal subpath) in src/core.ts, the contract anywhere.
+      'packages/git-tasks/src/core.ts': "export { TinyError } from '@tinyagi/core';\nexport { ownEntry } from '@tinyagi/core/internal';\n",
+      'packages/git-tasks/src/probe.ts': [
+        "import type { CheckSpec } from '@tinyagi/client/contract';",
+        "import { TinyError } from './core.ts';",
+        "import { isTinyError } from '@tinyagi/core';",
+        "import { ownEntry } from '@tinyagi/core/internal';",
+        "import { Orchestrator } from '@tinyagi/teams';",
+        "import { waitFor } from '@tinyagi/test-kit';",
+        'export const used: unknown[] = [TinyError, isTinyError, ownEntry, Orchestrator, waitFor, null as unknown as CheckSpec];',
+        '',
+      ].join('\n'),
+    });
+    expect(result.status, result.output).not.toBe(0);
+    expect(sorted(result.findings)).toEqual([3, 4, 5, 6].map((line) => ({ rule: 'lint/style/noRestrictedImports', file: 'packages/git-tasks/src/probe.ts', line })));
+    expect(result.output).toContain('@tinyagi/git-tasks takes what it needs of @tinyagi/core through src/core.ts');
+  });
+
   it('fails when a test imports another package’s test folder, or shipped code the private test kit', () => {
     const result = lintTree({
       // Allowed: the test kit, the package's own test folder and sources.

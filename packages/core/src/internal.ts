@@ -142,33 +142,24 @@ export { ModelProxy, type BudgetQuery } from './sandbox/model-proxy.ts';
 export { invokeThroughModelProxy } from './invoker/through-model-proxy.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { isToolsToken, toolsRunOf, toolsTokenOpen } from './invoker/tools-tokens.ts';
-export { baseChildEnv } from './invoker/child-env.ts';
+export { baseChildEnv, buildChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
-export { recordMachineCheck, recordedMachineCheck, type MachineCheck } from './sandbox/machine.ts';
+export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck } from './sandbox/machine.ts';
 export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
 export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
-export { setCliEntry } from './sandbox/boundary.ts';
-export { taskCommandWrap } from './sandbox/task-commands.ts';
+export { boundaryEnforced, boundaryFor, closeHostBridges, hiddenInSandbox, setCliEntry } from './sandbox/boundary.ts';
+export { confinedCommandWrap, taskCommandWrap } from './sandbox/task-commands.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
-export { resolveProjectRepo } from './git-tasks/project-repo.ts';
-export { checkProjectBinding } from './git-tasks/binding-check.ts';
-export { runTaskWorktreeStep, type TaskStepBase } from './git-tasks/task-step.ts';
-export { CHECK_NOT_STARTED, finishTaskChecking, runTaskChecking } from './git-tasks/checking-step.ts';
-export { carryOutRoundsAnswer } from './git-tasks/rounds-step.ts';
-export { requestRoundsApproval, roundsApprovalId } from './git-tasks/rounds-request.ts';
-export { runTaskReview } from './git-tasks/review-step.ts';
-export { anchoredFile } from './git-tasks/review-anchor.ts';
-export { followComments, taskTip } from './git-tasks/review-position.ts';
-export { runTaskMerge } from './git-tasks/merge-step.ts';
-export { mergeRuleDecision } from './git-tasks/merge-rule.ts';
-export { taskDiff } from './git-tasks/diff.ts';
-export { projectWorktrees, removeWorktreeAt, type WorktreeRemoval } from './git-tasks/worktree-life.ts';
-export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './git-tasks/forge-step.ts';
-export type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from './git-tasks/forge.ts';
-// Check kinds and forges (docs/kinds.md): registries a new kind is registered in.
-export { BUILTIN_CHECK_KINDS, type BindingProblem, type CheckKind, checkKindName, checkKinds, defineCheckKind, textCheckResult } from './git-tasks/check-kinds/index.ts';
-export type { CheckResult, RunCheckOptions } from './git-tasks/checks.ts';
-export { defineForgeKind, type ForgeKind, forgeKinds, openBindingForge } from './git-tasks/forge-kind.ts';
+// Memory (docs/memory.md): the stores' rules, recall before a turn, the scopes a run reads.
+export * from './memory/index.ts';
+// The git engine's needs (packages/git-tasks/src/core.ts): the process groups its checks run in, the
+// sandbox's answers a binding is checked against, and a task worktree's admin files and identity.
+export { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';
+export { sandboxSpecOf } from './sandbox/agent-spec.ts';
+export * from './task-worktree/index.ts';
+// For the git engine's tests of a sandboxed agent, setup and check in a task's worktree (packages/git-tasks/test).
+export { gitWorktreeMounts } from './sandbox/git-worktree.ts';
+export { runCliProcess } from './invoker/cli-runner.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

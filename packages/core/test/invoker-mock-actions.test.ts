@@ -5,7 +5,7 @@
  * action that fails ends the run with its reason and the ones after it do not run.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec } from '../src/invoker/index.ts';
 import { parseMockActions } from '../src/invoker/runtimes/mock-actions.ts';
-import { resolveProjectRepo } from '../src/git-tasks/project-repo.ts';
-import { createTaskWorktree } from '../src/git-tasks/worktrees.ts';
 import { checkAgentConfig } from '../src/config/index.ts';
 import { closeHostBridges } from '../src/sandbox/boundary.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
+import { IDENTITY_MARKER } from '../src/task-worktree/admin-markers.ts';
 
 let root: string;
 let repo: string;
@@ -165,10 +164,13 @@ describe('mock actions', () => {
     git('config', 'user.name', 'Repo Config');
     git('config', 'user.email', 'repo@example.com');
     git('commit', '-q', '--allow-empty', '-m', 'initial');
-    const ctx = resolveProjectRepo({ path: repo, baseRef: 'main', identity: { name: 'Web Bot', email: 'bot@example.com' } }, { projectId: 'p1', home: join(root, 'home') });
-    const wt = await createTaskWorktree(ctx, { id: 'task-1', identifier: 'WEB-1', title: 'Fix' });
-    await invokeAgent(request([{ write: { path: 'fix.txt', content: 'fixed\n' } }, { commit: 'fix' }], { cwd: wt.path }));
-    expect(git('log', '-1', '--format=%an <%ae> / %cn <%ce>', wt.branch)).toBe('Web Bot <bot@example.com> / Web Bot <bot@example.com>');
+    // The worktree and its record as the git engine's worktree step leaves them (@tinyagi/git-tasks, worktrees.ts).
+    const worktree = join(root, 'worktrees', 'WEB-1');
+    git('worktree', 'add', '-q', '-b', 'tinyagi/WEB-1-fix', worktree);
+    const admin = execFileSync('git', ['rev-parse', '--absolute-git-dir'], { cwd: worktree, encoding: 'utf8' }).trim();
+    writeFileSync(join(admin, IDENTITY_MARKER), `${JSON.stringify({ name: 'Web Bot', email: 'bot@example.com' })}\n`);
+    await invokeAgent(request([{ write: { path: 'fix.txt', content: 'fixed\n' } }, { commit: 'fix' }], { cwd: worktree }));
+    expect(git('log', '-1', '--format=%an <%ae> / %cn <%ce>', 'tinyagi/WEB-1-fix')).toBe('Web Bot <bot@example.com> / Web Bot <bot@example.com>');
   });
 
   it('a commit with nothing to commit fails the run', async () => {

@@ -13,7 +13,7 @@
  */
 import { Octokit } from '@octokit/rest';
 import { TinyError } from '@tinyagi/core';
-import type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from '@tinyagi/core/internal';
+import type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from '@tinyagi/git-tasks';
 
 const PER_PAGE = 100;
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

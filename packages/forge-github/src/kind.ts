@@ -4,7 +4,7 @@
  * module loads no Octokit: `open` imports the client (github-forge.ts) on first use, so a daemon
  * without a GitHub forge never loads it. Exported as `@tinyagi/forge-github/kind`.
  */
-import { defineForgeKind } from '@tinyagi/core/internal';
+import { defineForgeKind } from '@tinyagi/git-tasks';
 
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/;
 const REPO = /^[A-Za-z0-9._-]{1,100}$/;

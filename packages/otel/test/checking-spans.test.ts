@@ -11,7 +11,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings, TaskCheckedEvent } from '@tinyagi/core';
-import { runTaskChecking, runTaskWorktreeStep, type TaskRecord, type TaskStoreApi } from '@tinyagi/core/internal';
+import type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
+import { runTaskChecking, runTaskWorktreeStep } from '@tinyagi/git-tasks';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import { checkingSpanIdOf, checkingTraceIdOf, createTraceObserver, runSpanIdOf, traceIdOf, type TraceExport } from '../src/index.ts';
 import { exportOptions, harness, SECRET } from './harness.ts';

@@ -4,7 +4,7 @@
  * client on first use (GitHub's: `@tinyagi/forge-github`, Octokit), so a daemon without a forge
  * loads none.
  */
-import { type ForgeKind, forgeKinds } from '@tinyagi/core/internal';
+import { type ForgeKind, forgeKinds } from '@tinyagi/git-tasks';
 import { githubForgeKind } from '@tinyagi/forge-github/kind';
 
 export const BUILTIN_FORGE_KINDS: readonly ForgeKind[] = [githubForgeKind];

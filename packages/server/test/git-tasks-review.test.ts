@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runTaskReview } from '@tinyagi/core/internal';
+import { runTaskReview } from '@tinyagi/git-tasks';
 import { commitFile, gitRepos, tempDir, waitFor } from '@tinyagi/test-kit';
 import { eventsOf, raw, type ServerHarness } from './harness.ts';
 import { startCoderHarness } from './git-harness.ts';

@@ -11,7 +11,8 @@
  * real HTTP, the fake claude as the agent; nothing of ours mocked.
  */
 import { join } from 'node:path';
-import { checkKinds, forgeKinds, invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core/internal';
+import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core/internal';
+import { checkKinds, forgeKinds } from '@tinyagi/git-tasks';
 import { fakeCli, gitRepos, sh, tempDir, waitFor } from '@tinyagi/test-kit';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { fileExistsCheckKind } from './fixtures/throwaway-check-kind/index.ts';

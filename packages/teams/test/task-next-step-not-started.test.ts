@@ -4,7 +4,8 @@
  * waits for a person to fix it and check again, with no request.
  */
 import type { ProjectRepo, TaskCheck } from '@tinyagi/client/contract';
-import { CHECK_NOT_STARTED, type TaskRecord } from '@tinyagi/core/internal';
+import type { TaskRecord } from '@tinyagi/core/internal';
+import { CHECK_NOT_STARTED } from '@tinyagi/git-tasks';
 import { describe, expect, it } from 'vitest';
 import { nextStep } from '../src/tasks/next-step.ts';
 

@@ -1,4 +1,4 @@
-export type { ApprovalRecord } from './store.ts';
+export type { ApprovalRecord, ApprovalStoreApi } from './store.ts';
 export { Deadline } from './deadline.ts';
 export { evaluatePermission, isOwnRequest, MAX_REQUEST_PATHS, requestPaths } from './rules.ts';
 export { rulesForAnswer } from './answer-rules.ts';

@@ -4,7 +4,7 @@
  * of variables a CLI needs to find itself, its config home and the network; the provider's
  * credentials come from the target, per-run values (run id/token for `tinyagi call`) from the request.
  */
-import { identityEnvOf } from '../git-tasks/identity.ts';
+import { identityEnvOf } from '../task-worktree/identity-env.ts';
 import { channelKinds } from '../kinds/registry.ts';
 
 const BASE_VARIABLES = [
@@ -73,7 +73,7 @@ export interface ChildEnvParts {
   agentId: string;
   /**
    * Where the run works. A task's worktree gives the git identity its task recorded
-   * (`GIT_AUTHOR_*`, `GIT_COMMITTER_*`, git-tasks/identity.ts): a sandboxed CLI does not see
+   * (`GIT_AUTHOR_*`, `GIT_COMMITTER_*`, task-worktree/identity-env.ts): a sandboxed CLI does not see
    * `~/.gitconfig`, and nothing else of it is passed.
    */
   cwd?: string;

@@ -9,7 +9,7 @@
 import { KIND_NAME_PATTERN, type ChannelKind, type Kind, type RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 
-/** What a registry holds: a named kind of one family (the contract's channels and runtimes; core's check kinds and forges, git-tasks/). */
+/** What a registry holds: a named kind of one family (the contract's channels and runtimes; `@tinyagi/git-tasks`'s check kinds and forges). */
 export interface RegisteredKind {
   readonly family: string;
   readonly name: string;

@@ -1,1 +1,1 @@
-export type { TaskRecord, TaskStoreApi } from './store.ts';
+export type { CommentRecord, TaskRecord, TaskStoreApi } from './store.ts';

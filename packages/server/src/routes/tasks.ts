@@ -8,7 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Comment, ProjectRepo, ReviewAnchor } from '@tinyagi/client/contract';
-import { anchoredFile, checkProjectBinding, followComments, requireAgent, requireTeam, resolveProjectRepo, taskDiff, taskTip, TinyError, type TaskRecord } from '@tinyagi/core/internal';
+import { requireAgent, requireTeam, TinyError, type TaskRecord } from '@tinyagi/core/internal';
+import { anchoredFile, checkProjectBinding, followComments, resolveProjectRepo, taskDiff, taskTip } from '@tinyagi/git-tasks';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';

@@ -18,27 +18,23 @@
 import { existsSync } from 'node:fs';
 import type { MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
 import { errorMessage, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
+import { baseChildEnv, taskCommandWrap, type ApprovalRecord, type StoreSet, type TaskRecord } from '@tinyagi/core/internal';
 import {
-  baseChildEnv,
   carryOutRoundsAnswer,
   finishTaskChecking,
   mergeRuleDecision,
-  requestRoundsApproval,
   projectWorktrees,
   removeWorktreeAt,
+  requestRoundsApproval,
   resolveProjectRepo,
   roundsApprovalId,
   runTaskChecking,
   runTaskMerge,
   runTaskReview,
   runTaskWorktreeStep,
-  taskCommandWrap,
-  type ApprovalRecord,
-  type StoreSet,
-  type TaskRecord,
   type TaskStepBase,
   type WorktreeRemoval,
-} from '@tinyagi/core/internal';
+} from '@tinyagi/git-tasks';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import { ForgeLoop, hasForge } from './forge-loop.ts';
 import { nextStep } from './next-step.ts';

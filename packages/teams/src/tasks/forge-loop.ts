@@ -9,7 +9,8 @@
  */
 import type { MergeMethod, ProjectRepo } from '@tinyagi/client/contract';
 import { errorMessage, TinyError } from '@tinyagi/core';
-import { openBindingForge, openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type Forge, type StoreSet, type TaskRecord, type TaskStepBase } from '@tinyagi/core/internal';
+import type { StoreSet, TaskRecord } from '@tinyagi/core/internal';
+import { type Forge, openBindingForge, openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type TaskStepBase } from '@tinyagi/git-tasks';
 
 /** What the forge asks of the task flow (flow.ts), which owns it. */
 export interface ForgeLoopHost {

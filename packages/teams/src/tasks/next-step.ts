@@ -5,7 +5,8 @@
  * node left half done is finished by whichever node takes the task's hold next.
  */
 import type { ProjectRepo } from '@tinyagi/client/contract';
-import { CHECK_NOT_STARTED, type TaskRecord } from '@tinyagi/core/internal';
+import type { TaskRecord } from '@tinyagi/core/internal';
+import { CHECK_NOT_STARTED } from '@tinyagi/git-tasks';
 
 export type TaskStep =
   /** Assigned and in progress, never sent: its worktree is made (or found) and the message sent once. */

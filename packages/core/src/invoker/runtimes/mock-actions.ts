@@ -23,7 +23,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InvokeError } from '../invoke-error.ts';
 import type { InvokeRequest } from '../types.ts';
 import { boundaryFor } from '../../sandbox/boundary.ts';
-import { identityEnvOf } from '../../git-tasks/identity.ts';
+import { identityEnvOf } from '../../task-worktree/identity-env.ts';
 
 export type MockActionSpec =
   | { write: { path: string; content: string } }
