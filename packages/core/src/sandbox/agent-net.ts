@@ -9,9 +9,11 @@
  *
  * The holder is bwrap with its own user, network and PID namespaces, the whole file system
  * read-only but the agent's run folder (where inbound sockets go), `--die-with-parent`; it leads a
- * process group of its own (in the journal, so a killed daemon's is reaped) and joins the agent's
- * memory cgroup. A holder that exits is forgotten and the next start makes another; one that
- * cannot start at all leaves the agent on the per-start bridges (sandbox-init before each CLI).
+ * process group of its own (in the journal, so a killed daemon's is reaped). It stays out of the
+ * agent's memory cgroup (what it forwards is collected as it goes: sandbox-init.mjs, "Memory"), so
+ * the cgroup holds the agent's own processes only. A holder that exits is forgotten and the next
+ * start makes another; one that cannot start at all leaves the agent on the per-start bridges
+ * (sandbox-init before each CLI).
  *
  * Joining: root enters the network namespace alone (it holds every capability over the holder's
  * user namespace); another account enters the holder's user namespace first (`--user
@@ -48,8 +50,6 @@ export interface AgentNetRequest {
   /** sandbox-init's path and its `--bridge` values. */
   init: string;
   bridges: readonly string[];
-  /** The agent's memory cgroup's procs file, or '' for none. */
-  cgroupProcs: string;
 }
 
 const nets = new Map<string, Promise<Holder | undefined>>();
@@ -71,6 +71,13 @@ export async function agentNet(request: AgentNetRequest): Promise<AgentNet | und
   }
   await holder.bridge(request.bridges);
   return holder;
+}
+
+/** Stops the holder of `key` (the self-test's, once it has run). */
+export async function closeAgentNet(key: string): Promise<void> {
+  const made = nets.get(key);
+  nets.delete(key);
+  (await made)?.stop();
 }
 
 /** Stops every holder (tests; the daemon's exit ends them with it). */
@@ -232,9 +239,7 @@ function holderArgs(request: AgentNetRequest): string[] {
 }
 
 function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder> {
-  // $0 is the cgroup's procs file (or empty): the shell joins it, then becomes bwrap.
-  const script = 'if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@"';
-  const child = spawn('/bin/sh', ['-c', script, request.cgroupProcs, request.bwrap, ...holderArgs(request)], {
+  const child = spawn(request.bwrap, holderArgs(request), {
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },

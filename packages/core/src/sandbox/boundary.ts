@@ -402,7 +402,7 @@ export class Boundary {
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     const procs = cgroup.ok ? cgroup.procs : '';
     // The agent's network when this machine can join one (agent-net.ts; TINYAGI_SANDBOX_SHARED_NET=0 turns it off); else sandbox-init bridges for this start alone.
-    const net = this.daemonEnv.TINYAGI_SANDBOX_SHARED_NET === '0' ? undefined : await agentNet({ key: this.runDir, bwrap, runDir: this.runDir, init: SANDBOX_INIT, bridges, cgroupProcs: procs });
+    const net = this.daemonEnv.TINYAGI_SANDBOX_SHARED_NET === '0' ? undefined : await agentNet({ key: this.runDir, bwrap, runDir: this.runDir, init: SANDBOX_INIT, bridges });
     const enter = net?.enter();
     const tools = joinTools();
     const joined = enter !== undefined && tools !== undefined;

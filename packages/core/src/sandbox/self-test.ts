@@ -23,6 +23,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { isSecretKey } from '../config/secrets.ts';
 import { CORE_ROOT } from '../package-root.ts';
+import { closeAgentNet } from './agent-net.ts';
 import { accountHome, Boundary, cliCredentialFiles } from './boundary.ts';
 import { DEFAULT_SANDBOX_MEMORY_MB, sandboxRunDir } from './spec.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
@@ -157,6 +158,8 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
     rmSync(dir, { recursive: true, force: true });
     refused.close();
     bridged.close();
+    // Its network's holder has nothing more to carry.
+    await closeAgentNet(boundary.runDir);
   }
   const failed = checks.filter((c) => !c.ok);
   if (failed.length > 0) {
