@@ -5,7 +5,7 @@
  */
 import { SettingsSchema } from '@tinyagi/core';
 import { expect, it } from 'vitest';
-import { reachFindings, unconfinedReach } from '../src/doctor/sandbox.ts';
+import { networkFinding, reachFindings, unconfinedReach } from '../src/doctor/sandbox.ts';
 import { agentDefaultsFindings, agentDifferences } from '../src/doctor/agent-defaults.ts';
 
 it('lists the unconfined agents a sandboxed one reaches, by may_call or any agent', () => {
@@ -53,4 +53,11 @@ it('agents:defaults lists what an agent leaves out of the new-agent defaults; an
   expect(unsure[0]?.details?.['differences']).toEqual(expect.not.arrayContaining([expect.objectContaining({ key: 'sandbox' })]));
   // Agents as made today: nothing to say.
   expect(agentDefaultsFindings(SettingsSchema.parse({ agents: { coder: settings.agents?.['coder'] } }), machine, new Set())).toEqual([]);
+});
+
+it("says how a sandboxed start gets its network: the agent's, or its own per start when turned off", () => {
+  expect(networkFinding({ PATH: process.env.PATH ?? '' })).toMatchObject({ check: 'sandbox:network', status: 'ok' });
+  const off = networkFinding({ PATH: process.env.PATH ?? '', TINYAGI_SANDBOX_SHARED_NET: '0' });
+  expect(off).toMatchObject({ check: 'sandbox:network', status: 'info' });
+  expect(off.message).toContain('TINYAGI_SANDBOX_SHARED_NET=0');
 });

@@ -69,6 +69,8 @@ describe('a machine where the boundary holds', () => {
     const findings = Array.isArray(doctor) ? doctor : (doctor.findings ?? []);
     expect(findings.find((f) => f.check === 'sandbox')?.status).toBe('ok');
     expect(findings.find((f) => f.check === 'sandbox:boxed')?.status).toBe('ok');
+    // This machine has nsenter and coreutils' env: each start enters its agent's network.
+    expect(findings.find((f) => f.check === 'sandbox:network')?.status).toBe('ok');
   });
 
   it('a sandboxed agent answers; its commands cannot read the token, ~/.ssh or another workspace, nor use the API with a guessed token', async () => {

@@ -146,6 +146,7 @@ export { baseChildEnv, buildChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
 export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck } from './sandbox/machine.ts';
 export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
+export { joinTools } from './sandbox/agent-net.ts';
 export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
 export { boundaryEnforced, boundaryFor, closeHostBridges, hiddenInSandbox, setCliEntry } from './sandbox/boundary.ts';
 export { confinedCommandWrap, taskCommandWrap } from './sandbox/task-commands.ts';

@@ -6,7 +6,7 @@
  * call or handoff: `may_call`, any agent when absent): such a callee runs confined when called
  * (docs/sandbox.md, "Calls between agents"), and alone it does not.
  */
-import { daemonSecrets, runSelfTest, sandboxStatusOf, workspaceRoot, type Settings } from '@tinyagi/core/internal';
+import { daemonSecrets, joinTools, runSelfTest, sandboxStatusOf, workspaceRoot, type Settings } from '@tinyagi/core/internal';
 import type { Env } from '@tinyagi/core/internal';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,7 @@ export async function checkSandbox(ctx: CliContext, settings: Settings | undefin
       details: { checks: check.checks },
     });
   }
+  if (check.ok) findings.push(networkFinding(env));
   findings.push(
     ...reachFindings(current),
     ...agentDefaultsFindings(current, { boundary: { ok: check.ok, reason: check.problem?.reason }, env }, new Set(unconfinedReach(current).flatMap((r) => r.to))),
@@ -62,6 +63,22 @@ export async function checkSandbox(ctx: CliContext, settings: Settings | undefin
     else findings.push({ check: `sandbox:${id}`, status: status.refused ? 'fail' : 'warn', message: `sandbox ${status.setting}: degraded (${status.reason})`, hint: status.fix });
   }
   return findings;
+}
+
+/** How a sandboxed start gets its network: entering the agent's (bubblewrap's cost alone), or a bridge of its own per start. */
+export function networkFinding(env: Env): Finding {
+  if (env.TINYAGI_SANDBOX_SHARED_NET === '0') {
+    return { check: 'sandbox:network', status: 'info', message: 'each sandboxed start bridges a network of its own (TINYAGI_SANDBOX_SHARED_NET=0): about 40 ms more per start' };
+  }
+  if (joinTools() === undefined) {
+    return {
+      check: 'sandbox:network',
+      status: 'warn',
+      message: 'each sandboxed start bridges a network of its own (about 40 ms more per start): nsenter, or an env that takes --default-signal, is not on this machine',
+      hint: 'install util-linux (nsenter) and coreutils 8.31 or later, then restart the daemon',
+    };
+  }
+  return { check: 'sandbox:network', status: 'ok', message: "sandboxed starts enter their agent's network: a start costs bubblewrap's setup alone" };
 }
 
 /** Each sandboxed agent and the unconfined agents it may call or hand work to (`may_call`; any agent when absent). */
