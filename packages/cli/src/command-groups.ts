@@ -19,6 +19,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['send'], register: async () => (await import('./commands/send.ts')).registerSendCommand },
   { names: ['mcp'], register: async () => (await import('./commands/mcp.ts')).registerMcpCommand },
   { names: ['approvals', 'answer', 'approve', 'deny', 'rounds'], register: async () => (await import('./commands/approvals.ts')).registerApprovalCommands },
+  { names: ['memory'], register: async () => (await import('./commands/memory.ts')).registerMemoryCommands },
   { names: ['chat'], register: async () => (await import('./commands/chat.ts')).registerChatCommand },
   { names: ['call'], register: async () => (await import('./commands/call.ts')).registerCallCommand },
   { names: ['cancel'], register: async () => (await import('./commands/cancel.ts')).registerCancelCommand },

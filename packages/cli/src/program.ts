@@ -22,6 +22,7 @@ import { registerProviderCommands } from './commands/provider.ts';
 import { registerQueueCommands } from './commands/queue.ts';
 import { registerScheduleCommands } from './commands/schedule.ts';
 import { registerApprovalCommands } from './commands/approvals.ts';
+import { registerMemoryCommands } from './commands/memory.ts';
 import { registerMcpCommand } from './commands/mcp.ts';
 import { registerSendCommand } from './commands/send.ts';
 import { registerSessionsCommand } from './commands/sessions.ts';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerSendCommand(program);
   registerMcpCommand(program);
   registerApprovalCommands(program);
+  registerMemoryCommands(program);
   registerChatCommand(program);
   registerCallCommand(program);
   registerCancelCommand(program);

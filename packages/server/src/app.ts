@@ -31,6 +31,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { runToolRoutes } from './routes/run-tools.ts';
+import { memoryRoutes } from './routes/memory.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -121,6 +122,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...sessionRoutes(ctx),
     ...approvalRoutes(ctx),
     ...runToolRoutes(ctx),
+    ...memoryRoutes(ctx),
     ...settingsRoutes(ctx),
     ...pairingRoutes(ctx),
     ...scheduleRoutes(ctx),

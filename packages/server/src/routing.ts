@@ -39,6 +39,10 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   askRunHuman: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   getRunTask: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   updateRunTask: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  rememberForRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  recallForRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  forgetForRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  getRunMemoryInjection: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
 };
 
 /** What channel a request of a channel-scoped token addresses (it must be the token's own). */

@@ -1367,6 +1367,74 @@ describe('run tools', () => {
   });
 });
 
+describe('memory', () => {
+  it("memory: people add, search, decide, edit and retire; a run proposes, recalls and forgets within its own, its teams' and its project's scopes only", async () => {
+    // A person's entries, accepted at once; a secret is refused.
+    const team = await h.client.createMemory({ body: { scope: { kind: 'team', id: 'dev' }, kind: 'decision', text: 'Releases are tagged on Mondays', by: 'cli' } });
+    expect(team).toMatchObject({ status: 'accepted', decidedBy: 'cli', provenance: { proposedBy: 'cli' } });
+    const others = await h.client.createMemory({ body: { scope: { kind: 'agent', id: 'reviewer' }, kind: 'fact', text: 'The reviewer reads release notes last' } });
+    await rejects(h.client.createMemory({ body: { scope: { kind: 'agent', id: 'coder' }, kind: 'fact', text: 'The key is sk-ant-api03-abcdefghijklmnopqrstuvwx' } }), 400, 'VALIDATION_FAILED');
+    expect((await h.client.listMemory({ query: { q: 'when is anything tagged?' } })).map((e) => e.id)).toEqual([team.id]);
+    expect((await h.client.listMemory({ query: { scope: 'agent', id: 'reviewer' } })).map((e) => e.id)).toEqual([others.id]);
+    await bad('GET', '/api/memory?scope=team', 400, 'VALIDATION_FAILED');
+    expect(await h.client.getMemoryRecord({ params: { id: team.id } })).toEqual(team);
+    await rejects(h.client.getMemoryRecord({ params: { id: 'mem_nope' } }), 404, 'MEMORY_NOT_FOUND');
+
+    // A running run of coder (member of dev): its token proposes, recalls and forgets.
+    const sent = await h.client.sendMessage({ body: { message: 'slow: remember things', agent: 'coder' } });
+    const run = await waitFor(
+      async () => {
+        const d = await h.client.getMessage({ params: { id: sent.messageId } });
+        return d.run?.status === 'running' ? d.run : undefined;
+      },
+      10_000,
+      'the run to start',
+    );
+    const asRun = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, run.id, run.conversationId), fetch: recordingFetch });
+    const proposed = await asRun.rememberForRun({
+      params: { id: run.id },
+      body: { text: 'Releases are tagged on Tuesdays now', kind: 'decision', reason: 'the person said so', scope: 'team', scopeId: 'dev' },
+    });
+    expect(proposed.entry).toMatchObject({ status: 'proposed', targetId: team.id, provenance: { runId: run.id, conversationId: run.conversationId, messageId: sent.messageId, proposedBy: '@coder' } });
+    expect(proposed.similar.map((e) => e.id)).toEqual([team.id]);
+    const own = await asRun.rememberForRun({ params: { id: run.id }, body: { text: 'I keep notes in NOTES.md', kind: 'procedure', reason: 'habit' } });
+    expect(own.entry.scope).toEqual({ kind: 'agent', id: 'coder' });
+    await rejects(asRun.rememberForRun({ params: { id: run.id }, body: { text: 'x y z', kind: 'fact', reason: 'r', scope: 'agent', scopeId: 'reviewer' } }), 403, 'SCOPE_FORBIDDEN');
+    await rejects(asRun.rememberForRun({ params: { id: run.id }, body: { text: 'x y z', kind: 'fact', reason: 'r', scope: 'team', scopeId: 'ops' } }), 403, 'SCOPE_FORBIDDEN');
+    await rejects(asRun.rememberForRun({ params: { id: run.id }, body: { text: 'password=hunter2hunter2', kind: 'fact', reason: 'r' } }), 400, 'VALIDATION_FAILED');
+    await rejects(h.client.rememberForRun({ params: { id: run.id }, body: { text: 'x', kind: 'fact', reason: 'r' } }), 403, 'SCOPE_FORBIDDEN');
+
+    // A person decides: accepted, the Monday entry is retired; deciding again is refused.
+    const accepted = await h.client.decideMemory({ params: { id: proposed.entry.id }, body: { decision: 'accept', by: 'cli' } });
+    expect(accepted).toMatchObject({ status: 'accepted', decidedBy: 'cli' });
+    expect((await h.client.getMemoryRecord({ params: { id: team.id } })).status).toBe('retired');
+    await rejects(h.client.decideMemory({ params: { id: proposed.entry.id }, body: { decision: 'reject' } }), 409, 'INVALID_STATE');
+
+    // Recall reads the run's scopes only: the reviewer's entry is never returned.
+    expect((await asRun.recallForRun({ params: { id: run.id }, query: { q: 'releases tagged' } })).map((e) => e.id)).toEqual([accepted.id]);
+    expect(await asRun.recallForRun({ params: { id: run.id }, query: { q: 'reviewer release notes' } })).not.toContainEqual(expect.objectContaining({ id: others.id }));
+    await rejects(h.client.recallForRun({ params: { id: run.id }, query: { q: 'releases' } }), 403, 'SCOPE_FORBIDDEN');
+    expect((await h.client.getMemoryRecord({ params: { id: accepted.id } })).lastUsedAt).not.toBeNull();
+
+    // Forget: a proposal on an entry it reads; another agent's entry is refused.
+    const forget = await asRun.forgetForRun({ params: { id: run.id }, body: { id: accepted.id, reason: 'we stopped tagging' } });
+    expect(forget.entry).toMatchObject({ action: 'forget', status: 'proposed', targetId: accepted.id });
+    await rejects(asRun.forgetForRun({ params: { id: run.id }, body: { id: others.id, reason: 'r' } }), 403, 'SCOPE_FORBIDDEN');
+    await h.client.decideMemory({ params: { id: forget.entry.id }, body: { decision: 'reject', by: 'cli' } });
+
+    // A person edits and retires accepted entries.
+    expect(await h.client.updateMemory({ params: { id: accepted.id }, body: { pinned: true } })).toMatchObject({ pinned: true });
+    await bad('PATCH', `/api/memory/${accepted.id}`, 400, 'VALIDATION_FAILED', '{}');
+    expect(await h.client.retireMemory({ params: { id: accepted.id }, body: {} })).toMatchObject({ status: 'retired' });
+    await rejects(h.client.retireMemory({ params: { id: accepted.id }, body: {} }), 409, 'INVALID_STATE');
+    await rejects(h.client.updateMemory({ params: { id: accepted.id }, body: { pinned: false } }), 409, 'INVALID_STATE');
+
+    expect(await asRun.getRunMemoryInjection({ params: { id: run.id } })).toBeNull();
+    await rejects(h.client.getRunMemoryInjection({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
+    await h.client.cancelRun({ params: { id: run.id } });
+  });
+});
+
 describe('coverage', () => {
   it('the served OpenAPI document has exactly the contract operations (plus the event stream), with their parameters, schemas and security', async () => {
     const doc = await servedOpenApi();

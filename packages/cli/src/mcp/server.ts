@@ -20,6 +20,7 @@ import { MCP_AGENT_TOOLS, MCP_CLIENT_TOOLS, MCP_SERVER_NAME, type RunAction, typ
 import { describeEvent, watchConversation } from '../conversation-watch.ts';
 import { patientFetch } from '../patient-fetch.ts';
 import { registerApprovalPrompt } from './approval-prompt.ts';
+import { registerMemoryTools } from './memory-tools.ts';
 import type { RunScope } from '../run-scope.ts';
 import { VERSION } from '../version.ts';
 
@@ -216,6 +217,7 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
       return json(taskForAgent(await client.updateRunTask({ params: { id: runId }, body: { ...(args.status ? { status: args.status } : {}), ...(args.comment ? { comment: args.comment } : {}) } })));
     }),
   );
+  registerMemoryTools(server, forRun);
   // Claude Code's --permission-prompt-tool (per-message agents with permission_mode "ask").
   registerApprovalPrompt(server, scope, heartbeat);
   return server;

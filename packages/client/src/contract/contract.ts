@@ -3,6 +3,7 @@ import { agentsContract } from './agents.ts';
 import { approvalsContract } from './approvals.ts';
 import { conversationsContract } from './conversations.ts';
 import { kindsContract } from './kinds.ts';
+import { memoryContract } from './memory.ts';
 import { messagesContract } from './messages.ts';
 import { outboxContract } from './outbox.ts';
 import { pairingContract } from './pairing.ts';
@@ -37,6 +38,7 @@ export const apiContract = {
   ...sessionsContract,
   ...approvalsContract,
   ...runToolsContract,
+  ...memoryContract,
 } as const;
 
 export type ApiContract = typeof apiContract;

@@ -8,10 +8,11 @@
  *   and wait for the answer with progress, read a conversation, cancel it — with the API token;
  * - for an agent inside a run (started by a CLI agent with the run's variables): call a
  *   sub-agent and wait, hand off, post to a team room, send a file, ask the person and wait,
- *   read and update the conversation's task — scoped by the run token,
+ *   read and update the conversation's task, propose and search memory — scoped by the run token,
  *   so a tool acts for its own run only.
  */
 import * as z from 'zod';
+import { MEMORY_KINDS, MEMORY_SCOPE_KINDS, MEMORY_TEXT_MAX } from './memory.ts';
 import { TASK_STATUSES } from './tasks.ts';
 
 const Id = z.string().min(1).max(200);
@@ -62,6 +63,29 @@ export const McpGetTaskInput = z.strictObject({});
 export const McpUpdateTaskInput = z.strictObject({
   status: z.enum(TASK_STATUSES).optional().describe('Move the task: in_progress while you work, review when a person should check it, done when it is finished.'),
   comment: z.string().min(1).max(100_000).optional().describe('A note on the task (what you did, what is left), signed as you.'),
+});
+
+export const McpRememberInput = z.strictObject({
+  text: z
+    .string()
+    .min(1)
+    .max(MEMORY_TEXT_MAX)
+    .describe('What to remember, in a sentence or a few: self-contained, so it reads right months later without this conversation. Never a secret (keys, tokens, passwords are refused).'),
+  kind: z.enum(MEMORY_KINDS).describe('fact (how things are), preference (how a person wants things), decision (what was decided and why), procedure (how to do something).'),
+  reason: z.string().min(1).max(2000).describe('Why it is worth remembering: the person reviewing the proposal reads this.'),
+  scope: z.enum(MEMORY_SCOPE_KINDS).optional().describe("Whose memory: your own (agent, the default), a team you belong to (team, with scope_id), or your task's project (project)."),
+  scope_id: Id.optional().describe('The team id (scope team).'),
+  replaces: Id.optional().describe('The id of an entry this one corrects or contradicts (from recall or the memory block): it is retired when the proposal is accepted.'),
+});
+
+export const McpRecallInput = z.strictObject({
+  query: z.string().min(1).max(1000).describe("Words to search for in the memory you read (yours, your teams', your project's)."),
+  limit: z.number().int().min(1).max(50).optional().describe('How many entries at most (default 10).'),
+});
+
+export const McpForgetInput = z.strictObject({
+  id: Id.describe('The id of the entry to forget (from recall or the memory block).'),
+  reason: z.string().min(1).max(2000).describe('Why it should be forgotten (outdated, wrong): the person reviewing it reads this.'),
 });
 
 /**
@@ -133,6 +157,22 @@ export const MCP_AGENT_TOOLS = {
     title: 'Update your task',
     description: 'Moves the task this conversation works on to another status and/or adds a comment to it, signed as you.',
     input: McpUpdateTaskInput,
+  },
+  remember: {
+    title: 'Propose a memory',
+    description:
+      "Proposes something worth remembering beyond this conversation (a fact, a preference, a decision, a procedure) for your own, your team's or your project's memory. A person reviews it (or a rule accepts it); accepted entries are put before your later turns when relevant. Says whether it was accepted and which entries it seems to contradict.",
+    input: McpRememberInput,
+  },
+  recall: {
+    title: 'Search memory',
+    description: "Searches the accepted memory you read (your own, your teams', your task's project's) and returns the most relevant entries with their ids.",
+    input: McpRecallInput,
+  },
+  forget: {
+    title: 'Propose to forget a memory',
+    description: 'Proposes to retire an entry that is wrong or outdated; a person decides. To correct an entry, prefer remember with `replaces`.',
+    input: McpForgetInput,
   },
   approval_prompt: {
     title: 'Permission prompt (Claude Code)',

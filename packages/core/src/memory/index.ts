@@ -14,3 +14,4 @@ export {
 } from './proposals.ts';
 export { contradicted, refuseSecret, searchTerms, wordOverlap } from './rules.ts';
 export { estimateTokens, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, selectWithinBudget, type Recall, type RecallRequest, type RecallWeighting } from './recall.ts';
+export { autoAcceptedKinds, includesScope, projectOfConversation, readableScopes } from './scopes.ts';
