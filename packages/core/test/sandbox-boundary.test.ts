@@ -125,6 +125,24 @@ async function runInside(script: string, opts: Partial<CliRunOptions> & { env?: 
   return { outcome, lines };
 }
 
+/** A node script as an agent's warm process inside the boundary, its output lines collected. */
+async function startWarmNode(b: Boundary, script: string, inboundPorts?: number[]): Promise<{ proc: WarmProcess; lines: string[] }> {
+  const lines: string[] = [];
+  const proc = await WarmProcess.start({
+    what: `node (agent ${b.agentId})`,
+    command: process.execPath,
+    args: ['-e', script],
+    cwd: b.cwd,
+    env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
+    killGraceMs: 2_000,
+    installHint: 'node',
+    onLine: (line) => lines.push(line),
+    boundary: b,
+    ...(inboundPorts ? { inboundPorts } : {}),
+  });
+  return { proc, lines };
+}
+
 /** The processes whose command line holds each of `parts` (the sandbox-init of an agent's run folder, say). */
 function processesWith(...parts: string[]): number[] {
   return readdirSync('/proc')
@@ -267,20 +285,8 @@ describe.each([
   it("a warm process's inbound port (OpenCode's API): the daemon reaches what it serves on the sandbox's loopback at the same port, until it exits", async () => {
     const port = await freePort();
     const b = boundary();
-    const lines: string[] = [];
     const serve = `require('http').createServer((q, r) => r.end('served by pid ' + process.pid)).listen(${port}, '127.0.0.1', () => console.log('listening'))`;
-    const proc = await WarmProcess.start({
-      what: 'node (agent coder)',
-      command: process.execPath,
-      args: ['-e', serve],
-      cwd: b.cwd,
-      env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
-      killGraceMs: 2_000,
-      installHint: 'node',
-      onLine: (line) => lines.push(line),
-      boundary: b,
-      inboundPorts: [port],
-    });
+    const { proc, lines } = await startWarmNode(b, serve, [port]);
     try {
       await waitFor(() => lines.includes('listening'), 20_000, 'the server inside');
       const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
@@ -325,18 +331,7 @@ describe.each([
       };
       process.stdin.once('data', () => send(32, 0));
       console.log('ready');`;
-    const lines: string[] = [];
-    const proc = await WarmProcess.start({
-      what: 'node (agent mover)',
-      command: process.execPath,
-      args: ['-e', mover],
-      cwd: b.cwd,
-      env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
-      killGraceMs: 2_000,
-      installHint: 'node',
-      onLine: (line) => lines.push(line),
-      boundary: b,
-    });
+    const { proc, lines } = await startWarmNode(b, mover);
     try {
       await waitFor(() => lines.includes('ready'), 20_000, 'the mover inside');
       // The agent's bridges: its network's holder (agent-net.ts), or the start's own sandbox-init.
@@ -438,18 +433,7 @@ describe.each([
   it.runIf(shared === '1')("the starts of one agent share its loopback as unconfined ones share the host's; another agent's starts do not", async () => {
     const port = await freePort();
     const b = boundary();
-    const lines: string[] = [];
-    const proc = await WarmProcess.start({
-      what: 'node (agent coder)',
-      command: process.execPath,
-      args: ['-e', `require('net').createServer((s) => s.end('coder here\\n')).listen(${port}, '127.0.0.1', () => console.log('listening'))`],
-      cwd: b.cwd,
-      env: b.env({ PATH: daemonEnv.PATH, HOME: home }),
-      killGraceMs: 2_000,
-      installHint: 'node',
-      onLine: (line) => lines.push(line),
-      boundary: b,
-    });
+    const { proc, lines } = await startWarmNode(b, `require('net').createServer((s) => s.end('coder here\\n')).listen(${port}, '127.0.0.1', () => console.log('listening'))`);
     try {
       await waitFor(() => lines.includes('listening'), 20_000, 'the server inside');
       const reach = `node -e "require('net').connect(${port}, '127.0.0.1').on('data', (d) => console.log('got ' + d.toString().trim())).on('error', (e) => console.log('refused ' + e.code))"`;
