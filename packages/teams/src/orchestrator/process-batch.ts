@@ -48,6 +48,7 @@ import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
 import { planBatch, spendToRead, type BatchPair, type BatchPlan, type DailySpend, type InvokePlan, type PlanInput } from './plan.ts';
 import { composeRunPrompt } from './prompt.ts';
+import { memoryForTurn } from './memory-recall.ts';
 import { commitRunEffects, rejectRunsEffects, type RunOutcome } from './run-effects.ts';
 
 /** What the stages before the commit leave for it and for publish. */
@@ -259,7 +260,7 @@ function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: Invok
   });
 }
 
-/** invoke: the incoming plugins, the prompt (with notes held for the agent's session), the agent's turns. */
+/** invoke: the incoming plugins, the prompt (with what memory recalls and the notes held for the agent's session), the agent's turns. */
 async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortSignal): Promise<TurnsResult> {
   const parts = await Promise.all(
     [plan.primary, ...plan.merged].map(async (p) => ({
@@ -267,9 +268,10 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortS
       from: readMeta(p.message)?.from ?? null,
     })),
   );
+  const memory = await memoryForTurn(ctx, run, parts.map((p) => p.text).join('\n'));
   return runAgentTurns(ctx, {
     run,
-    prompt: composeRunPrompt(parts, ctx.notes.take(plan.agentId, plan.sessionKey)),
+    prompt: composeRunPrompt(parts, ctx.notes.take(plan.agentId, plan.sessionKey), memory),
     sessionKey: plan.sessionKey,
     teamId: plan.primary.message.teamId,
     signal,

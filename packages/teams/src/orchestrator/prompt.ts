@@ -1,14 +1,16 @@
 /**
  * What an agent receives for one run: its claimed messages (a collected batch is separated
- * clearly, one section per message), preceded by notes from TinyAGI about its previous turn.
+ * clearly, one section per message), preceded by what memory recalled for them (one delimited
+ * block, docs/memory.md) and notes from TinyAGI about its previous turn.
  */
 export interface PromptPart {
   text: string;
   from: string | null;
 }
 
-export function composeRunPrompt(parts: readonly PromptPart[], notes: readonly string[]): string {
+export function composeRunPrompt(parts: readonly PromptPart[], notes: readonly string[], memoryBlock = ''): string {
   const sections: string[] = [];
+  if (memoryBlock !== '') sections.push(memoryBlock);
   if (notes.length > 0) sections.push(notes.map((n) => `[Note from TinyAGI] ${n}`).join('\n'));
   if (parts.length === 1) {
     sections.push(parts[0]!.text);
