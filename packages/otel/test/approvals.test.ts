@@ -35,7 +35,7 @@ let current: Awaited<ReturnType<typeof harness>> | undefined;
  * asks the person a question, as the `ask_human` tool does); then the mock answers.
  */
 async function asking(req: InvokeRequest) {
-  if (req.agentId === 'curious') await current!.services.approvals.askHuman(req.env!['TINYAGI_RUN_ID']!, { question: `Which color? (key ${SECRET})`, choices: ['blue', 'red'] });
+  if (req.agentId === 'curious') await current!.facets.approvals.askHuman(req.env!['TINYAGI_RUN_ID']!, { question: `Which color? (key ${SECRET})`, choices: ['blue', 'red'] });
   else if (req.agentId === 'guarded') {
     await req.askApproval!({ tool: 'Bash', input: { command: 'rm -rf build', api_key: SECRET } });
     await req.askApproval!({ tool: 'Edit', input: { file_path: 'src/a.ts' } });
@@ -85,9 +85,9 @@ async function runBoth(captureContent: boolean) {
   expect(total(whileWaiting, 'tinyagi.approvals.pending', { 'tinyagi.approval.kind': 'question' })).toBe(0);
   receiver.points.length = 0;
 
-  await h.services.approvals.decide(bash.id, 'deny', 'telegram:ana', `not the build dir, and never with ${SECRET}`);
+  await h.facets.approvals.decide(bash.id, 'deny', 'telegram:ana', `not the build dir, and never with ${SECRET}`);
   const edit = await pendingOne(h, 'Edit');
-  await h.services.approvals.decide(edit.id, 'allow_once', 'tinyoffice');
+  await h.facets.approvals.decide(edit.id, 'allow_once', 'tinyoffice');
   await h.waitForConversation(guarded.conversationId);
 
   const hasty = await h.orchestrator.submit({ message: '@hasty fetch it', channel: 'api', sender: 'ana', senderId: 'u1' });
@@ -160,7 +160,7 @@ describe('approvals', () => {
       const sent = await h.orchestrator.submit({ message: '@curious pick a color', channel: 'api', sender: 'ana', senderId: 'u1' });
       const question = await pendingOne(h, 'ask_human');
       expect(question.kind).toBe('question');
-      await h.services.approvals.decide(question.id, 'answer', 'tinyoffice', undefined, 'blue');
+      await h.facets.approvals.decide(question.id, 'answer', 'tinyoffice', undefined, 'blue');
       await h.waitForConversation(sent.conversationId);
       await traces.flush();
       const span = await waitFor(() => receiver.spans.find((s) => s.name === 'invoke_agent curious'), 10_000, 'the run span');
@@ -190,7 +190,7 @@ describe('approvals', () => {
     const { receiver, traces, metrics, h } = await setUp(false);
     const sent = await h.orchestrator.submit({ message: '@guarded clean the build', channel: 'api', sender: 'ana', senderId: 'u1' });
     const bash = await pendingOne(h, 'Bash');
-    await h.services.conversations.cancelConversation(sent.conversationId, 'changed my mind');
+    await h.facets.conversations.cancelConversation(sent.conversationId, 'changed my mind');
     // The cancel ends the run (its span with it), then the desk cancels the request it waited on.
     await waitFor(async () => (await h.stores.approvals.get(bash.id))?.status === 'cancelled', 15_000, 'the request cancelled');
     await metrics.flush();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SettingsSchema, type InvokeRequest, type InvokeResult, type Observer, type Settings } from '@tinyagi/core';
 import { openStores, type StoreTransaction } from '@tinyagi/core/internal';
-import { Orchestrator, orchestratorServices, type OrchestratorServices } from '@tinyagi/teams';
+import { Orchestrator, orchestratorFacets, type OrchestratorFacets } from '@tinyagi/teams';
 import { InvokeError, invokeAgent } from '@tinyagi/core';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { agentsFromSettings, createTraceObserver, type OtlpProtocol, type TraceExport, type TraceObserverOptions } from '../src/index.ts';
@@ -14,8 +14,8 @@ import type { Receiver } from './receiver.ts';
 
 export interface Harness {
   orchestrator: Orchestrator;
-  /** The services on it (approvals, conversation control, …), as the daemon builds them. */
-  services: OrchestratorServices;
+  /** The facets on it (approvals, conversation control, …), as the daemon builds them. */
+  facets: OrchestratorFacets;
   stores: ReturnType<typeof openStores>;
   waitForConversation(conversationId: string): Promise<void>;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export async function harness(settings: Settings, options: { observers: Observer
   orchestrator.start();
   return {
     orchestrator,
-    services: orchestratorServices(orchestrator),
+    facets: orchestratorFacets(orchestrator),
     stores,
     async waitForConversation(conversationId) {
       await waitFor(

@@ -21,15 +21,15 @@ import {
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeLogins } from './security/office-logins.ts';
-import { orchestratorServices, TaskFlow, type Orchestrator } from '@tinyagi/teams';
+import { orchestratorFacets, TaskFlow, type Orchestrator } from '@tinyagi/teams';
 import { registerBuiltinForgeKinds } from './forge.ts';
-import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
+import type { ServerOrchestrator, ServerOrchestratorFacets } from './orchestrator.ts';
 
 export interface ServerContext {
   stores: StoreSet;
   orchestrator: ServerOrchestrator;
-  /** Steering, approvals, chat rooms, conversation control and views (BuildServerOptions.orchestratorServices). */
-  orchestratorServices: ServerOrchestratorServices;
+  /** Steering, approvals, chat rooms, conversation control and views (BuildServerOptions.orchestratorFacets). */
+  facets: ServerOrchestratorFacets;
   home: string;
   settingsFile: string;
   token: string;
@@ -81,7 +81,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
   return {
     stores,
     orchestrator: options.orchestrator,
-    orchestratorServices: options.orchestratorServices ?? orchestratorServices(options.orchestrator as Orchestrator),
+    facets: options.orchestratorFacets ?? options.orchestratorServices ?? orchestratorFacets(options.orchestrator as Orchestrator),
     home: options.home,
     settingsFile: options.settingsFile,
     token: options.token,

@@ -6,7 +6,7 @@
 export { buildServer, type TinyServer } from './app.ts';
 export { startServer, type StartServerOptions, type RunningServer } from './listen.ts';
 export { DEFAULT_SERVER_LIMITS, type BuildServerOptions, type ChannelControl, type ServerLimits } from './options.ts';
-export type { ServerOrchestrator, ServerOrchestratorServices, SubmitInput, SubmitResult, SpawnInput } from './orchestrator.ts';
+export type { ServerOrchestrator, ServerOrchestratorFacets, ServerOrchestratorServices, SubmitInput, SubmitResult, SpawnInput } from './orchestrator.ts';
 export type { McpCaller, McpHttpHandler } from './options.ts';
 export { ERROR_REGISTRY, RequestError, isApiErrorCode, statusOf, type ApiErrorCode, type ServerErrorCode } from './errors.ts';
 export { loadOrCreateApiToken, API_TOKEN_FILE, type ApiTokenSource } from './security/api-token.ts';

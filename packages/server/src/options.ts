@@ -1,7 +1,7 @@
 import type { TaskFlow } from '@tinyagi/teams';
 import type { ReplyDelivery, SettingsSource, StoreSet } from '@tinyagi/core/internal';
 import type { AgentWaitingForNode, ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
-import type { ServerOrchestrator, ServerOrchestratorServices } from './orchestrator.ts';
+import type { ServerOrchestrator, ServerOrchestratorFacets } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The daemon's channel supervisor as the server drives it (GET /api/channels, POST /api/channels/:name/:action). */
@@ -35,11 +35,13 @@ export interface BuildServerOptions {
   /** The pipeline: takes messages in, runs sub-agents, a running run's declared actions, what runs now. */
   orchestrator: ServerOrchestrator;
   /**
-   * The services built on the orchestrator (steering, approvals, chat rooms, conversation control
-   * and views): teams' `orchestratorServices(orchestrator)`, which the daemon passes. Default: made
+   * The facets built on the orchestrator (steering, approvals, chat rooms, conversation control
+   * and views): teams' `orchestratorFacets(orchestrator)`, which the daemon passes. Default: made
    * here from `orchestrator`, which must then be @tinyagi/teams' Orchestrator (a TypeError otherwise).
    */
-  orchestratorServices?: ServerOrchestratorServices;
+  orchestratorFacets?: ServerOrchestratorFacets;
+  /** @deprecated The old name of `orchestratorFacets`, still read when that is absent. */
+  orchestratorServices?: ServerOrchestratorFacets;
   /**
    * The task flow (teams' `TaskFlow`): the daemon passes the one it starts and stops as its own
    * service. Default: one made here on `orchestrator`, started when the server is ready and

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
 import { EgressProxy } from '@tinyagi/core/internal';
-import { orchestratorServices } from '@tinyagi/teams';
+import { orchestratorFacets } from '@tinyagi/teams';
 import { waitFor } from '@tinyagi/test-kit';
 import { baseSettings, eventsOf, raw, startHarness, type ServerHarness } from './harness.ts';
 
@@ -53,8 +53,8 @@ async function setUp(): Promise<{ h: ServerHarness; port: number; path: string }
   const echo = createServer((s) => s.on('data', (d) => s.write(d)));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => echo.close(r)));
-  const services = orchestratorServices(h.orchestrator);
-  const proxy = new EgressProxy({ dir: join(h.home, 'run', 'sandbox'), getSettings: h.settings, resolve: async () => ['127.0.0.1'], ask: (ask) => services.approvals.askEgress(ask) });
+  const facets = orchestratorFacets(h.orchestrator);
+  const proxy = new EgressProxy({ dir: join(h.home, 'run', 'sandbox'), getSettings: h.settings, resolve: async () => ['127.0.0.1'], ask: (ask) => facets.approvals.askEgress(ask) });
   cleanups.push(() => proxy.stop());
   const path = await proxy.open('coder');
   const sent = await h.client.sendMessage({ body: { message: 'fetch the package', agent: 'coder', sender: 'Ada', senderId: 'ada' } });

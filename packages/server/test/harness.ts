@@ -78,6 +78,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The stores to serve instead of a fresh set (a node on a PostgreSQL schema another harness shares); `close` closes them. */
   stores?: StoreSet;
+  /** The server's facets, built on the harness's orchestrator, under the option's name (the current one or the deprecated one); default: the server makes them. */
+  facets?: { option: 'orchestratorFacets' | 'orchestratorServices'; build: (orchestrator: Orchestrator) => NonNullable<BuildServerOptions['orchestratorFacets']> };
 }
 
 /** Every response body the harness servers sent that contained a planted secret. */
@@ -145,6 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     ...(options.daemon ? { daemon: options.daemon } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.officeDir ? { officeDir: options.officeDir } : {}),
+    ...(options.facets ? { [options.facets.option]: options.facets.build(orchestrator) } : {}),
   };
   const app = await buildServer(buildOptions);
   watch(app);

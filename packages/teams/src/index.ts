@@ -1,20 +1,27 @@
 /**
  * @tinyagi/teams public API: the Orchestrator (queue -> agents -> replies) with its plugin and
- * sub-agent API, the services built on it (steering, approvals, chat rooms, conversation control
- * and views: `orchestratorServices`), the tag protocol, and the run tree and transcript of a
+ * sub-agent API, the facets built on it (steering, approvals, chat rooms, conversation control
+ * and views: `orchestratorFacets`), the tag protocol, and the run tree and transcript of a
  * conversation. Routing, guards, admission and steering internals are `@tinyagi/teams/internal`.
  */
 export { Orchestrator, type OrchestratorOptions, type OrchestratorStatus } from './orchestrator/orchestrator.ts';
-export { orchestratorServices, type OrchestratorServices, type OrchestratorServicesOptions } from './services/all.ts';
-export { Steering, type SteeringOptions } from './services/steering.ts';
+import { orchestratorFacets, type OrchestratorFacets, type OrchestratorFacetsOptions } from './facets/all.ts';
+export { orchestratorFacets, type OrchestratorFacets, type OrchestratorFacetsOptions };
+/** @deprecated Say `orchestratorFacets` (its old name, kept for library users; docs/glossary.md, "facet"). */
+export const orchestratorServices: typeof orchestratorFacets = orchestratorFacets;
+/** @deprecated Say `OrchestratorFacets`. */
+export type OrchestratorServices = OrchestratorFacets;
+/** @deprecated Say `OrchestratorFacetsOptions`. */
+export type OrchestratorServicesOptions = OrchestratorFacetsOptions;
+export { Steering, type SteeringOptions } from './facets/steering.ts';
 export type { SteerResult, RunSteering } from './steering/steer.ts';
-export { Approvals } from './services/approvals.ts';
+export { Approvals } from './facets/approvals.ts';
 export { modelCallBudget } from './guards/model-call-budget.ts';
 export { TaskFlow, taskMessage, type TaskFlowOptions } from './tasks/flow.ts';
 export { nextStep, type TaskStep } from './tasks/next-step.ts';
-export { ChatRoom } from './services/chat-room.ts';
-export { ConversationControl } from './services/conversation-control.ts';
-export { ConversationViews } from './services/conversation-views.ts';
+export { ChatRoom } from './facets/chat-room.ts';
+export { ConversationControl } from './facets/conversation-control.ts';
+export { ConversationViews } from './facets/conversation-views.ts';
 export type { CancelConversationResult } from './orchestrator/conversation-ops.ts';
 export type { OrchestratorPlugin, PluginContext } from './orchestrator/context.ts';
 export type { SubmitInput, SubmitResult } from './orchestrator/submit.ts';

@@ -62,7 +62,7 @@ describe('cancelling a run tree', () => {
     const pids = [rootPids, childPids, grandPids].flatMap((p) => [p.cli, p.grandchild]);
     expect(pids.every((pid) => !isGone(pid))).toBe(true);
 
-    const { cancelled } = await h.services.conversations.cancelRun(root.runId, 'user pressed stop');
+    const { cancelled } = await h.facets.conversations.cancelRun(root.runId, 'user pressed stop');
     expect([...cancelled].sort()).toEqual([root.runId, child.runId, grand.runId].sort());
 
     await waitFor(() => pids.every(isGone) || undefined, 10_000, 'all six processes to die');
@@ -102,7 +102,7 @@ describe('cancelling a message or a conversation', () => {
     const running = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'cc'), 10_000, 'the run');
     const pids = await waitFor(() => pidsOf(h.dir, running.runId), 10_000, 'the CLI');
 
-    const outcome = await h.services.conversations.cancelMessage(sent.messageId, 'user pressed stop');
+    const outcome = await h.facets.conversations.cancelMessage(sent.messageId, 'user pressed stop');
 
     // Settled when the call returns: no waiting for a lease renewal.
     expect(outcome).toEqual({ id: sent.messageId, state: 'cancelled', status: 'cancelled' });
@@ -112,8 +112,8 @@ describe('cancelling a message or a conversation', () => {
     expect(completed.map((e) => e.data)).toEqual([expect.objectContaining({ status: 'cancelled', reason: 'user pressed stop' })]);
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
     expect(h.orchestrator.status().running).toEqual([]);
-    await expect(h.services.conversations.cancelMessage(sent.messageId)).resolves.toMatchObject({ state: 'not_cancellable', status: 'cancelled' });
-    await expect(h.services.conversations.cancelMessage('msg_nope')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' });
+    await expect(h.facets.conversations.cancelMessage(sent.messageId)).resolves.toMatchObject({ state: 'not_cancellable', status: 'cancelled' });
+    await expect(h.facets.conversations.cancelMessage('msg_nope')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' });
   });
 
   it('a message waiting for a rate limit to pass is cancelled at once, with its run and conversation', async () => {
@@ -121,7 +121,7 @@ describe('cancelling a message or a conversation', () => {
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'busy', senderId: 'u1' });
     await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] }))[0], 10_000, 'the rate-limit retry');
 
-    const outcome = await h.services.conversations.cancelMessage(sent.messageId);
+    const outcome = await h.facets.conversations.cancelMessage(sent.messageId);
     expect(outcome).toMatchObject({ state: 'cancelled', status: 'cancelled' });
     const [run] = await h.stores.runs.listRuns(sent.conversationId);
     expect(run).toMatchObject({ status: 'cancelled' });
@@ -188,7 +188,7 @@ describe('cancelling a message or a conversation', () => {
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'hello', senderId: 'u1' });
     await gate.held;
     expect((await h.stores.queue.get(sent.messageId))?.status).toBe('processing');
-    const cancelling = h.services.conversations.cancelConversation(sent.conversationId, 'changed my mind');
+    const cancelling = h.facets.conversations.cancelConversation(sent.conversationId, 'changed my mind');
     await waitFor(async () => (await h.stores.runs.mustGetConversation(sent.conversationId)).status === 'cancelled' || undefined, 10_000, 'the cancel to commit');
     gate.letGo();
     expect(await cancelling).toMatchObject({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false });
@@ -237,14 +237,14 @@ describe('cancelling a message or a conversation', () => {
     // A second message queued in the same conversation, behind nothing: it waits on a rate limit.
     const queued = await h.stores.queue.enqueue({ kind: 'system', agentId: 'other', conversationId: sent.conversationId, channel: 'api', content: 'busy', availableAt: Date.now() + 3_600_000 });
 
-    const result = await h.services.conversations.cancelConversation(sent.conversationId, 'not needed any more');
+    const result = await h.facets.conversations.cancelConversation(sent.conversationId, 'not needed any more');
     expect(result).toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: false, cancelled: [running.runId] });
     expect((await h.stores.queue.get(queued.id))?.status).toBe('cancelled');
     expect((await h.stores.queue.get(sent.messageId))?.status).toBe('cancelled');
     expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'not needed any more' });
     await waitFor(() => (isGone(pids.cli) && isGone(pids.grandchild)) || undefined, 10_000, 'the process group to die');
     // Already ended: nothing more to cancel, the status stays.
-    await expect(h.services.conversations.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: true, cancelled: [] });
+    await expect(h.facets.conversations.cancelConversation(sent.conversationId)).resolves.toEqual({ conversationId: sent.conversationId, status: 'cancelled', alreadyEnded: true, cancelled: [] });
   });
 
   it('cancelling the last open run of a chain whose first run answered ends the conversation cancelled, naming who cancelled it', async () => {
@@ -257,7 +257,7 @@ describe('cancelling a message or a conversation', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@t start', senderId: 'u1' });
     const slow = await waitFor(() => h.orchestrator.status().running.find((r) => r.agentId === 'slow'), 10_000, 'the handoff to run');
-    await h.services.conversations.cancelRun(slow.runId, 'cancelled by TinyOffice');
+    await h.facets.conversations.cancelRun(slow.runId, 'cancelled by TinyOffice');
     await waitForCompletion(h, sent.conversationId);
     expect(await h.stores.runs.mustGetConversation(sent.conversationId)).toMatchObject({ status: 'cancelled', stopReason: 'cancelled by TinyOffice', finished: true });
     const [completed] = await eventsOf(h.stores, { types: ['conversation.completed'] });

@@ -57,8 +57,8 @@ async function setUp(expiresS = 60, onExpiry: 'allow' | 'deny' = 'deny', more: {
     dir: join(tempDir('tinyagi-egress-teams-'), 'sandbox'),
     getSettings: () => h.settings,
     resolve: async () => ['127.0.0.1'],
-    ask: (ask) => h.services.approvals.askEgress(ask),
-    confiners: (agentId) => h.services.approvals.confinersOf(agentId),
+    ask: (ask) => h.facets.approvals.askEgress(ask),
+    confiners: (agentId) => h.facets.approvals.confinersOf(agentId),
   });
   const path = await proxy.open('coder');
   const close = async (): Promise<void> => {
@@ -92,9 +92,9 @@ it("allow once: the request is on the agent's run and conversation, and the conn
     summary: `Connect to pkg.example.test:${port} (resolves to 127.0.0.1 (a loopback address: this machine))`,
   });
   // A connection has no session: that answer is refused, the request still waits.
-  await expect(h.services.approvals.decide(row.id, 'allow_session', 'cli')).rejects.toThrow(TinyError);
-  await expect(h.services.approvals.decide(row.id, 'answer', 'cli', undefined, 'x')).rejects.toMatchObject({ code: 'APPROVAL_DECISION_INVALID' });
-  await h.services.approvals.decide(row.id, 'allow_once', 'cli');
+  await expect(h.facets.approvals.decide(row.id, 'allow_session', 'cli')).rejects.toThrow(TinyError);
+  await expect(h.facets.approvals.decide(row.id, 'answer', 'cli', undefined, 'x')).rejects.toMatchObject({ code: 'APPROVAL_DECISION_INVALID' });
+  await h.facets.approvals.decide(row.id, 'allow_once', 'cli');
   const open = await tunnel;
   expect(open.status).toBe(200);
   const reply = new Promise<string>((r) => open.socket!.once('data', (d) => r(d.toString())));
@@ -112,7 +112,7 @@ it('deny: a 403 saying who denied and why; expiry: refused once the request expi
   await runInProgress(h);
   const denied = connectVia(path, `deny.example.test:${port}`);
   const row = await waitFor(async () => (await h.stores.approvals.list({ status: 'pending', kind: 'egress' }))[0], 10_000, 'the egress request');
-  await h.services.approvals.decide(row.id, 'deny', 'tinyoffice', 'use the mirror');
+  await h.facets.approvals.decide(row.id, 'deny', 'tinyoffice', 'use the mirror');
   expect(await denied).toMatchObject({
     status: 403,
     body: `TinyAGI egress proxy: deny.example.test:${port} is not on @coder's egress list (agents.coder.egress_allow); denied by tinyoffice: use the mirror.\n`,
@@ -132,7 +132,7 @@ it('a run cancelled while it waits cancels its request; with no run in progress 
   const { run } = await runInProgress(h);
   const waiting = connectVia(path, `cancel.example.test:${port}`);
   await waitFor(async () => (await h.stores.approvals.list({ status: 'pending', kind: 'egress' }))[0], 10_000, 'the egress request');
-  await h.services.conversations.cancelRun(run.runId, 'user pressed stop');
+  await h.facets.conversations.cancelRun(run.runId, 'user pressed stop');
   expect(await waiting).toMatchObject({ status: 403, body: expect.stringContaining('denied: the run was cancelled') });
   expect(await h.stores.approvals.list({ kind: 'egress' })).toMatchObject([{ status: 'cancelled' }]);
   await waitFor(() => h.orchestrator.status().running.length === 0, 10_000, 'the run to end');
@@ -149,14 +149,14 @@ it("a sandboxed caller's list holds its callee's connections too: a host only th
   const own = await connectVia(path, `pkg.example.test:${port}`);
   expect(own.status).toBe(200);
   own.socket!.destroy();
-  expect(h.services.approvals.confinersOf('coder')).toEqual([]);
+  expect(h.facets.approvals.confinersOf('coder')).toEqual([]);
   // Handed the work by the sandboxed @boss (its team's leader), its run is confined by @boss, whose list is empty.
   await h.orchestrator.submit({ message: '@dev get the package', senderId: 'u1' });
-  await waitFor(() => h.services.approvals.confinersOf('coder').includes('boss'), 10_000, "@coder's confined run");
+  await waitFor(() => h.facets.approvals.confinersOf('coder').includes('boss'), 10_000, "@coder's confined run");
   const held = connectVia(path, `pkg.example.test:${port}`);
   const row = await waitFor(async () => (await h.stores.approvals.list({ status: 'pending', kind: 'egress' }))[0], 10_000, 'the egress request');
   expect(row.summary).toContain('@coder works for @boss, whose egress list must hold it too');
-  await h.services.approvals.decide(row.id, 'deny', 'cli', 'not for the boss');
+  await h.facets.approvals.decide(row.id, 'deny', 'cli', 'not for the boss');
   expect(await held).toMatchObject({ status: 403 });
   gate.open('done');
   await close();

@@ -86,7 +86,7 @@ describe('failed attempts', () => {
     expect(retry.data).toMatchObject({ kind: 'rate_limited', failure: 'rate_limited', attempts: 0, maxAttempts: 3, rateLimitWaits: 1, maxRateLimitWaits: 20 });
     expect(retry.data.retryInMs).toBeGreaterThanOrEqual(2000);
     expect(await h.stores.queue.get(sent.messageId)).toMatchObject({ status: 'pending', attempts: 0, lastFailure: 'rate_limited' });
-    await h.services.conversations.cancelMessage(sent.messageId);
+    await h.facets.conversations.cancelMessage(sent.messageId);
   });
 
   it('a timeout is classified as timed out', async () => {

@@ -32,7 +32,7 @@ describe('a 3-agent team: the leader fans out to two members', () => {
     expect(replies.every((r) => r.recipient.senderId === 'u1' && r.channel === 'api')).toBe(true);
 
     // The members were addressed with provenance: header in the text, structured meta.
-    const tree = await h.services.views.tree(sent.conversationId);
+    const tree = await h.facets.views.tree(sent.conversationId);
     expect(tree.roots).toHaveLength(1);
     const root = tree.roots[0]!;
     expect(root).toMatchObject({ agentId: 'lead', cause: 'user', status: 'completed', depth: 0 });
@@ -69,7 +69,7 @@ describe('prototype keys in mention tags', () => {
     const sent = await h.orchestrator.submit({ message: '@roamer go', channel: 'api', sender: 'ana', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data.status).toBe('completed');
-    const tree = await h.services.views.tree(sent.conversationId);
+    const tree = await h.facets.views.tree(sent.conversationId);
     expect(tree.roots.map((r) => [r.agentId, r.children.length])).toEqual([['roamer', 0]]);
     expect(await h.stores.queue.counts()).toMatchObject({ pending: 0, processing: 0, dead: 0 });
   });

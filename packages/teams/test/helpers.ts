@@ -11,14 +11,14 @@ import { openStores, type StoreSet, type SqliteStores } from '@tinyagi/core/inte
 import { openPgStores, type PgStores } from '@tinyagi/core/pg';
 import { cleanupTemp, tempDir, waitFor } from '@tinyagi/test-kit';
 import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
-import { Orchestrator, orchestratorServices, type OrchestratorOptions, type OrchestratorServices } from '../src/index.ts';
+import { Orchestrator, orchestratorFacets, type OrchestratorOptions, type OrchestratorFacets } from '../src/index.ts';
 
 export interface Harness {
   dir: string;
   stores: StoreSet;
   orchestrator: Orchestrator;
-  /** The services on it (steering, approvals, chat room, conversation control and views), as the daemon builds them. */
-  services: OrchestratorServices;
+  /** The facets on it (steering, approvals, chat room, conversation control and views), as the daemon builds them. */
+  facets: OrchestratorFacets;
   settings: Settings;
   setSettings(next: Settings): void;
   close(): Promise<void>;
@@ -78,7 +78,7 @@ export async function harness(
     dir,
     stores,
     orchestrator,
-    services: orchestratorServices(orchestrator, steerRelayTimeoutMs !== undefined ? { steering: { relayTimeoutMs: steerRelayTimeoutMs } } : {}),
+    facets: orchestratorFacets(orchestrator, steerRelayTimeoutMs !== undefined ? { steering: { relayTimeoutMs: steerRelayTimeoutMs } } : {}),
     get settings() {
       return current;
     },

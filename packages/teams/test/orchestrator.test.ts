@@ -172,9 +172,9 @@ describe('chat rooms', () => {
   it('posts waiting for an agent are batched into one invocation, clearly separated', async () => {
     const log = recordingInvoker(invokeAgent);
     const h = await harness({ agents: { lead: echo(), a: echo() }, teams: { dev: { agents: ['lead', 'a'], leader_agent: 'lead' } } }, { invoke: log.invoke, start: false });
-    await h.services.chatRoom.post('dev', 'user', 'first post');
-    await h.services.chatRoom.post('dev', 'user', 'second post');
-    await expect(h.services.chatRoom.post('dev', 'stranger', 'x')).rejects.toThrow(/not a member/);
+    await h.facets.chatRoom.post('dev', 'user', 'first post');
+    await h.facets.chatRoom.post('dev', 'user', 'second post');
+    await expect(h.facets.chatRoom.post('dev', 'stranger', 'x')).rejects.toThrow(/not a member/);
     await h.orchestrator.start();
     await waitFor(async () => (await h.stores.queue.counts()).completed === 4 || undefined);
     expect(log.calls.map((c) => c.agentId).sort()).toEqual(['a', 'lead']);
@@ -198,14 +198,14 @@ describe('conversations', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@dev harden the parser', sender: 'Ana', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const entries = await h.services.views.transcript(sent.conversationId);
+    const entries = await h.facets.views.transcript(sent.conversationId);
     expect(entries.map((e) => [e.direction, e.from, e.to, e.text])).toEqual([
       ['in', 'Ana', '@lead', 'harden the parser'],
       ['out', '@lead', 'Ana', 'On it.\n→ @coder: add tests'],
       ['in', '@lead', '@coder', 'add tests'],
       ['out', '@coder', 'Ana', 'Tests added.'],
     ]);
-    const md = await h.services.views.transcriptMarkdown(sent.conversationId);
+    const md = await h.facets.views.transcriptMarkdown(sent.conversationId);
     expect(md).toContain('# harden the parser');
     expect(md).toContain('- Team: #dev');
     expect(md).toContain('**@lead → @coder**');

@@ -39,7 +39,7 @@ describe.concurrent('quota-aware scheduling', () => {
     const retry = await waitFor(async () => (await eventsOf(h.stores, { conversationId: limited.conversationId, types: ['queue.retry'] }))[0], 15_000, 'the retry');
     expect(retry.data).toMatchObject({ kind: 'rate_limited', attempts: 0 });
     expect(retry.data.retryInMs).toBeGreaterThan(2000);
-    await h.services.conversations.cancelMessage(limited.messageId);
+    await h.facets.conversations.cancelMessage(limited.messageId);
 
     const held = await h.orchestrator.submit({ agent: 'b', message: 'hello b', senderId: 'u1' });
     const other = await h.orchestrator.submit({ agent: 'c', message: 'hello c', senderId: 'u1' });
@@ -63,7 +63,7 @@ describe.concurrent('quota-aware scheduling', () => {
     const h = await harness(settings(12_000));
     const limited = await h.orchestrator.submit({ agent: 'a', message: 'LIMIT', senderId: 'u1' });
     const exhausted = await waitFor(async () => (await eventsOf(h.stores, { types: ['runtime.quota'] }))[0], 15_000, 'the quota event');
-    await h.services.conversations.cancelMessage(limited.messageId);
+    await h.facets.conversations.cancelMessage(limited.messageId);
     await h.orchestrator.stop(2000);
 
     const next = new Orchestrator({ stores: h.stores, getSettings: () => h.settings, sweepMs: 200 });
@@ -102,7 +102,7 @@ describe.concurrent('quota failover: fallback_provider', () => {
       await waitForCompletion(h, first.conversationId);
       const limitedMsg = await h.orchestrator.submit({ agent: 'a', message: 'LIMIT', senderId: 'u1' });
       const exhausted = await waitFor(async () => (await eventsOf(h.stores, { types: ['runtime.quota'] }))[0], 15_000, 'the quota event');
-      await h.services.conversations.cancelMessage(limitedMsg.messageId);
+      await h.facets.conversations.cancelMessage(limitedMsg.messageId);
 
       const onFallback = await h.orchestrator.submit({ agent: 'b', message: 'during the hold', senderId: 'u1' });
       const waiting = await h.orchestrator.submit({ agent: 'c', message: 'during the hold', senderId: 'u1' });

@@ -26,10 +26,10 @@ describe('steering with several nodes', () => {
       const remote = await api.orchestrator.submit({ message: '@far wait', senderId: 'u1' });
       const remoteRun = await waitFor(() => w1.status().running.find((r) => r.conversationId === remote.conversationId));
       // Relayed to w1, which applies it and answers; a second pause is refused by w1's board.
-      expect(await api.services.steering.steer(remoteRun.runId, 'pause')).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(remoteRun.runId, 'pause')).toMatchObject({ accepted: true });
       expect(w1.status().paused).toEqual([remoteRun.runId]);
-      expect(await api.services.steering.steer(remoteRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
-      expect(await api.services.steering.steer(remoteRun.runId, 'resume')).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(remoteRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+      expect(await api.facets.steering.steer(remoteRun.runId, 'resume')).toMatchObject({ accepted: true });
       expect(w1.status().paused).toEqual([]);
       const answers = (await eventsOf(api.stores, { types: ['run.steered'] })).filter((e) => e.runId === remoteRun.runId);
       // Every command answered once, by the node that ran it, with the request it answers.
@@ -42,38 +42,38 @@ describe('steering with several nodes', () => {
       // A run still queued (far is busy) may start on any node that runs its agent: what is sent
       // now waits in the store, and the node that starts the run (w1) takes it over.
       const queued = await api.orchestrator.submit({ message: '@far the real task', senderId: 'u2' });
-      const queuedRun = (await api.services.views.tree(queued.conversationId)).roots[0]!;
+      const queuedRun = (await api.facets.views.tree(queued.conversationId)).roots[0]!;
       expect(queuedRun.status).toBe('queued');
-      expect(await api.services.steering.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
-      expect(await api.services.steering.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
-      expect(await api.services.steering.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+      expect(await api.facets.steering.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
       expect(api.orchestrator.status().paused).toEqual([]);
 
       // Running according to the database, but no node runs it (its node just died): no answer.
       const orphanConversation = await api.stores.runs.createConversation({ rootAgentId: 'near', channel: 'api' });
       const orphan = await api.stores.runs.createRun({ conversationId: orphanConversation.id, agentId: 'near', cause: 'user', channel: 'api' });
       await api.stores.runs.startRun(orphan.id);
-      const unanswered = await api.services.steering.steer(orphan.id, 'inject', { text: 'anyone?' });
+      const unanswered = await api.facets.steering.steer(orphan.id, 'inject', { text: 'anyone?' });
       expect(unanswered.accepted).toBe(false);
       expect(unanswered.reason).toContain('no node running the run answered');
 
       // This node's own runs are steered here, as with one process.
       const local = await api.orchestrator.submit({ message: '@near wait', senderId: 'u1' });
       const localRun = await waitFor(() => api.orchestrator.status().running.find((r) => r.conversationId === local.conversationId));
-      expect(await api.services.steering.steer(localRun.runId, 'inject', { text: 'more context' })).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(localRun.runId, 'inject', { text: 'more context' })).toMatchObject({ accepted: true });
 
       // Cancel goes through the queue: it reaches the run on w1, which stops it as soon as it
       // sees the run.cancelled event (the lease is a minute here: its renewal would take 20 s).
-      expect(await api.services.steering.steer(remoteRun.runId, 'cancel')).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(remoteRun.runId, 'cancel')).toMatchObject({ accepted: true });
       await waitForCompletion(api, remote.conversationId);
       expect((await api.stores.runs.getRun(remoteRun.runId))!.status).toBe('cancelled');
       await waitFor(() => !w1.status().running.some((r) => r.runId === remoteRun.runId), 10_000, 'w1 to stop the cancelled run');
-      await api.services.conversations.cancelRun(localRun.runId);
+      await api.facets.conversations.cancelRun(localRun.runId);
 
       // far is free: w1 starts the queued run paused, as it was told while queued; resume is relayed.
       await waitFor(() => w1.status().paused.includes(queuedRun.runId) || undefined);
       expect((await api.stores.runs.getRun(queuedRun.runId))!.status).toBe('running');
-      expect(await api.services.steering.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
+      expect(await api.facets.steering.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
       await waitForCompletion(api, queued.conversationId);
       expect((await api.stores.runs.getRun(queuedRun.runId))!.output).toContain('the real task\n\n[Message added by the operator]\nuse the staging server');
       expect(await steeredCommands(api.stores, queuedRun.runId)).toEqual([
@@ -113,9 +113,9 @@ describe('steering across a restart', () => {
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
-    const queuedRun = (await h.services.views.tree(second.conversationId)).roots[0]!;
-    expect(await h.services.steering.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
-    expect(await h.services.steering.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
+    const queuedRun = (await h.facets.views.tree(second.conversationId)).roots[0]!;
+    expect(await h.facets.steering.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
     await h.orchestrator.stop(100);
 
     // A lease of an hour: the blocker, claimed again by the new orchestrator and cancelled before
@@ -124,7 +124,7 @@ describe('steering across a restart', () => {
     await next.start();
     try {
       expect(next.status().paused).toEqual([queuedRun.runId]);
-      await new ConversationControl(next).cancelRun((await h.services.views.tree(blocker.conversationId)).roots[0]!.runId);
+      await new ConversationControl(next).cancelRun((await h.facets.views.tree(blocker.conversationId)).roots[0]!.runId);
       await waitFor(() => next.status().running.find((r) => r.runId === queuedRun.runId));
       expect(await new Steering(next).steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
       await waitForCompletion(h, second.conversationId);
@@ -142,9 +142,9 @@ describe('steering across a restart', () => {
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
-    const queuedRun = (await h.services.views.tree(second.conversationId)).roots[0]!;
-    expect(await h.services.steering.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toMatchObject({ accepted: true });
-    await h.services.conversations.cancelRun(blockerRun.runId);
+    const queuedRun = (await h.facets.views.tree(second.conversationId)).roots[0]!;
+    expect(await h.facets.steering.steer(queuedRun.runId, 'redirect', { text: 'do the other task' })).toMatchObject({ accepted: true });
+    await h.facets.conversations.cancelRun(blockerRun.runId);
     // The run takes the redirect at its first checkpoint, then the daemon stops mid-invocation (at the gate).
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     await h.orchestrator.stop(50);

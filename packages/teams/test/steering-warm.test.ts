@@ -53,14 +53,14 @@ it('a warm agent: inject is said to reach the running turn, and it does; per mes
   const h = await harness({ agents: { warm: { provider: 'fake-warm-steer', process: 'warm' }, cold: { provider: 'fake-warm-steer' } } });
   const sent = await h.orchestrator.submit({ message: '@warm WAIT_STEER build it', senderId: 'u1' });
   const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
-  const steering = await h.services.steering.ofRun(run.runId);
+  const steering = await h.facets.steering.ofRun(run.runId);
   const inject = steering.commands.find((c) => c.command === 'inject');
   expect(inject).toMatchObject({ midTurn: true, note: expect.stringContaining('Given to the running turn at once') });
   expect(steering.commands.find((c) => c.command === 'pause')).toMatchObject({ midTurn: false, note: expect.stringContaining('cannot hold its turn') });
   expect(steering.commands.find((c) => c.command === 'cancel')?.note).toContain('warm process stays');
   // The turn is on the warm process (input sent before it starts joins the turn's prompt instead).
   await waitFor(() => sessionPool.list().some((s) => s.agentId === 'warm' && s.busy));
-  const outcome = await h.services.steering.steer(run.runId, 'inject', { text: 'use the blue one' });
+  const outcome = await h.facets.steering.steer(run.runId, 'inject', { text: 'use the blue one' });
   expect(outcome).toMatchObject({ accepted: true, effect: expect.stringContaining('Given to the running turn at once') });
   await waitForCompletion(h, sent.conversationId);
   const replies = await h.stores.outbox.list({ conversationId: sent.conversationId });
@@ -68,6 +68,6 @@ it('a warm agent: inject is said to reach the running turn, and it does; per mes
 
   const cold = await h.orchestrator.submit({ message: '@cold SLOW 3000 task', senderId: 'u2' });
   const coldRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === cold.conversationId));
-  const coldInject = (await h.services.steering.ofRun(coldRun.runId)).commands.find((c) => c.command === 'inject');
+  const coldInject = (await h.facets.steering.ofRun(coldRun.runId)).commands.find((c) => c.command === 'inject');
   expect(coldInject).toMatchObject({ midTurn: false, note: expect.stringContaining('cannot take input mid-turn') });
 });

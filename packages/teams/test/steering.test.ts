@@ -18,18 +18,18 @@ describe('steering a run', () => {
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
-    const queuedRun = (await h.services.views.tree(second.conversationId)).roots[0]!;
+    const queuedRun = (await h.facets.views.tree(second.conversationId)).roots[0]!;
     expect(queuedRun.status).toBe('queued');
 
-    expect(await h.services.steering.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
-    expect(await h.services.steering.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
-    await h.services.conversations.cancelRun(blockerRun.runId);
+    expect(await h.facets.steering.steer(queuedRun.runId, 'pause')).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(queuedRun.runId, 'pause')).toEqual({ accepted: false, reason: 'the run is already paused' });
+    await h.facets.conversations.cancelRun(blockerRun.runId);
     await waitFor(() => h.orchestrator.status().running.find((r) => r.runId === queuedRun.runId));
     expect(h.orchestrator.status().paused).toEqual([queuedRun.runId]);
     expect(log.calls.filter((c) => c.prompt.includes('real task'))).toHaveLength(0);
 
-    expect(await h.services.steering.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
-    expect(await h.services.steering.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(queuedRun.runId, 'inject', { text: 'use the staging server' })).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(queuedRun.runId, 'resume')).toMatchObject({ accepted: true });
     await waitForCompletion(h, second.conversationId);
     expect((await h.stores.runs.getRun(queuedRun.runId))!.output).toBe('got: the real task\n\n[Message added by the operator]\nuse the staging server');
     expect(await steeredCommands(h.stores, queuedRun.runId)).toEqual([
@@ -50,14 +50,14 @@ describe('steering a run', () => {
     const sent = await h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
-    const answer = await h.services.steering.steer(run.runId, 'redirect', { text: 'do Y instead', by: 'TinyOffice' });
+    const answer = await h.facets.steering.steer(run.runId, 'redirect', { text: 'do Y instead', by: 'TinyOffice' });
     expect(answer).toEqual({ accepted: true, effect: 'Replaces the task at its next step; if the turn ends first, the turn restarts with the new instruction (the first answer is dropped).' });
     gate.open('mull');
     await waitForCompletion(h, sent.conversationId);
     expect((await h.stores.runs.getRun(run.runId))!.output).toBe('answer to: do X\n\n[New instruction from the operator; it replaces your previous task]\ndo Y instead (turn 1)');
     expect((await h.stores.agentSessions.get('mull', 'shared'))?.turns).toBe(1);
     expect(await statusLines(h.stores, run.runId)).toEqual(['operator input (redirect) applied inside turn 1']);
-    expect(await h.services.steering.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
+    expect(await h.facets.steering.steer(run.runId, 'inject', { text: 'too late' })).toMatchObject({ accepted: false });
     // The human gets one reply: the run's final answer.
     expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(1);
   });
@@ -70,13 +70,13 @@ describe('steering a run', () => {
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     // Paused while the turn is under way (held at its gate), not before it began.
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the invocation to begin');
-    expect(await h.services.steering.steer(run.runId, 'pause', { by: 'the TUI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('Holds the run at its next step') });
+    expect(await h.facets.steering.steer(run.runId, 'pause', { by: 'the TUI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('Holds the run at its next step') });
     gate.open('slow');
     await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused inside turn 1, until the run is resumed') || undefined, 10_000, 'the run to hold');
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
     expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
-    expect(await h.services.steering.steer(run.runId, 'inject', { text: 'mind the tests', by: 'the TUI' })).toMatchObject({ accepted: true });
-    expect(await h.services.steering.steer(run.runId, 'resume', { by: 'the TUI' })).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(run.runId, 'inject', { text: 'mind the tests', by: 'the TUI' })).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(run.runId, 'resume', { by: 'the TUI' })).toMatchObject({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect((await h.stores.runs.getRun(run.runId))!.output).toBe('done: the task\n\n[Message added by the operator while you were working]\nmind the tests');
   });
@@ -85,20 +85,20 @@ describe('steering a run', () => {
     const h = await harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { rules: [{ match: 'wait', fail: 'hang' }] } } } });
     const sent = await h.orchestrator.submit({ message: '@strict wait', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
-    const refused = await h.services.steering.steer(run.runId, 'inject', { text: 'hi' });
+    const refused = await h.facets.steering.steer(run.runId, 'inject', { text: 'hi' });
     expect(refused.accepted).toBe(false);
     expect(refused.reason).toContain('agents.strict.steering does not allow "inject"');
-    expect(await h.services.steering.steer(run.runId, 'cancel')).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(run.runId, 'cancel')).toMatchObject({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('cancelled');
-    expect(await h.services.steering.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
+    expect(await h.facets.steering.steer(run.runId, 'cancel')).toEqual({ accepted: false, reason: 'the run has already ended (cancelled)' });
     const events = (await eventsOf(h.stores, { types: ['run.steered'] })).map((e) => [e.data.command, e.data.accepted]);
     expect(events).toEqual([
       ['inject', false],
       ['cancel', true],
       ['cancel', false],
     ]);
-    await expect(h.services.steering.steer('run_missing', 'pause')).rejects.toThrow(/No run with id run_missing/);
+    await expect(h.facets.steering.steer('run_missing', 'pause')).rejects.toThrow(/No run with id run_missing/);
   });
 });
 
@@ -122,12 +122,12 @@ describe('steering an HTTP agent inside one invocation', () => {
       });
       const sent = await h.orchestrator.submit({ message: '@thinker answer the question', senderId: 'u1' });
       await childStarted;
-      const parent = (await h.services.views.tree(sent.conversationId)).roots[0]!;
-      expect(await h.services.steering.steer(parent.runId, 'inject', { text: 'cite your source' })).toMatchObject({
+      const parent = (await h.facets.views.tree(sent.conversationId)).roots[0]!;
+      expect(await h.facets.steering.steer(parent.runId, 'inject', { text: 'cite your source' })).toMatchObject({
         accepted: true,
         effect: expect.stringContaining('at its next model call (between tool rounds)'),
       });
-      expect((await h.services.steering.ofRun(parent.runId)).commands.filter((c) => c.midTurn).map((c) => c.command)).toEqual(['pause', 'inject', 'redirect', 'cancel']);
+      expect((await h.facets.steering.ofRun(parent.runId)).commands.filter((c) => c.midTurn).map((c) => c.command)).toEqual(['pause', 'inject', 'redirect', 'cancel']);
       gate.open('helper');
       await waitForCompletion(h, sent.conversationId);
 
@@ -171,13 +171,13 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     const h = await harness({ agents: cliAgents }, { invoke: log.invoke });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:gate=turn1 FAKE:reply=first answer', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
-    const capabilities = await h.services.steering.ofRun(run.runId);
+    const capabilities = await h.facets.steering.ofRun(run.runId);
     expect(capabilities).toMatchObject({ runtime: 'claude-code', status: 'running', paused: false });
     expect(capabilities.commands.find((c) => c.command === 'pause')).toMatchObject({ allowed: true, midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
 
     // Paused once the CLI's turn is under way (before it, the run would simply not start its turn); the CLI answers when the gate opens.
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the turn to begin');
-    const paused = await h.services.steering.steer(run.runId, 'pause', { by: 'TinyOffice' });
+    const paused = await h.facets.steering.steer(run.runId, 'pause', { by: 'TinyOffice' });
     expect(paused).toMatchObject({ accepted: true, effect: expect.stringContaining('the answer is held, not posted, until you resume') });
     gate.open('turn1');
     await waitFor(async () => (await statusLines(h.stores, run.runId)).includes('paused: turn 1 finished; its answer is held until the run is resumed') || undefined, 15_000, 'the answer to be held');
@@ -185,10 +185,10 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     expect((await h.stores.runs.getRun(run.runId))!.status).toBe('running');
     expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
     expect((await h.stores.runs.mustGetConversation(sent.conversationId)).status).toBe('active');
-    expect((await h.services.steering.ofRun(run.runId)).paused).toBe(true);
+    expect((await h.facets.steering.ofRun(run.runId)).paused).toBe(true);
 
-    expect(await h.services.steering.steer(run.runId, 'inject', { text: 'also add tests', by: 'the CLI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('one more turn') });
-    expect(await h.services.steering.steer(run.runId, 'resume', { by: 'TinyOffice' })).toMatchObject({ accepted: true });
+    expect(await h.facets.steering.steer(run.runId, 'inject', { text: 'also add tests', by: 'the CLI' })).toMatchObject({ accepted: true, effect: expect.stringContaining('one more turn') });
+    expect(await h.facets.steering.steer(run.runId, 'resume', { by: 'TinyOffice' })).toMatchObject({ accepted: true });
     await waitForCompletion(h, sent.conversationId);
     // Two invocations: the second was sent the injected text, and its answer is the one posted, once.
     expect(log.calls.map((c) => c.prompt)).toEqual(['FAKE:gate=turn1 FAKE:reply=first answer', '[Message added by the operator while you were working]\nalso add tests']);
@@ -198,19 +198,19 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     expect(replies.map((r) => r.text)).toEqual([expect.stringContaining(output)]);
     expect(await statusLines(h.stores, run.runId)).toContain('operator input (injected message): one more turn (turn 2)');
 
-    const tree = await h.services.views.tree(sent.conversationId);
+    const tree = await h.facets.views.tree(sent.conversationId);
     expect(tree.roots[0]!.steering?.map((e) => [e.command, e.by, e.text ?? null])).toEqual([
       ['pause', 'TinyOffice', null],
       ['inject', 'the CLI', 'also add tests'],
       ['resume', 'TinyOffice', null],
     ]);
-    const transcript = await h.services.views.transcript(sent.conversationId);
+    const transcript = await h.facets.views.transcript(sent.conversationId);
     expect(transcript.filter((e) => e.steering).map((e) => [e.from, e.to, e.text.split('\n')[0]])).toEqual([
       ['TinyOffice', '@cc', '[Paused]'],
       ['the CLI', '@cc', '[Injected] also add tests'],
       ['TinyOffice', '@cc', '[Resumed]'],
     ]);
-    expect(await h.services.views.transcriptMarkdown(sent.conversationId)).toContain('**the CLI → @cc**');
+    expect(await h.facets.views.transcriptMarkdown(sent.conversationId)).toContain('**the CLI → @cc**');
   });
 
   for (const [cli, provider] of [
@@ -230,8 +230,8 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
       const h = await harness({ agents: { c: { provider } } }, { invoke: log.invoke });
       const sent = await h.orchestrator.submit({ agent: 'c', message: 'FAKE:reply=first answer', senderId: 'u1' });
       const run = await waitFor(() => (log.calls.length === 1 ? h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId) : undefined), 10_000, 'the turn');
-      expect((await h.services.steering.ofRun(run.runId)).commands.find((c) => c.command === 'pause')).toMatchObject({ midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
-      expect(await h.services.steering.steer(run.runId, 'pause', { by: 'the CLI' })).toMatchObject({ accepted: true });
+      expect((await h.facets.steering.ofRun(run.runId)).commands.find((c) => c.command === 'pause')).toMatchObject({ midTurn: false, note: expect.stringContaining('cannot pause mid-turn') });
+      expect(await h.facets.steering.steer(run.runId, 'pause', { by: 'the CLI' })).toMatchObject({ accepted: true });
       open();
       await waitFor(
         async () => (await statusLines(h.stores, run.runId)).includes('paused: turn 1 finished; its answer is held until the run is resumed') || undefined,
@@ -239,8 +239,8 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
         'the answer to be held',
       );
       expect(await h.stores.outbox.list({ conversationId: sent.conversationId })).toHaveLength(0);
-      expect(await h.services.steering.steer(run.runId, 'inject', { text: 'FAKE:reply=second answer', by: 'the CLI' })).toMatchObject({ accepted: true });
-      expect(await h.services.steering.steer(run.runId, 'resume', { by: 'the CLI' })).toMatchObject({ accepted: true });
+      expect(await h.facets.steering.steer(run.runId, 'inject', { text: 'FAKE:reply=second answer', by: 'the CLI' })).toMatchObject({ accepted: true });
+      expect(await h.facets.steering.steer(run.runId, 'resume', { by: 'the CLI' })).toMatchObject({ accepted: true });
       await waitForCompletion(h, sent.conversationId);
       expect(log.calls).toHaveLength(2);
       expect((await h.stores.runs.getRun(run.runId))!.output).toBe('second answer');
@@ -255,7 +255,7 @@ describe('steering a CLI agent (the fake Claude Code CLI)', () => {
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'FAKE:gate=turn1 FAKE:reply=the old task done', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId), 10_000, 'the run');
     await waitFor(() => log.calls.length === 1 || undefined, 10_000, 'the turn to begin');
-    expect(await h.services.steering.steer(run.runId, 'redirect', { text: 'FAKE:reply=the new task done', by: 'TinyOffice' })).toMatchObject({
+    expect(await h.facets.steering.steer(run.runId, 'redirect', { text: 'FAKE:reply=the new task done', by: 'TinyOffice' })).toMatchObject({
       accepted: true,
       effect: expect.stringContaining('the turn restarts with the new instruction'),
     });

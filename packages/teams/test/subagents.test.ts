@@ -61,7 +61,7 @@ describe('recursive sub-agents', () => {
       expect.objectContaining({ name: 'probe', code: 'DEPTH_LIMIT', depth: 3, maxDepth: 2 }),
     ]);
 
-    const tree = await h.services.views.tree(sent.conversationId);
+    const tree = await h.facets.views.tree(sent.conversationId);
     const root = tree.roots[0]!;
     expect(root).toMatchObject({ agentId: 'root', depth: 0, status: 'completed' });
     expect(root.children.map((c) => [c.agentId, c.depth, c.status])).toEqual([
@@ -125,7 +125,7 @@ describe('recursive sub-agents', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@root go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    expect((await h.stores.runs.getRun((await h.services.views.tree(sent.conversationId)).roots[0]!.runId))!.output).toBe(
+    expect((await h.stores.runs.getRun((await h.facets.views.tree(sent.conversationId)).roots[0]!.runId))!.output).toBe(
       'w ok\nw ok\n[spawn_agent CHILD_LIMIT] child limit reached: this run already started 2 sub-agents (limit 2).',
     );
 
@@ -170,7 +170,7 @@ describe('recursive sub-agents', () => {
     const [rejected] = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
     expect(rejected?.data).toMatchObject({ code: 'BUDGET_EXCEEDED', rule: 'conversation_usd', limit: 0.05 });
     expect(rejected?.data.actual).toBeCloseTo(0.06);
-    const root = (await h.services.views.tree(sent.conversationId)).roots[0]!;
+    const root = (await h.facets.views.tree(sent.conversationId)).roots[0]!;
     expect((await h.stores.runs.getRun(root.runId))!.output).toContain('[spawn_agent BUDGET_EXCEEDED] budget exhausted');
     expect((await h.stores.runs.getConversation(sent.conversationId))!.costUsd).toBeCloseTo(0.06);
   });
@@ -194,7 +194,7 @@ describe('recursive sub-agents', () => {
     const exceeded = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.exceeded'] });
     expect(exceeded[0]?.data).toMatchObject({ rule: 'conversation_usd', action: 'stop-subagents' });
     expect(h.orchestrator.status().running.map((r) => r.agentId)).toEqual(['root']);
-    await h.services.conversations.cancelRun(rootRun.runId);
+    await h.facets.conversations.cancelRun(rootRun.runId);
     await waitForCompletion(h, sent.conversationId);
   });
 
@@ -221,10 +221,10 @@ describe('recursive sub-agents', () => {
     });
     const sent = await h.orchestrator.submit({ message: '@boss plan', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
-    const [first, second] = (await h.stores.runs.getRun((await h.services.views.tree(sent.conversationId)).roots[0]!.runId))!.output!.split('\n').filter((l) => l.startsWith('turn'));
+    const [first, second] = (await h.stores.runs.getRun((await h.facets.views.tree(sent.conversationId)).roots[0]!.runId))!.output!.split('\n').filter((l) => l.startsWith('turn'));
     expect(first).toBe('turn 1; previous:');
     expect(second).toContain('turn 2; previous: ');
-    expect((await h.stores.runs.getRun((await h.services.views.tree(sent.conversationId)).roots[0]!.runId))!.output).toContain('the code word is kiwi');
+    expect((await h.stores.runs.getRun((await h.facets.views.tree(sent.conversationId)).roots[0]!.runId))!.output).toContain('the code word is kiwi');
     const reused = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.reused'] });
     expect(reused.map((e) => e.data)).toEqual([expect.objectContaining({ name: 'helper', session: 's1', turn: 2 })]);
     expect(await h.stores.agentSessions.get('helper', subagentSessionKey(sent.conversationId, 's1'))).toMatchObject({ turns: 2 });
@@ -245,7 +245,7 @@ describe('recursive sub-agents', () => {
     expect(one).toMatchObject({ ok: true });
     expect(two.ok && two.text).toMatch(/^call 2 after "\[Task from @host[^\n]*\nfirst note"$/);
     expect(session.calls).toBe(2);
-    await h.services.conversations.cancelRun(parent.runId);
+    await h.facets.conversations.cancelRun(parent.runId);
     await waitForCompletion(h, sent.conversationId);
     expect(await h.orchestrator.spawn(parent.runId, { agent: 'memo', task: 'too late' })).toMatchObject({ ok: false, code: 'CANCELLED' });
   });

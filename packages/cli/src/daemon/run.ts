@@ -39,7 +39,7 @@ import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';
 import { registerBuiltinForgeKinds } from '@tinyagi/server/internal';
 import { mintChannelToken, mintRunToken } from '@tinyagi/server/internal';
-import { type Orchestrator, orchestratorServices, TaskFlow } from '@tinyagi/teams';
+import { type Orchestrator, orchestratorFacets, TaskFlow } from '@tinyagi/teams';
 import type { CliContext } from '../context.ts';
 import { pendingApprovalsByKind } from '../telemetry.ts';
 import { VERSION } from '../version.ts';
@@ -393,7 +393,7 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
           delivery,
           orchestrator: worker,
           // Steering, approvals, chat rooms, cancel and continue/stop, the conversation views: built on the pipeline.
-          orchestratorServices: orchestratorServices(worker),
+          orchestratorFacets: orchestratorFacets(worker),
           taskFlow,
           home: ctx.home,
           settingsFile: ctx.paths.settings,

@@ -38,7 +38,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       const by = decidedBy(auth, request, body.by);
       // `more_rounds` records the rounds it gives as its answer (the desk defaults it to the binding's maxRounds).
       const answer = body.decision === 'more_rounds' && body.rounds !== undefined ? String(body.rounds) : body.answer;
-      const decided = await ctx.orchestratorServices.approvals.decide(params.id, body.decision, by, body.reason, answer);
+      const decided = await ctx.facets.approvals.decide(params.id, body.decision, by, body.reason, answer);
       if (body.decision === 'allow_always') await (decided.kind === 'egress' ? addEgressHost(ctx, decided) : addAllowRule(ctx, decided));
       if (decided.kind === 'task_rounds') await carryOutAnswer(ctx, decided);
       return decided;
@@ -56,7 +56,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
           hint: 'Ask for fewer files at a time.',
         });
       }
-      const answer = await ctx.orchestratorServices.approvals.request(params.id, { tool: body.tool, input: body.input, ...(body.summary ? { summary: body.summary } : {}) });
+      const answer = await ctx.facets.approvals.request(params.id, { tool: body.tool, input: body.input, ...(body.summary ? { summary: body.summary } : {}) });
       return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
     },
   };

@@ -25,7 +25,7 @@ type Names =
 const HANDOFF_WINDOW = 20_000;
 
 export function conversationRoutes(ctx: ServerContext): RouteHandlers<Names> {
-  const { conversations, steering, views } = ctx.orchestratorServices;
+  const { conversations, steering, views } = ctx.facets;
   const answerConversation = async (id: string, decision: Decision) => {
     const answered = await conversations.continueOrStop(id, decision);
     return { conversationId: answered.conversationId, decision, reply: answered.reply ?? '' };

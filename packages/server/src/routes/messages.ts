@@ -58,6 +58,6 @@ export function messageRoutes(ctx: ServerContext): RouteHandlers<'sendMessage' |
       };
     },
 
-    cancelMessage: async ({ params, auth, request }) => await ctx.orchestratorServices.conversations.cancelMessage(params.id, `cancelled by ${requestedBy(auth, request)}`),
+    cancelMessage: async ({ params, auth, request }) => await ctx.facets.conversations.cancelMessage(params.id, `cancelled by ${requestedBy(auth, request)}`),
   };
 }

@@ -48,7 +48,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
         if (!reply.raw.writableFinished) gone.abort('denied: the agent stopped waiting for the answer');
       };
       reply.raw.once('close', onClose);
-      const answer = await ctx.orchestratorServices.approvals
+      const answer = await ctx.facets.approvals
         .askHuman(params.id, { question: body.question, ...(body.choices?.length ? { choices: body.choices } : {}) }, gone.signal)
         .finally(() => reply.raw.off('close', onClose));
       return answer.answered ? { answered: true as const, answer: answer.answer, decidedBy: answer.decidedBy } : { answered: false as const, reason: answer.reason };

@@ -48,7 +48,7 @@ export function teamRoutes(ctx: ServerContext): RouteHandlers<keyof typeof teams
 
     postChatroom: async ({ params, body }) => {
       requireTeam(ctx.settings(), params.id);
-      const result = await ctx.orchestratorServices.chatRoom.post(params.id, body.from ?? 'user', body.message);
+      const result = await ctx.facets.chatRoom.post(params.id, body.from ?? 'user', body.message);
       return { ...(result !== null && typeof result === 'object' ? result : {}), ok: true as const };
     },
   };

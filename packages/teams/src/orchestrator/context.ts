@@ -53,7 +53,7 @@ export interface ActiveRun {
   askApproval?: InvokeRequest['askApproval'];
   /** The run's `ask_human` while a turn runs (the desk's askHuman with this run's session and signal; run-actions.ts). */
   askHuman?: (question: HumanQuestion, signal?: AbortSignal) => Promise<HumanAnswer>;
-  /** A connection of the agent's sandboxed processes off its egress list, asked on this run while a turn runs (the desk's askEgress; services/approvals.ts). */
+  /** A connection of the agent's sandboxed processes off its egress list, asked on this run while a turn runs (the desk's askEgress; facets/approvals.ts). */
   askEgress?: (request: EgressRequest, signal: AbortSignal) => Promise<ApprovalAnswer>;
 }
 

@@ -6,9 +6,9 @@
  *   commit (run-effects.ts, in the transaction that completes the claimed messages) -> publish
  *
  * It is the pipeline only: taking messages in, running batches and sub-agents, its lifecycle.
- * The services a person uses on it are built on it by whoever serves them (services/: steering,
+ * The facets a person uses on it are built on it by whoever serves them (facets/: steering,
  * the approval desk's surfaces, chat rooms, cancel and continue/stop, the conversation views;
- * `orchestratorServices` builds them all); they share its in-process state through
+ * `orchestratorFacets` builds them all); they share its in-process state through
  * `orchestratorContext`, which is not part of the package's API.
  *
  * Observers (core's observer seam, docs/observers.md; `addObserver`) hear claims, runs started,
@@ -98,7 +98,7 @@ export interface OrchestratorStatus {
 let contextOf: (orchestrator: Orchestrator) => Ctx;
 
 /**
- * The in-process state an orchestrator shares with the services built on it (services/). For
+ * The in-process state an orchestrator shares with the facets built on it (facets/). For
  * this package only (not exported from its entries); a TypeError for anything that is not an
  * Orchestrator of this package.
  */
@@ -110,7 +110,7 @@ export class Orchestrator implements Spawner {
   static {
     contextOf = (orchestrator) => {
       if (typeof orchestrator !== 'object' || orchestrator === null || !(#ctx in orchestrator)) {
-        throw new TypeError('Not an Orchestrator of @tinyagi/teams: its services are built on one (new Orchestrator(…)).');
+        throw new TypeError('Not an Orchestrator of @tinyagi/teams: its facets are built on one (new Orchestrator(…)).');
       }
       return orchestrator.#ctx;
     };

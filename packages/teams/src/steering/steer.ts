@@ -2,7 +2,7 @@
  * A steering command applied to a run (docs/teams.md, "Steering a run"): checked against the run's
  * state and the agent's `steering` allowlist, applied to this process's steering board (or, a
  * cancel, to the run tree), relayed to the node that runs the run when another one does
- * (relay.ts), and answered with `run.steered`. The Steering service (services/steering.ts) calls
+ * (relay.ts), and answered with `run.steered`. The Steering facet (facets/steering.ts) calls
  * it for a person's command; the orchestrator calls it for a command another node relayed here.
  */
 import { TERMINAL_RUN_STATUSES, TinyError, warmCapabilities, type RunStatus } from '@tinyagi/core';

@@ -1,7 +1,8 @@
 /**
- * The services beside an orchestrator's pipeline, built together for whoever serves an API on it
- * (the daemon, `@tinyagi/server`): steering, the approval desk's surfaces, the chat rooms, the
- * conversation controls (cancel, continue or stop) and the conversation views.
+ * The facets of an orchestrator: what a person's request uses beside its pipeline, built
+ * together for whoever serves an API on it (the daemon, `@tinyagi/server`): steering, the
+ * approval desk's surfaces, the chat rooms, the conversation controls (cancel, continue or stop)
+ * and the conversation views.
  */
 import { orchestratorContext, type Orchestrator } from '../orchestrator/orchestrator.ts';
 import { Approvals } from './approvals.ts';
@@ -10,7 +11,7 @@ import { ConversationControl } from './conversation-control.ts';
 import { ConversationViews } from './conversation-views.ts';
 import { Steering, type SteeringOptions } from './steering.ts';
 
-export interface OrchestratorServices {
+export interface OrchestratorFacets {
   steering: Steering;
   approvals: Approvals;
   chatRoom: ChatRoom;
@@ -18,12 +19,12 @@ export interface OrchestratorServices {
   views: ConversationViews;
 }
 
-export interface OrchestratorServicesOptions {
+export interface OrchestratorFacetsOptions {
   steering?: SteeringOptions;
 }
 
-/** Every service of `orchestrator` (a TypeError for anything that is not one of this package's Orchestrators). */
-export function orchestratorServices(orchestrator: Orchestrator, options: OrchestratorServicesOptions = {}): OrchestratorServices {
+/** Every facet of `orchestrator` (a TypeError for anything that is not one of this package's Orchestrators). */
+export function orchestratorFacets(orchestrator: Orchestrator, options: OrchestratorFacetsOptions = {}): OrchestratorFacets {
   return {
     steering: new Steering(orchestrator, options.steering),
     approvals: new Approvals(orchestrator),
