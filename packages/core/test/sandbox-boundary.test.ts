@@ -20,6 +20,7 @@ import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
 import { boundaryFor, closeHostBridges, hiddenPaths, SANDBOX_INIT, type Boundary } from '../src/sandbox/boundary.ts';
 import { cgroupLimitBytes } from '../src/sandbox/cgroup.ts';
 import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
+import { SandboxRefusal } from '../src/sandbox/refusal.ts';
 import { runSelfTest } from '../src/sandbox/self-test.ts';
 import type { SandboxSpec } from '../src/sandbox/spec.ts';
 
@@ -519,11 +520,8 @@ describe('a machine that cannot enforce it', () => {
     recordMachineCheck(check);
     try {
       expect(() => boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(/sandbox "required".*setting up uid map: Permission denied/);
-      try {
-        boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env);
-      } catch (err) {
-        expect(isInvokeError(err) && err.kind).toBe('permanent');
-      }
+      // The sandbox refuses in its own words (SandboxRefusal); the invoker makes it permanent: the message fails once.
+      expect(() => boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(SandboxRefusal);
       const on = boundaryFor('relaxed', { ...spec, mode: 'on' }, workspace, env);
       expect(on?.boundary).toBeUndefined();
       expect(on?.degraded?.reason).toContain('Permission denied');
@@ -534,11 +532,29 @@ describe('a machine that cannot enforce it', () => {
       expect(base.boundary).toBeUndefined();
       expect(base.env.HOME).toBe(process.env.HOME);
       expect(events).toEqual([{ type: 'status', message: expect.stringMatching(/^sandbox degraded: runs unconfined \(.*setting up uid map: Permission denied/) }]);
-      expect(() =>
-        cliRunBase({ agentId: 'strict', target: { ...target, sandbox: { ...spec, mode: 'required' } }, prompt: '', systemPrompt: '', cwd: workspace }, { binary: 'claude', installHint: '' }),
-      ).toThrow(/sandbox "required"/);
+      let refused: unknown;
+      try {
+        cliRunBase({ agentId: 'strict', target: { ...target, sandbox: { ...spec, mode: 'required' } }, prompt: '', systemPrompt: '', cwd: workspace }, { binary: 'claude', installHint: '' });
+      } catch (err) {
+        refused = err;
+      }
+      expect(isInvokeError(refused) && refused.kind).toBe('permanent');
+      expect(refused).toMatchObject({ message: expect.stringContaining('sandbox "required"'), hint: expect.stringContaining('agents.strict.sandbox') });
     } finally {
       recordMachineCheck(quickCheck(daemonEnv));
+    }
+  });
+
+  it("a socket path longer than a Unix socket's is the sandbox's refusal, and to the invoker's runners a permanent failure with the fix", async () => {
+    const b = boundary('a'.repeat(120));
+    await expect(b.wrap({ command: 'true', args: [], env: b.env({ PATH: daemonEnv.PATH, HOME: home }) })).rejects.toBeInstanceOf(SandboxRefusal);
+    for (const start of [() => runInside('true', { b }), () => startWarmNode(b, '')]) {
+      const err = await start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isInvokeError(err) && err.kind).toBe('permanent');
+      expect(err).toMatchObject({ message: expect.stringContaining('longer than a Unix socket path may be'), hint: expect.stringContaining('shorter TINYAGI_HOME') });
     }
   });
 });

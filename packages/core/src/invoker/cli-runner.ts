@@ -10,11 +10,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from './bounded-text.ts';
-import { addSpend, failureFromText, InvokeError } from './invoke-error.ts';
+import { addSpend, failureFromText, fromSandboxRefusal, InvokeError } from './invoke-error.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
 import { buildChildEnv } from './child-env.ts';
 import { privateTempRoot } from './private-temp.ts';
-import { boundaryFor, type Boundary, type WrappedSpawn } from '../sandbox/boundary.ts';
+import type { Boundary, WrappedSpawn } from '../sandbox/boundary.ts';
+import { agentBoundary } from './agent-boundary.ts';
 import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';
 
@@ -86,7 +87,7 @@ export async function runCliProcess(opts: CliRunOptions): Promise<CliRunOutcome>
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return spawnFailure(opts, code, err);
-      throw err;
+      throw fromSandboxRefusal(err);
     }
   }
   // node:child_process directly: execa's per-spawn machinery was a third of the daemon's CPU per message (docs/profiling.md).
@@ -281,7 +282,7 @@ export interface CliRuntimeDefaults {
  */
 export function cliRunBase(req: InvokeRequest, defaults: CliRuntimeDefaults): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
   const what = `${defaults.binary} (agent ${req.agentId})`;
-  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd);
+  const decision = agentBoundary(req);
   if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
   const env = buildChildEnv({
     agentId: req.agentId,

@@ -7,6 +7,7 @@
  * - cancelled: the caller aborted; never retried
  */
 import { TinyError, type TinyErrorCode } from '../errors.ts';
+import { SandboxRefusal } from '../sandbox/refusal.ts';
 import type { InvokeUsage } from './types.ts';
 
 export type InvokeErrorKind = 'retryable' | 'permanent' | 'rate_limited' | 'timeout' | 'cancelled';
@@ -59,6 +60,16 @@ export class InvokeError extends TinyError {
 
 export function isInvokeError(err: unknown): err is InvokeError {
   return err instanceof InvokeError;
+}
+
+/**
+ * The sandbox's refusal to start a command (sandbox/refusal.ts: `required` on a machine without
+ * the boundary, a socket path too long) in the queue's terms: permanent, the message fails once,
+ * not retried. Any other error is returned as it is.
+ */
+export function fromSandboxRefusal(err: unknown): unknown {
+  if (!(err instanceof SandboxRefusal)) return err;
+  return new InvokeError('permanent', err.message, { ...(err.hint === undefined ? {} : { hint: err.hint }), cause: err });
 }
 
 /** What a failed attempt had already spent: usage a CLI reported on its error result, earlier turns. */

@@ -3,7 +3,7 @@
  * (runtimes/index.ts), which plugins extend with `registerRuntime`. Whatever a runtime throws leaves
  * here as an InvokeError, so the queue can always classify it.
  */
-import { InvokeError } from './invoke-error.ts';
+import { fromSandboxRefusal, InvokeError } from './invoke-error.ts';
 import { invokeWarm } from './warm/invoke-warm.ts';
 import { withToolsToken } from './tools-tokens.ts';
 import { findRuntime, runtimeKinds } from './runtimes/index.ts';
@@ -22,7 +22,8 @@ export async function invokeAgent(req: InvokeRequest): Promise<InvokeResult> {
     const warm = req.target.warm ? runtime.impl.warm : undefined;
     // A per-message CLI gets a tools token for its run (a warm process gets its own in invokeWarm).
     return await (warm ? invokeWarm(warm, req) : withToolsToken(req.env, (env) => runtime.impl.invoke({ ...req, env })));
-  } catch (err) {
+  } catch (caught) {
+    const err = fromSandboxRefusal(caught);
     if (err instanceof InvokeError) throw err;
     if (req.signal?.aborted) throw new InvokeError('cancelled', `Agent ${req.agentId}: cancelled.`, { cause: err });
     const message = err instanceof Error ? err.message : String(err);

@@ -6,6 +6,7 @@
 import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { McpServerSpec } from './mcp-servers.ts';
 import type { SandboxSpec } from '../sandbox/spec.ts';
+import type { QuotaReport } from '../sandbox/quota-report.ts';
 
 /** Where and how one agent runs: everything a runtime needs besides the message itself. */
 export interface InvokeTarget {
@@ -130,23 +131,8 @@ export type InvokeProgress =
   | { type: 'plan'; steps: PlanStep[] }
   | { type: 'usage'; inputTokens: number; outputTokens: number; cacheReadTokens?: number; model?: string };
 
-/**
- * A runtime's word on its account's rate limit or quota (Claude Code's `rate_limit_event`,
- * Codex's rate-limit notifications, an HTTP 429 with a reset time). The scheduler holds every
- * agent on the same account until `resetsAt` when `status` is `exhausted` (docs/sessions.md).
- */
-export interface QuotaReport {
-  /** `ok`: within the limit; `warning`: close to it; `exhausted`: refused until the reset. */
-  status: 'ok' | 'warning' | 'exhausted';
-  /** When the limit resets (ms since the epoch), if the runtime said. */
-  resetsAt?: number;
-  /** Which limit, as the runtime names it (`five_hour`, `seven_day`, `primary`, `requests`). */
-  limit?: string;
-  /** Share of the limit used, 0..1, when known. */
-  utilization?: number;
-  /** The runtime's own words, for status lines. */
-  message?: string;
-}
+/** A runtime's word on its account's rate limit or quota: the sandbox's shape (sandbox/quota-report.ts), which the model proxy reports too. */
+export type { QuotaReport };
 
 export interface InvokeRequest {
   agentId: string;

@@ -15,13 +15,14 @@ import type { EventLogApi } from '../events/store.ts';
 // The invoker's vocabulary only (its error and its types): the board never loads a runtime.
 import { addSpend, InvokeError, isInvokeError, spendOf } from '../invoker/invoke-error.ts';
 import type { InvokeTarget, QuotaReport } from '../invoker/types.ts';
+import { MIN_ERROR_HOLD_MS } from '../sandbox/quota-report.ts';
 import { type QuotaAccount, quotaAccount } from './account.ts';
 import type { QuotaHold, QuotaStoreApi } from './store.ts';
 
 /** An exhausted report without a reset time holds the account this long. */
 export const DEFAULT_QUOTA_HOLD_MS = 5 * 60_000;
-/** A `rate_limited` failure holds the whole account only when its wait is at least this long; shorter waits are the message's own backoff. */
-export const MIN_ERROR_HOLD_MS = 10_000;
+/** A `rate_limited` failure holds the whole account only when its wait is at least this long (sandbox/quota-report.ts: the model proxy goes by it too). */
+export { MIN_ERROR_HOLD_MS };
 /** No hold lasts longer than this (a reset time far in the future is a runtime's mistake). */
 export const MAX_QUOTA_HOLD_MS = 8 * 86_400_000;
 

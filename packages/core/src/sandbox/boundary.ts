@@ -31,7 +31,7 @@
  * Claude Code) go to the command alone (`interrupt`). Where no agent network can be joined, a
  * start bridges its own: sandbox-init runs first inside it and passes signals on (LAUNCHER).
  *
- * This module imports nothing of invoker/ but its vocabulary (invoke-error.ts).
+ * A refusal to start is a SandboxRefusal (refusal.ts); the invoker says what it means to a run.
  */
 import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
@@ -39,13 +39,13 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { RuntimeHome } from '@tinyagi/client/contract';
-import { InvokeError } from '../invoker/invoke-error.ts';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { CORE_ROOT } from '../package-root.ts';
 import { agentNet, closeAgentNets, joinedCommandPid, joinTools } from './agent-net.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { gitWorktreeMounts } from './git-worktree.ts';
 import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
+import { SandboxRefusal } from './refusal.ts';
 import { EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
 
 export { DEFAULT_SANDBOX_MEMORY_MB, EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
@@ -278,7 +278,7 @@ export type BoundaryDecision = { boundary: Boundary; degraded?: undefined } | { 
  * The boundary of one agent's CLI start, as its sandbox setting and the machine decide: none
  * (`sandbox` off), the boundary, or, for `on` on a machine that cannot enforce it, the problem
  * (the caller says so; the agent runs unconfined). `required` on such a machine throws a
- * permanent InvokeError naming the reason and the fix: the message fails once, not retried.
+ * SandboxRefusal naming the reason and the fix (the invoker fails the message once, not retried).
  */
 export function boundaryFor(agentId: string, sandbox: SandboxSpec | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): BoundaryDecision | undefined {
   if (!sandbox) return undefined;
@@ -290,8 +290,8 @@ export function boundaryFor(agentId: string, sandbox: SandboxSpec | undefined, c
 }
 
 /** The error of a `required` agent on a machine without the boundary. */
-export function requiredRefusal(agentId: string, problem: BoundaryProblem): InvokeError {
-  return new InvokeError('permanent', `Agent ${agentId} is set to sandbox "required" and the boundary is not enforced on this machine: ${problem.reason}.`, {
+export function requiredRefusal(agentId: string, problem: BoundaryProblem): SandboxRefusal {
+  return new SandboxRefusal(`Agent ${agentId} is set to sandbox "required" and the boundary is not enforced on this machine: ${problem.reason}.`, {
     hint: `${problem.fix}; or set agents.${agentId}.sandbox to "on" to let it run unconfined (docs/sandbox.md).`,
   });
 }
@@ -362,7 +362,7 @@ export class Boundary {
    */
   async wrap(request: WrapRequest): Promise<WrappedSpawn> {
     const bwrap = this.machine.bwrap;
-    if (!bwrap) throw new InvokeError('permanent', `Agent ${this.agentId}: the boundary has no bwrap.`);
+    if (!bwrap) throw new SandboxRefusal(`Agent ${this.agentId}: the boundary has no bwrap.`);
     const command = resolveCommand(request.command, request.env.PATH);
     for (const dir of [
       this.home,
@@ -387,7 +387,7 @@ export class Boundary {
     if (inbound.length > 0) mkdirSync(inboundDir, { recursive: true, mode: 0o700 });
     const tooLong = [...sockets, ...inbound].find(([, path]) => Buffer.byteLength(path) > MAX_SOCKET_PATH);
     if (tooLong) {
-      throw new InvokeError('permanent', `Agent ${this.agentId}: the sandbox's socket ${tooLong[1]} is longer than a Unix socket path may be (${MAX_SOCKET_PATH} bytes).`, {
+      throw new SandboxRefusal(`Agent ${this.agentId}: the sandbox's socket ${tooLong[1]} is longer than a Unix socket path may be (${MAX_SOCKET_PATH} bytes).`, {
         hint: 'Use a shorter TINYAGI_HOME (or agent id) for sandboxed agents.',
       });
     }

@@ -53,7 +53,7 @@ import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } fro
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { QuotaReport } from '../invoker/types.ts';
+import type { QuotaReport } from './quota-report.ts';
 import { callCostUsd } from './model-prices.ts';
 import { type ModelCallApi, type ModelCallUsage, usageMeter } from './model-usage.ts';
 import { type ModelApiFamily, type ModelUpstream, SANDBOX_MODEL_ADDRESS } from './model-upstream.ts';

@@ -1,5 +1,5 @@
 /**
- * A model call's answer as a quota report (the invoker's QuotaReport, which the quota board takes:
+ * A model call's answer as a quota report (QuotaReport, quota-report.ts, which the quota board takes:
  * docs/quotas.md), from its status and the provider's rate-limit headers:
  *
  * - Anthropic (https://docs.anthropic.com/en/api/rate-limits#response-headers):
@@ -9,13 +9,12 @@
  *   `x-ratelimit-limit-<limit>`, `x-ratelimit-remaining-<limit>`, `x-ratelimit-reset-<limit>`
  *   (a duration: `1s`, `6m0s`, `20ms`) for `requests` and `tokens`, and `retry-after`.
  *
- * A 429 whose wait is at least the board's MIN_ERROR_HOLD_MS says the account is exhausted until
+ * A 429 whose wait is at least MIN_ERROR_HOLD_MS (the board's hold) says the account is exhausted until
  * then (the board holds it); a shorter one is a warning (the CLI retries it itself). A success
  * says `ok` (a hold ends early on it), or `warning` when a limit has 10 % or less left.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { QuotaReport } from '../invoker/types.ts';
-import { MIN_ERROR_HOLD_MS } from '../quotas/board.ts';
+import { MIN_ERROR_HOLD_MS, type QuotaReport } from './quota-report.ts';
 
 /** A limit with this share or less left is reported as a warning. */
 const WARN_REMAINING = 0.1;

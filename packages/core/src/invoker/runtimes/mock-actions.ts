@@ -20,9 +20,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { InvokeError } from '../invoke-error.ts';
+import { fromSandboxRefusal, InvokeError } from '../invoke-error.ts';
 import type { InvokeRequest } from '../types.ts';
-import { boundaryFor } from '../../sandbox/boundary.ts';
+import { agentBoundary } from '../agent-boundary.ts';
 import { identityEnvOf } from '../../task-worktree/identity-env.ts';
 
 export type MockActionSpec =
@@ -212,9 +212,8 @@ async function execute(argv: string[], ctx: MockActionContext): Promise<Exit> {
   const { req } = ctx;
   const env = commandEnv(req);
   const [command, ...args] = argv as [string, ...string[]];
-  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd);
-  const boundary = decision?.boundary;
-  const wrapped = boundary ? await boundary.wrap({ command, args, env: boundary.env(env) }) : undefined;
+  const boundary = agentBoundary(req)?.boundary;
+  const wrapped = boundary ? await boundary.wrap({ command, args, env: boundary.env(env) }).catch((err: unknown) => Promise.reject(fromSandboxRefusal(err))) : undefined;
   return await new Promise<Exit>((resolvePromise) => {
     let output = '';
     let child: ChildProcess;

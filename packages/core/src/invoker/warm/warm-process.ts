@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { BoundedTail, LineSplitter } from '../bounded-text.ts';
+import { fromSandboxRefusal } from '../invoke-error.ts';
 import { assertWorkspace, spawnFailureError } from '../cli-runner.ts';
 import { privateTempRoot } from '../private-temp.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../../process-group.ts';
@@ -93,7 +94,7 @@ export class WarmProcess {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') throw spawnFailureError(opts, code, err);
-        throw err;
+        throw fromSandboxRefusal(err);
       }
     }
     let child: ChildProcess;
