@@ -63,9 +63,12 @@ export class PgMemoryStore implements MemoryStoreApi {
     const args: unknown[] = [terms.join(' | ')];
     const where = filterClauses(filter, (v) => `$${args.push(v)}`);
     args.push(filter.limit ?? 50);
+    // The matches first (MATERIALIZED: the GIN index finds them), then the filters: left to itself the planner
+    // may take the scope index and compute every row's tsvector (~100 ms at 10,000 entries, not ~1 ms).
     const rows = await this.#scope.query<ScoredRow>(
-      `SELECT *, ts_rank(to_tsvector('english', text), q) AS score FROM ${this.#t}, to_tsquery('english', $1) q
-       WHERE to_tsvector('english', text) @@ q${where.map((w) => ` AND ${w}`).join('')} ORDER BY score DESC, created_at DESC LIMIT $${args.length}`,
+      `WITH q AS (SELECT to_tsquery('english', $1) AS q),
+       hits AS MATERIALIZED (SELECT e.*, ts_rank(to_tsvector('english', e.text), q.q) AS score FROM ${this.#t} e, q WHERE to_tsvector('english', e.text) @@ q.q)
+       SELECT * FROM hits${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY score DESC, created_at DESC LIMIT $${args.length}`,
       args,
     );
     return rows.map((row) => ({ entry: toMemory(row), score: Number(row.score) }));
