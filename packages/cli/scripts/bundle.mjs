@@ -287,7 +287,7 @@ await build({
 // Every URL built from import.meta.url must still point at a file that exists from dist/ and
 // dist/chunks/ alike: the only ones allowed are listed here. (daemon.cjs reads import.meta.url
 // as a file in dist/chunks/ too.)
-const ALLOWED = new Set(['../bin.js', '../../../../apps/tinyoffice/']);
+const ALLOWED = new Set(['../bin.js', '../../../../apps/tinyoffice/', '../../office/']);
 const files = [
   'bin.js',
   ...readdirSync(join(root, 'dist/chunks'))

@@ -7,17 +7,17 @@
  * npm registry for the packages' own dependencies; one install per run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pack, type Publishable, publishablePackages } from './packing.ts';
 import { normalizeOutput, readmeCode, type ReadmeCode } from './readme.ts';
 import { missingEntryFiles, staleOutputs, undeclaredImports, workspaceConditions, workspaceSpecs, type PackedManifest } from './tarball.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const PACKAGES_DIR = resolve(HERE, '../..');
 const SELF = JSON.parse(readFileSync(join(HERE, '../package.json'), 'utf8')) as { devDependencies: Record<string, string> };
 const require = createRequire(import.meta.url);
 
@@ -25,24 +25,6 @@ const require = createRequire(import.meta.url);
 // proxy that took over 300 s once (2026-11-22). A stalled fetch is retried after 60 s.
 const INSTALL_TIMEOUT_MS = 600_000;
 const RUN_TIMEOUT_MS = 60_000;
-
-interface Publishable {
-  dir: string;
-  /** packages/<slug>: names the example files. */
-  slug: string;
-  manifest: PackedManifest;
-}
-
-function publishablePackages(): Publishable[] {
-  return readdirSync(PACKAGES_DIR, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(PACKAGES_DIR, entry.name, 'package.json')))
-    .map((entry) => {
-      const dir = join(PACKAGES_DIR, entry.name);
-      return { dir, slug: entry.name, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackedManifest };
-    })
-    .filter((p) => p.manifest.private !== true)
-    .sort((a, b) => a.slug.localeCompare(b.slug));
-}
 
 const packages = publishablePackages();
 
@@ -71,14 +53,6 @@ function run(command: string, args: string[], cwd: string, timeout: number): { s
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function pack(p: Publishable, destination: string): string {
-  const before = new Set(readdirSync(destination));
-  execFileSync('pnpm', ['pack', '--pack-destination', destination], { cwd: p.dir, stdio: 'pipe', timeout: RUN_TIMEOUT_MS });
-  const created = readdirSync(destination).filter((f) => f.endsWith('.tgz') && !before.has(f));
-  if (created.length !== 1) throw new Error(`pnpm pack in ${p.dir} made ${created.length} tarballs`);
-  return join(destination, created[0]!);
-}
-
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'tinyagi-pack-'));
   const tarballs = join(root, 'tarballs');
@@ -87,7 +61,6 @@ beforeAll(() => {
   mkdirSync(project);
 
   for (const p of packages) {
-    if (!existsSync(join(p.dir, 'dist'))) throw new Error(`${p.manifest.name} has no dist/: run \`pnpm build\` first`);
     const tarball = pack(p, tarballs);
     const unpacked = join(root, 'unpacked', p.slug);
     mkdirSync(unpacked, { recursive: true });

@@ -10,11 +10,16 @@
  * - PostgreSQL selected and not usable at start (unreachable, refused, too old, migrations that
  *   fail): `openSelectedStores` throws a DB_ERROR naming the masked URL, where it came from and
  *   the cause; the daemon exits non-zero and falls back to nothing (no SQLite file is created).
+ * - A database a newer TinyAGI migrated (a downgrade) is refused with DB_ERROR before anything
+ *   is opened for writing: this version would run on a schema it does not know.
  * - node-postgres and @tinyagi/core/pg are imported only when PostgreSQL is selected, so the
  *   SQLite default never loads them (the CLI bundle keeps them in a chunk of their own).
  */
-import { openStores } from '@tinyagi/core';
-import type { Durability, StoreSet } from '@tinyagi/core/internal';
+import { existsSync } from 'node:fs';
+import { openStores, TinyError } from '@tinyagi/core';
+import { type Durability, openDatabase, type StoreSet } from '@tinyagi/core/internal';
+import { newerMigrations } from '../doctor/migrations.ts';
+import { VERSION } from '../version.ts';
 import type { StorageSelection } from './storage-selection.ts';
 
 export { DATABASE_URL_ENV, STORAGE_DEFAULTS, describeStorage, selectStorage, storageChanged, type PostgresSelection, type StorageSelection } from './storage-selection.ts';
@@ -26,6 +31,7 @@ export interface OpenSelectedOptions {
 
 export async function openSelectedStores(selection: StorageSelection, options: OpenSelectedOptions = {}): Promise<StoreSet> {
   if (selection.backend === 'sqlite') {
+    refuseNewerDatabase(selection.file);
     return openStores({
       dbPath: selection.file,
       ...(options.durability !== undefined ? { durability: options.durability } : {}),
@@ -34,4 +40,24 @@ export async function openSelectedStores(selection: StorageSelection, options: O
   }
   const { openPostgresStores } = await import('./postgres.ts');
   return openPostgresStores(selection, options.maxAttempts);
+}
+
+/** The downgrade check of the SQLite file (PostgreSQL's is in core's migratePg). */
+function refuseNewerDatabase(file: string): void {
+  if (!existsSync(file)) return;
+  const db = openDatabase({ path: file, readonly: true });
+  let newer: number;
+  try {
+    newer = newerMigrations(db.sqlite);
+  } finally {
+    db.close();
+  }
+  if (newer === 0) return;
+  throw new TinyError(
+    'DB_ERROR',
+    `The database ${file} was migrated by a newer TinyAGI (${newer} migration${newer === 1 ? '' : 's'} that tinyagi ${VERSION} does not know): this version cannot run on it.`,
+    {
+      hint: 'Install the newer version again (`npm i -g tinyagi@latest`), or restore the backup taken before the upgrade (docs/install.md#upgrade).',
+    },
+  );
 }

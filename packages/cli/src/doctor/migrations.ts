@@ -38,3 +38,14 @@ export function pendingMigrations(sqlite: Sqlite, shipped = shippedMigrations())
   const newest = last.createdAt === null ? -Infinity : Number(last.createdAt);
   return shipped.filter((m) => m.when > newest).map((m) => m.tag);
 }
+
+/**
+ * How many recorded migrations are newer than every shipped one: a newer TinyAGI migrated this
+ * database, and this (older) installation would run on a schema it does not know.
+ */
+export function newerMigrations(sqlite: Sqlite, shipped = shippedMigrations()): number {
+  const table = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get();
+  if (table === undefined) return 0;
+  const newestShipped = Math.max(...shipped.map((m) => m.when));
+  return (sqlite.prepare('SELECT count(*) AS n FROM "__drizzle_migrations" WHERE created_at > ?').get(newestShipped) as { n: number }).n;
+}

@@ -1,13 +1,28 @@
 /**
- * Where TinyOffice (apps/tinyoffice) is, when this CLI runs from a checkout that has it.
+ * Where TinyOffice's static export is. Two places, the checkout first:
+ * - in a checkout of the repository, apps/tinyoffice/out (`pnpm build` makes it);
+ * - in an installed `tinyagi` package, its office/ folder: the same export, copied in when the
+ *   package is packed (scripts/office-into-package.mjs), so an install builds nothing.
+ * Both URLs are two folders above this module, from src/office, dist/office and the bundle's
+ * dist/chunks alike.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** apps/tinyoffice of the monorepo (src/office or dist/office -> ../../../../apps/tinyoffice). */
+/** apps/tinyoffice of the monorepo (src/office or dist/office -> ../../../../apps/tinyoffice), when this CLI runs from a checkout. */
 export function tinyOfficeDir(): string | undefined {
   const dir = fileURLToPath(new URL('../../../../apps/tinyoffice/', import.meta.url));
-  return existsSync(`${dir}package.json`) ? dir : undefined;
+  try {
+    return (JSON.parse(readFileSync(`${dir}package.json`, 'utf8')) as { name?: string }).name === 'tinyoffice' ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The export inside the installed package (office/ beside dist/), when it is there. */
+function packagedExportDir(): string | undefined {
+  const dir = fileURLToPath(new URL('../../office/', import.meta.url));
+  return existsSync(`${dir}index.html`) ? dir.replace(/\/$/, '') : undefined;
 }
 
 /** Whether TinyOffice can be opened: built (served by the daemon), in the checkout but not built, or absent. */
@@ -30,8 +45,12 @@ export function officeHint(): string {
 /** What to run when apps/tinyoffice is there but its static export is not. */
 export const BUILD_OFFICE = 'run `pnpm build` in the checkout, then `tinyagi restart`';
 
-/** The static export the daemon serves at / (built by `pnpm build`), when it exists. */
+/**
+ * The static export the daemon serves at /, when it exists. A checkout serves its own build
+ * (never a copy left in packages/cli/office by an interrupted `pnpm pack`).
+ */
 export function tinyOfficeExportDir(): string | undefined {
-  const dir = tinyOfficeDir();
-  return dir !== undefined && existsSync(`${dir}out/index.html`) ? `${dir}out` : undefined;
+  const checkout = tinyOfficeDir();
+  if (checkout !== undefined) return existsSync(`${checkout}out/index.html`) ? `${checkout}out` : undefined;
+  return packagedExportDir();
 }

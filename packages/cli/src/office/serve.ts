@@ -10,7 +10,7 @@ import { connect } from '../daemon/connection.ts';
 import { CliError } from '../output/cli-error.ts';
 import { println } from '../output/print.ts';
 import { style } from '../output/style.ts';
-import { tinyOfficeDir } from './locate.ts';
+import { tinyOfficeDir, tinyOfficeState } from './locate.ts';
 
 export interface OfficeOptions {
   /** Open the link in the default browser (default true). */
@@ -20,7 +20,7 @@ export interface OfficeOptions {
 }
 
 export function officeNotInstalled(): CliError {
-  return new CliError('NOT_AVAILABLE', 'TinyOffice is not part of this installation (apps/tinyoffice was not found).', {
+  return new CliError('NOT_AVAILABLE', 'TinyOffice is not part of this installation (neither apps/tinyoffice nor the package\'s office/ folder was found).', {
     hint: 'Everything it shows is available from the CLI: `tinyagi status`, `tinyagi conversation list`, `tinyagi team visualize`, `tinyagi chat`.',
   });
 }
@@ -29,7 +29,7 @@ export function loginUrl(base: string, code: string): string {
   return `${base.replace(/\/+$/, '')}/login#code=${encodeURIComponent(code)}`;
 }
 
-/** Whether the daemon serves the page (it does when apps/tinyoffice/out existed when it started). */
+/** Whether the daemon serves the page (it does when the export existed when it started: locate.ts). */
 async function servesOffice(apiUrl: string): Promise<boolean> {
   try {
     const res = await fetch(`${apiUrl.replace(/\/+$/, '')}/login`, { headers: { accept: 'text/html' } });
@@ -55,9 +55,10 @@ export async function serveOffice(ctx: CliContext, options: OfficeOptions = {}):
   const { client, apiUrl } = connect(ctx);
   const base = options.url ?? apiUrl;
   if (options.url === undefined && !(await servesOffice(apiUrl))) {
-    if (tinyOfficeDir() === undefined) throw officeNotInstalled();
-    throw new CliError('NOT_AVAILABLE', 'The running daemon does not serve TinyOffice (it was not built when the daemon started).', {
-      hint: 'Run `pnpm build` at the repository root, then `tinyagi restart`.',
+    const state = tinyOfficeState();
+    if (state === 'absent') throw officeNotInstalled();
+    throw new CliError('NOT_AVAILABLE', 'The running daemon does not serve TinyOffice (it was not there when the daemon started).', {
+      hint: tinyOfficeDir() === undefined || state === 'built' ? 'Run `tinyagi restart`.' : 'Run `pnpm build` at the repository root, then `tinyagi restart`.',
     });
   }
   const { code, expiresAt } = await client.createLoginCode();
@@ -69,7 +70,7 @@ export async function serveOffice(ctx: CliContext, options: OfficeOptions = {}):
 
 /** `start --open`: open TinyOffice when it exists; otherwise say so. */
 export async function openOffice(ctx: CliContext): Promise<void> {
-  if (tinyOfficeDir() === undefined) {
+  if (tinyOfficeState() === 'absent') {
     println(style.yellow(officeNotInstalled().message));
     return;
   }

@@ -42,6 +42,20 @@ export async function pgMigrationStatus(pool: Pool, schema: string): Promise<{ a
   return { applied: shipped.filter((tag) => done.has(tag)), pending: shipped.filter((tag) => !done.has(tag)) };
 }
 
+/**
+ * A schema a newer TinyAGI migrated (a downgrade) is refused: this version would run on tables it
+ * does not know. The check runs under the migration lock, before anything is applied.
+ */
+function refuseNewerSchema(schema: string, done: Set<string>, shipped: JournalEntry[]): void {
+  const known = new Set(shipped.map((e) => e.tag));
+  const unknown = [...done].filter((tag) => !known.has(tag)).sort();
+  if (unknown.length === 0) return;
+  throw new TinyError('DB_ERROR', `The PostgreSQL schema "${schema}" was migrated by a newer TinyAGI (${unknown.join(', ')}): this version cannot run on it.`, {
+    hint: 'Install the newer version again on every node (`npm i -g tinyagi@latest`), or restore the dump taken before the upgrade.',
+    details: { schema, unknown },
+  });
+}
+
 /** Returns the tags of the migrations it applied (empty when the schema was current). */
 export async function migratePg(pool: Pool, schema: string): Promise<string[]> {
   const ident = pgIdent(schema);
@@ -53,8 +67,10 @@ export async function migratePg(pool: Pool, schema: string): Promise<string[]> {
     await client.query(`SET LOCAL search_path TO ${ident}`);
     await client.query('CREATE TABLE IF NOT EXISTS tinyagi_migrations (tag text PRIMARY KEY, applied_at bigint NOT NULL)');
     const done = new Set((await client.query<{ tag: string }>('SELECT tag FROM tinyagi_migrations')).rows.map((r) => r.tag));
+    const shipped = shippedPgMigrations();
+    refuseNewerSchema(schema, done, shipped);
     const applied: string[] = [];
-    for (const entry of shippedPgMigrations()) {
+    for (const entry of shipped) {
       if (done.has(entry.tag)) continue;
       const sqlText = readFileSync(join(MIGRATIONS_DIR, `${entry.tag}.sql`), 'utf8');
       for (const statement of sqlText.split('--> statement-breakpoint')) {
