@@ -20,7 +20,7 @@ export interface OfficeOptions {
 }
 
 export function officeNotInstalled(): CliError {
-  return new CliError('NOT_AVAILABLE', 'TinyOffice is not part of this installation (neither apps/tinyoffice nor the package\'s office/ folder was found).', {
+  return new CliError('NOT_AVAILABLE', "TinyOffice is not part of this installation (neither apps/tinyoffice nor the package's office/ folder was found).", {
     hint: 'Everything it shows is available from the CLI: `tinyagi status`, `tinyagi conversation list`, `tinyagi team visualize`, `tinyagi chat`.',
   });
 }
