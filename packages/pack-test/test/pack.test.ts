@@ -18,6 +18,8 @@ import { normalizeOutput, readmeCode, type ReadmeCode } from './readme.ts';
 import { missingEntryFiles, staleOutputs, undeclaredImports, workspaceConditions, workspaceSpecs, type PackedManifest } from './tarball.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+/** The node every package needs: the workspace's own engines.node. */
+const ROOT_ENGINES_NODE = (JSON.parse(readFileSync(join(HERE, '../../../package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
 const SELF = JSON.parse(readFileSync(join(HERE, '../package.json'), 'utf8')) as { devDependencies: Record<string, string> };
 const require = createRequire(import.meta.url);
 
@@ -134,6 +136,15 @@ describe('publishable packages', () => {
   });
 
   describe.each(packages.map((p) => p.manifest.name))('%s tarball', (name) => {
+    it('carries its licence, README and the node it needs: LICENSE and README.md in the tarball, license, engines.node and files in the manifest', () => {
+      const p = packed.get(name)!;
+      const m = p.packedManifest as PackedManifest & { license?: string; engines?: { node?: string }; files?: string[] };
+      expect(['LICENSE', 'README.md'].filter((f) => !existsSync(join(p.unpacked, f)))).toEqual([]);
+      expect(m.license).toBe('MIT');
+      expect(m.engines?.node).toBe(ROOT_ENGINES_NODE);
+      expect(m.files?.length, 'an explicit files list: nothing but what users run').toBeGreaterThan(0);
+    });
+
     it('has only installable dependency specs and no workspace-only export condition', () => {
       expect(workspaceSpecs(packed.get(name)!.packedManifest)).toEqual([]);
       expect(workspaceConditions(packed.get(name)!.packedManifest)).toEqual([]);
