@@ -3,7 +3,7 @@
  * repository"): the built daemon and a real git repository (test-kit's gitRepos). The person
  * opens the project's Repository dialog, types the local path and two checks with one name; the
  * daemon's 400 is shown at the second check's name and the form keeps what was typed; renamed,
- * its copy/link rule is refused on disk (a symlink out of the repository) at the rule; fixed,
+ * its worktree file is refused on disk (a symlink out of the repository) at that file; fixed,
  * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
  * the dialog reopens with it (closing it with a change asks first; the focus goes back to its
  * button), and Unbind (confirmed, saying the worktrees stay) removes it.
@@ -23,9 +23,9 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
   try {
     const client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
     const { root, repoDir } = gitRepos();
-    // What a rule links must exist when the project is bound.
+    // What a worktree file links must exist when the project is bound.
     writeFileSync(join(repoDir, '.env'), 'A=1\n');
-    // A folder of the repository that is a symlink out of it: a rule through it passes the schema, not the daemon's disk check.
+    // A folder of the repository that is a symlink out of it: a worktree file through it passes the schema, not the daemon's disk check.
     mkdirSync(join(root, 'outside'));
     symlinkSync(join(root, 'outside'), join(repoDir, 'secrets'));
     const project = await client.createProject({ body: { name: 'Web' } });
@@ -37,9 +37,9 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     const dialog = page.getByRole('dialog', { name: 'Repository of Web' });
     await dialog.getByLabel('Local path (absolute)').fill(repoDir);
     await dialog.getByLabel('Remote', { exact: true }).fill('origin');
-    await dialog.getByRole('button', { name: 'Add a rule' }).click();
-    await dialog.getByLabel('Rule 1: path').fill('secrets/.env');
-    await dialog.getByLabel('Rule 1: as').selectOption('link');
+    await dialog.getByRole('button', { name: 'Add a file' }).click();
+    await dialog.getByLabel('File 1: path').fill('secrets/.env');
+    await dialog.getByLabel('File 1: as').selectOption('link');
     await dialog.getByRole('button', { name: 'Add a check' }).click();
     const first = dialog.getByRole('group', { name: 'Check 1' });
     await first.getByLabel('Name').fill('test');
@@ -71,10 +71,10 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
 
     await second.getByLabel('Name').fill('whitespace');
     await dialog.getByRole('button', { name: 'Bind' }).click();
-    // The schema passes; the rule leads out of the repository on disk: INVALID_PATH, at that rule.
+    // The schema passes; the file leads out of the repository on disk: INVALID_PATH, at that file.
     await expect(dialog.getByTestId('field-error-files.0.path')).toContainText('outside the repository');
-    await expect(dialog.getByLabel('Rule 1: path')).toBeFocused();
-    await dialog.getByLabel('Rule 1: path').fill('.env');
+    await expect(dialog.getByLabel('File 1: path')).toBeFocused();
+    await dialog.getByLabel('File 1: path').fill('.env');
     await dialog.getByRole('button', { name: 'Bind' }).click();
     await expect(dialog).toBeHidden();
     await expect(summary.getByTestId('repo-location')).toHaveText(repoDir);

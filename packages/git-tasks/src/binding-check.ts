@@ -7,12 +7,12 @@
  *   repository has no `main`) gets the repository's own default branch: `origin/HEAD`'s branch,
  *   else the checked-out one, so a `master` repository works with no flag (INVALID_PATH naming the
  *   branches otherwise);
- * - every copy and link rule names something that exists in the repository and stays inside it
- *   (project-repo.ts `resolveFileRules`);
- * - a link rule's target is visible inside the boundary of each agent that runs sandboxed on this
+ * - every worktree file names something that exists in the repository and stays inside it
+ *   (project-repo.ts `resolveWorktreeFiles`);
+ * - a linked worktree file's target is visible inside the boundary of each agent that runs sandboxed on this
  *   daemon (sandbox/boundary.ts `hiddenInSandbox`): a link into a folder the boundary hides (the
  *   temp folder, the home's hidden folders, TinyAGI's home) would be a dangling link there;
- * - a URL binding whose clone is not made yet is checked when it is cloned (its file rules' text only);
+ * - a URL binding whose clone is not made yet is checked when it is cloned (its worktree files' paths as written only);
  * - each check's kind and the forge's kind are registered here, and each kind finds nothing wrong
  *   with its entry (check-kinds/, forge-kind.ts): VALIDATION_FAILED naming the registered kinds,
  *   checked first, before the disk.
@@ -25,7 +25,7 @@ import { boundaryEnforced, type Env, hiddenInSandbox, ownEntry, sandboxSpecOf, t
 import { checkSpecProblems } from './check-kinds/index.ts';
 import { forgeBindingProblems, storedForgeBinding } from './forge-kind.ts';
 import { gitStatus } from './git.ts';
-import { resolveFileRules, resolveProjectRepo } from './project-repo.ts';
+import { resolveWorktreeFiles, resolveProjectRepo } from './project-repo.ts';
 
 /** The schema's default base branch (`ProjectRepoSchema`): a binding that gives none has it. */
 const SCHEMA_DEFAULT_BASE = 'main';
@@ -112,19 +112,19 @@ export async function checkProjectBinding(bound: ProjectRepo, options: BindingCh
   const env = options.env ?? process.env;
   const ctx = resolveProjectRepo(repo, { projectId: options.projectId ?? 'new', home: options.home });
   const label = repo.url !== undefined ? `The clone of ${repo.url} at` : 'The repository path';
-  const links = ctx.repo.files.filter((rule) => rule.mode === 'link');
+  const links = ctx.repo.files.filter((file) => file.mode === 'link');
   // A link's target is in the repository: each sandboxed agent's boundary must show it (the clone of a URL lives in TINYAGI_HOME, hidden).
   for (const agent of links.length === 0 ? [] : sandboxedAgents(options.settings, env)) {
-    for (const rule of links) {
-      const target = join(ctx.repoDir, rule.path);
+    for (const file of links) {
+      const target = join(ctx.repoDir, file.path);
       const hiddenBy = hiddenInSandbox(target, { env, tinyHome: agent.tinyHome, workspaceRoot: agent.workspaceRoot });
       if (hiddenBy === undefined) continue;
       throw new TinyError(
         'INVALID_PATH',
-        `The link rule "${rule.path}" points at ${target}, which the sandbox of the agent ${agent.agentId} hides (${hiddenBy} is empty inside it): in each worktree the link would lead nowhere for the agent and for the checks it runs.`,
+        `The worktree file "${file.path}" (link) points at ${target}, which the sandbox of the agent ${agent.agentId} hides (${hiddenBy} is empty inside it): in each worktree the link would lead nowhere for the agent and for the checks it runs.`,
         {
-          details: { rule, hiddenBy, agentId: agent.agentId },
-          hint: 'Keep the repository in a folder the sandbox shows (not under the temp folder, a hidden folder of the home or TINYAGI_HOME), or use a copy rule (or the setup command) instead of the link.',
+          details: { file, hiddenBy, agentId: agent.agentId },
+          hint: 'Keep the repository in a folder the sandbox shows (not under the temp folder, a hidden folder of the home or TINYAGI_HOME), or copy the file (or use the setup command) instead of linking it.',
         },
       );
     }
@@ -132,11 +132,11 @@ export async function checkProjectBinding(bound: ProjectRepo, options: BindingCh
   if (repo.url !== undefined && !existsSync(ctx.repoDir)) return ctx.repo;
   await checkRepository(ctx.repoDir, label);
   const baseRef = await resolveBase(ctx.repoDir, ctx.repo.baseRef, label);
-  for (const resolved of resolveFileRules(ctx.repoDir, ctx.repoDir, ctx.repo.files)) {
+  for (const resolved of resolveWorktreeFiles(ctx.repoDir, ctx.repoDir, ctx.repo.files)) {
     if (resolved.present) continue;
-    throw new TinyError('INVALID_PATH', `The ${resolved.rule.mode} rule "${resolved.rule.path}" names ${resolved.source}, which does not exist in the repository.`, {
-      details: { rule: resolved.rule },
-      hint: `Make it first (e.g. install the dependencies, or create the file), or remove the rule; a ${resolved.rule.mode} of nothing would leave the worktree without it.`,
+    throw new TinyError('INVALID_PATH', `The worktree file "${resolved.file.path}" (${resolved.file.mode}) names ${resolved.source}, which does not exist in the repository.`, {
+      details: { file: resolved.file },
+      hint: `Make it first (e.g. install the dependencies, or create the file), or remove it from the binding's files; a ${resolved.file.mode} of nothing would leave the worktree without it.`,
     });
   }
   return { ...ctx.repo, baseRef };

@@ -97,13 +97,13 @@ export async function refuseUncommitted(ctx: ProjectRepoContext, worktreeDir: st
 
 /**
  * The worktree's uncommitted changes (modified, staged, untracked and not ignored), by path,
- * leaving out the copy/link rules' own paths: those files are TinyAGI's, not the agent's work.
+ * leaving out the worktree files' own paths: those files are TinyAGI's, not the agent's work.
  */
 export async function uncommittedPaths(ctx: ProjectRepoContext, worktreeDir: string): Promise<string[]> {
   // The git dir the repository records (not the worktree's own `.git`); a submodule's working tree is not
   // inspected, since that runs git in a folder whose `.git` the agent wrote (its commits still count).
   const out = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=dirty'], await worktreeGitOptions(ctx.repoDir, worktreeDir));
-  const ruled = ctx.repo.files.map((rule) => rule.path);
+  const worktreeFiles = ctx.repo.files.map((file) => file.path);
   const paths: string[] = [];
   const entries = out.split('\0');
   for (let i = 0; i < entries.length; i++) {
@@ -112,7 +112,7 @@ export async function uncommittedPaths(ctx: ProjectRepoContext, worktreeDir: str
     // A rename or copy is followed by its source path as the next entry.
     if (entry[0] === 'R' || entry[0] === 'C') i++;
     const path = entry.slice(3).replace(/\/$/, '');
-    if (ruled.some((rule) => path === rule || path.startsWith(`${rule}/`))) continue;
+    if (worktreeFiles.some((file) => path === file || path.startsWith(`${file}/`))) continue;
     paths.push(path);
   }
   return paths;

@@ -61,7 +61,7 @@ export function recordedFailures(check: TaskCheck, branch: string | null, baseRe
     headSha: check.headSha ?? '',
     commits: check.commits,
     uncommitted: check.uncommitted,
-    rulePathsCommitted: check.rulePathsCommitted ?? [],
+    worktreeFilesCommitted: check.worktreeFilesCommitted ?? [],
     checks: check.checks,
     push: check.pushed === null ? undefined : { pushed: check.pushed },
   });
@@ -158,7 +158,7 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
       finishedAt: Date.now(),
       commits: facts.commits.length,
       uncommitted: facts.uncommitted,
-      ...(facts.rulePathsCommitted.length > 0 ? { rulePathsCommitted: facts.rulePathsCommitted } : {}),
+      ...(facts.worktreeFilesCommitted.length > 0 ? { worktreeFilesCommitted: facts.worktreeFilesCommitted } : {}),
       pushed: facts.push === undefined ? null : facts.push.pushed,
       checks,
       missing: failures.map((f) => f.summary),

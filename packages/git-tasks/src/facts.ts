@@ -2,7 +2,7 @@
  * "Done" as facts (docs/git-tasks.md): what the daemon proves before a task reaches Review, all
  * read from git and from processes, none from the agent's word:
  * - commits on the task's branch beyond the base ref, and a clean worktree (what is checked and
- *   pushed is what was committed; the file rules' own paths aside);
+ *   pushed is what was committed; the worktree files' own paths aside);
  * - each check's result, run by its kind (check-kinds/) in the worktree at the recorded commit (`headSha`);
  * - with a remote, the branch pushed: the commit reachable from the remote's branch after a fetch
  *   (ancestry, so a remote branch that is ahead still counts).
@@ -26,7 +26,7 @@ export interface DoneFacts {
   uncommitted: string[];
   checks: CheckResult[];
   /** Paths the binding copies or links into each worktree that the branch's commits add (never committed: the person's copy would be replaced by the merge). */
-  rulePathsCommitted: string[];
+  worktreeFilesCommitted: string[];
   /** Absent when the project has no remote (nothing to push to). */
   push?: PushState;
   /** Every fact holds: the task may go to Review. */
@@ -58,7 +58,7 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
   const headSha = (await git(['rev-parse', 'HEAD'], inWorktree)).trim();
   const base = await baseCommit(ctx);
   const commits = await commitsBeyondBase(ctx.repoDir, base, headSha);
-  const rulePathsCommitted = await rulePathsAdded(ctx, base, headSha);
+  const worktreeFilesCommitted = await worktreeFilesAdded(ctx, base, headSha);
   const uncommitted = await uncommittedPaths(ctx, path);
   const checks = await runBindingChecks(ctx.repo.checks, {
     cwd: path,
@@ -75,19 +75,19 @@ export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, o
     headSha,
     commits: commits.length,
     uncommitted,
-    rulePathsCommitted,
+    worktreeFilesCommitted,
     checks: checks.map((c) => ({ ...c, timeoutMs: timeouts.get(c.name) })),
     push,
   };
   const missing = factFailures(view).map((f) => f.summary);
-  const facts: DoneFacts = { branch, headSha, commits, uncommitted, rulePathsCommitted, checks, done: missing.length === 0, missing };
+  const facts: DoneFacts = { branch, headSha, commits, uncommitted, worktreeFilesCommitted, checks, done: missing.length === 0, missing };
   if (push !== undefined) facts.push = push;
   return facts;
 }
 
-/** The copy/link rules' paths (or paths inside them) that the branch adds beyond its merge base with `base`: each rule's path once. */
-async function rulePathsAdded(ctx: ProjectRepoContext, base: string, head: string): Promise<string[]> {
+/** The worktree files' paths (or paths inside them) that the branch adds beyond its merge base with `base`: each file's path once. */
+async function worktreeFilesAdded(ctx: ProjectRepoContext, base: string, head: string): Promise<string[]> {
   if (ctx.repo.files.length === 0) return [];
   const added = (await git(['diff', '--name-only', '--no-renames', '--diff-filter=A', '-z', `${base}...${head}`], { cwd: ctx.repoDir })).split('\0').filter(Boolean);
-  return ctx.repo.files.map((rule) => rule.path).filter((rule) => added.some((path) => path === rule || path.startsWith(`${rule}/`)));
+  return ctx.repo.files.map((file) => file.path).filter((file) => added.some((path) => path === file || path.startsWith(`${file}/`)));
 }

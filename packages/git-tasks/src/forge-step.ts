@@ -30,7 +30,7 @@
  *   the base is fetched from the remote, and the merge is proved by ancestry (the task's tip in the
  *   remote's base) before it is recorded and the worktree removed, as for a local merge.
  */
-import type { TaskGit, TaskMerge, TaskPullRequest } from '@tinyagi/client/contract';
+import type { MergedBy, TaskGit, TaskMerge, TaskPullRequest } from '@tinyagi/client/contract';
 import { type ApprovalStoreApi, type TaskRecord, type TaskStoreApi, TinyError } from './core.ts';
 import { refuseUncommitted } from './branch-state.ts';
 import type { Forge, ForgeCheckRun, ForgeReview } from './forge.ts';
@@ -282,8 +282,8 @@ async function withdrawForgeRequest(input: ForgeSyncInput, id: string, reason: s
 export interface ForgeMergeInput extends TaskStepBase {
   forge: Forge;
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask'>;
-  /** Who merges: a person (default) or the binding's `autoMerge` rule (recorded and announced). */
-  by?: 'person' | 'rule';
+  /** Who merges: a person (default) or the binding's auto-merge (`autoMerge`; recorded and announced). */
+  by?: MergedBy;
 }
 
 export async function runTaskForgeMerge(input: ForgeMergeInput): Promise<{ task: TaskRecord; merge: TaskMerge & { created: boolean }; worktree: { removed: boolean; branchDeleted: boolean } }> {

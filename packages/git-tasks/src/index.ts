@@ -15,7 +15,7 @@ export { runTaskReview } from './review-step.ts';
 export { anchoredFile } from './review-anchor.ts';
 export { followComments, taskTip } from './review-position.ts';
 export { runTaskMerge } from './merge-step.ts';
-export { mergeRuleDecision } from './merge-rule.ts';
+export { autoMergeDecision } from './auto-merge.ts';
 export { taskDiff } from './diff.ts';
 export { projectWorktrees, removeWorktreeAt, type WorktreeRemoval } from './worktree-life.ts';
 export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './forge-step.ts';

@@ -1,6 +1,6 @@
 /**
  * The merge step of a repository-bound task (docs/git-tasks.md, "Merge, and worktree removal"):
- * what the daemon runs when a person (or the binding's `autoMerge` rule) merges a task in Review. Contract:
+ * what the daemon runs when a person (or the binding's auto-merge) merges a task in Review. Contract:
  * - Only a task in `review` is merged (INVALID_STATE otherwise), only a worktree without
  *   uncommitted changes (WORKTREE_UNSAFE: what is merged is what was committed and reviewed), and,
  *   when a Checking passed, only the commit it checked (INVALID_STATE when the branch moved since:
@@ -15,7 +15,7 @@
  * - Restartable: run again after a crash at any point, a recorded merge whose tip is in the base
  *   is not merged again nor announced again; the removal is idempotent; the move is the last step.
  */
-import type { MergeMethod, TaskGit, TaskMerge } from '@tinyagi/client/contract';
+import type { MergedBy, MergeMethod, TaskGit, TaskMerge } from '@tinyagi/client/contract';
 import { type TaskRecord, type TaskStoreApi, TinyError } from './core.ts';
 import { baseCommit, refuseUncommitted } from './branch-state.ts';
 import { isAncestor, resolveCommit } from './git.ts';
@@ -27,8 +27,8 @@ import { removeTaskWorktree } from './worktrees.ts';
 export interface TaskMergeInput extends TaskStepBase {
   tasks: Pick<TaskStoreApi, 'setTaskGit' | 'updateTask'>;
   method: MergeMethod;
-  /** Who merges: a person (default) or the binding's `autoMerge` rule (recorded and announced). */
-  by?: 'person' | 'rule';
+  /** Who merges: a person (default) or the binding's auto-merge (`autoMerge`; recorded and announced). */
+  by?: MergedBy;
 }
 
 export interface TaskMergeStepResult {

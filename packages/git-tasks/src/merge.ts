@@ -19,7 +19,7 @@
  *   that is on disk in the checkout of the base, untracked or ignored (git's `--ff-only` overwrites
  *   an ignored path silently), is refused naming it. Both before anything moves.
  * - Merges into one repository's base run one at a time (in this process): two tasks merged
- *   together (a person's request beside a rule's, or beside a start finishing a recorded merge)
+ *   together (a person's request beside an auto-merge, or beside a start finishing a recorded merge)
  *   would each read the base, and the second's move would fail as if the base had moved.
  * - Idempotent: a tip already in the base (an ancestor of it) is reported merged, `created: false`,
  *   without a new commit. A branch with no commits of its own (its tip is still the commit it was
@@ -132,11 +132,11 @@ async function mergeNow(ctx: ProjectRepoContext, task: TaskRef, options: { metho
 
   const added = await pathsAdded(ctx.repoDir, base, commit);
   // A path the binding copies or links into each worktree never reaches the base: checked out, it would replace the person's own.
-  const rulePaths = ctx.repo.files.map((rule) => rule.path).filter((rule) => added.some((path) => path === rule || path.startsWith(`${rule}/`)));
-  if (rulePaths.length > 0) {
-    throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s branch ${branch} adds ${rulePaths.join(', ')}, which the binding copies or links into each worktree; nothing was merged.`, {
-      details: { paths: rulePaths },
-      hint: `Remove ${rulePaths.length === 1 ? 'it' : 'them'} from the branch (git rm -r --cached -- ${rulePaths.join(' ')}, then commit; ask for changes), check it again, then merge.`,
+  const committed = ctx.repo.files.map((file) => file.path).filter((file) => added.some((path) => path === file || path.startsWith(`${file}/`)));
+  if (committed.length > 0) {
+    throw new TinyError('INVALID_STATE', `Task ${task.identifier}'s branch ${branch} adds ${committed.join(', ')}, which the binding copies or links into each worktree; nothing was merged.`, {
+      details: { paths: committed },
+      hint: `Remove ${committed.length === 1 ? 'it' : 'them'} from the branch (git rm -r --cached -- ${committed.join(' ')}, then commit; ask for changes), check it again, then merge.`,
     });
   }
   const checkout = (await listGitWorktrees(ctx.repoDir)).find((e) => e.branch === baseBranch && !e.prunable);

@@ -2,12 +2,12 @@
  * A project's repository binding as the engine uses it (docs/git-tasks.md): the parsed binding
  * (`ProjectRepoSchema`, the contract's, so the API and the CLI check the same shape) with its
  * folders resolved; the repository made present (a URL cloned once); a task's branch name; and
- * the copy/link rules resolved against the file system, where a symlink can lead out of the
- * repository although the rule's text does not.
+ * the worktree files resolved against the file system, where a symlink can lead out of the
+ * repository although the path as written does not.
  */
 import { existsSync, lstatSync, mkdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
-import { type FileRule, fileRulePathProblem, type ProjectRepo, type ProjectRepoInput, ProjectRepoSchema } from '@tinyagi/client/contract';
+import { type WorktreeFile, worktreeFilePathProblem, type ProjectRepo, type ProjectRepoInput, ProjectRepoSchema } from '@tinyagi/client/contract';
 import { TinyError } from './core.ts';
 import { git, gitStatus } from './git.ts';
 
@@ -116,8 +116,8 @@ export function taskWorktreePath(ctx: ProjectRepoContext, task: TaskRef): string
   return join(ctx.worktreeRoot, task.identifier);
 }
 
-export interface ResolvedFileRule {
-  rule: FileRule;
+export interface ResolvedWorktreeFile {
+  file: WorktreeFile;
   source: string;
   destination: string;
   /** `missing`: the source does not exist (e.g. no `.env` yet); nothing is copied or linked. */
@@ -130,8 +130,8 @@ function strictlyInside(root: string, path: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
-function refused(rule: FileRule, why: string): TinyError {
-  return new TinyError('INVALID_PATH', `The ${rule.mode} rule "${rule.path}" ${why}.`, { details: { rule }, hint: "Fix or remove the rule in the project's repository binding." });
+function refused(file: WorktreeFile, why: string): TinyError {
+  return new TinyError('INVALID_PATH', `The worktree file "${file.path}" (${file.mode}) ${why}.`, { details: { file }, hint: "Fix or remove it in the project's repository binding (its files)." });
 }
 
 /** The deepest existing ancestor of `path` (itself if it exists), resolved through symlinks. */
@@ -149,20 +149,20 @@ function realExistingAncestor(path: string): string {
 }
 
 /**
- * Resolves each rule against the repository and a worktree. Refused (INVALID_PATH, naming the
- * rule): a path the schema refuses (checked again: a caller may skip the schema), a source that
+ * Resolves each worktree file against the repository and a worktree. Refused (INVALID_PATH,
+ * naming the file): a path the schema refuses (checked again: a caller may skip the schema), a source that
  * resolves through a symlink outside the repository (or to the repository itself), and a
  * destination whose existing part resolves outside the worktree — a committed symlink in the
  * worktree would otherwise have the copy written through it.
  */
-export function resolveFileRules(repoDir: string, worktreeDir: string, rules: readonly FileRule[]): ResolvedFileRule[] {
+export function resolveWorktreeFiles(repoDir: string, worktreeDir: string, files: readonly WorktreeFile[]): ResolvedWorktreeFile[] {
   const realRepo = realpathSync(repoDir);
   const realWorktree = realpathSync(worktreeDir);
-  return rules.map((rule) => {
-    const problem = fileRulePathProblem(rule.path);
-    if (problem !== undefined) throw refused(rule, problem);
-    const source = join(realRepo, rule.path);
-    const destination = join(realWorktree, rule.path);
+  return files.map((file) => {
+    const problem = worktreeFilePathProblem(file.path);
+    if (problem !== undefined) throw refused(file, problem);
+    const source = join(realRepo, file.path);
+    const destination = join(realWorktree, file.path);
     let present = true;
     try {
       lstatSync(source);
@@ -171,7 +171,7 @@ export function resolveFileRules(repoDir: string, worktreeDir: string, rules: re
     }
     const realSource = present ? realExistingAncestor(source) : realExistingAncestor(dirname(source));
     if (present ? !strictlyInside(realRepo, realSource) : !(realSource === realRepo || strictlyInside(realRepo, realSource))) {
-      throw refused(rule, `resolves to ${realSource}, outside the repository ${realRepo} (through a symlink)`);
+      throw refused(file, `resolves to ${realSource}, outside the repository ${realRepo} (through a symlink)`);
     }
     let destinationIsLink = false;
     try {
@@ -179,11 +179,11 @@ export function resolveFileRules(repoDir: string, worktreeDir: string, rules: re
     } catch {
       // Not there yet.
     }
-    // A link rule's own earlier symlink is fine (it points at the source); anything else must stay in the worktree.
-    const realDestination = destinationIsLink && rule.mode === 'link' ? realExistingAncestor(dirname(destination)) : realExistingAncestor(destination);
+    // A linked file's own earlier symlink is fine (it points at the source); anything else must stay in the worktree.
+    const realDestination = destinationIsLink && file.mode === 'link' ? realExistingAncestor(dirname(destination)) : realExistingAncestor(destination);
     if (!(realDestination === realWorktree || strictlyInside(realWorktree, realDestination))) {
-      throw refused(rule, `would be written at ${realDestination}, outside the worktree ${realWorktree} (through a symlink)`);
+      throw refused(file, `would be written at ${realDestination}, outside the worktree ${realWorktree} (through a symlink)`);
     }
-    return { rule, source, destination, present };
+    return { file, source, destination, present };
   });
 }

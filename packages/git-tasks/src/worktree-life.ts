@@ -125,7 +125,7 @@ export async function removeWorktreeAt(ctx: ProjectRepoContext, path: string, op
         hint: 'Remove it with --force (force: true) to unlock and remove it.',
       });
     }
-    // --force: the file rules' copies and links are untracked on purpose; twice unlocks a locked worktree.
+    // --force: the worktree files' copies and links are untracked on purpose; twice unlocks a locked worktree.
     if (present) await git(['worktree', 'remove', '--force', ...(entry.locked !== undefined ? ['--force'] : []), path], { cwd: ctx.repoDir });
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });
     let branchDeleted = false;

@@ -5,9 +5,9 @@
  *   checked out again; a branch whose folder is gone gets a new folder, its commits kept). A
  *   worktree records its task in its git admin folder (`tinyagi-task`), and another task is
  *   refused it, as is a folder that is not a worktree of the repository (nothing is deleted).
- * - The copy/link rules' paths are excluded for git in every worktree (the repository's
+ * - The worktree files' paths are excluded for git in every worktree (the repository's
  *   `info/exclude`), whatever `.gitignore` says: they never enter a commit.
- * - The copy/link rules skip what is already there; a copy is written beside its destination and
+ * - The worktree files skip what is already there; a copy is written beside its destination and
  *   renamed into place, so a half copy is never taken for a whole one.
  * - The setup runs until it has passed once: its success is a marker (`tinyagi-setup`) in the
  *   admin folder, written after it passes. An interrupted setup runs again (setups must be
@@ -27,7 +27,7 @@ import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
 import { taskGitIdentity } from './identity.ts';
 import { PerRepositoryQueue } from './one-at-a-time.ts';
-import { ensureRepository, type ProjectRepoContext, resolveFileRules, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
+import { ensureRepository, type ProjectRepoContext, resolveWorktreeFiles, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -99,7 +99,7 @@ export interface TaskWorktree {
   head: string;
   /** False when an existing worktree was found and reused. */
   created: boolean;
-  /** Each rule's outcome: `copied`, `linked`, `kept` (already there) or `missing` (no source). */
+  /** Each worktree file's outcome: `copied`, `linked`, `kept` (already there) or `missing` (no source). */
   files: Array<{ path: string; outcome: 'copied' | 'linked' | 'kept' | 'missing' }>;
   /** The setup's result when it ran in this call (absent: no setup, or it passed before). */
   setup?: CheckResult;
@@ -119,7 +119,7 @@ export interface CreateWorktreeOptions {
   recordedBranch?: string | null;
 }
 
-/** Creates (or finds again) the task's worktree on its own branch from the base ref, applies the file rules and runs the setup once. */
+/** Creates (or finds again) the task's worktree on its own branch from the base ref, copies or links its worktree files and runs the setup once. */
 export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef, options: CreateWorktreeOptions = {}): Promise<TaskWorktree> {
   await ensureRepository(ctx);
   // Who the agents commit as, read into their runs' environment (a sandboxed agent does not see ~/.gitconfig). Asked
@@ -191,12 +191,12 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
     if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
     if (readMarker(admin, IDENTITY_MARKER) !== identity.trim()) writeFileSync(join(admin, IDENTITY_MARKER), identity);
-    // Before the rules put anything in the worktree: git never sees what they copy or link.
-    await excludeRulePaths(ctx);
+    // Before the worktree files are put in the worktree: git never sees what they copy or link.
+    await excludeWorktreeFiles(ctx);
     return { created, admin };
   });
 
-  const files = applyFileRules(ctx, path);
+  const files = applyWorktreeFiles(ctx, path);
   const result: TaskWorktree = { taskId: task.id, path, branch, head: (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim(), created, files };
   if (ctx.repo.setup !== undefined && readMarker(admin, SETUP_MARKER) === undefined) {
     const setup = await runCheck(
@@ -226,7 +226,7 @@ async function excludeFile(repoDir: string): Promise<string> {
   return join(resolve(repoDir, common), 'info', 'exclude');
 }
 
-/** A rule's path as an anchored gitignore pattern matching exactly it (a file, a folder or a symlink): `/node_modules`. */
+/** A worktree file's path as an anchored gitignore pattern matching exactly it (a file, a folder or a symlink): `/node_modules`. */
 function anchoredPattern(path: string): string {
   return `/${path.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ')}`;
 }
@@ -235,11 +235,11 @@ function anchoredPattern(path: string): string {
  * Tells git to leave the paths the binding copies or links alone in every worktree, whatever
  * `.gitignore` says (`node_modules/` does not match a symlink, so an agent's `git add -A` would
  * commit the link, and a merge would then replace the person's folder with it). Anchored entries
- * in a block of the project's own in the repository's `info/exclude`, rewritten when the rules
+ * in a block of the project's own in the repository's `info/exclude`, rewritten when the files
  * change and written beside the file then renamed into place. Run with the worktree list held (one
  * writer per repository).
  */
-async function excludeRulePaths(ctx: ProjectRepoContext): Promise<void> {
+async function excludeWorktreeFiles(ctx: ProjectRepoContext): Promise<void> {
   const file = await excludeFile(ctx.repoDir);
   const begin = `# tinyagi: copied or linked into each task worktree of project ${ctx.projectId}, never committed`;
   const end = `# tinyagi: end of project ${ctx.projectId}`;
@@ -253,7 +253,7 @@ async function excludeRulePaths(ctx: ProjectRepoContext): Promise<void> {
   const from = lines.indexOf(begin);
   const to = from === -1 ? -1 : lines.indexOf(end, from);
   const kept = from === -1 || to === -1 ? lines : [...lines.slice(0, from), ...lines.slice(to + 1)];
-  const block = ctx.repo.files.length === 0 ? [] : [begin, ...ctx.repo.files.map((rule) => anchoredPattern(rule.path)), end];
+  const block = ctx.repo.files.length === 0 ? [] : [begin, ...ctx.repo.files.map((f) => anchoredPattern(f.path)), end];
   const next = [...kept, ...block].map((line) => `${line}\n`).join('');
   if (next === current) return;
   mkdirSync(dirname(file), { recursive: true });
@@ -262,10 +262,10 @@ async function excludeRulePaths(ctx: ProjectRepoContext): Promise<void> {
   renameSync(partial, file);
 }
 
-/** Copies or links each rule's source into the worktree; what is already there is kept. */
-function applyFileRules(ctx: ProjectRepoContext, worktreeDir: string): TaskWorktree['files'] {
-  return resolveFileRules(ctx.repoDir, worktreeDir, ctx.repo.files).map(({ rule, source, destination, present }) => {
-    if (!present) return { path: rule.path, outcome: 'missing' as const };
+/** Copies or links each worktree file's source into the worktree; what is already there is kept. */
+function applyWorktreeFiles(ctx: ProjectRepoContext, worktreeDir: string): TaskWorktree['files'] {
+  return resolveWorktreeFiles(ctx.repoDir, worktreeDir, ctx.repo.files).map(({ file, source, destination, present }) => {
+    if (!present) return { path: file.path, outcome: 'missing' as const };
     let existing: ReturnType<typeof lstatSync> | undefined;
     try {
       existing = lstatSync(destination);
@@ -273,24 +273,24 @@ function applyFileRules(ctx: ProjectRepoContext, worktreeDir: string): TaskWorkt
       existing = undefined;
     }
     if (existing !== undefined) {
-      if (rule.mode === 'link' && existing.isSymbolicLink() && readlinkSync(destination) !== source) {
-        throw new TinyError('INVALID_STATE', `${destination} is a symlink to ${readlinkSync(destination)}, not to ${source} as the link rule "${rule.path}" says.`, {
+      if (file.mode === 'link' && existing.isSymbolicLink() && readlinkSync(destination) !== source) {
+        throw new TinyError('INVALID_STATE', `${destination} is a symlink to ${readlinkSync(destination)}, not to ${source} as the worktree file "${file.path}" (link) says.`, {
           hint: 'Remove the symlink; it is made again.',
         });
       }
-      return { path: rule.path, outcome: 'kept' as const };
+      return { path: file.path, outcome: 'kept' as const };
     }
     mkdirSync(dirname(destination), { recursive: true });
-    if (rule.mode === 'link') {
+    if (file.mode === 'link') {
       symlinkSync(source, destination);
-      return { path: rule.path, outcome: 'linked' as const };
+      return { path: file.path, outcome: 'linked' as const };
     }
     const partial = `${destination}.tinyagi-copy`;
     rmSync(partial, { recursive: true, force: true });
     // Symlinks inside a copied folder are copied as links (verbatim), never followed: no content from outside the repository is read.
     cpSync(source, partial, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
     renameSync(partial, destination);
-    return { path: rule.path, outcome: 'copied' as const };
+    return { path: file.path, outcome: 'copied' as const };
   });
 }
 
@@ -416,7 +416,7 @@ async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef): Pr
         rmSync(dotGit, { recursive: true, force: true });
         writeFileSync(dotGit, pointer);
       }
-      // --force: the file rules' copies and links are untracked on purpose; the check above left only them.
+      // --force: the worktree files' copies and links are untracked on purpose; the check above left only them.
       await git(['worktree', 'remove', '--force', path], { cwd: ctx.repoDir });
     }
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });

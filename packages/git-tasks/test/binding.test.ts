@@ -1,7 +1,7 @@
 /**
  * A project's binding checked against the disk when it is made (binding-check.ts): a path that is
  * not a git repository, a base branch that does not exist, the repository's own default branch
- * when none is named (a `master` repository), copy and link rules naming nothing, and a link whose
+ * when none is named (a `master` repository), worktree files naming nothing, and a link whose
  * target a sandboxed agent's boundary hides — each a clear error now, not a failure at the first task.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,12 +82,12 @@ describe('checkProjectBinding', () => {
     expect((await checkProjectBinding(parsed({ path: clone }), { home: join(root, 'home') })).baseRef).toBe('trunk');
   });
 
-  it('refuses copy and link rules that name nothing in the repository; takes them once they exist', async () => {
+  it('refuses worktree files that name nothing in the repository; takes them once they exist', async () => {
     const fx = gitFixture();
     const copy = await rejection(checkProjectBinding(parsed({ path: fx.repoDir, files: [{ path: '.env', mode: 'copy' }] }), { home: fx.home }));
-    expect(copy).toMatchObject({ code: 'INVALID_PATH', message: `The copy rule ".env" names ${join(fx.repoDir, '.env')}, which does not exist in the repository.` });
+    expect(copy).toMatchObject({ code: 'INVALID_PATH', message: `The worktree file ".env" (copy) names ${join(fx.repoDir, '.env')}, which does not exist in the repository.` });
     const link = await rejection(checkProjectBinding(parsed({ path: fx.repoDir, files: [{ path: 'node_modules', mode: 'link' }] }), { home: fx.home }));
-    expect(link.message).toContain('The link rule "node_modules" names');
+    expect(link.message).toContain('The worktree file "node_modules" (link) names');
     writeFileSync(join(fx.repoDir, '.env'), 'A=1\n');
     mkdirSync(join(fx.repoDir, 'node_modules'));
     const ok = await checkProjectBinding(
@@ -112,8 +112,8 @@ describe('checkProjectBinding', () => {
     const binding = parsed({ path: dir, files: [{ path: 'node_modules', mode: 'link' }] });
     const hidden = await rejection(checkProjectBinding(binding, { home: join(root, 'home'), settings }));
     expect(hidden.code).toBe('INVALID_PATH');
-    expect(hidden.message).toContain(`The link rule "node_modules" points at ${join(dir, 'node_modules')}, which the sandbox of the agent coder hides`);
-    expect(hidden.hint).toContain('copy rule');
+    expect(hidden.message).toContain(`The worktree file "node_modules" (link) points at ${join(dir, 'node_modules')}, which the sandbox of the agent coder hides`);
+    expect(hidden.hint).toContain('copy the file');
     // No sandboxed agent: nothing hides it.
     expect((await checkProjectBinding(binding, { home: join(root, 'home'), settings: { agents: { plain: settings.agents?.plain } } as unknown as Settings })).files).toHaveLength(1);
     // The same repository where the sandbox shows it (not under a private or hidden folder).

@@ -13,9 +13,9 @@ function taskFailures(
   f: { branch: string; headSha: string; commits: unknown[]; uncommitted: string[]; push?: { pushed: boolean; reason?: string } },
   checks: TaskCheckResult[],
   baseRef: string,
-  rulePathsCommitted: string[] = [],
+  worktreeFilesCommitted: string[] = [],
 ) {
-  return factFailures({ branch: f.branch, baseRef, headSha: f.headSha, commits: f.commits.length, uncommitted: f.uncommitted, rulePathsCommitted, checks, push: f.push });
+  return factFailures({ branch: f.branch, baseRef, headSha: f.headSha, commits: f.commits.length, uncommitted: f.uncommitted, worktreeFilesCommitted, checks, push: f.push });
 }
 
 const head = 'a'.repeat(40);
@@ -91,7 +91,7 @@ describe("the done-facts' failures", () => {
         finishedAt: 2,
         commits: 1,
         uncommitted: [],
-        rulePathsCommitted: ['node_modules'],
+        worktreeFilesCommitted: ['node_modules'],
         pushed: true,
         checks: [passing],
         missing: [failure!.summary],

@@ -93,7 +93,7 @@ describe('copied and linked paths never enter a commit', () => {
     personsFolderIntact(fx.repoDir);
   });
 
-  it("the exclusion is one block of the project's own in info/exclude: the person's lines kept, written once, rewritten when the rules change, gone without rules", async () => {
+  it("the exclusion is one block of the project's own in info/exclude: the person's lines kept, written once, rewritten when the worktree files change, gone without them", async () => {
     const { fx, ctx } = withNodeModules();
     const exclude = join(fx.repoDir, '.git/info/exclude');
     writeFileSync(exclude, '# mine\n*.swp\n');
@@ -107,7 +107,7 @@ describe('copied and linked paths never enter a commit', () => {
     expect(readFileSync(exclude, 'utf8')).toBe('# mine\n*.swp\n');
   });
 
-  it('a merge that would replace an ignored file of the person (no rule involved) refuses and names it', async () => {
+  it('a merge that would replace an ignored file of the person (no worktree file involved) refuses and names it', async () => {
     const fx = gitFixture();
     commitFile(fx.repoDir, '.gitignore', 'build.log\n');
     writeFileSync(join(fx.repoDir, 'build.log'), 'the person’s log\n');

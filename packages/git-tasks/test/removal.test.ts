@@ -56,7 +56,7 @@ describe('removeTaskWorktree', () => {
     expect(await removeTaskWorktree(ctx, task(1))).toMatchObject({ removed: false, branchDeleted: false });
   });
 
-  it('refuses a merged worktree that has uncommitted changes, but not for the file rules’ own copies', async () => {
+  it('refuses a merged worktree that has uncommitted changes, but not for the worktree files’ own copies', async () => {
     const fx = gitFixture();
     writeFileSync(join(fx.repoDir, '.env'), 'TOKEN=1\n');
     const ctx = fx.project({ files: [{ path: '.env', mode: 'copy' }] });

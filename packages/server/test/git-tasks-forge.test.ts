@@ -357,9 +357,9 @@ describe('git-native tasks with a GitHub forge', () => {
     // An approval: the next read merges it on GitHub, as the rule's.
     await gh.addReview({ pullNumber: 1, state: 'APPROVED', body: 'Ship it.', login: 'ann' });
     const synced = await harness.client.syncTaskForge({ params: { id: task.id } });
-    expect(synced.task).toMatchObject({ status: 'done', git: { merge: { by: 'rule', tip } } });
+    expect(synced.task).toMatchObject({ status: 'done', git: { merge: { by: 'auto_merge', tip } } });
     expect(sh(gh.barePath, 'log', '-1', '--format=%P', 'main').split(' ')).toContain(tip);
     expect(existsSync(opened.git!.worktreePath!)).toBe(false);
-    expect((await eventsOf(harness.stores, { types: ['task.merged'] })).map((e) => [e.data.identifier, e.data.by])).toEqual([['WEB-1', 'rule']]);
+    expect((await eventsOf(harness.stores, { types: ['task.merged'] })).map((e) => [e.data.identifier, e.data.by])).toEqual([['WEB-1', 'auto_merge']]);
   });
 });

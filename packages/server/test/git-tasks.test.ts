@@ -46,7 +46,7 @@ async function completed(harness: ServerHarness, conversationId: string): Promis
 }
 
 describe('git-native tasks: binding and worktree on dispatch', () => {
-  it('binds a project with POST and PATCH; a rule leaving the repository is refused with a code naming the rule, and nothing is stored', async () => {
+  it('binds a project with POST and PATCH; a worktree file leaving the repository is refused with a code naming the file, and nothing is stored', async () => {
     const fx = gitRepos();
     const { h } = await start();
     // Checked against the disk at once: a folder that is not a git repository, a base branch it does not have, a copy of nothing.
@@ -57,7 +57,7 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     const noBranch = await raw(h, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Web', repo: { path: fx.repoDir, baseRef: 'develop' } }) });
     expect(noBranch.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The base branch "develop" does not exist') } });
     const noEnv = await raw(h, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Web', repo: { path: fx.repoDir, files: [{ path: '.env', mode: 'copy' }] } }) });
-    expect(noEnv.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The copy rule ".env" names') } });
+    expect(noEnv.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The worktree file ".env" (copy) names'), details: { file: { path: '.env', mode: 'copy' } } } });
     expect(await h.client.listProjects()).toEqual([]);
     writeFileSync(join(fx.repoDir, '.env'), 'A=1\n');
     const created = await h.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, files: [{ path: '.env', mode: 'copy' }] } } });
@@ -65,13 +65,15 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
 
     const dotdot = await raw(h, 'PATCH', `/api/projects/${created.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, files: [{ path: '../secrets', mode: 'link' }] } }) });
     expect(dotdot.status).toBe(400);
-    expect(dotdot.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('The link rule "../secrets" contains ".."') } });
+    expect(dotdot.body).toMatchObject({ error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('The worktree file "../secrets" (link) contains ".."') } });
 
     // Fine as text, but a symlink in the repository leads out of it: only the disk can tell.
     symlinkSync(fx.root, join(fx.repoDir, 'outside'));
     const symlinked = await raw(h, 'PATCH', `/api/projects/${created.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, files: [{ path: 'outside/home', mode: 'copy' }] } }) });
     expect(symlinked.status).toBe(400);
-    expect(symlinked.body).toMatchObject({ error: { code: 'INVALID_PATH', message: expect.stringContaining('The copy rule "outside/home" resolves to') } });
+    expect(symlinked.body).toMatchObject({
+      error: { code: 'INVALID_PATH', message: expect.stringContaining('The worktree file "outside/home" (copy) resolves to'), details: { file: { path: 'outside/home', mode: 'copy' } } },
+    });
 
     const noTemplateId = await raw(h, 'PATCH', `/api/projects/${created.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, branchTemplate: 'work/{slug}' } }) });
     expect(noTemplateId.status).toBe(400);

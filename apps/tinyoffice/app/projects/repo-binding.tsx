@@ -144,7 +144,7 @@ function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
 
 /**
  * The daemon's issues at the form's fields: `path` and `url` at the location field (whichever is
- * chosen), a command's `argv.3` at its command field, a rule's `files.2` at its path. Blank rows
+ * chosen), a command's `argv.3` at its command field, a worktree file's `files.2` at its path. Blank rows
  * are not sent, so a sent index is mapped back to its row through `sentChecks` / `sentFiles`.
  */
 function placeIssues(issues: FieldIssues, source: 'path' | 'url', sentChecks: number[], sentFiles: number[]): FieldIssues {
@@ -210,7 +210,7 @@ interface SectionProps {
   set: <K extends keyof Form>(key: K, value: Form[K]) => void;
 }
 
-/** A section with rows (file rules, checks): each row changed or removed, rows added. */
+/** A section with rows (worktree files, checks): each row changed or removed, rows added. */
 interface RowsProps extends SectionProps {
   update: (change: (f: Form) => Form) => void;
   setRow: <K extends 'files' | 'checks'>(list: K, i: number, patch: Partial<Form[K][number]>) => void;
@@ -267,18 +267,18 @@ function WhereSection({ form, issues, set }: SectionProps) {
   );
 }
 
-/** The files copied or linked into each new worktree, one rule a row. */
+/** The worktree files, copied or linked into each new worktree, one a row. */
 function FilesSection({ form, issues, update, setRow, removeRow }: RowsProps) {
   return (
     <fieldset className={fieldset}>
       <legend className={legend}>Files for each worktree</legend>
       <p className="text-xs text-slate-600 dark:text-slate-300">Copied or linked from the repository into each new worktree: a relative path (.env, node_modules).</p>
       {form.files.map((row, i) => (
-        <div key={row.key} className="grid grid-cols-[minmax(0,1fr)_auto_auto] items-end gap-2" data-testid="file-rule">
-          <TextField path={`files.${i}.path`} label={`Rule ${i + 1}: path`} issues={issues} value={row.path} onChange={(v) => setRow('files', i, { path: v })} placeholder=".env" />
+        <div key={row.key} className="grid grid-cols-[minmax(0,1fr)_auto_auto] items-end gap-2" data-testid="worktree-file">
+          <TextField path={`files.${i}.path`} label={`File ${i + 1}: path`} issues={issues} value={row.path} onChange={(v) => setRow('files', i, { path: v })} placeholder=".env" />
           <SelectField
             path={`files.${i}.mode`}
-            label={`Rule ${i + 1}: as`}
+            label={`File ${i + 1}: as`}
             issues={issues}
             value={row.mode}
             onChange={(v) => setRow('files', i, { mode: v as FileRow['mode'] })}
@@ -287,12 +287,12 @@ function FilesSection({ form, issues, update, setRow, removeRow }: RowsProps) {
               { value: 'link', label: 'a link' },
             ]}
           />
-          <Button aria-label={`Remove rule ${i + 1}`} onClick={() => removeRow('files', i)}>
+          <Button aria-label={`Remove file ${i + 1}`} onClick={() => removeRow('files', i)}>
             Remove
           </Button>
         </div>
       ))}
-      <Button onClick={() => update((f) => ({ ...f, files: [...f.files, { key: rowKey++, path: '', mode: 'copy' }] }))}>Add a rule</Button>
+      <Button onClick={() => update((f) => ({ ...f, files: [...f.files, { key: rowKey++, path: '', mode: 'copy' }] }))}>Add a file</Button>
     </fieldset>
   );
 }
@@ -497,9 +497,9 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
       onSaved(saved);
       dialog.current?.close();
     } catch (err) {
-      // A rule the schema accepts but that leaves the repository through a symlink on disk: INVALID_PATH naming the rule, shown at that rule's path.
-      const rule = isApiError(err) && err.code === 'INVALID_PATH' ? (err.details as { rule?: { path?: unknown; mode?: unknown } } | undefined)?.rule : undefined;
-      const row = rule ? form.files.findIndex((r) => r.path.trim() === rule.path && r.mode === rule.mode) : -1;
+      // A worktree file the schema accepts but that leaves the repository through a symlink on disk: INVALID_PATH naming the file, shown at its path.
+      const file = isApiError(err) && err.code === 'INVALID_PATH' ? (err.details as { file?: { path?: unknown; mode?: unknown } } | undefined)?.file : undefined;
+      const row = file ? form.files.findIndex((r) => r.path.trim() === file.path && r.mode === file.mode) : -1;
       if (row >= 0) return refuse({ [`files.${row}.path`]: [messageOf(err)] }, null);
       const mapped = fromApiError(err, ['body.repo.']);
       if (mapped === null) return refuse({}, isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));

@@ -6,11 +6,11 @@
 import { joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
 import { Button } from '@/components/ui';
 
-/** The merge rule in words ("when checks pass, a merge commit"). */
-function mergeRuleText(rule: ProjectRepo['autoMerge']): string {
-  if (!rule) return 'a person merges';
-  const how = rule.method === 'ff' ? 'a fast-forward' : 'a merge commit';
-  return rule.when === 'checked' ? `when checks pass (${how})` : `when approved by ${rule.approvals} (${how})`;
+/** The binding's auto-merge in words ("when checks pass, a merge commit"). */
+function autoMergeText(autoMerge: ProjectRepo['autoMerge']): string {
+  if (!autoMerge) return 'a person merges';
+  const how = autoMerge.method === 'ff' ? 'a fast-forward' : 'a merge commit';
+  return autoMerge.when === 'checked' ? `when checks pass (${how})` : `when approved by ${autoMerge.approvals} (${how})`;
 }
 
 /** A bound project's binding in a few lines, and the button that opens the dialog. */
@@ -40,7 +40,7 @@ export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () 
           {repo.setup && <Fact term="setup" value={joinArgv(repo.setup.argv)} />}
           <Fact term="checks" value={repo.checks.length === 0 ? 'none' : repo.checks.map((c) => c.name).join(', ')} />
           <Fact term="rounds" value={String(repo.maxRounds)} />
-          <Fact term="merge" value={mergeRuleText(repo.autoMerge)} prose />
+          <Fact term="merge" value={autoMergeText(repo.autoMerge)} prose />
           {repo.forge && <Fact term="forge" value={`GitHub ${repo.forge.owner}/${repo.forge.repo}`} />}
         </dl>
       )}

@@ -3,7 +3,7 @@
  * to a repository"): the API's `repo` object, checked by the daemon, never here. The CLI only
  * turns words into that object: a relative `--path` or `--worktree-root` made absolute from the
  * cwd, a command given as one string split into words (the client's `splitCommand`: quotes, never
- * a shell), the forge's and the rule's short forms unfolded. With a base binding (`bind --merge`)
+ * a shell), the forge's and auto-merge's short forms unfolded. With a base binding (`bind --merge`)
  * only the fields a flag names change.
  */
 import { readFileSync } from 'node:fs';
@@ -171,12 +171,12 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
   else if (flags.gitIdentity !== undefined) repo.identity = parseIdentity(flags.gitIdentity);
   if (flags.autoMerge === false) delete out['autoMerge'];
   else if (flags.autoMerge !== undefined) {
-    const rule = parseAutoMerge(flags.autoMerge);
-    // A new rule keeps the current method unless --auto-merge-method names one; its approvals are its own.
-    repo.autoMerge = { ...(repo.autoMerge?.method ? { method: repo.autoMerge.method } : {}), ...rule };
+    const autoMerge = parseAutoMerge(flags.autoMerge);
+    // A new auto-merge keeps the current method unless --auto-merge-method names one; its approvals are its own.
+    repo.autoMerge = { ...(repo.autoMerge?.method ? { method: repo.autoMerge.method } : {}), ...autoMerge };
   }
   if (flags.autoMergeMethod !== undefined) {
-    if (repo.autoMerge === undefined) throw usageError('--auto-merge-method is for a rule: give --auto-merge checked|approved[:N] with it.');
+    if (repo.autoMerge === undefined) throw usageError('--auto-merge-method is for auto-merge: give --auto-merge checked|approved[:N] with it.');
     repo.autoMerge = { ...repo.autoMerge, method: flags.autoMergeMethod };
   }
   return repo;

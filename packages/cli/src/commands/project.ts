@@ -58,8 +58,8 @@ function withBindingFlags(cmd: Command): Command {
     .option('--forge-token-env <name>', "the daemon's environment variable holding the forge's token (default GITHUB_TOKEN; the token is never stored)")
     .option('--forge-poll-seconds <n>', 'how often the daemon reads the pull request of a task in review (default 120; 0: only on request)', parseWholeSeconds)
     .option('--git-identity <"Name <email>">', "who the task's agents commit as (default: your user.name and user.email in the repository)")
-    .option('--auto-merge <rule>', 'the daemon merges a task in review: checked (its checks passed) or approved[:N] (and N people approved on the forge)')
-    .addOption(new Option('--auto-merge-method <method>', `the rule's merge: ${MERGE_METHODS.join(' or ')} (default merge)`).argParser(choice(MERGE_METHODS)));
+    .option('--auto-merge <when>', 'the daemon merges a task in review: checked (its checks passed) or approved[:N] (and N people approved on the forge)')
+    .addOption(new Option('--auto-merge-method <method>', `how auto-merge merges: ${MERGE_METHODS.join(' or ')} (default merge)`).argParser(choice(MERGE_METHODS)));
 }
 
 /** `--no-…` flags: with `bind --merge`, they take a field out of the current binding. */
@@ -68,7 +68,7 @@ function withRemovalFlags(cmd: Command): Command {
     .option('--no-remote', 'no remote (with --merge)')
     .option('--no-setup', 'no setup command (with --merge)')
     .option('--no-forge', 'no forge (with --merge)')
-    .option('--no-auto-merge', 'no rule: a person merges (with --merge)')
+    .option('--no-auto-merge', 'no auto-merge: a person merges (with --merge)')
     .option('--no-git-identity', 'commit as your git identity again (with --merge)');
 }
 
@@ -77,10 +77,10 @@ function repoPlace(repo: ProjectRepo | null): string {
 }
 
 function autoMergeText(repo: ProjectRepo): string {
-  const rule = repo.autoMerge;
-  if (rule === undefined) return 'none: a person merges';
-  const how = rule.method === 'ff' ? 'fast-forward' : 'merge commit';
-  return rule.when === 'checked' ? `when its checks passed (${how})` : `when its checks passed and ${plural(rule.approvals, 'person', 'people')} approved on the forge (${how})`;
+  const autoMerge = repo.autoMerge;
+  if (autoMerge === undefined) return 'none: a person merges';
+  const how = autoMerge.method === 'ff' ? 'fast-forward' : 'merge commit';
+  return autoMerge.when === 'checked' ? `when its checks passed (${how})` : `when its checks passed and ${plural(autoMerge.approvals, 'person', 'people')} approved on the forge (${how})`;
 }
 
 /** Where the daemon clones a URL binding (TINYAGI_HOME/repos/<project id>: core's resolveProjectRepo). */

@@ -1,7 +1,7 @@
 /**
  * Git-native tasks (docs/git-tasks.md): a project's repository binding. The shape is checked
- * here; what needs the file system (a rule's path resolving through a symlink out of the
- * repository) is checked by core's `resolveFileRules` when a worktree is made.
+ * here; what needs the file system (a worktree file's path resolving through a symlink out of
+ * the repository) is checked by git-tasks' `resolveWorktreeFiles` when a worktree is made.
  */
 import * as z from 'zod';
 import { Int, NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
@@ -41,25 +41,32 @@ export const CheckSpecSchema = z.looseObject({
 export type CheckSpec = z.infer<typeof CheckSpecSchema>;
 
 /**
- * A rule's path as written: relative to the repository's folder, without `..`, `.` or empty
- * segments, not absolute and not inside `.git`. The message names the path, so a list of rules
- * says which one is wrong.
+ * A worktree file's path as written: relative to the repository's folder, without `..`, `.` or
+ * empty segments, not absolute and not inside `.git`. The message names the path, so a list of
+ * them says which one is wrong.
  */
-export function fileRulePathProblem(path: string): string | undefined {
+export function worktreeFilePathProblem(path: string): string | undefined {
   if (path.includes('\0')) return 'contains a NUL byte';
   if (path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\')) return 'is absolute; write it relative to the repository';
   const segments = path.split(/[\\/]/);
-  if (segments.includes('..')) return 'contains "..": a rule may not leave the repository';
+  if (segments.includes('..')) return 'contains "..": a worktree file may not leave the repository';
   if (segments.some((s) => s === '' || s === '.')) return 'has an empty or "." segment; write it as a plain relative path (e.g. "config/.env")';
   if (segments[0] === '.git') return 'points into .git';
   return undefined;
 }
 
-export const FileRuleSchema = z.object({ path: PathString(1024).min(1), mode: z.enum(['copy', 'link']) }).superRefine((rule, ctx) => {
-  const problem = fileRulePathProblem(rule.path);
-  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: `The ${rule.mode} rule "${rule.path}" ${problem}.` });
+/** A worktree file (docs/glossary.md): a path of the repository copied or symlinked into each new worktree (the binding's `files`). */
+export const WorktreeFileSchema = z.object({ path: PathString(1024).min(1), mode: z.enum(['copy', 'link']) }).superRefine((file, ctx) => {
+  const problem = worktreeFilePathProblem(file.path);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: `The worktree file "${file.path}" (${file.mode}) ${problem}.` });
 });
-export type FileRule = z.infer<typeof FileRuleSchema>;
+export type WorktreeFile = z.infer<typeof WorktreeFileSchema>;
+/** @deprecated Say `WorktreeFileSchema` (its old name, kept for library users). */
+export const FileRuleSchema = WorktreeFileSchema;
+/** @deprecated Say `WorktreeFile`. */
+export type FileRule = WorktreeFile;
+/** @deprecated Say `worktreeFilePathProblem`. */
+export const fileRulePathProblem = worktreeFilePathProblem;
 
 export const DEFAULT_BRANCH_TEMPLATE = 'tinyagi/{identifier}-{slug}';
 export const DEFAULT_KEEP_ABANDONED_DAYS = 14;
@@ -75,11 +82,18 @@ export const DEFAULT_FORGE_POLL_SECONDS = 120;
 export const MERGE_METHODS = ['ff', 'merge'] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
 
-/** Who merged a task: a person (the route, `tinyagi task merge`, TinyOffice) or the binding's `autoMerge` rule. */
-export const MERGED_BY = ['person', 'rule'] as const;
+/** Who merged a task: a person (the route, `tinyagi task merge`, TinyOffice) or the binding's auto-merge (`autoMerge`). */
+export const MERGED_BY = ['person', 'auto_merge'] as const;
+export type MergedBy = (typeof MERGED_BY)[number];
+
+/** Who merged, as stored: earlier versions wrote an auto-merge as `'rule'`, read as `'auto_merge'`. The one reader of that spelling. */
+export function storedMergedBy(by: unknown): MergedBy | undefined {
+  if (by === 'rule') return 'auto_merge';
+  return by === 'person' || by === 'auto_merge' ? by : undefined;
+}
 
 /**
- * A rule's merge (docs/git-tasks.md, "A rule's merge"): the daemon merges a task in Review
+ * Auto-merge (docs/git-tasks.md, "Auto-merge"): the daemon merges a task in Review
  * itself. `checked`: once its Checking passed (and, with a forge, every check run on the pull
  * request's head has completed as success, neutral or skipped); `approved`: that, and at least
  * `approvals` people whose latest review of the pull request approves it (a forge's reviews: it
@@ -148,7 +162,7 @@ export const ProjectRepoSchema = z
       .refine((t) => t.includes('{identifier}'), { error: 'The branch template must contain {identifier}, so that two tasks never share a branch' }),
     /** Absolute folder of the project's worktrees; absent: TINYAGI_HOME/worktrees/<project id>. */
     worktreeRoot: PathString(4096).min(1).optional(),
-    files: z.array(FileRuleSchema).max(100).default([]),
+    files: z.array(WorktreeFileSchema).max(100).default([]),
     setup: CommandSpecSchema.optional(),
     checks: z.array(CheckSpecSchema).max(50).default([]),
     keepAbandonedDays: z.number().positive().max(3650).default(DEFAULT_KEEP_ABANDONED_DAYS),
@@ -158,7 +172,7 @@ export const ProjectRepoSchema = z
     identity: GitIdentitySchema.optional(),
     /** Where pull requests, check runs, review comments and merges live (GitHub); absent: none. */
     forge: ForgeBindingSchema.optional(),
-    /** The daemon merges a task in Review by this rule; absent: a person merges. */
+    /** The daemon merges a task in Review when this holds (auto-merge); absent: a person merges. */
     autoMerge: AutoMergeSchema.optional(),
   })
   .superRefine((repo, ctx) => {
@@ -233,8 +247,8 @@ export const TaskCheckSchema = z
     /** Commits on the branch beyond the base ref. */
     commits: z.int().min(0),
     uncommitted: z.array(Str),
-    /** Paths the binding copies or links into each worktree that the branch's commits add (absent: none). */
-    rulePathsCommitted: z.array(Str).optional(),
+    /** The worktree files (or paths inside them) that the branch's commits add (absent: none; stored before as `rulePathsCommitted`, read as this). */
+    worktreeFilesCommitted: z.array(Str).optional(),
     /** Null without a remote (nothing to push to). */
     pushed: z.boolean().nullable(),
     checks: z.array(TaskCheckResultSchema),
@@ -336,6 +350,24 @@ export const TaskGitSchema = z
   })
   .meta({ id: 'TaskGit' });
 export type TaskGit = z.infer<typeof TaskGitSchema>;
+
+/**
+ * A task's git record as stored, in today's names (the tasks stores read every one through it):
+ * earlier versions stored the Checking's `rulePathsCommitted` (now `worktreeFilesCommitted`) and
+ * an auto-merge's `by: 'rule'` (now `'auto_merge'`). The one reader of those spellings.
+ */
+export function storedTaskGit(git: TaskGit): TaskGit {
+  const check = git.check as (TaskCheck & { rulePathsCommitted?: string[] }) | null | undefined;
+  const mergedBy = git.merge?.by as string | undefined;
+  if (check?.rulePathsCommitted === undefined && mergedBy !== 'rule') return git;
+  const out: TaskGit = { ...git };
+  if (check?.rulePathsCommitted !== undefined) {
+    const { rulePathsCommitted, ...rest } = check;
+    out.check = { ...rest, worktreeFilesCommitted: rest.worktreeFilesCommitted ?? rulePathsCommitted };
+  }
+  if (git.merge !== undefined && mergedBy === 'rule') out.merge = { ...git.merge, by: 'auto_merge' };
+  return out;
+}
 
 /** Whether a worktree may be removed (core's `removalCheck`): clean, and merged or pushed. */
 export const WorktreeRemovalSchema = z.object({

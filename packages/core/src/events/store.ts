@@ -2,6 +2,7 @@ import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 import { maskToolInput } from '../approvals/mask.ts';
+import { storedMergedBy } from '@tinyagi/client/contract';
 
 /**
  * The event log: a typed in-process bus whose every event is also a row in `events`. The type
@@ -139,6 +140,7 @@ export function eventOf(input: EventInput, id: number, ts: number): TinyEvent {
 /** @internal A stored row as the event it was appended as (shared by the SQLite and PostgreSQL logs). */
 export function rowToEvent(row: EventRow): TinyEvent {
   // Rows were written by `append` from typed input.
+  const data = JSON.parse(row.data) as unknown;
   return {
     id: row.id,
     ts: row.ts,
@@ -148,6 +150,13 @@ export function rowToEvent(row: EventRow): TinyEvent {
     parentRunId: row.parent_run_id,
     depth: row.depth,
     agentId: row.agent_id,
-    data: JSON.parse(row.data) as unknown,
+    data: row.type === 'task.merged' ? mergedInTodaysNames(data) : data,
   } as TinyEvent;
+}
+
+/** A `task.merged` event's data as read: an auto-merge an older version stored as `by: 'rule'` reads as `by: 'auto_merge'`. */
+function mergedInTodaysNames(data: unknown): unknown {
+  const merged = data as { by?: unknown } | null;
+  if (merged === null || typeof merged !== 'object' || merged.by === undefined) return data;
+  return { ...merged, by: storedMergedBy(merged.by) };
 }

@@ -12,7 +12,7 @@
  *   sent it to the task's owner, the round it went in (`markCommentsSent`: only comments still
  *   unsent are marked, so marking again changes nothing).
  */
-import type { ProjectRepo, ReviewAnchor, TaskGit } from '@tinyagi/client/contract';
+import { type ProjectRepo, type ReviewAnchor, storedTaskGit, type TaskGit } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import type { ProjectRow as SchemaProjectRow, TaskCommentRow, TaskRow as SchemaTaskRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
@@ -187,6 +187,12 @@ function parseJsonColumn<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
 }
 
+/** A task's git column in today's names (an older version's stored names read as the new ones). */
+function readTaskGit(text: string | null): TaskGit | null {
+  const git = parseJsonColumn<TaskGit>(text);
+  return git === null ? null : storedTaskGit(git);
+}
+
 /** The task's columns after the patch, in the order of the UPDATE (project_id … updated_at); project, identifier, status and position resolved by the store. */
 export function patchedTask(
   before: TaskRecord,
@@ -221,7 +227,7 @@ export function toTask(r: TaskRow): TaskRecord {
     assigneeAgent: r.assignee_agent,
     assigneeTeam: r.assignee_team,
     conversationId: r.conversation_id,
-    git: parseJsonColumn<TaskGit>(r.git),
+    git: readTaskGit(r.git),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -22,7 +22,7 @@ export interface FactView {
   commits: number;
   uncommitted: readonly string[];
   /** Paths the binding copies or links into each worktree that the branch's commits add. */
-  rulePathsCommitted: readonly string[];
+  worktreeFilesCommitted: readonly string[];
   checks: readonly CheckOutcome[];
   /** Absent without a remote (nothing to push to). */
   push?: { pushed: boolean; reason?: string | undefined } | undefined;

@@ -2,7 +2,7 @@
  * The task flow (docs/git-tasks.md; design in docs/git-tasks-design.md): the daemon service that
  * owns every transition of a task in a project bound to a git repository — the dispatch with its
  * worktree, the Checking that proves "done", the feedback and its rounds, a person's review, the
- * merge by a person or a rule, the forge's pull request — on every node (the daemon and `tinyagi
+ * merge by a person or by auto-merge, the forge's pull request — on every node (the daemon and `tinyagi
  * worker`). The API's routes, the CLI, the MCP tools and TinyOffice only ask it.
  *
  * Contract:
@@ -16,13 +16,13 @@
  *   bounded by its timeout).
  */
 import { existsSync } from 'node:fs';
-import type { MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
+import type { MergedBy, MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
 import { errorMessage, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
 import { baseChildEnv, taskCommandWrap, type ApprovalRecord, type StoreSet, type TaskRecord } from '@tinyagi/core/internal';
 import {
   carryOutRoundsAnswer,
   finishTaskChecking,
-  mergeRuleDecision,
+  autoMergeDecision,
   projectWorktrees,
   removeWorktreeAt,
   requestRoundsApproval,
@@ -128,8 +128,8 @@ export class TaskFlow {
 
   /**
    * Every task of a bound project whose next step is the daemon's, taken by this node when its hold
-   * is free. At start (`atStart`) a merge rule is tried on every task in review (a stop may have
-   * come between its Review and its merge); later sweeps leave rules on a forge to the poll.
+   * is free. At start (`atStart`) auto-merge is tried on every task in review (a stop may have
+   * come between its Review and its merge); later sweeps leave it on a forge to the poll.
    * Returns how many steps it finished or started.
    */
   async sweep(atStart: boolean): Promise<number> {
@@ -177,8 +177,8 @@ export class TaskFlow {
         const approval = await this.#o.stores.approvals.get(next.approvalId);
         return approval?.status === 'answered' && (await this.carryOutRoundsAnswer(approval)) !== undefined;
       }
-      case 'merge-by-rule':
-        return (atStart || !hasForge(project)) && (await this.mergeByRule(task.id));
+      case 'auto-merge':
+        return (atStart || !hasForge(project)) && (await this.autoMerge(task.id));
       case 'wait':
         return false;
     }
@@ -472,8 +472,8 @@ export class TaskFlow {
     const head = checked.git?.check?.headSha;
     if (checked.git && head && checked.git.headSha !== head) await this.tasks.setTaskGit(task.id, { ...checked.git, headSha: head, updatedAt: Date.now() });
     await this.forge.openPullRequestAfterChecking(task.id);
-    // The binding's merge rule, if any, may merge it now (with a forge, once its check runs and reviews allow).
-    await this.mergeByRule(task.id);
+    // The binding's auto-merge, if any, may merge it now (with a forge, once its check runs and reviews allow).
+    await this.autoMerge(task.id);
   }
 
   /** A task waiting in checking for a person after its rounds: its request made if a crash left it unmade, an answer carried out if a crash left it undone. */
@@ -544,7 +544,7 @@ export class TaskFlow {
     return this.#heldOrRefused(task, 'merge', ' is being merged', async () => (await this.#mergeHeld(task.id, method, 'person'))!);
   }
 
-  async #mergeHeld(taskId: string, method: MergeMethod | undefined, by: 'person' | 'rule'): Promise<Awaited<ReturnType<typeof runTaskMerge>> | undefined> {
+  async #mergeHeld(taskId: string, method: MergeMethod | undefined, by: MergedBy): Promise<Awaited<ReturnType<typeof runTaskMerge>> | undefined> {
     const task = await this.tasks.mustGetTask(taskId);
     const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`);
     const base = this.stepBase(project.id, project.repo, task);
@@ -555,20 +555,20 @@ export class TaskFlow {
   }
 
   /**
-   * A rule's merge: the task, if it is in Review in a project whose binding has `autoMerge`, merged
-   * now when the rule holds (core's `mergeRuleDecision`; with a forge, on its pull request's check
-   * runs and reviews). True when it merged; a rule still waiting leaves the task as it is.
+   * Auto-merge: the task, if it is in Review in a project whose binding has `autoMerge`, merged
+   * now when that holds (git-tasks' `autoMergeDecision`; with a forge, on its pull request's check
+   * runs and reviews). True when it merged; an auto-merge still waiting leaves the task as it is.
    */
-  async mergeByRule(taskId: string): Promise<boolean> {
+  async autoMerge(taskId: string): Promise<boolean> {
     const task = await this.tasks.getTask(taskId);
     if (task?.status !== 'review' || task.projectId === null) return false;
     const project = await this.tasks.getProject(task.projectId);
-    const rule = project?.repo?.autoMerge;
-    if (!project?.repo || rule === undefined) return false;
-    const forge = hasForge(project) ? await this.forge.ruleFacts(project, task, rule.when) : undefined;
+    const autoMerge = project?.repo?.autoMerge;
+    if (!project?.repo || autoMerge === undefined) return false;
+    const forge = hasForge(project) ? await this.forge.autoMergeFacts(project, task, autoMerge.when) : undefined;
     if (forge === null) return false;
-    if (!mergeRuleDecision({ rule, status: task.status, git: task.git, forge }).merge) return false;
-    return (await this.#held(task.id, 'merge', () => this.#mergeHeld(task.id, rule.method, 'rule'))) !== undefined;
+    if (!autoMergeDecision({ autoMerge, status: task.status, git: task.git, forge }).merge) return false;
+    return (await this.#held(task.id, 'merge', () => this.#mergeHeld(task.id, autoMerge.method, 'auto_merge'))) !== undefined;
   }
 
   /** A person's request for changes on a task in review: the unsent review comments and the summary sent to the owner, the task back in progress. */
@@ -591,13 +591,13 @@ export class TaskFlow {
     return reviewed;
   }
 
-  /** `tinyagi task sync`: the pull request opened if missing, then the forge's feedback read and sent; a merge rule that now holds merges. */
+  /** `tinyagi task sync`: the pull request opened if missing, then the forge's feedback read and sent; an auto-merge that now holds merges. */
   async syncForge(ref: string) {
     const task = await this.tasks.mustGetTask(ref);
     const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`, 'A forge belongs to a repository binding.');
     const synced = await this.forge.sync(project, task);
-    // The merge rule may hold now (its check runs passed, its approvals came): the answer says so.
-    return (await this.mergeByRule(task.id)) ? { ...synced, task: await this.tasks.mustGetTask(task.id) } : synced;
+    // Auto-merge may hold now (its check runs passed, its approvals came): the answer says so.
+    return (await this.autoMerge(task.id)) ? { ...synced, task: await this.tasks.mustGetTask(task.id) } : synced;
   }
 
   /** Runs `work` holding the task's review (a forge read): refused (409) while another holds it. */

@@ -1,13 +1,13 @@
 /**
  * The task flow's forge (docs/git-tasks.md, "With a GitHub forge"): the pull request opened when a
  * task's Checking passes, the forge's feedback read on request (`tinyagi task sync`) and by a poll
- * on every node, the person's merge made on the forge, and what a merge rule reads of it. The
+ * on every node, the person's merge made on the forge, and what auto-merge reads of it. The
  * forge's client comes from its kind in core's forge registry (`openBindingForge`: GitHub's loads
  * `@tinyagi/forge-github` on first use, only for a project whose binding has a forge); the token is
  * read from the daemon's environment variable the binding (or its kind) names and given to that
  * client only, never logged or answered.
  */
-import type { MergeMethod, ProjectRepo } from '@tinyagi/client/contract';
+import type { MergedBy, MergeMethod, ProjectRepo } from '@tinyagi/client/contract';
 import { errorMessage, TinyError } from '@tinyagi/core';
 import type { StoreSet, TaskRecord } from '@tinyagi/core/internal';
 import { type Forge, openBindingForge, openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type TaskStepBase } from '@tinyagi/git-tasks';
@@ -18,7 +18,7 @@ export interface ForgeLoopHost {
   stepBase(projectId: string, repo: ProjectRepo, task: TaskRecord): TaskStepBase;
   sendToOwner(task: TaskRecord, message: string, idempotencyKey: string, workdir?: string): Promise<{ conversationId: string; messageId: string; created: boolean }>;
   holdReview<T>(task: TaskRecord, work: () => Promise<T>): Promise<T>;
-  mergeByRule(taskId: string): Promise<boolean>;
+  autoMerge(taskId: string): Promise<boolean>;
 }
 
 /** The flow's options the forge reads. */
@@ -78,7 +78,7 @@ export class ForgeLoop {
   }
 
   /** The merge of a task with a pull request, made on the forge; undefined when the task has none (merged locally). */
-  async mergeThroughForge(project: BoundProject, task: TaskRecord, base: TaskStepBase, method: MergeMethod | undefined, by: 'person' | 'rule') {
+  async mergeThroughForge(project: BoundProject, task: TaskRecord, base: TaskStepBase, method: MergeMethod | undefined, by: MergedBy) {
     if (!hasForge(project) || task.git?.pullRequest === undefined) return undefined;
     if (method === 'ff') {
       throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} has pull request #${task.git.pullRequest.number}: it is merged on GitHub with a merge commit, not fast-forwarded.`, {
@@ -88,8 +88,8 @@ export class ForgeLoop {
     return runTaskForgeMerge({ ...base, forge: await this.open(project), tasks: this.#flow.tasks, by });
   }
 
-  /** What a merge rule reads of the forge for a task in review: null when the task has no pull request yet. */
-  async ruleFacts(project: ForgeProject, task: TaskRecord, when: string) {
+  /** What auto-merge reads of the forge for a task in review: null when the task has no pull request yet. */
+  async autoMergeFacts(project: ForgeProject, task: TaskRecord, when: string) {
     const pr = task.git?.pullRequest;
     if (pr === undefined) return null;
     const remote = await this.open(project);
@@ -214,7 +214,7 @@ export class ForgeLoop {
         this.#lastRead.set(task.id, now);
         try {
           await this.sync(project, task);
-          await this.#flow.mergeByRule(task.id);
+          await this.#flow.autoMerge(task.id);
           this.#failing.delete(task.id);
         } catch (err) {
           const message = errorMessage(err);

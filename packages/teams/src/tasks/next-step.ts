@@ -21,8 +21,8 @@ export type TaskStep =
   | { step: 'ask-rounds' }
   /** The merge is recorded (the branch went into the base, or the forge merged it); the worktree removal or the move to done is not. */
   | { step: 'finish-merge' }
-  /** In review on a binding with a merge rule: merged when the rule holds. */
-  | { step: 'merge-by-rule' }
+  /** In review on a binding with auto-merge: merged when it holds. */
+  | { step: 'auto-merge' }
   /** In review with a pull request whose failed check runs waited for a person who answered: the answer carried out. */
   | { step: 'carry-out-answer'; approvalId: string }
   /** Nothing for the daemon to do: the task waits for someone (`for`). */
@@ -54,7 +54,7 @@ export function nextStep(task: TaskRecord, repo: ProjectRepo | null, worktreeMis
       if (git?.merge !== undefined) return { step: 'finish-merge' };
       const asked = git?.roundsApproval;
       if (git?.pullRequest !== undefined && asked !== undefined && asked.decision === undefined) return { step: 'carry-out-answer', approvalId: asked.id };
-      if (repo.autoMerge !== undefined) return { step: 'merge-by-rule' };
+      if (repo.autoMerge !== undefined) return { step: 'auto-merge' };
       return { step: 'wait', for: 'a person to merge it or ask for changes' };
     }
     default:

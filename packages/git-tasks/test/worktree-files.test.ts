@@ -1,21 +1,21 @@
 /**
- * Copy and link rules (docs/git-tasks.md): applied into each worktree, and none may leave the
+ * Worktree files, copied or linked (docs/git-tasks.md): applied into each worktree, and none may leave the
  * repository — `..` and absolute paths are refused by the schema (and again by the engine), a
- * symlink that leads out by the engine; each error names the rule.
+ * symlink that leads out by the engine; each error names the file.
  */
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileRuleSchema, ProjectRepoSchema } from '@tinyagi/client/contract';
+import { WorktreeFileSchema, ProjectRepoSchema } from '@tinyagi/client/contract';
 import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTinyError, type TinyError } from '@tinyagi/core';
-import { resolveFileRules, resolveProjectRepo } from '../src/project-repo.ts';
+import { resolveWorktreeFiles, resolveProjectRepo } from '../src/project-repo.ts';
 import { createTaskWorktree } from '../src/worktrees.ts';
 import { gitFixture, sh, task, rejection } from './fixture.ts';
 
 afterEach(cleanupTemp);
 
-describe('copy and link rules', () => {
+describe('worktree files', () => {
   it('copies and links into the worktree, keeps what is there on a second call, and leaves the tree clean for git', async () => {
     const fx = gitFixture();
     writeFileSync(join(fx.repoDir, '.gitignore'), '.env\nnode_modules\ncache/\n');
@@ -51,14 +51,14 @@ describe('copy and link rules', () => {
     expect(sh(made.path, 'status', '--porcelain')).toBe('');
   });
 
-  it('refuses a rule with "..", naming it (schema and engine)', () => {
+  it('refuses a worktree file with "..", naming it (schema and engine)', () => {
     const parsed = ProjectRepoSchema.safeParse({ path: '/srv/repo', files: [{ path: '../secrets/.env', mode: 'copy' }] });
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues[0]?.message).toBe('The copy rule "../secrets/.env" contains "..": a rule may not leave the repository.');
-    expect(FileRuleSchema.safeParse({ path: 'a/../../b', mode: 'link' }).success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toBe('The worktree file "../secrets/.env" (copy) contains "..": a worktree file may not leave the repository.');
+    expect(WorktreeFileSchema.safeParse({ path: 'a/../../b', mode: 'link' }).success).toBe(false);
     // A caller that skipped the schema gets the same refusal from the engine.
     const fx = gitFixture();
-    const err = captureSync(() => resolveFileRules(fx.repoDir, fx.repoDir, [{ path: 'x/../../outside', mode: 'copy' }]));
+    const err = captureSync(() => resolveWorktreeFiles(fx.repoDir, fx.repoDir, [{ path: 'x/../../outside', mode: 'copy' }]));
     expect(err.code).toBe('INVALID_PATH');
     expect(err.message).toContain('"x/../../outside"');
   });
@@ -72,8 +72,10 @@ describe('copy and link rules', () => {
       ],
     });
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['files.1.path', 'The copy rule "/etc/passwd" is absolute; write it relative to the repository.']]);
-    expect(() => resolveProjectRepo({ path: '/srv/repo', files: [{ path: '/etc/passwd', mode: 'link' }] }, { projectId: 'p1', home: '/tmp/h' })).toThrow(/link rule "\/etc\/passwd" is absolute/);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['files.1.path', 'The worktree file "/etc/passwd" (copy) is absolute; write it relative to the repository.']]);
+    expect(() => resolveProjectRepo({ path: '/srv/repo', files: [{ path: '/etc/passwd', mode: 'link' }] }, { projectId: 'p1', home: '/tmp/h' })).toThrow(
+      /worktree file "\/etc\/passwd" \(link\) is absolute/,
+    );
   });
 
   it('refuses a symlink in the repository that leads out of it, and a worktree destination that would', async () => {
@@ -85,7 +87,7 @@ describe('copy and link rules', () => {
     const ctx = fx.project({ files: [{ path: 'escape/secret', mode: 'copy' }] });
     const err = await rejection(createTaskWorktree(ctx, task(1)));
     expect(isTinyError(err, 'INVALID_PATH')).toBe(true);
-    expect(err.message).toContain('The copy rule "escape/secret" resolves to');
+    expect(err.message).toContain('The worktree file "escape/secret" (copy) resolves to');
     expect(err.message).toContain('outside the repository');
     const worktree = join(ctx.worktreeRoot, 'P-1');
     expect(existsSync(join(worktree, 'escape/secret'))).toBe(false);
@@ -97,9 +99,9 @@ describe('copy and link rules', () => {
     const tree = join(fx2.root, 'tree');
     mkdirSync(tree);
     symlinkSync(outside, join(tree, 'config'));
-    const err2 = captureSync(() => resolveFileRules(fx2.repoDir, tree, [{ path: 'config/.env', mode: 'copy' }]));
+    const err2 = captureSync(() => resolveWorktreeFiles(fx2.repoDir, tree, [{ path: 'config/.env', mode: 'copy' }]));
     expect(err2.code).toBe('INVALID_PATH');
-    expect(err2.message).toContain('The copy rule "config/.env" would be written at');
+    expect(err2.message).toContain('The worktree file "config/.env" (copy) would be written at');
     expect(err2.message).toContain('outside the worktree');
   });
 });

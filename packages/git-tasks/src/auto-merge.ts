@@ -1,18 +1,18 @@
 /**
- * A rule's merge (docs/git-tasks.md, "A rule's merge"): whether the binding's `autoMerge` rule
+ * Auto-merge (docs/git-tasks.md, "Auto-merge"): whether the binding's `autoMerge`
  * merges a task in Review now. Pure: the caller reads the task, and with a forge its pull
  * request's check runs and reviews, and merges through the same step a person's merge runs.
  */
 import type { AutoMerge, TaskGit } from '@tinyagi/client/contract';
 import type { ForgeCheckRun, ForgeReview } from './forge.ts';
 
-export type MergeRuleDecision = { merge: true } | { merge: false; waiting: string };
+export type AutoMergeDecision = { merge: true } | { merge: false; waiting: string };
 
 /** Conclusions of a completed check run that let a merge go on (GitHub's "passing" ones). */
 const PASSING = new Set(['success', 'neutral', 'skipped']);
 
-export interface MergeRuleInput {
-  rule: AutoMerge;
+export interface AutoMergeInput {
+  autoMerge: AutoMerge;
   status: string;
   git: TaskGit | null | undefined;
   /**
@@ -23,7 +23,7 @@ export interface MergeRuleInput {
   forge?: { headSha: string; checkRuns: readonly ForgeCheckRun[]; reviews: readonly ForgeReview[]; openedAt: number; quietMs: number; now: number };
 }
 
-export function mergeRuleDecision({ rule, status, git, forge }: MergeRuleInput): MergeRuleDecision {
+export function autoMergeDecision({ autoMerge, status, git, forge }: AutoMergeInput): AutoMergeDecision {
   if (status !== 'review') return { merge: false, waiting: `the task is in ${status}, not review` };
   if (git?.merge !== undefined) return { merge: false, waiting: 'the task is merged already' };
   const check = git?.check;
@@ -36,14 +36,14 @@ export function mergeRuleDecision({ rule, status, git, forge }: MergeRuleInput):
   if (open.length > 0) return { merge: false, waiting: `check runs not finished: ${open.map((r) => r.name).join(', ')}` };
   const failing = forge.checkRuns.filter((r) => !PASSING.has(r.conclusion ?? ''));
   if (failing.length > 0) return { merge: false, waiting: `check runs not passing: ${failing.map((r) => `${r.name} (${r.conclusion})`).join(', ')}` };
-  if (rule.when === 'approved') {
+  if (autoMerge.when === 'approved') {
     // Each person's latest review that approves or asks for changes is their verdict (GitHub's way; comments do not change it).
     const verdict = new Map<string, string>();
     for (const review of forge.reviews) if (review.state === 'APPROVED' || review.state === 'CHANGES_REQUESTED' || review.state === 'DISMISSED') verdict.set(review.author, review.state);
     const blocking = [...verdict].filter(([, state]) => state === 'CHANGES_REQUESTED').map(([who]) => who);
     if (blocking.length > 0) return { merge: false, waiting: `changes requested by ${blocking.join(', ')}` };
     const approvals = [...verdict.values()].filter((state) => state === 'APPROVED').length;
-    if (approvals < rule.approvals) return { merge: false, waiting: `${approvals} of ${rule.approvals} approvals` };
+    if (approvals < autoMerge.approvals) return { merge: false, waiting: `${approvals} of ${autoMerge.approvals} approvals` };
   }
   return { merge: true };
 }

@@ -1,13 +1,16 @@
 /**
- * A rule's merge (docs/git-tasks.md): a project whose binding has `autoMerge: { when: 'checked' }`
- * has a task merged by the daemon as soon as its Checking passes (recorded and announced as the
- * rule's), also when a stop came between the pass and the merge (a start merges it); a failed
- * Checking merges nothing; `approved` without a forge is refused. Real git, the routes on
+ * Auto-merge (docs/git-tasks.md): a project whose binding has `autoMerge: { when: 'checked' }`
+ * has a task merged by the daemon as soon as its Checking passes (recorded and announced as
+ * `by: 'auto_merge'`), also when a stop came between the pass and the merge (a start merges it); a
+ * failed Checking merges nothing; `approved` without a forge is refused. A merge an older version
+ * recorded as `by: 'rule'` (and a Checking's `rulePathsCommitted`) reads in today's names. Real git, the routes on
  * loopback, the real orchestrator with the fake claude; waits on states.
  */
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
+import type { TaskGit } from '@tinyagi/client/contract';
+import type { EventInput } from '@tinyagi/core/internal';
 import { eventsOf, raw, type ServerHarness } from './harness.ts';
 import { startCoderHarness } from './git-harness.ts';
 
@@ -26,7 +29,7 @@ async function checkedTask(h: ServerHarness, projectId: string, title: string, f
   return { task, tip, worktree: task.git!.worktreePath! };
 }
 
-it('autoMerge checked: a passed Checking is merged by the rule (recorded and announced as the rule’s), a failed one is not; a pass a stop interrupted is merged at start; approved needs a forge', async () => {
+it('autoMerge checked: a passed Checking is auto-merged (recorded and announced as such), a failed one is not; a pass a stop interrupted is merged at start; approved needs a forge', async () => {
   const fx = gitRepos();
   const h = await startCoderHarness();
   const check = { name: 'has-notes', argv: ['sh', '-c', 'test -f notes.txt && ! grep -qx bad notes.txt || { echo "notes.txt is missing or bad"; exit 1; }'], timeoutMs: 10_000 };
@@ -42,19 +45,19 @@ it('autoMerge checked: a passed Checking is merged by the rule (recorded and ann
       return t.status === 'done' ? t : undefined;
     },
     30_000,
-    'WEB-1 merged by the rule',
+    'WEB-1 auto-merged',
   );
-  expect(done.git?.merge).toMatchObject({ method: 'merge', tip: one.tip, by: 'rule' });
+  expect(done.git?.merge).toMatchObject({ method: 'merge', tip: one.tip, by: 'auto_merge' });
   expect(sh(fx.repoDir, 'log', '-1', '--format=%P', 'main').split(' ')).toContain(one.tip);
   const merged = await eventsOf(h.stores, { types: ['task.merged'] });
-  expect(merged.map((e) => [e.data.identifier, e.data.by])).toEqual([['WEB-1', 'rule']]);
+  expect(merged.map((e) => [e.data.identifier, e.data.by])).toEqual([['WEB-1', 'auto_merge']]);
 
   // A Checking that fails: back to in progress, nothing merged.
   const two = await checkedTask(h, project.id, 'Spoil the notes', 'notes.txt', 'bad\n');
   await waitFor(async () => ((await h.client.getTask({ params: { id: two.task.id } })).status === 'in_progress' ? true : undefined), 30_000, 'WEB-2 back in progress');
   expect((await eventsOf(h.stores, { types: ['task.merged'] })).length).toBe(1);
 
-  // Passed and moved to review, then a stop before the rule merged it: a start does.
+  // Passed and moved to review, then a stop before auto-merge merged it: a start does.
   const three = await checkedTask(h, project.id, 'Write more notes', 'notes.txt', 'more notes\n');
   await waitFor(async () => ((await h.client.getTask({ params: { id: three.task.id } })).status === 'done' ? true : undefined), 30_000, 'WEB-3 merged');
   const four = await h.client.createTask({ body: { title: 'Write the menu', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
@@ -65,10 +68,46 @@ it('autoMerge checked: a passed Checking is merged by the rule (recorded and ann
   await h.stores.tasks.setTaskGit(four.id, { ...git, check: passed });
   await h.stores.tasks.updateTask(four.id, { status: 'review' });
   expect(await h.app.tiny.taskFlow.sweep(true)).toBe(1);
-  expect((await h.client.getTask({ params: { id: four.id } })).git?.merge).toMatchObject({ tip, by: 'rule' });
+  expect((await h.client.getTask({ params: { id: four.id } })).git?.merge).toMatchObject({ tip, by: 'auto_merge' });
   expect(await h.app.tiny.taskFlow.sweep(true)).toBe(0);
 
   const refused = await raw(h, 'PATCH', `/api/projects/${project.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, autoMerge: { when: 'approved' } } }) });
   expect(refused.status).toBe(400);
   expect(JSON.stringify(refused.body)).toContain('needs a forge');
+});
+
+it('a merge and a Checking stored by an older version (by: rule, rulePathsCommitted) read in today’s names, through the stores and the API, and so does its task.merged event', async () => {
+  const fx = gitRepos();
+  const h = await startCoderHarness();
+  const project = await h.client.createProject({ body: { name: 'Old', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+  const task = await h.client.createTask({ body: { title: 'Merged long ago', projectId: project.id } });
+  const check = {
+    state: 'failed',
+    headSha: 'a'.repeat(40),
+    startedAt: 1,
+    finishedAt: 2,
+    commits: 1,
+    uncommitted: [],
+    rulePathsCommitted: ['.env'],
+    pushed: null,
+    checks: [],
+    missing: ['.env is committed'],
+    error: null,
+  };
+  const merge = { method: 'merge', branch: 'tinyagi/OLD-1', baseRef: 'main', tip: 'b'.repeat(40), commit: 'c'.repeat(40), mergedAt: 3, by: 'rule' };
+  // As an older version wrote them: the store writes what it is given, the old names included.
+  const stored = { state: 'ready', branch: 'tinyagi/OLD-1', worktreePath: null, headSha: null, error: null, updatedAt: 4, check, merge } as unknown as TaskGit;
+  await h.stores.tasks.setTaskGit(task.id, stored);
+  await h.stores.events.append({
+    type: 'task.merged',
+    data: { taskId: task.id, identifier: 'OLD-1', projectId: project.id, method: 'merge', branch: 'tinyagi/OLD-1', baseRef: 'main', tip: merge.tip, commit: merge.commit, created: true, by: 'rule' },
+  } as unknown as EventInput);
+
+  const read = (await h.client.getTask({ params: { id: task.id } })).git!;
+  expect(read.merge?.by).toBe('auto_merge');
+  expect(read.check?.worktreeFilesCommitted).toEqual(['.env']);
+  expect(read.check).not.toHaveProperty('rulePathsCommitted');
+  expect((await h.stores.tasks.mustGetTask(task.id)).git?.merge?.by).toBe('auto_merge');
+  // The event log as every reader gets it (the SSE stream's replay, observers' catch-up).
+  expect((await eventsOf(h.stores, { types: ['task.merged'] })).map((e) => e.data.by)).toEqual(['auto_merge']);
 });
