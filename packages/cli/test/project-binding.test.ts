@@ -1,7 +1,7 @@
 /**
  * `tinyagi project add|bind` flags into the API's repo binding (src/commands/project-binding.ts):
  * commands split into words (the client's splitCommand, no shell), relative paths made absolute
- * from the cwd, the short forms of a forge and a rule, `--merge` over a stored binding, and the
+ * from the cwd, the short forms of a forge and auto-merge, `--merge` over a stored binding, and the
  * flags that need another flag.
  */
 import { writeFileSync } from 'node:fs';
@@ -76,7 +76,7 @@ describe('bindingFromFlags', () => {
     expect(() => bindingFromFlags({ forgeTokenEnv: 'GH' }, cwd)).toThrow('give --forge github:<owner>/<repo> with them');
     expect(() => bindingFromFlags({ autoMergeMethod: 'ff' }, cwd)).toThrow('give --auto-merge');
     expect(() => bindingFromFlags({ checkTimeout: 1000 }, cwd)).toThrow('give --check with it');
-    // Two checks of one name, a rule leaving the repository: the daemon's to refuse (the e2e test).
+    // Two checks of one name, a worktree file leaving the repository: the daemon's to refuse (the e2e test).
     expect(bindingFromFlags({ check: ['a=x', 'a=y'], copy: ['../up'] }, cwd).checks).toHaveLength(2);
   });
 

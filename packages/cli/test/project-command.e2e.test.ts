@@ -1,9 +1,9 @@
 /**
  * `tinyagi project list|add|show|bind|unbind|archive|restore` (docs/cli.md, docs/git-tasks.md)
  * against the built daemon, with a real repository: a project added bound to it, bound again with
- * checks, a forge and a rule's merge, shown as the daemon stored it (defaults filled, the token's
- * variable named, no token), changed with --merge, refused by the daemon (path and url both, a copy
- * rule leaving the repository through a symlink, two checks of one name) with each problem's field
+ * checks, a forge and auto-merge, shown as the daemon stored it (defaults filled, the token's
+ * variable named, no token), changed with --merge, refused by the daemon (path and url both, a
+ * worktree file leaving the repository through a symlink, two checks of one name) with each problem's field
  * path and the binding left as it was, then unbound, archived and restored.
  */
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -41,8 +41,8 @@ describe('tinyagi project', () => {
     expect(list).toMatch(/API\s+Api\s+0 open, 0 done\s+none/);
   });
 
-  it('bind replaces the binding: checks, a forge and a rule; show prints it as stored, the token by its variable only', async () => {
-    // What the rules copy must exist when the project is bound (the daemon looks at the disk).
+  it('bind replaces the binding: checks, a forge and auto-merge; show prints it as stored, the token by its variable only', async () => {
+    // What the worktree files copy must exist when the project is bound (the daemon looks at the disk).
     writeFileSync(join(repoDir, '.env'), 'A=1\n');
     const bound = await daemon.cliHereOk([
       'project',
@@ -120,9 +120,9 @@ describe('tinyagi project', () => {
 
     const dotdot = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--copy', '../secrets']);
     expect(dotdot.code).toBe(2);
-    expect(dotdot.stderr).toContain('The copy rule "../secrets" contains "..": a rule may not leave the repository.');
+    expect(dotdot.stderr).toContain('The worktree file "../secrets" (copy) contains "..": a worktree file may not leave the repository.');
 
-    // A rule whose text is fine but that leaves the repository through a symlink: the daemon looks at the disk.
+    // A worktree file whose path is fine as written but that leaves the repository through a symlink: the daemon looks at the disk.
     symlinkSync(root, join(repoDir, 'outside'));
     const symlinked = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--copy', 'outside/secrets']);
     expect(symlinked.code).not.toBe(0);
@@ -137,7 +137,7 @@ describe('tinyagi project', () => {
     const noBase = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--base', 'release']);
     expect(noBase.stderr).toContain('The base branch "release" does not exist in');
     const noLink = await daemon.cliHere(['project', 'bind', 'WEB', '--path', repoDir, '--link', 'vendor']);
-    expect(noLink.stderr).toMatch(/The link rule "vendor" (names|points at)/);
+    expect(noLink.stderr).toMatch(/The worktree file "vendor" \(link\) (names|points at)/);
 
     expect((await showJson('WEB')).repo).toEqual(before);
   });
