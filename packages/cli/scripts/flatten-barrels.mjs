@@ -7,6 +7,9 @@
  * contract) whatever it used: `tinyagi --version` loaded 2 MB of JavaScript. Tree shaking does
  * not help: the code is used, by other commands.
  *
+ * The package's own declared surface of core's internal names (src/core-internal.ts, imported
+ * by a relative path) is such a barrel too, looked through the same way.
+ *
  * Only pure index files are looked through: a module whose every statement is a re-export
  * (`export { a } from './a.ts'`, `export * from './b.ts'`; types are erased first). A module with
  * code of its own (kinds/runtimes/index.ts registers the built-in runtimes when it is loaded) is
@@ -23,6 +26,8 @@ const LOCAL_DECL = /export\s+(?:async\s+)?(?:function\s*\*?|class|const|let|var)
 const LOCAL_LIST = /export\s*\{([^}]*)\}\s*;?/g;
 const IMPORT_JS = /import\s*\{([^}]*)\}\s*from\s*"([^"]+)";?/g;
 const IMPORT = /^import\s+\{([^}]*)\}\s+from\s+'([^']+)';/gm;
+/** A relative import of the package's surface of core's internal names (src/core-internal.ts). */
+const SURFACE = /^(?:\.\.?\/)+core-internal\.ts$/;
 
 /** `a`, `a as b`, `type T` from a brace list. */
 function specifiers(list) {
@@ -124,7 +129,7 @@ export function flattenBarrels({ packages, importers }) {
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
         if (!importers(args.path)) return undefined;
         const source = readFileSync(args.path, 'utf8');
-        const statements = [...source.matchAll(IMPORT)].filter((m) => packages.includes(m[2]));
+        const statements = [...source.matchAll(IMPORT)].filter((m) => packages.includes(m[2]) || SURFACE.test(m[2]));
         if (statements.length === 0) return undefined;
         let out = '';
         let at = 0;

@@ -3,7 +3,7 @@
  * paths. Built once per invocation; nothing here touches the disk.
  */
 import { homePaths, resolveTinyHome, type HomePaths } from '@tinyagi/core';
-import type { Env } from '@tinyagi/core/internal';
+import type { Env } from './core-internal.ts';
 
 export interface CliContext {
   env: Env;

@@ -36,7 +36,7 @@ import {
   type StoreSet,
   type WorkspaceOutcome,
   type WorkspaceRemovalMode,
-} from '@tinyagi/core/internal';
+} from './core-internal.ts';
 import type { CliContext } from './context.ts';
 import { findDaemon, type DaemonConnection } from './daemon/connection.ts';
 import { openSelectedStores, selectStorage, type StorageSelection } from './daemon/storage.ts';

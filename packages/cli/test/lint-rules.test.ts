@@ -129,6 +129,31 @@ describe('lint rules (biome.jsonc)', () => {
     expect(result.output).toContain('@tinyagi/git-tasks takes what it needs of @tinyagi/core through src/core.ts');
   });
 
+  it('fails when a package imports @tinyagi/core/internal beside its src/core-internal.ts', () => {
+    const result = lintTree({
+      // Allowed: the internal subpath in the declared surface, the surface and the public root anywhere.
+      'packages/server/src/core-internal.ts': "export { ownEntry } from '@tinyagi/core/internal';\n",
+      'packages/server/src/probe.ts': [
+        "import { ownEntry } from './core-internal.ts';",
+        "import { TinyError } from '@tinyagi/core';",
+        "import { maskSettings } from '@tinyagi/core/internal';",
+        "import { waitFor } from '@tinyagi/test-kit';",
+        'export const used: unknown[] = [ownEntry, TinyError, maskSettings, waitFor];',
+        '',
+      ].join('\n'),
+      'packages/teams/src/orchestrator/probe.ts': "import { io } from '@tinyagi/core/internal';\nexport const used: unknown = io;\n",
+      'packages/cli/src/probe.ts': "export const load = (): Promise<unknown> => import('@tinyagi/core/internal');\n",
+    });
+    expect(result.status, result.output).not.toBe(0);
+    expect(sorted(result.findings)).toEqual([
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/cli/src/probe.ts', line: 1 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/server/src/probe.ts', line: 3 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/server/src/probe.ts', line: 4 },
+      { rule: 'lint/style/noRestrictedImports', file: 'packages/teams/src/orchestrator/probe.ts', line: 1 },
+    ]);
+    expect(result.output).toContain('through its src/core-internal.ts');
+  });
+
   it('fails when a test imports another package’s test folder, or shipped code the private test kit', () => {
     const result = lintTree({
       // Allowed: the test kit, the package's own test folder and sources.

@@ -11,7 +11,7 @@
  * only if a name leaves /internal when its last user stops importing it, which is what it asks.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -84,6 +84,37 @@ describe('@tinyagi/core/internal', () => {
     expect(exported.has('openStores') || exported.has('openDatabase')).toBe(true);
     expect(exported.has('QueueWorker')).toBe(true);
     expect(used.size).toBeGreaterThan(50);
+  });
+
+  it("a package's declared surface (src/core-internal.ts; git-tasks' src/core.ts) gives only names its own sources import from it", () => {
+    const surfaces = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'packages/*/src/core-internal.ts', 'packages/git-tasks/src/core.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((f) => f !== '');
+    expect(surfaces.length).toBeGreaterThanOrEqual(5);
+    const unused = surfaces.flatMap((surface) => {
+      const src = join(ROOT, surface.slice(0, surface.indexOf('/src/') + 4));
+      const taken = new Set<string>();
+      for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f))) {
+        const path = join(src, file);
+        if (path === join(ROOT, surface)) continue;
+        for (const m of readFileSync(path, 'utf8').matchAll(/^(?:import|export)\s+(?:type\s+)?\{([^}]*)\}\s*from\s*'(\.[^']*)'/gm)) {
+          if (resolve(dirname(path), m[2]!) !== join(ROOT, surface)) continue;
+          for (const part of m[1]!.split(',')) {
+            const name = part
+              .trim()
+              .replace(/^type\s+/, '')
+              .split(/\s+as\s+/)[0]!
+              .trim();
+            if (name) taken.add(name);
+          }
+        }
+      }
+      return [...exportsOf(join(ROOT, surface))].filter((name) => !taken.has(name)).map((name) => `${surface}: ${name}`);
+    });
+    expect(unused, "given by a package's surface but imported by none of its files: drop them from the surface").toEqual([]);
   });
 
   it('exports only names another package imports from it', () => {

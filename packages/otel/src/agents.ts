@@ -5,7 +5,7 @@
  * edited agent shows at once.
  */
 import { runtimeKinds } from '@tinyagi/core';
-import { customRuntimeName, providerRuntime } from '@tinyagi/core/internal';
+import { customRuntimeName, providerRuntime } from './core-internal.ts';
 
 export interface AgentDescription {
   name?: string | undefined;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { fastifySSE } from '@fastify/sse';
-import { effectiveServer } from '@tinyagi/core/internal';
+import { effectiveServer } from './core-internal.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { createContext, type ServerContext } from './context.ts';
 import { installErrorHandling, parseJsonBody, toErrorReply } from './error-handler.ts';

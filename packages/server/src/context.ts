@@ -17,7 +17,7 @@ import {
   type StoreSet,
   type SettingsSource,
   type TaskStoreApi,
-} from '@tinyagi/core/internal';
+} from './core-internal.ts';
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeLogins } from './security/office-logins.ts';

@@ -6,7 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isTinyError } from '@tinyagi/core';
-import { findJsonTreeProblem, formatSettingsPath } from '@tinyagi/core/internal';
+import { findJsonTreeProblem, formatSettingsPath } from './core-internal.ts';
 import { ERROR_REGISTRY, RequestError, type ApiErrorCode } from './errors.ts';
 import type { ServerLog } from './options.ts';
 import type { ErrorBody } from '@tinyagi/client/contract';

@@ -7,7 +7,7 @@
  * (Fastify binds 127.0.0.1 and ::1 where both exist).
  */
 import { loadSettings } from '@tinyagi/core';
-import { assertListenAllowed, effectiveServer, isLoopbackHost } from '@tinyagi/core/internal';
+import { assertListenAllowed, effectiveServer, isLoopbackHost } from './core-internal.ts';
 import { buildServer, type TinyServer } from './app.ts';
 import type { BuildServerOptions } from './options.ts';
 

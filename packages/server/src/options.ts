@@ -1,5 +1,5 @@
 import type { TaskFlow } from '@tinyagi/teams';
-import type { ReplyDelivery, SettingsSource, StoreSet } from '@tinyagi/core/internal';
+import type { ReplyDelivery, SettingsSource, StoreSet } from './core-internal.ts';
 import type { AgentWaitingForNode, ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator, ServerOrchestratorFacets } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';

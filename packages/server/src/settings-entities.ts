@@ -1,6 +1,6 @@
 /** Agents and teams as the API shows them: looked up by core's settings service, then masked. */
 import type { AgentSettings, Settings, TeamSettings } from '@tinyagi/core';
-import { maskSettings, providerRuntime, requireAgent, requireTeam } from '@tinyagi/core/internal';
+import { maskSettings, providerRuntime, requireAgent, requireTeam } from './core-internal.ts';
 
 /** An agent's provider named as it runs: a file that still says "anthropic" shows "claude-code" (docs/kinds.md). */
 function withRuntimeName(agent: AgentSettings): AgentSettings {

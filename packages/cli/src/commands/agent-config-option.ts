@@ -5,7 +5,7 @@
  * settings schema.
  */
 import { InvalidArgumentError } from 'commander';
-import { checkAgentConfig } from '@tinyagi/core/internal';
+import { checkAgentConfig } from '../core-internal.ts';
 import { parseJsonObject } from './options.ts';
 
 export function parseAgentConfig(value: string): Record<string, unknown> {

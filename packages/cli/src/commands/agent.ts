@@ -3,6 +3,7 @@
  */
 import { Argument, Option, type Command } from 'commander';
 import type { AgentSettings, Settings } from '@tinyagi/core';
+import { runtimeKinds } from '@tinyagi/core';
 import {
   agentProvider,
   customProviderRuntime,
@@ -11,14 +12,13 @@ import {
   providerRuntime,
   requireAgent,
   runSelfTest,
-  runtimeKinds,
   runtimeRunsProcess,
   newAgent,
   workspaceRoot,
   type NewAgent,
   type NewAgentMachine,
   type WorkspaceOutcome,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import type { CliContext } from '../context.ts';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { channelStateText } from '@tinyagi/client';
 import type { ChannelKind } from '@tinyagi/client/contract';
 import { channelKinds } from '@tinyagi/core';
-import { channelKindInfo, channelsPatch, type ChannelsChange } from '@tinyagi/core/internal';
+import { channelKindInfo, channelsPatch, type ChannelsChange } from '../core-internal.ts';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { channelSecretFlag } from '../kinds.ts';
 import { settingsEditor } from '../settings-editor.ts';

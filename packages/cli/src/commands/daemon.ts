@@ -5,7 +5,7 @@
 import { quotaLines } from '../output/quota-lines.ts';
 import { sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
 import type { Command } from 'commander';
-import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
+import { ALLOW_REMOTE_ENV } from '../core-internal.ts';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
 import type { StartResult } from '../daemon/start.ts';
 import type { CliContext } from '../context.ts';

@@ -3,7 +3,7 @@
  * shows or changes heartbeat settings. The daemon reads them live (no restart needed).
  */
 import type { Command } from 'commander';
-import { agentDefaults, heartbeatIntervalSeconds, requireAgent } from '@tinyagi/core/internal';
+import { agentDefaults, heartbeatIntervalSeconds, requireAgent } from '../core-internal.ts';
 import { parseQuietHours } from '../daemon/quiet-hours.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { usageError } from '../output/cli-error.ts';

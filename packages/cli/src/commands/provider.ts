@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Settings } from '@tinyagi/core';
-import { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntimes, customProviderWithRuntime, customRuntimeName, maskSettings, providerRuntime, secretStatus } from '@tinyagi/core/internal';
+import { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntimes, customProviderWithRuntime, customRuntimeName, maskSettings, providerRuntime, secretStatus } from '../core-internal.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
 import { askSecret, askSelect, askText, confirmOrRefuse } from '../output/prompts.ts';

@@ -4,7 +4,7 @@
  * is made offline, through the same core schedule edits as the API.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { isTimeZone, parseRunAt } from '@tinyagi/core/internal';
+import { isTimeZone, parseRunAt } from '../core-internal.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { usageError } from '../output/cli-error.ts';
 import { formatTime, printJson, printTable, println } from '../output/print.ts';

@@ -5,7 +5,8 @@
  * verifies counts and a spot check. The copying itself is core's `copySqliteToPg`.
  */
 import { existsSync } from 'node:fs';
-import { applyEnvOverrides, loadSettings, maskUrlSecrets, type Settings } from '@tinyagi/core/internal';
+import { loadSettings, type Settings } from '@tinyagi/core';
+import { applyEnvOverrides, maskUrlSecrets } from '../core-internal.ts';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { readRunningDaemon } from '../daemon/instance-lock.ts';
@@ -53,7 +54,7 @@ async function copyToPostgres(ctx: CliContext, options: CopyOptions): Promise<vo
   const target = copyTarget(ctx, options);
   refuseWhileRunning(ctx);
   const [{ openDatabase }, { copySqliteToPg }, { default: pg }, { connectError, withCheckPool, serverVersion }] = await Promise.all([
-    import('@tinyagi/core/internal'),
+    import('../core-internal.ts'),
     import('@tinyagi/core/pg'),
     import('pg'),
     import('../daemon/postgres.ts'),

@@ -2,7 +2,7 @@
  * `tinyagi team list|add|show|remove|add-agent|remove-agent|visualize`.
  */
 import type { Command } from 'commander';
-import { REPLY_MODES, ownEntry, requireAgent, requireTeam } from '@tinyagi/core/internal';
+import { REPLY_MODES, ownEntry, requireAgent, requireTeam } from '../core-internal.ts';
 import { settingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';

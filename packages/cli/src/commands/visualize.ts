@@ -4,7 +4,7 @@
  * otherwise (piped, --json, daemon down) a text view of the teams and their latest run tree.
  */
 import type { Command } from 'commander';
-import { requireTeam } from '@tinyagi/core/internal';
+import { requireTeam } from '../core-internal.ts';
 import type { CliContext } from '../context.ts';
 import { findDaemon } from '../daemon/connection.ts';
 import { settingsEditor } from '../settings-editor.ts';

@@ -4,7 +4,7 @@
  * under the `queue` scope that `tinyagi logs queue` shows. Progress chunks and SSE-only detail are left out.
  */
 import type { TinyEvent } from '@tinyagi/core';
-import type { EventLogApi } from '@tinyagi/core/internal';
+import type { EventLogApi } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 function str(value: unknown): string {

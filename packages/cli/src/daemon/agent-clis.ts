@@ -3,7 +3,7 @@
  * are the registered runtimes that start a command (their descriptor's `command`; docs/kinds.md).
  */
 import { runtimeKinds } from '@tinyagi/core';
-import { findOnPath, type Env } from '@tinyagi/core/internal';
+import { findOnPath, type Env } from '../core-internal.ts';
 
 export interface AgentCli {
   command: string;

@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { attachSessionPool, invokeAgent, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
-import type { SettingsSource, StoreSet } from '@tinyagi/core/internal';
+import type { SettingsSource, StoreSet } from '../core-internal.ts';
 import { Approvals, Orchestrator, type OrchestratorOptions } from '@tinyagi/teams';
 import { type Telemetry, telemetryService, type TelemetryServiceOptions } from '../telemetry.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';

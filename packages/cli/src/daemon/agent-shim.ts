@@ -12,7 +12,7 @@
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { InvokeRequest, InvokeResult } from '@tinyagi/core';
-import { AGENT_TOOLS_ENV, setCliEntry, type McpServerSpec } from '@tinyagi/core/internal';
+import { AGENT_TOOLS_ENV, setCliEntry, type McpServerSpec } from '../core-internal.ts';
 import { binScript, childExecArgv } from './launch.ts';
 
 /** Node flags worth keeping in the shim (`--conditions=…` for a daemon run from sources); never debugger flags. */

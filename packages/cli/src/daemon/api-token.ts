@@ -3,7 +3,7 @@
  * (created, mode 0600, by the daemon's first start through the server's loadOrCreateApiToken).
  */
 import { chmodSync, readFileSync, statSync } from 'node:fs';
-import type { Env } from '@tinyagi/core/internal';
+import type { Env } from '../core-internal.ts';
 
 export function readApiToken(file: string, env: Env = process.env): string | undefined {
   const fromEnv = env['TINYAGI_API_TOKEN'];

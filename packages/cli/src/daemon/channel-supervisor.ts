@@ -39,7 +39,7 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { channelKinds, errorMessage } from '@tinyagi/core';
-import { processExists, type Env, type EventLogApi, type EventPayloadInput } from '@tinyagi/core/internal';
+import { processExists, type Env, type EventLogApi, type EventPayloadInput } from '../core-internal.ts';
 import type { ChannelState } from '@tinyagi/client';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';

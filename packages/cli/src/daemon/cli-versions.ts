@@ -4,7 +4,7 @@
  * for a CLI out of range) and by `tinyagi doctor` (a finding with what to do).
  */
 import { runtimeKinds, type Settings } from '@tinyagi/core';
-import { type CliVersionInfo, cliVersion, cliVersionSpec, type Env, ownEntry, resolveInvokeTarget } from '@tinyagi/core/internal';
+import { type CliVersionInfo, cliVersion, cliVersionSpec, type Env, ownEntry, resolveInvokeTarget } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 export interface CliProbe {

@@ -19,7 +19,7 @@
  */
 import type { AgentWaitingForNode, NodeStatus } from '@tinyagi/client';
 import { errorMessage } from '@tinyagi/core';
-import { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, type Env, nodesForStatus, type SettingsSource } from '@tinyagi/core/internal';
+import { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, type Env, nodesForStatus, type SettingsSource } from '../core-internal.ts';
 import { DEFAULT_HEARTBEAT_MS, type LocalNode, NODE_RETENTION, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import type { Logger } from './logger.ts';
 

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { errorMessage, type Settings } from '@tinyagi/core';
-import { EgressProxy, type SettingsSource } from '@tinyagi/core/internal';
+import { EgressProxy, type SettingsSource } from '../core-internal.ts';
 import type { Approvals } from '@tinyagi/teams';
 import type { Logger } from './logger.ts';
 import type { Service } from './services.ts';

@@ -13,13 +13,13 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { HomePaths, Settings } from '@tinyagi/core';
+import { runtimeKinds } from '@tinyagi/core';
 import {
   agentWorkspaceDir,
   daemonSecrets,
   providerRuntime,
   provisionWorkspace,
   runSelfTest,
-  runtimeKinds,
   runtimeRunsProcess,
   workspaceRoot,
   writeSettings,
@@ -27,7 +27,7 @@ import {
   DEFAULT_WORKSPACE_PATH,
   type Env,
   type NewAgentMachine,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import { agentClis, installedAgentClis } from './agent-clis.ts';
 
 export const DEFAULT_AGENT_ID = 'tinyagi';

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, type Settings } from '@tinyagi/core';
-import { agentDefaults, agentWorkspaceDir, WORKSPACE_PATHS, type Env } from '@tinyagi/core/internal';
+import { agentDefaults, agentWorkspaceDir, WORKSPACE_PATHS, type Env } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 import { inQuietHours, parseQuietHours, quietHoursEnd, type QuietHours } from './quiet-hours.ts';
 

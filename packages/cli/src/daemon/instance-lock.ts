@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { renameSync, statSync, writeFileSync } from 'node:fs';
-import { createLockFile, readLockFile, removeLockFile, takeOverStaleLock } from '@tinyagi/core/internal';
+import { createLockFile, readLockFile, removeLockFile, takeOverStaleLock } from '../core-internal.ts';
 import { CliError } from '../output/cli-error.ts';
 import { isDaemonProcess } from './process-check.ts';
 

@@ -4,7 +4,7 @@
  * of the event loop (errors at once). A URL's password in a message (an OTLP endpoint
  * `http://user:password@…`, a database URL in an error) is masked before the line is written.
  */
-import { maskUrlSecretsInText } from '@tinyagi/core/internal';
+import { maskUrlSecretsInText } from '../core-internal.ts';
 import { batchPerTurn, joinChunks, type RotatingLog } from './rotating-log.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { errorMessage, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
-import { invokeThroughModelProxy, ModelProxy, ownEntry, type SettingsSource, type StoreSet } from '@tinyagi/core/internal';
+import { invokeThroughModelProxy, ModelProxy, ownEntry, type SettingsSource, type StoreSet } from '../core-internal.ts';
 import { modelCallBudget } from '@tinyagi/teams';
 import type { Logger } from './logger.ts';
 import type { Service } from './services.ts';

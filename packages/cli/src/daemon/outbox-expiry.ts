@@ -5,7 +5,7 @@
  * rows otherwise expire only when a client claims.
  */
 import { errorMessage } from '@tinyagi/core';
-import type { ReplyDelivery } from '@tinyagi/core/internal';
+import type { ReplyDelivery } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 export const OUTBOX_EXPIRY_INTERVAL_MS = 30_000;

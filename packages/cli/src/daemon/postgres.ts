@@ -7,7 +7,7 @@
  * masked (`postgres://user:…@host/db`).
  */
 import { TinyError } from '@tinyagi/core';
-import type { Env } from '@tinyagi/core/internal';
+import type { Env } from '../core-internal.ts';
 import { openPgStores, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import pg from 'pg';
 import type { PostgresSelection } from './storage-selection.ts';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processExists } from '@tinyagi/core/internal';
+import { processExists } from '../core-internal.ts';
 
 export { processExists };
 

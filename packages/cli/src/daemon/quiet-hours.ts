@@ -4,7 +4,7 @@
  * heartbeat is sent; a heartbeat that falls due then is sent when they end. The settings schema
  * rejects a malformed value at load; `parseQuietHours` also checks the CLI's --quiet-hours flag.
  */
-import { QUIET_HOURS_PATTERN } from '@tinyagi/core/internal';
+import { QUIET_HOURS_PATTERN } from '../core-internal.ts';
 
 export interface QuietHours {
   /** Minutes after midnight. */

@@ -6,7 +6,7 @@
  * at a time: a pass still running when the next is due is not overlapped.
  */
 import { errorMessage, type PruneCounts, type Settings } from '@tinyagi/core';
-import { effectiveRetentionDays, type StoreSet } from '@tinyagi/core/internal';
+import { effectiveRetentionDays, type StoreSet } from '../core-internal.ts';
 import { plural } from '../output/print.ts';
 import type { Logger } from './logger.ts';
 import { sweepOldFiles, type FileSweepResult } from './file-retention.ts';

@@ -4,7 +4,7 @@
  * objects out of its heap for its whole life (docs/profiling.md, the main job round 4). Any
  * other argument (`--help`, an unknown option) goes through the parser as before.
  */
-import { ALLOW_REMOTE_ENV } from '@tinyagi/core/internal';
+import { ALLOW_REMOTE_ENV } from '../core-internal.ts';
 import { cliContext, type CliContext } from '../context.ts';
 import { keepRunningWhenStdoutCloses } from '../output/broken-pipe.ts';
 import { registerBuiltinKinds, registerHomeKinds } from '../kinds.ts';

@@ -33,7 +33,7 @@ import {
   setProcessJournal,
   type SettingsSource,
   type StoreSet,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import type { PgStores } from '@tinyagi/core/pg';
 import { tinyOfficeExportDir } from '../office/locate.ts';
 import { loadOrCreateApiToken, startServer, type McpHttpHandler, type RunningServer } from '@tinyagi/server';

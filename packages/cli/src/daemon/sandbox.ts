@@ -6,8 +6,9 @@
  * when an agent is set to a sandbox the API and the orchestrator start once it has ended, so no
  * surface and no such agent runs on a guess (without one, the start does not wait: ~130 ms).
  */
-import { daemonSecrets, errorMessage, recordMachineCheck, runSelfTest, sandboxStatusOf, type MachineCheck, type Settings } from '@tinyagi/core/internal';
-import { workspaceRoot } from '@tinyagi/core/internal';
+import { errorMessage, type Settings } from '@tinyagi/core';
+import { daemonSecrets, recordMachineCheck, runSelfTest, sandboxStatusOf, type MachineCheck } from '../core-internal.ts';
+import { workspaceRoot } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 export interface SandboxSelfTestOptions {

@@ -13,7 +13,7 @@
  * - New and edited schedules are picked up within POLL_MS (the table is the only source).
  */
 import { errorMessage } from '@tinyagi/core';
-import type { ScheduleRecord, ScheduleStoreApi } from '@tinyagi/core/internal';
+import type { ScheduleRecord, ScheduleStoreApi } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 export const MISSED_AFTER_MS = 60_000;

@@ -5,7 +5,7 @@
  * Loaded only with PostgreSQL selected.
  */
 import { existsSync } from 'node:fs';
-import { openDatabase } from '@tinyagi/core/internal';
+import { openDatabase } from '../core-internal.ts';
 import { pgSchemaHasHistory } from '@tinyagi/core/pg';
 import type pg from 'pg';
 import { withCheckPool } from './postgres.ts';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings } from '@tinyagi/core';
-import { applyEnvOverrides, assertListenAllowed, effectiveServer, remoteAllowed } from '@tinyagi/core/internal';
+import { applyEnvOverrides, assertListenAllowed, effectiveServer, remoteAllowed } from '../core-internal.ts';
 import { createApiClient } from '@tinyagi/client';
 import type { CliContext } from '../context.ts';
 import { httpFetch } from '../http-fetch.ts';

@@ -5,7 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import type { HomePaths } from '@tinyagi/core';
-import { reapOrphanedGroups } from '@tinyagi/core/internal';
+import { reapOrphanedGroups } from '../core-internal.ts';
 import { CliError } from '../output/cli-error.ts';
 import { readRunningDaemon } from './instance-lock.ts';
 import { readPidFile, removePidFile } from './pid-file.ts';

@@ -9,7 +9,7 @@
  * so `settings` here already carries it.
  */
 import type { Settings } from '@tinyagi/core';
-import { maskUrlSecrets, type Env } from '@tinyagi/core/internal';
+import { maskUrlSecrets, type Env } from '../core-internal.ts';
 
 export const DATABASE_URL_ENV = 'TINYAGI_DATABASE_URL';
 export const STORAGE_DEFAULTS = { schema: 'tinyagi', pool_size: 10 } as const;

@@ -16,8 +16,8 @@
  *   SQLite default never loads them (the CLI bundle keeps them in a chunk of their own).
  */
 import { existsSync } from 'node:fs';
-import { openStores, TinyError } from '@tinyagi/core';
-import { type Durability, openDatabase, type StoreSet } from '@tinyagi/core/internal';
+import { openStores, TinyError, type Durability } from '@tinyagi/core';
+import { openDatabase, type StoreSet } from '../core-internal.ts';
 import { newerMigrations } from '../doctor/migrations.ts';
 import { VERSION } from '../version.ts';
 import type { StorageSelection } from './storage-selection.ts';

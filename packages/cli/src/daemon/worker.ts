@@ -20,7 +20,7 @@
 import { logCliVersions } from './cli-versions.ts';
 import { join } from 'node:path';
 import { errorMessage, isTinyError, loadSettings, TinyError } from '@tinyagi/core';
-import { reapOrphanedGroups, setProcessJournal } from '@tinyagi/core/internal';
+import { reapOrphanedGroups, setProcessJournal } from '../core-internal.ts';
 import type { PgStores } from '@tinyagi/core/pg';
 import { mintRunToken, registerBuiltinForgeKinds } from '@tinyagi/server/internal';
 import { TaskFlow } from '@tinyagi/teams';

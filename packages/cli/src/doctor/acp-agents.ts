@@ -11,7 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, baseChildEnv, ownEntry, resolveInvokeTarget, type Env } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, baseChildEnv, ownEntry, resolveInvokeTarget, type Env } from '../core-internal.ts';
 import { findOnPath } from '../daemon/agent-clis.ts';
 import type { Finding } from './finding.ts';
 

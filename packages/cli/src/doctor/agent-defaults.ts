@@ -6,7 +6,7 @@
  * unconfined one that a sandboxed agent can call or hand work to is a warning.
  */
 import type { Settings } from '@tinyagi/core';
-import { newAgent, type NewAgentMachine } from '@tinyagi/core/internal';
+import { newAgent, type NewAgentMachine } from '../core-internal.ts';
 import type { Finding } from './finding.ts';
 
 /** One agent's differences from the new-agent defaults, each with why it matters and what changes it. */

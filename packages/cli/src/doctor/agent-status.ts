@@ -1,6 +1,6 @@
 /** A doctor check's reading of every agent's resolved target (its runtime, provider and environment), skipping those that do not resolve. */
 import type { Settings } from '@tinyagi/core';
-import { resolveInvokeTarget } from '@tinyagi/core/internal';
+import { resolveInvokeTarget } from '../core-internal.ts';
 
 type Target = ReturnType<typeof resolveInvokeTarget>;
 

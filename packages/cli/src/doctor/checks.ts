@@ -25,7 +25,7 @@ import {
   remoteAllowed,
   type Env,
   type TinyDatabase,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import { loadOrCreateApiToken } from '@tinyagi/server';
 import { createApiClient, isApiError } from '@tinyagi/client';
 import { channelStateText, requiredChannelSecrets, type ChannelStatus } from '@tinyagi/client/contract';

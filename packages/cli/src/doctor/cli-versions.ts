@@ -1,6 +1,6 @@
 /** `tinyagi doctor`: each agent CLI's version against the verified range (docs/agent-clis.md#cli-versions). */
 import type { Settings } from '@tinyagi/core';
-import { cliVersionSpec } from '@tinyagi/core/internal';
+import { cliVersionSpec } from '../core-internal.ts';
 import { agentClis, installedAgentClis } from '../daemon/agent-clis.ts';
 import { type CliProbe, clisInUse, probeClis } from '../daemon/cli-versions.ts';
 import type { Finding } from './finding.ts';

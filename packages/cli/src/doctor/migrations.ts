@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MIGRATIONS_FOLDER, type TinyDatabase } from '@tinyagi/core/internal';
+import { MIGRATIONS_FOLDER, type TinyDatabase } from '../core-internal.ts';
 
 type Sqlite = TinyDatabase['sqlite'];
 

@@ -4,7 +4,7 @@
  * model proxy carries for it, or why it has none there and the one command that fixes it.
  */
 import type { Settings } from '@tinyagi/core';
-import { sandboxLoginStatus } from '@tinyagi/core/internal';
+import { sandboxLoginStatus } from '../core-internal.ts';
 import { agentStatuses } from './agent-status.ts';
 import type { Finding } from './finding.ts';
 

@@ -6,8 +6,9 @@
  * call or handoff: `may_call`, any agent when absent): such a callee runs confined when called
  * (docs/sandbox.md, "Calls between agents"), and alone it does not.
  */
-import { daemonSecrets, joinTools, runSelfTest, sandboxStatusOf, workspaceRoot, type Settings } from '@tinyagi/core/internal';
-import type { Env } from '@tinyagi/core/internal';
+import type { Settings } from '@tinyagi/core';
+import { daemonSecrets, joinTools, runSelfTest, sandboxStatusOf, workspaceRoot } from '../core-internal.ts';
+import type { Env } from '../core-internal.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

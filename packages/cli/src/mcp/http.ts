@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { ApiClient } from '@tinyagi/client';
-import { toolsRunOf } from '@tinyagi/core/internal';
+import { toolsRunOf } from '../core-internal.ts';
 import type { McpCaller } from '@tinyagi/server';
 import type { RunScope } from '../run-scope.ts';
 import { agentToolsServer, clientToolsServer } from './server.ts';

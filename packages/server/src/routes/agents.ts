@@ -22,7 +22,7 @@ import {
   sandboxStatusOf,
   setAgentHeartbeat,
   WORKSPACE_PATHS,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import { sessionPool, type Settings } from '@tinyagi/core';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';

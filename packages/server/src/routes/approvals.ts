@@ -8,8 +8,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { approvalsContract } from '@tinyagi/client/contract';
-import { TinyError } from '@tinyagi/core';
-import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForAnswer, type ApprovalRecord } from '@tinyagi/core/internal';
+import { TinyError, type ApprovalRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForAnswer } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { decidedBy } from '../requested-by.ts';

@@ -2,7 +2,7 @@
  * The registered kinds of channels and runtimes (TinyOffice builds its forms from them). A CLI
  * runtime also says whether its command is installed on the daemon's machine (`cli`).
  */
-import { kindsInfo, runtimeCliPresence } from '@tinyagi/core/internal';
+import { kindsInfo, runtimeCliPresence } from '../core-internal.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { kindsContract } from '@tinyagi/client/contract';
 

@@ -1,6 +1,6 @@
 /** POST /api/message (intake through the orchestrator) and message lookup/cancel. */
 import { TinyError } from '@tinyagi/core';
-import { sessionKeyFor } from '@tinyagi/core/internal';
+import { sessionKeyFor } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import { requestedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';

@@ -10,7 +10,7 @@ import {
   secretStatus,
   setBuiltinProvider,
   type CustomProviderSettings,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { providersContract } from '@tinyagi/client/contract';

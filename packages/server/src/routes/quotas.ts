@@ -1,5 +1,5 @@
 /** Accounts held until their rate limit or quota resets (docs/quotas.md). */
-import { quotaHoldViews, resolveInvokeTarget } from '@tinyagi/core/internal';
+import { quotaHoldViews, resolveInvokeTarget } from '../core-internal.ts';
 import type { quotasContract } from '@tinyagi/client/contract';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';

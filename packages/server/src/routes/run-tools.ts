@@ -10,7 +10,7 @@
  */
 import type { RunTask, runToolsContract } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
-import type { TaskRecord } from '@tinyagi/core/internal';
+import type { TaskRecord } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
 import { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from '@tinyagi/teams/internal';

@@ -3,7 +3,7 @@
  * computed); "run now", sent like the scheduler sends a firing; and a schedule's history, read
  * from its `schedule.fired` events.
  */
-import { createSchedule, firedEvent, nextScheduleRuns, scheduleMessage, updateSchedule } from '@tinyagi/core/internal';
+import { createSchedule, firedEvent, nextScheduleRuns, scheduleMessage, updateSchedule } from '../core-internal.ts';
 import type { ScheduleFiring } from '@tinyagi/client/contract';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';

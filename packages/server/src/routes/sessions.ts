@@ -3,7 +3,7 @@ import { sessionPool } from '@tinyagi/core';
 import type { sessionsContract } from '@tinyagi/client/contract';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
-import { requireAgent } from '@tinyagi/core/internal';
+import { requireAgent } from '../core-internal.ts';
 
 export function sessionRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sessionsContract> {
   return {

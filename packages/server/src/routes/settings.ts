@@ -4,7 +4,7 @@
  * PostgreSQL): validated, written under the lock, never over a broken file, and recorded as a
  * `settings.changed` event by the source itself.
  */
-import { maskSettings, patchSettings, secretStatus } from '@tinyagi/core/internal';
+import { maskSettings, patchSettings, secretStatus } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { settingsContract } from '@tinyagi/client/contract';

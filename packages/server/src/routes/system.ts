@@ -7,7 +7,7 @@ import type { systemContract } from '@tinyagi/client/contract';
 import { createTicket } from '../security/tickets.ts';
 import { readChannelLogin } from '../channel-login.ts';
 import { channelKinds } from '@tinyagi/core';
-import { maskUrlSecretsInText, sandboxMachineView } from '@tinyagi/core/internal';
+import { maskUrlSecretsInText, sandboxMachineView } from '../core-internal.ts';
 import { type LoginCodeRefusal, loginCookie } from '../security/office-logins.ts';
 
 /** LOGIN_CODE_INVALID's message per reason (details.reason carries the reason for clients). */

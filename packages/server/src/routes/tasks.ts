@@ -8,7 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { Comment, ProjectRepo, ReviewAnchor } from '@tinyagi/client/contract';
-import { requireAgent, requireTeam, TinyError, type TaskRecord } from '@tinyagi/core/internal';
+import { TinyError } from '@tinyagi/core';
+import { requireAgent, requireTeam, type TaskRecord } from '../core-internal.ts';
 import { anchoredFile, checkProjectBinding, followComments, resolveProjectRepo, taskDiff, taskTip } from '@tinyagi/git-tasks';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';

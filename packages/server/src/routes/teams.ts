@@ -1,5 +1,5 @@
 /** Teams (settings.teams, edited through core's settings service) and chat rooms. */
-import { createTeam, deleteTeam, patchTeam, putTeam, requireTeam } from '@tinyagi/core/internal';
+import { createTeam, deleteTeam, patchTeam, putTeam, requireTeam } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { teamsContract } from '@tinyagi/client/contract';

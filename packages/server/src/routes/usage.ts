@@ -2,7 +2,8 @@
  * Usage of runs: grouped, over time (calendar buckets in the caller's time zone, each a range
  * scan of the runs' creation index), the daily budgets in force, and the costliest conversations.
  */
-import { bucketBoundaries, effectiveBudgets, ownEntry, type Settings } from '@tinyagi/core/internal';
+import type { Settings } from '@tinyagi/core';
+import { bucketBoundaries, effectiveBudgets, ownEntry } from '../core-internal.ts';
 import { MAX_USAGE_BUCKETS, type UsageBudgets, type UsageGroup } from '@tinyagi/client/contract';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';

@@ -4,9 +4,9 @@
  */
 import { join } from 'node:path';
 import type { Settings } from '@tinyagi/core';
-import { workspaceRoot } from '@tinyagi/core/internal';
+import { workspaceRoot } from '../core-internal.ts';
 
-export { confineFiles } from '@tinyagi/core/internal';
+export { confineFiles } from '../core-internal.ts';
 
 /** Where files sent to or from channels may live: the workspace root (every agent's directory) and TINYAGI_HOME/files. */
 export function allowedFileRoots(settings: Settings, home: string, env: Readonly<Record<string, string | undefined>>): string[] {

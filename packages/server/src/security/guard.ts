@@ -17,7 +17,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TERMINAL_RUN_STATUSES } from '@tinyagi/core';
-import { effectiveServer, isToolsToken, toolsTokenOpen } from '@tinyagi/core/internal';
+import { effectiveServer, isToolsToken, toolsTokenOpen } from '../core-internal.ts';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import type { RateLimitClass } from '@tinyagi/client/contract';

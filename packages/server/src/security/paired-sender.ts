@@ -6,7 +6,7 @@
  * buggy channel process cannot pass a stranger's work on. The API token and TinyOffice's session
  * act for their owner and are not checked.
  */
-import type { PairingStoreApi } from '@tinyagi/core/internal';
+import type { PairingStoreApi } from '../core-internal.ts';
 import { RequestError } from '../errors.ts';
 
 /**

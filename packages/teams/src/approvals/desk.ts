@@ -25,21 +25,8 @@
  */
 import { approvalAnswers } from '@tinyagi/client';
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
-import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings } from '@tinyagi/core';
-import {
-  agentWorkspaceDir,
-  Deadline,
-  evaluatePermission,
-  isOwnRequest,
-  maskSecretsInText,
-  maskToolInput,
-  ownEntry,
-  rulesForAnswer,
-  sandboxStatusOf,
-  type AgentSettings,
-  type ApprovalRecord,
-  type StoreSet,
-} from '@tinyagi/core/internal';
+import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings, type AgentSettings, type ApprovalRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, Deadline, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, sandboxStatusOf, type StoreSet } from '../core-internal.ts';
 import { abortCause } from '../orchestrator/abort.ts';
 import { confinerRuleSets, tightenedSettings, tighterVerdict, type Verdict } from '../guards/confinement.ts';
 

@@ -5,8 +5,8 @@
  * runs in that orchestrator.
  */
 import type { ApprovalDecision } from '@tinyagi/client/contract';
-import { TinyError, type ApprovalAnswer, type ApprovalAsk } from '@tinyagi/core';
-import type { ApprovalRecord, EgressAnswer, EgressAsk } from '@tinyagi/core/internal';
+import { TinyError, type ApprovalAnswer, type ApprovalAsk, type ApprovalRecord } from '@tinyagi/core';
+import type { EgressAnswer, EgressAsk } from '../core-internal.ts';
 import type { HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 import type { ActiveRun, Ctx } from '../orchestrator/context.ts';
 import { orchestratorContext, type Orchestrator } from '../orchestrator/orchestrator.ts';

@@ -5,7 +5,7 @@
  * observers like any other.
  */
 import { newId, TinyError } from '@tinyagi/core';
-import { io, ownEntry } from '@tinyagi/core/internal';
+import { io, ownEntry } from '../core-internal.ts';
 import { teamMembers } from '../protocol/addressing.ts';
 import { chatroomMessage, type MessageMeta } from '../router/provenance.ts';
 import type { Ctx } from '../orchestrator/context.ts';

@@ -4,7 +4,7 @@
  * an orchestrator: a cancel aborts the invocations it executes and waits for them to end.
  */
 import type { Decision } from '@tinyagi/client/contract';
-import type { CancelOutcome } from '@tinyagi/core/internal';
+import type { CancelOutcome } from '../core-internal.ts';
 import type { Ctx } from '../orchestrator/context.ts';
 import { cancelConversation, cancelMessage, cancelRunTree, type CancelConversationResult } from '../orchestrator/conversation-ops.ts';
 import { orchestratorContext, type Orchestrator } from '../orchestrator/orchestrator.ts';

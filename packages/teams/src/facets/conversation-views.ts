@@ -5,7 +5,7 @@
  */
 import { steerEntry } from '@tinyagi/client';
 import type { RunSteerEntry } from '@tinyagi/client/contract';
-import type { StoreSet } from '@tinyagi/core/internal';
+import type { StoreSet } from '../core-internal.ts';
 import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../conversations/transcript.ts';
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
 

@@ -4,7 +4,7 @@
  * pauses and injected text of the runs it executes; a command for a run another node runs is
  * relayed to that node (steering/relay.ts), which the orchestrator there applies.
  */
-import type { SteerCommand } from '@tinyagi/core/internal';
+import type { SteerCommand } from '../core-internal.ts';
 import type { Ctx } from '../orchestrator/context.ts';
 import { orchestratorContext, type Orchestrator } from '../orchestrator/orchestrator.ts';
 import { DEFAULT_RELAY_TIMEOUT_MS } from '../steering/relay.ts';

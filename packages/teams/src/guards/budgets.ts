@@ -4,7 +4,7 @@
  * tokens). Pure.
  */
 import { formatUsd, scaled, tokensOf, type ConversationUsage, type GuardRejection } from './rules.ts';
-import type { EffectiveBudgets } from '@tinyagi/core/internal';
+import type { EffectiveBudgets } from '../core-internal.ts';
 
 export interface SpendSnapshot {
   conversation: ConversationUsage;

@@ -11,7 +11,7 @@
  * checked here too, for the call route, the handoff tools and the router.
  */
 import { TinyError, type AgentSettings, type Settings } from '@tinyagi/core';
-import { ownEntry } from '@tinyagi/core/internal';
+import { ownEntry } from '../core-internal.ts';
 
 /** Sandbox modes from the loosest to the tightest. */
 const SANDBOX_ORDER = ['off', 'on', 'required'] as const;

@@ -3,7 +3,7 @@
  * the caps a run is checked against (budgets.ts), with the call's own spend so far added.
  */
 import type { Settings } from '@tinyagi/core';
-import { effectiveBudgets, type BudgetQuery, type StoreSet } from '@tinyagi/core/internal';
+import { effectiveBudgets, type BudgetQuery, type StoreSet } from '../core-internal.ts';
 import { checkBudgets, startOfUtcDay, type SpendSnapshot } from './budgets.ts';
 
 /**

@@ -4,7 +4,7 @@
  * limit_scale; structural limits such as depth or fan-out and the daily spend caps do not).
  */
 import type { ConversationRecord } from '@tinyagi/core';
-import type { EffectiveBudgets, EffectiveLimits } from '@tinyagi/core/internal';
+import type { EffectiveBudgets, EffectiveLimits } from '../core-internal.ts';
 
 export type GuardRule =
   | 'max_hops'

@@ -5,7 +5,7 @@
  * code (abort controllers, paused waiters).
  */
 import type { ApprovalAnswer, InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
-import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '@tinyagi/core/internal';
+import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '../core-internal.ts';
 import type { ApprovalDesk, EgressRequest, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 import type { AbortCause } from './abort.ts';
 import type { SteeringBoard } from '../steering/steering.ts';

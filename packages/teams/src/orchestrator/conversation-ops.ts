@@ -5,7 +5,7 @@
  * transaction body (commit stage); aborting in-process work happens after the commit.
  */
 import { TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type TransactionalStores, type TxSteps } from '@tinyagi/core/internal';
+import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type TransactionalStores, type TxSteps } from '../core-internal.ts';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/rules.ts';
 import { readMeta } from '../router/provenance.ts';

@@ -20,7 +20,7 @@ import {
   ownEntry,
   type SessionMessage,
   type SpawnAgentArgs,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import { tightenedSettings } from '../guards/confinement.ts';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';

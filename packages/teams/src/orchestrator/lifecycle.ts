@@ -7,19 +7,8 @@
  * together; their notifications follow the commit.
  */
 import type { AttemptFailedEvent, ObserverList, RunEndedEvent, RunRecord, RunStatus, Usage } from '@tinyagi/core';
-import {
-  agentProvider,
-  classifyFailure,
-  errorMessage,
-  io,
-  ownEntry,
-  spendOf,
-  type AttemptSpend,
-  type CreateRunInput,
-  type EventPayloadInput,
-  type StoreTransaction,
-  type TxSteps,
-} from '@tinyagi/core/internal';
+import { errorMessage } from '@tinyagi/core';
+import { agentProvider, classifyFailure, io, ownEntry, spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput, type StoreTransaction, type TxSteps } from '../core-internal.ts';
 import type { Ctx, LifecycleCtx } from './context.ts';
 
 export type { LifecycleCtx } from './context.ts';

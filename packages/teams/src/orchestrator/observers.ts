@@ -12,8 +12,8 @@
  *   every attempt.
  */
 import type { Observer } from '@tinyagi/core';
-import type { StoreSet, StoreTransaction } from '@tinyagi/core/internal';
-import { io } from '@tinyagi/core/internal';
+import type { StoreSet, StoreTransaction } from '../core-internal.ts';
+import { io } from '../core-internal.ts';
 import { treeFields } from './lifecycle.ts';
 
 export function eventLogObserver(events: Pick<StoreSet['events'], 'emit'>): Observer<StoreTransaction> {

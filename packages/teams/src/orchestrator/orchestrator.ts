@@ -24,7 +24,7 @@
  * inside one write on SQLite.
  */
 import { invokeAgent, ObserverList, QueueWorker, type InvokeRequest, type InvokeResult, type Observer, type Settings, type TaskCheckedEvent } from '@tinyagi/core';
-import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView, resolveInvokeTarget } from '@tinyagi/core/internal';
+import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView, resolveInvokeTarget } from '../core-internal.ts';
 import type { RunAction } from '@tinyagi/client/contract';
 import { ApprovalDesk } from '../approvals/desk.ts';
 import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode } from '../steering/relay.ts';

@@ -10,7 +10,7 @@
  *   the others are merged into it, each with the messages its start marks.
  */
 import { TERMINAL_RUN_STATUSES, type ConversationRecord, type QueueMessage, type RunRecord, type Settings } from '@tinyagi/core';
-import { agentDefaults, effectiveBudgets, ownEntry, sessionKeyFor, type EffectiveBudgets } from '@tinyagi/core/internal';
+import { agentDefaults, effectiveBudgets, ownEntry, sessionKeyFor, type EffectiveBudgets } from '../core-internal.ts';
 import { checkBudgets, startOfUtcDay, type SpendSnapshot } from '../guards/budgets.ts';
 import type { GuardRejection } from '../guards/rules.ts';
 

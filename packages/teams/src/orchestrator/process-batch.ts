@@ -35,7 +35,7 @@ import {
   type RunRecord,
   type Settings,
 } from '@tinyagi/core';
-import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '@tinyagi/core/internal';
+import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '../core-internal.ts';
 import { readMeta } from '../router/provenance.ts';
 import { confinedByOf } from '../guards/confinement.ts';
 import { spawnForTool } from '../subagents/spawner.ts';

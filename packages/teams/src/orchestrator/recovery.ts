@@ -7,7 +7,7 @@
  *   message is retried and spawns them again), and runs whose messages are gone are closed.
  */
 import type { RunRecord } from '@tinyagi/core';
-import { io, type TransactionalStores, type TxSteps } from '@tinyagi/core/internal';
+import { io, type TransactionalStores, type TxSteps } from '../core-internal.ts';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import type { Ctx, LifecycleCtx } from './context.ts';
 import { completeIfDone, runOfMessage } from './conversation-ops.ts';

@@ -7,7 +7,7 @@
  * outgoing plugins rewrite the human's text (`applyOutgoing`).
  */
 import type { QueueMessage, RunRecord, Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, partitionFiles, type RefusedFile } from '@tinyagi/core/internal';
+import { agentWorkspaceDir, partitionFiles, type RefusedFile } from '../core-internal.ts';
 import { answersHuman } from '../conversations/replies.ts';
 import { parseTags } from '../protocol/tags.ts';
 import { toReadable, type ReadableReply } from '../protocol/readable.ts';

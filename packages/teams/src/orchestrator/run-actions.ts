@@ -10,7 +10,7 @@
  * rest when the turn ends, as for a tag.
  */
 import { TinyError, type Settings } from '@tinyagi/core';
-import { ownEntry } from '@tinyagi/core/internal';
+import { ownEntry } from '../core-internal.ts';
 import type { RunAction } from '@tinyagi/client/contract';
 import type { ParsedReply } from '../protocol/tags.ts';
 import { teamMembers } from '../protocol/addressing.ts';

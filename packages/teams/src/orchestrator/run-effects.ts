@@ -8,7 +8,7 @@
  * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
 import { newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
+import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type StoreTransaction, type TxSteps } from '../core-internal.ts';
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
@@ -51,8 +51,8 @@ export interface DeliveryToEnqueue {
 }
 
 /** Work held back by a guard (a conversation's `held` column). */
-export type { HeldDelivery } from '@tinyagi/core/internal';
-import type { HeldDelivery } from '@tinyagi/core/internal';
+export type { HeldDelivery } from '../core-internal.ts';
+import type { HeldDelivery } from '../core-internal.ts';
 
 const MAX_HELD = 50;
 

@@ -5,7 +5,7 @@
  */
 import type { Decision } from '@tinyagi/client/contract';
 import { newId, TinyError, type ConversationRecord, type MessageKind, type Settings } from '@tinyagi/core';
-import { effectiveLimits, agentDefaults, io, teamDefaults, ownEntry, type StoreTransaction, type TxSteps } from '@tinyagi/core/internal';
+import { effectiveLimits, agentDefaults, io, teamDefaults, ownEntry, type StoreTransaction, type TxSteps } from '../core-internal.ts';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type ResolvedTarget } from '../protocol/addressing.ts';
 import type { MessageMeta } from '../router/provenance.ts';

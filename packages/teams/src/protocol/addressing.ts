@@ -5,7 +5,7 @@
  * reference resolved the team to the leader at enqueue and lost it).
  */
 import type { Settings } from '@tinyagi/core';
-import { ownEntry } from '@tinyagi/core/internal';
+import { ownEntry } from '../core-internal.ts';
 
 export interface AddressPrefix {
   /** The word after '@', as written. */

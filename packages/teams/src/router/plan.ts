@@ -6,7 +6,7 @@
  */
 import type { Settings } from '@tinyagi/core';
 import { callRefusal, mayCall } from '../guards/confinement.ts';
-import { ownEntry } from '@tinyagi/core/internal';
+import { ownEntry } from '../core-internal.ts';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
 import type { GuardedDelivery } from '../guards/dispatch.ts';
 import { teamMembers, teamsOf } from '../protocol/addressing.ts';

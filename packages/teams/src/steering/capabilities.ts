@@ -11,7 +11,7 @@
  * A paused run never posts its answer: a turn that ends while paused is held until `resume`.
  */
 import { runtimeKinds, type WarmCapabilities, type RunStatus } from '@tinyagi/core';
-import type { SteerCommand } from '@tinyagi/core/internal';
+import type { SteerCommand } from '../core-internal.ts';
 
 export interface SteerCapability {
   command: SteerCommand;

@@ -9,7 +9,7 @@
  * contradicts the refusal the sender gave (node clocks are assumed within a second of each other).
  */
 import { newId, type EventOf, type RunRecord, type TinyEvent } from '@tinyagi/core';
-import type { EventInput, SteerCommand } from '@tinyagi/core/internal';
+import type { EventInput, SteerCommand } from '../core-internal.ts';
 import type { Ctx } from '../orchestrator/context.ts';
 import { treeFields } from '../orchestrator/lifecycle.ts';
 import type { SteerOutcome } from './steering.ts';

@@ -6,7 +6,7 @@
  * it for a person's command; the orchestrator calls it for a command another node relayed here.
  */
 import { TERMINAL_RUN_STATUSES, TinyError, warmCapabilities, type RunStatus } from '@tinyagi/core';
-import { agentDefaults, ownEntry, resolveInvokeTarget, STEER_COMMANDS, type SteerCommand } from '@tinyagi/core/internal';
+import { agentDefaults, ownEntry, resolveInvokeTarget, STEER_COMMANDS, type SteerCommand } from '../core-internal.ts';
 import type { Ctx } from '../orchestrator/context.ts';
 import { cancelRunTree } from '../orchestrator/conversation-ops.ts';
 import { steerCapabilities, steerNote, type SteerCapability, type SteerRunner } from './capabilities.ts';

@@ -14,7 +14,7 @@
  * store holds for open runs: a pause or pending input survives a restart, and input an
  * interrupted attempt had already received is handed to its retry again.
  */
-import type { Awaitable, RunSteeringState, RunSteeringStoreApi, SteerCommand } from '@tinyagi/core/internal';
+import type { Awaitable, RunSteeringState, RunSteeringStoreApi, SteerCommand } from '../core-internal.ts';
 
 export interface SteeringInput {
   /** Messages added with `inject`, oldest first. */

@@ -16,7 +16,7 @@
  *   spend reaches the conversation budget, running children are stopped and new ones refused.
  */
 import { isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord } from '@tinyagi/core';
-import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAgentArgs } from '@tinyagi/core/internal';
+import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAgentArgs } from '../core-internal.ts';
 import { checkBudgets } from '../guards/budgets.ts';
 import { callRefusal, confinedByOf, confinementFollowing, mayCall } from '../guards/confinement.ts';
 import { toReadable } from '../protocol/readable.ts';

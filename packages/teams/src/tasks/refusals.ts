@@ -5,7 +5,7 @@
  */
 import type { TaskStatus } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
-import type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
+import type { TaskRecord, TaskStoreApi } from '../core-internal.ts';
 
 type Projects = Pick<TaskStoreApi, 'getProject'>;
 
