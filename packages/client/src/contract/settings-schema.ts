@@ -1,8 +1,8 @@
 /**
  * The settings.json schema: the reference's keys (snake_case, all optional) plus ours. It lives
  * in the contract so the server, the CLI (through core) and TinyOffice's forms validate with the
- * same schema; core adds the rules that span keys (ids, team membership, provider references,
- * workspace escapes) in packages/core/src/config/rules.ts.
+ * same schema; core adds the validation that spans keys (ids, team membership, provider references,
+ * workspace escapes) in packages/core/src/config/cross-key.ts.
  *
  * Contract:
  * - Every object is loose: keys this version does not know are kept, so a file written by a
@@ -102,7 +102,7 @@ const nonNegative = z.number().nonnegative();
 /**
  * What an agent runs on: a registered runtime's name (`claude-code`, `codex`, `opencode`,
  * `anthropic-api`, `openai-api`, `mock`, a plugin's) or `custom:<provider id>`. The runtimes are
- * registered in core (docs/kinds.md), which this schema cannot see: core's settings rules check
+ * registered in core (docs/kinds.md), which this schema cannot see: core's cross-key validation tests
  * the name against the registry (and accept the pre-2026-11 names, which load forever).
  */
 export const ProviderNameSchema = z.string().min(1, { error: 'must name a runtime (e.g. "claude-code") or "custom:<provider id>"' });

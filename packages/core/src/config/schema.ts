@@ -1,6 +1,6 @@
 /**
  * The settings.json schema: the shape is the contract's SettingsFileSchema (so TinyOffice's forms
- * validate with the same schema), re-exported here under core's names; this file adds the rules.
+ * validate with the same schema), re-exported here under core's names; this file adds cross-key validation.
  *
  * Contract:
  * - Every object is loose: keys this version does not know are kept, so a file written by a
@@ -8,11 +8,11 @@
  * - The schema validates only; it has no defaults and no transforms, so a valid file parses to
  *   exactly what is on disk. Defaults live in ./defaults.ts (`effectiveLimits`, `agentDefaults`,
  *   …) and are never written into the user's file.
- * - Rules that span keys (id format, uniqueness, team membership, provider references) are in
- *   ./rules.ts and run even when some value has the wrong type, so one load reports every problem.
+ * - Validation that spans keys (id format, uniqueness, team membership, provider references) is in
+ *   ./cross-key.ts and runs even when some value has the wrong type, so one load reports every problem.
  */
 import type { z } from 'zod';
-import { checkSettingsRules } from './rules.ts';
+import { validateCrossKeys } from './cross-key.ts';
 
 import {
   type AgentSettingsSchema,
@@ -55,10 +55,10 @@ export {
 } from '@tinyagi/client/contract';
 
 /**
- * The full settings schema. The cross-key rules run even when the shape has errors (`when`), so
- * they receive possibly malformed input and check every type themselves.
+ * The full settings schema. The cross-key validation runs even when the shape has errors (`when`), so
+ * it receives possibly malformed input and tests every type itself.
  */
-export const SettingsSchema = SettingsFileSchema.superRefine(checkSettingsRules, { when: () => true });
+export const SettingsSchema = SettingsFileSchema.superRefine(validateCrossKeys, { when: () => true });
 
 export type Settings = z.infer<typeof SettingsSchema>;
 export type AgentSettings = z.infer<typeof AgentSettingsSchema>;

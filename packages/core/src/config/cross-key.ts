@@ -1,10 +1,10 @@
 /**
- * Settings rules that span several keys: id format, ids unique across agents and teams, team
- * membership and leaders, runtime names (against the registry of runtimes, docs/kinds.md) and
- * custom provider references, each agent's runtime blocks (against their kinds' schemas,
+ * The settings' cross-key validation, what no one key's shape can say: id format, ids unique
+ * across agents and teams, team membership and leaders, runtime names (against the registry of
+ * runtimes, docs/kinds.md) and custom provider references, each agent's runtime blocks (against their kinds' schemas,
  * runtime-blocks.ts), workspace escapes, one workspace directory per agent.
  *
- * These run even when the shape check failed elsewhere (so a file with three mistakes reports
+ * It runs even when the shape failed elsewhere (so a file with three mistakes reports
  * three problems), which means the input may be malformed: every value is type-checked here
  * before use and anything of the wrong type is left to the shape errors.
  */
@@ -16,7 +16,7 @@ import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { runtimeBlockIssues } from './runtime-blocks.ts';
 import { customRuntimeEntry, customRuntimeName, providerRuntime } from './runtime-names.ts';
 
-export type RuleIssue = {
+export type CrossKeyIssue = {
   code: 'custom';
   path: PropertyKey[];
   message: string;
@@ -24,8 +24,8 @@ export type RuleIssue = {
 };
 
 interface IssueSink {
-  /** A rule's issue, or one of a runtime block's schema (its own code, the full path). */
-  addIssue(issue: RuleIssue | z.core.$ZodRawIssue): void;
+  /** A cross-key issue, or one of a runtime block's schema (its own code, the full path). */
+  addIssue(issue: CrossKeyIssue | z.core.$ZodRawIssue): void;
 }
 
 function asObject(value: unknown): JsonObject | undefined {
@@ -157,7 +157,7 @@ function checkTeam(teamId: string, team: JsonObject, agentIds: string[], sink: I
 
 /**
  * Where the agent works, as the daemon will resolve it (`~` from this process's HOME), or
- * undefined when another rule already reports a bad id, a bad type or an escaping path.
+ * undefined when another issue already reports a bad id, a bad type or an escaping path.
  */
 function resolvedWorkspace(settings: JsonObject, agentId: string, agent: JsonObject): string | undefined {
   if (!ID_PATTERN.test(agentId)) return undefined;
@@ -225,7 +225,7 @@ function checkCustomRuntime(pid: string, custom: unknown, sink: IssueSink): void
 const CUSTOM_PROVIDER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** The superRefine body of SettingsSchema. `value` may be anything (see the module comment). */
-export function checkSettingsRules(value: unknown, sink: IssueSink): void {
+export function validateCrossKeys(value: unknown, sink: IssueSink): void {
   const settings = asObject(value);
   if (settings === undefined) return;
   const agents = asObject(settings['agents']) ?? {};
