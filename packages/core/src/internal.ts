@@ -153,7 +153,21 @@ export { confinedCommandWrap, taskCommandWrap } from './sandbox/task-commands.ts
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 // Memory (docs/memory.md): the stores' rules, recall before a turn, the scopes a run reads.
-export * from './memory/index.ts';
+export {
+  addMemory,
+  autoAcceptedKinds,
+  decideMemory,
+  editMemory,
+  includesScope,
+  mustGetMemory,
+  projectOfConversation,
+  proposeForget,
+  proposeRemember,
+  readableScopes,
+  recallForTurn,
+  retireMemory,
+  searchTerms,
+} from './memory/index.ts';
 // The git engine's needs (packages/git-tasks/src/core.ts): the process groups its checks run in, the
 // sandbox's answers a binding is checked against, and a task worktree's admin files and identity.
 export { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './process-group.ts';

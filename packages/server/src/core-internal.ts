@@ -75,3 +75,18 @@ export type { AgentMessageStoreApi, AgentSessionStoreApi } from '@tinyagi/core/i
 export type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
 // workspace/: an agent's workspace: preparing and removing it, its memory index and front matter, the files a route may read
 export { confineFiles, formatMemoryIndex, parseFrontMatter, prepareAgentWorkspace, readMemoryIndex, removeAgent, WORKSPACE_PATHS } from '@tinyagi/core/internal';
+// memory/: the memory rules the routes apply (proposals, decisions, edits, retirement; secrets refused) and the scopes a run token reads
+export {
+  addMemory,
+  autoAcceptedKinds,
+  decideMemory,
+  editMemory,
+  includesScope,
+  mustGetMemory,
+  projectOfConversation,
+  proposeForget,
+  proposeRemember,
+  readableScopes,
+  retireMemory,
+  searchTerms,
+} from '@tinyagi/core/internal';

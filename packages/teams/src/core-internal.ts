@@ -39,11 +39,15 @@ export { type Awaitable, type CancelOutcome, classifyFailure } from '@tinyagi/co
 export { QuotaBoard, type QuotaHoldView } from '@tinyagi/core/internal';
 // runs/: a run's creation input, the deliveries a limit holds, the steering state of a run
 export type { CreateRunInput, HeldDelivery, RunSteeringState, RunSteeringStoreApi } from '@tinyagi/core/internal';
-// sandbox/: an agent's sandbox status (the approval desk's rules depend on it), the egress proxy's asks and answers, the model proxy's budget query
-export { type BudgetQuery, type EgressAnswer, type EgressAsk, sandboxStatusOf } from '@tinyagi/core/internal';
+// sandbox/: an agent's sandbox status (the approval desk's rules depend on it), the egress proxy's asks and answers, the model proxy's budget query, a task's commands confined like its owner
+export { type BudgetQuery, type EgressAnswer, type EgressAsk, sandboxStatusOf, taskCommandWrap } from '@tinyagi/core/internal';
+// invoker/child-env: the environment a task's checks and setup start from, as an agent's processes do
+export { baseChildEnv } from '@tinyagi/core/internal';
 // storage/: the grouped writes' machinery, internal by design: `io` and `runBody` steps, the group commit
 export { type GroupCommit, io, runBody, type TxSteps } from '@tinyagi/core/internal';
 // tasks/: the task records and the store the refusals of a task's moves read
 export type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
 // workspace/: an agent's workspace: provisioning, the system prompt, the teams it is in, the files a reply may attach
 export { composeSystemPrompt, partitionFiles, provisionWorkspace, type RefusedFile, teamsOfAgent } from '@tinyagi/core/internal';
+// memory/: recall before a turn, within the scopes the run reads (its agent's, its teams', its task's project's)
+export { projectOfConversation, readableScopes, recallForTurn } from '@tinyagi/core/internal';

@@ -19,7 +19,7 @@ import {
   readableScopes,
   retireMemory,
   searchTerms,
-} from '@tinyagi/core/internal';
+} from '../core-internal.ts';
 import { teamsOf } from '@tinyagi/teams/internal';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';

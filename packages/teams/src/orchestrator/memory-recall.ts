@@ -7,7 +7,7 @@
  */
 import { DEFAULT_MEMORY_BUDGET_TOKENS } from '@tinyagi/client/contract';
 import type { RunRecord } from '@tinyagi/core';
-import { projectOfConversation, readableScopes, recallForTurn } from '@tinyagi/core/internal';
+import { projectOfConversation, readableScopes, recallForTurn } from '../core-internal.ts';
 import { teamsOf } from '../protocol/addressing.ts';
 import type { Ctx } from './context.ts';
 

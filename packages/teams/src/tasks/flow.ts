@@ -18,7 +18,8 @@
 import { existsSync } from 'node:fs';
 import type { MergedBy, MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
 import { errorMessage, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
-import { baseChildEnv, taskCommandWrap, type ApprovalRecord, type StoreSet, type TaskRecord } from '@tinyagi/core/internal';
+import type { ApprovalRecord } from '@tinyagi/core';
+import { baseChildEnv, taskCommandWrap, type StoreSet, type TaskRecord } from '../core-internal.ts';
 import {
   carryOutRoundsAnswer,
   finishTaskChecking,

@@ -9,7 +9,7 @@
  */
 import type { MergedBy, MergeMethod, ProjectRepo } from '@tinyagi/client/contract';
 import { errorMessage, TinyError } from '@tinyagi/core';
-import type { StoreSet, TaskRecord } from '@tinyagi/core/internal';
+import type { StoreSet, TaskRecord } from '../core-internal.ts';
 import { type Forge, openBindingForge, openTaskPullRequest, runTaskForgeMerge, syncTaskForge, type TaskStepBase } from '@tinyagi/git-tasks';
 
 /** What the forge asks of the task flow (flow.ts), which owns it. */

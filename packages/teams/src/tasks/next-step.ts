@@ -5,7 +5,7 @@
  * node left half done is finished by whichever node takes the task's hold next.
  */
 import type { ProjectRepo } from '@tinyagi/client/contract';
-import type { TaskRecord } from '@tinyagi/core/internal';
+import type { TaskRecord } from '../core-internal.ts';
 import { CHECK_NOT_STARTED } from '@tinyagi/git-tasks';
 
 export type TaskStep =
