@@ -6,7 +6,7 @@
  * parent; the memory cap kills a runaway; a machine without bwrap (or whose bwrap fails) is
  * degraded with the reason, and `required` is refused with it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
@@ -482,6 +482,16 @@ describe("the daemon's self-test", () => {
     const check = await runSelfTest({ tinyHome, workspaceRoot: wsRoot, env: { PATH: dirname(process.execPath), HOME: home }, memoryMb: 256 });
     expect(check.problem).toBeUndefined();
     expect(check.ok).toBe(true);
+  });
+
+  it("a daemon with node's folder alone on PATH still joins its agents' networks: nsenter and env are found where Debian puts them", () => {
+    const agentNet = join(dirname(SANDBOX_INIT), '..', 'src', 'sandbox', 'agent-net.ts');
+    const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `import { joinTools } from ${JSON.stringify(agentNet)}; console.log(JSON.stringify(joinTools() ?? null));`], {
+      encoding: 'utf8',
+      env: { PATH: dirname(process.execPath), HOME: home },
+    });
+    expect(probe.stderr).toBe('');
+    expect(JSON.parse(probe.stdout)).toMatchObject({ nsenter: expect.stringMatching(/\/nsenter$/), env: expect.stringMatching(/\/env$/) });
   });
 
   it('a failing bwrap on PATH: not ok, with its words and the fix; nothing ran', async () => {

@@ -101,7 +101,8 @@ export function joinTools(): JoinTools | undefined {
   tools = null;
   const nsenter = findExecutable('nsenter');
   const env = findExecutable('env');
-  if (nsenter && env && spawnSync(env, ['--default-signal=INT,TERM,HUP', 'true'], { timeout: 5_000 }).status === 0) tools = { nsenter, env };
+  // The probe runs env by its path under itself: no PATH is needed (a daemon's may be node's folder alone).
+  if (nsenter && env && spawnSync(env, ['--default-signal=INT,TERM,HUP', env, '--version'], { timeout: 5_000, stdio: 'ignore', env: {} }).status === 0) tools = { nsenter, env };
   return tools ?? undefined;
 }
 
