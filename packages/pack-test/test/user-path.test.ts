@@ -9,14 +9,14 @@
  * tinyagi's own dependencies (@tinyagi/*) come from a local registry that serves the tarballs as
  * the npm registry serves published packages (registry.ts), so the install resolves them exactly
  * as a user's `npm i -g tinyagi` will; everything else comes from the npm registry (the shared npm
- * cache keeps that fast). The "previous release" is the same tarballs with a pre-release version
- * and without @tinyagi/core's newest migration (SQLite and PostgreSQL), so the upgrade has a
+ * cache keeps that fast). The "next release" is the same tarballs as a pre-release of the next
+ * version with one more migration in @tinyagi/core (SQLite and PostgreSQL), so the upgrade has a
  * migration to apply and the downgrade a newer database to refuse.
  *
  * Each install of tinyagi is ~400 packages (a global package carries its own node_modules), so the
- * file makes three, not more: the previous release globally, the new one over it, and the previous
- * one once more through npx, which serves both the downgrade (an older version run on a migrated
- * home) and npx in a fresh HOME (npm's cache has it then).
+ * file makes three, not more: this release globally, the next one over it, and this one once more
+ * through npx, which serves both the downgrade (an older version run on a migrated home) and npx
+ * in a fresh HOME (npm's cache has it then).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,6 @@ const CHROMIUM = process.env.TINYOFFICE_CHROMIUM ?? '/usr/bin/chromium';
 // A cold npm cache fetches every dependency from the registry (pack.test.ts says how slow that was once).
 const INSTALL_TIMEOUT_MS = 600_000;
 const COMMAND_TIMEOUT_MS = 90_000;
-const PREVIOUS = '-previous';
 
 let root: string;
 let registry: LocalRegistry;
@@ -43,7 +42,7 @@ let prefix: string;
 let npmCache: string;
 let npxBefore: Set<string>;
 const current = new Map<string, string>();
-const previous = new Map<string, string>();
+const next = new Map<string, string>();
 const pgDb = await pgTestDatabase();
 /** A database of its own (dropped after), so the home's default schema `tinyagi` is fresh. */
 const pgDatabase = testSchema('packtest');
@@ -133,36 +132,45 @@ async function installGlobally(h: Home, tarball: string): Promise<number> {
   return Math.round((performance.now() - started) / 100) / 10;
 }
 
-/** The same tarball as a pre-release of its version, its @tinyagi dependencies pinned to that pre-release; core without its newest migrations. */
-function previousRelease(tarball: string, into: string): string {
-  const dir = mkdtempSync(join(root, 'previous-'));
+/** The migration the next release adds (a table nothing reads: the code is this release's). */
+const PROBE_MIGRATION = '9999_user_path_probe';
+
+/**
+ * The next release: the same tarball as a pre-release of the next patch version, its @tinyagi
+ * dependencies pinned to it, and core with one more migration (SQLite and PostgreSQL). Adding a
+ * migration, not removing one, keeps both releases' code on a schema it knows.
+ */
+function nextRelease(tarball: string, into: string): string {
+  const dir = mkdtempSync(join(root, 'next-'));
   execFileSync('tar', ['-xzf', tarball, '-C', dir]);
   const manifestFile = join(dir, 'package', 'package.json');
   const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { name: string; version: string; dependencies?: Record<string, string> };
-  const version = `${manifest.version}${PREVIOUS}`;
-  for (const [name, spec] of Object.entries(manifest.dependencies ?? {})) {
-    if (name.startsWith('@tinyagi/')) manifest.dependencies![name] = `${spec}${PREVIOUS}`;
+  const [major, minor, patch] = manifest.version.split(/[.-]/).map(Number);
+  const version = `${major}.${minor}.${patch! + 1}-next`;
+  for (const name of Object.keys(manifest.dependencies ?? {})) {
+    if (name.startsWith('@tinyagi/')) manifest.dependencies![name] = version;
   }
   manifest.version = version;
   writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
   if (manifest.name === '@tinyagi/core') {
     for (const folder of ['drizzle', 'drizzle-pg']) {
       const journalFile = join(dir, 'package', folder, 'meta', '_journal.json');
-      const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ tag: string }> };
-      const newest = journal.entries.pop()!;
-      rmSync(join(dir, 'package', folder, `${newest.tag}.sql`));
+      const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: Array<{ idx: number; when: number; tag: string }> };
+      const last = journal.entries.at(-1)!;
+      journal.entries.push({ ...last, idx: last.idx + 1, when: last.when + 1000, tag: PROBE_MIGRATION });
+      writeFileSync(join(dir, 'package', folder, `${PROBE_MIGRATION}.sql`), 'CREATE TABLE user_path_probe (id integer PRIMARY KEY);\n');
       writeFileSync(journalFile, `${JSON.stringify(journal, null, 2)}\n`);
     }
   }
-  const out = join(into, basename(tarball).replace(/\.tgz$/, `${PREVIOUS}.tgz`));
+  const out = join(into, basename(tarball).replace(/-[\d.]+\.tgz$/, `-${version}.tgz`));
   execFileSync('tar', ['-czf', out, '-C', dir, 'package']);
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
 
-/** `npx <previous tinyagi tarball> tinyagi …`: npm installs it into its cache once, then reuses it. */
-function npxPrevious(): string[] {
-  return ['--yes', `--package=${previous.get('tinyagi')}`, '--', 'tinyagi'];
+/** `npx <this release's tinyagi tarball> tinyagi …`: npm installs it into its cache once, then reuses it. */
+function npxRelease(): string[] {
+  return ['--yes', `--package=${current.get('tinyagi')}`, '--', 'tinyagi'];
 }
 
 function pgUrl(database: string): string {
@@ -188,20 +196,20 @@ beforeAll(async () => {
   npxBefore = new Set(existsSync(join(npmCache, '_npx')) ? readdirSync(join(npmCache, '_npx')) : []);
   registry = await startLocalRegistry();
   const tarballs = join(root, 'tarballs');
-  mkdirSync(join(tarballs, 'previous'), { recursive: true });
+  mkdirSync(join(tarballs, 'next'), { recursive: true });
   for (const p of withDependencies('tinyagi')) {
     const tarball = pack(p, tarballs);
     current.set(p.manifest.name, tarball);
-    previous.set(p.manifest.name, previousRelease(tarball, join(tarballs, 'previous')));
+    next.set(p.manifest.name, nextRelease(tarball, join(tarballs, 'next')));
     registry.add(tarball);
-    registry.add(previous.get(p.manifest.name)!);
+    registry.add(next.get(p.manifest.name)!);
   }
   if (!pgDb.skip) await onTestDatabase(`CREATE DATABASE ${pgDatabase}`);
 }, 120_000);
 
 afterAll(async () => {
   for (const h of homes) if (existsSync(join(prefix, 'bin', 'tinyagi'))) await sh(h, 'tinyagi', ['stop']);
-  for (const h of homes.filter((x) => x.home.endsWith('npx'))) await sh(h, 'npx', [...npxPrevious(), 'stop']);
+  for (const h of homes.filter((x) => x.home.endsWith('npx'))) await sh(h, 'npx', [...npxRelease(), 'stop']);
   await registry?.close();
   if (!pgDb.skip) await onTestDatabase(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
   // npx installs into the shared cache's _npx/: remove what this run added.
@@ -215,10 +223,10 @@ describe('a user installs tinyagi with npm', () => {
   let pgHome: Home | undefined;
 
   it(
-    'npm i -g of the previous release into a fresh prefix: start in an empty folder, the mock replies (SQLite and PostgreSQL homes)',
+    'npm i -g of the tarball into a fresh prefix: start in an empty folder, the mock replies (SQLite and PostgreSQL homes)',
     async () => {
       sqliteHome = await freshHome('home');
-      const seconds = await installGlobally(sqliteHome, previous.get('tinyagi')!);
+      const seconds = await installGlobally(sqliteHome, current.get('tinyagi')!);
       console.log(`npm i -g tinyagi (fresh prefix, warm npm cache): ${seconds} s`);
       const started = await ok(sqliteHome, 'tinyagi', ['start']);
       expect(started).toContain('TinyAGI is running');
@@ -236,15 +244,16 @@ describe('a user installs tinyagi with npm', () => {
   it(
     'npm i -g of the new release over the running homes: restart migrates, the history stays, the mock replies',
     async () => {
-      const seconds = await installGlobally(sqliteHome, current.get('tinyagi')!);
-      console.log(`npm i -g tinyagi over the previous release: ${seconds} s`);
-      expect((await ok(sqliteHome, 'tinyagi', ['--version'])).trim()).toBe(JSON.parse(execFileSync('tar', ['-xzOf', current.get('tinyagi')!, 'package/package.json'], { encoding: 'utf8' })).version);
+      const seconds = await installGlobally(sqliteHome, next.get('tinyagi')!);
+      console.log(`npm i -g tinyagi's next release over this one: ${seconds} s`);
+      const installed = JSON.parse(readFileSync(join(prefix, 'lib', 'node_modules', 'tinyagi', 'package.json'), 'utf8')) as { version: string };
+      expect(installed.version).toMatch(/-next$/);
       for (const h of [sqliteHome, ...(pgHome ? [pgHome] : [])]) {
         await ok(h, 'tinyagi', ['restart']);
-        const doctor = JSON.parse((await sh(h, 'tinyagi', ['doctor', '--json'])).out) as { findings: Array<{ check: string; status: string; message: string }> };
-        const migrations = doctor.findings.filter((f) => f.check === 'migrations' || f.check === 'postgres');
-        expect(migrations.length, JSON.stringify(doctor.findings)).toBeGreaterThan(0);
-        for (const f of migrations) expect(f.message).not.toMatch(/pending/);
+        // The next release ships the probe migration; nothing pending means the restart applied it.
+        const doctor = JSON.parse((await sh(h, 'tinyagi', ['doctor', '--json'])).out) as { findings: Array<{ check: string; details?: { pending: string[] } }> };
+        const migrations = doctor.findings.find((f) => f.check === 'migrations');
+        expect(migrations?.details?.pending, JSON.stringify(doctor.findings)).toEqual([]);
         const history = await ok(h, 'tinyagi', ['conversation', 'list']);
         expect(history).toContain('before the upgrade');
         expect(await ok(h, 'tinyagi', ['send', '--wait', 'after the upgrade'])).toContain('[mock] tinyagi: received "after the upgrade"');
@@ -278,12 +287,12 @@ describe('a user installs tinyagi with npm', () => {
   }, 120_000);
 
   it(
-    'a downgrade is refused with the reason: the previous release (npx of its tarball) on the migrated homes',
+    'a downgrade is refused with the reason: this release (npx of its tarball) on the homes the next one migrated',
     async () => {
       expect(await ok(sqliteHome, 'tinyagi', ['stop'])).toContain('TinyAGI stopped');
       const started = performance.now();
       for (const h of [sqliteHome, ...(pgHome ? [pgHome] : [])]) {
-        const refused = await sh(h, 'npx', [...npxPrevious(), 'start'], INSTALL_TIMEOUT_MS);
+        const refused = await sh(h, 'npx', [...npxRelease(), 'start'], INSTALL_TIMEOUT_MS);
         expect(refused.status, refused.out).not.toBe(0);
         expect(refused.out).toMatch(/migrated by a newer TinyAGI/);
       }
@@ -294,8 +303,8 @@ describe('a user installs tinyagi with npm', () => {
 
   it('npx of the tarball in an empty folder with a fresh HOME: start, the mock replies, stop', async () => {
     const h = await freshHome('home-npx', {}, { globalBin: false });
-    expect(await ok(h, 'npx', [...npxPrevious(), 'start'])).toContain('TinyAGI is running');
-    expect(await ok(h, 'npx', [...npxPrevious(), 'send', '--wait', 'hello from npx'])).toContain('[mock] tinyagi: received "hello from npx"');
-    expect(await ok(h, 'npx', [...npxPrevious(), 'stop'])).toContain('TinyAGI stopped');
+    expect(await ok(h, 'npx', [...npxRelease(), 'start'])).toContain('TinyAGI is running');
+    expect(await ok(h, 'npx', [...npxRelease(), 'send', '--wait', 'hello from npx'])).toContain('[mock] tinyagi: received "hello from npx"');
+    expect(await ok(h, 'npx', [...npxRelease(), 'stop'])).toContain('TinyAGI stopped');
   }, 120_000);
 });
