@@ -40,7 +40,6 @@ let registry: LocalRegistry;
 let prefix: string;
 /** npm's cache of this machine, kept when HOME is a fresh one (npm would otherwise start cold). */
 let npmCache: string;
-let npxBefore: Set<string>;
 const current = new Map<string, string>();
 const next = new Map<string, string>();
 const pgDb = await pgTestDatabase();
@@ -193,7 +192,6 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'tinyagi-user-'));
   prefix = join(root, 'prefix');
   npmCache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
-  npxBefore = new Set(existsSync(join(npmCache, '_npx')) ? readdirSync(join(npmCache, '_npx')) : []);
   registry = await startLocalRegistry();
   const tarballs = join(root, 'tarballs');
   mkdirSync(join(tarballs, 'next'), { recursive: true });
@@ -212,9 +210,13 @@ afterAll(async () => {
   for (const h of homes.filter((x) => x.home.endsWith('npx'))) await sh(h, 'npx', [...npxRelease(), 'stop']);
   await registry?.close();
   if (!pgDb.skip) await onTestDatabase(`DROP DATABASE IF EXISTS ${pgDatabase} WITH (FORCE)`);
-  // npx installs into the shared cache's _npx/: remove what this run added.
-  if (npmCache)
-    for (const dir of existsSync(join(npmCache, '_npx')) ? readdirSync(join(npmCache, '_npx')) : []) if (!npxBefore.has(dir)) rmSync(join(npmCache, '_npx', dir), { recursive: true, force: true });
+  // npx installs into the shared cache's _npx/<hash>: remove this run's (its package.json names a
+  // tarball under root), never another run's that may be in use.
+  const npxDir = npmCache ? join(npmCache, '_npx') : undefined;
+  for (const dir of npxDir && existsSync(npxDir) ? readdirSync(npxDir) : []) {
+    const manifest = join(npxDir!, dir, 'package.json');
+    if (existsSync(manifest) && readFileSync(manifest, 'utf8').includes(basename(root))) rmSync(join(npxDir!, dir), { recursive: true, force: true });
+  }
   if (root) rmSync(root, { recursive: true, force: true });
 }, 300_000);
 
