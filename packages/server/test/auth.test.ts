@@ -400,7 +400,23 @@ describe('run-scoped tokens', () => {
 
   it('is refused on every route not declared for run tokens', async () => {
     const call = tokenOf(running);
-    const routes = protectedRoutes().filter((r) => !['getRun', 'spawnRun', 'getConversation', 'declareRunAction', 'requestRunApproval', 'askRunHuman', 'getRunTask', 'updateRunTask'].includes(r.name));
+    const routes = protectedRoutes().filter(
+      (r) =>
+        ![
+          'getRun',
+          'spawnRun',
+          'getConversation',
+          'declareRunAction',
+          'requestRunApproval',
+          'askRunHuman',
+          'getRunTask',
+          'updateRunTask',
+          'rememberForRun',
+          'recallForRun',
+          'forgetForRun',
+          'getRunMemoryInjection',
+        ].includes(r.name),
+    );
     const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await call(r.method, r.path)).text)}`));
     expect(answers.filter((a) => !a.endsWith(' SCOPE_FORBIDDEN'))).toEqual([]);
   });
