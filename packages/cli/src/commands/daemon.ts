@@ -2,6 +2,7 @@
  * Daemon lifecycle: start, run (foreground), stop, restart, status. Starting and stopping are
  * loaded by the commands that do them (`tinyagi status` loads neither, nor the settings).
  */
+import { isApiError } from '@tinyagi/client';
 import { quotaLines } from '../output/quota-lines.ts';
 import { sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
 import type { Command } from 'commander';
@@ -221,7 +222,11 @@ export function registerDaemonCommands(program: Command): void {
         'Restarting TinyAGI…',
         async () => {
           const previous = await connection.client.status();
-          await connection.client.restartDaemon();
+          await connection.client.restartDaemon().catch((err: unknown) => {
+            // A daemon started before the route was renamed (an upgrade installed while it runs) knows only the old path.
+            if (isApiError(err) && err.status === 404) return connection.client.restartServices();
+            throw err;
+          });
           const deadline = Date.now() + timeoutMs;
           for (;;) {
             try {
