@@ -8,8 +8,10 @@
  * with the host.
  *
  * The holder is bwrap with its own user, network and PID namespaces, the whole file system
- * read-only but the agent's run folder (where inbound sockets go), `--die-with-parent`; it leads a
- * process group of its own (in the journal, so a killed daemon's is reaped). It stays out of the
+ * read-only but the agent's run folder (where inbound sockets go), `--die-with-parent` (bwrap's
+ * monitor, its PID 1 and sandbox-init each die with their parent, so a killed daemon leaves none:
+ * it is not in the journal of agents' process groups, which counts agents and checks); it leads a
+ * process group of its own and ends when its stdin does. It stays out of the
  * agent's memory cgroup (what it forwards is collected as it goes: sandbox-init.mjs, "Memory"), so
  * the cgroup holds the agent's own processes only. A holder that exits is forgotten and the next
  * start makes another; one that cannot start at all leaves the agent on the per-start bridges
@@ -24,7 +26,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
 
 /** How long a holder may take to listen before the agent falls back to per-start bridges. */
 const READY_TIMEOUT_MS = 15_000;
@@ -145,10 +146,11 @@ class Holder implements AgentNet {
     child.stdout?.on('data', (chunk: Buffer) => this.#answer(chunk.toString('utf8')));
   }
 
+  /** Its network is there and sand>init still serves it (PID 1 outlives its one child for a moment). */
   alive(): boolean {
     if (this.#exited) return false;
     try {
-      return readlinkSync(`/proc/${this.#pid}/ns/net`) === this.#netNs;
+      return readlinkSync(`/proc/${this.#pid}/ns/net`) === this.#netNs && childrenOf(this.#pid).some(running);
     } catch {
       return false;
     }
@@ -246,10 +248,6 @@ function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder>
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   const pid = child.pid;
-  if (pid !== undefined) {
-    trackProcessGroup(pid);
-    child.once('exit', () => untrackProcessGroup(pid));
-  }
   // Once ready it keeps nothing alive: the daemon's own work does (until then, the start waiting on it must).
   const letGo = (): void => {
     child.unref();
@@ -327,6 +325,16 @@ function childrenOf(pid: number): number[] {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
   } catch {
     return [];
+  }
+}
+
+/** Not gone and not a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
