@@ -146,7 +146,8 @@ test('an agent whose last run failed is listed as failed, with when; the CLI’s
   await expect(page.getByTestId('agents-table').locator('[data-agent-status="coder"]')).toHaveText(/^last run failed at \S/);
   await look(page, '/agents (failed agent)');
   // The CLI's sender is "cli" on the channel "cli": said once.
-  await daemon.cli(['send', '--agent', 'reviewer', 'hello from the terminal']);
+  // Answered before the page opens: what this checks is the sender's name in the chat's history.
+  await daemon.cli(['send', '--agent', 'reviewer', '--wait', '--quiet', 'hello from the terminal']);
   await page.goto(`${daemon.url}/agents/view?id=reviewer&tab=chat`);
   const person = page.getByTestId('chat-log').locator('[data-role="user"]').filter({ hasText: 'hello from the terminal' });
   await expect(person).toContainText('cli');
