@@ -33,6 +33,8 @@ export class Deadline {
 
   constructor(budgetMs: number = JUDGING_BUDGET_MS) {
     this.#budgetMs = budgetMs;
+    // No time at all has passed at once: the thread's CPU clock may not tick within a short judging (ci4 read 0 ms after a long line).
+    this.#passed = budgetMs <= 0;
   }
 
   #over(): boolean {
