@@ -6,6 +6,7 @@
  */
 import { identityEnvOf } from '../task-worktree/identity-env.ts';
 import { channelKinds } from '../kinds/registry.ts';
+import { LOOPBACK_HOSTS } from '../loopback-hosts.ts';
 
 const BASE_VARIABLES = [
   'PATH',
@@ -55,7 +56,6 @@ export function baseChildEnv(source: NodeJS.ProcessEnv = process.env): Record<st
 }
 
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'] as const;
-const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 
 /**
  * With a proxy in the environment, the loopback goes direct: an agent's tools reach the daemon's
@@ -65,7 +65,7 @@ const LOOPBACK = ['127.0.0.1', 'localhost', '::1'];
 function withLoopbackDirect(env: Record<string, string>): Record<string, string> {
   if (!PROXY_VARIABLES.some((name) => env[name])) return env;
   const listed = [...new Set(`${env.NO_PROXY ?? ''},${env.no_proxy ?? ''}`.split(',').map((entry) => entry.trim()))].filter((entry) => entry !== '');
-  const noProxy = [...listed, ...LOOPBACK.filter((host) => !listed.includes(host))].join(',');
+  const noProxy = [...listed, ...LOOPBACK_HOSTS.filter((host) => !listed.includes(host))].join(',');
   return { ...env, NO_PROXY: noProxy, no_proxy: noProxy };
 }
 

@@ -40,6 +40,7 @@ import { homedir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { RuntimeHome } from '@tinyagi/client/contract';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
+import { LOOPBACK_HOSTS } from '../loopback-hosts.ts';
 import { CORE_ROOT } from '../package-root.ts';
 import { agentNet, closeAgentNets, joinedCommandPid, joinTools } from './agent-net.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
@@ -347,8 +348,8 @@ export class Boundary {
       http_proxy: proxy,
       https_proxy: proxy,
       all_proxy: proxy,
-      NO_PROXY: '127.0.0.1,localhost,::1',
-      no_proxy: '127.0.0.1,localhost,::1',
+      NO_PROXY: LOOPBACK_HOSTS.join(','),
+      no_proxy: LOOPBACK_HOSTS.join(','),
     };
     const api = loopbackUrl(env.TINYAGI_API_URL);
     if (api) out.TINYAGI_API_URL = `http://127.0.0.1:${api.port}${api.rest}`;
