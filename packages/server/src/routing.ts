@@ -57,6 +57,12 @@ const approvalChannel: ChannelResolver = async ({ params }, ctx) => {
   return approval?.conversationId && (await ctx.stores.runs.getConversation(approval.conversationId))?.channel;
 };
 
+/** A memory proposal's channel: the channel its conversation came in through (an entry a person added has none). */
+const memoryChannel: ChannelResolver = async ({ params }, ctx) => {
+  const entry = await ctx.stores.memory.get(String(params['id']));
+  return entry?.provenance.conversationId && (await ctx.stores.runs.getConversation(entry.provenance.conversationId))?.channel;
+};
+
 const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   sendMessage: bodyChannel,
   claimOutbox: bodyChannel,
@@ -70,6 +76,9 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   listApprovals: ({ query }) => query?.['channel'],
   getApproval: approvalChannel,
   decideApproval: approvalChannel,
+  listMemory: ({ query }) => query?.['channel'],
+  getMemoryRecord: memoryChannel,
+  decideMemory: memoryChannel,
 };
 
 /**

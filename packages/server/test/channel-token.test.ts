@@ -2,7 +2,8 @@
  * Channel-scoped tokens: a channel process may post messages as its channel, claim/ack/fail its
  * own outbox rows, check its senders and raise pairing requests for its channel and read its own wake-up events and
  * the run events of its own conversations (live replies); read and answer the approval requests
- * of its own conversations, for a paired sender of its channel, and see their events;
+ * of its own conversations, for a paired sender of its channel, and see their events; the same for
+ * the memory proposals of its own conversations;
  * every other route, and every other channel, is 403 SCOPE_FORBIDDEN. The daemon itself checks
  * that the sender a channel token posts, resets or answers for is paired on its channel
  * (403 SENDER_NOT_PAIRED), whatever the channel process checked.
@@ -48,6 +49,9 @@ const CHANNEL_ROUTES = [
   'listApprovals',
   'getApproval',
   'decideApproval',
+  'listMemory',
+  'getMemoryRecord',
+  'decideMemory',
 ];
 
 function codeOf(text: string): string | undefined {
@@ -306,6 +310,66 @@ describe('channel-scoped tokens', () => {
     sub.close();
     expect(seen.filter((e) => e.conversationId !== own.conversationId)).toEqual([]);
     expect(seen.some((e) => e.type === 'approval.requested' && e.data.approval.id === mine.id)).toBe(true);
+  });
+
+  it("read and decide the memory proposals of their own channel's conversations only, for a paired sender of theirs, and see only those decisions' events", async () => {
+    const tg = call(mintChannelToken(h.token, 'telegram'));
+    const tgClient = createApiClient({ baseUrl: h.url, token: mintChannelToken(h.token, 'telegram') });
+    const seen: TinyEvent[] = [];
+    const sub = tgClient.subscribe({ types: ['memory.proposed', 'memory.decided'] });
+    sub.onEvent((e) => seen.push(e));
+    await waitFor(() => sub.state === 'open', 10_000, 'the stream to open');
+    const own = JSON.parse((await tg('POST', '/api/message', { message: 'note this', agent: 'coder', channel: 'telegram', senderId: 'a1', threadKey: 'tg-mem', idempotencyKey: 'tg:mem' })).text) as {
+      conversationId: string;
+    };
+    const other = await h.client.sendMessage({ body: { message: 'note that', agent: 'coder', channel: 'discord', senderId: 'a1', threadKey: 'dc-mem' } });
+    const propose = (id: string, conversationId: string) =>
+      h.stores.memory.create({
+        id,
+        scope: { kind: 'agent', id: 'coder' },
+        kind: 'fact',
+        action: 'remember',
+        text: `${id} holds`,
+        reason: 'said so',
+        conversationId,
+        proposedBy: '@coder',
+        now: Date.now(),
+      });
+    const mine = await propose('mem_chan_own', own.conversationId);
+    const theirs = await propose('mem_chan_other', other.conversationId);
+    const res = async (method: string, path: string, body?: unknown) => {
+      const r = await tg(method, path, body);
+      return { status: r.status, code: codeOf(r.text), body: JSON.parse(r.text) as { id?: string; status?: string; decidedBy?: string; error?: { message?: string } } };
+    };
+
+    const listed = JSON.parse((await tg('GET', '/api/memory?status=proposed&channel=telegram')).text) as Array<{ id: string }>;
+    expect(listed.map((e) => e.id)).toEqual([mine.id]);
+    expect((await res('GET', '/api/memory?status=proposed')).code).toBe('SCOPE_FORBIDDEN');
+    expect((await res('GET', '/api/memory?channel=discord')).code).toBe('SCOPE_FORBIDDEN');
+    expect((await h.client.listMemory({ query: { channel: 'discord' } })).map((e) => e.id)).toEqual([theirs.id]);
+    expect((await res('GET', `/api/memory/${mine.id}`)).status).toBe(200);
+    expect((await res('GET', `/api/memory/${theirs.id}`)).code).toBe('SCOPE_FORBIDDEN');
+    expect((await res('POST', `/api/memory/${theirs.id}/decision`, { decision: 'accept', by: 'telegram:a1' })).code).toBe('SCOPE_FORBIDDEN');
+    expect((await res('POST', `/api/memory/${mine.id}/decision`, { decision: 'accept' })).code).toBe('SCOPE_FORBIDDEN');
+    expect((await res('POST', `/api/memory/${mine.id}/decision`, { decision: 'accept', by: 'discord:a1' })).code).toBe('SCOPE_FORBIDDEN');
+    expect((await res('POST', `/api/memory/${mine.id}/decision`, { decision: 'accept', by: 'telegram:stranger' })).code).toBe('SENDER_NOT_PAIRED');
+    expect((await h.stores.memory.get(mine.id))?.status).toBe('proposed');
+    expect(await res('POST', `/api/memory/${mine.id}/decision`, { decision: 'accept', by: 'telegram:a1' })).toMatchObject({ status: 200, body: { status: 'accepted', decidedBy: 'telegram:a1' } });
+    // The first decision won: a later one hears who decided.
+    const late = await res('POST', `/api/memory/${mine.id}/decision`, { decision: 'reject', by: 'telegram:a1' });
+    expect({ status: late.status, code: late.code, message: late.body.error?.message }).toMatchObject({
+      status: 409,
+      code: 'INVALID_STATE',
+      message: expect.stringContaining('decided by telegram:a1'),
+    });
+
+    await waitFor(() => seen.some((e) => e.type === 'memory.decided' && e.data.entry.id === mine.id), 10_000, 'its own decision event');
+    await h.client.decideMemory({ params: { id: theirs.id }, body: { decision: 'reject' } });
+    const marker = await propose('mem_chan_marker', own.conversationId);
+    await tg('POST', `/api/memory/${marker.id}/decision`, { decision: 'reject', by: 'telegram:a1' });
+    await waitFor(() => seen.some((e) => e.type === 'memory.decided' && e.data.entry.id === marker.id), 10_000, 'the marker decision');
+    sub.close();
+    expect(seen.filter((e) => e.conversationId !== own.conversationId)).toEqual([]);
   });
 
   it('a forged channel token is 401, a malformed channel name too', async () => {

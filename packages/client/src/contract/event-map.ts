@@ -12,6 +12,7 @@ import { Bool, Int, NullableStr, NullableTimestamp, Num, OptionalBool, OptionalI
 import { CONVERSATION_STATUSES, FAILURE_REASONS } from './records.ts';
 import { EVENT_TYPES, type EventType } from './event-types.ts';
 import { ApprovalSchema } from './approvals.ts';
+import { MemoryRecordSchema } from './memory.ts';
 import { QUOTA_STATUSES } from './quotas.ts';
 import { MERGE_METHODS, MERGED_BY } from './git-tasks.ts';
 
@@ -253,6 +254,10 @@ export const EVENT_PAYLOADS = {
   'approval.requested': ApprovalEventSchema,
   'approval.decided': ApprovalEventSchema,
   'approval.expired': ApprovalEventSchema,
+  /** An agent proposed a memory entry that waits for a person (docs/memory.md): the proposal, and the accepted entry it replaces or forgets (else null). */
+  'memory.proposed': z.object({ entry: MemoryRecordSchema, target: MemoryRecordSchema.nullable() }),
+  /** A person decided a memory proposal (accepted or rejected): the entry as it is now. */
+  'memory.decided': z.object({ entry: MemoryRecordSchema }),
   /** A repository-bound task's worktree and branch are there and its setup passed (`created`: false when an existing one was found again). */
   'task.worktree_created': z.object({
     taskId: Str,

@@ -43,6 +43,8 @@ export const EVENT_TYPES = [
   'approval.requested',
   'approval.decided',
   'approval.expired',
+  'memory.proposed',
+  'memory.decided',
   'task.worktree_created',
   'task.worktree_failed',
   'task.checking',

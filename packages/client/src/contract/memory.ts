@@ -86,6 +86,8 @@ export const MemoryListQuerySchema = z.object({
   status: z.enum(MEMORY_STATUSES).optional(),
   /** Full-text search (accepted entries first by relevance); without it, newest first. */
   q: z.string().trim().min(1).max(1000).optional(),
+  /** Only the proposals and entries whose conversation came in through this channel (a channel-scoped token must give its own). */
+  channel: z.string().trim().min(1).max(64).optional(),
   limit: LimitQuery,
 });
 export type MemoryListQuery = z.infer<typeof MemoryListQuerySchema>;
@@ -167,12 +169,22 @@ export const memoryContract = {
   listMemory: route({
     method: 'GET',
     path: '/api/memory',
-    summary: 'Memory entries and proposals, newest first (filter by scope, status); with `q`, full-text search ranked by relevance',
+    summary:
+      "Memory entries and proposals, newest first (filter by scope, status, or the channel the proposal's conversation came in through: a channel-scoped token must give its own `channel`); with `q`, full-text search ranked by relevance",
     tag: 'memory',
+    auth: 'channel',
     query: MemoryListQuerySchema,
     response: z.array(MemoryRecordSchema),
   }),
-  getMemoryRecord: route({ method: 'GET', path: '/api/memory/:id', summary: 'One memory entry or proposal', tag: 'memory', params: MemoryIdParams, response: MemoryRecordSchema }),
+  getMemoryRecord: route({
+    method: 'GET',
+    path: '/api/memory/:id',
+    summary: "One memory entry or proposal (a channel-scoped token: of its own channel's conversations only)",
+    tag: 'memory',
+    auth: 'channel',
+    params: MemoryIdParams,
+    response: MemoryRecordSchema,
+  }),
   createMemory: route({
     method: 'POST',
     path: '/api/memory',
@@ -186,8 +198,9 @@ export const memoryContract = {
     method: 'POST',
     path: '/api/memory/:id/decision',
     summary:
-      'Accept (optionally edited) or reject a proposal. Accepting a `remember` that replaces an entry retires that entry (unless `keepTarget`); accepting a `forget` retires its target. 409 INVALID_STATE when it was decided already',
+      "Accept (optionally edited) or reject a proposal. Accepting a `remember` that replaces an entry retires that entry (unless `keepTarget`); accepting a `forget` retires its target. 409 INVALID_STATE when it was decided already (it says who decided). A channel-scoped token decides for a paired sender of its own channel (`by`: `<channel>:<sender id>`, matching the agent's `permissions.approvers` when it has them), else 403 SCOPE_FORBIDDEN",
     tag: 'memory',
+    auth: 'channel',
     params: MemoryIdParams,
     body: MemoryDecisionBodySchema,
     response: MemoryRecordSchema,

@@ -64,6 +64,9 @@ const CHANNEL_LIVE_TYPES: readonly EventType[] = [
   'approval.requested',
   'approval.decided',
   'approval.expired',
+  // Memory proposals in the chat (docs/channels.md#memory-proposals).
+  'memory.proposed',
+  'memory.decided',
 ];
 const CHANNEL_EVENT_TYPES: readonly EventType[] = [...CHANNEL_WAKE_TYPES, ...CHANNEL_LIVE_TYPES];
 

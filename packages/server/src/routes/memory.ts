@@ -3,9 +3,13 @@
  * token (the CLI, TinyOffice); a running agent proposes (`remember`, `forget`) and searches
  * (`recall`) with its own run token, within the scopes it reads — its own, its teams', its task's
  * project's (core memory/scopes.ts) — and nothing else. Every write goes through core's memory
- * rules (secrets refused, contradictions named, the first decision wins).
+ * rules (secrets refused, contradictions named, the first decision wins). A proposal waiting for a
+ * person is announced (`memory.proposed`, with the entry it replaces or forgets) and its decision too
+ * (`memory.decided`), so a chat channel posts it into the conversation's chat and settles it there; a
+ * channel-scoped token reads and decides the proposals of its own conversations, for a paired sender
+ * of its channel the agent's `permissions.approvers` allow (as for approval requests).
  */
-import type { MemoryScope, memoryContract } from '@tinyagi/client/contract';
+import type { MemoryRecord, MemoryScope, memoryContract } from '@tinyagi/client/contract';
 import {
   addMemory,
   autoAcceptedKinds,
@@ -13,6 +17,7 @@ import {
   editMemory,
   includesScope,
   mustGetMemory,
+  ownEntry,
   projectOfConversation,
   proposeForget,
   proposeRemember,
@@ -26,6 +31,8 @@ import { RequestError } from '../errors.ts';
 import { decidedBy } from '../requested-by.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
+import { requirePairedSender } from '../security/paired-sender.ts';
+import { approverMatches } from './approvals.ts';
 
 function ownRunOnly(auth: AuthInfo, runId: string, what: string): void {
   if (auth.kind !== 'run' || auth.runId !== runId) throw new RequestError('SCOPE_FORBIDDEN', `Only the run itself (its run-scoped token) may ${what}.`);
@@ -47,6 +54,50 @@ function forbiddenScope(scope: MemoryScope): RequestError {
   return new RequestError('SCOPE_FORBIDDEN', `This run may not use the memory of ${scope.kind} ${scope.id}: an agent reads and proposes to its own memory, its teams' and its task's project's only.`);
 }
 
+/** The agent a proposal came from: its run's, else the agent whose memory it is. */
+async function agentOf(ctx: ServerContext, entry: MemoryRecord): Promise<string | null> {
+  const run = entry.provenance.runId ? await ctx.stores.runs.getRun(entry.provenance.runId) : undefined;
+  return run?.agentId ?? (entry.scope.kind === 'agent' ? entry.scope.id : null);
+}
+
+/** A proposal waiting for a person, announced with the entry it replaces or forgets. */
+async function announceProposal(ctx: ServerContext, entry: MemoryRecord, agentId: string): Promise<void> {
+  if (entry.status !== 'proposed') return;
+  const target = entry.targetId ? ((await ctx.stores.memory.get(entry.targetId)) ?? null) : null;
+  await ctx.stores.events.append({ type: 'memory.proposed', conversationId: entry.provenance.conversationId, runId: entry.provenance.runId, agentId, data: { entry, target } });
+}
+
+/**
+ * A channel decides for a person of its chat: it names them (`<channel>:<sender id>`), who must be
+ * paired on it and, when the proposing agent lists `permissions.approvers`, match one of them.
+ */
+async function mayDecide(ctx: ServerContext, channel: string, id: string, by: string | undefined): Promise<void> {
+  const prefix = `${channel}:`;
+  if (by === undefined || !by.startsWith(prefix) || by.length === prefix.length) {
+    throw new RequestError('SCOPE_FORBIDDEN', `A channel decides for one of its senders: send "by": "${prefix}<sender id>".`);
+  }
+  await requirePairedSender(ctx.pairings, channel, by.slice(prefix.length), 'decide memory proposals');
+  const agentId = await agentOf(ctx, await mustGetMemory(ctx.stores.memory, id));
+  const approvers = agentId === null ? undefined : ownEntry(ctx.settings().agents, agentId)?.permissions?.approvers;
+  if (approvers !== undefined && !approvers.some((pattern) => approverMatches(pattern, by))) {
+    throw new RequestError('SCOPE_FORBIDDEN', `Only the approvers of @${agentId} may decide (its permissions.approvers); ${by} is not one of them.`);
+  }
+}
+
+/** The entries whose conversation came in through `channel`, newest first. */
+async function ofChannel(ctx: ServerContext, entries: MemoryRecord[], channel: string, limit: number): Promise<MemoryRecord[]> {
+  const channels = new Map<string, string | null>();
+  const kept: MemoryRecord[] = [];
+  for (const entry of entries) {
+    const id = entry.provenance.conversationId;
+    if (id === null) continue;
+    if (!channels.has(id)) channels.set(id, (await ctx.stores.runs.getConversation(id))?.channel ?? null);
+    if (channels.get(id) === channel) kept.push(entry);
+    if (kept.length >= limit) break;
+  }
+  return kept;
+}
+
 export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof memoryContract> {
   const store = ctx.stores.memory;
   return {
@@ -54,21 +105,26 @@ export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof mem
       const scopes = query.scope !== undefined && query.id !== undefined ? [{ kind: query.scope, id: query.id }] : undefined;
       if (query.scope !== undefined && query.id === undefined) throw new RequestError('VALIDATION_FAILED', "Give the scope's id with `scope` (`?scope=team&id=dev`).");
       const filter = { scopes, status: query.status, limit: query.limit ?? 100 };
+      if (query.channel !== undefined && query.q === undefined) return ofChannel(ctx, await store.list({ ...filter, limit: 1000 }), query.channel, filter.limit);
       if (query.q === undefined) return store.list(filter);
       return (await store.search(searchTerms(query.q), filter)).map((s) => s.entry);
     },
     getMemoryRecord: async ({ params }) => mustGetMemory(store, params.id),
     createMemory: async ({ body, auth, request }) =>
       addMemory(store, { scope: body.scope, kind: body.kind, text: body.text, name: body.name, pinned: body.pinned, expiresAt: body.expiresAt, by: decidedBy(auth, request, body.by) }),
-    decideMemory: async ({ params, body, auth, request }) =>
-      decideMemory(store, params.id, {
+    decideMemory: async ({ params, body, auth, request }) => {
+      if (auth.kind === 'channel') await mayDecide(ctx, auth.channel, params.id, body.by);
+      const entry = await decideMemory(store, params.id, {
         decision: body.decision,
         by: decidedBy(auth, request, body.by),
         text: body.text,
         kind: body.kind,
         pinned: body.pinned,
         keepTarget: body.keepTarget,
-      }),
+      });
+      await ctx.stores.events.append({ type: 'memory.decided', conversationId: entry.provenance.conversationId, runId: entry.provenance.runId, agentId: await agentOf(ctx, entry), data: { entry } });
+      return entry;
+    },
     updateMemory: async ({ params, body }) =>
       editMemory(store, params.id, {
         ...(body.text !== undefined ? { text: body.text } : {}),
@@ -87,7 +143,7 @@ export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof mem
         throw new RequestError('VALIDATION_FAILED', kind === 'team' ? 'Name the team (`scopeId`).' : 'This conversation works on no task of a project: there is no project memory to propose to.');
       const scope: MemoryScope = { kind, id };
       if (!includesScope(run.scopes, scope)) throw forbiddenScope(scope);
-      return proposeRemember(store, {
+      const proposal = await proposeRemember(store, {
         scope,
         kind: body.kind,
         text: body.text,
@@ -96,6 +152,8 @@ export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof mem
         provenance: { conversationId: run.conversationId, runId: params.id, messageId: run.messageId, proposedBy: `@${run.agentId}` },
         autoAccept: autoAcceptedKinds(ctx.settings(), scope),
       });
+      await announceProposal(ctx, proposal.entry, run.agentId);
+      return proposal;
     },
     recallForRun: async ({ params, query, auth }) => {
       ownRunOnly(auth, params.id, 'search memory for it');
@@ -112,7 +170,13 @@ export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof mem
       const run = await runScopes(ctx, params.id);
       const target = await mustGetMemory(store, body.id);
       if (!includesScope(run.scopes, target.scope)) throw forbiddenScope(target.scope);
-      return proposeForget(store, { id: body.id, reason: body.reason, provenance: { conversationId: run.conversationId, runId: params.id, messageId: run.messageId, proposedBy: `@${run.agentId}` } });
+      const proposal = await proposeForget(store, {
+        id: body.id,
+        reason: body.reason,
+        provenance: { conversationId: run.conversationId, runId: params.id, messageId: run.messageId, proposedBy: `@${run.agentId}` },
+      });
+      await announceProposal(ctx, proposal.entry, run.agentId);
+      return proposal;
     },
     getRunMemoryInjection: async ({ params, auth }) => {
       if (auth.kind === 'run') ownRunOnly(auth, params.id, 'read what went into its context');
