@@ -33,11 +33,11 @@
  *
  * A refusal to start is a SandboxRefusal (refusal.ts); the invoker says what it means to a run.
  */
-import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Server } from 'node:net';
 import { homedir, userInfo } from 'node:os';
-import { basename, delimiter, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { RuntimeHome } from '@tinyagi/client/contract';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { LOOPBACK_HOSTS } from '../loopback-hosts.ts';
@@ -146,7 +146,7 @@ export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefi
  * is empty inside.
  */
 export function hiddenInSandbox(path: string, opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string | undefined {
-  const real = realOrUndefined(path) ?? path;
+  const real = realOrUndefined(path) ?? resolve(path);
   const privateDirs = PRIVATE_SYSTEM_DIRS.map((d) => realOrUndefined(d)).filter((d): d is string => d !== undefined);
   return [...hiddenPaths(opts), ...privateDirs].find((dir) => isInside(real, dir));
 }
@@ -161,17 +161,21 @@ export function accountHome(): string | undefined {
   }
 }
 
+/**
+ * The real path, by libc's realpath (node's own walks each component in JavaScript); most
+ * candidates do not exist, and a stat that says so costs less than a thrown error.
+ */
 function realOrUndefined(path: string): string | undefined {
   try {
-    return realpathSync(path);
+    return lstatSync(path, { throwIfNoEntry: false }) === undefined ? undefined : realpathSync.native(path);
   } catch {
     return undefined;
   }
 }
 
+/** `child` is `parent` or below it; both absolute and normalized (real paths, or made by join and dirname). */
 function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : `${parent}${sep}`);
 }
 
 type MountOp = { kind: 'tmpfs' | 'scratch'; path: string } | { kind: 'hide-file'; path: string } | { kind: 'bind' | 'ro-bind' | 'ro-bind-try'; path: string };

@@ -117,7 +117,7 @@ export interface GitWorktreeMounts {
 
 function real(path: string): string | undefined {
   try {
-    return realpathSync(path);
+    return realpathSync.native(path);
   } catch {
     return undefined;
   }
