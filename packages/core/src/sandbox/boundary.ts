@@ -103,10 +103,11 @@ function privateHomeVariables(): Array<{ variable: string; folder: string }> {
  * The kernel's settings and triggers, bound read-only over themselves after the sandbox's /proc
  * is mounted (as container runtimes do): with the daemon running as root the sandbox's root is
  * the host's (`uid_map` is `0 0 1`) and could otherwise write `/proc/sys/kernel/core_pattern`
- * (a program run as host root on the next crash) or `/proc/sysrq-trigger`. `/sys` is read-only
- * with `/` already; bound again so it stays so whatever is mounted under it.
+ * (a program run as host root on the next crash) or `/proc/sysrq-trigger`. `/sys` needs no bind
+ * of its own: `--ro-bind / /` makes every mount under `/` read-only, `/sys`'s among them (the
+ * self-test's KERNEL_WRITE_PROBES try it).
  */
-export const KERNEL_PATHS = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs', '/sys'] as const;
+export const KERNEL_PATHS = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'] as const;
 
 /** System paths replaced by an empty tmpfs: host sockets and shared temp files. */
 const PRIVATE_SYSTEM_DIRS = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
