@@ -6,8 +6,10 @@
  * Protocol over IPC: the node says `ready` once its orchestrator runs; on `go` the API node (role
  * `api`) submits the N runs, 50 per event-loop task like a burst of API requests, and watches
  * `conversation.completed` on the event log (every node's events reach it); when all N completed
- * it reports `{ done, ms, latencies }`. On `stop` every node stops its orchestrator and reports its
- * CPU (user+sys since `go`), peak RSS growth and event-loop lag p99, then exits.
+ * it reports `{ done, ms, latencies }`. On `stop` every node reports its CPU (user+sys since
+ * `go`), peak RSS growth, event-loop lag p99 and the statements it sent to PostgreSQL since `go`
+ * (pg-statements.ts), then stops its orchestrator and exits. The node is named like a
+ * `tinyagi worker` (`node`), so sessions and steering take the several-nodes paths.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { invokeAgent, type Settings } from '@tinyagi/core';
 import { openPgStores } from '@tinyagi/core/pg';
 import { Orchestrator } from '@tinyagi/teams';
+import { countStatements, takeStatementCounts } from './pg-statements.ts';
 import { b5Settings, type B5NodeReport, processProbe, submitBurst, trackCompletions } from './teams-bench.ts';
 
 export interface B5NodeConfig {
@@ -26,6 +29,7 @@ export interface B5NodeConfig {
 }
 
 const cfg = JSON.parse(process.argv[2]!) as B5NodeConfig;
+countStatements();
 const dir = mkdtempSync(join(tmpdir(), `tinyagi-bench-b5-${cfg.name}-`));
 const settings: Settings = b5Settings(cfg.n, dir);
 const stores = await openPgStores({ url: cfg.url, schema: cfg.schema, migrate: false });
@@ -33,6 +37,7 @@ let runs = 0;
 const orchestrator = new Orchestrator({
   stores,
   owner: cfg.name,
+  node: cfg.name,
   getSettings: () => settings,
   concurrency: cfg.n,
   sweepMs: 1000,
@@ -48,6 +53,7 @@ process.send!('ready');
 await nextMessage();
 
 const probe = processProbe();
+takeStatementCounts();
 
 if (cfg.role === 'api') {
   const completions = trackCompletions(stores.events, cfg.n);
@@ -59,8 +65,9 @@ if (cfg.role === 'api') {
 
 await nextMessage();
 const figures = probe.stop();
+const statements = takeStatementCounts();
 await orchestrator.stop(1000);
 await stores.close();
 rmSync(dir, { recursive: true, force: true });
-const report: B5NodeReport = { runs, ...figures };
+const report: B5NodeReport = { runs, statements, ...figures };
 process.send!(report, () => process.exit(0));

@@ -7,7 +7,7 @@
  * leaves every other byte of the file as it is; a benchmark whose blocks the doc lacks stops the
  * run before anything is measured. BENCH_DOC names another file to write (a copy, in the tests).
  *
- * Sizes: B1_TOTAL sets the job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000) and B5_NODES=0 skips its two-node PostgreSQL run;
+ * Sizes: B1_TOTAL sets the job count (default 32000), B5_SIZES the in-flight run counts (default 100,1000,10000), B5_NODES=0 skips its PostgreSQL runs and B5_SCALE_NODES the node counts of its scaling table at the largest size (default 1,2,4; empty skips it);
  * B0_MESSAGES (200), B0_RUNS (3), B0_RECOVERY (1; 0 skips the crash phase), B0_SANDBOX (1 where bwrap is: a sandboxed column), B0_STEADY_MESSAGES (100) and B0_STEADY_RATE
  * (20 per second; either 0 skips the steady phase), B0_CONVERSATION_AGENTS (20) and B0_CONVERSATION_TURNS (10) shape B0, and
  * B9_SECONDS sets the dashboard run (default 30); B13_TOTAL the PostgreSQL job count (default 20000; B13_RUNS runs per cell, default 3, medians; B13_BASELINE a checkout of another commit with this bench copied in, whose queue runs in extra columns, labelled B13_BASELINE_LABEL;
@@ -85,7 +85,12 @@ const BENCHMARKS: Benchmark[] = [
   {
     id: 'B5',
     about: () => (env.B5_NODES !== '0' ? pgVersion() : ''),
-    run: () => benchB5((env.B5_SIZES ?? '100,1000,10000').split(',').map(Number), env.B5_NODES !== '0' ? BENCH_DATABASE_URL : undefined),
+    run: () =>
+      benchB5({
+        sizes: (env.B5_SIZES ?? '100,1000,10000').split(',').map(Number),
+        pgUrl: env.B5_NODES !== '0' ? BENCH_DATABASE_URL : undefined,
+        scaleNodes: (env.B5_SCALE_NODES ?? '1,2,4').split(',').filter(Boolean).map(Number),
+      }),
   },
   { id: 'B6', run: () => benchB6(1000, 50) },
   { id: 'B7', run: () => benchB7(5, 32) },

@@ -14,6 +14,7 @@ import { openStores, type StoreTransaction, type SqliteStores } from '@tinyagi/c
 import { ConversationControl, Orchestrator } from '@tinyagi/teams';
 import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
+import { addCounts, backendCpu, cpuSince, statementTable, totalStatements } from './pg-statements.ts';
 
 interface Harness {
   stores: SqliteStores;
@@ -430,14 +431,18 @@ export interface B5NodeReport {
   /** Peak RSS minus RSS at `go`. */
   rssGrowth: number;
   lagP99Ms: number;
+  /** Statements sent to PostgreSQL since `go`, by kind (pg-statements.ts); empty on SQLite. */
+  statements?: Record<string, number>;
 }
 
 interface B5Result extends Omit<B5NodeReport, 'runs'> {
-  /** Runs per node (two nodes). */
+  /** Runs per node (PostgreSQL). */
   split?: number[];
   ms: number;
   /** submit -> conversation.completed, sorted. */
   latencies: number[];
+  /** The CPU of the PostgreSQL backends serving the nodes over the run; undefined when their processes cannot be read. */
+  serverCpuMs?: number | undefined;
 }
 
 /** B5 in this process on SQLite (synchronous FULL). */
@@ -476,23 +481,24 @@ export function processProbe(): { stop(): Omit<B5NodeReport, 'runs'> } {
 const B5_NODE = new URL('./b5-node.ts', import.meta.url).pathname;
 
 /**
- * B5 on PostgreSQL with two nodes: two processes (b5-node.ts), each its own `openPgStores` and
+ * B5 on PostgreSQL with `nodeCount` nodes: processes (b5-node.ts), each its own `openPgStores` and
  * `Orchestrator` on one fresh schema (migrated here first, dropped after). The first is the API
- * node: it takes the submits and runs agents; the second runs agents only, like `tinyagi worker`.
- * Figures: wall time and latencies from the API node; CPU and RSS growth summed over both; lag the
- * worse of the two.
+ * node: it takes the submits and runs agents; the others run agents only, like `tinyagi worker`.
+ * Figures: wall time and latencies from the API node; CPU, RSS growth and statements summed over
+ * the nodes; lag the worst; the server's CPU from the backends serving them (pg-statements.ts).
  */
-async function b5PgNodes(n: number, url: string): Promise<B5Result> {
+export async function b5PgNodes(n: number, url: string, nodeCount: number): Promise<B5Result> {
   const { default: pg } = await import('pg');
   const { migratePg } = await import('@tinyagi/core/pg');
-  const schema = `bench_b5_${process.pid}_${n}`;
+  const schema = `bench_b5_${process.pid}_${n}_${nodeCount}`;
   const admin = new pg.Pool({ connectionString: url, max: 2 });
   const nodes: ChildProcess[] = [];
   try {
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await migratePg(admin, schema);
-    for (const [k, role] of (['api', 'worker'] as const).entries()) {
-      const config = { url, schema, n, name: `b5-node-${k}`, role };
+    for (let k = 0; k < nodeCount; k++) {
+      // The nodes' connections carry the schema's name, so the server's CPU is theirs alone (others may share the server).
+      const config = { url: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`, schema, n, name: `b5-node-${k}`, role: k === 0 ? 'api' : 'worker' };
       nodes.push(fork(B5_NODE, [JSON.stringify(config)], { execArgv: ['--conditions=tinyagi-source', '--expose-gc'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] }));
     }
     const exited = Promise.all(
@@ -503,8 +509,10 @@ async function b5PgNodes(n: number, url: string): Promise<B5Result> {
       Promise.race([new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T))), exited.then(() => Promise.reject(new Error('a B5 node exited early')))]);
     await Promise.all(nodes.map((child) => message(child)));
     const done = message<{ ms: number; latencies: number[] }>(nodes[0]!);
+    const server0 = await backendCpu(admin, schema);
     for (const child of nodes) child.send('go');
     const { ms, latencies } = await done;
+    const server1 = await backendCpu(admin, schema);
     const reports = await Promise.all(
       nodes.map((child) => {
         const report = message<B5NodeReport>(child);
@@ -520,6 +528,8 @@ async function b5PgNodes(n: number, url: string): Promise<B5Result> {
       rssGrowth: reports.reduce((sum, r) => sum + r.rssGrowth, 0),
       lagP99Ms: Math.max(...reports.map((r) => r.lagP99Ms)),
       split: reports.map((r) => r.runs),
+      statements: addCounts(reports.map((r) => r.statements ?? {})),
+      serverCpuMs: cpuSince(server0, server1),
     };
   } finally {
     for (const child of nodes) if (child.exitCode === null) child.kill('SIGKILL');
@@ -528,22 +538,62 @@ async function b5PgNodes(n: number, url: string): Promise<B5Result> {
   }
 }
 
-/** B5: per size, the single process on SQLite, then (given `pgUrl`) two nodes on PostgreSQL. */
-export async function benchB5(sizes: number[], pgUrl?: string): Promise<string> {
+export interface B5Options {
+  sizes: number[];
+  /** PostgreSQL for the nodes' rows; none: SQLite only. */
+  pgUrl?: string | undefined;
+  /** The node counts of the scaling table (at the largest size); empty: no scaling table. */
+  scaleNodes: number[];
+}
+
+const ms1 = (v: number) => v.toFixed(2);
+
+/**
+ * B5: per size, the single process on SQLite, then (given `pgUrl`) two nodes on PostgreSQL, side
+ * by side; then, at the largest size, PostgreSQL with each of `scaleNodes` nodes, with what a
+ * run costs (the nodes' CPU, the server's CPU, statements) and the statements of one run by kind.
+ */
+export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<string> {
   const rows = [
-    '| in-flight runs | setup | wall time | tasks/s | latency p50 / p95 (submit → completed) | CPU (user+sys) | RSS per in-flight run | event-loop lag p99 |',
-    '|---|---|---|---|---|---|---|---|',
+    '| in-flight runs | setup | wall time | runs/s | latency p50 / p95 (submit → completed) | CPU (user+sys) | RSS per in-flight run | event-loop lag p99 | round trips per run |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
+  const perRun = (r: B5Result, n: number) => (r.statements ? (totalStatements(r.statements) / n).toFixed(1) : '–');
   const row = (n: number, setup: string, r: B5Result) =>
-    `| ${n.toLocaleString('en')} | ${setup}${r.split ? ` (runs per node: ${r.split.join(' / ')})` : ''} | ${(r.ms / 1000).toFixed(2)} s | ${((n * 1000) / r.ms).toFixed(0)} | ${(percentile(r.latencies, 50) / 1000).toFixed(2)} / ${(percentile(r.latencies, 95) / 1000).toFixed(2)} s | ${(r.cpuMs / 1000).toFixed(2)} s | ${r.rssGrowth > 0 ? `${(r.rssGrowth / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${r.lagP99Ms.toFixed(1)} ms |`;
+    `| ${n.toLocaleString('en')} | ${setup}${r.split ? ` (runs per node: ${r.split.join(' / ')})` : ''} | ${(r.ms / 1000).toFixed(2)} s | ${((n * 1000) / r.ms).toFixed(0)} | ${(percentile(r.latencies, 50) / 1000).toFixed(2)} / ${(percentile(r.latencies, 95) / 1000).toFixed(2)} s | ${(r.cpuMs / 1000).toFixed(2)} s | ${r.rssGrowth > 0 ? `${(r.rssGrowth / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${r.lagP99Ms.toFixed(1)} ms | ${perRun(r, n)} |`;
+  const ratios: string[] = [];
+  const pgRuns = new Map<number, B5Result>();
+  const largest = Math.max(...sizes);
   for (const n of sizes) {
     const sqlite = await b5Sqlite(n);
     rows.push(row(n, 'SQLite, 1 process', sqlite));
     console.error(rows.at(-1));
     if (pgUrl) {
-      rows.push(row(n, 'PostgreSQL, 2 nodes', await b5PgNodes(n, pgUrl)));
+      const two = await b5PgNodes(n, pgUrl, 2);
+      if (n === largest) pgRuns.set(2, two);
+      rows.push(row(n, 'PostgreSQL, 2 nodes', two));
+      ratios.push(`${n.toLocaleString('en')}: ${(sqlite.ms / two.ms).toFixed(2)}×`);
       console.error(rows.at(-1));
     }
   }
-  return rows.join('\n');
+  const out = [rows.join('\n')];
+  if (pgUrl) out.push(`PostgreSQL (2 nodes) runs/s over SQLite's, same run: ${ratios.join(', ')}.`);
+  if (pgUrl && scaleNodes.length > 0) {
+    const scale = [
+      `| nodes (${largest.toLocaleString('en')} in flight) | runs/s | wall time | runs per node | nodes' CPU per run | server's CPU per run | round trips per run |`,
+      '|---|---|---|---|---|---|---|',
+    ];
+    for (const k of scaleNodes) {
+      const r = pgRuns.get(k) ?? (await b5PgNodes(largest, pgUrl, k));
+      pgRuns.set(k, r);
+      scale.push(
+        `| ${k} | ${((largest * 1000) / r.ms).toFixed(0)} | ${(r.ms / 1000).toFixed(2)} s | ${r.split!.join(' / ')} | ${ms1(r.cpuMs / largest)} ms | ${r.serverCpuMs !== undefined ? `${ms1(r.serverCpuMs / largest)} ms` : 'not readable'} | ${perRun(r, largest)} |`,
+      );
+      console.error(scale.at(-1));
+    }
+    out.push(scale.join('\n'));
+    const two = pgRuns.get(2) ?? pgRuns.get(scaleNodes[0]!)!;
+    out.push(`Statements of one run (PostgreSQL, ${two.split!.length} nodes, ${largest.toLocaleString('en')} in flight, all nodes):\n\n${statementTable(two.statements!, largest)}`);
+  }
+  return out.join('\n\n');
 }
