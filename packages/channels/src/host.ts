@@ -11,6 +11,7 @@
  *   into its chat (buttons, or a numbered prompt), answered there by a paired sender the daemon
  *   allows (`/answer <text>`, `/deny <reason>` and a plain prompt's numbers are such answers,
  *   not messages for the agents), and settled once it is decided anywhere.
+ * - Memory proposals (memory-prompts.ts): the same for an agent's proposal to remember or forget.
  *
  * The host subscribes to the daemon's events and hands each to the part it is for, catches up on
  * every (re)connect (a claim, held senders approved meanwhile, prompts decided meanwhile), runs
@@ -25,6 +26,7 @@ import { ConversationRoutes } from './conversations.ts';
 import { ChannelDelivery } from './delivery.ts';
 import { DEFAULT_MAX_FILE_BYTES } from './files.ts';
 import { ChannelIntake } from './intake.ts';
+import { isMemoryId, MEMORY_EVENT_TYPES, MemoryPrompts } from './memory-prompts.ts';
 import type { LiveReplyMode } from './live.ts';
 import type { ChannelLog } from './log.ts';
 import { errorText, Stopping } from './retry.ts';
@@ -88,6 +90,7 @@ export class ChannelHost implements InboundSink {
   readonly #delivery: ChannelDelivery;
   readonly #intake: ChannelIntake;
   readonly #approvals: ApprovalPrompts;
+  readonly #memory: MemoryPrompts;
   #events: EventSubscription | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #connection: ConnectionReport | undefined;
@@ -129,7 +132,18 @@ export class ChannelHost implements InboundSink {
       say: (route, text) => delivery.say(route, text),
       pace: () => delivery.paced(),
     });
-    this.#intake = new ChannelIntake({ ...o, stopping, routes, approvals: this.#approvals, delivery });
+    // Memory proposals of this channel's conversations: posted and decided like approval requests.
+    this.#memory = new MemoryPrompts({
+      channel: o.channel,
+      api: o.api,
+      adapter: o.adapter,
+      stateDir: o.stateDir,
+      routes,
+      log: o.log,
+      say: (route, text) => delivery.say(route, text),
+      pace: () => delivery.paced(),
+    });
+    this.#intake = new ChannelIntake({ ...o, stopping, routes, approvals: this.#approvals, memory: this.#memory, delivery });
   }
 
   get channel(): string {
@@ -137,7 +151,7 @@ export class ChannelHost implements InboundSink {
   }
 
   async start(): Promise<void> {
-    const events = this.#o.api.subscribe({ types: [...this.#delivery.eventTypes, 'pairing.approved', ...APPROVAL_EVENT_TYPES] });
+    const events = this.#o.api.subscribe({ types: [...this.#delivery.eventTypes, 'pairing.approved', ...APPROVAL_EVENT_TYPES, ...MEMORY_EVENT_TYPES] });
     this.#events = events;
     events.onEvent((event) => this.#onEvent(event));
     events.onStateChange((state, info) => {
@@ -147,6 +161,7 @@ export class ChannelHost implements InboundSink {
         void this.#intake.catchUp();
         // Prompts decided while disconnected are settled, requests made meanwhile are posted.
         void this.#approvals.catchUp();
+        void this.#memory.catchUp();
       }
       if (state === 'reconnecting') this.#o.log('warn', `event stream dropped (${info.error?.message ?? 'closed'}); reconnecting in ${info.retryInMs ?? 0} ms`);
     });
@@ -169,6 +184,7 @@ export class ChannelHost implements InboundSink {
   async stop(): Promise<void> {
     this.#stopping.stop();
     this.#approvals.stop();
+    this.#memory.stop();
     clearInterval(this.#sweep);
     this.#intake.stop();
     this.#events?.close();
@@ -184,9 +200,9 @@ export class ChannelHost implements InboundSink {
     return this.#intake.receive(message);
   }
 
-  /** A button of an approval prompt was pressed (the daemon checks who may answer). */
+  /** A button of an approval or memory prompt was pressed (the daemon checks who may answer). */
   click(click: ApprovalClick): Promise<void> {
-    return this.#intake.click(click);
+    return this.#intake.click(click, isMemoryId(click.approvalId) ? this.#memory : undefined);
   }
 
   /** The adapter says the platform answered, or that the connection failed and it tries again. */
@@ -214,6 +230,7 @@ export class ChannelHost implements InboundSink {
   #onEvent(event: TinyEvent): void {
     this.#delivery.onEvent(event);
     this.#approvals.onEvent(event);
+    this.#memory.onEvent(event);
     this.#intake.onEvent(event);
   }
 }

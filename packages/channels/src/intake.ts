@@ -18,7 +18,8 @@
  *   it is doing, `/reset` starts the chat afresh (no default target, new sessions). Files are
  *   size-capped and stored under files/ first.
  * - Answers to approval prompts (`/answer <text>`, `/deny <reason>`, a plain prompt's numbers,
- *   a button) go to approvals.ts, not to the agents.
+ *   a button) go to approvals.ts, and answers to memory proposals (`/accept`, `/keep`, `/reject`,
+ *   a button) to memory-prompts.ts, not to the agents.
  *
  * Everything it says to a chat goes out through the channel's delivery (delivery.ts), which also
  * hears when a conversation starts (typing, live replies) or is stopped.
@@ -27,6 +28,7 @@ import { basename } from 'node:path';
 import { conversationTarget, isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { ApprovalClick, InboundMessage } from './adapter.ts';
 import type { ApprovalPrompts } from './approvals.ts';
+import type { MemoryPrompts } from './memory-prompts.ts';
 import type { ConversationRoutes } from './conversations.ts';
 import type { ChannelDelivery } from './delivery.ts';
 import { storeInboundFiles, withSkippedFiles, type StoredFiles } from './files.ts';
@@ -51,6 +53,7 @@ export interface ChannelIntakeOptions {
   /** Which chat each conversation lives in (set here, read by live replies and approval prompts). */
   routes: ConversationRoutes;
   approvals: ApprovalPrompts;
+  memory: MemoryPrompts;
   delivery: ChannelDelivery;
 }
 
@@ -108,6 +111,7 @@ export class ChannelIntake {
       try {
         if (!(await this.#admit(message))) return;
         if (await this.#o.approvals.reply(message)) return;
+        if (await this.#o.memory.reply(message)) return;
         const command = /^\/(stop|status|reset)(?:@\w+)?\s*$/i.exec(message.text.trim())?.[1]?.toLowerCase();
         if (command === 'stop') return await this.#stop(message.route);
         if (command === 'status') return await this.#status(message.route);
@@ -132,10 +136,10 @@ export class ChannelIntake {
     }
   }
 
-  /** A button of an approval prompt was pressed (the daemon checks who may answer). */
-  async click(click: ApprovalClick): Promise<void> {
+  /** A button of an approval prompt (or of a memory prompt, `memory`) was pressed (the daemon checks who may answer). */
+  async click(click: ApprovalClick, memory?: MemoryPrompts): Promise<void> {
     try {
-      await this.#o.approvals.click(click);
+      await (memory ?? this.#o.approvals).click(click);
     } catch (err) {
       this.#o.log('warn', `approval click on ${click.approvalId} by ${click.senderId}: ${errorText(err)}`);
       await click.notify(`Your answer did not go through: ${errorText(err)}`).catch(() => {});

@@ -235,7 +235,7 @@ export class TelegramAdapter implements ChannelAdapter {
     });
     bot.on('callback_query:data', async (ctx) => {
       const query = ctx.callbackQuery;
-      const match = /^(apr_[\w-]+):(\w{1,8})$/.exec(query.data);
+      const match = /^((?:apr|mem)_[\w-]+):(\w{1,8})$/.exec(query.data);
       const message = query.message;
       let answered = false;
       const answer = async (text?: string): Promise<void> => {
