@@ -133,6 +133,29 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
     expect(seenA.map((e) => e.id)).toEqual(stored.map((e) => e.id));
   });
 
+  it("a transaction's events, its savepoints' included, are written together in the order they were appended; a rolled-back savepoint's are dropped", async () => {
+    const [a] = await twoNodes();
+    const before = await a.events.lastId();
+    await a.transaction(async (tx) => {
+      await tx.stores.events.append(notice('A'));
+      await tx.transaction(async (inner) => {
+        await inner.stores.events.append(notice('B'));
+        await expect(
+          inner.transaction(async (deeper) => {
+            await deeper.stores.events.append(notice('rolled back'));
+            throw new Error('undo');
+          }),
+        ).rejects.toThrow('undo');
+        await inner.stores.events.append(notice('C'));
+      });
+      await tx.stores.events.append(notice('D'));
+    });
+    const stored = await a.events.readSince(before);
+    expect(notes(stored)).toEqual(['A', 'B', 'C', 'D']);
+    // One insert: the ids are consecutive (another statement would have drawn its own later).
+    expect(stored.map((e) => e.id - stored[0]!.id)).toEqual([0, 1, 2, 3]);
+  });
+
   it('a lost LISTEN connection loses no event: the node listens again and reads what it missed', async () => {
     const [a, b] = await twoNodes();
     const seenA: TinyEvent[] = [];

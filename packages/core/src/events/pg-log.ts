@@ -119,6 +119,12 @@ export class PgEventHub {
     });
   }
 
+  /** Writes the events a transaction appended, on its client just before its COMMIT (`PgScope.collect`); they are published once it committed. */
+  readonly writeAtCommit = async (root: PgScope, inputs: EventInput[]): Promise<void> => {
+    const events = await insertEvents(root, inputs);
+    root.afterCommit(() => this.committed(events));
+  };
+
   /** Events of this process are committed: publish them (in id order, after any lower foreign ones). */
   committed(events: readonly TinyEvent[]): void {
     if (this.#closed || events.length === 0) return;
@@ -296,8 +302,6 @@ export function pgEventHub(shared: PgShared): PgEventHub {
 export class PgEventLog implements EventLogApi {
   readonly #scope: PgScope;
   readonly #hub: PgEventHub;
-  /** Events appended in this transaction scope, written just before its commit. */
-  #pending: EventInput[] | undefined;
 
   constructor(scope: PgScope, hub: PgEventHub) {
     this.#scope = scope;
@@ -310,11 +314,12 @@ export class PgEventLog implements EventLogApi {
 
   /**
    * Over the pool: one statement, published at once. Inside a transaction the events are written
-   * just before its COMMIT, in one statement per scope (`beforeCommit`), so the commit-order lock
-   * (`insertEvents`) is held for the commit only, not from the first append to the commit: two
-   * nodes' transactions then run side by side instead of one after the other (docs/storage.md,
-   * "Events"). The events returned there have no id yet (`id: 0`); subscribers and `readSince`
-   * see them with their ids once committed. Dropped with the transaction or savepoint.
+   * just before its COMMIT, in one statement for the whole transaction, its savepoints included
+   * (`PgScope.collect`), so the commit-order lock (`insertEvents`) is held for the commit only,
+   * not from the first append to the commit: two nodes' transactions then run side by side
+   * instead of one after the other (docs/storage.md, "Events"). The events returned there have
+   * no id yet (`id: 0`); subscribers and `readSince` see them with their ids once committed.
+   * Dropped with the transaction or savepoint.
    */
   async appendMany(inputs: readonly EventInput[]): Promise<TinyEvent[]> {
     if (inputs.length === 0) return [];
@@ -324,18 +329,7 @@ export class PgEventLog implements EventLogApi {
       this.#hub.committed(events);
       return events;
     }
-    let pending = this.#pending;
-    if (!pending) {
-      const buffered: EventInput[] = [];
-      pending = buffered;
-      this.#pending = buffered;
-      scope.beforeCommit(async (root) => {
-        this.#pending = undefined;
-        const events = await insertEvents(root, buffered);
-        root.afterCommit(() => this.#hub.committed(events));
-      });
-    }
-    pending.push(...inputs);
+    scope.collect(this.#hub.writeAtCommit, inputs);
     const ts = Date.now();
     return inputs.map((input) => eventOf(input, 0, ts));
   }

@@ -45,13 +45,17 @@ export interface PgScope {
   transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T>;
   afterCommit(cb: () => void): void;
   /**
-   * Runs `hook(root)` on the transaction's client just before the outermost COMMIT (dropped if the
-   * transaction or the savepoint it was registered in rolls back); over the pool, at once. The
-   * event log writes a transaction's events this way, so the commit-order lock it takes is held
-   * only for the commit itself.
+   * Adds `items` to the transaction's list for `write`, which writes the whole list with one call
+   * on the transaction's client just before the outermost COMMIT; items added inside a savepoint
+   * that rolls back are dropped. Over the pool, `write` runs at once. The event log writes a
+   * transaction's events this way: one statement per transaction, whatever its savepoints, and
+   * the commit-order lock that statement takes is held only for the commit itself.
    */
-  beforeCommit(hook: (root: PgScope) => Promise<void>): Promise<void> | void;
+  collect<T>(write: CommitWriter<T>, items: readonly T[]): Promise<void> | void;
 }
+
+/** Writes what a transaction collected (`PgScope.collect`), on its outermost scope. The same function is the same list. */
+export type CommitWriter<T> = (root: PgScope, items: T[]) => Promise<void>;
 
 /** The pool as a scope: every `query` is its own transaction. */
 export class PgPoolScope implements PgScope {
@@ -90,7 +94,7 @@ export class PgPoolScope implements PgScope {
       await client.query('BEGIN');
       if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
       const out = await fn(tx);
-      await tx.runBeforeCommit();
+      await tx.writeCollected();
       await client.query('COMMIT');
       client.release();
       tx.runCallbacks();
@@ -105,8 +109,8 @@ export class PgPoolScope implements PgScope {
     cb();
   }
 
-  beforeCommit(hook: (root: PgScope) => Promise<void>): Promise<void> {
-    return hook(this);
+  collect<T>(write: CommitWriter<T>, items: readonly T[]): Promise<void> {
+    return write(this, [...items]);
   }
 }
 
@@ -156,15 +160,19 @@ export class PgTxScope implements PgScope {
   readonly inTransaction = true;
   readonly client: PoolClient;
   readonly #depth: number;
+  /** The outermost scope, which holds the collected lists (`collect`). */
+  readonly #root: PgTxScope;
   #callbacks: Array<() => void> = [];
-  #beforeCommit: Array<(root: PgScope) => Promise<void>> = [];
+  /** On the outermost scope: the collected lists, by writer, in the order of their first item. */
+  readonly #collected = new Map<CommitWriter<never>, unknown[]>();
   #open = false;
 
-  constructor(client: PoolClient, schema: string, depth = 0) {
+  constructor(client: PoolClient, schema: string, depth = 0, root?: PgTxScope) {
     this.client = client;
     this.schema = schema;
     this.schemaIdent = pgIdent(schema);
     this.#depth = depth;
+    this.#root = root ?? this;
   }
 
   table(name: string): string {
@@ -180,16 +188,18 @@ export class PgTxScope implements PgScope {
     if (this.#open) throw new TinyError('INVALID_STATE', 'A savepoint of this transaction is already open: run savepoints one at a time.');
     // Savepoints nest strictly, so one name per depth suffices (a sibling's was released).
     const name = `sp${this.#depth}`;
-    const inner = new PgTxScope(this.client, this.schema, this.#depth + 1);
+    const inner = new PgTxScope(this.client, this.schema, this.#depth + 1, this.#root);
     this.#open = true;
     await this.client.query(`SAVEPOINT ${name}`);
+    // How long each collected list was: a rollback to the savepoint cuts them back.
+    const marks = new Map([...this.#root.#collected].map(([write, items]) => [write, items.length]));
     try {
       const out = await fn(inner);
       await this.client.query(`RELEASE SAVEPOINT ${name}`);
       this.#callbacks.push(...inner.#callbacks);
-      this.#beforeCommit.push(...inner.#beforeCommit);
       return out;
     } catch (err) {
+      for (const [write, items] of this.#root.#collected) items.length = marks.get(write) ?? 0;
       await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
       throw err;
     } finally {
@@ -201,16 +211,19 @@ export class PgTxScope implements PgScope {
     this.#callbacks.push(cb);
   }
 
-  beforeCommit(hook: (root: PgScope) => Promise<void>): void {
-    this.#beforeCommit.push(hook);
+  collect<T>(write: CommitWriter<T>, items: readonly T[]): void {
+    const lists = this.#root.#collected;
+    const list = lists.get(write as CommitWriter<never>);
+    if (list) list.push(...items);
+    else lists.set(write as CommitWriter<never>, [...items]);
   }
 
-  /** Just before the outermost COMMIT: the hooks in registration order (one that fails fails the transaction). */
-  async runBeforeCommit(): Promise<void> {
-    const hooks = this.#beforeCommit;
-    this.#beforeCommit = [];
-    // `this` is the outermost scope: a hook's own after-commit callbacks go there.
-    for (const hook of hooks) await hook(this);
+  /** Just before the outermost COMMIT: each collected list with its writer, in order (one that fails fails the transaction). */
+  async writeCollected(): Promise<void> {
+    const lists = [...this.#collected];
+    this.#collected.clear();
+    // `this` is the outermost scope: a writer's own after-commit callbacks go there.
+    for (const [write, items] of lists) if (items.length > 0) await (write as CommitWriter<unknown>)(this, items);
   }
 
   /** After the outermost COMMIT: runs the callbacks in registration order (a throwing one is reported, not fatal). */
