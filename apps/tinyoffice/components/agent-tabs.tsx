@@ -1,9 +1,11 @@
 'use client';
 /** An agent's workspace tabs: system prompt (AGENTS.md), memory, heartbeat, skills, usage. */
+import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { fromApiError, fromZodIssues, type FieldIssues } from '@/lib/field-issues';
+import { memoryHref } from '@/lib/memory';
 import { useLiveEvents } from '@/lib/use-events';
 import { BooleanField, IssueSummary, SavedNote, TextField } from '@/components/form';
 import { Button, ErrorLine, Panel, money } from '@/components/ui';
@@ -80,6 +82,13 @@ export function MemoryTab({ id }: { id: string }) {
   const { data, error } = useLoad(() => api().getMemory({ params: { id } }), [id]);
   return (
     <Panel title="Memory">
+      <p className="mb-3 text-sm">
+        These are the agent&apos;s own notes (memory/*.md in its workspace). What it proposes to remember, what you accepted and its history are on the{' '}
+        <Link className="underline" href={memoryHref({ kind: 'agent', id })}>
+          memory page
+        </Link>
+        .
+      </p>
       <ErrorLine error={error} />
       {data && (
         <>

@@ -18,6 +18,7 @@ const NAV = [
   { href: '/conversations', label: 'Conversations' },
   { href: '/chat', label: 'Chat' },
   { href: '/approvals', label: 'Approvals' },
+  { href: '/memory', label: 'Memory' },
   { href: '/agents', label: 'Agents' },
   { href: '/teams', label: 'Teams' },
   { href: '/projects', label: 'Projects' },

@@ -17,6 +17,7 @@ import { useRouter, useSearchParams } from 'next/navigation';
 import { type FormEvent, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import type { Project, Task, TinyEvent } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
+import { memoryHref } from '@/lib/memory';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { Button, ErrorLine, Panel } from '@/components/ui';
@@ -340,6 +341,9 @@ function ProjectsSidebar({ projects, current, onChanged, onError }: { projects: 
             >
               Delete
             </Button>
+            <Link className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800" href={memoryHref({ kind: 'project', id: p.id })}>
+              Memory
+            </Link>
           </div>
         )}
       </li>

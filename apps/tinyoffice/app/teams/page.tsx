@@ -13,6 +13,7 @@ import type { Team } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { loadContract, useContract } from '@/lib/contract';
 import { type FieldErrors, fieldErrorsOfApiError, fieldErrorsOfIssues } from '@/lib/field-errors';
+import { memoryHref } from '@/lib/memory';
 import { setState, useStore } from '@/lib/store';
 import { reloadTeamsAndAgents, useSettingsReload } from '@/lib/teams';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
@@ -94,6 +95,13 @@ export default function TeamsPage() {
                     href={`/teams/room?id=${encodeURIComponent(team.id)}`}
                   >
                     Chat room
+                  </Link>
+                  <Link
+                    className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800"
+                    href={memoryHref({ kind: 'team', id: team.id })}
+                    aria-label={`Memory of team ${team.id}`}
+                  >
+                    Memory
                   </Link>
                   <Button onClick={() => setEditing({ draft: toDraft(team), isNew: false })} aria-label={`Edit team ${team.id}`}>
                     Edit

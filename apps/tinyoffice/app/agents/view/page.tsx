@@ -14,6 +14,7 @@ import { ChatPanel } from '@/components/chat-panel';
 import { HeartbeatTab, MemoryTab, PromptTab, SkillsTab, UsageTab } from '@/components/agent-tabs';
 import { SchedulesTab } from '@/components/agent-schedules';
 import { NewAgentNotesPanel, SandboxSummary } from '@/components/sandbox-status';
+import { memoryHref } from '@/lib/memory';
 import { takeNewAgentNotes } from '@/lib/new-agent-notes';
 import { Avatar, Button, ErrorLine, Panel } from '@/components/ui';
 import { usePageTitle } from '@/components/shell';
@@ -97,7 +98,10 @@ function AgentView({ id, tab, agent }: { id: string; tab: Tab; agent: Agent }) {
             {agent.model ? ` · ${agent.model}` : ''}
           </p>
         </div>
-        <Link href="/agents" className="ml-auto text-sm underline">
+        <Link href={memoryHref({ kind: 'agent', id })} className="ml-auto text-sm underline">
+          Memory entries and proposals
+        </Link>
+        <Link href="/agents" className="text-sm underline">
           All agents
         </Link>
         <Button tone="danger" onClick={() => void remove()}>

@@ -1,0 +1,169 @@
+/**
+ * Memory in TinyOffice (docs/memory.md), as a person meets it: an agent proposes with the MCP tool
+ * `remember` from inside its run (test/fixtures/mcp-remember.mjs speaks to `tinyagi mcp` with the
+ * run's token, as an agent CLI does), the proposal waits on the memory page of its team or agent,
+ * the person edits then accepts it, replaces an entry it contradicts, rejects one, pins, retires
+ * and searches; each shows its provenance and decision. And the agent's chat opened while its run
+ * works shows the person's message before the reply (the run waits at a mock gate the test opens).
+ */
+import { fileURLToPath } from 'node:url';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { CLI_BIN, SETTINGS, openOffice, type Daemon } from './daemon';
+import { look } from './look';
+
+test.describe.configure({ mode: 'serial' });
+
+const REMEMBER = fileURLToPath(new URL('./fixtures/mcp-remember.mjs', import.meta.url));
+
+/** A mock rule: on `match`, the agent calls `remember` with `args`, then replies. */
+const remembers = (match: string, args: Record<string, string>) =>
+  ({ match, actions: [{ run: [process.execPath, REMEMBER, CLI_BIN, JSON.stringify(args)] }], reply: `Proposed: ${args['text']}` }) as never;
+
+let daemon: Daemon;
+let context: BrowserContext;
+let page: Page;
+
+test.beforeAll(async ({ browser }) => {
+  ({ daemon, context, page } = await openOffice(browser, {
+    settings: (root) => {
+      const settings = SETTINGS(root);
+      settings.agents.coder.mock.rules.unshift(
+        remembers('deploy day', { text: 'We deploy on Thursdays after the tests pass', kind: 'decision', reason: 'The person said so in chat', scope: 'team', scope_id: 'dev' }),
+        remembers('release day', { text: 'Releases are tagged on Fridays', kind: 'decision', reason: 'The release moved', scope: 'team', scope_id: 'dev' }),
+        remembers('office cat', { text: 'The office cat is called Biscuit', kind: 'fact', reason: 'It came up' }),
+        { match: 'mid-run', gate: 'mid', reply: 'answered after the gate' } as never,
+      );
+      return settings;
+    },
+  }));
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await daemon?.cleanup();
+});
+
+const proposals = () => page.getByTestId('memory-proposal');
+const entries = () => page.getByRole('list', { name: 'Accepted entries' }).getByTestId('memory-entry');
+
+test('an agent’s proposal waits on its team’s memory page; the person edits and accepts it, and it shows its provenance', async () => {
+  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the deploy day']);
+  await page.goto(`${daemon.url}/teams`);
+  await page.getByRole('link', { name: 'Memory of team dev' }).click();
+  await expect(page).toHaveURL(/\/memory\?scope=team&id=dev$/);
+  await expect(page.getByTestId('memory-scope')).toContainText('Team dev’s memory: every member reads it.');
+  await expect(page.getByTestId('memory-proposals-summary')).toHaveText('1 proposal waits for your decision; agents are not given a proposal until it is accepted.');
+  const card = proposals().first();
+  await expect(card.getByRole('heading')).toHaveText('@coder proposes a decision for team dev');
+  await expect(card.getByTestId('memory-text')).toHaveText('We deploy on Thursdays after the tests pass');
+  await expect(card.getByTestId('memory-reason')).toHaveText('Why: The person said so in chat');
+  await expect(card.getByTestId('memory-proposed-by')).toContainText('@coder');
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText('No accepted entries yet: nothing from memory goes into an agent’s context.');
+  await look(page, 'memory-proposal');
+
+  await card.getByRole('button', { name: 'Edit, then accept' }).click();
+  await card.getByLabel('The entry as it will be remembered').fill('We deploy on Thursdays, after the tests pass and a person approves');
+  await card.getByLabel('Pinned (in every turn)').check();
+  await look(page, 'memory-edit');
+  await card.getByRole('button', { name: 'Accept edited' }).click();
+
+  await expect(page.getByTestId('memory-proposals-summary')).toHaveText('No proposal waits for your decision.');
+  const entry = entries().filter({ hasText: 'a person approves' });
+  await expect(entry).toContainText('pinned: in every turn');
+  await expect(entry.getByTestId('memory-decision')).toHaveText(/^Accepted by tinyoffice on /);
+  await expect(entry.getByTestId('memory-proposed-by')).toContainText('@coder');
+  const id = await entry.getAttribute('data-id');
+  const record = await daemon.kit.api.getMemoryRecord({ params: { id: id! } });
+  expect(record).toMatchObject({ status: 'accepted', decidedBy: 'tinyoffice', pinned: true, text: 'We deploy on Thursdays, after the tests pass and a person approves' });
+  expect(record.provenance).toMatchObject({ proposedBy: '@coder', conversationId: expect.any(String), runId: expect.any(String) });
+  // The provenance names the conversation (a link to it) and the run it came from.
+  await expect(entry.getByRole('link', { name: record.provenance.conversationId! })).toBeVisible();
+  await expect(entry.getByTestId('memory-provenance')).toContainText(`run ${record.provenance.runId}`);
+  await look(page, 'memory-accepted');
+});
+
+test('a proposal that contradicts an entry shows it; accepted, it replaces it, and the old one is history', async () => {
+  const monday = await daemon.kit.api.createMemory({ body: { scope: { kind: 'team', id: 'dev' }, kind: 'decision', text: 'Releases are tagged on Mondays', by: 'cli' } });
+  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the release day']);
+  await page.getByRole('button', { name: 'Reload' }).click();
+  const card = proposals().filter({ hasText: 'Releases are tagged on Fridays' });
+  await expect(card.getByTestId('memory-target')).toContainText('It contradicts this accepted entry');
+  await expect(card.getByTestId('memory-target')).toContainText('Releases are tagged on Mondays');
+  await expect(card.getByRole('button', { name: 'Accept, keep both' })).toBeVisible();
+  await look(page, 'memory-contradiction');
+  await card.getByRole('button', { name: 'Accept and replace' }).click();
+
+  await expect(entries().filter({ hasText: 'Releases are tagged on Fridays' })).toHaveCount(1);
+  await expect(entries().filter({ hasText: 'Releases are tagged on Mondays' })).toHaveCount(0);
+  expect((await daemon.kit.api.getMemoryRecord({ params: { id: monday.id } })).status).toBe('retired');
+  await page.getByLabel('Show history (rejected and retired)').check();
+  const old = page.getByRole('list', { name: 'History' }).getByTestId('memory-entry').filter({ hasText: 'Releases are tagged on Mondays' });
+  await expect(old.getByTestId('memory-decision')).toHaveText(/^Retired by tinyoffice on /);
+  await look(page, 'memory-history');
+});
+
+test('from the agent’s page, its own memory: a proposal rejected goes to the history and is never given to the agent', async () => {
+  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the office cat']);
+  await page.goto(`${daemon.url}/agents/view?id=coder`);
+  await page.getByRole('link', { name: 'Memory entries and proposals' }).click();
+  await expect(page).toHaveURL(/\/memory\?scope=agent&id=coder$/);
+  await expect(page.getByTestId('memory-scope')).toContainText('@coder’s own memory: only @coder reads it.');
+  const card = proposals().filter({ hasText: 'The office cat is called Biscuit' });
+  await expect(card.getByRole('heading')).toHaveText('@coder proposes a fact for @coder');
+  await card.getByRole('button', { name: 'Reject' }).click();
+  await expect(page.getByTestId('memory-proposals-summary')).toHaveText('No proposal waits for your decision.');
+  await page.getByLabel('Show history (rejected and retired)').check();
+  const rejected = page.getByRole('list', { name: 'History' }).getByTestId('memory-entry').filter({ hasText: 'Biscuit' });
+  await expect(rejected.getByTestId('memory-decision')).toHaveText(/^Rejected by tinyoffice on /);
+  await expect(rejected.getByRole('button')).toHaveCount(0);
+});
+
+test('search finds accepted entries by their words; unpin and retire act at once', async () => {
+  await page.goto(`${daemon.url}/memory`);
+  await expect(page.getByTestId('memory-scope')).toContainText('Every scope');
+  await page.getByRole('searchbox', { name: 'Search the accepted entries' }).fill('thursday deploys');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText('1 entry matches “thursday deploys”, most relevant first.');
+  const entry = entries().first();
+  await expect(entry).toContainText('We deploy on Thursdays');
+  await look(page, 'memory-search');
+  await entry.getByRole('button', { name: 'Unpin' }).click();
+  await expect(entry.getByRole('button', { name: 'Pin' })).toBeVisible();
+  await expect(entry).not.toContainText('pinned: in every turn');
+
+  await page.getByRole('searchbox', { name: 'Search the accepted entries' }).fill('zebra');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText('No accepted entry matches “zebra”.');
+  await page.getByRole('searchbox', { name: 'Search the accepted entries' }).fill('');
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText(/^2 entries, newest first/);
+  await entries().filter({ hasText: 'Fridays' }).getByRole('button', { name: 'Retire' }).click();
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText(/^1 entry, newest first/);
+  const fridays = (await daemon.kit.api.listMemory({ query: { status: 'retired', q: 'fridays' } })).map((e) => e.text);
+  expect(fridays).toEqual(['Releases are tagged on Fridays']);
+});
+
+test('an agent’s chat opened while its run works shows the person’s message at once, and the reply after it when it comes', async () => {
+  daemon.closeGate('mid');
+  // Sent from the terminal; the run starts and waits at the gate: no reply can exist yet.
+  await daemon.cli(['send', '--agent', 'coder', 'mid-run question from the terminal']);
+  await page.goto(`${daemon.url}/agents/view?id=coder&tab=chat`);
+  const log = page.getByTestId('chat-log');
+  await expect(log.getByTestId('chat-progress')).toBeVisible();
+  const person = log.locator('[data-role="user"]').filter({ hasText: 'mid-run question from the terminal' });
+  await expect(person).toContainText('cli');
+  await expect(log.locator('[data-role="agent"]').filter({ hasText: 'answered after the gate' })).toHaveCount(0);
+
+  // The chat open before the message: the person's message shows when its run starts.
+  await daemon.cli(['send', '--agent', 'coder', 'a second mid-run question']);
+  daemon.openGate('mid');
+  const replies = log.locator('[data-role="agent"]').filter({ hasText: 'answered after the gate' });
+  await expect(replies).toHaveCount(2);
+  await expect(log.locator('[data-role="user"]').filter({ hasText: 'a second mid-run question' })).toHaveCount(1);
+  await expect(person).toHaveCount(1);
+  // The person's message comes before its reply.
+  const roles = await log.locator('[data-role]').evaluateAll((nodes) => nodes.map((n) => `${n.getAttribute('data-role')}:${n.textContent ?? ''}`));
+  const asked = roles.findIndex((r) => r.includes('mid-run question from the terminal'));
+  const answered = roles.findIndex((r) => r.startsWith('agent:') && r.includes('answered after the gate'));
+  expect(asked).toBeGreaterThanOrEqual(0);
+  expect(asked).toBeLessThan(answered);
+});
