@@ -1,8 +1,8 @@
 'use client';
 /**
  * The chat panel of the Chat page and of each agent's Chat tab: talk to any agent (@id) or team
- * (#id), or to one fixed target. History loads once (an agent's messages; a team's newest
- * conversations), and every bubble says who wrote it: the person, which agent, or a handoff from
+ * (#id), or to one fixed target. History loads once (an agent's messages, and what a
+ * run still under way was asked, from its transcript; a team's newest conversations), and every bubble says who wrote it: the person, which agent, or a handoff from
  * which agent. What is sent here and everything its conversations produce (what the agent is
  * doing right now, with a Stop button; replies; handoffs; failures; a budget stop asking
  * "continue?") arrives through the browser's event stream.
@@ -105,6 +105,8 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     const now: Record<string, Working | null> = {};
     for (const e of events) {
       if (e.type === 'conversation.started' && e.conversationId && !mine.current.has(e.conversationId) && startedFor(e, target)) follow(e.conversationId, e.data.channel);
+      // A run of this chat's agent: what it was asked shows now (its history records it only when the run ends).
+      if (e.type === 'run.started' && e.conversationId && e.runId && target === `@${e.agentId}`) followRun(e.conversationId, e.runId);
       if (!e.conversationId || !mine.current.has(e.conversationId)) continue;
       const line = liveLine(e);
       if (line) added.push(line);
@@ -130,6 +132,14 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
         const asked = t.entries.map((entry, i) => transcriptLine(entry, conversationId, i, channel)).filter((l) => l.role === 'user');
         setLines((l) => (hasPersonLine(l, conversationId) ? l : withPersonLines(l, asked, conversationId)));
       })
+      .catch(fail);
+  };
+
+  /** The messages a run of the agent received (the person's, a handoff), from its conversation's transcript, each once. */
+  const followRun = (conversationId: string, runId: string) => {
+    mine.current.add(conversationId);
+    runInputLines(conversationId, runId)
+      .then((asked) => setLines((l) => withPersonLines(l, unseen(l, asked), conversationId, true)))
       .catch(fail);
   };
 
@@ -283,9 +293,13 @@ async function loadHistory(target: string): Promise<{ lines: Line[]; active: str
   const id = target.slice(1);
   if (target.startsWith('@')) {
     const history = await api().agentMessages({ params: { id }, query: { limit: 50 } });
-    // What the agent works on now goes on live here (its messages are recorded when its run ends).
+    // What the agent works on now goes on live here: its messages are recorded when its run ends,
+    // so what the run was asked comes from its conversation's transcript.
     const now = getState().activity[id];
-    return { lines: history.messages.map(agentHistoryLine), active: now?.working && now.conversationId ? [now.conversationId] : [] };
+    const lines = history.messages.map(agentHistoryLine);
+    if (!now?.working || !now.conversationId) return { lines, active: [] };
+    const asked = now.runId ? await runInputLines(now.conversationId, now.runId) : [];
+    return { lines: [...lines, ...unseen(lines, asked)], active: [now.conversationId] };
   }
   const conversations = (await api().listConversations({ query: { team: id, limit: TEAM_HISTORY } })).reverse();
   const transcripts = await Promise.all(conversations.map((c) => api().getTranscript({ params: { id: c.id } })));
@@ -302,12 +316,25 @@ function startedFor(e: Extract<TinyEvent, { type: 'conversation.started' }>, tar
 
 const hasPersonLine = (lines: readonly Line[], conversationId: string): boolean => lines.some((l) => l.role === 'user' && l.conversationId === conversationId);
 
+/** What a run received (its person's message, or a handoff), from its conversation's transcript; steering is the run tree's. */
+async function runInputLines(conversationId: string, runId: string): Promise<Line[]> {
+  const t = await api().getTranscript({ params: { id: conversationId } });
+  return t.entries.filter((e) => e.runId === runId && e.direction === 'in' && e.steering === undefined).map((e) => ({ ...transcriptLine(e, conversationId, 0, ''), key: `r${runId}-${e.ts}` }));
+}
+
+/** The lines not drawn yet: the same words in the same conversation from the same side (the page's own message, the history) count as drawn. */
+function unseen(lines: readonly Line[], more: readonly Line[]): Line[] {
+  return more.filter((m) => !lines.some((l) => l.key === m.key || (l.role === m.role && l.conversationId === m.conversationId && l.text === m.text)));
+}
+
 /**
  * The person's message of a conversation goes before what the conversation already drew (an
  * agent can ask for approval, or answer, before the POST's answer or the transcript is back).
  */
-function withPersonLines(lines: readonly Line[], person: readonly Line[], conversationId: string): Line[] {
-  const at = lines.findIndex((l) => l.conversationId === conversationId);
+function withPersonLines(lines: readonly Line[], person: readonly Line[], conversationId: string, liveOnly = false): Line[] {
+  if (person.length === 0) return lines as Line[];
+  // `liveOnly`: before what arrived live, after the conversation's history (its earlier rounds).
+  const at = lines.findIndex((l) => l.conversationId === conversationId && !(liveOnly && l.key.startsWith('h')));
   return at < 0 ? [...lines, ...person] : [...lines.slice(0, at), ...person, ...lines.slice(at)];
 }
 
