@@ -183,7 +183,7 @@ async function authenticate(request: FastifyRequest, mode: GuardMode, ctx: Serve
     if (mode !== 'channel' && mode !== 'events') {
       throw new RequestError(
         'SCOPE_FORBIDDEN',
-        "A channel-scoped token may only post messages, claim and ack its own outbox, check its senders and raise pairing requests, stop, reset and check its own chats, read and answer its own chats' approval requests, and read its own events.",
+        "A channel-scoped token may only post messages, claim and ack its own outbox, check its senders and raise pairing requests, stop, reset and check its own chats, read and answer its own chats' approval requests and memory proposals, and read its own events.",
       );
     }
     return { kind: 'channel', channel };
