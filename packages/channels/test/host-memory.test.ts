@@ -11,7 +11,8 @@
  * it through the memory decision route, the prompt shows the outcome without buttons; a decision
  * from the API settles it too. Telegram adds a replacement (Replace / Keep both / Reject, the
  * entry it replaces shown) pressed by two members at once (the first wins, the second hears who
- * decided), the agent's approvers, and a decision made while the channel was down; WhatsApp,
+ * decided), a proposal to forget (Forget / Keep), the agent's approvers, and a decision made
+ * while the channel was down; WhatsApp,
  * without buttons, is answered with `/accept` and `/reject`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -216,6 +217,26 @@ describeInOrder('memory proposals', () => {
       // Kept both: the old entry is still accepted.
       expect((await entry(old.id)).status).toBe('accepted');
       await tg.until(() => t.buttons(messageId).length === 0 || undefined, 'the keyboard removed');
+    });
+
+    it('a proposal to forget an entry offers Forget / Keep; Forget retires the entry', async () => {
+      const old = await d.api.createMemory({ body: { scope: { kind: 'agent', id: agent }, kind: 'fact', text: 'The coffee machine is on the third floor.', by: 'cli' } });
+      tg.fake.userMessage({ chatId: GROUP, fromId: ADA, chatType: 'group', text: `@tiny_test_bot @${agent} FORGET:${JSON.stringify([{ id: old.id, reason: 'it moved' }])}` });
+      const prompt = await tg.until(
+        () => tg.fake.messagesTo(GROUP).find((m) => m.keyboard !== undefined && m.text?.includes('proposes to forget') && m.text.includes('coffee machine')),
+        'the prompt to forget',
+      );
+      const messageId = String(prompt.messageId);
+      expect(prompt.text).toContain('Why: it moved');
+      const proposed = (await d.api.listMemory({ query: { scope: 'agent', id: agent, status: 'proposed' } })).find((e) => e.action === 'forget' && e.targetId === old.id)!;
+      expect(t.buttons(messageId)).toEqual([
+        [`${proposed.id}:a`, 'Forget'],
+        [`${proposed.id}:r`, 'Keep'],
+      ]);
+      expect(await t.press(String(ADA), messageId, `${proposed.id}:a`)).toBe('Accepted: the entry is forgotten.');
+      expect((await entry(old.id)).status).toBe('retired');
+      await tg.until(() => t.buttons(messageId).length === 0 || undefined, 'the keyboard removed');
+      expect(t.text(messageId)).toMatch(new RegExp(`^✅ Accepted by telegram:${ADA}\\n@${agent} proposed to forget: The coffee machine`));
     });
 
     it("only the agent's approvers may decide: a paired member who is not one is told so", async () => {
