@@ -208,6 +208,8 @@ describeInOrder('memory proposals', () => {
         [`${proposed.id}:r`, 'Reject'],
       ]);
       for (const [data] of buttons) expect(Buffer.byteLength(data)).toBeLessThanOrEqual(64);
+      // The command menu offers the typed answers too.
+      expect((tg.fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(expect.arrayContaining(['accept', 'keep', 'reject']));
 
       const first = t.press(String(ADA), messageId, `${proposed.id}:k`);
       const second = t.press(String(BOB), messageId, `${proposed.id}:r`);

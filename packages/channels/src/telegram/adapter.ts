@@ -73,6 +73,9 @@ export const TELEGRAM_COMMANDS = [
   { command: 'reset', description: 'Start fresh: no default target, new agent sessions' },
   { command: 'answer', description: "Answer an agent's latest question here: /answer <text>" },
   { command: 'deny', description: "Deny an agent's latest request here: /deny <reason>" },
+  { command: 'accept', description: "Accept an agent's latest memory proposal here" },
+  { command: 'keep', description: 'Accept the latest memory proposal here, keeping the entry it replaces' },
+  { command: 'reject', description: "Reject an agent's latest memory proposal here" },
 ];
 
 function parseRoute(route: string): { chatId: number | string; threadId?: number } {
