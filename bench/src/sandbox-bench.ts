@@ -26,9 +26,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ModelProxy } from '@tinyagi/core/internal';
 import { startModelServer, type ModelServer } from '@tinyagi/test-kit';
-import { boundaryFor, closeHostBridges, type Boundary } from '../../packages/core/src/sandbox/boundary.ts';
-import { memoryCgroupBase, removeCgroups } from '../../packages/core/src/sandbox/cgroup.ts';
-import { quickCheck, recordMachineCheck } from '../../packages/core/src/sandbox/machine.ts';
+import { boundaryFor, closeHostBridges, type Boundary, memoryCgroupBase, removeCgroups, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
 import { percentile } from './machine.ts';
 
 export interface SandboxBenchOptions {

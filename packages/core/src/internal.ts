@@ -137,18 +137,19 @@ export * from './pairing/index.ts';
 export * from './quotas/index.ts';
 export { cliVersion, cliVersionSpec, type CliVersionInfo } from './invoker/cli-version.ts';
 export * from './approvals/index.ts';
-export { EgressProxy, type EgressAnswer, type EgressAsk } from './sandbox/egress-proxy.ts';
-export { ModelProxy, type BudgetQuery } from './sandbox/model-proxy.ts';
+export { EgressProxy, type EgressAnswer, type EgressAsk } from '@tinyagi/sandbox';
+export { ModelProxy, type BudgetQuery } from '@tinyagi/sandbox';
 export { invokeThroughModelProxy } from './invoker/through-model-proxy.ts';
 export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { isToolsToken, toolsRunOf, toolsTokenOpen } from './invoker/tools-tokens.ts';
 export { baseChildEnv, buildChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
-export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck } from './sandbox/machine.ts';
-export { runSelfTest, daemonSecrets } from './sandbox/self-test.ts';
-export { joinTools } from './sandbox/agent-net.ts';
+export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck } from '@tinyagi/sandbox';
+export { runSelfTest } from '@tinyagi/sandbox';
+export { daemonSecrets } from './config/secrets.ts';
+export { joinTools } from '@tinyagi/sandbox';
 export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
-export { boundaryEnforced, boundaryFor, closeHostBridges, hiddenInSandbox, setCliEntry } from './sandbox/boundary.ts';
+export { boundaryEnforced, boundaryFor, closeHostBridges, hiddenInSandbox, setCliEntry } from '@tinyagi/sandbox';
 export { confinedCommandWrap, taskCommandWrap } from './sandbox/task-commands.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
@@ -174,7 +175,7 @@ export { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './pr
 export { sandboxSpecOf } from './sandbox/agent-spec.ts';
 export * from './task-worktree/index.ts';
 // For the git engine's tests of a sandboxed agent, setup and check in a task's worktree (packages/git-tasks/test).
-export { gitWorktreeMounts } from './sandbox/git-worktree.ts';
+export { gitWorktreeMounts } from '@tinyagi/sandbox';
 export { runCliProcess } from './invoker/cli-runner.ts';
 export { readLockFile, createLockFile, takeOverStaleLock, removeLockFile } from './lockfile/lock-file.ts';
 export { processExists } from './process-exists.ts';

@@ -15,11 +15,9 @@
  *   but for its vocabulary (its types, and the error the queue and the quota board act on), and
  *   that vocabulary loads nothing of it: config/, approvals/, quotas/ and observe/ depend on what
  *   the invoker is, never on how it runs (issue 49);
- * - the sandbox (sandbox/) imports nothing of the invoker, nor of quotas/ or any store: of the rest
- *   of core only what a package of its own would still take from it (config/'s settings types,
- *   paths and secret names, kinds/' runtime homes, task-worktree/'s admin files, the root leaves);
- *   its refusal (refusal.ts) and the quota report (quota-report.ts) are its own, the invoker's
- *   words for them are the invoker's (docs/architecture.md);
+ * - core's sandbox/ (what the settings say of a sandbox; the boundary is @tinyagi/sandbox, which
+ *   biome keeps off core) imports nothing of the invoker, nor of quotas/ or any store: only
+ *   config/, kinds/ and the root leaves (docs/architecture.md);
  * - kinds/ (the registries and the built-in runtimes' descriptors) imports no implementation, and
  *   validating settings loads no runtime: what config/ loads holds no file of invoker/ (type-only
  *   imports left out, they load nothing), the built-in runtimes' descriptors are among it.
@@ -166,8 +164,8 @@ describe("core's import graph", () => {
     expect(arrows(loads, (from, to) => INVOKER_VOCABULARY.has(from) && folderOf(to) === 'invoker' && !INVOKER_VOCABULARY.has(to))).toEqual([]);
   });
 
-  it('the sandbox imports nothing of invoker/, quotas/ or a store: only config/, kinds/, task-worktree/ and the root leaves', () => {
-    const SANDBOX_TAKES = new Set(['sandbox', 'config', 'kinds', 'task-worktree', '.']);
+  it("core's sandbox/ imports nothing of invoker/, quotas/ or a store: only config/, kinds/ and the root leaves", () => {
+    const SANDBOX_TAKES = new Set(['sandbox', 'config', 'kinds', '.']);
     expect(arrows(graph, (from, to) => folderOf(from) === 'sandbox' && (!SANDBOX_TAKES.has(folderOf(to)) || ENTRIES.has(to)))).toEqual([]);
   });
 

@@ -14,9 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec } from '../src/invoker/index.ts';
 import { parseMockActions } from '../src/invoker/runtimes/mock-actions.ts';
 import { checkAgentConfig } from '../src/config/index.ts';
-import { closeHostBridges } from '../src/sandbox/boundary.ts';
-import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
-import { IDENTITY_MARKER } from '../src/task-worktree/admin-markers.ts';
+import { closeHostBridges, quickCheck, recordMachineCheck, IDENTITY_MARKER } from '@tinyagi/sandbox';
 
 let root: string;
 let repo: string;

@@ -21,9 +21,7 @@ import { invokeThroughModelProxy, proxiedTarget, proxiedUpstream } from '../src/
 import type { InvokeTarget, QuotaReport } from '../src/invoker/types.ts';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
 import { QuotaBoard } from '../src/quotas/board.ts';
-import { modelPrice } from '../src/sandbox/model-prices.ts';
-import { ModelProxy, type BudgetQuery, type MeteredCall, type ModelUpstream } from '../src/sandbox/model-proxy.ts';
-import { quotaReportOf } from '../src/sandbox/rate-limit-headers.ts';
+import { modelPrice, ModelProxy, type BudgetQuery, type MeteredCall, type ModelUpstream, quotaReportOf } from '@tinyagi/sandbox';
 
 const REAL_KEY = 'sk-real-key-0123456789abcdef';
 const SERVED: ModelUsage = { inputTokens: 1200, outputTokens: 40, cacheReadTokens: 300, cacheWriteTokens: 100 };

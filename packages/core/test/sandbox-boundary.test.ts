@@ -17,12 +17,21 @@ import { cleanupTemp, privateBytes, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
 import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
-import { boundaryFor, closeHostBridges, hiddenPaths, SANDBOX_INIT, type Boundary } from '../src/sandbox/boundary.ts';
-import { cgroupLimitBytes } from '../src/sandbox/cgroup.ts';
-import { quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
-import { SandboxRefusal } from '../src/sandbox/refusal.ts';
-import { runSelfTest } from '../src/sandbox/self-test.ts';
-import type { SandboxSpec } from '../src/sandbox/spec.ts';
+import {
+  boundaryFor,
+  closeHostBridges,
+  hiddenPaths,
+  SANDBOX_INIT,
+  type Boundary,
+  cgroupLimitBytes,
+  quickCheck,
+  recordMachineCheck,
+  SandboxRefusal,
+  runSelfTest,
+  type SandboxSpec,
+} from '@tinyagi/sandbox';
+// The runtimes' CLI homes the boundary hides (core names them to the sandbox as its registry is made).
+import '../src/kinds/runtimes/index.ts';
 
 /** In ~/.cache (a path on the read-only root inside the sandbox, like a real home; short enough for Unix socket paths). */
 const SCRATCH = join(homedir(), '.cache');
@@ -486,7 +495,7 @@ describe("the daemon's self-test", () => {
   });
 
   it("a daemon with node's folder alone on PATH still joins its agents' networks: nsenter and env are found where Debian puts them", () => {
-    const agentNet = join(dirname(SANDBOX_INIT), '..', 'src', 'sandbox', 'agent-net.ts');
+    const agentNet = join(dirname(SANDBOX_INIT), '..', 'src', 'agent-net.ts');
     const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `import { joinTools } from ${JSON.stringify(agentNet)}; console.log(JSON.stringify(joinTools() ?? null));`], {
       encoding: 'utf8',
       env: { PATH: dirname(process.execPath), HOME: home },

@@ -13,7 +13,7 @@ import { codexSandboxLoginError } from '../src/invoker/runtimes/codex-config.ts'
 import { sandboxLoginStatus } from '../src/invoker/sandbox-login.ts';
 import { proxiedTarget, proxiedUpstream } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeTarget } from '../src/invoker/types.ts';
-import { boundaryEnforced } from '../src/sandbox/boundary.ts';
+import { boundaryEnforced } from '@tinyagi/sandbox';
 
 let home: string;
 const settings = (agent: Record<string, unknown>) => ({ agents: { a: { sandbox: 'on', ...agent } } }) as never;

@@ -15,9 +15,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bwrapArgs, KERNEL_PATHS } from '../src/sandbox/boundary.ts';
-import { findBwrap, quickCheck, recordMachineCheck } from '../src/sandbox/machine.ts';
-import { KERNEL_WRITE_PROBES, runSelfTest } from '../src/sandbox/self-test.ts';
+import { bwrapArgs, KERNEL_PATHS, findBwrap, quickCheck, recordMachineCheck, KERNEL_WRITE_PROBES, runSelfTest } from '@tinyagi/sandbox';
+// The runtimes' CLI homes the boundary hides (core names them to the sandbox as its registry is made).
+import '../src/kinds/runtimes/index.ts';
 
 const isRoot = process.getuid?.() === 0;
 const SCRATCH = join(homedir(), '.cache');
@@ -101,14 +101,17 @@ describe("the account's home when HOME names another folder", () => {
     const passwdCopy = join(root, 'passwd');
     writeFileSync(passwdCopy, passwd);
     const child = join(root, 'child.ts');
-    const boundaryModule = join(import.meta.dirname, '..', 'src', 'sandbox', 'boundary.ts');
-    const machineModule = join(import.meta.dirname, '..', 'src', 'sandbox', 'machine.ts');
+    const boundaryModule = join(import.meta.dirname, '..', '..', 'sandbox', 'src', 'boundary.ts');
+    const machineModule = join(import.meta.dirname, '..', '..', 'sandbox', 'src', 'machine.ts');
+    // Core's registry names the runtimes' CLI homes to the same sandbox module (the workspace's sources: --conditions below).
+    const runtimesModule = join(import.meta.dirname, '..', 'src', 'kinds', 'runtimes', 'index.ts');
     writeFileSync(
       child,
       `import { spawnSync } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
 import { bwrapArgs, hiddenPaths } from ${JSON.stringify(boundaryModule)};
 import { findBwrap } from ${JSON.stringify(machineModule)};
+import ${JSON.stringify(runtimesModule)};
 const hidden = hiddenPaths({ env: process.env, tinyHome: ${JSON.stringify(tinyHome)}, workspaceRoot: ${JSON.stringify(wsRoot)} });
 const script = ${JSON.stringify(
         [
@@ -121,11 +124,15 @@ console.log(JSON.stringify({ homedir: homedir(), account: userInfo().homedir, hi
 `,
     );
     // A mount namespace of the child's own: /etc/passwd replaced there only (-n: no entry in the host's /run/mount).
-    const run = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -n --bind "$0" /etc/passwd && exec "$@"', passwdCopy, process.execPath, child], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: envHome },
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -n --bind "$0" /etc/passwd && exec "$@"', passwdCopy, process.execPath, '--conditions=tinyagi-source', child],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: envHome },
+        timeout: 60_000,
+      },
+    );
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { homedir: string; account: string; hidden: string[]; status: number; stdout: string; stderr: string };
     expect(out.homedir).toBe(envHome);

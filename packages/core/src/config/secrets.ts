@@ -229,3 +229,25 @@ export function stripUnchangedMasks<T>(patch: T, current: unknown): T {
   };
   return walk(patch, current, []) as T;
 }
+
+/**
+ * The daemon's secrets no agent may find (the self-test looks for each inside): every string
+ * under a secret key of the settings (api_key, token, …), the environment's variables named like
+ * one (ANTHROPIC_API_KEY, …), and the extra ones given (the API token). Short values are left out.
+ */
+export function daemonSecrets(settings: unknown, env: Readonly<Record<string, string | undefined>>, extra: readonly string[] = []): string[] {
+  const out = new Set<string>();
+  const add = (value: unknown): void => {
+    if (typeof value === 'string' && value.length >= 8) out.add(value);
+  };
+  const walk = (value: unknown, key: string | undefined, depth: number): void => {
+    if (depth > 12) return;
+    if (Array.isArray(value)) for (const item of value) walk(item, key, depth + 1);
+    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k, depth + 1);
+    else if (key !== undefined && isSecretKey(key)) add(value);
+  };
+  walk(settings, undefined, 0);
+  for (const [name, value] of Object.entries(env)) if (isSecretKey(name)) add(value);
+  for (const value of extra) add(value);
+  return [...out];
+}

@@ -4,7 +4,7 @@
  * without the boundary) turned into the invoker's permanent InvokeError, so the message fails
  * once. The boundary's `wrap` can refuse too: its callers turn that with `fromSandboxRefusal`.
  */
-import { boundaryFor, type BoundaryDecision } from '../sandbox/boundary.ts';
+import { boundaryFor, type BoundaryDecision } from '@tinyagi/sandbox';
 import { fromSandboxRefusal } from './invoke-error.ts';
 import type { InvokeRequest } from './types.ts';
 

@@ -6,7 +6,7 @@
  */
 import { identityEnvOf } from '../task-worktree/identity-env.ts';
 import { channelKinds } from '../kinds/registry.ts';
-import { LOOPBACK_HOSTS } from '../loopback-hosts.ts';
+import { LOOPBACK_HOSTS } from '@tinyagi/sandbox';
 
 const BASE_VARIABLES = [
   'PATH',

@@ -14,7 +14,7 @@ import { addSpend, failureFromText, fromSandboxRefusal, InvokeError } from './in
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../process-group.ts';
 import { buildChildEnv } from './child-env.ts';
 import { privateTempRoot } from './private-temp.ts';
-import type { Boundary, WrappedSpawn } from '../sandbox/boundary.ts';
+import type { Boundary, WrappedSpawn } from '@tinyagi/sandbox';
 import { agentBoundary } from './agent-boundary.ts';
 import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';

@@ -7,7 +7,7 @@
  * - cancelled: the caller aborted; never retried
  */
 import { TinyError, type TinyErrorCode } from '../errors.ts';
-import { SandboxRefusal } from '../sandbox/refusal.ts';
+import { SandboxRefusal } from '@tinyagi/sandbox';
 import type { InvokeUsage } from './types.ts';
 
 export type InvokeErrorKind = 'retryable' | 'permanent' | 'rate_limited' | 'timeout' | 'cancelled';

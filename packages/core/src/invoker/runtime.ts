@@ -13,7 +13,7 @@
 import type { RuntimeKind } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
-import type { ModelUpstream } from '../sandbox/model-upstream.ts';
+import type { ModelUpstream } from '@tinyagi/sandbox';
 import type { WarmDriver } from './warm/types.ts';
 import type { InvokeFn, InvokeTarget } from './types.ts';
 

@@ -6,7 +6,7 @@
  * routes). Judged from the agent's resolved target and the daemon's environment, never from the
  * user's file alone.
  */
-import { boundaryEnforced } from '../sandbox/boundary.ts';
+import { boundaryEnforced } from '@tinyagi/sandbox';
 import { baseChildEnv } from './child-env.ts';
 import type { RuntimeEnv, SandboxLoginStatus } from './runtime.ts';
 import { findRuntime } from './runtimes/index.ts';

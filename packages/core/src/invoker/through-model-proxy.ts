@@ -16,10 +16,8 @@
  * for (a subscription login, a CLI's own login or config) pass unchanged.
  */
 import { randomBytes } from 'node:crypto';
-import { boundaryEnforced } from '../sandbox/boundary.ts';
+import { boundaryEnforced, type MeteredSpend, type ModelProxy, type ModelUpstream } from '@tinyagi/sandbox';
 import { runtimeRunsProcess } from '../sandbox/status.ts';
-import type { MeteredSpend, ModelProxy } from '../sandbox/model-proxy.ts';
-import type { ModelUpstream } from '../sandbox/model-upstream.ts';
 import { findRuntime } from './runtimes/index.ts';
 import type { InvokeFn, InvokeRequest, InvokeTarget } from './types.ts';
 

@@ -5,8 +5,7 @@
  */
 import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { McpServerSpec } from './mcp-servers.ts';
-import type { SandboxSpec } from '../sandbox/spec.ts';
-import type { QuotaReport } from '../sandbox/quota-report.ts';
+import type { SandboxSpec, QuotaReport } from '@tinyagi/sandbox';
 
 /** Where and how one agent runs: everything a runtime needs besides the message itself. */
 export interface InvokeTarget {

@@ -15,7 +15,7 @@ import type { EventLogApi } from '../events/store.ts';
 // The invoker's vocabulary only (its error and its types): the board never loads a runtime.
 import { addSpend, InvokeError, isInvokeError, spendOf } from '../invoker/invoke-error.ts';
 import type { InvokeTarget, QuotaReport } from '../invoker/types.ts';
-import { MIN_ERROR_HOLD_MS } from '../sandbox/quota-report.ts';
+import { MIN_ERROR_HOLD_MS } from '@tinyagi/sandbox';
 import { type QuotaAccount, quotaAccount } from './account.ts';
 import type { QuotaHold, QuotaStoreApi } from './store.ts';
 

@@ -7,7 +7,7 @@
 import { ownEntry } from '../config/object-path.ts';
 import { resolveTinyHome, workspaceRoot, type Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
-import { DEFAULT_SANDBOX_MEMORY_MB, type SandboxSpec } from './spec.ts';
+import { DEFAULT_SANDBOX_MEMORY_MB, type SandboxSpec } from '@tinyagi/sandbox';
 
 export function sandboxSpecOf(settings: Settings, agentId: string, env: Env = process.env): SandboxSpec | undefined {
   const mode = ownEntry(settings.agents, agentId)?.sandbox;

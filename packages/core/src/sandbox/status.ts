@@ -9,8 +9,7 @@ import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts
 import type { Settings } from '../config/schema.ts';
 import { ownEntry } from '../config/object-path.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
-import { recordedMachineCheck, type MachineCheck } from './machine.ts';
-import { DEFAULT_SANDBOX_MEMORY_MB } from './spec.ts';
+import { recordedMachineCheck, type MachineCheck, DEFAULT_SANDBOX_MEMORY_MB } from '@tinyagi/sandbox';
 
 export const SANDBOX_STATES = ['enforced', 'degraded', 'off'] as const;
 export type SandboxState = (typeof SANDBOX_STATES)[number];

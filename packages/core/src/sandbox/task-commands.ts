@@ -14,7 +14,7 @@ import { ownEntry } from '../config/object-path.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
 import { sandboxSpecOf } from './agent-spec.ts';
-import { boundaryFor } from './boundary.ts';
+import { boundaryFor } from '@tinyagi/sandbox';
 
 /** The shape of git-tasks' `CheckWrap` (checks.ts), kept here without importing it. */
 export type ConfinedCommandWrap = (spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }) => Promise<{

@@ -6,7 +6,7 @@
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { IDENTITY_MARKER } from './admin-markers.ts';
+import { IDENTITY_MARKER } from '@tinyagi/sandbox';
 
 export interface GitIdentity {
   name: string;

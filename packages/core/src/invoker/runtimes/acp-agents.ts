@@ -36,7 +36,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import type { InvokeRequest } from '../types.ts';
-import { boundaryEnforced } from '../../sandbox/boundary.ts';
+import { boundaryEnforced } from '@tinyagi/sandbox';
 import type { AcpCallUsage, AcpSessionContext } from '../warm/acp-warm.ts';
 
 export type KnownAcpAgent = 'claude-agent-acp' | 'codex-acp';

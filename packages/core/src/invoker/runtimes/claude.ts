@@ -41,7 +41,7 @@ import { messageFor, readRuntimeState, resumeIdOf } from '../session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult } from '../types.ts';
 import { CLAUDE_PASSTHROUGH } from '../../kinds/runtimes/claude-code.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
-import { DEFAULT_BASE_URLS } from '../../sandbox/model-upstream.ts';
+import { DEFAULT_BASE_URLS } from '@tinyagi/sandbox';
 import { baseChildEnv } from '../child-env.ts';
 import { CLAUDE_OAUTH_BETA, claudeLoginFailure, claudeOAuthToken, claudeSandboxLogin } from './claude-login.ts';
 import { CLAUDE_INSTALL_HINT, callSpend, ClaudeStream, claudeRuntimeEnv, claudeErrorText, permissionArgs, refusesResumePoint } from './claude-stream.ts';

@@ -22,7 +22,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { boundaryEnforced } from '../../sandbox/boundary.ts';
+import { boundaryEnforced } from '@tinyagi/sandbox';
 import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';

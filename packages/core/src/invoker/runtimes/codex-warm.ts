@@ -50,7 +50,7 @@ import { bindingEnv } from '../warm/invoke-warm.ts';
 import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../warm/types.ts';
 import { WarmProcess } from '../warm/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
-import { boundaryEnforced } from '../../sandbox/boundary.ts';
+import { boundaryEnforced } from '@tinyagi/sandbox';
 import { codexMissingKeyError, codexMissingVariableFailure, codexSandboxLoginError } from './codex-config.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 

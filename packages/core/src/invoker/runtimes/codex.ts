@@ -40,7 +40,7 @@ import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage }
 import { CODEX_PASSTHROUGH } from '../../kinds/runtimes/codex.ts';
 import { pickEnv, type RuntimeImpl, type RuntimeEnv, type RuntimeModelRoute } from '../runtime.ts';
 import { baseChildEnv } from '../child-env.ts';
-import { DEFAULT_BASE_URLS, type ModelUpstream } from '../../sandbox/model-upstream.ts';
+import { DEFAULT_BASE_URLS, type ModelUpstream } from '@tinyagi/sandbox';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 import {
   codexLoginApiKey,

@@ -13,7 +13,7 @@
  * - the warm invoker (invoke-warm.ts) runs one invocation on a pooled session: watchdog,
  *   cancel, steering pushed into the turn, the per-run file a warm process's tools read.
  */
-import type { Boundary } from '../../sandbox/boundary.ts';
+import type { Boundary } from '@tinyagi/sandbox';
 import type { InvokeProgress, InvokeRequest, InvokeResult, InvokeUsage, QuotaReport } from '../types.ts';
 
 /** What a driver can do inside a running turn (said in steering notes and docs/sessions.md). */

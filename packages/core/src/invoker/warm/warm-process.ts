@@ -12,7 +12,7 @@ import { fromSandboxRefusal } from '../invoke-error.ts';
 import { assertWorkspace, spawnFailureError } from '../cli-runner.ts';
 import { privateTempRoot } from '../private-temp.ts';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../../process-group.ts';
-import type { Boundary, WrappedSpawn } from '../../sandbox/boundary.ts';
+import type { Boundary, WrappedSpawn } from '@tinyagi/sandbox';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
 /** One protocol message larger than this is dropped rather than buffered. */

@@ -39,9 +39,8 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { RuntimeHome } from '@tinyagi/client/contract';
-import { runtimeKinds } from '../kinds/runtimes/index.ts';
-import { LOOPBACK_HOSTS } from '../loopback-hosts.ts';
-import { CORE_ROOT } from '../package-root.ts';
+import { LOOPBACK_HOSTS } from './loopback-hosts.ts';
+import { SANDBOX_ROOT } from './package-root.ts';
 import { agentNet, closeAgentNets, joinedCommandPid, joinTools } from './agent-net.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { gitWorktreeMounts } from './git-worktree.ts';
@@ -57,8 +56,8 @@ const MAX_SOCKET_PATH = 107;
 /** The control pipe's descriptor in the sandbox (sandbox-init's `--control`). */
 export const CONTROL_FD = 3;
 
-/** sandbox-init, the boundary's first process (shipped with core as it is, see the file). */
-export const SANDBOX_INIT = join(CORE_ROOT, 'sandbox', 'sandbox-init.mjs');
+/** sandbox-init, the boundary's first process (shipped in this package's bin/ as it is, see the file). */
+export const SANDBOX_INIT = join(SANDBOX_ROOT, 'bin', 'sandbox-init.mjs');
 
 /** Relative to the user's home: credentials hidden in every sandbox (the CLIs' own homes are their runtimes', `cliHomes`). */
 const CREDENTIALS_IN_HOME = [
@@ -79,9 +78,20 @@ const CREDENTIALS_IN_HOME = [
   '.wgetrc',
 ];
 
-/** Every registered runtime's CLI home (its descriptor's `home`, docs/kinds.md): plugins' included. */
-function cliHomes(): RuntimeHome[] {
-  return runtimeKinds.list().flatMap((kind) => (kind.home ? [kind.home] : []));
+let runtimeHomes: (() => readonly RuntimeHome[]) | undefined;
+
+/**
+ * Where the CLI homes hidden in every sandbox come from: the runtime registry's descriptors
+ * (docs/kinds.md), plugins' included. Core's registry names itself here as it is made; a
+ * boundary used before that throws rather than leave a CLI's login readable.
+ */
+export function useRuntimeHomes(source: () => readonly RuntimeHome[]): void {
+  runtimeHomes = source;
+}
+
+function cliHomes(): readonly RuntimeHome[] {
+  if (!runtimeHomes) throw new Error("The sandbox does not know the runtimes' CLI homes (useRuntimeHomes was not called): nothing can be hidden safely.");
+  return runtimeHomes();
 }
 
 /** Relative to the user's home: credentials and the CLIs' own homes, hidden in every sandbox. */

@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@tinyagi/test-kit';
-import type { Settings } from '../src/config/schema.ts';
-import { type EgressAnswer, type EgressAsk, type EgressDecision, EgressProxy, confinedEgressMatch, egressList, egressMatch } from '../src/sandbox/egress-proxy.ts';
+import type { EgressSettings as Settings } from '../src/egress-proxy.ts';
+import { type EgressAnswer, type EgressAsk, type EgressDecision, EgressProxy, confinedEgressMatch, egressList, egressMatch } from '../src/egress-proxy.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -21,15 +21,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
-import { isSecretKey } from '../config/secrets.ts';
-import { CORE_ROOT } from '../package-root.ts';
+import { SANDBOX_ROOT } from './package-root.ts';
 import { closeAgentNet } from './agent-net.ts';
 import { accountHome, Boundary, cliCredentialFiles } from './boundary.ts';
 import { DEFAULT_SANDBOX_MEMORY_MB, sandboxRunDir } from './spec.ts';
 import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { bwrapMissing, bwrapProblem, EMPTY_SANDBOX_ARGS, findBwrap, platformProblem, type MachineCheck, type SelfTestCheck } from './machine.ts';
 
-export const PROBE = join(CORE_ROOT, 'sandbox', 'probe.mjs');
+export const PROBE = join(SANDBOX_ROOT, 'bin', 'probe.mjs');
 
 /**
  * The kernel's settings the probe tries to open for writing (and closes unwritten): each must
@@ -237,26 +236,4 @@ function run(command: string, args: readonly string[], env: Record<string, strin
 /** The run dir of the self-test (for cleanup by tests). */
 export function selfTestRunDir(tinyHome: string): string {
   return sandboxRunDir(tinyHome, SELF_TEST_AGENT);
-}
-
-/**
- * The daemon's secrets no agent may find (the self-test looks for each inside): every string
- * under a secret key of the settings (api_key, token, …), the environment's variables named like
- * one (ANTHROPIC_API_KEY, …), and the extra ones given (the API token). Short values are left out.
- */
-export function daemonSecrets(settings: unknown, env: Readonly<Record<string, string | undefined>>, extra: readonly string[] = []): string[] {
-  const out = new Set<string>();
-  const add = (value: unknown): void => {
-    if (typeof value === 'string' && value.length >= 8) out.add(value);
-  };
-  const walk = (value: unknown, key: string | undefined, depth: number): void => {
-    if (depth > 12) return;
-    if (Array.isArray(value)) for (const item of value) walk(item, key, depth + 1);
-    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k, depth + 1);
-    else if (key !== undefined && isSecretKey(key)) add(value);
-  };
-  walk(settings, undefined, 0);
-  for (const [name, value] of Object.entries(env)) if (isSecretKey(name)) add(value);
-  for (const value of extra) add(value);
-  return [...out];
 }

@@ -31,7 +31,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { BRANCH_MARKER, IDENTITY_MARKER, SANDBOX_LOCK_REASON, SETUP_MARKER, TASK_MARKER } from '../task-worktree/admin-markers.ts';
+import { BRANCH_MARKER, IDENTITY_MARKER, SANDBOX_LOCK_REASON, SETUP_MARKER, TASK_MARKER } from './admin-markers.ts';
 
 /** The admin folder's files a sandboxed agent may not change: git's pointers and TinyAGI's markers. */
 const PROTECTED_ADMIN_FILES = ['commondir', 'gitdir', 'config.worktree', 'locked', TASK_MARKER, SETUP_MARKER, BRANCH_MARKER, IDENTITY_MARKER];

@@ -4,7 +4,7 @@
  * and a data line longer than any read.
  */
 import { describe, expect, it } from 'vitest';
-import { usageMeter } from '../src/sandbox/model-usage.ts';
+import { usageMeter } from '../src/model-usage.ts';
 
 const anthropicStream = (text: string): string =>
   [

@@ -32,8 +32,6 @@ import { type Socket, connect, isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { EGRESS_HOST_PATTERN } from '@tinyagi/client/contract';
-import type { Settings } from '../config/schema.ts';
-import { ownEntry } from '../config/object-path.ts';
 import { addressClass, describeAddress, isThisMachine } from './addresses.ts';
 
 /**
@@ -79,10 +77,16 @@ export interface EgressAsk {
 
 export type EgressAnswer = { allow: true; decidedBy: string } | { allow: false; decidedBy: string; reason: string };
 
+/** What the proxy reads of the daemon's settings: `agents.<id>.egress_allow` and `sandbox.egress_defaults` (core's settings schema). */
+export interface EgressSettings {
+  agents?: Readonly<Record<string, { egress_allow?: readonly string[] | undefined } | undefined>> | undefined;
+  sandbox?: { egress_defaults?: readonly string[] | undefined } | undefined;
+}
+
 export interface EgressProxyOptions {
   /** Where the agents' directories are made: `<TINYAGI_HOME>/run/sandbox`. */
   dir: string;
-  getSettings: () => Settings;
+  getSettings: () => EgressSettings;
   /** A person decides (the approval desk); rejecting counts as a refusal with the error's message. */
   ask: (ask: EgressAsk) => Promise<EgressAnswer>;
   /** A name's addresses (default: the system resolver, every address). */
@@ -137,8 +141,9 @@ export function egressMatch(entries: readonly string[], host: string): 'exact' |
 }
 
 /** The agent's list: its `egress_allow`, then `sandbox.egress_defaults` (DEFAULT_EGRESS_ALLOW when absent). */
-export function egressList(settings: Settings, agentId: string): string[] {
-  const own = ownEntry(settings.agents, agentId)?.egress_allow ?? [];
+export function egressList(settings: EgressSettings, agentId: string): string[] {
+  const agents = settings.agents;
+  const own = (agents !== undefined && Object.hasOwn(agents, agentId) ? agents[agentId]?.egress_allow : undefined) ?? [];
   return [...own, ...(settings.sandbox?.egress_defaults ?? DEFAULT_EGRESS_ALLOW)];
 }
 
@@ -146,7 +151,7 @@ export function egressList(settings: Settings, agentId: string): string[] {
  * How the lists of the agent and of each agent confining it name `host`: the weakest of their
  * matches (a host off any one list is off the lists; a wildcard in any makes it a wildcard match).
  */
-export function confinedEgressMatch(settings: Settings, agentIds: readonly string[], host: string): 'exact' | 'wildcard' | undefined {
+export function confinedEgressMatch(settings: EgressSettings, agentIds: readonly string[], host: string): 'exact' | 'wildcard' | undefined {
   let weakest: 'exact' | 'wildcard' = 'exact';
   for (const id of agentIds) {
     const match = egressMatch(egressList(settings, id), host);
