@@ -31,7 +31,7 @@ function Pill({ children, tone = 'bg-slate-200 text-slate-800 dark:bg-slate-700 
 }
 
 /** Where a record came from: who proposed it, in which conversation, run and message. */
-export function Provenance({ entry }: { entry: MemoryRecord }) {
+export function Provenance({ entry, retiredBy }: { entry: MemoryRecord; retiredBy?: MemoryRecord | undefined }) {
   const p = entry.provenance;
   return (
     <dl className="mt-2 grid grid-cols-[auto_1fr] gap-x-3 gap-y-0.5 text-xs text-slate-700 dark:text-slate-300" data-testid="memory-provenance">
@@ -57,9 +57,19 @@ export function Provenance({ entry }: { entry: MemoryRecord }) {
           <dd data-testid="memory-decision">{outcomeLine(entry)}</dd>
         </>
       )}
+      {entry.status === 'retired' && retiredBy && (
+        <>
+          <dt className="font-medium">{retiredBy.action === 'forget' ? 'Forgotten' : 'Replaced by'}</dt>
+          <dd className="min-w-0 break-words" data-testid="memory-retired-by">
+            {retiredBy.action === 'forget'
+              ? `on ${retiredBy.provenance.proposedBy}'s proposal${retiredBy.reason ? `: ${retiredBy.reason}` : ''}`
+              : `“${retiredBy.text}” (${retiredBy.id}, proposed by ${retiredBy.provenance.proposedBy})`}
+          </dd>
+        </>
+      )}
       {entry.lastUsedAt !== null && (
         <>
-          <dt className="font-medium">Last used</dt>
+          <dt className="font-medium">Last given to an agent</dt>
           <dd>{when(entry.lastUsedAt)}</dd>
         </>
       )}
@@ -74,7 +84,18 @@ export function Provenance({ entry }: { entry: MemoryRecord }) {
 }
 
 /** An accepted entry (or one in the history): text, kind, scope, provenance; pin/unpin and retire while accepted. */
-export function EntryCard({ entry, projects, onChanged }: { entry: MemoryRecord; projects: Projects; onChanged: (record: MemoryRecord) => void }) {
+export function EntryCard({
+  entry,
+  projects,
+  retiredBy,
+  onChanged,
+}: {
+  entry: MemoryRecord;
+  projects: Projects;
+  /** The accepted proposal that replaced or forgot this retired entry, when known. */
+  retiredBy?: MemoryRecord | undefined;
+  onChanged: (record: MemoryRecord) => void;
+}) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const act = async (what: string, call: () => Promise<MemoryRecord>) => {
@@ -102,7 +123,7 @@ export function EntryCard({ entry, projects, onChanged }: { entry: MemoryRecord;
       <p className="mt-1 whitespace-pre-wrap break-words text-base" data-testid="memory-text">
         {entry.text}
       </p>
-      <Provenance entry={entry} />
+      <Provenance entry={entry} retiredBy={retiredBy} />
       {accepted && (
         <div className="mt-2 flex flex-wrap gap-2">
           <Button

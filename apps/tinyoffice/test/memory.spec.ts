@@ -90,7 +90,7 @@ test('a proposal that contradicts an entry shows it; accepted, it replaces it, a
   await expect(card.getByTestId('memory-target')).toContainText('It contradicts this accepted entry');
   await expect(card.getByTestId('memory-target')).toContainText('Releases are tagged on Mondays');
   await expect(card.getByRole('button', { name: 'Accept, keep both' })).toBeVisible();
-  await look(page, 'memory-contradiction');
+  await look(page, 'memory-contradiction', { widths: [1280, 390] });
   await card.getByRole('button', { name: 'Accept and replace' }).click();
 
   await expect(entries().filter({ hasText: 'Releases are tagged on Fridays' })).toHaveCount(1);
@@ -99,6 +99,7 @@ test('a proposal that contradicts an entry shows it; accepted, it replaces it, a
   await page.getByLabel('Show history (rejected and retired)').check();
   const old = page.getByRole('list', { name: 'History' }).getByTestId('memory-entry').filter({ hasText: 'Releases are tagged on Mondays' });
   await expect(old.getByTestId('memory-decision')).toHaveText(/^Retired by tinyoffice on /);
+  await expect(old.getByTestId('memory-retired-by')).toContainText('“Releases are tagged on Fridays”');
   await look(page, 'memory-history');
 });
 

@@ -232,7 +232,7 @@ function Entries({
         </h2>
         <form
           aria-label="Search memory"
-          className="ml-auto flex gap-2"
+          className="flex w-full gap-2 sm:ml-auto sm:w-auto"
           onSubmit={(e) => {
             e.preventDefault();
             onQuery(search.trim());
@@ -244,7 +244,7 @@ function Entries({
           <input
             id="memory-search"
             type="search"
-            className="w-64 rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+            className="min-w-0 flex-1 rounded border sm:w-64 sm:flex-none border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
             placeholder="Search entries (words)"
             value={search}
             onChange={(e) => {
@@ -282,12 +282,22 @@ const entriesText = (n: number): string => `${n} ${n === 1 ? 'entry' : 'entries'
 /** Rejected proposals and retired entries, newest first: never given to an agent. */
 function History({ scope, projects, tick }: { scope: MemoryScope | null; projects: Record<string, string>; tick: number }) {
   const [items, setItems] = useState<MemoryRecord[] | null>(null);
+  const [retiredBy, setRetiredBy] = useState<Record<string, MemoryRecord>>({});
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     const where = scope ? { scope: scope.kind, id: scope.id } : {};
-    Promise.all([api().listMemory({ query: { ...where, status: 'rejected', limit: LIMIT } }), api().listMemory({ query: { ...where, status: 'retired', limit: LIMIT } })])
-      .then(([rejected, retired]) => live && setItems([...rejected, ...retired].sort((a, b) => b.updatedAt - a.updatedAt)))
+    Promise.all([
+      api().listMemory({ query: { ...where, status: 'rejected', limit: LIMIT } }),
+      api().listMemory({ query: { ...where, status: 'retired', limit: LIMIT } }),
+      api().listMemory({ query: { ...where, status: 'accepted', limit: LIMIT } }),
+    ])
+      .then(([rejected, retired, accepted]) => {
+        if (!live) return;
+        setItems([...rejected, ...retired].sort((a, b) => b.updatedAt - a.updatedAt));
+        // An accepted proposal that names an entry replaced it (remember) or retired it (forget), in the same decision (same time).
+        setRetiredBy(Object.fromEntries(accepted.filter((a) => a.targetId !== null).map((a) => [a.targetId!, a])));
+      })
       .catch((err: unknown) => live && setError(messageOf(err)));
     return () => {
       live = false;
@@ -306,7 +316,7 @@ function History({ scope, projects, tick }: { scope: MemoryScope | null; project
       <ol aria-label="History" className="space-y-2">
         {(items ?? []).map((e) => (
           <li key={e.id}>
-            <EntryCard entry={e} projects={projects} onChanged={() => undefined} />
+            <EntryCard entry={e} projects={projects} retiredBy={retiredBy[e.id]?.decidedAt === e.decidedAt ? retiredBy[e.id] : undefined} onChanged={() => undefined} />
           </li>
         ))}
       </ol>
