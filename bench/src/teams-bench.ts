@@ -218,7 +218,7 @@ export function b3Scenario(name: B3ScenarioName): B3Scenario {
   if (name === 'chain') {
     for (let i = 0; i <= 10; i++) agents[`a${i}`] = { name: `a${i}`, provider: 'mock', mock: { reply: i < 10 ? `[@a${i + 1}: continue]` : 'done' } };
   } else {
-    agents['lead'] = { name: 'lead', provider: 'mock', mock: { rules: [{ match: 'go', reply: `[@${Array.from({ length: 100 }, (_, i) => `w${i}`).join(',')}: work]` }], reply: 'ok' } };
+    agents['lead'] = { name: 'lead', provider: 'mock', mock: { replies: [{ match: 'go', reply: `[@${Array.from({ length: 100 }, (_, i) => `w${i}`).join(',')}: work]` }], reply: 'ok' } };
     for (let i = 0; i < 100; i++) agents[`w${i}`] = { name: `w${i}`, provider: 'mock', mock: { reply: 'ok' } };
   }
   const settings = {
@@ -314,7 +314,7 @@ export async function benchB4(): Promise<string> {
       provider: 'mock',
       mock: {
         reply: `d${d} done`,
-        ...(d < 5 ? { rules: [{ match: '', spawn: Array.from({ length: 4 }, (_, i) => ({ agent: `d${d + 1}`, task: `part ${i}` })), reply: `d${d} merged {{spawn_results}}` }] } : {}),
+        ...(d < 5 ? { replies: [{ match: '', spawn: Array.from({ length: 4 }, (_, i) => ({ agent: `d${d + 1}`, task: `part ${i}` })), reply: `d${d} merged {{spawn_results}}` }] } : {}),
       },
     };
   }
@@ -331,7 +331,7 @@ export async function benchB4(): Promise<string> {
   // run (a mock that hangs until cancelled): snapshot from SQLite + rejected run + event.
   const capped = {
     ...settings,
-    agents: { ...agents, holder: { name: 'holder', provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } } },
+    agents: { ...agents, holder: { name: 'holder', provider: 'mock', mock: { replies: [{ match: '', fail: 'hang' }] } } },
     limits: { ...bigLimits, max_depth: 0 },
   } as unknown as Settings;
   const root = runs.find((r) => r.depth === 0)!;

@@ -27,18 +27,18 @@ function decided(event: TinyEvent): boolean {
 export function guardNote(event: TinyEvent): string | null {
   if (event.type === 'guard.rejected') {
     const d = event.data;
-    if (d.action === 'stop') return `A guard stopped the conversation: ${d.message} (${d.rule}).`;
+    if (d.action === 'stop') return `A guard stopped the conversation: ${d.message} (${d.limitName}).`;
     // Files not sent, a run not invoked and stopped sub-agents are told, not asked about.
     if (d.action !== undefined || d.files !== undefined) return null;
     const what = d.kind === 'chatroom' ? 'a chat-room post' : 'a handoff';
     const route = d.from && d.to ? ` from @${d.from} to @${d.to}` : '';
-    return `A guard held back ${what}${route}: ${d.message} (${d.rule}).`;
+    return `A guard held back ${what}${route}: ${d.message} (${d.limitName}).`;
   }
-  if (event.type === 'budget.exceeded') return event.data.action === 'stop' ? `A budget stopped the conversation: ${event.data.message} (${event.data.rule}).` : null;
+  if (event.type === 'budget.exceeded') return event.data.action === 'stop' ? `A budget stopped the conversation: ${event.data.message} (${event.data.limitName}).` : null;
   if (event.type === 'budget.warning') {
-    const { rule, used, limit } = event.data;
-    const amount = (n: number) => (rule.endsWith('_usd') ? `$${n.toFixed(2)}` : String(Math.round(n)));
-    return `The conversation is close to a limit: ${amount(used)} of ${amount(limit)} (${rule}).`;
+    const { limitName, used, limit } = event.data;
+    const amount = (n: number) => (limitName.endsWith('_usd') ? `$${n.toFixed(2)}` : String(Math.round(n)));
+    return `The conversation is close to a limit: ${amount(used)} of ${amount(limit)} (${limitName}).`;
   }
   return null;
 }

@@ -22,7 +22,7 @@ function settings(root: string): Record<string, unknown> {
         provider: 'mock',
         mock: {
           reply: 'p1 here',
-          rules: [
+          replies: [
             { match: 'round two', gate: 'round-two', reply: 'Third. [@p2: round three]' },
             { match: 'ping-pong', reply: 'First. [@p2: round one]' },
           ],
@@ -33,7 +33,7 @@ function settings(root: string): Record<string, unknown> {
         provider: 'mock',
         mock: {
           reply: 'p2 here',
-          rules: [
+          replies: [
             { match: 'round three', reply: 'All done here.' },
             { match: 'round one', reply: 'Second. [@p1: round two]' },
           ],

@@ -27,7 +27,7 @@ const settings = (root: string) => {
         provider: 'mock',
         mock: {
           reply: 'fixed',
-          rules: [
+          replies: [
             {
               match: 'fix the parser',
               progress: [

@@ -25,7 +25,7 @@ test.beforeAll(async () => {
       agents: {
         coder: {
           provider: 'mock',
-          mock: { account: 'team-login', rules: [{ match: 'LIMIT', quota: { status: 'exhausted', resets_in_ms: RESET_MS, limit: 'five_hour' }, fail: 'rate_limited' }] },
+          mock: { account: 'team-login', replies: [{ match: 'LIMIT', quota: { status: 'exhausted', resets_in_ms: RESET_MS, limit: 'five_hour' }, fail: 'rate_limited' }] },
         },
         reviewer: { provider: 'mock', mock: { account: 'team-login' } },
       },

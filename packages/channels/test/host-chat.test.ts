@@ -36,7 +36,7 @@ beforeAll(async () => {
       session_mode: 'per-thread',
       mock: {
         reply: 'coder done: {{message}}',
-        rules: [
+        replies: [
           ...Object.entries(LONG).map(([name, reply]) => ({ match: `long answer on ${name}`, reply })),
           { match: 'format check', reply: FORMATTED },
           { match: 'slack format', gate: 'slack-format', reply: '**Done** with `a<b` & [docs](https://example.com/?a=1&b=2)' },

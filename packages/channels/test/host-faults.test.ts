@@ -20,7 +20,7 @@ let d: TestDaemon;
 
 beforeAll(async () => {
   await Promise.all(platforms.map((p) => p.start()));
-  d = await createChannelDaemon({ coder: () => ({ mock: { reply: 'coder done: {{message}}', rules: [{ match: 'slow one', gate: 'slow-one', reply: 'coder done: slow one' }] } }) });
+  d = await createChannelDaemon({ coder: () => ({ mock: { reply: 'coder done: {{message}}', replies: [{ match: 'slow one', gate: 'slow-one', reply: 'coder done: slow one' }] } }) });
   await d.start();
   // A retry_after over 5 s hands the chat's replies back to the outbox (the default waits up to 30 s in place).
   const blocks: Partial<Record<PlatformName, Record<string, unknown>>> = { telegram: { max_inline_retry_ms: 5000 }, discord: { max_inline_retry_ms: 5000 } };

@@ -32,7 +32,7 @@ beforeAll(async () => {
   await Promise.all(platforms.map((p) => p.start()));
   const mock = {
     reply: 'coder done: {{message}}',
-    rules: [
+    replies: [
       // 40 progress events over ~8 s: far more than a message may be edited.
       { match: 'long job', progress: steps('long', 40, 200), reply: 'long job finished' },
       { match: 'stream it', progress: pieces('streamed', 150), reply: 'stream finished' },

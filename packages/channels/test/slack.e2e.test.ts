@@ -33,7 +33,7 @@ beforeAll(async () => {
   fake = new FakeSlack();
   await fake.start();
   d = await createChannelDaemon({
-    coder: () => ({ mock: { reply: 'coder done: {{message}}', rules: [{ match: 'crash it', progress: pieces('crashing', 250), reply: 'crash finished' }] } }),
+    coder: () => ({ mock: { reply: 'coder done: {{message}}', replies: [{ match: 'crash it', progress: pieces('crashing', 250), reply: 'crash finished' }] } }),
     // Short leases, so what a killed process held comes back within the test.
     channels: { enabled: ['slack'], slack: { bot_token: fake.botToken, app_token: fake.appToken, api_url: fake.apiUrl, lease_ms: 1500, live_replies: 'text' } },
     extra: { queue: { lease_ms: 1500, sweep_ms: 200 } },

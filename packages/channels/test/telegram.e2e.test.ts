@@ -32,7 +32,7 @@ beforeAll(async () => {
     coder: () => ({
       mock: {
         reply: 'coder done: {{message}}',
-        rules: [
+        replies: [
           { match: 'crash job', progress: steps('crash', 30, 300), reply: 'crash job finished' },
           { match: 'daemon job', progress: steps('daemon', 20, 300), reply: 'daemon job finished' },
           { match: 'quiet job', progress: steps('quiet', 12, 300), reply: 'quiet job finished' },

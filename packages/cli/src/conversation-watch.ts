@@ -179,7 +179,7 @@ export function describeEvent(event: EventView): string | undefined {
     case 'guard.rejected':
       return `guard stopped a handoff: ${event.data.message}`;
     case 'budget.warning':
-      return `budget warning: ${event.data.rule} at ${formatAmount(event.data.rule, event.data.used)} of ${formatAmount(event.data.rule, event.data.limit)} (${Math.round((event.data.used / event.data.limit) * 100)}%)`;
+      return `budget warning: ${event.data.limitName} at ${formatAmount(event.data.limitName, event.data.used)} of ${formatAmount(event.data.limitName, event.data.limit)} (${Math.round((event.data.used / event.data.limit) * 100)}%)`;
     default:
       return undefined;
   }
@@ -255,9 +255,9 @@ export function failureLabel(reason: FailureReason | null | undefined): string {
   return reason ? FAILURE_LABELS[reason] : 'failed';
 }
 
-/** Budget amounts: dollars for `*_usd` rules, token counts otherwise. */
-function formatAmount(rule: string, value: number): string {
-  return rule.endsWith('_usd') ? `$${value.toFixed(2)}` : String(value);
+/** Budget amounts: dollars for `*_usd` limits, token counts otherwise. */
+function formatAmount(limitName: string, value: number): string {
+  return limitName.endsWith('_usd') ? `$${value.toFixed(2)}` : String(value);
 }
 
 function formatWait(ms: number): string {

@@ -23,7 +23,7 @@ beforeAll(async () => {
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
-      agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi there', rules: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } } },
+      agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi there', replies: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } } },
       channels: { enabled: [] },
     }),
   });

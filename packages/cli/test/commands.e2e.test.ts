@@ -136,7 +136,7 @@ describe('commands against a running daemon', () => {
   });
 
   it('queue purge deletes every dead letter through one request, or one agent’s', async () => {
-    await h.cliHereOk(['agent', 'add', 'breaker', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [{ match: 'break', fail: 'permanent' }] } })]);
+    await h.cliHereOk(['agent', 'add', 'breaker', '--provider', 'mock', '--config', JSON.stringify({ mock: { replies: [{ match: 'break', fail: 'permanent' }] } })]);
     for (let i = 0; i < 3; i++) await h.cliHereOk(['send', '--agent', 'breaker', `break ${i}`]);
     await waitFor(async () => ((await json<{ dead: number }>(['queue', 'status'])).dead === 3 ? true : undefined), 20_000, 'three dead letters');
     const refused = await h.cliHere(['queue', 'purge']);

@@ -55,7 +55,7 @@ describe('send --wait progress lines', () => {
   });
 
   it('a retried and then dead-lettered message is announced from the queue events', async () => {
-    const { stores, orchestrator } = start({ agents: { flaky: { provider: 'mock', max_attempts: 2, mock: { rules: [{ match: 'boom', fail: 'retryable' }] } } } });
+    const { stores, orchestrator } = start({ agents: { flaky: { provider: 'mock', max_attempts: 2, mock: { replies: [{ match: 'boom', fail: 'retryable' }] } } } });
     const sent = await orchestrator.submit({ message: '@flaky boom', senderId: 'u1' });
     await waitFor(() => stores.queue.get(sent.messageId)?.status === 'dead', 20_000, 'the dead letter');
     // The failure's reply follows the dead letter's commit (once that is on disk).
@@ -68,7 +68,7 @@ describe('send --wait progress lines', () => {
   });
 
   it('a failed conversation ends in one full stop, also when its reason is a sentence already (was "failure..")', async () => {
-    const { stores, orchestrator } = start({ agents: { broken: { provider: 'mock', max_attempts: 1, mock: { rules: [{ match: 'boom', fail: 'permanent' }] } } } });
+    const { stores, orchestrator } = start({ agents: { broken: { provider: 'mock', max_attempts: 1, mock: { replies: [{ match: 'boom', fail: 'permanent' }] } } } });
     const sent = await orchestrator.submit({ message: '@broken boom', senderId: 'u1' });
     await waitFor(() => stores.runs.getConversation(sent.conversationId)?.status === 'failed', 20_000, 'the failed conversation');
     const reason = stores.runs.getConversation(sent.conversationId)!.stopReason!;

@@ -27,7 +27,7 @@ function daemonPid(h: TestDaemon): number {
   return (JSON.parse(readFileSync(join(h.home, 'daemon.lock'), 'utf8')) as { pid: number }).pid;
 }
 
-const CODER = JSON.stringify({ mock: { rules: [{ match: 'build', reply: 'Built the feature. [@reviewer: please review the build]' }] } });
+const CODER = JSON.stringify({ mock: { replies: [{ match: 'build', reply: 'Built the feature. [@reviewer: please review the build]' }] } });
 
 describe('tinyagi daemon', () => {
   it('starts, runs a team handoff through send --wait, reports an empty queue, refuses a second daemon and stops without leaving a process', async () => {
@@ -218,7 +218,7 @@ describe('tinyagi daemon', () => {
     await h.cliHereOk(['agent', 'add', 'coder', '--provider', 'mock', '--config', CODER]);
     // The reviewer's run holds at a gate (the mock runtime's: the file mock-gates/review) until the test opens it.
     const review = { match: 'review', gate: 'review', reply: 'Reviewed after a long think.' };
-    await h.cliHereOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { rules: [review] } })]);
+    await h.cliHereOk(['agent', 'add', 'reviewer', '--provider', 'mock', '--config', JSON.stringify({ mock: { replies: [review] } })]);
     await h.cliHereOk(['team', 'add', 'dev', '--agents', 'coder,reviewer', '--leader', 'coder']);
     const sent = JSON.parse(await h.cliHereOk(['send', '--team', 'dev', '--json', 'build', 'it'])) as { conversationId: string };
 

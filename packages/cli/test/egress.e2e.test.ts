@@ -36,7 +36,7 @@ beforeAll(async () => {
         coder: {
           provider: 'mock',
           sandbox: 'on',
-          mock: { gate_dir: join(home, 'gates'), rules: [{ match: 'fetch', progress: [{ status: 'fetching the package' }], gate: 'done', reply: 'fetched' }] },
+          mock: { gate_dir: join(home, 'gates'), replies: [{ match: 'fetch', progress: [{ status: 'fetching the package' }], gate: 'done', reply: 'fetched' }] },
         },
       },
     }),

@@ -122,7 +122,7 @@ describe('a new user’s first hour', () => {
 
   it('money from /api/usage is rounded to micro-dollars', async () => {
     const mock = {
-      rules: [
+      replies: [
         { match: 'first', reply: 'one', usage: { cost_usd: 0.1 } },
         { match: 'second', reply: 'two', usage: { cost_usd: 0.2 } },
       ],

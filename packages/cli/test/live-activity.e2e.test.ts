@@ -57,7 +57,7 @@ beforeAll(async () => {
           provider: 'mock',
           mock: {
             reply: 'fixed',
-            rules: [
+            replies: [
               { match: 'fix the parser', progress, reply: 'Parser fixed.' },
               { match: 'keep fixing', progress, latency_ms: 600_000, reply: 'too late' },
             ],

@@ -27,7 +27,7 @@ beforeAll(async () => {
         reviewer: { provider: 'mock', mock: { reply: 'Looks fine.' } },
         slowpoke: { provider: 'mock', mock: { reply: 'late', latency_ms: 600_000 } },
         // Thinks without a word until the test opens its gate: send_message still reports progress meanwhile.
-        ponder: { provider: 'mock', mock: { reply: 'Thought it through.', rules: [{ match: 'think hard', gate: 'ponder', reply: 'Thought it through.' }] } },
+        ponder: { provider: 'mock', mock: { reply: 'Thought it through.', replies: [{ match: 'think hard', gate: 'ponder', reply: 'Thought it through.' }] } },
       },
       teams: { dev: { agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
       channels: { enabled: [] },

@@ -35,7 +35,7 @@ beforeAll(async () => {
           provider: 'mock',
           permission_mode: 'ask',
           mock: {
-            rules: [
+            replies: [
               {
                 match: 'deploy',
                 reply: 'Deployed, as allowed.',

@@ -25,7 +25,7 @@ beforeAll(async () => {
           provider: 'mock',
           mock: {
             account: 'team-login',
-            rules: [{ match: 'LIMIT', quota: { status: 'exhausted', resets_in_ms: RESET_MS, limit: 'five_hour', message: 'usage limit reached' }, fail: 'rate_limited' }],
+            replies: [{ match: 'LIMIT', quota: { status: 'exhausted', resets_in_ms: RESET_MS, limit: 'five_hour', message: 'usage limit reached' }, fail: 'rate_limited' }],
           },
         },
         b: { provider: 'mock', mock: { account: 'team-login', reply: 'b done' } },

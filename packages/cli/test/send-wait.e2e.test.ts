@@ -17,7 +17,7 @@ beforeAll(async () => {
       workspace: { path: `${root}/workspace` },
       models: { provider: 'mock' },
       agents: {
-        slowpoke: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } },
+        slowpoke: { provider: 'mock', mock: { reply: 'hi', replies: [{ match: 'hang', latency_ms: 600_000, reply: 'too late' }] } },
         p1: { provider: 'mock', mock: { reply: 'Over to you. [@p2: your turn]' } },
         p2: { provider: 'mock', mock: { reply: 'Back at you. [@p1: no, yours]' } },
       },

@@ -17,7 +17,7 @@ afterAll(async () => {
 const settings = (root: string, latencyMs: number) => ({
   workspace: { path: join(root, 'workspace') },
   models: { provider: 'mock' },
-  agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'slow', latency_ms: latencyMs, reply: 'finally done' }] } } },
+  agents: { slowpoke: { provider: 'mock', mock: { reply: 'hi', replies: [{ match: 'slow', latency_ms: latencyMs, reply: 'finally done' }] } } },
   channels: { enabled: [] },
 });
 

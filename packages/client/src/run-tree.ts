@@ -11,7 +11,7 @@
  *   overwrote the status (a replayed or late event could turn a finished run back to running),
  *   a progress event of an unknown run created a node with cause `user`, the REST snapshot
  *   replaced the tree (events between subscribe and load were lost), and `error` mixed the
- *   stored error with the cancel reason and guard rule.
+ *   stored error with the cancel reason and the limit that refused it.
  * - The visualizer's reducer: immutable records keyed by id plus an insertion order, capped at 200
  *   runs, with `paused` as a status, sub-agent names from `subagent.*` events, and a snapshot
  *   merge where only an ended status overrode what events said.
@@ -109,7 +109,7 @@ export interface RunTreeNode extends Omit<RunNode, 'children' | 'steering'> {
   progress: string | null;
   /** Paused by steering (live only). */
   paused: boolean;
-  /** Why it was cancelled or which guard rule refused it (live only: events carry it, rows do not). */
+  /** Why it was cancelled or which limit refused it (live only: events carry it, rows do not). */
   reason: string | null;
   /** The name its `subagent.*` events gave a sub-agent run (live only; the daemon names it after its agent). */
   name: string | null;
@@ -404,12 +404,12 @@ function ending(event: TinyEvent): Ending | undefined {
     case 'run.completed':
     case 'run.failed':
     case 'run.cancelled': {
-      const { inputTokens, outputTokens, costUsd, error, reason, rule } = event.data;
-      return { status: event.type === 'run.completed' ? 'completed' : event.type === 'run.failed' ? 'failed' : 'cancelled', inputTokens, outputTokens, costUsd, error, reason: reason ?? rule };
+      const { inputTokens, outputTokens, costUsd, error, reason, limitName } = event.data;
+      return { status: event.type === 'run.completed' ? 'completed' : event.type === 'run.failed' ? 'failed' : 'cancelled', inputTokens, outputTokens, costUsd, error, reason: reason ?? limitName };
     }
     case 'run.rejected': {
-      const { inputTokens, outputTokens, costUsd, error, rule } = event.data;
-      return { status: 'rejected', inputTokens, outputTokens, costUsd, error, reason: rule };
+      const { inputTokens, outputTokens, costUsd, error, limitName } = event.data;
+      return { status: 'rejected', inputTokens, outputTokens, costUsd, error, reason: limitName };
     }
     case 'subagent.completed':
     case 'subagent.failed': {

@@ -13,11 +13,11 @@ describe('checkAgentConfig', () => {
   });
 
   it('refuses unknown keys at any depth, suggesting the nearest known key', () => {
-    const issues = checkAgentConfig({ timeout: 5, mock: { replly: 'x', rules: [{ match: 'a', repyl: 'b' }] }, permissionMode: 'plan', zzzqqq: 1 });
+    const issues = checkAgentConfig({ timeout: 5, mock: { replly: 'x', replies: [{ match: 'a', repyl: 'b' }] }, permissionMode: 'plan', zzzqqq: 1 });
     expect(issues).toEqual([
       { path: 'timeout', message: 'Unknown key "timeout"', hint: 'Did you mean "timeout_s"?' },
       { path: 'mock.replly', message: 'Unknown key "replly"', hint: 'Did you mean "reply"?' },
-      { path: 'mock.rules[0].repyl', message: 'Unknown key "repyl"', hint: 'Did you mean "reply"?' },
+      { path: 'mock.replies[0].repyl', message: 'Unknown key "repyl"', hint: 'Did you mean "reply"?' },
       { path: 'permissionMode', message: 'Unknown key "permissionMode"', hint: 'Did you mean "permission_mode"?' },
       { path: 'zzzqqq', message: 'Unknown key "zzzqqq"', hint: expect.stringContaining('Known keys here: name, provider, model') },
     ]);

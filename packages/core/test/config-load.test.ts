@@ -313,9 +313,9 @@ describe('settings rules', () => {
         queue: { concurrency: 0 },
         limits: { max_depth: 1.5 },
         budgets: { soft_limit_fraction: 2 },
-        agents: { m: { busy_policy: 'parallel', steering: ['inject', 'explode'], mock: { rules: [{ match: 'x', fail: 'sometimes' }] } } },
+        agents: { m: { busy_policy: 'parallel', steering: ['inject', 'explode'], mock: { replies: [{ match: 'x', fail: 'sometimes' }] } } },
       }).sort(),
-    ).toEqual(['agents.m.busy_policy', 'agents.m.mock.rules[0].fail', 'agents.m.steering[1]', 'budgets.soft_limit_fraction', 'limits.max_depth', 'queue.concurrency', 'server.port']);
+    ).toEqual(['agents.m.busy_policy', 'agents.m.mock.replies[0].fail', 'agents.m.steering[1]', 'budgets.soft_limit_fraction', 'limits.max_depth', 'queue.concurrency', 'server.port']);
   });
 
   it('rejects "__proto__" keys anywhere (zod would skip them unvalidated) and odd custom provider ids', () => {

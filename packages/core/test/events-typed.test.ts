@@ -22,16 +22,16 @@ describe('typed events', () => {
     dir = mkdtempSync(join(tmpdir(), 'tinyagi-typed-events-'));
     db = openDatabase({ path: join(dir, 'e.db') });
     const events = new EventLog(db, { tailMs: 0 });
-    const ok = events.append({ type: 'budget.warning', conversationId: 'c', data: { rule: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5 } });
+    const ok = events.append({ type: 'budget.warning', conversationId: 'c', data: { limitName: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5 } });
 
     // Compiled, never run: each call must be a type error.
     const mistakes = (): void => {
       // @ts-expect-error a missing field (`fraction`)
-      events.append({ type: 'budget.warning', data: { rule: 'conversation_usd', used: 0.5, limit: 1 } });
+      events.append({ type: 'budget.warning', data: { limitName: 'conversation_usd', used: 0.5, limit: 1 } });
       // @ts-expect-error a field of the wrong type
-      events.append({ type: 'budget.warning', data: { rule: 'conversation_usd', used: '0.5', limit: 1, fraction: 0.5 } });
+      events.append({ type: 'budget.warning', data: { limitName: 'conversation_usd', used: '0.5', limit: 1, fraction: 0.5 } });
       // @ts-expect-error a field the schema does not declare (the bug `send --wait` once read)
-      events.append({ type: 'budget.warning', data: { rule: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5, message: 'x' } });
+      events.append({ type: 'budget.warning', data: { limitName: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5, message: 'x' } });
       // @ts-expect-error an unknown event type
       events.emit({ type: 'run.exploded', data: {} });
       // @ts-expect-error no data

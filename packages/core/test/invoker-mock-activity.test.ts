@@ -7,7 +7,7 @@ import { invokeAgent, type InvokeProgress, type MockScriptSpec } from '../src/in
 import { MockScriptSchema } from '@tinyagi/client/contract';
 
 const script: MockScriptSpec = {
-  rules: [
+  replies: [
     {
       match: 'fix',
       reply: 'fixed',
@@ -53,7 +53,7 @@ describe('mock runtime activity', () => {
 
   it('the settings schema takes these steps and refuses a bad plan status', () => {
     expect(MockScriptSchema.safeParse(script).success).toBe(true);
-    const bad = MockScriptSchema.safeParse({ rules: [{ match: 'x', progress: [{ plan: [{ text: 'a', status: 'later' }] }] }] });
+    const bad = MockScriptSchema.safeParse({ replies: [{ match: 'x', progress: [{ plan: [{ text: 'a', status: 'later' }] }] }] });
     expect(bad.success).toBe(false);
   });
 });

@@ -57,7 +57,7 @@ describe('mock runtime', () => {
   it('picks the first matching rule: case-insensitive substring or /regex/flags', async () => {
     const script: MockScriptSpec = {
       reply: 'default',
-      rules: [
+      replies: [
         { match: '/^deploy\\s+\\w+$/i', reply: 'deploying' },
         { match: 'STATUS', reply: 'all green', usage: { input_tokens: 7, output_tokens: 3, cost_usd: 0.5 } },
         { match: 'status', reply: 'never reached' },
@@ -91,7 +91,7 @@ describe('mock runtime', () => {
 
   it('spawns sub-agents through the callback and puts their replies in {{spawn_results}}', async () => {
     const script: MockScriptSpec = {
-      rules: [
+      replies: [
         {
           match: 'research',
           spawn: [
@@ -123,7 +123,7 @@ describe('mock runtime', () => {
   });
 
   it('reports a refused spawn as a result text, not a failure', async () => {
-    const script: MockScriptSpec = { rules: [{ match: 'go', spawn: [{ agent: 'deep', task: 't' }], reply: '{{spawn_results}}' }] };
+    const script: MockScriptSpec = { replies: [{ match: 'go', spawn: [{ agent: 'deep', task: 't' }], reply: '{{spawn_results}}' }] };
     const result = await invokeAgent(
       request(script, 'go', {
         tools: {
@@ -141,14 +141,14 @@ describe('mock runtime', () => {
     ['permanent', 'INVOKE_FAILED'],
     ['rate_limited', 'INVOKE_RATE_LIMITED'],
   ] as const)('fails on purpose: %s', async (fail, code) => {
-    const err = await invokeError(invokeAgent(request({ rules: [{ match: 'x', fail }] }, 'x')));
+    const err = await invokeError(invokeAgent(request({ replies: [{ match: 'x', fail }] }, 'x')));
     expect(err.kind).toBe(fail);
     expect(err.code).toBe(code);
     if (fail === 'rate_limited') expect(err.retryAfterMs).toBe(1000);
   });
 
   it("reports a rule's scripted progress (tool use, status lines) before its delay, as an agent CLI streams them", async () => {
-    const mock: MockScriptSpec = { rules: [{ match: 'work', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], reply: 'done' }] };
+    const mock: MockScriptSpec = { replies: [{ match: 'work', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], reply: 'done' }] };
     await invokeAgent(request(mock, 'do the work'));
     expect(events.slice(0, 2)).toEqual([
       { type: 'status', message: 'running tests' },
@@ -159,7 +159,7 @@ describe('mock runtime', () => {
   it('spaces scripted progress with after_ms and streams text steps as text (a long run, for live replies); an abort ends the wait', async () => {
     const at: number[] = [];
     const mock: MockScriptSpec = {
-      rules: [
+      replies: [
         {
           match: 'long',
           progress: [
@@ -187,7 +187,7 @@ describe('mock runtime', () => {
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(110);
 
     const controller = new AbortController();
-    const slow = invokeAgent(request({ rules: [{ match: 'long', progress: [{ status: 'never', after_ms: 60_000 }] }] }, 'long', { signal: controller.signal }));
+    const slow = invokeAgent(request({ replies: [{ match: 'long', progress: [{ status: 'never', after_ms: 60_000 }] }] }, 'long', { signal: controller.signal }));
     setTimeout(() => controller.abort(), 50);
     const abortedAt = Date.now();
     await expect(slow).rejects.toThrow();
@@ -209,7 +209,7 @@ describe('mock runtime', () => {
 
   it('holds a gated rule after its progress until the gate file exists; an open gate lets runs through until it is deleted', async () => {
     const gates = join(workspace, 'gates');
-    const script: MockScriptSpec = { gate_dir: gates, rules: [{ match: 'work', progress: [{ status: 'working' }], gate: 'release-me', reply: 'released' }] };
+    const script: MockScriptSpec = { gate_dir: gates, replies: [{ match: 'work', progress: [{ status: 'working' }], gate: 'release-me', reply: 'released' }] };
     let progressed!: () => void;
     const seenProgress = new Promise<void>((resolve) => (progressed = resolve));
     const run = invokeAgent(
@@ -241,7 +241,7 @@ describe('mock runtime', () => {
   });
 
   it('a closed gate ends on abort at once, and on the timeout', async () => {
-    const script: MockScriptSpec = { gate_dir: join(workspace, 'gates'), rules: [{ match: 'work', progress: [{ status: 'working' }], gate: 'never', reply: 'too late' }] };
+    const script: MockScriptSpec = { gate_dir: join(workspace, 'gates'), replies: [{ match: 'work', progress: [{ status: 'working' }], gate: 'never', reply: 'too late' }] };
     const controller = new AbortController();
     const held = invokeAgent(
       request(script, 'work', {
@@ -264,19 +264,19 @@ describe('mock runtime', () => {
   });
 
   it('settings: a gate named as a plain file name, gate_dir and account are taken; a gate that is a path is refused', () => {
-    expect(checkAgentConfig({ provider: 'mock', mock: { account: 'team', gate_dir: '/tmp/gates', rules: [{ match: 'x', gate: 'step-1.done' }] } })).toEqual([]);
+    expect(checkAgentConfig({ provider: 'mock', mock: { account: 'team', gate_dir: '/tmp/gates', replies: [{ match: 'x', gate: 'step-1.done' }] } })).toEqual([]);
     for (const gate of ['../up', 'a/b', '', '.hidden']) {
-      expect(checkAgentConfig({ provider: 'mock', mock: { rules: [{ match: 'x', gate }] } }).map((i) => i.path)).toEqual(['mock.rules[0].gate']);
+      expect(checkAgentConfig({ provider: 'mock', mock: { replies: [{ match: 'x', gate }] } }).map((i) => i.path)).toEqual(['mock.replies[0].gate']);
     }
   });
 
   it('hangs until aborted, or until the timeout', async () => {
     const controller = new AbortController();
-    const hanging = invokeAgent(request({ rules: [{ match: 'hang', fail: 'hang' }] }, 'hang', { signal: controller.signal }));
+    const hanging = invokeAgent(request({ replies: [{ match: 'hang', fail: 'hang' }] }, 'hang', { signal: controller.signal }));
     setTimeout(() => controller.abort(), 50);
     expect((await invokeError(hanging)).kind).toBe('cancelled');
 
-    const timedOut = await invokeError(invokeAgent(request({ rules: [{ match: 'hang', fail: 'hang' }] }, 'hang', { timeoutMs: 200 })));
+    const timedOut = await invokeError(invokeAgent(request({ replies: [{ match: 'hang', fail: 'hang' }] }, 'hang', { timeoutMs: 200 })));
     expect(timedOut.kind).toBe('timeout');
   });
 
@@ -284,7 +284,7 @@ describe('mock runtime', () => {
     const invoker = new URL('../src/invoker/index.ts', import.meta.url).href;
     const script = `
       import { invokeAgent } from ${JSON.stringify(invoker)};
-      await invokeAgent({ agentId: 'demo', target: { runtime: 'mock', provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'crash' }] } },
+      await invokeAgent({ agentId: 'demo', target: { runtime: 'mock', provider: 'mock', mock: { replies: [{ match: 'boom', fail: 'crash' }] } },
         prompt: 'boom', systemPrompt: '', cwd: process.cwd() });
       console.log('survived');
     `;

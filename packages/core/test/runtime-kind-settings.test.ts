@@ -51,16 +51,16 @@ describe("a runtime kind's block in an agent's settings", () => {
   });
 
   it("checks the mock's script, keeping each problem's own kind (its hint lists the allowed values)", () => {
-    const bad = issues({ agents: { a: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'x', fail: 'sometimes' }] } } } });
-    expect(bad).toEqual([expect.objectContaining({ path: 'agents.a.mock.rules[0].fail', hint: expect.stringContaining('"retryable"') })]);
+    const bad = issues({ agents: { a: { provider: 'mock', mock: { reply: 'hi', replies: [{ match: 'x', fail: 'sometimes' }] } } } });
+    expect(bad).toEqual([expect.objectContaining({ path: 'agents.a.mock.replies[0].fail', hint: expect.stringContaining('"retryable"') })]);
     expect(issues({ agents: { a: { mock: 'say hi' } } }).map((i) => i.path)).toEqual(['agents.a.mock']);
     expect(issues({ agents: { a: { mock: { reply: 'hi', future_key: 1 } } } })).toEqual([]);
   });
 
   it("is reported, once, also beside a problem that stops the schema's other rules", () => {
-    const bad = issues({ limits: { max_depth: 1.5 }, agents: { a: { mock: { rules: [{ match: 'x', fail: 'sometimes' }] } } } });
-    expect(bad.map((i) => i.path).sort()).toEqual(['agents.a.mock.rules[0].fail', 'limits.max_depth']);
-    expect(issues({ agents: { a: { mock: { rules: [{ match: 'x', fail: 'sometimes' }] } } } })).toHaveLength(1);
+    const bad = issues({ limits: { max_depth: 1.5 }, agents: { a: { mock: { replies: [{ match: 'x', fail: 'sometimes' }] } } } });
+    expect(bad.map((i) => i.path).sort()).toEqual(['agents.a.mock.replies[0].fail', 'limits.max_depth']);
+    expect(issues({ agents: { a: { mock: { replies: [{ match: 'x', fail: 'sometimes' }] } } } })).toHaveLength(1);
   });
 
   it('is part of SettingsSchema itself, for a library user who parses with it', () => {

@@ -89,7 +89,7 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
       withStores(async ({ events }) => {
         const start = await events.lastId();
         await events.append(notice('a', { conversationId: 'c1', agentId: 'x' }));
-        await events.append({ type: 'budget.warning', conversationId: 'c1', runId: 'r1', data: { rule: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5 } });
+        await events.append({ type: 'budget.warning', conversationId: 'c1', runId: 'r1', data: { limitName: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5 } });
         await events.append(notice('c', { conversationId: 'c2', agentId: 'x', runId: 'r1' }));
         expect((await events.readSince(start, {}, 2)).map((e) => e.type)).toEqual(['system.notice', 'budget.warning']);
         expect((await events.readSince(start, { conversationId: 'c1' })).length).toBe(2);
@@ -101,6 +101,42 @@ export function runEventsToTasksConformance(name: string, withStores: WithStores
         expect(await events.readSince(start, { conversationId: 'c1', types: ['system.notice'] }, 1)).toMatchObject([{ data: { note: 'a' } }]);
         expect(await events.prune(Date.now() + 1000)).toBe(3);
         expect(await events.readSince(start)).toEqual([]);
+      }),
+    );
+
+    it(
+      'reads the limit a guard or budget enforced as limitName, in events written today and in those an earlier version stored as rule',
+      withStores(async ({ events }) => {
+        const start = await events.lastId();
+        await events.append({ type: 'guard.rejected', conversationId: 'c1', data: { limitName: 'max_hops', limit: 3, actual: 4, message: 'the handoff chain reached 3 hops', action: 'stop' } });
+        // As an earlier version wrote them: the log writes what it is given, the old name included.
+        const old = [
+          { type: 'budget.warning', conversationId: 'c1', data: { rule: 'conversation_usd', used: 0.8, limit: 1, fraction: 0.8 } },
+          { type: 'budget.exceeded', conversationId: 'c1', data: { rule: 'conversation_tokens', limit: 10, actual: 12, message: 'used 12 of 10 tokens', action: 'stop' } },
+          {
+            type: 'subagent.rejected',
+            conversationId: 'c1',
+            data: { name: 'b', code: 'DEPTH_LIMIT', message: 'too deep', depth: 3, maxDepth: 2, parentRunId: 'r1', rule: 'max_depth', limit: 2, actual: 3 },
+          },
+          { type: 'run.rejected', conversationId: 'c1', runId: 'r2', data: { cause: 'handoff', error: 'refused', rule: 'max_fanout' } },
+          { type: 'run.cancelled', conversationId: 'c1', runId: 'r3', data: { cause: 'user', inputTokens: 0, outputTokens: 0, costUsd: 0, rule: 'conversation_usd' } },
+        ];
+        for (const event of old) await events.append(event as unknown as Parameters<typeof events.append>[0]);
+        const read = await events.readSince(start);
+        expect(read.map((e) => [e.type, (e.data as { limitName?: string }).limitName])).toEqual([
+          ['guard.rejected', 'max_hops'],
+          ['budget.warning', 'conversation_usd'],
+          ['budget.exceeded', 'conversation_tokens'],
+          ['subagent.rejected', 'max_depth'],
+          ['run.rejected', 'max_fanout'],
+          ['run.cancelled', 'conversation_usd'],
+        ]);
+        for (const event of read) expect(event.data).not.toHaveProperty('rule');
+        expect(read[0]!.data).toEqual({ limitName: 'max_hops', limit: 3, actual: 4, message: 'the handoff chain reached 3 hops', action: 'stop' });
+        expect(read[1]!.data).toEqual({ limitName: 'conversation_usd', used: 0.8, limit: 1, fraction: 0.8 });
+        // A payload of another type keeps a field of that name: only the limit's old spelling is read anew.
+        await events.append({ type: 'system.notice', data: { note: 'n', rule: 'kept' } } as unknown as Parameters<typeof events.append>[0]);
+        expect((await events.readSince(read.at(-1)!.id)).map((e) => e.data)).toEqual([{ note: 'n', rule: 'kept' }]);
       }),
     );
 

@@ -215,7 +215,7 @@ describe('approvals', () => {
 });
 
 describe('budget warnings', () => {
-  it('a conversation crossing its soft budget limit: a tinyagi.budget.warning event with the rule, on the run that crossed it', async () => {
+  it('a conversation crossing its soft budget limit: a tinyagi.budget.warning event naming the limit, on the run that crossed it', async () => {
     const receiver = await httpReceiver();
     cleanups.push(() => receiver.close());
     const team: Settings = { ...teamSettings, budgets: { conversation_tokens: 400, soft_limit_fraction: 0.5 } };
@@ -231,7 +231,7 @@ describe('budget warnings', () => {
     const warnings = spans.flatMap((s) => s.events.filter((e) => e.name === 'tinyagi.budget.warning').map((e) => ({ span: s, e })));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.e.attributes).toEqual({
-      'tinyagi.budget.rule': 'conversation_tokens',
+      'tinyagi.budget.limit_name': 'conversation_tokens',
       'tinyagi.budget.used': expect.any(Number),
       'tinyagi.budget.limit': 400,
       'tinyagi.run.id': logged!.runId,

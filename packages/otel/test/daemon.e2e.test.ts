@@ -37,7 +37,7 @@ beforeAll(async () => {
         workspace: { path: join(root, 'workspace') },
         channels: { enabled: [] },
         agents: {
-          lead: { name: 'Lead', provider: 'mock', mock: { rules: [{ match: 'plan', progress: [{ tool: 'Read', input: { file_path: 'a.md' } }], reply: 'Planned. [@cc: FAKE:reply=done]' }] } },
+          lead: { name: 'Lead', provider: 'mock', mock: { replies: [{ match: 'plan', progress: [{ tool: 'Read', input: { file_path: 'a.md' } }], reply: 'Planned. [@cc: FAKE:reply=done]' }] } },
           cc: { name: 'Claude', provider: 'claude-code', model: 'sonnet', env_passthrough: ['FAKE_LOG'] },
         },
         teams: { dev: { name: 'Dev', agents: ['lead', 'cc'], leader_agent: 'lead' } },

@@ -72,7 +72,7 @@ export const settings: Settings = {
       provider: 'mock',
       model: 'lead-model-1',
       mock: {
-        rules: [
+        replies: [
           {
             match: 'plan',
             progress: [{ tool: 'Read', input: { file_path: 'notes.md', api_key: SECRET } }, { status: 'thinking it over' }, { tool: 'Grep', input: { pattern: 'TODO' } }],

@@ -1,7 +1,7 @@
 /**
  * More shapes of a conversation in one trace: a fan-out (the leader hands off to two members at
  * once) followed by a chain (a member hands off again), and a run a budget refuses before it is
- * invoked (an error span with the guard's rule as an event).
+ * invoked (an error span with the limit that refused it as an event).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
@@ -41,8 +41,8 @@ describe('conversation shapes', () => {
   it('fan-out then chain: every run under the workflow, each handoff a link to the run that sent it', async () => {
     const settings: Settings = {
       agents: {
-        lead: { provider: 'mock', mock: { rules: [{ match: 'launch', reply: 'Splitting. [@writer: draft the post] [@coder: ship the page]' }] } },
-        writer: { provider: 'mock', mock: { rules: [{ match: 'draft', reply: 'Drafted. [@editor: polish the draft]' }] } },
+        lead: { provider: 'mock', mock: { replies: [{ match: 'launch', reply: 'Splitting. [@writer: draft the post] [@coder: ship the page]' }] } },
+        writer: { provider: 'mock', mock: { replies: [{ match: 'draft', reply: 'Drafted. [@editor: polish the draft]' }] } },
         coder: { provider: 'mock', mock: { reply: 'Shipped.' } },
         editor: { provider: 'mock', mock: { reply: 'Polished.' } },
       },
@@ -65,7 +65,7 @@ describe('conversation shapes', () => {
     expect(editor.attributes['tinyagi.run.parent_id']).toBe(writer.attributes['tinyagi.run.id']);
   });
 
-  it("a run refused by a budget before it is invoked: an error span with the guard's rule and message as an event", async () => {
+  it('a run refused by a budget before it is invoked: an error span with the refusing limit and message as an event', async () => {
     const settings: Settings = {
       agents: { cheap: { provider: 'mock', budgets: { daily_tokens: 50 }, mock: { reply: 'done', usage: { input_tokens: 100, output_tokens: 10 } } } },
     };
@@ -81,7 +81,7 @@ describe('conversation shapes', () => {
     expect(refused.status.code).toBe(2); // ERROR
     expect(refused.attributes).toMatchObject({ 'tinyagi.run.status': 'rejected', 'error.type': 'rejected', 'gen_ai.usage.input_tokens': 0 });
     const event = refused.events.find((e) => e.name === 'tinyagi.guard.rejected');
-    expect(event?.attributes['rule']).toEqual(expect.stringContaining('token'));
+    expect(event?.attributes['limit_name']).toEqual(expect.stringContaining('token'));
     expect(event?.attributes['message']).toEqual(expect.any(String));
   });
 });

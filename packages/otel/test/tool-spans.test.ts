@@ -22,7 +22,7 @@ const settings: Settings = {
     coder: {
       provider: 'mock',
       mock: {
-        rules: [
+        replies: [
           {
             match: 'fix',
             progress: [

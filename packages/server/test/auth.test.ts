@@ -18,7 +18,7 @@ beforeAll(async () => {
     settings: (home) => {
       const base = baseSettings(home);
       // A reviewer's "break" message fails at once (a run that ended failed).
-      base.agents!['reviewer']!.mock = { reply: 'reviewed', rules: [{ match: 'break', fail: 'permanent', reply: '' }] };
+      base.agents!['reviewer']!.mock = { reply: 'reviewed', replies: [{ match: 'break', fail: 'permanent', reply: '' }] };
       return { ...base, server: { rate_limit: { message_burst: 3, messages_per_second: 0.01, auth_failures_per_minute: 100_000 } } };
     },
   });

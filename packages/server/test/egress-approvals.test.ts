@@ -43,7 +43,7 @@ function connectVia(socketPath: string, target: string): Promise<{ status: numbe
 function withFetchingCoder(home: string): Settings {
   const settings = baseSettings(home);
   const coder = settings.agents!['coder']!;
-  coder.mock = { ...(coder.mock as Record<string, unknown>), rules: [{ match: 'fetch', progress: [{ status: 'fetching' }], gate: 'never', reply: 'fetched' }] };
+  coder.mock = { ...(coder.mock as Record<string, unknown>), replies: [{ match: 'fetch', progress: [{ status: 'fetching' }], gate: 'never', reply: 'fetched' }] };
   return settings;
 }
 

@@ -40,7 +40,7 @@ export function baseSettings(home: string): Settings {
     custom_providers: { acme: { name: 'Acme', harness: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: SECRETS.custom } },
     agents: {
       // A "slow" message works until it is cancelled: it waits at a gate no test opens (not 3 s, which a loaded machine could use up mid-test).
-      coder: { name: 'Coder', provider: 'mock', mock: { reply: 'coder done: {{message}}', gate_dir: join(home, 'mock-gates'), rules: [{ match: 'slow', gate: 'never', reply: 'slow done' }] } },
+      coder: { name: 'Coder', provider: 'mock', mock: { reply: 'coder done: {{message}}', gate_dir: join(home, 'mock-gates'), replies: [{ match: 'slow', gate: 'never', reply: 'slow done' }] } },
       reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed' } },
     },
     teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },

@@ -46,8 +46,8 @@ describe('admitSpawn', () => {
     expect(admitSpawn(snapshot({ conversationSpawns: 50 }))).toMatchObject({ ok: false, code: 'SPAWN_LIMIT' });
     expect(admitSpawn(snapshot({ conversationSpawns: 50, limitScale: 2 }))).toMatchObject({ ok: true });
     expect(admitSpawn(snapshot({ now: 1_000_000 + 3_600_000 }))).toMatchObject({ ok: false, code: 'TIMEOUT' });
-    expect(admitSpawn(snapshot({ treeCostUsd: 1, budgets: { conversation_usd: 1 } }))).toMatchObject({ ok: false, code: 'BUDGET_EXCEEDED', rule: 'conversation_usd' });
-    expect(admitSpawn(snapshot({ treeTokens: 500, budgets: { conversation_tokens: 400 } }))).toMatchObject({ ok: false, code: 'BUDGET_EXCEEDED', rule: 'conversation_tokens' });
+    expect(admitSpawn(snapshot({ treeCostUsd: 1, budgets: { conversation_usd: 1 } }))).toMatchObject({ ok: false, code: 'BUDGET_EXCEEDED', limitName: 'conversation_usd' });
+    expect(admitSpawn(snapshot({ treeTokens: 500, budgets: { conversation_tokens: 400 } }))).toMatchObject({ ok: false, code: 'BUDGET_EXCEEDED', limitName: 'conversation_tokens' });
   });
 
   it('costs microseconds', () => {
@@ -71,13 +71,13 @@ describe('guardDeliveries', () => {
   it('accepts within limits and rejects past the wall clock or a budget (which stops the conversation)', () => {
     expect(guardDeliveries([delivery()], { conversation: conversation(), settings, now: 1000 }).accepted).toHaveLength(1);
     const late = guardDeliveries([delivery()], { conversation: conversation(), settings, now: 3_600_000 });
-    expect(late.rejected[0]?.rejection).toMatchObject({ rule: 'conversation_timeout', limit: 3600 });
+    expect(late.rejected[0]?.rejection).toMatchObject({ limitName: 'conversation_timeout', limit: 3600 });
     const broke = guardDeliveries([delivery(), delivery({ target: 'c' })], {
       conversation: conversation({ costUsd: 2 }),
       settings: { ...settings, budgets: { soft_limit_fraction: 0.8, conversation_usd: 1 } },
       now: 0,
     });
-    expect(broke.stop).toMatchObject({ rule: 'conversation_usd' });
+    expect(broke.stop).toMatchObject({ limitName: 'conversation_usd' });
     expect(broke.rejected).toHaveLength(2);
   });
 
@@ -85,7 +85,7 @@ describe('guardDeliveries', () => {
     const many = [...Array.from({ length: 9 }, (_, i) => delivery({ target: `t${i}` })), delivery({ kind: 'chatroom', target: 'r' })];
     const verdict = guardDeliveries(many, { conversation: conversation(), settings, now: 0 });
     expect(verdict.accepted.map((d) => d.target)).toEqual(['t0', 't1', 't2', 't3', 't4', 't5', 't6', 't7', 'r']);
-    expect(verdict.rejected.map((r) => r.rejection.rule)).toEqual(['max_fanout']);
+    expect(verdict.rejected.map((r) => r.rejection.limitName)).toEqual(['max_fanout']);
   });
 });
 
@@ -101,8 +101,8 @@ describe('ping-pong and the soft limit', () => {
   it('warns at the configured fraction of any raisable limit', () => {
     const settings = { limits: { ...DEFAULT_LIMITS }, budgets: { soft_limit_fraction: 0.8, conversation_usd: 1 } };
     expect(softLimitReached(conversation({ costUsd: 0.5 }), settings, 0)).toBeUndefined();
-    expect(softLimitReached(conversation({ costUsd: 0.8 }), settings, 0)).toMatchObject({ rule: 'conversation_usd', limit: 1 });
-    expect(softLimitReached(conversation({ messageCount: 40 }), settings, 0)).toMatchObject({ rule: 'max_messages', limit: 50 });
+    expect(softLimitReached(conversation({ costUsd: 0.8 }), settings, 0)).toMatchObject({ limitName: 'conversation_usd', limit: 1 });
+    expect(softLimitReached(conversation({ messageCount: 40 }), settings, 0)).toMatchObject({ limitName: 'max_messages', limit: 50 });
     expect(softLimitReached(conversation({ messageCount: 40, limitScale: 2 }), settings, 0)).toBeUndefined();
   });
 });

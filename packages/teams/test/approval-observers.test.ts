@@ -137,7 +137,7 @@ describe('budget warning hook', () => {
     const logged = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.warning'] });
     expect(logged).toHaveLength(1);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.event).toMatchObject({ run: { id: run!.id }, conversationId: sent.conversationId, rule: 'conversation_tokens', used: 250, limit: 400, fraction: 0.5 });
+    expect(warnings[0]!.event).toMatchObject({ run: { id: run!.id }, conversationId: sent.conversationId, limitName: 'conversation_tokens', used: 250, limit: 400, fraction: 0.5 });
     expect((await warnings[0]!.read)?.softWarned).toBe(true);
     expect(order).toEqual([`budgetWarning ${run!.id}`, `runEnded ${run!.id}`]);
   });

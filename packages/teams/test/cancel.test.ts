@@ -117,7 +117,7 @@ describe('cancelling a message or a conversation', () => {
   });
 
   it('a message waiting for a rate limit to pass is cancelled at once, with its run and conversation', async () => {
-    const h = await harness({ agents: { cc: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } } });
+    const h = await harness({ agents: { cc: { provider: 'mock', mock: { replies: [{ match: 'busy', fail: 'rate_limited' }] } } } });
     const sent = await h.orchestrator.submit({ agent: 'cc', message: 'busy', senderId: 'u1' });
     await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['queue.retry'] }))[0], 10_000, 'the rate-limit retry');
 
@@ -226,7 +226,7 @@ describe('cancelling a message or a conversation', () => {
   it('a whole conversation: every open run and queued message, status cancelled with the reason', async () => {
     const h = await harness(
       {
-        agents: { cc: { provider: 'anthropic' }, other: { provider: 'mock', mock: { rules: [{ match: 'busy', fail: 'rate_limited' }] } } },
+        agents: { cc: { provider: 'anthropic' }, other: { provider: 'mock', mock: { replies: [{ match: 'busy', fail: 'rate_limited' }] } } },
         teams: { t: { agents: ['cc', 'other'], leader_agent: 'cc' } },
       },
       { invoke: fakeWithPids(() => h.dir) },
@@ -251,7 +251,7 @@ describe('cancelling a message or a conversation', () => {
     const h = await harness({
       agents: {
         lead: { provider: 'mock', mock: { reply: 'over to you [@slow: finish it]' } },
-        slow: { provider: 'mock', mock: { rules: [{ match: 'finish', fail: 'hang' }] } },
+        slow: { provider: 'mock', mock: { replies: [{ match: 'finish', fail: 'hang' }] } },
       },
       teams: { t: { agents: ['lead', 'slow'], leader_agent: 'lead' } },
     });

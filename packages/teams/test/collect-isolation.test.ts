@@ -42,7 +42,7 @@ describe('poison isolation under collect', () => {
   it.each(cases)('a $fail failure at max_attempts $maxAttempts costs the unrelated messages nothing', async ({ fail, maxAttempts }) => {
     const gate = gatedInvoker();
     const h = await harness(
-      { agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', rules: [{ match: 'poison', fail }] } } } },
+      { agents: { a: { provider: 'mock', busy_policy: 'collect', max_attempts: maxAttempts, mock: { reply: 'done', replies: [{ match: 'poison', fail }] } } } },
       { invoke: gate.invoke },
     );
     const busy = await h.orchestrator.submit({ message: '@a hold this', senderId: 'u1' });

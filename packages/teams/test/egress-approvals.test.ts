@@ -44,7 +44,7 @@ async function setUp(expiresS = 60, onExpiry: 'allow' | 'deny' = 'deny', more: {
         coder: {
           provider: 'mock',
           permissions: { expires_s: expiresS, on_expiry: onExpiry },
-          mock: { gate_dir: gate.dir, rules: [{ match: 'fetch', progress: [{ status: 'fetching' }], gate: 'done', reply: 'fetched' }] },
+          mock: { gate_dir: gate.dir, replies: [{ match: 'fetch', progress: [{ status: 'fetching' }], gate: 'done', reply: 'fetched' }] },
           ...(more.coderAllows ? { egress_allow: more.coderAllows } : {}),
         },
         ...(more.boss ? { boss: more.boss } : {}),

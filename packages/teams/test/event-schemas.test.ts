@@ -17,12 +17,12 @@ afterEach(closeAll);
 
 const settings: Settings = {
   agents: {
-    lead: { provider: 'mock', mock: { rules: [{ match: 'plan', reply: 'Splitting it. [@writer: draft it] [@coder: build it]' }], usage: { cost_usd: 0.01 } } },
+    lead: { provider: 'mock', mock: { replies: [{ match: 'plan', reply: 'Splitting it. [@writer: draft it] [@coder: build it]' }], usage: { cost_usd: 0.01 } } },
     writer: { provider: 'mock', mock: { reply: 'Drafted; over to review. [@reviewer: check the draft]', usage: { cost_usd: 0.01 } } },
     reviewer: { provider: 'mock', mock: { reply: 'Looks good.', usage: { cost_usd: 0.01 } } },
-    coder: { provider: 'mock', mock: { rules: [{ match: 'build', spawn: [{ agent: 'helper', task: 'write the tests' }], reply: 'Built:\n{{spawn_results}}' }], usage: { cost_usd: 0.01 } } },
+    coder: { provider: 'mock', mock: { replies: [{ match: 'build', spawn: [{ agent: 'helper', task: 'write the tests' }], reply: 'Built:\n{{spawn_results}}' }], usage: { cost_usd: 0.01 } } },
     helper: { provider: 'mock', mock: { reply: 'tests written' } },
-    flaky: { provider: 'mock', max_attempts: 2, mock: { rules: [{ match: 'boom', fail: 'retryable' }] } },
+    flaky: { provider: 'mock', max_attempts: 2, mock: { replies: [{ match: 'boom', fail: 'retryable' }] } },
     spender: { provider: 'mock', mock: { reply: '[@echo: again]', usage: { cost_usd: 0.04 } } },
     echo: { provider: 'mock', mock: { reply: '[@spender: again]', usage: { cost_usd: 0.04 } } },
   },
@@ -96,8 +96,8 @@ describe('event schemas', () => {
 
   it('the check is real: a payload with a wrong or an undeclared field is reported', () => {
     const base = { id: 1, ts: 1, conversationId: null, runId: null, parentRunId: null, depth: null, agentId: null };
-    const wrong = { ...base, type: 'budget.warning', data: { rule: 'conversation_usd', used: '0.5', limit: 1, fraction: 0.5 } } as unknown as TinyEvent;
-    const extra = { ...base, type: 'budget.warning', data: { rule: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5, message: 'x' } } as unknown as TinyEvent;
+    const wrong = { ...base, type: 'budget.warning', data: { limitName: 'conversation_usd', used: '0.5', limit: 1, fraction: 0.5 } } as unknown as TinyEvent;
+    const extra = { ...base, type: 'budget.warning', data: { limitName: 'conversation_usd', used: 0.5, limit: 1, fraction: 0.5, message: 'x' } } as unknown as TinyEvent;
     const unknownType = { ...base, type: 'run.exploded', data: {} } as unknown as TinyEvent;
     expect(problems([wrong])).toHaveLength(2);
     expect(problems([extra])).toHaveLength(1);

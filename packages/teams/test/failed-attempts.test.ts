@@ -46,7 +46,7 @@ describe('failed attempts', () => {
     await waitForCompletion(h, next.conversationId);
     expect((await h.stores.runs.listRuns(next.conversationId))[0]).toMatchObject({ status: 'rejected' });
     expect((await h.stores.runs.mustGetConversation(next.conversationId)).status).toBe('completed');
-    expect((await eventsOf(h.stores, { conversationId: next.conversationId, types: ['guard.rejected'] }))[0]?.data).toMatchObject({ rule: 'agent_daily_usd', action: 'not-invoked' });
+    expect((await eventsOf(h.stores, { conversationId: next.conversationId, types: ['guard.rejected'] }))[0]?.data).toMatchObject({ limitName: 'agent_daily_usd', action: 'not-invoked' });
   });
 
   it('a dead letter retried by hand re-opens its failed conversation, which then completes without a reason', async () => {

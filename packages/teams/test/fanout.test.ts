@@ -7,7 +7,7 @@ afterEach(closeAll);
 function team(replyMode: 'each' | 'aggregate'): Settings {
   return {
     agents: {
-      lead: { provider: 'mock', mock: { rules: [{ match: 'plan the launch', reply: 'Splitting the work. [@writer: draft the post] [@coder: ship the page]' }] } },
+      lead: { provider: 'mock', mock: { replies: [{ match: 'plan the launch', reply: 'Splitting the work. [@writer: draft the post] [@coder: ship the page]' }] } },
       writer: { provider: 'mock', mock: { reply: 'Post drafted.' } },
       coder: { provider: 'mock', mock: { reply: 'Page shipped.' } },
     },

@@ -26,7 +26,7 @@ describe('guards on handoffs', () => {
     expect(runs.map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b']);
     const rejected = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
     expect(rejected).toHaveLength(1);
-    expect(rejected[0]!.data).toMatchObject({ rule: 'max_hops', limit: 3, actual: 4, from: 'b', to: 'a' });
+    expect(rejected[0]!.data).toMatchObject({ limitName: 'max_hops', limit: 3, actual: 4, from: 'b', to: 'a' });
     const note = (await h.stores.outbox.list({ conversationId: sent.conversationId })).find((r) => r.meta.kind === 'note');
     expect(note?.text).toContain('held back a message from @b');
     expect(note?.text).toContain('handoff chain reached 3 hops');
@@ -48,7 +48,7 @@ describe('guards on handoffs', () => {
     await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).length === 2 || undefined);
     await waitFor(async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['conversation.completed'] })).length === 2 || undefined);
     expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b', 'a']);
-    expect((await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }))[1]!.data).toMatchObject({ rule: 'max_hops', limit: 4, actual: 5 });
+    expect((await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] }))[1]!.data).toMatchObject({ limitName: 'max_hops', limit: 4, actual: 5 });
 
     const stop = await h.orchestrator.submit({ message: 'stop', channel: 'discord', senderId: 'u7' });
     expect(stop.reply).toContain('Stopped');
@@ -90,7 +90,7 @@ describe('guards on handoffs', () => {
     await waitForCompletion(h, sent.conversationId);
     expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.agentId)).toEqual(['a', 'b', 'a', 'b']);
     const [rejected] = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
-    expect(rejected?.data).toMatchObject({ rule: 'ping_pong', limit: 3, actual: 4 });
+    expect(rejected?.data).toMatchObject({ limitName: 'ping_pong', limit: 3, actual: 4 });
   });
 
   it('max_fanout caps the targets of one reply and max_messages the whole conversation', async () => {
@@ -107,19 +107,19 @@ describe('guards on handoffs', () => {
     const sent = await h.orchestrator.submit({ message: '@crew go', senderId: 'u1' });
     await waitForCompletion(h, sent.conversationId);
     const rejected = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] });
-    expect(rejected.map((e) => [e.data.rule, e.data.to])).toEqual([['max_fanout', 'w3']]);
+    expect(rejected.map((e) => [e.data.limitName, e.data.to])).toEqual([['max_fanout', 'w3']]);
     expect((await h.stores.runs.listRuns(sent.conversationId)).map((r) => r.agentId)).toEqual(['lead', 'w1', 'w2']);
 
     h.setSettings({ ...h.settings, limits: { max_messages: 1 } });
     const second = await h.orchestrator.submit({ message: '@crew again', senderId: 'u2' });
     await waitForCompletion(h, second.conversationId);
-    expect((await eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] })).map((e) => e.data.rule)).toEqual(['max_messages', 'max_messages']);
+    expect((await eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] })).map((e) => e.data.limitName)).toEqual(['max_messages', 'max_messages']);
   });
 
   it('a teammate outside the team context is not messaged; the sender is told on its next turn', async () => {
     const h = await harness({
       agents: {
-        lead: { provider: 'mock', mock: { rules: [{ match: 'Note from TinyAGI', reply: 'noted: {{message}}' }], reply: '[@outsider: help] [@ghost: boo]' } },
+        lead: { provider: 'mock', mock: { replies: [{ match: 'Note from TinyAGI', reply: 'noted: {{message}}' }], reply: '[@outsider: help] [@ghost: boo]' } },
         mate: { provider: 'mock', mock: { reply: 'ok' } },
         outsider: { provider: 'mock', mock: { reply: 'should not run' } },
       },
@@ -142,7 +142,7 @@ describe('guards on handoffs', () => {
           provider: 'mock',
           session_mode: 'per-sender',
           mock: {
-            rules: [
+            replies: [
               { match: 'Note from TinyAGI', reply: 'noted: {{message}}' },
               { match: 'handoff', reply: '[@ghost: boo]' },
             ],
@@ -171,7 +171,7 @@ describe('conversation wall clock', () => {
       {
         agents: {
           lead: { provider: 'mock', mock: { reply: 'Splitting. [@stuck: part one] [@slow: part two]' } },
-          stuck: { provider: 'mock', mock: { rules: [{ match: '', fail: 'hang' }] } },
+          stuck: { provider: 'mock', mock: { replies: [{ match: '', fail: 'hang' }] } },
           slow: { provider: 'mock', mock: { latency_ms: 60_000, reply: 'never' } },
         },
         teams: { t: { agents: ['lead', 'stuck', 'slow'], leader_agent: 'lead' } },
@@ -181,11 +181,11 @@ describe('conversation wall clock', () => {
     );
     const sent = await h.orchestrator.submit({ message: '@t go', senderId: 'u1' });
     const stopped = await waitFor(
-      async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).find((e) => e.data.rule === 'conversation_timeout'),
+      async () => (await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['guard.rejected'] })).find((e) => e.data.limitName === 'conversation_timeout'),
       10_000,
       'the time limit',
     );
-    expect(stopped.data).toMatchObject({ rule: 'conversation_timeout', limit: 1, action: 'stop' });
+    expect(stopped.data).toMatchObject({ limitName: 'conversation_timeout', limit: 1, action: 'stop' });
     await waitFor(async () => (await h.stores.runs.listRuns(sent.conversationId)).every((r) => r.status !== 'running' && r.status !== 'queued') || undefined, 10_000, 'every run to end');
     const runs = await h.stores.runs.listRuns(sent.conversationId);
     expect(runs.map((r) => [r.agentId, r.status])).toEqual([

@@ -29,7 +29,7 @@ function recorder(name = 'recorder'): { observer: Observer<StoreTransaction>; se
 
 const working = {
   provider: 'mock' as const,
-  mock: { rules: [{ match: 'work', progress: [{ status: 'reading' }, { tool: 'Edit', input: { file_path: 'a.ts' } }], reply: 'done', usage: { input_tokens: 30, output_tokens: 7 } }] },
+  mock: { replies: [{ match: 'work', progress: [{ status: 'reading' }, { tool: 'Edit', input: { file_path: 'a.ts' } }], reply: 'done', usage: { input_tokens: 30, output_tokens: 7 } }] },
 };
 
 describe('observers', () => {

@@ -232,7 +232,7 @@ describe('conversations', () => {
   });
 
   it('a message that fails permanently fails its run, tells the human and ends the conversation failed', async () => {
-    const h = await harness({ agents: { flaky: { provider: 'mock', mock: { rules: [{ match: 'boom', fail: 'permanent' }] } } } });
+    const h = await harness({ agents: { flaky: { provider: 'mock', mock: { replies: [{ match: 'boom', fail: 'permanent' }] } } } });
     const sent = await h.orchestrator.submit({ message: 'boom', senderId: 'u1' });
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^@flaky failed: /) });
@@ -251,7 +251,7 @@ describe('conversations', () => {
     expect(log.calls).toHaveLength(1);
     expect((await h.stores.runs.listRuns(second.conversationId))[0]).toMatchObject({ status: 'rejected' });
     const [rejected] = await eventsOf(h.stores, { conversationId: second.conversationId, types: ['guard.rejected'] });
-    expect(rejected?.data).toMatchObject({ rule: 'agent_daily_usd', limit: 0.01, actual: 0.02 });
+    expect(rejected?.data).toMatchObject({ limitName: 'agent_daily_usd', limit: 0.01, actual: 0.02 });
     expect((await h.stores.outbox.list({ conversationId: second.conversationId }))[0]!.text).toContain('@pricey was not run');
   });
 
@@ -277,13 +277,13 @@ describe('conversations', () => {
     // 1,000 tokens used against its own cap of 500: refused, although the global agent cap is 5,000.
     const second = await run('small');
     expect(second.run.status).toBe('rejected');
-    expect(second.rejected?.data).toMatchObject({ rule: 'agent_daily_tokens', limit: 500, actual: 1000 });
+    expect(second.rejected?.data).toMatchObject({ limitName: 'agent_daily_tokens', limit: 500, actual: 1000 });
     expect((await run('big')).run.status).toBe('completed');
     expect((await run('big')).run.status).toBe('completed');
     // 3,000 tokens used today by all agents together, the global cap is 2,500.
     const fifth = await run('big');
     expect(fifth.run.status).toBe('rejected');
-    expect(fifth.rejected?.data).toMatchObject({ rule: 'global_daily_tokens', limit: 2500, actual: 3000 });
+    expect(fifth.rejected?.data).toMatchObject({ limitName: 'global_daily_tokens', limit: 2500, actual: 3000 });
     expect(log.calls).toHaveLength(3);
   });
 

@@ -157,14 +157,14 @@ describe('planBatch', () => {
       pairs: [pair(1), pair(2)],
       spend: {},
     });
-    expect(plan).toMatchObject({ action: 'reject', stopConversation: true, primaryRunId: 'run_1', rejection: { rule: 'conversation_usd', limit: 0.1, actual: 0.12 } });
+    expect(plan).toMatchObject({ action: 'reject', stopConversation: true, primaryRunId: 'run_1', rejection: { limitName: 'conversation_usd', limit: 0.1, actual: 0.12 } });
     if (plan.action === 'reject') expect(plan.runs.map((r) => r.id)).toEqual(['run_1', 'run_2']);
   });
 
   it("rejects over an agent's daily budget from the spend read for it, without stopping the conversation", () => {
     const s = settings({ agents: { bot: { provider: 'mock', budgets: { daily_tokens: 500 } } } });
     const plan = planBatch({ settings: s, conversation: conversation(), pairs: [pair(1)], spend: { agentToday: { agentId: 'bot', costUsd: 0, tokens: 800 } } });
-    expect(plan).toMatchObject({ action: 'reject', stopConversation: false, rejection: { rule: 'agent_daily_tokens', limit: 500, actual: 800 } });
+    expect(plan).toMatchObject({ action: 'reject', stopConversation: false, rejection: { limitName: 'agent_daily_tokens', limit: 500, actual: 800 } });
     // Under the budget: invoked.
     expect(planBatch({ settings: s, conversation: conversation(), pairs: [pair(1)], spend: { agentToday: { agentId: 'bot', costUsd: 0, tokens: 100 } } }).action).toBe('invoke');
   });

@@ -53,8 +53,8 @@ describe('restart in the middle of a fan-out', () => {
       agents: {
         lead: { provider: 'mock', mock: { reply: 'Fanning out. [@a: part one] [@b: part two]' } },
         // The members work until the test opens their gate (after the kill): the first process dies while both run.
-        a: { provider: 'mock', mock: { gate_dir: gates, rules: [{ match: 'part one', gate: 'members', reply: 'a finished' }] } },
-        b: { provider: 'mock', mock: { gate_dir: gates, rules: [{ match: 'part two', gate: 'members', reply: 'b finished' }] } },
+        a: { provider: 'mock', mock: { gate_dir: gates, replies: [{ match: 'part one', gate: 'members', reply: 'a finished' }] } },
+        b: { provider: 'mock', mock: { gate_dir: gates, replies: [{ match: 'part two', gate: 'members', reply: 'b finished' }] } },
       },
       teams: { squad: { agents: ['lead', 'a', 'b'], leader_agent: 'lead' } },
     };

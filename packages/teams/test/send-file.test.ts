@@ -42,7 +42,10 @@ describe('send_file confinement', () => {
       agents: {
         writer: {
           provider: 'mock',
-          mock: { rules: [{ match: 'again', reply: 'second turn' }], reply: `Done. [send_file: ${report}] [send_file: ${shared}] [send_file: ${secret}] [send_file: ${link}] [send_file: ${foreign}]` },
+          mock: {
+            replies: [{ match: 'again', reply: 'second turn' }],
+            reply: `Done. [send_file: ${report}] [send_file: ${shared}] [send_file: ${secret}] [send_file: ${link}] [send_file: ${foreign}]`,
+          },
         },
         other: { provider: 'mock', mock: { reply: 'x' } },
       },
@@ -55,7 +58,7 @@ describe('send_file confinement', () => {
     expect(reply!.files).toEqual([report, shared]);
     expect(reply!.text).toContain('3 files @writer tried to send were not sent');
     const rejected = await eventsOf(h.stores, { conversationId: first.conversationId, types: ['guard.rejected'] });
-    expect(rejected.map((e) => e.data.rule)).toEqual(['send_file']);
+    expect(rejected.map((e) => e.data.limitName)).toEqual(['send_file']);
     expect((rejected[0]!.data.files as Array<{ file: string }>).map((f) => f.file)).toEqual([secret, link, foreign]);
 
     const second = await h.orchestrator.submit({ message: '@writer again', senderId: 'u1' });

@@ -15,8 +15,8 @@ afterEach(closeAll);
 describe('steering with several nodes', () => {
   it('a command for a run of another node is relayed to it and answered by it; one for a queued run waits for the node that starts it; a run no node answers for is refused with the reason; cancel works from anywhere', async () => {
     const agents = {
-      far: { provider: 'mock' as const, node: 'w1', mock: { rules: [{ match: 'wait', fail: 'hang' as const }] } },
-      near: { provider: 'mock' as const, mock: { rules: [{ match: 'wait', fail: 'hang' as const }] } },
+      far: { provider: 'mock' as const, node: 'w1', mock: { replies: [{ match: 'wait', fail: 'hang' as const }] } },
+      near: { provider: 'mock' as const, mock: { replies: [{ match: 'wait', fail: 'hang' as const }] } },
     };
     // This node ("api") runs every agent but `far`; node w1 (another orchestrator on the same stores) runs `far`.
     const api = await harness({ agents }, { node: 'api', skipAgents: () => new Set(['far']), steerRelayTimeoutMs: 1500 });
@@ -98,7 +98,7 @@ describe('steering across a restart', () => {
       provider: 'mock' as const,
       mock: {
         gate_dir: gateDir,
-        rules: [
+        replies: [
           { match: 'block', fail: 'hang' as const },
           { match: 'task', gate: 'task', reply: 'got: {{message}}' },
         ],

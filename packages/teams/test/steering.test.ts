@@ -14,7 +14,7 @@ afterEach(closeAll);
 describe('steering a run', () => {
   it('pause holds a run at its checkpoint; inject adds to its input; resume lets it go', async () => {
     const log = recordingInvoker(invokeAgent);
-    const h = await harness({ agents: { busy: { provider: 'mock', mock: { rules: [{ match: 'block', fail: 'hang' }], reply: 'got: {{message}}' } } } }, { invoke: log.invoke });
+    const h = await harness({ agents: { busy: { provider: 'mock', mock: { replies: [{ match: 'block', fail: 'hang' }], reply: 'got: {{message}}' } } } }, { invoke: log.invoke });
     const blocker = await h.orchestrator.submit({ message: '@busy block', senderId: 'u1' });
     const second = await h.orchestrator.submit({ message: '@busy the real task', senderId: 'u2' });
     const blockerRun = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === blocker.conversationId));
@@ -44,7 +44,7 @@ describe('steering a run', () => {
     const log = recordingInvoker(invokeAgent);
     const gate = gates();
     const h = await harness(
-      { agents: { mull: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'do X', gate: 'mull', reply: 'answer to: {{message}} (turn {{turn}})' }] } } } },
+      { agents: { mull: { provider: 'mock', mock: { gate_dir: gate.dir, replies: [{ match: 'do X', gate: 'mull', reply: 'answer to: {{message}} (turn {{turn}})' }] } } } },
       { invoke: log.invoke },
     );
     const sent = await h.orchestrator.submit({ message: '@mull do X', senderId: 'u1' });
@@ -65,7 +65,10 @@ describe('steering a run', () => {
   it('a paused run does not post its answer: the mock run waits at its next step, and a turn that ended while paused is held until resume', async () => {
     const log = recordingInvoker(invokeAgent);
     const gate = gates();
-    const h = await harness({ agents: { slow: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'the task', gate: 'slow', reply: 'done: {{message}}' }] } } } }, { invoke: log.invoke });
+    const h = await harness(
+      { agents: { slow: { provider: 'mock', mock: { gate_dir: gate.dir, replies: [{ match: 'the task', gate: 'slow', reply: 'done: {{message}}' }] } } } },
+      { invoke: log.invoke },
+    );
     const sent = await h.orchestrator.submit({ message: '@slow the task', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     // Paused while the turn is under way (held at its gate), not before it began.
@@ -82,7 +85,7 @@ describe('steering a run', () => {
   });
 
   it('honours the per-agent allowlist and refuses to steer finished runs', async () => {
-    const h = await harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { rules: [{ match: 'wait', fail: 'hang' }] } } } });
+    const h = await harness({ agents: { strict: { provider: 'mock', steering: ['cancel'], mock: { replies: [{ match: 'wait', fail: 'hang' }] } } } });
     const sent = await h.orchestrator.submit({ message: '@strict wait', senderId: 'u1' });
     const run = await waitFor(() => h.orchestrator.status().running.find((r) => r.conversationId === sent.conversationId));
     const refused = await h.facets.steering.steer(run.runId, 'inject', { text: 'hi' });
@@ -115,7 +118,7 @@ describe('steering an HTTP agent inside one invocation', () => {
     try {
       const h = await harness({
         custom_providers: { local: { runtime: 'openai', base_url: `${model.url}/v1`, api_key: 'sk-test', model: 'm' } },
-        agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { gate_dir: gate.dir, rules: [{ match: 'look it up', gate: 'helper', reply: 'found it' }] } } },
+        agents: { thinker: { provider: 'custom:local' }, helper: { provider: 'mock', mock: { gate_dir: gate.dir, replies: [{ match: 'look it up', gate: 'helper', reply: 'found it' }] } } },
       });
       h.stores.events.subscribe((e) => {
         if (e.type === 'run.started' && e.agentId === 'helper') steerNow();

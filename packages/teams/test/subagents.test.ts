@@ -27,7 +27,7 @@ const recursive: Settings = {
     root: {
       provider: 'mock',
       mock: {
-        rules: [
+        replies: [
           {
             match: 'build',
             spawn: [
@@ -39,8 +39,8 @@ const recursive: Settings = {
         ],
       },
     },
-    mid: { provider: 'mock', mock: { rules: [{ match: 'part', spawn: [{ agent: 'leaf', task: 'detail of {{message}}' }], reply: 'mid({{spawn_results}})' }] } },
-    leaf: { provider: 'mock', mock: { rules: [{ match: 'detail', spawn: [{ agent: 'probe', task: 'go deeper' }], reply: 'leaf[{{spawn_results}}]' }] } },
+    mid: { provider: 'mock', mock: { replies: [{ match: 'part', spawn: [{ agent: 'leaf', task: 'detail of {{message}}' }], reply: 'mid({{spawn_results}})' }] } },
+    leaf: { provider: 'mock', mock: { replies: [{ match: 'detail', spawn: [{ agent: 'probe', task: 'go deeper' }], reply: 'leaf[{{spawn_results}}]' }] } },
     probe: { provider: 'mock', mock: { reply: 'probe ran' } },
   },
   limits: { max_depth: 2 },
@@ -106,7 +106,7 @@ describe('recursive sub-agents', () => {
         root: {
           provider: 'mock',
           mock: {
-            rules: [
+            replies: [
               {
                 match: 'go',
                 spawn: [
@@ -145,7 +145,7 @@ describe('recursive sub-agents', () => {
             provider: 'mock',
             mock: {
               usage: { cost_usd: 0 },
-              rules: [
+              replies: [
                 {
                   match: 'go',
                   spawn: [
@@ -168,7 +168,7 @@ describe('recursive sub-agents', () => {
     await waitForCompletion(h, sent.conversationId);
     expect(log.calls.filter((c) => c.agentId === 'costly')).toHaveLength(2);
     const [rejected] = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['subagent.rejected'] });
-    expect(rejected?.data).toMatchObject({ code: 'BUDGET_EXCEEDED', rule: 'conversation_usd', limit: 0.05 });
+    expect(rejected?.data).toMatchObject({ code: 'BUDGET_EXCEEDED', limitName: 'conversation_usd', limit: 0.05 });
     expect(rejected?.data.actual).toBeCloseTo(0.06);
     const root = (await h.facets.views.tree(sent.conversationId)).roots[0]!;
     expect((await h.stores.runs.getRun(root.runId))!.output).toContain('[spawn_agent BUDGET_EXCEEDED] budget exhausted');
@@ -178,8 +178,8 @@ describe('recursive sub-agents', () => {
   it('a budget shared by the tree stops a running child when a sibling pushes the tree past it', async () => {
     const h = await harness({
       agents: {
-        root: { provider: 'mock', mock: { rules: [{ match: 'wait', fail: 'hang' }] } },
-        slow: { provider: 'mock', mock: { rules: [{ match: 'forever', fail: 'hang' }] } },
+        root: { provider: 'mock', mock: { replies: [{ match: 'wait', fail: 'hang' }] } },
+        slow: { provider: 'mock', mock: { replies: [{ match: 'forever', fail: 'hang' }] } },
         costly: { provider: 'mock', mock: { reply: 'spent', usage: { cost_usd: 0.06 } } },
       },
       budgets: { conversation_usd: 0.05 },
@@ -192,7 +192,7 @@ describe('recursive sub-agents', () => {
     expect(costly).toMatchObject({ ok: true, text: 'spent' });
     await expect(slow).resolves.toMatchObject({ ok: false, code: 'BUDGET_EXCEEDED' });
     const exceeded = await eventsOf(h.stores, { conversationId: sent.conversationId, types: ['budget.exceeded'] });
-    expect(exceeded[0]?.data).toMatchObject({ rule: 'conversation_usd', action: 'stop-subagents' });
+    expect(exceeded[0]?.data).toMatchObject({ limitName: 'conversation_usd', action: 'stop-subagents' });
     expect(h.orchestrator.status().running.map((r) => r.agentId)).toEqual(['root']);
     await h.facets.conversations.cancelRun(rootRun.runId);
     await waitForCompletion(h, sent.conversationId);
@@ -204,7 +204,7 @@ describe('recursive sub-agents', () => {
         boss: {
           provider: 'mock',
           mock: {
-            rules: [
+            replies: [
               {
                 match: 'plan',
                 spawn: [
@@ -233,7 +233,7 @@ describe('recursive sub-agents', () => {
   it('the library API: SubAgentSession.invoke under a running parent', async () => {
     const h = await harness({
       agents: {
-        host: { provider: 'mock', mock: { rules: [{ match: 'hold', fail: 'hang' }] } },
+        host: { provider: 'mock', mock: { replies: [{ match: 'hold', fail: 'hang' }] } },
         memo: { provider: 'mock', mock: { reply: 'call {{turn}} after "{{previous}}"' } },
       },
     });

@@ -428,7 +428,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'run.cancelled':
       return withRunSettled(state, event);
     case 'run.rejected':
-      return activity(state, ts, `${at(agent)} rejected${event.data.rule ? ` (${event.data.rule})` : ''}`, 'warn');
+      return activity(state, ts, `${at(agent)} rejected${event.data.limitName ? ` (${event.data.limitName})` : ''}`, 'warn');
     case 'run.steered': {
       const { command, accepted } = event.data;
       if (conv && run && accepted && (command === 'pause' || command === 'resume')) {
@@ -460,7 +460,7 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     case 'budget.exceeded':
       return activity(state, ts, `${event.type === 'guard.rejected' ? 'guard' : 'budget'}: ${event.data.message}`, 'warn');
     case 'budget.warning':
-      return activity(state, ts, `budget ${event.data.rule} at ${Math.round(event.data.fraction * 100)}%`, 'warn');
+      return activity(state, ts, `budget ${event.data.limitName} at ${Math.round(event.data.fraction * 100)}%`, 'warn');
     case 'queue.retry':
       return activity(state, ts, `retry ${event.data.attempts}/${event.data.maxAttempts} (${event.data.failure}): ${event.data.error}`, 'warn');
     case 'queue.dead':

@@ -17,7 +17,7 @@ export function startTeamDaemon(): Promise<TestDaemon> {
       models: { provider: 'mock' },
       channels: { enabled: [] },
       agents: {
-        coder: { name: 'Coder', provider: 'mock', mock: { rules: [{ match: 'build', latency_ms: 800, reply: 'Built it. [@reviewer: please review the build]' }] } },
+        coder: { name: 'Coder', provider: 'mock', mock: { replies: [{ match: 'build', latency_ms: 800, reply: 'Built it. [@reviewer: please review the build]' }] } },
         reviewer: { name: 'Reviewer', provider: 'mock', mock: { latency_ms: 800, reply: 'Reviewed: looks good.' } },
       },
       teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },

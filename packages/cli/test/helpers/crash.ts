@@ -49,7 +49,7 @@ export const CRASH_TEAM = {
   agents: {
     coder: {
       provider: 'mock',
-      mock: { latency_ms: 40, reply: 'Coded it.', rules: [{ match: 'please build', latency_ms: 60, reply: 'Built it. [@reviewer: please review the build]' }] },
+      mock: { latency_ms: 40, reply: 'Coded it.', replies: [{ match: 'please build', latency_ms: 60, reply: 'Built it. [@reviewer: please review the build]' }] },
     },
     reviewer: { provider: 'mock', mock: { latency_ms: 30, reply: 'Reviewed: looks good.' } },
   },

@@ -14,7 +14,7 @@ import { EVENT_TYPES, type EventType } from './event-types.ts';
 import { ApprovalSchema } from './approvals.ts';
 import { MemoryRecordSchema } from './memory.ts';
 import { QUOTA_STATUSES } from './quotas.ts';
-import { MERGE_METHODS, MERGED_BY } from './git-tasks.ts';
+import { MERGE_METHODS, MERGED_BY, storedMergedBy } from './git-tasks.ts';
 
 export { EVENT_TYPES, type EventType };
 
@@ -44,8 +44,8 @@ const RunEndedSchema = z.object({
   reason: OptionalStr,
   /** completed: the run was answered together with this one. */
   mergedInto: OptionalStr,
-  /** rejected: the guard rule that refused it. */
-  rule: OptionalStr,
+  /** rejected: the limit that refused it (`max_hops`, `conversation_usd`…; stored before as `rule`). */
+  limitName: OptionalStr,
 });
 
 /** A run that was created rejected (`createRunWithEvent`) or refused before it ran (`finishRun`). */
@@ -56,7 +56,8 @@ const RunRejectedSchema = z.object({
   inputTokens: OptionalInt,
   outputTokens: OptionalInt,
   costUsd: OptionalNum,
-  rule: OptionalStr,
+  /** The limit that refused it (stored before as `rule`). */
+  limitName: OptionalStr,
 });
 
 const progressTurn = { turn: Int };
@@ -105,9 +106,12 @@ const RunProgressSchema = z.discriminatedUnion('type', [
     ...progressTurn,
   }),
 ]);
-/** A guard or budget refused something: the rule, the limit and the value that crossed it. */
+/**
+ * A guard or budget refused something: which limit (`limitName`: `max_hops`, `conversation_usd`…;
+ * stored before as `rule`), its value and the value that crossed it.
+ */
 const LimitSchema = z.object({
-  rule: Str,
+  limitName: Str,
   message: Str,
   limit: OptionalNum,
   actual: OptionalNum,
@@ -158,13 +162,13 @@ export const EVENT_PAYLOADS = {
     depth: Int,
     maxDepth: Int,
     parentRunId: Str,
-    rule: OptionalStr,
+    limitName: OptionalStr,
     limit: OptionalNum,
     actual: OptionalNum,
   }),
   'subagent.reused': z.object({ name: Str, session: Str, turn: Int, parentRunId: Str }),
   'guard.rejected': LimitSchema,
-  'budget.warning': z.object({ rule: Str, used: Num, limit: Num, fraction: Num }),
+  'budget.warning': z.object({ limitName: Str, used: Num, limit: Num, fraction: Num }),
   'budget.exceeded': LimitSchema,
   'conversation.started': z.object({
     channel: Str,
@@ -379,3 +383,29 @@ export interface EventTreeInput {
 
 /** What a producer hands to the event log: the type decides the shape of `data`. */
 export type EventInput = { [T in EventType]: EventTreeInput & { type: T; data: EventPayloadInput<T> } }[EventType];
+
+/** The event types whose data names the limit a guard or budget enforced (`limitName`, stored before as `rule`). */
+const LIMIT_NAMED: ReadonlySet<string> = new Set<EventType>([
+  'run.completed',
+  'run.failed',
+  'run.cancelled',
+  'run.rejected',
+  'subagent.rejected',
+  'guard.rejected',
+  'budget.warning',
+  'budget.exceeded',
+]);
+
+/**
+ * A stored event's data in today's names (both event logs read every row through it): earlier
+ * versions wrote the limit a guard or budget enforced as `rule` (now `limitName`) and an
+ * auto-merge's `task.merged` as `by: 'rule'` (now `'auto_merge'`). The one reader of those spellings.
+ */
+export function storedEventData(type: string, data: unknown): unknown {
+  if (data === null || typeof data !== 'object') return data;
+  const stored = data as Record<string, unknown>;
+  if (type === 'task.merged' && stored['by'] !== undefined) return { ...stored, by: storedMergedBy(stored['by']) };
+  if (!LIMIT_NAMED.has(type) || !Object.hasOwn(stored, 'rule')) return data;
+  const { rule, ...rest } = stored;
+  return rest['limitName'] === undefined && rule !== undefined ? { ...rest, limitName: rule } : rest;
+}

@@ -138,8 +138,9 @@ const UsageSchema = z.looseObject({
   cost_usd: nonNegative.optional(),
 });
 
-export const MockRuleSchema = z.looseObject({
-  /** Substring of the incoming message that selects this rule. */
+/** One scripted reply of the mock: the first whose `match` the prompt holds answers it (its reply, progress, actions or failure). */
+export const MockReplySchema = z.looseObject({
+  /** Substring of the incoming message (or `/regex/flags`) that selects this reply. */
   match: Str,
   reply: OptionalStr,
   fail: z.enum(MOCK_FAILURES).optional(),
@@ -186,7 +187,7 @@ export const MockRuleSchema = z.looseObject({
     )
     .optional(),
   spawn: z.array(z.looseObject({ agent: Str, task: Str, session: OptionalStr })).optional(),
-  /** What the rule does before it replies, in order (docs/kinds.md, "The mock's actions"); the runtime checks them again when the rule runs. */
+  /** What it does before it replies, in order (docs/kinds.md, "The mock's actions"); the runtime checks them again when it runs. */
   actions: z
     .array(
       z.union([
@@ -207,13 +208,18 @@ export const MockRuleSchema = z.looseObject({
 export const MockScriptSchema = z.looseObject({
   /** Which account the mock says it spends: agents with the same one share quota holds. */
   account: OptionalStr,
-  /** The directory of the rules' gate files; default `<TINYAGI_HOME>/mock-gates`. */
+  /** The directory of the replies' gate files; default `<TINYAGI_HOME>/mock-gates`. */
   gate_dir: OptionalStr,
   latency_ms: nonNegative.optional(),
   reply: OptionalStr,
   usage: UsageSchema.optional(),
-  rules: z.array(MockRuleSchema).optional(),
+  replies: z.array(MockReplySchema).optional(),
+  /** Deprecated: the old name of `replies`, read when `replies` is absent (core's invoker/runtimes/mock.ts). */
+  rules: z.array(MockReplySchema).optional(),
 });
+
+/** @deprecated The old name of `MockReplySchema`. */
+export const MockRuleSchema = MockReplySchema;
 
 /** An executable: a plain name found on PATH (`gemini`) or an absolute path; never a shell string. */
 export const EXECUTABLE_PATTERN = /^(?:[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}|\/[^\n]{1,4095})$/;

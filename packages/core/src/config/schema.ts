@@ -19,7 +19,7 @@ import {
   type BudgetsSettingsSchema,
   type CustomProviderSettingsSchema,
   type LimitsSettingsSchema,
-  type MockRuleSchema,
+  type MockReplySchema,
   type MockScriptSchema,
   type ProviderNameSchema,
   SettingsFileSchema,
@@ -44,7 +44,7 @@ export {
   MODEL_NAME_PATTERN,
   ModelNameSchema,
   ProviderNameSchema,
-  MockRuleSchema,
+  MockReplySchema,
   MockScriptSchema,
   LimitsSettingsSchema as LimitsSchema,
   BudgetsSettingsSchema as BudgetsSchema,
@@ -67,7 +67,7 @@ export type CustomProviderSettings = z.infer<typeof CustomProviderSettingsSchema
 export type LimitsSettings = z.infer<typeof LimitsSettingsSchema>;
 export type BudgetSettings = z.infer<typeof BudgetsSettingsSchema>;
 export type MockScript = z.infer<typeof MockScriptSchema>;
-export type MockRule = z.infer<typeof MockRuleSchema>;
+export type MockReply = z.infer<typeof MockReplySchema>;
 export type ProviderName = z.infer<typeof ProviderNameSchema>;
 export type ServerSettings = NonNullable<Settings['server']>;
 export type QueueSettings = NonNullable<Settings['queue']>;

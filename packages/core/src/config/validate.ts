@@ -66,7 +66,7 @@ export function protoKeyIssues(value: unknown, path: PropertyKey[] = []): Settin
   );
 }
 
-/** Deeper than any real settings file (agents.<id>.mock.rules[0].spawn[0] is 7 levels). */
+/** Deeper than any real settings file (agents.<id>.mock.replies[0].spawn[0] is 7 levels). */
 export const MAX_SETTINGS_DEPTH = 64;
 
 /**

@@ -19,6 +19,7 @@ import { basename, dirname, join } from 'node:path';
 import { TinyError, errorMessage, isTinyError } from '../errors.ts';
 import { stripEnvOverrides } from './env.ts';
 import { migrateRuntimeNames } from './runtime-names.ts';
+import { migrateMockReplies } from './mock-replies.ts';
 import { parseSettingsText, readSettingsText } from './load.ts';
 import { withLock, type HeldLock, type LockOptions } from './lock.ts';
 import { formatSettingsPath, getPath } from './object-path.ts';
@@ -129,8 +130,8 @@ export function prepareSettingsWrite(target: string, settings: Settings, readSto
     return cached.value;
   };
   assertNoNewMasks(target, settings, stored);
-  // Old runtime names are rewritten by every write, never on read (./runtime-names.ts).
-  const persisted = stripEnvOverrides(migrateRuntimeNames(settings), stored, env);
+  // Old runtime names and the mock's old key are rewritten by every write, never on read (./runtime-names.ts, ./mock-replies.ts).
+  const persisted = stripEnvOverrides(migrateMockReplies(migrateRuntimeNames(settings)), stored, env);
   const text = `${JSON.stringify(persisted, null, 2)}\n`;
   if (Buffer.byteLength(text) > MAX_SETTINGS_BYTES) {
     throw settingsChangeRefusedError(target, [

@@ -2,7 +2,7 @@ import type { EventInput, EventOf, EventType, TinyEvent } from './types.ts';
 import type { EventRow as SchemaEventRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 import { maskToolInput } from '../approvals/mask.ts';
-import { storedMergedBy } from '@tinyagi/client/contract';
+import { storedEventData } from '@tinyagi/client/contract';
 
 /**
  * The event log: a typed in-process bus whose every event is also a row in `events`. The type
@@ -150,13 +150,7 @@ export function rowToEvent(row: EventRow): TinyEvent {
     parentRunId: row.parent_run_id,
     depth: row.depth,
     agentId: row.agent_id,
-    data: row.type === 'task.merged' ? mergedInTodaysNames(data) : data,
+    // In today's names: a stored event of an earlier version may spell a field as it was then.
+    data: storedEventData(row.type, data),
   } as TinyEvent;
-}
-
-/** A `task.merged` event's data as read: an auto-merge an older version stored as `by: 'rule'` reads as `by: 'auto_merge'`. */
-function mergedInTodaysNames(data: unknown): unknown {
-  const merged = data as { by?: unknown } | null;
-  if (merged === null || typeof merged !== 'object' || merged.by === undefined) return data;
-  return { ...merged, by: storedMergedBy(merged.by) };
 }

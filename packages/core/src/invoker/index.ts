@@ -42,7 +42,7 @@ export {
   DEFAULT_MOCK_REPLY,
   MOCK_RATE_LIMIT_RETRY_MS,
   type MockScriptSpec,
-  type MockRuleSpec,
+  type MockReplySpec,
   type MockSpawnSpec,
   type MockUsageSpec,
   type MockFailure,

@@ -5,7 +5,7 @@
  * conversation (outstanding work cancelled).
  */
 import { checkBudgets, type SpendSnapshot } from './budgets.ts';
-import { scaled, type ConversationUsage, type GuardRejection, type GuardSettings } from './rules.ts';
+import { scaled, type ConversationUsage, type GuardRejection, type GuardSettings } from './limits.ts';
 
 export interface GuardedDelivery {
   kind: 'mention' | 'chatroom';
@@ -43,20 +43,20 @@ export function guardDeliveries<T extends GuardedDelivery>(
   for (const delivery of deliveries) {
     const reject = (rejection: GuardRejection) => verdict.rejected.push({ delivery, rejection });
     if (ageS >= timeoutS) {
-      reject({ rule: 'conversation_timeout', limit: timeoutS, actual: Math.round(ageS), message: `the conversation has run for ${Math.round(ageS)} s, its limit is ${timeoutS} s` });
+      reject({ limitName: 'conversation_timeout', limit: timeoutS, actual: Math.round(ageS), message: `the conversation has run for ${Math.round(ageS)} s, its limit is ${timeoutS} s` });
       continue;
     }
     if (delivery.kind === 'mention' && ++mentions > settings.limits.max_fanout) {
-      reject({ rule: 'max_fanout', limit: settings.limits.max_fanout, actual: mentions, message: `one reply may hand work to at most ${settings.limits.max_fanout} teammates` });
+      reject({ limitName: 'max_fanout', limit: settings.limits.max_fanout, actual: mentions, message: `one reply may hand work to at most ${settings.limits.max_fanout} teammates` });
       continue;
     }
     if (delivery.hop > maxHops) {
-      reject({ rule: 'max_hops', limit: maxHops, actual: delivery.hop, message: `the handoff chain reached ${maxHops} hops` });
+      reject({ limitName: 'max_hops', limit: maxHops, actual: delivery.hop, message: `the handoff chain reached ${maxHops} hops` });
       continue;
     }
     if (delivery.kind === 'mention' && delivery.pingPongCount > settings.limits.ping_pong_max) {
       reject({
-        rule: 'ping_pong',
+        limitName: 'ping_pong',
         limit: settings.limits.ping_pong_max,
         actual: delivery.pingPongCount,
         message: `two agents have passed the work back and forth ${settings.limits.ping_pong_max} times without new input from you`,
@@ -65,7 +65,7 @@ export function guardDeliveries<T extends GuardedDelivery>(
     }
     const messages = c.messageCount + verdict.accepted.length + 1;
     if (messages > maxMessages) {
-      reject({ rule: 'max_messages', limit: maxMessages, actual: messages, message: `the conversation reached ${maxMessages} agent messages` });
+      reject({ limitName: 'max_messages', limit: maxMessages, actual: messages, message: `the conversation reached ${maxMessages} agent messages` });
       continue;
     }
     verdict.accepted.push(delivery);

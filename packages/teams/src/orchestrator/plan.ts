@@ -12,7 +12,7 @@
 import { TERMINAL_RUN_STATUSES, type ConversationRecord, type QueueMessage, type RunRecord, type Settings } from '@tinyagi/core';
 import { agentDefaults, effectiveBudgets, ownEntry, sessionKeyFor, type EffectiveBudgets } from '../core-internal.ts';
 import { checkBudgets, startOfUtcDay, type SpendSnapshot } from '../guards/budgets.ts';
-import type { GuardRejection } from '../guards/rules.ts';
+import type { GuardRejection } from '../guards/limits.ts';
 
 /** One claimed message with the run that answers it. */
 export interface BatchPair {
@@ -98,7 +98,7 @@ export function planBatch(input: PlanInput): BatchPlan {
   if (conversation.status !== 'active') return { action: 'cancel', runs, error: `the conversation was ${conversation.status}` };
   const rejection = checkBudgets(input.budgets ?? budgetsFor(settings, conversation, agentId), { conversation, ...input.spend });
   if (rejection) {
-    const stopConversation = rejection.rule === 'conversation_usd' || rejection.rule === 'conversation_tokens';
+    const stopConversation = rejection.limitName === 'conversation_usd' || rejection.limitName === 'conversation_tokens';
     return { action: 'reject', runs, rejection, stopConversation, primaryRunId: primary.run.id };
   }
   const agent = agentDefaults(ownEntry(settings.agents, agentId) ?? {}, settings);

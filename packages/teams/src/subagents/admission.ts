@@ -7,7 +7,7 @@
  * under is min(the cap its parent inherited, the child agent's own effective max_depth), so a
  * subtree can only tighten the recursion limit, never loosen it.
  */
-import { formatUsd, scaled } from '../guards/rules.ts';
+import { formatUsd, scaled } from '../guards/limits.ts';
 
 export type SpawnRefusalCode = 'DEPTH_LIMIT' | 'CHILD_LIMIT' | 'CONCURRENCY_LIMIT' | 'SPAWN_LIMIT' | 'BUDGET_EXCEEDED' | 'TIMEOUT';
 
@@ -38,12 +38,12 @@ export interface AdmissionSnapshot {
 
 export type Admission =
   | { ok: true; depth: number; maxDepth: number }
-  | { ok: false; code: SpawnRefusalCode; rule: string; limit: number; actual: number; depth: number; maxDepth: number; message: string };
+  | { ok: false; code: SpawnRefusalCode; limitName: string; limit: number; actual: number; depth: number; maxDepth: number; message: string };
 
 export function admitSpawn(s: AdmissionSnapshot): Admission {
   const depth = s.parentDepth + 1;
   const maxDepth = Math.min(s.parentMaxDepth, s.childMaxDepth);
-  const refuse = (code: SpawnRefusalCode, rule: string, limit: number, actual: number, message: string): Admission => ({ ok: false, code, rule, limit, actual, depth, maxDepth, message });
+  const refuse = (code: SpawnRefusalCode, limitName: string, limit: number, actual: number, message: string): Admission => ({ ok: false, code, limitName, limit, actual, depth, maxDepth, message });
 
   if (depth > maxDepth) {
     return refuse(

@@ -56,7 +56,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   const conversation = await runs.mustGetConversation(parent.conversationId);
   const base = { conversationId: parent.conversationId, parentRunId: parent.id, agentId, teamId: parent.teamId, channel: parent.channel, cause: 'spawn' as const, input: input.task };
 
-  const refuse = async (code: SpawnFailureCode, message: string, extra: { depth: number; maxDepth: number; rule?: string; limit?: number; actual?: number }): Promise<SpawnResult> => {
+  const refuse = async (code: SpawnFailureCode, message: string, extra: { depth: number; maxDepth: number; limitName?: string; limit?: number; actual?: number }): Promise<SpawnResult> => {
     const runId = newId('run');
     await ctx.stores.transaction(function* refuseSpawn(tx) {
       const run = yield* createRunWithEvent(ctx, tx, { ...base, id: runId, depth: extra.depth, maxDepth: extra.maxDepth, status: 'rejected', error: message });
@@ -64,7 +64,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
         tx.stores.events.append({
           type: 'subagent.rejected',
           ...treeFields(run),
-          data: { name: agentId, code, message, depth: extra.depth, maxDepth: extra.maxDepth, parentRunId: parent.id, rule: extra.rule, limit: extra.limit, actual: extra.actual },
+          data: { name: agentId, code, message, depth: extra.depth, maxDepth: extra.maxDepth, parentRunId: parent.id, limitName: extra.limitName, limit: extra.limit, actual: extra.actual },
         }),
       );
     });
@@ -103,7 +103,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
     budgets,
   });
   if (!admission.ok) {
-    return refuse(admission.code, admission.message, { depth: admission.depth, maxDepth: admission.maxDepth, rule: admission.rule, limit: admission.limit, actual: admission.actual });
+    return refuse(admission.code, admission.message, { depth: admission.depth, maxDepth: admission.maxDepth, limitName: admission.limitName, limit: admission.limit, actual: admission.actual });
   }
 
   const sessionKey = input.session ? subagentSessionKey(conversation.id, input.session) : undefined;
@@ -227,7 +227,7 @@ export async function enforceTreeBudget(ctx: Ctx, conversationId: string): Promi
     type: 'budget.exceeded',
     conversationId,
     agentId: conversation.rootAgentId,
-    data: { rule: exceeded.rule, limit: exceeded.limit, actual: exceeded.actual, message: exceeded.message, action: 'stop-subagents', runs: victims.map((v) => v.runId) },
+    data: { limitName: exceeded.limitName, limit: exceeded.limit, actual: exceeded.actual, message: exceeded.message, action: 'stop-subagents', runs: victims.map((v) => v.runId) },
   });
   for (const victim of victims) victim.controller.abort('budget');
 }

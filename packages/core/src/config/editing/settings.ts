@@ -2,16 +2,18 @@
 import { deepMergeSettings } from '../merge.ts';
 import type { Settings } from '../schema.ts';
 import { renameOldKeysInPatch } from '../runtime-names.ts';
+import { renameMockRulesInPatch } from '../mock-replies.ts';
 import { stripUnchangedMasks } from '../secrets.ts';
 
 type JsonObject = Record<string, unknown>;
 
 /**
  * Masks echoed back from a read keep the stored secret; a mask that would remain is refused on
- * write. A custom provider's old key in the patch sets its `runtime` (runtime-names.ts).
+ * write. A custom provider's old key in the patch sets its `runtime` (runtime-names.ts), an
+ * agent's `mock.rules` its `mock.replies` (mock-replies.ts).
  */
 export function patchSettings(settings: Settings, patch: JsonObject): Settings {
-  return deepMergeSettings(settings, stripUnchangedMasks(renameOldKeysInPatch(patch), settings)) as Settings;
+  return deepMergeSettings(settings, stripUnchangedMasks(renameMockRulesInPatch(renameOldKeysInPatch(patch)), settings)) as Settings;
 }
 
 export interface ChannelsChange {

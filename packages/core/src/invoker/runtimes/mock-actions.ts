@@ -1,7 +1,7 @@
 /**
- * The mock runtime's scripted actions (a rule's `actions`, docs/kinds.md "The mock's actions"):
- * what a coding agent does in its working directory, without a model, so a person can try tasks
- * and approvals. In the order written:
+ * The mock runtime's scripted actions (a scripted reply's `actions`, docs/kinds.md "The mock's
+ * actions"): what a coding agent does in its working directory, without a model, so a person can
+ * try tasks and approvals. In the order written:
  * - `{ write: { path, content } }`: writes a file relative to the run's working directory (a
  *   task's worktree); a path that leads outside it (`..`, absolute, through a symbolic link) is
  *   refused;
@@ -49,11 +49,11 @@ function invalid(where: string, message: string): InvokeError {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const nonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 
-/** A rule's `actions` as written in the settings, checked: the parsed list, or a permanent CONFIG_INVALID error naming the action. */
-export function parseMockActions(raw: unknown, rule = 'rule'): MockActionSpec[] {
+/** A scripted reply's `actions` as written in the settings, checked: the parsed list, or a permanent CONFIG_INVALID error naming the action. */
+export function parseMockActions(raw: unknown, owner = 'reply'): MockActionSpec[] {
   if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw invalid(`${rule}'s actions`, 'must be a list of actions.');
-  return raw.map((action, i) => parseAction(action, `${rule}'s action ${i + 1}`));
+  if (!Array.isArray(raw)) throw invalid(`${owner}'s actions`, 'must be a list of actions.');
+  return raw.map((action, i) => parseAction(action, `${owner}'s action ${i + 1}`));
 }
 
 function parseAction(action: unknown, where: string): MockActionSpec {

@@ -1,5 +1,5 @@
 /**
- * The mock runtime's gates: a rule with `gate: "<name>"` holds its run until the file
+ * The mock runtime's gates: a scripted reply with `gate: "<name>"` holds its run until the file
  * `<gate dir>/<name>` exists. Whoever drives the run (a test, in this process or another) creates
  * the file to release it; the run watches the directory instead of polling it. The directory is
  * the script's `gate_dir`, else `<TINYAGI_HOME>/mock-gates`, so each daemon has its own.

@@ -18,7 +18,7 @@ export interface MockSpawnSpec {
 export type MockFailure = 'retryable' | 'permanent' | 'rate_limited' | 'crash' | 'hang';
 
 /**
- * A step the rule reports before its delay: a tool it "uses" (with the call's id, kind and title
+ * A step a reply reports before its delay: a tool it "uses" (with the call's id, kind and title
  * when given), a tool's result (`tool_result`: the tool's name, matched to its call by `id`), the
  * agent's plan, one model call's usage, a status line or a piece of text (streamed as the agent
  * writes it); `after_ms` waits that long before the step (a long run).
@@ -36,7 +36,7 @@ export type MockProgressSpec = (
 /** The contract's TOOL_ACTIVITY_KINDS (spelled here: the invoker does not import the client contract). */
 export type MockToolKind = 'command' | 'file_edit' | 'file_read' | 'search' | 'web' | 'mcp' | 'agent' | 'other';
 
-/** A scripted rate-limit or quota report (`InvokeRequest.onQuota`), sent before the rule's delay. */
+/** A scripted rate-limit or quota report (`InvokeRequest.onQuota`), sent before the reply's delay. */
 export interface MockQuotaSpec {
   status: 'ok' | 'warning' | 'exhausted';
   /** The reset this long after the report. */
@@ -45,7 +45,8 @@ export interface MockQuotaSpec {
   message?: string;
 }
 
-export interface MockRuleSpec {
+/** One scripted reply (`mock.replies[]`): the first whose `match` the prompt holds answers the turn. */
+export interface MockReplySpec {
   match: string;
   quota?: MockQuotaSpec;
   progress?: MockProgressSpec[];
@@ -59,9 +60,9 @@ export interface MockRuleSpec {
   latency_ms?: number;
   spawn?: MockSpawnSpec[];
   /**
-   * What the rule does before it replies (after its gate and delay, before its sub-agents), in
-   * order: write a file, run a command, commit, update the task, ask an approval (mock-actions.ts).
-   * Checked when the rule runs: a malformed action fails the run (CONFIG_INVALID).
+   * What it does before it replies (after its gate and delay, before its sub-agents), in order:
+   * write a file, run a command, commit, update the task, ask an approval (mock-actions.ts).
+   * Checked when it runs: a malformed action fails the run (CONFIG_INVALID).
    */
   actions?: unknown[];
   usage?: MockUsageSpec;
@@ -70,10 +71,10 @@ export interface MockRuleSpec {
 export interface MockScriptSpec {
   /** Which account the mock says it spends (quotas/account.ts); agents with the same one share quota holds. */
   account?: string;
-  /** Where the rules' gate files are looked for; default `<TINYAGI_HOME>/mock-gates`. */
+  /** Where the replies' gate files are looked for; default `<TINYAGI_HOME>/mock-gates`. */
   gate_dir?: string;
   latency_ms?: number;
   reply?: string;
   usage?: MockUsageSpec;
-  rules?: MockRuleSpec[];
+  replies?: MockReplySpec[];
 }

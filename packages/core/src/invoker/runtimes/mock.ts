@@ -1,13 +1,14 @@
 /**
  * The built-in deterministic provider, for demos, tests and fresh installs without an agent CLI.
- * A script (the agent's `mock` setting) picks a rule by matching the prompt (case-insensitive
- * substring, or `/regex/flags`; the first match wins) and replies from a template, optionally
- * after reporting scripted progress (tool use, status lines, as an agent CLI streams them), after
- * its gate is released (mock-gate.ts) and a delay, after spawning sub-agents, or by failing in a
- * chosen way, or after its scripted actions (mock-actions.ts: write a file, run a command, commit,
- * update its task, ask an approval, as a coding agent's tools do). It never calls a model, and its default reply says so. Its steps (after the delay, before each sub-agent call)
- * are steering checkpoints (`req.checkpoint`): a paused run waits there, and operator input
- * joins `{{message}}` like a user message added to the turn.
+ * A script (the agent's `mock` setting) picks one of its replies by matching the prompt
+ * (case-insensitive substring, or `/regex/flags`; the first match wins) and replies from a
+ * template, optionally after reporting scripted progress (tool use, status lines, as an agent CLI
+ * streams them), after its gate is released (mock-gate.ts) and a delay, after spawning
+ * sub-agents, or by failing in a chosen way, or after its scripted actions (mock-actions.ts:
+ * write a file, run a command, commit, update its task, ask an approval, as a coding agent's
+ * tools do). It never calls a model, and its default reply says so. Its steps (after the delay,
+ * before each sub-agent call) are steering checkpoints (`req.checkpoint`): a paused run waits
+ * there, and operator input joins `{{message}}` like a user message added to the turn.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -16,13 +17,13 @@ import { emitProgress, runLimits, type InvokeProgress, type InvokeRequest, type 
 import { mockActionName, parseMockActions, runMockAction } from './mock-actions.ts';
 import { gateOpened, mockGateDir } from './mock-gate.ts';
 import type { MockActionSpec } from './mock-actions.ts';
-import type { MockProgressSpec, MockQuotaSpec, MockRuleSpec, MockScriptSpec, MockUsageSpec } from './mock-script.ts';
+import type { MockProgressSpec, MockQuotaSpec, MockReplySpec, MockScriptSpec, MockUsageSpec } from './mock-script.ts';
 import { untilAborted } from '../until-aborted.ts';
 import { expiryError, startWatchdog } from '../watchdog.ts';
 import type { RuntimeImpl } from '../runtime.ts';
 
 export type { MockActionSpec } from './mock-actions.ts';
-export type { MockFailure, MockProgressSpec, MockRuleSpec, MockScriptSpec, MockSpawnSpec, MockUsageSpec } from './mock-script.ts';
+export type { MockFailure, MockProgressSpec, MockReplySpec, MockScriptSpec, MockSpawnSpec, MockUsageSpec } from './mock-script.ts';
 
 export const DEFAULT_MOCK_REPLY = '[mock] {{agent}}: received "{{message}}"';
 /** The wait a scripted rate limit asks for. */
@@ -30,7 +31,7 @@ export const MOCK_RATE_LIMIT_RETRY_MS = 1000;
 
 export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   const script = req.target.mock ?? {};
-  const rule = script.rules?.find((r) => promptMatches(r.match, req.prompt));
+  const scripted = script.replies?.find((r) => promptMatches(r.match, req.prompt));
   const what = `mock (agent ${req.agentId})`;
   const limits = runLimits(req);
 
@@ -75,8 +76,8 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   };
 
   try {
-    if (rule?.quota) reportQuota(req, rule.quota);
-    for (const step of rule?.progress ?? []) {
+    if (scripted?.quota) reportQuota(req, scripted.quota);
+    for (const step of scripted?.progress ?? []) {
       if ((step.after_ms ?? 0) > 0) {
         await delay(step.after_ms, undefined, { signal: stop.signal });
         watchdog.touch();
@@ -84,13 +85,13 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
       emitProgress(req, mockProgress(step));
     }
     // A closed gate is silence, as a delay is: the watchdog's limits still apply.
-    if (rule?.gate !== undefined) await gateOpened(mockGateDir(script.gate_dir), rule.gate, stop.signal);
-    const latency = rule?.latency_ms ?? script.latency_ms ?? 0;
+    if (scripted?.gate !== undefined) await gateOpened(mockGateDir(script.gate_dir), scripted.gate, stop.signal);
+    const latency = scripted?.latency_ms ?? script.latency_ms ?? 0;
     if (latency > 0) await delay(latency, undefined, { signal: stop.signal });
     watchdog.touch();
     await checkpoint();
 
-    if (rule?.fail !== undefined) await failAsScripted(rule, what, guarded);
+    if (scripted?.fail !== undefined) await failAsScripted(scripted, what, guarded);
 
     const history = req.session?.history ?? [];
     const userTurns = history.filter((m) => m.role === 'user');
@@ -102,7 +103,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
     };
 
     // The actions, in order; the first that fails ends the run with its reason.
-    const actions = parseMockActions(rule?.actions, `rule "${rule?.match ?? ''}"`);
+    const actions = parseMockActions(scripted?.actions, `reply "${scripted?.match ?? ''}"`);
     for (const [i, action] of actions.entries()) {
       const name = mockActionName(action);
       const id = `mock-action-${i + 1}`;
@@ -130,7 +131,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
     }
 
     const spawnResults: string[] = [];
-    for (const [i, spawn] of (rule?.spawn ?? []).entries()) {
+    for (const [i, spawn] of (scripted?.spawn ?? []).entries()) {
       if (i > 0) await checkpoint();
       const args = { agent: spawn.agent, task: renderTemplate(spawn.task, vars), ...(spawn.session ? { session: spawn.session } : {}) };
       emitProgress(req, { type: 'tool', name: 'spawn_agent', input: args });
@@ -140,14 +141,14 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
       watchdog.touch();
     }
     vars.spawn_results = spawnResults.join('\n');
-    if ((rule?.spawn?.length ?? 0) > 0) {
+    if ((scripted?.spawn?.length ?? 0) > 0) {
       await checkpoint();
       vars.message = [req.prompt, ...steered].join('\n\n');
     }
 
-    const text = renderTemplate(rule?.reply ?? script.reply ?? DEFAULT_MOCK_REPLY, vars);
+    const text = renderTemplate(scripted?.reply ?? script.reply ?? DEFAULT_MOCK_REPLY, vars);
     emitProgress(req, { type: 'text', text });
-    return mockResult(req, text, rule?.usage ?? script.usage);
+    return mockResult(req, text, scripted?.usage ?? script.usage);
   } catch (err) {
     if (watchdog.expired) throw expiryError(watchdog.expired, limits, what);
     throw err;
@@ -156,7 +157,7 @@ export async function invokeMock(req: InvokeRequest): Promise<InvokeResult> {
   }
 }
 
-/** The rule's rate-limit state, reported as a CLI streams its account's (Claude Code's rate_limit_event). */
+/** The reply's rate-limit state, reported as a CLI streams its account's (Claude Code's rate_limit_event). */
 function reportQuota(req: InvokeRequest, quota: MockQuotaSpec): void {
   req.onQuota?.({
     status: quota.status,
@@ -166,9 +167,9 @@ function reportQuota(req: InvokeRequest, quota: MockQuotaSpec): void {
   });
 }
 
-/** The rule's scripted failure: the process killed, a run that never ends (until the watchdog ends it), or an error of the kind named. */
-async function failAsScripted(rule: MockRuleSpec, what: string, guarded: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
-  switch (rule.fail) {
+/** The reply's scripted failure: the process killed, a run that never ends (until the watchdog ends it), or an error of the kind named. */
+async function failAsScripted(scripted: MockReplySpec, what: string, guarded: <T>(work: Promise<T>) => Promise<T>): Promise<void> {
+  switch (scripted.fail) {
     case 'crash':
       process.kill(process.pid, 'SIGKILL');
       return await guarded(new Promise<never>(() => {}));
@@ -179,7 +180,7 @@ async function failAsScripted(rule: MockRuleSpec, what: string, guarded: <T>(wor
     case 'permanent':
       throw new InvokeError('permanent', `${what}: scripted permanent failure.`);
     case 'rate_limited':
-      throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: rule.quota?.resets_in_ms ?? MOCK_RATE_LIMIT_RETRY_MS });
+      throw new InvokeError('rate_limited', `${what}: scripted rate limit.`, { retryAfterMs: scripted.quota?.resets_in_ms ?? MOCK_RATE_LIMIT_RETRY_MS });
   }
 }
 
@@ -220,8 +221,19 @@ function estimateTokens(text: string): number {
 export const mockRuntime: RuntimeImpl = {
   invoke: invokeMock,
   // Its block, agents.<id>.mock, is the script (the kind's settings: MockScriptSchema).
-  target: ({ block, model }) => ({ model, mock: (block as MockScriptSpec | undefined) ?? {} }),
+  target: ({ block, model }) => ({ model, mock: mockScript(block as MockScriptSpec | undefined) }),
 };
+
+/**
+ * The script as it runs: `replies`, else its old name `rules` (deprecated, read forever; the
+ * next settings write renames it: config/mock-replies.ts). The one reader of the old key.
+ */
+export function mockScript(block: (MockScriptSpec & { rules?: MockReplySpec[] }) | undefined): MockScriptSpec {
+  if (block === undefined) return {};
+  if (!Object.hasOwn(block, 'rules')) return block;
+  const { rules, ...script } = block;
+  return { ...script, replies: script.replies ?? rules };
+}
 
 const ACTION_KINDS = { write: 'file_edit', run: 'command', commit: 'command', update_task: 'mcp', ask_approval: 'other' } as const;
 

@@ -16,6 +16,6 @@ export const mockKind = defineRuntimeKind({
   customProvider: null,
   retry: 'history',
   steerPoint: 'its next step',
-  // `agents.<id>.mock`: the script (replies, rules, progress, failures).
+  // `agents.<id>.mock`: the script (its replies, their progress, actions and failures).
   settings: MockScriptSchema,
 });

@@ -1,12 +1,13 @@
 /**
- * The guard rules, their names in `guard.rejected` / `subagent.rejected` events, and which of
- * them a human's `continue` raises (conversation-wide limits scale with the conversation's
- * limit_scale; structural limits such as depth or fan-out and the daily spend caps do not).
+ * The limits guards and budgets enforce, their names in events (`limitName` of `guard.rejected`,
+ * `budget.exceeded`, `subagent.rejected`…), and which of them a human's `continue` raises
+ * (conversation-wide limits scale with the conversation's limit_scale; structural limits such as
+ * depth or fan-out and the daily spend caps do not).
  */
 import type { ConversationRecord } from '@tinyagi/core';
 import type { EffectiveBudgets, EffectiveLimits } from '../core-internal.ts';
 
-export type GuardRule =
+export type GuardLimit =
   | 'max_hops'
   | 'max_messages'
   | 'max_fanout'
@@ -21,7 +22,7 @@ export type GuardRule =
   | 'conversation_stopped';
 
 export interface GuardRejection {
-  rule: GuardRule;
+  limitName: GuardLimit;
   limit: number;
   actual: number;
   message: string;
