@@ -34,7 +34,7 @@ afterEach(() => {
 });
 
 function request(actions: unknown[], extra: Partial<InvokeRequest> = {}): InvokeRequest {
-  const mock: MockScriptSpec = { rules: [{ match: 'go', reply: 'did it', actions }] };
+  const mock: MockScriptSpec = { replies: [{ match: 'go', reply: 'did it', actions }] };
   return {
     agentId: 'demo',
     target: { runtime: 'mock', provider: 'mock', mock },
@@ -77,10 +77,10 @@ describe('parseMockActions', () => {
   });
 
   it.each([
-    ['a list', { write: {} }, "rule's actions: must be a list"],
-    ['an unknown action', [{ delete: 'x' }], "rule's action 1: must have exactly one of the keys write, run, commit, update_task, ask_approval (it has delete)"],
+    ['a list', { write: {} }, "reply's actions: must be a list"],
+    ['an unknown action', [{ delete: 'x' }], "reply's action 1: must have exactly one of the keys write, run, commit, update_task, ask_approval (it has delete)"],
     ['two keys', [{ commit: 'a', run: ['ls'] }], 'it has commit, run'],
-    ['a shell line', [{ commit: 'ok' }, { run: 'npm test' }], "rule's action 2: run needs a command and its arguments as a list of strings"],
+    ['a shell line', [{ commit: 'ok' }, { run: 'npm test' }], "reply's action 2: run needs a command and its arguments as a list of strings"],
     ['an absolute path', [{ write: { path: '/etc/passwd', content: '' } }], 'is absolute'],
     ['a content', [{ write: { path: 'a.txt' } }], 'write needs { path, content }'],
     ['an empty message', [{ commit: ' ' }], 'commit needs its message'],
@@ -105,7 +105,7 @@ describe('parseMockActions', () => {
   it('a malformed action fails the run before any action runs', async () => {
     const err = await failure(invokeAgent(request([{ write: { path: 'a.txt', content: 'x' } }, { run: 'ls -l' }])));
     expect(err.code).toBe('CONFIG_INVALID');
-    expect(err.message).toContain('rule "go"\'s action 2');
+    expect(err.message).toContain('reply "go"\'s action 2');
     expect(existsSync(join(repo, 'a.txt'))).toBe(false);
   });
 });
@@ -274,7 +274,12 @@ describe('mock actions in a sandboxed agent (real bwrap)', () => {
   const sandboxed = (actions: unknown[]): InvokeRequest => ({
     ...request(actions),
     cwd: work,
-    target: { runtime: 'mock', provider: 'mock', mock: { rules: [{ match: 'go', reply: 'did it', actions }] }, sandbox: { mode: 'required', tinyHome, workspaceRoot: join(box, 'ws'), memoryMb: 512 } },
+    target: {
+      runtime: 'mock',
+      provider: 'mock',
+      mock: { replies: [{ match: 'go', reply: 'did it', actions }] },
+      sandbox: { mode: 'required', tinyHome, workspaceRoot: join(box, 'ws'), memoryMb: 512 },
+    },
   });
 
   it('run and commit start inside the boundary: a command writing outside the working directory fails there, one inside and the commit pass', async () => {
@@ -293,22 +298,22 @@ describe('mock actions in a sandboxed agent (real bwrap)', () => {
   });
 });
 
-describe("the settings check of a rule's actions", () => {
+describe("the settings check of a scripted reply's actions", () => {
   it('takes well-formed actions and names the path of a malformed one', () => {
     expect(
       checkAgentConfig({
         provider: 'mock',
         mock: {
-          rules: [{ match: 'x', actions: [{ write: { path: 'a.txt', content: '' } }, { run: ['ls'] }, { commit: 'm' }, { update_task: { status: 'review' } }, { ask_approval: { tool: 'Bash' } }] }],
+          replies: [{ match: 'x', actions: [{ write: { path: 'a.txt', content: '' } }, { run: ['ls'] }, { commit: 'm' }, { update_task: { status: 'review' } }, { ask_approval: { tool: 'Bash' } }] }],
         },
       }),
     ).toEqual([]);
     for (const action of [{ run: 'npm test' }, { delete: 'x' }, { update_task: { status: 'finished' } }, { commit: '' }]) {
-      const issues = checkAgentConfig({ provider: 'mock', mock: { rules: [{ match: 'x', actions: [{ commit: 'ok' }, action] }] } });
+      const issues = checkAgentConfig({ provider: 'mock', mock: { replies: [{ match: 'x', actions: [{ commit: 'ok' }, action] }] } });
       expect(
         issues.map((i) => i.path),
         JSON.stringify(action),
-      ).toEqual([expect.stringMatching(/^mock\.rules\[0\]\.actions\[1\]/)]);
+      ).toEqual([expect.stringMatching(/^mock\.replies\[0\]\.actions\[1\]/)]);
     }
   });
 });
