@@ -73,6 +73,8 @@ export const ROUTE_TABLE = {
   getRunTask: { method: 'GET', path: '/api/runs/:id/task' },
   updateRunTask: { method: 'PATCH', path: '/api/runs/:id/task', body: true },
   listMemory: { method: 'GET', path: '/api/memory' },
+  importMemory: { method: 'POST', path: '/api/memory/import', body: true },
+  exportMemory: { method: 'GET', path: '/api/memory/export' },
   getMemoryRecord: { method: 'GET', path: '/api/memory/:id' },
   createMemory: { method: 'POST', path: '/api/memory', body: true },
   decideMemory: { method: 'POST', path: '/api/memory/:id/decision', body: true },

@@ -37,6 +37,7 @@ export {
   type ApprovalSettledEvent,
   type BudgetWarningEvent,
   type TaskCheckedEvent,
+  type MemoryInjectedEvent,
   type TerminalRunStatus,
   type NotificationEvents,
   type NotificationHook,

@@ -7,6 +7,7 @@
 import type { MemoryScope } from '@tinyagi/client/contract';
 import { describe, expect, it } from 'vitest';
 import { isTinyError } from '../src/errors.ts';
+import { exportMemoryFiles, importMemoryFiles } from '../src/memory/files.ts';
 import { addMemory, decideMemory, editMemory, proposeForget, proposeRemember, retireMemory } from '../src/memory/proposals.ts';
 import { recallForTurn } from '../src/memory/recall.ts';
 import { searchTerms } from '../src/memory/rules.ts';
@@ -163,6 +164,96 @@ export function runMemoryConformance(name: string, withStores: WithStores): void
         await memory.recordInjection({ runId: 'run_a', agentId: 'ann', entryIds: recall.entries.map((e) => e.id), tokens: recall.tokens, budget: 1000, createdAt: now });
         expect(await memory.injectionOf('run_a')).toEqual({ runId: 'run_a', entryIds: [pin.id, rel.id], tokens: recall.tokens, budget: 1000, createdAt: now });
         expect(await memory.injectionOf('run_b')).toBeUndefined();
+        // Recording an injection is its entries' last use; the run tree reads several runs' at once.
+        expect((await memory.get(rel.id))?.lastUsedAt).toBe(now);
+        await memory.recordInjection({ runId: 'run_c', agentId: 'ann', entryIds: [rel.id], tokens: 9, budget: 500, createdAt: now + 1 });
+        const both = await memory.injectionsOf(['run_a', 'run_b', 'run_c']);
+        expect([...both.keys()].sort()).toEqual(['run_a', 'run_c']);
+        expect(both.get('run_c')).toEqual({ runId: 'run_c', entryIds: [rel.id], tokens: 9, budget: 500, createdAt: now + 1 });
+        expect((await memory.injectionsOf([])).size).toBe(0);
+      }),
+    );
+
+    it(
+      "recall reads nothing for scopes without accepted entries, and finds a scope's pinned entries however many entries are newer",
+      withStores(async ({ memory }) => {
+        const now = Date.now();
+        const empty = await memory.recall([bob, { kind: 'team', id: 'ops' }], searchTerms('website deploy'), now, 40);
+        expect(empty).toEqual({ pinned: [], ranked: [] });
+        // A proposal, a rejected and a retired entry are not accepted: still nothing.
+        await proposeRemember(memory, { scope: bob, kind: 'fact', text: 'The website deploy is manual', reason: 'r', provenance: fromAnn }, now);
+        const gone = await addMemory(memory, { scope: bob, kind: 'fact', text: 'The website deploy is on Monday', by: 'cli' }, now);
+        await retireMemory(memory, gone.id, 'cli', now);
+        expect(await memory.recall([bob], searchTerms('website deploy'), now, 40)).toEqual({ pinned: [], ranked: [] });
+
+        const pin = await addMemory(memory, { scope: dev, kind: 'procedure', text: 'Always run the tests', pinned: true, by: 'cli' }, now);
+        for (let i = 0; i < 210; i++) await addMemory(memory, { scope: dev, kind: 'fact', text: `Newer fact ${i} about the website`, by: 'cli' }, now + 1 + i);
+        const expired = await addMemory(memory, { scope: dev, kind: 'fact', text: 'The website moved', pinned: true, expiresAt: now + 5, by: 'cli' }, now);
+        const found = await memory.recall([bob, dev], searchTerms('website'), now + 10, 5);
+        expect(found.pinned.map((e) => e.id)).toEqual([pin.id]);
+        expect(found.ranked).toHaveLength(5);
+        expect(found.ranked.every((r) => r.entry.scope.id === 'dev' && r.entry.status === 'accepted' && r.score > 0)).toBe(true);
+        expect(found.ranked.map((r) => r.entry.id)).not.toContain(expired.id);
+        expect((await memory.pinned([dev], now + 10)).map((e) => e.id)).toEqual([pin.id]);
+        // No words to search: the pinned ones only.
+        expect(await memory.recall([dev], [], now + 10, 5)).toEqual({ pinned: [await memory.get(pin.id)], ranked: [] });
+      }),
+    );
+
+    it(
+      "an agent's memory/*.md files import once as accepted entries decided by import, and export in the same form",
+      withStores(async ({ memory }) => {
+        const files = [
+          { path: 'carol.md', content: '---\nname: Carol\nsummary: Carol prefers answers in French\n---\n\nCarol, our customer at ACME, prefers answers in French.\nShe reads them on her phone.\n' },
+          {
+            path: 'projects/website.md',
+            content: '---\nname: Website\nsummary: How the website is deployed\nkind: procedure\npinned: true\n---\n\nThe website is deployed by the release workflow.\n',
+          },
+          { path: 'short.md', content: '---\nname: Standup\nsummary: The standup is at 9:30 in room "Ada"\n---\n' },
+          { path: 'quoted.md', content: `---\nname: "'Quoted'"\nsummary: Kept as written\n---\n\nA name in quotes.\n` },
+        ];
+        const refused = [
+          { path: 'notes.md', content: 'No front matter here.\n' },
+          { path: 'key.md', content: '---\nname: Key\nsummary: the key\n---\n\nThe deploy key is sk-ant-api03-abcdefghijklmnopqrstuvwxyz\n' },
+          { path: '../escape.md', content: '---\nname: x\nsummary: y\n---\n' },
+          { path: 'long.md', content: `---\nname: Long\nsummary: long\n---\n\n${'word '.repeat(1000)}\n` },
+        ];
+        const first = await importMemoryFiles(memory, 'ann', [...files, ...refused], 100);
+        expect(first.imported.map((e) => e.provenance.proposedBy)).toEqual(files.map((f) => `import:memory/${f.path}`));
+        expect(first.imported[0]).toMatchObject({
+          scope: ann,
+          kind: 'fact',
+          status: 'accepted',
+          decidedBy: 'import',
+          name: 'Carol',
+          summary: 'Carol prefers answers in French',
+          text: 'Carol, our customer at ACME, prefers answers in French.\nShe reads them on her phone.',
+        });
+        expect(first.imported[1]).toMatchObject({ kind: 'procedure', pinned: true });
+        expect(first.imported[2]).toMatchObject({ text: 'The standup is at 9:30 in room "Ada"', summary: 'The standup is at 9:30 in room "Ada"' });
+        expect(first.skipped.map((s) => s.path)).toEqual(refused.map((f) => f.path));
+        expect(first.skipped.map((s) => s.reason)).toEqual(['no front matter', expect.stringContaining('secret'), 'not a relative path inside memory/', expect.stringContaining('longer than 4000')]);
+        // Again: nothing new, whatever became of the entries (a retired one stays retired).
+        await retireMemory(memory, first.imported[3]!.id, 'cli', 200);
+        const again = await importMemoryFiles(memory, 'ann', files, 300);
+        expect(again).toMatchObject({ imported: [], already: files.length });
+        expect((await memory.list({ scopes: [ann] })).length).toBe(files.length);
+        // Another agent's import of the same path is its own entry.
+        expect((await importMemoryFiles(memory, 'bob', files.slice(0, 1))).imported[0]?.scope).toEqual(bob);
+
+        const exported = await exportMemoryFiles(memory, 'ann');
+        expect(exported).toEqual(files.slice(0, 3));
+        // An entry a person added exports under a name of its own.
+        await addMemory(memory, { scope: ann, kind: 'decision', text: 'We ship on Thursdays.\nNever on Fridays.', by: 'cli' }, 400);
+        await addMemory(memory, { scope: ann, kind: 'fact', text: 'We ship on Thursdays.', name: 'We ship', by: 'cli' }, 500);
+        const more = await exportMemoryFiles(memory, 'ann');
+        expect(more.slice(3)).toEqual([
+          {
+            path: 'we-ship-on-thursdays-never-on-fridays.md',
+            content: '---\nname: We ship on Thursdays.\nsummary: We ship on Thursdays.\nkind: decision\n---\n\nWe ship on Thursdays.\nNever on Fridays.\n',
+          },
+          { path: 'we-ship.md', content: '---\nname: We ship\nsummary: We ship on Thursdays.\n---\n\nWe ship on Thursdays.\n' },
+        ]);
       }),
     );
   });

@@ -116,6 +116,13 @@ export const TINYAGI = {
   budgetRule: 'tinyagi.budget.rule',
   budgetUsed: 'tinyagi.budget.used',
   budgetLimit: 'tinyagi.budget.limit',
+  /** How many memory entries went into the run's context before its turn (docs/memory.md). */
+  memoryEntries: 'tinyagi.memory.entries',
+  /** Their ids, in the block's order. */
+  memoryEntryIds: 'tinyagi.memory.entry_ids',
+  /** The memory block's estimated tokens (characters / 4), and the agent's budget. */
+  memoryTokens: 'tinyagi.memory.tokens',
+  memoryBudget: 'tinyagi.memory.budget',
 } as const;
 
 /** Span event names. */

@@ -15,6 +15,7 @@
  *   its `tool_result` (matched by the call id when the runtime gives one; a call without an id ends
  *   at the next tool call or text, as a sequential CLI streams them), or the run's end;
  * - per-call usage (`usage` progress): the cache reads summed on the run's span; plan updates: events;
+ * - memory put into the run's context (`memoryInjected`): attributes of the run's span;
  * - failed attempts, cancels, guard rejections and status lines: events on the run's span;
  * - approvals (`approvalRequested`, `approvalSettled`: told by the node whose run waits on the
  *   request) and budget warnings (`budgetWarning`): events on the run's span while it is open;
@@ -31,6 +32,7 @@ import type {
   AttemptFailedEvent,
   BudgetWarningEvent,
   ClaimedEvent,
+  MemoryInjectedEvent,
   Observer,
   ProgressEvent,
   RunEndedEvent,
@@ -286,6 +288,16 @@ class TraceObserver implements Observer {
     if (!open) return;
     const name = approval.status === 'expired' ? EVENT.approvalExpired : EVENT.approvalDecided;
     open.span.addEvent(name, approvalEventAttributes(approval, this.#captureContent), approval.decidedAt ?? Date.now());
+  }
+
+  /** What memory went into the run's context (told before its agent is invoked): the entries, their ids and the block's size. */
+  memoryInjected({ run, entryIds, tokens, budget }: MemoryInjectedEvent): void {
+    const span = this.#runs.get(run.id)?.span;
+    span
+      ?.setAttribute(TINYAGI.memoryEntries, entryIds.length)
+      .setAttribute(TINYAGI.memoryEntryIds, [...entryIds])
+      .setAttribute(TINYAGI.memoryTokens, tokens)
+      .setAttribute(TINYAGI.memoryBudget, budget);
   }
 
   /** On the run that crossed the limit (told just before its end), else the conversation's workflow span. */

@@ -1433,6 +1433,32 @@ describe('memory', () => {
     await rejects(h.client.getRunMemoryInjection({ params: { id: 'run_nope' } }), 404, 'RUN_NOT_FOUND');
     await h.client.cancelRun({ params: { id: run.id } });
   });
+  it("memory files: an agent's workspace memory/*.md import once (decided by import), given files too; export writes them back in the same form", async () => {
+    const dir = join(h.home, 'workspace', 'coder', 'memory', 'people');
+    mkdirSync(dir, { recursive: true });
+    const carol = '---\nname: Carol\nsummary: Carol prefers French\n---\n\nCarol, at ACME, prefers answers in French.\n';
+    writeFileSync(join(dir, 'carol.md'), carol);
+    const first = await h.client.importMemory({ body: { agentId: 'coder' } });
+    expect(first.imported.map((e) => [e.provenance.proposedBy, e.decidedBy, e.status])).toEqual([['import:memory/people/carol.md', 'import', 'accepted']]);
+    expect(await h.client.importMemory({ body: { agentId: 'coder' } })).toMatchObject({ imported: [], already: 1 });
+    const given = await h.client.importMemory({
+      body: {
+        agentId: 'coder',
+        files: [
+          { path: 'x/../y.md', content: carol },
+          { path: 'team.md', content: '---\nname: Team\nsummary: We ship on Thursdays\n---\n' },
+        ],
+      },
+    });
+    expect(given).toMatchObject({ already: 0, skipped: [{ path: 'x/../y.md', reason: 'not a relative path inside memory/' }] });
+    expect(await h.client.exportMemory({ query: { agent: 'coder' } })).toEqual([
+      { path: 'people/carol.md', content: carol },
+      { path: 'team.md', content: '---\nname: Team\nsummary: We ship on Thursdays\n---\n' },
+    ]);
+    await rejects(h.client.importMemory({ body: { agentId: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
+    await bad('POST', '/api/memory/import', 400, 'VALIDATION_FAILED', '{"agentId":"coder","files":[{"path":"a.md"}]}');
+    for (const e of [...first.imported, ...given.imported]) await h.client.retireMemory({ params: { id: e.id }, body: {} });
+  });
 });
 
 describe('coverage', () => {

@@ -2,10 +2,13 @@
  * Recall before a turn (docs/memory.md), through the real orchestrator and the mock runtime: the
  * prompt the runtime receives starts with one memory block holding the pinned and relevant entries
  * of the agent's own, its teams' and its task's project's memory — never another agent's or team's —
- * and the run records what went in.
+ * and the run records what went in (its run tree, the observers). The agent's memory files are
+ * imported at its first turn.
  */
-import { invokeAgent, type Settings } from '@tinyagi/core';
-import { addMemory } from '@tinyagi/core/internal';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { invokeAgent, type MemoryInjectedEvent, type Settings } from '@tinyagi/core';
+import { addMemory, agentWorkspaceDir } from '@tinyagi/core/internal';
 import { afterEach, expect, it } from 'vitest';
 import { closeAll, harness, recordingInvoker, waitForCompletion } from './helpers.ts';
 
@@ -61,4 +64,33 @@ it("a task's conversation reads its project's memory; a budget of 0 turns recall
   expect(log.calls.at(-1)!.prompt).toBe('fix the login page');
   const [run] = await h.stores.runs.listRuns(off.conversationId);
   expect(await h.stores.memory.injectionOf(run!.id)).toBeUndefined();
+});
+
+it("the agent's memory/*.md files are imported at its first turn, recalled, and the run tree and the observers say what went in", async () => {
+  const log = recordingInvoker((req) => invokeAgent(req));
+  const told: MemoryInjectedEvent[] = [];
+  const h = await harness(settings(), { invoke: log.invoke, observers: [{ name: 'memory-watch', memoryInjected: (e) => told.push(e) }] });
+  const folder = join(agentWorkspaceDir(h.settings, 'bot', process.env), 'memory');
+  mkdirSync(join(folder, 'people'), { recursive: true });
+  writeFileSync(join(folder, 'people', 'carol.md'), '---\nname: Carol\nsummary: Carol prefers answers in French\n---\n\nCarol, our customer at ACME, prefers answers in French.\n');
+  writeFileSync(join(folder, 'notes.md'), 'No front matter: not an entry.\n');
+
+  const sent = await h.orchestrator.submit({ message: '@bot which language does Carol prefer?', senderId: 'u1' });
+  await waitForCompletion(h, sent.conversationId);
+  const [entry] = await h.stores.memory.list({ scopes: [{ kind: 'agent', id: 'bot' }] });
+  expect(entry).toMatchObject({ status: 'accepted', decidedBy: 'import', name: 'Carol', provenance: { proposedBy: 'import:memory/people/carol.md' } });
+  expect(log.calls.at(-1)!.prompt).toContain(`[${entry!.id} · agent bot · fact] Carol, our customer at ACME, prefers answers in French.`);
+
+  const [run] = await h.stores.runs.listRuns(sent.conversationId);
+  const tree = await h.facets.views.tree(sent.conversationId);
+  expect(tree.roots[0]!.memory).toEqual(await h.stores.memory.injectionOf(run!.id));
+  expect(tree.roots[0]!.memory).toMatchObject({ runId: run!.id, entryIds: [entry!.id], budget: 1000 });
+  expect(told).toEqual([{ run: expect.objectContaining({ id: run!.id }), entryIds: [entry!.id], tokens: tree.roots[0]!.memory!.tokens, budget: 1000 }]);
+
+  // A second turn imports nothing again, and a turn without memory has none in the tree.
+  const other = await h.orchestrator.submit({ message: '@eve hello there', senderId: 'u1' });
+  await waitForCompletion(h, other.conversationId);
+  expect((await h.facets.views.tree(other.conversationId)).roots[0]!.memory).toBeUndefined();
+  expect(await h.stores.memory.list({ scopes: [{ kind: 'agent', id: 'bot' }] })).toHaveLength(1);
+  expect(told).toHaveLength(1);
 });

@@ -1,11 +1,14 @@
 /**
- * `tinyagi memory list|pending|show|search|add|accept|reject|edit|forget` (docs/memory.md): what
- * the team remembers, per agent, team and project; the proposals agents made wait here (and in
- * TinyOffice) for a person's decision. A scope is written `agent:<id>`, `team:<id>` or
- * `project:<id>`.
+ * `tinyagi memory list|pending|show|search|add|accept|reject|edit|forget|import|export`
+ * (docs/memory.md): what the team remembers, per agent, team and project; the proposals agents
+ * made wait here (and in TinyOffice) for a person's decision. A scope is written `agent:<id>`,
+ * `team:<id>` or `project:<id>`. `import` and `export` move an agent's memory from and to
+ * `memory/*.md` files (the reference's format).
  */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { MEMORY_KINDS, MEMORY_SCOPE_KINDS, MEMORY_STATUSES, type MemoryKind, type MemoryRecord, type MemoryScope, type MemoryStatus } from '@tinyagi/client/contract';
+import { MEMORY_KINDS, MEMORY_SCOPE_KINDS, MEMORY_STATUSES, type MemoryFile, type MemoryKind, type MemoryRecord, type MemoryScope, type MemoryStatus } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
 import { formatTime, printFields, printJson, printTable, println } from '../output/print.ts';
@@ -190,4 +193,57 @@ export function registerMemoryCommands(program: Command): void {
       done(await connect(contextOf(cmd)).client.retireMemory({ params: { id }, body: { by: 'cli' } }), options.json, 'Forgot');
     },
   );
+
+  registerFileCommands(memory);
+}
+
+/** The `.md` files under a folder (hidden ones left out), paths relative to it with `/`, in byte order. */
+export function readMemoryFolder(dir: string): MemoryFile[] {
+  const files: MemoryFile[] = [];
+  const walk = (sub: string): void => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (entry.name.startsWith('.')) continue;
+      const path = sub === '' ? entry.name : `${sub}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && entry.name.endsWith('.md')) files.push({ path, content: readFileSync(join(dir, path), 'utf8') });
+    }
+  };
+  walk('');
+  return files;
+}
+
+function registerFileCommands(memory: Command): void {
+  withJson(
+    memory
+      .command('import')
+      .description("import an agent's memory/*.md files as accepted entries of its memory (each file once)")
+      .requiredOption('--agent <id>', 'the agent')
+      .option('--dir <dir>', "a folder of .md files (default: the agent's workspace memory/ folder, read by the daemon)"),
+  ).action(async (options: { agent: string; dir?: string; json?: boolean }, cmd: Command) => {
+    const files = options.dir === undefined ? undefined : readMemoryFolder(resolve(options.dir));
+    const result = await connect(contextOf(cmd)).client.importMemory({ body: { agentId: options.agent, ...(files ? { files } : {}) } });
+    if (options.json) return printJson(result);
+    for (const e of result.imported) println(`Imported ${e.provenance.proposedBy.replace(/^import:/, '')} as ${e.id}`);
+    for (const s of result.skipped) println(`Skipped ${s.path}: ${s.reason}`);
+    println(`${result.imported.length} imported, ${result.already} imported before, ${result.skipped.length} skipped.`);
+  });
+
+  withJson(
+    memory
+      .command('export')
+      .description("write an agent's accepted entries as memory/*.md files (name and summary front matter)")
+      .requiredOption('--agent <id>', 'the agent')
+      .option('--dir <dir>', 'the folder to write into (default ./memory)', 'memory'),
+  ).action(async (options: { agent: string; dir: string; json?: boolean }, cmd: Command) => {
+    const files = await connect(contextOf(cmd)).client.exportMemory({ query: { agent: options.agent } });
+    if (options.json) return printJson(files);
+    const root = resolve(options.dir);
+    for (const file of files) {
+      const target = resolve(root, file.path);
+      if (!target.startsWith(`${root}/`)) throw usageError(`The daemon named a file outside ${root}: ${file.path}`);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.content);
+    }
+    println(files.length === 0 ? `Agent ${options.agent} has no accepted entries.` : `Wrote ${files.length} file${files.length === 1 ? '' : 's'} into ${root}.`);
+  });
 }

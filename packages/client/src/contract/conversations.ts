@@ -19,6 +19,7 @@ import {
   StrArray,
   TimestampSchema,
 } from './common.ts';
+import { MemoryInjectionSchema } from './memory.ts';
 import { CONVERSATION_FILTERS, CONVERSATION_STATUSES, ConversationSchema, DecisionSchema, RUN_STATUSES, RunSchema } from './records.ts';
 
 export const STEER_COMMANDS = ['inject', 'redirect', 'pause', 'resume', 'cancel'] as const;
@@ -56,6 +57,8 @@ export const RunNodeSchema = z
     node: NullableStr.optional(),
     /** Accepted steering commands, oldest first (the API's tree; absent when there were none). */
     steering: z.array(RunSteerEntrySchema).optional(),
+    /** What memory went into its context before its turn (the API's tree; absent when nothing did). */
+    memory: MemoryInjectionSchema.optional(),
     get children(): z.ZodArray<typeof RunNodeSchema> {
       return z.array(RunNodeSchema);
     },

@@ -54,6 +54,8 @@ export const MemoryRecordSchema = z
     text: Str,
     /** A short title (an imported `memory/*.md` file's `name`), else null. */
     name: NullableStr,
+    /** An imported file's `summary` (its line in the agent's memory index), exported with it; else null. */
+    summary: NullableStr,
     /** Why the agent proposed it. */
     reason: NullableStr,
     /** `remember`: the entry it replaces when accepted (a contradiction the proposal names); `forget`: the entry it retires. */
@@ -163,6 +165,35 @@ export const MemoryInjectionSchema = z
   .meta({ id: 'MemoryInjection' });
 export type MemoryInjection = z.infer<typeof MemoryInjectionSchema>;
 
+/** One file of an agent's `memory/` folder in the reference's format: `name` and `summary` front matter, then the text. */
+export const MemoryFileSchema = z.strictObject({
+  /** Relative to `memory/`, with `/` separators (`projects/website.md`). */
+  path: z.string().min(1).max(500),
+  content: z.string().max(64_000),
+});
+export type MemoryFile = z.infer<typeof MemoryFileSchema>;
+
+export const MemoryImportBodySchema = z.strictObject({
+  agentId: IdText,
+  /** The files to import; without them, the daemon reads the agent's workspace `memory/` folder. */
+  files: z.array(MemoryFileSchema).max(1000).optional(),
+});
+export type MemoryImportBody = z.infer<typeof MemoryImportBodySchema>;
+
+export const MemoryImportResultSchema = z
+  .object({
+    /** The entries made now (accepted, decided by `import`). */
+    imported: z.array(MemoryRecordSchema),
+    /** Files imported before (their entry exists, whatever became of it): not imported again. */
+    already: Int,
+    /** Files left out, with the reason (no front matter, too long, looks like a secret). */
+    skipped: z.array(z.object({ path: Str, reason: Str })),
+  })
+  .meta({ id: 'MemoryImportResult' });
+export type MemoryImportResult = z.infer<typeof MemoryImportResultSchema>;
+
+export const MemoryExportQuerySchema = z.object({ agent: IdText });
+
 const MemoryIdParams = IdParamsSchema;
 
 export const memoryContract = {
@@ -175,6 +206,23 @@ export const memoryContract = {
     auth: 'channel',
     query: MemoryListQuerySchema,
     response: z.array(MemoryRecordSchema),
+  }),
+  importMemory: route({
+    method: 'POST',
+    path: '/api/memory/import',
+    summary:
+      "Imports an agent's `memory/*.md` files (the reference's format) as accepted entries of its memory, decided by `import`; a file imported before is not imported again. Without `files`, the agent's workspace folder is read",
+    tag: 'memory',
+    body: MemoryImportBodySchema,
+    response: MemoryImportResultSchema,
+  }),
+  exportMemory: route({
+    method: 'GET',
+    path: '/api/memory/export',
+    summary: "An agent's accepted entries as `memory/*.md` files in the reference's format (an imported entry keeps its file's path)",
+    tag: 'memory',
+    query: MemoryExportQuerySchema,
+    response: z.array(MemoryFileSchema),
   }),
   getMemoryRecord: route({
     method: 'GET',

@@ -1,4 +1,15 @@
-export type { MemoryCreateInput, MemoryDecision, MemoryFilter, MemoryPatch, MemoryRecord, MemoryStoreApi, ScoredMemory } from './store.ts';
+export type { MemoryCreateInput, MemoryDecision, MemoryFilter, MemoryPatch, MemoryRecord, MemoryStoreApi, RecallCandidates, ScoredMemory } from './store.ts';
+export {
+  badMemoryPath,
+  exportMemoryFiles,
+  IMPORT_DECIDER,
+  importedEntryId,
+  importedPath,
+  importMemoryFiles,
+  parseMemoryFile,
+  readWorkspaceMemoryFiles,
+  renderMemoryFile,
+} from './files.ts';
 export {
   addMemory,
   decideMemory,

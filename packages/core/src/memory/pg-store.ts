@@ -1,8 +1,11 @@
 /**
  * Memory on PostgreSQL: the SQLite store's contract (./store.ts), shared by every node of the
- * database. Search is `to_tsvector('english', text) @@ to_tsquery(…)` over the GIN index of
- * migration 0017, ranked by `ts_rank`. A decision locks the proposal's row (`FOR UPDATE`), so the
- * first decision wins whichever node is asked.
+ * database. Search is `search @@ to_tsquery(…)`: `search` is the text's `english` tsvector, stored
+ * with the row and GIN-indexed (migration 0018), so ranking a match (`ts_rank`) reads it instead of
+ * parsing the text again. A turn's recall is one statement: the pinned entries, then the matches,
+ * the search gated by whether the scopes hold any accepted entry (an index probe evaluated once),
+ * so an agent with no memory costs one cheap round trip and every node sees the same answer. A
+ * decision locks the proposal's row (`FOR UPDATE`), so the first decision wins whichever node is asked.
  */
 import type { MemoryInjection, MemoryScope } from '@tinyagi/client/contract';
 import type { PgScope } from '../storage/pg/scope.ts';
@@ -10,6 +13,7 @@ import type { MemoryEntryRow, MemoryInjectionRow } from '../storage/rows.ts';
 import {
   filterClauses,
   insertValues,
+  MEMORY_COLUMNS,
   MEMORY_INSERT_COLUMNS,
   type MemoryCreateInput,
   type MemoryDecision,
@@ -17,12 +21,14 @@ import {
   type MemoryPatch,
   type MemoryRecord,
   type MemoryStoreApi,
+  RECALLABLE,
+  type RecallCandidates,
   type ScoredMemory,
   toInjection,
   toMemory,
 } from './store.ts';
 
-type ScoredRow = MemoryEntryRow & { score: number };
+type ScoredRow = MemoryEntryRow & { score: number | null };
 
 export class PgMemoryStore implements MemoryStoreApi {
   readonly #scope: PgScope;
@@ -37,12 +43,24 @@ export class PgMemoryStore implements MemoryStoreApi {
 
   async create(input: MemoryCreateInput): Promise<MemoryRecord> {
     const values = insertValues(input);
-    const [row] = await this.#scope.query<MemoryEntryRow>(`INSERT INTO ${this.#t} (${MEMORY_INSERT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`, values);
+    const [row] = await this.#scope.query<MemoryEntryRow>(
+      `INSERT INTO ${this.#t} (${MEMORY_INSERT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING ${MEMORY_COLUMNS}`,
+      values,
+    );
     return toMemory(row!);
   }
 
+  async createIfAbsent(input: MemoryCreateInput): Promise<MemoryRecord | undefined> {
+    const values = insertValues(input);
+    const [row] = await this.#scope.query<MemoryEntryRow>(
+      `INSERT INTO ${this.#t} (${MEMORY_INSERT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (id) DO NOTHING RETURNING ${MEMORY_COLUMNS}`,
+      values,
+    );
+    return row && toMemory(row);
+  }
+
   async get(id: string): Promise<MemoryRecord | undefined> {
-    const [row] = await this.#scope.query<MemoryEntryRow>(`SELECT * FROM ${this.#t} WHERE id = $1`, [id]);
+    const [row] = await this.#scope.query<MemoryEntryRow>(`SELECT ${MEMORY_COLUMNS} FROM ${this.#t} WHERE id = $1`, [id]);
     return row && toMemory(row);
   }
 
@@ -51,7 +69,7 @@ export class PgMemoryStore implements MemoryStoreApi {
     const where = filterClauses(filter, (v) => `$${args.push(v)}`);
     args.push(filter.limit ?? 100);
     const rows = await this.#scope.query<MemoryEntryRow>(
-      `SELECT * FROM ${this.#t} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
+      `SELECT ${MEMORY_COLUMNS} FROM ${this.#t} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${args.length}`,
       args,
     );
     return rows.map(toMemory);
@@ -59,31 +77,60 @@ export class PgMemoryStore implements MemoryStoreApi {
 
   async search(terms: readonly string[], filter: MemoryFilter = {}): Promise<ScoredMemory[]> {
     if (terms.length === 0) return [];
-    // The expression is the GIN index's (to_tsvector('english', text)), so the index serves the match.
     const args: unknown[] = [terms.join(' | ')];
     const where = filterClauses(filter, (v) => `$${args.push(v)}`);
     args.push(filter.limit ?? 50);
-    // The matches first (MATERIALIZED: the GIN index finds them), then the filters: left to itself the planner
-    // may take the scope index and compute every row's tsvector (~100 ms at 10,000 entries, not ~1 ms).
     const rows = await this.#scope.query<ScoredRow>(
-      `WITH q AS (SELECT to_tsquery('english', $1) AS q),
-       hits AS MATERIALIZED (SELECT e.*, ts_rank(to_tsvector('english', e.text), q.q) AS score FROM ${this.#t} e, q WHERE to_tsvector('english', e.text) @@ q.q)
-       SELECT * FROM hits${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY score DESC, created_at DESC LIMIT $${args.length}`,
+      `SELECT ${MEMORY_COLUMNS}, ts_rank(search, q) AS score FROM ${this.#t}, to_tsquery('english', $1) q
+       WHERE search @@ q${where.map((w) => ` AND ${w}`).join('')} ORDER BY score DESC, created_at DESC LIMIT $${args.length}`,
       args,
     );
     return rows.map((row) => ({ entry: toMemory(row), score: Number(row.score) }));
   }
 
   async pinned(scopes: readonly MemoryScope[], now: number): Promise<MemoryRecord[]> {
-    return (await this.list({ scopes, status: 'accepted', action: 'remember', now, limit: 200 })).filter((e) => e.pinned);
+    if (scopes.length === 0) return [];
+    const args: unknown[] = [];
+    const where = filterClauses({ scopes, now }, (v) => `$${args.push(v)}`);
+    const rows = await this.#scope.query<MemoryEntryRow>(
+      `SELECT ${MEMORY_COLUMNS} FROM ${this.#t} WHERE pinned = 1 AND ${RECALLABLE} AND ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 200`,
+      args,
+    );
+    return rows.map(toMemory);
+  }
+
+  async recall(scopes: readonly MemoryScope[], terms: readonly string[], now: number, limit: number): Promise<RecallCandidates> {
+    if (scopes.length === 0) return { pinned: [], ranked: [] };
+    if (terms.length === 0) return { pinned: await this.pinned(scopes, now), ranked: [] };
+    const args: unknown[] = [terms.join(' | '), limit];
+    const [inScopes, unexpired] = filterClauses({ scopes, now }, (v) => `$${args.push(v)}`) as [string, string];
+    // The pinned rows (score null; the partial index memory_entries_pinned_idx), then the matches. The
+    // EXISTS is uncorrelated: PostgreSQL evaluates it once, and when it is false skips the search (a
+    // one-time filter), so an agent whose scopes hold nothing costs an index probe, not a search.
+    const rows = await this.#scope.query<ScoredRow>(
+      `(SELECT ${MEMORY_COLUMNS}, NULL::real AS score FROM ${this.#t} WHERE pinned = 1 AND ${RECALLABLE} AND ${inScopes} AND ${unexpired}
+        ORDER BY created_at DESC, id DESC LIMIT 200)
+       UNION ALL
+       (SELECT ${MEMORY_COLUMNS}, ts_rank(search, q) AS score FROM ${this.#t}, to_tsquery('english', $1) q
+        WHERE search @@ q AND ${RECALLABLE} AND ${inScopes} AND ${unexpired} AND EXISTS (SELECT 1 FROM ${this.#t} WHERE ${RECALLABLE} AND ${inScopes})
+        ORDER BY score DESC, created_at DESC LIMIT $2)`,
+      args,
+    );
+    const pinned: MemoryRecord[] = [];
+    const ranked: ScoredMemory[] = [];
+    for (const row of rows) {
+      if (row.score === null) pinned.push(toMemory(row));
+      else ranked.push({ entry: toMemory(row), score: Number(row.score) });
+    }
+    return { pinned, ranked };
   }
 
   decide(id: string, decision: MemoryDecision): Promise<MemoryRecord | undefined> {
     return this.#scope.transaction(async (scope) => {
-      const [row] = await scope.query<MemoryEntryRow>(`SELECT * FROM ${this.#t} WHERE id = $1 AND status = 'proposed' FOR UPDATE`, [id]);
+      const [row] = await scope.query<MemoryEntryRow>(`SELECT ${MEMORY_COLUMNS} FROM ${this.#t} WHERE id = $1 AND status = 'proposed' FOR UPDATE`, [id]);
       if (!row) return undefined;
       const [after] = await scope.query<MemoryEntryRow>(
-        `UPDATE ${this.#t} SET status = $2, decided_by = $3, decided_at = $4, updated_at = $4, text = $5, kind = $6, pinned = $7 WHERE id = $1 RETURNING *`,
+        `UPDATE ${this.#t} SET status = $2, decided_by = $3, decided_at = $4, updated_at = $4, text = $5, kind = $6, pinned = $7 WHERE id = $1 RETURNING ${MEMORY_COLUMNS}`,
         [id, decision.status, decision.decidedBy, decision.decidedAt, decision.text ?? row.text, decision.kind ?? row.kind, decision.pinned === undefined ? row.pinned : decision.pinned ? 1 : 0],
       );
       if (decision.status === 'accepted' && row.target_id !== null && (row.action === 'forget' || !decision.keepTarget)) {
@@ -104,13 +151,13 @@ export class PgMemoryStore implements MemoryStoreApi {
     if (patch.kind !== undefined) set('kind', patch.kind);
     if (patch.pinned !== undefined) set('pinned', patch.pinned ? 1 : 0);
     if (patch.expiresAt !== undefined) set('expires_at', patch.expiresAt);
-    const [row] = await this.#scope.query<MemoryEntryRow>(`UPDATE ${this.#t} SET ${sets.join(', ')} WHERE id = $1 AND status = 'accepted' AND action = 'remember' RETURNING *`, args);
+    const [row] = await this.#scope.query<MemoryEntryRow>(`UPDATE ${this.#t} SET ${sets.join(', ')} WHERE id = $1 AND status = 'accepted' AND action = 'remember' RETURNING ${MEMORY_COLUMNS}`, args);
     return row && toMemory(row);
   }
 
   async retire(id: string, by: string, now: number): Promise<MemoryRecord | undefined> {
     const [row] = await this.#scope.query<MemoryEntryRow>(
-      `UPDATE ${this.#t} SET status = 'retired', decided_by = $2, decided_at = $3, updated_at = $3 WHERE id = $1 AND status = 'accepted' AND action = 'remember' RETURNING *`,
+      `UPDATE ${this.#t} SET status = 'retired', decided_by = $2, decided_at = $3, updated_at = $3 WHERE id = $1 AND status = 'accepted' AND action = 'remember' RETURNING ${MEMORY_COLUMNS}`,
       [id, by, now],
     );
     return row && toMemory(row);
@@ -122,11 +169,19 @@ export class PgMemoryStore implements MemoryStoreApi {
   }
 
   async recordInjection(injection: MemoryInjection & { agentId: string }): Promise<void> {
+    // One statement (one round trip): the injection, and its entries' last use.
     await this.#scope.query(
-      `INSERT INTO ${this.#injections} (run_id, agent_id, entry_ids, tokens, budget, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+      `WITH used AS (UPDATE ${this.#t} SET last_used_at = $6 WHERE id = ANY($7::text[]))
+       INSERT INTO ${this.#injections} (run_id, agent_id, entry_ids, tokens, budget, created_at) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (run_id) DO UPDATE SET entry_ids = excluded.entry_ids, tokens = excluded.tokens, budget = excluded.budget, created_at = excluded.created_at`,
-      [injection.runId, injection.agentId, JSON.stringify(injection.entryIds), injection.tokens, injection.budget, injection.createdAt],
+      [injection.runId, injection.agentId, JSON.stringify(injection.entryIds), injection.tokens, injection.budget, injection.createdAt, injection.entryIds],
     );
+  }
+
+  async injectionsOf(runIds: readonly string[]): Promise<Map<string, MemoryInjection>> {
+    if (runIds.length === 0) return new Map();
+    const rows = await this.#scope.query<MemoryInjectionRow>(`SELECT * FROM ${this.#injections} WHERE run_id = ANY($1::text[])`, [runIds]);
+    return new Map(rows.map((row) => [row.run_id, toInjection(row)]));
   }
 
   async injectionOf(runId: string): Promise<MemoryInjection | undefined> {

@@ -74,14 +74,11 @@ export function selectWithinBudget(pinned: readonly MemoryRecord[], ranked: read
   return chosen;
 }
 
-/** The block for one turn, and the entries in it. Nothing is read when the budget is 0 or there are no scopes. */
+/** The block for one turn, and the entries in it. Nothing is read when the budget is 0 or there are no scopes; nothing is searched when the scopes hold no accepted entry. */
 export async function recallForTurn(store: MemoryStoreApi, request: RecallRequest): Promise<Recall> {
   if (request.budgetTokens <= 0 || request.scopes.length === 0) return { entries: [], block: '', tokens: 0 };
   const now = request.now ?? Date.now();
-  const [pinned, ranked] = await Promise.all([
-    store.pinned(request.scopes, now),
-    store.search(searchTerms(request.message), { scopes: request.scopes, status: 'accepted', action: 'remember', now, limit: CANDIDATES }),
-  ]);
+  const { pinned, ranked } = await store.recall(request.scopes, searchTerms(request.message), now, CANDIDATES);
   const entries = selectWithinBudget(pinned, ranked, request.budgetTokens, request.weighting ?? 'recency', now);
   const block = memoryBlock(entries);
   return { entries, block, tokens: estimateTokens(block) };

@@ -1,6 +1,8 @@
 /**
  * Memory on SQLite (the model: ./store.ts). Search is the FTS5 table `memory_fts` (porter
  * stemmer, bm25 ranking), kept in step with `memory_entries` by the triggers of migration 0023.
+ * A turn's recall first asks whether the scopes hold any accepted entry (an index probe of a few
+ * microseconds, in process: nothing to cache), and searches only when they do.
  */
 import type { MemoryInjection, MemoryScope } from '@tinyagi/client/contract';
 import type { TinyDatabase } from '../storage/database.ts';
@@ -15,6 +17,8 @@ import {
   type MemoryPatch,
   type MemoryRecord,
   type MemoryStoreApi,
+  RECALLABLE,
+  type RecallCandidates,
   type ScoredMemory,
   toInjection,
   toMemory,
@@ -39,6 +43,14 @@ export class MemoryStore implements MemoryStoreApi {
         )
         .run(...insertValues(input));
       return this.get(input.id)!;
+    });
+  }
+
+  createIfAbsent(input: MemoryCreateInput): MemoryRecord | undefined {
+    return this.#db.write(() => {
+      const values = insertValues(input);
+      const n = this.#db.prepare(`INSERT INTO memory_entries (${MEMORY_INSERT_COLUMNS}) VALUES (${values.map(() => '?').join(', ')}) ON CONFLICT (id) DO NOTHING`).run(...values).changes;
+      return n > 0 ? this.get(input.id) : undefined;
     });
   }
 
@@ -74,7 +86,26 @@ export class MemoryStore implements MemoryStoreApi {
   }
 
   pinned(scopes: readonly MemoryScope[], now: number): MemoryRecord[] {
-    return this.list({ scopes, status: 'accepted', action: 'remember', now, limit: 200 }).filter((e) => e.pinned);
+    if (scopes.length === 0) return [];
+    const args: unknown[] = [];
+    const where = filterClauses({ scopes, now }, (v) => {
+      args.push(v);
+      return '?';
+    });
+    // The partial index memory_entries_pinned_idx holds exactly these rows.
+    const sql = `SELECT * FROM memory_entries WHERE pinned = 1 AND ${RECALLABLE} AND ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 200`;
+    return (this.#db.prepare(sql).all(...args) as MemoryEntryRow[]).map(toMemory);
+  }
+
+  recall(scopes: readonly MemoryScope[], terms: readonly string[], now: number, limit: number): RecallCandidates {
+    if (!this.#anyAccepted(scopes)) return { pinned: [], ranked: [] };
+    return { pinned: this.pinned(scopes, now), ranked: this.search(terms, { scopes, status: 'accepted', action: 'remember', now, limit }) };
+  }
+
+  /** Whether the scopes hold an accepted entry: one probe of memory_entries_scope_idx per scope. */
+  #anyAccepted(scopes: readonly MemoryScope[]): boolean {
+    const probe = this.#db.prepare(`SELECT 1 FROM memory_entries WHERE scope_kind = ? AND scope_id = ? AND ${RECALLABLE} LIMIT 1`);
+    return scopes.some((s) => probe.get(s.kind, s.id) !== undefined);
   }
 
   decide(id: string, decision: MemoryDecision): MemoryRecord | undefined {
@@ -130,14 +161,27 @@ export class MemoryStore implements MemoryStoreApi {
   }
 
   recordInjection(injection: MemoryInjection & { agentId: string }): void {
-    this.#db.writeLazy(() =>
+    this.#db.writeLazy(() => {
       this.#db
         .prepare(
           `INSERT INTO memory_injections (run_id, agent_id, entry_ids, tokens, budget, created_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (run_id) DO UPDATE SET entry_ids = excluded.entry_ids, tokens = excluded.tokens, budget = excluded.budget, created_at = excluded.created_at`,
         )
-        .run(injection.runId, injection.agentId, JSON.stringify(injection.entryIds), injection.tokens, injection.budget, injection.createdAt),
-    );
+        .run(injection.runId, injection.agentId, JSON.stringify(injection.entryIds), injection.tokens, injection.budget, injection.createdAt);
+      const used = this.#db.prepare('UPDATE memory_entries SET last_used_at = ? WHERE id = ?');
+      for (const id of injection.entryIds) used.run(injection.createdAt, id);
+    });
+  }
+
+  injectionsOf(runIds: readonly string[]): Map<string, MemoryInjection> {
+    const found = new Map<string, MemoryInjection>();
+    // In slices: SQLite's bound parameters are limited (32,766), a conversation's runs are not.
+    for (let i = 0; i < runIds.length; i += 500) {
+      const slice = runIds.slice(i, i + 500);
+      const rows = this.#db.prepare(`SELECT * FROM memory_injections WHERE run_id IN (${slice.map(() => '?').join(', ')})`).all(...slice) as MemoryInjectionRow[];
+      for (const row of rows) found.set(row.run_id, toInjection(row));
+    }
+    return found;
   }
 
   injectionOf(runId: string): MemoryInjection | undefined {

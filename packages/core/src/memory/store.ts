@@ -12,6 +12,10 @@
  *   its target.
  * - `search` is full-text (SQLite FTS5 with the porter stemmer; PostgreSQL's `english` text search),
  *   `score` higher is better; only entries of the given scopes, statuses and actions, not expired.
+ * - `recall` is what a turn reads: the pinned and the best-matching accepted entries of the
+ *   scopes, and nothing at all (no search) when the scopes hold no accepted entry. It asks the
+ *   database every time (one statement on PostgreSQL), so it is right on every node.
+ * - `createIfAbsent` writes nothing when the id exists (an import's ids are derived from the file).
  */
 import type { MemoryAction, MemoryInjection, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus } from '@tinyagi/client/contract';
 import type { MemoryEntryRow, MemoryInjectionRow } from '../storage/rows.ts';
@@ -27,6 +31,7 @@ export interface MemoryCreateInput {
   action: MemoryAction;
   text: string;
   name?: string | null;
+  summary?: string | null;
   reason?: string | null;
   targetId?: string | null;
   pinned?: boolean;
@@ -75,8 +80,18 @@ export interface ScoredMemory {
   score: number;
 }
 
+/** What a turn's recall reads (`recall`). */
+export interface RecallCandidates {
+  /** The accepted, pinned, unexpired entries of the scopes, newest first. */
+  pinned: MemoryRecord[];
+  /** The accepted, unexpired entries matching the terms, best first (pinned ones may be among them). */
+  ranked: ScoredMemory[];
+}
+
 export interface MemoryStoreApi {
   create(input: MemoryCreateInput): Awaitable<MemoryRecord>;
+  /** `create`, unless an entry with this id exists: then undefined and nothing is written. */
+  createIfAbsent(input: MemoryCreateInput): Awaitable<MemoryRecord | undefined>;
   get(id: string): Awaitable<MemoryRecord | undefined>;
   /** Newest first. */
   list(filter?: MemoryFilter): Awaitable<MemoryRecord[]>;
@@ -84,6 +99,8 @@ export interface MemoryStoreApi {
   search(terms: readonly string[], filter?: MemoryFilter): Awaitable<ScoredMemory[]>;
   /** The accepted, pinned, unexpired `remember` entries of the scopes, newest first. */
   pinned(scopes: readonly MemoryScope[], now: number): Awaitable<MemoryRecord[]>;
+  /** A turn's recall: pinned and ranked candidates of the scopes (at most `limit` ranked); both empty, without searching, when the scopes hold no accepted entry. */
+  recall(scopes: readonly MemoryScope[], terms: readonly string[], now: number, limit: number): Awaitable<RecallCandidates>;
   /** Decides a proposal (see the contract above); undefined when it is not `proposed`. */
   decide(id: string, decision: MemoryDecision): Awaitable<MemoryRecord | undefined>;
   /** Edits an accepted entry; undefined when it is not `accepted`. */
@@ -92,8 +109,11 @@ export interface MemoryStoreApi {
   retire(id: string, by: string, now: number): Awaitable<MemoryRecord | undefined>;
   /** Records that the entries went into a context (or a recall's answer). */
   markUsed(ids: readonly string[], now: number): Awaitable<void>;
+  /** Records what went into a run's context, and that its entries were used then (`lastUsedAt`). */
   recordInjection(injection: MemoryInjection & { agentId: string }): Awaitable<void>;
   injectionOf(runId: string): Awaitable<MemoryInjection | undefined>;
+  /** The injections of these runs (those that had one), by run id. */
+  injectionsOf(runIds: readonly string[]): Awaitable<Map<string, MemoryInjection>>;
 }
 
 /** @internal Row mapping shared by the SQLite and PostgreSQL stores. */
@@ -106,6 +126,7 @@ export function toMemory(r: MemoryEntryRow): MemoryRecord {
     status: r.status as MemoryStatus,
     text: r.text,
     name: r.name,
+    summary: r.summary,
     reason: r.reason,
     targetId: r.target_id,
     pinned: Number(r.pinned) === 1,
@@ -136,6 +157,7 @@ export function insertValues(input: MemoryCreateInput): unknown[] {
     accepted ? 'accepted' : 'proposed',
     input.text,
     input.name ?? null,
+    input.summary ?? null,
     input.reason ?? null,
     input.targetId ?? null,
     input.pinned ? 1 : 0,
@@ -152,7 +174,13 @@ export function insertValues(input: MemoryCreateInput): unknown[] {
 }
 
 export const MEMORY_INSERT_COLUMNS =
-  'id, scope_kind, scope_id, kind, action, status, text, name, reason, target_id, pinned, conversation_id, run_id, message_id, proposed_by, decided_by, decided_at, created_at, updated_at, expires_at';
+  'id, scope_kind, scope_id, kind, action, status, text, name, summary, reason, target_id, pinned, conversation_id, run_id, message_id, proposed_by, decided_by, decided_at, created_at, updated_at, expires_at';
+
+/** @internal Every column a record reads (PostgreSQL's `search` vector is left in the database). */
+export const MEMORY_COLUMNS = `${MEMORY_INSERT_COLUMNS}, last_used_at`;
+
+/** @internal The clause an entry that can be recalled meets (with the scope's and the expiry's). */
+export const RECALLABLE = "status = 'accepted' AND action = 'remember'";
 
 /**
  * @internal The WHERE clauses of a filter, with `param(i)` naming the i-th parameter (`?` on

@@ -14,6 +14,7 @@ export {
   type ApprovalSettledEvent,
   type BudgetWarningEvent,
   type TaskCheckedEvent,
+  type MemoryInjectedEvent,
   type TerminalRunStatus,
   type NotificationHook,
   type NotificationEvents,

@@ -6,7 +6,8 @@
  *
  * Two kinds of hook:
  * - notifications (`claimed`, `runStarted`, `progress`, `attemptFailed`, `runEnded`,
- *   `committed`, `approvalRequested`, `approvalSettled`, `budgetWarning`, `taskChecked`): plain
+ *   `committed`, `approvalRequested`, `approvalSettled`, `budgetWarning`, `taskChecked`,
+ *   `memoryInjected`): plain
  *   functions called once the fact is durable (after its commit) or, for progress, as it arrives.
  *   An observer that throws is caught, counted and logged once; the pipeline never sees the error.
  * - records (`record.runCreated`, `record.runStarted`, `record.attemptFailed`,
@@ -152,6 +153,19 @@ export interface TaskCheckedEvent {
 }
 
 /**
+ * Memory went into a run's context before its turn (docs/memory.md): told by the node running the
+ * run once the injection is recorded (`GET /api/runs/:id/memory-injection`), before the agent is invoked.
+ */
+export interface MemoryInjectedEvent {
+  run: RunRecord;
+  /** The entries, in the block's order. */
+  entryIds: readonly string[];
+  /** The block's estimated tokens (characters / 4) and the agent's budget. */
+  tokens: number;
+  budget: number;
+}
+
+/**
  * Hooks with a transaction: their rows commit with the fact. See the module comment. `Tx` is the
  * transaction of the stores (the orchestrator's observers are `Observer<StoreTransaction>`).
  */
@@ -175,6 +189,7 @@ export interface Observer<Tx = unknown> {
   approvalSettled?(event: ApprovalSettledEvent): void;
   budgetWarning?(event: BudgetWarningEvent): void;
   taskChecked?(event: TaskCheckedEvent): void;
+  memoryInjected?(event: MemoryInjectedEvent): void;
   records?: ObserverRecords<Tx>;
 }
 
@@ -189,6 +204,7 @@ export interface NotificationEvents {
   approvalSettled: ApprovalSettledEvent;
   budgetWarning: BudgetWarningEvent;
   taskChecked: TaskCheckedEvent;
+  memoryInjected: MemoryInjectedEvent;
 }
 
 export type NotificationHook = keyof NotificationEvents;
@@ -213,6 +229,7 @@ const NOTIFICATION_HOOKS: readonly NotificationHook[] = [
   'approvalSettled',
   'budgetWarning',
   'taskChecked',
+  'memoryInjected',
 ];
 const RECORD_HOOKS: readonly RecordHook[] = ['runCreated', 'runStarted', 'attemptFailed', 'runEnded'];
 

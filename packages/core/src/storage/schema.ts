@@ -434,6 +434,8 @@ export const memoryEntries = sqliteTable(
     status: text('status').notNull(),
     text: text('text').notNull(),
     name: text('name'),
+    /** An imported `memory/*.md` file's `summary` (its index line), else null. */
+    summary: text('summary'),
     reason: text('reason'),
     targetId: text('target_id'),
     pinned: integer('pinned').notNull().default(0),
@@ -448,7 +450,11 @@ export const memoryEntries = sqliteTable(
     lastUsedAt: integer('last_used_at'),
     expiresAt: integer('expires_at'),
   },
-  (t) => [index('memory_entries_scope_idx').on(t.scopeKind, t.scopeId, t.status), index('memory_entries_status_idx').on(t.status, t.createdAt)],
+  (t) => [
+    index('memory_entries_scope_idx').on(t.scopeKind, t.scopeId, t.status),
+    index('memory_entries_status_idx').on(t.status, t.createdAt),
+    index('memory_entries_pinned_idx').on(t.scopeKind, t.scopeId).where(sql`pinned = 1 AND status = 'accepted'`),
+  ],
 );
 
 /** What went into a run's context from memory before its turn (one row per run; memory/). */

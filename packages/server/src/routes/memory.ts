@@ -12,9 +12,12 @@
 import type { MemoryRecord, MemoryScope, memoryContract } from '@tinyagi/client/contract';
 import {
   addMemory,
+  agentWorkspaceDir,
   autoAcceptedKinds,
   decideMemory,
   editMemory,
+  exportMemoryFiles,
+  importMemoryFiles,
   includesScope,
   mustGetMemory,
   ownEntry,
@@ -22,6 +25,8 @@ import {
   proposeForget,
   proposeRemember,
   readableScopes,
+  readWorkspaceMemoryFiles,
+  requireAgent,
   retireMemory,
   searchTerms,
 } from '../core-internal.ts';
@@ -110,6 +115,12 @@ export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof mem
       return (await store.search(searchTerms(query.q), filter)).map((s) => s.entry);
     },
     getMemoryRecord: async ({ params }) => mustGetMemory(store, params.id),
+    importMemory: async ({ body }) => {
+      const settings = ctx.settings();
+      requireAgent(settings, body.agentId);
+      return importMemoryFiles(store, body.agentId, body.files ?? readWorkspaceMemoryFiles(agentWorkspaceDir(settings, body.agentId, ctx.env)));
+    },
+    exportMemory: async ({ query }) => exportMemoryFiles(store, query.agent),
     createMemory: async ({ body, auth, request }) =>
       addMemory(store, { scope: body.scope, kind: body.kind, text: body.text, name: body.name, pinned: body.pinned, expiresAt: body.expiresAt, by: decidedBy(auth, request, body.by) }),
     decideMemory: async ({ params, body, auth, request }) => {

@@ -6,6 +6,7 @@
  * for a UI to rebuild the tree.
  */
 import { applyRunEvents, emptyRunTree, runTreeFromRecords, runTreeRecords, type RunNode, type RunSteerEntry } from '@tinyagi/client';
+import type { MemoryInjection } from '@tinyagi/client/contract';
 import type { ConversationRecord, RunRecord, TinyEvent } from '@tinyagi/core';
 
 export type { RunNode };
@@ -20,7 +21,7 @@ export function nestRuns(nodes: readonly RunNode[]): RunNode[] {
   return runTreeRecords(runTreeFromRecords(nodes));
 }
 
-export function runNode(run: RunRecord, steering?: readonly RunSteerEntry[]): RunNode {
+export function runNode(run: RunRecord, steering?: readonly RunSteerEntry[], memory?: MemoryInjection): RunNode {
   return {
     runId: run.id,
     agentId: run.agentId,
@@ -36,6 +37,7 @@ export function runNode(run: RunRecord, steering?: readonly RunSteerEntry[]): Ru
     endedAt: run.endedAt,
     ...(run.node ? { node: run.node } : {}),
     ...(steering && steering.length > 0 ? { steering: [...steering] } : {}),
+    ...(memory ? { memory } : {}),
     children: [],
   };
 }

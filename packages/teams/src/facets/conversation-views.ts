@@ -1,6 +1,6 @@
 /**
  * A conversation as people read it: its run tree and its transcript (JSON or Markdown), each run
- * with the steering commands it accepted. Reads the stores only (any backend, any node): it needs
+ * with the steering commands it accepted (and, in the tree, the memory that went into its context). Reads the stores only (any backend, any node): it needs
  * no orchestrator.
  */
 import { steerEntry } from '@tinyagi/client';
@@ -10,9 +10,9 @@ import { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from '../
 import { nestRuns, runNode, type ConversationTree } from '../conversations/tree.ts';
 
 export class ConversationViews {
-  readonly #stores: Pick<StoreSet, 'runs' | 'events'>;
+  readonly #stores: Pick<StoreSet, 'runs' | 'events' | 'memory'>;
 
-  constructor(stores: Pick<StoreSet, 'runs' | 'events'>) {
+  constructor(stores: Pick<StoreSet, 'runs' | 'events' | 'memory'>) {
     this.#stores = stores;
   }
 
@@ -21,7 +21,9 @@ export class ConversationViews {
     const { runs } = this.#stores;
     const conversation = await runs.mustGetConversation(conversationId);
     const steering = await this.#steeringOf(conversationId);
-    return { conversation, roots: nestRuns((await runs.listRuns(conversationId)).map((r) => runNode(r, steering.get(r.id)))) };
+    const list = await runs.listRuns(conversationId);
+    const memory = await this.#stores.memory.injectionsOf(list.map((r) => r.id));
+    return { conversation, roots: nestRuns(list.map((r) => runNode(r, steering.get(r.id), memory.get(r.id)))) };
   }
 
   /** What was said, in order: the messages, the agents' answers and handoffs, the steering. */

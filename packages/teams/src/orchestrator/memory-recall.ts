@@ -3,25 +3,45 @@
  * task's project's — searched with the turn's messages, within the agent's token budget
  * (`agents.<id>.memory.budget_tokens`, default DEFAULT_MEMORY_BUDGET_TOKENS; 0 turns it off), as
  * one delimited block at the top of the prompt. What went in is recorded on the run
- * (`memory_injections`, GET /api/runs/:id/memory-injection) and the entries' last use is updated.
+ * (`memory_injections`, GET /api/runs/:id/memory-injection, the run tree), the entries' last use
+ * is updated, and the observers are told (`memoryInjected`: the run's span attributes).
+ *
+ * The agent's `memory/*.md` files are imported into its memory the first time this process
+ * recalls for it (core memory/files.ts: each file once, whatever the number of processes).
  */
 import { DEFAULT_MEMORY_BUDGET_TOKENS } from '@tinyagi/client/contract';
 import type { RunRecord } from '@tinyagi/core';
-import { projectOfConversation, readableScopes, recallForTurn } from '../core-internal.ts';
+import { agentWorkspaceDir, importMemoryFiles, projectOfConversation, readableScopes, readWorkspaceMemoryFiles, recallForTurn } from '../core-internal.ts';
 import { teamsOf } from '../protocol/addressing.ts';
 import type { Ctx } from './context.ts';
 
+type RecallCtx = Pick<Ctx, 'stores' | 'getSettings' | 'env' | 'observers'>;
+
+/** The agents whose files this process has imported, per memory store (a test may run several). */
+const imported = new WeakMap<object, Set<string>>();
+
+/** Imports the agent's workspace `memory/*.md` files once per process (tried again at the next turn if the database failed). */
+async function importFilesOnce(ctx: RecallCtx, agentId: string): Promise<void> {
+  const done = imported.get(ctx.stores.memory) ?? new Set<string>();
+  imported.set(ctx.stores.memory, done);
+  if (done.has(agentId)) return;
+  const files = readWorkspaceMemoryFiles(agentWorkspaceDir(ctx.getSettings(), agentId, ctx.env));
+  if (files.length > 0) await importMemoryFiles(ctx.stores.memory, agentId, files);
+  done.add(agentId);
+}
+
 /** The block for the run's turn ('' when nothing is recalled). */
-export async function memoryForTurn(ctx: Pick<Ctx, 'stores' | 'getSettings'>, run: RunRecord, message: string): Promise<string> {
+export async function memoryForTurn(ctx: RecallCtx, run: RunRecord, message: string): Promise<string> {
   const settings = ctx.getSettings();
   const budget = settings.agents?.[run.agentId]?.memory?.budget_tokens ?? DEFAULT_MEMORY_BUDGET_TOKENS;
   if (budget <= 0) return '';
+  await importFilesOnce(ctx, run.agentId);
   const scopes = readableScopes(run.agentId, teamsOf(settings, run.agentId), await projectOfConversation(ctx.stores, run.conversationId));
   const now = Date.now();
   const recall = await recallForTurn(ctx.stores.memory, { scopes, message, budgetTokens: budget, now });
   if (recall.entries.length === 0) return '';
   const entryIds = recall.entries.map((e) => e.id);
   await ctx.stores.memory.recordInjection({ runId: run.id, agentId: run.agentId, entryIds, tokens: recall.tokens, budget, createdAt: now });
-  await ctx.stores.memory.markUsed(entryIds, now);
+  if (ctx.observers.listening('memoryInjected')) ctx.observers.notify('memoryInjected', { run, entryIds, tokens: recall.tokens, budget });
   return recall.block;
 }

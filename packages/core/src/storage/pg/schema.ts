@@ -10,7 +10,7 @@
  * they are what several nodes on one database share.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const messages = pgTable(
   'messages',
@@ -443,9 +443,13 @@ export const approvals = pgTable(
   (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId), index('approvals_task_idx').on(t.taskId)],
 );
 
+/** A stored `tsvector` (drizzle has no type for it). */
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
 /**
  * Memory entries and proposals (memory/; the SQLite table's twin). Full-text search is the GIN
- * index on `to_tsvector('english', text)`; the SQLite table's is FTS5.
+ * index on `search`, the text's `to_tsvector('english', text)` stored with the row (so ranking a
+ * match reads it instead of parsing the text again); the SQLite table's is FTS5.
  */
 export const memoryEntries = pgTable(
   'memory_entries',
@@ -458,6 +462,8 @@ export const memoryEntries = pgTable(
     status: text('status').notNull(),
     text: text('text').notNull(),
     name: text('name'),
+    /** An imported `memory/*.md` file's `summary` (its index line), else null. */
+    summary: text('summary'),
     reason: text('reason'),
     targetId: text('target_id'),
     pinned: integer('pinned').notNull().default(0),
@@ -471,11 +477,13 @@ export const memoryEntries = pgTable(
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
     lastUsedAt: bigint('last_used_at', { mode: 'number' }),
     expiresAt: bigint('expires_at', { mode: 'number' }),
+    search: tsvector('search').generatedAlwaysAs(sql`to_tsvector('english', text)`),
   },
   (t) => [
     index('memory_entries_scope_idx').on(t.scopeKind, t.scopeId, t.status),
     index('memory_entries_status_idx').on(t.status, t.createdAt),
-    index('memory_entries_fts_idx').using('gin', sql`to_tsvector('english', ${t.text})`),
+    index('memory_entries_search_idx').using('gin', t.search),
+    index('memory_entries_pinned_idx').on(t.scopeKind, t.scopeId).where(sql`pinned = 1 AND status = 'accepted'`),
   ],
 );
 

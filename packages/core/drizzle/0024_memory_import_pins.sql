@@ -1,0 +1,2 @@
+ALTER TABLE `memory_entries` ADD `summary` text;--> statement-breakpoint
+CREATE INDEX `memory_entries_pinned_idx` ON `memory_entries` (`scope_kind`,`scope_id`) WHERE pinned = 1 AND status = 'accepted';
