@@ -218,6 +218,7 @@ export function registerDaemonCommands(program: Command): void {
     const spinner = { enabled: options.json !== true };
     if (connection !== undefined && before !== undefined) {
       // The daemon replaces its own image (same pid, the program loaded again from disk). Wait for a fresh start time.
+      let after = connection.apiUrl;
       await withSpinner(
         'Restarting TinyAGI…',
         async () => {
@@ -230,10 +231,15 @@ export function registerDaemonCommands(program: Command): void {
           const deadline = Date.now() + timeoutMs;
           for (;;) {
             try {
-              const now = await connection.client.status();
-              // Back as every command finds it: the fresh start answers, and the lock file names its
-              // API again (the new image writes that once all its services run, after the API answers).
-              if (now.startedAt > previous.startedAt && localDaemon(ctx)?.apiUrl !== undefined) return;
+              // Back as every command finds it: the lock file names its API again (the new image
+              // writes that once all its services run), and there the fresh start answers. Its URL
+              // is read anew: a daemon on port 0 listens on another port after the restart.
+              const back = localDaemon(ctx)?.apiUrl !== undefined ? findDaemon(ctx) : undefined;
+              const now = back === undefined ? undefined : await back.client.status();
+              if (back !== undefined && now !== undefined && now.startedAt > previous.startedAt) {
+                after = back.apiUrl;
+                return;
+              }
             } catch {
               // restarting
             }
@@ -243,8 +249,8 @@ export function registerDaemonCommands(program: Command): void {
         },
         spinner,
       );
-      if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: connection.apiUrl });
-      return println(`TinyAGI restarted (pid ${before.pid}) at ${connection.apiUrl}.`);
+      if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: after });
+      return println(`TinyAGI restarted (pid ${before.pid}) at ${after}.`);
     }
     // API unreachable: stop whatever is left, then start fresh.
     const pid = runningDaemonPid(ctx.paths);
