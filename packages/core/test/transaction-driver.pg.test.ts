@@ -119,19 +119,32 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
     expect(await committed()).toEqual(['x']);
   });
 
-  it('group-commits the bodies of one event-loop turn in one transaction, one savepoint each', async () => {
+  it('group-commits the bodies of one event-loop turn in one transaction; a failing body fails alone (the group runs again, a savepoint each)', async () => {
     const group = stores.groupCommit();
+    const runs: string[] = [];
+    const tracked = (id: string) =>
+      function* (tx: StoreTransaction) {
+        runs.push(id);
+        yield* insert(tx, id);
+      };
+    const ok = await Promise.all([group.add(tracked('o1')), group.add(tracked('o2'))]);
+    expect(ok).toEqual([undefined, undefined]);
+    // No body failed: each ran once.
+    expect(runs).toEqual(['o1', 'o2']);
+    runs.length = 0;
     const results = await Promise.allSettled([
-      group.add((tx) => insert(tx, 'g1')),
+      group.add(tracked('g1')),
       group.add(function* (tx) {
+        runs.push('g2');
         yield* insert(tx, 'g2');
         throw new Error('g2 fails');
       }),
-      group.add((tx) => insert(tx, 'g3')),
+      group.add(tracked('g3')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(await committed()).toEqual(['g1', 'g3']);
+    expect(runs).toEqual(['g1', 'g2', 'g1', 'g2', 'g3']);
+    expect(await committed()).toEqual(['g1', 'g3', 'o1', 'o2']);
     await stores.groupCommit({ durable: false }).add((tx) => insert(tx, 'lazy'));
-    expect(await committed()).toEqual(['g1', 'g3', 'lazy']);
+    expect(await committed()).toEqual(['g1', 'g3', 'lazy', 'o1', 'o2']);
   });
 });

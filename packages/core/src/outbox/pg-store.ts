@@ -18,7 +18,7 @@ import { pgEventLog } from '../events/pg-log.ts';
 import type { OutboxStoreApi } from './store.ts';
 import { heldForClient } from './delivery.ts';
 import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
-import type { PgScope } from '../storage/pg/scope.ts';
+import { atomically, type PgScope } from '../storage/pg/scope.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/store.ts';
 import {
@@ -82,9 +82,12 @@ export class PgOutboxStore implements OutboxStoreApi {
 
   async enqueue(input: OutboxInput): Promise<{ row: OutboxRow; created: boolean }> {
     const values = insertValues(newId('out'), input, !this.hasClient(input.channel), Date.now(), this.#options.ttlMs);
-    return this.#scope.transaction(async (scope) => {
-      const [inserted] = await scope.query<OutboxTableRow>(
-        `INSERT INTO ${this.#t} (${INSERT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+    // One statement (the insert, with its run's place in the tree for the events); inside a
+    // transaction no savepoint, over the pool its own transaction with the events.
+    return atomically(this.#scope, async (scope) => {
+      const [inserted] = await scope.query<OutboxTableRow & { tree_parent_run_id: string | null; tree_depth: number | null }>(
+        `WITH ins AS (INSERT INTO ${this.#t} (${INSERT_COLUMNS}) VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *)
+        SELECT ins.*, r.parent_run_id AS tree_parent_run_id, r.depth AS tree_depth FROM ins LEFT JOIN ${scope.table('runs')} r ON r.id = ins.run_id`,
         values,
       );
       if (!inserted) {
@@ -92,8 +95,8 @@ export class PgOutboxStore implements OutboxStoreApi {
         return { row: toRow(existing!), created: false };
       }
       const row = toRow(inserted);
-      const [tree] = await this.#trees(scope, [row]);
-      await this.#events.appendMany(enqueuedEvents(row, tree!));
+      const run = inserted.tree_depth === null ? undefined : { parent_run_id: inserted.tree_parent_run_id, depth: inserted.tree_depth };
+      await this.#events.appendMany(enqueuedEvents(row, treeOf(row.conversationId, row.runId, row.agentId, run)));
       return { row, created: true };
     });
   }

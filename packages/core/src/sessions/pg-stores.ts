@@ -50,23 +50,21 @@ export class PgAgentSessionStore extends PgTableStore<ReturnType<typeof sessionS
   }
 
   /**
-   * Read-then-write, so the row is locked while the turn is added (two nodes recording turns of
-   * one session do not lose one). A first turn inserts; if another inserted the row meanwhile,
-   * its row is locked and read again.
+   * One statement, `nextTurn` in SQL: an insert of the first turn, or (the row exists) an update
+   * of the row it locks, appending the turn to the stored transcript and keeping its last
+   * `maxMessages`. Two nodes recording turns of one session wait for each other's row lock and
+   * lose neither turn; no savepoint, no read first.
    */
-  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): Promise<AgentSessionRecord> {
-    return this.scope.transaction(async (tx) => {
-      for (;;) {
-        const [row] = await tx.query<AgentSessionRow>(`${this.s.get} FOR UPDATE`, [agentId, sessionKey]);
-        const next = nextTurn(agentId, sessionKey, row ? toSessionRecord(row) : undefined, input);
-        if (row) {
-          await tx.query(this.s.upsert, sessionValues(next));
-          return next;
-        }
-        const inserted = await tx.query(`${this.s.insertNew} RETURNING 1`, sessionValues(next));
-        if (inserted.length === 1) return next;
-      }
-    });
+  async recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): Promise<AgentSessionRecord> {
+    const first = nextTurn(agentId, sessionKey, undefined, input);
+    const [row] = await this.scope.query<AgentSessionRow>(recordTurnSql(this.scope.table('agent_sessions')), [
+      ...sessionValues(first),
+      input.sessionId ?? null,
+      input.instructionsHash ?? null,
+      input.runtimeState ?? null,
+      Math.max(2, input.maxMessages ?? 40),
+    ]);
+    return toSessionRecord(row!);
   }
 
   prune(beforeTs: number, batchSize = 1000): Promise<number> {
@@ -119,4 +117,30 @@ export class PgSenderDefaultsStore extends PgTableStore<ReturnType<typeof sender
   async clear(channel: string, senderId: string): Promise<boolean> {
     return (await this.scope.query(`${this.s.clear} RETURNING 1`, [channel, senderId])).length > 0;
   }
+}
+
+/**
+ * `recordTurn` on PostgreSQL. $1–$10 are `sessionValues` of the first turn (what a new row holds),
+ * $11–$13 the turn's own session id, instructions hash and runtime state (null: kept while the
+ * session stays the same, as `nextTurn` keeps them), $14 the transcript's bound. `json`, not
+ * `jsonb`, so the stored text's escapes (a NUL's included) stay as they are.
+ */
+function recordTurnSql(t: string): string {
+  const same = 's.session_id = COALESCE($11, s.session_id)';
+  return `INSERT INTO ${t} AS s (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, runtime_state, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (agent_id, session_key) DO UPDATE SET
+      provider = excluded.provider,
+      session_id = COALESCE($11, s.session_id),
+      instructions_hash = COALESCE($12, CASE WHEN ${same} THEN s.instructions_hash ELSE '' END),
+      runtime_state = COALESCE($13, CASE WHEN ${same} THEN s.runtime_state ELSE '' END),
+      node = excluded.node,
+      transcript = (SELECT COALESCE(json_agg(k.m ORDER BY k.n), '[]'::json)::text FROM (
+        SELECT m, n FROM (
+          SELECT m, n FROM json_array_elements(s.transcript::json) WITH ORDINALITY AS a(m, n)
+          UNION ALL SELECT m, n + 1000000000 FROM json_array_elements(excluded.transcript::json) WITH ORDINALITY AS b(m, n)
+        ) e ORDER BY n DESC LIMIT $14) k),
+      turns = s.turns + 1,
+      updated_at = excluded.updated_at
+    RETURNING *`;
 }

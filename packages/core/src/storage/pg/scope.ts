@@ -57,6 +57,16 @@ export interface PgScope {
 /** Writes what a transaction collected (`PgScope.collect`), on its outermost scope. The same function is the same list. */
 export type CommitWriter<T> = (root: PgScope, items: T[]) => Promise<void>;
 
+/**
+ * Several statements as one unit, with a savepoint only where one is needed: over the pool in
+ * BEGIN … COMMIT; inside a transaction on it as it is (its statements are already part of one
+ * unit, and a failure fails it, or the caller's own savepoint). For store methods whose caller
+ * never goes on after their failure in the same transaction; `scope.transaction` for the others.
+ */
+export function atomically<T>(scope: PgScope, fn: (scope: PgScope) => Promise<T>): Promise<T> {
+  return scope.inTransaction ? fn(scope) : scope.transaction(fn);
+}
+
 /** The pool as a scope: every `query` is its own transaction. */
 export class PgPoolScope implements PgScope {
   readonly schema: string;
