@@ -72,6 +72,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
   const router = useRouter();
   const auth = useStore((s) => s.auth);
   const waiting = useStore((s) => countPending(s.approvals));
+  const proposals = useStore((s) => s.memoryProposals.length);
   useEffect(() => startLive(), []);
   return (
     <div className="flex min-h-screen flex-col">
@@ -92,10 +93,11 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
                   key={item.href}
                   href={item.href}
                   aria-current={active ? 'page' : undefined}
-                  className={`rounded px-2 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
+                  className={`rounded px-1.5 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
                 >
                   {item.label}
-                  {item.href === '/approvals' && <PendingCount count={waiting} />}
+                  {item.href === '/approvals' && <PendingCount count={waiting} testId="approvals-count" />}
+                  {item.href === '/memory' && <PendingCount count={proposals} testId="memory-count" />}
                 </Link>
               );
             })}
@@ -124,15 +126,15 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
   );
 }
 
-/** How many approval requests wait for an answer (lib/approvals.ts, kept live by the event stream); nothing when none (display: none). */
-function PendingCount({ count }: { count: number }) {
+/** How many approval requests (lib/approvals.ts) or memory proposals wait for a person, kept live by the event stream; nothing when none (display: none). */
+function PendingCount({ count, testId }: { count: number; testId: string }) {
   return (
     <span
-      data-testid="approvals-count"
+      data-testid={testId}
       data-count={count}
       className={count > 0 ? 'ml-1 inline-block min-w-5 rounded-full bg-violet-700 px-1.5 text-center text-xs font-semibold leading-5 text-white' : 'hidden'}
     >
-      {/* The link's name says it: "Approvals 2 waiting". */}
+      {/* The link's name says it: "Approvals 2 waiting", "Memory 1 waiting". */}
       <span className="sr-only"> </span>
       {count}
       <span className="sr-only"> waiting</span>

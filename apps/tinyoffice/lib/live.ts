@@ -95,7 +95,16 @@ async function loadOffice(): Promise<number> {
     .then((list) => setState((s) => ({ handoffs: withHandoffs(s.handoffs, list.map(handoffOf)) })))
     .catch(() => {});
   loadApprovals();
+  loadMemoryProposals();
   return status.lastEventId;
+}
+
+/** The memory proposals waiting for a person (the header's count), without holding the load up. */
+function loadMemoryProposals(): void {
+  api()
+    .listMemory({ query: { status: 'proposed', limit: 1000 } })
+    .then((list) => setState({ memoryProposals: list.map((p) => p.id) }))
+    .catch(() => {});
 }
 
 /**

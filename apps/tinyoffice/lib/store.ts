@@ -91,6 +91,8 @@ export interface OfficeState {
    * record, and those a page loads; the header counts the pending ones.
    */
   approvals: Record<string, Approval>;
+  /** The memory proposals waiting for a person (their ids): loaded with the office, then `memory.proposed` adds and `memory.decided` removes; the header counts them. */
+  memoryProposals: readonly string[];
   /** The newest events (the live feed), newest last. */
   feed: TinyEvent[];
   /** Bumped on every event: pages that keep their own data (a conversation) refetch nothing, they apply events. */
@@ -117,6 +119,7 @@ const initial: OfficeState = {
   handoffs: [],
   failures: {},
   approvals: {},
+  memoryProposals: [],
   feed: [],
   lastEventId: 0,
 };
@@ -293,11 +296,19 @@ export function reduceEvent(s: OfficeState, event: TinyEvent): Partial<OfficeSta
   }
   const approval = approvalOf(event);
   if (approval) patch.approvals = withApprovals(s.approvals, [approval]);
+  if (event.type === 'memory.proposed' || event.type === 'memory.decided') patch.memoryProposals = withProposal(s.memoryProposals, event.data.entry);
   if (ENDED.has(event.type) && event.runId && s.pausedRuns.includes(event.runId)) patch.pausedRuns = s.pausedRuns.filter((r) => r !== event.runId);
   if (s.status && (event.type === 'channel.status' || event.type.startsWith('queue.') || event.type === 'message.enqueued' || ENDED.has(event.type) || event.type === 'run.started')) {
     patch.status = applyToStatus(s.status, event);
   }
   return patch;
+}
+
+/** The waiting proposals' ids after a record of one: listed while `proposed`, gone once decided. */
+export function withProposal(ids: readonly string[], entry: { id: string; status: string }): readonly string[] {
+  const listed = ids.includes(entry.id);
+  if (entry.status === 'proposed') return listed ? ids : [...ids, entry.id];
+  return listed ? ids.filter((id) => id !== entry.id) : ids;
 }
 
 /** Keeps the counts the office shows current between loads (an estimate; Control reloads the exact numbers). */

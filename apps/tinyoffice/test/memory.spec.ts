@@ -47,8 +47,11 @@ const proposals = () => page.getByTestId('memory-proposal');
 const entries = () => page.getByRole('list', { name: 'Accepted entries' }).getByTestId('memory-entry');
 
 test('an agent’s proposal waits on its team’s memory page; the person edits and accepts it, and it shows its provenance', async () => {
-  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the deploy day']);
   await page.goto(`${daemon.url}/teams`);
+  await expect(page.getByTestId('memory-count')).toHaveAttribute('data-count', '0');
+  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the deploy day']);
+  // The header counts it live: "Memory 1 waiting".
+  await expect(page.getByRole('link', { name: 'Memory 1 waiting' })).toBeVisible();
   await page.getByRole('link', { name: 'Memory of team dev' }).click();
   await expect(page).toHaveURL(/\/memory\?scope=team&id=dev$/);
   await expect(page.getByTestId('memory-scope')).toContainText('Team dev’s memory: every member reads it.');
@@ -68,6 +71,7 @@ test('an agent’s proposal waits on its team’s memory page; the person edits 
   await card.getByRole('button', { name: 'Accept edited' }).click();
 
   await expect(page.getByTestId('memory-proposals-summary')).toHaveText('No proposal waits for your decision.');
+  await expect(page.getByTestId('memory-count')).toHaveAttribute('data-count', '0');
   const entry = entries().filter({ hasText: 'a person approves' });
   await expect(entry).toContainText('pinned: in every turn');
   await expect(entry.getByTestId('memory-decision')).toHaveText(/^Accepted by tinyoffice on /);
@@ -84,8 +88,11 @@ test('an agent’s proposal waits on its team’s memory page; the person edits 
 
 test('a proposal that contradicts an entry shows it; accepted, it replaces it, and the old one is history', async () => {
   const monday = await daemon.kit.api.createMemory({ body: { scope: { kind: 'team', id: 'dev' }, kind: 'decision', text: 'Releases are tagged on Mondays', by: 'cli' } });
-  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the release day']);
+  // Added from elsewhere (no event): Reload reads it.
   await page.getByRole('button', { name: 'Reload' }).click();
+  await expect(entries().filter({ hasText: 'Releases are tagged on Mondays' })).toHaveCount(1);
+  // The page open, the proposal appears on it live (memory.proposed).
+  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'remember the release day']);
   const card = proposals().filter({ hasText: 'Releases are tagged on Fridays' });
   await expect(card.getByTestId('memory-target')).toContainText('It contradicts this accepted entry');
   await expect(card.getByTestId('memory-target')).toContainText('Releases are tagged on Mondays');

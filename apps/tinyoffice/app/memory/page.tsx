@@ -3,8 +3,8 @@
  * Memory (docs/memory.md): what the agents remember beyond one conversation, per agent, team or
  * project (`?scope=agent&id=coder`; none: every scope). The proposals the agents made wait on top
  * for a decision; below, the accepted entries with a search, and on demand the history (rejected
- * and retired). The daemon sends no memory events: the lists load with the page and again when a
- * run of the agents ends (a run is where proposals come from), or with Reload.
+ * and retired). The lists load with the page and again on every `memory.proposed` and
+ * `memory.decided` event (a proposal made or decided anywhere), or with Reload.
  */
 import { useSearchParams } from 'next/navigation';
 import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
@@ -18,7 +18,6 @@ import { usePageTitle } from '@/components/shell';
 import { Button, ErrorLine, plural } from '@/components/ui';
 
 const LIMIT = 200;
-const RUN_ENDED = new Set(['run.completed', 'run.failed', 'run.cancelled']);
 
 export default function MemoryPage() {
   return (
@@ -86,8 +85,9 @@ function Memory() {
       .then((list) => setProjects(Object.fromEntries(list.map((p) => [p.id, p.name]))))
       .catch(() => undefined);
   }, []);
+  // A proposal made or decided anywhere (an agent, the CLI, a chat, another tab): the lists are read again.
   useLiveEvents((events) => {
-    if (events.some((e) => RUN_ENDED.has(e.type))) void load();
+    if (events.some((e) => e.type === 'memory.proposed' || e.type === 'memory.decided')) void load();
   });
 
   const changed = (records: MemoryRecord[], message?: string) => {
