@@ -25,8 +25,39 @@ export function countStatements(): void {
     const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '?');
     const kind = kindOf(text);
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    if (trace && kind.includes(trace)) traceCaller();
     return original.apply(this, args);
   } as typeof pg.Client.prototype.query;
+}
+
+/** `PG_TRACE=<text>`: where statements containing it come from, by caller, printed at exit (finding a statement's call sites). */
+const trace = process.env.PG_TRACE;
+const callers = new Map<string, number>();
+
+function traceCaller(): void {
+  const frames = (new Error().stack ?? '')
+    .split('\n')
+    .slice(3)
+    .filter((l) => l.includes('/src/') && !l.includes('storage/pg/') && !l.includes('node_modules'));
+  const key = frames
+    .slice(0, 4)
+    .map((l) =>
+      l
+        .trim()
+        .replace(/^at /, '')
+        .replace(/\(?file:\/\/\/work\/main\/packages\//, ''),
+    )
+    .join(' < ');
+  callers.set(key, (callers.get(key) ?? 0) + 1);
+  if (callers.size === 1 && (callers.get(key) ?? 0) === 1)
+    process.once('exit', () =>
+      console.error(
+        [...callers]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${n}\t${k}`)
+          .join('\n'),
+      ),
+    );
 }
 
 /** The text as one row of the list: schema names and spacing folded, savepoint names kept generic. */

@@ -434,6 +434,42 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      "reads a batch's context (conversation, runs, session) and a conversation's completion state in one read each; a start returns the run",
+      withStores(async ({ runs, queries, queue, agentSessions }) => {
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', senderId: 'u1', replyMode: 'aggregate' });
+        await runs.updateConversation(c.id, { awaitingDecision: true, held: [] });
+        await runs.bumpConversation(c.id, { inputTokens: 7, outputTokens: 3, costUsd: 0.25 });
+        const m = await queue.enqueue({ kind: 'user', agentId: 'a', conversationId: c.id, channel: 'telegram', content: 'one', meta: { k: [1] } });
+        const r1 = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user', messageIds: [m.id], input: 'one' });
+        const r2 = await runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'mention', parentRunId: r1.id });
+        await agentSessions.recordTurn('a', 'shared', { provider: 'claude', sessionId: 's1', user: 'u', assistant: 'x' });
+        const context = await queries.runContext({ conversationId: c.id, runIds: [r1.id, 'run_nope', r2.id], session: { agentId: 'a', sessionKey: 'shared' } });
+        // The same records the single reads give (every column's type included).
+        expect(context.conversation).toEqual(await runs.getConversation(c.id));
+        expect(context.runs.sort((x, y) => x.id.localeCompare(y.id))).toEqual([await runs.getRun(r1.id), await runs.getRun(r2.id)].sort((x, y) => x!.id.localeCompare(y!.id)));
+        expect(context.session).toEqual(await agentSessions.get('a', 'shared'));
+        expect(await queries.runContext({ conversationId: 'conv_nope', runIds: [] })).toEqual({ conversation: undefined, runs: [], session: undefined });
+
+        expect(await queries.completionState(c.id)).toEqual({ openRuns: 2, unfinishedMessages: 1, runs: undefined });
+        const started = await runs.startRun(r1.id, { node: 'n1' });
+        expect(started).toEqual(await runs.getRun(r1.id));
+        expect(started).toMatchObject({ status: 'running', node: 'n1' });
+        await runs.finishRun(r1.id, { status: 'completed', output: 'done' });
+        await runs.finishRun(r2.id, { status: 'cancelled' });
+        // A start of an ended run changes nothing and returns nothing.
+        expect(await runs.startRun(r2.id)).toBeUndefined();
+        expect((await runs.getRun(r2.id))!.status).toBe('cancelled');
+        expect(await queries.completionState(c.id)).toEqual({ openRuns: 0, unfinishedMessages: 1, runs: undefined });
+        const [batch] = await queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, policy: () => 'sequential' });
+        await queue.complete(
+          'w',
+          batch!.messages.map((x) => x.id),
+        );
+        expect(await queries.completionState(c.id)).toEqual({ openRuns: 0, unfinishedMessages: 0, runs: await runs.listRuns(c.id) });
+      }),
+    );
+
+    it(
       'keeps steering of open runs (upsert, delete) and drops that of ended runs at load',
       withStores(async ({ runs, steering }) => {
         const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });

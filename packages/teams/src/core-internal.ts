@@ -32,7 +32,17 @@ export {
 // events/: the inputs of the events the steering relay and a run's life cycle append
 export type { EventInput, EventPayloadInput } from '@tinyagi/core/internal';
 // invoker/: what the pipeline asks of the invoker: an agent's target and session key, a sub-agent's spawn arguments, what a failed attempt spent, whether the CLI reads AGENTS.md
-export { addSpend, type AttemptSpend, cliReadsAgentsMd, resolveInvokeTarget, sessionKeyFor, type SessionMessage, type SpawnAgentArgs, spendOf } from '@tinyagi/core/internal';
+export {
+  addSpend,
+  type AgentSessionRecord,
+  type AttemptSpend,
+  cliReadsAgentsMd,
+  resolveInvokeTarget,
+  sessionKeyFor,
+  type SessionMessage,
+  type SpawnAgentArgs,
+  spendOf,
+} from '@tinyagi/core/internal';
 // queue/: how a failure is classified for its message, the outcome of a cancel, the awaitable a steering wait returns
 export { type Awaitable, type CancelOutcome, classifyFailure } from '@tinyagi/core/internal';
 // quotas/: the quota board the orchestrator holds accounts on, and its holds as views

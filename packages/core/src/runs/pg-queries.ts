@@ -3,16 +3,30 @@
  * statements and mappers of the SQLite `ConversationQueries` (runs/store.ts, runs/sqlite-store.ts), over a `PgScope`
  * (inside a transaction they see its uncommitted writes).
  */
-import type { ConversationQueriesApi } from './store.ts';
-import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
-import { queryStatements, toOpenRun, type OpenRunRow } from './store.ts';
+import type { CompletionState, ConversationQueriesApi, RunContext, RunContextQuery } from './store.ts';
+import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import type { AgentSessionRow, ConversationRow, RunRow } from '../storage/rows.ts';
+import { toSessionRecord } from '../sessions/store.ts';
+import { queryStatements, runStatements, toConversation, toOpenRun, toRun, type OpenRunRow } from './store.ts';
 
 const statementsBySchema = new Map<string, ReturnType<typeof pgStatements>>();
 
 function pgStatements(scope: PgScope) {
-  const q = positionalAll(queryStatements({ messages: scope.table('messages'), runs: scope.table('runs'), conversations: scope.table('conversations') }, 'false'));
+  const t = { messages: scope.table('messages'), runs: scope.table('runs'), conversations: scope.table('conversations') };
+  const raw = queryStatements(t, 'false');
+  const q = positionalAll(raw);
+  // Rows as JSON (bigint and numeric as numbers, jsonb as objects, as node-postgres with our
+  // parsers gives them), so several tables' rows come back in one statement.
+  const runContext = `SELECT (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = $1) AS conversation,
+      (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY($2::text[])) AS runs,
+      (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session`;
+  const completionState = `WITH n AS (SELECT (${positional(runStatements(t.conversations, t.runs, '"C"').openRunCount)}) AS open_runs,
+      (${positional(raw.unfinishedMessages)}) AS unfinished)
+    SELECT n.open_runs, n.unfinished,
+      CASE WHEN n.open_runs = 0 AND n.unfinished = 0 THEN (SELECT json_agg(r ORDER BY r.created_at, r.id) FROM ${t.runs} r WHERE r.conversation_id = $1) END AS runs
+    FROM n`;
   // Ties of created_at by id (ULIDs, increasing within a process), where SQLite uses rowid.
-  return { ...q, openRuns: q.openRuns('created_at, id'), openRunsOf: q.openRunsOf('depth DESC, created_at, id') };
+  return { ...q, runContext, completionState, openRuns: q.openRuns('created_at, id'), openRunsOf: q.openRunsOf('depth DESC, created_at, id') };
 }
 
 export class PgConversationQueries implements ConversationQueriesApi {
@@ -35,6 +49,26 @@ export class PgConversationQueries implements ConversationQueriesApi {
 
   async #ids(sql: string, values: unknown[]): Promise<string[]> {
     return (await this.#scope.query<{ id: string }>(sql, values)).map((r) => r.id);
+  }
+
+  async runContext(query: RunContextQuery): Promise<RunContext> {
+    const session = query.session;
+    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; runs: RunRow[] | null; session: AgentSessionRow | null }>(this.#q.runContext, [
+      query.conversationId,
+      query.runIds,
+      session?.agentId ?? null,
+      session?.sessionKey ?? null,
+    ]);
+    return {
+      conversation: row!.conversation ? toConversation(row!.conversation) : undefined,
+      runs: (row!.runs ?? []).map(toRun),
+      session: row!.session ? toSessionRecord(row!.session) : undefined,
+    };
+  }
+
+  async completionState(conversationId: string): Promise<CompletionState> {
+    const [row] = await this.#scope.query<{ open_runs: number; unfinished: number; runs: RunRow[] | null }>(this.#q.completionState, [conversationId]);
+    return { openRuns: row!.open_runs, unfinishedMessages: row!.unfinished, runs: row!.runs ? row!.runs.map(toRun) : undefined };
   }
 
   unfinishedMessages(conversationId: string): Promise<number> {

@@ -131,8 +131,9 @@ export class PgRunStore implements RunStoreApi {
     return toRun(row!);
   }
 
-  async startRun(id: string, patch: StartRunPatch = {}): Promise<void> {
-    await this.#scope.query(this.#sql.s.startRun, [...startRunValues(patch), id]);
+  async startRun(id: string, patch: StartRunPatch = {}): Promise<RunRecord | undefined> {
+    const [row] = await this.#scope.query<RunRow>(`${this.#sql.s.startRun} RETURNING *`, [...startRunValues(patch), id]);
+    return row ? toRun(row) : undefined;
   }
 
   async finishRun(id: string, result: RunFinish): Promise<boolean> {

@@ -6,8 +6,10 @@
  * rules, SQL and row mapping are in ./store.ts.
  */
 import type { TinyDatabase } from '../storage/database.ts';
-import type { ConversationRow, RunRow } from '../storage/rows.ts';
+import type { AgentSessionRow, ConversationRow, RunRow } from '../storage/rows.ts';
+import { sessionStatements, toSessionRecord } from '../sessions/store.ts';
 import {
+  type CompletionState,
   type ConversationDelta,
   type ConversationListQuery,
   type ConversationPatch,
@@ -19,6 +21,8 @@ import {
   type MeteredUsage,
   type OpenRunRow,
   type OpenRunRowRaw,
+  type RunContext,
+  type RunContextQuery,
   type RunFinish,
   type RunSteeringState,
   type RunSteeringStoreApi,
@@ -60,6 +64,7 @@ import {
 const S = runStatements('conversations', 'runs', 'BINARY');
 const DESCENDANTS_SQL = S.descendants('runs.depth, runs.created_at, runs.rowid');
 const STEERING = steeringStatements('run_steering', 'runs');
+const SESSION_GET = sessionStatements('agent_sessions').get;
 
 export class RunStore implements RunStoreApi {
   readonly #db: TinyDatabase;
@@ -111,8 +116,9 @@ export class RunStore implements RunStoreApi {
     return this.getRun(values[0] as string)!;
   }
 
-  startRun(id: string, patch: StartRunPatch = {}): void {
-    this.#db.write(() => this.#db.prepare(S.startRun).run(...startRunValues(patch), id));
+  startRun(id: string, patch: StartRunPatch = {}): RunRecord | undefined {
+    const changed = this.#db.write(() => this.#db.prepare(S.startRun).run(...startRunValues(patch), id).changes === 1);
+    return changed ? this.getRun(id) : undefined;
   }
 
   /**
@@ -224,7 +230,10 @@ export class ConversationQueries implements ConversationQueriesApi {
   readonly #oldestActive;
   readonly #pendingOf;
 
+  readonly #db: TinyDatabase;
+
   constructor(db: TinyDatabase) {
+    this.#db = db;
     const s = db.sqlite;
     const q = queryStatements({ messages: 'messages', runs: 'runs', conversations: 'conversations' }, '0');
     this.#unfinishedMessages = s.prepare(q.unfinishedMessages).pluck();
@@ -237,6 +246,28 @@ export class ConversationQueries implements ConversationQueriesApi {
     this.#activeRoom = s.prepare(q.activeRoom).pluck();
     this.#oldestActive = s.prepare(q.oldestActive).pluck();
     this.#spawnedChildren = s.prepare(q.spawnedChildren).pluck();
+  }
+
+  runContext(query: RunContextQuery): RunContext {
+    const db = this.#db;
+    const conversation = db.prepare(S.getConversation).get(query.conversationId) as ConversationRow | undefined;
+    const runs: RunRecord[] = [];
+    for (const id of query.runIds) {
+      const row = db.prepare(S.getRun).get(id) as RunRow | undefined;
+      if (row) runs.push(toRun(row));
+    }
+    const session = query.session ? (db.prepare(SESSION_GET).get(query.session.agentId, query.session.sessionKey) as AgentSessionRow | undefined) : undefined;
+    return { conversation: conversation ? toConversation(conversation) : undefined, runs, session: session ? toSessionRecord(session) : undefined };
+  }
+
+  completionState(conversationId: string): CompletionState {
+    const openRuns = (this.#db.prepare(S.openRunCount).get(conversationId) as { n: number }).n;
+    const unfinishedMessages = this.unfinishedMessages(conversationId);
+    const runs =
+      openRuns === 0 && unfinishedMessages === 0
+        ? (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = +? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun)
+        : undefined;
+    return { openRuns, unfinishedMessages, runs };
   }
 
   /** Messages of the conversation still waiting or being processed. */

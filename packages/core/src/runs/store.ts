@@ -11,6 +11,7 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { ConversationRow, RunRow, RunSteeringRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
+import type { AgentSessionRecord } from '../sessions/store.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
 export type RunCause = (typeof RUN_CAUSES)[number];
@@ -436,7 +437,8 @@ export interface RunStoreApi {
   bumpConversation(id: string, delta: ConversationDelta): Awaitable<void>;
   updateConversation(id: string, patch: ConversationPatch): Awaitable<void>;
   createRun(input: CreateRunInput): Awaitable<RunRecord>;
-  startRun(id: string, patch?: StartRunPatch): Awaitable<void>;
+  /** The run as the start left it; undefined when it was not open (ended meanwhile: nothing changed). */
+  startRun(id: string, patch?: StartRunPatch): Awaitable<RunRecord | undefined>;
   /** False when the run had already ended (nothing changed). */
   finishRun(id: string, result: RunFinish): Awaitable<boolean>;
   addUsage(id: string, usage: Usage, costUsd: number): Awaitable<void>;
@@ -556,7 +558,37 @@ export interface OpenRunRow {
 }
 
 /** Read queries across queue, runs and conversations (what the orchestrator asks). */
+/** What the handler of a claimed batch reads before it plans (`ConversationQueriesApi.runContext`). */
+export interface RunContextQuery {
+  conversationId: string;
+  /** The runs the batch's messages name. */
+  runIds: readonly string[];
+  /** The agent's CLI session the batch's turn resumes. */
+  session?: { agentId: string; sessionKey: string } | undefined;
+}
+
+export interface RunContext {
+  conversation: ConversationRecord | undefined;
+  /** Those of `runIds` that exist, in no particular order. */
+  runs: RunRecord[];
+  session: AgentSessionRecord | undefined;
+}
+
+/**
+ * Where a conversation stands for its completion (`ConversationQueriesApi.completionState`):
+ * its open runs and unfinished messages, and (only when both are 0) all its runs, oldest first.
+ */
+export interface CompletionState {
+  openRuns: number;
+  unfinishedMessages: number;
+  runs: RunRecord[] | undefined;
+}
+
 export interface ConversationQueriesApi {
+  /** The conversation, the runs and the session a batch needs, in one read (one round trip on PostgreSQL). */
+  runContext(query: RunContextQuery): Awaitable<RunContext>;
+  /** `CompletionState` in one read (one round trip on PostgreSQL); the caller locks the conversation first. */
+  completionState(conversationId: string): Awaitable<CompletionState>;
   unfinishedMessages(conversationId: string): Awaitable<number>;
   pendingMessagesOf(conversationId: string): Awaitable<string[]>;
   messageStatus(messageId: string): Awaitable<string | undefined>;

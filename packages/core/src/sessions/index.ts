@@ -1,1 +1,1 @@
-export type { AgentMessageStoreApi, AgentSessionStoreApi } from './store.ts';
+export type { AgentMessageStoreApi, AgentSessionRecord, AgentSessionStoreApi } from './store.ts';

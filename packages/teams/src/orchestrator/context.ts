@@ -72,9 +72,8 @@ export interface Ctx {
   active: Map<string, ActiveRun>;
   /**
    * Messages a batch of this process holds whose run a cancel ended before the handler
-   * registered it (conversation-ops.ts `cancelRuns`); the handler aborts at registration if its
-   * read of the run came before that cancel committed (possible on PostgreSQL). Cleared when
-   * the batch's handler ends.
+   * registered it (conversation-ops.ts `cancelRuns`); the handler, whose start returned the run
+   * before that cancel committed, then does not invoke it. Cleared when the batch's handler ends.
    */
   cancelledHeld: Map<string, AbortCause>;
   /** Notes for an agent's next turn in the same session (undeliverable tags): see agent-notes.ts. */

@@ -7,22 +7,27 @@
 import { TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type TransactionalStores, type TxSteps } from '../core-internal.ts';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
-import { scaled, type GuardRejection } from '../guards/rules.ts';
+import { scaled, type GuardRejection } from '../guards/limits.ts';
 import { readMeta } from '../router/provenance.ts';
 import { toAbortCause, type AbortCause } from './abort.ts';
 import { abortActive, type CancelCtx, type Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
-/** Completes the conversation when nothing is queued or running any more. Idempotent. */
-export function* completeIfDone(tx: StoreTransaction, conversationId: string): TxSteps<boolean> {
+/**
+ * Completes the conversation when nothing is queued or running any more. Idempotent. `locked`: the
+ * conversation as this transaction locked it (`getConversation(id, { forUpdate: true })`) and left
+ * it since, so it is not read again.
+ */
+export function* completeIfDone(tx: StoreTransaction, conversationId: string, locked?: ConversationRecord): TxSteps<boolean> {
   const { runs, events, outbox, queries } = tx.stores;
   // Two nodes ending the last two runs of a conversation at once would each see the other's run
   // still open (neither committed) and neither would complete it: the row lock orders them, and
-  // the second reads what the first committed.
-  const conversation = yield* io(runs.getConversation(conversationId, { forUpdate: true }));
+  // the second reads what the first committed (its counts are a later statement than the lock).
+  const conversation = locked ?? (yield* io(runs.getConversation(conversationId, { forUpdate: true })));
   if (!conversation || conversation.finished) return false;
-  if ((yield* io(runs.openRunCount(conversationId))) > 0 || (yield* io(queries.unfinishedMessages(conversationId))) > 0) return false;
-  const all = yield* io(runs.listRuns(conversationId));
+  const state = yield* io(queries.completionState(conversationId));
+  if (state.runs === undefined) return false;
+  const all = state.runs;
   if (conversation.replyMode === 'aggregate') {
     const text = aggregateText(all);
     if (text !== '') yield* io(outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' })));
@@ -90,16 +95,18 @@ export function* cancelRuns(ctx: CancelCtx, tx: StoreTransaction, targets: reado
       const holder = [...ctx.active.values()].find((a) => a.messageIds.includes(messageId));
       if (!holder || targetIds.has(holder.runId)) yield* io(queue.cancel(messageId, reason));
     }
-    // Looked up once committed, not now: on PostgreSQL the handler may read the run (still
-    // running then) and register it while this transaction is open, or register it after this
-    // commit on that earlier read (then it finds the run in `cancelledHeld` and aborts itself).
+    // Looked up once committed, not now: the handler may start the run (its start returns it
+    // running) and register it while this transaction is open (on PostgreSQL), or register it
+    // after this commit. At the commit (in-process state, before SQLite's fsync) a run not
+    // registered yet is marked in `cancelledHeld`, and its handler does not invoke it; one
+    // registered is aborted once the commit is durable.
+    tx.onCommit(() => {
+      if (ctx.active.has(run.id)) return;
+      for (const id of run.messageIds) if (ctx.worker?.batchOf(id)) ctx.cancelledHeld.set(id, cause);
+    });
     tx.afterCommit(() => {
       const active = ctx.active.get(run.id);
-      if (!active) {
-        for (const id of run.messageIds) if (ctx.worker?.batchOf(id)) ctx.cancelledHeld.set(id, cause);
-        return;
-      }
-      abortActive(ctx, active, cause);
+      if (active) abortActive(ctx, active, cause);
     });
   }
   return cancelled;
@@ -275,14 +282,14 @@ export function* stopConversation(ctx: CancelCtx, tx: StoreTransaction, conversa
   const reason = why.byHuman ? 'stopped by the user' : `stopped: ${why.rejection?.message ?? 'a limit was reached'}`;
   yield* io(runs.updateConversation(conversationId, { status: 'stopped', stopReason: reason, awaitingDecision: !why.byHuman }));
   if (why.rejection) {
-    const budget = why.rejection.rule.endsWith('_usd') || why.rejection.rule.endsWith('_tokens');
+    const budget = why.rejection.limitName.endsWith('_usd') || why.rejection.limitName.endsWith('_tokens');
     yield* io(
       events.append({
         type: budget ? 'budget.exceeded' : 'guard.rejected',
         conversationId,
         agentId: conversation.rootAgentId,
         ...(why.runId ? { runId: why.runId } : {}),
-        data: { rule: why.rejection.rule, limit: why.rejection.limit, actual: why.rejection.actual, message: why.rejection.message, action: 'stop' },
+        data: { limitName: why.rejection.limitName, limit: why.rejection.limit, actual: why.rejection.actual, message: why.rejection.message, action: 'stop' },
       }),
     );
   }
@@ -313,7 +320,7 @@ export async function stopOverdueConversations(ctx: CancelCtx & Pick<Ctx, 'store
     const limitS = scaled(effectiveLimits(settings, conversation.teamId ? { teamId: conversation.teamId } : {}).conversation_timeout_s, conversation.limitScale);
     const ageS = (now - conversation.createdAt) / 1000;
     if (ageS < limitS) return undefined;
-    return { rule: 'conversation_timeout', limit: limitS, actual: Math.round(ageS), message: `time limit reached: the conversation has run for ${Math.round(ageS)} s, its limit is ${limitS} s` };
+    return { limitName: 'conversation_timeout', limit: limitS, actual: Math.round(ageS), message: `time limit reached: the conversation has run for ${Math.round(ageS)} s, its limit is ${limitS} s` };
   };
   for (const id of await ctx.stores.queries.activeStartedBefore(now - shortest * 1000, batch)) {
     if (!overdue(await ctx.stores.runs.getConversation(id))) continue;

@@ -11,6 +11,7 @@
 import type { InvokeProgress, InvokeRequest, RunRecord, Usage } from '@tinyagi/core';
 import {
   addSpend,
+  type AgentSessionRecord,
   agentWorkspaceDir,
   cliReadsAgentsMd,
   composeSystemPrompt,
@@ -39,6 +40,8 @@ export interface TurnsInput {
   /** The agents whose confinement follows this run (guards/confinement.ts): it runs as the tighter of its agent and each of them. */
   confinedBy?: readonly string[] | undefined;
   spawnAgent: (args: SpawnAgentArgs) => Promise<string>;
+  /** The agent's session under `sessionKey` as the batch read it with its context (undefined: none stored); absent, it is read here. */
+  session?: AgentSessionRecord | undefined;
 }
 
 export interface Exchange {
@@ -88,7 +91,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
   const agentsMdReadByCli = input.workdir === undefined && cliReadsAgentsMd(target.runtime, workspace, target);
   const systemPrompt = (await composeSystemPrompt({ agentId: run.agentId, agent, workspaceDir: workspace, teams, extra, agentsMdReadByCli })).text;
 
-  const stored = await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
+  const stored = 'session' in input ? input.session : await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];
   // A session another node's CLI holds cannot be resumed here (its files are on that machine):
   // start a new one, with the transcript kept.

@@ -43,13 +43,17 @@ function providerOf(ctx: Pick<Ctx, 'getSettings'>, agentId: string): string {
   return agentProvider(settings, ownEntry(settings.agents, agentId) ?? {});
 }
 
-/** queued -> running (with `run.started`), recording the node that runs it; a retried run that is already running stays silent. */
-export function* markStarted(ctx: Pick<Ctx, 'observers' | 'node'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
-  yield* io(tx.stores.runs.startRun(run.id, { messageIds, ...(ctx.node !== undefined ? { node: ctx.node } : {}) }));
+/**
+ * queued -> running (with `run.started`), recording the node that runs it; a retried run that is
+ * already running stays silent. Returns the run as the start wrote it (undefined: it was not open).
+ */
+export function* markStarted(ctx: Pick<Ctx, 'observers' | 'node'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<RunRecord | undefined> {
+  const started = yield* io(tx.stores.runs.startRun(run.id, { messageIds, ...(ctx.node !== undefined ? { node: ctx.node } : {}) }));
   const { observers } = ctx;
   const event = { run, messageIds, changed: run.status === 'queued' };
   yield* observers.record('runStarted', event, tx);
   if (observers.listening('runStarted')) tx.onCommit(() => observers.notify('runStarted', event));
+  return started;
 }
 
 export type TerminalStatus = Exclude<RunStatus, 'queued' | 'running'>;
@@ -61,7 +65,7 @@ export interface FinishInput {
   costUsd?: number | undefined;
   error?: string | null;
   /** Extra fields of the run's end event (the event map declares which). */
-  data?: Pick<EventPayloadInput<'run.completed'>, 'reason' | 'mergedInto' | 'rule'>;
+  data?: Pick<EventPayloadInput<'run.completed'>, 'reason' | 'mergedInto' | 'limitName'>;
 }
 
 /** Finishes the run once; returns false (and writes nothing) if it had already ended. */

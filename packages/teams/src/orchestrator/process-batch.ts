@@ -35,12 +35,12 @@ import {
   type RunRecord,
   type Settings,
 } from '@tinyagi/core';
-import { effectiveLimits, io, runBody, type StoreTransaction, type TxBody, type TxSteps } from '../core-internal.ts';
+import { agentDefaults, effectiveLimits, io, ownEntry, runBody, sessionKeyFor, type AgentSessionRecord, type StoreTransaction, type TxBody, type TxSteps } from '../core-internal.ts';
 import { readMeta } from '../router/provenance.ts';
 import { confinedByOf } from '../guards/confinement.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController } from './abort.ts';
-import { abortActive, type ActiveRun, type CancelCtx, type Ctx, type DeclaredActions, type WriteCtx } from './context.ts';
+import type { ActiveRun, CancelCtx, Ctx, DeclaredActions, WriteCtx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyOutgoing, checkAnswerFiles, readAnswer, routeAnswer, type RoutedAnswer } from './route.ts';
 import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
@@ -51,10 +51,16 @@ import { composeRunPrompt } from './prompt.ts';
 import { memoryForTurn } from './memory-recall.ts';
 import { commitRunEffects, rejectRunsEffects, type RunOutcome } from './run-effects.ts';
 
+/** The agent's session as prepare read it (`record`), under the key it read it by. */
+interface SessionRead {
+  key: string;
+  record: AgentSessionRecord | undefined;
+}
+
 /** What the stages before the commit leave for it and for publish. */
 interface Staged {
-  /** The commit stage (undefined: nothing to write but the completion). */
-  commit: TxBody<void> | undefined;
+  /** The commit stage (undefined: nothing to write but the completion); it may return the conversation as it locked and left it (`completeIfDone`'s `locked`). */
+  commit: TxBody<ConversationRecord | undefined> | TxBody<void> | undefined;
   /** The run the batch answered (the primary), once known. */
   runId: string | undefined;
   /** The primary run was invoked and its answer commits: its steering state goes after the commit. */
@@ -78,8 +84,8 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
   return {
     effects: (tx) =>
       runBody(function* commitBatch(t: StoreTransaction) {
-        if (commit) yield* commit(t);
-        yield* completeIfDone(t, conversationId);
+        const locked = commit ? yield* commit(t) : undefined;
+        yield* completeIfDone(t, conversationId, locked ?? undefined);
         publish(ctx, t, batch, staged);
       }, tx),
   };
@@ -128,7 +134,7 @@ export function causeOfKind(kind: MessageKind): RunCause {
 /** prepare, plan, then (for an invoking plan) start, invoke and route; returns what the commit and publish stages need. */
 async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: AbortSignal): Promise<Staged> {
   const settings = ctx.getSettings();
-  const { conversation, pairs } = await prepare(ctx, messages);
+  const { conversation, pairs, session } = await prepare(ctx, settings, messages);
   const plan = planBatch({ settings, conversation, pairs, ...(await readSpend(ctx, settings, conversation, pairs)) });
   switch (plan.action) {
     case 'settle':
@@ -145,16 +151,40 @@ async function processGroup(ctx: Ctx, messages: QueueMessage[], flightSignal: Ab
     case 'reject':
       return { commit: rejectStage(ctx, conversation, plan), runId: plan.primaryRunId, answered: false };
     case 'invoke':
-      return runPlan(ctx, plan, conversation, messages, flightSignal);
+      return runPlan(ctx, plan, conversation, messages, flightSignal, session);
   }
 }
 
-/** prepare: the conversation (created when a message came without one) and each message's run, then the conversation as it is now. */
-async function prepare(ctx: WriteCtx & Pick<Ctx, 'stores'>, messages: readonly QueueMessage[]): Promise<{ conversation: ConversationRecord; pairs: BatchPair[] }> {
-  const created = await ensureConversation(ctx, messages[0]!);
+/**
+ * prepare: the conversation, each message's run and the agent's session in one read
+ * (`runContext`); a conversation or run that is missing is created, and then the conversation
+ * is read again as it is now.
+ */
+async function prepare(
+  ctx: WriteCtx & Pick<Ctx, 'stores'>,
+  settings: Settings,
+  messages: readonly QueueMessage[],
+): Promise<{ conversation: ConversationRecord; pairs: BatchPair[]; session: SessionRead }> {
+  const first = messages[0]!;
+  const runIds = messages.flatMap((m) => readMeta(m)?.runId ?? []);
+  // The key `planBatch` gives the turn (from the conversation, whose channel, sender and thread the messages carry); checked again before it is used.
+  const sessionKey = sessionKeyFor(agentDefaults(ownEntry(settings.agents, first.agentId) ?? {}, settings).session_mode, first);
+  const context = await ctx.stores.queries.runContext({ conversationId: first.conversationId, runIds, session: { agentId: first.agentId, sessionKey } });
+  const known = context.conversation;
+  const conversation = known ?? (await createConversation(ctx, first));
+  let wrote = known === undefined;
   const pairs: BatchPair[] = [];
-  for (const message of messages) pairs.push({ message, run: await ensureRun(ctx, message, created) });
-  return { conversation: await ctx.stores.runs.mustGetConversation(created.id), pairs };
+  for (const message of messages) {
+    const id = readMeta(message)?.runId;
+    const existing = id === undefined ? undefined : context.runs.find((r) => r.id === id);
+    if (existing && existing.status !== 'failed') {
+      pairs.push({ message, run: existing });
+      continue;
+    }
+    pairs.push({ message, run: await createRun(ctx, message, conversation, existing) });
+    wrote = true;
+  }
+  return { conversation: wrote ? await ctx.stores.runs.mustGetConversation(conversation.id) : conversation, pairs, session: { key: sessionKey, record: context.session } };
 }
 
 /** The daily sums the budgets need (`spendToRead`), read for the plan. */
@@ -177,29 +207,29 @@ function rejectStage(ctx: CancelCtx, conversation: ConversationRecord, plan: Ext
 }
 
 /** start, invoke, route for an invoking plan; returns the commit stage. */
-async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRecord, messages: readonly QueueMessage[], flightSignal: AbortSignal): Promise<Staged> {
+async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRecord, messages: readonly QueueMessage[], flightSignal: AbortSignal, session: SessionRead): Promise<Staged> {
   const { runs } = ctx.stores;
   const { primary } = plan;
   const open = [primary, ...plan.merged];
   const mergedRuns = plan.merged.map((p) => p.run);
-  await start(ctx, plan);
+  // The run as its start left it (not open any more: cancelled or stopped meanwhile, read as it ended).
+  const run = (await start(ctx, plan)) ?? (await runs.mustGetRun(primary.run.id));
   // Several nodes: a command sent to another node while the run was queued waits in the store
   // (steering/steering.ts `applyQueued`); read after the start's commit, so none slips between.
   if (ctx.node !== undefined) await ctx.steering.adopt(primary.run.id);
-  const run = await runs.mustGetRun(primary.run.id);
   /** The primary run ended without an answer: the runs merged into it end with it. */
   const closeMergedBody: TxBody<void> = (tx) => closeMerged(ctx, tx, mergedRuns, run.id);
   const unanswered = (commit: TxBody<void> | undefined): Staged => ({ commit, runId: run.id, answered: false });
-  if (TERMINAL_RUN_STATUSES.includes(run.status)) {
-    // Cancelled (or stopped) between the claim and now, before this process could abort it:
-    // not invoked. Every run of the batch cancelled: settled as cancelled; otherwise the claimed
-    // messages complete, closing the runs merged into this one.
+  // Cancelled (or stopped) between the claim and now, before this process could abort it: before
+  // the start (the run it returned has ended) or after it, by this process (`cancelledHeld`: the
+  // cancel found the run not registered yet). Not invoked. Every run of the batch cancelled:
+  // settled as cancelled; otherwise the claimed messages complete, closing the runs merged into
+  // this one. Nothing awaits from here to the registration below, so a cancel committed later
+  // finds the run registered and aborts its invocation.
+  if (TERMINAL_RUN_STATUSES.includes(run.status) || ctx.cancelledHeld.has(primary.message.id)) {
     if (settleIfCancelled(ctx, messages, await Promise.all(open.map((p) => runs.mustGetRun(p.run.id))))) return unanswered(undefined);
     return unanswered(closeMergedBody);
   }
-  // Nothing awaits between the read above and this registration: a cancel commits before the
-  // read (seen there), after the registration (and aborts the invocation), or, on PostgreSQL,
-  // in between (the read's answer arrived after the commit): `cancelledHeld` below.
   const controller = linkedController(flightSignal);
   const active: ActiveRun = {
     runId: run.id,
@@ -212,12 +242,8 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
     parentRunId: run.parentRunId,
   };
   ctx.active.set(run.id, active);
-  // Cancelled after the read above but before this registration (the read's answer came after
-  // the cancel's commit): abort as the cancel would have (the invocation then ends at once).
-  const cancelledMeanwhile = ctx.cancelledHeld.get(primary.message.id);
-  if (cancelledMeanwhile) abortActive(ctx, active, cancelledMeanwhile);
   try {
-    const result = await invoke(ctx, plan, run, controller.signal);
+    const result = await invoke(ctx, plan, run, controller.signal, session);
     const outcome: RunOutcome = { run, merged: mergedRuns, messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey: plan.sessionKey, result };
     const routed = await route(ctx, outcome, active.declared);
     return { commit: (tx) => commitRunEffects(ctx, tx, outcome, routed), runId: run.id, answered: true };
@@ -253,15 +279,26 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
   }
 }
 
-/** start: the batch's runs go running, with the runs of other batches claimed in the same turn (one commit, `durable: false`). */
-function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: InvokePlan): Promise<void> {
-  return ctx.startWrites.add(function* startBatch(tx) {
-    for (const { run, messageIds } of plan.starts) yield* markStarted(ctx, tx, run, messageIds);
+/**
+ * start: the batch's runs go running, with the runs of other batches claimed in the same turn (one
+ * commit, `durable: false`). Resolves with the primary run as the start wrote it, or undefined if
+ * it was not open any more.
+ */
+async function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: InvokePlan): Promise<RunRecord | undefined> {
+  let primary: RunRecord | undefined;
+  await ctx.startWrites.add(function* startBatch(tx) {
+    // A group's commit may run the body again (storage: a failing neighbour): only the last run counts.
+    primary = undefined;
+    for (const { run, messageIds } of plan.starts) {
+      const started = yield* markStarted(ctx, tx, run, messageIds);
+      if (run.id === plan.primary.run.id) primary = started;
+    }
   });
+  return primary;
 }
 
 /** invoke: the incoming plugins, the prompt (with what memory recalls and the notes held for the agent's session), the agent's turns. */
-async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortSignal): Promise<TurnsResult> {
+async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortSignal, session: SessionRead): Promise<TurnsResult> {
   const parts = await Promise.all(
     [plan.primary, ...plan.merged].map(async (p) => ({
       text: await transformIncoming(ctx, p.message, p.run),
@@ -273,6 +310,8 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortS
     run,
     prompt: composeRunPrompt(parts, ctx.notes.take(plan.agentId, plan.sessionKey), memory),
     sessionKey: plan.sessionKey,
+    // The session as prepare read it, when read under the key the plan chose.
+    ...(session.key === plan.sessionKey ? { session: session.record } : {}),
     teamId: plan.primary.message.teamId,
     signal,
     retry: plan.retry,
@@ -298,9 +337,7 @@ async function transformIncoming(ctx: PluginCtx, message: QueueMessage, run: Run
 }
 
 /** A message enqueued without a conversation (by another component) gets one. */
-async function ensureConversation(ctx: Pick<Ctx, 'stores'>, message: QueueMessage): Promise<ConversationRecord> {
-  const existing = await ctx.stores.runs.getConversation(message.conversationId);
-  if (existing) return existing;
+async function createConversation(ctx: Pick<Ctx, 'stores'>, message: QueueMessage): Promise<ConversationRecord> {
   return ctx.stores.transaction(function* createConversation(tx) {
     const conversation = yield* io(
       tx.stores.runs.createConversation({
@@ -327,13 +364,10 @@ async function ensureConversation(ctx: Pick<Ctx, 'stores'>, message: QueueMessag
 }
 
 /**
- * The run a message starts (created with the message). A message without one, or whose run
- * failed (a dead letter retried by hand), gets a new run, re-opening a finished conversation.
+ * The run a message starts when it has none (`existing` undefined), or whose run failed (a dead
+ * letter retried by hand: `existing` is that run): a new run, re-opening a finished conversation.
  */
-async function ensureRun(ctx: WriteCtx & Pick<Ctx, 'stores'>, message: QueueMessage, conversation: ConversationRecord): Promise<RunRecord> {
-  const meta = readMeta(message);
-  const existing = meta ? await ctx.stores.runs.getRun(meta.runId) : undefined;
-  if (existing && existing.status !== 'failed') return existing;
+async function createRun(ctx: WriteCtx & Pick<Ctx, 'stores'>, message: QueueMessage, conversation: ConversationRecord, existing: RunRecord | undefined): Promise<RunRecord> {
   const settings = ctx.getSettings();
   const run = await ctx.stores.transaction(function* createRun(tx): TxSteps<RunRecord> {
     if (conversation.finished) {

@@ -13,7 +13,7 @@ import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
 import { confinedByOf, confinementFollowing } from '../guards/confinement.ts';
-import type { GuardRejection } from '../guards/rules.ts';
+import type { GuardRejection } from '../guards/limits.ts';
 import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
 import type { PlannedDelivery } from '../router/plan.ts';
 import { readMeta, type MessageMeta } from '../router/provenance.ts';
@@ -56,8 +56,12 @@ import type { HeldDelivery } from '../core-internal.ts';
 
 const MAX_HELD = 50;
 
-/** The commit stage of a finished queue run: writes what the route stage worked out (`routeAnswer`, then the outgoing plugins). */
-export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, routed: RoutedAnswer): TxSteps<void> {
+/**
+ * The commit stage of a finished queue run: writes what the route stage worked out (`routeAnswer`,
+ * then the outgoing plugins). Returns the conversation, locked in this transaction, when it is as
+ * this transaction left it (`completeIfDone` then needs no read of its own), else undefined.
+ */
+export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, routed: RoutedAnswer): TxSteps<ConversationRecord | undefined> {
   const { run, result } = outcome;
   const { humanText, plan, files, refused } = routed;
   const settings = ctx.getSettings();
@@ -68,13 +72,15 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   if (ctx.observers.listening('budgetWarning')) tx.onCommit(() => warning && ctx.observers.notify('budgetWarning', warning));
   if (!(yield* finishRunWithEvent(ctx, tx, run, { status: 'completed', output: humanText, usage: result.usage, costUsd: result.costUsd }))) {
     yield* closeMerged(ctx, tx, outcome.merged, run.id);
-    return;
+    return undefined;
   }
   for (const merged of outcome.merged) yield* finishRunWithEvent(ctx, tx, merged, { status: 'completed', data: { mergedInto: run.id } });
   yield* recordHistory(tx, outcome, humanText, ctx.node);
 
   if (refused.length > 0) {
-    yield* io(events.append({ type: 'guard.rejected', ...treeFields(run), data: { rule: 'send_file', files: refused, message: 'files outside the workspace and TINYAGI_HOME/files are not sent' } }));
+    yield* io(
+      events.append({ type: 'guard.rejected', ...treeFields(run), data: { limitName: 'send_file', files: refused, message: 'files outside the workspace and TINYAGI_HOME/files are not sent' } }),
+    );
   }
   if (plan.notes.length > 0) {
     const notes = plan.notes;
@@ -85,7 +91,9 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     yield* io(events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } }));
   }
 
-  let conversation = yield* io(runs.mustGetConversation(run.conversationId));
+  // Locked here (the completion's check locks it anyway): later statements of this transaction see
+  // what other nodes committed meanwhile, and nobody changes it until this commits.
+  let conversation = (yield* io(runs.getConversation(run.conversationId, { forUpdate: true }))) ?? (yield* io(runs.mustGetConversation(run.conversationId)));
   const guardSettings = { limits: effectiveLimits(settings, scopeOf(run)), budgets: effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {}) };
   const deliveries = conversation.status === 'active' ? plan.deliveries : [];
   const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
@@ -104,7 +112,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
         events.append({
           type: 'guard.rejected',
           ...treeFields(run),
-          data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, from: run.agentId, to: delivery.target, kind: delivery.kind },
+          data: { limitName: rejection.limitName, limit: rejection.limit, actual: rejection.actual, message: rejection.message, from: run.agentId, to: delivery.target, kind: delivery.kind },
         }),
       );
     }
@@ -113,7 +121,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
       const lines = verdict.rejected.map(
         ({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`,
       );
-      const raisable = verdict.rejected.some(({ rejection }) => rejection.rule !== 'max_fanout');
+      const raisable = verdict.rejected.some(({ rejection }) => rejection.limitName !== 'max_fanout');
       yield* io(
         outbox.enqueue(
           toHuman(conversation, {
@@ -145,38 +153,37 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   }
   if (verdict.stop) {
     yield* stopConversation(ctx, tx, run.conversationId, { rejection: verdict.stop, runId: run.id });
-    return;
+    return undefined;
   }
-  conversation = yield* io(runs.mustGetConversation(run.conversationId));
+  // Read again only if this transaction changed it since.
+  if (verdict.accepted.length > 0 || verdict.rejected.length > 0) conversation = yield* io(runs.mustGetConversation(run.conversationId));
   const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
-  if (soft) {
-    yield* io(runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true }));
-    yield* io(
-      events.append({
-        type: 'budget.warning',
-        conversationId: conversation.id,
-        runId: run.id,
-        agentId: run.agentId,
-        data: { rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction },
-      }),
-    );
-    warning = { run, conversationId: conversation.id, rule: soft.rule, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction };
-    yield* io(
-      outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id })),
-    );
-  }
+  if (!soft) return conversation;
+  yield* io(runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true }));
+  yield* io(
+    events.append({
+      type: 'budget.warning',
+      conversationId: conversation.id,
+      runId: run.id,
+      agentId: run.agentId,
+      data: { limitName: soft.limitName, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction },
+    }),
+  );
+  warning = { run, conversationId: conversation.id, limitName: soft.limitName, used: soft.used, limit: soft.limit, fraction: guardSettings.budgets.soft_limit_fraction };
+  yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(conversation.id, `soft:${conversation.limitScale}`), text: softLimitMessage(conversation, soft), kind: 'soft-limit', runId: run.id })));
+  return undefined;
 }
 
 /** A refusal before invocation (budget): the runs end `rejected` and the human is told. */
 export function* rejectRunsEffects(ctx: LifecycleCtx, tx: StoreTransaction, conversation: ConversationRecord, runs: readonly RunRecord[], rejection: GuardRejection): TxSteps<void> {
   const first = runs[0];
   if (!first) return;
-  for (const run of runs) yield* finishRunWithEvent(ctx, tx, run, { status: 'rejected', error: rejection.message, data: { rule: rejection.rule } });
+  for (const run of runs) yield* finishRunWithEvent(ctx, tx, run, { status: 'rejected', error: rejection.message, data: { limitName: rejection.limitName } });
   yield* io(
     tx.stores.events.append({
       type: 'guard.rejected',
       ...treeFields(first),
-      data: { rule: rejection.rule, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' },
+      data: { limitName: rejection.limitName, limit: rejection.limit, actual: rejection.actual, message: rejection.message, action: 'not-invoked' },
     }),
   );
   yield* io(
@@ -261,7 +268,7 @@ function heldAfter(
 ): HeldDelivery[] {
   const held = [...conversation.held];
   for (const { delivery, rejection } of rejected) {
-    if (rejection.rule === 'max_fanout' || held.length >= MAX_HELD) continue;
+    if (rejection.limitName === 'max_fanout' || held.length >= MAX_HELD) continue;
     held.push({
       kind: delivery.kind === 'mention' ? 'teammate' : 'chatroom',
       agentId: delivery.target,
