@@ -110,7 +110,7 @@ test('editing one field keeps the rest: the heartbeat, and blocks the form does 
   expect(settingsFile().agents.writer).toEqual({ name: 'Writer Two', provider: 'mock', model: 'sonnet', heartbeat: { interval: 900 }, budgets: { daily_usd: 2.5 } });
   await look(page, '/agents/view settings');
 
-  // coder's mock script (rules the other tests rely on) is not a form field: it survives an edit.
+  // coder's mock script (replies the other tests rely on) is not a form field: it survives an edit.
   const mockBefore = settingsFile().agents.coder.mock;
   await page.goto(`${daemon.url}/agents/view?id=coder&tab=settings`);
   const coder = page.getByRole('form', { name: 'Edit agent coder' });

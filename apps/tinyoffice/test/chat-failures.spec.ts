@@ -24,7 +24,7 @@ test.beforeAll(async ({ browser }) => {
       const settings = SETTINGS(root);
       const coder = settings.agents.coder.mock;
       // Reports what it does, as an agent CLI streams its tool use, then works until cancelled.
-      coder.rules.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], gate: 'never', reply: 'never' } as never);
+      coder.replies.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], gate: 'never', reply: 'never' } as never);
       return settings;
     },
   }));

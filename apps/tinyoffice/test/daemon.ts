@@ -33,7 +33,7 @@ export const SETTINGS = (root: string) => ({
       provider: 'mock',
       mock: {
         reply: 'coder done',
-        rules: [
+        replies: [
           { match: 'handoff', gate: 'handoff', reply: 'Drafted it. [@reviewer: please check the draft]' },
           { match: 'slow', gate: 'never', reply: 'finally done' },
           { match: 'broken', fail: 'permanent' },
@@ -41,7 +41,7 @@ export const SETTINGS = (root: string) => ({
         ],
       },
     },
-    reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed', rules: [{ match: 'please check', gate: 'check', reply: 'looks good' }] } },
+    reviewer: { name: 'Reviewer', provider: 'mock', mock: { reply: 'reviewed', replies: [{ match: 'please check', gate: 'check', reply: 'looks good' }] } },
   },
   teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
 });

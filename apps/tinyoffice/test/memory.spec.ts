@@ -27,7 +27,7 @@ test.beforeAll(async ({ browser }) => {
   ({ daemon, context, page } = await openOffice(browser, {
     settings: (root) => {
       const settings = SETTINGS(root);
-      settings.agents.coder.mock.rules.unshift(
+      settings.agents.coder.mock.replies.unshift(
         remembers('deploy day', { text: 'We deploy on Thursdays after the tests pass', kind: 'decision', reason: 'The person said so in chat', scope: 'team', scope_id: 'dev' }),
         remembers('release day', { text: 'Releases are tagged on Fridays', kind: 'decision', reason: 'The release moved', scope: 'team', scope_id: 'dev' }),
         remembers('office cat', { text: 'The office cat is called Biscuit', kind: 'fact', reason: 'It came up' }),
@@ -54,6 +54,7 @@ test('an agent’s proposal waits on its team’s memory page; the person edits 
   await expect(page.getByRole('link', { name: 'Memory 1 waiting' })).toBeVisible();
   await page.getByRole('link', { name: 'Memory of team dev' }).click();
   await expect(page).toHaveURL(/\/memory\?scope=team&id=dev$/);
+  await expect(page).toHaveTitle('team dev · Memory · TinyOffice');
   await expect(page.getByTestId('memory-scope')).toContainText('Team dev’s memory: every member reads it.');
   await expect(page.getByTestId('memory-proposals-summary')).toHaveText('1 proposal waits for your decision; agents are not given a proposal until it is accepted.');
   const card = proposals().first();
