@@ -208,7 +208,7 @@ test('every page has its own title and one h1; the theme toggle says whether it 
   // (axe's full check, titles, headings and lists included, runs on each of these pages where its
   // spec fills it: office, agents-settings, teams-projects, usage and the tests below.)
   const titles = new Map<string, string>();
-  for (const path of ['/', '/conversations', '/chat', '/agents', '/teams', '/projects', '/schedules', '/usage', '/logs', '/control', '/settings']) {
+  for (const path of ['/', '/conversations', '/chat', '/memory', '/agents', '/teams', '/projects', '/schedules', '/usage', '/logs', '/control', '/settings']) {
     await page.goto(`${daemon.url}${path}`);
     await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
     await expect(page.getByRole('heading', { level: 1 })).toHaveCount(1);
