@@ -92,6 +92,7 @@ const job = (i: number) => ({ i, t: now() });
 if (cfg.impl === 'tinyagi') {
   const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
   const store = new PgQueueStore(pool, { schema: cfg.schema });
+  if (process.env.B13_TRACE) traceStore(pool, store);
   const toInput = (i: number) => ({ kind: 'job' as const, agentId: `lane-${i % cfg.lanes}`, conversationId: 'bench', channel: 'bench', content: JSON.stringify(job(i)) });
   if (cfg.role === 'producer') {
     await waitGo();
@@ -177,4 +178,33 @@ if (cfg.impl === 'tinyagi') {
 function silentGraphileLogger() {
   // graphile-worker's Logger: a factory of scoped log functions.
   return new GraphileLogger(() => () => {});
+}
+
+/** B13_TRACE=1: each of our worker processes prints, at exit, its statements by kind and its claims' and completions' sizes (stderr). */
+function traceStore(pool: pg.Pool, store: PgQueueStore): void {
+  const statements = new Map<string, number>();
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const first = args[0] as string | { text: string };
+    const text = (typeof first === 'string' ? first : first.text).replace(/\s+/g, ' ').slice(0, 60);
+    statements.set(text, (statements.get(text) ?? 0) + 1);
+    return query(...args);
+  };
+  const stats = { claims: 0, empty: 0, batches: 0, messages: 0, commits: 0, completed: 0 };
+  const claim = store.claim.bind(store);
+  store.claim = async (options) => {
+    const batches = await claim(options);
+    stats.claims++;
+    if (batches.length === 0) stats.empty++;
+    stats.batches += batches.length;
+    stats.messages += batches.reduce((n, b) => n + b.messages.length, 0);
+    return batches;
+  };
+  const completeMany = store.completeMany.bind(store);
+  store.completeMany = (items) => {
+    stats.commits++;
+    stats.completed += items.length;
+    return completeMany(items);
+  };
+  process.on('exit', () => process.stderr.write(`trace ${cfg.role} ${JSON.stringify(stats)} ${JSON.stringify([...statements])}\n`));
 }
