@@ -225,13 +225,20 @@ export class QueueWorker {
     // Up to this time, whatever was available and not claimed waits for a busy agent or a free
     // slot, which a completion's wake-up brings; the wake timer only covers what comes later.
     let horizon = Date.now();
+    // Whether the last pass claimed. Without a free slot it does not, and the wake timer is left as
+    // it is: whatever becomes claimable waits for a slot, and the completion that frees one wakes
+    // a pass that claims and reads the next wake time with its claim (a wake-up that came while
+    // every slot was busy would otherwise cost a round trip for the wake time alone).
+    let claimed = false;
     try {
       do {
         this.#repump = false;
+        claimed = false;
         for (let round = 0; this.#running; round++) {
           if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
           const free = this.#concurrency() - this.#inFlight.size;
           if (free <= 0) break;
+          claimed = true;
           // The time of the last claim (a store may read its next wake time with the claim).
           horizon = Date.now();
           const want = Math.min(free, CLAIM_ROUND);
@@ -257,7 +264,7 @@ export class QueueWorker {
           if (batches.length < want) break;
         }
       } while (this.#repump && this.#running);
-      await this.#armWakeTimer(horizon);
+      if (claimed) await this.#armWakeTimer(horizon);
     } catch (err) {
       this.#opts.onError?.(err);
     } finally {
