@@ -12,16 +12,17 @@
  *   process) aborts the handler's signal; the messages then end `cancelled`.
  * - Handler outcome: resolve -> complete (with the returned effects in the same transaction);
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
- * - Group commit: completions that arrive in the same event-loop turn are committed together in
- *   one durable transaction (a savepoint each, so one bad completion does not undo the others).
- *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one.
+ * - Group commit: completions are committed together in one durable transaction (a savepoint
+ *   each, so one bad completion does not undo the others), one commit in flight at a time: those
+ *   that finish while a commit is on its way wait for it and go in the next one. At synchronous
+ *   FULL a commit is an fsync; under load this turns N fsyncs into one, and on a network store
+ *   the group grows with the round trip instead of each batch paying its own.
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
 import { errorMessage, isConfigurationError } from '../errors.ts';
-import { GroupCommit } from '../storage/group-commit.ts';
 import type { ObserverList } from '../observe/index.ts';
-import type { BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
+import type { Awaitable, BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
 
 export interface HandlerContext {
   owner: string;
@@ -64,11 +65,65 @@ export interface QueueWorkerOptions {
 const CLAIM_ROUND = 64;
 const COMMIT_GROUP = 64;
 
+interface PendingCompletion {
+  item: CompletionInput;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * The worker's group commit: completions handed in while no commit is on its way are committed
+ * on the next turn; those handed in meanwhile wait for it and go together in the next one (up to
+ * COMMIT_GROUP per commit). `add` resolves once the item committed, or rejects with its own error.
+ */
+class CompletionPipe {
+  readonly #commit: (items: CompletionInput[]) => Awaitable<Array<Error | undefined>>;
+  #pending: PendingCompletion[] = [];
+  #busy = false;
+
+  constructor(commit: (items: CompletionInput[]) => Awaitable<Array<Error | undefined>>) {
+    this.#commit = commit;
+  }
+
+  add(item: CompletionInput): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#pending.push({ item, resolve, reject }) === 1 && !this.#busy) setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#busy) return;
+    this.#busy = true;
+    try {
+      while (this.#pending.length > 0) {
+        const group = this.#pending.splice(0, COMMIT_GROUP);
+        try {
+          const errors = await this.#commit(group.map((p) => p.item));
+          for (const [i, p] of group.entries()) {
+            const error = errors[i];
+            if (error) p.reject(error);
+            else p.resolve();
+          }
+        } catch (err) {
+          for (const p of group) p.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+        // Let the event loop through between commits: settled batches wake a claim, and
+        // completions of this turn join the next group.
+        if (this.#pending.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
+
 interface InFlight {
   batch: ClaimedBatch;
   controller: AbortController;
   cancelled: boolean;
   done: Promise<void>;
+  /** The store's wake-ups counted when it was claimed (`#wakeUps`). */
+  wakeUpsAtClaim: number;
 }
 
 export class QueueWorker {
@@ -87,7 +142,11 @@ export class QueueWorker {
   #claiming = false;
   /** Callers of `whenClaimed` waiting for that claim to land (no promise is made when nobody waits). */
   #claimWaiters: Array<() => void> = [];
-  readonly #completions: GroupCommit<CompletionInput>;
+  readonly #completions: CompletionPipe;
+  /** The store's wake-ups so far (its onWake listener): enqueues, failures, releases, other processes' notifications. */
+  #wakeUps = 0;
+  /** The last claim got every agent it asked for: more may be waiting for a slot. */
+  #backlog = false;
 
   constructor(options: QueueWorkerOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId('w')}`;
@@ -99,7 +158,7 @@ export class QueueWorker {
       ...options,
     };
     const { store } = this.#opts;
-    this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP);
+    this.#completions = new CompletionPipe((items) => store.completeMany(items));
   }
 
   #concurrency(): number {
@@ -120,7 +179,10 @@ export class QueueWorker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#unsubscribe = this.#opts.store.onWake(() => this.wake());
+    this.#unsubscribe = this.#opts.store.onWake(() => {
+      this.#wakeUps++;
+      this.wake();
+    });
     this.#sweepTimer = setInterval(() => void this.#sweep(), this.#opts.sweepMs);
     this.#sweepTimer.unref();
     void this.#sweep();
@@ -261,6 +323,7 @@ export class QueueWorker {
             this.#claiming = false;
             if (this.#claimWaiters.length > 0) for (const resolve of this.#claimWaiters.splice(0)) resolve();
           }
+          this.#backlog = batches.length >= want;
           if (batches.length < want) break;
         }
       } while (this.#repump && this.#running);
@@ -318,11 +381,15 @@ export class QueueWorker {
     }
     const controller = new AbortController();
     const key = batch.messages[0]!.id;
-    const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve() };
+    const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve(), wakeUpsAtClaim: this.#wakeUps };
     this.#inFlight.set(key, flight);
     flight.done = this.#execute(flight).finally(() => {
       this.#inFlight.delete(key);
-      this.wake();
+      // A freed slot is worth a claim when work may be waiting for it: the last claim filled every
+      // slot it asked for, or a wake-up came while this batch ran (its claim passed over this
+      // agent, busy then). The agent's own next messages, already there, are the store's to
+      // announce (a completion wakes its listeners when the freed agents have more).
+      if (this.#backlog || this.#wakeUps !== flight.wakeUpsAtClaim) this.wake();
     });
   }
 
