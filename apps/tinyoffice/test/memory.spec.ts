@@ -85,6 +85,11 @@ test('an agent’s proposal waits on its team’s memory page; the person edits 
   await expect(entry.getByRole('link', { name: record.provenance.conversationId! })).toBeVisible();
   await expect(entry.getByTestId('memory-provenance')).toContainText(`run ${record.provenance.runId}`);
   await look(page, 'memory-accepted');
+
+  // The loop closes: a later conversation of a member of team dev is given the entry before its turn.
+  const later = JSON.parse(await daemon.cli(['send', '--agent', 'reviewer', '--wait', '--quiet', '--json', 'which day do we deploy?'])) as { conversationId: string };
+  const run = (await daemon.kit.api.getTranscript({ params: { id: later.conversationId } })).entries[0]!.runId;
+  expect((await daemon.kit.api.getRunMemoryInjection({ params: { id: run } }))?.entryIds).toContain(record.id);
 });
 
 test('a proposal that contradicts an entry shows it; accepted, it replaces it, and the old one is history', async () => {
@@ -125,6 +130,13 @@ test('from the agent’s page, its own memory: a proposal rejected goes to the h
   const rejected = page.getByRole('list', { name: 'History' }).getByTestId('memory-entry').filter({ hasText: 'Biscuit' });
   await expect(rejected.getByTestId('memory-decision')).toHaveText(/^Rejected by tinyoffice on /);
   await expect(rejected.getByRole('button')).toHaveCount(0);
+  const biscuit = await rejected.getAttribute('data-id');
+  const later = JSON.parse(await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', '--json', 'what is the cat called?'])) as { conversationId: string };
+  const run = (await daemon.kit.api.getTranscript({ params: { id: later.conversationId } })).entries[0]!.runId;
+  // Given the team's pinned entry, never the rejected one.
+  const given = (await daemon.kit.api.getRunMemoryInjection({ params: { id: run } }))?.entryIds ?? [];
+  expect(given.length).toBeGreaterThan(0);
+  expect(given).not.toContain(biscuit);
 });
 
 test('search finds accepted entries by their words; unpin and retire act at once', async () => {
