@@ -162,6 +162,22 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         const id2 = await agentMessages.append({ agentId: 'a', role: 'assistant', channel: 'api', content: 'hi' });
         expect(id2).toBeGreaterThan(id1);
         expect((await agentMessages.list('a', { sinceId: id1 })).map((m) => m.content)).toEqual(['hi']);
+        // Several at once: stored in order, their ids returned in that order.
+        const many = await agentMessages.appendMany([
+          { agentId: 'a', role: 'user', channel: 'api', sender: 'u1', messageId: 'msg_1', runId: 'run_1', conversationId: 'conv_1', content: 'one' },
+          { agentId: 'a', role: 'user', channel: 'api', content: 'two' },
+          { agentId: 'a', role: 'assistant', channel: 'api', sender: '@a', runId: 'run_1', content: 'three' },
+        ]);
+        expect(many).toHaveLength(3);
+        expect(many[0]).toBeGreaterThan(id2);
+        const listed = await agentMessages.list('a', { sinceId: id2 });
+        expect(listed.map((m) => [m.id, m.content])).toEqual([
+          [many[0], 'one'],
+          [many[1], 'two'],
+          [many[2], 'three'],
+        ]);
+        expect(listed[0]).toMatchObject({ role: 'user', sender: 'u1', messageId: 'msg_1', runId: 'run_1', conversationId: 'conv_1' });
+        expect(await agentMessages.appendMany([])).toEqual([]);
       }),
     );
 

@@ -35,6 +35,7 @@ export type { EventInput, EventPayloadInput } from '@tinyagi/core/internal';
 export {
   addSpend,
   type AgentSessionRecord,
+  type AppendAgentMessageInput,
   type AttemptSpend,
   cliReadsAgentsMd,
   resolveInvokeTarget,

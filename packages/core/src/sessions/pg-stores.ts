@@ -91,6 +91,22 @@ export class PgAgentMessageStore extends PgTableStore<ReturnType<typeof agentMes
     return (await this.scope.query<{ id: number }>(`${this.s.insert} RETURNING id`, agentMessageValues(input)))[0]!.id;
   }
 
+  async appendMany(inputs: readonly AppendAgentMessageInput[]): Promise<number[]> {
+    if (inputs.length === 0) return [];
+    if (inputs.length === 1) return [await this.append(inputs[0]!)];
+    const rows = inputs.map(agentMessageValues);
+    const col = (k: number) => rows.map((r) => r[k]);
+    // Inserted in input order, so the ids drawn follow it.
+    const [row] = await this.scope.query<{ ids: number[] }>(
+      `WITH ins AS (INSERT INTO ${this.scope.table('agent_messages')} (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at)
+        SELECT a, r, ch, s, m, ru, c, co, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
+          WITH ORDINALITY AS u(a, r, ch, s, m, ru, c, co, t, n) ORDER BY n RETURNING id)
+      SELECT array_agg(id ORDER BY id) AS ids FROM ins`,
+      [col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7), col(8)],
+    );
+    return row!.ids.map(Number);
+  }
+
   async list(agentId: string, query: { beforeId?: number; sinceId?: number; limit?: number } = {}): Promise<AgentMessageRecord[]> {
     const page = agentMessagePage(agentId, query);
     return (await this.scope.query<AgentMessageRow>(page.after ? this.s.after : this.s.page, page.values)).map(toAgentMessage);

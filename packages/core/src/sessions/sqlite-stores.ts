@@ -98,6 +98,10 @@ export class AgentMessageStore implements AgentMessageStoreApi {
     return Number(this.#db.write(() => this.#insert.run(...agentMessageValues(input))).lastInsertRowid);
   }
 
+  appendMany(inputs: readonly AppendAgentMessageInput[]): number[] {
+    return this.#db.write(() => inputs.map((input) => Number(this.#insert.run(...agentMessageValues(input)).lastInsertRowid)));
+  }
+
   /**
    * Oldest first: with `sinceId`, the first `limit` messages after it (catching up); otherwise
    * the newest `limit` before `beforeId` (default: the newest).

@@ -169,6 +169,8 @@ export function agentMessagePage(agentId: string, query: { beforeId?: number; si
 
 export interface AgentMessageStoreApi {
   append(input: AppendAgentMessageInput): Awaitable<number>;
+  /** Several messages in order (one statement on PostgreSQL); returns their ids. */
+  appendMany(inputs: readonly AppendAgentMessageInput[]): Awaitable<number[]>;
   list(agentId: string, query?: { beforeId?: number; sinceId?: number; limit?: number }): Awaitable<AgentMessageRecord[]>;
   prune(beforeTs: number, batchSize?: number): Awaitable<number>;
 }

@@ -8,7 +8,7 @@
  * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
 import { newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type StoreTransaction, type TxSteps } from '../core-internal.ts';
+import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type AppendAgentMessageInput, type StoreTransaction, type TxSteps } from '../core-internal.ts';
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
@@ -301,24 +301,22 @@ function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: strin
       }),
     );
   }
-  for (const m of messages) {
+  // The messages the run answered, then its answer: one write.
+  const history: AppendAgentMessageInput[] = messages.map((m) => {
     const meta = readMeta(m);
-    yield* io(
-      tx.stores.agentMessages.append({
-        agentId: run.agentId,
-        role: 'user',
-        channel: m.channel,
-        sender: meta?.from ? `@${meta.from}` : m.sender,
-        messageId: m.id,
-        runId: run.id,
-        conversationId: run.conversationId,
-        content: meta?.body ?? m.content,
-      }),
-    );
-  }
-  yield* io(
-    tx.stores.agentMessages.append({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer }),
-  );
+    return {
+      agentId: run.agentId,
+      role: 'user',
+      channel: m.channel,
+      sender: meta?.from ? `@${meta.from}` : m.sender,
+      messageId: m.id,
+      runId: run.id,
+      conversationId: run.conversationId,
+      content: meta?.body ?? m.content,
+    };
+  });
+  history.push({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
+  yield* io(tx.stores.agentMessages.appendMany(history));
 }
 
 function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {

@@ -156,8 +156,12 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
             }),
           );
       }
-      yield* io(tx.stores.agentMessages.append({ agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task }));
-      yield* io(tx.stores.agentMessages.append({ agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text }));
+      yield* io(
+        tx.stores.agentMessages.appendMany([
+          { agentId, role: 'user', channel: 'subagent', sender: `@${parent.agentId}`, runId: run.id, conversationId: run.conversationId, content: input.task },
+          { agentId, role: 'assistant', channel: 'subagent', sender: `@${agentId}`, runId: run.id, conversationId: run.conversationId, content: text },
+        ]),
+      );
       return true;
     });
     await enforceTreeBudget(ctx, run.conversationId);
