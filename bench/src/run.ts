@@ -22,6 +22,7 @@
  * B20_MESSAGES (10) the measured messages of each CLI in each mode in B20 (the real CLIs' overhead), B20_SESSIONS (8) its
  * warm sessions for the memory slope, B20_CLIS (claude,codex,opencode) the CLIs it runs.
  * B21_FILES (10000) the tracked files of B21's repository (a task's worktree against a clone), B21_ROUNDS (3) its rounds (15–20 s each on the 2-core VM, after one unmeasured; about 80 s in all).
+ * B23_ENTRIES (10000) the memory entries in the agent's scopes, B23_TURNS (200) the turns of each kind and B23_RECALLS (500) the recalls alone of B23 (recall's cost; B23_PG=0 skips PostgreSQL); B24 (recall's quality) has no size.
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { spawnSync } from 'node:child_process';
@@ -45,6 +46,8 @@ import { benchB18 } from './cli-startup-bench.ts';
 import { benchB19 } from './sandbox-bench.ts';
 import { type B20Cli, benchB20 } from './real-cli-bench.ts';
 import { benchB21 } from './worktree-bench.ts';
+import { benchB23 } from './memory-recall-bench.ts';
+import { benchB24 } from './memory-quality-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -138,6 +141,18 @@ const BENCHMARKS: Benchmark[] = [
     run: () => benchB21({ files: Number(env.B21_FILES ?? 10_000), rounds: Number(env.B21_ROUNDS ?? 3) }),
   },
   {
+    id: 'B23',
+    about: () => (env.B23_PG !== '0' ? pgVersion() : ''),
+    run: () =>
+      benchB23({
+        entries: Number(env.B23_ENTRIES ?? 10_000),
+        turns: Number(env.B23_TURNS ?? 200),
+        recalls: Number(env.B23_RECALLS ?? 500),
+        pgUrl: env.B23_PG !== '0' ? BENCH_DATABASE_URL : undefined,
+      }),
+  },
+  { id: 'B24', run: () => benchB24() },
+  {
     id: 'B13',
     about: pgVersion,
     run: async () => {
@@ -169,7 +184,7 @@ try {
 function command(id: string): string {
   const value = (name: string) => (name === 'TINYAGI_BENCH_DATABASE_URL' ? env[name]!.replace(/\/\/[^@/]*@/, '//') : env[name]!);
   const vars = Object.keys(env)
-    .filter((name) => name.startsWith(`${id}_`) || (name === 'TINYAGI_BENCH_DATABASE_URL' && (id === 'B5' || id === 'B13')))
+    .filter((name) => name.startsWith(`${id}_`) || (name === 'TINYAGI_BENCH_DATABASE_URL' && (id === 'B5' || id === 'B13' || id === 'B23')))
     .sort()
     .map((name) => `${name}=${/^[\w./,:@=-]*$/.test(value(name)) ? value(name) : JSON.stringify(value(name))}`);
   return [...(env.BENCH ? [`BENCH=${env.BENCH}`] : []), ...vars, 'pnpm bench'].join(' ');

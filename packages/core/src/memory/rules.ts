@@ -38,24 +38,44 @@ export function searchTerms(text: string, max = MAX_SEARCH_TERMS): string[] {
   return [...seen];
 }
 
-/** How close two texts are: the share of their distinct content words they have in common (Jaccard), 0..1. */
-export function wordOverlap(a: string, b: string): number {
-  const x = new Set(searchTerms(a, 200));
-  const y = new Set(searchTerms(b, 200));
-  if (x.size === 0 || y.size === 0) return 0;
-  let both = 0;
-  for (const word of x) if (y.has(word)) both++;
-  return both / (x.size + y.size - both);
+/**
+ * How close a text is to each candidate: the share of their distinct content words they have in
+ * common, each word weighted by 1 / the number of candidates it is in (1 for a word in none). A
+ * word every candidate uses ("prefers", "runs on") weighs little, a word few use (a name, a
+ * system) weighs much: "Carol wants French" is close to "Carol wants German", not to "Bob wants
+ * French". With one candidate every word weighs 1 (the plain share of words in common).
+ */
+export function weightedOverlaps(text: string, candidates: readonly string[]): number[] {
+  const words = (t: string) => new Set(searchTerms(t, 200));
+  const mine = words(text);
+  const theirs = candidates.map(words);
+  const df = new Map<string, number>();
+  for (const set of theirs) for (const word of set) df.set(word, (df.get(word) ?? 0) + 1);
+  const weight = (word: string) => 1 / Math.max(1, df.get(word) ?? 0);
+  return theirs.map((set) => {
+    let both = 0;
+    let either = 0;
+    for (const word of mine) {
+      if (set.has(word)) both += weight(word);
+      either += weight(word);
+    }
+    for (const word of set) if (!mine.has(word)) either += weight(word);
+    return either === 0 ? 0 : both / either;
+  });
 }
 
-/** From this overlap on, a proposal is said to contradict an accepted entry of its scope and kind (and offers to replace it). */
+/** From this weighted overlap on, a proposal is said to contradict an accepted entry of its scope and kind (and offers to replace it). */
 export const CONTRADICTION_OVERLAP = 0.4;
 
-/** The accepted entries a proposal seems to contradict, closest first: same scope, same kind, close wording, different text. */
+/** The accepted entries a proposal seems to contradict, closest first: same scope, same kind, close wording (weightedOverlaps), different text. */
 export function contradicted(text: string, kind: MemoryRecord['kind'], candidates: readonly MemoryRecord[]): MemoryRecord[] {
-  return candidates
-    .filter((c) => c.kind === kind && c.status === 'accepted' && c.action === 'remember' && c.text.trim() !== text.trim())
-    .map((c) => ({ c, overlap: wordOverlap(text, c.text) }))
+  const same = candidates.filter((c) => c.kind === kind && c.status === 'accepted' && c.action === 'remember' && c.text.trim() !== text.trim());
+  const overlaps = weightedOverlaps(
+    text,
+    same.map((c) => c.text),
+  );
+  return same
+    .map((c, i) => ({ c, overlap: overlaps[i]! }))
     .filter((x) => x.overlap >= CONTRADICTION_OVERLAP)
     .sort((a, b) => b.overlap - a.overlap)
     .map((x) => x.c);

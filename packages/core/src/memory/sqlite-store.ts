@@ -80,8 +80,10 @@ export class MemoryStore implements MemoryStoreApi {
       },
       'e.',
     );
-    const sql = `SELECT e.*, -bm25(memory_fts) AS score FROM memory_fts JOIN memory_entries e ON e.id = memory_fts.entry_id
-      WHERE memory_fts MATCH ?${where.map((w) => ` AND ${w}`).join('')} ORDER BY bm25(memory_fts) LIMIT ?`;
+    // FTS5's `rank` column (bm25 by default) is computed once per match; calling bm25() in the select
+    // and the ORDER BY computed it twice (about half the search's time with thousands of matches).
+    const sql = `SELECT e.*, -memory_fts.rank AS score FROM memory_fts JOIN memory_entries e ON e.id = memory_fts.entry_id
+      WHERE memory_fts MATCH ?${where.map((w) => ` AND ${w}`).join('')} ORDER BY memory_fts.rank LIMIT ?`;
     return (this.#db.prepare(sql).all(...args, filter.limit ?? 50) as ScoredRow[]).map((row) => ({ entry: toMemory(row), score: row.score }));
   }
 

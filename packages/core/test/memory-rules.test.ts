@@ -1,0 +1,42 @@
+/**
+ * The contradiction check of a memory proposal (core memory/rules.ts): the closeness of two texts
+ * weighs each word by how few candidates use it, so what tells entries apart (a name, a system)
+ * counts more than the wording they share.
+ */
+import type { MemoryRecord } from '@tinyagi/client/contract';
+import { describe, expect, it } from 'vitest';
+import { contradicted, weightedOverlaps } from '../src/memory/rules.ts';
+
+const entry = (id: string, text: string, kind: MemoryRecord['kind'] = 'preference'): MemoryRecord => ({ id, text, kind, status: 'accepted', action: 'remember' }) as MemoryRecord;
+
+describe('contradictions', () => {
+  it("a restatement is closest to the same subject's entry, not to another subject's with the same value", () => {
+    const candidates = [
+      entry('carol', 'Carol Diaz wants replies written in French, even when the thread started in English.'),
+      entry('bob', 'Bob Lin wants replies written in German, even when the thread started in English.'),
+      entry('ann', 'Ann Park wants replies written in Spanish, even when the thread started in English.'),
+      entry('dev', 'Dev Shah wants replies written in Dutch, even when the thread started in English.'),
+    ];
+    const text = 'Carol Diaz wants replies written in German, even when the thread started in English.';
+    const [carol, bob] = weightedOverlaps(
+      text,
+      candidates.map((c) => c.text),
+    );
+    expect(carol!).toBeGreaterThan(bob!);
+    // Carol's is the entry the proposal offers to replace (Bob's, with the same value, may follow).
+    expect(contradicted(text, 'preference', candidates)[0]?.id).toBe('carol');
+    // A new subject is not said to contradict the subjects with other values.
+    expect(contradicted('Eve Moreau wants replies written in German, even when the thread started in English.', 'preference', candidates).map((c) => c.id)).not.toEqual(
+      expect.arrayContaining(['carol']),
+    );
+    expect(contradicted('Eve Moreau wants replies written in Italian, even when the thread started in English.', 'preference', candidates)).toEqual([]);
+    // Another kind, or the same text, is no contradiction.
+    expect(contradicted(text, 'fact', candidates)).toEqual([]);
+    expect(contradicted(candidates[0]!.text, 'preference', candidates.slice(0, 1))).toEqual([]);
+  });
+
+  it('with one candidate the weights are equal: the share of words in common', () => {
+    expect(weightedOverlaps('Releases are tagged on Tuesdays now', ['Releases are tagged on Mondays'])).toEqual([2 / 5]);
+    expect(weightedOverlaps('', ['anything'])).toEqual([0]);
+  });
+});
