@@ -144,7 +144,14 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(runs).toEqual(['g1', 'g2', 'g1', 'g2', 'g3']);
     expect(await committed()).toEqual(['g1', 'g3', 'o1', 'o2']);
-    await stores.groupCommit({ durable: false }).add((tx) => insert(tx, 'lazy'));
+    let setting: string | undefined;
+    await stores.groupCommit({ durable: false }).add(function* (tx) {
+      yield* insert(tx, 'lazy');
+      setting = (yield* io(scopeOf(tx).query<{ synchronous_commit: string }>('SHOW synchronous_commit')))[0]!.synchronous_commit;
+    });
+    // A lazy commit does not wait for the WAL's flush; the setting is the transaction's alone.
+    expect(setting).toBe('off');
+    expect((await stores.transaction(async (tx) => (await scopeOf(tx).query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0]!.synchronous_commit))).toBe('on');
     expect(await committed()).toEqual(['g1', 'g3', 'lazy', 'o1', 'o2']);
   });
 });

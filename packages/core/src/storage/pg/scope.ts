@@ -101,8 +101,8 @@ export class PgPoolScope implements PgScope {
     const client = await this.pool.connect();
     const tx = new PgTxScope(client, this.schema);
     try {
-      await client.query('BEGIN');
-      if (options.durable === false) await client.query('SET LOCAL synchronous_commit = off');
+      // One round trip either way (the simple protocol takes both statements in one message).
+      await client.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
       const out = await fn(tx);
       await tx.writeCollected();
       await client.query('COMMIT');
