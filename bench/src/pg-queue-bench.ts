@@ -258,12 +258,17 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
       const common = { mode, workers, total, lanes: 64 };
       const figures = { ours: [] as number[], seq: [] as number[], baseOurs: [] as number[], baseSeq: [] as number[] };
       const ourCosts: RunCost[] = [];
+      const baseCosts: RunCost[] = [];
       // Ours and the baseline alternate run by run; the peers follow.
       for (let k = 0; k < runs; k++) {
         const ours = await run({ ...common, impl: 'tinyagi', policy: 'collect' });
         figures.ours.push(rate(ours.ms));
         if (ours.cost) ourCosts.push(ours.cost);
-        if (base) figures.baseOurs.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'collect', baseline: base.dir })).ms));
+        if (base) {
+          const before = await run({ ...common, impl: 'tinyagi', policy: 'collect', baseline: base.dir });
+          figures.baseOurs.push(rate(before.ms));
+          if (before.cost) baseCosts.push(before.cost);
+        }
         figures.seq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential' })).ms));
         if (base) figures.baseSeq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential', baseline: base.dir })).ms));
       }
@@ -286,6 +291,7 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
         const costsOf = (p: typeof graphile) => (p.ok ? p.values.flatMap((v) => (v.cost ? [v.cost] : [])) : []);
         for (const [name, costs] of [
           ['tinyagi (collect)', ourCosts],
+          ...(base ? ([[`${base.label} (collect)`, baseCosts]] as const) : []),
           ['graphile-worker', costsOf(graphile)],
           ['pg-boss', costsOf(boss)],
         ] as const) {
