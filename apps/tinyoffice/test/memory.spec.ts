@@ -13,11 +13,12 @@ import { look } from './look';
 
 test.describe.configure({ mode: 'serial' });
 
-const REMEMBER = fileURLToPath(new URL('./fixtures/mcp-remember.mjs', import.meta.url));
+const MEMORY_TOOLS = fileURLToPath(new URL('./fixtures/mcp-memory.mjs', import.meta.url));
 
-/** A mock rule: on `match`, the agent calls `remember` with `args`, then replies. */
-const remembers = (match: string, args: Record<string, string>) =>
-  ({ match, actions: [{ run: [process.execPath, REMEMBER, CLI_BIN, JSON.stringify(args)] }], reply: `Proposed: ${args['text']}` }) as never;
+/** A mock rule: on `match`, the agent calls its MCP memory tools (`"$found"`: the id the previous call's answer named), then replies. */
+const callsTools = (match: string, calls: Array<{ tool: string; arguments: Record<string, string> }>) =>
+  ({ match, actions: [{ run: [process.execPath, MEMORY_TOOLS, CLI_BIN, JSON.stringify(calls)] }], reply: `Done: ${calls.map((c) => c.tool).join(', ')}` }) as never;
+const remembers = (match: string, args: Record<string, string>) => callsTools(match, [{ tool: 'remember', arguments: args }]);
 
 let daemon: Daemon;
 let context: BrowserContext;
@@ -31,6 +32,11 @@ test.beforeAll(async ({ browser }) => {
         remembers('deploy day', { text: 'We deploy on Thursdays after the tests pass', kind: 'decision', reason: 'The person said so in chat', scope: 'team', scope_id: 'dev' }),
         remembers('release day', { text: 'Releases are tagged on Fridays', kind: 'decision', reason: 'The release moved', scope: 'team', scope_id: 'dev' }),
         remembers('office cat', { text: 'The office cat is called Biscuit', kind: 'fact', reason: 'It came up' }),
+        // recall, then forget what it found.
+        callsTools('forget thursdays', [
+          { tool: 'recall', arguments: { query: 'deploy thursdays' } },
+          { tool: 'forget', arguments: { id: '$found', reason: 'We deploy every day now' } },
+        ]),
         { match: 'mid-run', gate: 'mid', reply: 'answered after the gate' } as never,
       );
       return settings;
@@ -161,6 +167,21 @@ test('search finds accepted entries by their words; unpin and retire act at once
   await expect(page.getByTestId('memory-entries-summary')).toHaveText(/^1 entry, newest first/);
   const fridays = (await daemon.kit.api.listMemory({ query: { status: 'retired', q: 'fridays' } })).map((e) => e.text);
   expect(fridays).toEqual(['Releases are tagged on Fridays']);
+});
+
+test('a proposal to forget shows the entry it would retire; retired, the history says on whose proposal and why', async () => {
+  await daemon.cli(['send', '--agent', 'coder', '--wait', '--quiet', 'please forget thursdays']);
+  const card = proposals().first();
+  await expect(card.getByRole('heading')).toHaveText('@coder proposes to forget an entry of team dev');
+  await expect(card.getByTestId('memory-reason')).toHaveText('Why: We deploy every day now');
+  await expect(card.getByTestId('memory-target')).toContainText('The entry it would retire:');
+  await expect(card.getByTestId('memory-target')).toContainText('We deploy on Thursdays');
+  await look(page, 'memory-forget');
+  await card.getByRole('button', { name: 'Retire the entry' }).click();
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText('No accepted entries yet: nothing from memory goes into an agent’s context.');
+  await page.getByLabel('Show history (rejected and retired)').check();
+  const gone = page.getByRole('list', { name: 'History' }).getByTestId('memory-entry').filter({ hasText: 'We deploy on Thursdays' });
+  await expect(gone.getByTestId('memory-retired-by')).toHaveText("on @coder's proposal: We deploy every day now");
 });
 
 test('an agent’s chat opened while its run works shows the person’s message at once, and the reply after it when it comes', async () => {
