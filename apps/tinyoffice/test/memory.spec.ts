@@ -1,11 +1,12 @@
 /**
- * Memory in TinyOffice (docs/memory.md), as a person meets it: an agent proposes with the MCP tool
- * `remember` from inside its run (test/fixtures/mcp-remember.mjs speaks to `tinyagi mcp` with the
- * run's token, as an agent CLI does), the proposal waits on the memory page of its team or agent,
- * the person edits then accepts it, replaces an entry it contradicts, rejects one, pins, retires
- * and searches; each shows its provenance and decision. And the agent's chat opened while its run
- * works shows the person's message before the reply (the run waits at a mock gate the test opens).
- */
+ * Memory in TinyOffice (docs/memory.md), as a person meets it: an agent proposes with its MCP tools
+ * `remember` and `forget` from inside its run (test/fixtures/mcp-memory.mjs speaks to `tinyagi mcp`
+ * with the run's token, as an agent CLI does); the proposal waits on the memory page of its team or
+ * agent (counted live in the header); the person edits then accepts it, replaces an entry it
+ * contradicts, rejects one, retires one an agent proposed to forget, pins and searches; each shows
+ * its provenance and decision, and a later run is given what was accepted, never what was
+ * rejected. And the agent's chat opened while its run works shows the person's message before the
+ * reply (the run waits at a mock gate the test opens). */
 import { fileURLToPath } from 'node:url';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CLI_BIN, SETTINGS, openOffice, type Daemon } from './daemon';
