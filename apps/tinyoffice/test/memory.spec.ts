@@ -6,7 +6,8 @@
  * contradicts, rejects one, retires one an agent proposed to forget, pins and searches; each shows
  * its provenance and decision, and a later run is given what was accepted, never what was
  * rejected. And the agent's chat opened while its run works shows the person's message before the
- * reply (the run waits at a mock gate the test opens). */
+ * reply (the run waits at a mock gate the test opens).
+ */
 import { fileURLToPath } from 'node:url';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CLI_BIN, SETTINGS, openOffice, type Daemon } from './daemon';
