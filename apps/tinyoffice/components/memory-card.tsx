@@ -8,7 +8,7 @@
  * page reloads.
  */
 import Link from 'next/link';
-import { useId, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import { isApiError, type MemoryKind, type MemoryRecord } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { DECIDED_BY } from '@/lib/approvals';
@@ -75,8 +75,11 @@ export function Provenance({ entry, retiredBy }: { entry: MemoryRecord; retiredB
       )}
       {entry.expiresAt !== null && (
         <>
-          <dt className="font-medium">Expires</dt>
-          <dd>{when(entry.expiresAt)}</dd>
+          <dt className="font-medium">{entry.expiresAt <= Date.now() ? 'Expired' : 'Expires'}</dt>
+          <dd>
+            {when(entry.expiresAt)}
+            {entry.expiresAt <= Date.now() ? ': no longer given to agents' : ''}
+          </dd>
         </>
       )}
     </dl>
@@ -172,6 +175,7 @@ export function ProposalCard({
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<{ text: string; kind: MemoryKind; pinned: boolean } | null>(null);
   const titleId = useId();
+  const root = useRef<HTMLElement>(null);
   const forget = proposal.action === 'forget';
 
   const decide = async (body: Decision) => {
@@ -181,7 +185,9 @@ export function ProposalCard({
       const record = await api().decideMemory({ params: { id: proposal.id }, body: { ...body, by: DECIDED_BY } });
       // Accepting a replacement or a forget retired the target: show it as it is now.
       const retired = target && record.status === 'accepted' && (forget || !body.keepTarget) ? await api().getMemoryRecord({ params: { id: target.id } }) : null;
+      const next = focusTarget(root.current);
       onDecided(retired ? [record, retired] : [record]);
+      requestAnimationFrame(() => next?.focus());
     } catch (err) {
       if (isApiError(err, 'INVALID_STATE')) {
         const now = await api()
@@ -195,7 +201,7 @@ export function ProposalCard({
   };
 
   return (
-    <article aria-labelledby={titleId} data-testid="memory-proposal" data-id={proposal.id} className={`rounded-lg border p-3 text-sm ${TONE.proposed}`}>
+    <article ref={root} aria-labelledby={titleId} data-testid="memory-proposal" data-id={proposal.id} className={`rounded-lg border p-3 text-sm ${TONE.proposed}`}>
       <div className="flex flex-wrap items-center gap-2">
         <h3 id={titleId} className="font-medium">
           {proposalHeading(proposal, projects)}
@@ -258,6 +264,13 @@ export function ProposalCard({
       <ErrorLine error={error} />
     </article>
   );
+}
+
+/** Where focus goes once a proposal is decided here and its card leaves: the next proposal's first button, else the previous one's, else the line saying how many wait. */
+function focusTarget(card: HTMLElement | null): HTMLElement | null {
+  const item = card?.closest('li');
+  const other = (item?.nextElementSibling ?? item?.previousElementSibling) as HTMLElement | null | undefined;
+  return other?.querySelector<HTMLElement>('button:not([disabled])') ?? document.getElementById('memory-proposals-summary');
 }
 
 /** A replacing proposal's decision says whether its target goes (`keepTarget: false`); others say nothing. */

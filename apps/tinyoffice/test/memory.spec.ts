@@ -134,6 +134,8 @@ test('from the agent’s page, its own memory: a proposal rejected goes to the h
   await expect(card.getByRole('heading')).toHaveText('@coder proposes a fact for @coder');
   await card.getByRole('button', { name: 'Reject' }).click();
   await expect(page.getByTestId('memory-proposals-summary')).toHaveText('No proposal waits for your decision.');
+  // The card is gone: focus is on the line that says none is left, not lost.
+  await expect(page.getByTestId('memory-proposals-summary')).toBeFocused();
   await page.getByLabel('Show history (rejected and retired)').check();
   const rejected = page.getByRole('list', { name: 'History' }).getByTestId('memory-entry').filter({ hasText: 'Biscuit' });
   await expect(rejected.getByTestId('memory-decision')).toHaveText(/^Rejected by tinyoffice on /);

@@ -135,7 +135,7 @@ function Memory() {
             <h2 id="proposals-title" className="text-sm font-semibold uppercase tracking-wide text-slate-600 dark:text-slate-300">
               Proposals
             </h2>
-            <p className="text-sm text-slate-600 dark:text-slate-300" aria-live="polite" data-testid="memory-proposals-summary">
+            <p id="memory-proposals-summary" tabIndex={-1} className="text-sm text-slate-600 focus:outline-none dark:text-slate-300" aria-live="polite" data-testid="memory-proposals-summary">
               {lists.proposals.length === 0
                 ? 'No proposal waits for your decision.'
                 : `${plural(lists.proposals.length, 'proposal')} ${lists.proposals.length === 1 ? 'waits' : 'wait'} for your decision; agents are not given a proposal until it is accepted.`}
