@@ -104,9 +104,10 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
     const added: Line[] = [];
     const now: Record<string, Working | null> = {};
     for (const e of events) {
-      if (e.type === 'conversation.started' && e.conversationId && !mine.current.has(e.conversationId) && startedFor(e, target)) follow(e.conversationId, e.data.channel);
+      if (e.type === 'conversation.started' && e.conversationId && !mine.current.has(e.conversationId) && startedFor(e, target))
+        follow(e.conversationId, personLines(e.conversationId, e.data.channel));
       // A run of this chat's agent: what it was asked shows now (its history records it only when the run ends).
-      if (e.type === 'run.started' && e.conversationId && e.runId && target === `@${e.agentId}`) followRun(e.conversationId, e.runId);
+      if (e.type === 'run.started' && e.conversationId && e.runId && target === `@${e.agentId}`) follow(e.conversationId, runInputLines(e.conversationId, e.runId), true);
       if (!e.conversationId || !mine.current.has(e.conversationId)) continue;
       const line = liveLine(e);
       if (line) added.push(line);
@@ -123,23 +124,11 @@ export function ChatPanel({ target: fixed, title = 'Chat' }: { target?: string; 
   };
   useLiveEvents(absorb);
 
-  /** A conversation of this chat started elsewhere (another tab, the CLI, a channel): its person's message, then its events. */
-  const follow = (conversationId: string, channel: string) => {
+  /** A conversation started elsewhere (another tab, the CLI, a channel) or a `run` of the agent: what it was asked, before its live lines, each once; then its events. */
+  const follow = (conversationId: string, asked: Promise<Line[]>, run = false) => {
     mine.current.add(conversationId);
-    api()
-      .getTranscript({ params: { id: conversationId } })
-      .then((t) => {
-        const asked = t.entries.map((entry, i) => transcriptLine(entry, conversationId, i, channel)).filter((l) => l.role === 'user');
-        setLines((l) => (hasPersonLine(l, conversationId) ? l : withPersonLines(l, asked, conversationId)));
-      })
-      .catch(fail);
-  };
-
-  /** The messages a run of the agent received (the person's, a handoff), from its conversation's transcript, each once. */
-  const followRun = (conversationId: string, runId: string) => {
-    mine.current.add(conversationId);
-    runInputLines(conversationId, runId)
-      .then((asked) => setLines((l) => withPersonLines(l, unseen(l, asked), conversationId, true)))
+    asked
+      .then((more) => setLines((l) => (run ? withPersonLines(l, unseen(l, more), conversationId, true) : hasPersonLine(l, conversationId) ? l : withPersonLines(l, more, conversationId))))
       .catch(fail);
   };
 
@@ -315,6 +304,12 @@ function startedFor(e: Extract<TinyEvent, { type: 'conversation.started' }>, tar
 }
 
 const hasPersonLine = (lines: readonly Line[], conversationId: string): boolean => lines.some((l) => l.role === 'user' && l.conversationId === conversationId);
+
+/** The person's messages of a conversation that came in on `channel`, from its transcript. */
+async function personLines(conversationId: string, channel: string): Promise<Line[]> {
+  const t = await api().getTranscript({ params: { id: conversationId } });
+  return t.entries.map((entry, i) => transcriptLine(entry, conversationId, i, channel)).filter((l) => l.role === 'user');
+}
 
 /** What a run received (its person's message, or a handoff), from its conversation's transcript; steering is the run tree's. */
 async function runInputLines(conversationId: string, runId: string): Promise<Line[]> {
