@@ -92,24 +92,20 @@ export async function benchB24(): Promise<string> {
           tokens += recall.tokens;
         }
         const n = corpus.questions.length;
-        cells.push(`${((100 * found) / n).toFixed(0)} % (${(entries / n).toFixed(1)} entries, ${(tokens / n).toFixed(0)} tokens)`);
+        cells.push(`${((100 * found) / n).toFixed(0)} % (${(entries / n).toFixed(1)}, ${(tokens / n).toFixed(0)})`);
       }
       rows.push(`| ${budget.toLocaleString('en-US')} | ${cells.join(' | ')} |`);
     }
     const n = corpus.contradicted.length;
     const never = (way: Way) => `${((100 * (n - injectedOld[way].size)) / n).toFixed(0)} %`;
     return [
-      `Corpus: ${corpus.items.length} items in ${corpus.conversations.length} conversations, ${n} restated with another value, ${PINNED.size} pinned; ${corpus.questions.length} questions.`,
+      `${corpus.items.length} items, ${corpus.conversations.length} conversations, ${n} restated, ${PINNED.size} pinned; ${corpus.questions.length} questions. Share found (entries, tokens per block):`,
       '',
-      '| budget (tokens) | questions whose entry is in the block: full-text search alone | rank + recency bonus | as a turn recalls (10 pinned first, rank + recency) |',
+      '| budget | rank | rank + recency | turn (pins + recency) |',
       '|---|---|---|---|',
       ...rows,
       '',
-      '| contradictions | |',
-      '|---|---|',
-      `| restatements the proposal named as replacing the earlier entry (then retired) | ${stated.caught} of ${n} |`,
-      `| proposals that named another item's entry (the person kept both) | ${stated.falseFlags} |`,
-      `| replaced entries never injected after their replacement (search alone / + recency / as a turn) | ${never('search')} / ${never('recency')} / ${never('turn')} |`,
+      `Contradictions: ${stated.caught} of ${n} restatements named their earlier entry, ${stated.falseFlags} proposals another item's; replaced entries never injected after: ${never('search')} / ${never('recency')} / ${never('turn')}.`,
     ].join('\n');
   } finally {
     stores.close();

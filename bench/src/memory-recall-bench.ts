@@ -131,7 +131,7 @@ async function measure(stores: StoreSet, options: B23Options): Promise<Record<st
       added: `${ms(percentile(withMemory, 50) - percentile(without, 50))}`,
       alone: `${ms(percentile(full.times, 50))} / ${ms(percentile(full.times, 99))}`,
       none: `${ms(percentile(none.times, 50))} / ${ms(percentile(none.times, 99))}`,
-      block: `${percentile(full.tokens, 50)} / ${full.tokens.at(-1)} tokens, ${percentile(full.entries, 50)} entries (p50)`,
+      block: `${percentile(full.tokens, 50)} / ${full.tokens.at(-1)}, ${percentile(full.entries, 50)}`,
     };
   } finally {
     await orchestrator.stop(2000);
@@ -167,19 +167,19 @@ export async function benchB23(options: B23Options): Promise<string> {
   }
   const names = Object.keys(columns);
   const rows: Row[] = [
-    { label: 'turn without memory (budget 0), p50 / p99', cells: {} },
-    { label: `turn with memory (${options.entries.toLocaleString('en-US')} entries in scope, budget ${BUDGET}), p50 / p99`, cells: {} },
-    { label: 'recall added to the turn at p50', cells: {} },
-    { label: 'recall alone (project, search, block, injection recorded), p50 / p99', cells: {} },
-    { label: 'recall alone, an agent whose scopes hold no entry, p50 / p99', cells: {} },
-    { label: 'injected block per turn: tokens p50 / max, entries', cells: {} },
+    { label: 'turn, no memory', cells: {} },
+    { label: `turn, ${options.entries.toLocaleString('en-US')} entries`, cells: {} },
+    { label: 'added at p50', cells: {} },
+    { label: 'recall alone', cells: {} },
+    { label: 'recall alone, no entries', cells: {} },
+    { label: 'block: tokens p50 / max, entries', cells: {} },
   ];
   const keys = ['without', 'with', 'added', 'alone', 'none', 'block'];
   for (const name of names) {
     for (const [i, row] of rows.entries()) row.cells[name] = columns[name]![keys[i]!]!;
   }
   return [
-    `${options.turns} turns of each kind, alternating; ${options.recalls} recalls alone each way; ${(options.entries / 2).toLocaleString('en-US')} more entries in other agents' and teams' memory.`,
+    `${options.turns} turns each, ${options.recalls} recalls; p50 / p99:`,
     '',
     `| | ${names.join(' | ')} |`,
     `|---|${names.map(() => '---').join('|')}|`,

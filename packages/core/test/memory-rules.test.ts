@@ -1,11 +1,14 @@
 /**
  * The contradiction check of a memory proposal (core memory/rules.ts): the closeness of two texts
  * weighs each word by how few candidates use it, so what tells entries apart (a name, a system)
- * counts more than the wording they share.
+ * counts more than the wording they share. And the kinds each scope's rule accepts.
  */
 import type { MemoryRecord } from '@tinyagi/client/contract';
 import { describe, expect, it } from 'vitest';
+import { SettingsSchema } from '../src/config/schema.ts';
 import { contradicted, weightedOverlaps } from '../src/memory/rules.ts';
+import { autoAcceptedKinds } from '../src/memory/scopes.ts';
+import { rarestTerms } from '../src/memory/store.ts';
 
 const entry = (id: string, text: string, kind: MemoryRecord['kind'] = 'preference'): MemoryRecord => ({ id, text, kind, status: 'accepted', action: 'remember' }) as MemoryRecord;
 
@@ -38,5 +41,36 @@ describe('contradictions', () => {
   it('with one candidate the weights are equal: the share of words in common', () => {
     expect(weightedOverlaps('Releases are tagged on Tuesdays now', ['Releases are tagged on Mondays'])).toEqual([2 / 5]);
     expect(weightedOverlaps('', ['anything'])).toEqual([0]);
+  });
+});
+
+describe('rules', () => {
+  it("a scope's rule: an agent's and a team's memory block, a project's under memory.projects", () => {
+    const settings = SettingsSchema.parse({
+      agents: { ann: { provider: 'mock', memory: { auto_accept: ['fact'] } } },
+      teams: { dev: { agents: ['ann'], leader_agent: 'ann', memory: { auto_accept: ['procedure', 'decision'] } } },
+      memory: { projects: { prj_web: { auto_accept: ['preference'] } } },
+    });
+    expect(autoAcceptedKinds(settings, { kind: 'agent', id: 'ann' })).toEqual(['fact']);
+    expect(autoAcceptedKinds(settings, { kind: 'team', id: 'dev' })).toEqual(['procedure', 'decision']);
+    expect(autoAcceptedKinds(settings, { kind: 'project', id: 'prj_web' })).toEqual(['preference']);
+    expect(autoAcceptedKinds(settings, { kind: 'project', id: 'prj_other' })).toEqual([]);
+    expect(SettingsSchema.safeParse({ memory: { projects: { prj_web: { auto_accept: ['gossip'] } } } }).success).toBe(false);
+  });
+});
+
+describe("a turn's search words", () => {
+  it('keeps the rarest words while their matches stay within the budget, always the rarest, never a word nothing matches', () => {
+    const counted = [
+      { term: 'replies', entries: 2698 },
+      { term: 'bob', entries: 686 },
+      { term: 'language', entries: 0 },
+      { term: 'written', entries: 2845 },
+      { term: 'lin', entries: 40 },
+    ];
+    expect(rarestTerms(counted)).toEqual(['lin', 'bob']);
+    expect(rarestTerms(counted, 100_000)).toEqual(['lin', 'bob', 'replies', 'written']);
+    expect(rarestTerms([{ term: 'common', entries: 5000 }])).toEqual(['common']);
+    expect(rarestTerms([{ term: 'none', entries: 0 }])).toEqual([]);
   });
 });

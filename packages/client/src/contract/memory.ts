@@ -36,6 +36,11 @@ export const MemorySettingsSchema = z.looseObject({
 });
 export type MemorySettings = z.infer<typeof MemorySettingsSchema>;
 
+/** The top-level `memory` settings: per project, which proposals to its memory are accepted without a person (`memory.projects.<id>.auto_accept`). */
+export const GlobalMemorySettingsSchema = z.looseObject({
+  projects: z.record(z.string().min(1).max(200), z.looseObject({ auto_accept: MemorySettingsSchema.shape.auto_accept })).optional(),
+});
+
 /** The budget when an agent sets none. */
 export const DEFAULT_MEMORY_BUDGET_TOKENS = 1000;
 

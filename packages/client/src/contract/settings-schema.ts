@@ -15,7 +15,7 @@ import * as z from 'zod';
 import { PermissionRuleSchema } from './approvals.ts';
 import { STEER_COMMANDS } from './conversations.ts';
 import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
-import { MemorySettingsSchema } from './memory.ts';
+import { GlobalMemorySettingsSchema, MemorySettingsSchema } from './memory.ts';
 
 /**
  * A model id as the providers' CLIs and APIs take it: `sonnet`, `claude-sonnet-4-6`,
@@ -491,6 +491,8 @@ export const SettingsFileSchema = z.looseObject({
   sandbox: SandboxSettingsSchema.optional(),
   limits: LimitsSettingsSchema.optional(),
   budgets: BudgetsSettingsSchema.optional(),
+  /** Memory beyond an agent's and a team's own block (docs/memory.md). */
+  memory: GlobalMemorySettingsSchema.optional(),
 });
 
 export type SettingsFile = z.infer<typeof SettingsFileSchema>;

@@ -24,9 +24,9 @@ export async function projectOfConversation(stores: { runs: Pick<RunStoreApi, 'g
   return (await stores.tasks.getTask(conversation.senderId.slice('task:'.length)))?.projectId ?? null;
 }
 
-/** The kinds a scope's rule accepts without a person: `agents.<id>.memory.auto_accept`, `teams.<id>.memory.auto_accept`; none for a project. */
+/** The kinds a scope's rule accepts without a person: `agents.<id>.memory.auto_accept`, `teams.<id>.memory.auto_accept`, `memory.projects.<id>.auto_accept`. */
 export function autoAcceptedKinds(settings: Settings, scope: MemoryScope): readonly MemoryKind[] {
   if (scope.kind === 'agent') return settings.agents?.[scope.id]?.memory?.auto_accept ?? [];
   if (scope.kind === 'team') return settings.teams?.[scope.id]?.memory?.auto_accept ?? [];
-  return [];
+  return settings.memory?.projects?.[scope.id]?.auto_accept ?? [];
 }

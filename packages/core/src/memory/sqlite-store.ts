@@ -19,6 +19,7 @@ import {
   type MemoryStoreApi,
   RECALLABLE,
   type RecallCandidates,
+  rarestTerms,
   type ScoredMemory,
   toInjection,
   toMemory,
@@ -94,14 +95,17 @@ export class MemoryStore implements MemoryStoreApi {
       args.push(v);
       return '?';
     });
-    // The partial index memory_entries_pinned_idx holds exactly these rows.
-    const sql = `SELECT * FROM memory_entries WHERE pinned = 1 AND ${RECALLABLE} AND ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 200`;
+    // The partial index memory_entries_pinned_idx holds exactly these rows (left to itself, the planner
+    // takes the status index for the ORDER BY and reads every accepted entry: ~10 ms at 10,000).
+    const sql = `SELECT * FROM memory_entries INDEXED BY memory_entries_pinned_idx WHERE pinned = 1 AND ${RECALLABLE} AND ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT 200`;
     return (this.#db.prepare(sql).all(...args) as MemoryEntryRow[]).map(toMemory);
   }
 
   recall(scopes: readonly MemoryScope[], terms: readonly string[], now: number, limit: number): RecallCandidates {
     if (!this.#anyAccepted(scopes)) return { pinned: [], ranked: [] };
-    return { pinned: this.pinned(scopes, now), ranked: this.search(terms, { scopes, status: 'accepted', action: 'remember', now, limit }) };
+    const count = this.#db.prepare('SELECT count(*) AS n FROM memory_fts WHERE memory_fts MATCH ?');
+    const searched = rarestTerms(terms.map((term) => ({ term, entries: (count.get(`"${term}"`) as { n: number }).n })));
+    return { pinned: this.pinned(scopes, now), ranked: this.search(searched, { scopes, status: 'accepted', action: 'remember', now, limit }) };
   }
 
   /** Whether the scopes hold an accepted entry: one probe of memory_entries_scope_idx per scope. */

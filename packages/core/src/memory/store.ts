@@ -13,7 +13,9 @@
  * - `search` is full-text (SQLite FTS5 with the porter stemmer; PostgreSQL's `english` text search),
  *   `score` higher is better; only entries of the given scopes, statuses and actions, not expired.
  * - `recall` is what a turn reads: the pinned and the best-matching accepted entries of the
- *   scopes, and nothing at all (no search) when the scopes hold no accepted entry. It asks the
+ *   scopes, and nothing at all (no search) when the scopes hold no accepted entry. Its search
+ *   leaves out the message's most common words when they would match more than
+ *   RECALL_MATCH_BUDGET entries (rarestTerms). It asks the
  *   database every time (one statement on PostgreSQL), so it is right on every node.
  * - `createIfAbsent` writes nothing when the id exists (an import's ids are derived from the file).
  */
@@ -178,6 +180,27 @@ export const MEMORY_INSERT_COLUMNS =
 
 /** @internal Every column a record reads (PostgreSQL's `search` vector is left in the database). */
 export const MEMORY_COLUMNS = `${MEMORY_INSERT_COLUMNS}, last_used_at`;
+
+/**
+ * How many entries a turn's search may match before its most common words are left out: ranking
+ * is what a search costs, per match, and a word thousands of entries share ranks them little.
+ */
+export const RECALL_MATCH_BUDGET = 1000;
+
+/**
+ * @internal The words a turn's search keeps: the rarest first (a word no entry has is left out),
+ * while their entries together stay within RECALL_MATCH_BUDGET, and always the rarest one.
+ */
+export function rarestTerms(counted: ReadonlyArray<{ term: string; entries: number }>, budget = RECALL_MATCH_BUDGET): string[] {
+  const kept: string[] = [];
+  let total = 0;
+  for (const { term, entries } of counted.filter((c) => c.entries > 0).sort((a, b) => a.entries - b.entries)) {
+    if (kept.length > 0 && total + entries > budget) break;
+    kept.push(term);
+    total += entries;
+  }
+  return kept;
+}
 
 /** @internal The clause an entry that can be recalled meets (with the scope's and the expiry's). */
 export const RECALLABLE = "status = 'accepted' AND action = 'remember'";
