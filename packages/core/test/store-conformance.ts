@@ -466,7 +466,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(context.session).toEqual(await agentSessions.get('a', 'shared'));
         expect(await queries.runContext({ conversationId: 'conv_nope', runIds: [] })).toEqual({ conversation: undefined, runs: [], session: undefined });
 
-        expect(await queries.completionState(c.id)).toEqual({ openRuns: 2, unfinishedMessages: 1, runs: undefined });
+        expect(await queries.completionState(c.id)).toEqual({ conversation: await runs.getConversation(c.id), openRuns: 2, unfinishedMessages: 1, runs: undefined });
         const started = await runs.startRun(r1.id, { node: 'n1' });
         expect(started).toEqual(await runs.getRun(r1.id));
         expect(started).toMatchObject({ status: 'running', node: 'n1' });
@@ -475,13 +475,13 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         // A start of an ended run changes nothing and returns nothing.
         expect(await runs.startRun(r2.id)).toBeUndefined();
         expect((await runs.getRun(r2.id))!.status).toBe('cancelled');
-        expect(await queries.completionState(c.id)).toEqual({ openRuns: 0, unfinishedMessages: 1, runs: undefined });
+        expect(await queries.completionState(c.id)).toEqual({ conversation: await runs.getConversation(c.id), openRuns: 0, unfinishedMessages: 1, runs: undefined });
         const [batch] = await queue.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, policy: () => 'sequential' });
         await queue.complete(
           'w',
           batch!.messages.map((x) => x.id),
         );
-        expect(await queries.completionState(c.id)).toEqual({ openRuns: 0, unfinishedMessages: 0, runs: await runs.listRuns(c.id) });
+        expect(await queries.completionState(c.id)).toEqual({ conversation: await runs.getConversation(c.id), openRuns: 0, unfinishedMessages: 0, runs: await runs.listRuns(c.id) });
       }),
     );
 

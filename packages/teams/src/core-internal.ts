@@ -48,8 +48,8 @@ export {
 export { type Awaitable, type CancelOutcome, classifyFailure } from '@tinyagi/core/internal';
 // quotas/: the quota board the orchestrator holds accounts on, and its holds as views
 export { QuotaBoard, type QuotaHoldView } from '@tinyagi/core/internal';
-// runs/: a run's creation input, the deliveries a limit holds, the steering state of a run
-export type { CreateRunInput, HeldDelivery, RunSteeringState, RunSteeringStoreApi } from '@tinyagi/core/internal';
+// runs/: a run's creation input, the deliveries a limit holds, the steering state of a run, where a conversation stands for its completion
+export type { CompletionState, CreateRunInput, HeldDelivery, RunSteeringState, RunSteeringStoreApi } from '@tinyagi/core/internal';
 // sandbox/: an agent's sandbox status (the approval desk's rules depend on it), the egress proxy's asks and answers, the model proxy's budget query, a task's commands confined like its owner
 export { type BudgetQuery, type EgressAnswer, type EgressAsk, sandboxStatusOf, taskCommandWrap } from '@tinyagi/core/internal';
 // invoker/child-env: the environment a task's checks and setup start from, as an agent's processes do

@@ -2,9 +2,10 @@
  * Two nodes ending the last two runs of one conversation at the same moment (PostgreSQL, READ
  * COMMITTED): each transaction finishes its run, then asks whether every run of the conversation
  * has ended. Without ordering, each sees the other's run still open (not yet committed) and
- * neither completes the conversation: it stays active for good. `completeIfDone` locks the
- * conversation's row first, so the second check waits for the first commit and sees it.
- * The interleaving is forced: T2 checks while T1 (which already checked) has not committed yet.
+ * neither completes the conversation: it stays active for good. A run's finish locks the
+ * conversation's row (and `completeIfDone` does too when nothing in its transaction did), so the
+ * second finish waits for the first commit and its check sees it. The interleaving is forced:
+ * T2 finishes while T1 (which already finished) has not committed yet.
  */
 import { openPgStores, type PgStores } from '@tinyagi/core/pg';
 import { runBody } from '@tinyagi/core/internal';
@@ -43,34 +44,39 @@ describe.skipIf(db.skip !== undefined)('completing a conversation from two nodes
     ];
     for (const run of [r1, r2]) await a.runs.startRun(run.id);
 
-    let r2Finished!: () => void;
-    const r2FinishedP = new Promise<void>((resolve) => (r2Finished = resolve));
-    let t1Checked!: () => void;
-    const t1CheckedP = new Promise<void>((resolve) => (t1Checked = resolve));
-    let t2Checking = false;
-    let t2Done = false;
+    let r1Finished!: () => void;
+    const r1FinishedP = new Promise<void>((resolve) => (r1Finished = resolve));
+    let t2Finishing = false;
+    let t2Finished = false;
+    let t2WaitedInFinish = false;
 
-    // Node A: finishes r1, waits until node B has finished r2 (uncommitted), checks, and commits
-    // only once node B's check has run or is waiting for it.
+    // Node A: finishes r1 (which locks the conversation), lets node B finish r2, checks once B's
+    // finish has run or waits for A's lock, and commits.
     const t1 = a.transaction(async (tx) => {
       await tx.stores.runs.finishRun(r1.id, { status: 'completed', output: 'x done' });
-      await r2FinishedP;
-      const done = await runBody((t) => completeIfDone(t, conversation.id), tx);
-      t1Checked();
-      await waitFor(async () => t2Done || (t2Checking && (await someoneWaitsForALock(a))), 15_000, "node B's check to run or wait");
-      return done;
+      r1Finished();
+      await waitFor(
+        async () => {
+          if (t2Finished) return true;
+          if (t2Finishing && (await someoneWaitsForALock(a))) t2WaitedInFinish = true;
+          return t2WaitedInFinish;
+        },
+        15_000,
+        "node B's finish to run or wait",
+      );
+      return runBody((t) => completeIfDone(t, conversation.id), tx);
     });
     const t2 = b.transaction(async (tx) => {
+      await r1FinishedP;
+      t2Finishing = true;
       await tx.stores.runs.finishRun(r2.id, { status: 'completed', output: 'y done' });
-      r2Finished();
-      await t1CheckedP;
-      t2Checking = true;
-      const done = await runBody((t) => completeIfDone(t, conversation.id), tx);
-      t2Done = true;
-      return done;
+      t2Finished = true;
+      return runBody((t) => completeIfDone(t, conversation.id), tx);
     });
     const [first, second] = await Promise.all([t1, t2]);
 
+    // Finishing r2 waited for node A's commit (a run's finish locks its conversation, docs/storage.md).
+    expect(t2WaitedInFinish).toBe(true);
     // The first check saw r2 still open; the second saw both ended and completed the conversation.
     expect([first, second]).toEqual([false, true]);
     const after = await a.runs.mustGetConversation(conversation.id);

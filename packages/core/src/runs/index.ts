@@ -10,4 +10,4 @@ export {
   type HeldDelivery,
 } from './store.ts';
 export { bucketBoundaries } from './usage-buckets.ts';
-export type { RunSteeringState, RunSteeringStoreApi } from './store.ts';
+export type { CompletionState, RunSteeringState, RunSteeringStoreApi } from './store.ts';

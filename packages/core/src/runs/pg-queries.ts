@@ -22,7 +22,7 @@ function pgStatements(scope: PgScope) {
       (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session`;
   const completionState = `WITH n AS (SELECT (${positional(runStatements(t.conversations, t.runs, '"C"').openRunCount)}) AS open_runs,
       (${positional(raw.unfinishedMessages)}) AS unfinished)
-    SELECT n.open_runs, n.unfinished,
+    SELECT (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = $1) AS conversation, n.open_runs, n.unfinished,
       CASE WHEN n.open_runs = 0 AND n.unfinished = 0 THEN (SELECT json_agg(r ORDER BY r.created_at, r.id) FROM ${t.runs} r WHERE r.conversation_id = $1) END AS runs
     FROM n`;
   // Ties of created_at by id (ULIDs, increasing within a process), where SQLite uses rowid.
@@ -67,8 +67,13 @@ export class PgConversationQueries implements ConversationQueriesApi {
   }
 
   async completionState(conversationId: string): Promise<CompletionState> {
-    const [row] = await this.#scope.query<{ open_runs: number; unfinished: number; runs: RunRow[] | null }>(this.#q.completionState, [conversationId]);
-    return { openRuns: row!.open_runs, unfinishedMessages: row!.unfinished, runs: row!.runs ? row!.runs.map(toRun) : undefined };
+    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; open_runs: number; unfinished: number; runs: RunRow[] | null }>(this.#q.completionState, [conversationId]);
+    return {
+      conversation: row!.conversation ? toConversation(row!.conversation) : undefined,
+      openRuns: row!.open_runs,
+      unfinishedMessages: row!.unfinished,
+      runs: row!.runs ? row!.runs.map(toRun) : undefined,
+    };
   }
 
   unfinishedMessages(conversationId: string): Promise<number> {

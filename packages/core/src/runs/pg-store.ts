@@ -48,7 +48,17 @@ type Statements = ReturnType<typeof runStatements>;
 /** The statements over one schema, numbered once per schema (every transaction's store reuses them). */
 const statementsBySchema = new Map<
   string,
-  { s: Statements; runs: string; descendants: string; listRuns: string; children: string; getConversationForUpdate: string; pruneRuns: string; series: Record<string, string> }
+  {
+    s: Statements;
+    runs: string;
+    descendants: string;
+    listRuns: string;
+    children: string;
+    getConversationForUpdate: string;
+    finishRun: string;
+    pruneRuns: string;
+    series: Record<string, string>;
+  }
 >();
 
 function statementsOf(scope: PgScope) {
@@ -76,6 +86,9 @@ function statementsOf(scope: PgScope) {
       listRuns: `SELECT * FROM ${runs} WHERE conversation_id = $1 ORDER BY created_at, id`,
       children: `SELECT * FROM ${runs} WHERE parent_run_id = $1 ORDER BY created_at, id`,
       getConversationForUpdate: `${s.getConversation} FOR UPDATE`,
+      // The run's conversation is locked first (its CTE must run: the update names it), then the run finishes.
+      finishRun: `WITH c AS (SELECT id FROM ${scope.table('conversations')} WHERE id = (SELECT conversation_id FROM ${runs} WHERE id = $${raw.finishRun.split('?').length - 1}) FOR UPDATE)
+        ${s.finishRun} AND (SELECT count(*) FROM c) >= 0 RETURNING 1`,
       pruneRuns: positional(raw.pruneRuns('id')),
       series,
     };
@@ -137,7 +150,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async finishRun(id: string, result: RunFinish): Promise<boolean> {
-    return (await this.#scope.query(`${this.#sql.s.finishRun} RETURNING 1`, [...finishRunValues(result), id])).length === 1;
+    return (await this.#scope.query(this.#sql.finishRun, [...finishRunValues(result), id])).length === 1;
   }
 
   async addUsage(id: string, usage: Usage, costUsd: number): Promise<void> {

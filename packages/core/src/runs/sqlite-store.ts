@@ -267,7 +267,8 @@ export class ConversationQueries implements ConversationQueriesApi {
       openRuns === 0 && unfinishedMessages === 0
         ? (this.#db.prepare('SELECT * FROM runs WHERE conversation_id = +? ORDER BY created_at, rowid').all(conversationId) as RunRow[]).map(toRun)
         : undefined;
-    return { openRuns, unfinishedMessages, runs };
+    const conversation = this.#db.prepare(S.getConversation).get(conversationId) as ConversationRow | undefined;
+    return { conversation: conversation ? toConversation(conversation) : undefined, openRuns, unfinishedMessages, runs };
   }
 
   /** Messages of the conversation still waiting or being processed. */

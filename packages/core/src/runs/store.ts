@@ -439,7 +439,11 @@ export interface RunStoreApi {
   createRun(input: CreateRunInput): Awaitable<RunRecord>;
   /** The run as the start left it; undefined when it was not open (ended meanwhile: nothing changed). */
   startRun(id: string, patch?: StartRunPatch): Awaitable<RunRecord | undefined>;
-  /** False when the run had already ended (nothing changed). */
+  /**
+   * False when the run had already ended (nothing changed). On PostgreSQL it also locks the run's
+   * conversation until the transaction ends (SQLite's writes are serialised already), so a
+   * completion check later in the transaction needs no lock of its own.
+   */
   finishRun(id: string, result: RunFinish): Awaitable<boolean>;
   addUsage(id: string, usage: Usage, costUsd: number): Awaitable<void>;
   /** Adds metered model calls to a run, whatever its status (a call may end after its run did); counters added in place. */
@@ -575,10 +579,12 @@ export interface RunContext {
 }
 
 /**
- * Where a conversation stands for its completion (`ConversationQueriesApi.completionState`):
- * its open runs and unfinished messages, and (only when both are 0) all its runs, oldest first.
+ * Where a conversation stands for its completion (`ConversationQueriesApi.completionState`): the
+ * conversation, its open runs and unfinished messages, and (only when both are 0) all its runs,
+ * oldest first.
  */
 export interface CompletionState {
+  conversation: ConversationRecord | undefined;
   openRuns: number;
   unfinishedMessages: number;
   runs: RunRecord[] | undefined;
@@ -587,7 +593,12 @@ export interface CompletionState {
 export interface ConversationQueriesApi {
   /** The conversation, the runs and the session a batch needs, in one read (one round trip on PostgreSQL). */
   runContext(query: RunContextQuery): Awaitable<RunContext>;
-  /** `CompletionState` in one read (one round trip on PostgreSQL); the caller locks the conversation first. */
+  /**
+   * `CompletionState` in one read (one round trip on PostgreSQL). The caller holds the
+   * conversation's lock from an earlier statement of its transaction (`getConversation(id, {
+   * forUpdate: true })`, or `finishRun` of one of its runs), so the counts see what other nodes
+   * committed before it.
+   */
   completionState(conversationId: string): Awaitable<CompletionState>;
   unfinishedMessages(conversationId: string): Awaitable<number>;
   pendingMessagesOf(conversationId: string): Awaitable<string[]>;

@@ -5,7 +5,7 @@
  * transaction body (commit stage); aborting in-process work happens after the commit.
  */
 import { TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveLimits, io, type CancelOutcome, type StoreTransaction, type TransactionalStores, type TxSteps } from '../core-internal.ts';
+import { effectiveLimits, io, type CancelOutcome, type CompletionState, type StoreTransaction, type TransactionalStores, type TxSteps } from '../core-internal.ts';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/limits.ts';
 import { readMeta } from '../router/provenance.ts';
@@ -14,18 +14,18 @@ import { abortActive, type CancelCtx, type Ctx } from './context.ts';
 import { finishRunWithEvent } from './lifecycle.ts';
 
 /**
- * Completes the conversation when nothing is queued or running any more. Idempotent. `locked`: the
- * conversation as this transaction locked it (`getConversation(id, { forUpdate: true })`) and left
- * it since, so it is not read again.
+ * Completes the conversation when nothing is queued or running any more. Idempotent. `known`:
+ * where it stands, read in this transaction after it locked the conversation and left unchanged
+ * since (the commit stage's, after `finishRun` locked it), so it is not read again.
  */
-export function* completeIfDone(tx: StoreTransaction, conversationId: string, locked?: ConversationRecord): TxSteps<boolean> {
+export function* completeIfDone(tx: StoreTransaction, conversationId: string, known?: CompletionState): TxSteps<boolean> {
   const { runs, events, outbox, queries } = tx.stores;
   // Two nodes ending the last two runs of a conversation at once would each see the other's run
   // still open (neither committed) and neither would complete it: the row lock orders them, and
   // the second reads what the first committed (its counts are a later statement than the lock).
-  const conversation = locked ?? (yield* io(runs.getConversation(conversationId, { forUpdate: true })));
+  const conversation = known ? known.conversation : yield* io(runs.getConversation(conversationId, { forUpdate: true }));
   if (!conversation || conversation.finished) return false;
-  const state = yield* io(queries.completionState(conversationId));
+  const state = known ?? (yield* io(queries.completionState(conversationId)));
   if (state.runs === undefined) return false;
   const all = state.runs;
   if (conversation.replyMode === 'aggregate') {

@@ -59,8 +59,9 @@ export function usageObserver(): Observer<StoreTransaction> {
       },
       *attemptFailed({ run, usage, costUsd }, tx: StoreTransaction) {
         if (usage === undefined) return;
-        yield* io(tx.stores.runs.addUsage(run.id, usage, costUsd ?? 0));
+        // The conversation's row first, then the run's: the order a run's finish locks them in (no deadlock with a cancel).
         yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...usage, costUsd: costUsd ?? 0 }));
+        yield* io(tx.stores.runs.addUsage(run.id, usage, costUsd ?? 0));
       },
     },
   };

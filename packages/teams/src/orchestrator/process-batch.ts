@@ -35,7 +35,19 @@ import {
   type RunRecord,
   type Settings,
 } from '@tinyagi/core';
-import { agentDefaults, effectiveLimits, io, ownEntry, runBody, sessionKeyFor, type AgentSessionRecord, type StoreTransaction, type TxBody, type TxSteps } from '../core-internal.ts';
+import {
+  agentDefaults,
+  effectiveLimits,
+  io,
+  ownEntry,
+  runBody,
+  sessionKeyFor,
+  type AgentSessionRecord,
+  type CompletionState,
+  type StoreTransaction,
+  type TxBody,
+  type TxSteps,
+} from '../core-internal.ts';
 import { readMeta } from '../router/provenance.ts';
 import { confinedByOf } from '../guards/confinement.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
@@ -59,8 +71,8 @@ interface SessionRead {
 
 /** What the stages before the commit leave for it and for publish. */
 interface Staged {
-  /** The commit stage (undefined: nothing to write but the completion); it may return the conversation as it locked and left it (`completeIfDone`'s `locked`). */
-  commit: TxBody<ConversationRecord | undefined> | TxBody<void> | undefined;
+  /** The commit stage (undefined: nothing to write but the completion); it may return where the conversation stands (`completeIfDone`'s `known`). */
+  commit: TxBody<CompletionState | undefined> | TxBody<void> | undefined;
   /** The run the batch answered (the primary), once known. */
   runId: string | undefined;
   /** The primary run was invoked and its answer commits: its steering state goes after the commit. */
@@ -84,8 +96,8 @@ export async function handleBatch(ctx: Ctx, batch: ClaimedBatch, handler: Handle
   return {
     effects: (tx) =>
       runBody(function* commitBatch(t: StoreTransaction) {
-        const locked = commit ? yield* commit(t) : undefined;
-        yield* completeIfDone(t, conversationId, locked ?? undefined);
+        const known = commit ? yield* commit(t) : undefined;
+        yield* completeIfDone(t, conversationId, known ?? undefined);
         publish(ctx, t, batch, staged);
       }, tx),
   };

@@ -8,7 +8,7 @@
  * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
 import { newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type AppendAgentMessageInput, type StoreTransaction, type TxSteps } from '../core-internal.ts';
+import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type AppendAgentMessageInput, type CompletionState, type StoreTransaction, type TxSteps } from '../core-internal.ts';
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
@@ -58,10 +58,11 @@ const MAX_HELD = 50;
 
 /**
  * The commit stage of a finished queue run: writes what the route stage worked out (`routeAnswer`,
- * then the outgoing plugins). Returns the conversation, locked in this transaction, when it is as
- * this transaction left it (`completeIfDone` then needs no read of its own), else undefined.
+ * then the outgoing plugins). Returns where the conversation stands for its completion when it
+ * was read after the run's finish locked it and nothing changed it since (`completeIfDone` then
+ * needs no read of its own), else undefined.
  */
-export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, routed: RoutedAnswer): TxSteps<ConversationRecord | undefined> {
+export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' | 'node'>, tx: StoreTransaction, outcome: RunOutcome, routed: RoutedAnswer): TxSteps<CompletionState | undefined> {
   const { run, result } = outcome;
   const { humanText, plan, files, refused } = routed;
   const settings = ctx.getSettings();
@@ -91,9 +92,10 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     yield* io(events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } }));
   }
 
-  // Locked here (the completion's check locks it anyway): later statements of this transaction see
-  // what other nodes committed meanwhile, and nobody changes it until this commits.
-  let conversation = (yield* io(runs.getConversation(run.conversationId, { forUpdate: true }))) ?? (yield* io(runs.mustGetConversation(run.conversationId)));
+  // The conversation is locked since the run's finish (`finishRun`): read with where it stands for
+  // its completion, in one statement that sees what other nodes committed before the lock.
+  let state: CompletionState | undefined = yield* io(tx.stores.queries.completionState(run.conversationId));
+  let conversation = state.conversation ?? (yield* io(runs.mustGetConversation(run.conversationId)));
   const guardSettings = { limits: effectiveLimits(settings, scopeOf(run)), budgets: effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {}) };
   const deliveries = conversation.status === 'active' ? plan.deliveries : [];
   const verdict = guardDeliveries(deliveries, { conversation, settings: guardSettings, now: Date.now() });
@@ -155,10 +157,13 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     yield* stopConversation(ctx, tx, run.conversationId, { rejection: verdict.stop, runId: run.id });
     return undefined;
   }
-  // Read again only if this transaction changed it since.
-  if (verdict.accepted.length > 0 || verdict.rejected.length > 0) conversation = yield* io(runs.mustGetConversation(run.conversationId));
+  // Read again only if this transaction changed it since (the completion then reads its own state).
+  if (verdict.accepted.length > 0 || verdict.rejected.length > 0) {
+    conversation = yield* io(runs.mustGetConversation(run.conversationId));
+    state = undefined;
+  }
   const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
-  if (!soft) return conversation;
+  if (!soft) return state;
   yield* io(runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true }));
   yield* io(
     events.append({
