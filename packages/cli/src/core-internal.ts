@@ -47,6 +47,7 @@ export {
   maskUrlSecrets,
   maskUrlSecretsInText,
   oldRuntimeNames,
+  oldMockRulesPaths,
   ownEntry,
   patchAgent,
   patchSettings,

@@ -128,13 +128,13 @@ it('nothing in the product names it: the fixture folder and the one line in TINY
   ).toHaveLength(1);
 });
 
-it('doctor tells a file with the old runtime names and key that they still work; the next change through the CLI renames them', async () => {
+it("doctor tells a file with the old runtime names and keys (a custom provider's harness, the mock's rules) that they still work; the next change through the CLI renames them", async () => {
   const temp = tempHome({ prefix: 'tinyagi-old-names-' });
   try {
     const file = join(temp.home, 'settings.json');
     const old = {
       models: { provider: 'anthropic' },
-      agents: { a: { provider: 'openai' }, m: { provider: 'mock' } },
+      agents: { a: { provider: 'openai' }, m: { provider: 'mock', mock: { reply: 'hi', rules: [{ match: 'build', reply: 'Built.' }] } } },
       custom_providers: { llama: { harness: 'openai', base_url: 'http://127.0.0.1:8080/v1' } },
     };
     writeFileSync(file, JSON.stringify(old), { mode: 0o600 });
@@ -143,6 +143,7 @@ it('doctor tells a file with the old runtime names and key that they still work;
     expect(finding).toMatchObject({ status: 'info' });
     expect(finding?.message).toContain('agents.a.provider "openai" (now "codex")');
     expect(finding?.message).toContain('custom_providers.llama.harness "openai" (now custom_providers.llama.runtime "openai-api")');
+    expect(findings.find((f) => f.check === 'mock-replies')).toMatchObject({ status: 'info', message: expect.stringContaining('agents.m.mock.rules (now mock.replies)') });
     // Reading (doctor, agent list) never rewrote the file; the list shows the new names.
     expect(await runCliHereOk(['agent', 'list'], temp.env)).toMatch(/a\s+a?\s*codex/);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(old);
@@ -153,6 +154,7 @@ it('doctor tells a file with the old runtime names and key that they still work;
       custom_providers: { llama: { runtime: 'openai-api', base_url: 'http://127.0.0.1:8080/v1' } },
     });
     expect(JSON.parse(readFileSync(file, 'utf8')).custom_providers.llama).not.toHaveProperty('harness');
+    expect(JSON.parse(readFileSync(file, 'utf8')).agents.m.mock).toEqual({ reply: 'hi', replies: [{ match: 'build', reply: 'Built.' }] });
   } finally {
     temp.cleanup();
   }

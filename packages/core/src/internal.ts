@@ -71,6 +71,7 @@ export {
   customProviderWithRuntime,
   customRuntimeName,
   oldRuntimeNames,
+  oldMockRulesPaths,
   providerRuntime,
   findJsonTreeProblem,
   formatSettingsPath,

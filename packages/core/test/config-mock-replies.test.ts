@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings, updateSettings, validateSettings, type Settings } from '../src/config/index.ts';
 import { patchSettings } from '../src/config/editing/settings.ts';
-import { migrateMockReplies, renameMockRulesInPatch } from '../src/config/mock-replies.ts';
+import { migrateMockReplies, oldMockRulesPaths, renameMockRulesInPatch } from '../src/config/mock-replies.ts';
 import { invokeAgent, resolveInvokeTarget } from '../src/invoker/index.ts';
 
 const OLD = {
@@ -41,6 +41,7 @@ describe("the mock's scripted replies under their old key", () => {
     const { settings } = loadSettings(file);
     expect(settings).toEqual(OLD);
     expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(oldMockRulesPaths(settings)).toEqual(['agents.coder.mock.rules']);
     expect(validateSettings(OLD).ok).toBe(true);
     expect(await replyOf(settings, 'please build it')).toBe('Built it.');
     expect(await replyOf(settings, 'something else')).toBe('default');
@@ -57,6 +58,7 @@ describe("the mock's scripted replies under their old key", () => {
     expect(Object.keys(written.agents['coder']!.mock)).toEqual(['reply', 'replies', 'latency_ms']);
     expect(written.agents['coder']!.mock['replies']).toEqual([{ match: 'build', reply: 'Built it.' }]);
     expect(written.agents['plain']!.mock).toEqual({ reply: 'plain' });
+    expect(oldMockRulesPaths(written)).toEqual([]);
     expect(await replyOf(loadSettings(file).settings, 'build')).toBe('Built it.');
 
     expect(migrateMockReplies({ agents: { a: { mock: { replies: [{ match: 'x' }], rules: [{ match: 'y' }] } } } })).toEqual({ agents: { a: { mock: { replies: [{ match: 'x' }] } } } });

@@ -19,6 +19,7 @@ import {
   effectiveServer,
   isLoopbackHost,
   oldRuntimeNames,
+  oldMockRulesPaths,
   openDatabase,
   ownEntry,
   provisionWorkspace,
@@ -191,6 +192,20 @@ function checkRuntimeNames(settings: Settings): Finding[] {
   ];
 }
 
+/** The mock's scripted replies under their old key (`mock.rules`): still read, renamed by the next change written (core's config/mock-replies.ts). */
+function checkMockReplies(settings: Settings): Finding[] {
+  const old = oldMockRulesPaths(settings);
+  if (old.length === 0) return [];
+  return [
+    {
+      check: 'mock-replies',
+      status: 'info',
+      message: `settings.json scripts the mock under its old key: ${old.join(', ')} (now mock.replies). It keeps working.`,
+      hint: 'The next settings change made through TinyAGI writes the new key; or rename it by hand.',
+    },
+  ];
+}
+
 /** Settings with environment overrides applied (`{}` when there is no file yet; undefined when the file is invalid). */
 function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findings: Finding[]; envFailed?: boolean } {
   let settings: Settings = {};
@@ -206,7 +221,7 @@ function loadForDoctor(ctx: CliContext): { settings: Settings | undefined; findi
         findings: [{ check: 'settings', status: 'fail', message: errorMessage(err), hint: isTinyError(err) ? err.hint : 'Fix the file by hand; TinyAGI never rewrites it.' }],
       };
     }
-    findings.push(...checkRuntimeNames(settings));
+    findings.push(...checkRuntimeNames(settings), ...checkMockReplies(settings));
     findings.push({
       check: 'settings',
       status: 'ok',

@@ -49,6 +49,7 @@ export {
   type SettingsIssue,
   type SettingsValidation,
 } from './validate.ts';
+export { oldMockRulesPaths } from './mock-replies.ts';
 export { DEFAULT_AGENT_RUNTIME, agentProvider, customProviderRuntime, customProviderWithRuntime, customRuntimeName, oldRuntimeNames, providerRuntime } from './runtime-names.ts';
 export { findJsonTreeProblem, formatSettingsPath, ownEntry, type JsonTreeLimits, type JsonTreeProblem } from './object-path.ts';
 export { checkAgentConfig, unknownAgentKeys, unknownKeyIssues, nearestKey } from './unknown-keys.ts';

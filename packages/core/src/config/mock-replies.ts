@@ -4,7 +4,7 @@
  * `replies` is absent (invoker/runtimes/mock.ts, `mockScript`). Every settings write renames it
  * (`migrateMockReplies`, beside the runtime names' in write.ts), and a merge-patch that still says
  * `rules` sets `replies` (`renameMockRulesInPatch`), so a patch means the same on a file written
- * before or after the rename.
+ * before or after the rename. Until then doctor lists them (`oldMockRulesPaths`).
  */
 import { isPlainObject, type JsonObject } from './object-path.ts';
 
@@ -19,6 +19,11 @@ function oldMockBlocks(settings: unknown): Array<[string, JsonObject, JsonObject
     if (isPlainObject(agent) && isPlainObject(agent['mock']) && Object.hasOwn(agent['mock'], OLD_KEY)) out.push([id, agent, agent['mock']]);
   }
   return out;
+}
+
+/** Where settings still use the old key (`agents.coder.mock.rules`): doctor's finding. */
+export function oldMockRulesPaths(settings: unknown): string[] {
+  return oldMockBlocks(settings).map(([id]) => `agents.${id}.mock.${OLD_KEY}`);
 }
 
 /** A mock block with `replies` in the old key's place (`replies` wins when both are there). */
