@@ -78,6 +78,7 @@ describe('secrets', () => {
     const queries: Record<string, string> = {
       chatStatus: '?channel=telegram&threadKey=chat-1',
       previewCron: '?cron=0%209%20*%20*%201-5&timezone=Asia%2FTokyo',
+      exportMemory: '?agent=coder',
     };
     // Only a running run's own token may search memory (an agent's `recall`; a finished run's is RUN_ENDED): contract.test.ts calls it with one.
     const runningOnly = new Set(['recallForRun']);
