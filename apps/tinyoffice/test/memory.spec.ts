@@ -149,8 +149,14 @@ test('from the agent’s page, its own memory: a proposal rejected goes to the h
   expect(given).not.toContain(biscuit);
 });
 
-test('search finds accepted entries by their words; unpin and retire act at once', async () => {
-  await page.goto(`${daemon.url}/memory`);
+test('a project’s page leads to its memory; search finds accepted entries by their words; unpin and retire act at once', async () => {
+  const project = await daemon.kit.api.createProject({ body: { name: 'Website' } });
+  await page.goto(`${daemon.url}/projects?project=${project.id}`);
+  await page.getByRole('link', { name: 'Memory of project Website' }).click();
+  await expect(page.getByTestId('memory-scope')).toContainText('Project Website’s memory: the agents working on its tasks read it.');
+  await expect(page.getByTestId('memory-entries-summary')).toHaveText('No accepted entries yet: nothing from memory goes into an agent’s context.');
+  await page.getByLabel('Whose memory').selectOption('All scopes');
+  await expect(page).toHaveURL(/\/memory$/);
   await expect(page.getByTestId('memory-scope')).toContainText('Every scope');
   await page.getByRole('searchbox', { name: 'Search the accepted entries' }).fill('thursday deploys');
   await page.getByRole('button', { name: 'Search' }).click();

@@ -341,7 +341,11 @@ function ProjectsSidebar({ projects, current, onChanged, onError }: { projects: 
             >
               Delete
             </Button>
-            <Link className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800" href={memoryHref({ kind: 'project', id: p.id })}>
+            <Link
+              className="rounded border border-slate-300 px-2 py-1 text-sm hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800"
+              href={memoryHref({ kind: 'project', id: p.id })}
+              aria-label={`Memory of project ${p.name}`}
+            >
               Memory
             </Link>
           </div>
