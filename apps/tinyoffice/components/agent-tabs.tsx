@@ -81,7 +81,7 @@ export function PromptTab({ id }: { id: string }) {
 export function MemoryTab({ id }: { id: string }) {
   const { data, error } = useLoad(() => api().getMemory({ params: { id } }), [id]);
   return (
-    <Panel title="Memory">
+    <Panel title="Memory files">
       <p className="mb-3 text-sm">
         These are the agent&apos;s own notes (memory/*.md in its workspace). What it proposes to remember, what you accepted and its history are on the{' '}
         <Link className="underline" href={memoryHref({ kind: 'agent', id })}>

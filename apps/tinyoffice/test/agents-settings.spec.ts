@@ -312,8 +312,8 @@ test('the other tabs: AGENTS.md is saved to the workspace; heartbeat, memory, sk
   await page.getByRole('tab', { name: 'System prompt' }).focus();
   await page.keyboard.press('ArrowRight');
   await expect(page).toHaveURL(/tab=memory/);
-  await expect(page.getByRole('tab', { name: 'Memory' })).toBeFocused();
-  await expect(page.getByRole('region', { name: 'Memory' })).toBeVisible();
+  await expect(page.getByRole('tab', { name: 'Memory files' })).toBeFocused();
+  await expect(page.getByRole('region', { name: 'Memory files' })).toBeVisible();
   await look(page, '/agents/view memory');
 
   await page.getByRole('tab', { name: 'Heartbeat' }).click();

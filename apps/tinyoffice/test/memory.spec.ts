@@ -204,6 +204,7 @@ test('an agent’s chat opened while its run works shows the person’s message 
   const person = log.locator('[data-role="user"]').filter({ hasText: 'mid-run question from the terminal' });
   await expect(person).toContainText('cli');
   await expect(log.locator('[data-role="agent"]').filter({ hasText: 'answered after the gate' })).toHaveCount(0);
+  await look(page, 'chat-mid-run');
 
   // The chat open before the message: the person's message shows when its run starts.
   await daemon.cli(['send', '--agent', 'coder', 'a second mid-run question']);

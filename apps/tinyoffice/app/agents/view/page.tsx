@@ -23,7 +23,7 @@ const TABS = [
   ['settings', 'Settings'],
   ['chat', 'Chat'],
   ['prompt', 'System prompt'],
-  ['memory', 'Memory'],
+  ['memory', 'Memory files'],
   ['heartbeat', 'Heartbeat'],
   ['schedules', 'Schedules'],
   ['skills', 'Skills'],
