@@ -7,7 +7,7 @@
  * `memory.decided` event (a proposal made or decided anywhere), or with Reload.
  */
 import { useSearchParams } from 'next/navigation';
-import { Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { MemoryRecord, MemoryScope } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { MEMORY_STATUS_TEXT, memoryHref, scopeFromQuery, scopeName, scopeReaders, withRecords } from '@/lib/memory';
@@ -38,7 +38,10 @@ function useMemoryLists(scope: MemoryScope | null, q: string) {
   const [lists, setLists] = useState<Lists | null>(null);
   const [error, setError] = useState<string | null>(null);
   const where = useMemo(() => (scope ? { scope: scope.kind, id: scope.id } : {}), [scope]);
+  // Only the newest read is shown: one for another scope or search, or overtaken by an event's, is dropped.
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const mine = ++latest.current;
     try {
       const [proposals, entries] = await Promise.all([
         api().listMemory({ query: { ...where, status: 'proposed', limit: LIMIT } }),
@@ -53,10 +56,11 @@ function useMemoryLists(scope: MemoryScope | null, q: string) {
             .catch(() => null),
         ),
       );
+      if (mine !== latest.current) return;
       setLists({ proposals, entries: entries.filter((e) => e.action === 'remember'), targets: Object.fromEntries(found.filter((t) => t !== null).map((t) => [t.id, t])) });
       setError(null);
     } catch (err) {
-      setError(messageOf(err));
+      if (mine === latest.current) setError(messageOf(err));
     }
   }, [where, q]);
   useEffect(() => {
@@ -118,8 +122,8 @@ function Memory() {
       </div>
       <p className="text-sm text-slate-600 dark:text-slate-300" data-testid="memory-scope">
         {scope ? scopeReaders(scope, projects) : 'Every scope: each agent’s own memory, each team’s and each project’s.'} Agents propose what to remember; you decide. An accepted entry goes into an
-        agent’s context when it is relevant to a message (a pinned one in every turn); the rest never do. The CLI (<code className="font-mono">tinyagi memory</code>) decides too: the first decision
-        wins.
+        agent’s context when it is relevant to a message (a pinned one in every turn); the rest never do. You can also decide from the CLI (<code className="font-mono">tinyagi memory</code>) or a
+        chat: the first decision wins.
       </p>
       <ErrorLine error={error} />
       {note && (
