@@ -113,7 +113,8 @@ export const TINYAGI = {
   checkSignal: 'tinyagi.check.signal',
   /** Only with capture_content: the end of the check's log, masked. */
   checkLogTail: 'tinyagi.check.log_tail',
-  budgetRule: 'tinyagi.budget.rule',
+  /** The limit crossed (`conversation_usd`, `max_hops`…); `…limit` is its value. */
+  budgetLimitName: 'tinyagi.budget.limit_name',
   budgetUsed: 'tinyagi.budget.used',
   budgetLimit: 'tinyagi.budget.limit',
   /** How many memory entries went into the run's context before its turn (docs/memory.md). */

@@ -301,9 +301,9 @@ class TraceObserver implements Observer {
   }
 
   /** On the run that crossed the limit (told just before its end), else the conversation's workflow span. */
-  budgetWarning({ run, conversationId, rule, used, limit }: BudgetWarningEvent): void {
+  budgetWarning({ run, conversationId, limitName, used, limit }: BudgetWarningEvent): void {
     const span = this.#runs.get(run.id)?.span ?? this.#workflows.get(conversationId)?.span;
-    span?.addEvent(EVENT.budgetWarning, { [TINYAGI.budgetRule]: rule, [TINYAGI.budgetUsed]: used, [TINYAGI.budgetLimit]: limit, [TINYAGI.runId]: run.id });
+    span?.addEvent(EVENT.budgetWarning, { [TINYAGI.budgetLimitName]: limitName, [TINYAGI.budgetUsed]: used, [TINYAGI.budgetLimit]: limit, [TINYAGI.runId]: run.id });
   }
 
   /**
@@ -358,7 +358,7 @@ class TraceObserver implements Observer {
     if (this.#captureContent && open.output) span.setAttribute(GEN_AI.outputMessages, JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: maskCut(open.output, CONTENT_MAX) }] }]));
     if (detail?.mergedInto) span.setAttribute(TINYAGI.mergedInto, detail.mergedInto);
     if (status === 'cancelled') span.addEvent(EVENT.cancelled, detail?.reason ? { reason: detail.reason } : {});
-    if (status === 'rejected') span.addEvent(EVENT.rejected, { ...(detail?.rule ? { rule: detail.rule } : {}), ...(error ? { message: maskCut(error, 2000) } : {}) });
+    if (status === 'rejected') span.addEvent(EVENT.rejected, { ...(detail?.limitName ? { limit_name: detail.limitName } : {}), ...(error ? { message: maskCut(error, 2000) } : {}) });
     if (status === 'failed' || status === 'rejected') {
       span.setAttribute(ERROR_TYPE, status === 'failed' ? (open.lastErrorClass ?? 'failed') : 'rejected');
       span.setStatus({ code: SpanStatusCode.ERROR, ...(error ? { message: maskCut(error, 2000) } : {}) });

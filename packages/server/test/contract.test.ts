@@ -1316,7 +1316,7 @@ describe('run tools', () => {
     // in the database but its turn has not begun; seen failing under load).
     await h.client.putAgent({
       params: { id: 'asker' },
-      body: { name: 'Asker', provider: 'mock', mock: { reply: 'asked', latency_ms: 600_000, rules: [{ match: 'task', progress: [{ status: 'at work' }], latency_ms: 600_000, reply: 'asked' }] } },
+      body: { name: 'Asker', provider: 'mock', mock: { reply: 'asked', latency_ms: 600_000, replies: [{ match: 'task', progress: [{ status: 'at work' }], latency_ms: 600_000, reply: 'asked' }] } },
     });
     // A task moved to in_progress is dispatched to its agent: the conversation works on it.
     const task = await h.client.createTask({ body: { title: 'a task for the run tools', status: 'in_progress', assigneeAgent: 'asker' } });

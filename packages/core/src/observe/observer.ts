@@ -88,8 +88,8 @@ export interface RunEndedEvent {
   /** The run's totals with this end's usage. */
   totals: { inputTokens: number; outputTokens: number; costUsd: number };
   error: string | null;
-  /** Why: a cancel's cause (`reason`), a guard's rule (`rule`), or the run answered together with another (`mergedInto`). */
-  detail?: { reason?: string | undefined; rule?: string | undefined; mergedInto?: string | undefined } | undefined;
+  /** Why: a cancel's cause (`reason`), the limit a guard or budget refused it by (`limitName`), or the run answered together with another (`mergedInto`). */
+  detail?: { reason?: string | undefined; limitName?: string | undefined; mergedInto?: string | undefined } | undefined;
 }
 
 /** A claimed batch's effects (run records, follow-ups, replies) committed with the completion of its messages. */
@@ -120,7 +120,7 @@ export interface BudgetWarningEvent {
   run: RunRecord;
   conversationId: string;
   /** The limit crossed: `conversation_tokens`, `conversation_usd`, `max_hops`, `max_messages`, `conversation_timeout`. */
-  rule: string;
+  limitName: string;
   used: number;
   limit: number;
   /** The share of the limit that warns (`budgets.soft_limit_fraction`). */
