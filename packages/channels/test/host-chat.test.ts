@@ -177,7 +177,7 @@ describe('telegram, in-process', () => {
   };
 
   it('sets the command menu', () => {
-    expect((fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(['agent', 'team', 'status', 'stop', 'reset', 'answer', 'deny']);
+    expect((fake.commands as Array<{ command: string }>).map((c) => c.command)).toEqual(['agent', 'team', 'status', 'stop', 'reset', 'answer', 'deny', 'accept', 'keep', 'reject']);
   });
 
   it("the agent's Markdown arrives as written: code, paths, snake_case, asterisks, links and emoji, with Telegram's entities", async () => {

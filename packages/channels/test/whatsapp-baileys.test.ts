@@ -75,10 +75,11 @@ describe('whatsapp on Baileys (fake WhatsApp server)', () => {
     server.refuseNext(2, 408);
     server.disconnect(428);
     await server.until(() => server.connected && server.hellos.length === before + 3, 'the third reconnect to open');
-    const [first, second, third] = server.hellos.slice(before).map((h) => h.at);
-    // 20 ms, then 40 ms, then 80 ms (minBackoffMs 20).
+    const [, second, third] = server.hellos.slice(before).map((h) => h.at);
+    // 20 ms, then 40 ms, then 80 ms (minBackoffMs 20): the waits it scheduled, and the last one
+    // seen by the server (a lower bound only: a handshake on a loaded machine may take longer).
+    expect(adapter.reconnectDelaysMs.slice(-3)).toEqual([20, 40, 80]);
     expect(third! - second!).toBeGreaterThanOrEqual(70);
-    expect(third! - second!).toBeGreaterThan(second! - first!);
     await waitFor(() => adapter.reconnectAttempts === 0, 10_000, 'the backoff reset');
     await server.text(ALICE, 'after the reconnects');
     await waitFor(() => received.some((m) => m.text === 'after the reconnects'), 20_000, 'a message after the reconnects');

@@ -147,6 +147,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
   #socket: WhatsAppSocket | undefined;
   #sink: InboundSink | undefined;
   #attempt = 0;
+  #delays: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #connected: (() => void) | undefined;
@@ -284,6 +285,7 @@ export class WhatsAppAdapter implements ChannelAdapter {
     const min = this.#o.minBackoffMs ?? 1000;
     const delay = Math.min(this.#o.maxBackoffMs ?? 60_000, min * 2 ** this.#attempt);
     this.#attempt += 1;
+    this.#delays = [...this.#delays.slice(-9), delay];
     this.#timer = setTimeout(() => void this.#open(), delay);
     this.#timer.unref();
   }
@@ -291,6 +293,11 @@ export class WhatsAppAdapter implements ChannelAdapter {
   /** Exposed for tests: how many reconnects since the last open connection. */
   get reconnectAttempts(): number {
     return this.#attempt;
+  }
+
+  /** Exposed for tests: the waits before the last reconnects (ms, at most ten, oldest first). */
+  get reconnectDelaysMs(): readonly number[] {
+    return this.#delays;
   }
 
   #showQr(qr: string): void {
