@@ -71,11 +71,15 @@ const ms = (v: number) => `${v.toFixed(2)} ms`;
 async function measure(stores: StoreSet, options: B23Options): Promise<Record<string, string>> {
   await seed(stores, options.entries);
   let current = settings(BUDGET);
-  const committed = new Map<string, () => void>();
+  // A batch may commit before submit() returns: its conversation is remembered until its turn asks.
+  const waiting = new Map<string, () => void>();
+  const committed = new Set<string>();
   const observer: Observer = {
     name: 'b23',
     committed: (e) => {
-      committed.get(e.conversationId)?.();
+      const done = waiting.get(e.conversationId);
+      if (done) done();
+      else committed.add(e.conversationId);
     },
   };
   const orchestrator = new Orchestrator({ stores, getSettings: () => current, sweepMs: 1000, observers: [observer as Observer<StoreTransaction>] });
@@ -84,14 +88,11 @@ async function measure(stores: StoreSet, options: B23Options): Promise<Record<st
   const turn = async (message: string, budget: number): Promise<number> => {
     current = settings(budget);
     const start = performance.now();
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
-    });
     const sent = await orchestrator.submit({ message: `@bot ${message}`, senderId: `u_${newId('s')}` });
-    committed.set(sent.conversationId, done);
-    await finished;
-    committed.delete(sent.conversationId);
+    if (!committed.delete(sent.conversationId)) {
+      await new Promise<void>((resolve) => waiting.set(sent.conversationId, resolve));
+      waiting.delete(sent.conversationId);
+    }
     return performance.now() - start;
   };
   try {
