@@ -222,6 +222,8 @@ type PgRunner = (spec: PgRunSpec) => Promise<{ ms: number; latencies: number[]; 
 /** B13_RUNS (how many times each configuration runs; cells are medians) and B13_BASELINE (see PgRunSpec.baseline) with its label. */
 export interface B13Options {
   runs?: number;
+  /** Only these throughput rows (`pre:1` … `concurrent:4`; B13_ROWS, comma-separated); default all. */
+  rows?: string[];
   baseline?: { dir: string; label: string };
 }
 
@@ -246,6 +248,8 @@ async function peerRuns<T>(name: string, runs: number, run: () => Promise<T>): P
 
 export async function benchB13Throughput(total: number, run: PgRunner = runPgQueueConfig, options: B13Options = {}): Promise<string> {
   const runs = options.runs ?? 1;
+  // B13_ROWS read here (run.ts's options carry runs and the baseline): a shorter run of the rows that matter on a busy machine.
+  options = { ...options, ...(process.env.B13_ROWS ? { rows: process.env.B13_ROWS.split(',').map((r) => r.trim()) } : {}) };
   const base = options.baseline;
   const rows: string[] = [
     `| mode | workers | tinyagi jobs/s (collect) |${base ? ` ${base.label} (collect) |` : ''} tinyagi jobs/s (sequential) |${base ? ` ${base.label} (sequential) |` : ''} graphile-worker jobs/s | pg-boss jobs/s | graphile-worker, a queue per lane (serial) jobs/s | collect / best peer | sequential / serial graphile-worker |`,
@@ -255,6 +259,7 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
   const costRows: string[] = [];
   for (const mode of ['pre', 'concurrent'] as const) {
     for (const workers of [1, 2, 4]) {
+      if (options.rows && !options.rows.includes(`${mode}:${workers}`)) continue;
       const common = { mode, workers, total, lanes: 64 };
       const figures = { ours: [] as number[], seq: [] as number[], baseOurs: [] as number[], baseSeq: [] as number[] };
       const ourCosts: RunCost[] = [];
