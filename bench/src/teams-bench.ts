@@ -14,7 +14,7 @@ import { openStores, type StoreTransaction, type SqliteStores } from '@tinyagi/c
 import { ConversationControl, Orchestrator } from '@tinyagi/teams';
 import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
-import { addCounts, backendCpu, cpuSince, statementTable, totalStatements } from './pg-statements.ts';
+import { addCounts, backendCpu, cpuSince, totalStatements } from './pg-statements.ts';
 
 interface Harness {
   stores: SqliteStores;
@@ -551,7 +551,7 @@ const ms1 = (v: number) => v.toFixed(2);
 /**
  * B5: per size, the single process on SQLite, then (given `pgUrl`) two nodes on PostgreSQL, side
  * by side; then, at the largest size, PostgreSQL with each of `scaleNodes` nodes, with what a
- * run costs (the nodes' CPU, the server's CPU, statements) and the statements of one run by kind.
+ * run costs (the nodes' CPU, the server's CPU, statements; by kind: pg-run-statements.ts).
  */
 export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<string> {
   const rows = [
@@ -592,8 +592,6 @@ export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<
       console.error(scale.at(-1));
     }
     out.push(scale.join('\n'));
-    const two = pgRuns.get(2) ?? pgRuns.get(scaleNodes[0]!)!;
-    out.push(`Statements of one run (PostgreSQL, ${two.split!.length} nodes, ${largest.toLocaleString('en')} in flight, all nodes):\n\n${statementTable(two.statements!, largest)}`);
   }
   return out.join('\n\n');
 }
