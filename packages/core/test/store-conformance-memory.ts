@@ -10,7 +10,7 @@ import { isTinyError } from '../src/errors.ts';
 import { exportMemoryFiles, importMemoryFiles } from '../src/memory/files.ts';
 import { addMemory, decideMemory, editMemory, proposeForget, proposeRemember, retireMemory } from '../src/memory/proposals.ts';
 import { recallForTurn } from '../src/memory/recall.ts';
-import { searchTerms } from '../src/memory/rules.ts';
+import { searchTerms } from '../src/memory/proposal-checks.ts';
 import type { WithStores } from './store-conformance.ts';
 
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
@@ -94,21 +94,36 @@ export function runMemoryConformance(name: string, withStores: WithStores): void
     );
 
     it(
-      'a rule accepts a kind at once, never a replacement; forget is a proposal that retires its target when accepted',
+      "a scope's auto_accept accepts a kind at once, never a replacement; forget is a proposal that retires its target when accepted",
       withStores(async ({ memory }) => {
-        const ruled = await proposeRemember(memory, { scope: dev, kind: 'fact', text: 'The build uses pnpm and turbo', reason: 'r', provenance: fromAnn, autoAccept: ['fact'] });
-        expect(ruled.entry).toMatchObject({ status: 'accepted', decidedBy: 'rule' });
+        const auto = await proposeRemember(memory, { scope: dev, kind: 'fact', text: 'The build uses pnpm and turbo', reason: 'r', provenance: fromAnn, autoAccept: ['fact'] });
+        expect(auto.entry).toMatchObject({ status: 'accepted', decidedBy: 'auto_accept' });
+        // A row stored before the decider was named auto_accept (as `rule`) reads as auto_accept.
+        const old = await memory.create({
+          id: 'mem_stored_by_rule',
+          scope: dev,
+          kind: 'fact',
+          action: 'remember',
+          text: 'Releases go out on Fridays',
+          reason: 'r',
+          targetId: null,
+          proposedBy: '@ann',
+          acceptedBy: 'rule',
+          now: 1,
+        });
+        expect(old.decidedBy).toBe('auto_accept');
+        expect((await memory.get(old.id))?.decidedBy).toBe('auto_accept');
         const waits = await proposeRemember(memory, { scope: dev, kind: 'decision', text: 'Use biome for lint', reason: 'r', provenance: fromAnn, autoAccept: ['fact'] });
         expect(waits.entry.status).toBe('proposed');
         const replacing = await proposeRemember(memory, { scope: dev, kind: 'fact', text: 'The build uses pnpm and nx', reason: 'r', provenance: fromAnn, autoAccept: ['fact'] });
-        expect(replacing.entry).toMatchObject({ status: 'proposed', targetId: ruled.entry.id });
-        const forget = await proposeForget(memory, { id: ruled.entry.id, reason: 'outdated', provenance: fromAnn });
-        expect(forget.entry).toMatchObject({ action: 'forget', status: 'proposed', targetId: ruled.entry.id, text: ruled.entry.text, scope: dev });
+        expect(replacing.entry).toMatchObject({ status: 'proposed', targetId: auto.entry.id });
+        const forget = await proposeForget(memory, { id: auto.entry.id, reason: 'outdated', provenance: fromAnn });
+        expect(forget.entry).toMatchObject({ action: 'forget', status: 'proposed', targetId: auto.entry.id, text: auto.entry.text, scope: dev });
         await decideMemory(memory, forget.entry.id, { decision: 'accept', by: 'tinyoffice' });
-        expect((await memory.get(ruled.entry.id))?.status).toBe('retired');
+        expect((await memory.get(auto.entry.id))?.status).toBe('retired');
         // An accepted forget is never recalled as an entry.
         expect(await memory.search(searchTerms('build pnpm'), { scopes: [dev], status: 'accepted', action: 'remember' })).toEqual([]);
-        expect(await codeOf(() => proposeForget(memory, { id: ruled.entry.id, reason: 'again', provenance: fromAnn }))).toBe('INVALID_STATE');
+        expect(await codeOf(() => proposeForget(memory, { id: auto.entry.id, reason: 'again', provenance: fromAnn }))).toBe('INVALID_STATE');
       }),
     );
 

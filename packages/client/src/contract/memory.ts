@@ -1,6 +1,6 @@
 /**
  * Memory (docs/memory.md): what a team learns, kept in the daemon's database per scope (an agent,
- * a team, a project). Agents propose (`remember`, `forget`), people or a scope's rule decide, and
+ * a team, a project). Agents propose (`remember`, `forget`), people or a scope's `auto_accept` decide, and
  * the accepted entries most relevant to a message go into the agent's context before its turn.
  * An entry is data the agent reads, never an instruction to TinyAGI.
  */
@@ -69,7 +69,7 @@ export const MemoryRecordSchema = z
     pinned: Bool,
     /** Where it came from: the conversation, run and message, who proposed it (`@agent`, `cli`, `tinyoffice`, `import:memory/x.md`). */
     provenance: z.object({ conversationId: NullableStr, runId: NullableStr, messageId: NullableStr, proposedBy: Str }),
-    /** Who decided (`cli`, `tinyoffice`, `telegram:<sender>`, `rule`), and when. */
+    /** Who decided (`cli`, `tinyoffice`, `telegram:<sender>`, `auto_accept`, `import`), and when (`rule` stored before reads as `auto_accept`). */
     decidedBy: NullableStr,
     decidedAt: NullableTimestamp,
     createdAt: TimestampSchema,
@@ -281,7 +281,7 @@ export const memoryContract = {
     path: '/api/runs/:id/memory',
     status: 201,
     summary:
-      "A running agent proposes an entry (the MCP tool `remember`) in its own scope, a team it belongs to or its task's project; it waits for a person unless the scope's rule accepts its kind. 400 VALIDATION_FAILED for a secret-looking text, 403 SCOPE_FORBIDDEN for a scope it may not write. Only the run's own token may",
+      "A running agent proposes an entry (the MCP tool `remember`) in its own scope, a team it belongs to or its task's project; it waits for a person unless the scope's `auto_accept` names its kind. 400 VALIDATION_FAILED for a secret-looking text, 403 SCOPE_FORBIDDEN for a scope it may not write. Only the run's own token may",
     tag: 'memory',
     auth: 'run',
     params: IdParamsSchema,

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { MEMORY_KINDS, MEMORY_TEXT_MAX, type MemoryFile, type MemoryImportResult, type MemoryKind, type MemoryRecord } from '@tinyagi/client/contract';
 import { errorMessage } from '../errors.ts';
 import { listMemoryFiles } from '../workspace/memory.ts';
-import { refuseSecret } from './rules.ts';
+import { refuseSecret } from './proposal-checks.ts';
 import type { MemoryStoreApi } from './store.ts';
 
 /** Who decides an imported entry. */

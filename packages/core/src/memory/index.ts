@@ -23,6 +23,6 @@ export {
   type ProposalResult,
   type RememberInput,
 } from './proposals.ts';
-export { contradicted, refuseSecret, searchTerms, weightedOverlaps } from './rules.ts';
+export { contradicted, refuseSecret, searchTerms, weightedOverlaps } from './proposal-checks.ts';
 export { estimateTokens, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, selectWithinBudget, type Recall, type RecallRequest, type RecallWeighting } from './recall.ts';
 export { autoAcceptedKinds, includesScope, projectOfConversation, readableScopes } from './scopes.ts';

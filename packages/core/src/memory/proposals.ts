@@ -7,7 +7,7 @@
 import type { MemoryKind, MemoryRecord, MemoryScope } from '@tinyagi/client/contract';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
-import { contradicted, refuseSecret, searchTerms } from './rules.ts';
+import { contradicted, refuseSecret, searchTerms } from './proposal-checks.ts';
 import type { MemoryPatch, MemoryStoreApi } from './store.ts';
 
 export interface Provenance {
@@ -18,6 +18,9 @@ export interface Provenance {
   proposedBy: string;
 }
 
+/** The decider of an entry the scope's `auto_accept` setting accepted (stored before as `rule`, read as this: store.ts). */
+export const AUTO_ACCEPT_DECIDER = 'auto_accept';
+
 export interface RememberInput {
   scope: MemoryScope;
   kind: MemoryKind;
@@ -26,7 +29,7 @@ export interface RememberInput {
   /** The entry this one replaces, as the agent says; else the closest one it contradicts, if any. */
   replaces?: string | undefined;
   provenance: Provenance;
-  /** The kinds the scope's rule accepts without a person. */
+  /** The kinds the scope's `auto_accept` accepts without a person. */
   autoAccept?: readonly MemoryKind[] | undefined;
 }
 
@@ -49,7 +52,8 @@ const SIMILAR_CANDIDATES = 20;
 /**
  * An agent's `remember`: refused when the text looks like a secret; a proposal that contradicts
  * an accepted entry of its scope and kind names it (`targetId`, replaced when accepted). Accepted
- * at once by the scope's rule for its kind, unless it replaces an entry (a person decides those).
+ * at once (decided by `auto_accept`) when the scope's `auto_accept` names its kind, unless it
+ * replaces an entry (a person decides those).
  */
 export async function proposeRemember(store: MemoryStoreApi, input: RememberInput, now = Date.now()): Promise<ProposalResult> {
   refuseSecret(input.text);
@@ -62,7 +66,7 @@ export async function proposeRemember(store: MemoryStoreApi, input: RememberInpu
   const candidates = (await store.search(searchTerms(input.text), { scopes: [input.scope], status: 'accepted', action: 'remember', now, limit: SIMILAR_CANDIDATES })).map((s) => s.entry);
   const similar = contradicted(input.text, input.kind, candidates);
   const targetId = input.replaces ?? similar[0]?.id ?? null;
-  const ruled = targetId === null && input.autoAccept?.includes(input.kind) === true;
+  const autoAccepted = targetId === null && input.autoAccept?.includes(input.kind) === true;
   const entry = await store.create({
     id: newId('mem'),
     scope: input.scope,
@@ -72,7 +76,7 @@ export async function proposeRemember(store: MemoryStoreApi, input: RememberInpu
     reason: input.reason,
     targetId,
     ...provenanceColumns(input.provenance),
-    ...(ruled ? { acceptedBy: 'rule' } : {}),
+    ...(autoAccepted ? { acceptedBy: AUTO_ACCEPT_DECIDER } : {}),
     now,
   });
   return { entry, similar };

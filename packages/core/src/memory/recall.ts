@@ -5,7 +5,7 @@
  * loaded for this; the budget is a bound on the block, not a bill).
  */
 import type { MemoryRecord, MemoryScope } from '@tinyagi/client/contract';
-import { searchTerms } from './rules.ts';
+import { searchTerms } from './proposal-checks.ts';
 import type { MemoryStoreApi, ScoredMemory } from './store.ts';
 
 export const MEMORY_BLOCK_TAG = 'tinyagi-memory';

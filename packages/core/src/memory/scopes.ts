@@ -24,7 +24,7 @@ export async function projectOfConversation(stores: { runs: Pick<RunStoreApi, 'g
   return (await stores.tasks.getTask(conversation.senderId.slice('task:'.length)))?.projectId ?? null;
 }
 
-/** The kinds a scope's rule accepts without a person: `agents.<id>.memory.auto_accept`, `teams.<id>.memory.auto_accept`, `memory.projects.<id>.auto_accept`. */
+/** The kinds a scope's `auto_accept` accepts without a person: `agents.<id>.memory.auto_accept`, `teams.<id>.memory.auto_accept`, `memory.projects.<id>.auto_accept`. */
 export function autoAcceptedKinds(settings: Settings, scope: MemoryScope): readonly MemoryKind[] {
   if (scope.kind === 'agent') return settings.agents?.[scope.id]?.memory?.auto_accept ?? [];
   if (scope.kind === 'team') return settings.teams?.[scope.id]?.memory?.auto_accept ?? [];

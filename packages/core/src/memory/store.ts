@@ -1,11 +1,11 @@
 /**
  * Memory entries (`memory_entries`, docs/memory.md): what agents proposed and people (or a scope's
- * rule) decided, per scope (an agent, a team, a project), with provenance. The stores keep rows and
- * search them; the rules (secrets refused, contradictions found, who may decide) are ./rules.ts.
+ * `auto_accept`) decided, per scope (an agent, a team, a project), with provenance. The stores keep
+ * rows and search them; the checks (secrets refused, contradictions found) are ./proposal-checks.ts.
  *
  * Contract:
  * - A proposal is written `proposed`, or `accepted` at once when `acceptedBy` is given (a person
- *   adding, a scope's rule, an import).
+ *   adding, a scope's `auto_accept`, an import).
  * - `decide` writes only while the entry is `proposed` (it returns undefined otherwise), so the
  *   first decision wins across processes and nodes. Accepting a `remember` that names a target
  *   retires the target in the same transaction (unless `keepTarget`); accepting a `forget` retires
@@ -42,7 +42,7 @@ export interface MemoryCreateInput {
   runId?: string | null;
   messageId?: string | null;
   proposedBy: string;
-  /** Accepted at once, decided by this (a person adding, `rule`, an import). */
+  /** Accepted at once, decided by this (a person adding, `auto_accept`, an import). */
   acceptedBy?: string;
   now: number;
 }
@@ -133,7 +133,8 @@ export function toMemory(r: MemoryEntryRow): MemoryRecord {
     targetId: r.target_id,
     pinned: Number(r.pinned) === 1,
     provenance: { conversationId: r.conversation_id, runId: r.run_id, messageId: r.message_id, proposedBy: r.proposed_by },
-    decidedBy: r.decided_by,
+    // Entries accepted by a scope's auto_accept were once stored as decided by `rule`.
+    decidedBy: r.decided_by === 'rule' ? 'auto_accept' : r.decided_by,
     decidedAt: r.decided_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

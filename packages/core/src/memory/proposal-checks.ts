@@ -1,5 +1,5 @@
 /**
- * The rules every memory write follows, whichever surface asks (docs/memory.md): a secret-looking
+ * The checks every memory write passes, whichever surface asks (docs/memory.md): a secret-looking
  * text is refused (the secrets masker's patterns: what it would mask must not be remembered), a
  * proposal close to an accepted entry of the same scope and kind is said to contradict it, and a
  * message becomes the plain words a full-text search looks for.
