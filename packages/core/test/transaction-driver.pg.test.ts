@@ -151,7 +151,7 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
     });
     // A lazy commit does not wait for the WAL's flush; the setting is the transaction's alone.
     expect(setting).toBe('off');
-    expect((await stores.transaction(async (tx) => (await scopeOf(tx).query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0]!.synchronous_commit))).toBe('on');
+    expect(await stores.transaction(async (tx) => (await scopeOf(tx).query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0]!.synchronous_commit)).toBe('on');
     expect(await committed()).toEqual(['g1', 'g3', 'lazy', 'o1', 'o2']);
   });
 });
