@@ -16,46 +16,28 @@
  *   sends `by: <channel>:<sender id>` and tells the presser the outcome: refused, why; too late,
  *   who decided.
  * - Settling: the prompt's text becomes its outcome and its buttons go (a plain prompt gets the
- *   outcome as a new message). Every posted prompt is recorded in approvals.json before anything
- *   else; each (re)connect of the event stream settles the recorded prompts decided meanwhile
- *   and posts the pending requests of this channel not posted yet, so a crash or restart leaves
- *   no stale buttons and misses no request.
+ *   outcome as a new message). Posting, recording (approvals.json) and settling, also after a
+ *   crash or restart, are the prompt board's (prompt-board.ts), as for memory proposals.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { approvalAnswers, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, isApiError, TASK_ROUNDS_LABELS, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
-import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
-import type { ConversationRoutes } from './conversations.ts';
-import type { ChannelLog } from './log.ts';
+import type { ApprovalClick, ApprovalPrompt, ApprovalPromptAction, InboundMessage } from './adapter.ts';
+import { PromptBoard, type PostedPrompt, type PromptHostOptions } from './prompt-board.ts';
+import { errorText } from './retry.ts';
 
 /** The events approval prompts follow (the channel token sees those of its own conversations). */
 export const APPROVAL_EVENT_TYPES = ['approval.requested', 'approval.decided', 'approval.expired'] as const;
 
-export interface ApprovalPromptsOptions {
-  channel: string;
+export interface ApprovalPromptsOptions extends PromptHostOptions {
   api: ApiClient;
-  adapter: ChannelAdapter;
-  stateDir: string;
-  routes: ConversationRoutes;
-  log: ChannelLog;
-  /** Sends a plain message now (the host's retries); rejects when it cannot. */
-  say(route: string, text: string): Promise<void>;
-  /** Waits for the platform's global send budget. */
-  pace?: () => Promise<void>;
 }
 
-interface Posted {
-  id: string;
+interface Posted extends PostedPrompt {
   kind: Approval['kind'];
-  route: string;
   agentId: string;
   summary: string;
-  /** The platform's message with the buttons; left out for a plain prompt (numbered replies). */
-  messageId?: string;
   /** A question's choices (their buttons' tokens are `c<index>`, their numbers index + 1). */
   choices: string[];
-  postedAt: number;
 }
 
 const PERMISSION_ACTIONS: Array<ApprovalPromptAction & { decision: ApprovalDecision; number: string }> = [
@@ -74,11 +56,6 @@ function actionsFor(kind: Approval['kind']): typeof PERMISSION_ACTIONS {
   return PERMISSION_ACTIONS.filter((a) => answers.includes(a.decision));
 }
 const MAX_CHOICES = 10;
-const MAX_WAITING = 200;
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** `14:05 UTC` and how long from now. */
 function expiryText(expiresAt: number, now = Date.now()): string {
@@ -170,64 +147,50 @@ function noteFor(approval: Approval): string {
 
 export class ApprovalPrompts {
   readonly #o: ApprovalPromptsOptions;
-  readonly #file: string;
-  /** Posted prompts not settled yet (persisted before anything else happens). */
-  readonly #prompts = new Map<string, Posted>();
-  /** Posts under way. */
-  readonly #posting = new Map<string, Promise<void>>();
-  /** Requests decided while their prompt was being posted (or before): settled once it is. */
-  readonly #decided = new Map<string, Approval>();
-  /** Requests whose conversation's chat is not known yet. */
-  readonly #waiting = new Map<string, Approval[]>();
-  #stopped = false;
+  readonly #board: PromptBoard<Approval, Posted>;
 
   constructor(options: ApprovalPromptsOptions) {
     this.#o = options;
-    this.#file = join(options.stateDir, 'approvals.json');
-    this.#load();
-    options.routes.onSet((conversationId) => {
-      const waiting = this.#waiting.get(conversationId);
-      this.#waiting.delete(conversationId);
-      for (const approval of waiting ?? []) void this.#post(approval);
+    const api = options.api;
+    this.#board = new PromptBoard<Approval, Posted>(options, {
+      noun: 'approval',
+      file: 'approvals.json',
+      idOf: (a) => a.id,
+      isOpen: (a) => a.status === 'pending',
+      expired: (a) => a.expiresAt !== null && a.expiresAt <= Date.now(),
+      // A run-less request without a conversation (a task's `task_rounds` may have none) has no chat.
+      conversationOf: (a) => a.conversationId,
+      prompt: (a, buttons) => promptFor(a, buttons),
+      record: (a, posted, prompt) => ({ ...posted, kind: a.kind, agentId: a.agentId, summary: a.summary, choices: (prompt as ReturnType<typeof promptFor>).choices }),
+      revive: (raw) => ({ ...raw, choices: Array.isArray(raw.choices) ? raw.choices : [] }),
+      outcome: outcomeFor,
+      fetch: (id) => api.getApproval({ params: { id } }),
+      notFound: 'APPROVAL_NOT_FOUND',
+      listOpen: () => api.listApprovals({ query: { status: 'pending', channel: options.channel, limit: 200 } }),
     });
   }
 
   stop(): void {
-    this.#stopped = true;
+    this.#board.stop();
   }
 
   onEvent(event: TinyEvent): void {
-    if (this.#stopped) return;
-    if (event.type === 'approval.requested') void this.#post(event.data.approval);
-    else if (event.type === 'approval.decided' || event.type === 'approval.expired') void this.#settle(event.data.approval);
+    if (this.#board.stopped) return;
+    if (event.type === 'approval.requested') void this.#board.post(event.data.approval);
+    else if (event.type === 'approval.decided' || event.type === 'approval.expired') void this.#board.settle(event.data.approval);
   }
 
   /**
    * Each (re)connect: the recorded prompts decided meanwhile are settled, and the pending
    * requests of this channel's conversations that have no prompt yet are posted.
    */
-  async catchUp(): Promise<void> {
-    for (const posted of [...this.#prompts.values()]) {
-      if (this.#stopped) return;
-      try {
-        const now = await this.#o.api.getApproval({ params: { id: posted.id } });
-        if (now.status !== 'pending') await this.#settle(now);
-      } catch (err) {
-        if (isApiError(err, 'APPROVAL_NOT_FOUND')) this.#forget(posted.id);
-        else this.#o.log('warn', `could not check approval ${posted.id}: ${errorText(err)}`);
-      }
-    }
-    try {
-      const pending = await this.#o.api.listApprovals({ query: { status: 'pending', channel: this.#o.channel, limit: 200 } });
-      for (const approval of pending.reverse()) void this.#post(approval);
-    } catch (err) {
-      this.#o.log('warn', `could not list the pending approval requests: ${errorText(err)}`);
-    }
+  catchUp(): Promise<void> {
+    return this.#board.catchUp();
   }
 
   /** A button of a prompt was pressed. */
   async click(click: ApprovalClick): Promise<void> {
-    let posted = this.#prompts.get(click.approvalId);
+    let posted = this.#board.get(click.approvalId);
     if (posted === undefined) {
       // Not ours (any more): the request as it is now says what the button meant.
       try {
@@ -266,7 +229,7 @@ export class ApprovalPrompts {
   async reply(message: InboundMessage): Promise<boolean> {
     const text = message.text.trim();
     const command = /^\/(answer|deny)(?:@\w+)?(?:\s+([\s\S]*))?$/i.exec(text);
-    const latest = this.#latestIn(message.route);
+    const latest = this.#board.latestIn(message.route);
     const tell = async (t: string): Promise<void> => {
       await this.#o.say(message.route, t).catch((err: unknown) => this.#o.log('warn', `approval reply note to ${message.route}: ${errorText(err)}`));
     };
@@ -323,13 +286,6 @@ export class ApprovalPrompts {
     return true;
   }
 
-  /** The chat's most recently posted prompt still waiting. */
-  #latestIn(route: string): Posted | undefined {
-    let latest: Posted | undefined;
-    for (const p of this.#prompts.values()) if (p.route === route && !this.#decided.has(p.id) && (latest === undefined || p.postedAt >= latest.postedAt)) latest = p;
-    return latest;
-  }
-
   /**
    * Sends a person's answer. The daemon checks who may answer; the person is told when it
    * refused and who was first when it was too late (`tellSuccess`: also when it went through —
@@ -354,12 +310,12 @@ export class ApprovalPrompts {
         },
       });
       if (tellSuccess) await notify(noteFor(decided));
-      await this.#settle(decided);
+      await this.#board.settle(decided);
     } catch (err) {
       if (isApiError(err, 'APPROVAL_DECIDED')) {
         await notify(err.message);
         try {
-          await this.#settle(await this.#o.api.getApproval({ params: { id: posted.id } }));
+          await this.#board.settle(await this.#o.api.getApproval({ params: { id: posted.id } }));
         } catch (inner) {
           this.#o.log('warn', `could not read approval ${posted.id}: ${errorText(inner)}`);
         }
@@ -373,117 +329,5 @@ export class ApprovalPrompts {
       this.#o.log('warn', `answer to ${posted.id} by ${by} failed: ${errorText(err)}`);
       await notify(`Your answer did not go through (${errorText(err)}); please try again.`);
     }
-  }
-
-  #post(approval: Approval): Promise<void> {
-    const id = approval.id;
-    if (this.#stopped || this.#prompts.has(id) || this.#decided.has(id)) return Promise.resolve();
-    const under = this.#posting.get(id);
-    if (under !== undefined) return under;
-    if (approval.status !== 'pending' || (approval.expiresAt !== null && approval.expiresAt <= Date.now())) return Promise.resolve();
-    // A run-less request without a conversation (a task's `task_rounds` may have none) has no chat.
-    if (approval.conversationId === null) return Promise.resolve();
-    const route = this.#o.routes.get(approval.conversationId);
-    if (route === undefined) {
-      // The conversation's chat comes with the answer to the message that started it.
-      let list = this.#waiting.get(approval.conversationId);
-      if (list === undefined) {
-        if (this.#waiting.size >= MAX_WAITING) this.#waiting.delete(this.#waiting.keys().next().value!);
-        list = [];
-        this.#waiting.set(approval.conversationId, list);
-      }
-      if (!list.some((a) => a.id === id)) list.push(approval);
-      return Promise.resolve();
-    }
-    const posting = this.#postTo(route, approval).finally(() => this.#posting.delete(id));
-    this.#posting.set(id, posting);
-    return posting;
-  }
-
-  async #postTo(route: string, approval: Approval): Promise<void> {
-    const buttons = this.#o.adapter.approvals;
-    const prompt = promptFor(approval, buttons !== undefined);
-    for (let attempt = 0; attempt < 4 && !this.#stopped; attempt++) {
-      try {
-        await this.#o.pace?.();
-        let messageId: string | undefined;
-        if (buttons !== undefined) messageId = await buttons.post(route, prompt);
-        else await this.#o.say(route, prompt.text);
-        this.#prompts.set(approval.id, {
-          id: approval.id,
-          kind: approval.kind,
-          route,
-          agentId: approval.agentId,
-          summary: approval.summary,
-          ...(messageId !== undefined ? { messageId } : {}),
-          choices: prompt.choices,
-          postedAt: Date.now(),
-        });
-        this.#save();
-        this.#o.log('info', `approval ${approval.id} of @${approval.agentId} posted to ${route}`);
-        break;
-      } catch (err) {
-        this.#o.log('warn', `could not post approval ${approval.id} to ${route}: ${errorText(err)}`);
-        if (err instanceof PermanentSendError) return;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-      }
-    }
-    // Decided while it was being posted.
-    const decided = this.#decided.get(approval.id);
-    if (decided !== undefined && this.#prompts.has(approval.id)) await this.#settle(decided);
-  }
-
-  async #settle(approval: Approval): Promise<void> {
-    if (approval.status === 'pending') return;
-    this.#decided.set(approval.id, approval);
-    if (this.#decided.size > 2000) this.#decided.delete(this.#decided.keys().next().value!);
-    for (const [conversationId, list] of this.#waiting) {
-      const kept = list.filter((a) => a.id !== approval.id);
-      if (kept.length === 0) this.#waiting.delete(conversationId);
-      else this.#waiting.set(conversationId, kept);
-    }
-    const posted = this.#prompts.get(approval.id);
-    if (posted === undefined || this.#stopped) return;
-    // One settle per prompt: the event and a click's own answer may both arrive.
-    this.#prompts.delete(approval.id);
-    const text = outcomeFor(approval);
-    try {
-      await this.#o.pace?.();
-      const buttons = this.#o.adapter.approvals;
-      if (posted.messageId !== undefined && buttons !== undefined) await buttons.settle(posted.route, posted.messageId, text);
-      else await this.#o.say(posted.route, text);
-      this.#save();
-    } catch (err) {
-      if (err instanceof PermanentSendError) {
-        this.#save();
-        return;
-      }
-      // Still recorded: the next (re)connect settles it.
-      this.#prompts.set(approval.id, posted);
-      this.#decided.delete(approval.id);
-      this.#o.log('warn', `could not settle the prompt of ${approval.id} in ${posted.route} (tried again at the next connect): ${errorText(err)}`);
-    }
-  }
-
-  #forget(id: string): void {
-    if (this.#prompts.delete(id)) this.#save();
-  }
-
-  #load(): void {
-    if (!existsSync(this.#file)) return;
-    try {
-      const data = JSON.parse(readFileSync(this.#file, 'utf8')) as { prompts?: Posted[] };
-      for (const p of Array.isArray(data.prompts) ? data.prompts : []) {
-        if (typeof p?.id === 'string' && typeof p.route === 'string') this.#prompts.set(p.id, { ...p, choices: Array.isArray(p.choices) ? p.choices : [] });
-      }
-    } catch (err) {
-      this.#o.log('warn', `${this.#file} is unreadable (${errorText(err)}); starting without it`);
-    }
-  }
-
-  #save(): void {
-    const tmp = `${this.#file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ prompts: [...this.#prompts.values()] }), { mode: 0o600 });
-    renameSync(tmp, this.#file);
   }
 }

@@ -11,16 +11,13 @@
  *
  * A platform without buttons (WhatsApp) gets the prompt as a message answered by `/accept`,
  * `/reject` (and `/keep` to keep both); these commands answer the chat's latest proposal on every
- * platform. Posted prompts are kept in memory-prompts.json; each (re)connect of the event stream
- * settles those decided meanwhile and posts the proposals of this channel not posted yet.
+ * platform. Posting, recording (memory-prompts.json) and settling are the prompt board's
+ * (prompt-board.ts), as for approval requests.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { isApiError, type ApiClient, type TinyEvent } from '@tinyagi/client';
 import type { MemoryRecord } from '@tinyagi/client/contract';
-import { PermanentSendError, type ApprovalClick, type ApprovalPrompt, type ApprovalPromptAction, type ChannelAdapter, type InboundMessage } from './adapter.ts';
-import type { ConversationRoutes } from './conversations.ts';
-import type { ChannelLog } from './log.ts';
+import type { ApprovalClick, ApprovalPrompt, ApprovalPromptAction, InboundMessage } from './adapter.ts';
+import { PromptBoard, type PostedPrompt, type PromptHostOptions } from './prompt-board.ts';
 import { errorText } from './retry.ts';
 
 /** The events memory prompts follow (the channel token sees those of its own conversations). */
@@ -29,34 +26,25 @@ export const MEMORY_EVENT_TYPES = ['memory.proposed', 'memory.decided'] as const
 /** A memory entry's id: what a button of a memory prompt carries (an approval's is `apr_…`). */
 export const isMemoryId = (id: string): boolean => id.startsWith('mem_');
 
-export interface MemoryPromptsOptions {
-  channel: string;
+export interface MemoryPromptsOptions extends PromptHostOptions {
   api: ApiClient;
-  adapter: ChannelAdapter;
-  stateDir: string;
-  routes: ConversationRoutes;
-  log: ChannelLog;
-  /** Sends a plain message now (the host's retries); rejects when it cannot. */
-  say(route: string, text: string): Promise<void>;
-  /** Waits for the platform's global send budget. */
-  pace?: () => Promise<void>;
 }
 
-interface Posted {
-  id: string;
-  route: string;
-  /** The platform's message with the buttons; left out for a plain prompt (answered with commands). */
-  messageId?: string;
+/** A proposal as posted: the entry, and the entry it replaces when the event carried it. */
+interface Proposal {
+  entry: MemoryRecord;
+  target: MemoryRecord | null;
+}
+
+interface Posted extends PostedPrompt {
   /** It replaces an entry (Replace / Keep both / Reject). */
   replaces: boolean;
-  postedAt: number;
 }
 
 type Decision = { decision: 'accept' | 'reject'; keepTarget?: boolean };
 
 /** Button tokens: accept (or replace, or forget), keep both, reject (or keep, for a forget). */
 const DECISIONS: Record<string, Decision> = { a: { decision: 'accept' }, k: { decision: 'accept', keepTarget: true }, r: { decision: 'reject' } };
-const MAX_WAITING = 200;
 
 function scopeText(entry: MemoryRecord): string {
   return `${entry.scope.kind} ${entry.scope.id}`;
@@ -122,63 +110,48 @@ function noteFor(entry: MemoryRecord, d: Decision): string {
 
 export class MemoryPrompts {
   readonly #o: MemoryPromptsOptions;
-  readonly #file: string;
-  /** Posted prompts not settled yet (persisted before anything else happens). */
-  readonly #prompts = new Map<string, Posted>();
-  readonly #posting = new Map<string, Promise<void>>();
-  /** Proposals decided while (or before) their prompt was being posted: settled once it is. */
-  readonly #decided = new Map<string, MemoryRecord>();
-  /** Proposals whose conversation's chat is not known yet. */
-  readonly #waiting = new Map<string, Array<{ entry: MemoryRecord; target: MemoryRecord | null }>>();
-  #stopped = false;
+  readonly #board: PromptBoard<Proposal, Posted>;
 
   constructor(options: MemoryPromptsOptions) {
     this.#o = options;
-    this.#file = join(options.stateDir, 'memory-prompts.json');
-    this.#load();
-    options.routes.onSet((conversationId) => {
-      const waiting = this.#waiting.get(conversationId);
-      this.#waiting.delete(conversationId);
-      for (const p of waiting ?? []) void this.#post(p.entry, p.target);
+    const api = options.api;
+    this.#board = new PromptBoard<Proposal, Posted>(options, {
+      noun: 'memory proposal',
+      file: 'memory-prompts.json',
+      idOf: (p) => p.entry.id,
+      isOpen: (p) => p.entry.status === 'proposed',
+      conversationOf: (p) => p.entry.provenance.conversationId,
+      prompt: (p, buttons) => memoryPromptFor(p.entry, p.target, buttons),
+      record: (p, posted) => ({ ...posted, replaces: p.entry.action === 'remember' && p.entry.targetId !== null }),
+      revive: (raw) => ({ ...raw, replaces: raw.replaces === true }),
+      outcome: (p) => memoryOutcomeFor(p.entry),
+      fetch: async (id) => ({ entry: await api.getMemoryRecord({ params: { id } }), target: null }),
+      notFound: 'MEMORY_NOT_FOUND',
+      // The entry a proposal replaces may belong to another chat: it is named by its id then.
+      listOpen: async () => (await api.listMemory({ query: { status: 'proposed', channel: options.channel, limit: 200 } })).map((entry) => ({ entry, target: null })),
     });
   }
 
   stop(): void {
-    this.#stopped = true;
+    this.#board.stop();
   }
 
   onEvent(event: TinyEvent): void {
-    if (this.#stopped) return;
-    if (event.type === 'memory.proposed') void this.#post(event.data.entry, event.data.target);
+    if (this.#board.stopped) return;
+    if (event.type === 'memory.proposed') void this.#board.post({ entry: event.data.entry, target: event.data.target });
     else if (event.type === 'memory.decided') void this.#settle(event.data.entry);
   }
 
   /** Each (re)connect: prompts decided meanwhile are settled, proposals made meanwhile are posted. */
-  async catchUp(): Promise<void> {
-    for (const posted of [...this.#prompts.values()]) {
-      if (this.#stopped) return;
-      try {
-        const now = await this.#o.api.getMemoryRecord({ params: { id: posted.id } });
-        if (now.status !== 'proposed') await this.#settle(now);
-      } catch (err) {
-        if (isApiError(err, 'MEMORY_NOT_FOUND')) this.#forget(posted.id);
-        else this.#o.log('warn', `could not check memory proposal ${posted.id}: ${errorText(err)}`);
-      }
-    }
-    try {
-      const proposed = await this.#o.api.listMemory({ query: { status: 'proposed', channel: this.#o.channel, limit: 200 } });
-      // The entry a proposal replaces may belong to another chat: it is named by its id then.
-      for (const entry of proposed.reverse()) void this.#post(entry, null);
-    } catch (err) {
-      this.#o.log('warn', `could not list the memory proposals: ${errorText(err)}`);
-    }
+  catchUp(): Promise<void> {
+    return this.#board.catchUp();
   }
 
   /** A button of a memory prompt was pressed. */
   async click(click: ApprovalClick): Promise<void> {
     const decision = DECISIONS[click.token];
     if (decision === undefined) return click.notify('This button is not known.');
-    const posted = this.#prompts.get(click.approvalId) ?? { id: click.approvalId, route: click.route, replaces: false, postedAt: 0 };
+    const posted = this.#board.get(click.approvalId) ?? { id: click.approvalId, route: click.route, replaces: false, postedAt: 0 };
     await this.#decide(posted, decision, `${this.#o.channel}:${click.senderId}`, (text) => click.notify(text), true);
   }
 
@@ -189,7 +162,7 @@ export class MemoryPrompts {
     const tell = async (t: string): Promise<void> => {
       await this.#o.say(message.route, t).catch((err: unknown) => this.#o.log('warn', `memory reply note to ${message.route}: ${errorText(err)}`));
     };
-    const latest = this.#latestIn(message.route);
+    const latest = this.#board.latestIn(message.route);
     if (latest === undefined) {
       await tell('No memory proposal waits for a decision in this chat.');
       return true;
@@ -203,10 +176,8 @@ export class MemoryPrompts {
     return true;
   }
 
-  #latestIn(route: string): Posted | undefined {
-    let latest: Posted | undefined;
-    for (const p of this.#prompts.values()) if (p.route === route && !this.#decided.has(p.id) && (latest === undefined || p.postedAt >= latest.postedAt)) latest = p;
-    return latest;
+  #settle(entry: MemoryRecord): Promise<void> {
+    return this.#board.settle({ entry, target: null });
   }
 
   /** Sends a person's decision (the daemon checks who may decide) and tells them how it went. */
@@ -235,102 +206,5 @@ export class MemoryPrompts {
       this.#o.log('warn', `decision on ${posted.id} by ${by} failed: ${errorText(err)}`);
       await notify(`Your decision did not go through (${errorText(err)}); please try again.`);
     }
-  }
-
-  #post(entry: MemoryRecord, target: MemoryRecord | null): Promise<void> {
-    const id = entry.id;
-    if (this.#stopped || this.#prompts.has(id) || this.#decided.has(id) || entry.status !== 'proposed') return Promise.resolve();
-    const under = this.#posting.get(id);
-    if (under !== undefined) return under;
-    const conversationId = entry.provenance.conversationId;
-    if (conversationId === null) return Promise.resolve();
-    const route = this.#o.routes.get(conversationId);
-    if (route === undefined) {
-      let list = this.#waiting.get(conversationId);
-      if (list === undefined) {
-        if (this.#waiting.size >= MAX_WAITING) this.#waiting.delete(this.#waiting.keys().next().value!);
-        list = [];
-        this.#waiting.set(conversationId, list);
-      }
-      if (!list.some((p) => p.entry.id === id)) list.push({ entry, target });
-      return Promise.resolve();
-    }
-    const posting = this.#postTo(route, entry, target).finally(() => this.#posting.delete(id));
-    this.#posting.set(id, posting);
-    return posting;
-  }
-
-  async #postTo(route: string, entry: MemoryRecord, target: MemoryRecord | null): Promise<void> {
-    const buttons = this.#o.adapter.approvals;
-    const prompt = memoryPromptFor(entry, target, buttons !== undefined);
-    for (let attempt = 0; attempt < 4 && !this.#stopped; attempt++) {
-      try {
-        await this.#o.pace?.();
-        let messageId: string | undefined;
-        if (buttons !== undefined) messageId = await buttons.post(route, prompt);
-        else await this.#o.say(route, prompt.text);
-        this.#prompts.set(entry.id, { id: entry.id, route, ...(messageId !== undefined ? { messageId } : {}), replaces: entry.action === 'remember' && entry.targetId !== null, postedAt: Date.now() });
-        this.#save();
-        this.#o.log('info', `memory proposal ${entry.id} posted to ${route}`);
-        break;
-      } catch (err) {
-        this.#o.log('warn', `could not post memory proposal ${entry.id} to ${route}: ${errorText(err)}`);
-        if (err instanceof PermanentSendError) return;
-        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-      }
-    }
-    const decided = this.#decided.get(entry.id);
-    if (decided !== undefined && this.#prompts.has(entry.id)) await this.#settle(decided);
-  }
-
-  async #settle(entry: MemoryRecord): Promise<void> {
-    if (entry.status === 'proposed') return;
-    this.#decided.set(entry.id, entry);
-    if (this.#decided.size > 2000) this.#decided.delete(this.#decided.keys().next().value!);
-    for (const [conversationId, list] of this.#waiting) {
-      const kept = list.filter((p) => p.entry.id !== entry.id);
-      if (kept.length === 0) this.#waiting.delete(conversationId);
-      else this.#waiting.set(conversationId, kept);
-    }
-    const posted = this.#prompts.get(entry.id);
-    if (posted === undefined || this.#stopped) return;
-    // One settle per prompt: the event and a press's own answer may both arrive.
-    this.#prompts.delete(entry.id);
-    const text = memoryOutcomeFor(entry);
-    try {
-      await this.#o.pace?.();
-      const buttons = this.#o.adapter.approvals;
-      if (posted.messageId !== undefined && buttons !== undefined) await buttons.settle(posted.route, posted.messageId, text);
-      else await this.#o.say(posted.route, text);
-      this.#save();
-    } catch (err) {
-      if (err instanceof PermanentSendError) {
-        this.#save();
-        return;
-      }
-      this.#prompts.set(entry.id, posted);
-      this.#decided.delete(entry.id);
-      this.#o.log('warn', `could not settle the memory prompt of ${entry.id} in ${posted.route} (tried again at the next connect): ${errorText(err)}`);
-    }
-  }
-
-  #forget(id: string): void {
-    if (this.#prompts.delete(id)) this.#save();
-  }
-
-  #load(): void {
-    if (!existsSync(this.#file)) return;
-    try {
-      const data = JSON.parse(readFileSync(this.#file, 'utf8')) as { prompts?: Posted[] };
-      for (const p of Array.isArray(data.prompts) ? data.prompts : []) if (typeof p?.id === 'string' && typeof p.route === 'string') this.#prompts.set(p.id, { ...p, replaces: p.replaces === true });
-    } catch (err) {
-      this.#o.log('warn', `${this.#file} is unreadable (${errorText(err)}); starting without it`);
-    }
-  }
-
-  #save(): void {
-    const tmp = `${this.#file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ prompts: [...this.#prompts.values()] }), { mode: 0o600 });
-    renameSync(tmp, this.#file);
   }
 }
