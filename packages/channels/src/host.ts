@@ -122,27 +122,19 @@ export class ChannelHost implements InboundSink {
     const routes = new ConversationRoutes(o.stateDir, (m) => o.log('warn', m));
     this.#delivery = new ChannelDelivery({ ...o, stopping, routes });
     const delivery = this.#delivery;
-    this.#approvals = new ApprovalPrompts({
+    // Approval requests and memory proposals of this channel's conversations: posted and decided alike.
+    const prompts = {
       channel: o.channel,
       api: o.api,
       adapter: o.adapter,
       stateDir: o.stateDir,
       routes,
       log: o.log,
-      say: (route, text) => delivery.say(route, text),
+      say: (route: string, text: string) => delivery.say(route, text),
       pace: () => delivery.paced(),
-    });
-    // Memory proposals of this channel's conversations: posted and decided like approval requests.
-    this.#memory = new MemoryPrompts({
-      channel: o.channel,
-      api: o.api,
-      adapter: o.adapter,
-      stateDir: o.stateDir,
-      routes,
-      log: o.log,
-      say: (route, text) => delivery.say(route, text),
-      pace: () => delivery.paced(),
-    });
+    };
+    this.#approvals = new ApprovalPrompts(prompts);
+    this.#memory = new MemoryPrompts(prompts);
     this.#intake = new ChannelIntake({ ...o, stopping, routes, approvals: this.#approvals, memory: this.#memory, delivery });
   }
 
