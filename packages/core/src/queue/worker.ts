@@ -12,17 +12,18 @@
  *   process) aborts the handler's signal; the messages then end `cancelled`.
  * - Handler outcome: resolve -> complete (with the returned effects in the same transaction);
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
- * - Group commit: completions are committed together in one durable transaction (a savepoint
- *   each, so one bad completion does not undo the others), one commit in flight at a time: those
- *   that finish while a commit is on its way wait for it and go in the next one. At synchronous
- *   FULL a commit is an fsync; under load this turns N fsyncs into one, and on a network store
- *   the group grows with the round trip instead of each batch paying its own.
+ * - Group commit: completions that arrive in the same event-loop turn are committed together in
+ *   one durable transaction (a savepoint each, so one bad completion does not undo the others).
+ *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one. (Tried: one
+ *   commit in flight, the next group gathering meanwhile. Fewer commits, but a busy lane's next
+ *   pickup then waits for one more commit.)
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
 import { errorMessage, isConfigurationError } from '../errors.ts';
+import { GroupCommit } from '../storage/group-commit.ts';
 import type { ObserverList } from '../observe/index.ts';
-import type { Awaitable, BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
+import type { BusyPolicy, ClaimedBatch, CompletionEffects, CompletionInput, FailInput, QueueStore } from './types.ts';
 
 export interface HandlerContext {
   owner: string;
@@ -65,58 +66,6 @@ export interface QueueWorkerOptions {
 const CLAIM_ROUND = 64;
 const COMMIT_GROUP = 64;
 
-interface PendingCompletion {
-  item: CompletionInput;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-/**
- * The worker's group commit: completions handed in while no commit is on its way are committed
- * on the next turn; those handed in meanwhile wait for it and go together in the next one (up to
- * COMMIT_GROUP per commit). `add` resolves once the item committed, or rejects with its own error.
- */
-class CompletionPipe {
-  readonly #commit: (items: CompletionInput[]) => Awaitable<Array<Error | undefined>>;
-  #pending: PendingCompletion[] = [];
-  #busy = false;
-
-  constructor(commit: (items: CompletionInput[]) => Awaitable<Array<Error | undefined>>) {
-    this.#commit = commit;
-  }
-
-  add(item: CompletionInput): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.#pending.push({ item, resolve, reject }) === 1 && !this.#busy) setImmediate(() => void this.#flush());
-    });
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      while (this.#pending.length > 0) {
-        const group = this.#pending.splice(0, COMMIT_GROUP);
-        try {
-          const errors = await this.#commit(group.map((p) => p.item));
-          for (const [i, p] of group.entries()) {
-            const error = errors[i];
-            if (error) p.reject(error);
-            else p.resolve();
-          }
-        } catch (err) {
-          for (const p of group) p.reject(err instanceof Error ? err : new Error(String(err)));
-        }
-        // Let the event loop through between commits: settled batches wake a claim, and
-        // completions of this turn join the next group.
-        if (this.#pending.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      this.#busy = false;
-    }
-  }
-}
-
 interface InFlight {
   batch: ClaimedBatch;
   controller: AbortController;
@@ -142,7 +91,7 @@ export class QueueWorker {
   #claiming = false;
   /** Callers of `whenClaimed` waiting for that claim to land (no promise is made when nobody waits). */
   #claimWaiters: Array<() => void> = [];
-  readonly #completions: CompletionPipe;
+  readonly #completions: GroupCommit<CompletionInput>;
   /** The store's wake-ups so far (its onWake listener): enqueues, failures, releases, other processes' notifications. */
   #wakeUps = 0;
   /** The last claim got every agent it asked for: more may be waiting for a slot. */
@@ -158,7 +107,7 @@ export class QueueWorker {
       ...options,
     };
     const { store } = this.#opts;
-    this.#completions = new CompletionPipe((items) => store.completeMany(items));
+    this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP);
   }
 
   #concurrency(): number {
