@@ -465,6 +465,14 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(context.runs.sort((x, y) => x.id.localeCompare(y.id))).toEqual([await runs.getRun(r1.id), await runs.getRun(r2.id)].sort((x, y) => x!.id.localeCompare(y!.id)));
         expect(context.session).toEqual(await agentSessions.get('a', 'shared'));
         expect(await queries.runContext({ conversationId: 'conv_nope', runIds: [] })).toEqual({ conversation: undefined, runs: [], session: undefined });
+        // A conversation with its first run in one write: the records the single reads give.
+        const both = await runs.createConversationWithRun(
+          { id: 'conv_both', rootAgentId: 'a', channel: 'api', senderId: 'u2', title: 't', replyMode: 'each', addressed: 'team' },
+          { id: 'run_both', conversationId: 'conv_both', agentId: 'a', cause: 'user', messageIds: ['msg_x'], input: 'hi', provider: 'mock', maxDepth: 3 },
+        );
+        expect(both).toEqual({ conversation: await runs.getConversation('conv_both'), run: await runs.getRun('run_both') });
+        expect(both.run).toMatchObject({ status: 'queued', messageIds: ['msg_x'], maxDepth: 3 });
+        expect(both.conversation).toMatchObject({ addressed: 'team', replyMode: 'each', status: 'active' });
 
         expect(await queries.completionState(c.id)).toEqual({ conversation: await runs.getConversation(c.id), openRuns: 2, unfinishedMessages: 1, runs: undefined });
         const started = await runs.startRun(r1.id, { node: 'n1' });

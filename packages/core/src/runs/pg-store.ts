@@ -55,6 +55,7 @@ const statementsBySchema = new Map<
     listRuns: string;
     children: string;
     getConversationForUpdate: string;
+    insertConversationWithRun: string;
     finishRun: string;
     pruneRuns: string;
     series: Record<string, string>;
@@ -86,6 +87,10 @@ function statementsOf(scope: PgScope) {
       listRuns: `SELECT * FROM ${runs} WHERE conversation_id = $1 ORDER BY created_at, id`,
       children: `SELECT * FROM ${runs} WHERE parent_run_id = $1 ORDER BY created_at, id`,
       getConversationForUpdate: `${s.getConversation} FOR UPDATE`,
+      // Rows as JSON, as runs/pg-queries.ts reads several tables' rows in one statement.
+      insertConversationWithRun: positional(
+        `WITH c AS (${raw.insertConversation} RETURNING *), r AS (${raw.insertRun} RETURNING *) SELECT row_to_json(c) AS conversation, row_to_json(r) AS run FROM c, r`,
+      ),
       // The run's conversation is locked first (its CTE must run: the update names it), then the run finishes.
       finishRun: `WITH c AS (SELECT id FROM ${scope.table('conversations')} WHERE id = (SELECT conversation_id FROM ${runs} WHERE id = $${raw.finishRun.split('?').length - 1}) FOR UPDATE)
         ${s.finishRun} AND (SELECT count(*) FROM c) >= 0 RETURNING 1`,
@@ -109,6 +114,11 @@ export class PgRunStore implements RunStoreApi {
   async createConversation(input: CreateConversationInput): Promise<ConversationRecord> {
     const [row] = await this.#scope.query<ConversationRow>(`${this.#sql.s.insertConversation} RETURNING *`, conversationInsertValues(input));
     return toConversation(row!);
+  }
+
+  async createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): Promise<{ conversation: ConversationRecord; run: RunRecord }> {
+    const [row] = await this.#scope.query<{ conversation: ConversationRow; run: RunRow }>(this.#sql.insertConversationWithRun, [...conversationInsertValues(conversation), ...runInsertValues(run)]);
+    return { conversation: toConversation(row!.conversation), run: toRun(row!.run) };
   }
 
   async getConversation(id: string, options: { forUpdate?: boolean } = {}): Promise<ConversationRecord | undefined> {

@@ -79,6 +79,10 @@ export class RunStore implements RunStoreApi {
     return this.getConversation(values[0] as string)!;
   }
 
+  createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): { conversation: ConversationRecord; run: RunRecord } {
+    return this.#db.write(() => ({ conversation: this.createConversation(conversation), run: this.createRun(run) }));
+  }
+
   /** `forUpdate` needs nothing here: SQLite's write transactions are already serialised (see the interface). */
   getConversation(id: string, _options?: { forUpdate?: boolean }): ConversationRecord | undefined {
     const row = this.#db.prepare(S.getConversation).get(id) as ConversationRow | undefined;

@@ -422,6 +422,8 @@ export type Spend = { tokens: number; costUsd: number };
 /** Conversations, runs and usage (the `conversations` and `runs` tables). */
 export interface RunStoreApi {
   createConversation(input: CreateConversationInput): Awaitable<ConversationRecord>;
+  /** A conversation with its first run (one statement on PostgreSQL). */
+  createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): Awaitable<{ conversation: ConversationRecord; run: RunRecord }>;
   /**
    * `forUpdate` (inside a transaction): also holds the conversation's row until the commit, so a
    * decision read after it (is every run of the conversation finished?) sees what other

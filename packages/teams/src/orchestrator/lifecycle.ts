@@ -25,7 +25,18 @@ export function* createRunWithEvent(
   input: CreateRunInput & { id: string },
   data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {},
 ): TxSteps<RunRecord> {
-  const run = yield* io(tx.stores.runs.createRun({ ...input, provider: input.provider ?? providerOf(ctx, input.agentId) }));
+  const run = yield* io(tx.stores.runs.createRun(withProvider(ctx, input)));
+  yield* runCreated(ctx, tx, run, data);
+  return run;
+}
+
+/** The run input with the provider its agent runs on now, unless it names one. */
+export function withProvider<T extends CreateRunInput>(ctx: Pick<Ctx, 'getSettings'>, input: T): T {
+  return { ...input, provider: input.provider ?? providerOf(ctx, input.agentId) };
+}
+
+/** What follows a run's creation (its `run.queued`/`run.started`/`run.rejected` record and notifications), for a run created another way (`createConversationWithRun`). */
+export function* runCreated(ctx: Pick<Ctx, 'observers'>, tx: StoreTransaction, run: RunRecord, data: Pick<EventPayloadInput<'run.queued'>, 'from' | 'hop'> = {}): TxSteps<void> {
   const { observers } = ctx;
   yield* observers.record('runCreated', { run, from: data.from, hop: data.hop }, tx);
   if (run.status === 'running' && observers.listening('runStarted')) {
@@ -34,7 +45,6 @@ export function* createRunWithEvent(
     const ended: RunEndedEvent = { run, status: 'rejected', usage: undefined, costUsd: undefined, totals: { inputTokens: 0, outputTokens: 0, costUsd: 0 }, error: run.error };
     tx.onCommit(() => observers.notify('runEnded', ended));
   }
-  return run;
 }
 
 /** The provider the agent runs on now (as the invoker resolves it), for usage by provider. */

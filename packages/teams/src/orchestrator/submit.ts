@@ -11,7 +11,7 @@ import { defaultAgentId, defaultTeamOf, resolveTarget, splitAddressPrefix, type 
 import type { MessageMeta } from '../router/provenance.ts';
 import type { CancelCtx, WriteCtx } from './context.ts';
 import { completeIfDone, stopConversation } from './conversation-ops.ts';
-import { createRunWithEvent } from './lifecycle.ts';
+import { runCreated, withProvider } from './lifecycle.ts';
 import { causeOfKind } from './process-batch.ts';
 import { enqueueDelivery, type HeldDelivery } from './run-effects.ts';
 
@@ -160,34 +160,38 @@ export function* submitMessage(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, 
       addressed,
     };
   }
-  yield* io(
-    runs.createConversation({
-      id: conversationId,
-      teamId,
-      rootAgentId: agentId,
-      channel,
-      sender,
-      senderId,
-      threadKey: input.threadKey ?? null,
-      title: titleOf(text),
-      replyMode,
-      addressed: target.kind,
-    }),
+  // The conversation and its root run in one write.
+  const { run } = yield* io(
+    runs.createConversationWithRun(
+      {
+        id: conversationId,
+        teamId,
+        rootAgentId: agentId,
+        channel,
+        sender,
+        senderId,
+        threadKey: input.threadKey ?? null,
+        title: titleOf(text),
+        replyMode,
+        addressed: target.kind,
+      },
+      withProvider(ctx, {
+        id: runId,
+        conversationId,
+        agentId,
+        teamId,
+        channel,
+        cause: causeOfKind(kind),
+        depth: 0,
+        maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
+        messageIds: [messageId],
+        input: text,
+      }),
+    ),
   );
   yield* io(events.append({ type: 'conversation.started', conversationId, agentId, data: { channel, sender, senderId, teamId, replyMode, kind } }));
   yield* io(events.append({ type: 'message.received', conversationId, agentId, data: { messageId, channel, sender, teamId, kind, preview: text.slice(0, 120) } }));
-  yield* createRunWithEvent(ctx, tx, {
-    id: runId,
-    conversationId,
-    agentId,
-    teamId,
-    channel,
-    cause: causeOfKind(kind),
-    depth: 0,
-    maxDepth: effectiveLimits(settings, teamId ? { teamId, agentId } : { agentId }).max_depth,
-    messageIds: [messageId],
-    input: text,
-  });
+  yield* runCreated(ctx, tx, run);
   return { messageId, conversationId, agentId, teamId, created: true, action: 'enqueued', addressed: target.kind };
 }
 
