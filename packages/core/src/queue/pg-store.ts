@@ -141,9 +141,7 @@ const KNOWN_AGENTS_MAX = 256;
 /**
  * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
  * holds, in one statement: the rows are locked first (their newest versions are checked), items
- * with a lost lease are returned and left alone. A row with item -2 says that an agent it freed
- * has available pending messages (seen by the statement's snapshot): only then does the
- * completion wake this process's claim (what was committed after that snapshot notified).
+ * with a lost lease are returned and left alone.
  */
 const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS w(id, owner, item)),
   l AS (SELECT id, status, lease_owner FROM ${t} WHERE id = ANY($1::text[]) FOR UPDATE),
@@ -151,11 +149,10 @@ const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[],
   u AS (
     UPDATE ${t} m SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4
     FROM w WHERE m.id = w.id AND m.status = 'processing' AND m.lease_owner = w.owner AND w.item NOT IN (SELECT item FROM bad)
-    RETURNING m.agent_id
-  ),
-  more AS (SELECT 1 FROM (SELECT DISTINCT agent_id FROM u) a WHERE EXISTS (SELECT 1 FROM ${t} p WHERE p.status = 'pending' AND p.agent_id = a.agent_id AND p.available_at <= $4) LIMIT 1)
+    RETURNING 1
+  )
   SELECT item, id FROM bad
-  UNION ALL SELECT -2, NULL FROM more`;
+  UNION ALL SELECT -1, NULL FROM (SELECT 1 FROM u LIMIT 1) x`;
 
 /**
  * What every `PgQueueStore` of one process and schema shares: the pool claims run on, the
@@ -485,9 +482,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
         }
       }
       const bad = new Map((await this.#scope.query<{ item: number; id: string }>(this.hub.completeSql, [ids, owners, nums, now])).map((r) => [r.item, r.id]));
-      // The worker claims again for its freed slots itself when it may find work there (its own
-      // backlog, a notification meanwhile); the store wakes it for the freed agents' next messages.
-      if (bad.delete(-2)) this.#scope.afterCommit(wake);
+      if (bad.size < items.length) this.#scope.afterCommit(wake);
       return items.map((item, k) => {
         const lost = bad.get(k);
         return lost === undefined ? undefined : lostLease(lost, item.owner);

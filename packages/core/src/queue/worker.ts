@@ -14,9 +14,7 @@
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
  * - Group commit: completions that arrive in the same event-loop turn are committed together in
  *   one durable transaction (a savepoint each, so one bad completion does not undo the others).
- *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one. (Tried: one
- *   commit in flight, the next group gathering meanwhile. Fewer commits, but a busy lane's next
- *   pickup then waits for one more commit.)
+ *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one.
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
@@ -71,8 +69,6 @@ interface InFlight {
   controller: AbortController;
   cancelled: boolean;
   done: Promise<void>;
-  /** The store's wake-ups counted when it was claimed (`#wakeUps`). */
-  wakeUpsAtClaim: number;
 }
 
 export class QueueWorker {
@@ -92,10 +88,6 @@ export class QueueWorker {
   /** Callers of `whenClaimed` waiting for that claim to land (no promise is made when nobody waits). */
   #claimWaiters: Array<() => void> = [];
   readonly #completions: GroupCommit<CompletionInput>;
-  /** The store's wake-ups so far (its onWake listener): enqueues, failures, releases, other processes' notifications. */
-  #wakeUps = 0;
-  /** The last claim got every agent it asked for: more may be waiting for a slot. */
-  #backlog = false;
 
   constructor(options: QueueWorkerOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId('w')}`;
@@ -128,10 +120,7 @@ export class QueueWorker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#unsubscribe = this.#opts.store.onWake(() => {
-      this.#wakeUps++;
-      this.wake();
-    });
+    this.#unsubscribe = this.#opts.store.onWake(() => this.wake());
     this.#sweepTimer = setInterval(() => void this.#sweep(), this.#opts.sweepMs);
     this.#sweepTimer.unref();
     void this.#sweep();
@@ -272,7 +261,6 @@ export class QueueWorker {
             this.#claiming = false;
             if (this.#claimWaiters.length > 0) for (const resolve of this.#claimWaiters.splice(0)) resolve();
           }
-          this.#backlog = batches.length >= want;
           if (batches.length < want) break;
         }
       } while (this.#repump && this.#running);
@@ -330,15 +318,11 @@ export class QueueWorker {
     }
     const controller = new AbortController();
     const key = batch.messages[0]!.id;
-    const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve(), wakeUpsAtClaim: this.#wakeUps };
+    const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve() };
     this.#inFlight.set(key, flight);
     flight.done = this.#execute(flight).finally(() => {
       this.#inFlight.delete(key);
-      // A freed slot is worth a claim when work may be waiting for it: the last claim filled every
-      // slot it asked for, or a wake-up came while this batch ran (its claim passed over this
-      // agent, busy then). The agent's own next messages, already there, are the store's to
-      // announce (a completion wakes its listeners when the freed agents have more).
-      if (this.#backlog || this.#wakeUps !== flight.wakeUpsAtClaim) this.wake();
+      this.wake();
     });
   }
 
