@@ -1457,6 +1457,7 @@ describe('memory', () => {
     ]);
     await rejects(h.client.importMemory({ body: { agentId: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
     await bad('POST', '/api/memory/import', 400, 'VALIDATION_FAILED', '{"agentId":"coder","files":[{"path":"a.md"}]}');
+    await bad('GET', '/api/memory/export', 400, 'VALIDATION_FAILED');
     for (const e of [...first.imported, ...given.imported]) await h.client.retireMemory({ params: { id: e.id }, body: {} });
   });
 });
