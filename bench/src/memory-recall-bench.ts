@@ -35,9 +35,11 @@ export interface B23Options {
 
 const BUDGET = 1000;
 
-function settings(budget: number): Settings {
+function settings(budget: number, workspace: string): Settings {
   const mock = { provider: 'mock' as const, mock: { reply: 'ok' } };
   return {
+    // The agents' workspaces in the bench's own folder, never the user's ~/tinyagi-workspace.
+    workspace: { path: workspace },
     agents: { bot: { ...mock, memory: { budget_tokens: budget } }, eve: mock, nobody: mock },
     teams: { dev: { agents: ['bot'], leader_agent: 'bot' }, ops: { agents: ['eve'], leader_agent: 'eve' } },
   } as Settings;
@@ -68,9 +70,9 @@ interface Row {
 const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 /** One backend's figures. */
-async function measure(stores: StoreSet, options: B23Options): Promise<Record<string, string>> {
+async function measure(stores: StoreSet, options: B23Options, workspace: string): Promise<Record<string, string>> {
   await seed(stores, options.entries);
-  let current = settings(BUDGET);
+  let current = settings(BUDGET, workspace);
   // A batch may commit before submit() returns: its conversation is remembered until its turn asks.
   const waiting = new Map<string, () => void>();
   const committed = new Set<string>();
@@ -86,7 +88,7 @@ async function measure(stores: StoreSet, options: B23Options): Promise<Record<st
   orchestrator.start();
   const messages = bulkMessages(options.turns * 2 + 40);
   const turn = async (message: string, budget: number): Promise<number> => {
-    current = settings(budget);
+    current = settings(budget, workspace);
     const start = performance.now();
     const sent = await orchestrator.submit({ message: `@bot ${message}`, senderId: `u_${newId('s')}` });
     if (!committed.delete(sent.conversationId)) {
@@ -142,29 +144,32 @@ async function measure(stores: StoreSet, options: B23Options): Promise<Record<st
 export async function benchB23(options: B23Options): Promise<string> {
   const columns: Record<string, Record<string, string>> = {};
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-bench-b23-'));
-  const sqlite = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'full' });
   try {
-    columns.SQLite = await measure(sqlite, options);
-  } finally {
-    sqlite.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-  if (options.pgUrl) {
-    const schema = `bench_b23_${process.pid}`;
-    const admin = new pg.Pool({ connectionString: options.pgUrl, max: 1 });
+    const sqlite = openStores({ dbPath: join(dir, 'tinyagi.db'), durability: 'full' });
     try {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await migratePg(admin, schema);
-      const stores = await openPgStores({ url: options.pgUrl, schema, migrate: false });
-      try {
-        columns.PostgreSQL = await measure(stores, options);
-      } finally {
-        await stores.close();
-      }
+      columns.SQLite = await measure(sqlite, options, join(dir, 'workspace'));
     } finally {
-      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-      await admin.end();
+      sqlite.close();
     }
+    if (options.pgUrl) {
+      const schema = `bench_b23_${process.pid}`;
+      const admin = new pg.Pool({ connectionString: options.pgUrl, max: 1 });
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await migratePg(admin, schema);
+        const stores = await openPgStores({ url: options.pgUrl, schema, migrate: false });
+        try {
+          columns.PostgreSQL = await measure(stores, options, join(dir, 'workspace-pg'));
+        } finally {
+          await stores.close();
+        }
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+        await admin.end();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   const names = Object.keys(columns);
   const rows: Row[] = [
