@@ -17,6 +17,7 @@ import {
   validateSettings,
   writeSettings,
 } from '../src/config/index.ts';
+import { migrateMockReplies } from '../src/config/mock-replies.ts';
 import { OLD_RUNTIME_NAMES, migrateRuntimeNames } from '../src/config/runtime-names.ts';
 import { customProviderRuntimes } from '../src/invoker/index.ts';
 import { runtimeKinds } from '../src/invoker/runtimes/index.ts';
@@ -221,7 +222,7 @@ describe('settings schema properties', () => {
     );
   });
 
-  it('valid settings -> JSON -> load -> deep-equal, and through writeSettings too (which renames old runtime names)', async () => {
+  it("valid settings -> JSON -> load -> deep-equal, and through writeSettings too (which renames old runtime names and the mock's old `rules`)", async () => {
     const file = join(dir, 'settings.json');
     const written = join(dir, 'written.json');
     await fc.assert(
@@ -229,7 +230,7 @@ describe('settings schema properties', () => {
         writeFileSync(file, JSON.stringify(settings, null, 2));
         expect(loadSettings(file).settings).toEqual(viaJson(settings));
         await writeSettings(written, settings, { env: {} });
-        expect(loadSettings(written).settings).toEqual(viaJson(migrateRuntimeNames(settings)));
+        expect(loadSettings(written).settings).toEqual(viaJson(migrateMockReplies(migrateRuntimeNames(settings))));
       }),
       { numRuns: 100 },
     );

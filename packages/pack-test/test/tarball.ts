@@ -72,7 +72,8 @@ function listFiles(dir: string): string[] {
 
 const BUILTINS = new Set(builtinModules);
 /** Static imports and re-exports (statements only, not text in strings), bare `import 'x'`, `import('x')`. */
-const SPECIFIERS = [/^\s*(?:import|export)\s[^;]*?\bfrom\s*['"]([^'"\n]+)['"]/gm, /^\s*import\s*['"]([^'"\n]+)['"]/gm, /\bimport\(\s*['"]([^'"\n]+)['"]\s*\)/g];
+// A specifier has no white space: `Pick<T, 'from' | 'hop'>` in a declaration is not `from ' | '`.
+const SPECIFIERS = [/^\s*(?:import|export)\s[^;]*?\bfrom\s*['"]([^'"\s]+)['"]/gm, /^\s*import\s*['"]([^'"\s]+)['"]/gm, /\bimport\(\s*['"]([^'"\s]+)['"]\s*\)/g];
 
 function packageOf(specifier: string): string {
   const parts = specifier.split('/');
