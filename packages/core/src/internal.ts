@@ -165,6 +165,7 @@ export {
   includesScope,
   mustGetMemory,
   projectOfConversation,
+  projectOfSender,
   proposeForget,
   proposeRemember,
   readableScopes,

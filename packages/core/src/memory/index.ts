@@ -25,4 +25,4 @@ export {
 } from './proposals.ts';
 export { contradicted, refuseSecret, searchTerms, weightedOverlaps } from './proposal-checks.ts';
 export { estimateTokens, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, selectWithinBudget, type Recall, type RecallRequest, type RecallWeighting } from './recall.ts';
-export { autoAcceptedKinds, includesScope, projectOfConversation, readableScopes } from './scopes.ts';
+export { autoAcceptedKinds, includesScope, projectOfConversation, projectOfSender, readableScopes } from './scopes.ts';

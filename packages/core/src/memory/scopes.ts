@@ -20,8 +20,13 @@ export function includesScope(scopes: readonly MemoryScope[], scope: MemoryScope
 /** The project of the task that started the conversation, or null. */
 export async function projectOfConversation(stores: { runs: Pick<RunStoreApi, 'getConversation'>; tasks: Pick<TaskStoreApi, 'getTask'> }, conversationId: string): Promise<string | null> {
   const conversation = await stores.runs.getConversation(conversationId);
-  if (!conversation?.senderId.startsWith('task:')) return null;
-  return (await stores.tasks.getTask(conversation.senderId.slice('task:'.length)))?.projectId ?? null;
+  return conversation === undefined ? null : projectOfSender(stores, conversation.senderId);
+}
+
+/** The same for a conversation already read (its sender): a task's conversation is `task:<id>`; any other reads nothing. */
+export async function projectOfSender(stores: { tasks: Pick<TaskStoreApi, 'getTask'> }, senderId: string): Promise<string | null> {
+  if (!senderId.startsWith('task:')) return null;
+  return (await stores.tasks.getTask(senderId.slice('task:'.length)))?.projectId ?? null;
 }
 
 /** The kinds a scope's `auto_accept` accepts without a person: `agents.<id>.memory.auto_accept`, `teams.<id>.memory.auto_accept`, `memory.projects.<id>.auto_accept`. */

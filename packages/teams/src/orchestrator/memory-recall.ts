@@ -10,8 +10,8 @@
  * recalls for it (core memory/files.ts: each file once, whatever the number of processes).
  */
 import { DEFAULT_MEMORY_BUDGET_TOKENS } from '@tinyagi/client/contract';
-import type { RunRecord } from '@tinyagi/core';
-import { agentWorkspaceDir, importMemoryFiles, projectOfConversation, readableScopes, readWorkspaceMemoryFiles, recallForTurn } from '../core-internal.ts';
+import type { ConversationRecord, RunRecord } from '@tinyagi/core';
+import { agentWorkspaceDir, importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn } from '../core-internal.ts';
 import { teamsOf } from '../protocol/addressing.ts';
 import type { Ctx } from './context.ts';
 
@@ -30,13 +30,13 @@ async function importFilesOnce(ctx: RecallCtx, agentId: string): Promise<void> {
   done.add(agentId);
 }
 
-/** The block for the run's turn ('' when nothing is recalled). */
-export async function memoryForTurn(ctx: RecallCtx, run: RunRecord, message: string): Promise<string> {
+/** The block for the run's turn ('' when nothing is recalled); the conversation as the batch read it (its sender names a task's project). */
+export async function memoryForTurn(ctx: RecallCtx, run: RunRecord, conversation: Pick<ConversationRecord, 'senderId'>, message: string): Promise<string> {
   const settings = ctx.getSettings();
   const budget = settings.agents?.[run.agentId]?.memory?.budget_tokens ?? DEFAULT_MEMORY_BUDGET_TOKENS;
   if (budget <= 0) return '';
   await importFilesOnce(ctx, run.agentId);
-  const scopes = readableScopes(run.agentId, teamsOf(settings, run.agentId), await projectOfConversation(ctx.stores, run.conversationId));
+  const scopes = readableScopes(run.agentId, teamsOf(settings, run.agentId), await projectOfSender(ctx.stores, conversation.senderId));
   const now = Date.now();
   const recall = await recallForTurn(ctx.stores.memory, { scopes, message, budgetTokens: budget, now });
   if (recall.entries.length === 0) return '';

@@ -255,7 +255,7 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
   };
   ctx.active.set(run.id, active);
   try {
-    const result = await invoke(ctx, plan, run, controller.signal, session);
+    const result = await invoke(ctx, plan, run, conversation, controller.signal, session);
     const outcome: RunOutcome = { run, merged: mergedRuns, messages: open.map((p) => p.message), conversationId: conversation.id, sessionKey: plan.sessionKey, result };
     const routed = await route(ctx, outcome, active.declared);
     return { commit: (tx) => commitRunEffects(ctx, tx, outcome, routed), runId: run.id, answered: true };
@@ -310,14 +310,14 @@ async function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan:
 }
 
 /** invoke: the incoming plugins, the prompt (with what memory recalls and the notes held for the agent's session), the agent's turns. */
-async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, signal: AbortSignal, session: SessionRead): Promise<TurnsResult> {
+async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, conversation: ConversationRecord, signal: AbortSignal, session: SessionRead): Promise<TurnsResult> {
   const parts = await Promise.all(
     [plan.primary, ...plan.merged].map(async (p) => ({
       text: await transformIncoming(ctx, p.message, p.run),
       from: readMeta(p.message)?.from ?? null,
     })),
   );
-  const memory = await memoryForTurn(ctx, run, parts.map((p) => p.text).join('\n'));
+  const memory = await memoryForTurn(ctx, run, conversation, parts.map((p) => p.text).join('\n'));
   return runAgentTurns(ctx, {
     run,
     prompt: composeRunPrompt(parts, ctx.notes.take(plan.agentId, plan.sessionKey), memory),
