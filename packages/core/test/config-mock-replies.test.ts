@@ -64,6 +64,13 @@ describe("the mock's scripted replies under their old key", () => {
     expect(migrateMockReplies({ agents: { a: { mock: { replies: [{ match: 'x' }], rules: [{ match: 'y' }] } } } })).toEqual({ agents: { a: { mock: { replies: [{ match: 'x' }] } } } });
     const current = { agents: { a: { mock: { replies: [] } } } };
     expect(migrateMockReplies(current)).toBe(current);
+    // An agent id or key that is `__proto__` (parsed JSON) stays data, never the object's prototype.
+    const parsed = JSON.parse('{"agents":{"__proto__":{"mock":{"rules":[],"__proto__":{"x":1}}}}}') as Settings;
+    const renamed = migrateMockReplies(parsed) as { agents: Record<string, { mock: Record<string, unknown> }> };
+    expect(Object.hasOwn(renamed.agents, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(renamed.agents)).toBe(Object.prototype);
+    const mock = Object.getOwnPropertyDescriptor(renamed.agents, '__proto__')?.value.mock as Record<string, unknown>;
+    expect(Object.keys(mock).sort()).toEqual(['__proto__', 'replies']);
   });
 
   it("a merge-patch's mock.rules sets mock.replies, on a file written before or after the rename", () => {

@@ -6,7 +6,7 @@
  * `rules` sets `replies` (`renameMockRulesInPatch`), so a patch means the same on a file written
  * before or after the rename. Until then doctor lists them (`oldMockRulesPaths`).
  */
-import { isPlainObject, type JsonObject } from './object-path.ts';
+import { isPlainObject, setOwn, type JsonObject } from './object-path.ts';
 
 const KEY = 'replies';
 const OLD_KEY = 'rules';
@@ -31,9 +31,10 @@ function renamedBlock(mock: JsonObject): JsonObject {
   const hasNewKey = Object.hasOwn(mock, KEY) && mock[KEY] !== undefined;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(mock)) {
+    // setOwn: a `__proto__` key from parsed JSON stays data.
     if (key === OLD_KEY) {
-      if (!hasNewKey) out[KEY] = value;
-    } else if (key !== KEY || hasNewKey) out[key] = value;
+      if (!hasNewKey) setOwn(out, KEY, value);
+    } else if (key !== KEY || hasNewKey) setOwn(out, key, value);
   }
   return out;
 }
@@ -44,7 +45,7 @@ export function migrateMockReplies<T>(settings: T): T {
   if (old.length === 0) return settings;
   const source = settings as JsonObject;
   const agents = { ...(source['agents'] as JsonObject) };
-  for (const [id, agent, mock] of old) agents[id] = { ...agent, mock: renamedBlock(mock) };
+  for (const [id, agent, mock] of old) setOwn(agents, id, { ...agent, mock: renamedBlock(mock) });
   return { ...source, agents } as T;
 }
 
@@ -59,7 +60,7 @@ export function renameMockRulesInPatch<T>(patch: T): T {
   const agents = { ...(source['agents'] as JsonObject) };
   for (const [id, agent, mock] of old) {
     const { [OLD_KEY]: rules, ...rest } = mock;
-    agents[id] = { ...agent, mock: { ...rest, [KEY]: Object.hasOwn(mock, KEY) ? mock[KEY] : rules, [OLD_KEY]: null } };
+    setOwn(agents, id, { ...agent, mock: { ...rest, [KEY]: Object.hasOwn(mock, KEY) ? mock[KEY] : rules, [OLD_KEY]: null } });
   }
   return { ...source, agents } as T;
 }
