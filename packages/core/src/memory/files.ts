@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { MEMORY_KINDS, MEMORY_TEXT_MAX, type MemoryFile, type MemoryImportResult, type MemoryKind, type MemoryRecord } from '@tinyagi/client/contract';
 import { errorMessage } from '../errors.ts';
-import { listMemoryFiles } from '../workspace/memory.ts';
+import { listMemoryFiles, splitFrontMatter } from '../workspace/memory.ts';
 import { refuseSecret } from './proposal-checks.ts';
 import type { MemoryStoreApi } from './store.ts';
 
@@ -56,20 +56,11 @@ interface ParsedFile {
 
 /** A file's front matter and text; a string says why it is not an entry. */
 export function parseMemoryFile(path: string, content: string): ParsedFile | string {
-  const lines = content.replace(/^\uFEFF/, '').split(/\r?\n/);
-  if (lines[0]?.trim() !== '---') return 'no front matter';
-  const end = lines.findIndex((line, i) => i > 0 && (line.trim() === '---' || line.trim() === '...'));
-  if (end < 0) return 'no front matter';
-  const fields: Record<string, string> = {};
-  for (const line of lines.slice(1, end)) {
-    const match = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line.trim());
-    if (match?.[1] !== undefined && match[2] !== undefined) fields[match[1].toLowerCase()] = unquote(match[2].trim());
-  }
+  const split = splitFrontMatter(content);
+  if (split === undefined) return 'no front matter';
+  const { fields } = split;
   const summary = oneLine(fields['summary'] ?? '');
-  const body = lines
-    .slice(end + 1)
-    .join('\n')
-    .trim();
+  const body = split.body.trim();
   const text = body === '' ? summary : body;
   if (text === '') return 'no text';
   if (text.length > MEMORY_TEXT_MAX) return `longer than ${MEMORY_TEXT_MAX} characters (a memory is a few sentences)`;
@@ -169,12 +160,6 @@ function firstLine(text: string, max = 300): string {
 function quoted(value: string): string {
   const first = value[0];
   if (value.length >= 2 && (first === '"' || first === "'") && value.endsWith(first)) return first === '"' ? `'${value}'` : `"${value}"`;
-  return value;
-}
-
-function unquote(value: string): string {
-  const first = value[0];
-  if (value.length >= 2 && (first === '"' || first === "'") && value.endsWith(first)) return value.slice(1, -1);
   return value;
 }
 

@@ -90,12 +90,19 @@ export function formatMemoryIndex(entries: readonly MemoryEntry[]): string {
  * when the file has no complete front matter. Deliberately not YAML: no nesting, no lists.
  */
 export function parseFrontMatter(text: string): Record<string, string> | undefined {
+  return splitFrontMatter(text)?.fields;
+}
+
+/** The front matter's fields (as parseFrontMatter) and the text after it; undefined without a complete front matter. */
+export function splitFrontMatter(text: string): { fields: Record<string, string>; body: string } | undefined {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   if (lines[0]?.trim() !== '---') return undefined;
-  const fields: Record<string, string> = {};
-  for (const line of lines.slice(1)) {
+  // No prototype: a key from the file (`__proto__`) stays a field.
+  const fields: Record<string, string> = Object.create(null);
+  for (const [i, line] of lines.entries()) {
+    if (i === 0) continue;
     const trimmed = line.trim();
-    if (trimmed === '---' || trimmed === '...') return fields;
+    if (trimmed === '---' || trimmed === '...') return { fields, body: lines.slice(i + 1).join('\n') };
     const match = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(trimmed);
     if (match?.[1] !== undefined && match[2] !== undefined) fields[match[1].toLowerCase()] = unquote(match[2].trim());
   }
