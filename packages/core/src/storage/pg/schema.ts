@@ -487,6 +487,15 @@ export const memoryEntries = pgTable(
   ],
 );
 
+/**
+ * How many memory entries hold each lexeme of their `search` vector, kept exact by the trigger of
+ * migration 0019: a turn's recall searches only its rarest words (rarestTerms in memory/store.ts).
+ */
+export const memoryLexemes = pgTable('memory_lexemes', {
+  lexeme: text('lexeme').primaryKey(),
+  entries: integer('entries').notNull(),
+});
+
 /** What went into a run's context from memory before its turn (memory/; the SQLite table's twin). */
 export const memoryInjections = pgTable('memory_injections', {
   runId: text('run_id').primaryKey(),

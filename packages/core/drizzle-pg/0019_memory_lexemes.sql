@@ -1,0 +1,72 @@
+CREATE TABLE "memory_lexemes" (
+	"lexeme" text PRIMARY KEY NOT NULL,
+	"entries" integer NOT NULL
+);
+--> statement-breakpoint
+-- How many entries (of any status) hold each lexeme of their `search` vector, as SQLite's FTS5
+-- counts a word's rows: a turn's recall searches only its rarest words (memory/pg-store.ts).
+-- Exact, by the triggers below, in the writer's transaction. memory_lexemes_apply changes every
+-- lexeme of a statement in one upsert in lexeme order, so two writers lock shared lexemes in the
+-- same order and cannot deadlock each other; a lexeme no entry holds any more is deleted.
+CREATE FUNCTION memory_lexemes_apply(p_lexemes text[], p_deltas integer[]) RETURNS void
+LANGUAGE sql
+SET search_path FROM CURRENT
+AS $$
+  INSERT INTO memory_lexemes AS m (lexeme, entries)
+  SELECT l, sum(d) FROM unnest(p_lexemes, p_deltas) AS x(l, d) GROUP BY l HAVING sum(d) <> 0 ORDER BY l
+  ON CONFLICT (lexeme) DO UPDATE SET entries = m.entries + excluded.entries;
+  DELETE FROM memory_lexemes WHERE lexeme = ANY(p_lexemes) AND entries = 0;
+$$;
+--> statement-breakpoint
+-- Inserts and deletes count per statement (transition table `changed`); an update counts per row,
+-- and only when its text changed (memory_lexemes_text), so marking entries used costs nothing.
+CREATE FUNCTION memory_lexemes_count() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  ls text[];
+  ds integer[];
+BEGIN
+  IF TG_LEVEL = 'ROW' THEN
+    SELECT array_agg(l), array_agg(d) INTO ls, ds FROM (
+      SELECT unnest(tsvector_to_array(NEW.search)) AS l, 1 AS d
+      UNION ALL SELECT unnest(tsvector_to_array(OLD.search)), -1
+    ) x;
+  ELSIF TG_OP = 'INSERT' THEN
+    SELECT array_agg(l), array_agg(1) INTO ls, ds FROM changed, unnest(tsvector_to_array(changed.search)) AS l;
+  ELSE
+    SELECT array_agg(l), array_agg(-1) INTO ls, ds FROM changed, unnest(tsvector_to_array(changed.search)) AS l;
+  END IF;
+  IF ls IS NOT NULL THEN
+    PERFORM memory_lexemes_apply(ls, ds);
+  END IF;
+  RETURN NULL;
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER memory_lexemes_insert AFTER INSERT ON memory_entries REFERENCING NEW TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION memory_lexemes_count();
+--> statement-breakpoint
+CREATE TRIGGER memory_lexemes_delete AFTER DELETE ON memory_entries REFERENCING OLD TABLE AS changed
+FOR EACH STATEMENT EXECUTE FUNCTION memory_lexemes_count();
+--> statement-breakpoint
+CREATE TRIGGER memory_lexemes_text AFTER UPDATE OF text ON memory_entries
+FOR EACH ROW WHEN (OLD.search IS DISTINCT FROM NEW.search) EXECUTE FUNCTION memory_lexemes_count();
+--> statement-breakpoint
+CREATE FUNCTION memory_lexemes_truncate() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+BEGIN
+  TRUNCATE memory_lexemes;
+  RETURN NULL;
+END;
+$$;
+--> statement-breakpoint
+CREATE TRIGGER memory_lexemes_truncate AFTER TRUNCATE ON memory_entries
+FOR EACH STATEMENT EXECUTE FUNCTION memory_lexemes_truncate();
+--> statement-breakpoint
+-- The entries already written (after the triggers: CREATE TRIGGER holds off writers until commit).
+INSERT INTO memory_lexemes (lexeme, entries)
+SELECT l, count(*) FROM memory_entries, unnest(tsvector_to_array(search)) AS l GROUP BY l;
