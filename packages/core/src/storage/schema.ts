@@ -4,7 +4,7 @@
  * Times are integer milliseconds since the epoch. JSON columns hold text.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Inbound work for agents. `seq` is the FIFO order; `id` is the public, sortable id. */
 export const messages = sqliteTable(
@@ -455,6 +455,23 @@ export const memoryEntries = sqliteTable(
     index('memory_entries_status_idx').on(t.status, t.createdAt),
     index('memory_entries_pinned_idx').on(t.scopeKind, t.scopeId).where(sql`pinned = 1 AND status = 'accepted'`),
   ],
+);
+
+/**
+ * Memory vectors (memory/vectors.ts): one embedding per entry and model (`model`, or
+ * `model@dimensions`), float32 bytes, of the entry's text as of `entry_updated_at`.
+ */
+export const memoryVectors = sqliteTable(
+  'memory_vectors',
+  {
+    entryId: text('entry_id').notNull(),
+    model: text('model').notNull(),
+    dims: integer('dims').notNull(),
+    vector: blob('vector', { mode: 'buffer' }).notNull(),
+    entryUpdatedAt: integer('entry_updated_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.entryId, t.model] })],
 );
 
 /** What went into a run's context from memory before its turn (one row per run; memory/). */
