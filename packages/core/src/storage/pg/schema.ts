@@ -496,6 +496,22 @@ export const memoryLexemes = pgTable('memory_lexemes', {
   entries: integer('entries').notNull(),
 });
 
+const bytea = customType<{ data: Buffer }>({ dataType: () => 'bytea' });
+
+/** Memory vectors (memory/vectors.ts; the SQLite table's twin): float32 bytes per entry and model. */
+export const memoryVectors = pgTable(
+  'memory_vectors',
+  {
+    entryId: text('entry_id').notNull(),
+    model: text('model').notNull(),
+    dims: integer('dims').notNull(),
+    vector: bytea('vector').notNull(),
+    entryUpdatedAt: bigint('entry_updated_at', { mode: 'number' }).notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.entryId, t.model] })],
+);
+
 /** What went into a run's context from memory before its turn (memory/; the SQLite table's twin). */
 export const memoryInjections = pgTable('memory_injections', {
   runId: text('run_id').primaryKey(),
