@@ -83,7 +83,8 @@ describe('runs and conversations', () => {
     expect(s.runs.usage('day')).toHaveLength(1);
     s.runs.bumpConversation(conv.id, { hops: 2, costUsd: 0.75 });
     s.runs.updateConversation(conv.id, { status: 'completed' });
-    expect(s.runs.getConversation(conv.id)).toMatchObject({ hops: 2, costUsd: 0.75, status: 'completed' });
+    // 0.75 from the two finishes, 0.75 from the bump.
+    expect(s.runs.getConversation(conv.id)).toMatchObject({ hops: 2, costUsd: 1.5, status: 'completed' });
     expect(() => s.runs.mustGetRun('nope')).toThrow(expect.objectContaining({ code: 'RUN_NOT_FOUND' }));
   });
 

@@ -12,6 +12,7 @@ import { io } from '../src/storage/transaction.ts';
 import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 import { runEventsToTasksConformance } from './store-conformance-events-tasks.ts';
 import { runMemoryConformance } from './store-conformance-memory.ts';
+import { runMemoryVectorConformance } from './store-conformance-memory-vectors.ts';
 
 export interface StoreSetHandle {
   stores: StoreSet;
@@ -76,6 +77,8 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(await runs.finishRun(root.id, { status: 'completed', output: 'done', usage: { inputTokens: 100, outputTokens: 20 }, costUsd: 0.01 })).toBe(true);
         expect(await runs.finishRun(root.id, { status: 'failed', error: 'late' })).toBe(false);
         expect(await runs.mustGetRun(root.id)).toMatchObject({ status: 'completed', output: 'done', inputTokens: 100, outputTokens: 20, costUsd: 0.01 });
+        // The finish that changed the run added its spend to the conversation; the late one added nothing.
+        expect(await runs.mustGetConversation(c.id)).toMatchObject({ inputTokens: 100, outputTokens: 20, costUsd: 0.01 });
         await runs.finishRun(child.id, { status: 'failed', error: 'boom' });
         await runs.finishRun(grandchild.id, { status: 'cancelled' });
         expect(await runs.openRunCount(c.id)).toBe(0);
@@ -654,6 +657,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
   // Events, outbox, pairing, chat rooms, schedules and tasks in depth (store-conformance-events-tasks.ts).
   runEventsToTasksConformance(name, withStores);
   runMemoryConformance(name, withStores);
+  runMemoryVectorConformance(name, withStores);
 
   describe(`StoreSet transactions: ${name}`, () => {
     it(

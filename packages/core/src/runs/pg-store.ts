@@ -16,6 +16,7 @@ import {
   conversationNotFound,
   conversationPatchSets,
   finishRunValues,
+  finishSpends,
   meteredValues,
   runInsertValues,
   runNotFound,
@@ -57,10 +58,25 @@ const statementsBySchema = new Map<
     getConversationForUpdate: string;
     insertConversationWithRun: string;
     finishRun: string;
+    finishRunSpending: string;
     pruneRuns: string;
     series: Record<string, string>;
   }
 >();
+
+/**
+ * `finishRun`: the run's conversation is locked first (its CTE must run: the update names it),
+ * then the run finishes; with `spending`, what the finish spent is added to the conversation's
+ * totals in the same statement when the run changed. Values: `finishRunValues`, then the run.
+ */
+function finishStatement(scope: PgScope, finishRun: string, spending: boolean): string {
+  const conversations = scope.table('conversations');
+  const lock = `c AS (SELECT id FROM ${conversations} WHERE id = (SELECT conversation_id FROM ${scope.table('runs')} WHERE id = $8) FOR UPDATE)`;
+  const finish = `r AS (${finishRun} AND (SELECT count(*) FROM c) >= 0 RETURNING conversation_id)`;
+  const spend = `b AS (UPDATE ${conversations} SET input_tokens = input_tokens + $3, output_tokens = output_tokens + $4, cost_usd = cost_usd + $5, updated_at = $7
+    WHERE id = (SELECT conversation_id FROM r))`;
+  return `WITH ${lock}, ${finish}${spending ? `, ${spend}` : ''} SELECT 1 FROM r`;
+}
 
 function statementsOf(scope: PgScope) {
   let out = statementsBySchema.get(scope.schema);
@@ -91,9 +107,8 @@ function statementsOf(scope: PgScope) {
       insertConversationWithRun: positional(
         `WITH c AS (${raw.insertConversation} RETURNING *), r AS (${raw.insertRun} RETURNING *) SELECT row_to_json(c) AS conversation, row_to_json(r) AS run FROM c, r`,
       ),
-      // The run's conversation is locked first (its CTE must run: the update names it), then the run finishes.
-      finishRun: `WITH c AS (SELECT id FROM ${scope.table('conversations')} WHERE id = (SELECT conversation_id FROM ${runs} WHERE id = $${raw.finishRun.split('?').length - 1}) FOR UPDATE)
-        ${s.finishRun} AND (SELECT count(*) FROM c) >= 0 RETURNING 1`,
+      finishRun: finishStatement(scope, s.finishRun, false),
+      finishRunSpending: finishStatement(scope, s.finishRun, true),
       pruneRuns: positional(raw.pruneRuns('id')),
       series,
     };
@@ -160,7 +175,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async finishRun(id: string, result: RunFinish): Promise<boolean> {
-    return (await this.#scope.query(this.#sql.finishRun, [...finishRunValues(result), id])).length === 1;
+    return (await this.#scope.query(finishSpends(result) ? this.#sql.finishRunSpending : this.#sql.finishRun, [...finishRunValues(result), id])).length === 1;
   }
 
   async addUsage(id: string, usage: Usage, costUsd: number): Promise<void> {

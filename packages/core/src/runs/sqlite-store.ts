@@ -43,6 +43,7 @@ import {
   conversationNotFound,
   conversationPatchSets,
   finishRunValues,
+  finishSpends,
   meteredValues,
   queryStatements,
   runInsertValues,
@@ -130,7 +131,12 @@ export class RunStore implements RunStoreApi {
    * ended, so callers emit the terminal event only when this returns true.
    */
   finishRun(id: string, result: RunFinish): boolean {
-    return this.#db.write(() => this.#db.prepare(S.finishRun).run(...finishRunValues(result), id).changes === 1);
+    const values = finishRunValues(result);
+    return this.#db.write(() => {
+      if (this.#db.prepare(S.finishRun).run(...values, id).changes !== 1) return false;
+      if (finishSpends(result)) this.#db.prepare(S.finishSpend).run(values[2], values[3], values[4], values[6], id);
+      return true;
+    });
   }
 
   /** Adds what a failed attempt spent to a run that goes on (retried) or has ended. */

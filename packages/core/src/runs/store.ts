@@ -237,6 +237,9 @@ export function runStatements(conversations: string, runs: string, collation: st
     startRun: `UPDATE ${runs} SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input), node = COALESCE(?, node) WHERE id = ? AND status IN ('queued', 'running')`,
     finishRun: `UPDATE ${runs} SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
       WHERE id = ? AND status IN ('queued', 'running')`,
+    /** What a finish spent, added to its conversation's totals (values: the usage of `finishRunValues`, the time, the run). */
+    finishSpend: `UPDATE ${conversations} SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ?
+      WHERE id = (SELECT conversation_id FROM ${runs} WHERE id = ?)`,
     addUsage: `UPDATE ${runs} SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ? WHERE id = ?`,
     addMetered: `UPDATE ${runs} SET metered_calls = metered_calls + ?, metered_input_tokens = metered_input_tokens + ?, metered_output_tokens = metered_output_tokens + ?,
       metered_cache_read_tokens = metered_cache_read_tokens + ?, metered_cache_write_tokens = metered_cache_write_tokens + ?, metered_cost_usd = metered_cost_usd + ? WHERE id = ?`,
@@ -386,6 +389,11 @@ export function startRunValues(patch: StartRunPatch): unknown[] {
   return [Date.now(), patch.messageIds ? JSON.stringify(patch.messageIds) : null, patch.input ?? null, patch.node ?? null];
 }
 
+/** Whether a finish spent anything its conversation's totals take. */
+export function finishSpends(result: RunFinish): boolean {
+  return result.usage !== undefined || result.costUsd !== undefined;
+}
+
 export function finishRunValues(result: RunFinish): unknown[] {
   return [result.status, result.output ?? null, result.usage?.inputTokens ?? 0, result.usage?.outputTokens ?? 0, result.costUsd ?? 0, result.error ?? null, Date.now()];
 }
@@ -442,9 +450,10 @@ export interface RunStoreApi {
   /** The run as the start left it; undefined when it was not open (ended meanwhile: nothing changed). */
   startRun(id: string, patch?: StartRunPatch): Awaitable<RunRecord | undefined>;
   /**
-   * False when the run had already ended (nothing changed). On PostgreSQL it also locks the run's
-   * conversation until the transaction ends (SQLite's writes are serialised already), so a
-   * completion check later in the transaction needs no lock of its own.
+   * False when the run had already ended (nothing changed). A finish that changed it adds its usage
+   * and cost to the conversation's totals as well (the run's own are added in place). On PostgreSQL
+   * it also locks the run's conversation until the transaction ends (SQLite's writes are serialised
+   * already), so a completion check later in the transaction needs no lock of its own.
    */
   finishRun(id: string, result: RunFinish): Awaitable<boolean>;
   addUsage(id: string, usage: Usage, costUsd: number): Awaitable<void>;

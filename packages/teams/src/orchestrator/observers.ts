@@ -7,9 +7,9 @@
  *   when the queue starts it, `run.<status>` (and `subagent.completed|failed` for sub-agent runs)
  *   when it ends — written in the transaction that changes the run, so state and event commit
  *   together — and `run.progress` for every progress report (not durable-transactional: emitted).
- * - usage accounting: what an ended run or a failed attempt spent, added to the conversation's
- *   totals (and a failed attempt's to the run's own), in the same transaction, so budgets count
- *   every attempt.
+ * - usage accounting: what a failed attempt spent, added to the conversation's totals and the
+ *   run's own in the same transaction, so budgets count every attempt (what an ended run spent
+ *   its finish adds to both: `finishRun`).
  */
 import type { Observer } from '@tinyagi/core';
 import type { StoreSet, StoreTransaction } from '../core-internal.ts';
@@ -53,10 +53,6 @@ export function usageObserver(): Observer<StoreTransaction> {
   return {
     name: 'usage',
     records: {
-      *runEnded({ run, usage, costUsd }, tx: StoreTransaction) {
-        if (usage === undefined && costUsd === undefined) return;
-        yield* io(tx.stores.runs.bumpConversation(run.conversationId, { ...(usage ?? { inputTokens: 0, outputTokens: 0 }), costUsd: costUsd ?? 0 }));
-      },
       *attemptFailed({ run, usage, costUsd }, tx: StoreTransaction) {
         if (usage === undefined) return;
         // The conversation's row first, then the run's: the order a run's finish locks them in (no deadlock with a cancel).
