@@ -160,6 +160,10 @@ export {
   autoAcceptedKinds,
   decideMemory,
   editMemory,
+  embed,
+  EmbeddingSweep,
+  embeddingsConfig,
+  EmbeddingsError,
   exportMemoryFiles,
   importMemoryFiles,
   includesScope,
@@ -172,7 +176,14 @@ export {
   readWorkspaceMemoryFiles,
   recallForTurn,
   retireMemory,
+  searchMemory,
   searchTerms,
+  semanticRecallFor,
+  useEmbeddingsLog,
+  vectorModel,
+  type EmbeddingsConfig,
+  type EmbeddingsLog,
+  type MemoryVectorStoreApi,
 } from './memory/index.ts';
 // The git engine's needs (packages/git-tasks/src/core.ts): the process groups its checks run in, the
 // sandbox's answers a binding is checked against, and a task worktree's admin files and identity.

@@ -36,9 +36,33 @@ export const MemorySettingsSchema = z.looseObject({
 });
 export type MemorySettings = z.infer<typeof MemorySettingsSchema>;
 
-/** The top-level `memory` settings: per project, which proposals to its memory are accepted without a person (`memory.projects.<id>.auto_accept`). */
+/**
+ * `memory.embeddings`: an OpenAI-compatible embeddings endpoint that recall uses beside full-text
+ * search (off when absent). The key is read from the environment variable `api_key_env` names,
+ * never from settings (an `api_key` here is refused).
+ */
+export const EmbeddingsSettingsSchema = z.strictObject({
+  /** The API's base, e.g. https://api.openai.com/v1 (requests go to `<base_url>/embeddings`). */
+  base_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.openai.com/v1' }),
+  model: z.string().min(1).max(200),
+  /** The NAME of the environment variable holding the API key (none: no Authorization header). */
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name such as OPENAI_API_KEY (the key itself stays out of settings)' })
+    .optional(),
+  /** Asks the model for vectors of this length (models that support it, e.g. text-embedding-3-*). */
+  dimensions: z.int().min(1).max(8192).optional(),
+  /** An entry is a semantic match from this cosine similarity on (default 0.3). */
+  min_similarity: z.number().min(-1).max(1).optional(),
+  /** How long one request may take, in milliseconds (default 5000). */
+  timeout_ms: z.int().min(100).max(60_000).optional(),
+});
+export type EmbeddingsSettings = z.infer<typeof EmbeddingsSettingsSchema>;
+
+/** The top-level `memory` settings: per project, which proposals to its memory are accepted without a person (`memory.projects.<id>.auto_accept`); the embeddings endpoint. */
 export const GlobalMemorySettingsSchema = z.looseObject({
   projects: z.record(z.string().min(1).max(200), z.looseObject({ auto_accept: MemorySettingsSchema.shape.auto_accept })).optional(),
+  embeddings: EmbeddingsSettingsSchema.optional(),
 });
 
 /** The budget when an agent sets none. */

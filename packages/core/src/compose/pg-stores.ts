@@ -21,6 +21,7 @@ import { pgPairingStore } from '../pairing/pg-store.ts';
 import { PgQuotaStore } from '../quotas/pg-store.ts';
 import { PgApprovalStore } from '../approvals/pg-store.ts';
 import { PgMemoryStore } from '../memory/pg-store.ts';
+import { PgMemoryVectorStore } from '../memory/pg-vectors.ts';
 import { pgChatroomStore } from '../chatroom/pg-store.ts';
 import { pgScheduleStore } from '../schedules/pg-store.ts';
 import { pgTaskStore } from '../tasks/pg-store.ts';
@@ -77,6 +78,7 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   quotas: (scope) => new PgQuotaStore(scope),
   approvals: (scope) => new PgApprovalStore(scope),
   memory: (scope) => new PgMemoryStore(scope),
+  memoryVectors: (scope) => new PgMemoryVectorStore(scope),
   schedules: pgScheduleStore,
   tasks: pgTaskStore,
 };

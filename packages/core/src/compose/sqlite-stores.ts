@@ -15,6 +15,7 @@ import { PairingStore } from '../pairing/sqlite-store.ts';
 import { QuotaStore } from '../quotas/sqlite-store.ts';
 import { ApprovalStore } from '../approvals/sqlite-store.ts';
 import { MemoryStore } from '../memory/sqlite-store.ts';
+import { MemoryVectorStore } from '../memory/sqlite-vectors.ts';
 import { ScheduleStore } from '../schedules/sqlite-store.ts';
 import { TaskStore } from '../tasks/sqlite-store.ts';
 import { groupBodies } from '../storage/group-commit.ts';
@@ -57,6 +58,7 @@ export interface SqliteStores extends StoreSet {
   quotas: QuotaStore;
   approvals: ApprovalStore;
   memory: MemoryStore;
+  memoryVectors: MemoryVectorStore;
   /**
    * Deletes data older than `days`: finished messages, delivered outbox rows, runs, events, the
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
@@ -142,6 +144,7 @@ export function openStores(options: OpenStoresOptions): SqliteStores {
     quotas: new QuotaStore(db),
     approvals: new ApprovalStore(db),
     memory: new MemoryStore(db),
+    memoryVectors: new MemoryVectorStore(db),
     whenDurable: () => db.whenDurable(),
     prune(days) {
       const before = Date.now() - days * 86_400_000;

@@ -14,6 +14,7 @@ import type { PairingStoreApi } from '../pairing/store.ts';
 import type { QuotaStoreApi } from '../quotas/store.ts';
 import type { ApprovalStoreApi } from '../approvals/store.ts';
 import type { MemoryStoreApi } from '../memory/store.ts';
+import type { MemoryVectorStoreApi } from '../memory/vectors.ts';
 import type { QueueStore } from '../queue/types.ts';
 import type { ConversationQueriesApi, RunSteeringStoreApi } from '../runs/store.ts';
 import type { RunStoreApi } from '../runs/store.ts';
@@ -54,6 +55,8 @@ export interface TransactionalStores {
   approvals: ApprovalStoreApi;
   /** Memory entries and proposals per scope, and what each run was given (memory/). */
   memory: MemoryStoreApi;
+  /** The entries' embeddings, for recall by meaning when an embeddings endpoint is configured (memory/vectors.ts). */
+  memoryVectors: MemoryVectorStoreApi;
 }
 
 /** A transaction with every store bound to it (`tx.stores.runs.finishRun(…)` writes inside it). */

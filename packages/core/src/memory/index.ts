@@ -24,5 +24,9 @@ export {
   type RememberInput,
 } from './proposals.ts';
 export { contradicted, refuseSecret, searchTerms, weightedOverlaps } from './proposal-checks.ts';
-export { estimateTokens, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, selectWithinBudget, type Recall, type RecallRequest, type RecallWeighting } from './recall.ts';
+export { estimateTokens, fuse, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, searchMemory, selectWithinBudget, type Recall, type RecallRequest, type RecallWeighting } from './recall.ts';
+export { embed, embeddingsConfig, EmbeddingsError, vectorModel, type EmbeddingsConfig, type EmbeddingsFailure } from './embeddings.ts';
+export { EmbeddingSweep, type EmbeddingSweepOptions, type SweepPass } from './embedding-sweep.ts';
+export { semanticRecallFor, SemanticRecall, useEmbeddingsLog, type EmbeddingsLog, type SemanticHit } from './semantic.ts';
+export { cosine, type EntryToEmbed, type EntryVersion, type MemoryVectorStoreApi, type StoredVector } from './vectors.ts';
 export { autoAcceptedKinds, includesScope, projectOfConversation, projectOfSender, readableScopes } from './scopes.ts';

@@ -1,12 +1,14 @@
 /**
  * Recall before a turn (docs/memory.md): the pinned entries of the scopes an agent reads, then the
- * accepted entries most relevant to the message (full-text search), as many as fit the agent's
- * token budget, in one delimited block. Tokens are estimated as characters / 4 (no tokenizer is
+ * accepted entries most relevant to the message (full-text search; with embeddings configured,
+ * fused with the entries closest in meaning: ./semantic.ts), as many as fit the agent's token
+ * budget, in one delimited block. Tokens are estimated as characters / 4 (no tokenizer is
  * loaded for this; the budget is a bound on the block, not a bill).
  */
 import type { MemoryRecord, MemoryScope } from '@tinyagi/client/contract';
 import { searchTerms } from './proposal-checks.ts';
-import type { MemoryStoreApi, ScoredMemory } from './store.ts';
+import type { SemanticHit, SemanticRecall } from './semantic.ts';
+import type { MemoryFilter, MemoryStoreApi, ScoredMemory } from './store.ts';
 
 export const MEMORY_BLOCK_TAG = 'tinyagi-memory';
 const OPEN = `<${MEMORY_BLOCK_TAG}>`;
@@ -74,12 +76,59 @@ export function selectWithinBudget(pinned: readonly MemoryRecord[], ranked: read
   return chosen;
 }
 
-/** The block for one turn, and the entries in it. Nothing is read when the budget is 0 or there are no scopes; nothing is searched when the scopes hold no accepted entry. */
-export async function recallForTurn(store: MemoryStoreApi, request: RecallRequest): Promise<Recall> {
+/**
+ * The block for one turn, and the entries in it. Nothing is read when the budget is 0 or there are
+ * no scopes; nothing is searched when the scopes hold no accepted entry. Without `semantic`
+ * (embeddings off) recall is the full-text search alone, with no other read.
+ */
+export async function recallForTurn(store: MemoryStoreApi, request: RecallRequest, semantic?: SemanticRecall): Promise<Recall> {
   if (request.budgetTokens <= 0 || request.scopes.length === 0) return { entries: [], block: '', tokens: 0 };
   const now = request.now ?? Date.now();
-  const { pinned, ranked } = await store.recall(request.scopes, searchTerms(request.message), now, CANDIDATES);
+  const terms = searchTerms(request.message);
+  const { pinned, ranked: fullText } = await store.recall(request.scopes, terms, now, CANDIDATES);
+  const ranked = semantic ? await fuse(fullText, await semantic.match(request.scopes, request.message, now, CANDIDATES), semantic) : fullText;
   const entries = selectWithinBudget(pinned, ranked, request.budgetTokens, request.weighting ?? 'recency', now);
   const block = memoryBlock(entries);
   return { entries, block, tokens: estimateTokens(block) };
+}
+
+/** The `recall` tool's search: full text, fused with the closest in meaning when `semantic` is given; best first. */
+export async function searchMemory(
+  store: MemoryStoreApi,
+  query: string,
+  filter: MemoryFilter & { scopes: readonly MemoryScope[]; now: number; limit: number },
+  semantic?: SemanticRecall,
+): Promise<MemoryRecord[]> {
+  const found = await store.search(searchTerms(query), filter);
+  if (!semantic) return found.map((s) => s.entry);
+  const fused = await fuse(found, await semantic.match(filter.scopes, query, filter.now, filter.limit), semantic);
+  return fused.slice(0, filter.limit).map((s) => s.entry);
+}
+
+/** Reciprocal rank fusion's constant: a rank's weight is 1 / (RRF_K + rank), so neither list's top dominates the other's. */
+const RRF_K = 60;
+
+/**
+ * Merges the full-text ranking with the semantic one by reciprocal rank fusion (an entry in both
+ * lists adds both weights). Entries found only by meaning are read in one query. `hits` undefined
+ * (the endpoint failed): the full-text ranking as it is.
+ */
+export async function fuse(ranked: readonly ScoredMemory[], hits: readonly SemanticHit[] | undefined, semantic: Pick<SemanticRecall, 'records'>): Promise<ScoredMemory[]> {
+  if (hits === undefined || hits.length === 0) return [...ranked];
+  const scores = new Map<string, number>();
+  const add = (id: string, rank: number): void => {
+    scores.set(id, (scores.get(id) ?? 0) + 1 / (RRF_K + rank + 1));
+  };
+  for (const [i, r] of ranked.entries()) add(r.entry.id, i);
+  for (const [i, h] of hits.entries()) add(h.id, i);
+  const entries = new Map(ranked.map((r) => [r.entry.id, r.entry]));
+  const unread = hits.map((h) => h.id).filter((id) => !entries.has(id));
+  // Read after the ids: an entry retired in between is left out.
+  for (const entry of await semantic.records(unread)) if (entry.status === 'accepted') entries.set(entry.id, entry);
+  const fused: ScoredMemory[] = [];
+  for (const [id, score] of scores) {
+    const entry = entries.get(id);
+    if (entry) fused.push({ entry, score });
+  }
+  return fused.sort((a, b) => b.score - a.score);
 }

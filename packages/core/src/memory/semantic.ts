@@ -1,0 +1,128 @@
+/**
+ * Recall by meaning (docs/memory.md "Embeddings"): the turn's message is embedded (one request)
+ * and compared, by cosine similarity, with the vectors of the recallable entries of the scopes.
+ *
+ * Per process, one SemanticRecall per store set and configuration (semanticRecallFor): its cache
+ * holds vectors by entry id for its model, each with the entry's `updatedAt` it belongs to (an
+ * edit changes `updatedAt`, so a stale vector is never used). The ids in scope come from the
+ * database every turn, so every node recalls the same entries; only vectors a cache lacks are read.
+ *
+ * When the endpoint fails or times out, `match` answers undefined (the turn recalls by full text
+ * alone) and the log says so once, and once more when the endpoint answers again.
+ */
+import type { MemoryScope } from '@tinyagi/client/contract';
+import { errorMessage } from '../errors.ts';
+import { embed, type EmbeddingsConfig, sameEmbeddings, vectorModel } from './embeddings.ts';
+import type { MemoryRecord } from './store.ts';
+import { cosine, type EntryVersion, type MemoryVectorStoreApi, SEMANTIC_SCOPE_LIMIT } from './vectors.ts';
+
+export interface SemanticHit {
+  id: string;
+  similarity: number;
+}
+
+/** Where a process's embeddings problems go (the daemon's log). */
+export interface EmbeddingsLog {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+/** Vectors a process keeps at most (about 6 kB each at 1,536 dimensions). */
+const CACHE_LIMIT = 50_000;
+
+export class SemanticRecall {
+  readonly config: EmbeddingsConfig;
+  readonly model: string;
+  readonly #vectors: MemoryVectorStoreApi;
+  readonly #log: () => EmbeddingsLog;
+  readonly #cache = new Map<string, { updatedAt: number; vector: Float32Array }>();
+  #failing = false;
+
+  constructor(config: EmbeddingsConfig, vectors: MemoryVectorStoreApi, log: () => EmbeddingsLog) {
+    this.config = config;
+    this.model = vectorModel(config);
+    this.#vectors = vectors;
+    this.#log = log;
+  }
+
+  /** The entries of the scopes closest in meaning to the message (at least `min_similarity`), best first; undefined when the endpoint failed. */
+  async match(scopes: readonly MemoryScope[], message: string, now: number, limit: number): Promise<SemanticHit[] | undefined> {
+    if (message.trim() === '' || scopes.length === 0) return [];
+    const entries = await this.#vectors.inScope(scopes, now, SEMANTIC_SCOPE_LIMIT);
+    // No request when there is nothing to compare with: an agent without memory costs no call.
+    if (entries.length === 0) return [];
+    let query: Float32Array;
+    try {
+      [query] = (await embed(this.config, [message])) as [Float32Array];
+    } catch (err) {
+      this.#failed(err);
+      return undefined;
+    }
+    this.#answered();
+    await this.#fill(entries);
+    const hits: SemanticHit[] = [];
+    for (const e of entries) {
+      const cached = this.#cache.get(e.id);
+      if (cached === undefined || cached.updatedAt !== e.updatedAt) continue;
+      const similarity = cosine(query, cached.vector);
+      if (similarity >= this.config.minSimilarity) hits.push({ id: e.id, similarity });
+    }
+    return hits.sort((a, b) => b.similarity - a.similarity).slice(0, limit);
+  }
+
+  records(ids: readonly string[]): Promise<MemoryRecord[]> | MemoryRecord[] {
+    return this.#vectors.records(ids);
+  }
+
+  /** Reads the vectors the cache lacks (or holds for an older text). */
+  async #fill(entries: readonly EntryVersion[]): Promise<void> {
+    const missing = entries.filter((e) => this.#cache.get(e.id)?.updatedAt !== e.updatedAt);
+    if (missing.length === 0) return;
+    for (const v of await this.#vectors.vectorsOf(missing, this.model)) {
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
+      this.#cache.set(v.entryId, { updatedAt: v.entryUpdatedAt, vector: v.vector });
+    }
+  }
+
+  #failed(err: unknown): void {
+    if (this.#failing) return;
+    this.#failing = true;
+    this.#log().warn(`memory recall by meaning is off until the endpoint answers (recalling by full text alone): ${errorMessage(err)}`);
+  }
+
+  #answered(): void {
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#log().info('the embeddings endpoint answers again: memory recall by meaning is back on');
+  }
+}
+
+interface ProcessEmbeddings {
+  log: EmbeddingsLog;
+  recall: SemanticRecall | undefined;
+}
+
+const processes = new WeakMap<MemoryVectorStoreApi, ProcessEmbeddings>();
+const consoleLog: EmbeddingsLog = { warn: (m) => console.warn(`[memory] ${m}`), info: (m) => console.info(`[memory] ${m}`) };
+
+function processOf(vectors: MemoryVectorStoreApi): ProcessEmbeddings {
+  let state = processes.get(vectors);
+  if (!state) {
+    state = { log: consoleLog, recall: undefined };
+    processes.set(vectors, state);
+  }
+  return state;
+}
+
+/** The process's SemanticRecall for these stores and this configuration (kept, with its cache, while the configuration stays the same); undefined when embeddings are off. */
+export function semanticRecallFor(vectors: MemoryVectorStoreApi, config: EmbeddingsConfig | undefined): SemanticRecall | undefined {
+  if (config === undefined) return undefined;
+  const state = processOf(vectors);
+  if (state.recall === undefined || !sameEmbeddings(state.recall.config, config)) state.recall = new SemanticRecall(config, vectors, () => state.log);
+  return state.recall;
+}
+
+/** Sends this process's embeddings problems to `log` (the daemon's logger) instead of the console. */
+export function useEmbeddingsLog(vectors: MemoryVectorStoreApi, log: EmbeddingsLog): void {
+  processOf(vectors).log = log;
+}
