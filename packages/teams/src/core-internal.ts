@@ -61,4 +61,4 @@ export type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
 // workspace/: an agent's workspace: provisioning, the system prompt, the teams it is in, the files a reply may attach
 export { composeSystemPrompt, partitionFiles, provisionWorkspace, type RefusedFile, teamsOfAgent } from '@tinyagi/core/internal';
 // memory/: recall before a turn, within the scopes the run reads (its agent's, its teams', its task's project's), and the agent's memory files imported
-export { importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn } from '@tinyagi/core/internal';
+export { embeddingsConfig, importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn, semanticRecallFor } from '@tinyagi/core/internal';

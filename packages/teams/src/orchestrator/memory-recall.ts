@@ -2,7 +2,8 @@
  * Recall before a turn (docs/memory.md): the memory an agent reads — its own, its teams', its
  * task's project's — searched with the turn's messages, within the agent's token budget
  * (`agents.<id>.memory.budget_tokens`, default DEFAULT_MEMORY_BUDGET_TOKENS; 0 turns it off), as
- * one delimited block at the top of the prompt. What went in is recorded on the run
+ * one delimited block at the top of the prompt. With `memory.embeddings` set, the entries closest in
+ * meaning join the full-text matches (core memory/semantic.ts: one embeddings request per turn). What went in is recorded on the run
  * (`memory_injections`, GET /api/runs/:id/memory-injection, the run tree), the entries' last use
  * is updated, and the observers are told (`memoryInjected`: the run's span attributes).
  *
@@ -11,7 +12,7 @@
  */
 import { DEFAULT_MEMORY_BUDGET_TOKENS } from '@tinyagi/client/contract';
 import type { ConversationRecord, RunRecord } from '@tinyagi/core';
-import { agentWorkspaceDir, importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn } from '../core-internal.ts';
+import { agentWorkspaceDir, embeddingsConfig, importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn, semanticRecallFor } from '../core-internal.ts';
 import { teamsOf } from '../protocol/addressing.ts';
 import type { Ctx } from './context.ts';
 
@@ -38,7 +39,8 @@ export async function memoryForTurn(ctx: RecallCtx, run: RunRecord, conversation
   await importFilesOnce(ctx, run.agentId);
   const scopes = readableScopes(run.agentId, teamsOf(settings, run.agentId), await projectOfSender(ctx.stores, conversation.senderId));
   const now = Date.now();
-  const recall = await recallForTurn(ctx.stores.memory, { scopes, message, budgetTokens: budget, now });
+  const semantic = semanticRecallFor(ctx.stores.memoryVectors, embeddingsConfig(settings, ctx.env));
+  const recall = await recallForTurn(ctx.stores.memory, { scopes, message, budgetTokens: budget, now }, semantic);
   if (recall.entries.length === 0) return '';
   const entryIds = recall.entries.map((e) => e.id);
   await ctx.stores.memory.recordInjection({ runId: run.id, agentId: run.agentId, entryIds, tokens: recall.tokens, budget, createdAt: now });
