@@ -534,6 +534,23 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      "loadAtCommit reads a run's steering as its transaction ends, after the transaction's writes",
+      withStores(async (stores) => {
+        const { runs, steering } = stores;
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        const [one, two] = [await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' }), await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' })];
+        await steering.save(one.id, { paused: true, injected: ['x'], applied: [] });
+        let reads: Array<Promise<unknown>> = [];
+        await stores.transaction(async (tx) => {
+          reads = [tx.stores.steering.loadAtCommit(one.id), tx.stores.steering.loadAtCommit(two.id)];
+          await tx.stores.runs.startRun(one.id);
+        });
+        expect(await Promise.all(reads)).toEqual([{ paused: true, injected: ['x'], applied: [] }, undefined]);
+        expect(await steering.loadAtCommit(one.id)).toEqual({ paused: true, injected: ['x'], applied: [] });
+      }),
+    );
+
+    it(
       'agent sessions keep the instructions hash of the same session, forget it for a new one; reset by keys; prune; agent history pages',
       withStores(async ({ agentSessions, agentMessages }) => {
         await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's1', user: 'u', assistant: 'a', instructionsHash: 'h1' });

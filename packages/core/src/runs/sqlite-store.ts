@@ -343,6 +343,10 @@ export class RunSteeringStore implements RunSteeringStoreApi {
     return toSteeringStates(this.#db.prepare(STEERING.load).all(runId) as SteeringRow[]).get(runId);
   }
 
+  loadAtCommit(runId: string): Promise<RunSteeringState | undefined> {
+    return Promise.resolve(this.load(runId));
+  }
+
   saveIfQueued(runId: string, state: RunSteeringState): boolean {
     return this.#db.write(() => this.#db.prepare(STEERING.saveIfQueued).all(runId, ...steeringValues(state), runId).length > 0);
   }

@@ -731,6 +731,14 @@ export interface RunSteeringStoreApi {
   loadOpen(): Awaitable<Map<string, RunSteeringState>>;
   /** One run's row (a node starting a run another node may have steered while it was queued). */
   load(runId: string): Awaitable<RunSteeringState | undefined>;
+  /**
+   * `load` as the transaction's last read: inside a PostgreSQL transaction the rows of every run
+   * asked for are read in one statement just before its COMMIT, after its other statements (a
+   * start's update of the run has waited for any `saveIfQueued` of it), and the promise resolves
+   * then (never if the transaction or its savepoint rolls back: do not await it inside the body).
+   * Elsewhere it reads at once.
+   */
+  loadAtCommit(runId: string): Promise<RunSteeringState | undefined>;
   /** Saves only while the run is queued (a concurrent start waits for it): false when it is not queued. */
   saveIfQueued(runId: string, state: RunSteeringState): Awaitable<boolean>;
 }

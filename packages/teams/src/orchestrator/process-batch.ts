@@ -44,6 +44,7 @@ import {
   sessionKeyFor,
   type AgentSessionRecord,
   type CompletionState,
+  type RunSteeringState,
   type StoreTransaction,
   type TxBody,
   type TxSteps,
@@ -224,11 +225,10 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
   const { primary } = plan;
   const open = [primary, ...plan.merged];
   const mergedRuns = plan.merged.map((p) => p.run);
+  const started = await start(ctx, plan);
   // The run as its start left it (not open any more: cancelled or stopped meanwhile, read as it ended).
-  const run = (await start(ctx, plan)) ?? (await runs.mustGetRun(primary.run.id));
-  // Several nodes: a command sent to another node while the run was queued waits in the store
-  // (steering/steering.ts `applyQueued`); read after the start's commit, so none slips between.
-  if (ctx.node !== undefined) await ctx.steering.adopt(primary.run.id);
+  const run = started.run ?? (await runs.mustGetRun(primary.run.id));
+  if (started.steering) ctx.steering.adopt(primary.run.id, await started.steering);
   /** The primary run ended without an answer: the runs merged into it end with it. */
   const closeMergedBody: TxBody<void> = (tx) => closeMerged(ctx, tx, mergedRuns, run.id);
   const unanswered = (commit: TxBody<void> | undefined): Staged => ({ commit, runId: run.id, answered: false });
@@ -293,20 +293,25 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
 
 /**
  * start: the batch's runs go running, with the runs of other batches claimed in the same turn (one
- * commit, `durable: false`). Resolves with the primary run as the start wrote it, or undefined if
- * it was not open any more.
+ * commit, `durable: false`). Resolves with the primary run as the start wrote it (undefined if it
+ * was not open any more) and, with several nodes, its stored steering.
  */
-async function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: InvokePlan): Promise<RunRecord | undefined> {
+async function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: InvokePlan): Promise<{ run: RunRecord | undefined; steering: Promise<RunSteeringState | undefined> | undefined }> {
   let primary: RunRecord | undefined;
+  let steering: Promise<RunSteeringState | undefined> | undefined;
   await ctx.startWrites.add(function* startBatch(tx) {
     // A group's commit may run the body again (storage: a failing neighbour): only the last run counts.
     primary = undefined;
+    // Several nodes: a command sent to another node while the run was queued waits in the store
+    // (steering/steering.ts `applyQueued`). Read by this transaction after its update of the run,
+    // which waited for any such write, so none slips between; one read for the group's runs.
+    steering = ctx.node !== undefined ? tx.stores.steering.loadAtCommit(plan.primary.run.id) : undefined;
     for (const { run, messageIds } of plan.starts) {
       const started = yield* markStarted(ctx, tx, run, messageIds);
       if (run.id === plan.primary.run.id) primary = started;
     }
   });
-  return primary;
+  return { run: primary, steering };
 }
 
 /** invoke: the incoming plugins, the prompt (with what memory recalls and the notes held for the agent's session), the agent's turns. */

@@ -62,11 +62,10 @@ export class SteeringBoard {
 
   /**
    * Several nodes: this node starts `runId` (its start is committed). What was sent while the
-   * run was queued is in the store (`applyQueued` on the node that received it): taken over.
+   * run was queued is in the store (`applyQueued` on the node that received it), read by the
+   * start's transaction after its update of the run (`saved`): taken over.
    */
-  async adopt(runId: string): Promise<void> {
-    if (this.#runs.has(runId) || !this.#store) return;
-    const saved = await this.#store.load(runId);
+  adopt(runId: string, saved: RunSteeringState | undefined): void {
     if (saved && !this.#runs.has(runId)) this.#runs.set(runId, fromSaved(saved));
   }
 
