@@ -14,6 +14,7 @@ import { Approvals, Orchestrator, type OrchestratorOptions } from '@tinyagi/team
 import { type Telemetry, telemetryService, type TelemetryServiceOptions } from '../telemetry.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
 import { egressProxyService } from './egress-proxy.ts';
+import { logEmbeddings } from './memory-embeddings.ts';
 import type { Logger } from './logger.ts';
 import { modelProxyService, type RunningModelProxy } from './model-proxy.ts';
 import { resource, type ServiceStack } from './services.ts';
@@ -67,6 +68,8 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
   // The model proxy (docs/sandbox.md#the-model-proxy): agents on a key reach their provider through it.
   const modelProxy = await services.start(modelProxyService({ home, source, stores, logger: logger.child('model-proxy'), env }));
   const shimDir = writeAgentShim(join(home, 'run', 'bin'));
+  // Recall's embeddings problems (endpoint down, back) go to this node's log.
+  logEmbeddings(stores, logger.child('memory'));
   const orchestrator = new Orchestrator({
     ...options.orchestrator,
     stores,

@@ -55,6 +55,7 @@ import { daemonNodeArgs, runArgs } from './launch.ts';
 import { daemonEnv } from './node-flags.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startOutboxExpiry } from './outbox-expiry.ts';
+import { startEmbeddingSweep } from './memory-embeddings.ts';
 import { removePidFile, writePidFile } from './pid-file.ts';
 import { agentGroupsJournal } from './process-check.ts';
 import { loadPlugins } from './plugins.ts';
@@ -427,6 +428,8 @@ async function runOnce(ctx: CliContext, logger: Logger, lock: InstanceLock, stop
     await services.start(scheduleService(life, stores, worker));
     await services.start(timerService('retention', () => startRetention(stores, getSettings, logger.child('retention'), { filesDir: ctx.paths.files })));
     await services.start(timerService('outbox expiry', () => startOutboxExpiry(delivery, logger.child('outbox'))));
+    // Memory's vectors (docs/memory.md#embeddings): embedded here, off every decision's path; idle while memory.embeddings is unset.
+    await services.start(timerService('memory embeddings', () => startEmbeddingSweep(stores, source, ctx.env, logger.child('memory'))));
     await services.start(settingsReactions(life, source, storage, { heartbeat, supervisor }));
 
     lock.update({ apiUrl, version: VERSION, listenHost: host, remote: !isLoopbackHost(host) });

@@ -1,0 +1,42 @@
+/**
+ * Memory embeddings in the daemon (docs/memory.md "Embeddings"): the sweep that gives accepted
+ * entries their vectors (core memory/embedding-sweep.ts), run by the API node only, woken by a
+ * decided entry (`memory.decided`, from any node) and by a change of `memory.embeddings`; and the
+ * daemon's log for what recall and the sweep have to say. Nothing runs while embeddings are off
+ * but a cheap check at each interval.
+ */
+import type { Settings } from '@tinyagi/core';
+import { EmbeddingSweep, embeddingsConfig, type StoreSet, useEmbeddingsLog } from '../core-internal.ts';
+import type { Logger } from './logger.ts';
+
+export interface EmbeddingsService {
+  stop(): Promise<void>;
+}
+
+/** Sends recall's embeddings problems (endpoint down, back) to the daemon's log; every node that runs agents. */
+export function logEmbeddings(stores: StoreSet, logger: Logger): void {
+  useEmbeddingsLog(stores.memoryVectors, logger);
+}
+
+export function startEmbeddingSweep(
+  stores: StoreSet,
+  settings: { get(): Settings; onChange(fn: (next: Settings, previous: Settings) => void): () => unknown },
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): EmbeddingsService {
+  const sweep = new EmbeddingSweep({ vectors: stores.memoryVectors, config: () => embeddingsConfig(settings.get(), env), log: logger });
+  const unsubscribeEvents = stores.events.subscribe((event) => {
+    if (event.type === 'memory.decided' || event.type === 'memory.proposed') sweep.wake();
+  });
+  const unsubscribeSettings = settings.onChange((next, previous) => {
+    if (JSON.stringify(next.memory?.embeddings) !== JSON.stringify(previous.memory?.embeddings)) sweep.wake();
+  });
+  sweep.start();
+  return {
+    async stop() {
+      unsubscribeEvents();
+      unsubscribeSettings();
+      await sweep.stop();
+    },
+  };
+}
