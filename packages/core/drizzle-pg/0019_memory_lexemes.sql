@@ -5,9 +5,11 @@ CREATE TABLE "memory_lexemes" (
 --> statement-breakpoint
 -- How many entries (of any status) hold each lexeme of their `search` vector, as SQLite's FTS5
 -- counts a word's rows: a turn's recall searches only its rarest words (memory/pg-store.ts).
--- Exact, by the triggers below, in the writer's transaction. memory_lexemes_apply changes every
--- lexeme of a statement in one upsert in lexeme order, so two writers lock shared lexemes in the
--- same order and cannot deadlock each other; a lexeme no entry holds any more is deleted.
+-- Exact, by the triggers below, in the writer's transaction. A writer first takes the schema's
+-- tinyagi.memory_lexemes lock (held to its commit): two transactions that each write entries in
+-- several statements would otherwise lock shared lexemes in opposite orders and deadlock. Entries
+-- are written rarely (proposals, decisions, edits, imports), so their writers queue on it. Every
+-- lexeme of a statement changes in one upsert (in lexeme order); one no entry holds is deleted.
 CREATE FUNCTION memory_lexemes_apply(p_lexemes text[], p_deltas integer[]) RETURNS void
 LANGUAGE sql
 SET search_path FROM CURRENT
@@ -39,6 +41,7 @@ BEGIN
     SELECT array_agg(l), array_agg(-1) INTO ls, ds FROM changed, unnest(tsvector_to_array(changed.search)) AS l;
   END IF;
   IF ls IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(hashtext('tinyagi.memory_lexemes'), hashtext(current_schema()));
     PERFORM memory_lexemes_apply(ls, ds);
   END IF;
   RETURN NULL;
@@ -66,6 +69,13 @@ $$;
 --> statement-breakpoint
 CREATE TRIGGER memory_lexemes_truncate AFTER TRUNCATE ON memory_entries
 FOR EACH STATEMENT EXECUTE FUNCTION memory_lexemes_truncate();
+--> statement-breakpoint
+-- Without the pending list, a search reads the index alone, and the planner's estimate of a GIN
+-- scan does not grow with the writes since the last vacuum (with it, recall fell back to a
+-- sequential scan of every entry until autovacuum ran): entries are written rarely, read each turn.
+ALTER INDEX memory_entries_search_idx SET (fastupdate = off);
+--> statement-breakpoint
+SELECT gin_clean_pending_list('memory_entries_search_idx');
 --> statement-breakpoint
 -- The entries already written (after the triggers: CREATE TRIGGER holds off writers until commit).
 INSERT INTO memory_lexemes (lexeme, entries)

@@ -11,6 +11,7 @@ import { exportMemoryFiles, importMemoryFiles } from '../src/memory/files.ts';
 import { addMemory, decideMemory, editMemory, proposeForget, proposeRemember, retireMemory } from '../src/memory/proposals.ts';
 import { recallForTurn } from '../src/memory/recall.ts';
 import { searchTerms } from '../src/memory/proposal-checks.ts';
+import { RECALL_MATCH_BUDGET } from '../src/memory/store.ts';
 import type { WithStores } from './store-conformance.ts';
 
 async function codeOf(fn: () => unknown): Promise<string | undefined> {
@@ -212,6 +213,32 @@ export function runMemoryConformance(name: string, withStores: WithStores): void
         expect((await memory.pinned([dev], now + 10)).map((e) => e.id)).toEqual([pin.id]);
         // No words to search: the pinned ones only.
         expect(await memory.recall([dev], [], now + 10, 5)).toEqual({ pinned: [await memory.get(pin.id)], ranked: [] });
+      }),
+    );
+
+    it(
+      "recall searches the message's rarest words while their entries fit RECALL_MATCH_BUDGET, and its counts follow edits",
+      withStores(async (stores) => {
+        const { memory } = stores;
+        const now = Date.now();
+        // "widget" in RECALL_MATCH_BUDGET + 1 entries, "zephyr" in one: with the rarest, "widget" would exceed the budget.
+        const rare = await addMemory(memory, { scope: dev, kind: 'fact', text: 'The zephyr widget ships on Tuesdays', by: 'cli' }, now);
+        await stores.transaction(async (tx) => {
+          for (let i = 0; i < RECALL_MATCH_BUDGET; i++) await addMemory(tx.stores.memory, { scope: dev, kind: 'fact', text: `Widget ${i} is in stock`, by: 'cli' }, now);
+        });
+        const ids = async (message: string) => (await memory.recall([dev], searchTerms(message), now, 5)).ranked.map((r) => r.entry.id);
+        expect(await ids('Is the zephyr widget ready?')).toEqual([rare.id]);
+        // The rarest word is always searched, however many entries hold it.
+        expect(await ids('widget')).toHaveLength(5);
+        // An edit moves the rare word: the old entry loses it, another gains it.
+        await editMemory(memory, rare.id, { text: 'The widget ships on Tuesdays' }, now);
+        expect(await ids('zephyr widget')).toHaveLength(5);
+        const [other] = await memory.search(searchTerms('widget 7'), { scopes: [dev], limit: 1 });
+        await editMemory(memory, other!.entry.id, { text: 'Widget 7 is a zephyr' }, now);
+        expect(await ids('zephyr widget')).toEqual([other!.entry.id]);
+        // A retired entry still counts (as every entry does), and is never recalled.
+        await retireMemory(memory, other!.entry.id, 'cli', now);
+        expect(await ids('zephyr widget')).toEqual([]);
       }),
     );
 

@@ -2,7 +2,8 @@
  * Memory on PostgreSQL: the SQLite store's contract (./store.ts), shared by every node of the
  * database. Search is `search @@ to_tsquery(…)`: `search` is the text's `english` tsvector, stored
  * with the row and GIN-indexed (migration 0018), so ranking a match (`ts_rank`) reads it instead of
- * parsing the text again. A turn's recall is one statement: the pinned entries, then the matches,
+ * parsing the text again. `memory_lexemes` counts each lexeme's entries (triggers of migration
+ * 0019), so recall searches only a message's rarest words, as on SQLite. A turn's recall is one statement: the pinned entries, then the matches,
  * the search gated by whether the scopes hold any accepted entry (an index probe evaluated once),
  * so an agent with no memory costs one cheap round trip and every node sees the same answer. A
  * decision locks the proposal's row (`FOR UPDATE`), so the first decision wins whichever node is asked.
@@ -21,6 +22,7 @@ import {
   type MemoryPatch,
   type MemoryRecord,
   type MemoryStoreApi,
+  RECALL_MATCH_BUDGET,
   RECALLABLE,
   type RecallCandidates,
   type ScoredMemory,
@@ -30,14 +32,19 @@ import {
 
 type ScoredRow = MemoryEntryRow & { score: number | null };
 
+/** A lexeme as a tsquery operand, quoted (the cast does not normalise it again). */
+const QUOTED_LEXEME = `'''' || replace(replace(lexeme, '\\', '\\\\'), '''', '''''') || ''''`;
+
 export class PgMemoryStore implements MemoryStoreApi {
   readonly #scope: PgScope;
   readonly #t: string;
   readonly #injections: string;
+  readonly #lexemes: string;
 
   constructor(scope: PgScope) {
     this.#scope = scope;
     this.#t = scope.table('memory_entries');
+    this.#lexemes = scope.table('memory_lexemes');
     this.#injections = scope.table('memory_injections');
   }
 
@@ -102,17 +109,28 @@ export class PgMemoryStore implements MemoryStoreApi {
   async recall(scopes: readonly MemoryScope[], terms: readonly string[], now: number, limit: number): Promise<RecallCandidates> {
     if (scopes.length === 0) return { pinned: [], ranked: [] };
     if (terms.length === 0) return { pinned: await this.pinned(scopes, now), ranked: [] };
-    const args: unknown[] = [terms.join(' | '), limit];
+    const args: unknown[] = [terms.join(' | '), limit, RECALL_MATCH_BUDGET];
     const [inScopes, unexpired] = filterClauses({ scopes, now }, (v) => `$${args.push(v)}`) as [string, string];
     // The pinned rows (score null; the partial index memory_entries_pinned_idx), then the matches. The
     // EXISTS is uncorrelated: PostgreSQL evaluates it once, and when it is false skips the search (a
     // one-time filter), so an agent whose scopes hold nothing costs an index probe, not a search.
+    // The search is for the message's rarest lexemes (rarestTerms' rule over memory_lexemes' counts:
+    // the rarest always, then while the running sum stays within the budget), so it reads at most
+    // RECALL_MATCH_BUDGET entries unless the rarest alone has more; MATERIALIZED keeps it a GIN scan (else the planner, blind to
+    // how rare they are, scans the scopes' index and tests every entry of them). The candidates are
+    // ranked against all of the message's terms.
     const rows = await this.#scope.query<ScoredRow>(
-      `(SELECT ${MEMORY_COLUMNS}, NULL::real AS score FROM ${this.#t} WHERE pinned = 1 AND ${RECALLABLE} AND ${inScopes} AND ${unexpired}
+      `WITH counted AS (
+         SELECT lexeme, row_number() OVER w AS n, sum(entries) OVER w AS running FROM ${this.#lexemes}
+         WHERE lexeme = ANY(tsvector_to_array(to_tsvector('english', $1))) WINDOW w AS (ORDER BY entries, lexeme)
+       ), matched AS MATERIALIZED (
+         SELECT ${MEMORY_COLUMNS}, search FROM ${this.#t} WHERE search @@ (SELECT string_agg(${QUOTED_LEXEME}, ' | ')::tsquery FROM counted WHERE n = 1 OR running <= $3)
+       )
+       (SELECT ${MEMORY_COLUMNS}, NULL::real AS score FROM ${this.#t} WHERE pinned = 1 AND ${RECALLABLE} AND ${inScopes} AND ${unexpired}
         ORDER BY created_at DESC, id DESC LIMIT 200)
        UNION ALL
-       (SELECT ${MEMORY_COLUMNS}, ts_rank(search, q) AS score FROM ${this.#t}, to_tsquery('english', $1) q
-        WHERE search @@ q AND ${RECALLABLE} AND ${inScopes} AND ${unexpired} AND EXISTS (SELECT 1 FROM ${this.#t} WHERE ${RECALLABLE} AND ${inScopes})
+       (SELECT ${MEMORY_COLUMNS}, ts_rank(search, q) AS score FROM matched, to_tsquery('english', $1) q
+        WHERE ${RECALLABLE} AND ${inScopes} AND ${unexpired} AND EXISTS (SELECT 1 FROM ${this.#t} WHERE ${RECALLABLE} AND ${inScopes})
         ORDER BY score DESC, created_at DESC LIMIT $2)`,
       args,
     );

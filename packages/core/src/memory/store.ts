@@ -13,10 +13,11 @@
  * - `search` is full-text (SQLite FTS5 with the porter stemmer; PostgreSQL's `english` text search),
  *   `score` higher is better; only entries of the given scopes, statuses and actions, not expired.
  * - `recall` is what a turn reads: the pinned and the best-matching accepted entries of the
- *   scopes, and nothing at all (no search) when the scopes hold no accepted entry. On SQLite its
- *   search leaves out the message's most common words when they would match more than
- *   RECALL_MATCH_BUDGET entries (rarestTerms; PostgreSQL has no cheap count of a word's entries). It asks the
- *   database every time (one statement on PostgreSQL), so it is right on every node.
+ *   scopes, and nothing at all (no search) when the scopes hold no accepted entry. Its search
+ *   leaves out the message's most common words when they would match more than
+ *   RECALL_MATCH_BUDGET entries (rarestTerms; PostgreSQL applies the same rule in SQL), and ranks
+ *   what it found. It asks the database every time (one statement on PostgreSQL), so it is right
+ *   on every node.
  * - `createIfAbsent` writes nothing when the id exists (an import's ids are derived from the file).
  */
 import type { MemoryAction, MemoryInjection, MemoryKind, MemoryRecord, MemoryScope, MemoryStatus } from '@tinyagi/client/contract';
