@@ -81,6 +81,7 @@ export {
   autoAcceptedKinds,
   decideMemory,
   editMemory,
+  embeddingsConfig,
   exportMemoryFiles,
   importMemoryFiles,
   includesScope,
@@ -91,5 +92,7 @@ export {
   readableScopes,
   readWorkspaceMemoryFiles,
   retireMemory,
+  searchMemory,
   searchTerms,
+  semanticRecallFor,
 } from '@tinyagi/core/internal';

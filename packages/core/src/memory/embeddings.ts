@@ -28,7 +28,7 @@ export interface EmbeddingsConfig {
   timeoutMs: number;
 }
 
-export function embeddingsConfig(settings: Pick<Settings, 'memory'>, env: NodeJS.ProcessEnv): EmbeddingsConfig | undefined {
+export function embeddingsConfig(settings: Pick<Settings, 'memory'>, env: Readonly<Record<string, string | undefined>>): EmbeddingsConfig | undefined {
   const s: EmbeddingsSettings | undefined = settings.memory?.embeddings;
   if (!s) return undefined;
   const apiKey = s.api_key_env === undefined ? undefined : env[s.api_key_env] || undefined;

@@ -16,6 +16,7 @@ import {
   autoAcceptedKinds,
   decideMemory,
   editMemory,
+  embeddingsConfig,
   exportMemoryFiles,
   importMemoryFiles,
   includesScope,
@@ -28,7 +29,9 @@ import {
   readWorkspaceMemoryFiles,
   requireAgent,
   retireMemory,
+  searchMemory,
   searchTerms,
+  semanticRecallFor,
 } from '../core-internal.ts';
 import { teamsOf } from '@tinyagi/teams/internal';
 import type { ServerContext } from '../context.ts';
@@ -169,7 +172,9 @@ export function memoryRoutes(ctx: ServerContext): RouteHandlers<keyof typeof mem
     recallForRun: async ({ params, query, auth }) => {
       ownRunOnly(auth, params.id, 'search memory for it');
       const run = await runScopes(ctx, params.id);
-      const found = (await store.search(searchTerms(query.q), { scopes: run.scopes, status: 'accepted', action: 'remember', now: Date.now(), limit: query.limit ?? 10 })).map((s) => s.entry);
+      // The turn's recall path: full text, and the closest in meaning when memory.embeddings is set.
+      const semantic = semanticRecallFor(ctx.stores.memoryVectors, embeddingsConfig(ctx.settings(), ctx.env));
+      const found = await searchMemory(store, query.q, { scopes: run.scopes, status: 'accepted', action: 'remember', now: Date.now(), limit: query.limit ?? 10 }, semantic);
       await store.markUsed(
         found.map((e) => e.id),
         Date.now(),
