@@ -580,6 +580,14 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect((await agentMessages.list('a'))[0]).toMatchObject({ id: ids[0], agentId: 'a', role: 'user', channel: 'api', sender: '', messageId: null, runId: 'run_1', conversationId: null });
         expect(await agentMessages.prune(Date.now() + 60_000, 2)).toBe(6);
         expect(await agentMessages.list('a')).toEqual([]);
+        // A turn's chat messages are written with it, in order.
+        const history = ['q1', 'q2', 'answer'].map((content, i) => ({ agentId: 'h', role: i < 2 ? ('user' as const) : ('assistant' as const), channel: 'api', content, runId: 'run_h' }));
+        expect((await agentSessions.recordTurn('h', 'k', { provider: 'codex', user: 'q1\nq2', assistant: 'answer' }, history)).turns).toBe(1);
+        expect((await agentMessages.list('h')).map((m) => [m.role, m.content, m.runId])).toEqual([
+          ['user', 'q1', 'run_h'],
+          ['user', 'q2', 'run_h'],
+          ['assistant', 'answer', 'run_h'],
+        ]);
       }),
     );
 

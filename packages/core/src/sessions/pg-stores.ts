@@ -55,15 +55,13 @@ export class PgAgentSessionStore extends PgTableStore<ReturnType<typeof sessionS
    * `maxMessages`. Two nodes recording turns of one session wait for each other's row lock and
    * lose neither turn; no savepoint, no read first.
    */
-  async recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): Promise<AgentSessionRecord> {
+  async recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput, history: readonly AppendAgentMessageInput[] = []): Promise<AgentSessionRecord> {
     const first = nextTurn(agentId, sessionKey, undefined, input);
-    const [row] = await this.scope.query<AgentSessionRow>(recordTurnSql(this.scope.table('agent_sessions')), [
-      ...sessionValues(first),
-      input.sessionId ?? null,
-      input.instructionsHash ?? null,
-      input.runtimeState ?? null,
-      Math.max(2, input.maxMessages ?? 40),
-    ]);
+    const values = [...sessionValues(first), input.sessionId ?? null, input.instructionsHash ?? null, input.runtimeState ?? null, Math.max(2, input.maxMessages ?? 40)];
+    const upsert = recordTurnSql(this.scope.table('agent_sessions'));
+    // The history's insert rides on the upsert (a CTE of its own statement: no statement of its own).
+    const sql = history.length === 0 ? upsert : `WITH m AS (${appendManySql(this.scope, 15)}) ${upsert}`;
+    const [row] = await this.scope.query<AgentSessionRow>(sql, history.length === 0 ? values : [...values, ...appendManyValues(history)]);
     return toSessionRecord(row!);
   }
 
@@ -94,16 +92,7 @@ export class PgAgentMessageStore extends PgTableStore<ReturnType<typeof agentMes
   async appendMany(inputs: readonly AppendAgentMessageInput[]): Promise<number[]> {
     if (inputs.length === 0) return [];
     if (inputs.length === 1) return [await this.append(inputs[0]!)];
-    const rows = inputs.map(agentMessageValues);
-    const col = (k: number) => rows.map((r) => r[k]);
-    // Inserted in input order, so the ids drawn follow it.
-    const [row] = await this.scope.query<{ ids: number[] }>(
-      `WITH ins AS (INSERT INTO ${this.scope.table('agent_messages')} (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at)
-        SELECT a, r, ch, s, m, ru, c, co, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bigint[])
-          WITH ORDINALITY AS u(a, r, ch, s, m, ru, c, co, t, n) ORDER BY n RETURNING id)
-      SELECT array_agg(id ORDER BY id) AS ids FROM ins`,
-      [col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7), col(8)],
-    );
+    const [row] = await this.scope.query<{ ids: number[] }>(`WITH ins AS (${appendManySql(this.scope, 1)}) SELECT array_agg(id ORDER BY id) AS ids FROM ins`, appendManyValues(inputs));
     return row!.ids.map(Number);
   }
 
@@ -133,6 +122,23 @@ export class PgSenderDefaultsStore extends PgTableStore<ReturnType<typeof sender
   async clear(channel: string, senderId: string): Promise<boolean> {
     return (await this.scope.query(`${this.s.clear} RETURNING 1`, [channel, senderId])).length > 0;
   }
+}
+
+/**
+ * The insert of `appendMany`, its nine values (`appendManyValues`) from `$first` on: in input
+ * order, so the ids drawn follow it.
+ */
+function appendManySql(scope: PgScope, first: number): string {
+  const p = (i: number, type: string) => `$${first + i}::${type}[]`;
+  return `INSERT INTO ${scope.table('agent_messages')} (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at)
+    SELECT a, r, ch, s, m, ru, c, co, t FROM unnest(${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => p(i, 'text')).join(', ')}, ${p(8, 'bigint')})
+      WITH ORDINALITY AS u(a, r, ch, s, m, ru, c, co, t, n) ORDER BY n RETURNING id`;
+}
+
+/** The values of `appendManySql`: one array per column. */
+function appendManyValues(inputs: readonly AppendAgentMessageInput[]): unknown[][] {
+  const rows = inputs.map(agentMessageValues);
+  return [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => rows.map((r) => r[k]));
 }
 
 /**

@@ -34,12 +34,14 @@ export class AgentSessionStore implements AgentSessionStoreApi {
   readonly #get;
   readonly #upsert;
   readonly #list;
+  readonly #insertMessage;
 
   constructor(db: TinyDatabase) {
     this.#db = db;
     this.#get = db.sqlite.prepare(SESSIONS.get);
     this.#upsert = db.sqlite.prepare(SESSIONS.upsert);
     this.#list = db.sqlite.prepare(SESSIONS.list);
+    this.#insertMessage = db.sqlite.prepare(MESSAGES.insert);
   }
 
   get(agentId: string, sessionKey: string): AgentSessionRecord | undefined {
@@ -52,10 +54,11 @@ export class AgentSessionStore implements AgentSessionStoreApi {
   }
 
   /** Appends one exchange and stores the runtime's session id. Returns the updated record. */
-  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): AgentSessionRecord {
+  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput, history: readonly AppendAgentMessageInput[] = []): AgentSessionRecord {
     return this.#db.write(() => {
       const next = nextTurn(agentId, sessionKey, this.get(agentId, sessionKey), input);
       this.#upsert.run(...sessionValues(next));
+      for (const message of history) this.#insertMessage.run(...agentMessageValues(message));
       return next;
     });
   }

@@ -95,7 +95,8 @@ export function sessionValues(r: AgentSessionRecord): unknown[] {
 export interface AgentSessionStoreApi {
   get(agentId: string, sessionKey: string): Awaitable<AgentSessionRecord | undefined>;
   list(agentId: string): Awaitable<AgentSessionRecord[]>;
-  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput): Awaitable<AgentSessionRecord>;
+  /** `history`: the agent's chat messages of the turn (`AgentMessageStoreApi.appendMany`), appended in order in the same write (one statement on PostgreSQL). */
+  recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput, history?: readonly AppendAgentMessageInput[]): Awaitable<AgentSessionRecord>;
   prune(beforeTs: number, batchSize?: number): Awaitable<number>;
   resetKeys(sessionKeys: readonly string[]): Awaitable<number>;
   reset(agentId: string, sessionKey?: string): Awaitable<number>;

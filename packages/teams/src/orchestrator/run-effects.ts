@@ -291,22 +291,10 @@ function heldAfter(
   return held;
 }
 
-/** Session transcript (resume id + history for the next turn) and the agent's chat history. */
+/** Session transcript (resume id + history for the next turn) and the agent's chat history, written with the last exchange. */
 function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: string, node: string | undefined): TxSteps<void> {
   const { run, result, messages } = outcome;
-  for (const exchange of result.exchanges) {
-    yield* io(
-      tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, {
-        provider: result.provider,
-        sessionId: result.sessionId,
-        instructionsHash: result.instructionsHash,
-        runtimeState: result.runtimeState,
-        node,
-        ...exchange,
-      }),
-    );
-  }
-  // The messages the run answered, then its answer: one write.
+  // The messages the run answered, then its answer.
   const history: AppendAgentMessageInput[] = messages.map((m) => {
     const meta = readMeta(m);
     return {
@@ -321,7 +309,12 @@ function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: strin
     };
   });
   history.push({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
-  yield* io(tx.stores.agentMessages.appendMany(history));
+  const last = result.exchanges.length - 1;
+  if (last < 0) yield* io(tx.stores.agentMessages.appendMany(history));
+  for (const [i, exchange] of result.exchanges.entries()) {
+    const turn = { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, runtimeState: result.runtimeState, node, ...exchange };
+    yield* io(tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, turn, i === last ? history : []));
+  }
 }
 
 function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {
