@@ -386,6 +386,35 @@ export function runQueueConformance(name: string, open: () => StoreHandle | Prom
     );
 
     it(
+      'completeMany: the first item with effects throwing fails alone; the others complete once, their callbacks run once, its own never',
+      withStore(async (store) => {
+        const ids: string[] = [];
+        // Ids that need quoting wherever they are written into a statement.
+        for (const agent of ['a', 'b', 'c', 'd']) ids.push((await store.enqueue({ ...msg(agent, agent), id: `${agent} "q"\\ ,'{x}` })).id);
+        await store.claim({ ...claimOpts, policy: () => 'sequential' });
+        const ran: string[] = [];
+        const committed: string[] = [];
+        const effect =
+          (name: string, fails = false) =>
+          (tx: { onCommit(cb: () => void): void }) => {
+            ran.push(name);
+            tx.onCommit(() => committed.push(name));
+            if (fails) throw new Error(`effect of ${name} failed`);
+          };
+        const results = await store.completeMany([
+          { owner: 'w1', ids: [ids[0]!] },
+          { owner: 'w1', ids: [ids[1]!], effects: effect('b', true) },
+          { owner: 'w1', ids: [ids[2]!], effects: effect('c') },
+          { owner: 'w1', ids: [ids[3]!], effects: effect('d') },
+        ]);
+        expect(results.map((r) => r?.message)).toEqual([undefined, 'effect of b failed', undefined, undefined]);
+        expect(ran.filter((n) => n !== 'b')).toEqual(['c', 'd']);
+        expect(committed).toEqual(['c', 'd']);
+        expect((await Promise.all(ids.map((id) => store.get(id)))).map((m) => m!.status)).toEqual(['completed', 'processing', 'completed', 'completed']);
+      }),
+    );
+
+    it(
       'cancel: pending at once; processing asks the worker and ends cancelled, never retried',
       withStore(async (store) => {
         const a = await store.enqueue(msg('a', 'a0'));

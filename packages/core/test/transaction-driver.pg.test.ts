@@ -106,6 +106,43 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
     expect(calls).toEqual(['body end', 'on:outer', 'after:outer', 'after:second']);
   });
 
+  it('savepoints released with the next one: a later sibling rolls back only itself, an enclosing one undoes its finished inner ones', async () => {
+    const inserts = (id: string) =>
+      function* (inner: StoreTransaction) {
+        yield* insert(inner, id);
+      };
+    const fails = (id: string) =>
+      function* (inner: StoreTransaction) {
+        yield* insert(inner, id);
+        throw new Error(`undo ${id}`);
+      };
+    const caught: string[] = [];
+    const attempt = function* (tx: StoreTransaction, body: (inner: StoreTransaction) => Generator<unknown, void, unknown>) {
+      try {
+        yield* io(tx.transaction(body));
+      } catch (err) {
+        caught.push((err as Error).message);
+      }
+    };
+    await stores.transaction(function* (tx) {
+      yield* io(tx.transaction(inserts('a')));
+      // Written after a finished savepoint, before the next: kept when that one rolls back.
+      yield* insert(tx, 'b');
+      yield* attempt(tx, fails('c'));
+      yield* io(tx.transaction(inserts('d')));
+      yield* attempt(tx, function* (outer) {
+        yield* io(outer.transaction(inserts('e')));
+        yield* insert(outer, 'f');
+        yield* io(outer.transaction(inserts('g')));
+        throw new Error('undo e f g');
+      });
+      yield* insert(tx, 'h');
+      yield* attempt(tx, fails('i'));
+    });
+    expect(caught).toEqual(['undo c', 'undo e f g', 'undo i']);
+    expect(await committed()).toEqual(['a', 'b', 'd', 'h']);
+  });
+
   it('runs a body inside a transaction opened with transaction() (runBody), and a plain value passes through io without a round trip', async () => {
     const out = await stores.transaction(async (tx) => {
       const first = await runBody(function* (t) {

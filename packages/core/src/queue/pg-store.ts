@@ -27,9 +27,12 @@
  *   wait for its first attempt (they hold none), writes inside a transaction never do; a write
  *   made while it is not active wakes this process's listeners after its commit itself, and a
  *   LISTEN restored after a loss wakes them once.
- * - Completions: one transaction for a group (`completeMany`): the rows are locked and checked
- *   first; items without effects are completed by one statement, items with effects each in a
- *   savepoint with their effects, so a lost lease or a throwing effect fails only its item.
+ * - Completions: one transaction for a group (`completeMany`): one statement locks and checks
+ *   every row and completes the items without effects (with none, that is the whole group). Over
+ *   the pool the first item with effects is completed by that statement too and its effects run
+ *   without a savepoint (if they throw, the transaction runs again without it); every other item
+ *   with effects has a savepoint, opened in the same message as its completion. So a lost lease
+ *   or a throwing effect fails only its item.
  * - Scopes: a store runs over a `PgScope`, the pool or an open transaction (`tx.stores.queue`
  *   of `openPgStores`): an enqueue, cancel or completion there is part of that transaction, and
  *   its NOTIFY is delivered only if it commits. What is process-wide lives in `PgQueueHub`, one
@@ -40,7 +43,7 @@
  * - Events: given `eventsOf`, `message.enqueued`, `queue.retry` and `queue.dead` are appended to
  *   the event log of the same scope, in the same transaction, as the SQLite store does.
  */
-import type { Pool, QueryResultRow } from 'pg';
+import { escapeLiteral, type Pool, type QueryResultRow } from 'pg';
 import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { MISSED_HEARTBEATS } from '../nodes/registry.ts';
@@ -48,7 +51,7 @@ import type { EventLogApi } from '../events/store.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
-import { PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
+import { atomically, PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
 import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
 import { runWork } from '../storage/transaction.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
@@ -141,14 +144,15 @@ const KNOWN_AGENTS_MAX = 256;
 /**
  * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
  * holds, in one statement: the rows are locked first (their newest versions are checked), items
- * with a lost lease are returned and left alone.
+ * with a lost lease are returned and left alone. `$5`: the items to complete (null: all); the
+ * others are locked and checked only.
  */
 const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS w(id, owner, item)),
   l AS (SELECT id, status, lease_owner FROM ${t} WHERE id = ANY($1::text[]) FOR UPDATE),
   bad AS (SELECT DISTINCT ON (w.item) w.item, w.id FROM w LEFT JOIN l ON l.id = w.id WHERE l.id IS NULL OR l.status <> 'processing' OR l.lease_owner IS DISTINCT FROM w.owner ORDER BY w.item, w.id),
   u AS (
     UPDATE ${t} m SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4
-    FROM w WHERE m.id = w.id AND m.status = 'processing' AND m.lease_owner = w.owner AND w.item NOT IN (SELECT item FROM bad)
+    FROM w WHERE m.id = w.id AND m.status = 'processing' AND m.lease_owner = w.owner AND w.item NOT IN (SELECT item FROM bad) AND ($5::int[] IS NULL OR w.item = ANY($5::int[]))
     RETURNING 1
   )
   SELECT item, id FROM bad
@@ -310,9 +314,11 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     if (inputs.length === 0) return [];
     await this.#ready();
     const eventsOf = this.#eventsOf;
-    // Without an event log the insert and its notification are one statement.
+    // Without an event log the insert and its notification are one statement. With one, the
+    // events are written at the commit (`PgScope.collect`): inside a caller's transaction the
+    // insert is the one statement, which needs no savepoint (a failure fails the transaction).
     if (!eventsOf) return this.#insert(this.#scope, inputs);
-    return this.#scope.transaction(async (c) => {
+    return atomically(this.#scope, async (c) => {
       const results = await this.#insert(c, inputs);
       const events = eventsOf(c);
       for (const [k, r] of results.entries()) if (r.created) await events.append(enqueuedEvent(inputs[k]!, r.id));
@@ -437,12 +443,14 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {
     this.hub.changes++;
     const now = Date.now();
-    const rows = await this.#scope.query<{ id: string; cancel_requested: boolean }>(
-      `UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING id, cancel_requested`,
+    // One statement for every batch of a worker (its sweep): only the ids lost (no row renewed)
+    // or asked to cancel come back.
+    const rows = await this.#scope.query<{ id: string; cancel_requested: boolean | null }>(
+      `WITH r AS (UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING id, cancel_requested)
+      SELECT u.id, r.cancel_requested FROM unnest($3::text[]) AS u(id) LEFT JOIN r ON r.id = u.id WHERE r.id IS NULL OR r.cancel_requested`,
       [now + leaseMs, now, ids, owner],
     );
-    const held = new Map(rows.map((r) => [r.id, r.cancel_requested]));
-    return { lost: ids.filter((id) => !held.has(id)), cancelRequested: ids.filter((id) => held.get(id) === true) };
+    return { lost: rows.filter((r) => r.cancel_requested === null).map((r) => r.id), cancelRequested: rows.filter((r) => r.cancel_requested === true).map((r) => r.id) };
   }
 
   async release(owner: string, ids: readonly string[]): Promise<void> {
@@ -468,59 +476,86 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   async completeMany(items: readonly CompletionInput<S>[]): Promise<Array<Error | undefined>> {
     if (items.length === 0) return [];
     const now = Date.now();
-    const wake = () => this.hub.wakeLocal();
     if (items.every((item) => !item.effects)) {
       // No effects: one statement, one round trip, one commit for the whole group.
-      const ids: string[] = [];
-      const owners: string[] = [];
-      const nums: number[] = [];
-      for (const [k, item] of items.entries()) {
-        for (const id of item.ids) {
-          ids.push(id);
-          owners.push(item.owner);
-          nums.push(k);
-        }
-      }
-      const bad = new Map((await this.#scope.query<{ item: number; id: string }>(this.hub.completeSql, [ids, owners, nums, now])).map((r) => [r.item, r.id]));
-      if (bad.size < items.length) this.#scope.afterCommit(wake);
-      return items.map((item, k) => {
-        const lost = bad.get(k);
-        return lost === undefined ? undefined : lostLease(lost, item.owner);
-      });
-    }
-    return this.#scope.transaction(async (c) => {
-      const allIds = items.flatMap((i) => i.ids);
-      // Lock every row first (the newest version: a lease lost meanwhile is seen).
-      const held = new Map(
-        (await c.query<{ id: string; lease_owner: string | null; status: string }>(`SELECT id, lease_owner, status FROM ${this.#t} WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE`, [allIds])).map(
-          (r) => [r.id, r],
-        ),
-      );
-      const out: Array<Error | undefined> = items.map((item) => {
-        const lost = item.ids.find((id) => {
-          const r = held.get(id);
-          return r?.status !== 'processing' || r.lease_owner !== item.owner;
-        });
-        return lost === undefined ? undefined : lostLease(lost, item.owner);
-      });
-      const completeSql = `UPDATE ${this.#t} SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $1, updated_at = $1 WHERE id = ANY($2::text[])`;
-      const plain = items.filter((item, k) => out[k] === undefined && !item.effects).flatMap((item) => item.ids);
-      if (plain.length > 0) await c.query(completeSql, [now, plain]);
-      // Each item with effects in its own savepoint: a throwing effect undoes only its item
-      // (its writes and its after-commit callbacks).
-      for (const [k, item] of items.entries()) {
-        if (out[k] !== undefined || !item.effects) continue;
-        try {
-          await c.transaction(async (inner) => {
-            await inner.query(completeSql, [now, item.ids]);
-            await runWork(item.effects!, new PgStoreTransaction(inner as PgTxScope, this.#storesOf));
-          });
-        } catch (err) {
-          out[k] = err instanceof Error ? err : new Error(String(err));
-        }
-      }
-      if (out.some((e) => e === undefined)) c.afterCommit(wake);
+      const out = await this.#lockAndComplete(this.#scope, items, now, null);
+      if (out.some((e) => e === undefined)) this.#scope.afterCommit(() => this.hub.wakeLocal());
       return out;
+    }
+    // Over the pool this method is the whole transaction: the first item with effects runs
+    // without a savepoint, and if its effects throw the transaction is rolled back and run again
+    // without it (nothing else's effects ran before it; the plain completions are run again).
+    const failed = new Map<number, Error>();
+    for (;;) {
+      try {
+        return await this.#scope.transaction((c) => this.#completeWithEffects(c, items, now, failed, !this.#scope.inTransaction));
+      } catch (err) {
+        if (!(err instanceof ItemFailed)) throw err;
+        failed.set(err.item, err.error);
+      }
+    }
+  }
+
+  /**
+   * One transaction of `completeMany` with effects: the rows locked and checked, the items without
+   * effects completed by one statement, each item with effects in a savepoint of its own (a throwing
+   * effect undoes only its item: its writes and after-commit callbacks), except the first when
+   * `bare`, whose failure throws `ItemFailed` for the caller to run the transaction again.
+   */
+  async #completeWithEffects(c: PgScope, items: readonly CompletionInput<S>[], now: number, failed: ReadonlyMap<number, Error>, bare: boolean): Promise<Array<Error | undefined>> {
+    const live = items.map((_, k) => !failed.has(k));
+    const first = bare ? items.findIndex((item, k) => live[k] && item.effects) : -1;
+    // One statement locks and checks every row (the newest version: a lease lost meanwhile is
+    // seen) and completes the items without effects and the first item, whose effects run bare.
+    const checked = await this.#lockAndComplete(
+      c,
+      items,
+      now,
+      items.flatMap((item, k) => (live[k] && (!item.effects || k === first) ? [k] : [])),
+    );
+    const out = checked.map((lost, k) => lost ?? failed.get(k));
+    const tx = (scope: PgScope) => new PgStoreTransaction(scope as PgTxScope, this.#storesOf);
+    if (first >= 0 && out[first] === undefined) {
+      try {
+        await runWork(items[first]!.effects!, tx(c));
+      } catch (err) {
+        throw new ItemFailed(first, err);
+      }
+    }
+    for (const [k, item] of items.entries()) {
+      if (out[k] !== undefined || !item.effects || k === first) continue;
+      // The item's completion is sent with its SAVEPOINT (one message; the ids as a literal).
+      const ids = escapeLiteral(`{${item.ids.map((id) => `"${id.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+      const opening = `UPDATE ${this.#t} SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = ${now}, updated_at = ${now} WHERE id = ANY(${ids}::text[])`;
+      try {
+        await c.transaction((inner) => Promise.resolve(runWork(item.effects!, tx(inner))), opening);
+      } catch (err) {
+        out[k] = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (out.some((e) => e === undefined)) c.afterCommit(() => this.hub.wakeLocal());
+    return out;
+  }
+
+  /**
+   * COMPLETE_SQL over `items`: every row locked and checked, the items `complete` (null: all)
+   * completed unless a lease was lost. Returns, per item, its lost-lease error or undefined.
+   */
+  async #lockAndComplete(c: PgScope, items: readonly CompletionInput<S>[], now: number, complete: number[] | null): Promise<Array<TinyError | undefined>> {
+    const ids: string[] = [];
+    const owners: string[] = [];
+    const nums: number[] = [];
+    for (const [k, item] of items.entries()) {
+      for (const id of item.ids) {
+        ids.push(id);
+        owners.push(item.owner);
+        nums.push(k);
+      }
+    }
+    const bad = new Map((await c.query<{ item: number; id: string }>(this.hub.completeSql, [ids, owners, nums, now, complete])).map((r) => [r.item, r.id]));
+    return items.map((item, k) => {
+      const lost = bad.get(k);
+      return lost === undefined ? undefined : lostLease(lost, item.owner);
     });
   }
 
@@ -735,6 +770,17 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   /** Stops the hub's listening (the pool stays the caller's). */
   close(): Promise<void> {
     return this.hub.close();
+  }
+}
+
+/** The effects of `completeMany`'s item run without a savepoint threw: its transaction is run again without it. */
+class ItemFailed extends Error {
+  readonly item: number;
+  readonly error: Error;
+  constructor(item: number, error: unknown) {
+    super('a completion item failed');
+    this.item = item;
+    this.error = error instanceof Error ? error : new Error(String(error));
   }
 }
 

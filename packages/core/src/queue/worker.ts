@@ -8,12 +8,13 @@
  * - At most `concurrency` batches run at once; the store guarantees one batch per agent. A
  *   function is read at every claim, so a live settings change applies without a restart
  *   (lowering it lets running batches finish; it never aborts one).
- * - While a handler runs, its leases are renewed every leaseMs/3. A requested cancel (from any
- *   process) aborts the handler's signal; the messages then end `cancelled`.
+ * - The leases of every running batch are renewed together, one store call (one statement on
+ *   PostgreSQL) at every sweep, and every leaseMs/3 when that is sooner. A requested cancel (from
+ *   any process), seen there, aborts the handler's signal; the messages then end `cancelled`.
  * - Handler outcome: resolve -> complete (with the returned effects in the same transaction);
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
  * - Group commit: completions that arrive in the same event-loop turn are committed together in
- *   one durable transaction (a savepoint each, so one bad completion does not undo the others).
+ *   one durable transaction (one bad completion does not undo the others: `completeMany`).
  *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one.
  */
 import { hostname } from 'node:os';
@@ -81,6 +82,10 @@ export class QueueWorker {
   #pumping = false;
   #repump = false;
   #sweepTimer: NodeJS.Timeout | undefined;
+  /** Renews every leaseMs/3 (the sweep renews too), until the last batch settled. */
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** The renewal on its way (another waits for it rather than run beside it). */
+  #renewing: Promise<void> | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   /** True while a claim is on its way (committed in the store perhaps, its batches not running here yet). */
@@ -123,6 +128,8 @@ export class QueueWorker {
     this.#unsubscribe = this.#opts.store.onWake(() => this.wake());
     this.#sweepTimer = setInterval(() => void this.#sweep(), this.#opts.sweepMs);
     this.#sweepTimer.unref();
+    this.#renewTimer = setInterval(() => void this.#renewAll(), Math.max(50, Math.floor(this.#opts.leaseMs / 3)));
+    this.#renewTimer.unref();
     void this.#sweep();
   }
 
@@ -190,16 +197,18 @@ export class QueueWorker {
     this.#unsubscribe?.();
     clearInterval(this.#sweepTimer);
     clearTimeout(this.#wakeTimer);
+    const renewTimer = this.#renewTimer;
     const pending = [...this.#inFlight.values()];
     const settled = Promise.all(pending.map((f) => f.done));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([settled.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs)))]);
     clearTimeout(timer);
-    if (!timedOut) return;
-    for (const flight of this.#inFlight.values()) {
-      flight.controller.abort(new Error('shutdown'));
+    if (timedOut) {
+      for (const flight of this.#inFlight.values()) flight.controller.abort(new Error('shutdown'));
+      await settled;
     }
-    await settled;
+    // Running batches kept their leases until they settled.
+    clearInterval(renewTimer);
   }
 
   async #sweep(): Promise<void> {
@@ -208,7 +217,7 @@ export class QueueWorker {
       // This worker holds these leases and is alive: a stall of its own event loop longer than a
       // lease must not lose them, so they are renewed (kept, if nobody took them over) before the
       // recovery, which then ends only leases whose holders stopped renewing.
-      await Promise.all([...this.#inFlight.values()].map((flight) => this.#renew(flight)));
+      await this.#renewAll();
       await this.#opts.store.recoverExpiredLeases();
     } catch (err) {
       this.#opts.onError?.(err);
@@ -326,17 +335,38 @@ export class QueueWorker {
     });
   }
 
-  /** Renews a running batch's leases; a cancel requested or a lease another worker took over aborts its handler. */
-  async #renew(flight: InFlight): Promise<void> {
+  /**
+   * Renews the leases of every running batch in one store call; a cancel requested or a lease
+   * another worker took over aborts its handler. Never throws (errors go to `onError`).
+   */
+  #renewAll(): Promise<void> {
+    if (!this.#renewing && this.#inFlight.size > 0) {
+      this.#renewing = this.#renewFlights([...this.#inFlight.entries()]).finally(() => {
+        this.#renewing = undefined;
+      });
+    }
+    return this.#renewing ?? Promise.resolve();
+  }
+
+  async #renewFlights(flights: Array<[string, InFlight]>): Promise<void> {
     try {
       const renewal = await this.#opts.store.renewLeases(
         this.owner,
-        flight.batch.messages.map((m) => m.id),
+        flights.flatMap(([, f]) => f.batch.messages.map((m) => m.id)),
         this.#opts.leaseMs,
       );
-      if (renewal.cancelRequested.length > 0 || renewal.lost.length > 0) {
-        flight.cancelled = flight.cancelled || renewal.cancelRequested.length > 0;
-        flight.controller.abort(new Error(renewal.lost.length > 0 ? 'lease lost' : 'cancelled'));
+      if (renewal.cancelRequested.length === 0 && renewal.lost.length === 0) return;
+      const lost = new Set(renewal.lost);
+      const cancelRequested = new Set(renewal.cancelRequested);
+      for (const [key, flight] of flights) {
+        // A batch settled meanwhile is not aborted (its messages were completed, not lost).
+        if (this.#inFlight.get(key) !== flight) continue;
+        const ids = flight.batch.messages.map((m) => m.id);
+        const isLost = ids.some((id) => lost.has(id));
+        const isCancelled = ids.some((id) => cancelRequested.has(id));
+        if (!isLost && !isCancelled) continue;
+        flight.cancelled = flight.cancelled || isCancelled;
+        flight.controller.abort(new Error(isLost ? 'lease lost' : 'cancelled'));
       }
     } catch (err) {
       this.#opts.onError?.(err);
@@ -346,19 +376,14 @@ export class QueueWorker {
   async #execute(flight: InFlight): Promise<void> {
     const { store } = this.#opts;
     const ids = flight.batch.messages.map((m) => m.id);
-    const renewEvery = Math.max(50, Math.floor(this.#opts.leaseMs / 3));
-    const renewTimer = setInterval(() => void this.#renew(flight), renewEvery);
-    renewTimer.unref();
     try {
       const result = await this.#opts.handler(flight.batch, { owner: this.owner, signal: flight.controller.signal });
-      clearInterval(renewTimer);
       if (flight.controller.signal.aborted) {
         await this.#settleAborted(flight, ids);
         return;
       }
       await this.#completions.add({ owner: this.owner, ids, ...(result?.effects ? { effects: result.effects } : {}) });
     } catch (err) {
-      clearInterval(renewTimer);
       try {
         if (flight.controller.signal.aborted) await this.#settleAborted(flight, ids);
         else await store.fail(this.owner, ids, classifyFailure(err));

@@ -41,8 +41,12 @@ export interface PgScope {
   /** True inside a transaction (statements share its client and commit together). */
   readonly inTransaction: boolean;
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
-  /** Several statements as one unit: BEGIN … COMMIT over the pool, a savepoint inside a transaction. */
-  transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T>;
+  /**
+   * Several statements as one unit: BEGIN … COMMIT over the pool, a savepoint inside a transaction.
+   * `opening`: a statement without parameters (values written into its text) run first, in the
+   * same message as the BEGIN or SAVEPOINT (one round trip for both).
+   */
+  transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T>;
   afterCommit(cb: () => void): void;
   /**
    * Adds `items` to the transaction's list for `write`, which writes the whole list with one call
@@ -88,8 +92,8 @@ export class PgPoolScope implements PgScope {
     return runNamed(this.pool, text, values, true);
   }
 
-  transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
-    return this.begin(fn);
+  transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T> {
+    return this.begin(fn, opening === undefined ? {} : { opening });
   }
 
   /**
@@ -97,12 +101,13 @@ export class PgPoolScope implements PgScope {
    * before-commit hooks run first, the after-commit callbacks once the client is back in the
    * pool; any failure rolls back. `durable: false` commits without waiting for the WAL flush.
    */
-  async begin<T>(fn: (scope: PgTxScope) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
+  async begin<T>(fn: (scope: PgTxScope) => Promise<T>, options: { durable?: boolean; opening?: string } = {}): Promise<T> {
     const client = await this.pool.connect();
     const tx = new PgTxScope(client, this.schema);
     try {
-      // One round trip either way (the simple protocol takes both statements in one message).
-      await client.query(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+      // One round trip either way (the simple protocol takes several statements in one message).
+      const begin = options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
+      await client.query(options.opening === undefined ? begin : `${begin}; ${options.opening}`);
       const out = await fn(tx);
       await tx.writeCollected();
       await client.query('COMMIT');
@@ -176,6 +181,8 @@ export class PgTxScope implements PgScope {
   /** On the outermost scope: the collected lists, by writer, in the order of their first item. */
   readonly #collected = new Map<CommitWriter<never>, unknown[]>();
   #open = false;
+  /** A savepoint of this scope's (`sp<depth>`) ended and was not released yet (see `transaction`). */
+  #ended = false;
 
   constructor(client: PoolClient, schema: string, depth = 0, root?: PgTxScope) {
     this.client = client;
@@ -193,25 +200,45 @@ export class PgTxScope implements PgScope {
     return runNamed(this.client, text, values, false);
   }
 
-  /** A savepoint: if `fn` throws, its statements and callbacks are undone and the error propagates. */
-  async transaction<T>(fn: (scope: PgScope) => Promise<T>): Promise<T> {
+  /**
+   * A savepoint: if `fn` throws, its statements and callbacks are undone and the error propagates.
+   * A savepoint that ended is released lazily, in the same message as this scope's next
+   * `SAVEPOINT` (or by the COMMIT, or by a release or rollback of an enclosing savepoint): one
+   * round trip per savepoint where SAVEPOINT and RELEASE took two. Statements run meanwhile on
+   * this scope belong to that finished savepoint's subtransaction, which changes nothing: it is
+   * never rolled back to (a later rollback goes to the newest savepoint of the name).
+   */
+  async transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T> {
     if (this.#open) throw new TinyError('INVALID_STATE', 'A savepoint of this transaction is already open: run savepoints one at a time.');
     // Savepoints nest strictly, so one name per depth suffices (a sibling's was released).
     const name = `sp${this.#depth}`;
     const inner = new PgTxScope(this.client, this.schema, this.#depth + 1, this.#root);
     this.#open = true;
-    await this.client.query(`SAVEPOINT ${name}`);
-    // How long each collected list was: a rollback to the savepoint cuts them back.
-    const marks = new Map([...this.#root.#collected].map(([write, items]) => [write, items.length]));
     try {
-      const out = await fn(inner);
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
-      this.#callbacks.push(...inner.#callbacks);
-      return out;
-    } catch (err) {
-      for (const [write, items] of this.#root.#collected) items.length = marks.get(write) ?? 0;
-      await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-      throw err;
+      // One simple-protocol message either way.
+      const savepoint = this.#ended ? `RELEASE SAVEPOINT ${name}; SAVEPOINT ${name}` : `SAVEPOINT ${name}`;
+      try {
+        await this.client.query(opening === undefined ? savepoint : `${savepoint}; ${opening}`);
+      } catch (err) {
+        // An aborted transaction ran none of it (25P02); otherwise only the opening can have failed, inside the savepoint.
+        if (opening === undefined || (err as { code?: unknown }).code === '25P02') throw err;
+        this.#ended = true;
+        await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+        throw err;
+      }
+      this.#ended = true;
+      // How long each collected list was: a rollback to the savepoint cuts them back.
+      const marks = new Map([...this.#root.#collected].map(([write, items]) => [write, items.length]));
+      try {
+        const out = await fn(inner);
+        this.#callbacks.push(...inner.#callbacks);
+        return out;
+      } catch (err) {
+        for (const [write, items] of this.#root.#collected) items.length = marks.get(write) ?? 0;
+        // The savepoint stays after a rollback to it: released with the next one, like a finished one.
+        await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+        throw err;
+      }
     } finally {
       this.#open = false;
     }
