@@ -163,7 +163,6 @@ export {
   embed,
   EmbeddingSweep,
   embeddingsConfig,
-  EmbeddingsError,
   exportMemoryFiles,
   importMemoryFiles,
   includesScope,
@@ -180,10 +179,6 @@ export {
   searchTerms,
   semanticRecallFor,
   useEmbeddingsLog,
-  vectorModel,
-  type EmbeddingsConfig,
-  type EmbeddingsLog,
-  type MemoryVectorStoreApi,
 } from './memory/index.ts';
 // The git engine's needs (packages/git-tasks/src/core.ts): the process groups its checks run in, the
 // sandbox's answers a binding is checked against, and a task worktree's admin files and identity.
