@@ -116,20 +116,22 @@ export class PgMemoryStore implements MemoryStoreApi {
     // one-time filter), so an agent whose scopes hold nothing costs an index probe, not a search.
     // The search is for the message's rarest lexemes (rarestTerms' rule over memory_lexemes' counts:
     // the rarest always, then while the running sum stays within the budget), so it reads at most
-    // RECALL_MATCH_BUDGET entries unless the rarest alone has more; MATERIALIZED keeps it a GIN scan (else the planner, blind to
-    // how rare they are, scans the scopes' index and tests every entry of them). The candidates are
-    // ranked against all of the message's terms.
+    // RECALL_MATCH_BUDGET entries unless the rarest alone has more. OFFSET 0 keeps the scopes'
+    // conditions out of that subquery, so it is a GIN scan (with them the planner, blind to how rare
+    // the words are, scanned the scopes' index and tested every entry of them). The candidates are
+    // ranked against all of the message's terms (the query parsed once, an InitPlan).
     const rows = await this.#scope.query<ScoredRow>(
       `WITH counted AS (
          SELECT lexeme, row_number() OVER w AS n, sum(entries) OVER w AS running FROM ${this.#lexemes}
          WHERE lexeme = ANY(tsvector_to_array(to_tsvector('english', $1))) WINDOW w AS (ORDER BY entries, lexeme)
-       ), matched AS MATERIALIZED (
-         SELECT ${MEMORY_COLUMNS}, search FROM ${this.#t} WHERE search @@ (SELECT string_agg(${QUOTED_LEXEME}, ' | ')::tsquery FROM counted WHERE n = 1 OR running <= $3)
        )
        (SELECT ${MEMORY_COLUMNS}, NULL::real AS score FROM ${this.#t} WHERE pinned = 1 AND ${RECALLABLE} AND ${inScopes} AND ${unexpired}
         ORDER BY created_at DESC, id DESC LIMIT 200)
        UNION ALL
-       (SELECT ${MEMORY_COLUMNS}, ts_rank(search, q) AS score FROM matched, to_tsquery('english', $1) q
+       (SELECT ${MEMORY_COLUMNS}, ts_rank(search, (SELECT to_tsquery('english', $1))) AS score FROM (
+          SELECT ${MEMORY_COLUMNS}, search FROM ${this.#t}
+          WHERE search @@ (SELECT string_agg(${QUOTED_LEXEME}, ' | ')::tsquery FROM counted WHERE n = 1 OR running <= $3) OFFSET 0
+        ) matched
         WHERE ${RECALLABLE} AND ${inScopes} AND ${unexpired} AND EXISTS (SELECT 1 FROM ${this.#t} WHERE ${RECALLABLE} AND ${inScopes})
         ORDER BY score DESC, created_at DESC LIMIT $2)`,
       args,
