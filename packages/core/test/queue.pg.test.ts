@@ -93,6 +93,27 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it('renewLeases writes only leases with less than two thirds of the lease left, and reports lost and cancel-requested ids of the others too', async () => {
+    const schema = testSchema('r');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    try {
+      for (const agentId of ['a', 'b', 'c']) await store.enqueue({ kind: 'user', agentId, conversationId: agentId, channel: 'api', content: agentId });
+      const now = Date.now();
+      const [a, b] = (await store.claim({ owner: 'w1', leaseMs: 60_000, maxAgents: 2, now })).map((batch) => batch.messages[0]!);
+      const [c] = (await store.claim({ owner: 'w1', leaseMs: 1_000, maxAgents: 1, now })).map((batch) => batch.messages[0]!);
+      await store.cancel(b!.id);
+      const renewal = await store.renewLeases('w1', [a!.id, b!.id, c!.id, 'gone'], 60_000);
+      expect(renewal).toEqual({ lost: ['gone'], cancelRequested: [b!.id] });
+      // a and b had a full lease left: their rows are as the claim wrote them; c's was renewed.
+      expect((await store.get(a!.id))!.leaseExpiresAt).toBe(now + 60_000);
+      expect((await store.get(c!.id))!.leaseExpiresAt).toBeGreaterThanOrEqual(now + 60_000);
+    } finally {
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('a worker picks up an enqueue of another process at once through LISTEN/NOTIFY (sweep of one hour)', async () => {
     const schema = testSchema('w');
     await migratePg(pool, schema);

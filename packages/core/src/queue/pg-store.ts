@@ -443,12 +443,15 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {
     this.hub.changes++;
     const now = Date.now();
-    // One statement for every batch of a worker (its sweep): only the ids lost (no row renewed)
-    // or asked to cancel come back.
+    // One statement for every batch of a worker (its sweep, every second by default): only the
+    // ids lost or asked to cancel come back, and only leases with less than two thirds of
+    // `leaseMs` left are written (a row rewritten every sweep cost a row version and its index
+    // entries per running batch per second).
     const rows = await this.#scope.query<{ id: string; cancel_requested: boolean | null }>(
-      `WITH r AS (UPDATE ${this.#t} SET lease_expires_at = $1, updated_at = $2 WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4 RETURNING id, cancel_requested)
-      SELECT u.id, r.cancel_requested FROM unnest($3::text[]) AS u(id) LEFT JOIN r ON r.id = u.id WHERE r.id IS NULL OR r.cancel_requested`,
-      [now + leaseMs, now, ids, owner],
+      `WITH h AS (SELECT id, cancel_requested, lease_expires_at FROM ${this.#t} WHERE id = ANY($3::text[]) AND status = 'processing' AND lease_owner = $4),
+      r AS (UPDATE ${this.#t} m SET lease_expires_at = $1, updated_at = $2 FROM h WHERE m.id = h.id AND h.lease_expires_at < $5 AND m.status = 'processing' AND m.lease_owner = $4 RETURNING 1)
+      SELECT u.id, h.cancel_requested FROM unnest($3::text[]) AS u(id) LEFT JOIN h ON h.id = u.id WHERE h.id IS NULL OR h.cancel_requested`,
+      [now + leaseMs, now, ids, owner, now + Math.ceil((leaseMs * 2) / 3)],
     );
     return { lost: rows.filter((r) => r.cancel_requested === null).map((r) => r.id), cancelRequested: rows.filter((r) => r.cancel_requested === true).map((r) => r.id) };
   }

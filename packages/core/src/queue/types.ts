@@ -202,7 +202,10 @@ export interface QueueStore<S = unknown> {
   enqueue(input: EnqueueInput): Awaitable<EnqueueResult>;
   enqueueMany(inputs: readonly EnqueueInput[]): Awaitable<EnqueueResult[]>;
   claim(options: ClaimOptions): Awaitable<ClaimedBatch[]>;
-  /** Extends the leases the owner still holds; reports lost leases and requested cancels. */
+  /**
+   * Extends the leases the owner still holds to `leaseMs` from now (a store may leave one with
+   * more than two thirds of that left as it is); reports lost leases and requested cancels.
+   */
   renewLeases(owner: string, ids: readonly string[], leaseMs: number): Awaitable<LeaseRenewal>;
   /**
    * Gives claimed messages back (clean shutdown): pending again, the attempt not counted, its
