@@ -534,6 +534,30 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      'updateConversationAtCommit: written when the transaction commits, with its events; not by a savepoint rolled back; at once outside a transaction',
+      withStores(async (stores) => {
+        const { runs } = stores;
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        await stores.transaction(async (tx) => {
+          await tx.stores.runs.getConversation(c.id, { forUpdate: true });
+          await tx.stores.runs.updateConversationAtCommit(c.id, { status: 'completed', finished: true });
+          await tx.stores.runs.updateConversationAtCommit(c.id, { stopReason: 'done' });
+          await tx
+            .transaction(async (inner) => {
+              await inner.stores.runs.updateConversationAtCommit(c.id, { status: 'failed' });
+              throw new Error('rolled back');
+            })
+            .catch(() => {});
+          await tx.stores.events.append({ type: 'system.notice', conversationId: c.id, data: { note: 'with the update' } });
+        });
+        expect(await runs.mustGetConversation(c.id)).toMatchObject({ status: 'completed', finished: true, stopReason: 'done' });
+        expect((await stores.events.readSince(0)).filter((e) => e.conversationId === c.id).map((e) => e.type)).toEqual(['system.notice']);
+        await runs.updateConversationAtCommit(c.id, { status: 'active', finished: false });
+        expect(await runs.mustGetConversation(c.id)).toMatchObject({ status: 'active', finished: false });
+      }),
+    );
+
+    it(
       "loadAtCommit reads a run's steering as its transaction ends, after the transaction's writes",
       withStores(async (stores) => {
         const { runs, steering } = stores;

@@ -15,7 +15,7 @@ import { TinyError } from '../errors.ts';
 import type { BackoffPolicy } from '../queue/types.ts';
 import { GroupCommit, toError } from '../storage/group-commit.ts';
 import { type Awaitable, runWork, type TransactionOptions, type TxWork } from '../storage/transaction.ts';
-import { pgEventHub, pgEventLog } from '../events/pg-log.ts';
+import { pgEventHub, pgEventLog, type PgEventLog } from '../events/pg-log.ts';
 import { pgOutboxStore } from '../outbox/pg-store.ts';
 import { pgPairingStore } from '../pairing/pg-store.ts';
 import { PgQuotaStore } from '../quotas/pg-store.ts';
@@ -32,6 +32,7 @@ import { PgRunStore } from '../runs/pg-store.ts';
 import { PgAgentMessageStore, PgAgentSessionStore, PgSenderDefaultsStore } from '../sessions/pg-stores.ts';
 import { type PgShared, sharedState } from '../storage/pg/helpers.ts';
 import { migratePg, pgIdent } from '../storage/pg/migrate.ts';
+import type { LastStatement } from '../storage/pg/last-statement.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 import { PgStoreTransaction } from '../storage/pg/transaction.ts';
 import type { PruneCounts, StoreSet, StoreTransaction, TransactionalStores, TxBody } from './store-set.ts';
@@ -67,8 +68,8 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   events: pgEventLog,
   queue: (scope, shared) => new PgQueueStore<TransactionalStores>(queueHub(shared), { scope, eventsOf: (s) => shared.storesOf(s).events, storesOf: (s) => shared.storesOf(s) }),
   outbox: (scope, shared) => pgOutboxStore(scope, shared, shared.options),
-  runs: (scope) => new PgRunStore(scope),
-  steering: (scope) => new PgRunSteeringStore(scope),
+  runs: (scope, shared) => new PgRunStore(scope, () => lastStatementOf(scope, shared)),
+  steering: (scope, shared) => new PgRunSteeringStore(scope, () => lastStatementOf(scope, shared)),
   queries: (scope) => new PgConversationQueries(scope),
   chatroom: pgChatroomStore,
   agentSessions: (scope) => new PgAgentSessionStore(scope),
@@ -82,6 +83,11 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   schedules: pgScheduleStore,
   tasks: pgTaskStore,
 };
+
+/** The last statement of a scope's transaction: its event log's (storage/pg/last-statement.ts). */
+function lastStatementOf(scope: PgScope, shared: PgStoresShared): LastStatement {
+  return shared.storesOf(scope).events as PgEventLog;
+}
 
 /** The queue's process-wide part (pool, LISTEN connection, wake-up listeners): one per PgStores. */
 function queueHub(shared: PgStoresShared): PgQueueHub {

@@ -31,6 +31,7 @@ import type { Pool } from 'pg';
 import type { EventLogApi } from './store.ts';
 import { deleteInBatches, schemaLockSql, sharedState, whereSet, type PgShared } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
+import { isRiderItem, withRiders, type Rider, type RiderItem } from '../storage/pg/last-statement.ts';
 import { PgPoolScope, type PgScope } from '../storage/pg/scope.ts';
 import type { EventRow } from '../storage/rows.ts';
 import { type EventFilter, type EventListener, eventOf, maskedInput, rowToEvent, Subscribers } from './store.ts';
@@ -51,21 +52,40 @@ export function eventsChannel(schema: string): string {
  * them with their ids, in input order. The only way events are written: anything else inserting
  * into `events` must take the same lock (`schemaLockSql('events', …)`) or resume breaks.
  */
-export async function insertEvents(scope: PgScope, unmasked: readonly EventInput[]): Promise<TinyEvent[]> {
+export async function insertEvents(scope: PgScope, unmasked: readonly EventInput[], riders: readonly RiderItem[] = []): Promise<TinyEvent[]> {
   const inputs = unmasked.map(maskedInput);
   const ts = Date.now();
+  const statement = withRiders(inputs.length > 0 ? eventsPart(scope, inputs, ts) : { ctes: [], columns: [], values: [] }, riders);
+  let row: Record<string, unknown> | undefined;
+  try {
+    [row] = await scope.query(statement.text, statement.values);
+  } catch (err) {
+    statement.failed(err);
+    throw err;
+  }
+  statement.done(row!);
+  if (inputs.length === 0) return [];
+  // Ids are drawn in the statement's row order (ORDER BY e.n), so the sorted ids follow the inputs.
+  const ids = (row!.event_ids as Array<number | string>).map(Number);
+  return inputs.map((input, i) => eventOf(input, ids[i]!, ts));
+}
+
+/** The events' part of the statement that writes them (riders may join it: storage/pg/last-statement.ts). */
+function eventsPart(scope: PgScope, inputs: readonly EventInput[], ts: number): { ctes: string[]; columns: string[]; values: unknown[] } {
   const col = <T>(f: (i: EventInput) => T) => inputs.map(f);
-  const [row] = await scope.query<{ ids: number[] }>(
-    `WITH lock AS MATERIALIZED (SELECT ${schemaLockSql('events', '$1')}),
-    ins AS (
+  return {
+    ctes: [
+      `events_lock AS MATERIALIZED (SELECT ${schemaLockSql('events', '$1')})`,
+      `events_ins AS (
       INSERT INTO ${scope.table('events')} (ts, type, conversation_id, run_id, parent_run_id, depth, agent_id, data)
       SELECT $2::bigint, e.type, e.conversation_id, e.run_id, e.parent_run_id, e.depth, e.agent_id, e.data
-      FROM lock, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])
+      FROM events_lock, unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[])
         WITH ORDINALITY AS e(type, conversation_id, run_id, parent_run_id, depth, agent_id, data, n)
       ORDER BY e.n
-      RETURNING id)
-    SELECT array_agg(id ORDER BY id) AS ids, pg_notify($10, max(id)::text) FROM ins`,
-    [
+      RETURNING id)`,
+    ],
+    columns: ['(SELECT array_agg(id ORDER BY id) FROM events_ins) AS event_ids', '(SELECT pg_notify($10, max(id)::text) FROM events_ins) AS events_notified'],
+    values: [
       scope.schema,
       ts,
       col((i) => i.type),
@@ -77,10 +97,7 @@ export async function insertEvents(scope: PgScope, unmasked: readonly EventInput
       col((i) => JSON.stringify(i.data)),
       eventsChannel(scope.schema),
     ],
-  );
-  // Ids are drawn in the statement's row order (ORDER BY e.n), so the sorted ids follow the inputs.
-  const ids = row!.ids.map(Number);
-  return inputs.map((input, i) => eventOf(input, ids[i]!, ts));
+  };
 }
 
 /** What one process shares for a schema's events: subscribers, the publishing cursor, LISTEN, the emit buffer. */
@@ -119,9 +136,19 @@ export class PgEventHub {
     });
   }
 
-  /** Writes the events a transaction appended, on its client just before its COMMIT (`PgScope.collect`); they are published once it committed. */
-  readonly writeAtCommit = async (root: PgScope, inputs: EventInput[]): Promise<void> => {
-    const events = await insertEvents(root, inputs);
+  /**
+   * Writes the events a transaction appended, with the parts that ride on that statement
+   * (`PgEventLog.ride`), on its client just before its COMMIT (`PgScope.collect`); the events are
+   * published once it committed.
+   */
+  readonly writeAtCommit = async (root: PgScope, items: Array<EventInput | RiderItem>): Promise<void> => {
+    const inputs: EventInput[] = [];
+    const riders: RiderItem[] = [];
+    for (const item of items) {
+      if (isRiderItem(item)) riders.push(item);
+      else inputs.push(item);
+    }
+    const events = await insertEvents(root, inputs, riders);
     root.afterCommit(() => this.committed(events));
   };
 
@@ -332,6 +359,17 @@ export class PgEventLog implements EventLogApi {
     scope.collect(this.#hub.writeAtCommit, inputs);
     const ts = Date.now();
     return inputs.map((input) => eventOf(input, 0, ts));
+  }
+
+  /**
+   * `item` for `rider` in this transaction's last statement, the one that writes its events just
+   * before its COMMIT (storage/pg/last-statement.ts says what a part may do); over the pool, a
+   * statement of its own now.
+   */
+  async ride<T>(rider: Rider<T>, item: T): Promise<void> {
+    const scope = this.#scope;
+    if (scope.inTransaction) scope.collect(this.#hub.writeAtCommit, [{ rider, item } as RiderItem]);
+    else await insertEvents(scope, [], [{ rider, item } as RiderItem]);
   }
 
   emit(input: EventInput): void {

@@ -3,7 +3,8 @@
  * `RunSteeringStore` (runs/store.ts, runs/sqlite-store.ts) over a `PgScope`.
  */
 import type { RunSteeringStoreApi } from './store.ts';
-import { positionalAll, type CommitWriter, type PgScope } from '../storage/pg/scope.ts';
+import type { LastStatement, Rider } from '../storage/pg/last-statement.ts';
+import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import { steeringStatements, steeringValues, toSteeringStates, type RunSteeringState, type SteeringRow } from './store.ts';
 
 /** A `loadAtCommit` waiting for the transaction's read. */
@@ -13,21 +14,26 @@ interface SteeringRead {
   reject: (err: unknown) => void;
 }
 
-/** The reads of one schema's `loadAtCommit`s (one writer per schema: a transaction's reads share one statement). */
-const readersBySchema = new Map<string, CommitWriter<SteeringRead>>();
+/** The `loadAtCommit`s of one schema: a transaction's reads are one part of its last statement. */
+const readersBySchema = new Map<string, Rider<SteeringRead>>();
 
-function readerOf(scope: PgScope): CommitWriter<SteeringRead> {
+function readerOf(scope: PgScope): Rider<SteeringRead> {
   let reader = readersBySchema.get(scope.schema);
   if (!reader) {
-    const sql = `SELECT * FROM ${scope.table('run_steering')} WHERE run_id = ANY($1::text[])`;
-    reader = async (root, reads) => {
-      try {
-        const states = toSteeringStates(await root.query<SteeringRow>(sql, [[...new Set(reads.map((r) => r.runId))]]));
+    const table = scope.table('run_steering');
+    reader = {
+      part: (reads, first) => ({
+        ctes: [`steering_read AS (SELECT * FROM ${table} WHERE run_id = ANY($${first}::text[]))`],
+        columns: ['(SELECT json_agg(s) FROM steering_read s) AS steering_rows'],
+        values: [[...new Set(reads.map((r) => r.runId))]],
+      }),
+      done: (reads, row) => {
+        const states = toSteeringStates((row.steering_rows ?? []) as SteeringRow[]);
         for (const read of reads) read.resolve(states.get(read.runId));
-      } catch (err) {
+      },
+      failed: (reads, err) => {
         for (const read of reads) read.reject(err);
-        throw err;
-      }
+      },
     };
     readersBySchema.set(scope.schema, reader);
   }
@@ -37,9 +43,12 @@ function readerOf(scope: PgScope): CommitWriter<SteeringRead> {
 export class PgRunSteeringStore implements RunSteeringStoreApi {
   readonly #scope: PgScope;
   readonly #s: ReturnType<typeof steeringStatements>;
+  readonly #last: (() => LastStatement) | undefined;
 
-  constructor(scope: PgScope) {
+  /** `last`: the last statement of the scope's transaction (its event log); without it, `loadAtCommit` reads at once. */
+  constructor(scope: PgScope, last?: () => LastStatement) {
     this.#scope = scope;
+    this.#last = last;
     this.#s = positionalAll(steeringStatements(scope.table('run_steering'), scope.table('runs'), ' FOR SHARE'));
   }
 
@@ -56,8 +65,10 @@ export class PgRunSteeringStore implements RunSteeringStoreApi {
   }
 
   loadAtCommit(runId: string): Promise<RunSteeringState | undefined> {
+    const last = this.#last;
+    if (!last) return this.load(runId);
     const read = new Promise<RunSteeringState | undefined>((resolve, reject) => {
-      void Promise.resolve(this.#scope.collect(readerOf(this.#scope), [{ runId, resolve, reject }])).catch(reject);
+      last().ride(readerOf(this.#scope), { runId, resolve, reject }).catch(reject);
     });
     // A rejection nobody awaits (the transaction failed, so its caller's body did) is not reported as unhandled.
     read.catch(() => {});

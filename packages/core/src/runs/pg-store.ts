@@ -7,6 +7,7 @@
 import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend, StartRunPatch } from './store.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
+import { numberedFrom, type LastStatement, type Rider } from '../storage/pg/last-statement.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import {
   bumpValues,
@@ -117,13 +118,43 @@ function statementsOf(scope: PgScope) {
   return out;
 }
 
+/** The `updateConversationAtCommit`s of one schema: one CTE per conversation in the transaction's last statement. */
+const updatersBySchema = new Map<string, Rider<{ id: string; patch: ConversationPatch }>>();
+
+function conversationUpdaterOf(scope: PgScope): Rider<{ id: string; patch: ConversationPatch }> {
+  let updater = updatersBySchema.get(scope.schema);
+  if (!updater) {
+    const conversations = scope.table('conversations');
+    updater = {
+      part: (updates, first) => {
+        // One update per row (two CTEs updating one row would apply only one): a conversation's patches merged in order.
+        const byId = new Map<string, ConversationPatch>();
+        for (const { id, patch } of updates) byId.set(id, { ...byId.get(id), ...patch });
+        const ctes: string[] = [];
+        const values: unknown[] = [];
+        for (const [id, patch] of byId) {
+          const { sets, params } = conversationPatchSets(patch);
+          ctes.push(`conversation_update_${ctes.length} AS (${numberedFrom(`UPDATE ${conversations} SET ${sets} WHERE id = ?`, first + values.length)})`);
+          values.push(...params, id);
+        }
+        return { ctes, columns: [], values };
+      },
+    };
+    updatersBySchema.set(scope.schema, updater);
+  }
+  return updater;
+}
+
 export class PgRunStore implements RunStoreApi {
   readonly #scope: PgScope;
   readonly #sql: ReturnType<typeof statementsOf>;
+  readonly #last: (() => LastStatement) | undefined;
 
-  constructor(scope: PgScope) {
+  /** `last`: the last statement of the scope's transaction (its event log); without it, updates "at commit" are made at once. */
+  constructor(scope: PgScope, last?: () => LastStatement) {
     this.#scope = scope;
     this.#sql = statementsOf(scope);
+    this.#last = last;
   }
 
   async createConversation(input: CreateConversationInput): Promise<ConversationRecord> {
@@ -162,6 +193,11 @@ export class PgRunStore implements RunStoreApi {
   async updateConversation(id: string, patch: ConversationPatch): Promise<void> {
     const { sets, params } = conversationPatchSets(patch);
     await this.#scope.query(this.#sql.s.updateConversation(sets), [...params, id]);
+  }
+
+  async updateConversationAtCommit(id: string, patch: ConversationPatch): Promise<void> {
+    if (!this.#last) return this.updateConversation(id, patch);
+    await this.#last().ride(conversationUpdaterOf(this.#scope), { id, patch });
   }
 
   async createRun(input: CreateRunInput): Promise<RunRecord> {

@@ -115,6 +115,11 @@ export class RunStore implements RunStoreApi {
     this.#db.write(() => this.#db.prepare(S.updateConversation(sets)).run(...params, id));
   }
 
+  /** SQLite's writes are serialised: at once. */
+  updateConversationAtCommit(id: string, patch: ConversationPatch): void {
+    this.updateConversation(id, patch);
+  }
+
   createRun(input: CreateRunInput): RunRecord {
     const values = runInsertValues(input);
     this.#db.write(() => this.#db.prepare(S.insertRun).run(...values));

@@ -446,6 +446,13 @@ export interface RunStoreApi {
   /** Adds to the counters in place (no read-modify-write race between nodes). */
   bumpConversation(id: string, delta: ConversationDelta): Awaitable<void>;
   updateConversation(id: string, patch: ConversationPatch): Awaitable<void>;
+  /**
+   * `updateConversation` as the transaction's last write: on PostgreSQL a part of the statement
+   * that writes its events just before its COMMIT (storage/pg/last-statement.ts), elsewhere at
+   * once. Only for a conversation whose row the transaction has locked (`finishRun`,
+   * `getConversation` with `forUpdate`) and that nothing later in it reads.
+   */
+  updateConversationAtCommit(id: string, patch: ConversationPatch): Awaitable<void>;
   createRun(input: CreateRunInput): Awaitable<RunRecord>;
   /** The run as the start left it; undefined when it was not open (ended meanwhile: nothing changed). */
   startRun(id: string, patch?: StartRunPatch): Awaitable<RunRecord | undefined>;

@@ -33,7 +33,9 @@ export function* completeIfDone(tx: StoreTransaction, conversationId: string, kn
     if (text !== '') yield* io(outbox.enqueue(toHuman(conversation, { key: aggregateKey(conversationId), text, kind: 'aggregate' })));
   }
   const { status, reason } = settledStatus(conversation, all);
-  yield* io(runs.updateConversation(conversationId, { status, stopReason: reason, finished: true }));
+  const patch = { status, stopReason: reason, finished: true };
+  // Known: the batch's commit, whose finish locked the row and which reads it no more: the update rides on its last statement.
+  yield* io(known ? runs.updateConversationAtCommit(conversationId, patch) : runs.updateConversation(conversationId, patch));
   yield* io(
     events.append({
       type: 'conversation.completed',
