@@ -3,9 +3,9 @@
  * One memory record on the memory page (docs/memory.md). A proposal: what the agent proposes and
  * why, where it came from, and the decision — accept, edit then accept, reject; one that replaces
  * an entry (a contradiction) shows that entry and offers to replace it or keep both; one that
- * forgets an entry offers to retire it or keep it. An entry: its text, kind, scope, provenance
- * and decision, pin/unpin and retire. A decision someone else made first (409) says so, and the
- * page reloads.
+ * forgets an entry offers to retire it or keep it. An entry: its text (under an imported file's
+ * summary, muted), kind, scope, provenance and decision, pin/unpin and retire. A decision someone
+ * else made first (409) says so, and the page reloads.
  */
 import Link from 'next/link';
 import { useId, useRef, useState } from 'react';
@@ -123,6 +123,11 @@ export function EntryCard({
         <span className="ml-auto font-mono text-xs text-slate-600 dark:text-slate-300">{entry.id}</span>
       </div>
       {entry.name && <h3 className="mt-1 font-medium">{entry.name}</h3>}
+      {entry.summary && entry.summary !== entry.text && (
+        <p className="mt-1 break-words text-slate-600 dark:text-slate-300" data-testid="memory-summary">
+          {entry.summary}
+        </p>
+      )}
       <p className="mt-1 whitespace-pre-wrap break-words text-base" data-testid="memory-text">
         {entry.text}
       </p>

@@ -220,3 +220,14 @@ test('an agent’s chat opened while its run works shows the person’s message 
   expect(asked).toBeGreaterThanOrEqual(0);
   expect(asked).toBeLessThan(answered);
 });
+
+test('an entry imported from a memory/*.md file shows the file’s summary, muted, above its text', async () => {
+  const content = '---\nname: Carol\nsummary: Carol prefers answers in French\n---\n\nCarol, our customer at ACME, prefers answers in French.\n';
+  await daemon.kit.api.importMemory({ body: { agentId: 'coder', files: [{ path: 'carol.md', content }] } });
+  await page.goto(`${daemon.url}/memory?scope=agent&id=coder`);
+  const carol = entries().filter({ hasText: 'Carol, our customer at ACME' });
+  await expect(carol.getByRole('heading')).toHaveText('Carol');
+  await expect(carol.getByTestId('memory-summary')).toHaveText('Carol prefers answers in French');
+  await expect(carol.getByTestId('memory-text')).toHaveText('Carol, our customer at ACME, prefers answers in French.');
+  await look(page, 'memory-imported');
+});
