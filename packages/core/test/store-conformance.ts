@@ -534,6 +534,43 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      'createConversationWithRunAtCommit returns the records a read finds once the transaction committed',
+      withStores(async (stores) => {
+        const made = await stores.transaction(async (tx) => {
+          const both = [
+            await tx.stores.runs.createConversationWithRunAtCommit(
+              { id: 'conv_at_commit_1', rootAgentId: 'a', channel: 'api', sender: 'ann', senderId: 'u1', threadKey: 't', title: 'hi', replyMode: 'aggregate', addressed: 'team', teamId: 'dev' },
+              {
+                id: 'run_at_commit_1',
+                conversationId: 'conv_at_commit_1',
+                agentId: 'a',
+                teamId: 'dev',
+                cause: 'user',
+                channel: 'api',
+                messageIds: ['msg_1'],
+                input: 'hi',
+                provider: 'codex',
+                maxDepth: 3,
+              },
+            ),
+            await tx.stores.runs.createConversationWithRunAtCommit(
+              { id: 'conv_at_commit_2', rootAgentId: 'b', channel: 'api' },
+              { id: 'run_at_commit_2', conversationId: 'conv_at_commit_2', agentId: 'b', cause: 'user', status: 'running' },
+            ),
+          ];
+          await tx.stores.events.append({ type: 'system.notice', data: { note: 'with the inserts' } });
+          return both;
+        });
+        for (const { conversation, run } of made) {
+          expect(await stores.runs.mustGetConversation(conversation.id)).toEqual(conversation);
+          expect(await stores.runs.mustGetRun(run.id)).toEqual(run);
+        }
+        const alone = await stores.runs.createConversationWithRunAtCommit({ rootAgentId: 'c', channel: 'api' }, { conversationId: 'conv_at_commit_3', agentId: 'c', cause: 'user' });
+        expect(await stores.runs.mustGetRun(alone.run.id)).toEqual(alone.run);
+      }),
+    );
+
+    it(
       'updateConversationAtCommit: written when the transaction commits, with its events; not by a savepoint rolled back; at once outside a transaction',
       withStores(async (stores) => {
         const { runs } = stores;

@@ -13,7 +13,11 @@ import {
   bumpValues,
   clampEdges,
   conversationFilter,
+  CONVERSATION_INSERT_COLUMNS,
   conversationInsertValues,
+  insertedConversation,
+  insertedRun,
+  RUN_INSERT_COLUMNS,
   conversationNotFound,
   conversationPatchSets,
   finishRunValues,
@@ -145,6 +149,37 @@ function conversationUpdaterOf(scope: PgScope): Rider<{ id: string; patch: Conve
   return updater;
 }
 
+/** The `createConversationWithRunAtCommit`s of one schema: one insert of each table in the transaction's last statement. */
+const creatorsBySchema = new Map<string, Rider<{ conversation: unknown[]; run: unknown[] }>>();
+
+function creatorOf(scope: PgScope): Rider<{ conversation: unknown[]; run: unknown[] }> {
+  let creator = creatorsBySchema.get(scope.schema);
+  if (!creator) {
+    const [conversations, runs] = [scope.table('conversations'), scope.table('runs')];
+    creator = {
+      part: (items, first) => {
+        const values: unknown[] = [];
+        const rows = (pick: (item: { conversation: unknown[]; run: unknown[] }) => unknown[]) =>
+          items
+            .map(
+              (item) =>
+                `(${pick(item)
+                  .map((v) => `$${first + values.push(v) - 1}`)
+                  .join(', ')})`,
+            )
+            .join(', ');
+        const ctes = [
+          `conversation_insert AS (INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES ${rows((i) => i.conversation)})`,
+          `run_insert AS (INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES ${rows((i) => i.run)})`,
+        ];
+        return { ctes, columns: [], values };
+      },
+    };
+    creatorsBySchema.set(scope.schema, creator);
+  }
+  return creator;
+}
+
 export class PgRunStore implements RunStoreApi {
   readonly #scope: PgScope;
   readonly #sql: ReturnType<typeof statementsOf>;
@@ -165,6 +200,13 @@ export class PgRunStore implements RunStoreApi {
   async createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): Promise<{ conversation: ConversationRecord; run: RunRecord }> {
     const [row] = await this.#scope.query<{ conversation: ConversationRow; run: RunRow }>(this.#sql.insertConversationWithRun, [...conversationInsertValues(conversation), ...runInsertValues(run)]);
     return { conversation: toConversation(row!.conversation), run: toRun(row!.run) };
+  }
+
+  async createConversationWithRunAtCommit(conversation: CreateConversationInput, run: CreateRunInput): Promise<{ conversation: ConversationRecord; run: RunRecord }> {
+    if (!this.#last) return this.createConversationWithRun(conversation, run);
+    const item = { conversation: conversationInsertValues(conversation), run: runInsertValues(run) };
+    await this.#last().ride(creatorOf(this.#scope), item);
+    return { conversation: insertedConversation(item.conversation), run: insertedRun(item.run) };
   }
 
   async getConversation(id: string, options: { forUpdate?: boolean } = {}): Promise<ConversationRecord | undefined> {

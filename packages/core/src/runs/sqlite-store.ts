@@ -84,6 +84,11 @@ export class RunStore implements RunStoreApi {
     return this.#db.write(() => ({ conversation: this.createConversation(conversation), run: this.createRun(run) }));
   }
 
+  /** SQLite's writes are serialised: at once. */
+  createConversationWithRunAtCommit(conversation: CreateConversationInput, run: CreateRunInput): { conversation: ConversationRecord; run: RunRecord } {
+    return this.createConversationWithRun(conversation, run);
+  }
+
   /** `forUpdate` needs nothing here: SQLite's write transactions are already serialised (see the interface). */
   getConversation(id: string, _options?: { forUpdate?: boolean }): ConversationRecord | undefined {
     const row = this.#db.prepare(S.getConversation).get(id) as ConversationRow | undefined;

@@ -327,6 +327,107 @@ export function runInsertValues(input: CreateRunInput): unknown[] {
   ];
 }
 
+/** The conversation an insert of `conversationInsertValues` makes (the table's defaults for the other columns). */
+export function insertedConversation(values: readonly unknown[]): ConversationRecord {
+  const [id, teamId, rootAgentId, channel, sender, senderId, threadKey, title, replyMode, addressed, meta, createdAt, updatedAt] = values as [
+    string,
+    string | null,
+    string,
+    string,
+    string,
+    string,
+    string | null,
+    string,
+    string,
+    string,
+    string,
+    number,
+    number,
+  ];
+  return toConversation({
+    id,
+    team_id: teamId,
+    root_agent_id: rootAgentId,
+    channel,
+    sender,
+    sender_id: senderId,
+    thread_key: threadKey,
+    title,
+    status: 'active',
+    reply_mode: replyMode,
+    hops: 0,
+    message_count: 0,
+    spawn_count: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: 0,
+    limit_scale: 1,
+    soft_warned: 0,
+    stop_reason: null,
+    finished: 0,
+    awaiting_decision: 0,
+    held: '[]',
+    addressed,
+    meta,
+    created_at: createdAt,
+    updated_at: updatedAt,
+    completed_at: null,
+  });
+}
+
+/** The run an insert of `runInsertValues` makes (the table's defaults for the other columns). */
+export function insertedRun(values: readonly unknown[]): RunRecord {
+  const [id, conversationId, parentRunId, depth, maxDepth, agentId, teamId, channel, provider, cause, status, messageIds, input, error, createdAt, startedAt, endedAt] = values as [
+    string,
+    string,
+    string | null,
+    number,
+    number,
+    string,
+    string | null,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | null,
+    string | null,
+    number,
+    number | null,
+    number | null,
+  ];
+  return toRun({
+    id,
+    conversation_id: conversationId,
+    parent_run_id: parentRunId,
+    depth,
+    max_depth: maxDepth,
+    agent_id: agentId,
+    team_id: teamId,
+    channel,
+    provider,
+    cause,
+    status,
+    message_ids: messageIds,
+    input,
+    output: null,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: 0,
+    metered_calls: 0,
+    metered_input_tokens: 0,
+    metered_output_tokens: 0,
+    metered_cache_read_tokens: 0,
+    metered_cache_write_tokens: 0,
+    metered_cost_usd: 0,
+    error,
+    node: null,
+    created_at: createdAt,
+    started_at: startedAt,
+    ended_at: endedAt,
+  });
+}
+
 /** WHERE (and the LIMIT's value, last) of `listConversations`; `runs` names the runs table (the agent filter looks there). */
 export function conversationFilter(query: ConversationListQuery, runs: string): { where: string; params: unknown[] } {
   const where: string[] = ['1 = 1'];
@@ -453,6 +554,13 @@ export interface RunStoreApi {
    * `getConversation` with `forUpdate`) and that nothing later in it reads.
    */
   updateConversationAtCommit(id: string, patch: ConversationPatch): Awaitable<void>;
+  /**
+   * `createConversationWithRun` as part of the transaction's last statement (PostgreSQL: the one
+   * that writes its events, just before its COMMIT; elsewhere at once): returns the records the
+   * insert makes. For new rows nothing in the transaction reads before it commits (a record
+   * observer included).
+   */
+  createConversationWithRunAtCommit(conversation: CreateConversationInput, run: CreateRunInput): Awaitable<{ conversation: ConversationRecord; run: RunRecord }>;
   createRun(input: CreateRunInput): Awaitable<RunRecord>;
   /** The run as the start left it; undefined when it was not open (ended meanwhile: nothing changed). */
   startRun(id: string, patch?: StartRunPatch): Awaitable<RunRecord | undefined>;

@@ -160,9 +160,9 @@ export function* submitMessage(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, 
       addressed,
     };
   }
-  // The conversation and its root run in one write.
+  // The conversation and its root run in one write, with the transaction's last statement (new rows: nothing here reads them).
   const { run } = yield* io(
-    runs.createConversationWithRun(
+    runs.createConversationWithRunAtCommit(
       {
         id: conversationId,
         teamId,
