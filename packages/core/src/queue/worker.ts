@@ -9,8 +9,8 @@
  *   function is read at every claim, so a live settings change applies without a restart
  *   (lowering it lets running batches finish; it never aborts one).
  * - The leases of every running batch are renewed together, one store call (one statement on
- *   PostgreSQL) at every sweep, and every leaseMs/3 when that is sooner. A requested cancel (from
- *   any process), seen there, aborts the handler's signal; the messages then end `cancelled`.
+ *   PostgreSQL) at every sweep and every leaseMs/3. A requested cancel (from any process), seen
+ *   there, aborts the handler's signal; the messages then end `cancelled`.
  * - Handler outcome: resolve -> complete (with the returned effects in the same transaction);
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
  * - Group commit: completions that arrive in the same event-loop turn are committed together in
