@@ -28,5 +28,5 @@ export { estimateTokens, fuse, MEMORY_BLOCK_TAG, memoryBlock, recallForTurn, sea
 export { embed, embeddingsConfig, EmbeddingsError, vectorModel, type EmbeddingsConfig, type EmbeddingsFailure } from './embeddings.ts';
 export { EmbeddingSweep, type EmbeddingSweepOptions, type SweepPass } from './embedding-sweep.ts';
 export { semanticRecallFor, SemanticRecall, useEmbeddingsLog, type EmbeddingsLog, type SemanticHit } from './semantic.ts';
-export { cosine, type EntryToEmbed, type EntryVersion, type MemoryVectorStoreApi, type StoredVector } from './vectors.ts';
+export type { EntryToEmbed, EntryVersion, MemoryVectorStoreApi, StoredVector } from './vectors.ts';
 export { autoAcceptedKinds, includesScope, projectOfConversation, projectOfSender, readableScopes } from './scopes.ts';

@@ -57,10 +57,7 @@ export class PgMemoryVectorStore implements MemoryVectorStoreApi {
     const args: unknown[] = [];
     const where = filterClauses({ scopes, now }, (v) => `$${args.push(v)}`);
     args.push(limit);
-    const rows = await this.#scope.query<{ id: string; updated_at: number }>(
-      `SELECT id, updated_at FROM ${this.#entries} WHERE ${RECALLABLE} AND ${where.join(' AND ')} ORDER BY updated_at DESC LIMIT $${args.length}`,
-      args,
-    );
+    const rows = await this.#scope.query<{ id: string; updated_at: number }>(`SELECT id, updated_at FROM ${this.#entries} WHERE ${RECALLABLE} AND ${where.join(' AND ')} LIMIT $${args.length}`, args);
     return rows.map((r) => ({ id: r.id, updatedAt: r.updated_at }));
   }
 

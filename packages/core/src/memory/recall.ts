@@ -85,8 +85,16 @@ export async function recallForTurn(store: MemoryStoreApi, request: RecallReques
   if (request.budgetTokens <= 0 || request.scopes.length === 0) return { entries: [], block: '', tokens: 0 };
   const now = request.now ?? Date.now();
   const terms = searchTerms(request.message);
-  const { pinned, ranked: fullText } = await store.recall(request.scopes, terms, now, CANDIDATES);
-  const ranked = semantic ? await fuse(fullText, await semantic.match(request.scopes, request.message, now, CANDIDATES), semantic) : fullText;
+  if (!semantic) {
+    const { pinned, ranked } = await store.recall(request.scopes, terms, now, CANDIDATES);
+    return withinBudget(pinned, ranked, request, now);
+  }
+  // The search and the embeddings request overlap (on PostgreSQL, two round trips at once).
+  const [{ pinned, ranked }, hits] = await Promise.all([store.recall(request.scopes, terms, now, CANDIDATES), semantic.match(request.scopes, request.message, now, CANDIDATES)]);
+  return withinBudget(pinned, await fuse(ranked, hits, semantic), request, now);
+}
+
+function withinBudget(pinned: readonly MemoryRecord[], ranked: readonly ScoredMemory[], request: RecallRequest, now: number): Recall {
   const entries = selectWithinBudget(pinned, ranked, request.budgetTokens, request.weighting ?? 'recency', now);
   const block = memoryBlock(entries);
   return { entries, block, tokens: estimateTokens(block) };

@@ -3,9 +3,10 @@
  * and compared, by cosine similarity, with the vectors of the recallable entries of the scopes.
  *
  * Per process, one SemanticRecall per store set and configuration (semanticRecallFor): its cache
- * holds vectors by entry id for its model, each with the entry's `updatedAt` it belongs to (an
- * edit changes `updatedAt`, so a stale vector is never used). The ids in scope come from the
- * database every turn, so every node recalls the same entries; only vectors a cache lacks are read.
+ * (./vector-arena.ts) holds unit vectors (a cosine is then a dot product) by entry id for its
+ * model, each with the entry's `updatedAt` it belongs to (an edit changes `updatedAt`, so a stale
+ * vector is never used). The ids in scope come from the database every turn, so every node
+ * recalls the same entries; only vectors the cache lacks are read.
  *
  * When the endpoint fails or times out, `match` answers undefined (the turn recalls by full text
  * alone) and the log says so once, and once more when the endpoint answers again.
@@ -14,7 +15,8 @@ import type { MemoryScope } from '@tinyagi/client/contract';
 import { errorMessage } from '../errors.ts';
 import { embed, type EmbeddingsConfig, sameEmbeddings, vectorModel } from './embeddings.ts';
 import type { MemoryRecord } from './store.ts';
-import { cosine, type EntryVersion, type MemoryVectorStoreApi, SEMANTIC_SCOPE_LIMIT } from './vectors.ts';
+import { VectorArena } from './vector-arena.ts';
+import { type EntryVersion, type MemoryVectorStoreApi, SEMANTIC_SCOPE_LIMIT, unit } from './vectors.ts';
 
 export interface SemanticHit {
   id: string;
@@ -35,7 +37,7 @@ export class SemanticRecall {
   readonly model: string;
   readonly #vectors: MemoryVectorStoreApi;
   readonly #log: () => EmbeddingsLog;
-  readonly #cache = new Map<string, { updatedAt: number; vector: Float32Array }>();
+  readonly #cache = new VectorArena(CACHE_LIMIT);
   #failing = false;
 
   constructor(config: EmbeddingsConfig, vectors: MemoryVectorStoreApi, log: () => EmbeddingsLog) {
@@ -51,23 +53,24 @@ export class SemanticRecall {
     const entries = await this.#vectors.inScope(scopes, now, SEMANTIC_SCOPE_LIMIT);
     // No request when there is nothing to compare with: an agent without memory costs no call.
     if (entries.length === 0) return [];
+    // The vectors the cache lacks are read first: on SQLite the read blocks the event loop, which
+    // would count against the request's deadline (a process's first turn reads them all).
+    await this.#fill(entries);
     let query: Float32Array;
     try {
-      [query] = (await embed(this.config, [message])) as [Float32Array];
+      query = unit((await embed(this.config, [message]))[0]!);
     } catch (err) {
       this.#failed(err);
       return undefined;
     }
     this.#answered();
-    await this.#fill(entries);
-    const hits: SemanticHit[] = [];
-    for (const e of entries) {
-      const cached = this.#cache.get(e.id);
-      if (cached === undefined || cached.updatedAt !== e.updatedAt) continue;
-      const similarity = cosine(query, cached.vector);
-      if (similarity >= this.config.minSimilarity) hits.push({ id: e.id, similarity });
-    }
-    return hits.sort((a, b) => b.similarity - a.similarity).slice(0, limit);
+    const current = entries.filter((e) => this.#cache.versionOf(e.id) === e.updatedAt).map((e) => e.id);
+    return this.#cache
+      .scores(query, current)
+      .filter((s) => s.score >= this.config.minSimilarity)
+      .sort((a, b) => b.score - a.score)
+      .slice(0, limit)
+      .map((s) => ({ id: s.id, similarity: s.score }));
   }
 
   records(ids: readonly string[]): Promise<MemoryRecord[]> | MemoryRecord[] {
@@ -76,12 +79,9 @@ export class SemanticRecall {
 
   /** Reads the vectors the cache lacks (or holds for an older text). */
   async #fill(entries: readonly EntryVersion[]): Promise<void> {
-    const missing = entries.filter((e) => this.#cache.get(e.id)?.updatedAt !== e.updatedAt);
+    const missing = entries.filter((e) => this.#cache.versionOf(e.id) !== e.updatedAt);
     if (missing.length === 0) return;
-    for (const v of await this.#vectors.vectorsOf(missing, this.model)) {
-      if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
-      this.#cache.set(v.entryId, { updatedAt: v.entryUpdatedAt, vector: v.vector });
-    }
+    for (const v of await this.#vectors.vectorsOf(missing, this.model)) this.#cache.set(v.entryId, v.entryUpdatedAt, unit(v.vector));
   }
 
   #failed(err: unknown): void {

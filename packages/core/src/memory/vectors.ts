@@ -41,7 +41,7 @@ export interface MemoryVectorStoreApi {
   lacking(model: string, now: number, limit: number): Awaitable<EntryToEmbed[]>;
   /** Writes or replaces each entry's vector of its model. */
   put(vectors: readonly StoredVector[]): Awaitable<void>;
-  /** The recallable, unexpired entries of the scopes (ids and last change), at most `limit`, newest change first. */
+  /** The recallable, unexpired entries of the scopes (ids and last change), at most `limit`, in no particular order. */
   inScope(scopes: readonly MemoryScope[], now: number, limit: number): Awaitable<EntryVersion[]>;
   /** The current vectors of `model` for these entries (an entry changed since it was embedded has none). */
   vectorsOf(entries: readonly EntryVersion[], model: string): Awaitable<StoredVector[]>;
@@ -66,18 +66,13 @@ export function bytesVector(bytes: Uint8Array): Float32Array {
   return new Float32Array(copy.buffer);
 }
 
-/** Cosine similarity; 0 when either vector is zero or their lengths differ. */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return 0;
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+/** The vector scaled to length 1 (a zero vector stays zero): the cosine of two unit vectors is their dot product. */
+export function unit(vector: Float32Array): Float32Array {
+  let n = 0;
+  for (let i = 0; i < vector.length; i++) n += vector[i]! * vector[i]!;
+  if (n === 0) return vector;
+  const scale = 1 / Math.sqrt(n);
+  const out = new Float32Array(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * scale;
+  return out;
 }
