@@ -153,7 +153,8 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
   describe(`session and sender-default stores conformance: ${name}`, () => {
     it(
       'keeps agent sessions per key with a bounded transcript, and resets them',
-      withStores(async ({ agentSessions, agentMessages }) => {
+      withStores(async (stores) => {
+        const { agentSessions, agentMessages } = stores;
         await agentSessions.recordTurn('a', 'k1', { provider: 'claude', sessionId: 's1', user: 'u1', assistant: 'a1', maxMessages: 2 });
         const s = await agentSessions.recordTurn('a', 'k1', { provider: 'claude', user: 'u2', assistant: 'a2', maxMessages: 2 });
         expect(s).toMatchObject({ sessionId: 's1', turns: 2 });
@@ -613,7 +614,7 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
 
     it(
       'agent sessions keep the instructions hash of the same session, forget it for a new one; reset by keys; prune; agent history pages',
-      withStores(async ({ agentSessions, agentMessages }) => {
+      withStores(async ({ agentSessions, agentMessages, queries }) => {
         await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's1', user: 'u', assistant: 'a', instructionsHash: 'h1' });
         expect((await agentSessions.recordTurn('a', 'k1', { provider: 'codex', user: 'u', assistant: 'a' })).instructionsHash).toBe('h1');
         expect(await agentSessions.recordTurn('a', 'k1', { provider: 'codex', sessionId: 's2', user: 'u', assistant: 'a' })).toMatchObject({ sessionId: 's2', instructionsHash: '', turns: 3 });
@@ -649,6 +650,11 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
           ['user', 'q2', 'run_h'],
           ['assistant', 'answer', 'run_h'],
         ]);
+        // Or with the completion's read, which does not see it (it reads neither table).
+        const turn = { agentId: 'h', sessionKey: 'k', input: { provider: 'codex', user: 'q3', assistant: 'a3' }, history: [{ agentId: 'h', role: 'user' as const, channel: 'api', content: 'q3' }] };
+        expect(await queries.completionState('conv_none', turn)).toMatchObject({ conversation: undefined, openRuns: 0 });
+        expect(await agentSessions.get('h', 'k')).toMatchObject({ turns: 2 });
+        expect((await agentMessages.list('h')).map((m) => m.content)).toEqual(['q1', 'q2', 'answer', 'q3']);
       }),
     );
 

@@ -36,6 +36,7 @@ export {
   addSpend,
   type AgentSessionRecord,
   type AppendAgentMessageInput,
+  type TurnWrite,
   type AttemptSpend,
   cliReadsAgentsMd,
   resolveInvokeTarget,

@@ -6,7 +6,8 @@
 import type { CompletionState, ConversationQueriesApi, RunContext, RunContextQuery } from './store.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import type { AgentSessionRow, ConversationRow, RunRow } from '../storage/rows.ts';
-import { toSessionRecord } from '../sessions/store.ts';
+import { appendManySql, appendManyValues, recordTurnSql, recordTurnValues } from '../sessions/pg-stores.ts';
+import { toSessionRecord, type TurnWrite } from '../sessions/store.ts';
 import { queryStatements, runStatements, toConversation, toOpenRun, toRun, type OpenRunRow } from './store.ts';
 
 const statementsBySchema = new Map<string, ReturnType<typeof pgStatements>>();
@@ -20,13 +21,23 @@ function pgStatements(scope: PgScope) {
   const runContext = `SELECT (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = $1) AS conversation,
       (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY($2::text[])) AS runs,
       (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session`;
-  const completionState = `WITH n AS (SELECT (${positional(runStatements(t.conversations, t.runs, '"C"').openRunCount)}) AS open_runs,
+  // `turnSql` puts a session's turn before it (`completionState`'s `turn`).
+  const completionState = `n AS (SELECT (${positional(runStatements(t.conversations, t.runs, '"C"').openRunCount)}) AS open_runs,
       (${positional(raw.unfinishedMessages)}) AS unfinished)
     SELECT (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = $1) AS conversation, n.open_runs, n.unfinished,
       CASE WHEN n.open_runs = 0 AND n.unfinished = 0 THEN (SELECT json_agg(r ORDER BY r.created_at, r.id) FROM ${t.runs} r WHERE r.conversation_id = $1) END AS runs
     FROM n`;
   // Ties of created_at by id (ULIDs, increasing within a process), where SQLite uses rowid.
-  return { ...q, runContext, completionState, openRuns: q.openRuns('created_at, id'), openRunsOf: q.openRunsOf('depth DESC, created_at, id') };
+  const sessions = scope.table('agent_sessions');
+  const turnSql = (history: boolean) => `WITH session_turn AS (${recordTurnSql(sessions, 2)}),${history ? ` turn_history AS (${appendManySql(scope, 16)}),` : ''} ${completionState}`;
+  return {
+    ...q,
+    runContext,
+    completionState: `WITH ${completionState}`,
+    turnSql: [turnSql(false), turnSql(true)] as const,
+    openRuns: q.openRuns('created_at, id'),
+    openRunsOf: q.openRunsOf('depth DESC, created_at, id'),
+  };
 }
 
 export class PgConversationQueries implements ConversationQueriesApi {
@@ -66,8 +77,12 @@ export class PgConversationQueries implements ConversationQueriesApi {
     };
   }
 
-  async completionState(conversationId: string): Promise<CompletionState> {
-    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; open_runs: number; unfinished: number; runs: RunRow[] | null }>(this.#q.completionState, [conversationId]);
+  async completionState(conversationId: string, turn?: TurnWrite): Promise<CompletionState> {
+    const history = (turn?.history.length ?? 0) > 0;
+    const [sql, values] = turn
+      ? [this.#q.turnSql[history ? 1 : 0], [conversationId, ...recordTurnValues(turn.agentId, turn.sessionKey, turn.input), ...(history ? appendManyValues(turn.history) : [])]]
+      : [this.#q.completionState, [conversationId]];
+    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; open_runs: number; unfinished: number; runs: RunRow[] | null }>(sql, values);
     return {
       conversation: row!.conversation ? toConversation(row!.conversation) : undefined,
       openRuns: row!.open_runs,

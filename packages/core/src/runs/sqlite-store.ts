@@ -7,7 +7,8 @@
  */
 import type { TinyDatabase } from '../storage/database.ts';
 import type { AgentSessionRow, ConversationRow, RunRow } from '../storage/rows.ts';
-import { sessionStatements, toSessionRecord } from '../sessions/store.ts';
+import { AgentSessionStore } from '../sessions/sqlite-stores.ts';
+import { sessionStatements, toSessionRecord, type TurnWrite } from '../sessions/store.ts';
 import {
   type CompletionState,
   type ConversationDelta,
@@ -250,6 +251,8 @@ export class ConversationQueries implements ConversationQueriesApi {
   readonly #oldestActive;
   readonly #pendingOf;
 
+  /** For `completionState`'s turn. */
+  #sessions: AgentSessionStore | undefined;
   readonly #db: TinyDatabase;
 
   constructor(db: TinyDatabase) {
@@ -280,7 +283,11 @@ export class ConversationQueries implements ConversationQueriesApi {
     return { conversation: conversation ? toConversation(conversation) : undefined, runs, session: session ? toSessionRecord(session) : undefined };
   }
 
-  completionState(conversationId: string): CompletionState {
+  completionState(conversationId: string, turn?: TurnWrite): CompletionState {
+    if (turn) {
+      this.#sessions ??= new AgentSessionStore(this.#db);
+      this.#sessions.recordTurn(turn.agentId, turn.sessionKey, turn.input, turn.history);
+    }
     const openRuns = (this.#db.prepare(S.openRunCount).get(conversationId) as { n: number }).n;
     const unfinishedMessages = this.unfinishedMessages(conversationId);
     const runs =

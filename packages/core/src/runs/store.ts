@@ -11,7 +11,7 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { ConversationRow, RunRow, RunSteeringRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
-import type { AgentSessionRecord } from '../sessions/store.ts';
+import type { AgentSessionRecord, TurnWrite } from '../sessions/store.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
 export type RunCause = (typeof RUN_CAUSES)[number];
@@ -723,9 +723,10 @@ export interface ConversationQueriesApi {
    * `CompletionState` in one read (one round trip on PostgreSQL). The caller holds the
    * conversation's lock from an earlier statement of its transaction (`getConversation(id, {
    * forUpdate: true })`, or `finishRun` of one of its runs), so the counts see what other nodes
-   * committed before it.
+   * committed before it. `turn`: a session's turn written by the same statement (on SQLite, the
+   * same write), which reads neither of its tables (`AgentSessionStoreApi.recordTurn`).
    */
-  completionState(conversationId: string): Awaitable<CompletionState>;
+  completionState(conversationId: string, turn?: TurnWrite): Awaitable<CompletionState>;
   unfinishedMessages(conversationId: string): Awaitable<number>;
   pendingMessagesOf(conversationId: string): Awaitable<string[]>;
   messageStatus(messageId: string): Awaitable<string | undefined>;

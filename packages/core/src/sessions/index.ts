@@ -1,1 +1,1 @@
-export type { AgentMessageStoreApi, AgentSessionRecord, AgentSessionStoreApi, AppendAgentMessageInput } from './store.ts';
+export type { AgentMessageStoreApi, AgentSessionRecord, AgentSessionStoreApi, AppendAgentMessageInput, TurnWrite } from './store.ts';

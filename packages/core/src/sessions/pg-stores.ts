@@ -56,9 +56,8 @@ export class PgAgentSessionStore extends PgTableStore<ReturnType<typeof sessionS
    * lose neither turn; no savepoint, no read first.
    */
   async recordTurn(agentId: string, sessionKey: string, input: RecordTurnInput, history: readonly AppendAgentMessageInput[] = []): Promise<AgentSessionRecord> {
-    const first = nextTurn(agentId, sessionKey, undefined, input);
-    const values = [...sessionValues(first), input.sessionId ?? null, input.instructionsHash ?? null, input.runtimeState ?? null, Math.max(2, input.maxMessages ?? 40)];
-    const upsert = recordTurnSql(this.scope.table('agent_sessions'));
+    const values = recordTurnValues(agentId, sessionKey, input);
+    const upsert = recordTurnSql(this.scope.table('agent_sessions'), 1);
     // The history's insert rides on the upsert (a CTE of its own statement: no statement of its own).
     const sql = history.length === 0 ? upsert : `WITH m AS (${appendManySql(this.scope, 15)}) ${upsert}`;
     const [row] = await this.scope.query<AgentSessionRow>(sql, history.length === 0 ? values : [...values, ...appendManyValues(history)]);
@@ -128,7 +127,7 @@ export class PgSenderDefaultsStore extends PgTableStore<ReturnType<typeof sender
  * The insert of `appendMany`, its nine values (`appendManyValues`) from `$first` on: in input
  * order, so the ids drawn follow it.
  */
-function appendManySql(scope: PgScope, first: number): string {
+export function appendManySql(scope: PgScope, first: number): string {
   const p = (i: number, type: string) => `$${first + i}::${type}[]`;
   return `INSERT INTO ${scope.table('agent_messages')} (agent_id, role, channel, sender, message_id, run_id, conversation_id, content, created_at)
     SELECT a, r, ch, s, m, ru, c, co, t FROM unnest(${[0, 1, 2, 3, 4, 5, 6, 7].map((i) => p(i, 'text')).join(', ')}, ${p(8, 'bigint')})
@@ -136,9 +135,20 @@ function appendManySql(scope: PgScope, first: number): string {
 }
 
 /** The values of `appendManySql`: one array per column. */
-function appendManyValues(inputs: readonly AppendAgentMessageInput[]): unknown[][] {
+export function appendManyValues(inputs: readonly AppendAgentMessageInput[]): unknown[][] {
   const rows = inputs.map(agentMessageValues);
   return [0, 1, 2, 3, 4, 5, 6, 7, 8].map((k) => rows.map((r) => r[k]));
+}
+
+/** The values of `recordTurnSql` (14). */
+export function recordTurnValues(agentId: string, sessionKey: string, input: RecordTurnInput): unknown[] {
+  const first = nextTurn(agentId, sessionKey, undefined, input);
+  return [...sessionValues(first), input.sessionId ?? null, input.instructionsHash ?? null, input.runtimeState ?? null, Math.max(2, input.maxMessages ?? 40)];
+}
+
+/** A template whose `$n` placeholders are moved by `by` (a statement's part after other values). */
+function shifted(by: number): (strings: TemplateStringsArray, ...parts: unknown[]) => string {
+  return (strings, ...parts) => String.raw({ raw: strings }, ...parts).replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`);
 }
 
 /**
@@ -147,9 +157,9 @@ function appendManyValues(inputs: readonly AppendAgentMessageInput[]): unknown[]
  * session stays the same, as `nextTurn` keeps them), $14 the transcript's bound. `json`, not
  * `jsonb`, so the stored text's escapes (a NUL's included) stay as they are.
  */
-function recordTurnSql(t: string): string {
+export function recordTurnSql(t: string, first: number): string {
   const same = 's.session_id = COALESCE($11, s.session_id)';
-  return `INSERT INTO ${t} AS s (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, runtime_state, updated_at)
+  return shifted(first - 1)`INSERT INTO ${t} AS s (agent_id, session_key, provider, session_id, transcript, turns, instructions_hash, node, runtime_state, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (agent_id, session_key) DO UPDATE SET
       provider = excluded.provider,

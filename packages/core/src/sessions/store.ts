@@ -92,6 +92,14 @@ export function sessionValues(r: AgentSessionRecord): unknown[] {
   return [r.agentId, r.sessionKey, r.provider, r.sessionId, JSON.stringify(r.transcript), r.turns, r.instructionsHash, r.node, r.runtimeState, r.updatedAt];
 }
 
+/** A turn of an agent's session with its chat messages: `AgentSessionStoreApi.recordTurn`'s arguments. */
+export interface TurnWrite {
+  agentId: string;
+  sessionKey: string;
+  input: RecordTurnInput;
+  history: readonly AppendAgentMessageInput[];
+}
+
 export interface AgentSessionStoreApi {
   get(agentId: string, sessionKey: string): Awaitable<AgentSessionRecord | undefined>;
   list(agentId: string): Awaitable<AgentSessionRecord[]>;

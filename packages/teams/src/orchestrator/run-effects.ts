@@ -8,7 +8,18 @@
  * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
 import { newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
-import { effectiveBudgets, effectiveLimits, agentDefaults, io, ownEntry, type AppendAgentMessageInput, type CompletionState, type StoreTransaction, type TxSteps } from '../core-internal.ts';
+import {
+  effectiveBudgets,
+  effectiveLimits,
+  agentDefaults,
+  io,
+  ownEntry,
+  type AppendAgentMessageInput,
+  type CompletionState,
+  type TurnWrite,
+  type StoreTransaction,
+  type TxSteps,
+} from '../core-internal.ts';
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
@@ -76,7 +87,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     return undefined;
   }
   for (const merged of outcome.merged) yield* finishRunWithEvent(ctx, tx, merged, { status: 'completed', data: { mergedInto: run.id } });
-  yield* recordHistory(tx, outcome, humanText, ctx.node);
+  const turn = yield* recordHistory(tx, outcome, humanText, ctx.node);
 
   if (refused.length > 0) {
     yield* io(
@@ -94,7 +105,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
 
   // The conversation is locked since the run's finish (`finishRun`): read with where it stands for
   // its completion, in one statement that sees what other nodes committed before the lock.
-  let state: CompletionState | undefined = yield* io(tx.stores.queries.completionState(run.conversationId));
+  let state: CompletionState | undefined = yield* io(tx.stores.queries.completionState(run.conversationId, turn));
   let conversation = state.conversation ?? (yield* io(runs.mustGetConversation(run.conversationId)));
   const guardSettings = { limits: effectiveLimits(settings, scopeOf(run)), budgets: effectiveBudgets(settings, conversation.teamId ? { teamId: conversation.teamId } : {}) };
   const deliveries = conversation.status === 'active' ? plan.deliveries : [];
@@ -291,8 +302,12 @@ function heldAfter(
   return held;
 }
 
-/** Session transcript (resume id + history for the next turn) and the agent's chat history, written with the last exchange. */
-function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: string, node: string | undefined): TxSteps<void> {
+/**
+ * Session transcript (resume id + history for the next turn) and the agent's chat history: the
+ * exchanges before the last are written here; the last, with the history, is returned for the
+ * completion's read to write (`completionState`'s `turn`). Without exchanges the history is written here.
+ */
+function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: string, node: string | undefined): TxSteps<TurnWrite | undefined> {
   const { run, result, messages } = outcome;
   // The messages the run answered, then its answer.
   const history: AppendAgentMessageInput[] = messages.map((m) => {
@@ -309,12 +324,21 @@ function* recordHistory(tx: StoreTransaction, outcome: RunOutcome, answer: strin
     };
   });
   history.push({ agentId: run.agentId, role: 'assistant', channel: run.channel, sender: `@${run.agentId}`, runId: run.id, conversationId: run.conversationId, content: answer });
-  const last = result.exchanges.length - 1;
-  if (last < 0) yield* io(tx.stores.agentMessages.appendMany(history));
-  for (const [i, exchange] of result.exchanges.entries()) {
-    const turn = { provider: result.provider, sessionId: result.sessionId, instructionsHash: result.instructionsHash, runtimeState: result.runtimeState, node, ...exchange };
-    yield* io(tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, turn, i === last ? history : []));
+  const turns = result.exchanges.map((exchange) => ({
+    provider: result.provider,
+    sessionId: result.sessionId,
+    instructionsHash: result.instructionsHash,
+    runtimeState: result.runtimeState,
+    node,
+    ...exchange,
+  }));
+  const last = turns.pop();
+  if (!last) {
+    yield* io(tx.stores.agentMessages.appendMany(history));
+    return undefined;
   }
+  for (const turn of turns) yield* io(tx.stores.agentSessions.recordTurn(run.agentId, outcome.sessionKey, turn));
+  return { agentId: run.agentId, sessionKey: outcome.sessionKey, input: last, history };
 }
 
 function scopeOf(run: RunRecord): { teamId?: string; agentId: string } {
