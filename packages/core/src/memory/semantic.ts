@@ -31,6 +31,8 @@ export interface EmbeddingsLog {
 
 /** Vectors a process keeps at most (about 6 kB each at 1,536 dimensions). */
 const CACHE_LIMIT = 50_000;
+/** Vectors read from the database at once when the cache lacks them. */
+const FILL_SLICE = 500;
 
 export class SemanticRecall {
   readonly config: EmbeddingsConfig;
@@ -77,11 +79,16 @@ export class SemanticRecall {
     return this.#vectors.records(ids);
   }
 
-  /** Reads the vectors the cache lacks (or holds for an older text). */
+  /**
+   * Reads the vectors the cache lacks (or holds for an older text), FILL_SLICE at a time with the
+   * event loop free between slices: a process's first turn over thousands of entries reads them all.
+   */
   async #fill(entries: readonly EntryVersion[]): Promise<void> {
     const missing = entries.filter((e) => this.#cache.versionOf(e.id) !== e.updatedAt);
-    if (missing.length === 0) return;
-    for (const v of await this.#vectors.vectorsOf(missing, this.model)) this.#cache.set(v.entryId, v.entryUpdatedAt, unit(v.vector));
+    for (let i = 0; i < missing.length; i += FILL_SLICE) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      for (const v of await this.#vectors.vectorsOf(missing.slice(i, i + FILL_SLICE), this.model)) this.#cache.set(v.entryId, v.entryUpdatedAt, unit(v.vector));
+    }
   }
 
   #failed(err: unknown): void {
