@@ -89,7 +89,7 @@ export { channelKindInfo, findOnPath } from '@tinyagi/core/internal';
 // lockfile/: the daemon's single-instance lock
 export { createLockFile, readLockFile, removeLockFile, takeOverStaleLock } from '@tinyagi/core/internal';
 // memory/: the embedding sweep the daemon runs, the embeddings endpoint doctor asks, where recall's embeddings problems are logged
-export { embed, EmbeddingSweep, embeddingsConfig, useEmbeddingsLog } from '@tinyagi/core/internal';
+export { embed, EmbeddingSweep, embeddingsConfig, semanticRecallFor, useEmbeddingsLog } from '@tinyagi/core/internal';
 // nodes/: which agents run on which node (several nodes on one PostgreSQL database)
 export { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, nodesForStatus } from '@tinyagi/core/internal';
 // outbox/: the reply delivery the daemon runs

@@ -68,8 +68,8 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
   // The model proxy (docs/sandbox.md#the-model-proxy): agents on a key reach their provider through it.
   const modelProxy = await services.start(modelProxyService({ home, source, stores, logger: logger.child('model-proxy'), env }));
   const shimDir = writeAgentShim(join(home, 'run', 'bin'));
-  // Recall's embeddings problems (endpoint down, back) go to this node's log.
-  logEmbeddings(stores, logger.child('memory'));
+  // Recall's embeddings problems (endpoint down, back) go to this node's log; its vectors start loading.
+  logEmbeddings(stores, logger.child('memory'), getSettings(), env);
   const orchestrator = new Orchestrator({
     ...options.orchestrator,
     stores,

@@ -6,16 +6,21 @@
  * but a cheap check at each interval.
  */
 import type { Settings } from '@tinyagi/core';
-import { EmbeddingSweep, embeddingsConfig, type StoreSet, useEmbeddingsLog } from '../core-internal.ts';
+import { EmbeddingSweep, embeddingsConfig, semanticRecallFor, type StoreSet, useEmbeddingsLog } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 export interface EmbeddingsService {
   stop(): Promise<void>;
 }
 
-/** Sends recall's embeddings problems (endpoint down, back) to the daemon's log; every node that runs agents. */
-export function logEmbeddings(stores: StoreSet, logger: Logger): void {
+/**
+ * Sends recall's embeddings problems (endpoint down, back) to the daemon's log, and starts loading
+ * the vectors recall compares with, in the background (a turn meanwhile scores those loaded);
+ * every node that runs agents.
+ */
+export function logEmbeddings(stores: StoreSet, logger: Logger, settings: Settings, env: NodeJS.ProcessEnv): void {
   useEmbeddingsLog(stores.memoryVectors, logger);
+  void semanticRecallFor(stores.memoryVectors, embeddingsConfig(settings, env))?.warm(Date.now());
 }
 
 export function startEmbeddingSweep(

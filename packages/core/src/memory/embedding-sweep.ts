@@ -13,7 +13,7 @@
  */
 import { errorMessage } from '../errors.ts';
 import { embed, EMBEDDINGS_BATCH, type EmbeddingsConfig, EmbeddingsError, vectorModel } from './embeddings.ts';
-import type { EmbeddingsLog } from './semantic.ts';
+import { type EmbeddingsLog, semanticRecallOf } from './semantic.ts';
 import type { EntryToEmbed, MemoryVectorStoreApi, StoredVector } from './vectors.ts';
 
 export const SWEEP_INTERVAL_MS = 15_000;
@@ -96,6 +96,8 @@ export class EmbeddingSweep {
         if (lacking.length === 0) break;
         const vectors = await this.#embedBatch(config, lacking, pass);
         await this.#o.vectors.put(vectors);
+        // This process's recall holds them at once (other nodes read them at their next check).
+        semanticRecallOf(this.#o.vectors)?.hold(vectors);
         if (lacking.length < this.#o.batch) break;
       }
       this.#recovered();

@@ -61,6 +61,25 @@ export class PgMemoryVectorStore implements MemoryVectorStoreApi {
     return rows.map((r) => ({ id: r.id, updatedAt: r.updated_at }));
   }
 
+  async scopeVersion(scopes: readonly MemoryScope[], now: number): Promise<string> {
+    if (scopes.length === 0) return '';
+    const args: unknown[] = [];
+    const where = filterClauses({ scopes, now }, (v) => `$${args.push(v)}`);
+    const [row] = await this.#scope.query<{ v: string }>(
+      `SELECT concat_ws(':', count(*), max(updated_at), sum(updated_at)) AS v FROM ${this.#entries} WHERE ${RECALLABLE} AND ${where.join(' AND ')}`,
+      args,
+    );
+    return row?.v ?? '';
+  }
+
+  async recallable(now: number, limit: number): Promise<EntryVersion[]> {
+    const rows = await this.#scope.query<{ id: string; updated_at: number }>(`SELECT id, updated_at FROM ${this.#entries} WHERE ${RECALLABLE} AND (expires_at IS NULL OR expires_at > $1) LIMIT $2`, [
+      now,
+      limit,
+    ]);
+    return rows.map((r) => ({ id: r.id, updatedAt: Number(r.updated_at) }));
+  }
+
   async vectorsOf(entries: readonly EntryVersion[], model: string): Promise<StoredVector[]> {
     if (entries.length === 0) return [];
     const rows = await this.#scope.query<VectorRow>(

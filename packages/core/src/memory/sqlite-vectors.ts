@@ -60,6 +60,28 @@ export class MemoryVectorStore implements MemoryVectorStoreApi {
     return rows.map(([id, updatedAt]) => ({ id, updatedAt }));
   }
 
+  scopeVersion(scopes: readonly MemoryScope[], now: number): string {
+    if (scopes.length === 0) return '';
+    const args: unknown[] = [];
+    const where = filterClauses({ scopes, now }, (v) => {
+      args.push(v);
+      return '?';
+    });
+    // total() is a float: an integer sum of thousands of millisecond times would pass 2^53.
+    const row = this.#db
+      .prepare(`SELECT count(*), max(updated_at), total(updated_at) FROM memory_entries WHERE ${RECALLABLE} AND ${where.join(' AND ')}`)
+      .raw(true)
+      .get(...args) as [number, number | null, number];
+    return row.join(':');
+  }
+
+  recallable(now: number, limit: number): EntryVersion[] {
+    const rows = this.#db.prepare(`SELECT id, updated_at FROM memory_entries WHERE ${RECALLABLE} AND (expires_at IS NULL OR expires_at > ?) LIMIT ?`).raw(true).all(now, limit) as Array<
+      [string, number]
+    >;
+    return rows.map(([id, updatedAt]) => ({ id, updatedAt }));
+  }
+
   vectorsOf(entries: readonly EntryVersion[], model: string): StoredVector[] {
     const found: StoredVector[] = [];
     const changed = new Map(entries.map((e) => [e.id, e.updatedAt]));

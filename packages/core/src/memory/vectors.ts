@@ -10,6 +10,8 @@
  * - `put` writes or replaces vectors (one per entry and model); never inside a decision's transaction.
  * - `inScope` names the recallable entries of the scopes with their last change: recall takes its
  *   ids from the database every turn (right on every node) and its vectors from a cache.
+ * - `scopeVersion` changes whenever the scopes' recallable entries do (accepted, edited, retired,
+ *   expired: count, latest and sum of `updated_at`): recall's per-turn check that its ids still hold.
  * - `vectorsOf` reads the vectors of the model for those entries that match their text's change.
  */
 import type { MemoryScope } from '@tinyagi/client/contract';
@@ -43,6 +45,10 @@ export interface MemoryVectorStoreApi {
   put(vectors: readonly StoredVector[]): Awaitable<void>;
   /** The recallable, unexpired entries of the scopes (ids and last change), at most `limit`, in no particular order. */
   inScope(scopes: readonly MemoryScope[], now: number, limit: number): Awaitable<EntryVersion[]>;
+  /** A version of the scopes' recallable entries: equal answers mean the same ids and `updatedAt`s (barring a coincidence of sums). */
+  scopeVersion(scopes: readonly MemoryScope[], now: number): Awaitable<string>;
+  /** Every recallable, unexpired entry (ids and last change), at most `limit`: what a process warms its cache with. */
+  recallable(now: number, limit: number): Awaitable<EntryVersion[]>;
   /** The current vectors of `model` for these entries (an entry changed since it was embedded has none). */
   vectorsOf(entries: readonly EntryVersion[], model: string): Awaitable<StoredVector[]>;
   /** Full records of these entries, in no particular order. */
