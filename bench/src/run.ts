@@ -23,6 +23,7 @@
  * warm sessions for the memory slope, B20_CLIS (claude,codex,opencode) the CLIs it runs.
  * B21_FILES (10000) the tracked files of B21's repository (a task's worktree against a clone), B21_ROUNDS (3) its rounds (15–20 s each on the 2-core VM, after one unmeasured; about 80 s in all).
  * B23_ENTRIES (10000) the memory entries in the agent's scopes, B23_TURNS (200) the turns of each kind and B23_RECALLS (500) the recalls alone of B23 (recall's cost; B23_PG=0 skips PostgreSQL); B24 (recall's quality) has no size.
+ * B25_ENTRIES (10000) the entries in the agent's scopes and B25_TURNS (100) the recalls of each kind of B25 (recall by meaning, SQLite, a child under the daemon's node flags).
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { spawnSync } from 'node:child_process';
@@ -48,6 +49,7 @@ import { type B20Cli, benchB20 } from './real-cli-bench.ts';
 import { benchB21 } from './worktree-bench.ts';
 import { benchB23 } from './memory-recall-bench.ts';
 import { benchB24 } from './memory-quality-bench.ts';
+import { benchB25 } from './memory-semantic-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -152,6 +154,7 @@ const BENCHMARKS: Benchmark[] = [
       }),
   },
   { id: 'B24', run: () => benchB24() },
+  { id: 'B25', run: () => benchB25({ entries: Number(env.B25_ENTRIES ?? 10_000), turns: Number(env.B25_TURNS ?? 100) }) },
   {
     id: 'B13',
     about: pgVersion,

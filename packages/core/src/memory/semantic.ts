@@ -34,8 +34,8 @@ export interface EmbeddingsLog {
 
 /** Vectors a process keeps at most (about 6 kB each at 1,536 dimensions). */
 const CACHE_LIMIT = 50_000;
-/** Vectors read from the database at once when the cache lacks them. */
-const FILL_SLICE = 500;
+/** Vectors read from the database at once when the cache lacks them: on SQLite a slice blocks the event loop (~0.1 s for 500 of 1,536 dimensions on a loaded 2-core machine), so a turn waits for at most one small one. */
+const FILL_SLICE = 100;
 /** Lists of ids in scope kept (one per set of scopes a turn read). */
 const SCOPE_LISTS = 1_000;
 /** How often a turn looks again for vectors its scopes lacked (written since, e.g. by another node's sweep). */
@@ -113,12 +113,7 @@ export class SemanticRecall {
       return undefined;
     }
     this.#answered();
-    return this.#cache
-      .scores(query, this.#currentOf(ids))
-      .filter((s) => s.score >= this.config.minSimilarity)
-      .sort((a, b) => b.score - a.score)
-      .slice(0, limit)
-      .map((s) => ({ id: s.id, similarity: s.score }));
+    return best(this.#cache.scores(query, this.#currentOf(ids)), this.config.minSimilarity, limit);
   }
 
   records(ids: readonly string[]): Promise<MemoryRecord[]> | MemoryRecord[] {
@@ -233,6 +228,20 @@ export class SemanticRecall {
     this.#failing = false;
     this.#log().info('the embeddings endpoint answers again: memory recall by meaning is back on');
   }
+}
+
+/** The `limit` best scores from `min` up, best first, without sorting all of them (a turn scores thousands for 40). */
+function best(scores: ReadonlyArray<{ id: string; score: number }>, min: number, limit: number): SemanticHit[] {
+  const top: SemanticHit[] = [];
+  if (limit <= 0) return top;
+  for (const s of scores) {
+    if (s.score < min || (top.length === limit && s.score <= top[limit - 1]!.similarity)) continue;
+    let i = Math.min(top.length, limit - 1);
+    if (top.length === limit) top.pop();
+    while (i > 0 && top[i - 1]!.similarity < s.score) i--;
+    top.splice(i, 0, { id: s.id, similarity: s.score });
+  }
+  return top;
 }
 
 interface ProcessEmbeddings {
