@@ -1,17 +1,9 @@
 /** Memory vectors on PostgreSQL (the model: ./vectors.ts): the table `memory_vectors` of migration 0020, shared by every node. */
 import type { MemoryScope } from '@tinyagi/client/contract';
 import type { PgScope } from '../storage/pg/scope.ts';
-import type { MemoryEntryRow } from '../storage/rows.ts';
+import type { MemoryEntryRow, MemoryVectorRow } from '../storage/rows.ts';
 import { filterClauses, MEMORY_COLUMNS, type MemoryRecord, RECALLABLE, toMemory } from './store.ts';
-import { bytesVector, type EntryToEmbed, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
-
-interface VectorRow {
-  entry_id: string;
-  model: string;
-  entry_updated_at: number;
-  vector: Uint8Array;
-  created_at: number;
-}
+import { type EntryToEmbed, toStoredVector, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
 
 export class PgMemoryVectorStore implements MemoryVectorStoreApi {
   readonly #scope: PgScope;
@@ -82,12 +74,12 @@ export class PgMemoryVectorStore implements MemoryVectorStoreApi {
 
   async vectorsOf(entries: readonly EntryVersion[], model: string): Promise<StoredVector[]> {
     if (entries.length === 0) return [];
-    const rows = await this.#scope.query<VectorRow>(
+    const rows = await this.#scope.query<MemoryVectorRow>(
       `SELECT v.entry_id, v.model, v.entry_updated_at, v.vector, v.created_at FROM ${this.#vectors} v
        JOIN unnest($2::text[], $3::bigint[]) AS e(id, updated_at) ON v.entry_id = e.id AND v.entry_updated_at = e.updated_at WHERE v.model = $1`,
       [model, entries.map((e) => e.id), entries.map((e) => e.updatedAt)],
     );
-    return rows.map((r) => ({ entryId: r.entry_id, model: r.model, entryUpdatedAt: Number(r.entry_updated_at), vector: bytesVector(r.vector), createdAt: Number(r.created_at) }));
+    return rows.map(toStoredVector);
   }
 
   async records(ids: readonly string[]): Promise<MemoryRecord[]> {

@@ -1,17 +1,9 @@
 /** Memory vectors on SQLite (the model: ./vectors.ts): the table `memory_vectors` of migration 0025. */
 import type { MemoryScope } from '@tinyagi/client/contract';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { MemoryEntryRow } from '../storage/rows.ts';
+import type { MemoryEntryRow, MemoryVectorRow } from '../storage/rows.ts';
 import { filterClauses, type MemoryRecord, RECALLABLE, toMemory } from './store.ts';
-import { bytesVector, type EntryToEmbed, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
-
-interface VectorRow {
-  entry_id: string;
-  model: string;
-  entry_updated_at: number;
-  vector: Uint8Array;
-  created_at: number;
-}
+import { type EntryToEmbed, toStoredVector, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
 
 /** SQLite's bound parameters are limited (32,766): long id lists go in slices. */
 const SLICE = 500;
@@ -87,8 +79,8 @@ export class MemoryVectorStore implements MemoryVectorStoreApi {
     const changed = new Map(entries.map((e) => [e.id, e.updatedAt]));
     for (let i = 0; i < entries.length; i += SLICE) {
       const ids = entries.slice(i, i + SLICE).map((e) => e.id);
-      const rows = this.#db.prepare(`SELECT * FROM memory_vectors WHERE model = ? AND entry_id IN (${ids.map(() => '?').join(', ')})`).all(model, ...ids) as VectorRow[];
-      for (const r of rows) if (changed.get(r.entry_id) === r.entry_updated_at) found.push(toVector(r));
+      const rows = this.#db.prepare(`SELECT * FROM memory_vectors WHERE model = ? AND entry_id IN (${ids.map(() => '?').join(', ')})`).all(model, ...ids) as MemoryVectorRow[];
+      for (const r of rows) if (changed.get(r.entry_id) === r.entry_updated_at) found.push(toStoredVector(r));
     }
     return found;
   }
@@ -106,8 +98,4 @@ export class MemoryVectorStore implements MemoryVectorStoreApi {
   count(model: string): number {
     return (this.#db.prepare('SELECT count(*) AS n FROM memory_vectors WHERE model = ?').get(model) as { n: number }).n;
   }
-}
-
-function toVector(r: VectorRow): StoredVector {
-  return { entryId: r.entry_id, model: r.model, entryUpdatedAt: Number(r.entry_updated_at), vector: bytesVector(r.vector), createdAt: Number(r.created_at) };
 }

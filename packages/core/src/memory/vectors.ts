@@ -15,6 +15,7 @@
  * - `vectorsOf` reads the vectors of the model for those entries that match their text's change.
  */
 import type { MemoryScope } from '@tinyagi/client/contract';
+import type { MemoryVectorRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 import type { MemoryRecord } from './store.ts';
 
@@ -81,4 +82,9 @@ export function unit(vector: Float32Array): Float32Array {
   const out = new Float32Array(vector.length);
   for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * scale;
   return out;
+}
+
+/** A stored row as the API's shape (timestamps may arrive as strings from PostgreSQL's bigint). */
+export function toStoredVector(r: MemoryVectorRow): StoredVector {
+  return { entryId: r.entry_id, model: r.model, entryUpdatedAt: Number(r.entry_updated_at), vector: bytesVector(r.vector), createdAt: Number(r.created_at) };
 }
