@@ -84,3 +84,21 @@ ALTER TABLE memory_entries SET (fillfactor = 80);
 -- The entries already written (after the triggers: CREATE TRIGGER holds off writers until commit).
 INSERT INTO memory_lexemes (lexeme, entries)
 SELECT l, count(*) FROM memory_entries, unnest(tsvector_to_array(search)) AS l GROUP BY l;
+--> statement-breakpoint
+-- Whether the scopes hold an entry recall can find: recall's gate (memory/pg-store.ts). A probe
+-- of memory_entries_scope_idx per scope, planned for its own values (a function of its own plan
+-- mode): under a prepared recall's generic plan, a scope whose name is common in the statistics
+-- made the planner scan the table for a first row, and read it all for a scope holding nothing.
+CREATE FUNCTION memory_scopes_hold(p_kinds text[], p_ids text[]) RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_kinds, 1), 0) LOOP
+    PERFORM 1 FROM memory_entries WHERE scope_kind = p_kinds[i] AND scope_id = p_ids[i] AND status = 'accepted' AND action = 'remember' LIMIT 1;
+    IF FOUND THEN RETURN true; END IF;
+  END LOOP;
+  RETURN false;
+END;
+$$;

@@ -76,7 +76,7 @@ describe.skipIf(db.skip !== undefined)('memory_lexemes (PostgreSQL)', () => {
   it('is filled for the entries a schema held before the migration', async () => {
     await insert(pool, ['old1', 'old2'], ['golf hotel', 'hotel india']);
     await pool.query(
-      `DROP TABLE ${t('memory_lexemes')} CASCADE; DROP FUNCTION ${t('memory_lexemes_count')}() CASCADE; DROP FUNCTION ${t('memory_lexemes_truncate')}() CASCADE; DROP FUNCTION ${t('memory_lexemes_apply')}`,
+      `DROP TABLE ${t('memory_lexemes')} CASCADE; DROP FUNCTION ${t('memory_lexemes_count')}() CASCADE; DROP FUNCTION ${t('memory_lexemes_truncate')}() CASCADE; DROP FUNCTION ${t('memory_lexemes_apply')}; DROP FUNCTION ${t('memory_scopes_hold')}`,
     );
     await pool.query(`DELETE FROM "${schema}".tinyagi_migrations WHERE tag = '0019_memory_lexemes'`);
     expect(await migratePg(pool, schema)).toEqual(['0019_memory_lexemes']);

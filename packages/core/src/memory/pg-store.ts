@@ -40,11 +40,13 @@ export class PgMemoryStore implements MemoryStoreApi {
   readonly #t: string;
   readonly #injections: string;
   readonly #lexemes: string;
+  readonly #scopesHold: string;
 
   constructor(scope: PgScope) {
     this.#scope = scope;
     this.#t = scope.table('memory_entries');
     this.#lexemes = scope.table('memory_lexemes');
+    this.#scopesHold = scope.table('memory_scopes_hold');
     this.#injections = scope.table('memory_injections');
   }
 
@@ -109,11 +111,13 @@ export class PgMemoryStore implements MemoryStoreApi {
   async recall(scopes: readonly MemoryScope[], terms: readonly string[], now: number, limit: number): Promise<RecallCandidates> {
     if (scopes.length === 0) return { pinned: [], ranked: [] };
     if (terms.length === 0) return { pinned: await this.pinned(scopes, now), ranked: [] };
-    const args: unknown[] = [terms.join(' | '), limit, RECALL_MATCH_BUDGET];
+    const args: unknown[] = [terms.join(' | '), limit, RECALL_MATCH_BUDGET, scopes.map((s) => s.kind), scopes.map((s) => s.id)];
     const [inScopes, unexpired] = filterClauses({ scopes, now }, (v) => `$${args.push(v)}`) as [string, string];
     // The pinned rows (score null; the partial index memory_entries_pinned_idx), then the matches. The
-    // EXISTS is uncorrelated: PostgreSQL evaluates it once, and when it is false skips the search (a
-    // one-time filter), so an agent whose scopes hold nothing costs an index probe, not a search.
+    // gate (memory_scopes_hold, drizzle-pg/0019) depends on parameters alone: PostgreSQL evaluates it
+    // once, and when it is false skips the search (a one-time filter), so an agent whose scopes hold
+    // nothing costs an index probe per scope, not a search. In a function, the probe is planned for
+    // its own values: inline, a prepared generic plan scanned the table for a scope holding nothing.
     // The search is for the message's rarest lexemes (rarestTerms' rule over memory_lexemes' counts:
     // the rarest always, then while the running sum stays within the budget), so it reads at most
     // RECALL_MATCH_BUDGET entries unless the rarest alone has more. OFFSET 0 keeps the scopes'
@@ -132,7 +136,7 @@ export class PgMemoryStore implements MemoryStoreApi {
           SELECT ${MEMORY_COLUMNS}, search FROM ${this.#t}
           WHERE search @@ (SELECT string_agg(${QUOTED_LEXEME}, ' | ')::tsquery FROM counted WHERE n = 1 OR running <= $3) OFFSET 0
         ) matched
-        WHERE ${RECALLABLE} AND ${inScopes} AND ${unexpired} AND EXISTS (SELECT 1 FROM ${this.#t} WHERE ${RECALLABLE} AND ${inScopes})
+        WHERE ${RECALLABLE} AND ${inScopes} AND ${unexpired} AND ${this.#scopesHold}($4::text[], $5::text[])
         ORDER BY score DESC, created_at DESC LIMIT $2)`,
       args,
     );
