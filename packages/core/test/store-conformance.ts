@@ -13,6 +13,7 @@ import { bucketBoundaries } from '../src/runs/usage-buckets.ts';
 import { runEventsToTasksConformance } from './store-conformance-events-tasks.ts';
 import { runMemoryConformance } from './store-conformance-memory.ts';
 import { runMemoryVectorConformance } from './store-conformance-memory-vectors.ts';
+import { addMemory, proposeRemember, retireMemory } from '../src/memory/proposals.ts';
 
 export interface StoreSetHandle {
   stores: StoreSet;
@@ -450,6 +451,31 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         await runs.updateConversation(room.id, { status: 'completed' });
         expect(await queries.activeRoomConversation('dev')).toBeUndefined();
         expect(await queries.activeStartedBefore(Date.now() + 1000, 10)).toEqual([c.id]);
+      }),
+    );
+
+    it(
+      "a batch's context read says whether the turn's memory scopes hold an entry recall can find (PostgreSQL; SQLite's recall asks itself)",
+      withStores(async ({ runs, queries, memory }) => {
+        const c = await runs.createConversation({ rootAgentId: 'ann', channel: 'api', senderId: 'u1', replyMode: 'aggregate' });
+        const scopes = [
+          { kind: 'agent' as const, id: 'ann' },
+          { kind: 'team' as const, id: 'dev' },
+        ];
+        const held = async (asked = scopes) => (await queries.runContext({ conversationId: c.id, runIds: [], memoryScopes: asked })).memoryHeld;
+        const answer = (value: boolean) => (name === 'postgres' ? value : undefined);
+        expect(await held()).toBe(answer(false));
+        // A proposal is not recalled; another agent's entry is not in these scopes.
+        await proposeRemember(memory, { scope: { kind: 'team', id: 'dev' }, kind: 'fact', text: 'Deploys happen on Fridays', reason: 'said so', provenance: { proposedBy: '@bob' } }, 100);
+        await addMemory(memory, { scope: { kind: 'agent', id: 'bob' }, kind: 'fact', text: 'Bob works nights', by: 'cli' }, 100);
+        expect(await held()).toBe(answer(false));
+        const entry = await addMemory(memory, { scope: { kind: 'team', id: 'dev' }, kind: 'fact', text: 'The staging database is PostgreSQL', by: 'cli' }, 100);
+        expect(await held()).toBe(answer(true));
+        expect(await held([{ kind: 'agent', id: 'ann' }])).toBe(answer(false));
+        await retireMemory(memory, entry.id, 'cli', 200);
+        expect(await held()).toBe(answer(false));
+        // Not asked: no answer.
+        expect((await queries.runContext({ conversationId: c.id, runIds: [] })).memoryHeld).toBeUndefined();
       }),
     );
 

@@ -20,7 +20,8 @@ function pgStatements(scope: PgScope) {
   // parsers gives them), so several tables' rows come back in one statement.
   const runContext = `SELECT (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = $1) AS conversation,
       (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY($2::text[])) AS runs,
-      (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session`;
+      (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session,
+      CASE WHEN cardinality($5::text[]) > 0 THEN ${scope.table('memory_scopes_hold')}($5::text[], $6::text[]) END AS memory_held`;
   // `turnSql` puts a session's turn before it (`completionState`'s `turn`).
   const completionState = `n AS (SELECT (${positional(runStatements(t.conversations, t.runs, '"C"').openRunCount)}) AS open_runs,
       (${positional(raw.unfinishedMessages)}) AS unfinished)
@@ -64,16 +65,20 @@ export class PgConversationQueries implements ConversationQueriesApi {
 
   async runContext(query: RunContextQuery): Promise<RunContext> {
     const session = query.session;
-    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; runs: RunRow[] | null; session: AgentSessionRow | null }>(this.#q.runContext, [
+    const scopes = query.memoryScopes ?? [];
+    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; runs: RunRow[] | null; session: AgentSessionRow | null; memory_held: boolean | null }>(this.#q.runContext, [
       query.conversationId,
       query.runIds,
       session?.agentId ?? null,
       session?.sessionKey ?? null,
+      scopes.map((s) => s.kind),
+      scopes.map((s) => s.id),
     ]);
     return {
       conversation: row!.conversation ? toConversation(row!.conversation) : undefined,
       runs: (row!.runs ?? []).map(toRun),
       session: row!.session ? toSessionRecord(row!.session) : undefined,
+      ...(row!.memory_held === null ? {} : { memoryHeld: row!.memory_held }),
     };
   }
 

@@ -11,6 +11,7 @@ import { TinyError } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { ConversationRow, RunRow, RunSteeringRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
+import type { MemoryScope } from '@tinyagi/client/contract';
 import type { AgentSessionRecord, TurnWrite } from '../sessions/store.ts';
 
 export const RUN_CAUSES = ['user', 'mention', 'spawn', 'chatroom', 'heartbeat', 'schedule', 'system'] as const;
@@ -695,6 +696,8 @@ export interface RunContextQuery {
   runIds: readonly string[];
   /** The agent's CLI session the batch's turn resumes. */
   session?: { agentId: string; sessionKey: string } | undefined;
+  /** The memory scopes the turn's recall reads: PostgreSQL answers in the same read whether they hold an entry recall can find (`memoryHeld`). */
+  memoryScopes?: readonly MemoryScope[] | undefined;
 }
 
 export interface RunContext {
@@ -702,6 +705,8 @@ export interface RunContext {
   /** Those of `runIds` that exist, in no particular order. */
   runs: RunRecord[];
   session: AgentSessionRecord | undefined;
+  /** Whether `memoryScopes` hold an entry recall can find; undefined when not asked, or on SQLite, whose recall asks itself in microseconds. */
+  memoryHeld?: boolean | undefined;
 }
 
 /**

@@ -61,13 +61,14 @@ import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
 import { planBatch, spendToRead, type BatchPair, type BatchPlan, type DailySpend, type InvokePlan, type PlanInput } from './plan.ts';
 import { composeRunPrompt } from './prompt.ts';
-import { memoryForTurn } from './memory-recall.ts';
+import { memoryForTurn, memoryScopesToAsk } from './memory-recall.ts';
 import { commitRunEffects, rejectRunsEffects, type RunOutcome } from './run-effects.ts';
 
-/** The agent's session as prepare read it (`record`), under the key it read it by. */
+/** The agent's session as prepare read it (`record`), under the key it read it by; and whether the agent's and its teams' memory hold anything (`memoryHeld`, PostgreSQL). */
 interface SessionRead {
   key: string;
   record: AgentSessionRecord | undefined;
+  memoryHeld: boolean | undefined;
 }
 
 /** What the stages before the commit leave for it and for publish. */
@@ -182,7 +183,12 @@ async function prepare(
   const runIds = messages.flatMap((m) => readMeta(m)?.runId ?? []);
   // The key `planBatch` gives the turn (from the conversation, whose channel, sender and thread the messages carry); checked again before it is used.
   const sessionKey = sessionKeyFor(agentDefaults(ownEntry(settings.agents, first.agentId) ?? {}, settings).session_mode, first);
-  const context = await ctx.stores.queries.runContext({ conversationId: first.conversationId, runIds, session: { agentId: first.agentId, sessionKey } });
+  const context = await ctx.stores.queries.runContext({
+    conversationId: first.conversationId,
+    runIds,
+    session: { agentId: first.agentId, sessionKey },
+    memoryScopes: memoryScopesToAsk(settings, first.agentId),
+  });
   const known = context.conversation;
   const conversation = known ?? (await createConversation(ctx, first));
   let wrote = known === undefined;
@@ -197,7 +203,11 @@ async function prepare(
     pairs.push({ message, run: await createRun(ctx, message, conversation, existing) });
     wrote = true;
   }
-  return { conversation: wrote ? await ctx.stores.runs.mustGetConversation(conversation.id) : conversation, pairs, session: { key: sessionKey, record: context.session } };
+  return {
+    conversation: wrote ? await ctx.stores.runs.mustGetConversation(conversation.id) : conversation,
+    pairs,
+    session: { key: sessionKey, record: context.session, memoryHeld: context.memoryHeld },
+  };
 }
 
 /** The daily sums the budgets need (`spendToRead`), read for the plan. */
@@ -322,7 +332,7 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, conversation: 
       from: readMeta(p.message)?.from ?? null,
     })),
   );
-  const memory = await memoryForTurn(ctx, run, conversation, parts.map((p) => p.text).join('\n'));
+  const memory = await memoryForTurn(ctx, run, conversation, parts.map((p) => p.text).join('\n'), session.memoryHeld);
   return runAgentTurns(ctx, {
     run,
     prompt: composeRunPrompt(parts, ctx.notes.take(plan.agentId, plan.sessionKey), memory),
