@@ -1,9 +1,9 @@
 /** Memory vectors on PostgreSQL (the model: ./vectors.ts): the table `memory_vectors` of migration 0020, shared by every node. */
 import type { MemoryScope } from '@tinyagi/client/contract';
 import type { PgScope } from '../storage/pg/scope.ts';
-import type { MemoryEntryRow, MemoryVectorRow } from '../storage/rows.ts';
+import type { MemoryEntryRow } from '../storage/rows.ts';
 import { filterClauses, MEMORY_COLUMNS, type MemoryRecord, RECALLABLE, toMemory } from './store.ts';
-import { type EntryToEmbed, toStoredVector, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
+import { type EntryToEmbed, type MemoryVectorRow, toStoredVector, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
 
 export class PgMemoryVectorStore implements MemoryVectorStoreApi {
   readonly #scope: PgScope;

@@ -1,9 +1,9 @@
 /** Memory vectors on SQLite (the model: ./vectors.ts): the table `memory_vectors` of migration 0025. */
 import type { MemoryScope } from '@tinyagi/client/contract';
 import type { TinyDatabase } from '../storage/database.ts';
-import type { MemoryEntryRow, MemoryVectorRow } from '../storage/rows.ts';
+import type { MemoryEntryRow } from '../storage/rows.ts';
 import { filterClauses, type MemoryRecord, RECALLABLE, toMemory } from './store.ts';
-import { type EntryToEmbed, toStoredVector, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
+import { type EntryToEmbed, type MemoryVectorRow, toStoredVector, type EntryVersion, type MemoryVectorStoreApi, type StoredVector, vectorBytes } from './vectors.ts';
 
 /** SQLite's bound parameters are limited (32,766): long id lists go in slices. */
 const SLICE = 500;

@@ -15,7 +15,6 @@
  * - `vectorsOf` reads the vectors of the model for those entries that match their text's change.
  */
 import type { MemoryScope } from '@tinyagi/client/contract';
-import type { MemoryVectorRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 import type { MemoryRecord } from './store.ts';
 
@@ -82,6 +81,15 @@ export function unit(vector: Float32Array): Float32Array {
   const out = new Float32Array(vector.length);
   for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * scale;
   return out;
+}
+
+/** A `memory_vectors` row as both backends read it (declared here, not from the drizzle schema: this module's types are published). */
+export interface MemoryVectorRow {
+  entry_id: string;
+  model: string;
+  entry_updated_at: number;
+  vector: Uint8Array;
+  created_at: number;
 }
 
 /** A stored row as the API's shape (timestamps may arrive as strings from PostgreSQL's bigint). */

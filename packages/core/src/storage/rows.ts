@@ -33,4 +33,3 @@ export type QuotaHoldRow = RowOf<typeof tables.quotaHolds>;
 export type ApprovalRow = RowOf<typeof tables.approvals>;
 export type MemoryEntryRow = RowOf<typeof tables.memoryEntries>;
 export type MemoryInjectionRow = RowOf<typeof tables.memoryInjections>;
-export type MemoryVectorRow = RowOf<typeof tables.memoryVectors>;
