@@ -11,9 +11,6 @@
  * (pg-statements.ts), then stops its orchestrator and exits. The node is named like a
  * `tinyagi worker` (`node`), so sessions and steering take the several-nodes paths.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { invokeAgent, type Settings } from '@tinyagi/core';
 import { openPgStores } from '@tinyagi/core/pg';
 import { Orchestrator } from '@tinyagi/teams';
@@ -26,12 +23,13 @@ export interface B5NodeConfig {
   n: number;
   name: string;
   role: 'api' | 'worker';
+  /** Its agents' workspaces (created here, removed by the bench: teams-bench.ts `b5Workspaces`). */
+  workspace: string;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as B5NodeConfig;
 countStatements();
-const dir = mkdtempSync(join(tmpdir(), `tinyagi-bench-b5-${cfg.name}-`));
-const settings: Settings = b5Settings(cfg.n, dir);
+const settings: Settings = b5Settings(cfg.n, cfg.workspace);
 const stores = await openPgStores({ url: cfg.url, schema: cfg.schema, migrate: false });
 let runs = 0;
 const orchestrator = new Orchestrator({
@@ -68,6 +66,5 @@ const figures = probe.stop();
 const statements = takeStatementCounts();
 await orchestrator.stop(1000);
 await stores.close();
-rmSync(dir, { recursive: true, force: true });
 const report: B5NodeReport = { runs, statements, ...figures };
 process.send!(report, () => process.exit(0));

@@ -3,7 +3,7 @@
  * (concurrency): the real orchestrator, real SQLite file (synchronous FULL), mock provider.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { ConversationControl, Orchestrator } from '@tinyagi/teams';
 import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
 import { addCounts, backendCpu, cpuSince, totalStatements } from './pg-statements.ts';
+import type { B5NodeConfig } from './b5-node.ts';
 
 interface Harness {
   stores: SqliteStores;
@@ -445,9 +446,9 @@ interface B5Result extends Omit<B5NodeReport, 'runs'> {
   serverCpuMs?: number | undefined;
 }
 
-/** B5 in this process on SQLite (synchronous FULL). */
-async function b5Sqlite(n: number): Promise<B5Result> {
-  const h = harness(b5Settings(n), n);
+/** B5 in this process on SQLite (synchronous FULL), its agents' workspaces under `dir`. */
+async function b5Sqlite(n: number, dir: string): Promise<B5Result> {
+  const h = harness(b5Settings(n, dir), n);
   const completions = trackCompletions(h.stores.events, n);
   const probe = processProbe();
   const start = performance.now();
@@ -487,7 +488,7 @@ const B5_NODE = new URL('./b5-node.ts', import.meta.url).pathname;
  * Figures: wall time and latencies from the API node; CPU, RSS growth and statements summed over
  * the nodes; lag the worst; the server's CPU from the backends serving them (pg-statements.ts).
  */
-export async function b5PgNodes(n: number, url: string, nodeCount: number): Promise<B5Result> {
+export async function b5PgNodes(n: number, url: string, nodeCount: number, workspaces = b5Workspaces()): Promise<B5Result> {
   const { default: pg } = await import('pg');
   const { migratePg } = await import('@tinyagi/core/pg');
   const schema = `bench_b5_${process.pid}_${n}_${nodeCount}`;
@@ -498,8 +499,17 @@ export async function b5PgNodes(n: number, url: string, nodeCount: number): Prom
     await migratePg(admin, schema);
     for (let k = 0; k < nodeCount; k++) {
       // The nodes' connections carry the schema's name, so the server's CPU is theirs alone (others may share the server).
-      const config = { url: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`, schema, n, name: `b5-node-${k}`, role: k === 0 ? 'api' : 'worker' };
-      nodes.push(fork(B5_NODE, [JSON.stringify(config)], { execArgv: ['--conditions=tinyagi-source', '--expose-gc'], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] }));
+      const config: B5NodeConfig = {
+        url: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`,
+        schema,
+        n,
+        name: `b5-node-${k}`,
+        role: k === 0 ? 'api' : 'worker',
+        workspace: join(workspaces.dir, `pg-${n}-${nodeCount}-${k}`),
+      };
+      // B5_PROF_DIR: each node writes a V8 CPU profile there (`--cpu-prof`), to see where a run's CPU goes.
+      const prof = process.env['B5_PROF_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['B5_PROF_DIR']}`] : [];
+      nodes.push(fork(B5_NODE, [JSON.stringify(config)], { execArgv: ['--conditions=tinyagi-source', '--expose-gc', ...prof], stdio: ['inherit', 'inherit', 'inherit', 'ipc'] }));
     }
     const exited = Promise.all(
       nodes.map((child, k) => new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`B5 node ${k} exited with ${code}`)))))),
@@ -535,7 +545,26 @@ export async function b5PgNodes(n: number, url: string, nodeCount: number): Prom
     for (const child of nodes) if (child.exitCode === null) child.kill('SIGKILL');
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
     await admin.end();
+    workspaces.release();
   }
+}
+
+/**
+ * The directory every B5 row provisions its agents' workspaces under, on tmpfs where there is one,
+ * removed when the last user releases it. Each run's agent is new, so each run creates ~20 files
+ * and directories; on this VM's ext4 a new inode cost 70-400 µs of kernel CPU, more the more
+ * recently files were removed (12 µs on tmpfs), which made B5 measure the disk and its history.
+ */
+export function b5Workspaces(): { dir: string; hold(): void; release(): void } {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tinyagi-bench-b5-'));
+  let holders = 1;
+  return {
+    dir,
+    hold: () => void holders++,
+    release: () => {
+      if (--holders === 0) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface B5Options {
@@ -564,34 +593,43 @@ export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<
   const ratios: string[] = [];
   const pgRuns = new Map<number, B5Result>();
   const largest = Math.max(...sizes);
-  for (const n of sizes) {
-    const sqlite = await b5Sqlite(n);
-    rows.push(row(n, 'SQLite, 1 process', sqlite));
-    console.error(rows.at(-1));
-    if (pgUrl) {
-      const two = await b5PgNodes(n, pgUrl, 2);
-      if (n === largest) pgRuns.set(2, two);
-      rows.push(row(n, 'PostgreSQL, 2 nodes', two));
-      ratios.push(`${n.toLocaleString('en')}: ${(sqlite.ms / two.ms).toFixed(2)}×`);
+  const workspaces = b5Workspaces();
+  const pgRow = (n: number, nodeCount: number) => {
+    workspaces.hold();
+    return b5PgNodes(n, pgUrl!, nodeCount, workspaces);
+  };
+  try {
+    for (const n of sizes) {
+      const sqlite = await b5Sqlite(n, join(workspaces.dir, `sqlite-${n}`));
+      rows.push(row(n, 'SQLite, 1 process', sqlite));
       console.error(rows.at(-1));
+      if (pgUrl) {
+        const two = await pgRow(n, 2);
+        if (n === largest) pgRuns.set(2, two);
+        rows.push(row(n, 'PostgreSQL, 2 nodes', two));
+        ratios.push(`${n.toLocaleString('en')}: ${(sqlite.ms / two.ms).toFixed(2)}×`);
+        console.error(rows.at(-1));
+      }
     }
-  }
-  const out = [rows.join('\n')];
-  if (pgUrl) out.push(`PostgreSQL (2 nodes) runs/s over SQLite's, same run: ${ratios.join(', ')}.`);
-  if (pgUrl && scaleNodes.length > 0) {
-    const scale = [
-      `| nodes (${largest.toLocaleString('en')} in flight) | runs/s | wall time | runs per node | nodes' CPU per run | server's CPU per run | round trips per run |`,
-      '|---|---|---|---|---|---|---|',
-    ];
-    for (const k of scaleNodes) {
-      const r = pgRuns.get(k) ?? (await b5PgNodes(largest, pgUrl, k));
-      pgRuns.set(k, r);
-      scale.push(
-        `| ${k} | ${((largest * 1000) / r.ms).toFixed(0)} | ${(r.ms / 1000).toFixed(2)} s | ${r.split!.join(' / ')} | ${ms1(r.cpuMs / largest)} ms | ${r.serverCpuMs !== undefined ? `${ms1(r.serverCpuMs / largest)} ms` : 'not readable'} | ${perRun(r, largest)} |`,
-      );
-      console.error(scale.at(-1));
+    const out = [rows.join('\n')];
+    if (pgUrl) out.push(`PostgreSQL (2 nodes) runs/s over SQLite's, same run: ${ratios.join(', ')}.`);
+    if (pgUrl && scaleNodes.length > 0) {
+      const scale = [
+        `| nodes (${largest.toLocaleString('en')} in flight) | runs/s | wall time | runs per node | nodes' CPU per run | server's CPU per run | round trips per run |`,
+        '|---|---|---|---|---|---|---|',
+      ];
+      for (const k of scaleNodes) {
+        const r = pgRuns.get(k) ?? (await pgRow(largest, k));
+        pgRuns.set(k, r);
+        scale.push(
+          `| ${k} | ${((largest * 1000) / r.ms).toFixed(0)} | ${(r.ms / 1000).toFixed(2)} s | ${r.split!.join(' / ')} | ${ms1(r.cpuMs / largest)} ms | ${r.serverCpuMs !== undefined ? `${ms1(r.serverCpuMs / largest)} ms` : 'not readable'} | ${perRun(r, largest)} |`,
+        );
+        console.error(scale.at(-1));
+      }
+      out.push(scale.join('\n'));
     }
-    out.push(scale.join('\n'));
+    return out.join('\n\n');
+  } finally {
+    workspaces.release();
   }
-  return out.join('\n\n');
 }

@@ -247,7 +247,9 @@ export function runStatements(conversations: string, runs: string, collation: st
     getRun: `SELECT * FROM ${runs} WHERE id = ?`,
     descendants: (order: string) => `WITH RECURSIVE tree(id) AS (SELECT id FROM ${runs} WHERE parent_run_id = ? UNION ALL SELECT r.id FROM ${runs} r JOIN tree t ON r.parent_run_id = t.id)
       SELECT runs.* FROM ${runs} runs JOIN tree ON runs.id = tree.id ORDER BY ${order}`,
-    openRunCount: `SELECT COUNT(*) AS n FROM ${runs} WHERE conversation_id = ? AND status IN ('queued', 'running')`,
+    // The status is a filter, never an index condition: a conversation holds a few runs, the status
+    // index thousands while many are in flight (PostgreSQL chose a bitmap AND of both before its statistics).
+    openRunCount: `SELECT COUNT(*) FILTER (WHERE status IN ('queued', 'running')) AS n FROM ${runs} WHERE conversation_id = ?`,
     agentSpend: `SELECT ${spend} FROM ${runs} WHERE agent_id = ? AND created_at >= ?`,
     globalSpend: `SELECT ${spend} FROM ${runs} WHERE created_at >= ?`,
     usage: (col: string) => `SELECT ${col} AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY ${col} COLLATE ${collation}`,
@@ -752,7 +754,8 @@ export function queryStatements(t: { messages: string; runs: string; conversatio
   return {
     // A processing message whose cancel was requested is finished for the conversation's sake:
     // its run already ended, the worker only has to stop.
-    unfinishedMessages: `SELECT COUNT(*) AS n FROM ${t.messages} WHERE conversation_id = ? AND (status = 'pending' OR (status = 'processing' AND cancel_requested = ${no}))`,
+    // (the status a filter, as in openRunCount: the pending and processing indexes hold every agent's queue)
+    unfinishedMessages: `SELECT COUNT(*) FILTER (WHERE status = 'pending' OR (status = 'processing' AND cancel_requested = ${no})) AS n FROM ${t.messages} WHERE conversation_id = ?`,
     messageStatus: `SELECT status FROM ${t.messages} WHERE id = ?`,
     pendingOf: `SELECT id FROM ${t.messages} WHERE conversation_id = ? AND status = 'pending' ORDER BY seq`,
     openRuns: (order: string) => `${openRun} WHERE status IN ('queued', 'running') ORDER BY ${order}`,
