@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
+/** Statement text → times sent since the last take. */
 const counts = new Map<string, number>();
 let installed = false;
 
@@ -23,9 +24,9 @@ export function countStatements(): void {
   pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
     const first = args[0];
     const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '?');
-    const kind = kindOf(text);
-    counts.set(kind, (counts.get(kind) ?? 0) + 1);
-    if (trace && kind.includes(trace)) traceCaller();
+    // Counted by text and folded into kinds when taken: folding at every call was ~2 % of a B5 node's CPU.
+    counts.set(text, (counts.get(text) ?? 0) + 1);
+    if (trace && kindOf(text).includes(trace)) traceCaller();
     return original.apply(this, args);
   } as typeof pg.Client.prototype.query;
 }
@@ -72,7 +73,8 @@ export function kindOf(text: string): string {
 
 /** The counts so far, and resets them. */
 export function takeStatementCounts(): Record<string, number> {
-  const out = Object.fromEntries(counts);
+  const out: Record<string, number> = {};
+  for (const [text, n] of counts) out[kindOf(text)] = (out[kindOf(text)] ?? 0) + n;
   counts.clear();
   return out;
 }

@@ -156,6 +156,25 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
     expect(stored.map((e) => e.id - stored[0]!.id)).toEqual([0, 1, 2, 3]);
   });
 
+  it('the events statement carries the COMMIT: when it fails the whole transaction is rolled back, and the connection serves the next one', async () => {
+    const [a] = await twoNodes();
+    const before = await a.events.lastId();
+    let conversationId = '';
+    // A depth past int4: the events insert, the transaction's last statement, fails.
+    await expect(
+      a.transaction(async (tx) => {
+        conversationId = (await tx.stores.runs.createConversation({ rootAgentId: 'a', channel: 'api' })).id;
+        await tx.stores.events.append(notice('before'));
+        await tx.stores.events.append({ ...notice('bad'), depth: 2 ** 40 });
+      }),
+    ).rejects.toThrow(/out of range/);
+    expect(await a.runs.getConversation(conversationId)).toBeUndefined();
+    expect(await a.events.readSince(before)).toEqual([]);
+    // Every pooled client is usable again: as many transactions as the pool holds, at once.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => a.transaction((tx) => tx.stores.events.append(notice(`after ${i}`)))));
+    expect(notes(await a.events.readSince(before)).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `after ${i}`).sort());
+  });
+
   it('a lost LISTEN connection loses no event: the node listens again and reads what it missed', async () => {
     const [a, b] = await twoNodes();
     const seenA: TinyEvent[] = [];

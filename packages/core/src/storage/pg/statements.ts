@@ -32,10 +32,10 @@ const names = new Map<string, string | null>();
 
 /** The name to prepare `text` under, or undefined to send it unnamed. */
 export function statementName(text: string): string | undefined {
-  if (process.env.TINYAGI_PG_PREPARE === 'off') return undefined;
   const known = names.get(text);
   if (known !== undefined) return known ?? undefined;
-  if (names.size >= MAX_NAMED) return undefined;
+  // The environment is read only for a text not seen yet: reading it at every call was most of this function's cost.
+  if (names.size >= MAX_NAMED || process.env.TINYAGI_PG_PREPARE === 'off') return undefined;
   const name = `t${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
   names.set(text, name);
   return name;
