@@ -6,7 +6,7 @@
  *   node --conditions=tinyagi-source bench/src/pg-run-statements.ts
  */
 import { BENCH_DATABASE_URL } from './machine.ts';
-import { statementTable, totalStatements } from './pg-statements.ts';
+import { roundTrips, statementTable, totalStatements } from './pg-statements.ts';
 import { b5PgNodes } from './teams-bench.ts';
 
 const runs = Number(process.env.PG_RUNS ?? 1000);
@@ -15,5 +15,5 @@ const r = await b5PgNodes(runs, BENCH_DATABASE_URL, nodes);
 const statements = r.statements ?? {};
 console.log(statementTable(statements, runs, Number(process.env.PG_MIN_PER_RUN ?? 0.05)));
 console.log(
-  `\n${runs} runs on ${nodes} node(s): ${(totalStatements(statements) / runs).toFixed(2)} statements per run, ${((runs * 1000) / r.ms).toFixed(0)} runs/s, nodes' CPU ${(r.cpuMs / runs).toFixed(2)} ms per run, server's ${r.serverCpuMs === undefined ? '?' : (r.serverCpuMs / runs).toFixed(2)} ms per run`,
+  `\n${runs} runs on ${nodes} node(s): ${(totalStatements(statements) / runs).toFixed(2)} statements and ${(roundTrips(statements) / runs).toFixed(2)} round trips per run, ${((runs * 1000) / r.ms).toFixed(0)} runs/s, nodes' CPU ${(r.cpuMs / runs).toFixed(2)} ms per run, server's ${r.serverCpuMs === undefined ? '?' : (r.serverCpuMs / runs).toFixed(2)} ms per run`,
 );

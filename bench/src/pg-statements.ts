@@ -7,13 +7,16 @@
  * `backendCpu` reads the CPU of the server's backends serving the nodes (B5's cost per run).
  *
  * A kind is the statement's text with the schema's name, literals and whitespace folded, cut to
- * its first 100 characters, so one store method's statement is one row.
+ * its first 100 characters, so one store method's statement is one row; "(same trip)" before it
+ * when it went in one pipeline behind another statement (a BEGIN or COMMIT with its statement).
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /** Statement text → times sent since the last take. */
 const counts = new Map<string, number>();
+/** The mark of a statement sent behind another in one pipeline, in its kind. */
+const SAME_TRIP = '(same trip) ';
 let installed = false;
 
 /** Starts counting (idempotent). */
@@ -24,8 +27,11 @@ export function countStatements(): void {
   pg.Client.prototype.query = function counted(this: pg.Client, ...args: unknown[]) {
     const first = args[0];
     const text = typeof first === 'string' ? first : ((first as { text?: string } | undefined)?.text ?? '?');
+    // A query sent in pipeline mode behind one not yet answered shares its round trip (storage/pg/scope.ts, runPipelined).
+    const client = this as pg.Client & { pipeline?: boolean; _activeQuery?: unknown; _sentQueryQueue?: unknown[] };
+    const key = client.pipeline && (client._activeQuery || (client._sentQueryQueue?.length ?? 0) > 0) ? `${SAME_TRIP}${text}` : text;
     // Counted by text and folded into kinds when taken: folding at every call was ~2 % of a B5 node's CPU.
-    counts.set(text, (counts.get(text) ?? 0) + 1);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
     if (trace && kindOf(text).includes(trace)) traceCaller();
     return original.apply(this, args);
   } as typeof pg.Client.prototype.query;
@@ -74,7 +80,10 @@ export function kindOf(text: string): string {
 /** The counts so far, and resets them. */
 export function takeStatementCounts(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [text, n] of counts) out[kindOf(text)] = (out[kindOf(text)] ?? 0) + n;
+  for (const [text, n] of counts) {
+    const kind = text.startsWith(SAME_TRIP) ? `${SAME_TRIP}${kindOf(text.slice(SAME_TRIP.length))}` : kindOf(text);
+    out[kind] = (out[kind] ?? 0) + n;
+  }
   counts.clear();
   return out;
 }
@@ -91,6 +100,11 @@ export function totalStatements(counts: Record<string, number>): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
+/** Round trips in `counts`: the statements less those that went in the same pipeline as the one before. */
+export function roundTrips(counts: Record<string, number>): number {
+  return Object.entries(counts).reduce((sum, [kind, n]) => (kind.startsWith(SAME_TRIP) ? sum : sum + n), 0);
+}
+
 /** A markdown table of the kinds per run, most frequent first (kinds under `minPerRun` summed into one row). */
 export function statementTable(counts: Record<string, number>, runs: number, minPerRun = 0.05): string {
   const rows = Object.entries(counts).sort((a, b) => b[1] - a[1]);
@@ -101,7 +115,8 @@ export function statementTable(counts: Record<string, number>, runs: number, min
     else lines.push(`| ${(n / runs).toFixed(2)} | \`${kind.replaceAll('|', '\\|')}\` |`);
   }
   if (rest > 0) lines.push(`| ${(rest / runs).toFixed(2)} | (others, each under ${minPerRun} per run) |`);
-  lines.push(`| **${(totalStatements(counts) / runs).toFixed(2)}** | **all** |`);
+  lines.push(`| **${(totalStatements(counts) / runs).toFixed(2)}** | **all statements** |`);
+  lines.push(`| **${(roundTrips(counts) / runs).toFixed(2)}** | **round trips** (statements less those marked "${SAME_TRIP.trim()}") |`);
   return lines.join('\n');
 }
 

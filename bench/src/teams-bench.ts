@@ -14,7 +14,7 @@ import { openStores, type StoreTransaction, type SqliteStores } from '@tinyagi/c
 import { ConversationControl, Orchestrator } from '@tinyagi/teams';
 import { admitSpawn, type AdmissionSnapshot } from '@tinyagi/teams/internal';
 import { percentile } from './machine.ts';
-import { addCounts, backendCpu, cpuSince, totalStatements } from './pg-statements.ts';
+import { addCounts, backendCpu, cpuSince, roundTrips } from './pg-statements.ts';
 import type { B5NodeConfig } from './b5-node.ts';
 
 interface Harness {
@@ -587,7 +587,7 @@ export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<
     '| in-flight runs | setup | wall time | runs/s | latency p50 / p95 (submit → completed) | CPU (user+sys) | RSS per in-flight run | event-loop lag p99 | round trips per run |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
-  const perRun = (r: B5Result, n: number) => (r.statements ? (totalStatements(r.statements) / n).toFixed(1) : '–');
+  const perRun = (r: B5Result, n: number) => (r.statements ? (roundTrips(r.statements) / n).toFixed(1) : '–');
   const row = (n: number, setup: string, r: B5Result) =>
     `| ${n.toLocaleString('en')} | ${setup}${r.split ? ` (runs per node: ${r.split.join(' / ')})` : ''} | ${(r.ms / 1000).toFixed(2)} s | ${((n * 1000) / r.ms).toFixed(0)} | ${(percentile(r.latencies, 50) / 1000).toFixed(2)} / ${(percentile(r.latencies, 95) / 1000).toFixed(2)} s | ${(r.cpuMs / 1000).toFixed(2)} s | ${r.rssGrowth > 0 ? `${(r.rssGrowth / n / 1024).toFixed(1)} KiB` : 'not measurable (RSS did not grow)'} | ${r.lagP99Ms.toFixed(1)} ms | ${perRun(r, n)} |`;
   const ratios: string[] = [];

@@ -5,8 +5,9 @@
  */
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { PgPoolScope } from '../src/storage/pg/scope.ts';
+import { forgetStatementNames } from '../src/storage/pg/statements.ts';
 
 const db = await pgTestDatabase();
 
@@ -14,6 +15,8 @@ describe.skipIf(db.skip !== undefined)('named statements (PostgreSQL)', () => {
   const schema = testSchema('stmt');
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   const other = new pg.Pool({ connectionString: db.url, max: 1 });
+  // Test files share a process (isolate: false): earlier files' schemas may have used up the names a process gives.
+  beforeEach(forgetStatementNames);
   afterAll(async () => {
     await dropSchema(other, schema);
     await Promise.all([pool.end(), other.end()]);

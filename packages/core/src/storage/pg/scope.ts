@@ -105,12 +105,15 @@ export class PgPoolScope implements PgScope {
     const client = await this.pool.connect();
     const tx = new PgTxScope(client, this.schema);
     try {
-      // One round trip either way (the simple protocol takes several statements in one message).
+      // One simple-protocol message (it takes several statements). Without an opening it goes
+      // with the transaction's first statement, in one pipeline: a round trip fewer.
       const begin = options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
-      await client.query(options.opening === undefined ? begin : `${begin}; ${options.opening}`);
+      if (options.opening === undefined) tx.beginWithNext(begin);
+      else await client.query(`${begin}; ${options.opening}`);
       const out = await fn(tx);
       await tx.writeCollected();
-      if (!tx.committed) await client.query('COMMIT');
+      // A transaction that sent no statement has nothing to commit.
+      if (!tx.committed && tx.begun) await client.query('COMMIT');
       client.release();
       tx.runCallbacks();
       return out;
@@ -159,28 +162,34 @@ function rethrowPg(err: unknown): never {
 }
 
 /**
- * One statement and the COMMIT after it, sent together (node-postgres' pipeline mode, on this
- * client for these two only). A failed statement leaves the transaction aborted, and its COMMIT
- * then ends it as a ROLLBACK: the statement's error is thrown, like any failure before a commit.
+ * One statement with its transaction's BEGIN before it and/or its COMMIT after it, sent together
+ * (node-postgres' pipeline mode, on this client for these messages only): the server runs them
+ * back to back. A failed statement leaves the transaction aborted, and a COMMIT then ends it as a
+ * ROLLBACK: the statement's error is thrown, like any failure before a commit.
  */
-async function runThenCommit<R extends QueryResultRow>(client: PoolClient, text: string, values: unknown[]): Promise<R[]> {
+async function runPipelined<R extends QueryResultRow>(client: PoolClient, begin: string | undefined, text: string, values: unknown[], commit: boolean): Promise<R[]> {
   const name = values.length > 0 ? statementName(text) : undefined;
   const pipelined = client as PoolClient & { pipeline: boolean };
   pipelined.pipeline = true;
-  let statement: PromiseSettledResult<pg.QueryResult<R>>;
-  let commit: PromiseSettledResult<pg.QueryResult>;
+  let answers: Array<PromiseSettledResult<pg.QueryResult | undefined>>;
   try {
-    [statement, commit] = await Promise.allSettled([client.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes }), client.query('COMMIT')]);
+    answers = await Promise.allSettled([
+      begin === undefined ? undefined : client.query(begin),
+      client.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes }),
+      commit ? client.query('COMMIT') : undefined,
+    ]);
   } finally {
-    // Only once both answered: a pipelined query still unanswered is lost when the mode is left.
+    // Only once all answered: a pipelined query still unanswered is lost when the mode is left.
     pipelined.pipeline = false;
   }
+  const [opened, statement, committed] = answers as [PromiseSettledResult<pg.QueryResult | undefined>, PromiseSettledResult<pg.QueryResult<R>>, PromiseSettledResult<pg.QueryResult | undefined>];
+  if (opened.status === 'rejected') throw opened.reason;
   if (statement.status === 'rejected') {
     if (name !== undefined && isStaleStatement(statement.reason)) unnameStatement(text);
     rethrowPg(statement.reason);
   }
-  if (commit.status === 'rejected') throw commit.reason;
-  if (commit.value.command !== 'COMMIT') throw new TinyError('INTERNAL', `The transaction ended in ${commit.value.command}, not COMMIT.`);
+  if (committed.status === 'rejected') throw committed.reason;
+  if (committed.value !== undefined && committed.value.command !== 'COMMIT') throw new TinyError('INTERNAL', `The transaction ended in ${committed.value.command}, not COMMIT.`);
   return statement.value.rows;
 }
 
@@ -212,6 +221,8 @@ export class PgTxScope implements PgScope {
   /** On the outermost scope: its next statement carries the COMMIT (`writeCollected`'s last writer). */
   #commitWithNext = false;
   #committed = false;
+  /** On the outermost scope: the BEGIN its first statement carries (`beginWithNext`), until sent. */
+  #begin: string | undefined;
 
   constructor(client: PoolClient, schema: string, depth = 0, root?: PgTxScope) {
     this.client = client;
@@ -228,10 +239,28 @@ export class PgTxScope implements PgScope {
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     const root = this.#root;
     if (root.#committed) throw new TinyError('INVALID_STATE', 'This transaction has committed: no statement may follow the one that carried its COMMIT.');
-    if (!root.#commitWithNext) return runNamed(this.client, text, values, false);
+    const begin = root.#takeBegin();
+    if (begin === undefined && !root.#commitWithNext) return runNamed(this.client, text, values, false);
+    const commit = root.#commitWithNext;
     root.#commitWithNext = false;
-    root.#committed = true;
-    return runThenCommit(this.client, text, values);
+    root.#committed = commit;
+    return runPipelined(this.client, begin, text, values, commit);
+  }
+
+  /** The transaction's BEGIN goes with its first statement (PgPoolScope.begin). */
+  beginWithNext(begin: string): void {
+    this.#begin = begin;
+  }
+
+  #takeBegin(): string | undefined {
+    const begin = this.#begin;
+    this.#begin = undefined;
+    return begin;
+  }
+
+  /** True once the BEGIN was sent (a transaction that sent no statement has none). */
+  get begun(): boolean {
+    return this.#begin === undefined;
   }
 
   /** True once a statement carried the outermost COMMIT (`begin` then sends none). */
@@ -255,7 +284,8 @@ export class PgTxScope implements PgScope {
     this.#open = true;
     try {
       // One simple-protocol message either way.
-      const savepoint = this.#ended ? `RELEASE SAVEPOINT ${name}; SAVEPOINT ${name}` : `SAVEPOINT ${name}`;
+      const begin = this.#root.#takeBegin();
+      const savepoint = `${begin === undefined ? '' : `${begin}; `}${this.#ended ? `RELEASE SAVEPOINT ${name}; ` : ''}SAVEPOINT ${name}`;
       try {
         await this.client.query(opening === undefined ? savepoint : `${savepoint}; ${opening}`);
       } catch (err) {

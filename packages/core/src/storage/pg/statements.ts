@@ -41,6 +41,11 @@ export function statementName(text: string): string | undefined {
   return name;
 }
 
+/** Forgets every name (a process whose statements named `MAX_NAMED` texts names new ones again): for tests, which share a process across schemas. */
+export function forgetStatementNames(): void {
+  names.clear();
+}
+
 /** True for PostgreSQL's refusal of a prepared statement whose result columns changed (SQLSTATE 0A000). */
 export function isStaleStatement(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
