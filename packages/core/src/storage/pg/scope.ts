@@ -24,7 +24,7 @@ const NUMERIC = 1700;
 /** Type parsers: bigint and numeric as numbers, everything else as node-postgres parses it. */
 export const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8 || oid === NUMERIC) return (v: string) => Number(v);
+    if (oid === INT8 || oid === NUMERIC) return Number;
     return pg.types.getTypeParser(oid, format ?? 'text');
   },
 };
@@ -368,7 +368,20 @@ export function positional(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** A table of statements (strings, or functions returning one) with every statement numbered by `positional`. */
+/**
+ * A table of statements (strings, or functions returning one) with every statement numbered by
+ * `positional`; a function's text is numbered once per distinct arguments (they are column and
+ * order names, a handful each), not at every call.
+ */
 export function positionalAll<T extends Record<string, string | ((...args: never[]) => string)>>(statements: T): T {
-  return Object.fromEntries(Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : (...args: never[]) => positional((v as (...a: never[]) => string)(...args))])) as T;
+  const numbered = (build: (...a: unknown[]) => string) => {
+    const texts = new Map<string, string>();
+    return (...args: unknown[]) => {
+      const key = args.join('\u0000');
+      let text = texts.get(key);
+      if (text === undefined) texts.set(key, (text = positional(build(...args))));
+      return text;
+    };
+  };
+  return Object.fromEntries(Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : numbered(v as (...a: unknown[]) => string)])) as T;
 }
