@@ -175,6 +175,22 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL event log across nodes', () =
     expect(notes(await a.events.readSince(before)).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `after ${i}`).sort());
   });
 
+  it('a statement whose failure was caught without a savepoint fails the commit, with and without events, instead of a silent rollback', async () => {
+    const [a] = await twoNodes();
+    for (const withEvents of [false, true]) {
+      let conversationId = '';
+      await expect(
+        a.transaction(async (tx) => {
+          conversationId = (await tx.stores.runs.createConversation({ rootAgentId: 'a', channel: 'api' })).id;
+          if (withEvents) await tx.stores.events.append(notice('lost'));
+          // A duplicate id: the statement fails, the transaction is aborted, the caller goes on.
+          await Promise.resolve(tx.stores.runs.createConversation({ id: conversationId, rootAgentId: 'a', channel: 'api' })).catch(() => undefined);
+        }),
+      ).rejects.toThrow(/rolled back at its COMMIT|current transaction is aborted/);
+      expect(await a.runs.getConversation(conversationId)).toBeUndefined();
+    }
+  });
+
   it('a lost LISTEN connection loses no event: the node listens again and reads what it missed', async () => {
     const [a, b] = await twoNodes();
     const seenA: TinyEvent[] = [];

@@ -113,7 +113,7 @@ export class PgPoolScope implements PgScope {
       const out = await fn(tx);
       await tx.writeCollected();
       // A transaction that sent no statement has nothing to commit.
-      if (!tx.committed && tx.begun) await client.query('COMMIT');
+      if (!tx.committed && tx.begun) assertCommitted(await client.query('COMMIT'));
       client.release();
       tx.runCallbacks();
       return out;
@@ -189,8 +189,18 @@ async function runPipelined<R extends QueryResultRow>(client: PoolClient, begin:
     rethrowPg(statement.reason);
   }
   if (committed.status === 'rejected') throw committed.reason;
-  if (committed.value !== undefined && committed.value.command !== 'COMMIT') throw new TinyError('INTERNAL', `The transaction ended in ${committed.value.command}, not COMMIT.`);
+  if (committed.value !== undefined) assertCommitted(committed.value);
   return statement.value.rows;
+}
+
+/**
+ * PostgreSQL answers the COMMIT of a transaction a failed statement aborted with ROLLBACK, not an
+ * error: a caller that caught that statement's error without a savepoint would think it committed.
+ */
+function assertCommitted(answer: pg.QueryResult): void {
+  if (answer.command !== 'COMMIT') {
+    throw new TinyError('DB_ERROR', `The transaction was rolled back at its COMMIT (${answer.command}): a statement in it failed and its error was caught without a savepoint.`);
+  }
 }
 
 /** Rolls back and releases; a client whose rollback failed is discarded, not returned to the pool. */
