@@ -388,8 +388,10 @@ export function positionalAll<T extends Record<string, string | ((...args: never
     const texts = new Map<string, string>();
     return (...args: unknown[]) => {
       const key = args.join('\u0000');
-      let text = texts.get(key);
-      if (text === undefined) texts.set(key, (text = positional(build(...args))));
+      const known = texts.get(key);
+      if (known !== undefined) return known;
+      const text = positional(build(...args));
+      texts.set(key, text);
       return text;
     };
   };
