@@ -40,6 +40,7 @@ import {
   bumpValues,
   clampEdges,
   conversationFilter,
+  conversationInsertRow,
   conversationInsertValues,
   conversationNotFound,
   conversationPatchSets,
@@ -47,6 +48,7 @@ import {
   finishSpends,
   meteredValues,
   queryStatements,
+  runInsertRow,
   runInsertValues,
   runNotFound,
   runStatements,
@@ -76,9 +78,9 @@ export class RunStore implements RunStoreApi {
   }
 
   createConversation(input: CreateConversationInput): ConversationRecord {
-    const values = conversationInsertValues(input);
-    this.#db.write(() => this.#db.prepare(S.insertConversation).run(...values));
-    return this.getConversation(values[0] as string)!;
+    const row = conversationInsertRow(input);
+    this.#db.write(() => this.#db.prepare(S.insertConversation).run(...conversationInsertValues(row)));
+    return this.getConversation(row.id)!;
   }
 
   createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): { conversation: ConversationRecord; run: RunRecord } {
@@ -127,9 +129,9 @@ export class RunStore implements RunStoreApi {
   }
 
   createRun(input: CreateRunInput): RunRecord {
-    const values = runInsertValues(input);
-    this.#db.write(() => this.#db.prepare(S.insertRun).run(...values));
-    return this.getRun(values[0] as string)!;
+    const row = runInsertRow(input);
+    this.#db.write(() => this.#db.prepare(S.insertRun).run(...runInsertValues(row)));
+    return this.getRun(row.id)!;
   }
 
   startRun(id: string, patch: StartRunPatch = {}): RunRecord | undefined {
