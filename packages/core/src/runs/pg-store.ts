@@ -14,7 +14,6 @@ import {
   clampEdges,
   conversationFilter,
   CONVERSATION_INSERT_COLUMNS,
-  conversationInsertRow,
   conversationInsertValues,
   insertedConversation,
   insertedRun,
@@ -24,7 +23,6 @@ import {
   finishRunValues,
   finishSpends,
   meteredValues,
-  runInsertRow,
   runInsertValues,
   runNotFound,
   runStatements,
@@ -151,20 +149,17 @@ function conversationUpdaterOf(scope: PgScope): Rider<{ id: string; patch: Conve
   return updater;
 }
 
-/** A conversation and its first run, as their inserts write them. */
-type Creation = { conversation: ReturnType<typeof conversationInsertRow>; run: ReturnType<typeof runInsertRow> };
-
 /** The `createConversationWithRunAtCommit`s of one schema: one insert of each table in the transaction's last statement. */
-const creatorsBySchema = new Map<string, Rider<Creation>>();
+const creatorsBySchema = new Map<string, Rider<{ conversation: unknown[]; run: unknown[] }>>();
 
-function creatorOf(scope: PgScope): Rider<Creation> {
+function creatorOf(scope: PgScope): Rider<{ conversation: unknown[]; run: unknown[] }> {
   let creator = creatorsBySchema.get(scope.schema);
   if (!creator) {
     const [conversations, runs] = [scope.table('conversations'), scope.table('runs')];
     creator = {
       part: (items, first) => {
         const values: unknown[] = [];
-        const rows = (pick: (item: Creation) => unknown[]) =>
+        const rows = (pick: (item: { conversation: unknown[]; run: unknown[] }) => unknown[]) =>
           items
             .map(
               (item) =>
@@ -174,8 +169,8 @@ function creatorOf(scope: PgScope): Rider<Creation> {
             )
             .join(', ');
         const ctes = [
-          `conversation_insert AS (INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES ${rows((i) => conversationInsertValues(i.conversation))})`,
-          `run_insert AS (INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES ${rows((i) => runInsertValues(i.run))})`,
+          `conversation_insert AS (INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES ${rows((i) => i.conversation)})`,
+          `run_insert AS (INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES ${rows((i) => i.run)})`,
         ];
         return { ctes, columns: [], values };
       },
@@ -198,21 +193,18 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async createConversation(input: CreateConversationInput): Promise<ConversationRecord> {
-    const [row] = await this.#scope.query<ConversationRow>(`${this.#sql.s.insertConversation} RETURNING *`, conversationInsertValues(conversationInsertRow(input)));
+    const [row] = await this.#scope.query<ConversationRow>(`${this.#sql.s.insertConversation} RETURNING *`, conversationInsertValues(input));
     return toConversation(row!);
   }
 
   async createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): Promise<{ conversation: ConversationRecord; run: RunRecord }> {
-    const [row] = await this.#scope.query<{ conversation: ConversationRow; run: RunRow }>(this.#sql.insertConversationWithRun, [
-      ...conversationInsertValues(conversationInsertRow(conversation)),
-      ...runInsertValues(runInsertRow(run)),
-    ]);
+    const [row] = await this.#scope.query<{ conversation: ConversationRow; run: RunRow }>(this.#sql.insertConversationWithRun, [...conversationInsertValues(conversation), ...runInsertValues(run)]);
     return { conversation: toConversation(row!.conversation), run: toRun(row!.run) };
   }
 
   async createConversationWithRunAtCommit(conversation: CreateConversationInput, run: CreateRunInput): Promise<{ conversation: ConversationRecord; run: RunRecord }> {
     if (!this.#last) return this.createConversationWithRun(conversation, run);
-    const item = { conversation: conversationInsertRow(conversation), run: runInsertRow(run) };
+    const item = { conversation: conversationInsertValues(conversation), run: runInsertValues(run) };
     await this.#last().ride(creatorOf(this.#scope), item);
     return { conversation: insertedConversation(item.conversation), run: insertedRun(item.run) };
   }
@@ -251,7 +243,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async createRun(input: CreateRunInput): Promise<RunRecord> {
-    const [row] = await this.#scope.query<RunRow>(`${this.#sql.s.insertRun} RETURNING *`, runInsertValues(runInsertRow(input)));
+    const [row] = await this.#scope.query<RunRow>(`${this.#sql.s.insertRun} RETURNING *`, runInsertValues(input));
     return toRun(row!);
   }
 

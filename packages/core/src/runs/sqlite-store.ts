@@ -40,7 +40,6 @@ import {
   bumpValues,
   clampEdges,
   conversationFilter,
-  conversationInsertRow,
   conversationInsertValues,
   conversationNotFound,
   conversationPatchSets,
@@ -48,7 +47,6 @@ import {
   finishSpends,
   meteredValues,
   queryStatements,
-  runInsertRow,
   runInsertValues,
   runNotFound,
   runStatements,
@@ -78,9 +76,9 @@ export class RunStore implements RunStoreApi {
   }
 
   createConversation(input: CreateConversationInput): ConversationRecord {
-    const row = conversationInsertRow(input);
-    this.#db.write(() => this.#db.prepare(S.insertConversation).run(...conversationInsertValues(row)));
-    return this.getConversation(row.id)!;
+    const values = conversationInsertValues(input);
+    this.#db.write(() => this.#db.prepare(S.insertConversation).run(...values));
+    return this.getConversation(values[0] as string)!;
   }
 
   createConversationWithRun(conversation: CreateConversationInput, run: CreateRunInput): { conversation: ConversationRecord; run: RunRecord } {
@@ -129,9 +127,9 @@ export class RunStore implements RunStoreApi {
   }
 
   createRun(input: CreateRunInput): RunRecord {
-    const row = runInsertRow(input);
-    this.#db.write(() => this.#db.prepare(S.insertRun).run(...runInsertValues(row)));
-    return this.getRun(row.id)!;
+    const values = runInsertValues(input);
+    this.#db.write(() => this.#db.prepare(S.insertRun).run(...values));
+    return this.getRun(values[0] as string)!;
   }
 
   startRun(id: string, patch: StartRunPatch = {}): RunRecord | undefined {

@@ -228,13 +228,13 @@ export function runStatements(conversations: string, runs: string, collation: st
   const cost = 'CASE WHEN metered_cost_usd > cost_usd THEN metered_cost_usd ELSE cost_usd END';
   const spend = `COALESCE(SUM(${tokens}), 0) AS tokens, COALESCE(SUM(${cost}), 0) AS "costUsd"`;
   return {
-    insertConversation: `INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES (${marks(CONVERSATION_INSERT.length)})`,
+    insertConversation: `INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES (${marks(13)})`,
     getConversation: `SELECT * FROM ${conversations} WHERE id = ?`,
     listConversations: (where: string) => `SELECT * FROM ${conversations} WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
     latestOfThread: `SELECT * FROM ${conversations} WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
     bumpConversation: `UPDATE ${conversations} SET ${BUMP_SETS} WHERE id = ?`,
     updateConversation: (sets: string) => `UPDATE ${conversations} SET ${sets} WHERE id = ?`,
-    insertRun: `INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES (${marks(RUN_INSERT.length)})`,
+    insertRun: `INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES (${marks(17)})`,
     startRun: `UPDATE ${runs} SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input), node = COALESCE(?, node) WHERE id = ? AND status IN ('queued', 'running')`,
     finishRun: `UPDATE ${runs} SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
       WHERE id = ? AND status IN ('queued', 'running')`,
@@ -281,139 +281,154 @@ export function throwError(err: Error): never {
   throw err;
 }
 
-/** The columns an insert of a conversation writes; the table's defaults fill the others (CONVERSATION_DEFAULTS). */
-const CONVERSATION_INSERT = [
-  'id',
-  'team_id',
-  'root_agent_id',
-  'channel',
-  'sender',
-  'sender_id',
-  'thread_key',
-  'title',
-  'reply_mode',
-  'addressed',
-  'meta',
-  'created_at',
-  'updated_at',
-] as const satisfies ReadonlyArray<keyof ConversationRow>;
-type ConversationInsert = Pick<ConversationRow, (typeof CONVERSATION_INSERT)[number]>;
-const CONVERSATION_DEFAULTS: Omit<ConversationRow, keyof ConversationInsert> = {
-  status: 'active',
-  hops: 0,
-  message_count: 0,
-  spawn_count: 0,
-  input_tokens: 0,
-  output_tokens: 0,
-  cost_usd: 0,
-  limit_scale: 1,
-  soft_warned: 0,
-  stop_reason: null,
-  finished: 0,
-  awaiting_decision: 0,
-  held: '[]',
-  completed_at: null,
-};
-export const CONVERSATION_INSERT_COLUMNS = CONVERSATION_INSERT.join(', ');
+export const CONVERSATION_INSERT_COLUMNS = 'id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, addressed, meta, created_at, updated_at';
 
-/** The row an insert of a conversation writes. */
-export function conversationInsertRow(input: CreateConversationInput, now = Date.now()): ConversationInsert {
-  return {
-    id: input.id ?? newId('conv'),
-    team_id: input.teamId ?? null,
-    root_agent_id: input.rootAgentId,
-    channel: input.channel,
-    sender: input.sender ?? '',
-    sender_id: input.senderId ?? '',
-    thread_key: input.threadKey ?? null,
-    title: (input.title ?? '').slice(0, 200),
-    reply_mode: input.replyMode ?? 'each',
-    addressed: input.addressed === 'team' ? 'team' : 'agent',
-    meta: JSON.stringify(input.meta ?? {}),
-    created_at: now,
-    updated_at: now,
-  };
+/** The values of CONVERSATION_INSERT_COLUMNS; the first is the id. */
+export function conversationInsertValues(input: CreateConversationInput, now = Date.now()): unknown[] {
+  return [
+    input.id ?? newId('conv'),
+    input.teamId ?? null,
+    input.rootAgentId,
+    input.channel,
+    input.sender ?? '',
+    input.senderId ?? '',
+    input.threadKey ?? null,
+    (input.title ?? '').slice(0, 200),
+    input.replyMode ?? 'each',
+    input.addressed === 'team' ? 'team' : 'agent',
+    JSON.stringify(input.meta ?? {}),
+    now,
+    now,
+  ];
 }
 
-/** The values of CONVERSATION_INSERT_COLUMNS for `row`. */
-export function conversationInsertValues(row: ConversationInsert): unknown[] {
-  return CONVERSATION_INSERT.map((column) => row[column]);
-}
+export const RUN_INSERT_COLUMNS =
+  'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at';
 
-/** The conversation an insert of `row` makes (the table's defaults for the other columns). */
-export function insertedConversation(row: ConversationInsert): ConversationRecord {
-  return toConversation({ ...CONVERSATION_DEFAULTS, ...row });
-}
-
-/** The columns an insert of a run writes; the table's defaults fill the others (RUN_DEFAULTS). */
-const RUN_INSERT = [
-  'id',
-  'conversation_id',
-  'parent_run_id',
-  'depth',
-  'max_depth',
-  'agent_id',
-  'team_id',
-  'channel',
-  'provider',
-  'cause',
-  'status',
-  'message_ids',
-  'input',
-  'error',
-  'created_at',
-  'started_at',
-  'ended_at',
-] as const satisfies ReadonlyArray<keyof RunRow>;
-type RunInsert = Pick<RunRow, (typeof RUN_INSERT)[number]>;
-const RUN_DEFAULTS: Omit<RunRow, keyof RunInsert> = {
-  output: null,
-  input_tokens: 0,
-  output_tokens: 0,
-  cost_usd: 0,
-  metered_calls: 0,
-  metered_input_tokens: 0,
-  metered_output_tokens: 0,
-  metered_cache_read_tokens: 0,
-  metered_cache_write_tokens: 0,
-  metered_cost_usd: 0,
-  node: null,
-};
-export const RUN_INSERT_COLUMNS = RUN_INSERT.join(', ');
-
-/** The row an insert of a run writes. */
-export function runInsertRow(input: CreateRunInput): RunInsert {
+/** The values of RUN_INSERT_COLUMNS; the first is the id. */
+export function runInsertValues(input: CreateRunInput): unknown[] {
   const now = input.createdAt ?? Date.now();
   const status = input.status ?? 'queued';
-  return {
-    id: input.id ?? newId('run'),
-    conversation_id: input.conversationId,
-    parent_run_id: input.parentRunId ?? null,
-    depth: input.depth ?? 0,
-    max_depth: input.maxDepth ?? 5,
-    agent_id: input.agentId,
-    team_id: input.teamId ?? null,
-    channel: input.channel ?? '',
-    provider: input.provider ?? '',
-    cause: input.cause,
+  return [
+    input.id ?? newId('run'),
+    input.conversationId,
+    input.parentRunId ?? null,
+    input.depth ?? 0,
+    input.maxDepth ?? 5,
+    input.agentId,
+    input.teamId ?? null,
+    input.channel ?? '',
+    input.provider ?? '',
+    input.cause,
     status,
-    message_ids: JSON.stringify(input.messageIds ?? []),
-    input: input.input ?? null,
-    error: input.error ?? null,
-    created_at: now,
-    started_at: status === 'running' ? now : null,
-    ended_at: status === 'rejected' ? now : null,
-  };
+    JSON.stringify(input.messageIds ?? []),
+    input.input ?? null,
+    input.error ?? null,
+    now,
+    status === 'running' ? now : null,
+    status === 'rejected' ? now : null,
+  ];
 }
 
-/** The values of RUN_INSERT_COLUMNS for `row`. */
-export function runInsertValues(row: RunInsert): unknown[] {
-  return RUN_INSERT.map((column) => row[column]);
+/** The conversation an insert of `conversationInsertValues` makes (the table's defaults for the other columns). */
+export function insertedConversation(values: readonly unknown[]): ConversationRecord {
+  const [id, teamId, rootAgentId, channel, sender, senderId, threadKey, title, replyMode, addressed, meta, createdAt, updatedAt] = values as [
+    string,
+    string | null,
+    string,
+    string,
+    string,
+    string,
+    string | null,
+    string,
+    string,
+    string,
+    string,
+    number,
+    number,
+  ];
+  return toConversation({
+    id,
+    team_id: teamId,
+    root_agent_id: rootAgentId,
+    channel,
+    sender,
+    sender_id: senderId,
+    thread_key: threadKey,
+    title,
+    status: 'active',
+    reply_mode: replyMode,
+    hops: 0,
+    message_count: 0,
+    spawn_count: 0,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: 0,
+    limit_scale: 1,
+    soft_warned: 0,
+    stop_reason: null,
+    finished: 0,
+    awaiting_decision: 0,
+    held: '[]',
+    addressed,
+    meta,
+    created_at: createdAt,
+    updated_at: updatedAt,
+    completed_at: null,
+  });
 }
 
-/** The run an insert of `row` makes (the table's defaults for the other columns). */
-export function insertedRun(row: RunInsert): RunRecord {
-  return toRun({ ...RUN_DEFAULTS, ...row });
+/** The run an insert of `runInsertValues` makes (the table's defaults for the other columns). */
+export function insertedRun(values: readonly unknown[]): RunRecord {
+  const [id, conversationId, parentRunId, depth, maxDepth, agentId, teamId, channel, provider, cause, status, messageIds, input, error, createdAt, startedAt, endedAt] = values as [
+    string,
+    string,
+    string | null,
+    number,
+    number,
+    string,
+    string | null,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | null,
+    string | null,
+    number,
+    number | null,
+    number | null,
+  ];
+  return toRun({
+    id,
+    conversation_id: conversationId,
+    parent_run_id: parentRunId,
+    depth,
+    max_depth: maxDepth,
+    agent_id: agentId,
+    team_id: teamId,
+    channel,
+    provider,
+    cause,
+    status,
+    message_ids: messageIds,
+    input,
+    output: null,
+    input_tokens: 0,
+    output_tokens: 0,
+    cost_usd: 0,
+    metered_calls: 0,
+    metered_input_tokens: 0,
+    metered_output_tokens: 0,
+    metered_cache_read_tokens: 0,
+    metered_cache_write_tokens: 0,
+    metered_cost_usd: 0,
+    error,
+    node: null,
+    created_at: createdAt,
+    started_at: startedAt,
+    ended_at: endedAt,
+  });
 }
 
 /** WHERE (and the LIMIT's value, last) of `listConversations`; `runs` names the runs table (the agent filter looks there). */
