@@ -23,7 +23,7 @@ export interface B5NodeConfig {
   n: number;
   name: string;
   role: 'api' | 'worker';
-  /** Its agents' workspaces (created here, removed by the bench: teams-bench.ts `b5Workspaces`). */
+  /** Its agents' workspaces (created here, removed by the bench: teams-bench.ts `b5WorkspaceRoot`). */
   workspace: string;
 }
 

@@ -488,7 +488,9 @@ const B5_NODE = new URL('./b5-node.ts', import.meta.url).pathname;
  * Figures: wall time and latencies from the API node; CPU, RSS growth and statements summed over
  * the nodes; lag the worst; the server's CPU from the backends serving them (pg-statements.ts).
  */
-export async function b5PgNodes(n: number, url: string, nodeCount: number, workspaces = b5Workspaces()): Promise<B5Result> {
+export async function b5PgNodes(n: number, url: string, nodeCount: number, workspaceRoot?: string): Promise<B5Result> {
+  // Without a root of the caller's (B5's, for all its rows), the nodes' workspaces are this call's own.
+  const root = workspaceRoot ?? b5WorkspaceRoot();
   const { default: pg } = await import('pg');
   const { migratePg } = await import('@tinyagi/core/pg');
   const schema = `bench_b5_${process.pid}_${n}_${nodeCount}`;
@@ -505,7 +507,7 @@ export async function b5PgNodes(n: number, url: string, nodeCount: number, works
         n,
         name: `b5-node-${k}`,
         role: k === 0 ? 'api' : 'worker',
-        workspace: join(workspaces.dir, `pg-${n}-${nodeCount}-${k}`),
+        workspace: join(root, `pg-${n}-${nodeCount}-${k}`),
       };
       // B5_PROF_DIR: each node writes a V8 CPU profile there (`--cpu-prof`), to see where a run's CPU goes.
       const prof = process.env['B5_PROF_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['B5_PROF_DIR']}`] : [];
@@ -545,34 +547,18 @@ export async function b5PgNodes(n: number, url: string, nodeCount: number, works
     for (const child of nodes) if (child.exitCode === null) child.kill('SIGKILL');
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
     await admin.end();
-    workspaces.release();
+    if (workspaceRoot === undefined) rmSync(root, { recursive: true, force: true });
   }
 }
 
 /**
- * The directory every B5 row provisions its agents' workspaces under, on tmpfs where there is one,
- * removed when the last user releases it. Each run's agent is new, so each run creates ~20 files
- * and directories; on this VM's ext4 a new inode cost 70-400 µs of kernel CPU, more the more
- * recently files were removed (12 µs on tmpfs), which made B5 measure the disk and its history.
+ * A directory for B5's agents' workspaces, on tmpfs where there is one; B5 keeps one for all its
+ * rows and removes it at the end. Each run's agent is new, so each run creates ~20 files and
+ * directories; on this VM's ext4 a new inode cost 70-400 µs of kernel CPU, more the more recently
+ * files were removed (12 µs on tmpfs), which made B5 measure the disk and the previous row.
  */
-export function b5Workspaces(): { dir: string; hold(): void; release(): void } {
-  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tinyagi-bench-b5-'));
-  let holders = 1;
-  return {
-    dir,
-    hold: () => void holders++,
-    release: () => {
-      if (--holders === 0) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export interface B5Options {
-  sizes: number[];
-  /** PostgreSQL for the nodes' rows; none: SQLite only. */
-  pgUrl?: string | undefined;
-  /** The node counts of the scaling table (at the largest size); empty: no scaling table. */
-  scaleNodes: number[];
+export function b5WorkspaceRoot(): string {
+  return mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tinyagi-bench-b5-'));
 }
 
 const ms1 = (v: number) => v.toFixed(2);
@@ -593,14 +579,11 @@ export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<
   const ratios: string[] = [];
   const pgRuns = new Map<number, B5Result>();
   const largest = Math.max(...sizes);
-  const workspaces = b5Workspaces();
-  const pgRow = (n: number, nodeCount: number) => {
-    workspaces.hold();
-    return b5PgNodes(n, pgUrl!, nodeCount, workspaces);
-  };
+  const root = b5WorkspaceRoot();
+  const pgRow = (n: number, nodeCount: number) => b5PgNodes(n, pgUrl!, nodeCount, root);
   try {
     for (const n of sizes) {
-      const sqlite = await b5Sqlite(n, join(workspaces.dir, `sqlite-${n}`));
+      const sqlite = await b5Sqlite(n, join(root, `sqlite-${n}`));
       rows.push(row(n, 'SQLite, 1 process', sqlite));
       console.error(rows.at(-1));
       if (pgUrl) {
@@ -630,6 +613,6 @@ export async function benchB5({ sizes, pgUrl, scaleNodes }: B5Options): Promise<
     }
     return out.join('\n\n');
   } finally {
-    workspaces.release();
+    rmSync(root, { recursive: true, force: true });
   }
 }
