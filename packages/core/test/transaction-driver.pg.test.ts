@@ -10,6 +10,7 @@ import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPgStores, type PgStores } from '../src/compose/pg-stores.ts';
+import { PgPoolScope } from '../src/storage/pg/scope.ts';
 import { PgStoreTransaction } from '../src/storage/pg/transaction.ts';
 import type { StoreTransaction } from '../src/compose/store-set.ts';
 import { io, runBody } from '../src/storage/transaction.ts';
@@ -190,5 +191,41 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
     expect(setting).toBe('off');
     expect(await stores.transaction(async (tx) => (await scopeOf(tx).query<{ synchronous_commit: string }>('SHOW synchronous_commit'))[0]!.synchronous_commit)).toBe('on');
     expect(await committed()).toEqual(['g1', 'g3', 'lazy', 'o1', 'o2']);
+  });
+  it("a savepoint's message rides with its first statement: an opening that fails fails the savepoint even where the body caught it; one never sent undoes nothing else", async () => {
+    const scope = new PgPoolScope(pool, schema);
+    const items = `"${schema}".items`;
+    const put = (id: string) => `INSERT INTO ${items} (id) VALUES ('${id}')`;
+    const caught: string[] = [];
+    const note = (err: { code?: string; message: string }) => caught.push(err.code ?? err.message);
+    await scope.begin(async (tx) => {
+      // The transaction's BEGIN waits with it; a body that throws before any statement sent none of them.
+      await tx.transaction(async () => Promise.reject(new Error('before any statement')), put('never')).catch(note);
+      // A body that sends nothing: the message goes alone (with the BEGIN), its opening kept.
+      await tx.transaction(async () => 'nothing', put('a'));
+      // The opening fails (a duplicate): the body's statement hears it; the body swallows it, the savepoint still fails with it.
+      await tx
+        .transaction(async (inner) => {
+          await inner.query(`INSERT INTO ${items} (id) VALUES ($1)`, ['b']).catch((err) => caught.push(`body heard ${err.code}`));
+          return 'swallowed';
+        }, put('a'))
+        .catch(note);
+      // Opening and first statement in one pipeline.
+      await tx.transaction((inner) => inner.query(`INSERT INTO ${items} (id) VALUES ($1)`, ['c']), put('d'));
+      // An enclosing savepoint's message goes before a nested one's; the nested one fails alone.
+      await tx.transaction(async (outer) => {
+        await outer.transaction((inner) => inner.query(`INSERT INTO ${items} (id) VALUES ($1)`, ['e']), put('a')).catch((err) => caught.push(`nested ${err.code}`));
+        await outer.query(`INSERT INTO ${items} (id) VALUES ($1)`, ['f']);
+      }, put('g'));
+      // A body failing after its first statement: opening and statement undone.
+      await tx
+        .transaction(async (inner) => {
+          await inner.query(`INSERT INTO ${items} (id) VALUES ($1)`, ['h']);
+          throw new Error('after a statement');
+        }, put('i'))
+        .catch(note);
+    });
+    expect(caught).toEqual(['before any statement', 'body heard 23505', '23505', 'nested 23505', 'after a statement']);
+    expect(await committed()).toEqual(['a', 'c', 'd', 'f', 'g']);
   });
 });

@@ -162,19 +162,29 @@ function rethrowPg(err: unknown): never {
 }
 
 /**
- * One statement with its transaction's BEGIN before it and/or its COMMIT after it, sent together
- * (node-postgres' pipeline mode, on this client for these messages only): the server runs them
- * back to back. A failed statement leaves the transaction aborted, and a COMMIT then ends it as a
- * ROLLBACK: the statement's error is thrown, like any failure before a commit.
+ * What goes before a statement in its pipeline: the transaction's BEGIN and/or a savepoint's
+ * opening message (`PgTxScope.transaction`), one simple-protocol message. `failed` hears its error.
  */
-async function runPipelined<R extends QueryResultRow>(client: PoolClient, begin: string | undefined, text: string, values: unknown[], commit: boolean): Promise<R[]> {
+interface Prefix {
+  text: string;
+  failed?: (err: unknown) => void;
+}
+
+/**
+ * One statement with what opens it before it (the transaction's BEGIN, a savepoint) and/or its
+ * COMMIT after it, sent together (node-postgres' pipeline mode, on this client for these messages
+ * only): the server runs them back to back. A failed statement leaves the transaction aborted, and
+ * a COMMIT then ends it as a ROLLBACK: the statement's error is thrown, like any failure before a
+ * commit. A failed prefix is thrown (the statement then failed as aborted, 25P02).
+ */
+async function runPipelined<R extends QueryResultRow>(client: PoolClient, prefix: Prefix | undefined, text: string, values: unknown[], commit: boolean): Promise<R[]> {
   const name = values.length > 0 ? statementName(text) : undefined;
   const pipelined = client as PoolClient & { pipeline: boolean };
   pipelined.pipeline = true;
   let answers: Array<PromiseSettledResult<pg.QueryResult | undefined>>;
   try {
     answers = await Promise.allSettled([
-      begin === undefined ? undefined : client.query(begin),
+      prefix === undefined ? undefined : client.query(prefix.text),
       client.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes }),
       commit ? client.query('COMMIT') : undefined,
     ]);
@@ -183,7 +193,10 @@ async function runPipelined<R extends QueryResultRow>(client: PoolClient, begin:
     pipelined.pipeline = false;
   }
   const [opened, statement, committed] = answers as [PromiseSettledResult<pg.QueryResult | undefined>, PromiseSettledResult<pg.QueryResult<R>>, PromiseSettledResult<pg.QueryResult | undefined>];
-  if (opened.status === 'rejected') throw opened.reason;
+  if (opened.status === 'rejected') {
+    prefix?.failed?.(opened.reason);
+    throw opened.reason;
+  }
   if (statement.status === 'rejected') {
     if (name !== undefined && isStaleStatement(statement.reason)) unnameStatement(text);
     rethrowPg(statement.reason);
@@ -233,6 +246,8 @@ export class PgTxScope implements PgScope {
   #committed = false;
   /** On the outermost scope: the BEGIN its first statement carries (`beginWithNext`), until sent. */
   #begin: string | undefined;
+  /** On the outermost scope: the opening message of the newest savepoint, until its first statement carries it (`transaction`). */
+  #opening: Prefix | undefined;
 
   constructor(client: PoolClient, schema: string, depth = 0, root?: PgTxScope) {
     this.client = client;
@@ -249,12 +264,12 @@ export class PgTxScope implements PgScope {
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     const root = this.#root;
     if (root.#committed) throw new TinyError('INVALID_STATE', 'This transaction has committed: no statement may follow the one that carried its COMMIT.');
-    const begin = root.#takeBegin();
-    if (begin === undefined && !root.#commitWithNext) return runNamed(this.client, text, values, false);
+    const prefix = root.#takePrefix();
+    if (prefix === undefined && !root.#commitWithNext) return runNamed(this.client, text, values, false);
     const commit = root.#commitWithNext;
     root.#commitWithNext = false;
     root.#committed = commit;
-    return runPipelined(this.client, begin, text, values, commit);
+    return runPipelined(this.client, prefix, text, values, commit);
   }
 
   /** The transaction's BEGIN goes with its first statement (PgPoolScope.begin). */
@@ -262,10 +277,26 @@ export class PgTxScope implements PgScope {
     this.#begin = begin;
   }
 
-  #takeBegin(): string | undefined {
+  /** What the next statement must carry before it (the BEGIN, a savepoint's opening), taken. */
+  #takePrefix(): Prefix | undefined {
     const begin = this.#begin;
+    const opening = this.#opening;
     this.#begin = undefined;
-    return begin;
+    this.#opening = undefined;
+    if (opening === undefined) return begin === undefined ? undefined : { text: begin };
+    return begin === undefined ? opening : { text: `${begin}; ${opening.text}`, ...(opening.failed ? { failed: opening.failed } : {}) };
+  }
+
+  /** Sends what waits for a statement (a savepoint that ran none, or one before a nested savepoint) on its own. */
+  async #sendPrefix(): Promise<void> {
+    const prefix = this.#takePrefix();
+    if (prefix === undefined) return;
+    try {
+      await this.client.query(prefix.text);
+    } catch (err) {
+      prefix.failed?.(err);
+      throw err;
+    }
   }
 
   /** True once the BEGIN was sent (a transaction that sent no statement has none). */
@@ -285,39 +316,58 @@ export class PgTxScope implements PgScope {
    * round trip per savepoint where SAVEPOINT and RELEASE took two. Statements run meanwhile on
    * this scope belong to that finished savepoint's subtransaction, which changes nothing: it is
    * never rolled back to (a later rollback goes to the newest savepoint of the name).
+   *
+   * The SAVEPOINT message (with the release and `opening`) is not sent alone: `fn`'s first
+   * statement carries it in one pipeline, so a savepoint costs no round trip of its own. If that
+   * message fails, `fn`'s statement gets its error, and the savepoint fails with it even if `fn`
+   * caught it; if `fn` throws before any statement, nothing of the savepoint was sent and nothing
+   * is rolled back; if `fn` sent none and returns, the message goes alone then.
    */
   async transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T> {
     if (this.#open) throw new TinyError('INVALID_STATE', 'A savepoint of this transaction is already open: run savepoints one at a time.');
     // Savepoints nest strictly, so one name per depth suffices (a sibling's was released).
     const name = `sp${this.#depth}`;
     const inner = new PgTxScope(this.client, this.schema, this.#depth + 1, this.#root);
+    const root = this.#root;
     this.#open = true;
     try {
-      // One simple-protocol message either way.
-      const begin = this.#root.#takeBegin();
-      const savepoint = `${begin === undefined ? '' : `${begin}; `}${this.#ended ? `RELEASE SAVEPOINT ${name}; ` : ''}SAVEPOINT ${name}`;
-      try {
-        await this.client.query(opening === undefined ? savepoint : `${savepoint}; ${opening}`);
-      } catch (err) {
-        // An aborted transaction ran none of it (25P02); otherwise only the opening can have failed, inside the savepoint.
-        if (opening === undefined || (err as { code?: unknown }).code === '25P02') throw err;
-        this.#ended = true;
-        await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
-        throw err;
-      }
-      this.#ended = true;
+      // An enclosing savepoint whose message is still waiting goes first: a failure of the combined message could not be told apart.
+      if (root.#opening !== undefined) await root.#sendPrefix();
+      let failure: { error: unknown } | undefined;
+      const mine: Prefix = {
+        text: `${this.#ended ? `RELEASE SAVEPOINT ${name}; ` : ''}SAVEPOINT ${name}${opening === undefined ? '' : `; ${opening}`}`,
+        failed: (error) => {
+          failure ??= { error };
+        },
+      };
+      root.#opening = mine;
       // How long each collected list was: a rollback to the savepoint cuts them back.
-      const marks = new Map([...this.#root.#collected].map(([write, items]) => [write, items.length]));
-      try {
-        const out = await fn(inner);
-        this.#callbacks.push(...inner.#callbacks);
-        return out;
-      } catch (err) {
-        for (const [write, items] of this.#root.#collected) items.length = marks.get(write) ?? 0;
+      const marks = new Map([...root.#collected].map(([write, items]) => [write, items.length]));
+      const undo = async (err: unknown): Promise<never> => {
+        for (const [write, items] of root.#collected) items.length = marks.get(write) ?? 0;
+        if (root.#opening === mine) {
+          // Never sent: there is no savepoint to roll back to (a release waiting in it still waits).
+          root.#opening = undefined;
+          throw err;
+        }
+        // An aborted transaction ran none of the message (25P02): no savepoint was made.
+        if (failure !== undefined && (failure.error as { code?: unknown }).code === '25P02') throw failure.error;
+        this.#ended = true;
         // The savepoint stays after a rollback to it: released with the next one, like a finished one.
         await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
         throw err;
+      };
+      let out: T;
+      try {
+        out = await fn(inner);
+        if (root.#opening === mine) await root.#sendPrefix();
+      } catch (err) {
+        return await undo(failure?.error ?? err);
       }
+      if (failure !== undefined) return await undo(failure.error);
+      this.#ended = true;
+      this.#callbacks.push(...inner.#callbacks);
+      return out;
     } finally {
       this.#open = false;
     }
