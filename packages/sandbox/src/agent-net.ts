@@ -146,9 +146,15 @@ class Holder implements AgentNet {
     child.stdout?.on('data', (chunk: Buffer) => this.#answer(chunk.toString('utf8')));
   }
 
-  /** Its network is there and sand>init still serves it (PID 1 outlives its one child for a moment). */
+  /**
+   * Its network is there and sandbox-init still serves it (PID 1 outlives its one child for a
+   * moment). A killed holder is not alive from the moment it is killed: a SIGKILLed sandbox-init
+   * leaves `ps` (its command line goes with its memory) while the kernel still shows it running
+   * for a while (closing its files, before it is a zombie), and a start sent into its network then
+   * found PID 1 gone (nsenter: cannot open /proc/<pid>/ns/net) or no bridges.
+   */
   alive(): boolean {
-    if (this.#exited) return false;
+    if (this.#exited || !running(this.#pid)) return false;
     try {
       return readlinkSync(`/proc/${this.#pid}/ns/net`) === this.#netNs && childrenOf(this.#pid).some(running);
     } catch {
@@ -328,11 +334,24 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** Not gone and not a zombie waiting to be reaped. */
+/** The kernel's PF_EXITING: the task is in exit (set before its memory, files and namespaces go; long before it is a zombie). */
+const PF_EXITING = 0x4;
+/** SIGKILL's bit in /proc/<pid>/status's pending masks. */
+const SIGKILL_BIT = 1n << 8n;
+
+/**
+ * Not gone, not a zombie waiting to be reaped, not exiting (PF_EXITING) and not about to (a
+ * SIGKILL pending that it has not acted on yet, as on a busy machine).
+ */
 function running(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    // After the command's ")": state, ppid, pgrp, session, tty_nr, tpgid, flags.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X' || (Number(fields[6]) & PF_EXITING) !== 0) return false;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const pending = Array.from(status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm));
+    return !pending.some((m) => (BigInt(`0x${m[1]}`) & SIGKILL_BIT) !== 0n);
   } catch {
     return false;
   }
