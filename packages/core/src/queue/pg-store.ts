@@ -338,7 +338,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
         SELECT id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments::jsonb, meta::jsonb, 'pending', max_attempts, available_at, idempotency_key, $20, $20
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::int[], $18::bigint[], $19::text[])
           AS u(id, kind, agent_id, team_id, conversation_id, parent_message_id, parent_run_id, run_id, depth, channel, sender, sender_id, thread_key, content, attachments, meta, max_attempts, available_at, idempotency_key)
-        ON CONFLICT (idempotency_key) DO NOTHING
+        ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
         RETURNING seq, id
       )
       SELECT seq, id, pg_notify($21, $22) IS NULL AS n FROM ins`,

@@ -754,8 +754,9 @@ export function queryStatements(t: { messages: string; runs: string; conversatio
   return {
     // A processing message whose cancel was requested is finished for the conversation's sake:
     // its run already ended, the worker only has to stop.
-    // (the status a filter, as in openRunCount: the pending and processing indexes hold every agent's queue)
-    unfinishedMessages: `SELECT COUNT(*) FILTER (WHERE status = 'pending' OR (status = 'processing' AND cancel_requested = ${no})) AS n FROM ${t.messages} WHERE conversation_id = ?`,
+    // (the status a filter, as in openRunCount: the pending and processing indexes hold every agent's
+    // queue; the WHERE's status is the predicate of PostgreSQL's live-rows conversation index)
+    unfinishedMessages: `SELECT COUNT(*) FILTER (WHERE status = 'pending' OR (status = 'processing' AND cancel_requested = ${no})) AS n FROM ${t.messages} WHERE conversation_id = ? AND status IN ('pending', 'processing')`,
     messageStatus: `SELECT status FROM ${t.messages} WHERE id = ?`,
     pendingOf: `SELECT id FROM ${t.messages} WHERE conversation_id = ? AND status = 'pending' ORDER BY seq`,
     openRuns: (order: string) => `${openRun} WHERE status IN ('queued', 'running') ORDER BY ${order}`,

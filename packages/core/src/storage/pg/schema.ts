@@ -44,7 +44,7 @@ export const messages = pgTable(
     solo: boolean('solo').notNull().default(false),
     lastError: text('last_error'),
     lastFailure: text('last_failure'),
-    idempotencyKey: text('idempotency_key').unique(),
+    idempotencyKey: text('idempotency_key'),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
     finishedAt: bigint('finished_at', { mode: 'number' }),
@@ -56,11 +56,15 @@ export const messages = pgTable(
     index('messages_pending_available').on(t.availableAt).where(sql`status = 'pending'`),
     index('messages_processing_agent').on(t.agentId).where(sql`status = 'processing'`),
     index('messages_processing_lease').on(t.leaseExpiresAt).where(sql`status = 'processing'`),
-    index('messages_conversation').on(t.conversationId),
+    // Live rows only (a conversation's unfinished messages): a completed version gets no entry (drizzle-pg/0021).
+    index('messages_conversation').on(t.conversationId).where(sql`status IN ('pending', 'processing')`),
     // Finished rows only (prune's range; dead letters by seq): a pending or processing version of
     // a row gets no entry here (drizzle-pg/0005).
     index('messages_finished').on(t.finishedAt).where(sql`status IN ('completed', 'cancelled')`),
     index('messages_dead').on(t.seq).where(sql`status = 'dead'`),
+    // Unique over the rows that have a key only: a row without one (most) gets no entry in any of
+    // its versions (drizzle-pg/0021).
+    uniqueIndex('messages_idempotency_key').on(t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
   ],
 );
 
