@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem, release } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's root. */
@@ -10,8 +12,23 @@ export function buildWorkspace(): void {
   execFileSync('pnpm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } });
 }
 
-/** The PostgreSQL database of B5's nodes and B13 (TINYAGI_BENCH_DATABASE_URL, default the local one). */
-export const BENCH_DATABASE_URL = process.env.TINYAGI_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+/** Debian's socket of the local PostgreSQL (port 5432). */
+const LOCAL_SOCKET_DIR = '/var/run/postgresql';
+
+/**
+ * The PostgreSQL database of B5's nodes and B13 (TINYAGI_BENCH_DATABASE_URL): by default the
+ * local one through its Unix socket where the machine has it, as docs/postgresql.md advises a
+ * node on the database's machine (over loopback TCP every write also costs the writer the
+ * receiver's side of the network stack), else over TCP.
+ */
+export const BENCH_DATABASE_URL =
+  process.env.TINYAGI_BENCH_DATABASE_URL ||
+  (existsSync(join(LOCAL_SOCKET_DIR, '.s.PGSQL.5432')) ? `postgres://postgres@${encodeURIComponent(LOCAL_SOCKET_DIR)}/test` : 'postgres://postgres@127.0.0.1:5432/test');
+
+/** How the benchmarks reach PostgreSQL, for their tables' headers. */
+export function pgConnectionLine(): string {
+  return new URL(BENCH_DATABASE_URL).hostname.startsWith('%2F') ? 'through its Unix socket' : `over TCP (${new URL(BENCH_DATABASE_URL).host})`;
+}
 
 /** The 1-minute load average (on 2 cores anything above ~0.5 means other processes took CPU). */
 export function loadLine(): string {

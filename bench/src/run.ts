@@ -31,7 +31,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkBlocks, fillBlocks } from './doc-blocks.ts';
-import { BENCH_DATABASE_URL, buildWorkspace, loadLine, machineLine } from './machine.ts';
+import { BENCH_DATABASE_URL, buildWorkspace, loadLine, machineLine, pgConnectionLine } from './machine.ts';
 import { benchB0 } from './main-job-bench.ts';
 import { benchB1, benchB2 } from './queue-bench.ts';
 import { type B13Options, benchB13Latency, benchB13Throughput } from './pg-queue-bench.ts';
@@ -221,7 +221,7 @@ async function pgVersion(): Promise<string> {
   const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
   await client.connect();
   try {
-    return `PostgreSQL ${String((await client.query('SHOW server_version')).rows[0]?.server_version ?? '?').split(' ')[0]}`;
+    return `PostgreSQL ${String((await client.query('SHOW server_version')).rows[0]?.server_version ?? '?').split(' ')[0]}, reached ${pgConnectionLine()}`;
   } finally {
     await client.end();
   }

@@ -179,15 +179,26 @@ interface Prefix {
  */
 async function runPipelined<R extends QueryResultRow>(client: PoolClient, prefix: Prefix | undefined, text: string, values: unknown[], commit: boolean): Promise<R[]> {
   const name = values.length > 0 ? statementName(text) : undefined;
-  const pipelined = client as PoolClient & { pipeline: boolean };
+  const pipelined = client as PoolClient & { pipeline: boolean; connection?: { stream?: { cork?: () => void; uncork?: () => void } } };
   pipelined.pipeline = true;
   let answers: Array<PromiseSettledResult<pg.QueryResult | undefined>>;
   try {
-    answers = await Promise.allSettled([
-      prefix === undefined ? undefined : client.query(prefix.text),
-      client.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes }),
-      commit ? client.query('COMMIT') : undefined,
-    ]);
+    // The messages are written as the queries are made (pipeline mode): corked, they leave in one
+    // write, where each query's own cork made one each (a loopback write costs the sender the
+    // receiver's side of TCP too).
+    const stream = pipelined.connection?.stream;
+    stream?.cork?.();
+    let sent: Array<Promise<pg.QueryResult | undefined> | undefined>;
+    try {
+      sent = [
+        prefix === undefined ? undefined : client.query(prefix.text),
+        client.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes }),
+        commit ? client.query('COMMIT') : undefined,
+      ];
+    } finally {
+      stream?.uncork?.();
+    }
+    answers = await Promise.allSettled(sent);
   } finally {
     // Only once all answered: a pipelined query still unanswered is lost when the mode is left.
     pipelined.pipeline = false;
