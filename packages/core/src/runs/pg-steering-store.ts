@@ -4,7 +4,7 @@
  */
 import type { RunSteeringStoreApi } from './store.ts';
 import type { LastStatement, Rider } from '../storage/pg/last-statement.ts';
-import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import { positionalFor, type PgScope } from '../storage/pg/scope.ts';
 import { steeringStatements, steeringValues, toSteeringStates, type RunSteeringState, type SteeringRow } from './store.ts';
 
 /** A `loadAtCommit` waiting for the transaction's read. */
@@ -40,6 +40,9 @@ function readerOf(scope: PgScope): Rider<SteeringRead> {
   return reader;
 }
 
+/** The steering statements of a schema (`"schema"`), reading the run `FOR SHARE`. */
+const pgSteeringStatements = (schema: string) => steeringStatements(`${schema}."run_steering"`, `${schema}."runs"`, ' FOR SHARE');
+
 export class PgRunSteeringStore implements RunSteeringStoreApi {
   readonly #scope: PgScope;
   readonly #s: ReturnType<typeof steeringStatements>;
@@ -49,7 +52,7 @@ export class PgRunSteeringStore implements RunSteeringStoreApi {
   constructor(scope: PgScope, last?: () => LastStatement) {
     this.#scope = scope;
     this.#last = last;
-    this.#s = positionalAll(steeringStatements(scope.table('run_steering'), scope.table('runs'), ' FOR SHARE'));
+    this.#s = positionalFor(pgSteeringStatements, scope.schemaIdent);
   }
 
   async save(runId: string, state: RunSteeringState): Promise<void> {

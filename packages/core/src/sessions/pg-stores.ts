@@ -3,7 +3,7 @@
  * values and mappers of the SQLite stores (./store.ts, ./sqlite-stores.ts) over a `PgScope`.
  */
 import { deleteInBatches } from '../storage/pg/helpers.ts';
-import { positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import { positionalFor, type PgScope } from '../storage/pg/scope.ts';
 import type { AgentMessageRow, AgentSessionRow } from '../storage/rows.ts';
 import {
   agentMessagePage,
@@ -31,7 +31,7 @@ abstract class PgTableStore<S extends Record<string, string | ((...args: never[]
 
   constructor(scope: PgScope, table: string, statements: (table: string) => S) {
     this.scope = scope;
-    this.s = positionalAll(statements(scope.table(table)));
+    this.s = positionalFor(statements, scope.table(table));
   }
 }
 

@@ -458,3 +458,23 @@ export function positionalAll<T extends Record<string, string | ((...args: never
   };
   return Object.fromEntries(Object.entries(statements).map(([k, v]) => [k, typeof v === 'string' ? positional(v) : numbered(v as (...a: unknown[]) => string)])) as T;
 }
+
+const numberedTables = new WeakMap<(table: string) => unknown, Map<string, unknown>>();
+
+/**
+ * `positionalAll(statements(table))`, made once per statements function and table: a store made
+ * for each transaction (`tx.stores`) takes the table's numbered statements, not a new set.
+ */
+export function positionalFor<T extends Record<string, string | ((...args: never[]) => string)>>(statements: (table: string) => T, table: string): T {
+  let byTable = numberedTables.get(statements);
+  if (byTable === undefined) {
+    byTable = new Map();
+    numberedTables.set(statements, byTable);
+  }
+  let numbered = byTable.get(table) as T | undefined;
+  if (numbered === undefined) {
+    numbered = positionalAll(statements(table));
+    byTable.set(table, numbered);
+  }
+  return numbered;
+}

@@ -20,6 +20,7 @@
  *   to a `SELECT *`) fails with "cached plan must not change result type": that text is then
  *   sent unnamed from then on, and the statement is run again unnamed when it was not inside a
  *   transaction (a transaction it failed in is aborted: the caller's retry runs unnamed).
+ * - A statement whose generic plan goes stale as a table grows is sent unnamed (`planAtEveryCall`).
  * - `TINYAGI_PG_PREPARE=off` in the environment sends every statement unnamed: for a connection
  *   pooler that cannot keep a connection's prepared statements (PgBouncer in transaction mode
  *   before 1.21, or with `max_prepared_statements = 0`).
@@ -41,9 +42,19 @@ export function statementName(text: string): string | undefined {
   return name;
 }
 
-/** Forgets every name (a process whose statements named `MAX_NAMED` texts names new ones again): for tests, which share a process across schemas. */
+/** Forgets every name (a process whose statements named `MAX_NAMED` texts names new ones again): for tests, which share a process across schemas. Texts sent unnamed stay so. */
 export function forgetStatementNames(): void {
-  names.clear();
+  for (const [text, name] of names) if (name !== null) names.delete(text);
+}
+
+/**
+ * Sends `text` unnamed, so it is planned for its values at every call: for a statement whose
+ * generic plan, once a connection caches it, can go stale as a table grows (one chosen while the
+ * table was small scans it whole), and which PostgreSQL mostly plans anew anyway.
+ */
+export function planAtEveryCall(text: string): string {
+  names.set(text, null);
+  return text;
 }
 
 /** True for PostgreSQL's refusal of a prepared statement whose result columns changed (SQLSTATE 0A000). */
