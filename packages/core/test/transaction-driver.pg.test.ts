@@ -195,7 +195,7 @@ describe.skipIf(db.skip !== undefined)('transaction bodies on PostgreSQL', () =>
   it("a savepoint's message rides with its first statement: an opening that fails fails the savepoint even where the body caught it; one never sent undoes nothing else", async () => {
     const scope = new PgPoolScope(pool, schema);
     const items = `"${schema}".items`;
-    const put = (id: string) => `INSERT INTO ${items} (id) VALUES ('${id}')`;
+    const put = (id: string) => ({ text: `INSERT INTO ${items} (id) VALUES ($1)`, values: [id] });
     const caught: string[] = [];
     const note = (err: { code?: string; message: string }) => caught.push(err.code ?? err.message);
     await scope.begin(async (tx) => {

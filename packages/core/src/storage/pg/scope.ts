@@ -31,6 +31,12 @@ export const pgTypes = {
 
 export type PgQueryable = Pick<PoolClient, 'query'>;
 
+/** One statement with its parameters. */
+export interface PgStatement {
+  text: string;
+  values: unknown[];
+}
+
 export interface PgScope {
   /** The schema, validated and quoted (`"tinyagi"`). */
   readonly schemaIdent: string;
@@ -43,10 +49,10 @@ export interface PgScope {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   /**
    * Several statements as one unit: BEGIN … COMMIT over the pool, a savepoint inside a transaction.
-   * `opening`: a statement without parameters (values written into its text) run first, in the
-   * same message as the BEGIN or SAVEPOINT (one round trip for both).
+   * `opening`: a statement run first, in the same pipeline as the BEGIN or SAVEPOINT (one round
+   * trip for both; a savepoint's also carries `fn`'s first statement).
    */
-  transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T>;
+  transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: PgStatement): Promise<T>;
   afterCommit(cb: () => void): void;
   /**
    * Adds `items` to the transaction's list for `write`, which writes the whole list with one call
@@ -92,8 +98,11 @@ export class PgPoolScope implements PgScope {
     return runNamed(this.pool, text, values, true);
   }
 
-  transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T> {
-    return this.begin(fn, opening === undefined ? {} : { opening });
+  transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: PgStatement): Promise<T> {
+    return this.begin(async (tx) => {
+      if (opening !== undefined) await tx.query(opening.text, opening.values);
+      return fn(tx);
+    });
   }
 
   /**
@@ -101,15 +110,13 @@ export class PgPoolScope implements PgScope {
    * before-commit hooks run first, the after-commit callbacks once the client is back in the
    * pool; any failure rolls back. `durable: false` commits without waiting for the WAL flush.
    */
-  async begin<T>(fn: (scope: PgTxScope) => Promise<T>, options: { durable?: boolean; opening?: string } = {}): Promise<T> {
+  async begin<T>(fn: (scope: PgTxScope) => Promise<T>, options: { durable?: boolean } = {}): Promise<T> {
     const client = await this.pool.connect();
     const tx = new PgTxScope(client, this.schema);
     try {
-      // One simple-protocol message (it takes several statements). Without an opening it goes
-      // with the transaction's first statement, in one pipeline: a round trip fewer.
-      const begin = options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
-      if (options.opening === undefined) tx.beginWithNext(begin);
-      else await client.query(`${begin}; ${options.opening}`);
+      // One simple-protocol message (it takes several statements), which goes with the
+      // transaction's first statement, in one pipeline: a round trip fewer.
+      tx.beginWithNext(options.durable === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
       const out = await fn(tx);
       await tx.writeCollected();
       // A transaction that sent no statement has nothing to commit.
@@ -141,13 +148,18 @@ async function runNamed<R extends QueryResultRow>(on: PgQueryable, text: string,
   // A statement without parameters goes unnamed: it may be several statements (the simple query protocol's), which a prepared one cannot be.
   const name = values.length > 0 ? statementName(text) : undefined;
   try {
-    return (await on.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes })).rows;
+    return (await on.query<R>(queryConfig(name, text, values))).rows;
   } catch (err) {
     if (name === undefined || !isStaleStatement(err)) rethrowPg(err);
     unnameStatement(text);
     if (!retry) throw err;
     return (await on.query<R>({ text, values, types: pgTypes }).catch(rethrowPg)).rows;
   }
+}
+
+/** node-postgres' query: named (prepared once per connection) or not; int8 and numeric as numbers. */
+function queryConfig(name: string | undefined, text: string, values: unknown[]): pg.QueryConfig {
+  return name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes };
 }
 
 /**
@@ -163,10 +175,12 @@ function rethrowPg(err: unknown): never {
 
 /**
  * What goes before a statement in its pipeline: the transaction's BEGIN and/or a savepoint's
- * opening message (`PgTxScope.transaction`), one simple-protocol message. `failed` hears its error.
+ * opening message (`PgTxScope.transaction`), one simple-protocol message, then the savepoint's
+ * opening statement if it has one. `failed` hears the error of either.
  */
 interface Prefix {
   text: string;
+  statement?: PgStatement;
   failed?: (err: unknown) => void;
 }
 
@@ -188,26 +202,32 @@ async function runPipelined<R extends QueryResultRow>(client: PoolClient, prefix
     // receiver's side of TCP too).
     const stream = pipelined.connection?.stream;
     stream?.cork?.();
+    const leading = prefix?.statement;
+    const leadingName = leading !== undefined && leading.values.length > 0 ? statementName(leading.text) : undefined;
     let sent: Array<Promise<pg.QueryResult | undefined> | undefined>;
     try {
       sent = [
         prefix === undefined ? undefined : client.query(prefix.text),
-        client.query<R>(name === undefined ? { text, values, types: pgTypes } : { name, text, values, types: pgTypes }),
+        leading === undefined ? undefined : client.query(queryConfig(leadingName, leading.text, leading.values)),
+        client.query<R>(queryConfig(name, text, values)),
         commit ? client.query('COMMIT') : undefined,
       ];
     } finally {
       stream?.uncork?.();
     }
     answers = await Promise.allSettled(sent);
+    const [opened, opening] = answers;
+    const openFailure = opened?.status === 'rejected' ? opened.reason : opening?.status === 'rejected' ? opening.reason : undefined;
+    if (openFailure !== undefined) {
+      if (leading !== undefined && leadingName !== undefined && isStaleStatement(openFailure)) unnameStatement(leading.text);
+      prefix?.failed?.(openFailure);
+      rethrowPg(openFailure);
+    }
   } finally {
     // Only once all answered: a pipelined query still unanswered is lost when the mode is left.
     pipelined.pipeline = false;
   }
-  const [opened, statement, committed] = answers as [PromiseSettledResult<pg.QueryResult | undefined>, PromiseSettledResult<pg.QueryResult<R>>, PromiseSettledResult<pg.QueryResult | undefined>];
-  if (opened.status === 'rejected') {
-    prefix?.failed?.(opened.reason);
-    throw opened.reason;
-  }
+  const [, , statement, committed] = answers as [unknown, unknown, PromiseSettledResult<pg.QueryResult<R>>, PromiseSettledResult<pg.QueryResult | undefined>];
   if (statement.status === 'rejected') {
     if (name !== undefined && isStaleStatement(statement.reason)) unnameStatement(text);
     rethrowPg(statement.reason);
@@ -295,13 +315,21 @@ export class PgTxScope implements PgScope {
     this.#begin = undefined;
     this.#opening = undefined;
     if (opening === undefined) return begin === undefined ? undefined : { text: begin };
-    return begin === undefined ? opening : { text: `${begin}; ${opening.text}`, ...(opening.failed ? { failed: opening.failed } : {}) };
+    return begin === undefined ? opening : { ...opening, text: `${begin}; ${opening.text}` };
   }
 
   /** Sends what waits for a statement (a savepoint that ran none, or one before a nested savepoint) on its own. */
   async #sendPrefix(): Promise<void> {
     const prefix = this.#takePrefix();
     if (prefix === undefined) return;
+    const { statement, ...message } = prefix;
+    if (statement !== undefined) {
+      await runPipelined(this.client, message, statement.text, statement.values, false).catch((err: unknown) => {
+        prefix.failed?.(err);
+        throw err;
+      });
+      return;
+    }
     try {
       await this.client.query(prefix.text);
     } catch (err) {
@@ -334,7 +362,7 @@ export class PgTxScope implements PgScope {
    * caught it; if `fn` throws before any statement, nothing of the savepoint was sent and nothing
    * is rolled back; if `fn` sent none and returns, the message goes alone then.
    */
-  async transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: string): Promise<T> {
+  async transaction<T>(fn: (scope: PgScope) => Promise<T>, opening?: PgStatement): Promise<T> {
     if (this.#open) throw new TinyError('INVALID_STATE', 'A savepoint of this transaction is already open: run savepoints one at a time.');
     // Savepoints nest strictly, so one name per depth suffices (a sibling's was released).
     const name = `sp${this.#depth}`;
@@ -346,7 +374,8 @@ export class PgTxScope implements PgScope {
       if (root.#opening !== undefined) await root.#sendPrefix();
       let failure: { error: unknown } | undefined;
       const mine: Prefix = {
-        text: `${this.#ended ? `RELEASE SAVEPOINT ${name}; ` : ''}SAVEPOINT ${name}${opening === undefined ? '' : `; ${opening}`}`,
+        text: `${this.#ended ? `RELEASE SAVEPOINT ${name}; ` : ''}SAVEPOINT ${name}`,
+        ...(opening === undefined ? {} : { statement: opening }),
         failed: (error) => {
           failure ??= { error };
         },
