@@ -7,7 +7,9 @@
  * fix the LISTEN waited for a pooled connection and every enqueue waited for the LISTEN.
  */
 import { waitFor } from '@tinyagi/test-kit';
+import { isPostgresUrl } from '@tinyagi/client/contract';
 import { pgTestDatabase } from '@tinyagi/test-kit/pg';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { EnqueueInput } from '../src/queue/types.ts';
 import { pgNodes } from './pg-nodes.ts';
@@ -27,7 +29,32 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Debian's folder of the local server's socket (docs/postgresql.md). */
+const SOCKET_DIR = '/var/run/postgresql';
+const local = ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(db.url).hostname);
+
 describe.skipIf(db.skip !== undefined)('one node’s pool (PostgreSQL)', () => {
+  it.runIf(local)("a node on the database's machine reaches it through the server's Unix socket, by either URL form postgresql.md gives", async () => {
+    nodes.fresh();
+    await nodes.node(); // migrates the schema
+    const { username, pathname } = new URL(db.url);
+    for (const url of [`postgres://${username}@${encodeURIComponent(SOCKET_DIR)}${pathname}`, `postgres://${username}@localhost${pathname}?host=${SOCKET_DIR}`]) {
+      expect(isPostgresUrl(url), url).toBe(true);
+      const stores = await openPgStores({ url, schema: nodes.schema, poolSize: 2 });
+      const probe = new pg.Client({ connectionString: url });
+      try {
+        const { id } = await stores.queue.enqueue(input(9));
+        expect((await stores.queue.get(id))?.status).toBe('pending');
+        await probe.connect();
+        // No server address: the connection is the socket's, not TCP's.
+        expect((await probe.query<{ a: string | null }>('SELECT inet_server_addr() AS a')).rows[0]!.a).toBeNull();
+      } finally {
+        await probe.end();
+        await stores.close();
+      }
+    }
+  });
+
   it('transactions holding every pooled connection enqueue while the queue and the event log start listening (pool_size 2)', async () => {
     nodes.fresh();
     await nodes.node(); // migrates the schema
