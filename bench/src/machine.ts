@@ -27,7 +27,9 @@ export const BENCH_DATABASE_URL =
 
 /** How the benchmarks reach PostgreSQL, for their tables' headers. */
 export function pgConnectionLine(): string {
-  return new URL(BENCH_DATABASE_URL).hostname.startsWith('%2F') ? 'through its Unix socket' : `over TCP (${new URL(BENCH_DATABASE_URL).host})`;
+  const url = new URL(BENCH_DATABASE_URL);
+  const socket = url.hostname.startsWith('%2F') || (url.searchParams.get('host') ?? '').startsWith('/');
+  return socket ? 'through its Unix socket' : `over TCP (${url.host})`;
 }
 
 /** The 1-minute load average (on 2 cores anything above ~0.5 means other processes took CPU). */
