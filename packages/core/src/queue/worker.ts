@@ -216,7 +216,10 @@ export class QueueWorker {
     try {
       // This worker holds these leases and is alive: a stall of its own event loop longer than a
       // lease must not lose them, so they are renewed (kept, if nobody took them over) before the
-      // recovery, which then ends only leases whose holders stopped renewing.
+      // recovery, which then ends only leases whose holders stopped renewing. A renewal already on
+      // its way may have been reckoned before the stall (and written nothing, the leases then
+      // having time left): the sweep waits for it and renews afresh.
+      await this.#renewing;
       await this.#renewAll();
       await this.#opts.store.recoverExpiredLeases();
     } catch (err) {
