@@ -248,6 +248,64 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it("a renewal already on its way when the lease ran out does not let the sweep's recovery take the worker's own batch: the sweep renews afresh", async () => {
+    const schema = testSchema('rw');
+    await migratePg(pool, schema);
+    // Its own pool: the lock below holds one of the test's connections.
+    const workerPool = new pg.Pool({ connectionString: db.url, max: 4 });
+    const store = new PgQueueStore(workerPool, { schema });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 10,
+      leaseMs: 1_200,
+      handler: async (_batch, ctx) => {
+        started();
+        await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+        if (ctx.signal.aborted) throw new Error('aborted');
+      },
+    });
+    const locker = await pool.connect();
+    try {
+      worker.start();
+      const { id } = await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 1 });
+      await running;
+      const expiry = (await store.get(id))!.leaseExpiresAt!;
+      // While the lease has two thirds left, a sweep's renewal (which then writes nothing) is held
+      // at the table until the lease has run out, as a stall of the worker's loop would hold it.
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE "${schema}".messages IN ACCESS EXCLUSIVE MODE`);
+      expect(Date.now()).toBeLessThan(expiry - 900);
+      await waitFor(
+        async () =>
+          (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%lease_expires_at = $1%'`)).rows[0]!.n > 0,
+        5_000,
+        'a renewal waiting at the lock',
+      );
+      await waitFor(() => Date.now() > expiry + 50, 5_000, 'the lease to run out');
+      await locker.query('COMMIT');
+      await waitFor(async () => {
+        const m = (await store.get(id))!;
+        return m.status !== 'processing' || m.leaseExpiresAt! > Date.now() + 100;
+      });
+      expect(await store.get(id)).toMatchObject({ status: 'processing', attempts: 1, leaseOwner: worker.owner });
+      release();
+      await waitFor(async () => (await store.get(id))!.status !== 'processing');
+      expect(await store.get(id)).toMatchObject({ status: 'completed', attempts: 1 });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      locker.release();
+      release();
+      await worker.stop();
+      await store.close();
+      await workerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it("a claim's next wake time gives way to a change another process made after it, once that change's notification arrives", async () => {
     const schema = testSchema('nw');
     await migratePg(pool, schema);

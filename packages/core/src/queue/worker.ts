@@ -86,6 +86,8 @@ export class QueueWorker {
   #renewTimer: NodeJS.Timeout | undefined;
   /** The renewal on its way (another waits for it rather than run beside it). */
   #renewing: Promise<void> | undefined;
+  /** When the newest renewal that ended was reckoned (its start). */
+  #renewedAt = 0;
   #wakeTimer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   /** True while a claim is on its way (committed in the store perhaps, its batches not running here yet). */
@@ -216,11 +218,14 @@ export class QueueWorker {
     try {
       // This worker holds these leases and is alive: a stall of its own event loop longer than a
       // lease must not lose them, so they are renewed (kept, if nobody took them over) before the
-      // recovery, which then ends only leases whose holders stopped renewing. A renewal already on
-      // its way may have been reckoned before the stall (and written nothing, the leases then
-      // having time left): the sweep waits for it and renews afresh.
-      await this.#renewing;
-      await this.#renewAll();
+      // recovery, which then ends only leases whose holders stopped renewing. A renewal leaves the
+      // leases with two thirds of leaseMs left when it is reckoned; one reckoned before a stall
+      // (on its way across it, or started by this sweep just before) may have left a lease that
+      // has run out since, so the sweep renews until a renewal is recent.
+      for (let k = 0; k < 3; k++) {
+        await this.#renewAll();
+        if (this.#inFlight.size === 0 || Date.now() - this.#renewedAt < this.#opts.leaseMs / 3) break;
+      }
       await this.#opts.store.recoverExpiredLeases();
     } catch (err) {
       this.#opts.onError?.(err);
@@ -344,8 +349,10 @@ export class QueueWorker {
    */
   #renewAll(): Promise<void> {
     if (!this.#renewing && this.#inFlight.size > 0) {
+      const reckoned = Date.now();
       this.#renewing = this.#renewFlights([...this.#inFlight.entries()]).finally(() => {
         this.#renewing = undefined;
+        this.#renewedAt = Math.max(this.#renewedAt, reckoned);
       });
     }
     return this.#renewing ?? Promise.resolve();
