@@ -280,8 +280,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await locker.query(`LOCK TABLE "${schema}".messages IN ACCESS EXCLUSIVE MODE`);
       expect(Date.now()).toBeLessThan(expiry - 900);
       await waitFor(
-        async () =>
-          (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%lease_expires_at = $1%'`)).rows[0]!.n > 0,
+        async () => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%lease_expires_at = $1%'`)).rows[0]!.n > 0,
         5_000,
         'a renewal waiting at the lock',
       );
