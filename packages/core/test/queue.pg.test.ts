@@ -19,6 +19,27 @@ const db = await pgTestDatabase();
 const pool = new pg.Pool({ connectionString: db.url, max: 6 });
 afterAll(() => pool.end());
 
+/** A worker (sweeps every 10 ms) whose handler holds its batch until `release()` or an abort. */
+function heldWorker(store: PgQueueStore, leaseMs: number) {
+  let calls = 0;
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const worker = new QueueWorker({
+    store,
+    sweepMs: 10,
+    leaseMs,
+    handler: async (_batch, ctx) => {
+      calls++;
+      started();
+      await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+      if (ctx.signal.aborted) throw new Error('aborted');
+    },
+  });
+  return { worker, running, release, calls: () => calls };
+}
+
 describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
   runQueueConformance('postgres', async () => {
     const schema = testSchema('q');
@@ -196,22 +217,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     const schema = testSchema('st');
     await migratePg(pool, schema);
     const store = new PgQueueStore(pool, { schema });
-    let calls = 0;
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const worker = new QueueWorker({
-      store,
-      sweepMs: 10,
-      leaseMs: 300,
-      handler: async (_batch, ctx) => {
-        calls++;
-        started();
-        await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
-        if (ctx.signal.aborted) throw new Error('aborted');
-      },
-    });
+    const { worker, running, release, calls } = heldWorker(store, 300);
     try {
       worker.start();
       const { id } = await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 1 });
@@ -239,7 +245,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await waitFor(async () => (await store.get(id))!.status !== 'processing');
       await worker.stop();
       expect(await store.get(id)).toMatchObject({ status: 'completed', attempts: 1 });
-      expect(calls).toBe(1);
+      expect(calls()).toBe(1);
     } finally {
       release();
       await worker.stop();
@@ -254,20 +260,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     // Its own pool: the lock below holds one of the test's connections.
     const workerPool = new pg.Pool({ connectionString: db.url, max: 4 });
     const store = new PgQueueStore(workerPool, { schema });
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    const worker = new QueueWorker({
-      store,
-      sweepMs: 10,
-      leaseMs: 1_200,
-      handler: async (_batch, ctx) => {
-        started();
-        await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
-        if (ctx.signal.aborted) throw new Error('aborted');
-      },
-    });
+    const { worker, running, release } = heldWorker(store, 1_200);
     const locker = await pool.connect();
     try {
       worker.start();

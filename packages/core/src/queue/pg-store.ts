@@ -749,12 +749,9 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     // Only while listening: other processes' changes are then counted as their notifications arrive.
     const claimed = this.#claimWake;
     if (claimed?.now === now && claimed.changes === this.hub.changes && this.hub.listening) return claimed.at;
-    const [row] = await this.#scope.query<{ p: number | null; l: number | null }>(
-      `SELECT (SELECT min(available_at) FROM ${this.#t} WHERE status = 'pending' AND available_at > $1) AS p, (SELECT min(lease_expires_at) FROM ${this.#t} WHERE status = 'processing') AS l`,
-      [now],
-    );
-    const times = [row?.p, row?.l].filter((t): t is number => typeof t === 'number');
-    return times.length > 0 ? Math.min(...times) : undefined;
+    // The claim's own answer (drizzle-pg/0022): the earliest backoff end or lease expiry.
+    const [row] = await this.#scope.query<{ at: number | null }>(`SELECT ${this.#scope.table('tinyagi_next_wake')}($1::bigint) AS at`, [now]);
+    return row?.at ?? undefined;
   }
 
   prune(beforeTs: number, batchSize = 1000): Promise<number> {

@@ -322,18 +322,12 @@ export class PgTxScope implements PgScope {
   async #sendPrefix(): Promise<void> {
     const prefix = this.#takePrefix();
     if (prefix === undefined) return;
-    const { statement, ...message } = prefix;
-    if (statement !== undefined) {
-      await runPipelined(this.client, message, statement.text, statement.values, false).catch((err: unknown) => {
-        prefix.failed?.(err);
-        throw err;
-      });
-      return;
-    }
+    const { statement, failed, ...message } = prefix;
     try {
-      await this.client.query(prefix.text);
+      if (statement === undefined) await this.client.query(message.text);
+      else await runPipelined(this.client, message, statement.text, statement.values, false);
     } catch (err) {
-      prefix.failed?.(err);
+      failed?.(err);
       throw err;
     }
   }
