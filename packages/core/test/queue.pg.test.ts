@@ -332,6 +332,29 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it("a message available when written is claimed by a node whose clock is behind the writer's; a delayed one waits for the claimer's clock and alone sets the wake time", async () => {
+    const schema = testSchema('sk');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    try {
+      const behind = Date.now() - 60_000;
+      const claim = (now: number) => store.claim({ owner: 'w', leaseMs: 600_000, maxAgents: 4, now });
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'ca', channel: 'api', content: 'now' });
+      const delayedUntil = Date.now() + 30_000;
+      await store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'cb', channel: 'api', content: 'later', availableAt: delayedUntil });
+      // Agent a is new to this store (claimed by the second call), then known (claimed in the first).
+      expect((await claim(behind)).map((b) => b.messages.map((m) => m.content))).toEqual([['now']]);
+      await store.enqueue({ kind: 'user', agentId: 'c', conversationId: 'cc', channel: 'api', content: 'now too' });
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'ca', channel: 'api', content: 'busy' });
+      expect(await store.nextWakeAt(behind)).toBe(delayedUntil);
+      expect((await claim(behind)).map((b) => b.messages.map((m) => m.content))).toEqual([['now too']]);
+      expect((await claim(delayedUntil)).map((b) => b.messages.map((m) => m.content))).toEqual([['later']]);
+    } finally {
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('a value with a NUL character is refused as bad input (VALIDATION_FAILED), not a database failure: PostgreSQL text cannot hold one', async () => {
     const schema = testSchema('nul');
     await migratePg(pool, schema);

@@ -53,9 +53,10 @@ export const messages = pgTable(
   (t) => [
     index('messages_pending_seq').on(t.seq).where(sql`status = 'pending'`),
     index('messages_pending_agent').on(t.agentId, t.seq).where(sql`status = 'pending'`),
-    index('messages_pending_available').on(t.availableAt).where(sql`status = 'pending'`),
-    index('messages_processing_agent').on(t.agentId).where(sql`status = 'processing'`),
-    index('messages_processing_lease').on(t.leaseExpiresAt).where(sql`status = 'processing'`),
+    // Delayed rows only: one available when written needs no wake-up (drizzle-pg/0023).
+    index('messages_pending_delayed').on(t.availableAt).where(sql`status = 'pending' AND available_at > created_at`),
+    // The busy check, the lease recovery and the wake time (drizzle-pg/0023).
+    index('messages_processing').on(t.agentId, t.leaseExpiresAt).where(sql`status = 'processing'`),
     // Live rows only (a conversation's unfinished messages): a completed version gets no entry (drizzle-pg/0021).
     index('messages_conversation').on(t.conversationId).where(sql`status IN ('pending', 'processing')`),
     // Finished rows only (prune's range; dead letters by seq): a pending or processing version of
