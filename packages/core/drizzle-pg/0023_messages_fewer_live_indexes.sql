@@ -6,8 +6,13 @@
 --   whose clock is behind the writer's neither waits for it nor needs a timer.
 -- - One index over processing rows (agent, lease) serves the busy check, the lease recovery and the
 --   wake time (processing rows are the batches in flight: few).
+-- - A message's key is its id (every lookup of one message is by id); seq keeps the queue's order
+--   through the partial indexes, and an index over every version of it is gone.
 -- tinyagi_claim (0001) and tinyagi_claim_next (0022) are redefined for the availability rule, and
 -- tinyagi_next_wake (0022) for the delayed rows; otherwise as before.
+ALTER TABLE "messages" DROP CONSTRAINT "messages_pkey";--> statement-breakpoint
+ALTER TABLE "messages" DROP CONSTRAINT "messages_id_unique";--> statement-breakpoint
+ALTER TABLE "messages" ADD CONSTRAINT "messages_pkey" PRIMARY KEY ("id");--> statement-breakpoint
 DROP INDEX "messages_pending_available";--> statement-breakpoint
 DROP INDEX "messages_processing_agent";--> statement-breakpoint
 DROP INDEX "messages_processing_lease";--> statement-breakpoint

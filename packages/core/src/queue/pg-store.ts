@@ -583,22 +583,22 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   async #settleFailure(c: PgScope, row: PgMessageRow, input: FailInput, now: number, isolate: boolean): Promise<FailOutcome> {
     const settled = settleFailure(row, input, now, isolate, this.hub.backoff, this.hub.random);
     if (settled.status === 'cancelled') {
-      await c.query(`UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2 WHERE seq = $3`, [
+      await c.query(`UPDATE ${this.#t} SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, last_error = $1, finished_at = $2, updated_at = $2 WHERE id = $3`, [
         settled.lastError,
         now,
-        row.seq,
+        row.id,
       ]);
       return settled.outcome;
     }
     if (settled.status === 'dead') {
       await c.query(
-        `UPDATE ${this.#t} SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, attempts = $1, last_error = $2, last_failure = $3, finished_at = $4, updated_at = $4 WHERE seq = $5`,
-        [settled.outcome.attempts, settled.reason, settled.failure, now, row.seq],
+        `UPDATE ${this.#t} SET status = 'dead', lease_owner = NULL, lease_expires_at = NULL, attempts = $1, last_error = $2, last_failure = $3, finished_at = $4, updated_at = $4 WHERE id = $5`,
+        [settled.outcome.attempts, settled.reason, settled.failure, now, row.id],
       );
     } else {
       await c.query(
-        `UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = $1, attempts = $2, rate_limit_waits = $3, last_error = $4, last_failure = $5, solo = $6, updated_at = $7 WHERE seq = $8`,
-        [settled.outcome.availableAt, settled.outcome.attempts, settled.waits, settled.error, settled.failure, settled.solo, now, row.seq],
+        `UPDATE ${this.#t} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, available_at = $1, attempts = $2, rate_limit_waits = $3, last_error = $4, last_failure = $5, solo = $6, updated_at = $7 WHERE id = $8`,
+        [settled.outcome.availableAt, settled.outcome.attempts, settled.waits, settled.error, settled.failure, settled.solo, now, row.id],
       );
     }
     await this.#eventsOf?.(c).append(settled.event);
@@ -741,8 +741,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   }
 
   async deleteAllDead(agentId?: string): Promise<number> {
-    if (agentId === undefined) return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status = 'dead' LIMIT $1)`, [], 1000);
-    return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status = 'dead' AND agent_id = $1 LIMIT $2)`, [agentId], 1000);
+    if (agentId === undefined) return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE id IN (SELECT id FROM ${this.#t} WHERE status = 'dead' LIMIT $1)`, [], 1000);
+    return deleteInBatches(this.#scope, `DELETE FROM ${this.#t} WHERE id IN (SELECT id FROM ${this.#t} WHERE status = 'dead' AND agent_id = $1 LIMIT $2)`, [agentId], 1000);
   }
 
   async nextWakeAt(now = Date.now()): Promise<number | undefined> {
@@ -757,7 +757,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   prune(beforeTs: number, batchSize = 1000): Promise<number> {
     return deleteInBatches(
       this.#scope,
-      `DELETE FROM ${this.#t} WHERE seq IN (SELECT seq FROM ${this.#t} WHERE status IN ('completed', 'cancelled') AND finished_at < $1 LIMIT $2)`,
+      `DELETE FROM ${this.#t} WHERE id IN (SELECT id FROM ${this.#t} WHERE status IN ('completed', 'cancelled') AND finished_at < $1 LIMIT $2)`,
       [beforeTs],
       batchSize,
     );

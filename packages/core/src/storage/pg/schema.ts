@@ -15,8 +15,10 @@ import { bigint, bigserial, boolean, customType, doublePrecision, index, integer
 export const messages = pgTable(
   'messages',
   {
-    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
-    id: text('id').notNull().unique(),
+    // The order of the queue; a lookup of one message is by id, its key (drizzle-pg/0023: an index
+    // over seq got an entry for each of a message's three versions).
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    id: text('id').primaryKey(),
     kind: text('kind').notNull(),
     agentId: text('agent_id').notNull(),
     teamId: text('team_id'),
