@@ -283,8 +283,25 @@ export function throwError(err: Error): never {
 
 export const CONVERSATION_INSERT_COLUMNS = 'id, team_id, root_agent_id, channel, sender, sender_id, thread_key, title, reply_mode, addressed, meta, created_at, updated_at';
 
+/** The values of CONVERSATION_INSERT_COLUMNS, in its order. */
+export type ConversationInsertValues = [
+  id: string,
+  teamId: string | null,
+  rootAgentId: string,
+  channel: string,
+  sender: string,
+  senderId: string,
+  threadKey: string | null,
+  title: string,
+  replyMode: string,
+  addressed: string,
+  meta: string,
+  createdAt: number,
+  updatedAt: number,
+];
+
 /** The values of CONVERSATION_INSERT_COLUMNS; the first is the id. */
-export function conversationInsertValues(input: CreateConversationInput, now = Date.now()): unknown[] {
+export function conversationInsertValues(input: CreateConversationInput, now = Date.now()): ConversationInsertValues {
   return [
     input.id ?? newId('conv'),
     input.teamId ?? null,
@@ -305,8 +322,29 @@ export function conversationInsertValues(input: CreateConversationInput, now = D
 export const RUN_INSERT_COLUMNS =
   'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at';
 
+/** The values of RUN_INSERT_COLUMNS, in its order. */
+export type RunInsertValues = [
+  id: string,
+  conversationId: string,
+  parentRunId: string | null,
+  depth: number,
+  maxDepth: number,
+  agentId: string,
+  teamId: string | null,
+  channel: string,
+  provider: string,
+  cause: string,
+  status: string,
+  messageIds: string,
+  input: string | null,
+  error: string | null,
+  createdAt: number,
+  startedAt: number | null,
+  endedAt: number | null,
+];
+
 /** The values of RUN_INSERT_COLUMNS; the first is the id. */
-export function runInsertValues(input: CreateRunInput): unknown[] {
+export function runInsertValues(input: CreateRunInput): RunInsertValues {
   const now = input.createdAt ?? Date.now();
   const status = input.status ?? 'queued';
   return [
@@ -331,22 +369,8 @@ export function runInsertValues(input: CreateRunInput): unknown[] {
 }
 
 /** The conversation an insert of `conversationInsertValues` makes (the table's defaults for the other columns). */
-export function insertedConversation(values: readonly unknown[]): ConversationRecord {
-  const [id, teamId, rootAgentId, channel, sender, senderId, threadKey, title, replyMode, addressed, meta, createdAt, updatedAt] = values as [
-    string,
-    string | null,
-    string,
-    string,
-    string,
-    string,
-    string | null,
-    string,
-    string,
-    string,
-    string,
-    number,
-    number,
-  ];
+export function insertedConversation(values: ConversationInsertValues): ConversationRecord {
+  const [id, teamId, rootAgentId, channel, sender, senderId, threadKey, title, replyMode, addressed, meta, createdAt, updatedAt] = values;
   return toConversation({
     id,
     team_id: teamId,
@@ -379,26 +403,8 @@ export function insertedConversation(values: readonly unknown[]): ConversationRe
 }
 
 /** The run an insert of `runInsertValues` makes (the table's defaults for the other columns). */
-export function insertedRun(values: readonly unknown[]): RunRecord {
-  const [id, conversationId, parentRunId, depth, maxDepth, agentId, teamId, channel, provider, cause, status, messageIds, input, error, createdAt, startedAt, endedAt] = values as [
-    string,
-    string,
-    string | null,
-    number,
-    number,
-    string,
-    string | null,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string | null,
-    string | null,
-    number,
-    number | null,
-    number | null,
-  ];
+export function insertedRun(values: RunInsertValues): RunRecord {
+  const [id, conversationId, parentRunId, depth, maxDepth, agentId, teamId, channel, provider, cause, status, messageIds, input, error, createdAt, startedAt, endedAt] = values;
   return toRun({
     id,
     conversation_id: conversationId,
