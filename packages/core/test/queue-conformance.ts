@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { EnqueueInput, QueueStore } from '../src/queue/types.ts';
+import { QueueWorker } from '../src/queue/worker.ts';
 import { isTinyError } from '../src/errors.ts';
 
 export interface StoreHandle {
@@ -21,6 +22,27 @@ const msg = (agentId: string, content: string, extra: Partial<EnqueueInput> = {}
 });
 
 const claimOpts = { owner: 'w1', leaseMs: 60_000, maxAgents: 10 };
+
+/** A worker (sweeps every 10 ms) whose handler holds its batch until `release()` or an abort. */
+export function heldWorker(store: QueueStore, leaseMs: number) {
+  let calls = 0;
+  let started!: () => void;
+  const running = new Promise<void>((r) => (started = r));
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const worker = new QueueWorker({
+    store,
+    sweepMs: 10,
+    leaseMs,
+    handler: async (_batch, ctx) => {
+      calls++;
+      started();
+      await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
+      if (ctx.signal.aborted) throw new Error('aborted');
+    },
+  });
+  return { worker, running, release, calls: () => calls };
+}
 
 /** `open` gives each test a fresh, empty store (a temporary SQLite file, a PostgreSQL schema). */
 export function runQueueConformance(name: string, open: () => StoreHandle | Promise<StoreHandle>): void {

@@ -13,32 +13,11 @@ import { PgQueueStore } from '../src/queue/pg-store.ts';
 import { QueueWorker } from '../src/queue/worker.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
 import { openPgStores } from '../src/compose/pg-stores.ts';
-import { runQueueConformance } from './queue-conformance.ts';
+import { heldWorker, runQueueConformance } from './queue-conformance.ts';
 
 const db = await pgTestDatabase();
 const pool = new pg.Pool({ connectionString: db.url, max: 6 });
 afterAll(() => pool.end());
-
-/** A worker (sweeps every 10 ms) whose handler holds its batch until `release()` or an abort. */
-function heldWorker(store: PgQueueStore, leaseMs: number) {
-  let calls = 0;
-  let started!: () => void;
-  const running = new Promise<void>((r) => (started = r));
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  const worker = new QueueWorker({
-    store,
-    sweepMs: 10,
-    leaseMs,
-    handler: async (_batch, ctx) => {
-      calls++;
-      started();
-      await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
-      if (ctx.signal.aborted) throw new Error('aborted');
-    },
-  });
-  return { worker, running, release, calls: () => calls };
-}
 
 describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
   runQueueConformance('postgres', async () => {
@@ -342,7 +321,8 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'ca', channel: 'api', content: 'now' });
       const delayedUntil = Date.now() + 30_000;
       await store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'cb', channel: 'api', content: 'later', availableAt: delayedUntil });
-      // Agent a is new to this store (claimed by the second call), then known (claimed in the first).
+      // Each agent is new to this store: tinyagi_claim_next lists it, then tinyagi_claim claims it
+      // (each function applies the availability rule).
       expect((await claim(behind)).map((b) => b.messages.map((m) => m.content))).toEqual([['now']]);
       await store.enqueue({ kind: 'user', agentId: 'c', conversationId: 'cc', channel: 'api', content: 'now too' });
       await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'ca', channel: 'api', content: 'busy' });

@@ -8,7 +8,7 @@ import { SqliteQueueStore } from '../src/queue/sqlite-store.ts';
 import { classifyFailure, QueueWorker } from '../src/queue/worker.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { EventLog } from '../src/events/sqlite-log.ts';
-import { runQueueConformance } from './queue-conformance.ts';
+import { heldWorker, runQueueConformance } from './queue-conformance.ts';
 
 function tempDb() {
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-queue-'));
@@ -133,22 +133,7 @@ describe("a stall of the worker's own event loop", () => {
     const t = tempDb();
     const events = new EventLog(t.db);
     const store = new SqliteQueueStore(t.db, { events });
-    let calls = 0;
-    let started!: () => void;
-    const running = new Promise<void>((r) => (started = r));
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    const worker = new QueueWorker({
-      store,
-      sweepMs: 10,
-      leaseMs: 300,
-      handler: async (_batch, ctx) => {
-        calls++;
-        started();
-        await Promise.race([released, new Promise((r) => ctx.signal.addEventListener('abort', r))]);
-        if (ctx.signal.aborted) throw new Error('aborted');
-      },
-    });
+    const { worker, running, release, calls } = heldWorker(store, 300);
     worker.start();
     const { id } = store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 1 });
     await running;
@@ -170,7 +155,7 @@ describe("a stall of the worker's own event loop", () => {
     await waitFor(() => store.get(id)!.status !== 'processing');
     await worker.stop();
     expect(store.get(id)).toMatchObject({ status: 'completed', attempts: 1 });
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(events.readSince(0).map((e) => e.type)).not.toContain('queue.dead');
     t.close();
   });

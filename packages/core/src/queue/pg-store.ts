@@ -749,7 +749,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     // Only while listening: other processes' changes are then counted as their notifications arrive.
     const claimed = this.#claimWake;
     if (claimed?.now === now && claimed.changes === this.hub.changes && this.hub.listening) return claimed.at;
-    // The claim's own answer (drizzle-pg/0022): the earliest backoff end or lease expiry.
+    // The claim's own answer (tinyagi_next_wake, drizzle-pg/0023): the earliest backoff end or lease expiry.
     const [row] = await this.#scope.query<{ at: number | null }>(`SELECT ${this.#scope.table('tinyagi_next_wake')}($1::bigint) AS at`, [now]);
     return row?.at ?? undefined;
   }
