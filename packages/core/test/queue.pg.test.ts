@@ -335,6 +335,42 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it('after a claim that left batches short the next one takes its turn (waits for the claims in progress); after full batches it claims beside them', async () => {
+    const schema = testSchema('tt');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const holder = await pool.connect();
+    const contents = (batches: Awaited<ReturnType<typeof store.claim>>) => batches.map((b) => b.messages.map((m) => m.content));
+    const claim = (policy: 'collect' | 'sequential') => store.claim({ owner: 'w', leaseMs: 600_000, maxAgents: 4, collectLimit: 50, policy: () => policy });
+    const send = (agentId: string, content: string) => store.enqueue({ kind: 'user', agentId, conversationId: `c-${agentId}`, channel: 'api', content });
+    const waitingForLock = async () => Number((await pool.query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]!.n) > 0;
+    try {
+      await send('a', 'a1');
+      await send('a', 'a2');
+      await send('b', 'b1');
+      // One at a time (sequential): every batch is full.
+      const first = await claim('sequential');
+      expect(contents(first)).toEqual([['a1'], ['b1']]);
+      const a1 = first[0];
+      await holder.query('BEGIN');
+      // A claim in progress beside others holds the schema's claim lock shared (drizzle-pg/0024).
+      await holder.query('SELECT pg_advisory_xact_lock_shared(hashtext($1), hashtext($2))', ['tinyagi.claim', schema]);
+      await store.complete('w', [a1!.messages[0]!.id]);
+      // The previous claim's batches were full: this one claims beside it.
+      expect(contents(await claim('collect'))).toEqual([['a2']]);
+      // Those were short of the collect limit: the next claim waits for the one in progress.
+      await send('c', 'c1');
+      const next = claim('collect');
+      await waitFor(waitingForLock, 10_000, 'a claim waiting for the claim lock');
+      await holder.query('COMMIT');
+      expect(contents(await next)).toEqual([['c1']]);
+    } finally {
+      holder.release();
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('a value with a NUL character is refused as bad input (VALIDATION_FAILED), not a database failure: PostgreSQL text cannot hold one', async () => {
     const schema = testSchema('nul');
     await migratePg(pool, schema);

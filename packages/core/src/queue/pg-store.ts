@@ -14,6 +14,11 @@
  *   overtakes it: FIFO) and claims it with the head's conversation (collect) or alone
  *   (sequential). So two nodes never hold two batches of one agent, and an agent's messages are
  *   handed out in seq order.
+ * - Turns (drizzle-pg/0024): a claim after one whose batches fell short of their limits (the
+ *   queue drained as fast as it fills) waits for the claims in progress (the schema's claim lock,
+ *   exclusive) and then claims in one statement without per-agent locks: claims of several
+ *   workers no longer race for the few messages there, each paying a claim's cost for a small
+ *   batch. After full batches (a backlog) claims run side by side (the lock shared) as above.
  * - Next wake time: the claim function also returns what `nextWakeAt(now)` would answer (a row
  *   with seq -2, drizzle-pg/0010); `nextWakeAt` with the claim's `now` answers from it while the
  *   hub listens, unless something that may bring that time earlier happened since
@@ -256,6 +261,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   readonly #t: string;
   readonly #eventsOf: ((scope: PgScope) => EventLogApi) | undefined;
   readonly #storesOf: PgStoresOf<S>;
+  /** Whether the next claim waits for the schema's claim lock (set by each claim; see `claim`). */
+  #takeTurn = true;
   /** The next wake time the last claim read, with its `now` and the hub's `changes` before it. */
   #claimWake: { now: number; at: number | undefined; changes: number } | undefined;
 
@@ -407,8 +414,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     // A worker with nothing to claim stops here.
     const first = await this.#prepared<PgMessageRow>(
       'claim_next',
-      `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10)`,
-      [skip, only, known, known.map(limitOf), want, want * 3 + CLAIM_SLACK, ...common],
+      `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10, $11)`,
+      [skip, only, known, known.map(limitOf), want, want * 3 + CLAIM_SLACK, ...common, this.#takeTurn],
     );
     const rows = first.filter((r) => r.seq >= 0);
     const wake = first.find((r) => r.seq === -2);
@@ -437,7 +444,11 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
       if (batch) batch.messages.push(toMessage(row));
       else byAgent.set(row.agent_id, { agentId: row.agent_id, messages: [toMessage(row)] });
     }
-    return [...byAgent.values()];
+    const batches = [...byAgent.values()];
+    // A backlog fills batches to their limits: the next claim runs beside others. Otherwise the
+    // queue is drained as it fills, and the next claim takes its turn (drizzle-pg/0024).
+    this.#takeTurn = batches.length === 0 || batches.some((b) => b.messages.length < limitOf(b.agentId));
+    return batches;
   }
 
   async renewLeases(owner: string, ids: readonly string[], leaseMs: number): Promise<LeaseRenewal> {
