@@ -12,8 +12,11 @@ import { Logger as GraphileLogger, makeWorkerUtils, run as runGraphile } from 'g
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 
-/** `graphile-lanes`: graphile-worker with one named queue per lane (jobs of a lane run one at a time, in order). */
-export type PgImpl = 'tinyagi' | 'graphile' | 'graphile-lanes' | 'pgboss';
+/**
+ * `graphile-lanes`: graphile-worker with one named queue per lane (jobs of a lane run one at a time, in order).
+ * `floor-record` and `floor-lock`: the simplest claims over our own tables, no lanes (B13's floors): see `runFloorWorker`.
+ */
+export type PgImpl = 'tinyagi' | 'graphile' | 'graphile-lanes' | 'pgboss' | 'floor-record' | 'floor-lock';
 
 export interface PgConfig {
   impl: PgImpl;
@@ -25,6 +28,12 @@ export interface PgConfig {
   policy?: 'collect' | 'sequential';
   latencyLog?: string;
   producerRate?: number;
+  /**
+   * Workers start at `go` (jobs wait already: none is handled before the clock starts) rather
+   * than before `ready` (warm, listening, when the producer starts at `go`). The same for every
+   * implementation.
+   */
+  startAtGo?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2]!) as PgConfig;
@@ -89,7 +98,7 @@ async function produce(add: (batch: number[]) => Promise<unknown>): Promise<void
 
 const job = (i: number) => ({ i, t: now() });
 
-if (cfg.impl === 'tinyagi') {
+if (cfg.impl === 'tinyagi' || cfg.impl === 'floor-record' || cfg.impl === 'floor-lock') {
   const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
   const store = new PgQueueStore(pool, { schema: cfg.schema });
   if (process.env.B13_TRACE) traceStore(pool, store);
@@ -97,6 +106,8 @@ if (cfg.impl === 'tinyagi') {
   if (cfg.role === 'producer') {
     await waitGo();
     await produce((ids) => store.enqueueMany(ids.map(toInput)));
+  } else if (cfg.impl !== 'tinyagi') {
+    await runFloorWorker(pool, store.hub.channel, cfg.impl === 'floor-lock');
   } else {
     const worker = new QueueWorker({
       store,
@@ -108,8 +119,12 @@ if (cfg.impl === 'tinyagi') {
         for (const m of batch.messages) handle(JSON.parse(m.content) as { t: number });
       },
     });
+    if (!cfg.startAtGo) {
+      worker.start();
+      await store.hub.ready;
+    }
     await waitGo();
-    worker.start();
+    if (cfg.startAtGo) worker.start();
     await untilStop();
     await worker.stop();
     flushLatencies();
@@ -125,6 +140,7 @@ if (cfg.impl === 'tinyagi') {
     await produce((ids) => (ids.length === 1 ? utils.addJob('bench', job(ids[0]!), queueName(ids[0]!)) : utils.addJobs(ids.map((i) => ({ identifier: 'bench', payload: job(i), ...queueName(i) })))));
     await utils.release();
   } else {
+    if (cfg.startAtGo) await waitGo();
     const runner = await runGraphile({
       connectionString: cfg.url,
       schema: cfg.schema,
@@ -141,7 +157,7 @@ if (cfg.impl === 'tinyagi') {
         },
       },
     });
-    await waitGo();
+    if (!cfg.startAtGo) await waitGo();
     await untilStop();
     await runner.stop();
     flushLatencies();
@@ -163,16 +179,96 @@ if (cfg.impl === 'tinyagi') {
           ),
     );
   } else {
+    if (cfg.startAtGo) await waitGo();
     await boss.work<{ t: number }>('bench', { batchSize: 50, localConcurrency: 8, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true }, async (jobs) => {
       calls++;
       for (const j of jobs) handle(j.data);
     });
-    await waitGo();
+    if (!cfg.startAtGo) await waitGo();
     await untilStop();
     flushLatencies();
   }
   await boss.stop({ graceful: true, close: true });
   await exitReporting();
+}
+
+/**
+ * A floor of what a job costs on our tables: the messages our producer wrote, claimed 50 at a
+ * time by one loop per process in seq order (`FOR UPDATE SKIP LOCKED`; as graphile-worker's local
+ * queue fetches for its 8 slots, and the handler here is a no-op), with no lanes (no per-agent
+ * order, no busy check), no leases renewed, no failures handled; woken by the queue's NOTIFY.
+ * `floor-record` writes a message three times as ours does (processing, then completed, each
+ * its own commit); `floor-lock` twice, holding the row locks of its claim in an open transaction
+ * while it handles them and completing in that transaction (a lease that is the connection).
+ */
+async function runFloorWorker(pool: pg.Pool, channel: string, holdLocks: boolean): Promise<void> {
+  const t = `${JSON.stringify(cfg.schema)}.messages`;
+  const listener = await pool.connect();
+  // An idle loop waits for a notification (or 2 s, graphile-worker's poll here).
+  const idlers = new Set<() => void>();
+  const wakeAll = () => {
+    for (const resolve of idlers) resolve();
+    idlers.clear();
+  };
+  listener.on('notification', wakeAll);
+  await listener.query(`LISTEN ${JSON.stringify(channel)}`);
+  let stopping = false;
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      idlers.add(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  const handleRows = (rows: Array<{ content: string }>) => {
+    calls++;
+    for (const r of rows) handle(JSON.parse(r.content) as { t: number });
+  };
+  const owner = `floor-${process.pid}`;
+  const loop = async () => {
+    while (!stopping) {
+      const now = Date.now();
+      if (holdLocks) {
+        const c = await pool.connect();
+        try {
+          await c.query('BEGIN');
+          const { rows } = await c.query<{ id: string; content: string }>(`SELECT id, content FROM ${t} WHERE status = 'pending' ORDER BY seq LIMIT 50 FOR UPDATE SKIP LOCKED`);
+          if (rows.length > 0) {
+            handleRows(rows);
+            await c.query(`UPDATE ${t} SET status = 'completed', attempts = attempts + 1, finished_at = $2, updated_at = $2 WHERE id = ANY($1::text[])`, [rows.map((r) => r.id), Date.now()]);
+          }
+          await c.query('COMMIT');
+          if (rows.length === 0) await idle();
+        } finally {
+          c.release();
+        }
+        continue;
+      }
+      const { rows } = await pool.query<{ id: string; content: string }>(
+        `UPDATE ${t} m SET status = 'processing', lease_owner = $1, lease_expires_at = $2, attempts = m.attempts + 1, updated_at = $3
+         WHERE m.id IN (SELECT x.id FROM ${t} x WHERE x.status = 'pending' ORDER BY x.seq LIMIT 50 FOR UPDATE SKIP LOCKED) RETURNING m.id, m.content`,
+        [owner, now + 60_000, now],
+      );
+      if (rows.length === 0) {
+        await idle();
+        continue;
+      }
+      handleRows(rows);
+      await pool.query(
+        `UPDATE ${t} SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $2, updated_at = $2 WHERE id = ANY($1::text[]) AND status = 'processing' AND lease_owner = $3`,
+        [rows.map((r) => r.id), Date.now(), owner],
+      );
+    }
+  };
+  await waitGo();
+  const loops = loop();
+  await untilStop();
+  stopping = true;
+  wakeAll();
+  await loops;
+  listener.release();
+  flushLatencies();
 }
 
 function silentGraphileLogger() {

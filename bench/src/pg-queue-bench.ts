@@ -50,7 +50,7 @@ async function coreOf(baseline: string | undefined): Promise<CorePg> {
 }
 
 async function setup(impl: PgImpl, url: string, schema: string, baseline?: string): Promise<void> {
-  if (impl === 'tinyagi') {
+  if (impl === 'tinyagi' || impl === 'floor-record' || impl === 'floor-lock') {
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     await (await coreOf(baseline)).migratePg(pool, schema);
     await pool.end();
@@ -153,7 +153,7 @@ async function readServer(admin: pg.Pool): Promise<ServerReading> {
 
 /** Runs one configuration in a fresh schema; returns elapsed ms, (with latency) the sorted latencies and what it cost. */
 export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL): Promise<{ ms: number; latencies: number[]; cost?: RunCost }> {
-  const schema = `bench_${spec.impl}_${process.pid}_${runNo++}`;
+  const schema = `bench_${spec.impl.replaceAll('-', '_')}_${process.pid}_${runNo++}`;
   const dir = mkdtempSync(join(tmpdir(), 'tinyagi-pgbench-'));
   const latencyLog = spec.latency ? join(dir, 'lat.txt') : undefined;
   const admin = new pg.Pool({ connectionString: url, max: 1 });
@@ -163,7 +163,17 @@ export async function runPgQueueConfig(spec: PgRunSpec, url = BENCH_DATABASE_URL
     if (spec.mode === 'pre') await prefill(spec.impl, url, schema, spec.total, spec.lanes, spec.baseline);
     const idleBackends = (await readServer(admin)).backends;
     const worker = spec.baseline ? join(spec.baseline, 'bench/src/b1-pg-worker.ts') : WORKER;
-    const base: Omit<PgConfig, 'role'> = { impl: spec.impl, url, schema, total: spec.total, lanes: spec.lanes, policy: spec.policy, latencyLog, producerRate: spec.producerRate };
+    const base: Omit<PgConfig, 'role'> = {
+      impl: spec.impl,
+      url,
+      schema,
+      total: spec.total,
+      lanes: spec.lanes,
+      policy: spec.policy,
+      latencyLog,
+      producerRate: spec.producerRate,
+      startAtGo: spec.mode === 'pre',
+    };
     const fork1 = (role: PgConfig['role']) =>
       watchProcess(fork(worker, [JSON.stringify({ ...base, role })], { execArgv: ['--conditions=tinyagi-source'], stdio: ['inherit', 'inherit', 'pipe', 'ipc'] }));
     const workers = Array.from({ length: spec.workers }, () => fork1('worker'));
@@ -277,6 +287,13 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
         figures.seq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential' })).ms));
         if (base) figures.baseSeq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential', baseline: base.dir })).ms));
       }
+      // The floors (b1-pg-worker.ts runFloorWorker): the simplest claims over our own tables, no lanes.
+      const floors: Array<Array<{ ms: number; cost?: RunCost }>> = [];
+      for (const impl of mode === 'concurrent' ? (['floor-record', 'floor-lock'] as const) : []) {
+        const values: Array<{ ms: number; cost?: RunCost }> = [];
+        for (let k = 0; k < runs; k++) values.push(await run({ ...common, impl }));
+        floors.push(values);
+      }
       const graphile = await peerRuns(`graphile-worker B13 ${mode} ${workers}w`, runs, () => run({ ...common, impl: 'graphile' }));
       const boss = await peerRuns(`pg-boss B13 ${mode} ${workers}w`, runs, () => run({ ...common, impl: 'pgboss' }));
       // Named queues make graphile-worker slow (about 150 jobs/s here): a smaller run, once, same rate measure.
@@ -294,13 +311,16 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
       console.error(rows.at(-1));
       if (mode === 'concurrent') {
         const costsOf = (p: typeof graphile) => (p.ok ? p.values.flatMap((v) => (v.cost ? [v.cost] : [])) : []);
-        for (const [name, costs] of [
-          ['tinyagi (collect)', ourCosts],
-          ...(base ? ([[`${base.label} (collect)`, baseCosts]] as const) : []),
-          ['graphile-worker', costsOf(graphile)],
-          ['pg-boss', costsOf(boss)],
+        const ratesOf = (values: Array<{ ms: number }>) => values.map((v) => rate(v.ms));
+        for (const [name, costs, rates] of [
+          ['tinyagi (collect)', ourCosts, figures.ours],
+          ...(base ? ([[`${base.label} (collect)`, baseCosts, figures.baseOurs]] as const) : []),
+          ['graphile-worker', costsOf(graphile), peerRates[0] ?? []],
+          ['pg-boss', costsOf(boss), peerRates[1] ?? []],
+          ['floor: our messages, no lanes, written three times', floors[0]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[0]!)],
+          ['floor: our messages, no lanes, written twice (row locks held)', floors[1]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[1]!)],
         ] as const) {
-          if (costs.length > 0) costRows.push(costRow(`${workers} | ${name}`, costs, total));
+          if (costs.length > 0) costRows.push(costRow(`${workers} | ${name}`, costs, total, rates));
         }
       }
     }
@@ -308,19 +328,19 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
   return `${rows.join('\n')}\n\n${COST_HEADING}\n\n${COST_HEADER}\n${costRows.join('\n')}`;
 }
 
-const COST_HEADING = '### What a job costs (enqueued concurrently; per 1,000 jobs, medians of the runs)';
+const COST_HEADING = '### What a job costs (enqueued concurrently; jobs/s, then per 1,000 jobs; medians of the runs)';
 const COST_HEADER = [
-  '| workers | impl | PostgreSQL CPU ms | worker processes CPU ms | producer CPU ms | WAL kB | WAL records | commits | handler calls |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| workers | impl | jobs/s | PostgreSQL CPU ms | worker processes CPU ms | producer CPU ms | WAL kB | WAL records | commits | handler calls |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ].join('\n');
 
-/** One row of the cost table: each measure per 1,000 jobs, the median over the runs. */
-function costRow(label: string, costs: RunCost[], total: number): string {
+/** One row of the cost table: jobs/s, then each measure per 1,000 jobs, the median over the runs. */
+function costRow(label: string, costs: RunCost[], total: number, rates: readonly number[]): string {
   const per = (f: (c: RunCost) => number | undefined, digits = 0) => {
     const xs = costs.map(f).filter((x): x is number => x !== undefined);
     return xs.length === 0 ? '—' : ((median(xs) * 1000) / total).toFixed(digits);
   };
-  return `| ${label} | ${per((c) => c.pgCpuMs)} | ${per((c) => c.workerCpuMs)} | ${per((c) => c.producerCpuMs)} | ${per((c) => c.walBytes / 1000)} | ${per((c) => c.walRecords)} | ${per((c) => c.commits)} | ${per((c) => c.calls)} |`;
+  return `| ${label} | ${rates.length > 0 ? median([...rates]).toFixed(0) : '—'} | ${per((c) => c.pgCpuMs)} | ${per((c) => c.workerCpuMs)} | ${per((c) => c.producerCpuMs)} | ${per((c) => c.walBytes / 1000)} | ${per((c) => c.walRecords)} | ${per((c) => c.commits)} | ${per((c) => c.calls)} |`;
 }
 
 export async function benchB13Latency(run: PgRunner = runPgQueueConfig, options: B13Options = {}): Promise<string> {
