@@ -245,17 +245,6 @@ const median = (xs: number[]) =>
 /** A median cell with every run's figure in brackets (one run: the figure alone). */
 const medianCell = (xs: number[], digits = 0) => (xs.length === 1 ? xs[0]!.toFixed(digits) : `${median(xs).toFixed(digits)} (${xs.map((x) => x.toFixed(digits)).join(' / ')})`);
 
-/** A peer measured `runs` times: the figures, or the first failure's outcome. */
-async function peerRuns<T>(name: string, runs: number, run: () => Promise<T>): Promise<{ ok: true; values: T[] } | { ok: false; error: string; attempts: number }> {
-  const values: T[] = [];
-  for (let k = 0; k < runs; k++) {
-    const outcome = await measurePeer(name, run);
-    if (!outcome.ok) return outcome;
-    values.push(outcome.value);
-  }
-  return { ok: true, values };
-}
-
 export async function benchB13Throughput(total: number, run: PgRunner = runPgQueueConfig, options: B13Options = {}): Promise<string> {
   const runs = options.runs ?? 1;
   // B13_ROWS read here (run.ts's options carry runs and the baseline): a shorter run of the rows that matter on a busy machine.
@@ -274,7 +263,16 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
       const figures = { ours: [] as number[], seq: [] as number[], baseOurs: [] as number[], baseSeq: [] as number[] };
       const ourCosts: RunCost[] = [];
       const baseCosts: RunCost[] = [];
-      // Ours and the baseline alternate run by run; the peers follow.
+      // Every implementation once per round, `runs` rounds: this machine's speed drifts by a third
+      // over minutes, and a peer's runs after all of ours would meet another speed.
+      const floorImpls = mode === 'concurrent' ? (['floor-record', 'floor-lock'] as const) : [];
+      // The floors (b1-pg-worker.ts runFloorWorker): the simplest claims over our own tables, no lanes.
+      const floors: Array<Array<{ ms: number; cost?: RunCost }>> = floorImpls.map(() => []);
+      const peers = (['graphile', 'pgboss'] as const).map((impl) => ({
+        impl,
+        values: [] as Array<{ ms: number; cost?: RunCost }>,
+        failed: undefined as { error: string; attempts: number } | undefined,
+      }));
       for (let k = 0; k < runs; k++) {
         const ours = await run({ ...common, impl: 'tinyagi', policy: 'collect' });
         figures.ours.push(rate(ours.ms));
@@ -286,16 +284,15 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
         }
         figures.seq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential' })).ms));
         if (base) figures.baseSeq.push(rate((await run({ ...common, impl: 'tinyagi', policy: 'sequential', baseline: base.dir })).ms));
+        for (const [i, impl] of floorImpls.entries()) floors[i]!.push(await run({ ...common, impl }));
+        for (const peer of peers) {
+          if (peer.failed) continue;
+          const outcome = await measurePeer(`${peer.impl} B13 ${mode} ${workers}w`, () => run({ ...common, impl: peer.impl }));
+          if (outcome.ok) peer.values.push(outcome.value);
+          else peer.failed = outcome;
+        }
       }
-      // The floors (b1-pg-worker.ts runFloorWorker): the simplest claims over our own tables, no lanes.
-      const floors: Array<Array<{ ms: number; cost?: RunCost }>> = [];
-      for (const impl of mode === 'concurrent' ? (['floor-record', 'floor-lock'] as const) : []) {
-        const values: Array<{ ms: number; cost?: RunCost }> = [];
-        for (let k = 0; k < runs; k++) values.push(await run({ ...common, impl }));
-        floors.push(values);
-      }
-      const graphile = await peerRuns(`graphile-worker B13 ${mode} ${workers}w`, runs, () => run({ ...common, impl: 'graphile' }));
-      const boss = await peerRuns(`pg-boss B13 ${mode} ${workers}w`, runs, () => run({ ...common, impl: 'pgboss' }));
+      const [graphile, boss] = peers.map((p) => (p.failed ? { ok: false as const, ...p.failed } : { ok: true as const, values: p.values }));
       // Named queues make graphile-worker slow (about 150 jobs/s here): a smaller run, once, same rate measure.
       const serialTotal = Math.min(total, SERIAL_TOTAL);
       const serial = await measurePeer(`graphile-worker (queue per lane) B13 ${mode} ${workers}w`, () => run({ ...common, total: serialTotal, impl: 'graphile-lanes' }));
@@ -317,8 +314,8 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
           ...(base ? ([[`${base.label} (collect)`, baseCosts, figures.baseOurs]] as const) : []),
           ['graphile-worker', costsOf(graphile), peerRates[0] ?? []],
           ['pg-boss', costsOf(boss), peerRates[1] ?? []],
-          ['floor: our messages, no lanes, written three times', floors[0]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[0]!)],
-          ['floor: our messages, no lanes, written twice (row locks held)', floors[1]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[1]!)],
+          ['floor (3 writes)', floors[0]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[0]!)],
+          ['floor (2 writes, locks held)', floors[1]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[1]!)],
         ] as const) {
           if (costs.length > 0) costRows.push(costRow(`${workers} | ${name}`, costs, total, rates));
         }
