@@ -244,6 +244,8 @@ const median = (xs: number[]) =>
   );
 /** A median cell with every run's figure in brackets (one run: the figure alone). */
 const medianCell = (xs: number[], digits = 0) => (xs.length === 1 ? xs[0]!.toFixed(digits) : `${median(xs).toFixed(digits)} (${xs.map((x) => x.toFixed(digits)).join(' / ')})`);
+/** A median alone (the secondary columns: the ratio compares ours with the better peer, whose runs are shown). */
+const medianOnly = (xs: number[], digits = 0) => median(xs).toFixed(digits);
 
 export async function benchB13Throughput(total: number, run: PgRunner = runPgQueueConfig, options: B13Options = {}): Promise<string> {
   const runs = options.runs ?? 1;
@@ -265,7 +267,7 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
       const baseCosts: RunCost[] = [];
       // Every implementation once per round, `runs` rounds: this machine's speed drifts by a third
       // over minutes, and a peer's runs after all of ours would meet another speed.
-      const floorImpls = mode === 'concurrent' ? (['floor-record', 'floor-lock'] as const) : [];
+      const floorImpls = mode === 'concurrent' && workers > 1 ? (['floor-record', 'floor-lock'] as const) : [];
       // The floors (b1-pg-worker.ts runFloorWorker): the simplest claims over our own tables, no lanes.
       const floors: Array<Array<{ ms: number; cost?: RunCost }>> = floorImpls.map(() => []);
       const peers = (['graphile', 'pgboss'] as const).map((impl) => ({
@@ -299,11 +301,11 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
       const serialRate = serial.ok ? Math.round((serialTotal * 1000) / serial.value.ms) : undefined;
       const peerRates = [graphile, boss].map((p) => (p.ok ? p.values.map((v) => rate(v.ms)) : undefined));
       const best = Math.max(0, ...peerRates.filter((r): r is number[] => r !== undefined).map(median));
-      const cell = (p: typeof graphile, r: number[] | undefined) => (p.ok && r ? medianCell(r) : failedCell(p as { error: string; attempts: number }));
+      const cell = (p: typeof graphile, r: number[] | undefined, format = medianCell) => (p.ok && r ? format(r) : failedCell(p as { error: string; attempts: number }));
       const ratio = (x: number) => (best > 0 ? `${(x / best).toFixed(2)}×` : '—');
       const serialRatio = serialRate ? `${(median(figures.seq) / serialRate).toFixed(2)}×` : '—';
       rows.push(
-        `| ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${medianCell(figures.ours)} |${base ? ` ${medianCell(figures.baseOurs)} |` : ''} ${medianCell(figures.seq)} |${base ? ` ${medianCell(figures.baseSeq)} |` : ''} ${cell(graphile, peerRates[0])} | ${cell(boss, peerRates[1])} | ${serial.ok ? String(serialRate) : failedCell(serial)} | ${ratio(median(figures.ours))} | ${serialRatio} |`,
+        `| ${mode === 'pre' ? 'pre-enqueued' : 'enqueued concurrently'} | ${workers} | ${medianCell(figures.ours)} |${base ? ` ${medianCell(figures.baseOurs)} |` : ''} ${medianOnly(figures.seq)} |${base ? ` ${medianOnly(figures.baseSeq)} |` : ''} ${cell(graphile, peerRates[0])} | ${cell(boss, peerRates[1], medianOnly)} | ${serial.ok ? String(serialRate) : failedCell(serial)} | ${ratio(median(figures.ours))} | ${serialRatio} |`,
       );
       console.error(rows.at(-1));
       if (mode === 'concurrent') {
@@ -314,8 +316,7 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
           ...(base ? ([[`${base.label} (collect)`, baseCosts, figures.baseOurs]] as const) : []),
           ['graphile-worker', costsOf(graphile), peerRates[0] ?? []],
           ['pg-boss', costsOf(boss), peerRates[1] ?? []],
-          ['floor (3 writes)', floors[0]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[0]!)],
-          ['floor (2 writes, locks held)', floors[1]!.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(floors[1]!)],
+          ...floors.map((values, i) => [i === 0 ? 'floor (3 writes)' : 'floor (2 writes, locks held)', values.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(values)] as const),
         ] as const) {
           if (costs.length > 0) costRows.push(costRow(`${workers} | ${name}`, costs, total, rates));
         }
@@ -378,9 +379,10 @@ export async function benchB13Latency(run: PgRunner = runPgQueueConfig, options:
         r.p99.push(percentile(outcome.value.latencies, 99));
       }
     }
-    for (const [i, { name }] of impls.entries()) {
+    for (const [i, { name, impl }] of impls.entries()) {
       const r = results[i]!;
-      rows.push(r.error ? `| ${c.label} | ${name} | ${r.error} | — | — |` : `| ${c.label} | ${name} | ${r.jobs} | ${medianCell(r.p50, 2)} | ${medianCell(r.p99, 2)} |`);
+      const format = impl === 'pgboss' ? medianOnly : medianCell;
+      rows.push(r.error ? `| ${c.label} | ${name} | ${r.error} | — | — |` : `| ${c.label} | ${name} | ${r.jobs} | ${format(r.p50, 2)} | ${format(r.p99, 2)} |`);
       console.error(rows.at(-1));
     }
   }
