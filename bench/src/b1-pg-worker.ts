@@ -228,7 +228,6 @@ async function runFloorWorker(pool: pg.Pool, channel: string, holdLocks: boolean
   const owner = `floor-${process.pid}`;
   const loop = async () => {
     while (!stopping) {
-      const now = Date.now();
       if (holdLocks) {
         const c = await pool.connect();
         try {
@@ -245,6 +244,7 @@ async function runFloorWorker(pool: pg.Pool, channel: string, holdLocks: boolean
         }
         continue;
       }
+      const now = Date.now();
       const { rows } = await pool.query<{ id: string; content: string }>(
         `UPDATE ${t} m SET status = 'processing', lease_owner = $1, lease_expires_at = $2, attempts = m.attempts + 1, updated_at = $3
          WHERE m.id IN (SELECT x.id FROM ${t} x WHERE x.status = 'pending' ORDER BY x.seq LIMIT 50 FOR UPDATE SKIP LOCKED) RETURNING m.id, m.content`,

@@ -78,11 +78,6 @@ DECLARE
   seen integer;
   found_cands integer;
   took integer;
-  cands text[];
-  known text[] := '{}';
-  lims integer[] := '{}';
-  k integer;
-  pos integer;
 BEGIN
   IF NOT p_wait THEN
     -- Beside other claims (0023's function: a try-lock per agent, its head locked again).
@@ -135,36 +130,12 @@ BEGIN
   seen := current_setting('tinyagi.claim_seen')::integer;
   found_cands := current_setting('tinyagi.claim_candidates')::integer;
   took := current_setting('tinyagi.claim_agents')::integer;
-  -- More agents may have pending messages beyond the 256 oldest (a long backlog of a few): list
-  -- them one index descent each, then claim them as before.
+  -- More agents may have pending messages beyond the 256 oldest (a long backlog of a few): 0023's
+  -- function lists them one index descent each and claims them (the lock is held already); it
+  -- ends with the next wake time.
   IF found_cands < p_cand AND seen >= 256 AND took < p_want THEN
-    cands := ARRAY(
-      WITH RECURSIVE ag(id) AS (
-        SELECT (SELECT min(x.agent_id) FROM messages x WHERE x.status = 'pending')
-        UNION ALL
-        SELECT (SELECT min(x.agent_id) FROM messages x WHERE x.status = 'pending' AND x.agent_id > ag.id) FROM ag WHERE ag.id IS NOT NULL
-      )
-      SELECT a.id FROM ag a
-      CROSS JOIN LATERAL (SELECT x.seq, x.available_at, x.created_at FROM messages x WHERE x.status = 'pending' AND x.agent_id = a.id ORDER BY x.seq LIMIT 1) h
-      WHERE a.id IS NOT NULL AND NOT (a.id = ANY(p_skip)) AND (p_only IS NULL OR a.id = ANY(p_only)) AND h.available_at <= greatest(p_now, h.created_at)
-        AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'processing' AND p.agent_id = a.id)
-      ORDER BY h.seq LIMIT p_cand
-    );
-    FOR k IN 1 .. coalesce(array_length(cands, 1), 0) LOOP
-      pos := array_position(p_known, cands[k]);
-      IF pos IS NULL THEN
-        r := NULL;
-        r.seq := -1;
-        r.agent_id := cands[k];
-        RETURN NEXT r;
-      ELSE
-        known := known || cands[k];
-        lims := lims || p_limits[pos];
-      END IF;
-    END LOOP;
-    IF coalesce(array_length(known, 1), 0) > 0 THEN
-      RETURN QUERY SELECT * FROM tinyagi_claim(known, lims, p_want - took, p_now, p_owner, p_lease_until, p_ns);
-    END IF;
+    RETURN QUERY SELECT * FROM tinyagi_claim_next(p_skip, p_only, p_known, p_limits, p_want - took, p_cand, p_now, p_owner, p_lease_until, p_ns);
+    RETURN;
   END IF;
   r := NULL;
   r.seq := -2;

@@ -421,7 +421,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     const wake = first.find((r) => r.seq === -2);
     this.#claimWake = { now, at: wake?.available_at ?? undefined, changes };
     // Candidates of an agent not sent along (seq -1): their policy now, then tinyagi_claim for them.
-    const unknown = first.filter((r) => r.seq === -1).map((r) => r.agent_id);
+    // (An agent may be listed twice: a claim that took its turn and looked past the oldest rows.)
+    const unknown = [...new Set(first.filter((r) => r.seq === -1).map((r) => r.agent_id))];
     const claimedAgents = new Set(rows.map((r) => r.agent_id)).size;
     if (unknown.length > 0 && claimedAgents < want) {
       // The wake time was read before these leases were taken.
