@@ -371,6 +371,39 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it('a claim never waits long for a message another transaction holds locked: one that took its turn claims the other agents instead, and the locked message once it is free', async () => {
+    const schema = testSchema('tl');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const holder = await pool.connect();
+    const contents = (batches: Awaited<ReturnType<typeof store.claim>>) => batches.map((b) => b.messages.map((m) => m.content));
+    const claim = () => store.claim({ owner: 'w', leaseMs: 600_000, maxAgents: 4, collectLimit: 50 });
+    const send = (agentId: string, content: string) => store.enqueue({ kind: 'user', agentId, conversationId: `c-${agentId}`, channel: 'api', content });
+    try {
+      // Both agents known to the store; the claim left its batches short: the next takes its turn
+      // (one statement, no lock per head).
+      await send('a', 'a0');
+      await send('b', 'b0');
+      const first = await claim();
+      expect(contents(first)).toEqual([['a0'], ['b0']]);
+      await store.completeMany(first.map((b) => ({ owner: 'w', ids: b.messages.map((m) => m.id) })));
+      await send('a', 'a1');
+      await send('b', 'b1');
+      // Another transaction holds a's message locked and stays open (a cancel inside a long
+      // transaction, say).
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "${schema}".messages WHERE agent_id = 'a' FOR UPDATE`);
+      expect(contents(await claim())).toEqual([['b1']]);
+      await holder.query('COMMIT');
+      expect(contents(await claim())).toEqual([['a1']]);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('a value with a NUL character is refused as bad input (VALIDATION_FAILED), not a database failure: PostgreSQL text cannot hold one', async () => {
     const schema = testSchema('nul');
     await migratePg(pool, schema);

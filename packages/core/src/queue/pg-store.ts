@@ -19,6 +19,8 @@
  *   exclusive) and then claims in one statement without per-agent locks: claims of several
  *   workers no longer race for the few messages there, each paying a claim's cost for a small
  *   batch. After full batches (a backlog) claims run side by side (the lock shared) as above.
+ *   A claim gives up a lock wait after a second (drizzle-pg/0025): one that took its turn is made
+ *   again without it, passing over an agent whose message an open transaction holds locked.
  * - Next wake time: the claim function also returns what `nextWakeAt(now)` would answer (a row
  *   with seq -2, drizzle-pg/0010); `nextWakeAt` with the claim's `now` answers from it while the
  *   hub listens, unless something that may bring that time earlier happened since
@@ -412,11 +414,20 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     // One round trip (tinyagi_claim_next, drizzle-pg/0005): the candidates, oldest head first,
     // and the claim of those whose policy limit is sent along (tinyagi_claim's locks and checks).
     // A worker with nothing to claim stops here.
-    const first = await this.#prepared<PgMessageRow>(
-      'claim_next',
-      `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10, $11)`,
-      [skip, only, known, known.map(limitOf), want, want * 3 + CLAIM_SLACK, ...common, this.#takeTurn],
-    );
+    const claimNext = (takeTurn: boolean) =>
+      this.#prepared<PgMessageRow>('claim_next', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10, $11)`, [
+        skip,
+        only,
+        known,
+        known.map(limitOf),
+        want,
+        want * 3 + CLAIM_SLACK,
+        ...common,
+        takeTurn,
+      ]);
+    // A turn that met a locked message gave up after a second (drizzle-pg/0025): claim without it.
+    const takeTurn = this.#takeTurn;
+    const first = await claimNext(takeTurn).catch((err: unknown) => (takeTurn && isLockTimeout(err) ? claimNext(false) : Promise.reject(err)));
     const rows = first.filter((r) => r.seq >= 0);
     const wake = first.find((r) => r.seq === -2);
     this.#claimWake = { now, at: wake?.available_at ?? undefined, changes };
@@ -799,6 +810,11 @@ class ItemFailed extends Error {
     this.item = item;
     this.error = error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/** PostgreSQL's lock_not_available: a lock wait ran past `lock_timeout`. */
+function isLockTimeout(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '55P03';
 }
 
 function lostLease(id: string, owner: string): TinyError {
