@@ -192,6 +192,46 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it("a batch of one message frees its slot when its handler returns: another agent's batch runs while that completion waits to commit", async () => {
+    const schema = testSchema('fs');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const holder = await pool.connect();
+    const started: string[] = [];
+    let a1 = '';
+    const worker = new QueueWorker({
+      store,
+      sweepMs: 3_600_000,
+      concurrency: 1,
+      handler: async (batch) => {
+        const message = batch.messages[0]!;
+        started.push(message.content);
+        // Another transaction locks the message: its completion waits for that lock.
+        if (message.content === 'a1') {
+          a1 = message.id;
+          await holder.query('BEGIN');
+          await holder.query(`SELECT 1 FROM "${schema}".messages WHERE id = $1 FOR UPDATE`, [message.id]);
+        }
+      },
+    });
+    try {
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'ca', channel: 'api', content: 'a1' });
+      await store.enqueue({ kind: 'user', agentId: 'b', conversationId: 'cb', channel: 'api', content: 'b1' });
+      worker.start();
+      await waitFor(() => started.includes('b1'), 10_000, "b's batch started while a's completion waits");
+      expect((await store.get(a1))?.status).toBe('processing');
+      await holder.query('COMMIT');
+      await waitFor(async () => (await store.counts()).completed === 2, 10_000, 'both completed');
+      expect(started).toEqual(['a1', 'b1']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await worker.stop();
+      holder.release();
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it("a stall of the worker's own event loop longer than the lease loses no run in flight: the worker keeps its lease, the run completes on its first attempt", async () => {
     const schema = testSchema('st');
     await migratePg(pool, schema);

@@ -69,6 +69,8 @@ interface InFlight {
   batch: ClaimedBatch;
   controller: AbortController;
   cancelled: boolean;
+  /** Counts against `concurrency` (see `#releaseSlot`). */
+  holdsSlot: boolean;
   done: Promise<void>;
 }
 
@@ -77,6 +79,10 @@ export class QueueWorker {
   readonly #opts: Required<Omit<QueueWorkerOptions, 'owner' | 'policy' | 'skipAgents' | 'agents' | 'onError' | 'observers'>> &
     Pick<QueueWorkerOptions, 'policy' | 'skipAgents' | 'agents' | 'onError' | 'observers'>;
   readonly #inFlight = new Map<string, InFlight>();
+  /** Batches holding a slot: what `concurrency` bounds. */
+  #holding = 0;
+  /** The last pump round found no free slot: a slot freed early wakes the worker. */
+  #slotBound = false;
   #running = false;
   #pumpScheduled = false;
   #pumping = false;
@@ -253,7 +259,8 @@ export class QueueWorker {
         claimed = false;
         for (let round = 0; this.#running; round++) {
           if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-          const free = this.#concurrency() - this.#inFlight.size;
+          const free = this.#concurrency() - this.#holding;
+          this.#slotBound = free <= 0;
           if (free <= 0) break;
           claimed = true;
           // The time of the last claim (a store may read its next wake time with the claim).
@@ -335,9 +342,11 @@ export class QueueWorker {
     }
     const controller = new AbortController();
     const key = batch.messages[0]!.id;
-    const flight: InFlight = { batch, controller, cancelled: false, done: Promise.resolve() };
+    const flight: InFlight = { batch, controller, cancelled: false, holdsSlot: true, done: Promise.resolve() };
+    this.#holding++;
     this.#inFlight.set(key, flight);
     flight.done = this.#execute(flight).finally(() => {
+      this.#releaseSlot(flight);
       this.#inFlight.delete(key);
       this.wake();
     });
@@ -387,7 +396,7 @@ export class QueueWorker {
     const { store } = this.#opts;
     const ids = flight.batch.messages.map((m) => m.id);
     try {
-      const result = await this.#opts.handler(flight.batch, { owner: this.owner, signal: flight.controller.signal });
+      const result = await this.#opts.handler(flight.batch, { owner: this.owner, signal: flight.controller.signal }).finally(() => this.#handlerReturned(flight));
       if (flight.controller.signal.aborted) {
         await this.#settleAborted(flight, ids);
         return;
@@ -401,6 +410,25 @@ export class QueueWorker {
         this.#opts.onError?.(inner);
       }
     }
+  }
+
+  /**
+   * A batch holds its slot until it settled, so that the next claim comes after its commit and
+   * finds the messages that came meanwhile gathered into batches. A batch of one message, where
+   * nothing gathered, frees its slot when its handler returns: with every slot waiting on a
+   * commit, a worker that fell behind would otherwise claim and commit in turn, a few messages
+   * a cycle, and catch up slowly.
+   */
+  #handlerReturned(flight: InFlight): void {
+    if (flight.batch.messages.length > 1) return;
+    this.#releaseSlot(flight);
+    if (this.#slotBound) this.wake();
+  }
+
+  #releaseSlot(flight: InFlight): void {
+    if (!flight.holdsSlot) return;
+    flight.holdsSlot = false;
+    this.#holding--;
   }
 
   async #settleAborted(flight: InFlight, ids: string[]): Promise<void> {
