@@ -69,7 +69,7 @@ interface InFlight {
   batch: ClaimedBatch;
   controller: AbortController;
   cancelled: boolean;
-  /** Counts against `concurrency` (see `#releaseSlot`). */
+  /** Counts against `concurrency` (see `#handlerReturned`). */
   holdsSlot: boolean;
   done: Promise<void>;
 }
