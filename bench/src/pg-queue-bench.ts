@@ -244,6 +244,7 @@ const median = (xs: number[]) =>
   );
 /** A median cell with every run's figure in brackets (one run: the figure alone). */
 const medianCell = (xs: number[], digits = 0) => (xs.length === 1 ? xs[0]!.toFixed(digits) : `${median(xs).toFixed(digits)} (${xs.map((x) => x.toFixed(digits)).join(' / ')})`);
+const FLOOR_LABELS = { 'floor-record': 'floor (3 writes)', 'floor-lock': 'floor (2 writes, locks held)' } as const;
 /** A median alone (the secondary columns: the ratio compares ours with the better peer, whose runs are shown). */
 const medianOnly = (xs: number[], digits = 0) => median(xs).toFixed(digits);
 
@@ -316,7 +317,7 @@ export async function benchB13Throughput(total: number, run: PgRunner = runPgQue
           ...(base ? ([[`${base.label} (collect)`, baseCosts, figures.baseOurs]] as const) : []),
           ['graphile-worker', costsOf(graphile), peerRates[0] ?? []],
           ['pg-boss', costsOf(boss), peerRates[1] ?? []],
-          ...floors.map((values, i) => [i === 0 ? 'floor (3 writes)' : 'floor (2 writes, locks held)', values.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(values)] as const),
+          ...floors.map((values, i) => [FLOOR_LABELS[floorImpls[i]!], values.flatMap((v) => (v.cost ? [v.cost] : [])), ratesOf(values)] as const),
         ] as const) {
           if (costs.length > 0) costRows.push(costRow(`${workers} | ${name}`, costs, total, rates));
         }

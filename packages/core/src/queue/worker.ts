@@ -81,8 +81,6 @@ export class QueueWorker {
   readonly #inFlight = new Map<string, InFlight>();
   /** Batches holding a slot: what `concurrency` bounds. */
   #holding = 0;
-  /** The last pump round found no free slot: a slot freed early wakes the worker. */
-  #slotBound = false;
   #running = false;
   #pumpScheduled = false;
   #pumping = false;
@@ -260,7 +258,6 @@ export class QueueWorker {
         for (let round = 0; this.#running; round++) {
           if (round > 0) await new Promise<void>((resolve) => setImmediate(resolve));
           const free = this.#concurrency() - this.#holding;
-          this.#slotBound = free <= 0;
           if (free <= 0) break;
           claimed = true;
           // The time of the last claim (a store may read its next wake time with the claim).
@@ -421,8 +418,10 @@ export class QueueWorker {
    */
   #handlerReturned(flight: InFlight): void {
     if (flight.batch.messages.length > 1) return;
+    // Every slot was taken: the worker may have left work unclaimed, which this slot can take now.
+    const full = this.#holding >= this.#concurrency();
     this.#releaseSlot(flight);
-    if (this.#slotBound) this.wake();
+    if (full) this.wake();
   }
 
   #releaseSlot(flight: InFlight): void {
