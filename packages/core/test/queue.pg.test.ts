@@ -444,6 +444,57 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it('claims keep a plan made on an empty table (drizzle-pg/0026), and it stays index lookups as the backlog grows: both kinds of claim read a few rows, not the backlog', async () => {
+    const schema = testSchema('gp');
+    await migratePg(pool, schema);
+    // One connection: the plans of the claim functions are kept per connection.
+    const one = new pg.Pool({ connectionString: db.url, max: 1 });
+    const store = new PgQueueStore(one, { schema });
+    const claim = (agents?: ReadonlySet<string>) => store.claim({ owner: 'w', leaseMs: 600_000, maxAgents: 4, policy: () => 'sequential', ...(agents ? { agents } : {}) });
+    const send = (agentId: string, n: number) =>
+      store.enqueueMany(Array.from({ length: n }, (_, i) => ({ kind: 'job' as const, agentId, conversationId: `c-${agentId}`, channel: 'api', content: String(i) })));
+    const settle = async (batches: Awaited<ReturnType<typeof claim>>) => store.completeMany(batches.map((b) => ({ owner: 'w', ids: b.messages.map((m) => m.id) })));
+    // Rows the messages table's scans read so far, flushed from the claiming connection first.
+    const rowsRead = async () => {
+      await one.query('SELECT pg_stat_force_next_flush()');
+      const { rows } = await pool.query<{ n: string }>(
+        'SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) + (SELECT coalesce(sum(idx_tup_read), 0) FROM pg_stat_user_indexes i WHERE i.relid = t.relid) AS n FROM pg_stat_user_tables t WHERE schemaname = $1 AND relname = $2',
+        [schema, 'messages'],
+      );
+      return Number(rows[0]!.n);
+    };
+    const readBy = async (run: () => Promise<Awaited<ReturnType<typeof claim>>>) => {
+      const before = await rowsRead();
+      const batches = await run();
+      return { batches, read: (await rowsRead()) - before };
+    };
+    try {
+      // Plans made while the table is (nearly) empty: a claim taking its turn (the first), then
+      // one beside others (after full batches), through both of its functions.
+      await settle(await claim());
+      await send('a', 1);
+      await send('b', 1);
+      await settle(await claim());
+      await send('a', 1);
+      await settle(await claim());
+      // A backlog of 20,000 messages over eight agents.
+      for (let k = 0; k < 8; k++) await send(`agent-${k}`, 2500);
+      const beside = await readBy(() => claim());
+      expect(beside.batches).toHaveLength(4);
+      expect(beside.read).toBeLessThan(2000);
+      await settle(beside.batches);
+      // A claim that found nothing (only an agent with none) makes the next one take its turn.
+      expect(await claim(new Set(['nobody']))).toEqual([]);
+      const turn = await readBy(() => claim());
+      expect(turn.batches).toHaveLength(4);
+      expect(turn.read).toBeLessThan(2000);
+    } finally {
+      await store.close();
+      await one.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('a value with a NUL character is refused as bad input (VALIDATION_FAILED), not a database failure: PostgreSQL text cannot hold one', async () => {
     const schema = testSchema('nul');
     await migratePg(pool, schema);
