@@ -602,11 +602,13 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     const schema = testSchema('p');
     await migratePg(pool, schema);
     const store = new PgQueueStore(pool, { schema });
+    // Enqueues of another process, not listened to: their agents are new to `store` when it claims.
+    const other = new PgQueueStore(pool, { schema });
     const calls: string[] = [];
     const spy = vi.spyOn(pool, 'query');
     try {
       const msg = (agentId: string, content: string) => ({ kind: 'job' as const, agentId, conversationId: 'c', channel: 'api', content });
-      await store.enqueueMany([msg('a', '1'), msg('a', '2'), msg('a', '3'), msg('a', '4')]);
+      await other.enqueueMany([msg('a', '1'), msg('a', '2'), msg('a', '3'), msg('a', '4')]);
       let policy: 'collect' | 'sequential' = 'sequential';
       const claim = () =>
         store.claim({
@@ -636,7 +638,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
         second!.messages.map((m) => m.id),
       );
       // A known agent and a new one in one claim: both claimed, oldest head first.
-      await store.enqueueMany([msg('b', '5'), msg('a', '6'), msg('a', '7')]);
+      await other.enqueueMany([msg('b', '5'), msg('a', '6'), msg('a', '7')]);
       policy = 'sequential';
       const both = await claim();
       expect(both.map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([
@@ -647,6 +649,44 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     } finally {
       spy.mockRestore();
       await store.close();
+      await other.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it("an agent is known before its first claim when this process enqueued for it or heard another process's enqueue: that claim is one round trip, its policy sent along", async () => {
+    const schema = testSchema('ka');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const other = new PgQueueStore(pool, { schema });
+    const spy = vi.spyOn(pool, 'query');
+    let woken = 0;
+    const unsubscribe = store.onWake(() => woken++);
+    try {
+      await store.hub.ready;
+      const msg = (agentId: string, content: string) => ({ kind: 'job' as const, agentId, conversationId: 'c', channel: 'api', content });
+      const countClaims = () => spy.mock.calls.filter(([q]: unknown[]) => String((q as { name?: unknown } | null)?.name ?? '').startsWith('tq_claim')).length;
+      const claim = () => store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 4, policy: () => 'collect' });
+      // Enqueued by this process.
+      await store.enqueueMany([msg('mine', '1'), msg('mine', '2')]);
+      let before = countClaims();
+      expect((await claim()).map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([['mine', ['1', '2']]]);
+      expect(countClaims() - before).toBe(1);
+      // Enqueued by another process: its notification names the agents.
+      const heard = woken;
+      await other.enqueueMany([msg('theirs', '3'), msg('theirs', '4'), msg('also', '5')]);
+      await waitFor(() => woken > heard, 10_000, "the other process's notification");
+      before = countClaims();
+      expect((await claim()).map((b) => [b.agentId, b.messages.map((m) => m.content)])).toEqual([
+        ['theirs', ['3', '4']],
+        ['also', ['5']],
+      ]);
+      expect(countClaims() - before).toBe(1);
+    } finally {
+      unsubscribe();
+      spy.mockRestore();
+      await store.close();
+      await other.close();
       await dropSchema(pool, schema);
     }
   });

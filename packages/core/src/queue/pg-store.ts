@@ -142,11 +142,14 @@ interface PgMessageRow {
  */
 const CLAIM_SLACK = 8;
 /**
- * Agents whose busy-policy limit a claim sends along (the agents this store has claimed or seen
- * as candidates, their policy evaluated afresh at every claim): their candidates are claimed in the
- * first round trip. Beyond this many, claims send none and take two round trips.
+ * Agents whose busy-policy limit a claim sends along (the agents this process enqueued for, was
+ * told of by an enqueue's notification, or saw as candidates; their policy evaluated afresh at
+ * every claim): their candidates are claimed in the first round trip. Beyond this many, claims
+ * send none and take two round trips.
  */
 const KNOWN_AGENTS_MAX = 256;
+/** Bytes of agent ids an enqueue's notification carries at most (PostgreSQL's limit is 8,000). */
+const NOTIFY_AGENTS_BYTES = 2000;
 
 /**
  * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
@@ -180,7 +183,7 @@ export class PgQueueHub {
   readonly backoff: BackoffPolicy;
   readonly defaultMaxAttempts: number;
   readonly random: () => number;
-  /** Agents seen as claim candidates in this process: claims send their policy limits along. */
+  /** Agents known to this process (KNOWN_AGENTS_MAX): claims send their policy limits along. */
   readonly knownAgents = new Set<string>();
   /**
    * Counts what may bring a wake time earlier than a claim saw (a write of this process other
@@ -214,7 +217,12 @@ export class PgQueueHub {
     if (!this.#closed && !this.#listener) {
       this.#listener = new PgChannelListener(this.pool, this.channel, {
         onNotify: (payload) => {
-          if (payload !== this.notifyPayload) this.changes++;
+          // An enqueue's notification names its agents after its sender's payload (`enqueuePayload`).
+          const [sender, ...agents] = payload.split('\n');
+          if (sender !== this.notifyPayload) {
+            this.changes++;
+            this.learnAgents(agents);
+          }
           this.wakeLocal();
         },
         // What was committed while the connection was down raised no notification here: look once.
@@ -226,6 +234,28 @@ export class PgQueueHub {
       this.ready = this.#listener.startInBackground();
     }
     return () => this.#wakeListeners.delete(listener);
+  }
+
+  /** Agents whose claims can send their policy along (up to KNOWN_AGENTS_MAX; claims may add past it). */
+  learnAgents(agents: Iterable<string>): void {
+    for (const agent of agents) {
+      if (this.knownAgents.size >= KNOWN_AGENTS_MAX) return;
+      this.knownAgents.add(agent);
+    }
+  }
+
+  /**
+   * An enqueue's notification: this process's payload, then the agents enqueued for, a line each
+   * (as many as NOTIFY_AGENTS_BYTES holds), so that a listening process claims their first
+   * messages in one round trip, their policy sent along.
+   */
+  enqueuePayload(agents: Iterable<string>): string {
+    let payload = this.notifyPayload;
+    for (const agent of new Set(agents)) {
+      if (payload.length + agent.length + 1 > NOTIFY_AGENTS_BYTES || agent.includes('\n')) break;
+      payload += `\n${agent}`;
+    }
+    return payload;
   }
 
   /** True while the LISTEN is active: a notification committed now reaches this process. */
@@ -339,6 +369,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     const now = Date.now();
     const ids = inputs.map((i) => i.id ?? newId('msg'));
     const col = <T>(f: (i: EnqueueInput) => T) => inputs.map(f);
+    const agents = col((i) => i.agentId);
+    this.hub.learnAgents(agents);
     // The insert and its notification in one statement (delivered when it commits).
     const inserted = await this.#notifying(c, () =>
       c.query<{ seq: number; id: string }>(
@@ -354,7 +386,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
         [
           ids,
           col((i) => i.kind),
-          col((i) => i.agentId),
+          agents,
           col((i) => i.teamId ?? null),
           col((i) => i.conversationId),
           col((i) => i.parentMessageId ?? null),
@@ -373,7 +405,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
           col((i) => i.idempotencyKey ?? null),
           now,
           this.hub.channel,
-          this.hub.notifyPayload,
+          this.hub.enqueuePayload(agents),
         ],
       ),
     );
