@@ -59,7 +59,6 @@ import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
 import { atomically, PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
-import { planAtEveryCall } from '../storage/pg/statements.ts';
 import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
 import { runWork } from '../storage/transaction.ts';
 import { DEFAULT_BACKOFF } from './backoff.ts';
@@ -154,20 +153,12 @@ const NOTIFY_AGENTS_CHARS = 2000;
 
 /**
  * Completes the items (unnested ids, owners, item numbers) whose every message the owner still
- * holds, in one statement: the rows are locked first (their newest versions are checked), items
- * with a lost lease are returned and left alone. `$5`: the items to complete (null: all); the
- * others are locked and checked only.
+ * holds, in one statement (`tinyagi_complete`, drizzle-pg/0027): the rows are locked first (their
+ * newest versions are checked), items with a lost lease are returned and left alone. `$5`: the
+ * items to complete (null: all); the others are locked and checked only. A row (-1, null) says
+ * some were completed.
  */
-const COMPLETE_SQL = (t: string) => `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS w(id, owner, item)),
-  l AS (SELECT id, status, lease_owner FROM ${t} WHERE id = ANY($1::text[]) FOR UPDATE),
-  bad AS (SELECT DISTINCT ON (w.item) w.item, w.id FROM w LEFT JOIN l ON l.id = w.id WHERE l.id IS NULL OR l.status <> 'processing' OR l.lease_owner IS DISTINCT FROM w.owner ORDER BY w.item, w.id),
-  u AS (
-    UPDATE ${t} m SET status = 'completed', lease_owner = NULL, lease_expires_at = NULL, finished_at = $4, updated_at = $4
-    FROM w WHERE m.id = w.id AND m.status = 'processing' AND m.lease_owner = w.owner AND w.item NOT IN (SELECT item FROM bad) AND ($5::int[] IS NULL OR w.item = ANY($5::int[]))
-    RETURNING 1
-  )
-  SELECT item, id FROM bad
-  UNION ALL SELECT -1, NULL FROM (SELECT 1 FROM u LIMIT 1) x`;
+const COMPLETE_SQL = (schema: string) => `SELECT o_item AS item, o_id AS id FROM ${pgIdent(schema)}.tinyagi_complete($1::text[], $2::text[], $3::int[], $4, $5::int[])`;
 
 /**
  * What every `PgQueueStore` of one process and schema shares: the pool claims run on, the
@@ -207,10 +198,7 @@ export class PgQueueHub {
     this.poolScope = new PgPoolScope(pool, this.schema);
     this.table = `${pgIdent(this.schema)}.messages`;
     this.channel = `tinyagi_queue_${this.schema}`.slice(0, 63);
-    // Planned at every call: a connection's generic plan of it, made while the table was small,
-    // locked the rows by a sequential scan that grew with the backlog (B13, one worker beside the
-    // producer: 0.25x graphile-worker's jobs/s, 567 ms of server CPU per 1,000 jobs).
-    this.completeSql = planAtEveryCall(COMPLETE_SQL(this.table));
+    this.completeSql = COMPLETE_SQL(this.schema);
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
     this.random = options.random ?? Math.random;
