@@ -3,8 +3,9 @@
 -- first, then a generic plan if it looked no dearer. One made while the table was small locked
 -- the batch's rows by a sequential scan, and kept doing so as the backlog grew (B13, one worker
 -- beside the producer: a quarter of graphile-worker's throughput); planned at every call instead,
--- its planning added about a quarter to the server's time per job with several workers. As the claim functions (0026),
--- it is now a function with one generic plan whose shape holds at any table size: the rows are
+-- its planning added about a quarter to the server's time per job with several workers. Unlike
+-- the claim functions (0026), it is now a function with one generic plan whose shape holds at
+-- any table size: the rows are
 -- locked and updated through the primary key (sequential and bitmap scans off), the update by
 -- the ids of the items that passed the check (their rows are locked above, so their owner cannot
 -- have changed; the status is checked again against a constant the plan cannot see, so no partial

@@ -444,10 +444,10 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
-  it('claims and completions planned while the table was empty stay index lookups as the backlog grows: both kinds of claim and a completion read a few rows, not the backlog', async () => {
+  it('claims and completions run while the table was nearly empty stay index lookups as the backlog grows (drizzle-pg/0026, 0027): both kinds of claim and a completion read a few rows, not the backlog', async () => {
     const schema = testSchema('gp');
     await migratePg(pool, schema);
-    // One connection: the plans of the claim functions are kept per connection.
+    // One connection: a connection keeps the plans it made (the completion's, drizzle-pg/0027).
     const one = new pg.Pool({ connectionString: db.url, max: 1 });
     const store = new PgQueueStore(one, { schema });
     const claim = (agents?: ReadonlySet<string>) => store.claim({ owner: 'w', leaseMs: 600_000, maxAgents: 4, policy: () => 'sequential', ...(agents ? { agents } : {}) });
@@ -469,13 +469,13 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       return { batches, read: (await rowsRead()) - before };
     };
     try {
-      // Plans made while the table is (nearly) empty: a claim taking its turn (the first), then
+      // While the table is (nearly) empty: a claim taking its turn (the first), then
       // one beside others (after full batches), through both of its functions.
       await settle(await claim());
       await send('a', 1);
       await send('b', 1);
       await settle(await claim());
-      // Completions too (a prepared statement, planned generically after five runs by default).
+      // Completions too (a generic plan is kept after five runs, as a prepared statement's would be).
       for (let k = 0; k < 6; k++) {
         await send('a', 1);
         await settle(await claim());
