@@ -7,7 +7,7 @@
 -- 10,000 runs in flight fell from about 0.50x to 0.37x SQLite in alternating runs (not isolated;
 -- a generic plan does not hash a parameter's array, as a custom plan hashes a constant one, and
 -- the skipped agents are the batches in flight). Otherwise the functions are 0023's and 0024's,
--- with 0025's lock timeout.
+-- with 0025's lock timeout; the ten-argument tinyagi_claim_next only gets the settings.
 CREATE OR REPLACE FUNCTION tinyagi_claim(p_agents text[], p_limits integer[], p_want integer, p_now bigint, p_owner text, p_lease_until bigint, p_ns text)
 RETURNS SETOF messages
 LANGUAGE plpgsql
@@ -69,74 +69,8 @@ BEGIN
 END
 $$;
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION tinyagi_claim_next(p_skip text[], p_only text[], p_known text[], p_limits integer[], p_want integer, p_cand integer, p_now bigint, p_owner text, p_lease_until bigint, p_ns text)
-RETURNS SETOF messages
-LANGUAGE plpgsql
-SET search_path FROM CURRENT
--- Planned for its values at every call; index lookups at any table size (see the head of this file).
-SET plan_cache_mode = force_custom_plan
-SET enable_seqscan = off
-SET enable_bitmapscan = off
-SET enable_hashjoin = off
-SET enable_mergejoin = off
-SET lock_timeout = '1s'
-AS $$
-DECLARE
-  seen bigint;
-  cands text[];
-  known text[] := '{}';
-  lims integer[] := '{}';
-  k integer;
-  pos integer;
-  r messages;
-BEGIN
-  WITH win AS MATERIALIZED (
-    SELECT w.seq, w.agent_id, w.available_at <= greatest(p_now, w.created_at) AS ready FROM messages w
-    WHERE w.status = 'pending' AND (p_only IS NULL OR w.agent_id = ANY(p_only)) ORDER BY w.seq LIMIT 256
-  ), heads AS (
-    SELECT DISTINCT ON (win.agent_id) win.agent_id, win.seq, win.ready FROM win ORDER BY win.agent_id, win.seq
-  )
-  SELECT (SELECT count(*) FROM win), ARRAY(
-    SELECT h.agent_id FROM heads h
-    WHERE h.ready AND NOT (h.agent_id = ANY(p_skip))
-      AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'processing' AND p.agent_id = h.agent_id)
-    ORDER BY h.seq LIMIT p_cand
-  ) INTO seen, cands;
-  IF coalesce(array_length(cands, 1), 0) < p_cand AND seen >= 256 THEN
-    cands := ARRAY(
-      WITH RECURSIVE agents(id) AS (
-        SELECT (SELECT min(x.agent_id) FROM messages x WHERE x.status = 'pending')
-        UNION ALL
-        SELECT (SELECT min(x.agent_id) FROM messages x WHERE x.status = 'pending' AND x.agent_id > agents.id) FROM agents WHERE agents.id IS NOT NULL
-      )
-      SELECT a.id FROM agents a
-      CROSS JOIN LATERAL (SELECT x.seq, x.available_at, x.created_at FROM messages x WHERE x.status = 'pending' AND x.agent_id = a.id ORDER BY x.seq LIMIT 1) h
-      WHERE a.id IS NOT NULL AND NOT (a.id = ANY(p_skip)) AND (p_only IS NULL OR a.id = ANY(p_only)) AND h.available_at <= greatest(p_now, h.created_at)
-        AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'processing' AND p.agent_id = a.id)
-      ORDER BY h.seq LIMIT p_cand
-    );
-  END IF;
-  FOR k IN 1 .. coalesce(array_length(cands, 1), 0) LOOP
-    pos := array_position(p_known, cands[k]);
-    IF pos IS NULL THEN
-      r := NULL;
-      r.seq := -1;
-      r.agent_id := cands[k];
-      RETURN NEXT r;
-    ELSE
-      known := known || cands[k];
-      lims := lims || p_limits[pos];
-    END IF;
-  END LOOP;
-  IF coalesce(array_length(known, 1), 0) > 0 THEN
-    RETURN QUERY SELECT * FROM tinyagi_claim(known, lims, p_want, p_now, p_owner, p_lease_until, p_ns);
-  END IF;
-  r := NULL;
-  r.seq := -2;
-  r.available_at := tinyagi_next_wake(p_now);
-  RETURN NEXT r;
-END
-$$;
+-- Its body is 0023's: only the settings change.
+ALTER FUNCTION tinyagi_claim_next(text[], text[], text[], integer[], integer, integer, bigint, text, bigint, text) SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off;
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION tinyagi_claim_next(p_skip text[], p_only text[], p_known text[], p_limits integer[], p_want integer, p_cand integer, p_now bigint, p_owner text, p_lease_until bigint, p_ns text, p_wait boolean)
 RETURNS SETOF messages

@@ -15,6 +15,9 @@ import { migratePg } from '../src/storage/pg/migrate.ts';
 import { openPgStores } from '../src/compose/pg-stores.ts';
 import { heldWorker, runQueueConformance } from './queue-conformance.ts';
 
+/** Claim statements sent through a spied pool (the store's named claim statements). */
+const claimCalls = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.filter(([q]) => String((q as { name?: unknown } | null)?.name ?? '').startsWith('tq_claim')).length;
+
 const db = await pgTestDatabase();
 const pool = new pg.Pool({ connectionString: db.url, max: 6 });
 afterAll(() => pool.end());
@@ -627,7 +630,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
             return policy;
           },
         });
-      const countClaims = () => spy.mock.calls.filter(([q]: unknown[]) => String((q as { name?: unknown } | null)?.name ?? '').startsWith('tq_claim')).length;
+      const countClaims = () => claimCalls(spy);
       // First sight of a: listed by the first call, claimed by the second with its policy.
       let before = countClaims();
       const [first] = await claim();
@@ -672,7 +675,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     try {
       await store.hub.ready;
       const msg = (agentId: string, content: string) => ({ kind: 'job' as const, agentId, conversationId: 'c', channel: 'api', content });
-      const countClaims = () => spy.mock.calls.filter(([q]: unknown[]) => String((q as { name?: unknown } | null)?.name ?? '').startsWith('tq_claim')).length;
+      const countClaims = () => claimCalls(spy);
       const claim = () => store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 4, policy: () => 'collect' });
       // Enqueued by this process.
       await store.enqueueMany([msg('mine', '1'), msg('mine', '2')]);
