@@ -428,6 +428,8 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     const now = options.now ?? Date.now();
     const collectLimit = Math.max(1, options.collectLimit ?? 50);
     const limitOf = (agent: string) => ((options.policy?.(agent) ?? 'collect') === 'collect' ? collectLimit : 1);
+    // The busy hint is not sent: a candidate's busy check is one index lookup, while the list (a
+    // node's batches in flight, thousands in B5) would be sent and hashed at every claim.
     const skip = [...(options.skipAgents ?? [])];
     const only = options.agents ? [...options.agents] : null;
     if (only?.length === 0) return [];

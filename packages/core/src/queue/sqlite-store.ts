@@ -235,7 +235,7 @@ export class SqliteQueueStore<S = never> implements QueueStore<S> {
    * head: O(agents), not O(backlog). Both phases together pick the same heads as a full walk.
    */
   #findHeads(options: ClaimOptions, now: number, want: number): Array<{ agentId: string; seq: number }> {
-    const seen = new Set<string>(options.skipAgents ?? []);
+    const seen = new Set<string>([...(options.skipAgents ?? []), ...(options.busyAgents ?? [])]);
     const heads: Array<{ agentId: string; seq: number }> = [];
     const allowed = options.agents;
     const consider = (agentId: string, seq: number, availableAt: number): boolean => {

@@ -97,6 +97,11 @@ export interface ClaimOptions {
   /** Agents the caller does not want now (e.g. paused). */
   skipAgents?: ReadonlySet<string>;
   /**
+   * Agents whose batch the caller runs now. They are busy in the store too (their messages are
+   * processing), so this is a hint: a store may pass them over without its busy check, or ignore it.
+   */
+  busyAgents?: ReadonlySet<string>;
+  /**
    * Only these agents (an allow-list; absent: every agent). A node of several claims only the
    * agents placed on it or on no node (nodes/placement.ts `agentsForNode`).
    */

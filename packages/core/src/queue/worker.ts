@@ -270,7 +270,8 @@ export class QueueWorker {
             maxAgents: want,
             collectLimit: this.#opts.collectLimit,
             ...(this.#opts.policy ? { policy: this.#opts.policy } : {}),
-            skipAgents: this.#skipAgents(),
+            ...(this.#opts.skipAgents ? { skipAgents: this.#opts.skipAgents() } : {}),
+            busyAgents: this.#busyAgents(),
             ...(this.#opts.agents ? { agents: this.#opts.agents() } : {}),
           };
           this.#claiming = true;
@@ -297,15 +298,11 @@ export class QueueWorker {
   }
 
   /**
-   * The agents a claim passes over: those paused (`skipAgents`) and those whose batch this worker
-   * runs now. The latter are busy in the store too (their messages are processing), so the store
-   * would pass them over as well, at the price of a busy check each; a batch that just settled
-   * leaves this set before its `finally` wakes the worker for the agent's next messages.
+   * The agents whose batch this worker runs now (the claim's `busyAgents` hint): a batch that just
+   * settled leaves this set before its `finally` wakes the worker for the agent's next messages.
    */
-  #skipAgents(): ReadonlySet<string> {
-    const skip = new Set(this.#opts.skipAgents?.());
-    for (const flight of this.#inFlight.values()) skip.add(flight.batch.agentId);
-    return skip;
+  #busyAgents(): ReadonlySet<string> {
+    return new Set(Array.from(this.#inFlight.values(), (flight) => flight.batch.agentId));
   }
 
   async #armWakeTimer(horizon: number): Promise<void> {

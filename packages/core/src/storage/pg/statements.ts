@@ -14,8 +14,8 @@
  *   every connection of the pool, for as long as the connection lives.
  * - Plans stay PostgreSQL's to choose (`plan_cache_mode = auto`: custom plans for the first five
  *   executions, then a generic one only if it is estimated no dearer; a relation's statistics
- *   changing, by ANALYZE or autovacuum, re-plans). The claim functions are planned at every
- *   call (`force_custom_plan`, drizzle-pg/0026); the completion keeps one generic plan (0027).
+ *   changing, by ANALYZE or autovacuum, re-plans). The claim and completion functions keep one
+ *   generic plan per connection, in shapes that hold at any table size (drizzle-pg/0027, 0028).
  * - A table changed under a connection's statement (a newer node's migration adding a column
  *   to a `SELECT *`) fails with "cached plan must not change result type": that text is then
  *   sent unnamed from then on, and the statement is run again unnamed when it was not inside a
