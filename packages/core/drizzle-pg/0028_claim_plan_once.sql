@@ -1,12 +1,17 @@
 -- Claim functions with one generic plan per connection (docs/storage.md, "Claims"). Planned at
--- every call (0026), a claim cost its planning each time: about a millisecond with short lists,
--- and more with long ones, as a custom plan turns every element of the skipped and allowed agents
--- into a constant (8 ms for 10,000). A generic plan instead compared each candidate with every
--- element of those lists (x = ANY(array parameter) is a linear search; only a constant array is
--- hashed): with thousands of agents in the lists, as a node of several has, claims went slower
--- than planned ones. The lists are now hashed once per claim (x IN (SELECT unnest(list)), a
--- hashed subplan), and the three claim functions keep one generic plan. Otherwise they are
--- 0023's, 0024's and 0026's.
+-- every call (0026), a claim paid its planning each time: about a millisecond, and more with long
+-- lists of skipped or allowed agents, whose every element a custom plan makes a constant (8 ms
+-- for 10,000). A generic plan is made once, maybe while the table is small, so each shape must
+-- be right at any size:
+-- - lists are hashed once per claim (x IN (SELECT unnest(list)), a hashed subplan): against a
+--   parameter, x = ANY(list) compares each candidate with every element;
+-- - an agent's busy check is a lookup of its agent ((SELECT 1 ... LIMIT 1) IS NULL): as
+--   NOT EXISTS it became an anti-join that read every batch in flight for each candidate;
+-- - a head is found by id, and rows found by key are checked against a 'pending' the plan cannot
+--   see, so the primary key serves them (a partial index over pending rows was walked instead).
+-- A claim reads the next wake time only when its worker will use it (not when it got every batch
+-- it wanted, or returns agents the store did not know: the store claims those next).
+-- Otherwise the functions are 0023's, 0024's and 0026's.
 CREATE OR REPLACE FUNCTION tinyagi_claim(p_agents text[], p_limits integer[], p_want integer, p_now bigint, p_owner text, p_lease_until bigint, p_ns text)
 RETURNS SETOF messages
 LANGUAGE plpgsql
@@ -91,6 +96,7 @@ DECLARE
   k integer;
   pos integer;
   r messages;
+  unknown boolean := false;
 BEGIN
   WITH win AS MATERIALIZED (
     SELECT w.seq, w.agent_id, w.available_at <= greatest(p_now, w.created_at) AS ready FROM messages w
@@ -121,6 +127,7 @@ BEGIN
   FOR k IN 1 .. coalesce(array_length(cands, 1), 0) LOOP
     pos := array_position(p_known, cands[k]);
     IF pos IS NULL THEN
+      unknown := true;
       r := NULL;
       r.seq := -1;
       r.agent_id := cands[k];
@@ -132,6 +139,10 @@ BEGIN
   END LOOP;
   IF coalesce(array_length(known, 1), 0) > 0 THEN
     RETURN QUERY SELECT * FROM tinyagi_claim(known, lims, p_want, p_now, p_owner, p_lease_until, p_ns);
+  END IF;
+  -- The store claims the agents it did not know next, and then asks for the wake time itself.
+  IF unknown THEN
+    RETURN;
   END IF;
   r := NULL;
   r.seq := -2;
@@ -216,6 +227,13 @@ BEGIN
   -- ends with the next wake time.
   IF found_cands < p_cand AND seen >= 256 AND took < p_want THEN
     RETURN QUERY SELECT * FROM tinyagi_claim_next(p_skip, p_only, p_known, p_limits, p_want - took, p_cand, p_now, p_owner, p_lease_until, p_ns);
+    RETURN;
+  END IF;
+  -- No wake time (its earliest lease walks every batch in flight: 8 ms a claim at 10,000 in
+  -- flight) when it would not be used: every batch wanted is claimed (the worker claims again at
+  -- once, or, its slots full, asks), or a candidate was not (an agent the store did not know: it
+  -- claims those next and then asks).
+  IF took >= p_want OR found_cands > took THEN
     RETURN;
   END IF;
   r := NULL;

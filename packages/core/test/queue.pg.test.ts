@@ -336,7 +336,8 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await store.complete('w', [earlier!.messages[0]!.id]);
       await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'running' });
       const now = Date.now();
-      const [running] = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, now });
+      // Short of what it wanted (two agents' batches), so the claim reads the wake time.
+      const [running] = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2, now });
       expect(await store.nextWakeAt(now)).toBe(running!.messages[0]!.leaseExpiresAt);
       await producer.enqueue({ kind: 'user', agentId: 'b', conversationId: 'c', channel: 'api', content: 'later', availableAt: now + 5000 });
       // Stale until the producer's notification arrives (this loop never ends if it is not counted).
@@ -350,6 +351,64 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
       await store.close();
       await producer.close();
       await producerPool.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('a claim that got every batch it wanted leaves the next wake time to nextWakeAt (drizzle-pg/0028): its worker claims again at once', async () => {
+    const schema = testSchema('wf');
+    await migratePg(pool, schema);
+    const store = new PgQueueStore(pool, { schema });
+    const off = store.onWake(() => {});
+    const spy = vi.spyOn(pool, 'query');
+    const wakeReads = () => spy.mock.calls.filter(([q]) => String((q as { text?: unknown } | null)?.text ?? q).includes('tinyagi_next_wake')).length;
+    try {
+      await store.enqueueMany(['a', 'b'].map((agentId) => ({ kind: 'job' as const, agentId, conversationId: `c-${agentId}`, channel: 'api', content: agentId })));
+      const now = Date.now();
+      const [full] = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1, now });
+      let before = wakeReads();
+      expect(await store.nextWakeAt(now)).toBe(full!.messages[0]!.leaseExpiresAt);
+      expect(wakeReads() - before).toBe(1);
+      // Short of what it wanted: the wake time came with the claim.
+      const [short] = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 2, now: now + 1 });
+      expect(short!.agentId).toBe('b');
+      before = wakeReads();
+      expect(await store.nextWakeAt(now + 1)).toBe(full!.messages[0]!.leaseExpiresAt);
+      expect(wakeReads() - before).toBe(0);
+    } finally {
+      spy.mockRestore();
+      off();
+      await store.close();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('a claim that meets an agent this store did not know leaves the next wake time out (drizzle-pg/0028): the store claims that agent next and then asks', async () => {
+    const schema = testSchema('wu');
+    await migratePg(pool, schema);
+    // The claims' connection counts its calls of PL/pgSQL functions (pg_stat_user_functions).
+    const counted = new pg.Pool({ connectionString: db.url, max: 1, options: '-c track_functions=pl' });
+    const store = new PgQueueStore(counted, { schema });
+    const wakeCalls = async () => {
+      await counted.query('SELECT pg_stat_force_next_flush()');
+      const { rows } = await pool.query<{ n: string }>('SELECT coalesce(sum(calls), 0) AS n FROM pg_stat_user_functions WHERE schemaname = $1 AND funcname = $2', [schema, 'tinyagi_next_wake']);
+      return Number(rows[0]!.n);
+    };
+    try {
+      // Enqueued by another store: this one has not heard of the agents.
+      const other = new PgQueueStore(pool, { schema });
+      await other.enqueueMany(['a', 'b'].map((agentId) => ({ kind: 'job' as const, agentId, conversationId: `c-${agentId}`, channel: 'api', content: agentId })));
+      await other.close();
+      const before = await wakeCalls();
+      const now = Date.now();
+      const batches = await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 4, now });
+      expect(batches.map((b) => b.agentId).sort()).toEqual(['a', 'b']);
+      expect((await wakeCalls()) - before).toBe(0);
+      expect(await store.nextWakeAt(now)).toBe(batches[0]!.messages[0]!.leaseExpiresAt);
+      expect((await wakeCalls()) - before).toBe(1);
+    } finally {
+      await store.close();
+      await counted.end();
       await dropSchema(pool, schema);
     }
   });

@@ -22,9 +22,9 @@
  *   A claim gives up a lock wait after a second (drizzle-pg/0025): one that took its turn is made
  *   again without it, passing over an agent whose message an open transaction holds locked.
  * - Next wake time: the claim function also returns what `nextWakeAt(now)` would answer (a row
- *   with seq -2, drizzle-pg/0010); `nextWakeAt` with the claim's `now` answers from it while the
- *   hub listens, unless something that may bring that time earlier happened since
- *   (`PgQueueHub.changes`: a write here, a notification). The worker asks with its last claim's
+ *   with seq -2, drizzle-pg/0010; not when it would go unused, 0028); `nextWakeAt` with the
+ *   claim's `now` answers from it while the hub listens, unless something that may bring that
+ *   time earlier happened since (`PgQueueHub.changes`: a write here, a notification). The worker asks with its last claim's
  *   time, so a claim and its wake timer cost one round trip.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
  *   (except completions, which wake this process only: see #wakeLocal)
@@ -455,15 +455,15 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     const takeTurn = this.#takeTurn;
     const first = await claimNext(takeTurn).catch((err: unknown) => (takeTurn && isLockTimeout(err) ? claimNext(false) : Promise.reject(err)));
     const rows = first.filter((r) => r.seq >= 0);
+    // No wake row when it would not be used (drizzle-pg/0028): the claim got every batch it wanted,
+    // or returned agents this store did not know (claimed below); `nextWakeAt` then asks.
     const wake = first.find((r) => r.seq === -2);
-    this.#claimWake = { now, at: wake?.available_at ?? undefined, changes };
+    this.#claimWake = wake === undefined ? undefined : { now, at: wake.available_at ?? undefined, changes };
     // Candidates of an agent not sent along (seq -1): their policy now, then tinyagi_claim for them.
     // (An agent may be listed twice: a claim that took its turn and looked past the oldest rows.)
     const unknown = [...new Set(first.filter((r) => r.seq === -1).map((r) => r.agent_id))];
     const claimedAgents = new Set(rows.map((r) => r.agent_id)).size;
     if (unknown.length > 0 && claimedAgents < want) {
-      // The wake time was read before these leases were taken.
-      this.#claimWake = undefined;
       for (const agent of unknown) this.hub.knownAgents.add(agent);
       rows.push(
         ...(await this.#prepared<PgMessageRow>('claim', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim($1::text[], $2::int[], $3, $4, $5, $6, $7)`, [
