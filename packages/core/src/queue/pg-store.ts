@@ -24,8 +24,8 @@
  * - Next wake time: the claim function also returns what `nextWakeAt(now)` would answer (a row
  *   with seq -2, drizzle-pg/0010; not when it would go unused, 0028); `nextWakeAt` with the
  *   claim's `now` answers from it while the hub listens, unless something that may bring that
- *   time earlier happened since (`PgQueueHub.changes`: a write here, a notification). The worker asks with its last claim's
- *   time, so a claim and its wake timer cost one round trip.
+ *   time earlier happened since (`PgQueueHub.changes`: a write here, a notification). The worker
+ *   asks with its last claim's time, so a claim and its wake timer cost one round trip.
  * - Wake-ups: `pg_notify` in the transaction of every change that may make work claimable
  *   (except completions, which wake this process only: see #wakeLocal)
  *   (delivered at commit); `onWake` listeners LISTEN on a dedicated connection, not one of the
