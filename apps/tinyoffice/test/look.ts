@@ -31,7 +31,7 @@ export async function look(page: Page, name: string, { widths }: { widths?: numb
   const wasDark = await page.evaluate(() => document.documentElement.classList.contains('dark'));
   const problems: string[] = [];
   for (const width of widths ?? [viewport.width]) {
-    if (width !== page.viewportSize()?.width) await page.setViewportSize({ width, height: viewport.height });
+    if (width !== page.viewportSize()?.width) await resize(page, { width, height: viewport.height });
     for (const dark of [false, true]) {
       await page.evaluate((on) => document.documentElement.classList.toggle('dark', on), dark);
       // Legacy mode: axe.run in the page itself. The default opens a new tab per check to merge
@@ -51,6 +51,19 @@ export async function look(page: Page, name: string, { widths }: { widths?: numb
     }
   }
   await page.evaluate((on) => document.documentElement.classList.toggle('dark', on), wasDark);
-  if (page.viewportSize()?.width !== viewport.width) await page.setViewportSize(viewport);
+  if (page.viewportSize()?.width !== viewport.width) await resize(page, viewport);
   expect(problems).toEqual([]);
+}
+
+/**
+ * Sets the viewport and waits for the page's resize event. The browser fires it at its next
+ * rendering step, which on a busy machine can come after the test's next keypress: a keyboard drag
+ * picked up then (dnd-kit's sensor cancels on resize) was dropped at once.
+ */
+async function resize(page: Page, size: { width: number; height: number }): Promise<void> {
+  await page.evaluate(() => {
+    (window as { resized?: Promise<void> }).resized = new Promise((done) => addEventListener('resize', () => done(), { once: true }));
+  });
+  await page.setViewportSize(size);
+  await page.evaluate(() => (window as { resized?: Promise<void> }).resized);
 }
