@@ -622,6 +622,51 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      "enqueueAtCommit: the reply stored when the transaction commits, with enqueue's events and its run's place in the tree; not by a savepoint rolled back; a key taken fails the transaction; at once outside one",
+      withStores(async (stores) => {
+        const { outbox, runs, events } = stores;
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram' });
+        const root = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        const child = await runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'spawn', parentRunId: root.id, depth: 1 });
+        const reply = (key: string, text: string) => ({ idempotencyKey: key, channel: 'telegram', text, recipient: { chatId: '7' }, conversationId: c.id, runId: child.id, agentId: 'b' });
+        const tree = { parent_run_id: root.id, depth: 1 };
+        await stores.transaction(async (tx) => {
+          await tx.stores.outbox.enqueue(reply('plain', 'one'));
+          await tx
+            .transaction(async (inner) => {
+              await inner.stores.outbox.enqueueAtCommit(reply('at_commit_0', 'rolled back'), tree);
+              throw new Error('rolled back');
+            })
+            .catch(() => {});
+          await tx.stores.outbox.enqueueAtCommit(reply('at_commit_1', 'two'), tree);
+        });
+        const stored = await outbox.list({ channel: 'telegram' });
+        expect(stored.map((r) => [r.idempotencyKey, r.text, r.status, r.runId, r.recipient])).toEqual([
+          ['plain', 'one', 'pending', child.id, { chatId: '7' }],
+          ['at_commit_1', 'two', 'pending', child.id, { chatId: '7' }],
+        ]);
+        // The same events as enqueue's, in the order the transaction asked for them.
+        const enqueued = (await events.readSince(0)).filter((e) => e.type === 'outbox.enqueued');
+        expect(enqueued.map((e) => ({ runId: e.runId, parentRunId: e.parentRunId, depth: e.depth, agentId: e.agentId, data: e.data }))).toEqual(
+          stored.map((r) => ({ runId: child.id, parentRunId: root.id, depth: 1, agentId: 'b', data: { outboxId: r.id, channel: 'telegram', status: 'pending', text: r.text } })),
+        );
+        // A key stored already: the transaction fails, and nothing of it is kept.
+        await expect(
+          stores.transaction(async (tx) => {
+            await tx.stores.events.append({ type: 'system.notice', conversationId: c.id, data: { note: 'lost' } });
+            await tx.stores.outbox.enqueueAtCommit(reply('at_commit_1', 'again'), tree);
+          }),
+        ).rejects.toThrow();
+        expect((await events.readSince(0)).filter((e) => e.type === 'system.notice')).toEqual([]);
+        expect(await outbox.list({ channel: 'telegram' })).toEqual(stored);
+        // Outside a transaction: stored at once; a key taken is refused with a code.
+        await outbox.enqueueAtCommit(reply('at_commit_3', 'three'), tree);
+        expect((await outbox.list({ channel: 'telegram' })).map((r) => r.text)).toEqual(['one', 'two', 'three']);
+        await expect(Promise.resolve().then(() => outbox.enqueueAtCommit(reply('at_commit_3', 'again'), tree))).rejects.toSatisfy((e) => isTinyError(e) && e.code === 'INVALID_STATE');
+      }),
+    );
+
+    it(
       "loadAtCommit reads a run's steering as its transaction ends, after the transaction's writes",
       withStores(async (stores) => {
         const { runs, steering } = stores;

@@ -19,6 +19,7 @@ import type { OutboxStoreApi } from './store.ts';
 import { heldForClient } from './delivery.ts';
 import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import { atomically, type PgScope } from '../storage/pg/scope.ts';
+import type { Rider } from '../storage/pg/last-statement.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/store.ts';
 import {
@@ -38,6 +39,7 @@ import {
   OUTBOX_DEFAULTS,
   type OutboxTree,
   outboxNotFound,
+  replyKeyTaken,
   type ReplyRun,
   toRow,
   treeOf,
@@ -47,6 +49,25 @@ export interface PgOutboxOptions {
   clientChannels: Set<string>;
   ttlMs: number;
   maxAttempts: number;
+}
+
+/** The `enqueueAtCommit`s of one schema: one insert in the transaction's last statement. */
+const insertersBySchema = new Map<string, Rider<unknown[]>>();
+
+function inserterOf(scope: PgScope): Rider<unknown[]> {
+  let inserter = insertersBySchema.get(scope.schema);
+  if (!inserter) {
+    const table = scope.table('outbox');
+    inserter = {
+      part: (items, first) => {
+        const values: unknown[] = [];
+        const rows = items.map((item) => `(${item.map((v) => `$${first + values.push(v) - 1}`).join(', ')})`).join(', ');
+        return { ctes: [`outbox_insert AS (INSERT INTO ${table} (${INSERT_COLUMNS}) VALUES ${rows})`], columns: [], values };
+      },
+    };
+    insertersBySchema.set(scope.schema, inserter);
+  }
+  return inserter;
 }
 
 export class PgOutboxStore implements OutboxStoreApi {
@@ -99,6 +120,23 @@ export class PgOutboxStore implements OutboxStoreApi {
       await this.#events.appendMany(enqueuedEvents(row, treeOf(row.conversationId, row.runId, row.agentId, run)));
       return { row, created: true };
     });
+  }
+
+  /**
+   * Inside a transaction the insert rides on its last statement (storage/pg/last-statement.ts):
+   * a new row, which no other transaction waits for; a key taken already fails that statement
+   * (the primary key's unique index). Over the pool: `enqueue`.
+   */
+  async enqueueAtCommit(input: OutboxInput, run?: ReplyRun): Promise<void> {
+    if (!this.#scope.inTransaction) {
+      if (!(await this.enqueue(input)).created) throw replyKeyTaken(input.idempotencyKey);
+      return;
+    }
+    const id = newId('out');
+    const delivered = !this.hasClient(input.channel);
+    await this.#events.ride(inserterOf(this.#scope), insertValues(id, input, delivered, Date.now(), this.#options.ttlMs));
+    const row = { id, channel: input.channel, text: input.text, status: delivered ? ('delivered' as const) : ('pending' as const) };
+    await this.#events.appendMany(enqueuedEvents(row, treeOf(input.conversationId ?? null, input.runId ?? null, input.agentId ?? null, run)));
   }
 
   /** Leases up to `limit` deliverable rows of a channel, oldest first (after expiring what is past its TTL). */

@@ -28,6 +28,7 @@ import {
   insertValues,
   mustAck,
   outboxNotFound,
+  replyKeyTaken,
   toRow,
   treeOf,
 } from './store.ts';
@@ -76,6 +77,11 @@ export class OutboxStore implements OutboxStoreApi {
       for (const event of enqueuedEvents(row, this.#tree(row.conversationId, row.runId, row.agentId))) this.#events?.append(event);
       return { row, created: true };
     });
+  }
+
+  /** SQLite's writes are serialised: at once (its events carry the run's place in the tree as the store reads it). */
+  enqueueAtCommit(input: OutboxInput, _run?: ReplyRun): void {
+    if (!this.enqueue(input).created) throw replyKeyTaken(input.idempotencyKey);
   }
 
   /** Leases up to `limit` deliverable rows of a channel, oldest first. */

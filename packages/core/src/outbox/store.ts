@@ -96,6 +96,15 @@ export interface OutboxStoreApi {
   /** Remembers that a client of `channel` signed in (`ReplyDelivery.clientSignedIn`; shared by the store set's transactions). */
   registerClientChannel(channel: string): void;
   enqueue(input: OutboxInput): Awaitable<{ row: OutboxRow; created: boolean }>;
+  /**
+   * `enqueue` as part of the transaction's last statement (PostgreSQL: the one that writes its
+   * events, just before its COMMIT; elsewhere at once), for a reply whose key no row holds yet
+   * because the transaction holds what makes it unique (the run it finished): a key stored
+   * already fails the transaction instead of returning that row. Its row comes after every row
+   * the transaction enqueues (delivery follows the store's order): for a transaction's last
+   * reply. `run` is the place in the tree of the reply's run (`input.runId`), which its events carry.
+   */
+  enqueueAtCommit(input: OutboxInput, run?: ReplyRun): Awaitable<void>;
   claim(options: { channel: string; owner: string; limit?: number; leaseMs?: number; now?: number }): Awaitable<OutboxRow[]>;
   ack(id: string): Awaitable<OutboxRow>;
   fail(id: string, error: string, options?: { retryAfterMs?: number; permanent?: boolean }): Awaitable<OutboxRow>;
@@ -140,12 +149,17 @@ export function treeOf(conversationId: string | null, runId: string | null, agen
   return { conversationId, runId, agentId, ...(run ? { parentRunId: run.parent_run_id, depth: run.depth } : {}) };
 }
 
+/** `enqueueAtCommit` met a key stored already. */
+export function replyKeyTaken(key: string): TinyError {
+  return new TinyError('INVALID_STATE', `An outbox row with idempotency key ${key} exists already.`);
+}
+
 export function outboxNotFound(id: string): TinyError {
   return new TinyError('OUTBOX_NOT_FOUND', `No outbox row with id ${id}.`);
 }
 
 /** The events of a stored reply: enqueued, and delivered at once when it was stored as delivered. */
-export function enqueuedEvents(row: OutboxRow, tree: OutboxTree): EventInput[] {
+export function enqueuedEvents(row: Pick<OutboxRow, 'id' | 'channel' | 'status' | 'text'>, tree: OutboxTree): EventInput[] {
   const enqueued: EventInput = { type: 'outbox.enqueued', ...tree, data: { outboxId: row.id, channel: row.channel, status: row.status, text: row.text } };
   return row.status === 'delivered' ? [enqueued, { type: 'outbox.delivered', ...tree, data: { outboxId: row.id, channel: row.channel, stored: true } }] : [enqueued];
 }

@@ -149,10 +149,9 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     }
   }
 
-  if (answersHuman(run.cause) && humanText !== '' && conversation.replyMode === 'each') {
-    yield* io(
-      outbox.enqueue(
-        toHuman(conversation, {
+  const reply =
+    answersHuman(run.cause) && humanText !== '' && conversation.replyMode === 'each'
+      ? toHuman(conversation, {
           key: replyKey(run.conversationId, run.id),
           text: signReply(humanText, run.agentId),
           kind: 'reply',
@@ -160,11 +159,10 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
           messageId: parentMessageId,
           agentId: run.agentId,
           files,
-        }),
-      ),
-    );
-  }
+        })
+      : undefined;
   if (verdict.stop) {
+    if (reply) yield* io(outbox.enqueue(reply));
     yield* stopConversation(ctx, tx, run.conversationId, { rejection: verdict.stop, runId: run.id });
     return undefined;
   }
@@ -174,7 +172,13 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     state = undefined;
   }
   const soft = conversation.softWarned || conversation.status !== 'active' ? undefined : softLimitReached(conversation, guardSettings, Date.now());
-  if (!soft) return state;
+  if (!soft) {
+    // The transaction's last reply (the completion adds one only to an aggregate conversation),
+    // and its key is new (the run's finish above is what stores its reply): it rides on the last statement.
+    if (reply) yield* io(outbox.enqueueAtCommit(reply, { parent_run_id: run.parentRunId, depth: run.depth }));
+    return state;
+  }
+  if (reply) yield* io(outbox.enqueue(reply));
   yield* io(runs.updateConversation(conversation.id, { softWarned: true, awaitingDecision: true }));
   yield* io(
     events.append({
