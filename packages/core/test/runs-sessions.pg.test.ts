@@ -5,7 +5,8 @@
  */
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { PgConversationQueries } from '../src/runs/pg-queries.ts';
 import { PgRunStore } from '../src/runs/pg-store.ts';
 import { PgAgentSessionStore } from '../src/sessions/pg-stores.ts';
 import { migratePg } from '../src/storage/pg/migrate.ts';
@@ -62,5 +63,29 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL run and session stores on two
     const after = await runs[1]!.mustGetRun(run.id);
     expect(after.status).toBe(finished[0] ? 'completed' : 'cancelled');
     expect(after.inputTokens).toBe(1);
+  });
+
+  it("a claim's batch contexts are one statement over the pool when asked in one turn; inside a transaction each is its own", async () => {
+    const [a] = await twoNodes();
+    const runs = new PgRunStore(a);
+    const queries = new PgConversationQueries(a);
+    const conversations = await Promise.all(['x', 'y', 'z'].map((agent) => runs.createConversation({ rootAgentId: agent, channel: 'api' })));
+    const created = await Promise.all(conversations.map((c) => runs.createRun({ conversationId: c.id, agentId: c.rootAgentId, cause: 'user' })));
+    const asked = conversations.map((c, i) => ({ conversationId: c.id, runIds: [created[i]!.id], session: { agentId: c.rootAgentId, sessionKey: 'k' } }));
+    const spy = vi.spyOn(pools[0], 'query');
+    try {
+      const contexts = await Promise.all(asked.map((q) => queries.runContext(q)));
+      expect(contexts.map((c) => [c.conversation?.id, c.runs.map((r) => r.id)])).toEqual(conversations.map((c, i) => [c.id, [created[i]!.id]]));
+      expect(spy).toHaveBeenCalledTimes(1);
+      // Inside a transaction (its statements go one after another): each read alone, the same answers.
+      const inTx = await a.transaction(async (tx) => {
+        const read = [];
+        for (const q of asked) read.push(await new PgConversationQueries(tx).runContext(q));
+        return read;
+      });
+      expect(inTx).toEqual(contexts);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

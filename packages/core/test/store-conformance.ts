@@ -480,6 +480,38 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      "batch contexts asked together (a claim's batches start at once) each get their own: what a read alone gets",
+      withStores(async ({ runs, queries, agentSessions, memory }) => {
+        const a = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', senderId: 'u1' });
+        const b = await runs.createConversation({ rootAgentId: 'b', channel: 'api', senderId: 'u2' });
+        const ra = await runs.createRun({ conversationId: a.id, agentId: 'a', cause: 'user', input: 'one' });
+        const rb1 = await runs.createRun({ conversationId: b.id, agentId: 'b', cause: 'user' });
+        const rb2 = await runs.createRun({ conversationId: b.id, agentId: 'b', cause: 'mention', parentRunId: rb1.id, depth: 1 });
+        await agentSessions.recordTurn('a', 'chat:1', { provider: 'claude', sessionId: 's1', user: 'u', assistant: 'x' });
+        await addMemory(memory, { scope: { kind: 'agent', id: 'b' }, kind: 'fact', text: 'Bob deploys on Fridays', by: 'cli' }, 100);
+        const asked = [
+          { conversationId: a.id, runIds: [ra.id], session: { agentId: 'a', sessionKey: 'chat:1' }, memoryScopes: [{ kind: 'agent' as const, id: 'a' }] },
+          { conversationId: b.id, runIds: [rb1.id, 'run_nope', rb2.id], session: { agentId: 'b', sessionKey: 'chat:2' }, memoryScopes: [{ kind: 'agent' as const, id: 'b' }] },
+          { conversationId: 'conv_nope', runIds: [] },
+          { conversationId: a.id, runIds: [] },
+        ];
+        const byId = (context: { runs: Array<{ id: string }> }) => ({ ...context, runs: [...context.runs].sort((x, y) => x.id.localeCompare(y.id)) });
+        const together = await Promise.all(asked.map((q) => queries.runContext(q)));
+        const alone: unknown[] = [];
+        for (const q of asked) alone.push(byId(await queries.runContext(q)));
+        expect(together.map(byId)).toEqual(alone);
+        expect(together.map((c) => [c.conversation?.id, c.runs.length, c.session?.sessionId])).toEqual([
+          [a.id, 1, 's1'],
+          [b.id, 2, undefined],
+          [undefined, 0, undefined],
+          [a.id, 0, undefined],
+        ]);
+        // PostgreSQL answers whether the memory scopes hold an entry (SQLite's recall asks itself).
+        expect(together.map((c) => c.memoryHeld)).toEqual(name === 'postgres' ? [false, true, undefined, undefined] : [undefined, undefined, undefined, undefined]);
+      }),
+    );
+
+    it(
       "reads a batch's context (conversation, runs, session) and a conversation's completion state in one read each; a start returns the run",
       withStores(async ({ runs, queries, queue, agentSessions }) => {
         const c = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', senderId: 'u1', replyMode: 'aggregate' });

@@ -26,6 +26,13 @@ function pgStatements(scope: PgScope) {
       (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY($2::text[])) AS runs,
       (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session,
       CASE WHEN cardinality($5::text[]) > 0 THEN ${scope.table('memory_scopes_hold')}($5::text[], $6::text[]) END AS memory_held`);
+  // The same for several batches at once (`PgConversationQueries.runContext` over the pool): one
+  // row per query, its arrays as JSON; `= ANY(ARRAY(…))` keeps each query's runs an index lookup.
+  const runContexts = planAtEveryCall(`SELECT q.n, (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = q.conversation_id) AS conversation,
+      (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY(ARRAY(SELECT jsonb_array_elements_text(q.run_ids)))) AS runs,
+      (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = q.agent_id AND s.session_key = q.session_key) AS session,
+      CASE WHEN jsonb_array_length(q.kinds) > 0 THEN ${scope.table('memory_scopes_hold')}(ARRAY(SELECT jsonb_array_elements_text(q.kinds)), ARRAY(SELECT jsonb_array_elements_text(q.ids))) END AS memory_held
+    FROM jsonb_to_recordset($1::jsonb) AS q(n int, conversation_id text, run_ids jsonb, agent_id text, session_key text, kinds jsonb, ids jsonb)`);
   // `turnSql` puts a session's turn before it (`completionState`'s `turn`).
   const completionState = `n AS (SELECT (${positional(runStatements(t.conversations, t.runs, '"C"').openRunCount)}) AS open_runs,
       (${positional(raw.unfinishedMessages)}) AS unfinished)
@@ -38,6 +45,7 @@ function pgStatements(scope: PgScope) {
   return {
     ...q,
     runContext,
+    runContexts,
     completionState: `WITH ${completionState}`,
     turnSql: [turnSql(false), turnSql(true)] as const,
     openRuns: q.openRuns('created_at, id'),
@@ -45,9 +53,22 @@ function pgStatements(scope: PgScope) {
   };
 }
 
+type RunContextRow = { conversation: ConversationRow | null; runs: RunRow[] | null; session: AgentSessionRow | null; memory_held: boolean | null };
+
+function toRunContext(row: RunContextRow): RunContext {
+  return {
+    conversation: row.conversation ? toConversation(row.conversation) : undefined,
+    runs: (row.runs ?? []).map(toRun),
+    session: row.session ? toSessionRecord(row.session) : undefined,
+    ...(row.memory_held === null ? {} : { memoryHeld: row.memory_held }),
+  };
+}
+
 export class PgConversationQueries implements ConversationQueriesApi {
   readonly #scope: PgScope;
   readonly #q: ReturnType<typeof pgStatements>;
+  /** `runContext` calls over the pool waiting for this turn's read. */
+  #contextsAsked: Array<{ query: RunContextQuery; resolve: (context: RunContext) => void; reject: (err: unknown) => void }> = [];
 
   constructor(scope: PgScope) {
     this.#scope = scope;
@@ -67,10 +88,46 @@ export class PgConversationQueries implements ConversationQueriesApi {
     return (await this.#scope.query<{ id: string }>(sql, values)).map((r) => r.id);
   }
 
-  async runContext(query: RunContextQuery): Promise<RunContext> {
+  /**
+   * Over the pool, the queries asked in one event-loop turn are read in one statement: the
+   * batches of a claim start together, so a claim's contexts cost one round trip, not one each.
+   * Inside a transaction, a statement of its own.
+   */
+  runContext(query: RunContextQuery): Promise<RunContext> {
+    if (this.#scope.inTransaction) return this.#runContextAlone(query);
+    return new Promise((resolve, reject) => {
+      if (this.#contextsAsked.push({ query, resolve, reject }) === 1) setImmediate(() => void this.#readContexts());
+    });
+  }
+
+  async #readContexts(): Promise<void> {
+    const asked = this.#contextsAsked;
+    this.#contextsAsked = [];
+    try {
+      if (asked.length === 1) {
+        asked[0]!.resolve(await this.#runContextAlone(asked[0]!.query));
+        return;
+      }
+      const items = asked.map(({ query }, n) => ({
+        n,
+        conversation_id: query.conversationId,
+        run_ids: query.runIds,
+        agent_id: query.session?.agentId ?? null,
+        session_key: query.session?.sessionKey ?? null,
+        kinds: (query.memoryScopes ?? []).map((s) => s.kind),
+        ids: (query.memoryScopes ?? []).map((s) => s.id),
+      }));
+      const rows = await this.#scope.query<RunContextRow & { n: number }>(this.#q.runContexts, [JSON.stringify(items)]);
+      for (const row of rows) asked[row.n]!.resolve(toRunContext(row));
+    } catch (err) {
+      for (const { reject } of asked) reject(err);
+    }
+  }
+
+  async #runContextAlone(query: RunContextQuery): Promise<RunContext> {
     const session = query.session;
     const scopes = query.memoryScopes ?? [];
-    const [row] = await this.#scope.query<{ conversation: ConversationRow | null; runs: RunRow[] | null; session: AgentSessionRow | null; memory_held: boolean | null }>(this.#q.runContext, [
+    const [row] = await this.#scope.query<RunContextRow>(this.#q.runContext, [
       query.conversationId,
       query.runIds,
       session?.agentId ?? null,
@@ -78,12 +135,7 @@ export class PgConversationQueries implements ConversationQueriesApi {
       scopes.map((s) => s.kind),
       scopes.map((s) => s.id),
     ]);
-    return {
-      conversation: row!.conversation ? toConversation(row!.conversation) : undefined,
-      runs: (row!.runs ?? []).map(toRun),
-      session: row!.session ? toSessionRecord(row!.session) : undefined,
-      ...(row!.memory_held === null ? {} : { memoryHeld: row!.memory_held }),
-    };
+    return toRunContext(row!);
   }
 
   async completionState(conversationId: string, turn?: TurnWrite): Promise<CompletionState> {
