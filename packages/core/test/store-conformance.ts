@@ -480,6 +480,33 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
     );
 
     it(
+      'startRuns starts several runs in one write, each result in the place of its run (undefined: not open), as startRun leaves it',
+      withStores(async ({ runs }) => {
+        const c = await runs.createConversation({ rootAgentId: 'a', channel: 'api' });
+        const q1 = await runs.createRun({ conversationId: c.id, agentId: 'a', cause: 'user' });
+        const q2 = await runs.createRun({ conversationId: c.id, agentId: 'b', cause: 'mention', parentRunId: q1.id, depth: 1, input: 'kept' });
+        const ended = await runs.createRun({ conversationId: c.id, agentId: 'c', cause: 'user' });
+        await runs.finishRun(ended.id, { status: 'cancelled' });
+        const started = await runs.startRuns([
+          { id: q2.id, patch: { messageIds: ['m2'], node: 'n1' } },
+          { id: ended.id, patch: { messageIds: ['m3'] } },
+          { id: q1.id, patch: { messageIds: ['m1'], input: 'hello' } },
+          { id: 'run_nope' },
+        ]);
+        expect(started.map((r) => r?.id)).toEqual([q2.id, undefined, q1.id, undefined]);
+        expect(started[0]).toMatchObject({ status: 'running', messageIds: ['m2'], node: 'n1', input: 'kept' });
+        expect(started[2]).toMatchObject({ status: 'running', messageIds: ['m1'], input: 'hello' });
+        expect(started[0]!.startedAt).toBeGreaterThan(0);
+        for (const run of [started[0]!, started[2]!]) expect(await runs.getRun(run.id)).toEqual(run);
+        expect((await runs.getRun(ended.id))?.status).toBe('cancelled');
+        // Started again (a retried batch): what it does not say is kept, the first start's time too.
+        const [again] = await runs.startRuns([{ id: q1.id }]);
+        expect(again).toEqual(started[2]);
+        expect(await runs.startRuns([])).toEqual([]);
+      }),
+    );
+
+    it(
       "batch contexts asked together (a claim's batches start at once) each get their own: what a read alone gets",
       withStores(async ({ runs, queries, agentSessions, memory }) => {
         const a = await runs.createConversation({ rootAgentId: 'a', channel: 'telegram', senderId: 'u1' });

@@ -9,6 +9,7 @@ import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { numberedFrom, type LastStatement, type Rider } from '../storage/pg/last-statement.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
+import { planAtEveryCall } from '../storage/pg/statements.ts';
 import {
   bumpValues,
   clampEdges,
@@ -62,6 +63,7 @@ const statementsBySchema = new Map<
     children: string;
     getConversationForUpdate: string;
     insertConversationWithRun: string;
+    startRuns: string;
     finishRun: string;
     finishRunSpending: string;
     pruneRuns: string;
@@ -112,6 +114,12 @@ function statementsOf(scope: PgScope) {
       insertConversationWithRun: positional(
         `WITH c AS (${raw.insertConversation} RETURNING *), r AS (${raw.insertRun} RETURNING *) SELECT row_to_json(c) AS conversation, row_to_json(r) AS run FROM c, r`,
       ),
+      // `startRun` of several runs, their patches as JSON. Planned at every call: a generic plan
+      // made while the table was small would join by scanning it.
+      startRuns: planAtEveryCall(`UPDATE ${runs} r SET status = 'running', started_at = COALESCE(r.started_at, $1), message_ids = COALESCE(p.message_ids, r.message_ids),
+          input = COALESCE(p.input, r.input), node = COALESCE(p.node, r.node)
+        FROM jsonb_to_recordset($2::jsonb) AS p(id text, message_ids text, input text, node text)
+        WHERE r.id = p.id AND r.status IN ('queued', 'running') RETURNING r.*`),
       finishRun: finishStatement(scope, s.finishRun, false),
       finishRunSpending: finishStatement(scope, s.finishRun, true),
       pruneRuns: positional(raw.pruneRuns('id')),
@@ -250,6 +258,14 @@ export class PgRunStore implements RunStoreApi {
   async startRun(id: string, patch: StartRunPatch = {}): Promise<RunRecord | undefined> {
     const [row] = await this.#scope.query<RunRow>(`${this.#sql.s.startRun} RETURNING *`, [...startRunValues(patch), id]);
     return row ? toRun(row) : undefined;
+  }
+
+  async startRuns(starts: ReadonlyArray<{ id: string; patch?: StartRunPatch }>): Promise<Array<RunRecord | undefined>> {
+    if (starts.length === 0) return [];
+    const patches = starts.map(({ id, patch = {} }) => ({ id, message_ids: patch.messageIds ? JSON.stringify(patch.messageIds) : null, input: patch.input ?? null, node: patch.node ?? null }));
+    const rows = await this.#scope.query<RunRow>(this.#sql.startRuns, [Date.now(), JSON.stringify(patches)]);
+    const byId = new Map(rows.map((row) => [row.id, toRun(row)]));
+    return starts.map((start) => byId.get(start.id));
   }
 
   async finishRun(id: string, result: RunFinish): Promise<boolean> {

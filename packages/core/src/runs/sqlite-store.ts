@@ -132,6 +132,10 @@ export class RunStore implements RunStoreApi {
     return this.getRun(values[0] as string)!;
   }
 
+  startRuns(starts: ReadonlyArray<{ id: string; patch?: StartRunPatch }>): Array<RunRecord | undefined> {
+    return this.#db.write(() => starts.map((start) => this.startRun(start.id, start.patch)));
+  }
+
   startRun(id: string, patch: StartRunPatch = {}): RunRecord | undefined {
     const changed = this.#db.write(() => this.#db.prepare(S.startRun).run(...startRunValues(patch), id).changes === 1);
     return changed ? this.getRun(id) : undefined;

@@ -573,6 +573,8 @@ export interface RunStoreApi {
   createRun(input: CreateRunInput): Awaitable<RunRecord>;
   /** The run as the start left it; undefined when it was not open (ended meanwhile: nothing changed). */
   startRun(id: string, patch?: StartRunPatch): Awaitable<RunRecord | undefined>;
+  /** `startRun` of several runs in one write (PostgreSQL: one statement); each result in the place of its run. */
+  startRuns(starts: ReadonlyArray<{ id: string; patch?: StartRunPatch }>): Awaitable<Array<RunRecord | undefined>>;
   /**
    * False when the run had already ended (nothing changed). A finish that changed it adds its usage
    * and cost to the conversation's totals as well (the run's own are added in place). On PostgreSQL

@@ -6,6 +6,7 @@
  */
 import type { ApprovalAnswer, InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
 import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '../core-internal.ts';
+import type { StartItem } from './start-group.ts';
 import type { ApprovalDesk, EgressRequest, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 import type { AbortCause } from './abort.ts';
 import type { SteeringBoard } from '../steering/steering.ts';
@@ -86,8 +87,8 @@ export interface Ctx {
   node: string | undefined;
   /** Transaction bodies that may share a commit with others of the same event-loop turn (submissions). */
   writes: GroupCommit<TxBody<void>>;
-  /** Run-start markers of one event-loop turn: grouped, and not waiting for the disk (`durable: false`). */
-  startWrites: GroupCommit<TxBody<void>>;
+  /** The starts of one event-loop turn: one update of their runs, not waiting for the disk (start-group.ts). */
+  startWrites: GroupCommit<StartItem>;
   /** The observers of this orchestrator and its queue worker (the event log and usage accounting first: observers.ts). */
   observers: ObserverList<StoreTransaction>;
   /** Accounts held until their rate limit resets, and the agents on them (core's quotas/board.ts). */

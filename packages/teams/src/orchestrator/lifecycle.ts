@@ -57,13 +57,12 @@ function providerOf(ctx: Pick<Ctx, 'getSettings'>, agentId: string): string {
  * queued -> running (with `run.started`), recording the node that runs it; a retried run that is
  * already running stays silent. Returns the run as the start wrote it (undefined: it was not open).
  */
-export function* markStarted(ctx: Pick<Ctx, 'observers' | 'node'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<RunRecord | undefined> {
-  const started = yield* io(tx.stores.runs.startRun(run.id, { messageIds, ...(ctx.node !== undefined ? { node: ctx.node } : {}) }));
+/** What a run's start tells: the record observers (its event) in the start's transaction, the others once it committed. */
+export function* recordStarted(ctx: Pick<Ctx, 'observers'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
   const { observers } = ctx;
   const event = { run, messageIds, changed: run.status === 'queued' };
   yield* observers.record('runStarted', event, tx);
   if (observers.listening('runStarted')) tx.onCommit(() => observers.notify('runStarted', event));
-  return started;
 }
 
 export type TerminalStatus = Exclude<RunStatus, 'queued' | 'running'>;

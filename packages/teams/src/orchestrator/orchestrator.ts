@@ -41,6 +41,7 @@ import { handleBatch } from './process-batch.ts';
 import { onMessageDead, reconcileOpenRuns } from './recovery.ts';
 import { declareAction } from './run-actions.ts';
 import { submitMessage, type SubmitInput, type SubmitResult } from './submit.ts';
+import { startGroup } from './start-group.ts';
 
 export interface OrchestratorOptions {
   /** The stores of any backend (`openStores` for SQLite, `openPgStores` for PostgreSQL). */
@@ -148,7 +149,7 @@ export class Orchestrator implements Spawner {
       filesDir: options.filesDir,
       node: options.node,
       writes: stores.groupCommit(),
-      startWrites: stores.groupCommit({ durable: false }),
+      startWrites: startGroup(stores.groupCommit({ durable: false })),
       observers,
       quotas: new QuotaBoard({
         store: stores.quotas,

@@ -56,7 +56,7 @@ import { abortCause, linkedController } from './abort.ts';
 import type { ActiveRun, CancelCtx, Ctx, DeclaredActions, WriteCtx } from './context.ts';
 import { cancelRunTree, completeIfDone, stopConversation } from './conversation-ops.ts';
 import { applyOutgoing, checkAnswerFiles, readAnswer, routeAnswer, type RoutedAnswer } from './route.ts';
-import { closeMerged, createRunWithEvent, finishRunWithEvent, markStarted, notifyAttemptFailed, recordAttemptSpend } from './lifecycle.ts';
+import { closeMerged, createRunWithEvent, finishRunWithEvent, notifyAttemptFailed, recordAttemptSpend, recordStarted } from './lifecycle.ts';
 import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 import { runAgentTurns, type TurnsResult } from './invoke-turns.ts';
 import { planBatch, spendToRead, type BatchPair, type BatchPlan, type DailySpend, type InvokePlan, type PlanInput } from './plan.ts';
@@ -309,17 +309,21 @@ async function runPlan(ctx: Ctx, plan: InvokePlan, conversation: ConversationRec
 async function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan: InvokePlan): Promise<{ run: RunRecord | undefined; steering: Promise<RunSteeringState | undefined> | undefined }> {
   let primary: RunRecord | undefined;
   let steering: Promise<RunSteeringState | undefined> | undefined;
-  await ctx.startWrites.add(function* startBatch(tx) {
-    // A group's commit may run the body again (storage: a failing neighbour): only the last run counts.
-    primary = undefined;
-    // Several nodes: a command sent to another node while the run was queued waits in the store
-    // (steering/steering.ts `applyQueued`). Read by this transaction after its update of the run,
-    // which waited for any such write, so none slips between; one read for the group's runs.
-    steering = ctx.node !== undefined ? tx.stores.steering.loadAtCommit(plan.primary.run.id) : undefined;
-    for (const { run, messageIds } of plan.starts) {
-      const started = yield* markStarted(ctx, tx, run, messageIds);
-      if (run.id === plan.primary.run.id) primary = started;
-    }
+  await ctx.startWrites.add({
+    starts: plan.starts,
+    node: ctx.node,
+    *started(tx, runs) {
+      // Several nodes: a command sent to another node while the run was queued waits in the store
+      // (steering/steering.ts `applyQueued`). Read by this transaction after its update of the run,
+      // which waited for any such write, so none slips between; one read for the group's runs.
+      steering = ctx.node !== undefined ? tx.stores.steering.loadAtCommit(plan.primary.run.id) : undefined;
+      // Run again when the group's transaction is (a failing neighbour): only the last run counts.
+      primary = undefined;
+      for (const [i, { run, messageIds }] of plan.starts.entries()) {
+        yield* recordStarted(ctx, tx, run, messageIds);
+        if (run.id === plan.primary.run.id) primary = runs[i];
+      }
+    },
   });
   return { run: primary, steering };
 }
