@@ -54,10 +54,10 @@ function providerOf(ctx: Pick<Ctx, 'getSettings'>, agentId: string): string {
 }
 
 /**
- * queued -> running (with `run.started`), recording the node that runs it; a retried run that is
- * already running stays silent. Returns the run as the start wrote it (undefined: it was not open).
+ * What a run's start (queued -> running, start-group.ts) tells: the record observers (its
+ * `run.started`) in the start's transaction, the others once it committed; a retried run that is
+ * already running stays silent.
  */
-/** What a run's start tells: the record observers (its event) in the start's transaction, the others once it committed. */
 export function* recordStarted(ctx: Pick<Ctx, 'observers'>, tx: StoreTransaction, run: RunRecord, messageIds: string[]): TxSteps<void> {
   const { observers } = ctx;
   const event = { run, messageIds, changed: run.status === 'queued' };
