@@ -56,7 +56,7 @@ export { type BudgetQuery, type EgressAnswer, type EgressAsk, sandboxStatusOf, t
 // invoker/child-env: the environment a task's checks and setup start from, as an agent's processes do
 export { baseChildEnv } from '@tinyagi/core/internal';
 // storage/: the grouped writes' machinery, internal by design: `io` and `runBody` steps, the group commit
-export { GroupCommit, io, runBody, type TxSteps } from '@tinyagi/core/internal';
+export { GroupCommit, io, runBody, toError, type TxSteps } from '@tinyagi/core/internal';
 // tasks/: the task records and the store the refusals of a task's moves read
 export type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
 // workspace/: an agent's workspace: provisioning, the system prompt, the teams it is in, the files a reply may attach

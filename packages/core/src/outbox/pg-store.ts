@@ -19,7 +19,7 @@ import type { OutboxStoreApi } from './store.ts';
 import { heldForClient } from './delivery.ts';
 import { deleteInBatches, type PgShared, sharedState, whereSet } from '../storage/pg/helpers.ts';
 import { atomically, type PgScope } from '../storage/pg/scope.ts';
-import type { Rider } from '../storage/pg/last-statement.ts';
+import { valuesList, type Rider } from '../storage/pg/last-statement.ts';
 import type { OutboxTableRow } from '../storage/rows.ts';
 import { notWaiting } from '../runs/store.ts';
 import {
@@ -61,8 +61,7 @@ function inserterOf(scope: PgScope): Rider<unknown[]> {
     inserter = {
       part: (items, first) => {
         const values: unknown[] = [];
-        const rows = items.map((item) => `(${item.map((v) => `$${first + values.push(v) - 1}`).join(', ')})`).join(', ');
-        return { ctes: [`outbox_insert AS (INSERT INTO ${table} (${INSERT_COLUMNS}) VALUES ${rows})`], columns: [], values };
+        return { ctes: [`outbox_insert AS (INSERT INTO ${table} (${INSERT_COLUMNS}) VALUES ${valuesList(items, first, values)})`], columns: [], values };
       },
     };
     insertersBySchema.set(scope.schema, inserter);

@@ -18,16 +18,11 @@ function pgStatements(scope: PgScope) {
   const raw = queryStatements(t, 'false');
   const q = positionalAll(raw);
   // Rows as JSON (bigint and numeric as numbers, jsonb as objects, as node-postgres with our
-  // parsers gives them), so several tables' rows come back in one statement.
-  // Planned at every call: its runs lookup (`id = ANY($2)`, as many ids as the batch) got a
-  // generic plan on some connections while the table was small, a sequential scan that grew with
-  // it (B5: 1–5 ms a call at 10,000 runs, against 0.1 ms by the index); it was mostly planned anew anyway.
-  const runContext = planAtEveryCall(`SELECT (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = $1) AS conversation,
-      (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY($2::text[])) AS runs,
-      (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = $3 AND s.session_key = $4) AS session,
-      CASE WHEN cardinality($5::text[]) > 0 THEN ${scope.table('memory_scopes_hold')}($5::text[], $6::text[]) END AS memory_held`);
-  // The same for several batches at once (`PgConversationQueries.runContext` over the pool): one
-  // row per query, its arrays as JSON; `= ANY(ARRAY(…))` keeps each query's runs an index lookup.
+  // parsers gives them), so several tables' rows come back in one statement. A batch's context,
+  // for one batch or several at once (`PgConversationQueries.runContext`): one row per query, its
+  // arrays as JSON; `= ANY(ARRAY(…))` keeps each query's runs an index lookup. Planned at every
+  // call: its runs lookup got a generic plan on some connections while the table was small, a
+  // sequential scan that grew with it (B5: 1–5 ms a call at 10,000 runs, against 0.1 ms by the index).
   const runContexts = planAtEveryCall(`SELECT q.n, (SELECT row_to_json(c) FROM ${t.conversations} c WHERE c.id = q.conversation_id) AS conversation,
       (SELECT json_agg(r) FROM ${t.runs} r WHERE r.id = ANY(ARRAY(SELECT jsonb_array_elements_text(q.run_ids)))) AS runs,
       (SELECT row_to_json(s) FROM ${scope.table('agent_sessions')} s WHERE s.agent_id = q.agent_id AND s.session_key = q.session_key) AS session,
@@ -44,7 +39,6 @@ function pgStatements(scope: PgScope) {
   const turnSql = (history: boolean) => `WITH session_turn AS (${recordTurnSql(sessions, 2)}),${history ? ` turn_history AS (${appendManySql(scope, 16)}),` : ''} ${completionState}`;
   return {
     ...q,
-    runContext,
     runContexts,
     completionState: `WITH ${completionState}`,
     turnSql: [turnSql(false), turnSql(true)] as const,
@@ -94,48 +88,37 @@ export class PgConversationQueries implements ConversationQueriesApi {
    * Inside a transaction, a statement of its own.
    */
   runContext(query: RunContextQuery): Promise<RunContext> {
-    if (this.#scope.inTransaction) return this.#runContextAlone(query);
+    if (this.#scope.inTransaction) return this.#readContexts([query]).then(([context]) => context!);
     return new Promise((resolve, reject) => {
-      if (this.#contextsAsked.push({ query, resolve, reject }) === 1) setImmediate(() => void this.#readContexts());
+      if (this.#contextsAsked.push({ query, resolve, reject }) === 1) setImmediate(() => void this.#answerAsked());
     });
   }
 
-  async #readContexts(): Promise<void> {
+  async #answerAsked(): Promise<void> {
     const asked = this.#contextsAsked;
     this.#contextsAsked = [];
     try {
-      if (asked.length === 1) {
-        asked[0]!.resolve(await this.#runContextAlone(asked[0]!.query));
-        return;
-      }
-      const items = asked.map(({ query }, n) => ({
-        n,
-        conversation_id: query.conversationId,
-        run_ids: query.runIds,
-        agent_id: query.session?.agentId ?? null,
-        session_key: query.session?.sessionKey ?? null,
-        kinds: (query.memoryScopes ?? []).map((s) => s.kind),
-        ids: (query.memoryScopes ?? []).map((s) => s.id),
-      }));
-      const rows = await this.#scope.query<RunContextRow & { n: number }>(this.#q.runContexts, [JSON.stringify(items)]);
-      for (const row of rows) asked[row.n]!.resolve(toRunContext(row));
+      const contexts = await this.#readContexts(asked.map((a) => a.query));
+      for (const [i, { resolve }] of asked.entries()) resolve(contexts[i]!);
     } catch (err) {
       for (const { reject } of asked) reject(err);
     }
   }
 
-  async #runContextAlone(query: RunContextQuery): Promise<RunContext> {
-    const session = query.session;
-    const scopes = query.memoryScopes ?? [];
-    const [row] = await this.#scope.query<RunContextRow>(this.#q.runContext, [
-      query.conversationId,
-      query.runIds,
-      session?.agentId ?? null,
-      session?.sessionKey ?? null,
-      scopes.map((s) => s.kind),
-      scopes.map((s) => s.id),
-    ]);
-    return toRunContext(row!);
+  /** The contexts of `queries`, in their order, in one statement. */
+  async #readContexts(queries: readonly RunContextQuery[]): Promise<RunContext[]> {
+    const items = queries.map((query, n) => ({
+      n,
+      conversation_id: query.conversationId,
+      run_ids: query.runIds,
+      agent_id: query.session?.agentId ?? null,
+      session_key: query.session?.sessionKey ?? null,
+      kinds: (query.memoryScopes ?? []).map((s) => s.kind),
+      ids: (query.memoryScopes ?? []).map((s) => s.id),
+    }));
+    const contexts: RunContext[] = [];
+    for (const row of await this.#scope.query<RunContextRow & { n: number }>(this.#q.runContexts, [JSON.stringify(items)])) contexts[row.n] = toRunContext(row);
+    return contexts;
   }
 
   async completionState(conversationId: string, turn?: TurnWrite): Promise<CompletionState> {

@@ -7,7 +7,7 @@
 import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend, StartRunPatch } from './store.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
-import { numberedFrom, type LastStatement, type Rider } from '../storage/pg/last-statement.ts';
+import { numberedFrom, valuesList, type LastStatement, type Rider } from '../storage/pg/last-statement.ts';
 import { positional, positionalAll, type PgScope } from '../storage/pg/scope.ts';
 import { planAtEveryCall } from '../storage/pg/statements.ts';
 import {
@@ -167,18 +167,17 @@ function creatorOf(scope: PgScope): Rider<{ conversation: unknown[]; run: unknow
     creator = {
       part: (items, first) => {
         const values: unknown[] = [];
-        const rows = (pick: (item: { conversation: unknown[]; run: unknown[] }) => unknown[]) =>
-          items
-            .map(
-              (item) =>
-                `(${pick(item)
-                  .map((v) => `$${first + values.push(v) - 1}`)
-                  .join(', ')})`,
-            )
-            .join(', ');
         const ctes = [
-          `conversation_insert AS (INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES ${rows((i) => i.conversation)})`,
-          `run_insert AS (INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES ${rows((i) => i.run)})`,
+          `conversation_insert AS (INSERT INTO ${conversations} (${CONVERSATION_INSERT_COLUMNS}) VALUES ${valuesList(
+            items.map((i) => i.conversation),
+            first,
+            values,
+          )})`,
+          `run_insert AS (INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES ${valuesList(
+            items.map((i) => i.run),
+            first,
+            values,
+          )})`,
         ];
         return { ctes, columns: [], values };
       },

@@ -6,7 +6,7 @@
  * batch's starts are written again on their own, so one batch's failure is not the others'.
  */
 import type { RunRecord } from '@tinyagi/core';
-import { GroupCommit, io, type StoreTransaction, type TxBody, type TxSteps } from '../core-internal.ts';
+import { GroupCommit, io, toError, type StoreTransaction, type TxBody, type TxSteps } from '../core-internal.ts';
 
 /** One batch's start. */
 export interface StartItem {
@@ -25,9 +25,9 @@ export function startGroup(writes: GroupCommit<TxBody<void>>): GroupCommit<Start
       await writes.add(startBody(items));
       return items.map(() => undefined);
     } catch (err) {
-      if (items.length === 1) return [asError(err)];
+      if (items.length === 1) return [toError(err)];
     }
-    return Promise.all(items.map((item) => writes.add(startBody([item])).then(() => undefined, asError)));
+    return Promise.all(items.map((item) => writes.add(startBody([item])).then(() => undefined, toError)));
   });
 }
 
@@ -41,8 +41,4 @@ function startBody(items: readonly StartItem[]): TxBody<void> {
       at += item.starts.length;
     }
   };
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -70,6 +70,11 @@ export function withRiders(
   };
 }
 
+/** `(…), (…)` of `rows` for an INSERT's VALUES in a part: each value appended to `values`, its placeholder numbered from `$first`. */
+export function valuesList(rows: ReadonlyArray<readonly unknown[]>, first: number, values: unknown[]): string {
+  return rows.map((row) => `(${row.map((v) => `$${first + values.push(v) - 1}`).join(', ')})`).join(', ');
+}
+
 /** `?` placeholders numbered from `$first` (the shared statements' text in a part). */
 export function numberedFrom(sql: string, first: number): string {
   let n = first - 1;
