@@ -770,6 +770,30 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it("a message's id, agent and conversation compare byte by byte (drizzle-pg/0029), as SQLite's BINARY does", async () => {
+    const schema = testSchema('c');
+    try {
+      await migratePg(pool, schema);
+      const { rows } = await pool.query<{ column_name: string; collation_name: string }>(
+        `SELECT column_name, collation_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'messages' AND collation_name IS NOT NULL ORDER BY column_name`,
+        [schema],
+      );
+      expect(rows.map((r) => [r.column_name, r.collation_name])).toEqual([
+        ['agent_id', 'C'],
+        ['conversation_id', 'C'],
+        ['id', 'C'],
+      ]);
+      // A value of the default collation (a parameter, another table's column) compares as the column does.
+      const store = new PgQueueStore(pool, { schema });
+      for (const agentId of ['b', 'B', 'a']) await store.enqueue({ kind: 'job', agentId, conversationId: 'c', channel: 't', content: agentId });
+      const { rows: ordered } = await pool.query<{ agent_id: string }>(`SELECT agent_id FROM ${JSON.stringify(schema)}.messages WHERE agent_id > $1 ORDER BY agent_id`, ['A']);
+      expect(ordered.map((r) => r.agent_id)).toEqual(['B', 'a', 'b']);
+      await store.close();
+    } finally {
+      await dropSchema(pool, schema);
+    }
+  });
+
   it('migrations are applied once, also by two nodes starting together', async () => {
     const schema = testSchema('m');
     try {

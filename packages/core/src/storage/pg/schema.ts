@@ -12,17 +12,24 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 
+/**
+ * Text compared byte by byte (`COLLATE "C"`), as SQLite's BINARY: the queue's keys, which its
+ * indexes compare at every insert and lookup (drizzle-pg/0029). Under the database's collation
+ * each comparison went through the locale (strcoll).
+ */
+const keyText = customType<{ data: string }>({ dataType: () => 'text COLLATE "C"' });
+
 export const messages = pgTable(
   'messages',
   {
     // The order of the queue; a lookup of one message is by id, its key (drizzle-pg/0023: an index
     // over seq got an entry for each of a message's three versions).
     seq: bigserial('seq', { mode: 'number' }).notNull(),
-    id: text('id').primaryKey(),
+    id: keyText('id').primaryKey(),
     kind: text('kind').notNull(),
-    agentId: text('agent_id').notNull(),
+    agentId: keyText('agent_id').notNull(),
     teamId: text('team_id'),
-    conversationId: text('conversation_id').notNull(),
+    conversationId: keyText('conversation_id').notNull(),
     parentMessageId: text('parent_message_id'),
     parentRunId: text('parent_run_id'),
     runId: text('run_id'),
