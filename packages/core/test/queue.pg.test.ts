@@ -783,7 +783,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
         ['conversation_id', 'C'],
         ['id', 'C'],
       ]);
-      // A value of the default collation (a parameter, another table's column) compares as the column does.
+      // A parameter (the default collation) compares in the column's, in byte order ('B' before 'a').
       const store = new PgQueueStore(pool, { schema });
       for (const agentId of ['b', 'B', 'a']) await store.enqueue({ kind: 'job', agentId, conversationId: 'c', channel: 't', content: agentId });
       const { rows: ordered } = await pool.query<{ agent_id: string }>(`SELECT agent_id FROM ${JSON.stringify(schema)}.messages WHERE agent_id > $1 ORDER BY agent_id`, ['A']);
