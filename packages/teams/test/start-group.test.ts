@@ -21,11 +21,10 @@ describe('start group', () => {
     const make = (agentId: string) => stores.runs.createRun({ conversationId: c.id, agentId, cause: 'user' });
     const [a1, a2, b, ended] = [await make('a'), await make('a'), await make('b'), await make('c')];
     await stores.runs.finishRun(ended.id, { status: 'cancelled' });
-    const group = startGroup(stores.groupCommit({ durable: false }));
+    const group = startGroup(stores.groupCommit({ durable: false }), 'n1');
     const seen = new Map<string, Array<RunRecord | undefined>>();
     const item = (name: string, runs: RunRecord[], fail = false): StartItem => ({
       starts: runs.map((run, i) => ({ run, messageIds: [`${name}_m${i}`] })),
-      node: 'n1',
       *started(tx, started) {
         seen.set(name, [...started]);
         // A write of its own in the start's transaction, rolled back with it when it fails.

@@ -27,7 +27,6 @@ import {
   runInsertValues,
   runNotFound,
   runStatements,
-  startRunValues,
   throwError,
   toConversation,
   toRun,
@@ -255,8 +254,7 @@ export class PgRunStore implements RunStoreApi {
   }
 
   async startRun(id: string, patch: StartRunPatch = {}): Promise<RunRecord | undefined> {
-    const [row] = await this.#scope.query<RunRow>(`${this.#sql.s.startRun} RETURNING *`, [...startRunValues(patch), id]);
-    return row ? toRun(row) : undefined;
+    return (await this.startRuns([{ id, patch }]))[0];
   }
 
   async startRuns(starts: ReadonlyArray<{ id: string; patch?: StartRunPatch }>): Promise<Array<RunRecord | undefined>> {

@@ -149,7 +149,7 @@ export class Orchestrator implements Spawner {
       filesDir: options.filesDir,
       node: options.node,
       writes: stores.groupCommit(),
-      startWrites: startGroup(stores.groupCommit({ durable: false })),
+      startWrites: startGroup(stores.groupCommit({ durable: false }), options.node),
       observers,
       quotas: new QuotaBoard({
         store: stores.quotas,

@@ -311,7 +311,6 @@ async function start(ctx: Pick<Ctx, 'startWrites' | 'observers' | 'node'>, plan:
   let steering: Promise<RunSteeringState | undefined> | undefined;
   await ctx.startWrites.add({
     starts: plan.starts,
-    node: ctx.node,
     *started(tx, runs) {
       // Several nodes: a command sent to another node while the run was queued waits in the store
       // (steering/steering.ts `applyQueued`). Read by this transaction after its update of the run,

@@ -12,28 +12,29 @@ import { GroupCommit, io, toError, type StoreTransaction, type TxBody, type TxSt
 export interface StartItem {
   /** Its runs to start, with the messages each takes. */
   starts: ReadonlyArray<{ run: RunRecord; messageIds: string[] }>;
-  /** This node's name (several nodes), recorded on each run. */
-  node: string | undefined;
   /** The rest of its start, given its runs as the update left them (undefined: no longer open), in the order of `starts`; run again if the group's transaction is. */
   started(tx: StoreTransaction, runs: ReadonlyArray<RunRecord | undefined>): TxSteps<void>;
 }
 
-/** Starts grouped per event-loop turn, committed through `writes` (the store set's group commit, `durable: false`). */
-export function startGroup(writes: GroupCommit<TxBody<void>>): GroupCommit<StartItem> {
+/**
+ * Starts grouped per event-loop turn, committed through `writes` (the store set's group commit,
+ * `durable: false`); `node` (several nodes) is recorded on each run.
+ */
+export function startGroup(writes: GroupCommit<TxBody<void>>, node: string | undefined): GroupCommit<StartItem> {
   return new GroupCommit<StartItem>(async (items) => {
     try {
-      await writes.add(startBody(items));
+      await writes.add(startBody(items, node));
       return items.map(() => undefined);
     } catch (err) {
       if (items.length === 1) return [toError(err)];
     }
-    return Promise.all(items.map((item) => writes.add(startBody([item])).then(() => undefined, toError)));
+    return Promise.all(items.map((item) => writes.add(startBody([item], node)).then(() => undefined, toError)));
   });
 }
 
-function startBody(items: readonly StartItem[]): TxBody<void> {
+function startBody(items: readonly StartItem[], node: string | undefined): TxBody<void> {
   return function* startRuns(tx) {
-    const starts = items.flatMap(({ starts, node }) => starts.map(({ run, messageIds }) => ({ id: run.id, patch: { messageIds, ...(node !== undefined ? { node } : {}) } })));
+    const starts = items.flatMap(({ starts }) => starts.map(({ run, messageIds }) => ({ id: run.id, patch: { messageIds, ...(node !== undefined ? { node } : {}) } })));
     const runs = yield* io(tx.stores.runs.startRuns(starts));
     let at = 0;
     for (const item of items) {
