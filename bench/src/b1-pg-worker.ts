@@ -104,6 +104,8 @@ if (cfg.impl === 'tinyagi' || cfg.impl === 'floor-record' || cfg.impl === 'floor
   if (process.env.B13_TRACE) traceStore(pool, store);
   const toInput = (i: number) => ({ kind: 'job' as const, agentId: `lane-${i % cfg.lanes}`, conversationId: 'bench', channel: 'bench', content: JSON.stringify(job(i)) });
   if (cfg.role === 'producer') {
+    // Connected before go, as graphile-worker's producer (makeWorkerUtils) and pg-boss's (start) are.
+    await pool.query('SELECT 1');
     await waitGo();
     await produce((ids) => store.enqueueMany(ids.map(toInput)));
   } else if (cfg.impl !== 'tinyagi') {
@@ -119,12 +121,10 @@ if (cfg.impl === 'tinyagi' || cfg.impl === 'floor-record' || cfg.impl === 'floor
         for (const m of batch.messages) handle(JSON.parse(m.content) as { t: number });
       },
     });
-    if (!cfg.startAtGo) {
-      worker.start();
-      await store.hub.ready;
-    }
+    // Ready: listening, its connections readied, its first claim made (as graphile-worker's `run` resolves once started).
+    if (!cfg.startAtGo) await worker.start();
     await waitGo();
-    if (cfg.startAtGo) worker.start();
+    if (cfg.startAtGo) void worker.start();
     await untilStop();
     await worker.stop();
     flushLatencies();

@@ -235,6 +235,64 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     }
   });
 
+  it("a worker's start readies three connections, each with the claim planned, and resolves after its first claim", async () => {
+    const schema = testSchema('warm');
+    await migratePg(pool, schema);
+    const own = new pg.Pool({ connectionString: db.url, max: 5 });
+    const store = new PgQueueStore(own, { schema });
+    const started: string[] = [];
+    const worker = new QueueWorker({ store, sweepMs: 3_600_000, handler: async (batch) => void started.push(...batch.messages.map((m) => m.content)) });
+    try {
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'm1' });
+      await worker.start();
+      expect(started).toEqual(['m1']);
+      await waitFor(async () => (await store.counts()).completed === 1, 10_000, 'completed');
+      expect(own.totalCount).toBe(3);
+      // All three at once: each is one of the pool's connections, not a new one.
+      const clients = await Promise.all([0, 1, 2].map(() => own.connect()));
+      try {
+        expect(own.totalCount).toBe(3);
+        for (const client of clients) {
+          const { rows } = await client.query<{ name: string }>('SELECT name FROM pg_prepared_statements');
+          expect(rows.map((r) => r.name)).toContain(`tq_claim_next_${schema}`);
+        }
+      } finally {
+        for (const client of clients) client.release();
+      }
+    } finally {
+      await worker.stop();
+      await store.close();
+      await own.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
+  it('TINYAGI_PG_PREPARE=off: claims go unnamed, as every other statement (a pooler that cannot keep prepared statements)', async () => {
+    const schema = testSchema('unnamed');
+    await migratePg(pool, schema);
+    const own = new pg.Pool({ connectionString: db.url, max: 2 });
+    process.env.TINYAGI_PG_PREPARE = 'off';
+    const store = new PgQueueStore(own, { schema });
+    delete process.env.TINYAGI_PG_PREPARE;
+    try {
+      await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'm1' });
+      await store.warm(1);
+      expect(await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1 })).toHaveLength(1);
+      // Every connection the store used (all at once: each is one of the pool's).
+      const clients = await Promise.all(Array.from({ length: own.totalCount }, () => own.connect()));
+      try {
+        for (const client of clients) expect((await client.query("SELECT name FROM pg_prepared_statements WHERE name LIKE 'tq_%'")).rows).toEqual([]);
+      } finally {
+        for (const client of clients) client.release();
+      }
+    } finally {
+      delete process.env.TINYAGI_PG_PREPARE;
+      await store.close();
+      await own.end();
+      await dropSchema(pool, schema);
+    }
+  });
+
   it("a stall of the worker's own event loop longer than the lease loses no run in flight: the worker keeps its lease, the run completes on its first attempt", async () => {
     const schema = testSchema('st');
     await migratePg(pool, schema);
@@ -285,7 +343,8 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     const { worker, running, release } = heldWorker(store, 1_200);
     const locker = await pool.connect();
     try {
-      worker.start();
+      // Started (its connections readied): the lock below meets only the worker's lease work.
+      await worker.start();
       const { id } = await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'x', maxAttempts: 1 });
       await running;
       const expiry = (await store.get(id))!.leaseExpiresAt!;
@@ -509,8 +568,8 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
   it('claims and completions run while the table was nearly empty stay index lookups as the backlog grows (drizzle-pg/0026-0028): both kinds of claim and a completion read a few rows, not the backlog or the batches in flight', async () => {
     const schema = testSchema('gp');
     await migratePg(pool, schema);
-    // One connection: a connection keeps the plans it made (the completion's, drizzle-pg/0027).
-    const one = new pg.Pool({ connectionString: db.url, max: 1 });
+    // One connection, kept however long the backlog takes to write: a connection keeps the plans it made (the completion's, drizzle-pg/0027).
+    const one = new pg.Pool({ connectionString: db.url, max: 1, idleTimeoutMillis: 0 });
     const store = new PgQueueStore(one, { schema });
     const claim = (agents?: ReadonlySet<string>) => store.claim({ owner: 'w', leaseMs: 600_000, maxAgents: 4, policy: () => 'sequential', ...(agents ? { agents } : {}) });
     const send = (agentId: string, n: number) =>

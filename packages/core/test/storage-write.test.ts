@@ -1,9 +1,9 @@
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type TinyDatabase } from '../src/storage/database.ts';
-import { groupWrites } from '../src/storage/group-commit.ts';
+import { GroupCommit, groupWrites } from '../src/storage/group-commit.ts';
 
 let dir: string;
 let db: TinyDatabase;
@@ -228,6 +228,52 @@ describe('groupWrites', () => {
     expect(seen).toEqual([0, 0, 2, 2, 4]);
     expect(keys()).toEqual(['a', 'b', 'c', 'd', 'e']);
     observer.close();
+  });
+});
+
+describe('GroupCommit commits in flight', () => {
+  /** A commit function whose commits stay open until the test ends them; it records each group. */
+  const openCommits = () => {
+    const groups: string[][] = [];
+    const ends: Array<() => void> = [];
+    const commit = (items: string[]) => {
+      groups.push(items);
+      return new Promise<Array<Error | undefined>>((resolve) => ends.push(() => resolve(items.map(() => undefined))));
+    };
+    return { groups, ends, commit };
+  };
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('with at most one in flight, items handed in while a commit is on its way wait for it and go together in the next', async () => {
+    const { groups, ends, commit } = openCommits();
+    const group = new GroupCommit(commit, 64, 1);
+    const done: string[] = [];
+    const add = (item: string) => void group.add(item).then(() => done.push(item));
+    add('a');
+    await nextTurn();
+    add('b');
+    await nextTurn();
+    add('c');
+    await nextTurn();
+    expect(groups).toEqual([['a']]);
+    ends[0]!();
+    await vi.waitFor(() => expect(groups).toEqual([['a'], ['b', 'c']]));
+    expect(done).toEqual(['a']);
+    ends[1]!();
+    await vi.waitFor(() => expect(done).toEqual(['a', 'b', 'c']));
+  });
+
+  it('without a bound, each turn commits at once beside the commits on their way', async () => {
+    const { groups, ends, commit } = openCommits();
+    const group = new GroupCommit(commit);
+    const all: Array<Promise<void>> = [];
+    for (const item of ['a', 'b', 'c']) {
+      all.push(group.add(item));
+      await nextTurn();
+    }
+    expect(groups).toEqual([['a'], ['b'], ['c']]);
+    for (const end of ends) end();
+    await Promise.all(all);
   });
 });
 

@@ -148,6 +148,8 @@ const CLAIM_SLACK = 8;
  * send none and take two round trips.
  */
 const KNOWN_AGENTS_MAX = 256;
+/** The claim's named statement (`PgQueueHub.claimNextSql`). */
+const CLAIM_NEXT = 'claim_next';
 /** Characters of agent ids an enqueue's notification carries at most (PostgreSQL's limit: 8,000 bytes). */
 const NOTIFY_AGENTS_CHARS = 2000;
 
@@ -172,6 +174,10 @@ export class PgQueueHub {
   readonly table: string;
   readonly channel: string;
   readonly completeSql: string;
+  /** The claim's statement (`tinyagi_claim_next`, drizzle-pg/0024), a named one on each connection. */
+  readonly claimNextSql: string;
+  /** Claims are named statements, unless `TINYAGI_PG_PREPARE=off` (read when the hub is made). */
+  readonly prepare = process.env.TINYAGI_PG_PREPARE !== 'off';
   readonly backoff: BackoffPolicy;
   readonly defaultMaxAttempts: number;
   readonly random: () => number;
@@ -199,6 +205,7 @@ export class PgQueueHub {
     this.table = `${pgIdent(this.schema)}.messages`;
     this.channel = `tinyagi_queue_${this.schema}`.slice(0, 63);
     this.completeSql = COMPLETE_SQL(this.schema);
+    this.claimNextSql = `SELECT * FROM ${pgIdent(this.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10, $11)`;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.defaultMaxAttempts = options.defaultMaxAttempts ?? 5;
     this.random = options.random ?? Math.random;
@@ -305,8 +312,39 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
    * the table was small would keep sequential scans as it grows.
    */
   async #prepared<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    const res = await this.hub.pool.query<R>({ name: `tq_${name}_${this.hub.schema}`, text, values, types: pgTypes });
+    const res = await this.hub.pool.query<R>(this.#named(name, text, values));
     return res.rows;
+  }
+
+  /** Named unless `TINYAGI_PG_PREPARE=off` (a pooler that cannot keep prepared statements: storage/pg/statements.ts). */
+  #named(name: string, text: string, values: unknown[]) {
+    return { ...(this.hub.prepare ? { name: `tq_${name}_${this.hub.schema}` } : {}), text, values, types: pgTypes };
+  }
+
+  /**
+   * `QueueStore.warm`: opens up to `connections` of the pool's connections at once (fewer than the
+   * pool holds) and on each makes an empty claim of both kinds (beside other claims, and taking
+   * its turn) and an empty completion. A connection's first claim plans the claim functions
+   * there, about 25 ms on top of opening it; after this a worker's first messages wait for
+   * neither. Nothing is claimed or written.
+   */
+  async warm(connections: number): Promise<void> {
+    await this.#ready();
+    const { pool } = this.hub;
+    const count = Math.min(connections, (pool.options.max ?? 10) - 1);
+    const clients = await Promise.all(Array.from({ length: Math.max(0, count) }, () => pool.connect()));
+    const now = Date.now();
+    // All are held before any is used, so each is a connection of its own; each goes back when it is ready.
+    await Promise.all(
+      clients.map(async (client) => {
+        try {
+          for (const takeTurn of [false, true]) await client.query(this.#named(CLAIM_NEXT, this.hub.claimNextSql, [[], null, [], [], 0, 0, now, 'warm', now, this.hub.schema, takeTurn]));
+          await client.query(this.hub.completeSql, [[], [], [], now, null]);
+        } finally {
+          client.release();
+        }
+      }),
+    );
   }
 
   /**
@@ -441,16 +479,7 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
     // and the claim of those whose policy limit is sent along (tinyagi_claim's locks and checks).
     // A worker with nothing to claim stops here.
     const claimNext = (takeTurn: boolean) =>
-      this.#prepared<PgMessageRow>('claim_next', `SELECT * FROM ${pgIdent(this.hub.schema)}.tinyagi_claim_next($1::text[], $2::text[], $3::text[], $4::int[], $5, $6, $7, $8, $9, $10, $11)`, [
-        skip,
-        only,
-        known,
-        known.map(limitOf),
-        want,
-        want * 3 + CLAIM_SLACK,
-        ...common,
-        takeTurn,
-      ]);
+      this.#prepared<PgMessageRow>(CLAIM_NEXT, this.hub.claimNextSql, [skip, only, known, known.map(limitOf), want, want * 3 + CLAIM_SLACK, ...common, takeTurn]);
     // A turn that met a locked message gave up after a second (drizzle-pg/0025): claim without it.
     const takeTurn = this.#takeTurn;
     const first = await claimNext(takeTurn).catch((err: unknown) => (takeTurn && isLockTimeout(err) ? claimNext(false) : Promise.reject(err)));

@@ -15,7 +15,11 @@
  *   throw -> fail, classified by the error's `kind` (see `classifyFailure`).
  * - Group commit: completions that arrive in the same event-loop turn are committed together in
  *   one durable transaction (one bad completion does not undo the others: `completeMany`).
- *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one.
+ *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one. One
+ *   group commits at a time: those that finish meanwhile wait for it and form the next group, so
+ *   on PostgreSQL a worker holds at most one connection for completions.
+ * - At start the store readies the connections a worker uses at once (`QueueStore.warm`: a claim,
+ *   a completion group, a renewal), so the first messages after a start do not wait for them.
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
@@ -64,6 +68,8 @@ export interface QueueWorkerOptions {
  */
 const CLAIM_ROUND = 64;
 const COMMIT_GROUP = 64;
+/** Connections a worker uses at once: a claim, a completion group and a lease renewal. */
+const WARM_CONNECTIONS = 3;
 
 interface InFlight {
   batch: ClaimedBatch;
@@ -99,6 +105,8 @@ export class QueueWorker {
   /** Callers of `whenClaimed` waiting for that claim to land (no promise is made when nobody waits). */
   #claimWaiters: Array<() => void> = [];
   readonly #completions: GroupCommit<CompletionInput>;
+  /** `start`'s promise: ready (see `start`). */
+  #started: Promise<void> = Promise.resolve();
 
   constructor(options: QueueWorkerOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${newId('w')}`;
@@ -110,7 +118,7 @@ export class QueueWorker {
       ...options,
     };
     const { store } = this.#opts;
-    this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP);
+    this.#completions = new GroupCommit((items) => store.completeMany(items), COMMIT_GROUP, 1);
   }
 
   #concurrency(): number {
@@ -128,15 +136,29 @@ export class QueueWorker {
     return [...this.#inFlight.values()].map((f) => f.batch.agentId);
   }
 
-  start(): void {
-    if (this.#running) return;
+  /**
+   * Starts claiming. Resolves once the worker is ready: the store's connections readied
+   * (`QueueStore.warm`), expired leases recovered and the first claim made. Wake-ups count from
+   * the call.
+   */
+  start(): Promise<void> {
+    if (this.#running) return this.#started;
     this.#running = true;
-    this.#unsubscribe = this.#opts.store.onWake(() => this.wake());
+    const { store } = this.#opts;
+    this.#unsubscribe = store.onWake(() => this.wake());
     this.#sweepTimer = setInterval(() => void this.#sweep(), this.#opts.sweepMs);
     this.#sweepTimer.unref();
     this.#renewTimer = setInterval(() => void this.#renewAll(), Math.max(50, Math.floor(this.#opts.leaseMs / 3)));
     this.#renewTimer.unref();
-    void this.#sweep();
+    this.#started = (async () => {
+      try {
+        await store.warm?.(WARM_CONNECTIONS);
+      } catch (err) {
+        this.#opts.onError?.(err);
+      }
+      await this.#sweep();
+    })();
+    return this.#started;
   }
 
   /**
@@ -234,7 +256,7 @@ export class QueueWorker {
     } catch (err) {
       this.#opts.onError?.(err);
     }
-    void this.#pump();
+    await this.#pump();
   }
 
   async #pump(): Promise<void> {

@@ -8,6 +8,9 @@
  *   a savepoint each, and reports a per-item error).
  * - At most `maxGroup` items per commit; a bigger backlog is committed in several turns with
  *   the event loop let through in between, so one commit never blocks it for long.
+ * - At most `maxInFlight` commits at once (default: no bound). With 1, items handed in while a
+ *   commit is on its way wait for it and go together in the next: over a network, commits that
+ *   overlap each hold a connection of their own, and a burst opens new ones.
  */
 import type { TinyDatabase } from './database.ts';
 import { type Awaitable, runBody, type StoreTransaction, type TxBody } from './transaction.ts';
@@ -28,22 +31,38 @@ interface Pending<I> {
 export class GroupCommit<I> {
   readonly #commit: (items: I[]) => Awaitable<Array<Error | undefined>>;
   readonly #maxGroup: number;
+  readonly #maxInFlight: number;
   #pending: Array<Pending<I>> = [];
+  #inFlight = 0;
+  #scheduled = false;
 
-  constructor(commit: (items: I[]) => Awaitable<Array<Error | undefined>>, maxGroup = 64) {
+  constructor(commit: (items: I[]) => Awaitable<Array<Error | undefined>>, maxGroup = 64, maxInFlight = Number.POSITIVE_INFINITY) {
     this.#commit = commit;
     this.#maxGroup = Math.max(1, maxGroup);
+    this.#maxInFlight = Math.max(1, maxInFlight);
   }
 
   add(item: I): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (this.#pending.push({ item, resolve, reject }) === 1) setImmediate(() => void this.#flush());
+      this.#pending.push({ item, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#pending.length === 0 || this.#inFlight >= this.#maxInFlight) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
     });
   }
 
   async #flush(): Promise<void> {
+    if (this.#inFlight >= this.#maxInFlight || this.#pending.length === 0) return;
     const group = this.#pending.splice(0, this.#maxGroup);
-    if (this.#pending.length > 0) setImmediate(() => void this.#flush());
+    this.#inFlight++;
+    this.#schedule();
     try {
       const errors = await this.#commit(group.map((p) => p.item));
       for (const [i, p] of group.entries()) {
@@ -53,6 +72,9 @@ export class GroupCommit<I> {
       }
     } catch (err) {
       for (const p of group) p.reject(toError(err));
+    } finally {
+      this.#inFlight--;
+      this.#schedule();
     }
   }
 }

@@ -267,7 +267,7 @@ export class Orchestrator implements Spawner {
       },
     });
     ctx.worker = this.#worker;
-    this.#worker.start();
+    void this.#worker.start();
     // The conversation wall clock also stops work that is already running or queued.
     let checking = false;
     this.#deadlineTimer = setInterval(() => {
