@@ -236,7 +236,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
   });
 
   it("a worker's start readies three connections, each with the claim planned, and resolves after its first claim", async () => {
-    const schema = testSchema('warm');
+    const schema = testSchema('ready');
     await migratePg(pool, schema);
     const own = new pg.Pool({ connectionString: db.url, max: 5 });
     const store = new PgQueueStore(own, { schema });
@@ -276,7 +276,7 @@ describe.skipIf(db.skip !== undefined)('PostgreSQL queue store', () => {
     delete process.env.TINYAGI_PG_PREPARE;
     try {
       await store.enqueue({ kind: 'user', agentId: 'a', conversationId: 'c', channel: 'api', content: 'm1' });
-      await store.warm(1);
+      await store.prepareConnections(1);
       expect(await store.claim({ owner: 'w', leaseMs: 60_000, maxAgents: 1 })).toHaveLength(1);
       // Every connection the store used (all at once: each is one of the pool's).
       const clients = await Promise.all(Array.from({ length: own.totalCount }, () => own.connect()));

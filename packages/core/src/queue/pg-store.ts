@@ -322,23 +322,30 @@ export class PgQueueStore<S = never> implements QueueStore<S> {
   }
 
   /**
-   * `QueueStore.warm`: opens up to `connections` of the pool's connections at once (fewer than the
-   * pool holds) and on each makes an empty claim of both kinds (beside other claims, and taking
-   * its turn) and an empty completion. A connection's first claim plans the claim functions
-   * there, about 25 ms on top of opening it; after this a worker's first messages wait for
-   * neither. Nothing is claimed or written.
+   * `QueueStore.prepareConnections`: opens up to `connections` of the pool's connections at once
+   * (fewer than the pool holds) and on each makes an empty claim of both kinds (beside other
+   * claims, and taking its turn) and an empty completion. A connection's first claim plans the
+   * claim functions there, about 25 ms on top of opening it; after this a worker's first messages
+   * wait for neither. Nothing is claimed or written.
    */
-  async warm(connections: number): Promise<void> {
+  async prepareConnections(connections: number): Promise<void> {
     await this.#ready();
     const { pool } = this.hub;
     const count = Math.min(connections, (pool.options.max ?? 10) - 1);
-    const clients = await Promise.all(Array.from({ length: Math.max(0, count) }, () => pool.connect()));
+    // All are held before any is used, so each is a connection of its own; each goes back when it
+    // is ready (or at once, if another could not be had).
+    const held = await Promise.allSettled(Array.from({ length: Math.max(0, count) }, () => pool.connect()));
+    const clients = held.flatMap((h) => (h.status === 'fulfilled' ? [h.value] : []));
+    const failed = held.find((h) => h.status === 'rejected');
+    if (failed) {
+      for (const client of clients) client.release();
+      throw failed.reason;
+    }
     const now = Date.now();
-    // All are held before any is used, so each is a connection of its own; each goes back when it is ready.
     await Promise.all(
       clients.map(async (client) => {
         try {
-          for (const takeTurn of [false, true]) await client.query(this.#named(CLAIM_NEXT, this.hub.claimNextSql, [[], null, [], [], 0, 0, now, 'warm', now, this.hub.schema, takeTurn]));
+          for (const takeTurn of [false, true]) await client.query(this.#named(CLAIM_NEXT, this.hub.claimNextSql, [[], null, [], [], 0, 0, now, 'prepare', now, this.hub.schema, takeTurn]));
           await client.query(this.hub.completeSql, [[], [], [], now, null]);
         } finally {
           client.release();

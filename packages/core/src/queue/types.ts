@@ -211,7 +211,7 @@ export interface QueueStore<S = unknown> {
    * Readies `connections` connections for claims and completions (a store over a network opens
    * them and plans its statements on each; others need not have it). A worker calls it at start.
    */
-  warm?(connections: number): Promise<void>;
+  prepareConnections?(connections: number): Promise<void>;
   /**
    * Extends the leases the owner still holds to `leaseMs` from now (a store may leave one with
    * more than two thirds of that left as it is); reports lost leases and requested cancels.

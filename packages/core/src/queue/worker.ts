@@ -18,8 +18,9 @@
  *   At synchronous FULL a commit is an fsync; under load this turns N fsyncs into one. One
  *   group commits at a time: those that finish meanwhile wait for it and form the next group, so
  *   on PostgreSQL a worker holds at most one connection for completions.
- * - At start the store readies the connections a worker uses at once (`QueueStore.warm`: a claim,
- *   a completion group, a renewal), so the first messages after a start do not wait for them.
+ * - At start the store readies the connections a worker uses at once (a claim, a completion group,
+ *   a renewal: `QueueStore.prepareConnections`), so the first messages after a start do not wait
+ *   for them.
  */
 import { hostname } from 'node:os';
 import { newId } from '../ids.ts';
@@ -69,7 +70,7 @@ export interface QueueWorkerOptions {
 const CLAIM_ROUND = 64;
 const COMMIT_GROUP = 64;
 /** Connections a worker uses at once: a claim, a completion group and a lease renewal. */
-const WARM_CONNECTIONS = 3;
+const READY_CONNECTIONS = 3;
 
 interface InFlight {
   batch: ClaimedBatch;
@@ -138,8 +139,8 @@ export class QueueWorker {
 
   /**
    * Starts claiming. Resolves once the worker is ready: the store's connections readied
-   * (`QueueStore.warm`), expired leases recovered and the first claim made. Wake-ups count from
-   * the call.
+   * (`QueueStore.prepareConnections`), expired leases recovered and the first claim made.
+   * Wake-ups count from the call.
    */
   start(): Promise<void> {
     if (this.#running) return this.#started;
@@ -152,7 +153,7 @@ export class QueueWorker {
     this.#renewTimer.unref();
     this.#started = (async () => {
       try {
-        await store.warm?.(WARM_CONNECTIONS);
+        await store.prepareConnections?.(READY_CONNECTIONS);
       } catch (err) {
         this.#opts.onError?.(err);
       }
