@@ -58,6 +58,7 @@ import type { EventLogApi } from '../events/store.ts';
 import { pgIdent } from '../storage/pg/migrate.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { PgChannelListener } from '../storage/pg/listen.ts';
+import { preparingStatements } from '../storage/pg/statements.ts';
 import { atomically, PgPoolScope, type PgScope, type PgTxScope, pgTypes } from '../storage/pg/scope.ts';
 import { NO_STORES, PgStoreTransaction, type PgStoresOf } from '../storage/pg/transaction.ts';
 import { runWork } from '../storage/transaction.ts';
@@ -177,7 +178,7 @@ export class PgQueueHub {
   /** The claim's statement (`tinyagi_claim_next`, drizzle-pg/0024), a named one on each connection. */
   readonly claimNextSql: string;
   /** Claims are named statements, unless `TINYAGI_PG_PREPARE=off` (read when the hub is made). */
-  readonly prepare = process.env.TINYAGI_PG_PREPARE !== 'off';
+  readonly prepare = preparingStatements();
   readonly backoff: BackoffPolicy;
   readonly defaultMaxAttempts: number;
   readonly random: () => number;

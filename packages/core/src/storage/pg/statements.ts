@@ -31,12 +31,17 @@ const MAX_NAMED = 500;
 /** Text → its name, or `null` once the text must go unnamed. */
 const names = new Map<string, string | null>();
 
+/** False under `TINYAGI_PG_PREPARE=off`: every statement goes unnamed (read at each call: callers keep what it said). */
+export function preparingStatements(): boolean {
+  return process.env.TINYAGI_PG_PREPARE !== 'off';
+}
+
 /** The name to prepare `text` under, or undefined to send it unnamed. */
 export function statementName(text: string): string | undefined {
   const known = names.get(text);
   if (known !== undefined) return known ?? undefined;
   // The environment is read only for a text not seen yet: reading it at every call was most of this function's cost.
-  if (names.size >= MAX_NAMED || process.env.TINYAGI_PG_PREPARE === 'off') return undefined;
+  if (names.size >= MAX_NAMED || !preparingStatements()) return undefined;
   const name = `t${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
   names.set(text, name);
   return name;
