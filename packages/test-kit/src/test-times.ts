@@ -5,7 +5,7 @@
  * (task-pool.ts) times each task, and `pnpm test` prints both as two short tables at the end
  * (suite-run.ts): each task's start and wall time, the slowest test files, and every failed test
  * by name with the first line of its error (CI keeps only the end of the output: a failure must
- * be named there, not only counted).
+ * be named there, not only counted); a browser test's also with its line and what it last waited on.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -50,8 +50,12 @@ interface VitestReport {
   }[];
 }
 
+interface PlaywrightError {
+  message?: string;
+  location?: { file: string; line: number; column: number };
+}
 interface PlaywrightTest {
-  results: { duration: number; status: string; error?: { message?: string } }[];
+  results: { duration: number; status: string; error?: PlaywrightError }[];
 }
 interface PlaywrightSuite {
   file?: string;
@@ -86,7 +90,8 @@ export function fileTimes(task: string, report: unknown): FileTime[] {
           const failed = test.results.filter((r) => r.status !== 'passed' && r.status !== 'skipped');
           if (failed.length > 0) {
             entry.failed += 1;
-            entry.failures.push({ test: spec.title ?? '', message: firstLine(failed.at(-1)?.error?.message ?? failed.at(-1)?.status) });
+            const last = failed.at(-1);
+            entry.failures.push({ test: spec.title ?? '', message: last?.error ? browserError(last.error) : firstLine(last?.status) });
           }
         }
         byFile.set(file, entry);
@@ -109,8 +114,7 @@ export function readFileTimes(dir: string = RESULTS_DIR): FileTime[] {
 
 /** The first non-empty line of an error, without terminal colours, at most 400 characters. */
 function firstLine(text: string | undefined): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts each colour code.
-  const plain = (text ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+  const plain = stripColours(text ?? '');
   const line =
     plain
       .split('\n')
@@ -118,6 +122,34 @@ function firstLine(text: string | undefined): string {
       ?.trim() ?? '';
   return line.length > 400 ? `${line.slice(0, 399)}…` : line;
 }
+
+/**
+ * A browser test's error in one line: its first line, the spec's line that failed and, for an
+ * action that ran out of time, the last thing it was waiting on from Playwright's call log
+ * ("element is not enabled", "… intercepts pointer events"): what a timeout in CI leaves to go on.
+ */
+function browserError(error: PlaywrightError): string {
+  const lines = stripColours(error.message ?? '').split('\n');
+  const log = lines.findIndex((l) => l.trim() === 'Call log:');
+  const waitedOn =
+    log < 0
+      ? undefined
+      : lines
+          .slice(log + 1)
+          .map((l) =>
+            l
+              .trim()
+              .replace(/^- /, '')
+              .replace(/^\d+ × /, ''),
+          )
+          .filter((l) => l !== '' && !/^(retrying .* action|waiting \d+ms)$/.test(l))
+          .at(-1);
+  const where = [error.location ? `line ${error.location.line}` : '', waitedOn ? `last: ${waitedOn}` : ''].filter(Boolean).join('; ');
+  return `${firstLine(error.message)}${where ? ` (${where})` : ''}`;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts each colour code.
+const stripColours = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const pad = (s: string, n: number): string => s.padEnd(n);

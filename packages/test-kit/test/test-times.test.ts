@@ -31,7 +31,15 @@ it("reads the real vitest's JSON report: each file's time, tests and failures", 
 });
 
 it("sums a Playwright JSON report's results per spec file", () => {
-  const test = (duration: number, status: string, error?: string) => ({ results: [{ duration, status, ...(error ? { error: { message: error } } : {}) }] });
+  const test = (duration: number, status: string, error?: string | object) => ({
+    results: [{ duration, status, ...(error ? { error: typeof error === 'string' ? { message: error } : error } : {}) }],
+  });
+  // The shape Playwright's JSON reporter writes for a click that ran out of time (copied from a real report).
+  const timedOutClick = {
+    message:
+      "TimeoutError: locator.click: Timeout 30000ms exceeded.\nCall log:\n\u001b[2m  - waiting for getByRole('button', { name: 'Save' })\u001b[22m\n\u001b[2m    - locator resolved to <button disabled>Save</button>\u001b[22m\n\u001b[2m  - attempting click action\u001b[22m\n\u001b[2m    2 × waiting for element to be visible, enabled and stable\u001b[22m\n\u001b[2m      - element is not enabled\u001b[22m\n\u001b[2m    - retrying click action\u001b[22m\n\u001b[2m      - waiting 500ms\u001b[22m\n",
+    location: { file: join(REPO_ROOT, 'apps/tinyoffice/test/b.spec.ts'), line: 4, column: 52 },
+  };
   const report = {
     config: { rootDir: join(REPO_ROOT, 'apps/tinyoffice/test') },
     suites: [
@@ -40,7 +48,13 @@ it("sums a Playwright JSON report's results per spec file", () => {
         specs: [{ file: 'a.spec.ts', title: 'loads', tests: [test(1200, 'passed')] }],
         suites: [{ specs: [{ file: 'a.spec.ts', title: 'shows the card', tests: [test(800, 'failed', '\u001b[31mError: expect(locator).toBeVisible() failed\u001b[39m\n\nLocator: card')] }] }],
       },
-      { file: 'b.spec.ts', specs: [{ file: 'b.spec.ts', title: 'waits', tests: [test(300, 'timedOut')] }] },
+      {
+        file: 'b.spec.ts',
+        specs: [
+          { file: 'b.spec.ts', title: 'waits', tests: [test(300, 'timedOut')] },
+          { file: 'b.spec.ts', title: 'saves', tests: [test(30_000, 'failed', timedOutClick)] },
+        ],
+      },
     ],
   };
   expect(fileTimes('tinyoffice#test', report)).toEqual([
@@ -52,7 +66,18 @@ it("sums a Playwright JSON report's results per spec file", () => {
       failed: 1,
       failures: [{ test: 'shows the card', message: 'Error: expect(locator).toBeVisible() failed' }],
     },
-    { task: 'tinyoffice#test', file: 'apps/tinyoffice/test/b.spec.ts', ms: 300, tests: 1, failed: 1, failures: [{ test: 'waits', message: 'timedOut' }] },
+    {
+      task: 'tinyoffice#test',
+      file: 'apps/tinyoffice/test/b.spec.ts',
+      ms: 30_300,
+      tests: 2,
+      failed: 2,
+      failures: [
+        { test: 'waits', message: 'timedOut' },
+        // An action that ran out of time says where and what it was waiting on.
+        { test: 'saves', message: 'TimeoutError: locator.click: Timeout 30000ms exceeded. (line 4; last: element is not enabled)' },
+      ],
+    },
   ]);
 });
 
