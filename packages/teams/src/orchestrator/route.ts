@@ -2,7 +2,7 @@
  * The route stage of the pipeline (process-batch.ts): what a finished invocation's answer does,
  * as data, before the commit. `routeAnswer` is pure (no database, no I/O): it parses the tags,
  * plans the routes (handoffs, chat-room posts, notes for the agent) and words what the human is
- * told about refused files. Its inputs that touch the outside are read before it: the files the
+ * told about refused files and tags not delivered. Its inputs that touch the outside are read before it: the files the
  * answer names are checked against the filesystem (`checkAnswerFiles`), and afterwards the
  * outgoing plugins rewrite the human's text (`applyOutgoing`).
  */
@@ -20,7 +20,7 @@ import { applyPluginHooks, type PluginCtx } from './plugins.ts';
 
 /** What the answer does, worked out before the commit (no database read). */
 export interface RoutedAnswer {
-  /** The text for the human (outgoing plugins applied, a note on refused files added). */
+  /** The text for the human (outgoing plugins applied, a note on refused files and tags not delivered added). */
   humanText: string;
   plan: RoutePlan;
   /** Files that may be sent, and those refused (outside the workspace and TINYAGI_HOME/files). */
@@ -32,8 +32,8 @@ export interface RoutedAnswer {
 export interface Routed {
   /** The answer with its tags made readable (what the outgoing plugins see). */
   text: string;
-  /** Added to the human's text after the plugins (files refused), when the run answers the human. */
-  refusedNote: string | undefined;
+  /** Added to the human's text after the plugins when the run answers the human: the files not sent and the tags not delivered, a line each. */
+  humanNote: string | undefined;
   plan: RoutePlan;
   files: string[];
   refused: RefusedFile[];
@@ -84,23 +84,29 @@ export function routeAnswer(input: RouteInput): Routed {
   const incoming = input.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
   const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: input.messages[0]!.teamId, incoming });
   const { refused } = files;
-  let refusedNote: string | undefined;
-  if (refused.length > 0 && answersHuman(run.cause)) {
-    refusedNote = `(${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.)`;
+  // What the person is told of what stayed behind (a handoff shown as "→ @x" that did not happen, above all).
+  const told: string[] = [];
+  if (answersHuman(run.cause)) {
+    if (refused.length > 0) {
+      told.push(
+        `${refused.length === 1 ? 'A file' : `${refused.length} files`} @${run.agentId} tried to send ${refused.length === 1 ? 'was' : 'were'} not sent: only files inside its workspace or TINYAGI_HOME/files can be sent.`,
+      );
+    }
+    told.push(...plan.undelivered);
   }
   if (refused.length > 0) {
     const where = `your workspace (${files.workspace})${files.filesDir ? ` or ${files.filesDir}` : ''}`;
     plan.notes.push(...refused.map((r) => `[send_file: ${r.file}] was not sent: it ${r.reason}. Only files inside ${where} can be sent.`));
   }
-  return { text: readable.text, refusedNote, plan, files: files.allowed, refused };
+  return { text: readable.text, humanNote: told.length > 0 ? told.map((line) => `(${line})`).join('\n') : undefined, plan, files: files.allowed, refused };
 }
 
-/** The outgoing plugins rewrite the text a human will read; the refused-files note follows. */
+/** The outgoing plugins rewrite the text a human will read; the note on what stayed behind follows. */
 export async function applyOutgoing(ctx: PluginCtx, run: RunRecord, routed: Routed): Promise<RoutedAnswer> {
   let humanText = routed.text;
   if (answersHuman(run.cause) && humanText !== '') {
     humanText = await applyPluginHooks(ctx, 'transformOutgoing', humanText, { agentId: run.agentId, conversationId: run.conversationId, runId: run.id, channel: run.channel, sender: '' });
   }
-  if (routed.refusedNote !== undefined) humanText = `${humanText}${humanText === '' ? '' : '\n\n'}${routed.refusedNote}`;
+  if (routed.humanNote !== undefined) humanText = `${humanText}${humanText === '' ? '' : '\n\n'}${routed.humanNote}`;
   return { humanText, plan: routed.plan, files: routed.files, refused: routed.refused };
 }

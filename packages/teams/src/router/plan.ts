@@ -52,10 +52,17 @@ export interface RoutePlan {
   roomPosts: RoomPost[];
   /** Shown to the sender on its next turn. */
   notes: string[];
+  /** The tags of `notes` that were not delivered, worded for the person the run answers (who wrote what, and why it stayed). */
+  undelivered: string[];
 }
 
 export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
-  const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [] };
+  const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [], undelivered: [] };
+  /** A tag not delivered: the sender's note, and the same for a person. */
+  const refuse = (what: string, forSender: string, forPerson = forSender) => {
+    plan.notes.push(`Your ${what} was not delivered: ${forSender}`);
+    plan.undelivered.push(`@${ctx.fromAgent}'s ${what} was not delivered: ${forPerson}`);
+  };
   const agents = ctx.settings.agents ?? {};
   const hop = Math.max(0, ...ctx.incoming.map((m) => m.hop)) + 1;
   const crossTeam = ownEntry(agents, ctx.fromAgent)?.cross_team === true;
@@ -64,31 +71,29 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
 
   for (const mention of parsed.mentions) {
     const target = mention.target;
+    const what = `message to @${target}`;
     if (ownEntry(agents, target) === undefined) {
-      plan.notes.push(
-        `Your message to @${target} was not delivered: there is no agent with that id${
-          members.length > 0
-            ? ` (your teammates: ${members
-                .filter((m) => m !== ctx.fromAgent)
-                .map((m) => `@${m}`)
-                .join(', ')})`
-            : ''
-        }.`,
-      );
+      const teammates = members.filter((m) => m !== ctx.fromAgent).map((m) => `@${m}`);
+      refuse(what, `there is no agent with that id${teammates.length > 0 ? ` (your teammates: ${teammates.join(', ')})` : ''}.`, 'there is no agent with that id.');
       continue;
     }
     if (!crossTeam && !members.includes(target)) {
-      plan.notes.push(
-        ctx.teamId
-          ? `Your message to @${target} was not delivered: @${target} is not a member of #${ctx.teamId}, the team this conversation runs in.`
-          : contextTeams.length > 0
-            ? `Your message to @${target} was not delivered: @${target} is not a member of any of your teams (${contextTeams.map((t) => `#${t}`).join(', ')}).`
-            : `Your message to @${target} was not delivered: you are not in a team, so there is nobody to hand work to.`,
-      );
+      if (ctx.teamId) {
+        refuse(
+          what,
+          `@${target} is not a member of #${ctx.teamId}, the team this conversation runs in.`,
+          `@${target} is not a member of #${ctx.teamId}, the team this conversation runs in (\`tinyagi team add-agent ${ctx.teamId} ${target}\` adds it).`,
+        );
+      } else if (contextTeams.length > 0) {
+        const teams = contextTeams.map((t) => `#${t}`).join(', ');
+        refuse(what, `@${target} is not a member of any of your teams (${teams}).`, `@${target} is not a member of any of @${ctx.fromAgent}'s teams (${teams}).`);
+      } else {
+        refuse(what, 'you are not in a team, so there is nobody to hand work to.', `@${ctx.fromAgent} is in no team, so it has nobody to hand work to (\`tinyagi team add\` makes one).`);
+      }
       continue;
     }
     if (!mayCall(ctx.settings, ctx.fromAgent, target)) {
-      plan.notes.push(`Your message to @${target} was not delivered: ${callRefusal(ctx.settings, ctx.fromAgent, target)}`);
+      refuse(what, callRefusal(ctx.settings, ctx.fromAgent, target));
       continue;
     }
     const fromTarget = [...ctx.incoming].reverse().find((m) => m.from === target);
@@ -111,11 +116,11 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
     const room = post.teamId;
     const roomMembers = teamMembers(ctx.settings, room);
     if (ownEntry(ctx.settings.teams, room) === undefined) {
-      plan.notes.push(`Your chat-room post to #${room} was not delivered: there is no team with that id.`);
+      refuse(`chat-room post to #${room}`, 'there is no team with that id.');
       continue;
     }
     if (!roomMembers.includes(ctx.fromAgent)) {
-      plan.notes.push(`Your chat-room post to #${room} was not delivered: you are not a member of #${room}.`);
+      refuse(`chat-room post to #${room}`, `you are not a member of #${room}.`, `@${ctx.fromAgent} is not a member of #${room}.`);
       continue;
     }
     plan.roomPosts.push({ teamId: room, text: post.message });
