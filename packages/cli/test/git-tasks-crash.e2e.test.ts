@@ -120,7 +120,8 @@ describe('git-native tasks crash harness', () => {
         'echo run >> "notes/$k.txt"',
         'git add "notes/$k.txt"',
         'git -c user.name=Agent -c user.email=agent@example.com commit -q -m "$k: one more run"',
-        `echo "$k $(git rev-parse HEAD)" >> "${commitsLog}"`,
+        // (What rev-parse said instead of a sha, when it failed: the test names it.)
+        `echo "$k $(git rev-parse HEAD 2>&1 | tr ' ' '_')" >> "${commitsLog}"`,
         // The nth commit is held between the commit and its push when a kill is planned there: claim the hold, wait for the kill.
         `n=$(wc -l < "${commitsLog}"); if mv "${agentDir}/hold-$n" "${agentDir}/held-$n" 2>/dev/null; then while [ ! -e "${agentDir}/release" ]; do sleep 0.05; done; fi`,
         'git push -q origin HEAD',
@@ -309,6 +310,7 @@ describe('git-native tasks crash harness', () => {
     const agentCommits = readFileSync(commitsLog, 'utf8').split('\n').filter(Boolean);
     for (const line of agentCommits) {
       const sha = line.split(' ')[1]!;
+      expect(sha, `the agent's record of its commit (${line}) names it; ${tag}\n${d.logs()}`).toMatch(/^[0-9a-f]{40}$/);
       const inMain = sh(fx.repoDir, 'branch', '--contains', sha, '--format=%(refname)', 'main') !== '';
       let inRemote = true;
       try {
