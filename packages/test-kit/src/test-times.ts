@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { REPO_ROOT, RESULTS_DIR } from '../../../test-results.ts';
 
 export { REPO_ROOT, RESULTS_DIR, resultsFile } from '../../../test-results.ts';
@@ -114,7 +115,7 @@ export function readFileTimes(dir: string = RESULTS_DIR): FileTime[] {
 
 /** The first non-empty line of an error, without terminal colours, at most 400 characters. */
 function firstLine(text: string | undefined): string {
-  const plain = stripColours(text ?? '');
+  const plain = stripVTControlCharacters(text ?? '');
   const line =
     plain
       .split('\n')
@@ -129,7 +130,7 @@ function firstLine(text: string | undefined): string {
  * ("element is not enabled", "… intercepts pointer events"): what a timeout in CI leaves to go on.
  */
 function browserError(error: PlaywrightError): string {
-  const lines = stripColours(error.message ?? '').split('\n');
+  const lines = stripVTControlCharacters(error.message ?? '').split('\n');
   const log = lines.findIndex((l) => l.trim() === 'Call log:');
   const waitedOn =
     log < 0
@@ -147,9 +148,6 @@ function browserError(error: PlaywrightError): string {
   const where = [error.location ? `line ${error.location.line}` : '', waitedOn ? `last: ${waitedOn}` : ''].filter(Boolean).join('; ');
   return `${firstLine(error.message)}${where ? ` (${where})` : ''}`;
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character starts each colour code.
-const stripColours = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '');
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const pad = (s: string, n: number): string => s.padEnd(n);

@@ -2,9 +2,9 @@
  * The route stage of the pipeline (process-batch.ts): what a finished invocation's answer does,
  * as data, before the commit. `routeAnswer` is pure (no database, no I/O): it parses the tags,
  * plans the routes (handoffs, chat-room posts, notes for the agent) and words what the human is
- * told about refused files and tags not delivered. Its inputs that touch the outside are read before it: the files the
- * answer names are checked against the filesystem (`checkAnswerFiles`), and afterwards the
- * outgoing plugins rewrite the human's text (`applyOutgoing`).
+ * told about refused files and tags not delivered. Its inputs that touch the outside are read
+ * before it: the files the answer names are checked against the filesystem (`checkAnswerFiles`),
+ * and afterwards the outgoing plugins rewrite the human's text (`applyOutgoing`).
  */
 import type { QueueMessage, RunRecord, Settings } from '@tinyagi/core';
 import { agentWorkspaceDir, partitionFiles, type RefusedFile } from '../core-internal.ts';

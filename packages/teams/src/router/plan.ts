@@ -52,7 +52,7 @@ export interface RoutePlan {
   roomPosts: RoomPost[];
   /** Shown to the sender on its next turn. */
   notes: string[];
-  /** The tags of `notes` that were not delivered, worded for the person the run answers (who wrote what, and why it stayed). */
+  /** Each tag not delivered (as in `notes`), worded for the person the run answers: who wrote it, to whom, and why it stayed. */
   undelivered: string[];
 }
 
