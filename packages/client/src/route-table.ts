@@ -91,6 +91,7 @@ export const ROUTE_TABLE = {
   patchAgent: { method: 'PATCH', path: '/api/agents/:id', body: true },
   deleteAgent: { method: 'DELETE', path: '/api/agents/:id' },
   resetAgent: { method: 'POST', path: '/api/agents/:id/reset' },
+  releaseAgentHold: { method: 'POST', path: '/api/agents/:id/sandbox/release' },
   agentMessages: { method: 'GET', path: '/api/agents/:id/messages' },
   getSystemPrompt: { method: 'GET', path: '/api/agents/:id/system-prompt' },
   putSystemPrompt: { method: 'PUT', path: '/api/agents/:id/system-prompt', body: true },

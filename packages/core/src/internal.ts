@@ -149,9 +149,10 @@ export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck
 export { runSelfTest } from '@tinyagi/sandbox';
 export { daemonSecrets } from './config/secrets.ts';
 export { joinTools } from '@tinyagi/sandbox';
-export { sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
+export { agentSandboxView, sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
 export { boundaryEnforced, boundaryFor, closeHostBridges, hiddenInSandbox, setCliEntry } from '@tinyagi/sandbox';
 export { confinedCommandWrap, taskCommandWrap } from './sandbox/task-commands.ts';
+export { folderHold, heldFolders, holdFolder, releaseFolder, type FolderHold } from './sandbox/held-folders.ts';
 export * from './schedules/index.ts';
 export * from './tasks/index.ts';
 // Memory (docs/memory.md): the stores' rules, recall before a turn, the scopes a run reads.

@@ -14,7 +14,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, descendants, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import type { Settings } from '@tinyagi/core';
-import { boundaryFor, closeHostBridges, confinedCommandWrap, gitWorktreeMounts, quickCheck, recordMachineCheck, runCliProcess, SANDBOX_LOCK_REASON, taskCommandWrap } from '@tinyagi/core/internal';
+import {
+  boundaryFor,
+  closeHostBridges,
+  confinedCommandWrap,
+  gitWorktreeMounts,
+  holdFolder,
+  quickCheck,
+  recordMachineCheck,
+  releaseFolder,
+  runCliProcess,
+  SANDBOX_LOCK_REASON,
+  taskCommandWrap,
+} from '@tinyagi/core/internal';
 import { collectDoneFacts } from '../src/facts.ts';
 import { runBindingChecks } from '../src/check-kinds/index.ts';
 import { runCheck } from '../src/checks.ts';
@@ -279,7 +291,9 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
   const env = (): NodeJS.ProcessEnv => ({ PATH: daemonEnv.PATH, HOME: home, LANG: 'C.UTF-8' });
 
   it('the owner is found (an agent, or a team with a sandboxed agent); the setup runs inside, in the worktree, with the private home', async () => {
-    expect(taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv)).toBeUndefined();
+    // An unsandboxed owner: its commands run as they are (outside a held folder: the next test).
+    const plainWrap = taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv);
+    expect(await plainWrap({ command: 'sh', args: ['-c', 'true'], env: {}, cwd: root })).toEqual({ command: 'sh', args: ['-c', 'true'], env: {} });
     const teamSettings = { ...settings, teams: { dev: { name: 'Dev', agents: ['plain', 'coder'], leader_agent: 'plain' } } } as unknown as Settings;
     expect(taskCommandWrap(teamSettings, { assigneeAgent: null, assigneeTeam: 'dev' }, daemonEnv)).toBeTypeOf('function');
     const wrap = taskCommandWrap(settings, { assigneeAgent: 'coder', assigneeTeam: null }, daemonEnv)!;
@@ -287,6 +301,27 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     const wt = await createTaskWorktree(setupCtx, task(4, 'With setup'), { env: env(), wrap });
     expect(wt.setup).toMatchObject({ ok: true });
     expect(readFileSync(join(wt.path, 'setup-home.txt'), 'utf8').trim()).toBe(join(tinyHome, 'agent-homes', 'coder'));
+  });
+
+  it("a worktree a confined run worked in is held: an unsandboxed owner's checks there run confined (by the agent whose run worked there) until it is released", async () => {
+    const wt = await createTaskWorktree(ctx, task(16, 'Held'));
+    const leak = join(root, 'outside', 'held-leak.txt');
+    const checks = [{ name: 'write-outside', argv: ['sh', '-c', `echo "$HOME" && echo leaked > ${leak}`], timeoutMs: 30_000 }];
+    const wrap = taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv);
+    // The confined run of 'plain' (called by the sandboxed coder) held the worktree.
+    expect(holdFolder(daemonEnv, { folder: wt.path, agent: 'plain', confinedBy: ['coder', 'plain'], runId: 'run-1' })).toMatchObject({ folder: wt.path, agent: 'plain' });
+    const held = await runBindingChecks(checks, { cwd: wt.path, env: env(), wrap });
+    expect(
+      held.map((r) => [r.name, r.ok]),
+      held[0]!.log,
+    ).toEqual([['write-outside', false]]);
+    expect(held[0]!.log).toContain(join(tinyHome, 'agent-homes', 'plain'));
+    expect(existsSync(leak)).toBe(false);
+    // Released by a person: the owner's commands run as before.
+    expect(releaseFolder(daemonEnv, wt.path)).toBe(true);
+    const released = await runBindingChecks(checks, { cwd: wt.path, env: env(), wrap });
+    expect(released.map((r) => [r.name, r.ok])).toEqual([['write-outside', true]]);
+    expect(readFileSync(leak, 'utf8')).toBe('leaked\n');
   });
 
   it('a check that writes outside the worktree or reads a hidden secret fails confined and passes unconfined; one inside passes both ways', async () => {

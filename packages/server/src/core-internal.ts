@@ -66,7 +66,7 @@ export { quotaHoldViews } from '@tinyagi/core/internal';
 // runs/: the usage report's time buckets
 export { bucketBoundaries } from '@tinyagi/core/internal';
 // sandbox/: the sandbox's status of an agent and of the machine
-export { recordedMachineCheck, sandboxMachineView, sandboxStatusOf } from '@tinyagi/core/internal';
+export { agentSandboxView, recordedMachineCheck, releaseFolder, sandboxMachineView } from '@tinyagi/core/internal';
 // schedules/: schedule edits, their next runs, and the message and event a fired schedule makes
 export { createSchedule, firedEvent, nextScheduleRuns, scheduleMessage, type ScheduleStoreApi, updateSchedule } from '@tinyagi/core/internal';
 // sessions/: the agents' session and message stores, in the server's context

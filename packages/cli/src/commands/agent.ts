@@ -6,10 +6,13 @@ import type { AgentSettings, Settings } from '@tinyagi/core';
 import { runtimeKinds } from '@tinyagi/core';
 import {
   agentProvider,
+  agentSandboxView,
+  agentWorkspaceDir,
   customProviderRuntime,
   daemonSecrets,
   ownEntry,
   providerRuntime,
+  releaseFolder,
   requireAgent,
   runSelfTest,
   runtimeRunsProcess,
@@ -293,15 +296,48 @@ export function registerAgentCommands(program: Command): void {
   withJson(
     agent
       .command('sandbox')
-      .description("show or set whether an agent's CLI runs inside the boundary (docs/sandbox.md)")
+      .description("show or set whether an agent's CLI runs inside the boundary, or release its held workspace (docs/sandbox.md)")
       .argument('<id>', 'agent id', parseId)
-      .addArgument(new Argument('[mode]', 'off, on or required').choices(['off', 'on', 'required'])),
-  ).action(async (id: string, mode: 'off' | 'on' | 'required' | undefined, options: { json?: boolean }, cmd: Command) => {
-    const editor = settingsEditor(contextOf(cmd));
+      .addArgument(new Argument('[mode]', 'off, on, required, or release (its workspace, once you have looked at it)').choices(['off', 'on', 'required', 'release'])),
+  ).action(async (id: string, mode: 'off' | 'on' | 'required' | 'release' | undefined, options: { json?: boolean }, cmd: Command) => {
+    const ctx = contextOf(cmd);
+    const editor = settingsEditor(ctx);
     const current = requireAgent(await editor.read(), id);
+    if (mode === 'release') {
+      const released = await releaseHold(ctx, id);
+      if (options.json) return printJson({ id, ...released });
+      return println(released.released ? `${id}: released ${released.folder}; its runs follow its sandbox setting (${current.sandbox ?? 'off'}) again.` : `${id}: ${released.folder} was not held.`);
+    }
     if (mode !== undefined) await editor.patchAgent(id, { sandbox: mode });
-    const view = { id, sandbox: mode ?? current.sandbox ?? 'off' };
+    const held = (await sandboxView(ctx, id)).held;
+    const view = { id, sandbox: mode ?? current.sandbox ?? 'off', ...(held ? { held } : {}) };
     if (options.json) return printJson(view);
     println(mode === undefined ? `${id}: sandbox ${view.sandbox}` : `${id}: sandbox ${mode} (\`tinyagi status\` says whether it holds).`);
+    if (held) println(style.yellow(heldLine(id, held)));
   });
+}
+
+/** What a held workspace means, and the command that lifts it (docs/sandbox.md, "What a confined run leaves behind"). */
+export function heldLine(id: string, held: { folder: string; by: string[]; since: string }): string {
+  const by = held.by.length > 0 ? ` for ${held.by.map((a) => `@${a}`).join(', ')}` : '';
+  return `${id}'s workspace ${held.folder} is held: a confined run${by} worked in it (${held.since}), so its runs run confined until you look at what it left there and run \`tinyagi agent sandbox ${id} release\`.`;
+}
+
+/** The agent's sandbox status: the running daemon's, else this machine's. */
+async function sandboxView(ctx: CliContext, id: string): Promise<{ held?: { folder: string; by: string[]; since: string } | undefined }> {
+  const daemon = findDaemon(ctx);
+  if (daemon) return (await daemon.client.getAgent({ params: { id } })).sandboxStatus ?? {};
+  const settings = await settingsEditor(ctx).read();
+  return agentSandboxView(settings, id, ctx.env);
+}
+
+/** Releases the agent's held workspace: through the running daemon, else here. */
+async function releaseHold(ctx: CliContext, id: string): Promise<{ released: boolean; folder: string }> {
+  const daemon = findDaemon(ctx);
+  if (daemon) {
+    const { released, folder } = await daemon.client.releaseAgentHold({ params: { id } });
+    return { released, folder };
+  }
+  const folder = agentWorkspaceDir(await settingsEditor(ctx).read(), id, ctx.env);
+  return { released: releaseFolder(ctx.env, folder), folder };
 }

@@ -162,6 +162,14 @@ export const agentsContract = {
     params: IdParamsSchema,
     response: z.object({ ok: z.literal(true), sessionsCleared: Int }),
   }),
+  releaseAgentHold: route({
+    method: 'POST',
+    path: '/api/agents/:id/sandbox/release',
+    summary: 'Release the agent’s workspace from its hold (a confined run worked in it): after a person looked at it, its runs follow its own sandbox setting again',
+    tag: 'agents',
+    params: IdParamsSchema,
+    response: z.object({ ok: z.literal(true), released: Bool, folder: Str }),
+  }),
   agentMessages: route({
     method: 'GET',
     path: '/api/agents/:id/messages',

@@ -25,6 +25,8 @@ export const AgentSandboxStatusSchema = z
     memoryMb: Num.optional(),
     /** Why there is no memory cap, when enforced without one. */
     memoryNote: OptionalStr,
+    /** Its workspace is held: a confined run worked in it, so its runs run confined (at least `on`) until a person releases it. */
+    held: z.object({ folder: Str, by: z.array(Str), since: Str }).optional(),
   })
   .meta({ id: 'AgentSandboxStatus' });
 export type AgentSandboxStatusView = z.infer<typeof AgentSandboxStatusSchema>;

@@ -8,6 +8,8 @@
 import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
 import type { Settings } from '../config/schema.ts';
 import { ownEntry } from '../config/object-path.ts';
+import { agentWorkspaceDir, type Env } from '../config/paths.ts';
+import { folderHold } from './held-folders.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
 import { recordedMachineCheck, type MachineCheck, DEFAULT_SANDBOX_MEMORY_MB } from '@tinyagi/sandbox';
 
@@ -28,6 +30,8 @@ export interface AgentSandboxStatus {
   /** The memory cap (MB) when enforced and the machine makes cgroups; else why there is none. */
   memoryMb?: number;
   memoryNote?: string;
+  /** Its workspace is held (sandbox/held-folders.ts): who confined the run that worked there, and since when. */
+  held?: { folder: string; by: string[]; since: string };
 }
 
 /** A runtime runs a process the boundary can confine: a CLI (its kind has a command) or an ACP agent. */
@@ -70,6 +74,18 @@ export function sandboxStatusOf(settings: Settings, agentId: string, machine: Ma
   const runtimeName = provider?.startsWith('custom:') ? customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length))) : provider;
   const kind = runtimeName === undefined ? undefined : runtimeKinds.get(runtimeName);
   return agentSandboxStatus({ setting: agent?.sandbox, runtime: kind, machine, memoryMb: settings.sandbox?.memory_mb ?? DEFAULT_SANDBOX_MEMORY_MB });
+}
+
+/**
+ * `sandboxStatusOf` with the hold on the agent's workspace, when there is one (this node's:
+ * sandbox/held-folders.ts). A held agent set to `off` runs confined, as `on` would.
+ */
+export function agentSandboxView(settings: Settings, agentId: string, env: Env, machine: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
+  const hold = folderHold(env, agentWorkspaceDir(settings, agentId, env));
+  if (hold === undefined) return sandboxStatusOf(settings, agentId, machine);
+  const own = ownEntry(settings.agents, agentId);
+  const held = own?.sandbox === 'on' || own?.sandbox === 'required' ? settings : { ...settings, agents: { ...settings.agents, [agentId]: { ...own, sandbox: 'on' as const } } };
+  return { ...sandboxStatusOf(held, agentId, machine), held: { folder: hold.folder, by: hold.confinedBy.filter((id) => id !== agentId), since: hold.since } };
 }
 
 /** The machine's check as the API shows it (GET /api/status `sandbox`); null before any check. */

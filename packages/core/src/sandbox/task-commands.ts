@@ -14,6 +14,7 @@ import { ownEntry } from '../config/object-path.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
 import { sandboxSpecOf } from './agent-spec.ts';
+import { type FolderHold, folderHold } from './held-folders.ts';
 import { boundaryFor } from '@tinyagi/sandbox';
 
 /** The shape of git-tasks' `CheckWrap` (checks.ts), kept here without importing it. */
@@ -49,8 +50,31 @@ export function confinedCommandWrap(settings: Settings, agentId: string, env: En
   };
 }
 
-/** The wrap for a task's commands: its owner's boundary, or undefined (nothing changes). */
-export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env): ConfinedCommandWrap | undefined {
+/**
+ * The wrap for a task's commands: its owner's boundary; else, for a command in a held folder (a
+ * worktree a confined run worked in: sandbox/held-folders.ts), the boundary of the agent whose
+ * run worked there, or of the owner, at least `on`; else the command runs as it is.
+ */
+export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env): ConfinedCommandWrap {
   const agentId = taskSandboxAgent(settings, owner, env);
-  return agentId === undefined ? undefined : confinedCommandWrap(settings, agentId, env);
+  const ownerWrap = agentId === undefined ? undefined : confinedCommandWrap(settings, agentId, env);
+  if (ownerWrap) return ownerWrap;
+  return async (spawn) => {
+    const hold = folderHold(env, spawn.cwd);
+    if (hold === undefined) return { command: spawn.command, args: spawn.args, env: spawn.env };
+    const candidates = [hold.agent, ...hold.confinedBy, owner.assigneeAgent].filter((id): id is string => typeof id === 'string' && ownEntry(settings.agents, id) !== undefined);
+    const heldAgent = candidates[0];
+    const wrap = heldAgent === undefined ? undefined : confinedCommandWrap(heldSettings(settings, heldAgent, hold), heldAgent, env);
+    if (wrap === undefined)
+      throw new Error(`${spawn.cwd} is held (a confined run worked in it) and no agent's boundary is left to run its commands in; release it with tinyagi sandbox release after you looked at it`);
+    return wrap(spawn);
+  };
+}
+
+/** The settings with `agentId` sandboxed at least `on` (`required` when an agent of the hold requires it), as a held folder's commands run. */
+function heldSettings(settings: Settings, agentId: string, hold: FolderHold): Settings {
+  const own = ownEntry(settings.agents, agentId) ?? {};
+  const required = [agentId, ...hold.confinedBy].some((id) => ownEntry(settings.agents, id)?.sandbox === 'required');
+  const sandbox = required ? 'required' : 'on';
+  return { ...settings, agents: { ...settings.agents, [agentId]: { ...own, sandbox } } };
 }

@@ -19,7 +19,8 @@ import {
   readMemoryIndex,
   removeAgent,
   requireAgent,
-  sandboxStatusOf,
+  agentSandboxView,
+  releaseFolder,
   setAgentHeartbeat,
   WORKSPACE_PATHS,
 } from '../core-internal.ts';
@@ -78,12 +79,12 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     // Each with its sandbox status (docs/sandbox.md): enforced, degraded (reason, fix) or off.
     listAgents: () => {
       const settings = ctx.settings();
-      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: sandboxStatusOf(settings, agent.id) }));
+      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: agentSandboxView(settings, agent.id, ctx.env) }));
     },
 
     getAgent: ({ params }) => {
       const settings = ctx.settings();
-      return { ...maskedAgent(settings, params.id), sandboxStatus: sandboxStatusOf(settings, params.id) };
+      return { ...maskedAgent(settings, params.id), sandboxStatus: agentSandboxView(settings, params.id, ctx.env) };
     },
 
     createAgent: async ({ body: { id, ...config } }) => {
@@ -102,6 +103,14 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
       ok: true as const,
       workspace: await removeAgent(ctx.updateSettings, params.id, query.workspace ?? 'archive', ctx.env),
     }),
+
+    // The hold on its workspace (docs/sandbox.md, "What a confined run leaves behind"), lifted by a person.
+    releaseAgentHold: ({ params }) => {
+      const settings = ctx.settings();
+      requireAgent(settings, params.id);
+      const folder = agentWorkspaceDir(settings, params.id, ctx.env);
+      return { ok: true as const, released: releaseFolder(ctx.env, folder), folder };
+    },
 
     resetAgent: async ({ params }) => {
       requireAgent(ctx.settings(), params.id);
