@@ -10,7 +10,7 @@ import { SettingsSchema, type InvokeRequest, type InvokeResult, type Settings } 
 import { resolveInvokeTarget, withNewAgentDefaults } from '@tinyagi/core/internal';
 import { tempDir, waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
-import { assertMayCall, confinedByOf, confinementFollowing, mayCall, tightenedSettings, tighterVerdict } from '../src/guards/confinement.ts';
+import { assertMayReach, confinedByOf, confinementFollowing, mayCall, tightenedSettings, tighterVerdict } from '../src/guards/confinement.ts';
 import { planRoutes } from '../src/router/plan.ts';
 import { closeAll, harness, testStores, waitForCompletion, withWorkspace } from './helpers.ts';
 
@@ -98,12 +98,12 @@ it("the desk judges a called bypass agent's request by its caller's rules too: t
   ).toMatchObject({ allow: true });
 });
 
-it('may_call says who may call whom; a refusal names the setting; absent, any agent may be called', () => {
+it('may_call says who may call whom; a refusal names the setting; absent, an unconfined agent may call any agent', () => {
   const settings = settingsOf(tempDir('tinyagi-confine-'), { may_call: ['strict'] });
   expect(mayCall(settings, 'boxed', 'strict')).toBe(true);
   expect(mayCall(settings, 'boxed', 'wide')).toBe(false);
   expect(mayCall(settings, 'wide', 'boxed')).toBe(true);
-  expect(() => assertMayCall(settings, 'boxed', 'wide')).toThrow(expect.objectContaining({ code: 'CALL_NOT_ALLOWED', message: expect.stringContaining('agents.boxed.may_call') }));
+  expect(() => assertMayReach(settings, { from: 'boxed' }, 'wide')).toThrow(expect.objectContaining({ code: 'CALL_NOT_ALLOWED', message: expect.stringContaining('agents.boxed.may_call') }));
   // A tag to an agent may_call leaves out is not delivered, and the agent is told why.
   const teamed = { ...settings, teams: { t: { name: 't', agents: ['boxed', 'wide', 'strict'], leader_agent: 'boxed' } } } as Settings;
   const plan = planRoutes({ mentions: [{ target: 'wide', message: 'run npm test' }], chatroomPosts: [] } as never, { settings: teamed, fromAgent: 'boxed', teamId: 't', incoming: [] });

@@ -146,6 +146,8 @@ export interface HeldDelivery {
   parentMessageId: string | null;
   /** The agents whose confinement follows the delivery's run (teams' guards/confinement.ts). */
   confinedBy?: string[];
+  /** Every agent up the delivery's chain, its sender included (teams' guards/confinement.ts). */
+  callers?: string[];
 }
 
 export interface ConversationPatch {

@@ -7,11 +7,13 @@
  * and every one of them: the tighter sandbox, the narrower permission mode, and every rule set
  * judged (a denial of any denies, an allowance needs all of them, anything else asks a person).
  *
- * Pure: the settings in, the tightened view out. Who may call whom (`agents.<id>.may_call`) is
- * checked here too, for the call route, the handoff tools and the router.
+ * Pure: the settings in, the tightened view out. Who may reach whom is decided here too, for the
+ * call route, the handoff tools and the router: the sender and every agent up its chain (its
+ * `callers`, and its `confinedBy`) must each be allowed by its `agents.<id>.may_call`.
  */
 import { TinyError, type AgentSettings, type Settings } from '@tinyagi/core';
 import { ownEntry } from '../core-internal.ts';
+import { teamMembers, teamsOf } from '../protocol/addressing.ts';
 
 /** Sandbox modes from the loosest to the tightest. */
 const SANDBOX_ORDER = ['off', 'on', 'required'] as const;
@@ -34,11 +36,29 @@ function modeRank(mode: PermissionMode | undefined): number {
   return MODE_ORDER.indexOf(mode ?? 'unset');
 }
 
+/** The agents a chain field (`meta.confinedBy`, `meta.callers`) names across the messages a run answers: a batch carries the chains of all its messages. */
+function chainOf(messages: readonly { meta: Record<string, unknown> }[], key: 'confinedBy' | 'callers'): string[] {
+  const out = new Set<string>();
+  for (const m of messages) {
+    const ids = m.meta[key];
+    if (Array.isArray(ids)) for (const id of ids) if (typeof id === 'string') out.add(id);
+  }
+  return [...out];
+}
+
 /** The agents whose confinement follows a run, from the messages it answers (every one's `meta.confinedBy`: a batch is as confined as its most confined message). */
 export function confinedByOf(messages: readonly { meta: Record<string, unknown> }[]): string[] {
-  const out = new Set<string>();
-  for (const m of messages) if (Array.isArray(m.meta.confinedBy)) for (const id of m.meta.confinedBy) if (typeof id === 'string') out.add(id);
-  return [...out];
+  return chainOf(messages, 'confinedBy');
+}
+
+/** The callers of a run (every agent up the chain that started it), from the messages it answers (every one's `meta.callers`). */
+export function callersOf(messages: readonly { meta: Record<string, unknown> }[]): string[] {
+  return chainOf(messages, 'callers');
+}
+
+/** The callers of work that `callerId`'s run starts: the run's own callers and the caller itself. */
+export function callersFollowing(callerId: string, callerCallers: readonly string[] = []): string[] {
+  return [...new Set([...callerCallers, callerId])];
 }
 
 /** Whether `agentId`'s own settings put its runs inside the boundary. */
@@ -54,6 +74,17 @@ export function sandboxedAgent(settings: Settings, agentId: string): boolean {
 export function confinementFollowing(settings: Settings, callerId: string, callerConfinedBy: readonly string[] = []): string[] {
   if (callerConfinedBy.length === 0 && !sandboxedAgent(settings, callerId)) return [];
   return [...new Set([...callerConfinedBy, callerId])];
+}
+
+/** A run's chain: the agents whose confinement follows it and every agent up the chain that started it. */
+export interface RunChain {
+  confinedBy: string[];
+  callers: string[];
+}
+
+/** The chain of work that `callerId`'s run (whose chain is `chain`) starts: `confinementFollowing` and `callersFollowing`. */
+export function chainFollowing(settings: Settings, callerId: string, chain: RunChain): RunChain {
+  return { confinedBy: confinementFollowing(settings, callerId, chain.confinedBy), callers: callersFollowing(callerId, chain.callers) };
 }
 
 /** The agents of `confinedBy` other than `agentId` itself that still exist (a removed agent's settings are gone; its confinement is kept by the sandbox mode below). */
@@ -106,23 +137,52 @@ export function confinerRuleSets(settings: Settings, agentId: string, confinedBy
   return confinedBy ? confiners(settings, agentId, confinedBy) : [];
 }
 
-/** What a refused call or handoff says: who may not reach whom, and the setting that says so. */
-export function callRefusal(settings: Settings, from: string, to: string): string {
-  const allowed = ownEntry(settings.agents, from)?.may_call ?? [];
-  return `@${from} may not call @${to}: agents.${from}.may_call is [${allowed.join(', ')}]. Add "${to}" to it (or "*" for any agent) to allow it.`;
+/** Work about to reach another agent: the sending agent and the agents up its chain (its callers and confiners). */
+export interface ReachChain {
+  from: string;
+  callers?: readonly string[] | undefined;
+  confinedBy?: readonly string[] | undefined;
 }
 
 /**
- * Who may call whom: `agents.<from>.may_call` (agent ids, `*` for any) when set, else anyone
- * (the reach agents had before the setting: their teammates by tags, any agent by a call).
+ * Whom `from` itself may call, hand work to or post to: `agents.<from>.may_call` (agent ids, `*`
+ * for any) when set. Absent, an unconfined agent may reach any agent; a sandboxed one its
+ * teammates (in any of its teams) and the agents sandboxed at least as tightly as it.
  */
 export function mayCall(settings: Settings, from: string, to: string): boolean {
-  const allowed = ownEntry(settings.agents, from)?.may_call;
-  return allowed === undefined || from === to || allowed.includes('*') || allowed.includes(to);
+  if (from === to) return true;
+  const own = ownEntry(settings.agents, from);
+  const allowed = own?.may_call;
+  if (allowed !== undefined) return allowed.includes('*') || allowed.includes(to);
+  if (sandboxOf(own) === 'off') return true;
+  const asTight = SANDBOX_ORDER.indexOf(sandboxOf(ownEntry(settings.agents, to))) >= SANDBOX_ORDER.indexOf(sandboxOf(own));
+  return asTight || teamsOf(settings, from).some((team) => teamMembers(settings, team).includes(to));
 }
 
-/** `mayCall`, as an error: CALL_NOT_ALLOWED naming the setting (the handoff tool's check). */
-export function assertMayCall(settings: Settings, from: string, to: string): void {
-  if (mayCall(settings, from, to)) return;
-  throw new TinyError('CALL_NOT_ALLOWED', callRefusal(settings, from, to), { hint: `Set agents.${from}.may_call in settings.json (docs/sandbox.md, "Calls between agents").` });
+/** What a refused call, handoff or room delivery says: whose setting refuses, and how to allow it. */
+function callRefusal(settings: Settings, by: string, to: string, sender: string): string {
+  const allowed = ownEntry(settings.agents, by)?.may_call;
+  const who = by === sender ? `@${by}` : `@${by} (earlier in this chain)`;
+  if (allowed === undefined) {
+    return `${who} may not call @${to}: agents.${by}.may_call is not set, so sandboxed @${by} may call only its teammates and agents sandboxed at least as tightly. List in it the agents it may call, "${to}" among them (or "*" for any agent), to allow it.`;
+  }
+  return `${who} may not call @${to}: agents.${by}.may_call is [${allowed.join(', ')}]. Add "${to}" to it (or "*" for any agent) to allow it.`;
+}
+
+/**
+ * Whether work may reach `to`: the first agent of the chain (the sender, then its callers and
+ * confiners) whose `may_call` leaves `to` out, with the refusal in words; undefined when every one
+ * allows it.
+ */
+export function reachRefusal(settings: Settings, chain: ReachChain, to: string): { by: string; message: string } | undefined {
+  const agents = new Set([chain.from, ...(chain.callers ?? []), ...(chain.confinedBy ?? [])]);
+  for (const by of agents) if (!mayCall(settings, by, to)) return { by, message: callRefusal(settings, by, to, chain.from) };
+  return undefined;
+}
+
+/** `reachRefusal`, as an error: CALL_NOT_ALLOWED naming the setting (the handoff tool's check). */
+export function assertMayReach(settings: Settings, chain: ReachChain, to: string): void {
+  const refused = reachRefusal(settings, chain, to);
+  if (!refused) return;
+  throw new TinyError('CALL_NOT_ALLOWED', refused.message, { hint: `Set agents.${refused.by}.may_call in settings.json (docs/sandbox.md, "Calls between agents").` });
 }

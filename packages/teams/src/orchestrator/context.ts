@@ -45,6 +45,8 @@ export interface ActiveRun {
   parentRunId: string | null;
   /** The agents whose confinement follows this run (guards/confinement.ts); empty or absent: its own agent's settings alone. */
   confinedBy?: string[] | undefined;
+  /** Every agent up this run's chain (guards/confinement.ts): whom its work may reach holds for each of them. */
+  callers?: string[] | undefined;
   /** What the agent's tools asked this attempt to do when its turn ends (run-actions.ts). */
   declared?: DeclaredActions;
   /**

@@ -23,7 +23,6 @@ import {
   type SpawnAgentArgs,
 } from '../core-internal.ts';
 import { tightenedSettings } from '../guards/confinement.ts';
-import { confinementAt, holdNote, holdRunFolder } from '../guards/held.ts';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 
@@ -63,8 +62,6 @@ export interface TurnsResult {
   runtimeState: string | undefined;
   provider: string;
   exchanges: Exchange[];
-  /** The agents whose confinement the run took (its messages' and its folder's hold): its handoffs carry them on. */
-  confinedBy?: string[] | undefined;
 }
 
 /** Upper bound of steering-driven turns in one run, so a flood of injects cannot loop forever. */
@@ -76,23 +73,20 @@ export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores
 
 export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
   const { run, signal } = input;
-  const own = ctx.getSettings();
-  const workspace = agentWorkspaceDir(own, run.agentId, ctx.env);
-  const cwd = input.workdir ?? workspace;
-  // A run a confined run started, or one in a folder a confined run worked in (guards/held.ts),
-  // runs in the tighter sandbox and permission mode of its agent and those agents.
-  const chain = confinementAt(ctx.env, { agentId: run.agentId, runId: run.id, cwd }, input.confinedBy);
-  const confinedBy = chain.length > 0 ? chain : undefined;
-  const settings = tightenedSettings(own, run.agentId, confinedBy);
+  const confinedBy = input.confinedBy && input.confinedBy.length > 0 ? [...input.confinedBy] : undefined;
+  // A run a confined run started runs in the tighter sandbox and permission mode of its agent and its callers.
+  const settings = tightenedSettings(ctx.getSettings(), run.agentId, confinedBy);
   const primary = resolveInvokeTarget(settings, run.agentId, ctx.env);
   // While the agent's account is held for a rate limit, its fallback_provider (if free) runs the turn.
   const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
   const target = chosen.target;
   const agent = ownEntry(settings.agents, run.agentId) ?? {};
+  const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
   if (!ctx.provisioned.has(workspace)) {
     await provisionWorkspace({ dir: workspace, agentId: run.agentId });
     ctx.provisioned.add(workspace);
   }
+  const cwd = input.workdir ?? workspace;
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
   // In a worktree the CLI reads the repository's AGENTS.md, not the agent's: the prompt carries the agent's.
@@ -130,9 +124,6 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     if (ctx.steering.isPaused(run.id)) status(`paused ${where}, until the run is resumed`);
     return ctx.steering.checkpoint(run.id, signal);
   };
-  // Held before the CLI starts: what it writes there runs confined from now on.
-  const hold = holdRunFolder(own, ctx.env, { agentId: run.agentId, runId: run.id, cwd }, chain);
-  if (hold) status(holdNote(hold));
   let prompt = applySteering(input.prompt, await checkpoint('before its first turn'), true);
 
   for (let i = 0; ; i++) {
@@ -221,7 +212,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       ctx.steering.close(run.id);
       status(`${describe(next)} not applied: the run has taken ${MAX_TURNS} turns, the most steering may add`);
     }
-    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, runtimeState, provider: target.provider, exchanges, confinedBy: chain };
+    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, runtimeState, provider: target.provider, exchanges };
     status(next.redirect !== undefined ? `redirected: the turn restarts with the new instruction (turn ${turn}); the previous answer is dropped` : `${describe(next)}: one more turn (turn ${turn})`);
     prompt = applySteering('', next, false);
   }

@@ -50,7 +50,7 @@ import {
   type TxSteps,
 } from '../core-internal.ts';
 import { readMeta } from '../router/provenance.ts';
-import { confinedByOf } from '../guards/confinement.ts';
+import { callersOf, confinedByOf } from '../guards/confinement.ts';
 import { spawnForTool } from '../subagents/spawner.ts';
 import { abortCause, linkedController } from './abort.ts';
 import type { ActiveRun, CancelCtx, Ctx, DeclaredActions, WriteCtx } from './context.ts';
@@ -347,6 +347,7 @@ async function invoke(ctx: Ctx, plan: InvokePlan, run: RunRecord, conversation: 
     retry: plan.retry,
     workdir: readMeta(plan.primary.message)?.workdir,
     confinedBy: confinedByOf([plan.primary, ...plan.merged].map((p) => p.message)),
+    callers: callersOf([plan.primary, ...plan.merged].map((p) => p.message)),
     spawnAgent: (args) => spawnForTool(ctx, run.id, args),
   });
 }

@@ -14,7 +14,7 @@ import { ownEntry } from '../core-internal.ts';
 import type { RunAction } from '@tinyagi/client/contract';
 import type { ParsedReply } from '../protocol/tags.ts';
 import { teamMembers } from '../protocol/addressing.ts';
-import { assertMayCall } from '../guards/confinement.ts';
+import { assertMayReach, reachRefusal, type ReachChain } from '../guards/confinement.ts';
 import type { ActiveRun, DeclaredActions } from './context.ts';
 import type { HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 
@@ -38,7 +38,7 @@ export function declareAction(active: ActiveRun | undefined, runId: string, sett
       const unknown = to.filter((id) => !ownEntry(settings.agents, id));
       if (unknown.length > 0) throw new TinyError('AGENT_NOT_FOUND', `No agent ${unknown.map((id) => `@${id}`).join(', ')}.`, { hint: `Agents: ${Object.keys(settings.agents ?? {}).join(', ')}.` });
       if (to.includes(active.agentId)) throw new TinyError('INVALID_STATE', 'An agent cannot hand work to itself.');
-      for (const id of to) assertMayCall(settings, active.agentId, id);
+      for (const id of to) assertMayReach(settings, chainOf(active), id);
       declared.handoffs.push({ to, message: action.message });
       return `Handed off to ${to.map((id) => `@${id}`).join(', ')} when your turn ends (the team's routing rules and limits apply, as for a [@…] tag).`;
     }
@@ -47,12 +47,27 @@ export function declareAction(active: ActiveRun | undefined, runId: string, sett
       if (!ownEntry(settings.teams, teamId)) throw new TinyError('TEAM_NOT_FOUND', `No team #${teamId}.`);
       if (!teamMembers(settings, teamId).includes(active.agentId)) throw new TinyError('NOT_A_MEMBER', `@${active.agentId} is not a member of #${teamId}.`);
       declared.chatroomPosts.push({ teamId, message: action.message });
-      return `Posted to #${teamId}'s chat room when your turn ends.`;
+      return `Posted to #${teamId}'s chat room when your turn ends.${unreachedNote(settings, active, teamId)}`;
     }
     case 'send_file':
       declared.files.push(action.path);
       return 'The file is sent with your answer when your turn ends (files inside your workspace or TINYAGI_HOME/files only).';
   }
+}
+
+/** The running run's agent and the agents up its chain. */
+function chainOf(active: ActiveRun): ReachChain {
+  return { from: active.agentId, callers: active.callers, confinedBy: active.confinedBy };
+}
+
+/** The members of a room a post will not be delivered to (its chain may not reach them), in words; empty when none. */
+function unreachedNote(settings: Settings, active: ActiveRun, teamId: string): string {
+  const refused = teamMembers(settings, teamId).flatMap((member) => {
+    const refusal = member === active.agentId ? undefined : reachRefusal(settings, chainOf(active), member);
+    return refusal ? [{ member, message: refusal.message }] : [];
+  });
+  if (refused.length === 0) return '';
+  return ` Not delivered to ${refused.map((r) => `@${r.member}`).join(', ')}: ${refused.map((r) => r.message).join(' ')}`;
 }
 
 /**

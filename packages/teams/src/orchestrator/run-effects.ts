@@ -23,7 +23,7 @@ import {
 import { signReply } from '@tinyagi/client';
 import { answersHuman, noteKey, replyKey, toHuman } from '../conversations/replies.ts';
 import { guardDeliveries } from '../guards/dispatch.ts';
-import { confinedByOf, confinementFollowing } from '../guards/confinement.ts';
+import { callersOf, chainFollowing, confinedByOf, type RunChain } from '../guards/confinement.ts';
 import type { GuardRejection } from '../guards/limits.ts';
 import { softLimitMessage, softLimitReached } from '../guards/soft-limit.ts';
 import type { PlannedDelivery } from '../router/plan.ts';
@@ -59,6 +59,8 @@ export interface DeliveryToEnqueue {
   workdir?: string | undefined;
   /** The agents whose confinement follows the delivery's run. */
   confinedBy?: string[] | undefined;
+  /** Every agent up the chain, the sender included: whom the delivery's run may reach holds for each. */
+  callers?: string[] | undefined;
 }
 
 /** Work held back by a guard (a conversation's `held` column). */
@@ -113,8 +115,8 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   const parentMessageId = outcome.messages[0]!.id;
   const workdir = outcome.messages.map((m) => readMeta(m)?.workdir).find((w) => w !== undefined);
   // A confined run's handoffs and room deliveries run at least as confined (guards/confinement.ts).
-  const confinedBy = confinementFollowing(settings, run.agentId, confinedByOf(outcome.messages));
-  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, { ...fromPlan(delivery), workdir, confinedBy });
+  const chain = chainFollowing(settings, run.agentId, { confinedBy: confinedByOf(outcome.messages), callers: callersOf(outcome.messages) });
+  for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, { ...fromPlan(delivery), workdir, ...chain });
   if (verdict.accepted.length > 0) {
     const hop = Math.max(...verdict.accepted.map((d) => d.hop));
     yield* io(runs.bumpConversation(run.conversationId, { messages: verdict.accepted.length, hops: Math.max(0, hop - conversation.hops) }));
@@ -129,7 +131,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
         }),
       );
     }
-    yield* io(runs.updateConversation(conversation.id, { held: heldAfter(conversation, run, parentMessageId, verdict.rejected, confinedBy), awaitingDecision: true }));
+    yield* io(runs.updateConversation(conversation.id, { held: heldAfter(conversation, run, parentMessageId, verdict.rejected, chain), awaitingDecision: true }));
     if (!verdict.stop) {
       const lines = verdict.rejected.map(
         ({ delivery, rejection }) => `- ${delivery.kind === 'chatroom' ? `chat-room post to #${delivery.room} for` : 'handoff to'} @${delivery.target}: ${rejection.message}`,
@@ -229,6 +231,7 @@ export function* enqueueDelivery(ctx: WriteCtx, tx: StoreTransaction, conversati
   if (d.room) meta.room = d.room;
   if (d.workdir) meta.workdir = d.workdir;
   if (d.confinedBy && d.confinedBy.length > 0) meta.confinedBy = d.confinedBy;
+  if (d.callers && d.callers.length > 0) meta.callers = d.callers;
   yield* io(
     tx.stores.queue.enqueue({
       id: messageId,
@@ -284,7 +287,7 @@ function heldAfter(
   run: RunRecord,
   parentMessageId: string,
   rejected: Array<{ delivery: PlannedDelivery; rejection: GuardRejection }>,
-  confinedBy: string[],
+  chain: RunChain,
 ): HeldDelivery[] {
   const held = [...conversation.held];
   for (const { delivery, rejection } of rejected) {
@@ -300,7 +303,8 @@ function heldAfter(
       ...(delivery.room ? { room: delivery.room } : {}),
       parentRunId: run.id,
       parentMessageId,
-      ...(confinedBy.length > 0 ? { confinedBy } : {}),
+      ...(chain.confinedBy.length > 0 ? { confinedBy: chain.confinedBy } : {}),
+      callers: chain.callers,
     });
   }
   return held;

@@ -1,11 +1,11 @@
 /**
  * Turns a parsed reply into the work it asks for: one teammate message per valid target (with
- * the shared context and provenance), chat-room posts with one delivery per other member, and
- * notes back to the sender about targets that could not be delivered (never silence). Pure;
- * guards run on the result before anything is enqueued.
+ * the shared context and provenance), chat-room posts with one delivery per other member the
+ * chain may reach, and notes back to the sender about targets that could not be delivered (never
+ * silence). Pure; guards run on the result before anything is enqueued.
  */
 import type { Settings } from '@tinyagi/core';
-import { callRefusal, mayCall } from '../guards/confinement.ts';
+import { reachRefusal, type ReachChain } from '../guards/confinement.ts';
 import { ownEntry } from '../core-internal.ts';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
 import type { GuardedDelivery } from '../guards/dispatch.ts';
@@ -18,6 +18,9 @@ export interface IncomingProvenance {
   from: string | null;
   hop: number;
   pingPong?: PingPongState | undefined;
+  /** The agents up the message's chain (`meta.callers`, `meta.confinedBy`): whom its sender's work may reach holds for them too. */
+  callers?: readonly string[] | undefined;
+  confinedBy?: readonly string[] | undefined;
 }
 
 export interface RouteContext {
@@ -56,13 +59,21 @@ export interface RoutePlan {
   undelivered: string[];
 }
 
+/** A tag not delivered: the sender's note, and the same for a person. */
+type Refuse = (what: string, forSender: string, forPerson?: string) => void;
+
+/** The sender and the agents up the chain of the messages its run answers. */
+function chainOfRun(ctx: RouteContext): ReachChain {
+  return { from: ctx.fromAgent, callers: ctx.incoming.flatMap((m) => m.callers ?? []), confinedBy: ctx.incoming.flatMap((m) => m.confinedBy ?? []) };
+}
+
 export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
   const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [], undelivered: [] };
-  /** A tag not delivered: the sender's note, and the same for a person. */
-  const refuse = (what: string, forSender: string, forPerson = forSender) => {
+  const refuse: Refuse = (what, forSender, forPerson = forSender) => {
     plan.notes.push(`Your ${what} was not delivered: ${forSender}`);
     plan.undelivered.push(`@${ctx.fromAgent}'s ${what} was not delivered: ${forPerson}`);
   };
+  const chain = chainOfRun(ctx);
   const agents = ctx.settings.agents ?? {};
   const hop = Math.max(0, ...ctx.incoming.map((m) => m.hop)) + 1;
   const crossTeam = ownEntry(agents, ctx.fromAgent)?.cross_team === true;
@@ -92,8 +103,9 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
       }
       continue;
     }
-    if (!mayCall(ctx.settings, ctx.fromAgent, target)) {
-      refuse(what, callRefusal(ctx.settings, ctx.fromAgent, target));
+    const refused = reachRefusal(ctx.settings, chain, target);
+    if (refused) {
+      refuse(what, refused.message);
       continue;
     }
     const fromTarget = [...ctx.incoming].reverse().find((m) => m.from === target);
@@ -112,31 +124,39 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
     });
   }
 
-  for (const post of parsed.chatroomPosts) {
-    const room = post.teamId;
-    const roomMembers = teamMembers(ctx.settings, room);
-    if (ownEntry(ctx.settings.teams, room) === undefined) {
-      refuse(`chat-room post to #${room}`, 'there is no team with that id.');
-      continue;
-    }
-    if (!roomMembers.includes(ctx.fromAgent)) {
-      refuse(`chat-room post to #${room}`, `you are not a member of #${room}.`, `@${ctx.fromAgent} is not a member of #${room}.`);
-      continue;
-    }
-    plan.roomPosts.push({ teamId: room, text: post.message });
-    for (const member of roomMembers) {
-      if (member === ctx.fromAgent) continue;
-      plan.deliveries.push({
-        kind: 'chatroom',
-        target: member,
-        hop,
-        pingPongCount: 0,
-        teamId: room,
-        room,
-        body: post.message,
-        content: chatroomMessage({ from: ctx.fromAgent, teamId: room, text: post.message }),
-      });
-    }
-  }
+  for (const post of parsed.chatroomPosts) planRoomPost(plan, ctx, chain, refuse, { ...post, hop });
   return plan;
+}
+
+/** One chat-room post: stored in the room, delivered to each other member the chain may reach; the others are refused by name. */
+function planRoomPost(plan: RoutePlan, ctx: RouteContext, chain: ReachChain, refuse: Refuse, post: { teamId: string; message: string; hop: number }): void {
+  const room = post.teamId;
+  const roomMembers = teamMembers(ctx.settings, room);
+  if (ownEntry(ctx.settings.teams, room) === undefined) {
+    refuse(`chat-room post to #${room}`, 'there is no team with that id.');
+    return;
+  }
+  if (!roomMembers.includes(ctx.fromAgent)) {
+    refuse(`chat-room post to #${room}`, `you are not a member of #${room}.`, `@${ctx.fromAgent} is not a member of #${room}.`);
+    return;
+  }
+  plan.roomPosts.push({ teamId: room, text: post.message });
+  for (const member of roomMembers) {
+    if (member === ctx.fromAgent) continue;
+    const refused = reachRefusal(ctx.settings, chain, member);
+    if (refused) {
+      refuse(`chat-room post to #${room} for @${member}`, refused.message);
+      continue;
+    }
+    plan.deliveries.push({
+      kind: 'chatroom',
+      target: member,
+      hop: post.hop,
+      pingPongCount: 0,
+      teamId: room,
+      room,
+      body: post.message,
+      content: chatroomMessage({ from: ctx.fromAgent, teamId: room, text: post.message }),
+    });
+  }
 }

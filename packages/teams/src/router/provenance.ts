@@ -23,6 +23,8 @@ export interface MessageMeta {
   workdir?: string;
   /** The agents whose confinement follows the run this message starts (guards/confinement.ts); handoffs from a confined run carry it. */
   confinedBy?: string[];
+  /** Every agent up the chain that started the run this message starts (guards/confinement.ts): whom the run's work may reach holds for each of them. */
+  callers?: string[];
 }
 
 /** A message's provenance with the run it starts; undefined for a message that starts none. */
@@ -44,6 +46,7 @@ export function readMeta(message: { runId: string | null; meta: Record<string, u
   if (typeof meta.body === 'string') out.body = meta.body;
   if (typeof meta.workdir === 'string') out.workdir = meta.workdir;
   if (Array.isArray(meta.confinedBy)) out.confinedBy = meta.confinedBy.filter((id): id is string => typeof id === 'string');
+  if (Array.isArray(meta.callers)) out.callers = meta.callers.filter((id): id is string => typeof id === 'string');
   return out;
 }
 

@@ -18,7 +18,7 @@
 import { isInvokeError, newId, TERMINAL_RUN_STATUSES, TinyError, type RunRecord } from '@tinyagi/core';
 import { effectiveBudgets, effectiveLimits, io, ownEntry, spendOf, type SpawnAgentArgs } from '../core-internal.ts';
 import { checkBudgets } from '../guards/budgets.ts';
-import { callRefusal, confinedByOf, confinementFollowing, mayCall } from '../guards/confinement.ts';
+import { callersOf, chainFollowing, confinedByOf, reachRefusal, type RunChain } from '../guards/confinement.ts';
 import { toReadable } from '../protocol/readable.ts';
 import { subagentTask } from '../router/provenance.ts';
 import { abortCause, linkedController } from '../orchestrator/abort.ts';
@@ -77,10 +77,10 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       maxDepth: parent.maxDepth,
     });
   }
-  // Who may call whom (agents.<id>.may_call): a refusal names the setting.
-  if (!mayCall(settings, parent.agentId, agentId)) {
-    return refuse('CALL_NOT_ALLOWED', callRefusal(settings, parent.agentId, agentId), { depth: parent.depth + 1, maxDepth: parent.maxDepth });
-  }
+  // Who may call whom (agents.<id>.may_call of the caller and every agent up its chain): a refusal names whose setting.
+  const parentChain = await chainOfRun(ctx, parent);
+  const refused = reachRefusal(settings, { from: parent.agentId, ...parentChain }, agentId);
+  if (refused) return refuse('CALL_NOT_ALLOWED', refused.message, { depth: parent.depth + 1, maxDepth: parent.maxDepth });
   if (conversation.status !== 'active') {
     return refuse('CANCELLED', `the conversation was ${conversation.status}${conversation.stopReason ? ` (${conversation.stopReason})` : ''}.`, { depth: parent.depth + 1, maxDepth: parent.maxDepth });
   }
@@ -127,8 +127,8 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
 
   const controller = linkedController(ctx.active.get(parent.id)?.controller.signal);
   // The child runs at least as confined as its caller (guards/confinement.ts): the caller's chain, and the caller when it is confined.
-  const confinedBy = confinementFollowing(settings, parent.agentId, await confinedByOfRun(ctx, parent));
-  ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], spawned: true, parentRunId: parent.id, confinedBy });
+  const { confinedBy, callers } = chainFollowing(settings, parent.agentId, parentChain);
+  ctx.active.set(run.id, { runId: run.id, agentId, conversationId: run.conversationId, startedAt: Date.now(), controller, messageIds: [], spawned: true, parentRunId: parent.id, confinedBy, callers });
   try {
     const result = await runAgentTurns(ctx, {
       run,
@@ -138,6 +138,7 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
       signal: controller.signal,
       timeoutMs: input.timeoutMs ?? parentLimits.child_timeout_s * 1000,
       confinedBy,
+      callers,
       spawnAgent: (args) => spawnForTool(ctx, run.id, args),
     });
     const text = toReadable(result.text, { self: agentId }).text;
@@ -190,23 +191,24 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   }
 }
 
-/** What the `spawn_agent` tool hands back to a model: the answer, or the refusal in words. */
 /**
- * The agents whose confinement follows `run`: what its running attempt holds on this node, else
+ * `run`'s chain (its confiners and its callers): what its running attempt holds on this node, else
  * read back from the store (a run started on another node): a child's from its parent's chain, a
  * queue run's from the messages it answers.
  */
-async function confinedByOfRun(ctx: Pick<Ctx, 'active' | 'stores' | 'getSettings'>, run: RunRecord, hops = 0): Promise<string[]> {
+async function chainOfRun(ctx: Pick<Ctx, 'active' | 'stores' | 'getSettings'>, run: RunRecord, hops = 0): Promise<RunChain> {
   const active = ctx.active.get(run.id);
-  if (active) return active.confinedBy ?? [];
-  if (hops > 64) return [];
+  if (active) return { confinedBy: active.confinedBy ?? [], callers: active.callers ?? [] };
+  if (hops > 64) return { confinedBy: [], callers: [] };
   if (run.cause === 'spawn' && run.parentRunId) {
     const parent = await ctx.stores.runs.getRun(run.parentRunId);
-    return parent ? confinementFollowing(ctx.getSettings(), parent.agentId, await confinedByOfRun(ctx, parent, hops + 1)) : [];
+    return parent ? chainFollowing(ctx.getSettings(), parent.agentId, await chainOfRun(ctx, parent, hops + 1)) : { confinedBy: [], callers: [] };
   }
-  const messages = await Promise.all(run.messageIds.map((id) => ctx.stores.queue.get(id)));
-  return confinedByOf(messages.filter((m) => m !== undefined));
+  const messages = (await Promise.all(run.messageIds.map((id) => ctx.stores.queue.get(id)))).filter((m) => m !== undefined);
+  return { confinedBy: confinedByOf(messages), callers: callersOf(messages) };
 }
+
+/** What the `spawn_agent` tool hands back to a model: the answer, or the refusal in words. */
 
 export async function spawnForTool(ctx: Ctx, parentRunId: string, args: SpawnAgentArgs): Promise<string> {
   const result = await spawnSubAgent(ctx, parentRunId, args);
