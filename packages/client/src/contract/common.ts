@@ -75,5 +75,13 @@ export function IntParam(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 export const LimitQuery = IntParam(1, 1000).optional();
 
+/**
+ * A yes-or-no query parameter, optional: `true` or `false`, as a query string writes them (a query
+ * has no JSON booleans; z.coerce.boolean() would read `false` as true). Typed clients pass a boolean.
+ */
+export const BoolQuery = z
+  .preprocess((value) => (value === 'true' ? true : value === 'false' ? false : value), z.boolean({ error: (issue) => (issue.code === 'invalid_type' ? 'must be true or false' : undefined) }))
+  .optional();
+
 /** A JSON object whose keys are not all known here (settings blocks); extra keys pass through. */
 export const LooseObjectSchema = z.looseObject({});

@@ -13,7 +13,23 @@ import {
   TaskMergeSchema,
   TaskPullRequestSchema,
 } from './git-tasks.ts';
-import { IdParamsSchema, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, OkSchema, OptionalBool, OptionalIdText, OptionalLongText, ShortText, Str, TimestampSchema } from './common.ts';
+import {
+  BoolQuery,
+  IdParamsSchema,
+  IdText,
+  Int,
+  IntParam,
+  NullableStr,
+  NullableTimestamp,
+  Num,
+  OkSchema,
+  OptionalBool,
+  OptionalIdText,
+  OptionalLongText,
+  ShortText,
+  Str,
+  TimestampSchema,
+} from './common.ts';
 
 /** `checking`: the daemon is proving a repository-bound task's "done" (docs/git-tasks.md); unbound projects do not use it. */
 export const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'checking', 'review', 'done'] as const;
@@ -134,7 +150,7 @@ export const tasksContract = {
       'Delete a task and its comments. A task whose worktree is on disk needs `worktree`: `keep` (listed as orphaned until removed) or `remove` (refused while it holds work that is nowhere else, unless `force`); without it the answer is 409 and nothing is deleted',
     tag: 'tasks',
     params: IdParamsSchema,
-    query: z.object({ worktree: z.enum(['keep', 'remove']).optional(), force: OptionalBool }),
+    query: z.object({ worktree: z.enum(['keep', 'remove']).optional(), force: BoolQuery }),
     response: OkSchema.extend({ worktree: WorktreeRemovedSchema.optional() }),
   }),
   reorderTasks: route({
