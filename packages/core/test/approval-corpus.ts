@@ -224,6 +224,24 @@ export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Dec
   ['head -5 ../other/.env', 'ask'],
   ['rg token /root', 'ask'],
   ['cat linkout/secret.txt', 'ask'],
+  // Issue 84: git in a folder holding a repository's files (a bare repository committed in the workspace) runs its config.
+  ['cd vendor/embedded && git status', 'ask'],
+  ['cd vendor/embedded/refs && git diff', 'ask'],
+  ['cd vendor && git status', 'allow'],
+  // An option abbreviated as the program reads it; a file an option names; links followed out of the workspace.
+  ['git grep --open=sh foo', 'ask'],
+  ['git grep --open-files-in-pager=sh foo', 'ask'],
+  ['wc --files0=list.txt', 'ask'],
+  ['diff --from-file=/etc/hostname src/app.ts', 'ask'],
+  ['diff --from=/etc/hostname src/app.ts', 'ask'],
+  ['git blame --ignore-revs-file=/etc/hostname src/app.ts', 'ask'],
+  ['git blame --ignore-revs-f=/etc/hostname src/app.ts', 'ask'],
+  ['grep -f/etc/hostname -r src', 'ask'],
+  ['grep -R token .', 'ask'],
+  ['rg -L token', 'ask'],
+  ['rg --follow token', 'ask'],
+  ['find -L . -name secret.txt', 'ask'],
+  ['diff -r linkout web', 'ask'],
 ];
 
 /** Lines of COMMAND_CORPUS that asked and that a sandboxed agent's starter rules allow: the rest decide the same sandboxed. */
@@ -271,6 +289,7 @@ export const TOOL_CORPUS: ReadonlyArray<readonly [tool: string, input: Record<st
   ['commandExecution', { command: 'ls', cwd: '/etc' }, 'ask'],
   ['commandExecution', { command: 'ls', cwd: 'linkout' }, 'ask'],
   ['execute', { command: 'pytest -k fast' }, 'allow'],
+  ['commandExecution', { command: 'git status', cwd: 'vendor/embedded' }, 'ask'],
   // Issue 64: another shell's line, read with its own grammar or asked; a move's destination; pnpm's files, any case, a bare repository's HEAD.
   ['commandExecution', { command: ['sh', '-c', "ls &>/dev/null sh -c 'rm -rf ~'"] }, 'ask'],
   ['commandExecution', { command: ['dash', '-c', 'ls & rm -rf build'] }, 'ask'],
@@ -289,8 +308,8 @@ export const TOOL_CORPUS: ReadonlyArray<readonly [tool: string, input: Record<st
 
 /**
  * A temporary folder `root` with the workspace `root/ws` (`src/app.ts`, `web/`), a sibling
- * `root/outside`, and in the workspace `linkout` (a link to `outside`) and `dangling` (a link to
- * a file `outside/new.txt` that does not exist).
+ * `root/outside`, and in the workspace `linkout` (a link to `outside`), `dangling` (a link to
+ * a file `outside/new.txt` that does not exist) and `vendor/embedded` (a bare repository's files).
  */
 export function corpusWorkspace(): { root: string; workspace: string } {
   const root = mkdtempSync(join(tmpdir(), 'tinyagi-corpus-'));
@@ -301,5 +320,9 @@ export function corpusWorkspace(): { root: string; workspace: string } {
   mkdirSync(join(root, 'outside'));
   symlinkSync(join(root, 'outside'), join(workspace, 'linkout'));
   symlinkSync(join(root, 'outside', 'new.txt'), join(workspace, 'dangling'));
+  const bare = join(workspace, 'vendor', 'embedded');
+  for (const folder of ['objects', 'refs']) mkdirSync(join(bare, folder), { recursive: true });
+  writeFileSync(join(bare, 'HEAD'), 'ref: refs/heads/main\n');
+  writeFileSync(join(bare, 'config'), '[core]\n\tfsmonitor = ./run.sh\n');
   return { root, workspace };
 }

@@ -37,15 +37,70 @@ interface OptionSpec {
   attached?: readonly string[];
   /** Short options without a value that may be given together (`-xvs`). */
   cluster?: string;
-  /** Any option at all (for `ls`, which has none that writes or runs anything), but those `refused` names. */
+  /** Any option at all, but those `program` names (options that write, run a program, read a file or follow links). */
   anyOption?: boolean;
-  /** With anyOption: options that write, run a program or read a list of files from elsewhere; the command is then asked. */
-  refused?: (arg: string) => boolean;
+  /** With anyOption: what the program's options do that a `*` must not stand for. */
+  program?: ProgramOptions;
   /** `-<number>` (git's `-5`). */
   numeric?: boolean;
   positional: (arg: string, ctx: ArgumentContext) => boolean;
   /** What may follow `--`; by default, what `positional` accepts. */
   afterDashDash?: (args: readonly string[], ctx: ArgumentContext) => boolean;
+}
+
+/**
+ * What a program's options do, for a program whose other options only choose what to show. Each
+ * program's reading of its options is confirmed with the real program in
+ * approval-program-options.test.ts.
+ */
+interface ProgramOptions {
+  /**
+   * The program takes a unique prefix of a long option for the option (GNU getopt_long, git's
+   * parse-options: `git grep --open=sh` is `--open-files-in-pager=sh`), so a prefix of a listed
+   * option is read as that option. Without it, only the whole name is.
+   */
+  abbreviates?: boolean;
+  /** Long options (without `--`) that write, run a program, read a list of files or follow links out of the workspace: the command asks. */
+  refused?: readonly string[];
+  /** Short options that do, alone or among others (`-rR`). */
+  refusedShort?: string;
+  /** Options that are whole words after one dash (find's `-exec`): refused, given exactly so. */
+  refusedWords?: readonly string[];
+  /** Long options whose value names a file the program reads: the value must be a path inside the workspace. */
+  files?: readonly string[];
+  /** Short options that do (`-f FILE`, `-fFILE`, `-if FILE`). */
+  filesShort?: string;
+}
+
+/** The value of a file option given as the next argument: a path inside that does not start with `-`. Its index, or false. */
+function fileValue(args: readonly string[], at: number, ctx: ArgumentContext): number | false {
+  const value = args[at];
+  return value !== undefined && !value.startsWith('-') && ctx.inside(value) ? at : false;
+}
+
+/** `args[i]`, an option of a program with `anyOption`: false when it is refused or names a file outside; else the index of the last argument it takes. */
+function programOption(args: readonly string[], i: number, o: ProgramOptions, ctx: ArgumentContext): number | false {
+  const arg = args[i]!;
+  if (o.refusedWords?.includes(arg)) return false;
+  if (arg.startsWith('--')) {
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const is = (long: string): boolean => name === long || (o.abbreviates === true && name !== '' && long.startsWith(name));
+    if (o.refused?.some(is)) return false;
+    if (!o.files?.some(is)) return i;
+    if (eq === -1) return fileValue(args, i + 1, ctx);
+    return ctx.inside(arg.slice(eq + 1)) ? i : false;
+  }
+  if (o.refusedWords) return i;
+  // Short options, several given together: a file option takes the rest of the word, or the next argument.
+  for (let c = 1; c < arg.length; c++) {
+    if (o.refusedShort?.includes(arg[c]!)) return false;
+    if (!o.filesShort?.includes(arg[c]!)) continue;
+    const rest = arg.slice(c + 1);
+    if (rest === '') return fileValue(args, i + 1, ctx);
+    return ctx.inside(rest) ? i : false;
+  }
+  return i;
 }
 
 function checkOptions(args: readonly string[], spec: OptionSpec, ctx: ArgumentContext): boolean {
@@ -63,7 +118,9 @@ function checkOptions(args: readonly string[], spec: OptionSpec, ctx: ArgumentCo
       continue;
     }
     if (spec.anyOption) {
-      if (spec.refused?.(arg)) return false;
+      const last = programOption(args, i, spec.program ?? {}, ctx);
+      if (last === false) return false;
+      i = last;
       continue;
     }
     if (flags.has(arg)) continue;
@@ -372,42 +429,67 @@ const CARGO_TEST_OPTIONS = {
   afterDashDash: (rest, ctx) => checkOptions(rest, LIBTEST_OPTIONS, ctx),
 } satisfies OptionSpec;
 
-/** `-x` clustered short options (`-ao`) or a long one: true when it is, or holds, one of `short` or starts with one of `long`. */
-function optionIn(arg: string, short: string, long: readonly string[]): boolean {
-  if (arg.startsWith('--')) return long.some((l) => arg === l || arg.startsWith(`${l}=`));
-  return [...arg.slice(1)].some((c) => short.includes(c));
+/** GNU getopt_long programs (coreutils, grep, diff): a unique prefix of a long option is the option. */
+const GNU = { abbreviates: true } as const;
+
+/** `diff`: a file of names to leave out and the file every operand is compared with are paths; `-r` follows links (into folders out of the workspace) unless `--no-dereference`. */
+const DIFF_OPTIONS: ProgramOptions = { ...GNU, files: ['from-file', 'to-file', 'exclude-from'], filesShort: 'X' };
+
+function diff(args: readonly string[], ctx: ArgumentContext): boolean {
+  const program = args.includes('--no-dereference') ? DIFF_OPTIONS : { ...DIFF_OPTIONS, refused: ['recursive'], refusedShort: 'r' };
+  return checkOptions(args, { anyOption: true, program, positional: insidePath }, ctx);
 }
 
 /**
  * Commands that only read and print (docs/approvals.md, "Read-only commands"): any option but
- * those that write a file, run a program, or take a list of files to read from another file;
- * every other argument a path inside the workspace. A `-e PATTERN`'s pattern is read as a path
- * too, which may ask where a pattern looks like a path out of the workspace.
+ * those that write a file, run a program, take a list of files to read from another file or follow
+ * links (which may lead out of the workspace); an option's value that names a file, and every
+ * other argument, a path inside the workspace. A `-e PATTERN`'s pattern is read as a path too,
+ * which may ask where a pattern looks like a path out of the workspace.
  */
-const READ_ONLY: Readonly<Record<string, OptionSpec>> = {
-  cat: { anyOption: true, positional: insidePath },
-  head: { anyOption: true, positional: insidePath },
-  tail: { anyOption: true, positional: insidePath },
-  wc: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: insidePath },
-  grep: { anyOption: true, positional: insidePath },
-  // `--pre` and `--hostname-bin` run a program.
-  rg: { anyOption: true, refused: (a) => optionIn(a, '', ['--pre', '--hostname-bin']), positional: insidePath },
-  // The actions that run, delete or write a file.
-  find: { anyOption: true, refused: (a) => ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls'].includes(a), positional: insidePath },
-  jq: { anyOption: true, positional: insidePath },
-  diff: { anyOption: true, positional: insidePath },
-  // `-o` writes its output to a file, `-R` writes a listing into every folder.
-  tree: { anyOption: true, refused: (a) => optionIn(a, 'oR', ['--output']), positional: insidePath },
-  du: { anyOption: true, refused: (a) => optionIn(a, '', ['--files0-from']), positional: insidePath },
+const READ_ONLY: Readonly<Record<string, ProgramOptions>> = {
+  cat: GNU,
+  head: GNU,
+  tail: GNU,
+  wc: { ...GNU, refused: ['files0-from'] },
+  grep: { ...GNU, refused: ['dereference-recursive'], refusedShort: 'R', files: ['file', 'exclude-from'], filesShort: 'f' },
+  // `--pre` and `--hostname-bin` run a program, `-L` follows links. ripgrep takes whole option names only.
+  rg: { refused: ['pre', 'hostname-bin', 'follow'], refusedShort: 'L', files: ['file', 'ignore-file'], filesShort: 'f' },
+  // The actions that run, delete or write a file, and following links. find takes whole words only.
+  find: { refusedWords: ['-exec', '-execdir', '-ok', '-okdir', '-delete', '-fprint', '-fprint0', '-fprintf', '-fls', '-L', '-follow'] },
+  // A filter, a JSON file or a module folder read from elsewhere; jq takes whole option names only.
+  jq: { files: ['from-file', 'slurpfile', 'rawfile', 'library-path'], filesShort: 'fL' },
+  // `-o` writes its output to a file, `-R` writes a listing into every folder, `-l` follows links.
+  tree: { refused: ['output'], refusedShort: 'oRl' },
+  du: { ...GNU, refused: ['files0-from', 'dereference'], refusedShort: 'L', files: ['exclude-from'], filesShort: 'X' },
 };
 
-/** git commands that only read, beyond status/diff/log/show/branch: options that write a file, open a pager program or run a remote's are refused. */
-const GIT_READ_COMMANDS = ['rev-parse', 'ls-files', 'ls-tree', 'blame', 'describe', 'cat-file', 'rev-list', 'shortlog', 'show-ref', 'grep', 'merge-base', 'name-rev'];
-const GIT_READ_OPTIONS = {
-  anyOption: true,
-  refused: (a) => optionIn(a, 'O', ['--output', '--open-files-in-pager', '--ext-diff', '--textconv', '--filters', '--exec', '--upload-pack']),
-  positional: insidePath,
-} satisfies OptionSpec;
+/**
+ * git commands that only read, beyond status/diff/log/show/branch: options that write a file, open
+ * a pager program or run a remote's are refused, and a file an option names is a path. Those
+ * using git's parse-options take a unique prefix of a long option (`git grep --open=sh`); rev-list
+ * and rev-parse take whole names only.
+ */
+const GIT_READ_REFUSED = { refused: ['output', 'open-files-in-pager', 'ext-diff', 'textconv', 'filters', 'exec', 'upload-pack'], refusedShort: 'O' } as const;
+const GIT_READ_COMMANDS: Readonly<Record<string, ProgramOptions>> = {
+  'rev-parse': GIT_READ_REFUSED,
+  'ls-files': { ...GIT_READ_REFUSED, abbreviates: true, files: ['exclude-from'], filesShort: 'X' },
+  'ls-tree': { ...GIT_READ_REFUSED, abbreviates: true },
+  blame: { ...GIT_READ_REFUSED, abbreviates: true, files: ['ignore-revs-file', 'contents'], filesShort: 'S' },
+  describe: { ...GIT_READ_REFUSED, abbreviates: true },
+  'cat-file': { ...GIT_READ_REFUSED, abbreviates: true },
+  'rev-list': GIT_READ_REFUSED,
+  shortlog: { ...GIT_READ_REFUSED, abbreviates: true },
+  'show-ref': { ...GIT_READ_REFUSED, abbreviates: true },
+  grep: { ...GIT_READ_REFUSED, abbreviates: true, filesShort: 'f' },
+  'merge-base': { ...GIT_READ_REFUSED, abbreviates: true },
+  'name-rev': { ...GIT_READ_REFUSED, abbreviates: true },
+};
+
+const anyOptionCheck =
+  (program: ProgramOptions) =>
+  (args: readonly string[], ctx: ArgumentContext): boolean =>
+    checkOptions(args, { anyOption: true, program, positional: insidePath }, ctx);
 
 /** Each known command (its first words) and what its arguments may be. */
 const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly string[], ctx: ArgumentContext) => boolean }> = [
@@ -416,11 +498,13 @@ const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly s
   { prefix: ['git', 'log'], check: (a, c) => checkOptions(a, GIT_SHOW_OPTIONS, c) },
   { prefix: ['git', 'show'], check: (a, c) => checkOptions(a, GIT_SHOW_OPTIONS, c) },
   { prefix: ['git', 'branch'], check: gitBranch },
-  ...GIT_READ_COMMANDS.map((sub) => ({ prefix: ['git', sub], check: (a: readonly string[], c: ArgumentContext) => checkOptions(a, GIT_READ_OPTIONS, c) })),
+  ...Object.entries(GIT_READ_COMMANDS).map(([sub, program]) => ({ prefix: ['git', sub], check: anyOptionCheck(program) })),
   // `git remote` and `git remote -v` list; a subcommand (add, set-url) changes the configuration.
   { prefix: ['git', 'remote'], check: (a) => a.every((x) => x === '-v' || x === '--verbose') },
-  ...Object.entries(READ_ONLY).map(([name, spec]) => ({ prefix: [name], check: (a: readonly string[], c: ArgumentContext) => checkOptions(a, spec, c) })),
-  { prefix: ['ls'], check: (a, c) => checkOptions(a, { anyOption: true, positional: insidePath }, c) },
+  ...Object.entries(READ_ONLY).map(([name, program]) => ({ prefix: [name], check: anyOptionCheck(program) })),
+  { prefix: ['diff'], check: diff },
+  // `-L` lists what links lead to (with `-R`, folders out of the workspace).
+  { prefix: ['ls'], check: anyOptionCheck({ ...GNU, refused: ['dereference'], refusedShort: 'L' }) },
   { prefix: ['pwd'], check: (a, c) => checkOptions(a, { flags: ['-L', '-P'], positional: () => false }, c) },
   // Into one folder that resolves inside the workspace.
   { prefix: ['cd'], check: (a, c) => a.length === 1 && !a[0]!.startsWith('-') && c.inside(a[0]!) },
@@ -443,4 +527,27 @@ export function knownArgumentsHarmless(argv: readonly string[], ctx: ArgumentCon
   const known = KNOWN.find((k) => k.prefix.every((word, i) => argv[i] === word));
   if (!known) return undefined;
   return known.check(argv.slice(known.prefix.length), ctx);
+}
+
+/** git's own options before its command that take the next argument as their value. */
+const GIT_VALUE_OPTIONS = new Set(['-C', '-c', '--git-dir', '--work-tree', '--namespace', '--super-prefix', '--config-env', '--list-cmds']);
+
+/**
+ * Where a git command looks for its repository: the folder its discovery starts from (relative to
+ * where it runs, each `-C` taken in turn) and the repository a `--git-dir` names (relative to
+ * that folder). Undefined for another program.
+ */
+export function gitStart(argv: readonly string[]): { dir: string; gitDir?: string } | undefined {
+  if (argv[0] !== 'git') return undefined;
+  let dir = '.';
+  let gitDir: string | undefined;
+  for (let i = 1; i < argv.length && argv[i]!.startsWith('-'); i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--git-dir=')) gitDir = arg.slice('--git-dir='.length);
+    if (!GIT_VALUE_OPTIONS.has(arg)) continue;
+    const value = argv[++i] ?? '';
+    if (arg === '-C') dir = value.startsWith('/') ? value : `${dir}/${value}`;
+    if (arg === '--git-dir') gitDir = value;
+  }
+  return gitDir === undefined ? { dir } : { dir, gitDir: gitDir.startsWith('/') ? gitDir : `${dir}/${gitDir}` };
 }

@@ -12,6 +12,7 @@
  * `refs`), looked up on disk.
  */
 import { lstatSync } from 'node:fs';
+import { posix } from 'node:path';
 import type { RuntimeKind } from '@tinyagi/client/contract';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { globMatch } from './glob.ts';
@@ -47,22 +48,46 @@ function lowerPatterns(): string[] {
   }
   return patterns.lower;
 }
-/** Folders one request may look up for a `HEAD`; past them a path counts as protected (asked), so a request of many deep paths stays cheap. */
+/** Files one request may look up (a `HEAD`, a `.git`); past them a path counts as protected and a repository as found (asked), so a request of many deep paths stays cheap. */
 const MAX_HEAD_LOOKUPS = 2_000;
 
-/** A folder that holds a `HEAD` (what git looks for first when it asks whether a folder is a repository). */
-function holdsHead(folder: string): boolean {
+/** Whether `path` exists (as anything, a link too), looked up once per request in `seen`; undefined past the lookup budget. */
+function exists(path: string, seen: Map<string, boolean>): boolean | undefined {
+  let found = seen.get(path);
+  if (found !== undefined) return found;
+  if (seen.size >= MAX_HEAD_LOOKUPS) return undefined;
   try {
-    return lstatSync(`${folder}/HEAD`, { throwIfNoEntry: false }) !== undefined;
+    found = lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   } catch {
-    return false;
+    found = false;
+  }
+  seen.set(path, found);
+  return found;
+}
+
+/**
+ * True when git started in `folder` (absolute, resolved, inside `root`) would find a repository
+ * other than the workspace's own, whose `config` may then run code (`core.fsmonitor` runs at
+ * `git status`). git's discovery walks up from the folder and takes the first folder holding a
+ * `.git` (a folder or a file naming one) or a bare repository's files (`HEAD`, `objects`, `refs`).
+ * So any folder below the workspace holding a `.git` or a `HEAD` is another repository, committed
+ * (a bare repository's files arrive with a clone) or planted; the workspace's own `.git`, whose
+ * files the agent may not write, is not. A workspace holding a `HEAD` and no `.git` is one too.
+ */
+export function findsOtherRepository(folder: string, root: string, seen: Map<string, boolean> = new Map()): boolean {
+  for (let dir = folder; ; dir = posix.dirname(dir)) {
+    const dotGit = exists(`${dir}/.git`, seen);
+    const head = dotGit === false || dir !== root ? exists(`${dir}/HEAD`, seen) : false;
+    if (dotGit === undefined || head === undefined) return true;
+    if (dir === root) return head;
+    if (dotGit || head || dir === '/') return true;
   }
 }
 
 /**
  * True when `path` (absolute, inside `root`) is a protected path at any depth, letters in
  * any case, or lies in a folder (the workspace's own included) that holds a `HEAD`. `heads`
- * keeps what was looked up, for the paths of one request (at most MAX_HEAD_LOOKUPS folders).
+ * keeps what was looked up, for the paths of one request (at most MAX_HEAD_LOOKUPS files).
  */
 export function isProtectedPath(path: string, root: string, heads: Map<string, boolean> = new Map()): boolean {
   const rel = path === root ? '' : path.slice(root.length + (root === '/' ? 0 : 1));
@@ -72,13 +97,7 @@ export function isProtectedPath(path: string, root: string, heads: Map<string, b
   const names = rel.split('/');
   let folder = root;
   for (let i = 0; i < names.length; i++) {
-    let head = heads.get(folder);
-    if (head === undefined) {
-      if (heads.size >= MAX_HEAD_LOOKUPS) return true;
-      head = holdsHead(folder);
-      heads.set(folder, head);
-    }
-    if (head) return true;
+    if (exists(`${folder}/HEAD`, heads) !== false) return true;
     folder = folder === '/' ? `/${names[i]}` : `${folder}/${names[i]}`;
   }
   return false;

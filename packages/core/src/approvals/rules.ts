@@ -34,10 +34,10 @@ import type { PermissionRule } from '@tinyagi/client/contract';
 import { MCP_AGENT_TOOLS, MCP_SERVER_NAME } from '@tinyagi/client/contract';
 import { Deadline, OUT_OF_TIME, OutOfTime } from './deadline.ts';
 import { globMatch, hasStar } from './glob.ts';
-import { type ArgumentContext, knownArgumentsHarmless } from './known-commands.ts';
+import { type ArgumentContext, gitStart, knownArgumentsHarmless } from './known-commands.ts';
 import { isInside, PathResolver, type ResolvedPath } from './paths.ts';
 import { maskToolInput } from './mask.ts';
-import { isProtectedPath } from './protected-paths.ts';
+import { findsOtherRepository, isProtectedPath } from './protected-paths.ts';
 import { isHarmlessRedirect, parseCommandLine, shellQuote, type ShellWord, type SimpleCommand } from './shell-parse.ts';
 
 export interface PermissionRequest {
@@ -154,6 +154,8 @@ interface CommandFacts {
   redirects: boolean;
   /** For a known command (known-commands.ts): whether its arguments are harmless; undefined for others. */
   harmless: boolean | undefined;
+  /** A git command that may find a repository other than the workspace's own (protected-paths.ts): no command rule allows the line. */
+  otherRepository?: boolean;
 }
 
 interface RequestFacts {
@@ -221,7 +223,8 @@ function coveringRule(allows: readonly PermissionRule[], facts: RequestFacts): P
     return rule !== undefined;
   };
   if (hasLine) {
-    if (facts.outside) return undefined;
+    // Run outside the workspace, or by git in another repository (whose config may run code): no command rule allows it.
+    if (facts.outside || facts.commands.some((c) => c.otherRepository === true)) return undefined;
     const line = facts.line!.trim();
     // A rule with no `*` or `?` matches the whole line as written; else each simple command must be covered.
     const exact = pick((r) => r.command !== undefined && !hasStar(r.command) && globMatch(r.command, line, 'text', facts.deadline) && pathsOk(r, facts));
@@ -323,7 +326,27 @@ function commandFacts(command: SimpleCommand, facts: RequestFacts, ctx: Argument
     for (const from of [...folders]) if (folders.size <= MAX_LINE_FOLDERS) folders.add(resolver.resolve(argv[1]!, from).path);
     if (folders.size > MAX_LINE_FOLDERS) facts.unclear ??= `a line whose cd commands may lead to more than ${MAX_LINE_FOLDERS} folders`;
   }
-  return { command, text, plain: known && command.redirects.every((r) => r.target.value !== undefined), redirects, harmless };
+  const otherRepository = known && gitFindsOtherRepository(argv, facts, folders, resolver);
+  return { command, text, plain: known && command.redirects.every((r) => r.target.value !== undefined), redirects, harmless, otherRepository };
+}
+
+/**
+ * For a git command: true when, from any folder the line may be in, the repository it finds (from
+ * where `-C` leads, or the one `--git-dir` names) may be one other than the workspace's own, or
+ * lies outside the workspace: its config may run code (protected-paths.ts).
+ */
+function gitFindsOtherRepository(argv: readonly string[], facts: RequestFacts, folders: ReadonlySet<string>, resolver: PathResolver): boolean {
+  const start = gitStart(argv);
+  if (start === undefined) return false;
+  const root = facts.workspace;
+  for (const from of folders) {
+    const dir = resolver.resolve(start.dir, from);
+    if (!dir.resolved || !isInside(dir.path, root)) return true;
+    if (start.gitDir !== undefined) {
+      if (resolver.resolve(start.gitDir, from).path !== `${root}/.git`) return true;
+    } else if (findsOtherRepository(dir.path, root, facts.heads)) return true;
+  }
+  return false;
 }
 
 /** The command as rules read it: its assignments, its words (quoted where needed) and `redirects`, joined by spaces. */
