@@ -31,7 +31,7 @@ export {
   type ApprovalOutcome,
   type ApprovalOutcomeHead,
 } from './approval-text.ts';
-export { checkResultText } from './check-text.ts';
+export { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, ROUNDS_ANSWERED, UNCHECKED_MERGE_WARNING } from './check-text.ts';
 export { joinArgv, splitCommand, type SplitCommand } from './command-line.ts';
 export { patchLines, patchLineText, reviewAnchorText, reviewPlaceText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';
 export { signReply, unsignReply } from './reply-signature.ts';

@@ -3,7 +3,7 @@
  * merges a task in Review now. Pure: the caller reads the task, and with a forge its pull
  * request's check runs and reviews, and merges through the same step a person's merge runs.
  */
-import type { AutoMerge, TaskGit } from '@tinyagi/client/contract';
+import type { AutoMerge, TaskAutoMergeRefusal, TaskGit } from '@tinyagi/client/contract';
 import type { ForgeCheckRun, ForgeReview } from './forge.ts';
 
 export type AutoMergeDecision = { merge: true } | { merge: false; waiting: string };
@@ -46,4 +46,35 @@ export function autoMergeDecision({ autoMerge, status, git, forge }: AutoMergeIn
     if (approvals < autoMerge.approvals) return { merge: false, waiting: `${approvals} of ${autoMerge.approvals} approvals` };
   }
   return { merge: true };
+}
+
+/** The branch's tip and the base's commit as read now (null when unreadable). */
+export interface MergeHeads {
+  tip: string | null;
+  base: string | null;
+}
+
+/** The first retry of a refused auto-merge comes this long after it, then twice as long each time, up to `RETRY_MAX_MS`. */
+export const AUTO_MERGE_RETRY_MS = 30_000;
+const RETRY_MAX_MS = 10 * 60_000;
+
+/** Whether a refused auto-merge is tried again now: its branch or the base moved since, or its backoff is over. */
+export function autoMergeRetryDue(refused: TaskAutoMergeRefusal | undefined, heads: MergeHeads, now: number): boolean {
+  if (refused === undefined) return true;
+  return refused.tip !== heads.tip || refused.base !== heads.base || now >= refused.retryAt;
+}
+
+/**
+ * The refusal to record after an auto-merge was refused: `attempts` counts the refusals in a row for
+ * the same reason (the message), and the next try waits twice as long after each.
+ */
+export function autoMergeRefusal(
+  previous: TaskAutoMergeRefusal | undefined,
+  refusal: { code: string; message: string; hint?: string | undefined },
+  heads: MergeHeads,
+  now: number,
+): TaskAutoMergeRefusal {
+  const attempts = previous?.message === refusal.message ? previous.attempts + 1 : 1;
+  const wait = Math.min(AUTO_MERGE_RETRY_MS * 2 ** (attempts - 1), RETRY_MAX_MS);
+  return { code: refusal.code, message: refusal.message, ...(refusal.hint ? { hint: refusal.hint } : {}), at: now, attempts, retryAt: now + wait, ...heads };
 }

@@ -19,6 +19,7 @@ import type { MergedBy, MergeMethod, TaskGit, TaskMerge } from '@tinyagi/client/
 import { type TaskRecord, type TaskStoreApi, TinyError } from './core.ts';
 import { baseCommit, refuseUncommitted } from './branch-state.ts';
 import { isAncestor, resolveCommit } from './git.ts';
+import type { MergeHeads } from './auto-merge.ts';
 import { mergeTaskBranch } from './merge.ts';
 import { ensureRepository, type ProjectRepoContext, resolveProjectRepo, taskBranchName, taskWorktreePath } from './project-repo.ts';
 import type { TaskStepBase } from './task-step.ts';
@@ -84,7 +85,8 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
       created: merged.created,
     };
     const { created: _created, ...record } = merge;
-    const git: TaskGit = task.git ?? { state: 'ready', branch: merged.branch, worktreePath: null, headSha: merged.tip, error: null, updatedAt: Date.now() };
+    // Merged: an auto-merge refused before is over.
+    const { autoMergeRefused: _refused, ...git }: TaskGit = task.git ?? { state: 'ready', branch: merged.branch, worktreePath: null, headSha: merged.tip, error: null, updatedAt: Date.now() };
     await tasks.setTaskGit(task.id, { ...git, merge: record, updatedAt: Date.now() });
     await events.append({
       type: 'task.merged',
@@ -104,6 +106,22 @@ export async function runTaskMerge(input: TaskMergeInput): Promise<TaskMergeStep
   }
 
   return finishTaskMerge(input, ctx, ref, worktreePath, merge);
+}
+
+/** The task's branch tip and the base's commit now (null when unreadable): a refused auto-merge is tried again when either moves. */
+export async function mergeHeads(input: TaskStepBase): Promise<MergeHeads> {
+  const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
+  const { task } = input;
+  const ref = { id: task.id, identifier: task.identifier ?? task.id, title: task.title, branch: task.git?.branch ?? null };
+  const read = (work: () => Promise<string | undefined>) =>
+    work().then(
+      (sha) => sha ?? null,
+      () => null,
+    );
+  return {
+    tip: await read(async () => resolveCommit(ctx.repoDir, `refs/heads/${await taskBranchName(ctx, ref)}`)),
+    base: await read(() => baseCommit(ctx)),
+  };
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Auto-merge (docs/git-tasks.md): `autoMergeDecision` merges a task in Review whose Checking
  * passed; with a forge only once every check run on the pull request's head passed and, for
- * `approved`, enough people's latest verdict approves; it waits, saying on what, otherwise.
+ * `approved`, enough people's latest verdict approves; it waits, saying on what, otherwise. A
+ * refused merge is tried again when the branch or the base moves, else after a growing backoff.
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskGit } from '@tinyagi/client/contract';
-import { autoMergeDecision } from '../src/auto-merge.ts';
+import { AUTO_MERGE_RETRY_MS, autoMergeDecision, autoMergeRefusal, autoMergeRetryDue } from '../src/auto-merge.ts';
 import type { ForgeCheckRun, ForgeReview } from '../src/forge.ts';
 
 const sha = 'a'.repeat(40);
@@ -79,5 +80,25 @@ describe('autoMergeDecision', () => {
     expect(autoMergeDecision({ autoMerge: approved(1), status: 'review', git: git('passed'), forge: forge([review('bob', 'CHANGES_REQUESTED'), review('bob', 'APPROVED')]) })).toEqual({ merge: true });
     // A comment after an approval keeps the approval.
     expect(autoMergeDecision({ autoMerge: approved(1), status: 'review', git: git('passed'), forge: forge([review('ann', 'APPROVED'), review('ann', 'COMMENTED')]) })).toEqual({ merge: true });
+  });
+});
+
+describe('a refused auto-merge', () => {
+  const heads = { tip: 'a'.repeat(40), base: 'b'.repeat(40) };
+  const reason = { code: 'INVALID_STATE', message: 'notes.txt is in the way' };
+
+  it('is tried again when the branch or the base moves, or once its backoff is over, which doubles for the same reason', () => {
+    const first = autoMergeRefusal(undefined, reason, heads, 1000);
+    expect(first).toEqual({ ...reason, at: 1000, attempts: 1, retryAt: 1000 + AUTO_MERGE_RETRY_MS, ...heads });
+    expect(autoMergeRetryDue(undefined, heads, 0)).toBe(true);
+    expect(autoMergeRetryDue(first, heads, 1001)).toBe(false);
+    expect(autoMergeRetryDue(first, heads, first.retryAt)).toBe(true);
+    expect(autoMergeRetryDue(first, { ...heads, tip: 'c'.repeat(40) }, 1001)).toBe(true);
+    expect(autoMergeRetryDue(first, { ...heads, base: 'c'.repeat(40) }, 1001)).toBe(true);
+    const second = autoMergeRefusal(first, reason, heads, 2000);
+    expect(second).toMatchObject({ attempts: 2, retryAt: 2000 + 2 * AUTO_MERGE_RETRY_MS });
+    // A new reason starts again from the first wait; the wait never exceeds ten minutes.
+    expect(autoMergeRefusal(second, { ...reason, message: 'a conflict' }, heads, 3000)).toMatchObject({ attempts: 1, retryAt: 3000 + AUTO_MERGE_RETRY_MS });
+    expect(autoMergeRefusal({ ...second, attempts: 40 }, reason, heads, 0).retryAt).toBe(600_000);
   });
 });

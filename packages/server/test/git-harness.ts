@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { invokeAgent, type InvokeRequest, type Settings } from '@tinyagi/core';
 import { fakeCli, tempDir } from '@tinyagi/test-kit';
-import { baseSettings, type ServerHarness, startHarness } from './harness.ts';
+import { baseSettings, type HarnessOptions, type ServerHarness, startHarness } from './harness.ts';
 
-/** `fakeLog`: a file each run of the fake claude appends `{cwd, prompt, env}` to (as one JSON line). */
-export async function startCoderHarness(options: { fakeLog?: string } = {}): Promise<ServerHarness> {
+/** `fakeLog`: a file each run of the fake claude appends `{cwd, prompt, env}` to (as one JSON line); `log`: where the daemon's warnings go. */
+export async function startCoderHarness(options: { fakeLog?: string; log?: HarnessOptions['log'] } = {}): Promise<ServerHarness> {
   const settings = (home: string): Settings => ({ ...baseSettings(home), agents: { coder: { name: 'Coder', provider: 'anthropic' }, reviewer: { name: 'Reviewer', provider: 'anthropic' } } });
   const env: Record<string, string> = options.fakeLog === undefined ? {} : { FAKE_LOG: options.fakeLog };
   const invoke = (req: InvokeRequest) => invokeAgent({ ...req, target: { ...req.target, command: fakeCli('claude') }, env: { ...req.env, ...env } });
-  const harness = await startHarness({ settings, invoke });
+  const harness = await startHarness({ settings, invoke, ...(options.log ? { log: options.log } : {}) });
   // Closed by the test that started it (a hook registered here, not at module level: test files share one module cache).
   onTestFinished(() => harness.close());
   return harness;

@@ -2,10 +2,12 @@
  * Auto-merge (docs/git-tasks.md): a project whose binding has `autoMerge: { when: 'checked' }`
  * has a task merged by the daemon as soon as its Checking passes (recorded and announced as
  * `by: 'auto_merge'`), also when a stop came between the pass and the merge (a start merges it); a
- * failed Checking merges nothing; `approved` without a forge is refused. A merge an older version
+ * failed Checking merges nothing; `approved` without a forge is refused. A refused auto-merge is
+ * recorded on the task with its reason, logged once, and tried again when the base moves. A merge an older version
  * recorded as `by: 'rule'` (and a Checking's `rulePathsCommitted`) reads in today's names. Real git, the routes on
  * loopback, the real orchestrator with the fake claude; waits on states.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
@@ -74,6 +76,43 @@ it('autoMerge checked: a passed Checking is auto-merged (recorded and announced 
   const refused = await raw(h, 'PATCH', `/api/projects/${project.id}`, { body: JSON.stringify({ repo: { path: fx.repoDir, autoMerge: { when: 'approved' } } }) });
   expect(refused.status).toBe(400);
   expect(JSON.stringify(refused.body)).toContain('needs a forge');
+});
+
+it('a refused auto-merge (the person’s untracked file in the way) is recorded on the task with its reason, logged once, and tried again when the base moves', async () => {
+  const fx = gitRepos();
+  const warnings: string[] = [];
+  const h = await startCoderHarness({ log: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) } });
+  const project = await h.client.createProject({
+    body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [{ name: 'ok', argv: ['true'], timeoutMs: 10_000 }], autoMerge: { when: 'checked' } } },
+  });
+  writeFileSync(join(fx.repoDir, 'notes.txt'), 'mine\n');
+  const one = await checkedTask(h, project.id, 'Write the notes', 'notes.txt', 'notes\n');
+  const refusedOf = async () => (await h.client.getTask({ params: { id: one.task.id } })).git?.autoMergeRefused;
+  const first = await waitFor(refusedOf, 30_000, 'WEB-1 auto-merge refused');
+  expect(first).toMatchObject({ code: 'INVALID_STATE', attempts: 1, message: expect.stringContaining('notes.txt') });
+  expect((await h.client.getTask({ params: { id: one.task.id } })).status).toBe('review');
+  const logged = () => warnings.filter((w) => w.includes('auto-merge refused'));
+  expect(logged()).toEqual([expect.stringContaining('WEB-1')]);
+
+  // Sweeps with nothing moved do not try again, nor log.
+  await h.app.tiny.taskFlow.sweep(false);
+  await h.app.tiny.taskFlow.sweep(false);
+  expect(await refusedOf()).toEqual(first);
+  // The base moved: tried again, refused for the same reason, logged no more.
+  commitFile(fx.repoDir, 'README.md', '# demo, edited\n', 'the person’s edit');
+  await h.app.tiny.taskFlow.sweep(false);
+  expect(await refusedOf()).toMatchObject({ attempts: 2, message: first!.message });
+  expect(logged()).toHaveLength(1);
+  expect(readFileSync(join(fx.repoDir, 'notes.txt'), 'utf8')).toBe('mine\n');
+
+  // The person moves the file away and commits again: merged, the refusal gone.
+  rmSync(join(fx.repoDir, 'notes.txt'));
+  commitFile(fx.repoDir, 'README.md', '# demo, edited twice\n', 'the person’s second edit');
+  await h.app.tiny.taskFlow.sweep(false);
+  const done = await h.client.getTask({ params: { id: one.task.id } });
+  expect(done.status).toBe('done');
+  expect(done.git?.merge).toMatchObject({ tip: one.tip, by: 'auto_merge' });
+  expect(done.git?.autoMergeRefused).toBeUndefined();
 });
 
 it('a merge and a Checking stored by an older version (by: rule, rulePathsCommitted) read in today’s names, through the stores and the API, and so does its task.merged event', async () => {

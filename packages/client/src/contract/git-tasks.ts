@@ -315,6 +315,25 @@ export type ReviewPosition = z.infer<typeof ReviewPositionSchema>;
 export const ReviewAnchorSchema = z.object({ path: Str, line: Int, side: z.enum(REVIEW_SIDES), commitSha: NullableStr, current: ReviewPositionSchema.optional() }).meta({ id: 'ReviewAnchor' });
 export type ReviewAnchor = z.infer<typeof ReviewAnchorSchema>;
 
+/**
+ * The binding's auto-merge tried to merge the task and was refused (docs/git-tasks.md, "Auto-merge"):
+ * the refusal's code and message, and when it is tried again: at once when the branch's tip or the
+ * base moves (`tip`, `base`: what they were), else at `retryAt` (a backoff that grows with `attempts`).
+ */
+export const TaskAutoMergeRefusalSchema = z
+  .object({
+    code: Str,
+    message: Str,
+    hint: Str.optional(),
+    at: TimestampSchema,
+    attempts: z.int().min(1),
+    retryAt: TimestampSchema,
+    tip: NullableStr,
+    base: NullableStr,
+  })
+  .meta({ id: 'TaskAutoMergeRefusal' });
+export type TaskAutoMergeRefusal = z.infer<typeof TaskAutoMergeRefusalSchema>;
+
 export const TaskGitSchema = z
   .object({
     state: z.enum(TASK_WORKTREE_STATES),
@@ -346,6 +365,8 @@ export const TaskGitSchema = z
     pullRequest: TaskPullRequestSchema.optional(),
     /** The forge's failed check runs (`check:<id>`) and review comments (`comment:<id>`) already sent to the owner: each once. */
     forgeSent: z.array(Str).optional(),
+    /** The last auto-merge of the task in Review was refused (absent once it merges or is checked again). */
+    autoMergeRefused: TaskAutoMergeRefusalSchema.optional(),
     updatedAt: TimestampSchema,
   })
   .meta({ id: 'TaskGit' });

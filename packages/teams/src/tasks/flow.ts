@@ -24,6 +24,9 @@ import {
   carryOutRoundsAnswer,
   finishTaskChecking,
   autoMergeDecision,
+  autoMergeRefusal,
+  autoMergeRetryDue,
+  mergeHeads,
   projectWorktrees,
   removeWorktreeAt,
   requestRoundsApproval,
@@ -376,7 +379,9 @@ export class TaskFlow {
     // between the two leaves it in progress, and a crash after it leaves a Checking any node runs again.
     if (task.git) {
       const owed: TaskCheck = { state: 'running', headSha: null, startedAt: Date.now(), finishedAt: null, commits: 0, uncommitted: [], pushed: null, checks: [], missing: [], error: null };
-      await this.tasks.setTaskGit(task.id, { ...task.git, check: owed, updatedAt: Date.now() });
+      // Checked again: an auto-merge refused before is decided anew once it passes.
+      const { autoMergeRefused: _refused, ...git } = task.git;
+      await this.tasks.setTaskGit(task.id, { ...git, check: owed, updatedAt: Date.now() });
     }
     const after = (await this.tasks.updateTask(task.id, { status: 'checking' })).after;
     await this.#o.stores.events.append({
@@ -559,6 +564,8 @@ export class TaskFlow {
    * Auto-merge: the task, if it is in Review in a project whose binding has `autoMerge`, merged
    * now when that holds (git-tasks' `autoMergeDecision`; with a forge, on its pull request's check
    * runs and reviews). True when it merged; an auto-merge still waiting leaves the task as it is.
+   * A refused merge is recorded on the task (`git.autoMergeRefused`) and logged once per reason;
+   * it is tried again when the branch or the base moves, or after a backoff (`autoMergeRetryDue`).
    */
   async autoMerge(taskId: string): Promise<boolean> {
     const task = await this.tasks.getTask(taskId);
@@ -569,7 +576,27 @@ export class TaskFlow {
     const forge = hasForge(project) ? await this.forge.autoMergeFacts(project, task, autoMerge.when) : undefined;
     if (forge === null) return false;
     if (!autoMergeDecision({ autoMerge, status: task.status, git: task.git, forge }).merge) return false;
-    return (await this.#held(task.id, 'merge', () => this.#mergeHeld(task.id, autoMerge.method, 'auto_merge'))) !== undefined;
+    const heads = await mergeHeads(this.stepBase(project.id, project.repo, task));
+    if (!autoMergeRetryDue(task.git?.autoMergeRefused, heads, Date.now())) return false;
+    try {
+      return (await this.#held(task.id, 'merge', () => this.#mergeHeld(task.id, autoMerge.method, 'auto_merge'))) !== undefined;
+    } catch (err) {
+      await this.#recordAutoMergeRefusal(task.id, err, heads);
+      return false;
+    }
+  }
+
+  /** A refused auto-merge on the task, for every surface; one log line per new reason, not per try. */
+  async #recordAutoMergeRefusal(taskId: string, err: unknown, heads: { tip: string | null; base: string | null }): Promise<void> {
+    const task = await this.tasks.mustGetTask(taskId);
+    if (task.git == null || task.git.merge !== undefined) return;
+    const previous = task.git.autoMergeRefused;
+    const reason = err instanceof TinyError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'INTERNAL', message: errorMessage(err) };
+    const refused = autoMergeRefusal(previous, reason, heads, Date.now());
+    await this.tasks.setTaskGit(task.id, { ...task.git, autoMergeRefused: refused, updatedAt: Date.now() });
+    if (refused.attempts === 1) {
+      this.#o.log.warn(`Task ${task.identifier ?? task.id}: auto-merge refused (tried again when its branch or base moves, or later): ${reason.message}`);
+    }
   }
 
   /** A person's request for changes on a task in review: the unsent review comments and the summary sent to the owner, the task back in progress. */
