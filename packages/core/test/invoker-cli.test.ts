@@ -102,10 +102,12 @@ describe.each<Cli>(['claude', 'codex', 'opencode'])('%s runtime', (cli) => {
     expect(fresh.sessionId).not.toBe(first.sessionId);
   });
 
-  it('fails like a retryable error when the session to resume is unknown', async () => {
-    const err = await invokeError(request(cli, 'hello', { session: { key: 'shared', resumeId: 'ses_gone' } }));
-    expect(err.kind).toBe('retryable');
-    expect(err.exitCode).toBe(1);
+  it('a session to resume the CLI does not have: dropped for a new session, once, and the run says so', async () => {
+    const result = await invokeAgent(request(cli, 'hello', { session: { key: 'shared', resumeId: 'ses_gone' } }));
+    expect(result.sessionId).not.toBe('ses_gone');
+    // The refused resume reached no model: the message reached it once, in the new session.
+    expect(logEntries()).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'status' && e.message.includes('ses_gone is gone'))).toHaveLength(1);
   });
 
   it('delivers the system prompt without putting it in argv', async () => {

@@ -127,6 +127,9 @@ describe('failed attempts', () => {
     const [session] = await h.stores.agentSessions.list('cc');
     expect(session).toMatchObject({ turns: 2 });
     // Claude keeps where to resume from, codex the thread's usage total; opencode needs neither.
-    expect(session!.runtimeState !== '').toBe(cli !== 'opencode');
+    // Each beside the side its session lives on (invoker/session-side.ts).
+    const stored = JSON.parse(session!.runtimeState) as { cliSide: string; state?: string };
+    expect(stored.cliSide).toBe('unconfined');
+    expect(stored.state !== undefined).toBe(cli !== 'opencode');
   });
 });

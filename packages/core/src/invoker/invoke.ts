@@ -3,7 +3,10 @@
  * (runtimes/index.ts), which plugins extend with `registerRuntime`. Whatever a runtime throws leaves
  * here as an InvokeError, so the queue can always classify it.
  */
+import { runtimeRunsProcess } from '../sandbox/status.ts';
+import { agentBoundary } from './agent-boundary.ts';
 import { fromSandboxRefusal, InvokeError } from './invoke-error.ts';
+import { invokeOnSide } from './session-side.ts';
 import { invokeWarm } from './warm/invoke-warm.ts';
 import { withToolsToken } from './tools-tokens.ts';
 import { findRuntime, runtimeKinds } from './runtimes/index.ts';
@@ -21,7 +24,10 @@ export async function invokeAgent(req: InvokeRequest): Promise<InvokeResult> {
   try {
     const warm = req.target.warm ? runtime.impl.warm : undefined;
     // A per-message CLI gets a tools token for its run (a warm process gets its own in invokeWarm).
-    return await (warm ? invokeWarm(warm, req) : withToolsToken(req.env, (env) => runtime.impl.invoke({ ...req, env })));
+    const run = (r: InvokeRequest): Promise<InvokeResult> => (warm ? invokeWarm(warm, r) : withToolsToken(r.env, (env) => runtime.impl.invoke({ ...r, env })));
+    // A CLI keeps its sessions on the side of the boundary it runs on: each side resumes its own.
+    if (!runtimeRunsProcess(runtime.kind)) return await run(req);
+    return await invokeOnSide(req, agentBoundary(req)?.boundary ? 'confined' : 'unconfined', run);
   } catch (caught) {
     const err = fromSandboxRefusal(caught);
     if (err instanceof InvokeError) throw err;

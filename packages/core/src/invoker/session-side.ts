@@ -1,0 +1,142 @@
+/**
+ * Which CLI session a run resumes, by the side of the boundary it runs on (docs/sessions.md,
+ * "When a run changes side"). A confined run's CLI keeps its sessions in the agent's private home,
+ * an unconfined one in the person's home, so a CLI session lives on one side only. The stored
+ * session's `runtimeState` says which side its id lives on and keeps the other side's session
+ * aside: each side resumes its own, and a side without one starts a new CLI session that gets the
+ * conversation's transcript (session-state.ts, `messageFor`).
+ *
+ * And a stored id the CLI no longer has (its own "no such session" answer: a session cleaned up,
+ * one stored before sides were told apart) is dropped for a new session with the transcript, once,
+ * instead of failing the run into the queue's retries.
+ */
+import { addSpend, spendOf } from './invoke-error.ts';
+import { asRecord, asString, parseJsonRecord } from './json-read.ts';
+import { resumeIdOf } from './session-state.ts';
+import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeSession } from './types.ts';
+
+/** `confined`: inside the agent's boundary (its private home); `unconfined`: the person's home. */
+export type CliSide = 'confined' | 'unconfined';
+
+/** One side's CLI session: the id the CLI resumes and what the runtime keeps with it. */
+interface SideSession {
+  sessionId: string;
+  instructionsHash?: string | undefined;
+  state?: string | undefined;
+}
+
+/** What a stored `runtimeState` holds once sides are told apart. */
+interface SideEnvelope {
+  /** The side of the stored session id. */
+  cliSide: CliSide;
+  /** The runtime's own state of that session. */
+  state?: string;
+  /** The other side's session, resumed when a run is on that side again. */
+  other?: SideSession;
+}
+
+/** Each CLI's answer to a resume of a session it does not have (checked against the real CLIs' wording). */
+const NO_SUCH_SESSION: Readonly<Record<string, RegExp>> = {
+  // Claude Code 2.1: `No conversation found with session ID: <id>` (per message and warm).
+  'claude-code': /No conversation found with session ID/,
+  // Codex: `codex exec resume` and the app-server's `thread/resume`: `no rollout found for thread id <id>`.
+  codex: /no rollout found for (?:thread|conversation) id|thread not found/i,
+  // OpenCode `run --session`: `Error: Session not found` (its NotFoundError). Warm OpenCode and
+  // ACP agents: the driver starts a new session when `session/load` fails (acp-warm.ts).
+  opencode: /Session not found/i,
+};
+
+function readSide(value: unknown): CliSide | undefined {
+  return value === 'confined' || value === 'unconfined' ? value : undefined;
+}
+
+/** The envelope of a stored runtime state; undefined for a state stored before sides were told apart. */
+function readEnvelope(runtimeState: string | undefined): SideEnvelope | undefined {
+  const record = runtimeState ? parseJsonRecord(runtimeState) : undefined;
+  const cliSide = readSide(record?.cliSide);
+  if (!record || !cliSide) return undefined;
+  const other = asRecord(record.other);
+  const otherId = asString(other?.sessionId);
+  return {
+    cliSide,
+    ...(asString(record.state) ? { state: asString(record.state) } : {}),
+    ...(otherId ? { other: { sessionId: otherId, instructionsHash: asString(other?.instructionsHash), state: asString(other?.state) } } : {}),
+  };
+}
+
+/** `session` continuing `cli` (none: a new CLI session, which gets the transcript). */
+function withCliSession(session: InvokeSession, cli: SideSession | undefined): InvokeSession {
+  const { resumeId: _id, instructionsHash: _hash, runtimeState: _state, ...conversation } = session;
+  if (!cli?.sessionId) return { ...conversation, resumeId: null };
+  return {
+    ...conversation,
+    resumeId: cli.sessionId,
+    ...(cli.instructionsHash ? { instructionsHash: cli.instructionsHash } : {}),
+    ...(cli.state ? { runtimeState: cli.state } : {}),
+  };
+}
+
+/**
+ * The session the runtime is given on `side`, and the other side's to keep aside. A state stored
+ * before sides were told apart is resumed as it is (a failure for its being on the other side is
+ * recovered by `invokeOnSide`).
+ */
+export function sessionOnSide(session: InvokeSession | undefined, side: CliSide): { session: InvokeSession | undefined; other: SideSession | undefined } {
+  const envelope = readEnvelope(session?.runtimeState);
+  if (!session || !envelope) return { session, other: undefined };
+  const stored: SideSession = { sessionId: session.resumeId ?? '', instructionsHash: session.instructionsHash, state: envelope.state };
+  if (envelope.cliSide === side) return { session: withCliSession(session, stored), other: envelope.other };
+  return { session: withCliSession(session, envelope.other), other: stored.sessionId ? stored : undefined };
+}
+
+/**
+ * The result as the caller stores it: its session id, instructions hash and state are this side's
+ * (always given, so the caller never keeps the other side's), the state wrapped with the side and
+ * the other side's session.
+ */
+export function resultOnSide(result: InvokeResult, side: CliSide, given: InvokeSession | undefined, other: SideSession | undefined): InvokeResult {
+  const resumed = resumeIdOf(given);
+  const sessionId = result.sessionId ?? resumed ?? '';
+  // As the session store keeps them: a runtime that says nothing keeps its session's (not a new one's).
+  const same = resumed !== undefined && sessionId === resumed;
+  const state = result.runtimeState ?? (same ? given?.runtimeState : undefined);
+  const envelope: SideEnvelope = { cliSide: side, ...(state ? { state } : {}), ...(other ? { other } : {}) };
+  return {
+    ...result,
+    sessionId,
+    instructionsHash: result.instructionsHash ?? (same ? given?.instructionsHash : undefined) ?? '',
+    runtimeState: JSON.stringify(envelope),
+  };
+}
+
+/** True when `err` is the runtime's CLI saying it has no session of the id it was told to resume. */
+export function isNoSuchSession(runtime: string, err: unknown): boolean {
+  const pattern = Object.hasOwn(NO_SUCH_SESSION, runtime) ? NO_SUCH_SESSION[runtime] : undefined;
+  if (!pattern || !(err instanceof Error)) return false;
+  const tail = (err as { stderrTail?: unknown }).stderrTail;
+  return pattern.test(err.message) || (typeof tail === 'string' && pattern.test(tail));
+}
+
+/**
+ * Runs `invoke` with the session of `side`, and stores the result for that side. A resume the CLI
+ * answers with "no such session" is run again once as a new session with the transcript (what the
+ * failed attempt spent is added to the result).
+ */
+export async function invokeOnSide(req: InvokeRequest, side: CliSide, invoke: (req: InvokeRequest) => Promise<InvokeResult>): Promise<InvokeResult> {
+  const { session, other } = sessionOnSide(req.session, side);
+  try {
+    return resultOnSide(await invoke({ ...req, ...(session ? { session } : {}) }), side, session, other);
+  } catch (err) {
+    const gone = resumeIdOf(session);
+    if (!session || gone === undefined || req.signal?.aborted || !isNoSuchSession(req.target.runtime, err)) throw err;
+    emitProgress(req, { type: 'status', message: `the ${side} CLI session ${gone} is gone (the CLI has no such session): a new session continues the conversation from its transcript` });
+    const { retry: _retry, ...conversation } = withCliSession(session, undefined);
+    const result = await invoke({ ...req, session: conversation }).catch((again: unknown) => {
+      throw addSpend(again, spendOf(err)?.usage, spendOf(err)?.costUsd);
+    });
+    const spent = spendOf(err);
+    const usage = spent ? { inputTokens: (result.usage?.inputTokens ?? 0) + spent.usage.inputTokens, outputTokens: (result.usage?.outputTokens ?? 0) + spent.usage.outputTokens } : result.usage;
+    const costUsd = spent ? (result.costUsd ?? 0) + spent.costUsd : result.costUsd;
+    return resultOnSide({ ...result, ...(usage ? { usage } : {}), ...(costUsd !== undefined ? { costUsd } : {}) }, side, conversation, other);
+  }
+}
