@@ -57,6 +57,8 @@ describe('bindingFromFlags', () => {
       forge: { kind: 'github', owner: 'o', repo: 'r', tokenEnv: 'GH', pollSeconds: 0 },
     });
     expect(stored.path).toBe('/repo');
+    // `none`, as project show prints it, is --no-auto-merge.
+    expect(bindingFromFlags({ url: 'git@example.com:o/r.git', autoMerge: 'none' }, cwd, stored)).not.toHaveProperty('autoMerge');
   });
 
   it('--binding reads the whole binding from a file; flags change its fields', () => {
@@ -72,7 +74,7 @@ describe('bindingFromFlags', () => {
     expect(() => bindingFromFlags({ check: ['lint='] }, cwd)).toThrow('--check needs a command');
     expect(() => bindingFromFlags({ setup: "sh -c 'oops" }, cwd)).toThrow(`--setup "sh -c 'oops": a single quote is not closed.`);
     expect(() => bindingFromFlags({ forge: 'octo/web' }, cwd)).toThrow('write it as github:<owner>/<repo>');
-    expect(() => bindingFromFlags({ autoMerge: 'checked:2' }, cwd)).toThrow('use checked, approved or approved:<people>');
+    expect(() => bindingFromFlags({ autoMerge: 'checked:2' }, cwd)).toThrow('use checked, approved, approved:<people> (e.g. approved:2) or none (as --no-auto-merge)');
     expect(() => bindingFromFlags({ forgeTokenEnv: 'GH' }, cwd)).toThrow('give --forge github:<owner>/<repo> with them');
     expect(() => bindingFromFlags({ autoMergeMethod: 'ff' }, cwd)).toThrow('give --auto-merge');
     expect(() => bindingFromFlags({ checkTimeout: 1000 }, cwd)).toThrow('give --check with it');

@@ -100,10 +100,11 @@ function parseForge(text: string): { owner: string; repo: string } {
   return { owner: m[1]!, repo: m[2]! };
 }
 
-/** `checked`, `approved` or `approved:N`. */
+/** `checked`, `approved` or `approved:N` (`none` is `--no-auto-merge`, taken before). */
 function parseAutoMerge(text: string): { when: 'checked' | 'approved'; approvals?: number } {
   const m = /^(checked|approved)(?::(\d+))?$/.exec(text);
-  if (!m || (m[1] === 'checked' && m[2] !== undefined)) throw usageError(`--auto-merge ${JSON.stringify(text)}: use checked, approved or approved:<people>, e.g. approved:2.`);
+  if (!m || (m[1] === 'checked' && m[2] !== undefined))
+    throw usageError(`--auto-merge ${JSON.stringify(text)}: use checked, approved, approved:<people> (e.g. approved:2) or none (as --no-auto-merge).`);
   return m[2] === undefined ? { when: m[1] as 'checked' } : { when: 'approved', approvals: Number(m[2]) };
 }
 
@@ -169,7 +170,8 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
   }
   if (flags.gitIdentity === false) delete out['identity'];
   else if (flags.gitIdentity !== undefined) repo.identity = parseIdentity(flags.gitIdentity);
-  if (flags.autoMerge === false) delete out['autoMerge'];
+  // `none` is what project show prints for no auto-merge.
+  if (flags.autoMerge === false || flags.autoMerge === 'none') delete out['autoMerge'];
   else if (flags.autoMerge !== undefined) {
     const autoMerge = parseAutoMerge(flags.autoMerge);
     // A new auto-merge keeps the current method unless --auto-merge-method names one; its approvals are its own.

@@ -58,7 +58,7 @@ function withBindingFlags(cmd: Command): Command {
     .option('--forge-token-env <name>', "the daemon's environment variable holding the forge's token (default GITHUB_TOKEN; the token is never stored)")
     .option('--forge-poll-seconds <n>', 'how often the daemon reads the pull request of a task in review (default 120; 0: only on request)', parseWholeSeconds)
     .option('--git-identity <"Name <email>">', "who the task's agents commit as (default: your user.name and user.email in the repository)")
-    .option('--auto-merge <when>', 'the daemon merges a task in review: checked (its checks passed) or approved[:N] (and N people approved on the forge)')
+    .option('--auto-merge <when>', 'the daemon merges a task in review: checked (its checks passed), approved[:N] (and N people approved on the forge), or none (a person merges)')
     .addOption(new Option('--auto-merge-method <method>', `how auto-merge merges: ${MERGE_METHODS.join(' or ')} (default merge)`).argParser(choice(MERGE_METHODS)));
 }
 
