@@ -1,5 +1,5 @@
 /**
- * Plain-text tables: aligned columns, and on a terminal the last column cut to its width.
+ * Plain-text tables: aligned columns, one line per row, and on a terminal the last column cut to its width.
  */
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,10 @@ const ROWS = [
 describe('formatTable', () => {
   it('aligns columns and keeps whole cells without a width (piped output)', () => {
     expect(formatTable(HEADERS, ROWS)).toEqual(['ID         STATUS   TITLE', 'c_01JD8Y3  running  Write the quarterly report and send it to the whole team for review', 'c_01JD8Y4  done     short']);
+  });
+
+  it('keeps each row on one line: a line break or tab in a cell (a title written on two lines) reads as a space', () => {
+    expect(formatTable(HEADERS, [['c_1', 'done', 'Fix the login\n\nThe form  \r\n\tbreaks']])).toEqual(['ID   STATUS  TITLE', 'c_1  done    Fix the login The form breaks']);
   });
 
   it('cuts the last column to the terminal width with an ellipsis; short cells are left alone', () => {

@@ -49,7 +49,9 @@ function truncateVisible(text: string, max: number): string {
  * terminal's width, the last column (a title, a message) is cut to fit it, when that is enough
  * to make the rows fit.
  */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], columns?: number): string[] {
+export function formatTable(headers: readonly string[], given: readonly (readonly string[])[], columns?: number): string[] {
+  // One line per row: a line break or tab in a cell (a title written on two lines) is a space.
+  const rows = given.map((row) => row.map((cell) => cell.replace(/[ \t]*[\r\n\t\v\f\u2028\u2029]\s*/g, ' ')));
   const widths = headers.map((h, i) => Math.max(visibleLength(h), ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const last = headers.length - 1;
   const fixed = widths.slice(0, last).reduce((sum, w) => sum + w + 2, 0);
