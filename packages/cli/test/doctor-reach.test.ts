@@ -1,21 +1,21 @@
 /**
  * `tinyagi doctor` lists every unconfined agent a sandboxed agent can reach by a call or a handoff
- * (docs/sandbox.md, "Calls between agents"): any agent when `may_call` is absent, the listed ones
- * when it is set; nothing when no sandboxed agent reaches an unconfined one.
+ * (docs/sandbox.md, "Calls between agents"): its teammates when `may_call` is absent, the listed
+ * ones when it is set; nothing when no sandboxed agent reaches an unconfined one.
  */
 import { SettingsSchema } from '@tinyagi/core';
 import { expect, it } from 'vitest';
 import { networkFinding, reachFindings, unconfinedReach } from '../src/doctor/sandbox.ts';
 import { agentDefaultsFindings, agentDifferences } from '../src/doctor/agent-defaults.ts';
 
-it('lists the unconfined agents a sandboxed one reaches, by may_call or any agent', () => {
+it('lists the unconfined agents a sandboxed one reaches, by may_call or, without one, as its teammates', () => {
   const settings = SettingsSchema.parse({
     agents: { coder: { sandbox: 'on' }, tinyagi: {}, reviewer: { sandbox: 'required' }, ops: { sandbox: 'off' } },
+    teams: { dev: { agents: ['coder', 'tinyagi', 'ops'], leader_agent: 'coder' } },
   });
-  expect(unconfinedReach(settings)).toEqual([
-    { from: 'coder', to: ['tinyagi', 'ops'] },
-    { from: 'reviewer', to: ['tinyagi', 'ops'] },
-  ]);
+  // reviewer has no list and no team: it reaches sandboxed agents only.
+  expect(unconfinedReach(settings)).toEqual([{ from: 'coder', to: ['tinyagi', 'ops'] }]);
+  expect(unconfinedReach(SettingsSchema.parse({ agents: { ...settings.agents, reviewer: { sandbox: 'required', may_call: ['*'] } } }))).toEqual([{ from: 'reviewer', to: ['tinyagi', 'ops'] }]);
   const [finding] = reachFindings(settings);
   expect(finding).toMatchObject({ check: 'sandbox:reach', status: 'warn' });
   expect(finding?.message).toContain('coder → tinyagi, ops');
@@ -38,6 +38,7 @@ it('agents:defaults lists what an agent leaves out of the new-agent defaults; an
       loose: { provider: 'claude-code', sandbox: 'off', process: 'per-message', permission_mode: 'default' },
       scripted: { provider: 'mock' },
     },
+    teams: { dev: { agents: ['coder', 'old', 'loose'], leader_agent: 'coder' } },
   });
   expect(agentDifferences(settings, machine).map((d) => `${d.agent}.${d.key}`)).toEqual(['old.sandbox', 'old.process', 'old.permission_mode']);
   const reached = new Set(unconfinedReach(settings).flatMap((r) => r.to));

@@ -116,11 +116,13 @@ describe.each(MACHINES)('a new Claude Code agent where $machine', ({ path, sandb
   it('doctor lists an agent that leaves out the defaults; unconfined and reachable from a sandboxed one it is a warning with the command', async () => {
     // An agent as made before these defaults: none of the keys set (never changed silently).
     await h.api.patchAgent({ params: { id: 'via-api' }, body: { sandbox: null, process: null, permission_mode: null, permissions: null } });
+    // A sandboxed agent reaches an unconfined one only when it lists it (or shares a team with it).
+    await h.api.patchAgent({ params: { id: 'via-cli' }, body: { may_call: ['via-api'] } });
     const doctor = JSON.parse((await h.cliHere(['doctor', '--json'])).stdout) as { findings: Array<{ check: string; status: string; message: string; hint?: string }> };
     const finding = doctor.findings.find((f) => f.check === 'agents:defaults');
     expect(finding?.message).toContain('via-api: process not set (new agents: warm');
     if (warning === undefined) {
-      // Here new agents are sandboxed, and the sandboxed ones (no may_call) can reach it.
+      // Here new agents are sandboxed, and via-cli may call it.
       expect(finding).toMatchObject({ status: 'warn' });
       expect(finding?.hint).toContain('`tinyagi agent sandbox via-api on`');
     } else {

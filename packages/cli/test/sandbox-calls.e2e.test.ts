@@ -3,8 +3,9 @@
  * the real bubblewrap and the test kit's fake `claude`: a sandboxed agent's `tinyagi call` to an
  * unconfined agent (no `sandbox`, no permission mode: the CLI's bypass) whose run writes a file
  * outside the boundary. The callee runs confined: the file is not written on the host, though the
- * same agent messaged by a person still writes it (the test can tell). An agent whose `may_call`
- * leaves the callee out is refused, the refusal naming the setting.
+ * same agent messaged by a person still writes it (the test can tell). The callers list it in
+ * `may_call` (without one, a sandboxed agent reaches only its teammates and sandboxed agents). An
+ * agent whose `may_call` leaves the callee out is refused, the refusal naming the setting.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,11 +20,11 @@ describe('a sandboxed agent calling an unconfined one', () => {
       path: [FAKE_BIN_DIR, '/usr/bin', '/bin'],
       settings: {
         agents: {
-          boxed: { provider: 'claude-code', sandbox: 'on' },
+          boxed: { provider: 'claude-code', sandbox: 'on', may_call: ['tinyagi'] },
           fenced: { provider: 'claude-code', sandbox: 'on', may_call: ['boxed'] },
           tinyagi: { provider: 'claude-code' },
           // Asks a person for whatever its (empty) rules do not allow.
-          careful: { provider: 'claude-code', sandbox: 'on', permission_mode: 'ask', permissions: { rules: [], expires_s: 120 } },
+          careful: { provider: 'claude-code', sandbox: 'on', may_call: ['tinyagi'], permission_mode: 'ask', permissions: { rules: [], expires_s: 120 } },
         },
       },
     });

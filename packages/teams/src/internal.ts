@@ -10,6 +10,7 @@ export { teammateMessage, chatroomMessage, subagentTask, readMeta, type MessageM
 export { guardDeliveries, type DispatchVerdict, type GuardedDelivery } from './guards/dispatch.ts';
 export { softLimitReached, softLimitMessage, type SoftLimitHit } from './guards/soft-limit.ts';
 export { nextPingPong, type PingPongState } from './guards/ping-pong.ts';
+export { mayCall } from './guards/confinement.ts';
 export type { GuardLimit, GuardRejection, ConversationUsage, GuardSettings } from './guards/limits.ts';
 export { admitSpawn, type Admission, type AdmissionSnapshot, type SpawnRefusalCode } from './subagents/admission.ts';
 export { SteeringBoard, type SteeringInput, type SteerOutcome } from './steering/steering.ts';

@@ -3,10 +3,11 @@
  * environment (its PATH finds bwrap), and each agent whose settings name a sandbox. When user
  * namespaces are blocked the hint names the setting to change (the sysctl, AppArmor's
  * restriction, the container's). It lists every unconfined agent a sandboxed one can reach (a
- * call or handoff: `may_call`, any agent when absent): such a callee runs confined when called
- * (docs/sandbox.md, "Calls between agents"), and alone it does not.
+ * call or handoff: `may_call`, its teammates when absent; teams' `mayCall` decides): such a callee
+ * runs confined when called (docs/sandbox.md, "Calls between agents"), and alone it does not.
  */
 import type { Settings } from '@tinyagi/core';
+import { mayCall } from '@tinyagi/teams/internal';
 import { daemonSecrets, joinTools, runSelfTest, sandboxStatusOf, workspaceRoot } from '../core-internal.ts';
 import type { Env } from '../core-internal.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -82,17 +83,13 @@ export function networkFinding(env: Env): Finding {
   return { check: 'sandbox:network', status: 'ok', message: "sandboxed starts enter their agent's network: a start costs bubblewrap's setup alone" };
 }
 
-/** Each sandboxed agent and the unconfined agents it may call or hand work to (`may_call`; any agent when absent). */
+/** Each sandboxed agent and the unconfined agents it may call or hand work to (`may_call`; absent, its teammates). */
 export function unconfinedReach(settings: Settings): { from: string; to: string[] }[] {
-  const agents = settings.agents ?? {};
-  const sandboxed = (id: string): boolean => (agents[id]?.sandbox ?? 'off') !== 'off';
-  return Object.keys(agents)
+  const ids = Object.keys(settings.agents ?? {});
+  const sandboxed = (id: string): boolean => (settings.agents?.[id]?.sandbox ?? 'off') !== 'off';
+  return ids
     .filter(sandboxed)
-    .map((from) => {
-      const allowed = agents[from]?.may_call;
-      const reach = allowed === undefined || allowed.includes('*') ? Object.keys(agents) : allowed.filter((id) => agents[id] !== undefined);
-      return { from, to: reach.filter((id) => id !== from && !sandboxed(id)) };
-    })
+    .map((from) => ({ from, to: ids.filter((id) => id !== from && !sandboxed(id) && mayCall(settings, from, id)) }))
     .filter((r) => r.to.length > 0);
 }
 

@@ -341,7 +341,9 @@ export const AgentSettingsSchema = z.looseObject({
   sandbox: z.enum(SANDBOX_MODES).optional(),
   /**
    * Who this agent may call (`tinyagi call`, the call tool) and hand work to (tags, the handoff
-   * tool): agent ids, `*` for any. Absent: any agent (docs/sandbox.md, "Calls between agents").
+   * tool): agent ids, `*` for any. Absent: any agent; for a sandboxed agent, its teammates and the
+   * agents sandboxed at least as tightly. Every agent up a chain must allow the next (docs/sandbox.md,
+   * "Calls between agents").
    */
   may_call: z.array(Str).max(500).optional(),
   /** This agent's own daily caps (UTC day), instead of budgets.agent_daily_usd / _tokens. */
