@@ -92,7 +92,7 @@ function conversation(name: string, target: InvokeTarget) {
         systemPrompt: `You are ${agentId}.`,
         cwd,
         env: { FAKE_LOG: logFile, FAKE_SESSIONS_IN_HOME: '1' },
-        session: stored,
+        session: { ...stored, turn: (stored.history?.length ?? 0) / 2 + 1 },
         onEvent: (e: InvokeProgress) => {
           if (e.type === 'status') statuses.push(e.message);
         },
@@ -117,7 +117,7 @@ describe.each(CASES)('$name', ({ name, target }) => {
     const c = conversation(name, target);
     const ids: string[] = [];
     for (const [i, confined] of [false, true, false, true].entries()) {
-      const result = await c.turn(`turn ${i + 1}: remember ${i + 1}0`, confined);
+      const result = await c.turn(`turn ${i + 1}: remember ${i + 1}0 FAKE:reply=noted`, confined);
       expect(result.text).not.toBe('');
       ids.push(result.sessionId ?? '');
     }
@@ -125,12 +125,16 @@ describe.each(CASES)('$name', ({ name, target }) => {
     expect(ids[0]).not.toBe(ids[1]);
     expect(ids[2]).toBe(ids[0]);
     expect(ids[3]).toBe(ids[1]);
+    // What reached the model on each turn: the conversation so far, each turn once, whichever side ran it
+    // (a new session gets the transcript, a resumed one the turns the other side ran meanwhile).
     const contexts = c
       .log()
       .map((e) => e.context ?? '')
       .filter((x) => x !== '');
-    // The other side's first run gets the conversation so far (the transcript), once.
-    expect(contexts.some((x) => x.includes('turn 2: remember 20') && x.includes('remember 10'))).toBe(true);
+    for (const turn of [2, 3, 4]) {
+      const context = contexts.find((x) => x.includes(`turn ${turn}: remember ${turn}0`));
+      for (let earlier = 1; earlier < turn; earlier++) expect(context?.split(`turn ${earlier}: remember ${earlier}0`).length, `turn ${earlier} in turn ${turn}`).toBe(2);
+    }
     expect(c.statuses.filter((s) => /session .* is gone/.test(s))).toEqual([]);
   });
 

@@ -11,8 +11,8 @@
  * instead of failing the run into the queue's retries.
  */
 import { addSpend, spendOf } from './invoke-error.ts';
-import { asRecord, asString, parseJsonRecord } from './json-read.ts';
-import { resumeIdOf } from './session-state.ts';
+import { asNumber, asRecord, asString, parseJsonRecord } from './json-read.ts';
+import { resumeIdOf, withMissedTurns } from './session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeSession } from './types.ts';
 
 /** `confined`: inside the agent's boundary (its private home); `unconfined`: the person's home. */
@@ -23,6 +23,8 @@ interface SideSession {
   sessionId: string;
   instructionsHash?: string | undefined;
   state?: string | undefined;
+  /** The conversation's turn (`InvokeSession.turn`) this session last ran. */
+  turn?: number | undefined;
 }
 
 /** What a stored `runtimeState` holds once sides are told apart. */
@@ -31,6 +33,8 @@ interface SideEnvelope {
   cliSide: CliSide;
   /** The runtime's own state of that session. */
   state?: string;
+  /** The conversation's turn that session last ran. */
+  turn?: number;
   /** The other side's session, resumed when a run is on that side again. */
   other?: SideSession;
 }
@@ -57,10 +61,12 @@ function readEnvelope(runtimeState: string | undefined): SideEnvelope | undefine
   if (!record || !cliSide) return undefined;
   const other = asRecord(record.other);
   const otherId = asString(other?.sessionId);
+  const turn = asNumber(record.turn);
   return {
     cliSide,
     ...(asString(record.state) ? { state: asString(record.state) } : {}),
-    ...(otherId ? { other: { sessionId: otherId, instructionsHash: asString(other?.instructionsHash), state: asString(other?.state) } } : {}),
+    ...(turn !== undefined ? { turn } : {}),
+    ...(otherId ? { other: { sessionId: otherId, instructionsHash: asString(other?.instructionsHash), state: asString(other?.state), turn: asNumber(other?.turn) } } : {}),
   };
 }
 
@@ -76,17 +82,26 @@ function withCliSession(session: InvokeSession, cli: SideSession | undefined): I
   };
 }
 
+interface OnSide {
+  session: InvokeSession | undefined;
+  /** The other side's session, kept aside. */
+  other: SideSession | undefined;
+  /** The conversation's turns since the resumed session last ran (they ran on the other side). */
+  missed: number;
+}
+
 /**
  * The session the runtime is given on `side`, and the other side's to keep aside. A state stored
  * before sides were told apart is resumed as it is (a failure for its being on the other side is
  * recovered by `invokeOnSide`).
  */
-export function sessionOnSide(session: InvokeSession | undefined, side: CliSide): { session: InvokeSession | undefined; other: SideSession | undefined } {
+export function sessionOnSide(session: InvokeSession | undefined, side: CliSide): OnSide {
   const envelope = readEnvelope(session?.runtimeState);
-  if (!session || !envelope) return { session, other: undefined };
-  const stored: SideSession = { sessionId: session.resumeId ?? '', instructionsHash: session.instructionsHash, state: envelope.state };
-  if (envelope.cliSide === side) return { session: withCliSession(session, stored), other: envelope.other };
-  return { session: withCliSession(session, envelope.other), other: stored.sessionId ? stored : undefined };
+  if (!session || !envelope) return { session, other: undefined, missed: 0 };
+  const stored: SideSession = { sessionId: session.resumeId ?? '', instructionsHash: session.instructionsHash, state: envelope.state, turn: envelope.turn };
+  const [mine, other] = envelope.cliSide === side ? [stored, envelope.other] : [envelope.other, stored.sessionId ? stored : undefined];
+  const missed = mine?.sessionId && mine.turn !== undefined && session.turn !== undefined ? session.turn - 1 - mine.turn : 0;
+  return { session: withCliSession(session, mine), other, missed };
 }
 
 /**
@@ -100,7 +115,8 @@ export function resultOnSide(result: InvokeResult, side: CliSide, given: InvokeS
   // As the session store keeps them: a runtime that says nothing keeps its session's (not a new one's).
   const same = resumed !== undefined && sessionId === resumed;
   const state = result.runtimeState ?? (same ? given?.runtimeState : undefined);
-  const envelope: SideEnvelope = { cliSide: side, ...(state ? { state } : {}), ...(other ? { other } : {}) };
+  const turn = given?.turn;
+  const envelope: SideEnvelope = { cliSide: side, ...(state ? { state } : {}), ...(turn !== undefined ? { turn } : {}), ...(other ? { other } : {}) };
   return {
     ...result,
     sessionId,
@@ -118,14 +134,16 @@ export function isNoSuchSession(runtime: string, err: unknown): boolean {
 }
 
 /**
- * Runs `invoke` with the session of `side`, and stores the result for that side. A resume the CLI
- * answers with "no such session" is run again once as a new session with the transcript (what the
- * failed attempt spent is added to the result).
+ * Runs `invoke` with the session of `side` (a resumed one first gets the turns it missed), and
+ * stores the result for that side. A resume the CLI answers with "no such session" is run again
+ * once as a new session with the transcript (what the failed attempt spent is added to the result).
  */
 export async function invokeOnSide(req: InvokeRequest, side: CliSide, invoke: (req: InvokeRequest) => Promise<InvokeResult>): Promise<InvokeResult> {
-  const { session, other } = sessionOnSide(req.session, side);
+  const { session, other, missed } = sessionOnSide(req.session, side);
+  // A retry may start a new session with the whole transcript (the runtime decides): nothing is added then.
+  const prompt = session?.retry ? req.prompt : withMissedTurns(session?.history, missed, req.prompt);
   try {
-    return resultOnSide(await invoke({ ...req, ...(session ? { session } : {}) }), side, session, other);
+    return resultOnSide(await invoke({ ...req, prompt, ...(session ? { session } : {}) }), side, session, other);
   } catch (err) {
     const gone = resumeIdOf(session);
     if (!session || gone === undefined || req.signal?.aborted || !isNoSuchSession(req.target.runtime, err)) throw err;

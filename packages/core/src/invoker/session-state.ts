@@ -4,7 +4,7 @@
  * before the failed attempt's half turn.
  */
 import { parseJsonRecord, type JsonRecord } from './json-read.ts';
-import type { InvokeSession } from './types.ts';
+import type { InvokeSession, SessionMessage } from './types.ts';
 
 /** The runtime's state of the session it resumes; undefined when none was stored or it is unreadable. */
 export function readRuntimeState(session: InvokeSession | undefined): JsonRecord | undefined {
@@ -25,6 +25,19 @@ export function resumeIdOf(session: InvokeSession | undefined): string | undefin
 export function messageFor(session: InvokeSession | undefined, resumeId: string | undefined, prompt: string): string {
   const history = session?.history;
   if (resumeId !== undefined || session?.fresh || !history || history.length === 0) return prompt;
-  const turns = history.map((m) => `<${m.role}>\n${m.content}\n</${m.role}>`).join('\n');
-  return `<earlier_conversation>\nThe conversation so far (continue it; do not answer these turns again):\n${turns}\n</earlier_conversation>\n\n${prompt}`;
+  return `<earlier_conversation>\nThe conversation so far (continue it; do not answer these turns again):\n${transcriptOf(history)}\n</earlier_conversation>\n\n${prompt}`;
+}
+
+/**
+ * What a resumed CLI session is sent when the conversation's last `missed` turns ran in another
+ * session (the other side of the boundary, session-side.ts): those turns first, then the message.
+ */
+export function withMissedTurns(history: readonly SessionMessage[] | undefined, missed: number, prompt: string): string {
+  const turns = missed > 0 ? (history ?? []).slice(-2 * missed) : [];
+  if (turns.length === 0) return prompt;
+  return `<meanwhile>\nThe latest turns of this conversation, which ran in another session (continue from them; do not answer them again):\n${transcriptOf(turns)}\n</meanwhile>\n\n${prompt}`;
+}
+
+function transcriptOf(history: readonly SessionMessage[]): string {
+  return history.map((m) => `<${m.role}>\n${m.content}\n</${m.role}>`).join('\n');
 }
