@@ -242,6 +242,25 @@ export const COMMAND_CORPUS: ReadonlyArray<readonly [line: string, decision: Dec
   ['rg --follow token', 'ask'],
   ['find -L . -name secret.txt', 'ask'],
   ['diff -r linkout web', 'ask'],
+  // Issue 85: a Python project's tests and linters through its virtual environment, judged as the tool; anything else through them asks.
+  ['python -m pytest -x', 'allow'],
+  ['python3 -m unittest -v', 'allow'],
+  ['uv run pytest', 'allow'],
+  ['poetry run pytest -k fast', 'allow'],
+  ['hatch run pytest', 'allow'],
+  ['.venv/bin/pytest tests', 'allow'],
+  ['.venv/bin/python -m pytest', 'allow'],
+  ['ruff check src', 'allow'],
+  ['mypy src', 'allow'],
+  ['flake8', 'allow'],
+  ['black --check .', 'allow'],
+  ['python -m http.server', 'ask'],
+  ['python -m pip install requests', 'ask'],
+  ['uv run anything', 'ask'],
+  ['uv run python script.py', 'ask'],
+  ['.venv/bin/pip install requests', 'ask'],
+  ['ruff check --fix', 'ask'],
+  ['black .', 'ask'],
 ];
 
 /** Lines of COMMAND_CORPUS that asked and that a sandboxed agent's starter rules allow: the rest decide the same sandboxed. */
@@ -309,7 +328,8 @@ export const TOOL_CORPUS: ReadonlyArray<readonly [tool: string, input: Record<st
 /**
  * A temporary folder `root` with the workspace `root/ws` (`src/app.ts`, `web/`), a sibling
  * `root/outside`, and in the workspace `linkout` (a link to `outside`), `dangling` (a link to
- * a file `outside/new.txt` that does not exist) and `vendor/embedded` (a bare repository's files).
+ * a file `outside/new.txt` that does not exist), `vendor/embedded` (a bare repository's files) and
+ * `.venv/bin` (`pytest`, and `python` a link to the system's).
  */
 export function corpusWorkspace(): { root: string; workspace: string } {
   const root = mkdtempSync(join(tmpdir(), 'tinyagi-corpus-'));
@@ -324,5 +344,8 @@ export function corpusWorkspace(): { root: string; workspace: string } {
   for (const folder of ['objects', 'refs']) mkdirSync(join(bare, folder), { recursive: true });
   writeFileSync(join(bare, 'HEAD'), 'ref: refs/heads/main\n');
   writeFileSync(join(bare, 'config'), '[core]\n\tfsmonitor = ./run.sh\n');
+  mkdirSync(join(workspace, '.venv', 'bin'), { recursive: true });
+  writeFileSync(join(workspace, '.venv', 'bin', 'pytest'), '');
+  symlinkSync('/usr/bin/python3', join(workspace, '.venv', 'bin', 'python'));
   return { root, workspace };
 }

@@ -429,6 +429,96 @@ const CARGO_TEST_OPTIONS = {
   afterDashDash: (rest, ctx) => checkOptions(rest, LIBTEST_OPTIONS, ctx),
 } satisfies OptionSpec;
 
+/** `ruff check`: options that choose rules and output; `--fix`, `--config`, `--cache-dir`, `--output-file` and `--watch` ask. */
+const RUFF_CHECK_OPTIONS = {
+  flags: ['--no-fix', '--diff', '--statistics', '--show-fixes', '--no-show-fixes', '--no-cache', '-q', '--quiet', '-e', '--exit-zero', '--preview', '--no-preview', '--show-files'],
+  values: ['--select', '--ignore', '--extend-select', '--extend-ignore', '--output-format', '--target-version', '--line-length', '--exclude', '--extend-exclude'],
+  positional: testPath,
+} satisfies OptionSpec;
+
+/** `ruff format` and `black` only with `--check` or `--diff` (without them they rewrite the files). */
+const checkOnly = (args: readonly string[]): boolean => args.includes('--check') || args.includes('--diff');
+
+const RUFF_FORMAT_OPTIONS = {
+  flags: ['--check', '--diff', '-q', '--quiet', '--no-cache', '--preview', '--no-preview'],
+  values: ['--line-length', '--target-version', '--exclude'],
+  positional: testPath,
+} satisfies OptionSpec;
+
+const BLACK_OPTIONS = {
+  flags: [
+    '--check',
+    '--diff',
+    '-q',
+    '--quiet',
+    '-v',
+    '--verbose',
+    '--color',
+    '--no-color',
+    '--fast',
+    '--safe',
+    '-S',
+    '--skip-string-normalization',
+    '-C',
+    '--skip-magic-trailing-comma',
+    '--preview',
+    '--pyi',
+  ],
+  values: ['-l', '--line-length', '-t', '--target-version', '--include', '--exclude', '--extend-exclude', '--force-exclude'],
+  positional: testPath,
+} satisfies OptionSpec;
+
+/** mypy (argparse, with `@file`s of options): `--install-types`, `--config-file`, `--cache-dir`, `--python-executable` and the reports ask. */
+const MYPY_OPTIONS = {
+  flags: [
+    '--strict',
+    '--ignore-missing-imports',
+    '--no-incremental',
+    '--show-error-codes',
+    '--hide-error-codes',
+    '--pretty',
+    '--no-error-summary',
+    '--show-column-numbers',
+    '--check-untyped-defs',
+    '--disallow-untyped-defs',
+    '--warn-unused-ignores',
+    '--warn-return-any',
+    '--no-implicit-optional',
+    '--namespace-packages',
+    '--explicit-package-bases',
+    '--show-traceback',
+    '--no-color-output',
+    '-v',
+    '--verbose',
+  ],
+  values: ['-p', '--package', '-m', '--module', '--python-version', '--follow-imports', '--exclude'],
+  positional: testPath,
+} satisfies OptionSpec;
+
+/** flake8: `--config`, `--append-config`, `--output-file` and `--tee` ask. */
+const FLAKE8_OPTIONS = {
+  flags: ['--count', '--statistics', '--show-source', '-q', '--quiet', '-v', '--verbose', '--exit-zero'],
+  values: ['--select', '--ignore', '--extend-ignore', '--extend-select', '--max-line-length', '--max-complexity', '--exclude', '--extend-exclude', '-j', '--jobs'],
+  positional: testPath,
+} satisfies OptionSpec;
+
+/** `python -m unittest [discover]`: a folder it starts or imports from (`-s`, `-t`) must be inside. */
+const UNITTEST_OPTIONS = {
+  flags: ['-v', '--verbose', '-q', '--quiet', '-f', '--failfast', '-c', '--catch', '-b', '--buffer', '--locals'],
+  values: ['-k', '--durations', '-p', '--pattern', '-s', '--start-directory', '-t', '--top-level-directory'],
+  positional: testPath,
+} satisfies OptionSpec;
+
+function unittest(args: readonly string[], ctx: ArgumentContext): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const folder = /^(?:-[st]|--start-directory|--top-level-directory)(?:=?(.*))?$/.exec(args[i]!);
+    if (folder === null) continue;
+    const value = folder[1] ? folder[1] : args[++i];
+    if (value === undefined || value.startsWith('-') || !ctx.inside(value)) return false;
+  }
+  return checkOptions(args, UNITTEST_OPTIONS, ctx);
+}
+
 /** GNU getopt_long programs (coreutils, grep, diff): a unique prefix of a long option is the option. */
 const GNU = { abbreviates: true } as const;
 
@@ -516,6 +606,12 @@ const KNOWN: ReadonlyArray<{ prefix: readonly string[]; check: (args: readonly s
   { prefix: ['npm', 'run-script'], check: runTest },
   { prefix: ['pytest'], check: (a, c) => noOptionFiles(a) && checkOptions(a, PYTEST_OPTIONS, c) },
   { prefix: ['go', 'test'], check: goTest },
+  ...['python', 'python3'].map((python) => ({ prefix: [python, '-m', 'unittest'], check: unittest })),
+  { prefix: ['ruff', 'check'], check: (a, c) => checkOptions(a, RUFF_CHECK_OPTIONS, c) },
+  { prefix: ['ruff', 'format'], check: (a, c) => checkOnly(a) && checkOptions(a, RUFF_FORMAT_OPTIONS, c) },
+  { prefix: ['black'], check: (a, c) => checkOnly(a) && checkOptions(a, BLACK_OPTIONS, c) },
+  { prefix: ['mypy'], check: (a, c) => noOptionFiles(a) && checkOptions(a, MYPY_OPTIONS, c) },
+  { prefix: ['flake8'], check: (a, c) => noOptionFiles(a) && checkOptions(a, FLAKE8_OPTIONS, c) },
   { prefix: ['cargo', 'test'], check: (a, c) => checkOptions(a, CARGO_TEST_OPTIONS, c) },
 ];
 
@@ -550,4 +646,59 @@ export function gitStart(argv: readonly string[]): { dir: string; gitDir?: strin
     if (arg === '--git-dir') gitDir = value;
   }
   return gitDir === undefined ? { dir } : { dir, gitDir: gitDir.startsWith('/') ? gitDir : `${dir}/${gitDir}` };
+}
+
+/** Python tools a virtual environment's wrappers may run, each judged as the tool itself. */
+const PYTHON_TOOLS = ['pytest', 'ruff', 'mypy', 'flake8', 'black'];
+const PYTHONS = ['python', 'python3'];
+/** A program in a virtual environment's `bin` folder (`.venv/bin/pytest`, `../venv/bin/python`). */
+const VENV_PROGRAM = /^((?:.*\/)?\.?venv\/bin)\/([^/]+)$/;
+/** `uv run`'s own options that neither install more, choose another interpreter nor move elsewhere. */
+const UV_RUN_FLAGS = ['--frozen', '--locked', '--offline', '--no-sync', '-q', '--quiet', '--all-extras', '--all-groups', '--no-dev'];
+const UV_RUN_VALUES = ['--extra', '--group', '--package'];
+
+/** The command after `uv run`'s options; undefined when one of them is not known harmless. */
+function afterUvRun(args: readonly string[]): readonly string[] | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('-')) return args.slice(i);
+    if (arg === '--') return args.slice(i + 1);
+    if (UV_RUN_VALUES.includes(arg) && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) i++;
+    else if (!UV_RUN_FLAGS.includes(arg) && !UV_RUN_VALUES.some((v) => arg.startsWith(`${v}=`))) return undefined;
+  }
+  return undefined;
+}
+
+/** A Python tool or interpreter and its arguments, or undefined for anything else. */
+const pythonCommand = (argv: readonly string[] | undefined): readonly string[] | undefined =>
+  argv !== undefined && argv.length > 0 && [...PYTHON_TOOLS, ...PYTHONS].includes(argv[0]!) ? argv : undefined;
+
+function unwrapOnce(argv: readonly string[], ctx: ArgumentContext): readonly string[] | undefined {
+  const [program = '', first, second, ...rest] = argv;
+  const venv = VENV_PROGRAM.exec(program);
+  if (venv) {
+    // A venv's interpreter is a link to the system's: its folder must be the workspace's; a tool, a script of the workspace.
+    const name = venv[2]!;
+    const ours = PYTHONS.includes(name) ? ctx.inside(venv[1]!) : PYTHON_TOOLS.includes(name) && ctx.inside(program);
+    return ours ? [name, ...argv.slice(1)] : undefined;
+  }
+  if (PYTHONS.includes(program) && first === '-m' && second !== undefined && PYTHON_TOOLS.includes(second)) return [second, ...rest];
+  if (first !== 'run') return undefined;
+  if (program === 'uv') return pythonCommand(afterUvRun(argv.slice(2)));
+  if (program === 'poetry' || program === 'hatch') return pythonCommand(argv.slice(2));
+  return undefined;
+}
+
+/**
+ * The command a virtual environment's wrapper runs (docs/approvals.md, "The starter rules"), for
+ * the rules to judge as that command: `.venv/bin/<tool>` or `venv/bin/<tool>` inside the
+ * workspace, `python -m <tool>` or `python3 -m <tool>`, `uv run <tool>` (with `uv run`'s harmless
+ * options), `poetry run <tool>` and `hatch run <tool>`, for the tools pytest, ruff, mypy, flake8
+ * and black, or the interpreter itself (`uv run python -m pytest`, `.venv/bin/python -m
+ * unittest`). Undefined when `argv` is no such wrapper: another module, script or program, or a
+ * wrapper's option not known harmless, is judged as written (and asks).
+ */
+export function wrappedCommand(argv: readonly string[], ctx: ArgumentContext): readonly string[] | undefined {
+  const inner = unwrapOnce(argv, ctx);
+  return inner === undefined ? undefined : (wrappedCommand(inner, ctx) ?? inner);
 }

@@ -48,6 +48,9 @@ const SAFE_COMMANDS = [
   'go test *',
   'cargo test',
   'cargo test *',
+  // Python's tests and linters; run through a virtual environment's wrappers (`.venv/bin/pytest`, `uv run`, `python -m`), judged as the tool.
+  ...['python', 'python3'].flatMap((python) => [`${python} -m unittest`, `${python} -m unittest *`]),
+  ...['ruff check', 'ruff format --check', 'mypy', 'flake8', 'black --check'].flatMap((tool) => [tool, `${tool} *`]),
 ];
 
 /**

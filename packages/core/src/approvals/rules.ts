@@ -34,7 +34,7 @@ import type { PermissionRule } from '@tinyagi/client/contract';
 import { MCP_AGENT_TOOLS, MCP_SERVER_NAME } from '@tinyagi/client/contract';
 import { Deadline, OUT_OF_TIME, OutOfTime } from './deadline.ts';
 import { globMatch, hasStar } from './glob.ts';
-import { type ArgumentContext, gitStart, knownArgumentsHarmless } from './known-commands.ts';
+import { type ArgumentContext, gitStart, knownArgumentsHarmless, wrappedCommand } from './known-commands.ts';
 import { isInside, PathResolver, type ResolvedPath } from './paths.ts';
 import { maskToolInput } from './mask.ts';
 import { findsOtherRepository, isProtectedPath } from './protected-paths.ts';
@@ -156,6 +156,8 @@ interface CommandFacts {
   harmless: boolean | undefined;
   /** A git command that may find a repository other than the workspace's own (protected-paths.ts): no command rule allows the line. */
   otherRepository?: boolean;
+  /** The command a virtual environment's wrapper runs (`uv run pytest` runs `pytest`, known-commands.ts): a rule for it decides too. */
+  inner?: CommandFacts;
 }
 
 interface RequestFacts {
@@ -185,7 +187,8 @@ function matchesAny(rule: PermissionRule, facts: RequestFacts): boolean {
   if (rule.command !== undefined) {
     if (facts.line === undefined) return false;
     const pattern = rule.command;
-    if (!globMatch(pattern, facts.line.trim(), 'text', facts.deadline) && !facts.commands.some((c) => globMatch(pattern, c.text, 'text', facts.deadline))) return false;
+    const matches = (c: CommandFacts | undefined): boolean => c !== undefined && (globMatch(pattern, c.text, 'text', facts.deadline) || matches(c.inner));
+    if (!globMatch(pattern, facts.line.trim(), 'text', facts.deadline) && !facts.commands.some(matches)) return false;
   }
   if (rule.path !== undefined) {
     if (!facts.paths.some((p) => pathMatches(rule.path!, p, facts))) return false;
@@ -247,6 +250,7 @@ function pathsOk(rule: PermissionRule, facts: RequestFacts): boolean {
 }
 
 function coversCommand(pattern: string, c: CommandFacts, deadline: Deadline): boolean {
+  if (c.inner !== undefined && coversCommand(pattern, c.inner, deadline)) return true;
   if (!c.plain || !globMatch(pattern, c.text, 'text', deadline)) return false;
   if (c.redirects && !/[<>]/.test(pattern)) return false;
   // A `*` or `?` never stands for an argument of a known command that writes, reads outside, or runs a program.
@@ -327,7 +331,16 @@ function commandFacts(command: SimpleCommand, facts: RequestFacts, ctx: Argument
     if (folders.size > MAX_LINE_FOLDERS) facts.unclear ??= `a line whose cd commands may lead to more than ${MAX_LINE_FOLDERS} folders`;
   }
   const otherRepository = known && gitFindsOtherRepository(argv, facts, folders, resolver);
-  return { command, text, plain: known && command.redirects.every((r) => r.target.value !== undefined), redirects, harmless, otherRepository };
+  const plain = known && command.redirects.every((r) => r.target.value !== undefined);
+  const wrapped = known ? wrappedCommand(argv, ctx) : undefined;
+  const inner = wrapped && innerFacts({ ...command, words: wrapped.map((value) => ({ value, text: value })) }, fileRedirects, plain, ctx);
+  return { command, text, plain, redirects, harmless, otherRepository, ...(inner && { inner }) };
+}
+
+/** The command a wrapper runs, as the rules read it: the wrapper's redirections, its own words. */
+function innerFacts(command: SimpleCommand, fileRedirects: SimpleCommand['redirects'], plain: boolean, ctx: ArgumentContext): CommandFacts {
+  const argv = command.words.map((w) => w.value!);
+  return { command, text: commandText(command, fileRedirects), plain, redirects: fileRedirects.length > 0, harmless: knownArgumentsHarmless(argv, ctx) };
 }
 
 /**
