@@ -26,6 +26,7 @@ import {
   cgroupLimitBytes,
   quickCheck,
   recordMachineCheck,
+  ModelProxy,
   SandboxRefusal,
   runSelfTest,
   type SandboxSpec,
@@ -579,19 +580,27 @@ describe('a machine that cannot enforce it', () => {
       recordMachineCheck(quickCheck(daemonEnv));
     }
   });
+});
 
-  it("a socket path longer than a Unix socket's is the sandbox's refusal, and to the invoker's runners a permanent failure with the fix", async () => {
-    const b = boundary('a'.repeat(120));
-    await expect(b.wrap({ command: 'true', args: [], env: b.env({ PATH: daemonEnv.PATH, HOME: home }) })).rejects.toBeInstanceOf(SandboxRefusal);
-    for (const start of [() => runInside('true', { b }), () => startWarmNode(b, '')]) {
-      const err = await start().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(isInvokeError(err) && err.kind).toBe('permanent');
-      expect(err).toMatchObject({ message: expect.stringContaining('longer than a Unix socket path may be'), hint: expect.stringContaining('shorter TINYAGI_HOME') });
-    }
-  });
+it('a long agent id under a long TINYAGI_HOME still runs: its sockets get a short folder, where the model proxy opens its socket too', async () => {
+  const longHome = join(root, 'h'.repeat(60), '.tinyagi');
+  const agentId = 'a'.repeat(64);
+  mkdirSync(longHome, { recursive: true });
+  const b = boundary(agentId, workspace, { tinyHome: longHome });
+  expect(Buffer.byteLength(join(longHome, 'run', 'sandbox', agentId, 'model.sock'))).toBeGreaterThan(107);
+  expect(Buffer.byteLength(join(b.runDir, 'tcp-65535.sock'))).toBeLessThanOrEqual(107);
+  // What the daemon's proxies open for the agent is where the boundary bridges from.
+  const proxy = await ModelProxy.start({ dir: join(longHome, 'run', 'sandbox') });
+  try {
+    expect(await proxy.open(agentId)).toBe(join(b.runDir, 'model.sock'));
+    const run = await runInside(`curl -q --noproxy '*' -sS -o /dev/null -w '%{http_code}\\n' -H "Authorization: Bearer ${TOKEN_SECRET}" "$TINYAGI_API_URL/"`, { b });
+    expect(run.lines, `the start's outcome: ${JSON.stringify(run.outcome)}`).toContain('200');
+  } finally {
+    await proxy.stop();
+  }
+  // Under the TinyAGI home while that is short enough; the same id and home give the same folder.
+  expect(boundary(agentId, workspace, { tinyHome: join(root, 'x') }).runDir.startsWith(join(root, 'x', 'run', 'sandbox', '~'))).toBe(true);
+  expect(boundary(agentId, workspace, { tinyHome: longHome }).runDir).toBe(b.runDir);
 });
 
 function safeRead(path: string): string {

@@ -59,8 +59,8 @@ it('per CLI: the login or key the model proxy carries inside the sandbox, else t
   writeFileSync(join(home, '.codex', 'config.toml'), 'model_provider = "gw"\n[model_providers.gw]\nbase_url = "http://127.0.0.1:9/v1"\nenv_key = "GW_KEY"\n');
   expect(status(codex, { GW_KEY: 'k' })).toMatchObject({ status: 'ok', message: expect.stringContaining('"gw" of its own config at http://127.0.0.1:9/v1') });
 
-  // OpenCode: its own login is not brought in -> warn, naming a TinyAGI provider; an OpenAI-compatible provider of its opencode.json -> ok, its key variable needed.
-  expect(status({ provider: 'opencode' })).toMatchObject({ status: 'warn', fix: expect.stringContaining('tinyagi provider add') });
+  // OpenCode: its own login is not brought in -> fail, naming a TinyAGI provider; an OpenAI-compatible provider of its opencode.json -> ok, its key variable needed.
+  expect(status({ provider: 'opencode' })).toMatchObject({ status: 'fail', fix: expect.stringContaining('tinyagi provider add') });
   mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
   const mine = { npm: '@ai-sdk/openai-compatible', options: { baseURL: 'http://127.0.0.1:9/v1', apiKey: '{env:MINE_KEY}' } };
   writeFileSync(join(home, '.config', 'opencode', 'opencode.json'), JSON.stringify({ provider: { mine } }));

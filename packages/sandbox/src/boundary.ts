@@ -46,12 +46,10 @@ import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { gitWorktreeMounts } from './git-worktree.ts';
 import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
 import { SandboxRefusal } from './refusal.ts';
-import { EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
+import { assertNothingWithheld, scrubEnv, withheldValues } from './withheld.ts';
+import { EGRESS_PORT, makeRunDir, MAX_SOCKET_PATH, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
 
 export { DEFAULT_SANDBOX_MEMORY_MB, EGRESS_PORT, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
-
-/** The longest Unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
-const MAX_SOCKET_PATH = 107;
 
 /** The control pipe's descriptor in the sandbox (sandbox-init's `--control`). */
 export const CONTROL_FD = 3;
@@ -387,9 +385,13 @@ export class Boundary {
       join(this.home, '.local', 'share'),
       join(this.home, '.cache'),
       join(this.home, '.local', 'state'),
-      this.runDir,
     ]) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+    }
+    try {
+      makeRunDir(this.runDir);
+    } catch (err) {
+      throw new SandboxRefusal(`Agent ${this.agentId}: ${(err as Error).message}`);
     }
     const api = loopbackUrl(request.env.TINYAGI_API_URL);
     const hostPorts = [...new Set([...(api ? [api.port] : []), ...extraLoopbackPorts(this.daemonEnv)])];
@@ -413,7 +415,12 @@ export class Boundary {
     const hidden = hiddenPaths({ env: this.daemonEnv, tinyHome: this.spec.tinyHome, workspaceRoot: this.spec.workspaceRoot });
     // A task's worktree (a linked worktree): what a commit needs of its repository (git-worktree.ts).
     const git = gitWorktreeMounts(workspace, [this.home, this.runDir]);
-    const readable = [this.runDir, ...privateFiles(request), ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
+    const given = privateFiles(request);
+    // The last check: no provider key the daemon withholds enters, whatever composed the start (withheld.ts).
+    const withheld = withheldValues(this.spec.withheld);
+    assertNothingWithheld(this.agentId, request.args, given, withheld);
+    const env = scrubEnv(request.env, withheld).env;
+    const readable = [this.runDir, ...given, ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
     const readableIfPresent = git?.readableIfPresent ?? [];
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
     const procs = cgroup.ok ? cgroup.procs : '';
@@ -458,7 +465,7 @@ export class Boundary {
     return {
       command: '/bin/sh',
       args: joined ? ['-c', JOINED_LAUNCHER, procs, ...enter, bwrap, ...args] : ['-c', LAUNCHER, procs, bwrap, ...args],
-      env: request.env,
+      env,
       controlFd: CONTROL_FD,
       interrupt: (child, signal) => {
         if (child.pid === undefined) return;

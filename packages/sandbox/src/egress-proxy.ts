@@ -26,6 +26,7 @@
  * test maps names to its own servers with it).
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
+import { makeRunDir, runDirIn } from './spec.ts';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { type Socket, connect, isIP } from 'node:net';
@@ -219,17 +220,17 @@ export class EgressProxy {
 
   /** The socket path of `agentId` (whether open or not). */
   socketPath(agentId: string): string {
-    return join(this.#opts.dir, agentId, 'egress.sock');
+    return join(runDirIn(this.#opts.dir, agentId), 'egress.sock');
   }
 
   /** Opens the agent's socket (its directory made 0700); a second call returns the open one. */
   async open(agentId: string): Promise<string> {
     const open = this.#agents.get(agentId);
     if (open) return open.path;
-    const dir = join(this.#opts.dir, agentId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#opts.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.#opts.dir, 0o700);
-    chmodSync(dir, 0o700);
+    const dir = runDirIn(this.#opts.dir, agentId);
+    makeRunDir(dir);
     const path = join(dir, 'egress.sock');
     // Left by a daemon that was killed: this home's instance lock says no other daemon serves it.
     if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) unlinkSync(path);

@@ -49,6 +49,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
+import { makeRunDir, runDirIn } from './spec.ts';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -336,7 +337,7 @@ export class ModelProxy {
 
   /** The socket path of `agentId` (whether open or not). */
   socketPath(agentId: string): string {
-    return join(this.#opts.dir, agentId, 'model.sock');
+    return join(runDirIn(this.#opts.dir, agentId), 'model.sock');
   }
 
   /** The agents with an open socket. */
@@ -348,10 +349,10 @@ export class ModelProxy {
   async open(agentId: string): Promise<string> {
     const open = this.#sockets.get(agentId);
     if (open?.path) return open.path;
-    const dir = join(this.#opts.dir, agentId);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#opts.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.#opts.dir, 0o700);
-    chmodSync(dir, 0o700);
+    const dir = runDirIn(this.#opts.dir, agentId);
+    makeRunDir(dir);
     const path = join(dir, 'model.sock');
     // Left by a daemon that was killed: this home's instance lock says no other daemon serves it.
     if (lstatSync(path, { throwIfNoEntry: false })?.isSocket()) unlinkSync(path);

@@ -4,9 +4,9 @@
  * without the boundary) turned into the invoker's permanent InvokeError, so the message fails
  * once. The boundary's `wrap` can refuse too: its callers turn that with `fromSandboxRefusal`.
  */
-import { boundaryFor, type BoundaryDecision } from '@tinyagi/sandbox';
+import { type Boundary, boundaryFor, type BoundaryDecision } from '@tinyagi/sandbox';
 import { fromSandboxRefusal } from './invoke-error.ts';
-import type { InvokeRequest } from './types.ts';
+import { emitProgress, type InvokeRequest } from './types.ts';
 
 export function agentBoundary(req: Pick<InvokeRequest, 'agentId' | 'target' | 'cwd'>): BoundaryDecision | undefined {
   try {
@@ -14,4 +14,11 @@ export function agentBoundary(req: Pick<InvokeRequest, 'agentId' | 'target' | 'c
   } catch (err) {
     throw fromSandboxRefusal(err);
   }
+}
+
+/** The boundary a run's process starts in, if any; an agent set to `on` on a machine that cannot enforce it runs unconfined, and its run says why. */
+export function runBoundary(req: InvokeRequest): Boundary | undefined {
+  const decision = agentBoundary(req);
+  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
+  return decision?.boundary;
 }

@@ -15,8 +15,8 @@ import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from '../p
 import { buildChildEnv } from './child-env.ts';
 import { privateTempRoot } from './private-temp.ts';
 import type { Boundary, WrappedSpawn } from '@tinyagi/sandbox';
-import { agentBoundary } from './agent-boundary.ts';
-import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, emitProgress, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
+import { runBoundary } from './agent-boundary.ts';
+import { DEFAULT_EXIT_AFTER_RESULT_MS, DEFAULT_KILL_GRACE_MS, runLimits, type InvokeRequest, type InvokeUsage, type RunLimits } from './types.ts';
 import { expiryError, startWatchdog, type WatchdogExpiry } from './watchdog.ts';
 
 const STDERR_TAIL_CHARS = 64 * 1024;
@@ -282,8 +282,7 @@ export interface CliRuntimeDefaults {
  */
 export function cliRunBase(req: InvokeRequest, defaults: CliRuntimeDefaults): Omit<CliRunOptions, 'args' | 'onLine' | 'input' | 'resultSeen'> {
   const what = `${defaults.binary} (agent ${req.agentId})`;
-  const decision = agentBoundary(req);
-  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
+  const boundary = runBoundary(req);
   const env = buildChildEnv({
     agentId: req.agentId,
     cwd: req.cwd,
@@ -295,8 +294,8 @@ export function cliRunBase(req: InvokeRequest, defaults: CliRuntimeDefaults): Om
     what,
     command: req.target.command ?? defaults.binary,
     cwd: req.cwd,
-    env: decision?.boundary ? decision.boundary.env(env) : env,
-    boundary: decision?.boundary,
+    env: boundary ? boundary.env(env) : env,
+    boundary,
     limits: runLimits(req),
     killGraceMs: req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
     exitAfterResultMs: req.target.exitAfterResultMs ?? DEFAULT_EXIT_AFTER_RESULT_MS,

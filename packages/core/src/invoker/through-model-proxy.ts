@@ -69,6 +69,8 @@ export function proxiedTarget(target: InvokeTarget, upstream: ModelUpstream, end
   if (env !== undefined) out.env = env;
   if (headers !== undefined) out.headers = headers;
   if (out.apiKey === upstream.key) delete out.apiKey;
+  // The key the proxy carries never enters the sandbox, whatever else names it (sandbox/withheld.ts).
+  if (out.sandbox) out.sandbox = { ...out.sandbox, withheld: [...(out.sandbox.withheld ?? []), upstream.key] };
   return out;
 }
 

@@ -17,6 +17,7 @@
  *   claude-agent-acp or codex-acp gets its key through the model proxy (acp-model-route.ts).
  */
 import { ACP_INSTALL_HINT as INSTALL_HINT } from '../../kinds/runtimes/acp.ts';
+import { runBoundary } from '../agent-boundary.ts';
 import { buildChildEnv } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { acpWarmDriver, type AcpLaunch } from '../warm/acp-warm.ts';
@@ -82,13 +83,17 @@ export async function invokeAcpOnce(req: InvokeRequest): Promise<InvokeResult> {
   const expiredPromise = new Promise<never>((_, reject) => {
     rejectExpired = reject;
   });
+  // Sandboxed, the process starts inside the boundary, as a warm one does (invoke-warm.ts).
+  const boundary = runBoundary(req);
+  // One process for one run: its per-run variables can be in its environment.
+  const env = buildChildEnv({ agentId: req.agentId, cwd: req.cwd, provider: req.target.env, request: { ...lasting, ...perRun } });
   const session = await acpDriver.start({
     req,
     resumeId: req.session?.retry ? undefined : resumeIdOf(req.session),
     what,
     onActivity: () => touch(),
-    // One process for one run: its per-run variables can be in its environment.
-    env: buildChildEnv({ agentId: req.agentId, cwd: req.cwd, provider: req.target.env, request: { ...lasting, ...perRun } }),
+    env: boundary ? boundary.env(env) : env,
+    boundary,
   });
   const killGraceMs = req.target.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const watchdog = startWatchdog({

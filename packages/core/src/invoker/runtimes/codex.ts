@@ -241,7 +241,9 @@ const codexModelRoute: RuntimeModelRoute = {
     const env = { ...baseChildEnv(), ...target.env };
     const config = readCodexUserConfig(env);
     if (config?.selected) {
-      const { [config.selected.envKey ?? 'CODEX_API_KEY']: _key, ...rest } = target.env ?? {};
+      // Neither the provider's key nor another one its config or OpenAI's key names: the provider is TinyAGI's entry at the proxy.
+      const drop = new Set([...config.variables, 'CODEX_API_KEY', 'OPENAI_API_KEY']);
+      const rest = Object.fromEntries(Object.entries(target.env ?? {}).filter(([name]) => !drop.has(name)));
       const model = target.model ?? config.model;
       return { ...target, env: rest, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey, ...(model ? { model } : {}) };
     }

@@ -10,7 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isDaemonOwnVariable } from '../child-env.ts';
+import { boundaryEnforced } from '@tinyagi/sandbox';
+import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
+import { InvokeError } from '../invoke-error.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
 import type { RuntimeEnv, SandboxLoginStatus } from '../runtime.ts';
 import type { InvokeTarget } from '../types.ts';
@@ -30,7 +32,8 @@ export function opencodeConfigFile(env: RuntimeEnv): string | undefined {
   return env.HOME ? join(env.HOME, '.config', 'opencode', 'opencode.json') : undefined;
 }
 
-function readConfig(env: RuntimeEnv): Record<string, unknown> | undefined {
+/** The user's opencode.json, parsed; undefined when there is none or it is not JSON. */
+export function readOpencodeUserConfig(env: RuntimeEnv): Record<string, unknown> | undefined {
   const file = opencodeConfigFile(env);
   if (file === undefined) return undefined;
   try {
@@ -40,11 +43,23 @@ function readConfig(env: RuntimeEnv): Record<string, unknown> | undefined {
   }
 }
 
+/** Every variable the user's opencode.json reads (`{env:VAR}` anywhere in it): its keys, whatever they are called. */
+export function opencodeConfigVariables(env: RuntimeEnv): string[] {
+  const file = opencodeConfigFile(env);
+  let text: string;
+  try {
+    text = file === undefined ? '' : readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return [...new Set([...text.matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((match) => match[1]!))];
+}
+
 const OPENAI_COMPATIBLE = new Set([undefined, '@ai-sdk/openai-compatible']);
 
 /** The user's OpenAI-compatible provider the model (`<provider>/<model>`, else the config's `model`) names; undefined for OpenCode's own providers. */
 export function opencodeOwnProvider(env: RuntimeEnv, model: string | undefined): OpencodeOwnProvider | undefined {
-  const config = readConfig(env);
+  const config = readOpencodeUserConfig(env);
   const named = model ?? asString(config?.model);
   const slash = named?.indexOf('/') ?? -1;
   if (!config || named === undefined || slash <= 0) return undefined;
@@ -81,9 +96,30 @@ export function opencodeSandboxLogin(target: InvokeTarget, env: RuntimeEnv): San
   }
   if (own) return { status: 'ok', message: `inside the sandbox OpenCode asks the provider "${own.id}" of its own opencode.json at ${own.baseUrl} through the model proxy (its key stays outside)` };
   return {
-    status: 'warn',
+    status: 'fail',
     message:
-      "inside the sandbox OpenCode has neither its own login (`opencode auth`) nor its built-in providers' keys: the model proxy carries a TinyAGI provider's key or an OpenAI-compatible provider of its own opencode.json",
+      "inside the sandbox OpenCode has neither its own login (`opencode auth`) nor its built-in providers' keys (they never enter the sandbox): the model proxy carries a TinyAGI provider's key or an OpenAI-compatible provider of its own opencode.json",
     fix: 'give the agent a TinyAGI provider: `tinyagi provider add <name> …` (custom_providers, docs/agent-clis.md), then `tinyagi agent provider <id> custom:<name>`',
   };
+}
+
+/**
+ * A sandboxed OpenCode the model proxy does not stand in for (a built-in provider, its own login),
+ * or its own provider whose `{env:VAR}` the daemon's environment lacks (sandboxed or not): it
+ * would fail at its first model call, after retries; this fails the message at once, naming the
+ * fix. Undefined when it can start (`target` is the one the invocation runs with: routed through
+ * the proxy, it has the proxy's base URL).
+ */
+export function opencodeLoginError(what: string, target: InvokeTarget): InvokeError | undefined {
+  if (target.baseUrl !== undefined) return undefined;
+  const env = { ...baseChildEnv(), ...target.env };
+  const own = opencodeOwnProvider(env, target.model);
+  const variable = own?.key !== undefined && 'variable' in own.key ? own.key.variable : undefined;
+  if (!boundaryEnforced(target.sandbox) && (variable === undefined || env[variable])) return undefined;
+  const status = opencodeSandboxLogin(target, env);
+  if (status?.status !== 'fail') return undefined;
+  return new InvokeError('permanent', `${what}: ${status.message}. To fix: ${status.fix}.`, {
+    code: 'PROVIDER_CONFIG_INVALID',
+    hint: 'A key does not appear by itself: the message is not retried. `tinyagi doctor` checks what a sandboxed agent will log in with.',
+  });
 }

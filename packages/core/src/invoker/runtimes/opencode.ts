@@ -33,7 +33,7 @@ import { addUsage, emitProgress, type InvokeRequest, type InvokeResult, type Inv
 import { OPENCODE_PASSTHROUGH } from '../../kinds/runtimes/opencode.ts';
 import { pickEnv, type RuntimeEnv, type RuntimeImpl, type RuntimeModelRoute } from '../runtime.ts';
 import { baseChildEnv } from '../child-env.ts';
-import { opencodeOwnProvider, opencodeOwnProviderEnv, opencodeSandboxLogin } from './opencode-config.ts';
+import { opencodeConfigVariables, opencodeLoginError, opencodeOwnProvider, opencodeOwnProviderEnv, opencodeSandboxLogin } from './opencode-config.ts';
 
 export const OPENCODE_PROVIDER_ID = 'tinyagi';
 export const OPENCODE_PROVIDER_KEY_ENV = 'TINYAGI_OPENCODE_API_KEY';
@@ -63,6 +63,8 @@ export async function invokeOpencode(req: InvokeRequest): Promise<InvokeResult> 
       installHint: 'Install OpenCode (npm i -g opencode-ai) and configure a provider, or give the agent another provider (e.g. "mock").',
       runtimeEnv,
     });
+    const noLogin = opencodeLoginError(base.what, req.target);
+    if (noLogin) throw noLogin;
     const outcome = await runCliProcess({
       ...base,
       args,
@@ -245,6 +247,8 @@ function opencodeErrorText(error: unknown): string {
  * first prompt: without one OpenCode makes an extra model call to write it.
  */
 async function opencodeLaunch(req: InvokeRequest): Promise<AcpLaunch> {
+  const noLogin = opencodeLoginError(`opencode (agent ${req.agentId})`, req.target);
+  if (noLogin) throw noLogin;
   const custom = req.target.baseUrl !== undefined;
   const agent = req.systemPrompt.trim() !== '' ? opencodeAgentName(req.agentId) : undefined;
   const port = await reserveLoopbackPort();
@@ -342,8 +346,9 @@ const opencodeModelRoute: RuntimeModelRoute = {
   via: (target, endpoint) => {
     if (target.baseUrl !== undefined) return { ...target, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey };
     const own = opencodeOwnProvider(userEnv(target), target.model);
-    const variable = own?.key !== undefined && 'variable' in own.key ? own.key.variable : undefined;
-    const env = Object.fromEntries(Object.entries(target.env ?? {}).filter(([name]) => name !== variable));
+    // Neither its key nor the built-in providers' ones: the provider is TinyAGI's entry at the proxy.
+    const drop = new Set([...opencodeConfigVariables(userEnv(target)), ...OPENCODE_PASSTHROUGH]);
+    const env = Object.fromEntries(Object.entries(target.env ?? {}).filter(([name]) => !drop.has(name)));
     return { ...target, env, baseUrl: endpoint.baseUrl, apiKey: endpoint.apiKey, ...(own ? { model: own.model } : {}) };
   },
 };

@@ -22,7 +22,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { agentBoundary } from '../agent-boundary.ts';
+import { runBoundary } from '../agent-boundary.ts';
 import { buildChildEnv } from '../child-env.ts';
 import { addSpend, InvokeError, spendOf } from '../invoke-error.ts';
 import { privateTempPath } from '../private-temp.ts';
@@ -218,9 +218,7 @@ async function leaseSession(
 ): Promise<PoolLease> {
   const { what, sessionKey, resumeId, lasting, perRun, limits } = run;
   // The boundary, once per warm process (docs/sandbox.md): `required` on a machine without it fails here.
-  const decision = agentBoundary(req);
-  if (decision?.degraded) emitProgress(req, { type: 'status', message: `sandbox degraded: runs unconfined (${decision.degraded.reason}; ${decision.degraded.fix})` });
-  const boundary = decision?.boundary;
+  const boundary = runBoundary(req);
 
   const withBoundary = (env: Record<string, string>): Record<string, string> => (boundary ? boundary.env(env) : env);
   return pool.acquire({
