@@ -48,6 +48,7 @@ import { checkAcpAgents } from './acp-agents.ts';
 import { checkCliVersions } from './cli-versions.ts';
 import { checkEmbeddings } from './memory-embeddings.ts';
 import { checkSandbox } from './sandbox.ts';
+import { heldFindings } from './held.ts';
 import { checkSandboxLogins } from './sandbox-logins.ts';
 import { appliedMigrations, pendingMigrations } from './migrations.ts';
 
@@ -541,6 +542,7 @@ export async function runDoctor(ctx: CliContext, options: DoctorOptions): Promis
     ...(await checkRunningChannels(ctx, settings)),
     ...(await checkWorkspaces(ctx, settings, options.fix)),
     ...(await checkSandbox(ctx, settings, daemonEnvironment(ctx).env)),
+    ...heldFindings(settings, daemonEnvironment(ctx).env),
     ...(await checkEmbeddings(settings, daemonEnvironment(ctx).env)),
     officeCheck(),
     snapshotCheck(options.fix),
