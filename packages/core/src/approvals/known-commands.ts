@@ -1,8 +1,9 @@
 /**
  * The arguments a `*` in a command rule may stand for, for the commands the starter rules allow
  * (docs/approvals.md, "What a `*` may stand for"): `git status|diff|log|show|branch`, `ls`, `pwd`,
- * `cd`, `npm|pnpm|yarn test`, `npm|pnpm|yarn run test`, `pytest`, `go test` and `cargo test`,
- * and the read-only commands a sandboxed agent's starter rules add (`cat`, `head`, `tail`, `wc`,
+ * `cd`, `npm|pnpm|yarn test`, `npm|pnpm|yarn run test`, `pytest`, `python -m unittest`, `go test`,
+ * `cargo test`, `ruff check`, `ruff format --check`, `mypy`, `flake8`, `black --check` (also
+ * through a virtual environment's wrappers: `wrappedCommand`), and the read-only commands a sandboxed agent's starter rules add (`cat`, `head`, `tail`, `wc`,
  * `grep`, `rg`, `find`, `jq`, `diff`, `tree`, `du`, git's read commands).
  * For these, every argument must be one listed here as harmless: options that only choose what
  * to show or which tests to run, and paths inside the workspace; a test runner's `@file` (options
