@@ -134,4 +134,8 @@ it('bad arguments are clear errors; the daemon refuses what it refuses with its 
   const worktree = await daemon.cliHere(['task', 'delete', 'WEB-2']);
   expect(worktree.code).not.toBe(0);
   expect(await daemon.cliHereOk(['task', 'delete', 'WEB-2', '--keep-worktree'])).toBe('Deleted WEB-2; its worktree is kept (orphaned).\n');
+  // Listed orphaned by a name remove-worktree takes.
+  const orphaned = /^(\S+)\s+orphaned/m.exec(await daemon.cliHereOk(['task', 'worktrees', 'web']))?.[1];
+  expect(orphaned).toBeDefined();
+  expect(await daemon.cliHereOk(['task', 'remove-worktree', 'web', orphaned!, '--force'])).toMatch(/^Removed the worktree \S+WEB-2\S*; its branch \S+ is kept\./);
 });

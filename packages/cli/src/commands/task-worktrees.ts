@@ -56,15 +56,16 @@ export function registerTaskWorktreeCommands(task: Command): void {
     task
       .command('remove-worktree')
       .description(
-        "remove one of a project's task worktrees (by its task's identifier or its path): refused while it has uncommitted changes or commits merged and pushed nowhere, unless --force (which loses the uncommitted files; the branch keeps its commits)",
+        "remove one of a project's task worktrees (by the name `task worktrees` lists, or its path): refused while it has uncommitted changes or commits merged and pushed nowhere, unless --force (which loses the uncommitted files; the branch keeps its commits)",
       )
       .argument('<project>', 'project id, prefix or name')
-      .argument('<worktree>', "the worktree's task identifier (WEB-3) or its path")
+      .argument('<worktree>', "the worktree's name as `task worktrees` lists it (its task's identifier WEB-3, or an orphaned one's task id) or its path")
       .option('--force', 'remove it even with work that is nowhere else: its uncommitted files are lost'),
   ).action(async (ref: string, which: string, options: { force?: boolean; json?: boolean }, cmd: Command) => {
     const { client, project } = await boundProject(cmd, ref);
     const listed = await client.listProjectWorktrees({ params: { id: project.id } });
-    const found = listed.find((w) => w.identifier === which || w.path === which);
+    // By the name `task worktrees` lists: its task's identifier, or its task id once the task is deleted (orphaned); or its path.
+    const found = listed.find((w) => w.identifier === which || w.taskId === which || w.path === which);
     if (found === undefined) throw usageError(`No worktree of ${project.prefix} is "${which}": tinyagi task worktrees ${project.prefix} lists them.`);
     const removed = await client.removeProjectWorktree({ params: { id: project.id }, body: { path: found.path, ...(options.force ? { force: true } : {}) } });
     if (options.json) return printJson(removed);
