@@ -8,7 +8,7 @@
  * commits again and the check passes), merge WEB-1 into main (the base's tip is the branch's, its
  * worktree gone), refuse to merge WEB-2 with the daemon's code, and list the worktree that is left.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitRepos, sh, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
@@ -17,6 +17,7 @@ import { createCoderDaemon, sayDoneLine } from './helpers/git-agent.ts';
 let daemon: TestDaemon;
 let repoDir: string;
 let worktreeRoot: string;
+let projectId: string;
 
 /** The fake claude's script: write `content` (and a nonce, so a second run has something to commit), commit, say done. */
 function agentScript(content: string): string {
@@ -39,6 +40,7 @@ beforeAll(async () => {
   await daemon.start();
   const api = daemon.api;
   const project = await api.createProject({ body: { name: 'Web', repo: { path: repoDir, worktreeRoot, checks: [check], maxRounds: 1 } } });
+  projectId = project.id;
   const good = await api.createTask({ body: { title: `Good change FAKE:bash=sh ${agentScript('good')} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
   const bad = await api.createTask({ body: { title: `Bad change FAKE:bash=sh ${agentScript('bad')} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
   await waitFor(
@@ -168,7 +170,23 @@ describe('tinyagi task', () => {
     const refused = await daemon.cliHere(['task', 'merge', 'WEB-2']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('INVALID_STATE');
+    // Its checks have not passed: warned as TinyOffice's merge form warns.
+    expect(refused.stderr).toContain('Warning: Its checks have not passed: a merge now brings work nobody checked into the base.');
     expect(sh(repoDir, 'rev-parse', 'main')).not.toBe(tip);
+
+    // Auto-merge refused by the person's untracked work.txt: task show and task list say so and why.
+    const repo = { path: repoDir, worktreeRoot, checks: [check], maxRounds: 1 };
+    writeFileSync(join(repoDir, 'work.txt'), 'mine\n');
+    await daemon.api.patchProject({ params: { id: projectId }, body: { repo: { ...repo, autoMerge: { when: 'checked' } } } });
+    // Checked again now rather than at the next sweep: its pass tries the auto-merge.
+    await daemon.cliHereOk(['task', 'check', 'WEB-1']);
+    await waitFor(async () => (await daemon.api.getTask({ params: { id: 'WEB-1' } })).git?.autoMergeRefused, 30_000, 'WEB-1 auto-merge refused');
+    expect(await daemon.cliHereOk(['task', 'show', 'WEB-1'])).toMatch(
+      /Auto-merge refused: INVALID_STATE: Merging task WEB-1 would replace .*work\.txt[\s\S]*Tried again when the branch or the base moves, or at /,
+    );
+    expect(await daemon.cliHereOk(['task', 'list'])).toMatch(/WEB-1 +review .*passed 1\/1, auto-merge refused/);
+    await daemon.api.patchProject({ params: { id: projectId }, body: { repo } });
+    rmSync(join(repoDir, 'work.txt'));
 
     const merged = await daemon.cliHereOk(['task', 'merge', 'WEB-1', '--method', 'ff']);
     expect(merged).toContain(`Merged WEB-1 (tinyagi/WEB-1-good-change`);
@@ -176,7 +194,9 @@ describe('tinyagi task', () => {
     expect(merged).toContain('the task is done.');
     expect(sh(repoDir, 'rev-parse', 'main')).toBe(tip);
     expect(existsSync(wt1)).toBe(false);
-    expect(await daemon.cliHereOk(['task', 'show', 'WEB-1'])).toMatch(/status: +merged\n[\s\S]*worktree: +removed at the merge[\s\S]*Merged tinyagi\/WEB-1-good-change\S* into main \(fast-forward\)/);
+    expect(await daemon.cliHereOk(['task', 'show', 'WEB-1'])).toMatch(
+      /status: +merged\n[\s\S]*worktree: +removed at the merge[\s\S]*Merged tinyagi\/WEB-1-good-change\S* into main \(fast-forward\) at .* by a person: /,
+    );
 
     const worktrees = await daemon.cliHereOk(['task', 'worktrees', 'WEB']);
     expect(worktrees).toContain(join(worktreeRoot, 'WEB-2'));
@@ -208,6 +228,8 @@ describe('tinyagi task', () => {
     const stopped = await daemon.cliHereOk(['task', 'show', 'WEB-2']);
     expect(stopped).toMatch(/status: +todo\n/);
     expect(stopped).toContain('After its rounds: stopped by cli.');
+    expect(stopped).toContain('Checking: stopped by a person: lint exit 1');
+    expect(await daemon.cliHereOk(['task', 'list'])).toMatch(/WEB-2 +todo .*stopped by a person: lint exit 1/);
     expect(existsSync(join(worktreeRoot, 'WEB-2'))).toBe(true);
     const late = await daemon.cliHere(['rounds', id, 'more']);
     expect(late.code).not.toBe(0);

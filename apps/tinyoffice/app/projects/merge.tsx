@@ -6,7 +6,7 @@
  * in a bound project a task is done only once its branch is merged.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { Project, Task } from '@tinyagi/client';
+import { type Project, type Task, UNCHECKED_MERGE_WARNING } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
 import { useRefusable } from './review';
@@ -36,7 +36,7 @@ export function MergeForm({ task, idPrefix, onMerged }: { task: Task; idPrefix: 
       </div>
       {task.git?.check?.state !== 'passed' && (
         <p data-testid="merge-unchecked" className="text-xs text-amber-900 dark:text-amber-200">
-          Its checks have not passed: a merge now brings work nobody checked into the base.
+          {UNCHECKED_MERGE_WARNING}
         </p>
       )}
       {refusal && (

@@ -11,7 +11,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { Comment, Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
-import { checkResultText } from '@tinyagi/client';
+import { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, ROUNDS_ANSWERED } from '@tinyagi/client';
 import { ApprovalCard } from '@/components/approval-card';
 import { api } from '@/lib/api';
 import { withApprovals } from '@/lib/approvals';
@@ -31,12 +31,25 @@ export const CHECK_STATE: Record<TaskCheck['state'], { label: string; tone: stri
   passed: { label: 'checks passed', tone: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' },
 };
 
-const ANSWERED: Record<string, string> = { more_rounds: 'more rounds given', take_over: 'taken over', stop: 'stopped by a person' };
-
 /** The card's and the detail's word for the last Checking: once the person answered its rounds request, what they decided, not "needs a person". */
 export function checkBadge(state: TaskCheck['state'], decision: string | undefined): { label: string; tone: string } {
-  if (state === 'needs_person' && decision !== undefined) return { label: ANSWERED[decision] ?? `answered: ${decision}`, tone: CHECK_STATE.needs_person.tone };
+  if (state === 'needs_person' && decision !== undefined) return { label: ROUNDS_ANSWERED[decision] ?? `answered: ${decision}`, tone: CHECK_STATE.needs_person.tone };
   return CHECK_STATE[state];
+}
+
+/** The binding's auto-merge was refused (the person's file in the way, a conflict…): why, and when it is tried again. */
+function AutoMergeRefused({ task }: { task: Task }) {
+  const refused = autoMergeRefusalOf(task);
+  if (!refused) return null;
+  return (
+    <div data-testid="auto-merge-refused" className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+      <p>
+        Auto-merge refused: {refused.code}: {refused.message}
+      </p>
+      {refused.hint && <p>{refused.hint}</p>}
+      <p className="text-xs">{autoMergeRetryText(new Date(refused.retryAt).toLocaleString())}</p>
+    </div>
+  );
 }
 
 export const MERGED_TONE = 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100';
@@ -222,7 +235,8 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
       </h3>
       {merge && (
         <p data-testid="task-merged" className={`rounded px-2 py-1 text-sm ${MERGED_TONE}`}>
-          Merged into {merge.baseRef} at <code>{merge.commit.slice(0, 12)}</code> ({merge.method === 'ff' ? 'fast-forward' : 'merge commit'}, {new Date(merge.mergedAt).toLocaleString()})
+          Merged into {merge.baseRef} at <code>{merge.commit.slice(0, 12)}</code> ({merge.method === 'ff' ? 'fast-forward' : 'merge commit'}, {new Date(merge.mergedAt).toLocaleString()},{' '}
+          {mergedByText(merge.by)})
         </p>
       )}
       <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
@@ -270,6 +284,7 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
       {task.status === 'review' && !merge && (
         <div className="space-y-3 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="task-review">
           <h4 className="text-sm font-semibold">Review</h4>
+          <AutoMergeRefused task={task} />
           <MergeForm task={task} idPrefix="task" onMerged={onMerged} />
           <CheckAgain task={task} onChecked={onMerged} />
           <RequestChanges

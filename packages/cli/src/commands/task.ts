@@ -12,7 +12,7 @@
  * `delete` in task-edit.ts.
  */
 import type { Command } from 'commander';
-import { checkResultText, reviewPlaceText, type Comment, type Task, type TaskCheck } from '@tinyagi/client';
+import { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, reviewPlaceText, ROUNDS_ANSWERED, type Comment, type Task, UNCHECKED_MERGE_WARNING } from '@tinyagi/client';
 import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -26,14 +26,17 @@ import { registerTaskWorktreeCommands } from './task-worktrees.ts';
 
 const short = (sha: string | null | undefined): string => (sha ? sha.slice(0, 10) : '-');
 
-/** The last Checking in a few words: `passed 2/2`, `failed: login exit 2`, `running`, `needs a person`. */
-function checkingSummary(check: TaskCheck | null | undefined): string {
+/** The last Checking in a few words: `passed 2/2`, `failed: login exit 2`, `running`, `needs a person` (once answered, what the person decided). */
+function checkingSummary(git: Task['git']): string {
+  const check = git?.check;
   if (!check) return '-';
   if (check.state === 'running') return 'running';
   const failed = check.checks.filter((c) => !c.ok);
   const what = check.error ? check.error.message : failed.length > 0 ? failed.map((c) => `${c.name} ${checkResultText(c)}`).join(', ') : (check.missing[0] ?? '');
   if (check.state === 'passed') return `passed ${check.checks.length}/${check.checks.length}`;
-  return `${check.state === 'needs_person' ? 'needs a person' : 'failed'}${what ? `: ${what}` : ''}`;
+  const decision = git?.roundsApproval?.decision;
+  const word = check.state === 'failed' ? 'failed' : decision === undefined ? 'needs a person' : (ROUNDS_ANSWERED[decision] ?? `answered: ${decision}`);
+  return `${word}${what ? `: ${what}` : ''}`;
 }
 
 function colouredStatus(task: Task): string {
@@ -89,7 +92,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
   const check = git?.check;
   if (check) {
     println();
-    println(style.bold(`Checking: ${checkingSummary(check)}`));
+    println(style.bold(`Checking: ${checkingSummary(git)}`));
     printFields([
       ['commit', short(check.headSha)],
       ['commits', String(check.commits)],
@@ -118,7 +121,9 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
   printReviewComments(comments);
   if (git?.merge) {
     println();
-    println(`Merged ${git.merge.branch} into ${git.merge.baseRef} (${git.merge.method === 'ff' ? 'fast-forward' : 'merge commit'}) at ${formatTime(git.merge.mergedAt)}: ${short(git.merge.commit)}.`);
+    println(
+      `Merged ${git.merge.branch} into ${git.merge.baseRef} (${git.merge.method === 'ff' ? 'fast-forward' : 'merge commit'}) at ${formatTime(git.merge.mergedAt)} ${mergedByText(git.merge.by)}: ${short(git.merge.commit)}.`,
+    );
   } else if (task.status === 'checking' && check?.state === 'needs_person' && git?.roundsApproval) {
     // A person is asked (the task_rounds approval, docs/git-tasks.md): how to answer from here.
     const id = git.roundsApproval.id;
@@ -128,12 +133,21 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
     const what = decision === 'more_rounds' ? `more rounds (up to ${git.roundsLimit ?? '?'})` : decision === 'take_over' ? 'taken over' : 'stopped';
     println(style.dim(`\nAfter its rounds: ${what} by ${decidedBy ?? 'a person'}.`));
   }
-  if (!git?.merge && task.status === 'review' && git) {
-    const ref = task.identifier ?? task.id;
-    const unsent = comments.some((c) => c.anchor !== null && c.sentRound === null);
-    println(style.dim(`\nMerge it with \`tinyagi task merge ${ref}\`${unsent ? `, or send the review comments with \`tinyagi task request-changes ${ref}\`` : ''}.`));
-    if (git.pullRequest) println(style.dim(`Read its pull request's check runs and review comments with \`tinyagi task sync ${ref}\`.`));
+  if (!git?.merge && task.status === 'review' && git) printReviewNext(task, comments);
+}
+
+/** A task in Review: a refused auto-merge with its reason, and how to merge it or send the review comments. */
+function printReviewNext(task: Task, comments: readonly Comment[]): void {
+  const ref = task.identifier ?? task.id;
+  const unsent = comments.some((c) => c.anchor !== null && c.sentRound === null);
+  const refused = autoMergeRefusalOf(task);
+  if (refused) {
+    println(style.red(`\nAuto-merge refused: ${refused.code}: ${refused.message}`));
+    if (refused.hint) println(`  ${refused.hint}`);
+    println(`  ${autoMergeRetryText(formatTime(refused.retryAt))}`);
   }
+  println(style.dim(`\nMerge it with \`tinyagi task merge ${ref}\`${unsent ? `, or send the review comments with \`tinyagi task request-changes ${ref}\`` : ''}.`));
+  if (task.git?.pullRequest) println(style.dim(`Read its pull request's check runs and review comments with \`tinyagi task sync ${ref}\`.`));
 }
 
 export function registerTaskCommands(program: Command): void {
@@ -164,7 +178,7 @@ export function registerTaskCommands(program: Command): void {
         colouredStatus(t),
         t.assigneeAgent ? `@${t.assigneeAgent}` : t.assigneeTeam ? `#${t.assigneeTeam}` : '-',
         t.git?.branch ?? '-',
-        checkingSummary(t.git?.check),
+        `${checkingSummary(t.git)}${autoMergeRefusalOf(t) ? style.red(', auto-merge refused') : ''}`,
         t.title.slice(0, 50).replace(/\s+/g, ' '),
       ]),
       'No tasks.',
@@ -264,7 +278,10 @@ export function registerTaskCommands(program: Command): void {
       .argument('<task>', 'task id or identifier')
       .option('--method <method>', `${MERGE_METHODS.join(' or ')} (default merge: a merge commit)`, choice(MERGE_METHODS)),
   ).action(async (ref: string, options: { method?: (typeof MERGE_METHODS)[number]; json?: boolean }, cmd: Command) => {
-    const result = await connect(contextOf(cmd)).client.mergeTask({ params: { id: ref }, body: options.method ? { method: options.method } : {} });
+    const { client } = connect(contextOf(cmd));
+    // As TinyOffice's merge form warns: on stderr, so --json stays the answer alone.
+    if ((await client.getTask({ params: { id: ref } })).git?.check?.state !== 'passed') process.stderr.write(`${style.yellow(`Warning: ${UNCHECKED_MERGE_WARNING}`)}\n`);
+    const result = await client.mergeTask({ params: { id: ref }, body: options.method ? { method: options.method } : {} });
     if (options.json) return printJson(result);
     const { merge, worktree } = result;
     const name = result.task.identifier ?? result.task.id;
