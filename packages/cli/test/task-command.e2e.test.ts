@@ -210,6 +210,20 @@ describe('tinyagi task', () => {
     expect(existsSync(join(worktreeRoot, 'WEB-2'))).toBe(true);
   });
 
+  it('start: a task whose worktree step fails (its repository is not on this machine) was sent to nobody: start fails saying why and how to start it again', async () => {
+    const gone = gitRepos();
+    const project = await daemon.api.createProject({ body: { name: 'Gone', repo: { path: gone.repoDir, worktreeRoot: join(gone.root, 'worktrees') } } });
+    rmSync(gone.repoDir, { recursive: true, force: true });
+    const added = await daemon.api.createTask({ body: { title: 'Nowhere', projectId: project.id, assigneeAgent: 'coder' } });
+    const name = added.identifier!;
+    const started = await daemon.cliHere(['task', 'start', name]);
+    expect(started.code).toBe(1);
+    expect(started.stdout).not.toContain('sent to @coder');
+    expect(started.stderr).toContain(`${name} is in progress, but nothing was sent to @coder: its worktree step failed: `);
+    expect(started.stderr).toContain(`tinyagi task move ${name} todo`);
+    await daemon.api.deleteTask({ params: { id: added.id } });
+  });
+
   it('rounds: WEB-2 waits for a person (tinyagi approvals lists it, never expiring); a wrong answer is a usage error; stop puts it back in Todo, its worktree kept; a second answer is too late', async () => {
     const listed = await daemon.cliHereOk(['approvals']);
     expect(listed).toMatch(/apr_\S+\s+pending\s+@coder\s+WEB-2 Bad change/);

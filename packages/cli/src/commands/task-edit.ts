@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { Task } from '@tinyagi/client';
 import { TASK_STATUSES, type TaskStatus } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
-import { usageError } from '../output/cli-error.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, println } from '../output/print.ts';
 import { choice, contextOf, withJson } from './options.ts';
 import { resolveProject } from './project-ref.ts';
@@ -21,11 +21,23 @@ const assigneeOf = (task: Task): string | null => (task.assigneeAgent ? `@${task
 /** What moving to a status did, in a few words. */
 function movedText(task: Task): string {
   const owner = assigneeOf(task);
-  if (task.status === 'in_progress')
-    return owner
-      ? `${nameOf(task)} is in progress: sent to ${owner}${task.conversationId ? ` (conversation ${task.conversationId})` : ''}.`
-      : `${nameOf(task)} is in progress (no assignee: nobody is sent it).`;
-  return `${nameOf(task)} is in ${task.status}.`;
+  const name = nameOf(task);
+  if (task.status !== 'in_progress') return `${name} is in ${task.status}.`;
+  if (!owner) return `${name} is in progress (no assignee: nobody is sent it).`;
+  return task.conversationId ? `${name} is in progress: sent to ${owner} (conversation ${task.conversationId}).` : `${name} is in progress: it goes to ${owner} once its worktree is ready.`;
+}
+
+/** Prints the move; a task in progress whose worktree step failed was sent to nobody: a failure (exit 1) naming the step's error and how to start it again. */
+function printMoved(task: Task): void {
+  const error = task.status === 'in_progress' && task.git?.state === 'failed' ? task.git.error : null;
+  const owner = assigneeOf(task);
+  if (error && owner) {
+    const name = nameOf(task);
+    throw new CliError('FAILED', `${name} is in progress, but nothing was sent to ${owner}: its worktree step failed: ${error.code}: ${error.message}`, {
+      hint: `Once that is fixed, start it again: \`tinyagi task move ${name} todo\`, then \`tinyagi task start ${name}\`.`,
+    });
+  }
+  println(movedText(task));
 }
 
 /** `--agent`/`--team`: one of them. */
@@ -62,7 +74,7 @@ export function registerTaskEditCommands(task: Command): void {
     if (options.json) return printJson(created);
     const owner = assigneeOf(created);
     println(`Added ${nameOf(created)} (${created.status}${owner ? `, ${owner}` : ''}): ${created.title}`);
-    if (created.status === 'in_progress') println(movedText(created));
+    if (created.status === 'in_progress') printMoved(created);
     else if (owner) println(`Start it with \`tinyagi task start ${nameOf(created)}\`.`);
   });
 
@@ -79,7 +91,7 @@ export function registerTaskEditCommands(task: Command): void {
     if (found.status === 'in_progress') throw usageError(`${nameOf(found)} is in progress already.`, `\`tinyagi task show ${nameOf(found)}\` says where it is.`);
     const moved = await client.patchTask({ params: { id: found.id }, body: { status: 'in_progress' } });
     if (options.json) return printJson(moved);
-    println(movedText(moved));
+    printMoved(moved);
   });
 
   withJson(
@@ -91,7 +103,7 @@ export function registerTaskEditCommands(task: Command): void {
   ).action(async (ref: string, status: TaskStatus, options: { json?: boolean }, cmd: Command) => {
     const moved = await connect(contextOf(cmd)).client.patchTask({ params: { id: ref }, body: { status } });
     if (options.json) return printJson(moved);
-    println(movedText(moved));
+    printMoved(moved);
   });
 
   withJson(
