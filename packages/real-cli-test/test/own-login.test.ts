@@ -10,17 +10,36 @@
  *   A login it cannot use (expired here; on macOS the login is in the Keychain) fails the first
  *   message once (not retried), naming the one command that fixes it.
  * - Codex whose own `~/.codex/config.toml` selects the user's provider (`env_key =
- *   "OPENAI_API_KEY"`) at a model server on the host's loopback: the first message is answered
- *   through that provider, every call carried the key, which the agent's environment inside does
- *   not hold.
+ *   "MY_GATEWAY_KEY"`), and OpenCode on its own opencode.json provider (`{env:MINE_KEY}`), at a
+ *   model server on the host's loopback: the first message is answered through that provider,
+ *   every call carried its key; neither it nor any other key of the daemon (OPENAI_API_KEY,
+ *   ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, OPENROUTER_API_KEY in its environment) is in the
+ *   agent's environment, its private home or its workspace.
+ * - OpenCode on a built-in provider: `agent add` names the fix, and the first message fails once,
+ *   the model never asked.
  * One message each, with one shell call that tries to read what must stay outside.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTemp, toolOutput, waitFor } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_CASES, PROVIDER_KEY, startRig, type Outcome, type Rig, type SendInput } from './harness.ts';
 import { describeOutcome, turnsOf } from './suite.ts';
+
+/** The daemon's other keys, which never enter a sandboxed agent (docs/sandbox.md#the-model-proxy). */
+const DAEMON_KEYS = {
+  OPENAI_API_KEY: 'sk-proj-daemon-openai-5f1e',
+  ANTHROPIC_API_KEY: 'sk-ant-api03-daemon-2b9c',
+  CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-daemon-8d0a',
+  OPENROUTER_API_KEY: 'sk-or-v1-daemon-4e7f',
+};
+
+/** Every file under `dir`, read (the agent's private home, its workspace). */
+function filesUnder(dir: string): Array<{ path: string; text: string }> {
+  const stat = statSync(dir, { throwIfNoEntry: false });
+  if (stat?.isFile()) return [{ path: dir, text: readFileSync(dir, 'utf8') }];
+  return stat?.isDirectory() ? readdirSync(dir).flatMap((name) => filesUnder(join(dir, name))) : [];
+}
 
 /** The subscription's access token of the fake `claude login`. */
 const LOGIN_TOKEN = 'sk-ant-oat01-standin-login-7d41';
@@ -80,7 +99,9 @@ async function answersThroughOwnProvider(rig: Rig, marker: string, senderId: str
   expect(o.replies.join('\n')).toContain(`home=${join(rig.daemon.home, 'agent-homes', 'own')}`);
   const output = toolOutputOf(o);
   expect(output, 'the shell tool ran inside').toContain('TINYAGI_AGENT_ID=own');
-  expect(output.includes(PROVIDER_KEY), "the provider's key is in the agent's environment").toBe(false);
+  const keys = [PROVIDER_KEY, ...Object.values(DAEMON_KEYS)];
+  const seen = [{ path: "the agent's environment", text: output }, ...filesUnder(join(rig.daemon.home, 'agent-homes', 'own')), ...filesUnder(join(rig.daemon.root, 'workspace', 'own'))];
+  expect(seen.flatMap(({ path, text }) => keys.filter((key) => text.includes(key)).map((key) => `${key} in ${path}`))).toEqual([]);
   const turns = turnsOf(o.calls);
   expect(turns.length, 'the model was asked').toBeGreaterThan(0);
   for (const call of turns) {
@@ -149,7 +170,7 @@ describe("codex with its own config.toml provider on the host's loopback, sandbo
   beforeAll(async () => {
     rig = await startRig(CLI_CASES.codex, {
       codexHome: 'home',
-      daemonEnv: { OPENAI_API_KEY: PROVIDER_KEY },
+      daemonEnv: { ...DAEMON_KEYS, MY_GATEWAY_KEY: PROVIDER_KEY },
       prepareHome: (home, url) => {
         mkdirSync(join(home, '.codex'), { recursive: true });
         const config = [
@@ -159,7 +180,7 @@ describe("codex with its own config.toml provider on the host's loopback, sandbo
           '[model_providers.my-gateway]',
           'name = "My gateway"',
           `base_url = "${url}/v1"`,
-          'env_key = "OPENAI_API_KEY"',
+          'env_key = "MY_GATEWAY_KEY"',
           'wire_api = "responses"',
           '',
         ];
@@ -182,7 +203,7 @@ describe("opencode with its own opencode.json provider on the host's loopback, s
 
   beforeAll(async () => {
     rig = await startRig(CLI_CASES.opencode, {
-      daemonEnv: { MINE_KEY: PROVIDER_KEY },
+      daemonEnv: { ...DAEMON_KEYS, MINE_KEY: PROVIDER_KEY },
       prepareHome: (home, url) => {
         mkdirSync(join(home, '.config', 'opencode'), { recursive: true });
         const provider = { npm: '@ai-sdk/openai-compatible', name: 'Mine', options: { baseURL: `${url}/v1`, apiKey: '{env:MINE_KEY}' }, models: { 'gpt-5.1': {} } };
@@ -198,4 +219,13 @@ describe("opencode with its own opencode.json provider on the host's loopback, s
   });
 
   it("answers the first message through the user's provider; its key stays outside", () => answersThroughOwnProvider(rig, 'OWN-OPENCODE-4f6', 'own-login-opencode'));
+
+  it('on a built-in provider: agent add names the fix, and the first message fails once, the model never asked', async () => {
+    expect(await rig.daemon.cliOk(['agent', 'add', 'builtin', '--provider', 'opencode', '--model', 'anthropic/claude-sonnet-4-6'])).toContain('tinyagi provider add');
+    const o = await rig.send({ agent: 'builtin', senderId: 'own-login-builtin', message: 'OWN-BUILTIN-1d5 say hello' });
+    expect(o.runs[0]?.status, describeOutcome(o)).toBe('failed');
+    expect(o.message.attempts, describeOutcome(o)).toBe(1);
+    expect(o.message.lastError).toContain("OpenCode has neither its own login (`opencode auth`) nor its built-in providers' keys");
+    expect(turnsOf(o.calls)).toEqual([]);
+  });
 });
