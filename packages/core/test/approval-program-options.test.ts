@@ -8,7 +8,7 @@
  *   (`git grep --open=sh` is `--open-files-in-pager`), find and jq do not: a prefix of an option
  *   that writes, runs a program or reads a file is read as that option;
  * - an option's value that names a file is a path (`diff --from-file=/etc/…`), and following
- *   symbolic links out of the workspace (`grep -R`, `diff -r`, `find -L`) asks.
+ *   symbolic links out of the workspace (`grep -R`, `diff -r` or a folder to `diff`, `find -L`) asks.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -152,6 +152,11 @@ describe('option values that name a file, and links followed out of the workspac
   mkdirSync(join(ws, 'a'));
   mkdirSync(join(ws, 'b', 'link'), { recursive: true });
   symlinkSync(outside, join(ws, 'a', 'link'));
+  // Folders holding a file of the same name, one a link out.
+  mkdirSync(join(ws, 'd1'));
+  mkdirSync(join(ws, 'd2'));
+  symlinkSync(secret, join(ws, 'd1', 'x'));
+  writeFileSync(join(ws, 'd2', 'x'), 'other\n');
   writeFileSync(join(ws, 'patterns.txt'), 'foo\n');
 
   it('the real programs: grep -R, diff -r and find -L read through a link out; grep -r, diff --no-dereference and find do not', () => {
@@ -159,6 +164,8 @@ describe('option values that name a file, and links followed out of the workspac
     expect(run(['grep', '-r', 'outsideword', 'a'], ws).status).toBe(1);
     expect(run(['diff', '-r', 'a', 'b'], ws).out).toContain('secret.txt');
     expect(run(['diff', '-r', '--no-dereference', 'a', 'b'], ws).out).not.toContain('secret.txt');
+    expect(run(['diff', 'd1', 'd2'], ws).out).toContain('outsideword');
+    expect(run(['diff', '--no-dereference', 'd1', 'd2'], ws).out).not.toContain('outsideword');
     expect(run(['find', '-L', 'a', '-name', 'secret.txt'], ws).out).toContain('secret.txt');
     expect(run(['find', 'a', '-name', 'secret.txt'], ws).out).toBe('');
   });
@@ -190,6 +197,8 @@ describe('option values that name a file, and links followed out of the workspac
       'diff -r a b',
       'diff -ru a b',
       'diff --recursive a b',
+      'diff d1 d2',
+      'diff -u d1/ d2',
       'rg -L outsideword',
       'rg --follow outsideword',
       'find -L . -name x',
@@ -205,6 +214,8 @@ describe('option values that name a file, and links followed out of the workspac
       'grep -f patterns.txt a.txt',
       'grep -rn foo .',
       'diff -r --no-dereference a b',
+      'diff --no-dereference d1 d2',
+      'diff a.txt patterns.txt',
       'git grep -f patterns.txt',
       'rg -n foo',
       'find . -name x',

@@ -19,6 +19,8 @@
 export interface ArgumentContext {
   /** True when the path, from the directory the command runs in, resolves inside the workspace. */
   inside(path: string): boolean;
+  /** True when the path may be a folder (it is one from a directory the command may run in, or it cannot be looked up). */
+  folder(path: string): boolean;
 }
 
 interface OptionSpec {
@@ -523,12 +525,17 @@ function unittest(args: readonly string[], ctx: ArgumentContext): boolean {
 /** GNU getopt_long programs (coreutils, grep, diff): a unique prefix of a long option is the option. */
 const GNU = { abbreviates: true } as const;
 
-/** `diff`: a file of names to leave out and the file every operand is compared with are paths; `-r` follows links (into folders out of the workspace) unless `--no-dereference`. */
+/**
+ * `diff`: a file of names to leave out and the file every operand is compared with are paths.
+ * Unless `--no-dereference`, it follows the links it meets in a folder it compares (out of the
+ * workspace too), so `-r` and a folder operand ask.
+ */
 const DIFF_OPTIONS: ProgramOptions = { ...GNU, files: ['from-file', 'to-file', 'exclude-from'], filesShort: 'X' };
 
 function diff(args: readonly string[], ctx: ArgumentContext): boolean {
-  const program = args.includes('--no-dereference') ? DIFF_OPTIONS : { ...DIFF_OPTIONS, refused: ['recursive'], refusedShort: 'r' };
-  return checkOptions(args, { anyOption: true, program, positional: insidePath }, ctx);
+  if (args.includes('--no-dereference')) return checkOptions(args, { anyOption: true, program: DIFF_OPTIONS, positional: insidePath }, ctx);
+  const program = { ...DIFF_OPTIONS, refused: ['recursive'], refusedShort: 'r' };
+  return checkOptions(args, { anyOption: true, program, positional: (arg) => ctx.inside(arg) && !ctx.folder(arg) }, ctx);
 }
 
 /**

@@ -6,7 +6,7 @@
  * MAX_PATH_LENGTH, a path is resolved by its text only and marked unresolved (no rule allows it),
  * so a request of thousands of deep paths costs milliseconds, not seconds of a blocked daemon.
  */
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 
 /** File-system lookups (lstat, readlink) one request may cost. */
@@ -56,6 +56,18 @@ export class PathResolver {
     let walk = p.length > MAX_PATH_LENGTH ? undefined : expanded.startsWith('/') ? ROOT_WALK : this.#folderWalk(from);
     if (walk !== undefined) walk = this.#walk(expanded, walk);
     return walk === undefined ? { path: posix.resolve(from, expanded), resolved: false } : { path: walk.real, resolved: true };
+  }
+
+  /** True when `p` (from `from`) is a folder, or may be one: it could not be resolved or looked up within the budget. */
+  isFolder(p: string, from: string): boolean {
+    const r = this.resolve(p, from);
+    if (!r.resolved) return true;
+    if (--this.#budget < 0) return true;
+    try {
+      return statSync(r.path, { throwIfNoEntry: false })?.isDirectory() === true;
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -292,7 +292,7 @@ function requestFacts(request: PermissionRequest, workspace: string, deadline: D
   facts.outside = !cwd.resolved || !isInside(cwd.path, root);
   if (parsed.commands.length > MAX_LINE_COMMANDS) facts.unclear ??= `more than ${MAX_LINE_COMMANDS} commands`;
   const folders = new Set([cwd.path]);
-  const ctx = {
+  const ctx: ArgumentContext = {
     inside: (p: string): boolean => {
       deadline.check();
       for (const from of folders) {
@@ -301,6 +301,7 @@ function requestFacts(request: PermissionRequest, workspace: string, deadline: D
       }
       return true;
     },
+    folder: (p: string): boolean => [...folders].some((from) => resolver.isFolder(p, from)),
   };
   for (const command of parsed.commands) {
     if (deadline.step()) throw new OutOfTime();
