@@ -1,3 +1,4 @@
+'use client';
 /**
  * An agent's sandbox (docs/sandbox.md): its setting and whether the boundary holds on the
  * daemon's machine (`sandboxStatus` of GET /api/agents): enforced, degraded with the reason and
@@ -5,22 +6,56 @@
  */
 import type { Agent } from '@tinyagi/client';
 import { SANDBOX_MEANING } from '@/components/agent-form-fields';
-import { StatusPill } from '@/components/ui';
+import { useState } from 'react';
+import { api, messageOf } from '@/lib/api';
+import { setState } from '@/lib/store';
+import { Button, ErrorLine, StatusPill } from '@/components/ui';
 import type { NewAgentNotes } from '@/lib/new-agent-notes';
 
 type SandboxView = NonNullable<Agent['sandboxStatus']>;
 
 /** The Agents table's cell: the state, the setting, and what to change when degraded. */
 export function SandboxCell({ status }: { status: SandboxView | undefined }) {
-  if (!status || status.setting === 'off') return <span className="text-slate-600 dark:text-slate-300">off</span>;
+  if (!status || (status.setting === 'off' && !status.held)) return <span className="text-slate-600 dark:text-slate-300">off</span>;
   return (
     <span className="block max-w-xs">
       <span className="flex items-center gap-1 whitespace-nowrap">
         <StatusPill status={status.state} />
         <span className="text-xs text-slate-600 dark:text-slate-300">{status.setting}</span>
+        {status.held && <span className="text-xs font-medium text-amber-900 dark:text-amber-200">held</span>}
       </span>
       <Degraded status={status} />
     </span>
+  );
+}
+
+/**
+ * A held workspace (docs/sandbox.md, "What a confined run leaves behind"): a confined run worked
+ * in it, so the agent's runs run confined until a person who looked at it releases it.
+ */
+function Held({ id, held }: { id: string; held: NonNullable<SandboxView['held']> }) {
+  const [error, setError] = useState<string | null>(null);
+  const release = async () => {
+    if (!window.confirm(`Release @${id}'s workspace? Anything the confined run left in ${held.folder} (hooks, scripts, instructions) then runs as the agent's own settings say. Look at it first.`))
+      return;
+    setError(null);
+    try {
+      await api().releaseAgentHold({ params: { id } });
+      setState({ agents: await api().listAgents() });
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  const by = held.by.map((a) => `@${a}`).join(', ');
+  return (
+    <div data-testid="agent-held" className="mt-1 text-xs text-amber-900 dark:text-amber-200">
+      <p>
+        Held since {new Date(held.since).toLocaleString()}: a confined run{by ? ` for ${by}` : ''} worked in {held.folder}, so @{id} runs confined until you look at what it left there (hooks in
+        .claude/, .mcp.json, package.json scripts, .git/hooks) and release it.
+      </p>
+      <Button onClick={() => void release()}>Release the workspace</Button>
+      <ErrorLine error={error} />
+    </div>
   );
 }
 
@@ -45,7 +80,7 @@ export function SandboxSummary({ agent }: { agent: Agent }) {
         <span className="font-medium">Sandbox:</span>
         <span className="font-mono">{setting}</span>
         {status && status.setting !== 'off' && <StatusPill status={status.state} />}
-        <span className="text-slate-600 dark:text-slate-300">— {SANDBOX_MEANING[setting] ?? setting}.</span>
+        <span className="text-slate-600 dark:text-slate-300">— {status?.held ? 'but its workspace is held: it runs confined until you release it' : (SANDBOX_MEANING[setting] ?? setting)}.</span>
       </p>
       {status?.state === 'enforced' && (
         <p className="mt-1 text-xs text-slate-600 dark:text-slate-300">
@@ -53,6 +88,7 @@ export function SandboxSummary({ agent }: { agent: Agent }) {
         </p>
       )}
       {status && <Degraded status={status} />}
+      {status?.held && <Held id={agent.id} held={status.held} />}
       <p className="mt-1 text-xs text-slate-600 dark:text-slate-300">Change it with Sandbox in the settings below.</p>
     </div>
   );

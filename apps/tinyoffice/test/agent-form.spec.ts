@@ -110,6 +110,28 @@ test('the agent page shows and changes the sandbox: required, then off, each wit
   await expect(summary).toContainText('runs as you');
 });
 
+test('a workspace a confined run worked in is held: its page says so and releases it; the Agents list marks it', async () => {
+  // A sandboxed agent hands work to an unconfined teammate: that run is confined and holds its workspace.
+  await daemon.cli(['agent', 'add', 'boxed', '--provider', 'mock', '--sandbox', 'on', '--config', '{"mock":{"reply":"[@plain: check this]"}}']);
+  await daemon.cli(['agent', 'add', 'plain', '--provider', 'mock', '--sandbox', 'off', '--config', '{"mock":{"reply":"checked"}}']);
+  await daemon.cli(['team', 'add', 'held', '--agents', 'boxed,plain', '--leader', 'boxed']);
+  await daemon.cli(['send', '--agent', 'boxed', '--wait', 'hold it']);
+  const held = (await daemon.kit.api.getAgent({ params: { id: 'plain' } })).sandboxStatus?.held;
+  expect(held?.by).toEqual(['boxed']);
+
+  await page.goto(`${daemon.url}/agents`);
+  await expect(page.locator('[data-agent-row="plain"]')).toContainText('held');
+  await page.goto(`${daemon.url}/agents/view?id=plain&tab=settings`);
+  const note = page.getByTestId('agent-held');
+  await expect(note).toContainText(`a confined run for @boxed worked in ${held!.folder}`);
+  await expect(page.getByTestId('agent-sandbox')).toHaveAttribute('data-setting', 'off');
+  await shot(page, 'agent-held');
+  page.once('dialog', (dialog) => void dialog.accept());
+  await note.getByRole('button', { name: 'Release the workspace' }).click();
+  await expect(note).toBeHidden();
+  expect((await daemon.kit.api.getAgent({ params: { id: 'plain' } })).sandboxStatus?.held).toBeUndefined();
+});
+
 test('a new agent’s permission rules are made as rows: decision, tool, command and path; a row removed is gone', async () => {
   const form = await newAgentForm();
   await form.getByLabel('Id', { exact: true }).fill('careful');

@@ -64,7 +64,7 @@ export default function AgentsPage() {
   const nodes = useNodes();
   const nodeOf = (a: (typeof agents)[number]) => (typeof a.node === 'string' ? a.node : undefined);
   const showNodes = nodes.length > 0 || agents.some((a) => nodeOf(a) !== undefined);
-  const showSandbox = agents.some((a) => a.sandboxStatus !== undefined && a.sandboxStatus.setting !== 'off');
+  const showSandbox = agents.some((a) => a.sandboxStatus !== undefined && (a.sandboxStatus.setting !== 'off' || a.sandboxStatus.held !== undefined));
   const router = useRouter();
   const [creating, setCreating] = useState(false);
   return (

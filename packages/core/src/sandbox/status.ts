@@ -78,14 +78,16 @@ export function sandboxStatusOf(settings: Settings, agentId: string, machine: Ma
 
 /**
  * `sandboxStatusOf` with the hold on the agent's workspace, when there is one (this node's:
- * sandbox/held-folders.ts). A held agent set to `off` runs confined, as `on` would.
+ * sandbox/held-folders.ts). A held agent set to `off` runs confined, as `on` would: its state is
+ * that of `on`, its setting stays `off`.
  */
 export function agentSandboxView(settings: Settings, agentId: string, env: Env, machine: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
   const hold = folderHold(env, agentWorkspaceDir(settings, agentId, env));
   if (hold === undefined) return sandboxStatusOf(settings, agentId, machine);
   const own = ownEntry(settings.agents, agentId);
   const held = own?.sandbox === 'on' || own?.sandbox === 'required' ? settings : { ...settings, agents: { ...settings.agents, [agentId]: { ...own, sandbox: 'on' as const } } };
-  return { ...sandboxStatusOf(held, agentId, machine), held: { folder: hold.folder, by: hold.confinedBy.filter((id) => id !== agentId), since: hold.since } };
+  // Its state as it runs (confined), its setting as the person wrote it.
+  return { ...sandboxStatusOf(held, agentId, machine), setting: own?.sandbox ?? 'off', held: { folder: hold.folder, by: hold.confinedBy.filter((id) => id !== agentId), since: hold.since } };
 }
 
 /** The machine's check as the API shows it (GET /api/status `sandbox`); null before any check. */
