@@ -10,6 +10,7 @@
 import { SETTINGS_DEFAULTS } from '../config/defaults.ts';
 import type { Env } from '../config/paths.ts';
 import { sandboxSpecOf } from '../sandbox/agent-spec.ts';
+import { cliConfigSecrets } from './cli-config-secrets.ts';
 import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
 import type { SessionMode, Settings } from '../config/schema.ts';
 import { InvokeError } from './invoke-error.ts';
@@ -43,7 +44,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   const passthrough = pickEnv(env, agent.env_passthrough ?? []);
   const warm = agent.process === 'warm' ? { warm: true } : {};
   // The boundary (docs/sandbox.md): the agent's setting, where its CLI's paths are.
-  const spec = sandboxSpecOf(settings, agentId, env);
+  const spec = sandboxSpecOf(settings, agentId, env, cliConfigSecrets(env));
   const sandbox = spec === undefined ? {} : { sandbox: spec };
   const withPassthrough = (target: InvokeTarget): InvokeTarget => ({ ...(target.env !== undefined ? { ...target, env: { ...passthrough, ...target.env } } : target), ...warm, ...sandbox });
 
