@@ -77,19 +77,7 @@ function streamMain(argv, opts) {
     if (loaded) return;
     loaded = true;
     if (resuming) {
-      if (store.enabled && !store.exists(sessionId)) {
-        process.stderr.write(`No conversation found with session ID: ${sessionId}\n`);
-        f.emit({
-          type: 'result',
-          subtype: 'error_during_execution',
-          is_error: true,
-          num_turns: 0,
-          session_id: sessionId,
-          total_cost_usd: 0,
-          errors: [`No conversation found with session ID: ${sessionId}`],
-        });
-        process.exit(1);
-      }
+      if (store.enabled && !store.exists(sessionId)) noConversation(sessionId);
       if (at && store.enabled) {
         session.messages = session.messages.slice(0, session.messages.findIndex((m) => m.uuid === at) + 1);
       } else if (session.messages.at(-1)?.role === 'user') {
@@ -464,4 +452,22 @@ function streamMain(argv, opts) {
   });
 }
 
-module.exports = { refuseResumePoint, streamMain };
+/**
+ * A resume of a session this HOME does not have, as Claude Code 2.1.330 answers it (per message
+ * with stream-json output, and warm): the error result on stdout, the line on stderr, exit 1.
+ */
+function noConversation(sessionId) {
+  process.stderr.write(`No conversation found with session ID: ${sessionId}\n`);
+  f.emit({
+    type: 'result',
+    subtype: 'error_during_execution',
+    is_error: true,
+    num_turns: 0,
+    session_id: sessionId,
+    total_cost_usd: 0,
+    errors: [`No conversation found with session ID: ${sessionId}`],
+  });
+  process.exit(1);
+}
+
+module.exports = { noConversation, refuseResumePoint, streamMain };
