@@ -122,7 +122,7 @@ function cutAtLine(text: string, max: number): string {
 export async function taskDiff(ctx: ProjectRepoContext, task: { identifier: string; git: TaskGit | null | undefined }, limits: DiffLimits = DIFF_LIMITS): Promise<TaskDiff> {
   const range = await taskDiffRange(ctx, task.identifier, task.git);
   const cwd = ctx.repoDir;
-  const diffArgs = ['-c', 'core.quotePath=false', 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M'];
+  const diffArgs = ['-c', 'core.quotePath=false', 'diff', '--no-color', '-M'];
   const [log, summary, patch] = await Promise.all([
     git(['log', '--format=%H%x1f%ct%x1f%an%x1f%s', `${range.base}..${range.tip}`, '--'], { cwd }),
     git([...diffArgs, '--raw', '--numstat', '-z', range.base, range.tip, '--'], { cwd }),

@@ -13,12 +13,15 @@
  * - in a task's worktree, git runs with the git dir the repository records for it
  *   (`worktreeGitOptions`), never the one the worktree's own `.git` file names: the agent may
  *   rewrite that file to point git at a folder of its own whose config (`core.fsmonitor`, a
- *   filter, `core.hooksPath`) would run its commands as the daemon (docs/sandbox.md).
+ *   filter, `core.hooksPath`) would run its commands as the daemon (docs/sandbox.md);
+ * - nothing an agent could plant runs: no hooks, fsmonitor, external diff, textconv, or filter,
+ *   merge driver or transport program from the repository's own config (`git-guard.ts`).
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { TinyError } from './core.ts';
+import { guardedCommand, guardedEnv, parseConfigListing } from './git-guard.ts';
 
 export const DEFAULT_GIT_TIMEOUT_MS = 60_000;
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -43,16 +46,29 @@ export interface GitFailureDetails {
   stderr: string;
 }
 
-/** Runs git and resolves with its exit code and output, whatever the exit code; rejects only when git could not run or timed out. */
-export function gitStatus(args: readonly string[], options: GitOptions): Promise<GitResult> {
+/**
+ * Runs git and resolves with its exit code and output, whatever the exit code; rejects only when
+ * git could not run or timed out. Every git command of the engine comes here: the repository's
+ * config is listed first (`git config --list`, which runs nothing) and the command runs guarded
+ * (`git-guard.ts`). Should that listing fail, the command runs with the fixed guards alone: it
+ * reads the same config and fails on it too.
+ */
+export async function gitStatus(args: readonly string[], options: GitOptions): Promise<GitResult> {
+  const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', ...options.env };
+  const listing = await runGit(['config', '--list', '--show-scope', '-z'], options, env);
+  const guarded = guardedCommand(args, listing.exitCode === 0 ? parseConfigListing(listing.stdout) : []);
+  return runGit(guarded.args, options, guardedEnv(env, guarded.overrides), args);
+}
+
+function runGit(argv: readonly string[], options: GitOptions, env: NodeJS.ProcessEnv, args: readonly string[] = argv): Promise<GitResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      [...args],
+      [...argv],
       {
         cwd: options.cwd,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', ...options.env },
+        env,
         timeout: timeoutMs,
         killSignal: 'SIGKILL',
         maxBuffer: MAX_OUTPUT_BYTES,

@@ -61,7 +61,7 @@ export async function taskTip(repoDir: string, taskGit: TaskGit | null | undefin
   return resolveCommit(repoDir, `refs/heads/${taskGit.branch}`);
 }
 
-const DIFF = ['--literal-pathspecs', '-c', 'core.quotePath=false', 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '-M'] as const;
+const DIFF = ['--literal-pathspecs', '-c', 'core.quotePath=false', 'diff', '--no-color', '-M'] as const;
 
 /** Where each of `anchors` (on the branch's side) written against `from` is at `tip`; null line for outdated. */
 async function followFrom(repoDir: string, from: string, tip: string, paths: ReadonlySet<string>): Promise<Map<string, { path: string; line: (line: number) => number | null }>> {
