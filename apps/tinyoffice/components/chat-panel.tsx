@@ -9,7 +9,7 @@
  */
 import Link from 'next/link';
 import { useEffect, useRef, useState } from 'react';
-import { isApiError, unsignReply, type Agent, type AgentMessage, type Approval, type Team, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
+import { isApiError, undeliveredText, unsignReply, type Agent, type AgentMessage, type Approval, type Team, type TinyEvent, type TranscriptEntry } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { describeProgress, getState, useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
@@ -378,6 +378,7 @@ function liveLine(e: TinyEvent): Line | null {
   if (e.type === 'approval.requested') return approvalLine(e.data.approval);
   if (e.type === 'outbox.enqueued') return { key: `o${e.id}`, role: 'agent', author: `@${e.agentId ?? 'agent'}`, agent: e.agentId, text: unsignReply(e.data.text, e.agentId), ...at };
   if (e.type === 'agent.mention') return handoffLine(`m${e.id}`, `@${e.data.fromAgent}`, `@${e.data.toAgent}`, false, '', e.conversationId);
+  if (e.type === 'handoff.undelivered') return { key: `u${e.id}`, role: 'notice', author: 'Not delivered', agent: e.data.fromAgent, text: undeliveredText(e.data), ...at };
   if (e.type === 'run.failed') return { key: `f${e.id}`, role: 'notice', author: `@${e.agentId ?? 'agent'}`, agent: e.agentId, text: `Failed: ${e.data.error ?? 'no reason given'}`, ...at };
   if (e.type === 'budget.exceeded' || (e.type === 'guard.rejected' && e.data.action === 'stop')) return { key: `b${e.id}`, role: 'prompt', author: 'limit', agent: null, text: e.data.message, ...at };
   if (e.type === 'conversation.completed' && e.data.status !== 'completed') {

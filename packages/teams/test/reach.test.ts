@@ -9,7 +9,8 @@ import { afterEach, expect, it } from 'vitest';
 import { SettingsSchema, type TinyError, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
 import { mayCall, reachRefusal } from '../src/guards/confinement.ts';
 import { planRoutes } from '../src/router/plan.ts';
-import { closeAll, harness, waitForCompletion, type Harness } from './helpers.ts';
+import { EVENT_PAYLOADS } from '@tinyagi/client/contract';
+import { closeAll, eventsOf, harness, waitForCompletion, type Harness } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -86,6 +87,13 @@ async function chainHarness(): Promise<{ h: Harness; invoked: string[] }> {
   return { h, invoked };
 }
 
+/** The `handoff.undelivered` events of a conversation, each checked against its schema (no field it does not declare). */
+async function undelivered(h: Harness, conversationId: string): Promise<Array<{ agentId: string | null; data: unknown }>> {
+  const events = await eventsOf(h.stores, { conversationId, types: ['handoff.undelivered'] });
+  for (const e of events) EVENT_PAYLOADS['handoff.undelivered'].strict().parse(e.data);
+  return events.map((e) => ({ agentId: e.agentId, data: e.data }));
+}
+
 async function outputOf(h: Harness, conversationId: string, agentId: string): Promise<string> {
   return (await h.stores.runs.listRuns(conversationId)).find((r) => r.agentId === agentId)?.output ?? '';
 }
@@ -101,6 +109,13 @@ it("victim → other → vault by tags: vault never runs, and other's reply to t
   // The chain goes on to other's handoffs: the message to other carries who sent it along.
   const otherRun = (await h.stores.runs.listRuns(sent.conversationId)).find((r) => r.agentId === 'other')!;
   expect((await h.stores.queue.get(otherRun.messageIds[0]!))?.meta['callers']).toEqual(['victim']);
+  // An event of its own says it, for the surfaces that show a conversation.
+  expect(await undelivered(h, sent.conversationId)).toEqual([
+    {
+      agentId: 'other',
+      data: { fromAgent: 'other', toAgent: 'vault', kind: 'mention', room: null, code: 'CALL_NOT_ALLOWED', reason: expect.stringMatching(/^@victim \(earlier in this chain\) may not call @vault/) },
+    },
+  ]);
 });
 
 it('victim → other → vault by the handoff tool: the tool errors with CALL_NOT_ALLOWED naming victim', async () => {
@@ -143,6 +158,9 @@ it('a room post reaches only the members the poster may call: the others are nam
   expect(invoked.sort()).toEqual(['mate', 'poster']);
   expect(toolSaid).toContain('Not delivered to @vault: @poster may not call @vault');
   expect(await outputOf(h, sent.conversationId, 'poster')).toContain("(@poster's chat-room post to #r for @vault was not delivered: @poster may not call @vault: agents.poster.may_call is [mate]");
+  expect(await undelivered(h, sent.conversationId)).toEqual([
+    { agentId: 'poster', data: { fromAgent: 'poster', toAgent: 'vault', kind: 'chatroom', room: 'r', code: 'CALL_NOT_ALLOWED', reason: expect.stringContaining('agents.poster.may_call is [mate]') } },
+  ]);
   // The post itself is in the room for every member to read.
   expect((await h.stores.chatroom.list('r', { limit: 10 })).map((p) => p.content)).toEqual([expect.stringContaining('standup at 10')]);
 });

@@ -28,6 +28,7 @@ import {
   type RunTreeNode,
   runProgressLine,
   type Team,
+  undeliveredText,
   type TinyEvent,
 } from '@tinyagi/client';
 
@@ -446,6 +447,8 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       if (state.agents[toAgent]?.status !== 'working') state = upsertAgent(state, toAgent, { status: 'waiting', progress: `handoff from @${fromAgent}` }, ts);
       return activity(state, ts, handoffText({ from: fromAgent, to: toAgent, hop }), 'info', event.id);
     }
+    case 'handoff.undelivered':
+      return activity(state, ts, undeliveredText(event.data), 'warn');
     case 'subagent.started':
       return activity(state, ts, `sub-agent ${event.data.name} started (depth ${event.data.depth}/${event.data.maxDepth})`);
     case 'subagent.completed':

@@ -111,6 +111,18 @@ describe('dashboard frames', () => {
     expect(f).toMatch(/└─ ⤷ researcher \(@solo\) d1 cancelled .*cancelled by request/);
   });
 
+  it('a handoff or room delivery that was not made is an activity line of its own, saying why', () => {
+    const ev = eventFactory();
+    const run = { conversationId: 'conv-1', runId: 'run-1', depth: 0, agentId: 'coder' };
+    const events = [
+      ev('handoff.undelivered', { fromAgent: 'coder', toAgent: 'vault', kind: 'mention', room: null, code: 'CALL_NOT_ALLOWED', reason: '@lead may not call @vault' }, run),
+      ev('handoff.undelivered', { fromAgent: 'coder', toAgent: 'solo', kind: 'chatroom', room: 'dev', code: 'CALL_NOT_ALLOWED', reason: '@coder may not call @solo' }, run),
+    ];
+    const { frame } = show(stateOf([snapshot, open, ...events.map((event): Action => ({ type: 'event', event }))]), { width: 140 });
+    expect(frame()).toContain("@coder's message to @vault was not delivered: @lead may not call @vault");
+    expect(frame()).toContain("@coder's chat-room post to #dev for @solo was not delivered: @coder may not call @solo");
+  });
+
   it('a failure: the agent in error with the reason, the failed run, the dead letter counted', () => {
     const ev = eventFactory();
     const conv = { conversationId: 'conv-9' };

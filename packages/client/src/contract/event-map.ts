@@ -129,6 +129,10 @@ const LimitSchema = z.object({
 
 const SubagentEndedSchema = z.object({ name: Str, depth: Int, parentRunId: NullableStr, status: Str, ...runTotals, error: OptionalStr });
 
+/** Why a tag, a handoff tool's message or a room post for one member was not delivered (`handoff.undelivered`). */
+export const UNDELIVERED_CODES = ['AGENT_NOT_FOUND', 'TEAM_NOT_FOUND', 'NOT_A_MEMBER', 'CALL_NOT_ALLOWED'] as const;
+export type UndeliveredCode = (typeof UNDELIVERED_CODES)[number];
+
 /** An approval request changed (approvals.ts): the record as it is now, so a surface shows it without another read. */
 const ApprovalEventSchema = z.object({ approval: ApprovalSchema });
 
@@ -151,6 +155,10 @@ export const EVENT_PAYLOADS = {
   // the node running it answers with `run.steered` carrying the same requestId (before expiresAt).
   'run.steer_requested': z.object({ command: Str, text: OptionalStr, requestId: Str, expiresAt: Int, fromNode: Str, by: OptionalStr }),
   'agent.mention': z.object({ teamId: NullableStr, fromAgent: Str, toAgent: Str, hop: Int, messageId: Str, childRunId: Str }),
+  // A handoff (`mention`: a tag or the handoff tool) or a room post's delivery to one member
+  // (`chatroom`) that did not happen; `toAgent` null: a post to a room that is no team. `reason`:
+  // as the person is told (e.g. whose may_call refuses it).
+  'handoff.undelivered': z.object({ fromAgent: Str, toAgent: NullableStr, kind: z.enum(['mention', 'chatroom']), room: NullableStr, code: z.enum(UNDELIVERED_CODES), reason: Str }),
   'chatroom.message': z.object({ teamId: Str, from: Str, postId: Int, text: Str }),
   'subagent.started': z.object({ name: Str, depth: Int, maxDepth: Int, parentRunId: Str, session: NullableStr }),
   'subagent.completed': SubagentEndedSchema,

@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'run.steered',
   'run.steer_requested',
   'agent.mention',
+  'handoff.undelivered',
   'chatroom.message',
   'subagent.started',
   'subagent.completed',

@@ -100,6 +100,8 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
     const notes = plan.notes;
     tx.onCommit(() => ctx.notes.add(run.agentId, outcome.sessionKey, notes));
   }
+  // Each tag, handoff or room delivery not made, as an event of its own (the person reads it in the reply too).
+  for (const refusal of plan.refusals) yield* io(events.append({ type: 'handoff.undelivered', ...treeFields(run), data: { fromAgent: run.agentId, ...refusal } }));
   for (const post of plan.roomPosts) {
     const stored = yield* io(tx.stores.chatroom.post({ teamId: post.teamId, fromAgent: run.agentId, content: post.text, conversationId: run.conversationId }));
     yield* io(events.append({ type: 'chatroom.message', ...treeFields(run), data: { teamId: post.teamId, from: run.agentId, postId: stored.id, text: post.text } }));

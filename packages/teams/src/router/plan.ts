@@ -5,6 +5,8 @@
  * silence). Pure; guards run on the result before anything is enqueued.
  */
 import type { Settings } from '@tinyagi/core';
+import { undeliveredText, undeliveredWhat } from '@tinyagi/client';
+import type { UndeliveredCode } from '@tinyagi/client/contract';
 import { reachRefusal, type ReachChain } from '../guards/confinement.ts';
 import { ownEntry } from '../core-internal.ts';
 import { nextPingPong, type PingPongState } from '../guards/ping-pong.ts';
@@ -57,10 +59,21 @@ export interface RoutePlan {
   notes: string[];
   /** Each tag not delivered (as in `notes`), worded for the person the run answers: who wrote it, to whom, and why it stayed. */
   undelivered: string[];
+  /** The same, as the data of its `handoff.undelivered` event. */
+  refusals: Refusal[];
 }
 
-/** A tag not delivered: the sender's note, and the same for a person. */
-type Refuse = (what: string, forSender: string, forPerson?: string) => void;
+/** A tag, handoff or room delivery not made: to whom (null: a room that is no team), and why. */
+export interface Refusal {
+  kind: 'mention' | 'chatroom';
+  toAgent: string | null;
+  room: string | null;
+  code: UndeliveredCode;
+  reason: string;
+}
+
+/** A tag not delivered: the sender's note, the same for a person, and its event's data. */
+type Refuse = (refusal: Omit<Refusal, 'reason'>, forSender: string, forPerson?: string) => void;
 
 /** The sender and the agents up the chain of the messages its run answers. */
 function chainOfRun(ctx: RouteContext): ReachChain {
@@ -68,10 +81,11 @@ function chainOfRun(ctx: RouteContext): ReachChain {
 }
 
 export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
-  const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [], undelivered: [] };
-  const refuse: Refuse = (what, forSender, forPerson = forSender) => {
-    plan.notes.push(`Your ${what} was not delivered: ${forSender}`);
-    plan.undelivered.push(`@${ctx.fromAgent}'s ${what} was not delivered: ${forPerson}`);
+  const plan: RoutePlan = { deliveries: [], roomPosts: [], notes: [], undelivered: [], refusals: [] };
+  const refuse: Refuse = (refusal, forSender, forPerson = forSender) => {
+    plan.notes.push(`Your ${undeliveredWhat(refusal)} was not delivered: ${forSender}`);
+    plan.undelivered.push(undeliveredText({ ...refusal, fromAgent: ctx.fromAgent, reason: forPerson }));
+    plan.refusals.push({ ...refusal, reason: forPerson });
   };
   const chain = chainOfRun(ctx);
   const agents = ctx.settings.agents ?? {};
@@ -82,30 +96,34 @@ export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
 
   for (const mention of parsed.mentions) {
     const target = mention.target;
-    const what = `message to @${target}`;
+    const to = { kind: 'mention' as const, toAgent: target, room: null };
     if (ownEntry(agents, target) === undefined) {
       const teammates = members.filter((m) => m !== ctx.fromAgent).map((m) => `@${m}`);
-      refuse(what, `there is no agent with that id${teammates.length > 0 ? ` (your teammates: ${teammates.join(', ')})` : ''}.`, 'there is no agent with that id.');
+      refuse({ ...to, code: 'AGENT_NOT_FOUND' }, `there is no agent with that id${teammates.length > 0 ? ` (your teammates: ${teammates.join(', ')})` : ''}.`, 'there is no agent with that id.');
       continue;
     }
     if (!crossTeam && !members.includes(target)) {
       if (ctx.teamId) {
         refuse(
-          what,
+          { ...to, code: 'NOT_A_MEMBER' },
           `@${target} is not a member of #${ctx.teamId}, the team this conversation runs in.`,
           `@${target} is not a member of #${ctx.teamId}, the team this conversation runs in (\`tinyagi team add-agent ${ctx.teamId} ${target}\` adds it).`,
         );
       } else if (contextTeams.length > 0) {
         const teams = contextTeams.map((t) => `#${t}`).join(', ');
-        refuse(what, `@${target} is not a member of any of your teams (${teams}).`, `@${target} is not a member of any of @${ctx.fromAgent}'s teams (${teams}).`);
+        refuse({ ...to, code: 'NOT_A_MEMBER' }, `@${target} is not a member of any of your teams (${teams}).`, `@${target} is not a member of any of @${ctx.fromAgent}'s teams (${teams}).`);
       } else {
-        refuse(what, 'you are not in a team, so there is nobody to hand work to.', `@${ctx.fromAgent} is in no team, so it has nobody to hand work to (\`tinyagi team add\` makes one).`);
+        refuse(
+          { ...to, code: 'NOT_A_MEMBER' },
+          'you are not in a team, so there is nobody to hand work to.',
+          `@${ctx.fromAgent} is in no team, so it has nobody to hand work to (\`tinyagi team add\` makes one).`,
+        );
       }
       continue;
     }
     const refused = reachRefusal(ctx.settings, chain, target);
     if (refused) {
-      refuse(what, refused.message);
+      refuse({ ...to, code: 'CALL_NOT_ALLOWED' }, refused.message);
       continue;
     }
     const fromTarget = [...ctx.incoming].reverse().find((m) => m.from === target);
@@ -133,11 +151,11 @@ function planRoomPost(plan: RoutePlan, ctx: RouteContext, chain: ReachChain, ref
   const room = post.teamId;
   const roomMembers = teamMembers(ctx.settings, room);
   if (ownEntry(ctx.settings.teams, room) === undefined) {
-    refuse(`chat-room post to #${room}`, 'there is no team with that id.');
+    refuse({ kind: 'chatroom', toAgent: null, room, code: 'TEAM_NOT_FOUND' }, 'there is no team with that id.');
     return;
   }
   if (!roomMembers.includes(ctx.fromAgent)) {
-    refuse(`chat-room post to #${room}`, `you are not a member of #${room}.`, `@${ctx.fromAgent} is not a member of #${room}.`);
+    refuse({ kind: 'chatroom', toAgent: null, room, code: 'NOT_A_MEMBER' }, `you are not a member of #${room}.`, `@${ctx.fromAgent} is not a member of #${room}.`);
     return;
   }
   plan.roomPosts.push({ teamId: room, text: post.message });
@@ -145,7 +163,7 @@ function planRoomPost(plan: RoutePlan, ctx: RouteContext, chain: ReachChain, ref
     if (member === ctx.fromAgent) continue;
     const refused = reachRefusal(ctx.settings, chain, member);
     if (refused) {
-      refuse(`chat-room post to #${room} for @${member}`, refused.message);
+      refuse({ kind: 'chatroom', toAgent: member, room, code: 'CALL_NOT_ALLOWED' }, refused.message);
       continue;
     }
     plan.deliveries.push({
