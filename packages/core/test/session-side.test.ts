@@ -52,12 +52,11 @@ describe('the session each side is given', () => {
 });
 
 describe("each CLI's answer to a session it does not have", () => {
+  // The pinned real CLIs' words (Claude Code 2.1.330, codex-cli 0.169.0, opencode 1.18.33), run against an empty HOME.
   const cases: Array<[string, string]> = [
     ['claude-code', 'No conversation found with session ID: 3f0c5b7e-1111-4111-8111-111111111111'],
-    // Codex 0.132's line for `codex exec resume <unknown id>`; the app-server's thread/resume error is its tail.
-    ['codex', 'Error: thread/resume: thread/resume failed: no rollout found for thread id 00000000-0000-0000-0000-000000000000 (code -32600)'],
-    // OpenCode `run --session <unknown>` (its NotFoundError on stderr).
-    ['opencode', 'NotFoundError: NotFoundError\n data: {\n  message: "Session not found: ses_doesnotexist",\n},'],
+    ['codex', 'Error: thread/resume: thread/resume failed: no rollout found for thread id 3f0c5b7e-1111-4111-8111-111111111111 (code -32600)\n\nStack backtrace:\n   0: <unknown>'],
+    ['opencode', '\x1b[91m\x1b[1mError: \x1b[0mSession not found'],
   ];
   it.each(cases)('%s: told from other failures, in the message or the stderr tail', (runtime, words) => {
     expect(isNoSuchSession(runtime, new InvokeError('retryable', `agent x (${runtime}) failed (exit code 1): ${words}`))).toBe(true);

@@ -39,14 +39,16 @@ interface SideEnvelope {
   other?: SideSession;
 }
 
-/** Each CLI's answer to a resume of a session it does not have (checked against the real CLIs' wording). */
+/** Each CLI's answer to a resume of a session it does not have (the pinned real CLIs' words, run against an empty HOME). */
 const NO_SUCH_SESSION: Readonly<Record<string, RegExp>> = {
-  // Claude Code 2.1: `No conversation found with session ID: <id>` (per message and warm).
+  // Claude Code 2.1.330, per message and warm: `No conversation found with session ID: <id>`.
   'claude-code': /No conversation found with session ID/,
-  // Codex: `codex exec resume` and the app-server's `thread/resume`: `no rollout found for thread id <id>`.
+  // codex-cli 0.169.0: `codex exec resume` says `Error: thread/resume: thread/resume failed: no
+  // rollout found for thread id <id> (code -32600)` above a backtrace; the app-server's
+  // `thread/resume` answers the same words as its JSON-RPC error.
   codex: /no rollout found for (?:thread|conversation) id|thread not found/i,
-  // OpenCode `run --session`: `Error: Session not found` (its NotFoundError). Warm OpenCode and
-  // ACP agents: the driver starts a new session when `session/load` fails (acp-warm.ts).
+  // opencode 1.18.33 `run --session`: `Error: Session not found`. Warm OpenCode and ACP agents: the
+  // driver starts a new session when `session/load` fails (acp-warm.ts).
   opencode: /Session not found/i,
 };
 
