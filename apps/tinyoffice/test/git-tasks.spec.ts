@@ -9,7 +9,8 @@
  * FAKE_LOG holds each prompt, and the script reads it), commits a fix and says done again, and the
  * task is back in Review with the comment sent in round 1. Moving a card to Done asks for the
  * merge in a dialog; the detail's Merge button shows a refusal's code (uncommitted work) and the
- * dialog then merges (main then holds the branch's tip, read with git), and the card says Merged.
+ * dialog then merges (main then holds the branch's tip, read with git), and the card says Merged;
+ * before that, an auto-merge refused by the person's untracked file shows its reason on the detail.
  * A task whose check still fails after its project's maxRounds waits for a person: its detail
  * shows the `task_rounds` request's card, and Take over answers it.
  * Waits on states; axe in both themes.
@@ -93,6 +94,8 @@ function agentScript(dir: string, name: string, file: string, content: string, f
 }
 
 let repoDir: string;
+let projectId: string;
+let projectRepo: { path: string; worktreeRoot: string; checks: Array<{ name: string; argv: string[]; timeoutMs: number }>; keepAbandonedDays: number };
 let good: Task;
 let bad: Task;
 
@@ -109,7 +112,9 @@ test('a task whose check passes reaches Review; its detail shows the check, its 
     timeoutMs: 30_000,
   };
   // Every worktree counts as abandoned at once (keepAbandonedDays of a moment), so the list shows why each is kept.
-  const project = await client.createProject({ body: { name: 'Web', repo: { path: repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [lint], keepAbandonedDays: 1e-9 } } });
+  projectRepo = { path: repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [lint], keepAbandonedDays: 1e-9 };
+  const project = await client.createProject({ body: { name: 'Web', repo: projectRepo } });
+  projectId = project.id;
   const goodScript = agentScript(scripts, 'good', 'feature.txt', 'added by the agent', 'Added by the agent');
   const badScript = agentScript(scripts, 'bad', 'broken.txt', 'oops');
   good = await client.createTask({ body: { title: `Add the feature FAKE:bash=sh ${goodScript} #`, projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
@@ -299,6 +304,20 @@ test('Merge shows a refusal with its code; moved to Done, the dialog merges the 
     .click();
   const git = page.getByTestId('task-detail').getByTestId('task-git');
   const tip = good.git!.check!.headSha!;
+  // Auto-merge refused by the person's untracked feature.txt in their checkout: the detail says so and why.
+  writeFileSync(join(repoDir, 'feature.txt'), 'mine\n');
+  await client.patchProject({ params: { id: projectId }, body: { repo: { ...projectRepo, autoMerge: { when: 'checked' } } } });
+  await client.checkTask({ params: { id: good.id } });
+  await expect.poll(async () => (await client.getTask({ params: { id: good.id } })).git?.autoMergeRefused?.code, { timeout: 60_000 }).toBe('INVALID_STATE');
+  // The refusal is read when the page is: a reload, which folds the project's worktrees again (opened as before).
+  await page.reload();
+  await page.locator('summary:has(#worktrees-heading)').focus();
+  await page.keyboard.press('Enter');
+  await expect(git.getByTestId('auto-merge-refused')).toContainText('Auto-merge refused: INVALID_STATE: Merging task');
+  await expect(git.getByTestId('auto-merge-refused')).toContainText('feature.txt');
+  await client.patchProject({ params: { id: projectId }, body: { repo: projectRepo } });
+  rmSync(join(repoDir, 'feature.txt'));
+
   // A refusal shows the daemon's code and message, and nothing moves: a stray file in the worktree.
   const stray = join(good.git!.worktreePath!, 'stray.txt');
   writeFileSync(stray, 'not committed\n');
