@@ -128,6 +128,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     stores,
     getSettings,
     sweepMs: 100,
+    // The test's home: what a run keeps there (held folders) stays in it.
+    env: { ...process.env, TINYAGI_HOME: home },
     issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId),
     ...(options.invoke ? { invoke: options.invoke } : {}),
   });

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { SettingsSchema, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
-import { resolveInvokeTarget, withNewAgentDefaults } from '@tinyagi/core/internal';
+import { releaseFolder, resolveInvokeTarget, withNewAgentDefaults } from '@tinyagi/core/internal';
 import { tempDir, waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
 import { assertMayReach, confinedByOf, confinementFollowing, mayCall, tightenedSettings, tighterVerdict } from '../src/guards/confinement.ts';
@@ -132,6 +132,17 @@ it('through the orchestrator: a handoff chain from a sandboxed agent runs every 
   const helperMessage = (await h.stores.runs.listRuns(sent.conversationId)).find((r) => r.agentId === 'helper')!;
   expect((await h.stores.queue.get(helperMessage.messageIds[0]!))?.meta['confinedBy']).toEqual(['lead', 'coder']);
 
+  // helper's workspace is held (its confined run worked there): a handoff from the unconfined free runs it confined still.
+  calls.length = 0;
+  const afterHold = await h.orchestrator.submit({ agent: 'free', message: 'go', senderId: 'u1' });
+  await waitForCompletion(h, afterHold.conversationId);
+  expect(calls.map((c) => [c.agentId, c.target.sandbox?.mode])).toEqual([
+    ['free', undefined],
+    ['helper', 'on'],
+  ]);
+
+  // Released by a person: a handoff from an unconfined agent runs unconfined.
+  expect(releaseFolder({ TINYAGI_HOME: join(h.dir, 'home') }, join(h.dir, 'ws', 'helper'))).toBe(true);
   calls.length = 0;
   const loose = await h.orchestrator.submit({ agent: 'free', message: 'go', senderId: 'u1' });
   await waitForCompletion(h, loose.conversationId);

@@ -72,7 +72,9 @@ export async function harness(
   const opened = await testStores(join(dir, 'tinyagi.db'), backoff ? { backoff } : {});
   const stores = opened.stores;
   let current = withWorkspace(settings, dir);
-  const orchestrator = new Orchestrator({ stores: wrapStores ? wrapStores(stores) : stores, getSettings: () => current, sweepMs: 200, ...orchestratorOptions });
+  // Its own TinyAGI home: what a run keeps there (held folders) stays in the test's folder.
+  const env = { ...process.env, TINYAGI_HOME: join(dir, 'home') };
+  const orchestrator = new Orchestrator({ stores: wrapStores ? wrapStores(stores) : stores, getSettings: () => current, sweepMs: 200, env, ...orchestratorOptions });
   if (options.start !== false) orchestrator.start();
   const h: Harness = {
     dir,

@@ -23,6 +23,7 @@ import {
   type SpawnAgentArgs,
 } from '../core-internal.ts';
 import { tightenedSettings } from '../guards/confinement.ts';
+import { confinementAt, holdNote, holdRunFolder } from '../guards/held.ts';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 
@@ -62,6 +63,8 @@ export interface TurnsResult {
   runtimeState: string | undefined;
   provider: string;
   exchanges: Exchange[];
+  /** The agents whose confinement the run took (its messages' and its folder's hold): its handoffs carry them on. */
+  confinedBy?: string[] | undefined;
 }
 
 /** Upper bound of steering-driven turns in one run, so a flood of injects cannot loop forever. */
@@ -71,22 +74,35 @@ const MAX_TURNS = 8;
 export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'observers' | 'active' | 'approvals'> &
   Partial<Pick<Ctx, 'quotas'>>;
 
-export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
-  const { run, signal } = input;
-  const confinedBy = input.confinedBy && input.confinedBy.length > 0 ? [...input.confinedBy] : undefined;
-  // A run a confined run started runs in the tighter sandbox and permission mode of its agent and its callers.
-  const settings = tightenedSettings(ctx.getSettings(), run.agentId, confinedBy);
-  const primary = resolveInvokeTarget(settings, run.agentId, ctx.env);
-  // While the agent's account is held for a rate limit, its fallback_provider (if free) runs the turn.
-  const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
-  const target = chosen.target;
-  const agent = ownEntry(settings.agents, run.agentId) ?? {};
-  const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
+/**
+ * Where a run works and as what: its agent's workspace (provisioned once), its folder (a task's
+ * worktree, or the workspace), the agents whose confinement it takes — its messages' and its
+ * folder's hold (guards/held.ts) — and the settings tightened by them: a run a confined run
+ * started, or one in a folder a confined run worked in, runs in the tighter sandbox and permission
+ * mode of its agent and those agents.
+ */
+async function placeRun(ctx: Pick<TurnsCtx, 'getSettings' | 'env' | 'provisioned'>, input: Pick<TurnsInput, 'run' | 'workdir' | 'confinedBy'>) {
+  const { run } = input;
+  const own = ctx.getSettings();
+  const workspace = agentWorkspaceDir(own, run.agentId, ctx.env);
   if (!ctx.provisioned.has(workspace)) {
     await provisionWorkspace({ dir: workspace, agentId: run.agentId });
     ctx.provisioned.add(workspace);
   }
   const cwd = input.workdir ?? workspace;
+  const chain = confinementAt(ctx.env, { agentId: run.agentId, runId: run.id, cwd }, input.confinedBy);
+  return { own, workspace, cwd, chain, settings: tightenedSettings(own, run.agentId, chain.length > 0 ? chain : undefined) };
+}
+
+export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
+  const { run, signal } = input;
+  const { own, workspace, cwd, chain, settings } = await placeRun(ctx, input);
+  const confinedBy = chain.length > 0 ? chain : undefined;
+  const primary = resolveInvokeTarget(settings, run.agentId, ctx.env);
+  // While the agent's account is held for a rate limit, its fallback_provider (if free) runs the turn.
+  const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
+  const target = chosen.target;
+  const agent = ownEntry(settings.agents, run.agentId) ?? {};
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
   // In a worktree the CLI reads the repository's AGENTS.md, not the agent's: the prompt carries the agent's.
@@ -95,16 +111,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
 
   const stored = 'session' in input ? input.session : await ctx.stores.agentSessions.get(run.agentId, input.sessionKey);
   const history: SessionMessage[] = [...(stored?.transcript ?? [])];
-  // A session another node's CLI holds cannot be resumed here (its files are on that machine):
-  // start a new one, with the transcript kept.
-  const elsewhere = stored !== undefined && ctx.node !== undefined && stored.node !== '' && stored.node !== ctx.node;
-  // A session of the other provider (the fallback's, or the primary's while on the fallback) cannot be
-  // resumed by this one: a new session with the transcript.
-  const fallbackProvider = ctx.quotas?.fallbackOf(run.agentId)?.provider;
-  const switched = stored !== undefined && stored.provider !== target.provider && (chosen.hold !== undefined || stored.provider === fallbackProvider);
-  let resumeId: string | undefined = (!elsewhere && !switched && stored?.sessionId) || undefined;
-  let instructionsHash: string | undefined = (!elsewhere && !switched && stored?.instructionsHash) || undefined;
-  let runtimeState: string | undefined = (!elsewhere && !switched && stored?.runtimeState) || undefined;
+  let { resumeId, instructionsHash, runtimeState } = resumePoint(ctx, run.agentId, stored, chosen);
   let turn = (stored?.turns ?? 0) + 1;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let costUsd = 0;
@@ -124,6 +131,9 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     if (ctx.steering.isPaused(run.id)) status(`paused ${where}, until the run is resumed`);
     return ctx.steering.checkpoint(run.id, signal);
   };
+  // Held before the CLI starts: what it writes there runs confined from now on.
+  const hold = holdRunFolder(own, ctx.env, { agentId: run.agentId, runId: run.id, cwd }, chain);
+  if (hold) status(holdNote(hold));
   let prompt = applySteering(input.prompt, await checkpoint('before its first turn'), true);
 
   for (let i = 0; ; i++) {
@@ -212,10 +222,28 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
       ctx.steering.close(run.id);
       status(`${describe(next)} not applied: the run has taken ${MAX_TURNS} turns, the most steering may add`);
     }
-    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, runtimeState, provider: target.provider, exchanges };
+    if (!next || i + 1 >= MAX_TURNS) return { text: result.text, usage, costUsd, sessionId: resumeId, instructionsHash, runtimeState, provider: target.provider, exchanges, confinedBy: chain };
     status(next.redirect !== undefined ? `redirected: the turn restarts with the new instruction (turn ${turn}); the previous answer is dropped` : `${describe(next)}: one more turn (turn ${turn})`);
     prompt = applySteering('', next, false);
   }
+}
+
+/**
+ * What of the stored session this run resumes: nothing when another node's CLI holds it (its files
+ * are on that machine) or it is the other provider's (the fallback's, or the primary's while on
+ * the fallback); a new session then starts, with the transcript kept.
+ */
+function resumePoint(
+  ctx: Pick<TurnsCtx, 'node' | 'quotas'>,
+  agentId: string,
+  stored: AgentSessionRecord | undefined,
+  chosen: { target: { provider: string }; hold?: unknown },
+): { resumeId: string | undefined; instructionsHash: string | undefined; runtimeState: string | undefined } {
+  const elsewhere = stored !== undefined && ctx.node !== undefined && stored.node !== '' && stored.node !== ctx.node;
+  const fallbackProvider = ctx.quotas?.fallbackOf(agentId)?.provider;
+  const switched = stored !== undefined && stored.provider !== chosen.target.provider && (chosen.hold !== undefined || stored.provider === fallbackProvider);
+  if (stored === undefined || elsewhere || switched) return { resumeId: undefined, instructionsHash: undefined, runtimeState: undefined };
+  return { resumeId: stored.sessionId || undefined, instructionsHash: stored.instructionsHash || undefined, runtimeState: stored.runtimeState || undefined };
 }
 
 /** "redirect", "2 injected messages", … for the status lines. */

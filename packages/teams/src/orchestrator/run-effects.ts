@@ -117,7 +117,7 @@ export function* commitRunEffects(ctx: CancelCtx & WriteCtx & Pick<Ctx, 'notes' 
   const parentMessageId = outcome.messages[0]!.id;
   const workdir = outcome.messages.map((m) => readMeta(m)?.workdir).find((w) => w !== undefined);
   // A confined run's handoffs and room deliveries run at least as confined (guards/confinement.ts).
-  const chain = chainFollowing(settings, run.agentId, { confinedBy: confinedByOf(outcome.messages), callers: callersOf(outcome.messages) });
+  const chain = chainFollowing(settings, run.agentId, { confinedBy: result.confinedBy ?? confinedByOf(outcome.messages), callers: callersOf(outcome.messages) });
   for (const delivery of verdict.accepted) yield* enqueueDelivery(ctx, tx, conversation, run, parentMessageId, { ...fromPlan(delivery), workdir, ...chain });
   if (verdict.accepted.length > 0) {
     const hop = Math.max(...verdict.accepted.map((d) => d.hop));
