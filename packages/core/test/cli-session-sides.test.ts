@@ -160,3 +160,18 @@ describe.each(CASES)('$name', ({ name, target }) => {
     expect(next.sessionId).toBe(result.sessionId);
   });
 });
+
+it('claude: a session stored before sides were told apart is recovered from on the other side and resumed again on its own', async () => {
+  const c = conversation('claude unsided', CASES[0]!.target);
+  const first = await c.turn('turn 1: remember 10 FAKE:reply=noted', false);
+  // As a row written before: the runtime's own state, no side.
+  c.stored = { ...c.stored, runtimeState: (JSON.parse(c.stored.runtimeState ?? '{}') as { state?: string }).state ?? '' };
+  const second = await c.turn('turn 2: remember 20 FAKE:reply=noted', true);
+  expect(second.sessionId).not.toBe(first.sessionId);
+  expect(c.statuses.filter((s) => s.includes(`${first.sessionId} is gone`))).toHaveLength(1);
+  const third = await c.turn('turn 3: remember 30 FAKE:reply=noted', false);
+  expect(third.sessionId).toBe(first.sessionId);
+  const context = c.log().find((e) => e.context?.includes('turn 3: remember 30'))?.context ?? '';
+  expect(context.split('turn 2: remember 20')).toHaveLength(2);
+  expect(c.statuses).toHaveLength(1);
+});

@@ -25,7 +25,7 @@ function after(given: InvokeSession, side: 'confined' | 'unconfined', result: { 
 describe('the session each side is given', () => {
   it('a state stored before sides were told apart is resumed as it is, then carries its side', () => {
     const legacy: InvokeSession = { key: 'shared', resumeId: 'old', runtimeState: '{"at":"m1"}', instructionsHash: 'h', history: history(1), turn: 2 };
-    expect(sessionOnSide(legacy, 'confined')).toEqual({ session: legacy, other: undefined, missed: 0 });
+    expect(sessionOnSide(legacy, 'confined')).toEqual({ session: legacy, other: undefined, missed: 0, unsided: true });
     const next = after(legacy, 'confined', { sessionId: 'old' });
     expect(JSON.parse(next.runtimeState ?? '')).toEqual({ cliSide: 'confined', state: '{"at":"m1"}', turn: 2 });
     expect(next.instructionsHash).toBe('h');

@@ -10,7 +10,7 @@
  * one stored before sides were told apart) is dropped for a new session with the transcript, once,
  * instead of failing the run into the queue's retries.
  */
-import { addSpend, spendOf } from './invoke-error.ts';
+import { type AttemptSpend, addSpend, spendOf } from './invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord } from './json-read.ts';
 import { resumeIdOf, withMissedTurns } from './session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeSession } from './types.ts';
@@ -90,6 +90,8 @@ interface OnSide {
   other: SideSession | undefined;
   /** The conversation's turns since the resumed session last ran (they ran on the other side). */
   missed: number;
+  /** The stored session was stored before sides were told apart: its side is not known. */
+  unsided: boolean;
 }
 
 /**
@@ -99,11 +101,11 @@ interface OnSide {
  */
 export function sessionOnSide(session: InvokeSession | undefined, side: CliSide): OnSide {
   const envelope = readEnvelope(session?.runtimeState);
-  if (!session || !envelope) return { session, other: undefined, missed: 0 };
+  if (!session || !envelope) return { session, other: undefined, missed: 0, unsided: session !== undefined };
   const stored: SideSession = { sessionId: session.resumeId ?? '', instructionsHash: session.instructionsHash, state: envelope.state, turn: envelope.turn };
   const [mine, other] = envelope.cliSide === side ? [stored, envelope.other] : [envelope.other, stored.sessionId ? stored : undefined];
   const missed = mine?.sessionId && mine.turn !== undefined && session.turn !== undefined ? session.turn - 1 - mine.turn : 0;
-  return { session: withCliSession(session, mine), other, missed };
+  return { session: withCliSession(session, mine), other, missed, unsided: false };
 }
 
 /**
@@ -141,7 +143,7 @@ export function isNoSuchSession(runtime: string, err: unknown): boolean {
  * once as a new session with the transcript (what the failed attempt spent is added to the result).
  */
 export async function invokeOnSide(req: InvokeRequest, side: CliSide, invoke: (req: InvokeRequest) => Promise<InvokeResult>): Promise<InvokeResult> {
-  const { session, other, missed } = sessionOnSide(req.session, side);
+  const { session, other, missed, unsided } = sessionOnSide(req.session, side);
   // A retry may start a new session with the whole transcript (the runtime decides): nothing is added then.
   const prompt = session?.retry ? req.prompt : withMissedTurns(session?.history, missed, req.prompt);
   try {
@@ -150,13 +152,21 @@ export async function invokeOnSide(req: InvokeRequest, side: CliSide, invoke: (r
     const gone = resumeIdOf(session);
     if (!session || gone === undefined || req.signal?.aborted || !isNoSuchSession(req.target.runtime, err)) throw err;
     emitProgress(req, { type: 'status', message: `the ${side} CLI session ${gone} is gone (the CLI has no such session): a new session continues the conversation from its transcript` });
+    // A session stored before sides were told apart is, as far as is known, on the other side
+    // (where it last ran, the turn before): kept for it.
+    const aside = unsided ? { sessionId: gone, instructionsHash: session.instructionsHash, state: session.runtimeState, turn: session.turn && session.turn - 1 } : other;
     const { retry: _retry, ...conversation } = withCliSession(session, undefined);
-    const result = await invoke({ ...req, session: conversation }).catch((again: unknown) => {
-      throw addSpend(again, spendOf(err)?.usage, spendOf(err)?.costUsd);
-    });
     const spent = spendOf(err);
-    const usage = spent ? { inputTokens: (result.usage?.inputTokens ?? 0) + spent.usage.inputTokens, outputTokens: (result.usage?.outputTokens ?? 0) + spent.usage.outputTokens } : result.usage;
-    const costUsd = spent ? (result.costUsd ?? 0) + spent.costUsd : result.costUsd;
-    return resultOnSide({ ...result, ...(usage ? { usage } : {}), ...(costUsd !== undefined ? { costUsd } : {}) }, side, conversation, other);
+    const result = await invoke({ ...req, session: conversation }).catch((again: unknown) => {
+      throw addSpend(again, spent?.usage, spent?.costUsd);
+    });
+    return resultOnSide(withSpend(result, spent), side, conversation, aside);
   }
+}
+
+/** `result` with what a failed attempt before it spent. */
+function withSpend(result: InvokeResult, spent: AttemptSpend | undefined): InvokeResult {
+  if (!spent) return result;
+  const usage = { inputTokens: (result.usage?.inputTokens ?? 0) + spent.usage.inputTokens, outputTokens: (result.usage?.outputTokens ?? 0) + spent.usage.outputTokens };
+  return { ...result, usage, costUsd: (result.costUsd ?? 0) + spent.costUsd };
 }
