@@ -1,6 +1,6 @@
 /**
  * Issue 32 as a person meets it: chat history after a reload with every bubble's author, what an
- * agent is doing (and stopping it) from the chat, failures that stay visible until seen, dead
+ * agent is doing (and stopping it) from the chat, a tag not delivered, failures that stay visible until seen, dead
  * letters with their reason and conversation, elapsed times that tick, the conversations' agent
  * filter and filters in the URL, a confirmed cancel, and a chat error that goes once the
  * daemon is back. axe checks each changed page at 1280 and 390 px in both themes (test/look.ts).
@@ -24,6 +24,8 @@ test.beforeAll(async ({ browser }) => {
       const settings = SETTINGS(root);
       const coder = settings.agents.coder.mock;
       // Reports what it does, as an agent CLI streams its tool use, then works until cancelled.
+      // Tags an agent that does not exist: the tag is not delivered.
+      coder.replies.unshift({ match: 'stray tag', reply: 'Asking around. [@ghost: are you there?]' } as never);
       coder.replies.unshift({ match: 'work on the app', progress: [{ status: 'running tests' }, { tool: 'Edit', input: { file_path: 'src/app.ts' } }], gate: 'never', reply: 'never' } as never);
       return settings;
     },
@@ -82,6 +84,12 @@ test("a team's and an agent's chat history is there after a reload, and every bu
   await page.goto(`${daemon.url}/agents/view?id=reviewer&tab=chat`);
   await expect(bubbles('handoff').filter({ hasText: 'please check the draft' })).toContainText('Handoff from @coder to @reviewer');
   await look('agent-chat');
+});
+
+test('a tag that was not delivered is a notice of its own in the chat, saying why', async () => {
+  await chatTo('#dev');
+  await say('stray tag');
+  await expect(bubbles('notice').filter({ hasText: "@coder's message to @ghost was not delivered: there is no agent with that id." })).toContainText('Not delivered');
 });
 
 test('the chat shows what the agent is doing from the event stream, and stops it', async () => {
