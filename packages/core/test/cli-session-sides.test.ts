@@ -112,7 +112,7 @@ function conversation(name: string, target: InvokeTarget) {
   };
 }
 
-describe.each(CASES)('$name', ({ name, target }) => {
+describe.concurrent.each(CASES)('$name', ({ name, target }) => {
   it('confined, unconfined, confined again, unconfined again: each run succeeds and each side resumes its own session', async () => {
     const c = conversation(name, target);
     const ids: string[] = [];
