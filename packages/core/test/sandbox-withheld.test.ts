@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAKE_BIN_DIR } from '@tinyagi/test-kit';
-import { boundaryEnforced, closeHostBridges, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+import { boundaryEnforced, closeHostBridges, MODEL_PORT, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
 import { invokeAgent } from '../src/invoker/invoke.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
@@ -79,6 +79,7 @@ beforeAll(async () => {
   writeFileSync(join(home, '.config', 'opencode', 'opencode.json'), JSON.stringify({ provider: { mine: provider('{env:MINE_KEY}'), lit: provider(LITERAL_KEY), unset: provider('{env:UNSET_KEY}') } }));
   // codex-acp by its name (acp-agents.ts knows it by the command), the fake ACP agent behind it.
   mkdirSync(join(root, 'bin'));
+  mkdirSync(join(root, 'empty-codex-home'));
   symlinkSync(join(FAKE_BIN_DIR, 'fake-acp'), join(root, 'bin', 'codex-acp'));
   Object.assign(process.env, { HOME: home, TINYAGI_HOME: tinyHome, PATH: `${FAKE_BIN_DIR}:${savedEnv.PATH}`, ...KEYS });
   delete process.env.CODEX_HOME;
@@ -117,10 +118,9 @@ function filesUnder(dir: string): Array<{ path: string; text: string }> {
 }
 
 /** Runs the agent sandboxed with `agent` as its settings; returns what its CLI logged and every key found anywhere it could see. */
-async function runSandboxed(id: string, agent: Record<string, unknown>, opts: { unset?: string[] } = {}) {
+async function runSandboxed(id: string, agent: Record<string, unknown>, extraEnv: Record<string, string> = {}) {
   settings.agents[id] = { sandbox: 'on', ...agent };
-  const env = { ...process.env };
-  for (const name of opts.unset ?? []) delete env[name];
+  const env = { ...process.env, ...extraEnv };
   const target = resolveInvokeTarget(settings as never, id, env);
   const workspace = join(home, 'ws', id);
   mkdirSync(workspace, { recursive: true });
@@ -136,8 +136,10 @@ async function runSandboxed(id: string, agent: Record<string, unknown>, opts: { 
   return { outcome, entries, leaks, privateHome: join(tinyHome, 'agent-homes', id) };
 }
 
-const CASES: Array<[string, Record<string, unknown>]> = [
+/** A case's agent settings, and the daemon's variables it adds (a CODEX_HOME without the user's config). */
+const CASES: Array<[string, Record<string, unknown>, Record<string, string>?]> = [
   ['claude-code on its key', { provider: 'anthropic' }],
+  ["codex on OpenAI's key", { provider: 'openai' }, { CODEX_HOME: 'EMPTY' }],
   ['claude-code on a custom provider', { provider: 'custom:cc' }],
   ['codex on its own config.toml provider', { provider: 'openai' }],
   ['codex on its own config.toml provider, warm', { provider: 'openai', process: 'warm' }],
@@ -152,13 +154,15 @@ const CASES: Array<[string, Record<string, unknown>]> = [
 it('no key of the daemon is in a sandboxed CLI: not in its environment, arguments, config file, private home or workspace, for every CLI and provider shape', async () => {
   if (!boundaryEnforced({ mode: 'on', tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512 })) return;
   const problems: string[] = [];
-  for (const [index, [name, agent]] of CASES.entries()) {
+  for (const [index, [name, agent, extraEnv]] of CASES.entries()) {
     const acp = agent.acp as { command: string } | undefined;
     const settingsOf = acp?.command === 'CODEX_ACP' ? { ...agent, acp: { command: join(root, 'bin', 'codex-acp') } } : agent;
-    const run = await runSandboxed(`a${index}`, settingsOf);
+    const run = await runSandboxed(`a${index}`, settingsOf, extraEnv?.CODEX_HOME ? { CODEX_HOME: join(root, 'empty-codex-home') } : {});
     // The CLI started, inside (its HOME the private one), and asked the proxy, not the provider.
     if (run.entries.length === 0) problems.push(`${name}: the CLI did not start (${String((run.outcome as { error?: unknown }).error)})`);
     else if (run.entries[0]!.env.HOME !== run.privateHome) problems.push(`${name}: not inside the boundary (HOME ${run.entries[0]!.env.HOME})`);
+    // Each CLI the proxy serves is pointed at it (its port inside every sandbox), in its environment, arguments or config.
+    else if (name !== 'acp: another agent' && !JSON.stringify(run.entries).includes(`127.0.0.1:${MODEL_PORT}`)) problems.push(`${name}: not pointed at the model proxy`);
     problems.push(...run.leaks.map((leak) => `${name}: ${leak}`));
   }
   expect(problems).toEqual([]);

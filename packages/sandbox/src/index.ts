@@ -33,4 +33,4 @@ export { MIN_ERROR_HOLD_MS, type QuotaReport } from './quota-report.ts';
 export { quotaReportOf } from './rate-limit-headers.ts';
 export { SandboxRefusal } from './refusal.ts';
 export { KERNEL_WRITE_PROBES, runSelfTest } from './self-test.ts';
-export { DEFAULT_SANDBOX_MEMORY_MB, type SandboxSpec } from './spec.ts';
+export { DEFAULT_SANDBOX_MEMORY_MB, MODEL_PORT, type SandboxSpec } from './spec.ts';
