@@ -60,6 +60,8 @@ describe('claude: a hook planted through a confined call', () => {
     expect(existsSync(join(calleeWs, '.claude', 'settings.json')), `the confined call wrote the hooks\n${describeOutcome(called)}`).toBe(true);
     const hold = (await rig.daemon.api.getAgent({ params: { id: 'callee' } })).sandboxStatus?.held;
     expect(hold, 'callee is held').toMatchObject({ folder: calleeWs, by: ['caller'] });
+    expect(await rig.daemon.cliOk(['status'])).toMatch(/callee\s+off\s+enforced · workspace held/);
+    expect(await rig.daemon.cliOk(['agent', 'sandbox', 'callee'])).toContain(`callee's workspace ${calleeWs} is held: a confined run for @caller worked in it`);
 
     // The person writes to callee: the CLI starts in the workspace the confined run wrote.
     rig.rule('HELD-AFTER', (request) => {

@@ -4,7 +4,7 @@
  */
 import { isApiError } from '@tinyagi/client';
 import { quotaLines } from '../output/quota-lines.ts';
-import { sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
+import { listsSandbox, sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
 import type { Command } from 'commander';
 import { ALLOW_REMOTE_ENV } from '../core-internal.ts';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
@@ -104,7 +104,7 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   const quotas = quotaList?.holds ?? [];
   const warm = sessionList?.sessions ?? [];
   // Sandboxed agents (docs/sandbox.md): each one's state, as the daemon's self-test found the boundary.
-  const sandboxed = (agentList ?? []).filter((a) => a.sandboxStatus && a.sandboxStatus.setting !== 'off');
+  const sandboxed = (agentList ?? []).filter((a) => listsSandbox(a.sandboxStatus));
   if (options.json) {
     const sandboxAgents = Object.fromEntries(sandboxed.map((a) => [a.id, a.sandboxStatus]));
     printJson({ running: true, apiUrl: connection.apiUrl, home: ctx.home, remote: localDaemon(ctx)?.remote === true, ...s, quotas, warmSessions: warm, sandboxAgents });

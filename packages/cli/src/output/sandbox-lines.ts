@@ -21,9 +21,17 @@ export function sandboxStateText(status: AgentSandboxStatusView): string {
   return style.yellow(`degraded (${status.reason ?? 'unknown'}; ${status.fix ?? 'tinyagi doctor'})`);
 }
 
-/** One line per agent whose settings name a sandbox (`on` or `required`). */
+/** Whether `tinyagi status` lists the agent: its settings name a sandbox (`on`, `required`), or its workspace is held. */
+export function listsSandbox(status: AgentSandboxStatusView | undefined): status is AgentSandboxStatusView {
+  return status !== undefined && (status.setting !== 'off' || status.held !== undefined);
+}
+
+/** One line per agent whose settings name a sandbox or whose workspace is held (docs/sandbox.md, "What a confined run leaves behind"). */
 export function sandboxAgentLines(agents: ReadonlyArray<{ id: string; sandboxStatus?: AgentSandboxStatusView | undefined }>): string[] {
-  const named = agents.filter((a) => a.sandboxStatus && a.sandboxStatus.setting !== 'off');
+  const named = agents.filter((a) => listsSandbox(a.sandboxStatus));
   const width = Math.max(0, ...named.map((a) => a.id.length));
-  return named.map((a) => `${a.id.padEnd(width)}  ${a.sandboxStatus!.setting.padEnd(8)}  ${sandboxStateText(a.sandboxStatus!)}`);
+  return named.map((a) => {
+    const held = a.sandboxStatus!.held ? style.yellow(` · workspace held (\`tinyagi agent sandbox ${a.id}\` says why)`) : '';
+    return `${a.id.padEnd(width)}  ${a.sandboxStatus!.setting.padEnd(8)}  ${sandboxStateText(a.sandboxStatus!)}${held}`;
+  });
 }
