@@ -12,9 +12,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAKE_BIN_DIR } from '@tinyagi/test-kit';
-import { boundaryEnforced, closeHostBridges, MODEL_PORT, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+import { boundaryEnforced, boundaryFor, closeHostBridges, MODEL_PORT, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
 import { invokeAgent } from '../src/invoker/invoke.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
+import { privateTempPath, privateTempRoot } from '../src/invoker/private-temp.ts';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
 import { findRuntime } from '../src/invoker/runtimes/index.ts';
 import { invokeThroughModelProxy } from '../src/invoker/through-model-proxy.ts';
@@ -181,4 +182,21 @@ it("a sandboxed OpenCode the proxy cannot stand in for fails at once, naming the
     expect(error, id).toMatchObject({ kind: 'permanent', code: 'PROVIDER_CONFIG_INVALID', message: expect.stringContaining(fix) });
     expect(run.entries, id).toEqual([]);
   }
+});
+
+it('the boundary itself: a variable holding a withheld value is left out; an argument or a given private file holding one refuses the start', async () => {
+  const spec = { mode: 'on' as const, tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512, withheld: [KEYS.GW_KEY, 'short'] };
+  if (!boundaryEnforced(spec)) return;
+  const b = boundaryFor('door', spec, join(home, 'ws'))!.boundary!;
+  mkdirSync(join(home, 'ws', 'door'), { recursive: true });
+  const env = { PATH: process.env.PATH!, SOME_NAME: `prefix-${KEYS.GW_KEY}`, SHORT: 'short' };
+  const wrapped = await b.wrap({ command: 'true', args: [], env });
+  wrapped.release();
+  // Held inside another value too; a value too short to be a key is not looked for.
+  expect(wrapped.env.SOME_NAME).toBeUndefined();
+  expect(wrapped.env.SHORT).toBe('short');
+  await expect(b.wrap({ command: 'true', args: ['-c', `key=${KEYS.GW_KEY}`], env: { PATH: env.PATH } })).rejects.toThrow(/command line holds one of the daemon's provider keys/);
+  const file = privateTempPath('withheld-config.json');
+  writeFileSync(file, JSON.stringify({ apiKey: KEYS.GW_KEY }), { mode: 0o600 });
+  await expect(b.wrap({ command: 'true', args: ['--config', file], env: { PATH: env.PATH }, privateDir: privateTempRoot() })).rejects.toThrow(/withheld-config.json given to the CLI holds one/);
 });
