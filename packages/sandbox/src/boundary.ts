@@ -419,7 +419,7 @@ export class Boundary {
     // The last check: no provider key the daemon withholds enters, whatever composed the start (withheld.ts).
     const withheld = withheldValues(this.spec.withheld);
     assertNothingWithheld(this.agentId, request.args, given, withheld);
-    const env = scrubEnv(request.env, withheld).env;
+    const env = scrubEnv(request.env, withheld);
     const readable = [this.runDir, ...given, ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
     const readableIfPresent = git?.readableIfPresent ?? [];
     const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());

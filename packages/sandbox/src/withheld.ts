@@ -23,16 +23,9 @@ export function withheldValues(values: readonly string[] | undefined): string[] 
   return [...new Set((values ?? []).filter((value) => value.length >= MIN_WITHHELD_LENGTH))];
 }
 
-/** `env` without the variables whose value holds a withheld value; their names, for the caller to say. */
-export function scrubEnv(env: Record<string, string>, withheld: readonly string[]): { env: Record<string, string>; dropped: string[] } {
-  if (withheld.length === 0) return { env, dropped: [] };
-  const out: Record<string, string> = {};
-  const dropped: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (holdsOne(value, withheld)) dropped.push(name);
-    else out[name] = value;
-  }
-  return { env: out, dropped };
+/** `env` without the variables whose value holds a withheld value. */
+export function scrubEnv(env: Record<string, string>, withheld: readonly string[]): Record<string, string> {
+  return withheld.length === 0 ? env : Object.fromEntries(Object.entries(env).filter(([, value]) => !holdsOne(value, withheld)));
 }
 
 /** The files of `paths` (a folder's files, one level down), for the content check. */
