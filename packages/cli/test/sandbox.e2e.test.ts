@@ -42,7 +42,8 @@ describe('a machine where the boundary holds', () => {
       settings: {
         agents: {
           boxed: { provider: 'claude-code', sandbox: 'on' },
-          strict: { provider: 'claude-code', sandbox: 'required' },
+          // may_call: a sandboxed agent reaches only its teammates and sandboxed agents unless it lists others.
+          strict: { provider: 'claude-code', sandbox: 'required', may_call: ['plain'] },
           plain: { provider: 'claude-code' },
         },
       },

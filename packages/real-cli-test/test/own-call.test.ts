@@ -31,7 +31,8 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
     });
 
     it(`a new ${name} agent's \`tinyagi call\` through its shell runs without asking a person, and the callee's reply comes back`, async () => {
-      const added = JSON.parse(await rig.daemon.cliOk(['agent', 'add', 'caller', '--provider', 'custom:standin', '--json'])) as Record<string, unknown>;
+      // Sandboxed, it may call only its teammates and sandboxed agents unless it lists others: beta is neither.
+      const added = JSON.parse(await rig.daemon.cliOk(['agent', 'add', 'caller', '--provider', 'custom:standin', '--config', '{"may_call":["beta"]}', '--json'])) as Record<string, unknown>;
       expect(added, 'agent add gave it the defaults of a CLI that stays warm and can ask').toMatchObject({ process: 'warm', permission_mode: 'ask', permissions: { rules: STARTER_PERMISSION_RULES } });
       const parent = `OWN-CALL-${name}`;
       const child = `OWN-CHILD-${name}`;
