@@ -26,7 +26,6 @@
  * test maps names to its own servers with it).
  */
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
-import { makeRunDir, runDirIn } from './spec.ts';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { lookup } from 'node:dns/promises';
 import { type Socket, connect, isIP } from 'node:net';
@@ -34,6 +33,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { EGRESS_HOST_PATTERN } from '@tinyagi/client/contract';
 import { addressClass, describeAddress, isThisMachine } from './addresses.ts';
+import { makeRunDir, runDirIn } from './spec.ts';
 
 /**
  * node:http, loaded when first used, through `process.getBuiltinModule`: an ESM import of node:http

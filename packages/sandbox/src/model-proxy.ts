@@ -49,7 +49,6 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, rmSync, unlinkSync } from 'node:fs';
-import { makeRunDir, runDirIn } from './spec.ts';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
@@ -59,6 +58,7 @@ import { callCostUsd } from './model-prices.ts';
 import { type ModelCallApi, type ModelCallUsage, usageMeter } from './model-usage.ts';
 import { type ModelApiFamily, type ModelUpstream, SANDBOX_MODEL_ADDRESS } from './model-upstream.ts';
 import { quotaReportOf } from './rate-limit-headers.ts';
+import { makeRunDir, runDirIn } from './spec.ts';
 
 export type { ModelCallApi, ModelCallUsage } from './model-usage.ts';
 
