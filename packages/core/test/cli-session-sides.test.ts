@@ -155,6 +155,7 @@ describe.concurrent.each(CASES)('$name', ({ name, target }) => {
     const contexts = c.log().map((e) => e.context ?? '');
     expect(contexts.filter((x) => x.includes('what is the code word?'))).toHaveLength(1);
     expect(contexts.some((x) => x.includes('pelican'))).toBe(true);
+    expect(c.statuses.filter((s) => s.includes(`CLI session ${stale} is gone`))).toHaveLength(1);
     // And the next turn resumes the new session.
     const next = await c.turn('and again?', false);
     expect(next.sessionId).toBe(result.sessionId);

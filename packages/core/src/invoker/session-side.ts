@@ -12,7 +12,7 @@
  */
 import { type AttemptSpend, addSpend, spendOf } from './invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord } from './json-read.ts';
-import { resumeIdOf, withMissedTurns } from './session-state.ts';
+import { resumeIdOf, sessionGoneMessage, withMissedTurns } from './session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeSession } from './types.ts';
 
 /** `confined`: inside the agent's boundary (its private home); `unconfined`: the person's home. */
@@ -151,7 +151,7 @@ export async function invokeOnSide(req: InvokeRequest, side: CliSide, invoke: (r
   } catch (err) {
     const gone = resumeIdOf(session);
     if (!session || gone === undefined || req.signal?.aborted || !isNoSuchSession(req.target.runtime, err)) throw err;
-    emitProgress(req, { type: 'status', message: `the ${side} CLI session ${gone} is gone (the CLI has no such session): a new session continues the conversation from its transcript` });
+    emitProgress(req, { type: 'status', message: sessionGoneMessage(gone, `the ${side} CLI has no such session`) });
     // A session stored before sides were told apart is, as far as is known, on the other side
     // (where it last ran, the turn before): kept for it.
     const aside = unsided ? { sessionId: gone, instructionsHash: session.instructionsHash, state: session.runtimeState, turn: session.turn && session.turn - 1 } : other;

@@ -41,3 +41,8 @@ export function withMissedTurns(history: readonly SessionMessage[] | undefined, 
 function transcriptOf(history: readonly SessionMessage[]): string {
   return history.map((m) => `<${m.role}>\n${m.content}\n</${m.role}>`).join('\n');
 }
+
+/** The status line of a run whose stored CLI session the CLI no longer has (`why`: its answer). */
+export function sessionGoneMessage(sessionId: string, why: string): string {
+  return `the CLI session ${sessionId} is gone (${why}): a new session continues the conversation from its transcript`;
+}

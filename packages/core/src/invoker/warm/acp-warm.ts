@@ -32,8 +32,8 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { addSpend, InvokeError, isInvokeError } from '../invoke-error.ts';
 import { asNumber, asRecord, asRecords, asString, type JsonRecord } from '../json-read.ts';
-import { messageFor, readRuntimeState } from '../session-state.ts';
-import { addUsage, DEFAULT_KILL_GRACE_MS, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep, type ToolActivityKind } from '../types.ts';
+import { messageFor, readRuntimeState, sessionGoneMessage } from '../session-state.ts';
+import { addUsage, DEFAULT_KILL_GRACE_MS, emitProgress, type InvokeRequest, type InvokeResult, type InvokeUsage, type PlanStep, type ToolActivityKind } from '../types.ts';
 import { JSONRPC_INVALID_PARAMS, JSONRPC_METHOD_NOT_FOUND, JsonRpcError, JsonRpcPeer } from './jsonrpc.ts';
 import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from './types.ts';
 import { WarmProcess } from './warm-process.ts';
@@ -425,6 +425,7 @@ class AcpSession implements WarmSession {
       } catch (err) {
         if (!(err instanceof JsonRpcError)) throw err;
         // The stored session is gone (another machine, cleaned up): a new one with the transcript.
+        emitProgress(req, { type: 'status', message: sessionGoneMessage(resumeId, `session/load: ${err.message}`) });
       }
     }
     if (!loaded) {
