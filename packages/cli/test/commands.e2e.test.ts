@@ -34,6 +34,8 @@ const settingsFile = (): string => join(h.home, 'settings.json');
 describe('commands against a running daemon', () => {
   it('`tinyagi call` from a CLI agent runs a sub-agent with the run-scoped token and returns its reply', async () => {
     await h.cliHereOk(['agent', 'add', 'helper', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'summary ready' } })]);
+    // The default agent is sandboxed: it may call an unconfined agent outside its teams once it lists it.
+    await h.api.patchAgent({ params: { id: 'tinyagi' }, body: { may_call: ['helper'] } });
     const sent = await h.cliHere(['send', '--agent', 'tinyagi', '--wait', 'FAKE:call=helper summarize the notes']);
     expect(sent.code, sent.stderr).toBe(0);
     // Found through PATH alone: the daemon's shim in its home, not a global install.
@@ -47,7 +49,7 @@ describe('commands against a running daemon', () => {
   });
 
   it('`tinyagi call` from Codex, whose shell tool is a login shell: /etc/profile resets PATH, the call still works', async () => {
-    await h.cliHereOk(['agent', 'add', 'cx', '--provider', 'openai', '--config', '{"process":"per-message"}']);
+    await h.cliHereOk(['agent', 'add', 'cx', '--provider', 'openai', '--config', '{"process":"per-message","may_call":["helper2"]}']);
     await h.cliHereOk(['agent', 'add', 'helper2', '--provider', 'mock', '--config', JSON.stringify({ mock: { reply: 'codex helper ready' } })]);
     const sent = await h.cliHere(['send', '--agent', 'cx', '--wait', 'FAKE:call=helper2 check the build']);
     expect(sent.code, sent.stderr).toBe(0);
