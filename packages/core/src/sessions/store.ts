@@ -32,7 +32,9 @@ export interface AgentSessionRecord {
   node: string;
   /**
    * What the agent CLI's runtime keeps about its session between turns ('' when
-   * nothing): the point a retry resumes from, the session's usage totals (runtimes/*.ts).
+   * nothing): the point a retry resumes from, the session's usage totals (runtimes/*.ts); for a
+   * CLI, with the side of the boundary `sessionId` lives on and the other side's session
+   * (invoker/session-side.ts).
    */
   runtimeState: string;
   updatedAt: number;
