@@ -46,7 +46,7 @@ const NO_SUCH_SESSION: Readonly<Record<string, RegExp>> = {
   // codex-cli 0.169.0: `codex exec resume` says `Error: thread/resume: thread/resume failed: no
   // rollout found for thread id <id> (code -32600)` above a backtrace; the app-server's
   // `thread/resume` answers the same words as its JSON-RPC error.
-  codex: /no rollout found for (?:thread|conversation) id|thread not found/i,
+  codex: /no rollout found for (?:thread|conversation) id/i,
   // opencode 1.18.33 `run --session`: `Error: Session not found`. Warm OpenCode and ACP agents: the
   // driver starts a new session when `session/load` fails (acp-warm.ts).
   opencode: /Session not found/i,
