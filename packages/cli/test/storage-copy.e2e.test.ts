@@ -1,9 +1,10 @@
 /**
  * Moving a home from SQLite to PostgreSQL (docs/postgresql.md, "Moving from SQLite"), end to end:
  * a real daemon on SQLite makes the history (conversations, runs, events, usage, a task, a
- * schedule; an approval through the store API), a daemon started on an empty schema says the
- * history is left behind and doctor warns, and that schema (nodes and settings, no history) takes
- * the copy; `tinyagi storage copy` refuses while the daemon runs
+ * schedule; an approval through the store API), a daemon started on an empty schema with a
+ * Telegram channel on (the fake Bot API) says the history is left behind, and so do `tinyagi
+ * restart` and doctor; that schema (nodes, settings and the channel's status events, no history)
+ * takes the copy, the channel's events kept after the copied ones; `tinyagi storage copy` refuses while the daemon runs
  * and into a schema with data, is killed (SIGKILL) after its progress shows committed batches and
  * resumes to a complete, verified copy; then a daemon on PostgreSQL shows the same history through
  * its API, where an agent placed on a node that never ran is listed as waiting for it.
@@ -14,6 +15,7 @@ import { openStores } from '@tinyagi/core';
 import { openDatabase } from '@tinyagi/core/internal';
 import { openPgStores } from '@tinyagi/core/pg';
 import { createDaemon, exitOf, FAKE_BIN_DIR, spawnCli, waitFor, type TestDaemon } from '@tinyagi/test-kit';
+import { FakeTelegram } from '@tinyagi/test-kit/fake-telegram';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +25,12 @@ const pool = new pg.Pool({ connectionString: db.url, max: 2 });
 const schemas = { target: testSchema('mv'), filled: testSchema('mvfull') };
 const MESSAGES = 12;
 let h: TestDaemon;
+let telegram: FakeTelegram;
 
 beforeAll(async () => {
   if (db.skip !== undefined) return;
+  telegram = new FakeTelegram();
+  await telegram.start();
   h = await createDaemon({
     build: 'source',
     path: [FAKE_BIN_DIR],
@@ -43,14 +48,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.cleanup();
+  await telegram?.close();
   for (const schema of Object.values(schemas)) await dropSchema(pool, schema);
   await pool.end();
 });
 
+/** Points the home at `schema`, with the Telegram channel on (the fake Bot API). */
 function useStorage(schema: string): void {
   const file = join(h.home, 'settings.json');
   const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, `${JSON.stringify({ ...settings, storage: { url: db.url, schema } }, null, 2)}\n`, { mode: 0o600 });
+  const channels = { enabled: ['telegram'], telegram: { bot_token: telegram.token, api_root: telegram.url } };
+  writeFileSync(file, `${JSON.stringify({ ...settings, channels, storage: { url: db.url, schema } }, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function count(schema: string, table: string): Promise<number> {
@@ -95,18 +103,28 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     });
     const tables = ['conversations', 'runs', 'messages', 'events', 'outbox', 'tasks', 'schedules', 'approvals', 'agent_messages'];
     const source = Object.fromEntries(tables.map((t) => [t, (raw.sqlite.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n]));
+    const lastEvent = (raw.sqlite.prepare('SELECT max(id) AS n FROM events').get() as { n: number }).n;
     sqlite.close();
     raw.close();
 
     // `tinyagi start` on the empty schema says what it left behind, and so does the daemon's log;
-    // doctor warns the same. The schema stays empty of history, so it is the copy's target.
+    // `tinyagi restart` and doctor say the same. The channel writes its status events there; the
+    // schema stays empty of history, so it is the copy's target.
     useStorage(schemas.target);
     const said = `holds this home's history (${MESSAGES} conversations, 1 task, 1 schedule), and the PostgreSQL schema ${schemas.target} has none: copy it with \`tinyagi stop && tinyagi storage copy && tinyagi start\``;
     const started = await h.cli(['start', '--timeout', '120']);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain(said);
     expect(readFileSync(join(h.home, 'logs', 'daemon.log'), 'utf8')).toContain(said);
+    const connected = async (): Promise<boolean> => (await h.api.listChannels()).find((c) => c.name === 'telegram')?.state === 'connected';
+    await waitFor(connected, 60_000, 'telegram connected on PostgreSQL');
+    const restarted = await h.cli(['restart', '--timeout', '120']);
+    expect(restarted.code, restarted.stderr).toBe(0);
+    expect(restarted.stdout).toContain(said);
+    await waitFor(connected, 60_000, 'telegram connected again');
     expect((await h.cli(['stop'])).code).toBe(0);
+    const own = (await pool.query<{ id: string; type: string }>(`SELECT id, type FROM "${schemas.target}".events ORDER BY id`)).rows;
+    expect(own.map((e) => e.type)).toContain('channel.status');
     const doctor = JSON.parse((await h.cliHere(['doctor', '--json'])).stdout) as { findings: Array<{ check: string; status: string; message: string }> };
     expect(doctor.findings.find((f) => f.check === 'sqlite-left-behind')).toMatchObject({ status: 'warn', message: expect.stringContaining('tinyagi storage copy') });
 
@@ -120,7 +138,8 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
 
     // Killed after committed batches, then resumed.
     useStorage(schemas.target);
-    expect(await count(schemas.target, 'nodes')).toBe(1);
+    // The start and the restart each registered the daemon's node (the restart's replaced the first).
+    expect(await count(schemas.target, 'nodes')).toBe(2);
     const first = spawnCli(['storage', 'copy', '--batch', '1'], h.env, { build: 'source' });
     await waitFor(async () => (await copied(schemas.target)) >= 40, 60_000, 'committed batches');
     first.child.kill('SIGKILL');
@@ -132,7 +151,11 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('Resumed the interrupted copy; it is complete.');
     expect(resumed.stdout).toMatch(/Verified: the counts match, and \d+ sampled rows read back alike/);
-    for (const t of tables) expect(await count(schemas.target, t), t).toBe(source[t]);
+    for (const t of tables.filter((t) => t !== 'events')) expect(await count(schemas.target, t), t).toBe(source[t]);
+    // The events the daemon wrote on PostgreSQL before the copy are kept, after the copied ones, in their order.
+    expect(await count(schemas.target, 'events')).toBe(source['events']! + own.length);
+    const kept = (await pool.query<{ id: string; type: string }>(`SELECT id, type FROM "${schemas.target}".events WHERE id > $1 ORDER BY id`, [lastEvent])).rows;
+    expect(kept.map((e) => e.type)).toEqual(own.map((e) => e.type));
 
     // The daemon on PostgreSQL shows the same history.
     const mark = h.output().length;

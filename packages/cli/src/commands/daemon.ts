@@ -210,7 +210,7 @@ export function registerDaemonCommands(program: Command): void {
       .option('--listen-any', 'when the daemon has to be started afresh: allow a host beyond loopback (an in-place restart keeps the setting it started with)'),
   ).action(async (options: { timeout?: number; json?: boolean; listenAny?: boolean }, cmd: Command) => {
     const ctx = contextOf(cmd);
-    const { DEFAULT_START_TIMEOUT_MS } = await import('../daemon/start.ts');
+    const { DEFAULT_START_TIMEOUT_MS, storageNotices } = await import('../daemon/start.ts');
     const { stopDaemon, runningDaemonPid, waitForExit } = await import('../daemon/stop.ts');
     const timeoutMs = (options.timeout ?? DEFAULT_START_TIMEOUT_MS / 1000) * 1000;
     const before = localDaemon(ctx);
@@ -249,7 +249,10 @@ export function registerDaemonCommands(program: Command): void {
         },
         spinner,
       );
-      if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: after });
+      // A restart onto PostgreSQL says what history the SQLite file still holds, as a start does.
+      const notices = await storageNotices(ctx);
+      if (options.json) return printJson({ restarted: true, pid: before.pid, apiUrl: after, notices });
+      for (const notice of notices) println(style.yellow(inCommandForm(notice)));
       return println(`TinyAGI restarted (pid ${before.pid}) at ${after}.`);
     }
     // API unreachable: stop whatever is left, then start fresh.

@@ -12,7 +12,7 @@ import type { CliContext } from '../context.ts';
 import { readRunningDaemon } from '../daemon/instance-lock.ts';
 import { DATABASE_URL_ENV, type PostgresSelection, STORAGE_DEFAULTS, selectStorage } from '../daemon/storage.ts';
 import { CliError } from '../output/cli-error.ts';
-import { printJson, printTable, println } from '../output/print.ts';
+import { plural, printJson, printTable, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { contextOf, parsePositiveInt, withJson } from './options.ts';
 
@@ -93,6 +93,8 @@ async function copyToPostgres(ctx: CliContext, options: CopyOptions): Promise<vo
       report.tables.filter((t) => t.sourceRows > 0).map((t) => [t.table, String(t.sourceRows), String(t.targetRows)]),
       'Every table is empty.',
     );
+    const kept = report.tables.reduce((n, t) => n + t.kept, 0);
+    if (kept > 0) println(`Kept ${plural(kept, 'status event')} a daemon wrote on PostgreSQL before the copy (channels, nodes), after the copied history.`);
     println(`Verified: the counts match, and ${report.spotCheck.rows} sampled rows read back alike (sha256 ${report.spotCheck.hash.slice(0, 16)}).`);
     println(
       style.dim(

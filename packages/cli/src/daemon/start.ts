@@ -43,8 +43,8 @@ export async function prepareHome(ctx: CliContext): Promise<string[]> {
   return firstRun.notices;
 }
 
-/** On PostgreSQL, history left behind in the home's SQLite file (sqlite-beside.ts, loaded only then), said as the daemon starts. */
-async function storageNotices(ctx: CliContext): Promise<string[]> {
+/** On PostgreSQL, history left behind in the home's SQLite file (sqlite-beside.ts, loaded only then), said as the daemon starts or restarts. */
+export async function storageNotices(ctx: CliContext): Promise<string[]> {
   const selection = selectStorage(applyEnvOverrides(loadSettings(ctx.paths.settings).settings, ctx.env).settings, ctx.env, ctx.paths.db);
   if (selection.backend !== 'postgres') return [];
   const { leftBehindNotice } = await import('./sqlite-beside.ts');

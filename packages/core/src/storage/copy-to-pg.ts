@@ -5,7 +5,10 @@
  * Contract:
  * - The target must be empty: a schema whose copied tables hold any row is refused (INVALID_STATE
  *   naming the tables and their counts), unless it holds this module's own progress table for the
- *   same source file, which makes a second run resume.
+ *   same source file, which makes a second run resume. What a daemon writes on its own while it
+ *   runs on the schema before the copy (events with no conversation and no run: a channel's or a
+ *   node's status) does not count: those rows are kept, renumbered after the copied ones in their
+ *   order, in the transaction that starts the copy.
  * - Resumable: each batch (rows in rowid order) is inserted in one transaction with the progress
  *   row that says how far the table got, so a copy killed at any point resumes after the last
  *   committed batch, with nothing duplicated and nothing skipped.
@@ -28,6 +31,8 @@ const TARGET_ONLY = new Set(['nodes', 'shared_settings', 'tinyagi_migrations', C
 /** Not copied: drizzle's record, and the memory's FTS5 table with its shadow tables (PostgreSQL searches with an index of its own). */
 const SOURCE_SKIPPED = new Set(['__drizzle_migrations', ...['', '_data', '_idx', '_content', '_docsize', '_config'].map((part) => `memory_fts${part}`)]);
 const SPOT_CHECK_ROWS = 50;
+/** Per table, the rows a daemon writes on its own (no conversation, no run): kept, never counted as history. */
+const DAEMON_OWN: Readonly<Record<string, string>> = { events: 'conversation_id IS NULL AND run_id IS NULL' };
 
 export interface CopyTableProgress {
   table: string;
@@ -52,7 +57,10 @@ export interface CopyToPgOptions {
 export interface CopiedTable {
   table: string;
   sourceRows: number;
+  /** The rows copied (what PostgreSQL holds, less `kept`). */
   targetRows: number;
+  /** Rows the schema held before the copy that a daemon wrote on its own (events of a channel's or node's status), kept after the copied ones. */
+  kept: number;
 }
 
 export interface CopyReport {
@@ -112,8 +120,8 @@ async function planTables(options: CopyToPgOptions): Promise<TablePlan[]> {
   });
 }
 
-async function countRows(pool: Pool, ident: string, table: string): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident}.${quote(table)}`);
+async function countRows(pool: Pool, ident: string, table: string, where?: string): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident}.${quote(table)}${where === undefined ? '' : ` WHERE ${where}`}`);
   return Number(rows[0]!.n);
 }
 
@@ -130,26 +138,33 @@ async function liveNodes(pool: Pool, ident: string): Promise<string[]> {
 interface Progress {
   lastRowid: number;
   copied: number;
+  /** The daemon's own rows the schema held before the copy (DAEMON_OWN). */
+  kept: number;
 }
 
 /** The copy's progress for this source: undefined when the target has none (a fresh copy). */
 async function readProgress(pool: Pool, ident: string, source: string): Promise<Map<string, Progress> | undefined> {
   const exists = await pool.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${ident}.${COPY_PROGRESS_TABLE}`]);
   if (exists.rows[0]?.t == null) return undefined;
-  const { rows } = await pool.query<{ table_name: string; source: string; last_rowid: string; copied: string }>(`SELECT table_name, source, last_rowid, copied FROM ${ident}.${COPY_PROGRESS_TABLE}`);
+  // A copy started by a version before `kept` resumes too.
+  await pool.query(`ALTER TABLE ${ident}.${COPY_PROGRESS_TABLE} ADD COLUMN IF NOT EXISTS kept bigint NOT NULL DEFAULT 0`);
+  const { rows } = await pool.query<{ table_name: string; source: string; last_rowid: string; copied: string; kept: string }>(
+    `SELECT table_name, source, last_rowid, copied, kept FROM ${ident}.${COPY_PROGRESS_TABLE}`,
+  );
   const other = rows.find((r) => r.source !== source);
   if (other !== undefined) {
     throw new TinyError('INVALID_STATE', `The PostgreSQL schema already holds a copy from ${other.source}, not from ${source}.`, {
       hint: 'Copy into an empty schema (storage.schema) or database.',
     });
   }
-  return new Map(rows.map((r) => [r.table_name, { lastRowid: Number(r.last_rowid), copied: Number(r.copied) }]));
+  return new Map(rows.map((r) => [r.table_name, { lastRowid: Number(r.last_rowid), copied: Number(r.copied), kept: Number(r.kept) }]));
 }
 
 async function refuseNonEmpty(pool: Pool, ident: string, schema: string, plans: TablePlan[]): Promise<void> {
   const filled: string[] = [];
   for (const plan of plans) {
-    const n = await countRows(pool, ident, plan.table);
+    const own = DAEMON_OWN[plan.table];
+    const n = await countRows(pool, ident, plan.table, own === undefined ? undefined : `NOT (${own})`);
     if (n > 0) filled.push(`${plan.table} (${n})`);
   }
   if (filled.length > 0) {
@@ -173,16 +188,42 @@ async function inTransaction(pool: Pool, fn: (client: PoolClient) => Promise<voi
   }
 }
 
-/** Creates the progress table with a row per table, in one transaction: a copy killed before it committed starts afresh. */
-async function startProgress(pool: Pool, ident: string, source: string, plans: TablePlan[]): Promise<Map<string, Progress>> {
+/**
+ * Moves the daemon's own rows of `table` (DAEMON_OWN) past the ids the copy brings, in their
+ * order, and its sequence with them; returns how many. The new ids start above both sides' largest
+ * (no id is taken twice while they move).
+ */
+async function keepOwnRows(client: PoolClient, ident: string, table: string, sourceMaxId: number): Promise<number> {
+  const own = DAEMON_OWN[table];
+  if (own === undefined) return 0;
+  const target = `${ident}.${quote(table)}`;
+  const moved = await client.query(
+    `UPDATE ${target} t SET id = r.base + r.n FROM (SELECT id, row_number() OVER (ORDER BY id) AS n, greatest($1::bigint, (SELECT coalesce(max(id), 0) FROM ${target})) AS base FROM ${target} WHERE ${own}) r WHERE t.id = r.id`,
+    [sourceMaxId],
+  );
+  if ((moved.rowCount ?? 0) > 0) await client.query(`SELECT setval(pg_get_serial_sequence($1, 'id'), (SELECT max(id) FROM ${target}))`, [target]);
+  return moved.rowCount ?? 0;
+}
+
+/** Creates the progress table with a row per table, and keeps the daemon's own rows, in one transaction: a copy killed before it committed starts afresh. */
+async function startProgress(options: CopyToPgOptions, ident: string, plans: TablePlan[]): Promise<Map<string, Progress>> {
   const tables = plans.map((p) => p.table);
-  await inTransaction(pool, async (client) => {
+  const kept = new Map<string, number>();
+  await inTransaction(options.pool, async (client) => {
     await client.query(
-      `CREATE TABLE ${ident}.${COPY_PROGRESS_TABLE} (table_name text PRIMARY KEY, source text NOT NULL, last_rowid bigint NOT NULL DEFAULT 0, copied bigint NOT NULL DEFAULT 0, done_at bigint)`,
+      `CREATE TABLE ${ident}.${COPY_PROGRESS_TABLE} (table_name text PRIMARY KEY, source text NOT NULL, last_rowid bigint NOT NULL DEFAULT 0, copied bigint NOT NULL DEFAULT 0, kept bigint NOT NULL DEFAULT 0, done_at bigint)`,
     );
-    await client.query(`INSERT INTO ${ident}.${COPY_PROGRESS_TABLE} (table_name, source) SELECT unnest($1::text[]), $2`, [tables, source]);
+    for (const table of tables.filter((t) => DAEMON_OWN[t] !== undefined)) {
+      const max = (options.sqlite.prepare(`SELECT coalesce(max(id), 0) AS n FROM ${quote(table)}`).get() as { n: number }).n;
+      kept.set(table, await keepOwnRows(client, ident, table, max));
+    }
+    await client.query(`INSERT INTO ${ident}.${COPY_PROGRESS_TABLE} (table_name, source, kept) SELECT t, $2, k FROM unnest($1::text[], $3::bigint[]) AS u(t, k)`, [
+      tables,
+      options.source,
+      tables.map((t) => kept.get(t) ?? 0),
+    ]);
   });
-  return new Map(tables.map((t) => [t, { lastRowid: 0, copied: 0 }]));
+  return new Map(tables.map((t) => [t, { lastRowid: 0, copied: 0, kept: kept.get(t) ?? 0 }]));
 }
 
 /** A batch as one JSON array of rows (one parameter, however wide the table): jsonb columns get their JSON, not a string of it. */
@@ -311,9 +352,12 @@ async function spotCheck(options: CopyToPgOptions, ident: string, plans: TablePl
   return { rows: compared, hash };
 }
 
-async function verifyCounts(pool: Pool, ident: string, plans: TablePlan[]): Promise<CopiedTable[]> {
+async function verifyCounts(pool: Pool, ident: string, plans: TablePlan[], progress: Map<string, Progress>): Promise<CopiedTable[]> {
   const tables: CopiedTable[] = [];
-  for (const plan of plans) tables.push({ table: plan.table, sourceRows: plan.total, targetRows: await countRows(pool, ident, plan.table) });
+  for (const plan of plans) {
+    const kept = progress.get(plan.table)?.kept ?? 0;
+    tables.push({ table: plan.table, sourceRows: plan.total, targetRows: (await countRows(pool, ident, plan.table)) - kept, kept });
+  }
   const differ = tables.filter((t) => t.sourceRows !== t.targetRows);
   if (differ.length > 0) {
     throw new TinyError('INVALID_STATE', `The copy is incomplete: ${differ.map((t) => `${t.table} has ${t.targetRows} rows in PostgreSQL, ${t.sourceRows} in SQLite`).join('; ')}.`, {
@@ -336,11 +380,11 @@ export async function copySqliteToPg(options: CopyToPgOptions): Promise<CopyRepo
   const resumed = progress !== undefined;
   if (progress === undefined) {
     await refuseNonEmpty(options.pool, ident, options.schema, plans);
-    progress = await startProgress(options.pool, ident, options.source, plans);
+    progress = await startProgress(options, ident, plans);
   }
-  for (const plan of plans) await copyTable(options, ident, plan, progress.get(plan.table) ?? { lastRowid: 0, copied: 0 });
+  for (const plan of plans) await copyTable(options, ident, plan, progress.get(plan.table) ?? { lastRowid: 0, copied: 0, kept: 0 });
   await advanceSequences(options.pool, ident, options.schema);
-  const tables = await verifyCounts(options.pool, ident, plans);
+  const tables = await verifyCounts(options.pool, ident, plans, progress);
   return { tables, resumed, spotCheck: await spotCheck(options, ident, plans) };
 }
 
