@@ -39,8 +39,13 @@ describe('a sandboxed agent calling an unconfined one', () => {
     const sent = await h.cliHere(['send', '--agent', 'boxed', '--wait', `FAKE:call=tinyagi FAKE:bash=touch ${escaped}`]);
     expect(sent.code, sent.stderr).toBe(0);
     expect(existsSync(escaped)).toBe(false);
-    // The same agent messaged by a person runs unconfined, as its settings say: it writes the file.
+    // The same agent messaged by a person: its workspace is held (the confined call worked there), so it runs confined too.
     const alone = join(h.root, 'written-alone.txt');
+    const held = await h.cliHere(['send', '--agent', 'tinyagi', '--wait', `FAKE:bash=touch ${alone}`]);
+    expect(held.code, held.stderr).toBe(0);
+    expect(existsSync(alone)).toBe(false);
+    // Released by the person: it runs unconfined, as its settings say, and writes the file.
+    expect(await h.cliHereOk(['agent', 'sandbox', 'tinyagi', 'release'])).toContain('released');
     const direct = await h.cliHere(['send', '--agent', 'tinyagi', '--wait', `FAKE:bash=touch ${alone}`]);
     expect(direct.code, direct.stderr).toBe(0);
     expect(existsSync(alone)).toBe(true);
