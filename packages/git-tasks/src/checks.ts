@@ -10,11 +10,9 @@
  * - each result keeps the exit code (or the signal, or that it timed out), the duration, and a
  *   bounded log of stdout and stderr interleaved: the first `headBytes` and the last `tailBytes`,
  *   with the number of bytes left out between them;
- * - while it streams, the lines that name a failure are kept with a few lines of context (TAP's
- *   `not ok` and its YAML block, vitest/jest `FAIL`/`✗`/`×`/`●`, pytest `FAILED`/`E   `/`___ name ___`,
- *   `error:` lines), bounded (`FAILING_KEPT_BYTES`), wherever they are in the output; `excerpt` is
- *   what a feedback message carries: those lines and the end, within `EXCERPT_CHARS`, each cut said
- *   ("… 3,120 bytes cut …");
+ * - while it streams, each failing test's lines are kept wherever they are in the output, and
+ *   `excerpt` is what a feedback message carries: their evidence and the end, within
+ *   `EXCERPT_CHARS`, each cut said ("… 3,120 bytes cut …") (failure-excerpt.ts);
  * - `failureFingerprint` names a failure by the check, its exit code and its tail with what
  *   changes from run to run taken out, so the same failure is recognised the next time;
  * - `wrap` (the task's owner is sandboxed: docs/sandbox.md) turns the argv and environment into
@@ -25,13 +23,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { signalProcessGroup, trackProcessGroup, untrackProcessGroup } from './core.ts';
+import { buildExcerpt, FailingUnits } from './failure-excerpt.ts';
 
 export const DEFAULT_HEAD_BYTES = 8 * 1024;
 export const DEFAULT_TAIL_BYTES = 32 * 1024;
 /** How much of a check's output a feedback message carries (the excerpt's budget, in characters). */
 export const EXCERPT_CHARS = 4_000;
-/** At most this much of failing lines and their context is kept while a check streams. */
-export const FAILING_KEPT_BYTES = 32 * 1024;
 /** After the leader exits, how long the pipes may stay open (held by a process that left the group) before they are closed. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
 
@@ -101,155 +98,6 @@ export interface RunCheckOptions {
   signal?: AbortSignal;
 }
 
-/** A line that names a failure in the test runners' outputs people meet most. */
-const FAILING_LINE = [
-  /^\s*not ok\b/, // TAP (tape, node:test)
-  /^\s*(?:FAIL|FAILED|ERROR)\b/, // vitest/jest files, pytest's summary
-  /^\s*(?:[✗×✕✖●]|❯.*\bFAIL\b)/u, // vitest/jest/mocha tests
-  /^E {3}/, // pytest's assertion lines
-  /^_{3,} .+ _{3,}\s*$/, // pytest's test headers
-  /(?:^|[\s:[(])[A-Za-z]*(?:error|Error|ERROR)(?:\[[^\]]*\]| TS\d+)?:/, // error: / Error: / AssertionError: / error TS2345:
-];
-const LINES_BEFORE = 2;
-const LINES_AFTER = 4;
-/** A TAP YAML block (`  ---` … `  ...`) after `not ok` is kept whole up to this many lines. */
-const YAML_LINES = 40;
-/** A line longer than this is kept cut (a minified bundle's line names nothing). */
-const LINE_BYTES = 400;
-
-interface KeptLine {
-  /** Byte offsets of the line in the whole output (end after its newline). */
-  start: number;
-  end: number;
-  text: string;
-}
-
-/** Keeps, while the output streams, each failing line with the lines around it (bounded). */
-class FailingLines {
-  readonly kept: KeptLine[] = [];
-  /** Failing lines seen after the bound was reached. */
-  dropped = 0;
-  private keptBytes = 0;
-  private partial: Buffer[] = [];
-  private partialLength = 0;
-  private lineStart = 0;
-  private before: KeptLine[] = [];
-  private after = 0;
-  private yaml = -1;
-  private lastKept = '';
-  private readonly maxBytes: number;
-
-  constructor(maxBytes: number) {
-    this.maxBytes = maxBytes;
-  }
-
-  push(chunk: Buffer): void {
-    let from = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, from)) {
-      this.addPart(chunk.subarray(from, nl + 1));
-      this.endLine();
-      from = nl + 1;
-    }
-    if (from < chunk.length) this.addPart(chunk.subarray(from));
-  }
-
-  /** The last line, when the output did not end with a newline. */
-  finish(): void {
-    if (this.partialLength > 0) this.endLine();
-  }
-
-  private addPart(part: Buffer): void {
-    // Only the start of a long line is kept; its length still counts.
-    if (this.partialLength < LINE_BYTES) this.partial.push(part.subarray(0, LINE_BYTES - this.partialLength));
-    this.partialLength += part.length;
-  }
-
-  private endLine(): void {
-    const line: KeptLine = {
-      start: this.lineStart,
-      end: this.lineStart + this.partialLength,
-      text: Buffer.concat(this.partial)
-        .toString('utf8')
-        .replace(/\r?\n$/, ''),
-    };
-    this.lineStart = line.end;
-    this.partial = [];
-    this.partialLength = 0;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colours are taken out before matching.
-    const plain = line.text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
-    if (this.yaml >= 0) {
-      this.keep(line);
-      if (/^\s*\.\.\.\s*$/.test(plain) || ++this.yaml >= YAML_LINES) this.yaml = -1;
-      return;
-    }
-    if (FAILING_LINE.some((re) => re.test(plain))) {
-      if (this.keptBytes >= this.maxBytes) {
-        this.dropped += 1;
-        return;
-      }
-      for (const earlier of this.before) this.keep(earlier);
-      this.before = [];
-      this.keep(line);
-      this.after = LINES_AFTER;
-      this.lastKept = plain;
-      return;
-    }
-    if (this.after > 0) {
-      this.after -= 1;
-      this.keep(line);
-      if (/^\s*not ok\b/.test(this.lastKept) && /^\s+---\s*$/.test(plain)) this.yaml = 0;
-      this.lastKept = plain;
-      return;
-    }
-    this.before.push(line);
-    if (this.before.length > LINES_BEFORE) this.before.shift();
-  }
-
-  private keep(line: KeptLine): void {
-    const last = this.kept[this.kept.length - 1];
-    if (last !== undefined && line.start < last.end) return;
-    this.kept.push(line);
-    this.keptBytes += line.end - line.start;
-  }
-}
-
-const cutLine = (n: number): string => `… ${n.toLocaleString('en-US')} bytes cut …`;
-
-/**
- * The output as a feedback message carries it, within `budget` characters: the whole output when it
- * fits; else the failing lines kept (in order, about 60% of the budget) and the end (the rest), a
- * line saying how many bytes were cut wherever something was.
- */
-function buildExcerpt(failing: FailingLines, end: string, total: number, budget: number): string {
-  const endBytes = Buffer.byteLength(end);
-  if (endBytes === total && end.length <= budget) return end;
-  const shown = failing.kept;
-  // The end first takes what the failing lines leave (they get at most 60%), and never less than 40%.
-  let failingChars = 0;
-  for (const line of shown) failingChars += line.text.length + 1;
-  const forFailing = Math.min(failingChars, Math.floor(budget * 0.6));
-  let endChars = budget - forFailing - 80;
-  let endText = end.length > endChars ? end.slice(end.length - endChars) : end;
-  // The end starts at a whole line when it can.
-  const firstNl = endText.indexOf('\n');
-  if ((endText.length < end.length || endBytes < total) && firstNl !== -1 && firstNl < endText.length - 1) endText = endText.slice(firstNl + 1);
-  endChars = endText.length;
-  const endStart = total - Buffer.byteLength(endText);
-  const parts: string[] = [];
-  let at = 0;
-  let used = 0;
-  for (const line of shown) {
-    if (line.end > endStart) break;
-    if (used + line.text.length + 1 > forFailing) break;
-    if (line.start > at) parts.push(cutLine(line.start - at));
-    parts.push(line.text);
-    used += line.text.length + 1;
-    at = line.end;
-  }
-  if (endStart > at) parts.push(cutLine(endStart - at) + (failing.dropped > 0 ? ` (${failing.dropped} more failing lines not kept)` : ''));
-  return `${parts.join('\n')}${parts.length > 0 ? '\n' : ''}${endText}`;
-}
-
 /** Keeps the first `headBytes` and a rolling last `tailBytes` of a stream of chunks. */
 class BoundedLog {
   private head: Buffer[] = [];
@@ -259,7 +107,7 @@ class BoundedLog {
   total = 0;
   private readonly headBytes: number;
   private readonly tailBytes: number;
-  private readonly failing = new FailingLines(FAILING_KEPT_BYTES);
+  private readonly failing = new FailingUnits();
 
   constructor(headBytes: number, tailBytes: number) {
     this.headBytes = headBytes;
