@@ -17,6 +17,7 @@ import { commitFile, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import { startGitHubStandIn } from '@tinyagi/test-kit/github-standin';
 import { mintRunToken } from '../src/internal.ts';
 import { channelKinds } from '@tinyagi/core';
+import { holdFolder } from '@tinyagi/core/internal';
 import { SECRETS, answered, clientCalls, eventsOf, raw, recordingFetch, secretLeaks, sessionClient, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
@@ -743,6 +744,17 @@ describe('agents', () => {
     expect(page.messages).toEqual([all.messages[1]]);
     expect(page.nextCursor).toBe(all.messages[1]!.id);
     await bad('GET', '/api/agents/reviewer/messages?sinceId=-1', 400, 'VALIDATION_FAILED');
+  });
+
+  it("a held workspace shows in the agent's sandbox status until it is released", async () => {
+    const env = { HOME: h.home };
+    const folder = join(h.home, 'workspace', 'writer');
+    holdFolder(env, { folder, agent: 'writer', confinedBy: ['reviewer', 'writer'], runId: 'run-1' });
+    expect((await h.client.getAgent({ params: { id: 'writer' } })).sandboxStatus?.held).toMatchObject({ folder, by: ['reviewer'] });
+    expect(await h.client.releaseAgentHold({ params: { id: 'writer' } })).toEqual({ ok: true, released: true, folder });
+    expect((await h.client.getAgent({ params: { id: 'writer' } })).sandboxStatus?.held).toBeUndefined();
+    expect(await h.client.releaseAgentHold({ params: { id: 'writer' } })).toEqual({ ok: true, released: false, folder });
+    await rejects(h.client.releaseAgentHold({ params: { id: 'nobody' } }), 404, 'AGENT_NOT_FOUND');
   });
 
   it('reset clears sessions', async () => {

@@ -129,7 +129,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     getSettings,
     sweepMs: 100,
     // The test's home: what a run keeps there (held folders) stays in it.
-    env: { ...process.env, TINYAGI_HOME: home },
+    env: { ...process.env, TINYAGI_HOME: join(home, '.tinyagi') },
     issueRunToken: (runId, conversationId) => mintRunToken(token, runId, conversationId),
     ...(options.invoke ? { invoke: options.invoke } : {}),
   });
