@@ -78,7 +78,7 @@ it('autoMerge checked: a passed Checking is auto-merged (recorded and announced 
   expect(JSON.stringify(refused.body)).toContain('needs a forge');
 });
 
-it('a refused auto-merge (the person’s untracked file in the way) is recorded on the task with its reason, logged once, and tried again when the base moves', async () => {
+it('a refused auto-merge (the person’s untracked file in the way) is recorded on the task with its reason, logged and announced once, and tried again when the base moves', async () => {
   const fx = gitRepos();
   const warnings: string[] = [];
   const h = await startCoderHarness({ log: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) } });
@@ -103,6 +103,7 @@ it('a refused auto-merge (the person’s untracked file in the way) is recorded 
   await h.app.tiny.taskFlow.sweep(false);
   expect(await refusedOf()).toMatchObject({ attempts: 2, message: first!.message });
   expect(logged()).toHaveLength(1);
+  expect((await eventsOf(h.stores, { types: ['task.auto_merge_refused'] })).map((e) => [e.data.identifier, e.data.code])).toEqual([['WEB-1', 'INVALID_STATE']]);
   expect(readFileSync(join(fx.repoDir, 'notes.txt'), 'utf8')).toBe('mine\n');
 
   // The person moves the file away and commits again: merged, the refusal gone.

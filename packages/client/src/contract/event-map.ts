@@ -318,6 +318,8 @@ export const EVENT_PAYLOADS = {
     roundsLimit: Int.optional(),
     status: Str,
   }),
+  /** The binding's auto-merge of a task in Review was refused for a new reason (not repeated while the reason stays): the task keeps it in `git.autoMergeRefused`. */
+  'task.auto_merge_refused': z.object({ taskId: Str, identifier: Str, projectId: Str, code: Str, message: Str, retryAt: TimestampSchema }),
   /** The task's branch is in the base (ancestry verified): `commit` is the base's commit after it, `created` false when the base held it already. */
   'task.merged': z.object({
     taskId: Str,

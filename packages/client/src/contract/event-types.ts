@@ -54,6 +54,7 @@ export const EVENT_TYPES = [
   'task.review_sent',
   'task.rounds_exhausted',
   'task.rounds_answered',
+  'task.auto_merge_refused',
   'task.merged',
   'task.worktree_removed',
   'task.pull_request_opened',

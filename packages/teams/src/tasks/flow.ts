@@ -586,7 +586,7 @@ export class TaskFlow {
     }
   }
 
-  /** A refused auto-merge on the task, for every surface; one log line per new reason, not per try. */
+  /** A refused auto-merge on the task, for every surface; one log line and one `task.auto_merge_refused` per new reason, not per try. */
   async #recordAutoMergeRefusal(taskId: string, err: unknown, heads: { tip: string | null; base: string | null }): Promise<void> {
     const task = await this.tasks.mustGetTask(taskId);
     if (task.git == null || task.git.merge !== undefined) return;
@@ -594,9 +594,13 @@ export class TaskFlow {
     const reason = err instanceof TinyError ? { code: err.code, message: err.message, hint: err.hint } : { code: 'INTERNAL', message: errorMessage(err) };
     const refused = autoMergeRefusal(previous, reason, heads, Date.now());
     await this.tasks.setTaskGit(task.id, { ...task.git, autoMergeRefused: refused, updatedAt: Date.now() });
-    if (refused.attempts === 1) {
-      this.#o.log.warn(`Task ${task.identifier ?? task.id}: auto-merge refused (tried again when its branch or base moves, or later): ${reason.message}`);
-    }
+    if (refused.attempts > 1) return;
+    const identifier = task.identifier ?? task.id;
+    this.#o.log.warn(`Task ${identifier}: auto-merge refused (tried again when its branch or base moves, or later): ${reason.message}`);
+    await this.#o.stores.events.append({
+      type: 'task.auto_merge_refused',
+      data: { taskId: task.id, identifier, projectId: task.projectId ?? '', code: refused.code, message: refused.message, retryAt: refused.retryAt },
+    });
   }
 
   /** A person's request for changes on a task in review: the unsent review comments and the summary sent to the owner, the task back in progress. */
