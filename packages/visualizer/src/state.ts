@@ -449,6 +449,8 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     }
     case 'handoff.undelivered':
       return activity(state, ts, undeliveredText(event.data), 'warn');
+    case 'task.auto_merge_refused':
+      return activity(state, ts, `${event.data.identifier}: auto-merge refused (${event.data.code}): ${event.data.message}`, 'warn');
     case 'subagent.started':
       return activity(state, ts, `sub-agent ${event.data.name} started (depth ${event.data.depth}/${event.data.maxDepth})`);
     case 'subagent.completed':

@@ -123,6 +123,13 @@ describe('dashboard frames', () => {
     expect(frame()).toContain("@coder's chat-room post to #dev for @solo was not delivered: @coder may not call @solo");
   });
 
+  it('a refused auto-merge is an activity line naming the task and why', () => {
+    const ev = eventFactory();
+    const refused = ev('task.auto_merge_refused', { taskId: 't1', identifier: 'WEB-1', projectId: 'p1', code: 'INVALID_STATE', message: 'Merging task WEB-1 would replace notes.txt', retryAt: 1 }, {});
+    const { frame } = show(stateOf([snapshot, open, { type: 'event', event: refused }]), { width: 140 });
+    expect(frame()).toContain('WEB-1: auto-merge refused (INVALID_STATE): Merging task WEB-1 would replace notes.txt');
+  });
+
   it('a failure: the agent in error with the reason, the failed run, the dead letter counted', () => {
     const ev = eventFactory();
     const conv = { conversationId: 'conv-9' };
