@@ -358,7 +358,7 @@ async function route(ctx: Pick<Ctx, 'getSettings' | 'env' | 'filesDir' | 'plugin
   const settings = ctx.getSettings();
   const readable = readAnswer(run, result.text);
   const files = checkAnswerFiles(ctx, settings, run, [...readable.files, ...(declared?.files ?? [])]);
-  return applyOutgoing(ctx, run, routeAnswer({ run, messages: outcome.messages, settings, answer: result.text, declared, readable, files }));
+  return applyOutgoing(ctx, run, routeAnswer({ run, messages: outcome.messages, settings, answer: result.text, declared, readable, files, confinedBy: result.confinedBy }));
 }
 
 async function transformIncoming(ctx: PluginCtx, message: QueueMessage, run: RunRecord): Promise<string> {

@@ -60,6 +60,8 @@ export interface RouteInput {
   /** `toReadable(answer)`, made once by the caller (it names the files to check). */
   readable: ReadableReply;
   files: FileCheck;
+  /** The agents whose confinement the run took (its messages' and its folder's hold: TurnsResult.confinedBy); absent, its messages'. */
+  confinedBy?: readonly string[] | undefined;
 }
 
 /** Parses the answer for people: its readable text and the files it asks to send. Pure. */
@@ -82,7 +84,7 @@ export function routeAnswer(input: RouteInput): Routed {
   const { run, settings, answer, readable, files } = input;
   const parsed = withDeclared(parseTags(answer, { self: run.agentId }), input.declared, run.agentId);
   const incoming = input.messages.map((m) => readMeta(m)).filter((m): m is MessageProvenance => m !== undefined);
-  const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: input.messages[0]!.teamId, incoming });
+  const plan = planRoutes(parsed, { settings, fromAgent: run.agentId, teamId: input.messages[0]!.teamId, incoming, confinedBy: input.confinedBy });
   const { refused } = files;
   // What the person is told of what stayed behind (a handoff shown as "→ @x" that did not happen, above all).
   const told: string[] = [];

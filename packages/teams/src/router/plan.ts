@@ -34,6 +34,8 @@ export interface RouteContext {
    */
   teamId: string | null;
   incoming: readonly IncomingProvenance[];
+  /** The agents whose confinement the sender's run took, its folder's hold included; absent, its messages'. */
+  confinedBy?: readonly string[] | undefined;
 }
 
 export interface PlannedDelivery extends GuardedDelivery {
@@ -77,7 +79,7 @@ type Refuse = (refusal: Omit<Refusal, 'reason'>, forSender: string, forPerson?: 
 
 /** The sender and the agents up the chain of the messages its run answers. */
 function chainOfRun(ctx: RouteContext): ReachChain {
-  return { from: ctx.fromAgent, callers: ctx.incoming.flatMap((m) => m.callers ?? []), confinedBy: ctx.incoming.flatMap((m) => m.confinedBy ?? []) };
+  return { from: ctx.fromAgent, callers: ctx.incoming.flatMap((m) => m.callers ?? []), confinedBy: ctx.confinedBy ?? ctx.incoming.flatMap((m) => m.confinedBy ?? []) };
 }
 
 export function planRoutes(parsed: ParsedReply, ctx: RouteContext): RoutePlan {
