@@ -15,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { collectDoneFacts } from '../src/facts.ts';
 import { taskDiff } from '../src/diff.ts';
 import { uncommittedPaths } from '../src/branch-state.ts';
-import { commonGitDir, worktreeAdminDir } from '../src/git.ts';
+import { commonGitDir, gitStatus, worktreeAdminDir } from '../src/git.ts';
 import { mergeTaskBranch } from '../src/merge.ts';
 import { followComments } from '../src/review-position.ts';
 import { createTaskWorktree, listProjectWorktrees, removeTaskWorktree } from '../src/worktrees.ts';
@@ -98,6 +98,33 @@ describe("what an agent plants in its worktree or the repository's config", () =
     expect(diff?.files.map((f) => [f.path, f.patch.includes('-1\n+one')])).toEqual([['a.txt', true]]);
     expect(merged?.created).toBe(true);
     expect(readFileSync(join(fx.repoDir, 'a.txt'), 'utf8')).toBe(lines('one', 'seven'));
+  });
+
+  it("a program key the repository's config sets takes the person's global value or a neutral one; the person's own keys stay", async () => {
+    const fx = gitFixture();
+    const global = join(fx.root, 'global.gitconfig');
+    gitConfig(global, { 'core.sshCommand': 'ssh -i ~/.ssh/work', 'filter.lfs.process': 'git-lfs filter-process', 'filter.lfs.required': 'true', 'credential.helper': 'store' });
+    gitConfig(join(fx.repoDir, '.git', 'config'), {
+      'core.sshCommand': 'planted-ssh',
+      'filter.lfs.process': 'planted-lfs',
+      'filter.evil.smudge': 'planted-smudge',
+      'merge.evil.driver': 'planted-merge %A',
+      'credential.helper': 'planted-helper',
+      'core.askPass': 'planted-askpass',
+    });
+    const env = { GIT_CONFIG_GLOBAL: global };
+    // What git reads: the last value of a key, and of a list what follows its last empty value.
+    const values = async (key: string) => (await gitStatus(['config', '--get-all', key], { cwd: fx.repoDir, env })).stdout.split('\n').slice(0, -1);
+    const effective = async (key: string) => (await values(key)).at(-1);
+    expect(await effective('core.sshCommand')).toBe('ssh -i ~/.ssh/work');
+    expect(await effective('filter.lfs.process')).toBe('git-lfs filter-process');
+    expect(await effective('filter.lfs.required')).toBe('true');
+    expect(await effective('filter.evil.smudge')).toBe('');
+    expect(await effective('merge.evil.driver')).toBe('git merge-file --quiet --marker-size=%L %A %O %B');
+    expect(await effective('core.askPass')).toBe('');
+    const helpers = await values('credential.helper');
+    expect(helpers.slice(helpers.lastIndexOf('') + 1)).toEqual(['store']);
+    expect(await effective('core.fsmonitor')).toBe('false');
   });
 
   it('git is started only by git.ts: no other module of a package or of TinyOffice spawns it', () => {
