@@ -6,7 +6,10 @@
  * its worktree file is refused on disk (a symlink out of the repository) at that file; fixed,
  * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
  * the dialog reopens with it (closing it with a change asks first; the focus goes back to its
- * button), and Unbind (confirmed, saying the worktrees stay) removes it.
+ * button). A check and a forge of a plugin's kinds (a kind module in TINYAGI_HOME/kinds/:
+ * fixtures/binding-kinds.mjs) are shown with their kind and their kind's own keys, refused at
+ * that field when the kind finds them wrong, and saved unchanged when another field is edited;
+ * Unbind (confirmed, saying the worktrees stay) removes it.
  * axe and screenshots at 1280 and 390 px, light and dark.
  */
 import { expect, test } from '@playwright/test';
@@ -14,12 +17,14 @@ import { createApiClient } from '@tinyagi/client';
 import { gitRepos } from '@tinyagi/test-kit';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openOffice } from './daemon';
 import { look } from './look';
 
 test('a project is bound, refused at a field, fixed, reopened and unbound', async ({ browser }) => {
-  // git on the daemon's PATH: binding looks at the repository with it.
-  const { daemon, context, page } = await openOffice(browser, { path: ['/usr/bin', '/bin'] });
+  // git on the daemon's PATH: binding looks at the repository with it. The plugin's kinds: a module the daemon loads.
+  const kindModules = [fileURLToPath(new URL('./fixtures/binding-kinds.mjs', import.meta.url))];
+  const { daemon, context, page } = await openOffice(browser, { path: ['/usr/bin', '/bin'], kindModules });
   try {
     const client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
     const { root, repoDir } = gitRepos();
@@ -94,10 +99,11 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(dialog.getByRole('group', { name: 'Check 1' }).getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
     await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
     // The forge's fields and an approvals rule (looked at, not saved): the token only by its variable's name.
-    await dialog.getByLabel('Open pull requests on GitHub').check();
+    await dialog.getByLabel('Open pull requests on a forge').check();
+    await expect(dialog.getByLabel('Forge kind')).toHaveValue('github');
     await dialog.getByLabel('Who merges').selectOption('approved');
     await expect(dialog.getByLabel('Approvals needed')).toHaveValue('1');
-    await expect(dialog.getByLabel('Token variable')).toHaveValue('GITHUB_TOKEN');
+    await expect(dialog.getByLabel('Token variable')).toHaveAttribute('placeholder', 'GITHUB_TOKEN');
     await dialog.getByLabel('Approvals needed').focus();
     await look(page, 'forge', { widths: [1280] });
     await page.setViewportSize({ width: 390, height: 800 });
@@ -120,6 +126,35 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(summary.getByRole('button', { name: 'Edit binding' })).toBeFocused();
     await page.keyboard.press('Enter');
     await expect(dialog.getByLabel('Who merges')).toHaveValue('checked');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect(dialog).toBeHidden();
+
+    // A check and a forge of a plugin's kinds, bound through the API: shown by kind, their own keys as JSON.
+    const coverage = { name: 'coverage', kind: 'coverage', minimum: 80, timeoutMs: 5_000 };
+    const forge = { kind: 'folder-forge', owner: 'team', repo: 'web', folder: join(root, 'pulls'), pollSeconds: 30, tokenEnv: 'FOLDER_FORGE_TOKEN' };
+    const withKinds = (await client.patchProject({ params: { id: project.id }, body: { repo: { ...stored, checks: [...stored!.checks, coverage], forge } } })).repo!;
+    await page.reload();
+    await summary.getByRole('button', { name: 'Edit binding' }).click();
+    const third = dialog.getByRole('group', { name: 'Check 3' });
+    await expect(third.getByLabel('Kind', { exact: true })).toHaveValue('coverage');
+    await expect(third.getByLabel('Settings of its kind (JSON)')).toHaveValue('{"minimum":80}');
+    await expect(third.getByLabel('Command')).toHaveCount(0);
+    await expect(dialog.getByLabel('Forge kind')).toHaveValue('folder-forge');
+    await expect(dialog.getByLabel("Settings of the forge's kind (JSON)")).toHaveValue(JSON.stringify({ folder: forge.folder }));
+    await look(page, 'kinds', { widths: [1280] });
+    // The kind's own rule, refused by the daemon at the field holding its keys; then another field edited and saved.
+    await third.getByLabel('Settings of its kind (JSON)').fill('{}');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect(dialog.getByTestId('field-error-checks.2.settings')).toContainText('The check "coverage" needs its minimum: a whole number of per cent (0-100).');
+    await third.getByLabel('Settings of its kind (JSON)').fill('{"minimum":80}');
+    await dialog.getByLabel('Max rounds').fill('3');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect(dialog).toBeHidden();
+    const saved = (await client.getProject({ params: { id: project.id } })).repo;
+    expect(saved).toEqual({ ...withKinds, maxRounds: 3 });
+    expect(saved?.checks[2]).toEqual(coverage);
+    expect(saved?.forge).toEqual(forge);
+    await summary.getByRole('button', { name: 'Edit binding' }).click();
 
     await dialog.getByRole('button', { name: 'Unbind…' }).click();
     await expect(summary).toContainText('Not bound');

@@ -6,9 +6,10 @@
  *
  * Two sources: the kinds built into the product (@tinyagi/channels/kinds), and kind modules in
  * TINYAGI_HOME/kinds/ — each `*.js`, `*.mjs` or `*.ts` file there exports `channelKinds`, an
- * array of channel kind descriptors, and/or `runtimes`, an array of `{ kind, impl }` agent
- * runtimes (a plugin's channel or runtime, a test's throw-away one; `adapter`, the old name of
- * `impl`, is still read). A module that cannot be
+ * array of channel kind descriptors, `runtimes`, an array of `{ kind, impl }` agent runtimes
+ * (`adapter`, the old name of `impl`, is still read), `checkKinds` and/or `forgeKinds`, arrays of
+ * a binding's check kinds and forges (`defineCheckKind`, `defineForgeKind`): a plugin's, a test's
+ * throw-away one. A module that cannot be
  * loaded, or a descriptor the registry refuses, is reported and skipped.
  */
 import { join } from 'node:path';
@@ -18,6 +19,11 @@ import type { ChannelKind, RuntimeKind } from '@tinyagi/client/contract';
 import { channelKinds, errorMessage, type RuntimeImpl } from '@tinyagi/core';
 import { importModule } from './daemon/plugins.ts';
 import { forgetOtherHomeKinds, homeKindsLoaded, kindsDir, listKindModules, recordHomeKinds } from './kind-modules.ts';
+
+/** A binding's check kind and forge, as the task flow's registries take them (`@tinyagi/git-tasks`, loaded through the server). */
+type TaskRegistries = typeof import('@tinyagi/server/internal');
+type CheckKind = Parameters<TaskRegistries['checkKinds']['register']>[0];
+type ForgeKind = Parameters<TaskRegistries['forgeKinds']['register']>[0];
 
 let registered = false;
 
@@ -38,6 +44,13 @@ function moduleRuntimeImpl(runtime: ModuleRuntime): RuntimeImpl {
   const impl = runtime.impl ?? runtime.adapter;
   if (impl === undefined) throw new Error(`its runtime ${JSON.stringify(runtime.kind?.name)} has no impl`);
   return impl;
+}
+
+/** A module's check kinds and forges, in the registries the task flow reads (loaded only for a module that brings some). */
+async function registerTaskKinds(checks: CheckKind[], forges: ForgeKind[]): Promise<(() => void)[]> {
+  if (checks.length === 0 && forges.length === 0) return [];
+  const registries = await import('@tinyagi/server/internal');
+  return [...checks.map((kind) => registries.checkKinds.register(kind)), ...forges.map((kind) => registries.forgeKinds.register(kind))];
 }
 
 /**
@@ -62,8 +75,8 @@ export async function registerHomeKinds(home: string, warn: (message: string) =>
   for (const file of files) {
     const path = join(dir, file);
     try {
-      const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown; runtimes?: unknown };
-      if (!Array.isArray(module.channelKinds) && !Array.isArray(module.runtimes)) throw new Error('it exports no channelKinds array and no runtimes array');
+      const module = (await importModule(pathToFileURL(path).href)) as { channelKinds?: unknown; runtimes?: unknown; checkKinds?: unknown; forgeKinds?: unknown };
+      if (![module.channelKinds, module.runtimes, module.checkKinds, module.forgeKinds].some(Array.isArray)) throw new Error('it exports no channelKinds, runtimes, checkKinds or forgeKinds array');
       for (const kind of (module.channelKinds ?? []) as ChannelKind[]) unregister.push(channelKinds.register(kind));
       const runtimes = (module.runtimes ?? []) as ModuleRuntime[];
       if (runtimes.length > 0) {
@@ -71,6 +84,7 @@ export async function registerHomeKinds(home: string, warn: (message: string) =>
         const { registerRuntime } = await import('@tinyagi/core');
         for (const runtime of runtimes) unregister.push(registerRuntime(runtime.kind, moduleRuntimeImpl(runtime)));
       }
+      unregister.push(...(await registerTaskKinds((module.checkKinds ?? []) as CheckKind[], (module.forgeKinds ?? []) as ForgeKind[])));
     } catch (err) {
       warn(`kind module ${path} skipped: ${errorMessage(err)}`);
     }

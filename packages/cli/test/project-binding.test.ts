@@ -61,6 +61,19 @@ describe('bindingFromFlags', () => {
     expect(bindingFromFlags({ url: 'git@example.com:o/r.git', autoMerge: 'none' }, cwd, stored)).not.toHaveProperty('autoMerge');
   });
 
+  it("--merge keeps a check and a forge of a plugin's kind that no flag names; --check replaces the command checks only", () => {
+    const notes = { name: 'notes', kind: 'file-exists', path: 'NOTES.md', timeoutMs: 5000 };
+    const forge = { kind: 'memory-forge', owner: 'team', repo: 'web', bare: '/srv/web.git', tokenEnv: 'MEMORY_FORGE_TOKEN', pollSeconds: 30 };
+    const stored = { path: '/repo', remote: 'origin', checks: [notes, { name: 'test', argv: ['pnpm', 'test'], timeoutMs: 5000 }], forge };
+    expect(bindingFromFlags({ maxRounds: 3 }, cwd, stored)).toEqual({ ...stored, maxRounds: 3 });
+    expect(bindingFromFlags({ check: ['lint=pnpm lint'] }, cwd, stored).checks).toEqual([notes, { name: 'lint', argv: ['pnpm', 'lint'], timeoutMs: 600_000 }]);
+    expect(bindingFromFlags({ forgePollSeconds: 0 }, cwd, stored).forge).toEqual({ ...forge, pollSeconds: 0 });
+    // The same kind keeps its own keys; another kind starts afresh.
+    expect(bindingFromFlags({ forge: 'memory-forge:team/api' }, cwd, stored).forge).toEqual({ ...forge, repo: 'api' });
+    expect(bindingFromFlags({ forge: 'github:octo/web' }, cwd, stored).forge).toEqual({ kind: 'github', owner: 'octo', repo: 'web' });
+    expect(stored.checks[0]).toBe(notes);
+  });
+
   it('--binding reads the whole binding from a file; flags change its fields', () => {
     const file = join(tempDir('tinyagi-binding-'), 'binding.json');
     writeFileSync(file, JSON.stringify({ url: 'https://example.com/r.git', maxRounds: 2 }));
@@ -73,9 +86,9 @@ describe('bindingFromFlags', () => {
     expect(() => bindingFromFlags({ check: ['pnpm test'] }, cwd)).toThrow("write it as <name>=<command>, e.g. --check 'lint=pnpm lint'");
     expect(() => bindingFromFlags({ check: ['lint='] }, cwd)).toThrow('--check needs a command');
     expect(() => bindingFromFlags({ setup: "sh -c 'oops" }, cwd)).toThrow(`--setup "sh -c 'oops": a single quote is not closed.`);
-    expect(() => bindingFromFlags({ forge: 'octo/web' }, cwd)).toThrow('write it as github:<owner>/<repo>');
+    expect(() => bindingFromFlags({ forge: 'octo/web' }, cwd)).toThrow('write it as <kind>:<owner>/<repo>, e.g. --forge github:octo-org/web.');
     expect(() => bindingFromFlags({ autoMerge: 'checked:2' }, cwd)).toThrow('use checked, approved, approved:<people> (e.g. approved:2) or none (as --no-auto-merge)');
-    expect(() => bindingFromFlags({ forgeTokenEnv: 'GH' }, cwd)).toThrow('give --forge github:<owner>/<repo> with them');
+    expect(() => bindingFromFlags({ forgeTokenEnv: 'GH' }, cwd)).toThrow('give --forge <kind>:<owner>/<repo> with them');
     expect(() => bindingFromFlags({ autoMergeMethod: 'ff' }, cwd)).toThrow('give --auto-merge');
     expect(() => bindingFromFlags({ checkTimeout: 1000 }, cwd)).toThrow('give --check with it');
     // Two checks of one name, a worktree file leaving the repository: the daemon's to refuse (the e2e test).

@@ -31,6 +31,7 @@ export {
   type ApprovalOutcome,
   type ApprovalOutcomeHead,
 } from './approval-text.ts';
+export { CHECK_COMMON_KEYS, checkKindOf, FORGE_COMMON_KEYS, kindSettings, kindSettingsText, parseKindSettings } from './binding-kinds.ts';
 export { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, ROUNDS_ANSWERED, UNCHECKED_MERGE_WARNING } from './check-text.ts';
 export { joinArgv, splitCommand, type SplitCommand } from './command-line.ts';
 export { patchLines, patchLineText, reviewAnchorText, reviewPlaceText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';

@@ -7,3 +7,5 @@ export { mintRunToken, isRunToken } from './security/run-token.ts';
 export { mintChannelToken, isChannelToken, CHANNEL_NAME_PATTERN } from './security/channel-token.ts';
 export { createTicket, verifyTicket, TICKET_TTL_MS } from './security/tickets.ts';
 export { BUILTIN_FORGE_KINDS, registerBuiltinForgeKinds } from './forge.ts';
+/** The registries a binding's check kinds and forges are read from: a TINYAGI_HOME kind module's are registered there (the CLI's kinds.ts). */
+export { checkKinds, forgeKinds } from '@tinyagi/git-tasks';

@@ -88,6 +88,25 @@ it('a binding naming a kind nobody registered, or one its kind finds wrong, is r
   expect(await harness.client.listProjects()).toEqual([]);
 });
 
+it("a binding's checks and forge of a plugin's kind round-trip: a change to another field, or the stored binding sent back, keeps them as they were", async () => {
+  const fx = gitRepos({ remote: true });
+  const { harness } = await start();
+  const checks = [
+    { name: 'notes', kind: 'file-exists', path: 'NOTES.md', timeoutMs: 5_000 },
+    { name: 'test', argv: ['true'], timeoutMs: 5_000 },
+  ];
+  const forge = { kind: 'memory-forge', owner: 'team', repo: 'web', bare: fx.remoteDir!, pollSeconds: 30, tokenEnv: 'MEMORY_FORGE_TOKEN' };
+  const project = await harness.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, remote: 'origin', checks, forge } } });
+  const stored = project.repo!;
+  const edited = await harness.client.patchProject({ params: { id: project.id }, body: { repo: { ...stored, maxRounds: 3 } } });
+  expect(edited.repo).toEqual({ ...stored, maxRounds: 3 });
+  expect(edited.repo?.checks).toEqual(checks);
+  expect(edited.repo?.forge).toEqual(forge);
+  const again = await harness.client.patchProject({ params: { id: project.id }, body: { repo: edited.repo } });
+  expect((await harness.client.getProject({ params: { id: project.id } })).repo).toEqual(again.repo);
+  expect(again.repo).toEqual(edited.repo);
+});
+
 it("a task's Checking runs the throw-away check kind beside a command check; its pull request opens on the throw-away forge, whose failed check run reaches the owner by the poll, and whose merge is proved", async () => {
   const fx = gitRepos({ remote: true });
   const bare = fx.remoteDir!;

@@ -6,10 +6,24 @@
  * 400 comes back with each issue's path (`body.repo.checks.1.name`) and is shown at that field, the
  * form kept as typed. Commands (the setup, each check) are typed as one line and sent as argv,
  * split by the client's quote-aware `splitCommand` (the CLI's too; no shell), the argv shown
- * under the field. Types only from the contract (`import type`): no zod here.
+ * under the field. A check or forge of another kind (a plugin's) is shown with its kind and its
+ * kind's own keys as one JSON object (kinds describe no fields; the client's `kindSettings`), and
+ * saved as it was unless that text is changed. Types only from the contract (`import type`): no zod here.
  */
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from 'react';
-import { isApiError, joinArgv, type Project, type ProjectRepo, type ProjectRepoInput, splitCommand } from '@tinyagi/client';
+import {
+  CHECK_COMMON_KEYS,
+  checkKindOf,
+  FORGE_COMMON_KEYS,
+  isApiError,
+  joinArgv,
+  kindSettingsText,
+  parseKindSettings,
+  type Project,
+  type ProjectRepo,
+  type ProjectRepoInput,
+  splitCommand,
+} from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { fromApiError, type FieldIssues } from '@/lib/field-issues';
 import { Button } from '@/components/ui';
@@ -25,7 +39,11 @@ interface FileRow {
 interface CheckRow {
   key: number;
   name: string;
+  /** As written: blank is `command`. */
+  kind: string;
   command: string;
+  /** Another kind's own keys, as JSON. */
+  settings: string;
   timeout: string;
 }
 interface Form {
@@ -42,6 +60,8 @@ interface Form {
   maxRounds: string;
   keepAbandonedDays: string;
   forge: boolean;
+  forgeKind: string;
+  forgeSettings: string;
   owner: string;
   forgeRepo: string;
   apiUrl: string;
@@ -54,6 +74,19 @@ interface Form {
 
 let rowKey = 0;
 const seconds = (ms: number) => String(ms / 1000);
+const isCommand = (kind: string) => checkKindOf({ kind: kind.trim() || undefined }) === 'command';
+
+function checkRowOf(c: ProjectRepo['checks'][number]): CheckRow {
+  const command = isCommand(c.kind ?? '');
+  return {
+    key: rowKey++,
+    name: c.name,
+    kind: c.kind ?? '',
+    command: command ? joinArgv(c.argv ?? []) : '',
+    settings: command ? '' : kindSettingsText(c, CHECK_COMMON_KEYS),
+    timeout: seconds(c.timeoutMs),
+  };
+}
 
 function formOf(repo: ProjectRepo | null): Form {
   return {
@@ -66,14 +99,16 @@ function formOf(repo: ProjectRepo | null): Form {
     files: (repo?.files ?? []).map((f) => ({ key: rowKey++, path: f.path, mode: f.mode })),
     setup: repo?.setup ? joinArgv(repo.setup.argv) : '',
     setupTimeout: repo?.setup ? seconds(repo.setup.timeoutMs) : DEFAULT_TIMEOUT_S,
-    checks: (repo?.checks ?? []).map((c) => ({ key: rowKey++, name: c.name, command: joinArgv(c.argv ?? []), timeout: seconds(c.timeoutMs) })),
+    checks: (repo?.checks ?? []).map(checkRowOf),
     maxRounds: repo ? String(repo.maxRounds) : '',
     keepAbandonedDays: repo ? String(repo.keepAbandonedDays) : '',
     forge: repo?.forge !== undefined,
+    forgeKind: repo?.forge?.kind ?? 'github',
+    forgeSettings: repo?.forge ? kindSettingsText(repo.forge, FORGE_COMMON_KEYS) : '',
     owner: repo?.forge?.owner ?? '',
     forgeRepo: repo?.forge?.repo ?? '',
     apiUrl: repo?.forge?.apiUrl ?? '',
-    tokenEnv: repo?.forge?.tokenEnv ?? 'GITHUB_TOKEN',
+    tokenEnv: repo?.forge?.tokenEnv ?? '',
     pollSeconds: repo?.forge ? String(repo.forge.pollSeconds) : '',
     when: repo?.autoMerge?.when ?? 'none',
     approvals: String(repo?.autoMerge?.approvals ?? 1),
@@ -81,62 +116,88 @@ function formOf(repo: ProjectRepo | null): Form {
   };
 }
 
-/**
- * The binding the form says, or the problems that stop it being sent (a command that does not
- * split, a number that is not one). Blank optional fields are left out (the daemon's defaults
- * apply); blank rows are dropped. Everything else is the daemon's to judge.
- */
-function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
-  const issues: FieldIssues = {};
+/** Reads the form's text fields, noting each problem at its field's path. */
+function fieldReader(issues: FieldIssues) {
   const problem = (path: string, message: string) => {
     issues[path] = [...(issues[path] ?? []), message];
   };
-  const number = (path: string, text: string, scale = 1): number | undefined => {
-    if (text.trim() === '') return undefined;
-    const n = Number(text);
-    if (!Number.isFinite(n)) {
-      problem(path, 'must be a number');
-      return undefined;
-    }
-    return Math.round(n * scale * 1000) / 1000;
+  return {
+    number(path: string, text: string, scale = 1): number | undefined {
+      if (text.trim() === '') return undefined;
+      const n = Number(text);
+      if (!Number.isFinite(n)) {
+        problem(path, 'must be a number');
+        return undefined;
+      }
+      return Math.round(n * scale * 1000) / 1000;
+    },
+    command(path: string, text: string): string[] {
+      const split = splitCommand(text);
+      if (split.error !== undefined) problem(path, `The command ${split.error}.`);
+      else if (split.argv.length === 0) problem(path, 'Type the command to run (e.g. pnpm test).');
+      return split.argv ?? [];
+    },
+    /** A kind's own keys, typed as a JSON object. */
+    settings(path: string, text: string, common: readonly string[]): Record<string, unknown> {
+      const parsed = parseKindSettings(text, common);
+      if (parsed.error !== undefined) problem(path, `The settings ${parsed.error}.`);
+      return parsed.settings ?? {};
+    },
   };
-  const command = (path: string, text: string): string[] => {
-    const split = splitCommand(text);
-    if (split.error !== undefined) problem(path, `The command ${split.error}.`);
-    else if (split.argv.length === 0) problem(path, 'Type the command to run (e.g. pnpm test).');
-    return split.argv ?? [];
+}
+type FieldReader = ReturnType<typeof fieldReader>;
+
+const trimmed = (s: string) => (s.trim() === '' ? undefined : s.trim());
+
+/** A check row as sent: a command check's argv, another kind's own keys (as typed) beside its name and timeout. */
+function checkOf(c: CheckRow, i: number, read: FieldReader): NonNullable<ProjectRepoInput['checks']>[number] {
+  const kind = trimmed(c.kind);
+  const timeoutMs = read.number(`checks.${i}.timeoutMs`, c.timeout, 1000) ?? 600_000;
+  if (isCommand(c.kind)) return { name: c.name.trim(), ...(kind ? { kind } : {}), argv: read.command(`checks.${i}.argv`, c.command), timeoutMs };
+  return { ...read.settings(`checks.${i}.settings`, c.settings, CHECK_COMMON_KEYS), name: c.name.trim(), kind: kind!, timeoutMs };
+}
+
+function forgeOf(f: Form, read: FieldReader): ProjectRepoInput['forge'] {
+  const pollSeconds = read.number('forge.pollSeconds', f.pollSeconds);
+  return {
+    ...read.settings('forge.settings', f.forgeSettings, FORGE_COMMON_KEYS),
+    kind: trimmed(f.forgeKind) ?? 'github',
+    owner: f.owner.trim(),
+    repo: f.forgeRepo.trim(),
+    ...(trimmed(f.apiUrl) ? { apiUrl: f.apiUrl.trim() } : {}),
+    ...(trimmed(f.tokenEnv) ? { tokenEnv: f.tokenEnv.trim() } : {}),
+    ...(pollSeconds !== undefined ? { pollSeconds } : {}),
   };
-  const text = (s: string) => (s.trim() === '' ? undefined : s.trim());
+}
+
+const isBlankCheck = (c: CheckRow) => [c.name, c.kind, c.command, c.settings].every((v) => v.trim() === '');
+
+/**
+ * The binding the form says, or the problems that stop it being sent (a command that does not
+ * split, a number that is not one, settings that are not a JSON object). Blank optional fields
+ * are left out (the daemon's defaults apply); blank rows are dropped. Everything else is the
+ * daemon's to judge.
+ */
+function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
+  const issues: FieldIssues = {};
+  const read = fieldReader(issues);
   const repo: ProjectRepoInput = {};
-  const location = text(f.location);
+  const location = trimmed(f.location);
   if (location !== undefined) repo[f.source] = location;
-  if (text(f.baseRef)) repo.baseRef = f.baseRef.trim();
-  if (text(f.remote)) repo.remote = f.remote.trim();
-  if (text(f.branchTemplate)) repo.branchTemplate = f.branchTemplate.trim();
-  if (text(f.worktreeRoot)) repo.worktreeRoot = f.worktreeRoot.trim();
+  if (trimmed(f.baseRef)) repo.baseRef = f.baseRef.trim();
+  if (trimmed(f.remote)) repo.remote = f.remote.trim();
+  if (trimmed(f.branchTemplate)) repo.branchTemplate = f.branchTemplate.trim();
+  if (trimmed(f.worktreeRoot)) repo.worktreeRoot = f.worktreeRoot.trim();
   repo.files = f.files.filter((r) => r.path.trim() !== '').map((r) => ({ path: r.path.trim(), mode: r.mode }));
-  if (f.setup.trim() !== '') repo.setup = { argv: command('setup.argv', f.setup), timeoutMs: number('setup.timeoutMs', f.setupTimeout, 1000) ?? 600_000 };
-  repo.checks = f.checks
-    .map((c, i) => ({ c, i }))
-    .filter(({ c }) => c.name.trim() !== '' || c.command.trim() !== '')
-    .map(({ c, i }) => ({ name: c.name.trim(), argv: command(`checks.${i}.argv`, c.command), timeoutMs: number(`checks.${i}.timeoutMs`, c.timeout, 1000) ?? 600_000 }));
-  const maxRounds = number('maxRounds', f.maxRounds);
+  if (f.setup.trim() !== '') repo.setup = { argv: read.command('setup.argv', f.setup), timeoutMs: read.number('setup.timeoutMs', f.setupTimeout, 1000) ?? 600_000 };
+  repo.checks = f.checks.flatMap((c, i) => (isBlankCheck(c) ? [] : [checkOf(c, i, read)]));
+  const maxRounds = read.number('maxRounds', f.maxRounds);
   if (maxRounds !== undefined) repo.maxRounds = maxRounds;
-  const keep = number('keepAbandonedDays', f.keepAbandonedDays);
+  const keep = read.number('keepAbandonedDays', f.keepAbandonedDays);
   if (keep !== undefined) repo.keepAbandonedDays = keep;
-  if (f.forge) {
-    const pollSeconds = number('forge.pollSeconds', f.pollSeconds);
-    repo.forge = {
-      kind: 'github',
-      owner: f.owner.trim(),
-      repo: f.forgeRepo.trim(),
-      ...(text(f.apiUrl) ? { apiUrl: f.apiUrl.trim() } : {}),
-      ...(text(f.tokenEnv) ? { tokenEnv: f.tokenEnv.trim() } : {}),
-      ...(pollSeconds !== undefined ? { pollSeconds } : {}),
-    };
-  }
+  if (f.forge) repo.forge = forgeOf(f, read);
   if (f.when !== 'none') {
-    const approvals = f.when === 'approved' ? number('autoMerge.approvals', f.approvals) : undefined;
+    const approvals = f.when === 'approved' ? read.number('autoMerge.approvals', f.approvals) : undefined;
     repo.autoMerge = { when: f.when, method: f.method, ...(approvals !== undefined ? { approvals } : {}) };
   }
   return { repo, issues };
@@ -155,9 +216,11 @@ function placeIssues(issues: FieldIssues, source: 'path' | 'url', sentChecks: nu
     path = path.replace(/^(setup|checks\.\d+)\.argv(\.\d+)?$/, '$1.argv');
     path = path.replace(/^checks\.(\d+)(?=\.|$)/, (_, i: string) => `checks.${sentChecks[Number(i)] ?? i}`);
     path = path.replace(/^checks\.(\d+)$/, 'checks.$1.name');
+    // A kind's own key (`checks.0.path`, `forge.bare`): at the field holding its settings.
+    path = path.replace(/^checks\.(\d+)\.(?!(?:name|kind|argv|timeoutMs)$).+$/, 'checks.$1.settings');
+    path = path.replace(/^forge\.(?!(?:kind|owner|repo|apiUrl|tokenEnv|pollSeconds)$).+$/, 'forge.settings');
     path = path.replace(/^files\.(\d+)(\.path)?$/, (_, i: string) => `files.${sentFiles[Number(i)] ?? i}.path`);
     path = path.replace(/^files\.(\d+)\.mode$/, (_, i: string) => `files.${sentFiles[Number(i)] ?? i}.mode`);
-    path = path.replace(/^forge\.kind$/, 'forge.owner');
     out[path] = [...(out[path] ?? []), ...messages];
   }
   return out;
@@ -174,14 +237,16 @@ function fieldOrder(f: Form): string[] {
     ...f.files.flatMap((_, i) => [`files.${i}.path`, `files.${i}.mode`]),
     'setup.argv',
     'setup.timeoutMs',
-    ...f.checks.flatMap((_, i) => [`checks.${i}.name`, `checks.${i}.argv`, `checks.${i}.timeoutMs`]),
+    ...f.checks.flatMap((_, i) => [`checks.${i}.name`, `checks.${i}.kind`, `checks.${i}.argv`, `checks.${i}.settings`, `checks.${i}.timeoutMs`]),
     'maxRounds',
     'keepAbandonedDays',
+    'forge.kind',
     'forge.owner',
     'forge.repo',
     'forge.apiUrl',
     'forge.tokenEnv',
     'forge.pollSeconds',
+    'forge.settings',
     'autoMerge.when',
     'autoMerge.approvals',
     'autoMerge.method',
@@ -320,17 +385,30 @@ function ChecksSection({ form, issues, set, update, setRow, removeRow }: RowsPro
       {form.checks.map((row, i) => (
         <fieldset key={row.key} className="min-w-0 rounded border border-slate-200 p-2 dark:border-slate-700" data-testid="check-row">
           <legend className="px-1 text-xs font-semibold">Check {i + 1}</legend>
-          <div className="grid gap-2 sm:grid-cols-[10rem_minmax(0,1fr)_6rem]">
+          <div className="grid gap-2 sm:grid-cols-[8rem_7rem_minmax(0,1fr)_6rem]">
             <TextField path={`checks.${i}.name`} label="Name" issues={issues} value={row.name} onChange={(v) => setRow('checks', i, { name: v })} placeholder="test" />
-            <TextField
-              path={`checks.${i}.argv`}
-              label="Command"
-              issues={issues}
-              value={row.command}
-              onChange={(v) => setRow('checks', i, { command: v })}
-              placeholder="pnpm test"
-              hint={argvHint(row.command)}
-            />
+            <TextField path={`checks.${i}.kind`} label="Kind" issues={issues} value={row.kind} onChange={(v) => setRow('checks', i, { kind: v })} placeholder="command" />
+            {isCommand(row.kind) ? (
+              <TextField
+                path={`checks.${i}.argv`}
+                label="Command"
+                issues={issues}
+                value={row.command}
+                onChange={(v) => setRow('checks', i, { command: v })}
+                placeholder="pnpm test"
+                hint={argvHint(row.command)}
+              />
+            ) : (
+              <TextField
+                path={`checks.${i}.settings`}
+                label="Settings of its kind (JSON)"
+                issues={issues}
+                value={row.settings}
+                onChange={(v) => setRow('checks', i, { settings: v })}
+                placeholder='{"path": "NOTES.md"}'
+                hint="The kind's own keys, saved as written."
+              />
+            )}
             <TextField path={`checks.${i}.timeoutMs`} label="Timeout (s)" type="number" issues={issues} value={row.timeout} onChange={(v) => setRow('checks', i, { timeout: v })} />
           </div>
           <Button className="mt-2" aria-label={`Remove check ${i + 1}`} onClick={() => removeRow('checks', i)}>
@@ -338,7 +416,7 @@ function ChecksSection({ form, issues, set, update, setRow, removeRow }: RowsPro
           </Button>
         </fieldset>
       ))}
-      <Button onClick={() => update((f) => ({ ...f, checks: [...f.checks, { key: rowKey++, name: '', command: '', timeout: DEFAULT_TIMEOUT_S }] }))}>Add a check</Button>
+      <Button onClick={() => update((f) => ({ ...f, checks: [...f.checks, { key: rowKey++, name: '', kind: '', command: '', settings: '', timeout: DEFAULT_TIMEOUT_S }] }))}>Add a check</Button>
       <div className="grid gap-2 sm:grid-cols-2">
         <TextField
           path="maxRounds"
@@ -365,16 +443,25 @@ function ChecksSection({ form, issues, set, update, setRow, removeRow }: RowsPro
   );
 }
 
-/** The GitHub forge: where the pull requests are opened and how often they are read. */
+/** The forge (GitHub, or a plugin's kind): where the pull requests are opened and how often they are read. */
 function ForgeSection({ form, issues, set }: SectionProps) {
   return (
     <fieldset className={fieldset}>
       <legend className={legend}>Forge</legend>
       <label className="flex items-center gap-2 text-sm">
-        <input type="checkbox" checked={form.forge} onChange={(e) => set('forge', e.target.checked)} /> Open pull requests on GitHub (needs the remote)
+        <input type="checkbox" checked={form.forge} onChange={(e) => set('forge', e.target.checked)} /> Open pull requests on a forge (needs the remote)
       </label>
       {form.forge && (
         <div className="grid gap-2 sm:grid-cols-2">
+          <TextField
+            path="forge.kind"
+            label="Forge kind"
+            issues={issues}
+            value={form.forgeKind}
+            onChange={(v) => set('forgeKind', v)}
+            placeholder="github"
+            hint="github, or a kind a plugin registered."
+          />
           <TextField path="forge.owner" label="Owner" issues={issues} value={form.owner} onChange={(v) => set('owner', v)} placeholder="acme" />
           <TextField path="forge.repo" label="Repository" issues={issues} value={form.forgeRepo} onChange={(v) => set('forgeRepo', v)} placeholder="web" />
           <TextField path="forge.apiUrl" label="API URL" issues={issues} value={form.apiUrl} onChange={(v) => set('apiUrl', v)} placeholder="https://api.github.com" hint="Blank: github.com." />
@@ -385,7 +472,7 @@ function ForgeSection({ form, issues, set }: SectionProps) {
             value={form.tokenEnv}
             onChange={(v) => set('tokenEnv', v)}
             placeholder="GITHUB_TOKEN"
-            hint="The name of the daemon’s environment variable holding the token; the token itself is never asked for or stored."
+            hint="The name of the daemon’s environment variable holding the token (blank: the kind’s own); the token itself is never asked for or stored."
           />
           <TextField
             path="forge.pollSeconds"
@@ -396,6 +483,15 @@ function ForgeSection({ form, issues, set }: SectionProps) {
             onChange={(v) => set('pollSeconds', v)}
             placeholder="120"
             hint="0: only on request."
+          />
+          <TextField
+            path="forge.settings"
+            label="Settings of the forge's kind (JSON)"
+            issues={issues}
+            value={form.forgeSettings}
+            onChange={(v) => set('forgeSettings', v)}
+            placeholder="{}"
+            hint="Keys of its kind beyond these fields, saved as written; GitHub has none."
           />
         </div>
       )}
@@ -486,7 +582,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
     e.preventDefault();
     const { repo, issues: local } = bindingOf(form);
     if (Object.keys(local).length > 0) return refuse(local, null);
-    const sentChecks = form.checks.flatMap((c, i) => (c.name.trim() !== '' || c.command.trim() !== '' ? [i] : []));
+    const sentChecks = form.checks.flatMap((c, i) => (isBlankCheck(c) ? [] : [i]));
     const sentFiles = form.files.flatMap((r, i) => (r.path.trim() !== '' ? [i] : []));
     setBusy(true);
     setIssues({});
@@ -501,7 +597,8 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
       const file = isApiError(err) && err.code === 'INVALID_PATH' ? (err.details as { file?: { path?: unknown; mode?: unknown } } | undefined)?.file : undefined;
       const row = file ? form.files.findIndex((r) => r.path.trim() === file.path && r.mode === file.mode) : -1;
       if (row >= 0) return refuse({ [`files.${row}.path`]: [messageOf(err)] }, null);
-      const mapped = fromApiError(err, ['body.repo.']);
+      // The schema's issues are the body's (`body.repo.…`); the kinds' own are the binding's (`repo.checks.2.path`).
+      const mapped = fromApiError(err, ['body.repo.', 'repo.']);
       if (mapped === null) return refuse({}, isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
       refuse(placeIssues(mapped, form.source, sentChecks, sentFiles), null);
     } finally {

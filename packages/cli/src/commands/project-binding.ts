@@ -4,11 +4,12 @@
  * turns words into that object: a relative `--path` or `--worktree-root` made absolute from the
  * cwd, a command given as one string split into words (the client's `splitCommand`: quotes, never
  * a shell), the forge's and auto-merge's short forms unfolded. With a base binding (`bind --merge`)
- * only the fields a flag names change.
+ * only the fields a flag names change, and a check or forge of another kind (a plugin's, which
+ * no flag can write) is kept as it is: `--check` replaces the command checks only.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { splitCommand } from '@tinyagi/client';
+import { checkKindOf, splitCommand } from '@tinyagi/client';
 import type { ProjectRepoInput } from '@tinyagi/client/contract';
 import { usageError } from '../output/cli-error.ts';
 
@@ -86,7 +87,6 @@ function parseCheck(text: string, timeoutMs: number): { name: string; argv: stri
   return { name: text.slice(0, eq), argv: commandArgv(text.slice(eq + 1), '--check'), timeoutMs };
 }
 
-/** `github:<owner>/<repo>`. */
 /** `Ann Example <ann@example.com>` -> its name and email. */
 function parseIdentity(text: string): { name: string; email: string } {
   const match = /^\s*([^<>]+?)\s*<([^<>\s]+)>\s*$/.exec(text);
@@ -94,10 +94,11 @@ function parseIdentity(text: string): { name: string; email: string } {
   return { name: match[1]!, email: match[2]! };
 }
 
-function parseForge(text: string): { owner: string; repo: string } {
-  const m = /^github:([^/\s]+)\/([^/\s]+)$/.exec(text);
-  if (!m) throw usageError(`--forge ${JSON.stringify(text)}: write it as github:<owner>/<repo>, e.g. --forge github:octo-org/web.`);
-  return { owner: m[1]!, repo: m[2]! };
+/** `<kind>:<owner>/<repo>` (`github:octo-org/web`); the kind is the daemon's to know. */
+function parseForge(text: string): { kind: string; owner: string; repo: string } {
+  const m = /^([a-z][a-z0-9-]*):([^/\s]+)\/([^/\s]+)$/.exec(text);
+  if (!m) throw usageError(`--forge ${JSON.stringify(text)}: write it as <kind>:<owner>/<repo>, e.g. --forge github:octo-org/web.`);
+  return { kind: m[1]!, owner: m[2]!, repo: m[3]! };
 }
 
 /** `checked`, `approved` or `approved:N` (`none` is `--no-auto-merge`, taken before). */
@@ -149,18 +150,25 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
     if (repo.setup === undefined) throw usageError('--setup-timeout is for a setup command: give --setup with it.');
     repo.setup = { ...repo.setup, timeoutMs: flags.setupTimeout };
   }
-  if (flags.check !== undefined) repo.checks = flags.check.map((c) => parseCheck(c, flags.checkTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS));
-  else if (flags.checkTimeout !== undefined) {
+  if (flags.check !== undefined) {
+    // No flag writes a check of another kind: it stays, before the command checks given.
+    const kept = (repo.checks ?? []).filter((c) => checkKindOf(c) !== 'command');
+    repo.checks = [...kept, ...flags.check.map((c) => parseCheck(c, flags.checkTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS))];
+  } else if (flags.checkTimeout !== undefined) {
     if (!repo.checks || repo.checks.length === 0) throw usageError('--check-timeout is for checks: give --check with it.');
     repo.checks = repo.checks.map((c) => ({ ...c, timeoutMs: flags.checkTimeout! }));
   }
   if (flags.maxRounds !== undefined) repo.maxRounds = flags.maxRounds;
   if (flags.keepAbandonedDays !== undefined) repo.keepAbandonedDays = flags.keepAbandonedDays;
   if (flags.forge === false) delete out['forge'];
-  else if (flags.forge !== undefined) repo.forge = { kind: 'github', ...(repo.forge?.kind === 'github' ? repo.forge : {}), ...parseForge(flags.forge) };
+  else if (flags.forge !== undefined) {
+    const forge = parseForge(flags.forge);
+    // The same kind keeps the rest of its block (its own keys, the token's variable); another kind starts afresh.
+    repo.forge = { ...(repo.forge?.kind === forge.kind ? repo.forge : {}), ...forge };
+  }
   const forgeDetail = flags.forgeApiUrl ?? flags.forgeTokenEnv ?? flags.forgePollSeconds;
   if (forgeDetail !== undefined) {
-    if (repo.forge === undefined) throw usageError('--forge-api-url, --forge-token-env and --forge-poll-seconds are for a forge: give --forge github:<owner>/<repo> with them.');
+    if (repo.forge === undefined) throw usageError('--forge-api-url, --forge-token-env and --forge-poll-seconds are for a forge: give --forge <kind>:<owner>/<repo> with them.');
     repo.forge = {
       ...repo.forge,
       ...(flags.forgeApiUrl !== undefined ? { apiUrl: flags.forgeApiUrl } : {}),

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { isApiError, joinArgv, type Project, type ProjectRepo } from '@tinyagi/client';
+import { CHECK_COMMON_KEYS, checkKindOf, FORGE_COMMON_KEYS, isApiError, joinArgv, kindSettingsText, type Project, type ProjectRepo } from '@tinyagi/client';
 import { MERGE_METHODS } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
@@ -53,7 +53,7 @@ function withBindingFlags(cmd: Command): Command {
     .option('--check-timeout <seconds>', `each check's time limit (default ${DEFAULT_COMMAND_TIMEOUT_MS / 1000})`, parseSecondsToMs)
     .option('--max-rounds <n>', 'how many times failed checks send a task back before a person is asked (default 5)', parsePositiveInt)
     .option('--keep-abandoned-days <days>', 'idle days before a worktree is listed as abandoned (default 14)', parsePositiveNumber)
-    .option('--forge <github:owner/repo>', "the project's forge: pull requests, check runs, review comments and merges on GitHub (needs --remote)")
+    .option('--forge <kind:owner/repo>', "the project's forge (github:owner/repo, or a plugin's kind): pull requests, check runs, review comments and merges there (needs --remote)")
     .option('--forge-api-url <url>', "the forge's REST API (GitHub Enterprise; default https://api.github.com)")
     .option('--forge-token-env <name>', "the daemon's environment variable holding the forge's token (default GITHUB_TOKEN; the token is never stored)")
     .option('--forge-poll-seconds <n>', 'how often the daemon reads the pull request of a task in review (default 120; 0: only on request)', parseWholeSeconds)
@@ -117,7 +117,7 @@ function printProject(project: Project, home: string): void {
     [
       'forge',
       forge
-        ? `github:${forge.owner}/${forge.repo} at ${forge.apiUrl ?? 'https://api.github.com'}, token from the daemon's $${forge.tokenEnv}, ${forge.pollSeconds === 0 ? 'read only on request' : `read every ${forge.pollSeconds}s`}`
+        ? `${forge.kind}:${forge.owner}/${forge.repo} at ${forge.apiUrl ?? (forge.kind === 'github' ? 'https://api.github.com' : 'its own API')}, token from the daemon's $${forge.tokenEnv}, ${forge.pollSeconds === 0 ? 'read only on request' : `read every ${forge.pollSeconds}s`}${` ${kindSettingsText(forge, FORGE_COMMON_KEYS)}`.trimEnd()}`
         : '-',
     ],
     ['auto merge', autoMergeText(repo)],
@@ -125,7 +125,7 @@ function printProject(project: Project, home: string): void {
   println();
   printTable(
     ['CHECK', 'TIME LIMIT', 'COMMAND'],
-    repo.checks.map((c) => [c.name, `${c.timeoutMs / 1000}s`, c.argv === undefined ? `(a ${c.kind ?? 'command'} check)` : joinArgv(c.argv)]),
+    repo.checks.map((c) => [c.name, `${c.timeoutMs / 1000}s`, checkKindOf(c) === 'command' ? joinArgv(c.argv ?? []) : `(a ${c.kind} check)${` ${kindSettingsText(c, CHECK_COMMON_KEYS)}`.trimEnd()}`]),
     'No checks: its Checking proves the commits only (and the push, with a remote).',
   );
 }
