@@ -57,7 +57,7 @@ function refuseNewerDatabase(file: string): void {
     'DB_ERROR',
     `The database ${file} was migrated by a newer TinyAGI (${newer} migration${newer === 1 ? '' : 's'} that tinyagi ${VERSION} does not know): this version cannot run on it.`,
     {
-      hint: 'Install the newer version again (`npm i -g tinyagi@latest`), or restore the backup taken before the upgrade (docs/install.md#upgrade).',
+      hint: 'Install the newer version again (its release tarball: `npm install -g ./tinyagi-<version>.tgz`), or restore the backup taken before the upgrade (docs/install.md#upgrade).',
     },
   );
 }

@@ -51,7 +51,7 @@ function refuseNewerSchema(schema: string, done: Set<string>, shipped: JournalEn
   const unknown = [...done].filter((tag) => !known.has(tag)).sort();
   if (unknown.length === 0) return;
   throw new TinyError('DB_ERROR', `The PostgreSQL schema "${schema}" was migrated by a newer TinyAGI (${unknown.join(', ')}): this version cannot run on it.`, {
-    hint: 'Install the newer version again on every node (`npm i -g tinyagi@latest`), or restore the dump taken before the upgrade.',
+    hint: 'Install the newer version again on every node (its release tarball: `npm install -g ./tinyagi-<version>.tgz`), or restore the dump taken before the upgrade.',
     details: { schema, unknown },
   });
 }
