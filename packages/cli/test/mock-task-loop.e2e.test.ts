@@ -5,18 +5,50 @@
  * says the task is done by its run's own task route. `tinyagi task add` and `task start` send it;
  * the daemon's Checking runs the check and the task reaches Review; `tinyagi task merge` puts the
  * file on the base branch. A second rule asks an approval first (as a real agent's tool call
- * would), answered from the CLI; only then does it write, commit and say done.
+ * would), answered from the CLI; only then does it write, commit and say done. The Python recipe
+ * (docs/git-tasks.md, "A Python project"): a module the test writes, a venv made by the setup with
+ * the machine's python3, a unittest check and a doctest check; the mock's change breaks the
+ * doctest, whose `Expected:` and `Got:` reach it in its next message, and its fix passes.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDaemon, gitRepos, sh, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { commitFile, createDaemon, gitRepos, sh, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 
 let daemon: TestDaemon;
 let repoDir: string;
 let worktreeRoot: string;
 
 const check = { name: 'greets', argv: ['grep', '-q', 'hello', 'hello.txt'], timeoutMs: 30_000 };
+
+/** The Python project's module: `slugify`, whose doctest expects `doctest` and whose code joins words with `joiner`. */
+const slugsModule = (doctest: string, joiner: string) =>
+  [
+    '"""Slugs for titles."""',
+    '',
+    '',
+    'def slugify(title):',
+    '    """The title in lower case, its words joined.',
+    '',
+    '    >>> slugify("Hello World")',
+    `    '${doctest}'`,
+    '    """',
+    `    return "${joiner}".join(title.lower().split())`,
+    '',
+  ].join('\n');
+/** Its unittest test. */
+const slugsTest = (slug: string) =>
+  [
+    'import unittest',
+    '',
+    'from slugs import slugify',
+    '',
+    '',
+    'class SlugifyTest(unittest.TestCase):',
+    '    def test_joins_words(self):',
+    `        self.assertEqual(slugify("Two  Words"), "${slug}")`,
+    '',
+  ].join('\n');
 
 beforeAll(async () => {
   const fx = gitRepos();
@@ -36,6 +68,22 @@ beforeAll(async () => {
           permission_mode: 'ask',
           mock: {
             replies: [
+              // The Python task. First: the Checking's feedback, answered only when it carries the doctest's evidence.
+              {
+                match: 'Expected:',
+                reply: 'Fixed the doctest.',
+                actions: [{ write: { path: 'slugs.py', content: slugsModule('hello_world', '_') } }, { commit: 'slugify: the doctest says underscores' }, { update_task: { status: 'review' } }],
+              },
+              {
+                match: 'underscores',
+                reply: 'Slugs join with underscores.',
+                actions: [
+                  { write: { path: 'slugs.py', content: slugsModule('hello-world', '_') } },
+                  { write: { path: 'test_slugs.py', content: slugsTest('two_words') } },
+                  { commit: 'slugify: underscores' },
+                  { update_task: { status: 'review' } },
+                ],
+              },
               {
                 match: 'deploy',
                 reply: 'Deployed, as allowed.',
@@ -112,6 +160,41 @@ it('a mock action asks an approval, answered from the CLI: only then does the ru
 
   await inReview('WEB-2');
   expect(sh(join(worktreeRoot, 'WEB-2'), 'log', '-1', '--format=%s')).toBe('deploy after asking');
+});
+
+it("the Python recipe: a venv made by the setup, unittest and doctest checks; a failing doctest's Expected and Got reach the agent, whose fix passes", async () => {
+  const fx = gitRepos();
+  commitFile(fx.repoDir, '.gitignore', '.venv/\n__pycache__/\n', 'ignore the venv and bytecode');
+  commitFile(fx.repoDir, 'slugs.py', slugsModule('hello-world', '-'), 'slugify');
+  commitFile(fx.repoDir, 'test_slugs.py', slugsTest('two-words'), 'its test');
+  const worktreeRoot = join(fx.root, 'worktrees');
+  const python = ['.venv/bin/python', '-m'];
+  const project = await daemon.api.createProject({
+    body: {
+      name: 'Lib',
+      repo: {
+        path: fx.repoDir,
+        worktreeRoot,
+        // The machine's python3 (Debian's, on the daemon's PATH); no pip: nothing to download.
+        setup: { argv: ['python3', '-m', 'venv', '--without-pip', '.venv'], timeoutMs: 60_000 },
+        checks: [
+          { name: 'test', argv: [...python, 'unittest'], timeoutMs: 60_000 },
+          { name: 'doctest', argv: [...python, 'doctest', 'slugs.py'], timeoutMs: 60_000 },
+        ],
+      },
+    },
+  });
+  const created = await daemon.api.createTask({ body: { title: 'Join slug words with underscores', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+
+  const task = await inReview(created.identifier!);
+  expect(task.git?.check?.state).toBe('passed');
+  expect(task.git?.rounds).toBe(1);
+  const transcript = await daemon.api.getTranscript({ params: { id: task.conversationId! } });
+  const feedback = transcript.entries.find((e) => e.direction === 'in' && e.text.includes('The check "doctest"'))?.text;
+  expect(feedback).toContain('The check "doctest" (`.venv/bin/python -m doctest slugs.py`) exited with code 1.');
+  expect(feedback).toMatch(/Expected:\s+'hello-world'\s+Got:\s+'hello_world'/);
+  expect(feedback).not.toContain('The check "test"');
+  expect(sh(join(worktreeRoot, created.identifier!), 'log', '-1', '--format=%s')).toBe('slugify: the doctest says underscores');
 });
 
 it('bad arguments are clear errors; the daemon refuses what it refuses with its code', async () => {
