@@ -105,6 +105,8 @@ export class FailingUnits {
   /** Units seen after the bound was reached. */
   dropped = 0;
   private keptBytes = 0;
+  /** A line was refused for the bound: from then on a new unit is counted, not kept. */
+  private full = false;
   private partial: Buffer[] = [];
   private partialLength = 0;
   private lineStart = 0;
@@ -172,10 +174,8 @@ export class FailingUnits {
   /** Opens a unit at `line`: a runner's (`shortLeft` -1, with the lines its test printed before) or a failing line's own. */
   private open(line: Line, plain: string, shortLeft: number): void {
     this.close();
-    if (this.keptBytes >= FAILING_KEPT_BYTES) {
-      this.dropped += 1;
-      return;
-    }
+    // Past the bound a unit is still followed (its lines are its own), only not kept.
+    if (this.full) this.dropped += 1;
     this.unit = this.units++;
     this.shortLeft = shortLeft;
     const before = this.pending;
@@ -222,7 +222,8 @@ export class FailingUnits {
 
   private keep(line: Line, rank: Rank): void {
     const bytes = line.end - line.start;
-    if (this.keptBytes + bytes > FAILING_KEPT_BYTES || this.rankBytes[rank]! + bytes > RANK_BYTES[rank]) return;
+    if (this.keptBytes + bytes > FAILING_KEPT_BYTES) this.full = true;
+    if (this.full || this.rankBytes[rank]! + bytes > RANK_BYTES[rank]) return;
     this.kept.push({ ...line, unit: this.unit, rank });
     this.keptBytes += bytes;
     this.rankBytes[rank]! += bytes;
@@ -300,7 +301,12 @@ export function buildExcerpt(failing: FailingUnits, end: string, total: number, 
   const endText = endOf(end, total, budget - forFailing - 80);
   const endStart = total - Buffer.byteLength(endText);
   const byUnit = new Map<number, KeptLine[]>();
-  for (const line of failing.kept) if (line.end <= endStart) byUnit.set(line.unit, [...(byUnit.get(line.unit) ?? []), line]);
+  for (const line of failing.kept) {
+    if (line.end > endStart) continue;
+    const lines = byUnit.get(line.unit);
+    if (lines === undefined) byUnit.set(line.unit, [line]);
+    else lines.push(line);
+  }
   const units = [...byUnit.values()];
   let allowance = forFailing;
   for (;;) {

@@ -342,3 +342,11 @@ it('with more failing tests than the budget holds, shows the first ones whole en
   for (const line of ['test_case_0 ___', 'E       assert 0 == 1', 'tests/test_cases.py:10: AssertionError', '40 failed, 2 passed']) expect(excerpt).toContain(line);
   expect(excerpt).toMatch(/… [\d,]+ bytes cut … \(\d+ more failures not shown\)/);
 });
+
+it('past the bound it keeps while streaming, failing tests are still counted, one each', async () => {
+  const flood = times(1000, (i) => [`_____ test_${i} _____`, ...times(10, (k) => `E       assert ${i} == ${k} and a long enough line to fill the bound`)].join('\n'));
+  const excerpt = await excerptOf(flood);
+  const count = Number(/\((\d+) more failures not shown\)/.exec(excerpt)?.[1]);
+  expect(count).toBeGreaterThan(900);
+  expect(count).toBeLessThan(1000);
+});
