@@ -11,10 +11,11 @@
  * - `diff`, `log` and `show` get `--no-ext-diff --no-textconv` (`diff.external`,
  *   `diff.<driver>.command`, `diff.<driver>.textconv`);
  * - a key that names a program (a filter or merge driver, `core.sshCommand`, a credential helper,
- *   …) set in the repository's scopes (`local`, `worktree`, and what they include) takes the
- *   value the person's own config (`system`, `global`, the daemon's command line) gives it, or a
- *   neutral one: filters do nothing, a merge driver is git's own text merge. So git LFS installed
- *   globally still smudges a merge into the person's checkout. A remote's upload-pack or
+ *   …) or routes a fetch (a proxy, `http.sslVerify`) set in the repository's scopes (`local`,
+ *   `worktree`, and what they include) takes the value the person's own config (`system`,
+ *   `global`, the daemon's command line) gives it, or a neutral one: filters do nothing, a merge
+ *   driver is git's own text merge. So git LFS installed globally still smudges a merge into the
+ *   person's checkout. A remote's upload-pack or
  *   receive-pack there (git uses the first value given) is replaced by the command's option.
  * Overrides go through `GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n`, appended to any the environment
  * holds: a key is passed whole, never parsed from `key=value`, and reaches the git processes git
@@ -30,7 +31,7 @@ const ALWAYS: ReadonlyArray<readonly [string, string]> = [
   ['fetch.recurseSubmodules', 'false'],
 ];
 
-/** Keys that name a program, and the value that runs nothing of the agent's. */
+/** Keys that name a program (or route a fetch), and the value that runs nothing of the agent's. */
 const PROGRAM_KEYS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^filter\..+\.(?:clean|smudge|process)$/i, ''],
   [/^filter\..+\.required$/i, 'false'],
@@ -40,6 +41,9 @@ const PROGRAM_KEYS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^core\.alternaterefscommand$/i, ''],
   // Multi-valued: an empty value clears the list, the person's helpers follow.
   [/^credential\.(?:.+\.)?helper$/i, ''],
+  // Not programs, but a proxy the agent chose with verification off would read the person's credentials.
+  [/^(?:http\.(?:.+\.)?|remote\..+\.)proxy$/i, ''],
+  [/^http\.(?:.+\.)?sslverify$/i, 'true'],
 ];
 
 /** First-wins keys a later value cannot replace: the command's own option does, for the subcommands that read them. */

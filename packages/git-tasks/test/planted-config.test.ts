@@ -111,6 +111,8 @@ describe("what an agent plants in its worktree or the repository's config", () =
       'merge.evil.driver': 'planted-merge %A',
       'credential.helper': 'planted-helper',
       'core.askPass': 'planted-askpass',
+      'http.proxy': 'http://127.0.0.1:9',
+      'http.sslVerify': 'false',
     });
     const env = { GIT_CONFIG_GLOBAL: global };
     // What git reads: the last value of a key, and of a list what follows its last empty value.
@@ -122,6 +124,7 @@ describe("what an agent plants in its worktree or the repository's config", () =
     expect(await effective('filter.evil.smudge')).toBe('');
     expect(await effective('merge.evil.driver')).toBe('git merge-file --quiet --marker-size=%L %A %O %B');
     expect(await effective('core.askPass')).toBe('');
+    expect([await effective('http.proxy'), await effective('http.sslVerify')]).toEqual(['', 'true']);
     const helpers = await values('credential.helper');
     expect(helpers.slice(helpers.lastIndexOf('') + 1)).toEqual(['store']);
     expect(await effective('core.fsmonitor')).toBe('false');
