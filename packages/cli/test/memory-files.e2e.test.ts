@@ -2,7 +2,9 @@
  * An agent's memory/*.md files through the built daemon and the CLI (docs/memory.md): the files in
  * its workspace become accepted entries at its first turn (decided by `import`) and go into that
  * turn's context; `tinyagi memory export` writes them back byte for byte; `tinyagi memory import
- * --dir` imports another folder once, and a second import adds nothing.
+ * --dir` imports another folder once, and a second import adds nothing. Without a model: the mock's
+ * `remember` action proposes an entry, `tinyagi status` says a proposal waits, and once accepted the
+ * run tree of `tinyagi conversation show` says what memory the next run got.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +21,16 @@ beforeAll(async () => {
   h = await createDaemon({
     settings: ({ root }) => ({
       workspace: { path: `${root}/workspace` },
-      agents: { scribe: { provider: 'mock', mock: { reply: 'noted' } } },
+      agents: {
+        scribe: { provider: 'mock', mock: { reply: 'noted' } },
+        keeper: {
+          provider: 'mock',
+          mock: {
+            reply: 'ok',
+            replies: [{ match: 'remember', reply: 'Proposed.', actions: [{ remember: { text: 'Dave prefers short answers.', kind: 'preference', reason: 'Dave said so' } }] }],
+          },
+        },
+      },
       channels: { enabled: [] },
     }),
   });
@@ -69,4 +80,17 @@ it('`tinyagi memory import --dir` imports a folder once', async () => {
   // The workspace's own files, asked again: imported before.
   expect(await h.cliHereOk(['memory', 'import', '--agent', 'scribe'])).toContain('0 imported, 2 imported before, 1 skipped.');
   expect((await entries()).length).toBe(3);
+});
+
+it("the mock's remember action proposes an entry; status says it waits; accepted, the next run's tree shows the memory it got", async () => {
+  await h.cliHereOk(['send', '--agent', 'keeper', '--wait', 'remember that Dave prefers short answers']);
+  expect(await h.cliHereOk(['status'])).toMatch(/Memory:\s+1 proposal waiting: tinyagi memory pending/);
+  const [proposal] = JSON.parse(await h.cliHereOk(['memory', 'pending', '--json'])) as MemoryRecord[];
+  expect([proposal?.text, proposal?.provenance.proposedBy, proposal?.scope]).toEqual(['Dave prefers short answers.', '@keeper', { kind: 'agent', id: 'keeper' }]);
+  await h.cliHereOk(['memory', 'accept', proposal!.id]);
+  expect(await h.cliHereOk(['status'])).not.toContain('proposal waiting');
+
+  await h.cliHereOk(['send', '--agent', 'keeper', '--wait', 'How does Dave like his answers?']);
+  const [latest] = JSON.parse(await h.cliHereOk(['conversation', 'list', '--json'])) as Array<{ id: string }>;
+  expect(await h.cliHereOk(['conversation', 'show', latest!.id])).toMatch(/keeper.*memory: 1 entry, \d+\/1000 tok/);
 });

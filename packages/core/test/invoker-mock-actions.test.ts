@@ -65,6 +65,7 @@ describe('parseMockActions', () => {
         { commit: 'work' },
         { update_task: { status: 'review', comment: 'done' } },
         { ask_approval: { tool: 'Bash', input: { command: 'rm -rf build' } } },
+        { remember: { text: 'We deploy on Thursdays.', kind: 'decision', reason: 'the person said so', scope: 'project' } },
       ]),
     ).toEqual([
       { write: { path: 'a/b.txt', content: 'x' } },
@@ -72,13 +73,14 @@ describe('parseMockActions', () => {
       { commit: 'work' },
       { update_task: { status: 'review', comment: 'done' } },
       { ask_approval: { tool: 'Bash', input: { command: 'rm -rf build' } } },
+      { remember: { text: 'We deploy on Thursdays.', kind: 'decision', reason: 'the person said so', scope: 'project' } },
     ]);
     expect(parseMockActions(undefined)).toEqual([]);
   });
 
   it.each([
     ['a list', { write: {} }, "reply's actions: must be a list"],
-    ['an unknown action', [{ delete: 'x' }], "reply's action 1: must have exactly one of the keys write, run, commit, update_task, ask_approval (it has delete)"],
+    ['an unknown action', [{ delete: 'x' }], "reply's action 1: must have exactly one of the keys write, run, commit, update_task, ask_approval, remember (it has delete)"],
     ['two keys', [{ commit: 'a', run: ['ls'] }], 'it has commit, run'],
     ['a shell line', [{ commit: 'ok' }, { run: 'npm test' }], "reply's action 2: run needs a command and its arguments as a list of strings"],
     ['an absolute path', [{ write: { path: '/etc/passwd', content: '' } }], 'is absolute'],
@@ -87,6 +89,7 @@ describe('parseMockActions', () => {
     ['a known status', [{ update_task: { status: 'finished' } }], "update_task's status must be one of backlog, todo, in_progress, checking, review, done"],
     ['something to update', [{ update_task: {} }], 'update_task needs a status, a comment, or both'],
     ['a tool', [{ ask_approval: { input: {} } }], 'ask_approval needs { tool, input?, summary? }'],
+    ['a kind of memory', [{ remember: { text: 'x', kind: 'rumour', reason: 'y' } }], 'remember needs { text, kind, reason, scope?, scope_id?, replaces? } as the remember tool takes them: kind:'],
   ])('refuses without %s: CONFIG_INVALID naming the action, with a hint', (_what, raw, message) => {
     let caught: unknown;
     try {
@@ -218,6 +221,15 @@ describe('mock actions', () => {
       const err = await failure(invokeAgent(request([{ update_task: { status: 'review' } }])));
       expect(err.message).toContain('this run has no API to tell');
     });
+
+    it("remember proposes through the run's memory route with its run token, the body the remember tool sends", async () => {
+      answer = { status: 201, body: { entry: { id: 'mem_1' }, similar: [] } };
+      await invokeAgent(request([{ remember: { text: 'Carol, {{agent}}: French.', kind: 'preference', reason: 'she asked', scope: 'team', scope_id: 'dev' } }], { env: env() }));
+      expect(seen).toEqual([
+        { method: 'POST', url: '/api/runs/run_1/memory', auth: 'Bearer tok_run', body: { text: 'Carol, demo: French.', kind: 'preference', reason: 'she asked', scope: 'team', scopeId: 'dev' } },
+      ]);
+      expect(events).toContainEqual(expect.objectContaining({ type: 'tool', name: 'remember', kind: 'mcp' }));
+    });
   });
 
   describe('ask_approval', () => {
@@ -304,11 +316,23 @@ describe("the settings check of a scripted reply's actions", () => {
       checkAgentConfig({
         provider: 'mock',
         mock: {
-          replies: [{ match: 'x', actions: [{ write: { path: 'a.txt', content: '' } }, { run: ['ls'] }, { commit: 'm' }, { update_task: { status: 'review' } }, { ask_approval: { tool: 'Bash' } }] }],
+          replies: [
+            {
+              match: 'x',
+              actions: [
+                { write: { path: 'a.txt', content: '' } },
+                { run: ['ls'] },
+                { commit: 'm' },
+                { update_task: { status: 'review' } },
+                { ask_approval: { tool: 'Bash' } },
+                { remember: { text: 't', kind: 'fact', reason: 'r' } },
+              ],
+            },
+          ],
         },
       }),
     ).toEqual([]);
-    for (const action of [{ run: 'npm test' }, { delete: 'x' }, { update_task: { status: 'finished' } }, { commit: '' }]) {
+    for (const action of [{ run: 'npm test' }, { delete: 'x' }, { update_task: { status: 'finished' } }, { commit: '' }, { remember: { text: 't', kind: 'fact' } }]) {
       const issues = checkAgentConfig({ provider: 'mock', mock: { replies: [{ match: 'x', actions: [{ commit: 'ok' }, action] }] } });
       expect(
         issues.map((i) => i.path),

@@ -95,11 +95,12 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   }
   // Asked together. Accounts held until their rate limit resets, and warm agent processes
   // (docs/sessions.md): a daemon older than either route answers 404, and none are shown.
-  const [s, quotaList, sessionList, agentList] = await Promise.all([
+  const [s, quotaList, sessionList, agentList, proposals] = await Promise.all([
     connection.client.status(),
     connection.client.listQuotas().catch(() => undefined),
     connection.client.listSessions().catch(() => undefined),
     connection.client.listAgents().catch(() => undefined),
+    connection.client.listMemory({ query: { status: 'proposed', limit: PROPOSALS_COUNTED } }).catch(() => []),
   ]);
   const quotas = quotaList?.holds ?? [];
   const warm = sessionList?.sessions ?? [];
@@ -130,6 +131,7 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
     ...(s.storage === 'postgres' ? [['Storage', 'PostgreSQL (shared by the nodes below)'] as [string, string]] : []),
     ...(warm.length > 0 ? [['Warm sessions', warmSessionsLine(warm)] as [string, string]] : []),
     ...(s.sandbox !== undefined ? [['Sandbox', sandboxMachineLine(s.sandbox)] as [string, string]] : []),
+    ...(proposals.length > 0 ? [['Memory', style.yellow(memoryProposalsLine(proposals.length))] as [string, string]] : []),
   ]);
   if (sandboxed.length > 0) {
     println();
@@ -158,6 +160,15 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
     println(style.yellow('Waiting for a node that is down (their messages stay pending until it runs; docs/postgresql.md#agent-placement-and-sessions)'));
     for (const w of waiting) println(`  ${w.agentId}: node ${w.node} is ${w.nodeState === 'absent' ? 'not running (no such node)' : w.nodeState}, ${plural(w.pending, 'message')} pending`);
   }
+}
+
+/** How many waiting memory proposals `status` counts (more read as `1000+`). */
+const PROPOSALS_COUNTED = 1000;
+
+/** `2 proposals waiting: tinyagi memory pending` (docs/memory.md). */
+function memoryProposalsLine(count: number): string {
+  const many = count >= PROPOSALS_COUNTED ? `${PROPOSALS_COUNTED}+ proposals` : plural(count, 'proposal');
+  return `${many} waiting: ${tinyagiCommand()} memory pending`;
 }
 
 /** `3 (2 busy), 612 MB`: the warm agent processes of this node (tinyagi sessions lists them). */

@@ -7,7 +7,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiClient } from '@tinyagi/client';
-import { MCP_AGENT_TOOLS, type MemoryProposal, type MemoryRecord } from '@tinyagi/client/contract';
+import { MCP_AGENT_TOOLS, type MemoryProposal, type MemoryRecord, rememberBodyOf } from '@tinyagi/client/contract';
 
 type ForRun = (body: (client: ApiClient, runId: string) => Promise<CallToolResult>) => Promise<CallToolResult>;
 
@@ -34,17 +34,7 @@ export function proposalText(p: MemoryProposal): string {
 export function registerMemoryTools(server: McpServer, forRun: ForRun): void {
   const t = MCP_AGENT_TOOLS;
   server.registerTool('remember', { title: t.remember.title, description: t.remember.description, inputSchema: t.remember.input }, (args) =>
-    forRun(async (client, runId) => {
-      const body = {
-        text: args.text,
-        kind: args.kind,
-        reason: args.reason,
-        ...(args.scope ? { scope: args.scope } : {}),
-        ...(args.scope_id ? { scopeId: args.scope_id } : {}),
-        ...(args.replaces ? { replaces: args.replaces } : {}),
-      };
-      return text(proposalText(await client.rememberForRun({ params: { id: runId }, body })));
-    }),
+    forRun(async (client, runId) => text(proposalText(await client.rememberForRun({ params: { id: runId }, body: rememberBodyOf(args) })))),
   );
   server.registerTool('recall', { title: t.recall.title, description: t.recall.description, inputSchema: t.recall.input }, (args) =>
     forRun(async (client, runId) => {

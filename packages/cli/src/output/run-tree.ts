@@ -2,10 +2,11 @@
  * A conversation's run tree as indented text:
  *   ✔ coder  completed  1.2s  340 tok
  *   └─ ✔ reviewer  completed  …
+ * with what memory a run got before its turn (`memory: 2 entries, 120/1000 tok`).
  */
 import { conversationStatus, type ConversationTree, type RunNode } from '@tinyagi/client';
 import { DECISION_HINT } from '../conversation-watch.ts';
-import { formatDuration, println } from './print.ts';
+import { formatDuration, plural, println } from './print.ts';
 import { style } from './style.ts';
 
 const MARK: Record<string, string> = {
@@ -28,6 +29,7 @@ function line(run: RunNode): string {
     took,
     tokens > 0 ? `${tokens} tok` : '',
     run.costUsd > 0 ? `$${run.costUsd.toFixed(4)}` : '',
+    run.memory ? style.dim(`memory: ${plural(run.memory.entryIds.length, 'entry', 'entries')}, ${run.memory.tokens}/${run.memory.budget} tok`) : '',
     run.error ? style.red(run.error.split('\n')[0] ?? '') : '',
   ];
   return parts.filter((p) => p !== '').join('  ');

@@ -12,7 +12,7 @@
  *   so a tool acts for its own run only.
  */
 import * as z from 'zod';
-import { MEMORY_KINDS, MEMORY_SCOPE_KINDS, MEMORY_TEXT_MAX } from './memory.ts';
+import { MEMORY_KINDS, MEMORY_SCOPE_KINDS, MEMORY_TEXT_MAX, type RunRememberBody } from './memory.ts';
 import { TASK_STATUSES } from './tasks.ts';
 
 const Id = z.string().min(1).max(200);
@@ -77,6 +77,19 @@ export const McpRememberInput = z.strictObject({
   scope_id: Id.optional().describe('The team id (scope team).'),
   replaces: Id.optional().describe('The id of an entry this one corrects or contradicts (from recall or the memory block): it is retired when the proposal is accepted.'),
 });
+export type McpRememberArgs = z.infer<typeof McpRememberInput>;
+
+/** The `remember` tool's arguments as the run's memory route takes them (`rememberForRun`): the tool and the mock's `remember` action send this. */
+export function rememberBodyOf(args: McpRememberArgs): RunRememberBody {
+  return {
+    text: args.text,
+    kind: args.kind,
+    reason: args.reason,
+    ...(args.scope ? { scope: args.scope } : {}),
+    ...(args.scope_id ? { scopeId: args.scope_id } : {}),
+    ...(args.replaces ? { replaces: args.replaces } : {}),
+  };
+}
 
 export const McpRecallInput = z.strictObject({
   query: z.string().min(1).max(1000).describe("Words to search for in the memory you read (yours, your teams', your project's)."),

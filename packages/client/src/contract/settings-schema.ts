@@ -16,6 +16,7 @@ import { PermissionRuleSchema } from './approvals.ts';
 import { STEER_COMMANDS } from './conversations.ts';
 import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
 import { GlobalMemorySettingsSchema, MemorySettingsSchema } from './memory.ts';
+import { McpRememberInput } from './mcp.ts';
 
 /**
  * A model id as the providers' CLIs and APIs take it: `sonnet`, `claude-sonnet-4-6`,
@@ -198,6 +199,7 @@ export const MockReplySchema = z.looseObject({
           update_task: z.strictObject({ status: z.enum(['backlog', 'todo', 'in_progress', 'checking', 'review', 'done']).optional(), comment: z.string().trim().min(1).optional() }),
         }),
         z.strictObject({ ask_approval: z.strictObject({ tool: z.string().min(1), input: z.record(Str, z.unknown()).optional(), summary: OptionalStr }) }),
+        z.strictObject({ remember: McpRememberInput }),
       ]),
     )
     .optional(),

@@ -11,7 +11,10 @@
  *   same route (`PATCH /api/runs/<run>/task` with the run's own token): `status: "review"` says
  *   the task is done, and the daemon's Checking runs;
  * - `{ ask_approval: { tool, input?, summary? } }`: the approval a real agent's tool call raises
- *   (the run's approval step: the rules answer, else a person does from any surface).
+ *   (the run's approval step: the rules answer, else a person does from any surface);
+ * - `{ remember: { text, kind, reason, scope?, scope_id?, replaces? } }`: what a real agent's
+ *   `remember` tool does, by the same route (`POST /api/runs/<run>/memory` with the run's own
+ *   token): a memory proposal that waits for a person unless the scope's `auto_accept` takes it.
  * A failing action (a command's non-zero exit, a refused path, a denied approval, the API's
  * error) fails the run with its reason; the actions after it do not run. `run` and `commit` start
  * their process inside the agent's boundary when its sandbox is on (as a CLI agent's tools are);
@@ -21,6 +24,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { fromSandboxRefusal, InvokeError } from '../invoke-error.ts';
+import { McpRememberInput, type McpRememberArgs, rememberBodyOf } from '@tinyagi/client/contract';
 import type { InvokeRequest } from '../types.ts';
 import { agentBoundary } from '../agent-boundary.ts';
 import { identityEnvOf } from '../../task-worktree/identity-env.ts';
@@ -30,9 +34,10 @@ export type MockActionSpec =
   | { run: string[] }
   | { commit: string }
   | { update_task: { status?: string; comment?: string } }
-  | { ask_approval: { tool: string; input?: Record<string, unknown>; summary?: string } };
+  | { ask_approval: { tool: string; input?: Record<string, unknown>; summary?: string } }
+  | { remember: McpRememberArgs };
 
-const ACTION_NAMES = ['write', 'run', 'commit', 'update_task', 'ask_approval'] as const;
+const ACTION_NAMES = ['write', 'run', 'commit', 'update_task', 'ask_approval', 'remember'] as const;
 type ActionName = (typeof ACTION_NAMES)[number];
 const TASK_STATUSES = ['backlog', 'todo', 'in_progress', 'checking', 'review', 'done'];
 
@@ -42,7 +47,7 @@ const OUTPUT_TAIL_CHARS = 2000;
 function invalid(where: string, message: string): InvokeError {
   return new InvokeError('permanent', `The mock script's ${where}: ${message}`, {
     code: 'CONFIG_INVALID',
-    hint: 'Each action is one of { write: { path, content } }, { run: [command, ...args] }, { commit: message }, { update_task: { status, comment } }, { ask_approval: { tool, input, summary } } (docs/kinds.md).',
+    hint: 'Each action is one of { write: { path, content } }, { run: [command, ...args] }, { commit: message }, { update_task: { status, comment } }, { ask_approval: { tool, input, summary } }, { remember: { text, kind, reason } } (docs/kinds.md).',
   });
 }
 
@@ -57,7 +62,7 @@ export function parseMockActions(raw: unknown, owner = 'reply'): MockActionSpec[
 }
 
 function parseAction(action: unknown, where: string): MockActionSpec {
-  if (!isRecord(action)) throw invalid(where, 'must be an object with one of the keys write, run, commit, update_task, ask_approval.');
+  if (!isRecord(action)) throw invalid(where, `must be an object with one of the keys ${ACTION_NAMES.join(', ')}.`);
   const keys = Object.keys(action);
   if (keys.length !== 1 || !(ACTION_NAMES as readonly string[]).includes(keys[0]!))
     throw invalid(where, `must have exactly one of the keys ${ACTION_NAMES.join(', ')} (it has ${keys.length === 0 ? 'none' : keys.join(', ')}).`);
@@ -93,6 +98,14 @@ function parseAction(action: unknown, where: string): MockActionSpec {
       return {
         ask_approval: { tool: value.tool, ...(value.input !== undefined ? { input: value.input as Record<string, unknown> } : {}), ...(value.summary !== undefined ? { summary: value.summary } : {}) },
       };
+    }
+    case 'remember': {
+      const parsed = McpRememberInput.safeParse(value);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        throw invalid(where, `remember needs { text, kind, reason, scope?, scope_id?, replaces? } as the remember tool takes them: ${first?.path.join('.') || 'it'}: ${first?.message ?? 'invalid'}.`);
+      }
+      return { remember: parsed.data };
     }
   }
 }
@@ -175,7 +188,11 @@ export async function runMockAction(action: MockActionSpec, ctx: MockActionConte
     return;
   }
   if ('update_task' in action) {
-    await updateTask(action.update_task, ctx);
+    await callRunApi('update_task', 'PATCH', 'task', action.update_task, ctx);
+    return;
+  }
+  if ('remember' in action) {
+    await callRunApi('remember', 'POST', 'memory', rememberBodyOf({ ...action.remember, text: ctx.render(action.remember.text) }), ctx);
     return;
   }
   const ask = action.ask_approval;
@@ -274,23 +291,24 @@ async function runConfined(argv: string[], ctx: MockActionContext): Promise<void
   throw new InvokeError('permanent', `The mock's command \`${argv.join(' ')}\` failed (${how})${tail ? `: ${tail}` : '.'}`);
 }
 
-async function updateTask(body: { status?: string; comment?: string }, ctx: MockActionContext): Promise<void> {
+/** Calls the run's own route (`/api/runs/<run>/<route>`) with its run token, as the agent's MCP tool of the same name does. */
+async function callRunApi(tool: string, method: 'PATCH' | 'POST', route: string, body: object, ctx: MockActionContext): Promise<void> {
   const env = ctx.req.env ?? {};
   const api = env.TINYAGI_API_URL;
   const run = env.TINYAGI_RUN_ID;
   const token = env.TINYAGI_RUN_TOKEN;
-  if (!api || !run || !token) throw new InvokeError('permanent', "The mock's update_task: this run has no API to tell (TINYAGI_API_URL, TINYAGI_RUN_ID and TINYAGI_RUN_TOKEN are not set).");
+  if (!api || !run || !token) throw new InvokeError('permanent', `The mock's ${tool}: this run has no API to tell (TINYAGI_API_URL, TINYAGI_RUN_ID and TINYAGI_RUN_TOKEN are not set).`);
   let response: Response;
   try {
-    response = await fetch(`${api.replace(/\/+$/, '')}/api/runs/${encodeURIComponent(run)}/task`, {
-      method: 'PATCH',
+    response = await fetch(`${api.replace(/\/+$/, '')}/api/runs/${encodeURIComponent(run)}/${route}`, {
+      method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
       signal: ctx.signal,
     });
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason as Error;
-    throw new InvokeError('permanent', `The mock's update_task could not reach the API: ${err instanceof Error ? err.message : String(err)}.`);
+    throw new InvokeError('permanent', `The mock's ${tool} could not reach the API: ${err instanceof Error ? err.message : String(err)}.`);
   }
   if (response.ok) return;
   const text = await response.text();
@@ -302,5 +320,5 @@ async function updateTask(body: { status?: string; comment?: string }, ctx: Mock
   } catch {
     // not JSON: its text as it is
   }
-  throw new InvokeError('permanent', `The mock's update_task was refused (${response.status}): ${said}`);
+  throw new InvokeError('permanent', `The mock's ${tool} was refused (${response.status}): ${said}`);
 }

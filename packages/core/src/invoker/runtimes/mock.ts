@@ -235,7 +235,7 @@ export function mockScript(block: (MockScriptSpec & { rules?: MockReplySpec[] })
   return { ...script, replies: script.replies ?? rules };
 }
 
-const ACTION_KINDS = { write: 'file_edit', run: 'command', commit: 'command', update_task: 'mcp', ask_approval: 'other' } as const;
+const ACTION_KINDS = { write: 'file_edit', run: 'command', commit: 'command', update_task: 'mcp', ask_approval: 'other', remember: 'mcp' } as const;
 
 /** An action's input as its tool event shows it. */
 function actionInput(action: MockActionSpec): Record<string, unknown> {
@@ -243,6 +243,7 @@ function actionInput(action: MockActionSpec): Record<string, unknown> {
   if ('run' in action) return { argv: action.run };
   if ('commit' in action) return { message: action.commit };
   if ('update_task' in action) return action.update_task;
+  if ('remember' in action) return { kind: action.remember.kind, text: action.remember.text, ...(action.remember.scope ? { scope: action.remember.scope } : {}) };
   return { tool: action.ask_approval.tool, ...(action.ask_approval.input ? { input: action.ask_approval.input } : {}) };
 }
 
