@@ -141,6 +141,7 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await expect(third.getByLabel('Command')).toHaveCount(0);
     await expect(dialog.getByLabel('Forge kind')).toHaveValue('folder-forge');
     await expect(dialog.getByLabel("Settings of the forge's kind (JSON)")).toHaveValue(JSON.stringify({ folder: forge.folder }));
+    await third.getByLabel('Settings of its kind (JSON)').focus();
     await look(page, 'kinds', { widths: [1280] });
     // The kind's own rule, refused by the daemon at the field holding its keys; then another field edited and saved.
     await third.getByLabel('Settings of its kind (JSON)').fill('{}');

@@ -464,7 +464,15 @@ function ForgeSection({ form, issues, set }: SectionProps) {
           />
           <TextField path="forge.owner" label="Owner" issues={issues} value={form.owner} onChange={(v) => set('owner', v)} placeholder="acme" />
           <TextField path="forge.repo" label="Repository" issues={issues} value={form.forgeRepo} onChange={(v) => set('forgeRepo', v)} placeholder="web" />
-          <TextField path="forge.apiUrl" label="API URL" issues={issues} value={form.apiUrl} onChange={(v) => set('apiUrl', v)} placeholder="https://api.github.com" hint="Blank: github.com." />
+          <TextField
+            path="forge.apiUrl"
+            label="API URL"
+            issues={issues}
+            value={form.apiUrl}
+            onChange={(v) => set('apiUrl', v)}
+            placeholder="https://api.github.com"
+            hint="Blank: the forge’s own (github.com)."
+          />
           <TextField
             path="forge.tokenEnv"
             label="Token variable"
