@@ -47,8 +47,8 @@ export function duration(ms: number): string {
 }
 
 /** `1 hop`, `2 hops`. */
-export function plural(n: number, word: string): string {
-  return `${n} ${n === 1 ? word : `${word}s`}`;
+export function plural(n: number, word: string, irregular = `${word}s`): string {
+  return `${n} ${n === 1 ? word : irregular}`;
 }
 
 export function money(usd: number): string {

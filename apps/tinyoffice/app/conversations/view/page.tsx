@@ -369,6 +369,11 @@ const RunRow = memo(function RunRow({
         <span className="text-xs text-slate-600 dark:text-slate-400">
           depth {node.depth} · <Elapsed node={node} /> · {node.inputTokens + node.outputTokens} tok · {money(node.costUsd)}
         </span>
+        {node.memory && (
+          <span className="text-xs text-slate-600 dark:text-slate-400" data-testid="run-memory" title="What went into its context from memory before its turn (docs/memory.md)">
+            memory: {plural(node.memory.entryIds.length, 'entry', 'entries')} · {node.memory.tokens}/{node.memory.budget} tok
+          </span>
+        )}
         {node.node && (
           <span className="text-xs text-slate-600 dark:text-slate-400" data-testid="run-node" title="The node that ran it">
             on {node.node}
