@@ -7,7 +7,7 @@
  */
 import Link from 'next/link';
 import { usePathname, useRouter } from 'next/navigation';
-import { createContext, useContext, useEffect, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { countPending } from '@/lib/approvals';
 import { logout, startLive } from '@/lib/live';
 import { useStore } from '@/lib/store';
@@ -73,6 +73,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
   const auth = useStore((s) => s.auth);
   const waiting = useStore((s) => countPending(s.approvals));
   const proposals = useStore((s) => s.memoryProposals.length);
+  const navRef = useCurrentLinkInView(path);
   useEffect(() => startLive(), []);
   return (
     <div className="flex min-h-screen flex-col">
@@ -85,7 +86,12 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
           <Link href="/" className="font-semibold tracking-tight">
             TinyOffice
           </Link>
-          <nav aria-label="Main" className="flex flex-wrap gap-1 text-sm">
+          {/* On a phone: one row under the title that scrolls sideways (the current page's link scrolled into view), not four wrapped rows. */}
+          <nav
+            ref={navRef}
+            aria-label="Main"
+            className="relative order-last -mx-4 flex w-[calc(100%+2rem)] gap-1 overflow-x-auto px-4 text-sm sm:order-none sm:mx-0 sm:w-auto sm:flex-wrap sm:overflow-visible sm:px-0"
+          >
             {NAV.map((item) => {
               const active = isActive(item.href, path);
               return (
@@ -93,7 +99,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
                   key={item.href}
                   href={item.href}
                   aria-current={active ? 'page' : undefined}
-                  className={`rounded px-1.5 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
+                  className={`shrink-0 whitespace-nowrap rounded px-1.5 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
                 >
                   {item.label}
                   {item.href === '/approvals' && <PendingCount count={waiting} testId="approvals-count" />}
@@ -124,6 +130,18 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
       </main>
     </div>
   );
+}
+
+/** A navigation row that scrolls (a phone's): scrolls the current page's link to its middle when the page changes, without moving the page. */
+function useCurrentLinkInView(path: string): RefObject<HTMLElement | null> {
+  const ref = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const nav = ref.current;
+    const current = nav?.querySelector<HTMLElement>('[aria-current="page"]');
+    if (!nav || !current || nav.scrollWidth <= nav.clientWidth) return;
+    nav.scrollLeft = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+  }, [path]);
+  return ref;
 }
 
 /** How many approval requests (lib/approvals.ts) or memory proposals wait for a person, kept live by the event stream; nothing when none (display: none). */

@@ -98,6 +98,11 @@ test('an agent’s proposal waits on its team’s memory page; the person edits 
   const later = JSON.parse(await daemon.cli(['send', '--agent', 'reviewer', '--wait', '--quiet', '--json', 'which day do we deploy?'])) as { conversationId: string };
   const run = (await daemon.kit.api.getTranscript({ params: { id: later.conversationId } })).entries[0]!.runId;
   expect((await daemon.kit.api.getRunMemoryInjection({ params: { id: run } }))?.entryIds).toContain(record.id);
+  // Its run tree says what memory the run got (in another tab: the next test goes on from this page).
+  const tree = await context.newPage();
+  await tree.goto(`${daemon.url}/conversations/view?id=${later.conversationId}`);
+  await expect(tree.locator(`[data-run="${run}"]`).getByTestId('run-memory')).toHaveText(/^memory: 1 entry · \d+\/1000 tok$/);
+  await tree.close();
 });
 
 test('a proposal that contradicts an entry shows it; accepted, it replaces it, and the old one is history', async () => {
@@ -230,4 +235,26 @@ test('an entry imported from a memory/*.md file shows the file’s summary, mute
   await expect(carol.getByTestId('memory-summary')).toHaveText('Carol prefers answers in French');
   await expect(carol.getByTestId('memory-text')).toHaveText('Carol, our customer at ACME, prefers answers in French.');
   await look(page, 'memory-imported');
+});
+
+test('at 390 px the navigation is one row that scrolls sideways, the current page’s link in view; the page is no wider', async () => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  try {
+    await page.goto(`${daemon.url}/memory?scope=agent&id=coder`);
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    const links = nav.getByRole('link');
+    await expect(links).toHaveCount(13);
+    const tops = new Set((await links.evaluateAll((all) => all.map((a) => Math.round(a.getBoundingClientRect().top)))) as number[]);
+    expect([...tops]).toHaveLength(1);
+    expect(await nav.evaluate((n) => n.scrollWidth > n.clientWidth)).toBe(true);
+    // The current page's link is scrolled into the row's view; Tab reaches every link (the last one too).
+    await expect(nav.locator('[aria-current="page"]')).toHaveText(/^Memory/);
+    await expect(nav.locator('[aria-current="page"]')).toBeInViewport({ ratio: 1 });
+    await nav.getByRole('link', { name: 'Settings' }).focus();
+    await expect(nav.getByRole('link', { name: 'Settings' })).toBeInViewport({ ratio: 1 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await look(page, 'navigation-390');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
 });
