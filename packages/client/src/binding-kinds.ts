@@ -38,7 +38,7 @@ export function parseKindSettings(text: string, common: readonly string[]): { se
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return { error: `is not JSON (${(err as Error).message})` };
+    return { error: `are not JSON (${(err as Error).message})` };
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { error: 'must be a JSON object, e.g. {"path": "NOTES.md"}' };
   const taken = Object.keys(parsed).filter((key) => common.includes(key));
