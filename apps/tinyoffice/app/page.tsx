@@ -14,6 +14,7 @@ import { planLine } from '@tinyagi/client';
 import { useNow } from '@/lib/use-now';
 import { failedAt } from '@/lib/agent-state';
 import { Avatar, Panel, duration } from '@/components/ui';
+import { ChannelError, ChannelState } from '@/components/channel-state';
 
 export default function OfficePage() {
   const agents = useStore((s) => s.agents);
@@ -259,9 +260,10 @@ function ChannelsPanel() {
       ) : (
         <ul className="space-y-1 text-sm">
           {channels.map((c) => (
-            <li key={c.name} className="flex justify-between">
+            <li key={c.name} className="flex flex-wrap justify-between gap-x-2">
               <span>{c.name}</span>
-              <span className={c.running ? 'text-emerald-700 dark:text-emerald-300' : 'text-slate-600 dark:text-slate-400'}>{c.running ? 'running' : 'stopped'}</span>
+              <ChannelState channel={c} testId={`office-channel-state-${c.name}`} />
+              <ChannelError channel={c} className="basis-full" />
             </li>
           ))}
         </ul>

@@ -311,6 +311,17 @@ test('Control shows the WhatsApp QR code from its login state and follows the ch
   await expect(page.getByTestId('channel-state-whatsapp')).toHaveText('disabled');
 });
 
+test("the Office page shows a channel's state in the words of every surface: a bot token Telegram refused is rejected, with the fix", async () => {
+  await page.goto(daemon.url);
+  await expect(page.getByRole('region', { name: 'Channels' })).toBeVisible();
+  // The stand-in runner says what the real one says of a refused token (test/fixtures/channel-runner.mjs).
+  await api('PATCH', '/api/settings', { channels: { enabled: ['telegram'], telegram: { bot_token: '123456:refused-token' } } });
+  await expect(page.getByTestId('office-channel-state-telegram')).toHaveText('rejected');
+  await expect(page.getByRole('region', { name: 'Channels' })).toContainText('Telegram rejected the bot token (getMe answered 401: Unauthorized); set the right one');
+  await api('PATCH', '/api/settings', { channels: { enabled: [] } });
+  await expect(page.getByTestId('office-channel-state-telegram')).toHaveText('disabled');
+});
+
 /** A request to the daemon with its API token, as the CLI makes it; fails the test on a non-2xx. */
 async function api(method: string, path: string, body?: object): Promise<void> {
   const token = readFileSync(join(daemon.home, 'api-token'), 'utf8').trim();

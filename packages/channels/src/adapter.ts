@@ -54,12 +54,13 @@ export interface InboundSink {
   /**
    * The platform's connection changed (docs/channels.md#channel-states): `connected` only once the
    * platform answered (Telegram `getMe` and a poll, Discord's READY, Slack's hello, WhatsApp's open),
-   * `reconnecting` with the error when it failed or dropped and the adapter tries again.
+   * `reconnecting` with the error when it failed or dropped and the adapter tries again,
+   * `rejected` when the platform refused the credentials (the process then exits: CredentialsRejectedError).
    */
   connection?(state: ConnectionState, error?: string): void;
 }
 
-export type ConnectionState = 'connected' | 'reconnecting';
+export type ConnectionState = 'connected' | 'reconnecting' | 'rejected';
 
 /**
  * Approvals and questions in the chat (docs/approvals.md, "In the chat apps"): the host posts a
@@ -119,6 +120,23 @@ export class RetryAfterError extends Error {
     this.name = 'RetryAfterError';
     this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * The platform refused the channel's credentials (Telegram's 401 or 404 to the bot token): trying
+ * again cannot help. The message says which credential and how to set it; the channel process
+ * reports `rejected` and exits with CHANNEL_EXIT_REJECTED, and the daemon does not restart it.
+ */
+export class CredentialsRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialsRejectedError';
+  }
+}
+
+/** By name: an adapter module outside this package may carry its own copy of the class. */
+export function isCredentialsRejected(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'CredentialsRejectedError';
 }
 
 /** A send that can never succeed (chat gone, bot blocked): the row fails for good. */

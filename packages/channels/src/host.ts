@@ -205,7 +205,7 @@ export class ChannelHost implements InboundSink {
     const attempt = state === 'connected' ? 0 : (previous?.attempt ?? 0) + 1;
     this.#connection = { state, attempt, ...(error !== undefined ? { error } : {}) };
     if (state === 'connected') this.#o.log('info', `${this.#o.channel}: connected`);
-    else this.#o.log('warn', `${this.#o.channel}: reconnecting (attempt ${attempt})${error !== undefined ? `: ${error}` : ''}`);
+    else this.#o.log(state === 'rejected' ? 'error' : 'warn', `${this.#o.channel}: ${state}${state === 'reconnecting' ? ` (attempt ${attempt})` : ''}${error !== undefined ? `: ${error}` : ''}`);
     this.#o.onConnection?.({ ...this.#connection });
   }
 

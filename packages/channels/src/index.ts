@@ -7,6 +7,8 @@
  * which loads no platform SDK); the process entry is `@tinyagi/channels/runner`.
  */
 export {
+  CredentialsRejectedError,
+  isCredentialsRejected,
   PermanentSendError,
   RetryAfterError,
   type ApprovalClick,

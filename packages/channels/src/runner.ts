@@ -3,8 +3,12 @@
  * enabled channel). It builds the channel from its configuration (channel.ts: the platform's
  * adapter in a ChannelHost), runs it, and stops cleanly on SIGTERM/SIGINT or when its daemon is
  * gone. A configuration problem (no token, unknown channel) exits with code 2 and says what to
- * set; the supervisor's status shows the exit.
+ * set; the supervisor's status shows the exit. A platform that refuses the channel's credentials
+ * (CredentialsRejectedError) is reported as `STATUS rejected` and the process exits with
+ * CHANNEL_EXIT_REJECTED: the daemon does not restart it.
  */
+import { CHANNEL_EXIT_REJECTED } from '@tinyagi/client';
+import { isCredentialsRejected } from './adapter.ts';
 import { createChannel } from './channel.ts';
 import { ChannelConfigError, readChannelConfig } from './config.ts';
 import type { ConnectionReport } from './host.ts';
@@ -23,11 +27,11 @@ const log: ChannelLog = (level, message) => {
 
 /**
  * The platform connection, for the daemon's supervisor (docs/channels.md#channel-states): one
- * line `<time> STATUS connected`, or `<time> STATUS reconnecting <attempt> <error>`.
+ * line `<time> STATUS connected`, or `<time> STATUS reconnecting|rejected <attempt> <error>`.
  */
 const reportConnection = (report: ConnectionReport): void => {
   const error = report.error === undefined ? '' : ` ${report.error.replace(/\s+/g, ' ')}`;
-  if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} STATUS ${report.state}${report.state === 'reconnecting' ? ` ${report.attempt}${error}` : ''}\n`);
+  if (process.stdout.writable) process.stdout.write(`${new Date().toISOString()} STATUS ${report.state}${report.state === 'connected' ? '' : ` ${report.attempt}${error}`}\n`);
 };
 
 /** An adapter's session that cannot continue: stop cleanly, then exit with `code`. */
@@ -88,5 +92,9 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   log('error', errorWithCauses(err));
+  if (isCredentialsRejected(err)) {
+    reportConnection({ state: 'rejected', attempt: 1, error: err.message });
+    process.exit(CHANNEL_EXIT_REJECTED);
+  }
   process.exit(err instanceof ChannelConfigError ? 2 : 1);
 });

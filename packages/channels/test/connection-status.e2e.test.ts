@@ -127,3 +127,26 @@ it('Telegram cut off while connected: reconnecting in the same process with the 
   expect(back.pid).toBe(before.pid);
   expect(back.lastError).toBeNull();
 }, 120_000);
+
+it('a bot token Telegram rejects (401): rejected with the fix, not retried, said by restart and doctor; the right token connects again', async () => {
+  await until('telegram', 'connected', (c) => c.state === 'connected');
+  expect((await d.cliHere(['channel', 'setup', '--telegram-token', '123456:WRONG-token'])).code).toBe(0);
+  // The restart says the state it reaches, and fails: the token, not the network.
+  const restart = await d.cliHere(['channel', 'restart', 'telegram']);
+  expect(restart.code).toBe(1);
+  expect(restart.stdout).toMatch(
+    /^telegram: restart → rejected \(Telegram rejected the bot token \(getMe answered 401: Unauthorized\); set the right one from @BotFather with `tinyagi channel setup --telegram-token <token>`\)$/m,
+  );
+  // Rejected: its process gone, no restart planned.
+  const rejected = await until('telegram', 'rejected', (c) => c.state === 'rejected');
+  expect(rejected).toMatchObject({ running: false, pid: null, nextRestartAt: null, lastError: expect.stringContaining('Telegram rejected the bot token') });
+  expect(rejected.lastError).not.toContain('WRONG');
+  const doctor = await d.cliHere(['doctor']);
+  expect(doctor.stdout).toMatch(/✖ telegram is rejected \(Telegram rejected the bot token \(getMe answered 401: Unauthorized\).*\) in the running daemon, not connected/);
+  expect(doctor.stdout).toMatch(/Its credentials were refused: this is not the network/);
+  expect(doctor.stdout).not.toMatch(/telegram[^\n]*\n[^\n]*proxy, firewall/);
+  expect(await statusOf('telegram')).toMatchObject({ state: 'rejected', pid: null });
+  // The fix the status names: the right token starts it again by itself.
+  expect((await d.cliHere(['channel', 'setup', '--telegram-token', telegram.token])).code).toBe(0);
+  await until('telegram', 'connected with the right token', (c) => c.state === 'connected');
+}, 120_000);

@@ -367,6 +367,26 @@ describe('ChannelSupervisor', () => {
     expect(s.status()[0]?.state).toBe('stopped');
   });
 
+  it('leaves a channel whose credentials the platform refused rejected, not restarted, until the settings change', async () => {
+    const stores = openStores({ dbPath: join(dir, 'rejected.db'), durability: 'normal' });
+    try {
+      const s = supervisor(fixture('rejected-channel.ts'), stores);
+      s.reconcile(['telegram']);
+      const rejected = await waitFor(() => s.status().find((c) => c.state === 'rejected' && c.lastExit !== null), 10_000, 'the refused token');
+      // No restart planned: its process is gone and stays gone.
+      expect(rejected).toMatchObject({ pid: null, restarts: 0, attempt: 0, nextRestartAt: null, lastExit: { code: 4 }, detail: 'Telegram rejected the bot token (getMe answered 401: Unauthorized)' });
+      expect(channelEvents(stores).map((e) => e['state'])).toEqual(['connecting', 'rejected']);
+      // A change of the settings starts it again (the new token may be right).
+      s.reconcile(['telegram']);
+      await waitFor(() => (channelEvents(stores).length === 4 ? true : undefined), 10_000, 'the second start');
+      expect(channelEvents(stores).map((e) => e['state'])).toEqual(['connecting', 'rejected', 'connecting', 'rejected']);
+      await waitFor(() => s.status().find((c) => c.state === 'rejected' && c.pid === null), 10_000, 'the second exit');
+      await s.stopAll();
+    } finally {
+      stores.close();
+    }
+  });
+
   it('stops a channel that is disabled, leaving no process', async () => {
     const s = supervisor(fixture('steady-channel.ts'));
     s.reconcile(['whatsapp']);

@@ -38,7 +38,7 @@ export { patchLines, patchLineText, reviewAnchorText, reviewPlaceText, type Patc
 export { signReply, unsignReply } from './reply-signature.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';
 export { EVENT_TYPES, EVENTS_PATH, type EventType } from './contract/event-types.ts';
-export { CHANNEL_STATES, channelStateText, channelStateTone } from './channel-state-text.ts';
+export { CHANNEL_EXIT_REJECTED, CHANNEL_STATES, channelStateText, channelStateTone } from './channel-state-text.ts';
 export { undeliveredText, undeliveredWhat } from './undelivered-text.ts';
 export type * from './contract/index.ts';
 export {

@@ -7,12 +7,13 @@
  */
 import Link from 'next/link';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { channelStateText, channelStateTone, type ApiClient, type ChannelLogin, type PendingPairing, type QueueMessageView } from '@tinyagi/client';
+import type { ApiClient, ChannelLogin, PendingPairing, QueueMessageView } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { useStore } from '@/lib/store';
 import { useLiveEvents } from '@/lib/use-events';
 import { installHintOf, isInstalled } from '@/lib/runtimes';
 import { useNow } from '@/lib/use-now';
+import { ChannelError, ChannelState } from '@/components/channel-state';
 import { QrCode } from '@/components/qr-code';
 import { Button, ErrorLine, Panel, duration } from '@/components/ui';
 
@@ -196,14 +197,6 @@ function DeadLetters({ onError }: OnError) {
   );
 }
 
-/** A channel state's colour (the words are the contract's, as in `tinyagi status` and the TUI: docs/channels.md#channel-states). */
-const CHANNEL_TONE_CLASS: Record<ReturnType<typeof channelStateTone>, string> = {
-  good: 'text-emerald-700 dark:text-emerald-300',
-  waiting: 'text-amber-700 dark:text-amber-300',
-  off: 'text-slate-600 dark:text-slate-400',
-  bad: 'text-red-800 dark:text-red-300',
-};
-
 function ChannelsPanel({ onError }: OnError) {
   const channels = useStore((s) => s.status?.channels ?? []);
   // The channel kinds that log in by QR code (GET /api/kinds), by name, with their titles.
@@ -225,10 +218,8 @@ function ChannelsPanel({ onError }: OnError) {
           {channels.map((c) => (
             <li key={c.name} className="flex flex-wrap items-center gap-2">
               <span className="font-medium">{c.name}</span>
-              <span data-testid={`channel-state-${c.name}`} className={CHANNEL_TONE_CLASS[channelStateTone(c.state)]}>
-                {channelStateText({ ...c, lastError: null })}
-              </span>
-              {c.lastError && c.state !== 'connected' && <span className="text-xs text-red-800 dark:text-red-300">{c.lastError}</span>}
+              <ChannelState channel={c} testId={`channel-state-${c.name}`} />
+              <ChannelError channel={c} />
               <span className="ml-auto flex gap-1">
                 {(['start', 'stop', 'restart'] as const).map((action) => (
                   <Button

@@ -12,6 +12,8 @@
  * - 429 answers become RetryAfterError(retry_after); a chat that is gone or blocked the bot
  *   (403, any 400) becomes PermanentSendError; anything else (5xx, an HTML error page from a
  *   proxy, a reset connection) is left for the host to retry.
+ * - A 401 or 404 to getMe or a poll is Telegram refusing the bot token (CredentialsRejectedError):
+ *   the channel is `rejected`, with the fix, and is not tried again (docs/channels.md#channel-states).
  * - Photos, documents, voice, audio and video come in as files; outbound files go out as a
  *   photo, voice note or document by extension.
  * - Live replies: the progress message is a plain-text sendMessage (no notification), edited
@@ -30,8 +32,10 @@
  *   the text is unchanged).
  */
 import { extname } from 'node:path';
+import { CHANNEL_EXIT_REJECTED } from '@tinyagi/client';
 import { Bot, GrammyError, InputFile, type Context } from 'grammy';
 import {
+  CredentialsRejectedError,
   PermanentSendError,
   RetryAfterError,
   type ApprovalPromptAdapter,
@@ -92,6 +96,19 @@ function translateError(err: unknown): unknown {
     }
   }
   return err;
+}
+
+/**
+ * Telegram's answer to a bot token it does not take: 401 Unauthorized for a wrong or revoked one,
+ * 404 Not Found for one not shaped like a token (every method of `/bot<token>/` is then unknown).
+ */
+const TOKEN_REJECTED = new Set([401, 404]);
+
+function tokenRejected(err: unknown, method: string): CredentialsRejectedError | undefined {
+  if (!(err instanceof GrammyError) || !TOKEN_REJECTED.has(err.error_code)) return undefined;
+  return new CredentialsRejectedError(
+    `Telegram rejected the bot token (${method} answered ${err.error_code}: ${err.description}); set the right one from @BotFather with \`tinyagi channel setup --telegram-token <token>\``,
+  );
 }
 
 function isEntityError(err: unknown): boolean {
@@ -276,9 +293,12 @@ export class TelegramAdapter implements ChannelAdapter {
       this.#polling = bot.start({ onStart: () => resolve(), allowed_updates: ['message', 'callback_query'] });
       this.#polling.catch((err: unknown) => {
         reject(err instanceof Error ? err : new Error(String(err)));
-        // Polling died after it started (token revoked, another instance): the process exits and is restarted with backoff.
+        // Polling died after it started (another instance): the process exits and is restarted with
+        // backoff; a token revoked meanwhile is `rejected`, and not restarted.
+        const rejected = tokenRejected(err, 'getUpdates');
         log('error', `telegram polling stopped: ${err instanceof Error ? err.message : String(err)}`);
-        process.exitCode = 1;
+        if (rejected !== undefined) sink.connection?.('rejected', rejected.message);
+        process.exitCode = rejected !== undefined ? CHANNEL_EXIT_REJECTED : 1;
         process.kill(process.pid, 'SIGTERM');
       });
     });
@@ -297,7 +317,7 @@ export class TelegramAdapter implements ChannelAdapter {
     try {
       this.#bot.botInfo = await Promise.race([this.#bot.api.getMe(), timeout]);
     } catch (err) {
-      throw new Error(this.#masked(`cannot reach the Bot API at ${this.#root} (getMe): ${errorWithCauses(err)}`));
+      throw tokenRejected(err, 'getMe') ?? new Error(this.#masked(`cannot reach the Bot API at ${this.#root} (getMe): ${errorWithCauses(err)}`));
     } finally {
       clearTimeout(timer);
     }
@@ -313,7 +333,7 @@ export class TelegramAdapter implements ChannelAdapter {
       try {
         const answer = await prev(method, payload, signal);
         if (answer.ok) sink.connection?.('connected');
-        else if (!this.#stopping) sink.connection?.('reconnecting', `getUpdates answered ${answer.error_code}: ${answer.description}`);
+        else if (!this.#stopping && !TOKEN_REJECTED.has(answer.error_code)) sink.connection?.('reconnecting', `getUpdates answered ${answer.error_code}: ${answer.description}`);
         return answer;
       } catch (err) {
         if (!this.#stopping) sink.connection?.('reconnecting', this.#masked(`cannot reach the Bot API at ${this.#root} (getUpdates): ${errorWithCauses(err)}`));

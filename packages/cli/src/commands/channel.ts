@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { channelStateText } from '@tinyagi/client';
+import { type ApiClient, channelStateText, channelStateTone } from '@tinyagi/client';
 import type { ChannelKind } from '@tinyagi/client/contract';
 import { channelKinds } from '@tinyagi/core';
 import { channelKindInfo, channelsPatch, type ChannelsChange } from '../core-internal.ts';
@@ -17,7 +17,7 @@ import { CliError, usageError } from '../output/cli-error.ts';
 import { printJson, printTable, println } from '../output/print.ts';
 import { askMultiSelect, askSecret, confirmOrRefuse } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
-import { choice, contextOf, withJson } from './options.ts';
+import { choice, contextOf, parseSeconds, withJson } from './options.ts';
 
 /** The registered channel kinds' names (the CLI registers the built-in ones before it builds its commands). */
 export function channelNames(): string[] {
@@ -107,6 +107,36 @@ function parseBlockValue(spec: BlockFlag, raw: string): string | number {
   return value;
 }
 
+/** How long `channel start|restart` waits for the platform's answer, by default, before saying the state it is in. */
+const SETTLE_TIMEOUT_S = 30;
+
+/** The state a channel (re)started reaches: read again while `connecting` (its platform has not answered yet), up to `timeoutMs`. */
+async function settledStatus(client: ApiClient, name: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await client.listChannels()).find((c) => c.name === name);
+    if (status?.state !== 'connecting' || Date.now() >= deadline) return status;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** `channel start|stop|restart <name>`: prints the state the channel reached (`restart → rejected (…)`); exit code 1 when a start ends rejected, stopped or not installed. */
+function registerChannelAction(channel: Command, action: 'start' | 'stop' | 'restart', names: string[], parseChannel: (value: string) => string): void {
+  channel
+    .command(action)
+    .description(`${action} a channel client process${action === 'stop' ? '' : ', then say the state it reaches (connected, or why not)'}`)
+    .argument('<name>', names.join(' | '), parseChannel)
+    .option('--timeout <seconds>', `how long to wait for the platform's answer (default ${SETTLE_TIMEOUT_S})`, parseSeconds)
+    .action(async (name: string, options: { timeout?: number }, cmd: Command) => {
+      const { client } = connect(contextOf(cmd));
+      const result = await client.channelAction({ params: { name, action } });
+      const status = action === 'stop' ? result.status : await settledStatus(client, name, (options.timeout ?? SETTLE_TIMEOUT_S) * 1000);
+      if (status === undefined) return println(`${name}: ${action} → done`);
+      println(`${name}: ${action} → ${channelStateText(status)}`);
+      if (action !== 'stop' && channelStateTone(status.state) === 'bad') process.exitCode = 1;
+    });
+}
+
 export function registerChannelCommands(program: Command): void {
   const names = channelNames();
   const parseChannel = choice(names);
@@ -175,17 +205,7 @@ export function registerChannelCommands(program: Command): void {
     else println(style.dim('They start with the daemon: `tinyagi start`.'));
   });
 
-  for (const action of ['start', 'stop', 'restart'] as const) {
-    channel
-      .command(action)
-      .description(`${action} a channel client process`)
-      .argument('<name>', names.join(' | '), parseChannel)
-      .action(async (name: string, _options: unknown, cmd: Command) => {
-        const result = await connect(contextOf(cmd)).client.channelAction({ params: { name, action } });
-        const state = result.status ? (result.status.running ? 'running' : String((result.status as { state?: unknown }).state ?? 'stopped')) : 'done';
-        println(`${name}: ${action} → ${state}`);
-      });
-  }
+  for (const action of ['start', 'stop', 'restart'] as const) registerChannelAction(channel, action, names, parseChannel);
 
   const qrNames = channelKinds
     .list()

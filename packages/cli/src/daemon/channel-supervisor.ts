@@ -10,7 +10,9 @@
  * Telegram's getMe and a poll, Discord's READY, Slack's hello, WhatsApp's open), `reconnecting`
  * with the attempt and the last error when the runner says its connection failed
  * (`STATUS reconnecting <attempt> <error>`) or its process exited and waits to be restarted,
- * `stopped` when stopped on purpose and `disabled` once it is no longer enabled. Only the
+ * `rejected` when the platform refused its credentials (`STATUS rejected …`, or the exit code
+ * CHANNEL_EXIT_REJECTED): not restarted, since trying again cannot help, until a change of the
+ * settings (reconcile) or `tinyagi channel start|restart` launches it again; `stopped` when stopped on purpose and `disabled` once it is no longer enabled. Only the
  * platform's answer makes it `connected`: a process that runs is not.
  *
  * The runner is found as `TINYAGI_CHANNEL_RUNNER` (a script path) or the `@tinyagi/channels/runner`
@@ -40,7 +42,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { channelKinds, errorMessage } from '@tinyagi/core';
 import { processExists, type Env, type EventLogApi, type EventPayloadInput } from '../core-internal.ts';
-import type { ChannelState } from '@tinyagi/client';
+import { CHANNEL_EXIT_REJECTED, type ChannelState } from '@tinyagi/client';
 import type { Logger } from './logger.ts';
 import { RotatingLog } from './rotating-log.ts';
 import { childExecArgv } from './launch.ts';
@@ -123,8 +125,8 @@ interface Slot {
   failures: number;
 }
 
-/** A runner's report of its platform connection: `<time> STATUS connected` or `<time> STATUS reconnecting <attempt> <error>`. */
-const STATUS_LINE = /^\S+ STATUS (connected|reconnecting)(?: (\d+))?(?: (.+))?$/;
+/** A runner's report of its platform connection: `<time> STATUS connected` or `<time> STATUS reconnecting|rejected <attempt> <error>`. */
+const STATUS_LINE = /^\S+ STATUS (connected|reconnecting|rejected)(?: (\d+))?(?: (.+))?$/;
 
 export class ChannelSupervisor {
   readonly #options: ChannelSupervisorOptions;
@@ -282,7 +284,7 @@ export class ChannelSupervisor {
         for (const line of lines) {
           lastError = /^\S+ ERROR (.+)$/.exec(line)?.[1] ?? lastError;
           const status = STATUS_LINE.exec(line);
-          if (status !== null && slot.child === child) this.#reported(name, status[1] === 'connected', Number(status[2] ?? 1), status[3]);
+          if (status !== null && slot.child === child) this.#reported(name, status[1] as 'connected' | 'reconnecting' | 'rejected', Number(status[2] ?? 1), status[3]);
         }
       };
     };
@@ -300,14 +302,21 @@ export class ChannelSupervisor {
         this.#setState(name, slot.status.enabled ? 'stopped' : 'disabled', { exitCode: code, signal });
         return;
       }
+      if (code === CHANNEL_EXIT_REJECTED || slot.status.state === 'rejected') return this.#rejected(name, code, slot.status.state === 'rejected' ? slot.status.detail : lastError);
       this.#crashed(name, code, signal, lastError);
     });
   }
 
   /** The runner's report of its platform connection (`attempt`: its own failures in a row since it started). */
-  #reported(name: string, connected: boolean, attempt: number, error: string | undefined): void {
+  #reported(name: string, state: 'connected' | 'reconnecting' | 'rejected', attempt: number, error: string | undefined): void {
     const slot = this.#slot(name);
-    if (connected) {
+    if (state === 'rejected') {
+      // Its process exits next; the state is said now.
+      if (error !== undefined) slot.status.detail = error;
+      this.#setState(name, 'rejected', error !== undefined ? { error } : {});
+      return;
+    }
+    if (state === 'connected') {
       slot.failures = 0;
       slot.status.attempt = 0;
       delete slot.status.detail;
@@ -371,6 +380,16 @@ export class ChannelSupervisor {
     // (On SQLite the append runs synchronously inside the async function; its failure is logged either way.)
     const record = async (): Promise<unknown> => events.append({ type: 'channel.status', data: { channel: name, state, previous, pid: slot.status.pid, ...data } });
     record().catch((err: unknown) => this.#options.logger.error(`channel ${name}: could not record its state (${state}): ${errorMessage(err)}`));
+  }
+
+  /** Its process exited because the platform refused its credentials: it stays `rejected`, with no restart planned. */
+  #rejected(name: string, code: number | null, detail: string | undefined): void {
+    const slot = this.#slot(name);
+    slot.failures = 0;
+    slot.status.attempt = 0;
+    slot.status.detail = detail ?? 'the platform refused its credentials';
+    this.#setState(name, 'rejected', { exitCode: code, error: slot.status.detail });
+    this.#options.logger.error(`channel ${name}: ${slot.status.detail}. Not restarted until its settings change or \`tinyagi channel start ${name}\`.`);
   }
 
   #crashed(name: string, code: number | null, signal: string | null, detail?: string): void {

@@ -473,10 +473,12 @@ function channelFinding(c: ChannelStatus): Finding {
   const check = `channel:${c.name}:daemon`;
   const state = channelStateText(c);
   if (c.state === 'connected') return { check, status: 'ok', message: `${c.name} is connected (pid ${c.pid ?? '-'})` };
-  const reason = c.lastError && c.state !== 'reconnecting' ? `: ${c.lastError}` : '';
+  // reconnecting and rejected carry their error in the state's words.
+  const reason = c.lastError && c.state !== 'reconnecting' && c.state !== 'rejected' ? `: ${c.lastError}` : '';
   const hints: Record<string, string> = {
     connecting: `The platform has not answered yet. Run \`tinyagi doctor\` again in a few seconds; if it stays connecting, look at \`tinyagi logs ${c.name}\`.`,
     reconnecting: `Check that this machine reaches the platform (network, proxy, firewall) and that the ${c.name} settings are right (\`tinyagi channel setup\`); \`tinyagi logs ${c.name}\` has every attempt.`,
+    rejected: `Its credentials were refused: this is not the network. Set the right ones (\`tinyagi channel setup\`, as the error says); the channel then starts again by itself.`,
     stopped: `Start it: \`tinyagi channel start ${c.name}\`.`,
     not_installed: 'Install @tinyagi/channels next to the CLI, then `tinyagi restart`.',
   };
