@@ -85,6 +85,12 @@ it('`tinyagi memory import --dir` imports a folder once', async () => {
 it("the mock's remember action proposes an entry; status says it waits; accepted, the next run's tree shows the memory it got", async () => {
   await h.cliHereOk(['send', '--agent', 'keeper', '--wait', 'remember that Dave prefers short answers']);
   expect(await h.cliHereOk(['status'])).toMatch(/Memory:\s+1 proposal waiting: tinyagi memory pending/);
+  // Run by npx (as npm sets them for `npx tinyagi status`), the commands it prints are in that form;
+  // not when npx ran another tool that runs the CLI inside (`npx vitest`).
+  const npx = { env: { npm_lifecycle_event: 'npx', npm_command: 'exec', npm_lifecycle_script: "'tinyagi'" } };
+  expect(await h.cliHereOk(['status'], npx)).toContain('1 proposal waiting: npx tinyagi memory pending');
+  expect(await h.cliHereOk(['memory', 'pending'], npx)).toContain('Decide with `npx tinyagi memory accept <id>`');
+  expect(await h.cliHereOk(['memory', 'pending'], { env: { ...npx.env, npm_lifecycle_script: 'vitest' } })).toContain('Decide with `tinyagi memory accept <id>`');
   const [proposal] = JSON.parse(await h.cliHereOk(['memory', 'pending', '--json'])) as MemoryRecord[];
   expect([proposal?.text, proposal?.provenance.proposedBy, proposal?.scope]).toEqual(['Dave prefers short answers.', '@keeper', { kind: 'agent', id: 'keeper' }]);
   await h.cliHereOk(['memory', 'accept', proposal!.id]);

@@ -2,14 +2,16 @@
  * Printing results: one JSON document for `--json`, aligned plain-text tables otherwise.
  */
 import { stripVTControlCharacters } from 'node:util';
+import { inCommandForm } from './command-form.ts';
 import { style } from './style.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** A line on stdout, its commands (`` `tinyagi …` ``, after ": ") in the form that works here (command-form.ts). */
 export function println(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${inCommandForm(line)}\n`);
 }
 
 /** Visible length: ANSI colour sequences do not take columns. */
