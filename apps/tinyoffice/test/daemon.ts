@@ -11,9 +11,9 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
-import { CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
+import { addKindModule, CLI_BUILT, createDaemon, type TestDaemon } from '@tinyagi/test-kit';
 
 export const CLI_BIN = CLI_BUILT;
 export const OFFICE_OUT = fileURLToPath(new URL('../out', import.meta.url));
@@ -66,7 +66,7 @@ export interface Daemon {
 
 /**
  * The kit's daemon with SETTINGS (or the spec's own, built on them), the channel runner override, started; `path`: the daemon's PATH folders (the kit's default otherwise); `env`: more of the daemon's environment (a fake CLI's FAKE_LOG);
- * `kindModules`: modules the daemon loads from TINYAGI_HOME/kinds/ as a plugin's (each re-exported by a file there).
+ * `kindModules`: modules the daemon loads from TINYAGI_HOME/kinds/ as a plugin's (test-kit's addKindModule).
  */
 export async function startDaemon(options: { settings?: (root: string) => Record<string, unknown>; path?: string[]; env?: Record<string, string>; kindModules?: string[] } = {}): Promise<Daemon> {
   const kit = await createDaemon({
@@ -76,10 +76,7 @@ export async function startDaemon(options: { settings?: (root: string) => Record
     // A spec whose agent is a fake CLI (test-kit's FAKE_BIN_DIR) or whose project runs git puts their folders on PATH.
     ...(options.path === undefined ? {} : { path: options.path }),
   });
-  if (options.kindModules !== undefined) {
-    mkdirSync(join(kit.home, 'kinds'), { recursive: true });
-    for (const [i, file] of options.kindModules.entries()) writeFileSync(join(kit.home, 'kinds', `module-${i}.mjs`), `export * from ${JSON.stringify(pathToFileURL(file).href)};\n`);
-  }
+  for (const file of options.kindModules ?? []) addKindModule(kit.home, file);
   const cli = (args: string[]): Promise<string> => kit.cliOk(args, { timeoutMs: 90_000 });
   // The mock runtime's default gate directory (TINYAGI_HOME/mock-gates).
   const gates = join(kit.home, 'mock-gates');

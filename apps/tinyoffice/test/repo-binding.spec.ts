@@ -7,24 +7,22 @@
  * the binding saves (its commands stored as argv, split without a shell), the summary shows it,
  * the dialog reopens with it (closing it with a change asks first; the focus goes back to its
  * button). A check and a forge of a plugin's kinds (a kind module in TINYAGI_HOME/kinds/:
- * fixtures/binding-kinds.mjs) are shown with their kind and their kind's own keys, refused at
+ * test-kit's BINDING_KINDS_MODULE) are shown with their kind and their kind's own keys, refused at
  * that field when the kind finds them wrong, and saved unchanged when another field is edited;
  * Unbind (confirmed, saying the worktrees stay) removes it.
  * axe and screenshots at 1280 and 390 px, light and dark.
  */
 import { expect, test } from '@playwright/test';
 import { createApiClient } from '@tinyagi/client';
-import { gitRepos } from '@tinyagi/test-kit';
+import { BINDING_KINDS_MODULE, gitRepos } from '@tinyagi/test-kit';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openOffice } from './daemon';
 import { look } from './look';
 
 test('a project is bound, refused at a field, fixed, reopened and unbound', async ({ browser }) => {
   // git on the daemon's PATH: binding looks at the repository with it. The plugin's kinds: a module the daemon loads.
-  const kindModules = [fileURLToPath(new URL('./fixtures/binding-kinds.mjs', import.meta.url))];
-  const { daemon, context, page } = await openOffice(browser, { path: ['/usr/bin', '/bin'], kindModules });
+  const { daemon, context, page } = await openOffice(browser, { path: ['/usr/bin', '/bin'], kindModules: [BINDING_KINDS_MODULE] });
   try {
     const client = createApiClient({ baseUrl: daemon.url, token: readFileSync(join(daemon.home, 'api-token'), 'utf8').trim() });
     const { root, repoDir } = gitRepos();

@@ -4,12 +4,13 @@
  * checks, a forge and auto-merge, shown as the daemon stored it (defaults filled, the token's
  * variable named, no token), changed with --merge, refused by the daemon (path and url both, a
  * worktree file leaving the repository through a symlink, two checks of one name) with each problem's field
- * path and the binding left as it was, then unbound, archived and restored.
+ * path and the binding left as it was, then unbound, archived and restored. A check and a forge
+ * of a plugin's kinds (test-kit's kind module) are shown with their own keys and kept by --merge.
  */
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Project } from '@tinyagi/client';
-import { createDaemon, gitRepos, sh, type TestDaemon } from '@tinyagi/test-kit';
+import { addKindModule, BINDING_KINDS_MODULE, createDaemon, gitRepos, sh, type TestDaemon } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let daemon: TestDaemon;
@@ -20,6 +21,7 @@ beforeAll(async () => {
   ({ repoDir, root } = gitRepos());
   // git for the binding's check (PATH otherwise holds only node's folder).
   daemon = await createDaemon({ prefix: 'tinyagi-project-cmd-', path: ['/usr/bin', '/bin'] });
+  addKindModule(daemon.home, BINDING_KINDS_MODULE);
   await daemon.start();
 }, 60_000);
 
@@ -140,6 +142,26 @@ describe('tinyagi project', () => {
     expect(noLink.stderr).toMatch(/The worktree file "vendor" \(link\) (names|points at)/);
 
     expect((await showJson('WEB')).repo).toEqual(before);
+  });
+
+  it("a check and a forge of a plugin's kinds: show prints their own keys; bind --merge keeps them, --check replaces only the command checks", async () => {
+    const fx = gitRepos();
+    const file = join(fx.root, 'binding.json');
+    const coverage = { name: 'coverage', kind: 'coverage', minimum: 80, timeoutMs: 5_000 };
+    const forge = { kind: 'folder-forge', owner: 'team', repo: 'api', folder: join(fx.root, 'pulls') };
+    writeFileSync(file, JSON.stringify({ path: fx.repoDir, remote: 'origin', checks: [coverage, { name: 'test', argv: ['node', '--test'], timeoutMs: 5_000 }], forge }));
+    await daemon.cliHereOk(['project', 'bind', 'API', '--binding', file]);
+    const shown = await daemon.cliHereOk(['project', 'show', 'API']);
+    expect(shown).toContain(`folder-forge:team/api at its own API, token from the daemon's $FOLDER_FORGE_TOKEN, read every 120s {"folder":"${forge.folder}"}`);
+    expect(shown).toMatch(/coverage +5s +\(a coverage check\) \{"minimum":80\}/);
+    const before = (await showJson('API')).repo!;
+    await daemon.cliHereOk(['project', 'bind', 'API', '--merge', '--max-rounds', '2', '--check', 'lint=node --check x.js', '--forge', 'folder-forge:team/web']);
+    expect((await showJson('API')).repo).toEqual({
+      ...before,
+      maxRounds: 2,
+      checks: [coverage, { name: 'lint', argv: ['node', '--check', 'x.js'], timeoutMs: 600_000 }],
+      forge: { ...before.forge, repo: 'web' },
+    });
   });
 
   it('show names where the daemon clones a URL binding', async () => {
