@@ -153,6 +153,7 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     expect(saved).toEqual({ ...withKinds, maxRounds: 3 });
     expect(saved?.checks[2]).toEqual(coverage);
     expect(saved?.forge).toEqual(forge);
+    await expect(summary).toContainText('folder-forge team/web');
     await summary.getByRole('button', { name: 'Edit binding' }).click();
 
     await dialog.getByRole('button', { name: 'Unbind…' }).click();

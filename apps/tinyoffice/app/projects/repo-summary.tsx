@@ -41,7 +41,7 @@ export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () 
           <Fact term="checks" value={repo.checks.length === 0 ? 'none' : repo.checks.map((c) => c.name).join(', ')} />
           <Fact term="rounds" value={String(repo.maxRounds)} />
           <Fact term="merge" value={autoMergeText(repo.autoMerge)} prose />
-          {repo.forge && <Fact term="forge" value={`GitHub ${repo.forge.owner}/${repo.forge.repo}`} />}
+          {repo.forge && <Fact term="forge" value={`${repo.forge.kind === 'github' ? 'GitHub' : repo.forge.kind} ${repo.forge.owner}/${repo.forge.repo}`} />}
         </dl>
       )}
     </section>
