@@ -128,7 +128,7 @@ it('Telegram cut off while connected: reconnecting in the same process with the 
   expect(back.lastError).toBeNull();
 }, 120_000);
 
-it('a bot token Telegram rejects (401): rejected with the fix, not retried, said by restart and doctor; the right token connects again', async () => {
+it('a bot token Telegram rejects (401): rejected with the fix, not retried, said by restart and doctor; the right token connects again; revoked while polling, rejected too', async () => {
   await until('telegram', 'connected', (c) => c.state === 'connected');
   expect((await d.cliHere(['channel', 'setup', '--telegram-token', '123456:WRONG-token'])).code).toBe(0);
   // The restart says the state it reaches, and fails: the token, not the network.
@@ -149,4 +149,10 @@ it('a bot token Telegram rejects (401): rejected with the fix, not retried, said
   // The fix the status names: the right token starts it again by itself.
   expect((await d.cliHere(['channel', 'setup', '--telegram-token', telegram.token])).code).toBe(0);
   await until('telegram', 'connected with the right token', (c) => c.state === 'connected');
+  // Revoked while it polls: the next poll's 401 makes it rejected too (a message ends the held poll).
+  telegram.failNext({ method: 'getUpdates', errorCode: 401, description: 'Unauthorized' });
+  telegram.userMessage({ chatId: 4242, text: 'hello' });
+  const revoked = await until('telegram', 'rejected while polling, its process gone', (c) => c.state === 'rejected' && c.pid === null);
+  expect(revoked).toMatchObject({ nextRestartAt: null, lastError: expect.stringContaining('Telegram rejected the bot token (getUpdates answered 401: Unauthorized)') });
+  expect(await d.cliHereOk(['channel', 'start', 'telegram'])).toMatch(/^telegram: start → connected$/m);
 }, 120_000);
