@@ -103,6 +103,27 @@ describe.skipIf(db.skip !== undefined)('copySqliteToPg', () => {
     stores.close();
   });
 
+  it("takes a schema whose only rows are a daemon's own events, keeping them after the copied ones", async () => {
+    const { stores, file } = await sqliteHome(2);
+    const sourceLast = stores.events.lastId();
+    const schema = freshSchema();
+    const pgStores = await openPgStores({ pool, schema });
+    // More of them than the SQLite file has events: their ids overlap the copied ones and go past them.
+    const states = Array.from({ length: sourceLast + 5 }, (_, i) => (i % 2 === 0 ? 'connecting' : 'reconnecting'));
+    for (const state of states) await pgStores.events.append({ type: 'channel.status', data: { channel: 'telegram', state, previous: 'disabled' } });
+    await pgStores.close();
+    const report = await copySqliteToPg({ sqlite: stores.db.sqlite, source: file, pool, schema });
+    expect(report.tables.find((t) => t.table === 'events')).toEqual({ table: 'events', sourceRows: sourceLast, targetRows: sourceLast, kept: states.length });
+    const kept = await pool.query<{ id: string; data: string }>(`SELECT id, data FROM "${schema}".events WHERE type = 'channel.status' ORDER BY id`);
+    expect(Number(kept.rows[0]!.id)).toBeGreaterThan(sourceLast);
+    expect(kept.rows.map((r) => (JSON.parse(r.data) as { state: string }).state)).toEqual(states);
+    // New events continue after the kept ones.
+    const after = await openPgStores({ pool, schema });
+    expect(await after.events.lastId()).toBe(Number(kept.rows.at(-1)!.id));
+    await after.close();
+    stores.close();
+  });
+
   it('refuses a schema that holds data, and a copy of another source', async () => {
     const { stores, file } = await sqliteHome(3);
     const schema = freshSchema();
