@@ -3,7 +3,8 @@
  * `send --wait` and `chat`. Replies are collected from `outbox.enqueued` events and, at the end,
  * from the outbox itself (so a reply is never missed, and never shown twice).
  */
-import { planLine, type ApiClient, type EventView, type FailureReason, type OutboxView } from '@tinyagi/client';
+import { planLine, type ApiClient, type ConversationTree, type EventView, type FailureReason, type OutboxView, type RunNode } from '@tinyagi/client';
+import { clause } from '@tinyagi/core';
 import { CliError } from './output/cli-error.ts';
 
 export interface Reply {
@@ -24,6 +25,8 @@ export interface WatchResult {
   replies: Reply[];
   /** Why it did not complete normally (guard, failure, cancel). */
   reason?: string;
+  /** A reply already said why it failed (the daemon's note of a run that could not answer): the outcome points at it instead of saying it again. */
+  toldInReply?: boolean;
 }
 
 export interface WatchOptions {
@@ -141,7 +144,19 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
     reason ??= root.error ?? `the run of ${root.agentId} ${root.status}`;
   }
   if (outcome === 'completed' && tree.conversation.awaitingDecision) outcome = 'awaiting_decision';
-  return { conversationId: options.conversationId, outcome, replies: [...replies.values()], ...(reason !== undefined ? { reason } : {}) };
+  const told = outcome === 'failed' && failureToldInReply(tree, [...replies.values()]);
+  return { conversationId: options.conversationId, outcome, replies: [...replies.values()], ...(reason !== undefined ? { reason } : {}), ...(told ? { toldInReply: true } : {}) };
+}
+
+/** A reply says the error of a run of the tree that failed. */
+function failureToldInReply(tree: ConversationTree, replies: Reply[]): boolean {
+  const errors: string[] = [];
+  const walk = (run: RunNode): void => {
+    if (run.status === 'failed' && run.error) errors.push(clause(run.error));
+    run.children.forEach(walk);
+  };
+  tree.roots.forEach(walk);
+  return errors.some((error) => error !== '' && replies.some((reply) => reply.text.includes(error)));
 }
 
 /** One human-readable line for a progress event, or undefined for events not worth showing. */
@@ -212,6 +227,9 @@ export function createEventDescriber(): (event: EventView) => string | undefined
   const calls = new Map<string, string>();
   const plans = new Map<string, string>();
   return (event) => {
+    // The run of a message (not a sub-agent's) that fails is told to the person by the daemon's
+    // reply, with its reason and how to retry: the line says only that it failed.
+    if (event.type === 'run.failed' && event.data.cause !== 'spawn') return `@${event.agentId ?? 'agent'} failed`;
     if (event.type !== 'run.progress') return describeEvent(event);
     const progress = event.data;
     const agent = event.agentId ?? 'agent';
@@ -268,7 +286,8 @@ function formatWait(ms: number): string {
 /** How a conversation that did not simply complete ended, in one sentence (`send --wait` fails with it, `chat` prints it). */
 export function outcomeLine(result: WatchResult): string {
   if (result.outcome === 'awaiting_decision') return `The conversation ${DECISION_HINT}`;
+  if (result.toldInReply) return `The conversation ${result.outcome}: the reply above says why.`;
   // Reasons are often sentences already ("…: scripted permanent failure."): one full stop, not two.
-  const reason = result.reason?.replace(/[.!?]+\s*$/, '');
+  const reason = result.reason === undefined ? undefined : clause(result.reason);
   return `The conversation ${result.outcome}${reason ? `: ${reason}` : ''}.`;
 }

@@ -32,7 +32,12 @@ describe('retries and cancel from the command line', () => {
     expect(sent.code).toBe(1);
     expect(sent.stderr).toMatch(/@cc: attempt 1\/2 failed \(crashed\), retrying in \d+ s/);
     expect(sent.stderr).toContain('@cc: gave up (crashed) after attempt 2/2');
-    expect(sent.stderr).toMatch(/The conversation failed: @cc failed: .*exit code 3/);
+    // The failure's reason is said once: in the daemon's reply (with how to retry), not again in
+    // the progress line nor in the error, which points at it.
+    expect(sent.stdout).toMatch(/@cc could not answer: .*exit code 3.* \(gave up after 2 attempts\)\. The message is kept/);
+    expect(sent.stderr).toContain('@cc failed\n');
+    expect(sent.stderr).toContain('error: The conversation failed: the reply above says why.');
+    expect(`${sent.stdout}${sent.stderr}`.match(/exit code 3/g)).toHaveLength(1);
     const [failed] = await json<Array<{ id: string; status: string; stopReason: string }>>(['conversation', 'list', '--status', 'failed']);
     expect(failed?.stopReason).toContain('gave up after 2 attempts');
     expect(await h.cliHereOk(['queue', 'dead'])).toMatch(/2\/2 .*crashed: claude \(agent cc\) failed \(exit code 3\)/);

@@ -102,3 +102,8 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** A sentence said inside another (`…: ${clause(reason)}. Retry …`): without its closing stop, so the two do not end in `..`. */
+export function clause(sentence: string): string {
+  return sentence.replace(/[.!?]+\s*$/, '');
+}

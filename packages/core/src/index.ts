@@ -5,7 +5,7 @@
  * service, lock files, the daemon's helpers) is `@tinyagi/core/internal`. The names here come
  * from their source files (a folder's index lists what the sibling packages take from it).
  */
-export { TinyError, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
+export { TinyError, clause, isTinyError, errorMessage, type TinyErrorCode, type TinyErrorOptions } from './errors.ts';
 export { newId, isValidId, assertValidId, ID_PATTERN } from './ids.ts';
 
 export { openStores, type SqliteStoreSet } from './compose/public-stores.ts';

@@ -237,7 +237,8 @@ describe('conversations', () => {
     const done = await waitForCompletion(h, sent.conversationId);
     expect(done.data).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^@flaky failed: /) });
     expect((await h.stores.runs.listRuns(sent.conversationId))[0]).toMatchObject({ status: 'failed' });
-    expect((await h.stores.outbox.list({ conversationId: sent.conversationId }))[0]!.text).toContain('@flaky could not answer');
+    // The error's own full stop and the sentence's are one: no `failure..`.
+    expect((await h.stores.outbox.list({ conversationId: sent.conversationId }))[0]!.text).toMatch(/^@flaky could not answer: mock \(agent flaky\): scripted permanent failure\. The message is kept/);
     expect(await h.stores.queue.listDead()).toHaveLength(1);
   });
 

@@ -1,5 +1,5 @@
 /** `tinyagi doctor`: when `memory.embeddings` is set, whether the endpoint embeds (one request of one short input). */
-import type { Settings } from '@tinyagi/core';
+import { clause, type Settings } from '@tinyagi/core';
 import { embed, embeddingsConfig } from '../core-internal.ts';
 import type { Finding } from './finding.ts';
 
@@ -15,7 +15,7 @@ export async function checkEmbeddings(settings: Settings | undefined, env: Reado
       {
         check: 'memory-embeddings',
         status: 'warn',
-        message: `Memory embeddings: ${err instanceof Error ? err.message : String(err)}.`,
+        message: `Memory embeddings: ${clause(err instanceof Error ? err.message : String(err))}.`,
         hint: config.missingKeyEnv
           ? `Set ${config.missingKeyEnv} in the daemon's environment (memory.embeddings.api_key_env names it). Meanwhile recall uses full-text search alone.`
           : 'Check memory.embeddings (base_url, model) and the endpoint. Meanwhile recall uses full-text search alone.',

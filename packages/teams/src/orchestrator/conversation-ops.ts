@@ -4,7 +4,7 @@
  * whole conversation, and the hard stop. Each reads what it changes and writes inside one
  * transaction body (commit stage); aborting in-process work happens after the commit.
  */
-import { TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { clause, TinyError, TERMINAL_RUN_STATUSES, type ConversationRecord, type ConversationStatus, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import { effectiveLimits, io, type CancelOutcome, type CompletionState, type StoreTransaction, type TransactionalStores, type TxSteps } from '../core-internal.ts';
 import { aggregateKey, aggregateText, noteKey, toHuman } from '../conversations/replies.ts';
 import { scaled, type GuardRejection } from '../guards/limits.ts';
@@ -299,7 +299,7 @@ export function* stopConversation(ctx: CancelCtx, tx: StoreTransaction, conversa
   const cancelled = yield* cancelRuns(ctx, tx, open, reason, why.byHuman ? 'cancelled' : 'budget');
   const text = why.byHuman
     ? `Stopped. ${cancelled.length} outstanding run${cancelled.length === 1 ? '' : 's'} cancelled.`
-    : `I stopped this conversation: ${why.rejection?.message ?? 'a limit was reached'}. ${cancelled.length} outstanding run${cancelled.length === 1 ? ' was' : 's were'} cancelled. Reply \`continue\` to raise the limit and resume, or \`stop\` to end it.`;
+    : `I stopped this conversation: ${clause(why.rejection?.message ?? 'a limit was reached')}. ${cancelled.length} outstanding run${cancelled.length === 1 ? ' was' : 's were'} cancelled. Reply \`continue\` to raise the limit and resume, or \`stop\` to end it.`;
   yield* io(outbox.enqueue(toHuman(conversation, { key: noteKey(conversationId, `stop:${why.runId ?? `human:${Date.now()}`}`), text, kind: 'note', runId: why.runId ?? null })));
   yield* completeIfDone(tx, conversationId);
   return cancelled;

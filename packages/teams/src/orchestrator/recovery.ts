@@ -6,7 +6,7 @@
  * - at start, sub-agent runs left `running` by a previous process are failed (their parent's
  *   message is retried and spawns them again), and runs whose messages are gone are closed.
  */
-import type { RunRecord } from '@tinyagi/core';
+import { clause, type RunRecord } from '@tinyagi/core';
 import { io, type TransactionalStores, type TxSteps } from '../core-internal.ts';
 import { noteKey, toHuman } from '../conversations/replies.ts';
 import type { Ctx, LifecycleCtx } from './context.ts';
@@ -29,7 +29,7 @@ export async function onMessageDead(ctx: LifecycleCtx & Pick<Ctx, 'stores'>, mes
               kind: 'note',
               runId: run.id,
               agentId: run.agentId,
-              text: `@${run.agentId} could not answer: ${reason}. The message is kept with the dead letters; retry it with \`tinyagi queue retry ${messageId}\` once the problem is fixed.`,
+              text: `@${run.agentId} could not answer: ${clause(reason)}. The message is kept with the dead letters; retry it with \`tinyagi queue retry ${messageId}\` once the problem is fixed.`,
             }),
           ),
         );

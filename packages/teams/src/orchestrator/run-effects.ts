@@ -7,7 +7,7 @@
  * the soft-limit prompt. Also the refusal before invocation (`rejectRunsEffects`) and the
  * enqueueing of one handoff (`enqueueDelivery`, shared with `continue`).
  */
-import { newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
+import { clause, newId, type BudgetWarningEvent, type ConversationRecord, type QueueMessage, type RunRecord } from '@tinyagi/core';
 import {
   effectiveBudgets,
   effectiveLimits,
@@ -217,7 +217,7 @@ export function* rejectRunsEffects(ctx: LifecycleCtx, tx: StoreTransaction, conv
         kind: 'note',
         runId: first.id,
         agentId: first.agentId,
-        text: `@${first.agentId} was not run: ${rejection.message}.`,
+        text: `@${first.agentId} was not run: ${clause(rejection.message)}.`,
       }),
     ),
   );

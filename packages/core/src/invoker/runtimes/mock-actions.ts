@@ -23,6 +23,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { clause } from '../../errors.ts';
 import { fromSandboxRefusal, InvokeError } from '../invoke-error.ts';
 import { McpRememberInput, type McpRememberArgs, rememberBodyOf } from '@tinyagi/client/contract';
 import type { InvokeRequest } from '../types.ts';
@@ -283,7 +284,7 @@ async function runConfined(argv: string[], ctx: MockActionContext): Promise<void
   if (ctx.signal.aborted) throw ctx.signal.reason as Error;
   if (exit.spawnError) {
     const code = (exit.spawnError as NodeJS.ErrnoException).code;
-    throw new InvokeError('permanent', `The mock could not start ${argv[0]}: ${code === 'ENOENT' ? 'not found on PATH' : exit.spawnError.message}.`);
+    throw new InvokeError('permanent', `The mock could not start ${argv[0]}: ${code === 'ENOENT' ? 'not found on PATH' : clause(exit.spawnError.message)}.`);
   }
   if (exit.code === 0) return;
   const how = exit.code !== null ? `exit ${exit.code}` : `killed by ${exit.signal ?? 'a signal'}`;
@@ -308,7 +309,7 @@ async function callRunApi(tool: string, method: 'PATCH' | 'POST', route: string,
     });
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason as Error;
-    throw new InvokeError('permanent', `The mock's ${tool} could not reach the API: ${err instanceof Error ? err.message : String(err)}.`);
+    throw new InvokeError('permanent', `The mock's ${tool} could not reach the API: ${clause(err instanceof Error ? err.message : String(err))}.`);
   }
   if (response.ok) return;
   const text = await response.text();
