@@ -269,6 +269,11 @@ describe('commands against a running daemon', () => {
     expect(queue).toMatchObject({ dead: 0 });
     const usage = await json<{ rows: Array<{ key: string; runs: number }> }>(['usage', '--by', 'agent']);
     expect(usage.rows.find((r) => r.key === 'helper')?.runs).toBeGreaterThan(0);
+    // The total row is a row of the table: each of its cells starts under its column's header.
+    const table = (await h.cliHereOk(['usage'])).trimEnd().split('\n');
+    const starts = (line: string): number[] => [...line.matchAll(/(?:^|\s{2,})(\S)/g)].map((m) => m.index + m[0].length - 1);
+    expect(table.at(-1)).toMatch(/^total\s/);
+    expect(starts(table.at(-1)!)).toEqual(starts(table[0]!));
     expect(await json(['channel', 'list'])).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'discord', enabled: false, state: 'disabled' })]));
     const logs = await h.cliHereOk(['logs', '-n', '3']);
     expect(logs.trim().split('\n')).toHaveLength(3);

@@ -3,8 +3,7 @@
  */
 import type { Command } from 'commander';
 import { connect } from '../daemon/connection.ts';
-import { printJson, printTable, println } from '../output/print.ts';
-import { style } from '../output/style.ts';
+import { printJson, printTable } from '../output/print.ts';
 import { choice, contextOf, parsePositiveInt, withJson } from './options.ts';
 
 const GROUPS = ['agent', 'team', 'conversation', 'channel', 'day'] as const;
@@ -31,7 +30,7 @@ export function registerUsageCommand(program: Command): void {
       [usage.by.toUpperCase(), 'RUNS', 'INPUT', 'OUTPUT', 'COST'],
       usage.rows.map((r) => row(r.key, r)),
       'No usage recorded yet.',
+      usage.rows.length > 1 ? row('total', usage.total) : undefined,
     );
-    if (usage.rows.length > 1) println(style.bold(row('total', usage.total).join('  ')));
   });
 }

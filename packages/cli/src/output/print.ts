@@ -67,15 +67,17 @@ export function formatTable(headers: readonly string[], given: readonly (readonl
   return [line(headers), ...rows.map(line)];
 }
 
-/** A table with a dimmed header row; cells are strings (already coloured if wanted). */
-export function printTable(headers: readonly string[], rows: readonly (readonly string[])[], empty = '(none)'): void {
+/** A table with a dimmed header row; cells are strings (already coloured if wanted); `total`: a last row in bold, aligned with the others. */
+export function printTable(headers: readonly string[], rows: readonly (readonly string[])[], empty = '(none)', total?: readonly string[]): void {
   if (rows.length === 0) {
     println(style.dim(empty));
     return;
   }
-  const [head = '', ...body] = formatTable(headers, rows, terminalColumns());
+  const [head = '', ...body] = formatTable(headers, total ? [...rows, total] : rows, terminalColumns());
+  const last = total ? body.pop() : undefined;
   println(style.dim(head));
   for (const line of body) println(line);
+  if (last !== undefined) println(style.bold(last));
 }
 
 /** `key: value` lines with aligned keys. */
