@@ -121,7 +121,6 @@ describe.skipIf(db.skip !== undefined)('tinyagi storage copy', () => {
     const restarted = await h.cli(['restart', '--timeout', '120']);
     expect(restarted.code, restarted.stderr).toBe(0);
     expect(restarted.stdout).toContain(said);
-    await waitFor(connected, 60_000, 'telegram connected again');
     expect((await h.cli(['stop'])).code).toBe(0);
     const own = (await pool.query<{ id: string; type: string }>(`SELECT id, type FROM "${schemas.target}".events ORDER BY id`)).rows;
     expect(own.map((e) => e.type)).toContain('channel.status');
