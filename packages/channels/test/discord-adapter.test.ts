@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { FakeDiscord, dmChannelOf } from '@tinyagi/test-kit/fake-discord';
 import { waitFor } from '@tinyagi/test-kit';
-import { DiscordAdapter, PermanentSendError, RetryAfterError, type InboundMessage } from '../src/index.ts';
+import { DiscordAdapter, isCredentialsRejected, PermanentSendError, RetryAfterError, type InboundMessage } from '../src/index.ts';
 import { ChannelConfigError } from '../src/config.ts';
 import { undoLater, type Later } from './undo.ts';
 
@@ -216,11 +216,11 @@ describe.concurrent('discord gateway faults (real discord.js)', () => {
     expect(fake.identified).toHaveLength(2);
   });
 
-  it('a wrong token fails at start with a ChannelConfigError that names the settings to fix', async ({ onTestFinished, expect }) => {
+  it('a wrong token fails at start as rejected credentials (the channel is then not restarted), naming the settings to fix', async ({ onTestFinished, expect }) => {
     const later = undoLater(onTestFinished);
     const { adapter, sink } = await setup(later, { token: 'not-the-token' });
     const error = await adapter.start(sink).catch((err: unknown) => err);
-    expect(error).toBeInstanceOf(ChannelConfigError);
+    expect(isCredentialsRejected(error)).toBe(true);
     expect((error as Error).message).toMatch(/rejected the bot token.*DISCORD_BOT_TOKEN/);
   });
 

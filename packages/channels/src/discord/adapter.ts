@@ -16,7 +16,8 @@
  *   host hands the reply back to the outbox rather than blocking in a send for minutes.
  * - Gateway: discord.js resumes after a drop, op 7 and a resumable op 9, and identifies anew
  *   otherwise. A close code no reconnect can fix (4004 token, 4013/4014 intents, 4010-4012)
- *   ends the connection for good: at start it is a ChannelConfigError (exit code 2), later
+ *   ends the connection for good: at start it is a ChannelConfigError (exit code 2; a rejected
+ *   token, 401 or 4004, is CredentialsRejectedError: the channel is `rejected`), later
  *   `onFatal`, each with a message that says what to do. After a 4014, later starts ask the
  *   application's flags over REST before connecting again: an IDENTIFY per restart would spend
  *   Discord's 1,000 a day.
@@ -64,6 +65,7 @@ import {
   type SendableChannels,
 } from 'discord.js';
 import {
+  CredentialsRejectedError,
   PermanentSendError,
   RetryAfterError,
   type ApprovalPrompt,
@@ -283,8 +285,10 @@ export class DiscordAdapter implements ChannelAdapter {
     try {
       await this.#client.login(this.#options.token);
     } catch (err) {
+      // A rejected token is the channel's `rejected` state (not restarted); other fatal closes are configuration errors.
+      if (fatalCode === 4004) throw new CredentialsRejectedError(fatalCloseMessage(fatalCode));
       if (fatalCode !== undefined) throw new ChannelConfigError(fatalCloseMessage(fatalCode));
-      if (err instanceof DiscordjsError && err.code === DiscordjsErrorCodes.TokenInvalid) throw new ChannelConfigError(`Discord rejected the bot token (401 on GET /gateway/bot): ${TOKEN_FIX}.`);
+      if (err instanceof DiscordjsError && err.code === DiscordjsErrorCodes.TokenInvalid) throw new CredentialsRejectedError(`Discord rejected the bot token (401 on GET /gateway/bot): ${TOKEN_FIX}.`);
       throw err;
     }
     await ready;
