@@ -4,7 +4,9 @@
  * daemon's machine (`sandboxStatus` of GET /api/agents): enforced, degraded with the reason and
  * the fix, or off.
  */
-import type { Agent } from '@tinyagi/client';
+import type { Agent, NewAgentNoteView } from '@tinyagi/client';
+import Link from 'next/link';
+import type { ReactNode } from 'react';
 import { SANDBOX_MEANING } from '@/components/agent-form-fields';
 import { useState } from 'react';
 import { api, messageOf } from '@/lib/api';
@@ -94,6 +96,34 @@ export function SandboxSummary({ agent }: { agent: Agent }) {
   );
 }
 
+/** What to do about a note here, with this page's controls (the note's `cli` says it in the CLI's commands). */
+const NOTE_ACTION: Partial<Record<NewAgentNoteView['code'], ReactNode>> = {
+  'sandbox-on': 'Whether it holds: Sandbox, below.',
+  'sandbox-failed': 'Once it holds, turn it on with Sandbox in the settings below.',
+  'sandbox-unchecked': 'Once it holds, turn it on with Sandbox in the settings below.',
+  asks: (
+    <>
+      Answer on the{' '}
+      <Link href="/approvals" className="underline">
+        Approvals
+      </Link>{' '}
+      page; its rules are under More, below.
+    </>
+  ),
+  unattended: 'Process and Permission mode are under More, below.',
+  warm: 'Per message instead: Process, under More below.',
+};
+
+function NoteText({ note }: { note: NewAgentNoteView }) {
+  const action = NOTE_ACTION[note.code];
+  return (
+    <>
+      {note.message}
+      {action ? <> {action}</> : null}
+    </>
+  );
+}
+
 /** What the daemon said as it made the agent (this tab's New agent form): what it starts with, and what will not work. */
 export function NewAgentNotesPanel({ id, notes }: { id: string; notes: NewAgentNotes }) {
   return (
@@ -102,12 +132,12 @@ export function NewAgentNotesPanel({ id, notes }: { id: string; notes: NewAgentN
       <ul className="list-disc space-y-0.5 pl-5">
         {notes.warnings.map((n) => (
           <li key={n.code} data-warning={n.code} className="text-amber-900 dark:text-amber-200">
-            {n.message}
+            <NoteText note={n} />
           </li>
         ))}
         {notes.notes.map((n) => (
           <li key={n.code} data-note={n.code}>
-            {n.message}
+            <NoteText note={n} />
           </li>
         ))}
       </ul>

@@ -185,6 +185,9 @@ test('what the daemon says as it makes an agent is shown once on its page: a run
   const notes = page.getByTestId('new-agent-notes');
   await expect(notes).toContainText('Created @nocli.');
   await expect(notes.locator('[data-warning="cli-missing"]')).toContainText('codex');
+  // Said in TinyOffice's terms: its controls, not the CLI's commands.
+  await expect(notes.locator('li')).not.toHaveCount(0);
+  for (const text of await notes.locator('li').allTextContents()) expect(text).not.toMatch(/tinyagi |--config/);
   await look(page, '/agents/view settings (made, with a warning)');
   await page.reload();
   await expect(page.getByTestId('agent-sandbox')).toBeVisible();

@@ -11,7 +11,7 @@
  */
 
 // approvals/: a new agent's approval defaults from the machine's facts
-export { newAgent, type NewAgent, type NewAgentMachine } from '@tinyagi/core/internal';
+export { newAgent, newAgentNoteText, type NewAgent, type NewAgentMachine } from '@tinyagi/core/internal';
 // compose/: the store set the daemon's services run over
 export type { StoreSet } from '@tinyagi/core/internal';
 // config/: the settings: reading, the environment's overrides, the source, the offline edits (agents, teams, providers, channels), defaults and effective values, masking, the listen address's checks

@@ -17,6 +17,7 @@ import {
   runSelfTest,
   runtimeRunsProcess,
   newAgent,
+  newAgentNoteText,
   workspaceRoot,
   type NewAgent,
   type NewAgentMachine,
@@ -130,8 +131,8 @@ async function machineBoundary(ctx: CliContext, editor: SettingsEditor): Promise
 
 /** What a new agent starts with and what will not work (core's `newAgent`, as `POST /api/agents` says it). */
 function printNewAgentNotes(made: NewAgent<Record<string, unknown>>): void {
-  for (const w of made.warnings) println(style.yellow(`! ${w.message}`));
-  for (const n of made.notes) println(style.dim(n.message));
+  for (const w of made.warnings) println(style.yellow(`! ${newAgentNoteText(w)}`));
+  for (const n of made.notes) println(style.dim(newAgentNoteText(n)));
 }
 
 /** `tinyagi agent add`: asks for what is missing on a terminal, then writes core's new agent (newAgent) and says what will not work yet. */

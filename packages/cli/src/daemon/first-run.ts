@@ -24,6 +24,7 @@ import {
   workspaceRoot,
   writeSettings,
   newAgent,
+  newAgentNoteText,
   DEFAULT_WORKSPACE_PATH,
   type Env,
   type NewAgentMachine,
@@ -65,7 +66,7 @@ export function defaultSettings(env: Env = process.env, boundary: NewAgentMachin
           `Install Claude Code (https://docs.anthropic.com/claude-code), then switch with: tinyagi agent provider ${DEFAULT_AGENT_ID} claude-code`,
         ]
       : [`The default agent "${DEFAULT_AGENT_ID}" uses ${cli.product} (${cli.path}).`];
-  return { settings, notices: [...notices, ...[...made.warnings, ...made.notes].map((n) => n.message)] };
+  return { settings, notices: [...notices, ...[...made.warnings, ...made.notes].map(newAgentNoteText)] };
 }
 
 export function ensureHomeDirectories(paths: HomePaths): void {

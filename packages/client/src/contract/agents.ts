@@ -90,7 +90,10 @@ export type WorkspaceOutcome = z.infer<typeof WorkspaceOutcomeSchema>;
 export const NewAgentNoteSchema = z
   .object({
     code: z.enum(['sandbox-on', 'sandbox-failed', 'sandbox-unchecked', 'asks', 'unattended', 'warm', 'cli-missing']),
+    /** What it means, in words for every surface (no command of one). */
     message: Str,
+    /** What to do about it in the CLI's commands (`tinyagi …`); a surface with its own controls says its own, by `code`. */
+    cli: OptionalStr,
   })
   .meta({ id: 'NewAgentNote' });
 export type NewAgentNoteView = z.infer<typeof NewAgentNoteSchema>;

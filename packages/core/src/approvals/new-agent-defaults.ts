@@ -24,6 +24,7 @@
  * default stays as it was rather than claim an `ask` nothing enforces.
  */
 import type { PermissionRule } from '@tinyagi/client/contract';
+import { clause } from '../errors.ts';
 import { runtimeKinds } from '../kinds/runtimes/index.ts';
 import { customProviderRuntime, providerRuntime, DEFAULT_AGENT_RUNTIME } from '../config/runtime-names.ts';
 import { ownEntry } from '../config/object-path.ts';
@@ -112,10 +113,20 @@ export interface NewAgentMachine {
   env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
-/** What a new agent was given and what to do about it, said the same way by the CLI and the API. */
+/**
+ * What a new agent was given and what to do about it, said the same way by the CLI and the API:
+ * `message` fits every surface (no command of one); `cli`, what to do in the CLI's commands (a
+ * surface with its own controls, TinyOffice, says its own by `code`).
+ */
 export interface NewAgentNote {
   code: 'sandbox-on' | 'sandbox-failed' | 'sandbox-unchecked' | 'asks' | 'unattended' | 'warm' | 'cli-missing';
   message: string;
+  cli?: string;
+}
+
+/** A note as the CLI says it: its message, then its commands. */
+export function newAgentNoteText(note: NewAgentNote): string {
+  return note.cli ? `${note.message} ${note.cli}` : note.message;
 }
 
 export interface NewAgent<T> {
@@ -138,20 +149,23 @@ function sandboxNote(id: string, given: Record<string, unknown>, agent: Record<s
   if (mode === 'on' || mode === 'required') {
     return {
       code: 'sandbox-on',
-      message: `Sandboxed (${mode}): its CLI runs inside the boundary, without your credentials or other agents' workspaces (docs/sandbox.md; \`tinyagi status\` says whether it holds).`,
+      message: `Sandboxed (${mode}): its CLI runs inside the boundary, without your credentials or other agents' workspaces (docs/sandbox.md).`,
+      cli: '`tinyagi status` says whether it holds.',
     };
   }
   if (given['sandbox'] !== undefined || !runsProcess) return undefined;
-  const fix = `once it holds, sandbox it with: tinyagi agent sandbox ${id} on`;
+  const cli = `See \`tinyagi doctor\`; once it holds, sandbox it with: tinyagi agent sandbox ${id} on`;
   if (machine.boundary === undefined) {
     return {
       code: 'sandbox-unchecked',
-      message: `Not sandboxed: the daemon has no result of its sandbox self-test (not run, or not finished), so it runs unconfined; see \`tinyagi doctor\`, and ${fix}.`,
+      message: 'Not sandboxed: the daemon has no result of its sandbox self-test (not run, or not finished), so it runs unconfined.',
+      cli,
     };
   }
   return {
     code: 'sandbox-failed',
-    message: `Not sandboxed: the sandbox's self-test did not pass on this machine (${machine.boundary.reason ?? 'no reason given'}), so it runs unconfined; see \`tinyagi doctor\` and docs/sandbox.md, and ${fix}.`,
+    message: `Not sandboxed: the sandbox's self-test did not pass on this machine (${clause(machine.boundary.reason ?? 'no reason given')}), so it runs unconfined (docs/sandbox.md).`,
+    cli,
   };
 }
 
@@ -162,13 +176,14 @@ function permissionNote(given: Record<string, unknown>, agent: Record<string, un
   if (agent['permission_mode'] === 'ask') {
     return {
       code: 'asks',
-      message: `It asks before tool calls its starter rules do not allow: answer with \`tinyagi approvals\`; see them with \`tinyagi agent show ${id}\` (docs/approvals.md).`,
+      message: 'It asks before tool calls its starter rules do not allow (docs/approvals.md).',
+      cli: `Answer with \`tinyagi approvals\`; see the rules with \`tinyagi agent show ${id}\`.`,
     };
   }
   if (!kind?.capabilities.usesTools) return undefined;
   return {
     code: 'unattended',
-    message: 'It runs its tools without asking anyone: per message this CLI cannot ask. For approvals give it `process: "warm"` and `permission_mode: "ask"` (docs/approvals.md).',
+    message: 'It runs its tools without asking anyone: per message this CLI cannot ask. For approvals make its process warm and its permission mode ask (docs/approvals.md).',
   };
 }
 
@@ -177,7 +192,8 @@ function warmNote(settings: SettingsLike, given: Record<string, unknown>, agent:
   const idle = settings.sessions?.idle_minutes ?? 15;
   return {
     code: 'warm',
-    message: `Warm: its CLI stays running between messages, one process per open conversation (a few hundred MB each), closed after ${idle} min unused (docs/sessions.md#warm-or-per-message). Per message instead: --config '{"process":"per-message"}'.`,
+    message: `Warm: its CLI stays running between messages, one process per open conversation (a few hundred MB each), closed after ${idle} min unused (docs/sessions.md#warm-or-per-message).`,
+    cli: `Per message instead: --config '{"process":"per-message"}'.`,
   };
 }
 
