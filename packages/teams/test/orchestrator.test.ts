@@ -239,6 +239,8 @@ describe('conversations', () => {
     expect((await h.stores.runs.listRuns(sent.conversationId))[0]).toMatchObject({ status: 'failed' });
     // The error's own full stop and the sentence's are one: no `failure..`.
     expect((await h.stores.outbox.list({ conversationId: sent.conversationId }))[0]!.text).toMatch(/^@flaky could not answer: mock \(agent flaky\): scripted permanent failure\. The message is kept/);
+    // Said for every surface: TinyOffice's control and the CLI's command.
+    expect((await h.stores.outbox.list({ conversationId: sent.conversationId }))[0]!.text).toMatch(/from Dead letters on TinyOffice's Control page or with `tinyagi queue retry msg_\w+`\.$/);
     expect(await h.stores.queue.listDead()).toHaveLength(1);
   });
 

@@ -29,7 +29,7 @@ export async function onMessageDead(ctx: LifecycleCtx & Pick<Ctx, 'stores'>, mes
               kind: 'note',
               runId: run.id,
               agentId: run.agentId,
-              text: `@${run.agentId} could not answer: ${clause(reason)}. The message is kept with the dead letters; retry it with \`tinyagi queue retry ${messageId}\` once the problem is fixed.`,
+              text: `@${run.agentId} could not answer: ${clause(reason)}. The message is kept with the dead letters: once the problem is fixed, retry it from Dead letters on TinyOffice's Control page or with \`tinyagi queue retry ${messageId}\`.`,
             }),
           ),
         );
