@@ -42,6 +42,8 @@ interface Case {
   replace?: Record<string, unknown>;
   /** The model every call names (Gemini's, from the settings.json in its private home). */
   model?: string;
+  /** The key the calls carry (Gemini's own, a value of its own as a user's is); absent, the provider key the proxy puts in. */
+  key?: string;
 }
 
 const bearer = (h: Record<string, string | string[] | undefined>): string | undefined => String(h.authorization ?? '').replace(/^Bearer /, '') || undefined;
@@ -49,6 +51,8 @@ const bearer = (h: Record<string, string | string[] | undefined>): string | unde
 const GATEWAY_HOST = '127.0.0.2';
 /** The model of Gemini's settings.json in its private home. */
 const GEMINI_MODEL = 'gemini-2.5-pro';
+/** Gemini's key: a value no other provider's key has (the daemon withholds every other key's value from sandboxed agents). */
+const GEMINI_KEY = 'gm-standin-9876543210';
 const gemini = acpRecipe('gemini');
 const CASES: Case[] = [
   { recipe: acpRecipe('claude-agent-acp'), extra: ['ANTHROPIC_BASE_URL'], api: 'anthropic', keyOf: (h) => (h['x-api-key'] as string | undefined) ?? bearer(h), keyInside: false },
@@ -59,6 +63,7 @@ const CASES: Case[] = [
     api: 'gemini',
     keyOf: (h) => h['x-goog-api-key'] as string | undefined,
     keyInside: true,
+    key: GEMINI_KEY,
     model: GEMINI_MODEL,
     replace: { egress_allow: (gemini.config.egress_allow ?? []).map((host) => (host === 'generativelanguage.googleapis.com' ? GATEWAY_HOST : host)) },
   },
@@ -88,7 +93,7 @@ describe("ACP recipes with agent add's defaults (warm, asking, sandboxed)", () =
       daemonEnv: (url) => {
         standinPort = Number(new URL(url).port);
         const gatewayUrl = `http://${GATEWAY_HOST}:${(gateway.address() as AddressInfo).port}`;
-        return { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: PROVIDER_KEY, OPENAI_API_KEY: PROVIDER_KEY, GEMINI_API_KEY: PROVIDER_KEY, GOOGLE_GEMINI_BASE_URL: gatewayUrl };
+        return { ANTHROPIC_BASE_URL: url, ANTHROPIC_API_KEY: PROVIDER_KEY, OPENAI_API_KEY: PROVIDER_KEY, GEMINI_API_KEY: GEMINI_KEY, GOOGLE_GEMINI_BASE_URL: gatewayUrl };
       },
       // The Codex user's own provider, in the user's ~/.codex (HOME is the rig's root).
       prepareHome: (home, url) => {
@@ -152,11 +157,11 @@ describe("ACP recipes with agent add's defaults (warm, asking, sandboxed)", () =
       expect(o.replies.join('\n'), describeOutcome(o)).toContain(`${marker} done: home=${home}`);
       const calls = o.calls.filter((call) => call.request.api === c.api);
       expect(calls.length, describeOutcome(o)).toBeGreaterThan(0);
-      for (const call of calls) expect(c.keyOf(call.request.headers), 'the real key reached the model').toBe(PROVIDER_KEY);
+      for (const call of calls) expect(c.keyOf(call.request.headers), 'the real key reached the model').toBe(c.key ?? PROVIDER_KEY);
       if (c.model) expect(new Set(calls.map((call) => call.request.model)), 'the model of the settings in the private home').toEqual(new Set([c.model]));
       output = calls.map((call) => toolOutput(call.request)).find((t) => t !== undefined) ?? '';
       expect(output, 'the command ran inside').toContain(`TINYAGI_AGENT_ID=${id}`);
-      if (c.keyInside) expect(output, 'the recipe gives the agent its key').toContain(PROVIDER_KEY);
+      if (c.keyInside) expect(output, 'the recipe gives the agent its key').toContain(c.key);
       else expect(output, "the key is not in the agent's environment").not.toContain(PROVIDER_KEY);
     }, 240_000);
   }
