@@ -22,6 +22,14 @@ describe('createEventDescriber', () => {
     expect(describe(progress({ type: 'tool_result', ok: true }))).toBe('@coder: tool done');
   });
 
+  it("a message's failed run is a bare line (the daemon's reply says why); a sub-agent's says its error", () => {
+    const describe = createEventDescriber();
+    const failed = (cause: string, agentId: string): EventView =>
+      ({ id: ++id, ts: id, type: 'run.failed', conversationId: 'c', runId: `r-${agentId}`, parentRunId: null, depth: 0, agentId, data: { cause, error: 'it broke.' } }) as unknown as EventView;
+    expect(describe(failed('message', 'coder'))).toBe('@coder failed');
+    expect(describe(failed('spawn', 'helper'))).toBe('@helper failed: it broke.');
+  });
+
   it('a call or plan reported again unchanged is said once; a changed one again; usage and text say nothing', () => {
     const describe = createEventDescriber();
     const steps = [
