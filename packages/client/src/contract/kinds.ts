@@ -188,6 +188,12 @@ export interface RuntimeKind {
   /** A CLI runtime's verified versions; left out: its version is not checked. */
   readonly verifiedVersions?: RuntimeVerifiedVersions;
   /**
+   * What its CLI says when told to resume a session it does not have (its error or the end of its
+   * stderr): the run then starts a new session once instead of failing (invoker/session-side.ts).
+   * Left out: such a failure is an ordinary one.
+   */
+  readonly noSuchSession?: RegExp;
+  /**
    * Where its CLI keeps its configuration, login and state (docs/kinds.md, "A CLI's home"): the
    * sandbox hides them, gives the CLI private ones inside, and the self-test proves its login
    * files unreadable; the approval rules protect its project configuration in a workspace. Left

@@ -12,6 +12,7 @@
  */
 import { type AttemptSpend, addSpend, spendOf } from './invoke-error.ts';
 import { asNumber, asRecord, asString, parseJsonRecord } from './json-read.ts';
+import { runtimeKinds } from './runtimes/index.ts';
 import { resumeIdOf, sessionGoneMessage, withMissedTurns } from './session-state.ts';
 import { emitProgress, type InvokeRequest, type InvokeResult, type InvokeSession } from './types.ts';
 
@@ -38,19 +39,6 @@ interface SideEnvelope {
   /** The other side's session, resumed when a run is on that side again. */
   other?: SideSession;
 }
-
-/** Each CLI's answer to a resume of a session it does not have (the pinned real CLIs' words, run against an empty HOME). */
-const NO_SUCH_SESSION: Readonly<Record<string, RegExp>> = {
-  // Claude Code 2.1.330, per message and warm: `No conversation found with session ID: <id>`.
-  'claude-code': /No conversation found with session ID/,
-  // codex-cli 0.169.0: `codex exec resume` says `Error: thread/resume: thread/resume failed: no
-  // rollout found for thread id <id> (code -32600)` above a backtrace; the app-server's
-  // `thread/resume` answers the same words as its JSON-RPC error.
-  codex: /no rollout found for (?:thread|conversation) id/i,
-  // opencode 1.18.33 `run --session`: `Error: Session not found`. Warm OpenCode and ACP agents: the
-  // driver starts a new session when `session/load` fails (acp-warm.ts).
-  opencode: /Session not found/i,
-};
 
 function readSide(value: unknown): CliSide | undefined {
   return value === 'confined' || value === 'unconfined' ? value : undefined;
@@ -131,7 +119,7 @@ export function resultOnSide(result: InvokeResult, side: CliSide, given: InvokeS
 
 /** True when `err` is the runtime's CLI saying it has no session of the id it was told to resume. */
 export function isNoSuchSession(runtime: string, err: unknown): boolean {
-  const pattern = Object.hasOwn(NO_SUCH_SESSION, runtime) ? NO_SUCH_SESSION[runtime] : undefined;
+  const pattern = runtimeKinds.get(runtime)?.noSuchSession;
   if (!pattern || !(err instanceof Error)) return false;
   const tail = (err as { stderrTail?: unknown }).stderrTail;
   return pattern.test(err.message) || (typeof tail === 'string' && pattern.test(tail));

@@ -30,6 +30,8 @@ export const claudeCodeKind = defineRuntimeKind({
   modelsBlock: 'anthropic',
   customProvider: { via: "ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN in the CLI's environment", needsBaseUrl: false },
   retry: 'resume-at',
+  // Claude Code 2.1.330, per message and warm: `No conversation found with session ID: <id>`.
+  noSuchSession: /No conversation found with session ID/,
   steerPoint: null,
   // The real-CLI suite's pin (packages/real-cli-test/clis/package.json); features are the first version each ran on.
   verifiedVersions: {

@@ -18,6 +18,10 @@ export const codexKind = defineRuntimeKind({
   modelsBlock: 'openai',
   customProvider: { via: 'a model_providers.tinyagi entry given with -c (its key in TINYAGI_CODEX_API_KEY)', needsBaseUrl: false },
   retry: 'fresh-session',
+  // codex-cli 0.169.0: `codex exec resume` says `Error: thread/resume: thread/resume failed: no
+  // rollout found for thread id <id> (code -32600)` above a backtrace; the app-server's
+  // `thread/resume` answers the same words as its JSON-RPC error.
+  noSuchSession: /no rollout found for (?:thread|conversation) id/i,
   steerPoint: null,
   // The real-CLI suite's pin (packages/real-cli-test/clis/package.json); features are the first version each ran on.
   verifiedVersions: {

@@ -29,6 +29,9 @@ export const opencodeKind = defineRuntimeKind({
   modelsBlock: 'opencode',
   customProvider: { via: 'a provider.tinyagi entry (@ai-sdk/openai-compatible) in its generated config; the model is tinyagi/<model>', needsBaseUrl: true },
   retry: 'fresh-session',
+  // opencode 1.18.33 `run --session`: `Error: Session not found`. Warm OpenCode and ACP agents: the
+  // driver starts a new session when `session/load` fails (acp-warm.ts).
+  noSuchSession: /Session not found/i,
   steerPoint: null,
   // The real-CLI suite's pin (packages/real-cli-test/clis/package.json); features are the first version each ran on.
   verifiedVersions: {
