@@ -3,7 +3,7 @@
  * runs its prepack/postpack scripts, as `pnpm publish` does): shared by the library users' test
  * and the user's-path test.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,4 +52,20 @@ export function withDependencies(name: string, packages = publishablePackages())
   };
   visit(name);
   return [...picked.values()];
+}
+
+/** Runs a command to its end (or `timeout`), its stdout and stderr together: what a person at a terminal reads. */
+export function runCommand(command: string, args: string[], options: { cwd: string; env: Record<string, string>; timeout: number }): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: options.timeout });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, out: signal ? `${out}\n(killed by ${signal} after ${options.timeout} ms)` : out }));
+  });
 }

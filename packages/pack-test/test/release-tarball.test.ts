@@ -9,14 +9,14 @@
  * registry, instead of from the tarball, fails it. Third-party packages come from the npm
  * registry, as for a user (one install of ~390 packages with a cold cache: the file's cost).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishablePackages, withDependencies } from './packing.ts';
+import { publishablePackages, runCommand, withDependencies } from './packing.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
@@ -31,18 +31,7 @@ let env: Record<string, string>;
 let cwd: string;
 
 function run(command: string, args: string[], timeout = COMMAND_TIMEOUT_MS, options: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ status: number | null; out: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? cwd, env: options.env ?? env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (status, signal) => done({ status, out: signal ? `${out}\n(killed by ${signal} after ${timeout} ms)` : out }));
-  });
+  return runCommand(command, args, { cwd: options.cwd ?? cwd, env: options.env ?? env, timeout });
 }
 
 async function ok(command: string, args: string[], timeout?: number): Promise<string> {

@@ -18,7 +18,7 @@
  * through npx, which serves both the downgrade (an older version run on a migrated home) and npx
  * in a fresh HOME (npm's cache has it then).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -27,7 +27,7 @@ import { freePort } from '@tinyagi/test-kit';
 import { pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pack, withDependencies } from './packing.ts';
+import { pack, runCommand, withDependencies } from './packing.ts';
 import { type LocalRegistry, startLocalRegistry } from './registry.ts';
 
 const CHROMIUM = process.env.TINYOFFICE_CHROMIUM ?? '/usr/bin/chromium';
@@ -92,25 +92,10 @@ async function freshHome(name: string, extra: Record<string, string> = {}, optio
  * Runs a command as the user of home h. Never spawnSync: the local registry answers npm from this
  * process's event loop.
  */
-/**
- * Runs a command as the user of home h. Never spawnSync: the local registry answers npm from this
- * process's event loop.
- */
 function sh(h: Home, command: string, args: string[], timeout = COMMAND_TIMEOUT_MS): Promise<{ status: number | null; out: string }> {
   // Scoped to @tinyagi: tinyagi's own dependencies as published, the rest from the npm registry.
   const npmArgs = command === 'npm' || command === 'npx' ? [`--@tinyagi:registry=${registry.url}/`, '--prefer-offline', '--loglevel=error', ...args] : args;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, npmArgs, { cwd: h.cwd, env: h.env, stdio: ['ignore', 'pipe', 'pipe'], timeout });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (status, signal) => resolve({ status, out: signal ? `${out}\n(killed by ${signal} after ${timeout} ms)` : out }));
-  });
+  return runCommand(command, npmArgs, { cwd: h.cwd, env: h.env, timeout });
 }
 
 /** The end of the home's daemon log, for a failure's message (the home is deleted after the run). */
