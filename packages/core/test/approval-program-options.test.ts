@@ -5,10 +5,11 @@
  *   `config`, committed and cloned, or a `.git` of its own) is a repository whose config runs
  *   code: `git status` there runs its `core.fsmonitor`, so a git command run there asks;
  * - git, grep, diff, sed, tar and coreutils take a unique prefix of a long option for the option
- *   (`git grep --open=sh` is `--open-files-in-pager`), find and jq do not: a prefix of an option
+ *   (`git grep --open=sh` is `--open-files-in-pager`), find, jq and rg do not: a prefix of an option
  *   that writes, runs a program or reads a file is read as that option;
  * - an option's value that names a file is a path (`diff --from-file=/etc/…`), and following
- *   symbolic links out of the workspace (`grep -R`, `diff -r` or a folder to `diff`, `find -L`) asks.
+ *   symbolic links out of the workspace (`grep -R`, `diff -r` or a folder to `diff`, `find -L`,
+ *   `rg -L`) asks.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -25,10 +26,13 @@ const secret = join(outside, 'secret.txt');
 writeFileSync(secret, 'outsideword\n');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** Runs `argv` in `cwd` with git's discovery stopped at `root`, without a global or system git config. */
+/**
+ * Runs `argv` in `cwd` with git's discovery stopped at `root`, without a global or system git
+ * config or a ripgrep config, stdin /dev/null (ripgrep given no path searches a piped stdin instead of the folder).
+ */
 function run(argv: string[], cwd: string) {
-  const env = { ...process.env, GIT_CEILING_DIRECTORIES: root, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
-  const r = spawnSync(argv[0]!, argv.slice(1), { cwd, env, encoding: 'utf8' });
+  const env = { ...process.env, GIT_CEILING_DIRECTORIES: root, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C', RIPGREP_CONFIG_PATH: '' };
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -107,8 +111,9 @@ describe('option abbreviations, as each program reads them', () => {
   const repo = join(root, 'abbr');
   gitRepo(repo);
   const ran = join(root, 'pager-ran');
+  symlinkSync(outside, join(repo, 'out'));
 
-  it('the real programs: git (parse-options), grep, diff, sed, tar, wc take a unique prefix; git log, git rev-list, find and jq do not', () => {
+  it('the real programs: git (parse-options), grep, diff, sed, tar, wc take a unique prefix; git log, git rev-list, find, jq and rg do not', () => {
     run(['git', 'grep', `--op=touch ${ran}`, 'foo'], repo);
     expect(existsSync(ran)).toBe(true);
     expect(run(['git', 'blame', `--ignore-revs-f=${secret}`, 'a.txt'], repo).out).toContain('outsideword');
@@ -125,6 +130,14 @@ describe('option abbreviations, as each program reads them', () => {
     expect(run(['git', 'rev-list', '--max-c=1', 'HEAD'], repo).status).not.toBe(0);
     expect(run(['find', '.', '-fprin', 'x.txt'], repo).status).not.toBe(0);
     expect(run(['jq', '--from=x', '.'], repo).status).not.toBe(0);
+    // ripgrep: `--follow` reads through the link out; a prefix of it (or of `--pre`, `--ignore-file`) is refused, nothing searched.
+    expect(run(['rg', '--follow', 'outsideword'], repo)).toEqual({ status: 0, out: 'out/secret.txt:outsideword\n' });
+    for (const arg of ['--follo', '--fol', '--pr=cat', `--ignore-f=${secret}`]) {
+      const r = run(['rg', arg, 'outsideword'], repo);
+      expect(r.status, arg).toBe(2);
+      expect(r.out, arg).toContain(`Found argument '${arg.split('=')[0]}' which wasn't expected`);
+      expect(r.out, arg).not.toContain('secret.txt:');
+    }
   });
 
   it('the starter rules read a prefix as the option it stands for, where the program does', () => {
@@ -142,7 +155,18 @@ describe('option abbreviations, as each program reads them', () => {
       expect(starter(line, repo), line).toBe('ask');
     }
     // Prefixes of harmless options stay allowed; where the program takes no prefix, a prefix is no option of note.
-    for (const line of ['git grep --line-n foo', 'grep --fixed-s foo a.txt', 'wc --lin a.txt', 'git rev-list --max-c=1 HEAD', 'find . -fprin x.txt']) expect(starter(line, repo), line).toBe('allow');
+    for (const line of [
+      'git grep --line-n foo',
+      'grep --fixed-s foo a.txt',
+      'wc --lin a.txt',
+      'git rev-list --max-c=1 HEAD',
+      'find . -fprin x.txt',
+      'rg --follo outsideword',
+      'rg --fol x',
+      'rg --pr=cat foo',
+    ]) {
+      expect(starter(line, repo), line).toBe('allow');
+    }
   });
 });
 
@@ -159,7 +183,7 @@ describe('option values that name a file, and links followed out of the workspac
   writeFileSync(join(ws, 'd2', 'x'), 'other\n');
   writeFileSync(join(ws, 'patterns.txt'), 'foo\n');
 
-  it('the real programs: grep -R, diff -r and find -L read through a link out; grep -r, diff --no-dereference and find do not', () => {
+  it('the real programs: grep -R, diff -r, find -L and rg -L read through a link out; grep -r, diff --no-dereference, find and rg do not', () => {
     expect(run(['grep', '-R', 'outsideword', 'a'], ws).out).toContain('outsideword');
     expect(run(['grep', '-r', 'outsideword', 'a'], ws).status).toBe(1);
     expect(run(['diff', '-r', 'a', 'b'], ws).out).toContain('secret.txt');
@@ -168,6 +192,12 @@ describe('option values that name a file, and links followed out of the workspac
     expect(run(['diff', '--no-dereference', 'd1', 'd2'], ws).out).not.toContain('outsideword');
     expect(run(['find', '-L', 'a', '-name', 'secret.txt'], ws).out).toContain('secret.txt');
     expect(run(['find', 'a', '-name', 'secret.txt'], ws).out).toBe('');
+    // ripgrep follows links with -L/--follow only, but always follows a link named on its command line.
+    for (const args of [['-L'], ['--follow'], ['-nL'], ['--follow=yes']]) expect(run(['rg', ...args, 'outsideword'], ws).out, args[0]).toContain('outsideword');
+    expect(run(['rg', '-L', 'outsideword', 'd1'], ws).out).toBe('d1/x:outsideword\n');
+    expect(run(['rg', 'outsideword'], ws)).toEqual({ status: 1, out: '' });
+    expect(run(['rg', 'outsideword', 'd1'], ws)).toEqual({ status: 1, out: '' });
+    expect(run(['rg', 'outsideword', 'a/link'], ws).out).toContain('outsideword');
   });
 
   it('an option value naming a file outside asks, inside is allowed; following links asks', () => {
@@ -201,6 +231,10 @@ describe('option values that name a file, and links followed out of the workspac
       'diff -u d1/ d2',
       'rg -L outsideword',
       'rg --follow outsideword',
+      'rg -nL outsideword',
+      'rg --follow=yes outsideword',
+      'rg -L outsideword d1',
+      'rg outsideword a/link',
       'find -L . -name x',
       'find . -follow -name x',
       'du -L .',
@@ -218,6 +252,8 @@ describe('option values that name a file, and links followed out of the workspac
       'diff a.txt patterns.txt',
       'git grep -f patterns.txt',
       'rg -n foo',
+      'rg outsideword',
+      'rg outsideword d1',
       'find . -name x',
       'tree -L 2',
     ]) {
