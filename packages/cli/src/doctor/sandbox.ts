@@ -102,7 +102,7 @@ export function reachFindings(settings: Settings): Finding[] {
     {
       check: 'sandbox:reach',
       status: 'warn',
-      message: `unconfined agent${unconfined.length === 1 ? '' : 's'} reachable from a sandboxed one: ${reach.map((r) => `${r.from} → ${r.to.join(', ')}`).join('; ')} (called from there ${unconfined.length === 1 ? 'it runs' : 'they run'} confined; alone, not)`,
+      message: `unconfined agent${unconfined.length === 1 ? '' : 's'} reachable from a sandboxed one: ${reach.map((r) => `${r.from} → ${r.to.join(', ')}`).join('; ')} (called from there ${unconfined.length === 1 ? 'it runs' : 'they run'} confined, and ${unconfined.length === 1 ? 'its workspace stays' : 'their workspaces stay'} held, confining later runs too, until you release ${unconfined.length === 1 ? 'it' : 'them'})`,
       hint: `Set ${unconfined.map((id) => `agents.${id}.sandbox`).join(', ')} to "on" (${unconfined.map((id) => `\`tinyagi agent sandbox ${id} on\``).join(', ')}; new CLI agents are made so), or list whom each sandboxed agent may call in agents.<id>.may_call (docs/sandbox.md, "Calls between agents").`,
       details: { reach },
     },
