@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, runCli, tempDir, tempHome, type TempHome } from '@tinyagi/test-kit';
+import { forgetOtherHomeKinds } from '../src/kind-modules.ts';
 import { buildProgram } from '../src/program.ts';
 import { VERSION } from '../src/version.ts';
 
@@ -63,6 +64,8 @@ describe('the built CLI loads only what the command uses', () => {
   });
 
   it('--help, -h and help print the full tree’s root help, loading no command', async () => {
+    // The tree as a process of this home has it: an earlier file's in-process commands for a home with kind modules (kinds.e2e's parrot) left them registered in this shared worker.
+    forgetOtherHomeKinds(t.home);
     const full = buildProgram().helpInformation();
     for (const ask of ['--help', '-h', 'help']) {
       const r = await traced([ask]);
