@@ -168,7 +168,9 @@ it("the Python recipe: a venv made by the setup, unittest and doctest checks; a 
   commitFile(fx.repoDir, 'slugs.py', slugsModule('hello-world', '-'), 'slugify');
   commitFile(fx.repoDir, 'test_slugs.py', slugsTest('two-words'), 'its test');
   const worktreeRoot = join(fx.root, 'worktrees');
-  const python = ['.venv/bin/python', '-m'];
+  // -B: no bytecode cache. The mock rewrites slugs.py within the same second at the same size, and a
+  // cached .pyc of the old file would then be imported as current (Python compares mtime seconds and size).
+  const python = ['.venv/bin/python', '-B', '-m'];
   const project = await daemon.api.createProject({
     body: {
       name: 'Lib',
@@ -191,7 +193,7 @@ it("the Python recipe: a venv made by the setup, unittest and doctest checks; a 
   expect(task.git?.rounds).toBe(1);
   const transcript = await daemon.api.getTranscript({ params: { id: task.conversationId! } });
   const feedback = transcript.entries.find((e) => e.direction === 'in' && e.text.includes('The check "doctest"'))?.text;
-  expect(feedback).toContain('The check "doctest" (`.venv/bin/python -m doctest slugs.py`) exited with code 1.');
+  expect(feedback).toContain('The check "doctest" (`.venv/bin/python -B -m doctest slugs.py`) exited with code 1.');
   expect(feedback).toMatch(/Expected:\s+'hello-world'\s+Got:\s+'hello_world'/);
   expect(feedback).not.toContain('The check "test"');
   expect(sh(join(worktreeRoot, created.identifier!), 'log', '-1', '--format=%s')).toBe('slugify: the doctest says underscores');

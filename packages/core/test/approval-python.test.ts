@@ -53,6 +53,8 @@ describe('Python tests and linters in a virtual environment', () => {
       './.venv/bin/pytest -q',
       'venv/bin/pytest -k add',
       '.venv/bin/python -m pytest -q',
+      '.venv/bin/python -B -m pytest -q',
+      'python3 -B -m unittest',
       '.venv/bin/python3 -m unittest -v',
       'python -m pytest',
       'python3 -m pytest -xvs tests',
@@ -89,6 +91,8 @@ describe('Python tests and linters in a virtual environment', () => {
     symlinkSync(join(ws, '.venv'), join(link, '.venv'));
     for (const line of [
       'python -m http.server',
+      'python -B -m http.server',
+      'python -B script.py',
       'python3 -m pip install requests',
       'python -m pytest_evil',
       'python script.py',

@@ -659,6 +659,8 @@ export function gitStart(argv: readonly string[]): { dir: string; gitDir?: strin
 /** Python tools a virtual environment's wrappers may run, each judged as the tool itself. */
 const PYTHON_TOOLS = ['pytest', 'ruff', 'mypy', 'flake8', 'black'];
 const PYTHONS = ['python', 'python3'];
+/** Interpreter flags that widen nothing a rule judges: no bytecode cache, unbuffered, quiet, no user site, no PYTHON* variables, isolated. */
+const PYTHON_PLAIN_FLAGS = ['-B', '-u', '-q', '-s', '-E', '-I'];
 /** A program in a virtual environment's `bin` folder (`.venv/bin/pytest`, `../venv/bin/python`). */
 const VENV_PROGRAM = /^((?:.*\/)?\.?venv\/bin)\/([^/]+)$/;
 /** `uv run`'s own options that neither install more, choose another interpreter nor move elsewhere. */
@@ -690,6 +692,7 @@ function unwrapOnce(argv: readonly string[], ctx: ArgumentContext): readonly str
     const ours = PYTHONS.includes(name) ? ctx.inside(venv[1]!) : PYTHON_TOOLS.includes(name) && ctx.inside(program);
     return ours ? [name, ...argv.slice(1)] : undefined;
   }
+  if (PYTHONS.includes(program) && first !== undefined && PYTHON_PLAIN_FLAGS.includes(first)) return [program, ...argv.slice(2)];
   if (PYTHONS.includes(program) && first === '-m' && second !== undefined && PYTHON_TOOLS.includes(second)) return [second, ...rest];
   if (first !== 'run') return undefined;
   if (program === 'uv') return pythonCommand(afterUvRun(argv.slice(2)));
