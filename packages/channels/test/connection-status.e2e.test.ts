@@ -137,8 +137,8 @@ it('a bot token Telegram rejects (401): rejected with the fix, not retried, said
   expect(restart.stdout).toMatch(
     /^telegram: restart → rejected \(Telegram rejected the bot token \(getMe answered 401: Unauthorized\); set the right one from @BotFather with `tinyagi channel setup --telegram-token <token>`\)$/m,
   );
-  // Rejected: its process gone, no restart planned.
-  const rejected = await until('telegram', 'rejected', (c) => c.state === 'rejected');
+  // Rejected: its process gone, no restart planned. The state is said before the process has exited: wait for both.
+  const rejected = await until('telegram', 'rejected and exited', (c) => c.state === 'rejected' && !c.running);
   expect(rejected).toMatchObject({ running: false, pid: null, nextRestartAt: null, lastError: expect.stringContaining('Telegram rejected the bot token') });
   expect(rejected.lastError).not.toContain('WRONG');
   const doctor = await d.cliHere(['doctor']);
