@@ -133,8 +133,9 @@ describe('a daemon with no sandboxed agent does not wait for its self-test to st
     expect(settingsFile(h).agents).not.toHaveProperty('early');
     writeFileSync(gate, '');
     expect(await exited, added.output()).toBe(0);
-    expect(settingsFile(h).agents['early']?.['sandbox']).toBe('on');
-    expect((await h.api.status()).sandbox).toMatchObject({ ok: true, source: 'self-test' });
+    // What the self-test found comes first: a failing one says why (with what agent add said and the daemon's log).
+    expect((await h.api.status()).sandbox, `${added.output()}\n${h.logs()}`).toMatchObject({ ok: true, source: 'self-test' });
+    expect(settingsFile(h).agents['early']?.['sandbox'], added.output()).toBe('on');
   });
 });
 

@@ -118,8 +118,10 @@ async function machineBoundary(ctx: CliContext, editor: SettingsEditor): Promise
   if (daemon) {
     // A daemon that has just started may still run its self-test (`sandbox: null`): its answer is worth the wait.
     for (let waited = 0; ; waited += SELF_TEST_POLL_MS) {
-      const machine = (await daemon.client.status().catch(() => undefined))?.sandbox;
-      if (machine !== null || waited >= SELF_TEST_WAIT_MS) return machine ? { ok: machine.ok, reason: machine.reason } : undefined;
+      // A status the daemon did not give (a request that failed) is asked again, not taken for "no self-test".
+      const status = await daemon.client.status().catch(() => undefined);
+      const machine = status?.sandbox;
+      if ((status !== undefined && machine !== null) || waited >= SELF_TEST_WAIT_MS) return machine ? { ok: machine.ok, reason: machine.reason } : undefined;
       if (waited === 0) process.stderr.write(style.dim("Waiting for the daemon's sandbox self-test (it has just started)…\n"));
       await new Promise((resolve) => setTimeout(resolve, SELF_TEST_POLL_MS));
     }
