@@ -69,3 +69,31 @@ export function runCommand(command: string, args: string[], options: { cwd: stri
     child.on('close', (status, signal) => resolve({ status, out: signal ? `${out}\n(killed by ${signal} after ${options.timeout} ms)` : out }));
   });
 }
+
+/**
+ * A user's environment for npm and tinyagi: this machine's PATH and network settings (npm's proxy,
+ * registry and CA; NODE_EXTRA_CA_CERTS as npm's cafile, which npm does not read), nothing of
+ * TinyAGI's or of pnpm's script runner (its dozens of npm_* variables), a fresh HOME and npm cache,
+ * a free API port of its own (fixed: `tinyagi restart` finds the daemon on it again).
+ */
+export function userEnv(input: { home: string; pathDirs: string[]; npmCache: string; apiPort: number }): Record<string, string> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (e): e is [string, string] =>
+        e[1] !== undefined && (/^npm_config_(cafile|ca|proxy|https_proxy|noproxy|registry|strict_ssl)$/i.test(e[0]) || !/^(TINYAGI_|npm_|PNPM_|VITEST|NODE_OPTIONS$)/i.test(e[0])),
+    ),
+  );
+  return {
+    ...inherited,
+    ...(process.env.NODE_EXTRA_CA_CERTS && !process.env.npm_config_cafile ? { npm_config_cafile: process.env.NODE_EXTRA_CA_CERTS } : {}),
+    HOME: input.home,
+    PATH: [...input.pathDirs, dirname(process.execPath), process.env.PATH ?? ''].join(':'),
+    npm_config_cache: input.npmCache,
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
+    TINYAGI_API_PORT: String(input.apiPort),
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  };
+}

@@ -16,7 +16,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishablePackages, runCommand, withDependencies } from './packing.ts';
+import { publishablePackages, runCommand, userEnv, withDependencies } from './packing.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string }).version;
@@ -53,27 +53,7 @@ beforeAll(async () => {
   const home = join(root, 'home');
   cwd = join(home, 'empty');
   mkdirSync(cwd, { recursive: true });
-  // A user's environment: this machine's PATH and network settings, nothing of TinyAGI's or of
-  // pnpm's script runner, a fresh HOME and npm cache (npm does not read NODE_EXTRA_CA_CERTS).
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] =>
-        e[1] !== undefined && (/^npm_config_(cafile|ca|proxy|https_proxy|noproxy|registry|strict_ssl)$/i.test(e[0]) || !/^(TINYAGI_|npm_|PNPM_|VITEST|NODE_OPTIONS$)/i.test(e[0])),
-    ),
-  );
-  env = {
-    ...inherited,
-    ...(process.env.NODE_EXTRA_CA_CERTS && !process.env.npm_config_cafile ? { npm_config_cafile: process.env.NODE_EXTRA_CA_CERTS } : {}),
-    HOME: home,
-    PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:${process.env.PATH}`,
-    npm_config_cache: join(root, 'npm-cache'),
-    npm_config_update_notifier: 'false',
-    npm_config_fund: 'false',
-    npm_config_audit: 'false',
-    TINYAGI_API_PORT: String(await freePort()),
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-  };
+  env = userEnv({ home, pathDirs: [join(prefix, 'bin')], npmCache: join(root, 'npm-cache'), apiPort: await freePort() });
 }, 240_000);
 
 afterAll(async () => {

@@ -27,7 +27,7 @@ import { freePort } from '@tinyagi/test-kit';
 import { pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pack, runCommand, withDependencies } from './packing.ts';
+import { pack, runCommand, userEnv, withDependencies } from './packing.ts';
 import { type LocalRegistry, startLocalRegistry } from './registry.ts';
 
 const CHROMIUM = process.env.TINYOFFICE_CHROMIUM ?? '/usr/bin/chromium';
@@ -53,34 +53,13 @@ interface Home {
 }
 const homes: Home[] = [];
 
-/** npm does not read NODE_EXTRA_CA_CERTS (pack.test.ts says why this is needed). */
-const npmCaEnv: Record<string, string> = process.env.NODE_EXTRA_CA_CERTS && !process.env.npm_config_cafile ? { npm_config_cafile: process.env.NODE_EXTRA_CA_CERTS } : {};
-
 /** A user's environment: this machine's PATH and network settings, nothing of TinyAGI's, a fresh HOME. */
 async function freshHome(name: string, extra: Record<string, string> = {}, options: { globalBin?: boolean } = {}): Promise<Home> {
   const home = join(root, name);
   const cwd = join(home, 'empty');
   mkdirSync(cwd, { recursive: true });
-  // pnpm's script runner sets dozens of npm_* variables; only the network's are the user's own.
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (e): e is [string, string] =>
-        e[1] !== undefined && (/^npm_config_(cafile|ca|proxy|https_proxy|noproxy|registry|strict_ssl)$/i.test(e[0]) || !/^(TINYAGI_|npm_|PNPM_|VITEST|NODE_OPTIONS$)/i.test(e[0])),
-    ),
-  );
   const env = {
-    ...inherited,
-    ...npmCaEnv,
-    HOME: home,
-    PATH: `${options.globalBin === false ? '' : `${join(prefix, 'bin')}:`}${dirname(process.execPath)}:${process.env.PATH}`,
-    npm_config_cache: npmCache,
-    npm_config_update_notifier: 'false',
-    npm_config_fund: 'false',
-    npm_config_audit: 'false',
-    // A free port of its own (other suites run beside this one), fixed: `tinyagi restart` finds the daemon on it again.
-    TINYAGI_API_PORT: String(await freePort()),
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
+    ...userEnv({ home, pathDirs: options.globalBin === false ? [] : [join(prefix, 'bin')], npmCache, apiPort: await freePort() }),
     ...extra,
   };
   const h = { home, cwd, env };
