@@ -38,11 +38,14 @@ export interface RunCliOptions {
   input?: string;
   /** Bounds a hung command (it is killed and the promise rejects); default 60 s. */
   timeoutMs?: number;
+  /** A command that runs node for it (node's path and arguments follow): a machine's `nsenter` (machines.ts). */
+  launcher?: string[];
 }
 
 export function runCli(args: string[], env: Record<string, string>, options: RunCliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliArgv(options.build ?? 'source'), ...args], { env: processEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, argv] = launch([...cliArgv(options.build ?? 'source'), ...args], options.launcher);
+    const child = spawn(file, argv, { env: processEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -74,15 +77,23 @@ export interface SpawnedCli {
 }
 
 /** Starts a long-running command (`run`, `chatroom -f`, …); the caller stops it. */
-export function spawnCli(args: string[], env: Record<string, string>, options: { build?: CliBuild; nodeOptions?: string[] } = {}): SpawnedCli {
-  return spawnNode([...cliArgv(options.build ?? 'source', options.nodeOptions), ...args], env);
+export function spawnCli(args: string[], env: Record<string, string>, options: { build?: CliBuild; nodeOptions?: string[]; launcher?: string[] } = {}): SpawnedCli {
+  return spawnNode([...cliArgv(options.build ?? 'source', options.nodeOptions), ...args], env, options.launcher);
 }
 
-/** node with exactly these arguments (a daemon launched as `tinyagi start` launches it). */
-export function spawnNode(argv: string[], env: Record<string, string>): SpawnedCli {
-  const child = spawn(process.execPath, argv, { env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** node with exactly these arguments (a daemon launched as `tinyagi start` launches it), through `launcher` when given. */
+export function spawnNode(argv: string[], env: Record<string, string>, launcher?: string[]): SpawnedCli {
+  const [file, args] = launch(argv, launcher);
+  const child = spawn(file, args, { env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   return { child, output: () => out };
+}
+
+/** The program and arguments that run node with `argv`: node itself, or the launcher followed by node's path. */
+function launch(argv: string[], launcher: string[] | undefined): [string, string[]] {
+  if (!launcher?.length) return [process.execPath, argv];
+  const [file, ...rest] = launcher as [string, ...string[]];
+  return [file, [...rest, process.execPath, ...argv]];
 }

@@ -12,6 +12,7 @@ export { commitFile, gitRepos, QUIET_GIT_ENV, sh, type GitRepos } from './git-re
 export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBuild, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 export { runCliHere, runCliHereOk, type RunCliHereOptions } from './cli-here.ts';
 export { createDaemon, startDaemon, type DaemonOptions, type TestDaemon } from './daemon.ts';
+export { machines, type Machine, type MachineOptions, type Machines, type MachineShOptions } from './machines.ts';
 export { addKindModule, BINDING_KINDS_MODULE } from './kind-modules.ts';
 export * from './scripted-server.ts';
 export {
