@@ -32,6 +32,8 @@ export type TinyErrorCode =
   | 'MEMORY_NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'INVALID_STATE'
+  /** A step that runs on the node holding its disk, and that node is down or did not answer (docs/git-tasks.md, "Several nodes"). */
+  | 'NODE_UNAVAILABLE'
   | 'DB_BUSY'
   | 'DB_CONSTRAINT'
   | 'DB_ERROR'

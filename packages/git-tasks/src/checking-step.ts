@@ -146,7 +146,12 @@ export async function runTaskChecking(input: TaskCheckingInput): Promise<TaskChe
   let failures: TaskFailure[];
   let checkStartedAt: number[] = [];
   try {
-    const facts = await collectDoneFacts(ctx, ref, { env: input.env, ...(input.signal === undefined ? {} : { signal: input.signal }), ...(input.wrap === undefined ? {} : { wrap: input.wrap }) });
+    const facts = await collectDoneFacts(ctx, ref, {
+      env: input.env,
+      worktreePath,
+      ...(input.signal === undefined ? {} : { signal: input.signal }),
+      ...(input.wrap === undefined ? {} : { wrap: input.wrap }),
+    });
     checkStartedAt = facts.checks.map((c) => c.startedAt);
     const timeouts = new Map(ctx.repo.checks.map((c) => [c.name, c.timeoutMs]));
     const checks = facts.checks.map((c) => resultOf(c, timeouts.get(c.name), worktreePath));

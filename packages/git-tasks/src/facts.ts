@@ -41,11 +41,13 @@ export interface CollectFactsOptions {
   signal?: AbortSignal;
   /** Confines each check (the task owner's sandbox). */
   wrap?: CheckWrap;
+  /** The worktree as the task records it (default: where this node would make it). */
+  worktreePath?: string;
 }
 
 export async function collectDoneFacts(ctx: ProjectRepoContext, task: TaskRef, options: CollectFactsOptions = {}): Promise<DoneFacts> {
   const branch = await taskBranchName(ctx, task);
-  const path = taskWorktreePath(ctx, task);
+  const path = options.worktreePath ?? taskWorktreePath(ctx, task);
   if (!existsSync(path)) throw new TinyError('INVALID_STATE', `Task ${task.identifier} has no worktree at ${path}.`, { hint: 'Start the task (move it to In progress) to create its worktree.' });
   // The worktree's git dir as the repository records it, not as its `.git` file (the agent's) says.
   const inWorktree = await worktreeGitOptions(ctx.repoDir, path);

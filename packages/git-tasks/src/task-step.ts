@@ -29,6 +29,8 @@ export interface TaskStepBase {
   env: NodeJS.ProcessEnv;
   /** Confines the project's commands like the task's owner when it is sandboxed (sandbox/task-commands.ts `taskCommandWrap`); absent: they run as the daemon's children. */
   wrap?: CheckWrap | undefined;
+  /** With several nodes: this node's name, recorded on the task (`git.node`) when its worktree is made here. */
+  node?: string | undefined;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
     ...(previous?.check === undefined ? {} : { check: previous.check }),
     ...(previous?.roundsLimit === undefined ? {} : { roundsLimit: previous.roundsLimit }),
     ...(previous?.roundsApproval === undefined ? {} : { roundsApproval: previous.roundsApproval }),
+    ...(input.node === undefined ? {} : { node: input.node }),
   };
   const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...kept, ...git, updatedAt: Date.now() }));
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });

@@ -14,7 +14,7 @@ import type { EventOf, EventType, Settings } from '@tinyagi/core';
 import { fileSettingsSource, openStores, type StoreSet } from '@tinyagi/core/internal';
 import { openPgStores } from '@tinyagi/core/pg';
 import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
-import { Orchestrator } from '@tinyagi/teams';
+import { type NodeInfoSource, Orchestrator, TaskFlow } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
 import { mintRunToken } from '../src/internal.ts';
@@ -78,6 +78,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The stores to serve instead of a fresh set (a node on a PostgreSQL schema another harness shares); `close` closes them. */
   stores?: StoreSet;
+  /** This harness as one node of several (its task flow runs each step on the node that holds the disk); its sweep runs when the test asks. */
+  taskNode?: NodeInfoSource;
   /** The server's facets, built on the harness's orchestrator, under the option's name (the current one or the deprecated one); default: the server makes them. */
   facets?: { option: 'orchestratorFacets' | 'orchestratorServices'; build: (orchestrator: Orchestrator) => NonNullable<BuildServerOptions['orchestratorFacets']> };
 }
@@ -134,6 +136,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     ...(options.invoke ? { invoke: options.invoke } : {}),
   });
   orchestrator.start();
+  const env = { HOME: home, ...options.env };
+  const log = options.log ?? { warn: (m: string) => process.stderr.write(`WARN  [tasks] ${m}\n`), error: (m: string) => process.stderr.write(`ERROR [tasks] ${m}\n`) };
+  const taskFlow = options.taskNode ? new TaskFlow({ stores, orchestrator, home, env, settings: getSettings, log, sweepMs: 3_600_000, node: options.taskNode }) : undefined;
   const buildOptions: BuildServerOptions = {
     stores,
     orchestrator,
@@ -142,7 +147,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     settings: source,
     token,
     version: '0.0.0-test',
-    env: { HOME: home, ...options.env },
+    env,
+    ...(taskFlow ? { taskFlow } : {}),
     logFile: join(home, 'logs', 'daemon.log'),
     // The task flow's sweep only when a test asks for it: a test drives `taskFlow.sweep` itself.
     limits: { taskSweepMs: 3_600_000, ...options.limits },
@@ -155,6 +161,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
   watch(app);
   options.configure?.(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
+  await taskFlow?.start();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -169,6 +176,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Server
     client: createApiClient({ baseUrl: url, token, fetch: recordingFetch }),
     settings: getSettings,
     async close() {
+      await taskFlow?.stop();
       await app.close();
       await orchestrator.stop(1000);
       await opened.close();

@@ -18,6 +18,7 @@ export type { SteerResult, RunSteering } from './steering/steer.ts';
 export { Approvals } from './facets/approvals.ts';
 export { modelCallBudget } from './guards/model-call-budget.ts';
 export { TaskFlow, taskMessage, type TaskFlowOptions } from './tasks/flow.ts';
+export type { NodeInfoSource } from './tasks/node-asks.ts';
 export { nextStep, type TaskStep } from './tasks/next-step.ts';
 export { ChatRoom } from './facets/chat-room.ts';
 export { ConversationControl } from './facets/conversation-control.ts';

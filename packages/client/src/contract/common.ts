@@ -85,3 +85,12 @@ export const BoolQuery = z
 
 /** A JSON object whose keys are not all known here (settings blocks); extra keys pass through. */
 export const LooseObjectSchema = z.looseObject({});
+
+/**
+ * A node's name (`tinyagi worker --name`, the local `node.name`, default the host name): what an
+ * agent's `node` refers to. Host-name-like, so the default is always valid.
+ */
+export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const NodeNameSchema = z.string().regex(NODE_NAME_PATTERN, {
+  error: 'must be a node name such as "gpu-box" or "worker-2": letters, digits and . _ -, starting with a letter or digit, at most 63 characters',
+});

@@ -71,6 +71,7 @@ export const CORE_ERRORS = {
   MEMORY_NOT_FOUND: { status: 404, message: 'No such memory entry.' },
   ALREADY_EXISTS: { status: 409, message: 'It already exists.' },
   INVALID_STATE: { status: 409, message: 'Not possible in the current state.' },
+  NODE_UNAVAILABLE: { status: 503, message: 'The node that holds the disk this needs is down or did not answer; a task step waits for it.' },
   DB_BUSY: { status: 503, message: 'The database is busy; retry.' },
   DB_CONSTRAINT: { status: 409, message: 'The change conflicts with existing data.' },
   DB_ERROR: { status: 500, message: 'Database error.' },

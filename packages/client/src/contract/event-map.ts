@@ -320,6 +320,10 @@ export const EVENT_PAYLOADS = {
   }),
   /** The binding's auto-merge of a task in Review was refused for a new reason (not repeated while the reason stays): the task keeps it in `git.autoMergeRefused`. */
   'task.auto_merge_refused': z.object({ taskId: Str, identifier: Str, projectId: Str, code: Str, message: Str, retryAt: TimestampSchema }),
+  /** A node asked the node that holds a repository or a task's worktree to run a step or a read there (`kind`); answered by `node.answered` with the same id. */
+  'node.asked': z.object({ id: Str, node: Str, kind: Str, taskId: Str.optional(), args: z.record(z.string(), z.unknown()) }),
+  /** The asked node's answer: `value` (the step's result) or `error`. */
+  'node.answered': z.object({ id: Str, node: Str, ok: z.boolean(), value: z.unknown().optional(), error: z.object({ code: Str, message: Str, hint: Str.optional() }).optional() }),
   /** The task's branch is in the base (ancestry verified): `commit` is the base's commit after it, `created` false when the base held it already. */
   'task.merged': z.object({
     taskId: Str,

@@ -46,6 +46,8 @@ export const EVENT_TYPES = [
   'approval.expired',
   'memory.proposed',
   'memory.decided',
+  'node.asked',
+  'node.answered',
   'task.worktree_created',
   'task.worktree_failed',
   'task.checking',

@@ -4,7 +4,7 @@
  * the repository) is checked by git-tasks' `resolveWorktreeFiles` when a worktree is made.
  */
 import * as z from 'zod';
-import { Int, NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
+import { Int, NodeNameSchema, NullableStr, PathString, ShortText, Str, TimestampSchema } from './common.ts';
 import { KIND_NAME_PATTERN } from './kinds.ts';
 
 /** An argument vector: the program, then its arguments; never a shell string. */
@@ -151,6 +151,8 @@ export const ProjectRepoSchema = z
     path: PathString(4096).min(1).optional(),
     /** A git remote URL TinyAGI clones once. */
     url: z.string().min(1).max(4096).optional(),
+    /** With several nodes: the node whose disk holds `path` (or the clone of `url`) and the worktrees; every step of the project's tasks runs there. Absent: the node of the task's agent, or any node that sees the path. */
+    node: NodeNameSchema.optional(),
     baseRef: z.string().min(1).max(255).default('main'),
     /** The remote that "pushed" is proven against; absent: no push is asked for. */
     remote: ShortText.optional(),
@@ -334,6 +336,24 @@ export const TaskAutoMergeRefusalSchema = z
   .meta({ id: 'TaskAutoMergeRefusal' });
 export type TaskAutoMergeRefusal = z.infer<typeof TaskAutoMergeRefusalSchema>;
 
+/** The steps a node that does not hold a task's disk asks of the one that does (docs/git-tasks.md, "Several nodes"). */
+export const TASK_STEP_REQUESTS = ['merge', 'review', 'delete', 'sync'] as const;
+export type TaskStepRequestKind = (typeof TASK_STEP_REQUESTS)[number];
+
+/** A person's step on a task, recorded for the node that holds its disk, which carries it out once. */
+export const TaskStepRequestSchema = z
+  .object({
+    id: Str,
+    step: z.enum(TASK_STEP_REQUESTS),
+    /** The node asked: the one that holds the task's repository or worktree. */
+    node: Str,
+    /** What the step needs (the merge's method, the review's summary, the delete's worktree choice). */
+    args: z.record(z.string(), z.unknown()),
+    requestedAt: TimestampSchema,
+  })
+  .meta({ id: 'TaskStepRequest' });
+export type TaskStepRequest = z.infer<typeof TaskStepRequestSchema>;
+
 export const TaskGitSchema = z
   .object({
     state: z.enum(TASK_WORKTREE_STATES),
@@ -341,6 +361,10 @@ export const TaskGitSchema = z
     branch: NullableStr,
     /** The worktree's folder, the working directory of the task's runs. */
     worktreePath: NullableStr,
+    /** With several nodes: the node whose disk holds the worktree (recorded when it is made); its steps run there. */
+    node: Str.optional(),
+    /** A step asked of the node that holds the task's disk and not carried out yet (it waits there while that node is down). */
+    request: TaskStepRequestSchema.optional(),
     /** The worktree's HEAD when it was last recorded. */
     headSha: NullableStr,
     /** Why the last step failed (`WORKTREE_SETUP_FAILED`, `GIT_FAILED`, `INVALID_PATH`, …), or null. */

@@ -14,7 +14,9 @@
 import * as z from 'zod';
 import { PermissionRuleSchema } from './approvals.ts';
 import { STEER_COMMANDS } from './conversations.ts';
-import { OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
+import { NodeNameSchema, OptionalBool, OptionalCount, OptionalPositive, OptionalStr, Str, StrArray } from './common.ts';
+
+export { NODE_NAME_PATTERN, NodeNameSchema } from './common.ts';
 import { GlobalMemorySettingsSchema, MemorySettingsSchema } from './memory.ts';
 import { McpRememberInput } from './mcp.ts';
 
@@ -52,15 +54,6 @@ export const AGENT_PROCESS_MODES = ['warm', 'per-message'] as const;
 export const SANDBOX_MODES = ['off', 'on', 'required'] as const;
 /** An environment variable name, for `env_passthrough`. */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-
-/**
- * A node's name (`tinyagi worker --name`, the local `node.name`, default the host name): what an
- * agent's `node` refers to. Host-name-like, so the default is always valid.
- */
-export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-export const NodeNameSchema = z.string().regex(NODE_NAME_PATTERN, {
-  error: 'must be a node name such as "gpu-box" or "worker-2": letters, digits and . _ -, starting with a letter or digit, at most 63 characters',
-});
 
 const positiveInt = z.int().positive();
 

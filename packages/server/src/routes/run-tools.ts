@@ -77,7 +77,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
       const after = (await saysDoneOnBoundTask(ctx.tasks, task, body.status))
         ? await ctx.taskFlow.startChecking(task, { runId: params.id, conversationId })
         : body.status !== undefined && body.status !== task.status
-          ? (await ctx.tasks.updateTask(task.id, { status: body.status })).after
+          ? await ctx.taskFlow.agentMove(task, body.status)
           : task;
       if (body.comment !== undefined) await ctx.tasks.addComment(task.id, { author: `@${agentId}`, content: body.comment });
       return withComments(after);

@@ -10,19 +10,19 @@ import { existsSync } from 'node:fs';
 import type { Comment, ProjectRepo, ReviewAnchor } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
 import { requireAgent, requireTeam, type TaskRecord } from '../core-internal.ts';
-import { anchoredFile, checkProjectBinding, followComments, resolveProjectRepo, taskDiff, taskTip } from '@tinyagi/git-tasks';
+import { anchoredFile, followComments, resolveProjectRepo, taskTip } from '@tinyagi/git-tasks';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { tasksContract } from '@tinyagi/client/contract';
 
 /**
- * A binding checked against the disk before it is stored (core's `checkProjectBinding`: a git
+ * A binding checked against the disk before it is stored, on the node it names (the task flow's `checkBinding`: a git
  * repository, a base branch that exists or the repository's default one, copy and link rules
  * naming what exists, link targets the sandboxed agents' boundaries show): the binding to store.
  */
 async function checkedBinding<R extends ProjectRepo | null | undefined>(ctx: ServerContext, projectId: string | undefined, repo: R): Promise<R> {
   if (!repo) return repo;
-  return (await checkProjectBinding(repo, { ...(projectId === undefined ? {} : { projectId }), home: ctx.home, settings: ctx.settings(), env: ctx.env })) as R;
+  return (await ctx.taskFlow.checkBinding(projectId, repo)) as R;
 }
 
 /**
@@ -32,14 +32,13 @@ async function checkedBinding<R extends ProjectRepo | null | undefined>(ctx: Ser
  */
 async function reviewAnchor(ctx: ServerContext, task: TaskRecord, input: { path: string; line: number; side: 'new' | 'old' }): Promise<ReviewAnchor> {
   const identifier = task.identifier ?? task.id;
-  const project = await ctx.taskFlow.boundProject(task.projectId, `Task ${identifier}`, 'A comment on a line of a diff needs one; comment without an anchor on the task as a whole.');
+  await ctx.taskFlow.boundProject(task.projectId, `Task ${identifier}`, 'A comment on a line of a diff needs one; comment without an anchor on the task as a whole.');
   if (!task.git?.branch) {
     throw new TinyError('INVALID_STATE', `Task ${identifier} has no branch yet, so it has no diff to comment on.`, {
       hint: 'Move it to In progress (its worktree and branch are made then), or comment without an anchor.',
     });
   }
-  const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
-  const diff = await taskDiff(repo, { identifier, git: task.git });
+  const diff = await ctx.taskFlow.diff(task);
   anchoredFile(diff, input, identifier);
   return { path: input.path, line: input.line, side: input.side, commitSha: diff.tip };
 }
@@ -54,7 +53,8 @@ export async function listFollowedComments(ctx: ServerContext, ref: string): Pro
   const comments = await ctx.tasks.listComments(task.id);
   if (!comments.some((c) => c.anchor !== null) || !task.projectId) return comments;
   const project = await ctx.tasks.getProject(task.projectId);
-  if (!project?.repo) return comments;
+  // On another node's disk, or not bound: where the lines are now is read there, not here.
+  if (!project?.repo || !(await ctx.taskFlow.holdsDisk(task))) return comments;
   const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
   try {
     const tip = existsSync(repo.repoDir) ? await taskTip(repo.repoDir, task.git) : undefined;
@@ -107,15 +107,7 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
       return { task, sent: { round: sent.round, commentIds: sent.commentIds, conversationId: sent.conversationId, messageId: sent.messageId } };
     },
 
-    getTaskDiff: async ({ params }) => {
-      const task = await ctx.tasks.mustGetTask(params.id);
-      const identifier = task.identifier ?? task.id;
-      const project = await ctx.taskFlow.boundProject(task.projectId, `Task ${identifier}`);
-      const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
-      if (!existsSync(repo.repoDir))
-        throw new TinyError('INVALID_STATE', `Task ${identifier}'s repository is not cloned yet, so it has no diff.`, { hint: 'Move it to In progress: the repository is cloned then.' });
-      return taskDiff(repo, { identifier, git: task.git });
-    },
+    getTaskDiff: async ({ params }) => ctx.taskFlow.diff(await ctx.tasks.mustGetTask(params.id)),
 
     listComments: async ({ params }) => listFollowedComments(ctx, params.id),
 

@@ -16,16 +16,17 @@
  *   bounded by its timeout).
  */
 import { existsSync } from 'node:fs';
-import type { MergedBy, MergeMethod, ProjectRepo, TaskCheck, TaskStatus } from '@tinyagi/client/contract';
-import { errorMessage, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
+import type { MergedBy, MergeMethod, ProjectRepo, TaskCheck, TaskStatus, TaskStepRequest, TaskStepRequestKind } from '@tinyagi/client/contract';
+import { errorMessage, newId, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
 import type { ApprovalRecord } from '@tinyagi/core';
-import { baseChildEnv, taskCommandWrap, type StoreSet, type TaskRecord } from '../core-internal.ts';
+import { baseChildEnv, type SandboxHost, taskCommandWrap, type StoreSet, type TaskRecord } from '../core-internal.ts';
 import {
   carryOutRoundsAnswer,
   finishTaskChecking,
   autoMergeDecision,
   autoMergeRefusal,
   autoMergeRetryDue,
+  checkProjectBinding,
   mergeHeads,
   projectWorktrees,
   removeWorktreeAt,
@@ -36,11 +37,14 @@ import {
   runTaskMerge,
   runTaskReview,
   runTaskWorktreeStep,
+  taskDiff,
   type TaskStepBase,
   type WorktreeRemoval,
 } from '@tinyagi/git-tasks';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
+import { diskNode, refuseAgentElsewhere } from './disk.ts';
 import { ForgeLoop, hasForge } from './forge-loop.ts';
+import { ASK_WAIT_MS, type NodeInfoSource, NodeAsks } from './node-asks.ts';
 import { nextStep } from './next-step.ts';
 import { refuseDoneWithoutMerge, refuseMoveToChecking } from './refusals.ts';
 
@@ -53,8 +57,12 @@ export interface TaskFlowOptions {
   env: Readonly<Record<string, string | undefined>>;
   settings: () => Settings;
   log: { warn(message: string): void };
+  /** The node's sandbox host: a sandboxed owner's setup and checks start on it (without one, each command on a host of its own). */
+  sandboxHost?: SandboxHost;
   /** How often this node looks for a step nobody drives (a killed node's): default 5 s. */
   sweepMs?: number;
+  /** With several nodes (PostgreSQL): this node, and which nodes are live; each step then runs on the node that holds its disk (disk.ts). */
+  node?: NodeInfoSource;
 }
 
 export type OwnerSent = { conversationId: string; messageId: string; created: boolean };
@@ -89,10 +97,19 @@ export class TaskFlow {
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweeping: Promise<unknown> | undefined;
   #stopped = false;
+  /** Asking the node that holds a disk (several nodes only). */
+  readonly #asks: NodeAsks | undefined;
 
   constructor(options: TaskFlowOptions) {
     this.#o = options;
     this.forge = new ForgeLoop(this, options);
+    this.#asks = options.node ? new NodeAsks(options.stores.events, options.node, options.log) : undefined;
+    this.#asks?.serve('drive', async (_args, taskId) => this.#driveNow(taskId!));
+    this.#asks?.serve('task-step', async (args, taskId) => this.#carryOutRequest(taskId!, String(args['requestId'])));
+    this.#asks?.serve('binding', async (args) => this.checkBinding(args['projectId'] as string | undefined, args['repo'] as ProjectRepo));
+    this.#asks?.serve('diff', async (_args, taskId) => this.diff(await this.tasks.mustGetTask(taskId!)));
+    this.#asks?.serve('worktrees', async (args) => this.listWorktrees(String(args['project'])));
+    this.#asks?.serve('remove-worktree', async (args) => this.removeWorktree(String(args['project']), String(args['path']), args['force'] === true));
   }
 
   get tasks(): TaskFlowOptions['stores']['tasks'] {
@@ -104,6 +121,7 @@ export class TaskFlow {
   /** Finishes what stops left half done (every bound task's next step), then sweeps every `sweepMs` and starts the forge poll. */
   async start(): Promise<void> {
     this.#stopped = false;
+    this.#asks?.start();
     await this.sweep(true);
     this.forge.startPoll();
     this.#scheduleSweep();
@@ -114,6 +132,7 @@ export class TaskFlow {
     clearTimeout(this.#sweepTimer);
     await this.#sweeping?.catch(() => {});
     await this.forge.stopPoll();
+    await this.#asks?.stop();
     await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -157,12 +176,17 @@ export class TaskFlow {
 
   /** Runs the task's next step when it is the daemon's; true when it did something. */
   async #drive(task: TaskRecord, project: BoundProject, atStart: boolean): Promise<boolean> {
-    // A node drives only what is on its disk: the repository the worktree is made from, or the task's worktree (a URL binding's clone lives in one node's home).
-    const repoDir = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }).repoDir;
+    if (!this.#drivesHere(task, project)) return false;
     const worktree = task.git?.worktreePath;
-    if (!existsSync(repoDir) && (worktree == null || !existsSync(worktree))) return false;
     const next = nextStep(task, project.repo, worktree != null && !existsSync(worktree));
     switch (next.step) {
+      case 'carry-out-request':
+        // Asked while this node was down, or its answer was lost: carried out now (a live ask is answered at once).
+        if (!atStart && Date.now() - next.requestedAt < ASK_WAIT_MS) return false;
+        await this.#carryOutRequest(task.id, task.git!.request!.id).catch((err: unknown) =>
+          this.#o.log.warn(`Task ${task.identifier ?? task.id}: its ${task.git?.request?.step} asked by another node failed: ${errorMessage(err)}`),
+        );
+        return true;
       case 'restore-worktree':
         return (await this.#held(task.id, 'flow', () => this.#restoreWorktree(task.id))) !== undefined;
       case 'dispatch':
@@ -186,6 +210,43 @@ export class TaskFlow {
       case 'wait':
         return false;
     }
+  }
+
+  /**
+   * Whether this node drives the task: it holds the task's disk (disk.ts); when no node is named,
+   * it sees the repository the worktree is made from or the task's worktree (a URL binding's clone
+   * lives in one node's home).
+   */
+  #drivesHere(task: TaskRecord, project: BoundProject): boolean {
+    const named = this.#asks ? diskNode(this.#o.settings(), task, project.repo) : undefined;
+    if (named !== undefined) return named === this.#asks!.here;
+    const worktree = task.git?.worktreePath;
+    return existsSync(resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }).repoDir) || (worktree != null && existsSync(worktree));
+  }
+
+  /** The node that holds the task's disk when it is another one; undefined when this node does (or there is one node). */
+  async #elsewhere(task: TaskRecord): Promise<string | undefined> {
+    const repo = task.projectId && this.#asks ? (await this.tasks.getProject(task.projectId))?.repo : undefined;
+    const node = repo ? diskNode(this.#o.settings(), task, repo) : undefined;
+    return node === this.#asks?.here ? undefined : node;
+  }
+
+  /** The node that holds a bound project's repository when the binding names another one. */
+  #projectElsewhere(repo: ProjectRepo): string | undefined {
+    return this.#asks && repo.node !== undefined && repo.node !== this.#asks.here ? repo.node : undefined;
+  }
+
+  /** Whether this node holds the task's disk (a read of its repository here means something). */
+  async holdsDisk(task: TaskRecord): Promise<boolean> {
+    return (await this.#elsewhere(task)) === undefined;
+  }
+
+  /** The task driven now on this node (asked by another node that has no disk for it): the task after. */
+  async #driveNow(taskId: string): Promise<TaskRecord> {
+    const task = await this.tasks.mustGetTask(taskId);
+    const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
+    if (project?.repo) await this.#drive(task, { id: project.id, repo: project.repo }, false);
+    return this.tasks.mustGetTask(taskId);
   }
 
   /**
@@ -255,7 +316,16 @@ export class TaskFlow {
    */
   stepBase(projectId: string, repo: ProjectRepo, task: TaskRecord): TaskStepBase {
     const env = this.#o.env;
-    return { events: this.#o.stores.events, home: this.#o.home, projectId, repo, task, env: baseChildEnv(env), wrap: taskCommandWrap(this.#o.settings(), task, env) };
+    return {
+      events: this.#o.stores.events,
+      home: this.#o.home,
+      projectId,
+      repo,
+      task,
+      env: baseChildEnv(env),
+      wrap: taskCommandWrap(this.#o.settings(), task, env, this.#o.sandboxHost),
+      node: this.#asks?.here,
+    };
   }
 
   /**
@@ -306,6 +376,13 @@ export class TaskFlow {
     return entersWork(before, after) ? this.#dispatch(after) : after;
   }
 
+  /** The agent's own move of its task (its "done" on a bound task is `startChecking`): never sent again; a move away from a rounds request withdraws it. */
+  async agentMove(task: TaskRecord, status: TaskStatus): Promise<TaskRecord> {
+    const { before, after } = await this.tasks.updateTask(task.id, { status });
+    await this.withdrawRoundsRequest(before, after, `the agent moved the task to ${status}`);
+    return after;
+  }
+
   async reorder(columns: Partial<Record<TaskStatus, readonly string[]>>): Promise<TaskRecord[]> {
     for (const ref of columns.checking ?? []) refuseMoveToChecking(await this.tasks.mustGetTask(ref), 'checking');
     const toDone = new Set(columns.done ?? []);
@@ -334,6 +411,11 @@ export class TaskFlow {
    */
   async delete(ref: string, choice: { worktree?: 'keep' | 'remove'; force?: boolean } = {}): Promise<WorktreeRemoval | null> {
     const task = await this.tasks.mustGetTask(ref);
+    // Without a worktree there is nothing on a disk: deleted here.
+    return task.git?.worktreePath == null ? this.#deleteHere(task, choice) : this.#onDisk(task, 'delete', { ...choice });
+  }
+
+  async #deleteHere(task: TaskRecord, choice: { worktree?: 'keep' | 'remove'; force?: boolean }): Promise<WorktreeRemoval | null> {
     const path = task.git?.worktreePath;
     let removed: WorktreeRemoval | null = null;
     if (path != null && existsSync(path)) {
@@ -354,9 +436,11 @@ export class TaskFlow {
   }
 
   /** A bound project's worktrees by task identifier, each with its state (core's `projectWorktrees`); none while a URL binding is not cloned. */
-  async listWorktrees(projectRef: string) {
+  async listWorktrees(projectRef: string): Promise<Awaited<ReturnType<typeof projectWorktrees>>> {
     const found = await this.tasks.mustGetProject(projectRef);
     const project = await this.boundProject(found.id, `Project ${found.name}`);
+    const node = this.#projectElsewhere(project.repo);
+    if (node !== undefined) return this.#asks!.ask<Awaited<ReturnType<typeof projectWorktrees>>>(node, 'worktrees', { project: project.id }, `Listing project ${found.name}'s worktrees`);
     const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home });
     if (!existsSync(repo.repoDir)) return [];
     return projectWorktrees(repo, await this.tasks.listTasks({ projectId: project.id }));
@@ -366,8 +450,32 @@ export class TaskFlow {
   async removeWorktree(projectRef: string, path: string, force: boolean): Promise<WorktreeRemoval> {
     const found = await this.tasks.mustGetProject(projectRef);
     const project = await this.boundProject(found.id, `Project ${found.name}`);
+    const node = this.#projectElsewhere(project.repo);
+    if (node !== undefined) return this.#asks!.ask(node, 'remove-worktree', { project: project.id, path, force }, `Removing the worktree ${path}`);
     const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home });
     return removeWorktreeAt(repo, path, { force });
+  }
+
+  /**
+   * A binding checked against the disk before it is stored (git-tasks' `checkProjectBinding`): on
+   * the node it names when that is another one. The binding to store.
+   */
+  async checkBinding(projectId: string | undefined, repo: ProjectRepo): Promise<ProjectRepo> {
+    const node = this.#projectElsewhere(repo);
+    if (node !== undefined) return this.#asks!.ask(node, 'binding', { repo, ...(projectId === undefined ? {} : { projectId }) }, `Checking the repository ${repo.path ?? repo.url}`);
+    return checkProjectBinding(repo, { ...(projectId === undefined ? {} : { projectId }), home: this.#o.home, settings: this.#o.settings(), env: this.#o.env });
+  }
+
+  /** The task's diff against its base (git-tasks' `taskDiff`), read on the node that holds its disk. */
+  async diff(task: TaskRecord): Promise<Awaited<ReturnType<typeof taskDiff>>> {
+    const identifier = task.identifier ?? task.id;
+    const node = await this.#elsewhere(task);
+    if (node !== undefined) return this.#asks!.ask(node, 'diff', {}, `Task ${identifier}'s diff`, { taskId: task.id });
+    const project = await this.boundProject(task.projectId, `Task ${identifier}`);
+    const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home });
+    if (!existsSync(repo.repoDir))
+      throw new TinyError('INVALID_STATE', `Task ${identifier}'s repository is not cloned yet, so it has no diff.`, { hint: 'Move it to In progress: the repository is cloned then.' });
+    return taskDiff(repo, { identifier, git: task.git });
   }
 
   /**
@@ -388,7 +496,10 @@ export class TaskFlow {
       type: 'task.checking',
       data: { taskId: task.id, identifier: task.identifier ?? task.id, projectId: task.projectId ?? '', round: task.git?.rounds ?? 0 },
     });
-    this.#track(task.id, () => this.#proveDone(task.id, saidBy));
+    const node = await this.#elsewhere(task);
+    // On the node that holds the worktree (its sweep would find it too: this only makes it prompt).
+    if (node !== undefined) void this.#asks!.ask(node, 'drive', {}, `Task ${task.identifier ?? task.id}'s Checking`, { taskId: task.id }).catch((err: unknown) => this.#o.log.warn(errorMessage(err)));
+    else this.#track(task.id, () => this.#proveDone(task.id, saidBy));
     return after;
   }
 
@@ -416,6 +527,69 @@ export class TaskFlow {
     return this.startChecking(before);
   }
 
+  // ---- A person's steps on the node that holds the task's disk ----
+
+  /**
+   * Runs a person's step here when this node holds the task's disk; otherwise records it on the
+   * task (`git.request`, one at a time) and asks that node, which carries it out once and answers.
+   * A node that is down or does not answer: refused with NODE_UNAVAILABLE, the step still recorded,
+   * and carried out when the node is back (its sweep at start).
+   */
+  async #onDisk<T>(task: TaskRecord, step: TaskStepRequestKind, args: Record<string, unknown>): Promise<T> {
+    const node = await this.#elsewhere(task);
+    // A task with no git record has nothing on a disk yet: the step refuses here with its own reason.
+    if (node === undefined || task.git == null) return (await this.#stepHere(step, task, args)) as T;
+    const identifier = task.identifier ?? task.id;
+    const pending = task.git?.request;
+    if (pending !== undefined) {
+      throw new TinyError('INVALID_STATE', `Task ${identifier} has a ${pending.step} waiting for node ${pending.node} (asked ${new Date(pending.requestedAt).toISOString()}).`, {
+        hint: `It runs when node ${pending.node} is back; start it, or wait for it.`,
+      });
+    }
+    const request: TaskStepRequest = { id: newId('step'), step, node, args, requestedAt: Date.now() };
+    await this.tasks.setTaskGit(task.id, { ...task.git, request, updatedAt: Date.now() });
+    try {
+      return await this.#asks!.ask<T>(node, 'task-step', { requestId: request.id }, `Task ${identifier}'s ${step}`, { taskId: task.id });
+    } catch (err) {
+      if (err instanceof TinyError && err.code === 'NODE_UNAVAILABLE')
+        throw new TinyError('NODE_UNAVAILABLE', `${err.message} The ${step} is recorded on the task and runs when node ${node} is back.`, err.hint ? { hint: err.hint } : {});
+      throw err;
+    }
+  }
+
+  #stepHere(step: TaskStepRequestKind, task: TaskRecord, args: Record<string, unknown>): Promise<unknown> {
+    switch (step) {
+      case 'merge':
+        return this.#mergeHere(task, args['method'] as MergeMethod | undefined);
+      case 'review':
+        return this.#reviewHere(task, args['summary'] as { author: string; content: string } | undefined);
+      case 'delete':
+        return this.#deleteHere(task, args as { worktree?: 'keep' | 'remove'; force?: boolean });
+      case 'sync':
+        return this.#syncHere(task);
+    }
+  }
+
+  /** Carries out the step another node recorded on the task for this one (`git.request`), once: the request is gone after, whatever its outcome. */
+  async #carryOutRequest(taskId: string, requestId: string): Promise<unknown> {
+    const task = await this.tasks.mustGetTask(taskId);
+    const request = task.git?.request;
+    if (request?.id !== requestId) throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id}'s step was carried out already.`, { hint: 'Read the task for its outcome.' });
+    let value: unknown;
+    try {
+      value = await this.#stepHere(request.step, task, request.args);
+    } finally {
+      const after = await this.tasks.getTask(taskId);
+      if (after?.git?.request?.id === requestId) {
+        const { request: _done, ...git } = after.git;
+        await this.tasks.setTaskGit(taskId, { ...git, updatedAt: Date.now() });
+      }
+    }
+    // The step's answer names the task as it is now (without the request), as a step run here does.
+    const now = await this.tasks.getTask(taskId);
+    return now !== undefined && typeof value === 'object' && value !== null && 'task' in value ? { ...value, task: now } : value;
+  }
+
   // ---- The steps ----
 
   /**
@@ -425,10 +599,28 @@ export class TaskFlow {
    */
   async #dispatch(task: TaskRecord): Promise<TaskRecord> {
     if (task.projectId !== null && (await this.tasks.getProject(task.projectId))?.repo) {
+      const node = await this.#elsewhere(task);
+      if (node !== undefined) return this.#dispatchElsewhere(task, node);
       return (await this.#held(task.id, 'flow', () => this.#dispatchHeld(task.id, true))) ?? (await this.tasks.mustGetTask(task.id));
     }
     const result = await this.sendToOwner(task, taskMessage(task), `task:${task.id}:${task.updatedAt}`);
     return (await this.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
+  }
+
+  /**
+   * The dispatch asked of the node that holds the task's disk: the task records that node (its
+   * worktree is being made there), then that node makes the worktree and sends the message. While
+   * it is down the task waits in that state and the node does it when it is back (its sweep).
+   */
+  async #dispatchElsewhere(task: TaskRecord, node: string): Promise<TaskRecord> {
+    const git = task.git ?? { state: 'creating' as const, branch: null, worktreePath: null, headSha: null, error: null };
+    await this.tasks.setTaskGit(task.id, { ...git, state: 'creating', error: null, node, updatedAt: Date.now() });
+    try {
+      return await this.#asks!.ask<TaskRecord>(node, 'drive', {}, `Starting task ${task.identifier ?? task.id}`, { taskId: task.id });
+    } catch (err) {
+      this.#o.log.warn(`${errorMessage(err)} The task waits for it.`);
+      return this.tasks.mustGetTask(task.id);
+    }
   }
 
   /** `moved`: a person's move into work (sent whatever was sent before); otherwise a dispatch a stop interrupted, run only when it is still owed. */
@@ -436,12 +628,28 @@ export class TaskFlow {
     let task = await this.tasks.mustGetTask(taskId);
     const project = task.projectId ? await this.tasks.getProject(task.projectId) : undefined;
     if (!project?.repo || (moved ? !entersWork(undefined, task) : nextStep(task, project.repo).step !== 'dispatch')) return task;
+    if (this.#asks) {
+      try {
+        refuseAgentElsewhere(this.#o.settings(), task, project.repo, this.#asks.here);
+      } catch (err) {
+        return this.#worktreeRefused(task, project.id, err as TinyError);
+      }
+    }
     const step = await runTaskWorktreeStep({ ...this.stepBase(project.id, project.repo, task), tasks: this.tasks });
     if (!step.ok) return step.task;
     task = step.task;
     const worktree = { path: step.worktree.path, branch: step.worktree.branch };
     const result = await this.sendToOwner(task, taskMessage(task, worktree), `task:${task.id}:${task.updatedAt}`, worktree.path);
     return (await this.tasks.updateTask(task.id, { conversationId: result.conversationId })).after;
+  }
+
+  /** A worktree step refused before it began (the agent runs on another node): recorded as a failed step, for a person. */
+  async #worktreeRefused(task: TaskRecord, projectId: string, err: TinyError): Promise<TaskRecord> {
+    const message = err.hint ? `${err.message} ${err.hint}` : err.message;
+    const git = task.git ?? { state: 'failed' as const, branch: null, worktreePath: null, headSha: null, error: null };
+    const after = await this.tasks.setTaskGit(task.id, { ...git, state: 'failed', error: { code: err.code, message }, updatedAt: Date.now() });
+    await this.#o.stores.events.append({ type: 'task.worktree_failed', data: { taskId: task.id, identifier: task.identifier ?? task.id, projectId, code: err.code, message } });
+    return after;
   }
 
   /** Makes the task's worktree again from its branch (core's worktree step, which finds the branch and prunes git's stale entry); its path, or undefined when it could not. */
@@ -507,6 +715,9 @@ export class TaskFlow {
     const task = await this.tasks.getTask(approval.taskId);
     const project = task?.projectId ? await this.tasks.getProject(task.projectId) : undefined;
     if (!task || !project?.repo) return undefined;
+    const node = await this.#elsewhere(task);
+    // The node that holds the task's disk carries the answer out (its next step reads it).
+    if (node !== undefined) return this.#asks!.ask<TaskRecord>(node, 'drive', {}, `Task ${task.identifier ?? task.id}'s answer`, { taskId: task.id });
     const { task: after, acted } = await carryOutRoundsAnswer({
       tasks: this.tasks,
       events: this.#o.stores.events,
@@ -546,7 +757,10 @@ export class TaskFlow {
 
   /** A person's merge of a task in review: on its forge when it has a pull request, otherwise locally; one at a time per task, on every node. */
   async merge(ref: string, method: MergeMethod | undefined): Promise<Awaited<ReturnType<typeof runTaskMerge>>> {
-    const task = await this.tasks.mustGetTask(ref);
+    return this.#onDisk(await this.tasks.mustGetTask(ref), 'merge', method === undefined ? {} : { method });
+  }
+
+  async #mergeHere(task: TaskRecord, method: MergeMethod | undefined): Promise<Awaited<ReturnType<typeof runTaskMerge>>> {
     return this.#heldOrRefused(task, 'merge', ' is being merged', async () => (await this.#mergeHeld(task.id, method, 'person'))!);
   }
 
@@ -605,7 +819,10 @@ export class TaskFlow {
 
   /** A person's request for changes on a task in review: the unsent review comments and the summary sent to the owner, the task back in progress. */
   async requestChanges(ref: string, summary: { author: string; content: string } | undefined): Promise<Awaited<ReturnType<typeof runTaskReview>>> {
-    const task = await this.tasks.mustGetTask(ref);
+    return this.#onDisk(await this.tasks.mustGetTask(ref), 'review', summary === undefined ? {} : { summary });
+  }
+
+  async #reviewHere(task: TaskRecord, summary: { author: string; content: string } | undefined): Promise<Awaited<ReturnType<typeof runTaskReview>>> {
     const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`, 'Changes are asked of a repository-bound task in review; comment on this one instead.');
     // One review of a task at a time, on every node (a forge's read holds it too); the task read again inside.
     const { before, reviewed } = await this.#heldOrRefused(task, 'review', ' has a review being sent', async () => {
@@ -624,8 +841,11 @@ export class TaskFlow {
   }
 
   /** `tinyagi task sync`: the pull request opened if missing, then the forge's feedback read and sent; an auto-merge that now holds merges. */
-  async syncForge(ref: string) {
-    const task = await this.tasks.mustGetTask(ref);
+  async syncForge(ref: string): Promise<Awaited<ReturnType<ForgeLoop['sync']>>> {
+    return this.#onDisk(await this.tasks.mustGetTask(ref), 'sync', {});
+  }
+
+  async #syncHere(task: TaskRecord): Promise<Awaited<ReturnType<ForgeLoop['sync']>>> {
     const project = await this.boundProject(task.projectId, `Task ${task.identifier ?? task.id}`, 'A forge belongs to a repository binding.');
     const synced = await this.forge.sync(project, task);
     // Auto-merge may hold now (its check runs passed, its approvals came): the answer says so.

@@ -9,6 +9,8 @@ import type { TaskRecord } from '../core-internal.ts';
 import { CHECK_NOT_STARTED } from '@tinyagi/git-tasks';
 
 export type TaskStep =
+  /** A person's step asked of this node (the one holding the task's disk) by another, not carried out yet (`git.request`). */
+  | { step: 'carry-out-request'; requestedAt: number }
   /** Assigned and in progress, never sent: its worktree is made (or found) and the message sent once. */
   | { step: 'dispatch' }
   /** Its worktree's folder is gone (deleted by hand): made again from its branch, before anyone works there. */
@@ -36,6 +38,7 @@ function assigned(task: TaskRecord): boolean {
 export function nextStep(task: TaskRecord, repo: ProjectRepo | null, worktreeMissing = false): TaskStep {
   if (repo === null) return { step: 'wait', for: 'a person: the project is not bound to a repository' };
   const git = task.git;
+  if (git?.request !== undefined) return { step: 'carry-out-request', requestedAt: git.request.requestedAt };
   if (worktreeMissing && (task.status === 'in_progress' || task.status === 'checking') && git?.state === 'ready') return { step: 'restore-worktree' };
   switch (task.status) {
     case 'in_progress':
