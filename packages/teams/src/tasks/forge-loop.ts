@@ -19,6 +19,8 @@ export interface ForgeLoopHost {
   sendToOwner(task: TaskRecord, message: string, idempotencyKey: string, workdir?: string): Promise<{ conversationId: string; messageId: string; created: boolean }>;
   holdReview<T>(task: TaskRecord, work: () => Promise<T>): Promise<T>;
   autoMerge(taskId: string): Promise<boolean>;
+  /** Whether this node holds the task's disk: only that node reads its pull request in the poll. */
+  holdsDisk(task: TaskRecord): Promise<boolean>;
 }
 
 /** The flow's options the forge reads. */
@@ -210,7 +212,7 @@ export class ForgeLoop {
         if (!this.#polling) return IDLE_MS;
         // A task whose pull request could not be opened when its Checking passed (GitHub down, no token yet) gets it here.
         const due = task.git?.pullRequest !== undefined || task.git?.check?.state === 'passed';
-        if (!due || now - (this.#lastRead.get(task.id) ?? 0) < everyMs) continue;
+        if (!due || now - (this.#lastRead.get(task.id) ?? 0) < everyMs || !(await this.#flow.holdsDisk(task))) continue;
         this.#lastRead.set(task.id, now);
         try {
           await this.sync(project, task);
