@@ -107,7 +107,7 @@ it('after maxRounds one request waits for a person (a start finds it); a wrong a
   expect((await eventsOf(h.stores, { types: ['task.rounds_answered'] })).map((e) => [e.data.decision, e.data.status, e.data.roundsLimit])).toEqual([['more_rounds', 'in_progress', 3]]);
 });
 
-it('take over: assigned to nobody, nothing sent; stop recorded at the desk but not carried out (a crash) is carried out at start, once; a waiting task moved by hand withdraws its request', async () => {
+it('take over: assigned to nobody, nothing sent; stop recorded at the desk but not carried out (a crash) is carried out at start, once; a waiting task moved by hand, or by its agent out of Review, withdraws its request', async () => {
   const { h, logFile } = await start();
   const p = await project(h);
   const first = await exhausted(h, p.id, 'Take it');
@@ -138,4 +138,15 @@ it('take over: assigned to nobody, nothing sent; stop recorded at the desk but n
   await h.client.patchTask({ params: { id: third.task.id }, body: { status: 'backlog' } });
   expect(await h.client.getApproval({ params: { id: third.approval.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'tasks', reason: 'the task was moved to backlog by hand' });
   expect((await eventsOf(h.stores, { types: ['approval.decided'] })).map((e) => e.data.approval.id)).toContain(third.approval.id);
+
+  // In Review, its pull request's failed check runs waiting for a person: the agent's own move back to work withdraws the request too.
+  const fourth = await exhausted(h, p.id, 'Agent moves it');
+  const waiting = await h.stores.tasks.mustGetTask(fourth.task.id);
+  await h.stores.tasks.updateTask(waiting.id, { status: 'review' });
+  const inReview = await h.stores.tasks.setTaskGit(waiting.id, {
+    ...waiting.git!,
+    pullRequest: { number: 7, url: 'https://example.com/pr/7', headRef: waiting.git!.branch!, baseRef: 'main', openedAt: Date.now() },
+  });
+  expect((await h.app.tiny.taskFlow.agentMove(inReview, 'in_progress')).status).toBe('in_progress');
+  expect(await h.client.getApproval({ params: { id: fourth.approval.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'tasks', reason: 'the agent moved the task to in_progress' });
 });
