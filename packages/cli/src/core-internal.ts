@@ -96,8 +96,9 @@ export { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, nodesForStatu
 export { ReplyDelivery } from '@tinyagi/core/internal';
 // process-exists.ts: whether a pid is alive (stale locks, channel processes)
 export { processExists } from '@tinyagi/core/internal';
-// sandbox/: the sandbox's self-test and status, the model and egress proxies, the machine check, the `tinyagi` shim's entry, the folders confined runs worked in
-export { daemonSecrets, EgressProxy, joinTools, type MachineCheck, ModelProxy, recordMachineCheck, runSelfTest, runtimeRunsProcess, sandboxStatusOf, setCliEntry } from '@tinyagi/core/internal';
+// sandbox/: the node's sandbox host, the sandbox's self-test and status, the model and egress proxies, the machine check, the folders confined runs worked in
+export { daemonSecrets, EgressProxy, joinTools, type MachineCheck, ModelProxy, recordMachineCheck, runSelfTest, runtimeRunsProcess, sandboxStatusOf } from '@tinyagi/core/internal';
+export { sandboxHost, type SandboxHost } from '@tinyagi/core/internal';
 export { agentSandboxView, heldFolders, releaseFolder } from '@tinyagi/core/internal';
 // schedules/: schedule edits, time zones and run-at times, the scheduler's next runs
 export {

@@ -19,9 +19,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { boundaryFor, closeHostBridges, SANDBOX_INIT, type Boundary, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
-// The runtimes' CLI homes the boundary hides (core names them to the sandbox as its registry is made).
-import '../src/kinds/runtimes/index.ts';
+import { SANDBOX_INIT, type Boundary, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+// A node's host: the runtimes' CLI homes of core's registry hidden.
+import { sandboxHost } from '../src/sandbox/host.ts';
 
 /**
  * Each variant: node's flags before sandbox-init's path (wrap: none, as the boundary starts it)
@@ -155,7 +155,8 @@ async function main(): Promise<void> {
   const check = quickCheck(daemonEnv);
   if (!check.ok) throw new Error(`the boundary is not available here: ${check.problem?.reason}`);
   recordMachineCheck(check);
-  const boundary = boundaryFor('bench', { mode: 'required', tinyHome, workspaceRoot, memoryMb: 4096 }, workspace, daemonEnv)!.boundary as Boundary;
+  const host = sandboxHost();
+  const boundary = host.boundaryFor('bench', { mode: 'required', tinyHome, workspaceRoot, memoryMb: 4096 }, workspace, daemonEnv)!.boundary as Boundary;
   mkdirSync(boundary.runDir, { recursive: true, mode: 0o700 });
   const echo = createServer((socket) => socket.pipe(socket));
   await new Promise<void>((resolve) => echo.listen(join(boundary.runDir, 'model.sock'), resolve));
@@ -231,7 +232,7 @@ async function main(): Promise<void> {
     );
   }
   echo.close();
-  await closeHostBridges();
+  await host.close();
   rmSync(root, { recursive: true, force: true });
 }
 

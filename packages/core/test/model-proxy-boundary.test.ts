@@ -12,11 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startModelServer, waitFor, type ModelServer } from '@tinyagi/test-kit';
 import { runCliProcess } from '../src/invoker/cli-runner.ts';
-import { boundaryFor, closeHostBridges, quickCheck, recordMachineCheck, ModelProxy, type MeteredCall, type SandboxSpec } from '@tinyagi/sandbox';
+import { quickCheck, recordMachineCheck, ModelProxy, type MeteredCall, type SandboxSpec } from '@tinyagi/sandbox';
 import { invokeThroughModelProxy } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
-// The runtimes' CLI homes the boundary hides (core names them to the sandbox as its registry is made).
-import '../src/kinds/runtimes/index.ts';
+import { sandboxHost } from '../src/sandbox/host.ts';
 
 const REAL_KEY = 'sk-real-boundary-0123456789';
 /** In ~/.cache, not /tmp (the sandbox's /tmp is its own), short enough for Unix socket paths. */
@@ -28,6 +27,7 @@ let workspace: string;
 let spec: SandboxSpec;
 let model: ModelServer;
 let proxy: ModelProxy;
+const host = sandboxHost();
 const metered: MeteredCall[] = [];
 
 beforeAll(async () => {
@@ -44,7 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   recordMachineCheck(undefined);
-  await closeHostBridges();
+  await host.close();
   await proxy?.stop();
   await model?.close();
   rmSync(root, { recursive: true, force: true });
@@ -63,7 +63,7 @@ fetch(base + '/v1/messages', { method: 'POST', headers: { authorization: 'Bearer
 
 /** Runs the script as the agent's CLI through the runner, inside the boundary its target asks for. */
 async function runAsCli(req: InvokeRequest): Promise<InvokeResult> {
-  const decision = boundaryFor(req.agentId, req.target.sandbox, req.cwd, { PATH: process.env.PATH ?? '', HOME: root });
+  const decision = host.boundaryFor(req.agentId, req.target.sandbox, req.cwd, { PATH: process.env.PATH ?? '', HOME: root });
   if (!decision?.boundary) throw new Error(`no boundary here: ${JSON.stringify(decision)}`);
   const lines: string[] = [];
   const outcome = await runCliProcess({

@@ -17,22 +17,9 @@ import { cleanupTemp, privateBytes, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
 import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
-import {
-  boundaryFor,
-  closeHostBridges,
-  hiddenPaths,
-  SANDBOX_INIT,
-  type Boundary,
-  cgroupLimitBytes,
-  quickCheck,
-  recordMachineCheck,
-  ModelProxy,
-  SandboxRefusal,
-  runSelfTest,
-  type SandboxSpec,
-} from '@tinyagi/sandbox';
-// The runtimes' CLI homes the boundary hides (core names them to the sandbox as its registry is made).
-import '../src/kinds/runtimes/index.ts';
+import { hiddenPaths, SANDBOX_INIT, type Boundary, cgroupLimitBytes, quickCheck, recordMachineCheck, ModelProxy, SandboxRefusal, type SandboxHost, type SandboxSpec } from '@tinyagi/sandbox';
+// The node's host as core makes it: the runtimes' CLI homes of core's registry hidden.
+import { runSelfTest, runtimeCliHomes, sandboxHost } from '../src/sandbox/host.ts';
 
 /** In ~/.cache (a path on the read-only root inside the sandbox, like a real home; short enough for Unix socket paths). */
 const SCRATCH = join(homedir(), '.cache');
@@ -47,6 +34,7 @@ let wsRoot: string;
 let workspace: string;
 let daemonEnv: { PATH: string; HOME: string; TINYAGI_SANDBOX_SHARED_NET?: string };
 let spec: SandboxSpec;
+let host: SandboxHost;
 const servers: Array<Server | HttpServer> = [];
 let refusedPort: number;
 let apiPort: number;
@@ -98,19 +86,20 @@ beforeAll(async () => {
   );
   daemonEnv = { PATH: process.env.PATH ?? '', HOME: home };
   spec = { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 };
+  host = sandboxHost();
   recordMachineCheck(quickCheck(daemonEnv));
 });
 
 afterAll(async () => {
   recordMachineCheck(undefined);
-  await closeHostBridges();
+  await host.close();
   for (const server of servers) server.close();
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });
 });
 
 function boundary(agentId = 'coder', cwd = workspace, overrides: Partial<SandboxSpec> = {}): Boundary {
-  const decision = boundaryFor(agentId, { ...spec, ...overrides }, cwd, daemonEnv);
+  const decision = host.boundaryFor(agentId, { ...spec, ...overrides }, cwd, daemonEnv);
   if (!decision?.boundary) throw new Error(`no boundary: ${JSON.stringify(decision)}`);
   return decision.boundary;
 }
@@ -364,7 +353,7 @@ describe.each([
   });
 
   it('hides the hidden paths that exist, the workspace root and the TinyAGI home among them', () => {
-    const hidden = hiddenPaths({ env: daemonEnv, tinyHome, workspaceRoot: wsRoot });
+    const hidden = hiddenPaths({ env: daemonEnv, tinyHome, workspaceRoot: wsRoot, cliHomes: runtimeCliHomes() });
     for (const path of [join(home, '.ssh'), join(home, '.aws'), join(home, '.claude'), join(home, '.codex'), join(home, '.netrc'), join(home, '.curlrc'), tinyHome, wsRoot])
       expect(hidden).toContain(path);
     expect(hidden).not.toContain(join(home, '.docker'));
@@ -437,8 +426,8 @@ describe.each([
     const base = readFileSync('/proc/self/cgroup', 'utf8');
     const line = base.split('\n').find((l) => /:memory:/.test(l) || l.startsWith('0::'))!;
     const dir = line.includes(':memory:')
-      ? join('/sys/fs/cgroup/memory', line.split(':').slice(2).join(':'), `tinyagi-${process.pid}`, 'agent-hog')
-      : join('/sys/fs/cgroup', line.slice(3), `tinyagi-${process.pid}`, 'agent-hog');
+      ? join('/sys/fs/cgroup/memory', line.split(':').slice(2).join(':'), `tinyagi-${process.pid}-${host.id}`, 'agent-hog')
+      : join('/sys/fs/cgroup', line.slice(3), `tinyagi-${process.pid}-${host.id}`, 'agent-hog');
     expect(cgroupLimitBytes(dir)).toBe(96 * 1024 * 1024);
   });
 
@@ -555,10 +544,10 @@ describe('a machine that cannot enforce it', () => {
     expect(check.problem?.fix).toMatch(/user namespaces|userns/);
     recordMachineCheck(check);
     try {
-      expect(() => boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(/sandbox "required".*setting up uid map: Permission denied/);
+      expect(() => host.boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(/sandbox "required".*setting up uid map: Permission denied/);
       // The sandbox refuses in its own words (SandboxRefusal); the invoker makes it permanent: the message fails once.
-      expect(() => boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(SandboxRefusal);
-      const on = boundaryFor('relaxed', { ...spec, mode: 'on' }, workspace, env);
+      expect(() => host.boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(SandboxRefusal);
+      const on = host.boundaryFor('relaxed', { ...spec, mode: 'on' }, workspace, env);
       expect(on?.boundary).toBeUndefined();
       expect(on?.degraded?.reason).toContain('Permission denied');
       // What a CLI runtime does with it: `on` runs unconfined (its own environment) and the run says why; `required` fails before anything starts.

@@ -15,9 +15,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bwrapArgs, KERNEL_PATHS, findBwrap, quickCheck, recordMachineCheck, KERNEL_WRITE_PROBES, runSelfTest } from '@tinyagi/sandbox';
-// The runtimes' CLI homes the boundary hides (core names them to the sandbox as its registry is made).
-import '../src/kinds/runtimes/index.ts';
+import { bwrapArgs, KERNEL_PATHS, findBwrap, quickCheck, recordMachineCheck, KERNEL_WRITE_PROBES } from '@tinyagi/sandbox';
+// The self-test on a host that hides core's registry's CLI homes.
+import { runSelfTest } from '../src/sandbox/host.ts';
 
 const isRoot = process.getuid?.() === 0;
 const SCRATCH = join(homedir(), '.cache');
@@ -103,16 +103,16 @@ describe("the account's home when HOME names another folder", () => {
     const child = join(root, 'child.ts');
     const boundaryModule = join(import.meta.dirname, '..', '..', 'sandbox', 'src', 'boundary.ts');
     const machineModule = join(import.meta.dirname, '..', '..', 'sandbox', 'src', 'machine.ts');
-    // Core's registry names the runtimes' CLI homes to the same sandbox module (the workspace's sources: --conditions below).
-    const runtimesModule = join(import.meta.dirname, '..', 'src', 'kinds', 'runtimes', 'index.ts');
+    // Core's registry's CLI homes (the workspace's sources: --conditions below).
+    const hostModule = join(import.meta.dirname, '..', 'src', 'sandbox', 'host.ts');
     writeFileSync(
       child,
       `import { spawnSync } from 'node:child_process';
 import { homedir, userInfo } from 'node:os';
 import { bwrapArgs, hiddenPaths } from ${JSON.stringify(boundaryModule)};
 import { findBwrap } from ${JSON.stringify(machineModule)};
-import ${JSON.stringify(runtimesModule)};
-const hidden = hiddenPaths({ env: process.env, tinyHome: ${JSON.stringify(tinyHome)}, workspaceRoot: ${JSON.stringify(wsRoot)} });
+import { runtimeCliHomes } from ${JSON.stringify(hostModule)};
+const hidden = hiddenPaths({ env: process.env, tinyHome: ${JSON.stringify(tinyHome)}, workspaceRoot: ${JSON.stringify(wsRoot)}, cliHomes: runtimeCliHomes() });
 const script = ${JSON.stringify(
         [
           `cat ${accountHome}/.ssh/id_ed25519 ${accountHome}/.npmrc ${accountHome}/.claude/.credentials.json ${envHome}/.ssh/id_ed25519 2>&1`,

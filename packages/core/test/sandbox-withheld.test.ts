@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAKE_BIN_DIR } from '@tinyagi/test-kit';
-import { boundaryEnforced, boundaryFor, closeHostBridges, MODEL_PORT, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+import { boundaryEnforced, MODEL_PORT, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
 import { invokeAgent } from '../src/invoker/invoke.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { privateTempPath, privateTempRoot } from '../src/invoker/private-temp.ts';
@@ -22,6 +22,7 @@ import { invokeThroughModelProxy } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
 import { invokeWarm } from '../src/invoker/warm/invoke-warm.ts';
 import { SessionPool } from '../src/invoker/warm/pool.ts';
+import { sandboxHost } from '../src/sandbox/host.ts';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
 
 /** Every key and token the daemon knows, by where it is kept. */
@@ -92,7 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.closeAll();
-  await closeHostBridges();
+  await host.close();
   await proxy?.stop();
   recordMachineCheck(undefined);
   for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
@@ -100,10 +101,13 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** As the daemon calls an agent: through the model proxy, warm in the pool or one process per message. */
+/** The node's sandbox host, as the daemon's agent call gives it to every request. */
+const host = sandboxHost();
+
+/** As the daemon calls an agent: on its sandbox host, through the model proxy, warm in the pool or one process per message. */
 function invoke(req: InvokeRequest): Promise<InvokeResult> {
   const inner = (r: InvokeRequest): Promise<InvokeResult> => (r.target.warm ? invokeWarm(findRuntime(r.target.runtime)!.impl.warm!, r, pool) : invokeAgent(r));
-  return invokeThroughModelProxy(inner, { proxy })(req);
+  return invokeThroughModelProxy(inner, { proxy })({ ...req, sandboxHost: host });
 }
 
 /** Every file under `dir` (the agent's private home, its workspace), read. */
@@ -187,7 +191,7 @@ it("a sandboxed OpenCode the proxy cannot stand in for fails at once, naming the
 it('the boundary itself: a variable holding a withheld value is left out; an argument or a given private file holding one refuses the start', async () => {
   const spec = { mode: 'on' as const, tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512, withheld: [KEYS.GW_KEY, 'short'] };
   if (!boundaryEnforced(spec)) return;
-  const b = boundaryFor('door', spec, join(home, 'ws'))!.boundary!;
+  const b = host.boundaryFor('door', spec, join(home, 'ws'))!.boundary!;
   mkdirSync(join(home, 'ws', 'door'), { recursive: true });
   const env = { PATH: process.env.PATH!, SOME_NAME: `prefix-${KEYS.GW_KEY}`, SHORT: 'short' };
   const wrapped = await b.wrap({ command: 'true', args: [], env });

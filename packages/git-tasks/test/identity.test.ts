@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectDoneFacts } from '../src/facts.ts';
 import { resolveProjectRepo } from '../src/project-repo.ts';
 import { createTaskWorktree } from '../src/worktrees.ts';
-import { boundaryFor, buildChildEnv, closeHostBridges, identityEnvOf, quickCheck, recordMachineCheck, runCliProcess } from '@tinyagi/core/internal';
+import { buildChildEnv, identityEnvOf, quickCheck, recordMachineCheck, runCliProcess, sandboxHost } from '@tinyagi/core/internal';
 import { rejection } from './fixture.ts';
 
 /** In ~/.cache: a path on the read-only root inside the sandbox (not /tmp, which is private there). */
@@ -28,6 +28,7 @@ let tinyHome: string;
 let wsRoot: string;
 let daemonEnv: Record<string, string>;
 const saved: Record<string, string | undefined> = {};
+const host = sandboxHost();
 
 beforeAll(() => {
   mkdirSync(SCRATCH, { recursive: true });
@@ -49,7 +50,7 @@ afterEach(() => {
 
 afterAll(async () => {
   recordMachineCheck(undefined);
-  await closeHostBridges();
+  await host.close();
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });
 });
@@ -68,7 +69,7 @@ function asThePerson(globalConfig: string, extra: Record<string, string> = {}): 
 
 /** Runs `bash -c script` as the coder agent's CLI inside its boundary, with the environment a run in `cwd` gets. */
 async function agentRuns(cwd: string, script: string) {
-  const decision = boundaryFor('coder', { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 }, cwd, daemonEnv);
+  const decision = host.boundaryFor('coder', { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 }, cwd, daemonEnv);
   const b = decision!.boundary!;
   const lines: string[] = [];
   const outcome = await runCliProcess({

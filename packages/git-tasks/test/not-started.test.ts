@@ -12,7 +12,7 @@ import type { ProjectRepo } from '@tinyagi/client/contract';
 import { cleanupTemp, gitRepos } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
-import { closeHostBridges, confinedCommandWrap, openStores, quickCheck, recordMachineCheck, type SqliteStores } from '@tinyagi/core/internal';
+import { confinedCommandWrap, openStores, quickCheck, recordMachineCheck, type SqliteStores } from '@tinyagi/core/internal';
 import { CHECK_NOT_STARTED, runTaskChecking } from '../src/checking-step.ts';
 import { runCheck } from '../src/checks.ts';
 import { runTaskWorktreeStep } from '../src/task-step.ts';
@@ -40,10 +40,9 @@ beforeAll(() => {
   stores = openStores({ dbPath: join(root, 'tinyagi.db') });
 });
 
-afterAll(async () => {
+afterAll(() => {
   stores?.close();
   recordMachineCheck(undefined);
-  await closeHostBridges();
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });
 });

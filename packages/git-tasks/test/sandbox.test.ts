@@ -15,8 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, descendants, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import type { Settings } from '@tinyagi/core';
 import {
-  boundaryFor,
-  closeHostBridges,
   confinedCommandWrap,
   gitWorktreeMounts,
   holdFolder,
@@ -25,6 +23,7 @@ import {
   releaseFolder,
   runCliProcess,
   SANDBOX_LOCK_REASON,
+  sandboxHost,
   taskCommandWrap,
 } from '@tinyagi/core/internal';
 import { collectDoneFacts } from '../src/facts.ts';
@@ -46,6 +45,8 @@ let settings: Settings;
 let ctx: ProjectRepoContext;
 let repoDir: string;
 let commonDir: string;
+/** The node's sandbox host, as the task flow and the agent call give it. */
+const host = sandboxHost();
 
 const GIT_QUIET = {
   GIT_CONFIG_NOSYSTEM: '1',
@@ -76,14 +77,14 @@ beforeAll(() => {
 
 afterAll(async () => {
   recordMachineCheck(undefined);
-  await closeHostBridges();
+  await host.close();
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });
 });
 
 /** Runs `bash -c script` as the coder agent's CLI inside its boundary, in `cwd`, through the invoker's runner. */
 async function agentRuns(cwd: string, script: string) {
-  const decision = boundaryFor('coder', { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 }, cwd, daemonEnv);
+  const decision = host.boundaryFor('coder', { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 }, cwd, daemonEnv);
   const b = decision!.boundary!;
   const lines: string[] = [];
   const outcome = await runCliProcess({
@@ -198,7 +199,7 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
   it('the mounts come from what git worktree add wrote, never from a layout the agent forges', async () => {
     const wt = await createTaskWorktree(ctx, task(9, 'Layout'));
     const admin = join(commonDir, 'worktrees', 'WEB-9');
-    const mounts = gitWorktreeMounts(wt.path, [home]);
+    const mounts = gitWorktreeMounts(wt.path, [home], host.worktrees);
     expect(mounts).toMatchObject({ commonDir, adminDir: admin, branch: `refs/heads/${wt.branch}`, scratch: [commonDir] });
     expect(mounts?.writable).toEqual([admin, join(commonDir, 'objects'), join(commonDir, 'refs', 'heads', 'tinyagi'), join(commonDir, 'logs', 'refs', 'heads', 'tinyagi')]);
     expect(mounts?.readable).toEqual(expect.arrayContaining([join(commonDir, 'config'), join(commonDir, 'hooks'), join(admin, 'gitdir'), join(admin, 'commondir'), join(admin, 'tinyagi-branch')]));
@@ -212,14 +213,14 @@ describe('a sandboxed agent in its task worktree (real bwrap)', () => {
     writeFileSync(join(forged, 'tinyagi-branch'), 'refs/heads/main\n');
     const original = readFileSync(join(wt.path, '.git'), 'utf8');
     writeFileSync(join(wt.path, '.git'), `gitdir: ${forged}\n`);
-    expect(gitWorktreeMounts(wt.path, [home])).toBeUndefined();
+    expect(gitWorktreeMounts(wt.path, [home], host.worktrees)).toBeUndefined();
     // Another worktree's real admin folder: its gitdir names that worktree, not this one.
     writeFileSync(join(wt.path, '.git'), `gitdir: ${join(commonDir, 'worktrees', 'WEB-1')}\n`);
-    expect(gitWorktreeMounts(wt.path, [home])).toBeUndefined();
+    expect(gitWorktreeMounts(wt.path, [home], host.worktrees)).toBeUndefined();
     writeFileSync(join(wt.path, '.git'), original);
     // A branch directly under refs/heads (where main is) gets no ref write.
     writeFileSync(join(admin, 'tinyagi-branch'), 'refs/heads/WEB-9\n');
-    expect(gitWorktreeMounts(wt.path, [home])?.writable).toEqual([admin, join(commonDir, 'objects')]);
+    expect(gitWorktreeMounts(wt.path, [home], host.worktrees)?.writable).toEqual([admin, join(commonDir, 'objects')]);
     writeFileSync(join(admin, 'tinyagi-branch'), `refs/heads/${wt.branch}\n`);
   });
 
@@ -292,11 +293,11 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
 
   it('the owner is found (an agent, or a team with a sandboxed agent); the setup runs inside, in the worktree, with the private home', async () => {
     // An unsandboxed owner: its commands run as they are (outside a held folder: the next test).
-    const plainWrap = taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv);
+    const plainWrap = taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv, host);
     expect(await plainWrap({ command: 'sh', args: ['-c', 'true'], env: {}, cwd: root })).toEqual({ command: 'sh', args: ['-c', 'true'], env: {} });
     const teamSettings = { ...settings, teams: { dev: { name: 'Dev', agents: ['plain', 'coder'], leader_agent: 'plain' } } } as unknown as Settings;
-    expect(taskCommandWrap(teamSettings, { assigneeAgent: null, assigneeTeam: 'dev' }, daemonEnv)).toBeTypeOf('function');
-    const wrap = taskCommandWrap(settings, { assigneeAgent: 'coder', assigneeTeam: null }, daemonEnv)!;
+    expect(taskCommandWrap(teamSettings, { assigneeAgent: null, assigneeTeam: 'dev' }, daemonEnv, host)).toBeTypeOf('function');
+    const wrap = taskCommandWrap(settings, { assigneeAgent: 'coder', assigneeTeam: null }, daemonEnv, host)!;
     const setupCtx = resolveProjectRepo({ path: repoDir, baseRef: 'main', setup: { argv: ['sh', '-c', 'echo "$HOME" > setup-home.txt'], timeoutMs: 30_000 } }, { projectId: 'p1', home: tinyHome });
     const wt = await createTaskWorktree(setupCtx, task(4, 'With setup'), { env: env(), wrap });
     expect(wt.setup).toMatchObject({ ok: true });
@@ -307,7 +308,7 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     const wt = await createTaskWorktree(ctx, task(16, 'Held'));
     const leak = join(root, 'outside', 'held-leak.txt');
     const checks = [{ name: 'write-outside', argv: ['sh', '-c', `echo "$HOME" && echo leaked > ${leak}`], timeoutMs: 30_000 }];
-    const wrap = taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv);
+    const wrap = taskCommandWrap(settings, { assigneeAgent: 'plain', assigneeTeam: null }, daemonEnv, host);
     // The confined run of 'plain' (called by the sandboxed coder) held the worktree.
     expect(holdFolder(daemonEnv, { folder: wt.path, agent: 'plain', confinedBy: ['coder', 'plain'], runId: 'run-1' })).toMatchObject({ folder: wt.path, agent: 'plain' });
     const held = await runBindingChecks(checks, { cwd: wt.path, env: env(), wrap });
@@ -332,7 +333,7 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
       { name: 'read-secret', argv: ['cat', join(home, '.ssh', 'id_ed25519')], timeoutMs: 30_000 },
       { name: 'inside', argv: ['sh', '-c', 'echo built > build.txt && git status --porcelain'], timeoutMs: 30_000 },
     ];
-    const confined = await runBindingChecks(checks, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
+    const confined = await runBindingChecks(checks, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv, host)! });
     expect(confined.map((r) => [r.name, r.ok])).toEqual([
       ['write-outside', false],
       ['read-secret', false],
@@ -357,7 +358,7 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     const before = new Set(descendants(process.pid));
     const result = await runCheck(
       { name: 'hang', argv: ['sh', '-c', 'sleep 300 & sleep 300'], timeoutMs: 1_500 },
-      { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! },
+      { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv, host)! },
     );
     expect(result).toMatchObject({ ok: false, timedOut: true });
     await waitFor(() => descendants(process.pid).every((pid) => before.has(pid)), 10_000, 'the confined check and its sleeps gone');
@@ -365,13 +366,13 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     // A machine without bwrap (none on PATH, none in the usual places).
     recordMachineCheck(quickCheck({ PATH: '/nonexistent' }, []));
     try {
-      const refused = await runCheck({ name: 'never', argv: ['true'], timeoutMs: 5_000 }, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv)! });
+      const refused = await runCheck({ name: 'never', argv: ['true'], timeoutMs: 5_000 }, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv, host)! });
       expect(refused).toMatchObject({ ok: false, exitCode: null, spawnError: expect.stringContaining('is set to sandbox "required" and the boundary is not enforced') });
       // `on` there: unconfined, as the agent's CLI runs (its status says degraded).
       const onSettings = { ...settings, agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'on' } } } as unknown as Settings;
       const degraded = await runCheck(
         { name: 'home', argv: ['sh', '-c', 'echo "home=$HOME"'], timeoutMs: 5_000 },
-        { cwd: wt.path, env: env(), wrap: confinedCommandWrap(onSettings, 'coder', daemonEnv)! },
+        { cwd: wt.path, env: env(), wrap: confinedCommandWrap(onSettings, 'coder', daemonEnv, host)! },
       );
       expect(degraded).toMatchObject({ ok: true, log: `home=${home}\n` });
     } finally {

@@ -1,6 +1,6 @@
 /**
  * An agent's network (docs/sandbox-design.md, "The agent's network"): one network namespace per
- * sandboxed agent, held for the daemon's life by a resident sandbox-init (`--hold`) that serves the
+ * sandboxed agent, held for the life of the node's sandbox host (host.ts) by a resident sandbox-init (`--hold`) that serves the
  * bridges (the model proxy, the egress proxy, the API) on its loopback. Each CLI start, check and
  * setup command of the agent enters it with `nsenter` before bwrap (`--share-net`), so a start
  * costs what bubblewrap costs instead of a Node start of its own. The runs of one agent share that
@@ -53,39 +53,62 @@ export interface AgentNetRequest {
   bridges: readonly string[];
 }
 
-const nets = new Map<string, Promise<Holder | undefined>>();
+/**
+ * The agents' networks of one sandbox host (host.ts): a holder per key (an agent's run folder),
+ * started on first use and stopped by `close`/`closeAll`; the join tools found once.
+ */
+export class AgentNets {
+  readonly #nets = new Map<string, Promise<Holder | undefined>>();
+  #tools: JoinTools | null | undefined;
 
-/** The agent's network, started on first use; undefined where this machine cannot join one (the caller bridges per start). */
-export async function agentNet(request: AgentNetRequest): Promise<AgentNet | undefined> {
-  const tools = joinTools();
-  if (tools === undefined) return undefined;
-  let made = nets.get(request.key);
-  if (made === undefined) {
-    made = startHolder(request, tools.nsenter).catch(() => undefined);
-    nets.set(request.key, made);
+  /** nsenter and an env with --default-signal (`joinTools`), looked for once. */
+  tools(): JoinTools | undefined {
+    if (this.#tools === undefined) this.#tools = joinTools() ?? null;
+    return this.#tools ?? undefined;
   }
-  const holder = await made;
-  if (holder === undefined) return undefined;
-  if (!holder.alive()) {
-    if (nets.get(request.key) === made) nets.delete(request.key);
-    return agentNet(request);
+
+  /** The agent's network, started on first use; undefined where this machine cannot join one (the caller bridges per start). */
+  async open(request: AgentNetRequest): Promise<AgentNet | undefined> {
+    const tools = this.tools();
+    if (tools === undefined) return undefined;
+    let made = this.#nets.get(request.key);
+    if (made === undefined) {
+      made = startHolder(request, tools.nsenter).catch(() => undefined);
+      this.#nets.set(request.key, made);
+    }
+    const holder = await made;
+    if (holder === undefined) return undefined;
+    if (!holder.alive()) {
+      if (this.#nets.get(request.key) === made) this.#nets.delete(request.key);
+      return this.open(request);
+    }
+    await holder.bridge(request.bridges);
+    return holder;
   }
-  await holder.bridge(request.bridges);
-  return holder;
-}
 
-/** Stops the holder of `key` (the self-test's, once it has run). */
-export async function closeAgentNet(key: string): Promise<void> {
-  const made = nets.get(key);
-  nets.delete(key);
-  (await made)?.stop();
-}
+  /** The holders running now: their key and the pid of their sandbox-init. */
+  async holders(): Promise<Array<{ key: string; pid: number }>> {
+    const out: Array<{ key: string; pid: number }> = [];
+    for (const [key, made] of this.#nets) {
+      const holder = await made;
+      if (holder?.alive()) out.push({ key, pid: holder.pid });
+    }
+    return out;
+  }
 
-/** Stops every holder (tests; the daemon's exit ends them with it). */
-export async function closeAgentNets(): Promise<void> {
-  const all = await Promise.all([...nets.values()]);
-  nets.clear();
-  for (const holder of all) holder?.stop();
+  /** Stops the holder of `key` (the self-test's, once it has run). */
+  async close(key: string): Promise<void> {
+    const made = this.#nets.get(key);
+    this.#nets.delete(key);
+    (await made)?.stop();
+  }
+
+  /** Stops every holder. */
+  async closeAll(): Promise<void> {
+    const all = await Promise.all([...this.#nets.values()]);
+    this.#nets.clear();
+    for (const holder of all) holder?.stop();
+  }
 }
 
 /** `/usr/bin/env` that takes `--default-signal` (coreutils 8.31+), which the CLI's start needs, and nsenter. */
@@ -94,17 +117,13 @@ export interface JoinTools {
   env: string;
 }
 
-let tools: JoinTools | null | undefined;
-
-/** nsenter and an env with --default-signal, found once; undefined (bridges per start) without either. */
+/** nsenter and an env with --default-signal, looked for now (a host keeps the answer); undefined (bridges per start) without either. */
 export function joinTools(): JoinTools | undefined {
-  if (tools !== undefined) return tools ?? undefined;
-  tools = null;
   const nsenter = findExecutable('nsenter');
   const env = findExecutable('env');
   // The probe runs env by its path under itself: no PATH is needed (a daemon's may be node's folder alone).
-  if (nsenter && env && spawnSync(env, ['--default-signal=INT,TERM,HUP', env, '--version'], { timeout: 5_000, stdio: 'ignore', env: {} }).status === 0) tools = { nsenter, env };
-  return tools ?? undefined;
+  if (nsenter && env && spawnSync(env, ['--default-signal=INT,TERM,HUP', env, '--version'], { timeout: 5_000, stdio: 'ignore', env: {} }).status === 0) return { nsenter, env };
+  return undefined;
 }
 
 function findExecutable(name: string): string | undefined {
@@ -121,7 +140,8 @@ function findExecutable(name: string): string | undefined {
 class Holder implements AgentNet {
   readonly #child: ChildProcess;
   readonly #nsenter: string;
-  readonly #pid: number;
+  /** sandbox-init's pid (PID 1 of the holder's namespaces, seen from the host). */
+  readonly pid: number;
   readonly #netNs: string;
   readonly #joinUser: boolean;
   #exited = false;
@@ -135,7 +155,7 @@ class Holder implements AgentNet {
     for (const bridge of bridges) this.#bridges.set(bridge, Promise.resolve());
     this.#child = child;
     this.#nsenter = nsenter;
-    this.#pid = pid;
+    this.pid = pid;
     this.#netNs = netNs;
     this.#joinUser = joinUser;
     child.once('exit', () => {
@@ -154,9 +174,9 @@ class Holder implements AgentNet {
    * found PID 1 gone (nsenter: cannot open /proc/<pid>/ns/net) or no bridges.
    */
   alive(): boolean {
-    if (this.#exited || !running(this.#pid)) return false;
+    if (this.#exited || !running(this.pid)) return false;
     try {
-      return readlinkSync(`/proc/${this.#pid}/ns/net`) === this.#netNs && childrenOf(this.#pid).some(running);
+      return readlinkSync(`/proc/${this.pid}/ns/net`) === this.#netNs && childrenOf(this.pid).some(running);
     } catch {
       return false;
     }
@@ -164,7 +184,7 @@ class Holder implements AgentNet {
 
   enter(): string[] | undefined {
     if (!this.alive()) return undefined;
-    return [this.#nsenter, '--target', String(this.#pid), '--net', ...(this.#joinUser ? ['--user', '--preserve-credentials'] : []), '--'];
+    return [this.#nsenter, '--target', String(this.pid), '--net', ...(this.#joinUser ? ['--user', '--preserve-credentials'] : []), '--'];
   }
 
   async bridge(bridges: readonly string[]): Promise<void> {

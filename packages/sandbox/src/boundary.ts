@@ -22,6 +22,9 @@
  * - no capabilities (`--cap-drop ALL`: a root daemon's sandbox cannot unmount what hides a
  *   directory), `--die-with-parent`;
  * - a memory cap per agent where the daemon can make a cgroup (cgroup.ts).
+ * What the starts of a node's agents share (the bridges, the agents' networks, the cgroups, a
+ * worktree's holds) and what is hidden (the runtimes' CLI homes) are the node's sandbox host's
+ * (host.ts): a boundary is always one host's (`host.boundaryFor`).
  *
  * The launcher is `/bin/sh -c` that ignores SIGINT/SIGTERM/SIGHUP, joins the agent's cgroup and
  * execs nsenter into the agent's network, which execs bwrap: the daemon signals the start's
@@ -33,7 +36,7 @@
  *
  * A refusal to start is a SandboxRefusal (refusal.ts); the invoker says what it means to a run.
  */
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Server } from 'node:net';
 import { homedir, userInfo } from 'node:os';
@@ -41,9 +44,10 @@ import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'no
 import type { RuntimeHome } from '@tinyagi/client/contract';
 import { LOOPBACK_HOSTS } from './loopback-hosts.ts';
 import { SANDBOX_ROOT } from './package-root.ts';
-import { agentNet, closeAgentNets, joinedCommandPid, joinTools } from './agent-net.ts';
-import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
-import { gitWorktreeMounts } from './git-worktree.ts';
+import { type AgentNets, joinedCommandPid } from './agent-net.ts';
+import type { HostBridges } from './bridges.ts';
+import type { AgentCgroups } from './cgroup.ts';
+import { gitWorktreeMounts, type WorktreeHolds } from './git-worktree.ts';
 import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
 import { SandboxRefusal } from './refusal.ts';
 import { assertNothingWithheld, scrubEnv, withheldValues } from './withheld.ts';
@@ -76,35 +80,36 @@ const CREDENTIALS_IN_HOME = [
   '.wgetrc',
 ];
 
-let runtimeHomes: (() => readonly RuntimeHome[]) | undefined;
-
 /**
- * Where the CLI homes hidden in every sandbox come from: the runtime registry's descriptors
- * (docs/kinds.md), plugins' included. Core's registry names itself here as it is made; a
- * boundary used before that throws rather than leave a CLI's login readable.
+ * What a boundary uses of its sandbox host (host.ts `SandboxHost`, the node's): the runtimes' CLI
+ * homes it hides, the CLI entry it binds in, and the state its starts share.
  */
-export function useRuntimeHomes(source: () => readonly RuntimeHome[]): void {
-  runtimeHomes = source;
-}
-
-function cliHomes(): readonly RuntimeHome[] {
-  if (!runtimeHomes) throw new Error("The sandbox does not know the runtimes' CLI homes (useRuntimeHomes was not called): nothing can be hidden safely.");
-  return runtimeHomes();
+export interface BoundaryHost {
+  /** The runtimes' CLI homes (the runtime registry's descriptors, docs/kinds.md). */
+  cliHomes(): readonly RuntimeHome[];
+  /** The `tinyagi` CLI entry the node's shim runs: its installation is bound in read-only when hidden. */
+  readonly cliEntry: string | undefined;
+  readonly bridges: HostBridges;
+  readonly nets: AgentNets;
+  readonly cgroups: AgentCgroups;
+  readonly worktrees: WorktreeHolds;
+  /** Counts a wrapped spawn; the function returned says it was released. */
+  spawnStarted(): () => void;
 }
 
 /** Relative to the user's home: credentials and the CLIs' own homes, hidden in every sandbox. */
-export function hiddenInHome(): string[] {
-  return [...CREDENTIALS_IN_HOME, ...cliHomes().flatMap((home) => home.paths)];
+export function hiddenInHome(cliHomes: readonly RuntimeHome[]): string[] {
+  return [...CREDENTIALS_IN_HOME, ...cliHomes.flatMap((home) => home.paths)];
 }
 
 /** Files under the user's home that hold a CLI's login: the self-test proves each unreadable inside. */
-export function cliCredentialFiles(): string[] {
-  return cliHomes().flatMap((home) => home.credentialFiles ?? []);
+export function cliCredentialFiles(cliHomes: readonly RuntimeHome[]): string[] {
+  return cliHomes.flatMap((home) => home.credentialFiles ?? []);
 }
 
 /** The variables naming a CLI's config home that point into the agent's private home inside, with their folders. */
-function privateHomeVariables(): Array<{ variable: string; folder: string }> {
-  return cliHomes().flatMap((home) => (home.variables ?? []).flatMap(({ variable, folder }) => (folder === undefined ? [] : [{ variable, folder }])));
+function privateHomeVariables(cliHomes: readonly RuntimeHome[]): Array<{ variable: string; folder: string }> {
+  return cliHomes.flatMap((home) => (home.variables ?? []).flatMap(({ variable, folder }) => (folder === undefined ? [] : [{ variable, folder }])));
 }
 
 /**
@@ -120,18 +125,28 @@ export const KERNEL_PATHS = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/
 /** System paths replaced by an empty tmpfs: host sockets and shared temp files. */
 const PRIVATE_SYSTEM_DIRS = ['/tmp', '/var/tmp', '/run', '/dev/shm'];
 
+/** Where an agent's sandbox is: what `hiddenPaths` and `hiddenInSandbox` read. */
+export interface HiddenPathsInput {
+  /** The daemon's environment: its HOME and the CLI homes it names. */
+  env: Readonly<Record<string, string | undefined>>;
+  tinyHome: string;
+  workspaceRoot: string;
+  /** The runtimes' CLI homes (a host's `cliHomes()`). */
+  cliHomes: readonly RuntimeHome[];
+}
+
 /**
  * Every path hidden in an agent's sandbox that exists on this machine (real paths): the user's
  * credentials and CLI homes under each home the daemon knows (HOME, the daemon's own HOME and
  * the account's home in the password database, which HOME need not name), the CLI homes the
  * daemon's environment names, the TinyAGI home and the workspace root.
  */
-export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string[] {
+export function hiddenPaths(opts: HiddenPathsInput): string[] {
   const homes = new Set([opts.env.HOME, homedir(), accountHome()].filter((h): h is string => h !== undefined && isAbsolute(h)));
   const candidates: string[] = [];
-  const inHome = hiddenInHome();
+  const inHome = hiddenInHome(opts.cliHomes);
   for (const home of homes) for (const rel of inHome) candidates.push(join(home, rel));
-  const clis = cliHomes();
+  const clis = opts.cliHomes;
   for (const { variable } of clis.flatMap((home) => home.variables ?? [])) {
     const value = opts.env[variable];
     if (value && isAbsolute(value)) candidates.push(value);
@@ -154,7 +169,7 @@ export function hiddenPaths(opts: { env: Readonly<Record<string, string | undefi
  * sees it: one of hiddenPaths, or a private system folder (/tmp, /var/tmp, /run, /dev/shm), which
  * is empty inside.
  */
-export function hiddenInSandbox(path: string, opts: { env: Readonly<Record<string, string | undefined>>; tinyHome: string; workspaceRoot: string }): string | undefined {
+export function hiddenInSandbox(path: string, opts: HiddenPathsInput): string | undefined {
   const real = realOrUndefined(path) ?? resolve(path);
   const privateDirs = PRIVATE_SYSTEM_DIRS.map((d) => realOrUndefined(d)).filter((d): d is string => d !== undefined);
   return [...hiddenPaths(opts), ...privateDirs].find((dir) => isInside(real, dir));
@@ -289,15 +304,16 @@ export interface WrapRequest {
 export type BoundaryDecision = { boundary: Boundary; degraded?: undefined } | { boundary?: undefined; degraded: BoundaryProblem };
 
 /**
- * The boundary of one agent's CLI start, as its sandbox setting and the machine decide: none
- * (`sandbox` off), the boundary, or, for `on` on a machine that cannot enforce it, the problem
+ * The boundary of one agent's CLI start on `host`, as its sandbox setting and the machine decide:
+ * none (`sandbox` off), the boundary, or, for `on` on a machine that cannot enforce it, the problem
  * (the caller says so; the agent runs unconfined). `required` on such a machine throws a
  * SandboxRefusal naming the reason and the fix (the invoker fails the message once, not retried).
+ * Callers use their host's `boundaryFor` (host.ts).
  */
-export function boundaryFor(agentId: string, sandbox: SandboxSpec | undefined, cwd: string, env: NodeJS.ProcessEnv = process.env): BoundaryDecision | undefined {
+export function decideBoundary(host: BoundaryHost, agentId: string, sandbox: SandboxSpec | undefined, cwd: string, env: NodeJS.ProcessEnv): BoundaryDecision | undefined {
   if (!sandbox) return undefined;
   const machine = machineCheck(env);
-  if (machine.ok && machine.bwrap) return { boundary: new Boundary(agentId, sandbox, cwd, machine, env) };
+  if (machine.ok && machine.bwrap) return { boundary: new Boundary(host, agentId, sandbox, cwd, machine, env) };
   const problem = machine.problem ?? { reason: 'the boundary is not available', fix: 'run `tinyagi doctor`' };
   if (sandbox.mode === 'required') throw requiredRefusal(agentId, problem);
   return { degraded: problem };
@@ -318,6 +334,8 @@ export function boundaryEnforced(sandbox: SandboxSpec | undefined, env: NodeJS.P
 }
 
 export class Boundary {
+  /** The node's sandbox host: what this boundary's starts share with the node's other sandboxes. */
+  readonly host: BoundaryHost;
   readonly agentId: string;
   readonly spec: SandboxSpec;
   readonly cwd: string;
@@ -327,7 +345,8 @@ export class Boundary {
   /** The daemon's environment: its HOME and CLI homes are what is hidden. */
   readonly daemonEnv: Readonly<Record<string, string | undefined>>;
 
-  constructor(agentId: string, spec: SandboxSpec, cwd: string, machine: MachineCheck, daemonEnv: Readonly<Record<string, string | undefined>> = process.env) {
+  constructor(host: BoundaryHost, agentId: string, spec: SandboxSpec, cwd: string, machine: MachineCheck, daemonEnv: Readonly<Record<string, string | undefined>> = process.env) {
+    this.host = host;
     this.agentId = agentId;
     this.daemonEnv = daemonEnv;
     this.spec = spec;
@@ -349,7 +368,7 @@ export class Boundary {
     const out: Record<string, string> = {
       ...env,
       HOME: home,
-      ...Object.fromEntries(privateHomeVariables().map(({ variable, folder }) => [variable, join(home, folder)])),
+      ...Object.fromEntries(privateHomeVariables(this.host.cliHomes()).map(({ variable, folder }) => [variable, join(home, folder)])),
       XDG_CONFIG_HOME: join(home, '.config'),
       XDG_DATA_HOME: join(home, '.local', 'share'),
       XDG_CACHE_HOME: join(home, '.cache'),
@@ -372,15 +391,26 @@ export class Boundary {
   /**
    * The spawn that starts `request.command` inside the boundary: the private home, the socket
    * directory and the API bridge made, the agent's cgroup joined (where there is one).
-   * A command that is not found on PATH throws an ENOENT error (as spawn would).
+   * A command that is not found on PATH throws an ENOENT error (as spawn would). The host counts
+   * the spawn until its `release`.
    */
   async wrap(request: WrapRequest): Promise<WrappedSpawn> {
+    const released = this.host.spawnStarted();
+    try {
+      return await this.#wrap(request, released);
+    } catch (err) {
+      released();
+      throw err;
+    }
+  }
+
+  async #wrap(request: WrapRequest, released: () => void): Promise<WrappedSpawn> {
     const bwrap = this.machine.bwrap;
     if (!bwrap) throw new SandboxRefusal(`Agent ${this.agentId}: the boundary has no bwrap.`);
     const command = resolveCommand(request.command, request.env.PATH);
     for (const dir of [
       this.home,
-      ...privateHomeVariables().map(({ folder }) => join(this.home, folder)),
+      ...privateHomeVariables(this.host.cliHomes()).map(({ folder }) => join(this.home, folder)),
       join(this.home, '.config'),
       join(this.home, '.local', 'share'),
       join(this.home, '.cache'),
@@ -409,25 +439,27 @@ export class Boundary {
         hint: 'Use a shorter TINYAGI_HOME (or agent id) for sandboxed agents.',
       });
     }
-    for (const [port, socket] of sockets) if (hostPorts.includes(port)) await hostBridge(socket, port);
+    for (const [port, socket] of sockets) if (hostPorts.includes(port)) await this.host.bridges.open(socket, port);
     const bridges = sockets.map(([port, path]) => `${port}=${path}`);
     const workspace = realOrUndefined(this.cwd) ?? this.cwd;
-    const hidden = hiddenPaths({ env: this.daemonEnv, tinyHome: this.spec.tinyHome, workspaceRoot: this.spec.workspaceRoot });
+    const cliHomes = this.host.cliHomes();
+    const hidden = hiddenPaths({ env: this.daemonEnv, tinyHome: this.spec.tinyHome, workspaceRoot: this.spec.workspaceRoot, cliHomes });
     // A task's worktree (a linked worktree): what a commit needs of its repository (git-worktree.ts).
-    const git = gitWorktreeMounts(workspace, [this.home, this.runDir]);
+    const git = gitWorktreeMounts(workspace, [this.home, this.runDir], this.host.worktrees);
     const given = privateFiles(request);
     // The last check: no provider key the daemon withholds enters, whatever composed the start (withheld.ts).
     const withheld = withheldValues(this.spec.withheld);
     assertNothingWithheld(this.agentId, request.args, given, withheld);
     const env = scrubEnv(request.env, withheld);
-    const readable = [this.runDir, ...given, ...neededUnderHidden(command, request.env.PATH, hidden, this.spec.tinyHome), ...(git?.readable ?? [])];
+    const needed = neededUnderHidden({ command, path: request.env.PATH, hidden, tinyHome: this.spec.tinyHome, cliHomes, cliEntry: this.host.cliEntry });
+    const readable = [this.runDir, ...given, ...needed, ...(git?.readable ?? [])];
     const readableIfPresent = git?.readableIfPresent ?? [];
-    const cgroup = agentCgroup(this.agentId, this.spec.memoryMb, cgroupCheck());
+    const cgroup = this.host.cgroups.forAgent(this.agentId, this.spec.memoryMb);
     const procs = cgroup.ok ? cgroup.procs : '';
     // The agent's network when this machine can join one (agent-net.ts; TINYAGI_SANDBOX_SHARED_NET=0 turns it off); else sandbox-init bridges for this start alone.
-    const net = this.daemonEnv.TINYAGI_SANDBOX_SHARED_NET === '0' ? undefined : await agentNet({ key: this.runDir, bwrap, runDir: this.runDir, init: SANDBOX_INIT, bridges });
+    const net = this.daemonEnv.TINYAGI_SANDBOX_SHARED_NET === '0' ? undefined : await this.host.nets.open({ key: this.runDir, bwrap, runDir: this.runDir, init: SANDBOX_INIT, bridges });
     const enter = net?.enter();
-    const tools = joinTools();
+    const tools = this.host.nets.tools();
     const joined = enter !== undefined && tools !== undefined;
     const inner = joined
       ? // The launcher's ignored signals back to their defaults for the command, as an unconfined CLI starts.
@@ -486,6 +518,7 @@ export class Boundary {
         if (joined) for (const [port] of inbound) net!.closeInbound(port);
         // The worktree's lock and the markers' stand-ins, once no sandbox of that worktree runs (git-worktree.ts).
         git?.release();
+        released();
       },
     };
   }
@@ -504,12 +537,6 @@ const LAUNCHER = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || e
  * as exit 128+N, as sandbox-init's start does.
  */
 const JOINED_LAUNCHER = 'trap "" INT TERM HUP; if [ -n "$0" ]; then echo $$ > "$0" || exit 125; fi; exec "$@" 3>&-';
-
-let cgroupBase: ReturnType<typeof memoryCgroupBase> | undefined;
-function cgroupCheck(): ReturnType<typeof memoryCgroupBase> {
-  cgroupBase ??= memoryCgroupBase();
-  return cgroupBase;
-}
 
 /** `http://127.0.0.1:<port>/…`, `localhost` or `[::1]`: the port and the rest; undefined for anything else. */
 function loopbackUrl(url: string | undefined): { port: number; rest: string } | undefined {
@@ -533,43 +560,6 @@ function extraLoopbackPorts(env: Readonly<Record<string, string | undefined>>): 
     .filter((p) => Number.isInteger(p) && p > 0 && p < 65536 && p !== MODEL_PORT && p !== EGRESS_PORT);
 }
 
-const bridges = new Map<string, Promise<Server>>();
-
-/** A Unix socket in the daemon forwarding each connection to 127.0.0.1:`port` (the API), made once per socket path. */
-function hostBridge(socket: string, port: number): Promise<Server> {
-  let made = bridges.get(socket);
-  if (made) return made;
-  made = new Promise<Server>((resolve, reject) => {
-    const server = createServer((inside) => {
-      const outside = createConnection({ host: '127.0.0.1', port });
-      const end = (): void => {
-        inside.destroy();
-        outside.destroy();
-      };
-      inside.on('error', end);
-      outside.on('error', end);
-      inside.pipe(outside);
-      outside.pipe(inside);
-    });
-    try {
-      unlinkSync(socket);
-    } catch {}
-    server.once('error', reject);
-    server.listen(socket, () => {
-      server.unref();
-      process.once('exit', () => {
-        try {
-          unlinkSync(socket);
-        } catch {}
-      });
-      resolve(server);
-    });
-  });
-  made.catch(() => bridges.delete(socket));
-  bridges.set(socket, made);
-  return made;
-}
-
 /** The host's side of an inbound port: 127.0.0.1:`port` here, each connection piped to the sandbox's socket. */
 function listenInbound(port: number, socket: string): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -590,14 +580,6 @@ function listenInbound(port: number, socket: string): Promise<Server> {
       resolve(server);
     });
   });
-}
-
-/** Closes the daemon's bridges and stops the agents' network holders (tests; the daemon's exit removes their sockets and ends them). */
-export async function closeHostBridges(): Promise<void> {
-  await closeAgentNets();
-  const all = [...bridges.values()];
-  bridges.clear();
-  await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
 }
 
 /** `command` as spawn would find it on `path` (absolute), or an ENOENT error. */
@@ -642,19 +624,6 @@ function privateFiles(request: WrapRequest): string[] {
   return [...out];
 }
 
-/** The `tinyagi` CLI entry the agents' shim runs (setCliEntry): its installation must be readable inside. */
-let cliEntry: string | undefined;
-
-/**
- * Names the CLI entry point the daemon's `tinyagi` shim executes (the daemon calls this as it
- * writes the shim). A CLI installed under a private or hidden folder (a checkout in /tmp) is then
- * bound in read-only, its whole installation (the topmost folder above it with a node_modules,
- * where its packages resolve), so `tinyagi call` works inside the boundary.
- */
-export function setCliEntry(entry: string): void {
-  cliEntry = entry;
-}
-
 /** The topmost folder above `entry` (inside `within`) that holds a node_modules folder, else the entry's folder. */
 function installationOf(entry: string, within: string): string {
   let found = dirname(entry);
@@ -669,7 +638,15 @@ function installationOf(entry: string, within: string): string {
  * and the installation of the CLI the shim runs. Read-only; a hidden credential directory itself
  * never is.
  */
-function neededUnderHidden(command: string, path: string | undefined, hidden: readonly string[], tinyHome: string): string[] {
+function neededUnderHidden(input: {
+  command: string;
+  path: string | undefined;
+  hidden: readonly string[];
+  tinyHome: string;
+  cliHomes: readonly RuntimeHome[];
+  cliEntry: string | undefined;
+}): string[] {
+  const { command, path, hidden, tinyHome, cliHomes, cliEntry } = input;
   const privateDirs = PRIVATE_SYSTEM_DIRS.map((d) => realOrUndefined(d)).filter((d): d is string => d !== undefined);
   const under = (p: string): boolean => hidden.some((h) => isInside(p, h)) || privateDirs.some((d) => isInside(p, d) && p !== d);
   const out: string[] = [];
@@ -683,18 +660,18 @@ function neededUnderHidden(command: string, path: string | undefined, hidden: re
   };
   for (const candidate of [dirname(command), dirname(realCommand), dirname(dirname(process.execPath)), dirname(SANDBOX_INIT), ...installation(command), ...installation(cliEntry)]) {
     const real = realOrUndefined(candidate);
-    if (real && under(real) && !isCredentialDir(real)) out.push(real);
+    if (real && under(real) && !isCredentialDir(real, cliHomes)) out.push(real);
   }
   const realHome = realOrUndefined(tinyHome) ?? tinyHome;
   for (const entry of (path ?? '').split(delimiter)) {
     const real = entry === '' ? undefined : realOrUndefined(entry);
-    if (!real || isCredentialDir(real)) continue;
+    if (!real || isCredentialDir(real, cliHomes)) continue;
     if ((isInside(real, realHome) && real !== realHome) || privateDirs.some((d) => isInside(real, d) && real !== d)) out.push(real);
   }
   return out;
 }
 
 /** A hidden directory itself (`~/.claude`), never bound again whole; only deeper folders are. */
-function isCredentialDir(path: string): boolean {
-  return hiddenInHome().some((rel) => basename(path) === basename(rel) && path.endsWith(rel));
+function isCredentialDir(path: string, cliHomes: readonly RuntimeHome[]): boolean {
+  return hiddenInHome(cliHomes).some((rel) => basename(path) === basename(rel) && path.endsWith(rel));
 }

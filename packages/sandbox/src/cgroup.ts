@@ -1,6 +1,6 @@
 /**
  * A memory cap per sandboxed agent (docs/sandbox.md, "The boundary"): one cgroup per agent under
- * the daemon's own, with the agent's limit, that each of its sandboxed processes joins before
+ * the daemon's own (in a folder of the node's sandbox host, host.ts), with the agent's limit, that each of its sandboxed processes joins before
  * bwrap starts (the launcher writes its pid into `cgroup.procs`, then execs bwrap, so everything
  * the agent starts is counted). cgroup v1's memory controller (`memory.limit_in_bytes`) or
  * cgroup v2 (`memory.max`), whichever holds the daemon's own memory cgroup; when the daemon
@@ -47,48 +47,100 @@ export function memoryCgroupBase(): CgroupCheck {
 
 export type AgentCgroup = { ok: true; procs: string; dir: string } | { ok: false; reason: string };
 
-const made = new Map<string, { dir: string; limit: number }>();
-let exitHook = false;
+/**
+ * The cgroups of one sandbox host (host.ts): `<the process's memory cgroup>/<parent>/agent-<id>`,
+ * one per agent, made on first use with the agent's limit (updated when the setting changed).
+ * `parent` names the host (`tinyagi-<pid>-<host id>`), so two hosts in one process never share one.
+ */
+export class AgentCgroups {
+  readonly #parent: string;
+  readonly #made = new Map<string, { dir: string; limit: number }>();
+  #base: CgroupCheck | undefined;
 
-/** Directory names under the daemon's cgroup: one per daemon process, one per agent in it. */
-function daemonDirName(): string {
-  return `tinyagi-${process.pid}`;
+  constructor(parent: string) {
+    this.#parent = parent;
+  }
+
+  /** Where the process's memory cgroup is (read once). */
+  base(): CgroupCheck {
+    this.#base ??= memoryCgroupBase();
+    return this.#base;
+  }
+
+  /** The agent's cgroup with `memoryMb` as its limit: the file a process writes its pid into to join it. */
+  forAgent(agentId: string, memoryMb: number): AgentCgroup {
+    const check = this.base();
+    if (!check.ok) return check;
+    const limit = Math.round(memoryMb * 1024 * 1024);
+    const known = this.#made.get(agentId);
+    if (known && known.limit === limit) return { ok: true, dir: known.dir, procs: join(known.dir, 'cgroup.procs') };
+    const parent = join(check.base, this.#parent);
+    const dir = join(parent, `agent-${agentId}`);
+    try {
+      if (check.version === 2) {
+        mkdirSync(parent, { recursive: true });
+        // The agents' cgroups need the memory controller passed down to them.
+        enableMemoryController(check.base);
+        enableMemoryController(parent);
+      }
+      mkdirSync(dir, { recursive: true });
+      if (check.version === 1) writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit));
+      else {
+        writeFileSync(join(dir, 'memory.max'), String(limit));
+        // No swap beyond the cap, where the file exists (swap accounting on).
+        if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
+      }
+    } catch (err) {
+      return { ok: false, reason: `cannot make the cgroup ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    }
+    this.#made.set(agentId, { dir, limit });
+    return { ok: true, dir, procs: join(dir, 'cgroup.procs') };
+  }
+
+  /** The cgroups made and not removed yet. */
+  dirs(): string[] {
+    return [...this.#made.values()].map(({ dir }) => dir);
+  }
+
+  /**
+   * Waits, up to `timeoutMs`, until the cgroups left hold no process: a start's processes (its
+   * sandbox's PID namespace) end a moment after its launcher has exited.
+   */
+  async emptied(timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.dirs().some(holdsProcesses)) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  /**
+   * Removes the cgroup of `agentId`, or every one, and the host's folder once none is left: only
+   * empty ones can go, so call it once the agents' processes are gone; one still busy stays known
+   * (the next removal tries it again).
+   */
+  remove(agentId?: string): void {
+    const any = this.#made.size > 0;
+    for (const [id, { dir }] of this.#made) {
+      if (agentId !== undefined && id !== agentId) continue;
+      try {
+        rmdirSync(dir);
+        this.#made.delete(id);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.#made.delete(id);
+      }
+    }
+    const base = this.#base;
+    if (!any || this.#made.size > 0 || base?.ok !== true) return;
+    try {
+      rmdirSync(join(base.base, this.#parent));
+    } catch {}
+  }
 }
 
-/**
- * The agent's cgroup with `memoryMb` as its limit (made on first use, its limit updated when the
- * setting changed): the file a process writes its pid into to join it.
- */
-export function agentCgroup(agentId: string, memoryMb: number, check: CgroupCheck = memoryCgroupBase()): AgentCgroup {
-  if (!check.ok) return check;
-  const limit = Math.round(memoryMb * 1024 * 1024);
-  const known = made.get(agentId);
-  if (known && known.limit === limit) return { ok: true, dir: known.dir, procs: join(known.dir, 'cgroup.procs') };
-  const parent = join(check.base, daemonDirName());
-  const dir = join(parent, `agent-${agentId}`);
+function holdsProcesses(dir: string): boolean {
   try {
-    if (check.version === 2) {
-      mkdirSync(parent, { recursive: true });
-      // The agents' cgroups need the memory controller passed down to them.
-      enableMemoryController(check.base);
-      enableMemoryController(parent);
-    }
-    mkdirSync(dir, { recursive: true });
-    if (check.version === 1) writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit));
-    else {
-      writeFileSync(join(dir, 'memory.max'), String(limit));
-      // No swap beyond the cap, where the file exists (swap accounting on).
-      if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
-    }
-  } catch (err) {
-    return { ok: false, reason: `cannot make the cgroup ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim() !== '';
+  } catch {
+    return false;
   }
-  made.set(agentId, { dir, limit });
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', removeCgroups);
-  }
-  return { ok: true, dir, procs: join(dir, 'cgroup.procs') };
 }
 
 function enableMemoryController(dir: string): void {
@@ -106,21 +158,4 @@ export function cgroupLimitBytes(dir: string): number | undefined {
     } catch {}
   }
   return undefined;
-}
-
-/** Removes the cgroups this process made (only empty ones can go: the agents' processes are gone by then). */
-export function removeCgroups(): void {
-  const parents = new Set<string>();
-  for (const { dir } of made.values()) {
-    try {
-      rmdirSync(dir);
-    } catch {}
-    parents.add(join(dir, '..'));
-  }
-  for (const parent of parents) {
-    try {
-      rmdirSync(parent);
-    } catch {}
-  }
-  made.clear();
 }

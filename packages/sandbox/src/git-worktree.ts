@@ -17,8 +17,9 @@
  *   TinyAGI's markers. A missing `locked` is made by the daemon with its own reason (the worktree
  *   is locked while a sandboxed process works in it; a lock the agent made would keep the
  *   person's merge from removing it); a missing marker gets an empty folder in its place (read
- *   as absent, as a missing marker is). Both are held per admin folder while any sandbox of it
- *   runs and removed when the last one's `release` is called (a daemon that died meanwhile leaves
+ *   as absent, as a missing marker is). Both are held per admin folder (by the node's sandbox host,
+ *   `WorktreeHolds`) while any sandbox of it runs and removed when the last one's `release` is
+ *   called or the host closes (a daemon that died meanwhile leaves
  *   them: the next sandbox there takes them over, the merge's removal lifts the lock). `HEAD`,
  *   the index and the logs stay writable: a commit, a checkout, a rebase replace them by rename,
  *   and the daemon trusts none of them (the branch it reads is `tinyagi-branch`'s).
@@ -38,8 +39,7 @@ const PROTECTED_ADMIN_FILES = ['commondir', 'gitdir', 'config.worktree', 'locked
 /** TinyAGI's markers: when missing, an empty folder of the daemon's stands in their place while a sandbox runs. */
 const MARKERS = [TASK_MARKER, SETUP_MARKER, BRANCH_MARKER];
 
-/** Per admin folder: how many sandboxes hold it, and what the daemon made there for them (removed when the last lets go). */
-const holds = new Map<string, { count: number; made: Array<{ path: string; kind: 'lock' | 'placeholder' }> }>();
+type Hold = { count: number; made: Array<{ path: string; kind: 'lock' | 'placeholder' }> };
 
 function isOurLock(path: string): boolean {
   return readText(path) === SANDBOX_LOCK_REASON;
@@ -54,41 +54,64 @@ function isEmptyFolder(path: string): boolean {
 }
 
 /**
- * Makes what stands in for the admin folder's missing trusted files (see the module's comment)
- * and returns the function that lets go of them. Undefined when they cannot be made.
+ * The admin folders a sandbox host's sandboxes hold (host.ts): per folder, how many hold it and
+ * what the host made there for them (the lock, the markers' stand-ins), removed when the last lets
+ * go or when the host closes.
  */
-function holdAdminFiles(adminDir: string): (() => void) | undefined {
-  let hold = holds.get(adminDir);
-  if (hold === undefined) {
-    hold = { count: 0, made: [] };
-    // Left by a daemon that died while a sandbox ran: taken over, so this hold's end removes them.
+export class WorktreeHolds {
+  readonly #holds = new Map<string, Hold>();
+
+  /**
+   * Makes what stands in for the admin folder's missing trusted files (see the module's comment)
+   * and returns the function that lets go of them. Undefined when they cannot be made.
+   */
+  hold(adminDir: string): (() => void) | undefined {
+    let hold = this.#holds.get(adminDir);
+    if (hold === undefined) {
+      hold = { count: 0, made: [] };
+      // Left by a daemon that died while a sandbox ran: taken over, so this hold's end removes them.
+      const lock = join(adminDir, 'locked');
+      if (isOurLock(lock)) hold.made.push({ path: lock, kind: 'lock' });
+      for (const marker of MARKERS) if (isEmptyFolder(join(adminDir, marker))) hold.made.push({ path: join(adminDir, marker), kind: 'placeholder' });
+    }
     const lock = join(adminDir, 'locked');
-    if (isOurLock(lock)) hold.made.push({ path: lock, kind: 'lock' });
-    for (const marker of MARKERS) if (isEmptyFolder(join(adminDir, marker))) hold.made.push({ path: join(adminDir, marker), kind: 'placeholder' });
+    if (!existsSync(lock)) {
+      if (!made(() => writeFileSync(lock, `${SANDBOX_LOCK_REASON}\n`, { flag: 'wx' }), lock)) return undefined;
+      if (isOurLock(lock)) hold.made.push({ path: lock, kind: 'lock' });
+    }
+    for (const marker of MARKERS) {
+      const path = join(adminDir, marker);
+      if (existsSync(path)) continue;
+      if (!made(() => mkdirSync(path, { mode: 0o555 }), path)) return undefined;
+      hold.made.push({ path, kind: 'placeholder' });
+    }
+    hold.count += 1;
+    this.#holds.set(adminDir, hold);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const current = this.#holds.get(adminDir);
+      if (current === undefined) return;
+      current.count -= 1;
+      if (current.count > 0) return;
+      this.#drop(adminDir, current);
+    };
   }
-  const lock = join(adminDir, 'locked');
-  if (!existsSync(lock)) {
-    if (!made(() => writeFileSync(lock, `${SANDBOX_LOCK_REASON}\n`, { flag: 'wx' }), lock)) return undefined;
-    if (isOurLock(lock)) hold.made.push({ path: lock, kind: 'lock' });
+
+  /** The admin folders held now. */
+  folders(): string[] {
+    return [...this.#holds.keys()];
   }
-  for (const marker of MARKERS) {
-    const path = join(adminDir, marker);
-    if (existsSync(path)) continue;
-    if (!made(() => mkdirSync(path, { mode: 0o555 }), path)) return undefined;
-    hold.made.push({ path, kind: 'placeholder' });
+
+  /** Lets go of every folder (the host's close: its sandboxes have ended). */
+  releaseAll(): void {
+    for (const [adminDir, hold] of this.#holds) this.#drop(adminDir, hold);
   }
-  hold.count += 1;
-  holds.set(adminDir, hold);
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    const current = holds.get(adminDir);
-    if (current === undefined) return;
-    current.count -= 1;
-    if (current.count > 0) return;
-    holds.delete(adminDir);
-    for (const { path, kind } of current.made) {
+
+  #drop(adminDir: string, hold: Hold): void {
+    this.#holds.delete(adminDir);
+    for (const { path, kind } of hold.made) {
       try {
         if (kind === 'lock' && isOurLock(path)) rmSync(path, { force: true });
         else if (kind === 'placeholder' && isEmptyFolder(path)) rmdirSync(path);
@@ -96,7 +119,7 @@ function holdAdminFiles(adminDir: string): (() => void) | undefined {
         // Gone already (the merge's removal took the worktree).
       }
     }
-  };
+  }
 }
 
 export interface GitWorktreeMounts {
@@ -158,9 +181,10 @@ function inside(child: string, parent: string): boolean {
 /**
  * The mounts a commit in the linked worktree at `cwd` needs; undefined when `cwd` is not one (an
  * ordinary folder or repository). `agentWritable`: the folders the agent writes anyway (its cwd,
- * its private home); an admin folder there is the agent's own making and gives nothing.
+ * its private home); an admin folder there is the agent's own making and gives nothing. `holds`:
+ * the sandbox host's, which keeps the lock and the markers' stand-ins while its sandboxes run.
  */
-export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] = []): GitWorktreeMounts | undefined {
+export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[], holds: WorktreeHolds): GitWorktreeMounts | undefined {
   const dotGit = join(cwd, '.git');
   let pointer: string | undefined;
   try {
@@ -199,7 +223,7 @@ export function gitWorktreeMounts(cwd: string, agentWritable: readonly string[] 
   // Read before the placeholders are made (a missing marker reads as missing either way).
   const branch = branchFolder(readText(join(adminDir, BRANCH_MARKER)));
   // `locked` and the markers exist from here on (made when missing), so each is bound read-only: none can be planted.
-  const release = holdAdminFiles(adminDir);
+  const release = holds.hold(adminDir);
   if (release === undefined) return undefined;
   for (const file of PROTECTED_ADMIN_FILES) if (existsSync(join(adminDir, file))) readable.push(join(adminDir, file));
   if (branch === undefined) return { commonDir, adminDir, scratch, readable, readableIfPresent: [], writable, release };

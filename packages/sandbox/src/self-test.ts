@@ -22,10 +22,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { SANDBOX_ROOT } from './package-root.ts';
-import { closeAgentNet } from './agent-net.ts';
 import { accountHome, Boundary, cliCredentialFiles } from './boundary.ts';
+import type { SandboxHost } from './host.ts';
 import { DEFAULT_SANDBOX_MEMORY_MB, sandboxRunDir } from './spec.ts';
-import { agentCgroup, memoryCgroupBase } from './cgroup.ts';
 import { bwrapMissing, bwrapProblem, EMPTY_SANDBOX_ARGS, findBwrap, platformProblem, type MachineCheck, type SelfTestCheck } from './machine.ts';
 
 export const PROBE = join(SANDBOX_ROOT, 'bin', 'probe.mjs');
@@ -46,6 +45,8 @@ export const KERNEL_WRITE_PROBES = [
 export const SELF_TEST_AGENT = '.self-test';
 
 export interface SelfTestOptions {
+  /** The host the probe starts on (its cgroup, bridges and network are released after the test). */
+  host: SandboxHost;
   tinyHome: string;
   workspaceRoot: string;
   /** The daemon's environment (PATH finds bwrap; HOME is the user's home). */
@@ -83,20 +84,22 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
   const homes = [...new Set([home, account].filter((h): h is string => h !== undefined && h !== ''))];
   const writeOutside = [join(dir, 'written-from-sandbox'), ...homes.map((h) => join(h, `.tinyagi-sandbox-write-test-${process.pid}`)), join(opts.tinyHome, `written-from-sandbox-${process.pid}`)];
   if (existsSync(opts.workspaceRoot)) writeOutside.push(join(opts.workspaceRoot, `.written-from-sandbox-${process.pid}`));
-  const secretFiles = [planted, join(opts.tinyHome, 'settings.json'), join(opts.tinyHome, 'api-token'), ...homes.flatMap((h) => cliCredentialFiles().map((file) => join(h, file)))];
+  const secretFiles = [planted, join(opts.tinyHome, 'settings.json'), join(opts.tinyHome, 'api-token'), ...homes.flatMap((h) => cliCredentialFiles(opts.host.cliHomes()).map((file) => join(h, file)))];
 
   // A listener the sandbox must not reach, and one it reaches through its bridge (as it reaches the API).
   const refused = await listen((socket) => socket.end('leak\n'));
   const bridged = await listen((socket) => socket.end('pong\n'));
   const memoryMb = opts.memoryMb ?? DEFAULT_SANDBOX_MEMORY_MB;
   const machine: MachineCheck = { ...base, ok: true, bwrap, memory: { ok: true } };
-  const boundary = new Boundary(SELF_TEST_AGENT, { mode: 'required', tinyHome: opts.tinyHome, workspaceRoot: opts.workspaceRoot, memoryMb }, workspace, machine);
+  const boundary = new Boundary(opts.host, SELF_TEST_AGENT, { mode: 'required', tinyHome: opts.tinyHome, workspaceRoot: opts.workspaceRoot, memoryMb }, workspace, machine);
   const checks: SelfTestCheck[] = [];
   let memory: MachineCheck['memory'] = { ok: true };
+  let release: (() => void) | undefined;
   try {
     const childEnv = boundary.env({ PATH: env.PATH ?? '', HOME: home, LANG: env.LANG ?? 'C.UTF-8', TINYAGI_API_URL: `http://127.0.0.1:${port(bridged)}` });
     const wrapped = await boundary.wrap({ command: process.execPath, args: [PROBE], env: childEnv });
-    const cgroup = agentCgroup(SELF_TEST_AGENT, memoryMb, memoryCgroupBase());
+    release = wrapped.release;
+    const cgroup = opts.host.cgroups.forAgent(SELF_TEST_AGENT, memoryMb);
     const child = spawn(wrapped.command, wrapped.args, { cwd: workspace, env: wrapped.env, detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -157,8 +160,9 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
     rmSync(dir, { recursive: true, force: true });
     refused.close();
     bridged.close();
-    // Its network's holder has nothing more to carry.
-    await closeAgentNet(boundary.runDir);
+    // Its network's holder, its bridges and its cgroup have nothing more to carry.
+    await opts.host.releaseAgent(SELF_TEST_AGENT, boundary.runDir);
+    release?.();
   }
   const failed = checks.filter((c) => !c.ok);
   if (failed.length > 0) {

@@ -51,8 +51,8 @@ export { type Awaitable, type CancelOutcome, classifyFailure } from '@tinyagi/co
 export { QuotaBoard, type QuotaHoldView } from '@tinyagi/core/internal';
 // runs/: a run's creation input, the deliveries a limit holds, the steering state of a run, where a conversation stands for its completion
 export type { CompletionState, CreateRunInput, HeldDelivery, RunSteeringState, RunSteeringStoreApi } from '@tinyagi/core/internal';
-// sandbox/: an agent's sandbox status (the approval desk's rules depend on it), the egress proxy's asks and answers, the model proxy's budget query, a task's commands confined like its owner, the folders confined runs worked in
-export { type BudgetQuery, type EgressAnswer, type EgressAsk, sandboxStatusOf, taskCommandWrap } from '@tinyagi/core/internal';
+// sandbox/: an agent's sandbox status (the approval desk's rules depend on it), the egress proxy's asks and answers, the model proxy's budget query, a task's commands confined like its owner on the node's sandbox host, the folders confined runs worked in
+export { type BudgetQuery, type EgressAnswer, type EgressAsk, type SandboxHost, sandboxStatusOf, taskCommandWrap } from '@tinyagi/core/internal';
 export { folderHold, holdFolder, type FolderHold } from '@tinyagi/core/internal';
 // invoker/child-env: the environment a task's checks and setup start from, as an agent's processes do
 export { baseChildEnv } from '@tinyagi/core/internal';

@@ -1,18 +1,19 @@
 /**
  * What every node runs agents with, composed once for the daemon (run.ts) and `tinyagi worker`
- * (worker.ts): trace export, warm sessions, the model proxy, the orchestrator, and the egress
- * proxy, started in that order on the node's service stack and stopped in reverse (each after the
- * orchestrator stops). The agent call is the runtime's invoker inside an ordered list of wrappers
+ * (worker.ts): the node's sandbox host, trace export, warm sessions, the model proxy, the
+ * orchestrator, and the egress proxy, started in that order on the node's service stack and stopped
+ * in reverse (each after the orchestrator stops; the sandbox host last, once no agent process runs). The agent call is the runtime's invoker inside an ordered list of wrappers
  * (`agentCall`), as interceptors are in Temporal's SDK: a wrapper added here is added to every node.
  * The orchestrator's own start (with the leases a previous process left) and the task flow stay
  * with each kind of node, which starts them after its other services.
  */
 import { join } from 'node:path';
 import { attachSessionPool, invokeAgent, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
-import type { SettingsSource, StoreSet } from '../core-internal.ts';
+import { sandboxHost, type SandboxHost, type SettingsSource, type StoreSet } from '../core-internal.ts';
 import { Approvals, Orchestrator, type OrchestratorOptions } from '@tinyagi/teams';
 import { type Telemetry, telemetryService, type TelemetryServiceOptions } from '../telemetry.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
+import { binScript } from './launch.ts';
 import { egressProxyService } from './egress-proxy.ts';
 import { logEmbeddings } from './memory-embeddings.ts';
 import type { Logger } from './logger.ts';
@@ -46,6 +47,8 @@ export interface AgentNodeOptions {
 }
 
 export interface AgentNode {
+  /** The node's sandbox host (its agents' bridges, networks and cgroups): the task flow's confined commands use it too. */
+  sandbox: SandboxHost;
   telemetry: Telemetry;
   modelProxy: RunningModelProxy;
   orchestrator: Orchestrator;
@@ -55,6 +58,14 @@ export interface AgentNode {
 export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNode> {
   const { services, home, env, stores, source, logger } = options;
   const getSettings = () => source.get();
+  // The node's sandbox (docs/sandbox-design.md#the-sandbox-host): a sandboxed agent's `tinyagi` runs this CLI entry, bound in where it lies in a private folder.
+  const sandbox = await services.start(
+    resource(
+      'sandbox host',
+      () => sandboxHost({ cliEntry: binScript() }),
+      (host) => host.close(),
+    ),
+  );
   // OpenTelemetry export (docs/telemetry.md): nothing loaded unless on; every node's spans join the conversations' traces.
   const telemetry = await services.start(telemetryService({ settings: getSettings(), env, logger: logger.child('telemetry'), getSettings, ...options.metrics }));
   // Warm agent processes (docs/sessions.md): the `sessions` settings at start and on change; all closed after the orchestrator stops.
@@ -75,6 +86,8 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
     stores,
     getSettings,
     invoke: agentCall([
+      // Every confined start on this node's sandbox host.
+      (inner) => (req) => inner({ ...req, sandboxHost: sandbox }),
       // A sandboxed agent's model calls through the proxy (its key stays outside the boundary).
       (inner) => modelProxy.wrap(inner),
       // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
@@ -97,5 +110,5 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
       logger: logger.child('egress'),
     }),
   );
-  return { telemetry, modelProxy, orchestrator, approvals };
+  return { sandbox, telemetry, modelProxy, orchestrator, approvals };
 }

@@ -12,7 +12,7 @@
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { InvokeRequest, InvokeResult } from '@tinyagi/core';
-import { AGENT_TOOLS_ENV, setCliEntry, type McpServerSpec } from '../core-internal.ts';
+import { AGENT_TOOLS_ENV, type McpServerSpec } from '../core-internal.ts';
 import { binScript, childExecArgv } from './launch.ts';
 
 /** Node flags worth keeping in the shim (`--conditions=…` for a daemon run from sources); never debugger flags. */
@@ -38,8 +38,6 @@ export function writeAgentShim(dir: string): string {
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, shimScript(process.execPath, shimNodeFlags(childExecArgv(process.execArgv)), binScript()), { mode: 0o700 });
   renameSync(temp, file);
-  // A sandboxed agent's `tinyagi` runs this entry: the boundary binds its installation in when it lies in a private folder.
-  setCliEntry(binScript());
   return dir;
 }
 

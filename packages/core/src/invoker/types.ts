@@ -5,7 +5,7 @@
  */
 import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { McpServerSpec } from './mcp-servers.ts';
-import type { SandboxSpec, QuotaReport } from '@tinyagi/sandbox';
+import type { QuotaReport, SandboxHost, SandboxSpec } from '@tinyagi/sandbox';
 
 /** Where and how one agent runs: everything a runtime needs besides the message itself. */
 export interface InvokeTarget {
@@ -186,6 +186,13 @@ export interface InvokeRequest {
   askApproval?: (ask: ApprovalAsk) => Promise<ApprovalAnswer>;
   /** MCP servers the CLI gets beside the user's own (TinyAGI's agent tools; mcp-servers.ts). */
   mcpServers?: McpServerSpec[];
+  /**
+   * The node's sandbox host (@tinyagi/sandbox `SandboxHost`, set by the node's agent call): a
+   * sandboxed agent's process starts with its bridges, its network and its cgroup. Without one (a
+   * library call, a test) each sandboxed start gets a host of its own, closed when its process is
+   * released (core's sandbox/host.ts).
+   */
+  sandboxHost?: SandboxHost | undefined;
 }
 
 /** A runtime's permission request (InvokeRequest.askApproval). */

@@ -8,14 +8,17 @@
  * agent, or for a team its first sandboxed agent (the leader first): any of them works in the
  * worktree. An owner set to `on` on a machine that cannot enforce the boundary runs its commands
  * unconfined, as its CLI runs; `required` refuses them (the check could not start, the reason
- * said). With no sandboxed owner there is no wrap and nothing changes.
+ * said). With no sandboxed owner there is no wrap and nothing changes. The commands start on the
+ * node's sandbox host (its agents' networks and cgroups: the task flow passes it); without one each
+ * command gets a host of its own, closed when its process is released (host.ts).
  */
 import { ownEntry } from '../config/object-path.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
 import { sandboxSpecOf } from './agent-spec.ts';
 import { type FolderHold, folderHold } from './held-folders.ts';
-import { boundaryFor } from '@tinyagi/sandbox';
+import { sandboxHost } from './host.ts';
+import type { SandboxHost } from '@tinyagi/sandbox';
 
 /** The shape of git-tasks' `CheckWrap` (checks.ts), kept here without importing it. */
 export type ConfinedCommandWrap = (spawn: { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }) => Promise<{
@@ -33,13 +36,13 @@ export function taskSandboxAgent(settings: Settings, owner: { assigneeAgent: str
   return candidates.find((id): id is string => typeof id === 'string' && sandboxSpecOf(settings, id, env) !== undefined);
 }
 
-/** Runs each command inside `agentId`'s boundary (see the module's comment). */
-export function confinedCommandWrap(settings: Settings, agentId: string, env: Env = process.env): ConfinedCommandWrap | undefined {
+/** Runs each command inside `agentId`'s boundary on `host` (see the module's comment). */
+export function confinedCommandWrap(settings: Settings, agentId: string, env: Env = process.env, host?: SandboxHost): ConfinedCommandWrap | undefined {
   const spec = sandboxSpecOf(settings, agentId, env);
   if (spec === undefined) return undefined;
   return async ({ command, args, env: childEnv, cwd }) => {
     // `required` on a machine without the boundary throws here: the command does not start.
-    const decision = boundaryFor(agentId, spec, cwd, env);
+    const decision = (host ?? sandboxHost({ oneStart: true })).boundaryFor(agentId, spec, cwd, env);
     if (decision?.boundary === undefined) return { command, args, env: childEnv };
     const plain: Record<string, string> = {};
     for (const [key, value] of Object.entries(childEnv)) if (value !== undefined) plain[key] = value;
@@ -55,16 +58,16 @@ export function confinedCommandWrap(settings: Settings, agentId: string, env: En
  * worktree a confined run worked in: sandbox/held-folders.ts), the boundary of the agent whose
  * run worked there, or of the owner, at least `on`; else the command runs as it is.
  */
-export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env): ConfinedCommandWrap {
+export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env, host?: SandboxHost): ConfinedCommandWrap {
   const agentId = taskSandboxAgent(settings, owner, env);
-  const ownerWrap = agentId === undefined ? undefined : confinedCommandWrap(settings, agentId, env);
+  const ownerWrap = agentId === undefined ? undefined : confinedCommandWrap(settings, agentId, env, host);
   if (ownerWrap) return ownerWrap;
   return async (spawn) => {
     const hold = folderHold(env, spawn.cwd);
     if (hold === undefined) return { command: spawn.command, args: spawn.args, env: spawn.env };
     const candidates = [hold.agent, ...hold.confinedBy, owner.assigneeAgent].filter((id): id is string => typeof id === 'string' && ownEntry(settings.agents, id) !== undefined);
     const heldAgent = candidates[0];
-    const wrap = heldAgent === undefined ? undefined : confinedCommandWrap(heldSettings(settings, heldAgent, hold), heldAgent, env);
+    const wrap = heldAgent === undefined ? undefined : confinedCommandWrap(heldSettings(settings, heldAgent, hold), heldAgent, env, host);
     if (wrap === undefined)
       throw new Error(`${spawn.cwd} is held (a confined run worked in it) and no agent's boundary is left to run its commands in; release it with tinyagi sandbox release after you looked at it`);
     return wrap(spawn);

@@ -6,7 +6,6 @@
  * (invoker/runtimes/index.ts), which checks that every descriptor here has one.
  */
 import type { RuntimeKind } from '@tinyagi/client/contract';
-import { useRuntimeHomes } from '@tinyagi/sandbox';
 import { runtimeKinds } from '../registry.ts';
 import { acpKind } from './acp.ts';
 import { anthropicApiKind } from './anthropic-api.ts';
@@ -19,8 +18,5 @@ import { opencodeKind } from './opencode.ts';
 export const BUILTIN_RUNTIME_KINDS: readonly RuntimeKind[] = [claudeCodeKind, codexKind, opencodeKind, anthropicApiKind, openaiApiKind, mockKind, acpKind];
 
 for (const kind of BUILTIN_RUNTIME_KINDS) runtimeKinds.register(kind);
-
-// The sandbox hides every registered runtime's CLI home (its descriptor's `home`), plugins' included.
-useRuntimeHomes(() => runtimeKinds.list().flatMap((kind) => (kind.home ? [kind.home] : [])));
 
 export { runtimeKinds };
