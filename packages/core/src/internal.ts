@@ -146,8 +146,8 @@ export { isToolsToken, toolsRunOf, toolsTokenOpen } from './invoker/tools-tokens
 export { baseChildEnv, buildChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
 export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck } from '@tinyagi/sandbox';
-export { hiddenInSandbox, runSelfTest, runtimeCliHomes, sandboxHost } from './sandbox/host.ts';
-export { SandboxHost, type SandboxHostResources } from '@tinyagi/sandbox';
+export { hiddenInSandbox, runSelfTest, sandboxHost } from './sandbox/host.ts';
+export type { SandboxHost } from '@tinyagi/sandbox';
 export { daemonSecrets } from './config/secrets.ts';
 export { joinTools } from '@tinyagi/sandbox';
 export { agentSandboxView, sandboxStatusOf, sandboxMachineView, runtimeRunsProcess } from './sandbox/status.ts';
