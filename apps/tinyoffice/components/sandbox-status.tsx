@@ -1,8 +1,9 @@
 'use client';
 /**
- * An agent's sandbox (docs/sandbox.md): its setting and whether the boundary holds on the
- * daemon's machine (`sandboxStatus` of GET /api/agents): enforced, degraded with the reason and
- * the fix, or off.
+ * An agent's sandbox (docs/sandbox.md): its setting and whether the boundary holds on the machine
+ * of the node that runs it (`sandboxStatus` of GET /api/agents): enforced, degraded with the
+ * reason and the fix, unknown (its node is down or has not published its check), or off; with
+ * several nodes, the node's name.
  */
 import type { Agent, NewAgentNoteView } from '@tinyagi/client';
 import Link from 'next/link';
@@ -24,9 +25,25 @@ export function SandboxCell({ status }: { status: SandboxView | undefined }) {
       <span className="flex items-center gap-1 whitespace-nowrap">
         <StatusPill status={status.state} />
         <span className="text-xs text-slate-600 dark:text-slate-300">{status.setting}</span>
+        {status.node && status.state !== 'off' && (
+          <span data-testid="sandbox-node" className="text-xs text-slate-600 dark:text-slate-300">
+            on {status.node}
+          </span>
+        )}
         {status.held && <span className="text-xs font-medium text-amber-900 dark:text-amber-200">held</span>}
       </span>
       <Degraded status={status} />
+      <Elsewhere status={status} />
+    </span>
+  );
+}
+
+/** An agent on no node runs on any: the nodes where its boundary would differ. */
+function Elsewhere({ status }: { status: SandboxView }) {
+  if (!status.elsewhere?.length) return null;
+  return (
+    <span className="mt-0.5 block text-xs text-amber-900 dark:text-amber-200">
+      It runs on any node; elsewhere: {status.elsewhere.map((e) => `${e.state} on ${e.node}${e.reason ? ` (${e.reason})` : ''}`).join('; ')}
     </span>
   );
 }
@@ -62,10 +79,10 @@ function Held({ id, held }: { id: string; held: NonNullable<SandboxView['held']>
 }
 
 function Degraded({ status }: { status: SandboxView }) {
-  if (status.state !== 'degraded') return null;
+  if (status.state !== 'degraded' && status.state !== 'unknown') return null;
   return (
     <span className="mt-0.5 block text-xs text-amber-900 dark:text-amber-200">
-      {status.refused ? 'Its messages fail until this is fixed: ' : 'It runs unconfined: '}
+      {status.state === 'unknown' ? 'Not known: ' : status.refused ? 'Its messages fail until this is fixed: ' : 'It runs unconfined: '}
       {status.reason}
       {status.fix && <span className="block text-slate-700 dark:text-slate-300">Fix: {status.fix}</span>}
     </span>
@@ -86,10 +103,12 @@ export function SandboxSummary({ agent }: { agent: Agent }) {
       </p>
       {status?.state === 'enforced' && (
         <p className="mt-1 text-xs text-slate-600 dark:text-slate-300">
-          The boundary holds on the daemon’s machine{status.memoryMb !== undefined ? `; memory cap ${status.memoryMb} MB` : status.memoryNote ? `; no memory cap: ${status.memoryNote}` : ''}.
+          The boundary holds on {status.node ? `node ${status.node}’s machine` : 'the daemon’s machine'}
+          {status.memoryMb !== undefined ? `; memory cap ${status.memoryMb} MB` : status.memoryNote ? `; no memory cap: ${status.memoryNote}` : ''}.
         </p>
       )}
       {status && <Degraded status={status} />}
+      {status && <Elsewhere status={status} />}
       {status?.held && <Held id={agent.id} held={status.held} />}
       <p className="mt-1 text-xs text-slate-600 dark:text-slate-300">Change it with Sandbox in the settings below.</p>
     </div>

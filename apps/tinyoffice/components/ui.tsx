@@ -72,6 +72,7 @@ export const STATUS_TONE: Record<string, string> = {
   // An agent's sandbox (docs/sandbox.md).
   enforced: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
   degraded: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
+  unknown: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
 };
 
 export function StatusPill({ status }: { status: string }) {

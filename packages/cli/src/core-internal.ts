@@ -91,7 +91,7 @@ export { createLockFile, readLockFile, removeLockFile, takeOverStaleLock } from 
 // memory/: the embedding sweep the daemon runs, the embeddings endpoint doctor asks, where recall's embeddings problems are logged
 export { embed, EmbeddingSweep, embeddingsConfig, semanticRecallFor, useEmbeddingsLog } from '@tinyagi/core/internal';
 // nodes/: which agents run on which node (several nodes on one PostgreSQL database)
-export { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, nodesForStatus } from '@tinyagi/core/internal';
+export { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, leadingNode, nodeStatuses } from '@tinyagi/core/internal';
 // outbox/: the reply delivery the daemon runs
 export { ReplyDelivery } from '@tinyagi/core/internal';
 // process-exists.ts: whether a pid is alive (stale locks, channel processes)
@@ -99,7 +99,7 @@ export { processExists } from '@tinyagi/core/internal';
 // sandbox/: the node's sandbox host, the sandbox's self-test and status, the model and egress proxies, the machine check, the folders confined runs worked in
 export { daemonSecrets, EgressProxy, joinTools, type MachineCheck, ModelProxy, recordMachineCheck, runSelfTest, runtimeRunsProcess, sandboxStatusOf } from '@tinyagi/core/internal';
 export { sandboxHost, type SandboxHost } from '@tinyagi/core/internal';
-export { agentSandboxView, heldFolders, releaseFolder } from '@tinyagi/core/internal';
+export { agentSandboxView, heldFolders, nodeSandboxView, recordedMachineCheck, releaseFolder } from '@tinyagi/core/internal';
 // schedules/: schedule edits, time zones and run-at times, the scheduler's next runs
 export {
   createSchedule,

@@ -50,14 +50,17 @@ const AGENT_LOOK: Record<AgentStatus, { symbol: string; color: Color }> = {
   error: { symbol: '✗', color: 'red' },
 };
 
-/** An agent's sandbox mark (shown when its sandbox is not off): the symbol, the state, the colour. */
+/** An agent's sandbox mark (shown when its sandbox is not off): the symbol, the state, the node that runs it (several nodes), the colour. */
 function sandboxMark(card: AgentCard): Segment | undefined {
   const status = card.sandbox;
   if (!status || status.state === 'off') return undefined;
-  if (status.state === 'enforced') return seg(' ⛨ enforced', { color: 'green' });
+  const on = status.node !== undefined ? ` on ${status.node}` : '';
+  if (status.state === 'enforced') return seg(` ⛨ enforced${on}`, { color: 'green' });
+  if (status.state === 'unknown') return seg(` ? unknown${on}`, { color: 'yellow' });
   // `required` and not enforced: its messages fail, so it is red, not yellow.
-  return seg(' ⚠ degraded', status.refused ? { color: 'red', bold: true } : { color: 'yellow' });
+  return seg(` ⚠ degraded${on}`, status.refused ? { color: 'red', bold: true } : { color: 'yellow' });
 }
+/** The sandbox column's width: at least ' ⚠ degraded', more for a node's name. */
 const SANDBOX_MARK_WIDTH = ' ⚠ degraded'.length;
 
 const RUN_COLOR: Record<RunStatus, Color> = { queued: 'yellow', running: 'green', paused: 'yellow', completed: 'gray', failed: 'red', cancelled: 'magenta', rejected: 'red' };
@@ -115,7 +118,9 @@ function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max:
   if (cards.length === 0) return [[seg('No agents yet (tinyagi agent add).', { dim: true })]];
   const nameWidth = Math.min(16, Math.max(...cards.map((a) => a.id.length)) + 1);
   const shown = cards.length > max ? cards.slice(0, Math.max(1, max - 1)) : cards;
-  const sandboxed = shown.some((a) => sandboxMark(a) !== undefined);
+  const markWidth = Math.max(0, ...shown.map((a) => sandboxMark(a)?.text.length ?? 0));
+  const sandboxed = markWidth > 0;
+  const width = Math.max(SANDBOX_MARK_WIDTH, markWidth);
   const lines = shown.map((a): Line => {
     const look = AGENT_LOOK[a.status];
     const since = a.status === 'idle' && a.since === 0 ? '' : ` ${elapsed(screen.now - a.since)}`;
@@ -125,7 +130,10 @@ function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max:
       seg(`${look.symbol} ${a.status}${since}`.padEnd(narrow ? 12 : 16), { color: look.color }),
     ];
     // The sandbox column, when any agent shown has one (the others pad it, so the columns stay aligned).
-    if (sandboxed) line.push(sandboxMark(a) ?? seg(''.padEnd(SANDBOX_MARK_WIDTH)));
+    if (sandboxed) {
+      const mark = sandboxMark(a);
+      line.push(mark ? { ...mark, text: mark.text.padEnd(width) } : seg(''.padEnd(width)));
+    }
     const model = [a.provider ?? '?', a.model].filter(Boolean).join('/');
     if (!narrow) line.push(seg(a.progress ? ` ${model}`.padEnd(20).slice(0, 20) : ` ${model}`, { dim: true }));
     if (a.progress) line.push(seg(` ${a.status === 'error' ? '' : '↳ '}${a.progress}`, a.status === 'error' ? { color: 'red' } : { dim: true }));
@@ -160,32 +168,33 @@ export function wrapText(text: string, width: number): string[] {
 }
 
 /**
- * Why a shown agent's sandbox is degraded, and what to change, under the agents: agents with the
- * same reason share one note (`⚠ @a @b sandbox degraded: <reason>`, then `fix: <fix>`), wrapped
- * to the width; at most `max` lines, the last cut with `…` when there is more.
+ * Why a shown agent's sandbox is degraded (or unknown: its node is down), and what to change, under
+ * the agents: agents with the same reason share one note (`⚠ @a @b sandbox degraded: <reason>`,
+ * then `fix: <fix>`), wrapped to the width; at most `max` lines, the last cut with `…` when there
+ * is more.
  */
 function sandboxLines(state: DashboardState, screen: Screen, max: number): Line[] {
   if (max <= 0) return [];
-  const groups = new Map<string, { agents: string[]; reason: string; fix?: string; refused: boolean }>();
+  const groups = new Map<string, { agents: string[]; state: string; reason: string; fix?: string; refused: boolean }>();
   for (const a of visibleAgents(state)) {
     const s = a.sandbox;
-    if (s?.state !== 'degraded') continue;
+    if (s?.state !== 'degraded' && s?.state !== 'unknown') continue;
     const reason = s.reason ?? 'the boundary is not enforced';
     const key = `${reason}\u0000${s.fix ?? ''}`;
-    const group = groups.get(key) ?? { agents: [], reason, ...(s.fix ? { fix: s.fix } : {}), refused: false };
+    const group = groups.get(key) ?? { agents: [], state: s.state, reason, ...(s.fix ? { fix: s.fix } : {}), refused: false };
     group.agents.push(`@${a.id}`);
     group.refused ||= s.refused === true;
     groups.set(key, group);
   }
   const lines: Line[] = [];
   for (const g of groups.values()) {
-    const head = `⚠ ${g.agents.join(' ')} sandbox degraded: `;
+    const head = `⚠ ${g.agents.join(' ')} sandbox ${g.state}: `;
     const color: Color = g.refused ? 'red' : 'yellow';
     // The first line starts after the head; the rest are indented under it.
     const first = wrapText(g.reason, screen.width - head.length);
     const restWidth = screen.width - 4;
     const reason = [first[0] ?? '', ...wrapText(first.slice(1).join(' '), restWidth)];
-    lines.push([seg('⚠ ', { color }), seg(g.agents.join(' '), { bold: true }), seg(' sandbox degraded: ', { color }), seg(reason[0]!)]);
+    lines.push([seg('⚠ ', { color }), seg(g.agents.join(' '), { bold: true }), seg(` sandbox ${g.state}: `, { color }), seg(reason[0]!)]);
     for (const more of reason.slice(1)) lines.push([seg(`    ${more}`)]);
     if (g.fix) {
       const fix = wrapText(`fix: ${g.fix}`, restWidth);

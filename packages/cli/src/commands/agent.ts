@@ -23,12 +23,14 @@ import {
   type NewAgentMachine,
   type WorkspaceOutcome,
 } from '../core-internal.ts';
+import type { AgentSandboxStatusView } from '@tinyagi/client/contract';
 import type { CliContext } from '../context.ts';
 import { connect, findDaemon } from '../daemon/connection.ts';
 import { settingsEditor, type SettingsEditor } from '../settings-editor.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { sandboxLoginHint } from '../doctor/sandbox-logins.ts';
 import { printFields, printJson, printTable, println } from '../output/print.ts';
+import { sandboxStateText } from '../output/sandbox-lines.ts';
 import { confirmOrRefuse, askSelect, askText } from '../output/prompts.ts';
 import { isInteractive, style } from '../output/style.ts';
 import { contextOf, parseId, withJson } from './options.ts';
@@ -312,10 +314,12 @@ export function registerAgentCommands(program: Command): void {
       return println(released.released ? `${id}: released ${released.folder}; its runs follow its sandbox setting (${current.sandbox ?? 'off'}) again.` : `${id}: ${released.folder} was not held.`);
     }
     if (mode !== undefined) await editor.patchAgent(id, { sandbox: mode });
-    const held = (await sandboxView(ctx, id)).held;
-    const view = { id, sandbox: mode ?? current.sandbox ?? 'off', ...(held ? { held } : {}) };
+    const { status, held } = await sandboxView(ctx, id);
+    const view = { id, sandbox: mode ?? current.sandbox ?? 'off', ...(held ? { held } : {}), ...(status ? { status } : {}) };
     if (options.json) return printJson(view);
-    println(mode === undefined ? `${id}: sandbox ${view.sandbox}` : `${id}: sandbox ${mode} (\`tinyagi status\` says whether it holds).`);
+    // The running daemon's word: the state as the node that runs the agent sees it (docs/sandbox.md, "Several nodes").
+    const state = mode === undefined && status !== undefined && status.setting !== 'off' ? `: ${sandboxStateText(status)}` : '';
+    println(mode === undefined ? `${id}: sandbox ${view.sandbox}${state}` : `${id}: sandbox ${mode} (\`tinyagi status\` says whether it holds).`);
     if (held) println(style.yellow(heldLine(id, held)));
   });
 }
@@ -326,12 +330,15 @@ export function heldLine(id: string, held: { folder: string; by: string[]; since
   return `${id}'s workspace ${held.folder} is held: a confined run${by} worked in it (${held.since}), so its runs run confined until you look at what it left there and run \`tinyagi agent sandbox ${id} release\`.`;
 }
 
-/** The agent's sandbox status: the running daemon's, else this machine's. */
-async function sandboxView(ctx: CliContext, id: string): Promise<{ held?: { folder: string; by: string[]; since: string } | undefined }> {
+/** The agent's sandbox status from the running daemon (as the node that runs it sees it), else only the hold on its workspace here. */
+async function sandboxView(ctx: CliContext, id: string): Promise<{ status?: AgentSandboxStatusView | undefined; held?: AgentSandboxStatusView['held'] }> {
   const daemon = findDaemon(ctx);
-  if (daemon) return (await daemon.client.getAgent({ params: { id } })).sandboxStatus ?? {};
+  if (daemon) {
+    const status = (await daemon.client.getAgent({ params: { id } })).sandboxStatus;
+    return { status, held: status?.held };
+  }
   const settings = await settingsEditor(ctx).read();
-  return agentSandboxView(settings, id, ctx.env);
+  return { held: agentSandboxView(settings, id, ctx.env).held };
 }
 
 /** Releases the agent's held workspace: through the running daemon, else here. */

@@ -4,7 +4,7 @@
  */
 import { isApiError } from '@tinyagi/client';
 import { quotaLines } from '../output/quota-lines.ts';
-import { listsSandbox, sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
+import { listsSandbox, nodeSandboxText, sandboxAgentLines, sandboxMachineLine } from '../output/sandbox-lines.ts';
 import type { Command } from 'commander';
 import { ALLOW_REMOTE_ENV } from '../core-internal.ts';
 import { findDaemon, localDaemon } from '../daemon/connection.ts';
@@ -104,7 +104,7 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
   ]);
   const quotas = quotaList?.holds ?? [];
   const warm = sessionList?.sessions ?? [];
-  // Sandboxed agents (docs/sandbox.md): each one's state, as the daemon's self-test found the boundary.
+  // Sandboxed agents (docs/sandbox.md): each one's state, as the self-test of the node that runs it found the boundary.
   const sandboxed = (agentList ?? []).filter((a) => listsSandbox(a.sandboxStatus));
   if (options.json) {
     const sandboxAgents = Object.fromEntries(sandboxed.map((a) => [a.id, a.sandboxStatus]));
@@ -151,7 +151,7 @@ async function status(ctx: CliContext, options: { json?: boolean }): Promise<voi
     for (const [i, n] of s.nodes.entries()) {
       const state = n.state === 'live' ? style.green('live   ') : n.state === 'stale' ? style.red('stale  ') : style.dim('stopped');
       const beat = n.state === 'stopped' ? '' : `, heartbeat ${formatDuration(n.heartbeatAgeMs)} ago`;
-      println(`  ${names[i]!.padEnd(width)}  ${n.role.padEnd(6)}  ${state}  ${n.hostname} pid ${n.pid}${beat}`);
+      println(`  ${names[i]!.padEnd(width)}  ${n.role.padEnd(6)}  ${state}  ${n.hostname} pid ${n.pid}${beat}; ${nodeSandboxText(n.sandbox)}`);
     }
   }
   const waiting = s.waitingForNodes ?? [];

@@ -10,7 +10,13 @@
  * - claim the agents placed on them or on no node (a worker: `agentsForNode`, an allow-list read
  *   at every claim), or, the API node, every agent not placed on another node
  *   (`agentsOnOtherNodes` skipped): it also takes the messages of an agent no longer in settings,
- *   which end dead with the reason instead of waiting for a node that will never claim them,
+ *   which end dead with the reason instead of waiting for a node that will never claim them
+ *   (`claim`, `runsHere`),
+ * - publish their sandbox boundary (`sandbox`, the self-test's result) in their row once it is
+ *   known and again whenever it changes (looked at every heartbeat interval), so every surface
+ *   shows an agent's status as its own node sees it (docs/sandbox.md),
+ * - know whether they lead (`leads`: core's `leadingNode`, looked at every heartbeat interval):
+ *   the leading node sends the heartbeats of agents on no node and runs memory's embedding sweep,
  * - end at once the queue leases of nodes that died (stale heartbeat or stopped), at start and at
  *   every heartbeat interval, so their messages run elsewhere within seconds.
  * - prune the rows of nodes stopped more than 10 minutes or stale more than an hour ago
@@ -19,11 +25,10 @@
  */
 import type { AgentWaitingForNode, NodeStatus } from '@tinyagi/client';
 import { errorMessage } from '@tinyagi/core';
-import { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, type Env, nodesForStatus, type SettingsSource } from '../core-internal.ts';
+import { agentsForNode, agentsOnOtherNodes, agentsWaitingForNodes, type Env, leadingNode, type MachineCheck, nodeSandboxView, nodeStatuses, type SettingsSource } from '../core-internal.ts';
 import { DEFAULT_HEARTBEAT_MS, type LocalNode, NODE_RETENTION, NodeRegistry, type NodeRole, type PgStores, SharedSettings } from '@tinyagi/core/pg';
 import type { Logger } from './logger.ts';
-
-export const NODE_NAME_ENV = 'TINYAGI_NODE_NAME';
+import { givenNodeName } from './node-name.ts';
 /** How often each node prunes the rows of gone nodes. */
 const PRUNE_EVERY_MS = 60_000;
 
@@ -40,7 +45,12 @@ export interface ClusterOptions {
   name?: string;
   /** Called once when this node's registration was taken over or pruned: stop working as it. */
   onLost: () => void;
+  /** This node's sandbox check (undefined until its self-test ended): published when it changes. */
+  sandbox?: () => MachineCheck | undefined;
 }
+
+/** The orchestrator's claim filter of this node (its OrchestratorOptions). */
+export type ClaimFilter = { agents: () => ReadonlySet<string> } | { skipAgents: () => ReadonlySet<string> };
 
 export interface ClusterMembership {
   readonly settings: SettingsSource;
@@ -50,6 +60,14 @@ export interface ClusterMembership {
   agents(): ReadonlySet<string>;
   /** What the API node skips when it claims: the agents placed on other nodes. */
   agentsElsewhere(): ReadonlySet<string>;
+  /** How this node claims: a worker its agents (`agents`), the API node all but those placed elsewhere. */
+  readonly claim: ClaimFilter;
+  /** Whether this node runs the agent's messages (by its claim). */
+  runsHere(agentId: string): boolean;
+  /** Whether this node leads (see the module comment), as of the last heartbeat interval. */
+  leads(): boolean;
+  /** Publishes this node's sandbox check now if it changed since it was last published (also done every interval). */
+  publishSandbox(): Promise<void>;
   /** Every node of the database, live ones first, with `self` marking this one (GET /api/status). */
   nodes(): Promise<NodeStatus[]>;
   /** Agents placed on a node that is down, with their pending messages (GET /api/status). */
@@ -76,8 +94,7 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
     ...(options.role === 'api' ? { events: stores.events } : {}),
   });
   try {
-    const localName = (settings.get() as { node?: { name?: string } }).node?.name;
-    const name = options.name ?? options.env[NODE_NAME_ENV] ?? localName;
+    const name = givenNodeName(settings.get(), options.env, options.name);
     const registry = new NodeRegistry(pool, { schema });
     const node = await registry.register({ role: options.role, ...(name ? { name } : {}), version: options.version, log, onLost: options.onLost });
     // Both claim filters, recomputed when the agents of the settings change (read at every claim).
@@ -92,7 +109,25 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
       return placement;
     };
     const releaseDeadNodes = async (): Promise<number> => stores.queue.expireLeases(await registry.deadOwnerPredicate());
+    let leading = false;
+    let published: string | undefined;
+    const publishSandbox = async (): Promise<void> => {
+      const check = options.sandbox?.();
+      if (check === undefined) return;
+      const view = nodeSandboxView(check);
+      const key = JSON.stringify(view);
+      if (key === published) return;
+      await node.publishSandbox(view);
+      published = key;
+    };
+    // Who leads, and this node's sandbox as published (a failed write is tried again): every interval, beside the dead-node sweep.
+    const look = async (): Promise<void> => {
+      leading = leadingNode(await registry.list())?.id === node.id;
+      await publishSandbox();
+    };
+    await look().catch((err: unknown) => log.warn(`reading the nodes failed: ${errorMessage(err)}`));
     const sweep = setInterval(() => {
+      look().catch((err: unknown) => log.warn(`reading the nodes failed: ${errorMessage(err)}`));
       releaseDeadNodes()
         .then((n) => {
           if (n > 0) {
@@ -116,32 +151,19 @@ export async function joinCluster(stores: PgStores, options: ClusterOptions): Pr
     const pruning = setInterval(pruneNodes, PRUNE_EVERY_MS);
     pruning.unref();
     log.info(`joined as node "${node.name}" (${options.role}, ${node.id}) on schema ${schema}`);
+    const runsHere = (agentId: string): boolean => (options.role === 'worker' ? currentPlacement().mine.has(agentId) : !currentPlacement().elsewhere.has(agentId));
     return {
       settings,
       node,
       registry,
       agents: () => currentPlacement().mine,
       agentsElsewhere: () => currentPlacement().elsewhere,
+      claim: options.role === 'worker' ? { agents: () => currentPlacement().mine } : { skipAgents: () => currentPlacement().elsewhere },
+      runsHere,
+      leads: () => leading,
+      publishSandbox,
       releaseDeadNodes,
-      async nodes() {
-        const order = { live: 0, stale: 1, stopped: 2 } as const;
-        const all = nodesForStatus(await registry.list());
-        return all
-          .sort((a, b) => order[a.state] - order[b.state] || b.heartbeatAt - a.heartbeatAt)
-          .map((n) => ({
-            id: n.id,
-            name: n.name,
-            role: n.role,
-            hostname: n.hostname,
-            pid: n.pid,
-            version: n.version,
-            state: n.state,
-            startedAt: n.startedAt,
-            heartbeatAt: n.heartbeatAt,
-            heartbeatAgeMs: n.heartbeatAgeMs,
-            self: n.id === node.id,
-          }));
-      },
+      nodes: async () => nodeStatuses(await registry.list(), node.id),
       async waitingForNodes() {
         const [all, counts] = await Promise.all([registry.list(), stores.queue.countsByAgent()]);
         return agentsWaitingForNodes(settings.get(), all, new Map(counts.map((c) => [c.agentId, c.pending])));

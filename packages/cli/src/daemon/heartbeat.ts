@@ -9,6 +9,8 @@
  * - During quiet hours nothing is sent; what falls due is sent when they end.
  * - Last-sent times live in memory; after a daemon start the first heartbeat comes one interval
  *   later.
+ * - With several nodes each node wakes only the agents `sendsTo` gives it (node.ts: those placed
+ *   on it, and the leading node those on no node), so an agent is woken once.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,6 +35,8 @@ export interface HeartbeatStatus {
 
 export interface HeartbeatSchedulerOptions {
   getSettings(): Settings;
+  /** The agents this node wakes (default: every agent). */
+  sendsTo?: (agentId: string) => boolean;
   env: Env;
   /** Agents with pending or processing messages. */
   busyAgents(): Promise<ReadonlySet<string>>;
@@ -77,19 +81,22 @@ export class HeartbeatScheduler {
 
   status(): HeartbeatStatus[] {
     const settings = this.#options.getSettings();
-    return Object.entries(settings.agents ?? {}).map(([agentId, agent]) => {
-      const hb = agentDefaults(agent, settings).heartbeat;
-      const last = this.#lastSent.get(agentId) ?? null;
-      const skip = this.#lastSkip.get(agentId);
-      return {
-        agentId,
-        enabled: hb.enabled,
-        intervalS: hb.interval,
-        lastSentAt: last,
-        nextAt: hb.enabled ? (last ?? this.#startedAt) + hb.interval * 1000 : null,
-        ...(skip !== undefined ? { lastSkip: skip } : {}),
-      };
-    });
+    const mine = this.#options.sendsTo ?? (() => true);
+    return Object.entries(settings.agents ?? {})
+      .filter(([agentId]) => mine(agentId))
+      .map(([agentId, agent]) => {
+        const hb = agentDefaults(agent, settings).heartbeat;
+        const last = this.#lastSent.get(agentId) ?? null;
+        const skip = this.#lastSkip.get(agentId);
+        return {
+          agentId,
+          enabled: hb.enabled,
+          intervalS: hb.interval,
+          lastSentAt: last,
+          nextAt: hb.enabled ? (last ?? this.#startedAt) + hb.interval * 1000 : null,
+          ...(skip !== undefined ? { lastSkip: skip } : {}),
+        };
+      });
   }
 
   /** One pass: sends every heartbeat that is due. Exposed for tests and `tinyagi heartbeat --now`. */

@@ -1,9 +1,10 @@
 /**
- * Memory embeddings in the daemon (docs/memory.md "Embeddings"): the sweep that gives accepted
- * entries their vectors (core memory/embedding-sweep.ts), run by the API node only, woken by a
- * decided entry (`memory.decided`, from any node) and by a change of `memory.embeddings`; and the
- * daemon's log for what recall and the sweep have to say. Nothing runs while embeddings are off
- * but a cheap check at each interval.
+ * Memory embeddings on a node (docs/memory.md "Embeddings"): the sweep that gives accepted
+ * entries their vectors (core memory/embedding-sweep.ts), started on every node and working on the
+ * leading one only (`leads`; the others' passes find embeddings off, so no entry is embedded
+ * twice), woken by a decided entry (`memory.decided`, from any node) and by a change of
+ * `memory.embeddings`; and the node's log for what recall and the sweep have to say. Nothing runs
+ * while embeddings are off but a cheap check at each interval.
  */
 import type { Settings } from '@tinyagi/core';
 import { EmbeddingSweep, embeddingsConfig, semanticRecallFor, type StoreSet, useEmbeddingsLog } from '../core-internal.ts';
@@ -28,8 +29,9 @@ export function startEmbeddingSweep(
   settings: { get(): Settings; onChange(fn: (next: Settings, previous: Settings) => void): () => unknown },
   env: NodeJS.ProcessEnv,
   logger: Logger,
+  leads: () => boolean = () => true,
 ): EmbeddingsService {
-  const sweep = new EmbeddingSweep({ vectors: stores.memoryVectors, config: () => embeddingsConfig(settings.get(), env), log: logger });
+  const sweep = new EmbeddingSweep({ vectors: stores.memoryVectors, config: () => (leads() ? embeddingsConfig(settings.get(), env) : undefined), log: logger });
   const unsubscribeEvents = stores.events.subscribe((event) => {
     if (event.type === 'memory.decided' || event.type === 'memory.proposed') sweep.wake();
   });

@@ -1,10 +1,12 @@
 /**
- * The boundary's self-test at the daemon's start (docs/sandbox.md, "A status that tells the
+ * The boundary's self-test at every node's start (docs/sandbox.md, "A status that tells the
  * truth"): core's runSelfTest runs a probe inside the boundary as an agent's CLI would; its result
- * is recorded for every sandboxed spawn and for the status every surface shows (`tinyagi status`,
- * doctor, GET /api/agents, TinyOffice). It runs beside the start's first steps (stores, plugins);
- * when an agent is set to a sandbox the API and the orchestrator start once it has ended, so no
- * surface and no such agent runs on a guess (without one, the start does not wait: ~130 ms).
+ * is recorded for every sandboxed spawn of this node and for the status every surface shows
+ * (`tinyagi status`, doctor, GET /api/agents, TinyOffice), and on PostgreSQL published in the
+ * node's registry row for the other nodes (cluster.ts). It runs beside the start's next steps
+ * (plugins, the agent node); when an agent is set to a sandbox the API and the orchestrator start
+ * once it has ended, so no surface and no such agent runs on a guess (node.ts; without one, the
+ * start does not wait: ~130 ms).
  */
 import { errorMessage, type Settings } from '@tinyagi/core';
 import { daemonSecrets, recordMachineCheck, runSelfTest, sandboxStatusOf, type MachineCheck } from '../core-internal.ts';
@@ -15,8 +17,8 @@ export interface SandboxSelfTestOptions {
   home: string;
   settings: Settings;
   env: NodeJS.ProcessEnv;
-  /** The API token: never to be found inside. */
-  token: string;
+  /** The API token (a worker's TINYAGI_API_TOKEN, when set): never to be found inside. */
+  token: string | undefined;
   logger: Logger;
 }
 
@@ -26,13 +28,13 @@ export function startSandboxSelfTest(opts: SandboxSelfTestOptions): Promise<Mach
     tinyHome: opts.home,
     workspaceRoot: workspaceRoot(opts.settings, opts.env),
     env: opts.env,
-    secrets: daemonSecrets(opts.settings, opts.env, [opts.token]),
+    secrets: daemonSecrets(opts.settings, opts.env, opts.token ? [opts.token] : []),
     ...(opts.settings.sandbox?.memory_mb !== undefined ? { memoryMb: opts.settings.sandbox.memory_mb } : {}),
   })
     .catch(
       (err: unknown): MachineCheck => ({
         ok: false,
-        problem: { reason: `the self-test failed: ${errorMessage(err)}`, fix: 'check the daemon log; run `tinyagi doctor`' },
+        problem: { reason: `the self-test failed: ${errorMessage(err)}`, fix: "check the node's log (logs/daemon.log, or logs/worker.log of a worker); run `tinyagi doctor`" },
         memory: { ok: false, reason: 'not checked' },
         checks: [],
         source: 'self-test',

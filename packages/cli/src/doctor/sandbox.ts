@@ -5,6 +5,8 @@
  * restriction, the container's). It lists every unconfined agent a sandboxed one can reach (a
  * call or handoff: `may_call`, its teammates when absent; teams' `mayCall` decides): such a callee
  * runs confined when called (docs/sandbox.md, "Calls between agents"), and alone it does not.
+ * An agent placed on another node (PostgreSQL) is judged by that node's boundary, as the running
+ * daemon reports it (its node's published check), never by this machine's self-test.
  */
 import type { Settings } from '@tinyagi/core';
 import { mayCall } from '@tinyagi/teams/internal';
@@ -14,6 +16,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliContext } from '../context.ts';
+import { findDaemon } from '../daemon/connection.ts';
+import { nodeName } from '../daemon/node-name.ts';
+import { DATABASE_URL_ENV } from '../daemon/storage-selection.ts';
 import { agentDefaultsFindings } from './agent-defaults.ts';
 import type { Finding } from './finding.ts';
 
@@ -59,12 +64,44 @@ export async function checkSandbox(ctx: CliContext, settings: Settings | undefin
     ...reachFindings(current),
     ...agentDefaultsFindings(current, { boundary: { ok: check.ok, reason: check.problem?.reason }, env }, new Set(unconfinedReach(current).flatMap((r) => r.to))),
   );
+  const elsewhere = placedElsewhere(current, env);
   for (const id of agents) {
+    const node = elsewhere.get(id);
+    if (node !== undefined) {
+      findings.push(await otherNodeFinding(ctx, id, node));
+      continue;
+    }
     const status = sandboxStatusOf(current, id, check);
     if (status.state === 'enforced') findings.push({ check: `sandbox:${id}`, status: 'ok', message: `sandbox ${status.setting}: enforced${status.memoryNote ? ` (${status.memoryNote})` : ''}` });
     else findings.push({ check: `sandbox:${id}`, status: status.refused ? 'fail' : 'warn', message: `sandbox ${status.setting}: degraded (${status.reason})`, hint: status.fix });
   }
   return findings;
+}
+
+/** On PostgreSQL, the agents placed on a node other than this home's, with that node's name. */
+function placedElsewhere(settings: Settings, env: Env): Map<string, string> {
+  if (!env[DATABASE_URL_ENV] && !settings.storage?.url) return new Map();
+  const here = nodeName(settings, env);
+  return new Map(Object.entries(settings.agents ?? {}).flatMap(([id, agent]) => (agent.node !== undefined && agent.node !== here ? [[id, agent.node] as const] : [])));
+}
+
+/** An agent on another node: its status as the running daemon reports it from that node's published check. */
+async function otherNodeFinding(ctx: CliContext, id: string, node: string): Promise<Finding> {
+  const check = `sandbox:${id}`;
+  const status = await findDaemon(ctx, 'tinyagi doctor')
+    ?.client.getAgent({ params: { id }, signal: AbortSignal.timeout(3000) })
+    .then((a) => a.sandboxStatus)
+    .catch(() => undefined);
+  if (status === undefined) {
+    return {
+      check,
+      status: 'info',
+      message: `runs on node ${node}: this machine's self-test does not speak for its boundary`,
+      hint: `Run \`tinyagi doctor\` on node ${node}'s machine, or ask the running daemon (\`tinyagi status\`).`,
+    };
+  }
+  if (status.state === 'enforced') return { check, status: 'ok', message: `sandbox ${status.setting}: enforced on node ${node}${status.memoryNote ? ` (${status.memoryNote})` : ''}` };
+  return { check, status: status.refused ? 'fail' : 'warn', message: `sandbox ${status.setting}: ${status.state} on node ${node} (${status.reason})`, ...(status.fix ? { hint: status.fix } : {}) };
 }
 
 /** How a sandboxed start gets its network: entering the agent's (bubblewrap's cost alone), or a bridge of its own per start. */

@@ -1,9 +1,10 @@
 /**
  * The sandbox part of `tinyagi status` (docs/sandbox.md, "A status that tells the truth"): the
- * boundary on this machine (the daemon's self-test) and each agent whose settings name a sandbox,
- * `enforced`, `degraded (<reason>; <fix>)` or `off`.
+ * boundary on the daemon's machine (its self-test), on each node (as it published it), and each
+ * agent whose settings name a sandbox as the node that runs it sees it: `enforced`, `degraded
+ * (<reason>; <fix>)`, `unknown (<reason>; <fix>)` or `off`, with `on <node>` where there are nodes.
  */
-import type { AgentSandboxStatusView, SandboxMachine } from '@tinyagi/client/contract';
+import type { AgentSandboxStatusView, NodeSandbox, SandboxMachine } from '@tinyagi/client/contract';
 import { style } from './style.ts';
 
 /** One line for the machine: does the boundary hold here. */
@@ -14,11 +15,20 @@ export function sandboxMachineLine(machine: SandboxMachine | null | undefined): 
   return `${style.green('holds')} (${machine.source === 'self-test' ? `self-test: ${machine.checks.length} checks passed` : 'quick check'}; ${memory})`;
 }
 
-/** `enforced`, `degraded (<reason>; <fix>)` or `off`, coloured. */
+/** One node's boundary as it published it (the nodes of `tinyagi status`). */
+export function nodeSandboxText(sandbox: NodeSandbox | null | undefined): string {
+  if (!sandbox) return style.dim('sandbox not published yet');
+  if (!sandbox.ok) return style.yellow(`sandbox not enforced: ${sandbox.reason ?? 'unknown'}`);
+  return `sandbox ${style.green('holds')}${sandbox.memory.ok ? '' : style.dim(` (no memory cap: ${sandbox.memory.reason ?? 'unknown'})`)}`;
+}
+
+/** `enforced`, `degraded (<reason>; <fix>)`, `unknown (<reason>; <fix>)` or `off`, coloured; `on <node>` and the nodes where it would differ, when there are nodes. */
 export function sandboxStateText(status: AgentSandboxStatusView): string {
-  if (status.state === 'enforced') return `${style.green('enforced')}${status.memoryNote ? style.dim(` (${status.memoryNote})`) : ''}`;
+  const on = status.node !== undefined && status.state !== 'off' ? ` on ${status.node}` : '';
+  const elsewhere = (status.elsewhere ?? []).map((e) => style.yellow(` · ${e.state} on ${e.node}${e.reason ? ` (${e.reason})` : ''}`)).join('');
+  if (status.state === 'enforced') return `${style.green('enforced')}${on}${status.memoryNote ? style.dim(` (${status.memoryNote})`) : ''}${elsewhere}`;
   if (status.state === 'off') return style.dim('off');
-  return style.yellow(`degraded (${status.reason ?? 'unknown'}; ${status.fix ?? 'tinyagi doctor'})`);
+  return `${style.yellow(`${status.state}${on} (${status.reason ?? 'unknown'}; ${status.fix ?? 'tinyagi doctor'})`)}${elsewhere}`;
 }
 
 /** Whether `tinyagi status` lists the agent: its settings name a sandbox (`on`, `required`), or its workspace is held. */

@@ -4,7 +4,7 @@ import { route } from './route.ts';
 import { Bool, IdText, Int, IntParam, NullableStr, NullableTimestamp, Num, ShortText, Str, StrArray, TimestampSchema } from './common.ts';
 import { KIND_NAME_PATTERN } from './kinds.ts';
 import { QueueCountsSchema } from './queue.ts';
-import { SandboxMachineSchema } from './sandbox.ts';
+import { NodeSandboxSchema, SandboxMachineSchema } from './sandbox.ts';
 import { ChannelStatusSchema } from './channel-status.ts';
 
 export * from './channel-status.ts';
@@ -24,6 +24,8 @@ export const NodeStatusSchema = z.object({
   heartbeatAgeMs: Num,
   /** This node is the one answering. */
   self: Bool,
+  /** Its sandbox boundary as its own self-test found it (docs/sandbox.md); null until it published one. */
+  sandbox: NodeSandboxSchema.nullable().optional(),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
 

@@ -1,6 +1,8 @@
 /**
  * Several nodes on one PostgreSQL database (docs/postgresql.md#several-nodes): what does not
- * need node-postgres. The registry and the shared settings are in `@tinyagi/core/pg`.
+ * need node-postgres (placement, status, each node's sandbox). The registry and the shared settings
+ * are in `@tinyagi/core/pg`.
  */
 export { agentsForNode, agentsOnOtherNodes } from './placement.ts';
-export { agentsWaitingForNodes, nodesForStatus } from './status.ts';
+export { agentsWaitingForNodes, leadingNode, nodeStatuses } from './status.ts';
+export { agentSandboxOnNodes, nodeSandboxView } from './sandbox.ts';

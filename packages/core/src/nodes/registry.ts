@@ -20,10 +20,12 @@
  *   once when the beats start failing and once when they succeed again, not at every beat.
  * - Queue lease owners of a node's workers are `node:<node id>:<worker>` (`leaseOwner`), so lease
  *   recovery can tell from an owner whether its node is dead (`deadOwnerPredicate`).
+ * - What a node publishes about itself is in its row's `meta` (JSON): its sandbox boundary
+ *   (`publishSandbox`, docs/sandbox.md), read back as `sandbox` (null until published, or unreadable).
  */
 import { hostname } from 'node:os';
 import type { Pool } from 'pg';
-import { NODE_NAME_PATTERN } from '@tinyagi/client/contract';
+import { NODE_NAME_PATTERN, type NodeSandbox, NodeSandboxSchema } from '@tinyagi/client/contract';
 import { TinyError, errorMessage } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { processExists } from '../process-exists.ts';
@@ -61,6 +63,8 @@ export interface NodeInfo {
   state: NodeState;
   /** Milliseconds since the last heartbeat, by the database's clock. */
   heartbeatAgeMs: number;
+  /** Its sandbox boundary as it published it (`LocalNode.publishSandbox`); null before. */
+  sandbox: NodeSandbox | null;
 }
 
 /** Where the registry reports heartbeat trouble (the daemon's logger fits). */
@@ -115,7 +119,18 @@ interface NodeRow {
   heartbeat_at: number;
   heartbeat_ms: number;
   stopped_at: number | null;
+  meta: string;
   now: number;
+}
+
+/** The sandbox a row's `meta` holds, or null (none published, or not readable by this version). */
+function publishedSandbox(meta: string): NodeSandbox | null {
+  try {
+    const parsed = NodeSandboxSchema.safeParse((JSON.parse(meta) as { sandbox?: unknown }).sandbox);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The database's clock in ms: every node's times come from it. */
@@ -137,6 +152,7 @@ function toNode(row: NodeRow): NodeInfo {
     stoppedAt: row.stopped_at,
     state,
     heartbeatAgeMs: age,
+    sandbox: publishedSandbox(row.meta),
   };
 }
 
@@ -352,6 +368,11 @@ export class LocalNode {
         this.#log?.warn(`node ${this.name}: heartbeat failed (${errorMessage(err)}); retrying every ${this.heartbeatMs} ms, logged again once it succeeds`);
       }
     }
+  }
+
+  /** Publishes this node's sandbox boundary in its row (read by every node: `NodeInfo.sandbox`); throws when the database cannot be reached. */
+  async publishSandbox(sandbox: NodeSandbox): Promise<void> {
+    await this.#scope.query(`UPDATE ${this.#scope.table('nodes')} SET meta = $2 WHERE id = $1`, [this.id, JSON.stringify({ sandbox })]);
   }
 
   /** Stops the heartbeat and marks the node stopped (its leases may then be recovered at once). */

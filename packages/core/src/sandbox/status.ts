@@ -1,9 +1,11 @@
 /**
  * An agent's sandbox status as every surface shows it (docs/sandbox.md, "A status that tells the
- * truth"): `enforced`, `degraded` (with the reason and the fix) or `off`, from its setting, its
- * runtime and the machine's self-test. Never a silent downgrade: an agent set to `on` that runs
- * unconfined is `degraded`, one set to `required` that cannot be confined is `degraded` and does
- * not run.
+ * truth"): `enforced`, `degraded` (with the reason and the fix), `unknown` or `off`, from its
+ * setting, its runtime and the self-test of the machine that runs it. Never a silent downgrade:
+ * an agent set to `on` that runs unconfined is `degraded`, one set to `required` that cannot be
+ * confined is `degraded` and does not run. With several nodes (nodes/sandbox.ts) the machine is
+ * the agent's node's, as it published its check; `unknown` when that node is down or has not
+ * published one: never another machine's word.
  */
 import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
 import type { Settings } from '../config/schema.ts';
@@ -13,7 +15,7 @@ import { folderHold } from './held-folders.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
 import { recordedMachineCheck, type MachineCheck, DEFAULT_SANDBOX_MEMORY_MB } from '@tinyagi/sandbox';
 
-export const SANDBOX_STATES = ['enforced', 'degraded', 'off'] as const;
+export const SANDBOX_STATES = ['enforced', 'degraded', 'unknown', 'off'] as const;
 export type SandboxState = (typeof SANDBOX_STATES)[number];
 export type SandboxSetting = 'off' | 'on' | 'required';
 
@@ -32,7 +34,14 @@ export interface AgentSandboxStatus {
   memoryNote?: string;
   /** Its workspace is held (sandbox/held-folders.ts): who confined the run that worked there, and since when. */
   held?: { folder: string; by: string[]; since: string };
+  /** The node whose boundary this is (several nodes). */
+  node?: string;
+  /** An agent on no node: the live nodes where its state differs from this one. */
+  elsewhere?: Array<{ node: string; state: SandboxState; reason?: string }>;
 }
+
+/** What is known of the boundary of the machine that runs an agent: its check, or why there is none to trust. */
+export type MachineKnowledge = MachineCheck | { unknown: { reason: string; fix: string } } | undefined;
 
 /** A runtime runs a process the boundary can confine: a CLI (its kind has a command) or an ACP agent. */
 export function runtimeRunsProcess(kind: { name: string; command: string | null } | undefined): boolean {
@@ -42,7 +51,7 @@ export function runtimeRunsProcess(kind: { name: string; command: string | null 
 export function agentSandboxStatus(input: {
   setting: SandboxSetting | undefined;
   runtime: { name: string; command: string | null } | undefined;
-  machine: MachineCheck | undefined;
+  machine: MachineKnowledge;
   memoryMb: number;
 }): AgentSandboxStatus {
   const setting = input.setting ?? 'off';
@@ -62,13 +71,14 @@ export function agentSandboxStatus(input: {
     );
   }
   const machine = input.machine;
+  if (machine !== undefined && 'unknown' in machine) return { setting, state: 'unknown', ...machine.unknown };
   if (!machine) return degraded('the boundary has not been checked yet (the daemon runs its self-test at start)', 'wait for the daemon to finish starting, then ask again');
   if (!machine.ok) return degraded(machine.problem?.reason ?? 'the boundary does not work on this machine', machine.problem?.fix ?? 'run `tinyagi doctor`');
   return machine.memory.ok ? { setting, state: 'enforced', memoryMb: input.memoryMb } : { setting, state: 'enforced', memoryNote: `no memory cap: ${machine.memory.reason}` };
 }
 
 /** The agent's sandbox status from the settings and the machine's recorded check (the daemon's self-test). */
-export function sandboxStatusOf(settings: Settings, agentId: string, machine: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
+export function sandboxStatusOf(settings: Settings, agentId: string, machine: MachineKnowledge = recordedMachineCheck()): AgentSandboxStatus {
   const agent = ownEntry(settings.agents, agentId);
   const provider = agent ? agentProvider(settings, agent) : undefined;
   const runtimeName = provider?.startsWith('custom:') ? customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length))) : provider;

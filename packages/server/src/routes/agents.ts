@@ -1,6 +1,8 @@
 /**
  * Agents: CRUD on settings.agents (validated and written atomically by core), and the agent's
- * workspace files (AGENTS.md, heartbeat.md, memory index, skills).
+ * workspace files (AGENTS.md, heartbeat.md, memory index, skills). Each agent is listed with its
+ * sandbox status as the node that runs it sees it (core's nodes/sandbox.ts; with one process,
+ * this one's).
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +21,7 @@ import {
   readMemoryIndex,
   removeAgent,
   requireAgent,
-  agentSandboxView,
+  agentSandboxOnNodes,
   releaseFolder,
   setAgentHeartbeat,
   WORKSPACE_PATHS,
@@ -33,22 +35,34 @@ import { readTextIfExists, writeTextAtomic } from '../workspace-files.ts';
 
 const MAX_SKILLS = 200;
 
+/** The nodes of the database with their published sandbox (none on SQLite: one process). */
+async function nodesOf(ctx: ServerContext) {
+  return (await ctx.daemon?.nodes?.()) ?? [];
+}
+
+/**
+ * The facts a new agent's defaults depend on (core's `newAgent`): the sandbox self-test of the
+ * node it is placed on (this daemon's when none, or when it is this one; none recorded or
+ * published yet, or a server built without one: unknown, and the reply says so) and this
+ * daemon's environment's PATH.
+ */
+async function newAgentMachine(ctx: ServerContext, placed: unknown): Promise<NewAgentMachine> {
+  const all = await nodesOf(ctx);
+  const self = all.find((n) => n.self);
+  if (typeof placed === 'string' && self !== undefined && placed !== self.name) {
+    const published = all.find((n) => n.name === placed && n.state === 'live')?.sandbox;
+    return { boundary: published?.source !== 'self-test' ? undefined : { ok: published.ok, reason: published.reason }, env: ctx.env };
+  }
+  // The self-test only: a quick check (bwrap started once by a sandboxed spawn) proves less.
+  const check = recordedMachineCheck();
+  return { boundary: check?.source !== 'self-test' ? undefined : { ok: check.ok, reason: check.problem?.reason }, env: ctx.env };
+}
+
 export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agentsContract> {
   const dirOf = (id: string): string => {
     const settings = ctx.settings();
     requireAgent(settings, id);
     return agentWorkspaceDir(settings, id, ctx.env);
-  };
-
-  /**
-   * The facts a new agent's defaults depend on (core's `newAgent`): this daemon's sandbox
-   * self-test (none recorded yet, or a server built without one: unknown, and the reply says
-   * so) and its environment's PATH.
-   */
-  const machine = (): NewAgentMachine => {
-    // The self-test only: a quick check (bwrap started once by a sandboxed spawn) proves less.
-    const check = recordedMachineCheck();
-    return { boundary: check?.source !== 'self-test' ? undefined : { ok: check.ok, reason: check.problem?.reason }, env: ctx.env };
   };
 
   /** Writes an agent edit, its workspace checked and provisioned before the write: a request that fails leaves settings.json as it was. */
@@ -77,22 +91,28 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
 
   return {
     // Each with its sandbox status (docs/sandbox.md): enforced, degraded (reason, fix) or off.
-    listAgents: () => {
+    listAgents: async () => {
       const settings = ctx.settings();
-      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: agentSandboxView(settings, agent.id, ctx.env) }));
+      const all = await nodesOf(ctx);
+      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: agentSandboxOnNodes(settings, agent.id, ctx.env, all) }));
     },
 
-    getAgent: ({ params }) => {
+    getAgent: async ({ params }) => {
       const settings = ctx.settings();
-      return { ...maskedAgent(settings, params.id), sandboxStatus: agentSandboxView(settings, params.id, ctx.env) };
+      const agent = maskedAgent(settings, params.id);
+      return { ...agent, sandboxStatus: agentSandboxOnNodes(settings, params.id, ctx.env, await nodesOf(ctx)) };
     },
 
     createAgent: async ({ body: { id, ...config } }) => {
-      const { created: _created, ...reply } = await writeAgent(id, (current) => addAgent(current, id, config, machine()));
+      const facts = await newAgentMachine(ctx, config.node);
+      const { created: _created, ...reply } = await writeAgent(id, (current) => addAgent(current, id, config, facts));
       return reply;
     },
 
-    putAgent: ({ params, body }) => writeAgent(params.id, (current) => putAgent(current, params.id, body, machine())),
+    putAgent: async ({ params, body }) => {
+      const facts = await newAgentMachine(ctx, body.node);
+      return writeAgent(params.id, (current) => putAgent(current, params.id, body, facts));
+    },
 
     patchAgent: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => patchAgent(current, params.id, body));
