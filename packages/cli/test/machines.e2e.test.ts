@@ -271,22 +271,15 @@ describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)',
     git('commit', '--quiet', '-m', 'slugify');
     expect(existsSync(apiBox.disk(repo))).toBe(false);
 
-    const gate = `echo "$PWD" >> '${signals}/runs'; while [ -e '${signals}/hold' ]; do sleep 0.05; done`;
-    const project = await api.createProject({
-      body: {
-        name: 'Slugs',
-        repo: {
-          path: repo,
-          node: WORKER,
-          checks: [
-            // The project's own check, as docs/git-tasks.md's Python recipe without pytest (no pip: nothing downloaded).
-            { name: 'test', argv: ['python3', '-B', '-m', 'unittest'], timeoutMs: 60_000 },
-            { name: 'gate', argv: ['sh', '-c', gate], timeoutMs: 120_000 },
-          ],
-        },
-      },
-    });
-    const created = await api.createTask({ body: { title: 'Join slug words with underscores', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    // Bound from the API machine, where the path means nothing, as docs/git-tasks.md says: naming the node.
+    // The gate records where it ran, then holds while the test's hold file is there.
+    const gate = `sh -c 'echo $PWD >> ${signals}/runs; while [ -e ${signals}/hold ]; do sleep 0.05; done'`;
+    await apiBox.cliOk(['project', 'add', 'Slugs'], apiEnv);
+    // The project's own check as docs/git-tasks.md's Python recipe without pytest (no pip: nothing downloaded).
+    await apiBox.cliOk(['project', 'bind', 'Slugs', '--path', repo, '--node', WORKER, '--check', 'test=python3 -B -m unittest', '--check', `gate=${gate}`, '--check-timeout', '120'], apiEnv);
+    const project = (await api.listProjects()).find((p) => p.name === 'Slugs');
+    expect(project?.repo).toMatchObject({ path: repo, node: WORKER, checks: [{ name: 'test' }, { name: 'gate', argv: ['sh', '-c', expect.stringContaining('/runs')] }] });
+    const created = await api.createTask({ body: { title: 'Join slug words with underscores', projectId: project!.id, assigneeAgent: 'coder', status: 'in_progress' } });
     taskId = created.id;
     const reviewed = await taskReaches('review', 'the task in review');
     conversationId = reviewed.conversationId!;
