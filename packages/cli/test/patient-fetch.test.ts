@@ -2,7 +2,8 @@
  * patientFetch (src/patient-fetch.ts): the fetch `tinyagi call` and `tinyagi mcp` use for answers
  * that may take longer than fetch waits. Against a real loopback server: method, headers and body
  * go out as given, the status, headers and body come back, a 204 has no body, an abort ends a
- * request the server holds, and a held answer that arrives later is still read.
+ * request the server holds, a held answer that arrives later is still read, and a 503 (a task's
+ * disk node down: NODE_UNAVAILABLE) is answered as it came, asked once, never retried.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import { patientFetch } from '../src/patient-fetch.ts';
 
 let base = '';
 const held: ServerResponse[] = [];
+let refusals = 0;
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
@@ -21,6 +23,11 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     }
     if (req.url === '/hold') {
       held.push(res);
+      return;
+    }
+    if (req.url === '/node-down') {
+      refusals++;
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'NODE_UNAVAILABLE', message: 'node wk1 is down' } }));
       return;
     }
     res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'] });
@@ -64,6 +71,11 @@ describe('patientFetch', () => {
     await expect.poll(() => held.length).toBe(2);
     controller.abort();
     await expect(aborted).rejects.toThrow(/abort/i);
+  });
+
+  it('answers a 503 as it came, after one request: a refusal is not retried', async () => {
+    const res = await patientFetch(`${base}/node-down`, { method: 'POST', body: '{}' });
+    expect([res.status, ((await res.json()) as { error: { code: string } }).error.code, refusals]).toEqual([503, 'NODE_UNAVAILABLE', 1]);
   });
 
   it('refuses a body that is not a string instead of sending something else', async () => {

@@ -1,8 +1,8 @@
 /**
  * `tinyagi project add|bind` flags into the API's repo binding (src/commands/project-binding.ts):
  * commands split into words (the client's splitCommand, no shell), relative paths made absolute
- * from the cwd, the short forms of a forge and auto-merge, `--merge` over a stored binding, and the
- * flags that need another flag.
+ * from the cwd, the short forms of a forge and auto-merge, the node that holds the repository,
+ * `--merge` over a stored binding, and the flags that need another flag.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,6 +59,13 @@ describe('bindingFromFlags', () => {
     expect(stored.path).toBe('/repo');
     // `none`, as project show prints it, is --no-auto-merge.
     expect(bindingFromFlags({ url: 'git@example.com:o/r.git', autoMerge: 'none' }, cwd, stored)).not.toHaveProperty('autoMerge');
+  });
+
+  it('--node names the node that holds the repository; --merge keeps it; --no-node takes it out', () => {
+    expect(bindingFromFlags({ path: '/repo', node: 'wk1' }, cwd)).toEqual({ path: '/repo', node: 'wk1' });
+    const stored = { path: '/repo', node: 'wk1', maxRounds: 2 };
+    expect(bindingFromFlags({ maxRounds: 3 }, cwd, stored)).toEqual({ path: '/repo', node: 'wk1', maxRounds: 3 });
+    expect(bindingFromFlags({ node: false }, cwd, stored)).toEqual({ path: '/repo', maxRounds: 2 });
   });
 
   it("--merge keeps a check and a forge of a plugin's kind that no flag names; --check replaces the command checks only", () => {

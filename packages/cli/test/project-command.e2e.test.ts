@@ -81,6 +81,8 @@ describe('tinyagi project', () => {
     expect(show).toMatch(/lint +90s +sh -c 'test -f README\.md && echo "lint ok"'/);
     // The whole binding was replaced: the worktree root given at add is gone (the default applies).
     expect(show).toMatch(/worktree root: +TINYAGI_HOME\/worktrees\/\S+ \(default\)/);
+    // A binding that names no node (one node) says nothing of nodes.
+    expect(show).not.toMatch(/^node:/m);
     const stored = (await showJson('WEB')).repo!;
     expect(stored).toEqual((await daemon.api.getProject({ params: { id: 'WEB' } })).repo);
     expect(stored).toMatchObject({

@@ -34,6 +34,7 @@ export {
 export { CHECK_COMMON_KEYS, checkKindOf, FORGE_COMMON_KEYS, kindSettings, kindSettingsText, parseKindSettings } from './binding-kinds.ts';
 export { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, ROUNDS_ANSWERED, UNCHECKED_MERGE_WARNING } from './check-text.ts';
 export { joinArgv, splitCommand, type SplitCommand } from './command-line.ts';
+export { nodeStateOf, type NodeState, stepWaitText, TASK_STEP_NAMES, worktreeNodeText } from './task-node-text.ts';
 export { patchLines, patchLineText, reviewAnchorText, reviewPlaceText, type PatchLine, type PatchLineKind } from './contract/diff-text.ts';
 export { signReply, unsignReply } from './reply-signature.ts';
 export { SseParser, type SseMessage } from './sse-parser.ts';

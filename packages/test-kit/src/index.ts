@@ -13,6 +13,7 @@ export { CLI_BUILT, CLI_SOURCE, cliArgv, runCli, runCliOk, spawnCli, type CliBui
 export { runCliHere, runCliHereOk, type RunCliHereOptions } from './cli-here.ts';
 export { createDaemon, startDaemon, type DaemonOptions, type TestDaemon } from './daemon.ts';
 export { machines, type Machine, type MachineOptions, type Machines, type MachineShOptions } from './machines.ts';
+export { workerNode, type WorkerNode, type WorkerNodeOptions } from './worker-node.ts';
 export { addKindModule, BINDING_KINDS_MODULE } from './kind-modules.ts';
 export * from './scripted-server.ts';
 export {

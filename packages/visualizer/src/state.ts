@@ -494,6 +494,10 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       return activity(state, ts, `settings changed (${event.data.source})`);
     case 'system.notice':
       return activity(state, ts, event.data.message ?? event.data.error ?? 'notice', event.data.level ?? 'info');
+    // Nodes asking each other for a task's step (docs/git-tasks.md, "Several nodes"): internal; the task's own events say what happened.
+    case 'node.asked':
+    case 'node.answered':
+      return state;
     default:
       return state;
   }

@@ -130,6 +130,18 @@ describe('dashboard frames', () => {
     expect(frame()).toContain('WEB-1: auto-merge refused (INVALID_STATE): Merging task WEB-1 would replace notes.txt');
   });
 
+  it("nodes asking each other for a task's step are internal: no activity line", () => {
+    const ev = eventFactory();
+    const events = [
+      ev('node.asked', { id: 'ask_1', node: 'wk1', kind: 'task-step', taskId: 't1', args: { requestId: 'step_1' } }, {}),
+      ev('node.answered', { id: 'ask_1', node: 'wk1', ok: false, error: { code: 'INVALID_STATE', message: 'carried out already' } }, {}),
+    ];
+    const before = stateOf([snapshot, open]);
+    const after = stateOf([snapshot, open, ...events.map((event): Action => ({ type: 'event', event }))]);
+    expect(after.activity).toEqual(before.activity);
+    expect(show(after, { width: 140 }).frame()).not.toContain('ask_1');
+  });
+
   it('a failure: the agent in error with the reason, the failed run, the dead letter counted', () => {
     const ev = eventFactory();
     const conv = { conversationId: 'conv-9' };

@@ -8,42 +8,14 @@
  */
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { NodeStatus } from '@tinyagi/client';
-import { api } from '@/lib/api';
 import { agentStateText } from '@/lib/agent-state';
-import { isPaused, setState, useStore } from '@/lib/store';
+import { useNodes } from '@/lib/nodes';
+import { isPaused, useStore } from '@/lib/store';
 import { AgentForm } from '@/components/agent-form';
 import { SandboxCell } from '@/components/sandbox-status';
 import { Avatar, Button, Panel, StatusPill } from '@/components/ui';
-
-const NODES_REFRESH_MS = 10_000;
-
-/**
- * The daemon's nodes (empty on SQLite, one process): the store's status holds them; node
- * heartbeats are not events, so they are read again every 10 s while the page is open.
- */
-function useNodes(): NodeStatus[] {
-  useEffect(() => {
-    let stopped = false;
-    const load = () =>
-      api()
-        .status()
-        .then(({ nodes }) => {
-          if (!stopped) setState((s) => (s.status ? { status: { ...s.status, nodes } } : {}));
-        })
-        .catch(() => {});
-    const timer = setInterval(load, NODES_REFRESH_MS);
-    void load();
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, []);
-  return useStore((s) => s.status?.nodes ?? NO_NODES);
-}
-
-const NO_NODES: NodeStatus[] = [];
 
 function NodeCell({ node, nodes }: { node: string | undefined; nodes: NodeStatus[] }) {
   if (node === undefined) return <span className="text-slate-600 dark:text-slate-300">any</span>;

@@ -5,8 +5,9 @@
  * to cancel), announced to screen readers by dnd-kit. A drop reports the new order of the
  * columns it touched (`onReorder`), which the page persists in one POST /api/tasks/reorder. A
  * repository-bound task's card carries its last Checking's state, or Merged (docs/git-tasks.md),
- * and dropping it in Done puts it back and asks for its merge (`onAskMerge`): there, Done is a
- * merged branch, not a status a person sets.
+ * with several nodes the node that holds its worktree and a step waiting for that node; dropping
+ * it in Done puts it back and asks for its merge (`onAskMerge`): there, Done is a merged branch,
+ * not a status a person sets.
  */
 import {
   type Announcements,
@@ -26,7 +27,7 @@ import { SortableContext, arrayMove, sortableKeyboardCoordinates, useSortable, v
 import { CSS } from '@dnd-kit/utilities';
 import Link from 'next/link';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
-import type { Task, TaskStatus } from '@tinyagi/client';
+import { TASK_STEP_NAMES, type Task, type TaskStatus } from '@tinyagi/client';
 import { StatusPill } from '@/components/ui';
 import { checkBadge, MERGED_TONE } from './task-git';
 
@@ -304,13 +305,26 @@ const CardMeta = memo(function CardMeta({ task, name, conversationStatus }: { ta
   // A bound task's facts: Merged once merged (instead of Done), else the last Checking.
   const check = task.git?.check;
   const badge = task.git?.merge ? { label: 'Merged', tone: MERGED_TONE } : check ? checkBadge(check.state, task.git?.roundsApproval?.decision) : null;
-  if (!assignee && !task.conversationId && !badge) return null;
+  // Several nodes: where its worktree is, and a person's step waiting for that node.
+  const node = task.git?.merge ? undefined : task.git?.node;
+  const request = task.git?.request;
+  if (!assignee && !task.conversationId && !badge && !node && !request) return null;
   return (
     <div className="mt-1 flex flex-wrap items-center gap-2 pl-5 text-xs text-slate-600 dark:text-slate-300">
       {assignee && <span>{assignee}</span>}
       {badge && (
         <span data-testid="task-git-badge" className={`rounded-full px-2 py-0.5 font-medium ${badge.tone}`}>
           {badge.label}
+        </span>
+      )}
+      {node && (
+        <span data-testid="task-node" title={`Its worktree is on node ${node}: its steps run there`}>
+          on {node}
+        </span>
+      )}
+      {request && (
+        <span data-testid="task-step-waits-badge" className="rounded-full bg-amber-100 px-2 py-0.5 font-medium text-amber-900 dark:bg-amber-900 dark:text-amber-100">
+          {TASK_STEP_NAMES[request.step]} waits for {request.node}
         </span>
       )}
       {task.conversationId && (

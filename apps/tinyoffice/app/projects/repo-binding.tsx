@@ -49,6 +49,8 @@ interface CheckRow {
 interface Form {
   source: 'path' | 'url';
   location: string;
+  /** Several nodes: the node whose disk holds the repository; blank: none named. */
+  node: string;
   baseRef: string;
   remote: string;
   branchTemplate: string;
@@ -92,6 +94,7 @@ function formOf(repo: ProjectRepo | null): Form {
   return {
     source: repo?.url !== undefined ? 'url' : 'path',
     location: repo?.path ?? repo?.url ?? '',
+    node: repo?.node ?? '',
     baseRef: repo?.baseRef ?? 'main',
     remote: repo?.remote ?? '',
     branchTemplate: repo?.branchTemplate ?? '',
@@ -184,6 +187,7 @@ function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
   const repo: ProjectRepoInput = {};
   const location = trimmed(f.location);
   if (location !== undefined) repo[f.source] = location;
+  if (trimmed(f.node)) repo.node = f.node.trim();
   if (trimmed(f.baseRef)) repo.baseRef = f.baseRef.trim();
   if (trimmed(f.remote)) repo.remote = f.remote.trim();
   if (trimmed(f.branchTemplate)) repo.branchTemplate = f.branchTemplate.trim();
@@ -230,6 +234,7 @@ function placeIssues(issues: FieldIssues, source: 'path' | 'url', sentChecks: nu
 function fieldOrder(f: Form): string[] {
   return [
     f.source,
+    'node',
     'baseRef',
     'remote',
     'branchTemplate',
@@ -282,7 +287,7 @@ interface RowsProps extends SectionProps {
   removeRow: (list: 'files' | 'checks', i: number) => void;
 }
 
-/** Where the repository is: a local checkout or a remote URL, its base ref, remote, branch template and worktree folder. */
+/** Where the repository is: a local checkout or a remote URL, the node that holds it, its base ref, remote, branch template and worktree folder. */
 function WhereSection({ form, issues, set }: SectionProps) {
   return (
     <fieldset className={fieldset}>
@@ -304,6 +309,15 @@ function WhereSection({ form, issues, set }: SectionProps) {
         placeholder={form.source === 'path' ? '/home/me/src/web' : 'https://github.com/acme/web.git'}
       />
       <div className="grid gap-2 sm:grid-cols-2">
+        <TextField
+          path="node"
+          label="Node"
+          issues={issues}
+          value={form.node}
+          onChange={(v) => set('node', v)}
+          placeholder="wk1"
+          hint="With several nodes: the one whose disk holds it; its worktrees and task steps run there. Blank: the task's agent's node."
+        />
         <TextField path="baseRef" label="Base ref" issues={issues} value={form.baseRef} onChange={(v) => set('baseRef', v)} placeholder="main" hint="Tasks branch from it and merge into it." />
         <TextField path="remote" label="Remote" issues={issues} value={form.remote} onChange={(v) => set('remote', v)} placeholder="origin" hint="Blank: no push is asked for." />
         <TextField

@@ -33,6 +33,7 @@ export function RepoSummary({ project, onEdit }: { project: Project; onEdit: () 
       </div>
       {repo && (
         <dl className="mt-1 flex flex-wrap gap-x-4 gap-y-0.5 text-xs text-slate-700 dark:text-slate-300">
+          {repo.node && <Fact term="node" value={repo.node} />}
           <Fact term="base" value={repo.baseRef} />
           {repo.remote && <Fact term="remote" value={repo.remote} />}
           <Fact term="branches" value={repo.branchTemplate} />

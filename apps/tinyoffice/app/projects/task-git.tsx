@@ -7,14 +7,17 @@
  * /api/tasks/:id/merge`) and "Request changes", whose refusals show the daemon's code and message.
  * The diff is read again when the task's head, status or merge changes. A task whose checks failed
  * after all its rounds says it waits for a person, with its `task_rounds` request's card (more
- * rounds, take over, stop).
+ * rounds, take over, stop). With several nodes, the worktree says the node that holds it, and a
+ * person's step recorded for that node while it is down says so, with the node's state (GET
+ * /api/status, read again every 10 s while the task names a node).
  */
 import { useEffect, useMemo, useState } from 'react';
-import type { Comment, Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit } from '@tinyagi/client';
-import { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, ROUNDS_ANSWERED } from '@tinyagi/client';
+import type { Comment, NodeState, Task, TaskCheck, TaskCheckResult, TaskDiff, TaskGit, TaskStepRequest } from '@tinyagi/client';
+import { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, nodeStateOf, ROUNDS_ANSWERED, stepWaitText, worktreeNodeText } from '@tinyagi/client';
 import { ApprovalCard } from '@/components/approval-card';
 import { api } from '@/lib/api';
 import { withApprovals } from '@/lib/approvals';
+import { useNodes } from '@/lib/nodes';
 import { setState, useStore } from '@/lib/store';
 import { Button, duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
@@ -50,6 +53,27 @@ function AutoMergeRefused({ task }: { task: Task }) {
       <p className="text-xs">{autoMergeRetryText(new Date(refused.retryAt).toLocaleString())}</p>
     </div>
   );
+}
+
+/** A person's step recorded for the node that holds the task's disk and not carried out yet: it waits there. */
+function StepWaits({ request, state }: { request: TaskStepRequest; state: NodeState | undefined }) {
+  return (
+    <p
+      data-testid="task-step-waits"
+      data-node-state={state ?? 'unknown'}
+      className="rounded border border-amber-300 bg-amber-50 px-2 py-1 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
+    >
+      {stepWaitText(request, new Date(request.requestedAt).toLocaleString(), state)}
+    </p>
+  );
+}
+
+/** The state of the nodes a task names (several nodes), undefined until the status is known; nothing is asked for a task that names none. */
+function useNodeStates(git: TaskGit): (name: string) => NodeState | undefined {
+  const names = git.node !== undefined || git.request !== undefined;
+  const nodes = useNodes(names);
+  const known = useStore((s) => s.status !== null);
+  return (name) => (known ? nodeStateOf(nodes, name) : undefined);
 }
 
 export const MERGED_TONE = 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100';
@@ -202,6 +226,8 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
   const [sent, setSent] = useState<ChangesSent | null>(null);
   const merge = git.merge;
   const headKey = `${git.branch ?? ''}:${git.headSha ?? ''}:${git.check?.headSha ?? ''}:${merge?.commit ?? ''}:${task.status}`;
+  const nodeState = useNodeStates(git);
+  const onNode = worktreeNodeText(git, git.node === undefined ? undefined : nodeState(git.node));
 
   useEffect(() => {
     let live = true;
@@ -243,7 +269,15 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
         <dt className="text-slate-600 dark:text-slate-300">Branch</dt>
         <dd className="break-all font-mono text-xs leading-5">{git.branch ?? '—'}</dd>
         <dt className="text-slate-600 dark:text-slate-300">Worktree</dt>
-        <dd className="break-all font-mono text-xs leading-5">{merge ? 'removed after the merge' : (git.worktreePath ?? '—')}</dd>
+        <dd className="break-all font-mono text-xs leading-5">
+          {merge ? 'removed after the merge' : (git.worktreePath ?? (onNode ? '' : '—'))}
+          {onNode && !merge && (
+            <span data-testid="task-worktree-node" className="font-sans">
+              {git.worktreePath ? ' ' : ''}
+              {onNode}
+            </span>
+          )}
+        </dd>
         <dt className="text-slate-600 dark:text-slate-300">Head</dt>
         <dd className="font-mono text-xs leading-5">{short(git.headSha)}</dd>
         <dt className="text-slate-600 dark:text-slate-300">Rounds</dt>
@@ -267,6 +301,7 @@ export function TaskGitSection({ task, git, onMerged, review }: { task: Task; gi
           Worktree step failed: {git.error.code}: {git.error.message}
         </p>
       )}
+      {git.request && <StepWaits request={git.request} state={nodeState(git.request.node)} />}
       {sent && (
         <p role="status" data-testid="changes-sent" className="rounded bg-sky-100 px-2 py-1 text-sm text-sky-900 dark:bg-sky-900 dark:text-sky-100">
           Changes requested: {plural(sent.commentIds.length, 'comment')} sent in round {sent.round}.

@@ -20,6 +20,8 @@ export interface BindingFlags {
   binding?: string;
   path?: string;
   url?: string;
+  /** The node whose disk holds the repository (several nodes); false: none named (`--no-node`). */
+  node?: string | false;
   base?: string;
   remote?: string | false;
   branchTemplate?: string;
@@ -47,6 +49,7 @@ export const BINDING_FLAG_KEYS: readonly (keyof BindingFlags)[] = [
   'binding',
   'path',
   'url',
+  'node',
   'base',
   'remote',
   'branchTemplate',
@@ -137,6 +140,8 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
     out['url'] = flags.url;
     if (flags.path === undefined) delete out['path'];
   }
+  if (flags.node === false) delete out['node'];
+  else if (flags.node !== undefined) repo.node = flags.node;
   if (flags.base !== undefined) repo.baseRef = flags.base;
   if (flags.remote === false) delete out['remote'];
   else if (flags.remote !== undefined) repo.remote = flags.remote;

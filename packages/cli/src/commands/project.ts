@@ -41,6 +41,7 @@ function withBindingFlags(cmd: Command): Command {
     .option('--binding <file.json>', "the whole binding as JSON (the API's repo object); other flags then change its fields")
     .option('--path <dir>', 'a local checkout (a relative path is made absolute from the current folder)')
     .option('--url <url>', 'a git remote URL the daemon clones once')
+    .option('--node <name>', 'with several nodes: the node whose disk holds the repository (its worktrees and every step of its tasks run there)')
     .option('--base <ref>', "what each task branches from and is merged into (default: the repository's own default branch)")
     .option('--remote <name>', 'the remote "pushed" is proven against (e.g. origin); none: no push is asked for')
     .option('--branch-template <template>', 'the task branch\'s name; must contain {identifier} (default "tinyagi/{identifier}-{slug}")')
@@ -66,6 +67,7 @@ function withBindingFlags(cmd: Command): Command {
 function withRemovalFlags(cmd: Command): Command {
   return cmd
     .option('--no-remote', 'no remote (with --merge)')
+    .option('--no-node', "name no node: the node of the task's agent, or any node that sees the path (with --merge)")
     .option('--no-setup', 'no setup command (with --merge)')
     .option('--no-forge', 'no forge (with --merge)')
     .option('--no-auto-merge', 'no auto-merge: a person merges (with --merge)')
@@ -73,7 +75,7 @@ function withRemovalFlags(cmd: Command): Command {
 }
 
 function repoPlace(repo: ProjectRepo | null): string {
-  return repo === null ? style.dim('none') : (repo.path ?? repo.url ?? '-');
+  return repo === null ? style.dim('none') : `${repo.path ?? repo.url ?? '-'}${repo.node === undefined ? '' : ` on node ${repo.node}`}`;
 }
 
 function autoMergeText(repo: ProjectRepo): string {
@@ -105,6 +107,8 @@ function printProject(project: Project, home: string): void {
     ...head,
     ['repository', repo.path !== undefined ? `${repo.path} (a local checkout)` : `${repo.url} (cloned once by the daemon)`],
     ...(repo.url !== undefined ? ([['clone', clonePlace(home, project, repo)]] as const) : []),
+    // Only with several nodes: one node names none.
+    ...(repo.node !== undefined ? ([['node', `${repo.node} (it holds the repository and the worktrees: every step of the project's tasks runs there)`]] as const) : []),
     ['base', repo.baseRef],
     ['remote', repo.remote ?? '- (no push is asked for)'],
     ['branch template', repo.branchTemplate],

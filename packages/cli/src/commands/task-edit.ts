@@ -24,7 +24,9 @@ function movedText(task: Task): string {
   const name = nameOf(task);
   if (task.status !== 'in_progress') return `${name} is in ${task.status}.`;
   if (!owner) return `${name} is in progress (no assignee: nobody is sent it).`;
-  return task.conversationId ? `${name} is in progress: sent to ${owner} (conversation ${task.conversationId}).` : `${name} is in progress: it goes to ${owner} once its worktree is ready.`;
+  return task.conversationId
+    ? `${name} is in progress: sent to ${owner} (conversation ${task.conversationId}).`
+    : `${name} is in progress: it goes to ${owner} once its worktree is ready${task.git?.node ? ` on node ${task.git.node}` : ''}.`;
 }
 
 /** Prints the move; a task in progress whose worktree step failed was sent to nobody: a failure (exit 1) naming the step's error and how to start it again. */

@@ -9,10 +9,26 @@
  * then removes the worktree (on the forge, for a task with a pull request: `sync` reads that pull
  * request's failed check runs and review comments and sends the new ones to the owner). The
  * worktrees' commands and `check` are in task-worktrees.ts; `add`, `start`, `move`, `edit` and
- * `delete` in task-edit.ts.
+ * `delete` in task-edit.ts. With several nodes, `show` says which node holds the worktree and a
+ * person's step waiting for that node (docs/git-tasks.md, "Several nodes").
  */
 import type { Command } from 'commander';
-import { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, reviewPlaceText, ROUNDS_ANSWERED, type Comment, type Task, UNCHECKED_MERGE_WARNING } from '@tinyagi/client';
+import {
+  autoMergeRefusalOf,
+  autoMergeRetryText,
+  checkResultText,
+  mergedByText,
+  nodeStateOf,
+  type NodeStatus,
+  reviewPlaceText,
+  ROUNDS_ANSWERED,
+  stepWaitText,
+  TASK_STEP_NAMES,
+  type Comment,
+  type Task,
+  UNCHECKED_MERGE_WARNING,
+  worktreeNodeText,
+} from '@tinyagi/client';
 import { MERGE_METHODS, TASK_STATUSES } from '@tinyagi/client/contract';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -68,7 +84,17 @@ function printReviewComments(comments: readonly Comment[]): void {
   );
 }
 
-function printTask(task: Task & { commentCount?: number }, logLines: number, comments: readonly Comment[] = []): void {
+/** The task's worktree: its folder and, with several nodes, the node that holds it (or a start waiting for that node). */
+function worktreeText(git: NonNullable<Task['git']>, nodes: readonly NodeStatus[] | undefined): string {
+  const node = worktreeNodeText(git, git.node === undefined || nodes === undefined ? undefined : nodeStateOf(nodes, git.node));
+  // A merge removes the worktree (docs/git-tasks.md); the record keeps the folder it was.
+  if (git.merge) return `removed at the merge (was ${git.worktreePath ?? '-'}${node ? ` ${node}` : ''})`;
+  if (git.worktreePath === null) return node ?? '-';
+  return `${git.worktreePath}${node ? ` ${node}` : ''}`;
+}
+
+/** `nodes`: the daemon's nodes (`GET /api/status`), read when the task names one (several nodes). */
+function printTask(task: Task & { commentCount?: number }, logLines: number, comments: readonly Comment[] = [], nodes?: readonly NodeStatus[]): void {
   const git = task.git;
   printFields([
     ['task', `${task.identifier ?? task.id}${task.identifier ? style.dim(` (${task.id})`) : ''}`],
@@ -79,8 +105,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
     ...(git
       ? ([
           ['branch', git.branch ?? '-'],
-          // A merge removes the worktree (docs/git-tasks.md); the record keeps the folder it was.
-          ['worktree', git.merge ? `removed at the merge (was ${git.worktreePath ?? '-'})` : (git.worktreePath ?? '-')],
+          ['worktree', worktreeText(git, nodes)],
           ['head', short(git.headSha)],
           ...(git.merge ? [] : ([['worktree state', git.error ? style.red(`${git.state}: ${git.error.code}: ${git.error.message}`) : git.state]] as const)),
           ['rounds', String(git.rounds ?? 0)],
@@ -89,6 +114,8 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
       : []),
     ['updated', formatTime(task.updatedAt)],
   ]);
+  // A person's step recorded for the node that holds the task's disk (docs/git-tasks.md, "Several nodes").
+  if (git?.request) println(style.yellow(`\n${stepWaitText(git.request, formatTime(git.request.requestedAt), nodes && nodeStateOf(nodes, git.request.node))}`));
   const check = git?.check;
   if (check) {
     println();
@@ -133,7 +160,8 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
     const what = decision === 'more_rounds' ? `more rounds (up to ${git.roundsLimit ?? '?'})` : decision === 'take_over' ? 'taken over' : 'stopped';
     println(style.dim(`\nAfter its rounds: ${what} by ${decidedBy ?? 'a person'}.`));
   }
-  if (!git?.merge && task.status === 'review' && git) printReviewNext(task, comments);
+  // While a step waits for its node, another is refused: nothing to suggest.
+  if (!git?.merge && task.status === 'review' && git && !git.request) printReviewNext(task, comments);
 }
 
 /** A task in Review: a refused auto-merge with its reason, and how to merge it or send the review comments. */
@@ -178,7 +206,7 @@ export function registerTaskCommands(program: Command): void {
         colouredStatus(t),
         t.assigneeAgent ? `@${t.assigneeAgent}` : t.assigneeTeam ? `#${t.assigneeTeam}` : '-',
         t.git?.branch ?? '-',
-        `${checkingSummary(t.git)}${autoMergeRefusalOf(t) ? style.red(', auto-merge refused') : ''}`,
+        `${checkingSummary(t.git)}${autoMergeRefusalOf(t) ? style.red(', auto-merge refused') : ''}${t.git?.request ? style.yellow(`, ${TASK_STEP_NAMES[t.git.request.step]} waits for node ${t.git.request.node}`) : ''}`,
         t.title.slice(0, 50).replace(/\s+/g, ' '),
       ]),
       'No tasks.',
@@ -205,7 +233,9 @@ export function registerTaskCommands(program: Command): void {
     }
     const found = await client.getTask({ params: { id: ref } });
     if (options.json) return printJson(found);
-    printTask(found, options.lines ?? 20, found.commentCount > 0 ? await client.listComments({ params: { id: found.id } }) : []);
+    // Whether the node holding its disk is up: asked only of a task that names one (several nodes).
+    const nodes = found.git?.node !== undefined || found.git?.request !== undefined ? (await client.status()).nodes : undefined;
+    printTask(found, options.lines ?? 20, found.commentCount > 0 ? await client.listComments({ params: { id: found.id } }) : [], nodes);
   });
 
   withJson(
