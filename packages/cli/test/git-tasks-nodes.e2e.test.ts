@@ -7,13 +7,13 @@
  * worker is killed in the middle of its run; the API node's flow takes the task back and the
  * Checking ends, once, in Review. Waits on files and states, no sleeps.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createApiClient } from '@tinyagi/client';
 import { mintRunToken } from '@tinyagi/server/internal';
-import { commitFile, createDaemon, exitOf, gitRepos, killTree, spawnCli, tempDir, waitFor, type SpawnedCli, type TestDaemon } from '@tinyagi/test-kit';
+import { commitFile, createDaemon, gitRepos, tempDir, type TestDaemon, waitFor, workerNode } from '@tinyagi/test-kit';
 import { dropSchema, pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 
 const db = await pgTestDatabase();
@@ -79,8 +79,9 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     await waitFor(() => existsSync(join(signals, 'runs')) || undefined, 30_000, "the API node's check to start");
 
     // The worker joins, then the API node dies with the check running (its hold goes with its connections).
-    const worker = workerNode('w1', storage);
-    cleanups.push(() => worker.stop());
+    const worker = workerNode({ name: 'w1', storage, token: TOKEN });
+    cleanups.push(() => worker.kill());
+    worker.start();
     await waitFor(async () => (await admin.query(`SELECT 1 FROM "${schema}".nodes WHERE name = 'w1' AND stopped_at IS NULL`)).rows.length > 0 || undefined, 60_000, 'the worker to join');
     await api.kill();
 
@@ -92,7 +93,7 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
 
     // The reverse: the API node comes back, the worker dies in the middle of its run of the check; the API node's flow takes it.
     await api.start();
-    await worker.stop();
+    await worker.kill();
     await waitFor(() => readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').length === 3 || undefined, 60_000, 'the API node to run the check again');
     writeFileSync(join(signals, 'release'), '');
     const reviewed = await waitFor(
@@ -111,21 +112,3 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     expect(checked).toHaveLength(1);
   });
 });
-
-/** A worker node, `tinyagi worker --name <name>`, in its own home on the shared schema. */
-function workerNode(name: string, storage: Record<string, unknown>) {
-  const root = tempDir(`tinyagi-${name}-`);
-  const home = join(root, '.tinyagi');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(join(home, 'settings.json'), JSON.stringify({ storage, workspace: { path: join(root, 'workspace'), name: 'workspace' } }, null, 2));
-  const proc: SpawnedCli = spawnCli(['worker', '--name', name], { HOME: root, TINYAGI_HOME: home, TINYAGI_API_TOKEN: TOKEN, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` }, { build: 'built' });
-  return {
-    output: () => proc.output(),
-    async stop() {
-      if (!proc.child.pid || proc.child.exitCode !== null) return;
-      const gone = exitOf(proc.child);
-      killTree(proc.child.pid, 'SIGKILL');
-      await gone;
-    },
-  };
-}
