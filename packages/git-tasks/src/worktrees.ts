@@ -24,7 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BRANCH_MARKER, IDENTITY_MARKER, SETUP_MARKER, TASK_MARKER, TinyError } from './core.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
-import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
+import { git, gitStatus, isAncestor, resolveCommit, worktreeAdminDir, worktreeGitOptions } from './git.ts';
 import { taskGitIdentity } from './identity.ts';
 import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { ensureRepository, type ProjectRepoContext, resolveWorktreeFiles, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
@@ -90,6 +90,18 @@ function readMarker(dir: string, name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether this machine sees the task's own worktree at `path`: the folder is a worktree of the
+ * repository here whose admin folder names the task (TASK_MARKER). Another machine with the same
+ * layout has no such folder, or one of another task: a disk two nodes share is told from two
+ * disks with the same paths.
+ */
+export async function seesTaskWorktree(repoDir: string, path: string, taskId: string): Promise<boolean> {
+  if (!existsSync(path) || !existsSync(repoDir)) return false;
+  const admin = await worktreeAdminDir(repoDir, path).catch(() => undefined);
+  return admin !== undefined && readMarker(admin, TASK_MARKER) === taskId;
 }
 
 export interface TaskWorktree {

@@ -2,11 +2,11 @@
  * Each step of a task on the node that holds its disk (docs/git-tasks.md, "Several nodes"): two
  * nodes (servers, orchestrators and task flows) on one PostgreSQL schema, the binding naming the
  * worker. Every request lands on the API node; the binding's check, the start and its worktree,
- * the Checking, a person's request for changes, the diff and the merge run on the worker (its
- * worktree is in the worker's home). A merge asked while the worker is down is refused with
- * NODE_UNAVAILABLE, stays recorded on the task, and is carried out once the worker is back. Real
- * git, the fake claude as the agent; waits on states, no sleeps. (The nodes share this machine's
- * disk here; packages/cli/test/machines.e2e.test.ts runs them as separate machines.)
+ * the Checking, a person's request for changes and the diff run on the worker (its
+ * worktree is in the worker's home). While the worker is down, the API node takes a merge over
+ * (it sees the task's own worktree: this disk is shared) but never starts a task there: that waits
+ * for the worker. Real git, the fake claude as the agent; waits on states, no sleeps. (A node
+ * that is down and a disk nobody else sees: packages/cli/test/machines.e2e.test.ts, separate machines.)
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ const commit = (file: string, content: string): string =>
   `printf '%s\\n' '${content}' > ${file} && git add ${file} && git -c user.name=Agent -c user.email=agent@example.com commit -q -m '${file}: ${content}'`;
 
 describe.skipIf(db.skip !== undefined)('task steps on the node that holds the disk (PostgreSQL)', () => {
-  it('the API node asks the worker for the binding check, the start, the Checking, a request for changes, the diff and the merge; a merge asked while it is down waits on the task', {
+  it('the API node asks the worker for the binding check, the start, the Checking, a request for changes and the diff; while it is down the API node takes a merge over on the shared disk but a start waits', {
     timeout: 90_000,
   }, async () => {
     schema = testSchema('task_disk_nodes');
@@ -91,23 +91,22 @@ describe.skipIf(db.skip !== undefined)('task steps on the node that holds the di
     expect(reviewed.task.git?.request).toBeUndefined();
     await inReview(1);
 
-    // The worker is down: the merge is refused at once, recorded on the task, and carried out once it is back.
+    // The worker is down: this disk is shared, so the API node sees the task's own worktree and takes the merge over.
     live.delete('wk1');
-    const refused = await raw(api, 'POST', `/api/tasks/${created.id}/merge`, { body: JSON.stringify({}) });
-    expect([refused.status, (refused.body as { error: { code: string; message: string } }).error.code]).toEqual([503, 'NODE_UNAVAILABLE']);
-    expect((refused.body as { error: { message: string } }).error.message).toContain('runs when node wk1 is back');
-    expect((await api.client.getTask({ params: { id: created.id } })).git?.request).toMatchObject({ step: 'merge', node: 'wk1' });
-    // A second step while one waits is refused, naming it.
-    const second = await raw(api, 'POST', `/api/tasks/${created.id}/request-changes`, { body: JSON.stringify({ summary: 'more' }) });
-    expect([second.status, (second.body as { error: { message: string } }).error.message]).toEqual([409, expect.stringContaining('has a merge waiting for node wk1')]);
-    // The API node never carries it out: its sweep leaves the task alone.
+    const merged = await api.client.mergeTask({ params: { id: created.id }, body: {} });
+    expect(merged.task.status).toBe('done');
+    expect(sh(fx.repoDir, 'show', 'main:login.ts').trim()).toBe('v2');
+
+    // A task started while the worker is down waits for it, saying where; the worker starts it when it is back.
+    const later = await api.client.createTask({ body: { title: 'Later', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    expect(later).toMatchObject({ conversationId: null, git: { state: 'creating', node: 'wk1', worktreePath: null } });
+    // The API node never makes it: it holds no worktree of it to take over.
     await api.app.tiny.taskFlow.sweep(true);
-    expect((await api.client.getTask({ params: { id: created.id } })).status).toBe('review');
+    expect((await api.client.getTask({ params: { id: later.id } })).git?.worktreePath).toBeNull();
     live.add('wk1');
     await wk1.app.tiny.taskFlow.sweep(true);
-    const merged = await api.client.getTask({ params: { id: created.id } });
-    expect(merged.status).toBe('done');
-    expect(merged.git?.request).toBeUndefined();
-    expect(sh(fx.repoDir, 'show', 'main:login.ts').trim()).toBe('v2');
+    const started = await api.client.getTask({ params: { id: later.id } });
+    expect(started.conversationId).not.toBeNull();
+    expect(started.git!.worktreePath!.startsWith(join(wk1.home, 'worktrees'))).toBe(true);
   });
 });

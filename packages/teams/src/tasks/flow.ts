@@ -37,6 +37,7 @@ import {
   runTaskMerge,
   runTaskReview,
   runTaskWorktreeStep,
+  seesTaskWorktree,
   taskDiff,
   type TaskStepBase,
   type WorktreeRemoval,
@@ -176,7 +177,7 @@ export class TaskFlow {
 
   /** Runs the task's next step when it is the daemon's; true when it did something. */
   async #drive(task: TaskRecord, project: BoundProject, atStart: boolean): Promise<boolean> {
-    if (!this.#drivesHere(task, project)) return false;
+    if (!(await this.#drivesHere(task, project))) return false;
     const worktree = task.git?.worktreePath;
     const next = nextStep(task, project.repo, worktree != null && !existsSync(worktree));
     switch (next.step) {
@@ -213,22 +214,35 @@ export class TaskFlow {
   }
 
   /**
-   * Whether this node drives the task: it holds the task's disk (disk.ts); when no node is named,
-   * it sees the repository the worktree is made from or the task's worktree (a URL binding's clone
-   * lives in one node's home).
+   * Whether this node drives the task: it holds the task's disk (disk.ts), or that node is down
+   * and this one sees the task's very worktree (a disk both share) and takes the step over; when
+   * no node is named, it sees the repository the worktree is made from or the task's worktree (a
+   * URL binding's clone lives in one node's home).
    */
-  #drivesHere(task: TaskRecord, project: BoundProject): boolean {
+  async #drivesHere(task: TaskRecord, project: BoundProject): Promise<boolean> {
     const named = this.#asks ? diskNode(this.#o.settings(), task, project.repo) : undefined;
-    if (named !== undefined) return named === this.#asks!.here;
+    if (named !== undefined) return named === this.#asks!.here || (await this.#takesOver(task, project, named));
     const worktree = task.git?.worktreePath;
-    return existsSync(resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }).repoDir) || (worktree != null && existsSync(worktree));
+    return existsSync(this.#repoDir(project)) || (worktree != null && existsSync(worktree));
   }
 
-  /** The node that holds the task's disk when it is another one; undefined when this node does (or there is one node). */
+  #repoDir(project: BoundProject): string {
+    return resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home }).repoDir;
+  }
+
+  /** A step of a task whose node is down is this node's when it sees the task's own worktree (a shared disk): never a worktree of the same path on another disk. */
+  async #takesOver(task: TaskRecord, project: BoundProject, holder: string): Promise<boolean> {
+    const worktree = task.git?.worktreePath;
+    if (worktree == null || !(await seesTaskWorktree(this.#repoDir(project), worktree, task.id))) return false;
+    return !(await this.#asks!.isLive(holder));
+  }
+
+  /** The node that holds the task's disk when it is another one (and not taken over here); undefined when this node does (or there is one node). */
   async #elsewhere(task: TaskRecord): Promise<string | undefined> {
-    const repo = task.projectId && this.#asks ? (await this.tasks.getProject(task.projectId))?.repo : undefined;
-    const node = repo ? diskNode(this.#o.settings(), task, repo) : undefined;
-    return node === this.#asks?.here ? undefined : node;
+    const project = task.projectId && this.#asks ? await this.tasks.getProject(task.projectId) : undefined;
+    const node = project?.repo ? diskNode(this.#o.settings(), task, project.repo) : undefined;
+    if (node === undefined || node === this.#asks?.here) return undefined;
+    return (await this.#takesOver(task, { id: project!.id, repo: project!.repo! }, node)) ? undefined : node;
   }
 
   /** The node that holds a bound project's repository when the binding names another one. */

@@ -28,6 +28,7 @@ export type AskHandler = (args: Record<string, unknown>, taskId: string | undefi
 
 /** How long an ask waits for its answer by default: a merge or a removal of a large worktree answers within it. */
 export const ASK_WAIT_MS = 120_000;
+const LIVE_CACHE_MS = 1_000;
 
 type Answer = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string; hint?: string } };
 
@@ -37,6 +38,7 @@ export class NodeAsks {
   readonly #handlers = new Map<string, AskHandler>();
   readonly #waiting = new Map<string, (answer: Answer) => void>();
   readonly #running = new Set<Promise<unknown>>();
+  readonly #live = new Map<string, { at: number; live: Promise<boolean> }>();
   readonly #log: { warn(message: string): void };
   #unsubscribe: (() => void) | undefined;
 
@@ -50,8 +52,13 @@ export class NodeAsks {
     return this.#node.name;
   }
 
+  /** Whether the node is live, read at most once a second per name (a sweep asks it for every task of a down node). */
   isLive(name: string): Promise<boolean> {
-    return this.#node.isLive(name);
+    const known = this.#live.get(name);
+    if (known !== undefined && Date.now() - known.at < LIVE_CACHE_MS) return known.live;
+    const live = this.#node.isLive(name);
+    this.#live.set(name, { at: Date.now(), live });
+    return live;
   }
 
   serve(kind: string, handler: AskHandler): void {
@@ -74,7 +81,7 @@ export class NodeAsks {
 
   /** Runs `kind` on `node` and returns its value; `what` names the step in the refusals ("the merge of T-1"). */
   async ask<T>(node: string, kind: string, args: Record<string, unknown>, what: string, options: { taskId?: string; waitMs?: number } = {}): Promise<T> {
-    if (!(await this.#node.isLive(node))) throw unavailable(node, what, 'is not running (no heartbeat)');
+    if (!(await this.isLive(node))) throw unavailable(node, what, 'is not running (no heartbeat)');
     const id = newId('ask');
     const waitMs = options.waitMs ?? ASK_WAIT_MS;
     const answer = new Promise<Answer | undefined>((resolve) => {
