@@ -109,6 +109,30 @@ describe('dashboard: sandbox status', () => {
     expect(short.some((l) => l.startsWith('Conversation') || l.startsWith('No conversations'))).toBe(true);
   });
 
+  it('with several nodes: each mark names the node that runs the agent, the column widens to fit, and an unknown one says why under the agents', () => {
+    const stale: AgentSandboxStatusView = {
+      setting: 'on',
+      state: 'unknown',
+      node: 'wk2',
+      reason: 'node wk2 is stale (no heartbeat for 40 s): the boundary it runs the agent behind is not known while it is down',
+      fix: 'start node wk2 again',
+    };
+    const state = snapshot(initialState(null), { coder: { ...enforced, node: 'api' }, reviewer: { ...noUserns('on'), node: 'wk1' }, tester: stale, plain: undefined });
+    const lines = text(state, 120, 30);
+    expect(lineOf(lines, 'coder')).toMatch(/@coder\s+○ idle\s+⛨ enforced on api\s+claude-code\/sonnet/);
+    expect(lineOf(lines, 'reviewer')).toMatch(/@reviewer\s+○ idle\s+⚠ degraded on wk1 claude-code\/sonnet/);
+    expect(lineOf(lines, 'tester')).toMatch(/@tester\s+○ idle\s+\? unknown on wk2\s+claude-code\/sonnet/);
+    const column = (agent: string): number => lineOf(lines, agent).indexOf('claude-code');
+    expect(new Set(['coder', 'reviewer', 'tester', 'plain'].map(column)).size).toBe(1);
+    const at = lines.findIndex((l) => l.startsWith('⚠ @tester sandbox unknown: '));
+    expect(
+      lines
+        .slice(at, at + 3)
+        .map((l) => l.trim())
+        .join(' '),
+    ).toBe(`⚠ @tester sandbox unknown: ${stale.reason} fix: ${stale.fix}`);
+  });
+
   it('wrapText: words in lines within the width, a word longer than a line cut', () => {
     expect(wrapText('the mock runtime runs inside the daemon', 16)).toEqual(['the mock runtime', 'runs inside the', 'daemon']);
     expect(wrapText('abcdefghijklmnopqrst uv', 8)).toEqual(['abcdefgh', 'ijklmnop', 'qrst uv']);

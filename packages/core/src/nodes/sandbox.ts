@@ -27,7 +27,7 @@ export type NodeSandboxRow = Pick<NodeStatus, 'name' | 'state' | 'self' | 'heart
  * the node `nodes` marks `self`, whose own check is `own`:
  * - placed on this node: this node's view (`agentSandboxView`, its hold included);
  * - on no node: it runs on any live node, shown with this node's view; `elsewhere` lists the live
- *   nodes whose published check gives it another state;
+ *   nodes whose published check gives it another state, by name;
  * - placed on another node: that node's published check while it is live, else `unknown` with why
  *   (down, absent, or not published yet). A hold on that node's disk is not seen from here.
  * Without nodes (SQLite, one process) it is `agentSandboxView`, with no `node`.
@@ -43,6 +43,7 @@ export function agentSandboxOnNodes(settings: Settings, agentId: string, env: En
       .filter((n) => !n.self && n.state === 'live')
       .map((n) => ({ node: n.name, ...sandboxStatusOf(settings, agentId, publishedKnowledge(n)) }))
       .filter((other) => other.state !== here.state)
+      .sort((a, b) => a.node.localeCompare(b.node))
       .map(({ node, state, reason }) => ({ node, state, ...(reason !== undefined ? { reason } : {}) }));
     return elsewhere.length > 0 ? { ...here, elsewhere } : here;
   }

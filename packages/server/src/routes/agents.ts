@@ -41,18 +41,12 @@ async function nodesOf(ctx: ServerContext) {
 }
 
 /**
- * The facts a new agent's defaults depend on (core's `newAgent`): the sandbox self-test of the
- * node it is placed on (this daemon's when none, or when it is this one; none recorded or
- * published yet, or a server built without one: unknown, and the reply says so) and this
- * daemon's environment's PATH.
+ * The facts a new agent's defaults depend on (core's `newAgent`), as `tinyagi agent add` reads
+ * them: this daemon's sandbox self-test (none recorded yet, or a server built without one:
+ * unknown, and the reply says so) and its environment's PATH. An agent placed on another node
+ * gets the same default; its status then says how that node's boundary holds.
  */
-async function newAgentMachine(ctx: ServerContext, placed: unknown): Promise<NewAgentMachine> {
-  const all = await nodesOf(ctx);
-  const self = all.find((n) => n.self);
-  if (typeof placed === 'string' && self !== undefined && placed !== self.name) {
-    const published = all.find((n) => n.name === placed && n.state === 'live')?.sandbox;
-    return { boundary: published?.source !== 'self-test' ? undefined : { ok: published.ok, reason: published.reason }, env: ctx.env };
-  }
+function newAgentMachine(ctx: ServerContext): NewAgentMachine {
   // The self-test only: a quick check (bwrap started once by a sandboxed spawn) proves less.
   const check = recordedMachineCheck();
   return { boundary: check?.source !== 'self-test' ? undefined : { ok: check.ok, reason: check.problem?.reason }, env: ctx.env };
@@ -104,15 +98,11 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     },
 
     createAgent: async ({ body: { id, ...config } }) => {
-      const facts = await newAgentMachine(ctx, config.node);
-      const { created: _created, ...reply } = await writeAgent(id, (current) => addAgent(current, id, config, facts));
+      const { created: _created, ...reply } = await writeAgent(id, (current) => addAgent(current, id, config, newAgentMachine(ctx)));
       return reply;
     },
 
-    putAgent: async ({ params, body }) => {
-      const facts = await newAgentMachine(ctx, body.node);
-      return writeAgent(params.id, (current) => putAgent(current, params.id, body, facts));
-    },
+    putAgent: ({ params, body }) => writeAgent(params.id, (current) => putAgent(current, params.id, body, newAgentMachine(ctx))),
 
     patchAgent: async ({ params, body }) => {
       const written = await ctx.updateSettings((current) => patchAgent(current, params.id, body));
