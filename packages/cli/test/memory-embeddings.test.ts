@@ -2,7 +2,8 @@
  * The daemon's embedding sweep (daemon/memory-embeddings.ts) over real SQLite stores and a fake
  * OpenAI-compatible endpoint on a loopback port: started, it embeds the accepted entries; a change
  * of `memory.embeddings` (another model) embeds them again; with none set it does nothing; `stop`
- * resolves with nothing left running.
+ * resolves with nothing left running. On a node that does not lead (several nodes) it embeds
+ * nothing until it does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,4 +70,32 @@ it('embeds the accepted entries once embeddings are set (no restart), again when
     await sweep.stop();
   }
   expect(lines).toEqual([]);
+});
+
+it('on a node that does not lead (several nodes), the sweep embeds nothing; once it leads, it does', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tinyagi-embeddings-'));
+  stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
+  fake = await startFakeEmbeddings({ apiKey: 'sk-daemon-test' });
+  const embeddings = (model: string) => ({ memory: { embeddings: { base_url: fake!.baseUrl, model, api_key_env: 'EMBED_KEY' } } });
+  const source = settingsSource({});
+  await addMemory(stores.memory, { scope: { kind: 'team', id: 'dev' }, kind: 'fact', text: 'Releases go out on Fridays', by: 'cli' });
+  let leading = false;
+  let asked = 0;
+  const sweep = startEmbeddingSweep(stores, source, { EMBED_KEY: 'sk-daemon-test' }, quietLogger([]), () => {
+    asked++;
+    return leading;
+  });
+  try {
+    // Its passes ask whether it leads (at start, and when embeddings are set) and embed nothing.
+    source.set(embeddings('model-a'));
+    await waitFor(() => asked >= 2, 10_000, 'two passes of the sweep');
+    expect(fake.requests).toEqual([]);
+    // The leading node went away: this one leads now, and its next pass embeds.
+    leading = true;
+    source.set(embeddings('model-b'));
+    await waitFor(() => stores!.memoryVectors.count('model-b') === 1, 10_000, 'model-b vectors');
+    expect(stores.memoryVectors.count('model-a')).toBe(0);
+  } finally {
+    await sweep.stop();
+  }
 });
