@@ -9,11 +9,15 @@
  *
  * In order: the worker registers; a mock agent placed on it answers; each agent's sandbox status
  * comes from its own node; a Python package that exists on the worker only is bound naming the
- * node and its task goes from start (worktree on the worker) through the agent's done (Checking on
- * the worker), review and a person's request for changes, during whose second Checking the worker
- * is SIGKILLed and started again and finishes it without a lost round, to the merge, carried out
- * in the worker's repository while the API machine's disk has no trace of any of it. A check that
- * records where it ran and waits on a file (the "gate") shows which machine ran each step.
+ * node (`project show`, `project list` and `task show` say which node holds it) and its task goes
+ * from start (worktree on the worker) through the agent's done (Checking on the worker), review and
+ * a person's request for changes, during whose second Checking the worker is SIGKILLed and started
+ * again and finishes it without a lost round. Then the worker stops: `task merge` from the API
+ * machine, which does not see the worktree, is refused at once with NODE_UNAVAILABLE and recorded
+ * on the task; `task show` and `task list` say the merge waits for wk1 (down) and a second step is
+ * refused naming it. The worker back carries the merge out in its repository while the API
+ * machine's disk has no trace of any of it. A check that records where it ran and waits on a file
+ * (the "gate") shows which machine ran each step.
  * A failing test prints each node's log tail. Waits on states and files, no sleeps.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +75,14 @@ const CODER_SCRIPT = {
   ],
 };
 
+/** The value of a `name:` line of a CLI's key-value output (`task show`). */
+const field = (text: string, name: string): string | undefined =>
+  text
+    .split('\n')
+    .find((line) => line.startsWith(`${name}:`))
+    ?.slice(name.length + 1)
+    .trim();
+
 describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)', () => {
   let lab: Machines;
   let apiBox: Machine;
@@ -89,11 +101,19 @@ describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)',
   let apiNode: string;
   let taskId: string;
   let conversationId: string;
+  /** The repository's main before the merge (step 6). */
+  let mainBefore: string;
 
   const startWorker = (): SpawnedCli => {
     if (worker) workerOutput += worker.output();
     worker = workerBox.spawnCli(['worker', '--name', WORKER], workerEnv);
     return worker;
+  };
+  /** A person's stop of the worker (SIGTERM): the registry says it stopped at once. */
+  const stopWorker = async (): Promise<void> => {
+    if (!worker?.child.pid || worker.child.exitCode !== null || worker.child.signalCode !== null) return;
+    worker.child.kill('SIGTERM');
+    await waitForExit(worker.child, 15_000);
   };
   const tail = (box: Machine, file: string, lines = 60): string => {
     const path = box.disk(file);
@@ -180,10 +200,7 @@ describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)',
   });
 
   afterAll(async () => {
-    if (worker?.child.pid && worker.child.exitCode === null) {
-      worker.child.kill('SIGTERM');
-      await waitForExit(worker.child, 15_000).catch(() => undefined);
-    }
+    await stopWorker().catch(() => undefined);
     await apiBox?.cli(['stop', '--timeout', '10'], apiEnv).catch(() => undefined);
     await lab?.cleanup();
     await database?.drop();
@@ -276,9 +293,16 @@ describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)',
     const gate = `sh -c 'echo $PWD >> ${signals}/runs; while [ -e ${signals}/hold ]; do sleep 0.05; done'`;
     await apiBox.cliOk(['project', 'add', 'Slugs'], apiEnv);
     // The project's own check as docs/git-tasks.md's Python recipe without pytest (no pip: nothing downloaded).
-    await apiBox.cliOk(['project', 'bind', 'Slugs', '--path', repo, '--node', WORKER, '--check', 'test=python3 -B -m unittest', '--check', `gate=${gate}`, '--check-timeout', '120'], apiEnv);
+    const bound = await apiBox.cliOk(
+      ['project', 'bind', 'Slugs', '--path', repo, '--node', WORKER, '--check', 'test=python3 -B -m unittest', '--check', `gate=${gate}`, '--check-timeout', '120'],
+      apiEnv,
+    );
     const project = (await api.listProjects()).find((p) => p.name === 'Slugs');
     expect(project?.repo).toMatchObject({ path: repo, node: WORKER, checks: [{ name: 'test' }, { name: 'gate', argv: ['sh', '-c', expect.stringContaining('/runs')] }] });
+    // The CLI says which node holds it.
+    expect(bound).toContain(`Bound ${project!.prefix} (Slugs) to ${repo} on node ${WORKER}.`);
+    expect(await apiBox.cliOk(['project', 'show', 'Slugs'], apiEnv)).toMatch(/^node: +wk1 \(it holds the repository and the worktrees: every step of the project's tasks runs there\)$/m);
+    expect(await apiBox.cliOk(['project', 'list'], apiEnv)).toContain(`${repo} on node ${WORKER}`);
     const created = await api.createTask({ body: { title: 'Join slug words with underscores', projectId: project!.id, assigneeAgent: 'coder', status: 'in_progress' } });
     taskId = created.id;
     const reviewed = await taskReaches('review', 'the task in review');
@@ -290,6 +314,7 @@ describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)',
     expect(existsSync(apiBox.disk(worktree))).toBe(false);
     expect(gateRuns(workerBox)).toEqual([worktree]);
     expect(gateRuns(apiBox)).toEqual([]);
+    expect(field(await apiBox.cliOk(['task', 'show', reviewed.identifier!], apiEnv), 'worktree')).toBe(`${worktree} on node ${WORKER}`);
   });
 
   it("5. a person's request for changes is carried out on the worker; the worker SIGKILLed mid-Checking and started again finishes it without a lost round", { timeout: 180_000 }, async () => {
@@ -326,16 +351,53 @@ describe.skipIf(db.skip !== undefined)('two nodes on two machines (PostgreSQL)',
     expect(gateRuns(apiBox)).toEqual([]);
   });
 
-  it("6. merge, asked of the API, is carried out in the worker's repository; the API machine's disk has no trace of it", { timeout: 90_000 }, async () => {
-    await task();
-    const before = workerBox.sh(['git', '-C', repo, 'rev-parse', 'main']);
-    await api.mergeTask({ params: { id: taskId }, body: { method: 'merge' } });
-    const done = await taskReaches('done', 'the task done by its merge');
+  it('6. the worker stopped: a merge asked on the API machine is refused at once and recorded; task show and list say it waits; a second step is refused', { timeout: 60_000 }, async () => {
+    const inReview = await task();
+    expect(inReview.status).toBe('review');
+    const id = inReview.identifier!;
+    mainBefore = workerBox.sh(['git', '-C', repo, 'rev-parse', 'main']);
+    // A person's stop: the registry says stopped at once.
+    await stopWorker();
+    await waitFor(async () => (await api.status()).nodes.find((n) => n.name === WORKER)?.state === 'stopped' || undefined, 15_000, `node ${WORKER} stopped in GET /api/status`);
+
+    // Refused well within the 120 s an ask waits for its answer.
+    const refused = await apiBox.cli(['task', 'merge', id], apiEnv, { timeoutMs: 20_000 });
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain(
+      `error: Task ${id}'s merge runs on node wk1, which holds its disk, and that node is not running (no heartbeat). The merge is recorded on the task and runs when node wk1 is back.`,
+    );
+    expect(refused.stderr).toContain('tinyagi worker --name wk1');
+    expect(refused.stderr.trim().endsWith('(NODE_UNAVAILABLE)')).toBe(true);
+    const waiting = await api.getTask({ params: { id: taskId } });
+    expect(waiting.status).toBe('review');
+    expect(waiting.git?.request).toMatchObject({ step: 'merge', node: WORKER });
+    const show = await apiBox.cliOk(['task', 'show', id], apiEnv);
+    expect(show).toMatch(/^Merge waits for node wk1 \(down\) since .+: it runs there when the node is back\.$/m);
+    expect(field(show, 'worktree')).toBe(`${waiting.git!.worktreePath} on node ${WORKER}`);
+    expect(show).not.toContain('Merge it with');
+    expect(await apiBox.cliOk(['task', 'list'], apiEnv)).toContain(`merge waits for node ${WORKER}`);
+    const second = await apiBox.cli(['task', 'request-changes', id], apiEnv, { timeoutMs: 20_000 });
+    expect([second.code, second.stderr]).toEqual([1, expect.stringContaining(`has a merge waiting for node ${WORKER}`)]);
+    expect(workerBox.sh(['git', '-C', repo, 'rev-parse', 'main'])).toBe(mainBefore);
+  });
+
+  it("7. the worker back carries the merge out in its repository; nothing waits; the API machine's disk has no trace of any of it", { timeout: 90_000 }, async () => {
+    expect(mainBefore, 'the main of step 6').toBeDefined();
+    const { worktreePath: worktree, request } = (await api.getTask({ params: { id: taskId } })).git ?? {};
+    expect(request?.step).toBe('merge');
+    startWorker();
+    const done = await taskReaches('done', 'the task done by the merge the worker carried out', 60_000);
+    // The request is taken off the task just after the merge it carried out.
+    await waitFor(async () => (await task()).git?.request === undefined || undefined, 15_000, 'the merge request taken off the task');
+    expect(done.git?.merge).toMatchObject({ by: 'person', method: 'merge' });
     const main = workerBox.sh(['git', '-C', repo, 'log', '-1', '--format=%H %P', 'main']).split(' ');
     expect(main).toHaveLength(3); // a merge commit: itself and two parents
-    expect(main[1]).toBe(before);
+    expect(main[1]).toBe(mainBefore);
     expect(workerBox.sh(['git', '-C', repo, 'show', 'main:slugs.py'])).toContain('isalnum');
-    expect(existsSync(workerBox.disk(done.git?.worktreePath ?? join(tinyagiHome, 'worktrees')))).toBe(false);
+    expect(existsSync(workerBox.disk(worktree!))).toBe(false);
+    const after = await apiBox.cliOk(['task', 'show', done.identifier!], apiEnv);
+    expect(after).not.toContain('waits for node');
+    expect(field(after, 'worktree')).toBe(`removed at the merge (was ${worktree} on node ${WORKER})`);
     // Nothing of the repository, its worktrees or its checks on the API machine.
     for (const path of [repo, join(tinyagiHome, 'worktrees'), join(tinyagiHome, 'repos'), join(signals, 'runs')]) expect(existsSync(apiBox.disk(path)), path).toBe(false);
   });
