@@ -1,11 +1,14 @@
 /**
  * The task flow on every node (docs/git-tasks.md, "Several nodes"): the API node (the built daemon
  * as `tinyagi start` runs it) and a worker node (the built `tinyagi worker`) on one PostgreSQL
- * schema. The agent's "done" reaches the API node through its run's own tool route, so the API node
- * starts the Checking and holds the task; it is killed (SIGKILL) while the check runs; the worker's
- * task flow takes the task's hold and runs the Checking again; the API node starts again and the
- * worker is killed in the middle of its run; the API node's flow takes the task back and the
- * Checking ends, once, in Review. Waits on files and states, no sleeps.
+ * schema and one machine's disk, the binding's worktree root on it (one path for both nodes, whose
+ * homes differ). The agent's "done" reaches the API node through its run's own tool route; the API
+ * node, which made the worktree and holds the task's disk (`git.node`), starts the Checking and
+ * holds the task; it is killed (SIGKILL) while the check runs. The worker takes the step over only
+ * once the API node is down (its heartbeat stale, three intervals after the last) and because it
+ * sees the task's own worktree (the disk both share): it runs the Checking again. The API node
+ * starts again and the worker is killed in the middle of its run; the API node's flow takes the
+ * task back and the Checking ends, once, in Review. Waits on files and states, no sleeps.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,8 +50,9 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     cleanups.push(() => api.cleanup());
     await api.start();
 
-    // A check that records each start, then runs until the test lets it end.
-    const check = { name: 'slow', argv: ['sh', '-c', `echo started >> '${signals}/runs'; while [ ! -f '${signals}/release' ]; do sleep 0.05; done; echo ok`], timeoutMs: 120_000 };
+    // A check that records each start (epoch ms), then runs until the test lets it end.
+    const check = { name: 'slow', argv: ['sh', '-c', `date +%s%3N >> '${signals}/runs'; while [ ! -f '${signals}/release' ]; do sleep 0.05; done; echo ok`], timeoutMs: 120_000 };
+    const runs = (): number[] => (existsSync(join(signals, 'runs')) ? readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').map(Number) : []);
     const project = await api.api.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees'), checks: [check] } } });
     const started = await api.api.createTask({ body: { title: 'Login', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
     const dispatched = await waitFor(
@@ -76,25 +80,28 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     const asRun = createApiClient({ baseUrl: api.url, token: mintRunToken(TOKEN, runId, dispatched.conversationId!) });
     const said = await asRun.updateRunTask({ params: { id: runId }, body: { status: 'review' } });
     expect(said.task?.status).toBe('checking');
-    await waitFor(() => existsSync(join(signals, 'runs')) || undefined, 30_000, "the API node's check to start");
+    await waitFor(() => runs().length === 1 || undefined, 30_000, "the API node's check to start");
 
-    // The worker joins, then the API node dies with the check running (its hold goes with its connections).
+    // The worker joins, then the API node dies with the check running (its hold goes with its connections; it stays the disk node).
     const worker = workerNode({ name: 'w1', storage, token: TOKEN });
     cleanups.push(() => worker.kill());
     worker.start();
     await waitFor(async () => (await admin.query(`SELECT 1 FROM "${schema}".nodes WHERE name = 'w1' AND stopped_at IS NULL`)).rows.length > 0 || undefined, 60_000, 'the worker to join');
     await api.kill();
 
-    // The worker's flow takes the task and runs its check again.
+    // The worker's flow takes the task over and runs its check again, once the API node's heartbeat is stale (~15 s).
     const withWorkerLog = (err: Error): never => {
       throw new Error(`${err.message}\n${worker.output()}`);
     };
-    await waitFor(() => readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').length === 2 || undefined, 60_000, 'the worker to run the check again').catch(withWorkerLog);
+    await waitFor(() => runs().length === 2 || undefined, 60_000, 'the worker to run the check again').catch(withWorkerLog);
+    const { rows: killed } = await admin.query<{ heartbeat_at: string; heartbeat_ms: number }>(`SELECT heartbeat_at, heartbeat_ms FROM "${schema}".nodes WHERE role = 'api'`);
+    expect(killed).toHaveLength(1);
+    expect(runs()[1]).toBeGreaterThan(Number(killed[0]!.heartbeat_at) + 3 * killed[0]!.heartbeat_ms);
 
     // The reverse: the API node comes back, the worker dies in the middle of its run of the check; the API node's flow takes it.
     await api.start();
     await worker.kill();
-    await waitFor(() => readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n').length === 3 || undefined, 60_000, 'the API node to run the check again');
+    await waitFor(() => runs().length === 3 || undefined, 60_000, 'the API node to run the check again');
     writeFileSync(join(signals, 'release'), '');
     const reviewed = await waitFor(
       async () => {
@@ -107,7 +114,7 @@ describe.skipIf(db.skip !== undefined)('the task flow on two nodes (PostgreSQL)'
     const git = (typeof reviewed.git === 'string' ? JSON.parse(reviewed.git) : reviewed.git) as { check: { state: string; commits: number; checks: Array<{ name: string; exitCode: number }> } };
     expect(git.check).toMatchObject({ state: 'passed', commits: 1, checks: [{ name: 'slow', exitCode: 0 }] });
     // Once per node that held it: the killed API node's start, the killed worker's, the restarted API node's; none after.
-    expect(readFileSync(join(signals, 'runs'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(runs()).toHaveLength(3);
     const { rows: checked } = await admin.query(`SELECT 1 FROM "${schema}".events WHERE type = 'task.checked'`);
     expect(checked).toHaveLength(1);
   });
