@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invokeAgent, type Settings } from '@tinyagi/core';
-import { openStores, type SqliteStores } from '@tinyagi/core/internal';
+import { openStores, planLaunch, type SqliteStores } from '@tinyagi/core/internal';
 import { startModelServer, waitFor, type ModelServer } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../src/daemon/logger.ts';
@@ -35,6 +35,7 @@ const settings: Settings = {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tinyagi-proxy-budget-'));
   model = await startModelServer({ respond: () => ({ reply: 'done', usage: SERVED }) });
+  settings.custom_providers!['standin']!.base_url = model.url;
   stores = openStores({ dbPath: join(dir, 'tinyagi.db') });
   service = modelProxyService({ home: dir, source: { get: () => settings, onChange: () => () => {} }, stores, logger: createLogger({}) });
   running = await service.start();
@@ -52,12 +53,15 @@ it("a daily USD budget spent by the proxy's price of the calls refuses the next 
   const conversation = await stores.runs.createConversation({ rootAgentId: 'coder', channel: 'api' });
   const turn = async (): Promise<{ runId: string; outcome: Promise<unknown> }> => {
     const run = await stores.runs.createRun({ conversationId: conversation.id, agentId: 'coder', cause: 'user', status: 'running' });
+    // Planned as the orchestrator plans a launch on a node with the proxy: a custom provider's calls go through it.
+    const launch = planLaunch({ settings, agentId: 'coder', env: {}, cwd: dir, node: { boundary: false, modelProxy: true } });
     const outcome = invoke({
       agentId: 'coder',
-      target: { runtime: 'anthropic-api', provider: 'custom:standin', model: 'claude-sonnet-4-6', baseUrl: model.url, apiKey: REAL_KEY, timeoutMs: 20_000 },
+      target: launch.target,
+      modelRoute: launch.modelRoute,
       prompt: 'hi',
       systemPrompt: '',
-      cwd: dir,
+      cwd: launch.cwd,
       env: { TINYAGI_RUN_ID: run.id, TINYAGI_CONVERSATION_ID: conversation.id },
     });
     return { runId: run.id, outcome };

@@ -87,7 +87,7 @@ function conversation(name: string, target: InvokeTarget) {
     async turn(prompt: string, confined: boolean): Promise<InvokeResult> {
       const req: InvokeRequest = {
         agentId,
-        target: { ...target, ...(confined ? { sandbox: spec } : {}) },
+        target: { ...target, ...(confined ? { sandbox: spec, confined: true } : {}) },
         prompt,
         systemPrompt: `You are ${agentId}.`,
         cwd,

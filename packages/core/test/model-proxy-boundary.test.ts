@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startModelServer, waitFor, type ModelServer } from '@tinyagi/test-kit';
 import { runCliProcess } from '../src/invoker/cli-runner.ts';
 import { quickCheck, recordMachineCheck, ModelProxy, type MeteredCall, type SandboxSpec } from '@tinyagi/sandbox';
+import { planModelRoute } from '../src/invoker/launch-plan.ts';
 import { invokeThroughModelProxy } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
 import { sandboxHost } from '../src/sandbox/host.ts';
@@ -85,9 +86,12 @@ async function runAsCli(req: InvokeRequest): Promise<InvokeResult> {
 
 it("a sandboxed agent reaches the proxy on 127.0.0.1:45801 through its model.sock: the real key goes on from the daemon's side, never into the sandbox", async () => {
   const invoke = invokeThroughModelProxy(runAsCli, { proxy });
+  // As the launch plan makes it on a node that enforces the boundary and runs a model proxy.
+  const target = { runtime: 'claude-code', provider: 'claude-code', env: { ANTHROPIC_API_KEY: REAL_KEY, ANTHROPIC_BASE_URL: model.url }, sandbox: spec, confined: true };
   const result = await invoke({
     agentId: 'boxed',
-    target: { runtime: 'claude-code', provider: 'claude-code', env: { ANTHROPIC_API_KEY: REAL_KEY, ANTHROPIC_BASE_URL: model.url }, sandbox: spec },
+    target,
+    modelRoute: planModelRoute(target, 'on', { boundary: true, modelProxy: true }),
     prompt: 'hi',
     systemPrompt: '',
     cwd: workspace,

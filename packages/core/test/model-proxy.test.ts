@@ -17,6 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startModelServer, waitFor, type ModelAction, type ModelServer, type ModelUsage } from '@tinyagi/test-kit';
 import { openStores, type SqliteStores } from '../src/compose/sqlite-stores.ts';
 import { invokeAgent } from '../src/invoker/invoke.ts';
+import { planModelRoute } from '../src/invoker/launch-plan.ts';
 import { invokeThroughModelProxy, proxiedTarget, proxiedUpstream } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeTarget, QuotaReport } from '../src/invoker/types.ts';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
@@ -553,9 +554,11 @@ describe('endpoints', () => {
 
 describe('invocations through the proxy (invoker/through-model-proxy.ts)', () => {
   const target = (runtime: string, provider: string, extra: Partial<InvokeTarget> = {}): InvokeTarget => ({ runtime, provider, model: 'm', timeoutMs: 20_000, ...extra });
-  const request = (t: InvokeTarget) => ({
+  /** As a launch plans it on a node with a model proxy (launch-plan.ts): the HTTP runtimes run no process, so the proxy is on the loopback. */
+  const request = (t: InvokeTarget, sandbox: 'off' | 'on' = 'off') => ({
     agentId: 'http',
     target: t,
+    modelRoute: planModelRoute(t, sandbox, { boundary: false, modelProxy: true }),
     prompt: 'hi',
     systemPrompt: '',
     cwd: dir,
@@ -564,7 +567,7 @@ describe('invocations through the proxy (invoker/through-model-proxy.ts)', () =>
 
   it('the HTTP runtimes on a custom provider: the stand-in gets the real key from the proxy, usage metered on the run equals served and reported', async () => {
     let sandbox: 'off' | 'on' = 'off';
-    const invoke = invokeThroughModelProxy(invokeAgent, { proxy, sandbox: () => sandbox });
+    const invoke = invokeThroughModelProxy(invokeAgent, { proxy });
     const usage = { inputTokens: 900, outputTokens: 30 };
     next = [{ reply: 'one', usage }];
     const a = await invoke(request(target('anthropic-api', 'custom:standin', { baseUrl: model.url, apiKey: REAL_KEY })));
@@ -582,9 +585,9 @@ describe('invocations through the proxy (invoker/through-model-proxy.ts)', () =>
     expect([a.usage, o.usage]).toEqual([usage, usage]);
     // A vendor's own key (not a custom provider) goes straight there unless the agent is sandboxed.
     metered.length = 0;
-    await invoke(request(target('anthropic-api', 'anthropic-api', { baseUrl: model.url, apiKey: REAL_KEY })));
+    await invoke(request(target('anthropic-api', 'anthropic-api', { baseUrl: model.url, apiKey: REAL_KEY }), sandbox));
     sandbox = 'on';
-    await invoke(request(target('anthropic-api', 'anthropic-api', { baseUrl: model.url, apiKey: REAL_KEY })));
+    await invoke(request(target('anthropic-api', 'anthropic-api', { baseUrl: model.url, apiKey: REAL_KEY }), sandbox));
     await waitFor(() => metered.length === 1, 5000, 'the sandboxed call metered');
     expect(metered).toHaveLength(1);
     expect(metered[0]).toMatchObject({ agentId: 'http', api: 'messages' });

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { planLaunch } from '../src/invoker/launch-plan.ts';
 import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
 import { codexSandboxLoginError } from '../src/invoker/runtimes/codex-config.ts';
 import { sandboxLoginStatus } from '../src/invoker/sandbox-login.ts';
@@ -52,7 +53,9 @@ it('per CLI: the login or key the model proxy carries inside the sandbox, else t
   mkdirSync(join(home, '.codex'));
   writeFileSync(join(home, '.codex', 'auth.json'), JSON.stringify({ OPENAI_API_KEY: null, tokens: { access_token: 'chatgpt' } }));
   expect(status(codex)).toMatchObject({ status: 'fail', fix: expect.stringContaining('codex login --with-api-key') });
-  const error = codexSandboxLoginError('codex (agent a)', resolveInvokeTarget(settings(codex), 'a', env));
+  // The run's target as its launch plans it on this node (confined: the boundary holds here).
+  const launched = planLaunch({ settings: settings(codex), agentId: 'a', env, cwd: home, node: { boundary: true, modelProxy: true } }).target;
+  const error = codexSandboxLoginError('codex (agent a)', launched);
   expect(error).toMatchObject({ kind: 'permanent', message: expect.stringContaining('Codex runs inside the sandbox, where it has no login it can use') });
   writeFileSync(join(home, '.codex', 'auth.json'), JSON.stringify({ OPENAI_API_KEY: 'sk-login' }));
   expect(status(codex)).toMatchObject({ status: 'ok' });

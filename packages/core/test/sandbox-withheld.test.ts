@@ -16,7 +16,8 @@ import { boundaryEnforced, MODEL_PORT, ModelProxy, quickCheck, recordMachineChec
 import { invokeAgent } from '../src/invoker/invoke.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { privateTempPath, privateTempRoot } from '../src/invoker/private-temp.ts';
-import { resolveInvokeTarget } from '../src/invoker/resolve-target.ts';
+import { readLaunchFacts } from '../src/invoker/launch-facts.ts';
+import { planLaunch } from '../src/invoker/launch-plan.ts';
 import { findRuntime } from '../src/invoker/runtimes/index.ts';
 import { invokeThroughModelProxy } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
@@ -126,11 +127,30 @@ function filesUnder(dir: string): Array<{ path: string; text: string }> {
 async function runSandboxed(id: string, agent: Record<string, unknown>, extraEnv: Record<string, string> = {}) {
   settings.agents[id] = { sandbox: 'on', ...agent };
   const env = { ...process.env, ...extraEnv };
-  const target = resolveInvokeTarget(settings as never, id, env);
   const workspace = join(home, 'ws', id);
   mkdirSync(workspace, { recursive: true });
+  // Planned as the orchestrator's turns plan it, on this node (which runs a model proxy).
+  const facts = readLaunchFacts(env, workspace);
+  const plan = planLaunch({
+    settings: settings as never,
+    agentId: id,
+    env,
+    cwd: workspace,
+    hold: facts.hold,
+    configSecrets: facts.configSecrets,
+    node: { boundary: facts.boundary, modelProxy: true },
+  });
   const log = join(workspace, 'fake.log');
-  const req: InvokeRequest = { agentId: id, target, prompt: 'hello', systemPrompt: 'You are a test agent.', cwd: workspace, env: { FAKE_LOG: log }, session: { key: 'shared' } };
+  const req: InvokeRequest = {
+    agentId: id,
+    target: plan.target,
+    modelRoute: plan.modelRoute,
+    prompt: 'hello',
+    systemPrompt: 'You are a test agent.',
+    cwd: plan.cwd,
+    env: { FAKE_LOG: log },
+    session: { key: 'shared' },
+  };
   const outcome = await invoke(req).then(
     (result) => ({ result }),
     (error: unknown) => ({ error }),

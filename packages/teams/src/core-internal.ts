@@ -31,7 +31,7 @@ export {
 } from '@tinyagi/core/internal';
 // events/: the inputs of the events the steering relay and a run's life cycle append
 export type { EventInput, EventPayloadInput } from '@tinyagi/core/internal';
-// invoker/: what the pipeline asks of the invoker: an agent's target and session key, a sub-agent's spawn arguments, what a failed attempt spent, whether the CLI reads AGENTS.md
+// invoker/: what the pipeline asks of the invoker: an agent's launch plan (and what it reads of the node first), its target and session key, a sub-agent's spawn arguments, what a failed attempt spent, whether the CLI reads AGENTS.md
 export {
   addSpend,
   type AgentSessionRecord,
@@ -39,6 +39,9 @@ export {
   type TurnWrite,
   type AttemptSpend,
   cliReadsAgentsMd,
+  type LaunchConfinement,
+  planLaunch,
+  readLaunchFacts,
   resolveInvokeTarget,
   sessionKeyFor,
   type SessionMessage,
@@ -53,7 +56,9 @@ export { QuotaBoard, type QuotaHoldView } from '@tinyagi/core/internal';
 export type { CompletionState, CreateRunInput, HeldDelivery, RunSteeringState, RunSteeringStoreApi } from '@tinyagi/core/internal';
 // sandbox/: an agent's sandbox status (the approval desk's rules depend on it), the egress proxy's asks and answers, the model proxy's budget query, a task's commands confined like its owner on the node's sandbox host, the folders confined runs worked in
 export { type BudgetQuery, type EgressAnswer, type EgressAsk, type SandboxHost, sandboxStatusOf, taskCommandWrap } from '@tinyagi/core/internal';
-export { folderHold, holdFolder, type FolderHold } from '@tinyagi/core/internal';
+export { holdFolder, type FolderHold } from '@tinyagi/core/internal';
+// sandbox/agent-spec: an agent's sandbox setting, and the agent as a run its callers confine runs it
+export { confinedAgent, sandboxAtLeast, sandboxModeOf } from '@tinyagi/core/internal';
 // invoker/child-env: the environment a task's checks and setup start from, as an agent's processes do
 export { baseChildEnv } from '@tinyagi/core/internal';
 // storage/: the grouped writes' machinery, internal by design: `io` and `runBody` steps, the group commit

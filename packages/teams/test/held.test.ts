@@ -1,17 +1,17 @@
 /**
  * What a confined run leaves behind stays confined (guards/held.ts; docs/sandbox.md): a confined
- * run holds the folder it works in, and every later run there takes that confinement, until a
- * person releases the folder. Real files under a temporary TinyAGI home.
+ * run holds the folder it works in, and every later run there takes that confinement (its launch
+ * plan reads the hold: core's invoker/launch-plan.ts), until a person releases the folder. Real
+ * files under a temporary TinyAGI home.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SettingsSchema, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
-import { folderHold, heldFolders, holdFolder, releaseFolder } from '@tinyagi/core/internal';
+import { folderHold, heldFolders, holdFolder, planLaunch, releaseFolder } from '@tinyagi/core/internal';
 import { cleanupTemp, tempDir } from '@tinyagi/test-kit';
 import { closeAll, harness, waitForCompletion } from './helpers.ts';
-import { tightenedSettings } from '../src/guards/confinement.ts';
-import { confinementAt, holdRunFolder } from '../src/guards/held.ts';
+import { holdRunFolder } from '../src/guards/held.ts';
 
 let env: NodeJS.ProcessEnv;
 let ws: string;
@@ -32,56 +32,61 @@ beforeEach(() => {
 });
 
 afterAll(() => cleanupTemp());
+
+/** The confinement of a run of `agentId` in `cwd` whose messages carry `confinedBy`, as its launch plan says (the hold read first, as the turns read it). */
+function confinementAt(agentId: string, cwd: string, confinedBy: string[] = []) {
+  return planLaunch({ settings, agentId, env, cwd, confinedBy, hold: folderHold(env, cwd), node: { boundary: true, modelProxy: false } }).confinement;
+}
+
+/** Holds the run's folder when its launch is confined (the turns' step before the CLI starts). */
+function hold(agentId: string, runId: string, cwd: string, confinedBy: string[] = []) {
+  return holdRunFolder(env, { agentId, runId, cwd, workspace: join(ws, agentId) }, confinementAt(agentId, cwd, confinedBy));
+}
 afterEach(closeAll);
 
 describe('held folders', () => {
   it("a confined run of an unsandboxed agent holds its workspace; the agent's later runs there take that confinement", () => {
     const helperWs = join(ws, 'helper');
     // Before: the person's run of helper is unconfined and holds nothing.
-    expect(confinementAt(env, { agentId: 'helper', runId: 'r0', cwd: helperWs }, undefined)).toEqual([]);
-    expect(holdRunFolder(settings, env, { agentId: 'helper', runId: 'r0', cwd: helperWs }, [])).toBeUndefined();
+    expect(confinementAt('helper', helperWs)).toMatchObject({ mode: 'off', confinedBy: [] });
+    expect(hold('helper', 'r0', helperWs)).toBeUndefined();
     expect(folderHold(env, helperWs)).toBeUndefined();
 
     // boss (sandboxed) calls helper: the call's run is confined by boss, and holds helper's workspace.
-    const called = confinementAt(env, { agentId: 'helper', runId: 'r1', cwd: helperWs }, ['boss']);
-    expect(called).toEqual(['boss']);
-    expect(holdRunFolder(settings, env, { agentId: 'helper', runId: 'r1', cwd: helperWs }, called)).toMatchObject({ folder: helperWs, agent: 'helper', confinedBy: ['boss', 'helper'], runId: 'r1' });
+    expect(confinementAt('helper', helperWs, ['boss'])).toMatchObject({ mode: 'on', confinedBy: ['boss'] });
+    expect(hold('helper', 'r1', helperWs, ['boss'])).toMatchObject({ folder: helperWs, agent: 'helper', confinedBy: ['boss', 'helper'], runId: 'r1' });
     // A second such run adds nothing: no new hold to report.
-    expect(holdRunFolder(settings, env, { agentId: 'helper', runId: 'r2', cwd: helperWs }, called)).toBeUndefined();
+    expect(hold('helper', 'r2', helperWs, ['boss'])).toBeUndefined();
 
     // The person writes to helper again: the run is confined by boss, as the call's run was (sandbox on, boss's `ask`).
-    const later = confinementAt(env, { agentId: 'helper', runId: 'r3', cwd: helperWs }, undefined);
-    expect(later).toEqual(['boss', 'helper']);
-    const tightened = tightenedSettings(settings, 'helper', later).agents?.helper;
-    expect(tightened).toMatchObject({ sandbox: 'on', permission_mode: 'ask' });
+    expect(confinementAt('helper', helperWs)).toMatchObject({ own: 'off', mode: 'on', permissionMode: 'ask', confinedBy: ['boss', 'helper'] });
     // Inside the held folder too (a repository in the workspace).
-    expect(confinementAt(env, { agentId: 'helper', runId: 'r4', cwd: join(helperWs, 'repo', 'src') }, undefined)).toEqual(['boss', 'helper']);
+    expect(confinementAt('helper', join(helperWs, 'repo', 'src')).confinedBy).toEqual(['boss', 'helper']);
     // Another agent's workspace is not held.
-    expect(confinementAt(env, { agentId: 'other', runId: 'r5', cwd: join(ws, 'other') }, undefined)).toEqual([]);
+    expect(confinementAt('other', join(ws, 'other'))).toMatchObject({ mode: 'off', confinedBy: [] });
 
     // Released by a person: back to unconfined.
     expect(heldFolders(env).map((h) => h.folder)).toEqual([helperWs]);
     expect(releaseFolder(env, helperWs)).toBe(true);
     expect(releaseFolder(env, helperWs)).toBe(false);
-    expect(confinementAt(env, { agentId: 'helper', runId: 'r6', cwd: helperWs }, undefined)).toEqual([]);
+    expect(confinementAt('helper', helperWs)).toMatchObject({ mode: 'off', confinedBy: [] });
   });
 
   it("a sandboxed agent's runs in its own workspace hold nothing; in a task's worktree they hold it for whoever works there next", () => {
-    expect(holdRunFolder(settings, env, { agentId: 'boss', runId: 'r1', cwd: join(ws, 'boss') }, [])).toBeUndefined();
+    expect(hold('boss', 'r1', join(ws, 'boss'))).toBeUndefined();
     const worktree = join(env.TINYAGI_HOME!, 'worktrees', 'p1', 'WEB-1');
-    expect(holdRunFolder(settings, env, { agentId: 'boss', runId: 'r2', cwd: worktree }, [])).toMatchObject({ folder: worktree, agent: 'boss', confinedBy: ['boss'] });
+    expect(hold('boss', 'r2', worktree)).toMatchObject({ folder: worktree, agent: 'boss', confinedBy: ['boss'] });
     // The unsandboxed reviewer the person sends into that worktree runs confined by boss.
-    expect(confinementAt(env, { agentId: 'other', runId: 'r3', cwd: worktree }, undefined)).toEqual(['boss', 'other']);
+    expect(confinementAt('other', worktree)).toMatchObject({ mode: 'on', permissionMode: 'ask', confinedBy: ['boss', 'other'] });
   });
 
   it('a damaged hold file still holds its folder (never a silent release)', () => {
     const helperWs = join(ws, 'helper');
-    holdRunFolder(settings, env, { agentId: 'helper', runId: 'r1', cwd: helperWs }, ['boss']);
+    hold('helper', 'r1', helperWs, ['boss']);
     const dir = join(env.TINYAGI_HOME!, 'held');
     for (const name of readdirSync(dir)) writeFileSync(join(dir, name), '{ not json');
     expect(folderHold(env, helperWs)).toMatchObject({ agent: '', confinedBy: [] });
-    expect(confinementAt(env, { agentId: 'helper', runId: 'r2', cwd: helperWs }, undefined)).toEqual(['helper']);
-    expect(tightenedSettings(settings, 'helper', ['helper']).agents?.helper).toMatchObject({ sandbox: 'on' });
+    expect(confinementAt('helper', helperWs)).toMatchObject({ mode: 'on', confinedBy: ['helper'] });
   });
 });
 

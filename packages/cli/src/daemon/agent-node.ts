@@ -88,13 +88,15 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
     invoke: agentCall([
       // Every confined start on this node's sandbox host.
       (inner) => (req) => inner({ ...req, sandboxHost: sandbox }),
-      // A sandboxed agent's model calls through the proxy (its key stays outside the boundary).
+      // A run's model calls through the proxy when its launch plan routes them there (a sandboxed agent's key stays outside the boundary).
       (inner) => modelProxy.wrap(inner),
       // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
       (inner) => withShimOnPath(inner, shimDir, process.env['PATH']),
       // TRACEPARENT for every CLI a run launches.
       (inner) => telemetry.wrapInvoke(inner),
     ]),
+    // The launch plans may route model calls through this node's proxy: its wrapper above carries them out.
+    modelProxy: true,
     filesDir: join(home, 'files'),
     observers: telemetry.observers,
   });

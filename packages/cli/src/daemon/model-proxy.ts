@@ -1,16 +1,17 @@
 /**
  * The model proxy as a service of the daemon (and of a worker node): core's ModelProxy
  * (docs/sandbox.md#the-model-proxy) on a loopback port and, per sandboxed agent, on
- * `<TINYAGI_HOME>/run/sandbox/<agent>/model.sock` (opened for the agents whose `sandbox` is on
- * or required, at start and when settings change). It records each model call on its run
- * (`runs.addMetered`), asks the budgets before a call is forwarded, and gives the orchestrator
- * its invoker wrapped so that the agents it stands in for run with its URL and placeholder key.
+ * `<TINYAGI_HOME>/run/sandbox/<agent>/model.sock` (opened ahead for the agents whose `sandbox` is on
+ * or required, at start and when settings change; a run its callers confine opens its agent's when
+ * it starts). It records each model call on its run (`runs.addMetered`), asks the budgets before a
+ * call is forwarded, and gives the orchestrator its invoker wrapped so that the runs whose launch
+ * plan routes through the proxy (core's invoker/launch-plan.ts) run with its URL and placeholder key.
  *
  * Started before the orchestrator, stopped after it (the services stop in reverse order).
  */
 import { join } from 'node:path';
 import { errorMessage, type InvokeRequest, type InvokeResult, type Settings } from '@tinyagi/core';
-import { invokeThroughModelProxy, ModelProxy, ownEntry, type SettingsSource, type StoreSet } from '../core-internal.ts';
+import { agentSandboxMode, invokeThroughModelProxy, ModelProxy, type SettingsSource, type StoreSet } from '../core-internal.ts';
 import { modelCallBudget } from '@tinyagi/teams';
 import type { Logger } from './logger.ts';
 import type { Service } from './services.ts';
@@ -19,18 +20,12 @@ type InvokeFn = (req: InvokeRequest) => Promise<InvokeResult>;
 
 export interface RunningModelProxy {
   proxy: ModelProxy;
-  /** The invoker with the proxy in front of the agents it stands in for. */
+  /** The invoker that carries out a request's model route through the proxy. */
   wrap(invoke: InvokeFn): InvokeFn;
 }
 
-/** The agent's `sandbox` setting (absent or unknown: off). */
-export function sandboxMode(settings: Settings, agentId: string): 'off' | 'on' | 'required' {
-  const mode = (ownEntry(settings.agents, agentId) as { sandbox?: unknown } | undefined)?.sandbox;
-  return mode === 'on' || mode === 'required' ? mode : 'off';
-}
-
 function sandboxedAgents(settings: Settings): string[] {
-  return Object.keys(settings.agents ?? {}).filter((id) => sandboxMode(settings, id) !== 'off');
+  return Object.keys(settings.agents ?? {}).filter((id) => agentSandboxMode(settings, id) !== 'off');
 }
 
 export function modelProxyService(options: { home: string; source: Pick<SettingsSource, 'get' | 'onChange'>; stores: StoreSet; logger: Logger; env?: NodeJS.ProcessEnv }): Service<RunningModelProxy> {
@@ -71,7 +66,6 @@ export function modelProxyService(options: { home: string; source: Pick<Settings
         wrap: (invoke) =>
           invokeThroughModelProxy(invoke, {
             proxy: started,
-            sandbox: (agentId) => sandboxMode(source.get(), agentId),
             // The run records both; the budgets count the larger (docs/quotas.md).
             onCostDifference: (req, reported, metered) =>
               logger.info(

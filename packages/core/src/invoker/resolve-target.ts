@@ -1,5 +1,5 @@
 /**
- * From settings to an `InvokeTarget`: which runtime runs the agent (its descriptor and
+ * From an agent's settings to an `InvokeTarget`: which runtime runs the agent (its descriptor and
  * implementation from the registry, runtimes/index.ts; the agent's provider or a custom provider's
  * runtime names it), with which model (the runtime's aliases resolved), limits and credentials
  * (the runtime's implementation picks them). Credentials follow the reference's mapping (settings win;
@@ -12,7 +12,8 @@ import type { Env } from '../config/paths.ts';
 import { sandboxSpecOf } from '../sandbox/agent-spec.ts';
 import { cliConfigSecrets } from './cli-config-secrets.ts';
 import { agentProvider, customProviderRuntime } from '../config/runtime-names.ts';
-import type { SessionMode, Settings } from '../config/schema.ts';
+import type { AgentSettings, SessionMode, Settings } from '../config/schema.ts';
+import type { SandboxSpec } from '@tinyagi/sandbox';
 import { InvokeError } from './invoke-error.ts';
 import { findRuntime, runtimeKinds } from './runtimes/index.ts';
 import { pickEnv } from './runtime.ts';
@@ -26,7 +27,8 @@ export function resolveModelAlias(runtime: string, model: string | undefined): s
   return Object.hasOwn(aliases, model) ? aliases[model] : model;
 }
 
-export function resolveInvokeTarget(settings: Settings, agentId: string, env: Env = process.env): InvokeTarget {
+/** `agents.<id>`, or AGENT_NOT_FOUND. */
+export function agentSettingsOf(settings: Settings, agentId: string): AgentSettings {
   const agent = ownEntry(settings.agents, agentId);
   if (!agent) {
     throw new InvokeError('permanent', `Unknown agent "${agentId}".`, {
@@ -34,20 +36,47 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
       hint: 'List agents with `tinyagi agent list`, or add one with `tinyagi agent add`.',
     });
   }
+  return agent;
+}
+
+/** A target with where its variables came from: the agent's `env_passthrough` names and the runtime's credentials and config homes (which win). */
+export interface AgentTarget {
+  target: InvokeTarget;
+  passthrough: Record<string, string>;
+  credentials: Record<string, string>;
+}
+
+/**
+ * The target of `agent` run as `agentId` (its own settings, or as a launch runs it: confined by its
+ * callers, on its fallback account), with `sandbox` as its boundary. The launch plan and
+ * `resolveInvokeTarget` both build theirs here.
+ */
+export function agentTarget(settings: Settings, agentId: string, agent: AgentSettings, env: Env, sandbox: SandboxSpec | undefined): AgentTarget {
+  const target = runtimeTarget(settings, agentId, agent, env);
+  // The agent's own env_passthrough names (cloud credentials): the runtime's credentials win.
+  const passthrough = pickEnv(env, agent.env_passthrough ?? []);
+  const credentials = target.env ?? {};
+  const out: InvokeTarget = { ...target, ...(target.env !== undefined ? { env: { ...passthrough, ...credentials } } : {}) };
+  if (agent.process === 'warm') out.warm = true;
+  if (sandbox !== undefined) out.sandbox = sandbox;
+  return { target: out, passthrough: target.env !== undefined ? passthrough : {}, credentials };
+}
+
+/** The agent's target as its own settings say it, for what shows or accounts for it (doctor, quotas, steering); a launch plans its own (launch-plan.ts). */
+export function resolveInvokeTarget(settings: Settings, agentId: string, env: Env = process.env): InvokeTarget {
+  const agent = agentSettingsOf(settings, agentId);
+  // The boundary (docs/sandbox.md): the agent's setting, where its CLI's paths are.
+  return agentTarget(settings, agentId, agent, env, sandboxSpecOf(settings, agentId, env, cliConfigSecrets(env))).target;
+}
+
+/** The runtime's part of the target: runtime, provider, model, credentials and limits. */
+function runtimeTarget(settings: Settings, agentId: string, agent: AgentSettings, env: Env): InvokeTarget {
   const provider = agentProvider(settings, agent);
   const limits = {
     timeoutMs: (agent.timeout_s ?? SETTINGS_DEFAULTS.agent.timeout_s) * 1000,
     inactivityMs: (agent.inactivity_s ?? SETTINGS_DEFAULTS.agent.inactivity_s) * 1000,
     startGraceMs: (agent.start_grace_s ?? SETTINGS_DEFAULTS.agent.start_grace_s) * 1000,
   };
-  // The agent's own env_passthrough names (cloud credentials): the runtime's credentials win.
-  const passthrough = pickEnv(env, agent.env_passthrough ?? []);
-  const warm = agent.process === 'warm' ? { warm: true } : {};
-  // The boundary (docs/sandbox.md): the agent's setting, where its CLI's paths are.
-  const spec = sandboxSpecOf(settings, agentId, env, cliConfigSecrets(env));
-  const sandbox = spec === undefined ? {} : { sandbox: spec };
-  const withPassthrough = (target: InvokeTarget): InvokeTarget => ({ ...(target.env !== undefined ? { ...target, env: { ...passthrough, ...target.env } } : target), ...warm, ...sandbox });
-
   if (!provider.startsWith('custom:')) {
     const runtime = findRuntime(provider);
     if (!runtime) {
@@ -60,7 +89,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
     const block = kind.modelsBlock === null ? undefined : (settings.models as Record<string, { model?: string } | undefined> | undefined)?.[kind.modelsBlock];
     const model = resolveModelAlias(kind.name, agent.model ?? block?.model);
     const credentials = settings.models ?? {};
-    return withPassthrough({ ...impl.target({ agentId, agent, block: runtimeBlock(agent, kind.name), model, credentials, env }), runtime: kind.name, provider, ...limits });
+    return { ...impl.target({ agentId, agent, block: runtimeBlock(agent, kind.name), model, credentials, env }), runtime: kind.name, provider, ...limits };
   }
 
   const providerId = provider.slice('custom:'.length);
@@ -89,7 +118,7 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   // Custom providers use the agent's model, else the provider's, without alias resolution.
   const model = nonEmpty(agent.model ?? custom.model);
   const target = runtime.impl.customTarget({ agentId, agent, block: runtimeBlock(agent, runtime.kind.name), provider, model, baseUrl, apiKey: nonEmpty(custom.api_key), env });
-  return withPassthrough({ ...target, runtime: runtime.kind.name, provider, ...limits });
+  return { ...target, runtime: runtime.kind.name, provider, ...limits };
 }
 
 /** The runtimes a custom provider can use (their descriptor has `customProvider`). */

@@ -1,10 +1,11 @@
 /**
- * Invocations whose model calls go through the model proxy (docs/sandbox.md#the-model-proxy):
- * an agent on a custom provider with an API key, and a sandboxed agent (`sandbox` on or
- * required) whose target holds a key, run with the proxy's URL and the agent's placeholder key
- * instead of the provider's, given the way the runtime gives a custom provider's
- * (RuntimeImpl.modelProxy). While the invocation runs the proxy knows the real upstream and
- * records the calls on its run (TINYAGI_RUN_ID of the request's environment).
+ * Carries out a launch's model route (launch-plan.ts, docs/sandbox.md#the-model-proxy): an
+ * invocation whose request says `modelRoute: { via: 'proxy' }` runs with the proxy's URL and the
+ * agent's placeholder key instead of the provider's, given the way the runtime gives a custom
+ * provider's (RuntimeImpl.modelProxy). While the invocation runs the proxy knows the real upstream
+ * and records the calls on its run (TINYAGI_RUN_ID of the request's environment). Which
+ * invocations go through the proxy is the plan's decision, not this wrapper's; a request without a
+ * route goes direct.
  *
  * The placeholder names the invocation's lane, so two runs of one agent at once are told apart:
  * a warm process's lane is its session (one process per agent and session key, its key in its
@@ -12,28 +13,15 @@
  * is its own, random.
  *
  * The target the rest of TinyAGI sees (quota accounts, fallbacks, doctor) stays the real one;
- * only the invocation below this wrapper gets the proxied one. Targets with nothing to stand in
- * for (a subscription login, a CLI's own login or config) pass unchanged.
+ * only the invocation below this wrapper gets the proxied one.
  */
 import { randomBytes } from 'node:crypto';
-import { boundaryEnforced, type MeteredSpend, type ModelProxy, type ModelUpstream } from '@tinyagi/sandbox';
-import { runtimeRunsProcess } from '../sandbox/status.ts';
+import type { MeteredSpend, ModelProxy, ModelUpstream } from '@tinyagi/sandbox';
 import { findRuntime } from './runtimes/index.ts';
 import type { InvokeFn, InvokeRequest, InvokeTarget } from './types.ts';
 
-type SandboxMode = 'off' | 'on' | 'required';
-
 export interface ModelProxyRouting {
   proxy: Pick<ModelProxy, 'endpoint' | 'begin' | 'open'>;
-  /** The agent's `sandbox` setting when its target does not carry one (`target.sandbox`, resolve-target.ts); default off. */
-  sandbox?: (agentId: string) => SandboxMode;
-  /**
-   * Whether this invocation's processes run inside the boundary, where the proxy is the bridged
-   * 127.0.0.1:45801 reaching the agent's model.sock (else its loopback port). Default: a runtime
-   * that runs a process (a CLI, an ACP agent) whose target is sandboxed on a machine that enforces the
-   * boundary (sandbox/boundary.ts `boundaryEnforced`, what the CLI's spawn decides by too).
-   */
-  confined?: (req: InvokeRequest) => boolean;
   /** An invocation whose CLI reported a cost the proxy's price of its calls differs from (both in USD), for the daemon's log. */
   onCostDifference?: (req: InvokeRequest, reported: number, metered: MeteredSpend) => void;
 }
@@ -46,12 +34,12 @@ function laneOf(req: Pick<InvokeRequest, 'target' | 'session'>): string {
 /** Reported and metered costs further apart than this share of the larger are a difference worth a log line (rounding is not). */
 const COST_TOLERANCE = 0.01;
 
-function confinedByDefault(req: InvokeRequest): boolean {
-  return runtimeRunsProcess(findRuntime(req.target.runtime)?.kind) && boundaryEnforced(req.target.sandbox);
-}
-
-/** The target's upstream, when this agent's calls go through the proxy. */
-export function proxiedUpstream(target: InvokeTarget, sandbox: SandboxMode): ModelUpstream | undefined {
+/**
+ * The upstream the proxy would stand in for: the target's key as its runtime's route finds it
+ * (none for a subscription login, a CLI's own login or config), for an agent on a custom provider
+ * or a sandboxed one (`sandbox` after the callers' chain).
+ */
+export function proxiedUpstream(target: InvokeTarget, sandbox: 'off' | 'on' | 'required'): ModelUpstream | undefined {
   const route = findRuntime(target.runtime)?.impl.modelProxy;
   const upstream = route?.upstream(target);
   if (!upstream) return undefined;
@@ -69,16 +57,14 @@ export function proxiedTarget(target: InvokeTarget, upstream: ModelUpstream, end
   if (env !== undefined) out.env = env;
   if (headers !== undefined) out.headers = headers;
   if (out.apiKey === upstream.key) delete out.apiKey;
-  // The key the proxy carries never enters the sandbox, whatever else names it (sandbox/withheld.ts).
-  if (out.sandbox) out.sandbox = { ...out.sandbox, withheld: [...(out.sandbox.withheld ?? []), upstream.key] };
   return out;
 }
 
 export function invokeThroughModelProxy(invoke: InvokeFn, routing: ModelProxyRouting): InvokeFn {
   return async (req) => {
-    const upstream = proxiedUpstream(req.target, req.target.sandbox?.mode ?? routing.sandbox?.(req.agentId) ?? 'off');
-    if (!upstream) return invoke(req);
-    const where = (routing.confined ?? confinedByDefault)(req) ? 'sandbox' : 'loopback';
+    const route = req.modelRoute;
+    if (route?.via !== 'proxy') return invoke(req);
+    const { upstream, where } = route;
     // Inside the boundary the agent reaches the proxy on its socket only (sandbox-init bridges it).
     if (where === 'sandbox') await routing.proxy.open(req.agentId);
     const lane = laneOf(req);

@@ -5,7 +5,7 @@
  */
 import type { MockScriptSpec } from './runtimes/mock-script.ts';
 import type { McpServerSpec } from './mcp-servers.ts';
-import type { QuotaReport, SandboxHost, SandboxSpec } from '@tinyagi/sandbox';
+import type { ModelUpstream, QuotaReport, SandboxHost, SandboxSpec } from '@tinyagi/sandbox';
 
 /** Where and how one agent runs: everything a runtime needs besides the message itself. */
 export interface InvokeTarget {
@@ -57,10 +57,25 @@ export interface InvokeTarget {
   /**
    * CLI runtimes: start the CLI inside the boundary (the agent's `sandbox` setting `on` or
    * `required`, docs/sandbox.md); absent: unconfined. `on` runs unconfined where the machine cannot
-   * enforce it (saying so); `required` then fails the run.
+   * enforce it (saying so); `required` then fails the run. The launch plan (launch-plan.ts) sets it
+   * after the callers' chain.
    */
   sandbox?: SandboxSpec;
+  /**
+   * The launch plan's word that `sandbox` holds on this node: the CLI starts inside the boundary.
+   * What a runtime does differently inside (its own sandbox off, no login of the user's) reads
+   * this, never the machine.
+   */
+  confined?: boolean;
 }
+
+/**
+ * How an invocation's model calls travel (the launch plan's model route, launch-plan.ts): straight
+ * to the provider, or through the node's model proxy, which carries `upstream`'s key and meters
+ * the calls; the agent reaches the proxy on its socket inside the boundary (`sandbox`) or on the
+ * loopback.
+ */
+export type ModelRoute = { via: 'direct' } | { via: 'proxy'; upstream: ModelUpstream; where: 'sandbox' | 'loopback' };
 
 export interface SessionMessage {
   role: 'user' | 'assistant';
@@ -184,6 +199,8 @@ export interface InvokeRequest {
    * expires (docs/approvals.md). Never rejects: a cancelled run is answered with a denial.
    */
   askApproval?: (ask: ApprovalAsk) => Promise<ApprovalAnswer>;
+  /** The launch plan's model route (launch-plan.ts), carried out by the node's model proxy wrapper; absent: direct. */
+  modelRoute?: ModelRoute;
   /** MCP servers the CLI gets beside the user's own (TinyAGI's agent tools; mcp-servers.ts). */
   mcpServers?: McpServerSpec[];
   /**

@@ -15,7 +15,7 @@
 import { ownEntry } from '../config/object-path.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
-import { sandboxSpecOf } from './agent-spec.ts';
+import { agentSandboxMode, type SandboxMode, sandboxModeOf, sandboxSpecFor } from './agent-spec.ts';
 import { type FolderHold, folderHold } from './held-folders.ts';
 import { sandboxHost } from './host.ts';
 import type { SandboxHost } from '@tinyagi/sandbox';
@@ -30,15 +30,21 @@ export type ConfinedCommandWrap = (spawn: { command: string; args: string[]; env
 }>;
 
 /** The agent whose sandbox a task's commands take, or undefined when none of its owners is sandboxed. */
-export function taskSandboxAgent(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env): string | undefined {
+export function taskSandboxAgent(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }): string | undefined {
   const team = owner.assigneeTeam === null ? undefined : ownEntry(settings.teams, owner.assigneeTeam);
   const candidates = owner.assigneeAgent !== null ? [owner.assigneeAgent] : team === undefined ? [] : [team.leader_agent, ...(team.agents ?? [])];
-  return candidates.find((id): id is string => typeof id === 'string' && sandboxSpecOf(settings, id, env) !== undefined);
+  return candidates.find((id): id is string => typeof id === 'string' && agentSandboxMode(settings, id) !== 'off');
 }
 
-/** Runs each command inside `agentId`'s boundary on `host` (see the module's comment). */
-export function confinedCommandWrap(settings: Settings, agentId: string, env: Env = process.env, host?: SandboxHost): ConfinedCommandWrap | undefined {
-  const spec = sandboxSpecOf(settings, agentId, env);
+/** Runs each command inside `agentId`'s boundary on `host` (see the module's comment), in `mode` (default: the agent's own). */
+export function confinedCommandWrap(
+  settings: Settings,
+  agentId: string,
+  env: Env = process.env,
+  host?: SandboxHost,
+  mode: SandboxMode = agentSandboxMode(settings, agentId),
+): ConfinedCommandWrap | undefined {
+  const spec = sandboxSpecFor(settings, agentId, mode, env);
   if (spec === undefined) return undefined;
   return async ({ command, args, env: childEnv, cwd }) => {
     // `required` on a machine without the boundary throws here: the command does not start.
@@ -59,7 +65,7 @@ export function confinedCommandWrap(settings: Settings, agentId: string, env: En
  * run worked there, or of the owner, at least `on`; else the command runs as it is.
  */
 export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: string | null; assigneeTeam: string | null }, env: Env = process.env, host?: SandboxHost): ConfinedCommandWrap {
-  const agentId = taskSandboxAgent(settings, owner, env);
+  const agentId = taskSandboxAgent(settings, owner);
   const ownerWrap = agentId === undefined ? undefined : confinedCommandWrap(settings, agentId, env, host);
   if (ownerWrap) return ownerWrap;
   return async (spawn) => {
@@ -67,17 +73,14 @@ export function taskCommandWrap(settings: Settings, owner: { assigneeAgent: stri
     if (hold === undefined) return { command: spawn.command, args: spawn.args, env: spawn.env };
     const candidates = [hold.agent, ...hold.confinedBy, owner.assigneeAgent].filter((id): id is string => typeof id === 'string' && ownEntry(settings.agents, id) !== undefined);
     const heldAgent = candidates[0];
-    const wrap = heldAgent === undefined ? undefined : confinedCommandWrap(heldSettings(settings, heldAgent, hold), heldAgent, env, host);
+    const wrap = heldAgent === undefined ? undefined : confinedCommandWrap(settings, heldAgent, env, host, heldMode(settings, heldAgent, hold));
     if (wrap === undefined)
       throw new Error(`${spawn.cwd} is held (a confined run worked in it) and no agent's boundary is left to run its commands in; release it with tinyagi sandbox release after you looked at it`);
     return wrap(spawn);
   };
 }
 
-/** The settings with `agentId` sandboxed at least `on` (`required` when an agent of the hold requires it), as a held folder's commands run. */
-function heldSettings(settings: Settings, agentId: string, hold: FolderHold): Settings {
-  const own = ownEntry(settings.agents, agentId) ?? {};
-  const required = [agentId, ...hold.confinedBy].some((id) => ownEntry(settings.agents, id)?.sandbox === 'required');
-  const sandbox = required ? 'required' : 'on';
-  return { ...settings, agents: { ...settings.agents, [agentId]: { ...own, sandbox } } };
+/** The sandbox a held folder's commands run in as `agentId`: `on` at least, `required` when an agent of the hold requires it. */
+function heldMode(settings: Settings, agentId: string, hold: FolderHold): SandboxMode {
+  return [agentId, ...hold.confinedBy].some((id) => sandboxModeOf(ownEntry(settings.agents, id)) === 'required') ? 'required' : 'on';
 }

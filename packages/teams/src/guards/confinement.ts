@@ -7,34 +7,14 @@
  * and every one of them: the tighter sandbox, the narrower permission mode, and every rule set
  * judged (a denial of any denies, an allowance needs all of them, anything else asks a person).
  *
- * Pure: the settings in, the tightened view out. Who may reach whom is decided here too, for the
+ * How a confined run runs is core's (sandbox/agent-spec.ts `confinedAgent`, which the launch plan
+ * applies); this module follows the chain. Who may reach whom is decided here too, for the
  * call route, the handoff tools and the router: the sender and every agent up its chain (its
  * `callers`, and its `confinedBy`) must each be allowed by its `agents.<id>.may_call`.
  */
 import { TinyError, type AgentSettings, type Settings } from '@tinyagi/core';
-import { ownEntry } from '../core-internal.ts';
+import { confinedAgent, ownEntry, sandboxAtLeast, sandboxModeOf } from '../core-internal.ts';
 import { teamMembers, teamsOf } from '../protocol/addressing.ts';
-
-/** Sandbox modes from the loosest to the tightest. */
-const SANDBOX_ORDER = ['off', 'on', 'required'] as const;
-type SandboxMode = (typeof SANDBOX_ORDER)[number];
-type PermissionMode = NonNullable<AgentSettings['permission_mode']>;
-
-/**
- * Permission modes from the widest to the narrowest. No mode is the runtimes' own default, which
- * for the CLIs TinyAGI drives is the bypass (Claude Code's --dangerously-skip-permissions, Codex's
- * bypass): as wide as `bypassPermissions`. `ask` lets a person allow what its rules do not;
- * `default` and `dontAsk` refuse what is not pre-approved; `plan` changes nothing.
- */
-const MODE_ORDER: readonly (PermissionMode | 'unset')[] = ['unset', 'bypassPermissions', 'acceptEdits', 'ask', 'default', 'dontAsk', 'plan'];
-
-function sandboxOf(agent: AgentSettings | undefined): SandboxMode {
-  return agent?.sandbox === 'on' || agent?.sandbox === 'required' ? agent.sandbox : 'off';
-}
-
-function modeRank(mode: PermissionMode | undefined): number {
-  return MODE_ORDER.indexOf(mode ?? 'unset');
-}
 
 /** The agents a chain field (`meta.confinedBy`, `meta.callers`) names across the messages a run answers: a batch carries the chains of all its messages. */
 function chainOf(messages: readonly { meta: Record<string, unknown> }[], key: 'confinedBy' | 'callers'): string[] {
@@ -63,7 +43,7 @@ export function callersFollowing(callerId: string, callerCallers: readonly strin
 
 /** Whether `agentId`'s own settings put its runs inside the boundary. */
 export function sandboxedAgent(settings: Settings, agentId: string): boolean {
-  return sandboxOf(ownEntry(settings.agents, agentId)) !== 'off';
+  return sandboxModeOf(ownEntry(settings.agents, agentId)) !== 'off';
 }
 
 /**
@@ -87,7 +67,7 @@ export function chainFollowing(settings: Settings, callerId: string, chain: RunC
   return { confinedBy: confinementFollowing(settings, callerId, chain.confinedBy), callers: callersFollowing(callerId, chain.callers) };
 }
 
-/** The agents of `confinedBy` other than `agentId` itself that still exist (a removed agent's settings are gone; its confinement is kept by the sandbox mode below). */
+/** The agents of `confinedBy` other than `agentId` itself that still exist (a removed agent's settings are gone; its confinement is kept by the `on` floor of `confinedAgent`). */
 function confiners(settings: Settings, agentId: string, confinedBy: readonly string[]): { id: string; agent: AgentSettings }[] {
   return confinedBy
     .filter((id) => id !== agentId)
@@ -98,25 +78,15 @@ function confiners(settings: Settings, agentId: string, confinedBy: readonly str
 }
 
 /**
- * `agentId` as a run confined by `confinedBy` runs it: the tightest sandbox of it and them
- * (`on` at least: a confined run is one that was sandboxed), the narrowest permission mode. Its
- * rules stay its own: the approval desk judges every rule set (`judgeAll`). The settings are
- * returned unchanged when nothing confines the run.
+ * The settings with `agentId` as a run confined by `confinedBy` runs it (`confinedAgent`), for the
+ * approval desk, whose rule evaluation and sandbox status read an agent from the settings; a
+ * launch takes the chain in its plan instead. Unchanged when nothing tightens.
  */
 export function tightenedSettings(settings: Settings, agentId: string, confinedBy: readonly string[] | undefined): Settings {
-  if (!confinedBy || confinedBy.length === 0) return settings;
   const own = ownEntry(settings.agents, agentId);
-  if (!own) return settings;
-  const others = confiners(settings, agentId, confinedBy);
-  let sandbox: SandboxMode = sandboxOf(own) === 'off' ? 'on' : sandboxOf(own);
-  let mode: PermissionMode | undefined = own.permission_mode;
-  for (const { agent } of others) {
-    if (SANDBOX_ORDER.indexOf(sandboxOf(agent)) > SANDBOX_ORDER.indexOf(sandbox)) sandbox = sandboxOf(agent);
-    if (modeRank(agent.permission_mode) > modeRank(mode)) mode = agent.permission_mode;
-  }
-  if (sandbox === own.sandbox && mode === own.permission_mode) return settings;
-  const tightened: AgentSettings = { ...own, sandbox, ...(mode === undefined ? {} : { permission_mode: mode }) };
-  return { ...settings, agents: { ...settings.agents, [agentId]: tightened } };
+  if (!own || !confinedBy) return settings;
+  const tightened = confinedAgent(settings, agentId, own, confinedBy);
+  return tightened === own ? settings : { ...settings, agents: { ...settings.agents, [agentId]: tightened } };
 }
 
 /** One rule set's verdict on a tool use. */
@@ -154,8 +124,8 @@ export function mayCall(settings: Settings, from: string, to: string): boolean {
   const own = ownEntry(settings.agents, from);
   const allowed = own?.may_call;
   if (allowed !== undefined) return allowed.includes('*') || allowed.includes(to);
-  if (sandboxOf(own) === 'off') return true;
-  const asTight = SANDBOX_ORDER.indexOf(sandboxOf(ownEntry(settings.agents, to))) >= SANDBOX_ORDER.indexOf(sandboxOf(own));
+  if (sandboxModeOf(own) === 'off') return true;
+  const asTight = sandboxAtLeast(sandboxModeOf(ownEntry(settings.agents, to)), sandboxModeOf(own));
   return asTight || teamsOf(settings, from).some((team) => teamMembers(settings, team).includes(to));
 }
 

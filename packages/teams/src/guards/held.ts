@@ -5,40 +5,31 @@
  * `.mcp.json`, `package.json` scripts, a Makefile, `.git/hooks`, AGENTS.md) would run unconfined
  * the next time an unconfined run or command works there. So a confined run *holds* its folder
  * (core's sandbox/held-folders.ts): every later run there is confined by the same agents, and a
- * task's commands there run confined, until a person releases the folder.
+ * task's commands there run confined, until a person releases the folder. A later run reads the
+ * hold into its launch plan (core's invoker/launch-plan.ts), which confines it by the hold's agents.
  *
  * Not held: a sandboxed agent's runs in its own workspace (every run there is confined already).
  */
-import type { Settings } from '@tinyagi/core';
-import { agentWorkspaceDir, folderHold, holdFolder, type FolderHold } from '../core-internal.ts';
-import { confinementFollowing, sandboxedAgent } from './confinement.ts';
+import { holdFolder, type FolderHold, type LaunchConfinement } from '../core-internal.ts';
 
 export interface RunFolder {
   agentId: string;
   runId: string;
   /** Where the run works: a task's worktree, or the agent's workspace. */
   cwd: string;
+  /** The agent's own workspace. */
+  workspace: string;
 }
 
 /**
- * The agents whose confinement a run in `cwd` takes: those its messages carry, and a held
- * folder's (with the run's own agent, so an agent no other confines still runs at least `on`).
+ * Holds the run's folder when its launch is confined (its plan's confinement: the chain and the
+ * folder's hold are in it) and the folder is not a sandboxed agent's own workspace. Returns the
+ * hold when this run made or widened it (said on the run's progress).
  */
-export function confinementAt(env: NodeJS.ProcessEnv, run: RunFolder, fromMessages: readonly string[] | undefined): string[] {
-  const hold = folderHold(env, run.cwd);
-  const held = hold ? [...hold.confinedBy, run.agentId] : [];
-  return [...new Set([...(fromMessages ?? []), ...held])];
-}
-
-/**
- * Holds the run's folder when the run is confined and the folder is not a sandboxed agent's own
- * workspace. Returns the hold when this run made or widened it (said on the run's progress).
- */
-export function holdRunFolder(settings: Settings, env: NodeJS.ProcessEnv, run: RunFolder, confinedBy: readonly string[]): FolderHold | undefined {
-  const own = sandboxedAgent(settings, run.agentId);
-  if (confinedBy.length === 0 && !own) return undefined;
-  if (own && run.cwd === agentWorkspaceDir(settings, run.agentId, env)) return undefined;
-  const chain = confinementFollowing(settings, run.agentId, confinedBy);
+export function holdRunFolder(env: NodeJS.ProcessEnv, run: RunFolder, confinement: Pick<LaunchConfinement, 'own' | 'mode' | 'confinedBy'>): FolderHold | undefined {
+  if (confinement.mode === 'off') return undefined;
+  if (confinement.own !== 'off' && run.cwd === run.workspace) return undefined;
+  const chain = [...new Set([...confinement.confinedBy, run.agentId])];
   return holdFolder(env, { folder: run.cwd, agent: run.agentId, confinedBy: chain, runId: run.runId });
 }
 

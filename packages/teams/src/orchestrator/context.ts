@@ -65,6 +65,8 @@ export interface Ctx {
   stores: StoreSet;
   getSettings: () => Settings;
   invoke: (req: InvokeRequest) => Promise<InvokeResult>;
+  /** `invoke` carries a model route through this node's model proxy (a launch fact: core's invoker/launch-plan.ts). */
+  modelProxy: boolean;
   plugins: readonly OrchestratorPlugin[];
   /** How long one plugin hook may take before the text passes through without it. */
   pluginTimeoutMs: number;

@@ -15,15 +15,15 @@ import {
   agentWorkspaceDir,
   cliReadsAgentsMd,
   composeSystemPrompt,
+  planLaunch,
   provisionWorkspace,
-  resolveInvokeTarget,
+  readLaunchFacts,
   teamsOfAgent,
   ownEntry,
   type SessionMessage,
   type SpawnAgentArgs,
 } from '../core-internal.ts';
-import { tightenedSettings } from '../guards/confinement.ts';
-import { confinementAt, holdNote, holdRunFolder } from '../guards/held.ts';
+import { holdNote, holdRunFolder } from '../guards/held.ts';
 import type { SteeringInput } from '../steering/steering.ts';
 import type { Ctx } from './context.ts';
 
@@ -71,37 +71,51 @@ export interface TurnsResult {
 const MAX_TURNS = 8;
 
 /** What an agent's turns use of the context. */
-export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'observers' | 'active' | 'approvals'> &
+export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'modelProxy' | 'observers' | 'active' | 'approvals'> &
   Partial<Pick<Ctx, 'quotas'>>;
 
 /**
- * Where a run works and as what: its agent's workspace (provisioned once), its folder (a task's
- * worktree, or the workspace), the agents whose confinement it takes — its messages' and its
- * folder's hold (guards/held.ts) — and the settings tightened by them: a run a confined run
+ * Where a run works and how it launches: its agent's workspace (provisioned once), its folder (a
+ * task's worktree, or the workspace), and its launch plan (core's invoker/launch-plan.ts) from the
+ * agents its messages carry, the folder's hold and this node's facts: a run a confined run
  * started, or one in a folder a confined run worked in, runs in the tighter sandbox and permission
- * mode of its agent and those agents.
+ * mode of its agent and those agents. While the agent's account is held for a rate limit, its
+ * fallback_provider (if free) runs the turn: the plan is made for that account.
  */
-async function placeRun(ctx: Pick<TurnsCtx, 'getSettings' | 'env' | 'provisioned'>, input: Pick<TurnsInput, 'run' | 'workdir' | 'confinedBy'>) {
+async function placeRun(ctx: Pick<TurnsCtx, 'getSettings' | 'env' | 'provisioned' | 'modelProxy' | 'quotas'>, input: Pick<TurnsInput, 'run' | 'workdir' | 'confinedBy'>) {
   const { run } = input;
-  const own = ctx.getSettings();
-  const workspace = agentWorkspaceDir(own, run.agentId, ctx.env);
+  const settings = ctx.getSettings();
+  const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
   if (!ctx.provisioned.has(workspace)) {
     await provisionWorkspace({ dir: workspace, agentId: run.agentId });
     ctx.provisioned.add(workspace);
   }
   const cwd = input.workdir ?? workspace;
-  const chain = confinementAt(ctx.env, { agentId: run.agentId, runId: run.id, cwd }, input.confinedBy);
-  return { own, workspace, cwd, chain, settings: tightenedSettings(own, run.agentId, chain.length > 0 ? chain : undefined) };
+  const facts = readLaunchFacts(ctx.env, cwd);
+  const plan = (account?: { provider: string; model?: string | undefined }) =>
+    planLaunch({
+      settings,
+      agentId: run.agentId,
+      env: ctx.env,
+      cwd,
+      confinedBy: input.confinedBy,
+      hold: facts.hold,
+      node: { boundary: facts.boundary, modelProxy: ctx.modelProxy },
+      configSecrets: facts.configSecrets,
+      account,
+    });
+  const primary = plan();
+  const chosen = ctx.quotas?.targetFor(run.agentId, primary.target) ?? { target: primary.target };
+  const launch = chosen.target === primary.target ? primary : plan({ provider: chosen.target.provider, model: chosen.target.model });
+  return { settings, workspace, cwd, launch, chosen: { ...chosen, target: launch.target } };
 }
 
 export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<TurnsResult> {
   const { run, signal } = input;
-  const { own, workspace, cwd, chain, settings } = await placeRun(ctx, input);
+  const { settings, workspace, cwd, launch, chosen } = await placeRun(ctx, input);
+  const chain = launch.confinement.confinedBy;
   const confinedBy = chain.length > 0 ? chain : undefined;
-  const primary = resolveInvokeTarget(settings, run.agentId, ctx.env);
-  // While the agent's account is held for a rate limit, its fallback_provider (if free) runs the turn.
-  const chosen = ctx.quotas?.targetFor(run.agentId, primary) ?? { target: primary };
-  const target = chosen.target;
+  const target = launch.target;
   const agent = ownEntry(settings.agents, run.agentId) ?? {};
   const teams = teamsOfAgent(settings, run.agentId);
   const extra = input.teamId && teams.length > 1 ? `This message came through team #${input.teamId}: tag only members of #${input.teamId}.` : undefined;
@@ -132,7 +146,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     return ctx.steering.checkpoint(run.id, signal);
   };
   // Held before the CLI starts: what it writes there runs confined from now on.
-  const hold = holdRunFolder(own, ctx.env, { agentId: run.agentId, runId: run.id, cwd }, chain);
+  const hold = holdRunFolder(ctx.env, { agentId: run.agentId, runId: run.id, cwd, workspace }, launch.confinement);
   if (hold) status(holdNote(hold));
   let prompt = applySteering(input.prompt, await checkpoint('before its first turn'), true);
 
@@ -165,6 +179,7 @@ export async function runAgentTurns(ctx: TurnsCtx, input: TurnsInput): Promise<T
     const request: InvokeRequest = {
       agentId: run.agentId,
       target,
+      modelRoute: launch.modelRoute,
       prompt,
       systemPrompt,
       cwd,

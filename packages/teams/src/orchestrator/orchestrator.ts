@@ -63,6 +63,8 @@ export interface OrchestratorOptions {
   skipAgents?: () => ReadonlySet<string>;
   /** Defaults to core's `invokeAgent`. */
   invoke?: (req: InvokeRequest) => Promise<InvokeResult>;
+  /** `invoke` carries a launch's model route through this node's model proxy (the daemon's agent call): the launch plans route there. */
+  modelProxy?: boolean;
   /** Passed to CLI agents as TINYAGI_API_URL, for `tinyagi call`. */
   apiUrl?: string;
   /** Run-scoped token for CLI agents (TINYAGI_RUN_TOKEN), issued by the server. */
@@ -135,6 +137,7 @@ export class Orchestrator implements Spawner {
       stores,
       getSettings: options.getSettings,
       invoke: options.invoke ?? invokeAgent,
+      modelProxy: options.modelProxy ?? false,
       plugins: options.plugins ?? [],
       pluginTimeoutMs: options.pluginTimeoutMs ?? PLUGIN_HOOK_TIMEOUT_MS,
       apiUrl: options.apiUrl,

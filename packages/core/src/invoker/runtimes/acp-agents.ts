@@ -36,7 +36,6 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { asNumber, asRecord, asString, type JsonRecord } from '../json-read.ts';
 import type { InvokeRequest } from '../types.ts';
-import { boundaryEnforced } from '@tinyagi/sandbox';
 import type { AcpCallUsage, AcpSessionContext } from '../warm/acp-warm.ts';
 
 export type KnownAcpAgent = 'claude-agent-acp' | 'codex-acp';
@@ -106,7 +105,7 @@ export function acpAgentProfile(req: InvokeRequest): AcpAgentProfile | undefined
   }
   if (agent === 'codex-acp') {
     const ask = mode === 'ask';
-    const ours = boundaryEnforced(req.target.sandbox);
+    const ours = req.target.confined === true;
     return {
       agent,
       // Inside TinyAGI's boundary (docs/sandbox.md) codex's own sandbox is off; its approval policy stays.

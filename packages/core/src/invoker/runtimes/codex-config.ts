@@ -22,7 +22,6 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { boundaryEnforced } from '@tinyagi/sandbox';
 import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
@@ -215,7 +214,7 @@ export const CODEX_LOGIN_FIX =
  * reachable: it would retry for an hour; this fails the message at once, naming the fix.
  */
 export function codexSandboxLoginError(what: string, target: InvokeTarget): InvokeError | undefined {
-  if (target.baseUrl !== undefined || target.env?.CODEX_API_KEY || target.env?.OPENAI_API_KEY || !boundaryEnforced(target.sandbox)) return undefined;
+  if (target.baseUrl !== undefined || target.env?.CODEX_API_KEY || target.env?.OPENAI_API_KEY || target.confined !== true) return undefined;
   const env = { ...baseChildEnv(), ...target.env };
   if (readCodexUserConfig(env)?.selected) return codexMissingKeyError(what, env);
   return new InvokeError(

@@ -50,7 +50,6 @@ import { bindingEnv } from '../warm/invoke-warm.ts';
 import type { WarmDriver, WarmSession, WarmStartOptions, WarmTurn } from '../warm/types.ts';
 import { WarmProcess } from '../warm/warm-process.ts';
 import { codexMcpArgs } from '../mcp-servers.ts';
-import { boundaryEnforced } from '@tinyagi/sandbox';
 import { codexMissingKeyError, codexMissingVariableFailure, codexSandboxLoginError } from './codex-config.ts';
 import { CODEX_INSTALL_HINT, CodexItemEvents, codexRuntimeEnv, codexItemType, codexPlanSteps, codexTurnInput, codexOtelArgs, instructionsHash, providerArgs } from './codex-common.ts';
 
@@ -70,7 +69,7 @@ function threadSettings(req: InvokeRequest): JsonRecord {
     ...(req.target.model ? { model: req.target.model } : {}),
     cwd: req.cwd,
     approvalPolicy: ask ? 'untrusted' : 'never',
-    sandbox: ask && !boundaryEnforced(req.target.sandbox) ? 'workspace-write' : 'danger-full-access',
+    sandbox: ask && req.target.confined !== true ? 'workspace-write' : 'danger-full-access',
   };
 }
 

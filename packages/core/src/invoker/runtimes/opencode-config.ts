@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { boundaryEnforced } from '@tinyagi/sandbox';
 import { baseChildEnv, isDaemonOwnVariable } from '../child-env.ts';
 import { InvokeError } from '../invoke-error.ts';
 import { asRecord, asString, parseJsonRecord } from '../json-read.ts';
@@ -115,7 +114,7 @@ export function opencodeLoginError(what: string, target: InvokeTarget): InvokeEr
   const env = { ...baseChildEnv(), ...target.env };
   const own = opencodeOwnProvider(env, target.model);
   const variable = own?.key !== undefined && 'variable' in own.key ? own.key.variable : undefined;
-  if (!boundaryEnforced(target.sandbox) && (variable === undefined || env[variable])) return undefined;
+  if (target.confined !== true && (variable === undefined || env[variable])) return undefined;
   const status = opencodeSandboxLogin(target, env);
   if (status?.status !== 'fail') return undefined;
   return new InvokeError('permanent', `${what}: ${status.message}. To fix: ${status.fix}.`, {
