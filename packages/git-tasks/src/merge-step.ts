@@ -136,7 +136,7 @@ export async function finishTaskMerge(
   worktreePath: string,
   merge: TaskMergeStepResult['merge'],
 ): Promise<TaskMergeStepResult> {
-  const removed = await removeTaskWorktree(ctx, ref);
+  const removed = await removeTaskWorktree(ctx, ref, worktreePath);
   await input.events.append({
     type: 'task.worktree_removed',
     data: { taskId: input.task.id, identifier: ref.identifier, projectId: input.projectId, worktreePath, branch: merge.branch, removed: removed.removed, branchDeleted: removed.branchDeleted },

@@ -385,13 +385,13 @@ export interface RemovedWorktree {
  * local branch is deleted only when it is merged; a pushed, unmerged branch is kept. Idempotent:
  * again after a crash, the remaining steps are done.
  */
-export async function removeTaskWorktree(ctx: ProjectRepoContext, task: TaskRef): Promise<RemovedWorktree> {
-  return worktreeList.run(ctx.repoDir, () => removeTaskWorktreeNow(ctx, task));
+export async function removeTaskWorktree(ctx: ProjectRepoContext, task: TaskRef, path: string = taskWorktreePath(ctx, task)): Promise<RemovedWorktree> {
+  return worktreeList.run(ctx.repoDir, () => removeTaskWorktreeNow(ctx, task, path));
 }
 
-async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef): Promise<RemovedWorktree> {
+/** `path`: the worktree as the task records it (another node of a shared disk made it under its own home). */
+async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef, path: string): Promise<RemovedWorktree> {
   const branch = await taskBranchName(ctx, task);
-  const path = taskWorktreePath(ctx, task);
   const entry = (await listGitWorktrees(ctx.repoDir)).find((e) => samePath(e.path, path));
   const present = entry !== undefined && !entry.prunable;
   if ((await resolveCommit(ctx.repoDir, `refs/heads/${branch}`)) === undefined && !present) {

@@ -96,6 +96,9 @@ describe.skipIf(db.skip !== undefined)('task steps on the node that holds the di
     const merged = await api.client.mergeTask({ params: { id: created.id }, body: {} });
     expect(merged.task.status).toBe('done');
     expect(sh(fx.repoDir, 'show', 'main:login.ts').trim()).toBe('v2');
+    // The worktree it removed is the one the task records (in the worker's home), not one under the API node's.
+    expect(merged.worktree).toMatchObject({ removed: true, branchDeleted: true });
+    expect(existsSync(created.git!.worktreePath!)).toBe(false);
 
     // A task started while the worker is down waits for it, saying where; the worker starts it when it is back.
     const later = await api.client.createTask({ body: { title: 'Later', projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
