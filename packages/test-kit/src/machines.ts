@@ -35,6 +35,12 @@ const MACHINE_TMP = '/tmp';
 const BWRAP_DIRS = ['/usr/bin', '/usr/local/bin', '/bin', '/usr/sbin', '/sbin'];
 const SYSTEM_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
 
+/** `vars` (default: the system folders alone on PATH) as a child's environment, typed for every program's ProcessEnv (Next.js's adds NODE_ENV). */
+function childEnv(vars: Record<string, string> = { PATH: SYSTEM_DIRS.join(':') }): NodeJS.ProcessEnv {
+  const env: Partial<NodeJS.ProcessEnv> = vars;
+  return env as NodeJS.ProcessEnv;
+}
+
 export interface MachineOptions {
   /** Its host name (default its name): what `os.hostname()` says there, a node's default name. */
   hostname?: string;
@@ -159,7 +165,7 @@ async function startMachine(root: string, dir: string, name: string, options: Ma
     'exec sleep infinity',
   ].join('\n');
   const holder = spawn(tools.setpriv, ['--pdeathsig', 'KILL', '--', tools.unshare, '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', script], {
-    env: { PATH: SYSTEM_DIRS.join(':') },
+    env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -200,7 +206,7 @@ async function startMachine(root: string, dir: string, name: string, options: Ma
     sh(argv, o = {}) {
       const [file, ...args] = [...launcher(o.cwd), ...argv] as [string, ...string[]];
       try {
-        return execFileSync(file, args, { env: o.env ?? { PATH: SYSTEM_DIRS.join(':') }, encoding: 'utf8', input: o.input ?? '', stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+        return execFileSync(file, args, { env: childEnv(o.env), encoding: 'utf8', input: o.input ?? '', stdio: ['pipe', 'pipe', 'pipe'] }).trim();
       } catch (err) {
         const e = err as { status?: number; stderr?: string; stdout?: string };
         throw new Error(`on machine ${name}: ${argv.join(' ')} exited ${e.status}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
