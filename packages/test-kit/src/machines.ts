@@ -24,9 +24,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { runCli, runCliOk, spawnCli, type CliResult, type RunCliOptions, type SpawnedCli } from './cli.ts';
 import { descendants, exitOf, isGone, killTree } from './process.ts';
+import { REPO_ROOT } from './test-times.ts';
 import { waitFor } from './wait.ts';
 
 /** Where machines keep their disks: /tmp, which each machine replaces with its own. */
@@ -142,6 +143,16 @@ function hostBwraps(): string[] {
   ];
 }
 
+/**
+ * Host folders under /tmp a machine still sees at their own paths: the checkout whose built
+ * bundle its nodes run (a CI clone may live in /tmp) and Node's own folder. Everything else of
+ * the host's /tmp is hidden by the machine's.
+ */
+function hostFoldersKept(): string[] {
+  const folders = [REPO_ROOT, dirname(dirname(process.execPath))].map((p) => realpathSync(p));
+  return [...new Set(folders.filter((p) => p.startsWith(`${MACHINE_TMP}/`)))];
+}
+
 const quote = (s: string): string => {
   if (s.includes("'")) throw new Error(`machines: a path with a quote: ${s}`);
   return `'${s}'`;
@@ -155,9 +166,12 @@ async function startMachine(root: string, dir: string, name: string, options: Ma
   // The machine's /tmp: sticky and writable by all, as /tmp is; the lab's dir made on it.
   mkdirSync(join(disk, relative(MACHINE_TMP, dir)), { recursive: true });
   chmodSync(disk, 0o1777);
+  const kept = hostFoldersKept();
+  for (const folder of kept) mkdirSync(join(disk, relative(MACHINE_TMP, folder)), { recursive: true });
   const script = [
     'set -e',
-    `mount --bind ${quote(disk)} ${MACHINE_TMP}`,
+    ...kept.map((folder) => `mount --bind ${quote(folder)} ${quote(join(disk, relative(MACHINE_TMP, folder)))}`),
+    `mount --rbind ${quote(disk)} ${MACHINE_TMP}`,
     'mount -t tmpfs -o mode=1777 tmpfs /dev/shm',
     ...(bwrap ? [] : hostBwraps().map((p) => `mount --bind /dev/null ${quote(p)}`)),
     `hostname ${quote(hostname)}`,
