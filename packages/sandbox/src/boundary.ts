@@ -45,10 +45,10 @@ import type { RuntimeHome } from '@tinyagi/client/contract';
 import { LOOPBACK_HOSTS } from './loopback-hosts.ts';
 import { SANDBOX_ROOT } from './package-root.ts';
 import { type AgentNets, joinedCommandPid } from './agent-net.ts';
-import type { HostBridges } from './bridges.ts';
+import { type HostBridges, joinSockets } from './bridges.ts';
 import type { AgentCgroups } from './cgroup.ts';
 import { gitWorktreeMounts, type WorktreeHolds } from './git-worktree.ts';
-import { machineCheck, type BoundaryProblem, type MachineCheck } from './machine.ts';
+import type { BoundaryProblem, MachineCheck } from './machine.ts';
 import { SandboxRefusal } from './refusal.ts';
 import { assertNothingWithheld, scrubEnv, withheldValues } from './withheld.ts';
 import { EGRESS_PORT, makeRunDir, MAX_SOCKET_PATH, MODEL_PORT, sandboxHomeDir, sandboxRunDir, type SandboxSpec } from './spec.ts';
@@ -93,6 +93,8 @@ export interface BoundaryHost {
   readonly nets: AgentNets;
   readonly cgroups: AgentCgroups;
   readonly worktrees: WorktreeHolds;
+  /** Whether this machine enforces the boundary, as the host knows it (its node's self-test, else a quick check). */
+  machineCheck(env?: NodeJS.ProcessEnv): MachineCheck;
   /** Counts a wrapped spawn; the function returned says it was released. */
   spawnStarted(): () => void;
 }
@@ -312,7 +314,7 @@ export type BoundaryDecision = { boundary: Boundary; degraded?: undefined } | { 
  */
 export function decideBoundary(host: BoundaryHost, agentId: string, sandbox: SandboxSpec | undefined, cwd: string, env: NodeJS.ProcessEnv): BoundaryDecision | undefined {
   if (!sandbox) return undefined;
-  const machine = machineCheck(env);
+  const machine = host.machineCheck(env);
   if (machine.ok && machine.bwrap) return { boundary: new Boundary(host, agentId, sandbox, cwd, machine, env) };
   const problem = machine.problem ?? { reason: 'the boundary is not available', fix: 'run `tinyagi doctor`' };
   if (sandbox.mode === 'required') throw requiredRefusal(agentId, problem);
@@ -326,10 +328,9 @@ export function requiredRefusal(agentId: string, problem: BoundaryProblem): Sand
   });
 }
 
-/** True when a CLI of this agent starts inside the boundary now (the CLIs' own sandboxes are then switched off). */
-export function boundaryEnforced(sandbox: SandboxSpec | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+/** True when a CLI of this agent starts inside the boundary on a machine so checked (the CLIs' own sandboxes are then switched off). */
+export function boundaryEnforced(sandbox: SandboxSpec | undefined, machine: MachineCheck): boolean {
   if (!sandbox) return false;
-  const machine = machineCheck(env);
   return machine.ok && machine.bwrap !== undefined;
 }
 
@@ -563,17 +564,7 @@ function extraLoopbackPorts(env: Readonly<Record<string, string | undefined>>): 
 /** The host's side of an inbound port: 127.0.0.1:`port` here, each connection piped to the sandbox's socket. */
 function listenInbound(port: number, socket: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer((outside) => {
-      const inside = createConnection(socket);
-      const end = (): void => {
-        inside.destroy();
-        outside.destroy();
-      };
-      inside.on('error', end);
-      outside.on('error', end);
-      outside.pipe(inside);
-      inside.pipe(outside);
-    });
+    const server = createServer((outside) => joinSockets(outside, createConnection(socket)));
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {
       server.unref();

@@ -6,12 +6,24 @@
  * only while it is still the one this host listens on (another host may have taken the path over).
  */
 import { lstatSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 interface Bridge {
   server: Server;
   /** The socket file's inode as this bridge made it. */
   ino: number;
+}
+
+/** Pipes two connections into each other; either one's error or end closes both. */
+export function joinSockets(a: Socket, b: Socket): void {
+  const end = (): void => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on('error', end);
+  b.on('error', end);
+  a.pipe(b);
+  b.pipe(a);
 }
 
 export class HostBridges {
@@ -77,17 +89,7 @@ function unlinkIfOurs(socket: string, bridge: Bridge): void {
 
 function listenBridge(socket: string, port: number): Promise<Bridge> {
   return new Promise<Bridge>((resolve, reject) => {
-    const server = createServer((inside) => {
-      const outside = createConnection({ host: '127.0.0.1', port });
-      const end = (): void => {
-        inside.destroy();
-        outside.destroy();
-      };
-      inside.on('error', end);
-      outside.on('error', end);
-      inside.pipe(outside);
-      outside.pipe(inside);
-    });
+    const server = createServer((inside) => joinSockets(inside, createConnection({ host: '127.0.0.1', port })));
     try {
       unlinkSync(socket);
     } catch {}
