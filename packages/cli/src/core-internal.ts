@@ -97,9 +97,9 @@ export { ReplyDelivery } from '@tinyagi/core/internal';
 // process-exists.ts: whether a pid is alive (stale locks, channel processes)
 export { processExists } from '@tinyagi/core/internal';
 // sandbox/: an agent's sandbox setting, the node's sandbox host, the sandbox's self-test and status, the model and egress proxies, the machine check, the folders confined runs worked in
-export { agentSandboxMode, daemonSecrets, EgressProxy, joinTools, type MachineCheck, ModelProxy, recordMachineCheck, runSelfTest, runtimeRunsProcess, sandboxStatusOf } from '@tinyagi/core/internal';
+export { agentSandboxMode, daemonSecrets, EgressProxy, joinTools, type MachineCheck, ModelProxy, quickCheck, runSelfTest, runtimeRunsProcess, sandboxStatusOf } from '@tinyagi/core/internal';
 export { sandboxHost, type SandboxHost } from '@tinyagi/core/internal';
-export { agentSandboxView, heldFolders, nodeSandboxView, recordedMachineCheck, releaseFolder } from '@tinyagi/core/internal';
+export { agentSandboxView, heldFolders, nodeSandboxView, releaseFolder } from '@tinyagi/core/internal';
 // schedules/: schedule edits, time zones and run-at times, the scheduler's next runs
 export {
   createSchedule,

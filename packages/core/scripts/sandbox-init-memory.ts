@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { SANDBOX_INIT, type Boundary, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+import { SANDBOX_INIT, type Boundary, quickCheck } from '@tinyagi/sandbox';
 // A node's host: the runtimes' CLI homes of core's registry hidden.
 import { sandboxHost } from '../src/sandbox/host.ts';
 
@@ -154,8 +154,8 @@ async function main(): Promise<void> {
   const daemonEnv = { PATH: process.env.PATH ?? '', HOME: join(root, 'home') };
   const check = quickCheck(daemonEnv);
   if (!check.ok) throw new Error(`the boundary is not available here: ${check.problem?.reason}`);
-  recordMachineCheck(check);
   const host = sandboxHost();
+  host.recordCheck(check);
   const boundary = host.boundaryFor('bench', { mode: 'required', tinyHome, workspaceRoot, memoryMb: 4096 }, workspace, daemonEnv)!.boundary as Boundary;
   mkdirSync(boundary.runDir, { recursive: true, mode: 0o700 });
   const echo = createServer((socket) => socket.pipe(socket));

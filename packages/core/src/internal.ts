@@ -148,7 +148,7 @@ export { AGENT_TOOLS_ENV, type McpServerSpec } from './invoker/mcp-servers.ts';
 export { isToolsToken, toolsRunOf, toolsTokenOpen } from './invoker/tools-tokens.ts';
 export { baseChildEnv, buildChildEnv } from './invoker/child-env.ts';
 // The boundary of sandboxed agents (docs/sandbox.md): the daemon's self-test and the status every surface shows.
-export { quickCheck, recordMachineCheck, recordedMachineCheck, type MachineCheck } from '@tinyagi/sandbox';
+export { quickCheck, type MachineCheck } from '@tinyagi/sandbox';
 export { hiddenInSandbox, runSelfTest, sandboxHost } from './sandbox/host.ts';
 export type { SandboxHost } from '@tinyagi/sandbox';
 export { daemonSecrets } from './config/secrets.ts';

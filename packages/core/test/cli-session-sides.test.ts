@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_BIN_DIR, fakeCli } from '@tinyagi/test-kit';
-import { quickCheck, recordMachineCheck, type SandboxSpec } from '@tinyagi/sandbox';
+import type { SandboxSpec } from '@tinyagi/sandbox';
 import { fakeLogEntries } from './fixtures/fake-cli-log.ts';
 import { invokeAgent, sessionPool, type InvokeProgress, type InvokeRequest, type InvokeResult, type InvokeSession, type InvokeTarget } from '../src/invoker/index.ts';
 
@@ -47,12 +47,10 @@ beforeAll(() => {
   savedHome = process.env.HOME;
   process.env.HOME = home;
   spec = { mode: 'required', tinyHome, workspaceRoot, memoryMb: 1024 };
-  recordMachineCheck(quickCheck(process.env));
 });
 
 afterAll(async () => {
   await sessionPool.closeAll();
-  recordMachineCheck(undefined);
   process.env.HOME = savedHome;
   rmSync(root, { recursive: true, force: true });
 });

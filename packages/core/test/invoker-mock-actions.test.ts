@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { invokeAgent, InvokeError, type InvokeProgress, type InvokeRequest, type MockScriptSpec } from '../src/invoker/index.ts';
 import { parseMockActions } from '../src/invoker/runtimes/mock-actions.ts';
 import { checkAgentConfig } from '../src/config/index.ts';
-import { quickCheck, recordMachineCheck, IDENTITY_MARKER } from '@tinyagi/sandbox';
+import { IDENTITY_MARKER } from '@tinyagi/sandbox';
 
 let root: string;
 let repo: string;
@@ -275,10 +275,8 @@ describe('mock actions in a sandboxed agent (real bwrap)', () => {
     work = join(box, 'work');
     for (const dir of [tinyHome, work, join(box, 'outside')]) mkdirSync(dir, { recursive: true });
     execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: work });
-    recordMachineCheck(quickCheck(process.env));
   });
   afterAll(() => {
-    recordMachineCheck(undefined);
     rmSync(box, { recursive: true, force: true });
   });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startModelServer, waitFor, type ModelServer } from '@tinyagi/test-kit';
 import { runCliProcess } from '../src/invoker/cli-runner.ts';
-import { quickCheck, recordMachineCheck, ModelProxy, type MeteredCall, type SandboxSpec } from '@tinyagi/sandbox';
+import { ModelProxy, type MeteredCall, type SandboxSpec } from '@tinyagi/sandbox';
 import { planModelRoute } from '../src/invoker/launch-plan.ts';
 import { invokeThroughModelProxy } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeRequest, InvokeResult } from '../src/invoker/types.ts';
@@ -38,13 +38,11 @@ beforeAll(async () => {
   workspace = join(root, 'ws', 'boxed');
   mkdirSync(workspace, { recursive: true });
   spec = { mode: 'required', tinyHome, workspaceRoot: join(root, 'ws'), memoryMb: 512 };
-  recordMachineCheck(quickCheck({ PATH: process.env.PATH ?? '', HOME: root }));
   model = await startModelServer({ respond: () => ({ reply: 'from the stand-in', usage: { inputTokens: 321, outputTokens: 12, cacheReadTokens: 40, cacheWriteTokens: 5 } }) });
   proxy = await ModelProxy.start({ dir: join(tinyHome, 'run', 'sandbox'), onCall: (call) => void metered.push(call) });
 });
 
 afterAll(async () => {
-  recordMachineCheck(undefined);
   await host.close();
   await proxy?.stop();
   await model?.close();

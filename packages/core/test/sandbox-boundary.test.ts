@@ -17,7 +17,7 @@ import { cleanupTemp, privateBytes, tempDir, waitFor } from '@tinyagi/test-kit';
 import { cliRunBase, runCliProcess, type CliRunOptions } from '../src/invoker/cli-runner.ts';
 import { isInvokeError } from '../src/invoker/invoke-error.ts';
 import { WarmProcess } from '../src/invoker/warm/warm-process.ts';
-import { hiddenPaths, SANDBOX_INIT, type Boundary, cgroupLimitBytes, quickCheck, recordMachineCheck, ModelProxy, SandboxRefusal, type SandboxHost, type SandboxSpec } from '@tinyagi/sandbox';
+import { hiddenPaths, SANDBOX_INIT, type Boundary, cgroupLimitBytes, quickCheck, ModelProxy, SandboxRefusal, type SandboxHost, type SandboxSpec } from '@tinyagi/sandbox';
 // The node's host as core makes it: the runtimes' CLI homes of core's registry hidden.
 import { runSelfTest, runtimeCliHomes, sandboxHost } from '../src/sandbox/host.ts';
 
@@ -87,11 +87,9 @@ beforeAll(async () => {
   daemonEnv = { PATH: process.env.PATH ?? '', HOME: home };
   spec = { mode: 'required', tinyHome, workspaceRoot: wsRoot, memoryMb: 512 };
   host = sandboxHost();
-  recordMachineCheck(quickCheck(daemonEnv));
 });
 
 afterAll(async () => {
-  recordMachineCheck(undefined);
   await host.close();
   for (const server of servers) server.close();
   cleanupTemp();
@@ -542,31 +540,39 @@ describe('a machine that cannot enforce it', () => {
     expect(check.ok).toBe(false);
     expect(check.problem?.reason).toContain('setting up uid map: Permission denied');
     expect(check.problem?.fix).toMatch(/user namespaces|userns/);
-    recordMachineCheck(check);
+    // A node whose self-test found that: its host's boundaries follow its check.
+    const failing = sandboxHost();
+    failing.recordCheck(check);
     try {
-      expect(() => host.boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(/sandbox "required".*setting up uid map: Permission denied/);
+      expect(() => failing.boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(/sandbox "required".*setting up uid map: Permission denied/);
       // The sandbox refuses in its own words (SandboxRefusal); the invoker makes it permanent: the message fails once.
-      expect(() => host.boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(SandboxRefusal);
-      const on = host.boundaryFor('relaxed', { ...spec, mode: 'on' }, workspace, env);
+      expect(() => failing.boundaryFor('strict', { ...spec, mode: 'required' }, workspace, env)).toThrow(SandboxRefusal);
+      const on = failing.boundaryFor('relaxed', { ...spec, mode: 'on' }, workspace, env);
       expect(on?.boundary).toBeUndefined();
       expect(on?.degraded?.reason).toContain('Permission denied');
       // What a CLI runtime does with it: `on` runs unconfined (its own environment) and the run says why; `required` fails before anything starts.
       const events: unknown[] = [];
       const target = { runtime: 'claude-code', provider: 'claude-code', sandbox: { ...spec, mode: 'on' as const } };
-      const base = cliRunBase({ agentId: 'relaxed', target, prompt: '', systemPrompt: '', cwd: workspace, onEvent: (e) => events.push(e) }, { binary: 'claude', installHint: '' });
+      const base = cliRunBase(
+        { agentId: 'relaxed', target, sandboxHost: failing, prompt: '', systemPrompt: '', cwd: workspace, onEvent: (e) => events.push(e) },
+        { binary: 'claude', installHint: '' },
+      );
       expect(base.boundary).toBeUndefined();
       expect(base.env.HOME).toBe(process.env.HOME);
       expect(events).toEqual([{ type: 'status', message: expect.stringMatching(/^sandbox degraded: runs unconfined \(.*setting up uid map: Permission denied/) }]);
       let refused: unknown;
       try {
-        cliRunBase({ agentId: 'strict', target: { ...target, sandbox: { ...spec, mode: 'required' } }, prompt: '', systemPrompt: '', cwd: workspace }, { binary: 'claude', installHint: '' });
+        cliRunBase(
+          { agentId: 'strict', sandboxHost: failing, target: { ...target, sandbox: { ...spec, mode: 'required' } }, prompt: '', systemPrompt: '', cwd: workspace },
+          { binary: 'claude', installHint: '' },
+        );
       } catch (err) {
         refused = err;
       }
       expect(isInvokeError(refused) && refused.kind).toBe('permanent');
       expect(refused).toMatchObject({ message: expect.stringContaining('sandbox "required"'), hint: expect.stringContaining('agents.strict.sandbox') });
     } finally {
-      recordMachineCheck(quickCheck(daemonEnv));
+      await failing.close();
     }
   });
 });

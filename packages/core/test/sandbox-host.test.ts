@@ -4,8 +4,10 @@
  * home as on two machines, run a sandboxed agent of the same id through the invoker (the host on
  * the request, as the node's agent call puts it). Each host holds its own agent network, bridge
  * and cgroup; a second start reuses its host's network; `close()` of one releases all of its own
- * (holder gone, socket removed, cgroup removed) and leaves the other's working. A call without a
- * node's host gets a host of its own that leaves nothing behind once the call ends.
+ * (holder gone, socket removed, cgroup removed) and leaves the other's working. Each host keeps its
+ * own machine check (one node's self-test failed, the other's passed): a confined start and the
+ * launch facts on each follow its own. A call without a node's host gets a host of its own that
+ * leaves nothing behind once the call ends.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -14,10 +16,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGone, pidAlive, waitFor } from '@tinyagi/test-kit';
-import { joinTools, memoryCgroupBase, quickCheck, recordMachineCheck, type SandboxHost, sandboxRunDir } from '@tinyagi/sandbox';
+import { joinTools, type MachineCheck, memoryCgroupBase, quickCheck, type SandboxHost, sandboxRunDir } from '@tinyagi/sandbox';
 import { invokeAgent } from '../src/invoker/index.ts';
 import type { InvokeRequest } from '../src/invoker/types.ts';
-import { sandboxHost } from '../src/sandbox/host.ts';
+import { readLaunchFacts } from '../src/invoker/launch-facts.ts';
+import { runSelfTest, sandboxHost } from '../src/sandbox/host.ts';
 
 /** Under ~/.cache: on the read-only root inside the sandbox (its /tmp is its own); short enough for socket paths. */
 const SCRATCH = join(homedir(), '.cache');
@@ -80,14 +83,12 @@ function holdersUnder(dir: string): number[] {
 beforeAll(async () => {
   mkdirSync(SCRATCH, { recursive: true });
   root = mkdtempSync(join(SCRATCH, 'tinyagi-hosts-'));
-  recordMachineCheck(quickCheck(process.env));
   api = createServer((_req, res) => res.end('the node answers'));
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
 });
 
 afterAll(() => {
-  recordMachineCheck(undefined);
   api?.close();
   rmSync(root, { recursive: true, force: true });
 });
@@ -140,6 +141,41 @@ describe.runIf(enforced)('two nodes in one process', () => {
     }
     expect(await b.host.resources()).toEqual({ bridges: [], nets: [], cgroups: [], worktrees: [] });
   }, 60_000);
+
+  it("each host's machine check is its own: a confined start on the host whose self-test failed is refused, on the other it runs confined", async () => {
+    const failed: MachineCheck = {
+      ok: false,
+      problem: { reason: 'bwrap cannot start a sandbox: setting up uid map: Permission denied', fix: 'allow user namespaces' },
+      memory: { ok: false, reason: 'no sandbox' },
+      checks: [],
+      source: 'self-test',
+      checkedAt: Date.now(),
+    };
+    const a = { host: sandboxHost(), ...machine('check-a') };
+    const b = { host: sandboxHost(), ...machine('check-b') };
+    try {
+      expect(a.host.check).toBeUndefined();
+      a.host.recordCheck(failed);
+      // B's self-test runs on B's host, as a node's start runs it, and is recorded there.
+      const passed = await runSelfTest({ host: b.host, tinyHome: b.tinyHome, workspaceRoot: b.workspaceRoot, env: process.env });
+      expect(passed).toMatchObject({ ok: true, source: 'self-test' });
+      b.host.recordCheck(passed);
+      expect(a.host.check).toBe(failed);
+      expect(b.host.check).toBe(passed);
+
+      await expect(runOn(a.host, a)).rejects.toThrow(/sandbox "required".*setting up uid map: Permission denied/);
+      expect(await runOn(b.host, b)).toBe('the node answers');
+      // The launch plans read the same check: A does not enforce the boundary, B does.
+      expect(readLaunchFacts(process.env, a.cwd, a.host).boundary).toBe(false);
+      expect(readLaunchFacts(process.env, b.cwd, b.host).boundary).toBe(true);
+      // The refused start made nothing on A; B's start made its bridge.
+      expect(await a.host.resources()).toEqual({ bridges: [], nets: [], cgroups: [], worktrees: [] });
+      expect((await b.host.resources()).bridges).toEqual([join(b.runDir, `tcp-${new URL(apiUrl).port}.sock`)]);
+    } finally {
+      await a.host.close();
+      await b.host.close();
+    }
+  });
 
   it("a call without a node's host runs on a host of its own, which leaves no holder, socket or cgroup once the call ends", async () => {
     const c = machine('c');

@@ -14,7 +14,7 @@ import { codexSandboxLoginError } from '../src/invoker/runtimes/codex-config.ts'
 import { sandboxLoginStatus } from '../src/invoker/sandbox-login.ts';
 import { proxiedTarget, proxiedUpstream } from '../src/invoker/through-model-proxy.ts';
 import type { InvokeTarget } from '../src/invoker/types.ts';
-import { boundaryEnforced } from '@tinyagi/sandbox';
+import { boundaryEnforced, quickCheck } from '@tinyagi/sandbox';
 
 let home: string;
 const settings = (agent: Record<string, unknown>) => ({ agents: { a: { sandbox: 'on', ...agent } } }) as never;
@@ -26,11 +26,13 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 
 it('per CLI: the login or key the model proxy carries inside the sandbox, else the cause and the one command that fixes it', () => {
   const env = { HOME: home, PATH: process.env.PATH ?? '' };
-  const status = (agent: Record<string, unknown>, extra: Record<string, string> = {}) => sandboxLoginStatus(resolveInvokeTarget(settings(agent), 'a', { ...env, ...extra }), { ...env, ...extra });
+  const machine = quickCheck(env);
+  const status = (agent: Record<string, unknown>, extra: Record<string, string> = {}) =>
+    sandboxLoginStatus(resolveInvokeTarget(settings(agent), 'a', { ...env, ...extra }), { ...env, ...extra }, machine);
   const claude = { provider: 'anthropic' };
   const probe = resolveInvokeTarget(settings(claude), 'a', env);
   // A machine that cannot enforce the boundary runs the agent unconfined: no question there.
-  if (!boundaryEnforced(probe.sandbox, env)) {
+  if (!boundaryEnforced(probe.sandbox, machine)) {
     expect(status(claude)).toBeUndefined();
     return;
   }

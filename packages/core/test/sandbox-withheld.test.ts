@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAKE_BIN_DIR } from '@tinyagi/test-kit';
-import { boundaryEnforced, MODEL_PORT, ModelProxy, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+import { boundaryEnforced, MODEL_PORT, ModelProxy } from '@tinyagi/sandbox';
 import { invokeAgent } from '../src/invoker/invoke.ts';
 import { InvokeError } from '../src/invoker/invoke-error.ts';
 import { privateTempPath, privateTempRoot } from '../src/invoker/private-temp.ts';
@@ -87,7 +87,6 @@ beforeAll(async () => {
   Object.assign(process.env, { HOME: home, TINYAGI_HOME: tinyHome, PATH: `${FAKE_BIN_DIR}:${savedEnv.PATH}`, ...KEYS });
   delete process.env.CODEX_HOME;
   delete process.env.XDG_CONFIG_HOME;
-  recordMachineCheck(quickCheck(process.env));
   proxy = await ModelProxy.start({ dir: join(tinyHome, 'run', 'sandbox') });
   pool = new SessionPool({ memoryShare: 1 });
 });
@@ -96,7 +95,6 @@ afterAll(async () => {
   await pool?.closeAll();
   await host.close();
   await proxy?.stop();
-  recordMachineCheck(undefined);
   for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
   Object.assign(process.env, savedEnv);
   rmSync(root, { recursive: true, force: true });
@@ -130,7 +128,7 @@ async function runSandboxed(id: string, agent: Record<string, unknown>, extraEnv
   const workspace = join(home, 'ws', id);
   mkdirSync(workspace, { recursive: true });
   // Planned as the orchestrator's turns plan it, on this node (which runs a model proxy).
-  const facts = readLaunchFacts(env, workspace);
+  const facts = readLaunchFacts(env, workspace, host);
   const plan = planLaunch({
     settings: settings as never,
     agentId: id,
@@ -177,7 +175,7 @@ const CASES: Array<[string, Record<string, unknown>, Record<string, string>?]> =
 ];
 
 it('no key of the daemon is in a sandboxed CLI: not in its environment, arguments, config file, private home or workspace, for every CLI and provider shape', async () => {
-  if (!boundaryEnforced({ mode: 'on', tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512 })) return;
+  if (!boundaryEnforced({ mode: 'on', tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512 }, host.machineCheck())) return;
   const problems: string[] = [];
   for (const [index, [name, agent, extraEnv]] of CASES.entries()) {
     const acp = agent.acp as { command: string } | undefined;
@@ -194,7 +192,7 @@ it('no key of the daemon is in a sandboxed CLI: not in its environment, argument
 }, 120_000);
 
 it("a sandboxed OpenCode the proxy cannot stand in for fails at once, naming the fix, and never starts: a built-in provider, its own provider's unset {env:VAR}", async () => {
-  if (!boundaryEnforced({ mode: 'on', tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512 })) return;
+  if (!boundaryEnforced({ mode: 'on', tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512 }, host.machineCheck())) return;
   for (const [id, agent, fix] of [
     ['builtin', { provider: 'opencode', model: 'anthropic/claude-sonnet-4-6' }, 'tinyagi provider add'],
     ['unset', { provider: 'opencode', model: 'unset/m1' }, 'set UNSET_KEY'],
@@ -210,7 +208,7 @@ it("a sandboxed OpenCode the proxy cannot stand in for fails at once, naming the
 
 it('the boundary itself: a variable holding a withheld value is left out; an argument or a given private file holding one refuses the start', async () => {
   const spec = { mode: 'on' as const, tinyHome, workspaceRoot: join(home, 'ws'), memoryMb: 512, withheld: [KEYS.GW_KEY, 'short'] };
-  if (!boundaryEnforced(spec)) return;
+  if (!boundaryEnforced(spec, host.machineCheck())) return;
   const b = host.boundaryFor('door', spec, join(home, 'ws'))!.boundary!;
   mkdirSync(join(home, 'ws', 'door'), { recursive: true });
   const env = { PATH: process.env.PATH!, SOME_NAME: `prefix-${KEYS.GW_KEY}`, SHORT: 'short' };

@@ -21,7 +21,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProjectRepo } from '@tinyagi/client/contract';
-import { boundaryEnforced, type Env, hiddenInSandbox, ownEntry, sandboxSpecOf, type Settings, TinyError } from './core.ts';
+import { boundaryEnforced, type Env, hiddenInSandbox, ownEntry, quickCheck, type SandboxHost, sandboxSpecOf, type Settings, TinyError } from './core.ts';
 import { checkSpecProblems } from './check-kinds/index.ts';
 import { forgeBindingProblems, storedForgeBinding } from './forge-kind.ts';
 import { gitStatus } from './git.ts';
@@ -38,6 +38,8 @@ export interface BindingCheckOptions {
   /** The daemon's settings: whose agents run sandboxed (their boundary must reach the link targets). */
   settings?: Settings;
   env?: Env;
+  /** The node's sandbox host: whether its agents run sandboxed is its machine check (absent: a quick check of this machine). */
+  sandboxHost?: SandboxHost | undefined;
 }
 
 async function gitOut(args: string[], cwd: string): Promise<string | undefined> {
@@ -84,14 +86,15 @@ async function resolveBase(repoDir: string, baseRef: string, label: string): Pro
   });
 }
 
-/** The agents that run sandboxed here (the boundary enforced on this machine), each with its boundary's folders. */
-function sandboxedAgents(settings: Settings | undefined, env: Env): { agentId: string; tinyHome: string; workspaceRoot: string }[] {
+/** The agents that run sandboxed here (the boundary enforced on this node), each with its boundary's folders. */
+function sandboxedAgents(settings: Settings | undefined, env: Env, host: SandboxHost | undefined): { agentId: string; tinyHome: string; workspaceRoot: string }[] {
   if (settings === undefined) return [];
+  const machine = host?.machineCheck(env as NodeJS.ProcessEnv) ?? quickCheck(env as NodeJS.ProcessEnv);
   const out: { agentId: string; tinyHome: string; workspaceRoot: string }[] = [];
   for (const agentId of Object.keys(settings.agents ?? {})) {
     if (ownEntry(settings.agents, agentId) === undefined) continue;
     const spec = sandboxSpecOf(settings, agentId, env);
-    if (spec !== undefined && boundaryEnforced(spec, env as NodeJS.ProcessEnv)) out.push({ agentId, tinyHome: spec.tinyHome, workspaceRoot: spec.workspaceRoot });
+    if (spec !== undefined && boundaryEnforced(spec, machine)) out.push({ agentId, tinyHome: spec.tinyHome, workspaceRoot: spec.workspaceRoot });
   }
   return out;
 }
@@ -114,7 +117,7 @@ export async function checkProjectBinding(bound: ProjectRepo, options: BindingCh
   const label = repo.url !== undefined ? `The clone of ${repo.url} at` : 'The repository path';
   const links = ctx.repo.files.filter((file) => file.mode === 'link');
   // A link's target is in the repository: each sandboxed agent's boundary must show it (the clone of a URL lives in TINYAGI_HOME, hidden).
-  for (const agent of links.length === 0 ? [] : sandboxedAgents(options.settings, env)) {
+  for (const agent of links.length === 0 ? [] : sandboxedAgents(options.settings, env, options.sandboxHost)) {
     for (const file of links) {
       const target = join(ctx.repoDir, file.path);
       const hiddenBy = hiddenInSandbox(target, { env, tinyHome: agent.tinyHome, workspaceRoot: agent.workspaceRoot });

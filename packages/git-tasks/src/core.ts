@@ -19,6 +19,8 @@ export {
   hiddenInSandbox,
   IDENTITY_MARKER,
   ownEntry,
+  quickCheck,
+  type SandboxHost,
   SETUP_MARKER,
   sandboxSpecOf,
   signalProcessGroup,

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectDoneFacts } from '../src/facts.ts';
 import { resolveProjectRepo } from '../src/project-repo.ts';
 import { createTaskWorktree } from '../src/worktrees.ts';
-import { buildChildEnv, identityEnvOf, quickCheck, recordMachineCheck, runCliProcess, sandboxHost } from '@tinyagi/core/internal';
+import { buildChildEnv, identityEnvOf, runCliProcess, sandboxHost } from '@tinyagi/core/internal';
 import { rejection } from './fixture.ts';
 
 /** In ~/.cache: a path on the read-only root inside the sandbox (not /tmp, which is private there). */
@@ -38,7 +38,6 @@ beforeAll(() => {
   wsRoot = join(home, 'tinyagi-workspace');
   for (const dir of [tinyHome, join(wsRoot, 'coder')]) mkdirSync(dir, { recursive: true });
   daemonEnv = { PATH: process.env.PATH ?? '', HOME: home, TINYAGI_HOME: tinyHome };
-  recordMachineCheck(quickCheck(daemonEnv));
 });
 
 afterEach(() => {
@@ -49,7 +48,6 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  recordMachineCheck(undefined);
   await host.close();
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import type { ProjectRepo } from '@tinyagi/client/contract';
 import { cleanupTemp, gitRepos } from '@tinyagi/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
-import { confinedCommandWrap, openStores, quickCheck, recordMachineCheck, type SqliteStores } from '@tinyagi/core/internal';
+import { confinedCommandWrap, openStores, type SqliteStores } from '@tinyagi/core/internal';
 import { CHECK_NOT_STARTED, runTaskChecking } from '../src/checking-step.ts';
 import { runCheck } from '../src/checks.ts';
 import { runTaskWorktreeStep } from '../src/task-step.ts';
@@ -36,13 +36,11 @@ beforeAll(() => {
   for (const dir of [tinyHome, join(wsRoot, 'coder')]) mkdirSync(dir, { recursive: true });
   daemonEnv = { PATH: process.env.PATH ?? '', HOME: home, TINYAGI_HOME: tinyHome };
   settings = { agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'required' } }, workspace: { path: wsRoot } } as unknown as Settings;
-  recordMachineCheck(quickCheck(daemonEnv));
   stores = openStores({ dbPath: join(root, 'tinyagi.db') });
 });
 
 afterAll(() => {
   stores?.close();
-  recordMachineCheck(undefined);
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });
 });

@@ -14,18 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTemp, descendants, gitRepos, sh, waitFor } from '@tinyagi/test-kit';
 import type { Settings } from '@tinyagi/core';
-import {
-  confinedCommandWrap,
-  gitWorktreeMounts,
-  holdFolder,
-  quickCheck,
-  recordMachineCheck,
-  releaseFolder,
-  runCliProcess,
-  SANDBOX_LOCK_REASON,
-  sandboxHost,
-  taskCommandWrap,
-} from '@tinyagi/core/internal';
+import { confinedCommandWrap, gitWorktreeMounts, holdFolder, quickCheck, releaseFolder, runCliProcess, SANDBOX_LOCK_REASON, sandboxHost, taskCommandWrap } from '@tinyagi/core/internal';
 import { collectDoneFacts } from '../src/facts.ts';
 import { runBindingChecks } from '../src/check-kinds/index.ts';
 import { runCheck } from '../src/checks.ts';
@@ -68,7 +57,6 @@ beforeAll(() => {
   writeFileSync(join(home, '.ssh', 'id_ed25519'), `${SECRET}\n`, { mode: 0o600 });
   daemonEnv = { PATH: process.env.PATH ?? '', HOME: home, TINYAGI_HOME: tinyHome };
   settings = { agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'required' }, plain: { name: 'Plain', provider: 'anthropic' } }, workspace: { path: wsRoot } } as unknown as Settings;
-  recordMachineCheck(quickCheck(daemonEnv));
   // The repository in /tmp (private inside the sandbox) and the worktrees in the hidden TinyAGI home, as a clone's would be.
   repoDir = gitRepos().repoDir;
   commonDir = join(repoDir, '.git');
@@ -76,7 +64,6 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  recordMachineCheck(undefined);
   await host.close();
   cleanupTemp();
   rmSync(root, { recursive: true, force: true });
@@ -363,20 +350,21 @@ describe("a task's setup and checks, confined like its sandboxed owner (real bwr
     expect(result).toMatchObject({ ok: false, timedOut: true });
     await waitFor(() => descendants(process.pid).every((pid) => before.has(pid)), 10_000, 'the confined check and its sleeps gone');
 
-    // A machine without bwrap (none on PATH, none in the usual places).
-    recordMachineCheck(quickCheck({ PATH: '/nonexistent' }, []));
+    // A node whose machine has no bwrap (none on PATH, none in the usual places).
+    const noBwrap = sandboxHost();
+    noBwrap.recordCheck(quickCheck({ PATH: '/nonexistent' }, []));
     try {
-      const refused = await runCheck({ name: 'never', argv: ['true'], timeoutMs: 5_000 }, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv, host)! });
+      const refused = await runCheck({ name: 'never', argv: ['true'], timeoutMs: 5_000 }, { cwd: wt.path, env: env(), wrap: confinedCommandWrap(settings, 'coder', daemonEnv, noBwrap)! });
       expect(refused).toMatchObject({ ok: false, exitCode: null, spawnError: expect.stringContaining('is set to sandbox "required" and the boundary is not enforced') });
       // `on` there: unconfined, as the agent's CLI runs (its status says degraded).
       const onSettings = { ...settings, agents: { coder: { name: 'Coder', provider: 'anthropic', sandbox: 'on' } } } as unknown as Settings;
       const degraded = await runCheck(
         { name: 'home', argv: ['sh', '-c', 'echo "home=$HOME"'], timeoutMs: 5_000 },
-        { cwd: wt.path, env: env(), wrap: confinedCommandWrap(onSettings, 'coder', daemonEnv, host)! },
+        { cwd: wt.path, env: env(), wrap: confinedCommandWrap(onSettings, 'coder', daemonEnv, noBwrap)! },
       );
       expect(degraded).toMatchObject({ ok: true, log: `home=${home}\n` });
     } finally {
-      recordMachineCheck(quickCheck(daemonEnv));
+      await noBwrap.close();
     }
   });
 });

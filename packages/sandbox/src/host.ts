@@ -7,7 +7,8 @@
  * - a task worktree's holds: its lock and the markers' stand-ins while its sandboxes run
  *   (git-worktree.ts);
  * and what its boundaries hide and bind in: the runtimes' CLI homes, the `tinyagi` CLI entry the
- * node's shim runs. No module of this package keeps sandbox state of its own: two hosts in one
+ * node's shim runs; and the machine check its boundaries follow (machine.ts): the node's self-test's
+ * once recorded (`recordCheck`), until then one quick check made on first need and kept. No module of this package keeps sandbox state of its own: two hosts in one
  * process (two nodes of a test) share nothing but what lies on disk under their TinyAGI homes.
  *
  * Contract:
@@ -18,6 +19,8 @@
  *   `close()` makes them again, for the next `close()`.
  * - A process that exits without `close()` still removes the sockets and the cgroups (an exit hook
  *   while a spawn was wrapped); the holders die with it (`--die-with-parent`).
+ * - A host without a recorded check (a caller without a node, a test) pays one `quickCheck` (an
+ *   empty sandbox, some milliseconds) the first time it is asked; a `oneStart` host once per start.
  * - `oneStart`: the host of a caller without a node (a library's `invokeAgent`, a task's command
  *   outside a node, the self-test of `tinyagi doctor`): it closes itself once every spawn it
  *   wrapped is released, so such a start pays for its own bridges, network holder and cgroup.
@@ -29,6 +32,7 @@ import { type BoundaryDecision, type BoundaryHost, decideBoundary } from './boun
 import { HostBridges } from './bridges.ts';
 import { AgentCgroups } from './cgroup.ts';
 import { WorktreeHolds } from './git-worktree.ts';
+import { type MachineCheck, quickCheck } from './machine.ts';
 import type { SandboxSpec } from './spec.ts';
 
 export interface SandboxHostOptions {
@@ -66,6 +70,7 @@ export class SandboxHost implements BoundaryHost {
   readonly worktrees = new WorktreeHolds();
   readonly #runtimeHomes: () => readonly RuntimeHome[];
   readonly #oneStart: boolean;
+  #check: MachineCheck | undefined;
   #spawns = 0;
   #exitHook: (() => void) | undefined;
 
@@ -78,6 +83,22 @@ export class SandboxHost implements BoundaryHost {
 
   cliHomes(): readonly RuntimeHome[] {
     return this.#runtimeHomes();
+  }
+
+  /** The check its boundaries follow: the recorded one, else a quick check of the machine (made once, kept). */
+  machineCheck(env: NodeJS.ProcessEnv = process.env): MachineCheck {
+    this.#check ??= quickCheck(env);
+    return this.#check;
+  }
+
+  /** The check known so far (undefined before the self-test ended or a quick check was made): what the status surfaces show. */
+  get check(): MachineCheck | undefined {
+    return this.#check;
+  }
+
+  /** Records the node's self-test's result: every boundary of this host follows it from now on. */
+  recordCheck(check: MachineCheck): void {
+    this.#check = check;
   }
 
   /**

@@ -24,7 +24,7 @@ export { EgressProxy, type EgressAnswer, type EgressAsk, type EgressSettings } f
 export { gitWorktreeMounts, WorktreeHolds } from './git-worktree.ts';
 export { SandboxHost, type SandboxHostOptions, type SandboxHostResources } from './host.ts';
 export { LOOPBACK_HOSTS } from './loopback-hosts.ts';
-export { findBwrap, type MachineCheck, quickCheck, recordedMachineCheck, recordMachineCheck } from './machine.ts';
+export { findBwrap, type MachineCheck, quickCheck } from './machine.ts';
 export { modelPrice } from './model-prices.ts';
 export { type BudgetQuery, type MeteredCall, type MeteredSpend, ModelProxy } from './model-proxy.ts';
 export { DEFAULT_BASE_URLS, type ModelUpstream } from './model-upstream.ts';

@@ -1,8 +1,8 @@
 /**
  * Whether this machine can enforce the boundary (docs/sandbox.md, "A status that tells the
- * truth"), and if not, why and what to change. The daemon's start-up self-test (self-test.ts)
- * records the full answer here; until one ran (core used on its own, a test), the first
- * sandboxed spawn asks bwrap once (`quickCheck`: it starts an empty sandbox) and keeps that.
+ * truth"), and if not, why and what to change: the full answer is the self-test's (self-test.ts),
+ * the short one `quickCheck`'s (it starts an empty sandbox). Nothing is kept here: each node's
+ * sandbox host (host.ts) holds the check its boundaries follow.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -34,24 +34,6 @@ export interface SelfTestCheck {
   name: string;
   ok: boolean;
   detail: string;
-}
-
-let recorded: MachineCheck | undefined;
-
-/** Records the self-test's result (the daemon, at start); every sandboxed spawn follows it. */
-export function recordMachineCheck(check: MachineCheck | undefined): void {
-  recorded = check;
-}
-
-/** The recorded result, else one quick check (once per process). */
-export function machineCheck(env: NodeJS.ProcessEnv = process.env): MachineCheck {
-  recorded ??= quickCheck(env);
-  return recorded;
-}
-
-/** The recorded result only (undefined before the self-test or a quick check ran). */
-export function recordedMachineCheck(): MachineCheck | undefined {
-  return recorded;
 }
 
 /** Where distributions install bwrap: found there when the daemon's PATH is short (a service manager's). */

@@ -13,8 +13,8 @@
  * - see a PID namespace of its own,
  * - fail to open the kernel's settings for writing (`/proc/sys/kernel/core_pattern`,
  *   `/proc/sysrq-trigger`, `/sys`: a root daemon's sandbox is root inside);
- * and its processes must be in the agent's memory cgroup. The result is recorded for every spawn
- * (machine.ts) and shown per agent (status.ts).
+ * and its processes must be in the agent's memory cgroup. The node records the result on its
+ * sandbox host (host.ts `recordCheck`) for every spawn there; core shows it per agent (status.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -66,7 +66,7 @@ export { quotaHoldViews } from '@tinyagi/core/internal';
 // runs/: the usage report's time buckets
 export { bucketBoundaries } from '@tinyagi/core/internal';
 // sandbox/: the sandbox's status of an agent (as the node that runs it sees it: nodes/sandbox.ts) and of the machine
-export { agentSandboxOnNodes, recordedMachineCheck, releaseFolder, sandboxMachineView } from '@tinyagi/core/internal';
+export { agentSandboxOnNodes, type MachineCheck, releaseFolder, sandboxMachineView } from '@tinyagi/core/internal';
 // schedules/: schedule edits, their next runs, and the message and event a fired schedule makes
 export { createSchedule, firedEvent, nextScheduleRuns, scheduleMessage, type ScheduleStoreApi, updateSchedule } from '@tinyagi/core/internal';
 // sessions/: the agents' session and message stores, in the server's context

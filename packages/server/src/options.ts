@@ -1,5 +1,5 @@
 import type { TaskFlow } from '@tinyagi/teams';
-import type { ReplyDelivery, SettingsSource, StoreSet } from './core-internal.ts';
+import type { MachineCheck, ReplyDelivery, SettingsSource, StoreSet } from './core-internal.ts';
 import type { AgentWaitingForNode, ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator, ServerOrchestratorFacets } from './orchestrator.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -74,6 +74,11 @@ export interface BuildServerOptions {
     waitingForNodes?: () => Promise<AgentWaitingForNode[]>;
     /** Why this node is unhealthy (PostgreSQL: its heartbeat cannot run), or undefined: GET /api/health answers 503 with it. */
     problem?: () => string | undefined;
+    /**
+     * This node's machine check, as its sandbox host holds it (its self-test's once ended): the
+     * sandbox status of GET /api/status and of its agents. Absent, or undefined: none known yet.
+     */
+    sandbox?: () => MachineCheck | undefined;
   };
   /** TinyOffice's static export (apps/tinyoffice/out), served at / when given. */
   officeDir?: string;

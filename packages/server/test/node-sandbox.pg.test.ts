@@ -7,12 +7,12 @@
  */
 import { join } from 'node:path';
 import type { Settings } from '@tinyagi/core';
-import { type MachineCheck, recordedMachineCheck, recordMachineCheck, nodeSandboxView, nodeStatuses } from '@tinyagi/core/internal';
+import { type MachineCheck, nodeSandboxView, nodeStatuses } from '@tinyagi/core/internal';
 import { type LocalNode, NodeRegistry, openPgStores, type PgStores } from '@tinyagi/core/pg';
 import { waitFor } from '@tinyagi/test-kit';
 import { pgTestDatabase, testSchema } from '@tinyagi/test-kit/pg';
 import { dropTestSchema } from '@tinyagi/test-kit/stores';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { baseSettings, type ServerHarness, startHarness } from './harness.ts';
 
 const db = await pgTestDatabase();
@@ -27,11 +27,9 @@ const NO_BWRAP: MachineCheck = {
 };
 
 const cleanups: Array<() => Promise<unknown>> = [];
-const before = recordedMachineCheck();
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
 });
-afterAll(() => recordMachineCheck(before));
 
 /** Agents of every placement, each set to a sandbox with a CLI runtime (its state depends on the machine). */
 function settings(home: string): Settings {
@@ -80,9 +78,8 @@ describe.skipIf(db.skip !== undefined)('each node’s sandbox status (PostgreSQL
     await lost.close();
     await waitFor(async () => (await registry.list()).find((n) => n.name === 'wk2')?.state === 'stale', 10_000, 'wk2 stale');
 
-    // The API node's own check, as its self-test records it.
-    recordMachineCheck(HOLDS);
-    const h: ServerHarness = await startHarness({ settings, stores, daemon: { nodes: async () => nodeStatuses(await registry.list(), api.id) } });
+    // The API node's own check, as its sandbox host holds it (its self-test's).
+    const h: ServerHarness = await startHarness({ settings, stores, daemon: { nodes: async () => nodeStatuses(await registry.list(), api.id), sandbox: () => HOLDS } });
     cleanups.push(() => h.close());
 
     const status = await h.client.status();
@@ -132,8 +129,7 @@ describe.skipIf(db.skip !== undefined)('each node’s sandbox status (PostgreSQL
 
 describe('one process (SQLite, or a server without nodes)', () => {
   it('gives the machine’s own status, with no node and never unknown', async () => {
-    recordMachineCheck(NO_BWRAP);
-    const h = await startHarness({ settings });
+    const h = await startHarness({ settings, daemon: { sandbox: () => NO_BWRAP } });
     cleanups.push(() => h.close());
     const agents = Object.fromEntries((await h.client.listAgents()).map((a) => [a.id, a.sandboxStatus]));
     // `node` is ignored with one process: every agent runs here.

@@ -11,7 +11,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { SettingsSchema, type ApprovalAnswer, type InvokeRequest } from '@tinyagi/core';
-import { recordMachineCheck, runSelfTest, withNewAgentDefaults } from '@tinyagi/core/internal';
+import { runSelfTest, sandboxHost, withNewAgentDefaults } from '@tinyagi/core/internal';
 import { EVERYDAY_READ_COMMANDS, tempDir, waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
 import { closeAll, harness, testStores, waitForCompletion, withWorkspace } from './helpers.ts';
@@ -19,12 +19,14 @@ import { closeAll, harness, testStores, waitForCompletion, withWorkspace } from 
 afterEach(closeAll);
 
 const machineDir = tempDir('tinyagi-approval-sandboxed-machine-');
+/** The node's sandbox host, its self-test run on it and recorded, as a node's start does. */
+const host = sandboxHost();
 beforeAll(async () => {
-  const check = await runSelfTest({ tinyHome: join(machineDir, 'home'), workspaceRoot: join(machineDir, 'ws'), env: process.env });
+  const check = await runSelfTest({ host, tinyHome: join(machineDir, 'home'), workspaceRoot: join(machineDir, 'ws'), env: process.env });
   expect(check.ok, JSON.stringify(check.problem)).toBe(true);
-  recordMachineCheck(check);
+  host.recordCheck(check);
 }, 60_000);
-afterAll(() => recordMachineCheck(undefined));
+afterAll(() => host.close());
 
 async function setUp(sandbox: 'on' | undefined) {
   const dir = tempDir('tinyagi-approval-sandboxed-');
@@ -37,7 +39,7 @@ async function setUp(sandbox: 'on' | undefined) {
   const workspace = join(dir, 'ws', 'lead');
   mkdirSync(join(workspace, 'src'), { recursive: true });
   for (const file of ['README.md', 'package.json', 'src/index.ts', 'a.txt', 'b.txt', 'build.log']) writeFileSync(join(workspace, file), '');
-  const desk = new ApprovalDesk({ stores, getSettings: () => settings, env: {} });
+  const desk = new ApprovalDesk({ stores, getSettings: () => settings, env: {}, sandboxHost: host });
   return { dir, stores, desk, workspace };
 }
 

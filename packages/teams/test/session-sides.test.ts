@@ -11,7 +11,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { invokeAgent, SettingsSchema, type InvokeRequest } from '@tinyagi/core';
-import { quickCheck, recordMachineCheck } from '@tinyagi/core/internal';
 import { fakeCli } from '@tinyagi/test-kit';
 import { closeAll, harness, waitForCompletion } from './helpers.ts';
 
@@ -26,11 +25,9 @@ beforeAll(() => {
   savedHome = process.env.HOME;
   process.env.HOME = join(root, 'home');
   mkdirSync(process.env.HOME, { recursive: true });
-  recordMachineCheck(quickCheck(process.env));
 });
 afterEach(closeAll);
 afterAll(() => {
-  recordMachineCheck(undefined);
   process.env.HOME = savedHome;
   rmSync(root, { recursive: true, force: true });
 });

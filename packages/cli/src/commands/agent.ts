@@ -338,7 +338,8 @@ async function sandboxView(ctx: CliContext, id: string): Promise<{ status?: Agen
     return { status, held: status?.held };
   }
   const settings = await settingsEditor(ctx).read();
-  return { held: agentSandboxView(settings, id, ctx.env).held };
+  // Only the hold on its workspace is read here: no machine check.
+  return { held: agentSandboxView(settings, id, ctx.env, undefined).held };
 }
 
 /** Releases the agent's held workspace: through the running daemon, else here. */

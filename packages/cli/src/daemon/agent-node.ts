@@ -1,19 +1,18 @@
 /**
  * What every node runs agents with, composed once for the daemon (run.ts) and `tinyagi worker`
- * (worker.ts): the node's sandbox host, trace export, warm sessions, the model proxy, the
- * orchestrator, and the egress proxy, started in that order on the node's service stack and stopped
- * in reverse (each after the orchestrator stops; the sandbox host last, once no agent process runs). The agent call is the runtime's invoker inside an ordered list of wrappers
+ * (worker.ts) on the node's sandbox host (node.ts makes it, before its self-test): trace export,
+ * warm sessions, the model proxy, the orchestrator, and the egress proxy, started in that order on
+ * the node's service stack and stopped in reverse (each after the orchestrator stops). The agent call is the runtime's invoker inside an ordered list of wrappers
  * (`agentCall`), as interceptors are in Temporal's SDK: a wrapper added here is added to every node.
  * The orchestrator's own start (with the leases a previous process left) and the task flow stay
  * with each kind of node, which starts them after its other services.
  */
 import { join } from 'node:path';
 import { attachSessionPool, invokeAgent, type InvokeRequest, type InvokeResult } from '@tinyagi/core';
-import { sandboxHost, type SandboxHost, type SettingsSource, type StoreSet } from '../core-internal.ts';
+import type { SandboxHost, SettingsSource, StoreSet } from '../core-internal.ts';
 import { Approvals, Orchestrator, type OrchestratorOptions } from '@tinyagi/teams';
 import { type Telemetry, telemetryService, type TelemetryServiceOptions } from '../telemetry.ts';
 import { withShimOnPath, writeAgentShim } from './agent-shim.ts';
-import { binScript } from './launch.ts';
 import { egressProxyService } from './egress-proxy.ts';
 import { logEmbeddings } from './memory-embeddings.ts';
 import type { Logger } from './logger.ts';
@@ -31,6 +30,8 @@ export function agentCall(wrappers: readonly AgentCallWrapper[], base: AgentCall
 
 export interface AgentNodeOptions {
   services: ServiceStack;
+  /** The node's sandbox host (its self-test's check recorded on it): every confined start of the orchestrator and its launch plans on it. */
+  sandbox: SandboxHost;
   home: string;
   env: NodeJS.ProcessEnv;
   stores: StoreSet;
@@ -47,8 +48,6 @@ export interface AgentNodeOptions {
 }
 
 export interface AgentNode {
-  /** The node's sandbox host (its agents' bridges, networks and cgroups): the task flow's confined commands use it too. */
-  sandbox: SandboxHost;
   telemetry: Telemetry;
   modelProxy: RunningModelProxy;
   orchestrator: Orchestrator;
@@ -58,14 +57,6 @@ export interface AgentNode {
 export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNode> {
   const { services, home, env, stores, source, logger } = options;
   const getSettings = () => source.get();
-  // The node's sandbox (docs/sandbox-design.md#the-sandbox-host): a sandboxed agent's `tinyagi` runs this CLI entry, bound in where it lies in a private folder.
-  const sandbox = await services.start(
-    resource(
-      'sandbox host',
-      () => sandboxHost({ cliEntry: binScript() }),
-      (host) => host.close(),
-    ),
-  );
   // OpenTelemetry export (docs/telemetry.md): nothing loaded unless on; every node's spans join the conversations' traces.
   const telemetry = await services.start(telemetryService({ settings: getSettings(), env, logger: logger.child('telemetry'), getSettings, ...options.metrics }));
   // Warm agent processes (docs/sessions.md): the `sessions` settings at start and on change; all closed after the orchestrator stops.
@@ -85,9 +76,9 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
     ...options.orchestrator,
     stores,
     getSettings,
+    // Every confined start on this node's sandbox host, and the launch plans from its machine check.
+    sandboxHost: options.sandbox,
     invoke: agentCall([
-      // Every confined start on this node's sandbox host.
-      (inner) => (req) => inner({ ...req, sandboxHost: sandbox }),
       // A run's model calls through the proxy when its launch plan routes them there (a sandboxed agent's key stays outside the boundary).
       (inner) => modelProxy.wrap(inner),
       // `tinyagi call` works from every agent's shell, however TinyAGI was installed.
@@ -112,5 +103,5 @@ export async function startAgentNode(options: AgentNodeOptions): Promise<AgentNo
       logger: logger.child('egress'),
     }),
   );
-  return { sandbox, telemetry, modelProxy, orchestrator, approvals };
+  return { telemetry, modelProxy, orchestrator, approvals };
 }

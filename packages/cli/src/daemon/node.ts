@@ -11,9 +11,11 @@
  *   top (TINYAGI_DATABASE_URL, TINYAGI_API_PORT/HOST, channel tokens: core's applyEnvOverrides),
  *   and the stores they select. On PostgreSQL the node then takes its settings from the database
  *   (cluster.ts), the local keys and the environment still applying.
- * - Services, started in this order on the node's stack and stopped in reverse: stores, settings
- *   (with the cluster membership on PostgreSQL), the sandbox self-test (beside the rest; awaited
- *   before any work when an agent is set to a sandbox, and published in the node's registry row),
+ * - Services, started in this order on the node's stack and stopped in reverse: stores, the node's
+ *   sandbox host (every confined start of the node on it), settings (with the cluster membership on
+ *   PostgreSQL), the sandbox self-test on that host (beside the rest; its check recorded on the
+ *   host, awaited before any work when an agent is set to a sandbox, and published in the node's
+ *   registry row),
  *   the activity log, plugins, what runs agents (agent-node.ts), forge kinds and the task flow, the
  *   kind's own (`serve`: the API server, the channels), the orchestrator, the task flow's loop, the
  *   agent CLIs' versions in the log, heartbeats, schedules, retention, memory embeddings, and the
@@ -39,7 +41,8 @@ import {
   fileSettingsSource,
   nextScheduleRun,
   reapOrphanedGroups,
-  recordedMachineCheck,
+  type SandboxHost,
+  sandboxHost,
   scheduleMessage,
   setProcessJournal,
   type SettingsSource,
@@ -54,12 +57,13 @@ import { logCliVersions } from './cli-versions.ts';
 import { HeartbeatScheduler } from './heartbeat.ts';
 import type { Logger } from './logger.ts';
 import { startEmbeddingSweep } from './memory-embeddings.ts';
+import { binScript } from './launch.ts';
 import { agentGroupsJournal } from './process-check.ts';
 import { loadPlugins, type LoadedPlugin } from './plugins.ts';
 import { startRetention } from './retention.ts';
 import { startSandboxSelfTest } from './sandbox.ts';
 import { ScheduleRunner } from './scheduler.ts';
-import type { Service, ServiceStack } from './services.ts';
+import { resource, type Service, type ServiceStack } from './services.ts';
 import { describeStorage, openSelectedStores, selectStorage, storageChanged, type StorageSelection } from './storage.ts';
 
 /**
@@ -111,6 +115,8 @@ export interface RunningNode {
   stores: StoreSet;
   source: SettingsSource;
   cluster: ClusterMembership | undefined;
+  /** The node's sandbox host: its self-test's check, its agents' bridges, networks and cgroups. */
+  sandbox: SandboxHost;
   agents: AgentNode;
   orchestrator: Orchestrator;
   taskFlow: TaskFlow;
@@ -133,9 +139,17 @@ export async function startNode(services: ServiceStack, ctx: CliContext, logger:
   reapAgentGroups(ctx, logger);
   const stores = await services.start(storesService(life));
   let orchestrator: Orchestrator | undefined;
-  const { source, cluster } = await services.start(settingsService(life, stores, kind, () => orchestrator));
-  // The boundary's self-test (docs/sandbox.md) on this node's machine, beside the start; published to the other nodes once known.
-  const sandboxCheck = startSandboxSelfTest({ home: ctx.home, settings: source.get(), env: ctx.env, token: kind.token, logger: logger.child('sandbox') });
+  // The node's sandbox (docs/sandbox-design.md#the-sandbox-host), stopped once no agent process runs: a sandboxed agent's `tinyagi` runs this CLI entry, bound in where it lies in a private folder.
+  const sandbox = await services.start(
+    resource(
+      'sandbox host',
+      () => sandboxHost({ cliEntry: binScript() }),
+      (host) => host.close(),
+    ),
+  );
+  const { source, cluster } = await services.start(settingsService(life, stores, kind, sandbox, () => orchestrator));
+  // The boundary's self-test (docs/sandbox.md) on the node's host, beside the start; recorded there, and published to the other nodes once known.
+  const sandboxCheck = startSandboxSelfTest({ host: sandbox, home: ctx.home, settings: source.get(), env: ctx.env, token: kind.token, logger: logger.child('sandbox') });
   void sandboxCheck.then(() => cluster?.publishSandbox().catch((err: unknown) => logger.warn(`could not publish the sandbox check: ${errorMessage(err)}`)));
   await services.start(timerService('activity log', () => ({ stop: logActivity(stores.events, logger.child('queue')) })));
   // Loaded on every start, so `tinyagi restart` picks up added, removed or edited plugins.
@@ -143,6 +157,7 @@ export async function startNode(services: ServiceStack, ctx: CliContext, logger:
   if (plugins.length > 0) logger.info(`plugins loaded (in this order): ${plugins.map((p) => (p.plugin.name === p.id ? p.id : `${p.plugin.name} (${p.id})`)).join(', ')}`);
   const agents = await startAgentNode({
     services,
+    sandbox,
     home: ctx.home,
     env: ctx.env,
     stores,
@@ -174,10 +189,10 @@ export async function startNode(services: ServiceStack, ctx: CliContext, logger:
     env: ctx.env,
     settings: () => source.get(),
     log: logger.child('tasks'),
-    sandboxHost: agents.sandbox,
+    sandboxHost: sandbox,
     ...(taskNode ? { node: taskNode } : {}),
   });
-  const node: RunningNode = { stores, source, cluster, agents, orchestrator, taskFlow, plugins, heartbeatStatus: () => node.heartbeat?.status() ?? null };
+  const node: RunningNode = { stores, source, cluster, sandbox, agents, orchestrator, taskFlow, plugins, heartbeatStatus: () => node.heartbeat?.status() ?? null };
   await kind.serve?.(node);
   await services.start(orchestratorService(life, stores, orchestrator, cluster));
   // Tasks whose step a stop (or another node) left half done are finished first; stopped before the orchestrator.
@@ -244,6 +259,7 @@ function settingsService(
   life: NodeLife,
   stores: StoreSet,
   kind: NodeKind,
+  sandbox: SandboxHost,
   orchestrator: () => { reconcile(): Promise<number> } | undefined,
 ): Service<{ source: SettingsSource; cluster: ClusterMembership | undefined }> {
   let close: () => unknown = () => {};
@@ -270,7 +286,7 @@ function settingsService(
           logger.error('this node was taken over by another node of the same name');
           kind.onLost();
         },
-        sandbox: recordedMachineCheck,
+        sandbox: () => sandbox.check,
       });
       close = () => cluster.leave();
       return { source: cluster.settings, cluster };

@@ -177,6 +177,7 @@ async function serveApi(services: ServiceStack, life: Life, node: RunningNode): 
           restart: async () => life.requestRestart(),
           channels: channelControl(supervisor),
           heartbeat: () => node.heartbeatStatus(),
+          sandbox: () => node.sandbox.check,
           ...(cluster ? { nodes: cluster.nodes, waitingForNodes: cluster.waitingForNodes, problem: cluster.problem } : {}),
         },
         logFile: join(ctx.paths.logs, DAEMON_LOG),

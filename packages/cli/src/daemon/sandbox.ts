@@ -1,7 +1,8 @@
 /**
  * The boundary's self-test at every node's start (docs/sandbox.md, "A status that tells the
- * truth"): core's runSelfTest runs a probe inside the boundary as an agent's CLI would; its result
- * is recorded for every sandboxed spawn of this node and for the status every surface shows
+ * truth"): core's runSelfTest runs a probe inside the boundary, on the node's sandbox host, as an
+ * agent's CLI would; its result is recorded on that host (`recordCheck`) for every sandboxed spawn
+ * of this node and for the status every surface shows
  * (`tinyagi status`, doctor, GET /api/agents, TinyOffice), and on PostgreSQL published in the
  * node's registry row for the other nodes (cluster.ts). It runs beside the start's next steps
  * (plugins, the agent node); when an agent is set to a sandbox the API and the orchestrator start
@@ -9,11 +10,13 @@
  * start does not wait: ~130 ms).
  */
 import { errorMessage, type Settings } from '@tinyagi/core';
-import { daemonSecrets, recordMachineCheck, runSelfTest, sandboxStatusOf, type MachineCheck } from '../core-internal.ts';
+import { daemonSecrets, runSelfTest, type SandboxHost, sandboxStatusOf, type MachineCheck } from '../core-internal.ts';
 import { workspaceRoot } from '../core-internal.ts';
 import type { Logger } from './logger.ts';
 
 export interface SandboxSelfTestOptions {
+  /** The node's sandbox host: the probe starts on it and its result is recorded there. */
+  host: SandboxHost;
   home: string;
   settings: Settings;
   env: NodeJS.ProcessEnv;
@@ -25,6 +28,7 @@ export interface SandboxSelfTestOptions {
 export function startSandboxSelfTest(opts: SandboxSelfTestOptions): Promise<MachineCheck> {
   const started = Date.now();
   return runSelfTest({
+    host: opts.host,
     tinyHome: opts.home,
     workspaceRoot: workspaceRoot(opts.settings, opts.env),
     env: opts.env,
@@ -42,7 +46,7 @@ export function startSandboxSelfTest(opts: SandboxSelfTestOptions): Promise<Mach
       }),
     )
     .then((check) => {
-      recordMachineCheck(check);
+      opts.host.recordCheck(check);
       const sandboxed = Object.keys(opts.settings.agents ?? {}).filter((id) => sandboxStatusOf(opts.settings, id, check).state !== 'off');
       const took = `${Date.now() - started} ms`;
       if (check.ok) {

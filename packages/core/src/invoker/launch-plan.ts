@@ -29,7 +29,7 @@ import { DEFAULT_INACTIVITY_MS, DEFAULT_TIMEOUT_MS, type InvokeTarget, type Mode
 
 /** What the node that runs the launch knows of itself. */
 export interface LaunchNode {
-  /** This node enforces the boundary (its sandbox check: bubblewrap works here): agent-boundary.ts `nodeEnforcesBoundary`. */
+  /** This node enforces the boundary (its sandbox host's check: bubblewrap works here): launch-facts.ts `nodeEnforcesBoundary`. */
   boundary: boolean;
   /** A model proxy runs on this node, in its agent call (cli's daemon/model-proxy.ts). */
   modelProxy: boolean;

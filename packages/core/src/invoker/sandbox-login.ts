@@ -6,7 +6,7 @@
  * routes). Judged from the agent's resolved target and the daemon's environment, never from the
  * user's file alone.
  */
-import { boundaryEnforced } from '@tinyagi/sandbox';
+import { boundaryEnforced, type MachineCheck } from '@tinyagi/sandbox';
 import { baseChildEnv } from './child-env.ts';
 import type { RuntimeEnv, SandboxLoginStatus } from './runtime.ts';
 import { findRuntime } from './runtimes/index.ts';
@@ -15,11 +15,11 @@ import type { InvokeTarget } from './types.ts';
 export type { SandboxLoginStatus };
 
 /**
- * For an agent whose CLI runs inside the boundary on this machine: what it will log in with there
- * (its runtime's `sandboxLogin`). Undefined when that is not a question (unconfined, a runtime
- * with no CLI login, a TinyAGI provider, a cloud provider).
+ * For an agent whose CLI runs inside the boundary on a machine so checked (`machine`): what it
+ * will log in with there (its runtime's `sandboxLogin`). Undefined when that is not a question
+ * (unconfined, a runtime with no CLI login, a TinyAGI provider, a cloud provider).
  */
-export function sandboxLoginStatus(target: InvokeTarget, daemonEnv: RuntimeEnv, now = Date.now()): SandboxLoginStatus | undefined {
-  if (!boundaryEnforced(target.sandbox, daemonEnv)) return undefined;
+export function sandboxLoginStatus(target: InvokeTarget, daemonEnv: RuntimeEnv, machine: MachineCheck, now = Date.now()): SandboxLoginStatus | undefined {
+  if (!boundaryEnforced(target.sandbox, machine)) return undefined;
   return findRuntime(target.runtime)?.impl.sandboxLogin?.(target, { ...baseChildEnv(daemonEnv), ...target.env }, now);
 }

@@ -7,7 +7,6 @@
  */
 import type { NodeSandbox, NodeStatus } from '@tinyagi/client/contract';
 import type { MachineCheck } from '@tinyagi/sandbox';
-import { recordedMachineCheck } from '@tinyagi/sandbox';
 import { ownEntry } from '../config/object-path.ts';
 import type { Env } from '../config/paths.ts';
 import type { Settings } from '../config/schema.ts';
@@ -32,7 +31,7 @@ export type NodeSandboxRow = Pick<NodeStatus, 'name' | 'state' | 'self' | 'heart
  *   (down, absent, or not published yet). A hold on that node's disk is not seen from here.
  * Without nodes (SQLite, one process) it is `agentSandboxView`, with no `node`.
  */
-export function agentSandboxOnNodes(settings: Settings, agentId: string, env: Env, nodes: readonly NodeSandboxRow[], own: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
+export function agentSandboxOnNodes(settings: Settings, agentId: string, env: Env, nodes: readonly NodeSandboxRow[], own: MachineCheck | undefined): AgentSandboxStatus {
   const self = nodes.find((n) => n.self);
   if (self === undefined) return agentSandboxView(settings, agentId, env, own);
   const placed = ownEntry(settings.agents, agentId)?.node;

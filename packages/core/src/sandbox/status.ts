@@ -13,7 +13,7 @@ import { ownEntry } from '../config/object-path.ts';
 import { agentWorkspaceDir, type Env } from '../config/paths.ts';
 import { folderHold } from './held-folders.ts';
 import { runtimeKinds } from '../kinds/registry.ts';
-import { recordedMachineCheck, type MachineCheck, DEFAULT_SANDBOX_MEMORY_MB } from '@tinyagi/sandbox';
+import { type MachineCheck, DEFAULT_SANDBOX_MEMORY_MB } from '@tinyagi/sandbox';
 
 export const SANDBOX_STATES = ['enforced', 'degraded', 'unknown', 'off'] as const;
 export type SandboxState = (typeof SANDBOX_STATES)[number];
@@ -77,8 +77,8 @@ export function agentSandboxStatus(input: {
   return machine.memory.ok ? { setting, state: 'enforced', memoryMb: input.memoryMb } : { setting, state: 'enforced', memoryNote: `no memory cap: ${machine.memory.reason}` };
 }
 
-/** The agent's sandbox status from the settings and the machine's recorded check (the daemon's self-test). */
-export function sandboxStatusOf(settings: Settings, agentId: string, machine: MachineKnowledge = recordedMachineCheck()): AgentSandboxStatus {
+/** The agent's sandbox status from the settings and the machine's check (a node's: its sandbox host's `check`). */
+export function sandboxStatusOf(settings: Settings, agentId: string, machine: MachineKnowledge): AgentSandboxStatus {
   const agent = ownEntry(settings.agents, agentId);
   const provider = agent ? agentProvider(settings, agent) : undefined;
   const runtimeName = provider?.startsWith('custom:') ? customProviderRuntime(ownEntry(settings.custom_providers, provider.slice('custom:'.length))) : provider;
@@ -91,7 +91,7 @@ export function sandboxStatusOf(settings: Settings, agentId: string, machine: Ma
  * sandbox/held-folders.ts). A held agent set to `off` runs confined, as `on` would: its state is
  * that of `on`, its setting stays `off`.
  */
-export function agentSandboxView(settings: Settings, agentId: string, env: Env, machine: MachineCheck | undefined = recordedMachineCheck()): AgentSandboxStatus {
+export function agentSandboxView(settings: Settings, agentId: string, env: Env, machine: MachineCheck | undefined): AgentSandboxStatus {
   const hold = folderHold(env, agentWorkspaceDir(settings, agentId, env));
   if (hold === undefined) return sandboxStatusOf(settings, agentId, machine);
   const own = ownEntry(settings.agents, agentId);
@@ -101,7 +101,7 @@ export function agentSandboxView(settings: Settings, agentId: string, env: Env, 
 }
 
 /** The machine's check as the API shows it (GET /api/status `sandbox`); null before any check. */
-export function sandboxMachineView(check: MachineCheck | undefined = recordedMachineCheck()) {
+export function sandboxMachineView(check: MachineCheck | undefined) {
   if (!check) return null;
   return {
     ok: check.ok,

@@ -15,7 +15,6 @@ import {
   prepareAgentWorkspace,
   addAgent,
   putAgent,
-  recordedMachineCheck,
   type AgentWrite,
   type NewAgentMachine,
   readMemoryIndex,
@@ -48,7 +47,7 @@ async function nodesOf(ctx: ServerContext) {
  */
 function newAgentMachine(ctx: ServerContext): NewAgentMachine {
   // The self-test only: a quick check (bwrap started once by a sandboxed spawn) proves less.
-  const check = recordedMachineCheck();
+  const check = ctx.daemon?.sandbox?.();
   return { boundary: check?.source !== 'self-test' ? undefined : { ok: check.ok, reason: check.problem?.reason }, env: ctx.env };
 }
 
@@ -88,13 +87,13 @@ export function agentRoutes(ctx: ServerContext): RouteHandlers<keyof typeof agen
     listAgents: async () => {
       const settings = ctx.settings();
       const all = await nodesOf(ctx);
-      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: agentSandboxOnNodes(settings, agent.id, ctx.env, all) }));
+      return maskedAgents(settings).map((agent) => ({ ...agent, sandboxStatus: agentSandboxOnNodes(settings, agent.id, ctx.env, all, ctx.daemon?.sandbox?.()) }));
     },
 
     getAgent: async ({ params }) => {
       const settings = ctx.settings();
       const agent = maskedAgent(settings, params.id);
-      return { ...agent, sandboxStatus: agentSandboxOnNodes(settings, params.id, ctx.env, await nodesOf(ctx)) };
+      return { ...agent, sandboxStatus: agentSandboxOnNodes(settings, params.id, ctx.env, await nodesOf(ctx), ctx.daemon?.sandbox?.()) };
     },
 
     createAgent: async ({ body: { id, ...config } }) => {

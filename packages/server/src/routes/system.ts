@@ -59,7 +59,7 @@ export function systemRoutes(ctx: ServerContext): RouteHandlers<keyof typeof sys
         storage: ctx.stores.backend,
         nodes: (await ctx.daemon?.nodes?.()) ?? [],
         waitingForNodes: (await ctx.daemon?.waitingForNodes?.()) ?? [],
-        sandbox: sandboxMachineView(),
+        sandbox: sandboxMachineView(ctx.daemon?.sandbox?.()),
       };
     },
 

@@ -26,7 +26,19 @@
 import { approvalAnswers } from '@tinyagi/client';
 import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings, type AgentSettings, type ApprovalRecord } from '@tinyagi/core';
-import { agentWorkspaceDir, Deadline, evaluatePermission, isOwnRequest, maskSecretsInText, maskToolInput, ownEntry, rulesForAnswer, sandboxStatusOf, type StoreSet } from '../core-internal.ts';
+import {
+  agentWorkspaceDir,
+  Deadline,
+  evaluatePermission,
+  isOwnRequest,
+  maskSecretsInText,
+  maskToolInput,
+  ownEntry,
+  rulesForAnswer,
+  type SandboxHost,
+  sandboxStatusOf,
+  type StoreSet,
+} from '../core-internal.ts';
 import { abortCause } from '../orchestrator/abort.ts';
 import { confinerRuleSets, tightenedSettings, tighterVerdict, type Verdict } from '../guards/confinement.ts';
 
@@ -66,6 +78,8 @@ export interface ApprovalDeskOptions {
   stores: Pick<StoreSet, 'approvals' | 'events'>;
   getSettings: () => Settings;
   env: NodeJS.ProcessEnv;
+  /** The node's sandbox host: rules for sandboxed agents hold while its check enforces the boundary (absent: they do not). */
+  sandboxHost?: SandboxHost | undefined;
   /** The orchestrator's observers: told `approvalRequested` and `approvalSettled`. */
   observers?: Pick<ObserverList, 'listening' | 'notify'> | undefined;
   onError?: (err: unknown) => void;
@@ -100,7 +114,7 @@ export class ApprovalDesk {
     const workspace = run.workdir ?? agentWorkspaceDir(settings, run.agentId, this.#opts.env);
     // Rules for a sandboxed agent (`sandboxed: true`) hold while its boundary does.
     // One time budget for the whole request, whichever rule sets judge it (core's approvals/deadline.ts).
-    const context = { sandboxed: sandboxStatusOf(settings, run.agentId).state === 'enforced', deadline: new Deadline() };
+    const context = { sandboxed: sandboxStatusOf(settings, run.agentId, this.#opts.sandboxHost?.machineCheck(this.#opts.env)).state === 'enforced', deadline: new Deadline() };
     const judge = (id: string, judged: AgentSettings): Verdict => {
       // TinyAGI's own protocol (its MCP tools, `tinyagi call` in a shell) acts under the run's token and the team's guards: allowed unless a rule says otherwise.
       const fallback = judged.permission_mode === 'ask' && !isOwnRequest(ask, context.deadline) ? 'ask' : 'allow';

@@ -5,7 +5,7 @@
  * code (abort controllers, paused waiters).
  */
 import type { ApprovalAnswer, InvokeRequest, InvokeResult, ObserverList, QueueWorker, Settings } from '@tinyagi/core';
-import type { GroupCommit, QuotaBoard, StoreSet, StoreTransaction, TxBody } from '../core-internal.ts';
+import type { GroupCommit, QuotaBoard, SandboxHost, StoreSet, StoreTransaction, TxBody } from '../core-internal.ts';
 import type { StartItem } from './start-group.ts';
 import type { ApprovalDesk, EgressRequest, HumanAnswer, HumanQuestion } from '../approvals/desk.ts';
 import type { AbortCause } from './abort.ts';
@@ -67,6 +67,8 @@ export interface Ctx {
   invoke: (req: InvokeRequest) => Promise<InvokeResult>;
   /** `invoke` carries a model route through this node's model proxy (a launch fact: core's invoker/launch-plan.ts). */
   modelProxy: boolean;
+  /** The node's sandbox host (the orchestrator's option): the launch plans read whether it enforces the boundary. */
+  sandboxHost: SandboxHost | undefined;
   plugins: readonly OrchestratorPlugin[];
   /** How long one plugin hook may take before the text passes through without it. */
   pluginTimeoutMs: number;

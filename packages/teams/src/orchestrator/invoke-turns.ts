@@ -71,7 +71,10 @@ export interface TurnsResult {
 const MAX_TURNS = 8;
 
 /** What an agent's turns use of the context. */
-export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'modelProxy' | 'observers' | 'active' | 'approvals'> &
+export type TurnsCtx = Pick<
+  Ctx,
+  'getSettings' | 'env' | 'provisioned' | 'stores' | 'node' | 'steering' | 'apiUrl' | 'issueRunToken' | 'invoke' | 'modelProxy' | 'sandboxHost' | 'observers' | 'active' | 'approvals'
+> &
   Partial<Pick<Ctx, 'quotas'>>;
 
 /**
@@ -82,7 +85,7 @@ export type TurnsCtx = Pick<Ctx, 'getSettings' | 'env' | 'provisioned' | 'stores
  * mode of its agent and those agents. While the agent's account is held for a rate limit, its
  * fallback_provider (if free) runs the turn: the plan is made for that account.
  */
-async function placeRun(ctx: Pick<TurnsCtx, 'getSettings' | 'env' | 'provisioned' | 'modelProxy' | 'quotas'>, input: Pick<TurnsInput, 'run' | 'workdir' | 'confinedBy'>) {
+async function placeRun(ctx: Pick<TurnsCtx, 'getSettings' | 'env' | 'provisioned' | 'modelProxy' | 'sandboxHost' | 'quotas'>, input: Pick<TurnsInput, 'run' | 'workdir' | 'confinedBy'>) {
   const { run } = input;
   const settings = ctx.getSettings();
   const workspace = agentWorkspaceDir(settings, run.agentId, ctx.env);
@@ -91,7 +94,7 @@ async function placeRun(ctx: Pick<TurnsCtx, 'getSettings' | 'env' | 'provisioned
     ctx.provisioned.add(workspace);
   }
   const cwd = input.workdir ?? workspace;
-  const facts = readLaunchFacts(ctx.env, cwd);
+  const facts = readLaunchFacts(ctx.env, cwd, ctx.sandboxHost);
   const plan = (account?: { provider: string; model?: string | undefined }) =>
     planLaunch({
       settings,

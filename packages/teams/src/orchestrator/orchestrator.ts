@@ -24,7 +24,18 @@
  * inside one write on SQLite.
  */
 import { invokeAgent, ObserverList, QueueWorker, type InvokeRequest, type InvokeResult, type Observer, type Settings, type TaskCheckedEvent } from '@tinyagi/core';
-import { ownEntry, agentDefaults, effectiveQueue, type SteerCommand, type StoreSet, type StoreTransaction, QuotaBoard, type QuotaHoldView, resolveInvokeTarget } from '../core-internal.ts';
+import {
+  ownEntry,
+  agentDefaults,
+  effectiveQueue,
+  type SandboxHost,
+  type SteerCommand,
+  type StoreSet,
+  type StoreTransaction,
+  QuotaBoard,
+  type QuotaHoldView,
+  resolveInvokeTarget,
+} from '../core-internal.ts';
 import type { RunAction } from '@tinyagi/client/contract';
 import { ApprovalDesk } from '../approvals/desk.ts';
 import { DEFAULT_RELAY_TIMEOUT_MS, relayedToThisNode } from '../steering/relay.ts';
@@ -65,6 +76,12 @@ export interface OrchestratorOptions {
   invoke?: (req: InvokeRequest) => Promise<InvokeResult>;
   /** `invoke` carries a launch's model route through this node's model proxy (the daemon's agent call): the launch plans route there. */
   modelProxy?: boolean;
+  /**
+   * The node's sandbox host (core's `sandboxHost`): every agent call carries it (`sandboxHost`: the
+   * confined starts on it), the launch plans and the approval desk follow its machine check.
+   * Absent: each start makes its own host, and the plans a quick check of the machine.
+   */
+  sandboxHost?: SandboxHost;
   /** Passed to CLI agents as TINYAGI_API_URL, for `tinyagi call`. */
   apiUrl?: string;
   /** Run-scoped token for CLI agents (TINYAGI_RUN_TOKEN), issued by the server. */
@@ -136,8 +153,9 @@ export class Orchestrator implements Spawner {
     this.#ctx = {
       stores,
       getSettings: options.getSettings,
-      invoke: options.invoke ?? invokeAgent,
+      invoke: withSandboxHost(options.invoke ?? invokeAgent, options.sandboxHost),
       modelProxy: options.modelProxy ?? false,
+      sandboxHost: options.sandboxHost,
       plugins: options.plugins ?? [],
       pluginTimeoutMs: options.pluginTimeoutMs ?? PLUGIN_HOOK_TIMEOUT_MS,
       apiUrl: options.apiUrl,
@@ -168,6 +186,7 @@ export class Orchestrator implements Spawner {
         stores,
         getSettings: options.getSettings,
         env: options.env ?? process.env,
+        sandboxHost: options.sandboxHost,
         observers,
         onError: (err) => reportError(stores, 'approvals', err),
       }),
@@ -354,6 +373,11 @@ export class Orchestrator implements Spawner {
 }
 
 /** A background failure (a timer's, a write-through's) as a `system.notice` event: nothing to throw it to. */
+/** The agent call with the node's sandbox host on every request (none: as it is). */
+function withSandboxHost(invoke: (req: InvokeRequest) => Promise<InvokeResult>, host: SandboxHost | undefined): (req: InvokeRequest) => Promise<InvokeResult> {
+  return host === undefined ? invoke : (req) => invoke({ ...req, sandboxHost: host });
+}
+
 function reportError(stores: StoreSet, where: string, err: unknown): void {
   stores.events.emit({ type: 'system.notice', data: { level: 'error', where, error: err instanceof Error ? err.message : String(err) } });
 }

@@ -477,7 +477,7 @@ export class TaskFlow {
   async checkBinding(projectId: string | undefined, repo: ProjectRepo): Promise<ProjectRepo> {
     const node = this.#projectElsewhere(repo);
     if (node !== undefined) return this.#asks!.ask(node, 'binding', { repo, ...(projectId === undefined ? {} : { projectId }) }, `Checking the repository ${repo.path ?? repo.url}`);
-    return checkProjectBinding(repo, { ...(projectId === undefined ? {} : { projectId }), home: this.#o.home, settings: this.#o.settings(), env: this.#o.env });
+    return checkProjectBinding(repo, { ...(projectId === undefined ? {} : { projectId }), home: this.#o.home, settings: this.#o.settings(), env: this.#o.env, sandboxHost: this.#o.sandboxHost });
   }
 
   /** The task's diff against its base (git-tasks' `taskDiff`), read on the node that holds its disk. */
