@@ -26,7 +26,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ModelProxy } from '@tinyagi/core/internal';
 import { startModelServer, type ModelServer } from '@tinyagi/test-kit';
-import { boundaryFor, closeHostBridges, type Boundary, memoryCgroupBase, removeCgroups, quickCheck, recordMachineCheck } from '@tinyagi/sandbox';
+import { type Boundary, memoryCgroupBase, quickCheck, SandboxHost } from '@tinyagi/sandbox';
 import { percentile } from './machine.ts';
 
 export interface SandboxBenchOptions {
@@ -284,9 +284,11 @@ async function benchBoundary(opts: SandboxBenchOptions): Promise<string> {
   const daemonEnv = { PATH: process.env.PATH ?? '', HOME: join(root, 'home') };
   const check = quickCheck(daemonEnv);
   if (!check.ok) throw new Error(`B19: the boundary is not available here: ${check.problem?.reason}`);
-  recordMachineCheck(check);
+  // The node's sandbox host, as a daemon makes one: its check recorded, closed after (bridges, holder, cgroup).
+  const host = new SandboxHost({ runtimeHomes: () => [] });
+  host.recordCheck(check);
   try {
-    const decision = boundaryFor('bench', { mode: 'required', tinyHome, workspaceRoot, memoryMb: 4096 }, workspace, daemonEnv);
+    const decision = host.boundaryFor('bench', { mode: 'required', tinyHome, workspaceRoot, memoryMb: 4096 }, workspace, daemonEnv);
     const boundary = decision!.boundary as Boundary;
     const cliEnv: Record<string, string> = { PATH: daemonEnv.PATH, HOME: daemonEnv.HOME, LANG: 'C.UTF-8' };
     const commands = [
@@ -342,9 +344,7 @@ async function benchBoundary(opts: SandboxBenchOptions): Promise<string> {
         `bwrap ${check.bwrap}; memory cgroup: ${cgroup.ok ? `joined (cgroup v${cgroup.version})` : `none (${cgroup.reason})`}.`,
     ].join('\n');
   } finally {
-    recordMachineCheck(undefined);
-    removeCgroups();
-    await closeHostBridges();
+    await host.close();
     rmSync(root, { recursive: true, force: true });
   }
 }
