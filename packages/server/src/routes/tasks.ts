@@ -54,7 +54,7 @@ export async function listFollowedComments(ctx: ServerContext, ref: string): Pro
   if (!comments.some((c) => c.anchor !== null) || !task.projectId) return comments;
   const project = await ctx.tasks.getProject(task.projectId);
   // On another node's disk, or not bound: where the lines are now is read there, not here.
-  if (!project?.repo || !(await ctx.taskFlow.holdsDisk(task))) return comments;
+  if (!project?.repo || !(await ctx.taskFlow.holdsDisk(task, { id: project.id, repo: project.repo }))) return comments;
   const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: ctx.home });
   try {
     const tip = existsSync(repo.repoDir) ? await taskTip(repo.repoDir, task.git) : undefined;

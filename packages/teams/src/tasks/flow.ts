@@ -238,8 +238,8 @@ export class TaskFlow {
   }
 
   /** The node that holds the task's disk when it is another one (and not taken over here); undefined when this node does (or there is one node). */
-  async #elsewhere(task: TaskRecord): Promise<string | undefined> {
-    const project = task.projectId && this.#asks ? await this.tasks.getProject(task.projectId) : undefined;
+  async #elsewhere(task: TaskRecord, known?: BoundProject): Promise<string | undefined> {
+    const project = known ?? (task.projectId && this.#asks ? await this.tasks.getProject(task.projectId) : undefined);
     const node = project?.repo ? diskNode(this.#o.settings(), task, project.repo) : undefined;
     if (node === undefined || node === this.#asks?.here) return undefined;
     return (await this.#takesOver(task, { id: project!.id, repo: project!.repo! }, node)) ? undefined : node;
@@ -251,8 +251,8 @@ export class TaskFlow {
   }
 
   /** Whether this node holds the task's disk (a read of its repository here means something). */
-  async holdsDisk(task: TaskRecord): Promise<boolean> {
-    return (await this.#elsewhere(task)) === undefined;
+  async holdsDisk(task: TaskRecord, project?: BoundProject): Promise<boolean> {
+    return (await this.#elsewhere(task, project)) === undefined;
   }
 
   /** The task driven now on this node (asked by another node that has no disk for it): the task after. */

@@ -20,7 +20,7 @@ export interface ForgeLoopHost {
   holdReview<T>(task: TaskRecord, work: () => Promise<T>): Promise<T>;
   autoMerge(taskId: string): Promise<boolean>;
   /** Whether this node holds the task's disk: only that node reads its pull request in the poll. */
-  holdsDisk(task: TaskRecord): Promise<boolean>;
+  holdsDisk(task: TaskRecord, project?: { id: string; repo: ProjectRepo }): Promise<boolean>;
 }
 
 /** The flow's options the forge reads. */
@@ -212,7 +212,7 @@ export class ForgeLoop {
         if (!this.#polling) return IDLE_MS;
         // A task whose pull request could not be opened when its Checking passed (GitHub down, no token yet) gets it here.
         const due = task.git?.pullRequest !== undefined || task.git?.check?.state === 'passed';
-        if (!due || now - (this.#lastRead.get(task.id) ?? 0) < everyMs || !(await this.#flow.holdsDisk(task))) continue;
+        if (!due || now - (this.#lastRead.get(task.id) ?? 0) < everyMs || !(await this.#flow.holdsDisk(task, project))) continue;
         this.#lastRead.set(task.id, now);
         try {
           await this.sync(project, task);
