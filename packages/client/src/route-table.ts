@@ -65,6 +65,8 @@ export const ROUTE_TABLE = {
   listHandoffs: { method: 'GET', path: '/api/handoffs' },
   spawnRun: { method: 'POST', path: '/api/runs/:id/spawn', body: true },
   declareRunAction: { method: 'POST', path: '/api/runs/:id/actions', body: true },
+  listApprovalGroups: { method: 'GET', path: '/api/approvals/groups' },
+  decideApprovals: { method: 'POST', path: '/api/approvals/decisions', body: true },
   listApprovals: { method: 'GET', path: '/api/approvals' },
   getApproval: { method: 'GET', path: '/api/approvals/:id' },
   decideApproval: { method: 'POST', path: '/api/approvals/:id/decision', body: true },

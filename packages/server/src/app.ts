@@ -28,6 +28,7 @@ import { providerRoutes } from './routes/providers.ts';
 import { kindRoutes } from './routes/kinds.ts';
 import { quotaRoutes } from './routes/quotas.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { approvalBatchRoutes } from './routes/approval-batch.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { runToolRoutes } from './routes/run-tools.ts';
@@ -121,6 +122,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...quotaRoutes(ctx),
     ...sessionRoutes(ctx),
     ...approvalRoutes(ctx),
+    ...approvalBatchRoutes(ctx),
     ...runToolRoutes(ctx),
     ...memoryRoutes(ctx),
     ...settingsRoutes(ctx),

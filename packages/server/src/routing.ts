@@ -74,6 +74,8 @@ const CHANNEL_SCOPE: Partial<Record<RouteName, ChannelResolver>> = {
   resetChat: bodyChannel,
   cancelConversation: async ({ params }, ctx) => (await ctx.stores.runs.getConversation(String(params['id'])))?.channel,
   listApprovals: ({ query }) => query?.['channel'],
+  listApprovalGroups: ({ query }) => query?.['channel'],
+  decideApprovals: bodyChannel,
   getApproval: approvalChannel,
   decideApproval: approvalChannel,
   listMemory: ({ query }) => query?.['channel'],

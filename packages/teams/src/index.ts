@@ -16,6 +16,7 @@ export type OrchestratorServicesOptions = OrchestratorFacetsOptions;
 export { Steering, type SteeringOptions } from './facets/steering.ts';
 export type { SteerResult, RunSteering } from './steering/steer.ts';
 export { Approvals } from './facets/approvals.ts';
+export { groupApprovals } from './approvals/groups.ts';
 export { modelCallBudget } from './guards/model-call-budget.ts';
 export { TaskFlow, taskMessage, type TaskFlowOptions } from './tasks/flow.ts';
 export type { NodeInfoSource } from './tasks/node-asks.ts';

@@ -97,6 +97,13 @@ export const ApprovalSchema = z
     reason: NullableStr,
     /** A question's answer, as the agent receives it; for `task_rounds` answered `more_rounds`, the rounds given (`"5"`). */
     answer: NullableStr,
+    /**
+     * What it asks, as one key and title (`Bash: npm install`, `Edit`, `Connect to pypi.org:443`;
+     * docs/approvals.md, "A burst of requests"): requests with the same key are one group.
+     */
+    groupKey: Str.optional(),
+    /** Present when a person answered it together with others in one request (`decideApprovals`): the same id on each of them. */
+    batchId: Str.optional(),
   })
   .meta({ id: 'Approval' });
 export type Approval = z.infer<typeof ApprovalSchema>;
@@ -140,7 +147,97 @@ export const RunApprovalAnswerSchema = z.object({
 });
 export type RunApprovalAnswer = z.infer<typeof RunApprovalAnswerSchema>;
 
+/** Pending requests that ask the same thing (the same `groupKey`), as one line for a person. */
+export const ApprovalGroupSchema = z
+  .object({
+    /** The requests' `groupKey`: also the group's title. */
+    key: Str,
+    kind: z.enum(APPROVAL_KINDS),
+    count: z.int(),
+    /** The agents that ask, most requests first. */
+    agents: z.array(Str),
+    /** Every request of the group, oldest first (what "all N" answers). */
+    ids: z.array(Str),
+    /** The oldest few requests, in full: a sample of what is asked. */
+    sample: z.array(ApprovalSchema),
+    /** The answers every request of the group takes. */
+    answers: z.array(z.enum(APPROVAL_DECISIONS)),
+    /** When its first request expires; null when none does. */
+    expiresAt: NullableTimestamp,
+  })
+  .meta({ id: 'ApprovalGroup' });
+export type ApprovalGroup = z.infer<typeof ApprovalGroupSchema>;
+
+/** The most requests one batch answers. */
+export const MAX_BATCH_APPROVALS = 500;
+
+/**
+ * One answer for many requests: those listed (`ids`), or every pending request of a group
+ * (`group`, its key), as the answer to each.
+ */
+export const ApprovalBatchBodySchema = z
+  .strictObject({
+    ids: z.array(z.string().min(1).max(200)).min(1).max(MAX_BATCH_APPROVALS).optional(),
+    group: z.string().min(1).max(400).optional(),
+    /** With `group`: only this agent's requests of the group. */
+    agent: OptionalShortText,
+    /** A channel-scoped token: its own channel; only the requests of its conversations are answered. */
+    channel: OptionalShortText,
+    decision: z.enum(APPROVAL_DECISIONS),
+    reason: z.string().max(2000).optional(),
+    answer: z.string().max(20_000).optional(),
+    by: z.string().min(1).max(200).optional(),
+    rounds: z.int().min(1).max(100).optional(),
+  })
+  .refine((b) => (b.ids === undefined) !== (b.group === undefined), { message: 'give either "ids" or "group", not both', path: ['ids'] })
+  .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] })
+  .refine((b) => b.rounds === undefined || b.decision === 'more_rounds', { message: '"rounds" goes with decision "more_rounds" only', path: ['rounds'] });
+export type ApprovalBatchBody = z.infer<typeof ApprovalBatchBodySchema>;
+
+/** Why a request of a batch was left as it was. */
+export const APPROVAL_BATCH_SKIPS = ['decided', 'not_found', 'invalid', 'forbidden'] as const;
+
+export const ApprovalBatchResultSchema = z
+  .object({
+    /** Recorded on each request answered (`batchId`). */
+    batchId: Str,
+    /** The requests this answer decided, each recorded on its own. */
+    decided: z.array(ApprovalSchema),
+    /**
+     * The requests left as they were, each with why: `decided` (answered or expired in between:
+     * `approval` says how), `not_found`, `invalid` (the answer does not fit its kind),
+     * `forbidden` (this sender may not answer it).
+     */
+    skipped: z.array(z.object({ id: Str, why: z.enum(APPROVAL_BATCH_SKIPS), message: Str, approval: ApprovalSchema.optional() })),
+  })
+  .meta({ id: 'ApprovalBatchResult' });
+export type ApprovalBatchResult = z.infer<typeof ApprovalBatchResultSchema>;
+
 export const approvalsContract = {
+  listApprovalGroups: route({
+    method: 'GET',
+    path: '/api/approvals/groups',
+    summary:
+      'The pending requests grouped by what they ask (`groupKey`), largest group first (filter by kind, agent, or the channel the conversation came in through: a channel-scoped token must give its own `channel`)',
+    tag: 'approvals',
+    auth: 'channel',
+    query: z.object({
+      kind: z.enum(APPROVAL_KINDS).optional(),
+      agent: OptionalShortText,
+      channel: OptionalShortText,
+    }),
+    response: z.array(ApprovalGroupSchema),
+  }),
+  decideApprovals: route({
+    method: 'POST',
+    path: '/api/approvals/decisions',
+    summary:
+      "One answer for many pending requests: the `ids` given, or every pending request of a `group`. Each is decided and recorded on its own (who, when, and the batch); one answered or expired in between, or one the answer does not fit, is reported in `skipped` and left as it is. A channel-scoped token gives its own `channel` and answers only its conversations' requests, for a paired sender (`by`) who may answer each",
+    tag: 'approvals',
+    auth: 'channel',
+    body: ApprovalBatchBodySchema,
+    response: ApprovalBatchResultSchema,
+  }),
   listApprovals: route({
     method: 'GET',
     path: '/api/approvals',

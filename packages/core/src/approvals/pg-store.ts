@@ -75,8 +75,8 @@ export class PgApprovalStore implements ApprovalStoreApi {
 
   async decide(id: string, outcome: ApprovalOutcome): Promise<ApprovalRecord | undefined> {
     const [row] = await this.#scope.query<ApprovalRow>(
-      `UPDATE ${this.#t} SET status = $1, decision = $2, decided_by = $3, reason = $4, answer = $5, decided_at = $6 WHERE id = $7 AND status = 'pending' RETURNING *`,
-      [outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.answer ?? null, outcome.decidedAt, id],
+      `UPDATE ${this.#t} SET status = $1, decision = $2, decided_by = $3, reason = $4, answer = $5, decided_at = $6, batch_id = $7 WHERE id = $8 AND status = 'pending' RETURNING *`,
+      [outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.answer ?? null, outcome.decidedAt, outcome.batchId ?? null, id],
     );
     return row && toApproval(row);
   }

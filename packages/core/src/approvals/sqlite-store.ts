@@ -66,8 +66,8 @@ export class ApprovalStore implements ApprovalStoreApi {
   decide(id: string, outcome: ApprovalOutcome): ApprovalRecord | undefined {
     return this.#db.write(() => {
       const changed = this.#db
-        .prepare("UPDATE approvals SET status = ?, decision = ?, decided_by = ?, reason = ?, answer = ?, decided_at = ? WHERE id = ? AND status = 'pending'")
-        .run(outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.answer ?? null, outcome.decidedAt, id).changes;
+        .prepare("UPDATE approvals SET status = ?, decision = ?, decided_by = ?, reason = ?, answer = ?, decided_at = ?, batch_id = ? WHERE id = ? AND status = 'pending'")
+        .run(outcome.status, outcome.decision, outcome.decidedBy, outcome.reason, outcome.answer ?? null, outcome.decidedAt, outcome.batchId ?? null, id).changes;
       return changed > 0 ? this.get(id) : undefined;
     });
   }

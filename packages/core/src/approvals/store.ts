@@ -8,6 +8,7 @@
 import type { ApprovalDecision, ApprovalKind, ApprovalStatus } from '@tinyagi/client/contract';
 import type { ApprovalRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
+import { approvalGroupKey } from './group-key.ts';
 
 export interface ApprovalRecord {
   id: string;
@@ -33,6 +34,10 @@ export interface ApprovalRecord {
   decision: ApprovalDecision | null;
   reason: string | null;
   answer: string | null;
+  /** What it asks, as one key (group-key.ts): requests with the same key may be answered together. */
+  groupKey: string;
+  /** Set when a person answered it together with others in one request: the same id on each. */
+  batchId?: string;
 }
 
 export type ApprovalInput = Pick<ApprovalRecord, 'id' | 'kind' | 'agentId' | 'runId' | 'conversationId' | 'sessionKey' | 'taskId' | 'tool' | 'input' | 'summary' | 'requestedAt' | 'expiresAt'>;
@@ -45,6 +50,8 @@ export interface ApprovalOutcome {
   /** A question's answer. */
   answer?: string | null;
   decidedAt: number;
+  /** Answered together with others in one request (the same id on each). */
+  batchId?: string;
 }
 
 export interface ApprovalFilter {
@@ -99,5 +106,7 @@ export function toApproval(row: ApprovalRow): ApprovalRecord {
     decision: row.decision as ApprovalDecision | null,
     reason: row.reason,
     answer: row.answer,
+    groupKey: approvalGroupKey({ kind: row.kind as ApprovalKind, tool: row.tool, input, summary: row.summary }),
+    ...(row.batch_id === null ? {} : { batchId: row.batch_id }),
   };
 }

@@ -413,6 +413,8 @@ export const approvals = sqliteTable(
     answer: text('answer'),
     /** The task a `task_rounds` request is about (null for the others). */
     taskId: text('task_id'),
+    /** Set when a person answered it together with others in one request (the same id on each): decided as part of a group. */
+    batchId: text('batch_id'),
   },
   (t) => [index('approvals_status_idx').on(t.status, t.requestedAt), index('approvals_conversation_idx').on(t.conversationId), index('approvals_task_idx').on(t.taskId)],
 );

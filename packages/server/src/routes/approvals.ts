@@ -7,7 +7,7 @@
  * through TinyAGI's MCP tool (`approval_prompt`) reaches its run's desk with `requestRunApproval`.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { approvalsContract } from '@tinyagi/client/contract';
+import type { ApprovalDecision, approvalsContract } from '@tinyagi/client/contract';
 import { TinyError, type ApprovalRecord } from '@tinyagi/core';
 import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForAnswer } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
@@ -16,7 +16,8 @@ import { decidedBy } from '../requested-by.ts';
 import { requirePairedSender } from '../security/paired-sender.ts';
 import type { RouteHandlers } from '../routing.ts';
 
-export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof approvalsContract> {
+/** The routes of one request each; a burst's (listApprovalGroups, decideApprovals): approval-batch.ts. */
+export function approvalRoutes(ctx: ServerContext): RouteHandlers<Exclude<keyof typeof approvalsContract, 'listApprovalGroups' | 'decideApprovals'>> {
   return {
     listApprovals: async ({ query }) =>
       ctx.stores.approvals.list({
@@ -39,8 +40,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       // `more_rounds` records the rounds it gives as its answer (the desk defaults it to the binding's maxRounds).
       const answer = body.decision === 'more_rounds' && body.rounds !== undefined ? String(body.rounds) : body.answer;
       const decided = await ctx.facets.approvals.decide(params.id, body.decision, by, body.reason, answer);
-      if (body.decision === 'allow_always') await (decided.kind === 'egress' ? addEgressHost(ctx, decided) : addAllowRule(ctx, decided));
-      if (decided.kind === 'task_rounds') await carryOutAnswer(ctx, decided);
+      await afterDecision(ctx, decided, body.decision);
       return decided;
     },
     requestRunApproval: async ({ params, body, auth }) => {
@@ -60,6 +60,12 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<keyof typeof a
       return { allow: answer.allow, decidedBy: answer.decidedBy, ...(answer.reason ? { reason: answer.reason } : {}) };
     },
   };
+}
+
+/** What an answer does besides being recorded: `allow_always` adds a rule (or an egress host); a task's rounds are carried out. */
+export async function afterDecision(ctx: ServerContext, decided: ApprovalRecord, decision: ApprovalDecision): Promise<void> {
+  if (decision === 'allow_always') await (decided.kind === 'egress' ? addEgressHost(ctx, decided) : addAllowRule(ctx, decided));
+  if (decided.kind === 'task_rounds') await carryOutAnswer(ctx, decided);
 }
 
 /**
@@ -83,7 +89,7 @@ async function carryOutAnswer(ctx: ServerContext, approval: ApprovalRecord): Pro
  * the agent lists `permissions.approvers` the sender must match one of them. The route's scope
  * already checked that the request's conversation came in through this channel.
  */
-async function mayAnswer(ctx: ServerContext, channel: string, approvalId: string, by: string | undefined): Promise<void> {
+export async function mayAnswer(ctx: ServerContext, channel: string, approvalId: string, by: string | undefined): Promise<void> {
   const prefix = `${channel}:`;
   if (by === undefined || !by.startsWith(prefix) || by.length === prefix.length) {
     throw new RequestError('SCOPE_FORBIDDEN', `A channel answers for one of its senders: send "by": "${prefix}<sender id>".`);

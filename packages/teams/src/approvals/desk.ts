@@ -235,8 +235,11 @@ export class ApprovalDesk {
     return allow ? { allow, decidedBy: decided.decidedBy ?? 'person' } : { allow, reason: denialText(decided), decidedBy: decided.decidedBy ?? 'person' };
   }
 
-  /** A person's answer. The first answer wins: a request already answered is APPROVAL_DECIDED, naming who decided. */
-  async decide(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
+  /**
+   * A person's answer. The first answer wins: a request already answered is APPROVAL_DECIDED,
+   * naming who decided. `batchId`: answered together with others in one request (recorded on it).
+   */
+  async decide(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string, batchId?: string): Promise<ApprovalRecord> {
     const existing = await this.#opts.stores.approvals.get(id);
     if (!existing) throw new TinyError('APPROVAL_NOT_FOUND', `No approval request ${id}.`);
     if (existing.status !== 'pending') throw decidedError(existing);
@@ -263,6 +266,7 @@ export class ApprovalDesk {
       reason: reason?.trim() || null,
       answer: decision === 'answer' ? text! : (rounds ?? null),
       decidedAt: Date.now(),
+      ...(batchId === undefined ? {} : { batchId }),
     });
     if (!decided) throw decidedError((await this.#opts.stores.approvals.get(id)) ?? existing);
     await this.#event('approval.decided', decided);

@@ -19,9 +19,9 @@ export class Approvals {
     this.#ctx = orchestratorContext(orchestrator);
   }
 
-  /** A person's answer to an approval request (the first answer wins: APPROVAL_DECIDED after). */
-  decide(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string): Promise<ApprovalRecord> {
-    return this.#ctx.approvals.decide(id, decision, by, reason, answer);
+  /** A person's answer to an approval request (the first answer wins: APPROVAL_DECIDED after); `batchId`: one answer for many (decideMany). */
+  decide(id: string, decision: ApprovalDecision, by: string, reason?: string, answer?: string, batchId?: string): Promise<ApprovalRecord> {
+    return this.#ctx.approvals.decide(id, decision, by, reason, answer, batchId);
   }
 
   /**

@@ -1,0 +1,1 @@
+ALTER TABLE `approvals` ADD `batch_id` text;
