@@ -22,6 +22,7 @@ import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { TinyError } from './core.ts';
 import { guardedCommand, guardedEnv, parseConfigListing } from './git-guard.ts';
+import { ensureLayerMounted } from './layer-mount.ts';
 
 export const DEFAULT_GIT_TIMEOUT_MS = 60_000;
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
@@ -173,6 +174,8 @@ export async function worktreeAdminDir(repoDir: string, worktreeDir: string): Pr
  */
 export async function worktreeGitOptions(repoDir: string, worktreeDir: string): Promise<GitOptions> {
   const admin = await worktreeAdminDir(repoDir, worktreeDir);
+  // A layered worktree not mounted (after a reboot) would show git a folder with every file deleted.
+  if (admin !== undefined) await ensureLayerMounted(worktreeDir);
   if (admin === undefined) {
     throw new TinyError('INVALID_STATE', `${worktreeDir} is not a worktree of ${repoDir}.`, { hint: 'Start the task again (move it to In progress) to make its worktree again.' });
   }

@@ -19,6 +19,7 @@ export { mergeHeads, runTaskMerge } from './merge-step.ts';
 export { autoMergeDecision, autoMergeRefusal, autoMergeRetryDue } from './auto-merge.ts';
 export { taskDiff } from './diff.ts';
 export { projectWorktrees, removeWorktreeAt, type WorktreeRemoval } from './worktree-life.ts';
+export { applyRetention, retentionVerdict, type RetentionOptions } from './retention.ts';
 export { openTaskPullRequest, runTaskForgeMerge, syncTaskForge } from './forge-step.ts';
 export type { CreateForge, Forge, ForgeCheckRun, ForgeConnection, ForgeMergeResult, ForgePullRequest, ForgeReview, ForgeReviewComment } from './forge.ts';
 // Check kinds and forges (docs/kinds.md): registries a new kind is registered in.

@@ -15,6 +15,8 @@ import type { ProjectWorktree, WorktreeState } from '@tinyagi/client/contract';
 import { TinyError } from './core.ts';
 import { baseCommit, commitsBeyondBase } from './branch-state.ts';
 import { git, resolveCommit } from './git.ts';
+import { dropLayer } from './layer-mount.ts';
+import { pruneBases } from './layers.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
 import { listGitWorktrees, listProjectWorktrees, type RemovalCheck, removalCheck, samePath, worktreeList } from './worktrees.ts';
 
@@ -126,6 +128,8 @@ export async function removeWorktreeAt(ctx: ProjectRepoContext, path: string, op
       });
     }
     // --force: the worktree files' copies and links are untracked on purpose; twice unlocks a locked worktree.
+    // A layered worktree is unmounted and its own folder removed first (layer-mount.ts).
+    if (present) await dropLayer(path);
     if (present) await git(['worktree', 'remove', '--force', ...(entry.locked !== undefined ? ['--force'] : []), path], { cwd: ctx.repoDir });
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });
     let branchDeleted = false;
@@ -133,6 +137,7 @@ export async function removeWorktreeAt(ctx: ProjectRepoContext, path: string, op
       await git(['branch', '-D', '--quiet', branch], { cwd: ctx.repoDir });
       branchDeleted = true;
     }
+    await pruneBases(ctx);
     return { removed: present, branchDeleted, lost: force ? check.uncommitted : [] };
   });
 }

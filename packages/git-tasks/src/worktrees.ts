@@ -19,13 +19,16 @@
  *   `git worktree add` reads every other worktree's admin folder and fails on one another add is
  *   writing, so tasks started together would fail their worktree step now and then.
  */
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { BRANCH_MARKER, IDENTITY_MARKER, SETUP_MARKER, TASK_MARKER, TinyError } from './core.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeAdminDir, worktreeGitOptions } from './git.ts';
 import { taskGitIdentity } from './identity.ts';
+import { dropLayer, readLayer } from './layer-mount.ts';
+import { type Base, baseFor, type CheckoutChoice, chooseCheckout, copyTree, populateLayer, pruneBases, recordLayer, worktreeOwnBytes as layerOwnBytes } from './layers.ts';
 import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { ensureRepository, type ProjectRepoContext, resolveWorktreeFiles, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
@@ -115,6 +118,8 @@ export interface TaskWorktree {
   files: Array<{ path: string; outcome: 'copied' | 'linked' | 'kept' | 'missing' }>;
   /** The setup's result when it ran in this call (absent: no setup, or it passed before). */
   setup?: CheckResult;
+  /** An overlay of a base (`layered`) or a checkout of its own (`full`); with `why` when `auto` could not layer it. */
+  checkout: CheckoutChoice;
 }
 
 export interface CreateWorktreeOptions {
@@ -142,6 +147,8 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
   const path = taskWorktreePath(ctx, task);
   const branchRef = `refs/heads/${branch}`;
   mkdirSync(ctx.worktreeRoot, { recursive: true });
+  // Chosen (and a base made) before the worktree list is held: a base of a large repository takes a while.
+  const plan = await planCheckout(ctx, path, branchRef);
 
   const { created, admin } = await worktreeList.run(ctx.repoDir, async () => {
     let entries = await listGitWorktrees(ctx.repoDir);
@@ -166,7 +173,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
       }
       if (atPath.locked === 'initializing') {
         // git was killed while checking the worktree out: nobody has worked in it yet.
-        await git(['reset', '--hard', '--quiet'], await worktreeGitOptions(ctx.repoDir, path));
+        if (readLayer(path) === undefined) await git(['reset', '--hard', '--quiet'], await worktreeGitOptions(ctx.repoDir, path));
         await git(['worktree', 'unlock', path], { cwd: ctx.repoDir });
       }
     } else {
@@ -183,17 +190,21 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
             });
           }
         }
-        await git(['worktree', 'add', '--quiet', path, branch], { cwd: ctx.repoDir });
-      } else {
-        const base = await resolveCommit(ctx.repoDir, ctx.repo.baseRef);
-        if (base === undefined)
-          throw new TinyError('INVALID_STATE', `Project ${ctx.projectId}'s base ref "${ctx.repo.baseRef}" names no commit in ${ctx.repoDir}.`, { hint: "Fetch it, or change the binding's baseRef." });
-        await git(['worktree', 'add', '--quiet', '--no-track', '-b', branch, path, base], { cwd: ctx.repoDir });
       }
+      const base = existing === undefined ? await resolveCommit(ctx.repoDir, ctx.repo.baseRef) : undefined;
+      if (existing === undefined && base === undefined)
+        throw new TinyError('INVALID_STATE', `Project ${ctx.projectId}'s base ref "${ctx.repo.baseRef}" names no commit in ${ctx.repoDir}.`, { hint: "Fetch it, or change the binding's baseRef." });
+      // A layered worktree is recorded before git makes it, and checked out by its mount, not by git.
+      const layered = plan?.kind === 'layered' ? plan : undefined;
+      if (layered !== undefined) await recordLayer(path, existsSync(join(layered.base.dir, 'base.json')) ? layered.base : await baseFor(ctx, layered.base.sha), layered.backend);
+      const noCheckout = layered === undefined ? [] : ['--no-checkout'];
+      if (existing !== undefined) await git(['worktree', 'add', '--quiet', ...noCheckout, path, branch], { cwd: ctx.repoDir });
+      else await git(['worktree', 'add', '--quiet', ...noCheckout, '--no-track', '-b', branch, path, base!], { cwd: ctx.repoDir });
       created = true;
     }
 
     const admin = await adminDir(ctx.repoDir, path);
+    if (readLayer(path) !== undefined) await populateLayer(path, admin, await worktreeGitOptions(ctx.repoDir, path));
     const owner = readMarker(admin, TASK_MARKER);
     if (owner !== undefined && owner !== task.id) {
       throw new TinyError('INVALID_STATE', `The worktree ${path} belongs to task ${owner}, not to ${task.id}.`, {
@@ -208,8 +219,11 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     return { created, admin };
   });
 
-  const files = applyWorktreeFiles(ctx, path);
-  const result: TaskWorktree = { taskId: task.id, path, branch, head: (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim(), created, files };
+  const files = await applyWorktreeFiles(ctx, path, created && readLayer(path) !== undefined);
+  const head = (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim();
+  const checkout: CheckoutChoice =
+    readLayer(path) !== undefined ? { kind: 'layered', backend: readLayer(path)!.backend } : { kind: 'full', ...(plan?.kind === 'full' && plan.why !== undefined ? { why: plan.why } : {}) };
+  const result: TaskWorktree = { taskId: task.id, path, branch, head, created, files, checkout };
   if (ctx.repo.setup !== undefined && readMarker(admin, SETUP_MARKER) === undefined) {
     const setup = await runCheck(
       { name: 'setup', ...ctx.repo.setup },
@@ -230,6 +244,18 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     result.setup = setup;
   }
   return result;
+}
+
+type CheckoutPlan = { kind: 'layered'; backend: NonNullable<CheckoutChoice['backend']>; base: Base } | { kind: 'full'; why?: string };
+
+/** How a worktree not made yet is checked out, with the base a layered one stands on (made now if need be); undefined for one that exists. */
+async function planCheckout(ctx: ProjectRepoContext, path: string, branchRef: string): Promise<CheckoutPlan | undefined> {
+  if (readLayer(path) !== undefined || (await listGitWorktrees(ctx.repoDir)).some((e) => samePath(e.path, path))) return undefined;
+  const start = (await resolveCommit(ctx.repoDir, branchRef)) ?? (await resolveCommit(ctx.repoDir, ctx.repo.baseRef));
+  if (start === undefined) return undefined;
+  const choice = await chooseCheckout(ctx, start);
+  if (choice.kind === 'full' || choice.backend === undefined) return { kind: 'full', ...(choice.why === undefined ? {} : { why: choice.why }) };
+  return { kind: 'layered', backend: choice.backend, base: await baseFor(ctx, start) };
 }
 
 /** The repository's `info/exclude`, which git reads for every worktree of it (`<common dir>/info/exclude`). */
@@ -274,36 +300,46 @@ async function excludeWorktreeFiles(ctx: ProjectRepoContext): Promise<void> {
   renameSync(partial, file);
 }
 
-/** Copies or links each worktree file's source into the worktree; what is already there is kept. */
-function applyWorktreeFiles(ctx: ProjectRepoContext, worktreeDir: string): TaskWorktree['files'] {
-  return resolveWorktreeFiles(ctx.repoDir, worktreeDir, ctx.repo.files).map(({ file, source, destination, present }) => {
-    if (!present) return { path: file.path, outcome: 'missing' as const };
-    let existing: ReturnType<typeof lstatSync> | undefined;
-    try {
-      existing = lstatSync(destination);
-    } catch {
-      existing = undefined;
+/** Copies (off the event loop, cloned where the file system can) or links each worktree file's source into the worktree; what is already there (a layered worktree's base copies) is kept. */
+async function applyWorktreeFiles(ctx: ProjectRepoContext, worktreeDir: string, fromBase: boolean): Promise<TaskWorktree['files']> {
+  const outcomes: TaskWorktree['files'] = [];
+  for (const resolved of resolveWorktreeFiles(ctx.repoDir, worktreeDir, ctx.repo.files)) outcomes.push(await applyWorktreeFile(resolved, fromBase));
+  return outcomes;
+}
+
+/** `fromBase`: a layered worktree made in this call, whose copies its base holds (copied once, for every task on it). */
+async function applyWorktreeFile({ file, source, destination, present }: ReturnType<typeof resolveWorktreeFiles>[number], fromBase: boolean): Promise<TaskWorktree['files'][number]> {
+  if (!present) return { path: file.path, outcome: 'missing' as const };
+  let existing: ReturnType<typeof lstatSync> | undefined;
+  try {
+    existing = lstatSync(destination);
+  } catch {
+    existing = undefined;
+  }
+  if (existing !== undefined) {
+    if (file.mode === 'link' && existing.isSymbolicLink() && readlinkSync(destination) !== source) {
+      throw new TinyError('INVALID_STATE', `${destination} is a symlink to ${readlinkSync(destination)}, not to ${source} as the worktree file "${file.path}" (link) says.`, {
+        hint: 'Remove the symlink; it is made again.',
+      });
     }
-    if (existing !== undefined) {
-      if (file.mode === 'link' && existing.isSymbolicLink() && readlinkSync(destination) !== source) {
-        throw new TinyError('INVALID_STATE', `${destination} is a symlink to ${readlinkSync(destination)}, not to ${source} as the worktree file "${file.path}" (link) says.`, {
-          hint: 'Remove the symlink; it is made again.',
-        });
-      }
-      return { path: file.path, outcome: 'kept' as const };
-    }
-    mkdirSync(dirname(destination), { recursive: true });
-    if (file.mode === 'link') {
-      symlinkSync(source, destination);
-      return { path: file.path, outcome: 'linked' as const };
-    }
-    const partial = `${destination}.tinyagi-copy`;
-    rmSync(partial, { recursive: true, force: true });
-    // Symlinks inside a copied folder are copied as links (verbatim), never followed: no content from outside the repository is read.
-    cpSync(source, partial, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    renameSync(partial, destination);
-    return { path: file.path, outcome: 'copied' as const };
-  });
+    return { path: file.path, outcome: fromBase && file.mode === 'copy' ? ('copied' as const) : ('kept' as const) };
+  }
+  mkdirSync(dirname(destination), { recursive: true });
+  if (file.mode === 'link') {
+    symlinkSync(source, destination);
+    return { path: file.path, outcome: 'linked' as const };
+  }
+  const partial = `${destination}.tinyagi-copy`;
+  await rm(partial, { recursive: true, force: true });
+  // Symlinks inside a copied folder are copied as links (verbatim), never followed: no content from outside the repository is read.
+  await copyTree(source, partial);
+  await rename(partial, destination);
+  return { path: file.path, outcome: 'copied' as const };
+}
+
+/** The blocks (bytes, as `du` counts them) the worktree at `path` costs on its own: a layered one its upper folder and index, a full one its folder. */
+export async function worktreeOwnBytes(ctx: ProjectRepoContext, path: string): Promise<number> {
+  return layerOwnBytes(path, existsSync(path) ? await worktreeAdminDir(ctx.repoDir, path) : undefined);
 }
 
 export interface TaskWorktreeInfo {
@@ -424,6 +460,8 @@ async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef, pat
         const named = readFileSync(dotGit, 'utf8').trim().slice('gitdir: '.length);
         pointsBack = lstatSync(dotGit).isFile() && samePath(resolve(path, named), admin);
       } catch {}
+      // A layered worktree is unmounted and its own folder removed first: what is left is the folder under the mount, with git's own `.git`.
+      await dropLayer(path);
       if (!pointsBack) {
         rmSync(dotGit, { recursive: true, force: true });
         writeFileSync(dotGit, pointer);
@@ -434,6 +472,7 @@ async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef, pat
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });
     removed = present;
   }
+  await pruneBases(ctx);
   let branchDeleted = false;
   if (check.merged) {
     await git(['branch', '-D', '--quiet', branch], { cwd: ctx.repoDir });

@@ -39,6 +39,7 @@ const stored = {
   files: [],
   checks: [{ name: 'test', argv: ['node', '-e', 'process.exit(3)'], timeoutMs: 5_000 }],
   keepAbandonedDays: 14,
+  checkout: 'auto',
   maxRounds: 5,
   remote: 'origin',
   forge: { kind: 'github', owner: 'octo-org', repo: 'web', tokenEnv: 'GITHUB_TOKEN', pollSeconds: 120 },

@@ -60,6 +60,7 @@ describe('a confined check whose command is behind a link into a hidden folder',
       files: [{ path: 'node_modules', mode: 'link' }],
       checks: [{ name: 'test', argv: ['node_modules/.bin/tape'], timeoutMs: 30_000 }],
       keepAbandonedDays: 14,
+      checkout: 'auto',
       maxRounds: 5,
     };
     const project = await stores.tasks.createProject({ name: 'Web', prefix: 'WEB', repo });

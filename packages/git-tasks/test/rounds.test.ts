@@ -49,6 +49,7 @@ async function exhaustedTask(stores: SqliteStores, root: string, repoDir: string
     files: [],
     checks: [check],
     keepAbandonedDays: 14,
+    checkout: 'auto',
     maxRounds: 1,
   };
   const project = await stores.tasks.createProject({ name: 'Web', prefix: 'WEB', repo });

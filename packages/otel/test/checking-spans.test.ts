@@ -60,6 +60,7 @@ describe('a task Checking as spans', () => {
         { name: 'test', argv: ['sh', '-c', failing, `--api-key=${SECRET}`], timeoutMs: 10_000 },
       ],
       keepAbandonedDays: 14,
+      checkout: 'auto',
       maxRounds: 5,
     };
     const project = await h.stores.tasks.createProject({ name: 'Web', prefix: 'WEB', repo });

@@ -5,7 +5,7 @@
  */
 export { waitFor, waitOnEvents } from './wait.ts';
 export { freePort } from './port.ts';
-export { tempDir, cleanupTemp, tempHome, type TempHome } from './temp.ts';
+export { tempDir, cleanupTemp, removeTree, tempHome, type TempHome } from './temp.ts';
 export { isGone, pidAlive, exitOf, waitForExit, descendants, killTree, privateBytes, type ExitStatus } from './process.ts';
 export { FAKE_BIN_DIR, fakeCli } from './fake-cli.ts';
 export { commitFile, gitRepos, QUIET_GIT_ENV, sh, type GitRepos } from './git-repos.ts';

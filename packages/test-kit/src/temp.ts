@@ -2,7 +2,8 @@
  * Temp folders that clean up after themselves: `tempDir` registers the folder, `cleanupTemp`
  * (call it in afterEach/afterAll) removes every folder registered so far, newest first.
  */
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -15,7 +16,30 @@ export function tempDir(prefix = 'tinyagi-test-'): string {
 }
 
 export function cleanupTemp(): void {
-  for (const dir of created.splice(0).reverse()) rmSync(dir, { recursive: true, force: true });
+  for (const dir of created.splice(0).reverse()) removeTree(dir);
+}
+
+/**
+ * Removes `dir` after detaching what is mounted inside it, deepest first (a layered task worktree
+ * is an overlay mount, which a killed daemon leaves mounted): a recursive removal would go through
+ * the mount and fail on its mount point.
+ */
+export function removeTree(dir: string): void {
+  let info = '';
+  try {
+    info = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    // Not Linux: nothing of ours is mounted.
+  }
+  const points = info
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
+    .filter((p): p is string => p !== undefined && p.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of points) {
+    if (spawnSync('umount', ['-l', point]).status !== 0) spawnSync('fusermount3', ['-u', '-z', point]);
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Where a tmpfs is mounted on Linux; what `memoryTmpdir` offers. */
@@ -64,5 +88,5 @@ export function tempHome(options: { prefix?: string; path?: string[]; env?: Reco
     NO_COLOR: '1',
     ...options.env,
   };
-  return { root, home, env, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+  return { root, home, env, cleanup: () => removeTree(root) };
 }

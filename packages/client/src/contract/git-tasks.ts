@@ -145,6 +145,29 @@ const IdentityPart = z
 export const GitIdentitySchema = z.object({ name: IdentityPart, email: IdentityPart }).meta({ id: 'GitIdentity' });
 export type GitIdentity = z.output<typeof GitIdentitySchema>;
 
+/**
+ * The retention policy of a project's task worktrees (docs/git-tasks.md, "Retention"), applied by
+ * the task flow on the node that holds the disk. It never removes a worktree with uncommitted
+ * changes or commits merged nowhere and pushed nowhere: those are kept and named with the reason.
+ * A merged task's worktree and merged branch always go (the merge removes them; the sweep finishes
+ * what a crash or a refused removal left). When a worktree counts as abandoned is the binding's
+ * `keepAbandonedDays`.
+ */
+export const RetentionSchema = z
+  .object({
+    /** A worktree idle past `keepAbandonedDays` whose task is deleted, in Backlog or To do: `remove` (when nothing would be lost) or `keep` (listed only). */
+    abandoned: z.enum(['remove', 'keep']).default('remove'),
+    /** The most the project's task worktrees may take on disk (MB, their own blocks); past it the least recently used removable ones go first. Absent: no budget. */
+    diskBudgetMb: z.int().min(1).max(1_000_000_000).optional(),
+  })
+  .meta({ id: 'Retention' });
+export type Retention = z.output<typeof RetentionSchema>;
+
+/** The policy a binding applies: its `retention` with the defaults filled, and `keepAbandonedDays`. */
+export function retentionPolicy(repo: Pick<ProjectRepo, 'retention' | 'keepAbandonedDays'>): { abandoned: 'remove' | 'keep'; abandonedDays: number; diskBudgetMb: number | null } {
+  return { abandoned: repo.retention?.abandoned ?? 'remove', abandonedDays: repo.keepAbandonedDays, diskBudgetMb: repo.retention?.diskBudgetMb ?? null };
+}
+
 export const ProjectRepoSchema = z
   .object({
     /** A local checkout (absolute path). */
@@ -165,9 +188,17 @@ export const ProjectRepoSchema = z
     /** Absolute folder of the project's worktrees; absent: TINYAGI_HOME/worktrees/<project id>. */
     worktreeRoot: PathString(4096).min(1).optional(),
     files: z.array(WorktreeFileSchema).max(100).default([]),
+    /**
+     * How a task's worktree is checked out (docs/git-tasks.md, "Checkouts"): `layered`, an overlay of a base made once per
+     * base commit with the copied files, whose writes land in the task's own folder; `full`, a checkout and copies of its own;
+     * `auto`, layered when the node can mount an overlay and the repository is large or a folder is copied.
+     */
+    checkout: z.enum(['auto', 'layered', 'full']).default('auto'),
     setup: CommandSpecSchema.optional(),
     checks: z.array(CheckSpecSchema).max(50).default([]),
     keepAbandonedDays: z.number().positive().max(3650).default(DEFAULT_KEEP_ABANDONED_DAYS),
+    /** What the task flow removes and keeps (docs/git-tasks.md, "Retention"); absent: the defaults. */
+    retention: RetentionSchema.optional(),
     /** How many times the checks may send a task back to In progress before a person is asked instead (docs/git-tasks.md, rounds). */
     maxRounds: z.int().min(1).max(100).default(DEFAULT_MAX_ROUNDS),
     /** Who the task's agents commit as; absent: the person's git identity in the repository (user.name/user.email). */
@@ -465,6 +496,43 @@ export const WorktreeRemovedSchema = z.object({
   lost: z.array(Str),
 });
 export type ProjectWorktree = z.infer<typeof ProjectWorktreeSchema>;
+
+/** One worktree (or, `kind: 'branch'`, a branch without one; `'folder'`, a folder of the worktree root git does not list) as the retention sweep saw it. */
+export const RetentionEntrySchema = z.object({
+  kind: z.enum(['worktree', 'branch', 'folder']),
+  path: NullableStr,
+  branch: NullableStr,
+  taskId: NullableStr,
+  identifier: NullableStr,
+  /** The worktree's own disk (real blocks), when measured. */
+  bytes: z.number().nullable(),
+  lastActivityAt: TimestampSchema.nullable(),
+  /** Why it was removed (`merged`, `abandoned`, `orphaned`, `over budget`), or why it was kept. */
+  reason: Str,
+  /** Kept because removing it would lose work (uncommitted changes, commits merged and pushed nowhere). */
+  atRisk: z.boolean(),
+});
+export type RetentionEntry = z.infer<typeof RetentionEntrySchema>;
+
+/** The retention sweep's last run for a project (`GET /api/projects/:id/retention`): what it removed, what it kept and why. */
+export const RetentionReportSchema = z
+  .object({
+    projectId: Str,
+    /** The node that ran it (null: a single node). */
+    node: NullableStr,
+    at: TimestampSchema,
+    durationMs: z.number(),
+    policy: z.object({ abandoned: z.enum(['remove', 'keep']), abandonedDays: z.number(), diskBudgetMb: z.number().nullable() }),
+    /** The task worktrees' own disk before and after the sweep (bytes). */
+    bytesBefore: z.number(),
+    bytesAfter: z.number(),
+    removed: z.array(RetentionEntrySchema),
+    kept: z.array(RetentionEntrySchema),
+    /** What went wrong on the way (an entry is then kept); the next sweep tries again. */
+    errors: z.array(Str),
+  })
+  .meta({ id: 'RetentionReport' });
+export type RetentionReport = z.infer<typeof RetentionReportSchema>;
 
 export const DIFF_FILE_STATUSES = ['added', 'modified', 'deleted', 'renamed'] as const;
 export type DiffFileStatus = (typeof DIFF_FILE_STATUSES)[number];
