@@ -34,7 +34,7 @@ export function removeTree(dir: string): void {
   const points = info
     .split('\n')
     .map((line) => line.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8))))
-    .filter((p): p is string => p !== undefined && p.startsWith(`${dir}/`))
+    .filter((p): p is string => p?.startsWith(`${dir}/`) === true)
     .sort((a, b) => b.length - a.length);
   for (const point of points) {
     if (spawnSync('umount', ['-l', point]).status !== 0) spawnSync('fusermount3', ['-u', '-z', point]);
