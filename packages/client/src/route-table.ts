@@ -151,6 +151,8 @@ export const ROUTE_TABLE = {
   getProject: { method: 'GET', path: '/api/projects/:id' },
   listProjectWorktrees: { method: 'GET', path: '/api/projects/:id/worktrees' },
   removeProjectWorktree: { method: 'POST', path: '/api/projects/:id/worktrees/remove', body: true },
+  getProjectRetention: { method: 'GET', path: '/api/projects/:id/retention' },
+  sweepProjectRetention: { method: 'POST', path: '/api/projects/:id/retention/sweep' },
   createProject: { method: 'POST', path: '/api/projects', body: true },
   patchProject: { method: 'PATCH', path: '/api/projects/:id', body: true },
   deleteProject: { method: 'DELETE', path: '/api/projects/:id' },

@@ -340,6 +340,13 @@ export const EVENT_PAYLOADS = {
   }),
   /** After a confirmed merge the task's worktree was removed (`removed`: false when it was gone already) and its local branch deleted. */
   'task.worktree_removed': z.object({ taskId: Str, identifier: Str, projectId: Str, worktreePath: Str, branch: Str, removed: z.boolean(), branchDeleted: z.boolean() }),
+  /** The retention sweep removed worktrees or branches of a project (docs/git-tasks.md, "Retention"): each with why; `kept` counts what it kept (the project's retention report names them). */
+  'project.retention_swept': z.object({
+    projectId: Str,
+    removed: z.array(z.object({ kind: Str, path: NullableStr, branch: NullableStr, identifier: NullableStr, reason: Str, bytes: z.number().nullable() })),
+    kept: Int,
+    bytesAfter: z.number(),
+  }),
   /** The task's Checking passed on a project with a forge: its pull request was opened (`created`), or found open. */
   'task.pull_request_opened': z.object({ taskId: Str, identifier: Str, projectId: Str, number: Int, url: Str, headRef: Str, baseRef: Str, created: z.boolean() }),
 } as const satisfies { [T in EventType]: z.ZodType };

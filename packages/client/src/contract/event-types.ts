@@ -59,6 +59,7 @@ export const EVENT_TYPES = [
   'task.auto_merge_refused',
   'task.merged',
   'task.worktree_removed',
+  'project.retention_swept',
   'task.pull_request_opened',
 ] as const;
 

@@ -4,6 +4,7 @@ import { route } from './route.ts';
 import {
   MERGE_METHODS,
   ProjectRepoSchema,
+  RetentionReportSchema,
   ReviewAnchorInputSchema,
   ReviewAnchorSchema,
   ProjectWorktreeSchema,
@@ -267,6 +268,24 @@ export const tasksContract = {
     tag: 'projects',
     params: IdParamsSchema,
     response: z.array(ProjectWorktreeSchema),
+  }),
+  getProjectRetention: route({
+    method: 'GET',
+    path: '/api/projects/:id/retention',
+    summary:
+      'The retention sweep\'s last run for a repository-bound project (docs/git-tasks.md, "Retention"): what it removed, what it kept and why (null until the node that holds the project\'s disk has swept once since it started)',
+    tag: 'projects',
+    params: IdParamsSchema,
+    response: RetentionReportSchema.nullable(),
+  }),
+  sweepProjectRetention: route({
+    method: 'POST',
+    path: '/api/projects/:id/retention/sweep',
+    summary:
+      "Apply the project's retention policy now (on the node that holds its disk) and return the report: what was removed, what was kept and why; nothing with uncommitted or unmerged-and-unpushed work is removed",
+    tag: 'projects',
+    params: IdParamsSchema,
+    response: RetentionReportSchema,
   }),
   removeProjectWorktree: route({
     method: 'POST',

@@ -127,6 +127,8 @@ export function taskRoutes(ctx: ServerContext): RouteHandlers<keyof typeof tasks
     getProject: ({ params }) => ctx.tasks.mustGetProject(params.id),
     listProjectWorktrees: ({ params }) => ctx.taskFlow.listWorktrees(params.id),
     removeProjectWorktree: ({ params, body }) => ctx.taskFlow.removeWorktree(params.id, body.path, body.force === true),
+    getProjectRetention: ({ params }) => ctx.taskFlow.retentionReport(params.id),
+    sweepProjectRetention: async ({ params }) => (await ctx.taskFlow.retentionReport(params.id, true))!,
     createProject: async ({ body }) => ctx.tasks.createProject(body.repo === undefined ? body : { ...body, repo: await checkedBinding(ctx, undefined, body.repo) }),
     patchProject: async ({ params, body }) => {
       const id = (await ctx.tasks.mustGetProject(params.id)).id;

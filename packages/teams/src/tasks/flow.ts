@@ -16,7 +16,7 @@
  *   bounded by its timeout).
  */
 import { existsSync } from 'node:fs';
-import type { MergedBy, MergeMethod, ProjectRepo, TaskCheck, TaskStatus, TaskStepRequest, TaskStepRequestKind } from '@tinyagi/client/contract';
+import type { MergedBy, MergeMethod, ProjectRepo, RetentionReport, TaskCheck, TaskStatus, TaskStepRequest, TaskStepRequestKind } from '@tinyagi/client/contract';
 import { errorMessage, newId, type Settings, TinyError, type TaskCheckedEvent } from '@tinyagi/core';
 import type { ApprovalRecord } from '@tinyagi/core';
 import { baseChildEnv, type SandboxHost, taskCommandWrap, type StoreSet, type TaskRecord } from '../core-internal.ts';
@@ -48,6 +48,7 @@ import { ForgeLoop, hasForge } from './forge-loop.ts';
 import { ASK_WAIT_MS, type NodeInfoSource, NodeAsks } from './node-asks.ts';
 import { nextStep } from './next-step.ts';
 import { refuseDoneWithoutMerge, refuseMoveToChecking } from './refusals.ts';
+import { RetentionSweep } from './retention-sweep.ts';
 
 export interface TaskFlowOptions {
   stores: Pick<StoreSet, 'tasks' | 'events' | 'approvals'>;
@@ -64,6 +65,8 @@ export interface TaskFlowOptions {
   sweepMs?: number;
   /** With several nodes (PostgreSQL): this node, and which nodes are live; each step then runs on the node that holds its disk (disk.ts). */
   node?: NodeInfoSource;
+  /** How often this node applies the retention policy of the projects whose disk it holds (retention-sweep.ts): default 10 minutes. */
+  retentionSweepMs?: number;
 }
 
 export type OwnerSent = { conversationId: string; messageId: string; created: boolean };
@@ -90,6 +93,8 @@ export function taskMessage(task: TaskRecord, worktree?: { path: string; branch:
 export class TaskFlow {
   readonly #o: TaskFlowOptions;
   readonly forge: ForgeLoop;
+  /** The retention policy applied on this node (retention-sweep.ts). */
+  readonly retention: RetentionSweep;
   /** Steps this process is running, by `<hold>:<task id>`: a second one for the same task here is refused or skipped, not run beside it. */
   readonly #running = new Set<string>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -111,6 +116,19 @@ export class TaskFlow {
     this.#asks?.serve('diff', async (_args, taskId) => this.diff(await this.tasks.mustGetTask(taskId!)));
     this.#asks?.serve('worktrees', async (args) => this.listWorktrees(String(args['project'])));
     this.#asks?.serve('remove-worktree', async (args) => this.removeWorktree(String(args['project']), String(args['path']), args['force'] === true));
+    this.retention = new RetentionSweep({
+      stores: options.stores,
+      home: options.home,
+      log: options.log,
+      here: this.#asks?.here,
+      elsewhere: async (task, project) => {
+        const node = await this.#elsewhere(task, project);
+        return node === undefined ? undefined : `its disk is node ${node}'s`;
+      },
+      held: (taskId, work) => this.#held(taskId, 'flow', work),
+      ...(options.retentionSweepMs === undefined ? {} : { everyMs: options.retentionSweepMs }),
+    });
+    this.#asks?.serve('retention', async (args) => this.retentionReport(String(args['project']), args['sweep'] === true));
   }
 
   get tasks(): TaskFlowOptions['stores']['tasks'] {
@@ -126,11 +144,13 @@ export class TaskFlow {
     await this.sweep(true);
     this.forge.startPoll();
     this.#scheduleSweep();
+    this.retention.start();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#sweepTimer);
+    await this.retention.stop();
     await this.#sweeping?.catch(() => {});
     await this.forge.stopPoll();
     await this.#asks?.stop();
@@ -468,6 +488,17 @@ export class TaskFlow {
     if (node !== undefined) return this.#asks!.ask(node, 'remove-worktree', { project: project.id, path, force }, `Removing the worktree ${path}`);
     const repo = resolveProjectRepo(project.repo, { projectId: project.id, home: this.#o.home });
     return removeWorktreeAt(repo, path, { force });
+  }
+
+  /** A bound project's last retention report (`sweep`: the policy applied now), from the node that holds its disk; null until it swept once since its start. */
+  async retentionReport(projectRef: string, sweep = false): Promise<RetentionReport | null> {
+    const found = await this.tasks.mustGetProject(projectRef);
+    const project = await this.boundProject(found.id, `Project ${found.name}`);
+    const node = this.#projectElsewhere(project.repo);
+    if (node !== undefined) return this.#asks!.ask(node, 'retention', { project: project.id, sweep }, `The retention of project ${found.name}`);
+    if (!sweep) return this.retention.report(project.id) ?? null;
+    if (!this.retention.sweepsHere(project)) throw new TinyError('INVALID_STATE', `This node does not see project ${found.name}'s repository.`, { hint: 'Sweep it on the node that holds it.' });
+    return this.retention.sweepProject(project);
   }
 
   /**
