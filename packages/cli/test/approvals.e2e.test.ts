@@ -38,6 +38,9 @@ beforeAll(async () => {
         },
         hasty: { provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 2 } },
         stopped: { provider: 'asks-test', permission_mode: 'ask' },
+        burst1: { provider: 'asks-test', permission_mode: 'ask' },
+        burst2: { provider: 'asks-test', permission_mode: 'ask' },
+        burst3: { provider: 'asks-test', permission_mode: 'ask' },
       },
       channels: { enabled: [] },
     }),
@@ -158,6 +161,57 @@ it('a stop while a request waits: the request is cancelled ("the session ended",
   // Cancelled by the stop itself (a restart's recovery would say decidedBy "restart").
   expect(await daemon.api.getApproval({ params: { id: waiting.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'cancelled', reason: 'denied: the session ended' });
 }, 240_000);
+
+it('a burst: `approvals --grouped` lists it by what it asks, one command answers a group, each request is recorded on its own and its agent told', async () => {
+  // Each agent asks twice at once (parallel tool calls), as a burst from many agents does.
+  const asks = (...commands: string[]) => `ASKALL:${JSON.stringify(commands.map((command) => ({ tool: 'Bash', input: { command } })))}`;
+  const sent: string[] = [];
+  for (const agent of ['burst1', 'burst2', 'burst3']) {
+    const commands = [`npm install pkg-${agent}`, `cd web && npm install --save ${agent}`, ...(agent === 'burst1' ? ['git push origin main'] : [])];
+    sent.push((await daemon.api.sendMessage({ body: { agent, message: asks(...commands), threadKey: `burst-${agent}` } })).conversationId);
+  }
+  const pendingOfBurst = async () => (await daemon.api.listApprovals({ query: { status: 'pending' } })).filter((a) => a.agentId.startsWith('burst'));
+  await waitFor(async () => ((await pendingOfBurst()).length === 7 ? true : undefined), 60_000, '7 pending requests of the burst agents');
+
+  const grouped = await daemon.cliHereOk(['approvals', '--grouped']);
+  expect(grouped).toMatch(/Bash: npm install\s+6\s+@burst1 @burst2 @burst3\s+apr_/);
+  expect(grouped).toMatch(/Bash: git push\s+1\s+@burst1\s/);
+  expect(await daemon.cliHereOk(['approvals'])).toContain('5 of them ask what another does: `tinyagi approvals --grouped`');
+
+  // One of the group is answered alone first: the group's answer leaves it as it was.
+  const first = (await pendingOfBurst()).find((a) => a.groupKey === 'Bash: npm install')!;
+  await daemon.cliHereOk(['deny', first.id, '--reason', 'not this one']);
+  expect(await daemon.cliHereOk(['approve', '--group', 'Bash: npm install'])).toContain('Allowed once by cli: 5 requests. (Bash: npm install)');
+  const installs = (await daemon.api.listApprovals({ query: {} })).filter((a) => a.groupKey === 'Bash: npm install' && a.agentId.startsWith('burst'));
+  const batch = installs.find((a) => a.id !== first.id)?.batchId;
+  expect(batch).toMatch(/^bat_/);
+  expect(installs.map((a) => [a.status, a.decidedBy, a.batchId === batch]).sort()).toEqual([
+    ['allowed', 'cli', true],
+    ['allowed', 'cli', true],
+    ['allowed', 'cli', true],
+    ['allowed', 'cli', true],
+    ['allowed', 'cli', true],
+    ['denied', 'cli', false],
+  ]);
+  // --all-like names the group by one of its requests; a request alone and a group at once is a usage error.
+  const pushRequest = (await pendingOfBurst())[0]!;
+  expect(pushRequest.summary).toBe('Bash: git push origin main');
+  const both = await daemon.cliHere(['deny', pushRequest.id, '--group', 'Bash: git push']);
+  expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('Name one request by its id, or a group')]);
+  expect(await daemon.cliHereOk(['deny', '--all-like', pushRequest.id, '--reason', 'not today'])).toContain('Denied by cli: 1 request. (Bash: git push)');
+  expect(await pendingOfBurst()).toEqual([]);
+  const replies = await Promise.all(sent.map((id) => waitFor(async () => (await daemon.api.getTranscript({ params: { id } })).entries.find((e) => e.direction === 'out')?.text, 60_000, 'the reply')));
+  const told = replies.join('\n').split('\n').sort();
+  expect(told).toEqual([
+    'Bash: allowed (cli)',
+    'Bash: allowed (cli)',
+    'Bash: allowed (cli)',
+    'Bash: allowed (cli)',
+    'Bash: allowed (cli)',
+    'Bash: refused (cli) denied by cli: not this one',
+    'Bash: refused (cli) denied by cli: not today',
+  ]);
+}, 120_000);
 
 it('bad input: an unknown request is 404, a bad decision 400', async () => {
   const missing = await daemon.api.decideApproval({ params: { id: 'apr_nope' }, body: { decision: 'allow_once' } }).catch((err: unknown) => err);

@@ -3,7 +3,7 @@
  * request: a question's parts, and what became of a request, so the same facts read the same
  * everywhere.
  */
-import type { Approval, ApprovalDecision, ApprovalKind } from './contract/approvals.ts';
+import type { Approval, ApprovalBatchResult, ApprovalDecision, ApprovalKind } from './contract/approvals.ts';
 
 const ANSWERS: Record<ApprovalKind, readonly ApprovalDecision[]> = {
   permission: ['allow_once', 'allow_session', 'allow_always', 'deny'],
@@ -139,4 +139,28 @@ export function approvalOutcome(a: OutcomeFields): ApprovalOutcome {
 export function approvalOutcomeText(a: OutcomeFields): string {
   const { head, by, detail } = approvalOutcome(a);
   return `${head}${by ? ` by ${by}` : ''}${detail ? `: ${detail}` : ''}`;
+}
+
+const SKIP_WORDS: Record<ApprovalBatchResult['skipped'][number]['why'], string> = {
+  decided: 'answered or expired meanwhile',
+  not_found: 'not found',
+  invalid: 'not one this answer fits',
+  forbidden: 'not yours to answer',
+};
+
+/** One answer for many (`decideApprovals`) in one line: `Allowed once by cli: 11 requests; 1 left as it was (answered or expired meanwhile).` */
+export function approvalBatchText(result: { decided: readonly OutcomeFields[]; skipped: readonly Pick<ApprovalBatchResult['skipped'][number], 'why'>[] }): string {
+  const n = result.decided.length;
+  const first = result.decided[0];
+  let head = 'Nothing was answered';
+  if (first !== undefined) {
+    const { head: words, by } = approvalOutcome(first);
+    head = `${words}${by ? ` by ${by}` : ''}: ${n} ${n === 1 ? 'request' : 'requests'}`;
+  }
+  const left = result.skipped.length;
+  if (left === 0) return `${head}.`;
+  const why = new Map<string, number>();
+  for (const s of result.skipped) why.set(SKIP_WORDS[s.why], (why.get(SKIP_WORDS[s.why]) ?? 0) + 1);
+  const reasons = [...why].map(([w, c]) => (why.size === 1 ? w : `${c} ${w}`)).join(', ');
+  return `${head}; ${left} left as ${left === 1 ? 'it was' : 'they were'} (${reasons}).`;
 }

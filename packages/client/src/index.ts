@@ -22,6 +22,7 @@ export { ApiError, isApiError, type ClientErrorCode } from './api-error.ts';
 export { conversationStatus, conversationTarget } from './conversation-target.ts';
 export {
   approvalAnswers,
+  approvalBatchText,
   approvalEgress,
   approvalOutcome,
   approvalOutcomeText,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approvalAnswers, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, type Approval } from '../src/index.ts';
+import { approvalAnswers, approvalBatchText, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, type Approval } from '../src/index.ts';
 
 describe('approvalQuestion', () => {
   it('reads a question and its text choices; a blank question falls back to the summary; blank or non-text choices are left out', () => {
@@ -99,5 +99,18 @@ describe("a task's rounds (task_rounds, docs/git-tasks.md)", () => {
       missing: ['x'],
     });
     expect(approvalTaskRounds({ input: null, summary: 'WEB-3 Fix: …', taskId: 't2' })).toMatchObject({ taskId: 't2', identifier: 't2', title: 'WEB-3 Fix: …', projectId: null, moreRounds: 5 });
+  });
+});
+
+describe('approvalBatchText', () => {
+  it('says one answer for many: how many, who, and why any were left as they were', () => {
+    const allowed = permission({ status: 'allowed', decision: 'allow_once', decidedBy: 'cli' });
+    expect(approvalBatchText({ decided: [allowed, allowed], skipped: [] })).toBe('Allowed once by cli: 2 requests.');
+    expect(approvalBatchText({ decided: [permission({ status: 'denied', decision: 'deny', decidedBy: 'telegram:1', reason: 'no' })], skipped: [{ why: 'decided' }] })).toBe(
+      'Denied by telegram:1: 1 request; 1 left as it was (answered or expired meanwhile).',
+    );
+    expect(approvalBatchText({ decided: [], skipped: [{ why: 'decided' }, { why: 'forbidden' }, { why: 'decided' }] })).toBe(
+      'Nothing was answered; 3 left as they were (2 answered or expired meanwhile, 1 not yours to answer).',
+    );
   });
 });

@@ -1,12 +1,13 @@
 /**
  * `tinyagi approvals [--all]`, `tinyagi approve <id> [--session | --always]`,
  * `tinyagi deny <id> [--reason <text>]`, `tinyagi answer <id> <text…>` (docs/approvals.md): what
- * agents asked to do or asked you, and the person's answer; `tinyagi rounds <id> more [n] |
+ * agents asked to do or asked you, and the person's answer; `approvals --grouped` and `approve |
+ * deny --group <key> | --all-like <id>` answer a burst, one group at a time; `tinyagi rounds <id> more [n] |
  * take-over | stop` answers a task whose rounds ran out (docs/git-tasks.md). The first answer
  * wins; a late one says who decided.
  */
 import type { Command } from 'commander';
-import type { ApprovalDecision } from '@tinyagi/client';
+import { approvalBatchText, type ApprovalDecision, type ApprovalGroup } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable, println } from '../output/print.ts';
 import { usageError } from '../output/cli-error.ts';
@@ -17,11 +18,17 @@ export function registerApprovalCommands(program: Command): void {
   withJson(
     program
       .command('approvals')
-      .description('what agents asked to do and wait for your answer (--all: answered ones too)')
+      .description('what agents asked to do and wait for your answer (--grouped: by what they ask; --all: answered ones too)')
       .option('--all', 'every request, newest first, not only the pending ones')
+      .option('--grouped', 'the pending ones grouped by what they ask, largest group first (answer a group with --group)')
       .option('--agent <id>', 'only this agent'),
-  ).action(async (options: { all?: boolean; agent?: string; json?: boolean }, cmd: Command) => {
-    const list = await connect(contextOf(cmd)).client.listApprovals({ query: { ...(options.all ? {} : { status: 'pending' }), ...(options.agent ? { agent: options.agent } : {}) } });
+  ).action(async (options: { all?: boolean; grouped?: boolean; agent?: string; json?: boolean }, cmd: Command) => {
+    const client = connect(contextOf(cmd)).client;
+    if (options.grouped) {
+      if (options.all) throw usageError('--grouped lists the pending requests only: leave out --all.');
+      return printGroups(await client.listApprovalGroups({ query: options.agent ? { agent: options.agent } : {} }), options.json === true);
+    }
+    const list = await client.listApprovals({ query: { ...(options.all ? {} : { status: 'pending' }), ...(options.agent ? { agent: options.agent } : {}) } });
     if (options.json) return printJson(list);
     printTable(
       ['ID', 'STATUS', 'AGENT', 'REQUEST', 'ASKED', options.all ? 'DECIDED BY' : 'EXPIRES'],
@@ -30,6 +37,8 @@ export function registerApprovalCommands(program: Command): void {
     );
     if (!options.all && list.length > 0) {
       println('Answer with `tinyagi approve <id>` (--session, --always) or `tinyagi deny <id> --reason "…"`; a question with `tinyagi answer <id> <text>`.');
+      const alike = list.length - new Set(list.map((a) => `${a.kind}\u0000${a.groupKey ?? a.id}`)).size;
+      if (alike > 0) println(`${alike} of them ask what another does: \`tinyagi approvals --grouped\` lists them by what they ask, and one command answers a group.`);
       if (list.some((a) => a.kind === 'task_rounds'))
         println("A task whose rounds ran out waits until answered: `tinyagi rounds <id> more [n]` (n more rounds, the project's maxRounds by default), `take-over` or `stop`.");
       if (list.some((a) => a.kind === 'egress')) println('A connection ("Connect to …") is allowed once or --always (its host joins the agent\'s egress_allow); it has no session.');
@@ -51,30 +60,30 @@ export function registerApprovalCommands(program: Command): void {
   });
 
   withJson(
-    program
-      .command('approve')
-      .description('allow what an agent asked (once; --session: the same request for the rest of its session; --always: add a rule)')
-      .argument('<id>', 'the approval request id (see `tinyagi approvals`)')
-      .option('--session', 'allow the same tool and command for the rest of this agent session')
-      .option('--always', "allow it from now on (adds an allow rule to the agent's permissions; a connection's host to its egress_allow)"),
-  ).action(async (id: string, options: { session?: boolean; always?: boolean; json?: boolean }, cmd: Command) => {
+    withGroup(
+      program
+        .command('approve')
+        .description('allow what an agent asked (once; --session: the same request for the rest of its session; --always: add a rule); --group: a whole group at once')
+        .argument('[id]', 'the approval request id (see `tinyagi approvals`)')
+        .option('--session', 'allow the same tool and command for the rest of this agent session')
+        .option('--always', "allow it from now on (adds an allow rule to the agent's permissions; a connection's host to its egress_allow)"),
+    ),
+  ).action(async (id: string | undefined, options: GroupOptions & { session?: boolean; always?: boolean }, cmd: Command) => {
     if (options.session && options.always) throw usageError('Use either --session or --always, not both.');
     const decision: ApprovalDecision = options.always ? 'allow_always' : options.session ? 'allow_session' : 'allow_once';
-    const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision, by: 'cli' } });
-    if (options.json) return printJson(decided);
-    println(describeApproval(decided));
+    await decideOneOrGroup(cmd, id, options, { decision, by: 'cli' });
   });
 
   withJson(
-    program
-      .command('deny')
-      .description('deny what an agent asked; the agent receives your reason')
-      .argument('<id>', 'the approval request id (see `tinyagi approvals`)')
-      .option('--reason <text>', 'why (the agent reads it)'),
-  ).action(async (id: string, options: { reason?: string; json?: boolean }, cmd: Command) => {
-    const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body: { decision: 'deny', by: 'cli', ...(options.reason ? { reason: options.reason } : {}) } });
-    if (options.json) return printJson(decided);
-    println(describeApproval(decided));
+    withGroup(
+      program
+        .command('deny')
+        .description('deny what an agent asked; the agent receives your reason; --group: a whole group at once')
+        .argument('[id]', 'the approval request id (see `tinyagi approvals`)')
+        .option('--reason <text>', 'why (the agent reads it)'),
+    ),
+  ).action(async (id: string | undefined, options: GroupOptions & { reason?: string }, cmd: Command) => {
+    await decideOneOrGroup(cmd, id, options, { decision: 'deny', by: 'cli', ...(options.reason ? { reason: options.reason } : {}) });
   });
 
   withJson(
@@ -99,4 +108,56 @@ export function registerApprovalCommands(program: Command): void {
     if (options.json) return printJson(decided);
     println(describeApproval(decided));
   });
+}
+
+interface GroupOptions {
+  group?: string;
+  allLike?: string;
+  agent?: string;
+  json?: boolean;
+}
+
+function withGroup(command: Command): Command {
+  return command
+    .option('--group <key>', 'every pending request of this group (its key, as `tinyagi approvals --grouped` shows it)')
+    .option('--all-like <id>', 'every pending request that asks what this one does (its group)')
+    .option('--agent <id>', "with --group or --all-like: only this agent's requests");
+}
+
+/** One request by its id, or every pending one of a group: each is answered and recorded on its own. */
+async function decideOneOrGroup(cmd: Command, id: string | undefined, options: GroupOptions, body: { decision: ApprovalDecision; by: string; reason?: string }): Promise<void> {
+  const given = [id, options.group, options.allLike].filter((v) => v !== undefined).length;
+  if (given !== 1) throw usageError('Name one request by its id, or a group with --group <key> or --all-like <id>.');
+  if (options.agent !== undefined && id !== undefined) throw usageError('--agent goes with --group or --all-like.');
+  const client = connect(contextOf(cmd)).client;
+  if (id !== undefined) {
+    const decided = await client.decideApproval({ params: { id }, body });
+    if (options.json) return printJson(decided);
+    return println(describeApproval(decided));
+  }
+  const group = options.group ?? (await client.getApproval({ params: { id: options.allLike! } })).groupKey;
+  if (group === undefined) throw usageError(`The daemon did not say what ${options.allLike} asks; upgrade it, or answer by id.`);
+  const result = await client.decideApprovals({ body: { ...body, group, ...(options.agent ? { agent: options.agent } : {}) } });
+  if (options.json) return printJson(result);
+  println(`${approvalBatchText(result)} (${group})`);
+  for (const s of result.skipped) println(`  ${s.id}: ${s.message}`);
+}
+
+function printGroups(groups: ApprovalGroup[], json: boolean): void {
+  if (json) {
+    printJson(groups);
+    return;
+  }
+  printTable(
+    ['GROUP', 'COUNT', 'AGENTS', 'FIRST', 'EXPIRES'],
+    groups.map((g) => [g.key, String(g.count), agentsText(g.agents), g.ids[0] ?? '-', g.expiresAt === null ? 'never' : formatTime(g.expiresAt)]),
+    'Nothing waits for your approval.',
+  );
+  if (groups.length > 0) println('Answer a group with `tinyagi approve --group "<group>"` (--session, --always) or `tinyagi deny --group "<group>" --reason "…"`; one request alone by its id.');
+}
+
+/** `@a @b @c +7`. */
+function agentsText(agents: string[]): string {
+  const shown = agents.slice(0, 3).map((a) => `@${a}`);
+  return agents.length > 3 ? `${shown.join(' ')} +${agents.length - 3}` : shown.join(' ');
 }
