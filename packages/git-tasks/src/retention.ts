@@ -152,8 +152,8 @@ async function tryRemove(ctx: ProjectRepoContext, j: Judged, policy: Policy, why
         return 'kept';
       }
     }
-    await removeWorktreeAt(ctx, j.info.path);
-    j.entry.reason = why;
+    const done = await removeWorktreeAt(ctx, j.info.path);
+    j.entry.reason = done.branchDeleted ? `${why} (its branch deleted)` : why;
     return 'removed';
   };
   try {

@@ -54,7 +54,7 @@ describe('applyRetention', () => {
     expect(report.errors).toEqual([]);
     expect(report.removed.map((r) => [r.kind, r.kind === 'branch' ? r.branch : (r.identifier ?? r.path), r.reason])).toEqual([
       ['worktree', gone.path, "its folder was gone: git's entry pruned"],
-      ['worktree', 'P-1', 'merged'],
+      ['worktree', 'P-1', 'merged (its branch deleted)'],
       ['branch', 'tinyagi/P-7-gone', 'merged into main'],
       ['branch', gone.branch, 'merged into main'],
       ['folder', join(ctx.worktreeRoot, 'P-9'), 'an empty folder git does not list (a worktree never made)'],
@@ -91,7 +91,7 @@ describe('applyRetention', () => {
     expect(report.errors).toEqual([]);
     const removed = report.removed.map((r) => [r.identifier ?? r.taskId, r.reason.replace(/idle [\d.]+ days/, 'idle N days')]);
     expect(removed).toEqual([
-      ['P-2', 'abandoned: task P-2 is backlog, idle N days'],
+      ['P-2', 'abandoned: task P-2 is backlog, idle N days (its branch deleted)'],
       ['P-5', 'abandoned: task P-5 is todo, idle N days'],
     ]);
     const kept = Object.fromEntries(report.kept.map((k) => [k.identifier ?? k.taskId, { reason: k.reason.replace(/idle [\d.]+ (days|h)/g, 'idle T'), atRisk: k.atRisk }]));

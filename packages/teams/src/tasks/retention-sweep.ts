@@ -36,7 +36,7 @@ export class RetentionSweep {
   readonly #reports = new Map<string, RetentionReport>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<unknown> = Promise.resolve();
-  #stopped = true;
+  #stopped = false;
 
   constructor(options: RetentionSweepOptions) {
     this.#o = options;
