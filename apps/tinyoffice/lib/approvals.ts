@@ -34,6 +34,24 @@ export function byExpiry(a: Approval, b: Approval): number {
   return (a.expiresAt ?? Number.MAX_SAFE_INTEGER) - (b.expiresAt ?? Number.MAX_SAFE_INTEGER) || a.requestedAt - b.requestedAt;
 }
 
+/**
+ * Requests by what they ask (the daemon's `groupKey`; one of another kind never shares a group):
+ * the groups of several first, the most still waiting first, then each request alone, in the
+ * order given.
+ */
+export function groupedByAsk(list: readonly Approval[]): Approval[][] {
+  const byKey = new Map<string, Approval[]>();
+  for (const a of list) {
+    const key = `${a.kind}\u0000${a.groupKey ?? a.id}`;
+    const members = byKey.get(key);
+    if (members) members.push(a);
+    else byKey.set(key, [a]);
+  }
+  const waiting = (m: Approval[]) => m.filter((a) => a.status === 'pending').length;
+  const groups = [...byKey.values()];
+  return [...groups.filter((m) => m.length > 1).sort((x, y) => waiting(y) - waiting(x)), ...groups.filter((m) => m.length === 1)];
+}
+
 /** Pending requests, the one expiring first first. */
 export function pendingOf(all: Readonly<Record<string, Approval>>): Approval[] {
   return Object.values(all)

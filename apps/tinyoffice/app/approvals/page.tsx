@@ -5,12 +5,15 @@
  * saying how and by whom. "Show answered" adds the history (GET /api/approvals). The list is the
  * office's store (lib/approvals.ts), kept current by the event stream: nothing polls. After an
  * answer, focus goes to the next request still waiting, else to the line saying none is left.
+ * Requests that ask the same thing (a burst from many agents) are shown as one group on top,
+ * answered together or each alone (components/approval-group.tsx).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { Approval } from '@tinyagi/client';
 import { ApprovalCard } from '@/components/approval-card';
+import { ApprovalGroup } from '@/components/approval-group';
 import { api, messageOf } from '@/lib/api';
-import { byExpiry, withApprovals } from '@/lib/approvals';
+import { byExpiry, groupedByAsk, withApprovals } from '@/lib/approvals';
 import { setState, useStore } from '@/lib/store';
 import { ErrorLine, plural } from '@/components/ui';
 
@@ -90,11 +93,25 @@ export default function ApprovalsPage() {
       ) : (
         <>
           <ol ref={list} aria-label="Requests" className="space-y-3">
-            {shown.waiting.map((a) => (
-              <li key={a.id}>
-                <ApprovalCard approval={a} level={2} onDecided={focusNext} />
-              </li>
-            ))}
+            {groupedByAsk(shown.waiting).map((members) =>
+              members.length === 1 ? (
+                <li key={members[0]!.id}>
+                  <ApprovalCard approval={members[0]!} level={2} onDecided={focusNext} />
+                </li>
+              ) : (
+                <li key={`group:${members[0]!.id}`}>
+                  <ApprovalGroup title={members[0]!.groupKey ?? members[0]!.summary} members={members}>
+                    <ol aria-label="Requests of this group" className="space-y-3">
+                      {members.map((a) => (
+                        <li key={a.id}>
+                          <ApprovalCard approval={a} level={3} onDecided={focusNext} />
+                        </li>
+                      ))}
+                    </ol>
+                  </ApprovalGroup>
+                </li>
+              ),
+            )}
           </ol>
           {pending.length === 0 && (
             <p ref={none} tabIndex={-1} data-testid="approvals-empty" className="text-sm text-slate-600 focus:outline-none dark:text-slate-300">
