@@ -19,12 +19,12 @@
 import { readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RetentionEntry, type RetentionReport, retentionPolicy } from '@tinyagi/client/contract';
-import { errorMessage } from './core.ts';
+import { errorMessage, isTinyError } from './core.ts';
 import { mergedIntoBase } from './branch-state.ts';
-import { git } from './git.ts';
+import { git, isAncestor, resolveCommit } from './git.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
 import { removeWorktreeAt, type WorktreeTask } from './worktree-life.ts';
-import { listGitWorktrees, listTaskWorktrees, removalCheck, samePath, type TaskWorktreeInfo, worktreeList, worktreeOwnBytes } from './worktrees.ts';
+import { listGitWorktrees, listTaskWorktrees, type RemovalCheck, samePath, type TaskWorktreeInfo, worktreeList, worktreeOwnBytes } from './worktrees.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MB = 1024 * 1024;
@@ -144,17 +144,17 @@ async function tryRemove(ctx: ProjectRepoContext, j: Judged, policy: Policy, why
         return 'kept';
       }
     }
-    if (j.info.branch !== undefined) {
-      const check = await removalCheck(ctx, j.info.branch, j.info.path);
-      if (!check.safe) {
-        j.entry.reason = `${j.entry.reason}; kept: ${check.reason ?? 'it holds work that is nowhere else'}`;
-        j.entry.atRisk = true;
-        return 'kept';
-      }
+    try {
+      // Never forced: its own removal check refuses what holds work that is nowhere else.
+      const done = await removeWorktreeAt(ctx, j.info.path);
+      j.entry.reason = done.branchDeleted ? `${why} (its branch deleted)` : why;
+      return 'removed';
+    } catch (err) {
+      if (!isTinyError(err, 'WORKTREE_UNSAFE')) throw err;
+      j.entry.reason = `${j.entry.reason}; kept: ${(err.details as RemovalCheck | undefined)?.reason ?? 'it holds work that is nowhere else'}`;
+      j.entry.atRisk = true;
+      return 'kept';
     }
-    const done = await removeWorktreeAt(ctx, j.info.path);
-    j.entry.reason = done.branchDeleted ? `${why} (its branch deleted)` : why;
-    return 'removed';
   };
   try {
     if (j.task === undefined || options.underTask === undefined) return await work(j.task);
@@ -164,7 +164,6 @@ async function tryRemove(ctx: ProjectRepoContext, j: Judged, policy: Policy, why
   } catch (err) {
     errors.push(`${j.info.path}: ${errorMessage(err)}`);
     j.entry.reason = `${j.entry.reason}; kept: ${errorMessage(err)}`;
-    j.entry.atRisk = /WORKTREE_UNSAFE|not removed/.test(errorMessage(err));
     return 'kept';
   }
 }
@@ -173,6 +172,13 @@ async function tryRemove(ctx: ProjectRepoContext, j: Judged, policy: Policy, why
 function templatePattern(template: string): RegExp {
   const parts = template.split(/(\{identifier\}|\{slug\})/).map((p) => (p === '{identifier}' ? '[A-Za-z0-9]+-[0-9]+' : p === '{slug}' ? '[a-z0-9-]*' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   return new RegExp(`^${parts.join('')}$`);
+}
+
+/** Whether the remote's branch, as last fetched, contains `tip`. */
+async function pushedAsFetched(ctx: ProjectRepoContext, branch: string, tip: string): Promise<boolean> {
+  if (ctx.repo.remote === undefined) return false;
+  const remoteTip = await resolveCommit(ctx.repoDir, `refs/remotes/${ctx.repo.remote}/${branch}`);
+  return remoteTip !== undefined && (await isAncestor(ctx.repoDir, tip, remoteTip));
 }
 
 /** The project's branches that no worktree has checked out and no unfinished task records: merged ones deleted, the rest kept and named. */
@@ -188,14 +194,17 @@ async function sweepBranches(ctx: ProjectRepoContext, tasks: readonly WorktreeTa
       if (!pattern.test(branch) || checkedOut.has(branch) || recorded.has(branch)) continue;
       const owner = tasks.find((t) => t.git?.branch === branch);
       const base = { kind: 'branch' as const, path: null, branch, taskId: owner?.id ?? null, identifier: owner?.identifier ?? null, bytes: null, lastActivityAt: null };
-      const check = await removalCheck(ctx, branch, undefined);
-      if (check.merged && (await mergedIntoBase(ctx, tip))) {
+      if (await mergedIntoBase(ctx, tip)) {
         await git(['branch', '-D', '--quiet', branch], { cwd: ctx.repoDir });
         out.removed.push({ ...base, reason: `merged into ${ctx.repo.baseRef}`, atRisk: false });
-      } else {
-        const why = check.pushed ? `pushed to ${ctx.repo.remote}, not merged into ${ctx.repo.baseRef}` : (check.reason ?? 'not merged');
-        out.kept.push({ ...base, reason: `a branch without a worktree${owner === undefined ? ' whose task was deleted' : ''}: ${why}`, atRisk: !check.pushed });
+        continue;
       }
+      // Kept whatever the remote says: the remote's branch as last fetched (no fetch per kept branch per sweep) only names why.
+      const pushed = await pushedAsFetched(ctx, branch, tip);
+      const why = pushed
+        ? `pushed to ${ctx.repo.remote}, not merged into ${ctx.repo.baseRef}`
+        : `its commits are not merged into ${ctx.repo.baseRef}${ctx.repo.remote === undefined ? '' : ` nor pushed to ${ctx.repo.remote} (as last fetched)`}`;
+      out.kept.push({ ...base, reason: `a branch without a worktree${owner === undefined ? ' whose task was deleted' : ''}: ${why}`, atRisk: !pushed });
     }
   });
   return out;

@@ -17,6 +17,7 @@ import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
 import { Chevron } from './diff-view';
 import { refusalText } from './review';
+import { RetentionSummary } from './retention';
 
 /** How long ago, in the largest unit that fits: `40 s`, `12 min`, `5 h`, `3 days`. */
 export function idleText(ms: number): string {
@@ -113,7 +114,8 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
           <div className="flex flex-wrap items-start gap-2">
             <p className="min-w-0 flex-1 text-xs text-slate-600 dark:text-slate-300">
               One per started task, on its own branch. A worktree idle for {keep === undefined ? 'the binding’s keepAbandonedDays' : `more than ${keep} ${keep === 1 ? 'day' : 'days'}`} is listed as
-              abandoned, one whose task was deleted orphaned. A merge removes its task’s; Remove removes one now, refused while it holds work that is nowhere else.
+              abandoned, one whose task was deleted orphaned. A merge removes its task’s, the retention policy the abandoned ones; Remove removes one now, refused while it holds work that is nowhere
+              else.
             </p>
             <Button onClick={() => setRefreshed((n) => n + 1)} aria-label="Refresh the worktrees">
               Refresh
@@ -188,6 +190,7 @@ export function ProjectWorktrees({ project, tasks, reloadKey, onOpen }: { projec
               </table>
             </div>
           )}
+          <RetentionSummary project={project} reloadKey={reloadKey + refreshed} />
         </div>
       </details>
     </section>

@@ -6,10 +6,10 @@
  * moved since its checks). Each asks the daemon's task flow through the API.
  */
 import type { Command } from 'commander';
-import type { ProjectWorktree, WorktreeState } from '@tinyagi/client';
+import type { ProjectWorktree, RetentionReport, WorktreeState } from '@tinyagi/client';
 import { connect } from '../daemon/connection.ts';
 import { usageError } from '../output/cli-error.ts';
-import { formatDuration, printJson, printTable, println } from '../output/print.ts';
+import { formatDuration, formatTime, printJson, printTable, println } from '../output/print.ts';
 import { style } from '../output/style.ts';
 import { contextOf, withJson } from './options.ts';
 import { resolveProject } from './project-ref.ts';
@@ -28,16 +28,36 @@ async function boundProject(cmd: Command, ref: string) {
   return { client, project };
 }
 
+/** The last retention sweep: when, what it removed and what it kept, each with why. */
+function printRetention(report: RetentionReport | null): void {
+  println();
+  if (report === null) {
+    println('Retention: not swept since the daemon started (--sweep sweeps now).');
+    return;
+  }
+  const mb = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
+  const budget = report.policy.diskBudgetMb === null ? '' : `, ${mb(report.bytesAfter)} of ${report.policy.diskBudgetMb} MB`;
+  println(`Retention: swept ${formatTime(report.at)}${report.node ? ` on ${report.node}` : ''}: removed ${report.removed.length}, kept ${report.kept.length}${budget}.`);
+  for (const r of report.removed) println(`  removed ${r.identifier ?? r.branch ?? r.path}: ${r.reason}`);
+  for (const k of report.kept) println(`  kept ${k.identifier ?? (k.kind === 'branch' ? k.branch : k.path)}: ${k.atRisk ? style.yellow(k.reason) : k.reason}`);
+  for (const e of report.errors) println(style.yellow(`  ${e}`));
+}
+
 export function registerTaskWorktreeCommands(task: Command): void {
   withJson(
     task
       .command('worktrees')
-      .description("a repository-bound project's task worktrees by task, with their state (ready, missing, abandoned, orphaned) and whether each could be removed; nothing is removed")
-      .argument('<project>', 'project id, prefix or name'),
-  ).action(async (ref: string, options: { json?: boolean }, cmd: Command) => {
+      .description(
+        "a repository-bound project's task worktrees by task, with their state (ready, missing, abandoned, orphaned) and whether each could be removed, then what the last retention sweep removed and kept (docs/git-tasks.md, Retention)",
+      )
+      .argument('<project>', 'project id, prefix or name')
+      .option('--sweep', "apply the project's retention policy now (nothing with uncommitted or unmerged-and-unpushed work is removed)"),
+  ).action(async (ref: string, options: { json?: boolean; sweep?: boolean }, cmd: Command) => {
     const { client, project } = await boundProject(cmd, ref);
+    const swept = options.sweep ? await client.sweepProjectRetention({ params: { id: project.id } }) : undefined;
     const worktrees: ProjectWorktree[] = await client.listProjectWorktrees({ params: { id: project.id } });
-    if (options.json) return printJson(worktrees);
+    const retention = swept ?? (await client.getProjectRetention({ params: { id: project.id } }));
+    if (options.json) return printJson(options.sweep ? { worktrees, retention } : worktrees);
     printTable(
       ['TASK', 'STATE', 'BRANCH', 'IDLE', 'REMOVABLE', 'WORKTREE'],
       worktrees.map((w) => [
@@ -50,6 +70,7 @@ export function registerTaskWorktreeCommands(task: Command): void {
       ]),
       `No task worktrees in ${project.prefix}.`,
     );
+    printRetention(retention);
   });
 
   withJson(
