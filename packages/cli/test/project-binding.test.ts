@@ -68,6 +68,14 @@ describe('bindingFromFlags', () => {
     expect(bindingFromFlags({ node: false }, cwd, stored)).toEqual({ path: '/repo', maxRounds: 2 });
   });
 
+  it('--retention-abandoned and --disk-budget-mb write the retention; --merge keeps the other; --no-disk-budget-mb takes the budget out', () => {
+    expect(bindingFromFlags({ path: '/repo', diskBudgetMb: 2048 }, cwd)).toEqual({ path: '/repo', retention: { diskBudgetMb: 2048 } });
+    const stored = { path: '/repo', retention: { abandoned: 'keep' as const, diskBudgetMb: 2048 } };
+    expect(bindingFromFlags({ diskBudgetMb: 512 }, cwd, stored).retention).toEqual({ abandoned: 'keep', diskBudgetMb: 512 });
+    expect(bindingFromFlags({ retentionAbandoned: 'remove' }, cwd, stored).retention).toEqual({ abandoned: 'remove', diskBudgetMb: 2048 });
+    expect(bindingFromFlags({ diskBudgetMb: false }, cwd, stored).retention).toEqual({ abandoned: 'keep' });
+  });
+
   it("--merge keeps a check and a forge of a plugin's kind that no flag names; --check replaces the command checks only", () => {
     const notes = { name: 'notes', kind: 'file-exists', path: 'NOTES.md', timeoutMs: 5000 };
     const forge = { kind: 'memory-forge', owner: 'team', repo: 'web', bare: '/srv/web.git', tokenEnv: 'MEMORY_FORGE_TOKEN', pollSeconds: 30 };

@@ -34,6 +34,10 @@ export interface BindingFlags {
   checkTimeout?: number;
   maxRounds?: number;
   keepAbandonedDays?: number;
+  /** What the retention does with abandoned worktrees (docs/git-tasks.md, "Retention"). */
+  retentionAbandoned?: 'remove' | 'keep';
+  /** The task worktrees' disk budget in MB; false: none (`--no-disk-budget-mb`). */
+  diskBudgetMb?: number | false;
   forge?: string | false;
   forgeApiUrl?: string;
   forgeTokenEnv?: string;
@@ -62,6 +66,8 @@ export const BINDING_FLAG_KEYS: readonly (keyof BindingFlags)[] = [
   'checkTimeout',
   'maxRounds',
   'keepAbandonedDays',
+  'retentionAbandoned',
+  'diskBudgetMb',
   'forge',
   'forgeApiUrl',
   'gitIdentity',
@@ -165,6 +171,11 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
   }
   if (flags.maxRounds !== undefined) repo.maxRounds = flags.maxRounds;
   if (flags.keepAbandonedDays !== undefined) repo.keepAbandonedDays = flags.keepAbandonedDays;
+  if (flags.retentionAbandoned !== undefined || flags.diskBudgetMb !== undefined) {
+    const { diskBudgetMb, ...retention } = { ...repo.retention };
+    const budget = flags.diskBudgetMb === undefined ? diskBudgetMb : flags.diskBudgetMb === false ? undefined : flags.diskBudgetMb;
+    repo.retention = { ...retention, ...(flags.retentionAbandoned === undefined ? {} : { abandoned: flags.retentionAbandoned }), ...(budget === undefined ? {} : { diskBudgetMb: budget }) };
+  }
   if (flags.forge === false) delete out['forge'];
   else if (flags.forge !== undefined) {
     const forge = parseForge(flags.forge);

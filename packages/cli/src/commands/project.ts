@@ -53,7 +53,9 @@ function withBindingFlags(cmd: Command): Command {
     .option('--check <name=command>', "a check run when the agent says done, e.g. 'test=pnpm test' (repeatable; split into words, never run by a shell)", collect)
     .option('--check-timeout <seconds>', `each check's time limit (default ${DEFAULT_COMMAND_TIMEOUT_MS / 1000})`, parseSecondsToMs)
     .option('--max-rounds <n>', 'how many times failed checks send a task back before a person is asked (default 5)', parsePositiveInt)
-    .option('--keep-abandoned-days <days>', 'idle days before a worktree is listed as abandoned (default 14)', parsePositiveNumber)
+    .option('--keep-abandoned-days <days>', 'idle days before a worktree is abandoned (default 14)', parsePositiveNumber)
+    .addOption(new Option('--retention-abandoned <what>', 'abandoned worktrees: remove (when nothing would be lost; default) or keep (listed only)').argParser(choice(['remove', 'keep'] as const)))
+    .option('--disk-budget-mb <MB>', "the most the project's task worktrees may take on disk; past it the least recently used removable ones go first (default: no budget)", parsePositiveInt)
     .option('--forge <kind:owner/repo>', "the project's forge (github:owner/repo, or a plugin's kind): pull requests, check runs, review comments and merges there (needs --remote)")
     .option('--forge-api-url <url>', "the forge's REST API (GitHub Enterprise; default https://api.github.com)")
     .option('--forge-token-env <name>', "the daemon's environment variable holding the forge's token (default GITHUB_TOKEN; the token is never stored)")
@@ -71,7 +73,8 @@ function withRemovalFlags(cmd: Command): Command {
     .option('--no-setup', 'no setup command (with --merge)')
     .option('--no-forge', 'no forge (with --merge)')
     .option('--no-auto-merge', 'no auto-merge: a person merges (with --merge)')
-    .option('--no-git-identity', 'commit as your git identity again (with --merge)');
+    .option('--no-git-identity', 'commit as your git identity again (with --merge)')
+    .option('--no-disk-budget-mb', 'no disk budget (with --merge)');
 }
 
 function repoPlace(repo: ProjectRepo | null): string {
@@ -83,6 +86,13 @@ function autoMergeText(repo: ProjectRepo): string {
   if (autoMerge === undefined) return 'none: a person merges';
   const how = autoMerge.method === 'ff' ? 'fast-forward' : 'merge commit';
   return autoMerge.when === 'checked' ? `when its checks passed (${how})` : `when its checks passed and ${plural(autoMerge.approvals, 'person', 'people')} approved on the forge (${how})`;
+}
+
+/** The retention policy in words (docs/git-tasks.md, "Retention"). */
+function retentionText(repo: ProjectRepo): string {
+  const abandoned = repo.retention?.abandoned === 'keep' ? 'abandoned worktrees kept (listed only)' : `abandoned worktrees removed after ${plural(repo.keepAbandonedDays, 'idle day')}`;
+  const budget = repo.retention?.diskBudgetMb === undefined ? 'no disk budget' : `disk budget ${repo.retention.diskBudgetMb} MB`;
+  return `${abandoned}, merged ones at once, ${budget}; never one with uncommitted or unpushed work`;
 }
 
 /** Where the daemon clones a URL binding (TINYAGI_HOME/repos/<project id>: core's resolveProjectRepo). */
@@ -118,6 +128,7 @@ function printProject(project: Project, home: string): void {
     ['setup', repo.setup ? `${joinArgv(repo.setup.argv)} (time limit ${repo.setup.timeoutMs / 1000}s)` : '-'],
     ['max rounds', String(repo.maxRounds)],
     ['keep abandoned', plural(repo.keepAbandonedDays, 'day')],
+    ['retention', retentionText(repo)],
     [
       'forge',
       forge
