@@ -11,7 +11,7 @@
  * lost: every agent commit in main or the remote, every unsaved file still on disk. The check
  * is then shown to fail on a planted orphan of each kind.
  *
- * Sizes: TINYAGI_RETENTION_TASKS (default 40; 1,000 under `pnpm test:stress`), six in flight at a
+ * Sizes: TINYAGI_RETENTION_TASKS (default 32; 1,000 under `pnpm test:stress`), six in flight at a
  * time, a kill per ~12 tasks. The seed is printed; TINYAGI_CRASH_SEED=<seed> replays its plan.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { orphansOf, readLeftovers } from './helpers/leftovers.ts';
 import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 
 const STRESS = process.env['npm_lifecycle_event'] === 'test:stress';
-const TASKS = Number(process.env['TINYAGI_RETENTION_TASKS'] ?? (STRESS ? 1000 : 40));
+const TASKS = Number(process.env['TINYAGI_RETENTION_TASKS'] ?? (STRESS ? 1000 : 32));
 const IN_FLIGHT = 6;
 const KILLS = Math.max(4, Math.round(TASKS / 12));
 /** Per task, a bound a passing run never nears (one is about a second on two busy cores). */

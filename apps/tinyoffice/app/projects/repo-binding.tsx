@@ -72,6 +72,8 @@ interface Form {
   when: 'none' | 'checked' | 'approved';
   approvals: string;
   method: 'merge' | 'ff';
+  abandoned: 'remove' | 'keep';
+  diskBudgetMb: string;
 }
 
 let rowKey = 0;
@@ -116,6 +118,8 @@ function formOf(repo: ProjectRepo | null): Form {
     when: repo?.autoMerge?.when ?? 'none',
     approvals: String(repo?.autoMerge?.approvals ?? 1),
     method: repo?.autoMerge?.method ?? 'merge',
+    abandoned: repo?.retention?.abandoned ?? 'remove',
+    diskBudgetMb: repo?.retention?.diskBudgetMb === undefined ? '' : String(repo.retention.diskBudgetMb),
   };
 }
 
@@ -199,6 +203,8 @@ function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
   if (maxRounds !== undefined) repo.maxRounds = maxRounds;
   const keep = read.number('keepAbandonedDays', f.keepAbandonedDays);
   if (keep !== undefined) repo.keepAbandonedDays = keep;
+  const budget = read.number('retention.diskBudgetMb', f.diskBudgetMb);
+  if (f.abandoned === 'keep' || budget !== undefined) repo.retention = { abandoned: f.abandoned, ...(budget !== undefined ? { diskBudgetMb: budget } : {}) };
   if (f.forge) repo.forge = forgeOf(f, read);
   if (f.when !== 'none') {
     const approvals = f.when === 'approved' ? read.number('autoMerge.approvals', f.approvals) : undefined;
@@ -255,6 +261,8 @@ function fieldOrder(f: Form): string[] {
     'autoMerge.when',
     'autoMerge.approvals',
     'autoMerge.method',
+    'retention.abandoned',
+    'retention.diskBudgetMb',
   ];
 }
 
@@ -559,6 +567,38 @@ function MergeSection({ form, issues, set }: SectionProps) {
 }
 
 /** The modal that binds, edits or unbinds (the native <dialog>: focus kept inside, Escape closes). */
+/** The retention policy (docs/git-tasks.md, "Retention"): what the daemon does with abandoned worktrees, and a disk budget. */
+function RetentionSection({ form, issues, set }: SectionProps) {
+  return (
+    <fieldset className={fieldset}>
+      <legend className={legend}>Retention</legend>
+      <div className="grid gap-2 sm:grid-cols-2">
+        <SelectField
+          path="retention.abandoned"
+          label="Abandoned worktrees"
+          issues={issues}
+          value={form.abandoned}
+          onChange={(v) => set('abandoned', v as Form['abandoned'])}
+          options={[
+            { value: 'remove', label: 'removed when nothing would be lost' },
+            { value: 'keep', label: 'kept (listed only)' },
+          ]}
+        />
+        <TextField
+          path="retention.diskBudgetMb"
+          label="Disk budget (MB)"
+          type="number"
+          issues={issues}
+          value={form.diskBudgetMb}
+          onChange={(v) => set('diskBudgetMb', v)}
+          placeholder="none"
+          hint="Past it, the least recently used removable worktrees go first."
+        />
+      </div>
+    </fieldset>
+  );
+}
+
 export function RepoDialog({ project, onSaved, onClose }: { project: Project; onSaved: (p: Project) => void; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [form, setForm] = useState<Form>(() => formOf(project.repo));
@@ -674,6 +714,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
           <ForgeSection form={form} issues={issues} set={set} />
 
           <MergeSection form={form} issues={issues} set={set} />
+          <RetentionSection form={form} issues={issues} set={set} />
         </div>
         <div className="flex flex-wrap items-center gap-2 border-t border-slate-200 px-3 py-3 sm:px-4 dark:border-slate-700">
           {/* In the footer, beside Save: in view however far the form is scrolled; each problem links to its field. */}
