@@ -97,6 +97,11 @@ export interface ApprovalPromptAdapter {
   post(route: string, prompt: ApprovalPrompt): Promise<string>;
   /** Replaces a posted prompt's text with its outcome and removes its buttons (a message that is gone is not an error). */
   settle(route: string, messageId: string, text: string): Promise<void>;
+  /**
+   * Replaces a posted prompt's text and buttons with another prompt's (a burst: requests that ask
+   * alike join one message, docs/approvals.md). Where it is missing, each request keeps its own.
+   */
+  update?(route: string, messageId: string, prompt: ApprovalPrompt): Promise<void>;
 }
 
 export interface ApprovalClick {

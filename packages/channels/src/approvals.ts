@@ -18,10 +18,25 @@
  * - Settling: the prompt's text becomes its outcome and its buttons go (a plain prompt gets the
  *   outcome as a new message). Posting, recording (approvals.json) and settling, also after a
  *   crash or restart, are the prompt board's (prompt-board.ts), as for memory proposals.
+ * - A burst: a request that asks what a prompt still waiting in its chat asks joins that prompt,
+ *   which then answers all of them at once (approval-bursts.ts). The events are handled one at a
+ *   time, in order, so a request finds the prompt the one before it posted.
  */
-import { approvalAnswers, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, isApiError, TASK_ROUNDS_LABELS, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import {
+  approvalAnswers,
+  approvalBatchText,
+  approvalOutcome,
+  approvalOutcomeText,
+  approvalQuestion,
+  approvalTaskRounds,
+  isApiError,
+  TASK_ROUNDS_LABELS,
+  type ApiClient,
+  type TinyEvent,
+} from '@tinyagi/client';
 import type { Approval, ApprovalDecision } from '@tinyagi/client/contract';
 import type { ApprovalClick, ApprovalPrompt, ApprovalPromptAction, InboundMessage } from './adapter.ts';
+import { ApprovalBursts, BURST_ACTIONS, type Burst } from './approval-bursts.ts';
 import { PromptBoard, type PostedPrompt, type PromptHostOptions } from './prompt-board.ts';
 import { errorText } from './retry.ts';
 
@@ -36,6 +51,9 @@ interface Posted extends PostedPrompt {
   kind: Approval['kind'];
   agentId: string;
   summary: string;
+  /** What it asks (the daemon's `groupKey`): a request asking the same joins its message. */
+  groupKey?: string;
+  expiresAt?: number | null;
   /** A question's choices (their buttons' tokens are `c<index>`, their numbers index + 1). */
   choices: string[];
 }
@@ -148,10 +166,15 @@ function noteFor(approval: Approval): string {
 export class ApprovalPrompts {
   readonly #o: ApprovalPromptsOptions;
   readonly #board: PromptBoard<Approval, Posted>;
+  readonly #bursts: ApprovalBursts;
+  /** The approval events, one after another. */
+  #events: Promise<void> = Promise.resolve();
 
   constructor(options: ApprovalPromptsOptions) {
     this.#o = options;
     const api = options.api;
+    const bursts = new ApprovalBursts(options);
+    this.#bursts = bursts;
     this.#board = new PromptBoard<Approval, Posted>(options, {
       noun: 'approval',
       file: 'approvals.json',
@@ -161,35 +184,73 @@ export class ApprovalPrompts {
       // A run-less request without a conversation (a task's `task_rounds` may have none) has no chat.
       conversationOf: (a) => a.conversationId,
       prompt: (a, buttons) => promptFor(a, buttons),
-      record: (a, posted, prompt) => ({ ...posted, kind: a.kind, agentId: a.agentId, summary: a.summary, choices: (prompt as ReturnType<typeof promptFor>).choices }),
+      record: (a, posted, prompt) => ({
+        ...posted,
+        kind: a.kind,
+        agentId: a.agentId,
+        summary: a.summary,
+        ...(a.groupKey === undefined ? {} : { groupKey: a.groupKey }),
+        expiresAt: a.expiresAt,
+        choices: (prompt as ReturnType<typeof promptFor>).choices,
+      }),
       revive: (raw) => ({ ...raw, choices: Array.isArray(raw.choices) ? raw.choices : [] }),
       outcome: outcomeFor,
       fetch: (id) => api.getApproval({ params: { id } }),
       notFound: 'APPROVAL_NOT_FOUND',
       listOpen: () => api.listApprovals({ query: { status: 'pending', channel: options.channel, limit: 200 } }),
+      held: (id) => bursts.holds(id),
     });
   }
 
   stop(): void {
     this.#board.stop();
+    this.#bursts.stop();
   }
 
   onEvent(event: TinyEvent): void {
     if (this.#board.stopped) return;
-    if (event.type === 'approval.requested') void this.#board.post(event.data.approval);
-    else if (event.type === 'approval.decided' || event.type === 'approval.expired') void this.#board.settle(event.data.approval);
+    if (event.type === 'approval.requested') this.#inOrder(() => this.#requested(event.data.approval));
+    else if (event.type === 'approval.decided' || event.type === 'approval.expired') this.#inOrder(() => this.#settle(event.data.approval));
+  }
+
+  #inOrder(step: () => Promise<void>): void {
+    this.#events = this.#events.then(step).catch((err: unknown) => this.#o.log('warn', `approval event: ${errorText(err)}`));
+  }
+
+  /** A new request: it joins a prompt of its chat that asks the same (a burst), else it is posted. */
+  async #requested(a: Approval): Promise<void> {
+    const route = a.conversationId === null ? undefined : this.#o.routes.get(a.conversationId);
+    const groupable = (a.kind === 'permission' || a.kind === 'egress') && a.groupKey !== undefined && a.status === 'pending';
+    if (route !== undefined && groupable && this.#bursts.enabled && this.#board.get(a.id) === undefined && !this.#bursts.holds(a.id)) {
+      await this.#board.settled();
+      const burst = this.#bursts.find(route, a.kind, a.groupKey!);
+      if (burst !== undefined) return this.#bursts.join(burst, a);
+      const host = this.#board.openIn(route).find((p) => p.kind === a.kind && p.groupKey === a.groupKey && p.id !== a.id);
+      if (host?.messageId !== undefined && this.#board.detach(host.id) !== undefined) {
+        const kind = host.kind as 'permission' | 'egress';
+        return this.#bursts.form({ id: host.id, agentId: host.agentId, summary: host.summary, expiresAt: host.expiresAt ?? null, route, messageId: host.messageId, kind, key: a.groupKey! }, a);
+      }
+    }
+    await this.#board.post(a);
+  }
+
+  async #settle(a: Approval): Promise<void> {
+    if (!(await this.#bursts.settle(a))) await this.#board.settle(a);
   }
 
   /**
    * Each (re)connect: the recorded prompts decided meanwhile are settled, and the pending
    * requests of this channel's conversations that have no prompt yet are posted.
    */
-  catchUp(): Promise<void> {
-    return this.#board.catchUp();
+  async catchUp(): Promise<void> {
+    await this.#bursts.catchUp((id) => this.#o.api.getApproval({ params: { id } }));
+    await this.#board.catchUp();
   }
 
   /** A button of a prompt was pressed. */
   async click(click: ApprovalClick): Promise<void> {
+    const burst = this.#bursts.get(click.approvalId);
+    if (burst !== undefined && click.token in BURST_ACTIONS) return this.#decideBurst(burst, click);
     let posted = this.#board.get(click.approvalId);
     if (posted === undefined) {
       // Not ours (any more): the request as it is now says what the button meant.
@@ -220,6 +281,30 @@ export class ApprovalPrompts {
       return;
     }
     await this.#decide(posted, { ...decision, senderId: click.senderId, sender: click.sender }, (text) => click.notify(text), true);
+  }
+
+  /** "Allow all N once" / "Deny all N" of a burst: every request it still holds, each decided on its own; the presser is told how it went. */
+  async #decideBurst(burst: Burst, click: ApprovalClick): Promise<void> {
+    const by = `${this.#o.channel}:${click.senderId}`;
+    const ids = burst.members.map((m) => m.id);
+    if (ids.length === 0) {
+      await click.notify('Already answered.');
+      return;
+    }
+    try {
+      const decision = BURST_ACTIONS[click.token as keyof typeof BURST_ACTIONS];
+      const result = await this.#o.api.decideApprovals({ body: { ids, decision, by, channel: this.#o.channel } });
+      await click.notify(approvalBatchText(result));
+      for (const a of [...result.decided, ...result.skipped.flatMap((s) => (s.approval ? [s.approval] : []))]) this.#inOrder(() => this.#settle(a));
+    } catch (err) {
+      if (isApiError(err, 'SCOPE_FORBIDDEN') || isApiError(err, 'SENDER_NOT_PAIRED')) {
+        this.#o.log('info', `${by} may not answer the burst of ${burst.id}: ${err.message}`);
+        await click.notify(`You may not answer these: ${err.message}`);
+        return;
+      }
+      this.#o.log('warn', `answer to the burst of ${burst.id} by ${by} failed: ${errorText(err)}`);
+      await click.notify(`Your answer did not go through (${errorText(err)}); please try again.`);
+    }
   }
 
   /**

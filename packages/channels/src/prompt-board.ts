@@ -65,6 +65,8 @@ export interface PromptKind<T, P extends PostedPrompt> {
   notFound: ApiErrorCode;
   /** This channel's open items (for the catch-up). */
   listOpen(): Promise<T[]>;
+  /** An item another message shows already (a burst's grouped prompt): never posted on its own. */
+  held?(id: string): boolean;
 }
 
 const MAX_WAITING = 200;
@@ -109,6 +111,23 @@ export class PromptBoard<T, P extends PostedPrompt> {
     return this.#prompts.get(id);
   }
 
+  /** The chat's prompts still waiting, with buttons, oldest first. */
+  openIn(route: string): P[] {
+    return [...this.#prompts.values()].filter((p) => p.route === route && p.messageId !== undefined && !this.#decided.has(p.id)).sort((a, b) => a.postedAt - b.postedAt);
+  }
+
+  /** Takes a prompt off the board, its message as it is (a burst's grouped prompt takes it over). */
+  detach(id: string): P | undefined {
+    const posted = this.#prompts.get(id);
+    if (posted !== undefined) this.#forget(id);
+    return posted;
+  }
+
+  /** Waits for the posts under way (a prompt the next item may join). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#posting.values()]);
+  }
+
   /** The chat's most recently posted prompt still waiting. */
   latestIn(route: string): P | undefined {
     let latest: P | undefined;
@@ -139,7 +158,7 @@ export class PromptBoard<T, P extends PostedPrompt> {
 
   post(item: T): Promise<void> {
     const id = this.#k.idOf(item);
-    if (this.#stopped || this.#prompts.has(id) || this.#decided.has(id)) return Promise.resolve();
+    if (this.#stopped || this.#prompts.has(id) || this.#decided.has(id) || this.#k.held?.(id) === true) return Promise.resolve();
     const under = this.#posting.get(id);
     if (under !== undefined) return under;
     if (!this.#k.isOpen(item) || this.#k.expired?.(item) === true) return Promise.resolve();

@@ -29,7 +29,7 @@
  *   (answerCallbackQuery: the little note the presser alone sees); a press the host does not
  *   take is answered empty so the button stops spinning. Settling edits the text to the outcome
  *   and drops the keyboard (editMessageText without reply_markup; editMessageReplyMarkup when
- *   the text is unchanged).
+ *   the text is unchanged); `update` edits text and keyboard both (a burst's grouped prompt).
  */
 import { extname } from 'node:path';
 import { CHANNEL_EXIT_REJECTED } from '@tinyagi/client';
@@ -38,6 +38,7 @@ import {
   CredentialsRejectedError,
   PermanentSendError,
   RetryAfterError,
+  type ApprovalPrompt,
   type ApprovalPromptAdapter,
   type ChannelAdapter,
   type InboundFile,
@@ -169,14 +170,7 @@ export class TelegramAdapter implements ChannelAdapter {
   readonly approvals: ApprovalPromptAdapter = {
     post: async (route, prompt) => {
       const { chatId, threadId } = parseRoute(route);
-      const buttons = prompt.actions.map((a) => {
-        const data = `${prompt.id}:${a.token}`;
-        if (Buffer.byteLength(data) > 64) throw new PermanentSendError(`callback data ${data} is longer than Telegram's 64 bytes`);
-        return { text: a.label, callback_data: data };
-      });
-      // Permissions: two short buttons a row; a question's choices one a row (they may be long).
-      const rows = prompt.kind === 'permission' ? [buttons.slice(0, 2), buttons.slice(2, 4), buttons.slice(4)].filter((r) => r.length > 0) : buttons.map((b) => [b]);
-      const extra = { ...(threadId !== undefined ? { message_thread_id: threadId } : {}), reply_markup: { inline_keyboard: rows } };
+      const extra = { ...(threadId !== undefined ? { message_thread_id: threadId } : {}), reply_markup: { inline_keyboard: keyboardOf(prompt) } };
       try {
         try {
           return String((await this.#bot.api.sendMessage(chatId, markdownToTelegramHtml(prompt.text), { ...extra, parse_mode: 'HTML' })).message_id);
@@ -185,6 +179,23 @@ export class TelegramAdapter implements ChannelAdapter {
           return String((await this.#bot.api.sendMessage(chatId, prompt.text, extra)).message_id);
         }
       } catch (err) {
+        throw translateError(err);
+      }
+    },
+    update: async (route, messageId, prompt) => {
+      const { chatId } = parseRoute(route);
+      const id = Number(messageId);
+      const extra = { reply_markup: { inline_keyboard: keyboardOf(prompt) } };
+      try {
+        try {
+          await this.#bot.api.editMessageText(chatId, id, markdownToTelegramHtml(prompt.text), { ...extra, parse_mode: 'HTML' });
+        } catch (err) {
+          if (!isEntityError(err)) throw err;
+          await this.#bot.api.editMessageText(chatId, id, prompt.text, extra);
+        }
+      } catch (err) {
+        // The same text and buttons already: nothing to change.
+        if (err instanceof GrammyError && err.error_code === 400 && /message is not modified/i.test(err.description)) return;
         throw translateError(err);
       }
     },
@@ -461,4 +472,14 @@ export class TelegramAdapter implements ChannelAdapter {
     if (!res.ok) throw new Error(`file download answered ${res.status}`);
     return new Uint8Array(await res.arrayBuffer());
   }
+}
+
+/** A prompt's inline keyboard: callback data `<id>:<token>` (Telegram's 64 bytes at most); permissions two short buttons a row, a question's choices one a row (they may be long). */
+function keyboardOf(prompt: ApprovalPrompt): Array<Array<{ text: string; callback_data: string }>> {
+  const buttons = prompt.actions.map((a) => {
+    const data = `${prompt.id}:${a.token}`;
+    if (Buffer.byteLength(data) > 64) throw new PermanentSendError(`callback data ${data} is longer than Telegram's 64 bytes`);
+    return { text: a.label, callback_data: data };
+  });
+  return prompt.kind === 'permission' ? [buttons.slice(0, 2), buttons.slice(2, 4), buttons.slice(4)].filter((r) => r.length > 0) : buttons.map((b) => [b]);
 }
