@@ -628,6 +628,28 @@ describe('conversations and runs', () => {
     const answered = await h.client.decideApproval({ params: { id: question.id }, body: { decision: 'answer', answer: ' staging ', by: 'contract test' } });
     expect(answered).toMatchObject({ kind: 'question', status: 'answered', decision: 'answer', answer: 'staging', decidedBy: 'contract test' });
   });
+
+  it('approvals in a burst: grouped by what they ask, one answer for a group (each recorded with the batch); bad input 400, an empty group 404', async () => {
+    const now = Date.now();
+    for (const n of [1, 2]) {
+      await h.stores.approvals.create({
+        ...{ kind: 'permission', agentId: 'coder', runId, conversationId: 'conv_x', sessionKey: 'shared', tool: 'Bash', requestedAt: now + n, expiresAt: now + 60_000 },
+        id: `apr_contract_burst${n}`,
+        input: { command: `rm -r build-${n}` },
+        summary: `Bash: rm -r build-${n}`,
+      });
+    }
+    const groups = await h.client.listApprovalGroups({ query: { agent: 'coder' } });
+    expect(groups).toContainEqual(expect.objectContaining({ key: 'Bash: rm', count: 2, agents: ['coder'], ids: ['apr_contract_burst1', 'apr_contract_burst2'] }));
+    await bad('GET', '/api/approvals/groups?kind=nope', 400, 'VALIDATION_FAILED');
+    const result = await h.client.decideApprovals({ body: { group: 'Bash: rm', decision: 'deny', reason: 'not today', by: 'contract test' } });
+    expect(result.decided.map((a) => [a.id, a.status, a.batchId])).toEqual([
+      ['apr_contract_burst1', 'denied', result.batchId],
+      ['apr_contract_burst2', 'denied', result.batchId],
+    ]);
+    await rejects(h.client.decideApprovals({ body: { group: 'Bash: rm', decision: 'deny' } }), 404, 'APPROVAL_NOT_FOUND');
+    await bad('POST', '/api/approvals/decisions', 400, 'VALIDATION_FAILED', '{"decision":"deny"}');
+  });
 });
 
 describe('agents', () => {
@@ -1155,6 +1177,13 @@ describe('tasks, projects, comments', () => {
     await rejects(h.client.removeProjectWorktree({ params: { id: project.id }, body: { path: worktree } }), 409, 'WORKTREE_UNSAFE');
     // A path no worktree has (any more): nothing to remove.
     expect(await h.client.removeProjectWorktree({ params: { id: project.id }, body: { path: join(fx.root, 'worktrees', 'gone') } })).toEqual({ removed: false, branchDeleted: false, lost: [] });
+    // The retention (docs/git-tasks.md): a sweep keeps the worktree of a task in progress, saying why; the report is read back.
+    const swept = await h.client.sweepProjectRetention({ params: { id: project.id } });
+    expect(swept.kept.map((k) => [k.path, k.reason, k.atRisk])).toEqual([[worktree, expect.stringMatching(/^in use: task \S+ is in progress$/), false]]);
+    expect(swept.removed).toEqual([]);
+    expect(await h.client.getProjectRetention({ params: { id: project.id } })).toEqual(swept);
+    await rejects(h.client.getProjectRetention({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
+    await rejects(h.client.sweepProjectRetention({ params: { id: 'proj_nope' } }), 404, 'PROJECT_NOT_FOUND');
     expect((await h.client.getTaskDiff({ params: { id: task.id } })).files.map((f) => [f.path, f.status, f.additions])).toEqual([['merged.txt', 'added', 1]]);
     await rejects(h.client.getTaskDiff({ params: { id: 'task_nope' } }), 404, 'TASK_NOT_FOUND');
     await rejects(h.client.mergeTask({ params: { id: task.id }, body: {} }), 409, 'INVALID_STATE');
