@@ -517,19 +517,29 @@ export function layout(state: DashboardState, screen: Screen): Line[] {
     const panel = approvalLines(state, screen, narrow);
     return [...top, ...panel.slice(0, Math.max(0, screen.height - top.length - bottom.length)), ...bottom];
   }
-  let budget = screen.height - top.length - bottom.length;
+  const height = screen.height - top.length - bottom.length;
+  const rows = Math.max(2, Math.min(8, Math.floor(height / 3)));
+  const { quotas, agents, rest, spare } = sections(state, screen, narrow, height, rows);
+  // Rows the other sections leave empty go to the agents (50 agents on a tall terminal: as many as fit, not 7 and a blank screen).
+  const more = Math.min(spare, visibleAgents(state).length - rows);
+  return [...top, ...quotas, ...(more > 0 ? agentLines(state, screen, narrow, rows + more) : agents), ...rest, ...bottom];
+}
+
+/** The sections under the header in `height` lines, the agents in at most `agentRows`; `spare`: the lines left empty. */
+function sections(state: DashboardState, screen: Screen, narrow: boolean, height: number, agentRows: number): { quotas: Line[]; agents: Line[]; rest: Line[]; spare: number } {
+  let budget = height;
   const take = (lines: Line[]): Line[] => {
     const kept = lines.slice(0, Math.max(0, budget));
     budget -= kept.length;
     return kept;
   };
   const quotas = take(quotaLines(state, screen.now));
-  const agents = take(agentLines(state, screen, narrow, Math.max(2, Math.min(8, Math.floor(budget / 3)))));
+  const agents = take(agentLines(state, screen, narrow, agentRows));
   const sandbox = take(sandboxLines(state, screen, Math.min(6, Math.floor(budget / 3))));
   const handoffs = take(handoffLine(state, narrow));
   const tree = take(treeLines(state, narrow, Math.max(2, Math.min(10, Math.floor(budget / 2)))));
   const runActivity = take(runActivityLines(state, narrow, Math.min(10, Math.floor(budget / 2))));
   const channels = take(channelLine(state));
   const activity = take(activityLines(state, narrow, budget));
-  return [...top, ...quotas, ...agents, ...sandbox, ...handoffs, ...tree, ...runActivity, ...channels, ...activity, ...bottom];
+  return { quotas, agents, rest: [...sandbox, ...handoffs, ...tree, ...runActivity, ...channels, ...activity], spare: budget };
 }

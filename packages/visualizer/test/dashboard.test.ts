@@ -274,6 +274,20 @@ describe('dashboard frames', () => {
     expect(frame()).toContain('q quit');
   });
 
+  it('50 agents on a tall terminal: the rows the other sections leave empty list more agents; a busy screen keeps its sections', () => {
+    const ev = eventFactory();
+    const agents = Array.from({ length: 50 }, (_, i) => ({ id: `a${String(i + 1).padStart(2, '0')}`, provider: 'mock' }));
+    const quiet = show(stateOf([{ ...snapshot, agents }, open]), { width: 120, height: 40 }).frame();
+    expect(quiet.split('\n').length).toBeLessThanOrEqual(40);
+    expect(quiet).toContain('@a30');
+    expect(quiet).toMatch(/… 1[0-9] more/);
+    // The same agents with a screenful of activity: the agents keep their share (7 and a line), the activity the rest.
+    const noise = Array.from({ length: 100 }, (_, i) => ({ type: 'event', event: ev('system.notice', { level: 'info', message: `notice ${i}` }) }) as Action);
+    const busy = show(stateOf([{ ...snapshot, agents }, open, ...noise]), { width: 120, height: 40 }).frame();
+    expect(busy).toContain('… 43 more');
+    expect(busy).toContain('notice 99');
+  });
+
   it('degrades at 40 columns: no provider column, two-line header, short key hints, nothing wider than the screen', () => {
     const ev = eventFactory();
     const { frame } = show(stateOf([snapshot, open, ...handoffEvents(ev).map((event): Action => ({ type: 'event', event }))], 'dev'), { width: 40 });
