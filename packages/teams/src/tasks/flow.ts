@@ -122,7 +122,8 @@ export class TaskFlow {
       log: options.log,
       here: this.#asks?.here,
       elsewhere: async (task, project) => {
-        const node = await this.#elsewhere(task, project);
+        // One node: every disk it sees is its own.
+        const node = this.#asks ? await this.#elsewhere(task, project) : undefined;
         return node === undefined ? undefined : `its disk is node ${node}'s`;
       },
       held: (taskId, work) => this.#held(taskId, 'flow', work),
