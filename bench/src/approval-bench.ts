@@ -13,6 +13,12 @@
  *   spawned CLI takes, one message (one CLI start, one MCP server start) per approval.
  * The "person" is this process: it watches `approval.requested` on `/api/events` and answers each
  * at once, so every figure is the system's own time, with no one waiting.
+ *
+ * A burst (docs/approvals.md, "A burst of requests"): `burst` asks B15_BURST (50) requests at
+ * once in one run (ASKALL, as parallel tool calls do); the person holds them until all wait, then
+ * they are answered one by one (a decision POST each, in a row) or as one group (one
+ * `POST /api/approvals/decisions`), rounds alternating; timed from the first answer sent to the
+ * run's end (every request answered and the runtime gone on), with the daemon's CPU over it.
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,21 +49,35 @@ interface Person {
   postMs: number[];
   /** Called with each request when seen (after it was answered). */
   onSeen: (fn: (id: string, runId: string) => void) => void;
+  /** The requests of BURST_AGENT, held unanswered, in the order seen. */
+  held: string[];
+  /** Resolves once `n` requests were held in all. */
+  waitHeld: (n: number) => Promise<void>;
   close: () => void;
 }
 
-/** A person who answers every request at once (allow_once), from the event stream. */
+/** The agent whose requests the person holds (a burst, answered by the bench itself). */
+const BURST_AGENT = 'burst';
+
+/** A person who answers every request at once (allow_once), from the event stream; those of BURST_AGENT are held. */
 function instantPerson(daemon: TestDaemon, lastEventId: number): Person {
   const seen = new Map<string, number>();
   const answered = new Map<string, number>();
   const postMs: number[] = [];
   const listeners: Array<(id: string, runId: string) => void> = [];
+  const held: string[] = [];
+  const heldWaiters: Array<{ n: number; resolve: () => void }> = [];
   const controller = new AbortController();
   const sub = daemon.api.subscribe({ types: ['approval.requested'], lastEventId, signal: controller.signal });
   void (async () => {
     try {
       for await (const event of sub) {
-        const approval = (event.data as { approval: { id: string; runId: string } }).approval;
+        const approval = (event.data as { approval: { id: string; runId: string; agentId: string } }).approval;
+        if (approval.agentId === BURST_AGENT) {
+          held.push(approval.id);
+          for (const w of heldWaiters.filter((x) => held.length >= x.n)) w.resolve();
+          continue;
+        }
         const at = performance.now();
         seen.set(approval.id, at);
         await daemon.api.decideApproval({ params: { id: approval.id }, body: { decision: 'allow_once', by: 'bench' } });
@@ -70,7 +90,37 @@ function instantPerson(daemon: TestDaemon, lastEventId: number): Person {
       // closed
     }
   })();
-  return { seen, answered, postMs, onSeen: (fn) => listeners.push(fn), close: () => controller.abort() };
+  const waitHeld = (n: number): Promise<void> => (held.length >= n ? Promise.resolve() : new Promise((resolve) => heldWaiters.push({ n, resolve })));
+  return { seen, answered, postMs, onSeen: (fn) => listeners.push(fn), held, waitHeld, close: () => controller.abort() };
+}
+
+interface BurstRound {
+  /** The answers' own HTTP time: the POSTs in a row, or the one batch POST. */
+  answerMs: number;
+  /** From the first answer sent to the run's end (every request answered, the runtime went on). */
+  toEndMs: number;
+  /** The daemon's CPU over the same span. */
+  cpuMs: number;
+}
+
+/** `size` requests of one run wait at once; answered one by one or as one group. */
+async function burstRound(daemon: TestDaemon, person: Person, size: number, how: 'one by one' | 'group', tag: string): Promise<BurstRound> {
+  const before = person.held.length;
+  const message = `ASKALL:${JSON.stringify(Array.from({ length: size }, (_, i) => ({ tool: 'Bash', input: { command: `true ${tag}-${i}` } })))}`;
+  const sent = await daemon.api.sendMessage({ body: { agent: BURST_AGENT, message, threadKey: tag, channel: 'api', sender: 'bench', senderId: 'bench' } });
+  await person.waitHeld(before + size);
+  const ids = person.held.slice(before, before + size);
+  const c0 = daemonCpuS(daemon.pid);
+  const t0 = performance.now();
+  if (how === 'one by one') {
+    for (const id of ids) await daemon.api.decideApproval({ params: { id }, body: { decision: 'allow_once', by: 'bench' } });
+  } else {
+    const result = await daemon.api.decideApprovals({ body: { group: 'Bash: true', agent: BURST_AGENT, decision: 'allow_once', by: 'bench' } });
+    if (result.decided.length !== size) throw new Error(`the group answered ${result.decided.length} of ${size} requests (${result.skipped.length} skipped)`);
+  }
+  const t1 = performance.now();
+  await ends.wait(sent.conversationId);
+  return { answerMs: t1 - t0, toEndMs: performance.now() - t0, cpuMs: (daemonCpuS(daemon.pid) - c0) * 1000 };
 }
 
 /** Run ends seen on the event stream, by conversation (no polling: the daemon's CPU is measured). */
@@ -122,7 +172,11 @@ export interface B15Options {
   asks: number;
   /** Messages (one approval each) of per-message Claude Code (default 40). */
   claudeMessages: number;
+  /** Requests waiting at once in the burst (default B15_BURST, else 50). */
+  burst?: number;
 }
+
+const BURST_ROUNDS = 3;
 
 export async function benchB15(opts: B15Options): Promise<string> {
   const daemon = await createDaemon({
@@ -139,6 +193,7 @@ export async function benchB15(opts: B15Options): Promise<string> {
         claude: { provider: 'claude-code', permission_mode: 'ask', session_mode: 'per-thread' },
         'claude-ruled': { provider: 'claude-code', permission_mode: 'ask', session_mode: 'per-thread', permissions: { rules: [{ action: 'allow', tool: 'Bash', command: 'true*' }] } },
         'claude-bypass': { provider: 'claude-code', session_mode: 'per-thread' },
+        [BURST_AGENT]: { provider: 'asks-test', permission_mode: 'ask', session_mode: 'per-thread' },
       },
       channels: { enabled: [] },
     }),
@@ -150,6 +205,8 @@ export async function benchB15(opts: B15Options): Promise<string> {
   const from = (await daemon.api.status()).lastEventId;
   const person = instantPerson(daemon, from);
   ends = runEnds(daemon, from);
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const p = (xs: number[], q: number) => ms(percentile(sorted(xs), q));
   try {
     const asks = (n: number, tag: string): string => `ASK:${JSON.stringify(Array.from({ length: n }, (_, i) => ({ tool: 'Bash', input: { command: `true ${tag}-${i}` } })))}`;
     // Warm-up: the runtime module, the first records and the event stream.
@@ -205,34 +262,44 @@ export async function benchB15(opts: B15Options): Promise<string> {
     for (let i = 0; i < opts.claudeMessages; i++) await oneRun(daemon, 'claude-bypass', `FAKE:bash=true p-${i}`, `p${i}`);
     const claudeBypassCpu = daemonCpuS(daemon.pid) - c1;
 
-    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-    const p = (xs: number[], q: number) => ms(percentile(sorted(xs), q));
+    // A burst: the same requests answered one by one, then as one group, rounds alternating (after one unmeasured of each).
+    const size = opts.burst ?? Number(process.env['B15_BURST'] ?? 50);
+    const rounds: Record<'one by one' | 'group', BurstRound[]> = { 'one by one': [], group: [] };
+    for (let r = 0; r <= BURST_ROUNDS; r++) {
+      for (const how of ['one by one', 'group'] as const) {
+        const round = await burstRound(daemon, person, size, how, `burst-${r}-${how === 'group' ? 'g' : 'o'}`);
+        if (r > 0) rounds[how].push(round);
+      }
+    }
+    const median = (xs: number[]) => percentile(sorted(xs), 50);
+    const burstRow = (how: 'one by one' | 'group'): string => {
+      const label = how === 'group' ? 'as one group (one POST)' : `one by one (${size} POSTs)`;
+      const m = (pick: (r: BurstRound) => number) => ms(median(rounds[how].map(pick)));
+      return `| ${label} | ${m((r) => r.answerMs)} | ${m((r) => r.toEndMs)} | ${m((r) => r.cpuMs)} |`;
+    };
+
+    // The doc's tables (docs/benchmarks.md, B15): the rows a reader needs.
+    void posts;
     const n = opts.asks;
+    const perMessageCpu = (cpu: number) => ((cpu / opts.claudeMessages) * 1000).toFixed(1);
     const lines = [
-      `### In the daemon's process (the approval runtime: one run asks ${n} times in a row)`,
-      '',
-      '| per request | p50 | p99 |',
+      `| in the daemon, one run asks ${n} times | p50 | p99 |`,
       '|---|---|---|',
-      `| round trip: request seen on \`/api/events\` → \`POST …/decision\` → the runtime goes on and its next request is seen | ${p(loops, 50)} | ${p(loops, 99)} |`,
-      `| of it the decision POST (the person's HTTP call, until its answer) | ${p(posts, 50)} | ${p(posts, 99)} |`,
-      `| of it the daemon after the answer: the waiter released, the runtime's next ask, the rules, a new record and its event delivered | ${p(daemonSide, 50)} | ${p(daemonSide, 99)} |`,
+      `| round trip: request seen on \`/api/events\` → decision POST → the next request seen | ${p(loops, 50)} | ${p(loops, 99)} |`,
+      `| of it the daemon after the answer | ${p(daemonSide, 50)} | ${p(daemonSide, 99)} |`,
+      `| per request beyond the run alone: answered by the person / allowed by a rule | ${ms((wallAsked - wallNone) / n)} (CPU ${cpuMs(((cpuAsked - cpuNone) / n) * 1000)}) / ${ms((wallRuled - wallNone) / n)} | |`,
       '',
-      `| the run of ${n} requests | wall | daemon CPU (user+sys, 10 ms clock ticks) | per request, beyond the run alone |`,
+      `| per-message Claude Code, ${opts.claudeMessages} messages, one approval each | p50 | p99 |`,
+      '|---|---|---|',
+      `| the whole message, a person asked | ${p(claude.total, 50)} | ${p(claude.total, 99)} |`,
+      `| the same, allowed by a rule | ${p(ruledWalls, 50)} | ${p(ruledWalls, 99)} |`,
+      `| the same without approvals | ${p(bypassWalls, 50)} | ${p(bypassWalls, 99)} |`,
+      `| daemon CPU (person / rule / no approvals) | ${perMessageCpu(claudeCpu)} / ${perMessageCpu(claudeRuledCpu)} / ${perMessageCpu(claudeBypassCpu)} ms | |`,
+      '',
+      `| ${size} requests waiting at once, answered (median of ${BURST_ROUNDS}) | HTTP | to the run's end | daemon CPU |`,
       '|---|---|---|---|',
-      `| each answered by the person | ${(wallAsked / 1000).toFixed(2)} s | ${cpuAsked.toFixed(2)} s | ${ms((wallAsked - wallNone) / n)} wall, ${cpuMs(((cpuAsked - cpuNone) / n) * 1000)} CPU |`,
-      `| each allowed by a rule (no record, no person) | ${(wallRuled / 1000).toFixed(3)} s | ${cpuRuled.toFixed(2)} s | ${ms((wallRuled - wallNone) / n)} wall, ${cpuMs(((cpuRuled - cpuNone) / n) * 1000)} CPU |`,
-      `| no request (the run alone) | ${(wallNone / 1000).toFixed(3)} s | ${cpuNone.toFixed(2)} s | — |`,
-      '',
-      `### Per-message Claude Code (the fake \`claude -p\`, \`--permission-prompt-tool mcp__tinyagi__approval_prompt\`), ${opts.claudeMessages} messages, one approval each`,
-      '',
-      '| per message | p50 | p99 |',
-      '|---|---|---|',
-      `| message POST → the request seen (the CLI started, \`tinyagi mcp\` started, \`POST /api/runs/:id/approval\`, record, event) | ${p(claude.toRequest, 50)} | ${p(claude.toRequest, 99)} |`,
-      `| the decision's answer → the run completed (the MCP tool answers, the CLI runs the command, finishes, the run is recorded) | ${p(claude.afterAnswer, 50)} | ${p(claude.afterAnswer, 99)} |`,
-      `| the whole message, a person asked (answering at once) | ${p(claude.total, 50)} | ${p(claude.total, 99)} |`,
-      `| the same message, the command allowed by a rule (the MCP tool still asks the daemon; no person) | ${p(ruledWalls, 50)} | ${p(ruledWalls, 99)} |`,
-      `| the same message without approvals (\`--dangerously-skip-permissions\`, no MCP call) | ${p(bypassWalls, 50)} | ${p(bypassWalls, 99)} |`,
-      `| daemon CPU per message (the whole run; a person asked / a rule decided / no approvals) | ${ms((claudeCpu / opts.claudeMessages) * 1000)} / ${ms((claudeRuledCpu / opts.claudeMessages) * 1000)} / ${ms((claudeBypassCpu / opts.claudeMessages) * 1000)} | |`,
+      burstRow('one by one'),
+      burstRow('group'),
     ];
     return lines.join('\n');
   } finally {
