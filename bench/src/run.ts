@@ -24,6 +24,7 @@
  * B21_FILES (10000) the tracked files of B21's repository (a task's worktree against a clone), B21_ROUNDS (3) its rounds (15–20 s each on the 2-core VM, after one unmeasured; about 80 s in all).
  * B23_ENTRIES (10000) the memory entries in the agent's scopes, B23_TURNS (200) the turns of each kind and B23_RECALLS (500) the recalls alone of B23 (recall's cost; B23_PG=0 skips PostgreSQL); B24 (recall's quality) has no size.
  * B25_ENTRIES (10000) the entries in the agent's scopes and B25_TURNS (100) the recalls of each kind of B25 (recall by meaning, SQLite, a child under the daemon's node flags).
+ * B26_AGENTS (50) the warm sandboxed agents and git tasks of B26 (fifty agents at once), B26_IDLE_S (60) its idle windows.
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,7 @@ import { benchB21 } from './worktree-bench.ts';
 import { benchB23 } from './memory-recall-bench.ts';
 import { benchB24 } from './memory-quality-bench.ts';
 import { benchB25 } from './memory-semantic-bench.ts';
+import { benchB26 } from './fifty-agents-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -155,6 +157,12 @@ const BENCHMARKS: Benchmark[] = [
   },
   { id: 'B24', run: () => benchB24() },
   { id: 'B25', run: () => benchB25({ entries: Number(env.B25_ENTRIES ?? 10_000), turns: Number(env.B25_TURNS ?? 100) }) },
+  {
+    id: 'B26',
+    needsBuild: true,
+    about: bwrapVersion,
+    run: () => benchB26({ agents: Number(env.B26_AGENTS ?? 50), idleSeconds: Number(env.B26_IDLE_S ?? 60) }),
+  },
   {
     id: 'B13',
     about: pgVersion,
