@@ -152,6 +152,7 @@ describe('git-native tasks retention crash harness', () => {
       );
     };
     const person = async (): Promise<true | undefined> => {
+      if (killerFailed !== undefined) throw killerFailed;
       if (personErrors.length > 0) throw new Error(`the person's requests failed: ${personErrors.join('; ')}; ${tag}`);
       let list: Task[];
       let dead: Awaited<ReturnType<ApiClient['queueDead']>>;
@@ -194,6 +195,7 @@ describe('git-native tasks retention crash harness', () => {
     const moments = Array.from({ length: KILLS }, () => rand.int(30, TASKS * 10)).sort((a, b) => a - b);
     const made: number[] = [];
     let finished = false;
+    let killerFailed: unknown;
     const killer = (async () => {
       for (const at of moments) {
         if ((await waitFor(() => finished || events >= at, BOUND_MS, `event ${at}; ${tag}`)) && finished) return;
@@ -203,7 +205,10 @@ describe('git-native tasks retention crash harness', () => {
         await d.start();
         down = false;
       }
-    })();
+    })().catch((err: unknown) => {
+      // A start that failed ends the test now, not at the bound.
+      killerFailed = err;
+    });
     try {
       // (A thousand tasks listed every 50 ms would be most of the daemon's work.)
       await waitFor(person, BOUND_MS, `every task merged, deleted or abandoned; ${tag}`, TASKS > 100 ? 300 : 50);
@@ -214,6 +219,7 @@ describe('git-native tasks retention crash harness', () => {
       finished = true;
     }
     await killer;
+    if (killerFailed !== undefined) throw killerFailed;
     const loopMs = Date.now() - started;
 
     // --- the last sweep, then the repository as git and the disk say.

@@ -6,7 +6,7 @@
  *   merged nowhere and pushed nowhere, and a locked worktree); a refusal is reported as kept, with
  *   its reason, never forced. A branch is deleted only when merged into the base.
  * - A worktree whose task is in progress, checking or in review is in use: never removed here.
- * - A merged task's worktree goes at once; one whose task is deleted, in Backlog or To do goes
+ * - A merged (done) task's worktree goes at once; one whose task is deleted, in Backlog or To do goes
  *   once idle past `keepAbandonedDays` (unless `retention.abandoned` is `keep`); past the disk
  *   budget, the least recently used of the rest that are not in use go first.
  * - git's admin folders of worktrees whose folder is gone are pruned; a branch of the project's
@@ -79,8 +79,9 @@ function days(ms: number): string {
 export function retentionVerdict(policy: Policy, task: WorktreeTask | undefined, idleMs: number, locked: string | undefined): { verdict: 'remove' | 'keep' | 'budget'; reason: string } {
   const who = task === undefined ? 'its task was deleted' : `task ${task.identifier ?? task.id} is ${task.status.replace('_', ' ')}`;
   if (locked !== undefined) return { verdict: 'keep', reason: `it is locked${locked ? ` (${locked})` : ''}` };
-  if (task !== undefined && (task.status === 'done' || task.git?.merge !== undefined)) return { verdict: 'remove', reason: 'merged' };
+  // A merge recorded while its task is still in review is being finished by its own step (which removes the worktree).
   if (task !== undefined && IN_USE.has(task.status)) return { verdict: 'keep', reason: `in use: ${who}` };
+  if (task?.status === 'done') return { verdict: 'remove', reason: 'merged' };
   if (policy.abandoned === 'keep') return { verdict: 'budget', reason: `${who}; the policy keeps abandoned worktrees` };
   const limit = policy.abandonedDays * DAY_MS;
   if (idleMs >= limit) return { verdict: 'remove', reason: task === undefined ? 'orphaned: its task was deleted' : `abandoned: ${who}, idle ${days(idleMs)}` };

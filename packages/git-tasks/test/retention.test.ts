@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync }
 import { join } from 'node:path';
 import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyRetention } from '../src/retention.ts';
+import { applyRetention, retentionVerdict } from '../src/retention.ts';
 import type { WorktreeTask } from '../src/worktree-life.ts';
 import { createTaskWorktree } from '../src/worktrees.ts';
 import { commitFile, gitFixture, sh, task } from './fixture.ts';
@@ -36,6 +36,19 @@ function ageWorktree(repoDir: string, wt: { path: string }, at: number): void {
   const admin = join(repoDir, '.git', 'worktrees', wt.path.split('/').pop()!);
   for (const f of ['index', 'tinyagi-task']) if (existsSync(join(admin, f))) utimesSync(join(admin, f), at / 1000, at / 1000);
 }
+
+describe('retentionVerdict', () => {
+  const policy = { abandoned: 'remove' as const, abandonedDays: 14, diskBudgetMb: null };
+  const wt = { path: '/w/P-1', branch: 'tinyagi/P-1' };
+  it('leaves a merge being finished (its task still in review) to its own step, removes a done task’s at once, an abandoned one once idle', () => {
+    expect(retentionVerdict(policy, asTask(1, 'review', wt, true), 99 * DAY, undefined)).toEqual({ verdict: 'keep', reason: 'in use: task P-1 is review' });
+    expect(retentionVerdict(policy, asTask(1, 'done', wt, true), 0, undefined)).toEqual({ verdict: 'remove', reason: 'merged' });
+    expect(retentionVerdict(policy, asTask(1, 'done', wt, true), 0, 'initializing')).toEqual({ verdict: 'keep', reason: 'it is locked (initializing)' });
+    expect(retentionVerdict(policy, asTask(1, 'todo', wt), 13 * DAY, undefined).verdict).toBe('budget');
+    expect(retentionVerdict(policy, undefined, 15 * DAY, undefined)).toEqual({ verdict: 'remove', reason: 'orphaned: its task was deleted' });
+    expect(retentionVerdict({ ...policy, abandoned: 'keep' }, undefined, 15 * DAY, undefined).verdict).toBe('budget');
+  });
+});
 
 describe('applyRetention', () => {
   it('removes a merged task’s leftover worktree and its branch, and a deleted task’s merged branch, an empty stray folder and a gone worktree’s admin folder', async () => {
