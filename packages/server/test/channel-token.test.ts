@@ -49,6 +49,8 @@ const CHANNEL_ROUTES = [
   'listApprovals',
   'getApproval',
   'decideApproval',
+  'listApprovalGroups',
+  'decideApprovals',
   'listMemory',
   'getMemoryRecord',
   'decideMemory',
@@ -301,6 +303,21 @@ describe('channel-scoped tokens', () => {
       code: 'APPROVAL_DECIDED',
       message: expect.stringContaining('by telegram:a1'),
     });
+
+    // A batch: its own channel's requests only (another's is as unknown as a missing one), for a paired sender who may answer each.
+    const mine2 = await request('apr_chan_own2', own.conversationId);
+    const theirs2 = await request('apr_chan_other2', other.conversationId);
+    expect((await forbidden('GET', '/api/approvals/groups')).code).toBe('SCOPE_FORBIDDEN');
+    const groups = JSON.parse((await tg('GET', '/api/approvals/groups?channel=telegram')).text) as Array<{ ids: string[] }>;
+    expect(groups.flatMap((g) => g.ids)).toEqual([mine2.id]);
+    expect((await forbidden('POST', '/api/approvals/decisions', { ids: [mine2.id], decision: 'deny', by: 'telegram:a1' })).code).toBe('SCOPE_FORBIDDEN');
+    expect((await forbidden('POST', '/api/approvals/decisions', { ids: [mine2.id], decision: 'deny', by: 'telegram:a1', channel: 'discord' })).code).toBe('SCOPE_FORBIDDEN');
+    const stranger = JSON.parse((await tg('POST', '/api/approvals/decisions', { group: 'Bash: make deploy', decision: 'deny', by: 'telegram:stranger', channel: 'telegram' })).text);
+    expect(stranger).toMatchObject({ decided: [], skipped: [{ id: mine2.id, why: 'forbidden' }] });
+    const batch = JSON.parse((await tg('POST', '/api/approvals/decisions', { ids: [mine2.id, theirs2.id], decision: 'deny', by: 'telegram:a1', channel: 'telegram' })).text);
+    expect(batch).toMatchObject({ decided: [{ id: mine2.id, status: 'denied', decidedBy: 'telegram:a1' }], skipped: [{ id: theirs2.id, why: 'not_found' }] });
+    expect((await h.stores.approvals.get(theirs2.id))?.status).toBe('pending');
+    await h.client.decideApproval({ params: { id: theirs2.id }, body: { decision: 'deny', by: 'test' } });
 
     // Events: its own conversation's requests and decisions, nothing of the other channel's.
     await waitFor(() => seen.some((e) => e.type === 'approval.decided' && e.data.approval.id === mine.id), 10_000, 'its own decision event');
