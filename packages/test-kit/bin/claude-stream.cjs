@@ -21,7 +21,9 @@
 // calls and a TaskUpdate, with their structured results), FAKE:task-done=<id> (a TaskUpdate), FAKE:rate-limit
 // (a rate_limit_event, allowed_warning), FAKE:echo-system, FAKE:edit (a Write call, which
 // asks can_use_tool when the permission mode is not bypass), FAKE:call=<agent> <task> (`tinyagi
-// call` through the Bash tool, as per message; the reply is what it printed).
+// call` through the Bash tool, as per message; the reply is what it printed), FAKE:bash=<command> (one
+// Bash call running the command to the end of the line, which asks can_use_tool first when the mode
+// is not bypass; the reply is its output).
 const fs = require('node:fs');
 const readline = require('node:readline');
 const f = require('./fake-common.cjs');
@@ -147,7 +149,8 @@ function streamMain(argv, opts) {
     };
   }
 
-  async function runTool(turn, spent, name, input, result, ms, structured) {
+  // `asks`: the call asks can_use_tool as the real CLI asks for a Bash call in `default` mode (FAKE:bash); FAKE:call's and FAKE:tool's do not.
+  async function runTool(turn, spent, name, input, result, ms, structured, asks = false) {
     const id = `toolu_fake_${f.randomUUID().slice(0, 8)}`;
     assistant(turn, [{ type: 'tool_use', id, name, input }], { input_tokens: CALL.input, cache_creation_input_tokens: 0, cache_read_input_tokens: CALL.cacheRead, output_tokens: 1 });
     spent.input += CALL.input;
@@ -167,7 +170,7 @@ function streamMain(argv, opts) {
     // A function result runs the tool once nothing refused it (the Bash tool of FAKE:call).
     let content = typeof result === 'function' ? undefined : result;
     let isError = false;
-    if (!['Bash', 'TodoWrite', 'TaskCreate', 'TaskUpdate'].includes(name) && permissionMode === 'default') {
+    if ((asks || !['Bash', 'TodoWrite', 'TaskCreate', 'TaskUpdate'].includes(name)) && permissionMode === 'default') {
       if (promptTool === 'stdio') {
         const answer = await ask({ subtype: 'can_use_tool', tool_name: name, display_name: name, input, tool_use_id: id });
         if (answer?.behavior !== 'allow') {
@@ -272,6 +275,28 @@ function streamMain(argv, opts) {
     if (ok && /FAKE:edit/.test(text)) ok = await runTool(turn, spent, 'Write', { file_path: 'notes.md', content: 'hello' }, 'File created successfully at: notes.md', 0);
     const toolMs = /FAKE:tool-ms=(\d+)/.exec(text);
     if (ok && (d.tool || toolMs)) ok = await runTool(turn, spent, 'Bash', { command: 'ls', description: 'List files' }, 'notes.md', toolMs ? Number(toolMs[1]) : 0);
+    // FAKE:bash=<command>: one Bash call that really runs the command (bash -c, in the cwd) once no hook refused it; the reply is its output.
+    const bash = /FAKE:bash=([^\n]*)/.exec(text);
+    let bashReply;
+    if (ok && bash) {
+      const command = bash[1].trim();
+      ok = await runTool(
+        turn,
+        spent,
+        'Bash',
+        { command, description: 'Run the command' },
+        () => {
+          const ran = f.runShell(command, false);
+          bashReply = `${ran.stdout}${ran.stderr}`.trim() || `(exit ${ran.status})`;
+          return bashReply;
+        },
+        0,
+        undefined,
+        true,
+      );
+      // A refused call: the reply says so (the tool result carried the refusal to the "model").
+      if (ok && bashReply === undefined) bashReply = `bash refused: ${command}`;
+    }
     let callReply;
     if (ok && d.call) {
       const command = f.subAgentCommand(d.call);
@@ -282,7 +307,7 @@ function streamMain(argv, opts) {
     if (ok && replyMs) ok = await pause(turn, Number(replyMs[1]));
     if (!ok || turn.aborted) return interrupted(turn, spent);
 
-    let reply = d.reply ?? callReply ?? `fake-claude turn ${turnNo}: ${text}`;
+    let reply = d.reply ?? callReply ?? bashReply ?? `fake-claude turn ${turnNo}: ${text}`;
     if (d['echo-system']) reply = system && system.firstLine !== undefined ? system.firstLine : '(no system prompt file)';
     if (turn.folded.length > 0) reply += ` [steered: ${turn.folded.map((m) => m.text).join(' | ')}]`;
     const answer = f.addAssistantMessage(session, reply);
