@@ -25,6 +25,8 @@
  * B23_ENTRIES (10000) the memory entries in the agent's scopes, B23_TURNS (200) the turns of each kind and B23_RECALLS (500) the recalls alone of B23 (recall's cost; B23_PG=0 skips PostgreSQL); B24 (recall's quality) has no size.
  * B25_ENTRIES (10000) the entries in the agent's scopes and B25_TURNS (100) the recalls of each kind of B25 (recall by meaning, SQLite, a child under the daemon's node flags).
  * B26_AGENTS (50) the warm sandboxed agents and git tasks of B26 (fifty agents at once), B26_IDLE_S (60) its idle windows.
+ * B28_TASKS (5; 20 is the issue's figure, ~30 GB of disk for the full ways) the tasks started at once and B28_ROUNDS (3) the single tasks of B28 (a worktree on a large repository), B28_FILES (50000) and B28_BYTES (1150000000) its repository (cached in ~/.cache/tinyagi-bench),
+ *   B28_CHECKOUT (unset: the binding without `checkout`; else a comma list of modes, one TinyAGI run each) for B28_BIN (the build to run, default this checkout's, named by B28_BIN_LABEL), B28_BASELINE_BIN another build run first (labelled B28_BASELINE_LABEL), B28_GIT_WAYS (floor,naive) the git ways run beside them.
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
  */
 import { spawnSync } from 'node:child_process';
@@ -51,6 +53,7 @@ import { benchB21 } from './worktree-bench.ts';
 import { benchB23 } from './memory-recall-bench.ts';
 import { benchB24 } from './memory-quality-bench.ts';
 import { benchB25 } from './memory-semantic-bench.ts';
+import { b28Runs, benchB28 } from './large-worktree-bench.ts';
 import { benchB26 } from './fifty-agents-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
@@ -157,6 +160,21 @@ const BENCHMARKS: Benchmark[] = [
   },
   { id: 'B24', run: () => benchB24() },
   { id: 'B25', run: () => benchB25({ entries: Number(env.B25_ENTRIES ?? 10_000), turns: Number(env.B25_TURNS ?? 100) }) },
+  {
+    id: 'B28',
+    needsBuild: !env.B28_BIN,
+    about: gitVersion,
+    run: () =>
+      benchB28({
+        files: Number(env.B28_FILES ?? 50_000),
+        bytes: Number(env.B28_BYTES ?? 1_150_000_000),
+        deps: 'npm',
+        tasks: Number(env.B28_TASKS ?? 5),
+        rounds: Number(env.B28_ROUNDS ?? 3),
+        tinyagi: b28Runs(env),
+        gitWays: (env.B28_GIT_WAYS ?? 'floor,naive').split(',').filter(Boolean) as Array<'floor' | 'naive'>,
+      }),
+  },
   {
     id: 'B26',
     needsBuild: true,
