@@ -72,7 +72,7 @@ test('thirty requests from ten agents: grouped by what they ask, answered a grou
   await expect(installs.getByTestId('approval-group-agents')).toHaveText('@agent01, @agent02, @agent03, @agent04, @agent05, @agent06, @agent07, @agent08 and 2 more');
   await expect(installs.getByTestId('approval-group-sample').getByRole('listitem')).toHaveCount(3);
   await expect(page.getByTestId('approval-group')).toHaveCount(2);
-  await look(page, 'approvals: a burst, grouped', { widths: [1280] });
+  await look(page, 'approvals: a burst, grouped', { widths: [1280, 390] });
 
   // Each one alone, inside its group: one install allowed for the session.
   await installs.getByText('Each request alone (20)').click();
