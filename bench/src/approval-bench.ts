@@ -224,12 +224,9 @@ export async function benchB15(opts: B15Options): Promise<string> {
     for (let i = 1; i < asked.length; i++) loops.push(asked[i]![1] - asked[i - 1]![1]);
     const daemonSide: number[] = [];
     for (let i = 1; i < asked.length; i++) daemonSide.push(asked[i]![1] - person.answered.get(asked[i - 1]![0])!);
-    const posts = person.postMs.slice(firstSeen + 1);
 
     // The same N requests decided by a rule (no record, no person), and none (the run alone).
-    const cpu1 = daemonCpuS(daemon.pid);
     const wallRuled = await oneRun(daemon, 'ruled', asks(opts.asks, 'r'), 'r');
-    const cpuRuled = daemonCpuS(daemon.pid) - cpu1;
     const cpu2 = daemonCpuS(daemon.pid);
     const wallNone = await oneRun(daemon, 'ruled', asks(0, 'n'), 'n');
     const cpuNone = daemonCpuS(daemon.pid) - cpu2;
@@ -279,7 +276,6 @@ export async function benchB15(opts: B15Options): Promise<string> {
     };
 
     // The doc's tables (docs/benchmarks.md, B15): the rows a reader needs.
-    void posts;
     const n = opts.asks;
     const perMessageCpu = (cpu: number) => ((cpu / opts.claudeMessages) * 1000).toFixed(1);
     const lines = [

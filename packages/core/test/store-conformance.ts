@@ -236,7 +236,10 @@ export function runStoreConformance(name: string, open: () => Promise<StoreSetHa
         expect(await approvals.list({ channel: 'slack' })).toEqual([]);
         expect(await approvals.list({ channel: 'telegram', limit: 1 })).toHaveLength(1);
         // Answered as part of a batch: recorded on the request, with its group key.
-        expect(await approvals.decide('apr_tg1', { status: 'denied', decision: 'deny', decidedBy: 'cli', reason: null, decidedAt: now + 5, batchId: 'bat_1' })).toMatchObject({ batchId: 'bat_1', groupKey: 'Bash: ls' });
+        expect(await approvals.decide('apr_tg1', { status: 'denied', decision: 'deny', decidedBy: 'cli', reason: null, decidedAt: now + 5, batchId: 'bat_1' })).toMatchObject({
+          batchId: 'bat_1',
+          groupKey: 'Bash: ls',
+        });
         expect(await approvals.get('apr_tg1')).toMatchObject({ status: 'denied', batchId: 'bat_1' });
         expect((await approvals.get('apr_tg2'))?.batchId).toBeUndefined();
       }),
