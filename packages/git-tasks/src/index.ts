@@ -9,6 +9,7 @@ export { resolveProjectRepo, type ProjectRepoContext } from './project-repo.ts';
 export { checkProjectBinding } from './binding-check.ts';
 export { runTaskWorktreeStep, type TaskStepBase } from './task-step.ts';
 export { seesTaskWorktree } from './worktrees.ts';
+export { ensureLayerMounted } from './layer-mount.ts';
 export { CHECK_NOT_STARTED, finishTaskChecking, runTaskChecking } from './checking-step.ts';
 export { carryOutRoundsAnswer } from './rounds-step.ts';
 export { requestRoundsApproval, roundsApprovalId } from './rounds-request.ts';

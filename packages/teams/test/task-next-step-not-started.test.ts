@@ -9,7 +9,7 @@ import { CHECK_NOT_STARTED } from '@tinyagi/git-tasks';
 import { describe, expect, it } from 'vitest';
 import { nextStep } from '../src/tasks/next-step.ts';
 
-const repo = { path: '/repo', baseRef: 'main', branchTemplate: 'tinyagi/{identifier}', files: [], checks: [], keepAbandonedDays: 14, maxRounds: 5 } as ProjectRepo;
+const repo = { path: '/repo', baseRef: 'main', branchTemplate: 'tinyagi/{identifier}', files: [], checks: [], keepAbandonedDays: 14, checkout: 'auto', maxRounds: 5 } as ProjectRepo;
 const check = (error: TaskCheck['error']): TaskCheck => ({
   state: 'needs_person',
   headSha: null,

@@ -41,6 +41,7 @@ import {
   taskDiff,
   type TaskStepBase,
   type WorktreeRemoval,
+  ensureLayerMounted,
 } from '@tinyagi/git-tasks';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import { diskNode, refuseAgentElsewhere } from './disk.ts';
@@ -371,6 +372,8 @@ export class TaskFlow {
   async sendToOwner(task: TaskRecord, message: string, idempotencyKey: string, workdir?: string): Promise<OwnerSent> {
     // A worktree deleted by hand is made again from its branch first: a run must never start in a folder that is gone.
     if (workdir !== undefined && !existsSync(workdir)) workdir = (await this.#restoreWorktree(task.id)) ?? workdir;
+    // A layered worktree not mounted (after a reboot) is an empty folder: mounted again first.
+    if (workdir !== undefined) await ensureLayerMounted(workdir);
     const result = await this.#o.orchestrator.submitGrouped({
       message,
       ...(task.assigneeAgent ? { agent: task.assigneeAgent } : { team: task.assigneeTeam! }),
