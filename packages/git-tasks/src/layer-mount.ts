@@ -30,6 +30,8 @@ export const LAYERS_FOLDER = '.tinyagi-layers';
 export interface LayerRecord {
   /** The base's tree (the lower folder). */
   lower: string;
+  /** The commit the base's tree and index hold. */
+  sha: string;
   backend: LayerBackend;
   /** The worktree holds the files of its HEAD (the base's index was copied and the difference applied). */
   populated: boolean;

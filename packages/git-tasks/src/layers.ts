@@ -199,7 +199,7 @@ async function makeBase(ctx: ProjectRepoContext, commit: string, print: string, 
  * crash after is finished by `populateLayer`).
  */
 export async function recordLayer(path: string, base: Base, backend: LayerBackend): Promise<void> {
-  await writeLayer(path, { lower: base.tree, backend, populated: false });
+  await writeLayer(path, { lower: base.tree, sha: base.sha, backend, populated: false });
 }
 
 /**
@@ -212,8 +212,10 @@ export async function populateLayer(path: string, admin: string, gitOptions: { c
   const record = readLayer(path);
   if (record === undefined || record.populated) return;
   await copyFile(join(record.lower, '..', 'index'), join(admin, 'index'));
-  // --reset: what an interrupted earlier try wrote is overwritten; nobody has worked here yet.
-  await git(['read-tree', '--reset', '-u', 'HEAD'], { ...gitOptions, timeoutMs: BASE_TIMEOUT_MS });
+  // On another commit than the base's: git writes the paths that differ (--reset: what an interrupted earlier try wrote is
+  // overwritten; nobody has worked here yet). On the base's own, the index copied is already the worktree's.
+  const head = (await git(['rev-parse', 'HEAD'], gitOptions)).trim();
+  if (head !== record.sha) await git(['read-tree', '--reset', '-u', 'HEAD'], { ...gitOptions, timeoutMs: BASE_TIMEOUT_MS });
   await writeLayer(path, { ...record, populated: true });
 }
 

@@ -204,7 +204,6 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     }
 
     const admin = await adminDir(ctx.repoDir, path);
-    if (readLayer(path) !== undefined) await populateLayer(path, admin, await worktreeGitOptions(ctx.repoDir, path));
     const owner = readMarker(admin, TASK_MARKER);
     if (owner !== undefined && owner !== task.id) {
       throw new TinyError('INVALID_STATE', `The worktree ${path} belongs to task ${owner}, not to ${task.id}.`, {
@@ -219,6 +218,8 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
     return { created, admin };
   });
 
+  // A layer's files are written outside the worktree list's turn: they touch only the task's own index and folder.
+  if (readLayer(path) !== undefined) await populateLayer(path, admin, await worktreeGitOptions(ctx.repoDir, path));
   const files = await applyWorktreeFiles(ctx, path, created && readLayer(path) !== undefined);
   const head = (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim();
   const checkout: CheckoutChoice =
