@@ -85,9 +85,11 @@ function isCliProcess(pid: number): boolean {
 /** What a process of the daemon's side is, for the breakdown. */
 function kindOf(pid: number): string {
   const args = argv(pid);
-  const holder = args.some((a) => a.endsWith('sandbox-init.mjs')) && args.includes('--hold');
+  // An agent's network holder: bwrap whose command hands the bridges over, then a `cat` (agent-net.ts); an older build's, a resident `sandbox-init --hold`.
+  const holder = args.some((a) => a.endsWith('sandbox-init.mjs')) && (args.includes('--hold') || args.includes('--hand-over'));
   const bwrap = /(^|\/)bwrap$/.test(args[0] ?? '');
   if (holder) return bwrap ? 'network holder: bwrap' : 'network holder: node sandbox-init';
+  if (args[0] === 'cat') return 'network holder: cat';
   if (bwrap) return 'launch: bwrap';
   return `other: ${(args[0] ?? '?').split('/').at(-1)}`;
 }
@@ -246,6 +248,7 @@ async function runTasks(daemon: TestDaemon, agents: string[]): Promise<TaskPhase
   const startedAt: number[] = [];
   const t0 = performance.now();
   let lastLine = '';
+  let lastAt = 0;
   try {
     // The PATCHes answer once each task's worktree is made; the tasks are watched meanwhile.
     const patched = Promise.all(
@@ -261,8 +264,11 @@ async function runTasks(daemon: TestDaemon, agents: string[]): Promise<TaskPhase
         const by = new Map<string, number>();
         for (const t of list) by.set(`${t.status}/${t.git?.state ?? '-'}`, (by.get(`${t.status}/${t.git?.state ?? '-'}`) ?? 0) + 1);
         const line = JSON.stringify([...by]);
-        if (line !== lastLine) progress(`${((performance.now() - t0) / 1000).toFixed(1)} s: ${line}, ${approvals.count()} approvals`);
-        lastLine = line;
+        if (line !== lastLine && performance.now() - lastAt > 5_000) {
+          progress(`${((performance.now() - t0) / 1000).toFixed(1)} s: ${line}, ${approvals.count()} approvals`);
+          lastLine = line;
+          lastAt = performance.now();
+        }
         for (const t of list) {
           if (t.status === 'review' && !reviewedAt.has(t.id)) reviewedAt.set(t.id, performance.now() - t0);
           if (t.git?.state === 'failed') throw new Error(`B26: task ${t.identifier}'s worktree failed: ${t.git.error?.code}: ${t.git.error?.message}`);
