@@ -8,22 +8,44 @@
  * step in progress); its detail lists the plan's steps.
  */
 import Link from 'next/link';
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { HANDOFF_MS, describeProgress, dismissFailure, isPaused, useStore, type Handoff } from '@/lib/store';
+import { memo, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { HANDOFF_MS, describeProgress, dismissFailure, isPaused, useStore, type Handoff, type OfficeState } from '@/lib/store';
 import { planLine } from '@tinyagi/client';
 import { useNow } from '@/lib/use-now';
 import { failedAt } from '@/lib/agent-state';
 import { Avatar, Panel, duration } from '@/components/ui';
 import { ChannelError, ChannelState } from '@/components/channel-state';
 
+/**
+ * The agents at their desks and how many of them are paused, as one string: the page re-renders
+ * when an agent sits down, gets up or pauses, not on every progress line (each tile follows its
+ * own agent; with 50 live runs a page-wide render per event batch cost frames of 100 ms, B27).
+ */
+const desksKey = (s: OfficeState): string => {
+  const working = s.agents.filter((a) => s.activity[a.id]?.working).map((a) => a.id);
+  return `${working.filter((id) => isPaused(s, id)).length} ${working.join(' ')}`;
+};
+
+/** Each agent's pending request's summary (the first listed), computed once per approvals record, not once per tile. */
+const waiting = new WeakMap<OfficeState['approvals'], Map<string, string>>();
+function waitsForOf(approvals: OfficeState['approvals'], agentId: string): string | null {
+  let byAgent = waiting.get(approvals);
+  if (!byAgent) {
+    byAgent = new Map();
+    for (const r of Object.values(approvals)) if (r.status === 'pending' && !byAgent.has(r.agentId)) byAgent.set(r.agentId, r.summary);
+    waiting.set(approvals, byAgent);
+  }
+  return byAgent.get(agentId) ?? null;
+}
+
 export default function OfficePage() {
   const agents = useStore((s) => s.agents);
-  const activity = useStore((s) => s.activity);
-  const pausedRuns = useStore((s) => s.pausedRuns);
+  const [pausedCount, ...working] = useStore(desksKey).split(' ');
   const [selected, setSelected] = useState<string | null>(null);
-  const atDesks = agents.filter((a) => activity[a.id]?.working);
-  const idle = agents.filter((a) => !activity[a.id]?.working);
-  const paused = atDesks.filter((a) => isPaused({ activity, pausedRuns }, a.id)).length;
+  const atWork = new Set(working);
+  const atDesks = agents.filter((a) => atWork.has(a.id));
+  const idle = agents.filter((a) => !atWork.has(a.id));
+  const paused = Number(pausedCount);
   const failures = useStore((s) => s.failures);
   const failed = idle.filter((a) => failures[a.id]).length;
   const sceneRef = useRef<HTMLDivElement>(null);
@@ -66,12 +88,12 @@ export default function OfficePage() {
   );
 }
 
-function AgentTile({ id, name, selected, onSelect }: { id: string; name: string; selected: boolean; onSelect: (id: string) => void }) {
+const AgentTile = memo(function AgentTile({ id, name, selected, onSelect }: { id: string; name: string; selected: boolean; onSelect: (id: string) => void }) {
   const a = useStore((s) => s.activity[id]);
   const paused = useStore((s) => isPaused(s, id));
   const failure = useStore((s) => s.failures[id]);
   // What it waits on the person for (an approval request, answered on the Approvals page).
-  const waitsFor = useStore((s) => Object.values(s.approvals).find((r) => r.agentId === id && r.status === 'pending')?.summary ?? null);
+  const waitsFor = useStore((s) => waitsForOf(s.approvals, id));
   const tone = paused ? 'bg-amber-50 dark:bg-amber-950' : a?.working ? 'bg-sky-50 dark:bg-sky-950' : failure ? 'bg-red-50 dark:bg-red-950' : 'bg-slate-50 dark:bg-slate-800/50';
   const border = selected ? 'border-sky-500 ring-2 ring-sky-500/40' : failure ? 'border-red-400 dark:border-red-700' : 'border-slate-200 dark:border-slate-700';
   return (
@@ -148,12 +170,13 @@ function AgentTile({ id, name, selected, onSelect }: { id: string; name: string;
       )}
     </li>
   );
-}
+});
 
 /** Draws each live handoff as an animated dashed line between the two agents' tiles. */
 function HandoffLines({ sceneRef }: { sceneRef: React.RefObject<HTMLDivElement | null> }) {
   const handoffs = useStore((s) => s.handoffs);
-  const activity = useStore((s) => s.activity);
+  // The tiles move when an agent sits down or gets up, not with its progress lines.
+  const desks = useStore(desksKey);
   const [now, setNow] = useState(() => Date.now());
   const [lines, setLines] = useState<Array<{ id: number; x1: number; y1: number; x2: number; y2: number }>>([]);
   const live = handoffs.filter((h) => now - h.at < HANDOFF_MS);
@@ -169,6 +192,11 @@ function HandoffLines({ sceneRef }: { sceneRef: React.RefObject<HTMLDivElement |
   }, [handoffs]);
   useLayoutEffect(() => {
     const scene = sceneRef.current;
+    // No line to draw: no layout read, and no state set (an empty list again is still a render).
+    if (live.length === 0) {
+      setLines((drawn) => (drawn.length === 0 ? drawn : []));
+      return;
+    }
     if (!scene) return;
     const box = scene.getBoundingClientRect();
     const centre = (id: string) => {
@@ -185,7 +213,7 @@ function HandoffLines({ sceneRef }: { sceneRef: React.RefObject<HTMLDivElement |
       }),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [now, handoffs, activity]);
+  }, [now, handoffs, desks]);
   if (lines.length === 0) return null;
   return (
     <svg aria-hidden className="pointer-events-none absolute inset-0 h-full w-full overflow-visible">
