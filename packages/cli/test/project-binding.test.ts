@@ -68,6 +68,11 @@ describe('bindingFromFlags', () => {
     expect(bindingFromFlags({ node: false }, cwd, stored)).toEqual({ path: '/repo', maxRounds: 2 });
   });
 
+  it('--checkout sets how worktrees are checked out; --merge keeps it', () => {
+    expect(bindingFromFlags({ path: '/repo', copy: ['node_modules'], checkout: 'layered' }, cwd)).toEqual({ path: '/repo', files: [{ path: 'node_modules', mode: 'copy' }], checkout: 'layered' });
+    expect(bindingFromFlags({ maxRounds: 2 }, cwd, { path: '/repo', checkout: 'full' })).toEqual({ path: '/repo', checkout: 'full', maxRounds: 2 });
+  });
+
   it('--retention-abandoned and --disk-budget-mb write the retention; --merge keeps the other; --no-disk-budget-mb takes the budget out', () => {
     expect(bindingFromFlags({ path: '/repo', diskBudgetMb: 2048 }, cwd)).toEqual({ path: '/repo', retention: { diskBudgetMb: 2048 } });
     const stored = { path: '/repo', retention: { abandoned: 'keep' as const, diskBudgetMb: 2048 } };

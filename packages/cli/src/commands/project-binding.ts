@@ -28,6 +28,7 @@ export interface BindingFlags {
   worktreeRoot?: string;
   copy?: string[];
   link?: string[];
+  checkout?: 'auto' | 'layered' | 'full';
   setup?: string | false;
   setupTimeout?: number;
   check?: string[];
@@ -60,6 +61,7 @@ export const BINDING_FLAG_KEYS: readonly (keyof BindingFlags)[] = [
   'worktreeRoot',
   'copy',
   'link',
+  'checkout',
   'setup',
   'setupTimeout',
   'check',
@@ -170,6 +172,7 @@ export function bindingFromFlags(flags: BindingFlags, cwd: string, base?: Projec
     repo.checks = repo.checks.map((c) => ({ ...c, timeoutMs: flags.checkTimeout! }));
   }
   if (flags.maxRounds !== undefined) repo.maxRounds = flags.maxRounds;
+  if (flags.checkout !== undefined) repo.checkout = flags.checkout;
   if (flags.keepAbandonedDays !== undefined) repo.keepAbandonedDays = flags.keepAbandonedDays;
   if (flags.retentionAbandoned !== undefined || flags.diskBudgetMb !== undefined) {
     const { diskBudgetMb, ...retention } = { ...repo.retention };

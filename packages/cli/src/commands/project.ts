@@ -48,6 +48,11 @@ function withBindingFlags(cmd: Command): Command {
     .option('--worktree-root <dir>', "the folder of the project's worktrees (default TINYAGI_HOME/worktrees/<project id>)")
     .option('--copy <path>', 'a file or folder of the repository copied into each worktree (repeatable)', collect)
     .option('--link <path>', 'a file or folder of the repository symlinked into each worktree (repeatable)', collect)
+    .addOption(
+      new Option('--checkout <how>', "auto (default), layered (an overlay of a base made once per commit; writes stay the task's) or full (a checkout and copies of its own)").argParser(
+        choice(['auto', 'layered', 'full'] as const),
+      ),
+    )
     .option('--setup <command>', "run once in a new worktree, e.g. 'pnpm install --offline' (split into words, never run by a shell)")
     .option('--setup-timeout <seconds>', `the setup's time limit (default ${DEFAULT_COMMAND_TIMEOUT_MS / 1000})`, parseSecondsToMs)
     .option('--check <name=command>', "a check run when the agent says done, e.g. 'test=pnpm test' (repeatable; split into words, never run by a shell)", collect)
@@ -125,6 +130,7 @@ function printProject(project: Project, home: string): void {
     ['git identity', repo.identity ? `${repo.identity.name} <${repo.identity.email}>` : "- (yours: the repository's user.name and user.email)"],
     ['worktree root', repo.worktreeRoot ?? `TINYAGI_HOME/worktrees/${project.id} (default)`],
     ['files', repo.files.length === 0 ? '-' : repo.files.map((f) => `${f.mode} ${f.path}`).join(', ')],
+    ['checkout', CHECKOUT_TEXT[repo.checkout]],
     ['setup', repo.setup ? `${joinArgv(repo.setup.argv)} (time limit ${repo.setup.timeoutMs / 1000}s)` : '-'],
     ['max rounds', String(repo.maxRounds)],
     ['keep abandoned', plural(repo.keepAbandonedDays, 'day')],
@@ -150,6 +156,13 @@ async function findProject(cmd: Command, ref: string): Promise<{ project: Projec
   const { client } = connect(contextOf(cmd));
   return { project: resolveProject(await client.listProjects(), ref), client };
 }
+
+/** What each checkout means, as `project show` says it. */
+const CHECKOUT_TEXT = {
+  auto: 'auto (layered when this node can mount an overlay and a folder is copied or the repository is large; else full)',
+  layered: 'layered (an overlay of a base made once per commit; each task writes its own folder)',
+  full: 'full (each task a checkout and copies of its own)',
+} as const;
 
 export function registerProjectCommands(program: Command): void {
   const project = program.command('project').alias('projects').description("the kanban's projects and their repository binding: list, add, show, bind, unbind, archive, restore");
