@@ -43,6 +43,8 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
     await dialog.getByRole('button', { name: 'Add a file' }).click();
     await dialog.getByLabel('File 1: path').fill('secrets/.env');
     await dialog.getByLabel('File 1: as').selectOption('link');
+    await expect(dialog.getByLabel('Each worktree is')).toHaveValue('auto');
+    await dialog.getByLabel('Each worktree is').selectOption('full');
     await dialog.getByRole('button', { name: 'Add a check' }).click();
     const first = dialog.getByRole('group', { name: 'Check 1' });
     await first.getByLabel('Name').fill('test');
@@ -91,11 +93,13 @@ test('a project is bound, refused at a field, fixed, reopened and unbound', asyn
       ['git', 'diff', '--check'],
     ]);
     expect(stored?.files).toEqual([{ path: '.env', mode: 'link' }]);
+    expect(stored?.checkout).toBe('full');
     expect(stored?.autoMerge).toEqual({ when: 'checked', method: 'merge', approvals: 1 });
 
     await summary.getByRole('button', { name: 'Edit binding' }).click();
     await expect(dialog.getByRole('group', { name: 'Check 1' }).getByLabel('Command')).toHaveValue(`sh -c 'test -f "README.md"'`);
     await expect(dialog.getByRole('group', { name: 'Check 2' }).getByLabel('Name')).toHaveValue('whitespace');
+    await expect(dialog.getByLabel('Each worktree is')).toHaveValue('full');
     // The forge's fields and an approvals rule (looked at, not saved): the token only by its variable's name.
     await dialog.getByLabel('Open pull requests on a forge').check();
     await expect(dialog.getByLabel('Forge kind')).toHaveValue('github');

@@ -56,6 +56,7 @@ interface Form {
   branchTemplate: string;
   worktreeRoot: string;
   files: FileRow[];
+  checkout: 'auto' | 'layered' | 'full';
   setup: string;
   setupTimeout: string;
   checks: CheckRow[];
@@ -102,6 +103,7 @@ function formOf(repo: ProjectRepo | null): Form {
     branchTemplate: repo?.branchTemplate ?? '',
     worktreeRoot: repo?.worktreeRoot ?? '',
     files: (repo?.files ?? []).map((f) => ({ key: rowKey++, path: f.path, mode: f.mode })),
+    checkout: repo?.checkout ?? 'auto',
     setup: repo?.setup ? joinArgv(repo.setup.argv) : '',
     setupTimeout: repo?.setup ? seconds(repo.setup.timeoutMs) : DEFAULT_TIMEOUT_S,
     checks: (repo?.checks ?? []).map(checkRowOf),
@@ -197,6 +199,7 @@ function bindingOf(f: Form): { repo: ProjectRepoInput; issues: FieldIssues } {
   if (trimmed(f.branchTemplate)) repo.branchTemplate = f.branchTemplate.trim();
   if (trimmed(f.worktreeRoot)) repo.worktreeRoot = f.worktreeRoot.trim();
   repo.files = f.files.filter((r) => r.path.trim() !== '').map((r) => ({ path: r.path.trim(), mode: r.mode }));
+  repo.checkout = f.checkout;
   if (f.setup.trim() !== '') repo.setup = { argv: read.command('setup.argv', f.setup), timeoutMs: read.number('setup.timeoutMs', f.setupTimeout, 1000) ?? 600_000 };
   repo.checks = f.checks.flatMap((c, i) => (isBlankCheck(c) ? [] : [checkOf(c, i, read)]));
   const maxRounds = read.number('maxRounds', f.maxRounds);
@@ -246,6 +249,7 @@ function fieldOrder(f: Form): string[] {
     'branchTemplate',
     'worktreeRoot',
     ...f.files.flatMap((_, i) => [`files.${i}.path`, `files.${i}.mode`]),
+    'checkout',
     'setup.argv',
     'setup.timeoutMs',
     ...f.checks.flatMap((_, i) => [`checks.${i}.name`, `checks.${i}.kind`, `checks.${i}.argv`, `checks.${i}.settings`, `checks.${i}.timeoutMs`]),
@@ -355,7 +359,7 @@ function WhereSection({ form, issues, set }: SectionProps) {
 }
 
 /** The worktree files, copied or linked into each new worktree, one a row. */
-function FilesSection({ form, issues, update, setRow, removeRow }: RowsProps) {
+function FilesSection({ form, issues, set, update, setRow, removeRow }: RowsProps) {
   return (
     <fieldset className={fieldset}>
       <legend className={legend}>Files for each worktree</legend>
@@ -380,6 +384,18 @@ function FilesSection({ form, issues, update, setRow, removeRow }: RowsProps) {
         </div>
       ))}
       <Button onClick={() => update((f) => ({ ...f, files: [...f.files, { key: rowKey++, path: '', mode: 'copy' }] }))}>Add a file</Button>
+      <SelectField
+        path="checkout"
+        label="Each worktree is"
+        issues={issues}
+        value={form.checkout}
+        onChange={(v) => set('checkout', v as Form['checkout'])}
+        options={[
+          { value: 'auto', label: 'layered when it pays (a copied folder, a large repository) and this node can' },
+          { value: 'layered', label: 'an overlay of a base made once per commit' },
+          { value: 'full', label: 'a checkout and copies of its own' },
+        ]}
+      />
     </fieldset>
   );
 }
