@@ -34,6 +34,12 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     const q = await client.queueStatus({ signal });
     store.dispatch({ type: 'snapshot', queue: { pending: q.pending, processing: q.processing, dead: q.dead } });
   };
+  // The runs in flight, with when each started (the orchestrator part of GET /api/status, typed unknown in the contract).
+  const running = async (): Promise<void> => {
+    const status = await client.status({ signal });
+    const list = (status.orchestrator as { running?: Array<{ runId: string; agentId: string; startedAt: number }> } | null)?.running;
+    if (list) store.dispatch({ type: 'snapshot', running: list.map(({ runId, agentId, startedAt }) => ({ runId, agentId, startedAt })) });
+  };
   const conversations = async (team: string | null): Promise<void> => {
     const list = await client.listConversations({ query: { limit: 20, ...(team ? { team } : {}) }, signal });
     store.dispatch({ type: 'snapshot', conversations: list });
@@ -57,7 +63,7 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     if (quotas) store.dispatch({ type: 'snapshot', quotas: quotas.holds });
     // Handoffs and Activity start with what happened before (and while the stream was down).
     store.dispatch({ type: 'history', handoffs });
-    await Promise.all([queue(), conversations(store.getState().team), approvals()]);
+    await Promise.all([queue(), running(), conversations(store.getState().team), approvals()]);
     treeOf = undefined; // fetch the selected tree again
     watchSelection();
   };

@@ -197,6 +197,8 @@ export type Action =
       queue?: { pending: number; processing: number; dead: number };
       conversations?: ConversationView[];
       quotas?: QuotaHoldInfo[];
+      /** The runs in flight (GET /api/status's `orchestrator.running`): their agents work since their run started, before any of its events arrives. */
+      running?: RunningRun[];
     }
   | { type: 'tree'; tree: ConversationTree }
   /** Earlier handoffs (GET /api/handoffs at start): Handoffs and Activity begin with them. */
@@ -285,6 +287,24 @@ function upsertAgent(state: DashboardState, id: string, patch: Partial<AgentCard
   const next: AgentCard = { id, status: 'idle', since: now, ...current, ...patch };
   if (current && patch.status !== undefined && patch.status !== current.status && patch.since === undefined) next.since = now;
   return { ...state, agents: { ...state.agents, [id]: next }, agentOrder: current ? state.agentOrder : [...state.agentOrder, id] };
+}
+
+export interface RunningRun {
+  runId: string;
+  agentId: string;
+  startedAt: number;
+}
+
+/**
+ * A run in flight when the dashboard opened: its agent works since the run started (not since its
+ * first event here: with 50 runs at work every agent said "working 10s"). Only for an agent no
+ * event has told about yet, or about this very run: a later event knows better.
+ */
+function withRunningRun(state: DashboardState, r: RunningRun): DashboardState {
+  const card = state.agents[r.agentId];
+  if (card?.runId === r.runId) return card.since > r.startedAt ? upsertAgent(state, r.agentId, { since: r.startedAt }, r.startedAt) : state;
+  if (card && card.since !== 0) return state;
+  return upsertAgent(state, r.agentId, { status: 'working', runId: r.runId, since: r.startedAt }, r.startedAt);
 }
 
 /** An agent's sandbox status as the API gave it: kept unless it is off (or absent), else dropped. */
@@ -682,6 +702,7 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
       };
     case 'snapshot': {
       let next = { ...state };
+      for (const r of action.running ?? []) next = withRunningRun(next, r);
       if (action.teams) next.teams = action.teams;
       if (action.queue) next.queue = action.queue;
       if (action.quotas) next.quotas = Object.fromEntries(action.quotas.map((q) => [q.account, { account: q.account, label: q.label, resetsAt: q.resetsAt, limit: q.limit, agents: q.agents }]));

@@ -288,6 +288,23 @@ describe('dashboard frames', () => {
     expect(busy).toContain('notice 99');
   });
 
+  it('runs in flight when it opens: their agents work since their run started; an event about another run of the agent wins', () => {
+    const ev = eventFactory();
+    const running: Action = {
+      type: 'snapshot',
+      running: [
+        { runId: 'r-coder', agentId: 'coder', startedAt: T0 + 5000 - 300_000 },
+        { runId: 'r-solo', agentId: 'solo', startedAt: T0 + 5000 - 90_000 },
+      ],
+    };
+    // solo's run ended and a newer one began before the snapshot came back: its events know better.
+    const later = ev('run.started', { messageIds: ['m1'] } as never, { agentId: 'solo', runId: 'r-solo-2', conversationId: 'c1' }, T0 + 4000);
+    const f = show(stateOf([snapshot, open, { type: 'event', event: later }, running])).frame();
+    expect(f).toMatch(/@coder\s+● working 5m00s/);
+    expect(f).toMatch(/@solo\s+● working 1s/);
+    expect(f).toMatch(/@reviewer\s+○ idle/);
+  });
+
   it('degrades at 40 columns: no provider column, two-line header, short key hints, nothing wider than the screen', () => {
     const ev = eventFactory();
     const { frame } = show(stateOf([snapshot, open, ...handoffEvents(ev).map((event): Action => ({ type: 'event', event }))], 'dev'), { width: 40 });
