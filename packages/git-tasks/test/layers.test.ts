@@ -3,7 +3,7 @@
  * made once, with real mounts (overlayfs as root, else fuse-overlayfs) and real git.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -105,6 +105,27 @@ describe('layered worktrees', async () => {
     const again = await createTaskWorktree(ctx, task(1));
     expect(again.created).toBe(false);
     expect(sh(a.path, 'status', '--porcelain')).toBe('?? notes.txt');
+  });
+
+  it('a node that cannot mount (a user namespace without mount rights, no fuse-overlayfs): auto is a full checkout that says why; layered is refused', async () => {
+    const { fx } = layeredFixture();
+    const worktreeRoot = join(fx.root, 'no-mount');
+    // Its PATH holds git, cp and mount, not fuse-overlayfs.
+    const bin = join(fx.root, 'bin');
+    mkdirSync(bin);
+    const where = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+    for (const tool of ['git', 'cp', 'mount']) symlinkSync(where(tool), join(bin, tool));
+    const ran = spawnSync(where('unshare'), ['--user', '--map-root-user', process.execPath, '--conditions=tinyagi-source', join(import.meta.dirname, 'no-mount-node.mjs'), fx.repoDir, worktreeRoot], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: bin },
+    });
+    expect(ran.status, ran.stderr).toBe(0);
+    const seen = JSON.parse(ran.stdout) as { checkout: { kind: string; why: string }; files: unknown; refused: { code: string; message: string } | null };
+    expect(seen.checkout).toEqual({ kind: 'full', why: 'this node cannot mount an overlay here (no overlayfs it may mount, no fuse-overlayfs)' });
+    expect(seen.files).toEqual([{ path: 'node_modules', outcome: 'copied' }]);
+    expect(seen.refused?.code).toBe('CONFIG_INVALID');
+    expect(seen.refused?.message).toMatch(/asks for layered worktrees, but this node cannot mount/);
+    expect(readdirSync(join(worktreeRoot, 'P-1', 'node_modules')).length).toBe(40);
   });
 
   it('auto gives a small repository that copies no folder a full checkout, and says why; full copies the folder with cp (a clone where the file system has them)', async () => {
