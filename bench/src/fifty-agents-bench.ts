@@ -106,7 +106,7 @@ function sampleTree(root: number): ProcSample[] {
   });
 }
 
-interface Footprint {
+export interface Footprint {
   processes: number;
   cliProcesses: number;
   daemonRssMb: number;
@@ -141,7 +141,7 @@ function footprint(root: number): Footprint {
   };
 }
 
-interface CpuWindow {
+export interface CpuWindow {
   seconds: number;
   /** Share of one core, in %: the daemon process, its helpers, the CLIs. */
   daemonPct: number;
@@ -180,7 +180,7 @@ function standInCommand(n: number): string {
   return `printf 'task ${n}\\n' > work-${n}.txt && git add work-${n}.txt && git commit -q -m 'task ${n}' && ${readRun} && ${done} && echo done`;
 }
 
-interface TaskPhase {
+export interface TaskPhase {
   wallS: number;
   /** The PATCH to In progress answered (the worktree made, the message queued). */
   startedP50S: number;
@@ -302,7 +302,7 @@ async function runTasks(daemon: TestDaemon, agents: string[]): Promise<TaskPhase
   };
 }
 
-interface B26Result {
+export interface B26Result {
   floor: Footprint;
   floorCpu: CpuWindow;
   tasks: TaskPhase;
@@ -310,7 +310,7 @@ interface B26Result {
   warmCpu: CpuWindow;
 }
 
-async function measure(opts: B26Options): Promise<B26Result> {
+export async function measureB26(opts: B26Options): Promise<B26Result> {
   const daemon = await createDaemon({
     prefix: 'tinyagi-b26-',
     // The fake claude, then git, sh and curl for the stand-in's command; bwrap and nsenter for the boundary.
@@ -348,12 +348,12 @@ async function measure(opts: B26Options): Promise<B26Result> {
 }
 
 export async function benchB26(opts: B26Options): Promise<string> {
-  const r = await measure(opts);
+  const r = await measureB26(opts);
   process.stderr.write(`B26: ${JSON.stringify(r)}\n`);
-  return report(r, opts);
+  return formatB26(r, opts);
 }
 
-function report(r: B26Result, opts: B26Options): string {
+export function formatB26(r: B26Result, opts: B26Options): string {
   const n = opts.agents;
   const f1 = (v: number) => v.toFixed(1);
   const f2 = (v: number) => v.toFixed(2);
