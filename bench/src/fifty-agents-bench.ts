@@ -29,7 +29,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDaemon, descendants, FAKE_BIN_DIR, gitRepos, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { cleanupTemp, createDaemon, descendants, FAKE_BIN_DIR, gitRepos, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 import { followSse } from './main-job-targets.ts';
 import { percentile } from './machine.ts';
 
@@ -344,6 +344,8 @@ export async function measureB26(opts: B26Options): Promise<B26Result> {
     throw new Error(`${(error as Error).message}\n${daemon.logs()}`);
   } finally {
     await daemon.cleanup();
+    // The repository gitRepos made (its task worktrees lived in the daemon's home).
+    cleanupTemp();
   }
 }
 
