@@ -121,7 +121,8 @@ const AgentTile = memo(function AgentTile({ id, name, selected, onSelect }: { id
               Waits for your answer
             </span>
           ) : a?.working ? (
-            <span data-testid="bubble" className="mt-1 block rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-slate-700 shadow-sm dark:bg-slate-900 dark:text-slate-200">
+            // Two lines, always: a desk keeps its height as its lines come and go, and 50 desks do not jump at every event.
+            <span data-testid="bubble" className="mt-1 line-clamp-2 min-h-10 rounded-lg rounded-tl-none bg-white px-2 py-1 text-xs text-slate-700 shadow-sm dark:bg-slate-900 dark:text-slate-200">
               {a.bubble ?? 'working…'}
               {a.turn > 0 && <span className="ml-1 text-slate-500 dark:text-slate-400">· turn {a.turn}</span>}
             </span>
@@ -132,6 +133,11 @@ const AgentTile = memo(function AgentTile({ id, name, selected, onSelect }: { id
               <span className="sr-only">Running tool </span>
               {a.tool.name}
               {a.tool.title ? `: ${a.tool.title}` : ''}
+            </span>
+          ) : !paused && a?.working ? (
+            // The tool line's place, kept between two calls.
+            <span aria-hidden="true" className="mt-1 block font-mono text-xs">
+              {'\u00a0'}
             </span>
           ) : null}
           {waitsFor !== null && (
