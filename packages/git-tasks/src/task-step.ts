@@ -60,6 +60,7 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
     ...(input.node === undefined ? {} : { node: input.node }),
   };
   const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...kept, ...git, updatedAt: Date.now() }));
+  const startedAt = Date.now();
   await record({ state: 'creating', branch: previous?.branch ?? null, worktreePath: previous?.worktreePath ?? null, headSha: previous?.headSha ?? null, error: null });
   try {
     const ctx = resolveProjectRepo(input.repo, { projectId: input.projectId, home: input.home });
@@ -72,7 +73,8 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
         recordedBranch: previous?.branch ?? null,
       },
     );
-    const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null });
+    const checkout = { kind: worktree.checkout.kind, ...(worktree.checkout.why === undefined ? {} : { why: worktree.checkout.why }) };
+    const after = await record({ state: 'ready', branch: worktree.branch, worktreePath: worktree.path, headSha: worktree.head, error: null, checkout });
     await events.append({
       type: 'task.worktree_created',
       data: {
@@ -84,6 +86,8 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
         headSha: worktree.head,
         created: worktree.created,
         ...(worktree.setup === undefined ? {} : { setupMs: worktree.setup.durationMs }),
+        checkout: checkout.kind,
+        readyMs: Date.now() - startedAt,
       },
     });
     return { ok: true, task: after, worktree };

@@ -90,7 +90,8 @@ function worktreeText(git: NonNullable<Task['git']>, nodes: readonly NodeStatus[
   // A merge removes the worktree (docs/git-tasks.md); the record keeps the folder it was.
   if (git.merge) return `removed at the merge (was ${git.worktreePath ?? '-'}${node ? ` ${node}` : ''})`;
   if (git.worktreePath === null) return node ?? '-';
-  return `${git.worktreePath}${node ? ` ${node}` : ''}`;
+  const checkout = git.checkout === undefined ? '' : ` (${git.checkout.kind}${git.checkout.why ? `: ${git.checkout.why}` : ''})`;
+  return `${git.worktreePath}${checkout}${node ? ` ${node}` : ''}`;
 }
 
 /** `nodes`: the daemon's nodes (`GET /api/status`), read when the task names one (several nodes). */

@@ -281,6 +281,10 @@ export const EVENT_PAYLOADS = {
     created: z.boolean(),
     /** How long the setup took when it ran in this step (absent: no setup, or it had passed before). */
     setupMs: OptionalNum,
+    /** `layered` or `full` (docs/git-tasks.md, "Checkouts"). */
+    checkout: z.enum(['layered', 'full']).optional(),
+    /** How long the step took, from its start to the worktree ready (the setup included). */
+    readyMs: OptionalNum,
   }),
   /** The worktree step failed: the task stays where it is, not sent, with the error on `task.git`. */
   'task.worktree_failed': z.object({ taskId: Str, identifier: Str, projectId: Str, code: Str, message: Str }),

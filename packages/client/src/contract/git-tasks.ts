@@ -398,6 +398,8 @@ export const TaskGitSchema = z
     request: TaskStepRequestSchema.optional(),
     /** The worktree's HEAD when it was last recorded. */
     headSha: NullableStr,
+    /** How the worktree was checked out (docs/git-tasks.md, "Checkouts"): `layered` or `full`, with why `auto` did not layer it. */
+    checkout: z.object({ kind: z.enum(['layered', 'full']), why: Str.optional() }).optional(),
     /** Why the last step failed (`WORKTREE_SETUP_FAILED`, `GIT_FAILED`, `INVALID_PATH`, …), or null. */
     error: z.object({ code: Str, message: Str }).nullable(),
     /** How many times the checks sent the task back to In progress (docs/git-tasks.md, rounds). */
