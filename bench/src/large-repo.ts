@@ -285,7 +285,7 @@ async function identity(dir: string): Promise<void> {
 }
 
 /** Puts a reused checkout back as made: no worktree or branch of an earlier run, no tracked change. */
-async function tidy(dir: string): Promise<void> {
+export async function tidy(dir: string): Promise<void> {
   const listed = await run('git', ['worktree', 'list', '--porcelain'], dir);
   for (const line of listed
     .split('\n')

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_BUILT, createDaemon, QUIET_GIT_ENV, type TestDaemon, waitFor } from '@tinyagi/test-kit';
-import { duBytes, type LargeRepo, type LargeRepoOptions, largeRepository, run } from './large-repo.ts';
+import { duBytes, type LargeRepo, type LargeRepoOptions, largeRepository, run, tidy } from './large-repo.ts';
 import { percentile } from './machine.ts';
 
 export interface TinyagiRun {
@@ -68,6 +68,8 @@ export interface WayResult {
   lag?: { idleMaxMs: number; singleMaxMs: number; atOnceMaxMs: number; atOnceP99Ms: number; samples: number };
   /** Failed `git worktree add` calls tried again (the floor and naive ways started at once). */
   retries: number;
+  /** Tasks whose worktree step failed, with why. */
+  failures: string[];
 }
 
 export interface LargeWorktreeBenchResult {
@@ -78,12 +80,16 @@ export interface LargeWorktreeBenchResult {
 }
 
 interface Made {
+  /** NaN when it failed. */
   ms: number;
-  /** The task's folder. */
+  /** The task's folder ('' when it failed). */
   dir: string;
+  /** Why its worktree step failed (TinyAGI reports it and goes on: the row says how many failed). */
+  failed?: string;
 }
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+/** Ascending, without the failed (NaN). */
+const sorted = (xs: number[]) => xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
 const usedBytes = (path: string) => {
   const s = statfsSync(path);
   return (s.blocks - s.bfree) * s.bsize;
@@ -139,6 +145,7 @@ interface Phase {
   dirs: string[];
   statfs: number;
   du: number;
+  failures: string[];
 }
 
 /** Starts `count` tasks at once with `start(i)`, then reads their disk; `sync` before and after, so writeback is counted. */
@@ -151,7 +158,8 @@ async function phase(count: number, root: string, repoDir: string, start: (i: nu
   await run('sync', [], root);
   const statfs = usedBytes(root) - before;
   const du = await duBytes([...duRoots(), ...adminDirs(repoDir, root)], ['-x', '--exclude=.tinyagi-bases']);
-  return { times: made.map((m) => m.ms), wallMs, dirs: made.map((m) => m.dir), statfs, du };
+  const failures = made.flatMap((m) => (m.failed === undefined ? [] : [m.failed]));
+  return { times: made.map((m) => m.ms), wallMs, dirs: made.filter((m) => m.failed === undefined).map((m) => m.dir), statfs, du, failures };
 }
 
 /** floor and naive: git alone, and git plus `cp -r node_modules`. */
@@ -199,7 +207,19 @@ async function gitWay(id: 'floor' | 'naive', repo: LargeRepo, root: string, opti
   const checked = writeCheck(repo.dir, at.dirs);
   await removeAll();
   const label = id === 'floor' ? '`git worktree add -b <branch> <dir> main` (the floor, no dependencies)' : '`git worktree add` + `cp -r node_modules` (the naive way)';
-  return { id, label, single, atOnce: at.times, atOnceWallMs: at.wallMs, statfsPerTask: at.statfs / options.tasks, duPerTask: at.du / options.tasks, sharedOnceBytes: 0, writeCheck: checked, retries };
+  return {
+    id,
+    label,
+    single,
+    atOnce: at.times,
+    atOnceWallMs: at.wallMs,
+    statfsPerTask: at.statfs / options.tasks,
+    duPerTask: at.du / options.tasks,
+    sharedOnceBytes: 0,
+    writeCheck: checked,
+    retries,
+    failures: [],
+  };
 }
 
 /** GET /api/health every 50 ms until stopped: each answer's time, stamped. */
@@ -287,7 +307,9 @@ async function tinyagiWay(spec: TinyagiRun, index: number, repo: LargeRepo, root
     }
   } finally {
     await daemon.cleanup();
+    await unmountUnder(worktreeRoot);
     rmSync(worktreeRoot, { recursive: true, force: true });
+    await tidy(repo.dir);
   }
 }
 
@@ -319,27 +341,31 @@ async function tinyagiTasks(
     });
     await waitFor(
       () => {
-        if (events.failed.has(task.id)) throw new Error(`B28: ${spec.label}: the worktree step failed: ${events.failed.get(task.id)}`);
         if (refused) throw new Error(`B28: ${spec.label}: moving task ${task.id} to in_progress failed: ${refused.message}`);
-        return events.ready.has(task.id);
+        return events.ready.has(task.id) || events.failed.has(task.id);
       },
       30 * 60_000,
       `task ${task.id}'s task.worktree_created`,
     );
+    ids.push(task.id);
+    if (events.failed.has(task.id)) return { ms: Number.NaN, dir: '', failed: events.failed.get(task.id)! };
     const shown = await api.getTask({ params: { id: task.id } });
     if (shown.git?.state !== 'ready' || !shown.git.worktreePath) throw new Error(`B28: task ${task.id} has git ${JSON.stringify(shown.git)} after its worktree_created event`);
-    ids.push(task.id);
     return { ms: events.ready.get(task.id)! - t0, dir: shown.git.worktreePath };
   };
   const removeAll = async () => {
-    for (const id of ids) await api.deleteTask({ params: { id }, query: { worktree: 'remove', force: true } });
+    // A failed step may have left half a worktree the daemon will not remove: tidy() after the way does.
+    for (const id of ids) await api.deleteTask({ params: { id }, query: { worktree: 'remove', force: true } }).catch(() => undefined);
     ids = [];
   };
   const single: number[] = [];
+  const failures: string[] = [];
   const singleFrom = performance.now();
   for (let r = 0; r < options.rounds; r++) {
     await run('sync', [], root);
-    single.push((await start()).ms);
+    const made = await start();
+    single.push(made.ms);
+    if (made.failed !== undefined) failures.push(made.failed);
     await removeAll();
   }
   const singleMaxMs = maxIn(probe.samples, singleFrom, performance.now());
@@ -365,6 +391,7 @@ async function tinyagiTasks(
     writeCheck: checked,
     lag: { idleMaxMs, singleMaxMs, atOnceMaxMs: during.at(-1) ?? 0, atOnceP99Ms: percentile(during, 99), samples: probe.samples.length },
     retries: 0,
+    failures: [...failures, ...at.failures],
   };
 }
 
@@ -448,7 +475,20 @@ export function formatB28(result: LargeWorktreeBenchResult): string {
     ),
   ];
   const retries = ways.filter((w) => w.retries > 0).map((w) => `${w.id}: ${w.retries}`);
-  return [about, '', ...time, '', ...lag, '', ...disk, ...(retries.length > 0 ? ['', `\`git worktree add\` tried again after a failure (started at once): ${retries.join(', ')}.`] : [])].join('\n');
+  const failed = ways
+    .filter((w) => w.failures.length > 0)
+    .map((w) => `${w.label}: ${w.failures.length} of ${w.single.length + w.atOnce.length} tasks failed their worktree step (${[...new Set(w.failures)].join('; ')}).`);
+  return [
+    about,
+    '',
+    ...time,
+    '',
+    ...lag,
+    '',
+    ...disk,
+    ...(retries.length > 0 ? ['', `\`git worktree add\` tried again after a failure (started at once): ${retries.join(', ')}.`] : []),
+    ...(failed.length > 0 ? ['', ...failed] : []),
+  ].join('\n');
 }
 
 export async function benchB28(options: LargeWorktreeBenchOptions): Promise<string> {
