@@ -18,11 +18,11 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { TinyError } from './core.ts';
 import { git } from './git.ts';
-import { ensureLayerMounted, LAYERS_FOLDER, type LayerBackend, layerBackend, layerPaths, readLayer, writeLayer } from './layer-mount.ts';
+import { ensureLayerMounted, isMountPoint, LAYERS_FOLDER, type LayerBackend, layerBackend, layerPaths, readLayer, writeLayer } from './layer-mount.ts';
 import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { type ProjectRepoContext, resolveWorktreeFiles } from './project-repo.ts';
 
@@ -219,8 +219,37 @@ export async function populateLayer(path: string, admin: string, gitOptions: { c
   await writeLayer(path, { ...record, populated: true });
 }
 
-/** The bases no layer stands on are removed, but the newest of what the binding copies now. */
-export async function pruneBases(ctx: ProjectRepoContext): Promise<string[]> {
+/**
+ * Removes the layers of worktrees git no longer lists (a crash between the record and `git
+ * worktree add`, or inside a removal) and not mounted, then the bases no layer stands on, but the
+ * newest of what the binding copies now. Run with the worktree list held (worktrees.ts): a layer
+ * is recorded before its worktree is added. Returns what it removed.
+ */
+export async function pruneLayers(ctx: ProjectRepoContext): Promise<string[]> {
+  const removed: string[] = [];
+  const real = (path: string): string => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  const listed = new Set(
+    (await git(['worktree', 'list', '--porcelain', '-z'], { cwd: ctx.repoDir }))
+      .split('\0')
+      .filter((line) => line.startsWith('worktree '))
+      .map((line) => real(line.slice('worktree '.length))),
+  );
+  for (const name of await readdir(join(ctx.worktreeRoot, LAYERS_FOLDER)).catch(() => [] as string[])) {
+    const path = join(ctx.worktreeRoot, name);
+    if (name.startsWith('.') || listed.has(real(path)) || (await isMountPoint(path))) continue;
+    await rm(layerPaths(path).dir, { recursive: true, force: true });
+    removed.push(`layer ${name}`);
+  }
+  return [...removed, ...(await pruneBases(ctx)).map((b) => `base ${b}`)];
+}
+
+async function pruneBases(ctx: ProjectRepoContext): Promise<string[]> {
   const current = fingerprint(ctx);
   const used = new Set<string>();
   const layers = await readdir(join(ctx.worktreeRoot, LAYERS_FOLDER)).catch(() => [] as string[]);

@@ -16,7 +16,7 @@ import { TinyError } from './core.ts';
 import { baseCommit, commitsBeyondBase } from './branch-state.ts';
 import { git, resolveCommit } from './git.ts';
 import { dropLayer } from './layer-mount.ts';
-import { pruneBases } from './layers.ts';
+import { pruneLayers } from './layers.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
 import { listGitWorktrees, listProjectWorktrees, type RemovalCheck, removalCheck, samePath, worktreeList } from './worktrees.ts';
 
@@ -137,7 +137,7 @@ export async function removeWorktreeAt(ctx: ProjectRepoContext, path: string, op
       await git(['branch', '-D', '--quiet', branch], { cwd: ctx.repoDir });
       branchDeleted = true;
     }
-    await pruneBases(ctx);
+    await pruneLayers(ctx);
     return { removed: present, branchDeleted, lost: force ? check.uncommitted : [] };
   });
 }

@@ -28,7 +28,7 @@ import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeAdminDir, worktreeGitOptions } from './git.ts';
 import { taskGitIdentity } from './identity.ts';
 import { dropLayer, readLayer } from './layer-mount.ts';
-import { type Base, baseFor, type CheckoutChoice, chooseCheckout, copyTree, populateLayer, pruneBases, recordLayer, worktreeOwnBytes as layerOwnBytes } from './layers.ts';
+import { type Base, baseFor, type CheckoutChoice, chooseCheckout, copyTree, populateLayer, pruneLayers, recordLayer, worktreeOwnBytes as layerOwnBytes } from './layers.ts';
 import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { ensureRepository, type ProjectRepoContext, resolveWorktreeFiles, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
@@ -343,6 +343,11 @@ export async function worktreeOwnBytes(ctx: ProjectRepoContext, path: string): P
   return layerOwnBytes(path, existsSync(path) ? await worktreeAdminDir(ctx.repoDir, path) : undefined);
 }
 
+/** Removes the project's layers and bases nothing stands on any more (layers.ts, `pruneLayers`), with the worktree list held. */
+export function pruneProjectLayers(ctx: ProjectRepoContext): Promise<string[]> {
+  return worktreeList.run(ctx.repoDir, () => pruneLayers(ctx));
+}
+
 export interface TaskWorktreeInfo {
   path: string;
   branch: string | undefined;
@@ -473,7 +478,7 @@ async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef, pat
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });
     removed = present;
   }
-  await pruneBases(ctx);
+  await pruneLayers(ctx);
   let branchDeleted = false;
   if (check.merged) {
     await git(['branch', '-D', '--quiet', branch], { cwd: ctx.repoDir });

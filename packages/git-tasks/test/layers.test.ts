@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { worktreeGitOptions } from '../src/git.ts';
 import { isMountPoint, layerBackend, layerPaths } from '../src/layer-mount.ts';
 import { listBases } from '../src/layers.ts';
-import { createTaskWorktree, removeTaskWorktree, worktreeOwnBytes } from '../src/worktrees.ts';
+import { createTaskWorktree, pruneProjectLayers, removeTaskWorktree, worktreeOwnBytes } from '../src/worktrees.ts';
 import { removeWorktreeAt } from '../src/worktree-life.ts';
 import { commitFile, gitFixture, sh, task } from './fixture.ts';
 
@@ -86,6 +86,13 @@ describe('layered worktrees', async () => {
     expect(sh(fx.repoDir, 'worktree', 'list', '--porcelain')).not.toContain(a.path);
     // Task 2 still stands on the base: it stays.
     expect((await listBases(ctx)).length).toBe(1);
+    // A layer recorded by a start that died before git made its worktree is removed by the next pruning.
+    const stray = layerPaths(join(ctx.worktreeRoot, 'P-9'));
+    mkdirSync(stray.upper, { recursive: true });
+    writeFileSync(stray.record, JSON.stringify({ lower: join(ctx.worktreeRoot, '.tinyagi-bases', 'x', 'tree'), sha: 'x', backend, populated: false }));
+    expect(await pruneProjectLayers(ctx)).toEqual(['layer P-9']);
+    expect(existsSync(stray.dir)).toBe(false);
+    expect(existsSync(layerPaths(b.path).dir)).toBe(true);
     await removeWorktreeAt(ctx, b.path, { force: true });
     expect(await isMountPoint(b.path)).toBe(false);
     expect((await listBases(ctx)).length).toBe(1);
