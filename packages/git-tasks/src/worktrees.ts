@@ -33,6 +33,8 @@ import { PerRepositoryQueue } from './one-at-a-time.ts';
 import { ensureRepository, type ProjectRepoContext, resolveWorktreeFiles, type TaskRef, taskBranchName, taskWorktreePath } from './project-repo.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** A checkout's time limit: a large repository's takes minutes on a slow disk. */
+const CHECKOUT_TIMEOUT_MS = 60 * 60_000;
 
 /**
  * Changes to a repository's worktree list (an add, a removal, a prune), one at a time. `git
@@ -173,7 +175,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
       }
       if (atPath.locked === 'initializing') {
         // git was killed while checking the worktree out: nobody has worked in it yet.
-        if (readLayer(path) === undefined) await git(['reset', '--hard', '--quiet'], await worktreeGitOptions(ctx.repoDir, path));
+        if (readLayer(path) === undefined) await git(['reset', '--hard', '--quiet'], { ...(await worktreeGitOptions(ctx.repoDir, path)), timeoutMs: CHECKOUT_TIMEOUT_MS });
         await git(['worktree', 'unlock', path], { cwd: ctx.repoDir });
       }
     } else {
@@ -198,8 +200,10 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
       const layered = plan?.kind === 'layered' ? plan : undefined;
       if (layered !== undefined) await recordLayer(path, existsSync(join(layered.base.dir, 'base.json')) ? layered.base : await baseFor(ctx, layered.base.sha), layered.backend);
       const noCheckout = layered === undefined ? [] : ['--no-checkout'];
-      if (existing !== undefined) await git(['worktree', 'add', '--quiet', ...noCheckout, path, branch], { cwd: ctx.repoDir });
-      else await git(['worktree', 'add', '--quiet', ...noCheckout, '--no-track', '-b', branch, path, base!], { cwd: ctx.repoDir });
+      // A full checkout of a large repository takes longer than git's default minute.
+      const adding = { cwd: ctx.repoDir, timeoutMs: CHECKOUT_TIMEOUT_MS };
+      if (existing !== undefined) await git(['worktree', 'add', '--quiet', ...noCheckout, path, branch], adding);
+      else await git(['worktree', 'add', '--quiet', ...noCheckout, '--no-track', '-b', branch, path, base!], adding);
       created = true;
     }
 
