@@ -24,6 +24,7 @@
  * B21_FILES (10000) the tracked files of B21's repository (a task's worktree against a clone), B21_ROUNDS (3) its rounds (15–20 s each on the 2-core VM, after one unmeasured; about 80 s in all).
  * B23_ENTRIES (10000) the memory entries in the agent's scopes, B23_TURNS (200) the turns of each kind and B23_RECALLS (500) the recalls alone of B23 (recall's cost; B23_PG=0 skips PostgreSQL); B24 (recall's quality) has no size.
  * B25_ENTRIES (10000) the entries in the agent's scopes and B25_TURNS (100) the recalls of each kind of B25 (recall by meaning, SQLite, a child under the daemon's node flags).
+ * B27_RUNS (50) the live runs of B27 (TinyOffice and the dashboard with 50 live runs), B27_ASKING (10) those of them waiting on approvals, B27_WINDOW_S (15) the seconds measured per page, B27_SHOTS its screenshots' folder (<tmp>/tinyagi-b27-shots).
  * B26_AGENTS (50) the warm sandboxed agents and git tasks of B26 (fifty agents at once), B26_IDLE_S (60) its idle windows.
  * B28_TASKS (5; 20 is the issue's figure, ~30 GB of disk for the full ways) the tasks started at once and B28_ROUNDS (3) the single tasks of B28 (a worktree on a large repository), B28_FILES (50000) and B28_BYTES (1150000000) its repository (cached in ~/.cache/tinyagi-bench),
  *   B28_CHECKOUT (unset: the binding without `checkout`; else a comma list of modes, one TinyAGI run each) for B28_BIN (the build to run, default this checkout's, named by B28_BIN_LABEL), B28_BASELINE_BIN another build run first (labelled B28_BASELINE_LABEL), B28_GIT_WAYS (floor,naive) the git ways run beside them.
@@ -31,7 +32,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkBlocks, fillBlocks } from './doc-blocks.ts';
 import { BENCH_DATABASE_URL, buildWorkspace, loadLine, machineLine, pgConnectionLine } from './machine.ts';
@@ -53,6 +55,7 @@ import { benchB21 } from './worktree-bench.ts';
 import { benchB23 } from './memory-recall-bench.ts';
 import { benchB24 } from './memory-quality-bench.ts';
 import { benchB25 } from './memory-semantic-bench.ts';
+import { benchB27 } from './fifty-ui-bench.ts';
 import { b28Runs, benchB28 } from './large-worktree-bench.ts';
 import { benchB26 } from './fifty-agents-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
@@ -161,6 +164,18 @@ const BENCHMARKS: Benchmark[] = [
   { id: 'B24', run: () => benchB24() },
   { id: 'B25', run: () => benchB25({ entries: Number(env.B25_ENTRIES ?? 10_000), turns: Number(env.B25_TURNS ?? 100) }) },
   {
+    id: 'B27',
+    needsBuild: true,
+    about: chromiumVersion,
+    run: () =>
+      benchB27({
+        runs: Number(env.B27_RUNS ?? 50),
+        asking: Number(env.B27_ASKING ?? 10),
+        windowS: Number(env.B27_WINDOW_S ?? 15),
+        shotsDir: env.B27_SHOTS ?? join(tmpdir(), 'tinyagi-b27-shots'),
+      }),
+  },
+  {
     id: 'B28',
     needsBuild: !env.B28_BIN,
     about: gitVersion,
@@ -263,6 +278,12 @@ async function b8Versions(): Promise<string> {
 /** git's version (B21 is git's worktrees and clones). */
 function gitVersion(): string {
   const run = spawnSync('git', ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : '';
+}
+
+/** Chromium's version (B27 drives TinyOffice in it). */
+function chromiumVersion(): string {
+  const run = spawnSync(env.TINYOFFICE_CHROMIUM ?? '/usr/bin/chromium', ['--version'], { encoding: 'utf8' });
   return run.status === 0 ? run.stdout.trim() : '';
 }
 
