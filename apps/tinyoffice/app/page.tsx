@@ -134,7 +134,7 @@ const AgentTile = memo(function AgentTile({ id, name, selected, onSelect }: { id
               {a.tool.name}
               {a.tool.title ? `: ${a.tool.title}` : ''}
             </span>
-          ) : !paused && a?.working ? (
+          ) : !paused && waitsFor === null && a?.working ? (
             // The tool line's place, kept between two calls.
             <span aria-hidden="true" className="mt-1 block font-mono text-xs">
               {'\u00a0'}

@@ -9,11 +9,17 @@ export function hueOf(id: string): string {
   return HUES[agentHue(id)]!;
 }
 
+/** An avatar's letters: the id's first two, or its first and its number's last two (`a07` → `A07`: fifty agents a01…a50 are not all `A0`). */
+export function initialsOf(id: string): string {
+  const number = /\d+$/.exec(id)?.[0];
+  return (number && number.length < id.length ? `${id[0]}${number.slice(-2)}` : id.slice(0, 2)).toUpperCase();
+}
+
 export function Avatar({ id, size = 'md' }: { id: string; size?: 'sm' | 'md' }) {
   const dims = size === 'sm' ? 'h-6 w-6 text-xs' : 'h-10 w-10 text-sm';
   return (
     <span aria-hidden className={`inline-flex shrink-0 items-center justify-center rounded-full font-semibold text-white ${dims} ${hueOf(id)}`}>
-      {id.slice(0, 2).toUpperCase()}
+      {initialsOf(id)}
     </span>
   );
 }
