@@ -115,7 +115,10 @@ async function startDaemon(runs: number, steps: number): Promise<Daemon> {
   const port = await freePort();
   const env = { ...home.env, TINYAGI_API_PORT: String(port) };
   const started = spawnSync(process.execPath, [CLI_BUILT, 'start'], { env, encoding: 'utf8', timeout: 120_000 });
-  if (started.status !== 0) throw new Error(`B27: tinyagi start failed: ${started.stderr}${started.stdout}`);
+  if (started.status !== 0) {
+    home.cleanup();
+    throw new Error(`B27: tinyagi start failed: ${started.stderr}${started.stdout}`);
+  }
   const url = `http://127.0.0.1:${port}`;
   const token = readFileSync(join(home.home, 'api-token'), 'utf8').trim();
   const client = createApiClient({ baseUrl: url, token });
