@@ -1,6 +1,6 @@
 /** What a request asks, as one key (approvals/group-key.ts; docs/approvals.md, "A burst of requests"). */
 import { describe, expect, it } from 'vitest';
-import { approvalGroupKey } from '../src/internal.ts';
+import { approvalGroupKey } from '../src/approvals/group-key.ts';
 
 const permission = (tool: string, input: unknown) => approvalGroupKey({ kind: 'permission', tool, input, summary: `${tool}: …` });
 

@@ -67,7 +67,7 @@ export function RetentionSummary({ project, reloadKey }: { project: Project; rel
               ? 'Retention: not swept since the daemon started.'
               : `Retention: swept ${new Date(report.at).toLocaleString()}${report.node ? ` on ${report.node}` : ''}: removed ${report.removed.length}, kept ${report.kept.length}${budget == null ? '' : `; ${mb(report.bytesAfter)} of ${budget} MB`}. Nothing with uncommitted or unpushed work is removed.`}
         </p>
-        <Button onClick={() => void sweepNow()} disabled={busy} aria-label="Apply the retention policy now">
+        <Button onClick={() => void sweepNow()} disabled={busy} title="Apply the retention policy now">
           Sweep now
         </Button>
       </div>
