@@ -178,7 +178,9 @@ describe('git-native tasks retention crash harness', () => {
         if (now?.status === 'done' || (t.abandoned && now?.status === 'todo')) t.phase = 'final';
         if (t.phase === 'started' && now !== undefined) {
           inFlight++;
-          act(t, now);
+          // A start the kill cut off before the move (the answer lost, the task still in To do): asked again.
+          if (now.status === 'todo' && !t.abandoned) ask(t, 'start', () => api.patchTask({ params: { id: t.task.id }, body: { status: 'in_progress' } }));
+          else act(t, now);
         }
       }
       for (const t of tracked.values()) {
