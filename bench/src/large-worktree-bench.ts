@@ -188,7 +188,8 @@ async function gitWay(id: 'floor' | 'naive', repo: LargeRepo, root: string, opti
     return { ms: performance.now() - t0, dir: task };
   };
   const removeAll = async () => {
-    rmSync(dir, { recursive: true, force: true });
+    // rm(1), not rmSync: a million files go several times faster, and off this process's loop.
+    await run('rm', ['-rf', dir], root);
     mkdirSync(dir);
     await run('git', ['worktree', 'prune'], repo.dir);
     const branches = (await run('git', ['for-each-ref', '--format=%(refname:short)', `refs/heads/b28/${id}-*`], repo.dir)).split('\n').filter(Boolean);
