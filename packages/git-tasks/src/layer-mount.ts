@@ -15,7 +15,7 @@
  * - Nothing here runs a shell: mount, umount, fuse-overlayfs and fusermount3 get their argv.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TinyError } from './core.ts';
@@ -130,8 +130,30 @@ export async function layerBackend(root: string): Promise<LayerBackend | undefin
   return found;
 }
 
+/** A process that is gone (a probe it left, killed between its mount and its unmount). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Probes a killed process left behind: unmounted (lazily) and removed. */
+async function clearDeadProbes(folder: string): Promise<void> {
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const m = /^\.probe-(\d+)-(overlay|fuse-overlayfs)$/.exec(name);
+    if (m === null || !gone(Number(m[1]))) continue;
+    const merged = join(folder, name, 'merged');
+    if (await isMountPoint(merged)) await unmountWith(m[2] as LayerBackend, merged).catch(() => undefined);
+    if (!(await isMountPoint(merged))) await rm(join(folder, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 async function probe(folder: string): Promise<LayerBackend | undefined> {
   if (process.platform !== 'linux') return undefined;
+  await clearDeadProbes(folder);
   const candidates: LayerBackend[] = process.getuid?.() === 0 ? ['overlay', 'fuse-overlayfs'] : ['fuse-overlayfs'];
   for (const backend of candidates) {
     const dir = join(folder, `.probe-${process.pid}-${backend}`);

@@ -114,6 +114,22 @@ describe('layered worktrees', async () => {
     expect(sh(a.path, 'status', '--porcelain')).toBe('?? notes.txt');
   });
 
+  it("a probe mount a killed process left (between its mount and its unmount) is unmounted and removed by the next process's probe", async () => {
+    const { ctx } = layeredFixture();
+    const dead = spawnSync('true').pid;
+    const left = join(ctx.worktreeRoot, '.tinyagi-layers', `.probe-${dead}-${backend}`);
+    for (const d of ['lower', 'upper', 'work', 'merged']) mkdirSync(join(left, d), { recursive: true });
+    const options = `lowerdir=${left}/lower,upperdir=${left}/upper,workdir=${left}/work`;
+    const mounted = backend === 'overlay' ? spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, `${left}/merged`]) : spawnSync('fuse-overlayfs', ['-o', options, `${left}/merged`]);
+    expect(mounted.status).toBe(0);
+    expect(await isMountPoint(join(left, 'merged'))).toBe(true);
+    const script = `const { layerBackend } = await import(${JSON.stringify(join(import.meta.dirname, '../src/layer-mount.ts'))}); console.log(await layerBackend(process.argv[1]));`;
+    const ran = spawnSync(process.execPath, ['--conditions=tinyagi-source', '--input-type=module', '-e', script, ctx.worktreeRoot], { encoding: 'utf8' });
+    expect(ran.stdout.trim(), ran.stderr).toBe(backend);
+    expect(await isMountPoint(join(left, 'merged'))).toBe(false);
+    expect(existsSync(left)).toBe(false);
+  });
+
   it('a node that cannot mount (a user namespace without mount rights, no fuse-overlayfs): auto is a full checkout that says why; layered is refused', async () => {
     const { fx } = layeredFixture();
     const worktreeRoot = join(fx.root, 'no-mount');
