@@ -62,6 +62,7 @@ describe('secrets', () => {
       listComments: { id: task.id },
       getProject: { id: project.id },
       listProjectWorktrees: { id: bound.id },
+      getProjectRetention: { id: bound.id },
       getTaskDiff: { id: started.id },
       getSchedule: { id: schedule.id },
       scheduleNextRuns: { id: schedule.id },
