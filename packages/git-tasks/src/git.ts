@@ -19,7 +19,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { TinyError } from './core.ts';
 import { guardedCommand, guardedEnv, parseConfigListing } from './git-guard.ts';
 import { ensureLayerMounted } from './layer-mount.ts';
@@ -149,9 +149,13 @@ export async function worktreeAdminDir(repoDir: string, worktreeDir: string): Pr
   const common = await commonGitDir(repoDir);
   const want = realOr(join(worktreeDir, '.git'));
   const wantDir = realOr(worktreeDir);
+  // git names the admin folder after the worktree's folder (with a number when that name is taken): tried first, so a
+  // repository with hundreds of worktrees is not read whole for each git command in one.
   let names: string[];
   try {
-    names = readdirSync(join(common, 'worktrees'));
+    const all = readdirSync(join(common, 'worktrees'));
+    const guess = basename(worktreeDir);
+    names = all.includes(guess) ? [guess, ...all.filter((n) => n !== guess)] : all;
   } catch {
     return undefined;
   }

@@ -18,7 +18,7 @@ import { git, resolveCommit } from './git.ts';
 import { dropLayer } from './layer-mount.ts';
 import { pruneLayers } from './layers.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
-import { listGitWorktrees, listProjectWorktrees, type RemovalCheck, removalCheck, samePath, worktreeList } from './worktrees.ts';
+import { dropHalfAddedWorktrees, listGitWorktrees, listProjectWorktrees, type RemovalCheck, removalCheck, samePath, worktreeList } from './worktrees.ts';
 
 /** What the listing needs of a task. */
 export interface WorktreeTask {
@@ -98,6 +98,7 @@ async function atRisk(ctx: ProjectRepoContext, branch: string | undefined, path:
  */
 export async function removeWorktreeAt(ctx: ProjectRepoContext, path: string, options: { force?: boolean } = {}): Promise<WorktreeRemoval> {
   return worktreeList.run(ctx.repoDir, async () => {
+    await dropHalfAddedWorktrees(ctx.repoDir);
     const entry = (await listGitWorktrees(ctx.repoDir)).find((e) => samePath(e.path, path));
     if (entry === undefined) {
       if (existsSync(path))

@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { BRANCH_MARKER, IDENTITY_MARKER, SETUP_MARKER, TASK_MARKER, TinyError } from './core.ts';
 import { mergedIntoBase, pushState, uncommittedPaths } from './branch-state.ts';
 import { type CheckResult, type CheckWrap, runCheck } from './checks.ts';
-import { git, gitStatus, isAncestor, resolveCommit, worktreeAdminDir, worktreeGitOptions } from './git.ts';
+import { commonGitDir, git, gitStatus, isAncestor, resolveCommit, worktreeAdminDir, worktreeGitOptions } from './git.ts';
 import { taskGitIdentity } from './identity.ts';
 import { dropLayer, readLayer } from './layer-mount.ts';
 import { type Base, baseFor, type CheckoutChoice, chooseCheckout, copyTree, populateLayer, pruneLayers, recordLayer, worktreeOwnBytes as layerOwnBytes } from './layers.ts';
@@ -43,6 +43,33 @@ const CHECKOUT_TIMEOUT_MS = 60 * 60_000;
  * the other add is writing one.
  */
 export const worktreeList = new PerRepositoryQueue();
+
+/**
+ * Removes the admin folders a `git worktree add` killed before it had written `commondir` left
+ * behind (an empty one and every `git worktree list` of the repository fails: "failed to read
+ * .git/worktrees/<name>/commondir"), and their worktree folders when those hold nothing but their
+ * `.git` (git checks out only after `commondir`). Run with the worktree list held: only one node
+ * changes a project's worktrees (its disk node). Returns the names removed.
+ */
+export async function dropHalfAddedWorktrees(repoDir: string): Promise<string[]> {
+  const root = join(await commonGitDir(repoDir), 'worktrees');
+  const dropped: string[] = [];
+  for (const name of existsSync(root) ? readdirSync(root) : []) {
+    const admin = join(root, name);
+    // git dies on an empty `commondir` (the add was killed while writing it) and reads a missing one as a plain folder.
+    if (existsSync(join(admin, 'commondir')) && statSync(join(admin, 'commondir')).size > 0) continue;
+    let folder: string | undefined;
+    try {
+      folder = dirname(readFileSync(join(admin, 'gitdir'), 'utf8').trim());
+    } catch {
+      folder = undefined;
+    }
+    await rm(admin, { recursive: true, force: true });
+    if (folder !== undefined && existsSync(folder) && readdirSync(folder).every((entry) => entry === '.git')) await rm(folder, { recursive: true, force: true });
+    dropped.push(name);
+  }
+  return dropped;
+}
 
 /** One entry of `git worktree list --porcelain`. */
 export interface GitWorktreeEntry {
@@ -149,7 +176,9 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
   const path = taskWorktreePath(ctx, task);
   const branchRef = `refs/heads/${branch}`;
   mkdirSync(ctx.worktreeRoot, { recursive: true });
-  // Chosen (and a base made) before the worktree list is held: a base of a large repository takes a while.
+  // Chosen (and a base made) before the worktree list is held: a base of a large repository takes a while. git's list is
+  // read there, so what a killed add left is dropped first (with the list held).
+  await worktreeList.run(ctx.repoDir, () => dropHalfAddedWorktrees(ctx.repoDir));
   const plan = await planCheckout(ctx, path, branchRef);
 
   const { created, admin } = await worktreeList.run(ctx.repoDir, async () => {
@@ -437,6 +466,7 @@ export async function removeTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
 
 /** `path`: the worktree as the task records it (another node of a shared disk made it under its own home). */
 async function removeTaskWorktreeNow(ctx: ProjectRepoContext, task: TaskRef, path: string): Promise<RemovedWorktree> {
+  await dropHalfAddedWorktrees(ctx.repoDir);
   const branch = await taskBranchName(ctx, task);
   const entry = (await listGitWorktrees(ctx.repoDir)).find((e) => samePath(e.path, path));
   const present = entry !== undefined && !entry.prunable;

@@ -52,6 +52,26 @@ describe('createTaskWorktree', () => {
     expect((await listGitWorktrees(fx.repoDir)).length).toBe(9);
   });
 
+  it('a git worktree add killed while it wrote commondir (every git worktree list then fails): its admin folder and empty worktree folder are dropped, and the task starts', async () => {
+    const fx = gitFixture();
+    const ctx = fx.project();
+    await createTaskWorktree(ctx, task(1));
+    // What git 2.39 has written by then: the admin folder's lock and gitdir, the worktree's .git, commondir created but empty.
+    const admin = join(fx.repoDir, '.git', 'worktrees', 'P-7');
+    const folder = join(ctx.worktreeRoot, 'P-7');
+    mkdirSync(admin, { recursive: true });
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(admin, 'locked'), 'initializing\n');
+    writeFileSync(join(admin, 'gitdir'), `${join(folder, '.git')}\n`);
+    writeFileSync(join(folder, '.git'), `gitdir: ${admin}\n`);
+    writeFileSync(join(admin, 'commondir'), '');
+    expect(() => sh(fx.repoDir, 'worktree', 'list')).toThrow(/commondir/);
+    const made = await createTaskWorktree(ctx, task(7));
+    expect(made.created).toBe(true);
+    expect(sh(made.path, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('tinyagi/P-7-task-number-7');
+    expect((await listGitWorktrees(fx.repoDir)).length).toBe(3);
+  });
+
   it('reuses the worktree when called again, and runs the setup only until it has passed once', async () => {
     const fx = gitFixture();
     const counter = join(fx.root, 'setup-runs');
