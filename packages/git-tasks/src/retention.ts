@@ -24,7 +24,8 @@ import { mergedIntoBase } from './branch-state.ts';
 import { git, isAncestor, resolveCommit } from './git.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
 import { removeWorktreeAt, type WorktreeTask } from './worktree-life.ts';
-import { listGitWorktrees, listTaskWorktrees, type RemovalCheck, samePath, type TaskWorktreeInfo, worktreeList, worktreeOwnBytes } from './worktrees.ts';
+import { pruneLayers } from './layers.ts';
+import { dropHalfAddedWorktrees, listGitWorktrees, listTaskWorktrees, type RemovalCheck, samePath, type TaskWorktreeInfo, worktreeList, worktreeOwnBytes } from './worktrees.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const MB = 1024 * 1024;
@@ -88,26 +89,45 @@ export function retentionVerdict(policy: Policy, task: WorktreeTask | undefined,
   return { verdict: 'budget', reason: `${who}; idle ${days(idleMs)} of the ${days(limit)} after which it is removed` };
 }
 
-/** Prunes git's entries (admin folders) of worktrees whose folder is gone; the entries it pruned. */
+/**
+ * Prunes git's entries (admin folders) of worktrees whose folder is gone, what a killed `git
+ * worktree add` left, and layers and bases nothing stands on; the entries it pruned.
+ */
 async function pruneGone(ctx: ProjectRepoContext): Promise<RetentionEntry[]> {
   return worktreeList.run(ctx.repoDir, async () => {
+    const halves = await dropHalfAddedWorktrees(ctx.repoDir);
+    const layers = await pruneLayers(ctx);
+    const engine = [...halves.map((name) => `a worktree add cut off (${name})`), ...layers].map((what) => ({
+      kind: 'folder' as const,
+      path: null,
+      branch: null,
+      taskId: null,
+      identifier: null,
+      bytes: null,
+      lastActivityAt: null,
+      reason: `${what}: nothing stood on it`,
+      atRisk: false,
+    }));
     const gone = (await listGitWorktrees(ctx.repoDir)).filter((e) => e.prunable && e.locked === undefined);
-    if (gone.length === 0) return [];
+    if (gone.length === 0) return engine;
     await git(['worktree', 'prune'], { cwd: ctx.repoDir });
     const left = await listGitWorktrees(ctx.repoDir);
-    return gone
-      .filter((g) => !left.some((e) => samePath(e.path, g.path)))
-      .map((g) => ({
-        kind: 'worktree' as const,
-        path: g.path,
-        branch: g.branch?.replace(/^refs\/heads\//, '') ?? null,
-        taskId: null,
-        identifier: null,
-        bytes: null,
-        lastActivityAt: null,
-        reason: "its folder was gone: git's entry pruned",
-        atRisk: false,
-      }));
+    return [
+      ...engine,
+      ...gone
+        .filter((g) => !left.some((e) => samePath(e.path, g.path)))
+        .map((g) => ({
+          kind: 'worktree' as const,
+          path: g.path,
+          branch: g.branch?.replace(/^refs\/heads\//, '') ?? null,
+          taskId: null,
+          identifier: null,
+          bytes: null,
+          lastActivityAt: null,
+          reason: "its folder was gone: git's entry pruned",
+          atRisk: false,
+        })),
+    ];
   });
 }
 

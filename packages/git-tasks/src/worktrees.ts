@@ -376,11 +376,6 @@ export async function worktreeOwnBytes(ctx: ProjectRepoContext, path: string): P
   return layerOwnBytes(path, existsSync(path) ? await worktreeAdminDir(ctx.repoDir, path) : undefined);
 }
 
-/** Removes the project's layers and bases nothing stands on any more (layers.ts, `pruneLayers`), with the worktree list held. */
-export function pruneProjectLayers(ctx: ProjectRepoContext): Promise<string[]> {
-  return worktreeList.run(ctx.repoDir, () => pruneLayers(ctx));
-}
-
 export interface TaskWorktreeInfo {
   path: string;
   branch: string | undefined;

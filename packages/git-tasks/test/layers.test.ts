@@ -9,8 +9,8 @@ import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { worktreeGitOptions } from '../src/git.ts';
 import { isMountPoint, layerBackend, layerPaths } from '../src/layer-mount.ts';
-import { listBases } from '../src/layers.ts';
-import { createTaskWorktree, pruneProjectLayers, removeTaskWorktree, worktreeOwnBytes } from '../src/worktrees.ts';
+import { listBases, pruneLayers } from '../src/layers.ts';
+import { createTaskWorktree, removeTaskWorktree, worktreeList, worktreeOwnBytes } from '../src/worktrees.ts';
 import { removeWorktreeAt } from '../src/worktree-life.ts';
 import { commitFile, gitFixture, sh, task } from './fixture.ts';
 
@@ -90,7 +90,7 @@ describe('layered worktrees', async () => {
     const stray = layerPaths(join(ctx.worktreeRoot, 'P-9'));
     mkdirSync(stray.upper, { recursive: true });
     writeFileSync(stray.record, JSON.stringify({ lower: join(ctx.worktreeRoot, '.tinyagi-bases', 'x', 'tree'), sha: 'x', backend, populated: false }));
-    expect(await pruneProjectLayers(ctx)).toEqual(['layer P-9']);
+    expect(await worktreeList.run(ctx.repoDir, () => pruneLayers(ctx))).toEqual(['layer P-9']);
     expect(existsSync(stray.dir)).toBe(false);
     expect(existsSync(layerPaths(b.path).dir)).toBe(true);
     await removeWorktreeAt(ctx, b.path, { force: true });
