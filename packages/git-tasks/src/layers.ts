@@ -4,7 +4,7 @@
  * worktree of a large repository with its dependency folder is ready in about the time a mount
  * takes, and costs on disk only what the task changes. Contract:
  * - A base is a checkout of one commit (`read-tree -u` with its own index, no `.git`) with the
- *   binding's copied files copied in once (`cp --reflink=auto`, off the event loop). It is made
+ *   binding's copied folders copied in once (a copied file, `.env`, is copied into each task) (`cp --reflink=auto`, off the event loop). It is made
  *   at its final folder and is whole once its `base.json` is written (last); a base without one is
  *   made again. It is never written after that: it is every layer's lower folder.
  * - A base is named by its commit and a fingerprint of what it copied (each copied path's and its
@@ -88,14 +88,7 @@ export async function chooseCheckout(ctx: ProjectRepoContext, commit: string): P
 export const AUTO_LAYER_FILES = 5_000;
 
 function copiesAFolder(ctx: ProjectRepoContext): boolean {
-  return ctx.repo.files.some((f) => {
-    if (f.mode !== 'copy') return false;
-    try {
-      return lstatSync(join(ctx.repoDir, f.path)).isDirectory();
-    } catch {
-      return false;
-    }
-  });
+  return ctx.repo.files.some((f) => copiedFolder(ctx, f));
 }
 
 async function trackedFiles(repoDir: string, commit: string): Promise<number> {
@@ -103,21 +96,29 @@ async function trackedFiles(repoDir: string, commit: string): Promise<number> {
   return out === '' ? 0 : out.split('\0').filter((p) => p !== '').length;
 }
 
+/** A copied folder of the binding (the base holds those; a copied file, `.env`, is copied into each task as it is then). */
+function copiedFolder(ctx: ProjectRepoContext, f: ProjectRepoContext['repo']['files'][number]): boolean {
+  if (f.mode !== 'copy') return false;
+  try {
+    return lstatSync(join(ctx.repoDir, f.path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** What the base copies, as sizes and times: the same installed folder gives the same fingerprint. */
 function fingerprint(ctx: ProjectRepoContext): string {
   const hash = createHash('sha256');
   for (const f of ctx.repo.files) {
-    if (f.mode !== 'copy') continue;
+    if (!copiedFolder(ctx, f)) continue;
     const source = join(ctx.repoDir, f.path);
     hash.update(`${f.path}\0`);
     try {
       const s = lstatSync(source);
       hash.update(`${s.size}:${s.mtimeMs}:${s.ino}\0`);
-      if (s.isDirectory()) {
-        for (const entry of readdirSync(source).sort()) {
-          const e = lstatSync(join(source, entry));
-          hash.update(`${entry}:${e.size}:${e.mtimeMs}\0`);
-        }
+      for (const entry of readdirSync(source).sort()) {
+        const e = lstatSync(join(source, entry));
+        hash.update(`${entry}:${e.size}:${e.mtimeMs}\0`);
       }
     } catch {
       hash.update('missing\0');
@@ -184,7 +185,7 @@ async function makeBase(ctx: ProjectRepoContext, commit: string, print: string, 
   const index = join(dir, 'index');
   await git(['read-tree', '--reset', '-u', commit], { cwd: ctx.repoDir, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tree }, timeoutMs: BASE_TIMEOUT_MS });
   for (const { file, source, destination, present } of resolveWorktreeFiles(ctx.repoDir, tree, ctx.repo.files)) {
-    if (file.mode !== 'copy' || !present || existsSync(destination)) continue;
+    if (!copiedFolder(ctx, file) || !present || existsSync(destination)) continue;
     await copyTree(source, destination);
   }
   const madeAt = Date.now();

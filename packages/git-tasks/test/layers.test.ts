@@ -30,6 +30,8 @@ function layeredFixture() {
     mkdirSync(join(fx.repoDir, 'node_modules', `pkg${i}`), { recursive: true });
     writeFileSync(join(fx.repoDir, 'node_modules', `pkg${i}`, 'index.js'), `module.exports = ${i};\n`.repeat(500));
   }
+  writeFileSync(join(fx.repoDir, '.env'), 'A=1\n');
+  writeFileSync(join(fx.repoDir, '.gitignore'), 'node_modules/\n.env\n');
   return { fx, ctx: fx.project({ files: [{ path: 'node_modules', mode: 'copy' }] }) };
 }
 
@@ -71,8 +73,15 @@ describe('layered worktrees', async () => {
     const a = await createTaskWorktree(ctx, task(1));
     commitFile(a.path, 'feature.txt', 'done\n');
     sh(fx.repoDir, 'merge', '-q', '--no-edit', a.branch);
-    // A task started after main moved stands on the same base: only the difference lands in its folder.
-    const b = await createTaskWorktree(ctx, task(2));
+    // A task started after main moved stands on the same base: only the difference lands in its folder. A copied
+    // file is copied into each task as it is then (editing it makes no new base).
+    writeFileSync(join(fx.repoDir, '.env'), 'A=2\n');
+    const b = await createTaskWorktree({ ...ctx, repo: { ...ctx.repo, files: [...ctx.repo.files, { path: '.env', mode: 'copy' }] } }, task(2));
+    expect(b.files).toEqual([
+      { path: 'node_modules', outcome: 'copied' },
+      { path: '.env', outcome: 'copied' },
+    ]);
+    expect(readFileSync(join(b.path, '.env'), 'utf8')).toBe('A=2\n');
     expect((await listBases(ctx)).length).toBe(1);
     expect(readFileSync(join(b.path, 'feature.txt'), 'utf8')).toBe('done\n');
     expect(sh(b.path, 'status', '--porcelain')).toBe('');
