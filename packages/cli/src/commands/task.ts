@@ -90,8 +90,7 @@ function worktreeText(git: NonNullable<Task['git']>, nodes: readonly NodeStatus[
   // A merge removes the worktree (docs/git-tasks.md); the record keeps the folder it was.
   if (git.merge) return `removed at the merge (was ${git.worktreePath ?? '-'}${node ? ` ${node}` : ''})`;
   if (git.worktreePath === null) return node ?? '-';
-  const checkout = git.checkout === undefined ? '' : ` (${git.checkout.kind}${git.checkout.why ? `: ${git.checkout.why}` : ''})`;
-  return `${git.worktreePath}${checkout}${node ? ` ${node}` : ''}`;
+  return `${git.worktreePath}${node ? ` ${node}` : ''}`;
 }
 
 /** `nodes`: the daemon's nodes (`GET /api/status`), read when the task names one (several nodes). */
@@ -107,6 +106,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
       ? ([
           ['branch', git.branch ?? '-'],
           ['worktree', worktreeText(git, nodes)],
+          ...(git.checkout === undefined || git.merge ? [] : ([['checkout', `${git.checkout.kind}${git.checkout.why ? ` (${git.checkout.why})` : ''}`]] as const)),
           ['head', short(git.headSha)],
           ...(git.merge ? [] : ([['worktree state', git.error ? style.red(`${git.state}: ${git.error.code}: ${git.error.message}`) : git.state]] as const)),
           ['rounds', String(git.rounds ?? 0)],
