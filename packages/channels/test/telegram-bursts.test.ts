@@ -42,7 +42,7 @@ afterAll(async () => {
 
 const prompts = () => tg.fake.chatView(GROUP).filter((m) => m.text.includes('ask for permission') || m.text.includes('requests answered'));
 
-it('a burst arrives as one message whose buttons answer all of it; each request is recorded on its own', async () => {
+it('a burst arrives as one message whose buttons answer all of it; each request is recorded on its own', { timeout: 180_000 }, async () => {
   for (const agent of AGENTS) {
     const asks = [`npm install left-pad-${agent}`, `cd web && npm install react-${agent}`].map((command) => ({ tool: 'Bash', input: { command } }));
     await tg.mention(tg.user(1), `@${agent} ASKALL:${JSON.stringify(asks)}`);
