@@ -42,7 +42,7 @@ afterAll(async () => {
 
 const prompts = () => tg.fake.chatView(GROUP).filter((m) => m.text.includes('ask for permission') || m.text.includes('requests answered'));
 
-it('a burst arrives as one message whose buttons answer all of it; each request is recorded on its own', { timeout: 180_000 }, async () => {
+it('a burst arrives as one message whose buttons answer all of it; each request is recorded on its own', async () => {
   for (const agent of AGENTS) {
     const asks = [`npm install left-pad-${agent}`, `cd web && npm install react-${agent}`].map((command) => ({ tool: 'Bash', input: { command } }));
     await tg.mention(tg.user(1), `@${agent} ASKALL:${JSON.stringify(asks)}`);
@@ -83,4 +83,4 @@ it('a burst arrives as one message whose buttons answer all of it; each request 
   await tg.until(() => tg.groupTexts().filter((t) => /Bash: (allowed|refused)/.test(t)).length === 4, 'every agent to answer');
   expect(prompts()).toHaveLength(1);
   expect(tg.fake.unexpected429).toBe(0);
-}, 120_000);
+}, 180_000);
