@@ -1,10 +1,7 @@
 /**
  * An agent's network (docs/sandbox-design.md, "The agent's network"): one network namespace per
- * sandboxed agent, held for the life of the node's sandbox host (host.ts) by a resident `cat`
- * (reading the daemon's pipe; no Node process stays). Its bridges (the model proxy, the egress
- * proxy, the API) listen on its loopback in the daemon's own process: a short-lived sandbox-init
- * (`--hand-over`) opens each listener inside the namespace and sends it to the daemon over its IPC
- * channel, and the daemon forwards each connection to the bridge's Unix socket. Each CLI start, check and
+ * sandboxed agent, held for the life of the node's sandbox host (host.ts) by a resident sandbox-init (`--hold`) that serves the
+ * bridges (the model proxy, the egress proxy, the API) on its loopback. Each CLI start, check and
  * setup command of the agent enters it with `nsenter` before bwrap (`--share-net`), so a start
  * costs what bubblewrap costs instead of a Node start of its own. The runs of one agent share that
  * loopback as unconfined processes share the host's; agents never share one with each other or
@@ -12,13 +9,11 @@
  *
  * The holder is bwrap with its own user, network and PID namespaces, the whole file system
  * read-only but the agent's run folder (where inbound sockets go), `--die-with-parent` (bwrap's
- * monitor, its PID 1 and the `cat` each die with their parent, so a killed daemon leaves none:
+ * monitor, its PID 1 and sandbox-init each die with their parent, so a killed daemon leaves none:
  * it is not in the journal of agents' process groups, which counts agents and checks); it leads a
- * process group of its own and ends when its stdin does. It stays out of the agent's memory
- * cgroup, so the cgroup holds the agent's own processes only. A bridge a start asks for later is
- * handed over the same way by a sandbox-init entered with nsenter; an inbound port (OpenCode's API)
- * needs a process inside that connects to it, so the first one starts a resident sandbox-init
- * (`--hold`, nsenter'ed) that serves the inbound ports. A holder that exits is forgotten and the next
+ * process group of its own and ends when its stdin does. It stays out of the
+ * agent's memory cgroup (what it forwards is collected as it goes: sandbox-init.mjs, "Memory"), so
+ * the cgroup holds the agent's own processes only. A holder that exits is forgotten and the next
  * start makes another; one that cannot start at all leaves the agent on the per-start bridges
  * (sandbox-init before each CLI).
  *
@@ -30,9 +25,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync } from 'node:fs';
-import { createConnection, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
-import { joinSockets } from './bridges.ts';
 
 /** How long a holder may take to listen before the agent falls back to per-start bridges. */
 const READY_TIMEOUT_MS = 15_000;
@@ -147,40 +140,38 @@ function findExecutable(name: string): string | undefined {
 class Holder implements AgentNet {
   readonly #child: ChildProcess;
   readonly #nsenter: string;
-  readonly #init: string;
-  /** The holder's PID 1 (bwrap's, seen from the host): its child, the `cat`, holds the network. */
+  /** sandbox-init's pid (PID 1 of the holder's namespaces, seen from the host). */
   readonly pid: number;
   readonly #netNs: string;
   readonly #joinUser: boolean;
   #exited = false;
+  #lines = '';
+  /** By `<verb> <port>`: the request waiting for the holder's answer. */
+  readonly #waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
   /** The bridges served (`<port>=<socket>`), or being added. */
   readonly #bridges = new Map<string, Promise<void>>();
-  /** The listeners handed over, served in this process. */
-  readonly #servers: Server[] = [];
-  /** The resident sandbox-init serving inbound ports, started at the first. */
-  #inbound: InboundServer | undefined;
 
-  constructor(child: ChildProcess, nsenter: string, init: string, pid: number, netNs: string, joinUser: boolean, handed: HandedOver) {
-    for (const bridge of handed.bridges) this.#bridges.set(bridge, Promise.resolve());
-    this.#servers.push(...handed.servers);
+  constructor(child: ChildProcess, nsenter: string, pid: number, netNs: string, joinUser: boolean, bridges: readonly string[]) {
+    for (const bridge of bridges) this.#bridges.set(bridge, Promise.resolve());
     this.#child = child;
     this.#nsenter = nsenter;
-    this.#init = init;
     this.pid = pid;
     this.#netNs = netNs;
     this.#joinUser = joinUser;
     child.once('exit', () => {
       this.#exited = true;
-      this.#closeServers();
-      this.#inbound?.stop();
+      for (const { reject } of this.#waiting.values()) reject(new Error('the agent network holder exited'));
+      this.#waiting.clear();
     });
+    child.stdout?.on('data', (chunk: Buffer) => this.#answer(chunk.toString('utf8')));
   }
 
   /**
-   * Its network is there and its `cat` still holds it (PID 1 outlives its one child for a moment).
-   * A killed holder is not alive from the moment it is killed: the kernel still shows a SIGKILLed
-   * process running for a while (closing its files, before it is a zombie), and a start sent into
-   * its network then found PID 1 gone (nsenter: cannot open /proc/<pid>/ns/net).
+   * Its network is there and sandbox-init still serves it (PID 1 outlives its one child for a
+   * moment). A killed holder is not alive from the moment it is killed: a SIGKILLed sandbox-init
+   * leaves `ps` (its command line goes with its memory) while the kernel still shows it running
+   * for a while (closing its files, before it is a zombie), and a start sent into its network then
+   * found PID 1 gone (nsenter: cannot open /proc/<pid>/ns/net) or no bridges.
    */
   alive(): boolean {
     if (this.#exited || !running(this.pid)) return false;
@@ -200,7 +191,8 @@ class Holder implements AgentNet {
     for (const bridge of bridges) {
       let made = this.#bridges.get(bridge);
       if (made === undefined) {
-        made = this.#handOverLater(bridge);
+        const eq = bridge.indexOf('=');
+        made = this.#ask('bridge', Number(bridge.slice(0, eq)), bridge.slice(eq + 1));
         made.catch(() => this.#bridges.delete(bridge));
         this.#bridges.set(bridge, made);
       }
@@ -208,146 +200,19 @@ class Holder implements AgentNet {
     }
   }
 
-  /** A bridge this holder does not serve yet: a sandbox-init entered into the network hands its listener over. */
-  async #handOverLater(bridge: string): Promise<void> {
-    const enter = this.enter();
-    if (enter === undefined) throw new Error('the agent network holder exited');
-    const child = spawn(enter[0]!, [...enter.slice(1), process.execPath, this.#init, '--hand-over', '--bridge', bridge], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
-    const handed = await receiveListeners(child, [bridge]);
-    if (this.#exited) {
-      for (const server of handed.servers) server.close();
-      throw new Error('the agent network holder exited');
-    }
-    this.#servers.push(...handed.servers);
-  }
-
   inbound(port: number, socket: string): Promise<void> {
+    return this.#ask('inbound', port, socket);
+  }
+
+  #ask(verb: 'bridge' | 'inbound', port: number, socket: string): Promise<void> {
     if (this.#exited) return Promise.reject(new Error('the agent network holder exited'));
-    if (this.#inbound === undefined || !this.#inbound.running()) {
-      const enter = this.enter();
-      if (enter === undefined) return Promise.reject(new Error('the agent network holder exited'));
-      this.#inbound = new InboundServer(enter, this.#init);
-    }
-    return this.#inbound.ask('inbound', port, socket);
-  }
-
-  closeInbound(port: number): void {
-    this.#inbound?.close(port);
-  }
-
-  stop(): void {
-    this.#closeServers();
-    this.#inbound?.stop();
-    if (this.#child.pid !== undefined && !this.#exited) {
-      try {
-        process.kill(-this.#child.pid, 'SIGKILL');
-      } catch {}
-    }
-  }
-
-  #closeServers(): void {
-    for (const server of this.#servers.splice(0)) server.close();
-  }
-}
-
-/** The listeners a sandbox-init `--hand-over` sent, each forwarding to its bridge's socket, by `<port>=<socket>`. */
-interface HandedOver {
-  bridges: string[];
-  servers: Server[];
-}
-
-/**
- * Receives one listener per bridge from `child` (a sandbox-init `--hand-over`) and serves each
- * here: every connection piped to the bridge's Unix socket. Rejects (closing what came) when one
- * cannot listen or the child ends first.
- */
-function receiveListeners(child: ChildProcess, bridges: readonly string[]): Promise<HandedOver> {
-  const byPort = new Map(
-    bridges.map((b) => {
-      const eq = b.indexOf('=');
-      return [Number(b.slice(0, eq)), { bridge: b, socket: b.slice(eq + 1) }];
-    }),
-  );
-  const handed: HandedOver = { bridges: [], servers: [] };
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err = (err + chunk.toString('utf8')).slice(-2_000);
-  });
-  child.on('error', () => {});
-  return new Promise((resolve, reject) => {
-    const failed = (why: string): void => {
-      for (const server of handed.servers) server.close();
-      reject(new Error(`${why}${err ? ` (${err.trim().slice(0, 500)})` : ''}`));
-    };
-    child.on('message', (message: { port?: number; error?: string }, handle: unknown) => {
-      const wanted = byPort.get(Number(message.port));
-      if (wanted === undefined) return;
-      if (message.error !== undefined || !isServer(handle)) {
-        failed(`the sandbox cannot serve port ${message.port}: ${message.error ?? 'no listener came'}`);
-        return;
-      }
-      handle.on('connection', (inside) => joinSockets(inside, createConnection(wanted.socket)));
-      handle.on('error', () => {});
-      handle.unref();
-      handed.servers.push(handle);
-      handed.bridges.push(wanted.bridge);
-      if (handed.bridges.length === byPort.size) resolve(handed);
-    });
-    child.once('exit', (code, signal) => {
-      if (handed.bridges.length < byPort.size) failed(`the sandbox's bridges were not handed over (sandbox-init exited: ${signal ?? code})`);
-    });
-  });
-}
-
-function isServer(handle: unknown): handle is Server {
-  return typeof handle === 'object' && handle !== null && typeof (handle as Server).listen === 'function' && typeof (handle as Server).address === 'function';
-}
-
-/**
- * A resident sandbox-init `--hold` entered into an agent's network: it listens on each inbound
- * port's socket and forwards to the port inside (`inbound <port> <socket>`, `close <port>` on its
- * stdin, each answered `<verb> <port> ok|error …`). Started at the first inbound port only.
- */
-class InboundServer {
-  readonly #child: ChildProcess;
-  #exited = false;
-  #lines = '';
-  readonly #waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
-
-  constructor(enter: string[], init: string) {
-    this.#child = spawn(enter[0]!, [...enter.slice(1), process.execPath, init, '--hold'], {
-      detached: true,
-      stdio: ['pipe', 'pipe', 'ignore'],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-    });
-    this.#child.on('error', () => {});
-    this.#child.stdin?.on('error', () => {});
-    this.#child.once('exit', () => {
-      this.#exited = true;
-      for (const { reject } of this.#waiting.values()) reject(new Error('the inbound server of the agent network exited'));
-      this.#waiting.clear();
-    });
-    this.#child.stdout?.on('data', (chunk: Buffer) => this.#answer(chunk.toString('utf8')));
-    this.#child.unref();
-    for (const stream of this.#child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
-  }
-
-  running(): boolean {
-    return !this.#exited;
-  }
-
-  ask(verb: 'inbound', port: number, socket: string): Promise<void> {
-    if (this.#exited) return Promise.reject(new Error('the inbound server of the agent network exited'));
     return new Promise((resolve, reject) => {
       this.#waiting.set(`${verb} ${port}`, { resolve, reject });
       this.#child.stdin?.write(`${verb} ${port} ${socket}\n`);
     });
   }
 
-  close(port: number): void {
+  closeInbound(port: number): void {
     if (!this.#exited) this.#child.stdin?.write(`close ${port}\n`);
   }
 
@@ -364,11 +229,12 @@ class InboundServer {
     for (let nl = this.#lines.indexOf('\n'); nl >= 0; nl = this.#lines.indexOf('\n')) {
       const [verb, port, status, ...message] = this.#lines.slice(0, nl).split(' ');
       this.#lines = this.#lines.slice(nl + 1);
-      const waiting = this.#waiting.get(`${verb} ${port}`);
+      const key = `${verb} ${port}`;
+      const waiting = this.#waiting.get(key);
       if (waiting === undefined) continue;
-      this.#waiting.delete(`${verb} ${port}`);
+      this.#waiting.delete(key);
       if (status === 'ok') waiting.resolve();
-      else waiting.reject(new Error(`the sandbox cannot serve inbound port ${port}: ${message.join(' ')}`));
+      else waiting.reject(new Error(`the sandbox cannot serve ${verb === 'inbound' ? 'inbound ' : ''}port ${port}: ${message.join(' ')}`));
     }
   }
 }
@@ -376,9 +242,7 @@ class InboundServer {
 /**
  * The holder's bwrap: its own user, network and PID namespaces, read-only but the run folder. No
  * `--dev`: bwrap mounts a devpts as uid 0 of a first user namespace and drops to the account's uid
- * in a second one nested in it, and a start could not join the network the first one owns. Its
- * command hands the bridges' listeners over (sandbox-init `--hand-over`, fd 4 its IPC channel), then
- * becomes `cat` (the IPC channel closed), which holds the network until the daemon's pipe ends.
+ * in a second one nested in it, and a start could not join the network the first one owns.
  */
 function holderArgs(request: AgentNetRequest): string[] {
   return [
@@ -396,12 +260,9 @@ function holderArgs(request: AgentNetRequest): string[] {
     '--info-fd',
     '3',
     '--',
-    '/bin/sh',
-    '-c',
-    '"$0" "$@" && exec cat 4>&-',
     process.execPath,
     request.init,
-    '--hand-over',
+    '--hold',
     ...request.bridges.flatMap((b) => ['--bridge', b]),
   ];
 }
@@ -409,23 +270,22 @@ function holderArgs(request: AgentNetRequest): string[] {
 function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder> {
   const child = spawn(request.bwrap, holderArgs(request), {
     detached: true,
-    stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'ipc'],
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   const pid = child.pid;
   // Once ready it keeps nothing alive: the daemon's own work does (until then, the start waiting on it must).
   const letGo = (): void => {
     child.unref();
-    child.channel?.unref();
     for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
   };
   child.on('error', () => {});
   child.stdin?.on('error', () => {});
-  const handing = receiveListeners(child, request.bridges);
   return new Promise((resolve, reject) => {
     let info = '';
+    let out = '';
+    let err = '';
     let innerPid: number | undefined;
-    let handed: HandedOver | undefined;
     const timer = setTimeout(() => fail(`not ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
     const fail = (why: string): void => {
       clearTimeout(timer);
@@ -434,12 +294,12 @@ function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder>
           process.kill(-pid, 'SIGKILL');
         } catch {}
       }
-      for (const server of handed?.servers ?? []) server.close();
-      reject(new Error(`the agent network holder did not start: ${why}`));
+      reject(new Error(`the agent network holder did not start: ${why}${err ? ` (${err.trim().slice(0, 500)})` : ''}`));
     };
     const settle = (): void => {
-      if (innerPid === undefined || handed === undefined) return;
+      if (innerPid === undefined || !out.startsWith('ready\n')) return;
       clearTimeout(timer);
+      child.stdout?.removeListener('data', onOut);
       let netNs: string;
       let joinUser: boolean;
       try {
@@ -450,15 +310,19 @@ function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder>
         return;
       }
       letGo();
-      resolve(new Holder(child, nsenter, request.init, innerPid, netNs, joinUser, handed));
+      const holder = new Holder(child, nsenter, innerPid, netNs, joinUser, request.bridges);
+      const rest = out.slice('ready\n'.length);
+      if (rest) child.stdout?.emit('data', Buffer.from(rest));
+      resolve(holder);
     };
-    handing.then(
-      (h) => {
-        handed = h;
-        settle();
-      },
-      (e: Error) => fail(e.message),
-    );
+    const onOut = (chunk: Buffer): void => {
+      out += chunk.toString('utf8');
+      settle();
+    };
+    child.stdout?.on('data', onOut);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err = (err + chunk.toString('utf8')).slice(-2_000);
+    });
     (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (chunk: Buffer) => {
       info += chunk.toString('utf8');
       const found = /"child-pid":\s*(\d+)/.exec(info);

@@ -105,9 +105,11 @@ describe('git-native tasks: binding and worktree on dispatch', () => {
     const both = [moved, reordered.find((t) => t.id === two.id)!];
     const wt1 = join(fx.root, 'worktrees', 'WEB-1');
     const wt2 = join(fx.root, 'worktrees', 'WEB-2');
+    // A repository of one file that copies no folder: `auto` checks it out in full, and says why.
+    const small = { kind: 'full', why: 'the repository has 1 tracked files and the binding copies no folder' };
     expect(both.map((t) => t.git)).toEqual([
-      { state: 'ready', branch: 'tinyagi/WEB-1-fix-the-login-page', worktreePath: wt1, headSha: sh(fx.repoDir, 'rev-parse', 'main'), error: null, updatedAt: expect.any(Number) },
-      { state: 'ready', branch: 'tinyagi/WEB-2-add-a-footer', worktreePath: wt2, headSha: sh(fx.repoDir, 'rev-parse', 'main'), error: null, updatedAt: expect.any(Number) },
+      { state: 'ready', branch: 'tinyagi/WEB-1-fix-the-login-page', worktreePath: wt1, headSha: sh(fx.repoDir, 'rev-parse', 'main'), error: null, updatedAt: expect.any(Number), checkout: small },
+      { state: 'ready', branch: 'tinyagi/WEB-2-add-a-footer', worktreePath: wt2, headSha: sh(fx.repoDir, 'rev-parse', 'main'), error: null, updatedAt: expect.any(Number), checkout: small },
     ]);
     // The worktrees are git's, each on its own branch, and the setup ran once in each.
     expect(sh(wt1, 'branch', '--show-current')).toBe('tinyagi/WEB-1-fix-the-login-page');
