@@ -22,6 +22,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { seeded } from './memory-corpus.ts';
 
 /** The dependency folder's packages, pinned: popular ones whose install weighs ~700 MB. */
 export const NPM_PACKAGES: Record<string, string> = {
@@ -100,18 +101,6 @@ export async function duBytes(paths: string[], extra: string[] = []): Promise<nu
   return Number((out.trim().split('\n').at(-1) ?? '').split(/\s+/)[0]);
 }
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface PlannedFile {
   path: string;
   size: number;
@@ -123,7 +112,7 @@ const ASSET_EXTS = ['png', 'jpg', 'woff2', 'wasm', 'pdf', 'zip'];
 
 /** Every tracked file's path and size: ~3 % assets holding 55 % of the bytes, the rest text of heavy-tailed sizes. */
 function planFiles(files: number, bytes: number): PlannedFile[] {
-  const next = random(28);
+  const next = seeded(28);
   const count = files - 2;
   const assets = Math.max(1, Math.round(count * 0.03));
   const planned: PlannedFile[] = [];
@@ -147,7 +136,7 @@ function planFiles(files: number, bytes: number): PlannedFile[] {
 
 const WORDS = ['task', 'agent', 'queue', 'run', 'reply', 'worker', 'branch', 'commit', 'check', 'round', 'message', 'session', 'token', 'event', 'store', 'route'];
 const LINES: string[] = (() => {
-  const next = random(7);
+  const next = seeded(7);
   const out: string[] = [];
   for (let k = 0; k < 4096; k++) {
     const w = () => WORDS[Math.floor(next() * WORDS.length)]!;
@@ -157,7 +146,7 @@ const LINES: string[] = (() => {
 })();
 
 function textOf(i: number, size: number, version: number): Buffer {
-  const next = random(i * 7919 + version);
+  const next = seeded(i * 7919 + version);
   const parts: string[] = [`// file ${i}, version ${version}\n`];
   let length = parts[0]!.length;
   while (length < size) {

@@ -28,6 +28,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, type Stats, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { seeded } from './memory-corpus.ts';
 import { resolveProjectRepo } from '@tinyagi/git-tasks';
 import { QUIET_GIT_ENV } from '@tinyagi/test-kit';
 import { createTaskWorktree } from '../../packages/git-tasks/src/worktrees.ts';
@@ -94,18 +95,6 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 
 const gitIn = (cwd: string, ...args: string[]) => run('git', args, cwd, { GIT_AUTHOR_DATE: COMMIT_DATE, GIT_COMMITTER_DATE: COMMIT_DATE });
 
-/** mulberry32: a small seeded generator, so the files are the same bytes in every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = ['task', 'agent', 'queue', 'run', 'reply', 'worker', 'branch', 'commit', 'check', 'round', 'message', 'session', 'token', 'event', 'store'];
 
 /** File i's path: 10 files a folder, three levels (`src/d3/d4/d7/f347.ts`), a few kinds. */
@@ -116,7 +105,7 @@ function filePath(i: number): string {
 
 /** File i's text: mostly short (a few hundred bytes), one in a hundred ten times longer. */
 function fileText(i: number, version: number): string {
-  const next = random(i * 7919 + 1);
+  const next = seeded(i * 7919 + 1);
   const lines = (3 + Math.floor(next() ** 3 * 60)) * (i % 100 === 7 ? 10 : 1);
   const out: string[] = [`// file ${i}, version ${version}`];
   for (let k = 0; k < lines; k++) {
