@@ -252,11 +252,11 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
   });
 
   // A layer's files are written outside the worktree list's turn: they touch only the task's own index and folder.
-  if (readLayer(path) !== undefined) await populateLayer(path, admin, await worktreeGitOptions(ctx.repoDir, path));
-  const files = await applyWorktreeFiles(ctx, path, created && readLayer(path) !== undefined);
+  const layer = readLayer(path);
+  if (layer !== undefined) await populateLayer(path, admin, await worktreeGitOptions(ctx.repoDir, path));
+  const files = await applyWorktreeFiles(ctx, path, created && layer !== undefined);
   const head = (await git(['rev-parse', 'HEAD'], await worktreeGitOptions(ctx.repoDir, path))).trim();
-  const checkout: CheckoutChoice =
-    readLayer(path) !== undefined ? { kind: 'layered', backend: readLayer(path)!.backend } : { kind: 'full', ...(plan?.kind === 'full' && plan.why !== undefined ? { why: plan.why } : {}) };
+  const checkout: CheckoutChoice = layer !== undefined ? { kind: 'layered', backend: layer.backend } : { kind: 'full', ...(plan?.kind === 'full' && plan.why !== undefined ? { why: plan.why } : {}) };
   const result: TaskWorktree = { taskId: task.id, path, branch, head, created, files, checkout };
   if (ctx.repo.setup !== undefined && readMarker(admin, SETUP_MARKER) === undefined) {
     const setup = await runCheck(
