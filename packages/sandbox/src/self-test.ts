@@ -58,20 +58,7 @@ export interface SelfTestOptions {
   timeoutMs?: number;
 }
 
-/** The probe's nsenter found its agent network's holder gone (seen once, on a machine loaded far past its cores). */
-const HOLDER_GONE = /nsenter: cannot open \/proc\/\d+\/ns\//;
-
-/**
- * The machine's self-test. A holder that vanished between the boundary's wrap and the probe's
- * nsenter is this start's, not the machine's: the test runs once more rather than declare the
- * sandbox degraded (and sandboxed agents unconfined) for it.
- */
 export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> {
-  const first = await selfTestOnce(opts);
-  return !first.ok && HOLDER_GONE.test(first.problem?.reason ?? '') ? selfTestOnce(opts) : first;
-}
-
-async function selfTestOnce(opts: SelfTestOptions): Promise<MachineCheck> {
   const env = opts.env ?? process.env;
   const started = Date.now();
   const base = { checks: [] as SelfTestCheck[], source: 'self-test' as const, checkedAt: started };
