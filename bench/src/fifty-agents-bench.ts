@@ -85,10 +85,10 @@ function isCliProcess(pid: number): boolean {
 /** What a process of the daemon's side is, for the breakdown. */
 function kindOf(pid: number): string {
   const args = argv(pid);
-  // An agent's network holder: bwrap whose command hands the bridges over, then a `cat` (agent-net.ts); an older build's, a resident `sandbox-init --hold`.
-  const holder = args.some((a) => a.endsWith('sandbox-init.mjs')) && (args.includes('--hold') || args.includes('--hand-over'));
+  // An agent's network holder: bwrap whose shell says ready and becomes `cat` (agent-net.ts); an older build's, a resident `sandbox-init --hold`.
   const bwrap = /(^|\/)bwrap$/.test(args[0] ?? '');
-  if (holder) return bwrap ? 'network holder: bwrap' : 'network holder: node sandbox-init';
+  if (bwrap && args.includes('echo ready && exec cat')) return 'network holder: bwrap';
+  if (args.some((a) => a.endsWith('sandbox-init.mjs')) && args.includes('--hold')) return bwrap ? 'network holder: bwrap' : 'network holder: node sandbox-init';
   if (args[0] === 'cat') return 'network holder: cat';
   if (bwrap) return 'launch: bwrap';
   return `other: ${(args[0] ?? '?').split('/').at(-1)}`;

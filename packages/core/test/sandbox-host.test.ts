@@ -65,14 +65,14 @@ async function runOn(host: SandboxHost | undefined, m: ReturnType<typeof machine
   return readFileSync(join(m.cwd, 'api.txt'), 'utf8');
 }
 
-/** Holders of an agent network (sandbox-init --hold) serving a run folder under `dir`, by pid. */
+/** Holders of an agent network (its bwrap, whose command is `sh -c 'echo ready && exec cat'`) serving a run folder under `dir`, by pid. */
 function holdersUnder(dir: string): number[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
         const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-        return argv.includes('--hold') && argv.some((a) => a.includes(dir)) && pidAlive(Number(p));
+        return argv[0]?.endsWith('bwrap') === true && argv.includes('echo ready && exec cat') && argv.some((a) => a.includes(dir)) && pidAlive(Number(p));
       } catch {
         return false;
       }
@@ -179,7 +179,15 @@ describe.runIf(enforced)('two nodes in one process', () => {
 
   it("a call without a node's host runs on a host of its own, which leaves no holder, socket or cgroup once the call ends", async () => {
     const c = machine('c');
-    expect(await runOn(undefined, c)).toBe('the node answers');
+    const seen: number[] = [];
+    const watching = setInterval(() => seen.push(...holdersUnder(c.tinyHome)), 20);
+    try {
+      expect(await runOn(undefined, c)).toBe('the node answers');
+    } finally {
+      clearInterval(watching);
+    }
+    // The call had a holder of its own (seen while it ran), and it ends with the call.
+    expect(seen.length, 'a holder while the call ran').toBeGreaterThan(0);
     await waitFor(() => holdersUnder(c.tinyHome).length === 0, 20_000, 'the call-made holder to end');
     await waitFor(() => !existsSync(join(c.runDir, `tcp-${new URL(apiUrl).port}.sock`)), 20_000, "the call-made bridge's socket to go");
     // No cgroup folder of a host of this process is left (the hosts of the test above are closed too).

@@ -4,9 +4,15 @@
 //   node sandbox-init.mjs [--bridge <port>=<unix socket path>]… [--inbound <port>=<unix socket path>]…
 //                         [--control <fd>] -- <command> <args…>
 //   node sandbox-init.mjs --hold [--bridge <port>=<unix socket path>]…
+//   node sandbox-init.mjs --hand-over [--bridge <port>=<unix socket path>]…
 //
-// With --hold it is an agent's network holder (agent-net.ts): the bridges of step 1 in a network
-// namespace that the agent's CLI starts enter, for as long as the daemon keeps it. It writes `ready`
+// With --hand-over (an agent's network, agent-net.ts) it listens on 127.0.0.1:<port> for each
+// bridge, sends each listener to its parent over the IPC channel (`{ port }` with the server's
+// handle; `{ port, error }` when it cannot listen), then exits: the daemon accepts and forwards the
+// connections itself, and no Node process stays in the agent's network.
+//
+// With --hold it serves an agent's network (agent-net.ts; entered with nsenter) for as long as the
+// daemon keeps it: the bridges of step 1, and the inbound ports asked for. It writes `ready`
 // once they listen, then reads lines on stdin: `bridge <port> <path>` adds a bridge, `inbound <port>
 // <path>` listens on the socket and forwards to 127.0.0.1:<port> (each answered `<verb> <port> ok`
 // or `<verb> <port> error <message>`), `close <port>` stops an inbound port; stdin's end ends it.
@@ -56,6 +62,10 @@ function parse(argv) {
     if (arg === '--') break;
     if (arg === '--hold') {
       hold = true;
+      continue;
+    }
+    if (arg === '--hand-over') {
+      hold = 'hand-over';
       continue;
     }
     if (arg === '--bridge' || arg === '--inbound') {
@@ -132,6 +142,7 @@ function forward(listenOn, target) {
 }
 
 const { bridges, inbound, control, command, hold } = parse(process.argv.slice(2));
+if (hold === 'hand-over') await handOver();
 try {
   await Promise.all([...bridges.map(({ port, path }) => forward(port, path)), ...inbound.map(({ port, path }) => forward(path, { host: '127.0.0.1', port }))]);
 } catch (err) {
@@ -141,6 +152,28 @@ if (hold) {
   holdNetwork();
 } else {
   runCommand();
+}
+
+/** Listens on each bridge's port and sends the listener to the parent (--hand-over), then exits. */
+async function handOver() {
+  if (typeof process.send !== 'function') fail('--hand-over needs an IPC channel to its parent');
+  const send = (message, handle) => new Promise((resolve) => process.send(message, handle, resolve));
+  for (const { port } of bridges) {
+    const server = createServer();
+    try {
+      await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port, host: '127.0.0.1', exclusive: true }, resolve);
+      });
+    } catch (err) {
+      await send({ port, error: err instanceof Error ? err.message : String(err) });
+      continue;
+    }
+    await send({ port }, server);
+    server.close();
+  }
+  process.disconnect();
+  process.exit(0);
 }
 
 /** The network holder's loop: inbound ports opened and closed on request until stdin ends. */

@@ -1,7 +1,10 @@
 /**
  * An agent's network (docs/sandbox-design.md, "The agent's network"): one network namespace per
- * sandboxed agent, held for the life of the node's sandbox host (host.ts) by a resident sandbox-init (`--hold`) that serves the
- * bridges (the model proxy, the egress proxy, the API) on its loopback. Each CLI start, check and
+ * sandboxed agent, held for the life of the node's sandbox host (host.ts) by a resident `cat`
+ * (reading the daemon's pipe; no Node process stays). Its bridges (the model proxy, the egress
+ * proxy, the API) listen on its loopback in the daemon's own process: a short-lived sandbox-init
+ * (`--hand-over`), entered with nsenter, opens each listener inside the namespace and sends it to the daemon over its IPC
+ * channel, and the daemon forwards each connection to the bridge's Unix socket. Each CLI start, check and
  * setup command of the agent enters it with `nsenter` before bwrap (`--share-net`), so a start
  * costs what bubblewrap costs instead of a Node start of its own. The runs of one agent share that
  * loopback as unconfined processes share the host's; agents never share one with each other or
@@ -9,12 +12,14 @@
  *
  * The holder is bwrap with its own user, network and PID namespaces, the whole file system
  * read-only but the agent's run folder (where inbound sockets go), `--die-with-parent` (bwrap's
- * monitor, its PID 1 and sandbox-init each die with their parent, so a killed daemon leaves none:
+ * monitor, its PID 1 and the `cat` each die with their parent, so a killed daemon leaves none:
  * it is not in the journal of agents' process groups, which counts agents and checks); it leads a
- * process group of its own and ends when its stdin does. It stays out of the
- * agent's memory cgroup (what it forwards is collected as it goes: sandbox-init.mjs, "Memory"), so
- * the cgroup holds the agent's own processes only. A holder that exits is forgotten and the next
- * start makes another; one that cannot start at all leaves the agent on the per-start bridges
+ * process group of its own and ends when its stdin does. It stays out of the agent's memory
+ * cgroup, so the cgroup holds the agent's own processes only. A bridge a start asks for later is
+ * handed over the same way; an inbound port (OpenCode's API)
+ * needs a process inside that connects to it, so the first one starts a resident sandbox-init
+ * (`--hold`, nsenter'ed) that serves the inbound ports. A holder that exits is forgotten and the next
+ * start makes another (why it ended is kept: `ended`); one that cannot start at all leaves the agent on the per-start bridges
  * (sandbox-init before each CLI).
  *
  * Joining: root enters the network namespace alone (it holds every capability over the holder's
@@ -25,7 +30,9 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readlinkSync } from 'node:fs';
+import { createConnection, type Server } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { joinSockets } from './bridges.ts';
 
 /** How long a holder may take to listen before the agent falls back to per-start bridges. */
 const READY_TIMEOUT_MS = 15_000;
@@ -59,6 +66,8 @@ export interface AgentNetRequest {
  */
 export class AgentNets {
   readonly #nets = new Map<string, Promise<Holder | undefined>>();
+  /** By key: why its last holder ended or did not start (what a start that found it gone reports). */
+  readonly #ended = new Map<string, string>();
   #tools: JoinTools | null | undefined;
 
   /** nsenter and an env with --default-signal (`joinTools`), looked for once. */
@@ -73,12 +82,16 @@ export class AgentNets {
     if (tools === undefined) return undefined;
     let made = this.#nets.get(request.key);
     if (made === undefined) {
-      made = startHolder(request, tools.nsenter).catch(() => undefined);
+      made = startHolder(request, tools.nsenter, (why) => this.#ended.set(request.key, `the agent network holder ${why}`)).catch((err: unknown) => {
+        this.#ended.set(request.key, err instanceof Error ? err.message : String(err));
+        return undefined;
+      });
       this.#nets.set(request.key, made);
     }
     const holder = await made;
     if (holder === undefined) return undefined;
     if (!holder.alive()) {
+      holder.stop();
       if (this.#nets.get(request.key) === made) this.#nets.delete(request.key);
       return this.open(request);
     }
@@ -86,7 +99,7 @@ export class AgentNets {
     return holder;
   }
 
-  /** The holders running now: their key and the pid of their sandbox-init. */
+  /** The holders running now: their key and their PID 1's pid. */
   async holders(): Promise<Array<{ key: string; pid: number }>> {
     const out: Array<{ key: string; pid: number }> = [];
     for (const [key, made] of this.#nets) {
@@ -94,6 +107,11 @@ export class AgentNets {
       if (holder?.alive()) out.push({ key, pid: holder.pid });
     }
     return out;
+  }
+
+  /** Why the last holder of `key` ended or did not start; undefined while none has. */
+  ended(key: string): string | undefined {
+    return this.#ended.get(key);
   }
 
   /** Stops the holder of `key` (the self-test's, once it has run). */
@@ -139,39 +157,42 @@ function findExecutable(name: string): string | undefined {
 
 class Holder implements AgentNet {
   readonly #child: ChildProcess;
-  readonly #nsenter: string;
-  /** sandbox-init's pid (PID 1 of the holder's namespaces, seen from the host). */
+  readonly #init: string;
+  /** The holder's PID 1 (bwrap's, seen from the host): its child, the `cat`, holds the network. */
   readonly pid: number;
   readonly #netNs: string;
-  readonly #joinUser: boolean;
+  readonly #enter: string[];
   #exited = false;
-  #lines = '';
-  /** By `<verb> <port>`: the request waiting for the holder's answer. */
-  readonly #waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
   /** The bridges served (`<port>=<socket>`), or being added. */
   readonly #bridges = new Map<string, Promise<void>>();
+  /** The listeners handed over, served in this process. */
+  readonly #servers: Server[] = [];
+  /** The resident sandbox-init serving inbound ports, started at the first. */
+  #inbound: InboundServer | undefined;
 
-  constructor(child: ChildProcess, nsenter: string, pid: number, netNs: string, joinUser: boolean, bridges: readonly string[]) {
-    for (const bridge of bridges) this.#bridges.set(bridge, Promise.resolve());
+  constructor(child: ChildProcess, init: string, pid: number, netNs: string, enter: string[], onEnd: (why: string) => void) {
     this.#child = child;
-    this.#nsenter = nsenter;
+    this.#init = init;
     this.pid = pid;
     this.#netNs = netNs;
-    this.#joinUser = joinUser;
-    child.once('exit', () => {
-      this.#exited = true;
-      for (const { reject } of this.#waiting.values()) reject(new Error('the agent network holder exited'));
-      this.#waiting.clear();
+    this.#enter = enter;
+    let err = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err = (err + chunk.toString('utf8')).slice(-500);
     });
-    child.stdout?.on('data', (chunk: Buffer) => this.#answer(chunk.toString('utf8')));
+    child.once('exit', (code, signal) => {
+      this.#exited = true;
+      this.#closeServers();
+      this.#inbound?.stop();
+      onEnd(`exited (${signal ?? code})${err.trim() ? `: ${err.trim()}` : ''}`);
+    });
   }
 
   /**
-   * Its network is there and sandbox-init still serves it (PID 1 outlives its one child for a
-   * moment). A killed holder is not alive from the moment it is killed: a SIGKILLed sandbox-init
-   * leaves `ps` (its command line goes with its memory) while the kernel still shows it running
-   * for a while (closing its files, before it is a zombie), and a start sent into its network then
-   * found PID 1 gone (nsenter: cannot open /proc/<pid>/ns/net) or no bridges.
+   * Its network is there and its `cat` still holds it (PID 1 outlives its one child for a moment).
+   * A killed holder is not alive from the moment it is killed: the kernel still shows a SIGKILLed
+   * process running for a while (closing its files, before it is a zombie), and a start sent into
+   * its network then found PID 1 gone (nsenter: cannot open /proc/<pid>/ns/net).
    */
   alive(): boolean {
     if (this.#exited || !running(this.pid)) return false;
@@ -183,36 +204,166 @@ class Holder implements AgentNet {
   }
 
   enter(): string[] | undefined {
-    if (!this.alive()) return undefined;
-    return [this.#nsenter, '--target', String(this.pid), '--net', ...(this.#joinUser ? ['--user', '--preserve-credentials'] : []), '--'];
+    return this.alive() ? [...this.#enter] : undefined;
+  }
+
+  /** The bridges its start handed over, served by `servers`. */
+  adopt(bridges: readonly string[], servers: Server[]): void {
+    for (const bridge of bridges) this.#bridges.set(bridge, Promise.resolve());
+    this.#servers.push(...servers);
   }
 
   async bridge(bridges: readonly string[]): Promise<void> {
-    for (const bridge of bridges) {
-      let made = this.#bridges.get(bridge);
-      if (made === undefined) {
-        const eq = bridge.indexOf('=');
-        made = this.#ask('bridge', Number(bridge.slice(0, eq)), bridge.slice(eq + 1));
-        made.catch(() => this.#bridges.delete(bridge));
-        this.#bridges.set(bridge, made);
+    const missing = bridges.filter((bridge) => !this.#bridges.has(bridge));
+    if (missing.length > 0) {
+      const made = this.#handOver(missing);
+      for (const bridge of missing) {
+        const one = made.then(() => undefined);
+        one.catch(() => this.#bridges.delete(bridge));
+        this.#bridges.set(bridge, one);
       }
-      await made;
     }
+    for (const bridge of bridges) await this.#bridges.get(bridge);
+  }
+
+  /** Bridges this holder does not serve yet: a sandbox-init entered into the network hands their listeners over. */
+  async #handOver(bridges: readonly string[]): Promise<void> {
+    const enter = this.enter();
+    if (enter === undefined) throw new Error('the agent network holder exited');
+    const servers = await handOver(enter, this.#init, bridges);
+    if (this.#exited) {
+      for (const server of servers) server.close();
+      throw new Error('the agent network holder exited');
+    }
+    this.#servers.push(...servers);
   }
 
   inbound(port: number, socket: string): Promise<void> {
-    return this.#ask('inbound', port, socket);
+    if (this.#exited) return Promise.reject(new Error('the agent network holder exited'));
+    if (this.#inbound === undefined || !this.#inbound.running()) {
+      const enter = this.enter();
+      if (enter === undefined) return Promise.reject(new Error('the agent network holder exited'));
+      this.#inbound = new InboundServer(enter, this.#init);
+    }
+    return this.#inbound.ask('inbound', port, socket);
   }
 
-  #ask(verb: 'bridge' | 'inbound', port: number, socket: string): Promise<void> {
-    if (this.#exited) return Promise.reject(new Error('the agent network holder exited'));
+  closeInbound(port: number): void {
+    this.#inbound?.close(port);
+  }
+
+  stop(): void {
+    this.#closeServers();
+    this.#inbound?.stop();
+    if (this.#child.pid !== undefined && !this.#exited) {
+      try {
+        process.kill(-this.#child.pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+
+  #closeServers(): void {
+    for (const server of this.#servers.splice(0)) server.close();
+  }
+}
+
+/**
+ * Listeners for `bridges` (`<port>=<socket>`) in an agent's network, served here: a sandbox-init
+ * `--hand-over` entered with `enter` (nsenter's arguments) listens on each port of the network's
+ * loopback and sends the listener over its IPC channel; every connection is piped to the bridge's
+ * Unix socket. Rejects (closing what came) when one cannot listen or sandbox-init ends first.
+ */
+function handOver(enter: readonly string[], init: string, bridges: readonly string[]): Promise<Server[]> {
+  const child = spawn(enter[0]!, [...enter.slice(1), process.execPath, init, '--hand-over', ...bridges.flatMap((b) => ['--bridge', b])], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  const socketOf = new Map(
+    bridges.map((b) => {
+      const eq = b.indexOf('=');
+      return [Number(b.slice(0, eq)), b.slice(eq + 1)];
+    }),
+  );
+  const servers: Server[] = [];
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err = (err + chunk.toString('utf8')).slice(-2_000);
+  });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const failed = (why: string): void => {
+      if (settled) return;
+      settled = true;
+      for (const server of servers) server.close();
+      reject(new Error(`${why}${err ? ` (${err.trim().slice(0, 500)})` : ''}`));
+    };
+    child.on('error', (e) => failed(`sandbox-init did not start: ${e.message}`));
+    child.on('message', (message: { port?: number; error?: string }, handle: unknown) => {
+      const socket = socketOf.get(Number(message.port));
+      if (socket === undefined || settled) return;
+      if (message.error !== undefined || !isServer(handle)) {
+        failed(`the sandbox cannot serve port ${message.port}: ${message.error ?? 'no listener came'}`);
+        return;
+      }
+      handle.on('connection', (inside) => joinSockets(inside, createConnection(socket)));
+      handle.on('error', () => {});
+      handle.unref();
+      servers.push(handle);
+      if (servers.length === socketOf.size) {
+        settled = true;
+        resolve(servers);
+      }
+    });
+    child.once('exit', (code, signal) => failed(`the sandbox's bridges were not handed over (sandbox-init exited: ${signal ?? code})`));
+  });
+}
+
+function isServer(handle: unknown): handle is Server {
+  return typeof handle === 'object' && handle !== null && typeof (handle as Server).listen === 'function' && typeof (handle as Server).address === 'function';
+}
+
+/**
+ * A resident sandbox-init `--hold` entered into an agent's network: it listens on each inbound
+ * port's socket and forwards to the port inside (`inbound <port> <socket>`, `close <port>` on its
+ * stdin, each answered `<verb> <port> ok|error …`). Started at the first inbound port only.
+ */
+class InboundServer {
+  readonly #child: ChildProcess;
+  #exited = false;
+  #lines = '';
+  readonly #waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+
+  constructor(enter: string[], init: string) {
+    this.#child = spawn(enter[0]!, [...enter.slice(1), process.execPath, init, '--hold'], {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'ignore'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
+    this.#child.on('error', () => {});
+    this.#child.stdin?.on('error', () => {});
+    this.#child.once('exit', () => {
+      this.#exited = true;
+      for (const { reject } of this.#waiting.values()) reject(new Error('the inbound server of the agent network exited'));
+      this.#waiting.clear();
+    });
+    this.#child.stdout?.on('data', (chunk: Buffer) => this.#answer(chunk.toString('utf8')));
+    this.#child.unref();
+    for (const stream of this.#child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
+  }
+
+  running(): boolean {
+    return !this.#exited;
+  }
+
+  ask(verb: 'inbound', port: number, socket: string): Promise<void> {
+    if (this.#exited) return Promise.reject(new Error('the inbound server of the agent network exited'));
     return new Promise((resolve, reject) => {
       this.#waiting.set(`${verb} ${port}`, { resolve, reject });
       this.#child.stdin?.write(`${verb} ${port} ${socket}\n`);
     });
   }
 
-  closeInbound(port: number): void {
+  close(port: number): void {
     if (!this.#exited) this.#child.stdin?.write(`close ${port}\n`);
   }
 
@@ -229,12 +380,11 @@ class Holder implements AgentNet {
     for (let nl = this.#lines.indexOf('\n'); nl >= 0; nl = this.#lines.indexOf('\n')) {
       const [verb, port, status, ...message] = this.#lines.slice(0, nl).split(' ');
       this.#lines = this.#lines.slice(nl + 1);
-      const key = `${verb} ${port}`;
-      const waiting = this.#waiting.get(key);
+      const waiting = this.#waiting.get(`${verb} ${port}`);
       if (waiting === undefined) continue;
-      this.#waiting.delete(key);
+      this.#waiting.delete(`${verb} ${port}`);
       if (status === 'ok') waiting.resolve();
-      else waiting.reject(new Error(`the sandbox cannot serve ${verb === 'inbound' ? 'inbound ' : ''}port ${port}: ${message.join(' ')}`));
+      else waiting.reject(new Error(`the sandbox cannot serve inbound port ${port}: ${message.join(' ')}`));
     }
   }
 }
@@ -242,7 +392,9 @@ class Holder implements AgentNet {
 /**
  * The holder's bwrap: its own user, network and PID namespaces, read-only but the run folder. No
  * `--dev`: bwrap mounts a devpts as uid 0 of a first user namespace and drops to the account's uid
- * in a second one nested in it, and a start could not join the network the first one owns.
+ * in a second one nested in it, and a start could not join the network the first one owns. Its
+ * command says `ready` once the sandbox is set up (its loopback up) and becomes `cat`, which holds
+ * the network until the daemon's pipe ends; no Node process and no IPC channel is ever inside.
  */
 function holderArgs(request: AgentNetRequest): string[] {
   return [
@@ -260,25 +412,24 @@ function holderArgs(request: AgentNetRequest): string[] {
     '--info-fd',
     '3',
     '--',
-    process.execPath,
-    request.init,
-    '--hold',
-    ...request.bridges.flatMap((b) => ['--bridge', b]),
+    '/bin/sh',
+    '-c',
+    'echo ready && exec cat',
   ];
 }
 
-function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder> {
+/**
+ * Starts a holder: its bwrap says its PID 1 on the info fd, its shell says `ready`, then a
+ * sandbox-init entered into the network hands the bridges' listeners over (`handOver`). Until the
+ * holder is made, any failure kills its process group; after, its end is the Holder's to tell.
+ */
+function startHolder(request: AgentNetRequest, nsenter: string, onEnd: (why: string) => void): Promise<Holder> {
   const child = spawn(request.bwrap, holderArgs(request), {
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   const pid = child.pid;
-  // Once ready it keeps nothing alive: the daemon's own work does (until then, the start waiting on it must).
-  const letGo = (): void => {
-    child.unref();
-    for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
-  };
   child.on('error', () => {});
   child.stdin?.on('error', () => {});
   return new Promise((resolve, reject) => {
@@ -286,7 +437,12 @@ function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder>
     let out = '';
     let err = '';
     let innerPid: number | undefined;
+    let handing = false;
     const timer = setTimeout(() => fail(`not ready within ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
+    const onErr = (chunk: Buffer): void => {
+      err = (err + chunk.toString('utf8')).slice(-2_000);
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited (${signal ?? code})`);
     const fail = (why: string): void => {
       clearTimeout(timer);
       if (pid !== undefined) {
@@ -297,32 +453,38 @@ function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder>
       reject(new Error(`the agent network holder did not start: ${why}${err ? ` (${err.trim().slice(0, 500)})` : ''}`));
     };
     const settle = (): void => {
-      if (innerPid === undefined || !out.startsWith('ready\n')) return;
-      clearTimeout(timer);
-      child.stdout?.removeListener('data', onOut);
+      if (innerPid === undefined || out !== 'ready\n' || handing) return;
+      handing = true;
       let netNs: string;
-      let joinUser: boolean;
+      let enter: string[];
       try {
         netNs = readlinkSync(`/proc/${innerPid}/ns/net`);
-        joinUser = process.getuid?.() !== 0 && readlinkSync(`/proc/${innerPid}/ns/user`) !== readlinkSync('/proc/self/ns/user');
+        const joinUser = process.getuid?.() !== 0 && readlinkSync(`/proc/${innerPid}/ns/user`) !== readlinkSync('/proc/self/ns/user');
+        enter = [nsenter, '--target', String(innerPid), '--net', ...(joinUser ? ['--user', '--preserve-credentials'] : []), '--'];
       } catch (e) {
         fail(String(e));
         return;
       }
-      letGo();
-      const holder = new Holder(child, nsenter, innerPid, netNs, joinUser, request.bridges);
-      const rest = out.slice('ready\n'.length);
-      if (rest) child.stdout?.emit('data', Buffer.from(rest));
-      resolve(holder);
+      handOver(enter, request.init, request.bridges).then(
+        (servers) => {
+          clearTimeout(timer);
+          child.removeListener('exit', onExit);
+          child.stderr?.removeListener('data', onErr);
+          const holder = new Holder(child, request.init, innerPid!, netNs, enter, onEnd);
+          holder.adopt(request.bridges, servers);
+          // Once made it keeps nothing alive: the daemon's own work does (until then, the start waiting on it must).
+          child.unref();
+          for (const stream of child.stdio) (stream as { unref?: () => void } | null)?.unref?.();
+          resolve(holder);
+        },
+        (e: Error) => fail(e.message),
+      );
     };
-    const onOut = (chunk: Buffer): void => {
-      out += chunk.toString('utf8');
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
       settle();
-    };
-    child.stdout?.on('data', onOut);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err = (err + chunk.toString('utf8')).slice(-2_000);
     });
+    child.stderr?.on('data', onErr);
     (child.stdio[3] as NodeJS.ReadableStream | null)?.on('data', (chunk: Buffer) => {
       info += chunk.toString('utf8');
       const found = /"child-pid":\s*(\d+)/.exec(info);
@@ -331,7 +493,7 @@ function startHolder(request: AgentNetRequest, nsenter: string): Promise<Holder>
         settle();
       }
     });
-    child.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
+    child.once('exit', onExit);
   });
 }
 

@@ -95,6 +95,9 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
   const checks: SelfTestCheck[] = [];
   let memory: MachineCheck['memory'] = { ok: true };
   let release: (() => void) | undefined;
+  // Why the agent network's holder ended, when it ended while the probe ran (a probe that found it gone says only that).
+  const endedBefore = opts.host.nets.ended(boundary.runDir);
+  let holderEnded = '';
   try {
     const childEnv = boundary.env({ PATH: env.PATH ?? '', HOME: home, LANG: env.LANG ?? 'C.UTF-8', TINYAGI_API_URL: `http://127.0.0.1:${port(bridged)}` });
     const wrapped = await boundary.wrap({ command: process.execPath, args: [PROBE], env: childEnv });
@@ -132,6 +135,8 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
     );
     const code = await exited;
     clearTimeout(timer);
+    const ended = opts.host.nets.ended(boundary.runDir);
+    if (ended !== endedBefore) holderEnded = `; ${ended}`;
     const line = stdout.split('\n').find((l) => l.startsWith('{'));
     if (code !== 0 || !line) {
       return {
@@ -139,7 +144,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
         ok: false,
         memory,
         problem: {
-          reason: `the self-test's probe did not run inside the boundary (exit ${code ?? 'signal'}): ${lastLines(stderr) || 'no output'}`,
+          reason: `the self-test's probe did not run inside the boundary (exit ${code ?? 'signal'}): ${lastLines(stderr) || 'no output'}${holderEnded}`,
           fix: 'run `tinyagi doctor` and check the daemon log',
         },
       };
@@ -172,7 +177,7 @@ export async function runSelfTest(opts: SelfTestOptions): Promise<MachineCheck> 
       checks,
       memory,
       problem: {
-        reason: `the self-test found the boundary open: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
+        reason: `the self-test found the boundary open: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}${holderEnded}`,
         fix: 'report this with `tinyagi doctor`\'s output; set the agents\' sandbox to "off" or keep them "required" (they will not run)',
       },
     };
