@@ -242,3 +242,15 @@ test('task detail: description and comments are saved; the card links its conver
   await expect(detail.getByRole('link', { name: 'open the run tree' })).toBeVisible();
   await look(page, '/projects (task detail)');
 });
+
+test('a task made, renamed, moved and deleted elsewhere (the API, as the CLI and agents do) follows on the open board', async () => {
+  await page.keyboard.press('Escape');
+  const project = (await client.listProjects()).find((p) => p.name === 'Web site')!;
+  const made = await client.createTask({ body: { title: 'made elsewhere', projectId: project.id } });
+  const elsewhere = card(made.identifier!);
+  await expect(column('backlog').locator(`[data-identifier="${made.identifier}"]`)).toContainText('made elsewhere');
+  await client.patchTask({ params: { id: made.id }, body: { title: 'renamed elsewhere', status: 'todo' } });
+  await expect(column('todo').locator(`[data-identifier="${made.identifier}"]`)).toContainText('renamed elsewhere');
+  await client.deleteTask({ params: { id: made.id } });
+  await expect(elsewhere).toHaveCount(0);
+});

@@ -91,7 +91,6 @@ export class AgentNets {
     const holder = await made;
     if (holder === undefined) return undefined;
     if (!holder.alive()) {
-      holder.stop();
       if (this.#nets.get(request.key) === made) this.#nets.delete(request.key);
       return this.open(request);
     }

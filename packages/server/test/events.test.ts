@@ -213,6 +213,27 @@ describe('filters and keep-alive', () => {
   });
 });
 
+describe('task edits', () => {
+  it('every edit of a task, from any surface, is said on the stream as task.changed, so a board shown elsewhere reads the tasks again', async () => {
+    const stream = await open('?types=task.changed');
+    const a = await h.client.createTask({ body: { title: 'Hero image' } });
+    const b = await h.client.createTask({ body: { title: 'Footer', status: 'todo' } });
+    await h.client.patchTask({ params: { id: a.id }, body: { title: 'Hero video' } });
+    await h.client.reorderTasks({ body: { columns: { todo: [a.id, b.id] } } });
+    await h.client.deleteTask({ params: { id: b.id } });
+    await waitFor(() => stream.events.length >= 5, 5000, 'five task.changed events');
+    stream.close();
+    expect(stream.events.map((e) => e.data)).toEqual([
+      { change: 'created', taskIds: [a.id] },
+      { change: 'created', taskIds: [b.id] },
+      { change: 'updated', taskIds: [a.id] },
+      // Only the task that changed column is named; the columns sent were reordered.
+      { change: 'reordered', taskIds: [a.id] },
+      { change: 'deleted', taskIds: [b.id] },
+    ]);
+  });
+});
+
 describe('slow clients', () => {
   it('a client that stops reading is disconnected instead of buffering without bound, and resumes without loss', async () => {
     const start = await h.stores.events.lastId();

@@ -271,6 +271,12 @@ export const EVENT_PAYLOADS = {
   /** A person decided a memory proposal (accepted or rejected): the entry as it is now. */
   'memory.decided': z.object({ entry: MemoryRecordSchema }),
   /** A repository-bound task's worktree and branch are there and its setup passed (`created`: false when an existing one was found again). */
+  /**
+   * A task was made, changed (title, assignee, status, …) or deleted, or the board's columns were
+   * reordered (`taskIds`: the tasks that changed column), by a person, an agent or any surface:
+   * a board shown elsewhere reads the tasks again.
+   */
+  'task.changed': z.object({ change: z.enum(['created', 'updated', 'deleted', 'reordered']), taskIds: z.array(Str) }),
   'task.worktree_created': z.object({
     taskId: Str,
     identifier: Str,

@@ -48,6 +48,7 @@ export const EVENT_TYPES = [
   'memory.decided',
   'node.asked',
   'node.answered',
+  'task.changed',
   'task.worktree_created',
   'task.worktree_failed',
   'task.checking',

@@ -402,6 +402,7 @@ export class TaskFlow {
   async create(input: Parameters<TaskFlowOptions['stores']['tasks']['createTask']>[0]): Promise<TaskRecord> {
     refuseMoveToChecking(undefined, input.status);
     const task = await this.tasks.createTask(input);
+    await this.#changed('created', [task.id]);
     return entersWork(undefined, task) ? this.#dispatch(task) : task;
   }
 
@@ -410,6 +411,7 @@ export class TaskFlow {
     if (body.status === 'checking') refuseMoveToChecking(await this.tasks.mustGetTask(ref), body.status);
     if (body.status === 'done') await refuseDoneWithoutMerge(this.tasks, await this.tasks.mustGetTask(ref), body.status, body.projectId);
     const { before, after } = await this.tasks.updateTask(ref, body);
+    await this.#changed('updated', [after.id]);
     await this.withdrawRoundsRequest(before, after);
     return entersWork(before, after) ? this.#dispatch(after) : after;
   }
@@ -417,6 +419,7 @@ export class TaskFlow {
   /** The agent's own move of its task (its "done" on a bound task is `startChecking`): never sent again; a move away from a rounds request withdraws it. */
   async agentMove(task: TaskRecord, status: TaskStatus): Promise<TaskRecord> {
     const { before, after } = await this.tasks.updateTask(task.id, { status });
+    await this.#changed('updated', [after.id]);
     await this.withdrawRoundsRequest(before, after, `the agent moved the task to ${status}`);
     return after;
   }
@@ -434,6 +437,10 @@ export class TaskFlow {
       }
     }
     const { tasks: reordered, statusChanged } = await this.tasks.reorder(columns);
+    await this.#changed(
+      'reordered',
+      statusChanged.map(({ after }) => after.id),
+    );
     const dispatched = new Map<string, TaskRecord>();
     for (const { before, after } of statusChanged) {
       await this.withdrawRoundsRequest(before, after);
@@ -469,8 +476,14 @@ export class TaskFlow {
       }
     }
     await this.tasks.deleteTask(task.id);
+    await this.#changed('deleted', [task.id]);
     await this.withdrawRoundsRequest(task, undefined);
     return removed;
+  }
+
+  /** Says a person's or an agent's edit of tasks (`task.changed`), so a board shown elsewhere reads them again. */
+  async #changed(change: 'created' | 'updated' | 'deleted' | 'reordered', taskIds: string[]): Promise<void> {
+    await this.#o.stores.events.append({ type: 'task.changed', data: { change, taskIds } });
   }
 
   /** A bound project's worktrees by task identifier, each with its state (core's `projectWorktrees`); none while a URL binding is not cloned. */
