@@ -260,7 +260,15 @@ async function pruneBases(ctx: ProjectRepoContext): Promise<string[]> {
   }
   let newestKept = false;
   const removed: string[] = [];
-  for (const base of await listBases(ctx)) {
+  // A base a killed maker left half-made (no base.json): nothing stands on it, and it may hold a whole copied folder.
+  const bases = await listBases(ctx);
+  for (const name of await readdir(basesFolder(ctx)).catch(() => [] as string[])) {
+    const dir = join(basesFolder(ctx), name);
+    if (bases.some((b) => b.name === name) || making.busy(dir)) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(`${name} (half-made)`);
+  }
+  for (const base of bases) {
     const newest: boolean = !newestKept && base.fingerprint === current;
     newestKept ||= newest;
     if (newest || used.has(base.tree)) continue;

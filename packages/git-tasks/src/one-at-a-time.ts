@@ -20,4 +20,9 @@ export class PerRepositoryQueue {
     });
     return run;
   }
+
+  /** Whether work for `repoDir` is queued or running now. */
+  busy(repoDir: string): boolean {
+    return this.#tails.has(resolve(repoDir));
+  }
 }

@@ -99,8 +99,12 @@ describe('layered worktrees', async () => {
     const stray = layerPaths(join(ctx.worktreeRoot, 'P-9'));
     mkdirSync(stray.upper, { recursive: true });
     writeFileSync(stray.record, JSON.stringify({ lower: join(ctx.worktreeRoot, '.tinyagi-bases', 'x', 'tree'), sha: 'x', backend, populated: false }));
-    expect(await worktreeList.run(ctx.repoDir, () => pruneLayers(ctx))).toEqual(['layer P-9']);
+    // So is a base a killed maker left half-made (its copy begun, no base.json).
+    const halfMade = join(ctx.worktreeRoot, '.tinyagi-bases', 'half-made');
+    mkdirSync(join(halfMade, 'tree', 'node_modules'), { recursive: true });
+    expect(await worktreeList.run(ctx.repoDir, () => pruneLayers(ctx))).toEqual(['layer P-9', 'base half-made (half-made)']);
     expect(existsSync(stray.dir)).toBe(false);
+    expect(existsSync(halfMade)).toBe(false);
     expect(existsSync(layerPaths(b.path).dir)).toBe(true);
     await removeWorktreeAt(ctx, b.path, { force: true });
     expect(await isMountPoint(b.path)).toBe(false);
