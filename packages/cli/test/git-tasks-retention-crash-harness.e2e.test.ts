@@ -11,9 +11,12 @@
  * lost: every agent commit in main or the remote, every unsaved file still on disk. The check
  * is then shown to fail on a planted orphan of each kind.
  *
- * Sizes: TINYAGI_RETENTION_TASKS (default 32; 1,000 under `pnpm test:stress`), six in flight at a
- * time, a kill per ~12 tasks. The seed is printed; TINYAGI_CRASH_SEED=<seed> replays its plan.
+ * Each checkout a binding may give (TINYAGI_RETENTION_CHECKOUT: `full,layered` by default): with
+ * layered worktrees the disk is also read for layer records, overlay mounts and bases nothing
+ * stands on. Sizes: TINYAGI_RETENTION_TASKS (default 32; 1,000 under `pnpm test:stress`), six in
+ * flight at a time, a kill per ~12 tasks. The seed is printed; TINYAGI_CRASH_SEED=<seed> replays its plan.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,6 +29,7 @@ import { seededRandom, seedFromEnv } from './helpers/seeded-random.ts';
 const STRESS = process.env['npm_lifecycle_event'] === 'test:stress';
 const TASKS = Number(process.env['TINYAGI_RETENTION_TASKS'] ?? (STRESS ? 1000 : 32));
 const IN_FLIGHT = 6;
+const CHECKOUTS = (process.env['TINYAGI_RETENTION_CHECKOUT'] ?? 'full,layered').split(',') as Array<'full' | 'layered'>;
 const KILLS = Math.max(4, Math.round(TASKS / 12));
 /** Per task, a bound a passing run never nears (one is about a second on two busy cores). */
 const BOUND_MS = 60_000 + TASKS * 3_000;
@@ -73,10 +77,10 @@ function agentScript(dir: string): { agent: string; commitsLog: string } {
   return { agent, commitsLog };
 }
 
-describe('git-native tasks retention crash harness', () => {
+describe.each(CHECKOUTS)('git-native tasks retention crash harness, %s checkouts', (checkout) => {
   it(`${TASKS} tasks merged, deleted and abandoned with the daemon killed at random moments leave no orphan and lose nothing`, { timeout: BOUND_MS + 120_000 }, async () => {
     const seed = seedFromEnv('TINYAGI_CRASH_SEED');
-    const tag = `seed ${seed} (replay: TINYAGI_CRASH_SEED=${seed} TINYAGI_RETENTION_TASKS=${TASKS} pnpm exec vitest run test/git-tasks-retention-crash-harness.e2e.test.ts)`;
+    const tag = `${checkout}, seed ${seed} (replay: TINYAGI_CRASH_SEED=${seed} TINYAGI_RETENTION_TASKS=${TASKS} TINYAGI_RETENTION_CHECKOUT=${checkout} pnpm exec vitest run test/git-tasks-retention-crash-harness.e2e.test.ts)`;
     const rand = seededRandom(seed);
     const started = Date.now();
     const fx = gitRepos({ remote: true });
@@ -89,7 +93,7 @@ describe('git-native tasks retention crash harness', () => {
     const d = daemon;
     const api: ApiClient = d.api;
     // Abandoned at once (a moment's keepAbandonedDays): every start's sweep and the last one judge every worktree.
-    const project = await api.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot, remote: 'origin', keepAbandonedDays: 1e-9 } } });
+    const project = await api.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot, remote: 'origin', keepAbandonedDays: 1e-9, checkout } } });
     const tracked = new Map<string, Tracked>();
     for (let i = 0; i < TASKS; i++) {
       const task = await api.createTask({ body: { title: `Task ${i} FAKE:bash=sh ${agent} #`, projectId: project.id, assigneeAgent: 'coder', status: 'todo' } });
@@ -281,15 +285,29 @@ describe('git-native tasks retention crash harness', () => {
     sh(fx.repoDir, 'branch', 'tinyagi/PLANTED-2-y');
     mkdirSync(join(fx.repoDir, '.git', 'worktrees', 'planted-admin'), { recursive: true });
     mkdirSync(join(worktreeRoot, 'PLANTED-3'), { recursive: true });
-    expect(orphansOf(readLeftovers(fx.repoDir, worktreeRoot), accounted).sort()).toEqual(
-      [
-        `worktree ${join(worktreeRoot, 'PLANTED-1')}`,
-        'branch tinyagi/PLANTED-1-x',
-        'branch tinyagi/PLANTED-2-y',
-        'admin folder .git/worktrees/planted-admin',
-        `folder ${join(worktreeRoot, 'PLANTED-3')}`,
-      ].sort(),
-    );
+    mkdirSync(join(worktreeRoot, '.tinyagi-layers', 'PLANTED-4', 'upper'), { recursive: true });
+    mkdirSync(join(worktreeRoot, '.tinyagi-bases', 'planted-half-made', 'tree'), { recursive: true });
+    const plantedMount = join(worktreeRoot, 'PLANTED-5');
+    mkdirSync(plantedMount);
+    // (A mount needs root, as the layered checkouts' kernel overlays do here; another account's run checks the other kinds.)
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', 'tmpfs', plantedMount]).status === 0;
+    try {
+      expect(orphansOf(readLeftovers(fx.repoDir, worktreeRoot), accounted).sort()).toEqual(
+        [
+          `worktree ${join(worktreeRoot, 'PLANTED-1')}`,
+          'branch tinyagi/PLANTED-1-x',
+          'branch tinyagi/PLANTED-2-y',
+          'admin folder .git/worktrees/planted-admin',
+          `folder ${join(worktreeRoot, 'PLANTED-3')}`,
+          'layer record .tinyagi-layers/PLANTED-4',
+          'base .tinyagi-bases/planted-half-made (half-made)',
+          `folder ${plantedMount}`,
+          ...(mounted ? [`mount ${plantedMount}`] : []),
+        ].sort(),
+      );
+    } finally {
+      if (mounted) spawnSync('umount', [plantedMount]);
+    }
 
     const fates = Object.fromEntries(FATES.map((f) => [f, [...tracked.values()].filter((t) => t.fate === f).length]));
     console.log(

@@ -19,6 +19,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TinyError } from './core.ts';
+import { PerRepositoryQueue } from './one-at-a-time.ts';
 
 /** Which overlay mounts a layer. */
 export type LayerBackend = 'overlay' | 'fuse-overlayfs';
@@ -180,10 +181,20 @@ async function probe(folder: string): Promise<LayerBackend | undefined> {
 }
 
 /**
+ * One mount or drop of a worktree's layer at a time: a git command's mount during a removal would
+ * otherwise mount it again between the unmount and the removal of its folders.
+ */
+const layerTurns = new PerRepositoryQueue();
+
+/**
  * Mounts the layered worktree at `worktreePath` if it is not mounted; false when it is not a
  * layered worktree. Its `.git` file is put in its upper folder first (where the mount shows it).
  */
-export async function ensureLayerMounted(worktreePath: string): Promise<boolean> {
+export function ensureLayerMounted(worktreePath: string): Promise<boolean> {
+  return layerTurns.run(worktreePath, () => mountLayer(worktreePath));
+}
+
+async function mountLayer(worktreePath: string): Promise<boolean> {
   const record = readLayer(worktreePath);
   if (record === undefined) return false;
   if (await isMountPoint(worktreePath)) return true;
@@ -208,14 +219,18 @@ export async function ensureLayerMounted(worktreePath: string): Promise<boolean>
 }
 
 /** Unmounts the layered worktree at `worktreePath` and removes its own folders; false when it is not a layered worktree. */
-export async function dropLayer(worktreePath: string): Promise<boolean> {
-  const record = readLayer(worktreePath);
-  if (record === undefined) return false;
-  if (await isMountPoint(worktreePath)) await unmountWith(record.backend, worktreePath);
-  const { dir } = layerPaths(worktreePath);
-  // The record goes last: a removal a crash interrupted is done again.
-  await rm(join(dir, 'upper'), { recursive: true, force: true });
-  await rm(join(dir, 'work'), { recursive: true, force: true });
-  await rm(dir, { recursive: true, force: true });
-  return true;
+export function dropLayer(worktreePath: string): Promise<boolean> {
+  return layerTurns.run(worktreePath, async () => {
+    const record = readLayer(worktreePath);
+    if (record === undefined) return false;
+    if (await isMountPoint(worktreePath)) await unmountWith(record.backend, worktreePath);
+    const { dir } = layerPaths(worktreePath);
+    // The record goes last: a removal a crash interrupted is done again. (A process that kept its cwd in a lazily
+    // unmounted layer may still write there for a moment: the removal tries again.)
+    const removing = { recursive: true, force: true, maxRetries: 5, retryDelay: 50 };
+    await rm(join(dir, 'upper'), removing);
+    await rm(join(dir, 'work'), removing);
+    await rm(dir, removing);
+    return true;
+  });
 }

@@ -116,12 +116,20 @@ async function adminDir(repoDir: string, worktreeDir: string): Promise<string> {
   return (await worktreeGitOptions(repoDir, worktreeDir)).env!.GIT_DIR!;
 }
 
+/** A marker's content; undefined when it is missing or empty (a write a kill cut short, by a version that wrote in place). */
 function readMarker(dir: string, name: string): string | undefined {
   try {
-    return readFileSync(join(dir, name), 'utf8').trim();
+    return readFileSync(join(dir, name), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Writes a marker whole or not at all (a kill never leaves one half-written): a file of its own, then renamed over. */
+function writeMarker(dir: string, name: string, content: string): void {
+  const partial = join(dir, `${name}.${process.pid}.tmp`);
+  writeFileSync(partial, content);
+  renameSync(partial, join(dir, name));
 }
 
 /**
@@ -243,9 +251,9 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
         hint: "Two tasks never share a tree; give the task another identifier or remove the other task's worktree.",
       });
     }
-    if (owner === undefined) writeFileSync(join(admin, TASK_MARKER), `${task.id}\n`);
-    if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeFileSync(join(admin, BRANCH_MARKER), `${branchRef}\n`);
-    if (readMarker(admin, IDENTITY_MARKER) !== identity.trim()) writeFileSync(join(admin, IDENTITY_MARKER), identity);
+    if (owner === undefined) writeMarker(admin, TASK_MARKER, `${task.id}\n`);
+    if (readMarker(admin, BRANCH_MARKER) !== branchRef) writeMarker(admin, BRANCH_MARKER, `${branchRef}\n`);
+    if (readMarker(admin, IDENTITY_MARKER) !== identity.trim()) writeMarker(admin, IDENTITY_MARKER, identity);
     // Before the worktree files are put in the worktree: git never sees what they copy or link.
     await excludeWorktreeFiles(ctx);
     return { created, admin };
@@ -274,7 +282,7 @@ export async function createTaskWorktree(ctx: ProjectRepoContext, task: TaskRef,
         hint: 'Read the log in details; the setup runs again when the task is started again.',
       });
     }
-    writeFileSync(join(admin, SETUP_MARKER), `${JSON.stringify({ at: setup.startedAt, durationMs: setup.durationMs })}\n`);
+    writeMarker(admin, SETUP_MARKER, `${JSON.stringify({ at: setup.startedAt, durationMs: setup.durationMs })}\n`);
     result.setup = setup;
   }
   return result;

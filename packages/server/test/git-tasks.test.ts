@@ -366,6 +366,24 @@ describe('git-native tasks: done, checking and feedback', () => {
     expect(agent.stepsRun()).toBe(5);
   });
 
+  it("an agent's move to review on a task a person moved out of work meanwhile is refused: the person's move stands, nothing reaches Review unchecked", async () => {
+    const fx = gitRepos();
+    const { harness } = await startScripted();
+    const project = await harness.client.createProject({ body: { name: 'Web', repo: { path: fx.repoDir, worktreeRoot: join(fx.root, 'worktrees') } } });
+    // The run commits, then waits (as a run the daemon's restart carried on would) until the person has moved the task; then it says done.
+    const dir = tempDir('tinyagi-git-moved-');
+    const gate = join(dir, 'moved');
+    const answer = join(dir, 'answer.json');
+    const agent = scriptedAgent([`${commitStep('a.txt', 'one')} && while [ ! -e "${gate}" ]; do sleep 0.05; done && ${sayDoneStep('review', answer)}`]);
+    const task = await harness.client.createTask({ body: { title: agent.title('Moved away'), projectId: project.id, assigneeAgent: 'coder', status: 'in_progress' } });
+    await waitFor(() => agent.stepsRun() === 1 || undefined, 30_000, 'the run started');
+    await harness.client.patchTask({ params: { id: task.id }, body: { status: 'todo' } });
+    writeFileSync(gate, '');
+    await waitFor(() => (existsSync(answer) && readFileSync(answer, 'utf8').trim() !== '') || undefined, 30_000, "the agent's answer");
+    expect(JSON.parse(readFileSync(answer, 'utf8'))).toMatchObject({ error: { code: 'INVALID_STATE', message: expect.stringContaining('a person moved it') } });
+    expect((await harness.client.getTask({ params: { id: task.id } })).status).toBe('todo');
+  });
+
   it('a hanging check is killed at its timeout and reported as such; after maxRounds a person is asked, the task stays in checking', async () => {
     const fx = gitRepos();
     const { harness, logFile } = await startScripted();

@@ -15,4 +15,4 @@ export type { GuardLimit, GuardRejection, ConversationUsage, GuardSettings } fro
 export { admitSpawn, type Admission, type AdmissionSnapshot, type SpawnRefusalCode } from './subagents/admission.ts';
 export { SteeringBoard, type SteeringInput, type SteerOutcome } from './steering/steering.ts';
 export { replyKey, aggregateKey } from './conversations/replies.ts';
-export { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from './tasks/refusals.ts';
+export { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseAgentReviewOutOfWork, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from './tasks/refusals.ts';

@@ -13,7 +13,7 @@ import { TinyError } from '@tinyagi/core';
 import type { TaskRecord } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
-import { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from '@tinyagi/teams/internal';
+import { refuseAgentMoveOfTakenOverTask, refuseAgentMoveWhileChecking, refuseAgentReviewOutOfWork, refuseDoneWithoutMerge, refuseMoveToChecking, saysDoneOnBoundTask } from '@tinyagi/teams/internal';
 import { listFollowedComments } from './tasks.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
@@ -69,6 +69,7 @@ export function runToolRoutes(ctx: ServerContext): RouteHandlers<keyof typeof ru
         });
       refuseMoveToChecking(task, body.status);
       await refuseAgentMoveWhileChecking(ctx.tasks, task, body.status);
+      await refuseAgentReviewOutOfWork(ctx.tasks, task, body.status);
       refuseAgentMoveOfTakenOverTask(task, body.status);
       // "done" from in_progress is the agent's claim, proven below; from review it would claim the merge.
       if (task.status !== 'in_progress') await refuseDoneWithoutMerge(ctx.tasks, task, body.status);

@@ -46,6 +46,19 @@ export async function saysDoneOnBoundTask(tasks: Projects, task: TaskRecord, sta
 }
 
 /**
+ * A bound task reaches review only through its Checking, from in progress: the agent's "done" on a
+ * task a person moved away (to To do, say; a run the daemon's restart carried on says done late)
+ * would put unproven work in Review over the person's decision, and keep its worktree in use.
+ */
+export async function refuseAgentReviewOutOfWork(tasks: Projects, task: TaskRecord, status: string | undefined): Promise<void> {
+  if (status !== 'review' || task.status === 'in_progress' || task.status === 'review' || task.status === 'checking') return;
+  if (!(await isBound(tasks, task.projectId))) return;
+  throw new TinyError('INVALID_STATE', `Task ${task.identifier ?? task.id} is in ${task.status}, not in progress: a person moved it, so your move to review was not taken.`, {
+    hint: 'Stop working on it; a person moves it back to In progress if the work should go on.',
+  });
+}
+
+/**
  * While the daemon proves a bound task's "done", the agent cannot move it (to review, past the
  * proof, or anywhere else): the step moves it when it finishes. A person still may.
  */
