@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs';
 import { TinyError } from './core.ts';
 import { git, gitStatus, isAncestor, resolveCommit, worktreeGitOptions } from './git.ts';
+import { readLayer } from './layer-mount.ts';
 import type { ProjectRepoContext } from './project-repo.ts';
 
 export interface BranchCommit {
@@ -100,6 +101,8 @@ export async function refuseUncommitted(ctx: ProjectRepoContext, worktreeDir: st
  * leaving out the worktree files' own paths: those files are TinyAGI's, not the agent's work.
  */
 export async function uncommittedPaths(ctx: ProjectRepoContext, worktreeDir: string): Promise<string[]> {
+  // A layered worktree whose removal began (judged safe, then unmounted): what is left is no one's work.
+  if (readLayer(worktreeDir)?.dropped) return [];
   // The git dir the repository records (not the worktree's own `.git`); a submodule's working tree is not
   // inspected, since that runs git in a folder whose `.git` the agent wrote (its commits still count).
   const out = await git(['status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=dirty'], await worktreeGitOptions(ctx.repoDir, worktreeDir));

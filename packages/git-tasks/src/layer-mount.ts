@@ -36,6 +36,11 @@ export interface LayerRecord {
   backend: LayerBackend;
   /** The worktree holds the files of its HEAD (the base's index was copied and the difference applied). */
   populated: boolean;
+  /**
+   * Its removal began (judged safe, then unmounted and its own folders removed): what is left, the
+   * folder under the mount with git's `.git`, goes with git's removal; the record goes after it.
+   */
+  dropped?: true;
 }
 
 export interface LayerPaths {
@@ -196,7 +201,7 @@ export function ensureLayerMounted(worktreePath: string): Promise<boolean> {
 
 async function mountLayer(worktreePath: string): Promise<boolean> {
   const record = readLayer(worktreePath);
-  if (record === undefined) return false;
+  if (record === undefined || record.dropped) return false;
   if (await isMountPoint(worktreePath)) return true;
   const { upper, work } = layerPaths(worktreePath);
   if (!existsSync(join(record.lower, '.'))) {
@@ -218,19 +223,23 @@ async function mountLayer(worktreePath: string): Promise<boolean> {
   return true;
 }
 
-/** Unmounts the layered worktree at `worktreePath` and removes its own folders; false when it is not a layered worktree. */
+/**
+ * Begins the removal of the layered worktree at `worktreePath`, judged safe by the caller: records
+ * it as dropped, unmounts it and removes its own folders; false when it is not a layered worktree.
+ * The record stays until git's removal of the worktree, after which `pruneLayers` removes it: a
+ * removal a crash interrupted is finished without the emptied folder reading as deleted work.
+ */
 export function dropLayer(worktreePath: string): Promise<boolean> {
   return layerTurns.run(worktreePath, async () => {
     const record = readLayer(worktreePath);
     if (record === undefined) return false;
+    if (!record.dropped) await writeLayer(worktreePath, { ...record, dropped: true });
     if (await isMountPoint(worktreePath)) await unmountWith(record.backend, worktreePath);
-    const { dir } = layerPaths(worktreePath);
-    // The record goes last: a removal a crash interrupted is done again. (A process that kept its cwd in a lazily
-    // unmounted layer may still write there for a moment: the removal tries again.)
+    const { upper, work } = layerPaths(worktreePath);
+    // (A process that kept its cwd in a lazily unmounted layer may still write there for a moment: the removal tries again.)
     const removing = { recursive: true, force: true, maxRetries: 5, retryDelay: 50 };
-    await rm(join(dir, 'upper'), removing);
-    await rm(join(dir, 'work'), removing);
-    await rm(dir, removing);
+    await rm(upper, removing);
+    await rm(work, removing);
     return true;
   });
 }

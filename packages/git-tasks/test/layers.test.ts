@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { cleanupTemp } from '@tinyagi/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { worktreeGitOptions } from '../src/git.ts';
-import { isMountPoint, layerBackend, layerPaths } from '../src/layer-mount.ts';
+import { dropLayer, ensureLayerMounted, isMountPoint, layerBackend, layerPaths } from '../src/layer-mount.ts';
 import { listBases, pruneLayers } from '../src/layers.ts';
 import { createTaskWorktree, removeTaskWorktree, worktreeList, worktreeOwnBytes } from '../src/worktrees.ts';
 import { removeWorktreeAt } from '../src/worktree-life.ts';
@@ -109,6 +109,22 @@ describe('layered worktrees', async () => {
     await removeWorktreeAt(ctx, b.path, { force: true });
     expect(await isMountPoint(b.path)).toBe(false);
     expect((await listBases(ctx)).length).toBe(1);
+  });
+
+  it('a removal a kill cut off after the unmount is finished by the next one: the emptied folder is not taken for deleted work', async () => {
+    const { fx, ctx } = layeredFixture();
+    const a = await createTaskWorktree(ctx, task(1));
+    commitFile(a.path, 'feature.txt', 'done\n');
+    sh(fx.repoDir, 'merge', '-q', '--no-edit', a.branch);
+    // The first removal judged it safe and dropped the layer, then died before git removed the worktree.
+    await dropLayer(a.path);
+    expect(await isMountPoint(a.path)).toBe(false);
+    expect(sh(fx.repoDir, 'worktree', 'list', '--porcelain')).toContain(a.path);
+    // Nothing mounts it again, and the next removal finishes it.
+    expect(await ensureLayerMounted(a.path)).toBe(false);
+    expect(await removeTaskWorktree(ctx, task(1), a.path)).toMatchObject({ removed: true, branchDeleted: true });
+    expect(existsSync(a.path)).toBe(false);
+    expect(existsSync(layerPaths(a.path).dir)).toBe(false);
   });
 
   it('mounts a layer again when it is not mounted (after a reboot), and never takes the folder under it for a deleted worktree', async () => {
