@@ -299,7 +299,11 @@ function handOver(enter: readonly string[], init: string, bridges: readonly stri
     child.on('error', (e) => failed(`sandbox-init did not start: ${e.message}`));
     child.on('message', (message: { port?: number; error?: string }, handle: unknown) => {
       const socket = socketOf.get(Number(message.port));
-      if (socket === undefined || settled) return;
+      if (socket === undefined || settled) {
+        // Never left listening (a listener keeps the daemon from exiting).
+        if (isServer(handle)) handle.close();
+        return;
+      }
       if (message.error !== undefined || !isServer(handle)) {
         failed(`the sandbox cannot serve port ${message.port}: ${message.error ?? 'no listener came'}`);
         return;
@@ -313,7 +317,8 @@ function handOver(enter: readonly string[], init: string, bridges: readonly stri
         resolve(servers);
       }
     });
-    child.once('exit', (code, signal) => failed(`the sandbox's bridges were not handed over (sandbox-init exited: ${signal ?? code})`));
+    // 'close', not 'exit': a child's exit can come before the messages it sent (its listeners) are read.
+    child.once('close', (code, signal) => failed(`the sandbox's bridges were not handed over (sandbox-init exited: ${signal ?? code})`));
   });
 }
 
