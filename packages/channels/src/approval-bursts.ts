@@ -202,7 +202,8 @@ const code = (text: string): string => (text.includes('`') ? text : `\`${text.le
 /** What a burst's message says while requests wait, and its two buttons. */
 export function burstPrompt(burst: Burst): ApprovalPrompt {
   const n = burst.members.length;
-  const agents = [...new Set(burst.members.map((m) => m.agentId))];
+  // By name: the order they asked in depends on which agent's turn came first.
+  const agents = [...new Set(burst.members.map((m) => m.agentId))].sort();
   const answered = Object.values(burst.outcomes).reduce((x, y) => x + y, 0);
   const expiries = burst.members.map((m) => m.expiresAt).filter((e): e is number => e !== null);
   const lines = [
