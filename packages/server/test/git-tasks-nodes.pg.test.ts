@@ -93,6 +93,13 @@ describe.skipIf(db.skip !== undefined)('task steps on the node that holds the di
 
     // The worker is down: this disk is shared, so the API node sees the task's own worktree and takes the merge over.
     live.delete('wk1');
+    // A node's liveness is read at most once a second: until the API node sees the worker down (a binding check asked of it
+    // answers 503, not the worker's 400), it would still ask the worker, which is running here.
+    await waitFor(
+      async () => (await raw(api, 'POST', '/api/projects', { body: JSON.stringify({ name: 'Bad', repo: { path: join(fx.root, 'nowhere'), node: 'wk1' } }) })).status === 503 || undefined,
+      10_000,
+      'the API node to see the worker down',
+    );
     const merged = await api.client.mergeTask({ params: { id: created.id }, body: {} });
     expect(merged.task.status).toBe('done');
     expect(sh(fx.repoDir, 'show', 'main:login.ts').trim()).toBe('v2');
