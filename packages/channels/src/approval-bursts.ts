@@ -43,6 +43,8 @@ export const BURST_ACTIONS = { ga: 'allow_once', gd: 'deny' } as const;
 const SAMPLE = 3;
 /** Between two edits of a burst's message where the platform names no interval of its own. */
 const DEFAULT_EDIT_INTERVAL_MS = 1500;
+/** Edits of a burst's message tried again after one failed, before waiting for its next change. */
+const MAX_EDIT_RETRIES = 3;
 
 export interface ApprovalBurstsOptions {
   stateDir: string;
@@ -56,7 +58,7 @@ export class ApprovalBursts {
   readonly #file: string;
   readonly #bursts = new Map<string, Burst>();
   /** Each burst message's last edit, and the edit waiting for the platform's interval (the latest state is shown when it fires). */
-  readonly #edits = new Map<string, { at: number; timer?: NodeJS.Timeout }>();
+  readonly #edits = new Map<string, { at: number; timer?: NodeJS.Timeout; failures?: number }>();
 
   constructor(options: ApprovalBurstsOptions) {
     this.#o = options;
@@ -160,6 +162,7 @@ export class ApprovalBursts {
     }
     edit.at = Date.now();
     const buttons = this.#o.adapter.approvals;
+    let failed = false;
     try {
       await this.#o.pace?.();
       if (burst.members.length > 0) await buttons?.update?.(burst.route, burst.messageId, burstPrompt(burst));
@@ -169,10 +172,19 @@ export class ApprovalBursts {
         this.#edits.delete(burst.id);
         this.#save();
       }
+      edit.failures = 0;
     } catch (err) {
-      // Still recorded: the next (re)connect shows it.
+      failed = true;
+      edit.failures = (edit.failures ?? 0) + 1;
       this.#o.log('warn', `could not show the burst of approval ${burst.id} in ${burst.route}: ${errorText(err)}`);
+    } finally {
+      // The interval runs from the platform's answer: a request slowed on its way (a loaded machine, the pace) must not
+      // bring the next edit closer than the platform allows.
+      edit.at = Date.now();
     }
+    // Still recorded, and shown as it is then once the interval has passed, a few times (a 429, a slow answer); past
+    // that (the message deleted, say), at the next change or (re)connect.
+    if (failed && (edit.failures ?? 0) <= MAX_EDIT_RETRIES && this.#bursts.has(burst.id)) void this.#show(burst);
   }
 
   #load(): void {
