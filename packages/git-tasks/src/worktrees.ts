@@ -125,11 +125,15 @@ function readMarker(dir: string, name: string): string | undefined {
   }
 }
 
-/** Writes a marker whole or not at all (a kill never leaves one half-written): a file of its own, then renamed over. */
-function writeMarker(dir: string, name: string, content: string): void {
-  const partial = join(dir, `${name}.${process.pid}.tmp`);
+/** Writes `file` whole or not at all (a kill never leaves it half-written): a file of its own, then renamed over. */
+function writeWhole(file: string, content: string): void {
+  const partial = `${file}.tinyagi-${process.pid}`;
   writeFileSync(partial, content);
-  renameSync(partial, join(dir, name));
+  renameSync(partial, file);
+}
+
+function writeMarker(dir: string, name: string, content: string): void {
+  writeWhole(join(dir, name), content);
 }
 
 /**
@@ -337,9 +341,7 @@ async function excludeWorktreeFiles(ctx: ProjectRepoContext): Promise<void> {
   const next = [...kept, ...block].map((line) => `${line}\n`).join('');
   if (next === current) return;
   mkdirSync(dirname(file), { recursive: true });
-  const partial = `${file}.tinyagi-${process.pid}`;
-  writeFileSync(partial, next);
-  renameSync(partial, file);
+  writeWhole(file, next);
 }
 
 /** Copies (off the event loop, cloned where the file system can) or links each worktree file's source into the worktree; what is already there (a layered worktree's base copies) is kept. */
