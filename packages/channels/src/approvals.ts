@@ -169,9 +169,17 @@ export class ApprovalPrompts {
   readonly #bursts: ApprovalBursts;
   /** The approval events, one after another. */
   #events: Promise<void> = Promise.resolve();
+  /** Requests that may join a burst, by conversation, until that conversation's chat is known. */
+  readonly #parked = new Map<string, Approval[]>();
 
   constructor(options: ApprovalPromptsOptions) {
     this.#o = options;
+    // A request that came before its conversation's chat is asked again once the chat is known: it may join a burst there.
+    options.routes.onSet((conversationId) => {
+      const parked = this.#parked.get(conversationId);
+      this.#parked.delete(conversationId);
+      for (const a of parked ?? []) this.#inOrder(() => this.#requested(a));
+    });
     const api = options.api;
     const bursts = new ApprovalBursts(options);
     this.#bursts = bursts;
@@ -221,6 +229,10 @@ export class ApprovalPrompts {
   async #requested(a: Approval): Promise<void> {
     const route = a.conversationId === null ? undefined : this.#o.routes.get(a.conversationId);
     const groupable = (a.kind === 'permission' || a.kind === 'egress') && a.groupKey !== undefined && a.status === 'pending';
+    if (route === undefined && a.conversationId !== null && groupable && this.#bursts.enabled) {
+      this.#parked.set(a.conversationId, [...(this.#parked.get(a.conversationId) ?? []).filter((p) => p.id !== a.id), a]);
+      return;
+    }
     if (route !== undefined && groupable && this.#bursts.enabled && this.#board.get(a.id) === undefined && !this.#bursts.holds(a.id)) {
       await this.#board.settled();
       const burst = this.#bursts.find(route, a.kind, a.groupKey!);
@@ -235,6 +247,11 @@ export class ApprovalPrompts {
   }
 
   async #settle(a: Approval): Promise<void> {
+    if (a.conversationId !== null && this.#parked.has(a.conversationId)) {
+      const kept = this.#parked.get(a.conversationId)!.filter((p) => p.id !== a.id);
+      if (kept.length > 0) this.#parked.set(a.conversationId, kept);
+      else this.#parked.delete(a.conversationId);
+    }
     if (!(await this.#bursts.settle(a))) await this.#board.settle(a);
   }
 
