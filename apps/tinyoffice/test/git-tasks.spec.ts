@@ -50,6 +50,11 @@ test.beforeAll(async ({ browser }) => {
   await expect(page.getByTestId('connection')).toHaveAttribute('data-state', 'open');
 });
 
+// A failure here is often the daemon's (a refused merge, a check that hung): its log goes with it.
+test.afterEach(async ({}, info) => {
+  if (info.status !== info.expectedStatus) await info.attach('daemon', { body: daemon.kit.logs(), contentType: 'text/plain' });
+});
+
 test.afterAll(async () => {
   await page?.context().close();
   await daemon?.cleanup();
@@ -331,7 +336,12 @@ test('Merge shows a refusal with its code; moved to Done, the dialog merges the 
   const dialog = page.getByRole('dialog', { name: `Merge ${good.identifier}?` });
   await dialog.getByLabel('Merge as').selectOption('merge');
   await dialog.getByRole('button', { name: 'Merge', exact: true }).click();
-  await expect(dialog).toBeHidden();
+  // Closed once merged; a refusal (or a merge still running) is what a failure says, not only "visible".
+  await expect(async () => {
+    const refusal = dialog.getByTestId('merge-refusal');
+    expect(await refusal.isVisible() ? await refusal.textContent() : null, 'the merge was refused').toBeNull();
+    await expect(dialog, `the dialog is still open: ${await dialog.getByRole('button', { name: /^Merg/ }).textContent().catch(() => '')}`).toBeHidden({ timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
   await expect(git.getByTestId('task-merged')).toContainText('Merged into main at');
   const main = sh(repoDir, 'rev-parse', 'main');
   await expect(git.getByTestId('task-merged')).toContainText(main.slice(0, 12));
