@@ -71,3 +71,4 @@ export {
   type RunTreeOptions,
   type RunTreeTotals,
 } from './run-tree.ts';
+export type { AgentStepOptions, StepSchema, WorkflowContext, WorkflowFunction } from './workflow-program.ts';

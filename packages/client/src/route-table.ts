@@ -162,4 +162,9 @@ export const ROUTE_TABLE = {
   listQuotas: { method: 'GET', path: '/api/quotas' },
   listSessions: { method: 'GET', path: '/api/sessions' },
   closeSessions: { method: 'POST', path: '/api/sessions/close', body: true },
+  listWorkflowRuns: { method: 'GET', path: '/api/workflows/runs' },
+  getWorkflowRun: { method: 'GET', path: '/api/workflows/runs/:id' },
+  startWorkflow: { method: 'POST', path: '/api/workflows/runs', body: true },
+  cancelWorkflowRun: { method: 'POST', path: '/api/workflows/runs/:id/cancel' },
+  resumeWorkflowRun: { method: 'POST', path: '/api/workflows/runs/:id/resume', body: true },
 } as const satisfies { [K in RouteName]: RouteShape<ApiContract[K]> };

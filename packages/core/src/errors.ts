@@ -30,6 +30,7 @@ export type TinyErrorCode =
   | 'PROJECT_NOT_FOUND'
   | 'COMMENT_NOT_FOUND'
   | 'MEMORY_NOT_FOUND'
+  | 'WORKFLOW_NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'INVALID_STATE'
   /** A step that runs on the node holding its disk, and that node is down or did not answer (docs/git-tasks.md, "Several nodes"). */

@@ -18,6 +18,7 @@ import { systemContract } from './system.ts';
 import { tasksContract } from './tasks.ts';
 import { teamsContract } from './teams.ts';
 import { usageContract } from './usage.ts';
+import { workflowsContract } from './workflows.ts';
 
 export const apiContract = {
   ...systemContract,
@@ -31,6 +32,7 @@ export const apiContract = {
   ...settingsContract,
   ...pairingContract,
   ...schedulesContract,
+  ...workflowsContract,
   ...tasksContract,
   ...usageContract,
   ...kindsContract,

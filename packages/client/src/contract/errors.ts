@@ -69,6 +69,7 @@ export const CORE_ERRORS = {
   PROJECT_NOT_FOUND: { status: 404, message: 'No such project.' },
   COMMENT_NOT_FOUND: { status: 404, message: 'No such comment.' },
   MEMORY_NOT_FOUND: { status: 404, message: 'No such memory entry.' },
+  WORKFLOW_NOT_FOUND: { status: 404, message: 'No such workflow run.' },
   ALREADY_EXISTS: { status: 409, message: 'It already exists.' },
   INVALID_STATE: { status: 409, message: 'Not possible in the current state.' },
   NODE_UNAVAILABLE: { status: 503, message: 'The node that holds the disk this needs is down or did not answer; a task step waits for it.' },

@@ -15,6 +15,7 @@ import { ApprovalSchema } from './approvals.ts';
 import { MemoryRecordSchema } from './memory.ts';
 import { QUOTA_STATUSES } from './quotas.ts';
 import { MERGE_METHODS, MERGED_BY, storedMergedBy } from './git-tasks.ts';
+import { WORKFLOW_RUN_STATUSES, WORKFLOW_STEP_KINDS, WORKFLOW_STEP_STATUSES } from './workflows.ts';
 
 export { EVENT_TYPES, type EventType };
 
@@ -276,6 +277,10 @@ export const EVENT_PAYLOADS = {
    * reordered (`taskIds`: the tasks that changed column), by a person, an agent or any surface:
    * a board shown elsewhere reads the tasks again.
    */
+  /** A workflow run started, paused, resumed or ended (docs/workflows.md); `reason` says why it paused, failed or was cancelled. */
+  'workflow.changed': z.object({ runId: Str, name: Str, status: z.enum(WORKFLOW_RUN_STATUSES), reason: OptionalStr }),
+  /** A workflow step started or ended; an agent step's event carries its conversation id. */
+  'workflow.step': z.object({ runId: Str, stepId: Str, kind: z.enum(WORKFLOW_STEP_KINDS), status: z.enum(WORKFLOW_STEP_STATUSES), costUsd: Num, tokens: Int, error: OptionalStr }),
   'task.changed': z.object({ change: z.enum(['created', 'updated', 'deleted', 'reordered']), taskIds: z.array(Str) }),
   'task.worktree_created': z.object({
     taskId: Str,

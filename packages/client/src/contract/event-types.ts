@@ -62,6 +62,8 @@ export const EVENT_TYPES = [
   'task.worktree_removed',
   'project.retention_swept',
   'task.pull_request_opened',
+  'workflow.changed',
+  'workflow.step',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

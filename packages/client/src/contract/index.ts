@@ -19,6 +19,7 @@ export * from './settings.ts';
 export * from './settings-schema.ts';
 export * from './pairing.ts';
 export * from './schedules.ts';
+export * from './workflows.ts';
 export * from './tasks.ts';
 export * from './git-tasks.ts';
 export * from './diff-text.ts';

@@ -1,0 +1,29 @@
+/**
+ * What the surfaces (the API's routes, and through them the CLI, TinyOffice and MCP) ask of the
+ * workflow engine (docs/workflows.md). `Workflows` (./engine.ts) implements it on every node.
+ */
+import type { WorkflowRun, WorkflowRunDetail, WorkflowRunStatus } from '@tinyagi/client/contract';
+
+export interface WorkflowBudgetInput {
+  budgetUsd?: number | undefined;
+  budgetTokens?: number | undefined;
+}
+
+export interface StartWorkflowInput extends WorkflowBudgetInput {
+  /** An absolute path of the module (.ts, .mts, .js, .mjs) on this node. */
+  file: string;
+  input?: unknown;
+}
+
+export interface WorkflowService {
+  /** Loads and checks the module (VALIDATION_FAILED naming what is wrong), records the run and starts it. */
+  startRun(input: StartWorkflowInput): Promise<WorkflowRun>;
+  /** Newest first. */
+  listRuns(query?: { status?: WorkflowRunStatus | undefined; limit?: number | undefined }): Promise<WorkflowRun[]>;
+  /** WORKFLOW_NOT_FOUND when there is none. */
+  getRun(id: string): Promise<WorkflowRunDetail>;
+  /** No new step starts; the agent steps running are cancelled. An ended run is INVALID_STATE. */
+  cancelRun(id: string): Promise<WorkflowRun>;
+  /** A paused or failed run replays (failed steps run again, as a new attempt); a running or completed run is INVALID_STATE. */
+  resumeRun(id: string, budget?: WorkflowBudgetInput): Promise<WorkflowRun>;
+}
