@@ -34,7 +34,7 @@ export interface WorkflowContext {
   /** Calls `fn` for each item, at most `concurrency` at a time (default all), each a branch of its own (`<n>:map[<i>]/…`). */
   map<T, R>(items: readonly T[], fn: (item: T, index: number) => Promise<R>, options?: { concurrency?: number }): Promise<R[]>;
   /** Each stage gets the value of the one before (the first gets `initial`). */
-  pipeline<T>(initial: unknown, stages: ReadonlyArray<(previous: any) => Promise<unknown>>): Promise<T>;
+  pipeline<T>(initial: unknown, stages: ReadonlyArray<(previous: never) => Promise<unknown>>): Promise<T>;
   /** A line in the daemon's log, said once (not again on replay). */
   log(message: string): void;
 }
