@@ -39,6 +39,7 @@ import { systemRoutes } from './routes/system.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { teamRoutes } from './routes/teams.ts';
 import { usageRoutes } from './routes/usage.ts';
+import { workflowRoutes } from './routes/workflows.ts';
 import { useZodCompilers, ZOD_SCHEMA_CONTROLLER } from './zod-compilers.ts';
 
 export interface TinyServer extends FastifyInstance {
@@ -130,6 +131,7 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     ...scheduleRoutes(ctx),
     ...taskRoutes(ctx),
     ...usageRoutes(ctx),
+    ...workflowRoutes(ctx),
   });
   // A task flow made here (no daemon passed one): tasks whose step a stop interrupted resume once the server is up (docs/git-tasks.md);
   // a Checking in flight finishes (its checks are bounded by their timeouts) before the stores close.
