@@ -72,3 +72,4 @@ export {
   type RunTreeTotals,
 } from './run-tree.ts';
 export type { AgentStepOptions, StepSchema, WorkflowContext, WorkflowFunction } from './workflow-program.ts';
+export { parentStepId, workflowStepTree, type WorkflowTreeNode } from './workflow-tree.ts';
