@@ -32,6 +32,7 @@ export {
   type WorkspaceOutcome,
 } from './workspace/index.ts';
 export * from './chatroom/index.ts';
+export * from './workflows/index.ts';
 export * from './sessions/index.ts';
 export {
   requireAgent,

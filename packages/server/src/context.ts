@@ -21,7 +21,7 @@ import {
 import type { BuildServerOptions, ServerLimits, ServerLog } from './options.ts';
 import { DEFAULT_SERVER_LIMITS } from './options.ts';
 import { OfficeLogins } from './security/office-logins.ts';
-import { orchestratorFacets, TaskFlow, type Orchestrator } from '@tinyagi/teams';
+import { orchestratorFacets, TaskFlow, type Orchestrator, Workflows } from '@tinyagi/teams';
 import { registerBuiltinForgeKinds } from './forge.ts';
 import type { ServerOrchestrator, ServerOrchestratorFacets } from './orchestrator.ts';
 
@@ -62,6 +62,10 @@ export interface ServerContext {
   taskFlow: TaskFlow;
   /** True when the server made `taskFlow` itself (it then starts and stops it). */
   ownsTaskFlow: boolean;
+  /** The workflow engine (teams' `Workflows`): what the workflow routes ask. */
+  workflows: Workflows;
+  /** True when the server made `workflows` itself (it then starts and stops it). */
+  ownsWorkflows: boolean;
 }
 
 const STDERR_LOG: ServerLog = {
@@ -78,10 +82,20 @@ export function createContext(options: BuildServerOptions): ServerContext {
   // The forges a binding may name, for the binding routes and the task flow (the daemon's own flow included).
   registerBuiltinForgeKinds();
   const taskFlow = options.taskFlow ?? new TaskFlow({ stores, orchestrator: options.orchestrator, home: options.home, env, settings: () => source.get(), log, sweepMs: limits.taskSweepMs });
+  const facets = options.orchestratorFacets ?? options.orchestratorServices ?? orchestratorFacets(options.orchestrator as Orchestrator);
+  const workflows =
+    options.workflows ??
+    new Workflows({
+      stores,
+      orchestrator: options.orchestrator,
+      cancelConversation: (id, reason) => facets.conversations.cancelConversation(id, reason),
+      settings: () => source.get(),
+      log: { info: () => {}, warn: log.warn },
+    });
   return {
     stores,
     orchestrator: options.orchestrator,
-    facets: options.orchestratorFacets ?? options.orchestratorServices ?? orchestratorFacets(options.orchestrator as Orchestrator),
+    facets,
     home: options.home,
     settingsFile: options.settingsFile,
     token: options.token,
@@ -106,5 +120,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
     logins: new OfficeLogins(options.home),
     taskFlow,
     ownsTaskFlow: options.taskFlow === undefined,
+    workflows,
+    ownsWorkflows: options.workflows === undefined,
   };
 }

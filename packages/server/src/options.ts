@@ -1,4 +1,4 @@
-import type { TaskFlow } from '@tinyagi/teams';
+import type { TaskFlow, Workflows } from '@tinyagi/teams';
 import type { MachineCheck, ReplyDelivery, SettingsSource, StoreSet } from './core-internal.ts';
 import type { AgentWaitingForNode, ChannelStatus, NodeStatus } from '@tinyagi/client/contract';
 import type { ServerOrchestrator, ServerOrchestratorFacets } from './orchestrator.ts';
@@ -48,6 +48,12 @@ export interface BuildServerOptions {
    * stopped when it closes.
    */
   taskFlow?: TaskFlow;
+  /**
+   * The workflow engine (teams' `Workflows`): the daemon passes the one it starts and stops as its
+   * own service. Default: one made here on `orchestrator`, started when the server is ready and
+   * stopped when it closes.
+   */
+  workflows?: Workflows;
   /** TINYAGI_HOME: files/, logs/ and the token live here. */
   home: string;
   settingsFile: string;

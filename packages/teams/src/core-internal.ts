@@ -69,3 +69,5 @@ export type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
 export { composeSystemPrompt, partitionFiles, provisionWorkspace, type RefusedFile, teamsOfAgent } from '@tinyagi/core/internal';
 // memory/: recall before a turn, within the scopes the run reads (its agent's, its teams', its task's project's), and the agent's memory files imported
 export { embeddingsConfig, importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn, semanticRecallFor } from '@tinyagi/core/internal';
+// workflows/: the runs and journal of steps the workflow engine replays
+export type { WorkflowRunRecord, WorkflowStepRecord, WorkflowStoreApi } from '@tinyagi/core/internal';

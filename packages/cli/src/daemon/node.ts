@@ -34,7 +34,7 @@ import { hostname } from 'node:os';
 import { errorMessage, loadSettings, newId, type Settings } from '@tinyagi/core';
 import type { PgStores } from '@tinyagi/core/pg';
 import { mintRunToken, registerBuiltinForgeKinds } from '@tinyagi/server/internal';
-import { type Orchestrator, TaskFlow } from '@tinyagi/teams';
+import { ConversationControl, type Orchestrator, TaskFlow, Workflows } from '@tinyagi/teams';
 import {
   applyEnvOverrides,
   effectiveQueue,
@@ -59,7 +59,7 @@ import type { Logger } from './logger.ts';
 import { startEmbeddingSweep } from './memory-embeddings.ts';
 import { binScript } from './launch.ts';
 import { agentGroupsJournal } from './process-check.ts';
-import { loadPlugins, type LoadedPlugin } from './plugins.ts';
+import { importModule, loadPlugins, type LoadedPlugin } from './plugins.ts';
 import { startRetention } from './retention.ts';
 import { startSandboxSelfTest } from './sandbox.ts';
 import { ScheduleRunner } from './scheduler.ts';
@@ -120,6 +120,8 @@ export interface RunningNode {
   agents: AgentNode;
   orchestrator: Orchestrator;
   taskFlow: TaskFlow;
+  /** The workflow engine (docs/workflows.md): drives the runs whose lease this node holds. */
+  workflows: Workflows;
   plugins: LoadedPlugin[];
   /** The heartbeat's state (GET /api/status); null until its scheduler runs. */
   heartbeatStatus(): unknown;
@@ -192,11 +194,23 @@ export async function startNode(services: ServiceStack, ctx: CliContext, logger:
     sandboxHost: sandbox,
     ...(taskNode ? { node: taskNode } : {}),
   });
-  const node: RunningNode = { stores, source, cluster, sandbox, agents, orchestrator, taskFlow, plugins, heartbeatStatus: () => node.heartbeat?.status() ?? null };
+  // Workflows (docs/workflows.md): each run driven by the node that holds its lease; a node started again takes its own back at once.
+  const control = new ConversationControl(orchestrator);
+  const workflows = new Workflows({
+    stores,
+    orchestrator,
+    cancelConversation: (id, reason) => control.cancelConversation(id, reason),
+    settings: () => source.get(),
+    log: logger.child('workflows'),
+    importModule,
+    ...(cluster ? { node: cluster.node.name } : {}),
+  });
+  const node: RunningNode = { stores, source, cluster, sandbox, agents, orchestrator, taskFlow, workflows, plugins, heartbeatStatus: () => node.heartbeat?.status() ?? null };
   await kind.serve?.(node);
   await services.start(orchestratorService(life, stores, orchestrator, cluster));
   // Tasks whose step a stop (or another node) left half done are finished first; stopped before the orchestrator.
   await services.start({ name: 'task flow', start: () => taskFlow.start(), stop: () => taskFlow.stop() });
+  await services.start({ name: 'workflows', start: () => workflows.start(), stop: () => workflows.stop() });
   await startTimedWork(services, life, node);
   return node;
 }

@@ -167,6 +167,7 @@ async function serveApi(services: ServiceStack, life: Life, node: RunningNode): 
         // Steering, approvals, chat rooms, cancel and continue/stop, the conversation views: built on the pipeline.
         orchestratorFacets: orchestratorFacets(orchestrator),
         taskFlow: node.taskFlow,
+        workflows: node.workflows,
         home: ctx.home,
         settingsFile: ctx.paths.settings,
         settings: source,

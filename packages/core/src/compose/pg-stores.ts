@@ -23,6 +23,7 @@ import { PgApprovalStore } from '../approvals/pg-store.ts';
 import { PgMemoryStore } from '../memory/pg-store.ts';
 import { PgMemoryVectorStore } from '../memory/pg-vectors.ts';
 import { pgChatroomStore } from '../chatroom/pg-store.ts';
+import { pgWorkflowStore } from '../workflows/pg-store.ts';
 import { pgScheduleStore } from '../schedules/pg-store.ts';
 import { pgTaskStore } from '../tasks/pg-store.ts';
 import { PgQueueHub, PgQueueStore } from '../queue/pg-store.ts';
@@ -80,6 +81,7 @@ const FACTORIES: { [K in StoreName]: Factory<K> } = {
   approvals: (scope) => new PgApprovalStore(scope),
   memory: (scope) => new PgMemoryStore(scope),
   memoryVectors: (scope) => new PgMemoryVectorStore(scope),
+  workflows: pgWorkflowStore,
   schedules: pgScheduleStore,
   tasks: pgTaskStore,
 };

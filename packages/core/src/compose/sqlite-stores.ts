@@ -10,6 +10,7 @@ import { OutboxStore } from '../outbox/sqlite-store.ts';
 import { RunStore } from '../runs/sqlite-store.ts';
 import { ConversationQueries, RunSteeringStore } from '../runs/sqlite-store.ts';
 import { ChatroomStore } from '../chatroom/sqlite-store.ts';
+import { WorkflowStore } from '../workflows/sqlite-store.ts';
 import { AgentMessageStore, AgentSessionStore, SenderDefaultsStore } from '../sessions/sqlite-stores.ts';
 import { PairingStore } from '../pairing/sqlite-store.ts';
 import { QuotaStore } from '../quotas/sqlite-store.ts';
@@ -59,6 +60,7 @@ export interface SqliteStores extends StoreSet {
   approvals: ApprovalStore;
   memory: MemoryStore;
   memoryVectors: MemoryVectorStore;
+  workflows: WorkflowStore;
   /**
    * Deletes data older than `days`: finished messages, delivered outbox rows, runs, events, the
    * agents' chat history, chat-room posts and sessions not used in that time. Dead letters are kept.
@@ -145,6 +147,7 @@ export function openStores(options: OpenStoresOptions): SqliteStores {
     approvals: new ApprovalStore(db),
     memory: new MemoryStore(db),
     memoryVectors: new MemoryVectorStore(db),
+    workflows: new WorkflowStore(db),
     whenDurable: () => db.whenDurable(),
     prune(days) {
       const before = Date.now() - days * 86_400_000;

@@ -21,6 +21,7 @@ import type { RunStoreApi } from '../runs/store.ts';
 import type { ScheduleStoreApi } from '../schedules/store.ts';
 import type { AgentMessageStoreApi, AgentSessionStoreApi, SenderDefaultsStoreApi } from '../sessions/store.ts';
 import type { TaskStoreApi } from '../tasks/store.ts';
+import type { WorkflowStoreApi } from '../workflows/store.ts';
 import type { GroupCommit, GroupCommitOptions } from '../storage/group-commit.ts';
 import type { Awaitable, StoreTransaction as BoundTransaction, TransactionOptions, TxBody as BodyIn, TxHandle } from '../storage/transaction.ts';
 
@@ -57,6 +58,8 @@ export interface TransactionalStores {
   memory: MemoryStoreApi;
   /** The entries' embeddings, for recall by meaning when an embeddings endpoint is configured (memory/vectors.ts). */
   memoryVectors: MemoryVectorStoreApi;
+  /** Workflow runs and their journal (workflows/). */
+  workflows: WorkflowStoreApi;
 }
 
 /** A transaction with every store bound to it (`tx.stores.runs.finishRun(…)` writes inside it). */

@@ -33,3 +33,5 @@ export type QuotaHoldRow = RowOf<typeof tables.quotaHolds>;
 export type ApprovalRow = RowOf<typeof tables.approvals>;
 export type MemoryEntryRow = RowOf<typeof tables.memoryEntries>;
 export type MemoryInjectionRow = RowOf<typeof tables.memoryInjections>;
+export type WorkflowRunRow = RowOf<typeof tables.workflowRuns>;
+export type WorkflowStepRow = RowOf<typeof tables.workflowSteps>;

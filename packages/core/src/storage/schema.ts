@@ -486,3 +486,54 @@ export const memoryInjections = sqliteTable('memory_injections', {
   budget: integer('budget').notNull(),
   createdAt: integer('created_at').notNull(),
 });
+
+/** Workflow runs (workflows/): a person's program and its state; `owner` drives it while `lease_until` is ahead. */
+export const workflowRuns = sqliteTable(
+  'workflow_runs',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    file: text('file').notNull(),
+    /** JSON. */
+    input: text('input').notNull(),
+    status: text('status').notNull(),
+    /** JSON (null until completed). */
+    result: text('result'),
+    reason: text('reason'),
+    budgetUsd: real('budget_usd'),
+    budgetTokens: integer('budget_tokens'),
+    owner: text('owner'),
+    leaseUntil: integer('lease_until'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [index('workflow_runs_status').on(t.status, t.createdAt)],
+);
+
+/** A workflow run's journal (workflows/): one row per step id, written before the step starts, so a step is never started twice. */
+export const workflowSteps = sqliteTable(
+  'workflow_steps',
+  {
+    runId: text('run_id').notNull(),
+    stepId: text('step_id').notNull(),
+    /** The order the steps started in. */
+    seq: integer('seq').notNull(),
+    kind: text('kind').notNull(),
+    agentId: text('agent_id'),
+    label: text('label').notNull(),
+    /** What the call was (agent, prompt, options): a replay that makes another call at this id is refused. */
+    fingerprint: text('fingerprint').notNull(),
+    attempt: integer('attempt').notNull().default(1),
+    status: text('status').notNull(),
+    conversationId: text('conversation_id'),
+    /** JSON (null until completed). */
+    output: text('output'),
+    error: text('error'),
+    costUsd: real('cost_usd').notNull().default(0),
+    tokens: integer('tokens').notNull().default(0),
+    startedAt: integer('started_at').notNull(),
+    endedAt: integer('ended_at'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+);

@@ -537,3 +537,49 @@ export const memoryInjections = pgTable('memory_injections', {
   budget: integer('budget').notNull(),
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
 });
+
+/** Workflow runs (workflows/; the SQLite table's twin). */
+export const workflowRuns = pgTable(
+  'workflow_runs',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    file: text('file').notNull(),
+    input: text('input').notNull(),
+    status: text('status').notNull(),
+    result: text('result'),
+    reason: text('reason'),
+    budgetUsd: doublePrecision('budget_usd'),
+    budgetTokens: bigint('budget_tokens', { mode: 'number' }),
+    owner: text('owner'),
+    leaseUntil: bigint('lease_until', { mode: 'number' }),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    endedAt: bigint('ended_at', { mode: 'number' }),
+  },
+  (t) => [index('workflow_runs_status').on(t.status, t.createdAt)],
+);
+
+/** A workflow run's journal (workflows/; the SQLite table's twin). */
+export const workflowSteps = pgTable(
+  'workflow_steps',
+  {
+    runId: text('run_id').notNull(),
+    stepId: text('step_id').notNull(),
+    seq: integer('seq').notNull(),
+    kind: text('kind').notNull(),
+    agentId: text('agent_id'),
+    label: text('label').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    attempt: integer('attempt').notNull().default(1),
+    status: text('status').notNull(),
+    conversationId: text('conversation_id'),
+    output: text('output'),
+    error: text('error'),
+    costUsd: doublePrecision('cost_usd').notNull().default(0),
+    tokens: bigint('tokens', { mode: 'number' }).notNull().default(0),
+    startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+    endedAt: bigint('ended_at', { mode: 'number' }),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+);

@@ -1,0 +1,1 @@
+export type { NewWorkflowRun, NewWorkflowStep, WorkflowRunPatch, WorkflowRunRecord, WorkflowRunTotals, WorkflowStepPatch, WorkflowStepRecord, WorkflowStoreApi } from './store.ts';

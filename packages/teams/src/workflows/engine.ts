@@ -1,0 +1,379 @@
+/**
+ * The workflow engine (docs/workflows.md): runs the person's workflow modules durably, on every
+ * node (the daemon and `tinyagi worker`). Contract:
+ * - A run is driven by one node at a time: the one whose lease on it is current (`claimRun`). Each
+ *   node renews its leases and takes runs nobody holds every `sweepMs`; a node that starts again
+ *   takes back its own runs at once, and another node takes a dead node's once its lease is over.
+ * - Driving a run is calling its program from the start: the journal (program-context.ts) gives
+ *   finished steps their results and starts the others once, so a crash, a restart, a move to
+ *   another node or a resume replays it to where it was.
+ * - A run stops before a new step when it was cancelled, or when its budget is spent (it pauses:
+ *   the steps already running finish; `resumeRun`, with a new budget, replays it).
+ * - The program runs in the daemon's process, with its rights: only a person starts one (the API
+ *   refuses an agent's run token), from a file on this node.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, extname, isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { WorkflowFunction } from '@tinyagi/client';
+import type { WorkflowRun, WorkflowRunDetail, WorkflowRunStatus, WorkflowStep } from '@tinyagi/client/contract';
+import { errorMessage, newId, type Settings, TinyError } from '@tinyagi/core';
+import type { StoreSet, WorkflowRunRecord, WorkflowStepRecord } from '../core-internal.ts';
+import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
+import { ConversationWaits, runAgentStep } from './agent-step.ts';
+import { ProgramContext, RunStop, type StepHost } from './program-context.ts';
+import type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './service.ts';
+
+export interface WorkflowsOptions {
+  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'workflows'>;
+  /** Sends an agent step's message (the orchestrator's `submitGrouped`). */
+  orchestrator: { submitGrouped(input: SubmitInput): Promise<SubmitResult> };
+  /** Cancels an agent step's conversation when its run is cancelled (`ConversationControl.cancelConversation`). */
+  cancelConversation(conversationId: string, reason: string): Promise<unknown>;
+  settings: () => Settings;
+  log: { info(message: string): void; warn(message: string): void };
+  /** This node's name (a run it held before it started again is taken back at once): default `local`. */
+  node?: string;
+  /** `import()` of a module URL (the daemon's works in its start-up snapshot too). */
+  importModule?: (url: string) => Promise<unknown>;
+  /** How often this node renews its leases and looks for runs nobody drives: default 5 s. */
+  sweepMs?: number;
+  /** How long a lease holds without renewal: default 30 s. */
+  leaseMs?: number;
+}
+
+const EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
+const ENDED: ReadonlySet<WorkflowRunStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+interface Driver {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+export class Workflows implements WorkflowService {
+  readonly #o: WorkflowsOptions;
+  readonly #node: string;
+  readonly #owner: string;
+  readonly #leaseMs: number;
+  readonly #drivers = new Map<string, Driver>();
+  /** Runs whose module is not on this node's disk: left to a node that has it. */
+  readonly #notHere = new Set<string>();
+  #waits: ConversationWaits | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = true;
+
+  constructor(options: WorkflowsOptions) {
+    this.#o = options;
+    this.#node = options.node ?? 'local';
+    this.#owner = `${this.#node}/${process.pid}/${newId('wfo')}`;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+  }
+
+  get #store(): StoreSet['workflows'] {
+    return this.#o.stores.workflows;
+  }
+
+  // ---- Life cycle ----
+
+  /** Takes back this node's runs from before its start, drives every run nobody holds, then sweeps every `sweepMs`. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#waits = new ConversationWaits(this.#o.stores);
+    await this.#store.releaseRunsOf(`${this.#node}/`, this.#owner);
+    await this.#sweep();
+    this.#schedule();
+  }
+
+  /** Stops driving (the runs stay `running`, free for the next start or another node) and waits for the drivers to unwind. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    const drivers = [...this.#drivers.values()];
+    for (const d of drivers) d.abort.abort(new Error('the node is stopping'));
+    await Promise.allSettled(drivers.map((d) => d.done));
+    this.#waits?.close();
+    this.#waits = undefined;
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#sweep()
+        .catch((err: unknown) => this.#o.log.warn(`Looking for workflow runs to drive failed: ${errorMessage(err)}`))
+        .finally(() => this.#schedule());
+    }, this.#o.sweepMs ?? 5_000);
+    this.#timer.unref?.();
+  }
+
+  async #sweep(): Promise<void> {
+    const now = Date.now();
+    await this.#store.renewLeases(this.#owner, now + this.#leaseMs);
+    for (const id of await this.#store.claimableRuns(now)) {
+      if (this.#stopped) return;
+      if (this.#notHere.has(id)) continue;
+      if (await this.#store.claimRun(id, this.#owner, now + this.#leaseMs, now)) this.#drive(id);
+    }
+  }
+
+  // ---- What the surfaces ask ----
+
+  async startRun(input: StartWorkflowInput): Promise<WorkflowRun> {
+    const file = checkedFile(input.file);
+    await this.#load(file);
+    let value: unknown;
+    try {
+      value = input.input === undefined ? null : JSON.parse(JSON.stringify(input.input));
+    } catch (err) {
+      throw new TinyError('VALIDATION_FAILED', `The workflow's input is not JSON: ${errorMessage(err)}`);
+    }
+    const record = await this.#store.createRun({
+      id: newId('wf'),
+      name: basename(file, extname(file)),
+      file,
+      input: value,
+      budgetUsd: input.budgetUsd ?? null,
+      budgetTokens: input.budgetTokens ?? null,
+      owner: this.#owner,
+      leaseUntil: Date.now() + this.#leaseMs,
+    });
+    await this.#changed(record, 'running');
+    this.#drive(record.id);
+    return this.#view(record);
+  }
+
+  async listRuns(query: { status?: WorkflowRunStatus | undefined; limit?: number | undefined } = {}): Promise<WorkflowRun[]> {
+    const runs = await this.#store.listRuns(query);
+    const totals = await this.#store.totals(runs.map((r) => r.id));
+    return runs.map((r) => toRunView(r, totals.get(r.id)));
+  }
+
+  async getRun(id: string): Promise<WorkflowRunDetail> {
+    const run = await this.#mustGet(id);
+    const steps = await this.#store.steps(id);
+    return { run: await this.#view(run), steps: steps.map(toStepView) };
+  }
+
+  async cancelRun(id: string): Promise<WorkflowRun> {
+    const run = await this.#mustGet(id);
+    if (ENDED.has(run.status)) throw new TinyError('INVALID_STATE', `Workflow run ${id} has ${run.status === 'cancelled' ? 'been cancelled' : run.status} already.`);
+    const reason = 'Cancelled by a person.';
+    const cancelled = (await this.#store.updateRun(id, { status: 'cancelled', reason, endedAt: Date.now(), owner: null, leaseUntil: null }))!;
+    await this.#changed(cancelled, 'cancelled', reason);
+    const driver = this.#drivers.get(id);
+    driver?.abort.abort(new RunStop('cancelled', reason));
+    await driver?.done;
+    for (const step of await this.#store.steps(id)) {
+      if (step.status !== 'running') continue;
+      if (step.conversationId) await this.#o.cancelConversation(step.conversationId, `its workflow run ${id} was cancelled`).catch(() => {});
+      const error = 'cancelled with its run';
+      await this.#store.updateStep(id, step.stepId, { status: 'failed', error, endedAt: Date.now() });
+      this.#stepChanged(id, { ...step, status: 'failed', error });
+    }
+    return this.#view(cancelled);
+  }
+
+  async resumeRun(id: string, budget: WorkflowBudgetInput = {}): Promise<WorkflowRun> {
+    const run = await this.#mustGet(id);
+    if (run.status !== 'paused' && run.status !== 'failed') {
+      throw new TinyError('INVALID_STATE', `Workflow run ${id} is ${run.status}: only a paused or failed run is resumed.`, {
+        ...(run.status === 'cancelled' ? { hint: 'Start the workflow again for a new run.' } : {}),
+      });
+    }
+    const budgetUsd = budget.budgetUsd ?? run.budgetUsd;
+    const budgetTokens = budget.budgetTokens ?? run.budgetTokens;
+    const over = overBudget({ budgetUsd, budgetTokens }, (await this.#store.totals([id])).get(id)!);
+    if (over) throw new TinyError('INVALID_STATE', `Workflow run ${id} would pause again at once: ${over}.`, { hint: 'Resume it with a larger budget (--budget USD or --budget-tokens N).' });
+    if (run.status === 'failed') await this.#store.retryFailedSteps(id);
+    const resumed = (await this.#store.updateRun(id, {
+      status: 'running',
+      reason: null,
+      result: null,
+      endedAt: null,
+      budgetUsd,
+      budgetTokens,
+      owner: this.#owner,
+      leaseUntil: Date.now() + this.#leaseMs,
+    }))!;
+    await this.#changed(resumed, 'running');
+    this.#drive(id);
+    return this.#view(resumed);
+  }
+
+  // ---- Driving a run ----
+
+  #drive(runId: string): void {
+    if (this.#drivers.has(runId) || this.#stopped) return;
+    const abort = new AbortController();
+    const done = this.#execute(runId, abort.signal)
+      .catch((err: unknown) => this.#o.log.warn(`Workflow run ${runId}: ${errorMessage(err)}`))
+      .finally(() => this.#drivers.delete(runId));
+    this.#drivers.set(runId, { abort, done });
+  }
+
+  async #execute(runId: string, signal: AbortSignal): Promise<void> {
+    const run = await this.#store.getRun(runId);
+    if (run?.status !== 'running') return;
+    if (!existsSync(run.file)) {
+      // Started on another node, from a file of its disk: that node (or one with the same file) drives it.
+      this.#notHere.add(runId);
+      this.#o.log.warn(`Workflow run ${runId}: its module ${run.file} is not on this node; left to a node that has it.`);
+      return this.#store.releaseRun(runId, this.#owner);
+    }
+    let program: WorkflowFunction;
+    try {
+      program = await this.#load(run.file);
+    } catch (err) {
+      return this.#end(run, 'failed', { reason: errorMessage(err) });
+    }
+    const context = new ProgramContext(this.#host(run, signal));
+    let result: unknown;
+    try {
+      result = await context.run(() => program(context.api(), run.input));
+    } catch (err) {
+      if (!context.stopped && !signal.aborted) return this.#end(run, 'failed', { reason: `The program threw: ${errorMessage(err)}` });
+    }
+    if (context.stopped?.status === 'failed') return this.#end(run, 'failed', { reason: context.stopped.message });
+    // Cancelled or paused: recorded by whoever stopped it. The node stopping: the run stays for the next start.
+    if (context.stopped || signal.aborted) return this.#store.releaseRun(runId, this.#owner);
+    let value: unknown;
+    try {
+      value = result === undefined ? null : JSON.parse(JSON.stringify(result));
+    } catch (err) {
+      return this.#end(run, 'failed', { reason: `The program's result is not JSON: ${errorMessage(err)}` });
+    }
+    return this.#end(run, 'completed', { result: value });
+  }
+
+  async #end(run: WorkflowRunRecord, status: 'completed' | 'failed', how: { reason?: string; result?: unknown }): Promise<void> {
+    // A cancel meanwhile wins.
+    if ((await this.#store.getRun(run.id))?.status !== 'running') return;
+    const ended = (await this.#store.updateRun(run.id, { status, reason: how.reason ?? null, result: how.result ?? null, endedAt: Date.now(), owner: null, leaseUntil: null }))!;
+    await this.#changed(ended, status, how.reason);
+    if (status === 'failed') this.#o.log.warn(`Workflow run ${run.id} (${run.name}) failed: ${how.reason}`);
+  }
+
+  #host(run: WorkflowRunRecord, signal: AbortSignal): StepHost {
+    return {
+      runId: run.id,
+      signal,
+      journal: this.#store,
+      beforeNewStep: () => this.#beforeNewStep(run.id, signal),
+      runAgent: (step, prompt, options) => {
+        const deps = { stores: this.#o.stores, orchestrator: this.#o.orchestrator, agentIds: () => Object.keys(this.#o.settings().agents ?? {}), waits: this.#waits! };
+        return runAgentStep(deps, run, step, prompt, options, signal, (conversationId) => this.#stepChanged(run.id, { ...step, conversationId }));
+      },
+      stepChanged: (step) => this.#stepChanged(run.id, step),
+      log: (message) => this.#o.log.info(`workflow ${run.name} (${run.id}): ${message}`),
+    };
+  }
+
+  /** Whether a new step may start: the run still runs here, and its budget is not spent (else it pauses). */
+  async #beforeNewStep(runId: string, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw signal.reason;
+    const run = await this.#store.getRun(runId);
+    if (run?.status === 'cancelled') throw new RunStop('cancelled', run.reason ?? 'cancelled');
+    if (run?.status !== 'running' || run.owner !== this.#owner) throw new RunStop('paused', `the run is ${run?.status ?? 'gone'} or driven elsewhere`);
+    if (run.budgetUsd === null && run.budgetTokens === null) return;
+    const over = overBudget(run, (await this.#store.totals([runId])).get(runId)!);
+    if (!over) return;
+    const reason = `Paused at its budget: ${over}. The steps already running finish; resume it with a larger budget.`;
+    const paused = (await this.#store.updateRun(runId, { status: 'paused', reason, owner: null, leaseUntil: null }))!;
+    await this.#changed(paused, 'paused', reason);
+    throw new RunStop('paused', reason);
+  }
+
+  async #load(file: string): Promise<WorkflowFunction> {
+    let mod: unknown;
+    try {
+      const stat = statSync(file);
+      // A new URL when the file changed: a resume after an edit loads the edit.
+      const url = `${pathToFileURL(file).href}?v=${stat.mtimeMs}-${stat.size}`;
+      mod = await (this.#o.importModule ?? ((u: string) => import(u)))(url);
+    } catch (err) {
+      throw new TinyError('VALIDATION_FAILED', `The workflow ${file} could not be loaded: ${errorMessage(err)}`);
+    }
+    const program = (mod as { default?: unknown } | undefined)?.default;
+    if (typeof program !== 'function') throw new TinyError('VALIDATION_FAILED', `The workflow ${file} has no default export that is a function: export default async (wf, input) => { … }.`);
+    return program as WorkflowFunction;
+  }
+
+  // ---- Records and events ----
+
+  async #mustGet(id: string): Promise<WorkflowRunRecord> {
+    const run = await this.#store.getRun(id);
+    if (!run) throw new TinyError('WORKFLOW_NOT_FOUND', `No workflow run ${id}.`, { hint: 'tinyagi workflow list shows the runs.' });
+    return run;
+  }
+
+  async #view(run: WorkflowRunRecord): Promise<WorkflowRun> {
+    return toRunView(run, (await this.#store.totals([run.id])).get(run.id));
+  }
+
+  async #changed(run: WorkflowRunRecord, status: WorkflowRunStatus, reason?: string | null): Promise<void> {
+    await this.#o.stores.events.append({ type: 'workflow.changed', data: { runId: run.id, name: run.name, status, ...(reason ? { reason } : {}) } });
+  }
+
+  #stepChanged(runId: string, step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void {
+    void Promise.resolve(
+      this.#o.stores.events.append({
+        type: 'workflow.step',
+        conversationId: step.conversationId,
+        agentId: step.agentId,
+        data: { runId, stepId: step.stepId, kind: step.kind, status: step.status, costUsd: step.costUsd, tokens: step.tokens, ...(step.error ? { error: step.error } : {}) },
+      }),
+    ).catch((err: unknown) => this.#o.log.warn(`Could not record workflow ${runId}'s step ${step.stepId}: ${errorMessage(err)}`));
+  }
+}
+
+/** An absolute path of an existing module file (VALIDATION_FAILED otherwise). */
+function checkedFile(file: string): string {
+  if (!isAbsolute(file)) throw new TinyError('VALIDATION_FAILED', `The workflow file must be an absolute path (got ${JSON.stringify(file)}).`);
+  if (!EXTENSIONS.has(extname(file))) throw new TinyError('VALIDATION_FAILED', `The workflow file must be a .ts, .mts, .js or .mjs module (got ${basename(file)}).`);
+  if (!existsSync(file) || !statSync(file).isFile()) throw new TinyError('VALIDATION_FAILED', `No workflow file ${file} on this node.`);
+  return file;
+}
+
+function overBudget(budget: { budgetUsd: number | null; budgetTokens: number | null }, spent: { costUsd: number; tokens: number }): string | undefined {
+  if (budget.budgetUsd !== null && spent.costUsd >= budget.budgetUsd) return `spent $${spent.costUsd.toFixed(4)} of $${budget.budgetUsd}`;
+  if (budget.budgetTokens !== null && spent.tokens >= budget.budgetTokens) return `used ${spent.tokens} of ${budget.budgetTokens} tokens`;
+  return undefined;
+}
+
+function toRunView(run: WorkflowRunRecord, totals: { costUsd: number; tokens: number; total: number; running: number; completed: number; failed: number } | undefined): WorkflowRun {
+  const t = totals ?? { costUsd: 0, tokens: 0, total: 0, running: 0, completed: 0, failed: 0 };
+  return {
+    id: run.id,
+    name: run.name,
+    file: run.file,
+    input: run.input,
+    status: run.status,
+    result: run.result,
+    reason: run.reason,
+    budget: { usd: run.budgetUsd, tokens: run.budgetTokens },
+    costUsd: t.costUsd,
+    tokens: t.tokens,
+    steps: { total: t.total, running: t.running, completed: t.completed, failed: t.failed },
+    node: run.status === 'running' && run.owner ? run.owner.split('/')[0]! : null,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+    endedAt: run.endedAt,
+  };
+}
+
+function toStepView(step: WorkflowStepRecord): WorkflowStep {
+  return {
+    runId: step.runId,
+    stepId: step.stepId,
+    kind: step.kind,
+    agentId: step.agentId,
+    label: step.label,
+    status: step.status,
+    conversationId: step.conversationId,
+    output: step.output,
+    error: step.error,
+    costUsd: step.costUsd,
+    tokens: step.tokens,
+    startedAt: step.startedAt,
+    endedAt: step.endedAt,
+  };
+}

@@ -1,0 +1,201 @@
+/**
+ * The `WorkflowContext` a program gets (types: @tinyagi/client's workflow-program.ts), over the
+ * run's journal (docs/workflows.md, "Replay"):
+ * - Every call takes its step id from its scope (step-ids.ts) before it awaits anything.
+ * - A call whose id is journaled gives the journaled result (a failed step rejects again), after
+ *   checking it is the same call: another agent, prompt, cwd or schema at that id stops the run
+ *   (`NonDeterminism`), since the program no longer matches its journal.
+ * - A call not journaled yet asks the host first (`beforeNewStep`: cancelled, paused or over
+ *   budget stops the run), is journaled as running, and only then starts: whatever crashes, a
+ *   step id is started once per attempt.
+ * - What stops the run is kept in `stopped` as well as thrown, so a program that catches it
+ *   cannot carry on as if nothing happened.
+ */
+import { createHash } from 'node:crypto';
+import type { AgentStepOptions, WorkflowContext } from '@tinyagi/client';
+import type { WorkflowStepKind } from '@tinyagi/client/contract';
+import type { WorkflowStepRecord, WorkflowStoreApi } from '../core-internal.ts';
+import { checkStepName, currentScope, StepScope } from './step-ids.ts';
+
+/** What an agent step gave. */
+export interface AgentStepResult {
+  output: unknown;
+  costUsd: number;
+  tokens: number;
+}
+
+export interface StepHost {
+  runId: string;
+  /** Aborted when this node stops driving the run: what is running is not journaled as failed. */
+  signal: AbortSignal;
+  journal: Pick<WorkflowStoreApi, 'getStep' | 'beginStep' | 'updateStep'>;
+  /** Before a step the journal does not have: rejects with a `RunStop` when no new step may start. */
+  beforeNewStep(): Promise<void>;
+  /** Sends (again, idempotently) or goes on waiting for an agent step; rejects with why it failed. */
+  runAgent(step: WorkflowStepRecord, prompt: string, options: { cwd?: string | undefined; schema?: AgentStepOptions<unknown>['schema'] }): Promise<AgentStepResult>;
+  /** A step started or ended (the `workflow.step` event). */
+  stepChanged(step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void;
+  log(message: string): void;
+}
+
+/** The run must stop: cancelled, paused, or its program no longer matches its journal. */
+export class RunStop extends Error {
+  readonly status: 'cancelled' | 'paused' | 'failed';
+  constructor(status: 'cancelled' | 'paused' | 'failed', message: string) {
+    super(message);
+    this.name = 'RunStop';
+    this.status = status;
+  }
+}
+
+/** A step failed: what the program gets (it may catch it and go on). */
+export class WorkflowStepError extends Error {
+  readonly stepId: string;
+  constructor(stepId: string, message: string) {
+    super(`Step ${stepId} failed: ${message}`);
+    this.name = 'WorkflowStepError';
+    this.stepId = stepId;
+  }
+}
+
+const LABEL_MAX = 500;
+
+export function fingerprint(parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 24);
+}
+
+/** A value as the journal gives it back (JSON), so the first run and a replay see the same thing. */
+function journaled(value: unknown): unknown {
+  return value === undefined ? null : JSON.parse(JSON.stringify(value));
+}
+
+export class ProgramContext {
+  readonly #host: StepHost;
+  readonly #root = new StepScope();
+  /** Set once the run must stop, whatever the program does with the error. */
+  stopped: RunStop | undefined;
+  /** True until the program makes its first call the journal does not have: a replay says nothing in the log. */
+  #replaying = true;
+
+  constructor(host: StepHost) {
+    this.#host = host;
+  }
+
+  /** The object the program is called with. */
+  api(): WorkflowContext {
+    return {
+      runId: this.#host.runId,
+      agent: (agentId, prompt, options) => this.#agent(agentId, prompt, options ?? {}),
+      step: (name, fn) => this.#step(name, fn),
+      parallel: (branches) => this.#group('parallel', branches.length, (i) => branches[i]!()),
+      map: (items, fn, options) => this.#group('map', items.length, (i) => fn(items[i]!, i), options?.concurrency),
+      pipeline: (initial, stages) => this.#pipeline(initial, stages),
+      log: (message) => {
+        if (!this.#replaying) this.#host.log(String(message));
+      },
+    };
+  }
+
+  /** Runs the program in the root scope. */
+  run<T>(program: () => Promise<T>): Promise<T> {
+    return currentScope.run(this.#root, program);
+  }
+
+  #scope(): StepScope {
+    return currentScope.getStore() ?? this.#root;
+  }
+
+  #stop(stop: RunStop): never {
+    this.stopped ??= stop;
+    throw this.stopped;
+  }
+
+  /** The journal's step at `id` when it is this call; a new one journaled as running otherwise. */
+  async #open(id: string, kind: WorkflowStepKind, agentId: string | null, label: string, print: string): Promise<WorkflowStepRecord> {
+    if (this.stopped) throw this.stopped;
+    let step = await this.#host.journal.getStep(this.#host.runId, id);
+    if (step === undefined) {
+      this.#replaying = false;
+      try {
+        await this.#host.beforeNewStep();
+      } catch (err) {
+        if (err instanceof RunStop) this.#stop(err);
+        throw err;
+      }
+      step = (await this.#host.journal.beginStep({ runId: this.#host.runId, stepId: id, kind, agentId, label: label.slice(0, LABEL_MAX), fingerprint: print })).step;
+      this.#host.stepChanged(step);
+    }
+    if (step.fingerprint !== print) {
+      this.#stop(
+        new RunStop(
+          'failed',
+          `The program no longer matches its journal at step ${id}: it was ${step.kind}${step.agentId ? ` to ${step.agentId}` : ''} "${step.label.slice(0, 80)}", and is now ${kind}${agentId ? ` to ${agentId}` : ''} "${label.slice(0, 80)}". A program must make the same calls in the same order given the same results (docs/workflows.md, "Rules").`,
+        ),
+      );
+    }
+    return step;
+  }
+
+  async #finish<T>(step: WorkflowStepRecord, work: () => Promise<{ output: unknown; costUsd: number; tokens: number }>): Promise<T> {
+    if (step.status === 'completed') return step.output as T;
+    if (step.status === 'failed') throw new WorkflowStepError(step.stepId, step.error ?? 'failed');
+    let result: { output: unknown; costUsd: number; tokens: number };
+    try {
+      result = await work();
+    } catch (err) {
+      if (err instanceof RunStop) this.#stop(err);
+      if (this.stopped) throw this.stopped;
+      if (this.#host.signal.aborted) throw err;
+      const error = err instanceof Error ? err.message : String(err);
+      await this.#host.journal.updateStep(step.runId, step.stepId, { status: 'failed', error, endedAt: Date.now() });
+      this.#host.stepChanged({ ...step, status: 'failed', error });
+      throw new WorkflowStepError(step.stepId, error);
+    }
+    const output = journaled(result.output);
+    await this.#host.journal.updateStep(step.runId, step.stepId, { status: 'completed', output, costUsd: result.costUsd, tokens: result.tokens, endedAt: Date.now() });
+    this.#host.stepChanged({ ...step, status: 'completed', costUsd: result.costUsd, tokens: result.tokens });
+    return output as T;
+  }
+
+  async #agent<T>(agentId: string, prompt: string, options: AgentStepOptions<T>): Promise<T> {
+    if (typeof agentId !== 'string' || agentId === '') throw new TypeError('wf.agent(agentId, prompt): agentId must be an agent id.');
+    if (typeof prompt !== 'string' || prompt.trim() === '') throw new TypeError(`wf.agent(${JSON.stringify(agentId)}, prompt): the prompt must be text.`);
+    const id = this.#scope().next('agent', options.name === undefined ? undefined : checkStepName(options.name));
+    const print = fingerprint(['agent', agentId, prompt, options.cwd ?? null, options.schema ? 'schema' : null]);
+    const step = await this.#open(id, 'agent', agentId, prompt, print);
+    return this.#finish<T>(step, () => this.#host.runAgent(step, prompt, { cwd: options.cwd, schema: options.schema as AgentStepOptions<unknown>['schema'] }));
+  }
+
+  async #step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError(`wf.step(${JSON.stringify(name)}, fn): fn must be a function.`);
+    const id = this.#scope().next('step', checkStepName(name));
+    const step = await this.#open(id, 'step', null, name, fingerprint(['step', name]));
+    // A step the daemon died in the middle of (journaled running) runs again: at least once.
+    return this.#finish<T>(step, async () => ({ output: await fn(), costUsd: 0, tokens: 0 }));
+  }
+
+  /** Branches `0 … count-1`, each in a scope of its own, at most `limit` at once. */
+  async #group<R>(kind: 'parallel' | 'map', count: number, branch: (index: number) => Promise<R>, limit?: number): Promise<R[]> {
+    const id = this.#scope().next(kind);
+    const results = new Array<R>(count);
+    const width = Math.max(1, Math.min(count, limit && limit > 0 ? Math.floor(limit) : count));
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await currentScope.run(StepScope.branch(id, i), () => branch(i));
+      }
+    };
+    await Promise.all(Array.from({ length: width }, lane));
+    return results;
+  }
+
+  async #pipeline<T>(initial: unknown, stages: ReadonlyArray<(previous: never) => Promise<unknown>>): Promise<T> {
+    const id = this.#scope().next('pipeline');
+    let value = initial;
+    for (const [i, stage] of stages.entries()) {
+      value = await currentScope.run(StepScope.branch(id, i), () => stage(value as never));
+    }
+    return value as T;
+  }
+}
