@@ -117,7 +117,7 @@ function host(stores: SqliteStores, runId: string, seed: number, crashAfter = Nu
   };
 }
 
-async function run(stores: SqliteStores, runId: string, program: Node[], h: Host): Promise<unknown> {
+async function run(program: Node[], h: Host): Promise<unknown> {
   const context = new ProgramContext(h);
   return context.run(() => exec(program, context.api(), 'root'));
 }
@@ -136,15 +136,15 @@ describe('workflow replay (properties)', () => {
       fc.asyncProperty(programArb, fc.integer(), fc.integer(), async (program, seedA, seedB) => {
         const a = `run-a-${++n}`;
         const b = `run-b-${n}`;
-        const first = await run(stores, a, program, host(stores, a, seedA));
-        const second = await run(stores, b, program, host(stores, b, seedB));
+        const first = await run(program, host(stores, a, seedA));
+        const second = await run(program, host(stores, b, seedB));
         expect(second).toEqual(first);
         const ids = (await stores.workflows.steps(a)).map((s) => s.stepId);
         expect(new Set(ids).size).toBe(ids.length);
         expect(new Set((await stores.workflows.steps(b)).map((s) => s.stepId))).toEqual(new Set(ids));
         // Replayed on its journal: the same result, nothing started or sent.
         const again = host(stores, a, seedB, 0);
-        expect(await run(stores, a, program, again)).toEqual(first);
+        expect(await run(program, again)).toEqual(first);
         expect(again.sent).toEqual([]);
       }),
       { numRuns: 60 },
@@ -158,11 +158,11 @@ describe('workflow replay (properties)', () => {
       fc.asyncProperty(programArb, fc.integer(), fc.integer({ min: 0, max: 30 }), async (program, seed, crashAfter) => {
         const clean = `clean-${++n}`;
         const cut = `cut-${n}`;
-        const expected = await run(stores, clean, program, host(stores, clean, seed));
+        const expected = await run(program, host(stores, clean, seed));
         const crashed = host(stores, cut, seed, crashAfter);
-        await run(stores, cut, program, crashed).catch(() => {});
+        await run(program, crashed).catch(() => {});
         const resumed = host(stores, cut, seed ^ 0x5bd1e995);
-        expect(await run(stores, cut, program, resumed)).toEqual(expected);
+        expect(await run(program, resumed)).toEqual(expected);
         const steps = await stores.workflows.steps(cut);
         expect(steps.map((s) => s.stepId).sort()).toEqual((await stores.workflows.steps(clean)).map((s) => s.stepId).sort());
         // Started once: what the crash started is not started again.
