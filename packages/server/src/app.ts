@@ -139,6 +139,10 @@ export async function buildServer(options: BuildServerOptions): Promise<TinyServ
     app.addHook('onReady', () => ctx.taskFlow.start());
     app.addHook('onClose', () => ctx.taskFlow.stop());
   }
+  if (ctx.ownsWorkflows) {
+    app.addHook('onReady', () => ctx.workflows.start());
+    app.addHook('onClose', () => ctx.workflows.stop());
+  }
   registerEventStream(app, ctx);
   if (options.mcp) registerMcpEndpoint(app, options.mcp, ctx.log);
   registerApiDocs(app, ctx);
