@@ -1503,6 +1503,31 @@ describe('memory', () => {
   });
 });
 
+describe('workflows', () => {
+  it('start, list, read, cancel and resume a run; a relative file, an unknown run and an ended run are refused (docs/workflows.md)', async () => {
+    const dir = join(h.home, 'workflows');
+    mkdirSync(dir, { recursive: true });
+    const slow = join(dir, 'slow.mjs');
+    writeFileSync(slow, "export default async (wf) => wf.agent('coder', 'slow work');");
+    const { run } = await h.client.startWorkflow({ body: { file: slow, input: { n: 1 } } });
+    expect(run).toMatchObject({ name: 'slow', file: slow, input: { n: 1 }, status: 'running' });
+    await rejects(h.client.startWorkflow({ body: { file: 'workflows/slow.mjs' } }), 400, 'VALIDATION_FAILED');
+    expect((await h.client.listWorkflowRuns({ query: { status: 'running' } })).runs.map((r) => r.id)).toContain(run.id);
+    await rejects(h.client.listWorkflowRuns({ query: { limit: 0 } }), 400, 'VALIDATION_FAILED');
+    await waitFor(async () => (await h.client.getWorkflowRun({ params: { id: run.id } })).steps[0]?.conversationId, 15_000, 'the agent step sent');
+    await rejects(h.client.getWorkflowRun({ params: { id: 'wf_nobody' } }), 404, 'WORKFLOW_NOT_FOUND');
+    expect((await h.client.cancelWorkflowRun({ params: { id: run.id } })).run.status).toBe('cancelled');
+    await rejects(h.client.cancelWorkflowRun({ params: { id: run.id } }), 409, 'INVALID_STATE');
+
+    const throws = join(dir, 'throws.mjs');
+    writeFileSync(throws, "export default async () => { throw new Error('always'); };");
+    const { run: failing } = await h.client.startWorkflow({ body: { file: throws } });
+    await waitFor(async () => (await h.client.getWorkflowRun({ params: { id: failing.id } })).run.status === 'failed', 15_000, 'the run failed');
+    expect((await h.client.resumeWorkflowRun({ params: { id: failing.id }, body: { budgetUsd: 1 } })).run).toMatchObject({ status: 'running', budget: { usd: 1 } });
+    await rejects(h.client.resumeWorkflowRun({ params: { id: run.id }, body: {} }), 409, 'INVALID_STATE');
+  });
+});
+
 describe('coverage', () => {
   it('the served OpenAPI document has exactly the contract operations (plus the event stream), with their parameters, schemas and security', async () => {
     const doc = await servedOpenApi();

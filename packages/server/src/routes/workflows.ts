@@ -24,7 +24,7 @@ function invalidFile(message: string): RequestError {
  */
 async function checkModuleFile(file: string): Promise<void> {
   if (!isAbsolute(file)) throw invalidFile(`"${file.slice(0, 200)}" is not an absolute path; give the module's full path on the daemon's machine.`);
-  if (!MODULE_EXTENSIONS.includes(extname(file).toLowerCase())) throw invalidFile(`"${file.slice(0, 200)}" is not a ${EXTENSION_NAMES} module.`);
+  if (!MODULE_EXTENSIONS.includes(extname(file))) throw invalidFile(`"${file.slice(0, 200)}" is not a ${EXTENSION_NAMES} module.`);
   const found = await stat(file).catch(() => undefined);
   if (!found?.isFile()) throw invalidFile(`"${file.slice(0, 200)}" is not a file on the daemon's machine.`);
 }
