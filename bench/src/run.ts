@@ -26,6 +26,7 @@
  * B25_ENTRIES (10000) the entries in the agent's scopes and B25_TURNS (100) the recalls of each kind of B25 (recall by meaning, SQLite, a child under the daemon's node flags).
  * B27_RUNS (50) the live runs of B27 (TinyOffice and the dashboard with 50 live runs), B27_ASKING (10) those of them waiting on approvals, B27_WINDOW_S (15) the seconds measured per page, B27_SHOTS its screenshots' folder (<tmp>/tinyagi-b27-shots).
  * B26_AGENTS (50) the warm sandboxed agents and git tasks of B26 (fifty agents at once), B26_IDLE_S (60) its idle windows.
+ * B29_STEPS (1000) the agent steps of B29's workflow (and the floor's messages), B29_WIDTH (20) how many at once, B29_AGENTS (10) the mock agents, B29_CHAIN (100) its sequential chain.
  * B28_TASKS (5; 20 is the issue's figure, ~30 GB of disk for the full ways) the tasks started at once and B28_ROUNDS (3) the single tasks of B28 (a worktree on a large repository), B28_FILES (50000) and B28_BYTES (1150000000) its repository (cached in ~/.cache/tinyagi-bench),
  *   B28_CHECKOUT (unset: the binding without `checkout`; else a comma list of modes, one TinyAGI run each) for B28_BIN (the build to run, default this checkout's, named by B28_BIN_LABEL), B28_BASELINE_BIN another build run first (labelled B28_BASELINE_LABEL), B28_GIT_WAYS (floor,naive) the git ways run beside them.
  * The variables of a benchmark (those named Bn_…) that are set appear in its command in the doc.
@@ -58,6 +59,7 @@ import { benchB25 } from './memory-semantic-bench.ts';
 import { benchB27 } from './fifty-ui-bench.ts';
 import { b28Runs, benchB28 } from './large-worktree-bench.ts';
 import { benchB26 } from './fifty-agents-bench.ts';
+import { benchB29 } from './workflow-bench.ts';
 import { CLI_BUILT } from '@tinyagi/test-kit';
 
 const env = process.env;
@@ -195,6 +197,11 @@ const BENCHMARKS: Benchmark[] = [
     needsBuild: true,
     about: bwrapVersion,
     run: () => benchB26({ agents: Number(env.B26_AGENTS ?? 50), idleSeconds: Number(env.B26_IDLE_S ?? 60) }),
+  },
+  {
+    id: 'B29',
+    needsBuild: true,
+    run: () => benchB29({ steps: Number(env.B29_STEPS ?? 1000), width: Number(env.B29_WIDTH ?? 20), agents: Number(env.B29_AGENTS ?? 10), chain: Number(env.B29_CHAIN ?? 100) }),
   },
   {
     id: 'B13',
