@@ -9,7 +9,7 @@ import { useEffect, useRef, useState } from 'react';
 import { type Project, type Task, UNCHECKED_MERGE_WARNING } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
-import { useRefusable } from './review';
+import { useRefusable } from '@/lib/refusal';
 
 export function MergeForm({ task, idPrefix, onMerged }: { task: Task; idPrefix: string; onMerged: (t: Task) => void }) {
   const [method, setMethod] = useState<'merge' | 'ff'>('merge');

@@ -26,6 +26,7 @@ import {
 } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { fromApiError, type FieldIssues } from '@/lib/field-issues';
+import { refusalText } from '@/lib/refusal';
 import { Button } from '@/components/ui';
 import { focusField, type Problem, ProblemSummary, SelectField, TextField } from '@/components/form';
 
@@ -677,7 +678,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
       if (row >= 0) return refuse({ [`files.${row}.path`]: [messageOf(err)] }, null);
       // The schema's issues are the body's (`body.repo.…`); the kinds' own are the binding's (`repo.checks.2.path`).
       const mapped = fromApiError(err, ['body.repo.', 'repo.']);
-      if (mapped === null) return refuse({}, isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+      if (mapped === null) return refuse({}, refusalText(err));
       refuse(placeIssues(mapped, form.source, sentChecks, sentFiles), null);
     } finally {
       setBusy(false);
@@ -693,7 +694,7 @@ export function RepoDialog({ project, onSaved, onClose }: { project: Project; on
       onSaved(await api().patchProject({ params: { id: project.id }, body: { repo: null } }));
       dialog.current?.close();
     } catch (err) {
-      setError(isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err));
+      setError(refusalText(err));
     } finally {
       setBusy(false);
     }

@@ -9,7 +9,7 @@ import { useEffect, useState } from 'react';
 import type { Project, RetentionEntry, RetentionReport } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
-import { refusalText } from './review';
+import { refusalText } from '@/lib/refusal';
 
 const nameOf = (e: RetentionEntry): string => e.identifier ?? (e.kind === 'branch' ? (e.branch ?? '') : (e.path ?? ''));
 const mb = (bytes: number): string => `${Math.round(bytes / 1024 / 1024)} MB`;

@@ -9,8 +9,9 @@
  */
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import type { Comment, ReviewAnchor, Task } from '@tinyagi/client';
-import { isApiError, reviewPlaceText } from '@tinyagi/client';
-import { api, messageOf } from '@/lib/api';
+import { reviewPlaceText } from '@tinyagi/client';
+import { api } from '@/lib/api';
+import { refusalText } from '@/lib/refusal';
 import { Button, plural } from '@/components/ui';
 
 /** A line of the diff a comment is written on: `new` counts the branch's lines (added and context lines), `old` the base's (a removed line). */
@@ -42,29 +43,6 @@ export function anchorNow(a: ReviewAnchor): Omit<Anchor, 'line'> & { line: numbe
 const baseSide = (a: Anchor): string => (a.side === 'old' ? " (the base's line)" : '');
 /** A line in a sentence: `src/login.ts line 12`. */
 export const lineName = (a: Anchor): string => `${a.path} line ${a.line}${baseSide(a)}`;
-
-/** The daemon's refusal as the page shows it: `CODE: message`. */
-export function refusalText(err: unknown): string {
-  return isApiError(err) ? `${err.code}: ${err.message}` : messageOf(err);
-}
-
-/** A request a person makes from a form: busy while it runs, the daemon's refusal (`CODE: message`) kept to show when it refuses. */
-export function useRefusable(): { busy: boolean; refusal: string | null; run: (work: () => Promise<void>) => Promise<void> } {
-  const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  async function run(work: () => Promise<void>): Promise<void> {
-    setBusy(true);
-    setRefusal(null);
-    try {
-      await work();
-    } catch (err) {
-      setRefusal(refusalText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
-  return { busy, refusal, run };
-}
 
 const input = 'w-full rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
 const refusalTone = 'rounded border border-red-300 bg-red-50 px-2 py-1 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200';

@@ -18,11 +18,12 @@ import { ApprovalCard } from '@/components/approval-card';
 import { api } from '@/lib/api';
 import { withApprovals } from '@/lib/approvals';
 import { useNodes } from '@/lib/nodes';
+import { refusalText, useRefusable } from '@/lib/refusal';
 import { setState, useStore } from '@/lib/store';
 import { Button, duration, plural } from '@/components/ui';
 import { Chevron, DiffView } from './diff-view';
 import { MergeForm } from './merge';
-import { type Anchor, type ChangesSent, type DiffReview, RequestChanges, ReviewComments, refusalText, useRefusable } from './review';
+import { type Anchor, type ChangesSent, type DiffReview, RequestChanges, ReviewComments } from './review';
 
 const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '—');
 

@@ -16,7 +16,7 @@ import { isApiError, type Project, type ProjectWorktree, type Task } from '@tiny
 import { api } from '@/lib/api';
 import { Button } from '@/components/ui';
 import { Chevron } from './diff-view';
-import { refusalText } from './review';
+import { refusalText } from '@/lib/refusal';
 import { RetentionSummary } from './retention';
 
 /** How long ago, in the largest unit that fits: `40 s`, `12 min`, `5 h`, `3 days`. */

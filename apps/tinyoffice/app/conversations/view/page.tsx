@@ -12,7 +12,7 @@
  */
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { type KeyboardEvent, Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
+import { Suspense, memo, useCallback, useEffect, useRef, useState } from 'react';
 import {
   applyRunEvents,
   conversationStatus,
@@ -35,6 +35,7 @@ import { api, messageOf } from '@/lib/api';
 import { foldGuardNote, mayChangeDecision, noteFromOutbox } from '@/lib/decision';
 import { withApprovals } from '@/lib/approvals';
 import { getState, setState, useStore } from '@/lib/store';
+import { onTreeKey } from '@/lib/tree-keys';
 import { useNow } from '@/lib/use-now';
 import { useLiveEvents } from '@/lib/use-events';
 import { usePageTitle } from '@/components/shell';
@@ -284,34 +285,6 @@ function TranscriptPanel({ transcript }: { transcript: TranscriptEntry[] }) {
 }
 
 const EDGE: Record<string, string> = { mention: 'handoff', spawn: 'sub-agent', chatroom: 'chat room', user: 'message', heartbeat: 'heartbeat', schedule: 'schedule', system: 'system' };
-
-/**
- * Arrow keys move between the rendered tree items (Up/Down/Home/End), Right opens a node or goes
- * to its first child, Left closes it or goes to its parent (the WAI-ARIA tree pattern). Keys
- * pressed on the buttons inside an item are theirs.
- */
-function onTreeKey(e: KeyboardEvent<HTMLDivElement>): void {
-  const item = e.target as HTMLElement;
-  if (item.getAttribute('role') !== 'treeitem') return;
-  const items = [...e.currentTarget.querySelectorAll<HTMLElement>('[role="treeitem"]')];
-  const i = items.indexOf(item);
-  const expanded = item.getAttribute('aria-expanded');
-  const toggle = () => item.querySelector<HTMLButtonElement>(':scope > div > button[data-toggle]')?.click();
-  let next: HTMLElement | null | undefined;
-  if (e.key === 'ArrowDown') next = items[i + 1];
-  else if (e.key === 'ArrowUp') next = items[i - 1];
-  else if (e.key === 'Home') next = items[0];
-  else if (e.key === 'End') next = items.at(-1);
-  else if (e.key === 'ArrowRight') {
-    if (expanded === 'false') toggle();
-    else if (expanded === 'true') next = items[i + 1];
-  } else if (e.key === 'ArrowLeft') {
-    if (expanded === 'true') toggle();
-    else next = item.parentElement?.closest<HTMLElement>('[role="treeitem"]');
-  } else return;
-  e.preventDefault();
-  next?.focus();
-}
 
 /** Why a run ended when it did not complete: its error, else the guard rule or the cancel reason the event gave. */
 function endNote(node: RunTreeNode): string | null {
