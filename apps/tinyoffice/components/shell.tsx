@@ -23,6 +23,7 @@ const NAV = [
   { href: '/teams', label: 'Teams' },
   { href: '/projects', label: 'Projects' },
   { href: '/schedules', label: 'Schedules' },
+  { href: '/workflows', label: 'Workflows' },
   { href: '/usage', label: 'Usage' },
   { href: '/logs', label: 'Logs' },
   { href: '/control', label: 'Control' },
@@ -82,7 +83,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
       </a>
       {/* Sticky from sm up; on a phone the wrapped navigation would cover a third of the screen. */}
       <header className="z-20 border-b sm:sticky sm:top-0 border-slate-200 bg-white/90 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
-        <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-4 gap-y-2 px-4 py-2">
+        <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-3 gap-y-2 px-4 py-2">
           <Link href="/" className="font-semibold tracking-tight">
             TinyOffice
           </Link>
@@ -99,7 +100,7 @@ function Portal({ path, children }: { path: string; children: ReactNode }) {
                   key={item.href}
                   href={item.href}
                   aria-current={active ? 'page' : undefined}
-                  className={`shrink-0 whitespace-nowrap rounded px-1.5 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
+                  className={`shrink-0 whitespace-nowrap rounded px-1 py-1 ${active ? 'bg-slate-900 text-white dark:bg-slate-100 dark:text-slate-900' : 'hover:bg-slate-100 dark:hover:bg-slate-800'}`}
                 >
                   {item.label}
                   {item.href === '/approvals' && <PendingCount count={waiting} testId="approvals-count" />}

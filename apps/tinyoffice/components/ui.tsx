@@ -71,6 +71,8 @@ export const STATUS_TONE: Record<string, string> = {
   stopped: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
   // Asks for the person's decision: a tone of its own, not the amber of work that ended.
   waiting: 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100',
+  // A workflow run held at its budget or by a person: it waits for Resume, so the same tone.
+  paused: 'bg-violet-100 text-violet-900 dark:bg-violet-900 dark:text-violet-100',
   cancelled: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',
   live: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
   stale: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
