@@ -36,6 +36,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   { names: ['task', 'tasks'], register: async () => (await import('./commands/task.ts')).registerTaskCommands },
   { names: ['project', 'projects'], register: async () => (await import('./commands/project.ts')).registerProjectCommands },
   { names: ['conversation', 'conv', 'runs'], register: async () => (await import('./commands/conversation.ts')).registerConversationCommands },
+  { names: ['workflow', 'workflows'], register: async () => (await import('./commands/workflow.ts')).registerWorkflowCommands },
   { names: ['usage'], register: async () => (await import('./commands/usage.ts')).registerUsageCommand },
   { names: ['sessions'], register: async () => (await import('./commands/sessions.ts')).registerSessionsCommand },
   { names: ['office'], register: async () => (await import('./commands/office.ts')).registerOfficeCommands },

@@ -33,6 +33,7 @@ import { registerTeamCommands } from './commands/team.ts';
 import { registerUsageCommand } from './commands/usage.ts';
 import { registerVersionCommand } from './commands/version.ts';
 import { registerVisualizeCommand } from './commands/visualize.ts';
+import { registerWorkflowCommands } from './commands/workflow.ts';
 import { createRootCommand } from './program-root.ts';
 import { registerBuiltinKinds } from './kinds.ts';
 
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
   registerTaskCommands(program);
   registerProjectCommands(program);
   registerConversationCommands(program);
+  registerWorkflowCommands(program);
   registerUsageCommand(program);
   registerSessionsCommand(program);
   registerOfficeCommands(program);

@@ -1,0 +1,278 @@
+/**
+ * `tinyagi workflow run|list|show|cancel|resume` (docs/cli.md, "Workflows"): a workflow is a module
+ * the person writes, run durably by the daemon. `run` starts one (the file resolved from here and
+ * checked to exist; the daemon loads and checks the module) and with `--wait` follows it through
+ * the event stream: a line per step on stderr, the result as JSON on stdout, exit 1 unless it
+ * completed. `show` prints the run and its steps as a tree built from the step ids.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { WorkflowRun, WorkflowRunDetail } from '@tinyagi/client';
+import { WORKFLOW_RUN_STATUSES, type WorkflowRunStatus } from '@tinyagi/client/contract';
+import { clause } from '@tinyagi/core';
+import type { CliContext } from '../context.ts';
+import { connect, localDaemonGone, type DaemonConnection } from '../daemon/connection.ts';
+import { CliError, usageError } from '../output/cli-error.ts';
+import { formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
+import { errStyle, style } from '../output/style.ts';
+import { formatUsd, stepTreeLines } from '../output/workflow-tree.ts';
+import { watchWorkflowRun, type WorkflowEvent } from '../workflow-watch.ts';
+import { choice, contextOf, parsePositiveInt, parseSeconds, withJson } from './options.ts';
+
+/** `--input`: any JSON value. */
+function parseJsonInput(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected JSON, e.g. \'{"topic":"tests"}\', \'[1,2]\' or \'"text"\' (a string in double quotes).');
+  }
+}
+
+function parseUsd(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive amount of US dollars, e.g. 2.50.');
+  return n;
+}
+
+interface BudgetOptions {
+  budget?: number;
+  budgetTokens?: number;
+}
+
+interface WaitOptions {
+  wait?: boolean;
+  timeout?: number;
+  json?: boolean;
+}
+
+interface RunOptions extends BudgetOptions, WaitOptions {
+  input?: unknown;
+  inputFile?: string;
+}
+
+function budgetBody(options: BudgetOptions): { budgetUsd?: number; budgetTokens?: number } {
+  return { ...(options.budget !== undefined ? { budgetUsd: options.budget } : {}), ...(options.budgetTokens !== undefined ? { budgetTokens: options.budgetTokens } : {}) };
+}
+
+const MODULE_HINT = 'Give the path of a .ts, .mts, .js or .mjs module whose default export is the workflow.';
+
+/** The workflow module: an absolute path from the current directory, which must be a file. */
+function workflowFile(file: string): string {
+  const path = resolve(file);
+  if (!existsSync(path)) throw usageError(`No workflow file at ${path}.`, MODULE_HINT);
+  if (!statSync(path).isFile()) throw usageError(`${path} is not a file.`, MODULE_HINT);
+  return path;
+}
+
+/** The run's input: --input's value, or --input-file's contents read as JSON (not both). */
+function runInput(options: RunOptions): { input?: unknown } {
+  if (options.input !== undefined && options.inputFile !== undefined) throw usageError('Give --input or --input-file, not both.');
+  if (options.inputFile === undefined) return options.input === undefined ? {} : { input: options.input };
+  const path = resolve(options.inputFile);
+  if (!existsSync(path)) throw usageError(`--input-file: no file at ${path}.`);
+  try {
+    return { input: JSON.parse(readFileSync(path, 'utf8')) };
+  } catch (err) {
+    throw usageError(`--input-file ${path} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+const STATUS_COLOUR: Record<WorkflowRunStatus, (text: string) => string> = {
+  running: style.cyan,
+  paused: style.yellow,
+  completed: style.green,
+  failed: style.red,
+  cancelled: style.yellow,
+};
+
+const statusText = (run: WorkflowRun): string => STATUS_COLOUR[run.status](run.status);
+
+const budgetText = (run: WorkflowRun): string =>
+  [run.budget.usd === null ? '' : formatUsd(run.budget.usd), run.budget.tokens === null ? '' : `${run.budget.tokens} tok`].filter((p) => p !== '').join(', ') || 'none';
+
+/** How a run that did not complete stands, with its reason: `Workflow run wf_… paused. Paused at its budget: …`. */
+function stoppedText(run: WorkflowRun): string {
+  return `Workflow run ${run.id} ${run.status}.${run.reason ? ` ${clause(run.reason)}.` : ''}`;
+}
+
+/** What to do next with a run that did not complete (or is still going). */
+function nextStep(run: WorkflowRun): string | undefined {
+  const resume = `\`tinyagi workflow resume ${run.id}\``;
+  if (run.status === 'paused') return `Resume it with ${resume}, with a larger --budget or --budget-tokens when its budget stopped it.`;
+  if (run.status === 'failed') return `Once the cause is fixed, run its failed steps again with ${resume}.`;
+  if (run.status === 'running') return `Cancel it with \`tinyagi workflow cancel ${run.id}\`.`;
+  return undefined;
+}
+
+function printRun(detail: WorkflowRunDetail): void {
+  const { run, steps } = detail;
+  printFields([
+    ['run', `${style.bold(run.name)} ${style.dim(run.id)}`],
+    ['file', run.file],
+    ['status', `${statusText(run)}${run.reason ? ` (${run.reason})` : ''}`],
+    ['input', run.input === undefined || run.input === null ? '-' : JSON.stringify(run.input)],
+    ['steps', `${run.steps.completed}/${run.steps.total} completed${run.steps.running > 0 ? `, ${run.steps.running} running` : ''}${run.steps.failed > 0 ? `, ${run.steps.failed} failed` : ''}`],
+    ['cost', `${formatUsd(run.costUsd)}, ${run.tokens} tok`],
+    ['budget', budgetText(run)],
+    ...(run.node ? ([['node', run.node]] as const) : []),
+    ['started', formatTime(run.createdAt)],
+    ['ended', formatTime(run.endedAt)],
+  ]);
+  println();
+  if (steps.length === 0) println(style.dim('(no steps yet)'));
+  for (const line of stepTreeLines(steps)) println(line);
+  if (run.status === 'completed') {
+    println();
+    println(style.bold('Result:'));
+    println(JSON.stringify(run.result, null, 2));
+  }
+  const next = nextStep(run);
+  if (next) println(style.dim(`\n${next}`));
+}
+
+/** One progress line for a step event: `● 2:parallel[0]/1:agent  @writer  running`, `✔ …  completed  $0.0012  340 tok`, `✖ …  failed  $0.0000  0 tok  <its error>`. */
+function stepEventLine(event: WorkflowEvent): string | undefined {
+  if (event.type === 'workflow.changed') return event.data.status === 'running' ? `workflow ${event.data.name} running` : undefined;
+  const { stepId, kind, status, costUsd, tokens, error } = event.data;
+  // The step's agent is the event's (null for the program's own `step`).
+  const agent = event.agentId === null ? kind : `@${event.agentId}`;
+  const mark = status === 'completed' ? '✔' : status === 'failed' ? '✖' : '●';
+  const totals = status === 'running' ? [] : [formatUsd(costUsd), `${tokens} tok`];
+  return [`${mark} ${stepId}`, agent, status, ...totals, error?.split('\n')[0] ?? ''].filter((p) => p !== '').join('  ');
+}
+
+/** True the first time a step is seen in a state (its `running` event comes again once its message is sent). */
+function firstInState(): (event: WorkflowEvent) => boolean {
+  const seen = new Set<string>();
+  return (event) => {
+    const key = event.type === 'workflow.step' ? `${event.data.stepId} ${event.data.status}` : `run ${event.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+}
+
+/**
+ * Follows a run the caller just started or resumed (events after `afterEventId`) until it stops:
+ * progress on stderr (JSON lines with --json), then the run on stdout (the result as JSON, or the
+ * whole run with --json). Fails (exit 1) unless it completed, saying why and what to do.
+ */
+async function followRun(ctx: CliContext, connection: DaemonConnection, runId: string, afterEventId: number, options: WaitOptions): Promise<void> {
+  const { client } = connection;
+  const first = firstInState();
+  const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  const { run } = await watchWorkflowRun(client, {
+    runId,
+    afterEventId,
+    ...(options.timeout !== undefined ? { timeoutMs: options.timeout * 1000 } : {}),
+    daemonGone: () => localDaemonGone(ctx, connection),
+    onEvent: (event) => {
+      if (options.json) return say(JSON.stringify(event));
+      const line = first(event) ? stepEventLine(event) : undefined;
+      if (line !== undefined) say(errStyle.dim(line));
+    },
+    onConnection: (change) => {
+      if (!options.json) say(errStyle.yellow(change === 'lost' ? 'Lost the connection to the daemon; waiting for it to come back…' : 'Connected to the daemon again.'));
+    },
+  });
+  if (options.json) printJson(run);
+  else if (run.status === 'completed') println(JSON.stringify(run.result, null, 2));
+  if (run.status !== 'completed') throw new CliError('FAILED', stoppedText(run), { hint: `${nextStep(run) ?? ''} Its steps: \`tinyagi workflow show ${run.id}\`.`.trim() });
+}
+
+function registerRun(workflow: Command): void {
+  withJson(
+    workflow
+      .command('run')
+      .description('start a workflow module (its default export is the workflow); --wait follows it to its result')
+      .argument('<file>', 'the module (.ts, .mts, .js, .mjs), from the current directory')
+      .option('--input <json>', "the run's input, as JSON", parseJsonInput)
+      .option('--input-file <path>', "the run's input, read from a JSON file")
+      .option('--budget <usd>', 'pause before a new step once the run has cost this many US dollars', parseUsd)
+      .option('--budget-tokens <n>', 'pause before a new step once the run has used this many tokens', parsePositiveInt)
+      .option('-w, --wait', 'follow the run: a line per step (stderr), then its result as JSON (stdout); exit 1 unless it completed')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (default: as long as it runs)', parseSeconds),
+  ).action(async (file: string, options: RunOptions, cmd: Command) => {
+    const path = workflowFile(file);
+    const body = { file: path, ...runInput(options), ...budgetBody(options) };
+    const ctx = contextOf(cmd);
+    const connection = connect(ctx);
+    const before = options.wait ? (await connection.client.status()).lastEventId : 0;
+    const { run } = await connection.client.startWorkflow({ body });
+    if (options.wait) return followRun(ctx, connection, run.id, before, options);
+    if (options.json) return printJson(run);
+    println(`Started workflow run ${run.id} (${run.name}).`);
+    println(style.dim(`Follow it with: \`tinyagi workflow show ${run.id}\``));
+  });
+}
+
+function registerList(workflow: Command): void {
+  withJson(
+    workflow
+      .command('list')
+      .alias('ls')
+      .description('workflow runs, newest first')
+      .option('--status <status>', `only runs in this status (${WORKFLOW_RUN_STATUSES.join(', ')})`, choice(WORKFLOW_RUN_STATUSES))
+      .option('-n, --limit <n>', 'at most this many (default 50)', parsePositiveInt),
+  ).action(async (options: { status?: WorkflowRunStatus; limit?: number; json?: boolean }, cmd: Command) => {
+    const { runs } = await connect(contextOf(cmd)).client.listWorkflowRuns({ query: { ...(options.status ? { status: options.status } : {}), limit: options.limit ?? 50 } });
+    if (options.json) return printJson(runs);
+    printTable(
+      ['ID', 'NAME', 'STATUS', 'STEPS', 'COST', 'STARTED'],
+      runs.map((r) => [r.id, r.name, statusText(r), `${r.steps.completed}/${r.steps.total}`, formatUsd(r.costUsd), formatTime(r.createdAt)]),
+      options.status ? `No ${options.status} workflow runs.` : 'No workflow runs. Start one with `tinyagi workflow run <file>`.',
+    );
+  });
+}
+
+function registerShow(workflow: Command): void {
+  withJson(workflow.command('show').description('one run: its status, cost, result and its steps as a tree').argument('<id>', 'the run id')).action(
+    async (id: string, options: { json?: boolean }, cmd: Command) => {
+      const detail = await connect(contextOf(cmd)).client.getWorkflowRun({ params: { id } });
+      if (options.json) return printJson(detail);
+      printRun(detail);
+    },
+  );
+}
+
+function registerCancel(workflow: Command): void {
+  withJson(workflow.command('cancel').description('cancel a run: no new step starts, and the agent steps running are cancelled').argument('<id>', 'the run id')).action(
+    async (id: string, options: { json?: boolean }, cmd: Command) => {
+      const { run } = await connect(contextOf(cmd)).client.cancelWorkflowRun({ params: { id } });
+      if (options.json) return printJson(run);
+      println(`Cancelled workflow run ${run.id} (${run.name}).`);
+    },
+  );
+}
+
+function registerResume(workflow: Command): void {
+  withJson(
+    workflow
+      .command('resume')
+      .description('resume a paused or failed run: finished steps keep their results, the rest run (failed ones again)')
+      .argument('<id>', 'the run id')
+      .option('--budget <usd>', 'a new budget for the run, in US dollars', parseUsd)
+      .option('--budget-tokens <n>', 'a new budget for the run, in tokens', parsePositiveInt)
+      .option('-w, --wait', 'follow the run as `workflow run --wait` does')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (default: as long as it runs)', parseSeconds),
+  ).action(async (id: string, options: BudgetOptions & WaitOptions, cmd: Command) => {
+    const ctx = contextOf(cmd);
+    const connection = connect(ctx);
+    const before = options.wait ? (await connection.client.status()).lastEventId : 0;
+    const { run } = await connection.client.resumeWorkflowRun({ params: { id }, body: budgetBody(options) });
+    if (options.wait) return followRun(ctx, connection, run.id, before, options);
+    if (options.json) return printJson(run);
+    println(`Resumed workflow run ${run.id} (${run.name}): ${plural(run.steps.completed, 'step')} done before.`);
+    println(style.dim(`Follow it with: \`tinyagi workflow show ${run.id}\``));
+  });
+}
+
+export function registerWorkflowCommands(program: Command): void {
+  const workflow = program.command('workflow').alias('workflows').description('workflows: modules that run agents step by step, durably (run, list, show, cancel, resume)');
+  registerRun(workflow);
+  registerList(workflow);
+  registerShow(workflow);
+  registerCancel(workflow);
+  registerResume(workflow);
+}
