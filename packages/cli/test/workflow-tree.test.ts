@@ -18,6 +18,7 @@ function step(stepId: string, fields: Partial<WorkflowStep> = {}): WorkflowStep 
     label: '',
     status: 'completed',
     conversationId: null,
+    taskId: null,
     output: null,
     error: null,
     costUsd: 0,

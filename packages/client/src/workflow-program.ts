@@ -23,10 +23,61 @@ export interface AgentStepOptions<T> {
   cwd?: string;
 }
 
+/** A git task of a project bound to a repository (docs/git-tasks.md), made and started by a step. */
+export interface TaskStepSpec {
+  /** The project's id or name; it must be bound to a repository. */
+  project: string;
+  title: string;
+  description?: string;
+  /** The agent that works on it, in its own worktree. */
+  agent: string;
+  /** The step's name, as for `agent`. */
+  name?: string;
+}
+
+/** Where a task step's task ended up. */
+export interface TaskOutcome {
+  taskId: string;
+  identifier: string;
+  agent: string;
+  /** `passed`: in Review (or merged) with its checks passed; `failed`: its checks still fail after its rounds, its worktree failed, or it was deleted or stopped. */
+  outcome: 'passed' | 'failed';
+  /** Why it failed (null when it passed). */
+  reason: string | null;
+  branch: string | null;
+  /** The commit its checks passed on (null when they did not). */
+  headSha: string | null;
+  /** Lines added and deleted by its branch (0 when it failed). */
+  additions: number;
+  deletions: number;
+}
+
+export interface BestOfSpec {
+  project: string;
+  title: string;
+  description?: string;
+  /** One task per agent, all at once, each in its own worktree (use agents on different runtimes or models). */
+  agents: readonly string[];
+  /** How the winner is picked among the tasks whose checks passed: the smallest change (default), or an agent that reads their diffs. */
+  judge?: 'smallest-diff' | { agent: string };
+  name?: string;
+}
+
+export interface BestOfResult {
+  /** The task picked (it stays in Review for a person, or its project's auto-merge), or null when none passed. */
+  winner: TaskOutcome | null;
+  /** Every task, in the order of `agents`; those that passed and lost are moved to the Backlog (kept for a look; the project's retention removes their worktrees). */
+  candidates: TaskOutcome[];
+}
+
 export interface WorkflowContext {
   readonly runId: string;
   /** Sends `prompt` to the agent as a conversation of its own and resolves with its reply (or the value the schema checked). A failed step rejects with a `WorkflowStepError`. */
   agent<T = string>(agentId: string, prompt: string, options?: AgentStepOptions<T>): Promise<T>;
+  /** Makes a git task in a bound project for `agent`, starts it, and resolves once it is in Review with its checks passed, or cannot pass (`outcome: failed`). */
+  task(spec: TaskStepSpec): Promise<TaskOutcome>;
+  /** The same task to several agents at once, each in its own worktree; the project's checks decide which pass, the judge picks the winner. */
+  bestOf(spec: BestOfSpec): Promise<BestOfResult>;
   /** Runs `fn` once and journals its value (JSON): a replay returns the journaled value. Run again only if the daemon died while it ran. */
   step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   /** Runs the branches at once; each branch's steps have ids of their own (`<n>:parallel[<i>]/…`). */

@@ -12,6 +12,7 @@ function step(stepId: string, status: WorkflowStep['status'] = 'completed', cost
     label: stepId,
     status,
     conversationId: null,
+    taskId: null,
     output: null,
     error: status === 'failed' ? 'it broke' : null,
     costUsd,

@@ -26,6 +26,7 @@ CREATE TABLE "workflow_steps" (
 	"attempt" integer DEFAULT 1 NOT NULL,
 	"status" text NOT NULL,
 	"conversation_id" text,
+	"task_id" text,
 	"output" text,
 	"error" text,
 	"cost_usd" double precision DEFAULT 0 NOT NULL,

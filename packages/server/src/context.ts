@@ -90,6 +90,7 @@ export function createContext(options: BuildServerOptions): ServerContext {
       orchestrator: options.orchestrator,
       cancelConversation: (id, reason) => facets.conversations.cancelConversation(id, reason),
       settings: () => source.get(),
+      taskFlow,
       log: { info: () => {}, warn: log.warn },
     });
   return {

@@ -1,6 +1,6 @@
 /**
  * Replay and step identity as properties (docs/workflows.md, "Step ids" and "Replay"), over
- * random programs of agent calls, steps, parallel groups, maps and pipelines nested in each other,
+ * random programs of agent calls, task steps, steps, parallel groups, maps and pipelines nested in each other,
  * on the real SQLite journal. The agent is a scripted host (its answer a function of the prompt,
  * after a random number of turns of the event loop), so branches finish in random orders:
  * - the step ids of a program are unique and the same whatever order its branches finish in;
@@ -16,12 +16,19 @@ import { cleanupTemp, tempDir } from '@tinyagi/test-kit';
 import type { WorkflowContext } from '@tinyagi/client';
 import { ProgramContext, type StepHost } from '../src/workflows/program-context.ts';
 
-type Node = { t: 'agent'; p: string } | { t: 'step'; name: string } | { t: 'par'; kids: Node[][] } | { t: 'map'; n: number; body: Node[] } | { t: 'pipe'; stages: Node[][] };
+type Node =
+  | { t: 'agent'; p: string }
+  | { t: 'task'; title: string }
+  | { t: 'step'; name: string }
+  | { t: 'par'; kids: Node[][] }
+  | { t: 'map'; n: number; body: Node[] }
+  | { t: 'pipe'; stages: Node[][] };
 
 const node: fc.Memo<Node> = fc.memo((depth) =>
   depth <= 1
     ? fc.oneof(
         fc.record({ t: fc.constant('agent' as const), p: fc.string({ minLength: 1, maxLength: 6 }) }),
+        fc.record({ t: fc.constant('task' as const), title: fc.constantFrom('fix it', 'add it') }),
         fc.record({ t: fc.constant('step' as const), name: fc.constantFrom('fetch', 'sum', 'pick') }),
       )
     : fc.oneof(
@@ -41,6 +48,9 @@ async function exec(seq: Node[], wf: WorkflowContext, at: string): Promise<unkno
     switch (n.t) {
       case 'agent':
         out.push(await wf.agent('a', `${n.p}@${at}<${prev}`));
+        break;
+      case 'task':
+        out.push((await wf.task({ project: 'P', title: `${n.title}@${at}<${prev}`, agent: 'a' })).identifier);
         break;
       case 'step':
         out.push(await wf.step(n.name, () => `${n.name}@${at}`));
@@ -112,6 +122,17 @@ function host(stores: SqliteStores, runId: string, seed: number, crashAfter = Nu
       if (abort.signal.aborted) throw abort.signal.reason;
       return { output: `<${prompt}>`, costUsd: 0, tokens: 0 };
     },
+    async runTask(step, spec) {
+      sent.push(step.stepId);
+      for (let i = wait(); i > 0; i--) await tick(wait());
+      if (abort.signal.aborted) throw abort.signal.reason;
+      const outcome = { taskId: step.stepId, identifier: `T-${spec.title}`, agent: spec.agent, outcome: 'passed', reason: null, branch: null, headSha: null, additions: 1, deletions: 0 };
+      return { output: outcome, costUsd: 0, tokens: 0 };
+    },
+    async diffs() {
+      return [];
+    },
+    async setAside() {},
     stepChanged() {},
     log() {},
   };

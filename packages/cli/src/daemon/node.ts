@@ -201,6 +201,7 @@ export async function startNode(services: ServiceStack, ctx: CliContext, logger:
     orchestrator,
     cancelConversation: (id, reason) => control.cancelConversation(id, reason),
     settings: () => source.get(),
+    taskFlow,
     log: logger.child('workflows'),
     importModule,
     ...(cluster ? { node: cluster.node.name } : {}),

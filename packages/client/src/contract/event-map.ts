@@ -280,7 +280,7 @@ export const EVENT_PAYLOADS = {
   /** A workflow run started, paused, resumed or ended (docs/workflows.md); `reason` says why it paused, failed or was cancelled. */
   'workflow.changed': z.object({ runId: Str, name: Str, status: z.enum(WORKFLOW_RUN_STATUSES), reason: OptionalStr }),
   /** A workflow step started or ended; an agent step's event carries its conversation id. */
-  'workflow.step': z.object({ runId: Str, stepId: Str, kind: z.enum(WORKFLOW_STEP_KINDS), status: z.enum(WORKFLOW_STEP_STATUSES), costUsd: Num, tokens: Int, error: OptionalStr }),
+  'workflow.step': z.object({ runId: Str, stepId: Str, kind: z.enum(WORKFLOW_STEP_KINDS), status: z.enum(WORKFLOW_STEP_STATUSES), costUsd: Num, tokens: Int, taskId: OptionalStr, error: OptionalStr }),
   'task.changed': z.object({ change: z.enum(['created', 'updated', 'deleted', 'reordered']), taskIds: z.array(Str) }),
   'task.worktree_created': z.object({
     taskId: Str,

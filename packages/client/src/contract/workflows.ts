@@ -10,8 +10,8 @@ export const WORKFLOW_RUN_STATUSES = ['running', 'paused', 'completed', 'failed'
 export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
 export const WORKFLOW_STEP_STATUSES = ['running', 'completed', 'failed'] as const;
 export type WorkflowStepStatus = (typeof WORKFLOW_STEP_STATUSES)[number];
-/** `agent`: a message to an agent, its reply the result; `step`: the program's own function, its value journaled. */
-export const WORKFLOW_STEP_KINDS = ['agent', 'step'] as const;
+/** `agent`: a message to an agent, its reply the result; `task`: a git task of a bound project, to Review or until it cannot pass; `step`: the program's own function, its value journaled. */
+export const WORKFLOW_STEP_KINDS = ['agent', 'task', 'step'] as const;
 export type WorkflowStepKind = (typeof WORKFLOW_STEP_KINDS)[number];
 
 /** A run's limits: it pauses before a new step once either is reached (steps already running finish). */
@@ -59,13 +59,15 @@ export const WorkflowStepSchema = z
      */
     stepId: Str,
     kind: z.enum(WORKFLOW_STEP_KINDS),
-    /** The agent an `agent` step asked (null for `step`). */
+    /** The agent an `agent` or `task` step asked (null for `step`). */
     agentId: NullableStr,
     /** What it was asked, shortened to 500 characters (the whole prompt is in its conversation). */
     label: Str,
     status: z.enum(WORKFLOW_STEP_STATUSES),
     /** The agent step's conversation (null for `step`, or before it was sent). */
     conversationId: NullableStr,
+    /** The task a `task` step made (null for the others, or before it was made). */
+    taskId: NullableStr,
     output: z.unknown(),
     error: NullableStr,
     costUsd: Num,

@@ -527,6 +527,8 @@ export const workflowSteps = sqliteTable(
     attempt: integer('attempt').notNull().default(1),
     status: text('status').notNull(),
     conversationId: text('conversation_id'),
+    /** The task a `task` step made. */
+    taskId: text('task_id'),
     /** JSON (null until completed). */
     output: text('output'),
     error: text('error'),

@@ -133,7 +133,7 @@ export class PgWorkflowStore implements WorkflowStoreApi {
 
   async retryFailedSteps(runId: string): Promise<number> {
     const rows = await this.#scope.query(
-      `UPDATE ${this.#steps} SET status = 'running', attempt = attempt + 1, conversation_id = NULL, error = NULL, ended_at = NULL, started_at = $1 WHERE run_id = $2 AND status = 'failed' RETURNING step_id`,
+      `UPDATE ${this.#steps} SET status = 'running', attempt = attempt + 1, conversation_id = NULL, task_id = NULL, output = NULL, error = NULL, ended_at = NULL, started_at = $1 WHERE run_id = $2 AND status = 'failed' RETURNING step_id`,
       [Date.now(), runId],
     );
     return rows.length;

@@ -124,7 +124,9 @@ export class WorkflowStore implements WorkflowStoreApi {
   retryFailedSteps(runId: string): number {
     const info = this.#db.write(() =>
       this.#db
-        .prepare(`UPDATE workflow_steps SET status = 'running', attempt = attempt + 1, conversation_id = NULL, error = NULL, ended_at = NULL, started_at = ? WHERE run_id = ? AND status = 'failed'`)
+        .prepare(
+          `UPDATE workflow_steps SET status = 'running', attempt = attempt + 1, conversation_id = NULL, task_id = NULL, output = NULL, error = NULL, ended_at = NULL, started_at = ? WHERE run_id = ? AND status = 'failed'`,
+        )
         .run(Date.now(), runId),
     );
     return info.changes;

@@ -42,6 +42,7 @@ export interface WorkflowStepRecord {
   attempt: number;
   status: WorkflowStepStatus;
   conversationId: string | null;
+  taskId: string | null;
   output: unknown;
   error: string | null;
   costUsd: number;
@@ -81,7 +82,7 @@ export interface NewWorkflowStep {
 }
 
 export type WorkflowRunPatch = Partial<Pick<WorkflowRunRecord, 'status' | 'result' | 'reason' | 'budgetUsd' | 'budgetTokens' | 'endedAt' | 'owner' | 'leaseUntil'>>;
-export type WorkflowStepPatch = Partial<Pick<WorkflowStepRecord, 'status' | 'conversationId' | 'output' | 'error' | 'costUsd' | 'tokens' | 'endedAt'>>;
+export type WorkflowStepPatch = Partial<Pick<WorkflowStepRecord, 'status' | 'conversationId' | 'taskId' | 'output' | 'error' | 'costUsd' | 'tokens' | 'endedAt'>>;
 
 export interface WorkflowStoreApi {
   createRun(input: NewWorkflowRun): Awaitable<WorkflowRunRecord>;
@@ -152,6 +153,7 @@ export function toStep(r: WorkflowStepRow): WorkflowStepRecord {
     attempt: r.attempt,
     status: r.status as WorkflowStepStatus,
     conversationId: r.conversation_id,
+    taskId: r.task_id,
     output: parseJson(r.output),
     error: r.error,
     costUsd: r.cost_usd,
@@ -174,6 +176,7 @@ const RUN_COLUMNS: Record<keyof WorkflowRunPatch, string> = {
 const STEP_COLUMNS: Record<keyof WorkflowStepPatch, string> = {
   status: 'status',
   conversationId: 'conversation_id',
+  taskId: 'task_id',
   output: 'output',
   error: 'error',
   costUsd: 'cost_usd',

@@ -747,6 +747,8 @@ export class TaskFlow {
     const checked = await this.tasks.mustGetTask(task.id);
     const head = checked.git?.check?.headSha;
     if (checked.git && head && checked.git.headSha !== head) await this.tasks.setTaskGit(task.id, { ...checked.git, headSha: head, updatedAt: Date.now() });
+    // Its move out of checking (to Review, or back to In progress) is said, as every move of a task is: task.checked came before it.
+    if (checked.status !== 'checking') await this.#changed('updated', [task.id]);
     await this.forge.openPullRequestAfterChecking(task.id);
     // The binding's auto-merge, if any, may merge it now (with a forge, once its check runs and reviews allow).
     await this.autoMerge(task.id);

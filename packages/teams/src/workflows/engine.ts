@@ -20,17 +20,21 @@ import type { WorkflowRun, WorkflowRunDetail, WorkflowRunStatus, WorkflowStep } 
 import { errorMessage, newId, type Settings, TinyError } from '@tinyagi/core';
 import type { StoreSet, WorkflowRunRecord, WorkflowStepRecord } from '../core-internal.ts';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
+import type { TaskFlow } from '../tasks/flow.ts';
 import { ConversationWaits, runAgentStep } from './agent-step.ts';
+import { runTaskStep } from './task-step.ts';
 import { ProgramContext, RunStop, type StepHost } from './program-context.ts';
 import type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './service.ts';
 
 export interface WorkflowsOptions {
-  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'workflows'>;
+  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'tasks' | 'workflows'>;
   /** Sends an agent step's message (the orchestrator's `submitGrouped`). */
   orchestrator: { submitGrouped(input: SubmitInput): Promise<SubmitResult> };
   /** Cancels an agent step's conversation when its run is cancelled (`ConversationControl.cancelConversation`). */
   cancelConversation(conversationId: string, reason: string): Promise<unknown>;
   settings: () => Settings;
+  /** The node's task flow: `wf.task` and `wf.bestOf` make and start git tasks through it (without one they fail). */
+  taskFlow?: Pick<TaskFlow, 'create' | 'diff' | 'patch'>;
   log: { info(message: string): void; warn(message: string): void };
   /** This node's name (a run it held before it started again is taken back at once): default `local`. */
   node?: string;
@@ -262,6 +266,17 @@ export class Workflows implements WorkflowService {
         const deps = { stores: this.#o.stores, orchestrator: this.#o.orchestrator, agentIds: () => Object.keys(this.#o.settings().agents ?? {}), waits: this.#waits! };
         return runAgentStep(deps, run, step, prompt, options, signal, (conversationId) => this.#stepChanged(run.id, { ...step, conversationId }));
       },
+      runTask: (step, spec) => {
+        const flow = this.#o.taskFlow;
+        if (!flow) throw new TinyError('INVALID_STATE', 'This node has no task flow: a task step cannot run here.');
+        const deps = { flow, stores: this.#o.stores, agentIds: () => Object.keys(this.#o.settings().agents ?? {}) };
+        return runTaskStep(deps, run, step, spec, signal, (taskId) => this.#stepChanged(run.id, { ...step, taskId }));
+      },
+      diffs: (taskIds, maxChars) => Promise.all(taskIds.map((id) => this.#diffText(id, maxChars))),
+      setAside: async (taskIds, why) => {
+        for (const id of taskIds) await this.#o.taskFlow?.patch(id, { status: 'backlog' });
+        this.#o.log.info(`workflow ${run.name} (${run.id}): ${taskIds.length} task(s) moved to the Backlog: ${why}`);
+      },
       stepChanged: (step) => this.#stepChanged(run.id, step),
       log: (message) => this.#o.log.info(`workflow ${run.name} (${run.id}): ${message}`),
     };
@@ -280,6 +295,13 @@ export class Workflows implements WorkflowService {
     const paused = (await this.#store.updateRun(runId, { status: 'paused', reason, owner: null, leaseUntil: null }))!;
     await this.#changed(paused, 'paused', reason);
     throw new RunStop('paused', reason);
+  }
+
+  async #diffText(taskId: string, maxChars: number): Promise<string> {
+    const task = await this.#o.stores.tasks.mustGetTask(taskId);
+    const diff = await this.#o.taskFlow!.diff(task);
+    const text = diff.files.map((f) => f.patch).join('\n');
+    return text.length > maxChars ? `${text.slice(0, maxChars)}\n… (${text.length - maxChars} more characters)` : text;
   }
 
   async #load(file: string): Promise<WorkflowFunction> {
@@ -313,13 +335,22 @@ export class Workflows implements WorkflowService {
     await this.#o.stores.events.append({ type: 'workflow.changed', data: { runId: run.id, name: run.name, status, ...(reason ? { reason } : {}) } });
   }
 
-  #stepChanged(runId: string, step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void {
+  #stepChanged(runId: string, step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'taskId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void {
     void Promise.resolve(
       this.#o.stores.events.append({
         type: 'workflow.step',
         conversationId: step.conversationId,
         agentId: step.agentId,
-        data: { runId, stepId: step.stepId, kind: step.kind, status: step.status, costUsd: step.costUsd, tokens: step.tokens, ...(step.error ? { error: step.error } : {}) },
+        data: {
+          runId,
+          stepId: step.stepId,
+          kind: step.kind,
+          status: step.status,
+          costUsd: step.costUsd,
+          tokens: step.tokens,
+          ...(step.taskId ? { taskId: step.taskId } : {}),
+          ...(step.error ? { error: step.error } : {}),
+        },
       }),
     ).catch((err: unknown) => this.#o.log.warn(`Could not record workflow ${runId}'s step ${step.stepId}: ${errorMessage(err)}`));
   }
@@ -369,6 +400,7 @@ function toStepView(step: WorkflowStepRecord): WorkflowStep {
     label: step.label,
     status: step.status,
     conversationId: step.conversationId,
+    taskId: step.taskId,
     output: step.output,
     error: step.error,
     costUsd: step.costUsd,

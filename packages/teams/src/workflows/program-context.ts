@@ -12,7 +12,7 @@
  *   cannot carry on as if nothing happened.
  */
 import { createHash } from 'node:crypto';
-import type { AgentStepOptions, WorkflowContext } from '@tinyagi/client';
+import type { AgentStepOptions, BestOfResult, BestOfSpec, TaskOutcome, TaskStepSpec, WorkflowContext } from '@tinyagi/client';
 import type { WorkflowStepKind } from '@tinyagi/client/contract';
 import type { WorkflowStepRecord, WorkflowStoreApi } from '../core-internal.ts';
 import { checkStepName, currentScope, StepScope } from './step-ids.ts';
@@ -33,8 +33,14 @@ export interface StepHost {
   beforeNewStep(): Promise<void>;
   /** Sends (again, idempotently) or goes on waiting for an agent step; rejects with why it failed. */
   runAgent(step: WorkflowStepRecord, prompt: string, options: { cwd?: string | undefined; schema?: AgentStepOptions<unknown>['schema'] }): Promise<AgentStepResult>;
+  /** Makes (once) and follows a task step's git task; rejects with why it could not be made. */
+  runTask(step: WorkflowStepRecord, spec: TaskStepSpec): Promise<AgentStepResult>;
+  /** Each task's diff as text, cut at `maxChars` (for a judge to read). */
+  diffs(taskIds: readonly string[], maxChars: number): Promise<string[]>;
+  /** Moves the tasks to the Backlog (the ones best of N did not pick). */
+  setAside(taskIds: readonly string[], why: string): Promise<void>;
   /** A step started or ended (the `workflow.step` event). */
-  stepChanged(step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void;
+  stepChanged(step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'taskId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void;
   log(message: string): void;
 }
 
@@ -69,6 +75,22 @@ function journaled(value: unknown): unknown {
   return value === undefined ? null : JSON.parse(JSON.stringify(value));
 }
 
+/** The judge's answer: the index of the candidate it picks. */
+const PICK = {
+  safeParse(value: unknown): { success: true; data: number } | { success: false; error: unknown } {
+    const i = (value as { pick?: unknown } | null)?.pick;
+    return typeof i === 'number' && Number.isInteger(i) && i >= 0 ? { success: true, data: i } : { success: false, error: new Error('expected {"pick": <index>}') };
+  },
+};
+
+/** How much of each candidate's diff a judge reads. */
+const JUDGE_DIFF_CHARS = 12_000;
+
+function judgePrompt(title: string, passed: readonly TaskOutcome[], diffs: readonly string[]): string {
+  const each = passed.map((c, i) => `## Candidate ${i}: ${c.identifier} by ${c.agent} (+${c.additions} -${c.deletions})\n\n\`\`\`diff\n${diffs[i] ?? ''}\n\`\`\``).join('\n\n');
+  return `Several agents did the task "${title}", and each one's checks passed. Pick the best change: correct, clear and no larger than it needs to be.\n\n${each}\n\nAnswer {"pick": <the candidate's number>}.`;
+}
+
 export class ProgramContext {
   readonly #host: StepHost;
   readonly #root = new StepScope();
@@ -87,6 +109,8 @@ export class ProgramContext {
       runId: this.#host.runId,
       agent: (agentId, prompt, options) => this.#agent(agentId, prompt, options ?? {}),
       step: (name, fn) => this.#step(name, fn),
+      task: (spec) => this.#task(spec),
+      bestOf: (spec) => this.#bestOf(spec),
       parallel: (branches) => this.#group('parallel', branches.length, (i) => branches[i]!()),
       map: (items, fn, options) => this.#group('map', items.length, (i) => fn(items[i]!, i), options?.concurrency),
       pipeline: (initial, stages) => this.#pipeline(initial, stages),
@@ -164,6 +188,43 @@ export class ProgramContext {
     const print = fingerprint(['agent', agentId, prompt, options.cwd ?? null, options.schema ? 'schema' : null]);
     const step = await this.#open(id, 'agent', agentId, prompt, print);
     return this.#finish<T>(step, () => this.#host.runAgent(step, prompt, { cwd: options.cwd, schema: options.schema as AgentStepOptions<unknown>['schema'] }));
+  }
+
+  async #task(spec: TaskStepSpec): Promise<TaskOutcome> {
+    if (!spec || typeof spec.project !== 'string' || typeof spec.title !== 'string' || typeof spec.agent !== 'string') {
+      throw new TypeError('wf.task({ project, title, agent, description?, name? }): project, title and agent are text.');
+    }
+    const id = this.#scope().next('task', spec.name === undefined ? undefined : checkStepName(spec.name));
+    const print = fingerprint(['task', spec.project, spec.title, spec.description ?? null, spec.agent]);
+    const step = await this.#open(id, 'task', spec.agent, spec.title, print);
+    return this.#finish<TaskOutcome>(step, () => this.#host.runTask(step, spec));
+  }
+
+  /** Best of N: one task per agent in a group of its own, the judge among those that passed, the others set aside. */
+  async #bestOf(spec: BestOfSpec): Promise<BestOfResult> {
+    if (!spec || !Array.isArray(spec.agents) || spec.agents.length === 0) throw new TypeError('wf.bestOf({ project, title, agents: [...], judge? }): agents lists at least one agent.');
+    const id = this.#scope().next('bestOf', spec.name === undefined ? undefined : checkStepName(spec.name));
+    return currentScope.run(new StepScope(`${id}/`), async () => {
+      const { agents, judge, name: _name, ...task } = spec;
+      const candidates = await this.#group('parallel', agents.length, (i) => this.#task({ ...task, title: `${spec.title} (${agents[i]})`, agent: agents[i]! }));
+      const passed = candidates.filter((c) => c.outcome === 'passed');
+      let winner: TaskOutcome | null = null;
+      if (passed.length === 1 || (passed.length > 1 && (judge === undefined || judge === 'smallest-diff'))) {
+        winner = passed.reduce((best, c) => (c.additions + c.deletions < best.additions + best.deletions ? c : best));
+      } else if (passed.length > 1 && typeof judge === 'object') {
+        const diffs = await this.#step('diffs', () =>
+          this.#host.diffs(
+            passed.map((c) => c.taskId),
+            JUDGE_DIFF_CHARS,
+          ),
+        );
+        const pick = await this.#agent<number>(judge.agent, judgePrompt(spec.title, passed, diffs), { name: 'judge', schema: PICK });
+        winner = passed[pick] ?? passed[0]!;
+      }
+      const aside = passed.filter((c) => c !== winner).map((c) => c.taskId);
+      if (aside.length > 0) await this.#step('set-aside', async () => this.#host.setAside(aside, `best of ${agents.length}: ${winner?.identifier} was picked`));
+      return { winner, candidates };
+    });
   }
 
   async #step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {

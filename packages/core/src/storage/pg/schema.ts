@@ -574,6 +574,7 @@ export const workflowSteps = pgTable(
     attempt: integer('attempt').notNull().default(1),
     status: text('status').notNull(),
     conversationId: text('conversation_id'),
+    taskId: text('task_id'),
     output: text('output'),
     error: text('error'),
     costUsd: doublePrecision('cost_usd').notNull().default(0),
