@@ -36,4 +36,5 @@ CREATE TABLE "workflow_steps" (
 	CONSTRAINT "workflow_steps_run_id_step_id_pk" PRIMARY KEY("run_id","step_id")
 );
 --> statement-breakpoint
-CREATE INDEX "workflow_runs_status" ON "workflow_runs" USING btree ("status","created_at");
+CREATE INDEX "workflow_runs_status" ON "workflow_runs" USING btree ("status","created_at");--> statement-breakpoint
+CREATE INDEX "workflow_steps_seq" ON "workflow_steps" USING btree ("run_id","seq");

@@ -36,3 +36,5 @@ CREATE TABLE `workflow_steps` (
 	`ended_at` integer,
 	PRIMARY KEY(`run_id`, `step_id`)
 );
+--> statement-breakpoint
+CREATE INDEX `workflow_steps_seq` ON `workflow_steps` (`run_id`,`seq`);

@@ -537,5 +537,6 @@ export const workflowSteps = sqliteTable(
     startedAt: integer('started_at').notNull(),
     endedAt: integer('ended_at'),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+  // The next step's seq is the run's max + 1: read from this index, not the run's every step.
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] }), index('workflow_steps_seq').on(t.runId, t.seq)],
 );

@@ -147,7 +147,8 @@ export class ProgramContext {
         throw err;
       }
       step = (await this.#host.journal.beginStep({ runId: this.#host.runId, stepId: id, kind, agentId, label: label.slice(0, LABEL_MAX), fingerprint: print })).step;
-      this.#host.stepChanged(step);
+      // An agent or task step is said once sent, with its conversation or task.
+      if (kind === 'step') this.#host.stepChanged(step);
     }
     if (step.fingerprint !== print) {
       this.#stop(

@@ -582,5 +582,5 @@ export const workflowSteps = pgTable(
     startedAt: bigint('started_at', { mode: 'number' }).notNull(),
     endedAt: bigint('ended_at', { mode: 'number' }),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.stepId] })],
+  (t) => [primaryKey({ columns: [t.runId, t.stepId] }), index('workflow_steps_seq').on(t.runId, t.seq)],
 );
