@@ -206,10 +206,17 @@ export class Workflows implements WorkflowService {
   // ---- Driving a run ----
 
   #drive(runId: string): void {
-    if (this.#drivers.has(runId) || this.#stopped) return;
+    if (this.#stopped) return;
+    const driving = this.#drivers.get(runId);
+    // Resumed while its last drive here still unwinds: driven again once that one has ended.
+    if (driving) return void driving.done.then(() => this.#drive(runId));
     const abort = new AbortController();
     const done = this.#execute(runId, abort.signal)
-      .catch((err: unknown) => this.#o.log.warn(`Workflow run ${runId}: ${errorMessage(err)}`))
+      .catch(async (err: unknown) => {
+        // The store or the log failed under it: let go, so the next sweep (here or on another node) drives it again.
+        this.#o.log.warn(`Workflow run ${runId}: ${errorMessage(err)}; it is driven again at the next sweep.`);
+        await Promise.resolve(this.#store.releaseRun(runId, this.#owner)).catch(() => {});
+      })
       .finally(() => this.#drivers.delete(runId));
     this.#drivers.set(runId, { abort, done });
   }
