@@ -221,6 +221,8 @@ export interface RigOptions {
   codexHome?: 'cache' | 'home';
   /** The daemon: `'built'` (the default, what users run) or `'source'` (packages/cli/src, no build needed). */
   build?: CliBuild;
+  /** Other CLIs on the same daemon: a custom provider `standin-<name>` each, on the same stand-in (the rig's own CLI stays `standin`). */
+  otherClis?: CliName[];
 }
 
 /**
@@ -281,7 +283,7 @@ export async function startRig(cli: CliCase, options: RigOptions = {}): Promise<
     settings: ({ root }) => ({
       workspace: { path: join(root, 'workspace') },
       models: { provider: agentProvider().provider },
-      ...customProviders(cli, model.url),
+      ...customProviders(cli, model.url, options.otherClis ?? []),
       // gamma's hung CLI is killed after `silenceS` silent seconds once it has said something (the hang
       // case waits that out once); its start keeps the default grace of 180 s, so a CLI slow to start
       // on a loaded machine (OpenCode: 14 s before its first event at a load average of 4) is not taken
@@ -376,13 +378,17 @@ function agentProvider(): { provider: string } {
   return { provider: 'custom:standin' };
 }
 
-function customProviders(cli: CliCase, url: string): Record<string, unknown> {
-  const standin = {
+function customProviders(cli: CliCase, url: string, others: CliName[]): Record<string, unknown> {
+  return { custom_providers: { standin: standinProvider(cli.name, url), ...Object.fromEntries(others.map((name) => [`standin-${name}`, standinProvider(name, url)])) } };
+}
+
+/** A custom provider on the stand-in whose harness is the CLI `name`. */
+function standinProvider(name: CliName, url: string): Record<string, unknown> {
+  return {
     claude: { name: 'Stand-in', harness: 'claude', base_url: url, api_key: PROVIDER_KEY, model: CLAUDE_MODEL },
     codex: { name: 'Stand-in', harness: 'codex', base_url: `${url}/v1`, api_key: PROVIDER_KEY, model: OPENAI_MODEL },
     opencode: { name: 'Stand-in', harness: 'opencode', base_url: `${url}/v1`, api_key: PROVIDER_KEY, model: OPENAI_MODEL },
-  }[cli.name];
-  return { custom_providers: { standin } };
+  }[name];
 }
 
 /** Each instruction marker occurs exactly once in every agent turn request. */
