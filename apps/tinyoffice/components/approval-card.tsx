@@ -15,6 +15,7 @@ import { approvalQuestion, approvalTaskRounds, isApiError, type Approval, type A
 import { api, messageOf } from '@/lib/api';
 import { DECIDED_BY, outcomeOf, timeLeft, withApprovals } from '@/lib/approvals';
 import { setState } from '@/lib/store';
+import { taskHref } from '@/lib/task-href';
 import { useNow } from '@/lib/use-now';
 import { Avatar, Button, ErrorLine } from './ui';
 
@@ -111,7 +112,7 @@ export function ApprovalCard({
         </Heading>
         <AskedAt approval={approval} now={now} />
         {!compact && rounds && (
-          <Link className="ml-auto text-xs underline" href={`/projects?${new URLSearchParams({ ...(rounds.projectId ? { project: rounds.projectId } : {}), task: rounds.taskId })}`}>
+          <Link className="ml-auto text-xs underline" href={taskHref(rounds.taskId, rounds.projectId)}>
             task
           </Link>
         )}

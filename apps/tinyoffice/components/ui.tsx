@@ -66,6 +66,8 @@ export const STATUS_TONE: Record<string, string> = {
   running: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
   active: 'bg-sky-100 text-sky-900 dark:bg-sky-900 dark:text-sky-100',
   completed: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
+  // A workflow's task step whose task passed its checks (docs/workflows.md).
+  passed: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100',
   failed: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   rejected: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
   stopped: 'bg-amber-100 text-amber-900 dark:bg-amber-900 dark:text-amber-100',

@@ -5,14 +5,22 @@
  * reload. A run of `wf.parallel` (two agent steps) then `wf.step` shows running while its agents
  * wait at their gates, then completed with its tree (the group, its two branches, the steps) and
  * a step's output expanded as JSON; a run whose agent waits at a gate nobody opens is cancelled
- * with Cancel; a failed run's Resume with a budget the daemon refuses shows `CODE: message`. axe
- * at 1280 and 390 px in both themes (test/look.ts), and nothing wider than a 390 px phone.
+ * with Cancel; a failed run's Resume with a budget the daemon refuses shows `CODE: message`. Task
+ * steps run on a project bound to a real git repository with one check (as the CLI's
+ * workflow-best-of e2e test sets it up): `wf.bestOf` over two mock agents that write a file,
+ * commit and say done (held at a gate first, so the page shows their tasks while they work), then
+ * `wf.task` for an agent whose change the check refuses; the page shows one "best of 2" group, each
+ * task's identifier linked to the board, passed or failed and why, the lines changed and the
+ * winner. axe at 1280 and 390 px in both themes (test/look.ts), and nothing wider than a 390 px
+ * phone.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { openOffice, type Daemon } from './daemon';
+import type { BestOfResult, Project } from '@tinyagi/client';
+import { gitRepos } from '@tinyagi/test-kit';
+import { openOffice, SETTINGS, type Daemon } from './daemon';
 import { look } from './look';
 
 test.describe.configure({ mode: 'serial' });
@@ -21,6 +29,13 @@ let daemon: Daemon;
 let context: BrowserContext;
 let page: Page;
 const modules = mkdtempSync(join(tmpdir(), 'tinyoffice-workflows-'));
+let project: Project;
+
+/** The project's one check: hello.txt says hello. The agents' scripted actions, as in packages/cli/test/workflow-best-of.e2e.test.ts. */
+const check = { name: 'greets', argv: ['grep', '-qx', 'hello', 'hello.txt'], timeoutMs: 30_000 };
+const says = (content: string) => [{ write: { path: 'hello.txt', content } }, { commit: 'hello.txt' }, { update_task: { status: 'review' } }];
+/** Held at gate `hello` until the test opens it, then its actions and "Done.". */
+const taskAgent = (actions: unknown[]) => ({ provider: 'mock', mock: { replies: [{ match: 'hello', gate: 'hello', reply: 'Done.', actions }] } });
 
 /** Writes a workflow module (an .mjs whose default export is the workflow) and gives its path. */
 function workflowModule(name: string, body: string): string {
@@ -30,7 +45,34 @@ function workflowModule(name: string, body: string): string {
 }
 
 test.beforeAll(async ({ browser }) => {
-  ({ daemon, context, page } = await openOffice(browser));
+  // Before the daemon starts: gitRepos sets the git environment the daemon's git inherits.
+  const { repoDir } = gitRepos();
+  ({ daemon, context, page } = await openOffice(browser, {
+    // git for the worktrees, grep for the check.
+    path: ['/usr/bin', '/bin'],
+    settings: (root) => {
+      const settings = SETTINGS(root);
+      return {
+        ...settings,
+        agents: {
+          ...settings.agents,
+          small: taskAgent(says('hello\n')),
+          big: taskAgent(says(`hello\n${'and more\n'.repeat(20)}`)),
+          // Its change never greets: the check fails each round (the file differs each time, so the commit has something).
+          wrong: taskAgent([{ write: { path: 'hello.txt', content: 'bye {{message}}\n' } }, { commit: 'bye' }, { update_task: { status: 'review' } }]),
+        },
+      };
+    },
+  }));
+  project = await daemon.kit.api.createProject({
+    body: { name: 'Web', repo: { path: repoDir, worktreeRoot: join(daemon.kit.root, 'worktrees'), checks: [check], maxRounds: 1 } },
+  });
+});
+
+// A failure with tasks is often the daemon's (a worktree, a check): its log goes with it.
+// biome-ignore lint/correctness/noEmptyPattern: Playwright reads the fixtures from a destructuring pattern.
+test.afterEach(async ({}, info) => {
+  if (info.status !== info.expectedStatus) await info.attach('daemon', { body: daemon.kit.logs(), contentType: 'text/plain' });
 });
 
 test.afterAll(async () => {
@@ -182,4 +224,82 @@ test('a failed run says why; Resume with a budget the daemon refuses shows its c
   await expect(detail().getByTestId('workflow-refusal')).toHaveText(/^VALIDATION_FAILED: .*budgetUsd/);
   await expect(detail()).toHaveAttribute('data-status', 'failed');
   await look(page, '/workflows (failed, resume refused)', { widths: [1280, 390] });
+});
+
+test('best of two on a bound project, then a task that fails: one group, each task linked with how it did, the winner marked', async () => {
+  const file = workflowModule(
+    'say-hello',
+    `  const best = await wf.bestOf({ project: 'Web', title: 'Say hello', description: 'Write hello.txt.', agents: ['small', 'big'] });
+  await wf.task({ project: 'Web', title: 'Say hello, wrongly', agent: 'wrong' });
+  return best;`,
+  );
+  const { run } = await daemon.kit.api.startWorkflow({ body: { file } });
+  await page.goto(`${daemon.url}/workflows?run=${run.id}`);
+
+  // One group for the bestOf, its two task steps straight under it (not under a parallel's branches).
+  const group = item('1:bestOf');
+  await expect(group).toHaveAttribute('data-kind', 'best-of');
+  await expect(group.locator(':scope > div').first()).toContainText('best of 2');
+  await expect(item('1:bestOf/1:parallel')).toHaveCount(0);
+  const candidates = [0, 1].map((i) => item(`1:bestOf/1:parallel[${i}]/1:task`));
+  for (const [i, agent] of ['small', 'big'].entries()) {
+    await expect(group.locator(':scope > [role="group"] > [role="treeitem"]').nth(i)).toHaveAttribute('data-step', `1:bestOf/1:parallel[${i}]/1:task`);
+    await expect(candidates[i]!.locator(':scope > div').first()).toContainText(`candidate ${i + 1}@${agent}`);
+  }
+
+  // Held at their gate, the tasks are made and the page read them by id: identifiers linked to the board, nothing marked yet.
+  const taskSteps = async () => (await daemon.kit.api.getWorkflowRun({ params: { id: run.id } })).steps.filter((s) => s.kind === 'task' && s.taskId !== null);
+  await expect.poll(async () => (await taskSteps()).length).toBe(2);
+  const made = await Promise.all((await taskSteps()).sort((a, b) => (a.stepId < b.stepId ? -1 : 1)).map((s) => daemon.kit.api.getTask({ params: { id: s.taskId! } })));
+  for (const [i, task] of made.entries()) {
+    await expect(candidates[i]!).toHaveAttribute('data-status', 'running');
+    const link = candidates[i]!.getByTestId('task-link');
+    await expect(link).toHaveAccessibleName(`${task.identifier} (the task of step candidate ${i + 1})`);
+    await expect(link).toHaveAttribute('href', `/projects?project=${project.id}&task=${task.id}`);
+  }
+  await expect(group.getByTestId('task-winner')).toHaveCount(0);
+  await look(page, '/workflows (best of 2 at work)', { widths: [1280, 390] });
+
+  daemon.openGate('hello');
+  await expect(detail()).toHaveAttribute('data-status', 'completed', { timeout: 90_000 });
+  const { run: done, steps: doneSteps } = await daemon.kit.api.getWorkflowRun({ params: { id: run.id } });
+  const result = done.result as BestOfResult;
+  expect(result.winner?.agent).toBe('small');
+
+  // Both passed, with the lines each changed; the smaller change is the winner, and only it.
+  for (const [i, candidate] of result.candidates.entries()) {
+    const row = candidates[i]!.locator(':scope > div').first();
+    await expect(candidates[i]!).toHaveAttribute('data-status', 'completed');
+    await expect(row).toContainText(`candidate ${i + 1}@${candidate.agent}passed`);
+    await expect(candidates[i]!.getByTestId('task-link')).toHaveAccessibleName(`${candidate.identifier} (the task of step candidate ${i + 1})`);
+    await expect(candidates[i]!.getByTestId('task-lines')).toContainText(`+${candidate.additions} −${candidate.deletions}`);
+  }
+  expect(result.candidates.map((c) => [c.outcome, c.additions, c.deletions])).toEqual([
+    ['passed', 1, 0],
+    ['passed', 21, 0],
+  ]);
+  await expect(candidates[0]!.getByTestId('task-winner')).toHaveText('★ winner');
+  await expect(group.getByTestId('task-winner')).toHaveCount(1);
+  // The one that lost was set aside: a step of the group, after the candidates.
+  await expect(group.locator(':scope > [role="group"] > [role="treeitem"]').nth(2)).toHaveAttribute('data-step', '1:bestOf/set-aside');
+
+  // The task whose check still fails after its round: failed, and why; no lines.
+  const wrong = item('2:task');
+  await expect(wrong).toHaveAttribute('data-status', 'completed');
+  await expect(wrong.locator(':scope > div').first()).toContainText('2:task@wrongfailed');
+  await expect(wrong.getByTestId('task-reason')).toHaveText(/^Failed: its checks still fail after 1 rounds?; it waits for a person$/);
+  await expect(wrong.getByTestId('task-lines')).toHaveCount(0);
+  const failed = doneSteps.find((s) => s.stepId === '2:task')!;
+  await expect(wrong.getByTestId('task-link')).toHaveAttribute('href', `/projects?project=${project.id}&task=${failed.taskId}`);
+  await expect(wrong.getByTestId('task-winner')).toHaveCount(0);
+
+  await look(page, '/workflows (best of 2 done)', { widths: [1280, 390] });
+  await page.setViewportSize({ width: 390, height: 800 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // The winner's link opens its task on the project's board.
+  await candidates[0]!.getByTestId('task-link').click();
+  await expect(page).toHaveURL(new RegExp(`/projects/?\\?project=${project.id}&task=${result.winner!.taskId}$`));
+  await expect(page.getByTestId('task-detail')).toHaveAccessibleName(`Task ${result.winner!.identifier}`);
 });

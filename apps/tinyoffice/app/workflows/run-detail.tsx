@@ -83,7 +83,7 @@ export function RunDetail({ detail, onChanged }: { detail: WorkflowRunDetail; on
         <RunActions run={run} onChanged={onChanged} />
       </section>
       <Panel title={`Steps (${steps.length})`}>
-        {steps.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-300">No step has started yet.</p> : <StepTree steps={steps} runName={run.name} />}
+        {steps.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-300">No step has started yet.</p> : <StepTree steps={steps} runName={run.name} result={run.result} />}
       </Panel>
     </div>
   );
