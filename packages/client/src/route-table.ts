@@ -162,6 +162,7 @@ export const ROUTE_TABLE = {
   listQuotas: { method: 'GET', path: '/api/quotas' },
   listSessions: { method: 'GET', path: '/api/sessions' },
   closeSessions: { method: 'POST', path: '/api/sessions/close', body: true },
+  listWorkflows: { method: 'GET', path: '/api/workflows' },
   listWorkflowRuns: { method: 'GET', path: '/api/workflows/runs' },
   getWorkflowRun: { method: 'GET', path: '/api/workflows/runs/:id' },
   startWorkflow: { method: 'POST', path: '/api/workflows/runs', body: true },

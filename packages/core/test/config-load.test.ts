@@ -318,6 +318,34 @@ describe('settings rules', () => {
     ).toEqual(['agents.m.busy_policy', 'agents.m.mock.replies[0].fail', 'agents.m.steering[1]', 'budgets.soft_limit_fraction', 'limits.max_depth', 'queue.concurrency', 'server.port']);
   });
 
+  it('checks registered workflows: names like agent ids, a module file that stays in TINYAGI_HOME/workflows/ when relative, an input JSON Schema', () => {
+    const schema = { type: 'object', properties: { files: { type: 'array', items: { type: 'string' } } }, required: ['files'] };
+    expect(
+      pathsOf({
+        workflows: { review: { file: 'review.ts', description: 'Review files', input: schema, agents: ['coder'] }, 'nightly-2': { file: '/srv/flows/nightly.mjs' }, home: { file: '~/flows/a.js' } },
+      }),
+    ).toEqual([]);
+    const result = validateSettings({
+      workflows: {
+        'Review Files': { file: 'review.ts' },
+        ext: { file: 'review.py' },
+        escape: { file: '../outside/review.ts' },
+        schema: { file: 'a.ts', input: { type: 'nonsense' } },
+        nofile: { description: 'no module' },
+        who: { file: 'a.ts', agents: 'coder' },
+      },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const byPath = Object.fromEntries(result.issues.map((i) => [i.path, `${i.message} ${i.hint ?? ''}`]));
+    expect(Object.keys(byPath).sort()).toEqual(['workflows.escape.file', 'workflows.ext.file', 'workflows.nofile.file', 'workflows.schema.input', 'workflows.who.agents', 'workflows["Review Files"]']);
+    expect(byPath['workflows["Review Files"]']).toContain('Invalid workflow name');
+    expect(byPath['workflows["Review Files"]']).toContain('"review-files"');
+    expect(byPath['workflows.ext.file']).toContain('.ts, .mts, .js or .mjs');
+    expect(byPath['workflows.escape.file']).toContain('TINYAGI_HOME/workflows/');
+    expect(byPath['workflows.schema.input']).toContain('Unsupported type: nonsense');
+  });
+
   it('rejects "__proto__" keys anywhere (zod would skip them unvalidated) and odd custom provider ids', () => {
     const value = JSON.parse('{"agents": {"__proto__": {"provider": 42}}, "channels": {"defaults": {"__proto__": "x"}}, "custom_providers": {"bad id!": {}}}') as unknown;
     expect(pathsOf(value).sort()).toEqual(['agents.__proto__', 'channels.defaults.__proto__', 'custom_providers["bad id!"]']);

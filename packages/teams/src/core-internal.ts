@@ -70,4 +70,4 @@ export { composeSystemPrompt, partitionFiles, provisionWorkspace, type RefusedFi
 // memory/: recall before a turn, within the scopes the run reads (its agent's, its teams', its task's project's), and the agent's memory files imported
 export { embeddingsConfig, importMemoryFiles, projectOfSender, readableScopes, readWorkspaceMemoryFiles, recallForTurn, semanticRecallFor } from '@tinyagi/core/internal';
 // workflows/: the runs and journal of steps the workflow engine replays
-export type { WorkflowRunRecord, WorkflowStepRecord, WorkflowStoreApi } from '@tinyagi/core/internal';
+export type { WorkflowRunChain, WorkflowRunRecord, WorkflowStepRecord, WorkflowStoreApi } from '@tinyagi/core/internal';

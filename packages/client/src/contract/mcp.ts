@@ -101,6 +101,15 @@ export const McpForgetInput = z.strictObject({
   reason: z.string().min(1).max(2000).describe('Why it should be forgotten (outdated, wrong): the person reviewing it reads this.'),
 });
 
+export const McpStartWorkflowInput = z.strictObject({
+  name: Id.describe('The registered workflow to start (a person registers them; a refusal lists the ones you may start).'),
+  input: z.unknown().optional().describe("The workflow's input, any JSON value; checked against the workflow's input schema when it has one."),
+});
+
+export const McpWorkflowStatusInput = z.strictObject({
+  run_id: Id.describe('The run id start_workflow returned.'),
+});
+
 /**
  * Claude Code's `--permission-prompt-tool` call (per-message agents with `permission_mode: "ask"`,
  * docs/approvals.md): the tool call it is about to make. Not strict: Claude Code may add fields.
@@ -186,6 +195,17 @@ export const MCP_AGENT_TOOLS = {
     title: 'Propose to forget a memory',
     description: 'Proposes to retire an entry that is wrong or outdated; a person decides. To correct an entry, prefer remember with `replaces`.',
     input: McpForgetInput,
+  },
+  start_workflow: {
+    title: 'Start a registered workflow',
+    description:
+      'Starts a workflow the person registered for you by name, with an input; returns the run id at once (the workflow goes on without you). Its agent steps may reach only the agents you may call. Follow it with workflow_status.',
+    input: McpStartWorkflowInput,
+  },
+  workflow_status: {
+    title: 'A workflow run’s status',
+    description: 'The status of a workflow run you started: running, paused, completed (with its result), failed or cancelled (with the reason), and its steps done of all.',
+    input: McpWorkflowStatusInput,
   },
   approval_prompt: {
     title: 'Permission prompt (Claude Code)',

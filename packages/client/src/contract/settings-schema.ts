@@ -19,6 +19,7 @@ import { NodeNameSchema, OptionalBool, OptionalCount, OptionalPositive, Optional
 export { NODE_NAME_PATTERN, NodeNameSchema } from './common.ts';
 import { GlobalMemorySettingsSchema, MemorySettingsSchema } from './memory.ts';
 import { McpRememberInput } from './mcp.ts';
+import { WorkflowSettingsSchema } from './workflows.ts';
 
 /**
  * A model id as the providers' CLIs and APIs take it: `sonnet`, `claude-sonnet-4-6`,
@@ -490,6 +491,8 @@ export const SettingsFileSchema = z.looseObject({
   budgets: BudgetsSettingsSchema.optional(),
   /** Memory beyond an agent's and a team's own block (docs/memory.md). */
   memory: GlobalMemorySettingsSchema.optional(),
+  /** Registered workflows, by name (docs/workflows.md, "Registered workflows"). */
+  workflows: z.record(Str, WorkflowSettingsSchema).optional(),
 });
 
 export type SettingsFile = z.infer<typeof SettingsFileSchema>;

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { IdParamsSchema, Int, Num, NullableStr, NullableTimestamp, Str, TimestampSchema } from './common.ts';
+import { Bool, IdParamsSchema, Int, Num, NullableStr, NullableTimestamp, Str, StrArray, TimestampSchema } from './common.ts';
 
 export const WORKFLOW_RUN_STATUSES = ['running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
@@ -27,8 +27,12 @@ export type WorkflowBudget = z.infer<typeof WorkflowBudgetSchema>;
 export const WorkflowRunSchema = z
   .object({
     id: Str,
-    /** The module's file name without its extension. */
+    /** The registered workflow's name, or the module's file name without its extension. */
     name: Str,
+    /** The registered workflow it was started as (settings' `workflows.<name>`); null for a module started by its path. */
+    registered: NullableStr,
+    /** Who started it: `person` (the API token, TinyOffice, the CLI), or the id of the agent whose run started it. */
+    startedBy: Str,
     /** The module, an absolute path on the node that drives the run. */
     file: Str,
     input: z.unknown(),
@@ -78,15 +82,83 @@ export const WorkflowStepSchema = z
   .meta({ id: 'WorkflowStep' });
 export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
 
+/** The module extensions a workflow may have (the engine loads these alone). */
+export const WORKFLOW_MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
+
+/** Absolute, or from the user's home (`~/…`): not taken from TINYAGI_HOME/workflows/. */
+const isAbsolutePath = (path: string): boolean => /^(?:\/|~(?:\/|$)|[A-Za-z]:[\\/])/.test(path);
+
+/**
+ * A registered workflow's module: an absolute path, or one relative to TINYAGI_HOME/workflows/
+ * that stays inside it. Whether the file exists is checked when the workflow starts.
+ */
+export const RegisteredWorkflowFileSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .superRefine((file, ctx) => {
+    if (file.includes('\0')) ctx.addIssue({ code: 'custom', message: 'A path must not contain a NUL byte' });
+    else if (!WORKFLOW_MODULE_EXTENSIONS.some((ext) => file.endsWith(ext))) ctx.addIssue({ code: 'custom', message: 'must be a .ts, .mts, .js or .mjs module, e.g. "review.ts"' });
+    else if (!isAbsolutePath(file) && file.split(/[\\/]/).includes('..')) {
+      ctx.addIssue({ code: 'custom', message: 'a relative path stays inside TINYAGI_HOME/workflows/ (no ".."); give an absolute path for a module elsewhere' });
+    }
+  });
+
+/**
+ * The JSON Schema a registered workflow's input must match, as zod reads JSON Schema
+ * (`z.fromJSONSchema`: types, properties, required, items, enums, bounds, patterns, `$defs`).
+ */
+export const WorkflowInputJsonSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+  try {
+    z.fromJSONSchema(schema);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `is not a JSON Schema TinyAGI can check an input against: ${err instanceof Error ? err.message : String(err)}` });
+  }
+});
+
+/**
+ * A workflow the person registered in settings (`workflows.<name>`, docs/workflows.md "Registered
+ * workflows"): started by its name, by a person or by an agent it lists.
+ */
+export const WorkflowSettingsSchema = z.looseObject({
+  file: RegisteredWorkflowFileSchema,
+  /** What it does, for people and for the agents that may start it. */
+  description: z.string().max(2000).optional(),
+  input: WorkflowInputJsonSchema.optional(),
+  /** The agents that may start it (the `start_workflow` tool); absent: none, only a person. */
+  agents: z.array(Str).max(500).optional(),
+});
+export type WorkflowSettings = z.infer<typeof WorkflowSettingsSchema>;
+
+/** A registered workflow as the API lists it. */
+export const RegisteredWorkflowSchema = z
+  .object({
+    name: Str,
+    description: NullableStr,
+    /** Its module, resolved: an absolute path on the daemon's machine. */
+    file: Str,
+    /** Whether the module is there now (a start of a missing one is refused). */
+    fileExists: Bool,
+    /** The JSON Schema its input must match (null: any input). */
+    input: z.record(z.string(), z.unknown()).nullable(),
+    /** The agents that may start it. */
+    agents: StrArray,
+  })
+  .meta({ id: 'RegisteredWorkflow' });
+export type RegisteredWorkflow = z.infer<typeof RegisteredWorkflowSchema>;
+
 const BudgetBody = {
   /** USD for the run (positive). */
   budgetUsd: Num.positive().max(1_000_000).optional(),
   budgetTokens: Int.positive().optional(),
 };
 
+/** Give exactly one of `file` and `workflow`. */
 export const StartWorkflowBodySchema = z.object({
-  /** An absolute path of a .ts, .mts, .js or .mjs module on the daemon's machine. */
-  file: z.string().min(1).max(4096),
+  /** An absolute path of a .ts, .mts, .js or .mjs module on the daemon's machine (a person's token only). */
+  file: z.string().min(1).max(4096).optional(),
+  /** The name of a registered workflow (settings' `workflows.<name>`): its module, and its `input` schema checks the input. */
+  workflow: z.string().min(1).max(64).optional(),
   input: z.unknown().optional(),
   ...BudgetBody,
 });
@@ -99,6 +171,13 @@ export const WorkflowRunDetailSchema = z.object({ run: WorkflowRunSchema, steps:
 export type WorkflowRunDetail = z.infer<typeof WorkflowRunDetailSchema>;
 
 export const workflowsContract = {
+  listWorkflows: route({
+    method: 'GET',
+    path: '/api/workflows',
+    summary: 'The registered workflows (settings’ workflows.<name>): name, description, module, input schema and the agents that may start each',
+    tag: 'workflows',
+    response: z.object({ workflows: z.array(RegisteredWorkflowSchema) }),
+  }),
   listWorkflowRuns: route({
     method: 'GET',
     path: '/api/workflows/runs',
@@ -110,16 +189,19 @@ export const workflowsContract = {
   getWorkflowRun: route({
     method: 'GET',
     path: '/api/workflows/runs/:id',
-    summary: 'One workflow run with its steps, in the order they started',
+    summary: 'One workflow run with its steps, in the order they started. An agent’s run token reads the runs its agent started',
     tag: 'workflows',
+    auth: 'run',
     params: IdParamsSchema,
     response: WorkflowRunDetailSchema,
   }),
   startWorkflow: route({
     method: 'POST',
     path: '/api/workflows/runs',
-    summary: 'Start a workflow: the module is loaded and checked first (a module without a default function is VALIDATION_FAILED). A person’s token only: an agent’s run token is refused',
+    summary:
+      'Start a workflow, a module by its path or a registered one by its name: the module is loaded and checked first (a module without a default function, or an input its schema refuses, is VALIDATION_FAILED). An agent’s run token starts only a registered workflow that lists its agent',
     tag: 'workflows',
+    auth: 'run',
     status: 201,
     body: StartWorkflowBodySchema,
     response: z.object({ run: WorkflowRunSchema }),

@@ -1,5 +1,5 @@
 /**
- * The settings' cross-key validation, what no one key's shape can say: id format, ids unique
+ * The settings' cross-key validation, what no one key's shape can say: id format (agents, teams, workflows), ids unique
  * across agents and teams, team membership and leaders, runtime names (against the registry of
  * runtimes, docs/kinds.md) and custom provider references, each agent's runtime blocks (against their kinds' schemas,
  * runtime-blocks.ts), workspace escapes, one workspace directory per agent.
@@ -47,7 +47,15 @@ function listOr(values: string[], none: string): string {
   return values.length > 0 ? values.map((v) => `"${v}"`).join(', ') : none;
 }
 
-function checkIds(kind: 'agent' | 'team', section: 'agents' | 'teams', ids: string[], sink: IssueSink): void {
+/** How each section's ids are named in a refusal. */
+const ID_WORDS = {
+  agents: { one: 'agent id', all: 'Agent ids', why: ' (they name directories)' },
+  teams: { one: 'team id', all: 'Team ids', why: ' (they name directories)' },
+  workflows: { one: 'workflow name', all: 'Workflow names', why: '' },
+} as const;
+
+function checkIds(section: keyof typeof ID_WORDS, ids: string[], sink: IssueSink): void {
+  const words = ID_WORDS[section];
   for (const id of ids) {
     if (ID_PATTERN.test(id)) continue;
     const traversal = /[/\\]|\.\./.test(id);
@@ -55,11 +63,9 @@ function checkIds(kind: 'agent' | 'team', section: 'agents' | 'teams', ids: stri
     sink.addIssue({
       code: 'custom',
       path: [section, id],
-      message: `Invalid ${kind} id ${JSON.stringify(id)}${traversal ? ' (it contains a path separator or "..")' : ''}`,
+      message: `Invalid ${words.one} ${JSON.stringify(id)}${traversal ? ' (it contains a path separator or "..")' : ''}`,
       params: {
-        hint:
-          `${kind === 'agent' ? 'Agent' : 'Team'} ids are 1-64 characters a-z, 0-9, "_" or "-", starting with a letter or digit ` +
-          `(they name directories).${suggestion ? ` Rename it, e.g. to "${suggestion}".` : ''}`,
+        hint: `${words.all} are 1-64 characters a-z, 0-9, "_" or "-", starting with a letter or digit${words.why}.${suggestion ? ` Rename it, e.g. to "${suggestion}".` : ''}`,
       },
     });
   }
@@ -234,8 +240,9 @@ export function validateCrossKeys(value: unknown, sink: IssueSink): void {
   const teamIds = Object.keys(teams);
   const customProviders = Object.keys(asObject(settings['custom_providers']) ?? {});
 
-  checkIds('agent', 'agents', agentIds, sink);
-  checkIds('team', 'teams', teamIds, sink);
+  checkIds('agents', agentIds, sink);
+  checkIds('teams', teamIds, sink);
+  checkIds('workflows', Object.keys(asObject(settings['workflows']) ?? {}), sink);
   for (const [pid, custom] of Object.entries(asObject(settings['custom_providers']) ?? {})) checkCustomRuntime(pid, custom, sink);
   for (const pid of customProviders) {
     if (CUSTOM_PROVIDER_ID.test(pid)) continue;

@@ -494,6 +494,12 @@ export const workflowRuns = sqliteTable(
     id: text('id').primaryKey(),
     name: text('name').notNull(),
     file: text('file').notNull(),
+    /** The registered workflow it was started as (settings' `workflows.<name>`); null for a module started by its path. */
+    registered: text('registered'),
+    /** `person`, or the agent whose run started it. */
+    startedBy: text('started_by').notNull().default('person'),
+    /** JSON `{ callers, confinedBy }` its agent and task steps are held to (an agent started it); null when a person did. */
+    chain: text('chain'),
     /** JSON. */
     input: text('input').notNull(),
     status: text('status').notNull(),

@@ -39,9 +39,22 @@ export class PgWorkflowStore implements WorkflowStoreApi {
   async createRun(input: NewWorkflowRun): Promise<WorkflowRunRecord> {
     const now = Date.now();
     const [row] = await this.#scope.query<WorkflowRunRow>(
-      `INSERT INTO ${this.#runs} (id, name, file, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at)
-      VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $9) RETURNING *`,
-      [input.id, input.name, input.file, json(input.input), input.budgetUsd, input.budgetTokens, input.owner, input.leaseUntil, now],
+      `INSERT INTO ${this.#runs} (id, name, file, registered, started_by, chain, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $10, $11, $12, $12) RETURNING *`,
+      [
+        input.id,
+        input.name,
+        input.file,
+        input.registered ?? null,
+        input.startedBy ?? 'person',
+        input.chain ? json(input.chain) : null,
+        json(input.input),
+        input.budgetUsd,
+        input.budgetTokens,
+        input.owner,
+        input.leaseUntil,
+        now,
+      ],
     );
     return toRun(row!);
   }

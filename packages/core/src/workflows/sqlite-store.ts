@@ -34,8 +34,24 @@ export class WorkflowStore implements WorkflowStoreApi {
     const now = Date.now();
     this.#db.write(() =>
       this.#db
-        .prepare(`INSERT INTO workflow_runs (id, name, file, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`)
-        .run(input.id, input.name, input.file, json(input.input), input.budgetUsd, input.budgetTokens, input.owner, input.leaseUntil, now, now),
+        .prepare(
+          `INSERT INTO workflow_runs (id, name, file, registered, started_by, chain, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          input.id,
+          input.name,
+          input.file,
+          input.registered ?? null,
+          input.startedBy ?? 'person',
+          input.chain ? json(input.chain) : null,
+          json(input.input),
+          input.budgetUsd,
+          input.budgetTokens,
+          input.owner,
+          input.leaseUntil,
+          now,
+          now,
+        ),
     );
     return this.getRun(input.id)!;
   }

@@ -14,10 +14,24 @@ import type { WorkflowRunStatus, WorkflowStepKind, WorkflowStepStatus } from '@t
 import type { WorkflowRunRow, WorkflowStepRow } from '../storage/rows.ts';
 import type { Awaitable } from '../storage/transaction.ts';
 
+/** Who a run's agent and task steps must be reachable by, when an agent started it (teams' guards/confinement.ts `RunChain`). */
+export interface WorkflowRunChain {
+  /** The agents whose confinement its agent steps run under. */
+  confinedBy: string[];
+  /** The agents up the chain that started it, its starter last: each one's `may_call` must allow a step's agent. */
+  callers: string[];
+}
+
 export interface WorkflowRunRecord {
   id: string;
   name: string;
   file: string;
+  /** The registered workflow it was started as; null for a module started by its path. */
+  registered: string | null;
+  /** `person`, or the agent whose run started it. */
+  startedBy: string;
+  /** What an agent-started run's steps are held to; null when a person started it. */
+  chain: WorkflowRunChain | null;
   input: unknown;
   status: WorkflowRunStatus;
   result: unknown;
@@ -65,6 +79,10 @@ export interface NewWorkflowRun {
   id: string;
   name: string;
   file: string;
+  registered?: string | null;
+  /** Default `person`. */
+  startedBy?: string;
+  chain?: WorkflowRunChain | null;
   input: unknown;
   budgetUsd: number | null;
   budgetTokens: number | null;
@@ -126,6 +144,9 @@ export function toRun(r: WorkflowRunRow): WorkflowRunRecord {
     id: r.id,
     name: r.name,
     file: r.file,
+    registered: r.registered,
+    startedBy: r.started_by,
+    chain: parseJson(r.chain) as WorkflowRunChain | null,
     input: parseJson(r.input),
     status: r.status as WorkflowRunStatus,
     result: parseJson(r.result),

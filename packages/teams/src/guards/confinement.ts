@@ -156,3 +156,17 @@ export function assertMayReach(settings: Settings, chain: ReachChain, to: string
   if (!refused) return;
   throw new TinyError('CALL_NOT_ALLOWED', refused.message, { hint: `Set agents.${refused.by}.may_call in settings.json (docs/sandbox.md, "Calls between agents").` });
 }
+
+/**
+ * Work that runs with its agent's own settings rather than under a chain (a workflow's task step:
+ * the task flow runs its agent as it runs any task) may leave a confined chain only for an agent
+ * sandboxed at least as tightly as the chain would run it: `on`, or `required` when a confiner
+ * is. The refusal in words; undefined when `to` is that tight anyway, or nothing confines the chain.
+ */
+export function unconfinedWorkRefusal(settings: Settings, confinedBy: readonly string[], to: string): string | undefined {
+  if (confinedBy.length === 0) return undefined;
+  const wanted = confinedBy.some((id) => sandboxModeOf(ownEntry(settings.agents, id)) === 'required') ? 'required' : 'on';
+  const own = sandboxModeOf(ownEntry(settings.agents, to));
+  if (sandboxAtLeast(own, wanted)) return undefined;
+  return `a task runs @${to} with its own settings (sandbox "${own}"), outside the confinement of ${confinedBy.map((id) => `@${id}`).join(', ')}. Set agents.${to}.sandbox to "${wanted}" to allow it.`;
+}

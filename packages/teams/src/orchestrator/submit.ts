@@ -31,6 +31,11 @@ export interface SubmitInput {
    * git worktree, docs/git-tasks.md); handoffs in the conversation carry it on.
    */
   workdir?: string | undefined;
+  /**
+   * The chain an agent's work carries on (guards/confinement.ts): a workflow step of a run an agent
+   * started runs confined by it, as a call would. Absent for a person's message.
+   */
+  chain?: { confinedBy: readonly string[]; callers: readonly string[] } | undefined;
 }
 
 export interface SubmitResult {
@@ -126,6 +131,8 @@ export function* submitMessage(ctx: CancelCtx & WriteCtx, tx: StoreTransaction, 
   const conversationId = newId('conv');
   const meta: MessageMeta = { from: null, hop: 0 };
   if (input.workdir !== undefined) meta.workdir = input.workdir;
+  if (input.chain?.confinedBy.length) meta.confinedBy = [...input.chain.confinedBy];
+  if (input.chain?.callers.length) meta.callers = [...input.chain.callers];
   const { queue, runs, events } = tx.stores;
 
   const enqueued = yield* io(

@@ -191,13 +191,21 @@ export async function spawnSubAgent(ctx: Ctx, parentRunId: string, input: SpawnI
   }
 }
 
+/** What `chainOfRun` reads: this node's running attempts when the caller has them, and the stores. */
+export interface RunChainSource {
+  active?: Ctx['active'];
+  stores: Pick<Ctx['stores'], 'runs' | 'queue'>;
+  getSettings: Ctx['getSettings'];
+}
+
 /**
  * `run`'s chain (its confiners and its callers): what its running attempt holds on this node, else
- * read back from the store (a run started on another node): a child's from its parent's chain, a
- * queue run's from the messages it answers.
+ * read back from the store (a run started on another node, or a caller without the running
+ * attempts: the workflow engine): a child's from its parent's chain, a queue run's from the
+ * messages it answers.
  */
-async function chainOfRun(ctx: Pick<Ctx, 'active' | 'stores' | 'getSettings'>, run: RunRecord, hops = 0): Promise<RunChain> {
-  const active = ctx.active.get(run.id);
+export async function chainOfRun(ctx: RunChainSource, run: RunRecord, hops = 0): Promise<RunChain> {
+  const active = ctx.active?.get(run.id);
   if (active) return { confinedBy: active.confinedBy ?? [], callers: active.callers ?? [] };
   if (hops > 64) return { confinedBy: [], callers: [] };
   if (run.cause === 'spawn' && run.parentRunId) {

@@ -25,7 +25,7 @@ const SCHEMA_NOTE = '\n\nAnswer with JSON only (one JSON value, or one fenced ``
 
 export async function runAgentStep(
   deps: AgentStepDeps,
-  run: Pick<WorkflowRunRecord, 'id' | 'name'>,
+  run: Pick<WorkflowRunRecord, 'id' | 'name' | 'chain'>,
   step: WorkflowStepRecord,
   prompt: string,
   options: { cwd?: string | undefined; schema?: AgentStepOptions<unknown>['schema'] },
@@ -42,6 +42,8 @@ export async function runAgentStep(
     senderId: `workflow:${run.id}`,
     idempotencyKey: `workflow:${run.id}:${step.stepId}:${step.attempt}`,
     ...(options.cwd === undefined ? {} : { workdir: options.cwd }),
+    // An agent started the run: the step runs confined by it, as its call would.
+    ...(run.chain ? { chain: run.chain } : {}),
   });
   if (step.conversationId !== sent.conversationId) {
     await deps.stores.workflows.updateStep(run.id, step.stepId, { conversationId: sent.conversationId });

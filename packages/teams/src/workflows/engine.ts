@@ -9,8 +9,10 @@
  *   another node or a resume replays it to where it was.
  * - A run stops before a new step when it was cancelled, or when its budget is spent (it pauses:
  *   the steps already running finish; `resumeRun`, with a new budget, replays it).
- * - The program runs in the daemon's process, with its rights: only a person starts one (the API
- *   refuses an agent's run token), from a file on this node.
+ * - The program runs in the daemon's process, with its rights: a person starts one from a file on
+ *   this node, or an agent starts one the person registered for it (by name, the API checks). A
+ *   run an agent started sends its agent and task steps only where that agent may reach
+ *   (`assertStepReach`), and its agent steps run confined by it, as a call from it would.
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname, isAbsolute } from 'node:path';
@@ -18,7 +20,9 @@ import { pathToFileURL } from 'node:url';
 import type { WorkflowFunction } from '@tinyagi/client';
 import type { WorkflowRun, WorkflowRunDetail, WorkflowRunStatus, WorkflowStep } from '@tinyagi/client/contract';
 import { errorMessage, newId, type Settings, TinyError } from '@tinyagi/core';
-import type { StoreSet, WorkflowRunRecord, WorkflowStepRecord } from '../core-internal.ts';
+import { ownEntry, type StoreSet, type WorkflowRunChain, type WorkflowRunRecord, type WorkflowStepRecord } from '../core-internal.ts';
+import { chainFollowing, reachRefusal, unconfinedWorkRefusal } from '../guards/confinement.ts';
+import { chainOfRun } from '../subagents/spawner.ts';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import type { TaskFlow } from '../tasks/flow.ts';
 import { ConversationWaits, runAgentStep } from './agent-step.ts';
@@ -27,7 +31,7 @@ import { ProgramContext, RunStop, type StepHost } from './program-context.ts';
 import type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './service.ts';
 
 export interface WorkflowsOptions {
-  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'tasks' | 'workflows'>;
+  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'tasks' | 'workflows' | 'queue'>;
   /** Sends an agent step's message (the orchestrator's `submitGrouped`). */
   orchestrator: { submitGrouped(input: SubmitInput): Promise<SubmitResult> };
   /** Cancels an agent step's conversation when its run is cancelled (`ConversationControl.cancelConversation`). */
@@ -132,8 +136,11 @@ export class Workflows implements WorkflowService {
     }
     const record = await this.#store.createRun({
       id: newId('wf'),
-      name: basename(file, extname(file)),
+      name: input.registered ?? basename(file, extname(file)),
       file,
+      registered: input.registered ?? null,
+      startedBy: input.startedBy?.agentId ?? 'person',
+      chain: input.startedBy ? await this.#chainOf(input.startedBy) : null,
       input: value,
       budgetUsd: input.budgetUsd ?? null,
       budgetTokens: input.budgetTokens ?? null,
@@ -143,6 +150,14 @@ export class Workflows implements WorkflowService {
     await this.#changed(record, 'running');
     this.#drive(record.id);
     return this.#view(record);
+  }
+
+  /** What the steps of a run `starter` starts are held to: the starting run's chain, and its agent (guards/confinement.ts). */
+  async #chainOf(starter: NonNullable<StartWorkflowInput['startedBy']>): Promise<WorkflowRunChain> {
+    const source = { stores: this.#o.stores, getSettings: this.#o.settings };
+    const run = await this.#o.stores.runs.getRun(starter.runId);
+    const own = run ? await chainOfRun(source, run) : { confinedBy: [], callers: [] };
+    return chainFollowing(this.#o.settings(), starter.agentId, own);
   }
 
   async listRuns(query: { status?: WorkflowRunStatus | undefined; limit?: number | undefined } = {}): Promise<WorkflowRun[]> {
@@ -270,12 +285,14 @@ export class Workflows implements WorkflowService {
       journal: this.#store,
       beforeNewStep: () => this.#beforeNewStep(run.id, signal),
       runAgent: (step, prompt, options) => {
+        assertStepReach(this.#o.settings(), run, step.agentId!, 'agent');
         const deps = { stores: this.#o.stores, orchestrator: this.#o.orchestrator, agentIds: () => Object.keys(this.#o.settings().agents ?? {}), waits: this.#waits! };
         return runAgentStep(deps, run, step, prompt, options, signal, (conversationId) => this.#stepChanged(run.id, { ...step, conversationId }));
       },
       runTask: (step, spec) => {
         const flow = this.#o.taskFlow;
         if (!flow) throw new TinyError('INVALID_STATE', 'This node has no task flow: a task step cannot run here.');
+        assertStepReach(this.#o.settings(), run, spec.agent, 'task');
         const deps = { flow, stores: this.#o.stores, agentIds: () => Object.keys(this.#o.settings().agents ?? {}) };
         return runTaskStep(deps, run, step, spec, signal, (taskId) => this.#stepChanged(run.id, { ...step, taskId }));
       },
@@ -363,6 +380,18 @@ export class Workflows implements WorkflowService {
   }
 }
 
+/**
+ * A step of a run an agent started goes only where that agent may reach: its `may_call` and every
+ * agent's up its chain (CALL_NOT_ALLOWED naming whose setting, as a call or a handoff says it); a
+ * task step, whose agent the task flow runs with its own settings, only to an agent sandboxed at
+ * least as tightly as the chain. An unknown agent is left to the step (AGENT_NOT_FOUND).
+ */
+function assertStepReach(settings: Settings, run: WorkflowRunRecord, to: string, kind: 'agent' | 'task'): void {
+  if (!run.chain || !ownEntry(settings.agents, to)) return;
+  const refused = reachRefusal(settings, { from: run.startedBy, ...run.chain }, to)?.message ?? (kind === 'task' ? unconfinedWorkRefusal(settings, run.chain.confinedBy, to) : undefined);
+  if (refused) throw new TinyError('CALL_NOT_ALLOWED', `CALL_NOT_ALLOWED: ${refused} (@${run.startedBy} started this workflow run.)`);
+}
+
 /** An absolute path of an existing module file (VALIDATION_FAILED otherwise). */
 function checkedFile(file: string): string {
   if (!isAbsolute(file)) throw new TinyError('VALIDATION_FAILED', `The workflow file must be an absolute path (got ${JSON.stringify(file)}).`);
@@ -382,6 +411,8 @@ function toRunView(run: WorkflowRunRecord, totals: { costUsd: number; tokens: nu
   return {
     id: run.id,
     name: run.name,
+    registered: run.registered,
+    startedBy: run.startedBy,
     file: run.file,
     input: run.input,
     status: run.status,

@@ -13,6 +13,13 @@ export interface StartWorkflowInput extends WorkflowBudgetInput {
   /** An absolute path of the module (.ts, .mts, .js, .mjs) on this node. */
   file: string;
   input?: unknown;
+  /** The registered workflow it is started as (settings' `workflows.<name>`): the run is named after it. */
+  registered?: string | undefined;
+  /**
+   * The agent whose run starts it (its run token), when an agent does; absent: a person. The run's
+   * agent and task steps are then held to what that agent may reach, and confined by it.
+   */
+  startedBy?: { agentId: string; runId: string } | undefined;
 }
 
 export interface WorkflowService {
