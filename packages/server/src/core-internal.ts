@@ -73,6 +73,8 @@ export { createSchedule, firedEvent, nextScheduleRuns, scheduleMessage, type Sch
 export type { AgentMessageStoreApi, AgentSessionStoreApi } from '@tinyagi/core/internal';
 // tasks/: task records and the tasks store
 export type { TaskRecord, TaskStoreApi } from '@tinyagi/core/internal';
+// workflows/: the registered workflows (settings' `workflows.<name>`) as the API lists them
+export { registeredWorkflow, registeredWorkflows } from '@tinyagi/core/internal';
 // workspace/: an agent's workspace: preparing and removing it, its memory index and front matter, the files a route may read
 export { confineFiles, formatMemoryIndex, parseFrontMatter, prepareAgentWorkspace, readMemoryIndex, removeAgent, WORKSPACE_PATHS } from '@tinyagi/core/internal';
 // memory/: the memory rules the routes apply (proposals, decisions, edits, retirement; secrets refused) and the scopes a run token reads

@@ -28,7 +28,10 @@ export type RouteHandler<D> = (req: RouteRequest<D>) => RouteResult<D> | Promise
 export type RouteHandlers<K extends RouteName> = { [P in K]: RouteHandler<ApiContract[P]> };
 
 /** Names of routes whose params address a conversation that a run-scoped token must own. */
-type ScopeResolver = (params: Record<string, unknown>, ctx: ServerContext) => Promise<string | undefined> | string | undefined;
+type ScopeResolver = (params: Record<string, unknown>, ctx: ServerContext, auth: Extract<AuthInfo, { kind: 'run' }>) => Promise<string | undefined> | string | undefined;
+
+/** A route where a run token acts as its own run, addressing no other (the route checks what the run's agent may do). */
+const ownRun: ScopeResolver = (_params, _ctx, auth) => auth.conversationId;
 
 const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   getConversation: (params) => String(params['id']),
@@ -43,6 +46,9 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   recallForRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   forgetForRun: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   getRunMemoryInjection: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
+  // A registered workflow that lists the run's agent; the runs that agent started (routes/workflows.ts).
+  startWorkflow: ownRun,
+  getWorkflowRun: ownRun,
 };
 
 /** What channel a request of a channel-scoped token addresses (it must be the token's own). */
@@ -149,7 +155,7 @@ export function registerContractRoutes(app: FastifyInstance, ctx: ServerContext,
       ...(def.body === undefined ? { preValidation: async (request: FastifyRequest) => refuseBody(request) } : {}),
       handler: async (request, reply) => {
         if (request.auth.kind === 'run') {
-          const owner = await RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx);
+          const owner = await RUN_SCOPE[name]?.(request.params as Record<string, unknown>, ctx, request.auth);
           if (owner !== request.auth.conversationId) {
             throw new RequestError('SCOPE_FORBIDDEN', 'This run-scoped token belongs to another conversation.');
           }

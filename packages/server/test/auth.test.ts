@@ -415,6 +415,9 @@ describe('run-scoped tokens', () => {
           'recallForRun',
           'forgetForRun',
           'getRunMemoryInjection',
+          // A registered workflow that lists the run's agent, and the runs it started (workflows-registered.test.ts).
+          'startWorkflow',
+          'getWorkflowRun',
         ].includes(r.name),
     );
     const answers = await Promise.all(routes.map(async (r) => `${r.name} ${codeOf((await call(r.method, r.path)).text)}`));

@@ -1525,6 +1525,15 @@ describe('workflows', () => {
     await waitFor(async () => (await h.client.getWorkflowRun({ params: { id: failing.id } })).run.status === 'failed', 15_000, 'the run failed');
     expect((await h.client.resumeWorkflowRun({ params: { id: failing.id }, body: { budgetUsd: 1 } })).run).toMatchObject({ status: 'running', budget: { usd: 1 } });
     await rejects(h.client.resumeWorkflowRun({ params: { id: run.id }, body: {} }), 409, 'INVALID_STATE');
+
+    // Registered workflows: listed from the settings; started by name.
+    await h.client.patchSettings({ body: { workflows: { slow: { file: 'slow.mjs', description: 'One slow step' } } } });
+    expect((await h.client.listWorkflows()).workflows).toEqual([{ name: 'slow', description: 'One slow step', file: slow, fileExists: true, input: null, agents: [] }]);
+    await bad('GET', '/api/workflows?name=slow', 400, 'VALIDATION_FAILED');
+    const { run: named } = await h.client.startWorkflow({ body: { workflow: 'slow' } });
+    expect(named).toMatchObject({ name: 'slow', registered: 'slow', startedBy: 'person' });
+    await h.client.cancelWorkflowRun({ params: { id: named.id } });
+    await h.client.patchSettings({ body: { workflows: null } });
   });
 });
 
