@@ -124,10 +124,21 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
     if (decision && approvalAnswers(approval.kind).includes(decision)) decide({ decision });
     return input !== '?' && input !== 'h';
   };
+  /** The Workflows panel's keys: ↑/↓ (or k/j) pick a run, Esc, q or w close it; true when the key was theirs (a and help pass). */
+  const workflowKey = (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]): boolean => {
+    const state = store.getState();
+    // The help drawn over the panel takes the keys until it closes.
+    if (!state.workflows.panel.open || state.help) return false;
+    if (key.escape || input === 'q' || input === 'w') store.dispatch({ type: 'toggle-workflows', open: false });
+    else if (key.upArrow || input === 'k') store.dispatch({ type: 'cycle-workflow-run', step: -1 });
+    else if (key.downArrow || input === 'j') store.dispatch({ type: 'cycle-workflow-run', step: 1 });
+    else return input !== '?' && input !== 'h' && input !== 'a';
+    return true;
+  };
   useInput((input, key) => {
     const state = store.getState();
     if (key.ctrl && input === 'c') return quit();
-    if (approvalKey(input, key)) return;
+    if (approvalKey(input, key) || workflowKey(input, key)) return;
     if (key.escape) return state.help ? store.dispatch({ type: 'toggle-help', open: false }) : quit();
     if (key.ctrl && input === 'c') return quit();
     switch (input) {
@@ -138,6 +149,8 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
         return store.dispatch({ type: 'toggle-help' });
       case 'a':
         return store.dispatch({ type: 'toggle-approvals', open: true });
+      case 'w':
+        return store.dispatch({ type: 'toggle-workflows', open: true });
       case 't':
       case 'T':
         return store.dispatch({ type: 'cycle-team', step: input === 't' ? 1 : -1 });

@@ -1,7 +1,8 @@
 /**
  * `@tinyagi/visualizer`: TinyAGI's terminal UIs (Ink), talking to the daemon only through
  * `@tinyagi/client`:
- * - `runVisualizer`: the live dashboard (agents, handoffs, run tree, queue, channels, activity);
+ * - `runVisualizer`: the live dashboard (agents, handoffs, run tree, queue, channels, activity,
+ *   approvals, workflow runs);
  * - `runChatRoom`: a team's chat room with a compose line.
  * The pieces (reducers, stores, layouts, components) are exported for embedding and tests.
  */
@@ -19,6 +20,7 @@ import { createStore, DEFAULT_FPS } from './store.ts';
 export { Dashboard, type DashboardActions, type DashboardProps, type DashboardStore } from './dashboard.ts';
 export { ChatRoom, chatLayout, type ChatRoomProps, type ChatStore } from './chat-room.ts';
 export { initialState, reduce, LIMITS, runTree, selectedConversation, selectedRun, visibleAgents, type Action, type DashboardState } from './state.ts';
+export { selectedWorkflowRun, stepCounts, WORKFLOW_LIMITS, type WorkflowRunRow, type WorkflowsState } from './workflow-runs.ts';
 export { initialChatState, reduceChat, mergeMessages, CHAT_LIMIT, type ChatAction, type ChatState } from './chat-state.ts';
 export { createStore, DEFAULT_FPS, type Store } from './store.ts';
 export { layout, NARROW, type Line, type Segment } from './layout.ts';

@@ -6,7 +6,19 @@
  * queue/channels, activity. Colour is never the only signal:
  * every status also has a symbol or a word, so NO_COLOR loses nothing.
  */
-import { approvalQuestion, approvalTaskRounds, channelStateText, channelStateTone, planLine, type ChannelState, type RunToolCall } from '@tinyagi/client';
+import {
+  approvalQuestion,
+  approvalTaskRounds,
+  channelStateText,
+  channelStateTone,
+  planLine,
+  workflowStepTree,
+  type ChannelState,
+  type RunToolCall,
+  type WorkflowRunStatus,
+  type WorkflowStepStatus,
+  type WorkflowTreeNode,
+} from '@tinyagi/client';
 import type { Approval } from '@tinyagi/client';
 import {
   leaders,
@@ -22,6 +34,7 @@ import {
   type DashboardState,
   type RunStatus,
 } from './state.ts';
+import { selectedWorkflowRun, stepCounts, workflowRunning, type WorkflowRunRow } from './workflow-runs.ts';
 
 export type Color = 'green' | 'yellow' | 'red' | 'cyan' | 'magenta' | 'blue' | 'gray';
 export interface Segment {
@@ -82,7 +95,10 @@ function retryIn(c: DashboardState['connection'], now: number): string {
   return c.retryInMs !== undefined ? `, in ${(c.retryInMs / 1000).toFixed(1)}s` : '';
 }
 
-function header(state: DashboardState, narrow: boolean, now: number): Line[] {
+const lineLength = (line: Line): number => line.reduce((n, s) => n + s.text.length, 0);
+
+function header(state: DashboardState, screen: Screen, narrow: boolean): Line[] {
+  const now = screen.now;
   const team = state.team === null ? 'all teams' : `#${state.team}`;
   const { connection: c } = state;
   const conn: Segment =
@@ -105,11 +121,17 @@ function header(state: DashboardState, narrow: boolean, now: number): Line[] {
     seg(`pickup ${pickup}`),
   ];
   const title: Line = [seg('TinyAGI', { bold: true, color: 'cyan' }), seg(' '), seg(team, { bold: true }), seg('  '), conn];
-  // Requests waiting for a person: always in view, with the key that opens them.
+  // What waits for a person and the workflows at work: always in view, with the key that opens them.
+  const flags: Line = [];
   const waiting = state.approvals.length;
-  if (waiting > 0) title.push(seg('  '), seg(`⚑ ${waiting} approval${waiting === 1 ? '' : 's'} (a)`, { color: 'yellow', bold: true }));
-  if (narrow) return [title, stats];
-  return [[...title, seg('  '), ...stats]];
+  if (waiting > 0) flags.push(seg('  '), seg(`⚑ ${waiting} approval${waiting === 1 ? '' : 's'} (a)`, { color: 'yellow', bold: true }));
+  const flows = workflowRunning(state.workflows);
+  if (flows > 0) flags.push(seg('  '), seg(narrow ? `◆ ${flows} running (w)` : `◆ ${flows} workflow${flows === 1 ? '' : 's'} running (w)`, { color: 'cyan', bold: true }));
+  // More lines rather than cut ones: the flags and the queue's numbers stay in view beside a long title.
+  const fits = (line: Line): boolean => lineLength(line) <= screen.width;
+  if (!narrow && fits([...title, ...flags, seg('  '), ...stats])) return [[...title, ...flags, seg('  '), ...stats]];
+  if (fits([...title, ...flags])) return [[...title, ...flags], stats];
+  return flags.length > 0 ? [title, flags.slice(1), stats] : [title, stats];
 }
 
 function agentLines(state: DashboardState, screen: Screen, narrow: boolean, max: number): Line[] {
@@ -473,6 +495,129 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
   return lines;
 }
 
+const WORKFLOW_LOOK: Record<WorkflowRunStatus, { symbol: string; color: Color }> = {
+  running: { symbol: '●', color: 'green' },
+  paused: { symbol: '◌', color: 'yellow' },
+  completed: { symbol: '✓', color: 'gray' },
+  failed: { symbol: '✗', color: 'red' },
+  cancelled: { symbol: '⊘', color: 'magenta' },
+};
+const STEP_LOOK: Record<WorkflowStepStatus, { symbol: string; color: Color }> = {
+  running: { symbol: '●', color: 'cyan' },
+  completed: { symbol: '✓', color: 'green' },
+  failed: { symbol: '✗', color: 'red' },
+};
+
+/** The first non-blank line of a step's output or error (text as it is, anything else as JSON), cut to `max`. */
+function firstLine(value: unknown, max: number): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+  return oneLine(text.split('\n').find((l) => l.trim() !== '') ?? '', max);
+}
+
+const runLabel = (r: WorkflowRunRow): string => r.name || r.id;
+
+/**
+ * The Workflows panel (key `w`): the runs, newest first, each with its state in words, its steps
+ * done of all and its cost; under them the selected run (▸) and its steps as a tree (the client's
+ * workflowStepTree), each with its state, agent, cost and the first line of its output or error.
+ * At most `max` lines: the list and the tree each show the window around what matters (the
+ * selected run; the first running or failed step).
+ */
+function workflowLines(state: DashboardState, screen: Screen, narrow: boolean, max: number): Line[] {
+  const ws = state.workflows;
+  const running = workflowRunning(ws);
+  const head: Line = [seg(`Workflow runs (${ws.runs.length}${running > 0 ? `, ${running} running` : ''})`, { bold: true })];
+  const chosen = selectedWorkflowRun(ws);
+  if (!chosen) return [head, [seg('  No workflow runs yet (tinyagi workflow run FILE starts one).', { dim: true })]];
+  const shown = Math.max(1, Math.min(ws.runs.length, Math.floor((max - 1) / 3)));
+  const at = Math.max(0, ws.runs.indexOf(chosen));
+  const start = Math.min(Math.max(0, at - Math.floor(shown / 2)), ws.runs.length - shown);
+  const nameWidth = Math.min(narrow ? 12 : 24, Math.max(...ws.runs.map((r) => runLabel(r).length)));
+  const lines: Line[] = [head];
+  for (const r of ws.runs.slice(start, start + shown)) {
+    const mine = r === chosen;
+    const look = WORKFLOW_LOOK[r.status];
+    const c = stepCounts(r);
+    const line: Line = [
+      seg(mine ? '▸ ' : '  ', { color: 'cyan' }),
+      seg(runLabel(r).slice(0, nameWidth).padEnd(nameWidth), { bold: mine }),
+      seg(` ${look.symbol} ${r.status}`.padEnd(narrow ? 12 : 13), { color: look.color }),
+      seg(` ${c.completed}/${c.total}${narrow ? '' : ' steps'}`),
+      seg(` ${cost(c.costUsd)}`, { dim: true }),
+    ];
+    if (!narrow) line.push(seg(` ${clock(r.createdAt)} ${r.id}`, { dim: true }));
+    lines.push(line);
+  }
+  return [...lines, [], ...workflowRunLines(state, chosen, screen, narrow, max - lines.length - 1)];
+}
+
+/** The selected run: its state, steps and spend, why it stopped, then its step tree. */
+function workflowRunLines(state: DashboardState, run: WorkflowRunRow, screen: Screen, narrow: boolean, max: number): Line[] {
+  const look = WORKFLOW_LOOK[run.status];
+  const c = stepCounts(run);
+  const more = [c.running > 0 ? `${c.running} running` : '', c.failed > 0 ? `${c.failed} failed` : ''].filter(Boolean).join(', ');
+  const lines: Line[] = [
+    [
+      seg(runLabel(run), { bold: true }),
+      seg(` ${look.symbol} ${run.status}`, { color: look.color, bold: true }),
+      seg(narrow ? ` · ${c.completed}/${c.total} done · ${cost(c.costUsd)}` : ` · ${c.completed}/${c.total} steps done${more ? `, ${more}` : ''} · ${cost(c.costUsd)} · ${tokens(c.tokens)} tok`),
+    ],
+  ];
+  // Why it stopped, in two lines at most (a budget's reason says what to do next).
+  const reason = run.reason ? wrapText(run.reason, screen.width - 2) : [];
+  if (reason.length > 2) reason.splice(1, reason.length - 1, `${reason[1]!.slice(0, screen.width - 3)}…`);
+  for (const part of reason) lines.push([seg(`  ${part}`, { color: look.color })]);
+  if (run.status === 'paused' || run.status === 'failed') lines.push([seg(`  tinyagi workflow resume ${run.id} goes on`, { dim: true })]);
+  const detail = state.workflows.detail;
+  if (detail?.run.id !== run.id) return [...lines, [seg('  Reading its steps…', { dim: true })]];
+  if (detail.steps.length === 0) return [...lines, [seg('  No steps yet.', { dim: true })]];
+  return [...lines, ...stepTreeLines(workflowStepTree(detail.steps), run.id, narrow, max - lines.length)];
+}
+
+/** A step tree's rows in at most `max` lines, with the guides of the run tree; the first running (else failed) step kept in view. */
+function stepTreeLines(roots: WorkflowTreeNode[], runId: string, narrow: boolean, max: number): Line[] {
+  const rows: Array<{ node: WorkflowTreeNode; level: number }> = [];
+  const walk = (nodes: WorkflowTreeNode[], level: number): void => {
+    for (const node of nodes) {
+      rows.push({ node, level });
+      walk(node.children, level + 1);
+    }
+  };
+  walk(roots, 0);
+  const guide = treeGuides(rows.map((r) => r.level));
+  const fits = rows.length <= max;
+  const room = fits ? rows.length : Math.max(1, max - 1);
+  const focusOf = (status: WorkflowStepStatus): number => rows.findIndex((r) => r.node.step?.status === status);
+  const focus = Math.max(0, focusOf('running') >= 0 ? focusOf('running') : focusOf('failed'));
+  const start = fits ? 0 : Math.min(Math.max(0, focus - Math.floor(room / 2)), rows.length - room);
+  const lines = rows.slice(start, start + room).map(({ node, level }, i): Line => {
+    const { last, through } = guide[start + i]!;
+    const indent = through.map((more) => (more ? '│ ' : '  ')).join('');
+    return [seg(`  ${indent}${level > 0 ? (last ? '└─ ' : '├─ ') : ''}`, { color: 'cyan' }), ...stepNodeLine(node, narrow)];
+  });
+  if (!fits) lines.push([seg(`  rows ${start + 1}-${start + room} of ${rows.length}${narrow ? '' : ` · all: tinyagi workflow show ${runId}`}`, { dim: true })]);
+  return lines;
+}
+
+/** A step: its state, agent (or kind), cost and the first line of its error or output; a group or branch: its steps' state and totals. */
+function stepNodeLine(node: WorkflowTreeNode, narrow: boolean): Line {
+  const { status, steps, completed, costUsd, tokens: used } = node.totals;
+  const look = STEP_LOOK[status];
+  const step = node.step;
+  const line: Line = [seg(`${look.symbol} `, { color: look.color }), seg(node.name, { bold: true })];
+  line.push(step === null ? seg('') : seg(step.agentId !== null ? ` @${step.agentId}` : ` ${step.kind}`, { dim: step.agentId === null }));
+  line.push(seg(` ${status}`, { color: look.color }));
+  if (step === null) line.push(seg(` ${completed}/${steps}${narrow ? '' : ' steps'}`));
+  if (costUsd > 0) line.push(seg(` ${cost(costUsd)}`, { dim: true }));
+  if (used > 0 && !narrow) line.push(seg(` ${tokens(used)} tok`, { dim: true }));
+  const error = step ? firstLine(step.error, 200) : '';
+  const output = step && !error ? firstLine(step.output, 200) : '';
+  if (error) line.push(seg(` ${error}`, { color: 'red' }));
+  else if (output) line.push(seg(` ${output}`, { dim: true }));
+  return line;
+}
+
 function questionHint(a: Approval): string {
   const n = Math.min(9, approvalQuestion(a).choices.length);
   return n > 0 ? `1-${n} choose · ` : '';
@@ -481,7 +626,15 @@ function questionHint(a: Approval): string {
 function footer(state: DashboardState, narrow: boolean): Line[] {
   const lines: Line[] = [];
   if (state.notice) lines.push([seg(state.notice.text, { color: state.notice.level === 'error' ? 'red' : 'green' })]);
-  lines.push([seg(narrow ? 't team · c conv · ? help · q quit' : 't team · c conversation · r run · x cancel · p pause/resume · ? help · q quit', { dim: true })]);
+  const keys =
+    state.workflows.panel.open && !state.help
+      ? narrow
+        ? '↑/↓ run · Esc close · ? help'
+        : '↑/↓ or k/j select a run · Esc, q or w close · a approvals · ? help'
+      : narrow
+        ? 't team · c conv · ? help · q quit'
+        : 't team · c conversation · r run · x cancel · p pause/resume · ? help · q quit';
+  lines.push([seg(keys, { dim: true })]);
   return lines;
 }
 
@@ -492,6 +645,7 @@ export const HELP: Array<[string, string]> = [
   ['x', 'cancel the selected run and its sub-runs'],
   ['a', 'approvals: o once · s session · A always · d deny · 1-9/i answer a question'],
   ['p', 'pause or resume the selected run'],
+  ['w', 'workflow runs: ↑/↓ pick a run, its steps as a tree · Esc close'],
   ['?', 'show or hide this help'],
   ['q / Esc', 'quit (Esc closes the help first)'],
 ];
@@ -503,6 +657,7 @@ function helpLines(): Line[] {
     [],
     [seg('Agent status: ○ idle  ● working  ◌ waiting  ✗ error   ★ team leader', { dim: true })],
     [seg('Sandbox: ⛨ enforced  ⚠ degraded (why and the fix: under the agents)', { dim: true })],
+    [seg('Workflow runs: ● running  ◌ paused  ✓ completed  ✗ failed  ⊘ cancelled', { dim: true })],
     [seg('The selected run is marked ▸. Press ? or Esc to close.', { dim: true })],
   ];
 }
@@ -510,12 +665,16 @@ function helpLines(): Line[] {
 /** The whole screen: at most `screen.height` lines. */
 export function layout(state: DashboardState, screen: Screen): Line[] {
   const narrow = screen.width < NARROW;
-  const top = header(state, narrow, screen.now);
+  const top = header(state, screen, narrow);
   const bottom = footer(state, narrow);
   if (state.help) return [...top, ...helpLines(), ...bottom].slice(0, screen.height);
   if (state.approvalsPanel.open) {
     const panel = approvalLines(state, screen, narrow);
     return [...top, ...panel.slice(0, Math.max(0, screen.height - top.length - bottom.length)), ...bottom];
+  }
+  if (state.workflows.panel.open) {
+    const room = Math.max(0, screen.height - top.length - bottom.length);
+    return [...top, ...workflowLines(state, screen, narrow, room).slice(0, room), ...bottom];
   }
   const height = screen.height - top.length - bottom.length;
   const rows = Math.max(2, Math.min(8, Math.floor(height / 3)));

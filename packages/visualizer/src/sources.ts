@@ -10,6 +10,7 @@ import type { ChatAction, ChatState } from './chat-state.ts';
 import type { DashboardActions } from './dashboard.ts';
 import { approvalOutcome, LIMITS, selectedConversation, selectedRun, type Action, type DashboardState } from './state.ts';
 import type { Store } from './store.ts';
+import { selectedWorkflowRun, WORKFLOW_LIMITS } from './workflow-runs.ts';
 
 export interface Source {
   close(): void;
@@ -22,6 +23,30 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
  * jitter (1.5–3 s at the cap), near TinyOffice's (lib/live.ts), not the client's 30 s default.
  */
 export const RECONNECT = { initialDelayMs: 300, maxDelayMs: 3000 } as const;
+
+/**
+ * Reads one run at a time per run: a read asked for while one is in flight is made once after it,
+ * so the last answer follows the last event that asked (however many asked meanwhile).
+ */
+function serialReader(read: (id: string) => Promise<void>, onError: (err: unknown) => void): (id: string) => void {
+  /** The runs being read, and whether another read was asked for meanwhile. */
+  const busy = new Map<string, boolean>();
+  const go = (id: string): void => {
+    if (busy.has(id)) {
+      busy.set(id, true);
+      return;
+    }
+    busy.set(id, false);
+    read(id)
+      .catch(onError)
+      .finally(() => {
+        const again = busy.get(id);
+        busy.delete(id);
+        if (again) go(id);
+      });
+  };
+  return go;
+}
 
 export function startDashboardSource(client: ApiClient, store: Store<DashboardState, Action>, options: { pollMs?: number } = {}): Source & { actions: DashboardActions } {
   const abort = new AbortController();
@@ -50,6 +75,23 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     const list = await client.listApprovals({ query: { status: 'pending' }, signal }).catch(() => undefined);
     if (list) store.dispatch({ type: 'approvals', approvals: list, since });
   };
+  // Workflow runs: the newest and every running one (the header counts those). A daemon older than
+  // workflows answers 404: none shown.
+  const workflowRuns = async (): Promise<void> => {
+    const lists = await Promise.all([
+      client.listWorkflowRuns({ query: { status: 'running', limit: WORKFLOW_LIMITS.runs }, signal }),
+      client.listWorkflowRuns({ query: { limit: WORKFLOW_LIMITS.runs }, signal }),
+    ]).catch(() => undefined);
+    if (lists) store.dispatch({ type: 'workflow-runs', runs: lists.flatMap((l) => l.runs) });
+  };
+  // One run with its steps: on each change of a run, and on each step of the run the panel shows.
+  const readWorkflowRun = serialReader(async (id) => {
+    const detail = await client.getWorkflowRun({ params: { id }, signal }).catch((err: unknown) => {
+      if (isApiError(err, 'WORKFLOW_NOT_FOUND')) return undefined;
+      throw err;
+    });
+    if (detail) store.dispatch({ type: 'workflow-run', detail });
+  }, fail('Could not read the workflow run'));
   const refresh = async (): Promise<void> => {
     const [agents, teams, channels, handoffs] = await Promise.all([
       client.listAgents({ signal }),
@@ -63,8 +105,9 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     if (quotas) store.dispatch({ type: 'snapshot', quotas: quotas.holds });
     // Handoffs and Activity start with what happened before (and while the stream was down).
     store.dispatch({ type: 'history', handoffs });
-    await Promise.all([queue(), running(), conversations(store.getState().team), approvals()]);
+    await Promise.all([queue(), running(), conversations(store.getState().team), approvals(), workflowRuns()]);
     treeOf = undefined; // fetch the selected tree again
+    stepsOf = undefined; // and the selected workflow run's steps
     watchSelection();
   };
 
@@ -72,8 +115,15 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
   let treeOf: string | undefined;
   let teamOf: string | null | undefined;
   let steeringOf: string | undefined;
+  let stepsOf: string | undefined;
   const watchSelection = (): void => {
     const state = store.getState();
+    // The steps of the workflow run the panel shows (read again on its events).
+    const flow = state.workflows.panel.open ? selectedWorkflowRun(state.workflows)?.id : undefined;
+    if (flow !== stepsOf) {
+      stepsOf = flow;
+      if (flow) readWorkflowRun(flow);
+    }
     // What steering does for the selected live run's provider, shown before a key is pressed.
     const run = selectedRun(state);
     const live = run && (run.status === 'running' || run.status === 'paused' || run.status === 'queued') ? run.runId : undefined;
@@ -105,6 +155,13 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
   events.onEvent((event) => {
     store.dispatch({ type: 'event', event });
     if (event.type === 'settings.changed') settings().catch(fail('Could not reload the agents'));
+    if (event.type === 'workflow.changed') readWorkflowRun(event.data.runId);
+    if (event.type === 'workflow.step') {
+      // Its new steps' agents, prompts and outputs are in the read; a run only a step named is described by it.
+      const { workflows } = store.getState();
+      const shown = workflows.panel.open && selectedWorkflowRun(workflows)?.id === event.data.runId;
+      if (shown || !workflows.runs.find((r) => r.id === event.data.runId)?.described) readWorkflowRun(event.data.runId);
+    }
   });
   let dropped = false;
   events.onStateChange((state, info) => {

@@ -30,7 +30,10 @@ import {
   type Team,
   undeliveredText,
   type TinyEvent,
+  type WorkflowRun,
+  type WorkflowRunDetail,
 } from '@tinyagi/client';
+import { cycleWorkflowRun, initialWorkflows, toggleWorkflows, withWorkflowChanged, withWorkflowList, withWorkflowRead, withWorkflowStep, type WorkflowsState } from './workflow-runs.ts';
 
 export const LIMITS = {
   activity: 200,
@@ -176,6 +179,8 @@ export interface DashboardState {
   approvals: Approval[];
   /** The approvals panel (key `a`): open, which request is selected, and the reason or answer being typed. */
   approvalsPanel: { open: boolean; index: number; input?: ApprovalInput };
+  /** Workflow runs (GET /api/workflows/runs, then `workflow.*` events) and the Workflows panel (key `w`). */
+  workflows: WorkflowsState;
 }
 
 /** A line typed in the approvals panel: a denial's reason or a question's answer, for one request. */
@@ -211,6 +216,12 @@ export type Action =
   | { type: 'toggle-approvals'; open?: boolean }
   | { type: 'cycle-approval'; step: 1 | -1 }
   | { type: 'approval-input'; input: ApprovalInput | undefined }
+  /** The workflow runs the daemon lists (at start and after a reconnect). */
+  | { type: 'workflow-runs'; runs: WorkflowRun[] }
+  /** One workflow run read with its steps (GET /api/workflows/runs/:id). */
+  | { type: 'workflow-run'; detail: WorkflowRunDetail }
+  | { type: 'toggle-workflows'; open?: boolean }
+  | { type: 'cycle-workflow-run'; step: 1 | -1 }
   | { type: 'select-team'; team: string | null }
   | { type: 'cycle-team'; step: 1 | -1 }
   | { type: 'cycle-conversation'; step: 1 | -1 }
@@ -240,6 +251,7 @@ export function initialState(team: string | null = null): DashboardState {
     help: false,
     approvals: [],
     approvalsPanel: { open: false, index: 0 },
+    workflows: initialWorkflows(),
   };
 }
 
@@ -508,6 +520,14 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       const a = event.data.approval;
       return activity(withSettledApproval(state, a), ts, `@${a.agentId} ${a.summary}: ${approvalOutcome(a)}`, a.status === 'allowed' || a.status === 'answered' ? 'info' : 'warn');
     }
+    case 'workflow.changed':
+      return withWorkflowChangedEvent(state, event);
+    case 'workflow.step': {
+      const { runId, stepId, status, error } = event.data;
+      state = { ...state, workflows: withWorkflowStep(state.workflows, event.data, ts) };
+      if (status !== 'failed') return state;
+      return activity(state, ts, `workflow ${workflowName(state, runId)}: step ${stepId}${agent ? ` (@${agent})` : ''} failed${error ? `: ${error}` : ''}`, 'error');
+    }
     case 'chatroom.message':
       return activity(state, ts, `#${event.data.teamId} @${event.data.from}: ${event.data.text.replace(/\s+/g, ' ').slice(0, 120)}`);
     case 'settings.changed':
@@ -521,6 +541,17 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
     default:
       return state;
   }
+}
+
+const workflowName = (state: DashboardState, runId: string): string => state.workflows.runs.find((r) => r.id === runId)?.name || runId;
+
+/** A workflow run started, paused, resumed or ended: its row, and a line saying so (why, when it did not complete). */
+function withWorkflowChangedEvent(input: DashboardState, event: EventOf<'workflow.changed'>): DashboardState {
+  const { runId, name, status, reason } = event.data;
+  const before = input.workflows.runs.find((r) => r.id === runId)?.status;
+  const state = { ...input, workflows: withWorkflowChanged(input.workflows, event.data, event.ts) };
+  const what = status === 'running' ? (before === 'paused' || before === 'failed' ? 'resumed' : 'started (w: workflows)') : status;
+  return activity(state, event.ts, `workflow ${name} ${what}${reason ? `: ${reason}` : ''}`, status === 'failed' ? 'error' : status === 'paused' || status === 'cancelled' ? 'warn' : 'info');
 }
 
 /** A run started: the messages it picked up leave the pending list (their pick-up latency measured), its agent works. */
@@ -770,7 +801,7 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
       return withSettledApproval(state, action.approval);
     case 'toggle-approvals': {
       const open = action.open ?? !state.approvalsPanel.open;
-      return { ...state, help: false, approvalsPanel: { open, index: state.approvalsPanel.index } };
+      return { ...state, help: false, approvalsPanel: { open, index: state.approvalsPanel.index }, workflows: open ? toggleWorkflows(state.workflows, false) : state.workflows };
     }
     case 'cycle-approval': {
       const n = state.approvals.length;
@@ -781,6 +812,17 @@ function reduceAction(state: DashboardState, action: Action): DashboardState {
       const { input, ...panel } = state.approvalsPanel;
       return { ...state, approvalsPanel: action.input ? { ...panel, input: action.input } : panel };
     }
+    case 'workflow-runs':
+      return { ...state, workflows: withWorkflowList(state.workflows, action.runs) };
+    case 'workflow-run':
+      return { ...state, workflows: withWorkflowRead(state.workflows, action.detail) };
+    case 'toggle-workflows': {
+      const open = action.open ?? !state.workflows.panel.open;
+      const approvalsPanel = open ? { open: false, index: state.approvalsPanel.index } : state.approvalsPanel;
+      return { ...state, help: false, approvalsPanel, workflows: toggleWorkflows(state.workflows, open) };
+    }
+    case 'cycle-workflow-run':
+      return { ...state, workflows: cycleWorkflowRun(state.workflows, action.step) };
     case 'select-team':
       return { ...state, team: action.team, conversationId: null, runId: null };
     case 'cycle-team': {

@@ -1,7 +1,8 @@
 /**
  * The daemon these end-to-end tests run against: @tinyagi/test-kit's launcher (the built CLI,
  * packages/cli/dist, built by turbo before these tests) with two mock agents in team dev. The
- * leader answers slowly enough to be seen working, then hands off to the reviewer.
+ * leader answers slowly enough to be seen working, then hands off to the reviewer, who reports what
+ * each answer costs (a workflow's steps add it up).
  */
 import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from '@tinyagi/test-kit';
@@ -18,7 +19,7 @@ export function startTeamDaemon(): Promise<TestDaemon> {
       channels: { enabled: [] },
       agents: {
         coder: { name: 'Coder', provider: 'mock', mock: { replies: [{ match: 'build', latency_ms: 800, reply: 'Built it. [@reviewer: please review the build]' }] } },
-        reviewer: { name: 'Reviewer', provider: 'mock', mock: { latency_ms: 800, reply: 'Reviewed: looks good.' } },
+        reviewer: { name: 'Reviewer', provider: 'mock', mock: { latency_ms: 800, reply: 'Reviewed: looks good.', usage: { input_tokens: 20, output_tokens: 5, cost_usd: 0.002 } } },
       },
       teams: { dev: { name: 'Dev', agents: ['coder', 'reviewer'], leader_agent: 'coder' } },
     }),

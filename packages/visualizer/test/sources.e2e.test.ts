@@ -1,6 +1,21 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, initialChatState, initialState, layout, reduce, reduceChat, runTree, selectedConversation, startChatSource, startDashboardSource } from '../src/index.ts';
-import { type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import {
+  createStore,
+  initialChatState,
+  initialState,
+  layout,
+  reduce,
+  reduceChat,
+  runTree,
+  selectedConversation,
+  startChatSource,
+  startDashboardSource,
+  stepCounts,
+  type DashboardState,
+} from '../src/index.ts';
+import { cleanupTemp, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 import { startTeamDaemon } from './daemon.ts';
 
 describe('sources against a real daemon', () => {
@@ -8,7 +23,10 @@ describe('sources against a real daemon', () => {
   beforeAll(async () => {
     daemon = await startTeamDaemon();
   });
-  afterAll(() => daemon?.cleanup());
+  afterAll(async () => {
+    await daemon?.cleanup();
+    cleanupTemp();
+  });
 
   it('the dashboard loads agents and teams, then follows a handoff into the run tree', async () => {
     const client = daemon.api;
@@ -79,6 +97,72 @@ describe('sources against a real daemon', () => {
       source.close();
       store.close();
       await client.deleteAgent({ params: { id: 'guard' }, query: { workspace: 'delete' } }).catch(() => undefined);
+    }
+  });
+
+  it('the dashboard follows a workflow run started through the API to completed: its row, the header, and its step tree in the Workflows panel', async () => {
+    const client = daemon.api;
+    const file = join(tempDir('tinyagi-vis-workflow-'), 'review.mjs');
+    writeFileSync(
+      file,
+      `export default async (wf, input) => {
+  const notes = await wf.agent('reviewer', 'review ' + input.topic);
+  const verdict = await wf.agent('reviewer', 'check the review of ' + notes.length + ' characters');
+  return { notes, verdict };
+};
+`,
+    );
+    const store = createStore(reduce, initialState(null), 50);
+    const source = startDashboardSource(client, store);
+    const screen = (state: DashboardState): string[] => layout(state, { width: 80, height: 24, now: Date.now() }).map((line) => line.map((s) => s.text).join(''));
+    try {
+      await waitFor(() => (store.getState().connection.state === 'open' && store.getState().teams.length > 0 ? true : undefined), 30_000, 'the snapshot');
+      store.dispatch({ type: 'toggle-workflows', open: true });
+      const { run } = await client.startWorkflow({ body: { file, input: { topic: 'the docs' } } });
+      const rowOf = (state: DashboardState) => state.workflows.runs.find((r) => r.id === run.id);
+      // Each step's mock reply takes 800 ms: the first is seen at work.
+      const working = await waitFor(
+        () => {
+          const row = rowOf(store.getState());
+          return row?.status === 'running' && stepCounts(row).running === 1 ? store.getState() : undefined;
+        },
+        30_000,
+        'the run working on a step',
+      );
+      expect(screen(working)[0]).toContain('◆ 1 workflow running (w)');
+      const done = await waitFor(
+        () => {
+          const state = store.getState();
+          const steps = state.workflows.detail?.run.id === run.id ? state.workflows.detail.steps : [];
+          return rowOf(state)?.status === 'completed' && steps.length === 2 && steps.every((s) => s.output !== null) ? state : undefined;
+        },
+        30_000,
+        'the run completed with its steps read',
+      );
+      const { total, running, completed, failed, costUsd, tokens } = stepCounts(rowOf(done)!);
+      expect({ total, running, completed, failed, costUsd: Math.round(costUsd * 10_000) / 10_000, tokens }).toEqual({ total: 2, running: 0, completed: 2, failed: 0, costUsd: 0.004, tokens: 50 });
+      expect(rowOf(done)).toMatchObject({ name: 'review', described: true });
+      const lines = screen(done);
+      expect(lines[0]).not.toContain('workflow running');
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^▸ review +✓ completed +2/2 steps \\$0\\.0040 \\d\\d:\\d\\d:\\d\\d ${run.id}$`)));
+      expect(lines).toContain('review ✓ completed · 2/2 steps done · $0.0040 · 50 tok');
+      expect(lines).toContain('  ✓ 1:agent @reviewer completed $0.0020 25 tok Reviewed: looks good.');
+      expect(lines).toContain('  ✓ 2:agent @reviewer completed $0.0020 25 tok Reviewed: looks good.');
+      expect(done.activity.map((a) => a.text)).toEqual(expect.arrayContaining(['workflow review started (w: workflows)', 'workflow review completed']));
+    } finally {
+      source.close();
+      store.close();
+    }
+    // A dashboard opened afterwards lists the run from the daemon, with its counts.
+    const later = createStore(reduce, initialState(null), 50);
+    const again = startDashboardSource(client, later);
+    try {
+      const row = await waitFor(() => later.getState().workflows.runs.find((r) => r.name === 'review'), 30_000, 'the run in the list');
+      expect(row.status).toBe('completed');
+      expect(stepCounts(row)).toMatchObject({ total: 2, completed: 2 });
+    } finally {
+      again.close();
+      later.close();
     }
   });
 
