@@ -1,16 +1,17 @@
 /**
- * `tinyagi workflow run|list|show|cancel|resume` (docs/cli.md, "Workflows"): a workflow is a module
- * the person writes, run durably by the daemon. `run` starts one (the file resolved from here and
- * checked to exist; the daemon loads and checks the module) and with `--wait` follows it through
+ * `tinyagi workflow run|list|show|cancel|resume|registered` (docs/cli.md, "Workflows"): a workflow
+ * is a module the person writes, run durably by the daemon. `run` starts one (a file resolved from
+ * here and checked to exist, else a registered workflow of that name; the daemon loads and checks
+ * the module) and with `--wait` follows it through
  * the event stream: a line per step on stderr, the result as JSON on stdout, exit 1 unless it
  * completed. `show` prints the run and its steps as a tree built from the step ids.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { WorkflowRun, WorkflowRunDetail } from '@tinyagi/client';
+import type { RegisteredWorkflow, WorkflowRun, WorkflowRunDetail } from '@tinyagi/client';
 import { WORKFLOW_RUN_STATUSES, type WorkflowRunStatus } from '@tinyagi/client/contract';
-import { clause } from '@tinyagi/core';
+import { clause, isValidId } from '@tinyagi/core';
 import type { CliContext } from '../context.ts';
 import { connect, localDaemonGone, type DaemonConnection } from '../daemon/connection.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
@@ -55,15 +56,30 @@ function budgetBody(options: BudgetOptions): { budgetUsd?: number; budgetTokens?
   return { ...(options.budget !== undefined ? { budgetUsd: options.budget } : {}), ...(options.budgetTokens !== undefined ? { budgetTokens: options.budgetTokens } : {}) };
 }
 
-const MODULE_HINT = 'Give the path of a .ts, .mts, .js or .mjs module whose default export is the workflow.';
+const MODULE_HINT = 'Give the path of a .ts, .mts, .js or .mjs module whose default export is the workflow, or the name of a registered one (`tinyagi workflow registered`).';
 
-/** The workflow module: an absolute path from the current directory, which must be a file. */
-function workflowFile(file: string): string {
-  const path = resolve(file);
-  if (!existsSync(path)) throw usageError(`No workflow file at ${path}.`, MODULE_HINT);
-  if (!statSync(path).isFile()) throw usageError(`${path} is not a file.`, MODULE_HINT);
-  return path;
+/**
+ * What `run` starts: the module at that path from the current directory when there is one (a path
+ * that exists wins), else the registered workflow of that name (the daemon refuses an unknown
+ * name, listing the registered ones). Neither: a usage error before asking the daemon.
+ */
+function workflowToRun(arg: string): { file: string } | { workflow: string } {
+  const path = resolve(arg);
+  if (existsSync(path)) {
+    if (!statSync(path).isFile()) throw usageError(`${path} is not a file.`, MODULE_HINT);
+    return { file: path };
+  }
+  if (isValidId(arg)) return { workflow: arg };
+  throw usageError(`No workflow file at ${path}.`, MODULE_HINT);
 }
+
+/** Which workflow a run started: `the registered workflow review (/home/…/review.ts)` or `the module /…/review.ts`. */
+function startedText(run: WorkflowRun): string {
+  return run.registered ? `the registered workflow ${run.registered} (${run.file})` : `the module ${run.file}`;
+}
+
+/** Who started a run: `person`, or `@coder`. */
+const starterText = (run: WorkflowRun): string => (run.startedBy === 'person' ? 'person' : `@${run.startedBy}`);
 
 /** The run's input: --input's value, or --input-file's contents read as JSON (not both). */
 function runInput(options: RunOptions): { input?: unknown } {
@@ -109,7 +125,9 @@ function printRun(detail: WorkflowRunDetail): void {
   const { run, steps } = detail;
   printFields([
     ['run', `${style.bold(run.name)} ${style.dim(run.id)}`],
+    ...(run.registered ? ([['workflow', `${run.registered} (registered)`]] as const) : []),
     ['file', run.file],
+    ['started by', starterText(run)],
     ['status', `${statusText(run)}${run.reason ? ` (${run.reason})` : ''}`],
     ['input', run.input === undefined || run.input === null ? '-' : JSON.stringify(run.input)],
     ['steps', `${run.steps.completed}/${run.steps.total} completed${run.steps.running > 0 ? `, ${run.steps.running} running` : ''}${run.steps.failed > 0 ? `, ${run.steps.failed} failed` : ''}`],
@@ -185,24 +203,28 @@ function registerRun(workflow: Command): void {
   withJson(
     workflow
       .command('run')
-      .description('start a workflow module (its default export is the workflow); --wait follows it to its result')
-      .argument('<file>', 'the module (.ts, .mts, .js, .mjs), from the current directory')
+      .description('start a workflow module (its default export is the workflow) or a registered workflow; --wait follows it to its result')
+      .argument('<file-or-name>', 'the module (.ts, .mts, .js, .mjs), from the current directory; or the name of a registered workflow (a path that exists wins)')
       .option('--input <json>', "the run's input, as JSON", parseJsonInput)
       .option('--input-file <path>', "the run's input, read from a JSON file")
       .option('--budget <usd>', 'pause before a new step once the run has cost this many US dollars', parseUsd)
       .option('--budget-tokens <n>', 'pause before a new step once the run has used this many tokens', parsePositiveInt)
       .option('-w, --wait', 'follow the run: a line per step (stderr), then its result as JSON (stdout); exit 1 unless it completed')
       .option('--timeout <seconds>', 'with --wait: give up after this long (default: as long as it runs)', parseSeconds),
-  ).action(async (file: string, options: RunOptions, cmd: Command) => {
-    const path = workflowFile(file);
-    const body = { file: path, ...runInput(options), ...budgetBody(options) };
+  ).action(async (target: string, options: RunOptions, cmd: Command) => {
+    const body = { ...workflowToRun(target), ...runInput(options), ...budgetBody(options) };
     const ctx = contextOf(cmd);
     const connection = connect(ctx);
     const before = options.wait ? (await connection.client.status()).lastEventId : 0;
     const { run } = await connection.client.startWorkflow({ body });
-    if (options.wait) return followRun(ctx, connection, run.id, before, options);
-    if (options.json) return printJson(run);
-    println(`Started workflow run ${run.id} (${run.name}).`);
+    if (options.json) return options.wait ? followRun(ctx, connection, run.id, before, options) : printJson(run);
+    const started = `Started workflow run ${run.id} of ${startedText(run)}.`;
+    // With --wait it goes where the progress goes: stdout keeps the result alone.
+    if (options.wait) {
+      process.stderr.write(`${errStyle.dim(started)}\n`);
+      return followRun(ctx, connection, run.id, before, options);
+    }
+    println(started);
     println(style.dim(`Follow it with: \`tinyagi workflow show ${run.id}\``));
   });
 }
@@ -219,11 +241,42 @@ function registerList(workflow: Command): void {
     const { runs } = await connect(contextOf(cmd)).client.listWorkflowRuns({ query: { ...(options.status ? { status: options.status } : {}), limit: options.limit ?? 50 } });
     if (options.json) return printJson(runs);
     printTable(
-      ['ID', 'NAME', 'STATUS', 'STEPS', 'COST', 'STARTED'],
-      runs.map((r) => [r.id, r.name, statusText(r), `${r.steps.completed}/${r.steps.total}`, formatUsd(r.costUsd), formatTime(r.createdAt)]),
+      ['ID', 'NAME', 'STATUS', 'STEPS', 'COST', 'STARTED', 'BY'],
+      runs.map((r) => [r.id, r.name, statusText(r), `${r.steps.completed}/${r.steps.total}`, formatUsd(r.costUsd), formatTime(r.createdAt), starterText(r)]),
       options.status ? `No ${options.status} workflow runs.` : 'No workflow runs. Start one with `tinyagi workflow run <file>`.',
     );
   });
+}
+
+/** What a registered workflow takes: its input schema's top-level properties (`files*`: required), or `any`. */
+function inputText(w: RegisteredWorkflow): string {
+  if (w.input === null) return 'any';
+  const properties = w.input['properties'];
+  const required = Array.isArray(w.input['required']) ? w.input['required'] : [];
+  if (typeof properties !== 'object' || properties === null) return 'schema';
+  return Object.keys(properties)
+    .map((k) => (required.includes(k) ? `${k}*` : k))
+    .join(', ');
+}
+
+function registerRegistered(workflow: Command): void {
+  withJson(workflow.command('registered').description('the registered workflows (settings: workflows.<name>): name, who may start each, its input, its module')).action(
+    async (options: { json?: boolean }, cmd: Command) => {
+      const { workflows } = await connect(contextOf(cmd)).client.listWorkflows();
+      if (options.json) return printJson(workflows);
+      printTable(
+        ['NAME', 'AGENTS', 'INPUT', 'FILE', 'DESCRIPTION'],
+        workflows.map((w) => [
+          w.name,
+          w.agents.length > 0 ? w.agents.map((a) => `@${a}`).join(', ') : '-',
+          inputText(w),
+          w.fileExists ? w.file : `${w.file} ${style.red('(missing)')}`,
+          w.description ?? '',
+        ]),
+        'No registered workflows. Register one in settings.json: "workflows": { "<name>": { "file": "<module>" } } (docs/workflows.md).',
+      );
+    },
+  );
 }
 
 function registerShow(workflow: Command): void {
@@ -269,9 +322,10 @@ function registerResume(workflow: Command): void {
 }
 
 export function registerWorkflowCommands(program: Command): void {
-  const workflow = program.command('workflow').alias('workflows').description('workflows: modules that run agents step by step, durably (run, list, show, cancel, resume)');
+  const workflow = program.command('workflow').alias('workflows').description('workflows: modules that run agents step by step, durably (run, list, show, cancel, resume, registered)');
   registerRun(workflow);
   registerList(workflow);
+  registerRegistered(workflow);
   registerShow(workflow);
   registerCancel(workflow);
   registerResume(workflow);

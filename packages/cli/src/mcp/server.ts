@@ -21,6 +21,7 @@ import { describeEvent, watchConversation } from '../conversation-watch.ts';
 import { patientFetch } from '../patient-fetch.ts';
 import { registerApprovalPrompt } from './approval-prompt.ts';
 import { registerMemoryTools } from './memory-tools.ts';
+import { registerWorkflowTools } from './workflow-tools.ts';
 import type { RunScope } from '../run-scope.ts';
 import { VERSION } from '../version.ts';
 
@@ -153,7 +154,7 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
     { name: MCP_SERVER_NAME, version: VERSION },
     {
       instructions:
-        'Teamwork tools of TinyAGI: call_agent runs a teammate as your sub-agent and returns its reply; send_to_agent, post_to_team_room and send_file act when your turn ends, like the [@agent: …], [#team: …] and [send_file: …] tags.',
+        'Teamwork tools of TinyAGI: call_agent runs a teammate as your sub-agent and returns its reply; send_to_agent, post_to_team_room and send_file act when your turn ends, like the [@agent: …], [#team: …] and [send_file: …] tags; start_workflow starts a workflow the person registered for you, workflow_status follows it.',
     },
   );
   const t = MCP_AGENT_TOOLS;
@@ -218,6 +219,7 @@ export function agentToolsServer(scope: () => RunScope | undefined): McpServer {
     }),
   );
   registerMemoryTools(server, forRun);
+  registerWorkflowTools(server, forRun);
   // Claude Code's --permission-prompt-tool (per-message agents with permission_mode "ask").
   registerApprovalPrompt(server, scope, heartbeat);
   return server;

@@ -122,7 +122,7 @@ export const WorkflowInputJsonSchema = z.record(z.string(), z.unknown()).superRe
  */
 export const WorkflowSettingsSchema = z.looseObject({
   file: RegisteredWorkflowFileSchema,
-  /** What it does, for people and for the agents that may start it. */
+  /** What it does, shown where the registered workflows are listed. */
   description: z.string().max(2000).optional(),
   input: WorkflowInputJsonSchema.optional(),
   /** The agents that may start it (the `start_workflow` tool); absent: none, only a person. */
