@@ -144,6 +144,11 @@ export class PgWorkflowStore implements WorkflowStoreApi {
     ]);
   }
 
+  async retryStep(runId: string, stepId: string): Promise<number> {
+    await this.#scope.query(`UPDATE ${this.#steps} SET attempt = attempt + 1, conversation_id = NULL WHERE run_id = $1 AND step_id = $2 AND status = 'running'`, [runId, stepId]);
+    return (await this.getStep(runId, stepId))?.attempt ?? 0;
+  }
+
   async retryFailedSteps(runId: string): Promise<number> {
     const rows = await this.#scope.query(
       `UPDATE ${this.#steps} SET status = 'running', attempt = attempt + 1, conversation_id = NULL, task_id = NULL, output = NULL, error = NULL, ended_at = NULL, started_at = $1 WHERE run_id = $2 AND status = 'failed' RETURNING step_id`,

@@ -137,6 +137,11 @@ export class WorkflowStore implements WorkflowStoreApi {
     );
   }
 
+  retryStep(runId: string, stepId: string): number {
+    this.#db.write(() => this.#db.prepare(`UPDATE workflow_steps SET attempt = attempt + 1, conversation_id = NULL WHERE run_id = ? AND step_id = ? AND status = 'running'`).run(runId, stepId));
+    return this.getStep(runId, stepId)?.attempt ?? 0;
+  }
+
   retryFailedSteps(runId: string): number {
     const info = this.#db.write(() =>
       this.#db

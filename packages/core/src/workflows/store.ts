@@ -5,7 +5,8 @@
  * - A step is written before it starts (`beginStep`, insert if absent on (run, step id)): of two
  *   callers of the same step only one gets `created: true`, so a step is started once, whatever
  *   crashes and replays come between. Its record says what the call was (`fingerprint`), and a
- *   failed step is started again only through `retryFailedSteps`, as a new attempt.
+ *   failed step is started again only through `retryFailedSteps`, and a running one whose agent's
+ *   message was lost with its worker through `retryStep`, each as a new attempt.
  * - A run is driven by one owner at a time: `claimRun` takes it only when nobody holds it, its
  *   holder's lease is over, or it is the holder's own; `renewLeases` keeps a holder's runs.
  * - JSON columns (input, result, output) hold `JSON.stringify` of the value; `undefined` is stored as null.
@@ -125,6 +126,8 @@ export interface WorkflowStoreApi {
   updateStep(runId: string, stepId: string, patch: WorkflowStepPatch): Awaitable<void>;
   /** Its failed steps become `running` again as a new attempt (no conversation, no error); how many. */
   retryFailedSteps(runId: string): Awaitable<number>;
+  /** A running step becomes its next attempt (no conversation): the attempt it is now. */
+  retryStep(runId: string, stepId: string): Awaitable<number>;
   totals(runIds: readonly string[]): Awaitable<Map<string, WorkflowRunTotals>>;
 }
 

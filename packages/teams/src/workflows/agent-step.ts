@@ -9,7 +9,7 @@ import { type AgentStepOptions, unsignReply } from '@tinyagi/client';
 import { type ConversationRecord, TinyError } from '@tinyagi/core';
 import type { StoreSet, WorkflowRunRecord, WorkflowStepRecord } from '../core-internal.ts';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
-import type { AgentStepResult } from './program-context.ts';
+import { type AgentStepResult, StepRetry } from './program-context.ts';
 
 export interface AgentStepDeps {
   stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'workflows'>;
@@ -50,6 +50,9 @@ export async function runAgentStep(
     onSent(sent.conversationId);
   }
   const conversation = await deps.waits.ended(sent.conversationId, signal);
+  if (conversation.status === 'failed' && step.attempt < LOST_ATTEMPTS && (await lostWithItsWorkers(deps.stores, conversation.id))) {
+    throw new StepRetry(`its message was lost with the workers that ran it (${conversation.stopReason ?? 'worker lost'})`);
+  }
   if (conversation.status !== 'completed') throw new Error(`its conversation ${conversation.id} ${conversation.status}${conversation.stopReason ? `: ${conversation.stopReason}` : ''}`);
   const replies = (await deps.stores.outbox.list({ conversationId: conversation.id, limit: 500 })).filter((r) => r.agentId !== null).map((r) => unsignReply(r.text, r.agentId));
   const text = replies.join('\n\n').trim();
@@ -58,6 +61,15 @@ export async function runAgentStep(
     costUsd: conversation.costUsd,
     tokens: conversation.inputTokens + conversation.outputTokens,
   };
+}
+
+/** How many attempts a step gets when its message dies with its workers (each one already the queue's attempts). */
+const LOST_ATTEMPTS = 3;
+
+/** Whether the conversation's message was given up because its workers kept dying under it (a crash, a killed node), not for its own failure. */
+async function lostWithItsWorkers(stores: Pick<StoreSet, 'events'>, conversationId: string): Promise<boolean> {
+  const dead = await stores.events.readSince(0, { conversationId, types: ['queue.dead'] }, 10);
+  return dead.length > 0 && dead.every((e) => e.data.failure === 'worker_lost');
 }
 
 /** The reply as JSON (whole, or its first fenced json block), checked by the schema. */

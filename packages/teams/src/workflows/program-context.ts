@@ -28,7 +28,7 @@ export interface StepHost {
   runId: string;
   /** Aborted when this node stops driving the run: what is running is not journaled as failed. */
   signal: AbortSignal;
-  journal: Pick<WorkflowStoreApi, 'getStep' | 'beginStep' | 'updateStep'>;
+  journal: Pick<WorkflowStoreApi, 'getStep' | 'beginStep' | 'updateStep' | 'retryStep'>;
   /** Before a step the journal does not have: rejects with a `RunStop` when no new step may start. */
   beforeNewStep(): Promise<void>;
   /** Sends (again, idempotently) or goes on waiting for an agent step; rejects with why it failed. */
@@ -51,6 +51,14 @@ export class RunStop extends Error {
     super(message);
     this.name = 'RunStop';
     this.status = status;
+  }
+}
+
+/** The step's agent message was lost with the workers that ran it (the queue gave up on it): run the step again as its next attempt. */
+export class StepRetry extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepRetry';
   }
 }
 
@@ -161,12 +169,23 @@ export class ProgramContext {
     return step;
   }
 
-  async #finish<T>(step: WorkflowStepRecord, work: () => Promise<{ output: unknown; costUsd: number; tokens: number }>): Promise<T> {
+  async #finish<T>(opened: WorkflowStepRecord, work: (step: WorkflowStepRecord) => Promise<{ output: unknown; costUsd: number; tokens: number }>): Promise<T> {
+    let step = opened;
     if (step.status === 'completed') return step.output as T;
     if (step.status === 'failed') throw new WorkflowStepError(step.stepId, step.error ?? 'failed');
     let result: { output: unknown; costUsd: number; tokens: number };
     try {
-      result = await work();
+      for (;;) {
+        try {
+          result = await work(step);
+          break;
+        } catch (err) {
+          if (!(err instanceof StepRetry) || this.#host.signal.aborted || this.stopped) throw err;
+          // Its message died with the workers that ran it: the step again, as its next attempt (a message of its own).
+          step = { ...step, attempt: await this.#host.journal.retryStep(step.runId, step.stepId), conversationId: null };
+          this.#host.log(`step ${step.stepId} again (attempt ${step.attempt}): ${err.message}`);
+        }
+      }
     } catch (err) {
       if (err instanceof RunStop) this.#stop(err);
       if (this.stopped) throw this.stopped;
@@ -188,7 +207,7 @@ export class ProgramContext {
     const id = this.#scope().next('agent', options.name === undefined ? undefined : checkStepName(options.name));
     const print = fingerprint(['agent', agentId, prompt, options.cwd ?? null, options.schema ? 'schema' : null]);
     const step = await this.#open(id, 'agent', agentId, prompt, print);
-    return this.#finish<T>(step, () => this.#host.runAgent(step, prompt, { cwd: options.cwd, schema: options.schema as AgentStepOptions<unknown>['schema'] }));
+    return this.#finish<T>(step, (s) => this.#host.runAgent(s, prompt, { cwd: options.cwd, schema: options.schema as AgentStepOptions<unknown>['schema'] }));
   }
 
   async #task(spec: TaskStepSpec): Promise<TaskOutcome> {
@@ -198,7 +217,7 @@ export class ProgramContext {
     const id = this.#scope().next('task', spec.name === undefined ? undefined : checkStepName(spec.name));
     const print = fingerprint(['task', spec.project, spec.title, spec.description ?? null, spec.agent]);
     const step = await this.#open(id, 'task', spec.agent, spec.title, print);
-    return this.#finish<TaskOutcome>(step, () => this.#host.runTask(step, spec));
+    return this.#finish<TaskOutcome>(step, (s) => this.#host.runTask(s, spec));
   }
 
   /** Best of N: one task per agent in a group of its own, the judge among those that passed, the others set aside. */
