@@ -6,6 +6,7 @@
 import { planLine, type ApiClient, type ConversationTree, type EventView, type FailureReason, type OutboxView, type RunNode } from '@tinyagi/client';
 import { clause } from '@tinyagi/core';
 import { CliError } from './output/cli-error.ts';
+import { watchConnection } from './stream-connection.ts';
 
 export interface Reply {
   id: string;
@@ -42,14 +43,11 @@ export interface WatchOptions {
   onConnection?: (change: 'lost' | 'back') => void;
   /**
    * True when the daemon is known to be gone for good (a local home with no live daemon): while
-   * the stream is down, the wait then ends after DAEMON_GONE_MS instead of at its timeout. A
+   * the stream is down, the wait then ends after a few seconds (stream-connection.ts) instead of at its timeout. A
    * restart comes back well within that; a daemon reached by URL cannot be checked.
    */
   daemonGone?: () => boolean;
 }
-
-/** How long the daemon must stay gone, the stream down, before the wait says it stopped. */
-const DAEMON_GONE_MS = 5000;
 
 const TERMINAL_RUN_FAILURES = new Set(['failed', 'cancelled', 'rejected']);
 
@@ -65,33 +63,8 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
   const interrupt = (): void => abort.abort();
   options.signal?.addEventListener('abort', interrupt, { once: true });
   let completed = false;
-  // Since when the daemon has not answered (the stream is reconnecting), if it is not now.
-  let lostAt: number | undefined;
-  let goneSince: number | undefined;
-  let stopped = false;
-  const check = options.daemonGone
-    ? setInterval(() => {
-        if (lostAt === undefined || !options.daemonGone!()) {
-          goneSince = undefined;
-          return;
-        }
-        goneSince ??= Date.now();
-        if (Date.now() - goneSince >= DAEMON_GONE_MS) {
-          stopped = true;
-          abort.abort();
-        }
-      }, 500)
-    : undefined;
   const events = client.subscribe({ conversation: options.conversationId, lastEventId: options.afterEventId, signal: abort.signal });
-  events.onStateChange((state) => {
-    if (state === 'reconnecting' && lostAt === undefined) {
-      lostAt = Date.now();
-      options.onConnection?.('lost');
-    } else if (state === 'open' && lostAt !== undefined) {
-      lostAt = undefined;
-      options.onConnection?.('back');
-    }
-  });
+  const connection = watchConnection(events, abort, options);
   try {
     for await (const event of events) {
       options.onEvent?.(event);
@@ -103,11 +76,11 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
     }
   } finally {
     clearTimeout(timer);
-    clearInterval(check);
+    connection.stop();
     options.signal?.removeEventListener('abort', interrupt);
     abort.abort();
   }
-  if (!completed && stopped) {
+  if (!completed && connection.gone()) {
     throw new CliError('DAEMON_NOT_RUNNING', `The daemon stopped before conversation ${options.conversationId} finished.`, {
       hint: `What was not done waits in the queue and goes on at the next \`tinyagi start\`; follow it then with \`tinyagi conversation show ${options.conversationId}\`.`,
     });
@@ -117,6 +90,7 @@ export async function watchConversation(client: ApiClient, options: WatchOptions
       hint: `The work goes on in the daemon: cancel it with \`tinyagi cancel ${options.conversationId}\`, or follow it with \`tinyagi conversation show ${options.conversationId}\`.`,
     });
   }
+  const lostAt = connection.lostAt();
   if (!completed && lostAt !== undefined) {
     throw new CliError(
       'TIMEOUT',
