@@ -3,6 +3,7 @@
  * bodies are scanned for the planted keys and tokens. (The harness also scans every response
  * of every test file; this file adds the stream and the error paths.)
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SseParser } from '@tinyagi/client';
@@ -50,6 +51,9 @@ describe('secrets', () => {
       expiresAt: Date.now() + 60_000,
     });
     const memory = await h.client.createMemory({ body: { scope: { kind: 'agent', id: 'coder' }, kind: 'fact', text: 'The build runs on Node 24.' } });
+    mkdirSync(join(h.home, 'workflows'), { recursive: true });
+    writeFileSync(join(h.home, 'workflows', 'hello.mjs'), "export default async (wf) => wf.agent('coder', 'hello');");
+    const { run: workflowRun } = await h.client.startWorkflow({ body: { file: join(h.home, 'workflows', 'hello.mjs') } });
     const ids: Record<string, Record<string, string>> = {
       getMessage: { id: sent.messageId },
       getConversation: { id: sent.conversationId },
@@ -74,6 +78,7 @@ describe('secrets', () => {
       getApproval: { id: approval.id },
       getMemoryRecord: { id: memory.id },
       getRunMemoryInjection: { id: run.id },
+      getWorkflowRun: { id: workflowRun.id },
     };
     // GET routes whose query has required parameters.
     const queries: Record<string, string> = {

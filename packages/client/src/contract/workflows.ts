@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { route } from './route.ts';
-import { Bool, IdParamsSchema, Int, Num, NullableStr, NullableTimestamp, Str, StrArray, TimestampSchema } from './common.ts';
+import { Bool, IdParamsSchema, Int, IntParam, Num, NullableStr, NullableTimestamp, Str, StrArray, TimestampSchema } from './common.ts';
 
 export const WORKFLOW_RUN_STATUSES = ['running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 export type WorkflowRunStatus = (typeof WORKFLOW_RUN_STATUSES)[number];
@@ -183,7 +183,7 @@ export const workflowsContract = {
     path: '/api/workflows/runs',
     summary: 'Workflow runs, newest first',
     tag: 'workflows',
-    query: z.object({ status: z.enum(WORKFLOW_RUN_STATUSES).optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
+    query: z.object({ status: z.enum(WORKFLOW_RUN_STATUSES).optional(), limit: IntParam(1, 500).optional() }),
     response: z.object({ runs: z.array(WorkflowRunSchema) }),
   }),
   getWorkflowRun: route({
