@@ -243,7 +243,7 @@ test('at 390 px the navigation is one row that scrolls sideways, the current pag
     await page.goto(`${daemon.url}/memory?scope=agent&id=coder`);
     const nav = page.getByRole('navigation', { name: 'Main' });
     const links = nav.getByRole('link');
-    await expect(links).toHaveCount(13);
+    await expect(links).toHaveCount(14);
     const tops = new Set((await links.evaluateAll((all) => all.map((a) => Math.round(a.getBoundingClientRect().top)))) as number[]);
     expect([...tops]).toHaveLength(1);
     expect(await nav.evaluate((n) => n.scrollWidth > n.clientWidth)).toBe(true);
