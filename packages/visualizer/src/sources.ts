@@ -48,6 +48,34 @@ function serialReader(read: (id: string) => Promise<void>, onError: (err: unknow
   return go;
 }
 
+/**
+ * The dashboard's reads of workflow runs: the newest and every running one (the header counts
+ * those; a daemon older than workflows answers 404: none shown), and one run with its steps, on
+ * each change of a run and each step of the run the panel shows.
+ */
+function workflowReaders(
+  client: ApiClient,
+  store: Store<DashboardState, Action>,
+  signal: AbortSignal,
+  onError: (err: unknown) => void,
+): { workflowRuns(): Promise<void>; readWorkflowRun(id: string): void } {
+  const workflowRuns = async (): Promise<void> => {
+    const lists = await Promise.all([
+      client.listWorkflowRuns({ query: { status: 'running', limit: WORKFLOW_LIMITS.runs }, signal }),
+      client.listWorkflowRuns({ query: { limit: WORKFLOW_LIMITS.runs }, signal }),
+    ]).catch(() => undefined);
+    if (lists) store.dispatch({ type: 'workflow-runs', runs: lists.flatMap((l) => l.runs) });
+  };
+  const readWorkflowRun = serialReader(async (id) => {
+    const detail = await client.getWorkflowRun({ params: { id }, signal }).catch((err: unknown) => {
+      if (isApiError(err, 'WORKFLOW_NOT_FOUND')) return undefined;
+      throw err;
+    });
+    if (detail) store.dispatch({ type: 'workflow-run', detail });
+  }, onError);
+  return { workflowRuns, readWorkflowRun };
+}
+
 export function startDashboardSource(client: ApiClient, store: Store<DashboardState, Action>, options: { pollMs?: number } = {}): Source & { actions: DashboardActions } {
   const abort = new AbortController();
   const signal = abort.signal;
@@ -75,23 +103,7 @@ export function startDashboardSource(client: ApiClient, store: Store<DashboardSt
     const list = await client.listApprovals({ query: { status: 'pending' }, signal }).catch(() => undefined);
     if (list) store.dispatch({ type: 'approvals', approvals: list, since });
   };
-  // Workflow runs: the newest and every running one (the header counts those). A daemon older than
-  // workflows answers 404: none shown.
-  const workflowRuns = async (): Promise<void> => {
-    const lists = await Promise.all([
-      client.listWorkflowRuns({ query: { status: 'running', limit: WORKFLOW_LIMITS.runs }, signal }),
-      client.listWorkflowRuns({ query: { limit: WORKFLOW_LIMITS.runs }, signal }),
-    ]).catch(() => undefined);
-    if (lists) store.dispatch({ type: 'workflow-runs', runs: lists.flatMap((l) => l.runs) });
-  };
-  // One run with its steps: on each change of a run, and on each step of the run the panel shows.
-  const readWorkflowRun = serialReader(async (id) => {
-    const detail = await client.getWorkflowRun({ params: { id }, signal }).catch((err: unknown) => {
-      if (isApiError(err, 'WORKFLOW_NOT_FOUND')) return undefined;
-      throw err;
-    });
-    if (detail) store.dispatch({ type: 'workflow-run', detail });
-  }, fail('Could not read the workflow run'));
+  const { workflowRuns, readWorkflowRun } = workflowReaders(client, store, signal, fail('Could not read the workflow run'));
   const refresh = async (): Promise<void> => {
     const [agents, teams, channels, handoffs] = await Promise.all([
       client.listAgents({ signal }),

@@ -1,2 +1,2 @@
-export type { NewWorkflowRun, NewWorkflowStep, WorkflowRunChain, WorkflowRunPatch, WorkflowRunRecord, WorkflowRunTotals, WorkflowStepPatch, WorkflowStepRecord, WorkflowStoreApi } from './store.ts';
-export { registeredWorkflow, registeredWorkflows, workflowsDir } from './registered.ts';
+export type { WorkflowRunChain, WorkflowRunRecord, WorkflowStepRecord, WorkflowStoreApi } from './store.ts';
+export { registeredWorkflow, registeredWorkflows } from './registered.ts';
