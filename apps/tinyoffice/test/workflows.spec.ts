@@ -192,8 +192,8 @@ test('a run whose agent waits at a gate shows running; Cancel ends it cancelled'
   await expect(detail()).toHaveAttribute('data-status', 'cancelled');
   await expect(detail().getByTestId('workflow-status')).toHaveText('cancelled');
   const cancelled = await daemon.kit.api.getWorkflowRun({ params: { id: run.id } });
-  expect(cancelled.run.reason).toBeTruthy();
-  await expect(detail().getByTestId('workflow-reason')).toHaveText(cancelled.run.reason!);
+  expect(cancelled.run.reason).toBe('Cancelled by a person.');
+  await expect(detail().getByTestId('workflow-reason')).toHaveText('Cancelled by a person.');
   // Its agent step was cancelled with it.
   await expect(item('1:agent')).toHaveAttribute('data-status', 'failed');
   await expect(runRow(run.id)).toHaveAttribute('data-status', 'cancelled');
