@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { WorkflowStep } from '@tinyagi/client';
-import { outputLine, stepTreeLines } from '../src/output/workflow-tree.ts';
+import { stepOutputLine as outputLine } from '@tinyagi/client';
+import { stepTreeLines } from '../src/output/workflow-tree.ts';
 
 function step(stepId: string, fields: Partial<WorkflowStep> = {}): WorkflowStep {
   const kind = fields.kind ?? (/(^|\/)\d+:agent$/.test(stepId) ? 'agent' : 'step');

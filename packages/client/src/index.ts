@@ -72,4 +72,4 @@ export {
   type RunTreeTotals,
 } from './run-tree.ts';
 export type { AgentStepOptions, BestOfResult, BestOfSpec, StepSchema, TaskOutcome, TaskStepSpec, WorkflowContext, WorkflowFunction } from './workflow-program.ts';
-export { parentStepId, workflowStepTree, type WorkflowTreeNode } from './workflow-tree.ts';
+export { parentStepId, stepOutputLine, workflowStepTree, type WorkflowTreeNode } from './workflow-tree.ts';

@@ -82,3 +82,11 @@ function branchIndex(node: WorkflowTreeNode): number {
   const m = BRANCH.exec(node.id);
   return m ? Number(m[1]) : 0;
 }
+
+/** The first non-blank line of a step's output or error (text as it is, anything else as JSON), cut to `max` with `…`: what a one-line view of a step shows. */
+export function stepOutputLine(value: unknown, max = 80): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+  const line = (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

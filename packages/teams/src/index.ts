@@ -33,5 +33,5 @@ export { SubAgent, SubAgentSession, subAgent, type Spawner, type SubAgentCallOpt
 export { subagentSessionKey, type SpawnInput, type SpawnResult, type SpawnFailureCode } from './subagents/spawner.ts';
 export { runTreeFromEvents, nestRuns, type RunNode, type ConversationTree } from './conversations/tree.ts';
 export { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from './conversations/transcript.ts';
-export { Workflows, type WorkflowsOptions } from './workflows/engine.ts';
+export { workflowFileProblem, Workflows, type WorkflowsOptions } from './workflows/engine.ts';
 export type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './workflows/service.ts';

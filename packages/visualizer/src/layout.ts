@@ -12,6 +12,7 @@ import {
   channelStateText,
   channelStateTone,
   planLine,
+  stepOutputLine,
   workflowStepTree,
   type ChannelState,
   type RunToolCall,
@@ -508,13 +509,6 @@ const STEP_LOOK: Record<WorkflowStepStatus, { symbol: string; color: Color }> = 
   failed: { symbol: '✗', color: 'red' },
 };
 
-/** The first non-blank line of a step's output or error (text as it is, anything else as JSON), cut to `max`. */
-function firstLine(value: unknown, max: number): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
-  return oneLine(text.split('\n').find((l) => l.trim() !== '') ?? '', max);
-}
-
 const runLabel = (r: WorkflowRunRow): string => r.name || r.id;
 
 /**
@@ -611,8 +605,8 @@ function stepNodeLine(node: WorkflowTreeNode, narrow: boolean): Line {
   if (step === null) line.push(seg(` ${completed}/${steps}${narrow ? '' : ' steps'}`));
   if (costUsd > 0) line.push(seg(` ${cost(costUsd)}`, { dim: true }));
   if (used > 0 && !narrow) line.push(seg(` ${tokens(used)} tok`, { dim: true }));
-  const error = step ? firstLine(step.error, 200) : '';
-  const output = step && !error ? firstLine(step.output, 200) : '';
+  const error = step ? oneLine(stepOutputLine(step.error, 200), 200) : '';
+  const output = step && !error ? oneLine(stepOutputLine(step.output, 200), 200) : '';
   if (error) line.push(seg(` ${error}`, { color: 'red' }));
   else if (output) line.push(seg(` ${output}`, { dim: true }));
   return line;

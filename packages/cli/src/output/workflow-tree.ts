@@ -12,7 +12,7 @@
  *   └─ ● 2:parallel[1]  running  0/1 steps
  *      └─ ● 1:agent  @linter  running
  */
-import { workflowStepTree, type WorkflowStep, type WorkflowStepStatus, type WorkflowTreeNode } from '@tinyagi/client';
+import { stepOutputLine, workflowStepTree, type WorkflowStep, type WorkflowStepStatus, type WorkflowTreeNode } from '@tinyagi/client';
 import { style } from './style.ts';
 
 const MARK: Record<WorkflowStepStatus, string> = { completed: style.green('✔'), running: style.cyan('●'), failed: style.red('✖') };
@@ -21,20 +21,12 @@ export function formatUsd(usd: number): string {
   return `$${usd.toFixed(4)}`;
 }
 
-/** The first non-blank line of a step's output (a string as it is, anything else as JSON), cut to `max` characters. */
-export function outputLine(output: unknown, max = 80): string {
-  if (output === null || output === undefined) return '';
-  const text = typeof output === 'string' ? output : JSON.stringify(output);
-  const line = (text.split('\n').find((l) => l.trim() !== '') ?? '').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
-
 /** One node's line, without the tree's prefix. */
 function nodeLine(node: WorkflowTreeNode): string {
   const { status, steps, completed, costUsd, tokens } = node.totals;
   const step = node.step;
   const error = step?.error?.split('\n').find((l) => l.trim() !== '') ?? '';
-  const output = step ? outputLine(step.output) : '';
+  const output = step ? stepOutputLine(step.output) : '';
   const parts = [
     `${MARK[status]} ${style.bold(node.name)}`,
     step === null ? '' : step.agentId !== null ? `@${step.agentId}` : style.dim(step.kind),

@@ -9,33 +9,24 @@
  * - an agent's run token reads the runs its agent started, and nothing else here (listing,
  *   cancel and resume are a person's: security/guard.ts refuses a run token on them).
  */
-import { stat } from 'node:fs/promises';
-import { extname, isAbsolute } from 'node:path';
 import * as z from 'zod';
 import type { RegisteredWorkflow, StartWorkflowBody, workflowsContract } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
+import { workflowFileProblem } from '@tinyagi/teams';
 import { registeredWorkflow, registeredWorkflows } from '../core-internal.ts';
 import { RequestError } from '../errors.ts';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers } from '../routing.ts';
 import type { AuthInfo } from '../security/guard.ts';
 
-const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
-const EXTENSION_NAMES = '.ts, .mts, .js or .mjs';
-
 function invalid(field: string, message: string): RequestError {
   return new RequestError('VALIDATION_FAILED', `Invalid body: ${field}: ${message}`, { issues: [{ path: `body.${field}`, message }] });
 }
 
-/**
- * The module must be an absolute path of an existing .ts, .mts, .js or .mjs file on this node. The
- * engine checks it again as it loads it; this gives the clear 400 before anything is recorded.
- */
-async function checkModuleFile(file: string): Promise<void> {
-  if (!isAbsolute(file)) throw invalid('file', `"${file.slice(0, 200)}" is not an absolute path; give the module's full path on the daemon's machine.`);
-  if (!MODULE_EXTENSIONS.includes(extname(file))) throw invalid('file', `"${file.slice(0, 200)}" is not a ${EXTENSION_NAMES} module.`);
-  const found = await stat(file).catch(() => undefined);
-  if (!found?.isFile()) throw invalid('file', `"${file.slice(0, 200)}" is not a file on the daemon's machine.`);
+/** The module's path, checked as the engine checks it, as a 400 naming `body.file` before anything is recorded. */
+function checkModuleFile(file: string): void {
+  const problem = workflowFileProblem(file);
+  if (problem) throw invalid('file', problem);
 }
 
 /** The input against the registered workflow's JSON Schema: a 400 naming the path of each problem (`body.input.files.0`). */
@@ -99,7 +90,7 @@ async function moduleToStart(ctx: ServerContext, body: StartWorkflowBody, starte
       'An agent\'s run token starts only a registered workflow that lists its agent, by name ("workflow"); a module by its path is a person\'s code, which only a person starts.',
     );
   }
-  await checkModuleFile(body.file!);
+  checkModuleFile(body.file!);
   return { file: body.file! };
 }
 

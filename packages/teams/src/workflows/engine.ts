@@ -394,10 +394,18 @@ function assertStepReach(settings: Settings, run: WorkflowRunRecord, to: string,
 
 /** An absolute path of an existing module file (VALIDATION_FAILED otherwise). */
 function checkedFile(file: string): string {
-  if (!isAbsolute(file)) throw new TinyError('VALIDATION_FAILED', `The workflow file must be an absolute path (got ${JSON.stringify(file)}).`);
-  if (!EXTENSIONS.has(extname(file))) throw new TinyError('VALIDATION_FAILED', `The workflow file must be a .ts, .mts, .js or .mjs module (got ${basename(file)}).`);
-  if (!existsSync(file) || !statSync(file).isFile()) throw new TinyError('VALIDATION_FAILED', `No workflow file ${file} on this node.`);
+  const problem = workflowFileProblem(file);
+  if (problem) throw new TinyError('VALIDATION_FAILED', problem);
   return file;
+}
+
+/** What is wrong with `file` as a workflow module on this node (not absolute, another extension, not a file), or undefined. The API's route says it of `body.file`. */
+export function workflowFileProblem(file: string): string | undefined {
+  const shown = JSON.stringify(file.slice(0, 200));
+  if (!isAbsolute(file)) return `${shown} is not an absolute path; give the module's full path on the daemon's machine.`;
+  if (!EXTENSIONS.has(extname(file))) return `${shown} is not a .ts, .mts, .js or .mjs module.`;
+  if (!existsSync(file) || !statSync(file).isFile()) return `No workflow file ${shown}: it is not a file on this node.`;
+  return undefined;
 }
 
 function overBudget(budget: { budgetUsd: number | null; budgetTokens: number | null }, spent: { costUsd: number; tokens: number }): string | undefined {
