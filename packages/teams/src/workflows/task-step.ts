@@ -113,9 +113,9 @@ function taskEnded(stores: Pick<StoreSet, 'events' | 'tasks'>, taskId: string, s
         });
     };
     const unsubscribe = stores.events.subscribe((event) => {
-      if (!event.type.startsWith('task.') && event.type !== 'approval.requested') return;
+      if (!event.type.startsWith('task.')) return;
       const data = event.data as { taskId?: unknown; taskIds?: unknown };
-      if (data.taskId === taskId || (Array.isArray(data.taskIds) && data.taskIds.includes(taskId)) || event.type === 'approval.requested') check();
+      if (data.taskId === taskId || (Array.isArray(data.taskIds) && data.taskIds.includes(taskId))) check();
     });
     const abort = (): void => finish(() => reject(signal.reason));
     if (signal.aborted) return abort();
