@@ -27,10 +27,10 @@ export const STRESS_SUITES: StressSuite[] = [
   { dir: 'packages/core', files: ['watchdog', 'invoker-cli', 'invoker-process', 'warm-', 'queue.', 'events-multiprocess', 'events.pg', 'shared-settings.pg'], backends: ['sqlite'] },
   // SSE streams (a burst over the client buffer, resume by Last-Event-ID), rate limits.
   { dir: 'packages/server', files: ['events', 'rate-limit'], backends: ['sqlite', 'postgres'] },
-  // Steering and cancel of running turns, completion races, restarts, retries.
-  { dir: 'packages/teams', files: ['steering', 'cancel', 'completion-race', 'restart', 'failed-attempts'], backends: ['sqlite', 'postgres'] },
-  // The daemon as a process: start/stop, crash harnesses, waiting sends, live activity, warm sessions, prompts typed into a terminal (tmux).
-  { dir: 'packages/cli', files: ['crash-harness', 'send-wait', 'live-activity', 'shutdown', 'restart', 'warm-sessions', 'approvals-tty', 'chat-tty'], backends: ['sqlite'] },
+  // Steering and cancel of running turns, completion races, restarts, retries; workflow runs' leases, waits and replays.
+  { dir: 'packages/teams', files: ['steering', 'cancel', 'completion-race', 'restart', 'failed-attempts', 'workflow'], backends: ['sqlite', 'postgres'] },
+  // The daemon as a process: start/stop, crash harnesses, waiting sends and workflow runs, live activity, warm sessions, prompts typed into a terminal (tmux).
+  { dir: 'packages/cli', files: ['crash-harness', 'send-wait', 'workflow', 'live-activity', 'shutdown', 'restart', 'warm-sessions', 'approvals-tty', 'chat-tty'], backends: ['sqlite'] },
   // The dashboard and chat room in a real terminal (tmux).
   { dir: 'packages/visualizer', files: ['tmux'], backends: ['sqlite'] },
   // Live replies edited in place, runner crashes.
