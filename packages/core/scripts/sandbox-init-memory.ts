@@ -1,5 +1,5 @@
 /**
- * sandbox-init's own cost (docs/sandbox.md, "sandbox-init's memory"): its private memory (Private_Clean +
+ * sandbox-init's own cost (docs/sandbox-design.md, "The agent's network and its bridges"): its private memory (Private_Clean +
  * Private_Dirty of /proc/<pid>/smaps_rollup) while a command runs inside the boundary, and the
  * start of `true` inside the boundary, for sandbox-init as `Boundary.wrap()` starts it and for
  * variants of its node command line given by name (the variants alternate, run by run).

@@ -1,5 +1,5 @@
 /**
- * The sandbox's vocabulary, loading nothing (docs/sandbox.md, "Interfaces between the parts"):
+ * The sandbox's vocabulary, loading nothing (docs/sandbox-design.md, "Interfaces between the parts"):
  * an agent's sandbox as its settings say it, the ports inside every sandbox, and where an
  * agent's sockets and private home are. The boundary (boundary.ts), the model proxy and the egress
  * proxy share it.

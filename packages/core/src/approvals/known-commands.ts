@@ -539,7 +539,7 @@ function diff(args: readonly string[], ctx: ArgumentContext): boolean {
 }
 
 /**
- * Commands that only read and print (docs/approvals.md, "Read-only commands"): any option but
+ * Commands that only read and print (docs/approvals.md, "The starter rules"): any option but
  * those that write a file, run a program, take a list of files to read from another file or follow
  * links (which may lead out of the workspace); an option's value that names a file, and every
  * other argument, a path inside the workspace. A `-e PATTERN`'s pattern is read as a path too,
