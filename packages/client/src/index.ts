@@ -71,5 +71,5 @@ export {
   type RunTreeOptions,
   type RunTreeTotals,
 } from './run-tree.ts';
-export type { AgentStepOptions, BestOfResult, BestOfSpec, StepSchema, TaskOutcome, TaskStepSpec, WorkflowContext, WorkflowFunction } from './workflow-program.ts';
+export type { AgentStepOptions, BestOfResult, BestOfSpec, StepOptions, StepSchema, TaskOutcome, TaskStepSpec, WorkflowContext, WorkflowFunction } from './workflow-program.ts';
 export { parentStepId, stepOutputLine, workflowStepTree, type WorkflowTreeNode } from './workflow-tree.ts';

@@ -166,6 +166,7 @@ export const ROUTE_TABLE = {
   listWorkflowRuns: { method: 'GET', path: '/api/workflows/runs' },
   getWorkflowRun: { method: 'GET', path: '/api/workflows/runs/:id' },
   startWorkflow: { method: 'POST', path: '/api/workflows/runs', body: true },
+  forecastWorkflow: { method: 'POST', path: '/api/workflows/forecast', body: true },
   cancelWorkflowRun: { method: 'POST', path: '/api/workflows/runs/:id/cancel' },
   resumeWorkflowRun: { method: 'POST', path: '/api/workflows/runs/:id/resume', body: true },
 } as const satisfies { [K in RouteName]: RouteShape<ApiContract[K]> };

@@ -23,6 +23,14 @@ export interface AgentStepOptions<T> {
   cwd?: string;
 }
 
+export interface StepOptions {
+  /**
+   * The step only reads (lists the files to review, reads a config): a forecast runs it too, so it
+   * knows how many steps follow. A forecast runs no other step (docs/workflows.md, "Forecast").
+   */
+  readOnly?: boolean;
+}
+
 /** A git task of a project bound to a repository (docs/git-tasks.md), made and started by a step. */
 export interface TaskStepSpec {
   /** The project's id or name; it must be bound to a repository. */
@@ -64,10 +72,14 @@ export interface BestOfSpec {
 }
 
 export interface BestOfResult {
-  /** The task picked (it stays in Review for a person, or its project's auto-merge), or null when none passed. */
+  /** The task picked, or null when none passed. Merged when its project has auto-merge (`merged`), else it stays in Review for a person. */
   winner: TaskOutcome | null;
   /** Every task, in the order of `agents`; those that passed and lost are moved to the Backlog (kept for a look; the project's retention removes their worktrees). */
   candidates: TaskOutcome[];
+  /** The winner was merged by its project's auto-merge (as any task's: its checks passed on its head, no conflict). False without auto-merge, without a winner, or when the merge did not happen. */
+  merged: boolean;
+  /** Why the winner was not merged when its project has auto-merge (a conflict, a commit after its checks, a forge still waiting); it then stays in Review. Null otherwise. */
+  mergeError: string | null;
 }
 
 export interface WorkflowContext {
@@ -79,7 +91,7 @@ export interface WorkflowContext {
   /** The same task to several agents at once, each in its own worktree; the project's checks decide which pass, the judge picks the winner. */
   bestOf(spec: BestOfSpec): Promise<BestOfResult>;
   /** Runs `fn` once and journals its value (JSON): a replay returns the journaled value. Run again only if the daemon died while it ran. */
-  step<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+  step<T>(name: string, fn: () => T | Promise<T>, options?: StepOptions): Promise<T>;
   /** Runs the branches at once; each branch's steps have ids of their own (`<n>:parallel[<i>]/…`). */
   parallel<T>(branches: ReadonlyArray<() => Promise<T>>): Promise<T[]>;
   /** Calls `fn` for each item, at most `concurrency` at a time (default all), each a branch of its own (`<n>:map[<i>]/…`). */

@@ -125,6 +125,7 @@ export {
   type AttemptSpend,
   invokeAgent,
   customProviderRuntimes,
+  agentModel,
   resolveInvokeTarget,
   sessionKeyFor,
   cliReadsAgentsMd,

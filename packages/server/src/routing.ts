@@ -48,6 +48,7 @@ const RUN_SCOPE: Partial<Record<RouteName, ScopeResolver>> = {
   getRunMemoryInjection: async (params, ctx) => (await ctx.stores.runs.getRun(String(params['id'])))?.conversationId,
   // A registered workflow that lists the run's agent; the runs that agent started (routes/workflows.ts).
   startWorkflow: ownRun,
+  forecastWorkflow: ownRun,
   getWorkflowRun: ownRun,
 };
 

@@ -4,7 +4,8 @@
  * schema (a 400 naming the path of the problem), `file` and `workflow` exclusive; an agent's own
  * run token, live, starts a workflow that lists its agent (the run records the agent), reads that
  * run and no other, and is refused a workflow that does not list it, a module by its path, an
- * unknown name (told the ones it may start) and the list.
+ * unknown name (told the ones it may start) and the list. A forecast is checked as a start is, and
+ * records nothing.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -62,8 +63,15 @@ async function ended(client: ApiClient, id: string) {
   );
 }
 
-/** A live run of coder (its "slow" message waits at a gate no test opens) and a client with its own run token. */
-async function coderRunClient(): Promise<{ client: ApiClient; conversationId: string }> {
+let coder: Promise<{ client: ApiClient; conversationId: string }> | undefined;
+
+/** A live run of coder (its "slow" message waits at a gate no test opens) and a client with its own run token; made once, as coder's next message would wait behind it. */
+function coderRunClient(): Promise<{ client: ApiClient; conversationId: string }> {
+  coder ??= liveCoderRun();
+  return coder;
+}
+
+async function liveCoderRun(): Promise<{ client: ApiClient; conversationId: string }> {
   const after = await h.stores.events.lastId();
   const sent = await h.client.sendMessage({ body: { message: 'slow: keep working', agent: 'coder', channel: 'api', sender: 'test', senderId: 'test' } });
   const started = await waitFor(
@@ -157,5 +165,28 @@ describe('registered workflows', () => {
       expect(await refusal(call)).toMatchObject({ status: 403, code: 'SCOPE_FORBIDDEN' });
     }
     await ended(h.client, mine.id);
+  });
+
+  it('a forecast is asked as a start is: by name with its input checked, by an agent the workflow lists; it records nothing', async () => {
+    const before = (await h.client.listWorkflowRuns()).runs.length;
+    const { forecast } = await h.client.forecastWorkflow({ body: { workflow: 'review', input: { files: ['a.ts', 'b.ts', 'c.ts'] } } });
+    // The reviewer's runs from the tests above price its three steps; the run above is the workflow's past.
+    expect(forecast).toMatchObject({ steps: 3, unpriced: 0, complete: true, note: null, agents: [{ agentId: 'reviewer', provider: 'mock', steps: 3 }] });
+    expect(forecast.agents[0]!.samples).toBeGreaterThan(0);
+    expect(forecast.pastRuns?.runs).toBeGreaterThan(0);
+    const byPath = await h.client.forecastWorkflow({ body: { file: join(dir, 'hello.mjs') } });
+    expect(byPath.forecast).toMatchObject({ steps: 1, complete: true });
+    expect(await refusal(h.client.forecastWorkflow({ body: { workflow: 'review', input: { files: [] } } }))).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      details: { issues: [{ path: 'body.input.files' }] },
+    });
+    expect(await refusal(h.client.forecastWorkflow({ body: { file: 'relative.mjs' } }))).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', details: { issues: [{ path: 'body.file' }] } });
+
+    const { client: coder } = await coderRunClient();
+    expect((await coder.forecastWorkflow({ body: { workflow: 'review', input: { files: ['x.ts'] } } })).forecast.steps).toBe(1);
+    expect(await refusal(coder.forecastWorkflow({ body: { workflow: 'hello' } }))).toMatchObject({ status: 403, code: 'SCOPE_FORBIDDEN' });
+    expect(await refusal(coder.forecastWorkflow({ body: { file: join(dir, 'hello.mjs') } }))).toMatchObject({ status: 403, code: 'SCOPE_FORBIDDEN' });
+    expect((await h.client.listWorkflowRuns()).runs.length).toBe(before);
   });
 });

@@ -17,6 +17,7 @@ export type { StoreSet, StoreTransaction, TransactionalStores, TxBody } from '@t
 // config/: the settings as a run uses them: an agent's and a team's defaults, effective budgets, limits and queue, an agent's provider and workspace, the steering commands
 export {
   agentDefaults,
+  agentModel,
   agentProvider,
   agentWorkspaceDir,
   effectiveBudgets,

@@ -129,10 +129,16 @@ function host(stores: SqliteStores, runId: string, seed: number, crashAfter = Nu
       const outcome = { taskId: step.stepId, identifier: `T-${spec.title}`, agent: spec.agent, outcome: 'passed', reason: null, branch: null, headSha: null, additions: 1, deletions: 0 };
       return { output: outcome, costUsd: 0, tokens: 0 };
     },
+    async runStep(fn) {
+      return fn();
+    },
     async diffs() {
       return [];
     },
     async setAside() {},
+    async merge() {
+      return { merged: false, error: null };
+    },
     stepChanged() {},
     log() {},
   };

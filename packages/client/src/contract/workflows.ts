@@ -167,6 +167,58 @@ export type StartWorkflowBody = z.infer<typeof StartWorkflowBodySchema>;
 export const ResumeWorkflowBodySchema = z.object(BudgetBody);
 export type ResumeWorkflowBody = z.infer<typeof ResumeWorkflowBodySchema>;
 
+const RangeUsd = z.object({ low: Num, high: Num });
+const RangeTokens = z.object({ low: Int, high: Int });
+
+/** One agent's share of a forecast: its planned steps and what similar past steps of its runtime and model cost. */
+export const WorkflowForecastAgentSchema = z.object({
+  agentId: Str,
+  /** The runtime it runs on now (`claude`, `codex`, `opencode`, `mock`, …); null for an agent that does not exist. */
+  provider: NullableStr,
+  model: NullableStr,
+  /** Agent steps, plus task steps (each counted once; a task may take several rounds). */
+  steps: Int,
+  /** The finished past runs of that runtime and model the range is read from (0: no history, so no range). */
+  samples: Int,
+  costUsd: RangeUsd,
+  tokens: RangeTokens,
+});
+export type WorkflowForecastAgent = z.infer<typeof WorkflowForecastAgentSchema>;
+
+/**
+ * What a run is expected to cost, before it starts (docs/workflows.md, "Forecast"): the program is
+ * planned once with no agent run (each agent step gives a stand-in reply), and each planned step
+ * is priced from the usage of similar past runs: the same runtime and model, a prompt of similar
+ * size. The range is the sum of each step's low (the 10th percentile) and high (the 90th; a task
+ * step's high counts its rounds).
+ */
+export const WorkflowForecastSchema = z
+  .object({
+    costUsd: RangeUsd,
+    /** Input plus output tokens (cache reads are billed input). */
+    tokens: RangeTokens,
+    /** The agent and task steps planned (a step the forecast runs no agent for). */
+    steps: Int,
+    /** Of those, the steps whose runtime and model have no past run: they are not in the range. */
+    unpriced: Int,
+    /** Whether the plan reached the program's end (false: cut, or the program stopped on a stand-in reply; `note` says why). */
+    complete: Bool,
+    note: NullableStr,
+    agents: z.array(WorkflowForecastAgentSchema),
+    /** What the finished runs of the same workflow (by name) cost, newest 20; null when there is none. */
+    pastRuns: z.object({ runs: Int, costUsd: RangeUsd, tokens: RangeTokens }).nullable(),
+  })
+  .meta({ id: 'WorkflowForecast' });
+export type WorkflowForecast = z.infer<typeof WorkflowForecastSchema>;
+
+/** Give exactly one of `file` and `workflow`, as to start it. */
+export const ForecastWorkflowBodySchema = z.object({
+  file: z.string().min(1).max(4096).optional(),
+  workflow: z.string().min(1).max(64).optional(),
+  input: z.unknown().optional(),
+});
+export type ForecastWorkflowBody = z.infer<typeof ForecastWorkflowBodySchema>;
+
 export const WorkflowRunDetailSchema = z.object({ run: WorkflowRunSchema, steps: z.array(WorkflowStepSchema) }).meta({ id: 'WorkflowRunDetail' });
 export type WorkflowRunDetail = z.infer<typeof WorkflowRunDetailSchema>;
 
@@ -181,9 +233,9 @@ export const workflowsContract = {
   listWorkflowRuns: route({
     method: 'GET',
     path: '/api/workflows/runs',
-    summary: 'Workflow runs, newest first',
+    summary: 'Workflow runs, newest first; of a status, of a workflow (its name)',
     tag: 'workflows',
-    query: z.object({ status: z.enum(WORKFLOW_RUN_STATUSES).optional(), limit: IntParam(1, 500).optional() }),
+    query: z.object({ status: z.enum(WORKFLOW_RUN_STATUSES).optional(), name: z.string().min(1).max(200).optional(), limit: IntParam(1, 500).optional() }),
     response: z.object({ runs: z.array(WorkflowRunSchema) }),
   }),
   getWorkflowRun: route({
@@ -205,6 +257,16 @@ export const workflowsContract = {
     status: 201,
     body: StartWorkflowBodySchema,
     response: z.object({ run: WorkflowRunSchema }),
+  }),
+  forecastWorkflow: route({
+    method: 'POST',
+    path: '/api/workflows/forecast',
+    summary:
+      'What a workflow would cost, before it starts: the program planned with stand-in replies (no agent runs, no step but the read-only ones), each step priced from similar past runs. Who may start it may forecast it',
+    tag: 'workflows',
+    auth: 'run',
+    body: ForecastWorkflowBodySchema,
+    response: z.object({ forecast: WorkflowForecastSchema }),
   }),
   cancelWorkflowRun: route({
     method: 'POST',

@@ -37,7 +37,7 @@ export {
   type InvokeErrorOptions,
 } from './invoke-error.ts';
 export { invokeAgent } from './invoke.ts';
-export { customProviderRuntimes, resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
+export { agentModel, customProviderRuntimes, resolveInvokeTarget, resolveModelAlias, sessionKeyFor, type SessionScope } from './resolve-target.ts';
 export {
   DEFAULT_MOCK_REPLY,
   MOCK_RATE_LIMIT_RETRY_MS,

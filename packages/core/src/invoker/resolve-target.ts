@@ -69,6 +69,33 @@ export function resolveInvokeTarget(settings: Settings, agentId: string, env: En
   return agentTarget(settings, agentId, agent, env, sandboxSpecOf(settings, agentId, env, cliConfigSecrets(env))).target;
 }
 
+/** A built-in runtime's model for the agent: its own, else the runtime's `models.<block>.model`, through the aliases. */
+function builtInModel(settings: Settings, agent: AgentSettings, kind: { name: string; modelsBlock: string | null }): string | undefined {
+  const block = kind.modelsBlock === null ? undefined : (settings.models as Record<string, { model?: string } | undefined> | undefined)?.[kind.modelsBlock];
+  return resolveModelAlias(kind.name, agent.model ?? block?.model);
+}
+
+/** Custom providers use the agent's model, else the provider's, without alias resolution. */
+function customModel(agent: AgentSettings, custom: { model?: string | undefined }): string | undefined {
+  return nonEmpty(agent.model ?? custom.model);
+}
+
+/**
+ * The model the agent runs ('' for its runtime's default, or an agent, provider or runtime that
+ * does not resolve), as a launch resolves it: recorded with each run, for a workflow's forecast.
+ */
+export function agentModel(settings: Settings, agentId: string): string {
+  const agent = ownEntry(settings.agents, agentId);
+  if (!agent) return '';
+  const provider = agentProvider(settings, agent);
+  if (provider.startsWith('custom:')) {
+    const custom = ownEntry(settings.custom_providers, provider.slice('custom:'.length));
+    return (custom && customModel(agent, custom)) ?? '';
+  }
+  const runtime = findRuntime(provider);
+  return (runtime && builtInModel(settings, agent, runtime.kind)) ?? '';
+}
+
 /** The runtime's part of the target: runtime, provider, model, credentials and limits. */
 function runtimeTarget(settings: Settings, agentId: string, agent: AgentSettings, env: Env): InvokeTarget {
   const provider = agentProvider(settings, agent);
@@ -86,8 +113,7 @@ function runtimeTarget(settings: Settings, agentId: string, agent: AgentSettings
       });
     }
     const { kind, impl } = runtime;
-    const block = kind.modelsBlock === null ? undefined : (settings.models as Record<string, { model?: string } | undefined> | undefined)?.[kind.modelsBlock];
-    const model = resolveModelAlias(kind.name, agent.model ?? block?.model);
+    const model = builtInModel(settings, agent, kind);
     const credentials = settings.models ?? {};
     return { ...impl.target({ agentId, agent, block: runtimeBlock(agent, kind.name), model, credentials, env }), runtime: kind.name, provider, ...limits };
   }
@@ -115,8 +141,7 @@ function runtimeTarget(settings: Settings, agentId: string, agent: AgentSettings
       hint: `Set custom_providers.${providerId}.base_url.`,
     });
   }
-  // Custom providers use the agent's model, else the provider's, without alias resolution.
-  const model = nonEmpty(agent.model ?? custom.model);
+  const model = customModel(agent, custom);
   const target = runtime.impl.customTarget({ agentId, agent, block: runtimeBlock(agent, runtime.kind.name), provider, model, baseUrl, apiKey: nonEmpty(custom.api_key), env });
   return { ...target, runtime: runtime.kind.name, provider, ...limits };
 }

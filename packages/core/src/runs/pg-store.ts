@@ -4,7 +4,7 @@
  * transaction of `tx.stores.runs`). Counters are added in place (`x = x + $1`), so two nodes
  * bumping one conversation never lose an update; `finishRun` changes a run only while it is open.
  */
-import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, Spend, StartRunPatch } from './store.ts';
+import type { ConversationDelta, ConversationListQuery, RunFinish, RunStoreApi, CostSample, Spend, StartRunPatch } from './store.ts';
 import type { ConversationRow, RunRow } from '../storage/rows.ts';
 import { deleteInBatches } from '../storage/pg/helpers.ts';
 import { numberedFrom, valuesList, type LastStatement, type Rider } from '../storage/pg/last-statement.ts';
@@ -308,6 +308,11 @@ export class PgRunStore implements RunStoreApi {
 
   async globalSpend(sinceTs: number): Promise<Spend> {
     return (await this.#scope.query<Spend>(this.#sql.s.globalSpend, [sinceTs]))[0]!;
+  }
+
+  async costSamples(provider: string, model: string, limit: number): Promise<CostSample[]> {
+    const rows = await this.#scope.query<CostSample>(this.#sql.s.costSamples, [provider, model, limit]);
+    return rows.map((r) => ({ chars: Number(r.chars), costUsd: Number(r.costUsd), tokens: Number(r.tokens) }));
   }
 
   async usage(by: UsageGroup, query: { since?: number; until?: number } = {}): Promise<UsageRow[]> {

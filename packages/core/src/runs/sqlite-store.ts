@@ -28,6 +28,7 @@ import {
   type RunSteeringState,
   type RunSteeringStoreApi,
   type RunStoreApi,
+  type CostSample,
   type Spend,
   type SteeringRow,
   type Usage,
@@ -198,6 +199,10 @@ export class RunStore implements RunStoreApi {
 
   globalSpend(sinceTs: number): Spend {
     return this.#db.prepare(S.globalSpend).get(sinceTs) as Spend;
+  }
+
+  costSamples(provider: string, model: string, limit: number): CostSample[] {
+    return this.#db.prepare(S.costSamples).all(provider, model, limit) as CostSample[];
   }
 
   usage(by: UsageGroup, query: { since?: number; until?: number } = {}): UsageRow[] {

@@ -85,6 +85,8 @@ export interface CreateRunInput {
   channel?: string;
   /** The agent's provider (for usage by provider). */
   provider?: string;
+  /** The agent's model ('' or absent: its runtime's default), for a workflow's forecast. */
+  model?: string;
   cause: RunCause;
   status?: 'queued' | 'running' | 'rejected';
   messageIds?: string[];
@@ -236,7 +238,7 @@ export function runStatements(conversations: string, runs: string, collation: st
     latestOfThread: `SELECT * FROM ${conversations} WHERE channel = ? AND thread_key = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
     bumpConversation: `UPDATE ${conversations} SET ${BUMP_SETS} WHERE id = ?`,
     updateConversation: (sets: string) => `UPDATE ${conversations} SET ${sets} WHERE id = ?`,
-    insertRun: `INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES (${marks(17)})`,
+    insertRun: `INSERT INTO ${runs} (${RUN_INSERT_COLUMNS}) VALUES (${marks(18)})`,
     startRun: `UPDATE ${runs} SET status = 'running', started_at = COALESCE(started_at, ?), message_ids = COALESCE(?, message_ids), input = COALESCE(?, input), node = COALESCE(?, node) WHERE id = ? AND status IN ('queued', 'running')`,
     finishRun: `UPDATE ${runs} SET status = ?, output = ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, error = ?, ended_at = ?
       WHERE id = ? AND status IN ('queued', 'running')`,
@@ -254,6 +256,9 @@ export function runStatements(conversations: string, runs: string, collation: st
     openRunCount: `SELECT COUNT(*) FILTER (WHERE status IN ('queued', 'running')) AS n FROM ${runs} WHERE conversation_id = ?`,
     agentSpend: `SELECT ${spend} FROM ${runs} WHERE agent_id = ? AND created_at >= ?`,
     globalSpend: `SELECT ${spend} FROM ${runs} WHERE created_at >= ?`,
+    /** The newest completed runs of a provider and model: their prompt's length, cost and tokens (values: provider, model, limit). */
+    costSamples: `SELECT LENGTH(COALESCE(input, '')) AS chars, ${cost} AS "costUsd", ${tokens} AS tokens FROM ${runs}
+      WHERE provider = ? AND model = ? AND status = 'completed' ORDER BY created_at DESC LIMIT ?`,
     usage: (col: string) => `SELECT ${col} AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY key ORDER BY ${col} COLLATE ${collation}`,
     topConversations: `SELECT t.*, COALESCE(c.title, '') AS title, COALESCE(c.root_agent_id, '') AS "rootAgentId", c.team_id AS "teamId", COALESCE(c.channel, '') AS channel
       FROM (SELECT conversation_id AS key, ${USAGE_SUMS} FROM ${runs} WHERE created_at >= ? AND created_at < ? GROUP BY conversation_id
@@ -322,7 +327,7 @@ export function conversationInsertValues(input: CreateConversationInput, now = D
 }
 
 export const RUN_INSERT_COLUMNS =
-  'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, cause, status, message_ids, input, error, created_at, started_at, ended_at';
+  'id, conversation_id, parent_run_id, depth, max_depth, agent_id, team_id, channel, provider, model, cause, status, message_ids, input, error, created_at, started_at, ended_at';
 
 /** The values of RUN_INSERT_COLUMNS, in its order. */
 export type RunInsertValues = [
@@ -335,6 +340,7 @@ export type RunInsertValues = [
   teamId: string | null,
   channel: string,
   provider: string,
+  model: string,
   cause: string,
   status: string,
   messageIds: string,
@@ -359,6 +365,7 @@ export function runInsertValues(input: CreateRunInput): RunInsertValues {
     input.teamId ?? null,
     input.channel ?? '',
     input.provider ?? '',
+    input.model ?? '',
     input.cause,
     status,
     JSON.stringify(input.messageIds ?? []),
@@ -406,7 +413,7 @@ export function insertedConversation(values: ConversationInsertValues): Conversa
 
 /** The run an insert of `runInsertValues` makes (the table's defaults for the other columns). */
 export function insertedRun(values: RunInsertValues): RunRecord {
-  const [id, conversationId, parentRunId, depth, maxDepth, agentId, teamId, channel, provider, cause, status, messageIds, input, error, createdAt, startedAt, endedAt] = values;
+  const [id, conversationId, parentRunId, depth, maxDepth, agentId, teamId, channel, provider, model, cause, status, messageIds, input, error, createdAt, startedAt, endedAt] = values;
   return toRun({
     id,
     conversation_id: conversationId,
@@ -417,6 +424,7 @@ export function insertedRun(values: RunInsertValues): RunRecord {
     team_id: teamId,
     channel,
     provider,
+    model,
     cause,
     status,
     message_ids: messageIds,
@@ -539,6 +547,9 @@ export type RunFinish = { status: Exclude<RunStatus, 'queued' | 'running'>; outp
 
 export type Spend = { tokens: number; costUsd: number };
 
+/** A finished run as a workflow's forecast reads it: its prompt's length and what it cost. */
+export type CostSample = { chars: number; costUsd: number; tokens: number };
+
 /** Conversations, runs and usage (the `conversations` and `runs` tables). */
 export interface RunStoreApi {
   createConversation(input: CreateConversationInput): Awaitable<ConversationRecord>;
@@ -597,6 +608,8 @@ export interface RunStoreApi {
   /** Usage: spend of one agent / of everyone since a time, and usage grouped. */
   agentSpend(agentId: string, sinceTs: number): Awaitable<Spend>;
   globalSpend(sinceTs: number): Awaitable<Spend>;
+  /** The newest `limit` completed runs of `provider` and `model` ('' : the runtime's default): each one's prompt length in characters, cost and tokens. */
+  costSamples(provider: string, model: string, limit: number): Awaitable<CostSample[]>;
   usage(by: UsageGroup, query?: { since?: number; until?: number }): Awaitable<UsageRow[]>;
   /** Usage per bucket (`edges`: n + 1 ascending boundaries, ms) and key, ordered by bucket, key; runs outside [since, until) not counted. */
   usageSeries(by: Exclude<UsageGroup, 'day'>, edges: readonly number[], query?: { since?: number; until?: number }): Awaitable<UsageSeriesRow[]>;

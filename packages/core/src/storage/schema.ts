@@ -141,6 +141,8 @@ export const runs = sqliteTable(
     channel: text('channel').notNull().default(''),
     /** The agent's provider when the run was created ('' for runs from before it was recorded). */
     provider: text('provider').notNull().default(''),
+    /** The agent's model when the run was created ('' for its runtime's default, and for runs from before it was recorded): a forecast prices a step from runs of the same provider and model. */
+    model: text('model').notNull().default(''),
     cause: text('cause').notNull(),
     status: text('status').notNull(),
     messageIds: text('message_ids').notNull().default('[]'),
@@ -174,6 +176,7 @@ export const runs = sqliteTable(
     index('runs_status').on(t.status),
     index('runs_agent_created').on(t.agentId, t.createdAt),
     index('runs_ended').on(t.endedAt),
+    index('runs_provider_model').on(t.provider, t.model, t.createdAt),
     // Usage (series, top conversations, spend) reads only these columns over a created_at range:
     // covering, it never visits the table rows (docs/benchmarks.md B11). Replaces runs_created.
     index('runs_usage_cover').on(t.createdAt, t.agentId, t.teamId, t.provider, t.channel, t.conversationId, t.inputTokens, t.outputTokens, t.costUsd),

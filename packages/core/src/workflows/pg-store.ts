@@ -4,7 +4,6 @@
  * `ON CONFLICT DO NOTHING` on (run, step id), so of two nodes replaying one run only one starts a
  * step; a run's claim is one conditional update, so only one node drives it.
  */
-import type { WorkflowRunStatus } from '@tinyagi/client/contract';
 import type { PgScope } from '../storage/pg/scope.ts';
 import type { WorkflowRunRow, WorkflowStepRow } from '../storage/rows.ts';
 import {
@@ -12,12 +11,14 @@ import {
   MAX_RUNS,
   type NewWorkflowRun,
   type NewWorkflowStep,
+  runFilter,
   runPatchColumns,
   stepPatchColumns,
   toRun,
   toStep,
   totalsOf,
   type WorkflowRunPatch,
+  type WorkflowRunQuery,
   type WorkflowRunRecord,
   type WorkflowRunTotals,
   type WorkflowStepPatch,
@@ -64,12 +65,12 @@ export class PgWorkflowStore implements WorkflowStoreApi {
     return row ? toRun(row) : undefined;
   }
 
-  async listRuns(query: { status?: WorkflowRunStatus | undefined; limit?: number | undefined } = {}): Promise<WorkflowRunRecord[]> {
-    const limit = Math.min(query.limit ?? 100, MAX_RUNS);
-    const rows =
-      query.status === undefined
-        ? await this.#scope.query<WorkflowRunRow>(`SELECT * FROM ${this.#runs} ORDER BY created_at DESC, id DESC LIMIT $1`, [limit])
-        : await this.#scope.query<WorkflowRunRow>(`SELECT * FROM ${this.#runs} WHERE status = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [query.status, limit]);
+  async listRuns(query: WorkflowRunQuery = {}): Promise<WorkflowRunRecord[]> {
+    const { where, values } = runFilter(query, (n) => `$${n}`);
+    const rows = await this.#scope.query<WorkflowRunRow>(`SELECT * FROM ${this.#runs} ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length + 1}`, [
+      ...values,
+      Math.min(query.limit ?? 100, MAX_RUNS),
+    ]);
     return rows.map(toRun);
   }
 

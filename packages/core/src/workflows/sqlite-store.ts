@@ -9,19 +9,20 @@ import {
   MAX_RUNS,
   type NewWorkflowRun,
   type NewWorkflowStep,
+  runFilter,
   runPatchColumns,
   stepPatchColumns,
   toRun,
   toStep,
   totalsOf,
   type WorkflowRunPatch,
+  type WorkflowRunQuery,
   type WorkflowRunRecord,
   type WorkflowRunTotals,
   type WorkflowStepPatch,
   type WorkflowStepRecord,
   type WorkflowStoreApi,
 } from './store.ts';
-import type { WorkflowRunStatus } from '@tinyagi/client/contract';
 
 export class WorkflowStore implements WorkflowStoreApi {
   readonly #db: TinyDatabase;
@@ -61,13 +62,9 @@ export class WorkflowStore implements WorkflowStoreApi {
     return row ? toRun(row) : undefined;
   }
 
-  listRuns(query: { status?: WorkflowRunStatus | undefined; limit?: number | undefined } = {}): WorkflowRunRecord[] {
-    const limit = Math.min(query.limit ?? 100, MAX_RUNS);
-    const rows = (
-      query.status === undefined
-        ? this.#db.prepare('SELECT * FROM workflow_runs ORDER BY created_at DESC, id DESC LIMIT ?').all(limit)
-        : this.#db.prepare('SELECT * FROM workflow_runs WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?').all(query.status, limit)
-    ) as WorkflowRunRow[];
+  listRuns(query: WorkflowRunQuery = {}): WorkflowRunRecord[] {
+    const { where, values } = runFilter(query, () => '?');
+    const rows = this.#db.prepare(`SELECT * FROM workflow_runs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...values, Math.min(query.limit ?? 100, MAX_RUNS)) as WorkflowRunRow[];
     return rows.map(toRun);
   }
 

@@ -107,7 +107,7 @@ export interface WorkflowStoreApi {
   createRun(input: NewWorkflowRun): Awaitable<WorkflowRunRecord>;
   getRun(id: string): Awaitable<WorkflowRunRecord | undefined>;
   /** Newest first. */
-  listRuns(query?: { status?: WorkflowRunStatus | undefined; limit?: number | undefined }): Awaitable<WorkflowRunRecord[]>;
+  listRuns(query?: WorkflowRunQuery): Awaitable<WorkflowRunRecord[]>;
   updateRun(id: string, patch: WorkflowRunPatch): Awaitable<WorkflowRunRecord | undefined>;
   /** Takes a `running` run for `owner` when nobody holds it, its lease ended before `now`, or `owner` holds it; whether it did. */
   claimRun(id: string, owner: string, leaseUntil: number, now: number): Awaitable<boolean>;
@@ -219,6 +219,28 @@ export function stepPatchColumns(patch: WorkflowStepPatch): Array<[string, unkno
 }
 
 /** @internal Step counts and spend per run, from `SELECT run_id, status, count(*), sum(cost_usd), sum(tokens) … GROUP BY run_id, status`. */
+/** Which runs `listRuns` gives: of a status, of a name (newest first, at most `limit`). */
+export interface WorkflowRunQuery {
+  status?: WorkflowRunStatus | undefined;
+  name?: string | undefined;
+  limit?: number | undefined;
+}
+
+/** `listRuns`' WHERE clause and its values; `mark(n)` is the n-th placeholder (1-based). */
+export function runFilter(query: WorkflowRunQuery, mark: (n: number) => string): { where: string; values: string[] } {
+  const values: string[] = [];
+  const clauses: string[] = [];
+  for (const [column, value] of [
+    ['status', query.status],
+    ['name', query.name],
+  ] as const) {
+    if (value === undefined) continue;
+    values.push(value);
+    clauses.push(`${column} = ${mark(values.length)}`);
+  }
+  return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values };
+}
+
 export function totalsOf(rows: Array<{ run_id: string; status: string; n: number; cost: number | null; tokens: number | null }>, runIds: readonly string[]): Map<string, WorkflowRunTotals> {
   const out = new Map<string, WorkflowRunTotals>(runIds.map((id) => [id, { costUsd: 0, tokens: 0, total: 0, running: 0, completed: 0, failed: 0 }]));
   for (const r of rows) {

@@ -1,16 +1,18 @@
 /**
  * Workflows through the workflow engine (`ctx.workflows`, teams' `WorkflowService`;
- * docs/workflows.md): the registered ones, and runs started, listed, read, cancelled and resumed.
+ * docs/workflows.md): the registered ones, a run's forecast, and runs started, listed, read,
+ * cancelled and resumed.
  * A run runs the person's code in the daemon, so:
  * - a module by its path (`file`) is started by a person only (the API token or TinyOffice's login);
  * - a registered workflow (`workflow`, settings' `workflows.<name>`) by a person, or by an agent's
  *   run token when the workflow lists that agent; the run then records the agent, and the engine
  *   holds its steps to what the agent may reach;
+ * - a forecast runs the module's program (with stand-in results), so who may start it may forecast it;
  * - an agent's run token reads the runs its agent started, and nothing else here (listing,
  *   cancel and resume are a person's: security/guard.ts refuses a run token on them).
  */
 import * as z from 'zod';
-import type { RegisteredWorkflow, StartWorkflowBody, workflowsContract } from '@tinyagi/client/contract';
+import type { ForecastWorkflowBody, RegisteredWorkflow, workflowsContract } from '@tinyagi/client/contract';
 import { TinyError } from '@tinyagi/core';
 import { workflowFileProblem } from '@tinyagi/teams';
 import { registeredWorkflow, registeredWorkflows } from '../core-internal.ts';
@@ -75,7 +77,7 @@ function registeredToStart(ctx: ServerContext, name: string, starter: { agentId:
 }
 
 /** What to start: a module by its path (a person only), or a registered workflow by its name. */
-async function moduleToStart(ctx: ServerContext, body: StartWorkflowBody, starter: { agentId: string } | undefined): Promise<{ file: string; registered?: string }> {
+async function moduleToStart(ctx: ServerContext, body: ForecastWorkflowBody, starter: { agentId: string } | undefined): Promise<{ file: string; registered?: string }> {
   if ((body.file === undefined) === (body.workflow === undefined)) {
     throw invalid('workflow', 'give either "file" (a module\'s absolute path) or "workflow" (the name of a registered workflow), not both or neither.');
   }
@@ -109,6 +111,10 @@ export function workflowRoutes(ctx: ServerContext): RouteHandlers<keyof typeof w
       const { file, registered } = await moduleToStart(ctx, body, starter);
       const { workflow: _name, file: _file, ...rest } = body;
       return { run: await ctx.workflows.startRun({ ...rest, file, ...(registered ? { registered } : {}), ...(starter ? { startedBy: starter } : {}) }) };
+    },
+    forecastWorkflow: async ({ body, auth }) => {
+      const { file, registered } = await moduleToStart(ctx, body, await starterOf(ctx, auth));
+      return { forecast: await ctx.workflows.forecast({ file, input: body.input, ...(registered ? { registered } : {}) }) };
     },
     cancelWorkflowRun: async ({ params }) => ({ run: await ctx.workflows.cancelRun(params.id) }),
     resumeWorkflowRun: async ({ params, body }) => ({ run: await ctx.workflows.resumeRun(params.id, body) }),

@@ -8,7 +8,19 @@
  */
 import type { AttemptFailedEvent, ObserverList, RunEndedEvent, RunRecord, RunStatus, Usage } from '@tinyagi/core';
 import { errorMessage } from '@tinyagi/core';
-import { agentProvider, classifyFailure, io, ownEntry, spendOf, type AttemptSpend, type CreateRunInput, type EventPayloadInput, type StoreTransaction, type TxSteps } from '../core-internal.ts';
+import {
+  agentModel,
+  agentProvider,
+  classifyFailure,
+  io,
+  ownEntry,
+  spendOf,
+  type AttemptSpend,
+  type CreateRunInput,
+  type EventPayloadInput,
+  type StoreTransaction,
+  type TxSteps,
+} from '../core-internal.ts';
 import type { Ctx, LifecycleCtx } from './context.ts';
 
 export type { LifecycleCtx } from './context.ts';
@@ -30,9 +42,9 @@ export function* createRunWithEvent(
   return run;
 }
 
-/** The run input with the provider its agent runs on now, unless it names one. */
+/** The run input with the provider and model its agent runs on now, unless it names them. */
 export function withProvider<T extends CreateRunInput>(ctx: Pick<Ctx, 'getSettings'>, input: T): T {
-  return { ...input, provider: input.provider ?? providerOf(ctx, input.agentId) };
+  return { ...input, provider: input.provider ?? providerOf(ctx, input.agentId), model: input.model ?? agentModel(ctx.getSettings(), input.agentId) };
 }
 
 /** What follows a run's creation (its `run.queued`/`run.started`/`run.rejected` record and notifications), for a run created another way (`createConversationWithRun`). */

@@ -18,7 +18,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, extname, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { WorkflowFunction } from '@tinyagi/client';
-import type { WorkflowRun, WorkflowRunDetail, WorkflowRunStatus, WorkflowStep } from '@tinyagi/client/contract';
+import type { WorkflowForecast, WorkflowRun, WorkflowRunDetail, WorkflowRunStatus, WorkflowStep } from '@tinyagi/client/contract';
 import { errorMessage, newId, type Settings, TinyError } from '@tinyagi/core';
 import { ownEntry, type StoreSet, type WorkflowRunChain, type WorkflowRunRecord, type WorkflowStepRecord } from '../core-internal.ts';
 import { chainFollowing, reachRefusal, unconfinedWorkRefusal } from '../guards/confinement.ts';
@@ -26,6 +26,7 @@ import { chainOfRun } from '../subagents/spawner.ts';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import type { TaskFlow } from '../tasks/flow.ts';
 import { ConversationWaits, runAgentStep } from './agent-step.ts';
+import { planProgram, priceForecast } from './forecast.ts';
 import { runTaskStep } from './task-step.ts';
 import { ProgramContext, RunStop, type StepHost } from './program-context.ts';
 import type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './service.ts';
@@ -38,7 +39,7 @@ export interface WorkflowsOptions {
   cancelConversation(conversationId: string, reason: string): Promise<unknown>;
   settings: () => Settings;
   /** The node's task flow: `wf.task` and `wf.bestOf` make and start git tasks through it (without one they fail). */
-  taskFlow?: Pick<TaskFlow, 'create' | 'diff' | 'patch'>;
+  taskFlow?: Pick<TaskFlow, 'create' | 'diff' | 'patch' | 'withholdAutoMerge' | 'mergeWinner'>;
   log: { info(message: string): void; warn(message: string): void };
   /** This node's name (a run it held before it started again is taken back at once): default `local`. */
   node?: string;
@@ -128,12 +129,7 @@ export class Workflows implements WorkflowService {
   async startRun(input: StartWorkflowInput): Promise<WorkflowRun> {
     const file = checkedFile(input.file);
     await this.#load(file);
-    let value: unknown;
-    try {
-      value = input.input === undefined ? null : JSON.parse(JSON.stringify(input.input));
-    } catch (err) {
-      throw new TinyError('VALIDATION_FAILED', `The workflow's input is not JSON: ${errorMessage(err)}`);
-    }
+    const value = inputValue(input.input);
     const record = await this.#store.createRun({
       id: newId('wf'),
       name: input.registered ?? basename(file, extname(file)),
@@ -152,6 +148,12 @@ export class Workflows implements WorkflowService {
     return this.#view(record);
   }
 
+  async forecast(input: Pick<StartWorkflowInput, 'file' | 'input' | 'registered'>): Promise<WorkflowForecast> {
+    const file = checkedFile(input.file);
+    const plan = await planProgram(await this.#load(file), inputValue(input.input));
+    return priceForecast({ settings: this.#o.settings, stores: this.#o.stores }, plan, input.registered ?? basename(file, extname(file)));
+  }
+
   /** What the steps of a run `starter` starts are held to: the starting run's chain, and its agent (guards/confinement.ts). */
   async #chainOf(starter: NonNullable<StartWorkflowInput['startedBy']>): Promise<WorkflowRunChain> {
     const source = { stores: this.#o.stores, getSettings: this.#o.settings };
@@ -160,7 +162,7 @@ export class Workflows implements WorkflowService {
     return chainFollowing(this.#o.settings(), starter.agentId, own);
   }
 
-  async listRuns(query: { status?: WorkflowRunStatus | undefined; limit?: number | undefined } = {}): Promise<WorkflowRun[]> {
+  async listRuns(query: { status?: WorkflowRunStatus | undefined; name?: string | undefined; limit?: number | undefined } = {}): Promise<WorkflowRun[]> {
     const runs = await this.#store.listRuns(query);
     const totals = await this.#store.totals(runs.map((r) => r.id));
     return runs.map((r) => toRunView(r, totals.get(r.id)));
@@ -289,17 +291,23 @@ export class Workflows implements WorkflowService {
         const deps = { stores: this.#o.stores, orchestrator: this.#o.orchestrator, agentIds: () => Object.keys(this.#o.settings().agents ?? {}), waits: this.#waits! };
         return runAgentStep(deps, run, step, prompt, options, signal, (conversationId) => this.#stepChanged(run.id, { ...step, conversationId }));
       },
-      runTask: (step, spec) => {
+      runTask: (step, spec, options) => {
         const flow = this.#o.taskFlow;
         if (!flow) throw new TinyError('INVALID_STATE', 'This node has no task flow: a task step cannot run here.');
         assertStepReach(this.#o.settings(), run, spec.agent, 'task');
         const deps = { flow, stores: this.#o.stores, agentIds: () => Object.keys(this.#o.settings().agents ?? {}) };
-        return runTaskStep(deps, run, step, spec, signal, (taskId) => this.#stepChanged(run.id, { ...step, taskId }));
+        return runTaskStep(deps, run, step, spec, signal, (taskId) => this.#stepChanged(run.id, { ...step, taskId }), options);
       },
+      runStep: async (fn) => fn(),
       diffs: (taskIds, maxChars) => Promise.all(taskIds.map((id) => this.#diffText(id, maxChars))),
       setAside: async (taskIds, why) => {
         for (const id of taskIds) await this.#o.taskFlow?.patch(id, { status: 'backlog' });
         this.#o.log.info(`workflow ${run.name} (${run.id}): ${taskIds.length} task(s) moved to the Backlog: ${why}`);
+      },
+      merge: async (taskId) => {
+        const flow = this.#o.taskFlow;
+        if (!flow) throw new TinyError('INVALID_STATE', 'This node has no task flow: a best of N cannot merge its winner here.');
+        return flow.mergeWinner(taskId);
       },
       stepChanged: (step) => this.#stepChanged(run.id, step),
       log: (message) => this.#o.log.info(`workflow ${run.name} (${run.id}): ${message}`),
@@ -390,6 +398,15 @@ function assertStepReach(settings: Settings, run: WorkflowRunRecord, to: string,
   if (!run.chain || !ownEntry(settings.agents, to)) return;
   const refused = reachRefusal(settings, { from: run.startedBy, ...run.chain }, to)?.message ?? (kind === 'task' ? unconfinedWorkRefusal(settings, run.chain.confinedBy, to) : undefined);
   if (refused) throw new TinyError('CALL_NOT_ALLOWED', `CALL_NOT_ALLOWED: ${refused} (@${run.startedBy} started this workflow run.)`);
+}
+
+/** The run's input as the journal keeps it (JSON; null when none), or VALIDATION_FAILED. */
+function inputValue(input: unknown): unknown {
+  try {
+    return input === undefined ? null : JSON.parse(JSON.stringify(input));
+  } catch (err) {
+    throw new TinyError('VALIDATION_FAILED', `The workflow's input is not JSON: ${errorMessage(err)}`);
+  }
 }
 
 /** An absolute path of an existing module file (VALIDATION_FAILED otherwise). */

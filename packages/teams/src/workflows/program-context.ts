@@ -12,7 +12,7 @@
  *   cannot carry on as if nothing happened.
  */
 import { createHash } from 'node:crypto';
-import type { AgentStepOptions, BestOfResult, BestOfSpec, TaskOutcome, TaskStepSpec, WorkflowContext } from '@tinyagi/client';
+import type { AgentStepOptions, BestOfResult, BestOfSpec, StepOptions, TaskOutcome, TaskStepSpec, WorkflowContext } from '@tinyagi/client';
 import type { WorkflowStepKind } from '@tinyagi/client/contract';
 import type { WorkflowStepRecord, WorkflowStoreApi } from '../core-internal.ts';
 import { checkStepName, currentScope, StepScope } from './step-ids.ts';
@@ -33,12 +33,16 @@ export interface StepHost {
   beforeNewStep(): Promise<void>;
   /** Sends (again, idempotently) or goes on waiting for an agent step; rejects with why it failed. */
   runAgent(step: WorkflowStepRecord, prompt: string, options: { cwd?: string | undefined; schema?: AgentStepOptions<unknown>['schema'] }): Promise<AgentStepResult>;
-  /** Makes (once) and follows a task step's git task; rejects with why it could not be made. */
-  runTask(step: WorkflowStepRecord, spec: TaskStepSpec): Promise<AgentStepResult>;
+  /** Makes (once) and follows a task step's git task; rejects with why it could not be made. `autoMergeWithheld`: a best of N's candidate, made with its auto-merge withheld (why). */
+  runTask(step: WorkflowStepRecord, spec: TaskStepSpec, options?: { autoMergeWithheld?: string }): Promise<AgentStepResult>;
+  /** Runs a `step`'s function (a forecast runs only the read-only ones). */
+  runStep<T>(fn: () => T | Promise<T>, options: { readOnly: boolean }): Promise<T>;
   /** Each task's diff as text, cut at `maxChars` (for a judge to read). */
   diffs(taskIds: readonly string[], maxChars: number): Promise<string[]>;
   /** Moves the tasks to the Backlog (the ones best of N did not pick). */
   setAside(taskIds: readonly string[], why: string): Promise<void>;
+  /** Best of N's winner: its auto-merge no longer withheld, merged now if the project's auto-merge would merge it (idempotent: merged before is merged). */
+  merge(taskId: string): Promise<{ merged: boolean; error: string | null }>;
   /** A step started or ended (the `workflow.step` event). */
   stepChanged(step: Pick<WorkflowStepRecord, 'stepId' | 'kind' | 'status' | 'conversationId' | 'taskId' | 'agentId' | 'costUsd' | 'tokens' | 'error'>): void;
   log(message: string): void;
@@ -116,7 +120,7 @@ export class ProgramContext {
     return {
       runId: this.#host.runId,
       agent: (agentId, prompt, options) => this.#agent(agentId, prompt, options ?? {}),
-      step: (name, fn) => this.#step(name, fn),
+      step: (name, fn, options) => this.#step(name, fn, options),
       task: (spec) => this.#task(spec),
       bestOf: (spec) => this.#bestOf(spec),
       parallel: (branches) => this.#group('parallel', branches.length, (i) => branches[i]!()),
@@ -210,49 +214,61 @@ export class ProgramContext {
     return this.#finish<T>(step, (s) => this.#host.runAgent(s, prompt, { cwd: options.cwd, schema: options.schema as AgentStepOptions<unknown>['schema'] }));
   }
 
-  async #task(spec: TaskStepSpec): Promise<TaskOutcome> {
+  async #task(spec: TaskStepSpec, options: { autoMergeWithheld?: string } = {}): Promise<TaskOutcome> {
     if (!spec || typeof spec.project !== 'string' || typeof spec.title !== 'string' || typeof spec.agent !== 'string') {
       throw new TypeError('wf.task({ project, title, agent, description?, name? }): project, title and agent are text.');
     }
     const id = this.#scope().next('task', spec.name === undefined ? undefined : checkStepName(spec.name));
     const print = fingerprint(['task', spec.project, spec.title, spec.description ?? null, spec.agent]);
     const step = await this.#open(id, 'task', spec.agent, spec.title, print);
-    return this.#finish<TaskOutcome>(step, (s) => this.#host.runTask(s, spec));
+    return this.#finish<TaskOutcome>(step, (s) => this.#host.runTask(s, spec, options));
   }
 
-  /** Best of N: one task per agent in a group of its own, the judge among those that passed, the others set aside. */
+  /**
+   * Best of N: one task per agent in a group of its own, each with its auto-merge withheld, the
+   * judge among those that passed, the others set aside, then the winner merged by its project's
+   * rule (a step of its own: a replay does not merge it again).
+   */
   async #bestOf(spec: BestOfSpec): Promise<BestOfResult> {
     if (!spec || !Array.isArray(spec.agents) || spec.agents.length === 0) throw new TypeError('wf.bestOf({ project, title, agents: [...], judge? }): agents lists at least one agent.');
     const id = this.#scope().next('bestOf', spec.name === undefined ? undefined : checkStepName(spec.name));
     return currentScope.run(new StepScope(`${id}/`), async () => {
       const { agents, judge, name: _name, ...task } = spec;
-      const candidates = await this.#group('parallel', agents.length, (i) => this.#task({ ...task, title: `${spec.title} (${agents[i]})`, agent: agents[i]! }));
+      const withheld = { autoMergeWithheld: `best of ${agents.length} in workflow run ${this.#host.runId}: it merges the one it picks` };
+      const candidates = await this.#group('parallel', agents.length, (i) => this.#task({ ...task, title: `${spec.title} (${agents[i]})`, agent: agents[i]! }, withheld));
       const passed = candidates.filter((c) => c.outcome === 'passed');
       let winner: TaskOutcome | null = null;
       if (passed.length === 1 || (passed.length > 1 && (judge === undefined || judge === 'smallest-diff'))) {
         winner = passed.reduce((best, c) => (c.additions + c.deletions < best.additions + best.deletions ? c : best));
       } else if (passed.length > 1 && typeof judge === 'object') {
-        const diffs = await this.#step('diffs', () =>
-          this.#host.diffs(
-            passed.map((c) => c.taskId),
-            JUDGE_DIFF_CHARS,
-          ),
+        const diffs = await this.#step(
+          'diffs',
+          () =>
+            this.#host.diffs(
+              passed.map((c) => c.taskId),
+              JUDGE_DIFF_CHARS,
+            ),
+          { readOnly: true },
         );
         const pick = await this.#agent<number>(judge.agent, judgePrompt(spec.title, passed, diffs), { name: 'judge', schema: PICK });
         winner = passed[pick] ?? passed[0]!;
       }
       const aside = passed.filter((c) => c !== winner).map((c) => c.taskId);
       if (aside.length > 0) await this.#step('set-aside', async () => this.#host.setAside(aside, `best of ${agents.length}: ${winner?.identifier} was picked`));
-      return { winner, candidates };
+      if (winner === null) return { winner, candidates, merged: false, mergeError: null };
+      const { taskId } = winner;
+      // A forecast runs no step that writes: its merge gives nothing.
+      const merge: { merged: boolean; error: string | null } | undefined = await this.#step('merge', () => this.#host.merge(taskId));
+      return { winner, candidates, merged: merge?.merged === true, mergeError: merge?.error ?? null };
     });
   }
 
-  async #step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+  async #step<T>(name: string, fn: () => T | Promise<T>, options: StepOptions = {}): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError(`wf.step(${JSON.stringify(name)}, fn): fn must be a function.`);
     const id = this.#scope().next('step', checkStepName(name));
     const step = await this.#open(id, 'step', null, name, fingerprint(['step', name]));
     // A step the daemon died in the middle of (journaled running) runs again: at least once.
-    return this.#finish<T>(step, async () => ({ output: await fn(), costUsd: 0, tokens: 0 }));
+    return this.#finish<T>(step, async () => ({ output: await this.#host.runStep(fn, { readOnly: options.readOnly === true }), costUsd: 0, tokens: 0 }));
   }
 
   /** Branches `0 … count-1`, each in a scope of its own, at most `limit` at once. */

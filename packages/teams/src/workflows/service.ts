@@ -2,7 +2,7 @@
  * What the surfaces (the API's routes, and through them the CLI, TinyOffice and MCP) ask of the
  * workflow engine (docs/workflows.md). `Workflows` (./engine.ts) implements it on every node.
  */
-import type { WorkflowRun, WorkflowRunDetail, WorkflowRunStatus } from '@tinyagi/client/contract';
+import type { WorkflowForecast, WorkflowRun, WorkflowRunDetail, WorkflowRunStatus } from '@tinyagi/client/contract';
 
 export interface WorkflowBudgetInput {
   budgetUsd?: number | undefined;
@@ -25,8 +25,10 @@ export interface StartWorkflowInput extends WorkflowBudgetInput {
 export interface WorkflowService {
   /** Loads and checks the module (VALIDATION_FAILED naming what is wrong), records the run and starts it. */
   startRun(input: StartWorkflowInput): Promise<WorkflowRun>;
+  /** What a run of the module would cost (docs/workflows.md, "Forecast"): planned with stand-in results, priced from past runs. Nothing is recorded. */
+  forecast(input: Pick<StartWorkflowInput, 'file' | 'input' | 'registered'>): Promise<WorkflowForecast>;
   /** Newest first. */
-  listRuns(query?: { status?: WorkflowRunStatus | undefined; limit?: number | undefined }): Promise<WorkflowRun[]>;
+  listRuns(query?: { status?: WorkflowRunStatus | undefined; name?: string | undefined; limit?: number | undefined }): Promise<WorkflowRun[]>;
   /** WORKFLOW_NOT_FOUND when there is none. */
   getRun(id: string): Promise<WorkflowRunDetail>;
   /** No new step starts; the agent steps running are cancelled. An ended run is INVALID_STATE. */
