@@ -94,6 +94,8 @@ it('an agent starts a registered workflow with start_workflow; its steps reach o
   const [started] = toolResults(printed);
   expect(started?.isError, printed).toBeUndefined();
   expect(started?.structuredContent).toMatchObject({ workflow: 'review', status: 'running', next: expect.stringContaining('Call workflow_status') });
+  // What it is forecast to cost comes with it: two helper steps and the vault's, planned.
+  expect(started?.structuredContent?.['forecast']).toMatchObject({ steps: 3, unpriced_steps: expect.any(Number) });
   const runId = started!.structuredContent!['run_id'] as string;
 
   const detail = await waitFor(

@@ -1,8 +1,8 @@
 /**
- * `tinyagi workflow run|list|show|cancel` (docs/cli.md, "Workflows") against the built daemon, with
- * mock agents: a workflow module written to a temp folder runs two agent steps in parallel and one
- * after; `run --wait` prints a line per step and the result, `list` and `show` show the run and its
- * step tree; input that is not JSON and a missing file are refused before anything is sent; a
+ * `tinyagi workflow run|forecast|list|show|cancel` (docs/cli.md, "Workflows") against the built
+ * daemon, with mock agents: a workflow module written to a temp folder runs two agent steps in
+ * parallel and one after; `run --wait` prints its forecast, a line per step and the result;
+ * `forecast` prices the steps from the runs before; `list` and `show` show the run and its step tree; input that is not JSON and a missing file are refused before anything is sent; a
  * finished run's cancel is refused with the daemon's code.
  *
  * The crash test: six sequential agent steps, the daemon SIGKILLed once the second has completed
@@ -88,6 +88,8 @@ describe('workflow run, list, show, cancel', () => {
       expect(result.stderr).toContain(`● ${step}  ${agent}  running\n`);
       expect(result.stderr).toContain(`✔ ${step}  ${agent}  completed  ${totals}\n`);
     }
+    // Its forecast first: no run of writer or reviewer yet prices its three steps.
+    expect(result.stderr.split('\n')[0]).toBe('Forecast: $0.0000, 0 tok for 3 steps (no past run prices them)');
     // Its `running` event comes again once the message is sent: the line is printed once.
     expect(result.stderr.split('\n').filter((l) => l.startsWith('● 2:agent'))).toHaveLength(1);
     run = (await json<WorkflowRun[]>(['workflow', 'list']))[0]!;
@@ -117,8 +119,27 @@ describe('workflow run, list, show, cancel', () => {
     expect(detail.steps.map((s) => s.stepId)).toEqual(expect.arrayContaining(['1:parallel[0]/1:agent', '1:parallel[1]/1:agent', '2:agent']));
   });
 
+  it('forecast prices each step from the runs before it, per agent, beside the past runs of the workflow; run warns of a budget below it', async () => {
+    const file = join(dir, 'parallel.mjs');
+    const shown = await daemon.cliOk(['workflow', 'forecast', file, '--input', '{"topic":"again"}']);
+    // Priced from the runs of their runtime and model (mock, its default), the writer's and the reviewer's alike: $0.001, $0.001, $0.002.
+    expect(shown).toContain('Forecast: $0.0030–$0.0060, 45–75 tok for 3 steps\n');
+    expect(shown).toMatch(/@writer\s+mock\s+2 steps\s+3 past runs\s+\$0\.0020–\$0\.0040\n/);
+    expect(shown).toMatch(/@reviewer\s+mock\s+1 step\s+3 past runs\s+\$0\.0010–\$0\.0020\n/);
+    expect(shown).toContain('Past runs of parallel: 1, $0.0040, 55 tok');
+    const asJson = await json<{ steps: number; complete: boolean }>(['workflow', 'forecast', file, '--input', '{"topic":"again"}']);
+    expect(asJson).toMatchObject({ steps: 3, complete: true });
+
+    const warned = await daemon.cli(['workflow', 'run', file, '--input', '{"topic":"budget"}', '--budget', '0.001']);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr, JSON.stringify(warned)).toContain('The budget $0.0010 is below even its low: the run may pause at it');
+    const id = /Started workflow run (wf_\w+)/.exec(warned.stdout)?.[1];
+    await waitFor(async () => ((await daemon.api.getWorkflowRun({ params: { id: id! } })).run.status === 'running' ? undefined : true), 30_000, 'the budgeted run to stop');
+  });
+
   it('refuses input that is not JSON (--input or --input-file) and a file that is not there, before asking the daemon', async () => {
     const file = join(dir, 'parallel.mjs');
+    const before = (await json<WorkflowRun[]>(['workflow', 'list'])).length;
     const notJson = await daemon.cli(['workflow', 'run', file, '--input', '{topic: tests}']);
     expect(notJson.code).toBe(2);
     expect(notJson.stderr).toContain("option '--input <json>' argument '{topic: tests}' is invalid");
@@ -130,7 +151,7 @@ describe('workflow run, list, show, cancel', () => {
     const missing = await daemon.cli(['workflow', 'run', join(dir, 'nope.mjs')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`No workflow file at ${join(dir, 'nope.mjs')}.`);
-    expect(await json<WorkflowRun[]>(['workflow', 'list'])).toHaveLength(1);
+    expect(await json<WorkflowRun[]>(['workflow', 'list'])).toHaveLength(before);
   });
 
   it('a run its budget pauses: --wait exits 1 saying why and how to resume; resume --wait with a larger budget completes it', async () => {

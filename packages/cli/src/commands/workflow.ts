@@ -1,22 +1,24 @@
 /**
- * `tinyagi workflow run|list|show|cancel|resume|registered` (docs/cli.md, "Workflows"): a workflow
- * is a module the person writes, run durably by the daemon. `run` starts one (a file resolved from
- * here and checked to exist, else a registered workflow of that name; the daemon loads and checks
- * the module) and with `--wait` follows it through
- * the event stream: a line per step on stderr, the result as JSON on stdout, exit 1 unless it
- * completed. `show` prints the run and its steps as a tree built from the step ids.
+ * `tinyagi workflow run|forecast|list|show|cancel|resume|registered` (docs/cli.md, "Workflows"): a
+ * workflow is a module the person writes, run durably by the daemon. `run` says its forecast, then
+ * starts it (a file resolved from here and checked to exist, else a registered workflow of that
+ * name; the daemon loads and checks the module) and with `--wait` follows it through the event
+ * stream: a line per step on stderr, the result as JSON on stdout, exit 1 unless it completed.
+ * `forecast` says what a run would cost, step by agent. `show` prints the run and its steps as a
+ * tree built from the step ids.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RegisteredWorkflow, WorkflowRun, WorkflowRunDetail } from '@tinyagi/client';
-import { WORKFLOW_RUN_STATUSES, type WorkflowRunStatus } from '@tinyagi/client/contract';
+import { type ForecastWorkflowBody, WORKFLOW_RUN_STATUSES, type WorkflowRunStatus } from '@tinyagi/client/contract';
 import { clause, isValidId } from '@tinyagi/core';
 import type { CliContext } from '../context.ts';
 import { connect, localDaemonGone, type DaemonConnection } from '../daemon/connection.ts';
 import { CliError, usageError } from '../output/cli-error.ts';
 import { formatTime, plural, printFields, printJson, printTable, println } from '../output/print.ts';
 import { errStyle, style } from '../output/style.ts';
+import { budgetWarning, forecastAgentRows, forecastSummary, pastRunsLine } from '../output/workflow-forecast.ts';
 import { formatUsd, stepTreeLines } from '../output/workflow-tree.ts';
 import { watchWorkflowRun, type WorkflowEvent } from '../workflow-watch.ts';
 import { choice, contextOf, parsePositiveInt, parseSeconds, withJson } from './options.ts';
@@ -212,9 +214,11 @@ function registerRun(workflow: Command): void {
       .option('-w, --wait', 'follow the run: a line per step (stderr), then its result as JSON (stdout); exit 1 unless it completed')
       .option('--timeout <seconds>', 'with --wait: give up after this long (default: as long as it runs)', parseSeconds),
   ).action(async (target: string, options: RunOptions, cmd: Command) => {
-    const body = { ...workflowToRun(target), ...runInput(options), ...budgetBody(options) };
+    const what = { ...workflowToRun(target), ...runInput(options) };
+    const body = { ...what, ...budgetBody(options) };
     const ctx = contextOf(cmd);
     const connection = connect(ctx);
+    if (!options.json) await sayForecast(connection, what, options.budget);
     const before = options.wait ? (await connection.client.status()).lastEventId : 0;
     const { run } = await connection.client.startWorkflow({ body });
     if (options.json) return options.wait ? followRun(ctx, connection, run.id, before, options) : printJson(run);
@@ -226,6 +230,40 @@ function registerRun(workflow: Command): void {
     }
     println(started);
     println(style.dim(`Follow it with: \`tinyagi workflow show ${run.id}\``));
+  });
+}
+
+/** The forecast's summary on stderr before a start (and a warning when the budget is below it); a forecast the daemon refuses is left to the start to say. */
+async function sayForecast(connection: DaemonConnection, body: ForecastWorkflowBody, budgetUsd: number | undefined): Promise<void> {
+  const forecast = await connection.client.forecastWorkflow({ body }).then(
+    (answer) => answer.forecast,
+    () => undefined,
+  );
+  if (!forecast) return;
+  for (const line of forecastSummary(forecast)) process.stderr.write(`${errStyle.dim(line)}\n`);
+  const warning = budgetWarning(forecast, budgetUsd);
+  if (warning) process.stderr.write(`${errStyle.yellow(warning)}\n`);
+}
+
+function registerForecast(workflow: Command): void {
+  withJson(
+    workflow
+      .command('forecast')
+      .description('what a run would cost, before it starts: the program planned without running an agent, each step priced from past runs of its runtime and model')
+      .argument('<file-or-name>', 'as for `workflow run`')
+      .option('--input <json>', "the run's input, as JSON", parseJsonInput)
+      .option('--input-file <path>', "the run's input, read from a JSON file"),
+  ).action(async (target: string, options: RunOptions, cmd: Command) => {
+    const body = { ...workflowToRun(target), ...runInput(options) };
+    const { forecast } = await connect(contextOf(cmd)).client.forecastWorkflow({ body });
+    if (options.json) return printJson(forecast);
+    for (const line of forecastSummary(forecast)) println(line);
+    if (forecast.agents.length > 0) {
+      println();
+      printTable(['AGENT', 'RUNTIME', 'STEPS', 'PRICED FROM', 'COST'], forecastAgentRows(forecast));
+    }
+    const past = pastRunsLine(forecast, 'workflow' in body ? body.workflow : basename(body.file, extname(body.file)));
+    if (past) println(`\n${past}`);
   });
 }
 
@@ -322,8 +360,9 @@ function registerResume(workflow: Command): void {
 }
 
 export function registerWorkflowCommands(program: Command): void {
-  const workflow = program.command('workflow').alias('workflows').description('workflows: modules that run agents step by step, durably (run, list, show, cancel, resume, registered)');
+  const workflow = program.command('workflow').alias('workflows').description('workflows: modules that run agents step by step, durably (run, forecast, list, show, cancel, resume, registered)');
   registerRun(workflow);
+  registerForecast(workflow);
   registerList(workflow);
   registerRegistered(workflow);
   registerShow(workflow);

@@ -1,6 +1,7 @@
 /**
  * The agent's workflow tools (docs/workflows.md, "Registered workflows"): `start_workflow` starts
- * a workflow the person registered for the agent, by name, and answers at once with the run id;
+ * a workflow the person registered for the agent, by name, and answers at once with the run id
+ * and what the run is forecast to cost (the same checks refuse a forecast as a start);
  * `workflow_status` says how a run the agent started stands. Both go through the run's own token,
  * so the daemon decides: the workflow must list the agent, the input must match its schema, and
  * the run's steps reach only the agents the agent may call. Listed for every agent (the tool list
@@ -32,11 +33,14 @@ export function registerWorkflowTools(server: McpServer, forRun: ForRun): void {
   const t = MCP_AGENT_TOOLS;
   server.registerTool('start_workflow', { title: t.start_workflow.title, description: t.start_workflow.description, inputSchema: t.start_workflow.input }, (args) =>
     forRun(async (client) => {
-      const { run } = await client.startWorkflow({ body: { workflow: args.name, ...(args.input === undefined ? {} : { input: args.input }) } });
+      const body = { workflow: args.name, ...(args.input === undefined ? {} : { input: args.input }) };
+      const { forecast } = await client.forecastWorkflow({ body });
+      const { run } = await client.startWorkflow({ body });
       return json({
         run_id: run.id,
         workflow: run.name,
         status: run.status,
+        forecast: { cost_usd: forecast.costUsd, steps: forecast.steps, unpriced_steps: forecast.unpriced, ...(forecast.note ? { note: forecast.note } : {}) },
         next: `It runs on without you. Call workflow_status with {"run_id": "${run.id}"} to see how it stands: running, paused, completed (with its result), failed or cancelled (with the reason).`,
       });
     }),

@@ -199,7 +199,7 @@ export const MCP_AGENT_TOOLS = {
   start_workflow: {
     title: 'Start a registered workflow',
     description:
-      'Starts a workflow the person registered for you by name, with an input; returns the run id at once (the workflow goes on without you). Its agent steps may reach only the agents you may call. Follow it with workflow_status.',
+      'Starts a workflow the person registered for you by name, with an input; returns the run id at once (the workflow goes on without you) and what the run is forecast to cost. Its agent steps may reach only the agents you may call. Follow it with workflow_status.',
     input: McpStartWorkflowInput,
   },
   workflow_status: {
