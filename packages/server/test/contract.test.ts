@@ -1504,11 +1504,13 @@ describe('memory', () => {
 });
 
 describe('workflows', () => {
-  it('start, list, read, cancel and resume a run; a relative file, an unknown run and an ended run are refused (docs/workflows.md)', async () => {
+  it('forecast, start, list, read, cancel and resume a run; a relative file, an unknown run and an ended run are refused (docs/workflows.md)', async () => {
     const dir = join(h.home, 'workflows');
     mkdirSync(dir, { recursive: true });
     const slow = join(dir, 'slow.mjs');
     writeFileSync(slow, "export default async (wf) => wf.agent('coder', 'slow work');");
+    expect((await h.client.forecastWorkflow({ body: { file: slow } })).forecast).toMatchObject({ steps: 1, complete: true, agents: [{ agentId: 'coder' }] });
+    await rejects(h.client.forecastWorkflow({ body: { file: slow, budgetUsd: 1 } as never }), 400, 'VALIDATION_FAILED');
     const { run } = await h.client.startWorkflow({ body: { file: slow, input: { n: 1 } } });
     expect(run).toMatchObject({ name: 'slow', file: slow, input: { n: 1 }, status: 'running' });
     await rejects(h.client.startWorkflow({ body: { file: 'workflows/slow.mjs' } }), 400, 'VALIDATION_FAILED');
