@@ -11,8 +11,14 @@
  * commit and say done (held at a gate first, so the page shows their tasks while they work), then
  * `wf.task` for an agent whose change the check refuses; the page shows one "best of 2" group, each
  * task's identifier linked to the board, passed or failed and why, the lines changed and the
- * winner. axe at 1280 and 390 px in both themes (test/look.ts), and nothing wider than a 390 px
- * phone.
+ * winner. A registered workflow (settings' `workflows.digest`, its input schema a string with a
+ * pattern, an enum, a bounded integer, a boolean and a list of strings) is started from the page:
+ * the form its schema makes, a number out of bounds refused at its field with nothing sent, the
+ * daemon's refusal of the pattern shown at its field, the run chosen once started; the forecast
+ * follows the input (one step, two with the boolean on), with no history before the first run and
+ * priced from it after, and a budget below its high end is said beside the budget. A registered
+ * workflow whose module is missing cannot be started, and says why. axe at 1280 and 390 px in
+ * both themes (test/look.ts), and nothing wider than a 390 px phone.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,9 +50,30 @@ function workflowModule(name: string, body: string): string {
   return file;
 }
 
+/** The registered workflow's input: what the start form is made from. */
+const DIGEST_INPUT = {
+  type: 'object',
+  required: ['topic', 'files'],
+  properties: {
+    topic: { type: 'string', title: 'Topic', description: 'What the digest is about.', pattern: '^[a-z-]+$' },
+    tone: { type: 'string', title: 'Tone', enum: ['brief', 'thorough'], default: 'brief' },
+    rounds: { type: 'integer', title: 'Editing rounds', minimum: 1, maximum: 5, default: 2 },
+    review: { type: 'boolean', title: 'Have it edited', default: false },
+    files: { type: 'array', title: 'Files', items: { type: 'string' }, minItems: 1 },
+  },
+};
+/** Its writer's and editor's runs report what they cost, so a second forecast has priced history. */
+const pricedAgent = (reply: string, costUsd: number) => ({ provider: 'mock', mock: { reply, usage: { input_tokens: 1000, output_tokens: 200, cost_usd: costUsd } } });
+
 test.beforeAll(async ({ browser }) => {
   // Before the daemon starts: gitRepos sets the git environment the daemon's git inherits.
   const { repoDir } = gitRepos();
+  const digest = workflowModule(
+    'digest',
+    `  const draft = await wf.agent('writer', \`a \${input.tone} digest of \${input.topic}: \${input.files.join(', ')}\`);
+  if (input.review) return wf.agent('editor', \`edit in \${input.rounds} rounds: \${draft}\`);
+  return draft;`,
+  );
   ({ daemon, context, page } = await openOffice(browser, {
     // git for the worktrees, grep for the check.
     path: ['/usr/bin', '/bin'],
@@ -60,6 +87,12 @@ test.beforeAll(async ({ browser }) => {
           big: taskAgent(says(`hello\n${'and more\n'.repeat(20)}`)),
           // Its change never greets: the check fails each round (the file differs each time, so the commit has something).
           wrong: taskAgent([{ write: { path: 'hello.txt', content: 'bye {{message}}\n' } }, { commit: 'bye' }, { update_task: { status: 'review' } }]),
+          writer: pricedAgent('drafted', 0.02),
+          editor: pricedAgent('edited', 0.01),
+        },
+        workflows: {
+          digest: { file: digest, description: 'Drafts a digest of the files, and has it edited when asked.', input: DIGEST_INPUT },
+          gone: { file: join(modules, 'gone.mjs'), description: 'Its module was never written.' },
         },
       };
     },
@@ -93,6 +126,115 @@ test('before any run: the nav entry and an empty list that says how to start one
   await expect(page).toHaveTitle('Workflows · TinyOffice');
   await expect(page.getByTestId('workflows-empty')).toContainText('tinyagi workflow run');
   await look(page, '/workflows (empty)');
+});
+
+const registered = (name: string) => page.getByTestId('registered-workflows').locator(`li[data-workflow="${name}"]`);
+const startDialog = () => page.getByTestId('start-dialog');
+const forecast = () => startDialog().getByTestId('workflow-forecast');
+
+test('a registered workflow: a form from its input schema, refusals at their fields, its forecast following the input, and the run chosen once started', async () => {
+  await expect(registered('digest')).toContainText('Drafts a digest of the files, and has it edited when asked.');
+  await expect(registered('digest')).toContainText('Only you start it.');
+  // Its module is missing: no Start, and why.
+  await expect(registered('gone').getByRole('button', { name: 'Start gone' })).toBeDisabled();
+  await expect(registered('gone').getByTestId('workflow-missing')).toContainText('workflows.gone.file');
+
+  await registered('digest').getByRole('button', { name: 'Start digest' }).click();
+  const dialog = startDialog();
+  await expect(dialog.getByRole('heading', { name: 'Start digest' })).toBeVisible();
+  // The schema's fields, their defaults filled in, the required ones marked.
+  const topic = dialog.getByLabel('Topic');
+  const rounds = dialog.getByLabel('Editing rounds');
+  const files = dialog.getByLabel('Files');
+  await expect(topic).toHaveAttribute('aria-required', 'true');
+  await expect(files).toHaveAttribute('aria-required', 'true');
+  await expect(dialog.getByLabel('Tone').locator('option:checked')).toHaveText('brief');
+  await expect(rounds).toHaveValue('2');
+  await expect(rounds).toHaveAttribute('min', '1');
+  await expect(rounds).toHaveAttribute('max', '5');
+  await expect(dialog.getByLabel('Have it edited')).not.toBeChecked();
+  await expect(dialog).toContainText('What the digest is about.');
+  await expect(dialog).toContainText('Matches ^[a-z-]+$');
+  await expect(dialog).toContainText('A whole number from 1 to 5.');
+  // Nothing is forecast while a required field is empty.
+  await expect(forecast()).toHaveAttribute('data-state', 'waiting');
+  await look(page, '/workflows (start dialog)', { widths: [1280, 390] });
+
+  // Complete: one agent step, forecast with no history yet; the boolean on adds the editor's.
+  await topic.fill('release-notes');
+  await files.fill('src/a.ts\n\nsrc/b.ts\n');
+  await expect(forecast()).toHaveAttribute('data-state', 'ready');
+  await expect(forecast().getByTestId('forecast-summary')).toHaveText('Forecast: $0–$0 (1 step; 1 with no history)');
+  await dialog.getByLabel('Have it edited').check();
+  await expect(forecast().getByTestId('forecast-summary')).toHaveText('Forecast: $0–$0 (2 steps; 2 with no history)');
+  await expect(forecast().getByTestId('forecast-past')).toHaveCount(0);
+  await forecast().getByText('By agent (2)').click();
+  for (const agent of ['writer', 'editor']) await expect(forecast().locator(`tr[data-agent="${agent}"]`)).toContainText(`@${agent}mock`);
+  await expect(forecast().locator('tr[data-agent="editor"]')).toContainText('no history');
+
+  // Out of bounds: refused at the field, the focus on it, nothing sent.
+  await rounds.fill('9');
+  await dialog.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(dialog.getByTestId('field-error-input.rounds')).toHaveText('input.rounds: must be 5 or less');
+  await expect(rounds).toHaveAttribute('aria-invalid', 'true');
+  await expect(rounds).toBeFocused();
+  expect((await daemon.kit.api.listWorkflowRuns()).runs).toEqual([]);
+  // Fixed, its problem goes; the pattern is the daemon's to check: its refusal at the field it names.
+  await rounds.fill('3');
+  await expect(dialog.getByTestId('field-error-input.rounds')).toHaveCount(0);
+  await topic.fill('Release notes');
+  // The forecast asks the daemon too, which refuses the input: said there, in short.
+  await expect(forecast().getByTestId('forecast-error')).toContainText('No forecast: the daemon refuses this input (input.topic: ');
+  await dialog.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(dialog.getByTestId('field-error-input.topic')).toContainText(/^input\.topic: .*\^\[a-z-\]\+\$/);
+  await expect(topic).toHaveAttribute('aria-invalid', 'true');
+  await expect(topic).toBeFocused();
+  expect((await daemon.kit.api.listWorkflowRuns()).runs).toEqual([]);
+  await look(page, '/workflows (start refused at a field)', { widths: [1280, 390] });
+
+  await topic.fill('release-notes');
+  await dialog.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(dialog).toBeHidden();
+  const [run] = (await daemon.kit.api.listWorkflowRuns()).runs;
+  expect(run).toMatchObject({ name: 'digest', registered: 'digest', input: { topic: 'release-notes', tone: 'brief', rounds: 3, review: true, files: ['src/a.ts', 'src/b.ts'] } });
+  // The run is chosen: its detail beside the list, followed to its end.
+  await expect(page).toHaveURL(new RegExp(`/workflows/?\\?run=${run!.id}$`));
+  await expect(runRow(run!.id)).toBeVisible();
+  await expect(detail().getByRole('heading', { level: 2, name: 'digest' })).toBeVisible();
+  await expect(detail()).toHaveAttribute('data-status', 'completed');
+  await expect(detail().getByTestId('workflow-steps')).toHaveText('2 of 2 done');
+  await expect(detail().getByTestId('workflow-spent')).toContainText('$0.03');
+});
+
+test("a registered workflow's second forecast is priced from the first run, and a budget below its high end says so", async () => {
+  await registered('digest').getByRole('button', { name: 'Start digest' }).click();
+  const dialog = startDialog();
+  // A fresh form: the defaults again.
+  await expect(dialog.getByLabel('Topic')).toHaveValue('');
+  await dialog.getByLabel('Topic').fill('changelog');
+  await dialog.getByLabel('Files').fill('CHANGES.md');
+  await dialog.getByLabel('Have it edited').check();
+  const summary = forecast().getByTestId('forecast-summary');
+  await expect(summary).toHaveText(/^Forecast: \$[\d.]+–\$[\d.]+ \(2 steps\)$/);
+  const high = Number(/–\$([\d.]+)/.exec((await summary.textContent()) ?? '')?.[1]);
+  expect(high).toBeGreaterThan(0);
+  await expect(forecast().getByTestId('forecast-past')).toContainText('Past runs of this workflow: 1, costing $0.03');
+  await forecast().getByText('By agent (2)').click();
+  await expect(forecast().locator('tr[data-agent="writer"]')).not.toContainText('no history');
+
+  const usd = dialog.getByLabel('USD');
+  await usd.fill('0.001');
+  await expect(dialog.getByTestId('budget-warning-budgetUsd')).toContainText('Below the forecast’s high end');
+  await expect(usd).toHaveAttribute('aria-describedby', /budgetUsd-warning/);
+  await usd.fill(String(high * 2));
+  await expect(dialog.getByTestId('budget-warning-budgetUsd')).toHaveCount(0);
+  await usd.fill('0.001');
+  await look(page, '/workflows (start dialog, forecast from history)', { widths: [1280, 390] });
+
+  // Cancel starts nothing.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+  expect((await daemon.kit.api.listWorkflowRuns()).runs).toHaveLength(1);
 });
 
 test('a parallel of two agent steps, then a step: it appears running, goes completed live, and shows its tree and outputs', async () => {

@@ -3,14 +3,17 @@
  * Workflow runs (docs/workflows.md): the list, newest first, with each run's status, steps done
  * of all, cost and start; choosing one (`?run=<id>`) shows its detail beside the list (under it on
  * a phone): status and why, budget and spend, Cancel and Resume, and its steps as a tree. Both
- * follow `workflow.changed` and `workflow.step` events (use-workflow-runs.ts). Runs are started
- * with `tinyagi workflow run` or the API, not here: a workflow is a module on the daemon's machine.
+ * follow `workflow.changed` and `workflow.step` events (use-workflow-runs.ts). Above them, the
+ * registered workflows, each started here with a form for its input and a forecast of its cost
+ * (registered-list.tsx); the run started is chosen at once. A module by its path is started with
+ * `tinyagi workflow run` or the API: it is a file on the daemon's machine, not named in settings.
  */
 import Link from 'next/link';
-import { useSearchParams } from 'next/navigation';
+import { useRouter, useSearchParams } from 'next/navigation';
 import { Suspense } from 'react';
 import type { WorkflowRun } from '@tinyagi/client';
 import { ErrorLine, Panel, StatusPill, money } from '@/components/ui';
+import { RegisteredWorkflows } from './registered-list';
 import { RunDetail } from './run-detail';
 import { useWorkflowRuns } from './use-workflow-runs';
 
@@ -28,10 +31,16 @@ function WorkflowsFromQuery() {
 
 function Workflows({ selected }: { selected: string | null }) {
   const { runs, detail, detailError, error, applyRun } = useWorkflowRuns(selected);
+  const router = useRouter();
+  const started = (run: WorkflowRun) => {
+    applyRun(run);
+    router.push(`/workflows?run=${encodeURIComponent(run.id)}`, { scroll: false });
+  };
   return (
     <div className="space-y-4">
       <h1 className="text-xl font-semibold">Workflows</h1>
       <ErrorLine error={error} />
+      <RegisteredWorkflows onStarted={started} />
       <div className="flex flex-col gap-4 lg:flex-row lg:items-start">
         <Panel title={runs ? `Runs (${runs.length})` : 'Runs'} className="min-w-0 lg:w-[26rem] lg:shrink-0">
           <RunList runs={runs} selected={selected} />
@@ -52,8 +61,8 @@ function RunList({ runs, selected }: { runs: readonly WorkflowRun[] | null; sele
   if (runs.length === 0) {
     return (
       <p className="text-sm text-slate-600 dark:text-slate-300" data-testid="workflows-empty">
-        No workflow runs yet. A workflow is a module on the daemon’s machine; start one with <code className="font-mono">tinyagi workflow run &lt;file&gt;</code> or the API. How to write one:
-        docs/workflows.md.
+        No workflow runs yet. Start a registered workflow above, or any module on the daemon’s machine with <code className="font-mono">tinyagi workflow run &lt;file&gt;</code> or the API. How to
+        write one: docs/workflows.md.
       </p>
     );
   }
