@@ -5,13 +5,14 @@
  * that passes, one a larger change that passes, one a change the check refuses (it still fails
  * after its round and waits for a person). The smallest passing change wins and stays in Review;
  * the other passing one is set aside in the Backlog; the failed one is reported with its reason.
- * Then a judge agent picks instead of the rule.
+ * Then a judge agent picks instead of the rule. Then on a project with auto-merge: the winner is
+ * merged into the base by the run, the other passing one is not.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import type { BestOfResult } from '@tinyagi/client';
-import { createDaemon, gitRepos, type TestDaemon, waitFor } from '@tinyagi/test-kit';
+import { createDaemon, gitRepos, sh, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 
 let daemon: TestDaemon;
 let repoDir: string;
@@ -33,6 +34,8 @@ beforeAll(async () => {
         // Its change never greets: the check fails each round (the file differs each time, so the commit has something).
         wrong: agent([{ write: { path: 'hello.txt', content: 'bye {{message}}\n' } }, { commit: 'bye' }, { update_task: { status: 'review' } }]),
         judge: { provider: 'mock', mock: { reply: '{"pick": 1}' } },
+        // Another file than `small`'s: both could merge, nothing conflicts.
+        wide: agent([{ write: { path: 'greet.txt', content: `hello\n${'and more\n'.repeat(5)}` } }, { commit: 'greet.txt' }, { update_task: { status: 'review' } }]),
       },
       channels: { enabled: [] },
     }),
@@ -99,4 +102,21 @@ it('a judge agent picks among the passing ones, from their diffs', async () => {
   expect(steps.map((s) => s.stepId)).toEqual(expect.arrayContaining(['1:bestOf/diffs', '1:bestOf/judge', '1:bestOf/set-aside']));
   const small = await daemon.api.getTask({ params: { id: result.candidates[0]!.taskId } });
   expect(small.status).toBe('backlog');
+}, 240_000);
+
+it('on a project with auto-merge: only the winner is merged into the base, by the run; the other passing one is not', async () => {
+  const { repoDir: autoRepo } = gitRepos();
+  const greets = { name: 'greets', argv: ['sh', '-c', 'cat hello.txt greet.txt 2>/dev/null | grep -qx hello'], timeoutMs: 30_000 };
+  await daemon.api.createProject({
+    body: { name: 'Auto', repo: { path: autoRepo, worktreeRoot: join(daemon.root, 'worktrees-auto'), checks: [greets], autoMerge: { when: 'checked' } } },
+  });
+  const { result, steps } = await run("export default (wf) => wf.bestOf({ project: 'Auto', title: 'Say hello', agents: ['small', 'wide'] });\n");
+  expect(result).toMatchObject({ winner: { agent: 'small' }, merged: true, mergeError: null });
+  expect(result.candidates[1]).toMatchObject({ outcome: 'passed', additions: 6 });
+  expect(steps.map((s) => s.stepId)).toEqual(expect.arrayContaining(['1:bestOf/set-aside', '1:bestOf/merge']));
+  const [small, wide] = await Promise.all(result.candidates.map((c) => daemon.api.getTask({ params: { id: c.taskId } })));
+  expect([small!.status, small!.git?.merge?.by]).toEqual(['done', 'auto_merge']);
+  expect([wide!.status, wide!.git?.merge]).toEqual(['backlog', undefined]);
+  expect(sh(autoRepo, 'show', 'main:hello.txt')).toBe('hello');
+  expect(sh(autoRepo, 'ls-tree', '--name-only', 'main')).not.toContain('greet.txt');
 }, 240_000);

@@ -26,6 +26,7 @@ export interface AutoMergeInput {
 export function autoMergeDecision({ autoMerge, status, git, forge }: AutoMergeInput): AutoMergeDecision {
   if (status !== 'review') return { merge: false, waiting: `the task is in ${status}, not review` };
   if (git?.merge !== undefined) return { merge: false, waiting: 'the task is merged already' };
+  if (git?.autoMergeWithheld !== undefined) return { merge: false, waiting: `its auto-merge is withheld: ${git.autoMergeWithheld.why}` };
   const check = git?.check;
   if (check?.state !== 'passed' || check.headSha === null) return { merge: false, waiting: 'its Checking has not passed' };
   if (forge === undefined) return { merge: true };

@@ -50,13 +50,14 @@ export async function runTaskWorktreeStep(input: TaskWorktreeStepInput): Promise
   const { tasks, events, task } = input;
   const identifier = task.identifier ?? task.id;
   const previous = task.git;
-  // The Checking's record (rounds, feedback sent, the last check) outlives a new start of the task.
+  // The Checking's record (rounds, feedback sent, the last check) and a withheld auto-merge outlive a new start of the task.
   const kept = {
     ...(previous?.rounds === undefined ? {} : { rounds: previous.rounds }),
     ...(previous?.feedbackSent === undefined ? {} : { feedbackSent: previous.feedbackSent }),
     ...(previous?.check === undefined ? {} : { check: previous.check }),
     ...(previous?.roundsLimit === undefined ? {} : { roundsLimit: previous.roundsLimit }),
     ...(previous?.roundsApproval === undefined ? {} : { roundsApproval: previous.roundsApproval }),
+    ...(previous?.autoMergeWithheld === undefined ? {} : { autoMergeWithheld: previous.autoMergeWithheld }),
     ...(input.node === undefined ? {} : { node: input.node }),
   };
   const record = (git: Omit<TaskGit, 'updatedAt'>): Promise<TaskRecord> => Promise.resolve(tasks.setTaskGit(task.id, { ...kept, ...git, updatedAt: Date.now() }));

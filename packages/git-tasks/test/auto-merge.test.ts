@@ -1,8 +1,9 @@
 /**
  * Auto-merge (docs/git-tasks.md): `autoMergeDecision` merges a task in Review whose Checking
  * passed; with a forge only once every check run on the pull request's head passed and, for
- * `approved`, enough people's latest verdict approves; it waits, saying on what, otherwise. A
- * refused merge is tried again when the branch or the base moves, else after a growing backoff.
+ * `approved`, enough people's latest verdict approves; never one whose auto-merge is withheld (a
+ * best of N's candidate); it waits, saying on what, otherwise. A refused merge is tried again
+ * when the branch or the base moves, else after a growing backoff.
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskGit } from '@tinyagi/client/contract';
@@ -35,6 +36,9 @@ describe('autoMergeDecision', () => {
     expect(autoMergeDecision({ autoMerge: checked, status: 'review', git: { ...git('passed'), check: undefined } })).toMatchObject({ merge: false });
     const merged = git('passed', { merge: { method: 'merge', branch: 'b', baseRef: 'main', tip: sha, commit: sha, mergedAt: 1 } });
     expect(autoMergeDecision({ autoMerge: checked, status: 'review', git: merged })).toMatchObject({ merge: false, waiting: 'the task is merged already' });
+    // A best of N's candidate: withheld until its workflow picks it.
+    const withheld = git('passed', { autoMergeWithheld: { why: 'best of 3 in workflow run wf_1', at: 1 } });
+    expect(autoMergeDecision({ autoMerge: checked, status: 'review', git: withheld })).toEqual({ merge: false, waiting: 'its auto-merge is withheld: best of 3 in workflow run wf_1' });
   });
 
   it('with a forge: the head must be the checked commit and every check run completed and passing', () => {

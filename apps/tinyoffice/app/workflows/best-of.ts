@@ -2,9 +2,9 @@
  * What the step tree shows of task steps (docs/workflows.md, "Tasks and best of N"): a task step's
  * outcome from its output, and a `wf.bestOf` call as one group. A bestOf is not journaled itself:
  * its steps are `<id>/1:parallel[i]/1:task` (one task per agent), then `<id>/diffs` and
- * `<id>/judge` when a judge picks, and `<id>/set-aside`. Its group is shown with the candidates'
- * task steps straight under it, and its winner marked when the run's result or the steps say which
- * it is; otherwise nothing is marked. Pure.
+ * `<id>/judge` when a judge picks, `<id>/set-aside` and `<id>/merge`. Its group is shown with the
+ * candidates' task steps straight under it, and its winner marked when the run's result or the
+ * steps say which it is; otherwise nothing is marked. Pure.
  */
 import type { BestOfResult, TaskOutcome, WorkflowStep, WorkflowTreeNode } from '@tinyagi/client';
 
@@ -19,7 +19,7 @@ export interface BestOfGroup {
   size: number;
   /** Each agent's task step, in the order of `agents`. */
   candidates: WorkflowTreeNode[];
-  /** The group's other steps (diffs, judge, set-aside), in the order they started. */
+  /** The group's other steps (diffs, judge, set-aside, merge), in the order they started. */
   rest: WorkflowTreeNode[];
   /** The winner's task id, when the run's result or the steps tell it. */
   winner: string | null;

@@ -165,7 +165,7 @@ function printTask(task: Task & { commentCount?: number }, logLines: number, com
   if (!git?.merge && task.status === 'review' && git && !git.request) printReviewNext(task, comments);
 }
 
-/** A task in Review: a refused auto-merge with its reason, and how to merge it or send the review comments. */
+/** A task in Review: a refused or withheld auto-merge with its reason, and how to merge it or send the review comments. */
 function printReviewNext(task: Task, comments: readonly Comment[]): void {
   const ref = task.identifier ?? task.id;
   const unsent = comments.some((c) => c.anchor !== null && c.sentRound === null);
@@ -175,6 +175,8 @@ function printReviewNext(task: Task, comments: readonly Comment[]): void {
     if (refused.hint) println(`  ${refused.hint}`);
     println(`  ${autoMergeRetryText(formatTime(refused.retryAt))}`);
   }
+  const withheld = task.git?.autoMergeWithheld;
+  if (withheld) println(style.yellow(`\nAuto-merge withheld: ${withheld.why}.`));
   println(style.dim(`\nMerge it with \`tinyagi task merge ${ref}\`${unsent ? `, or send the review comments with \`tinyagi task request-changes ${ref}\`` : ''}.`));
   if (task.git?.pullRequest) println(style.dim(`Read its pull request's check runs and review comments with \`tinyagi task sync ${ref}\`.`));
 }

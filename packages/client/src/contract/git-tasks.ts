@@ -424,6 +424,11 @@ export const TaskGitSchema = z
     forgeSent: z.array(Str).optional(),
     /** The last auto-merge of the task in Review was refused (absent once it merges or is checked again). */
     autoMergeRefused: TaskAutoMergeRefusalSchema.optional(),
+    /**
+     * The binding's auto-merge leaves this task alone (docs/git-tasks.md, "Auto-merge"): a best of
+     * N's candidate, made so (`why`); the workflow lifts it from the one it picks, a person merges the others.
+     */
+    autoMergeWithheld: z.object({ why: Str, at: TimestampSchema }).optional(),
     updatedAt: TimestampSchema,
   })
   .meta({ id: 'TaskGit' });

@@ -73,6 +73,13 @@ export interface TaskFlowOptions {
 export type OwnerSent = { conversationId: string; messageId: string; created: boolean };
 type BoundProject = { id: string; repo: ProjectRepo };
 
+/** What a best of N's winner's merge came to (docs/workflows.md). */
+export interface WinnerMerge {
+  merged: boolean;
+  /** Why it was not merged (null when it was, or when its project has no auto-merge). */
+  error: string | null;
+}
+
 const DEFAULT_SWEEP_MS = 5_000;
 
 function isAssigned(task: TaskRecord): boolean {
@@ -622,7 +629,7 @@ export class TaskFlow {
   #stepHere(step: TaskStepRequestKind, task: TaskRecord, args: Record<string, unknown>): Promise<unknown> {
     switch (step) {
       case 'merge':
-        return this.#mergeHere(task, args['method'] as MergeMethod | undefined);
+        return args['winner'] === true ? this.#mergeWinnerHere(task) : this.#mergeHere(task, args['method'] as MergeMethod | undefined);
       case 'review':
         return this.#reviewHere(task, args['summary'] as { author: string; content: string } | undefined);
       case 'delete':
@@ -879,6 +886,69 @@ export class TaskFlow {
       type: 'task.auto_merge_refused',
       data: { taskId: task.id, identifier, projectId: task.projectId ?? '', code: refused.code, message: refused.message, retryAt: refused.retryAt },
     });
+  }
+
+  /**
+   * A best of N's candidate (docs/workflows.md, "Tasks and best of N"): the binding's auto-merge
+   * leaves it alone (`git.autoMergeWithheld`) until its workflow picks it. Set before the task first
+   * enters work, so no Checking passes before it; one set before is kept.
+   */
+  async withholdAutoMerge(taskId: string, why: string): Promise<TaskRecord> {
+    const task = await this.tasks.mustGetTask(taskId);
+    if (task.git?.autoMergeWithheld !== undefined) return task;
+    // No worktree yet: the record a worktree step about to run starts from (as a dispatch to another node's).
+    const git = task.git ?? { state: 'creating' as const, branch: null, worktreePath: null, headSha: null, error: null };
+    return this.tasks.setTaskGit(task.id, { ...git, autoMergeWithheld: { why, at: Date.now() }, updatedAt: Date.now() });
+  }
+
+  /**
+   * A best of N's winner: its auto-merge no longer withheld, then merged now when the project's
+   * auto-merge would merge it (`autoMergeDecision`, the same merge step), on the node that holds its
+   * disk. `merged` is true also when it was merged before (a replay); `error` says why it was not
+   * (null when the project has no auto-merge: it waits in Review for a person).
+   */
+  async mergeWinner(ref: string): Promise<WinnerMerge> {
+    try {
+      return await this.#onDisk<WinnerMerge>(await this.tasks.mustGetTask(ref), 'merge', { winner: true });
+    } catch (err) {
+      return { merged: false, error: errorMessage(err) };
+    }
+  }
+
+  async #mergeWinnerHere(task: TaskRecord): Promise<WinnerMerge> {
+    // Under the merge hold from the lift on: the auto-merge of a sweep or a poll cannot come between.
+    const outcome = await this.#held(task.id, 'merge', async () => {
+      const current = await this.#liftWithheld(task.id);
+      if (current.git?.merge !== undefined) return { merged: true, error: null };
+      const project = await this.boundProject(current.projectId, `Task ${current.identifier ?? current.id}`);
+      const autoMerge = project.repo.autoMerge;
+      if (autoMerge === undefined) return { merged: false, error: null };
+      const forge = hasForge(project) ? await this.forge.autoMergeFacts(project, current, autoMerge.when) : undefined;
+      const decision = forge === null ? { merge: false as const, waiting: 'its pull request is not open yet' } : autoMergeDecision({ autoMerge, status: current.status, git: current.git, forge });
+      if (!decision.merge) return { merged: false, error: `its auto-merge waits: ${decision.waiting}` };
+      const heads = await mergeHeads(this.stepBase(project.id, project.repo, current));
+      try {
+        await this.#mergeHeld(current.id, autoMerge.method, 'auto_merge');
+        return { merged: true, error: null };
+      } catch (err) {
+        // Refused as an auto-merge is: recorded on the task, tried again when its branch or the base moves.
+        await this.#recordAutoMergeRefusal(current.id, err, heads);
+        return { merged: false, error: errorMessage(err) };
+      }
+    });
+    if (outcome !== undefined) return outcome;
+    const now = await this.tasks.mustGetTask(task.id);
+    return now.git?.merge !== undefined ? { merged: true, error: null } : { merged: false, error: `Task ${task.identifier ?? task.id} was being merged by another step (a person's merge).` };
+  }
+
+  /** The task with its withheld auto-merge lifted (said to every surface). */
+  async #liftWithheld(taskId: string): Promise<TaskRecord> {
+    const task = await this.tasks.mustGetTask(taskId);
+    if (task.git?.autoMergeWithheld === undefined) return task;
+    const { autoMergeWithheld: _lifted, ...git } = task.git;
+    const after = await this.tasks.setTaskGit(task.id, { ...git, updatedAt: Date.now() });
+    await this.#changed('updated', [task.id]);
+    return after;
   }
 
   /** A person's request for changes on a task in review: the unsent review comments and the summary sent to the owner, the task back in progress. */

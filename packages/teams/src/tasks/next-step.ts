@@ -23,7 +23,7 @@ export type TaskStep =
   | { step: 'ask-rounds' }
   /** The merge is recorded (the branch went into the base, or the forge merged it); the worktree removal or the move to done is not. */
   | { step: 'finish-merge' }
-  /** In review on a binding with auto-merge: merged when it holds. */
+  /** In review on a binding with auto-merge (not withheld from it): merged when it holds. */
   | { step: 'auto-merge' }
   /** In review with a pull request whose failed check runs waited for a person who answered: the answer carried out. */
   | { step: 'carry-out-answer'; approvalId: string }
@@ -57,6 +57,8 @@ export function nextStep(task: TaskRecord, repo: ProjectRepo | null, worktreeMis
       if (git?.merge !== undefined) return { step: 'finish-merge' };
       const asked = git?.roundsApproval;
       if (git?.pullRequest !== undefined && asked !== undefined && asked.decision === undefined) return { step: 'carry-out-answer', approvalId: asked.id };
+      if (repo.autoMerge !== undefined && git?.autoMergeWithheld !== undefined)
+        return { step: 'wait', for: `its workflow or a person to merge it: its auto-merge is withheld (${git.autoMergeWithheld.why})` };
       if (repo.autoMerge !== undefined) return { step: 'auto-merge' };
       return { step: 'wait', for: 'a person to merge it or ask for changes' };
     }

@@ -4,7 +4,8 @@
  * docs/git-tasks.md), followed until it is in Review with its checks passed or cannot pass.
  * - Made once: the task's id is journaled on the step as soon as it exists, and its description
  *   carries the step's mark, so a replay after a crash between the two finds it instead of making
- *   a second one.
+ *   a second one. A best of N's task is made with its auto-merge withheld (found in the Backlog not
+ *   started yet, a replay withholds it and starts it).
  * - It ends `passed` in Review with a passed Checking, or once merged; `failed` when its checks
  *   still fail after its rounds (it waits for a person), its worktree could not be made, a person
  *   stopped it, or it was deleted.
@@ -16,9 +17,14 @@ import type { TaskFlow } from '../tasks/flow.ts';
 import type { AgentStepResult } from './program-context.ts';
 
 export interface TaskStepDeps {
-  flow: Pick<TaskFlow, 'create' | 'diff'>;
+  flow: Pick<TaskFlow, 'create' | 'diff' | 'patch' | 'withholdAutoMerge'>;
   stores: Pick<StoreSet, 'events' | 'tasks' | 'workflows'>;
   agentIds(): readonly string[];
+}
+
+export interface TaskStepOptions {
+  /** The task's auto-merge is withheld, saying why (a best of N's candidate: its workflow merges the winner). */
+  autoMergeWithheld?: string | undefined;
 }
 
 /** The line in a task's description that says which step made it. */
@@ -33,13 +39,21 @@ export async function runTaskStep(
   spec: TaskStepSpec,
   signal: AbortSignal,
   onMade: (taskId: string) => void,
+  options: TaskStepOptions = {},
 ): Promise<AgentStepResult> {
-  const task = await madeTask(deps, run, step, spec, onMade);
+  const task = await madeTask(deps, run, step, spec, onMade, options);
   const ended = await taskEnded(deps.stores, task.id, signal);
   return { output: await outcomeOf(deps, ended, spec.agent), costUsd: 0, tokens: 0 };
 }
 
-async function madeTask(deps: TaskStepDeps, run: Pick<WorkflowRunRecord, 'id'>, step: WorkflowStepRecord, spec: TaskStepSpec, onMade: (taskId: string) => void): Promise<TaskRecord> {
+async function madeTask(
+  deps: TaskStepDeps,
+  run: Pick<WorkflowRunRecord, 'id'>,
+  step: WorkflowStepRecord,
+  spec: TaskStepSpec,
+  onMade: (taskId: string) => void,
+  options: TaskStepOptions,
+): Promise<TaskRecord> {
   const tasks = deps.stores.tasks;
   if (step.taskId) {
     const known = await tasks.getTask(step.taskId);
@@ -51,15 +65,21 @@ async function madeTask(deps: TaskStepDeps, run: Pick<WorkflowRunRecord, 'id'>, 
   if (!project) throw new TinyError('PROJECT_NOT_FOUND', `No project "${spec.project}".`);
   if (!project.repo) throw new TinyError('INVALID_STATE', `Project ${project.name} is not bound to a git repository: a task step needs one (docs/git-tasks.md).`);
   const stamp = mark(run, step);
-  const task =
+  const withheld = options.autoMergeWithheld;
+  let task =
     (await tasks.listTasks({ projectId: project.id })).find((t) => t.description.endsWith(stamp)) ??
     (await deps.flow.create({
       title: spec.title,
       description: `${spec.description ?? ''}\n\n${stamp}`.trimStart(),
-      status: 'in_progress',
+      // Withheld: made in the Backlog, withheld, then started, so its auto-merge is withheld before any Checking.
+      status: withheld === undefined ? 'in_progress' : 'backlog',
       projectId: project.id,
       assigneeAgent: spec.agent,
     }));
+  if (withheld !== undefined && task.status === 'backlog' && task.conversationId === null && task.git?.worktreePath == null) {
+    await deps.flow.withholdAutoMerge(task.id, withheld);
+    task = await deps.flow.patch(task.id, { status: 'in_progress' });
+  }
   await deps.stores.workflows.updateStep(step.runId, step.stepId, { taskId: task.id });
   onMade(task.id);
   return task;
