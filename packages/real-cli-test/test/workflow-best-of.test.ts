@@ -158,7 +158,7 @@ it('best of three across Claude Code, Codex and OpenCode: each in its own worktr
       ['codex', 'passed'],
       ['opencode', 'passed'],
     ]);
-    expect(result.candidates[0]!.reason).toBe('its checks still fail after 1 rounds; it waits for a person');
+    expect(result.candidates[0]!.reason).toBe('its checks still fail after 1 round; it waits for a person');
     expect(result.winner).toMatchObject({ agent: 'codex', additions: 1, deletions: 0 });
     expect(result.candidates[2]).toMatchObject({ additions: 4, deletions: 0 });
 

@@ -93,7 +93,7 @@ function verdict(task: TaskRecord | undefined): { passed: boolean; reason: strin
   if (task.status === 'review' && git?.check?.state === 'passed') return { passed: true, reason: null };
   if (git?.state === 'failed') return { passed: false, reason: `its worktree could not be made: ${git.error?.message ?? 'failed'}` };
   const asked = git?.roundsApproval;
-  if (asked && asked.decision === undefined) return { passed: false, reason: `its checks still fail after ${git?.rounds ?? 0} rounds; it waits for a person` };
+  if (asked && asked.decision === undefined) return { passed: false, reason: `its checks still fail after ${git?.rounds ?? 0} round${git?.rounds === 1 ? '' : 's'}; it waits for a person` };
   if (asked?.decision === 'stop' || asked?.decision === 'take_over') return { passed: false, reason: `a person chose ${asked.decision} after its rounds` };
   return undefined;
 }
