@@ -15,7 +15,7 @@ afterEach(closeAll);
 
 const silent = { info: () => {}, warn: () => {} };
 
-function engine(h: Harness, options: { node?: string; leaseMs?: number } = {}): Workflows {
+function engine(h: Harness, options: { node?: string; leaseMs?: number; sweepMs?: number } = {}): Workflows {
   const control = new ConversationControl(h.orchestrator);
   const w = new Workflows({
     stores: h.stores,
@@ -125,6 +125,16 @@ describe('workflows', () => {
     ]);
     expect(await countRows(h.stores, 'messages')).toBe(3);
     await second.stop();
+  });
+
+  it('a run started before the engine starts (the API answers before the node starts its engine) is driven at the start', async () => {
+    const h = await harness(agents());
+    const w = engine(h, { sweepMs: 60_000 });
+    const file = program(h, 'early', `export default async (wf) => wf.agent('writer', 'early')`);
+    const { id } = await w.startRun({ file });
+    await w.start();
+    expect((await ended(w, id)).run.result).toBe('wrote: early');
+    await w.stop();
   });
 
   it('a program that no longer matches its journal fails the run naming the step; fixed and resumed, it completes', async () => {
