@@ -18,7 +18,8 @@ interface FieldProps {
   hint?: ReactNode;
 }
 
-function Frame({ path, label, issues, hint, children }: FieldProps & { children: ReactNode }) {
+/** A field's label, its control (`children`), its hint and its problems. */
+export function FieldFrame({ path, label, issues, hint, children }: FieldProps & { children: ReactNode }) {
   const id = idOf(path);
   const problems = issues[path] ?? [];
   return (
@@ -41,7 +42,8 @@ function Frame({ path, label, issues, hint, children }: FieldProps & { children:
   );
 }
 
-function described(path: string, issues: FieldIssues, hint: boolean) {
+/** A control's id, aria-invalid and aria-describedby (its hint when it has one, its problems). */
+export function described(path: string, issues: FieldIssues, hint: boolean) {
   const id = idOf(path);
   const ids = [hint ? `${id}-hint` : '', (issues[path]?.length ?? 0) > 0 ? `${id}-error` : ''].filter(Boolean).join(' ');
   return { id, 'aria-invalid': (issues[path]?.length ?? 0) > 0, 'aria-describedby': ids || undefined };
@@ -53,20 +55,20 @@ export function TextField(
   const { path, issues, hint, value, onChange, type = 'text', placeholder, rows, readOnly } = props;
   const common = { ...described(path, issues, hint !== undefined), className: `${INPUT} ${rows ? 'font-mono' : ''}`, value, placeholder, readOnly };
   return (
-    <Frame {...props}>
+    <FieldFrame {...props}>
       {rows ? (
         <textarea {...common} rows={rows} onChange={(e) => onChange(e.target.value)} />
       ) : (
         <input {...common} type={type} step={type === 'number' ? 'any' : undefined} onChange={(e) => onChange(e.target.value)} autoComplete="off" spellCheck={false} />
       )}
-    </Frame>
+    </FieldFrame>
   );
 }
 
 export function SelectField(props: FieldProps & { value: string; onChange: (value: string) => void; options: ReadonlyArray<{ value: string; label: string }> }) {
   const { path, issues, hint, value, onChange, options } = props;
   return (
-    <Frame {...props}>
+    <FieldFrame {...props}>
       <select {...described(path, issues, hint !== undefined)} className={INPUT} value={value} onChange={(e) => onChange(e.target.value)}>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
@@ -74,7 +76,7 @@ export function SelectField(props: FieldProps & { value: string; onChange: (valu
           </option>
         ))}
       </select>
-    </Frame>
+    </FieldFrame>
   );
 }
 

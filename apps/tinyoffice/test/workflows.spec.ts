@@ -225,7 +225,7 @@ test("a registered workflow's second forecast is priced from the first run, and 
   const usd = dialog.getByLabel('USD');
   await usd.fill('0.001');
   await expect(dialog.getByTestId('budget-warning-budgetUsd')).toContainText('Below the forecast’s high end');
-  await expect(usd).toHaveAttribute('aria-describedby', /budgetUsd-warning/);
+  await expect(usd).toHaveAttribute('aria-describedby', /budgetUsd-hint/);
   await usd.fill(String(high * 2));
   await expect(dialog.getByTestId('budget-warning-budgetUsd')).toHaveCount(0);
   await usd.fill('0.001');

@@ -9,7 +9,7 @@
  */
 import { type FormEvent, useEffect, useMemo, useRef, useState } from 'react';
 import type { RegisteredWorkflow, WorkflowForecast, WorkflowRun } from '@tinyagi/client';
-import { focusField, INPUT, IssueSummary, idOf } from '@/components/form';
+import { described, FieldFrame, focusField, INPUT, IssueSummary } from '@/components/form';
 import { Button, money } from '@/components/ui';
 import { api } from '@/lib/api';
 import { type FieldIssues, fromApiError } from '@/lib/field-issues';
@@ -184,35 +184,23 @@ function BudgetFields({ budget, issues, forecast, onChange }: { budget: Budget; 
 }
 
 function BudgetField({ path, label, value, issues, warning, onChange }: { path: string; label: string; value: string; issues: FieldIssues; warning: string | null; onChange: (v: string) => void }) {
-  const id = idOf(path);
-  const problems = issues[path] ?? [];
-  const describedBy = [warning ? `${id}-warning` : '', problems.length > 0 ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  // The warning (a budget below the forecast) is the field's hint.
+  const hint = warning ? (
+    <span data-testid={`budget-warning-${path}`} className="text-amber-900 dark:text-amber-200">
+      {warning}
+    </span>
+  ) : undefined;
   return (
-    <div className="flex flex-col gap-1" data-field={path}>
-      <label htmlFor={id} className="text-sm font-medium">
-        {label}
-      </label>
+    <FieldFrame path={path} label={label} issues={issues} hint={hint}>
       <input
-        id={id}
+        {...described(path, issues, hint !== undefined)}
         inputMode={path === BUDGET_USD ? 'decimal' : 'numeric'}
         autoComplete="off"
         placeholder="no limit"
-        aria-invalid={problems.length > 0}
-        aria-describedby={describedBy}
         className={INPUT}
         value={value}
         onChange={(e) => onChange(e.target.value)}
       />
-      {warning && (
-        <p id={`${id}-warning`} data-testid={`budget-warning-${path}`} className="text-xs text-amber-900 dark:text-amber-200">
-          {warning}
-        </p>
-      )}
-      {problems.length > 0 && (
-        <p id={`${id}-error`} data-testid={`field-error-${path}`} className="text-xs text-red-700 dark:text-red-300">
-          <code className="font-mono">{path}</code>: {problems.join('; ')}
-        </p>
-      )}
-    </div>
+    </FieldFrame>
   );
 }
