@@ -4,14 +4,16 @@
  * and the chat: a permission is allowed once, for the session, always, or denied with a reason (a
  * connection, kind `egress`, has no session: once, always — its host joins the egress list — or deny);
  * a question is answered with one of its choices or with text, or declined; a task whose rounds ran
- * out (`task_rounds`, docs/git-tasks.md) gets another N rounds, is taken over, or stopped. Answered anywhere
+ * out (`task_rounds`, docs/git-tasks.md) gets another N rounds, is taken over, or stopped; a workflow run paused
+ * at its budget (`workflow_budget`, docs/workflows.md) gets a larger budget (the one typed, else the same
+ * again) or is stopped. Answered anywhere
  * (here, the CLI, another tab), the card says how and by whom ("Allowed once by cli"); a late
  * answer (409 APPROVAL_DECIDED) says who was first. After an answer focus goes where the page
  * says (the inbox: the next request), else to the card, which now reads the outcome.
  */
 import Link from 'next/link';
 import { useEffect, useId, useRef, useState } from 'react';
-import { approvalQuestion, approvalTaskRounds, isApiError, type Approval, type ApprovalDecision } from '@tinyagi/client';
+import { approvalQuestion, approvalTaskRounds, approvalWorkflowBudget, isApiError, WORKFLOW_BUDGET_LABELS, type Approval, type ApprovalDecision } from '@tinyagi/client';
 import { api, messageOf } from '@/lib/api';
 import { DECIDED_BY, outcomeOf, timeLeft, withApprovals } from '@/lib/approvals';
 import { setState } from '@/lib/store';
@@ -61,7 +63,7 @@ export function ApprovalCard({
     else root.current.focus();
   }, [answeredHere, pending, onDecided]);
 
-  const decide = async (decision: ApprovalDecision, extra: { reason?: string; answer?: string; rounds?: number } = {}) => {
+  const decide = async (decision: ApprovalDecision, extra: DecideExtra = {}) => {
     setBusy(decision);
     setError(null);
     try {
@@ -85,6 +87,7 @@ export function ApprovalCard({
 
   const question = approval.kind === 'question' ? approvalQuestion(approval) : null;
   const rounds = approval.kind === 'task_rounds' ? approvalTaskRounds(approval) : null;
+  const budget = approval.kind === 'workflow_budget' ? approvalWorkflowBudget(approval) : null;
   const Heading = level === 2 ? 'h2' : 'h3';
   // What became of it, right under what was asked.
   const outcome = pending ? null : (
@@ -114,6 +117,11 @@ export function ApprovalCard({
         {!compact && rounds && (
           <Link className="ml-auto text-xs underline" href={taskHref(rounds.taskId, rounds.projectId)}>
             task
+          </Link>
+        )}
+        {!compact && budget && (
+          <Link className="ml-auto text-xs underline" href={`/workflows?run=${encodeURIComponent(budget.workflowRunId)}`}>
+            run
           </Link>
         )}
         {!compact && !rounds && approval.conversationId !== null && (
@@ -156,6 +164,8 @@ export function ApprovalCard({
           <QuestionControls choices={question.choices} busy={busy} decide={decide} />
         ) : rounds ? (
           <RoundsControls moreRounds={rounds.moreRounds} agent={who} busy={busy} decide={decide} />
+        ) : budget ? (
+          <BudgetControls busy={busy} decide={decide} />
         ) : (
           <PermissionControls egress={approval.kind === 'egress'} busy={busy} decide={decide} />
         )
@@ -180,9 +190,11 @@ function headingOf(approval: Approval, question: boolean, rounds: ReturnType<typ
     ? `${who} ${pending ? 'asks' : 'asked'} you`
     : rounds
       ? `Task ${rounds.identifier} of ${who} ${pending ? 'waits' : 'waited'} for a person after ${rounds.rounds} ${rounds.rounds === 1 ? 'round' : 'rounds'}`
-      : approval.kind === 'egress'
-        ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
-        : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`;
+      : approval.kind === 'workflow_budget'
+        ? `A workflow run ${approval.agentId === 'person' ? '' : `${who} started `}${pending ? 'waits' : 'waited'} for a person at its budget`
+        : approval.kind === 'egress'
+          ? `${who} ${pending ? 'asks' : 'asked'} to connect to a host off its list`
+          : `${who} ${pending ? 'asks' : 'asked'} to use ${approval.tool}`;
 }
 
 /** When it was asked and, while it waits, the time left before it expires. */
@@ -206,7 +218,49 @@ function AskedAt({ approval, now }: { approval: Approval; now: number }) {
   );
 }
 
-type Decide = (decision: ApprovalDecision, extra?: { reason?: string; answer?: string; rounds?: number }) => Promise<void>;
+type DecideExtra = { reason?: string; answer?: string; rounds?: number; budgetUsd?: number; budgetTokens?: number };
+type Decide = (decision: ApprovalDecision, extra?: DecideExtra) => Promise<void>;
+
+/** A workflow run paused at its budget: raise it (to the budget typed, else the same again: each cap doubled) and it goes on, or stop it (cancelled). */
+function BudgetControls({ busy, decide }: { busy: ApprovalDecision | null; decide: Decide }) {
+  const [usd, setUsd] = useState('');
+  const [tokens, setTokens] = useState('');
+  const usdId = useId();
+  const tokensId = useId();
+  const disabled = busy !== null;
+  const dollars = Number(usd);
+  const count = Number(tokens);
+  const usdValid = usd.trim() === '' || (Number.isFinite(dollars) && dollars > 0);
+  const tokensValid = tokens.trim() === '' || (Number.isInteger(count) && count > 0);
+  const given = { ...(usd.trim() === '' ? {} : { budgetUsd: dollars }), ...(tokens.trim() === '' ? {} : { budgetTokens: count }) };
+  const input = 'w-28 rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900';
+  return (
+    <div className="mt-2 flex flex-wrap items-center gap-2">
+      <form
+        className="flex flex-wrap items-center gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (usdValid && tokensValid) void decide('raise_budget', given);
+        }}
+      >
+        <label className="sr-only" htmlFor={usdId}>
+          New budget in US dollars (empty: the same again)
+        </label>
+        <input id={usdId} type="number" min={0} step="any" className={input} placeholder="USD" value={usd} onChange={(e) => setUsd(e.target.value)} />
+        <label className="sr-only" htmlFor={tokensId}>
+          New budget in tokens (empty: the same again)
+        </label>
+        <input id={tokensId} type="number" min={1} step={1} className={input} placeholder="tokens" value={tokens} onChange={(e) => setTokens(e.target.value)} />
+        <Button type="submit" tone="primary" disabled={disabled || !usdValid || !tokensValid} title="The run goes on with the budget typed, else with the same again (each cap doubled)">
+          {WORKFLOW_BUDGET_LABELS.raise_budget}
+        </Button>
+      </form>
+      <Button tone="danger" disabled={disabled} title="The run is cancelled; its finished steps keep their results" onClick={() => void decide('stop')}>
+        {WORKFLOW_BUDGET_LABELS.stop}
+      </Button>
+    </div>
+  );
+}
 
 /** A task whose rounds ran out: another N rounds (back to its agent with what failed), take over (a person works on it), or stop (back to Todo); the worktree is kept. */
 function RoundsControls({ moreRounds, agent, busy, decide }: { moreRounds: number; agent: string; busy: ApprovalDecision | null; decide: Decide }) {

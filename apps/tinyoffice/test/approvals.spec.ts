@@ -34,6 +34,8 @@ test.beforeAll(async ({ browser }) => {
       agents: {
         careful: { name: 'Careful', provider: 'asks-test', permission_mode: 'ask', permissions: { rules: [{ action: 'allow', tool: 'Read' }] } },
         hasty: { name: 'Hasty', provider: 'asks-test', permission_mode: 'ask', permissions: { expires_s: 10 } },
+        // Each step costs $0.01: a workflow run of two pauses at a budget of $0.01.
+        spender: { name: 'Spender', provider: 'mock', mock: { reply: 'spent', usage: { input_tokens: 10, output_tokens: 5, cost_usd: 0.01 } } },
       },
     }),
   });
@@ -298,4 +300,29 @@ test('a request made while the page loads shows, and expires on the card; Show a
   const answered = page.getByRole('list', { name: 'Answered requests' });
   await expect(card('Bash: npm test', answered).getByTestId('approval-outcome')).toHaveText('Allowed once by tinyoffice');
   await expect(card('Bash: git push', answered).getByTestId('approval-outcome')).toHaveText('Denied by cli: not on Fridays');
+});
+
+test('a workflow run paused at its budget (workflow_budget): its card names the run; Raise the budget with an amount resumes it', async () => {
+  const file = join(kit.home, 'spend.mjs');
+  writeFileSync(file, `export default async (wf) => [await wf.agent('spender', 'one'), await wf.agent('spender', 'two')];`);
+  const { run } = await kit.api.startWorkflow({ body: { file, budgetUsd: 0.01 } });
+  await waitFor(async () => (await kit.api.listApprovals({ query: { status: 'pending', kind: 'workflow_budget' } }))[0], 60_000, "the run's budget request");
+  await page.goto(`${kit.url}/approvals`);
+  const budget = card('Workflow spend paused at its budget: spent $0.0100 of $0.01');
+  await expect(budget.getByRole('heading', { name: 'A workflow run waits for a person at its budget' })).toBeVisible();
+  await expect(budget.getByRole('link', { name: 'run' })).toHaveAttribute('href', `/workflows?run=${run.id}`);
+  await expect(budget.getByTestId('approval-left')).toHaveText('waits until answered');
+  await look('workflow budget');
+  await budget.getByLabel('New budget in US dollars (empty: the same again)').fill('1');
+  await budget.getByRole('button', { name: 'Raise the budget' }).click();
+  await expect(budget.getByTestId('approval-outcome')).toHaveText('Budget raised by tinyoffice: to $1');
+  const done = await waitFor(
+    async () => {
+      const { run: now } = await kit.api.getWorkflowRun({ params: { id: run.id } });
+      return now.status === 'completed' ? now : undefined;
+    },
+    60_000,
+    'the run completed',
+  );
+  expect(done.budget).toEqual({ usd: 1, tokens: null });
 });

@@ -30,7 +30,9 @@ import {
   approvalQuestion,
   approvalTaskRounds,
   isApiError,
+  parseBudgetText,
   TASK_ROUNDS_LABELS,
+  WORKFLOW_BUDGET_LABELS,
   type ApiClient,
   type TinyEvent,
 } from '@tinyagi/client';
@@ -68,8 +70,14 @@ const PERMISSION_ACTIONS: Array<ApprovalPromptAction & { decision: ApprovalDecis
   { label: TASK_ROUNDS_LABELS.take_over, token: 't', decision: 'take_over', number: '2' },
   { label: TASK_ROUNDS_LABELS.stop, token: 'x', decision: 'stop', style: 'danger', number: '3' },
 ];
+/** A workflow run paused at its budget (workflow_budget): its two answers, numbered 1-2 (`1 <budget>`: that budget). */
+const BUDGET_ACTIONS: typeof PERMISSION_ACTIONS = [
+  { label: WORKFLOW_BUDGET_LABELS.raise_budget, token: 'r', decision: 'raise_budget', style: 'primary', number: '1' },
+  { label: WORKFLOW_BUDGET_LABELS.stop, token: 'x', decision: 'stop', style: 'danger', number: '2' },
+];
 /** The buttons (and numbers) a permission-like request offers: those its kind takes (approvalAnswers). */
 function actionsFor(kind: Approval['kind']): typeof PERMISSION_ACTIONS {
+  if (kind === 'workflow_budget') return BUDGET_ACTIONS;
   const answers = approvalAnswers(kind);
   return PERMISSION_ACTIONS.filter((a) => answers.includes(a.decision));
 }
@@ -98,6 +106,7 @@ function questionOf(approval: Pick<Approval, 'input' | 'summary'>): { question: 
 export function promptFor(approval: Approval, buttons: boolean, now = Date.now()): ApprovalPrompt & { choices: string[] } {
   const expires = approval.expiresAt === null ? 'It waits until someone answers.' : `Expires at ${expiryText(approval.expiresAt, now)}.`;
   if (approval.kind === 'task_rounds') return taskRoundsPrompt(approval, buttons, expires);
+  if (approval.kind === 'workflow_budget') return budgetPrompt(approval, buttons, expires);
   if (approval.kind === 'question') {
     const { question, choices } = questionOf(approval);
     const lines = [`❓ **@${approval.agentId} asks:**`, question, ''];
@@ -145,6 +154,27 @@ function taskRoundsPrompt(approval: Approval, buttons: boolean, expires: string)
   return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions, choices: [] };
 }
 
+/** A workflow run paused at its budget (docs/workflows.md#budgets): what it spent, and the two answers. */
+function budgetPrompt(approval: Approval, buttons: boolean, expires: string): ApprovalPrompt & { choices: string[] } {
+  const starter = approval.agentId === 'person' ? '' : ` (started by @${approval.agentId})`;
+  const lines = [
+    `⏸ **${approval.summary}**${starter}`,
+    '',
+    buttons
+      ? 'Raise the budget: the run goes on with the same again (each cap doubled). Stop the run: it is cancelled.'
+      : 'Reply `1` to raise the budget by the same again (each cap doubled), `1 <usd>` or `1 <n> tokens` to raise it to that, `2` to stop the run (it is cancelled).',
+    expires,
+  ];
+  return { id: approval.id, kind: 'permission', text: lines.join('\n'), actions: BUDGET_ACTIONS.map(({ label, token, style }) => ({ label, token, ...(style ? { style } : {}) })), choices: [] };
+}
+
+/** `1 <budget>`'s budget: `$5`, `5` (US dollars), `200000 tokens` or both; undefined when it is none. */
+function budgetReply(text: string): { budgetUsd?: number; budgetTokens?: number } | undefined {
+  const given = parseBudgetText(/^\d+(?:\.\d+)?$/.test(text) ? `$${text}` : text);
+  if (given === undefined) return undefined;
+  return { ...(given.usd === undefined ? {} : { budgetUsd: given.usd }), ...(given.tokens === undefined ? {} : { budgetTokens: given.tokens }) };
+}
+
 const OUTCOME_EMOJI: Record<Approval['status'], string> = { pending: '⏳', allowed: '✅', answered: '💬', denied: '⛔', expired: '⌛', cancelled: '✖' };
 
 /** What a settled prompt says: the outcome in the words of every surface (approvalOutcomeText), and what was asked. */
@@ -153,6 +183,7 @@ export function outcomeFor(approval: Approval): string {
     const t = approvalTaskRounds(approval);
     return `${OUTCOME_EMOJI[approval.status]} ${approvalOutcomeText(approval)}\nTask ${t.identifier} of @${approval.agentId}: ${t.title}`;
   }
+  if (approval.kind === 'workflow_budget') return `${OUTCOME_EMOJI[approval.status]} ${approvalOutcomeText(approval)}\n${approval.summary}`;
   const what = approval.kind === 'question' ? questionOf(approval).question : literal(approval.summary);
   return `${OUTCOME_EMOJI[approval.status]} ${approvalOutcomeText(approval)}\n@${approval.agentId} asked: ${what}`;
 }
@@ -189,7 +220,7 @@ export class ApprovalPrompts {
       idOf: (a) => a.id,
       isOpen: (a) => a.status === 'pending',
       expired: (a) => a.expiresAt !== null && a.expiresAt <= Date.now(),
-      // A run-less request without a conversation (a task's `task_rounds` may have none) has no chat.
+      // A run-less request without a conversation (a task's `task_rounds` may have none; a workflow run's `workflow_budget` never has one) has no chat.
       conversationOf: (a) => a.conversationId,
       prompt: (a, buttons) => promptFor(a, buttons),
       record: (a, posted, prompt) => ({
@@ -347,10 +378,13 @@ export class ApprovalPrompts {
         if (latest.kind !== 'question') {
           const numbers = actionsFor(latest.kind).map((a) => (a.decision === 'deny' ? `${a.number} <reason>` : a.number));
           const listed = `${numbers.slice(0, -1).join(', ')} or ${numbers.at(-1)}`;
+          const how = latest.messageId === undefined ? listed : 'its buttons';
           await tell(
             latest.kind === 'task_rounds'
-              ? `A task of @${latest.agentId} waits for a person, not a question: answer it with ${latest.messageId === undefined ? listed : 'its buttons'}.`
-              : `@${latest.agentId} asks for permission, not a question: answer it with ${latest.messageId === undefined ? listed : 'its buttons'}, or /deny <reason>.`,
+              ? `A task of @${latest.agentId} waits for a person, not a question: answer it with ${how}.`
+              : latest.kind === 'workflow_budget'
+                ? `A workflow run paused at its budget waits for a person, not a question: answer it with ${how}.`
+                : `@${latest.agentId} asks for permission, not a question: answer it with ${how}, or /deny <reason>.`,
           );
           return true;
         }
@@ -365,6 +399,10 @@ export class ApprovalPrompts {
         await tell(`A task of @${latest.agentId} waits for a person: answer it with ${latest.messageId === undefined ? '`1` (`1 <n>`), `2` or `3`' : 'its buttons'}.`);
         return true;
       }
+      if (latest.kind === 'workflow_budget') {
+        await tell(`A workflow run paused at its budget waits for a person: answer it with ${latest.messageId === undefined ? '`1` (`1 <usd>`) or `2`' : 'its buttons'}.`);
+        return true;
+      }
       await this.#decide(latest, { ...who, decision: 'deny', ...(rest !== '' ? { reason: rest } : {}) }, tell, latest.messageId !== undefined);
       return true;
     }
@@ -376,10 +414,11 @@ export class ApprovalPrompts {
     const rest = numbered[2]?.trim() ?? '';
     if (latest.kind !== 'question') {
       const action = actionsFor(latest.kind).find((a) => a.number === String(n));
-      // `1 <n>`: n more rounds of a task; only a denial takes other words.
+      // `1 <n>`: n more rounds of a task; `1 <budget>`: a workflow run's new budget; only a denial takes other words.
       const rounds = action?.decision === 'more_rounds' && /^\d{1,3}$/.test(rest) ? Number(rest) : undefined;
-      if (action === undefined || (action.decision !== 'deny' && rest !== '' && rounds === undefined)) return false;
-      await this.#decide(latest, { ...who, decision: action.decision, ...(rounds !== undefined ? { rounds } : rest !== '' ? { reason: rest } : {}) }, tell, false);
+      const budget = action?.decision === 'raise_budget' && rest !== '' ? budgetReply(rest) : undefined;
+      if (action === undefined || (action.decision !== 'deny' && rest !== '' && rounds === undefined && budget === undefined)) return false;
+      await this.#decide(latest, { ...who, decision: action.decision, ...budget, ...(rounds !== undefined ? { rounds } : rest !== '' && budget === undefined ? { reason: rest } : {}) }, tell, false);
       return true;
     }
     const answer = latest.choices[n - 1];
@@ -395,7 +434,7 @@ export class ApprovalPrompts {
    */
   async #decide(
     posted: Posted,
-    d: { decision: ApprovalDecision; answer?: string; reason?: string; rounds?: number; senderId: string; sender: string },
+    d: { decision: ApprovalDecision; answer?: string; reason?: string; rounds?: number; budgetUsd?: number; budgetTokens?: number; senderId: string; sender: string },
     notify: (text: string) => Promise<void>,
     tellSuccess: boolean,
   ): Promise<void> {
@@ -409,6 +448,8 @@ export class ApprovalPrompts {
           ...(d.answer !== undefined ? { answer: d.answer } : {}),
           ...(d.reason !== undefined ? { reason: d.reason } : {}),
           ...(d.rounds !== undefined ? { rounds: d.rounds } : {}),
+          ...(d.budgetUsd !== undefined ? { budgetUsd: d.budgetUsd } : {}),
+          ...(d.budgetTokens !== undefined ? { budgetTokens: d.budgetTokens } : {}),
         },
       });
       if (tellSuccess) await notify(noteFor(decided));

@@ -116,3 +116,50 @@ describe("promptFor a task's rounds (task_rounds, docs/git-tasks.md)", () => {
     expect(outcomeFor({ ...rounds, status: 'answered', decision: 'stop', decidedBy: 'slack:U1', reason: 'not now' })).toBe('💬 Stopped by slack:U1: not now\nTask WEB-3 of @coder: Fix login');
   });
 });
+
+describe("promptFor a workflow run's budget (workflow_budget, docs/workflows.md#budgets)", () => {
+  const budget = approval({
+    kind: 'workflow_budget',
+    agentId: 'lead',
+    runId: null,
+    conversationId: null,
+    sessionKey: null,
+    tool: 'workflow_budget',
+    input: { workflowRunId: 'wf_1', name: 'review', spent: { usd: 2.51, tokens: 9000 }, budget: { usd: 2.5, tokens: null } },
+    summary: 'Workflow review paused at its budget: spent $2.5100 of $2.50',
+    expiresAt: null,
+  });
+
+  it('says what the run spent and who started it, and offers raise the budget and stop; it waits, no expiry', () => {
+    const prompt = promptFor(budget, true, 0);
+    expect(prompt.actions.map((a) => [a.label, a.token])).toEqual([
+      ['Raise the budget', 'r'],
+      ['Stop the run', 'x'],
+    ]);
+    expect(prompt.text).toBe(
+      [
+        '⏸ **Workflow review paused at its budget: spent $2.5100 of $2.50** (started by @lead)',
+        '',
+        'Raise the budget: the run goes on with the same again (each cap doubled). Stop the run: it is cancelled.',
+        'It waits until someone answers.',
+      ].join('\n'),
+    );
+    expect(promptFor({ ...budget, agentId: 'person' }, false, 0).text).toBe(
+      [
+        '⏸ **Workflow review paused at its budget: spent $2.5100 of $2.50**',
+        '',
+        'Reply `1` to raise the budget by the same again (each cap doubled), `1 <usd>` or `1 <n> tokens` to raise it to that, `2` to stop the run (it is cancelled).',
+        'It waits until someone answers.',
+      ].join('\n'),
+    );
+  });
+
+  it('settles with the answer in the words of every surface', () => {
+    expect(outcomeFor({ ...budget, status: 'answered', decision: 'raise_budget', answer: '$5', decidedBy: 'telegram:6161' })).toBe(
+      '💬 Budget raised by telegram:6161: to $5\nWorkflow review paused at its budget: spent $2.5100 of $2.50',
+    );
+    expect(outcomeFor({ ...budget, status: 'cancelled', decidedBy: 'resume', reason: 'the run was resumed by hand' })).toBe(
+      '✖ Cancelled: the run was resumed by hand\nWorkflow review paused at its budget: spent $2.5100 of $2.50',
+    );
+  });
+});

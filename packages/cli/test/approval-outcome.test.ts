@@ -58,6 +58,26 @@ describe('describeApproval', () => {
   });
 });
 
+describe("describeApproval of a workflow run's budget (workflow_budget)", () => {
+  it('says the run by its summary (its starter may be a person), and the budget given in brackets', () => {
+    const budget = {
+      kind: 'workflow_budget',
+      agentId: 'person',
+      runId: null,
+      conversationId: null,
+      sessionKey: null,
+      tool: 'workflow_budget',
+      input: { workflowRunId: 'wf_1', name: 'review', spent: { usd: 2.51, tokens: 0 }, budget: { usd: 2.5, tokens: null } },
+      summary: 'Workflow review paused at its budget: spent $2.5100 of $2.50',
+      expiresAt: null,
+    } as const;
+    expect(describeApproval(approval({ ...budget, status: 'answered', decision: 'raise_budget', decidedBy: 'cli', answer: '$5' }))).toBe(
+      'Budget raised by cli: Workflow review paused at its budget: spent $2.5100 of $2.50 (to $5).',
+    );
+    expect(describeApproval(approval({ ...budget, status: 'answered', decision: 'stop', decidedBy: 'cli' }))).toBe('Stopped by cli: Workflow review paused at its budget: spent $2.5100 of $2.50.');
+  });
+});
+
 describe('a prompt answered here', () => {
   it('is said once as its own answer when the decided event arrives before the reply to the answer', async () => {
     const asked = approval({ requestedAt: Date.now(), expiresAt: Date.now() + 600_000 });

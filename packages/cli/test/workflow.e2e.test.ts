@@ -3,7 +3,8 @@
  * daemon, with mock agents: a workflow module written to a temp folder runs two agent steps in
  * parallel and one after; `run --wait` prints its forecast, a line per step and the result;
  * `forecast` prices the steps from the runs before; `list` and `show` show the run and its step tree; input that is not JSON and a missing file are refused before anything is sent; a
- * finished run's cancel is refused with the daemon's code.
+ * finished run's cancel is refused with the daemon's code; a run its budget paused asks a person
+ * (`tinyagi approvals`), answered with `tinyagi budget <id> raise|stop`, closed by a resume.
  *
  * The crash test: six sequential agent steps, the daemon SIGKILLed once the second has completed
  * and the third's agent has started (a mock gate holds it in the middle of its run), started again:
@@ -16,7 +17,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiClient, EventOf, WorkflowRun, WorkflowRunDetail } from '@tinyagi/client';
+import type { ApiClient, Approval, EventOf, WorkflowRun, WorkflowRunDetail } from '@tinyagi/client';
 import { createDaemon, tempDir, type TestDaemon, waitFor } from '@tinyagi/test-kit';
 
 let daemon: TestDaemon;
@@ -163,8 +164,15 @@ describe('workflow run, list, show, cancel', () => {
     expect(paused.stdout).toBe('');
     const id = /Workflow run (wf_\w+) paused\. Paused at its budget: used 40 of 30 tokens\./.exec(paused.stderr)?.[1];
     expect(id, paused.stderr).toBeDefined();
-    expect(paused.stderr).toContain(`Resume it with \`tinyagi workflow resume ${id}\`, with a larger --budget or --budget-tokens when its budget stopped it.`);
+    expect(paused.stderr).toContain(
+      `A person is asked (\`tinyagi approvals\`, then \`tinyagi budget <request id> raise\` or \`stop\`); or resume it with \`tinyagi workflow resume ${id}\`, with a larger --budget or --budget-tokens.`,
+    );
     expect(paused.stderr).not.toContain('2:agent');
+    // A person is asked: the request waits in `tinyagi approvals`, saying how to answer it.
+    const listed = await daemon.cliOk(['approvals']);
+    expect(listed).toContain('Workflow parallel paused at its budget: used 40 of 30 tokens');
+    expect(listed).toContain('A workflow run paused at its budget waits until answered: `tinyagi budget <id> raise`');
+    const ask = (await json<Approval[]>(['approvals'])).find((a) => a.kind === 'workflow_budget');
 
     const resumed = await daemon.cli(['workflow', 'resume', id!, '--budget-tokens', '1000', '--wait']);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -172,6 +180,34 @@ describe('workflow run, list, show, cancel', () => {
     // Only the step not run before runs now.
     expect(resumed.stderr).toContain('✔ 2:agent  @writer  completed');
     expect(resumed.stderr).not.toContain('1:parallel');
+    // The resume closed the request: it has nothing left to decide.
+    expect((await json<Approval[]>(['approvals', '--all'])).find((a) => a.id === ask?.id)).toMatchObject({ status: 'cancelled', decidedBy: 'resume' });
+  });
+
+  it('a run its budget paused is answered with `tinyagi budget <id> raise` (the same again) or `stop`', async () => {
+    const file = join(dir, 'parallel.mjs');
+    const asked = async (runId: string): Promise<Approval> =>
+      waitFor(async () => (await json<Approval[]>(['approvals'])).find((a) => (a.input as { workflowRunId?: string }).workflowRunId === runId), 20_000, `the request of ${runId}`);
+    const raised = (await json<WorkflowRun>(['workflow', 'run', file, '--input', '{"topic":"more"}', '--budget-tokens', '30'])).id;
+    const stopped = (await json<WorkflowRun>(['workflow', 'run', file, '--input', '{"topic":"less"}', '--budget-tokens', '30'])).id;
+    const [raise, stop] = [await asked(raised), await asked(stopped)];
+
+    const wrong = await daemon.cli(['budget', stop.id, 'stop', '--budget', '5']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('A budget goes with `raise` only.');
+    // 40 tokens spent of 30: the same again is 70.
+    expect(await daemon.cliOk(['budget', raise.id, 'raise'])).toContain('Budget raised by cli: Workflow parallel paused at its budget: used 40 of 30 tokens (the same again).');
+    expect(await daemon.cliOk(['budget', stop.id, 'stop'])).toContain('Stopped by cli: Workflow parallel paused at its budget');
+    const done = await waitFor(
+      async () => {
+        const d = await json<WorkflowRunDetail>(['workflow', 'show', raised]);
+        return d.run.status === 'completed' ? d : undefined;
+      },
+      20_000,
+      `${raised} completed`,
+    );
+    expect(done.run.budget).toEqual({ usd: null, tokens: 70 });
+    expect((await json<WorkflowRunDetail>(['workflow', 'show', stopped])).run.status).toBe('cancelled');
   });
 
   it("refuses to cancel a finished run with the daemon's code", async () => {

@@ -12,6 +12,8 @@ const ANSWERS: Record<ApprovalKind, readonly ApprovalDecision[]> = {
   egress: ['allow_once', 'allow_always', 'deny'],
   // A task's rounds ran out (docs/git-tasks.md): give it more, take it over, or stop it.
   task_rounds: ['more_rounds', 'take_over', 'stop'],
+  // A workflow run paused at its budget (docs/workflows.md#budgets): more budget, or cancel it.
+  workflow_budget: ['raise_budget', 'stop'],
 };
 
 /** What each answer to a `task_rounds` request is called on every surface (`more_rounds` with its number where the surface has one). */
@@ -41,6 +43,55 @@ export function approvalTaskRounds(approval: Pick<Approval, 'input' | 'summary' 
     moreRounds: num(input.moreRounds, 5),
     missing: Array.isArray(input.missing) ? input.missing.filter((m): m is string => typeof m === 'string') : [],
   };
+}
+
+/** What each answer to a `workflow_budget` request is called on every surface. */
+export const WORKFLOW_BUDGET_LABELS: Record<'raise_budget' | 'stop', string> = { raise_budget: 'Raise the budget', stop: 'Stop the run' };
+
+/** A workflow run's caps (null: none) and what it has spent. */
+export interface WorkflowBudgetAsk {
+  workflowRunId: string;
+  /** The workflow's name (its registered name, else its module's). */
+  name: string;
+  spent: { usd: number; tokens: number };
+  budget: { usd: number | null; tokens: number | null };
+}
+
+/** The parts of a `workflow_budget` request: its input `{ workflowRunId, name, spent, budget }` as the engine stored it at the pause. */
+export function approvalWorkflowBudget(approval: Pick<Approval, 'input' | 'summary'>): WorkflowBudgetAsk {
+  const input = (approval.input ?? {}) as Record<string, unknown>;
+  const part = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const spent = part(input.spent);
+  const budget = part(input.budget);
+  return {
+    workflowRunId: typeof input.workflowRunId === 'string' ? input.workflowRunId : '?',
+    name: typeof input.name === 'string' && input.name !== '' ? input.name : approval.summary,
+    spent: { usd: num(spent.usd) ?? 0, tokens: num(spent.tokens) ?? 0 },
+    budget: { usd: num(budget.usd), tokens: num(budget.tokens) },
+  };
+}
+
+/** A budget as every surface writes it, and as a `raise_budget` answer records it: `$5`, `200000 tokens`, `$5 and 200000 tokens` (empty: no cap). */
+export function budgetText(budget: { usd?: number | null | undefined; tokens?: number | null | undefined }): string {
+  const parts: string[] = [];
+  if (budget.usd !== undefined && budget.usd !== null) parts.push(`$${budget.usd}`);
+  if (budget.tokens !== undefined && budget.tokens !== null) parts.push(`${budget.tokens} tokens`);
+  return parts.join(' and ');
+}
+
+/** budgetText read back (a `$` amount and/or a whole number of tokens, each positive); undefined when it is not one. */
+export function parseBudgetText(text: string): { usd?: number; tokens?: number } | undefined {
+  const parts = text.trim().split(/\s+and\s+/i);
+  const out: { usd?: number; tokens?: number } = {};
+  for (const part of parts) {
+    const usd = /^\$(\d+(?:\.\d+)?)$/.exec(part);
+    const tokens = /^(\d+) tokens?$/i.exec(part);
+    if (usd && out.usd === undefined && Number(usd[1]) > 0) out.usd = Number(usd[1]);
+    else if (tokens && out.tokens === undefined && Number(tokens[1]) > 0) out.tokens = Number(tokens[1]);
+    else return undefined;
+  }
+  return out;
 }
 
 /** The answers a request of this kind takes (the desk refuses any other); a surface offers these. */
@@ -78,6 +129,7 @@ export type ApprovalOutcomeHead =
   | 'More rounds'
   | 'Taken over'
   | 'Stopped'
+  | 'Budget raised'
   | 'Expired'
   | 'Cancelled';
 
@@ -123,6 +175,8 @@ export function approvalOutcome(a: OutcomeFields): ApprovalOutcome {
       if (a.decision === 'more_rounds') return { head: 'More rounds', ...by, ...(a.answer ? { detail: `another ${a.answer}` } : {}) };
       if (a.decision === 'take_over') return { head: 'Taken over', ...by, ...(reason ? { detail: reason } : {}) };
       if (a.decision === 'stop') return { head: 'Stopped', ...by, ...(reason ? { detail: reason } : {}) };
+      // A workflow run's budget: `Budget raised by cli: to $5`, or (none given) `: the same again` (each cap doubled).
+      if (a.decision === 'raise_budget') return { head: 'Budget raised', ...by, detail: a.answer ? `to ${a.answer}` : 'the same again' };
       return { head: 'Answered', ...by, ...(a.answer ? { detail: a.answer } : {}) };
     case 'expired': {
       const why = reason ?? 'nobody answered in time';

@@ -28,9 +28,14 @@ export {
   approvalOutcomeText,
   approvalQuestion,
   approvalTaskRounds,
+  approvalWorkflowBudget,
+  budgetText,
+  parseBudgetText,
   TASK_ROUNDS_LABELS,
+  WORKFLOW_BUDGET_LABELS,
   type ApprovalOutcome,
   type ApprovalOutcomeHead,
+  type WorkflowBudgetAsk,
 } from './approval-text.ts';
 export { CHECK_COMMON_KEYS, checkKindOf, FORGE_COMMON_KEYS, kindSettings, kindSettingsText, parseKindSettings } from './binding-kinds.ts';
 export { autoMergeRefusalOf, autoMergeRetryText, checkResultText, mergedByText, ROUNDS_ANSWERED, UNCHECKED_MERGE_WARNING } from './check-text.ts';

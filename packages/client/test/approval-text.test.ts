@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { approvalAnswers, approvalBatchText, approvalEgress, approvalOutcome, approvalOutcomeText, approvalQuestion, approvalTaskRounds, type Approval } from '../src/index.ts';
+import {
+  approvalAnswers,
+  approvalBatchText,
+  approvalEgress,
+  approvalOutcome,
+  approvalOutcomeText,
+  approvalQuestion,
+  approvalTaskRounds,
+  approvalWorkflowBudget,
+  budgetText,
+  parseBudgetText,
+  type Approval,
+} from '../src/index.ts';
 
 describe('approvalQuestion', () => {
   it('reads a question and its text choices; a blank question falls back to the summary; blank or non-text choices are left out', () => {
@@ -99,6 +111,30 @@ describe("a task's rounds (task_rounds, docs/git-tasks.md)", () => {
       missing: ['x'],
     });
     expect(approvalTaskRounds({ input: null, summary: 'WEB-3 Fix: …', taskId: 't2' })).toMatchObject({ taskId: 't2', identifier: 't2', title: 'WEB-3 Fix: …', projectId: null, moreRounds: 5 });
+  });
+});
+
+describe("a workflow run's budget (workflow_budget, docs/workflows.md#budgets)", () => {
+  it('takes raise_budget and stop; a raise says the budget given, else the same again; the input and a budget read back', () => {
+    expect(approvalAnswers('workflow_budget')).toEqual(['raise_budget', 'stop']);
+    const budget = (patch: Partial<Approval>) => permission({ kind: 'workflow_budget', status: 'answered', decidedBy: 'cli', ...patch });
+    expect(approvalOutcomeText(budget({ decision: 'raise_budget', answer: '$5 and 200000 tokens' }))).toBe('Budget raised by cli: to $5 and 200000 tokens');
+    expect(approvalOutcomeText(budget({ decision: 'raise_budget' }))).toBe('Budget raised by cli: the same again');
+    expect(approvalOutcomeText(budget({ decision: 'stop' }))).toBe('Stopped by cli');
+    expect(approvalOutcomeText(budget({ status: 'cancelled', decidedBy: 'resume', reason: 'the run was resumed by hand' }))).toBe('Cancelled: the run was resumed by hand');
+    const input = { workflowRunId: 'wf_1', name: 'review', spent: { usd: 2.51, tokens: 900 }, budget: { usd: 2.5, tokens: null } };
+    expect(approvalWorkflowBudget({ input, summary: 's' })).toEqual(input);
+    expect(approvalWorkflowBudget({ input: null, summary: 'Workflow x paused' })).toEqual({
+      workflowRunId: '?',
+      name: 'Workflow x paused',
+      spent: { usd: 0, tokens: 0 },
+      budget: { usd: null, tokens: null },
+    });
+    expect(budgetText({ usd: 5, tokens: 200000 })).toBe('$5 and 200000 tokens');
+    expect(budgetText({ usd: null, tokens: 7 })).toBe('7 tokens');
+    expect(parseBudgetText('$5 and 200000 tokens')).toEqual({ usd: 5, tokens: 200000 });
+    expect(parseBudgetText('$0.75')).toEqual({ usd: 0.75 });
+    for (const bad of ['5', '$0', '$5 and $6', 'lots', '']) expect(parseBudgetText(bad)).toBeUndefined();
   });
 });
 

@@ -21,5 +21,6 @@ describe('approvalGroupKey', () => {
     expect(approvalGroupKey({ kind: 'egress', tool: 'egress', input: { host: 'pypi.org', port: 443 }, summary: '' })).toBe('Connect to pypi.org:443');
     expect(approvalGroupKey({ kind: 'question', tool: 'ask_human', input: { question: ' Which  branch? ' }, summary: '' })).toBe('Question: Which branch?');
     expect(approvalGroupKey({ kind: 'task_rounds', tool: 'task_rounds', input: {}, summary: '' })).toBe('Tasks whose rounds ran out');
+    expect(approvalGroupKey({ kind: 'workflow_budget', tool: 'workflow_budget', input: {}, summary: 'Workflow review paused at its budget' })).toBe('Workflow runs paused at their budget');
   });
 });

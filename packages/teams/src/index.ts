@@ -35,3 +35,4 @@ export { runTreeFromEvents, nestRuns, type RunNode, type ConversationTree } from
 export { buildTranscript, transcriptToMarkdown, type TranscriptEntry } from './conversations/transcript.ts';
 export { workflowFileProblem, Workflows, type WorkflowsOptions } from './workflows/engine.ts';
 export type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './workflows/service.ts';
+export { carryOutBudgetAnswer } from './workflows/budget-request.ts';

@@ -111,6 +111,12 @@ function DashboardKeys({ store, actions, onQuit }: Pick<DashboardProps, 'store' 
       if (answer) decide({ decision: answer });
       return input !== '?' && input !== 'h';
     }
+    // A workflow run's budget (workflow_budget): r the same again, x stop the run.
+    if (approval.kind === 'workflow_budget') {
+      const answer = ({ r: 'raise_budget', x: 'stop' } as const)[input as 'r' | 'x'];
+      if (answer) decide({ decision: answer });
+      return input !== '?' && input !== 'h';
+    }
     if (input === 'd') return handled({ type: 'approval-input', input: { id: approval.id, mode: 'reason', text: '' } });
     if (approval.kind === 'question') {
       const choices = approvalQuestion(approval).choices;

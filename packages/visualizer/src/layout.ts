@@ -9,6 +9,7 @@
 import {
   approvalQuestion,
   approvalTaskRounds,
+  approvalWorkflowBudget,
   channelStateText,
   channelStateTone,
   planLine,
@@ -477,6 +478,10 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
     const t = approvalTaskRounds(chosen);
     lines.push([seg(`Task ${t.identifier} of @${chosen.agentId} waits for a person: `, { bold: true }), seg(oneLine(t.title, 200), { bold: true })]);
     for (const m of t.missing.slice(0, 3)) lines.push([seg(`  ${oneLine(m, 300)}`, { dim: true })]);
+  } else if (chosen.kind === 'workflow_budget') {
+    const run = approvalWorkflowBudget(chosen).workflowRunId;
+    lines.push([seg(oneLine(chosen.summary, 400), { bold: true })]);
+    lines.push([seg(`  run ${run}${chosen.agentId === 'person' ? '' : `, started by @${chosen.agentId}`}`, { dim: true })]);
   } else {
     lines.push([seg(`@${chosen.agentId} asks to run `, { bold: true }), seg(chosen.tool, { bold: true }), seg(` ${oneLine(chosen.input, 400)}`, { dim: true })]);
   }
@@ -488,6 +493,8 @@ function approvalLines(state: DashboardState, screen: Screen, narrow: boolean): 
     lines.push([seg(`${questionHint(chosen)}i / Enter type an answer · d decline · Esc close`, { color: 'cyan' })]);
   } else if (chosen.kind === 'task_rounds') {
     lines.push([seg(`m another ${approvalTaskRounds(chosen).moreRounds} rounds · t take over · x stop · Esc close`, { color: 'cyan' })]);
+  } else if (chosen.kind === 'workflow_budget') {
+    lines.push([seg('r raise the budget (the same again) · x stop the run · Esc close', { color: 'cyan' })]);
   } else if (chosen.kind === 'egress') {
     lines.push([seg('o allow once · A allow always (adds the host to its list) · d deny (reason) · Esc close', { color: 'cyan' })]);
   } else {

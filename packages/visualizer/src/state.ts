@@ -513,7 +513,8 @@ function applyEvent(input: DashboardState, event: TinyEvent): DashboardState {
       const a = event.data.approval;
       state = withPendingApproval(state, a);
       const asks = a.kind === 'question' ? 'asks' : a.kind === 'egress' ? 'asks:' : a.kind === 'task_rounds' ? 'has a task waiting for a person:' : 'asks to run';
-      return activity(state, ts, `@${a.agentId} ${asks} ${a.summary} (a: approvals)`, 'warn');
+      // A workflow run's budget says its run in its summary; its starter may be a person.
+      return activity(state, ts, `${a.kind === 'workflow_budget' ? '' : `@${a.agentId} ${asks} `}${a.summary} (a: approvals)`, 'warn');
     }
     case 'approval.decided':
     case 'approval.expired': {

@@ -222,4 +222,41 @@ describe('approvals in the dashboard', () => {
     await frameWhere(frame, (f) => f.includes('apr_t: take_over'), 'taken over');
     expect(calls).toEqual([['apr_t', { decision: 'take_over' }]]);
   });
+
+  it("a workflow run's budget (workflow_budget) says what the run spent, never expires, and takes r and x, not o or d", async () => {
+    const ev = eventFactory();
+    const calls: Array<[string, Omit<ApprovalDecisionBody, 'by'>]> = [];
+    const actions: DashboardActions = {
+      cancelRun: async () => 'no',
+      steerRun: async () => 'no',
+      decideApproval: async (id, body) => {
+        calls.push([id, body]);
+        return `${id}: ${body.decision}`;
+      },
+    };
+    const budget = approval('apr_b', {
+      kind: 'workflow_budget',
+      agentId: 'person',
+      runId: null,
+      conversationId: null,
+      sessionKey: null,
+      tool: 'workflow_budget',
+      input: { workflowRunId: 'wf_1', name: 'review', spent: { usd: 2.51, tokens: 0 }, budget: { usd: 2.5, tokens: null } },
+      summary: 'Workflow review paused at its budget: spent $2.5100 of $2.50',
+      expiresAt: null,
+    });
+    const state = [snapshot, open, { type: 'event', event: ev('approval.requested', { approval: budget }) } as Action].reduce(reduce, initialState());
+    expect(state.activity.at(-1)?.text).toBe('Workflow review paused at its budget: spent $2.5100 of $2.50 (a: approvals)');
+    const { app, frame } = show(state, actions);
+    app.stdin.write('a');
+    const panel = await frameWhere(frame, (f) => f.includes('Approvals waiting (1)'), 'the panel');
+    expect(panel).toContain('waits until answered');
+    expect(panel).toContain('run wf_1');
+    expect(panel).toContain('r raise the budget (the same again) · x stop the run · Esc close');
+    app.stdin.write('o');
+    app.stdin.write('d');
+    app.stdin.write('r');
+    await frameWhere(frame, (f) => f.includes('apr_b: raise_budget'), 'raised');
+    expect(calls).toEqual([['apr_b', { decision: 'raise_budget' }]]);
+  });
 });

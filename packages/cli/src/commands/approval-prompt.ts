@@ -22,15 +22,18 @@ import { errStyle } from '../output/style.ts';
  */
 export function describeApproval(a: Approval): string {
   const { head, by, detail } = approvalOutcome(a);
-  const after = detail === undefined ? '' : a.status === 'answered' && a.kind !== 'task_rounds' ? ` -> ${detail}` : ` (${detail})`;
-  const line = `${head}${by ? ` by ${by}` : ''}: @${a.agentId} ${a.summary}${after}`;
+  const after = detail === undefined ? '' : a.status === 'answered' && a.kind !== 'task_rounds' && a.kind !== 'workflow_budget' ? ` -> ${detail}` : ` (${detail})`;
+  // A workflow run's budget says its run in its summary; its starter may be a person.
+  const who = a.kind === 'workflow_budget' ? '' : `@${a.agentId} `;
+  const line = `${head}${by ? ` by ${by}` : ''}: ${who}${a.summary}${after}`;
   return /[.?!]$/.test(line) ? line : `${line}.`;
 }
 
 /** How to answer a request from another shell: the commands, with its id. */
 export function answerHint(a: Approval): string {
   if (a.kind === 'question') return `answer with \`tinyagi answer ${a.id} <text>\` or decline with \`tinyagi deny ${a.id}\``;
-  if (a.kind === 'task_rounds') return `answer with \`tinyagi approvals rounds ${a.id} more [n]\`, \`take-over\` or \`stop\``;
+  if (a.kind === 'task_rounds') return `answer with \`tinyagi rounds ${a.id} more [n]\`, \`take-over\` or \`stop\``;
+  if (a.kind === 'workflow_budget') return `answer with \`tinyagi budget ${a.id} raise\` (--budget USD, --budget-tokens N) or \`stop\``;
   // A connection (egress) has no session: --always adds its host to the agent's list.
   return `answer with \`tinyagi approve ${a.id}\` (${a.kind === 'egress' ? '--always' : '--session, --always'}) or \`tinyagi deny ${a.id} --reason "…"\``;
 }
@@ -87,6 +90,8 @@ function announceApproval(a: Approval, write: (line: string) => void, notAsked?:
     for (const [i, c] of choices.entries()) write(`  ${i + 1}) ${c}`);
   } else if (a.kind === 'task_rounds') {
     write(errStyle.bold(errStyle.yellow(`A task of @${a.agentId} waits for a person: ${a.summary}`)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
+  } else if (a.kind === 'workflow_budget') {
+    write(errStyle.bold(errStyle.yellow(a.summary)) + errStyle.dim(` (${a.id}, ${expiry(a, Date.now())})`));
   } else {
     // An egress request's summary is `Connect to host:port`: `@coder asks to connect to host:port`.
     const what = a.kind === 'egress' ? `asks to ${a.summary.charAt(0).toLowerCase()}${a.summary.slice(1)}` : `asks to run ${a.summary}`;
@@ -266,9 +271,10 @@ export function createApprovalPrompter(options: PrompterOptions): ApprovalPrompt
       const a = event.data.approval;
       if (event.type === 'approval.requested') {
         if (settled.has(a.id) || queue.some((q) => q.id === a.id) || current?.approval.id === a.id) return;
-        // A task's rounds (task_rounds) are not this conversation's to answer in the middle of a wait: said, with how to answer.
-        if (!options.interactive || a.kind === 'task_rounds') {
-          if (options.hints || a.kind === 'task_rounds') announceApproval(a, write, `${a.kind === 'task_rounds' ? 'Not asked here' : 'Not a terminal, so not asked here'}: ${answerHint(a)}.`);
+        // A task's rounds (task_rounds) and a workflow run's budget are not this conversation's to answer in the middle of a wait: said, with how to answer.
+        const runLess = a.kind === 'task_rounds' || a.kind === 'workflow_budget';
+        if (!options.interactive || runLess) {
+          if (options.hints || runLess) announceApproval(a, write, `${runLess ? 'Not asked here' : 'Not a terminal, so not asked here'}: ${answerHint(a)}.`);
           return;
         }
         queue.push(a);

@@ -3,8 +3,9 @@
  * `tinyagi deny <id> [--reason <text>]`, `tinyagi answer <id> <text…>` (docs/approvals.md): what
  * agents asked to do or asked you, and the person's answer; `approvals --grouped` and `approve |
  * deny --group <key> | --all-like <id>` answer a burst, one group at a time; `tinyagi rounds <id> more [n] |
- * take-over | stop` answers a task whose rounds ran out (docs/git-tasks.md). The first answer
- * wins; a late one says who decided.
+ * take-over | stop` answers a task whose rounds ran out (docs/git-tasks.md); `tinyagi budget <id>
+ * raise [--budget USD] [--budget-tokens N] | stop` a workflow run paused at its budget
+ * (docs/workflows.md#budgets). The first answer wins; a late one says who decided.
  */
 import type { Command } from 'commander';
 import { approvalBatchText, type ApprovalDecision, type ApprovalGroup } from '@tinyagi/client';
@@ -12,7 +13,7 @@ import { connect } from '../daemon/connection.ts';
 import { formatTime, printJson, printTable, println } from '../output/print.ts';
 import { usageError } from '../output/cli-error.ts';
 import { describeApproval } from './approval-prompt.ts';
-import { contextOf, withJson } from './options.ts';
+import { type BudgetOptions, budgetBody, contextOf, parsePositiveInt, parseUsd, withJson } from './options.ts';
 
 export function registerApprovalCommands(program: Command): void {
   withJson(
@@ -41,6 +42,8 @@ export function registerApprovalCommands(program: Command): void {
       if (alike > 0) println(`${alike} of them ask what another does: \`tinyagi approvals --grouped\` lists them by what they ask, and one command answers a group.`);
       if (list.some((a) => a.kind === 'task_rounds'))
         println("A task whose rounds ran out waits until answered: `tinyagi rounds <id> more [n]` (n more rounds, the project's maxRounds by default), `take-over` or `stop`.");
+      if (list.some((a) => a.kind === 'workflow_budget'))
+        println('A workflow run paused at its budget waits until answered: `tinyagi budget <id> raise` (the same again, or --budget USD / --budget-tokens N) or `stop` (the run is cancelled).');
       if (list.some((a) => a.kind === 'egress')) println('A connection ("Connect to …") is allowed once or --always (its host joins the agent\'s egress_allow); it has no session.');
     }
   });
@@ -104,6 +107,31 @@ export function registerApprovalCommands(program: Command): void {
     const rounds = n === undefined ? undefined : Number(n);
     if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1 || rounds > 100)) throw usageError(`More rounds must be a whole number from 1 to 100, not "${n}".`);
     const body = { decision, by: 'cli', ...(rounds === undefined ? {} : { rounds }), ...(options.reason ? { reason: options.reason } : {}) };
+    const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body });
+    if (options.json) return printJson(decided);
+    println(describeApproval(decided));
+  });
+
+  registerBudget(program);
+}
+
+/** `tinyagi budget <id> raise|stop`: a workflow run paused at its budget goes on with more, or is cancelled. */
+function registerBudget(program: Command): void {
+  withJson(
+    program
+      .command('budget')
+      .description('answer a workflow run paused at its budget: raise it (the same again, or --budget / --budget-tokens), or stop the run')
+      .argument('<id>', 'the request id (see `tinyagi approvals`)')
+      .argument('<answer>', 'raise: the run goes on with a larger budget (default: the same again, each cap doubled); stop: the run is cancelled')
+      .option('--budget <usd>', 'with raise: the new budget in US dollars', parseUsd)
+      .option('--budget-tokens <n>', 'with raise: the new budget in tokens', parsePositiveInt)
+      .option('--reason <text>', 'why, for the record'),
+  ).action(async (id: string, answer: string, options: BudgetOptions & { reason?: string; json?: boolean }, cmd: Command) => {
+    const decision = ({ raise: 'raise_budget', stop: 'stop' } as const)[answer as 'raise' | 'stop'];
+    if (decision === undefined) throw usageError(`Answer raise or stop, not "${answer}": tinyagi budget <id> raise --budget 5.`);
+    const budget = budgetBody(options);
+    if (decision === 'stop' && Object.keys(budget).length > 0) throw usageError('A budget goes with `raise` only.');
+    const body = { decision, by: 'cli', ...budget, ...(options.reason ? { reason: options.reason } : {}) };
     const decided = await connect(contextOf(cmd)).client.decideApproval({ params: { id }, body });
     if (options.json) return printJson(decided);
     println(describeApproval(decided));

@@ -22,6 +22,23 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+export function parseUsd(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive amount of US dollars, e.g. 2.50.');
+  return n;
+}
+
+/** `--budget <usd>` and `--budget-tokens <n>` (a workflow run's start and resume, a budget's raise). */
+export interface BudgetOptions {
+  budget?: number;
+  budgetTokens?: number;
+}
+
+/** The options as the API's budget fields. */
+export function budgetBody(options: BudgetOptions): { budgetUsd?: number; budgetTokens?: number } {
+  return { ...(options.budget !== undefined ? { budgetUsd: options.budget } : {}), ...(options.budgetTokens !== undefined ? { budgetTokens: options.budgetTokens } : {}) };
+}
+
 export function parseSeconds(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds.');

@@ -21,7 +21,7 @@ import { errStyle, style } from '../output/style.ts';
 import { budgetWarning, forecastAgentRows, forecastSummary, pastRunsLine } from '../output/workflow-forecast.ts';
 import { formatUsd, stepTreeLines } from '../output/workflow-tree.ts';
 import { watchWorkflowRun, type WorkflowEvent } from '../workflow-watch.ts';
-import { choice, contextOf, parsePositiveInt, parseSeconds, withJson } from './options.ts';
+import { type BudgetOptions, budgetBody, choice, contextOf, parsePositiveInt, parseSeconds, parseUsd, withJson } from './options.ts';
 
 /** `--input`: any JSON value. */
 function parseJsonInput(value: string): unknown {
@@ -30,17 +30,6 @@ function parseJsonInput(value: string): unknown {
   } catch {
     throw new InvalidArgumentError('expected JSON, e.g. \'{"topic":"tests"}\', \'[1,2]\' or \'"text"\' (a string in double quotes).');
   }
-}
-
-function parseUsd(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive amount of US dollars, e.g. 2.50.');
-  return n;
-}
-
-interface BudgetOptions {
-  budget?: number;
-  budgetTokens?: number;
 }
 
 interface WaitOptions {
@@ -52,10 +41,6 @@ interface WaitOptions {
 interface RunOptions extends BudgetOptions, WaitOptions {
   input?: unknown;
   inputFile?: string;
-}
-
-function budgetBody(options: BudgetOptions): { budgetUsd?: number; budgetTokens?: number } {
-  return { ...(options.budget !== undefined ? { budgetUsd: options.budget } : {}), ...(options.budgetTokens !== undefined ? { budgetTokens: options.budgetTokens } : {}) };
 }
 
 const MODULE_HINT = 'Give the path of a .ts, .mts, .js or .mjs module whose default export is the workflow, or the name of a registered one (`tinyagi workflow registered`).';
@@ -117,7 +102,8 @@ function stoppedText(run: WorkflowRun): string {
 /** What to do next with a run that did not complete (or is still going). */
 function nextStep(run: WorkflowRun): string | undefined {
   const resume = `\`tinyagi workflow resume ${run.id}\``;
-  if (run.status === 'paused') return `Resume it with ${resume}, with a larger --budget or --budget-tokens when its budget stopped it.`;
+  if (run.status === 'paused')
+    return `A person is asked (\`tinyagi approvals\`, then \`tinyagi budget <request id> raise\` or \`stop\`); or resume it with ${resume}, with a larger --budget or --budget-tokens.`;
   if (run.status === 'failed') return `Once the cause is fixed, run its failed steps again with ${resume}.`;
   if (run.status === 'running') return `Cancel it with \`tinyagi workflow cancel ${run.id}\`.`;
   return undefined;

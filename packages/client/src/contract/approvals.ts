@@ -16,9 +16,12 @@ import { IdParamsSchema, LimitQuery, NullableStr, NullableTimestamp, OptionalIdT
  * added to the agent's `egress_allow`) or denied. `task_rounds`: a repository-bound task's
  * Checking failed after the binding's `maxRounds` rounds (docs/git-tasks.md): a run-less request
  * (`runId` and `sessionKey` null, `taskId` set, no expiry) answered `more_rounds`, `take_over` or
- * `stop`. The answers each kind takes: approvalAnswers (the client's approval-text.ts).
+ * `stop`. `workflow_budget`: a workflow run paused at its budget (docs/workflows.md#budgets): a
+ * run-less request (no run, conversation, session or expiry; input `{ workflowRunId, name, spent,
+ * budget }`) answered `raise_budget` or `stop`. The answers each kind takes: approvalAnswers (the
+ * client's approval-text.ts).
  */
-export const APPROVAL_KINDS = ['permission', 'question', 'egress', 'task_rounds'] as const;
+export const APPROVAL_KINDS = ['permission', 'question', 'egress', 'task_rounds', 'workflow_budget'] as const;
 export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
 export const APPROVAL_STATUSES = ['pending', 'allowed', 'denied', 'answered', 'expired', 'cancelled'] as const;
@@ -31,9 +34,12 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
  * `answer` (and its text) or declined with `deny`. A `task_rounds` request: `more_rounds` (the
  * task's limit raised by `rounds`, else by the binding's `maxRounds`, and the task sent back to
  * its owner), `take_over` (a person takes it: In progress, assigned to nobody) or `stop` (out of
- * the loop, back to Todo); the worktree is kept either way.
+ * the loop, back to Todo); the worktree is kept either way. A `workflow_budget` request:
+ * `raise_budget` (the run resumes with the budget given, `budgetUsd` and/or `budgetTokens`, else
+ * with the same again: each cap doubled, or what it spent plus the cap when the steps running at
+ * the pause spent past twice the cap) or `stop` (the run is cancelled).
  */
-export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny', 'answer', 'more_rounds', 'take_over', 'stop'] as const;
+export const APPROVAL_DECISIONS = ['allow_once', 'allow_session', 'allow_always', 'deny', 'answer', 'more_rounds', 'take_over', 'stop', 'raise_budget'] as const;
 export type ApprovalDecision = (typeof APPROVAL_DECISIONS)[number];
 
 /** What a rule does with a matching request. */
@@ -70,13 +76,17 @@ export const ApprovalSchema = z
     id: Str,
     kind: z.enum(APPROVAL_KINDS),
     status: z.enum(APPROVAL_STATUSES),
-    /** The agent that asks; for `task_rounds`, the task's owner (its assignee agent, or team). */
+    /**
+     * The agent that asks; for `task_rounds`, the task's owner (its assignee agent, or team); for
+     * `workflow_budget`, whoever started the workflow run (the run's `startedBy`: the agent whose
+     * run started it, so its `permissions.approvers` answer, or `person`).
+     */
     agentId: Str,
-    /** The run that asks; null for a run-less request (`task_rounds`). */
+    /** The run that asks; null for a run-less request (`task_rounds`, `workflow_budget`). */
     runId: NullableStr,
-    /** The conversation it belongs to (for `task_rounds`, the task's, when it has one). */
+    /** The conversation it belongs to (for `task_rounds`, the task's, when it has one; none for `workflow_budget`). */
     conversationId: NullableStr,
-    /** The agent's session the request belongs to (allow_session applies there); null for `task_rounds`. */
+    /** The agent's session the request belongs to (allow_session applies there); null for a run-less request. */
     sessionKey: NullableStr,
     /** The task a `task_rounds` request is about (absent for the other kinds). */
     taskId: Str.optional(),
@@ -87,15 +97,22 @@ export const ApprovalSchema = z
     /** One line for people: `Bash: rm -rf build`, or the question. */
     summary: Str,
     requestedAt: TimestampSchema,
-    /** When nobody's answer expires it; null: it waits until answered (`task_rounds`). */
+    /** When nobody's answer expires it; null: it waits until answered (`task_rounds`, `workflow_budget`). */
     expiresAt: NullableTimestamp,
     decidedAt: NullableTimestamp,
-    /** Who answered (`cli`, `tinyoffice`, `telegram:<sender>`, `rule`, `expiry`, `restart`). */
+    /**
+     * Who answered (`cli`, `tinyoffice`, `telegram:<sender>`, `rule`, `expiry`, `restart`); what
+     * closed a `workflow_budget` request unanswered: `resume` or `cancel` (its run resumed or cancelled by hand).
+     */
     decidedBy: NullableStr,
     decision: z.enum(APPROVAL_DECISIONS).nullable(),
     /** A denial's reason, as the agent receives it. */
     reason: NullableStr,
-    /** A question's answer, as the agent receives it; for `task_rounds` answered `more_rounds`, the rounds given (`"5"`). */
+    /**
+     * A question's answer, as the agent receives it; for `task_rounds` answered `more_rounds`, the
+     * rounds given (`"5"`); for `raise_budget`, the budget given (`"$5"`, `"200000 tokens"`, `"$5 and
+     * 200000 tokens"`), null when none was (the same again).
+     */
     answer: NullableStr,
     /**
      * What it asks, as one key and title (`Bash: npm install`, `Edit`, `Connect to pypi.org:443`;
@@ -108,6 +125,15 @@ export const ApprovalSchema = z
   .meta({ id: 'Approval' });
 export type Approval = z.infer<typeof ApprovalSchema>;
 
+/** `raise_budget`: the run's new budget (each given replaces its cap; none given: the same again). */
+const RaiseBudgetBody = {
+  budgetUsd: z.number().positive().max(1_000_000).optional(),
+  budgetTokens: z.int().positive().optional(),
+};
+const raiseBudgetOnly = (b: { decision: string; budgetUsd?: number | undefined; budgetTokens?: number | undefined }): boolean =>
+  (b.budgetUsd === undefined && b.budgetTokens === undefined) || b.decision === 'raise_budget';
+const RAISE_BUDGET_ONLY = { message: '"budgetUsd" and "budgetTokens" go with decision "raise_budget" only', path: ['budgetUsd'] };
+
 export const ApprovalDecisionBodySchema = z
   .strictObject({
     decision: z.enum(APPROVAL_DECISIONS),
@@ -118,9 +144,11 @@ export const ApprovalDecisionBodySchema = z
     by: z.string().min(1).max(200).optional(),
     /** `more_rounds`: how many more rounds the task gets (default: the binding's `maxRounds`). */
     rounds: z.int().min(1).max(100).optional(),
+    ...RaiseBudgetBody,
   })
   .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] })
-  .refine((b) => b.rounds === undefined || b.decision === 'more_rounds', { message: '"rounds" goes with decision "more_rounds" only', path: ['rounds'] });
+  .refine((b) => b.rounds === undefined || b.decision === 'more_rounds', { message: '"rounds" goes with decision "more_rounds" only', path: ['rounds'] })
+  .refine(raiseBudgetOnly, RAISE_BUDGET_ONLY);
 export type ApprovalDecisionBody = z.infer<typeof ApprovalDecisionBodySchema>;
 
 /**
@@ -188,10 +216,12 @@ export const ApprovalBatchBodySchema = z
     answer: z.string().max(20_000).optional(),
     by: z.string().min(1).max(200).optional(),
     rounds: z.int().min(1).max(100).optional(),
+    ...RaiseBudgetBody,
   })
   .refine((b) => (b.ids === undefined) !== (b.group === undefined), { message: 'give either "ids" or "group", not both', path: ['ids'] })
   .refine((b) => b.decision !== 'answer' || (b.answer !== undefined && b.answer.trim() !== ''), { message: 'decision "answer" needs a non-empty answer', path: ['answer'] })
-  .refine((b) => b.rounds === undefined || b.decision === 'more_rounds', { message: '"rounds" goes with decision "more_rounds" only', path: ['rounds'] });
+  .refine((b) => b.rounds === undefined || b.decision === 'more_rounds', { message: '"rounds" goes with decision "more_rounds" only', path: ['rounds'] })
+  .refine(raiseBudgetOnly, RAISE_BUDGET_ONLY);
 export type ApprovalBatchBody = z.infer<typeof ApprovalBatchBodySchema>;
 
 /** Why a request of a batch was left as it was. */
@@ -270,7 +300,7 @@ export const approvalsContract = {
     method: 'POST',
     path: '/api/approvals/:id/decision',
     summary:
-      "Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`); a task's rounds (`task_rounds`) are answered `more_rounds` (optional `rounds`), `take_over` or `stop`. The first answer wins: 409 APPROVAL_DECIDED says who decided. A channel-scoped token answers for a paired sender of its own channel (`by`: `<channel>:<sender id>`, matching the agent's `permissions.approvers` when it has them), else 403 SCOPE_FORBIDDEN",
+      "Answer a pending request: a permission is allowed once, for the session, always (adds a rule), or denied with a reason; a question is answered (`answer`) or declined (`deny`); a task's rounds (`task_rounds`) are answered `more_rounds` (optional `rounds`), `take_over` or `stop`; a workflow run paused at its budget (`workflow_budget`) `raise_budget` (optional `budgetUsd`, `budgetTokens`; the run resumes) or `stop` (it is cancelled). The first answer wins: 409 APPROVAL_DECIDED says who decided. A channel-scoped token answers for a paired sender of its own channel (`by`: `<channel>:<sender id>`, matching the agent's `permissions.approvers` when it has them), else 403 SCOPE_FORBIDDEN",
     tag: 'approvals',
     auth: 'channel',
     params: IdParamsSchema,

@@ -9,7 +9,8 @@
  * - any other tool: the tool (`Edit`, `mcp__github__create_issue`);
  * - a connection (`egress`): the host and port;
  * - a question: its text, so one answer may answer the same question of many agents;
- * - a task whose rounds ran out (`task_rounds`): one group.
+ * - a task whose rounds ran out (`task_rounds`): one group;
+ * - a workflow run paused at its budget (`workflow_budget`): one group.
  *
  * The key is a label too: it is what the surfaces show as the group's title.
  */
@@ -54,6 +55,7 @@ export function approvalGroupKey(request: { kind: ApprovalKind; tool: string; in
   const input = (request.input && typeof request.input === 'object' ? request.input : {}) as Record<string, unknown>;
   let key: string;
   if (request.kind === 'task_rounds') key = 'Tasks whose rounds ran out';
+  else if (request.kind === 'workflow_budget') key = 'Workflow runs paused at their budget';
   else if (request.kind === 'egress') key = `Connect to ${String(input.host ?? '?')}:${String(input.port ?? '?')}`;
   else if (request.kind === 'question') key = `Question: ${typeof input.question === 'string' && input.question.trim() !== '' ? input.question.trim().replace(/\s+/g, ' ') : request.summary}`;
   else if (SHELL_TOOLS.includes(request.tool)) key = `${request.tool}: ${commandShape(commandLineOf(input.command))}`;

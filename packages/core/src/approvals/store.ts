@@ -14,9 +14,9 @@ export interface ApprovalRecord {
   id: string;
   kind: ApprovalKind;
   status: ApprovalStatus;
-  /** The agent that asks; a `task_rounds` request's is the task's owner (assignee agent or team). */
+  /** The agent that asks; a `task_rounds` request's is the task's owner (assignee agent or team), a `workflow_budget` one's its run's starter. */
   agentId: string;
-  /** Null for a run-less request (`task_rounds`). */
+  /** Null for a run-less request (`task_rounds`, `workflow_budget`). */
   runId: string | null;
   conversationId: string | null;
   sessionKey: string | null;
@@ -27,7 +27,7 @@ export interface ApprovalRecord {
   input: unknown;
   summary: string;
   requestedAt: number;
-  /** Null: it waits until answered (`task_rounds`). */
+  /** Null: it waits until answered (`task_rounds`, `workflow_budget`). */
   expiresAt: number | null;
   decidedAt: number | null;
   decidedBy: string | null;

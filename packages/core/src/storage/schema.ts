@@ -397,7 +397,7 @@ export const approvals = sqliteTable(
     id: text('id').primaryKey(),
     status: text('status').notNull(),
     agentId: text('agent_id').notNull(),
-    /** Null for a run-less request (`task_rounds`: a task's, not a run's). */
+    /** Null for a run-less request (`task_rounds`: a task's, not a run's; `workflow_budget`: a workflow run's). */
     runId: text('run_id'),
     conversationId: text('conversation_id'),
     sessionKey: text('session_key'),
@@ -410,7 +410,7 @@ export const approvals = sqliteTable(
     decidedBy: text('decided_by'),
     decision: text('decision'),
     reason: text('reason'),
-    /** `permission`, `question`, `egress` or `task_rounds` (APPROVAL_KINDS). */
+    /** `permission`, `question`, `egress`, `task_rounds` or `workflow_budget` (APPROVAL_KINDS). */
     kind: text('kind').notNull().default('permission'),
     /** A question's answer, as the agent receives it. */
     answer: text('answer'),

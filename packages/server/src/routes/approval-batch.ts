@@ -3,7 +3,7 @@
  * pending requests grouped by what they ask (the desk's groupApprovals over core's group key),
  * and one answer for many (`ids`, or every pending request of a `group`). Each request is still
  * decided on its own through the desk, with the same checks and effects as one answered alone
- * (who may answer, an `allow_always` rule, a task's rounds carried out), and records the batch's
+ * (who may answer, an `allow_always` rule, a task's rounds or a workflow run's budget carried out), and records the batch's
  * id. A request answered or expired in between, gone, not fitting the answer, or not this
  * sender's to answer is reported in `skipped` and left as it is: every id asked about comes back
  * in exactly one of the two lists.
@@ -15,7 +15,7 @@ import { groupApprovals } from '@tinyagi/teams';
 import type { ServerContext } from '../context.ts';
 import type { RouteHandlers, RouteRequest } from '../routing.ts';
 import { decidedBy } from '../requested-by.ts';
-import { afterDecision, mayAnswer } from './approvals.ts';
+import { afterDecision, answerOf, mayAnswer } from './approvals.ts';
 
 type Skipped = ApprovalBatchResult['skipped'][number];
 
@@ -35,7 +35,7 @@ async function decideMany(ctx: ServerContext, { body, auth, request }: RouteRequ
   const { targets, skipped } = await targetsOf(ctx, body, channel);
   const batchId = newId('bat');
   const decided: ApprovalRecord[] = [];
-  const answer = body.decision === 'more_rounds' && body.rounds !== undefined ? String(body.rounds) : body.answer;
+  const answer = answerOf(body);
   // One at a time: each goes through the desk as an answer of its own, and an `allow_always` edits the settings in turn.
   for (const target of targets) {
     try {

@@ -7,8 +7,10 @@
  * through TinyAGI's MCP tool (`approval_prompt`) reaches its run's desk with `requestRunApproval`.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { budgetText } from '@tinyagi/client';
 import type { ApprovalDecision, approvalsContract } from '@tinyagi/client/contract';
 import { TinyError, type ApprovalRecord } from '@tinyagi/core';
+import { carryOutBudgetAnswer } from '@tinyagi/teams';
 import { agentWorkspaceDir, MAX_REQUEST_PATHS, ownEntry, requestPaths, rulesForAnswer } from '../core-internal.ts';
 import type { ServerContext } from '../context.ts';
 import { RequestError } from '../errors.ts';
@@ -37,9 +39,7 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<Exclude<keyof 
     decideApproval: async ({ params, body, auth, request }) => {
       if (auth.kind === 'channel') await mayAnswer(ctx, auth.channel, params.id, body.by);
       const by = decidedBy(auth, request, body.by);
-      // `more_rounds` records the rounds it gives as its answer (the desk defaults it to the binding's maxRounds).
-      const answer = body.decision === 'more_rounds' && body.rounds !== undefined ? String(body.rounds) : body.answer;
-      const decided = await ctx.facets.approvals.decide(params.id, body.decision, by, body.reason, answer);
+      const decided = await ctx.facets.approvals.decide(params.id, body.decision, by, body.reason, answerOf(body));
       await afterDecision(ctx, decided, body.decision);
       return decided;
     },
@@ -62,10 +62,41 @@ export function approvalRoutes(ctx: ServerContext): RouteHandlers<Exclude<keyof 
   };
 }
 
-/** What an answer does besides being recorded: `allow_always` adds a rule (or an egress host); a task's rounds are carried out. */
+/**
+ * The answer text the desk records besides a question's: `more_rounds` the rounds it gives (the
+ * desk defaults it to the binding's maxRounds), `raise_budget` the budget given (`$5 and 200000
+ * tokens`; none: the same again).
+ */
+export function answerOf(body: {
+  decision: ApprovalDecision;
+  answer?: string | undefined;
+  rounds?: number | undefined;
+  budgetUsd?: number | undefined;
+  budgetTokens?: number | undefined;
+}): string | undefined {
+  if (body.decision === 'more_rounds' && body.rounds !== undefined) return String(body.rounds);
+  if (body.decision === 'raise_budget') return budgetText({ usd: body.budgetUsd, tokens: body.budgetTokens }) || undefined;
+  return body.answer;
+}
+
+/** What an answer does besides being recorded: `allow_always` adds a rule (or an egress host); a task's rounds and a workflow run's budget are carried out. */
 export async function afterDecision(ctx: ServerContext, decided: ApprovalRecord, decision: ApprovalDecision): Promise<void> {
   if (decision === 'allow_always') await (decided.kind === 'egress' ? addEgressHost(ctx, decided) : addAllowRule(ctx, decided));
   if (decided.kind === 'task_rounds') await carryOutAnswer(ctx, decided);
+  if (decided.kind === 'workflow_budget') await carryOutBudget(ctx, decided);
+}
+
+/**
+ * A workflow run's budget answered: its run resumed or cancelled now. The answer is recorded
+ * whatever happens here; when the run cannot go on (it spent the budget given meanwhile), it stays
+ * paused, and `tinyagi workflow resume` (or TinyOffice) resumes it.
+ */
+async function carryOutBudget(ctx: ServerContext, approval: ApprovalRecord): Promise<void> {
+  try {
+    await carryOutBudgetAnswer(ctx.workflows, approval);
+  } catch (err) {
+    ctx.log.warn(`Approval ${approval.id} (a workflow run's budget): the answer ${approval.decision} was recorded but the run did not go on: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**

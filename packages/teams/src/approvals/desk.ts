@@ -24,7 +24,7 @@
  * by the poll, expiry, cancel), and before the run is given the answer.
  */
 import { approvalAnswers } from '@tinyagi/client';
-import type { ApprovalDecision, PermissionRule } from '@tinyagi/client/contract';
+import type { ApprovalDecision, ApprovalKind, PermissionRule } from '@tinyagi/client/contract';
 import { newId, TinyError, type ApprovalAnswer, type ApprovalAsk, type ObserverList, type Settings, type AgentSettings, type ApprovalRecord } from '@tinyagi/core';
 import {
   agentWorkspaceDir,
@@ -41,12 +41,15 @@ import {
 } from '../core-internal.ts';
 import { abortCause } from '../orchestrator/abort.ts';
 import { confinerRuleSets, tightenedSettings, tighterVerdict, type Verdict } from '../guards/confinement.ts';
+import { budgetAnswer } from '../workflows/budget-request.ts';
 
 const DEFAULT_APPROVAL_EXPIRES_S = 600;
 /** How often a waiter re-reads its request (a decision taken on another node). */
 const POLL_MS = 2_000;
 /** A request whose session is gone: the daemon stopped, or restarted with it waiting (the CLI process that asked is gone). */
 const SESSION_ENDED = 'denied: the session ended';
+/** Requests no run waits on (a task's rounds, a workflow run's budget): answered, never allowed; left pending by a restart. */
+const RUN_LESS: ReadonlySet<ApprovalKind> = new Set(['task_rounds', 'workflow_budget']);
 
 export interface ApprovalRun {
   id: string;
@@ -252,27 +255,30 @@ export class ApprovalDesk {
             ? `${id} asks to connect to a host: allow it (allow_once, allow_always) or deny it; a connection has no session to allow it for.`
             : existing.kind === 'task_rounds'
               ? `${id} asks what to do with a task whose rounds ran out: more_rounds (another N rounds), take_over or stop.`
-              : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
+              : existing.kind === 'workflow_budget'
+                ? `${id} asks what to do with a workflow run paused at its budget: raise_budget (with a budget, else the same again) or stop.`
+                : `${id} asks for permission: allow it (allow_once, allow_session, allow_always) or deny it; "answer" is for questions.`,
       );
     }
     const text = answer?.trim();
     if (decision === 'answer' && !text) throw new TinyError('APPROVAL_DECISION_INVALID', `An answer to ${id} needs its text.`);
     // A task's rounds: `more_rounds` records how many it gives (the number given, else the binding's maxRounds the request carries).
-    const rounds = decision === 'more_rounds' ? roundsAnswer(existing, text) : undefined;
+    // A workflow run's budget: `raise_budget` records the budget given (null: the same again).
+    const recorded = decision === 'more_rounds' ? roundsAnswer(existing, text) : decision === 'raise_budget' ? budgetAnswer(existing, text) : undefined;
     const decided = await this.#opts.stores.approvals.decide(id, {
-      status: decision === 'deny' ? 'denied' : decision === 'answer' || existing.kind === 'task_rounds' ? 'answered' : 'allowed',
+      status: decision === 'deny' ? 'denied' : decision === 'answer' || RUN_LESS.has(existing.kind) ? 'answered' : 'allowed',
       decision,
       decidedBy: by,
       reason: reason?.trim() || null,
-      answer: decision === 'answer' ? text! : (rounds ?? null),
+      answer: decision === 'answer' ? text! : (recorded ?? null),
       decidedAt: Date.now(),
       ...(batchId === undefined ? {} : { batchId }),
     });
     if (!decided) throw decidedError((await this.#opts.stores.approvals.get(id)) ?? existing);
     await this.#event('approval.decided', decided);
     this.#waiters.get(id)?.resolve(decided);
-    // A task's rounds have no run waiting on them (a waiter tells the observers of the others): told here, by the node that took the answer.
-    if (decided.kind === 'task_rounds') {
+    // A task's rounds and a workflow run's budget have no run waiting on them (a waiter tells the observers of the others): told here, by the node that took the answer.
+    if (RUN_LESS.has(decided.kind)) {
       const observers = this.#opts.observers;
       if (observers?.listening('approvalSettled')) observers.notify('approvalSettled', { approval: decided });
     }
@@ -281,13 +287,13 @@ export class ApprovalDesk {
 
   /**
    * At start: requests a stopped daemon left pending are cancelled (their CLI processes are gone).
-   * A task's `task_rounds` request has no process behind it: it stays pending for a person.
+   * A task's `task_rounds` and a workflow run's `workflow_budget` request have no process behind them: they stay pending for a person.
    */
   async recover(): Promise<number> {
     const pending = await this.#opts.stores.approvals.list({ status: 'pending', limit: 10_000 });
     let cancelled = 0;
     for (const p of pending) {
-      if (this.#waiters.has(p.id) || p.kind === 'task_rounds') continue;
+      if (this.#waiters.has(p.id) || RUN_LESS.has(p.kind)) continue;
       const done = await this.#opts.stores.approvals.decide(p.id, { status: 'cancelled', decision: 'deny', decidedBy: 'restart', reason: SESSION_ENDED, decidedAt: Date.now() });
       if (done) {
         cancelled++;
@@ -332,7 +338,7 @@ export class ApprovalDesk {
       const onAbort = (): void => void close('cancelled', 'deny', 'cancelled', abortedText(signal));
       const expiry = setTimeout(
         () => void close('expired', onExpiry === 'allow' ? 'allow_once' : 'deny', 'expiry', `nobody answered within ${expiresS} s`),
-        // A run's request always has an expiry (only a task's `task_rounds` has none, and nothing waits on it here).
+        // A run's request always has an expiry (only the run-less kinds have none, and nothing waits on them here).
         Math.max(0, (record.expiresAt ?? record.requestedAt + expiresS * 1000) - Date.now()),
       );
       const poll = setInterval(() => {

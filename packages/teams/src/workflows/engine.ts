@@ -8,7 +8,8 @@
  *   finished steps their results and starts the others once, so a crash, a restart, a move to
  *   another node or a resume replays it to where it was.
  * - A run stops before a new step when it was cancelled, or when its budget is spent (it pauses:
- *   the steps already running finish; `resumeRun`, with a new budget, replays it).
+ *   the steps already running finish, a person is asked (budget-request.ts); `resumeRun`, with a
+ *   new budget, replays it).
  * - The program runs in the daemon's process, with its rights: a person starts one from a file on
  *   this node, or an agent starts one the person registered for it (by name, the API checks). A
  *   run an agent started sends its agent and task steps only where that agent may reach
@@ -26,13 +27,14 @@ import { chainOfRun } from '../subagents/spawner.ts';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import type { TaskFlow } from '../tasks/flow.ts';
 import { ConversationWaits, runAgentStep } from './agent-step.ts';
+import { requestBudgetApproval, withdrawBudgetRequest } from './budget-request.ts';
 import { planProgram, priceForecast } from './forecast.ts';
 import { runTaskStep } from './task-step.ts';
 import { ProgramContext, RunStop, type StepHost } from './program-context.ts';
 import type { StartWorkflowInput, WorkflowBudgetInput, WorkflowService } from './service.ts';
 
 export interface WorkflowsOptions {
-  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'tasks' | 'workflows' | 'queue'>;
+  stores: Pick<StoreSet, 'events' | 'runs' | 'outbox' | 'tasks' | 'workflows' | 'queue' | 'approvals'>;
   /** Sends an agent step's message (the orchestrator's `submitGrouped`). */
   orchestrator: { submitGrouped(input: SubmitInput): Promise<SubmitResult> };
   /** Cancels an agent step's conversation when its run is cancelled (`ConversationControl.cancelConversation`). */
@@ -180,6 +182,7 @@ export class Workflows implements WorkflowService {
     const reason = 'Cancelled by a person.';
     const cancelled = (await this.#store.updateRun(id, { status: 'cancelled', reason, endedAt: Date.now(), owner: null, leaseUntil: null }))!;
     await this.#changed(cancelled, 'cancelled', reason);
+    await withdrawBudgetRequest(this.#o.stores, run, 'cancel', this.#o.log);
     const driver = this.#drivers.get(id);
     driver?.abort.abort(new RunStop('cancelled', reason));
     await driver?.done;
@@ -216,6 +219,7 @@ export class Workflows implements WorkflowService {
       leaseUntil: Date.now() + this.#leaseMs,
     }))!;
     await this.#changed(resumed, 'running');
+    await withdrawBudgetRequest(this.#o.stores, run, 'resume', this.#o.log);
     this.#drive(id);
     return this.#view(resumed);
   }
@@ -323,11 +327,14 @@ export class Workflows implements WorkflowService {
     if (run?.status === 'cancelled') throw new RunStop('cancelled', run.reason ?? 'cancelled');
     if (run?.status !== 'running' || run.owner !== this.#owner) throw new RunStop('paused', `the run is ${run?.status ?? 'gone'} or driven elsewhere`);
     if (run.budgetUsd === null && run.budgetTokens === null) return;
-    const over = overBudget(run, (await this.#store.totals([runId])).get(runId)!);
+    const spent = (await this.#store.totals([runId])).get(runId)!;
+    const over = overBudget(run, spent);
     if (!over) return;
     const reason = `Paused at its budget: ${over}. The steps already running finish; resume it with a larger budget.`;
     const paused = (await this.#store.updateRun(runId, { status: 'paused', reason, owner: null, leaseUntil: null }))!;
     await this.#changed(paused, 'paused', reason);
+    // A person is asked (the workflow_budget approval); unasked, a resume by hand still goes on.
+    await requestBudgetApproval(this.#o.stores, paused, spent).catch((err: unknown) => this.#o.log.warn(`Workflow run ${runId}: asking a person about its budget failed: ${errorMessage(err)}`));
     throw new RunStop('paused', reason);
   }
 
