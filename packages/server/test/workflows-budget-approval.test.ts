@@ -3,13 +3,15 @@
  * the API as every surface answers (real HTTP, the typed client, the server's own engine):
  * `raise_budget` with a budget resumes the run and it completes, `stop` cancels it, a resume by
  * the API closes the pending request; a budget the run spent, or one given with `stop`, is refused.
+ * A run an agent started asks in the conversation of the agent's run too (where its chat is).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, type Approval } from '@tinyagi/client';
+import { ApiError, type Approval, createApiClient, type TinyEvent } from '@tinyagi/client';
 import type { WorkflowRunStatus } from '@tinyagi/client/contract';
 import { waitFor } from '@tinyagi/test-kit';
+import { mintRunToken } from '../src/internal.ts';
 import { startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
@@ -83,5 +85,25 @@ describe('a workflow run paused at its budget, answered through the API', () => 
     expect(await h.client.getApproval({ params: { id: ask.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'resume', reason: 'the run was resumed by hand' });
     await reaches(id, 'completed');
     expect(await refusal(h.client.decideApproval({ params: { id: ask.id }, body: { decision: 'raise_budget', by: 'cli' } }))).toMatchObject({ status: 409, code: 'APPROVAL_DECIDED' });
+  });
+
+  it("a run an agent started asks in that agent's conversation too", async () => {
+    writeFileSync(join(h.home, 'workflows', 'reviews.mjs'), `export default async (wf) => [await wf.agent('reviewer', 'one'), await wf.agent('reviewer', 'two')];`);
+    await h.client.patchSettings({ body: { workflows: { reviews: { file: 'reviews.mjs', agents: ['coder'] } } } });
+    // A live run of coder (its "slow" message waits at a gate no test opens), with its own run token.
+    const after = await h.stores.events.lastId();
+    const sent = await h.client.sendMessage({ body: { message: 'slow: keep working', agent: 'coder', channel: 'api', sender: 'test', senderId: 'test' } });
+    const started = await waitFor(
+      async () => (await h.stores.events.readSince(after, { conversationId: sent.conversationId, types: ['run.started'] }, 100))[0] as Extract<TinyEvent, { type: 'run.started' }> | undefined,
+      15_000,
+      "coder's run to start",
+    );
+    const coder = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, started.runId!, sent.conversationId) });
+    const { run } = await coder.startWorkflow({ body: { workflow: 'reviews', budgetTokens: 1 } });
+    await reaches(run.id, 'paused');
+    const asks = (await h.client.listApprovals({ query: { status: 'pending', kind: 'workflow_budget' } })).filter((a) => (a.input as { workflowRunId?: string }).workflowRunId === run.id);
+    expect(asks).toMatchObject([{ agentId: 'coder', runId: null, conversationId: sent.conversationId }]);
+    await h.client.cancelWorkflowRun({ params: { id: run.id } });
+    expect(await h.client.getApproval({ params: { id: asks[0]!.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'cancel' });
   });
 });

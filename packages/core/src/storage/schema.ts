@@ -503,6 +503,8 @@ export const workflowRuns = sqliteTable(
     startedBy: text('started_by').notNull().default('person'),
     /** JSON `{ callers, confinedBy }` its agent and task steps are held to (an agent started it); null when a person did. */
     chain: text('chain'),
+    /** The conversation of the agent run that started it (a question about the run, such as its budget's, goes there); null when a person did. */
+    conversationId: text('conversation_id'),
     /** JSON. */
     input: text('input').notNull(),
     status: text('status').notNull(),

@@ -40,8 +40,8 @@ export class PgWorkflowStore implements WorkflowStoreApi {
   async createRun(input: NewWorkflowRun): Promise<WorkflowRunRecord> {
     const now = Date.now();
     const [row] = await this.#scope.query<WorkflowRunRow>(
-      `INSERT INTO ${this.#runs} (id, name, file, registered, started_by, chain, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $10, $11, $12, $12) RETURNING *`,
+      `INSERT INTO ${this.#runs} (id, name, file, registered, started_by, chain, conversation_id, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'running', $9, $10, $11, $12, $13, $13) RETURNING *`,
       [
         input.id,
         input.name,
@@ -49,6 +49,7 @@ export class PgWorkflowStore implements WorkflowStoreApi {
         input.registered ?? null,
         input.startedBy ?? 'person',
         input.chain ? json(input.chain) : null,
+        input.conversationId ?? null,
         json(input.input),
         input.budgetUsd,
         input.budgetTokens,

@@ -36,7 +36,7 @@ export class WorkflowStore implements WorkflowStoreApi {
     this.#db.write(() =>
       this.#db
         .prepare(
-          `INSERT INTO workflow_runs (id, name, file, registered, started_by, chain, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO workflow_runs (id, name, file, registered, started_by, chain, conversation_id, input, status, budget_usd, budget_tokens, owner, lease_until, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           input.id,
@@ -45,6 +45,7 @@ export class WorkflowStore implements WorkflowStoreApi {
           input.registered ?? null,
           input.startedBy ?? 'person',
           input.chain ? json(input.chain) : null,
+          input.conversationId ?? null,
           json(input.input),
           input.budgetUsd,
           input.budgetTokens,

@@ -33,6 +33,8 @@ export interface WorkflowRunRecord {
   startedBy: string;
   /** What an agent-started run's steps are held to; null when a person started it. */
   chain: WorkflowRunChain | null;
+  /** The conversation of the agent run that started it; null when a person did. */
+  conversationId: string | null;
   input: unknown;
   status: WorkflowRunStatus;
   result: unknown;
@@ -84,6 +86,7 @@ export interface NewWorkflowRun {
   /** Default `person`. */
   startedBy?: string;
   chain?: WorkflowRunChain | null;
+  conversationId?: string | null;
   input: unknown;
   budgetUsd: number | null;
   budgetTokens: number | null;
@@ -150,6 +153,7 @@ export function toRun(r: WorkflowRunRow): WorkflowRunRecord {
     registered: r.registered,
     startedBy: r.started_by,
     chain: parseJson(r.chain) as WorkflowRunChain | null,
+    conversationId: r.conversation_id,
     input: parseJson(r.input),
     status: r.status as WorkflowRunStatus,
     result: parseJson(r.result),

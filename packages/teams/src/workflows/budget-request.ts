@@ -5,8 +5,9 @@
  *   the run and the budget it paused at, so two steps that reach the pause together, a replay or
  *   another node name the same request and `createOnce` makes one. A resume needs a budget the run
  *   has not spent, so each pause of a run has a budget, and a request, of its own.
- * - It is run-less (no run, conversation or session) and never expires: a restart leaves it
- *   pending, and unanswered the run stays paused. `agentId` is the run's starter (`startedBy`: the
+ * - It is run-less (no run or session; the conversation of the agent run that started the run, if
+ *   one did, so that chat is asked too) and never expires: a restart leaves it pending, and
+ *   unanswered the run stays paused. `agentId` is the run's starter (`startedBy`: the
  *   agent whose run started it, whose `permissions.approvers` may answer, or `person`).
  * - Its answer (the desk's: the first one wins) is carried out while the run still waits for it,
  *   paused at that budget (`carryOutBudgetAnswer`): `raise_budget` resumes it with the budget given,
@@ -67,7 +68,8 @@ export async function requestBudgetApproval(deps: BudgetDeps, run: WorkflowRunRe
     kind: 'workflow_budget',
     agentId: run.startedBy,
     runId: null,
-    conversationId: null,
+    // The chat of the agent run that started it, if one did: the question is asked there too.
+    conversationId: run.conversationId,
     sessionKey: null,
     tool: 'workflow_budget',
     input: { workflowRunId: run.id, name: run.name, spent: used, budget },
@@ -75,7 +77,7 @@ export async function requestBudgetApproval(deps: BudgetDeps, run: WorkflowRunRe
     requestedAt: Date.now(),
     expiresAt: null,
   });
-  if (created) await deps.events.append({ type: 'approval.requested', conversationId: null, agentId: record.agentId, data: { approval: record } });
+  if (created) await deps.events.append({ type: 'approval.requested', conversationId: record.conversationId, agentId: record.agentId, data: { approval: record } });
   return { approval: record, created };
 }
 

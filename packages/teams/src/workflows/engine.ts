@@ -138,7 +138,7 @@ export class Workflows implements WorkflowService {
       file,
       registered: input.registered ?? null,
       startedBy: input.startedBy?.agentId ?? 'person',
-      chain: input.startedBy ? await this.#chainOf(input.startedBy) : null,
+      ...(input.startedBy ? await this.#startedIn(input.startedBy) : { chain: null, conversationId: null }),
       input: value,
       budgetUsd: input.budgetUsd ?? null,
       budgetTokens: input.budgetTokens ?? null,
@@ -156,12 +156,16 @@ export class Workflows implements WorkflowService {
     return priceForecast({ settings: this.#o.settings, stores: this.#o.stores }, plan, input.registered ?? basename(file, extname(file)));
   }
 
-  /** What the steps of a run `starter` starts are held to: the starting run's chain, and its agent (guards/confinement.ts). */
-  async #chainOf(starter: NonNullable<StartWorkflowInput['startedBy']>): Promise<WorkflowRunChain> {
+  /**
+   * Where a run an agent starts stands: what its steps are held to (the starting run's chain, and
+   * its agent: guards/confinement.ts), and the starting run's conversation, where a question about
+   * the run (its budget's) goes.
+   */
+  async #startedIn(starter: NonNullable<StartWorkflowInput['startedBy']>): Promise<{ chain: WorkflowRunChain; conversationId: string | null }> {
     const source = { stores: this.#o.stores, getSettings: this.#o.settings };
     const run = await this.#o.stores.runs.getRun(starter.runId);
     const own = run ? await chainOfRun(source, run) : { confinedBy: [], callers: [] };
-    return chainFollowing(this.#o.settings(), starter.agentId, own);
+    return { chain: chainFollowing(this.#o.settings(), starter.agentId, own), conversationId: run?.conversationId ?? null };
   }
 
   async listRuns(query: { status?: WorkflowRunStatus | undefined; name?: string | undefined; limit?: number | undefined } = {}): Promise<WorkflowRun[]> {

@@ -551,6 +551,7 @@ export const workflowRuns = pgTable(
     registered: text('registered'),
     startedBy: text('started_by').notNull().default('person'),
     chain: text('chain'),
+    conversationId: text('conversation_id'),
     input: text('input').notNull(),
     status: text('status').notNull(),
     result: text('result'),
