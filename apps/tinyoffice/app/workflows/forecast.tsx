@@ -8,7 +8,7 @@
  * the workflow cost, and each agent's share (folded).
  */
 import { useEffect, useState } from 'react';
-import { isApiError, type WorkflowForecast } from '@tinyagi/client';
+import type { WorkflowForecast } from '@tinyagi/client';
 import { api } from '@/lib/api';
 import { fromApiError } from '@/lib/field-issues';
 import { refusalText } from '@/lib/refusal';
@@ -49,8 +49,10 @@ export function useForecast(workflow: string, input: unknown, ready: boolean): F
 
 /** The daemon's refusal; of the input, its problems alone (`input.topic: …`), not the whole message that repeats them. */
 function forecastRefusal(err: unknown): string {
+  // A refusal with issues is the input's (VALIDATION_FAILED); the code is not named here, so the
+  // contract's chunk stays the only one that carries the codes (agents-settings.spec finds it so).
   const issues = fromApiError(err, ['body.']);
-  if (!isApiError(err, 'VALIDATION_FAILED') || issues === null) return refusalText(err);
+  if (issues === null) return refusalText(err);
   const problems = Object.entries(issues).map(([path, messages]) => `${path || 'input'}: ${messages.join('; ')}`);
   return `the daemon refuses this input (${problems.join(' · ')})`;
 }
