@@ -1,19 +1,11 @@
-/**
- * A workflow run paused at its budget asks a person (docs/workflows.md#budgets): one run-less
- * `workflow_budget` request per pause, however many of its steps reach the pause; `raise_budget`
- * resumes the run with the budget given or the same again, `stop` cancels it; a resume or cancel by
- * hand closes the pending request; a restart leaves it pending. Real orchestrator and stores (SQLite
- * here; the PostgreSQL run takes it too), core's mock agents, the desk the API answers through.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approvalOutcomeText } from '@tinyagi/client';
 import { SettingsSchema, TinyError, type ApprovalRecord, type Settings } from '@tinyagi/core';
 import { waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
-import { carryOutBudgetAnswer, ConversationControl, Workflows } from '../src/index.ts';
+import { carryOutBudgetAnswer, type Workflows } from '../src/index.ts';
 import { requestBudgetApproval } from '../src/workflows/budget-request.ts';
+import { runReaching, workflowEngine, writeProgram } from './workflow-helpers.ts';
 import { closeAll, eventsOf, harness, type Harness } from './helpers.ts';
 
 afterEach(closeAll);
@@ -27,33 +19,10 @@ const FOUR_STEPS = `export default async (wf) => { const out = []; for (const n 
 
 async function started(): Promise<{ h: Harness; w: Workflows; file: (name: string, source: string) => string }> {
   const h = await harness(settings);
-  const control = new ConversationControl(h.orchestrator);
-  const w = new Workflows({
-    stores: h.stores,
-    orchestrator: h.orchestrator,
-    cancelConversation: (id, reason) => control.cancelConversation(id, reason),
-    settings: () => h.settings,
-    log: { info: () => {}, warn: () => {} },
-    sweepMs: 100,
-  });
+  const w = workflowEngine(h);
   await w.start();
-  const file = (name: string, source: string): string => {
-    const path = join(h.dir, `${name}.mjs`);
-    writeFileSync(path, source);
-    return path;
-  };
+  const file = (name: string, source: string): string => writeProgram(h, name, source);
   return { h, w, file };
-}
-
-async function reached(w: Workflows, id: string, status: string) {
-  return waitFor(
-    async () => {
-      const d = await w.getRun(id);
-      return d.run.status === status ? d : undefined;
-    },
-    20_000,
-    `workflow ${id} ${status}`,
-  );
 }
 
 /** The run's pending `workflow_budget` requests (there is one once it paused). */
@@ -88,7 +57,7 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
   it('asks once per pause, run-less and never expiring; raise_budget (the same again) resumes it and it completes; answered again, nothing happens', async () => {
     const { h, w, file } = await started();
     const { id } = await w.startRun({ file: file('spend', FOUR_STEPS), budgetUsd: 0.02 });
-    await reached(w, id, 'paused');
+    await runReaching(w, id, 'paused');
     const ask = await oneAsk(h, id);
     expect(ask).toMatchObject({
       kind: 'workflow_budget',
@@ -120,7 +89,7 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
     expect(decided).toMatchObject({ status: 'answered', decision: 'raise_budget', answer: null, decidedBy: 'cli' });
     expect(approvalOutcomeText(decided)).toBe('Budget raised by cli: the same again');
     expect(await carryOutBudgetAnswer(w, decided)).toMatchObject({ status: 'running', budget: { usd: 0.04, tokens: null } });
-    const done = await reached(w, id, 'completed');
+    const done = await runReaching(w, id, 'completed');
     expect(done.run.result).toEqual(['wrote: part 1', 'wrote: part 2', 'wrote: part 3', 'wrote: part 4']);
     expect(await carryOutBudgetAnswer(w, decided)).toBeUndefined();
     expect(await asked(h, id)).toEqual([]);
@@ -131,14 +100,14 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
     const { h, w, file } = await started();
     const fanOut = `export default async (wf) => { await wf.agent('writer', 'first'); return wf.parallel([() => wf.agent('writer', 'a'), () => wf.agent('writer', 'b'), () => wf.agent('writer', 'c')]); };`;
     const { id } = await w.startRun({ file: file('fan', fanOut), budgetUsd: 0.01, budgetTokens: 1000 });
-    const paused = await reached(w, id, 'paused');
+    const paused = await runReaching(w, id, 'paused');
     expect(paused.steps).toHaveLength(1);
     const ask = await oneAsk(h, id);
     expect((await eventsOf(h.stores, { types: ['approval.requested'] })).map((e) => e.data.approval.id)).toEqual([ask.id]);
     const decided = await h.facets.approvals.decide(ask.id, 'raise_budget', 'tinyoffice', undefined, '$1');
     expect(approvalOutcomeText(decided)).toBe('Budget raised by tinyoffice: to $1');
     await carryOutBudgetAnswer(w, decided);
-    const done = await reached(w, id, 'completed');
+    const done = await runReaching(w, id, 'completed');
     expect(done.run.result).toEqual(['wrote: a', 'wrote: b', 'wrote: c']);
     expect(done.run.budget).toEqual({ usd: 1, tokens: 1000 });
     await w.stop();
@@ -150,7 +119,7 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
     const stopped = (await w.startRun({ file: module, budgetUsd: 0.01 })).id;
     const resumed = (await w.startRun({ file: module, budgetTokens: 15 })).id;
     const cancelled = (await w.startRun({ file: module, budgetUsd: 0.01 })).id;
-    for (const id of [stopped, resumed, cancelled]) await reached(w, id, 'paused');
+    for (const id of [stopped, resumed, cancelled]) await runReaching(w, id, 'paused');
     const [stopAsk, resumeAsk, cancelAsk] = [await oneAsk(h, stopped), await oneAsk(h, resumed), await oneAsk(h, cancelled)];
     expect(resumeAsk.summary).toBe('Workflow spend paused at its budget: used 15 of 15 tokens');
 
@@ -163,7 +132,7 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
     expect(approvalOutcomeText((await h.stores.approvals.get(stopAsk.id))!)).toBe('Stopped by telegram:1: too dear');
 
     await w.resumeRun(resumed, { budgetTokens: 1000 });
-    await reached(w, resumed, 'completed');
+    await runReaching(w, resumed, 'completed');
     expect(await h.stores.approvals.get(resumeAsk.id)).toMatchObject({ status: 'cancelled', decision: null, decidedBy: 'resume', reason: 'the run was resumed by hand' });
 
     await w.cancelRun(cancelled);

@@ -1,37 +1,11 @@
-/**
- * A workflow's forecast (docs/workflows.md, "Forecast") on a real orchestrator with mock agents
- * (SQLite here; the PostgreSQL run takes it too): the plan runs no agent and records nothing; its
- * steps are priced from the finished runs of the same provider and model, of similar prompt
- * length; a program that depends on a step the plan does not run says where the plan stopped.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Settings } from '@tinyagi/core';
 import { waitFor } from '@tinyagi/test-kit';
-import { ConversationControl, Workflows } from '../src/index.ts';
 import { PLAN_STEPS_MAX } from '../src/workflows/forecast.ts';
-import { closeAll, countRows, harness, type Harness } from './helpers.ts';
+import { workflowEngine, writeProgram } from './workflow-helpers.ts';
+import { closeAll, countRows, harness } from './helpers.ts';
 
 afterEach(closeAll);
-
-function engine(h: Harness): Workflows {
-  const control = new ConversationControl(h.orchestrator);
-  return new Workflows({
-    stores: h.stores,
-    orchestrator: h.orchestrator,
-    cancelConversation: (id, reason) => control.cancelConversation(id, reason),
-    settings: () => h.settings,
-    log: { info: () => {}, warn: () => {} },
-    sweepMs: 100,
-  });
-}
-
-function program(h: Harness, name: string, source: string): string {
-  const file = join(h.dir, `${name}.mjs`);
-  writeFileSync(file, source);
-  return file;
-}
 
 const usage = (cost: number) => ({ input_tokens: 100, output_tokens: Math.round(cost * 1000), cost_usd: cost });
 
@@ -57,9 +31,9 @@ const REVIEW = `export default async (wf, input) => {
 describe('workflow forecast', () => {
   it('plans without running an agent, and prices the steps from runs of the same provider and model', async () => {
     const h = await harness(settings);
-    const w = engine(h);
+    const w = workflowEngine(h);
     await w.start();
-    const file = program(h, 'review', REVIEW);
+    const file = writeProgram(h, 'review', REVIEW);
     const input = { files: ['a.ts', 'b.ts', 'c.ts'] };
 
     const first = await w.forecast({ file, input });
@@ -75,7 +49,7 @@ describe('workflow forecast', () => {
     // History: one run of the workflow (three short writer prompts), and one long writer prompt.
     const { id } = await w.startRun({ file, input });
     await waitFor(async () => ((await w.getRun(id)).run.status === 'completed' ? true : undefined), 20_000, 'the run to complete');
-    const long = program(h, 'long', `export default async (wf) => wf.agent('writer', 'LONG ' + 'x'.repeat(2000));`);
+    const long = writeProgram(h, 'long', `export default async (wf) => wf.agent('writer', 'LONG ' + 'x'.repeat(2000));`);
     const { id: longId } = await w.startRun({ file: long });
     await waitFor(async () => ((await w.getRun(longId)).run.status === 'completed' ? true : undefined), 20_000, 'the long run to complete');
 
@@ -97,19 +71,19 @@ describe('workflow forecast', () => {
 
   it('says where the plan stopped: on a step it does not run, or a loop on a stand-in reply cut at the limit', async () => {
     const h = await harness(settings);
-    const w = engine(h);
+    const w = workflowEngine(h);
     await w.start();
-    const unmarked = program(h, 'unmarked', REVIEW.replace(', { readOnly: true }', ''));
+    const unmarked = writeProgram(h, 'unmarked', REVIEW.replace(', { readOnly: true }', ''));
     const stopped = await w.forecast({ file: unmarked, input: { files: ['a.ts'] } });
     expect(stopped).toMatchObject({ steps: 0, complete: false });
     expect(stopped.note).toContain('readOnly: true');
 
-    const loop = program(h, 'loop', `export default async (wf) => { let r = ''; while (r !== 'DONE') r = await wf.agent('writer', 'again'); };`);
+    const loop = writeProgram(h, 'loop', `export default async (wf) => { let r = ''; while (r !== 'DONE') r = await wf.agent('writer', 'again'); };`);
     const cut = await w.forecast({ file: loop });
     expect(cut).toMatchObject({ steps: PLAN_STEPS_MAX, complete: false });
     expect(cut.note).toContain(`cut at ${PLAN_STEPS_MAX}`);
 
-    const best = program(h, 'best', `export default async (wf) => wf.bestOf({ project: 'web', title: 'fix it', agents: ['writer', 'other'], judge: { agent: 'writer' } });`);
+    const best = writeProgram(h, 'best', `export default async (wf) => wf.bestOf({ project: 'web', title: 'fix it', agents: ['writer', 'other'], judge: { agent: 'writer' } });`);
     const planned = await w.forecast({ file: best });
     // Two task steps, then the judge's agent step.
     expect(planned).toMatchObject({ steps: 3, complete: true });

@@ -10,9 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { invokeAgent, SettingsSchema } from '@tinyagi/core';
-import { waitFor } from '@tinyagi/test-kit';
-import { ConversationControl, Workflows } from '../src/index.ts';
 import { unconfinedWorkRefusal } from '../src/guards/confinement.ts';
+import { runReaching, workflowEngine } from './workflow-helpers.ts';
 import { closeAll, harness, recordingInvoker, waitForCompletion, type Harness } from './helpers.ts';
 
 afterEach(closeAll);
@@ -23,29 +22,6 @@ const PROGRAM = `export default async (wf) => {
   const refused = await wf.agent('vault', 'the secret').catch((err) => err.message);
   return { allowed, refused };
 };`;
-
-function engine(h: Harness): Workflows {
-  const control = new ConversationControl(h.orchestrator);
-  return new Workflows({
-    stores: h.stores,
-    orchestrator: h.orchestrator,
-    cancelConversation: (id, reason) => control.cancelConversation(id, reason),
-    settings: () => h.settings,
-    log: { info: () => {}, warn: () => {} },
-    sweepMs: 100,
-  });
-}
-
-async function ended(w: Workflows, id: string) {
-  return waitFor(
-    async () => {
-      const d = await w.getRun(id);
-      return d.run.status === 'running' ? undefined : d;
-    },
-    20_000,
-    `workflow ${id} to end`,
-  );
-}
 
 /** The meta of the message an agent step sent (its conversation's first run's message). */
 async function stepMeta(h: Harness, conversationId: string): Promise<Record<string, unknown>> {
@@ -68,7 +44,7 @@ it('a run an agent started sends its steps only to agents that agent may call, c
     },
     { invoke: recorder.invoke },
   );
-  const w = engine(h);
+  const w = workflowEngine(h);
   await w.start();
   const file = join(h.dir, 'review.mjs');
   writeFileSync(file, PROGRAM);
@@ -77,7 +53,7 @@ it('a run an agent started sends its steps only to agents that agent may call, c
   // writer's workspace held, and the writer's later runs there confined too: docs/sandbox.md.)
   const mine = await w.startRun({ file });
   expect(mine).toMatchObject({ name: 'review', registered: null, startedBy: 'person' });
-  const personal = await ended(w, mine.id);
+  const personal = await runReaching(w, mine.id, 'ended');
   expect(personal.run.result).toEqual({ allowed: 'wrote: draft it', refused: 'SECRET-42' });
   // The handoff and the step both reached the vault.
   expect(recorder.calls.filter((c) => c.agentId === 'vault')).toHaveLength(2);
@@ -92,7 +68,7 @@ it('a run an agent started sends its steps only to agents that agent may call, c
 
   const started = await w.startRun({ file, registered: 'review', startedBy: { agentId: 'boss', runId: bossRun!.id } });
   expect(started).toMatchObject({ name: 'review', registered: 'review', startedBy: 'boss' });
-  const { run, steps } = await ended(w, started.id);
+  const { run, steps } = await runReaching(w, started.id, 'ended');
   expect(run.status).toBe('completed');
   const result = run.result as { allowed: string; refused: string };
   expect(result.allowed).toBe('wrote: draft it');
