@@ -415,8 +415,9 @@ describe('run-scoped tokens', () => {
           'recallForRun',
           'forgetForRun',
           'getRunMemoryInjection',
-          // A registered workflow that lists the run's agent, and the runs it started (workflows-registered.test.ts).
+          // A registered workflow that lists the run's agent (started or forecast), and the runs it started (workflows-registered.test.ts).
           'startWorkflow',
+          'forecastWorkflow',
           'getWorkflowRun',
         ].includes(r.name),
     );

@@ -222,7 +222,6 @@ export function stepPatchColumns(patch: WorkflowStepPatch): Array<[string, unkno
   return (Object.keys(patch) as Array<keyof WorkflowStepPatch>).filter((k) => patch[k] !== undefined || k === 'output').map((k) => [STEP_COLUMNS[k], k === 'output' ? json(patch[k]) : patch[k]]);
 }
 
-/** @internal Step counts and spend per run, from `SELECT run_id, status, count(*), sum(cost_usd), sum(tokens) … GROUP BY run_id, status`. */
 /** Which runs `listRuns` gives: of a status, of a name (newest first, at most `limit`). */
 export interface WorkflowRunQuery {
   status?: WorkflowRunStatus | undefined;
@@ -230,7 +229,7 @@ export interface WorkflowRunQuery {
   limit?: number | undefined;
 }
 
-/** `listRuns`' WHERE clause and its values; `mark(n)` is the n-th placeholder (1-based). */
+/** @internal `listRuns`' WHERE clause and its values; `mark(n)` is the n-th placeholder (1-based). */
 export function runFilter(query: WorkflowRunQuery, mark: (n: number) => string): { where: string; values: string[] } {
   const values: string[] = [];
   const clauses: string[] = [];
@@ -245,6 +244,7 @@ export function runFilter(query: WorkflowRunQuery, mark: (n: number) => string):
   return { where: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values };
 }
 
+/** @internal Step counts and spend per run, from `SELECT run_id, status, count(*), sum(cost_usd), sum(tokens) … GROUP BY run_id, status`. */
 export function totalsOf(rows: Array<{ run_id: string; status: string; n: number; cost: number | null; tokens: number | null }>, runIds: readonly string[]): Map<string, WorkflowRunTotals> {
   const out = new Map<string, WorkflowRunTotals>(runIds.map((id) => [id, { costUsd: 0, tokens: 0, total: 0, running: 0, completed: 0, failed: 0 }]));
   for (const r of rows) {
