@@ -14,6 +14,7 @@ import type { EventOf, EventType, Settings } from '@tinyagi/core';
 import { fileSettingsSource, openStores, type StoreSet } from '@tinyagi/core/internal';
 import { openPgStores } from '@tinyagi/core/pg';
 import { openTestStores, type TestStores } from '@tinyagi/test-kit/stores';
+import { waitFor } from '@tinyagi/test-kit';
 import { type NodeInfoSource, Orchestrator, TaskFlow } from '@tinyagi/teams';
 import { createApiClient, type ApiClient } from '@tinyagi/client';
 import { buildServer, type BuildServerOptions, type ServerLimits, type TinyServer } from '../src/index.ts';
@@ -253,3 +254,28 @@ export function sessionClient(h: ServerHarness, cookie: string): ApiClient {
   };
   return createApiClient({ baseUrl: h.url, fetch: sameOrigin });
 }
+
+/**
+ * A live run of `agent` (its "slow" message waits at a mock gate no test opens) and a client with
+ * that run's own token. Made once per agent and harness: the agent's next message would wait behind it.
+ */
+export function liveRunClient(h: ServerHarness, agent = 'coder'): Promise<{ client: ApiClient; conversationId: string }> {
+  const key = `${h.url} ${agent}`;
+  let live = liveRuns.get(key);
+  if (!live) {
+    live = (async () => {
+      const after = await h.stores.events.lastId();
+      const sent = await h.client.sendMessage({ body: { message: 'slow: keep working', agent, channel: 'api', sender: 'test', senderId: 'test' } });
+      const started = await waitFor(
+        async () => (await h.stores.events.readSince(after, { conversationId: sent.conversationId, types: ['run.started'] }, 100))[0] as EventOf<'run.started'> | undefined,
+        15_000,
+        `${agent}'s run to start`,
+      );
+      return { client: createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, started.runId!, sent.conversationId) }), conversationId: sent.conversationId };
+    })();
+    liveRuns.set(key, live);
+  }
+  return live;
+}
+
+const liveRuns = new Map<string, Promise<{ client: ApiClient; conversationId: string }>>();

@@ -8,11 +8,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, type Approval, createApiClient, type TinyEvent } from '@tinyagi/client';
+import { ApiError, type Approval } from '@tinyagi/client';
 import type { WorkflowRunStatus } from '@tinyagi/client/contract';
 import { waitFor } from '@tinyagi/test-kit';
-import { mintRunToken } from '../src/internal.ts';
-import { startHarness, type ServerHarness } from './harness.ts';
+import { liveRunClient, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 let file: string;
@@ -90,19 +89,11 @@ describe('a workflow run paused at its budget, answered through the API', () => 
   it("a run an agent started asks in that agent's conversation too", async () => {
     writeFileSync(join(h.home, 'workflows', 'reviews.mjs'), `export default async (wf) => [await wf.agent('reviewer', 'one'), await wf.agent('reviewer', 'two')];`);
     await h.client.patchSettings({ body: { workflows: { reviews: { file: 'reviews.mjs', agents: ['coder'] } } } });
-    // A live run of coder (its "slow" message waits at a gate no test opens), with its own run token.
-    const after = await h.stores.events.lastId();
-    const sent = await h.client.sendMessage({ body: { message: 'slow: keep working', agent: 'coder', channel: 'api', sender: 'test', senderId: 'test' } });
-    const started = await waitFor(
-      async () => (await h.stores.events.readSince(after, { conversationId: sent.conversationId, types: ['run.started'] }, 100))[0] as Extract<TinyEvent, { type: 'run.started' }> | undefined,
-      15_000,
-      "coder's run to start",
-    );
-    const coder = createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, started.runId!, sent.conversationId) });
+    const { client: coder, conversationId } = await liveRunClient(h);
     const { run } = await coder.startWorkflow({ body: { workflow: 'reviews', budgetTokens: 1 } });
     await reaches(run.id, 'paused');
     const asks = (await h.client.listApprovals({ query: { status: 'pending', kind: 'workflow_budget' } })).filter((a) => (a.input as { workflowRunId?: string }).workflowRunId === run.id);
-    expect(asks).toMatchObject([{ agentId: 'coder', runId: null, conversationId: sent.conversationId }]);
+    expect(asks).toMatchObject([{ agentId: 'coder', runId: null, conversationId }]);
     await h.client.cancelWorkflowRun({ params: { id: run.id } });
     expect(await h.client.getApproval({ params: { id: asks[0]!.id } })).toMatchObject({ status: 'cancelled', decidedBy: 'cancel' });
   });

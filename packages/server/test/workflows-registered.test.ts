@@ -10,10 +10,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, createApiClient, type ApiClient, type TinyEvent } from '@tinyagi/client';
+import { ApiError, type ApiClient } from '@tinyagi/client';
 import { waitFor } from '@tinyagi/test-kit';
-import { mintRunToken } from '../src/internal.ts';
-import { startHarness, type ServerHarness } from './harness.ts';
+import { liveRunClient, startHarness, type ServerHarness } from './harness.ts';
 
 let h: ServerHarness;
 let dir: string;
@@ -63,24 +62,7 @@ async function ended(client: ApiClient, id: string) {
   );
 }
 
-let coder: Promise<{ client: ApiClient; conversationId: string }> | undefined;
-
-/** A live run of coder (its "slow" message waits at a gate no test opens) and a client with its own run token; made once, as coder's next message would wait behind it. */
-function coderRunClient(): Promise<{ client: ApiClient; conversationId: string }> {
-  coder ??= liveCoderRun();
-  return coder;
-}
-
-async function liveCoderRun(): Promise<{ client: ApiClient; conversationId: string }> {
-  const after = await h.stores.events.lastId();
-  const sent = await h.client.sendMessage({ body: { message: 'slow: keep working', agent: 'coder', channel: 'api', sender: 'test', senderId: 'test' } });
-  const started = await waitFor(
-    async () => (await h.stores.events.readSince(after, { conversationId: sent.conversationId, types: ['run.started'] }, 100))[0] as Extract<TinyEvent, { type: 'run.started' }> | undefined,
-    15_000,
-    "coder's run to start",
-  );
-  return { client: createApiClient({ baseUrl: h.url, token: mintRunToken(h.token, started.runId!, sent.conversationId) }), conversationId: sent.conversationId };
-}
+const coderRunClient = () => liveRunClient(h);
 
 describe('registered workflows', () => {
   it('are listed as registered: the module resolved from TINYAGI_HOME/workflows/, whether it is there, description, input schema and agents', async () => {
