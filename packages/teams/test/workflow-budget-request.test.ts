@@ -31,15 +31,17 @@ async function asked(h: Harness, runId: string): Promise<ApprovalRecord[]> {
   return pending.filter((a) => (a.input as { workflowRunId?: string }).workflowRunId === runId);
 }
 
+/**
+ * The run's one request, once its `approval.requested` is in the log: the request is made before
+ * its event is appended, so a wait on the store alone could read the log between the two.
+ */
 async function oneAsk(h: Harness, runId: string): Promise<ApprovalRecord> {
-  const [ask, ...more] = await waitFor(
-    async () => {
-      const list = await asked(h, runId);
-      return list.length > 0 ? list : undefined;
-    },
+  await waitFor(
+    async () => (await eventsOf(h.stores, { types: ['approval.requested'] })).find((e) => (e.data.approval.input as { workflowRunId?: string }).workflowRunId === runId),
     10_000,
     `the budget request of ${runId}`,
   );
+  const [ask, ...more] = await asked(h, runId);
   expect(more).toEqual([]);
   return ask!;
 }
