@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { approvalOutcomeText } from '@tinyagi/client';
 import { SettingsSchema, TinyError, type ApprovalRecord, type Settings } from '@tinyagi/core';
+import type { StoreSet } from '@tinyagi/core/internal';
 import { waitFor } from '@tinyagi/test-kit';
 import { ApprovalDesk } from '../src/approvals/desk.ts';
 import { carryOutBudgetAnswer, type Workflows } from '../src/index.ts';
@@ -44,6 +45,24 @@ async function oneAsk(h: Harness, runId: string): Promise<ApprovalRecord> {
   const [ask, ...more] = await asked(h, runId);
   expect(more).toEqual([]);
   return ask!;
+}
+
+/** The run's `approval.requested` events: one per request made. */
+async function requestsMade(h: Harness, runId: string): Promise<string[]> {
+  const events = await eventsOf(h.stores, { types: ['approval.requested'] });
+  return events.filter((e) => (e.data.approval.input as { workflowRunId?: string }).workflowRunId === runId).map((e) => e.data.approval.id);
+}
+
+/** The stores of a node that dies between a run's pause and its request: the request is never made. */
+function diesBeforeItAsks(stores: StoreSet): StoreSet {
+  const bound = (target: object, prop: string | symbol): unknown => {
+    const value = Reflect.get(target, prop, target) as unknown;
+    return typeof value === 'function' ? value.bind(target) : value;
+  };
+  const approvals = new Proxy(stores.approvals, {
+    get: (target, prop) => (prop === 'createOnce' ? () => Promise.reject(new Error('the node died')) : bound(target, prop)),
+  });
+  return new Proxy(stores, { get: (target, prop) => (prop === 'approvals' ? approvals : bound(target, prop)) });
 }
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -150,5 +169,54 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
       [cancelAsk.id, 'cancel'],
     ]);
     await w.stop();
+  });
+
+  it('a start asks about a run paused but never asked, once however many nodes start', async () => {
+    const h = await harness(settings);
+    const dying = workflowEngine({ ...h, stores: diesBeforeItAsks(h.stores) });
+    await dying.start();
+    const { id } = await dying.startRun({ file: writeProgram(h, 'spend', FOUR_STEPS), budgetUsd: 0.02 });
+    await runReaching(dying, id, 'paused');
+    await dying.stop();
+    expect(await asked(h, id)).toEqual([]);
+
+    const daemon = workflowEngine(h);
+    await daemon.start();
+    const ask = await oneAsk(h, id);
+    expect(ask).toMatchObject({ status: 'pending', input: { workflowRunId: id, spent: { usd: 0.02, tokens: 30 }, budget: { usd: 0.02, tokens: null } } });
+    // The daemon again, and two workers at once: the request is made already.
+    await daemon.stop();
+    await daemon.start();
+    const workers = [workflowEngine(h, { node: 'worker-1' }), workflowEngine(h, { node: 'worker-2' })];
+    await Promise.all(workers.map((w) => w.start()));
+    expect(await requestsMade(h, id)).toEqual([ask.id]);
+    expect((await daemon.getRun(id)).run.status).toBe('paused');
+
+    const decided = await h.facets.approvals.decide(ask.id, 'raise_budget', 'cli');
+    await carryOutBudgetAnswer(daemon, decided);
+    expect((await runReaching(daemon, id, 'completed')).run.result).toHaveLength(4);
+    await Promise.all([daemon, ...workers].map((w) => w.stop()));
+  });
+
+  it('an answer recorded but not carried out before a crash is carried out at the next start, by nodes starting together too', async () => {
+    const { h, w, file } = await started();
+    const { id } = await w.startRun({ file: file('spend', FOUR_STEPS), budgetUsd: 0.02 });
+    await runReaching(w, id, 'paused');
+    const ask = await oneAsk(h, id);
+    // Recorded (the desk's), the node gone before the route carried it out.
+    await h.facets.approvals.decide(ask.id, 'raise_budget', 'cli', undefined, '$1');
+    await w.stop();
+    expect((await w.getRun(id)).run.status).toBe('paused');
+
+    // The daemon and a worker start together: each may resume it, with the same budget (the journal starts each step once).
+    const nodes = [workflowEngine(h), workflowEngine(h, { node: 'worker' })];
+    await Promise.all(nodes.map((n) => n.start()));
+    const done = await runReaching(nodes[0]!, id, 'completed');
+    expect(done.run.budget).toEqual({ usd: 1, tokens: null });
+    expect(done.run.result).toEqual(['wrote: part 1', 'wrote: part 2', 'wrote: part 3', 'wrote: part 4']);
+    expect(done.steps.map((s) => s.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    expect(await h.stores.approvals.get(ask.id)).toMatchObject({ status: 'answered', decision: 'raise_budget', answer: '$1' });
+    expect(await requestsMade(h, id)).toEqual([ask.id]);
+    await Promise.all(nodes.map((n) => n.stop()));
   });
 });

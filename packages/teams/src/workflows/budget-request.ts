@@ -14,6 +14,11 @@
  *   else the same again (`raisedBudget`); `stop` cancels it. Carried out again, it does nothing.
  * - A resume or cancel by hand (CLI, TinyOffice, API) closes the pending request
  *   (`withdrawBudgetRequest`): cancelled, decided by `resume` or `cancel`.
+ * - Each node's start makes good what a crash left (`recoverBudgetRequests`): a paused run whose
+ *   budget is spent and that was never asked is asked, and an answer recorded but not carried out
+ *   is carried out. Every node does it: `createOnce` makes one request; nodes carrying out one
+ *   answer at once resume the run with the same budget (the journal starts each step once), and a
+ *   later one finds it no longer waiting, or its resume refused (logged).
  */
 import { createHash } from 'node:crypto';
 import { approvalWorkflowBudget, budgetText, parseBudgetText } from '@tinyagi/client';
@@ -139,4 +144,38 @@ export async function carryOutBudgetAnswer(workflows: Pick<WorkflowService, 'get
   if (approval.decision !== 'raise_budget') return undefined;
   const caps = raisedBudget(run.budget, { usd: run.costUsd, tokens: run.tokens }, approval.answer ? parseBudgetText(approval.answer) : {});
   return workflows.resumeRun(run.id, { ...(caps.usd === null ? {} : { budgetUsd: caps.usd }), ...(caps.tokens === null ? {} : { budgetTokens: caps.tokens }) });
+}
+
+type RecoveryDeps = BudgetDeps & { approvals: Pick<StoreSet['approvals'], 'get'>; workflows: Pick<StoreSet['workflows'], 'listRuns' | 'totals'> };
+
+/**
+ * A node's start: each paused run (a run pauses only at its budget) whose request is absent while
+ * its budget is spent is asked now, and whose request was answered has the answer carried out.
+ * Never throws: a failure is logged with its run, and the other runs go on.
+ */
+export async function recoverBudgetRequests(deps: RecoveryDeps, workflows: Pick<WorkflowService, 'getRun' | 'resumeRun' | 'cancelRun'>, log: { warn(message: string): void }): Promise<void> {
+  let paused: WorkflowRunRecord[];
+  try {
+    // The newest 500, the most the store gives at once.
+    paused = await deps.workflows.listRuns({ status: 'paused', limit: 500 });
+  } catch (err) {
+    log.warn(`Looking for paused workflow runs to ask about their budget failed: ${errorMessage(err)}`);
+    return;
+  }
+  for (const run of paused) {
+    let approval: ApprovalRecord | undefined;
+    try {
+      approval = await deps.approvals.get(budgetApprovalId(run.id, capsOf(run)));
+      if (approval === undefined) {
+        const spent = (await deps.workflows.totals([run.id])).get(run.id) ?? { costUsd: 0, tokens: 0 };
+        if (spentText(capsOf(run), { usd: spent.costUsd, tokens: spent.tokens }) !== '') await requestBudgetApproval(deps, run, spent);
+      } else if (approval.status === 'answered') {
+        await carryOutBudgetAnswer(workflows, approval);
+      }
+    } catch (err) {
+      // Carried out by another node meanwhile, the resume is refused (INVALID_STATE): nothing is lost.
+      const what = approval === undefined ? 'asking a person about its budget' : `carrying out the answer ${approval.decision} to its budget's request`;
+      log.warn(`Workflow run ${run.id}: ${what} failed at this start: ${errorMessage(err)}`);
+    }
+  }
 }

@@ -27,7 +27,7 @@ import { chainOfRun } from '../subagents/spawner.ts';
 import type { SubmitInput, SubmitResult } from '../orchestrator/submit.ts';
 import type { TaskFlow } from '../tasks/flow.ts';
 import { ConversationWaits, runAgentStep } from './agent-step.ts';
-import { requestBudgetApproval, withdrawBudgetRequest } from './budget-request.ts';
+import { recoverBudgetRequests, requestBudgetApproval, withdrawBudgetRequest } from './budget-request.ts';
 import { planProgram, priceForecast } from './forecast.ts';
 import { runTaskStep } from './task-step.ts';
 import { ProgramContext, RunStop, type StepHost } from './program-context.ts';
@@ -86,12 +86,16 @@ export class Workflows implements WorkflowService {
 
   // ---- Life cycle ----
 
-  /** Takes back this node's runs from before its start, drives every run nobody holds, then sweeps every `sweepMs`. */
+  /**
+   * Takes back this node's runs from before its start, drives every run nobody holds, makes good
+   * the budget requests a crash left (budget-request.ts), then sweeps every `sweepMs`.
+   */
   async start(): Promise<void> {
     this.#stopped = false;
     this.#waits = new ConversationWaits(this.#o.stores);
     await this.#store.releaseRunsOf(`${this.#node}/`, this.#owner);
     await this.#sweep();
+    await recoverBudgetRequests(this.#o.stores, this, this.#o.log);
     this.#schedule();
   }
 
