@@ -208,10 +208,12 @@ describe('a workflow run paused at its budget asks a person (workflow_budget)', 
     await w.stop();
     expect((await w.getRun(id)).run.status).toBe('paused');
 
-    // The daemon and a worker start together: each may resume it, with the same budget (the journal starts each step once).
+    // The daemon and a worker start together: one of them resumes it (the other's resume is refused, or finds it running).
     const nodes = [workflowEngine(h), workflowEngine(h, { node: 'worker' })];
     await Promise.all(nodes.map((n) => n.start()));
     const done = await runReaching(nodes[0]!, id, 'completed');
+    const statuses = (await eventsOf(h.stores, { types: ['workflow.changed'] })).filter((e) => e.data.runId === id).map((e) => e.data.status);
+    expect(statuses).toEqual(['running', 'paused', 'running', 'completed']);
     expect(done.run.budget).toEqual({ usd: 1, tokens: null });
     expect(done.run.result).toEqual(['wrote: part 1', 'wrote: part 2', 'wrote: part 3', 'wrote: part 4']);
     expect(done.steps.map((s) => s.status)).toEqual(['completed', 'completed', 'completed', 'completed']);

@@ -5,6 +5,7 @@
  * step; a run's claim is one conditional update, so only one node drives it.
  */
 import type { PgScope } from '../storage/pg/scope.ts';
+import type { WorkflowRunStatus } from '@tinyagi/client/contract';
 import type { WorkflowRunRow, WorkflowStepRow } from '../storage/rows.ts';
 import {
   json,
@@ -75,10 +76,12 @@ export class PgWorkflowStore implements WorkflowStoreApi {
     return rows.map(toRun);
   }
 
-  async updateRun(id: string, patch: WorkflowRunPatch): Promise<WorkflowRunRecord | undefined> {
+  async updateRun(id: string, patch: WorkflowRunPatch, from?: readonly WorkflowRunStatus[]): Promise<WorkflowRunRecord | undefined> {
     const columns = runPatchColumns(patch);
     const sets = [...columns.map(([c], i) => `${c} = $${i + 1}`), `updated_at = $${columns.length + 1}`];
-    const [row] = await this.#scope.query<WorkflowRunRow>(`UPDATE ${this.#runs} SET ${sets.join(', ')} WHERE id = $${columns.length + 2} RETURNING *`, [...columns.map(([, v]) => v), Date.now(), id]);
+    const guard = from ? ` AND status = ANY($${columns.length + 3})` : '';
+    const values = [...columns.map(([, v]) => v), Date.now(), id, ...(from ? [[...from]] : [])];
+    const [row] = await this.#scope.query<WorkflowRunRow>(`UPDATE ${this.#runs} SET ${sets.join(', ')} WHERE id = $${columns.length + 2}${guard} RETURNING *`, values);
     return row ? toRun(row) : undefined;
   }
 

@@ -3,6 +3,7 @@
  * (synchronous). The contract, the records and the row mapping are in ./store.ts.
  */
 import type { TinyDatabase } from '../storage/database.ts';
+import type { WorkflowRunStatus } from '@tinyagi/client/contract';
 import type { WorkflowRunRow, WorkflowStepRow } from '../storage/rows.ts';
 import {
   json,
@@ -69,12 +70,15 @@ export class WorkflowStore implements WorkflowStoreApi {
     return rows.map(toRun);
   }
 
-  updateRun(id: string, patch: WorkflowRunPatch): WorkflowRunRecord | undefined {
+  updateRun(id: string, patch: WorkflowRunPatch, from?: readonly WorkflowRunStatus[]): WorkflowRunRecord | undefined {
     const columns = runPatchColumns(patch);
-    this.#db.write(() =>
-      this.#db.prepare(`UPDATE workflow_runs SET ${[...columns.map(([c]) => `${c} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ?`).run(...columns.map(([, v]) => v), Date.now(), id),
+    const guard = from ? ` AND status IN (${from.map(() => '?').join(', ')})` : '';
+    const info = this.#db.write(() =>
+      this.#db
+        .prepare(`UPDATE workflow_runs SET ${[...columns.map(([c]) => `${c} = ?`), 'updated_at = ?'].join(', ')} WHERE id = ?${guard}`)
+        .run(...columns.map(([, v]) => v), Date.now(), id, ...(from ?? [])),
     );
-    return this.getRun(id);
+    return info.changes === 1 ? this.getRun(id) : undefined;
   }
 
   claimRun(id: string, owner: string, leaseUntil: number, now: number): boolean {

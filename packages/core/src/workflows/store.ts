@@ -111,7 +111,11 @@ export interface WorkflowStoreApi {
   getRun(id: string): Awaitable<WorkflowRunRecord | undefined>;
   /** Newest first. */
   listRuns(query?: WorkflowRunQuery): Awaitable<WorkflowRunRecord[]>;
-  updateRun(id: string, patch: WorkflowRunPatch): Awaitable<WorkflowRunRecord | undefined>;
+  /**
+   * The run after the patch, or undefined when there is none, or when `from` is given and the run's
+   * status is not one of it (another node or request changed it first: nothing is written).
+   */
+  updateRun(id: string, patch: WorkflowRunPatch, from?: readonly WorkflowRunStatus[]): Awaitable<WorkflowRunRecord | undefined>;
   /** Takes a `running` run for `owner` when nobody holds it, its lease ended before `now`, or `owner` holds it; whether it did. */
   claimRun(id: string, owner: string, leaseUntil: number, now: number): Awaitable<boolean>;
   /** The `running` runs nobody holds at `now` (oldest first). */

@@ -16,9 +16,9 @@
  *   (`withdrawBudgetRequest`): cancelled, decided by `resume` or `cancel`.
  * - Each node's start makes good what a crash left (`recoverBudgetRequests`): a paused run whose
  *   budget is spent and that was never asked is asked, and an answer recorded but not carried out
- *   is carried out. Every node does it: `createOnce` makes one request; nodes carrying out one
- *   answer at once resume the run with the same budget (the journal starts each step once), and a
- *   later one finds it no longer waiting, or its resume refused (logged).
+ *   is carried out. Every node does it: `createOnce` makes one request, and of nodes carrying out
+ *   one answer at once one resumes the run (a resume changes a run only from the status it read);
+ *   the others find it no longer waiting, or their resume refused (logged).
  */
 import { createHash } from 'node:crypto';
 import { approvalWorkflowBudget, budgetText, parseBudgetText } from '@tinyagi/client';

@@ -188,7 +188,8 @@ export class Workflows implements WorkflowService {
     const run = await this.#mustGet(id);
     if (ENDED.has(run.status)) throw new TinyError('INVALID_STATE', `Workflow run ${id} has ${run.status === 'cancelled' ? 'been cancelled' : run.status} already.`);
     const reason = 'Cancelled by a person.';
-    const cancelled = (await this.#store.updateRun(id, { status: 'cancelled', reason, endedAt: Date.now(), owner: null, leaseUntil: null }))!;
+    const cancelled = await this.#store.updateRun(id, { status: 'cancelled', reason, endedAt: Date.now(), owner: null, leaseUntil: null }, [run.status]);
+    if (!cancelled) return this.cancelRun(id); // It changed meanwhile (paused, resumed, ended): decide on what it is now.
     await this.#changed(cancelled, 'cancelled', reason);
     await withdrawBudgetRequest(this.#o.stores, run, 'cancel', this.#o.log);
     const driver = this.#drivers.get(id);
@@ -216,16 +217,13 @@ export class Workflows implements WorkflowService {
     const over = overBudget({ budgetUsd, budgetTokens }, (await this.#store.totals([id])).get(id)!);
     if (over) throw new TinyError('INVALID_STATE', `Workflow run ${id} would pause again at once: ${over}.`, { hint: 'Resume it with a larger budget (--budget USD or --budget-tokens N).' });
     if (run.status === 'failed') await this.#store.retryFailedSteps(id);
-    const resumed = (await this.#store.updateRun(id, {
-      status: 'running',
-      reason: null,
-      result: null,
-      endedAt: null,
-      budgetUsd,
-      budgetTokens,
-      owner: this.#owner,
-      leaseUntil: Date.now() + this.#leaseMs,
-    }))!;
+    const resumed = await this.#store.updateRun(
+      id,
+      { status: 'running', reason: null, result: null, endedAt: null, budgetUsd, budgetTokens, owner: this.#owner, leaseUntil: Date.now() + this.#leaseMs },
+      [run.status],
+    );
+    // Another node or request resumed or cancelled it first: one resume, the other refused.
+    if (!resumed) throw new TinyError('INVALID_STATE', `Workflow run ${id} was ${run.status} and changed meanwhile: it is ${(await this.#mustGet(id)).status} now.`);
     await this.#changed(resumed, 'running');
     await withdrawBudgetRequest(this.#o.stores, run, 'resume', this.#o.log);
     this.#drive(id);
@@ -288,8 +286,8 @@ export class Workflows implements WorkflowService {
 
   async #end(run: WorkflowRunRecord, status: 'completed' | 'failed', how: { reason?: string; result?: unknown }): Promise<void> {
     // A cancel meanwhile wins.
-    if ((await this.#store.getRun(run.id))?.status !== 'running') return;
-    const ended = (await this.#store.updateRun(run.id, { status, reason: how.reason ?? null, result: how.result ?? null, endedAt: Date.now(), owner: null, leaseUntil: null }))!;
+    const ended = await this.#store.updateRun(run.id, { status, reason: how.reason ?? null, result: how.result ?? null, endedAt: Date.now(), owner: null, leaseUntil: null }, ['running']);
+    if (!ended) return;
     await this.#changed(ended, status, how.reason);
     if (status === 'failed') this.#o.log.warn(`Workflow run ${run.id} (${run.name}) failed: ${how.reason}`);
   }
@@ -339,7 +337,8 @@ export class Workflows implements WorkflowService {
     const over = overBudget(run, spent);
     if (!over) return;
     const reason = `Paused at its budget: ${over}. The steps already running finish; resume it with a larger budget.`;
-    const paused = (await this.#store.updateRun(runId, { status: 'paused', reason, owner: null, leaseUntil: null }))!;
+    const paused = await this.#store.updateRun(runId, { status: 'paused', reason, owner: null, leaseUntil: null }, ['running']);
+    if (!paused) throw new RunStop('paused', 'the run changed meanwhile (cancelled, or paused by another step)');
     await this.#changed(paused, 'paused', reason);
     // A person is asked (the workflow_budget approval); unasked, a resume by hand still goes on.
     await requestBudgetApproval(this.#o.stores, paused, spent).catch((err: unknown) => this.#o.log.warn(`Workflow run ${runId}: asking a person about its budget failed: ${errorMessage(err)}`));
