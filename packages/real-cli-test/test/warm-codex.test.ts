@@ -13,7 +13,7 @@
  * suite.ts). The contract's other cases are the daemon's own logic, the same in both modes,
  * proven per message in codex.test.ts.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanupTemp, occurrences, toolOutput, waitFor, type ModelCall } from '@tinyagi/test-kit';
@@ -83,7 +83,7 @@ it('codex warm: input injected mid-turn reaches the model inside the same turn (
   const injected = 'INJECTED-9f2 also mention the word heron';
   rig.rule('STEER-4b1', (request) => {
     if (request.entries.some((e) => e.role === 'user' && e.text.includes('INJECTED-9f2'))) return { reply: 'Steered: heron.' };
-    if (toolOutput(request) === undefined) return { shell: 'sleep 8; echo slept' };
+    if (toolOutput(request) === undefined) return { shell: 'touch steer-started; sleep 8; echo slept' };
     return { reply: 'The injection did not arrive.' };
   });
   const o = await rig.send({
@@ -92,8 +92,10 @@ it('codex warm: input injected mid-turn reaches the model inside the same turn (
     message: 'STEER-4b1 run the slow step',
     whileRunning: async (messageId) => {
       const runId = await runOf(messageId);
-      // Inject while the shell step runs: after the stand-in asked for it, before the next call.
-      await waitFor(() => rig.model.calls.some((c) => occurrences(c.request, 'STEER-4b1 run the slow step') > 0 && 'shell' in c.action), 120_000, 'the shell step');
+      // Inject while the shell step runs: once the command has started, not when the stand-in served
+      // it (under load, an injection between the two reached the model without the step's output).
+      const started = join(rig.daemon.root, 'workspace', 'alpha', 'steer-started');
+      await waitFor(() => existsSync(started), 120_000, 'the shell step running');
       const steered = await rig.daemon.api.steerRun({ params: { id: runId }, body: { command: 'inject', payload: injected } });
       expect(steered.accepted, JSON.stringify(steered)).toBe(true);
     },
