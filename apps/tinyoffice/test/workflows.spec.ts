@@ -164,9 +164,9 @@ test('a registered workflow: a form from its input schema, refusals at their fie
   await topic.fill('release-notes');
   await files.fill('src/a.ts\n\nsrc/b.ts\n');
   await expect(forecast()).toHaveAttribute('data-state', 'ready');
-  await expect(forecast().getByTestId('forecast-summary')).toHaveText('Forecast: $0–$0 (1 step; 1 with no history)');
+  await expect(forecast().getByTestId('forecast-summary')).toHaveText('Forecast: 1 step, not priced');
   await dialog.getByLabel('Have it edited').check();
-  await expect(forecast().getByTestId('forecast-summary')).toHaveText('Forecast: $0–$0 (2 steps; 2 with no history)');
+  await expect(forecast().getByTestId('forecast-summary')).toHaveText('Forecast: 2 steps, not priced');
   await expect(forecast().getByTestId('forecast-past')).toHaveCount(0);
   await forecast().getByText('By agent (2)').click();
   for (const agent of ['writer', 'editor']) await expect(forecast().locator(`tr[data-agent="${agent}"]`)).toContainText(`@${agent}mock`);

@@ -90,7 +90,7 @@ describe('workflow run, list, show, cancel', () => {
       expect(result.stderr).toContain(`✔ ${step}  ${agent}  completed  ${totals}\n`);
     }
     // Its forecast first: no run of writer or reviewer yet prices its three steps.
-    expect(result.stderr.split('\n')[0]).toBe('Forecast: $0.0000, 0 tok for 3 steps (no past run prices them)');
+    expect(result.stderr.split('\n')[0]).toBe("Forecast: 3 steps, not priced: no past run of their agents' runtime and model");
     // Its `running` event comes again once the message is sent: the line is printed once.
     expect(result.stderr.split('\n').filter((l) => l.startsWith('● 2:agent'))).toHaveLength(1);
     run = (await json<WorkflowRun[]>(['workflow', 'list']))[0]!;

@@ -61,8 +61,9 @@ const range = (low: number, high: number, show: (n: number) => string) => (low =
 const usd = (low: number, high: number) => range(low, high, money);
 const tokens = (low: number, high: number) => `${range(low, high, (n) => n.toLocaleString('en-US'))} tokens`;
 
-/** `Forecast: $0.12–$0.40 (3 steps; 1 with no history)`. */
+/** `Forecast: $0.12–$0.40 (3 steps; 1 with no history)`, or `Forecast: 3 steps, not priced` when no step has history ($0 would read as free). */
 export function forecastLine(f: WorkflowForecast): string {
+  if (f.steps > 0 && f.unpriced === f.steps) return `Forecast: ${plural(f.steps, 'step')}, not priced`;
   const unpriced = f.unpriced > 0 ? `; ${f.unpriced} with no history` : '';
   return `Forecast: ${money(f.costUsd.low)}–${money(f.costUsd.high)} (${plural(f.steps, 'step')}${unpriced})`;
 }
@@ -98,8 +99,14 @@ function ForecastSummary({ forecast: f, stale }: { forecast: WorkflowForecast; s
         {forecastLine(f)}
       </p>
       <p className="text-xs text-slate-600 dark:text-slate-300">
-        {tokens(f.tokens.low, f.tokens.high)}
-        {f.unpriced > 0 ? '; a step with no past run of its agent’s runtime and model is not in the range.' : '.'}
+        {f.steps > 0 && f.unpriced === f.steps ? (
+          'No past run of their agents’ runtime and model prices them yet.'
+        ) : (
+          <>
+            {tokens(f.tokens.low, f.tokens.high)}
+            {f.unpriced > 0 ? '; a step with no past run of its agent’s runtime and model is not in the range.' : '.'}
+          </>
+        )}
       </p>
       {!f.complete && f.note && (
         <p data-testid="forecast-note" className="text-amber-900 dark:text-amber-200">

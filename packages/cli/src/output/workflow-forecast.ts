@@ -17,10 +17,17 @@ const range = (r: { low: number; high: number }, unit: (n: number) => string): s
 const usd = (r: { low: number; high: number }): string => range(r, formatUsd);
 const tok = (r: { low: number; high: number }): string => `${range(r, String)} tok`;
 
-/** `Forecast: $0.04–$2.00, 1200–40000 tok for 5 steps (1 with no past run, not counted)`, and why the plan is not whole. */
+/**
+ * `Forecast: $0.04–$2.00, 1200–40000 tok for 5 steps (1 with no past run, not counted)`, or no
+ * price at all when no step has a past run (a range of $0 would read as free), and why the plan
+ * is not whole.
+ */
 export function forecastSummary(forecast: WorkflowForecast): string[] {
-  const unpriced = forecast.unpriced === 0 ? '' : forecast.unpriced === forecast.steps ? ' (no past run prices them)' : ` (${forecast.unpriced} with no past run, not counted)`;
-  const lines = [`Forecast: ${usd(forecast.costUsd)}, ${tok(forecast.tokens)} for ${plural(forecast.steps, 'step')}${unpriced}`];
+  const steps = plural(forecast.steps, 'step');
+  const lines =
+    forecast.steps > 0 && forecast.unpriced === forecast.steps
+      ? [`Forecast: ${steps}, not priced: no past run of their agents' runtime and model`]
+      : [`Forecast: ${usd(forecast.costUsd)}, ${tok(forecast.tokens)} for ${steps}${forecast.unpriced === 0 ? '' : ` (${forecast.unpriced} with no past run, not counted)`}`];
   if (forecast.note) lines.push(`The plan is not whole: ${forecast.note}`);
   return lines;
 }
