@@ -229,7 +229,7 @@ export interface RigOptions {
  * A Codex home outside /tmp, as a user's ~/.codex is. Under the temp dir Codex refuses to create
  * its helper aliases ("Refusing to create helper binaries under temporary dir"), among them
  * `codex-linux-sandbox` on its PATH, and a command it ran in its own sandbox failed now and then
- * with `bwrap: execvp codex-linux-sandbox: No such file or directory` (docs/testing.md). Removed
+ * with `bwrap: execvp codex-linux-sandbox: No such file or directory`. Removed
  * by the rig's cleanup.
  */
 export function codexHomeDir(): string {

@@ -93,7 +93,7 @@ for (const name of ['claude', 'codex', 'opencode'] as CliName[]) {
         rig.rule(marker, (request) => {
           const out = toolOutput(request);
           if (out === undefined) return { shell: asked, usage: FIRST };
-          // Without the home= line, the reply carries the whole output the model saw (a run in CI once replied "?": docs/testing.md).
+          // Without the home= line, the reply carries the whole output the model saw: a run in CI once replied "?" and nothing said why.
           return { reply: `The tool said: ${out.split('\n').find((l) => l.startsWith('home=')) ?? `? (no home= line in the tool output: ${JSON.stringify(out)})`}`, usage: SECOND };
         });
         const egress: Approval[] = [];
