@@ -4,8 +4,8 @@
  * `ON CONFLICT DO NOTHING` on (run, step id), so of two nodes replaying one run only one starts a
  * step; a run's claim is one conditional update, so only one node drives it.
  */
-import type { PgScope } from '../storage/pg/scope.ts';
 import type { WorkflowRunStatus } from '@tinyagi/client/contract';
+import type { PgScope } from '../storage/pg/scope.ts';
 import type { WorkflowRunRow, WorkflowStepRow } from '../storage/rows.ts';
 import {
   json,

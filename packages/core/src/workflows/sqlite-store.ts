@@ -2,8 +2,8 @@
  * Workflow runs and their journal on SQLite: `WorkflowStore` over the process's one connection
  * (synchronous). The contract, the records and the row mapping are in ./store.ts.
  */
-import type { TinyDatabase } from '../storage/database.ts';
 import type { WorkflowRunStatus } from '@tinyagi/client/contract';
+import type { TinyDatabase } from '../storage/database.ts';
 import type { WorkflowRunRow, WorkflowStepRow } from '../storage/rows.ts';
 import {
   json,
