@@ -43,7 +43,8 @@ function failingBwrapDir(): string {
 
 /** `pnpm start`'s set-up in a fresh home with this PATH: the stored default agent (the daemon it started is stopped). */
 async function setUp(path: string[]): Promise<Record<string, unknown> | undefined> {
-  const home = tempHome({ prefix: 'tinyagi-setup-', path });
+  // Port 0, not the default: a daemon of the developer's own on 3777 must not fail the test.
+  const home = tempHome({ prefix: 'tinyagi-setup-', path, env: { TINYAGI_API_PORT: '0' } });
   try {
     const started = await runCli(['start', '--ok-if-running'], home.env, { build: 'built' });
     expect(started.code, started.stderr).toBe(0);

@@ -54,7 +54,8 @@ interface Doctor {
 }
 
 function home(settings?: Record<string, unknown>, env: Record<string, string> = {}) {
-  const h = tempHome({ env });
+  // Port 0: doctor's port check passes whatever runs on the default port (a developer's own daemon).
+  const h = tempHome({ env: { TINYAGI_API_PORT: '0', ...env } });
   const settingsFile = join(h.home, 'settings.json');
   if (settings) writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   const before = settings ? readFileSync(settingsFile, 'utf8') : undefined;
@@ -79,7 +80,7 @@ const finding = (d: Doctor, check: string) => d.findings.find((f) => f.check ===
 describe('backend selection at start', () => {
   it('an unreachable TINYAGI_DATABASE_URL: `run` exits 1 naming the variable, the masked URL and the cause, and writes nothing', async () => {
     const url = withPassword(db.url, await freePort());
-    const h = home({ agents: { a: { provider: 'mock' } } }, { TINYAGI_DATABASE_URL: url, TINYAGI_API_PORT: '0' });
+    const h = home({ agents: { a: { provider: 'mock' } } }, { TINYAGI_DATABASE_URL: url });
     const run = await h.daemon(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Cannot connect to the PostgreSQL database ${masked(url)} (from TINYAGI_DATABASE_URL): connect ECONNREFUSED`);
@@ -98,13 +99,13 @@ describe('backend selection at start', () => {
   it('TINYAGI_DATABASE_URL wins over storage.url; storage.url alone is named as the source', async () => {
     const closed = withPassword(db.url, await freePort());
     const other = withPassword(db.url, await freePort());
-    const both = home({ storage: { url: other } }, { TINYAGI_DATABASE_URL: closed, TINYAGI_API_PORT: '0' });
+    const both = home({ storage: { url: other } }, { TINYAGI_DATABASE_URL: closed });
     const run = await both.daemon(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${masked(closed)} (from TINYAGI_DATABASE_URL)`);
     expect(run.stderr).not.toContain(masked(other));
 
-    const settingsOnly = home({ storage: { url: other } }, { TINYAGI_API_PORT: '0' });
+    const settingsOnly = home({ storage: { url: other } });
     const run2 = await settingsOnly.daemon(['run']);
     expect(run2.code).toBe(1);
     expect(run2.stderr).toContain(`${masked(other)} (from storage.url)`);
@@ -113,21 +114,21 @@ describe('backend selection at start', () => {
   });
 
   it('a URL that is not PostgreSQL is refused at start, naming storage.url or TINYAGI_DATABASE_URL', async () => {
-    const bad = home({ storage: { url: `mysql://root:${PASSWORD}@db/x` } }, { TINYAGI_API_PORT: '0' });
+    const bad = home({ storage: { url: `mysql://root:${PASSWORD}@db/x` } });
     const run = await bad.daemon(['run']);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('storage.url: must be a PostgreSQL URL');
     expect(readFileSync(bad.settingsFile, 'utf8')).toBe(bad.before);
     expect(existsSync(join(bad.home, 'tinyagi.db'))).toBe(false);
 
-    const env = home(undefined, { TINYAGI_DATABASE_URL: `postgres//postgres:${PASSWORD}@localhost/test`, TINYAGI_API_PORT: '0' });
+    const env = home(undefined, { TINYAGI_DATABASE_URL: `postgres//postgres:${PASSWORD}@localhost/test` });
     const run2 = await env.daemon(['run']);
     expect(run2.code).toBe(1);
     expect(run2.stderr).toContain('TINYAGI_DATABASE_URL (not shown: it may hold a password) is not a PostgreSQL URL');
     expect(run2.stderr).not.toContain(PASSWORD);
     expect(existsSync(join(env.home, 'tinyagi.db'))).toBe(false);
     // A URL of another scheme is shown, its password masked.
-    const mysql = home(undefined, { TINYAGI_DATABASE_URL: `mysql://root:${PASSWORD}@db/x`, TINYAGI_API_PORT: '0' });
+    const mysql = home(undefined, { TINYAGI_DATABASE_URL: `mysql://root:${PASSWORD}@db/x` });
     const run3 = await mysql.daemon(['run']);
     expect(run3.code).toBe(1);
     expect(run3.stderr).toContain('TINYAGI_DATABASE_URL="mysql://root:…@db/x" is not a PostgreSQL URL');
