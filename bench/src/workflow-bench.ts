@@ -46,12 +46,17 @@ function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** Sends `count` messages, at most `width` in flight, each followed to its conversation's end. */
+/**
+ * Sends `count` messages, at most `width` in flight, each followed to its conversation's end. The
+ * stream starts from the log's last event before the first send: a conversation that ends before
+ * the stream is connected is still seen (without it, the floor waited forever now and then).
+ */
 async function floorWay(api: ApiClient, agents: number, count: number, width: number, tag: string): Promise<number> {
   const waiting = new Map<string, () => void>();
   const ended = new Set<string>();
   const abort = new AbortController();
-  const events = api.subscribe({ types: ['conversation.completed'], signal: abort.signal });
+  const after = (await api.status()).lastEventId;
+  const events = api.subscribe({ types: ['conversation.completed'], lastEventId: after, signal: abort.signal });
   const listening = (async () => {
     for await (const e of events) {
       if (!e.conversationId) continue;
