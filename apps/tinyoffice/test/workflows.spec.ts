@@ -171,6 +171,7 @@ test('a registered workflow: a form from its input schema, refusals at their fie
   await forecast().getByText('By agent (2)').click();
   for (const agent of ['writer', 'editor']) await expect(forecast().locator(`tr[data-agent="${agent}"]`)).toContainText(`@${agent}mock`);
   await expect(forecast().locator('tr[data-agent="editor"]')).toContainText('no history');
+  await look(page, '/workflows (forecast, not priced)', { widths: [1280, 390] });
 
   // Out of bounds: refused at the field, the focus on it, nothing sent.
   await rounds.fill('9');

@@ -37,11 +37,7 @@ async function asked(h: Harness, runId: string): Promise<ApprovalRecord[]> {
  * its event is appended, so a wait on the store alone could read the log between the two.
  */
 async function oneAsk(h: Harness, runId: string): Promise<ApprovalRecord> {
-  await waitFor(
-    async () => (await eventsOf(h.stores, { types: ['approval.requested'] })).find((e) => (e.data.approval.input as { workflowRunId?: string }).workflowRunId === runId),
-    10_000,
-    `the budget request of ${runId}`,
-  );
+  await waitFor(async () => (await requestsMade(h, runId)).length > 0, 10_000, `the budget request of ${runId}`);
   const [ask, ...more] = await asked(h, runId);
   expect(more).toEqual([]);
   return ask!;
