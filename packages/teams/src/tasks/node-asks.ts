@@ -81,7 +81,11 @@ export class NodeAsks {
 
   /** Runs `kind` on `node` and returns its value; `what` names the step in the refusals ("the merge of T-1"). */
   async ask<T>(node: string, kind: string, args: Record<string, unknown>, what: string, options: { taskId?: string; waitMs?: number } = {}): Promise<T> {
-    if (!(await this.isLive(node))) throw unavailable(node, what, 'is not running (no heartbeat)');
+    // Read now, not from the sweeps' cache: a node stopped within the last second is refused at once,
+    // not waited for until `waitMs`.
+    const live = this.#node.isLive(node);
+    this.#live.set(node, { at: Date.now(), live });
+    if (!(await live)) throw unavailable(node, what, 'is not running (no heartbeat)');
     const id = newId('ask');
     const waitMs = options.waitMs ?? ASK_WAIT_MS;
     const answer = new Promise<Answer | undefined>((resolve) => {
